@@ -1,0 +1,43 @@
+# Named tasks. `make run` and `make test` are the two set-up commands of the README.
+PYTHON ?= python3.11
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+DB     ?= sqlite:///dualdraw.db
+ADDR   ?= 127.0.0.1:50051
+
+.PHONY: help run test test-fast lint typecheck protos protos-check bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## create the virtual environment and install dualdraw with its dev tools
+
+run: $(STAMP)  ## install, migrate the SQLite file, load demo data if empty, serve on 127.0.0.1:50051
+	DUALDRAW_DATABASE_URL=$${DUALDRAW_DATABASE_URL:-$(DB)} $(VENV)/bin/dualdraw serve --address $(ADDR) --migrate --demo-if-empty
+
+test: $(STAMP)  ## install and run the whole suite (SQLite and PostgreSQL)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)  ## ruff and mypy
+	$(VENV)/bin/ruff check service clients tests bench
+	$(VENV)/bin/mypy service/dualdraw clients/python/dualdraw_client
+
+protos: $(STAMP)  ## regenerate the committed gRPC modules from protos/
+	$(PY) -m dualdraw.protogen
+
+protos-check: $(STAMP)  ## fail when the committed gRPC modules differ from a regeneration
+	$(PY) -m dualdraw.protogen --check
+
+bench: $(STAMP)  ## run the benchmarks in bench/
+	$(PY) -m bench.run
+
+clean:
+	rm -rf $(VENV) build *.egg-info dualdraw.db

@@ -1,0 +1,828 @@
+"""The remote commands of the ``dualdraw`` command line: they talk to a running server over gRPC.
+
+The ``dualdraw`` entry point (``dualdraw.cli:main``) calls :func:`add_remote_commands` on its argparse
+sub-parsers and hands the parsed namespace to :func:`run_remote` when :func:`is_remote` says so;
+:func:`main` is a standalone equivalent (used by the tests).
+
+Every remote command takes ``--server`` (default ``$DUALDRAW_SERVER`` or 127.0.0.1:50051), ``--actor``
+(default ``$DUALDRAW_ACTOR`` or the login name), ``--timeout`` seconds and ``--json``. Human output is
+aligned plain-text tables (wide CJK characters count as two columns); ``--json`` prints one JSON document
+for a single result and one JSON object per line for lists, using the proto field names (int64 values
+are strings, as in the proto3 JSON mapping). Times are shown in China Standard Time (UTC+8).
+
+Exit codes: 0 success; 2 INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION, ALREADY_EXISTS, a bad input
+file or a usage error; 3 UNAVAILABLE or DEADLINE_EXCEEDED; 1 anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import getpass
+import itertools
+import json
+import os
+import sys
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Final, TextIO, TypeVar
+
+import grpc
+from google.protobuf import json_format, timestamp_pb2
+from google.protobuf.message import Message
+
+from dualdraw.v1 import directory_pb2, draws_pb2, items_pb2, tasks_pb2
+
+from .client import DEFAULT_TARGET, DualdrawClient, new_request_id
+from .errors import DualdrawError
+from .records import KINDS, RecordError, SourceMap, chunk_records, read_files
+
+__all__ = [
+    "REMOTE_COMMANDS",
+    "add_remote_commands",
+    "display_width",
+    "exit_code",
+    "format_table",
+    "is_remote",
+    "main",
+    "run_remote",
+]
+
+REMOTE_COMMANDS: Final = frozenset(
+    {
+        "import",
+        "items",
+        "tasks",
+        "draw",
+        "draws",
+        "assignments",
+        "exclusions",
+        "objects",
+        "inspectors",
+        "departments",
+        "audit",
+    }
+)
+"""The top-level command names that :func:`add_remote_commands` adds."""
+
+_HANDLER: Final = "dualdraw_remote_handler"
+_CST: Final = datetime.timezone(datetime.timedelta(hours=8), "CST")
+_DEFAULT_TIMEOUT: Final = 30.0
+
+_USAGE_CODES: Final = frozenset(
+    {
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        grpc.StatusCode.ALREADY_EXISTS,
+    }
+)
+_TRANSIENT_CODES: Final = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
+
+_T = TypeVar("_T")
+_Handler = Callable[[DualdrawClient, argparse.Namespace, "_Output"], int]
+
+
+def exit_code(code: grpc.StatusCode) -> int:
+    """The process exit code for a failed call: 2 for the caller's mistakes, 3 for transient, 1 otherwise."""
+    if code in _USAGE_CODES:
+        return 2
+    if code in _TRANSIENT_CODES:
+        return 3
+    return 1
+
+
+# -- text tables ---------------------------------------------------------------------------------------
+
+
+def display_width(text: str) -> int:
+    """Terminal columns ``text`` takes: East Asian wide/fullwidth characters 2, combining/format marks 0."""
+    width = 0
+    for char in text:
+        if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
+            continue
+        width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    return width
+
+
+def _clean(text: str) -> str:
+    """One line: control characters (newlines, tabs) become spaces."""
+    return "".join(" " if unicodedata.category(c) == "Cc" else c for c in text)
+
+
+def format_table(headers: Sequence[str], rows: Iterable[Sequence[str]], align: str = "") -> list[str]:
+    """Lines of an aligned plain-text table; ``align`` has one ``l``/``r`` per column (default ``l``).
+
+    Columns are separated by two spaces; lines carry no trailing spaces.
+    """
+    body = [[_clean(str(cell)) for cell in row] for row in rows]
+    table = [[_clean(h) for h in headers], *body]
+    count = max(len(row) for row in table)
+    widths = [max((display_width(row[i]) for row in table if i < len(row)), default=0) for i in range(count)]
+    lines = []
+    for row in table:
+        cells = []
+        for i, cell in enumerate(row):
+            pad = " " * (widths[i] - display_width(cell))
+            cells.append(pad + cell if align[i : i + 1] == "r" else cell + pad)
+        lines.append("  ".join(cells).rstrip())
+    return lines
+
+
+def _pairs(items: Sequence[tuple[str, str]]) -> list[str]:
+    """``key  value`` lines with the values aligned."""
+    width = max((display_width(k) for k, _ in items), default=0)
+    return [f"{k}{' ' * (width - display_width(k))}  {_clean(v)}".rstrip() for k, v in items]
+
+
+def _time(ts: timestamp_pb2.Timestamp) -> str:
+    if ts.seconds == 0 and ts.nanos == 0:
+        return ""
+    moment = ts.ToDatetime(tzinfo=datetime.UTC).astimezone(_CST)
+    return moment.strftime("%Y-%m-%d %H:%M:%S%z")
+
+
+def _enum(name: str, prefix: str) -> str:
+    """Enum value name without its type prefix; "" for UNSPECIFIED."""
+    short = name.removeprefix(prefix)
+    return "" if short == "UNSPECIFIED" else short
+
+
+# -- output --------------------------------------------------------------------------------------------
+
+
+class _Output:
+    """Writes human tables or JSON to stdout (looked up on every write, so redirection and capsys work)."""
+
+    def __init__(self, json_output: bool) -> None:
+        self.json = json_output
+
+    @staticmethod
+    def line(text: str = "") -> None:
+        sys.stdout.write(text + "\n")
+
+    def lines(self, lines: Iterable[str]) -> None:
+        for text in lines:
+            self.line(text)
+
+    @staticmethod
+    def to_dict(message: Message) -> dict[str, Any]:
+        return json_format.MessageToDict(
+            message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+        )
+
+    def document(self, value: Message | dict[str, Any]) -> None:
+        data = self.to_dict(value) if isinstance(value, Message) else value
+        self.line(json.dumps(data, ensure_ascii=False, indent=2))
+
+    def records(self, messages: Iterable[Message]) -> None:
+        for message in messages:
+            self.line(json.dumps(self.to_dict(message), ensure_ascii=False))
+
+    def table(
+        self,
+        messages: Iterable[_T],
+        headers: Sequence[str],
+        row: Callable[[_T], Sequence[str]],
+        align: str = "",
+    ) -> None:
+        """JSON Lines of the messages with --json, else a table with one ``row(message)`` per message."""
+        if self.json:
+            self.records(m for m in messages if isinstance(m, Message))
+            return
+        self.lines(format_table(headers, [row(m) for m in messages], align))
+
+
+# -- resource renderers --------------------------------------------------------------------------------
+
+
+def _item_kind(kind: items_pb2.ItemKind.ValueType) -> str:
+    return _enum(items_pb2.ItemKind.Name(kind), "ITEM_KIND_")
+
+
+def _task_pairs(task: tasks_pb2.Task) -> list[tuple[str, str]]:
+    return [
+        ("task", task.id),
+        ("title", task.title),
+        ("item", task.item_code),
+        ("department", task.department_id),
+        ("ratio", task.ratio),
+        ("team size", str(task.team_size)),
+        ("region", task.scope.region_code or "(whole territory)"),
+        ("industries", ", ".join(task.scope.industries) or "(all)"),
+        ("created", _time(task.create_time)),
+        ("draw", task.draw_id or "(not drawn)"),
+    ]
+
+
+def _item_pairs(item: items_pb2.InspectionItem) -> list[tuple[str, str]]:
+    return [
+        ("item", item.code),
+        ("name", item.name),
+        ("kind", _item_kind(item.kind)),
+        ("default ratio", item.default_ratio),
+        ("business line", item.business_line),
+        ("speciality", item.required_speciality),
+        ("department", item.department_id),
+        ("target scope", item.target_scope),
+        ("legal basis", item.legal_basis),
+        ("created", _time(item.create_time)),
+    ]
+
+
+def _draw_pairs(draw: draws_pb2.Draw) -> list[tuple[str, str]]:
+    rule_set = " ".join(part for part in (draw.rule_set_version, draw.rule_set_hash) if part)
+    return [
+        ("draw", draw.id),
+        ("task", draw.task_id),
+        ("as of", draw.as_of),
+        ("created", " by ".join(p for p in (_time(draw.create_time), draw.actor) if p)),
+        ("algorithm", draw.algorithm_version),
+        ("seed", draw.seed),
+        ("entropy", " from ".join(p for p in (draw.entropy, draw.entropy_source) if p)),
+        ("manifest hash", draw.manifest_hash),
+        ("rule set", rule_set),
+        ("ratio", draw.ratio),
+        ("team size", str(draw.team_size)),
+        ("in scope", str(draw.in_scope_count)),
+        ("excluded", str(draw.excluded_count)),
+        ("eligible", str(draw.eligible_count)),
+        ("selected", str(draw.selected_count)),
+        ("eligible digest", draw.eligible_digest),
+        ("inspector pool digest", draw.inspector_pool_digest),
+    ]
+
+
+def _team(assignment: draws_pb2.Assignment) -> str:
+    return ", ".join(
+        f"{'*' if member.leader else ''}{member.name} ({member.badge_number})" for member in assignment.team
+    )
+
+
+def _print_assignments(out: _Output, assignments: Iterable[draws_pb2.Assignment]) -> None:
+    rows = list(assignments)
+    out.table(
+        rows,
+        ["#", "CREDIT CODE", "OBJECT", "STRATUM", "TEAM"],
+        lambda a: [str(a.position), a.credit_code, a.object_name, a.stratum, _team(a)],
+        "r",
+    )
+    if not out.json and rows:
+        out.line("(* team leader)")
+
+
+# -- commands ------------------------------------------------------------------------------------------
+
+
+def _request_id(args: argparse.Namespace) -> str:
+    """The command's idempotency key: ``--request-id`` or a fresh one, kept in ``args`` for error hints."""
+    if not args.request_id:
+        args.request_id = new_request_id()
+    return str(args.request_id)
+
+
+def _limited(items: Iterator[_T], args: argparse.Namespace) -> Iterator[_T]:
+    limit: int | None = getattr(args, "limit", None)
+    return items if limit is None else itertools.islice(items, limit)
+
+
+def _cmd_import(client: DualdrawClient, args: argparse.Namespace, out: _Output) -> int:
+    source_map = SourceMap()
+    records = read_files(args.files, args.kind, source_map)
+    chunks = chunk_records(records, max_records=args.chunk_records)
+    try:
+        result = client.import_directory(chunks, request_id=_request_id(args))
+    except DualdrawError as exc:
+        _locate_violations(exc, source_map)
+        raise
+    if out.json:
+        out.document(result)
+        return 0
+    rows = [[kind, str(getattr(result, kind))] for kind in KINDS]
+    out.lines(format_table(["KIND", "IMPORTED"], rows, "lr"))
+    read = sum(len(origins) for origins in source_map.origins.values())
+    out.line(f"{read} records read from {len(args.files)} file(s); imported at {_time(result.imported_at)}")
+    return 0
+
+
+def _locate_violations(error: DualdrawError, source_map: SourceMap) -> None:
+    """Rewrites ``objects[3].credit_code`` violations to ``objects.csv:5: credit_code`` when known."""
+    for index, violation in enumerate(error.field_violations):
+        found = source_map.locate(violation.field)
+        if found is not None:
+            origin, rest = found
+            where = f"{origin}: {rest}" if rest else str(origin)
+            error.field_violations[index] = type(violation)(
+                f"{where} ({violation.field})", violation.description
+            )
+
+
+def _cmd_items_create(client: DualdrawClient, args: argparse.Namespace, out: _Output) -> int:
+    item = items_pb2.InspectionItem(
+        code=args.code,
+        name=args.name,
+        legal_basis=args.legal_basis,
+        business_line=args.business_line,
+        required_speciality=args.speciality,
+        kind=args.kind,
+        default_ratio=args.default_ratio,
+        department_id=args.department,
+        target_scope=args.target_scope or "",
+    )
+    created = client.create_item(item, request_id=_request_id(args))
+    if out.json:
+        out.document(created)
+    else:
+        out.lines(_pairs(_item_pairs(created)))
+    return 0
+
+
+def _cmd_items_list(client: DualdrawClient, args: argparse.Namespace, out: _Output) -> int:
+    out.table(
+        _limited(client.iter_items(), args),
+        ["CODE", "NAME", "KIND", "RATIO", "BUSINESS LINE", "SPECIALITY", "DEPARTMENT"],
+        lambda i: [
+            i.code,
+            i.name,
+            _item_kind(i.kind),
+            i.default_ratio,
+            i.business_line,
+            i.required_speciality,
+            i.department_id,
+        ],
+    )
+    return 0
+
+
+def _cmd_items_show(client: DualdrawClient, args: argparse.Namespace, out: _Output) -> int:
+    item = client.get_item(args.code)
+    if out.json:
+        out.document(item)
+    else:
+        out.lines(_pairs(_item_pairs(item)))
+    return 0
+
+
+def _cmd_tasks_create(client: DualdrawClient, args: argparse.Namespace, out: _Output) -> int:
+    task = tasks_pb2.Task(
+        item_code=args.item,
+        department_id=args.department,
+        ratio=args.ratio,
+        team_size=args.team_size,
+        title=args.title or "",
+        scope=tasks_pb2.TaskScope(region_code=args.region or "", industries=args.industry or []),
+    )
+    created = client.create_task(task, request_id=_request_id(args))
+    if args.draw:
+        draw = client.draw(created.id, as_of=args.as_of)
+        return _show_draw(client, draw, out)
+    if out.json:
+        out.document(created)
+    else:
+        out.lines(_pairs(_task_pairs(created)))
+    return 0
+
+
+def _cmd_tasks_list(client: DualdrawClient, args: argparse.Namespace, out: _Output) -> int:
+    out.table(
+        _limited(client.iter_tasks(department_id=args.department or ""), args),
+        ["ID", "ITEM", "DEPARTMENT", "RATIO", "TEAM", "REGION", "INDUSTRIES", "DRAW", "TITLE"],
+        lambda t: [
+            t.id,
+            t.item_code,
+            t.department_id,
+            t.ratio,
+            str(t.team_size),
+            t.scope.region_code,
+            ",".join(t.scope.industries),
+            t.draw_id,
+            t.title,
+        ],
+        "llllr",
+    )
+    return 0
+
+
+def _cmd_tasks_show(client: DualdrawClient, args: argparse.Namespace, out: _Output) -> int:
+    task = client.get_task(args.id)
+    if out.json:
+        out.document(task)
+    else:
+        out.lines(_pairs(_task_pairs(task)))
+    return 0
+
+
+def _cmd_draw(client: DualdrawClient, args: argparse.Namespace, out: _Output) -> int:
+    draw = client.draw(args.task_id, as_of=args.as_of, request_id=_request_id(args))
+    return _show_draw(client, draw, out)
+
+
+def _show_draw(client: DualdrawClient, draw: draws_pb2.Draw, out: _Output) -> int:
+    """Prints a draw's summary and its assignments (``--json``: one document with both)."""
+    assignments = list(client.iter_assignments(draw.id))
+    if out.json:
+        out.document({"draw": out.to_dict(draw), "assignments": [out.to_dict(a) for a in assignments]})
+        return 0
+    out.lines(_pairs(_draw_pairs(draw)))
+    out.line()
+    _print_assignments(out, assignments)
+    return 0
+
+
+def _cmd_draws_show(client: DualdrawClient, args: argparse.Namespace, out: _Output) -> int:
+    draw = client.get_draw(args.id)
+    if out.json:
+        out.document(draw)
+    else:
+        out.lines(_pairs(_draw_pairs(draw)))
+    return 0
+
+
+def _cmd_draws_list(client: DualdrawClient, args: argparse.Namespace, out: _Output) -> int:
+    out.table(
+        _limited(client.iter_draws(task_id=args.task or ""), args),
+        ["ID", "TASK", "AS OF", "CREATED", "ACTOR", "IN SCOPE", "EXCLUDED", "ELIGIBLE", "SELECTED"],
+        lambda d: [
+            d.id,
+            d.task_id,
+            d.as_of,
+            _time(d.create_time),
+            d.actor,
+            str(d.in_scope_count),
+            str(d.excluded_count),
+            str(d.eligible_count),
+            str(d.selected_count),
+        ],
+        "lllllrrrr",
+    )
+    return 0
+
+
+def _cmd_assignments(client: DualdrawClient, args: argparse.Namespace, out: _Output) -> int:
+    _print_assignments(out, _limited(client.iter_assignments(args.draw_id), args))
+    return 0
+
+
+def _cmd_exclusions(client: DualdrawClient, args: argparse.Namespace, out: _Output) -> int:
+    out.table(
+        _limited(client.iter_exclusions(args.draw_id), args),
+        ["CREDIT CODE", "NAME", "RULE", "CATEGORY", "REASON"],
+        lambda e: [e.credit_code, e.object_name, e.rule_id, e.category, e.reason],
+    )
+    return 0
+
+
+def _object_pairs(obj: directory_pb2.InspectionObject) -> list[tuple[str, str]]:
+    return [
+        ("credit code", obj.credit_code),
+        ("name", obj.name),
+        ("region", obj.region_code),
+        ("department", obj.registering_department_id),
+        ("office", obj.office),
+        ("industry", obj.industry),
+        ("business lines", ", ".join(obj.business_lines)),
+        ("risk class", _enum(directory_pb2.RiskClass.Name(obj.risk_class), "RISK_CLASS_")),
+        ("status", _enum(directory_pb2.ObjectStatus.Name(obj.status), "OBJECT_STATUS_")),
+    ]
+
+
+def _cmd_objects_list(client: DualdrawClient, args: argparse.Namespace, out: _Output) -> int:
+    out.table(
+        _limited(client.iter_objects(department_id=args.department or ""), args),
+        ["CREDIT CODE", "NAME", "REGION", "DEPARTMENT", "INDUSTRY", "RISK", "STATUS", "BUSINESS LINES"],
+        lambda o: [
+            o.credit_code,
+            o.name,
+            o.region_code,
+            o.registering_department_id,
+            o.industry,
+            _enum(directory_pb2.RiskClass.Name(o.risk_class), "RISK_CLASS_"),
+            _enum(directory_pb2.ObjectStatus.Name(o.status), "OBJECT_STATUS_"),
+            ",".join(o.business_lines),
+        ],
+    )
+    return 0
+
+
+def _cmd_objects_get(client: DualdrawClient, args: argparse.Namespace, out: _Output) -> int:
+    obj = client.get_object(args.credit_code)
+    if out.json:
+        out.document(obj)
+    else:
+        out.lines(_pairs(_object_pairs(obj)))
+    return 0
+
+
+def _specialities(inspector: directory_pb2.Inspector) -> str:
+    return ", ".join(
+        f"{s.code} (to {s.certificate_expires_on})" if s.certificate_expires_on else s.code
+        for s in inspector.specialities
+    )
+
+
+def _cmd_inspectors_list(client: DualdrawClient, args: argparse.Namespace, out: _Output) -> int:
+    out.table(
+        _limited(client.iter_inspectors(department_id=args.department or ""), args),
+        ["BADGE", "NAME", "DEPARTMENT", "OFFICE", "AVAILABLE", "SPECIALITIES", "CONFLICTS"],
+        lambda i: [
+            i.badge_number,
+            i.name,
+            i.department_id,
+            i.office,
+            "yes" if i.available else "no",
+            _specialities(i),
+            str(len(i.conflicts)),
+        ],
+        "llllllr",
+    )
+    return 0
+
+
+def _cmd_departments_list(client: DualdrawClient, args: argparse.Namespace, out: _Output) -> int:
+    out.table(
+        _limited(client.iter_departments(root_id=args.root or ""), args),
+        ["ID", "NAME", "PARENT", "LEVEL", "REGION"],
+        lambda d: [d.id, d.name, d.parent_id, str(d.level), d.region_code],
+        "lllr",
+    )
+    return 0
+
+
+def _cmd_audit(client: DualdrawClient, args: argparse.Namespace, out: _Output) -> int:
+    out.table(
+        _limited(client.iter_audit_events(resource=args.resource or ""), args),
+        ["SEQ", "TIME", "ACTOR", "ACTION", "RESOURCE", "REQUEST ID"],
+        lambda e: [str(e.sequence), _time(e.occur_time), e.actor, e.action, e.resource, e.request_id],
+        "r",
+    )
+    return 0
+
+
+# -- argument parsing ----------------------------------------------------------------------------------
+
+
+def _iso_date(text: str) -> str:
+    try:
+        if len(text) != 10:
+            raise ValueError(text)
+        return datetime.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _item_kind_arg(text: str) -> items_pb2.ItemKind.ValueType:
+    name = text.strip().upper()
+    for candidate in (name, "ITEM_KIND_" + name):
+        if candidate != "ITEM_KIND_UNSPECIFIED":
+            try:
+                return items_pb2.ItemKind.Value(candidate)
+            except ValueError:
+                continue
+    raise argparse.ArgumentTypeError(f"expected general or key, got {text!r}")
+
+
+def _common_options() -> argparse.ArgumentParser:
+    """The options every remote command takes (defaults resolved in :func:`run_remote`)."""
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("server and output")
+    group.add_argument(
+        "--server",
+        metavar="HOST:PORT",
+        help=f"server address (default: $DUALDRAW_SERVER or {DEFAULT_TARGET})",
+    )
+    group.add_argument(
+        "--actor", help="who is acting, sent to the server (default: $DUALDRAW_ACTOR or login name)"
+    )
+    group.add_argument(
+        "--timeout",
+        type=_positive_float,
+        metavar="SECONDS",
+        help=f"deadline of each call (default: {_DEFAULT_TIMEOUT:g})",
+    )
+    group.add_argument(
+        "--json",
+        dest="json_output",
+        action="store_true",
+        help="machine output: JSON (lists: one object a line)",
+    )
+    return parent
+
+
+def _add(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    handler: _Handler,
+    help_text: str,
+    parents: list[argparse.ArgumentParser],
+    *,
+    listing: bool = False,
+) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(name, help=help_text, description=help_text, parents=parents)
+    parser.set_defaults(**{_HANDLER: handler})
+    if listing:
+        parser.add_argument("--limit", type=_positive_int, metavar="N", help="show at most N rows")
+    return parser
+
+
+def _group(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str
+) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    parser = subparsers.add_parser(name, help=help_text, description=help_text)
+    return parser.add_subparsers(dest=f"{name}_action", required=True, metavar="ACTION")
+
+
+def add_remote_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Adds the remote commands (:data:`REMOTE_COMMANDS`) to an argparse sub-parser collection.
+
+    Each leaf command carries the common options and a handler that :func:`run_remote` dispatches to.
+    """
+    common = [_common_options()]
+
+    p = _add(
+        subparsers,
+        "import",
+        _cmd_import,
+        "import directory files (CSV or JSON Lines) in one transaction",
+        common,
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="CSV (one kind per file) or .jsonl files")
+    p.add_argument("--kind", choices=KINDS, help="kind of the CSV files (default: from the file name)")
+    p.add_argument("--request-id", help="idempotency key (default: a fresh uuid4)")
+    p.add_argument("--chunk-records", type=_positive_int, default=2000, metavar="N", help=argparse.SUPPRESS)
+
+    items = _group(subparsers, "items", "the random-inspection item list")
+    p = _add(items, "create", _cmd_items_create, "create an inspection item", common)
+    p.add_argument("--code", required=True, help='stable code, e.g. "SE-001"')
+    p.add_argument("--name", required=True)
+    p.add_argument("--legal-basis", required=True, help="law or regulation that authorises the inspection")
+    p.add_argument("--business-line", required=True, help='e.g. "special_equipment"')
+    p.add_argument("--speciality", required=True, help="speciality every team member must hold")
+    p.add_argument("--kind", required=True, type=_item_kind_arg, metavar="{general,key}")
+    p.add_argument("--default-ratio", required=True, help='decimal in (0, 1], e.g. "0.05"')
+    p.add_argument("--department", required=True, help="owning department id")
+    p.add_argument("--target-scope", help="who may be inspected, in words")
+    p.add_argument("--request-id", help="idempotency key (default: a fresh uuid4)")
+    _add(items, "list", _cmd_items_list, "list inspection items", common, listing=True)
+    p = _add(items, "show", _cmd_items_show, "show one inspection item", common)
+    p.add_argument("code")
+
+    tasks = _group(subparsers, "tasks", "inspection tasks")
+    p = _add(tasks, "create", _cmd_tasks_create, "create an inspection task", common)
+    p.add_argument("--item", required=True, help="inspection item code")
+    p.add_argument("--department", required=True, help="department that runs the task")
+    p.add_argument("--ratio", required=True, help='share to draw, decimal in (0, 1], e.g. "0.05"')
+    p.add_argument("--team-size", required=True, type=int, help="inspectors per team (at least 2)")
+    p.add_argument("--region", help="region code inside the department's territory (default: all of it)")
+    p.add_argument("--industry", action="extend", nargs="+", metavar="CODE", help="only these industries")
+    p.add_argument("--title")
+    p.add_argument("--request-id", help="idempotency key (default: a fresh uuid4)")
+    p.add_argument("--draw", action="store_true", help="draw the new task at once and show its teams")
+    p.add_argument(
+        "--as-of", type=_iso_date, metavar="DATE", help="with --draw: date the rules are evaluated at"
+    )
+    p = _add(tasks, "list", _cmd_tasks_list, "list tasks", common, listing=True)
+    p.add_argument("--department", help="only this department's tasks")
+    p = _add(tasks, "show", _cmd_tasks_show, "show one task", common)
+    p.add_argument("id", metavar="TASK_ID")
+
+    p = _add(subparsers, "draw", _cmd_draw, "run the draw of a task and show its teams", common)
+    p.add_argument("task_id", metavar="TASK_ID")
+    p.add_argument(
+        "--as-of", type=_iso_date, metavar="DATE", help="date the rules are evaluated at (default: today)"
+    )
+    p.add_argument("--request-id", help="idempotency key (default: a fresh uuid4)")
+
+    draws = _group(subparsers, "draws", "completed draws")
+    p = _add(draws, "show", _cmd_draws_show, "show one draw", common)
+    p.add_argument("id", metavar="DRAW_ID")
+    p = _add(draws, "list", _cmd_draws_list, "list draws", common, listing=True)
+    p.add_argument("--task", help="only this task's draws")
+
+    help_text = "selected objects of a draw and their teams"
+    p = _add(subparsers, "assignments", _cmd_assignments, help_text, common, listing=True)
+    p.add_argument("draw_id", metavar="DRAW_ID")
+    p = _add(
+        subparsers, "exclusions", _cmd_exclusions, "objects a rule removed from a draw", common, listing=True
+    )
+    p.add_argument("draw_id", metavar="DRAW_ID")
+
+    objects = _group(subparsers, "objects", "inspection objects")
+    p = _add(objects, "list", _cmd_objects_list, "list inspection objects", common, listing=True)
+    p.add_argument("--department", help="only objects registered by this department or its subtree")
+    p = _add(objects, "get", _cmd_objects_get, "show one inspection object", common)
+    p.add_argument("credit_code", metavar="CREDIT_CODE")
+
+    inspectors = _group(subparsers, "inspectors", "enforcement inspectors")
+    p = _add(inspectors, "list", _cmd_inspectors_list, "list inspectors", common, listing=True)
+    p.add_argument("--department", help="only this department's inspectors")
+
+    departments = _group(subparsers, "departments", "enforcement departments")
+    p = _add(departments, "list", _cmd_departments_list, "list departments", common, listing=True)
+    p.add_argument("--root", help="only this department's subtree")
+
+    p = _add(subparsers, "audit", _cmd_audit, "the audit log", common, listing=True)
+    p.add_argument("--resource", help='only events on this resource, e.g. "tasks/t-3f2a9c1b7d4e"')
+
+
+def is_remote(args: argparse.Namespace) -> bool:
+    """True when ``args`` came from a command added by :func:`add_remote_commands`."""
+    return callable(getattr(args, _HANDLER, None))
+
+
+def _default_actor() -> str | None:
+    actor = os.environ.get("DUALDRAW_ACTOR")
+    if actor:
+        return actor
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in this environment (e.g. a container without a passwd entry)
+        return None
+
+
+def _report(error: DualdrawError, stream: TextIO) -> None:
+    """``error: CODE: message [REASON]`` and then one indented line per field violation."""
+    stream.write(f"error: {error.code.name}: {error}\n")
+
+
+def run_remote(args: argparse.Namespace) -> int:
+    """Runs a parsed remote command; returns the exit code. Errors are reported on stderr, not raised."""
+    handler: _Handler = getattr(args, _HANDLER)
+    out = _Output(bool(getattr(args, "json_output", False)))
+    target = args.server or os.environ.get("DUALDRAW_SERVER") or DEFAULT_TARGET
+    timeout = args.timeout if args.timeout is not None else _DEFAULT_TIMEOUT
+    try:
+        client = DualdrawClient(target, actor=args.actor or _default_actor(), timeout=timeout)
+    except ValueError as exc:  # e.g. an actor that cannot travel as gRPC metadata
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    try:
+        with client:
+            return handler(client, args, out)
+    except DualdrawError as exc:
+        _report(exc, sys.stderr)
+        request_id = getattr(args, "request_id", None)
+        if request_id and exc.code in _TRANSIENT_CODES:
+            sys.stderr.write(
+                "note: the request may or may not have been applied; to retry safely, repeat the command"
+                f" with --request-id {request_id}\n"
+            )
+        return exit_code(exc.code)
+    except RecordError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    except BrokenPipeError:  # stdout closed early (e.g. piped into head): stop quietly
+        _silence_stdout()
+        return 1
+    except OSError as exc:  # an input file that cannot be read
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so the interpreter's final flush does not fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout is not a real file (e.g. under a test harness)
+        pass
+
+
+def build_parser(prog: str = "dualdraw") -> argparse.ArgumentParser:
+    """A parser with only the remote commands (the real entry point adds ``serve`` and ``db`` too)."""
+    parser = argparse.ArgumentParser(prog=prog, description="dualdraw: talk to a dualdraw server")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_remote_commands(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Standalone entry point: parses ``argv`` (default ``sys.argv[1:]``) and runs the remote command."""
+    args = build_parser().parse_args(argv)
+    return run_remote(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,553 @@
+"""``DualdrawClient``: typed, blocking wrappers around every dualdraw.v1 RPC.
+
+Every method returns the protobuf message of the RPC (types from the committed ``.pyi`` stubs) and raises
+a :class:`~dualdraw_client.errors.DualdrawError` subclass instead of ``grpc.RpcError``. The caller's
+identity goes out as the ``x-dualdraw-actor`` metadata on every call; mutating calls get a fresh uuid4
+``request_id`` unless one is given, so a caller that retries with the same id is not applied twice.
+
+``list_*`` return one page; ``iter_*`` are generators that follow ``next_page_token`` to the end.
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from types import TracebackType
+from typing import Final, TypeVar
+
+import grpc
+
+from dualdraw.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
+    directory_pb2,
+    directory_pb2_grpc,
+    draws_pb2,
+    draws_pb2_grpc,
+    items_pb2,
+    items_pb2_grpc,
+    tasks_pb2,
+    tasks_pb2_grpc,
+)
+
+from .errors import DualdrawError, from_rpc_error
+from .records import DEFAULT_MAX_CHUNK_BYTES, DEFAULT_MAX_CHUNK_RECORDS, DirectoryRecord, chunk_records
+
+__all__ = ["ACTOR_METADATA_KEY", "DEFAULT_TARGET", "DualdrawClient", "new_request_id"]
+
+DEFAULT_TARGET: Final = "127.0.0.1:50051"
+ACTOR_METADATA_KEY: Final = "x-dualdraw-actor"
+"""Metadata key naming the caller (an ASCII login name or badge number) until authentication exists."""
+
+_MAX_RECEIVE_BYTES: Final = 32 * 1024 * 1024
+
+_Req = TypeVar("_Req")
+_Resp = TypeVar("_Resp")
+_Page = TypeVar("_Page")
+_Item = TypeVar("_Item")
+
+
+def new_request_id() -> str:
+    """A fresh idempotency key (uuid4, canonical text form)."""
+    return str(uuid.uuid4())
+
+
+def _check_actor(actor: str) -> str:
+    """gRPC metadata values must be printable ASCII; reject others here rather than fail in the transport."""
+    if not actor.isascii() or not actor.isprintable():
+        raise ValueError(f"actor must be printable ASCII (a login name or badge number), got {actor!r}")
+    return actor
+
+
+class _GuardedRequests:
+    """Feeds a request iterator to a client-streaming call; a failure while iterating cancels the call.
+
+    Without this, grpc logs the exception and cancels with UNKNOWN; here the original exception is kept
+    (``error``) and the call is cancelled explicitly, so the server never sees a half-close and commits
+    nothing.
+    """
+
+    def __init__(self, requests: Iterator[directory_pb2.ImportDirectoryRequest]) -> None:
+        self._requests = requests
+        self.error: BaseException | None = None
+        self._call: grpc.Future[directory_pb2.ImportDirectoryResponse] | None = None
+        self._started = threading.Event()
+
+    def attach(self, call: grpc.Future[directory_pb2.ImportDirectoryResponse]) -> None:
+        self._call = call
+        self._started.set()
+
+    def __iter__(self) -> _GuardedRequests:
+        return self
+
+    def __next__(self) -> directory_pb2.ImportDirectoryRequest:
+        try:
+            return next(self._requests)
+        except StopIteration:
+            raise
+        except BaseException as exc:  # anything (even KeyboardInterrupt) must cancel rather than half-close
+            self.error = exc
+            self._started.wait(timeout=10.0)
+            if self._call is not None:
+                self._call.cancel()
+            raise StopIteration from None
+
+
+class DualdrawClient:
+    """A connection to a dualdraw server. Use as a context manager, or call :meth:`close`.
+
+    ``target`` is ``host:port``; ``actor`` is sent as ``x-dualdraw-actor`` (omitted when None);
+    ``timeout`` is the per-call deadline in seconds (None: no deadline). Pass ``channel`` to reuse an
+    existing channel (it is then not closed by :meth:`close`), or ``credentials`` for TLS.
+    """
+
+    def __init__(
+        self,
+        target: str = DEFAULT_TARGET,
+        *,
+        actor: str | None = None,
+        timeout: float | None = 30.0,
+        channel: grpc.Channel | None = None,
+        credentials: grpc.ChannelCredentials | None = None,
+    ) -> None:
+        self.target = target
+        self.actor = None if actor is None else _check_actor(actor)
+        self.timeout = timeout
+        self._owns_channel = channel is None
+        if channel is None:
+            options = [("grpc.max_receive_message_length", _MAX_RECEIVE_BYTES)]
+            if credentials is None:
+                channel = grpc.insecure_channel(target, options=options)
+            else:
+                channel = grpc.secure_channel(target, credentials, options=options)
+        self._channel = channel
+        self._directory = directory_pb2_grpc.DirectoryServiceStub(channel)
+        self._items = items_pb2_grpc.InspectionItemServiceStub(channel)
+        self._tasks = tasks_pb2_grpc.TaskServiceStub(channel)
+        self._draws = draws_pb2_grpc.DrawServiceStub(channel)
+        self._audit = audit_pb2_grpc.AuditServiceStub(channel)
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Closes the channel if this client created it. Idempotent."""
+        if self._owns_channel:
+            self._channel.close()
+
+    def __enter__(self) -> DualdrawClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- plumbing --------------------------------------------------------------------------------------
+
+    def _metadata(self) -> tuple[tuple[str, str], ...]:
+        return () if self.actor is None else ((ACTOR_METADATA_KEY, self.actor),)
+
+    def _call(
+        self,
+        method: grpc.UnaryUnaryMultiCallable[_Req, _Resp],
+        request: _Req,
+        timeout: float | None = None,
+    ) -> _Resp:
+        try:
+            return method(
+                request, timeout=self.timeout if timeout is None else timeout, metadata=self._metadata()
+            )
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+
+    @staticmethod
+    def _follow(fetch: Callable[[str], _Page], items: Callable[[_Page], Iterable[_Item]]) -> Iterator[_Item]:
+        """Yields ``items(page)`` for every page, passing each ``next_page_token`` back to ``fetch``."""
+        token = ""
+        while True:
+            page = fetch(token)
+            yield from items(page)
+            next_token = str(getattr(page, "next_page_token", ""))
+            if not next_token:
+                return
+            if next_token == token:
+                raise DualdrawError(
+                    f"server returned the page token it was given ({next_token!r}); stopping",
+                    code=grpc.StatusCode.INTERNAL,
+                )
+            token = next_token
+
+    # -- directory ---------------------------------------------------------------------------------------
+
+    def import_directory(
+        self,
+        chunks: Iterable[directory_pb2.ImportDirectoryRequest],
+        *,
+        request_id: str | None = None,
+        timeout: float | None = None,
+    ) -> directory_pb2.ImportDirectoryResponse:
+        """Streams import chunks; the server applies all of them in one transaction, or none.
+
+        ``request_id`` (default: the first chunk's, else a fresh uuid4) is set on a copy of the first chunk;
+        no chunks at all still sends one empty chunk. If iterating ``chunks`` raises, the call is cancelled
+        (nothing is imported) and that exception propagates. ``timeout`` overrides the client's for this
+        call; it covers the whole stream.
+        """
+        source = iter(chunks)
+
+        def stamped() -> Iterator[directory_pb2.ImportDirectoryRequest]:
+            first = next(source, None)
+            head = directory_pb2.ImportDirectoryRequest()
+            if first is not None:
+                head.CopyFrom(first)
+            head.request_id = request_id or head.request_id or new_request_id()
+            yield head
+            yield from source
+
+        guarded = _GuardedRequests(stamped())
+        try:
+            future = self._directory.ImportDirectory.future(
+                guarded, timeout=self.timeout if timeout is None else timeout, metadata=self._metadata()
+            )
+        except grpc.RpcError as exc:  # pragma: no cover - future() reports failures through the future
+            raise from_rpc_error(exc) from None
+        guarded.attach(future)
+        try:
+            return future.result()
+        except grpc.FutureCancelledError:
+            if guarded.error is not None:
+                raise guarded.error from None
+            raise DualdrawError("import cancelled", code=grpc.StatusCode.CANCELLED) from None
+        except grpc.RpcError as exc:
+            if guarded.error is not None:
+                raise guarded.error from None
+            raise from_rpc_error(exc) from None
+        except BaseException:
+            future.cancel()
+            raise
+
+    def import_records(
+        self,
+        records: Iterable[DirectoryRecord],
+        *,
+        request_id: str | None = None,
+        timeout: float | None = None,
+        max_chunk_bytes: int = DEFAULT_MAX_CHUNK_BYTES,
+        max_chunk_records: int = DEFAULT_MAX_CHUNK_RECORDS,
+    ) -> directory_pb2.ImportDirectoryResponse:
+        """Imports directory messages of any kinds, chunked by :func:`.records.chunk_records`."""
+        chunks = chunk_records(records, max_bytes=max_chunk_bytes, max_records=max_chunk_records)
+        return self.import_directory(chunks, request_id=request_id, timeout=timeout)
+
+    def get_department(self, department_id: str) -> directory_pb2.Department:
+        """The department with this id (NotFoundError if none)."""
+        return self._call(self._directory.GetDepartment, directory_pb2.GetDepartmentRequest(id=department_id))
+
+    def list_departments(
+        self, *, root_id: str = "", page_size: int = 0, page_token: str = ""
+    ) -> directory_pb2.ListDepartmentsResponse:
+        """One page of departments (``root_id``: only that subtree, itself included)."""
+        request = directory_pb2.ListDepartmentsRequest(
+            root_id=root_id, page_size=page_size, page_token=page_token
+        )
+        return self._call(self._directory.ListDepartments, request)
+
+    def iter_departments(
+        self, *, root_id: str = "", page_size: int = 0
+    ) -> Iterator[directory_pb2.Department]:
+        """Every department (of the ``root_id`` subtree), following page tokens."""
+        return self._follow(
+            lambda token: self.list_departments(root_id=root_id, page_size=page_size, page_token=token),
+            lambda page: page.departments,
+        )
+
+    def get_object(self, credit_code: str) -> directory_pb2.InspectionObject:
+        """The inspection object with this unified social credit code."""
+        return self._call(self._directory.GetObject, directory_pb2.GetObjectRequest(credit_code=credit_code))
+
+    def list_objects(
+        self, *, department_id: str = "", page_size: int = 0, page_token: str = ""
+    ) -> directory_pb2.ListObjectsResponse:
+        """One page of objects (``department_id``: registered by it or its subtree)."""
+        request = directory_pb2.ListObjectsRequest(
+            department_id=department_id, page_size=page_size, page_token=page_token
+        )
+        return self._call(self._directory.ListObjects, request)
+
+    def iter_objects(
+        self, *, department_id: str = "", page_size: int = 0
+    ) -> Iterator[directory_pb2.InspectionObject]:
+        """Every object (of ``department_id``'s subtree), following page tokens."""
+        return self._follow(
+            lambda token: self.list_objects(
+                department_id=department_id, page_size=page_size, page_token=token
+            ),
+            lambda page: page.objects,
+        )
+
+    def get_inspector(self, badge_number: str) -> directory_pb2.Inspector:
+        """The inspector with this badge number."""
+        return self._call(
+            self._directory.GetInspector, directory_pb2.GetInspectorRequest(badge_number=badge_number)
+        )
+
+    def list_inspectors(
+        self, *, department_id: str = "", page_size: int = 0, page_token: str = ""
+    ) -> directory_pb2.ListInspectorsResponse:
+        """One page of inspectors (``department_id``: only that department's)."""
+        request = directory_pb2.ListInspectorsRequest(
+            department_id=department_id, page_size=page_size, page_token=page_token
+        )
+        return self._call(self._directory.ListInspectors, request)
+
+    def iter_inspectors(
+        self, *, department_id: str = "", page_size: int = 0
+    ) -> Iterator[directory_pb2.Inspector]:
+        """Every inspector (of ``department_id``), following page tokens."""
+        return self._follow(
+            lambda token: self.list_inspectors(
+                department_id=department_id, page_size=page_size, page_token=token
+            ),
+            lambda page: page.inspectors,
+        )
+
+    def get_complaint(self, complaint_id: str) -> directory_pb2.Complaint:
+        """The complaint with this id."""
+        return self._call(self._directory.GetComplaint, directory_pb2.GetComplaintRequest(id=complaint_id))
+
+    def list_complaints(
+        self, *, credit_code: str = "", page_size: int = 0, page_token: str = ""
+    ) -> directory_pb2.ListComplaintsResponse:
+        """One page of complaints (``credit_code``: only about that object)."""
+        request = directory_pb2.ListComplaintsRequest(
+            credit_code=credit_code, page_size=page_size, page_token=page_token
+        )
+        return self._call(self._directory.ListComplaints, request)
+
+    def iter_complaints(
+        self, *, credit_code: str = "", page_size: int = 0
+    ) -> Iterator[directory_pb2.Complaint]:
+        """Every complaint (about ``credit_code``), following page tokens."""
+        return self._follow(
+            lambda token: self.list_complaints(
+                credit_code=credit_code, page_size=page_size, page_token=token
+            ),
+            lambda page: page.complaints,
+        )
+
+    def get_campaign(self, campaign_id: str) -> directory_pb2.Campaign:
+        """The campaign with this id."""
+        return self._call(self._directory.GetCampaign, directory_pb2.GetCampaignRequest(id=campaign_id))
+
+    def list_campaigns(
+        self, *, page_size: int = 0, page_token: str = ""
+    ) -> directory_pb2.ListCampaignsResponse:
+        """One page of campaigns."""
+        request = directory_pb2.ListCampaignsRequest(page_size=page_size, page_token=page_token)
+        return self._call(self._directory.ListCampaigns, request)
+
+    def iter_campaigns(self, *, page_size: int = 0) -> Iterator[directory_pb2.Campaign]:
+        """Every campaign, following page tokens."""
+        return self._follow(
+            lambda token: self.list_campaigns(page_size=page_size, page_token=token),
+            lambda page: page.campaigns,
+        )
+
+    def get_risk_assessment(self, assessment_id: str) -> directory_pb2.RiskAssessment:
+        """The risk assessment with this id."""
+        return self._call(
+            self._directory.GetRiskAssessment, directory_pb2.GetRiskAssessmentRequest(id=assessment_id)
+        )
+
+    def list_risk_assessments(
+        self, *, credit_code: str = "", page_size: int = 0, page_token: str = ""
+    ) -> directory_pb2.ListRiskAssessmentsResponse:
+        """One page of risk assessments (``credit_code``: only of that object)."""
+        request = directory_pb2.ListRiskAssessmentsRequest(
+            credit_code=credit_code, page_size=page_size, page_token=page_token
+        )
+        return self._call(self._directory.ListRiskAssessments, request)
+
+    def iter_risk_assessments(
+        self, *, credit_code: str = "", page_size: int = 0
+    ) -> Iterator[directory_pb2.RiskAssessment]:
+        """Every risk assessment (of ``credit_code``), following page tokens."""
+        return self._follow(
+            lambda token: self.list_risk_assessments(
+                credit_code=credit_code, page_size=page_size, page_token=token
+            ),
+            lambda page: page.risk_assessments,
+        )
+
+    def get_statutory_designation(self, designation_id: str) -> directory_pb2.StatutoryDesignation:
+        """The statutory designation with this id."""
+        return self._call(
+            self._directory.GetStatutoryDesignation,
+            directory_pb2.GetStatutoryDesignationRequest(id=designation_id),
+        )
+
+    def list_statutory_designations(
+        self, *, credit_code: str = "", page_size: int = 0, page_token: str = ""
+    ) -> directory_pb2.ListStatutoryDesignationsResponse:
+        """One page of statutory designations (``credit_code``: only of that object)."""
+        request = directory_pb2.ListStatutoryDesignationsRequest(
+            credit_code=credit_code, page_size=page_size, page_token=page_token
+        )
+        return self._call(self._directory.ListStatutoryDesignations, request)
+
+    def iter_statutory_designations(
+        self, *, credit_code: str = "", page_size: int = 0
+    ) -> Iterator[directory_pb2.StatutoryDesignation]:
+        """Every statutory designation (of ``credit_code``), following page tokens."""
+        return self._follow(
+            lambda token: self.list_statutory_designations(
+                credit_code=credit_code, page_size=page_size, page_token=token
+            ),
+            lambda page: page.statutory_designations,
+        )
+
+    # -- inspection items -------------------------------------------------------------------------------
+
+    def create_item(
+        self, item: items_pb2.InspectionItem, *, request_id: str | None = None
+    ) -> items_pb2.InspectionItem:
+        """Creates an inspection item (``create_time`` is set by the server); returns it as stored."""
+        request = items_pb2.CreateInspectionItemRequest(item=item, request_id=request_id or new_request_id())
+        return self._call(self._items.CreateInspectionItem, request)
+
+    def get_item(self, code: str) -> items_pb2.InspectionItem:
+        """The inspection item with this code."""
+        return self._call(self._items.GetInspectionItem, items_pb2.GetInspectionItemRequest(code=code))
+
+    def list_items(
+        self, *, page_size: int = 0, page_token: str = ""
+    ) -> items_pb2.ListInspectionItemsResponse:
+        """One page of the item list."""
+        request = items_pb2.ListInspectionItemsRequest(page_size=page_size, page_token=page_token)
+        return self._call(self._items.ListInspectionItems, request)
+
+    def iter_items(self, *, page_size: int = 0) -> Iterator[items_pb2.InspectionItem]:
+        """Every inspection item, following page tokens."""
+        return self._follow(
+            lambda token: self.list_items(page_size=page_size, page_token=token), lambda page: page.items
+        )
+
+    # -- tasks -------------------------------------------------------------------------------------------
+
+    def create_task(self, task: tasks_pb2.Task, *, request_id: str | None = None) -> tasks_pb2.Task:
+        """Creates a task (the server assigns ``id`` and ``create_time``); returns it as stored."""
+        request = tasks_pb2.CreateTaskRequest(task=task, request_id=request_id or new_request_id())
+        return self._call(self._tasks.CreateTask, request)
+
+    def get_task(self, task_id: str) -> tasks_pb2.Task:
+        """The task with this id."""
+        return self._call(self._tasks.GetTask, tasks_pb2.GetTaskRequest(id=task_id))
+
+    def list_tasks(
+        self, *, department_id: str = "", page_size: int = 0, page_token: str = ""
+    ) -> tasks_pb2.ListTasksResponse:
+        """One page of tasks (``department_id``: only that department's)."""
+        request = tasks_pb2.ListTasksRequest(
+            department_id=department_id, page_size=page_size, page_token=page_token
+        )
+        return self._call(self._tasks.ListTasks, request)
+
+    def iter_tasks(self, *, department_id: str = "", page_size: int = 0) -> Iterator[tasks_pb2.Task]:
+        """Every task (of ``department_id``), following page tokens."""
+        return self._follow(
+            lambda token: self.list_tasks(department_id=department_id, page_size=page_size, page_token=token),
+            lambda page: page.tasks,
+        )
+
+    # -- draws -------------------------------------------------------------------------------------------
+
+    def draw(
+        self,
+        task_id: str,
+        as_of: str | datetime.date | None = None,
+        request_id: str | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> draws_pb2.Draw:
+        """Runs the draw of a task, evaluating the exclusion rules at ``as_of`` (default: the server's today).
+
+        A task is drawn once: a second draw fails with AlreadyExistsError (reason ``DRAW_EXISTS``) unless it
+        repeats the first one's ``request_id``.
+        """
+        if isinstance(as_of, datetime.date):
+            as_of = as_of.isoformat()
+        request = draws_pb2.DrawRequest(
+            task_id=task_id, as_of=as_of or "", request_id=request_id or new_request_id()
+        )
+        return self._call(self._draws.Draw, request, timeout)
+
+    def get_draw(self, draw_id: str) -> draws_pb2.Draw:
+        """The draw with this id."""
+        return self._call(self._draws.GetDraw, draws_pb2.GetDrawRequest(id=draw_id))
+
+    def list_draws(
+        self, *, task_id: str = "", page_size: int = 0, page_token: str = ""
+    ) -> draws_pb2.ListDrawsResponse:
+        """One page of draws (``task_id``: only that task's)."""
+        request = draws_pb2.ListDrawsRequest(task_id=task_id, page_size=page_size, page_token=page_token)
+        return self._call(self._draws.ListDraws, request)
+
+    def iter_draws(self, *, task_id: str = "", page_size: int = 0) -> Iterator[draws_pb2.Draw]:
+        """Every draw (of ``task_id``), following page tokens."""
+        return self._follow(
+            lambda token: self.list_draws(task_id=task_id, page_size=page_size, page_token=token),
+            lambda page: page.draws,
+        )
+
+    def list_assignments(
+        self, draw_id: str, *, page_size: int = 0, page_token: str = ""
+    ) -> draws_pb2.ListAssignmentsResponse:
+        """One page of a draw's assignments (selected objects and their teams), in ticket order."""
+        request = draws_pb2.ListAssignmentsRequest(
+            draw_id=draw_id, page_size=page_size, page_token=page_token
+        )
+        return self._call(self._draws.ListAssignments, request)
+
+    def iter_assignments(self, draw_id: str, *, page_size: int = 0) -> Iterator[draws_pb2.Assignment]:
+        """Every assignment of a draw, following page tokens."""
+        return self._follow(
+            lambda token: self.list_assignments(draw_id, page_size=page_size, page_token=token),
+            lambda page: page.assignments,
+        )
+
+    def list_exclusions(
+        self, draw_id: str, *, page_size: int = 0, page_token: str = ""
+    ) -> draws_pb2.ListExclusionsResponse:
+        """One page of the objects a rule excluded from a draw."""
+        request = draws_pb2.ListExclusionsRequest(draw_id=draw_id, page_size=page_size, page_token=page_token)
+        return self._call(self._draws.ListExclusions, request)
+
+    def iter_exclusions(self, draw_id: str, *, page_size: int = 0) -> Iterator[draws_pb2.Exclusion]:
+        """Every exclusion of a draw, following page tokens."""
+        return self._follow(
+            lambda token: self.list_exclusions(draw_id, page_size=page_size, page_token=token),
+            lambda page: page.exclusions,
+        )
+
+    # -- audit -------------------------------------------------------------------------------------------
+
+    def list_audit_events(
+        self, *, resource: str = "", page_size: int = 0, page_token: str = ""
+    ) -> audit_pb2.ListAuditEventsResponse:
+        """One page of the audit log (``resource``: only events on it, e.g. ``tasks/t-3f2a9c1b7d4e``)."""
+        request = audit_pb2.ListAuditEventsRequest(
+            resource=resource, page_size=page_size, page_token=page_token
+        )
+        return self._call(self._audit.ListAuditEvents, request)
+
+    def iter_audit_events(self, *, resource: str = "", page_size: int = 0) -> Iterator[audit_pb2.AuditEvent]:
+        """Every audit event (on ``resource``), in log order, following page tokens."""
+        return self._follow(
+            lambda token: self.list_audit_events(resource=resource, page_size=page_size, page_token=token),
+            lambda page: page.events,
+        )

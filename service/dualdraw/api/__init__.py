@@ -1,0 +1,1 @@
+"""gRPC adapters: proto in -> use case -> proto out. No business rules live here."""

@@ -1,0 +1,145 @@
+"""The one place where errors become gRPC statuses.
+
+Every ``DomainError`` maps to one status code with a ``google.rpc.ErrorInfo`` (its stable ``reason``) and,
+for ``InvalidArgument``, a ``google.rpc.BadRequest`` listing every field violation (AIP-193). Anything else
+is an ``INTERNAL`` error whose details are logged, never sent.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from dualdraw.domain.errors import (
+    AlreadyExists,
+    DomainError,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    Unavailable,
+)
+
+ERROR_DOMAIN = "dualdraw.v1"
+log = logging.getLogger(__name__)
+
+_CODES: list[tuple[type[DomainError], grpc.StatusCode]] = [
+    (InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
+    (NotFound, grpc.StatusCode.NOT_FOUND),
+    (AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
+    (FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
+    (Unavailable, grpc.StatusCode.UNAVAILABLE),
+]
+
+
+def status_code_for(error: DomainError) -> grpc.StatusCode:
+    for cls, code in _CODES:
+        if isinstance(error, cls):
+            return code
+    return grpc.StatusCode.INTERNAL
+
+
+def _pack(message: Any) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(message)
+    return packed
+
+
+def rich_status(error: DomainError) -> grpc.Status:
+    """The ``grpc.Status`` (code, message, details trailer) that represents ``error`` on the wire."""
+    code = status_code_for(error)
+    details = [
+        _pack(error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata))
+    ]
+    if isinstance(error, InvalidArgument):
+        details.append(
+            _pack(
+                error_details_pb2.BadRequest(
+                    field_violations=[
+                        error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+                        for v in error.violations
+                    ]
+                )
+            )
+        )
+    status = status_pb2.Status(code=getattr(code_pb2, code.name), message=error.message, details=details)
+    return rpc_status.to_status(status)
+
+
+def internal_status(message: str = "internal error; see the server log") -> grpc.Status:
+    status = status_pb2.Status(
+        code=code_pb2.INTERNAL,
+        message=message,
+        details=[_pack(error_details_pb2.ErrorInfo(reason="INTERNAL", domain=ERROR_DOMAIN))],
+    )
+    return rpc_status.to_status(status)
+
+
+def abort_with(context: grpc.ServicerContext, error: DomainError) -> NoReturn:
+    context.abort_with_status(rich_status(error))
+    raise AssertionError("abort_with_status returned")  # pragma: no cover - grpc raises
+
+
+class ErrorMappingInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]  # grpc ships no stubs
+    """Wraps every handler so that domain errors and unexpected exceptions become proper statuses."""
+
+    def intercept_service(
+        self, continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        if handler.unary_unary is not None:
+            return handler._replace(unary_unary=_guard(handler.unary_unary, method))
+        if handler.stream_unary is not None:
+            return handler._replace(stream_unary=_guard(handler.stream_unary, method))
+        if handler.unary_stream is not None:
+            return handler._replace(unary_stream=_guard_stream(handler.unary_stream, method))
+        return handler
+
+
+def _guard(behaviour: Callable[[Any, grpc.ServicerContext], Any], method: str) -> Callable[..., Any]:
+    @functools.wraps(behaviour)
+    def guarded(request: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            return behaviour(request, context)
+        except DomainError as error:
+            log.info("%s -> %s %s: %s", method, status_code_for(error).name, error.reason, error.message)
+            context.abort_with_status(rich_status(error))
+        except Exception as exc:
+            if _is_abort(exc, context):
+                raise
+            log.exception("%s failed unexpectedly", method)
+            context.abort_with_status(internal_status())
+        return None  # pragma: no cover - abort_with_status raises
+
+    return guarded
+
+
+def _guard_stream(behaviour: Callable[[Any, grpc.ServicerContext], Any], method: str) -> Callable[..., Any]:
+    @functools.wraps(behaviour)
+    def guarded(request: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            yield from behaviour(request, context)
+        except DomainError as error:
+            context.abort_with_status(rich_status(error))
+        except Exception as exc:
+            if _is_abort(exc, context):
+                raise
+            log.exception("%s failed unexpectedly", method)
+            context.abort_with_status(internal_status())
+
+    return guarded
+
+
+def _is_abort(exc: Exception, context: grpc.ServicerContext) -> bool:
+    """grpc signals ``context.abort`` by raising a bare ``Exception``; let those pass through untouched."""
+    return type(exc) is Exception and context.code() is not None  # noqa: E721 - exact type is the signal

@@ -1,0 +1,65 @@
+"""The audit log: one event per write, appended in the same transaction as the write itself.
+
+Before/after snapshots are JSON of the domain records (dates ISO, ratios as fractions "n/d", enums by value,
+sets sorted), serialised canonically so that equal records give equal text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from collections.abc import Mapping
+from enum import Enum
+from fractions import Fraction
+from typing import Any
+
+from dualdraw.domain.model import AuditEvent
+from dualdraw.service_layer.context import Caller
+from dualdraw.service_layer.ports import UnitOfWork
+
+
+def snapshot(value: Any) -> Any:
+    """A JSON-ready view of a domain record (recursively)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: snapshot(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Fraction):
+        return f"{value.numerator}/{value.denominator}"
+    if isinstance(value, frozenset | set):
+        return sorted(snapshot(v) for v in value)
+    if isinstance(value, list | tuple):
+        return [snapshot(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): snapshot(v) for k, v in value.items()}
+    return value
+
+
+def to_json(value: Any) -> str:
+    if value is None:
+        return ""
+    return json.dumps(snapshot(value), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def record_event(
+    uow: UnitOfWork,
+    caller: Caller,
+    *,
+    action: str,
+    resource: str,
+    before: Any = None,
+    after: Any = None,
+) -> AuditEvent:
+    """Appends one event to the log inside ``uow``'s transaction (committed with the change or not at all)."""
+    return uow.audit.append(
+        actor=caller.actor,
+        action=action,
+        resource=resource,
+        before_json=to_json(before),
+        after_json=to_json(after),
+        request_id=caller.request_id,
+        occurred_at=caller.now,
+    )

@@ -1,0 +1,107 @@
+"""The ``dualdraw`` command: local commands (serve, db, demo) plus the remote ones of ``dualdraw_client``."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+import logging
+import sys
+from pathlib import Path
+
+from dualdraw.settings import Settings
+from dualdraw_client.cli import add_remote_commands, run_remote
+
+LOCAL_COMMANDS = {"serve", "db", "demo"}
+
+
+def _add_local_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = sub.add_parser("serve", help="run the gRPC server")
+    serve.add_argument("--address", help="host:port (default $DUALDRAW_ADDRESS or 127.0.0.1:50051)")
+    serve.add_argument("--database-url", help="default $DUALDRAW_DATABASE_URL or sqlite:///dualdraw.db")
+    serve.add_argument("--rules", type=Path, help="rule files folder (default $DUALDRAW_RULES_PATH or ./rules)")
+    serve.add_argument("--migrate", action="store_true", help="apply database migrations first")
+    serve.add_argument("--demo-if-empty", action="store_true", help="load the demo directory into an empty database")
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    for name, text in (("upgrade", "apply all migrations"), ("current", "print the applied revision")):
+        p = db_sub.add_parser(name, help=text)
+        p.add_argument("--database-url")
+
+    demo = sub.add_parser("demo", help="load the bundled demo directory")
+    demo.add_argument("--database-url")
+    demo.add_argument("--force", action="store_true", help="load even when the database holds objects")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dualdraw", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_local_commands(sub)
+    add_remote_commands(sub)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = Settings()
+    if getattr(args, "database_url", None):
+        settings = replace(settings, database_url=args.database_url)
+    if getattr(args, "address", None):
+        settings = replace(settings, address=args.address)
+    if getattr(args, "rules", None):
+        settings = replace(settings, rules_path=args.rules)
+    return settings
+
+
+def _run_local(args: argparse.Namespace) -> int:
+    from dualdraw.store.database import current_revision, migrate
+
+    settings = _settings(args)
+    if args.command == "db":
+        if args.db_command == "upgrade":
+            migrate(settings.database_url)
+            print(f"migrated {settings.database_url} to {current_revision(settings.database_url)}")
+        else:
+            print(current_revision(settings.database_url) or "(empty: no migration applied)")
+        return 0
+    if args.command == "demo":
+        return _load_demo(settings, only_if_empty=not args.force)
+    if args.migrate:
+        migrate(settings.database_url)
+    if args.demo_if_empty:
+        _load_demo(settings, only_if_empty=True)
+    from dualdraw.server import serve
+
+    serve(settings)
+    return 0
+
+
+def _load_demo(settings: Settings, *, only_if_empty: bool) -> int:
+    from dualdraw.service_layer.demo_loader import load_demo
+    from dualdraw.store.unit_of_work import Store
+
+    store = Store.from_url(settings.database_url)
+    try:
+        counts = load_demo(store.unit_of_work, only_if_empty=only_if_empty)
+    finally:
+        store.dispose()
+    if counts is None:
+        print("demo: the database holds objects already; nothing loaded")
+    else:
+        print("demo loaded: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if args.command in LOCAL_COMMANDS:
+        return _run_local(args)
+    return run_remote(args)
+
+if __name__ == "__main__":
+    sys.exit(main())

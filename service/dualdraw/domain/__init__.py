@@ -1,0 +1,1 @@
+"""Plain domain model and pure logic: knows nothing of gRPC or SQL."""

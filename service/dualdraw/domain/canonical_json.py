@@ -1,0 +1,89 @@
+"""Canonical JSON (RFC 8785, JCS) for the subset of JSON that draw manifests use.
+
+Supported values: ``dict`` with ``str`` keys, ``list``/``tuple``, ``str``, ``int`` (within ±(2**53 - 1), the
+range RFC 8785 serialises exactly), ``bool`` and ``None``. Floats are rejected: nothing we hash is a float.
+The output is UTF-8, members sorted by the UTF-16 code units of their names, no insignificant whitespace,
+strings escaped minimally (RFC 8785 §3.2.2.2).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+MAX_SAFE_INTEGER = 2**53 - 1
+
+_SHORT_ESCAPES = {0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0C: "\\f", 0x0D: "\\r", 0x22: '\\"', 0x5C: "\\\\"}
+_ESCAPES: dict[int, str] = {c: _SHORT_ESCAPES.get(c, f"\\u{c:04x}") for c in range(0x20)} | _SHORT_ESCAPES
+
+
+def canonical_json(value: object) -> bytes:
+    """The RFC 8785 serialisation of ``value`` as UTF-8 bytes.
+
+    Raises ``TypeError`` for unsupported types (floats included) and non-string keys, ``ValueError`` for
+    integers outside the exact range and strings with lone surrogates.
+    """
+    parts: list[str] = []
+    _write(value, parts.append)
+    return "".join(parts).encode("utf-8")
+
+
+def sha256_hex(data: bytes) -> str:
+    """Lower-case hexadecimal SHA-256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def _write(value: object, out: Callable[[str], None]) -> None:
+    if value is None:
+        out("null")
+    elif value is True:
+        out("true")
+    elif value is False:
+        out("false")
+    elif isinstance(value, int):
+        if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            raise ValueError(f"integer {value} is outside ±(2**53 - 1) and has no exact JSON form")
+        out(str(int(value)))
+    elif isinstance(value, str):
+        out(_string(value))
+    elif isinstance(value, list | tuple):
+        out("[")
+        for i, item in enumerate(value):
+            if i:
+                out(",")
+            _write(item, out)
+        out("]")
+    elif isinstance(value, dict):
+        for key in value:
+            if not isinstance(key, str):
+                raise TypeError(f"object member names must be str, not {type(key).__name__}")
+        out("{")
+        for i, key in enumerate(sorted(value, key=_utf16_units)):
+            if i:
+                out(",")
+            out(_string(key))
+            out(":")
+            _write(value[key], out)
+        out("}")
+    else:
+        raise TypeError(
+            f"{type(value).__name__} is not supported by canonical JSON (dict, list, str, int, bool, None)"
+        )
+
+
+def _utf16_units(name: str) -> bytes:
+    # Big-endian UTF-16 bytes compare exactly like sequences of UTF-16 code units.
+    return _checked(name).encode("utf-16-be")
+
+
+def _string(text: str) -> str:
+    _checked(text)
+    return '"' + text.translate(_ESCAPES) + '"'
+
+
+def _checked(text: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"string contains a lone surrogate at index {exc.start}: {text!r}") from None
+    return text

@@ -1,0 +1,87 @@
+"""Unified Social Credit Codes (统一社会信用代码, GB 32100-2015).
+
+Layout of the 18 characters: 1 registration department, 2 organisation category, 3-8 the GB/T 2260 region
+code, 9-17 the GB 11714 organisation code (8 body characters and its own check digit), 18 the check
+character. Characters come from ``ALPHABET`` (digits and upper-case letters without I, O, Z, S, V), whose
+index is each character's value. The check character is ``31 - (Σ value_i × 3^i mod 31) mod 31``.
+"""
+
+from __future__ import annotations
+
+ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+LENGTH = 18
+WEIGHTS: tuple[int, ...] = tuple(pow(3, i, 31) for i in range(LENGTH - 1))
+"""(1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)."""
+
+ORGANISATION_CODE_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
+
+_VALUE = {c: i for i, c in enumerate(ALPHABET)}
+_DIGITS_AND_LETTERS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def check_character(first17: str) -> str:
+    """The 18th character of a credit code whose first 17 characters are ``first17``.
+
+    Raises ``ValueError`` when ``first17`` is not 17 characters of ``ALPHABET``.
+    """
+    if len(first17) != LENGTH - 1:
+        raise ValueError(f"need the first 17 characters, got {len(first17)}")
+    bad = [c for c in first17 if c not in _VALUE]
+    if bad:
+        raise ValueError(f"character {bad[0]!r} is not allowed in a credit code")
+    total = sum(_VALUE[c] * w for c, w in zip(first17, WEIGHTS, strict=True))
+    return ALPHABET[(31 - total % 31) % 31]
+
+
+def credit_code_problem(code: str) -> str | None:
+    """Why ``code`` is not a valid credit code, in words for staff; ``None`` when it is valid."""
+    if len(code) != LENGTH:
+        return f"must be {LENGTH} characters, got {len(code)}"
+    for position, c in enumerate(code, start=1):
+        if c not in _VALUE:
+            if c.islower() and c.upper() in _VALUE:
+                return f"character {position} {c!r} must be upper case"
+            return f"character {position} {c!r} is not allowed (digits and letters except I, O, Z, S, V)"
+    if not code[2:8].isdigit():
+        return f"characters 3-8 must be the six-digit region code, got {code[2:8]!r}"
+    expected = check_character(code[:17])
+    if code[17] != expected:
+        return f"wrong check character {code[17]!r}, expected {expected!r}"
+    return None
+
+
+def is_valid_credit_code(code: str) -> bool:
+    """True when ``code`` is 18 allowed characters, numeric in 3-8, with the right check character."""
+    return credit_code_problem(code) is None
+
+
+def organisation_code_check_digit(body8: str) -> str:
+    """The GB 11714 check digit for an 8-character organisation code body (``X`` for 10, ``0`` for 11).
+
+    Letters count as 10 (A) ... 35 (Z), digits as themselves.
+    """
+    if len(body8) != len(ORGANISATION_CODE_WEIGHTS) or any(c not in _DIGITS_AND_LETTERS for c in body8):
+        raise ValueError(f"an organisation code body is 8 digits or upper-case letters, got {body8!r}")
+    total = sum(int(c, 36) * w for c, w in zip(body8, ORGANISATION_CODE_WEIGHTS, strict=True))
+    digit = 11 - total % 11
+    return {10: "X", 11: "0"}.get(digit, str(digit))
+
+
+def make_credit_code(registration_dept: str, category: str, region_code: str, org_code8: str) -> str:
+    """A valid credit code from its parts, computing both check characters.
+
+    ``registration_dept`` and ``category`` are one character each (e.g. ``"9"``, ``"1"`` for an enterprise
+    registered by market regulation), ``region_code`` six digits, ``org_code8`` the 8-character body of the
+    organisation code. Raises ``ValueError`` when a part is malformed or the result would not be valid.
+    """
+    if len(registration_dept) != 1 or len(category) != 1:
+        raise ValueError("registration department and category are one character each")
+    if len(region_code) != 6 or not (region_code.isascii() and region_code.isdigit()):
+        raise ValueError(f"region code must be six digits, got {region_code!r}")
+    organisation_code = org_code8 + organisation_code_check_digit(org_code8)
+    first17 = registration_dept + category + region_code + organisation_code
+    code = first17 + check_character(first17)
+    problem = credit_code_problem(code)
+    if problem is not None:
+        raise ValueError(f"cannot make a credit code from these parts: {problem}")
+    return code

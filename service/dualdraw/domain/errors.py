@@ -1,0 +1,85 @@
+"""Domain errors. The API layer maps each class to one gRPC status (``dualdraw.api.errors``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    """One bad field: a dotted path into the request (``task.ratio``) and what is wrong with it."""
+
+    field: str
+    description: str
+
+
+class DomainError(Exception):
+    """Base of every error the domain raises on purpose. ``reason`` is a stable UPPER_SNAKE code."""
+
+    reason: str = "DOMAIN_ERROR"
+
+    def __init__(self, message: str, *, reason: str | None = None, metadata: dict[str, str] | None = None):
+        super().__init__(message)
+        self.message = message
+        if reason is not None:
+            self.reason = reason
+        self.metadata: dict[str, str] = dict(metadata or {})
+
+
+class InvalidArgument(DomainError):
+    """The request is malformed; ``violations`` names every bad field. Nothing was written."""
+
+    reason = "INVALID_ARGUMENT"
+
+    def __init__(self, violations: list[FieldViolation], message: str | None = None):
+        if not violations:
+            raise ValueError("InvalidArgument needs at least one violation")
+        text = message or "; ".join(f"{v.field}: {v.description}" for v in violations)
+        super().__init__(text)
+        self.violations = list(violations)
+
+
+class NotFound(DomainError):
+    """A named resource does not exist."""
+
+    reason = "NOT_FOUND"
+
+    def __init__(self, resource: str, key: str):
+        super().__init__(f"{resource} {key!r} not found", metadata={"resource": resource, "key": key})
+        self.resource = resource
+        self.key = key
+
+
+class AlreadyExists(DomainError):
+    """A resource with the same key exists already."""
+
+    reason = "ALREADY_EXISTS"
+
+
+class FailedPrecondition(DomainError):
+    """The request is well formed but the system's state does not allow it (e.g. too few inspectors)."""
+
+    reason = "FAILED_PRECONDITION"
+
+
+class Unavailable(DomainError):
+    """A dependency (the rules engine worker, the database) cannot serve now; retrying may succeed."""
+
+    reason = "UNAVAILABLE"
+
+
+@dataclass
+class Violations:
+    """Collects field violations while validating; ``raise_if_any`` raises one ``InvalidArgument``."""
+
+    items: list[FieldViolation] = field(default_factory=list)
+
+    def add(self, path: str, description: str) -> None:
+        self.items.append(FieldViolation(path, description))
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise InvalidArgument(self.items)

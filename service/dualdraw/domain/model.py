@@ -1,0 +1,246 @@
+"""The domain's records, as plain frozen dataclasses (terms from ../DESIGN.md).
+
+Dates are ``datetime.date``; ratios are exact ``Fraction``s; enumerations are ``StrEnum``s whose values are
+the lower-case words used in rule files, the database and JSON.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
+from fractions import Fraction
+
+
+class DepartmentLevel(IntEnum):
+    PROVINCE = 1
+    CITY = 2
+    DISTRICT = 3
+
+
+class RiskClass(StrEnum):
+    """Credit-risk class: A low ... D high."""
+
+    A = "A"
+    B = "B"
+    C = "C"
+    D = "D"
+
+
+class ObjectStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    DEREGISTERED = "deregistered"
+
+
+class ComplaintStatus(StrEnum):
+    RECEIVED = "received"
+    HANDLING = "handling"
+    CLOSED = "closed"
+
+
+class RiskConclusion(StrEnum):
+    SUITABLE = "suitable"
+    UNSUITABLE = "unsuitable"
+
+
+class ItemKind(StrEnum):
+    GENERAL = "general"
+    KEY = "key"
+
+
+class ExclusionCategory(StrEnum):
+    """The four categories of Art. 16."""
+
+    STATUTORY_METHOD = "statutory_method"
+    COMPLAINT_HANDLING = "complaint_handling"
+    RISK_UNSUITABLE = "risk_unsuitable"
+    HIGHER_LEVEL_CAMPAIGN = "higher_level_campaign"
+
+
+@dataclass(frozen=True)
+class Department:
+    id: str
+    name: str
+    parent_id: str | None
+    level: DepartmentLevel
+    region_code: str
+
+
+@dataclass(frozen=True)
+class InspectionObject:
+    credit_code: str
+    name: str
+    region_code: str
+    registering_department_id: str
+    industry: str
+    business_lines: tuple[str, ...]
+    risk_class: RiskClass
+    status: ObjectStatus
+    office: str = ""
+
+
+@dataclass(frozen=True)
+class Speciality:
+    code: str
+    certificate_expires_on: dt.date | None = None
+
+    def valid_on(self, day: dt.date) -> bool:
+        return self.certificate_expires_on is None or self.certificate_expires_on >= day
+
+
+@dataclass(frozen=True)
+class Inspector:
+    badge_number: str
+    name: str
+    department_id: str
+    office: str
+    specialities: tuple[Speciality, ...]
+    available: bool = True
+    conflicts: frozenset[str] = field(default_factory=frozenset)
+
+    def qualified_for(self, speciality: str, day: dt.date) -> bool:
+        """True when the inspector holds ``speciality`` with a certificate valid on ``day``."""
+        return any(s.code == speciality and s.valid_on(day) for s in self.specialities)
+
+
+@dataclass(frozen=True)
+class Complaint:
+    id: str
+    credit_code: str
+    status: ComplaintStatus
+    received_on: dt.date
+    closed_on: dt.date | None = None
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class Campaign:
+    id: str
+    name: str
+    organizer_department_id: str
+    region_code: str
+    industry: str
+    business_line: str
+    starts_on: dt.date
+    ends_on: dt.date
+
+
+@dataclass(frozen=True)
+class RiskAssessment:
+    id: str
+    credit_code: str
+    conclusion: RiskConclusion
+    assessed_on: dt.date
+    valid_until: dt.date | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class StatutoryDesignation:
+    id: str
+    credit_code: str
+    business_line: str
+    method: str
+    legal_basis: str
+    valid_from: dt.date
+    valid_to: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class InspectionItem:
+    code: str
+    name: str
+    legal_basis: str
+    business_line: str
+    target_scope: str
+    required_speciality: str
+    kind: ItemKind
+    default_ratio: Fraction
+    department_id: str
+    created_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class TaskScope:
+    region_code: str | None = None
+    industries: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Task:
+    id: str
+    item_code: str
+    department_id: str
+    ratio: Fraction
+    team_size: int
+    scope: TaskScope
+    title: str = ""
+    created_at: dt.datetime | None = None
+    draw_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """An object in scope removed from a draw by one rule; ``evidence`` names the side facts that matched."""
+
+    credit_code: str
+    rule_id: str
+    category: ExclusionCategory
+    reason: str
+    legal_basis: str
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TeamMember:
+    badge_number: str
+    leader: bool
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """A selected object (1-based ``position`` in ticket order) and its team; the first member leads."""
+
+    position: int
+    credit_code: str
+    ticket: str
+    stratum: str
+    team: tuple[TeamMember, ...]
+
+
+@dataclass(frozen=True)
+class Draw:
+    id: str
+    task_id: str
+    created_at: dt.datetime
+    actor: str
+    algorithm_version: str
+    seed: str
+    entropy_source: str
+    entropy: str
+    manifest_hash: str
+    manifest_json: str
+    rule_set_hash: str
+    rule_set_version: str
+    as_of: dt.date
+    in_scope_count: int
+    excluded_count: int
+    eligible_count: int
+    selected_count: int
+    team_size: int
+    ratio: Fraction
+    eligible_digest: str
+    inspector_pool_digest: str
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    sequence: int
+    occurred_at: dt.datetime
+    actor: str
+    action: str
+    resource: str
+    before_json: str
+    after_json: str
+    request_id: str = ""

@@ -1,0 +1,128 @@
+"""Builds and runs the gRPC server: ``create_server`` for tests (port 0 works), ``serve`` for production."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from concurrent import futures
+from dataclasses import dataclass
+from types import FrameType
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from dualdraw.api.errors import ErrorMappingInterceptor
+from dualdraw.api.servicers import (
+    AuditServicer,
+    DirectoryServicer,
+    DrawServicer,
+    InspectionItemServicer,
+    Services,
+    TaskServicer,
+)
+from dualdraw.rules.engine import ExclusionEngine
+from dualdraw.service_layer.rule_book import RuleBook
+from dualdraw.settings import Settings
+from dualdraw.store.unit_of_work import Store
+from dualdraw.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
+    directory_pb2,
+    directory_pb2_grpc,
+    draws_pb2,
+    draws_pb2_grpc,
+    items_pb2,
+    items_pb2_grpc,
+    tasks_pb2,
+    tasks_pb2_grpc,
+)
+
+log = logging.getLogger(__name__)
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
+SERVICE_NAMES = [
+    directory_pb2.DESCRIPTOR.services_by_name["DirectoryService"].full_name,
+    items_pb2.DESCRIPTOR.services_by_name["InspectionItemService"].full_name,
+    tasks_pb2.DESCRIPTOR.services_by_name["TaskService"].full_name,
+    draws_pb2.DESCRIPTOR.services_by_name["DrawService"].full_name,
+    audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
+]
+
+
+@dataclass
+class RunningServer:
+    """A started server with what it owns; ``stop`` drains calls, then releases the engine and the store."""
+
+    server: grpc.Server
+    port: int
+    health: health.HealthServicer
+    services: Services
+    store: Store
+
+    def stop(self, grace: float | None = 5.0) -> None:
+        for name in ["", *SERVICE_NAMES]:
+            self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+        self.server.stop(grace).wait()
+        self.services.engine.close()
+        self.store.dispose()
+
+
+def create_server(settings: Settings, *, store: Store | None = None, engine: ExclusionEngine | None = None) -> RunningServer:
+    """Creates and starts a server on ``settings.address`` (``host:0`` picks a free port)."""
+    store = store or Store.from_url(settings.database_url)
+    rule_book = RuleBook([settings.rules_path])
+    engine = engine or ExclusionEngine(shard_size=settings.rule_shard_size, timeout_s=settings.rule_timeout_s)
+    engine.start()
+    services = Services(unit_of_work=store.unit_of_work, engine=engine, rule_book=rule_book)
+
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="rpc"),
+        interceptors=[ErrorMappingInterceptor()],
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ],
+    )
+    directory_pb2_grpc.add_DirectoryServiceServicer_to_server(DirectoryServicer(services), server)
+    items_pb2_grpc.add_InspectionItemServiceServicer_to_server(InspectionItemServicer(services), server)
+    tasks_pb2_grpc.add_TaskServiceServicer_to_server(TaskServicer(services), server)
+    draws_pb2_grpc.add_DrawServiceServicer_to_server(DrawServicer(services), server)
+    audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(services), server)
+
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        [*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
+        server,
+    )
+    host = settings.address.rsplit(":", 1)[0].strip("[]")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        log.warning("PLAINTEXT gRPC on a non-loopback address %s: development only (TLS arrives with issue #6)",
+                    settings.address)
+    port = server.add_insecure_port(settings.address)
+    if port == 0:
+        raise OSError(f"cannot bind {settings.address}")
+    server.start()
+    for name in ["", *SERVICE_NAMES]:
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    log.info("dualdraw serving on %s (port %d), rules %s (%s)", settings.address, port,
+             rule_book.current().version, settings.rules_path)
+    return RunningServer(server, port, health_servicer, services, store)
+
+
+def serve(settings: Settings) -> None:
+    """Serves until SIGINT/SIGTERM; health turns NOT_SERVING first, then in-flight calls get ``grace_s``."""
+    running = create_server(settings)
+    done = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %d: shutting down", signum)
+        done.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    print(f"dualdraw listening on {settings.address}", flush=True)
+    done.wait()
+    running.stop(settings.grace_s)

@@ -1,0 +1,1 @@
+"""Use cases: orchestrate the domain, the rules engine and the store in one unit of work each."""

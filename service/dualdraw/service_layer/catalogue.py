@@ -1,0 +1,96 @@
+"""The random-inspection item list (Art. 4-5) and tasks (抽查任务): creation with validation, reads."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import replace
+from fractions import Fraction
+
+from dualdraw.audit.log import record_event
+from dualdraw.domain import model
+from dualdraw.domain.errors import AlreadyExists, FieldViolation, InvalidArgument, Violations
+from dualdraw.domain.jurisdiction import DepartmentTree, scope_problems
+from dualdraw.domain.region import region_code_problem
+from dualdraw.service_layer.context import Caller
+from dualdraw.service_layer.ports import UnitOfWork
+
+ITEM_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,31}$")
+MIN_TEAM_SIZE = 2  # Art. 10: as a rule no fewer than 2 inspectors per group
+MAX_TEAM_SIZE = 20
+
+
+def create_item(uow: UnitOfWork, item: model.InspectionItem, caller: Caller) -> model.InspectionItem:
+    """Adds an item to the list; its code must be new and its department known."""
+    v = Violations()
+    if not ITEM_CODE.match(item.code):
+        v.add("item.code", "must be 1-32 characters of A-Z, 0-9 and '-', starting with a letter or digit")
+    with uow:
+        if uow.directory.get_department(item.department_id) is None:
+            v.add("item.department_id", f"unknown department {item.department_id!r}")
+        v.raise_if_any()
+        if uow.items.get(item.code) is not None:
+            raise AlreadyExists(f"inspection item {item.code!r} exists already", reason="ITEM_EXISTS")
+        stored = replace(item, created_at=caller.now)
+        uow.items.add(stored)
+        record_event(uow, caller, action="item.create", resource=f"items/{item.code}", after=stored)
+        uow.commit()
+    return stored
+
+
+def new_task_id() -> str:
+    return f"t-{uuid.uuid4().hex[:12]}"
+
+
+def create_task(
+    uow: UnitOfWork,
+    *,
+    item_code: str,
+    department_id: str,
+    ratio: Fraction | None,
+    team_size: int,
+    scope: model.TaskScope,
+    title: str,
+    caller: Caller,
+    violations: Violations | None = None,
+) -> model.Task:
+    """Creates a task after checking its item, department, ratio, team size and jurisdiction.
+
+    ``ratio`` is ``None`` when the request's ratio did not parse (already recorded in ``violations``).
+    """
+    v = violations if violations is not None else Violations()
+    if not MIN_TEAM_SIZE <= team_size <= MAX_TEAM_SIZE:
+        v.add("task.team_size", f"must be between {MIN_TEAM_SIZE} and {MAX_TEAM_SIZE} (Art. 10), got {team_size}")
+    if scope.region_code and (problem := region_code_problem(scope.region_code)):
+        v.add("task.scope.region_code", problem)
+    with uow:
+        if not item_code:
+            v.add("task.item_code", "is required")
+        elif uow.items.get(item_code) is None:
+            v.add("task.item_code", f"unknown inspection item {item_code!r}")
+        tree = DepartmentTree(uow.directory.all_departments())
+        if not department_id:
+            v.add("task.department_id", "is required")
+        elif not any(x.field == "task.scope.region_code" for x in v.items):
+            v.items.extend(scope_problems(tree, department_id, scope))
+        if v:
+            raise InvalidArgument(v.items)
+        assert ratio is not None  # a missing ratio is a violation raised above
+        task = model.Task(
+            id=new_task_id(),
+            item_code=item_code,
+            department_id=department_id,
+            ratio=ratio,
+            team_size=team_size,
+            scope=scope,
+            title=title.strip(),
+            created_at=caller.now,
+        )
+        uow.tasks.add(task)
+        record_event(uow, caller, action="task.create", resource=f"tasks/{task.id}", after=task)
+        uow.commit()
+    return task
+
+
+def invalid(field: str, description: str) -> InvalidArgument:
+    return InvalidArgument([FieldViolation(field, description)])

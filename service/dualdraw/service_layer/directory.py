@@ -1,0 +1,175 @@
+"""Directory use cases: validated, all-or-nothing imports and reads of the Art. 7 directories."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from dualdraw.audit.log import record_event
+from dualdraw.domain import model
+from dualdraw.domain.credit_code import credit_code_problem
+from dualdraw.domain.errors import NotFound, Violations
+from dualdraw.domain.jurisdiction import DepartmentTree, department_tree_problems
+from dualdraw.domain.region import region_code_problem, region_within
+from dualdraw.service_layer.context import Caller
+from dualdraw.service_layer.ports import UnitOfWork
+
+T = TypeVar("T")
+
+
+@dataclass
+class DirectoryBatch:
+    """Records of one import, each list in request order (field paths index into these lists)."""
+
+    departments: list[model.Department] = field(default_factory=list)
+    objects: list[model.InspectionObject] = field(default_factory=list)
+    inspectors: list[model.Inspector] = field(default_factory=list)
+    complaints: list[model.Complaint] = field(default_factory=list)
+    campaigns: list[model.Campaign] = field(default_factory=list)
+    risk_assessments: list[model.RiskAssessment] = field(default_factory=list)
+    statutory_designations: list[model.StatutoryDesignation] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "departments": len(self.departments),
+            "objects": len(self.objects),
+            "inspectors": len(self.inspectors),
+            "complaints": len(self.complaints),
+            "campaigns": len(self.campaigns),
+            "risk_assessments": len(self.risk_assessments),
+            "statutory_designations": len(self.statutory_designations),
+        }
+
+
+def import_directory(uow: UnitOfWork, batch: DirectoryBatch, caller: Caller) -> dict[str, int]:
+    """Validates the whole batch against itself and the stored directory, then upserts it in one transaction.
+
+    Raises ``InvalidArgument`` naming every bad field (``objects[3].credit_code``); nothing is written then.
+    """
+    with uow:
+        _validate(uow, batch)
+        directory = uow.directory
+        if batch.departments:
+            directory.upsert_departments(_parents_first(batch.departments))
+        directory.upsert_objects(batch.objects)
+        directory.upsert_inspectors(batch.inspectors)
+        directory.upsert_complaints(batch.complaints)
+        directory.upsert_campaigns(batch.campaigns)
+        directory.upsert_risk_assessments(batch.risk_assessments)
+        directory.upsert_statutory_designations(batch.statutory_designations)
+        counts = batch.counts()
+        record_event(uow, caller, action="directory.import", resource="directory", after=counts)
+        uow.commit()
+    return counts
+
+
+def _parents_first(departments: Sequence[model.Department]) -> list[model.Department]:
+    return sorted(departments, key=lambda d: int(d.level))
+
+
+def _duplicates(items: Sequence[T], key: Callable[[T], str], path: str, v: Violations) -> None:
+    seen: dict[str, int] = {}
+    for i, item in enumerate(items):
+        k = key(item)
+        if k in seen:
+            v.add(f"{path}[{i}]", f"duplicates {path}[{seen[k]}] ({k})")
+        else:
+            seen[k] = i
+
+
+def _validate(uow: UnitOfWork, batch: DirectoryBatch) -> None:
+    v = Violations()
+    stored = {d.id: d for d in uow.directory.all_departments()}
+    v.items.extend(department_tree_problems(batch.departments, existing=stored.values()))
+    if v:
+        v.raise_if_any()  # the checks below need a valid tree
+    merged = {**stored, **{d.id: d for d in batch.departments}}
+    tree = DepartmentTree(list(merged.values()))
+
+    _duplicates(batch.objects, lambda o: o.credit_code, "objects", v)
+    for i, o in enumerate(batch.objects):
+        p = f"objects[{i}]"
+        if problem := credit_code_problem(o.credit_code):
+            v.add(f"{p}.credit_code", problem)
+        if problem := region_code_problem(o.region_code):
+            v.add(f"{p}.region_code", problem)
+        dept = tree.get(o.registering_department_id)
+        if dept is None:
+            v.add(f"{p}.registering_department_id", f"unknown department {o.registering_department_id!r}")
+        elif not region_code_problem(o.region_code) and not region_within(o.region_code, dept.region_code):
+            v.add(
+                f"{p}.region_code",
+                f"{o.region_code} is outside the territory of department {dept.id} ({dept.region_code})",
+            )
+
+    _duplicates(batch.inspectors, lambda i: i.badge_number, "inspectors", v)
+    for i, ins in enumerate(batch.inspectors):
+        p = f"inspectors[{i}]"
+        if tree.get(ins.department_id) is None:
+            v.add(f"{p}.department_id", f"unknown department {ins.department_id!r}")
+        for code in sorted(ins.conflicts):
+            if problem := credit_code_problem(code):
+                v.add(f"{p}.conflicts", f"{code}: {problem}")
+        codes = [s.code for s in ins.specialities]
+        if len(set(codes)) != len(codes):
+            v.add(f"{p}.specialities", "lists a speciality twice")
+
+    known_codes = _known_credit_codes(uow, batch)
+    _side_facts(batch.complaints, "complaints", known_codes, v)
+    _side_facts(batch.risk_assessments, "risk_assessments", known_codes, v)
+    _side_facts(batch.statutory_designations, "statutory_designations", known_codes, v)
+    for i, c in enumerate(batch.complaints):
+        if c.closed_on is not None and c.closed_on < c.received_on:
+            v.add(f"complaints[{i}].closed_on", "is before received_on")
+        if c.status is model.ComplaintStatus.CLOSED and c.closed_on is None:
+            v.add(f"complaints[{i}].closed_on", "is required when the complaint is closed")
+    for i, r in enumerate(batch.risk_assessments):
+        _window(r.assessed_on, r.valid_until, f"risk_assessments[{i}].valid_until", v)
+    for i, s in enumerate(batch.statutory_designations):
+        _window(s.valid_from, s.valid_to, f"statutory_designations[{i}].valid_to", v)
+
+    _duplicates(batch.campaigns, lambda c: c.id, "campaigns", v)
+    for i, c in enumerate(batch.campaigns):
+        p = f"campaigns[{i}]"
+        if tree.get(c.organizer_department_id) is None:
+            v.add(f"{p}.organizer_department_id", f"unknown department {c.organizer_department_id!r}")
+        if problem := region_code_problem(c.region_code):
+            v.add(f"{p}.region_code", problem)
+        _window(c.starts_on, c.ends_on, f"{p}.ends_on", v)
+    v.raise_if_any()
+
+
+def _window(start: dt.date, end: dt.date | None, path: str, v: Violations) -> None:
+    if end is not None and end < start:
+        v.add(path, f"{end.isoformat()} is before {start.isoformat()}")
+
+
+def _known_credit_codes(uow: UnitOfWork, batch: DirectoryBatch) -> set[str]:
+    referenced = {
+        f.credit_code
+        for facts in (batch.complaints, batch.risk_assessments, batch.statutory_designations)
+        for f in facts
+    }
+    in_batch = {o.credit_code for o in batch.objects}
+    return in_batch | uow.directory.existing_credit_codes(referenced - in_batch)
+
+
+def _side_facts(
+    facts: Sequence[model.Complaint | model.RiskAssessment | model.StatutoryDesignation],
+    path: str,
+    known: set[str],
+    v: Violations,
+) -> None:
+    _duplicates(facts, lambda f: f.id, path, v)
+    for i, f in enumerate(facts):
+        if f.credit_code not in known:
+            v.add(f"{path}[{i}].credit_code", f"no object with credit code {f.credit_code!r} in the directory")
+
+
+def require(value: T | None, resource: str, key: str) -> T:
+    """``value`` unless it is ``None``, which is a ``NotFound`` for ``resource`` ``key``."""
+    if value is None:
+        raise NotFound(resource, key)
+    return value

@@ -1,0 +1,196 @@
+"""The storage port: what the use cases need from persistence. ``dualdraw.store`` implements it with SQLAlchemy.
+
+Contracts shared by every method:
+- keys are the domain keys (department id, credit code, badge number, side-fact id, item code, task id,
+  draw id); ``get_*`` returns ``None`` when absent;
+- ``list_*`` pages by key order: ``PageRequest.after`` is the last key of the previous page (``None`` for
+  the first page) and the returned ``Page.next_after`` is ``None`` on the last page;
+- ``upsert_*`` inserts or replaces whole records by key; nothing is committed until ``UnitOfWork.commit``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Generic, Protocol, Self, TypeVar
+
+from dualdraw.domain.model import (
+    Assignment,
+    AuditEvent,
+    Campaign,
+    Complaint,
+    Department,
+    Draw,
+    Exclusion,
+    InspectionItem,
+    InspectionObject,
+    Inspector,
+    RiskAssessment,
+    StatutoryDesignation,
+    Task,
+)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    size: int
+    after: str | None = None
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_after: str | None = None
+
+
+@dataclass(frozen=True)
+class ObjectFilter:
+    """Objects registered by one of ``department_ids`` whose region code starts with ``region_prefix``."""
+
+    department_ids: frozenset[str]
+    region_prefix: str = ""
+    industries: frozenset[str] = frozenset()
+    active_only: bool = False
+
+
+@dataclass
+class SideFacts:
+    """Side facts for a set of objects, as the exclusion rules read them."""
+
+    complaints: list[Complaint] = field(default_factory=list)
+    campaigns: list[Campaign] = field(default_factory=list)
+    risk_assessments: list[RiskAssessment] = field(default_factory=list)
+    statutory_designations: list[StatutoryDesignation] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DrawRecord:
+    """A stored draw and everything needed to recompute it."""
+
+    draw: Draw
+    eligible_codes: list[str]
+    inspector_pool: list[str]
+    exclusions: list[Exclusion]
+    assignments: list[Assignment]
+
+
+class DirectoryRepository(Protocol):
+    def upsert_departments(self, items: Sequence[Department]) -> None: ...
+    def upsert_objects(self, items: Sequence[InspectionObject]) -> None: ...
+    def upsert_inspectors(self, items: Sequence[Inspector]) -> None: ...
+    def upsert_complaints(self, items: Sequence[Complaint]) -> None: ...
+    def upsert_campaigns(self, items: Sequence[Campaign]) -> None: ...
+    def upsert_risk_assessments(self, items: Sequence[RiskAssessment]) -> None: ...
+    def upsert_statutory_designations(self, items: Sequence[StatutoryDesignation]) -> None: ...
+
+    def get_department(self, id: str) -> Department | None: ...
+    def all_departments(self) -> list[Department]: ...
+    def list_departments(self, page: PageRequest, ids: Collection[str] | None = None) -> Page[Department]: ...
+
+    def get_object(self, credit_code: str) -> InspectionObject | None: ...
+    def list_objects(
+        self, page: PageRequest, department_ids: Collection[str] | None = None
+    ) -> Page[InspectionObject]: ...
+    def existing_credit_codes(self, credit_codes: Collection[str]) -> set[str]: ...
+    def count_objects(self) -> int: ...
+    def objects_matching(self, flt: ObjectFilter) -> list[InspectionObject]: ...
+    def side_facts_matching(self, flt: ObjectFilter) -> SideFacts:
+        """Complaints, risk assessments and designations of the objects ``flt`` selects, and all campaigns."""
+        ...
+
+    def get_inspector(self, badge_number: str) -> Inspector | None: ...
+    def list_inspectors(
+        self, page: PageRequest, department_ids: Collection[str] | None = None
+    ) -> Page[Inspector]: ...
+    def inspectors_of(self, department_ids: Collection[str]) -> list[Inspector]: ...
+
+    def get_complaint(self, id: str) -> Complaint | None: ...
+    def list_complaints(self, page: PageRequest, credit_code: str | None = None) -> Page[Complaint]: ...
+    def get_campaign(self, id: str) -> Campaign | None: ...
+    def list_campaigns(self, page: PageRequest) -> Page[Campaign]: ...
+    def get_risk_assessment(self, id: str) -> RiskAssessment | None: ...
+    def list_risk_assessments(
+        self, page: PageRequest, credit_code: str | None = None
+    ) -> Page[RiskAssessment]: ...
+    def get_statutory_designation(self, id: str) -> StatutoryDesignation | None: ...
+    def list_statutory_designations(
+        self, page: PageRequest, credit_code: str | None = None
+    ) -> Page[StatutoryDesignation]: ...
+
+
+class ItemRepository(Protocol):
+    def add(self, item: InspectionItem) -> None: ...
+    def get(self, code: str) -> InspectionItem | None: ...
+    def list(self, page: PageRequest) -> Page[InspectionItem]: ...
+
+
+class TaskRepository(Protocol):
+    def add(self, task: Task) -> None: ...
+    def get(self, id: str) -> Task | None: ...
+    def list(self, page: PageRequest, department_ids: Collection[str] | None = None) -> Page[Task]: ...
+    def set_draw(self, task_id: str, draw_id: str) -> None: ...
+
+
+class DrawRepository(Protocol):
+    def add(self, record: DrawRecord) -> None:
+        """Stores the draw with its eligible set, pool, exclusions and assignments.
+
+        Raises ``dualdraw.domain.errors.AlreadyExists`` when the task already has a draw (a unique
+        constraint in the database, so concurrent draws for one task serialise there).
+        """
+        ...
+
+    def get(self, id: str) -> Draw | None: ...
+    def get_record(self, id: str) -> DrawRecord | None: ...
+    def list(self, page: PageRequest, task_id: str | None = None) -> Page[Draw]: ...
+    def list_assignments(self, draw_id: str, page: PageRequest) -> Page[Assignment]:
+        """Pages by position; ``PageRequest.after`` is the last position as a decimal string."""
+        ...
+
+    def list_exclusions(self, draw_id: str, page: PageRequest) -> Page[Exclusion]:
+        """Pages by (credit_code, rule_id); ``after`` is ``"<credit_code>/<rule_id>"``."""
+        ...
+
+
+class AuditRepository(Protocol):
+    def append(
+        self,
+        *,
+        actor: str,
+        action: str,
+        resource: str,
+        before_json: str,
+        after_json: str,
+        request_id: str,
+        occurred_at: dt.datetime,
+    ) -> AuditEvent:
+        """Appends an event in the current transaction; ``sequence`` is assigned by the store."""
+        ...
+
+    def list(self, page: PageRequest, resource: str | None = None) -> Page[AuditEvent]:
+        """Pages by sequence; ``after`` is the last sequence as a decimal string."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction. ``with uow:`` rolls back on exit unless ``commit()`` was called."""
+
+    directory: DirectoryRepository
+    items: ItemRepository
+    tasks: TaskRepository
+    draws: DrawRepository
+    audit: AuditRepository
+
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...

@@ -1,0 +1,29 @@
+"""Typed settings, read once at start-up from the environment (and overridden by command-line flags)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_DATABASE_URL = "sqlite:///dualdraw.db"
+DEFAULT_ADDRESS = "127.0.0.1:50051"
+
+
+def _default_rules_path() -> Path:
+    return Path(os.environ.get("DUALDRAW_RULES_PATH", "rules"))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """``DUALDRAW_DATABASE_URL`` (SQLite file by default, ``postgresql+psycopg://...`` for production),
+    ``DUALDRAW_RULES_PATH`` (folder of rule files), ``DUALDRAW_ADDRESS`` (host:port to serve on),
+    ``DUALDRAW_RULE_SHARD_SIZE`` and ``DUALDRAW_RULE_TIMEOUT_S`` (rules-engine worker tuning)."""
+
+    database_url: str = field(default_factory=lambda: os.environ.get("DUALDRAW_DATABASE_URL", DEFAULT_DATABASE_URL))
+    rules_path: Path = field(default_factory=_default_rules_path)
+    address: str = field(default_factory=lambda: os.environ.get("DUALDRAW_ADDRESS", DEFAULT_ADDRESS))
+    rule_shard_size: int = field(default_factory=lambda: int(os.environ.get("DUALDRAW_RULE_SHARD_SIZE", "2000")))
+    rule_timeout_s: float = field(default_factory=lambda: float(os.environ.get("DUALDRAW_RULE_TIMEOUT_S", "120")))
+    max_workers: int = 16
+    grace_s: float = 10.0

@@ -1,0 +1,131 @@
+"""Bulk writes: many rows per round trip, on SQLite and PostgreSQL.
+
+``upsert`` is ``INSERT ... ON CONFLICT (primary key) DO UPDATE``; ``insert`` is a plain ``INSERT``. Both
+run as Core ``executemany`` batches; on PostgreSQL ``COPY_THRESHOLD`` rows or more are streamed with ``COPY``
+instead (several times faster). Rows are dicts keyed by column name and pass through each column type's
+bind processing either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar, cast
+
+import psycopg
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+T = TypeVar("T")
+Values = dict[str, Any]
+
+WRITE_BATCH = 5_000  # rows per executemany call
+COPY_THRESHOLD = 1_000  # PostgreSQL writes of at least this many rows go through COPY
+
+
+def batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """``items`` in consecutive slices of at most ``size``."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def upsert(connection: sa.Connection, table: sa.Table, rows: Sequence[Values]) -> None:
+    """Inserts ``rows`` or replaces the stored rows with the same primary key (unique within ``rows``).
+
+    A row equal to the stored one is left untouched, so re-importing unchanged data writes nothing.
+    """
+    if not rows:
+        return
+    dialect = connection.dialect.name
+    if dialect == "postgresql" and len(rows) >= COPY_THRESHOLD:
+        _copy_upsert(connection, table, rows)
+        return
+    if dialect == "postgresql":
+        stmt: sa.Insert = _on_conflict_update(table, postgresql.insert(table))
+    elif dialect == "sqlite":
+        stmt = _on_conflict_update(table, sqlite.insert(table))
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise NotImplementedError(f"no upsert for dialect {dialect}")
+    for batch in batches(rows, WRITE_BATCH):
+        connection.execute(stmt, list(batch))
+
+
+def insert(connection: sa.Connection, table: sa.Table, rows: Sequence[Values]) -> None:
+    """Inserts ``rows``; a key that exists already raises ``IntegrityError``."""
+    if not rows:
+        return
+    if connection.dialect.name == "postgresql" and len(rows) >= COPY_THRESHOLD:
+        with _driver_cursor(connection) as cursor:
+            _copy(connection, cursor, table, table.name, rows)
+        return
+    for batch in batches(rows, WRITE_BATCH):
+        connection.execute(sa.insert(table), list(batch))
+
+
+def _on_conflict_update(table: sa.Table, stmt: postgresql.Insert | sqlite.Insert) -> sa.Insert:
+    key = [column.name for column in table.primary_key.columns]
+    others = [column for column in table.columns if column.name not in key]
+    return stmt.on_conflict_do_update(
+        index_elements=key,
+        set_={column.name: stmt.excluded[column.name] for column in others},
+        where=sa.or_(*(column.is_distinct_from(stmt.excluded[column.name]) for column in others)),
+    )
+
+
+@contextmanager
+def _driver_cursor(connection: sa.Connection) -> Iterator[psycopg.Cursor[Any]]:
+    """A cursor of the psycopg connection under ``connection`` (same transaction). Its errors come out as
+    SQLAlchemy's (``IntegrityError``, ``OperationalError``, ...), like those of any other statement."""
+    driver_connection = cast(psycopg.Connection[Any], connection.connection.driver_connection)
+    try:
+        with driver_connection.cursor() as cursor:
+            yield cursor
+    except psycopg.Error as exc:
+        raise sa.exc.DBAPIError.instance(
+            statement=None, params=None, orig=exc, dbapi_base_err=psycopg.Error
+        ) from exc
+
+
+def _copy(
+    connection: sa.Connection,
+    cursor: psycopg.Cursor[Any],
+    table: sa.Table,
+    into: str,
+    rows: Sequence[Values],
+) -> None:
+    """Streams ``rows`` (with ``table``'s columns and bind processing) into the table named ``into``."""
+    dialect = connection.dialect
+    quote = dialect.identifier_preparer.quote
+    names = [column.name for column in table.columns]
+    processors = [column.type.bind_processor(dialect) for column in table.columns]
+    columns = ", ".join(quote(name) for name in names)
+    with cursor.copy(f"COPY {quote(into)} ({columns}) FROM STDIN") as copy:
+        columns_and_processors = list(zip(names, processors, strict=True))
+        for row in rows:
+            copy.write_row([row[n] if p is None else p(row[n]) for n, p in columns_and_processors])
+
+
+def _copy_upsert(connection: sa.Connection, table: sa.Table, rows: Sequence[Values]) -> None:
+    """``COPY`` into a temporary table, then one ``INSERT ... SELECT ... ON CONFLICT DO UPDATE`` from it.
+
+    The statements are built from the schema's identifiers only, never from values.
+    """
+    quote = connection.dialect.identifier_preparer.quote
+    key = [column.name for column in table.primary_key.columns]
+    names = [quote(column.name) for column in table.columns]
+    others = [quote(column.name) for column in table.columns if column.name not in key]
+    staging = f"upsert_{table.name}"
+    target, staged = quote(table.name), quote(staging)
+    columns = ", ".join(names)
+    keys = ", ".join(quote(name) for name in key)
+    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in others)
+    current = ", ".join(f"{target}.{name}" for name in others)
+    proposed = ", ".join(f"EXCLUDED.{name}" for name in others)
+    with _driver_cursor(connection) as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE {staged} (LIKE {target}) ON COMMIT DROP")
+        _copy(connection, cursor, table, staging, rows)
+        cursor.execute(
+            f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {staged} "  # noqa: S608 -- schema names only
+            f"ON CONFLICT ({keys}) DO UPDATE SET {updates} WHERE ({current}) IS DISTINCT FROM ({proposed})"
+        )
+        cursor.execute(f"DROP TABLE {staged}")

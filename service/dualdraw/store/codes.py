@@ -1,0 +1,27 @@
+"""The compact form of a draw's code lists (eligible credit codes, inspector pool): one zlib blob each.
+
+A list is newline-joined UTF-8 and then compressed, so a million 18-character credit codes take one row of
+a few megabytes instead of a million rows. Order is kept exactly; codes must be non-empty and contain no
+newline (credit codes and badge numbers never do).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+
+COMPRESSION_LEVEL = 6
+
+
+def pack_codes(codes: Sequence[str]) -> bytes:
+    """``codes`` as one compressed blob; raises ``ValueError`` for an empty code or one with a newline."""
+    for code in codes:
+        if not code or "\n" in code:
+            raise ValueError(f"cannot store code {code!r}: codes must be non-empty and contain no newline")
+    return zlib.compress("\n".join(codes).encode("utf-8"), COMPRESSION_LEVEL)
+
+
+def unpack_codes(blob: bytes) -> list[str]:
+    """The list ``pack_codes`` was given, in the same order."""
+    text = zlib.decompress(blob).decode("utf-8")
+    return text.split("\n") if text else []

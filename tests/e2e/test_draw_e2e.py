@@ -1,0 +1,181 @@
+"""The service end to end: real server on port 0, real database (SQLite and PostgreSQL), the typed client."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from math import ceil
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from dualdraw.domain.credit_code import check_character
+from dualdraw.demo import DEMO_AS_OF, demo_directory
+from dualdraw.service_layer.draws import recompute
+from dualdraw.v1 import directory_pb2, tasks_pb2
+from dualdraw_client import (
+    AlreadyExistsError,
+    DualdrawClient,
+    FailedPreconditionError,
+    InvalidArgumentError,
+    NotFoundError,
+)
+
+from .conftest import Served
+
+ART16_CATEGORIES = {"statutory_method", "complaint_handling", "risk_unsuitable", "higher_level_campaign"}
+
+
+def demo_task(client: DualdrawClient, **overrides: object) -> tasks_pb2.Task:
+    suggested = demo_directory().suggested_task
+    fields: dict[str, object] = {
+        "item_code": suggested.item_code,
+        "department_id": suggested.department_id,
+        "ratio": suggested.ratio,
+        "team_size": suggested.team_size,
+        "title": suggested.title,
+    }
+    fields.update(overrides)
+    return client.create_task(tasks_pb2.Task(**fields))  # type: ignore[arg-type]  # proto kwargs
+
+
+def test_health_reports_serving_and_reflection_lists_the_services(served: Served) -> None:
+    with grpc.insecure_channel(served.target) as channel:
+        status = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""))
+        assert status.status == health_pb2.HealthCheckResponse.SERVING
+        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+        responses = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+        names = {s.name for r in responses for s in r.list_services_response.service}
+    assert {
+        "dualdraw.v1.DirectoryService",
+        "dualdraw.v1.InspectionItemService",
+        "dualdraw.v1.TaskService",
+        "dualdraw.v1.DrawService",
+        "dualdraw.v1.AuditService",
+        "grpc.health.v1.Health",
+    } <= names
+
+
+def test_a_demo_draw_is_rule_checked_fair_and_recomputable(demo_served: Served, client: DualdrawClient) -> None:
+    task = demo_task(client)
+    draw = client.draw(task.id, as_of=DEMO_AS_OF)
+
+    assignments = list(client.iter_assignments(draw.id, page_size=7))
+    exclusions = list(client.iter_exclusions(draw.id, page_size=5))
+    excluded = {e.credit_code for e in exclusions}
+
+    assert draw.in_scope_count == draw.eligible_count + draw.excluded_count
+    assert draw.excluded_count == len(excluded) > 0
+    assert draw.selected_count == ceil(Fraction(task.ratio) * draw.eligible_count) == len(assignments)
+    assert {e.category for e in exclusions} == ART16_CATEGORIES
+    assert all(e.rule_id and e.reason and e.legal_basis for e in exclusions)
+
+    inspectors = {i.badge_number: i for i in client.iter_inspectors(department_id=task.department_id)}
+    for a in assignments:
+        assert a.credit_code not in excluded
+        badges = [m.badge_number for m in a.team]
+        assert len(badges) == len(set(badges)) == task.team_size >= 2
+        assert sum(m.leader for m in a.team) == 1 and a.team[0].leader
+        for badge in badges:
+            assert inspectors[badge].department_id == task.department_id
+            assert a.credit_code not in inspectors[badge].conflicts
+    loads = [sum(badge in {m.badge_number for m in a.team} for a in assignments) for badge in {
+        m.badge_number for a in assignments for m in a.team}]
+    assert max(loads) - min(loads) <= 1 or len(assignments) * task.team_size < len(inspectors)
+
+    with demo_served.running.services.unit_of_work() as uow:
+        record = uow.draws.get_record(draw.id)
+    assert record is not None
+    check = recompute(record)
+    assert check.matches, check.problems
+    assert [a.credit_code for a in sorted(record.assignments, key=lambda a: a.position)] == [
+        a.credit_code for a in assignments
+    ]
+
+    actions = [e.action for e in client.iter_audit_events()]
+    assert "directory.import" in actions and "task.create" in actions and "draw.create" in actions
+    draw_event = next(client.iter_audit_events(resource=f"draws/{draw.id}"))
+    assert draw_event.actor == "e2e-tester"
+    assert json.loads(draw_event.after_json)["selected"] == [a.credit_code for a in assignments]
+    assert client.get_task(task.id).draw_id == draw.id
+
+
+def test_a_task_is_drawn_once_but_a_retried_request_gets_the_first_answer(
+    demo_served: Served, client: DualdrawClient
+) -> None:
+    task = demo_task(client)
+    first = client.draw(task.id, as_of=DEMO_AS_OF, request_id="req-1")
+    again = client.draw(task.id, as_of=DEMO_AS_OF, request_id="req-1")
+    assert again == first
+    with pytest.raises(AlreadyExistsError) as raised:
+        client.draw(task.id, as_of=DEMO_AS_OF, request_id="req-2")
+    assert raised.value.reason == "DRAW_EXISTS"
+    assert len(list(client.iter_draws(task_id=task.id))) == 1
+
+
+def test_infeasible_teams_fail_the_draw_and_write_nothing(demo_served: Served, client: DualdrawClient) -> None:
+    task = demo_task(client, team_size=20)
+    before = len(list(client.iter_audit_events()))
+    with pytest.raises(FailedPreconditionError) as raised:
+        client.draw(task.id, as_of=DEMO_AS_OF)
+    assert raised.value.reason == "TOO_FEW_INSPECTORS"
+    assert client.get_task(task.id).draw_id == ""
+    assert list(client.iter_draws(task_id=task.id)) == []
+    assert len(list(client.iter_audit_events())) == before
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"ratio": "0"}, "task.ratio"),
+        ({"ratio": "1.5"}, "task.ratio"),
+        ({"team_size": 1}, "task.team_size"),
+        ({"department_id": "999999-NONE"}, "task.department_id"),
+        ({"item_code": "NO-SUCH-ITEM"}, "task.item_code"),
+        ({"scope": tasks_pb2.TaskScope(region_code="130202")}, "task.scope.region_code"),
+    ],
+)
+def test_bad_tasks_are_rejected_field_by_field_and_nothing_is_written(
+    demo_served: Served, client: DualdrawClient, overrides: dict[str, object], field: str
+) -> None:
+    before = len(list(client.iter_tasks()))
+    with pytest.raises(InvalidArgumentError) as raised:
+        demo_task(client, **overrides)
+    assert field in {v.field for v in raised.value.field_violations}
+    assert len(list(client.iter_tasks())) == before
+
+
+def test_a_wrong_check_character_rejects_the_whole_import(demo_served: Served, client: DualdrawClient) -> None:
+    good = demo_directory().objects[0]
+    fresh = "91130203MA0NEW123" + check_character("91130203MA0NEW123")
+    wrong = good.credit_code[:-1] + ("0" if good.credit_code[-1] != "0" else "1")
+    objects = [
+        directory_pb2.InspectionObject(
+            credit_code=fresh, name="新企业", region_code=good.region_code,
+            registering_department_id=good.registering_department_id, industry="C13",
+            risk_class=directory_pb2.RISK_CLASS_A, status=directory_pb2.OBJECT_STATUS_ACTIVE,
+        ),
+        directory_pb2.InspectionObject(
+            credit_code=wrong, name="错码企业", region_code=good.region_code,
+            registering_department_id=good.registering_department_id, industry="C13",
+            risk_class=directory_pb2.RISK_CLASS_A, status=directory_pb2.OBJECT_STATUS_ACTIVE,
+        ),
+    ]
+    before = len(list(client.iter_objects()))
+    with pytest.raises(InvalidArgumentError) as raised:
+        client.import_directory([directory_pb2.ImportDirectoryRequest(objects=objects)])
+    fields = {v.field for v in raised.value.field_violations}
+    assert "objects[1].credit_code" in fields
+    assert len(list(client.iter_objects())) == before
+    with pytest.raises(NotFoundError):
+        client.get_object(wrong)
+
+
+def test_lists_page_through_everything_exactly_once(demo_served: Served, client: DualdrawClient) -> None:
+    codes = [o.credit_code for o in client.iter_objects(page_size=37)]
+    assert len(codes) == len(set(codes)) == len(demo_directory().objects)
+    assert codes == sorted(codes)
+    with pytest.raises(InvalidArgumentError):
+        client.list_objects(page_token="not-a-token")

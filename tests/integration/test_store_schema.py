@@ -1,0 +1,106 @@
+"""The migrations against the models, and the schema helpers, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import make_url
+
+from dualdraw.store import Store, create_engine, current_revision, head_revision, migrate, truncate_all
+from dualdraw.store.database import alembic_config
+from dualdraw.store.database import database_url as normalised_url
+from dualdraw.store.models import Base
+
+
+def test_migrated_schema_matches_the_models(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            differences = compare_metadata(context, Base.metadata)
+    finally:
+        engine.dispose()
+    assert differences == []
+
+
+def test_every_model_table_is_migrated(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        tables = set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    assert set(Base.metadata.tables) | {"alembic_version"} == tables
+
+
+def test_migrate_is_idempotent_and_reports_the_head(database_url: str) -> None:
+    assert head_revision() == "0001"
+    assert current_revision(database_url) == head_revision()
+    migrate(database_url)
+    assert current_revision(database_url) == head_revision()
+
+
+def test_a_fresh_sqlite_file_migrates_with_foreign_keys_and_wal(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    assert current_revision(url) is None
+    migrate(url)
+    assert current_revision(url) == head_revision()
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
+    finally:
+        engine.dispose()
+
+
+def test_the_migration_downgrades_to_nothing_and_upgrades_again(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'down.db'}"
+    migrate(url)
+    command.downgrade(alembic_config(url), "base")
+    engine = create_engine(url)
+    try:
+        assert sa.inspect(engine).get_table_names() == ["alembic_version"]
+    finally:
+        engine.dispose()
+    assert current_revision(url) is None
+    migrate(url)
+    assert current_revision(url) == head_revision()
+
+
+def test_truncate_all_empties_tables_and_restarts_sequences(database_url: str) -> None:
+    now = dt.datetime.now(dt.UTC)
+    store = Store.from_url(database_url)
+    try:
+        for _ in range(2):
+            with store.unit_of_work() as uow:
+                event = uow.audit.append(
+                    actor="a", action="x", resource="r", before_json="", after_json="", request_id="",
+                    occurred_at=now,
+                )
+                uow.commit()
+            assert event.sequence == 1
+            truncate_all(database_url)
+    finally:
+        store.dispose()
+    assert current_revision(database_url) == head_revision()
+
+
+@pytest.mark.parametrize(
+    ("given", "driver"),
+    [
+        ("postgresql://u@h/db", "postgresql+psycopg"),
+        ("postgres://u@h/db", "postgresql+psycopg"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg"),
+        ("sqlite:///x.db", "sqlite"),
+    ],
+)
+def test_postgresql_urls_use_psycopg(given: str, driver: str) -> None:
+    assert normalised_url(given).drivername == driver
+    assert normalised_url(make_url(given)).drivername == driver
