@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from dualdraw.settings import Settings
@@ -18,9 +18,13 @@ def _add_local_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     serve = sub.add_parser("serve", help="run the gRPC server")
     serve.add_argument("--address", help="host:port (default $DUALDRAW_ADDRESS or 127.0.0.1:50051)")
     serve.add_argument("--database-url", help="default $DUALDRAW_DATABASE_URL or sqlite:///dualdraw.db")
-    serve.add_argument("--rules", type=Path, help="rule files folder (default $DUALDRAW_RULES_PATH or ./rules)")
+    serve.add_argument(
+        "--rules", type=Path, help="rule files folder (default $DUALDRAW_RULES_PATH or ./rules)"
+    )
     serve.add_argument("--migrate", action="store_true", help="apply database migrations first")
-    serve.add_argument("--demo-if-empty", action="store_true", help="load the demo directory into an empty database")
+    serve.add_argument(
+        "--demo-if-empty", action="store_true", help="load the demo directory into an empty database"
+    )
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -102,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in LOCAL_COMMANDS:
         return _run_local(args)
     return run_remote(args)
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,4 +1,4 @@
-"""Regenerates the committed gRPC modules in ``dualdraw.v1`` from ``protos/`` (``--check``: fail on a diff)."""
+"""Regenerates the committed gRPC modules in ``dualdraw.v1`` from ``protos/``; ``--check`` fails on a diff."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ GENERATED_SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py", "_pb2_grpc.pyi")
 
 def generate(out_root: Path) -> list[Path]:
     """Runs protoc (from grpcio-tools) over every proto; returns the generated files under ``out_root``."""
-    from grpc_tools import protoc  # dev dependency: imported only when regenerating
     import grpc_tools
+    from grpc_tools import protoc  # dev dependency: imported only when regenerating
 
     protos = sorted(str(p.relative_to(PROTO_ROOT)) for p in PROTO_ROOT.rglob("*.proto"))
     well_known = Path(grpc_tools.__file__).parent / "_proto"

@@ -69,7 +69,9 @@ class RunningServer:
         self.store.dispose()
 
 
-def create_server(settings: Settings, *, store: Store | None = None, engine: ExclusionEngine | None = None) -> RunningServer:
+def create_server(
+    settings: Settings, *, store: Store | None = None, engine: ExclusionEngine | None = None
+) -> RunningServer:
     """Creates and starts a server on ``settings.address`` (``host:0`` picks a free port)."""
     store = store or Store.from_url(settings.database_url)
     rule_book = RuleBook([settings.rules_path])
@@ -99,16 +101,23 @@ def create_server(settings: Settings, *, store: Store | None = None, engine: Exc
     )
     host = settings.address.rsplit(":", 1)[0].strip("[]")
     if host not in ("127.0.0.1", "localhost", "::1"):
-        log.warning("PLAINTEXT gRPC on a non-loopback address %s: development only (TLS arrives with issue #6)",
-                    settings.address)
+        log.warning(
+            "PLAINTEXT gRPC on a non-loopback address %s: development only (TLS arrives with issue #6)",
+            settings.address,
+        )
     port = server.add_insecure_port(settings.address)
     if port == 0:
         raise OSError(f"cannot bind {settings.address}")
     server.start()
     for name in ["", *SERVICE_NAMES]:
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    log.info("dualdraw serving on %s (port %d), rules %s (%s)", settings.address, port,
-             rule_book.current().version, settings.rules_path)
+    log.info(
+        "dualdraw serving on %s (port %d), rules %s (%s)",
+        settings.address,
+        port,
+        rule_book.current().version,
+        settings.rules_path,
+    )
     return RunningServer(server, port, health_servicer, services, store)
 
 

@@ -20,10 +20,16 @@ class Settings:
     ``DUALDRAW_RULES_PATH`` (folder of rule files), ``DUALDRAW_ADDRESS`` (host:port to serve on),
     ``DUALDRAW_RULE_SHARD_SIZE`` and ``DUALDRAW_RULE_TIMEOUT_S`` (rules-engine worker tuning)."""
 
-    database_url: str = field(default_factory=lambda: os.environ.get("DUALDRAW_DATABASE_URL", DEFAULT_DATABASE_URL))
+    database_url: str = field(
+        default_factory=lambda: os.environ.get("DUALDRAW_DATABASE_URL", DEFAULT_DATABASE_URL)
+    )
     rules_path: Path = field(default_factory=_default_rules_path)
     address: str = field(default_factory=lambda: os.environ.get("DUALDRAW_ADDRESS", DEFAULT_ADDRESS))
-    rule_shard_size: int = field(default_factory=lambda: int(os.environ.get("DUALDRAW_RULE_SHARD_SIZE", "2000")))
-    rule_timeout_s: float = field(default_factory=lambda: float(os.environ.get("DUALDRAW_RULE_TIMEOUT_S", "120")))
+    rule_shard_size: int = field(
+        default_factory=lambda: int(os.environ.get("DUALDRAW_RULE_SHARD_SIZE", "2000"))
+    )
+    rule_timeout_s: float = field(
+        default_factory=lambda: float(os.environ.get("DUALDRAW_RULE_TIMEOUT_S", "120"))
+    )
     max_workers: int = 16
     grace_s: float = 10.0

@@ -35,7 +35,8 @@ def served(database_url: str) -> Iterator[Served]:
 @pytest.fixture
 def demo_served(served: Served) -> Served:
     counts = load_demo(served.running.services.unit_of_work)
-    assert counts is not None and counts["objects"] > 0
+    assert counts is not None
+    assert counts["objects"] > 0
     return served
 
 

@@ -11,8 +11,8 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from dualdraw.domain.credit_code import check_character
 from dualdraw.demo import DEMO_AS_OF, demo_directory
+from dualdraw.domain.credit_code import check_character
 from dualdraw.service_layer.draws import recompute
 from dualdraw.v1 import directory_pb2, tasks_pb2
 from dualdraw_client import (
@@ -46,7 +46,9 @@ def test_health_reports_serving_and_reflection_lists_the_services(served: Served
         status = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""))
         assert status.status == health_pb2.HealthCheckResponse.SERVING
         stub = reflection_pb2_grpc.ServerReflectionStub(channel)
-        responses = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+        responses = stub.ServerReflectionInfo(
+            iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+        )
         names = {s.name for r in responses for s in r.list_services_response.service}
     assert {
         "dualdraw.v1.DirectoryService",
@@ -58,7 +60,9 @@ def test_health_reports_serving_and_reflection_lists_the_services(served: Served
     } <= names
 
 
-def test_a_demo_draw_is_rule_checked_fair_and_recomputable(demo_served: Served, client: DualdrawClient) -> None:
+def test_a_demo_draw_is_rule_checked_fair_and_recomputable(
+    demo_served: Served, client: DualdrawClient
+) -> None:
     task = demo_task(client)
     draw = client.draw(task.id, as_of=DEMO_AS_OF)
 
@@ -77,12 +81,15 @@ def test_a_demo_draw_is_rule_checked_fair_and_recomputable(demo_served: Served, 
         assert a.credit_code not in excluded
         badges = [m.badge_number for m in a.team]
         assert len(badges) == len(set(badges)) == task.team_size >= 2
-        assert sum(m.leader for m in a.team) == 1 and a.team[0].leader
+        assert sum(m.leader for m in a.team) == 1
+        assert a.team[0].leader
         for badge in badges:
             assert inspectors[badge].department_id == task.department_id
             assert a.credit_code not in inspectors[badge].conflicts
-    loads = [sum(badge in {m.badge_number for m in a.team} for a in assignments) for badge in {
-        m.badge_number for a in assignments for m in a.team}]
+    loads = [
+        sum(badge in {m.badge_number for m in a.team} for a in assignments)
+        for badge in {m.badge_number for a in assignments for m in a.team}
+    ]
     assert max(loads) - min(loads) <= 1 or len(assignments) * task.team_size < len(inspectors)
 
     with demo_served.running.services.unit_of_work() as uow:
@@ -95,7 +102,7 @@ def test_a_demo_draw_is_rule_checked_fair_and_recomputable(demo_served: Served, 
     ]
 
     actions = [e.action for e in client.iter_audit_events()]
-    assert "directory.import" in actions and "task.create" in actions and "draw.create" in actions
+    assert {"directory.import", "task.create", "draw.create"} <= set(actions)
     draw_event = next(client.iter_audit_events(resource=f"draws/{draw.id}"))
     assert draw_event.actor == "e2e-tester"
     assert json.loads(draw_event.after_json)["selected"] == [a.credit_code for a in assignments]
@@ -115,7 +122,9 @@ def test_a_task_is_drawn_once_but_a_retried_request_gets_the_first_answer(
     assert len(list(client.iter_draws(task_id=task.id))) == 1
 
 
-def test_infeasible_teams_fail_the_draw_and_write_nothing(demo_served: Served, client: DualdrawClient) -> None:
+def test_infeasible_teams_fail_the_draw_and_write_nothing(
+    demo_served: Served, client: DualdrawClient
+) -> None:
     task = demo_task(client, team_size=20)
     before = len(list(client.iter_audit_events()))
     with pytest.raises(FailedPreconditionError) as raised:
@@ -147,20 +156,30 @@ def test_bad_tasks_are_rejected_field_by_field_and_nothing_is_written(
     assert len(list(client.iter_tasks())) == before
 
 
-def test_a_wrong_check_character_rejects_the_whole_import(demo_served: Served, client: DualdrawClient) -> None:
+def test_a_wrong_check_character_rejects_the_whole_import(
+    demo_served: Served, client: DualdrawClient
+) -> None:
     good = demo_directory().objects[0]
     fresh = "91130203MA0NEW123" + check_character("91130203MA0NEW123")
     wrong = good.credit_code[:-1] + ("0" if good.credit_code[-1] != "0" else "1")
     objects = [
         directory_pb2.InspectionObject(
-            credit_code=fresh, name="新企业", region_code=good.region_code,
-            registering_department_id=good.registering_department_id, industry="C13",
-            risk_class=directory_pb2.RISK_CLASS_A, status=directory_pb2.OBJECT_STATUS_ACTIVE,
+            credit_code=fresh,
+            name="新企业",
+            region_code=good.region_code,
+            registering_department_id=good.registering_department_id,
+            industry="C13",
+            risk_class=directory_pb2.RISK_CLASS_A,
+            status=directory_pb2.OBJECT_STATUS_ACTIVE,
         ),
         directory_pb2.InspectionObject(
-            credit_code=wrong, name="错码企业", region_code=good.region_code,
-            registering_department_id=good.registering_department_id, industry="C13",
-            risk_class=directory_pb2.RISK_CLASS_A, status=directory_pb2.OBJECT_STATUS_ACTIVE,
+            credit_code=wrong,
+            name="错码企业",
+            region_code=good.region_code,
+            registering_department_id=good.registering_department_id,
+            industry="C13",
+            risk_class=directory_pb2.RISK_CLASS_A,
+            status=directory_pb2.OBJECT_STATUS_ACTIVE,
         ),
     ]
     before = len(list(client.iter_objects()))

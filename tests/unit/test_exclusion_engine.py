@@ -78,7 +78,9 @@ def obj(code: str, **changes: object) -> InspectionObject:
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
-def complaint(id: str, code: str, status: ComplaintStatus = ComplaintStatus.RECEIVED, received: int = -10) -> Complaint:
+def complaint(
+    id: str, code: str, status: ComplaintStatus = ComplaintStatus.RECEIVED, received: int = -10
+) -> Complaint:
     return Complaint(id=id, credit_code=code, status=status, received_on=days(received))
 
 
@@ -98,7 +100,11 @@ def campaign(id: str = "k1", **changes: object) -> Campaign:
 
 def assessment(id: str, code: str, **changes: object) -> RiskAssessment:
     base = RiskAssessment(
-        id=id, credit_code=code, conclusion=RiskConclusion.UNSUITABLE, assessed_on=days(-60), valid_until=days(60)
+        id=id,
+        credit_code=code,
+        conclusion=RiskConclusion.UNSUITABLE,
+        assessed_on=days(-60),
+        valid_until=days(60),
     )
     return replace(base, **changes)  # type: ignore[arg-type]
 
@@ -132,8 +138,13 @@ def engine() -> Iterator[ExclusionEngine]:
         yield started
 
 
-def excluded(engine: ExclusionEngine, objects: list[InspectionObject], side: SideFacts, rule_set: RuleSet = SHIPPED,
-             context: EvaluationContext = CONTEXT) -> set[tuple[str, str]]:
+def excluded(
+    engine: ExclusionEngine,
+    objects: list[InspectionObject],
+    side: SideFacts,
+    rule_set: RuleSet = SHIPPED,
+    context: EvaluationContext = CONTEXT,
+) -> set[tuple[str, str]]:
     return {(e.credit_code, e.rule_id) for e in engine.evaluate(rule_set, context, objects, side)}
 
 
@@ -151,11 +162,14 @@ def excluded(engine: ExclusionEngine, objects: list[InspectionObject], side: Sid
         ({"valid_to": days(-1)}, False),
     ],
 )
-def test_statutory_method_designated_for_the_items_line(engine: ExclusionEngine, changes: dict[str, object],
-                                                        hit: bool) -> None:
+def test_statutory_method_designated_for_the_items_line(
+    engine: ExclusionEngine, changes: dict[str, object], hit: bool
+) -> None:
     side = SideFacts(statutory_designations=[designation("sd1", "A", **changes), designation("sd2", "X")])
     result = engine.evaluate(SHIPPED, CONTEXT, [obj("A"), obj("B")], side)
-    assert [(e.credit_code, e.rule_id, e.evidence) for e in result] == ([("A", STATUTORY, ("sd1",))] if hit else [])
+    assert [(e.credit_code, e.rule_id, e.evidence) for e in result] == (
+        [("A", STATUTORY, ("sd1",))] if hit else []
+    )
     if hit:
         (exclusion,) = result
         rule = SHIPPED.rule(STATUTORY)
@@ -174,7 +188,9 @@ def test_statutory_method_designated_for_the_items_line(engine: ExclusionEngine,
         (ComplaintStatus.RECEIVED, 1, False),  # received after the draw date
     ],
 )
-def test_complaint_being_handled(engine: ExclusionEngine, status: ComplaintStatus, received: int, hit: bool) -> None:
+def test_complaint_being_handled(
+    engine: ExclusionEngine, status: ComplaintStatus, received: int, hit: bool
+) -> None:
     side = SideFacts(complaints=[complaint("cp1", "A", status, received)])
     assert excluded(engine, [obj("A"), obj("B")], side) == ({("A", COMPLAINT)} if hit else set())
 
@@ -207,7 +223,9 @@ def test_complaints_join_their_own_object_and_merge_into_one_exclusion(engine: E
         ({"assessed_on": days(1)}, False),
     ],
 )
-def test_risk_assessment_unsuitable_and_in_force(engine: ExclusionEngine, changes: dict[str, object], hit: bool) -> None:
+def test_risk_assessment_unsuitable_and_in_force(
+    engine: ExclusionEngine, changes: dict[str, object], hit: bool
+) -> None:
     side = SideFacts(risk_assessments=[assessment("ra1", "A", **changes)])
     assert excluded(engine, [obj("A"), obj("B")], side) == ({("A", RISK)} if hit else set())
 
@@ -239,7 +257,9 @@ def test_higher_level_campaign_covering_the_object(
 ) -> None:
     side = SideFacts(campaigns=[campaign("k1", **campaign_changes)])
     result = engine.evaluate(SHIPPED, CONTEXT, [obj("A", **object_changes)], side)
-    assert [(e.credit_code, e.rule_id, e.evidence) for e in result] == ([("A", CAMPAIGN, ("k1",))] if hit else [])
+    assert [(e.credit_code, e.rule_id, e.evidence) for e in result] == (
+        [("A", CAMPAIGN, ("k1",))] if hit else []
+    )
 
 
 def test_campaign_level_is_relative_to_the_task_department(engine: ExclusionEngine) -> None:
@@ -325,7 +345,9 @@ def test_date_windows_with_minus_days(engine: ExclusionEngine, received: int, hi
         """
     )
     side = SideFacts(complaints=[complaint("cp1", "A", ComplaintStatus.CLOSED, received)])
-    assert excluded(engine, [obj("A")], side, rule_set) == ({("A", "test.recent-complaint")} if hit else set())
+    assert excluded(engine, [obj("A")], side, rule_set) == (
+        {("A", "test.recent-complaint")} if hit else set()
+    )
 
 
 def test_object_conditions_and_objects_no_rule_admits(engine: ExclusionEngine) -> None:
@@ -350,9 +372,14 @@ def test_object_conditions_and_objects_no_rule_admits(engine: ExclusionEngine) -
         obj("many-lines", business_lines=("drugs", "food")),
         obj("city", registering_department_id="city"),
     ]
-    assert excluded(engine, objects, SideFacts(), rule_set) == {("hit", "test.object-only"), ("many-lines", "test.object-only")}
+    assert excluded(engine, objects, SideFacts(), rule_set) == {
+        ("hit", "test.object-only"),
+        ("many-lines", "test.object-only"),
+    }
     only_suspended = [obj("s1", status=ObjectStatus.SUSPENDED), obj("s2", status=ObjectStatus.DEREGISTERED)]
-    assert engine.evaluate(rule_set, CONTEXT, only_suspended, SideFacts(complaints=[complaint("c", "s1")])) == []
+    assert (
+        engine.evaluate(rule_set, CONTEXT, only_suspended, SideFacts(complaints=[complaint("c", "s1")])) == []
+    )
 
 
 def test_strings_with_json_and_non_ascii_characters_match_exactly(engine: ExclusionEngine) -> None:
@@ -366,8 +393,10 @@ def test_strings_with_json_and_non_ascii_characters_match_exactly(engine: Exclus
         """
     )
     objects = [obj("hit", industry=odd), obj("miss", industry=odd[:-1]), obj('quote"code', industry=odd)]
-    assert excluded(engine, objects, SideFacts(), rule_set) == {("hit", "test.odd-industry"),
-                                                                ('quote"code', "test.odd-industry")}
+    assert excluded(engine, objects, SideFacts(), rule_set) == {
+        ("hit", "test.odd-industry"),
+        ('quote"code', "test.odd-industry"),
+    }
 
 
 # -- scale, shards, fact ids --------------------------------------------------------------------------------
@@ -423,7 +452,7 @@ def random_directory(count: int, seed: int) -> tuple[list[InspectionObject], Sid
     objects = [
         obj(
             f"91{n:016d}",
-            region_code=rnd.choice(DISTRICTS + ["130200"]),
+            region_code=rnd.choice([*DISTRICTS, "130200"]),
             industry=rnd.choice(["food", "drugs", "toys", "cosmetics"]),
             business_lines=tuple(rnd.sample(["food", "drugs", "toys"], rnd.randint(0, 2))),
             risk_class=rnd.choice(list(RiskClass)),
@@ -439,25 +468,47 @@ def random_directory(count: int, seed: int) -> tuple[list[InspectionObject], Sid
             for n in range(count // 10)
         ],
         risk_assessments=[
-            RiskAssessment(f"ra{n}", rnd.choice(codes), rnd.choice(list(RiskConclusion)), day(-300, 5),
-                           rnd.choice([None, day(-30, 60)]))
+            RiskAssessment(
+                f"ra{n}",
+                rnd.choice(codes),
+                rnd.choice(list(RiskConclusion)),
+                day(-300, 5),
+                rnd.choice([None, day(-30, 60)]),
+            )
             for n in range(count // 10)
         ],
         statutory_designations=[
-            StatutoryDesignation(f"sd{n}", rnd.choice(codes), rnd.choice(["food", "drugs"]), "m", "law",
-                                 day(-60, 20), rnd.choice([None, day(-20, 60)]))
+            StatutoryDesignation(
+                f"sd{n}",
+                rnd.choice(codes),
+                rnd.choice(["food", "drugs"]),
+                "m",
+                "law",
+                day(-60, 20),
+                rnd.choice([None, day(-20, 60)]),
+            )
             for n in range(count // 20)
         ],
         campaigns=[
-            Campaign(f"k{n}", "c", rnd.choice(list(ORGANIZERS)), rnd.choice(["130000", "130200", "130300", *DISTRICTS]),
-                     rnd.choice(["", "food", "drugs"]), rnd.choice(["", "food", "toys"]), day(-40, 5), day(-5, 40))
+            Campaign(
+                f"k{n}",
+                "c",
+                rnd.choice(list(ORGANIZERS)),
+                rnd.choice(["130000", "130200", "130300", *DISTRICTS]),
+                rnd.choice(["", "food", "drugs"]),
+                rnd.choice(["", "food", "toys"]),
+                day(-40, 5),
+                day(-5, 40),
+            )
             for n in range(8)
         ],
     )
     return objects, side
 
 
-def expected_exclusions(rule_set: RuleSet, objects: list[InspectionObject], side: SideFacts) -> list[Exclusion]:
+def expected_exclusions(
+    rule_set: RuleSet, objects: list[InspectionObject], side: SideFacts
+) -> list[Exclusion]:
     """The same rules written as plain Python over the domain records."""
     as_of, line = CONTEXT.as_of, CONTEXT.business_line
 
@@ -476,25 +527,57 @@ def expected_exclusions(rule_set: RuleSet, objects: list[InspectionObject], side
     for o in objects:
         code = o.credit_code
         found: dict[str, list[str]] = {
-            STATUTORY: [d.id for d in side.statutory_designations if d.credit_code == code
-                        and d.business_line == line and d.valid_from <= as_of <= (d.valid_to or dt.date.max)],
-            COMPLAINT: [c.id for c in side.complaints if c.credit_code == code
-                        and c.status in (ComplaintStatus.RECEIVED, ComplaintStatus.HANDLING) and c.received_on <= as_of],
-            RISK: [a.id for a in side.risk_assessments if a.credit_code == code and a.conclusion is RiskConclusion.UNSUITABLE
-                   and a.assessed_on <= as_of <= (a.valid_until or dt.date.max)],
-            CAMPAIGN: [c.id for c in side.campaigns if covers(c, o) and active(c)
-                       and ORGANIZERS[c.organizer_department_id] < CONTEXT.department_level],
+            STATUTORY: [
+                d.id
+                for d in side.statutory_designations
+                if d.credit_code == code
+                and d.business_line == line
+                and d.valid_from <= as_of <= (d.valid_to or dt.date.max)
+            ],
+            COMPLAINT: [
+                c.id
+                for c in side.complaints
+                if c.credit_code == code
+                and c.status in (ComplaintStatus.RECEIVED, ComplaintStatus.HANDLING)
+                and c.received_on <= as_of
+            ],
+            RISK: [
+                a.id
+                for a in side.risk_assessments
+                if a.credit_code == code
+                and a.conclusion is RiskConclusion.UNSUITABLE
+                and a.assessed_on <= as_of <= (a.valid_until or dt.date.max)
+            ],
+            CAMPAIGN: [
+                c.id
+                for c in side.campaigns
+                if covers(c, o)
+                and active(c)
+                and ORGANIZERS[c.organizer_department_id] < CONTEXT.department_level
+            ],
         }
         holds = {rule_id: bool(ids) for rule_id, ids in found.items()}
         holds["test.unassessed-high-risk"] = (
-            o.risk_class in (RiskClass.C, RiskClass.D) and o.status is not ObjectStatus.DEREGISTERED
-            and not any(a.credit_code == code and a.conclusion is RiskConclusion.SUITABLE
-                        and (a.valid_until or dt.date.max) >= as_of for a in side.risk_assessments)
+            o.risk_class in (RiskClass.C, RiskClass.D)
+            and o.status is not ObjectStatus.DEREGISTERED
+            and not any(
+                a.credit_code == code
+                and a.conclusion is RiskConclusion.SUITABLE
+                and (a.valid_until or dt.date.max) >= as_of
+                for a in side.risk_assessments
+            )
         )
-        found["test.recent-complaint-in-line"] = [
-            c.id for c in side.complaints if c.credit_code == code and c.status is not ComplaintStatus.CLOSED
-            and c.received_on >= as_of - dt.timedelta(days=90)
-        ] if line in o.business_lines and o.office not in ("north", "west") else []
+        found["test.recent-complaint-in-line"] = (
+            [
+                c.id
+                for c in side.complaints
+                if c.credit_code == code
+                and c.status is not ComplaintStatus.CLOSED
+                and c.received_on >= as_of - dt.timedelta(days=90)
+            ]
+            if line in o.business_lines and o.office not in ("north", "west")
+            else []
+        )
         holds["test.recent-complaint-in-line"] = bool(found["test.recent-complaint-in-line"])
         holds["test.uncovered-drugs"] = o.industry in ("drugs", "toys") and not any(
             covers(c, o) and active(c) for c in side.campaigns
@@ -503,24 +586,43 @@ def expected_exclusions(rule_set: RuleSet, objects: list[InspectionObject], side
             if hit:
                 matches[(code, rule_id)] = sorted(found.get(rule_id, []))
     return [
-        Exclusion(code, rule_id, rule_set.rule(rule_id).category, rule_set.rule(rule_id).reason,
-                  rule_set.rule(rule_id).legal_basis.citation, tuple(ids))
+        Exclusion(
+            code,
+            rule_id,
+            rule_set.rule(rule_id).category,
+            rule_set.rule(rule_id).reason,
+            rule_set.rule(rule_id).legal_basis.citation,
+            tuple(ids),
+        )
         for (code, rule_id), ids in sorted(matches.items())
     ]
 
 
-def test_thousands_of_objects_over_several_shards_match_a_plain_python_evaluation(engine: ExclusionEngine) -> None:
+def test_thousands_of_objects_over_several_shards_match_a_plain_python_evaluation(
+    engine: ExclusionEngine,
+) -> None:
     shipped = "".join(Path(p).read_text(encoding="utf-8").split("rules:\n", 1)[1] for p in SHIPPED.sources)
-    rule_set = load_rule_texts({"all.yaml": "version: 1\nrules:\n" + shipped + "".join(
-        "  - title: T / T\n    category: risk_unsuitable\n    legal_basis: {article: A, text: T}\n    reason: R / R\n"
-        + textwrap.indent(textwrap.dedent(body).strip(), "    ") + "\n" for body in EXTRA_RULES)})
+    rule_set = load_rule_texts(
+        {
+            "all.yaml": "version: 1\nrules:\n"
+            + shipped
+            + "".join(
+                "  - title: T / T\n    category: risk_unsuitable\n    legal_basis: {article: A, text: T}\n"
+                "    reason: R / R\n" + textwrap.indent(textwrap.dedent(body).strip(), "    ") + "\n"
+                for body in EXTRA_RULES
+            )
+        }
+    )
     objects, side = random_directory(6000, seed=20240501)
     calls: list[tuple[int, int]] = []
 
-    result = engine.evaluate(rule_set, CONTEXT, objects, side, progress=lambda done, total: calls.append((done, total)))
+    result = engine.evaluate(
+        rule_set, CONTEXT, objects, side, progress=lambda done, total: calls.append((done, total))
+    )
 
     expected = expected_exclusions(rule_set, objects, side)
-    assert len({e.rule_id for e in expected}) == 7 and len(expected) > 1000  # every rule has work to do
+    assert len({e.rule_id for e in expected}) == 7  # every rule has work to do
+    assert len(expected) > 1000
     assert result == expected
     assert calls == [(n, 6000) for n in range(1000, 6001, 1000)]
 
@@ -528,9 +630,15 @@ def test_thousands_of_objects_over_several_shards_match_a_plain_python_evaluatio
 def test_colliding_fact_ids_lose_no_fact(engine: ExclusionEngine) -> None:
     # Object facts get the ids "o579599" and "o762382", which durable_rules hashes alike.
     objects = [obj("579599"), obj("762382"), obj("579598")]
-    side = SideFacts(complaints=[complaint("a", "579599"), complaint("b", "762382"), complaint("c", "579598")])
+    side = SideFacts(
+        complaints=[complaint("a", "579599"), complaint("b", "762382"), complaint("c", "579598")]
+    )
     result = engine.evaluate(SHIPPED, CONTEXT, objects, side)
-    assert [(e.credit_code, e.evidence) for e in result] == [("579598", ("c",)), ("579599", ("a",)), ("762382", ("b",))]
+    assert [(e.credit_code, e.evidence) for e in result] == [
+        ("579598", ("c",)),
+        ("579599", ("a",)),
+        ("762382", ("b",)),
+    ]
 
 
 # -- the worker process: isolation, crashes, time limits ---------------------------------------------------
@@ -541,21 +649,27 @@ def test_the_parent_process_never_loads_durable_rules() -> None:
         """
         import datetime as dt, sys
         from pathlib import Path
-        from dualdraw.domain.model import Complaint, ComplaintStatus, InspectionObject, ObjectStatus, RiskClass
+        from dualdraw.domain.model import (
+            Complaint, ComplaintStatus, InspectionObject, ObjectStatus, RiskClass)
         from dualdraw.rules.engine import ExclusionEngine
         from dualdraw.rules.loader import load_rule_set
         from dualdraw.rules.model import EvaluationContext
         from dualdraw.service_layer.ports import SideFacts
         objects = [InspectionObject("A", "a", "130203", "d", "food", (), RiskClass.A, ObjectStatus.ACTIVE)]
         side = SideFacts(complaints=[Complaint("c1", "A", ComplaintStatus.RECEIVED, dt.date(2024, 1, 1))])
+        context = EvaluationContext(dt.date(2024, 5, 1), "food", "I", "d", 3)
         with ExclusionEngine() as engine:
-            result = engine.evaluate(load_rule_set(sys.argv[1]), EvaluationContext(dt.date(2024, 5, 1), "food", "I",
-                                     "d", 3), objects, side)
+            result = engine.evaluate(load_rule_set(sys.argv[1]), context, objects, side)
         print(len(result), sorted(m for m in sys.modules if "durable" in m))
         """
     )
-    run = subprocess.run([sys.executable, "-c", script, str(REPO / "rules")], capture_output=True, text=True,
-                         timeout=60, check=True)
+    run = subprocess.run(
+        [sys.executable, "-c", script, str(REPO / "rules")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert run.stdout.strip() == "1 []"
 
 
@@ -576,7 +690,9 @@ def test_a_worker_that_keeps_crashing_makes_the_engine_unavailable(monkeypatch: 
             failing.evaluate(SHIPPED, CONTEXT, [obj("A")], SideFacts())
         assert caught.value.reason == "RULES_ENGINE_UNAVAILABLE"
         monkeypatch.delenv(FAULT_ENV)
-        assert failing.evaluate(SHIPPED, CONTEXT, [obj("A")], SideFacts(complaints=[complaint("c", "A")])) != []
+        assert (
+            failing.evaluate(SHIPPED, CONTEXT, [obj("A")], SideFacts(complaints=[complaint("c", "A")])) != []
+        )
 
 
 def test_a_hanging_worker_is_killed_at_the_time_limit_and_the_call_retried() -> None:
@@ -586,12 +702,15 @@ def test_a_hanging_worker_is_killed_at_the_time_limit_and_the_call_retried() -> 
         started = time.monotonic()
         assert excluded(slow, [obj("A")], SideFacts(complaints=[complaint("c", "A")])) == {("A", COMPLAINT)}
         assert 1.0 <= time.monotonic() - started < 10
-        assert hung is not None and slow.worker_pid != hung
+        assert hung is not None
+        assert slow.worker_pid != hung
         with pytest.raises(ProcessLookupError):
             os.kill(hung, 0)  # killed and reaped
 
 
-def test_a_worker_that_always_hangs_is_unavailable_after_two_time_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_worker_that_always_hangs_is_unavailable_after_two_time_limits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv(FAULT_ENV, "hang")
     with ExclusionEngine(timeout_s=0.5) as slow:
         started = time.monotonic()
@@ -604,8 +723,10 @@ def test_concurrent_callers_are_serialised(engine: ExclusionEngine) -> None:
     objects, side = random_directory(1500, seed=7)
     expected = engine.evaluate(SHIPPED, CONTEXT, objects, side)
     results: list[list[Exclusion]] = []
-    threads = [threading.Thread(target=lambda: results.append(engine.evaluate(SHIPPED, CONTEXT, objects, side)))
-               for _ in range(3)]
+    threads = [
+        threading.Thread(target=lambda: results.append(engine.evaluate(SHIPPED, CONTEXT, objects, side)))
+        for _ in range(3)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -631,5 +752,33 @@ def test_no_objects_need_no_worker_and_unknown_organisers_are_refused() -> None:
     assert idle.evaluate(SHIPPED, CONTEXT, [], SideFacts(complaints=[complaint("c", "A")])) == []
     assert idle.worker_pid is None
     with pytest.raises(FailedPrecondition, match="without a department level: nowhere"):
-        idle.evaluate(SHIPPED, CONTEXT, [obj("A")], SideFacts(campaigns=[campaign(organizer_department_id="nowhere")]))
+        idle.evaluate(
+            SHIPPED, CONTEXT, [obj("A")], SideFacts(campaigns=[campaign(organizer_department_id="nowhere")])
+        )
     assert idle.worker_pid is None
+
+
+def test_sessions_are_deleted_so_more_shards_than_durables_live_session_limit_work() -> None:
+    objects = [obj(f"o{n:04d}") for n in range(1100)]
+    side = SideFacts(complaints=[complaint("c7", "o0007"), complaint("c1099", "o1099")])
+    with ExclusionEngine(shard_size=1) as tiny:  # 1,100 sessions, one after another (durable: 1,024 live)
+        assert excluded(tiny, objects, side) == {("o0007", COMPLAINT), ("o1099", COMPLAINT)}
+
+
+def test_many_contexts_cycle_through_the_workers_bounded_ruleset_cache(engine: ExclusionEngine) -> None:
+    rule_set = rules(
+        """
+        id: test.recent-complaint
+        when:
+          facts:
+            - kind: complaint
+              where:
+                - {attr: received_on, op: gte, value: {context: as_of, minus_days: 5}}
+        """
+    )
+    side = SideFacts(complaints=[complaint("c", "A", received=0)])
+    for shift in [*range(12), 0, 3]:  # more contexts than the worker caches, then earlier ones again
+        context = replace(CONTEXT, as_of=days(shift))
+        assert excluded(engine, [obj("A")], side, rule_set, context) == (
+            {("A", "test.recent-complaint")} if shift <= 5 else set()
+        )

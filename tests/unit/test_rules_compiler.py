@@ -71,8 +71,10 @@ facts:
     campaign = json.dumps(patterns(compiled, "r@0")["f2"])
     assert '{"$lt": {"organizer_level": 3}}' in campaign
     assert '{"$neq": {"business_line": "ITEM-1"}}' in campaign
-    other_day = compile_when("facts:\n  - {kind: complaint, where: [{attr: received_on, op: gte, value: {context: as_of}}]}",
-                             EvaluationContext(dt.date(2025, 1, 2), "food", "I", "D", 3))
+    other_day = compile_when(
+        "facts:\n  - {kind: complaint, where: [{attr: received_on, op: gte, value: {context: as_of}}]}",
+        EvaluationContext(dt.date(2025, 1, 2), "food", "I", "D", 3),
+    )
     assert {"$gte": {"received_on": 20250102}} in patterns(other_day)["f1"]["$and"]  # type: ignore[index]
 
 
@@ -103,6 +105,7 @@ object:
 def test_a_present_campaign_becomes_six_rules_and_an_absent_one_six_negations() -> None:
     present = compile_when("facts:\n  - {kind: campaign}")
     assert sorted(present) == [SENTINEL_RULE, *(f"r@{n}" for n in range(6))]
+
     def terms(pattern: object) -> list[str]:
         return sorted(json.dumps(term) for term in pattern["$and"][1:])  # type: ignore[index]
 
@@ -113,15 +116,27 @@ def test_a_present_campaign_becomes_six_rules_and_an_absent_one_six_negations() 
         for industry in ({"industry": {"o": "industry"}}, {"industry": ""})
     )
 
-    absent = compile_when("object:\n  - {attr: status, op: eq, value: active}\nfacts:\n  - {kind: campaign, absent: true}")
+    absent = compile_when(
+        "object:\n  - {attr: status, op: eq, value: active}\nfacts:\n  - {kind: campaign, absent: true}"
+    )
     assert sorted(absent) == ["_sentinel", "r"]
-    assert sorted(patterns(absent)) == ["f1v0$not", "f1v1$not", "f1v2$not", "f1v3$not", "f1v4$not", "f1v5$not", "o"]
+    assert sorted(patterns(absent)) == [
+        "f1v0$not",
+        "f1v1$not",
+        "f1v2$not",
+        "f1v3$not",
+        "f1v4$not",
+        "f1v5$not",
+        "o",
+    ]
     assert rule_id_of("r@5") == rule_id_of("r") == "r"
 
 
 def test_an_empty_business_line_only_matches_campaigns_for_every_line() -> None:
-    compiled = compile_when("facts:\n  - {kind: campaign}", EvaluationContext(dt.date(2024, 1, 1), "", "I", "D", 2))
-    assert {"business_line": ""} in patterns(compiled, "r@0")["f1"]["$and"]  # type: ignore[index,operator]
+    compiled = compile_when(
+        "facts:\n  - {kind: campaign}", EvaluationContext(dt.date(2024, 1, 1), "", "I", "D", 2)
+    )
+    assert {"business_line": ""} in patterns(compiled, "r@0")["f1"]["$and"]  # type: ignore[index]
 
 
 def test_the_sentinel_rule_and_json_form() -> None:
@@ -133,11 +148,26 @@ def test_the_sentinel_rule_and_json_form() -> None:
 
 def test_facts_carry_only_the_attributes_the_rules_read() -> None:
     read = attributes_read(load_rule_set(REPO / "rules"))
-    assert read[FactKind.OBJECT] == ("credit_code", "industry", "region_city", "region_district", "region_province")
+    assert read[FactKind.OBJECT] == (
+        "credit_code",
+        "industry",
+        "region_city",
+        "region_district",
+        "region_province",
+    )
     assert read[FactKind.COMPLAINT] == ("credit_code", "received_on", "status")
-    assert read[FactKind.CAMPAIGN] == ("business_line", "ends_on", "industry", "organizer_level", "region_code", "starts_on")
+    assert read[FactKind.CAMPAIGN] == (
+        "business_line",
+        "ends_on",
+        "industry",
+        "organizer_level",
+        "region_code",
+        "starts_on",
+    )
 
 
-@pytest.mark.parametrize(("day", "encoded"), [(dt.date(2024, 1, 5), 20240105), (dt.date(999, 12, 31), 9991231)])
+@pytest.mark.parametrize(
+    ("day", "encoded"), [(dt.date(2024, 1, 5), 20240105), (dt.date(999, 12, 31), 9991231)]
+)
 def test_dates_are_integers(day: dt.date, encoded: int) -> None:
     assert encode_date(day) == encoded

@@ -12,7 +12,7 @@ from dualdraw.rules.fact_ids import SessionFactIds, durable_hash
 # Pairs that collide under durable_rules' fnv1Hash32: a plain ASCII pair, and pairs that collide only when
 # bytes >= 0x80 are sign-extended and the id is hashed as it appears in the JSON text (escapes included).
 ASCII_PAIR = ("o579599", "o762382")
-SIGNED_PAIRS = [('c\\9pfak2bz', 'c测"pdn4ftr5'), ('c\\u1rdj7bp', 'c测"xcodoebo')]
+SIGNED_PAIRS = [("c\\9pfak2bz", 'c测"pdn4ftr5'), ("c\\u1rdj7bp", 'c测"xcodoebo')]
 
 
 def plain_fnv1a(text: str) -> int:

@@ -24,7 +24,8 @@ rules:
   - id: complaint-handling.open-complaint
     title: 投诉举报正在依法处理 / Complaint being handled
     category: complaint_handling
-    legal_basis: {article: "第十六条第（二）项 / Art. 16(2)", text: "依法对被投诉举报企业违法违规行为进行处理的"}
+    legal_basis: {article: "第十六条第（二）项 / Art. 16(2)",
+                  text: "依法对被投诉举报企业违法违规行为进行处理的"}
     reason: 该企业有正在处理的投诉举报。/ A complaint is being handled.
     when:
       object:
@@ -139,11 +140,15 @@ def test_the_hash_ignores_formatting_comments_key_order_and_file_split() -> None
 )
 def test_the_hash_changes_with_the_content(old: str, new: str) -> None:
     assert old in VALID
-    assert load_rule_texts({"a.yaml": VALID.replace(old, new)}).hash != load_rule_texts({"a.yaml": VALID}).hash
+    assert (
+        load_rule_texts({"a.yaml": VALID.replace(old, new)}).hash != load_rule_texts({"a.yaml": VALID}).hash
+    )
 
 
 @pytest.mark.parametrize("parser", ["SafeLoader", "CSafeLoader"])
-def test_every_problem_is_reported_with_file_line_and_column(parser: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_problem_is_reported_with_file_line_and_column(
+    parser: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     if not hasattr(yaml, parser):
         pytest.skip(f"PyYAML without {parser}")
     monkeypatch.setattr(loader, "_SAFE_LOADER", getattr(yaml, parser))
@@ -192,9 +197,10 @@ rules:
         "r.yaml:10:41: 'alive' is not a valid status; expected one of active, suspended, deregistered",
         "r.yaml:13:15: unknown category 'complaints'; expected one of statutory_method, complaint_handling, "
         "risk_unsuitable, higher_level_campaign",
-        "r.yaml:16:5: unknown key 'colour' in a rule; expected one of category, id, legal_basis, reason, title, when",
-        "r.yaml:21:22: unknown attribute 'recieved_on' of complaint facts; expected one of status, received_on, "
-        "closed_on",
+        "r.yaml:16:5: unknown key 'colour' in a rule; "
+        "expected one of category, id, legal_basis, reason, title, when",
+        "r.yaml:21:22: unknown attribute 'recieved_on' of complaint facts; "
+        "expected one of status, received_on, closed_on",
         "r.yaml:22:34: operator 'lt' does not apply to status (enum); use one of eq, in, ne, not_in",
         "r.yaml:23:17: unknown fact kind 'inspection'; expected one of complaint, campaign, risk_assessment, "
         "statutory_designation",
@@ -204,7 +210,8 @@ rules:
         "r.yaml:31:46: the value of 'in' must be a list, got an integer (130200)",
         "r.yaml:35:61: unknown context value 'today'; expected one of as_of, business_line, item_code, "
         "department_id, department_level",
-        "r.yaml:36:51: assessed_on is a date: expected YYYY-MM-DD or a context value, got a string ('2024-02-30')",
+        "r.yaml:36:51: assessed_on is a date: expected YYYY-MM-DD or a context value, "
+        "got a string ('2024-02-30')",
         "r.yaml:37:59: context value 'business_line' is string and cannot be compared with conclusion (enum)",
     ]
 
@@ -222,33 +229,47 @@ def position_of(text: str, marker: str) -> str:
 
 
 def test_unknown_tags_are_not_constructed_so_files_cannot_run_code() -> None:
-    text = rules_file(rule_yaml("x", "object:\n  - {attr: industry, op: eq, value: !!python/object/apply:os.system [echo]}"))
+    text = rules_file(
+        rule_yaml("x", "object:\n  - {attr: industry, op: eq, value: !!python/object/apply:os.system [echo]}")
+    )
     (problem,) = problems_of({"t.yaml": text})
-    assert problem.startswith(f"t.yaml:{position_of(text, '!!python')}: industry holds strings: expected a string")
+    assert problem.startswith(
+        f"t.yaml:{position_of(text, '!!python')}: industry holds strings: expected a string"
+    )
 
 
 @pytest.mark.parametrize(
     ("when", "marker", "message"),
     [
         ("{}", "{}", "when needs at least one object condition or fact"),
-        ("object:\n  - {attr: office, op: contains, value: x}", "contains", "operator 'contains' does not apply"),
+        (
+            "object:\n  - {attr: office, op: contains, value: x}",
+            "contains",
+            "operator 'contains' does not apply",
+        ),
         ("object:\n  - {attr: business_lines, op: eq, value: x}", "eq", "operator 'eq' does not apply"),
         ("object:\n  - {attr: status, op: in, value: []}", "[]", "the list of 'in' must not be empty"),
         ("object:\n  - {attr: status, op: eq}", "{attr", "a condition is missing 'value'"),
         ("object:\n  - {attr: status, op: eq, value: active, attr: x}", "attr: x", "duplicate key 'attr'"),
-        ("facts:\n  - {kind: complaint, absent: maybe}", "maybe", "absent must be true or false, got a string"),
+        (
+            "facts:\n  - {kind: complaint, absent: maybe}",
+            "maybe",
+            "absent must be true or false, got a string",
+        ),
         (
             "facts:\n  - {kind: campaign, where: [{attr: organizer_level, op: lt, value: {context: as_of}}]}",
             "as_of",
             "context value 'as_of' is date and cannot be compared with organizer_level (integer)",
         ),
         (
-            "facts:\n  - {kind: campaign, where: [{attr: industry, op: eq, value: {context: item_code, minus_days: 1}}]}",
+            "facts:\n  - kind: campaign\n    where:\n"
+            "      - {attr: industry, op: eq, value: {context: item_code, minus_days: 1}}",
             "1}",
             "minus_days applies to dates only",
         ),
         (
-            "facts:\n  - {kind: complaint, where: [{attr: received_on, op: gte, value: {context: as_of, minus_days: -3}}]}",
+            "facts:\n  - kind: complaint\n    where:\n"
+            "      - {attr: received_on, op: gte, value: {context: as_of, minus_days: -3}}",
             "-3",
             "minus_days must be a whole number of days from 0 to 36500",
         ),
@@ -270,7 +291,9 @@ def test_top_level_mistakes() -> None:
     assert problems_of({"v.yaml": "version: 2\nrules: []\n"}) == [
         "v.yaml:1:10: unsupported rule file version an integer (2); this dualdraw reads version 1"
     ]
-    assert problems_of({"l.yaml": "- a\n"}) == ["l.yaml:1:1: a rule file must be a mapping (key: value), got a list"]
+    assert problems_of({"l.yaml": "- a\n"}) == [
+        "l.yaml:1:1: a rule file must be a mapping (key: value), got a list"
+    ]
     assert problems_of({"m.yaml": "version: 1\n"}) == ["m.yaml:1:1: a rule file is missing 'rules'"]
 
 
@@ -286,14 +309,18 @@ def test_duplicate_ids_across_files_name_the_first_definition() -> None:
 
 
 def in_list(count: int, attr: str = "industry", prefix: str = "i") -> str:
-    return f"object:\n  - {{attr: {attr}, op: in, value: [{', '.join(f'{prefix}{n}' for n in range(count))}]}}"
+    return (
+        f"object:\n  - {{attr: {attr}, op: in, value: [{', '.join(f'{prefix}{n}' for n in range(count))}]}}"
+    )
 
 
 def test_in_lists_are_limited_well_below_durables_sibling_limit() -> None:
     load_rule_texts({"ok.yaml": rules_file(rule_yaml("x", in_list(200)))})
     text = rules_file(rule_yaml("x", in_list(201)))
     (problem,) = problems_of({"big.yaml": text})
-    assert problem.startswith(f"big.yaml:{position_of(text, '[i0')}: the list of 'in' has 201 values; at most 200")
+    assert problem.startswith(
+        f"big.yaml:{position_of(text, '[i0')}: the list of 'in' has 201 values; at most 200"
+    )
 
 
 def test_distinct_conditions_on_one_fact_kind_are_limited() -> None:
@@ -307,7 +334,10 @@ def test_distinct_conditions_on_one_fact_kind_are_limited() -> None:
 
 def complaint_facts(count: int, absent_campaigns: int = 0) -> str:
     lines = ["facts:"]
-    lines += [f"  - {{kind: complaint, where: [{{attr: received_on, op: gte, value: 2024-01-{n + 1:02d}}}]}}" for n in range(count)]
+    lines += [
+        f"  - {{kind: complaint, where: [{{attr: received_on, op: gte, value: 2024-01-{n + 1:02d}}}]}}"
+        for n in range(count)
+    ]
     lines += ["  - {kind: campaign, absent: true}"] * absent_campaigns
     return "\n".join(lines)
 
@@ -336,7 +366,8 @@ def test_at_most_4096_compiled_rules() -> None:
         # that only the number of compiled rules (6 per campaign rule, plus the sentinel) hits a limit.
         a, b = divmod(n, 27)
         when = (
-            f"object:\n  - {{attr: industry, op: eq, value: i{a}}}\n  - {{attr: office, op: eq, value: o{b}}}\n"
+            f"object:\n  - {{attr: industry, op: eq, value: i{a}}}\n"
+            f"  - {{attr: office, op: eq, value: o{b}}}\n"
             f"facts:\n  - kind: campaign\n    where:\n"
             f"      - {{attr: starts_on, op: lte, value: 2024-01-{a + 1:02d}}}\n"
             f"      - {{attr: ends_on, op: gte, value: 2024-02-{b + 1:02d}}}"
@@ -350,8 +381,12 @@ def test_at_most_4096_compiled_rules() -> None:
 
 
 def test_a_directory_means_its_yaml_files_sorted(tmp_path: Path) -> None:
-    (tmp_path / "b.yaml").write_text(rules_file(rule_yaml("b", "object:\n  - {attr: status, op: eq, value: active}")))
-    (tmp_path / "a.yaml").write_text(rules_file(rule_yaml("a", "object:\n  - {attr: status, op: eq, value: active}")))
+    (tmp_path / "b.yaml").write_text(
+        rules_file(rule_yaml("b", "object:\n  - {attr: status, op: eq, value: active}"))
+    )
+    (tmp_path / "a.yaml").write_text(
+        rules_file(rule_yaml("a", "object:\n  - {attr: status, op: eq, value: active}"))
+    )
     (tmp_path / "notes.txt").write_text("not a rule file")
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "c.yaml").write_text("not: [read")

@@ -12,33 +12,33 @@ from typing import TypeVar
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from dualdraw.domain import model
-from dualdraw.domain.draw_algorithm import parse_ratio
+from dualdraw.domain.draw_algorithm import format_ratio, parse_ratio
 from dualdraw.domain.errors import Violations
 from dualdraw.v1 import audit_pb2, directory_pb2, draws_pb2, items_pb2, tasks_pb2
 
 E = TypeVar("E")
 
-RISK_CLASS = {
+RISK_CLASS: dict[int, model.RiskClass] = {
     directory_pb2.RISK_CLASS_A: model.RiskClass.A,
     directory_pb2.RISK_CLASS_B: model.RiskClass.B,
     directory_pb2.RISK_CLASS_C: model.RiskClass.C,
     directory_pb2.RISK_CLASS_D: model.RiskClass.D,
 }
-OBJECT_STATUS = {
+OBJECT_STATUS: dict[int, model.ObjectStatus] = {
     directory_pb2.OBJECT_STATUS_ACTIVE: model.ObjectStatus.ACTIVE,
     directory_pb2.OBJECT_STATUS_SUSPENDED: model.ObjectStatus.SUSPENDED,
     directory_pb2.OBJECT_STATUS_DEREGISTERED: model.ObjectStatus.DEREGISTERED,
 }
-COMPLAINT_STATUS = {
+COMPLAINT_STATUS: dict[int, model.ComplaintStatus] = {
     directory_pb2.COMPLAINT_STATUS_RECEIVED: model.ComplaintStatus.RECEIVED,
     directory_pb2.COMPLAINT_STATUS_HANDLING: model.ComplaintStatus.HANDLING,
     directory_pb2.COMPLAINT_STATUS_CLOSED: model.ComplaintStatus.CLOSED,
 }
-RISK_CONCLUSION = {
+RISK_CONCLUSION: dict[int, model.RiskConclusion] = {
     directory_pb2.RISK_CONCLUSION_SUITABLE: model.RiskConclusion.SUITABLE,
     directory_pb2.RISK_CONCLUSION_UNSUITABLE: model.RiskConclusion.UNSUITABLE,
 }
-ITEM_KIND = {
+ITEM_KIND: dict[int, model.ItemKind] = {
     items_pb2.ITEM_KIND_GENERAL: model.ItemKind.GENERAL,
     items_pb2.ITEM_KIND_KEY: model.ItemKind.KEY,
 }
@@ -65,26 +65,32 @@ def required(value: str, path: str, v: Violations) -> str:
     return text
 
 
-def parse_date(value: str, path: str, v: Violations, *, optional: bool = False) -> dt.date | None:
+def parse_optional_date(value: str, path: str, v: Violations) -> dt.date | None:
+    """``None`` for an empty field; a malformed date is a violation (and ``None``)."""
     if not value:
-        if not optional:
-            v.add(path, "is required (YYYY-MM-DD)")
         return None
-    try:
-        return dt.date.fromisoformat(value) if len(value) == 10 else _bad_date()
-    except ValueError:
-        v.add(path, f"{value!r} is not a date in the form YYYY-MM-DD")
-        return None
+    if len(value) == len("YYYY-MM-DD"):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    v.add(path, f"{value!r} is not a date in the form YYYY-MM-DD")
+    return None
 
 
-def _bad_date() -> dt.date:
-    raise ValueError("not YYYY-MM-DD")
+def parse_date(value: str, path: str, v: Violations) -> dt.date:
+    """A required date. On a violation the result is a placeholder that must not be used."""
+    if not value:
+        v.add(path, "is required (YYYY-MM-DD)")
+        return dt.date.min
+    return parse_optional_date(value, path, v) or dt.date.min
 
 
-def parse_enum(value: int, table: dict[int, E], path: str, v: Violations) -> E | None:
+def parse_enum(value: int, table: dict[int, E], path: str, v: Violations) -> E:
+    """The domain value of a proto enum. On a violation the result is a placeholder that must not be used."""
     if value not in table:
         v.add(path, "must be set to one of the defined values" if value == 0 else f"unknown value {value}")
-        return None
+        return next(iter(table.values()))
     return table[value]
 
 
@@ -98,15 +104,6 @@ def parse_ratio_field(value: str, path: str, v: Violations) -> Fraction | None:
 
 def fmt_date(value: dt.date | None) -> str:
     return value.isoformat() if value else ""
-
-
-def fmt_ratio(value: Fraction) -> str:
-    """Exact decimal text of a ratio that ``parse_ratio`` accepted (at most 6 decimals)."""
-    scaled = value * 1_000_000
-    if scaled.denominator != 1:
-        return f"{value.numerator}/{value.denominator}"
-    whole, frac = divmod(int(scaled), 1_000_000)
-    return f"{whole}.{frac:06d}".rstrip("0").rstrip(".") if frac else str(whole)
 
 
 def timestamp(value: dt.datetime | None) -> Timestamp:
@@ -128,13 +125,13 @@ def department_from_pb(pb: directory_pb2.Department, path: str, v: Violations) -
     n = len(v.items)
     id_ = required(pb.id, f"{path}.id", v)
     name = required(pb.name, f"{path}.name", v)
-    level = None
+    level = model.DepartmentLevel.PROVINCE
     try:
         level = model.DepartmentLevel(pb.level)
     except ValueError:
         v.add(f"{path}.level", "must be 1 (province), 2 (city) or 3 (district)")
     region = required(pb.region_code, f"{path}.region_code", v)
-    return _all_ok(v, n, lambda: model.Department(id_, name, pb.parent_id or None, level, region))  # type: ignore[arg-type]  # level set when no violation
+    return _all_ok(v, n, lambda: model.Department(id_, name, pb.parent_id or None, level, region))
 
 
 def department_to_pb(d: model.Department) -> directory_pb2.Department:
@@ -143,7 +140,9 @@ def department_to_pb(d: model.Department) -> directory_pb2.Department:
     )
 
 
-def object_from_pb(pb: directory_pb2.InspectionObject, path: str, v: Violations) -> model.InspectionObject | None:
+def object_from_pb(
+    pb: directory_pb2.InspectionObject, path: str, v: Violations
+) -> model.InspectionObject | None:
     n = len(v.items)
     code = required(pb.credit_code, f"{path}.credit_code", v).upper()
     name = required(pb.name, f"{path}.name", v)
@@ -161,8 +160,8 @@ def object_from_pb(pb: directory_pb2.InspectionObject, path: str, v: Violations)
             registering_department_id=dept,
             industry=pb.industry.strip(),
             business_lines=tuple(sorted({b.strip() for b in pb.business_lines if b.strip()})),
-            risk_class=risk,  # type: ignore[arg-type]  # not None when no violation
-            status=status,  # type: ignore[arg-type]  # not None when no violation
+            risk_class=risk,
+            status=status,
             office=pb.office.strip(),
         ),
     )
@@ -191,7 +190,7 @@ def inspector_from_pb(pb: directory_pb2.Inspector, path: str, v: Violations) -> 
     for i, s in enumerate(pb.specialities):
         sp = f"{path}.specialities[{i}]"
         code = required(s.code, f"{sp}.code", v)
-        expires = parse_date(s.certificate_expires_on, f"{sp}.certificate_expires_on", v, optional=True)
+        expires = parse_optional_date(s.certificate_expires_on, f"{sp}.certificate_expires_on", v)
         specialities.append(model.Speciality(code, expires))
     conflicts = frozenset(c.strip().upper() for c in pb.conflicts if c.strip())
     return _all_ok(
@@ -224,9 +223,11 @@ def complaint_from_pb(pb: directory_pb2.Complaint, path: str, v: Violations) -> 
     code = required(pb.credit_code, f"{path}.credit_code", v).upper()
     status = parse_enum(pb.status, COMPLAINT_STATUS, f"{path}.status", v)
     received = parse_date(pb.received_on, f"{path}.received_on", v)
-    closed = parse_date(pb.closed_on, f"{path}.closed_on", v, optional=True)
+    closed = parse_optional_date(pb.closed_on, f"{path}.closed_on", v)
     return _all_ok(
-        v, n, lambda: model.Complaint(id_, code, status, received, closed, pb.summary)  # type: ignore[arg-type]  # set when valid
+        v,
+        n,
+        lambda: model.Complaint(id_, code, status, received, closed, pb.summary),
     )
 
 
@@ -253,7 +254,14 @@ def campaign_from_pb(pb: directory_pb2.Campaign, path: str, v: Violations) -> mo
         v,
         n,
         lambda: model.Campaign(
-            id_, name, org, region, pb.industry.strip(), pb.business_line.strip(), starts, ends  # type: ignore[arg-type]  # set when valid
+            id_,
+            name,
+            org,
+            region,
+            pb.industry.strip(),
+            pb.business_line.strip(),
+            starts,
+            ends,
         ),
     )
 
@@ -279,9 +287,11 @@ def risk_assessment_from_pb(
     code = required(pb.credit_code, f"{path}.credit_code", v).upper()
     conclusion = parse_enum(pb.conclusion, RISK_CONCLUSION, f"{path}.conclusion", v)
     assessed = parse_date(pb.assessed_on, f"{path}.assessed_on", v)
-    valid_until = parse_date(pb.valid_until, f"{path}.valid_until", v, optional=True)
+    valid_until = parse_optional_date(pb.valid_until, f"{path}.valid_until", v)
     return _all_ok(
-        v, n, lambda: model.RiskAssessment(id_, code, conclusion, assessed, valid_until, pb.note)  # type: ignore[arg-type]  # set when valid
+        v,
+        n,
+        lambda: model.RiskAssessment(id_, code, conclusion, assessed, valid_until, pb.note),
     )
 
 
@@ -305,11 +315,11 @@ def designation_from_pb(
     line = required(pb.business_line, f"{path}.business_line", v)
     method = required(pb.method, f"{path}.method", v)
     valid_from = parse_date(pb.valid_from, f"{path}.valid_from", v)
-    valid_to = parse_date(pb.valid_to, f"{path}.valid_to", v, optional=True)
+    valid_to = parse_optional_date(pb.valid_to, f"{path}.valid_to", v)
     return _all_ok(
         v,
         n,
-        lambda: model.StatutoryDesignation(id_, code, line, method, pb.legal_basis, valid_from, valid_to),  # type: ignore[arg-type]  # set when valid
+        lambda: model.StatutoryDesignation(id_, code, line, method, pb.legal_basis, valid_from, valid_to),
     )
 
 
@@ -338,11 +348,21 @@ def item_from_pb(pb: items_pb2.InspectionItem, path: str, v: Violations) -> mode
     kind = parse_enum(pb.kind, ITEM_KIND, f"{path}.kind", v)
     ratio = parse_ratio_field(pb.default_ratio, f"{path}.default_ratio", v)
     dept = required(pb.department_id, f"{path}.department_id", v)
+    if ratio is None:
+        return None
     return _all_ok(
         v,
         n,
         lambda: model.InspectionItem(
-            code, name, basis, line, pb.target_scope, speciality, kind, ratio, dept  # type: ignore[arg-type]  # set when valid
+            code,
+            name,
+            basis,
+            line,
+            pb.target_scope,
+            speciality,
+            kind,
+            ratio,
+            dept,
         ),
     )
 
@@ -356,7 +376,7 @@ def item_to_pb(i: model.InspectionItem) -> items_pb2.InspectionItem:
         target_scope=i.target_scope,
         required_speciality=i.required_speciality,
         kind=ITEM_KIND_PB[i.kind],  # type: ignore[arg-type]  # enum values are ints
-        default_ratio=fmt_ratio(i.default_ratio),
+        default_ratio=format_ratio(i.default_ratio),
         department_id=i.department_id,
         create_time=timestamp(i.created_at),
     )
@@ -367,7 +387,7 @@ def task_to_pb(t: model.Task) -> tasks_pb2.Task:
         id=t.id,
         item_code=t.item_code,
         department_id=t.department_id,
-        ratio=fmt_ratio(t.ratio),
+        ratio=format_ratio(t.ratio),
         team_size=t.team_size,
         scope=tasks_pb2.TaskScope(region_code=t.scope.region_code or "", industries=list(t.scope.industries)),
         title=t.title,
@@ -398,7 +418,7 @@ def draw_to_pb(d: model.Draw) -> draws_pb2.Draw:
         eligible_count=d.eligible_count,
         selected_count=d.selected_count,
         team_size=d.team_size,
-        ratio=fmt_ratio(d.ratio),
+        ratio=format_ratio(d.ratio),
         eligible_digest=d.eligible_digest,
         inspector_pool_digest=d.inspector_pool_digest,
     )

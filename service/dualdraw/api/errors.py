@@ -10,11 +10,15 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 import grpc
 from google.protobuf import any_pb2
-from google.rpc import code_pb2, error_details_pb2, status_pb2
+from google.rpc import (  # type: ignore[import-untyped]  # googleapis-common-protos has no py.typed
+    code_pb2,
+    error_details_pb2,
+    status_pb2,
+)
 from grpc_status import rpc_status
 
 from dualdraw.domain.errors import (
@@ -69,7 +73,7 @@ def rich_status(error: DomainError) -> grpc.Status:
             )
         )
     status = status_pb2.Status(code=getattr(code_pb2, code.name), message=error.message, details=details)
-    return rpc_status.to_status(status)
+    return cast(grpc.Status, rpc_status.to_status(status))
 
 
 def internal_status(message: str = "internal error; see the server log") -> grpc.Status:
@@ -78,7 +82,7 @@ def internal_status(message: str = "internal error; see the server log") -> grpc
         message=message,
         details=[_pack(error_details_pb2.ErrorInfo(reason="INTERNAL", domain=ERROR_DOMAIN))],
     )
-    return rpc_status.to_status(status)
+    return cast(grpc.Status, rpc_status.to_status(status))
 
 
 def abort_with(context: grpc.ServicerContext, error: DomainError) -> NoReturn:
@@ -86,24 +90,29 @@ def abort_with(context: grpc.ServicerContext, error: DomainError) -> NoReturn:
     raise AssertionError("abort_with_status returned")  # pragma: no cover - grpc raises
 
 
-class ErrorMappingInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]  # grpc ships no stubs
+class ErrorMappingInterceptor(grpc.ServerInterceptor):
     """Wraps every handler so that domain errors and unexpected exceptions become proper statuses."""
 
     def intercept_service(
-        self, continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
-        handler = continuation(handler_call_details)
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        # At run time a handler is grpc's ``_RpcMethodHandler`` named tuple, hence ``_replace``.
+        handler: Any = continuation(handler_call_details)
         if handler is None:
             return None
+        guarded: grpc.RpcMethodHandler[Any, Any]
         method = handler_call_details.method
         if handler.unary_unary is not None:
-            return handler._replace(unary_unary=_guard(handler.unary_unary, method))
-        if handler.stream_unary is not None:
-            return handler._replace(stream_unary=_guard(handler.stream_unary, method))
-        if handler.unary_stream is not None:
-            return handler._replace(unary_stream=_guard_stream(handler.unary_stream, method))
-        return handler
+            guarded = handler._replace(unary_unary=_guard(handler.unary_unary, method))
+        elif handler.stream_unary is not None:
+            guarded = handler._replace(stream_unary=_guard(handler.stream_unary, method))
+        elif handler.unary_stream is not None:
+            guarded = handler._replace(unary_stream=_guard_stream(handler.unary_stream, method))
+        else:
+            guarded = handler
+        return guarded
 
 
 def _guard(behaviour: Callable[[Any, grpc.ServicerContext], Any], method: str) -> Callable[..., Any]:
@@ -142,4 +151,5 @@ def _guard_stream(behaviour: Callable[[Any, grpc.ServicerContext], Any], method:
 
 def _is_abort(exc: Exception, context: grpc.ServicerContext) -> bool:
     """grpc signals ``context.abort`` by raising a bare ``Exception``; let those pass through untouched."""
-    return type(exc) is Exception and context.code() is not None  # noqa: E721 - exact type is the signal
+    code = getattr(context, "code", None)  # ServicerContext.code() exists at run time since grpc 1.38
+    return type(exc) is Exception and code is not None and code() is not None

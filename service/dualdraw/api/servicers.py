@@ -90,8 +90,13 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
             total += sum(
                 len(x)
                 for x in (
-                    chunk.departments, chunk.objects, chunk.inspectors, chunk.complaints,
-                    chunk.campaigns, chunk.risk_assessments, chunk.statutory_designations,
+                    chunk.departments,
+                    chunk.objects,
+                    chunk.inspectors,
+                    chunk.complaints,
+                    chunk.campaigns,
+                    chunk.risk_assessments,
+                    chunk.statutory_designations,
                 )
             )
             if total > MAX_IMPORT_RECORDS:
@@ -101,20 +106,44 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
             _collect(chunk.inspectors, batch.inspectors, "inspectors", convert.inspector_from_pb, v)
             _collect(chunk.complaints, batch.complaints, "complaints", convert.complaint_from_pb, v)
             _collect(chunk.campaigns, batch.campaigns, "campaigns", convert.campaign_from_pb, v)
-            _collect(chunk.risk_assessments, batch.risk_assessments, "risk_assessments",
-                     convert.risk_assessment_from_pb, v)
-            _collect(chunk.statutory_designations, batch.statutory_designations, "statutory_designations",
-                     convert.designation_from_pb, v)
+            _collect(
+                chunk.risk_assessments,
+                batch.risk_assessments,
+                "risk_assessments",
+                convert.risk_assessment_from_pb,
+                v,
+            )
+            _collect(
+                chunk.statutory_designations,
+                batch.statutory_designations,
+                "statutory_designations",
+                convert.designation_from_pb,
+                v,
+            )
         v.raise_if_any()
         counts = directory.import_directory(self._s.unit_of_work(), batch, caller_of(context, request_id))
-        response = directory_pb2.ImportDirectoryResponse(**counts)
+        response = directory_pb2.ImportDirectoryResponse(
+            departments=counts["departments"],
+            objects=counts["objects"],
+            inspectors=counts["inspectors"],
+            complaints=counts["complaints"],
+            campaigns=counts["campaigns"],
+            risk_assessments=counts["risk_assessments"],
+            statutory_designations=counts["statutory_designations"],
+        )
         response.imported_at.GetCurrentTime()
         return response
 
-    def GetDepartment(self, request: directory_pb2.GetDepartmentRequest, context: grpc.ServicerContext) -> directory_pb2.Department:
-        return convert.department_to_pb(_get(self._s, lambda u: u.directory.get_department(request.id), "department", request.id))
+    def GetDepartment(
+        self, request: directory_pb2.GetDepartmentRequest, context: grpc.ServicerContext
+    ) -> directory_pb2.Department:
+        return convert.department_to_pb(
+            _get(self._s, lambda u: u.directory.get_department(request.id), "department", request.id)
+        )
 
-    def ListDepartments(self, request: directory_pb2.ListDepartmentsRequest, context: grpc.ServicerContext) -> directory_pb2.ListDepartmentsResponse:
+    def ListDepartments(
+        self, request: directory_pb2.ListDepartmentsRequest, context: grpc.ServicerContext
+    ) -> directory_pb2.ListDepartmentsResponse:
         ids = _subtree(self._s, request.root_id, "root_id")
         page_req = page_request(request.page_size, request.page_token, request.root_id)
         page = _page(self._s, lambda u: u.directory.list_departments(page_req, ids))
@@ -123,11 +152,15 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
             next_page_token=next_page_token(page.next_after, request.root_id),
         )
 
-    def GetObject(self, request: directory_pb2.GetObjectRequest, context: grpc.ServicerContext) -> directory_pb2.InspectionObject:
+    def GetObject(
+        self, request: directory_pb2.GetObjectRequest, context: grpc.ServicerContext
+    ) -> directory_pb2.InspectionObject:
         code = request.credit_code.strip().upper()
         return convert.object_to_pb(_get(self._s, lambda u: u.directory.get_object(code), "object", code))
 
-    def ListObjects(self, request: directory_pb2.ListObjectsRequest, context: grpc.ServicerContext) -> directory_pb2.ListObjectsResponse:
+    def ListObjects(
+        self, request: directory_pb2.ListObjectsRequest, context: grpc.ServicerContext
+    ) -> directory_pb2.ListObjectsResponse:
         ids = _subtree(self._s, request.department_id, "department_id")
         page_req = page_request(request.page_size, request.page_token, request.department_id)
         page = _page(self._s, lambda u: u.directory.list_objects(page_req, ids))
@@ -136,11 +169,17 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
             next_page_token=next_page_token(page.next_after, request.department_id),
         )
 
-    def GetInspector(self, request: directory_pb2.GetInspectorRequest, context: grpc.ServicerContext) -> directory_pb2.Inspector:
+    def GetInspector(
+        self, request: directory_pb2.GetInspectorRequest, context: grpc.ServicerContext
+    ) -> directory_pb2.Inspector:
         badge = request.badge_number
-        return convert.inspector_to_pb(_get(self._s, lambda u: u.directory.get_inspector(badge), "inspector", badge))
+        return convert.inspector_to_pb(
+            _get(self._s, lambda u: u.directory.get_inspector(badge), "inspector", badge)
+        )
 
-    def ListInspectors(self, request: directory_pb2.ListInspectorsRequest, context: grpc.ServicerContext) -> directory_pb2.ListInspectorsResponse:
+    def ListInspectors(
+        self, request: directory_pb2.ListInspectorsRequest, context: grpc.ServicerContext
+    ) -> directory_pb2.ListInspectorsResponse:
         ids = _subtree(self._s, request.department_id, "department_id")
         page_req = page_request(request.page_size, request.page_token, request.department_id)
         page = _page(self._s, lambda u: u.directory.list_inspectors(page_req, ids))
@@ -149,21 +188,35 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
             next_page_token=next_page_token(page.next_after, request.department_id),
         )
 
-    def GetComplaint(self, request: directory_pb2.GetComplaintRequest, context: grpc.ServicerContext) -> directory_pb2.Complaint:
-        return convert.complaint_to_pb(_get(self._s, lambda u: u.directory.get_complaint(request.id), "complaint", request.id))
+    def GetComplaint(
+        self, request: directory_pb2.GetComplaintRequest, context: grpc.ServicerContext
+    ) -> directory_pb2.Complaint:
+        return convert.complaint_to_pb(
+            _get(self._s, lambda u: u.directory.get_complaint(request.id), "complaint", request.id)
+        )
 
-    def ListComplaints(self, request: directory_pb2.ListComplaintsRequest, context: grpc.ServicerContext) -> directory_pb2.ListComplaintsResponse:
+    def ListComplaints(
+        self, request: directory_pb2.ListComplaintsRequest, context: grpc.ServicerContext
+    ) -> directory_pb2.ListComplaintsResponse:
         page_req = page_request(request.page_size, request.page_token, request.credit_code)
-        page = _page(self._s, lambda u: u.directory.list_complaints(page_req, request.credit_code.upper() or None))
+        page = _page(
+            self._s, lambda u: u.directory.list_complaints(page_req, request.credit_code.upper() or None)
+        )
         return directory_pb2.ListComplaintsResponse(
             complaints=[convert.complaint_to_pb(c) for c in page.items],
             next_page_token=next_page_token(page.next_after, request.credit_code),
         )
 
-    def GetCampaign(self, request: directory_pb2.GetCampaignRequest, context: grpc.ServicerContext) -> directory_pb2.Campaign:
-        return convert.campaign_to_pb(_get(self._s, lambda u: u.directory.get_campaign(request.id), "campaign", request.id))
+    def GetCampaign(
+        self, request: directory_pb2.GetCampaignRequest, context: grpc.ServicerContext
+    ) -> directory_pb2.Campaign:
+        return convert.campaign_to_pb(
+            _get(self._s, lambda u: u.directory.get_campaign(request.id), "campaign", request.id)
+        )
 
-    def ListCampaigns(self, request: directory_pb2.ListCampaignsRequest, context: grpc.ServicerContext) -> directory_pb2.ListCampaignsResponse:
+    def ListCampaigns(
+        self, request: directory_pb2.ListCampaignsRequest, context: grpc.ServicerContext
+    ) -> directory_pb2.ListCampaignsResponse:
         page_req = page_request(request.page_size, request.page_token)
         page = _page(self._s, lambda u: u.directory.list_campaigns(page_req))
         return directory_pb2.ListCampaignsResponse(
@@ -171,27 +224,48 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
             next_page_token=next_page_token(page.next_after),
         )
 
-    def GetRiskAssessment(self, request: directory_pb2.GetRiskAssessmentRequest, context: grpc.ServicerContext) -> directory_pb2.RiskAssessment:
+    def GetRiskAssessment(
+        self, request: directory_pb2.GetRiskAssessmentRequest, context: grpc.ServicerContext
+    ) -> directory_pb2.RiskAssessment:
         return convert.risk_assessment_to_pb(
-            _get(self._s, lambda u: u.directory.get_risk_assessment(request.id), "risk assessment", request.id)
+            _get(
+                self._s, lambda u: u.directory.get_risk_assessment(request.id), "risk assessment", request.id
+            )
         )
 
-    def ListRiskAssessments(self, request: directory_pb2.ListRiskAssessmentsRequest, context: grpc.ServicerContext) -> directory_pb2.ListRiskAssessmentsResponse:
+    def ListRiskAssessments(
+        self, request: directory_pb2.ListRiskAssessmentsRequest, context: grpc.ServicerContext
+    ) -> directory_pb2.ListRiskAssessmentsResponse:
         page_req = page_request(request.page_size, request.page_token, request.credit_code)
-        page = _page(self._s, lambda u: u.directory.list_risk_assessments(page_req, request.credit_code.upper() or None))
+        page = _page(
+            self._s,
+            lambda u: u.directory.list_risk_assessments(page_req, request.credit_code.upper() or None),
+        )
         return directory_pb2.ListRiskAssessmentsResponse(
             risk_assessments=[convert.risk_assessment_to_pb(r) for r in page.items],
             next_page_token=next_page_token(page.next_after, request.credit_code),
         )
 
-    def GetStatutoryDesignation(self, request: directory_pb2.GetStatutoryDesignationRequest, context: grpc.ServicerContext) -> directory_pb2.StatutoryDesignation:
+    def GetStatutoryDesignation(
+        self, request: directory_pb2.GetStatutoryDesignationRequest, context: grpc.ServicerContext
+    ) -> directory_pb2.StatutoryDesignation:
         return convert.designation_to_pb(
-            _get(self._s, lambda u: u.directory.get_statutory_designation(request.id), "statutory designation", request.id)
+            _get(
+                self._s,
+                lambda u: u.directory.get_statutory_designation(request.id),
+                "statutory designation",
+                request.id,
+            )
         )
 
-    def ListStatutoryDesignations(self, request: directory_pb2.ListStatutoryDesignationsRequest, context: grpc.ServicerContext) -> directory_pb2.ListStatutoryDesignationsResponse:
+    def ListStatutoryDesignations(
+        self, request: directory_pb2.ListStatutoryDesignationsRequest, context: grpc.ServicerContext
+    ) -> directory_pb2.ListStatutoryDesignationsResponse:
         page_req = page_request(request.page_size, request.page_token, request.credit_code)
-        page = _page(self._s, lambda u: u.directory.list_statutory_designations(page_req, request.credit_code.upper() or None))
+        page = _page(
+            self._s,
+            lambda u: u.directory.list_statutory_designations(page_req, request.credit_code.upper() or None),
+        )
         return directory_pb2.ListStatutoryDesignationsResponse(
             statutory_designations=[convert.designation_to_pb(d) for d in page.items],
             next_page_token=next_page_token(page.next_after, request.credit_code),
@@ -199,7 +273,11 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
 
 
 def _collect(
-    source: Iterable[T], target: list[E], path: str, parse: Callable[[T, str, Violations], E | None], v: Violations
+    source: Iterable[T],
+    target: list[E],
+    path: str,
+    parse: Callable[[T, str, Violations], E | None],
+    v: Violations,
 ) -> None:
     """Parses ``source`` into ``target``, numbering field paths across chunks."""
     for message in source:
@@ -215,7 +293,9 @@ class InspectionItemServicer(items_pb2_grpc.InspectionItemServiceServicer):
     def __init__(self, services: Services):
         self._s = services
 
-    def CreateInspectionItem(self, request: items_pb2.CreateInspectionItemRequest, context: grpc.ServicerContext) -> items_pb2.InspectionItem:
+    def CreateInspectionItem(
+        self, request: items_pb2.CreateInspectionItemRequest, context: grpc.ServicerContext
+    ) -> items_pb2.InspectionItem:
         v = Violations()
         item = convert.item_from_pb(request.item, "item", v)
         v.raise_if_any()
@@ -223,14 +303,21 @@ class InspectionItemServicer(items_pb2_grpc.InspectionItemServiceServicer):
         stored = catalogue.create_item(self._s.unit_of_work(), item, caller_of(context, request.request_id))
         return convert.item_to_pb(stored)
 
-    def GetInspectionItem(self, request: items_pb2.GetInspectionItemRequest, context: grpc.ServicerContext) -> items_pb2.InspectionItem:
-        return convert.item_to_pb(_get(self._s, lambda u: u.items.get(request.code), "inspection item", request.code))
+    def GetInspectionItem(
+        self, request: items_pb2.GetInspectionItemRequest, context: grpc.ServicerContext
+    ) -> items_pb2.InspectionItem:
+        return convert.item_to_pb(
+            _get(self._s, lambda u: u.items.get(request.code), "inspection item", request.code)
+        )
 
-    def ListInspectionItems(self, request: items_pb2.ListInspectionItemsRequest, context: grpc.ServicerContext) -> items_pb2.ListInspectionItemsResponse:
+    def ListInspectionItems(
+        self, request: items_pb2.ListInspectionItemsRequest, context: grpc.ServicerContext
+    ) -> items_pb2.ListInspectionItemsResponse:
         page_req = page_request(request.page_size, request.page_token)
         page = _page(self._s, lambda u: u.items.list(page_req))
         return items_pb2.ListInspectionItemsResponse(
-            items=[convert.item_to_pb(i) for i in page.items], next_page_token=next_page_token(page.next_after)
+            items=[convert.item_to_pb(i) for i in page.items],
+            next_page_token=next_page_token(page.next_after),
         )
 
 
@@ -238,7 +325,9 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
     def __init__(self, services: Services):
         self._s = services
 
-    def CreateTask(self, request: tasks_pb2.CreateTaskRequest, context: grpc.ServicerContext) -> tasks_pb2.Task:
+    def CreateTask(
+        self, request: tasks_pb2.CreateTaskRequest, context: grpc.ServicerContext
+    ) -> tasks_pb2.Task:
         pb = request.task
         v = Violations()
         ratio = convert.parse_ratio_field(pb.ratio, "task.ratio", v)
@@ -262,7 +351,9 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
     def GetTask(self, request: tasks_pb2.GetTaskRequest, context: grpc.ServicerContext) -> tasks_pb2.Task:
         return convert.task_to_pb(_get(self._s, lambda u: u.tasks.get(request.id), "task", request.id))
 
-    def ListTasks(self, request: tasks_pb2.ListTasksRequest, context: grpc.ServicerContext) -> tasks_pb2.ListTasksResponse:
+    def ListTasks(
+        self, request: tasks_pb2.ListTasksRequest, context: grpc.ServicerContext
+    ) -> tasks_pb2.ListTasksResponse:
         ids = _subtree(self._s, request.department_id, "department_id")
         page_req = page_request(request.page_size, request.page_token, request.department_id)
         page = _page(self._s, lambda u: u.tasks.list(page_req, ids))
@@ -278,7 +369,7 @@ class DrawServicer(draws_pb2_grpc.DrawServiceServicer):
 
     def Draw(self, request: draws_pb2.DrawRequest, context: grpc.ServicerContext) -> draws_pb2.Draw:
         v = Violations()
-        as_of = convert.parse_date(request.as_of, "as_of", v, optional=True)
+        as_of = convert.parse_optional_date(request.as_of, "as_of", v)
         if not request.task_id:
             v.add("task_id", "is required")
         v.raise_if_any()
@@ -295,7 +386,9 @@ class DrawServicer(draws_pb2_grpc.DrawServiceServicer):
     def GetDraw(self, request: draws_pb2.GetDrawRequest, context: grpc.ServicerContext) -> draws_pb2.Draw:
         return convert.draw_to_pb(_get(self._s, lambda u: u.draws.get(request.id), "draw", request.id))
 
-    def ListDraws(self, request: draws_pb2.ListDrawsRequest, context: grpc.ServicerContext) -> draws_pb2.ListDrawsResponse:
+    def ListDraws(
+        self, request: draws_pb2.ListDrawsRequest, context: grpc.ServicerContext
+    ) -> draws_pb2.ListDrawsResponse:
         page_req = page_request(request.page_size, request.page_token, request.task_id)
         page = _page(self._s, lambda u: u.draws.list(page_req, request.task_id or None))
         return draws_pb2.ListDrawsResponse(
@@ -303,7 +396,9 @@ class DrawServicer(draws_pb2_grpc.DrawServiceServicer):
             next_page_token=next_page_token(page.next_after, request.task_id),
         )
 
-    def ListAssignments(self, request: draws_pb2.ListAssignmentsRequest, context: grpc.ServicerContext) -> draws_pb2.ListAssignmentsResponse:
+    def ListAssignments(
+        self, request: draws_pb2.ListAssignmentsRequest, context: grpc.ServicerContext
+    ) -> draws_pb2.ListAssignmentsResponse:
         page_req = page_request(request.page_size, request.page_token, request.draw_id)
         with self._s.unit_of_work() as uow:
             require(uow.draws.get(request.draw_id), "draw", request.draw_id)
@@ -316,11 +411,15 @@ class DrawServicer(draws_pb2_grpc.DrawServiceServicer):
                 if (ins := uow.directory.get_inspector(m.badge_number)) is not None
             }
         return draws_pb2.ListAssignmentsResponse(
-            assignments=[convert.assignment_to_pb(request.draw_id, a, objects, inspectors) for a in page.items],
+            assignments=[
+                convert.assignment_to_pb(request.draw_id, a, objects, inspectors) for a in page.items
+            ],
             next_page_token=next_page_token(page.next_after, request.draw_id),
         )
 
-    def ListExclusions(self, request: draws_pb2.ListExclusionsRequest, context: grpc.ServicerContext) -> draws_pb2.ListExclusionsResponse:
+    def ListExclusions(
+        self, request: draws_pb2.ListExclusionsRequest, context: grpc.ServicerContext
+    ) -> draws_pb2.ListExclusionsResponse:
         page_req = page_request(request.page_size, request.page_token, request.draw_id)
         with self._s.unit_of_work() as uow:
             require(uow.draws.get(request.draw_id), "draw", request.draw_id)
@@ -340,7 +439,9 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
     def __init__(self, services: Services):
         self._s = services
 
-    def ListAuditEvents(self, request: audit_pb2.ListAuditEventsRequest, context: grpc.ServicerContext) -> audit_pb2.ListAuditEventsResponse:
+    def ListAuditEvents(
+        self, request: audit_pb2.ListAuditEventsRequest, context: grpc.ServicerContext
+    ) -> audit_pb2.ListAuditEventsResponse:
         page_req = page_request(request.page_size, request.page_token, request.resource)
         page = _page(self._s, lambda u: u.audit.list(page_req, request.resource or None))
         return audit_pb2.ListAuditEventsResponse(

@@ -17,8 +17,9 @@ campaign pattern becomes six durable rules named ``<rule id>@<n>`` whose matches
 absent campaign pattern becomes six ``$not`` patterns in the same rule.
 
 Each durable rule's action is handled by the engine worker, which records (rule id, the object's credit
-code, the ``ref`` of every matched side fact); ``cap`` batches up to ``ACTION_CAP`` matches per action. A sentinel rule matches the sentinel fact the worker asserts
-last in every session, so that at least one action runs before the session is deleted.
+code, the ``ref`` of every matched side fact); ``cap`` batches up to ``ACTION_CAP`` matches per action.
+A sentinel rule matches the sentinel fact the worker asserts last in every session, so that at least one
+action runs before the session is deleted.
 """
 
 from __future__ import annotations

@@ -8,6 +8,11 @@ killed, a fresh one is started and the call is retried once; a second failure ra
 Objects are evaluated in shards of ``shard_size``: each shard gets its own durable session with the side
 facts of its objects (complaints, risk assessments, designations by credit code) and all campaigns, so
 memory and time stay linear in the number of objects.
+
+``timeout_s`` bounds one attempt (all shards of one call); the retry gets its own. Worker start-up
+(~0.15 s) is bounded separately by ``STARTUP_TIMEOUT_S``. As always with ``spawn``, the program's main
+module must be importable without side effects (``if __name__ == "__main__":``), since the worker
+imports it.
 """
 
 from __future__ import annotations
@@ -128,7 +133,7 @@ class ExclusionEngine:
         progress: Progress | None,
     ) -> list[Match]:
         """The worker's matches; on a failure the worker is replaced and the call retried once."""
-        for attempt in (2,):
+        for attempt in (1, 2):
             try:
                 return self._attempt(key, ruleset_json, shards, total, progress)
             except _WorkerFailure as failure:

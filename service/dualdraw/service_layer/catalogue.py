@@ -60,7 +60,10 @@ def create_task(
     """
     v = violations if violations is not None else Violations()
     if not MIN_TEAM_SIZE <= team_size <= MAX_TEAM_SIZE:
-        v.add("task.team_size", f"must be between {MIN_TEAM_SIZE} and {MAX_TEAM_SIZE} (Art. 10), got {team_size}")
+        v.add(
+            "task.team_size",
+            f"must be between {MIN_TEAM_SIZE} and {MAX_TEAM_SIZE} (Art. 10), got {team_size}",
+        )
     if scope.region_code and (problem := region_code_problem(scope.region_code)):
         v.add("task.scope.region_code", problem)
     with uow:

@@ -131,13 +131,14 @@ def _validate(uow: UnitOfWork, batch: DirectoryBatch) -> None:
         _window(s.valid_from, s.valid_to, f"statutory_designations[{i}].valid_to", v)
 
     _duplicates(batch.campaigns, lambda c: c.id, "campaigns", v)
-    for i, c in enumerate(batch.campaigns):
+    for i, campaign in enumerate(batch.campaigns):
         p = f"campaigns[{i}]"
-        if tree.get(c.organizer_department_id) is None:
-            v.add(f"{p}.organizer_department_id", f"unknown department {c.organizer_department_id!r}")
-        if problem := region_code_problem(c.region_code):
+        organizer = campaign.organizer_department_id
+        if tree.get(organizer) is None:
+            v.add(f"{p}.organizer_department_id", f"unknown department {organizer!r}")
+        if problem := region_code_problem(campaign.region_code):
             v.add(f"{p}.region_code", problem)
-        _window(c.starts_on, c.ends_on, f"{p}.ends_on", v)
+        _window(campaign.starts_on, campaign.ends_on, f"{p}.ends_on", v)
     v.raise_if_any()
 
 
@@ -165,7 +166,9 @@ def _side_facts(
     _duplicates(facts, lambda f: f.id, path, v)
     for i, f in enumerate(facts):
         if f.credit_code not in known:
-            v.add(f"{path}[{i}].credit_code", f"no object with credit code {f.credit_code!r} in the directory")
+            v.add(
+                f"{path}[{i}].credit_code", f"no object with credit code {f.credit_code!r} in the directory"
+            )
 
 
 def require(value: T | None, resource: str, key: str) -> T:

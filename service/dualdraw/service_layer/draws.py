@@ -1,8 +1,9 @@
-"""The draw use case (Art. 7, 10, 16): exclusions by rule, selection by tickets, teams, all in one transaction.
+"""The draw use case (Art. 7, 10, 16): exclusions by rule, selection by tickets, teams, in one transaction.
 
 Order of work, so that the randomness cannot be steered:
 1. everything the result depends on is gathered and frozen into a canonical JSON manifest;
-2. fresh entropy is taken only after the manifest hash is fixed; ``seed = derive_seed(manifest_hash, entropy)``;
+2. fresh entropy is taken only after the manifest hash is fixed:
+   ``seed = derive_seed(manifest_hash, entropy)``;
 3. objects are selected by SHA-256 tickets and teams formed from the same seed (``domain.draw_algorithm``,
    ``domain.teams``); an infeasible team constraint fails the draw and nothing is written;
 4. the draw, its eligible set, inspector pool, exclusions and assignments and the audit event are written in
@@ -51,7 +52,7 @@ def new_draw_id() -> str:
 
 
 def pool_entry(inspector: model.Inspector, eligible: set[str]) -> str:
-    """The frozen form of one pool inspector: what team formation reads (badge, conflicts with eligible objects)."""
+    """One pool inspector as frozen in the draw: badge and declared conflicts with eligible objects."""
     entry = {"badge_number": inspector.badge_number, "conflicts": sorted(inspector.conflicts & eligible)}
     return canonical_json(entry).decode("utf-8")
 
@@ -132,7 +133,10 @@ def run_draw(
                 "department_id": task.department_id,
                 "ratio": f"{task.ratio.numerator}/{task.ratio.denominator}",
                 "team_size": task.team_size,
-                "scope": {"region_code": task.scope.region_code or "", "industries": sorted(task.scope.industries)},
+                "scope": {
+                    "region_code": task.scope.region_code or "",
+                    "industries": sorted(task.scope.industries),
+                },
             },
             "as_of": day.isoformat(),
             "rule_set": {"hash": rule_set.hash, "version": rule_set.version},
@@ -163,10 +167,17 @@ def run_draw(
         if progress:
             progress("selection", len(selected), len(selected))
         teams = form_teams(
-            seed, [s.credit_code for s in selected], pool.qualified, task.team_size, day, item.required_speciality
+            seed,
+            [s.credit_code for s in selected],
+            pool.qualified,
+            task.team_size,
+            day,
+            item.required_speciality,
         )
         assignments = [
-            model.Assignment(position=n, credit_code=s.credit_code, ticket=s.ticket_hex, stratum=s.stratum, team=team)
+            model.Assignment(
+                position=n, credit_code=s.credit_code, ticket=s.ticket_hex, stratum=s.stratum, team=team
+            )
             for n, (s, team) in enumerate(zip(selected, teams, strict=True), start=1)
         ]
         draw = model.Draw(
@@ -257,7 +268,9 @@ def recompute(record: DrawRecord) -> Recomputation:
     stored = sorted(record.assignments, key=lambda a: a.position)
     if [(s.credit_code, s.ticket_hex) for s in selected] != [(a.credit_code, a.ticket) for a in stored]:
         problems.append("selection differs from the stored assignments")
-    teams = form_teams(seed, [s.credit_code for s in selected], pool, draw.team_size, draw.as_of, _POOL_SPECIALITY)
+    teams = form_teams(
+        seed, [s.credit_code for s in selected], pool, draw.team_size, draw.as_of, _POOL_SPECIALITY
+    )
     if list(teams) != [a.team for a in stored]:
         problems.append("teams differ from the stored assignments")
     return Recomputation(not problems, problems)

@@ -1,4 +1,4 @@
-"""The storage port: what the use cases need from persistence. ``dualdraw.store`` implements it with SQLAlchemy.
+"""The storage port: what the use cases need from persistence; ``dualdraw.store`` implements it.
 
 Contracts shared by every method:
 - keys are the domain keys (department id, credit code, badge number, side-fact id, item code, task id,
