@@ -27,7 +27,7 @@ test: $(STAMP)  ## install and run the whole suite (SQLite and PostgreSQL)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)  ## ruff and mypy
-	$(VENV)/bin/ruff check service clients tests bench
+	$(VENV)/bin/ruff check service clients tests $(wildcard bench)
 	$(VENV)/bin/mypy service/dualdraw clients/python/dualdraw_client
 
 protos: $(STAMP)  ## regenerate the committed gRPC modules from protos/
