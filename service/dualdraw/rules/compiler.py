@@ -31,12 +31,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from dualdraw.rules.model import Condition, ContextValue, EvaluationContext, Rule, RuleSet, Scalar
-from dualdraw.rules.schema import (
-    ATTRIBUTES,
-    Attribute,
-    FactKind,
-    Op,
-)
+from dualdraw.rules.schema import ATTRIBUTES, CREDIT_CODE_JOINED, Attribute, FactKind, Op
 
 JSON = dict[str, object]
 Resolver = Callable[[ContextValue, Attribute], object]
@@ -53,7 +48,6 @@ ACTION_CAP = 1000
 actions several-fold (one JSON message per match otherwise)."""
 REGION_LEVEL_ATTRS = ("region_province", "region_city", "region_district")
 _CREDIT_CODE_JOIN: JSON = {"credit_code": {OBJECT_PATTERN: "credit_code"}}
-"""The join of complaints, risk assessments and designations (``schema.CREDIT_CODE_JOINED``)."""
 
 
 def encode_date(day: dt.date) -> int:
@@ -173,7 +167,7 @@ def _durable_rules(rule: Rule, resolve: Resolver, business_line: object) -> list
         kind = pattern.kind.value
         suffix = "$not" if pattern.absent else ""
         constants = _constants(pattern.kind, pattern.where, resolve)
-        if pattern.kind is not FactKind.CAMPAIGN:
+        if pattern.kind in CREDIT_CODE_JOINED:
             choices.append([[_Pattern(f"f{index}{suffix}", kind, (_CREDIT_CODE_JOIN,), constants)]])
             continue
         constants += _business_line_terms(business_line)
