@@ -404,12 +404,8 @@ class DrawServicer(draws_pb2_grpc.DrawServiceServicer):
             require(uow.draws.get(request.draw_id), "draw", request.draw_id)
             page = uow.draws.list_assignments(request.draw_id, page_req)
             objects = _object_names(uow, (a.credit_code for a in page.items))
-            inspectors = {
-                m.badge_number: ins.name
-                for a in page.items
-                for m in a.team
-                if (ins := uow.directory.get_inspector(m.badge_number)) is not None
-            }
+            badges = {m.badge_number for a in page.items for m in a.team}
+            inspectors = {b: i.name for b, i in uow.directory.inspectors_by_badge(badges).items()}
         return draws_pb2.ListAssignmentsResponse(
             assignments=[
                 convert.assignment_to_pb(request.draw_id, a, objects, inspectors) for a in page.items
@@ -432,7 +428,7 @@ class DrawServicer(draws_pb2_grpc.DrawServiceServicer):
 
 
 def _object_names(uow: UnitOfWork, codes: Iterable[str]) -> dict[str, str]:
-    return {code: o.name for code in set(codes) if (o := uow.directory.get_object(code)) is not None}
+    return {code: o.name for code, o in uow.directory.objects_by_code(set(codes)).items()}
 
 
 class AuditServicer(audit_pb2_grpc.AuditServiceServicer):

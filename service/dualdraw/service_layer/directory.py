@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from dualdraw.audit.log import record_event
 from dualdraw.domain import model
 from dualdraw.domain.credit_code import credit_code_problem
+from dualdraw.domain.draw_algorithm import set_digest
 from dualdraw.domain.errors import NotFound, Violations
 from dualdraw.domain.jurisdiction import DepartmentTree, department_tree_problems
 from dualdraw.domain.region import region_code_problem, region_within
@@ -50,6 +51,7 @@ def import_directory(uow: UnitOfWork, batch: DirectoryBatch, caller: Caller) -> 
     """
     with uow:
         _validate(uow, batch)
+        before, after = _changes(uow, batch)
         directory = uow.directory
         if batch.departments:
             directory.upsert_departments(_parents_first(batch.departments))
@@ -60,9 +62,59 @@ def import_directory(uow: UnitOfWork, batch: DirectoryBatch, caller: Caller) -> 
         directory.upsert_risk_assessments(batch.risk_assessments)
         directory.upsert_statutory_designations(batch.statutory_designations)
         counts = batch.counts()
-        record_event(uow, caller, action="directory.import", resource="directory", after=counts)
+        after["counts"] = counts
+        record_event(
+            uow, caller, action="directory.import", resource="directory", before=before or None, after=after
+        )
         uow.commit()
     return counts
+
+
+LISTED_KEYS = 1000
+"""Imports creating up to this many records of a kind list their keys in the audit event; larger ones give
+the count and the ``set_digest`` of the keys."""
+
+
+def _changes(uow: UnitOfWork, batch: DirectoryBatch) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The audit view of an import: ``before`` holds every record it replaces as it was; ``after`` the new
+    state of those records and, per kind, the keys (or their digest) of the records it creates."""
+    d = uow.directory
+    kinds: list[tuple[str, Sequence[Any], Callable[[Any], str], Callable[[list[str]], dict[str, Any]]]] = [
+        (
+            "departments",
+            batch.departments,
+            lambda r: r.id,
+            lambda keys: {x.id: x for x in d.all_departments()},
+        ),
+        ("objects", batch.objects, lambda r: r.credit_code, d.objects_by_code),
+        ("inspectors", batch.inspectors, lambda r: r.badge_number, d.inspectors_by_badge),
+        ("complaints", batch.complaints, lambda r: r.id, d.complaints_by_id),
+        ("campaigns", batch.campaigns, lambda r: r.id, d.campaigns_by_id),
+        ("risk_assessments", batch.risk_assessments, lambda r: r.id, d.risk_assessments_by_id),
+        (
+            "statutory_designations",
+            batch.statutory_designations,
+            lambda r: r.id,
+            d.statutory_designations_by_id,
+        ),
+    ]
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {"created": {}, "updated": {}}
+    for kind, records, key, stored_by_key in kinds:
+        if not records:
+            continue
+        stored = stored_by_key([key(r) for r in records])
+        created = sorted(key(r) for r in records if key(r) not in stored)
+        updated = {key(r): r for r in records if key(r) in stored and stored[key(r)] != r}
+        if created:
+            listing: dict[str, Any] = {"count": len(created), "keys_digest": set_digest(created)}
+            if len(created) <= LISTED_KEYS:
+                listing["keys"] = created
+            after["created"][kind] = listing
+        if updated:
+            before[kind] = {k: stored[k] for k in sorted(updated)}
+            after["updated"][kind] = {k: updated[k] for k in sorted(updated)}
+    return before, after
 
 
 def _parents_first(departments: Sequence[model.Department]) -> list[model.Department]:

@@ -322,6 +322,41 @@ class SqlDirectoryRepository(_Repository):
             found.update(self._connection.execute(stmt).scalars())
         return found
 
+    def objects_by_code(self, credit_codes: Collection[str]) -> dict[str, InspectionObject]:
+        found: dict[str, InspectionObject] = {}
+        for batch in bulk.batches(sorted(set(credit_codes)), READ_BATCH):
+            stmt = sa.select(*OBJECT_COLUMNS).where(OBJECTS.c.credit_code.in_(batch))
+            found.update((o.credit_code, o) for o in map(to_object, self._connection.execute(stmt)))
+        return found
+
+    def inspectors_by_badge(self, badge_numbers: Collection[str]) -> dict[str, Inspector]:
+        found: dict[str, Inspector] = {}
+        for batch in bulk.batches(sorted(set(badge_numbers)), READ_BATCH):
+            rows = self._connection.execute(
+                sa.select(INSPECTORS).where(INSPECTORS.c.badge_number.in_(batch))
+            ).all()
+            found.update((i.badge_number, i) for i in self._inspectors(rows, batch))
+        return found
+
+    def complaints_by_id(self, ids: Collection[str]) -> dict[str, Complaint]:
+        return self._by_id(COMPLAINTS, ids, to_complaint)
+
+    def campaigns_by_id(self, ids: Collection[str]) -> dict[str, Campaign]:
+        return self._by_id(CAMPAIGNS, ids, to_campaign)
+
+    def risk_assessments_by_id(self, ids: Collection[str]) -> dict[str, RiskAssessment]:
+        return self._by_id(RISK_ASSESSMENTS, ids, to_risk_assessment)
+
+    def statutory_designations_by_id(self, ids: Collection[str]) -> dict[str, StatutoryDesignation]:
+        return self._by_id(DESIGNATIONS, ids, to_designation)
+
+    def _by_id(self, table: sa.Table, ids: Collection[str], convert: Callable[[Row], T]) -> dict[str, T]:
+        found: dict[str, T] = {}
+        for batch in bulk.batches(sorted(set(ids)), READ_BATCH):
+            for row in self._connection.execute(sa.select(table).where(table.c.id.in_(batch))):
+                found[row.id] = convert(row)
+        return found
+
     def count_objects(self) -> int:
         return self._connection.execute(sa.select(sa.func.count()).select_from(OBJECTS)).scalar_one()
 

@@ -1,0 +1,106 @@
+"""Directory imports through the use case, on SQLite and PostgreSQL: validation, atomicity, audit."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+
+from dualdraw.demo import HIGH_TECH_ZONE, demo_directory
+from dualdraw.domain import model
+from dualdraw.domain.errors import InvalidArgument
+from dualdraw.service_layer.context import Caller
+from dualdraw.service_layer.demo_loader import load_demo
+from dualdraw.service_layer.directory import DirectoryBatch, import_directory
+from dualdraw.service_layer.ports import PageRequest
+from dualdraw.store import Store
+
+CLERK = Caller(actor="clerk", request_id="r-1")
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    s = Store.from_url(database_url)
+    yield s
+    s.dispose()
+
+
+def events(store: Store) -> list[model.AuditEvent]:
+    with store.unit_of_work() as uow:
+        return uow.audit.list(PageRequest(size=1000)).items
+
+
+def test_reimporting_a_changed_object_records_before_and_after(store: Store) -> None:
+    load_demo(store.unit_of_work)
+    original = demo_directory().objects[0]
+    changed = replace(original, risk_class=model.RiskClass.D, name=original.name + "（更名）")
+    new_object = replace(original, credit_code="91130273MA0NEW123C", name="新设企业")
+
+    import_directory(store.unit_of_work(), DirectoryBatch(objects=[changed, new_object]), CLERK)
+
+    event = events(store)[-1]
+    assert (event.action, event.actor, event.request_id) == ("directory.import", "clerk", "r-1")
+    before, after = json.loads(event.before_json), json.loads(event.after_json)
+    assert before["objects"][original.credit_code]["risk_class"] == original.risk_class.value
+    assert after["updated"]["objects"][original.credit_code]["risk_class"] == "D"
+    assert after["created"]["objects"]["keys"] == [new_object.credit_code]
+    assert after["counts"]["objects"] == 2
+    with store.unit_of_work() as uow:
+        assert uow.directory.get_object(original.credit_code) == changed
+
+
+def test_an_unchanged_reimport_lists_no_updates(store: Store) -> None:
+    load_demo(store.unit_of_work)
+    demo = demo_directory()
+    import_directory(store.unit_of_work(), DirectoryBatch(objects=list(demo.objects[:5])), CLERK)
+    event = events(store)[-1]
+    assert event.before_json == ""
+    assert json.loads(event.after_json)["updated"] == {}
+
+
+def test_a_bad_import_names_every_problem_and_writes_nothing(store: Store) -> None:
+    load_demo(store.unit_of_work)
+    demo = demo_directory()
+    first = demo.objects[0]
+    outside = replace(  # registered by the high-tech-zone branch, located in 路南 district
+        first,
+        credit_code="91130273MA0NEW123C",
+        registering_department_id=HIGH_TECH_ZONE,
+        region_code="130202",
+    )
+    orphan = model.Complaint("C-X", "91130273MA0NEW222Y", model.ComplaintStatus.RECEIVED, demo.as_of)
+    no_department = replace(demo.inspectors[0], badge_number="X-1", department_id="nowhere")
+    before = len(events(store))
+
+    with pytest.raises(InvalidArgument) as raised:
+        import_directory(
+            store.unit_of_work(),
+            DirectoryBatch(objects=[outside, first], complaints=[orphan], inspectors=[no_department]),
+            CLERK,
+        )
+
+    fields = {v.field for v in raised.value.violations}
+    assert fields == {"objects[0].region_code", "complaints[0].credit_code", "inspectors[0].department_id"}
+    assert len(events(store)) == before
+    with store.unit_of_work() as uow:
+        assert uow.directory.get_object(outside.credit_code) is None
+        assert uow.directory.get_inspector("X-1") is None
+
+
+def test_by_key_lookups_return_only_stored_records(store: Store) -> None:
+    load_demo(store.unit_of_work)
+    demo = demo_directory()
+    with store.unit_of_work() as uow:
+        codes = [o.credit_code for o in demo.objects[:3]] + ["91130273MA0NEW123C"]
+        assert set(uow.directory.objects_by_code(codes)) == set(codes[:3])
+        badges = [i.badge_number for i in demo.inspectors[:2]] + ["nobody"]
+        found = uow.directory.inspectors_by_badge(badges)
+        assert found == {i.badge_number: i for i in demo.inspectors[:2]}
+        assert set(uow.directory.complaints_by_id([c.id for c in demo.complaints] + ["none"])) == {
+            c.id for c in demo.complaints
+        }
+        assert set(uow.directory.campaigns_by_id([c.id for c in demo.campaigns])) == {
+            c.id for c in demo.campaigns
+        }
