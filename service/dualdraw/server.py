@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
 from types import FrameType
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -42,13 +44,46 @@ from dualdraw.v1 import (
 log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
-SERVICE_NAMES = [
-    directory_pb2.DESCRIPTOR.services_by_name["DirectoryService"].full_name,
-    items_pb2.DESCRIPTOR.services_by_name["InspectionItemService"].full_name,
-    tasks_pb2.DESCRIPTOR.services_by_name["TaskService"].full_name,
-    draws_pb2.DESCRIPTOR.services_by_name["DrawService"].full_name,
-    audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
+ServicerFactory = Callable[[Services], object]
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One gRPC service of ``dualdraw.v1``: its full name, the servicer it needs and how to add it."""
+
+    full_name: str
+    make: ServicerFactory
+    add: Callable[[Any, grpc.Server], None]
+
+
+REGISTRATIONS: list[Registration] = [
+    Registration(
+        directory_pb2.DESCRIPTOR.services_by_name["DirectoryService"].full_name,
+        DirectoryServicer,
+        directory_pb2_grpc.add_DirectoryServiceServicer_to_server,
+    ),
+    Registration(
+        items_pb2.DESCRIPTOR.services_by_name["InspectionItemService"].full_name,
+        InspectionItemServicer,
+        items_pb2_grpc.add_InspectionItemServiceServicer_to_server,
+    ),
+    Registration(
+        tasks_pb2.DESCRIPTOR.services_by_name["TaskService"].full_name,
+        TaskServicer,
+        tasks_pb2_grpc.add_TaskServiceServicer_to_server,
+    ),
+    Registration(
+        draws_pb2.DESCRIPTOR.services_by_name["DrawService"].full_name,
+        DrawServicer,
+        draws_pb2_grpc.add_DrawServiceServicer_to_server,
+    ),
+    Registration(
+        audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
+        AuditServicer,
+        audit_pb2_grpc.add_AuditServiceServicer_to_server,
+    ),
 ]
+SERVICE_NAMES = [r.full_name for r in REGISTRATIONS]
 
 
 @dataclass
@@ -87,11 +122,8 @@ def create_server(
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
         ],
     )
-    directory_pb2_grpc.add_DirectoryServiceServicer_to_server(DirectoryServicer(services), server)
-    items_pb2_grpc.add_InspectionItemServiceServicer_to_server(InspectionItemServicer(services), server)
-    tasks_pb2_grpc.add_TaskServiceServicer_to_server(TaskServicer(services), server)
-    draws_pb2_grpc.add_DrawServiceServicer_to_server(DrawServicer(services), server)
-    audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(services), server)
+    for registration in REGISTRATIONS:
+        registration.add(registration.make(services), server)
 
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
