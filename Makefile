@@ -37,7 +37,7 @@ protos-check: $(STAMP)  ## fail when the committed gRPC modules differ from a re
 	$(PY) -m dualdraw.protogen --check
 
 bench: $(STAMP)  ## run the benchmarks in bench/
-	$(PY) -m bench.run
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info dualdraw.db

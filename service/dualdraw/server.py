@@ -112,7 +112,12 @@ def create_server(
     rule_book = RuleBook([settings.rules_path])
     engine = engine or ExclusionEngine(shard_size=settings.rule_shard_size, timeout_s=settings.rule_timeout_s)
     engine.start()
-    services = Services(unit_of_work=store.unit_of_work, engine=engine, rule_book=rule_book)
+    services = Services(
+        unit_of_work=store.unit_of_work,
+        engine=engine,
+        rule_book=rule_book,
+        read_unit_of_work=store.read_unit_of_work,
+    )
 
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="rpc"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,7 @@ from dualdraw.service_layer.demo_loader import load_demo
 from dualdraw.service_layer.directory import DirectoryBatch, import_directory
 from dualdraw.service_layer.ports import PageRequest
 from dualdraw.store import Store
+from dualdraw.store.database import migrate
 
 CLERK = Caller(actor="clerk", request_id="r-1")
 
@@ -104,3 +106,20 @@ def test_by_key_lookups_return_only_stored_records(store: Store) -> None:
         assert set(uow.directory.campaigns_by_id([c.id for c in demo.campaigns])) == {
             c.id for c in demo.campaigns
         }
+
+
+def test_sqlite_reads_neither_wait_for_nor_see_an_open_write(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'rw.db'}"
+    migrate(url)
+    store = Store.from_url(url, sqlite_busy_timeout_ms=50)  # a waiting reader would fail at once
+    try:
+        department = demo_directory().departments[0]
+        with store.unit_of_work() as writer:
+            writer.directory.upsert_departments([department])  # holds SQLite's write lock until commit
+            with store.read_unit_of_work() as reader:
+                assert reader.directory.all_departments() == []
+            writer.commit()
+        with store.read_unit_of_work() as reader:
+            assert reader.directory.all_departments() == [department]
+    finally:
+        store.dispose()

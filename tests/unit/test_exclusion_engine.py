@@ -624,7 +624,30 @@ def test_thousands_of_objects_over_several_shards_match_a_plain_python_evaluatio
     assert len({e.rule_id for e in expected}) == 7  # every rule has work to do
     assert len(expected) > 1000
     assert result == expected
-    assert calls == [(n, 6000) for n in range(1000, 6001, 1000)]
+    # progress counts the objects sent to durable_rules (twins are decided with their representative)
+    total = calls[-1][1]
+    assert [done for done, _ in calls] == [min(n, total) for n in range(1000, total + 999, 1000)]
+    assert all(t == total for _, t in calls)
+    assert total < 6000
+
+
+def test_twins_are_decided_once_by_durable_and_reported_for_each(engine: ExclusionEngine) -> None:
+    """Objects without own side facts whose rule-relevant attributes are equal go to durable_rules once."""
+    covered = [obj(f"{n:06d}") for n in range(500)]  # in 130203, the campaign's territory
+    elsewhere = [obj(f"{n:06d}", region_code="130102") for n in range(500, 700)]
+    loner = obj("999999")
+    side = SideFacts(complaints=[complaint("a", "999999")], campaigns=[campaign()])
+    calls: list[tuple[int, int]] = []
+
+    result = engine.evaluate(
+        SHIPPED, CONTEXT, [*covered, *elsewhere, loner], side, progress=lambda d, t: calls.append((d, t))
+    )
+
+    assert calls == [(3, 3)]  # one representative per twin group, and the object with a complaint
+    assert [(e.credit_code, e.rule_id, e.evidence) for e in result if e.rule_id == CAMPAIGN] == [
+        (o.credit_code, CAMPAIGN, ("k1",)) for o in [*covered, loner]
+    ]
+    assert [e.credit_code for e in result if e.rule_id == COMPLAINT] == ["999999"]
 
 
 def test_colliding_fact_ids_lose_no_fact(engine: ExclusionEngine) -> None:

@@ -41,11 +41,16 @@ E = TypeVar("E")
 
 @dataclass(frozen=True)
 class Services:
-    """What the servicers need: a unit-of-work factory, the rules engine and the rule book."""
+    """What the servicers need: unit-of-work factories (``read_unit_of_work`` for reads only; defaults to
+    ``unit_of_work``), the rules engine and the rule book."""
 
     unit_of_work: Callable[[], UnitOfWork]
     engine: ExclusionEngine
     rule_book: RuleBook
+    read_unit_of_work: Callable[[], UnitOfWork] | None = None
+
+    def reader(self) -> UnitOfWork:
+        return (self.read_unit_of_work or self.unit_of_work)()
 
 
 def caller_of(context: grpc.ServicerContext, request_id: str = "") -> Caller:
@@ -55,19 +60,19 @@ def caller_of(context: grpc.ServicerContext, request_id: str = "") -> Caller:
 
 
 def _get(services: Services, fetch: Callable[[UnitOfWork], T | None], resource: str, key: str) -> T:
-    with services.unit_of_work() as uow:
+    with services.reader() as uow:
         return require(fetch(uow), resource, key)
 
 
 def _page(services: Services, fetch: Callable[[UnitOfWork], Page[T]]) -> Page[T]:
-    with services.unit_of_work() as uow:
+    with services.reader() as uow:
         return fetch(uow)
 
 
 def _subtree(services: Services, department_id: str, field: str) -> list[str] | None:
     if not department_id:
         return None
-    with services.unit_of_work() as uow:
+    with services.reader() as uow:
         tree = DepartmentTree(uow.directory.all_departments())
     if tree.get(department_id) is None:
         raise catalogue.invalid(field, f"unknown department {department_id!r}")
@@ -400,7 +405,7 @@ class DrawServicer(draws_pb2_grpc.DrawServiceServicer):
         self, request: draws_pb2.ListAssignmentsRequest, context: grpc.ServicerContext
     ) -> draws_pb2.ListAssignmentsResponse:
         page_req = page_request(request.page_size, request.page_token, request.draw_id)
-        with self._s.unit_of_work() as uow:
+        with self._s.reader() as uow:
             require(uow.draws.get(request.draw_id), "draw", request.draw_id)
             page = uow.draws.list_assignments(request.draw_id, page_req)
             objects = _object_names(uow, (a.credit_code for a in page.items))
@@ -417,7 +422,7 @@ class DrawServicer(draws_pb2_grpc.DrawServiceServicer):
         self, request: draws_pb2.ListExclusionsRequest, context: grpc.ServicerContext
     ) -> draws_pb2.ListExclusionsResponse:
         page_req = page_request(request.page_size, request.page_token, request.draw_id)
-        with self._s.unit_of_work() as uow:
+        with self._s.reader() as uow:
             require(uow.draws.get(request.draw_id), "draw", request.draw_id)
             page = uow.draws.list_exclusions(request.draw_id, page_req)
             objects = _object_names(uow, (e.credit_code for e in page.items))

@@ -127,16 +127,23 @@ def form_teams(
         return []
     _check_feasible(codes, qualified, team_size)
 
-    loads = {i.badge_number: 0 for i in qualified.qualified}
-    keys = {badge: team_key(seed, 0, badge) for badge in loads}
+    # A heap of (load, team_key(seed, load, badge), badge) over the pool: popping in order and setting aside
+    # the conflicted gives exactly the team_size smallest non-conflicted keys, in O(team_size · log n).
+    conflicts = {i.badge_number: i.conflicts for i in qualified.qualified}
+    heap = [(0, team_key(seed, 0, badge), badge) for badge in conflicts]
+    heapq.heapify(heap)
     teams: list[tuple[TeamMember, ...]] = []
     for code in codes:
-        free = [i.badge_number for i in qualified.qualified if code not in i.conflicts]
-        picked = heapq.nsmallest(team_size, free, key=lambda b: (loads[b], keys[b], b))
-        for badge in picked:
-            loads[badge] += 1
-            keys[badge] = team_key(seed, loads[badge], badge)
-        teams.append(tuple(TeamMember(badge, leader=n == 0) for n, badge in enumerate(picked)))
+        picked: list[tuple[int, bytes, str]] = []
+        set_aside: list[tuple[int, bytes, str]] = []
+        while len(picked) < team_size:
+            entry = heapq.heappop(heap)  # never empty: _check_feasible counted the candidates
+            (set_aside if code in conflicts[entry[2]] else picked).append(entry)
+        for entry in set_aside:
+            heapq.heappush(heap, entry)
+        for load, _, badge in picked:
+            heapq.heappush(heap, (load + 1, team_key(seed, load + 1, badge), badge))
+        teams.append(tuple(TeamMember(badge, leader=n == 0) for n, (_, _, badge) in enumerate(picked)))
     return teams
 
 

@@ -117,12 +117,13 @@ class ExclusionEngine:
         if not objects or not rule_set.rules:
             return []
         key = f"{rule_set.hash}:{context.digest()}"
-        shards = _shards(rule_set, context, objects, side_facts, self.shard_size)
+        shards, twins = _shards(rule_set, context, objects, side_facts, self.shard_size)
+        evaluated = sum(len(shard_objects) for _, shard_objects in shards)
         with self._lock:
             matches = self._matches(
-                key, self._compiled_json(key, rule_set, context), shards, len(objects), progress
+                key, self._compiled_json(key, rule_set, context), shards, evaluated, progress
             )
-        return _exclusions(rule_set, matches)
+        return _exclusions(rule_set, _with_twins(matches, twins))
 
     def _matches(
         self,
@@ -260,8 +261,14 @@ def _shards(
     objects: Sequence[InspectionObject],
     side_facts: SideFacts,
     shard_size: int,
-) -> list[tuple[list[Fact], list[Fact]]]:
-    """(side facts, object facts) per shard; only side facts of kinds some rule reads are included."""
+) -> tuple[list[tuple[list[Fact], list[Fact]]], dict[str, list[str]]]:
+    """(side facts, object facts) per shard, and the twins of each representative object.
+
+    Only side facts of kinds some rule reads are included. Objects with no side fact of their own whose
+    facts are equal but for the credit code are *twins*: the compiled rules cannot tell them apart (no
+    rule condition reads the credit code itself), so durable_rules decides for one representative and its
+    decision holds for each twin. Every decision is still durable_rules'; it is just not repeated.
+    """
     kinds = rule_set.fact_kinds
     attrs = attributes_read(rule_set)
     by_code: defaultdict[str, list[Fact]] = defaultdict(list)
@@ -291,14 +298,43 @@ def _shards(
             facts.campaign_fact(c, levels[c.organizer_department_id], attrs[FactKind.CAMPAIGN])
             for c in side_facts.campaigns
         ]
+    reads_code = any(c.attr == "credit_code" for r in rule_set.rules for c in r.object_conditions)
+    representatives: dict[tuple[object, ...], str] = {}
+    twins: dict[str, list[str]] = defaultdict(list)
+    evaluated: list[InspectionObject] = []
+    object_facts: dict[str, Fact] = {}
+    for obj in objects:
+        fact = facts.object_fact(obj, attrs[FactKind.OBJECT])
+        if not reads_code and obj.credit_code not in by_code:
+            signature = tuple(
+                tuple(v) if isinstance(v, list) else v
+                for k, v in sorted(fact.items())
+                if k not in ("id", "credit_code")
+            )
+            representative = representatives.setdefault(signature, obj.credit_code)
+            if representative != obj.credit_code:
+                twins[representative].append(obj.credit_code)
+                continue
+        evaluated.append(obj)
+        object_facts[obj.credit_code] = fact
     shards: list[tuple[list[Fact], list[Fact]]] = []
-    for start in range(0, len(objects), shard_size):
-        chunk = objects[start : start + shard_size]
+    for start in range(0, len(evaluated), shard_size):
+        chunk = evaluated[start : start + shard_size]
         side = list(campaigns)
         for credit_code in dict.fromkeys(o.credit_code for o in chunk):  # once per code, in order
             side.extend(by_code.get(credit_code, ()))
-        shards.append((side, [facts.object_fact(o, attrs[FactKind.OBJECT]) for o in chunk]))
-    return shards
+        shards.append((side, [object_facts[o.credit_code] for o in chunk]))
+    return shards, dict(twins)
+
+
+def _with_twins(matches: list[Match], twins: dict[str, list[str]]) -> list[Match]:
+    """``matches`` plus, for each match of a representative, the same match for each of its twins."""
+    if not twins:
+        return matches
+    expanded = list(matches)
+    for rule_id, credit_code, refs in matches:
+        expanded.extend((rule_id, twin, refs) for twin in twins.get(credit_code, ()))
+    return expanded
 
 
 def _exclusions(rule_set: RuleSet, matches: Iterable[Match]) -> list[Exclusion]:

@@ -21,6 +21,7 @@ Values = dict[str, Any]
 
 WRITE_BATCH = 5_000  # rows per executemany call
 COPY_THRESHOLD = 1_000  # PostgreSQL writes of at least this many rows go through COPY
+ANALYZE_THRESHOLD = 10_000  # PostgreSQL upserts of at least this many rows refresh the table's statistics
 
 
 def batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -39,6 +40,10 @@ def upsert(connection: sa.Connection, table: sa.Table, rows: Sequence[Values]) -
     dialect = connection.dialect.name
     if dialect == "postgresql" and len(rows) >= COPY_THRESHOLD:
         _copy_upsert(connection, table, rows)
+        if len(rows) >= ANALYZE_THRESHOLD:
+            # Fresh statistics: right after a bulk load the planner would otherwise take the table for
+            # empty and pick nested loops (a 100k-object draw's side-fact query took 15 s instead of 5 ms).
+            connection.execute(sa.text(f"ANALYZE {connection.dialect.identifier_preparer.quote(table.name)}"))
         return
     if dialect == "postgresql":
         stmt: sa.Insert = _on_conflict_update(table, postgresql.insert(table))

@@ -129,19 +129,36 @@ class Store:
     Create it once (``Store.from_url``), take a ``unit_of_work()`` per request, ``dispose()`` at shutdown.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, reader: Engine | None = None) -> None:
         self.engine = engine
+        self.reader = reader or engine
         self.session_factory: sessionmaker[Session] = sessionmaker(
             engine, autoflush=False, expire_on_commit=False
+        )
+        self.reader_session_factory: sessionmaker[Session] = sessionmaker(
+            self.reader, autoflush=False, expire_on_commit=False
         )
 
     @classmethod
     def from_url(cls, url: str | URL, **engine_options: Any) -> Store:
-        """A store for ``url`` (see ``dualdraw.store.database.create_engine``); connects lazily."""
-        return cls(create_engine(url, **engine_options))
+        """A store for ``url`` (see ``dualdraw.store.database.create_engine``); connects lazily.
+
+        On SQLite, reads get an engine of their own that begins ``DEFERRED``: with WAL they see the last
+        committed state and never wait for a writer (a long draw holds the ``IMMEDIATE`` write lock).
+        """
+        engine = create_engine(url, **engine_options)
+        reader = None
+        if engine.dialect.name == "sqlite":
+            reader = create_engine(url, **{**engine_options, "sqlite_begin": "DEFERRED"})
+        return cls(engine, reader)
 
     def unit_of_work(self) -> SqlUnitOfWork:
+        """A unit of work for reads and writes (one transaction)."""
         return SqlUnitOfWork(self.session_factory)
+
+    def read_unit_of_work(self) -> SqlUnitOfWork:
+        """A unit of work for reads only: it must not write (on SQLite it would fail or wait for writers)."""
+        return SqlUnitOfWork(self.reader_session_factory)
 
     def ping(self) -> None:
         """Raises ``Unavailable`` unless the database answers a trivial query (for health checks)."""
@@ -160,6 +177,8 @@ class Store:
     def dispose(self) -> None:
         """Closes every pooled connection."""
         self.engine.dispose()
+        if self.reader is not self.engine:
+            self.reader.dispose()
 
     def __enter__(self) -> Self:
         return self

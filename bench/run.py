@@ -1,0 +1,365 @@
+"""Benchmarks (issue #7): ``python -m bench.run [--sizes 10000,100000] [--database-url URL] [--api]``.
+
+Two measurements, both on a fresh database per size:
+- **stages**: the draw pipeline in-process, stage by stage (load, rules, selection, teams, persist+audit),
+  with a plain-Python evaluation of the same shipped rules for comparison;
+- **api** (``--api``): the same directory imported and drawn through the real gRPC API against a server
+  subprocess, with reads (GetObject) timed while the draw runs and the server's peak RSS.
+Results are printed and written to ``bench/results/<timestamp>.json``. Timings use ``time.perf_counter``;
+each figure is the median of ``--repeat`` runs where the stage can be repeated without side effects.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from bench.generate import AS_OF, ITEM, PROVINCE, Directory, directory
+from dualdraw.domain.draw_algorithm import select_objects
+from dualdraw.domain.jurisdiction import DepartmentTree, task_object_filter
+from dualdraw.domain.model import InspectionObject, Task, TaskScope
+from dualdraw.domain.region import region_within
+from dualdraw.domain.teams import form_teams, inspector_pool
+from dualdraw.rules.engine import ExclusionEngine
+from dualdraw.rules.loader import load_rule_set
+from dualdraw.rules.model import EvaluationContext
+from dualdraw.service_layer import catalogue
+from dualdraw.service_layer.context import Caller
+from dualdraw.service_layer.directory import DirectoryBatch, import_directory
+from dualdraw.service_layer.draws import run_draw
+from dualdraw.service_layer.ports import SideFacts
+from dualdraw.store import Store
+from dualdraw.store.database import migrate
+
+ROOT = Path(__file__).resolve().parents[1]
+RULES = ROOT / "rules"
+RESULTS = ROOT / "bench" / "results"
+CALLER = Caller(actor="bench")
+RATIO = "0.05"
+
+
+def fresh_database(base_url: str, tag: str) -> str:
+    """A new empty migrated database: a temporary SQLite file, or ``bench_<tag>`` on the PostgreSQL server."""
+    url = make_url(base_url)
+    if url.get_backend_name() == "sqlite":
+        path = Path(tempfile.mkdtemp(prefix="dualdraw-bench-")) / f"{tag}.db"
+        fresh = f"sqlite:///{path}"
+    else:
+        name = f"bench_{tag}"
+        admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        fresh = url.set(database=name).render_as_string(hide_password=False)
+    migrate(fresh)
+    return fresh
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - start, value
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def load_directory(store: Store, d: Directory) -> float:
+    """Imports ``d`` through the import use case (validation included); returns seconds."""
+    batch = DirectoryBatch(
+        departments=d.departments,
+        objects=d.objects,
+        inspectors=d.inspectors,
+        complaints=d.complaints,
+        campaigns=d.campaigns,
+        risk_assessments=d.risk_assessments,
+        statutory_designations=d.statutory_designations,
+    )
+    seconds, _ = timed(lambda: import_directory(store.unit_of_work(), batch, CALLER))
+    catalogue.create_item(store.unit_of_work(), ITEM, CALLER)
+    return seconds
+
+
+def plain_python_exclusions(
+    objs: list[InspectionObject], side: SideFacts, department_level: int, organizer_levels: dict[str, int]
+) -> set[str]:
+    """The shipped rules as hand-written Python predicates (the floor the engine is compared with)."""
+    day = AS_OF
+    in_scope = {o.credit_code for o in objs}
+    codes: set[str] = set()
+    codes.update(
+        s.credit_code
+        for s in side.statutory_designations
+        if s.business_line == ITEM.business_line
+        and s.valid_from <= day
+        and (s.valid_to is None or s.valid_to >= day)
+    )
+    codes.update(
+        c.credit_code
+        for c in side.complaints
+        if c.status.value in ("received", "handling") and c.received_on <= day
+    )
+    codes.update(
+        r.credit_code
+        for r in side.risk_assessments
+        if r.conclusion.value == "unsuitable"
+        and r.assessed_on <= day
+        and (r.valid_until is None or r.valid_until >= day)
+    )
+    active = [
+        c
+        for c in side.campaigns
+        if c.starts_on <= day <= c.ends_on
+        and c.business_line in ("", ITEM.business_line)
+        and organizer_levels[c.organizer_department_id] < department_level
+    ]
+    for o in objs:
+        if any(
+            region_within(o.region_code, c.region_code) and c.industry in ("", o.industry) for c in active
+        ):
+            codes.add(o.credit_code)
+    return codes & in_scope
+
+
+def stages(base_url: str, size: int, inspectors: int, repeat: int) -> dict[str, Any]:
+    d = directory(size, inspectors)
+    url = fresh_database(base_url, f"stages_{size}")
+    store = Store.from_url(url)
+    result: dict[str, Any] = {
+        "objects": size,
+        "inspectors": inspectors,
+        "database": make_url(url).get_backend_name(),
+    }
+    result["import_s"] = load_directory(store, d)
+    result["import_objects_per_s"] = round(size / result["import_s"])
+    rule_set = load_rule_set([RULES])
+    task = catalogue.create_task(
+        store.unit_of_work(),
+        item_code=ITEM.code,
+        department_id=PROVINCE,
+        ratio=ITEM.default_ratio,
+        team_size=2,
+        scope=TaskScope(),
+        title="bench",
+        caller=CALLER,
+    )
+    with ExclusionEngine() as engine:
+
+        def load() -> Any:
+            with store.unit_of_work() as uow:
+                departments = uow.directory.all_departments()
+                flt = task_object_filter(DepartmentTree(departments), task)
+                return (
+                    departments,
+                    uow.directory.objects_matching(flt),
+                    uow.directory.side_facts_matching(flt),
+                    uow.directory.inspectors_of([PROVINCE]),
+                )
+
+        load_times = []
+        for _ in range(repeat):
+            seconds, (departments, objs, side, staff) = timed(load)
+            load_times.append(seconds)
+        context = EvaluationContext(
+            AS_OF, ITEM.business_line, ITEM.code, PROVINCE, 1, {x.id: int(x.level) for x in departments}
+        )
+        rule_times = []
+        for _ in range(repeat):
+            seconds, exclusions = timed(lambda: engine.evaluate(rule_set, context, objs, side))
+            rule_times.append(seconds)
+        plain_times = []
+        for _ in range(repeat):
+            seconds, plain = timed(lambda: plain_python_exclusions(objs, side, 1, context.organizer_levels))
+            plain_times.append(seconds)
+        excluded = {e.credit_code for e in exclusions}
+        eligible = sorted(o.credit_code for o in objs if o.credit_code not in excluded)
+        seed = bytes(32)
+        sel_s, selected = timed(
+            lambda: select_objects(
+                seed, eligible, Task("x", ITEM.code, PROVINCE, ITEM.default_ratio, 2, TaskScope()).ratio
+            )
+        )
+        pool = inspector_pool(staff, ITEM.required_speciality, AS_OF)
+        team_s, _ = timed(
+            lambda: form_teams(
+                seed, [s.credit_code for s in selected], pool.qualified, 2, AS_OF, ITEM.required_speciality
+            )
+        )
+        total_s, outcome = timed(
+            lambda: run_draw(
+                store.unit_of_work(), engine, rule_set, task_id=task.id, as_of=AS_OF, caller=CALLER
+            )
+        )
+    store.dispose()
+    rules_s = statistics.median(rule_times)
+    plain_s = statistics.median(plain_times)
+    result.update(
+        load_s=statistics.median(load_times),
+        rules_s=rules_s,
+        rules_objects_per_s=round(size / rules_s),
+        plain_python_s=plain_s,
+        engine_vs_plain=round(rules_s / plain_s, 1),
+        plain_python_agrees=plain == excluded,
+        excluded=len(excluded),
+        selection_s=sel_s,
+        teams_s=team_s,
+        draw_total_s=total_s,
+        persist_and_rest_s=max(0.0, total_s - statistics.median(load_times) - rules_s - sel_s - team_s),
+        selected=outcome.draw.selected_count,
+        peak_rss_mb=round(peak_rss_mb()),
+    )
+    return result
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _server_peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
+    """Import and draw through the real gRPC API against a server subprocess."""
+    from dualdraw.api import convert
+    from dualdraw.v1 import directory_pb2, items_pb2, tasks_pb2
+    from dualdraw_client import DualdrawClient, chunk_records
+
+    d = directory(size, inspectors)
+    url = fresh_database(base_url, f"api_{size}")
+    port = _free_port()
+    env = {**os.environ, "DUALDRAW_DATABASE_URL": url, "DUALDRAW_RULES_PATH": str(RULES)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "dualdraw.cli", "serve", "--address", f"127.0.0.1:{port}"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    result: dict[str, Any] = {
+        "objects": size,
+        "inspectors": inspectors,
+        "database": make_url(url).get_backend_name(),
+    }
+    try:
+        target = f"127.0.0.1:{port}"
+        with DualdrawClient(target, actor="bench", timeout=600) as client:
+            for _ in range(100):
+                try:
+                    client.list_departments(page_size=1)
+                    break
+                except Exception:
+                    time.sleep(0.1)
+            records: list[Any] = [convert.department_to_pb(x) for x in d.departments]
+            records += [convert.object_to_pb(x) for x in d.objects]
+            records += [convert.inspector_to_pb(x) for x in d.inspectors]
+            records += [convert.complaint_to_pb(x) for x in d.complaints]
+            records += [convert.campaign_to_pb(x) for x in d.campaigns]
+            records += [convert.risk_assessment_to_pb(x) for x in d.risk_assessments]
+            records += [convert.designation_to_pb(x) for x in d.statutory_designations]
+            seconds, _ = timed(lambda: client.import_directory(chunk_records(records)))
+            result["import_s"] = seconds
+            result["import_objects_per_s"] = round(size / seconds)
+            client.create_item(convert.item_to_pb(ITEM))
+            task = client.create_task(
+                tasks_pb2.Task(item_code=ITEM.code, department_id=PROVINCE, ratio=RATIO, team_size=2)
+            )
+            probe = d.objects[len(d.objects) // 2].credit_code
+            latencies: list[float] = []
+            stop = threading.Event()
+
+            def read_while_drawing() -> None:
+                with DualdrawClient(target, actor="bench-reader", timeout=30) as reader:
+                    while not stop.is_set():
+                        start = time.perf_counter()
+                        reader.get_object(probe)
+                        latencies.append(time.perf_counter() - start)
+                        time.sleep(0.01)
+
+            reader = threading.Thread(target=read_while_drawing)
+            reader.start()
+            seconds, draw = timed(lambda: client.draw(task.id, as_of=AS_OF))
+            stop.set()
+            reader.join()
+            result["draw_s"] = seconds
+            result["selected"] = draw.selected_count
+            if latencies:
+                ordered = sorted(latencies)
+                result["reads_during_draw"] = len(ordered)
+                result["read_p50_ms"] = round(1000 * ordered[len(ordered) // 2], 1)
+                result["read_p99_ms"] = round(
+                    1000 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 1
+                )
+        result["server_peak_rss_mb"] = round(_server_peak_rss_mb(server.pid))
+        del directory_pb2, items_pb2
+    finally:
+        server.terminate()
+        server.wait(30)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="10000,100000", help="comma-separated object counts")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", "sqlite:///bench.db"),
+        help="sqlite:///... (a temporary file is used) or a PostgreSQL server URL",
+    )
+    parser.add_argument("--api", action="store_true", help="also measure through the real gRPC API")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    report: dict[str, Any] = {
+        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "command": " ".join(["python -m bench.run", *(argv if argv is not None else sys.argv[1:])]),
+        "stages": [],
+        "api": [],
+    }
+    for size in (int(s) for s in args.sizes.split(",")):
+        staff = max(100, size // 200)
+        row = stages(args.database_url, size, staff, args.repeat)
+        print(json.dumps({"stages": row}, ensure_ascii=False), flush=True)
+        report["stages"].append(row)
+        if args.api:
+            row = api(args.database_url, size, staff)
+            print(json.dumps({"api": row}, ensure_ascii=False), flush=True)
+            report["api"].append(row)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"{report['started'].replace(':', '')}.json"
+    out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print(f"written {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
