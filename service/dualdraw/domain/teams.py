@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import heapq
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -165,9 +166,10 @@ def _check_feasible(codes: Sequence[str], pool: InspectorPool, team_size: int) -
             reason="TOO_FEW_INSPECTORS",
             metadata=metadata,
         )
+    conflicted: Counter[str] = Counter(code for i in pool.qualified for code in i.conflicts)
     short: list[tuple[str, int]] = []
     for code in codes:
-        free = sum(1 for i in pool.qualified if code not in i.conflicts)
+        free = qualified - conflicted[code]
         if free < team_size:
             short.append((code, free))
     if short:
