@@ -39,7 +39,7 @@ def changed_fields(before: InspectionItem | None, after: InspectionItem) -> tupl
 
 
 def list_as_of(versions: Iterable[ItemVersion], day: dt.date) -> list[ItemVersion]:
-    """Per item code, the version in force on ``day`` (sorted by code); items not yet in force are left out."""
+    """Per item code, the version in force on ``day`` (by code); items not yet in force are left out."""
     current: dict[str, ItemVersion] = {}
     for v in versions:
         if v.effective_from > day:

@@ -280,5 +280,5 @@ class ItemVersionRepository(Protocol):
         ...
 
     def replace_item(self, item: InspectionItem) -> None:
-        """Replaces the working record of a revised item (its row in the item list); ``NotFound`` if absent."""
+        """Replaces the working record of a revised item (its item-list row); ``NotFound`` if absent."""
         ...

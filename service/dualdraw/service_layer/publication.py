@@ -16,10 +16,10 @@ from dualdraw.domain.errors import FailedPrecondition, NotFound, Violations
 from dualdraw.domain.item_list import ItemVersion, changed_fields, list_as_of
 from dualdraw.domain.model import Assignment, Draw, InspectionItem
 from dualdraw.domain.publication import (
-    PublicDraw,
-    PublicInspector,
     Publication,
     PublicationDue,
+    PublicDraw,
+    PublicInspector,
     PublicResult,
 )
 from dualdraw.domain.results import InspectionResult, inspection_ended_on, result_record_id
@@ -117,7 +117,7 @@ def pending_publications(
     return sorted(out, key=lambda d: (d.deadline, d.draw_id))
 
 
-# --- the item list --------------------------------------------------------------------------------------------
+# --- the item list ----------------------------------------------------------------------------------
 
 
 def _change_problems(summary: str, basis: str, v: Violations) -> None:
@@ -192,8 +192,12 @@ def publish_item_list(
         for version in made:
             uow.item_versions.add(version)
             record_event(
-                uow, caller, action="item.publish", resource=f"items/{version.code}/versions/{version.version}",
-                before=latest.get(version.code), after=version,
+                uow,
+                caller,
+                action="item.publish",
+                resource=f"items/{version.code}/versions/{version.version}",
+                before=latest.get(version.code),
+                after=version,
             )
         uow.commit()
     return made
@@ -242,8 +246,12 @@ def revise_item(
         uow.item_versions.replace_item(item)
         uow.item_versions.add(version)
         record_event(
-            uow, caller, action="item.revise", resource=f"items/{item.code}/versions/{version.version}",
-            before=held, after=version,
+            uow,
+            caller,
+            action="item.revise",
+            resource=f"items/{item.code}/versions/{version.version}",
+            before=held,
+            after=version,
         )
         uow.commit()
     return version
@@ -277,7 +285,7 @@ def public_item_version(uow: UnitOfWork, code: str, *, day: dt.date | None, vers
     return found[0]
 
 
-# --- the public read model --------------------------------------------------------------------------------------
+# --- the public read model ----------------------------------------------------------------------------
 
 
 def _public_draw(uow: UnitOfWork, draw: Draw, publication: Publication) -> PublicDraw:
@@ -352,8 +360,11 @@ def _public_results(uow: UnitOfWork, publication: Publication) -> list[PublicRes
         assignment = assignments[r.position]
         obj = objects.get(r.credit_code)
         team = tuple(
-            PublicInspector(m.badge_number, inspectors[m.badge_number].name if m.badge_number in inspectors else "",
-                            m.leader)
+            PublicInspector(
+                m.badge_number,
+                inspectors[m.badge_number].name if m.badge_number in inspectors else "",
+                m.leader,
+            )
             for m in assignment.team
         )
         name, region = (obj.name, obj.region_code) if obj else ("", "")
@@ -441,10 +452,11 @@ def credit_increments(
             for publication in batch:
                 previous = uow.publications.previous(publication)
                 before = set(previous.versions) if previous else set()
-                fresh = [r for r in _public_results(uow, publication) if (r.position, r.version) not in before]
+                fresh = [
+                    r for r in _public_results(uow, publication) if (r.position, r.version) not in before
+                ]
                 chunk.append((publication, fresh))
         yield from chunk
         if len(batch) < limit:
             return
         since = batch[-1].sequence
-

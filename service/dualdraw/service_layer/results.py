@@ -106,8 +106,13 @@ def record_result(
         if repeated is not None:
             return repeated
         result = _store(
-            uow, draw_id=draw_id, position=position, entry=entry, caller=caller,
-            correction_reason="", v=Violations(),
+            uow,
+            draw_id=draw_id,
+            position=position,
+            entry=entry,
+            caller=caller,
+            correction_reason="",
+            v=Violations(),
         )
         uow.commit()
     return result
@@ -130,8 +135,13 @@ def correct_result(
         if repeated is not None:
             return repeated
         result = _store(
-            uow, draw_id=draw_id, position=position, entry=entry, caller=caller,
-            correction_reason=reason.strip(), v=v,
+            uow,
+            draw_id=draw_id,
+            position=position,
+            entry=entry,
+            caller=caller,
+            correction_reason=reason.strip(),
+            v=v,
         )
         uow.commit()
     return result

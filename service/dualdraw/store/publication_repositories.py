@@ -75,9 +75,7 @@ def _insert_new(repo: _Repository, table: sa.Table, values: Values, error: Alrea
             repo._connection.execute(sa.insert(table), [values])
     except IntegrityError as exc:
         key = table.primary_key.columns
-        found = repo._connection.execute(
-            sa.select(*key).where(*[c == values[c.name] for c in key])
-        ).first()
+        found = repo._connection.execute(sa.select(*key).where(*[c == values[c.name] for c in key])).first()
         if found is not None:
             raise error from exc
         raise
@@ -261,7 +259,9 @@ class SqlPublicationRepository(_Repository):
         )
         rows = self._connection.execute(
             sa.select(PUBLICATIONS)
-            .join(latest, sa.and_(PUBLICATIONS.c.draw_id == latest.c.d, PUBLICATIONS.c.revision == latest.c.r))
+            .join(
+                latest, sa.and_(PUBLICATIONS.c.draw_id == latest.c.d, PUBLICATIONS.c.revision == latest.c.r)
+            )
             .order_by(PUBLICATIONS.c.draw_id)
         ).all()
         return {p.draw_id: p for p in self._load(builtins.list(rows))}
