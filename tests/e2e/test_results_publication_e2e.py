@@ -47,7 +47,10 @@ def drawn(demo_served: Served, client: DualdrawClient) -> Drawn:
     s = demo_directory().suggested_task
     task = client.create_task(
         tasks_pb2.Task(
-            item_code=s.item_code, department_id=s.department_id, ratio=s.ratio, team_size=s.team_size,
+            item_code=s.item_code,
+            department_id=s.department_id,
+            ratio=s.ratio,
+            team_size=s.team_size,
             title=s.title,
         )
     )
@@ -58,9 +61,15 @@ def drawn(demo_served: Served, client: DualdrawClient) -> Drawn:
     return Drawn(demo_served, client, task, draw, assignments, today)
 
 
-def result(d: Drawn, position: int, outcome: int = results_pb2.OUTCOME_NO_PROBLEM, **kw: object) -> results_pb2.InspectionResult:
+def result(
+    d: Drawn, position: int, outcome: int = results_pb2.OUTCOME_NO_PROBLEM, **kw: object
+) -> results_pb2.InspectionResult:
     return results_pb2.InspectionResult(
-        draw_id=d.draw.id, position=position, outcome=outcome, inspected_on=d.today, **kw  # type: ignore[arg-type]
+        draw_id=d.draw.id,
+        position=position,
+        outcome=outcome,
+        inspected_on=d.today,
+        **kw,  # type: ignore[arg-type]
     )
 
 
@@ -87,8 +96,20 @@ def test_results_are_recorded_corrected_and_published_through_the_cli(
     attachment.write_bytes(b"site photo")
     first = d.assignments[0]
     code, out, err = run_cli(
-        capsys, d, "results", "record", d.draw.id, str(first.position), "--outcome", "problem_corrected",
-        "--inspected-on", d.today, "--findings", "标识不全，已当场责令改正", "--attachment", str(attachment),
+        capsys,
+        d,
+        "results",
+        "record",
+        d.draw.id,
+        str(first.position),
+        "--outcome",
+        "problem_corrected",
+        "--inspected-on",
+        d.today,
+        "--findings",
+        "标识不全，已当场责令改正",
+        "--attachment",
+        str(attachment),
     )
     assert code == 0, err
     assert "problem_corrected" in out and "inspector-7" in out
@@ -97,15 +118,36 @@ def test_results_are_recorded_corrected_and_published_through_the_cli(
     assert hashlib.sha256(b"site photo").hexdigest() in out
 
     code, _, err = run_cli(
-        capsys, d, "results", "record", d.draw.id, str(first.position), "--outcome", "no_problem",
-        "--inspected-on", d.today,
+        capsys,
+        d,
+        "results",
+        "record",
+        d.draw.id,
+        str(first.position),
+        "--outcome",
+        "no_problem",
+        "--inspected-on",
+        d.today,
     )
     assert code == 2 and "RESULT_EXISTS" in err  # a second record must be a correction
 
     code, out, err = run_cli(
-        capsys, d, "results", "correct", d.draw.id, str(first.position), "--outcome", "case_opened",
-        "--inspected-on", d.today, "--findings", "无证经营", "--penalty-decision", "唐高市监罚〔2026〕12号",
-        "--reason", "立案后补录处罚决定",
+        capsys,
+        d,
+        "results",
+        "correct",
+        d.draw.id,
+        str(first.position),
+        "--outcome",
+        "case_opened",
+        "--inspected-on",
+        d.today,
+        "--findings",
+        "无证经营",
+        "--penalty-decision",
+        "唐高市监罚〔2026〕12号",
+        "--reason",
+        "立案后补录处罚决定",
     )
     assert code == 0, err
     code, out, _ = run_cli(capsys, d, "results", "history", d.draw.id, str(first.position), "--json")
@@ -118,8 +160,16 @@ def test_results_are_recorded_corrected_and_published_through_the_cli(
     assert code == 2 and "RESULTS_INCOMPLETE" in err
     for a in d.assignments[1:]:
         code, _, err = run_cli(
-            capsys, d, "results", "record", d.draw.id, str(a.position), "--outcome", "no_problem",
-            "--inspected-on", d.today,
+            capsys,
+            d,
+            "results",
+            "record",
+            d.draw.id,
+            str(a.position),
+            "--outcome",
+            "no_problem",
+            "--inspected-on",
+            d.today,
         )
         assert code == 0, err
     code, out, err = run_cli(capsys, d, "results", "publish", d.draw.id)
@@ -135,14 +185,21 @@ def test_results_are_recorded_corrected_and_published_through_the_cli(
 def test_result_validation_names_each_bad_field(drawn: Drawn) -> None:
     d = drawn
     bad = results_pb2.InspectionResult(
-        draw_id=d.draw.id, position=1, outcome=results_pb2.OUTCOME_NO_PROBLEM, inspected_on="2099-01-01",
-        attachment_sha256=["not-a-hash"], penalty_decision_number="X-1", referred_to_judicial=True,
+        draw_id=d.draw.id,
+        position=1,
+        outcome=results_pb2.OUTCOME_NO_PROBLEM,
+        inspected_on="2099-01-01",
+        attachment_sha256=["not-a-hash"],
+        penalty_decision_number="X-1",
+        referred_to_judicial=True,
     )
     with pytest.raises(InvalidArgumentError) as caught:
         d.client.record_result(bad)
     fields = {v.field for v in caught.value.field_violations}
     assert {
-        "result.inspected_on", "result.attachment_sha256[0]", "result.penalty_decision_number",
+        "result.inspected_on",
+        "result.attachment_sha256[0]",
+        "result.penalty_decision_number",
         "result.referred_to_judicial",
     } <= fields
     with pytest.raises(InvalidArgumentError) as caught:
@@ -203,8 +260,11 @@ def test_published_data_carries_no_confidential_fields(drawn: Drawn) -> None:
     directory = demo_directory()
     inspectors = {i.badge_number: i for i in directory.inspectors}
     forbidden_fields = {"risk_class", "stratum", "ticket", "office", "specialities", "conflicts", "available"}
-    for descriptor in (public_pb2.PublicResult.DESCRIPTOR, public_pb2.PublicInspector.DESCRIPTOR,
-                       public_pb2.PublicDraw.DESCRIPTOR):
+    for descriptor in (
+        public_pb2.PublicResult.DESCRIPTOR,
+        public_pb2.PublicInspector.DESCRIPTOR,
+        public_pb2.PublicDraw.DESCRIPTOR,
+    ):
         assert not forbidden_fields & {f.name for f in descriptor.fields}
     results = list(d.client.iter_published_results(draw_id=d.draw.id))
     text = public_json(public_pb2.ListPublishedResultsResponse(results=results))
@@ -269,25 +329,34 @@ def test_the_item_list_is_published_with_versions_retrievable_as_of_a_date(drawn
     assert d.client.published_item(d.task.item_code, as_of="2026-03-01").item.legal_basis == item.legal_basis
     history = d.client.item_versions(d.task.item_code)
     assert [(v.version, v.change_legal_basis) for v in history] == [
-        (1, "工作规则第四条、第五条"), (2, "市场监管总局令第57号")
+        (1, "工作规则第四条、第五条"),
+        (2, "市场监管总局令第57号"),
     ]
     with pytest.raises(InvalidArgumentError) as caught:
         d.client.revise_item(revised, "2026-03-01", "回溯", "无")
     assert {v.field for v in caught.value.field_violations} >= {"effective_from", "item"}
 
 
-def test_exports_stream_csv_and_json_lines(drawn: Drawn, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_exports_stream_csv_and_json_lines(
+    drawn: Drawn, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     d = drawn
     record_all(d)
     text = b"".join(
-        d.client.export(publication_pb2.EXPORT_KIND_ASSIGNMENTS, publication_pb2.EXPORT_FORMAT_CSV, draw_id=d.draw.id)
+        d.client.export(
+            publication_pb2.EXPORT_KIND_ASSIGNMENTS, publication_pb2.EXPORT_FORMAT_CSV, draw_id=d.draw.id
+        )
     ).decode()
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [r["credit_code"] for r in rows] == [a.credit_code for a in d.assignments]
-    lines = b"".join(
-        d.client.export(publication_pb2.EXPORT_KIND_RESULTS, publication_pb2.EXPORT_FORMAT_JSONL)
-    ).decode().splitlines()
-    assert {json.loads(x)["record_id"] for x in lines} == {f"{d.draw.id}/{a.position}/v1" for a in d.assignments}
+    lines = (
+        b"".join(d.client.export(publication_pb2.EXPORT_KIND_RESULTS, publication_pb2.EXPORT_FORMAT_JSONL))
+        .decode()
+        .splitlines()
+    )
+    assert {json.loads(x)["record_id"] for x in lines} == {
+        f"{d.draw.id}/{a.position}/v1" for a in d.assignments
+    }
     out_file = tmp_path / "exclusions.jsonl"
     code, _, err = run_cli(
         capsys, d, "export", "exclusions", "--format", "jsonl", "--draw", d.draw.id, "-o", str(out_file)
@@ -295,7 +364,9 @@ def test_exports_stream_csv_and_json_lines(drawn: Drawn, capsys: pytest.CaptureF
     assert code == 0, err
     exclusions = [json.loads(x) for x in out_file.read_text(encoding="utf-8").splitlines()]
     assert len(exclusions) == len(list(d.client.iter_exclusions(d.draw.id))) > 0
-    items = b"".join(d.client.export(publication_pb2.EXPORT_KIND_ITEMS, publication_pb2.EXPORT_FORMAT_CSV)).decode()
+    items = b"".join(
+        d.client.export(publication_pb2.EXPORT_KIND_ITEMS, publication_pb2.EXPORT_FORMAT_CSV)
+    ).decode()
     assert d.task.item_code in items
     with pytest.raises(InvalidArgumentError):
         list(d.client.export(publication_pb2.EXPORT_KIND_ASSIGNMENTS, publication_pb2.EXPORT_FORMAT_CSV))
@@ -339,7 +410,8 @@ def _incomplete(d: Drawn) -> str:
     """A second draw with no results, to show that publishing needs every result."""
     s = demo_directory().suggested_task
     task = d.client.create_task(
-        tasks_pb2.Task(item_code=s.item_code, department_id=s.department_id, ratio=s.ratio, team_size=s.team_size)
+        tasks_pb2.Task(
+            item_code=s.item_code, department_id=s.department_id, ratio=s.ratio, team_size=s.team_size
+        )
     )
     return d.client.draw(task.id, as_of=DEMO_AS_OF).id
-
