@@ -112,7 +112,8 @@ def test_results_are_recorded_corrected_and_published_through_the_cli(
         str(attachment),
     )
     assert code == 0, err
-    assert "problem_corrected" in out and "inspector-7" in out
+    assert "problem_corrected" in out
+    assert "inspector-7" in out
     import hashlib
 
     assert hashlib.sha256(b"site photo").hexdigest() in out
@@ -129,7 +130,8 @@ def test_results_are_recorded_corrected_and_published_through_the_cli(
         "--inspected-on",
         d.today,
     )
-    assert code == 2 and "RESULT_EXISTS" in err  # a second record must be a correction
+    assert code == 2
+    assert "RESULT_EXISTS" in err
 
     code, out, err = run_cli(
         capsys,
@@ -157,7 +159,8 @@ def test_results_are_recorded_corrected_and_published_through_the_cli(
     assert versions[1]["correction_reason"] == "立案后补录处罚决定"
 
     code, _, err = run_cli(capsys, d, "results", "publish", d.draw.id)
-    assert code == 2 and "RESULTS_INCOMPLETE" in err
+    assert code == 2
+    assert "RESULTS_INCOMPLETE" in err
     for a in d.assignments[1:]:
         code, _, err = run_cli(
             capsys,
@@ -174,7 +177,8 @@ def test_results_are_recorded_corrected_and_published_through_the_cli(
         assert code == 0, err
     code, out, err = run_cli(capsys, d, "results", "publish", d.draw.id)
     assert code == 0, err
-    assert "verification" in out and "match" in out
+    assert "verification" in out
+    assert "match" in out
     published = list(d.client.iter_published_results(draw_id=d.draw.id))
     assert len(published) == len(d.assignments)
     assert published[0].penalty_decision_number == "唐高市监罚〔2026〕12号"
@@ -235,7 +239,8 @@ def test_nothing_unpublished_is_reachable_through_the_public_api(drawn: Drawn) -
     assert d.client.publish_results(d.draw.id).revision == 1  # nothing new: the same publication
 
     public_draw = d.client.published_draw(d.draw.id)
-    assert public_draw.verification == "match" and public_draw.seed == d.draw.seed
+    assert public_draw.verification == "match"
+    assert public_draw.seed == d.draw.seed
     assert d.client.published_task(d.task.id).draw_id == d.draw.id
     mine = list(d.client.iter_published_results(credit_code=code.lower()))
     assert [r.credit_code for r in mine] == [code]
@@ -248,7 +253,8 @@ def test_nothing_unpublished_is_reachable_through_the_public_api(drawn: Drawn) -
     shown = list(d.client.iter_published_results(credit_code=code))
     assert [(r.version, r.outcome) for r in shown] == [(1, results_pb2.OUTCOME_NO_PROBLEM)]
     second = d.client.publish_results(d.draw.id)
-    assert second.revision == 2 and second.sequence > first.sequence
+    assert second.revision == 2
+    assert second.sequence > first.sequence
     shown = list(d.client.iter_published_results(credit_code=code))
     assert [(r.version, r.supersedes) for r in shown] == [(2, f"{d.draw.id}/{d.assignments[0].position}/v1")]
 
@@ -273,7 +279,9 @@ def test_published_data_carries_no_confidential_fields(drawn: Drawn) -> None:
         for m in r.team:
             assert m.name == inspectors[m.badge_number].name
             assert set(json_format.MessageToDict(m)) <= {"badgeNumber", "name", "leader"}
-    assert "riskClass" not in text and "manifest_json" not in text and "manifestJson" not in text
+    assert "riskClass" not in text
+    assert "manifest_json" not in text
+    assert "manifestJson" not in text
     assert "stratum" not in text
     # the manifest lists inspectors left out of the pool with reasons: only its hash is public
     assert d.draw.manifest_hash in text
@@ -310,7 +318,8 @@ def test_the_item_list_is_published_with_versions_retrievable_as_of_a_date(drawn
     d = drawn
     made = d.client.publish_item_list("2026-01-01", "首次公布随机抽查事项清单", "工作规则第四条、第五条")
     codes = {v.code for v in made}
-    assert d.task.item_code in codes and all(v.version == 1 for v in made)
+    assert d.task.item_code in codes
+    assert all(v.version == 1 for v in made)
     assert d.client.publish_item_list("2026-02-01", "无变化", "同上") == []
 
     item = d.client.get_item(d.task.item_code)
@@ -324,7 +333,8 @@ def test_the_item_list_is_published_with_versions_retrievable_as_of_a_date(drawn
 
     as_june = {v.code: v for v in d.client.published_items("2026-06-30")}
     as_july = {v.code: v for v in d.client.published_items("2026-07-01")}
-    assert as_june[d.task.item_code].version == 1 and as_july[d.task.item_code].version == 2
+    assert as_june[d.task.item_code].version == 1
+    assert as_july[d.task.item_code].version == 2
     assert d.client.published_items("2025-12-31") == []
     assert d.client.published_item(d.task.item_code, as_of="2026-03-01").item.legal_basis == item.legal_basis
     history = d.client.item_versions(d.task.item_code)
@@ -389,7 +399,8 @@ def test_credit_export_is_incremental_and_idempotent(drawn: Drawn) -> None:
     d.client.publish_results(d.draw.id)
     first, checkpoint = credit_feed(d.client, 0)
     records = [json.loads(x) for x in first.decode().splitlines()]
-    assert len(records) == len(d.assignments) and checkpoint > 0
+    assert len(records) == len(d.assignments)
+    assert checkpoint > 0
     assert {r["credit_code"] for r in records} == {a.credit_code for a in d.assignments}
     assert all(r["schema"] == "dualdraw.credit-record/1" for r in records)
     assert credit_feed(d.client, 0) == (first, checkpoint)  # re-delivery: identical bytes and ids
@@ -403,7 +414,8 @@ def test_credit_export_is_incremental_and_idempotent(drawn: Drawn) -> None:
     delta, later = credit_feed(d.client, checkpoint)
     (record,) = [json.loads(x) for x in delta.decode().splitlines()]
     assert record["record_id"] == f"{d.draw.id}/{position}/v2"
-    assert record["supersedes"] == f"{d.draw.id}/{position}/v1" and later > checkpoint
+    assert record["supersedes"] == f"{d.draw.id}/{position}/v1"
+    assert later > checkpoint
 
 
 def _incomplete(d: Drawn) -> str:

@@ -17,7 +17,7 @@ import pytest
 from dualdraw import cli as dualdraw_cli
 from dualdraw.v1 import results_pb2
 
-from .test_results_publication_e2e import Drawn, drawn, record_all, result  # noqa: F401 - fixture
+from .test_results_publication_e2e import Drawn, drawn, record_all, result  # noqa: F401 - drawn: fixture
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CHROMIUM = os.environ.get("DUALDRAW_CHROMIUM", "/usr/bin/chromium")
@@ -65,10 +65,10 @@ def browser(tmp_path: Path) -> Iterator[object]:
 
 
 def test_a_person_finds_a_published_result_by_credit_code(
-    drawn: Drawn,
+    drawn: Drawn,  # noqa: F811 - the fixture imported above
     browser: object,
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -93,7 +93,8 @@ def test_a_person_finds_a_published_result_by_credit_code(
     assert code == 0, capsys.readouterr()
     assert (site / "objects" / f"{target.credit_code}.html").is_file()
     index = (site / "index.html").read_text(encoding="utf-8")
-    assert '<html lang="zh-CN">' in index and 'name="viewport"' in index
+    assert '<html lang="zh-CN">' in index
+    assert 'name="viewport"' in index
 
     driver.get((site / "index.html").as_uri())
     box = driver.find_element(By.ID, "q")
@@ -112,7 +113,9 @@ def test_a_person_finds_a_published_result_by_credit_code(
         lambda drv: target.credit_code in drv.find_element(By.TAG_NAME, "main").text
     )
     page = driver.find_element(By.TAG_NAME, "main").text
-    assert unpublished in page and "气瓶检验标志缺失，已责令改正" in page and "复核后更正" in page
+    assert unpublished in page
+    assert "气瓶检验标志缺失，已责令改正" in page
+    assert "复核后更正" in page
     team_names = [m.name for m in target.team]
     assert all(name in page for name in team_names)
     # readable on a phone: the page does not scroll sideways at a 390 px viewport

@@ -85,8 +85,8 @@ def parse_calendar(text: str) -> HolidayCalendar:
     """A calendar from YAML/JSON text (see the module docstring); raises ``CalendarError``."""
     try:
         data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        raise CalendarError(f"not YAML/JSON: {exc}") from None
+    except (yaml.YAMLError, ValueError) as exc:  # YAML parses dates itself and raises ValueError for bad ones
+        raise CalendarError(f"not YAML/JSON, or not a date: {exc}") from None
     if not isinstance(data, dict):
         raise CalendarError("expected a mapping with 'holidays' and 'working_weekends'")
     unknown = set(data) - {"holidays", "working_weekends", "source", "note"}
