@@ -9,9 +9,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from dualdraw.settings import Settings
+from dualdraw.site.cli import add_publish_command, run_publish
 from dualdraw_client.cli import add_remote_commands, run_remote
 
-LOCAL_COMMANDS = {"serve", "db", "demo"}
+LOCAL_COMMANDS = {"serve", "db", "demo", "publish"}
 
 
 def _add_local_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_local_commands(sub)
+    add_publish_command(sub)  # issue 8: dualdraw publish site OUT_DIR
     add_remote_commands(sub)
     return parser
 
@@ -60,6 +62,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _run_local(args: argparse.Namespace) -> int:
     from dualdraw.store.database import current_revision, migrate
 
+    if args.command == "publish":
+        return run_publish(args)
     settings = _settings(args)
     if args.command == "db":
         if args.db_command == "upgrade":

@@ -16,6 +16,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from dualdraw.api.errors import ErrorMappingInterceptor
+from dualdraw.api.public_servicer import PublicServicer
+from dualdraw.api.results_servicer import PublicationServicer, ResultServicer
 from dualdraw.api.servicers import (
     AuditServicer,
     DirectoryServicer,
@@ -24,6 +26,7 @@ from dualdraw.api.servicers import (
     Services,
     TaskServicer,
 )
+from dualdraw.domain.working_days import load_calendar
 from dualdraw.rules.engine import ExclusionEngine
 from dualdraw.service_layer.rule_book import RuleBook
 from dualdraw.settings import Settings
@@ -37,6 +40,12 @@ from dualdraw.v1 import (
     draws_pb2_grpc,
     items_pb2,
     items_pb2_grpc,
+    public_pb2,
+    public_pb2_grpc,
+    publication_pb2,
+    publication_pb2_grpc,
+    results_pb2,
+    results_pb2_grpc,
     tasks_pb2,
     tasks_pb2_grpc,
 )
@@ -82,6 +91,22 @@ REGISTRATIONS: list[Registration] = [
         AuditServicer,
         audit_pb2_grpc.add_AuditServiceServicer_to_server,
     ),
+    # -- results and publication (issue 8) --
+    Registration(
+        results_pb2.DESCRIPTOR.services_by_name["ResultService"].full_name,
+        ResultServicer,
+        results_pb2_grpc.add_ResultServiceServicer_to_server,
+    ),
+    Registration(
+        publication_pb2.DESCRIPTOR.services_by_name["PublicationService"].full_name,
+        PublicationServicer,
+        publication_pb2_grpc.add_PublicationServiceServicer_to_server,
+    ),
+    Registration(
+        public_pb2.DESCRIPTOR.services_by_name["PublicService"].full_name,
+        PublicServicer,
+        public_pb2_grpc.add_PublicServiceServicer_to_server,
+    ),
 ]
 SERVICE_NAMES = [r.full_name for r in REGISTRATIONS]
 
@@ -117,6 +142,7 @@ def create_server(
         engine=engine,
         rule_book=rule_book,
         read_unit_of_work=store.read_unit_of_work,
+        calendar=load_calendar(settings.holiday_calendar),
     )
 
     server = grpc.server(

@@ -14,6 +14,11 @@ def _default_rules_path() -> Path:
     return Path(os.environ.get("DUALDRAW_RULES_PATH", "rules"))
 
 
+def _optional_path(variable: str) -> Path | None:
+    value = os.environ.get(variable, "")
+    return Path(value) if value else None
+
+
 @dataclass(frozen=True)
 class Settings:
     """``DUALDRAW_DATABASE_URL`` (SQLite file by default, ``postgresql+psycopg://...`` for production),
@@ -33,3 +38,5 @@ class Settings:
     )
     max_workers: int = 16
     grace_s: float = 10.0
+    # Holiday calendar (YAML/JSON) for the 20-working-day publication deadline; weekends only when unset.
+    holiday_calendar: Path | None = field(default_factory=lambda: _optional_path("DUALDRAW_HOLIDAY_CALENDAR"))

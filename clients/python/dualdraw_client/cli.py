@@ -61,6 +61,11 @@ REMOTE_COMMANDS: Final = frozenset(
         "inspectors",
         "departments",
         "audit",
+        # results and publication (issue 8): dualdraw_client.results_cli
+        "results",
+        "itemlist",
+        "export",
+        "credit-export",
     }
 )
 """The top-level command names that :func:`add_remote_commands` adds."""
@@ -742,6 +747,10 @@ def add_remote_commands(subparsers: argparse._SubParsersAction[argparse.Argument
 
     p = _add(subparsers, "audit", _cmd_audit, "the audit log", common, listing=True)
     p.add_argument("--resource", help='only events on this resource, e.g. "tasks/t-3f2a9c1b7d4e"')
+
+    from . import results_cli  # results and publication (issue 8); imported late: it uses this module
+
+    results_cli.add_commands(subparsers, common)
 
 
 def is_remote(args: argparse.Namespace) -> bool:

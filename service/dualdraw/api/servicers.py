@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import grpc
@@ -14,6 +14,7 @@ from dualdraw.api.pagination import next_page_token, page_request
 from dualdraw.domain import model
 from dualdraw.domain.errors import Violations
 from dualdraw.domain.jurisdiction import DepartmentTree
+from dualdraw.domain.working_days import HolidayCalendar
 from dualdraw.rules.engine import ExclusionEngine
 from dualdraw.service_layer import catalogue, directory, draws
 from dualdraw.service_layer.context import Caller
@@ -47,6 +48,7 @@ class Services:
     unit_of_work: Callable[[], UnitOfWork]
     engine: ExclusionEngine
     rule_book: RuleBook
+    calendar: HolidayCalendar = field(default_factory=HolidayCalendar)  # working days (issue 8)
     read_unit_of_work: Callable[[], UnitOfWork] | None = None
 
     def reader(self) -> UnitOfWork:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Generic, Protocol, Self, TypeVar
 
+from dualdraw.domain.item_list import ItemVersion
 from dualdraw.domain.model import (
     Assignment,
     AuditEvent,
@@ -31,6 +32,8 @@ from dualdraw.domain.model import (
     StatutoryDesignation,
     Task,
 )
+from dualdraw.domain.publication import Publication
+from dualdraw.domain.results import InspectionResult
 
 T = TypeVar("T")
 
@@ -193,6 +196,9 @@ class UnitOfWork(Protocol):
     tasks: TaskRepository
     draws: DrawRepository
     audit: AuditRepository
+    results: ResultRepository
+    publications: PublicationRepository
+    item_versions: ItemVersionRepository
 
     def __enter__(self) -> Self: ...
     def __exit__(
@@ -203,3 +209,76 @@ class UnitOfWork(Protocol):
     ) -> None: ...
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
+
+
+# --- results and publication (issue 8) ---------------------------------------------------------------------
+
+
+class ResultRepository(Protocol):
+    """Inspection results, append-only: one row per (draw, position, version)."""
+
+    def add(self, result: InspectionResult) -> None:
+        """Raises ``AlreadyExists`` (reason ``RESULT_VERSION_EXISTS``) when that version is stored already
+        (two concurrent corrections of one result: the second must re-read and retry)."""
+        ...
+
+    def get(self, draw_id: str, position: int, version: int) -> InspectionResult | None: ...
+    def history(self, draw_id: str, position: int) -> list[InspectionResult]:
+        """Every version of one assignment's result, oldest first."""
+        ...
+
+    def current(self, draw_id: str) -> dict[int, InspectionResult]:
+        """The latest version of every result of a draw, by position."""
+        ...
+
+    def get_many(self, keys: Collection[tuple[str, int, int]]) -> list[InspectionResult]:
+        """The stored versions among ``(draw_id, position, version)`` keys, in key order."""
+        ...
+
+    def list_current(self, page: PageRequest, draw_id: str | None = None) -> Page[InspectionResult]:
+        """Latest versions, paged by (draw_id, position); ``after`` is ``"<draw_id>/<position>"``."""
+        ...
+
+    def draw_ids(self) -> list[str]:
+        """Draws that have at least one result, sorted."""
+        ...
+
+
+class PublicationRepository(Protocol):
+    def add(self, publication: Publication) -> Publication:
+        """Stores ``publication`` (its ``sequence`` is ignored and assigned by the store) and returns it.
+
+        Raises ``AlreadyExists`` (reason ``PUBLICATION_CONFLICT``) when the revision is taken.
+        """
+        ...
+
+    def latest(self, draw_id: str) -> Publication | None: ...
+    def latest_all(self) -> dict[str, Publication]:
+        """The latest publication of every published draw, by draw id."""
+        ...
+
+    def after(self, sequence: int, limit: int) -> list[Publication]:
+        """Publications with a larger sequence, in sequence order (the credit export's increments)."""
+        ...
+
+    def previous(self, publication: Publication) -> Publication | None:
+        """The publication of the same draw with the revision before ``publication``'s."""
+        ...
+
+
+class ItemVersionRepository(Protocol):
+    def add(self, version: ItemVersion) -> None:
+        """Raises ``AlreadyExists`` (reason ``ITEM_VERSION_EXISTS``) when that version is stored already."""
+        ...
+
+    def history(self, code: str) -> list[ItemVersion]:
+        """Every published version of an item, oldest first."""
+        ...
+
+    def all(self) -> list[ItemVersion]:
+        """Every published version of every item, by code and version."""
+        ...
+
+    def replace_item(self, item: InspectionItem) -> None:
+        """Replaces the working record of a revised item (its item-list row); ``NotFound`` if absent."""
+        ...

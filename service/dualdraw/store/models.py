@@ -346,3 +346,85 @@ class AuditEventRow(Base):
     before_json: Mapped[str] = mapped_column(Text)
     after_json: Mapped[str] = mapped_column(Text)
     request_id: Mapped[str]
+
+
+# --- results and publication (issue 8) ---------------------------------------------------------------------
+
+
+class InspectionResultRow(Base):
+    """One version of an assignment's result; append-only (a correction inserts the next version)."""
+
+    __tablename__ = "inspection_results"
+    __table_args__ = (
+        ForeignKeyConstraint(["draw_id", "position"], ["assignments.draw_id", "assignments.position"]),
+        CheckConstraint("version >= 1", name="version"),
+        Index(None, "credit_code"),
+    )
+
+    draw_id: Mapped[str] = mapped_column(primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    credit_code: Mapped[str]
+    outcome: Mapped[str]
+    inspected_on: Mapped[dt.date]
+    findings: Mapped[str] = mapped_column(Text)
+    attachments_json: Mapped[str] = mapped_column(Text)
+    penalty_decision_number: Mapped[str]
+    referred_to_judicial: Mapped[bool]
+    referral_note: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str]
+    recorded_at: Mapped[dt.datetime]
+    correction_reason: Mapped[str] = mapped_column(Text)
+
+
+class PublicationRow(Base):
+    """One publication of a draw's results; ``sequence`` is the credit export's checkpoint."""
+
+    __tablename__ = "publications"
+    __table_args__ = (UniqueConstraint("draw_id", "revision"), {"sqlite_autoincrement": True})
+
+    sequence: Mapped[int] = mapped_column(AutoIncrementKey, primary_key=True, autoincrement=True)
+    draw_id: Mapped[str] = mapped_column(ForeignKey("draws.id"))
+    revision: Mapped[int] = mapped_column(Integer)
+    published_at: Mapped[dt.datetime]
+    published_by: Mapped[str]
+    inspection_ended_on: Mapped[dt.date]
+    deadline: Mapped[dt.date]
+    verification: Mapped[str] = mapped_column(Text)
+
+
+class PublishedResultRow(Base):
+    """Which version of each assignment's result a publication made public."""
+
+    __tablename__ = "published_results"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["draw_id", "position", "version"],
+            ["inspection_results.draw_id", "inspection_results.position", "inspection_results.version"],
+            name="fk_published_results_inspection_results",  # the conventional name passes 63 characters
+        ),
+    )
+
+    publication_sequence: Mapped[int] = mapped_column(
+        AutoIncrementKey, ForeignKey("publications.sequence"), primary_key=True, autoincrement=False
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    draw_id: Mapped[str]
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class ItemVersionRow(Base):
+    """A published version of an inspection item (Art. 5): the item's record and why it changed."""
+
+    __tablename__ = "item_versions"
+    __table_args__ = (CheckConstraint("version >= 1", name="version"),)
+
+    code: Mapped[str] = mapped_column(ForeignKey("inspection_items.code"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    effective_from: Mapped[dt.date]
+    published_at: Mapped[dt.datetime]
+    published_by: Mapped[str]
+    change_summary: Mapped[str] = mapped_column(Text)
+    change_legal_basis: Mapped[str] = mapped_column(Text)
+    changed_fields_json: Mapped[str] = mapped_column(Text)
+    snapshot_json: Mapped[str] = mapped_column(Text)

@@ -16,10 +16,18 @@ from dualdraw.service_layer.ports import (
     DirectoryRepository,
     DrawRepository,
     ItemRepository,
+    ItemVersionRepository,
+    PublicationRepository,
+    ResultRepository,
     TaskRepository,
     UnitOfWork,
 )
 from dualdraw.store.database import create_engine
+from dualdraw.store.publication_repositories import (
+    SqlItemVersionRepository,
+    SqlPublicationRepository,
+    SqlResultRepository,
+)
 from dualdraw.store.repositories import (
     SqlAuditRepository,
     SqlDirectoryRepository,
@@ -67,6 +75,9 @@ class SqlUnitOfWork:
     tasks: TaskRepository
     draws: DrawRepository
     audit: AuditRepository
+    results: ResultRepository
+    publications: PublicationRepository
+    item_versions: ItemVersionRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -82,6 +93,9 @@ class SqlUnitOfWork:
         self.tasks = SqlTaskRepository(session)
         self.draws = SqlDrawRepository(session)
         self.audit = SqlAuditRepository(session)
+        self.results = SqlResultRepository(session)
+        self.publications = SqlPublicationRepository(session)
+        self.item_versions = SqlItemVersionRepository(session)
         return self
 
     def __exit__(
