@@ -173,6 +173,12 @@ def _object_conditions(flt: ObjectFilter) -> builtins.list[sa.ColumnElement[bool
     return conditions
 
 
+def _bytewise(connection: sa.Connection, column: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
+    """``column`` ordered by bytes: PostgreSQL's "C" collation sorts ~2× faster than a locale's (and
+    equals it on credit codes, which are digits and capitals); SQLite compares bytes already."""
+    return column.collate("C") if connection.dialect.name == "postgresql" else column
+
+
 # --- repositories ------------------------------------------------------------------------------------------
 
 
@@ -365,7 +371,7 @@ class SqlDirectoryRepository(_Repository):
         stmt = (
             sa.select(*OBJECT_COLUMNS)
             .where(*_object_conditions(flt))
-            .order_by(OBJECTS.c.credit_code)
+            .order_by(_bytewise(self._connection, OBJECTS.c.credit_code))
             .execution_options(yield_per=STREAM_BATCH)
         )
         return [to_object(r) for r in self._connection.execute(stmt)]
