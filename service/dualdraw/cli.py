@@ -8,10 +8,11 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from dualdraw.rules_cli import add_rules_command, run_rules_command
 from dualdraw.settings import Settings
 from dualdraw_client.cli import add_remote_commands, run_remote
 
-LOCAL_COMMANDS = {"serve", "db", "demo"}
+LOCAL_COMMANDS = {"serve", "db", "demo", "rules"}
 
 
 def _add_local_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_local_commands(sub)
+    add_rules_command(sub)  # issue 3: local rule-file commands
     add_remote_commands(sub)
     return parser
 
@@ -103,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if args.command == "rules":
+        return run_rules_command(args)
     if args.command in LOCAL_COMMANDS:
         return _run_local(args)
     return run_remote(args)

@@ -30,6 +30,7 @@ from dualdraw.rules.schema import ATTRIBUTES, CREDIT_CODE_JOINED, OPEN_UPPER_DAT
 from dualdraw.service_layer.ports import SideFacts
 
 Fact = dict[str, object]
+NO_JOINED_FACT = "no such fact is joined to the object"
 ConditionKey = tuple[str, int, int]
 """(rule id, pattern number: 0 the object, n the n-th side fact pattern, condition number)."""
 
@@ -188,6 +189,11 @@ class RuleOutcome:
     def matched(self) -> bool:
         return not self.failures
 
+    @property
+    def nearly_matched(self) -> bool:
+        """All but one condition held: one object condition, or one condition of the nearest joined fact."""
+        return len(self.failures) == 1 and NO_JOINED_FACT not in self.failures[0]
+
 
 def _distinct_representatives(choices: Sequence[Sequence[str]]) -> bool:
     """True when each list can pick a different id (bipartite matching, Kuhn's augmenting paths)."""
@@ -240,7 +246,7 @@ def evaluate_rule(
             failures.append(f"{pattern.kind.value} (absent): {refs} matches, so it is not absent")
         elif not pattern.absent and not matching:
             if nearest is None:
-                failures.append(f"{pattern.kind.value}: no {pattern.kind.value} is joined to the object")
+                failures.append(f"{pattern.kind.value}: {NO_JOINED_FACT}")
             else:
                 for c in nearest_failed:
                     failures.append(
