@@ -16,6 +16,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from dualdraw.api.errors import ErrorMappingInterceptor
+from dualdraw.api.rules_servicer import RuleServicer
 from dualdraw.api.servicers import (
     AuditServicer,
     DirectoryServicer,
@@ -37,6 +38,8 @@ from dualdraw.v1 import (
     draws_pb2_grpc,
     items_pb2,
     items_pb2_grpc,
+    rules_pb2,
+    rules_pb2_grpc,
     tasks_pb2,
     tasks_pb2_grpc,
 )
@@ -82,6 +85,11 @@ REGISTRATIONS: list[Registration] = [
         AuditServicer,
         audit_pb2_grpc.add_AuditServiceServicer_to_server,
     ),
+    Registration(  # issue 3
+        rules_pb2.DESCRIPTOR.services_by_name["RuleService"].full_name,
+        RuleServicer,
+        rules_pb2_grpc.add_RuleServiceServicer_to_server,
+    ),
 ]
 SERVICE_NAMES = [r.full_name for r in REGISTRATIONS]
 
@@ -100,6 +108,7 @@ class RunningServer:
         for name in ["", *SERVICE_NAMES]:
             self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
         self.server.stop(grace).wait()
+        self.services.rule_book.close()
         self.services.engine.close()
         self.store.dispose()
 
@@ -113,6 +122,8 @@ def create_server(
     engine = engine or ExclusionEngine(shard_size=settings.rule_shard_size, timeout_s=settings.rule_timeout_s)
     engine.start()
     services = Services(unit_of_work=store.unit_of_work, engine=engine, rule_book=rule_book)
+    if settings.rules_watch_s > 0:
+        rule_book.watch(engine, settings.rules_watch_s)
 
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="rpc"),

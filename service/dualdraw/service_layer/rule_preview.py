@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dualdraw.domain.errors import FieldViolation, InvalidArgument, NotFound
+from dualdraw.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from dualdraw.domain.jurisdiction import DepartmentTree
 from dualdraw.domain.model import Department, Exclusion, InspectionObject
 from dualdraw.rules import oracle
@@ -57,6 +57,16 @@ def snapshot_from_uow(uow: UnitOfWork) -> DirectorySnapshot:
     )
 
 
+def department_path(tree: DepartmentTree, department_id: str) -> tuple[str, ...]:
+    """``department_id`` followed by its ancestors' ids, up to the root."""
+    path: list[str] = []
+    current: Department | None = tree.get(department_id)
+    while current is not None and current.id not in path:
+        path.append(current.id)
+        current = tree.get(current.parent_id) if current.parent_id else None
+    return tuple(path)
+
+
 def context_for(
     tree: DepartmentTree,
     department_id: str,
@@ -70,11 +80,6 @@ def context_for(
     department = tree.get(department_id)
     if department is None:
         raise NotFound("department", department_id)
-    path: list[str] = []
-    current: Department | None = department
-    while current is not None:
-        path.append(current.id)
-        current = tree.get(current.parent_id) if current.parent_id else None
     return EvaluationContext(
         as_of=as_of,
         business_line=business_line,
@@ -82,7 +87,7 @@ def context_for(
         department_id=department.id,
         department_level=int(department.level),
         organizer_levels=dict(organizer_levels or {}),
-        department_path=tuple(path),
+        department_path=department_path(tree, department.id),
         department_region=department.region_code,
     )
 
@@ -330,3 +335,66 @@ def parse_day(text: str, field: str) -> dt.date:
 
 def objects_by_code(objects: Sequence[InspectionObject]) -> dict[str, InspectionObject]:
     return {o.credit_code: o for o in objects}
+
+
+# -- re-evaluating an old draw -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reevaluation:
+    draw_id: str
+    rule_set_hash: str
+    missing: tuple[str, ...]
+    """``credit_code/rule_id`` stored with the draw but not found now."""
+    unexpected: tuple[str, ...]
+    """Found now but not stored with the draw."""
+
+    @property
+    def matches(self) -> bool:
+        return not self.missing and not self.unexpected
+
+
+def stored_rule_set(uow: UnitOfWork, rule_set_hash: str) -> RuleSet:
+    """The stored rule set with ``rule_set_hash`` (``NotFound`` when no draw stored it)."""
+    text = uow.rule_sets.get(rule_set_hash)
+    if text is None:
+        raise NotFound("rule set", rule_set_hash)
+    rule_set = RuleSet.from_canonical_json(text)
+    if rule_set.hash != rule_set_hash:
+        raise FailedPrecondition(
+            f"stored rule set {rule_set_hash} hashes to {rule_set.hash}: the store is corrupt",
+            reason="RULE_SET_CORRUPT",
+        )
+    return rule_set
+
+
+def reevaluate_draw(uow: UnitOfWork, engine: ExclusionEngine, draw_id: str) -> Reevaluation:
+    """Recomputes a draw's exclusions with the rule set it used, over today's directory, and compares.
+
+    The directory is not snapshotted per draw, so a difference can also mean the directory changed since.
+    """
+    from dualdraw.domain.jurisdiction import task_object_filter
+    from dualdraw.service_layer.directory import require
+
+    with uow:
+        record = require(uow.draws.get_record(draw_id), "draw", draw_id)
+        draw = record.draw
+        rule_set = stored_rule_set(uow, draw.rule_set_hash)
+        task = require(uow.tasks.get(draw.task_id), "task", draw.task_id)
+        item = require(uow.items.get(task.item_code), "inspection item", task.item_code)
+        departments = uow.directory.all_departments()
+        tree = DepartmentTree(departments)
+        object_filter = task_object_filter(tree, task)
+        objects = uow.directory.objects_matching(object_filter)
+        side_facts = uow.directory.side_facts_matching(object_filter)
+    context = context_for(
+        tree,
+        task.department_id,
+        as_of=draw.as_of,
+        business_line=item.business_line,
+        item_code=item.code,
+        organizer_levels={d.id: int(d.level) for d in departments},
+    )
+    now = {f"{e.credit_code}/{e.rule_id}" for e in engine.evaluate(rule_set, context, objects, side_facts)}
+    stored = {f"{e.credit_code}/{e.rule_id}" for e in record.exclusions}
+    return Reevaluation(draw_id, draw.rule_set_hash, tuple(sorted(stored - now)), tuple(sorted(now - stored)))

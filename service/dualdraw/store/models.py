@@ -346,3 +346,17 @@ class AuditEventRow(Base):
     before_json: Mapped[str] = mapped_column(Text)
     after_json: Mapped[str] = mapped_column(Text)
     request_id: Mapped[str]
+
+
+# --- rule sets (issue 3) -------------------------------------------------------------------------------------
+
+
+class RuleSetRow(Base):
+    """A rule set's canonical JSON by its SHA-256, stored when a draw first uses it (for re-evaluation)."""
+
+    __tablename__ = "rule_sets"
+
+    hash: Mapped[str] = mapped_column(String, primary_key=True)
+    version: Mapped[str]
+    canonical_json: Mapped[str] = mapped_column(Text)
+    first_used_at: Mapped[dt.datetime]

@@ -16,6 +16,7 @@ from dualdraw.service_layer.ports import (
     DirectoryRepository,
     DrawRepository,
     ItemRepository,
+    RuleSetRepository,
     TaskRepository,
     UnitOfWork,
 )
@@ -25,6 +26,7 @@ from dualdraw.store.repositories import (
     SqlDirectoryRepository,
     SqlDrawRepository,
     SqlItemRepository,
+    SqlRuleSetRepository,
     SqlTaskRepository,
 )
 
@@ -67,6 +69,7 @@ class SqlUnitOfWork:
     tasks: TaskRepository
     draws: DrawRepository
     audit: AuditRepository
+    rule_sets: RuleSetRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -82,6 +85,7 @@ class SqlUnitOfWork:
         self.tasks = SqlTaskRepository(session)
         self.draws = SqlDrawRepository(session)
         self.audit = SqlAuditRepository(session)
+        self.rule_sets = SqlRuleSetRepository(session)
         return self
 
     def __exit__(
