@@ -1,4 +1,4 @@
-"""``dualdraw rules ...``: local rule-file commands that need no server (check, test, explain, impact, export).
+"""``dualdraw rules ...``: local rule-file commands, no server needed (check, test, explain, impact, export).
 
 - ``check [PATHS] [--format text|github]``: load (schema, types, ids, durable limits) and semantic checks;
   each problem as ``file:line:column: message`` or a GitHub annotation. Exit 0 clean, 1 otherwise.
@@ -175,7 +175,8 @@ def _test(args: argparse.Namespace, out: TextIO) -> int:
     for line in report.uncovered_rules + report.unexercised:
         out.write(f"not covered: {line}\n")
     out.write(
-        f"{len(report.results) - len(report.failed)}/{len(report.results)} cases passed in {len(files)} files; "
+        f"{len(report.results) - len(report.failed)}/{len(report.results)} cases passed "
+        f"in {len(files)} files; "
         f"coverage: rules {report.rule_coverage:.1f} %, conditions {report.condition_coverage:.1f} % "
         f"({report.seconds:.2f} s)\n"
     )
@@ -194,7 +195,7 @@ def _is_test_file(path: Path) -> bool:
     return path.is_file() and path.parent.name == "tests"
 
 
-# -- directory sources ----------------------------------------------------------------------------------------
+# -- directory sources --------------------------------------------------------------------------------
 
 
 def _is_export(source: str) -> bool:
@@ -276,7 +277,7 @@ def _export(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-# -- explain and impact -----------------------------------------------------------------------------------------
+# -- explain and impact -------------------------------------------------------------------------------
 
 
 def _context_source(args: argparse.Namespace) -> tuple[str, str, str | None]:
@@ -309,8 +310,8 @@ def _context_source(args: argparse.Namespace) -> tuple[str, str, str | None]:
 
 
 def _explain(args: argparse.Namespace, out: TextIO) -> int:
-    from dualdraw.domain.jurisdiction import DepartmentTree
     from dualdraw.domain.errors import NotFound
+    from dualdraw.domain.jurisdiction import DepartmentTree
     from dualdraw.rules.engine import ExclusionEngine
     from dualdraw.service_layer.rule_preview import context_for, explain
 

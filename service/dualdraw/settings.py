@@ -33,7 +33,5 @@ class Settings:
     )
     max_workers: int = 16
     grace_s: float = 10.0
-    rules_watch_s: float = field(
-        default_factory=lambda: float(os.environ.get("DUALDRAW_RULES_WATCH_S", "0"))
-    )
+    rules_watch_s: float = field(default_factory=lambda: float(os.environ.get("DUALDRAW_RULES_WATCH_S", "0")))
     """Poll the rule files every this many seconds and reload on a change (0: only on ReloadRules)."""

@@ -56,7 +56,9 @@ class RuleServicer(rules_pb2_grpc.RuleServiceServicer):
     def __init__(self, services: Services):
         self._s = services
 
-    def GetRuleSet(self, request: rules_pb2.GetRuleSetRequest, context: grpc.ServicerContext) -> rules_pb2.RuleSet:
+    def GetRuleSet(
+        self, request: rules_pb2.GetRuleSetRequest, context: grpc.ServicerContext
+    ) -> rules_pb2.RuleSet:
         current = self._s.rule_book.current()
         if not request.hash or request.hash == current.hash:
             return rule_set_to_pb(current)
@@ -209,5 +211,3 @@ class RuleServicer(rules_pb2_grpc.RuleServiceServicer):
             missing=list(result.missing),
             unexpected=list(result.unexpected),
         )
-
-

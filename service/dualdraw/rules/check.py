@@ -47,8 +47,9 @@ def _mixed_presence(rule: Rule) -> list[Problem]:
             rule.source.file,
             rule.source.line,
             rule.source.column,
-            f"rule {rule.id!r} both requires and forbids {kind} facts; durable_rules would decide this by the "
-            "order of the patterns. Split it into two rules or move the difference into one pattern's conditions",
+            f"rule {rule.id!r} both requires and forbids {kind} facts; durable_rules would decide this by "
+            "the order of the patterns. Split it into two rules or move the difference into one pattern's "
+            "conditions",
         )
         for kind in mixed
     ]

@@ -219,7 +219,7 @@ _TOP_KEYS = {"version", "rules"}
 _RULE_KEYS = {"id", "title", "category", "legal_basis", "reason", "when"}
 _OPTIONAL_RULE_KEYS = {"effective_from", "effective_to", "jurisdictions"}
 MAX_FILE_BYTES = 1024 * 1024
-"""A rule file larger than this is refused unread (rule files are short; a huge one is a mistake or an attack)."""
+"""A rule file larger than this is refused unread (rule files are short: a huge one is a mistake or worse)."""
 MAX_SET_BYTES = 8 * 1024 * 1024
 """All rule files of one set together."""
 MAX_YAML_NODES = 200_000
@@ -326,29 +326,13 @@ class _FileReader:
         nodes = 0
         try:
             for event in yaml.parse(text, Loader=_SAFE_LOADER):
-                mark = event.start_mark
+                message = ""
                 if isinstance(event, yaml.AliasEvent):
-                    self.problems.append(
-                        Problem(
-                            self.file,
-                            mark.line + 1,
-                            mark.column + 1,
-                            f"YAML aliases (*{event.anchor}) are not allowed in rule files; write the value out",
-                        )
+                    message = (
+                        f"YAML aliases (*{event.anchor}) are not allowed in rule files; write values out"
                     )
-                    return False
-                if isinstance(event, yaml.NodeEvent):
+                elif isinstance(event, yaml.NodeEvent):
                     nodes += 1
-                    if event.anchor is not None:
-                        self.problems.append(
-                            Problem(
-                                self.file,
-                                mark.line + 1,
-                                mark.column + 1,
-                                f"YAML anchors (&{event.anchor}) are not allowed in rule files",
-                            )
-                        )
-                        return False
                     tag = getattr(event, "tag", None)
                     implicit = getattr(event, "implicit", True)
                     explicit = (
@@ -356,26 +340,19 @@ class _FileReader:
                         and tag != "!"
                         and not (implicit is True or (isinstance(implicit, tuple) and implicit[0]))
                     )
-                    if explicit:
-                        self.problems.append(
-                            Problem(
-                                self.file,
-                                mark.line + 1,
-                                mark.column + 1,
-                                f"YAML tags ({tag}) are not allowed in rule files: a rule file is data, never code",
-                            )
+                    if event.anchor is not None:
+                        message = f"YAML anchors (&{event.anchor}) are not allowed in rule files"
+                    elif explicit:
+                        message = (
+                            f"YAML tags ({tag}) are not allowed in rule files: they are data, never code"
                         )
-                        return False
-                    if nodes > MAX_YAML_NODES:
-                        self.problems.append(
-                            Problem(
-                                self.file,
-                                mark.line + 1,
-                                mark.column + 1,
-                                f"more than {MAX_YAML_NODES} YAML values in one file",
-                            )
-                        )
-                        return False
+                    elif nodes > MAX_YAML_NODES:
+                        message = f"more than {MAX_YAML_NODES} YAML values in one file"
+                if message:
+                    mark = event.start_mark
+                    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+                    self.problems.append(Problem(self.file, line, column, message))
+                    return False
         except yaml.YAMLError:
             return True  # reported with its position by ``read``'s compose
         return True

@@ -124,9 +124,12 @@ class Rule:
         for entry in self.jurisdictions:
             if entry in context.department_path:
                 return True
-            if _is_region_code(entry) and _is_region_code(context.department_region):
-                if region_within(context.department_region, entry):
-                    return True
+            if (
+                _is_region_code(entry)
+                and _is_region_code(context.department_region)
+                and region_within(context.department_region, entry)
+            ):
+                return True
         return False
 
     @property

@@ -388,7 +388,7 @@ def run_cases(rule_set: RuleSet, cases: Iterable[TestCase], engine: ExclusionEng
         t0 = time.perf_counter()
         failures: list[str] = []
         known = {r.id for r in rule_set.rules}
-        for code, rule_id in sorted(case.expected):
+        for _code, rule_id in sorted(case.expected):
             if rule_id not in known:
                 failures.append(f"expects unknown rule {rule_id!r}")
         got = {
@@ -405,7 +405,8 @@ def run_cases(rule_set: RuleSet, cases: Iterable[TestCase], engine: ExclusionEng
             failures.append(f"{code} was excluded by {rule_id}, which the case does not expect")
         if checked != got:
             failures.append(
-                f"durable_rules and the plain-Python oracle disagree: engine {sorted(got)}, oracle {sorted(checked)}"
+                "durable_rules and the plain-Python oracle disagree: "
+                f"engine {sorted(got)}, oracle {sorted(checked)}"
             )
         results.append(CaseResult(case, tuple(failures), time.perf_counter() - t0))
     report = TestReport(results, coverage, rule_set, time.perf_counter() - started)
@@ -425,7 +426,8 @@ def run_cases(rule_set: RuleSet, cases: Iterable[TestCase], engine: ExclusionEng
                 if key not in coverage.decided_false:
                     ways.append("false")
                 report.unexercised.append(
-                    f"{condition.source or rule.source}: condition {condition.describe()} of rule {rule.id!r} "
+                    f"{condition.source or rule.source}: condition {condition.describe()} "
+                    f"of rule {rule.id!r} "
                     f"never decided a candidate as {' or '.join(ways)}"
                 )
     return report

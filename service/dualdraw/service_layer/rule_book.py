@@ -48,7 +48,7 @@ class RuleBook:
             return self._current
 
     def reload(self, engine: ExclusionEngine) -> Reload:
-        """Loads, checks and tests the files; replaces the set only when all pass (else ``InvalidArgument``)."""
+        """Loads, checks and tests the files; replaces the set only if all pass (else ``InvalidArgument``)."""
         from dualdraw.rules.testing import load_cases, run_cases, test_files
 
         try:
@@ -61,7 +61,9 @@ class RuleBook:
             raise self._refusal(problems)
         report = run_cases(candidate, cases, engine)
         failed = [
-            Problem(r.case.location.file, r.case.location.line, r.case.location.column, f"test failed: {failure}")
+            Problem(
+                r.case.location.file, r.case.location.line, r.case.location.column, f"test failed: {failure}"
+            )
             for r in report.failed
             for failure in r.failures
         ]
@@ -71,7 +73,12 @@ class RuleBook:
             changed = candidate.hash != self._current.hash
             self._current = candidate
         if changed:
-            log.info("rules reloaded: version %s (%d rules, %d test cases)", candidate.version, len(candidate.rules), len(cases))
+            log.info(
+                "rules reloaded: version %s (%d rules, %d test cases)",
+                candidate.version,
+                len(candidate.rules),
+                len(cases),
+            )
         return Reload(candidate, changed, len(cases))
 
     def _refusal(self, problems: Sequence[Problem]) -> InvalidArgument:
@@ -87,12 +94,13 @@ class RuleBook:
         for root in self._paths:
             base = root if root.is_dir() else root.parent
             try:
-                return f"rules/{path.resolve().relative_to(base.resolve()).as_posix()}:{problem.line}:{problem.column}"
+                relative = path.resolve().relative_to(base.resolve()).as_posix()
+                return f"rules/{relative}:{problem.line}:{problem.column}"
             except ValueError:
                 continue
         return f"{problem.file}:{problem.line}:{problem.column}"
 
-    # -- watching ---------------------------------------------------------------------------------------------
+    # -- watching -------------------------------------------------------------------------------------
 
     def _fingerprint(self) -> tuple[tuple[str, int, int], ...]:
         files: list[Path] = []

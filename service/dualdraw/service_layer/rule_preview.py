@@ -251,7 +251,7 @@ class Explanation:
     """The rules durable_rules matched (the decision)."""
     rules: tuple[RuleExplanation, ...]
     eligible_again: dt.date | None
-    """When every matching rule has stopped matching by date (``None``: not by date alone, or not excluded)."""
+    """When every matching rule stops matching by date (``None``: not by date alone, or not excluded)."""
 
 
 def explain(
@@ -261,7 +261,7 @@ def explain(
     context: EvaluationContext,
     engine: ExclusionEngine,
 ) -> Explanation:
-    """Every rule's verdict for ``obj``: matched (with its facts), nearly matched (with the failed condition)."""
+    """Every rule's verdict for ``obj``: matched (with its facts), nearly matched (with what failed)."""
     decided = tuple(e.rule_id for e in engine.evaluate(rule_set, context, [obj], side_facts))
     needs_campaigns = any(r.fact_kinds for r in rule_set.rules)
     directory = oracle.Directory.of(context, [obj], side_facts, needs_campaigns)

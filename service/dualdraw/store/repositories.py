@@ -776,7 +776,14 @@ class SqlRuleSetRepository(_Repository):
             with self._session.begin_nested():
                 self._connection.execute(
                     sa.insert(RuleSetRow),
-                    [{"hash": hash, "version": version, "canonical_json": canonical_json, "first_used_at": at}],
+                    [
+                        {
+                            "hash": hash,
+                            "version": version,
+                            "canonical_json": canonical_json,
+                            "first_used_at": at,
+                        }
+                    ],
                 )
         except IntegrityError:  # a concurrent draw stored the same set first: the content is the same
             pass
@@ -784,5 +791,7 @@ class SqlRuleSetRepository(_Repository):
     def get(self, hash: str) -> str | None:
         from dualdraw.store.models import RuleSetRow
 
-        row = self._connection.execute(sa.select(RuleSetRow.canonical_json).where(RuleSetRow.hash == hash)).first()
+        row = self._connection.execute(
+            sa.select(RuleSetRow.canonical_json).where(RuleSetRow.hash == hash)
+        ).first()
         return None if row is None else str(row[0])
