@@ -103,7 +103,10 @@ def add_rules_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("output", type=Path, metavar="OUT.jsonl")
 
 
-def run_rules_command(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def run_rules_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Runs a parsed ``dualdraw rules`` command; returns the exit code (0 ok, 1 problems, 2 usage)."""
+    out = out or sys.stdout
+    err = err or sys.stderr
     command = args.rules_command
     try:
         if command == "check":
