@@ -75,14 +75,12 @@ RISK = "risk-unsuitable.yaml"
             RISK,
             "id: risk-unsuitable.assessment-in-force",
             "id: complaint-handling.open-complaint",
-            4,
             "duplicate rule id 'complaint-handling.open-complaint'",
         ),
         (
             COMPLAINT,
             "op: in, value: [received, handling]}",
             "op: in, value: [received, handling}",
-            35,
             "YAML syntax error",
         ),
         (
@@ -103,7 +101,6 @@ RISK = "risk-unsuitable.yaml"
             RISK,
             "    when:\n",
             "    effective_from: 2027-01-01\n    effective_to: 2026-01-01\n    when:\n",
-            51,
             "effective_to 2026-01-01 is before effective_from 2027-01-01",
         ),
         (RISK, "value: unsuitable}", "value: !!python/object/apply:os.system [id]}", "YAML tags"),
