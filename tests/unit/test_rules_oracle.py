@@ -256,3 +256,32 @@ def test_colliding_object_ids_are_both_evaluated(engine: ExclusionEngine) -> Non
     got = engine.evaluate(RuleSet.of([rule]), context, objects, SideFacts())
     assert [e.credit_code for e in got] == ["579599", "762382"]
     assert got == oracle.evaluate(RuleSet.of([rule]), context, objects, SideFacts())
+
+
+def test_two_required_patterns_of_one_kind_need_two_different_facts(engine: ExclusionEngine) -> None:
+    received = Condition("status", Op.EQ, "received")
+    recent = Condition("received_on", Op.GTE, dt.date(2026, 1, 1))
+    rule = Rule(
+        id="two",
+        title="t",
+        category=ExclusionCategory.COMPLAINT_HANDLING,
+        legal_basis=LegalBasis("a", "t"),
+        reason="r",
+        facts=(FactPattern(FactKind.COMPLAINT, (received,)), FactPattern(FactKind.COMPLAINT, (recent,))),
+    )
+    objects = [
+        InspectionObject(code, code, "130203", "dist", "", (), RiskClass.A, ObjectStatus.ACTIVE)
+        for code in ("ONE", "TWO")
+    ]
+    side = SideFacts(
+        complaints=[
+            Complaint("c1", "ONE", ComplaintStatus.RECEIVED, dt.date(2026, 2, 1)),  # satisfies both alone
+            Complaint("c2", "TWO", ComplaintStatus.RECEIVED, dt.date(2025, 2, 1)),
+            Complaint("c3", "TWO", ComplaintStatus.CLOSED, dt.date(2026, 2, 1)),
+        ]
+    )
+    context = EvaluationContext(AS_OF, "", "I", "dist", 3)
+    rule_set = RuleSet.of([rule])
+    got = engine.evaluate(rule_set, context, objects, side)
+    assert [(e.credit_code, e.evidence) for e in got] == [("TWO", ("c2", "c3"))]
+    assert got == oracle.evaluate(rule_set, context, objects, side)
