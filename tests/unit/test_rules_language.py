@@ -17,8 +17,15 @@ import yaml
 
 from dualdraw.cli import main
 from dualdraw.domain.credit_code import make_credit_code
-from dualdraw.domain.model import Department, DepartmentLevel, InspectionObject, ObjectStatus, RiskAssessment
-from dualdraw.domain.model import RiskClass, RiskConclusion
+from dualdraw.domain.model import (
+    Department,
+    DepartmentLevel,
+    InspectionObject,
+    ObjectStatus,
+    RiskAssessment,
+    RiskClass,
+    RiskConclusion,
+)
 from dualdraw.rules import json_schema
 from dualdraw.rules.compiler import compile_rule_set
 from dualdraw.rules.engine import ExclusionEngine
@@ -78,7 +85,7 @@ def test_a_rule_out_of_force_or_jurisdiction_is_not_compiled(extra: str, compile
 
 
 def test_unquoted_region_codes_are_rejected() -> None:
-    with pytest.raises(RuleFileError, match="r.yaml:8:21: region code 130200 must be quoted"):
+    with pytest.raises(RuleFileError, match=r"r\.yaml:8:21: region code 130200 must be quoted"):
         load_rule_texts({"r.yaml": RULE.format(extra="    jurisdictions: [130200]\n")})
 
 
@@ -89,7 +96,7 @@ def test_a_billion_laughs_file_is_refused_before_expansion() -> None:
 
 
 def test_huge_files_are_refused() -> None:
-    with pytest.raises(RuleFileError, match="h.yaml:1:1: the file has 1048577 bytes"):
+    with pytest.raises(RuleFileError, match=r"h\.yaml:1:1: the file has 1048577 bytes"):
         load_rule_texts({"h.yaml": "#" * (1024 * 1024 + 1)})
 
 
