@@ -8,11 +8,12 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from dualdraw.rules_cli import add_rules_command, run_rules_command
 from dualdraw.settings import Settings
 from dualdraw.site.cli import add_publish_command, run_publish
 from dualdraw_client.cli import add_remote_commands, run_remote
 
-LOCAL_COMMANDS = {"serve", "db", "demo", "publish"}
+LOCAL_COMMANDS = {"serve", "db", "demo", "publish", "rules"}
 
 
 def _add_local_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_local_commands(sub)
     add_publish_command(sub)  # issue 8: dualdraw publish site OUT_DIR
+    add_rules_command(sub)  # issue 3: local rule-file commands
     add_remote_commands(sub)
     return parser
 
@@ -107,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if args.command == "rules":
+        return run_rules_command(args)
     if args.command in LOCAL_COMMANDS:
         return _run_local(args)
     return run_remote(args)

@@ -18,6 +18,7 @@ from grpc_reflection.v1alpha import reflection
 from dualdraw.api.errors import ErrorMappingInterceptor
 from dualdraw.api.public_servicer import PublicServicer
 from dualdraw.api.results_servicer import PublicationServicer, ResultServicer
+from dualdraw.api.rules_servicer import RuleServicer
 from dualdraw.api.servicers import (
     AuditServicer,
     DirectoryServicer,
@@ -46,6 +47,8 @@ from dualdraw.v1 import (
     publication_pb2_grpc,
     results_pb2,
     results_pb2_grpc,
+    rules_pb2,
+    rules_pb2_grpc,
     tasks_pb2,
     tasks_pb2_grpc,
 )
@@ -107,6 +110,11 @@ REGISTRATIONS: list[Registration] = [
         PublicServicer,
         public_pb2_grpc.add_PublicServiceServicer_to_server,
     ),
+    Registration(  # issue 3
+        rules_pb2.DESCRIPTOR.services_by_name["RuleService"].full_name,
+        RuleServicer,
+        rules_pb2_grpc.add_RuleServiceServicer_to_server,
+    ),
 ]
 SERVICE_NAMES = [r.full_name for r in REGISTRATIONS]
 
@@ -125,6 +133,7 @@ class RunningServer:
         for name in ["", *SERVICE_NAMES]:
             self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
         self.server.stop(grace).wait()
+        self.services.rule_book.close()
         self.services.engine.close()
         self.store.dispose()
 
@@ -144,6 +153,8 @@ def create_server(
         read_unit_of_work=store.read_unit_of_work,
         calendar=load_calendar(settings.holiday_calendar),
     )
+    if settings.rules_watch_s > 0:
+        rule_book.watch(engine, settings.rules_watch_s)
 
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="rpc"),

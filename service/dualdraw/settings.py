@@ -40,3 +40,5 @@ class Settings:
     grace_s: float = 10.0
     # Holiday calendar (YAML/JSON) for the 20-working-day publication deadline; weekends only when unset.
     holiday_calendar: Path | None = field(default_factory=lambda: _optional_path("DUALDRAW_HOLIDAY_CALENDAR"))
+    rules_watch_s: float = field(default_factory=lambda: float(os.environ.get("DUALDRAW_RULES_WATCH_S", "0")))
+    """Poll the rule files every this many seconds and reload on a change (0: only on ReloadRules)."""

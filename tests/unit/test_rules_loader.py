@@ -198,8 +198,9 @@ rules:
         "r.yaml:13:15: unknown category 'complaints'; expected one of statutory_method, complaint_handling, "
         "risk_unsuitable, higher_level_campaign",
         "r.yaml:16:5: unknown key 'colour' in a rule; "
-        "expected one of category, id, legal_basis, reason, title, when",
-        "r.yaml:21:22: unknown attribute 'recieved_on' of complaint facts; "
+        "expected one of category, effective_from, effective_to, id, jurisdictions, legal_basis, reason, "
+        "title, when",
+        "r.yaml:21:22: unknown attribute 'recieved_on' of complaint facts; did you mean 'received_on'? "
         "expected one of status, received_on, closed_on",
         "r.yaml:22:34: operator 'lt' does not apply to status (enum); use one of eq, in, ne, not_in",
         "r.yaml:23:17: unknown fact kind 'inspection'; expected one of complaint, campaign, risk_assessment, "
@@ -234,7 +235,8 @@ def test_unknown_tags_are_not_constructed_so_files_cannot_run_code() -> None:
     )
     (problem,) = problems_of({"t.yaml": text})
     assert problem.startswith(
-        f"t.yaml:{position_of(text, '!!python')}: industry holds strings: expected a string"
+        f"t.yaml:{position_of(text, '!!python')}: "
+        "YAML tags (tag:yaml.org,2002:python/object/apply:os.system) are not allowed in rule files"
     )
 
 

@@ -65,7 +65,7 @@ def compile_rule_set(rule_set: RuleSet, context: EvaluationContext) -> dict[str,
         return raw
 
     compiled: dict[str, JSON] = {}
-    for rule in rule_set.rules:
+    for rule in rule_set.applicable(context):  # not in force or outside its jurisdictions: not compiled
         for name, patterns in _durable_rules(rule, resolve, context.business_line):
             compiled[name] = {"all": [{p.name: p.render()} for p in patterns], "cap": ACTION_CAP}
     compiled[SENTINEL_RULE] = {"all": [{"s": {KIND_KEY: SENTINEL_KIND}}]}

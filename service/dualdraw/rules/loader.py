@@ -30,6 +30,7 @@ Besides the shape, the loader enforces durable_rules' limits (``schema.MAX_*``) 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -136,6 +137,19 @@ def load_rule_set(paths: Iterable[str | Path] | str | Path) -> RuleSet:
 def load_rule_texts(texts: Mapping[str, str]) -> RuleSet:
     """The rule set in ``texts`` (file name → YAML text, in order). Raises ``RuleFileError``."""
     problems: list[Problem] = []
+    total = sum(len(t.encode("utf-8")) for t in texts.values())
+    if total > MAX_SET_BYTES:
+        first = next(iter(texts), "<rules>")
+        raise RuleFileError(
+            [
+                Problem(
+                    first,
+                    1,
+                    1,
+                    f"the rule files have {total} bytes together; a set may have at most {MAX_SET_BYTES}",
+                )
+            ]
+        )
     parsed: list[tuple[Rule, SourceLocation]] = []
     for file, text in texts.items():
         reader = _FileReader(file)
@@ -203,6 +217,15 @@ def _set_problems(parsed: list[tuple[Rule, SourceLocation]]) -> list[Problem]:
 
 _TOP_KEYS = {"version", "rules"}
 _RULE_KEYS = {"id", "title", "category", "legal_basis", "reason", "when"}
+_OPTIONAL_RULE_KEYS = {"effective_from", "effective_to", "jurisdictions"}
+MAX_FILE_BYTES = 1024 * 1024
+"""A rule file larger than this is refused unread (rule files are short: a huge one is a mistake or worse)."""
+MAX_SET_BYTES = 8 * 1024 * 1024
+"""All rule files of one set together."""
+MAX_YAML_NODES = 200_000
+"""YAML nodes in one file (bounds the work of composing it)."""
+MAX_JURISDICTIONS = 500
+_JURISDICTION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _LEGAL_BASIS_KEYS = {"article", "text"}
 _WHEN_KEYS = {"object", "facts"}
 _FACT_KEYS = {"kind", "where", "absent"}
@@ -245,6 +268,19 @@ class _FileReader:
     # -- structure -------------------------------------------------------------------------------------
 
     def read(self, text: str) -> list[tuple[Rule, SourceLocation]]:
+        size = len(text.encode("utf-8"))
+        if size > MAX_FILE_BYTES:
+            self.problems.append(
+                Problem(
+                    self.file,
+                    1,
+                    1,
+                    f"the file has {size} bytes; a rule file may have at most {MAX_FILE_BYTES}",
+                )
+            )
+            return []
+        if not self.only_plain_yaml(text):
+            return []
         try:
             root = yaml.compose(text, Loader=_SAFE_LOADER)
         except yaml.MarkedYAMLError as exc:
@@ -279,6 +315,47 @@ class _FileReader:
                 if parsed is not None:
                     rules.append(parsed)
         return rules
+
+    def only_plain_yaml(self, text: str) -> bool:
+        """False (with a problem) when the YAML uses a tag, an anchor or an alias, or is too large.
+
+        A rule file is plain data: tags (``!!python/object``...) could ask a loader to build objects, and
+        anchors with aliases can expand exponentially ("billion laughs"), so neither is accepted at all.
+        Scanning the event stream finds them before anything is composed.
+        """
+        nodes = 0
+        try:
+            for event in yaml.parse(text, Loader=_SAFE_LOADER):
+                message = ""
+                if isinstance(event, yaml.AliasEvent):
+                    message = (
+                        f"YAML aliases (*{event.anchor}) are not allowed in rule files; write values out"
+                    )
+                elif isinstance(event, yaml.NodeEvent):
+                    nodes += 1
+                    tag = getattr(event, "tag", None)
+                    implicit = getattr(event, "implicit", True)
+                    explicit = (
+                        tag is not None
+                        and tag != "!"
+                        and not (implicit is True or (isinstance(implicit, tuple) and implicit[0]))
+                    )
+                    if event.anchor is not None:
+                        message = f"YAML anchors (&{event.anchor}) are not allowed in rule files"
+                    elif explicit:
+                        message = (
+                            f"YAML tags ({tag}) are not allowed in rule files: they are data, never code"
+                        )
+                    elif nodes > MAX_YAML_NODES:
+                        message = f"more than {MAX_YAML_NODES} YAML values in one file"
+                if message:
+                    mark = event.start_mark
+                    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+                    self.problems.append(Problem(self.file, line, column, message))
+                    return False
+        except yaml.YAMLError:
+            return True  # reported with its position by ``read``'s compose
+        return True
 
     def mapping(
         self, node: Node, what: str, *, required: set[str], optional: set[str]
@@ -345,7 +422,7 @@ class _FileReader:
     # -- rules -----------------------------------------------------------------------------------------
 
     def rule(self, node: Node) -> tuple[Rule, SourceLocation] | None:
-        fields = self.mapping(node, "a rule", required=_RULE_KEYS, optional=set())
+        fields = self.mapping(node, "a rule", required=_RULE_KEYS, optional=_OPTIONAL_RULE_KEYS)
         if fields is None:
             return None
         before = len(self.problems)
@@ -355,6 +432,17 @@ class _FileReader:
         category = self.category(fields["category"]) if "category" in fields else None
         legal_basis = self.legal_basis(fields["legal_basis"]) if "legal_basis" in fields else None
         when = self.when(fields["when"]) if "when" in fields else None
+        effective_from = (
+            self.date(fields["effective_from"], "effective_from") if "effective_from" in fields else None
+        )
+        effective_to = self.date(fields["effective_to"], "effective_to") if "effective_to" in fields else None
+        if effective_from and effective_to and effective_to < effective_from:
+            self.problem(
+                fields["effective_to"],
+                f"effective_to {effective_to} is before effective_from {effective_from}: the rule is never "
+                "in force",
+            )
+        jurisdictions = self.jurisdictions(fields["jurisdictions"]) if "jurisdictions" in fields else ()
         if len(self.problems) > before or not (
             rule_id and title and reason and category and legal_basis and when
         ):
@@ -369,8 +457,50 @@ class _FileReader:
             object_conditions=object_conditions,
             facts=facts,
             source=self.location(node),
+            effective_from=effective_from,
+            effective_to=effective_to,
+            jurisdictions=jurisdictions or (),
         )
         return rule, self.location(fields["id"])
+
+    def date(self, node: Node, what: str) -> dt.date | None:
+        value = self.scalar(node)
+        if type(value) is dt.date:
+            return value
+        self.problem(node, f"{what} must be a date YYYY-MM-DD, got {self.kind_of(node)}")
+        return None
+
+    def jurisdictions(self, node: Node) -> tuple[str, ...] | None:
+        items = self.sequence(node, "jurisdictions")
+        if items is None:
+            return None
+        if not items:
+            self.problem(
+                node, "jurisdictions must not be empty; leave the key out for a rule that applies everywhere"
+            )
+            return None
+        if len(items) > MAX_JURISDICTIONS:
+            self.problem(node, f"at most {MAX_JURISDICTIONS} jurisdictions, got {len(items)}")
+            return None
+        values: list[str] = []
+        for item in items:
+            value = self.scalar(item)
+            if isinstance(value, int) and not isinstance(value, bool):
+                self.problem(
+                    item, f'region code {value} must be quoted ("{value}"), or it loses leading zeros'
+                )
+                continue
+            if not isinstance(value, str) or not _JURISDICTION.fullmatch(value):
+                self.problem(
+                    item,
+                    f"a jurisdiction is a department id or a six-digit region code, got {self.kind_of(item)}",
+                )
+                continue
+            if value in values:
+                self.problem(item, f"duplicate jurisdiction {value!r}")
+                continue
+            values.append(value)
+        return tuple(values) if len(values) == len(items) else None
 
     def rule_id(self, node: Node) -> str | None:
         value = self.text(node, "id")
@@ -465,9 +595,11 @@ class _FileReader:
         attributes = ATTRIBUTES[kind]
         attribute = attributes.get(attr_name)
         if attribute is None:
+            close = difflib.get_close_matches(attr_name, list(attributes), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
             self.problem(
                 fields["attr"],
-                f"unknown attribute {attr_name!r} of {kind.value} facts; "
+                f"unknown attribute {attr_name!r} of {kind.value} facts; {hint}"
                 f"expected {_one_of(list(attributes))}",
             )
             return None
@@ -487,7 +619,9 @@ class _FileReader:
             )
             return None
         value = self.condition_value(fields["value"], attribute, op)
-        return None if value is None else Condition(attr=attr_name, op=op, value=value)
+        if value is None:
+            return None
+        return Condition(attr=attr_name, op=op, value=value, source=self.location(node))
 
     def condition_value(
         self, node: Node, attribute: Attribute, op: Op

@@ -36,6 +36,7 @@ from dualdraw.rules.model import EvaluationContext, RuleSet
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.directory import require
 from dualdraw.service_layer.ports import DrawRecord, PageRequest, UnitOfWork
+from dualdraw.service_layer.rule_preview import department_path
 
 ENTROPY_SOURCE = "local-csprng"  # issue #4 adds commit-reveal and public beacons
 Progress = Callable[[str, int, int], None]
@@ -103,6 +104,8 @@ def run_draw(
             department_id=department.id,
             department_level=int(department.level),
             organizer_levels={d.id: int(d.level) for d in departments},
+            department_path=department_path(tree, department.id),  # rule jurisdictions (issue 3)
+            department_region=department.region_code,
         )
         evaluated = engine.evaluate(
             rule_set,
@@ -210,6 +213,7 @@ def run_draw(
             exclusions=exclusions,
             assignments=assignments,
         )
+        uow.rule_sets.remember(rule_set.hash, rule_set.version, rule_set.canonical_json(), caller.now)
         uow.draws.add(record)
         uow.tasks.set_draw(task.id, draw.id)
         record_event(

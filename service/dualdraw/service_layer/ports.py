@@ -188,6 +188,18 @@ class AuditRepository(Protocol):
         ...
 
 
+class RuleSetRepository(Protocol):
+    """Rule sets by hash (issue 3): the canonical JSON of every set a draw used."""
+
+    def remember(self, hash: str, version: str, canonical_json: str, at: dt.datetime) -> None:
+        """Stores the set unless a set with ``hash`` is stored already."""
+        ...
+
+    def get(self, hash: str) -> str | None:
+        """The canonical JSON of the set with ``hash``, ``None`` when none is stored."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. ``with uow:`` rolls back on exit unless ``commit()`` was called."""
 
@@ -199,6 +211,7 @@ class UnitOfWork(Protocol):
     results: ResultRepository
     publications: PublicationRepository
     item_versions: ItemVersionRepository
+    rule_sets: RuleSetRepository
 
     def __enter__(self) -> Self: ...
     def __exit__(

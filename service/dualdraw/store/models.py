@@ -428,3 +428,15 @@ class ItemVersionRow(Base):
     change_legal_basis: Mapped[str] = mapped_column(Text)
     changed_fields_json: Mapped[str] = mapped_column(Text)
     snapshot_json: Mapped[str] = mapped_column(Text)
+# --- rule sets (issue 3) ------------------------------------------------------------------------------------
+
+
+class RuleSetRow(Base):
+    """A rule set's canonical JSON by its SHA-256, stored when a draw first uses it (for re-evaluation)."""
+
+    __tablename__ = "rule_sets"
+
+    hash: Mapped[str] = mapped_column(String, primary_key=True)
+    version: Mapped[str]
+    canonical_json: Mapped[str] = mapped_column(Text)
+    first_used_at: Mapped[dt.datetime]

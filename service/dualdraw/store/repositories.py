@@ -765,3 +765,39 @@ class SqlAuditRepository(_Repository):
             self._connection, stmt, AUDIT.c.sequence, page, to_audit_event, after=_int_after(page)
         )
         return Page(items, None if last is None else str(last.sequence))
+
+
+# --- rule sets (issue 3) -----------------------------------------------------------------------------------
+
+
+class SqlRuleSetRepository(_Repository):
+    """Rule sets by hash; ``remember`` inserts once and leaves an existing row untouched."""
+
+    def remember(self, hash: str, version: str, canonical_json: str, at: dt.datetime) -> None:
+        from dualdraw.store.models import RuleSetRow
+
+        if self.get(hash) is not None:
+            return
+        try:
+            with self._session.begin_nested():
+                self._connection.execute(
+                    sa.insert(RuleSetRow),
+                    [
+                        {
+                            "hash": hash,
+                            "version": version,
+                            "canonical_json": canonical_json,
+                            "first_used_at": at,
+                        }
+                    ],
+                )
+        except IntegrityError:  # a concurrent draw stored the same set first: the content is the same
+            pass
+
+    def get(self, hash: str) -> str | None:
+        from dualdraw.store.models import RuleSetRow
+
+        row = self._connection.execute(
+            sa.select(RuleSetRow.canonical_json).where(RuleSetRow.hash == hash)
+        ).first()
+        return None if row is None else str(row[0])

@@ -19,6 +19,7 @@ from dualdraw.service_layer.ports import (
     ItemVersionRepository,
     PublicationRepository,
     ResultRepository,
+    RuleSetRepository,
     TaskRepository,
     UnitOfWork,
 )
@@ -33,6 +34,7 @@ from dualdraw.store.repositories import (
     SqlDirectoryRepository,
     SqlDrawRepository,
     SqlItemRepository,
+    SqlRuleSetRepository,
     SqlTaskRepository,
 )
 
@@ -78,6 +80,7 @@ class SqlUnitOfWork:
     results: ResultRepository
     publications: PublicationRepository
     item_versions: ItemVersionRepository
+    rule_sets: RuleSetRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -96,6 +99,7 @@ class SqlUnitOfWork:
         self.results = SqlResultRepository(session)
         self.publications = SqlPublicationRepository(session)
         self.item_versions = SqlItemVersionRepository(session)
+        self.rule_sets = SqlRuleSetRepository(session)
         return self
 
     def __exit__(
