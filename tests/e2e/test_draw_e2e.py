@@ -14,7 +14,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from dualdraw.demo import DEMO_AS_OF, demo_directory
 from dualdraw.domain.credit_code import check_character
 from dualdraw.service_layer.draws import recompute
-from dualdraw.v1 import directory_pb2, tasks_pb2
+from dualdraw.v1 import directory_pb2, directory_pb2_grpc, tasks_pb2
 from dualdraw_client import (
     AlreadyExistsError,
     DualdrawClient,
@@ -198,3 +198,20 @@ def test_lists_page_through_everything_exactly_once(demo_served: Served, client:
     assert codes == sorted(codes)
     with pytest.raises(InvalidArgumentError):
         client.list_objects(page_token="not-a-token")
+
+
+def test_an_import_stream_without_its_final_chunk_writes_nothing(
+    served: Served, client: DualdrawClient
+) -> None:
+    department = directory_pb2.Department(
+        id="130000-SJ", name="河北省市场监督管理局", level=1, region_code="130000"
+    )
+    with grpc.insecure_channel(served.target) as channel:
+        stub = directory_pb2_grpc.DirectoryServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as raised:
+            stub.ImportDirectory(iter([directory_pb2.ImportDirectoryRequest(departments=[department])]))
+        assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "final" in (raised.value.details() or "")
+    assert list(client.iter_departments()) == []
+    client.import_directory([directory_pb2.ImportDirectoryRequest(departments=[department])])
+    assert [d.id for d in client.iter_departments()] == ["130000-SJ"]

@@ -288,7 +288,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         except Exception:  # the client cancelled: nothing may be committed
             self.fake.import_aborted.set()
             raise
-        if not context.is_active():
+        if not context.is_active() or not (self.fake.import_chunks and self.fake.import_chunks[-1].final):
             self.fake.import_aborted.set()
             return directory_pb2.ImportDirectoryResponse()
         self.fake.abort_if_failing("ImportDirectory.commit", context)

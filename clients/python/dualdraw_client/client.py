@@ -204,21 +204,28 @@ class DualdrawClient:
     ) -> directory_pb2.ImportDirectoryResponse:
         """Streams import chunks; the server applies all of them in one transaction, or none.
 
-        ``request_id`` (default: the first chunk's, else a fresh uuid4) is set on a copy of the first chunk;
-        no chunks at all still sends one empty chunk. If iterating ``chunks`` raises, the call is cancelled
+        ``request_id`` (default: the first chunk's, else a fresh uuid4) is set on a copy of the first chunk,
+        ``final`` on a copy of the last (the server commits only a stream that ends with it); no chunks at all
+        still sends one empty, final chunk. If iterating ``chunks`` raises, the call is cancelled
         (nothing is imported) and that exception propagates. ``timeout`` overrides the client's for this
         call; it covers the whole stream.
         """
         source = iter(chunks)
 
         def stamped() -> Iterator[directory_pb2.ImportDirectoryRequest]:
+            """The chunks with the request id on the first and ``final`` on the last (one look-ahead)."""
             first = next(source, None)
-            head = directory_pb2.ImportDirectoryRequest()
+            current = directory_pb2.ImportDirectoryRequest()
             if first is not None:
-                head.CopyFrom(first)
-            head.request_id = request_id or head.request_id or new_request_id()
-            yield head
-            yield from source
+                current.CopyFrom(first)
+            current.request_id = request_id or current.request_id or new_request_id()
+            for following in source:
+                yield current
+                current = following
+            final = directory_pb2.ImportDirectoryRequest()
+            final.CopyFrom(current)
+            final.final = True
+            yield final
 
         guarded = _GuardedRequests(stamped())
         try:
@@ -229,7 +236,7 @@ class DualdrawClient:
             raise from_rpc_error(exc) from None
         guarded.attach(future)
         try:
-            return future.result()
+            response = future.result()
         except grpc.FutureCancelledError:
             if guarded.error is not None:
                 raise guarded.error from None
@@ -241,6 +248,9 @@ class DualdrawClient:
         except BaseException:
             future.cancel()
             raise
+        if guarded.error is not None:  # the server answered a stream that had no final chunk
+            raise guarded.error
+        return response
 
     def import_records(
         self,
@@ -742,6 +752,7 @@ class DualdrawClient:
             ),
             lambda page: page.results,
         )
+
     # -- rules (issue 3) -------------------------------------------------------------------------------
 
     @property

@@ -92,7 +92,11 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         v = Violations()
         request_id = ""
         total = 0
+        final = False
         for chunk in request_iterator:
+            if final:
+                raise catalogue.invalid("final", "a chunk followed the final chunk")
+            final = chunk.final
             request_id = request_id or chunk.request_id
             total += sum(
                 len(x)
@@ -126,6 +130,11 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
                 "statutory_designations",
                 convert.designation_from_pb,
                 v,
+            )
+        if not final:
+            v.add(
+                "final",
+                "the stream ended without its final chunk (cut off or failed half-way): nothing imported",
             )
         v.raise_if_any()
         counts = directory.import_directory(self._s.unit_of_work(), batch, caller_of(context, request_id))
