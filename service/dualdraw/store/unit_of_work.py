@@ -10,16 +10,19 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from dualdraw.audit.checkpoints import CheckpointSigner, development_signer
 from dualdraw.domain.errors import Unavailable
 from dualdraw.service_layer.ports import (
     AuditRepository,
     DirectoryRepository,
+    DrawLifecycleRepository,
     DrawRepository,
     ItemRepository,
     TaskRepository,
     UnitOfWork,
 )
 from dualdraw.store.database import create_engine
+from dualdraw.store.draw_lifecycle import SqlDrawLifecycleRepository
 from dualdraw.store.repositories import (
     SqlAuditRepository,
     SqlDirectoryRepository,
@@ -67,9 +70,11 @@ class SqlUnitOfWork:
     tasks: TaskRepository
     draws: DrawRepository
     audit: AuditRepository
+    lifecycle: DrawLifecycleRepository
 
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+    def __init__(self, session_factory: sessionmaker[Session], signer: CheckpointSigner | None = None) -> None:
         self._session_factory = session_factory
+        self._signer = signer or development_signer()
         self._session: Session | None = None
 
     def __enter__(self) -> Self:
@@ -81,7 +86,8 @@ class SqlUnitOfWork:
         self.items = SqlItemRepository(session)
         self.tasks = SqlTaskRepository(session)
         self.draws = SqlDrawRepository(session)
-        self.audit = SqlAuditRepository(session)
+        self.audit = SqlAuditRepository(session, self._signer)
+        self.lifecycle = SqlDrawLifecycleRepository(session)
         return self
 
     def __exit__(
@@ -129,19 +135,21 @@ class Store:
     Create it once (``Store.from_url``), take a ``unit_of_work()`` per request, ``dispose()`` at shutdown.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, signer: CheckpointSigner | None = None) -> None:
         self.engine = engine
+        self.signer = signer
+        """Signs audit checkpoints; ``None``: a per-process development key (with a loud warning)."""
         self.session_factory: sessionmaker[Session] = sessionmaker(
             engine, autoflush=False, expire_on_commit=False
         )
 
     @classmethod
-    def from_url(cls, url: str | URL, **engine_options: Any) -> Store:
+    def from_url(cls, url: str | URL, *, signer: CheckpointSigner | None = None, **engine_options: Any) -> Store:
         """A store for ``url`` (see ``dualdraw.store.database.create_engine``); connects lazily."""
-        return cls(create_engine(url, **engine_options))
+        return cls(create_engine(url, **engine_options), signer)
 
     def unit_of_work(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.session_factory)
+        return SqlUnitOfWork(self.session_factory, self.signer)
 
     def ping(self) -> None:
         """Raises ``Unavailable`` unless the database answers a trivial query (for health checks)."""
