@@ -46,6 +46,8 @@ class Services:
     unit_of_work: Callable[[], UnitOfWork]
     engine: ExclusionEngine
     rule_book: RuleBook
+    audit_trusted_keys: frozenset[str] | None = None
+    """Public keys (hex) whose audit checkpoints ``VerifyLog`` accepts; ``None``: any (development key)."""
 
 
 def caller_of(context: grpc.ServicerContext, request_id: str = "") -> Caller:
