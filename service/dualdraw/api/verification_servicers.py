@@ -50,7 +50,10 @@ def substitution_to_pb(s: Substitution) -> verification_pb2.Substitution:
 
 def checkpoint_to_pb(cp: Checkpoint) -> verification_pb2.Checkpoint:
     return verification_pb2.Checkpoint(
-        tree_size=cp.tree_size, root_hash=cp.root_hash, public_key=cp.public_key, signature=cp.signature,
+        tree_size=cp.tree_size,
+        root_hash=cp.root_hash,
+        public_key=cp.public_key,
+        signature=cp.signature,
         key_id=cp.key_id,
     )
 
@@ -67,28 +70,43 @@ class VerifiableDrawServicer(verification_pb2_grpc.VerifiableDrawServiceServicer
         declaration = _declaration(request.entropy_source, v)
         v.raise_if_any()
         draw = draw_lifecycle.commit_draw(
-            self._s.unit_of_work(), self._s.engine, self._s.rule_book.current(), task_id=request.task_id,
-            as_of=as_of, caller=caller_of(context, request.request_id), declaration=declaration,
+            self._s.unit_of_work(),
+            self._s.engine,
+            self._s.rule_book.current(),
+            task_id=request.task_id,
+            as_of=as_of,
+            caller=caller_of(context, request.request_id),
+            declaration=declaration,
         )
         return convert.draw_to_pb(draw)
 
-    def RevealEntropy(self, request: verification_pb2.RevealEntropyRequest, context: grpc.ServicerContext) -> Any:
+    def RevealEntropy(
+        self, request: verification_pb2.RevealEntropyRequest, context: grpc.ServicerContext
+    ) -> Any:
         draw = draw_lifecycle.reveal_entropy(
-            self._s.unit_of_work(), draw_id=request.draw_id, party=request.party, secret_hex=request.secret,
+            self._s.unit_of_work(),
+            draw_id=request.draw_id,
+            party=request.party,
+            secret_hex=request.secret,
             caller=caller_of(context, request.request_id),
         )
         return convert.draw_to_pb(draw)
 
     def ExecuteDraw(self, request: verification_pb2.ExecuteDrawRequest, context: grpc.ServicerContext) -> Any:
         outcome = draw_lifecycle.execute_draw(
-            self._s.unit_of_work(), draw_id=request.draw_id, beacon_value=request.beacon_value,
+            self._s.unit_of_work(),
+            draw_id=request.draw_id,
+            beacon_value=request.beacon_value,
             caller=caller_of(context, request.request_id),
         )
         return convert.draw_to_pb(outcome.draw)
 
     def AbandonDraw(self, request: verification_pb2.AbandonDrawRequest, context: grpc.ServicerContext) -> Any:
         draw = draw_lifecycle.abandon_draw(
-            self._s.unit_of_work(), draw_id=request.draw_id, reason=request.reason, note=request.note,
+            self._s.unit_of_work(),
+            draw_id=request.draw_id,
+            reason=request.reason,
+            note=request.note,
             caller=caller_of(context, request.request_id),
         )
         return convert.draw_to_pb(draw)
@@ -99,8 +117,13 @@ class VerifiableDrawServicer(verification_pb2_grpc.VerifiableDrawServiceServicer
         sub = draw_lifecycle.request_substitution(
             self._s.unit_of_work(),
             draw_lifecycle.SubstitutionRequest(
-                request.draw_id, request.position, request.badge_number, request.reason, request.evidence_hash,
-                request.beacon, request.beacon_round,
+                request.draw_id,
+                request.position,
+                request.badge_number,
+                request.reason,
+                request.evidence_hash,
+                request.beacon,
+                request.beacon_round,
             ),
             caller_of(context, request.request_id),
         )
@@ -110,7 +133,9 @@ class VerifiableDrawServicer(verification_pb2_grpc.VerifiableDrawServiceServicer
         self, request: verification_pb2.ExecuteSubstitutionRequest, context: grpc.ServicerContext
     ) -> verification_pb2.Substitution:
         sub = draw_lifecycle.execute_substitution(
-            self._s.unit_of_work(), substitution_id=request.substitution_id, beacon_value=request.beacon_value,
+            self._s.unit_of_work(),
+            substitution_id=request.substitution_id,
+            beacon_value=request.beacon_value,
             caller=caller_of(context, request.request_id),
         )
         return substitution_to_pb(sub)
@@ -144,7 +169,9 @@ class VerifiableDrawServicer(verification_pb2_grpc.VerifiableDrawServiceServicer
 
 
 class AuditLogServicer(verification_pb2_grpc.AuditLogServiceServicer):
-    def __init__(self, services: Services, trusted_keys: Collection[str] | None = None, development: bool = False):
+    def __init__(
+        self, services: Services, trusted_keys: Collection[str] | None = None, development: bool = False
+    ):
         self._s = services
         self._trusted = trusted_keys
         self._development = development
@@ -156,9 +183,13 @@ class AuditLogServicer(verification_pb2_grpc.AuditLogServiceServicer):
             self._s.unit_of_work(), self._trusted, request.known_tree_size, request.known_root_hash
         )
         return verification_pb2.VerifyLogResponse(
-            ok=verdict.ok, tree_size=verdict.tree_size, root_hash=verdict.root_hash,
-            first_bad_sequence=verdict.first_bad_sequence, problem=verdict.problem,
-            checkpoints_checked=verdict.checkpoints_checked, key_ids=verdict.key_ids,
+            ok=verdict.ok,
+            tree_size=verdict.tree_size,
+            root_hash=verdict.root_hash,
+            first_bad_sequence=verdict.first_bad_sequence,
+            problem=verdict.problem,
+            checkpoints_checked=verdict.checkpoints_checked,
+            key_ids=verdict.key_ids,
             development_key=self._development,
         )
 
@@ -172,16 +203,19 @@ class AuditLogServicer(verification_pb2_grpc.AuditLogServiceServicer):
     ) -> verification_pb2.InclusionProof:
         proof = audit_log.get_inclusion_proof(self._s.unit_of_work(), request.sequence, request.tree_size)
         return verification_pb2.InclusionProof(
-            sequence=proof.sequence, leaf_data=proof.leaf_data, leaf_hash=proof.leaf_hash, hashes=proof.hashes,
+            sequence=proof.sequence,
+            leaf_data=proof.leaf_data,
+            leaf_hash=proof.leaf_hash,
+            hashes=proof.hashes,
             checkpoint=checkpoint_to_pb(proof.checkpoint),
         )
 
     def GetConsistencyProof(
         self, request: verification_pb2.GetConsistencyProofRequest, context: grpc.ServicerContext
     ) -> verification_pb2.ConsistencyProof:
-        hashes, old, new = audit_log.get_consistency_proof(self._s.unit_of_work(), request.old_size, request.new_size)
+        hashes, old, new = audit_log.get_consistency_proof(
+            self._s.unit_of_work(), request.old_size, request.new_size
+        )
         return verification_pb2.ConsistencyProof(
             hashes=hashes, old_checkpoint=checkpoint_to_pb(old), new_checkpoint=checkpoint_to_pb(new)
         )
-
-

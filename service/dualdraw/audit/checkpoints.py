@@ -73,7 +73,9 @@ class CheckpointSigner:
     def __init__(self, private_key: Ed25519PrivateKey, *, development: bool = False) -> None:
         self._key = private_key
         self.development = development
-        raw = private_key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        raw = private_key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
         self.public_key = raw.hex()
 
     @property
@@ -113,7 +115,7 @@ _dev_signer: CheckpointSigner | None = None
 
 def development_signer() -> CheckpointSigner:
     """One throw-away key per process, for when no key is configured; says so loudly the first time."""
-    global _dev_signer  # noqa: PLW0603 - one lazily created key per process is the point
+    global _dev_signer
     if _dev_signer is None:
         _dev_signer = CheckpointSigner(Ed25519PrivateKey.generate(), development=True)
         log.warning(

@@ -74,8 +74,8 @@ def verify_entries(
     """
     by_size: dict[int, Checkpoint] = {}
     keys: set[str] = set()
-    for cp in checkpoints:
-        by_size[cp.tree_size] = cp
+    for signed in checkpoints:
+        by_size[signed.tree_size] = signed
     frontier = Frontier()
     checked = 0
     last_checked = 0
@@ -90,7 +90,9 @@ def verify_entries(
         expected = frontier.size + 1
         if event.sequence != expected:
             if event.sequence > expected:
-                return bad(expected, f"entry {expected} is missing (deleted?): the next row is {event.sequence}")
+                return bad(
+                    expected, f"entry {expected} is missing (deleted?): the next row is {event.sequence}"
+                )
             return bad(event.sequence, f"entry {event.sequence} appears out of order after {expected - 1}")
         leaf = event_leaf_hash(event)
         if leaf.hex() != entry.stored_leaf_hash:
@@ -121,6 +123,9 @@ def verify_entries(
             f"entries {frontier.size + 1}..{beyond[-1]} were deleted: checkpoint {beyond[-1]} was signed",
         )
     if last_checked != frontier.size:
-        return bad(last_checked + 1, f"entries {last_checked + 1}..{frontier.size} are not covered by any "
-                   "signed checkpoint (inserted?)")
+        return bad(
+            last_checked + 1,
+            f"entries {last_checked + 1}..{frontier.size} are not covered by any "
+            "signed checkpoint (inserted?)",
+        )
     return LogVerdict(True, frontier.size, frontier.root().hex(), 0, "", checked, sorted(keys))

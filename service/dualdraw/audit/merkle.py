@@ -85,7 +85,9 @@ def inclusion_proof(index: int, leaves: Sequence[bytes]) -> list[bytes]:
     return [*inclusion_proof(index - k, leaves[k:]), root(leaves[:k])]
 
 
-def verify_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes], expected_root: bytes) -> bool:
+def verify_inclusion(
+    index: int, size: int, leaf: bytes, proof: Sequence[bytes], expected_root: bytes
+) -> bool:
     """RFC 9162 §2.1.3.2: whether ``proof`` shows ``leaf`` at ``index`` in the tree of ``size`` leaves."""
     if not 0 <= index < size:
         return False
@@ -108,7 +110,7 @@ def verify_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes],
 
 
 def consistency_proof(old_size: int, leaves: Sequence[bytes]) -> list[bytes]:
-    """The proof that the tree of the first ``old_size`` leaves is a prefix of ``leaves`` (RFC 9162 §2.1.4.1)."""
+    """The proof that the first ``old_size`` leaves are a prefix of ``leaves`` (RFC 9162 §2.1.4.1)."""
     n = len(leaves)
     if not 0 < old_size <= n:
         raise ValueError(f"old size {old_size} must be in 1..{n}")

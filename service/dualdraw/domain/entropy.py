@@ -23,7 +23,7 @@ from typing import Any
 
 COMMIT_REVEAL = "commit-reveal"
 BEACON = "beacon"
-LOCAL_SECRET = "local-secret"
+LOCAL_SECRET = "local-secret"  # noqa: S105 - the name of an entropy source, not a password
 KINDS = (COMMIT_REVEAL, BEACON, LOCAL_SECRET)
 ROLE_PARTY = "party"
 ROLE_BEACON = "beacon"
@@ -43,7 +43,9 @@ class EntropyProblem(ValueError):
 
 @dataclass(frozen=True)
 class EntropyInput:
-    """One contribution: a party's reveal, a beacon value or the local secret (``value`` hex, "" = not yet)."""
+    """One contribution: a party's reveal, a beacon value or the local secret.
+
+    ``value`` is hex, empty until supplied."""
 
     role: str
     name: str
@@ -178,7 +180,9 @@ def combine(
             continue
         secret = check_hex(value, f"reveal of {party['name']}")
         if party_commitment(party["name"], secret) != party["commitment"]:
-            raise EntropyProblem(f"the reveal of {party['name']!r} does not match its commitment", "REVEAL_MISMATCH")
+            raise EntropyProblem(
+                f"the reveal of {party['name']!r} does not match its commitment", "REVEAL_MISMATCH"
+            )
         pieces.append(_party_piece(party["name"], secret))
     label = f"{COMMIT_REVEAL}:{len(pieces)}/{len(declaration['parties'])}"
     if not missing:
@@ -196,5 +200,7 @@ def combine(
             f"round {fallback['round']}",
             "AWAITING_ENTROPY",
         )
-    pieces.append(_beacon_piece(fallback["beacon"], fallback["round"], check_hex(value, "fallback beacon value")))
+    pieces.append(
+        _beacon_piece(fallback["beacon"], fallback["round"], check_hex(value, "fallback beacon value"))
+    )
     return b"".join(pieces), f"{label}+fallback:{fallback['beacon']}#{fallback['round']}"

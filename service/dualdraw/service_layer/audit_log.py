@@ -26,13 +26,26 @@ def verify_log(
         if verdict.ok and known_size:
             leaves = [bytes.fromhex(h) for h in uow.audit.leaf_hashes(known_size)]
             if len(leaves) < known_size:
-                verdict = LogVerdict(False, verdict.tree_size, verdict.root_hash, len(leaves) + 1,
-                                     f"the log has {verdict.tree_size} entries, fewer than the known checkpoint's "
-                                     f"{known_size} (deleted?)", verdict.checkpoints_checked, verdict.key_ids)
+                verdict = LogVerdict(
+                    False,
+                    verdict.tree_size,
+                    verdict.root_hash,
+                    len(leaves) + 1,
+                    f"the log has {verdict.tree_size} entries, fewer than the known checkpoint's "
+                    f"{known_size} (deleted?)",
+                    verdict.checkpoints_checked,
+                    verdict.key_ids,
+                )
             elif root(leaves).hex() != known_root:
-                verdict = LogVerdict(False, verdict.tree_size, verdict.root_hash, 0,
-                                     f"the first {known_size} entries no longer match the known checkpoint",
-                                     verdict.checkpoints_checked, verdict.key_ids)
+                verdict = LogVerdict(
+                    False,
+                    verdict.tree_size,
+                    verdict.root_hash,
+                    0,
+                    f"the first {known_size} entries no longer match the known checkpoint",
+                    verdict.checkpoints_checked,
+                    verdict.key_ids,
+                )
     return verdict
 
 
@@ -63,13 +76,19 @@ def get_inclusion_proof(uow: UnitOfWork, sequence: int, tree_size: int = 0) -> I
         leaves = [bytes.fromhex(h) for h in uow.audit.leaf_hashes(cp.tree_size)]
         page = uow.audit.list(PageRequest(size=1, after=str(sequence - 1)))
     if len(leaves) != cp.tree_size or not page.items or page.items[0].sequence != sequence:
-        raise FailedPrecondition("the log rows do not match the checkpoint; run VerifyLog", reason="LOG_INCONSISTENT")
+        raise FailedPrecondition(
+            "the log rows do not match the checkpoint; run VerifyLog", reason="LOG_INCONSISTENT"
+        )
     event = page.items[0]
     proof = inclusion_proof(sequence - 1, leaves)
-    return Inclusion(sequence, leaf_data(event).decode("utf-8"), leaves[sequence - 1].hex(), [p.hex() for p in proof], cp)
+    return Inclusion(
+        sequence, leaf_data(event).decode("utf-8"), leaves[sequence - 1].hex(), [p.hex() for p in proof], cp
+    )
 
 
-def get_consistency_proof(uow: UnitOfWork, old_size: int, new_size: int = 0) -> tuple[list[str], Checkpoint, Checkpoint]:
+def get_consistency_proof(
+    uow: UnitOfWork, old_size: int, new_size: int = 0
+) -> tuple[list[str], Checkpoint, Checkpoint]:
     with uow:
         new = uow.audit.checkpoint(new_size or None)
         old = uow.audit.checkpoint(old_size)

@@ -44,7 +44,12 @@ def export_bundle(uow: UnitOfWork, draw_id: str, *, variant: str = FULL) -> byte
     seed = bytes.fromhex(draw.seed) if draw.seed else b""
     if variant == FULL:
         eligible: list[dict[str, Any]] = [
-            {"code": e.code, "stratum": e.stratum, "risk_class": e.risk_class, "salt": salt_for(salt_key, e.code)}
+            {
+                "code": e.code,
+                "stratum": e.stratum,
+                "risk_class": e.risk_class,
+                "salt": salt_for(salt_key, e.code),
+            }
             for e in sorted(entries, key=lambda e: e.code)
         ]
         exclusions = [[e.credit_code, e.rule_id] for e in record.exclusions]

@@ -76,7 +76,14 @@ from dualdraw.service_layer.draws import (
 from dualdraw.service_layer.ports import DrawRecord, UnitOfWork
 
 MANIFEST_VERSION = "dualdraw-manifest/2"
-ABANDON_REASONS = ("DATA_ERROR", "RULES_ERROR", "ENTROPY_FAILED", "TASK_CHANGED", "ORDERED_BY_SUPERVISOR", "OTHER")
+ABANDON_REASONS = (
+    "DATA_ERROR",
+    "RULES_ERROR",
+    "ENTROPY_FAILED",
+    "TASK_CHANGED",
+    "ORDERED_BY_SUPERVISOR",
+    "OTHER",
+)
 COMMITTED, EXECUTED, ABANDONED = "committed", "executed", "abandoned"
 
 
@@ -133,7 +140,9 @@ def commit_in(
     )
     exclusions = sorted(evaluated, key=lambda e: (e.credit_code, e.rule_id))
     excluded = {e.credit_code for e in exclusions}
-    eligible_objects = sorted((o for o in objects if o.credit_code not in excluded), key=lambda o: o.credit_code)
+    eligible_objects = sorted(
+        (o for o in objects if o.credit_code not in excluded), key=lambda o: o.credit_code
+    )
     eligible = [o.credit_code for o in eligible_objects]
     entries = [EligibleEntry(o.credit_code, DEFAULT_STRATUM, o.risk_class.value) for o in eligible_objects]
     pool = inspector_pool(candidates, item.required_speciality, day)
@@ -156,7 +165,10 @@ def commit_in(
             "department_id": task.department_id,
             "ratio": f"{task.ratio.numerator}/{task.ratio.denominator}",
             "team_size": task.team_size,
-            "scope": {"region_code": task.scope.region_code or "", "industries": sorted(task.scope.industries)},
+            "scope": {
+                "region_code": task.scope.region_code or "",
+                "industries": sorted(task.scope.industries),
+            },
         },
         "as_of": day.isoformat(),
         "rule_set": {"hash": rule_set.hash, "version": rule_set.version},
@@ -166,7 +178,12 @@ def commit_in(
             "eligible": len(eligible),
             "eligible_digest": eligible_hash,
             "eligible_root": eligible_root(entries, salt_key),
-            "strata": {DEFAULT_STRATUM: {"count": len(eligible), "ratio": f"{task.ratio.numerator}/{task.ratio.denominator}"}},
+            "strata": {
+                DEFAULT_STRATUM: {
+                    "count": len(eligible),
+                    "ratio": f"{task.ratio.numerator}/{task.ratio.denominator}",
+                }
+            },
             "exclusions_digest": sha256_hex(canonical_json([[e.credit_code, e.rule_id] for e in exclusions])),
             "exclusions_root": exclusions_root((e.credit_code, e.rule_id) for e in exclusions),
             "exclusions_by_rule": dict(Counter(e.rule_id for e in exclusions)),
@@ -206,7 +223,9 @@ def commit_in(
         inspector_pool_digest=pool.digest,
         state=COMMITTED,
     )
-    record = DrawRecord(draw=draw, eligible_codes=eligible, inspector_pool=pool_lines, exclusions=exclusions, assignments=[])
+    record = DrawRecord(
+        draw=draw, eligible_codes=eligible, inspector_pool=pool_lines, exclusions=exclusions, assignments=[]
+    )
     uow.draws.add(record)
     uow.lifecycle.add_commitments(draw_id, salt_key.hex(), entries)
     uow.lifecycle.add_entropy_inputs(draw_id, expected_inputs(declaration))
@@ -216,7 +235,12 @@ def commit_in(
         caller,
         action="draw.commit",
         resource=f"draws/{draw_id}",
-        after={"draw_id": draw_id, "task_id": task.id, "manifest_hash": manifest_hash, "entropy_source": declaration},
+        after={
+            "draw_id": draw_id,
+            "task_id": task.id,
+            "manifest_hash": manifest_hash,
+            "entropy_source": declaration,
+        },
     )
     return draw, record
 
@@ -226,7 +250,9 @@ def execute_in(uow: UnitOfWork, draw_id: str, caller: Caller) -> DrawOutcome:
     record = require(uow.draws.get_record(draw_id), "draw", draw_id)
     draw = record.draw
     if draw.state != COMMITTED:
-        raise FailedPrecondition(f"draw {draw_id} is {draw.state}, not committed", reason="DRAW_NOT_COMMITTED")
+        raise FailedPrecondition(
+            f"draw {draw_id} is {draw.state}, not committed", reason="DRAW_NOT_COMMITTED"
+        )
     declaration = json.loads(draw.manifest_json)["entropy_source"]
     values = {(i.role, i.name): i.value for i in uow.lifecycle.entropy_inputs(draw_id)}
     try:
@@ -236,13 +262,21 @@ def execute_in(uow: UnitOfWork, draw_id: str, caller: Caller) -> DrawOutcome:
     seed = derive_seed(draw.manifest_hash, entropy)
     selected = select_objects(seed, record.eligible_codes, draw.ratio)
     pool = [_pool_inspector(line) for line in record.inspector_pool]
-    teams = form_teams(seed, [s.credit_code for s in selected], pool, draw.team_size, draw.as_of, _POOL_SPECIALITY)
+    teams = form_teams(
+        seed, [s.credit_code for s in selected], pool, draw.team_size, draw.as_of, _POOL_SPECIALITY
+    )
     assignments = [
-        model.Assignment(position=n, credit_code=s.credit_code, ticket=s.ticket_hex, stratum=s.stratum, team=team)
+        model.Assignment(
+            position=n, credit_code=s.credit_code, ticket=s.ticket_hex, stratum=s.stratum, team=team
+        )
         for n, (s, team) in enumerate(zip(selected, teams, strict=True), start=1)
     ]
     uow.lifecycle.execute(
-        draw_id, seed=seed.hex(), entropy_source=label, entropy=entropy.hex(), executed_at=caller.now,
+        draw_id,
+        seed=seed.hex(),
+        entropy_source=label,
+        entropy=entropy.hex(),
+        executed_at=caller.now,
         assignments=assignments,
     )
     record_event(
@@ -260,7 +294,10 @@ def execute_in(uow: UnitOfWork, draw_id: str, caller: Caller) -> DrawOutcome:
         },
     )
     executed = require(uow.draws.get(draw_id), "draw", draw_id)
-    return DrawOutcome(executed, DrawRecord(executed, record.eligible_codes, record.inspector_pool, record.exclusions, assignments))
+    return DrawOutcome(
+        executed,
+        DrawRecord(executed, record.eligible_codes, record.inspector_pool, record.exclusions, assignments),
+    )
 
 
 def commit_draw(
@@ -298,7 +335,9 @@ def commit_draw(
     return draw
 
 
-def reveal_entropy(uow: UnitOfWork, *, draw_id: str, party: str, secret_hex: str, caller: Caller) -> model.Draw:
+def reveal_entropy(
+    uow: UnitOfWork, *, draw_id: str, party: str, secret_hex: str, caller: Caller
+) -> model.Draw:
     """Records a party's reveal; executes the draw when it was the last one missing."""
     try:
         secret = check_hex(secret_hex, "secret")
@@ -321,10 +360,15 @@ def reveal_entropy(uow: UnitOfWork, *, draw_id: str, party: str, secret_hex: str
             raise _problem(exc) from None
         inputs = {(i.role, i.name): i for i in uow.lifecycle.entropy_inputs(draw_id)}
         if inputs[(ROLE_PARTY, party)].value:
-            raise FailedPrecondition(f"{party!r} has revealed already; a reveal is taken once", reason="ALREADY_REVEALED")
+            raise FailedPrecondition(
+                f"{party!r} has revealed already; a reveal is taken once", reason="ALREADY_REVEALED"
+            )
         uow.lifecycle.set_entropy_value(draw_id, ROLE_PARTY, party, secret.hex(), caller.now)
         record_event(
-            uow, caller, action="draw.reveal", resource=f"draws/{draw_id}",
+            uow,
+            caller,
+            action="draw.reveal",
+            resource=f"draws/{draw_id}",
             after={"draw_id": draw_id, "party": party, "secret": secret.hex()},
         )
         waiting = [n for (role, n), i in inputs.items() if role == ROLE_PARTY and n != party and not i.value]
@@ -340,7 +384,9 @@ def execute_draw(uow: UnitOfWork, *, draw_id: str, beacon_value: str, caller: Ca
         uow.lifecycle.lock_draw(draw_id)
         draw = require(uow.draws.get(draw_id), "draw", draw_id)
         if draw.state != COMMITTED:
-            raise FailedPrecondition(f"draw {draw_id} is {draw.state}, not committed", reason="DRAW_NOT_COMMITTED")
+            raise FailedPrecondition(
+                f"draw {draw_id} is {draw.state}, not committed", reason="DRAW_NOT_COMMITTED"
+            )
         declaration = json.loads(draw.manifest_json)["entropy_source"]
         if beacon_value:
             try:
@@ -350,12 +396,19 @@ def execute_draw(uow: UnitOfWork, *, draw_id: str, beacon_value: str, caller: Ca
             if declaration["kind"] == BEACON:
                 role, name, round_ = ROLE_BEACON, declaration["beacon"], declaration["round"]
             elif declaration["kind"] == COMMIT_REVEAL:
-                role, name, round_ = ROLE_FALLBACK, declaration["fallback"]["beacon"], declaration["fallback"]["round"]
+                role, name, round_ = (
+                    ROLE_FALLBACK,
+                    declaration["fallback"]["beacon"],
+                    declaration["fallback"]["round"],
+                )
             else:
                 raise _invalid("beacon_value", "this draw's entropy source takes no beacon value")
             uow.lifecycle.set_entropy_value(draw_id, role, name, beacon_value, caller.now)
             record_event(
-                uow, caller, action="draw.beacon", resource=f"draws/{draw_id}",
+                uow,
+                caller,
+                action="draw.beacon",
+                resource=f"draws/{draw_id}",
                 after={"draw_id": draw_id, "beacon": name, "round": round_, "value": beacon_value},
             )
         outcome = execute_in(uow, draw_id, caller)
@@ -376,9 +429,18 @@ def abandon_draw(uow: UnitOfWork, *, draw_id: str, reason: str, note: str, calle
             raise FailedPrecondition(f"draw {draw_id} is abandoned already", reason="DRAW_ABANDONED")
         uow.lifecycle.abandon(draw_id, draw.task_id, reason, note.strip())
         record_event(
-            uow, caller, action="draw.abandon", resource=f"draws/{draw_id}",
+            uow,
+            caller,
+            action="draw.abandon",
+            resource=f"draws/{draw_id}",
             before={"state": draw.state},
-            after={"draw_id": draw_id, "task_id": draw.task_id, "state": ABANDONED, "reason": reason, "note": note.strip()},
+            after={
+                "draw_id": draw_id,
+                "task_id": draw.task_id,
+                "state": ABANDONED,
+                "reason": reason,
+                "note": note.strip(),
+            },
         )
         uow.commit()
         return require(uow.draws.get(draw_id), "draw", draw_id)
@@ -407,7 +469,11 @@ def request_substitution(uow: UnitOfWork, request: SubstitutionRequest, caller: 
         raise _invalid("evidence_hash", "must be the 64 hex digits of a SHA-256 of the evidence") from None
     secret = b""
     if request.beacon:
-        declaration: dict[str, Any] = {"kind": BEACON, "beacon": request.beacon, "round": request.beacon_round}
+        declaration: dict[str, Any] = {
+            "kind": BEACON,
+            "beacon": request.beacon,
+            "round": request.beacon_round,
+        }
         try:
             validate_declaration(declaration)
         except EntropyProblem as exc:
@@ -418,15 +484,22 @@ def request_substitution(uow: UnitOfWork, request: SubstitutionRequest, caller: 
         uow.lifecycle.lock_draw(request.draw_id)
         record = require(uow.draws.get_record(request.draw_id), "draw", request.draw_id)
         if record.draw.state != EXECUTED:
-            raise FailedPrecondition(f"draw {request.draw_id} is {record.draw.state}", reason="DRAW_NOT_EXECUTED")
+            raise FailedPrecondition(
+                f"draw {request.draw_id} is {record.draw.state}", reason="DRAW_NOT_EXECUTED"
+            )
         assignment = next((a for a in record.assignments if a.position == request.position), None)
         if assignment is None:
             raise _invalid("position", f"draw {request.draw_id} has no position {request.position}")
         if request.badge_number not in {m.badge_number for m in assignment.team}:
-            raise _invalid("badge_number", f"{request.badge_number} is not on the team of position {request.position}")
+            raise _invalid(
+                "badge_number", f"{request.badge_number} is not on the team of position {request.position}"
+            )
         sub_id = f"s-{uuid.uuid4().hex[:12]}"
         event = record_event(
-            uow, caller, action="draw.substitution.request", resource=f"draws/{request.draw_id}",
+            uow,
+            caller,
+            action="draw.substitution.request",
+            resource=f"draws/{request.draw_id}",
             after={
                 "substitution_id": sub_id,
                 "position": request.position,
@@ -457,7 +530,9 @@ def current_loads(assignments: list[model.Assignment]) -> Counter[str]:
     return Counter(m.badge_number for a in assignments for m in a.team)
 
 
-def execute_substitution(uow: UnitOfWork, *, substitution_id: str, beacon_value: str, caller: Caller) -> Substitution:
+def execute_substitution(
+    uow: UnitOfWork, *, substitution_id: str, beacon_value: str, caller: Caller
+) -> Substitution:
     """Takes the entropy of a requested substitution and swaps the replacement into the team."""
     with uow:
         found = uow.lifecycle.get_substitution(substitution_id)
@@ -476,10 +551,14 @@ def execute_substitution(uow: UnitOfWork, *, substitution_id: str, beacon_value:
         record = require(uow.draws.get_record(sub.draw_id), "draw", sub.draw_id)
         assignment = next(a for a in record.assignments if a.position == sub.position)
         removed_before = {
-            s.removed_badge for s in uow.lifecycle.substitutions(sub.draw_id)
+            s.removed_badge
+            for s in uow.lifecycle.substitutions(sub.draw_id)
             if s.position == sub.position and s.state == "executed"
         } | {sub.removed_badge}
-        pool = {json.loads(line)["badge_number"]: set(json.loads(line)["conflicts"]) for line in record.inspector_pool}
+        pool = {
+            json.loads(line)["badge_number"]: set(json.loads(line)["conflicts"])
+            for line in record.inspector_pool
+        }
         replacement = pick_replacement(
             sub_seed(bytes.fromhex(record.draw.seed), bytes.fromhex(sub.event_leaf_hash), entropy),
             [m.badge_number for m in assignment.team],
@@ -488,9 +567,14 @@ def execute_substitution(uow: UnitOfWork, *, substitution_id: str, beacon_value:
             current_loads(record.assignments),
             removed_before,
         )
-        uow.lifecycle.complete_substitution(sub, replacement=replacement, entropy=entropy.hex(), at=caller.now)
+        uow.lifecycle.complete_substitution(
+            sub, replacement=replacement, entropy=entropy.hex(), at=caller.now
+        )
         record_event(
-            uow, caller, action="draw.substitution.execute", resource=f"draws/{sub.draw_id}",
+            uow,
+            caller,
+            action="draw.substitution.execute",
+            resource=f"draws/{sub.draw_id}",
             after={"substitution_id": sub.id, "replacement_badge": replacement, "entropy": entropy.hex()},
         )
         uow.commit()

@@ -10,6 +10,7 @@ Contracts shared by every method:
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,6 @@ from dualdraw.audit.checkpoints import Checkpoint
 from dualdraw.audit.entries import StoredEntry
 from dualdraw.domain.commitments import EligibleEntry
 from dualdraw.domain.entropy import EntropyInput
-from dualdraw.domain.substitution import Substitution
 from dualdraw.domain.model import (
     Assignment,
     AuditEvent,
@@ -36,6 +36,7 @@ from dualdraw.domain.model import (
     StatutoryDesignation,
     Task,
 )
+from dualdraw.domain.substitution import Substitution
 
 T = TypeVar("T")
 
@@ -191,10 +192,10 @@ class AuditRepository(Protocol):
 
     # -- the Merkle log (issue #4) ------------------------------------------------------------------
     def entries(self) -> Iterator[StoredEntry]: ...
-    def leaf_hashes(self, upto: int | None = None) -> list[str]: ...
-    def checkpoints(self) -> list[Checkpoint]: ...
+    def leaf_hashes(self, upto: int | None = None) -> builtins.list[str]: ...
+    def checkpoints(self) -> builtins.list[Checkpoint]: ...
     def checkpoint(self, tree_size: int | None = None) -> Checkpoint | None: ...
-    def events_of(self, resource: str) -> list[AuditEvent]: ...
+    def events_of(self, resource: str) -> builtins.list[AuditEvent]: ...
     def sign_head(self) -> Checkpoint | None: ...
 
 

@@ -72,7 +72,9 @@ class SqlUnitOfWork:
     audit: AuditRepository
     lifecycle: DrawLifecycleRepository
 
-    def __init__(self, session_factory: sessionmaker[Session], signer: CheckpointSigner | None = None) -> None:
+    def __init__(
+        self, session_factory: sessionmaker[Session], signer: CheckpointSigner | None = None
+    ) -> None:
         self._session_factory = session_factory
         self._signer = signer or development_signer()
         self._session: Session | None = None
@@ -144,7 +146,9 @@ class Store:
         )
 
     @classmethod
-    def from_url(cls, url: str | URL, *, signer: CheckpointSigner | None = None, **engine_options: Any) -> Store:
+    def from_url(
+        cls, url: str | URL, *, signer: CheckpointSigner | None = None, **engine_options: Any
+    ) -> Store:
         """A store for ``url`` (see ``dualdraw.store.database.create_engine``); connects lazily."""
         return cls(create_engine(url, **engine_options), signer)
 
