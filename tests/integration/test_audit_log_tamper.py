@@ -57,12 +57,14 @@ def test_an_untouched_log_verifies_and_proofs_hold(store: Store) -> None:
     append(store, 9)
     verdict = verify_log(store.unit_of_work(), TRUSTED)
     assert verdict.ok, verdict.problem
-    assert verdict.tree_size == 9 and verdict.checkpoints_checked == 9
+    assert verdict.tree_size == 9
+    assert verdict.checkpoints_checked == 9
     with store.unit_of_work() as uow:
         leaves = [bytes.fromhex(h) for h in uow.audit.leaf_hashes()]
         cp = uow.audit.checkpoint()
         events = uow.audit.events_of("tasks/t-4")
-    assert cp is not None and cp.root_hash == root(leaves).hex()
+    assert cp is not None
+    assert cp.root_hash == root(leaves).hex()
     assert event_leaf_hash(events[0]).hex() == leaves[4].hex()
     assert not verify_log(store.unit_of_work(), {"00" * 32}).ok  # a key nobody pinned
 
@@ -71,7 +73,8 @@ def test_an_edited_row_is_named(store: Store) -> None:
     append(store, 8)
     sql(store, "UPDATE audit_events SET after_json = :v WHERE sequence = 5", v='{"n":999}')
     verdict = verify_log(store.unit_of_work(), TRUSTED)
-    assert not verdict.ok and verdict.first_bad_sequence == 5
+    assert not verdict.ok
+    assert verdict.first_bad_sequence == 5
     assert "entry 5 was edited" in verdict.problem
 
 
@@ -95,7 +98,8 @@ def test_an_edited_row_with_a_recomputed_leaf_hash_is_caught_by_its_signed_check
         h=event_leaf_hash(forged).hex(),
     )
     verdict = verify_log(store.unit_of_work(), TRUSTED)
-    assert not verdict.ok and verdict.first_bad_sequence == 4
+    assert not verdict.ok
+    assert verdict.first_bad_sequence == 4
     assert "signed checkpoint 4" in verdict.problem
 
 
@@ -103,7 +107,9 @@ def test_a_deleted_row_is_named(store: Store) -> None:
     append(store, 8)
     sql(store, "DELETE FROM audit_events WHERE sequence = 6")
     verdict = verify_log(store.unit_of_work(), TRUSTED)
-    assert not verdict.ok and verdict.first_bad_sequence == 6 and "missing" in verdict.problem
+    assert not verdict.ok
+    assert verdict.first_bad_sequence == 6
+    assert "missing" in verdict.problem
 
 
 def test_deleting_the_tail_with_its_checkpoints_is_caught_by_a_checkpoint_held_outside(store: Store) -> None:
@@ -114,10 +120,13 @@ def test_deleting_the_tail_with_its_checkpoints_is_caught_by_a_checkpoint_held_o
     sql(store, "DELETE FROM audit_events WHERE sequence > 6")
     sql(store, "DELETE FROM audit_checkpoints WHERE tree_size > 6")
     verdict = verify_log(store.unit_of_work(), TRUSTED, held.tree_size, held.root_hash)
-    assert not verdict.ok and verdict.first_bad_sequence == 7 and "deleted" in verdict.problem
+    assert not verdict.ok
+    assert verdict.first_bad_sequence == 7
+    assert "deleted" in verdict.problem
     sql(store, "DELETE FROM audit_events WHERE sequence > 5")  # rows gone, checkpoint 6 still there
     verdict = verify_log(store.unit_of_work(), TRUSTED)
-    assert not verdict.ok and verdict.first_bad_sequence == 6
+    assert not verdict.ok
+    assert verdict.first_bad_sequence == 6
 
 
 def test_reordered_rows_are_named(store: Store) -> None:
@@ -127,7 +136,8 @@ def test_reordered_rows_are_named(store: Store) -> None:
     sql(store, "UPDATE audit_events SET sequence = 3 WHERE sequence = 4")
     sql(store, "UPDATE audit_events SET sequence = 4 WHERE sequence = 1003")
     verdict = verify_log(store.unit_of_work(), TRUSTED)
-    assert not verdict.ok and verdict.first_bad_sequence == 3
+    assert not verdict.ok
+    assert verdict.first_bad_sequence == 3
 
 
 def test_an_inserted_row_is_named(store: Store) -> None:
@@ -141,7 +151,9 @@ def test_an_inserted_row_is_named(store: Store) -> None:
         h=event_leaf_hash(forged).hex(),
     )
     verdict = verify_log(store.unit_of_work(), TRUSTED)
-    assert not verdict.ok and verdict.first_bad_sequence == 6 and "not covered" in verdict.problem
+    assert not verdict.ok
+    assert verdict.first_bad_sequence == 6
+    assert "not covered" in verdict.problem
 
 
 def test_concurrent_appenders_from_separate_engines_get_contiguous_sequences(database_url: str) -> None:

@@ -38,7 +38,8 @@ def test_commit_reveal_needs_every_party_before_the_deadline_and_the_fallback_af
     validate_declaration(decl)
     both = {("party", "bureau"): b"s1".hex(), ("party", "discipline-office"): b"s2".hex()}
     entropy, label = combine(decl, both, now=NOW)
-    assert label == "commit-reveal:2/2" and len(entropy) == 64
+    assert label == "commit-reveal:2/2"
+    assert len(entropy) == 64
     one = {("party", "bureau"): b"s1".hex()}
     with pytest.raises(EntropyProblem) as waiting:
         combine(decl, one, now=NOW)
@@ -49,7 +50,8 @@ def test_commit_reveal_needs_every_party_before_the_deadline_and_the_fallback_af
     assert need_beacon.value.reason == "AWAITING_ENTROPY"
     fallback = {**one, ("fallback-beacon", "drand-quicknet"): "ab" * 32}
     entropy2, label2 = combine(decl, fallback, now=late)
-    assert label2 == "commit-reveal:1/2+fallback:drand-quicknet#123" and entropy2 != entropy
+    assert label2 == "commit-reveal:1/2+fallback:drand-quicknet#123"
+    assert entropy2 != entropy
 
 
 def test_a_reveal_that_does_not_open_its_commitment_is_refused() -> None:
