@@ -65,8 +65,6 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _run_local(args: argparse.Namespace) -> int:
-    from dualdraw.store.database import current_revision, migrate
-
     if args.command == "verify":
         from dualdraw import verify as offline
 
@@ -77,6 +75,8 @@ def _run_local(args: argparse.Namespace) -> int:
         public = write_private_key(args.path)
         print(f"wrote {args.path}; public key {public}\nset DUALDRAW_AUDIT_KEY_FILE={args.path} for `serve`")
         return 0
+    from dualdraw.store.database import current_revision, migrate
+
     settings = _settings(args)
     if args.command == "db":
         if args.db_command == "upgrade":
