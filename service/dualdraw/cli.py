@@ -13,7 +13,7 @@ from dualdraw.settings import Settings
 from dualdraw.site.cli import add_publish_command, run_publish
 from dualdraw_client.cli import add_remote_commands, run_remote
 
-LOCAL_COMMANDS = {"serve", "db", "demo", "publish", "rules"}
+LOCAL_COMMANDS = {"serve", "db", "demo", "publish", "rules", "verify", "keygen"}
 
 
 def _add_local_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,6 +33,13 @@ def _add_local_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     for name, text in (("upgrade", "apply all migrations"), ("current", "print the applied revision")):
         p = db_sub.add_parser(name, help=text)
         p.add_argument("--database-url")
+
+    verify = sub.add_parser("verify", help="verify a draw bundle offline (no server, no database)")
+    from dualdraw import verify as offline
+
+    offline.add_arguments(verify)
+    keygen = sub.add_parser("keygen", help="write a new Ed25519 key for signing audit checkpoints")
+    keygen.add_argument("path", type=Path, help="where to write the PEM private key (must not exist)")
 
     demo = sub.add_parser("demo", help="load the bundled demo directory")
     demo.add_argument("--database-url")
@@ -62,6 +69,16 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _run_local(args: argparse.Namespace) -> int:
+    if args.command == "verify":
+        from dualdraw import verify as offline
+
+        return offline.run(args)
+    if args.command == "keygen":
+        from dualdraw.audit.checkpoints import write_private_key
+
+        public = write_private_key(args.path)
+        print(f"wrote {args.path}; public key {public}\nset DUALDRAW_AUDIT_KEY_FILE={args.path} for `serve`")
+        return 0
     from dualdraw.store.database import current_revision, migrate
 
     if args.command == "publish":
@@ -103,7 +120,9 @@ def _load_demo(settings: Settings, *, only_if_empty: bool) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    from dualdraw_client.cli import alias_argv
+
+    args = build_parser().parse_args(alias_argv(sys.argv[1:] if argv is None else argv))
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -27,6 +27,8 @@ from dualdraw.api.servicers import (
     Services,
     TaskServicer,
 )
+from dualdraw.api.verification_servicers import AuditLogServicer, VerifiableDrawServicer
+from dualdraw.audit.checkpoints import CheckpointSigner, development_signer
 from dualdraw.domain.working_days import load_calendar
 from dualdraw.rules.engine import ExclusionEngine
 from dualdraw.service_layer.rule_book import RuleBook
@@ -51,6 +53,8 @@ from dualdraw.v1 import (
     rules_pb2_grpc,
     tasks_pb2,
     tasks_pb2_grpc,
+    verification_pb2,
+    verification_pb2_grpc,
 )
 
 log = logging.getLogger(__name__)
@@ -115,6 +119,16 @@ REGISTRATIONS: list[Registration] = [
         RuleServicer,
         rules_pb2_grpc.add_RuleServiceServicer_to_server,
     ),
+    Registration(
+        verification_pb2.DESCRIPTOR.services_by_name["VerifiableDrawService"].full_name,
+        VerifiableDrawServicer,
+        verification_pb2_grpc.add_VerifiableDrawServiceServicer_to_server,
+    ),
+    Registration(
+        verification_pb2.DESCRIPTOR.services_by_name["AuditLogService"].full_name,
+        lambda services: AuditLogServicer(services, services.audit_trusted_keys),
+        verification_pb2_grpc.add_AuditLogServiceServicer_to_server,
+    ),
 ]
 SERVICE_NAMES = [r.full_name for r in REGISTRATIONS]
 
@@ -142,7 +156,11 @@ def create_server(
     settings: Settings, *, store: Store | None = None, engine: ExclusionEngine | None = None
 ) -> RunningServer:
     """Creates and starts a server on ``settings.address`` (``host:0`` picks a free port)."""
-    store = store or Store.from_url(settings.database_url)
+    signer, trusted = audit_signing(settings)
+    store = store or Store.from_url(settings.database_url, signer=signer)
+    if store.signer is None:
+        store.signer = signer
+    _sign_unsigned_head(store)
     rule_book = RuleBook([settings.rules_path])
     engine = engine or ExclusionEngine(shard_size=settings.rule_shard_size, timeout_s=settings.rule_timeout_s)
     engine.start()
@@ -152,6 +170,7 @@ def create_server(
         rule_book=rule_book,
         read_unit_of_work=store.read_unit_of_work,
         calendar=load_calendar(settings.holiday_calendar),
+        audit_trusted_keys=trusted,
     )
     if settings.rules_watch_s > 0:
         rule_book.watch(engine, settings.rules_watch_s)
@@ -193,6 +212,32 @@ def create_server(
         settings.rules_path,
     )
     return RunningServer(server, port, health_servicer, services, store)
+
+
+def audit_signing(settings: Settings) -> tuple[CheckpointSigner, frozenset[str] | None]:
+    """The checkpoint signer from ``settings.audit_key_file`` and the keys ``VerifyLog`` trusts.
+
+    Without a key file a throw-away development key signs (logged loudly) and any key is accepted.
+    """
+    if settings.audit_key_file is None:
+        return development_signer(), None
+    signer = CheckpointSigner.from_file(settings.audit_key_file)
+    trusted = {signer.public_key}
+    if settings.audit_trusted_keys_file is not None:
+        lines = settings.audit_trusted_keys_file.read_text(encoding="utf-8").split()
+        trusted.update(line.strip().lower() for line in lines if line.strip())
+    log.info("audit checkpoints signed with key %s", signer.key_id)
+    return signer, frozenset(trusted)
+
+
+def _sign_unsigned_head(store: Store) -> None:
+    """Signs the log head when no checkpoint covers it (events from before the log was signed)."""
+    try:
+        with store.unit_of_work() as uow:
+            if uow.audit.sign_head() is not None:
+                uow.commit()
+    except Exception as exc:  # an unmigrated database must not stop `serve`; appends will fail loudly
+        log.warning("could not sign the audit log head at start-up: %s", exc)
 
 
 def serve(settings: Settings) -> None:

@@ -23,7 +23,8 @@ def _optional_path(variable: str) -> Path | None:
 class Settings:
     """``DUALDRAW_DATABASE_URL`` (SQLite file by default, ``postgresql+psycopg://...`` for production),
     ``DUALDRAW_RULES_PATH`` (folder of rule files), ``DUALDRAW_ADDRESS`` (host:port to serve on),
-    ``DUALDRAW_RULE_SHARD_SIZE`` and ``DUALDRAW_RULE_TIMEOUT_S`` (rules-engine worker tuning)."""
+    ``DUALDRAW_RULE_SHARD_SIZE`` and ``DUALDRAW_RULE_TIMEOUT_S`` (rules-engine worker tuning),
+    ``DUALDRAW_AUDIT_KEY_FILE`` and ``DUALDRAW_AUDIT_TRUSTED_KEYS`` (audit checkpoint signing, issue #4)."""
 
     database_url: str = field(
         default_factory=lambda: os.environ.get("DUALDRAW_DATABASE_URL", DEFAULT_DATABASE_URL)
@@ -36,6 +37,14 @@ class Settings:
     rule_timeout_s: float = field(
         default_factory=lambda: float(os.environ.get("DUALDRAW_RULE_TIMEOUT_S", "120"))
     )
+    audit_key_file: Path | None = field(
+        default_factory=lambda: Path(v) if (v := os.environ.get("DUALDRAW_AUDIT_KEY_FILE")) else None
+    )
+    """PEM (PKCS#8) Ed25519 private key that signs audit checkpoints; unset: a throw-away development key."""
+    audit_trusted_keys_file: Path | None = field(
+        default_factory=lambda: Path(v) if (v := os.environ.get("DUALDRAW_AUDIT_TRUSTED_KEYS")) else None
+    )
+    """Extra public keys (hex, one a line) whose checkpoints verify, e.g. keys used before a rotation."""
     max_workers: int = 16
     grace_s: float = 10.0
     # Holiday calendar (YAML/JSON) for the 20-working-day publication deadline; weekends only when unset.

@@ -102,10 +102,12 @@ def test_a_demo_draw_is_rule_checked_fair_and_recomputable(
     ]
 
     actions = [e.action for e in client.iter_audit_events()]
-    assert {"directory.import", "task.create", "draw.create"} <= set(actions)
-    draw_event = next(client.iter_audit_events(resource=f"draws/{draw.id}"))
-    assert draw_event.actor == "e2e-tester"
-    assert json.loads(draw_event.after_json)["selected"] == [a.credit_code for a in assignments]
+    # Issue #4: the one-step draw is a commit (manifest logged first) followed by an execute.
+    assert {"directory.import", "task.create", "draw.commit", "draw.execute"} <= set(actions)
+    commit_event, execute_event = list(client.iter_audit_events(resource=f"draws/{draw.id}"))
+    assert commit_event.actor == execute_event.actor == "e2e-tester"
+    assert json.loads(commit_event.after_json)["manifest_hash"] == draw.manifest_hash
+    assert json.loads(execute_event.after_json)["selected"] == [a.credit_code for a in assignments]
     assert client.get_task(task.id).draw_id == draw.id
 
 

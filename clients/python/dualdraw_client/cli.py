@@ -32,7 +32,7 @@ import grpc
 from google.protobuf import json_format, timestamp_pb2
 from google.protobuf.message import Message
 
-from dualdraw.v1 import directory_pb2, draws_pb2, items_pb2, tasks_pb2
+from dualdraw.v1 import directory_pb2, draws_pb2, items_pb2, tasks_pb2, verification_pb2
 
 from .client import DEFAULT_TARGET, DualdrawClient, new_request_id
 from .errors import DualdrawError
@@ -68,6 +68,7 @@ REMOTE_COMMANDS: Final = frozenset(
         "export",
         "credit-export",
         "rule-set",  # issue 3
+        "log",
     }
 )
 """The top-level command names that :func:`add_remote_commands` adds."""
@@ -724,6 +725,7 @@ def add_remote_commands(subparsers: argparse._SubParsersAction[argparse.Argument
     p.add_argument("id", metavar="DRAW_ID")
     p = _add(draws, "list", _cmd_draws_list, "list draws", common, listing=True)
     p.add_argument("--task", help="only this task's draws")
+    _add_verification_commands(subparsers, draws, common)
 
     help_text = "selected objects of a draw and their teams"
     p = _add(subparsers, "assignments", _cmd_assignments, help_text, common, listing=True)
@@ -911,6 +913,178 @@ def _add_rule_set_commands(
     results_cli.add_commands(subparsers, common)
 
 
+# -- verification (issue 4) ----------------------------------------------------------------------------
+
+DRAW_VERBS: Final = frozenset({"commit", "reveal", "execute", "abandon", "substitute", "export", "stats"})
+
+
+def alias_argv(argv: Sequence[str]) -> list[str]:
+    """``draw export …`` (and the other lifecycle verbs) means ``draws export …``; ``audit verify`` means
+    ``log verify`` (``draw TASK_ID`` and ``audit`` keep their meaning)."""
+    args = list(argv)
+    if len(args) >= 2 and args[0] == "draw" and args[1] in DRAW_VERBS:
+        args[0] = "draws"
+    elif len(args) >= 2 and args[0] == "audit" and args[1] in ("verify", "checkpoint", "proof"):
+        args[0] = "log"
+    return args
+
+
+def _cmd_draws_commit(client: DualdrawClient, args: argparse.Namespace, out: _Output) -> int:
+    source = verification_pb2.EntropySource(
+        kind=args.source, beacon=args.beacon or "", beacon_round=args.round or 0
+    )
+    for party in args.party or []:
+        name, _, commitment = party.partition("=")
+        source.parties.append(verification_pb2.PartyCommitment(name=name, commitment=commitment))
+    source.reveal_deadline = args.deadline or ""
+    draw = client.commit_draw(args.task_id, source, as_of=args.as_of, request_id=_request_id(args))
+    return _show_draw(client, draw, out)
+
+
+def _cmd_draws_reveal(client: DualdrawClient, args: argparse.Namespace, out: _Output) -> int:
+    return _show_draw(client, client.reveal_entropy(args.draw_id, args.party, args.secret), out)
+
+
+def _cmd_draws_execute(client: DualdrawClient, args: argparse.Namespace, out: _Output) -> int:
+    return _show_draw(client, client.execute_draw(args.draw_id, args.beacon_value or ""), out)
+
+
+def _cmd_draws_abandon(client: DualdrawClient, args: argparse.Namespace, out: _Output) -> int:
+    draw = client.abandon_draw(args.draw_id, args.reason, args.note)
+    if out.json:
+        out.document(draw)
+    else:
+        out.lines(_pairs(_draw_pairs(draw)))
+    return 0
+
+
+def _cmd_draws_substitute(client: DualdrawClient, args: argparse.Namespace, out: _Output) -> int:
+    import hashlib
+
+    evidence = args.evidence_hash or hashlib.sha256(open(args.evidence_file, "rb").read()).hexdigest()  # noqa: SIM115
+    sub = client.request_substitution(
+        args.draw_id, args.position, args.badge, args.reason, evidence, beacon=args.beacon or "",
+        beacon_round=args.round or 0,
+    )
+    if not args.beacon:
+        sub = client.execute_substitution(sub.id)
+    if out.json:
+        out.document(sub)
+    else:
+        pairs = [
+            ("substitution", sub.id),
+            ("position", str(sub.position)),
+            ("removed", sub.removed_badge),
+            ("replacement", sub.replacement_badge or "(awaiting the beacon)"),
+            ("reason", sub.reason),
+            ("state", sub.state),
+        ]
+        out.lines(_pairs(pairs))
+    return 0
+
+
+def _cmd_draws_export(client: DualdrawClient, args: argparse.Namespace, out: _Output) -> int:
+    content = client.export_draw_bundle(args.draw_id, public=args.public)
+    with open(args.output, "wb") as f:
+        f.write(content)
+    sys.stderr.write(f"wrote {len(content)} bytes to {args.output}; check: dualdraw verify {args.output}\n")
+    return 0
+
+
+def _cmd_draws_stats(client: DualdrawClient, args: argparse.Namespace, out: _Output) -> int:
+    stats = client.draw_statistics()
+    if out.json:
+        out.document(stats)
+        return 0
+    out.line(f"abandoned draws: {stats.abandoned}")
+    for reason, n in sorted(stats.abandoned_by_reason.items()):
+        out.line(f"  {reason}: {n}")
+    out.line("substitutions per department:")
+    for key, n in sorted(stats.substitutions_by_department.items()):
+        out.line(f"  {key}: {n}")
+    out.line("substitutions per inspector (removed):")
+    for key, n in sorted(stats.substitutions_by_inspector.items()):
+        out.line(f"  {key}: {n}")
+    return 0
+
+
+def _cmd_log_verify(client: DualdrawClient, args: argparse.Namespace, out: _Output) -> int:
+    verdict = client.verify_log(args.known_size or 0, args.known_root or "")
+    if out.json:
+        out.document(verdict)
+    elif verdict.ok:
+        out.line(f"OK: {verdict.tree_size} entries, root {verdict.root_hash}, {verdict.checkpoints_checked} "
+                 f"signed checkpoints (keys {', '.join(verdict.key_ids)})"
+                 + (" -- DEVELOPMENT KEY, not pinned" if verdict.development_key else ""))
+    else:
+        out.line(f"TAMPERED: first bad entry {verdict.first_bad_sequence}: {verdict.problem}")
+    return 0 if verdict.ok else 1
+
+
+def _cmd_log_checkpoint(client: DualdrawClient, args: argparse.Namespace, out: _Output) -> int:
+    cp = client.get_checkpoint(args.size or 0)
+    if out.json:
+        out.document(cp)
+    else:
+        out.lines(_pairs([("tree size", str(cp.tree_size)), ("root", cp.root_hash), ("key id", cp.key_id),
+                          ("public key", cp.public_key), ("signature", cp.signature)]))
+    return 0
+
+
+def _add_verification_commands(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    draws: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: list[argparse.ArgumentParser],
+) -> None:
+    p = _add(draws, "commit", _cmd_draws_commit, "freeze a draw's manifest before its entropy exists", common)
+    p.add_argument("task_id", metavar="TASK_ID")
+    p.add_argument("--source", choices=["local-secret", "beacon", "commit-reveal"], default="local-secret")
+    p.add_argument("--beacon", help="beacon name (beacon source, or the commit-reveal fallback)")
+    p.add_argument("--round", type=_positive_int, help="beacon round fixed in the manifest")
+    p.add_argument("--party", action="append", metavar="NAME=COMMITMENT", help="commit-reveal party")
+    p.add_argument("--deadline", help="commit-reveal reveal deadline (RFC 3339 with zone)")
+    p.add_argument("--as-of", type=_iso_date, metavar="DATE")
+    p.add_argument("--request-id", help="idempotency key (default: a fresh uuid4)")
+    p = _add(draws, "reveal", _cmd_draws_reveal, "reveal a party's secret", common)
+    p.add_argument("draw_id", metavar="DRAW_ID")
+    p.add_argument("party")
+    p.add_argument("secret", help="hex")
+    p = _add(draws, "execute", _cmd_draws_execute, "execute a committed draw", common)
+    p.add_argument("draw_id", metavar="DRAW_ID")
+    p.add_argument("--beacon-value", help="hex value of the beacon round")
+    p = _add(draws, "abandon", _cmd_draws_abandon, "abandon a live draw with a reason code", common)
+    p.add_argument("draw_id", metavar="DRAW_ID")
+    abandon_reasons = [
+        "DATA_ERROR", "RULES_ERROR", "ENTROPY_FAILED", "TASK_CHANGED", "ORDERED_BY_SUPERVISOR", "OTHER"
+    ]
+    p.add_argument("--reason", required=True, choices=abandon_reasons)
+    p.add_argument("--note", required=True)
+    p = _add(draws, "substitute", _cmd_draws_substitute, "replace an inspector (补抽), logged first", common)
+    p.add_argument("draw_id", metavar="DRAW_ID")
+    p.add_argument("--position", type=_positive_int, required=True)
+    p.add_argument("--badge", required=True, help="the inspector to replace")
+    substitution_reasons = ["AVOIDANCE", "LEAVE", "CERTIFICATE_LAPSED", "ILLNESS", "OTHER"]
+    p.add_argument("--reason", required=True, choices=substitution_reasons)
+    evidence = p.add_mutually_exclusive_group(required=True)
+    evidence.add_argument("--evidence-hash", help="hex SHA-256 of the evidence")
+    evidence.add_argument("--evidence-file", help="the evidence file (its SHA-256 is recorded)")
+    p.add_argument("--beacon", help="entropy from this beacon (execute later); default: local secret")
+    p.add_argument("--round", type=_positive_int)
+    p = _add(draws, "export", _cmd_draws_export, "write a draw's verification bundle", common)
+    p.add_argument("draw_id", metavar="DRAW_ID")
+    p.add_argument("-o", "--output", required=True, metavar="FILE")
+    p.add_argument("--public", action="store_true", help="hide unselected objects behind salted commitments")
+    _add(draws, "stats", _cmd_draws_stats, "abandoned draws and substitution counts", common)
+
+    log = _group(subparsers, "log", "the tamper-evident audit log (also: audit verify)")
+    help_text = "recompute the Merkle log and check its signed checkpoints"
+    p = _add(log, "verify", _cmd_log_verify, help_text, common)
+    p.add_argument("--known-size", type=_positive_int, help="a checkpoint size held outside")
+    p.add_argument("--known-root", help="its root hash")
+    p = _add(log, "checkpoint", _cmd_log_checkpoint, "show a signed checkpoint", common)
+    p.add_argument("--size", type=_positive_int, help="default: the newest")
+
+
 def is_remote(args: argparse.Namespace) -> bool:
     """True when ``args`` came from a command added by :func:`add_remote_commands`."""
     return callable(getattr(args, _HANDLER, None))
@@ -987,7 +1161,7 @@ def build_parser(prog: str = "dualdraw") -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Standalone entry point: parses ``argv`` (default ``sys.argv[1:]``) and runs the remote command."""
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(alias_argv(sys.argv[1:] if argv is None else argv))
     return run_remote(args)
 
 

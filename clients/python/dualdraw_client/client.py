@@ -38,6 +38,8 @@ from dualdraw.v1 import (
     rules_pb2_grpc,
     tasks_pb2,
     tasks_pb2_grpc,
+    verification_pb2,
+    verification_pb2_grpc,
 )
 
 from .errors import DualdrawError, from_rpc_error
@@ -813,3 +815,126 @@ class DualdrawClient:
     def reevaluate_draw(self, draw_id: str) -> rules_pb2.ReevaluateDrawResponse:
         """Recomputes an old draw's exclusions with its own stored rule set and compares."""
         return self._call(self._rules.ReevaluateDraw, rules_pb2.ReevaluateDrawRequest(draw_id=draw_id))
+    # -- verification (issue 4) --------------------------------------------------------------------------
+
+    @property
+    def _verifiable(self) -> verification_pb2_grpc.VerifiableDrawServiceStub:
+        return verification_pb2_grpc.VerifiableDrawServiceStub(self._channel)
+
+    @property
+    def _audit_log(self) -> verification_pb2_grpc.AuditLogServiceStub:
+        return verification_pb2_grpc.AuditLogServiceStub(self._channel)
+
+    def commit_draw(
+        self,
+        task_id: str,
+        entropy_source: verification_pb2.EntropySource | None = None,
+        *,
+        as_of: str | datetime.date | None = None,
+        request_id: str | None = None,
+        timeout: float | None = None,
+    ) -> draws_pb2.Draw:
+        """Freezes a draw's manifest with its declared entropy source (default: a local secret, demos only).
+
+        Fails with AlreadyExistsError (``DRAW_EXISTS``) while the task has a live draw.
+        """
+        if isinstance(as_of, datetime.date):
+            as_of = as_of.isoformat()
+        request = verification_pb2.CommitDrawRequest(
+            task_id=task_id,
+            as_of=as_of or "",
+            entropy_source=entropy_source or verification_pb2.EntropySource(kind="local-secret"),
+            request_id=request_id or new_request_id(),
+        )
+        return self._call(self._verifiable.CommitDraw, request, timeout)
+
+    def reveal_entropy(self, draw_id: str, party: str, secret_hex: str) -> draws_pb2.Draw:
+        """A commit-reveal party reveals its secret; the draw runs once every party has revealed."""
+        request = verification_pb2.RevealEntropyRequest(
+            draw_id=draw_id, party=party, secret=secret_hex, request_id=new_request_id()
+        )
+        return self._call(self._verifiable.RevealEntropy, request)
+
+    def execute_draw(
+        self, draw_id: str, beacon_value: str = "", *, timeout: float | None = None
+    ) -> draws_pb2.Draw:
+        """Executes a committed draw; ``beacon_value`` is the beacon round's value (hex) when needed."""
+        request = verification_pb2.ExecuteDrawRequest(
+            draw_id=draw_id, beacon_value=beacon_value, request_id=new_request_id()
+        )
+        return self._call(self._verifiable.ExecuteDraw, request, timeout)
+
+    def abandon_draw(self, draw_id: str, reason: str, note: str) -> draws_pb2.Draw:
+        """Abandons a live draw with a reason code; it stays visible and counted."""
+        request = verification_pb2.AbandonDrawRequest(
+            draw_id=draw_id, reason=reason, note=note, request_id=new_request_id()
+        )
+        return self._call(self._verifiable.AbandonDraw, request)
+
+    def request_substitution(
+        self,
+        draw_id: str,
+        position: int,
+        badge_number: str,
+        reason: str,
+        evidence_hash: str,
+        *,
+        beacon: str = "",
+        beacon_round: int = 0,
+    ) -> verification_pb2.Substitution:
+        """Logs a substitution (reason and evidence hash) before its entropy exists."""
+        request = verification_pb2.RequestSubstitutionRequest(
+            draw_id=draw_id,
+            position=position,
+            badge_number=badge_number,
+            reason=reason,
+            evidence_hash=evidence_hash,
+            beacon=beacon,
+            beacon_round=beacon_round,
+            request_id=new_request_id(),
+        )
+        return self._call(self._verifiable.RequestSubstitution, request)
+
+    def execute_substitution(
+        self, substitution_id: str, beacon_value: str = ""
+    ) -> verification_pb2.Substitution:
+        """Takes the substitution's entropy and swaps the replacement into the team."""
+        request = verification_pb2.ExecuteSubstitutionRequest(
+            substitution_id=substitution_id, beacon_value=beacon_value, request_id=new_request_id()
+        )
+        return self._call(self._verifiable.ExecuteSubstitution, request)
+
+    def list_substitutions(self, draw_id: str) -> verification_pb2.ListSubstitutionsResponse:
+        return self._call(
+            self._verifiable.ListSubstitutions, verification_pb2.ListSubstitutionsRequest(draw_id=draw_id)
+        )
+
+    def draw_statistics(self) -> verification_pb2.GetDrawStatisticsResponse:
+        """Abandoned draws by reason; substitutions per department and per inspector."""
+        return self._call(self._verifiable.GetDrawStatistics, verification_pb2.GetDrawStatisticsRequest())
+
+    def export_draw_bundle(self, draw_id: str, *, public: bool = False) -> bytes:
+        """The verification bundle of a draw (canonical JSON bytes); check it with ``dualdraw verify``."""
+        request = verification_pb2.ExportDrawBundleRequest(draw_id=draw_id, public_variant=public)
+        return self._call(self._verifiable.ExportDrawBundle, request).content
+
+    def verify_log(
+        self, known_tree_size: int = 0, known_root_hash: str = ""
+    ) -> verification_pb2.VerifyLogResponse:
+        """Has the server recompute the Merkle log and check every signed checkpoint."""
+        request = verification_pb2.VerifyLogRequest(
+            known_tree_size=known_tree_size, known_root_hash=known_root_hash
+        )
+        return self._call(self._audit_log.VerifyLog, request)
+
+    def get_checkpoint(self, tree_size: int = 0) -> verification_pb2.Checkpoint:
+        request = verification_pb2.GetCheckpointRequest(tree_size=tree_size)
+        return self._call(self._audit_log.GetCheckpoint, request)
+
+    def get_inclusion_proof(self, sequence: int, tree_size: int = 0) -> verification_pb2.InclusionProof:
+        request = verification_pb2.GetInclusionProofRequest(sequence=sequence, tree_size=tree_size)
+        return self._call(self._audit_log.GetInclusionProof, request)
+
+    def get_consistency_proof(self, old_size: int, new_size: int = 0) -> verification_pb2.ConsistencyProof:
+        request = verification_pb2.GetConsistencyProofRequest(old_size=old_size, new_size=new_size)
+        return self._call(self._audit_log.GetConsistencyProof, request)

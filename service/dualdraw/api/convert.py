@@ -421,6 +421,9 @@ def draw_to_pb(d: model.Draw) -> draws_pb2.Draw:
         ratio=format_ratio(d.ratio),
         eligible_digest=d.eligible_digest,
         inspector_pool_digest=d.inspector_pool_digest,
+        state=d.state,
+        state_reason=d.state_reason,
+        state_note=d.state_note,
     )
 
 

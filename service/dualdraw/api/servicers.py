@@ -53,6 +53,8 @@ class Services:
 
     def reader(self) -> UnitOfWork:
         return (self.read_unit_of_work or self.unit_of_work)()
+    audit_trusted_keys: frozenset[str] | None = None
+    """Public keys (hex) whose audit checkpoints ``VerifyLog`` accepts; ``None``: any (development key)."""
 
 
 def caller_of(context: grpc.ServicerContext, request_id: str = "") -> Caller:

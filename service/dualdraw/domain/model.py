@@ -232,6 +232,11 @@ class Draw:
     ratio: Fraction
     eligible_digest: str
     inspector_pool_digest: str
+    state: str = "executed"
+    """``committed`` (manifest frozen, awaiting entropy), ``executed`` or ``abandoned`` (issue #4)."""
+    state_reason: str = ""
+    state_note: str = ""
+    executed_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)

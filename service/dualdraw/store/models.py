@@ -33,6 +33,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -244,11 +245,18 @@ class TaskRow(Base):
 
 
 class DrawRow(Base):
-    """A draw. ``UNIQUE (task_id)`` is what serialises concurrent draws of one task."""
+    """A draw. The partial unique index on ``task_id`` over draws that are not abandoned is what serialises
+    concurrent draws of one task and keeps one live draw per task (issue #4)."""
 
     __tablename__ = "draws"
     __table_args__ = (
-        UniqueConstraint("task_id"),
+        Index(
+            "uq_draws_live_task_id",
+            "task_id",
+            unique=True,
+            sqlite_where=text("state <> 'abandoned'"),
+            postgresql_where=text("state <> 'abandoned'"),
+        ),
         CheckConstraint("ratio_denominator > 0", name="ratio_denominator"),
     )
 
@@ -274,6 +282,10 @@ class DrawRow(Base):
     ratio_denominator: Mapped[int] = mapped_column(BigInteger)
     eligible_digest: Mapped[str]
     inspector_pool_digest: Mapped[str]
+    state: Mapped[str]
+    state_reason: Mapped[str]
+    state_note: Mapped[str] = mapped_column(Text)
+    executed_at: Mapped[dt.datetime | None]
 
 
 class DrawEligibleRow(Base):
@@ -346,6 +358,8 @@ class AuditEventRow(Base):
     before_json: Mapped[str] = mapped_column(Text)
     after_json: Mapped[str] = mapped_column(Text)
     request_id: Mapped[str]
+    leaf_hash: Mapped[str]
+    """Hex RFC 6962 leaf hash of the event (``dualdraw.audit.entries.leaf_data``), fixed at append time."""
 
 
 # --- results and publication (issue 8) ---------------------------------------------------------------------
@@ -428,6 +442,8 @@ class ItemVersionRow(Base):
     change_legal_basis: Mapped[str] = mapped_column(Text)
     changed_fields_json: Mapped[str] = mapped_column(Text)
     snapshot_json: Mapped[str] = mapped_column(Text)
+
+
 # --- rule sets (issue 3) ------------------------------------------------------------------------------------
 
 
@@ -440,3 +456,78 @@ class RuleSetRow(Base):
     version: Mapped[str]
     canonical_json: Mapped[str] = mapped_column(Text)
     first_used_at: Mapped[dt.datetime]
+
+
+class AuditLogHeadRow(Base):
+    """The one lock row of the Merkle log: size and frontier. Appends lock it (``FOR UPDATE``), which
+    serialises sequence assignment across server processes sharing one database."""
+
+    __tablename__ = "audit_log_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tree_size: Mapped[int] = mapped_column(BigInteger)
+    frontier_json: Mapped[str] = mapped_column(Text)
+
+
+class AuditCheckpointRow(Base):
+    """A signed checkpoint (tree head) of the audit log; one per appended event."""
+
+    __tablename__ = "audit_checkpoints"
+
+    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root_hash: Mapped[str]
+    public_key: Mapped[str]
+    signature: Mapped[str]
+
+
+# --- verifiable draws (issue #4) ---------------------------------------------------------------------------
+
+
+class DrawCommitmentRow(Base):
+    """The salt key and the eligible entries (``code\tstratum\trisk_class`` lines, zlib) behind the
+    eligible-set Merkle root of a draw's manifest."""
+
+    __tablename__ = "draw_commitments"
+
+    draw_id: Mapped[str] = mapped_column(ForeignKey("draws.id"), primary_key=True)
+    salt_key: Mapped[str]
+    entries_zlib: Mapped[bytes]
+
+
+class DrawEntropyInputRow(Base):
+    """One entropy contribution of a draw: its commitment (frozen at commit) and value (once supplied).
+
+    Commitments are unique across all draws, so a reveal can never be replayed into another draw."""
+
+    __tablename__ = "draw_entropy_inputs"
+    __table_args__ = (Index("uq_draw_entropy_inputs_commitment", "commitment", unique=True),)
+
+    draw_id: Mapped[str] = mapped_column(ForeignKey("draws.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(primary_key=True)
+    commitment: Mapped[str | None]
+    value: Mapped[str]
+    revealed_at: Mapped[dt.datetime | None]
+
+
+class SubstitutionRow(Base):
+    """A substitution (补抽): requested with reason and evidence hash, executed with fresh entropy."""
+
+    __tablename__ = "substitutions"
+    __table_args__ = (Index(None, "draw_id", "position"), Index(None, "removed_badge"))
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    draw_id: Mapped[str] = mapped_column(ForeignKey("draws.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    removed_badge: Mapped[str]
+    reason_code: Mapped[str]
+    evidence_hash: Mapped[str]
+    entropy_source: Mapped[str] = mapped_column(Text)
+    local_secret: Mapped[str]
+    event_leaf_hash: Mapped[str]
+    replacement_badge: Mapped[str]
+    entropy: Mapped[str]
+    state: Mapped[str]
+    requested_at: Mapped[dt.datetime]
+    executed_at: Mapped[dt.datetime | None]
+    actor: Mapped[str]

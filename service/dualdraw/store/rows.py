@@ -39,12 +39,16 @@ from dualdraw.domain.model import (
 from dualdraw.store.models import (
     AssignmentMemberRow,
     AssignmentRow,
+    AuditCheckpointRow,
     AuditEventRow,
+    AuditLogHeadRow,
     Base,
     CampaignRow,
     ComplaintRow,
     DepartmentRow,
+    DrawCommitmentRow,
     DrawEligibleRow,
+    DrawEntropyInputRow,
     DrawRow,
     ExclusionRow,
     InspectionItemRow,
@@ -54,6 +58,7 @@ from dualdraw.store.models import (
     ObjectRow,
     RiskAssessmentRow,
     StatutoryDesignationRow,
+    SubstitutionRow,
     TaskRow,
 )
 
@@ -83,6 +88,11 @@ EXCLUSIONS = table_of(ExclusionRow)
 ASSIGNMENTS = table_of(AssignmentRow)
 MEMBERS = table_of(AssignmentMemberRow)
 AUDIT = table_of(AuditEventRow)
+AUDIT_HEAD = table_of(AuditLogHeadRow)
+CHECKPOINTS = table_of(AuditCheckpointRow)
+DRAW_COMMITMENTS = table_of(DrawCommitmentRow)
+ENTROPY_INPUTS = table_of(DrawEntropyInputRow)
+SUBSTITUTIONS = table_of(SubstitutionRow)
 
 # Enum lookups by value, faster than calling the enum for every row of a large read.
 _RISK_CLASS = {m.value: m for m in RiskClass}
@@ -324,6 +334,10 @@ def draw_values(d: Draw) -> Values:
         "ratio_denominator": d.ratio.denominator,
         "eligible_digest": d.eligible_digest,
         "inspector_pool_digest": d.inspector_pool_digest,
+        "state": d.state,
+        "state_reason": d.state_reason,
+        "state_note": d.state_note,
+        "executed_at": d.executed_at,
     }
 
 
@@ -350,6 +364,10 @@ def to_draw(r: Row) -> Draw:
         ratio=Fraction(r.ratio_numerator, r.ratio_denominator),
         eligible_digest=r.eligible_digest,
         inspector_pool_digest=r.inspector_pool_digest,
+        state=r.state,
+        state_reason=r.state_reason,
+        state_note=r.state_note,
+        executed_at=r.executed_at,
     )
 
 

@@ -10,10 +10,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from dualdraw.audit.checkpoints import CheckpointSigner, development_signer
 from dualdraw.domain.errors import Unavailable
 from dualdraw.service_layer.ports import (
     AuditRepository,
     DirectoryRepository,
+    DrawLifecycleRepository,
     DrawRepository,
     ItemRepository,
     ItemVersionRepository,
@@ -24,6 +26,7 @@ from dualdraw.service_layer.ports import (
     UnitOfWork,
 )
 from dualdraw.store.database import create_engine
+from dualdraw.store.draw_lifecycle import SqlDrawLifecycleRepository
 from dualdraw.store.publication_repositories import (
     SqlItemVersionRepository,
     SqlPublicationRepository,
@@ -81,9 +84,13 @@ class SqlUnitOfWork:
     publications: PublicationRepository
     item_versions: ItemVersionRepository
     rule_sets: RuleSetRepository
+    lifecycle: DrawLifecycleRepository
 
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+    def __init__(
+        self, session_factory: sessionmaker[Session], signer: CheckpointSigner | None = None
+    ) -> None:
         self._session_factory = session_factory
+        self._signer = signer or development_signer()
         self._session: Session | None = None
 
     def __enter__(self) -> Self:
@@ -95,7 +102,8 @@ class SqlUnitOfWork:
         self.items = SqlItemRepository(session)
         self.tasks = SqlTaskRepository(session)
         self.draws = SqlDrawRepository(session)
-        self.audit = SqlAuditRepository(session)
+        self.audit = SqlAuditRepository(session, self._signer)
+        self.lifecycle = SqlDrawLifecycleRepository(session)
         self.results = SqlResultRepository(session)
         self.publications = SqlPublicationRepository(session)
         self.item_versions = SqlItemVersionRepository(session)
@@ -147,9 +155,13 @@ class Store:
     Create it once (``Store.from_url``), take a ``unit_of_work()`` per request, ``dispose()`` at shutdown.
     """
 
-    def __init__(self, engine: Engine, reader: Engine | None = None) -> None:
+    def __init__(
+        self, engine: Engine, reader: Engine | None = None, signer: CheckpointSigner | None = None
+    ) -> None:
         self.engine = engine
         self.reader = reader or engine
+        self.signer = signer
+        """Signs audit checkpoints; ``None``: a per-process development key (with a loud warning)."""
         self.session_factory: sessionmaker[Session] = sessionmaker(
             engine, autoflush=False, expire_on_commit=False
         )
@@ -158,7 +170,9 @@ class Store:
         )
 
     @classmethod
-    def from_url(cls, url: str | URL, **engine_options: Any) -> Store:
+    def from_url(
+        cls, url: str | URL, *, signer: CheckpointSigner | None = None, **engine_options: Any
+    ) -> Store:
         """A store for ``url`` (see ``dualdraw.store.database.create_engine``); connects lazily.
 
         On SQLite, reads get an engine of their own that begins ``DEFERRED``: with WAL they see the last
@@ -168,15 +182,15 @@ class Store:
         reader = None
         if engine.dialect.name == "sqlite":
             reader = create_engine(url, **{**engine_options, "sqlite_begin": "DEFERRED"})
-        return cls(engine, reader)
+        return cls(engine, reader, signer)
 
     def unit_of_work(self) -> SqlUnitOfWork:
         """A unit of work for reads and writes (one transaction)."""
-        return SqlUnitOfWork(self.session_factory)
+        return SqlUnitOfWork(self.session_factory, self.signer)
 
     def read_unit_of_work(self) -> SqlUnitOfWork:
         """A unit of work for reads only: it must not write (on SQLite it would fail or wait for writers)."""
-        return SqlUnitOfWork(self.reader_session_factory)
+        return SqlUnitOfWork(self.reader_session_factory, self.signer)
 
     def ping(self) -> None:
         """Raises ``Unavailable`` unless the database answers a trivial query (for health checks)."""

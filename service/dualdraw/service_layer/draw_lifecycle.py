@@ -1,0 +1,586 @@
+"""The verifiable draw lifecycle (issue #4): commit → (reveal | beacon) → execute; abandon; substitute.
+
+- ``commit_draw`` freezes the manifest (task, rule-set hash, Merkle roots and per-stratum counts of the
+  eligible objects and the inspector pool, exclusions by rule, algorithm version and the declared entropy
+  source) and logs it, before any entropy exists. A task has at most one live (not abandoned) draw.
+- ``reveal_entropy`` takes a party's secret (checked against its commitment; each party reveals once);
+  once every party has revealed, the draw executes in the same transaction.
+- ``execute_draw`` supplies a beacon value (beacon source, or the declared fallback after the reveal
+  deadline) or opens the local secret, and computes selection and teams.
+- ``abandon_draw`` retires a live draw with a reason code; it stays visible and counted.
+- ``request_substitution`` logs reason and evidence hash first; ``execute_substitution`` then takes entropy
+  bound to that event's leaf hash and picks the replacement.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from dualdraw.audit.entries import event_leaf_hash
+from dualdraw.audit.log import record_event
+from dualdraw.domain import model
+from dualdraw.domain.canonical_json import canonical_json, sha256_hex
+from dualdraw.domain.commitments import (
+    EligibleEntry,
+    eligible_root,
+    exclusions_root,
+    pool_root,
+)
+from dualdraw.domain.draw_algorithm import (
+    ALGORITHM_VERSION,
+    DEFAULT_STRATUM,
+    derive_seed,
+    eligible_digest,
+    select_objects,
+)
+from dualdraw.domain.entropy import (
+    BEACON,
+    COMMIT_REVEAL,
+    LOCAL_SECRET,
+    ROLE_BEACON,
+    ROLE_FALLBACK,
+    ROLE_LOCAL,
+    ROLE_PARTY,
+    EntropyProblem,
+    check_hex,
+    check_reveal,
+    combine,
+    expected_inputs,
+    local_commitment,
+    validate_declaration,
+)
+from dualdraw.domain.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument
+from dualdraw.domain.jurisdiction import DepartmentTree, task_object_filter
+from dualdraw.domain.substitution import REASONS as SUBSTITUTION_REASONS
+from dualdraw.domain.substitution import Substitution, pick_replacement, sub_seed
+from dualdraw.domain.teams import conflict_digest, form_teams, inspector_pool
+from dualdraw.rules.engine import ExclusionEngine
+from dualdraw.rules.model import EvaluationContext, RuleSet
+from dualdraw.service_layer.context import Caller
+from dualdraw.service_layer.directory import require
+from dualdraw.service_layer.draws import (
+    _POOL_SPECIALITY,
+    DrawOutcome,
+    Progress,
+    _pool_inspector,
+    _repeated_request,
+    new_draw_id,
+    pool_entry,
+)
+from dualdraw.service_layer.ports import DrawRecord, UnitOfWork
+from dualdraw.service_layer.rule_preview import department_path
+
+MANIFEST_VERSION = "dualdraw-manifest/2"
+ABANDON_REASONS = (
+    "DATA_ERROR",
+    "RULES_ERROR",
+    "ENTROPY_FAILED",
+    "TASK_CHANGED",
+    "ORDERED_BY_SUPERVISOR",
+    "OTHER",
+)
+COMMITTED, EXECUTED, ABANDONED = "committed", "executed", "abandoned"
+
+
+def _problem(exc: EntropyProblem) -> FailedPrecondition:
+    return FailedPrecondition(str(exc), reason=exc.reason)
+
+
+def _invalid(field: str, text: str) -> InvalidArgument:
+    return InvalidArgument([FieldViolation(field, text)])
+
+
+def new_local_secret_source() -> tuple[dict[str, Any], bytes]:
+    secret = secrets.token_bytes(32)
+    return {"kind": LOCAL_SECRET, "commitment": local_commitment(secret)}, secret
+
+
+def commit_in(
+    uow: UnitOfWork,
+    engine: ExclusionEngine,
+    rule_set: RuleSet,
+    task: model.Task,
+    day: dt.date,
+    caller: Caller,
+    declaration: dict[str, Any],
+    progress: Progress | None = None,
+) -> tuple[model.Draw, DrawRecord]:
+    """Freezes and stores the manifest of a new draw of ``task`` inside ``uow`` (not committed)."""
+    try:
+        validate_declaration(declaration)
+    except EntropyProblem as exc:
+        raise _invalid("entropy_source", str(exc)) from None
+    item = require(uow.items.get(task.item_code), "inspection item", task.item_code)
+    departments = uow.directory.all_departments()
+    tree = DepartmentTree(departments)
+    department = require(tree.get(task.department_id), "department", task.department_id)
+    object_filter = task_object_filter(tree, task)
+    objects = uow.directory.objects_matching(object_filter)
+    side_facts = uow.directory.side_facts_matching(object_filter)
+    candidates = uow.directory.inspectors_of([task.department_id])
+    context = EvaluationContext(
+        as_of=day,
+        business_line=item.business_line,
+        item_code=item.code,
+        department_id=department.id,
+        department_level=int(department.level),
+        organizer_levels={d.id: int(d.level) for d in departments},
+        department_path=department_path(tree, department.id),  # rule jurisdictions (issue 3)
+        department_region=department.region_code,
+    )
+    evaluated = engine.evaluate(
+        rule_set,
+        context,
+        objects,
+        side_facts,
+        progress=(lambda done, total: progress("rules", done, total)) if progress else None,
+    )
+    exclusions = sorted(evaluated, key=lambda e: (e.credit_code, e.rule_id))
+    excluded = {e.credit_code for e in exclusions}
+    eligible_objects = sorted(
+        (o for o in objects if o.credit_code not in excluded), key=lambda o: o.credit_code
+    )
+    eligible = [o.credit_code for o in eligible_objects]
+    entries = [EligibleEntry(o.credit_code, DEFAULT_STRATUM, o.risk_class.value) for o in eligible_objects]
+    pool = inspector_pool(candidates, item.required_speciality, day)
+    eligible_set = set(eligible)
+    pool_lines = [pool_entry(i, eligible_set) for i in pool.qualified]
+    salt_key = secrets.token_bytes(32)
+    eligible_hash = eligible_digest(eligible)
+    draw_id = new_draw_id()
+    manifest = {
+        "manifest_version": MANIFEST_VERSION,
+        "algorithm_version": ALGORITHM_VERSION,
+        "draw_id": draw_id,
+        "created_at": caller.now.astimezone(dt.UTC).isoformat(),
+        "actor": caller.actor,
+        "task": {
+            "id": task.id,
+            "item_code": item.code,
+            "business_line": item.business_line,
+            "required_speciality": item.required_speciality,
+            "department_id": task.department_id,
+            "ratio": f"{task.ratio.numerator}/{task.ratio.denominator}",
+            "team_size": task.team_size,
+            "scope": {
+                "region_code": task.scope.region_code or "",
+                "industries": sorted(task.scope.industries),
+            },
+        },
+        "as_of": day.isoformat(),
+        "rule_set": {"hash": rule_set.hash, "version": rule_set.version},
+        "objects": {
+            "in_scope": len(objects),
+            "excluded": len(excluded),
+            "eligible": len(eligible),
+            "eligible_digest": eligible_hash,
+            "eligible_root": eligible_root(entries, salt_key),
+            "strata": {
+                DEFAULT_STRATUM: {
+                    "count": len(eligible),
+                    "ratio": f"{task.ratio.numerator}/{task.ratio.denominator}",
+                }
+            },
+            "exclusions_digest": sha256_hex(canonical_json([[e.credit_code, e.rule_id] for e in exclusions])),
+            "exclusions_root": exclusions_root((e.credit_code, e.rule_id) for e in exclusions),
+            "exclusions_by_rule": dict(Counter(e.rule_id for e in exclusions)),
+        },
+        "inspectors": {
+            "pool_size": len(pool.qualified),
+            "pool_digest": pool.digest,
+            "pool_root": pool_root(pool_lines),
+            "conflict_digest": conflict_digest(pool.qualified, eligible),
+            "left_out": [[badge, reason] for badge, reason in pool.left_out],
+        },
+        "entropy_source": declaration,
+    }
+    manifest_json = canonical_json(manifest).decode("utf-8")
+    manifest_hash = sha256_hex(manifest_json.encode("utf-8"))
+    draw = model.Draw(
+        id=draw_id,
+        task_id=task.id,
+        created_at=caller.now,
+        actor=caller.actor,
+        algorithm_version=ALGORITHM_VERSION,
+        seed="",
+        entropy_source=declaration["kind"],
+        entropy="",
+        manifest_hash=manifest_hash,
+        manifest_json=manifest_json,
+        rule_set_hash=rule_set.hash,
+        rule_set_version=rule_set.version,
+        as_of=day,
+        in_scope_count=len(objects),
+        excluded_count=len(excluded),
+        eligible_count=len(eligible),
+        selected_count=0,
+        team_size=task.team_size,
+        ratio=task.ratio,
+        eligible_digest=eligible_hash,
+        inspector_pool_digest=pool.digest,
+        state=COMMITTED,
+    )
+    record = DrawRecord(
+        draw=draw, eligible_codes=eligible, inspector_pool=pool_lines, exclusions=exclusions, assignments=[]
+    )
+    uow.rule_sets.remember(rule_set.hash, rule_set.version, rule_set.canonical_json(), caller.now)
+    uow.draws.add(record)
+    uow.lifecycle.add_commitments(draw_id, salt_key.hex(), entries)
+    uow.lifecycle.add_entropy_inputs(draw_id, expected_inputs(declaration))
+    uow.tasks.set_draw(task.id, draw_id)
+    record_event(
+        uow,
+        caller,
+        action="draw.commit",
+        resource=f"draws/{draw_id}",
+        after={
+            "draw_id": draw_id,
+            "task_id": task.id,
+            "manifest_hash": manifest_hash,
+            "entropy_source": declaration,
+        },
+    )
+    return draw, record
+
+
+def execute_in(uow: UnitOfWork, draw_id: str, caller: Caller) -> DrawOutcome:
+    """Combines the supplied entropy, selects objects and teams and stores them (inside ``uow``)."""
+    record = require(uow.draws.get_record(draw_id), "draw", draw_id)
+    draw = record.draw
+    if draw.state != COMMITTED:
+        raise FailedPrecondition(
+            f"draw {draw_id} is {draw.state}, not committed", reason="DRAW_NOT_COMMITTED"
+        )
+    declaration = json.loads(draw.manifest_json)["entropy_source"]
+    values = {(i.role, i.name): i.value for i in uow.lifecycle.entropy_inputs(draw_id)}
+    try:
+        entropy, label = combine(declaration, values, now=caller.now)
+    except EntropyProblem as exc:
+        raise _problem(exc) from None
+    seed = derive_seed(draw.manifest_hash, entropy)
+    selected = select_objects(seed, record.eligible_codes, draw.ratio)
+    pool = [_pool_inspector(line) for line in record.inspector_pool]
+    teams = form_teams(
+        seed, [s.credit_code for s in selected], pool, draw.team_size, draw.as_of, _POOL_SPECIALITY
+    )
+    assignments = [
+        model.Assignment(
+            position=n, credit_code=s.credit_code, ticket=s.ticket_hex, stratum=s.stratum, team=team
+        )
+        for n, (s, team) in enumerate(zip(selected, teams, strict=True), start=1)
+    ]
+    uow.lifecycle.execute(
+        draw_id,
+        seed=seed.hex(),
+        entropy_source=label,
+        entropy=entropy.hex(),
+        executed_at=caller.now,
+        assignments=assignments,
+    )
+    record_event(
+        uow,
+        caller,
+        action="draw.execute",
+        resource=f"draws/{draw_id}",
+        after={
+            "draw_id": draw_id,
+            "manifest_hash": draw.manifest_hash,
+            "entropy_source": label,
+            "entropy": entropy.hex(),
+            "seed": seed.hex(),
+            "selected": [a.credit_code for a in assignments],
+        },
+    )
+    executed = require(uow.draws.get(draw_id), "draw", draw_id)
+    return DrawOutcome(
+        executed,
+        DrawRecord(executed, record.eligible_codes, record.inspector_pool, record.exclusions, assignments),
+    )
+
+
+def commit_draw(
+    uow: UnitOfWork,
+    engine: ExclusionEngine,
+    rule_set: RuleSet,
+    *,
+    task_id: str,
+    as_of: dt.date | None,
+    caller: Caller,
+    declaration: dict[str, Any],
+) -> model.Draw:
+    """Commits a draw whose entropy comes later. ``declaration`` without a commitment for ``local-secret``
+    gets a fresh server secret. Raises ``AlreadyExists`` (``DRAW_EXISTS``) when the task has a live draw."""
+    day = as_of or caller.today()
+    secret = b""
+    if declaration.get("kind") == LOCAL_SECRET and "commitment" not in declaration:
+        declaration, secret = new_local_secret_source()
+    with uow:
+        task = require(uow.tasks.get(task_id), "task", task_id)
+        if task.draw_id:
+            repeated = _repeated_request(uow, task.draw_id, caller)
+            if repeated is not None:
+                return repeated.draw
+            raise AlreadyExists(
+                f"task {task.id} has a live draw {task.draw_id}; abandon it with a reason code first",
+                reason="DRAW_EXISTS",
+                metadata={"draw_id": task.draw_id},
+            )
+        draw, _ = commit_in(uow, engine, rule_set, task, day, caller, declaration)
+        if secret:
+            # Stored unrevealed beside its commitment: a demo source, the operator could read it.
+            uow.lifecycle.set_entropy_value(draw.id, ROLE_LOCAL, "local", secret.hex(), caller.now)
+        uow.commit()
+    return draw
+
+
+def reveal_entropy(
+    uow: UnitOfWork, *, draw_id: str, party: str, secret_hex: str, caller: Caller
+) -> model.Draw:
+    """Records a party's reveal; executes the draw when it was the last one missing."""
+    try:
+        secret = check_hex(secret_hex, "secret")
+    except EntropyProblem as exc:
+        raise _invalid("secret", str(exc)) from None
+    with uow:
+        uow.lifecycle.lock_draw(draw_id)
+        draw = require(uow.draws.get(draw_id), "draw", draw_id)
+        if draw.state != COMMITTED:
+            raise FailedPrecondition(
+                f"draw {draw_id} is {draw.state}: reveals are only taken while it is committed",
+                reason="DRAW_NOT_COMMITTED",
+            )
+        declaration = json.loads(draw.manifest_json)["entropy_source"]
+        if declaration["kind"] != COMMIT_REVEAL:
+            raise FailedPrecondition(f"draw {draw_id} does not use commit-reveal", reason="NOT_COMMIT_REVEAL")
+        try:
+            check_reveal(declaration, party, secret)
+        except EntropyProblem as exc:
+            raise _problem(exc) from None
+        inputs = {(i.role, i.name): i for i in uow.lifecycle.entropy_inputs(draw_id)}
+        if inputs[(ROLE_PARTY, party)].value:
+            raise FailedPrecondition(
+                f"{party!r} has revealed already; a reveal is taken once", reason="ALREADY_REVEALED"
+            )
+        uow.lifecycle.set_entropy_value(draw_id, ROLE_PARTY, party, secret.hex(), caller.now)
+        record_event(
+            uow,
+            caller,
+            action="draw.reveal",
+            resource=f"draws/{draw_id}",
+            after={"draw_id": draw_id, "party": party, "secret": secret.hex()},
+        )
+        waiting = [n for (role, n), i in inputs.items() if role == ROLE_PARTY and n != party and not i.value]
+        result = draw if waiting else execute_in(uow, draw_id, caller).draw
+        uow.commit()
+    return result
+
+
+def execute_draw(uow: UnitOfWork, *, draw_id: str, beacon_value: str, caller: Caller) -> DrawOutcome:
+    """Executes a committed draw: opens the local secret, or takes the beacon value (the beacon source,
+    or the declared fallback once the reveal deadline has passed)."""
+    with uow:
+        uow.lifecycle.lock_draw(draw_id)
+        draw = require(uow.draws.get(draw_id), "draw", draw_id)
+        if draw.state != COMMITTED:
+            raise FailedPrecondition(
+                f"draw {draw_id} is {draw.state}, not committed", reason="DRAW_NOT_COMMITTED"
+            )
+        declaration = json.loads(draw.manifest_json)["entropy_source"]
+        if beacon_value:
+            try:
+                check_hex(beacon_value, "beacon value")
+            except EntropyProblem as exc:
+                raise _invalid("beacon_value", str(exc)) from None
+            if declaration["kind"] == BEACON:
+                role, name, round_ = ROLE_BEACON, declaration["beacon"], declaration["round"]
+            elif declaration["kind"] == COMMIT_REVEAL:
+                role, name, round_ = (
+                    ROLE_FALLBACK,
+                    declaration["fallback"]["beacon"],
+                    declaration["fallback"]["round"],
+                )
+            else:
+                raise _invalid("beacon_value", "this draw's entropy source takes no beacon value")
+            uow.lifecycle.set_entropy_value(draw_id, role, name, beacon_value, caller.now)
+            record_event(
+                uow,
+                caller,
+                action="draw.beacon",
+                resource=f"draws/{draw_id}",
+                after={"draw_id": draw_id, "beacon": name, "round": round_, "value": beacon_value},
+            )
+        outcome = execute_in(uow, draw_id, caller)
+        uow.commit()
+    return outcome
+
+
+def abandon_draw(uow: UnitOfWork, *, draw_id: str, reason: str, note: str, caller: Caller) -> model.Draw:
+    """Retires a live draw so that the task may be drawn again; the draw and this event stay visible."""
+    if reason not in ABANDON_REASONS:
+        raise _invalid("reason", f"must be one of {', '.join(ABANDON_REASONS)}")
+    if not note.strip():
+        raise _invalid("note", "say why the draw is abandoned")
+    with uow:
+        uow.lifecycle.lock_draw(draw_id)
+        draw = require(uow.draws.get(draw_id), "draw", draw_id)
+        if draw.state == ABANDONED:
+            raise FailedPrecondition(f"draw {draw_id} is abandoned already", reason="DRAW_ABANDONED")
+        uow.lifecycle.abandon(draw_id, draw.task_id, reason, note.strip())
+        record_event(
+            uow,
+            caller,
+            action="draw.abandon",
+            resource=f"draws/{draw_id}",
+            before={"state": draw.state},
+            after={
+                "draw_id": draw_id,
+                "task_id": draw.task_id,
+                "state": ABANDONED,
+                "reason": reason,
+                "note": note.strip(),
+            },
+        )
+        uow.commit()
+        return require(uow.draws.get(draw_id), "draw", draw_id)
+
+
+@dataclass(frozen=True)
+class SubstitutionRequest:
+    draw_id: str
+    position: int
+    badge_number: str
+    reason: str
+    evidence_hash: str
+    beacon: str = ""
+    beacon_round: int = 0
+
+
+def request_substitution(uow: UnitOfWork, request: SubstitutionRequest, caller: Caller) -> Substitution:
+    """Logs the substitution (reason, evidence hash, entropy source) before any entropy for it exists."""
+    if request.reason not in SUBSTITUTION_REASONS:
+        raise _invalid("reason", f"must be one of {', '.join(SUBSTITUTION_REASONS)}")
+    try:
+        check_hex(request.evidence_hash, "evidence hash")
+        if len(request.evidence_hash) != 64:
+            raise EntropyProblem("", "")
+    except EntropyProblem:
+        raise _invalid("evidence_hash", "must be the 64 hex digits of a SHA-256 of the evidence") from None
+    secret = b""
+    if request.beacon:
+        declaration: dict[str, Any] = {
+            "kind": BEACON,
+            "beacon": request.beacon,
+            "round": request.beacon_round,
+        }
+        try:
+            validate_declaration(declaration)
+        except EntropyProblem as exc:
+            raise _invalid("beacon_round", str(exc)) from None
+    else:
+        declaration, secret = new_local_secret_source()
+    with uow:
+        uow.lifecycle.lock_draw(request.draw_id)
+        record = require(uow.draws.get_record(request.draw_id), "draw", request.draw_id)
+        if record.draw.state != EXECUTED:
+            raise FailedPrecondition(
+                f"draw {request.draw_id} is {record.draw.state}", reason="DRAW_NOT_EXECUTED"
+            )
+        assignment = next((a for a in record.assignments if a.position == request.position), None)
+        if assignment is None:
+            raise _invalid("position", f"draw {request.draw_id} has no position {request.position}")
+        if request.badge_number not in {m.badge_number for m in assignment.team}:
+            raise _invalid(
+                "badge_number", f"{request.badge_number} is not on the team of position {request.position}"
+            )
+        sub_id = f"s-{uuid.uuid4().hex[:12]}"
+        event = record_event(
+            uow,
+            caller,
+            action="draw.substitution.request",
+            resource=f"draws/{request.draw_id}",
+            after={
+                "substitution_id": sub_id,
+                "position": request.position,
+                "removed_badge": request.badge_number,
+                "reason_code": request.reason,
+                "evidence_hash": request.evidence_hash,
+                "entropy_source": declaration,
+            },
+        )
+        sub = Substitution(
+            id=sub_id,
+            draw_id=request.draw_id,
+            position=request.position,
+            removed_badge=request.badge_number,
+            reason_code=request.reason,
+            evidence_hash=request.evidence_hash,
+            entropy_source=canonical_json(declaration).decode("utf-8"),
+            requested_at=caller.now,
+            actor=caller.actor,
+            event_leaf_hash=event_leaf_hash(event).hex(),
+        )
+        uow.lifecycle.add_substitution(sub, secret.hex())
+        uow.commit()
+    return sub
+
+
+def current_loads(assignments: list[model.Assignment]) -> Counter[str]:
+    return Counter(m.badge_number for a in assignments for m in a.team)
+
+
+def execute_substitution(
+    uow: UnitOfWork, *, substitution_id: str, beacon_value: str, caller: Caller
+) -> Substitution:
+    """Takes the entropy of a requested substitution and swaps the replacement into the team."""
+    with uow:
+        found = uow.lifecycle.get_substitution(substitution_id)
+        sub, local_secret = require(found, "substitution", substitution_id)
+        uow.lifecycle.lock_draw(sub.draw_id)
+        if sub.state != "requested":
+            raise FailedPrecondition(f"substitution {sub.id} is {sub.state}", reason="SUBSTITUTION_DONE")
+        declaration = json.loads(sub.entropy_source)
+        values = {(ROLE_LOCAL, "local"): local_secret}
+        if declaration["kind"] == BEACON:
+            values = {(ROLE_BEACON, declaration["beacon"]): beacon_value}
+        try:
+            entropy, _ = combine(declaration, values)
+        except EntropyProblem as exc:
+            raise _problem(exc) from None
+        record = require(uow.draws.get_record(sub.draw_id), "draw", sub.draw_id)
+        assignment = next(a for a in record.assignments if a.position == sub.position)
+        removed_before = {
+            s.removed_badge
+            for s in uow.lifecycle.substitutions(sub.draw_id)
+            if s.position == sub.position and s.state == "executed"
+        } | {sub.removed_badge}
+        pool = {
+            json.loads(line)["badge_number"]: set(json.loads(line)["conflicts"])
+            for line in record.inspector_pool
+        }
+        replacement = pick_replacement(
+            sub_seed(bytes.fromhex(record.draw.seed), bytes.fromhex(sub.event_leaf_hash), entropy),
+            [m.badge_number for m in assignment.team],
+            pool,
+            assignment.credit_code,
+            current_loads(record.assignments),
+            removed_before,
+        )
+        uow.lifecycle.complete_substitution(
+            sub, replacement=replacement, entropy=entropy.hex(), at=caller.now
+        )
+        record_event(
+            uow,
+            caller,
+            action="draw.substitution.execute",
+            resource=f"draws/{sub.draw_id}",
+            after={"substitution_id": sub.id, "replacement_badge": replacement, "entropy": entropy.hex()},
+        )
+        uow.commit()
+        done, _ = require(uow.lifecycle.get_substitution(substitution_id), "substitution", substitution_id)
+    return done
