@@ -6,6 +6,8 @@ import hashlib
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dualdraw.audit.checkpoints import Checkpoint, CheckpointSigner
 from dualdraw.audit.merkle import (
@@ -19,6 +21,8 @@ from dualdraw.audit.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from dualdraw.domain.canonical_json import canonical_json
+from dualdraw.domain.commitments import EligibleEntry, object_leaf_data
 
 
 def mth(leaves: list[bytes]) -> bytes:
@@ -83,3 +87,25 @@ def test_a_checkpoint_signature_holds_only_for_its_own_size_root_and_key() -> No
     assert Checkpoint(5, cp.root_hash, other.public_key, cp.signature).problem() is not None
     flipped = ("0" if cp.signature[0] != "0" else "1") + cp.signature[1:]
     assert Checkpoint(5, cp.root_hash, cp.public_key, flipped).problem() is not None
+
+
+@given(
+    code=st.text(max_size=20),
+    risk_class=st.text(max_size=3),
+    salt=st.text(alphabet="0123456789abcdef", max_size=64),
+    stratum=st.text(max_size=10),
+)
+def test_object_leaf_data_equals_canonical_json_for_any_strings(
+    code: str, risk_class: str, salt: str, stratum: str
+) -> None:
+    expected_input = {"code": code, "risk_class": risk_class, "salt": salt, "stratum": stratum}
+    try:
+        expected = canonical_json(expected_input)
+    except ValueError:  # lone surrogates: canonical JSON refuses them, and so must the fast path
+        with pytest.raises(ValueError, match="lone surrogate"):
+            object_leaf_data(EligibleEntry(code, stratum, risk_class), salt)
+        return
+    assert object_leaf_data(EligibleEntry(code, stratum, risk_class), salt) == expected
+    assert object_leaf_data(EligibleEntry("91130273MA0NEW123C", "A", "A"), "ab") == canonical_json(
+        {"code": "91130273MA0NEW123C", "risk_class": "A", "salt": "ab", "stratum": "A"}
+    )
