@@ -40,7 +40,7 @@ def salt_for(salt_key: bytes, code: str) -> str:
 
 
 _PLAIN = re.compile(r"[ !#-\[\]-~]*")
-"""Printable ASCII but for ``"`` and ``\``: strings that canonical JSON writes between quotes unchanged."""
+"""Printable ASCII but for the quote and the backslash: canonical JSON writes such strings unchanged."""
 
 
 def object_leaf_data(entry: EligibleEntry, salt_hex: str) -> bytes:
@@ -48,7 +48,9 @@ def object_leaf_data(entry: EligibleEntry, salt_hex: str) -> bytes:
     plain ASCII (the usual case, and the draw's hot path at 1M objects), else by ``canonical_json``."""
     values = (entry.code, entry.risk_class, salt_hex, entry.stratum)
     if all(_PLAIN.fullmatch(v) for v in values):
-        return ('{"code":"%s","risk_class":"%s","salt":"%s","stratum":"%s"}' % values).encode("ascii")
+        code, risk_class, salt, stratum = values
+        text = f'{{"code":"{code}","risk_class":"{risk_class}","salt":"{salt}","stratum":"{stratum}"}}'
+        return text.encode("ascii")
     return canonical_json(
         {"code": entry.code, "risk_class": entry.risk_class, "salt": salt_hex, "stratum": entry.stratum}
     )
