@@ -21,6 +21,7 @@ import contextlib
 import json
 import logging
 import multiprocessing
+import operator
 import threading
 import time
 from collections import OrderedDict, defaultdict
@@ -303,20 +304,18 @@ def _shards(
     twins: dict[str, list[str]] = defaultdict(list)
     evaluated: list[InspectionObject] = []
     object_facts: dict[str, Fact] = {}
+    # Equal source attributes give equal facts (region_* derive from region_code), so twins are found
+    # without building their facts.
+    sources = sorted({facts.OBJECT_SOURCE.get(a, a) for a in attrs[FactKind.OBJECT]} - {"credit_code"})
+    signature_of = operator.attrgetter(*sources) if sources else (lambda _obj: ())
     for obj in objects:
-        fact = facts.object_fact(obj, attrs[FactKind.OBJECT])
         if not reads_code and obj.credit_code not in by_code:
-            signature = tuple(
-                tuple(v) if isinstance(v, list) else v
-                for k, v in sorted(fact.items())
-                if k not in ("id", "credit_code")
-            )
-            representative = representatives.setdefault(signature, obj.credit_code)
+            representative = representatives.setdefault(signature_of(obj), obj.credit_code)
             if representative != obj.credit_code:
                 twins[representative].append(obj.credit_code)
                 continue
         evaluated.append(obj)
-        object_facts[obj.credit_code] = fact
+        object_facts[obj.credit_code] = facts.object_fact(obj, attrs[FactKind.OBJECT])
     shards: list[tuple[list[Fact], list[Fact]]] = []
     for start in range(0, len(evaluated), shard_size):
         chunk = evaluated[start : start + shard_size]
