@@ -48,7 +48,11 @@ _OBJECT: dict[str, Callable[[InspectionObject], object]] = {
     "business_lines": lambda o: list(o.business_lines),
     "office": lambda o: o.office,
 }
-OBJECT_SOURCE = {"region_province": "region_code", "region_city": "region_code", "region_district": "region_code"}
+OBJECT_SOURCE = {
+    "region_province": "region_code",
+    "region_city": "region_code",
+    "region_district": "region_code",
+}
 """The ``InspectionObject`` field each derived object attribute is computed from (others: the same name)."""
 _COMPLAINT: dict[str, Callable[[Complaint], object]] = {
     "credit_code": lambda c: c.credit_code,
