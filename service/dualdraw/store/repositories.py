@@ -14,6 +14,7 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import json
+import operator
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -177,12 +178,6 @@ def _object_conditions(flt: ObjectFilter) -> builtins.list[sa.ColumnElement[bool
     if flt.active_only:
         conditions.append(OBJECTS.c.status == ObjectStatus.ACTIVE.value)
     return conditions
-
-
-def _bytewise(connection: sa.Connection, column: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
-    """``column`` ordered by bytes: PostgreSQL's "C" collation sorts ~2× faster than a locale's (and
-    equals it on credit codes, which are digits and capitals); SQLite compares bytes already."""
-    return column.collate("C") if connection.dialect.name == "postgresql" else column
 
 
 # --- repositories ------------------------------------------------------------------------------------------
@@ -373,14 +368,15 @@ class SqlDirectoryRepository(_Repository):
         return self._connection.execute(sa.select(sa.func.count()).select_from(OBJECTS)).scalar_one()
 
     def objects_matching(self, flt: ObjectFilter) -> list[InspectionObject]:
-        """The objects ``flt`` selects, ordered by credit code."""
-        stmt = (
-            sa.select(*OBJECT_COLUMNS)
-            .where(*_object_conditions(flt))
-            .order_by(_bytewise(self._connection, OBJECTS.c.credit_code))
-            .execution_options(yield_per=STREAM_BATCH)
-        )
-        return [to_object(r) for r in self._connection.execute(stmt)]
+        """The objects ``flt`` selects, ordered by credit code (bytewise).
+
+        Sorted in Python, not by the database: the same order on both backends, and no locale-aware sort
+        of a million rows in PostgreSQL (3 s of a 1M draw's load).
+        """
+        stmt = sa.select(*OBJECT_COLUMNS).where(*_object_conditions(flt))
+        objects = [to_object(r) for r in self._connection.execute(stmt)]
+        objects.sort(key=operator.attrgetter("credit_code"))
+        return objects
 
     def side_facts_matching(self, flt: ObjectFilter) -> SideFacts:
         """Complaints, risk assessments and designations of the objects ``flt`` selects, and all campaigns.
