@@ -11,6 +11,7 @@ from sqlalchemy.engine import URL, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from dualdraw.domain.errors import Unavailable
+from dualdraw.idempotency import write_claim
 from dualdraw.service_layer.ports import (
     AuditRepository,
     DirectoryRepository,
@@ -115,9 +116,12 @@ class SqlUnitOfWork:
             raise translated from exc
 
     def commit(self) -> None:
-        """Commits everything done since the block (or the last commit) began."""
+        """Commits everything done since the block (or the last commit) began, together with the
+        idempotency claim of the request being served, if any (``dualdraw.idempotency``)."""
+        session = self._open()
+        write_claim(session)
         try:
-            self._open().commit()
+            session.commit()
         except sa.exc.SQLAlchemyError as exc:
             translated = _unavailable(exc)
             if translated is not None:
