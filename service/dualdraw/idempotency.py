@@ -14,124 +14,25 @@ from the stored state where it can (a draw recognises its own request id).
 
 from __future__ import annotations
 
-import contextvars
-import datetime as dt
 import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
 import grpc
-import sqlalchemy as sa
 from google.protobuf import descriptor_pool, message_factory
 from google.protobuf.message import Message
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from dualdraw.api.wrapping import Behaviour, Shape, wrap_handler
-from dualdraw.domain.errors import Aborted, DomainError, InvalidArgument, FieldViolation
+from dualdraw.domain.errors import Aborted, DomainError, FieldViolation, InvalidArgument
 from dualdraw.security.interceptor import current_principal
-from dualdraw.store.models import IdempotentRequestRow
+from dualdraw.store.ledger import CLAIM, Claim, DuplicateRequest, Entry, Ledger
 
 log = logging.getLogger(__name__)
-LEDGER = IdempotentRequestRow.__table__
 MAX_REQUEST_ID = 128
 WAIT_FOR_FIRST_S = 10.0
-
-
-@dataclass
-class Claim:
-    method: str
-    caller: str
-    request_id: str
-    digest: str
-    written: bool = False
-
-
-_CLAIM: contextvars.ContextVar[Claim | None] = contextvars.ContextVar("dualdraw_claim", default=None)
-
-
-class DuplicateRequest(Aborted):
-    """Another call with the same (method, caller, request_id) committed its write first."""
-
-    reason = "DUPLICATE_REQUEST"
-
-
-def write_claim(session: Session) -> None:
-    """Inserts this thread's claim into ``session``'s transaction (called by the unit of work on commit)."""
-    claim = _CLAIM.get()
-    if claim is None or claim.written:
-        return
-    try:
-        with session.begin_nested():
-            session.execute(
-                sa.insert(LEDGER).values(
-                    method=claim.method,
-                    caller=claim.caller,
-                    request_id=claim.request_id,
-                    request_digest=claim.digest,
-                    response=None,
-                    created_at=dt.datetime.now(dt.UTC),
-                    completed_at=None,
-                )
-            )
-    except IntegrityError:
-        raise DuplicateRequest(
-            f"request {claim.request_id!r} was carried out already", reason="DUPLICATE_REQUEST"
-        ) from None
-    claim.written = True
-
-
-@dataclass(frozen=True)
-class Entry:
-    digest: str
-    response: bytes | None
-
-
-class Ledger:
-    """Reads and completes ledger rows, each in its own short transaction."""
-
-    def __init__(self, engine: Engine, reader: Engine | None = None) -> None:
-        self._engine = engine
-        self._reader = reader or engine  # on SQLite a DEFERRED engine: looking up never waits for a writer
-
-    def find(self, method: str, caller: str, request_id: str) -> Entry | None:
-        key = (LEDGER.c.method == method) & (LEDGER.c.caller == caller) & (LEDGER.c.request_id == request_id)
-        with self._reader.connect() as connection:
-            row = connection.execute(sa.select(LEDGER.c.request_digest, LEDGER.c.response).where(key)).first()
-        return None if row is None else Entry(row[0], row[1])
-
-    def complete(self, claim: Claim, response: bytes) -> None:
-        key = (
-            (LEDGER.c.method == claim.method)
-            & (LEDGER.c.caller == claim.caller)
-            & (LEDGER.c.request_id == claim.request_id)
-        )
-        now = dt.datetime.now(dt.UTC)
-        with self._engine.begin() as connection:
-            done = connection.execute(
-                sa.update(LEDGER).where(key).values(response=response, completed_at=now)
-            ).rowcount
-            if done == 0:  # the call wrote nothing (e.g. a repeat the use case recognised): remember anyway
-                try:
-                    with connection.begin_nested():
-                        connection.execute(
-                            sa.insert(LEDGER).values(
-                                method=claim.method,
-                                caller=claim.caller,
-                                request_id=claim.request_id,
-                                request_digest=claim.digest,
-                                response=response,
-                                created_at=now,
-                                completed_at=now,
-                            )
-                        )
-                except IntegrityError:
-                    pass
 
 
 def response_class(method: str) -> type[Message]:
@@ -194,7 +95,7 @@ class IdempotencyInterceptor(grpc.ServerInterceptor):
                 log.info("%s: request %s repeated; answering with the stored response", method, request_id)
                 return parse(found.response)
         claim = Claim(method, caller, request_id, digest)
-        token = _CLAIM.set(claim)
+        token = CLAIM.set(claim)
         try:
             response = run()
         except DomainError as error:
@@ -209,7 +110,7 @@ class IdempotencyInterceptor(grpc.ServerInterceptor):
                 ) from None
             raise
         finally:
-            _CLAIM.reset(token)
+            CLAIM.reset(token)
         self._ledger.complete(claim, response.SerializeToString())
         return response
 

@@ -27,7 +27,7 @@ from dualdraw.api.servicers import (
     TaskServicer,
 )
 from dualdraw.domain.working_days import load_calendar
-from dualdraw.idempotency import IdempotencyInterceptor, Ledger
+from dualdraw.idempotency import IdempotencyInterceptor
 from dualdraw.observability import ObservabilityInterceptor, start_metrics_server, time_rule_evaluation
 from dualdraw.rules.engine import ExclusionEngine
 from dualdraw.security.interceptor import AccessGuard, Authenticator, SecurityInterceptor
@@ -35,6 +35,7 @@ from dualdraw.security.policy import mutating_methods
 from dualdraw.security.tokens import TokenKeys
 from dualdraw.service_layer.rule_book import RuleBook
 from dualdraw.settings import Settings
+from dualdraw.store.ledger import Ledger
 from dualdraw.store.unit_of_work import Store
 from dualdraw.v1 import (
     audit_pb2,

@@ -11,7 +11,7 @@ from sqlalchemy.engine import URL, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from dualdraw.domain.errors import Unavailable
-from dualdraw.idempotency import write_claim
+from dualdraw.store.ledger import write_claim
 from dualdraw.service_layer.ports import (
     AuditRepository,
     DirectoryRepository,
