@@ -69,7 +69,9 @@ class IdempotencyInterceptor(grpc.ServerInterceptor):
                 first = next(requests, None)
                 if first is None:
                     return behaviour(iter(()), context)
-                return self._once(method, first.request_id, "", parse, lambda: behaviour(chain([first], requests), context))
+                return self._once(
+                    method, first.request_id, "", parse, lambda: behaviour(chain([first], requests), context)
+                )
 
             return streaming
 
@@ -80,7 +82,12 @@ class IdempotencyInterceptor(grpc.ServerInterceptor):
         return unary
 
     def _once(
-        self, method: str, request_id: str, digest: str, parse: Callable[[bytes], Message], run: Callable[[], Any]
+        self,
+        method: str,
+        request_id: str,
+        digest: str,
+        parse: Callable[[bytes], Message],
+        run: Callable[[], Any],
     ) -> Any:
         if not request_id:
             return run()

@@ -63,7 +63,9 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(fmt: str, level: int) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(
-        JsonFormatter() if fmt == "json" else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        JsonFormatter()
+        if fmt == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -149,7 +151,11 @@ class ObservabilityInterceptor(grpc.ServerInterceptor):
 
     @staticmethod
     def _end(
-        method: str, context: grpc.ServicerContext, started: float, failed: bool, token: contextvars.Token[str]
+        method: str,
+        context: grpc.ServicerContext,
+        started: float,
+        failed: bool,
+        token: contextvars.Token[str],
     ) -> None:
         elapsed = time.perf_counter() - started
         code = _code_of(context, failed)

@@ -26,6 +26,7 @@ from dualdraw.api.servicers import (
     Services,
     TaskServicer,
 )
+from dualdraw.api.validation import RequestValidationInterceptor
 from dualdraw.domain.working_days import load_calendar
 from dualdraw.idempotency import IdempotencyInterceptor
 from dualdraw.observability import ObservabilityInterceptor, start_metrics_server, time_rule_evaluation
@@ -212,7 +213,10 @@ def create_server(
         interceptors=[
             ObservabilityInterceptor(),
             ErrorMappingInterceptor(),
-            SecurityInterceptor(Authenticator(keys), AccessGuard(store.read_unit_of_work, store.unit_of_work)),
+            RequestValidationInterceptor(),
+            SecurityInterceptor(
+                Authenticator(keys), AccessGuard(store.read_unit_of_work, store.unit_of_work)
+            ),
             IdempotencyInterceptor(Ledger(store.engine, store.reader), mutating_methods()),
         ],
         options=[
@@ -234,7 +238,11 @@ def create_server(
         port = server.add_insecure_port(settings.address)
     else:
         port = server.add_secure_port(settings.address, credentials)
-        log.info("TLS on %s%s", settings.address, " with client certificates (mTLS)" if settings.tls_client_ca else "")
+        log.info(
+            "TLS on %s%s",
+            settings.address,
+            " with client certificates (mTLS)" if settings.tls_client_ca else "",
+        )
     if keys is None:
         log.warning(
             "AUTHENTICATION OFF (DUALDRAW_AUTH=off): callers are trusted by their x-dualdraw-actor metadata;"

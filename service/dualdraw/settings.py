@@ -51,13 +51,15 @@ class Settings:
     auth: str = field(default_factory=lambda: os.environ.get("DUALDRAW_AUTH", "on").strip().lower())
     # Token keys: an HMAC secret file, or an Ed25519 public key (PEM) to verify and optionally the private
     # key (PEM) to mint with ``dualdraw token mint``.
-    token_secret_file: Path | None = field(default_factory=lambda: _optional_path("DUALDRAW_TOKEN_SECRET_FILE"))
+    token_secret_file: Path | None = field(
+        default_factory=lambda: _optional_path("DUALDRAW_TOKEN_SECRET_FILE")
+    )
     token_public_key: Path | None = field(default_factory=lambda: _optional_path("DUALDRAW_TOKEN_PUBLIC_KEY"))
     token_private_key: Path | None = field(
         default_factory=lambda: _optional_path("DUALDRAW_TOKEN_PRIVATE_KEY")
     )
     token_keys: Any = None  # a ``dualdraw.security.tokens.TokenKeys`` given directly (tests); wins over files
-    # TLS: server certificate chain and key (PEM); with a client CA, clients must present a certificate (mTLS).
+    # TLS: server certificate chain and key (PEM); with a client CA, clients must show a certificate (mTLS).
     tls_cert: Path | None = field(default_factory=lambda: _optional_path("DUALDRAW_TLS_CERT"))
     tls_key: Path | None = field(default_factory=lambda: _optional_path("DUALDRAW_TLS_KEY"))
     tls_client_ca: Path | None = field(default_factory=lambda: _optional_path("DUALDRAW_TLS_CLIENT_CA"))
@@ -73,4 +75,3 @@ class Settings:
     @property
     def auth_enabled(self) -> bool:
         return self.auth not in ("off", "0", "false", "no")
-

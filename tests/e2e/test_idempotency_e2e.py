@@ -24,7 +24,7 @@ from dualdraw.service_layer.demo_loader import load_demo
 from dualdraw.store.unit_of_work import Store
 from dualdraw.v1 import tasks_pb2
 from dualdraw_client import DualdrawClient
-from dualdraw_client.errors import AlreadyExistsError, DualdrawError, InvalidArgumentError
+from dualdraw_client.errors import DualdrawError, InvalidArgumentError
 from tests.e2e.conftest import RULES, Served
 
 TASK = tasks_pb2.Task(item_code="TS-SE-01", department_id="130273-GXQ", ratio="0.1", team_size=2)
@@ -56,7 +56,7 @@ def test_a_retried_create_returns_the_first_response_and_writes_once(
 
 
 def _concurrent_draws(targets: list[str], task_id: str) -> list[tuple[str, str]]:
-    """Twenty concurrent draws of ``task_id`` spread over ``targets``: (request id, draw id or error reason)."""
+    """Twenty concurrent draws of ``task_id`` over ``targets``: (request id, draw id or error reason)."""
     request_ids = ["shared"] * 10 + [f"own-{n}" for n in range(10)]
 
     def one(n: int) -> tuple[str, str]:
@@ -100,7 +100,12 @@ def three_servers(database_url: str) -> Iterator[list[str]]:
     store = Store.from_url(database_url)
     load_demo(store.unit_of_work)
     store.dispose()
-    env = {**os.environ, "DUALDRAW_DATABASE_URL": database_url, "DUALDRAW_RULES_PATH": str(RULES), "DUALDRAW_AUTH": "off"}
+    env = {
+        **os.environ,
+        "DUALDRAW_DATABASE_URL": database_url,
+        "DUALDRAW_RULES_PATH": str(RULES),
+        "DUALDRAW_AUTH": "off",
+    }
     targets, processes = [], []
     for _ in range(3):
         port = _free_port()
@@ -108,7 +113,9 @@ def three_servers(database_url: str) -> Iterator[list[str]]:
         processes.append(
             subprocess.Popen(
                 [sys.executable, "-m", "dualdraw.cli", "serve", "--address", targets[-1]],
-                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
         )
     try:

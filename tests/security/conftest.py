@@ -14,12 +14,12 @@ import pytest
 
 from dualdraw.demo import LUBEI, LUNAN
 from dualdraw.domain import model
+from dualdraw.security.tokens import Principal, Role, TokenKeys, mint_token
 from dualdraw.server import RunningServer, create_server
 from dualdraw.service_layer import catalogue, draws
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_loader import load_demo
 from dualdraw.service_layer.ports import PageRequest
-from dualdraw.security.tokens import Principal, Role, TokenKeys, mint_token
 from dualdraw.settings import Settings
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
@@ -85,11 +85,21 @@ def _side(running: RunningServer, department_id: str, item_code: str) -> Side:
     )  # fmt: skip
     first = min(outcome.record.assignments, key=lambda a: a.position)
     with services.reader() as uow:
-        codes = [o.credit_code for o in uow.directory.list_objects(PageRequest(size=1000), [department_id]).items]
-        complaints = [c for c in uow.directory.list_complaints(PageRequest(size=1000)).items if c.credit_code in codes]
-        risks = [r for r in uow.directory.list_risk_assessments(PageRequest(size=1000)).items if r.credit_code in codes]
+        codes = [
+            o.credit_code for o in uow.directory.list_objects(PageRequest(size=1000), [department_id]).items
+        ]
+        complaints = [
+            c for c in uow.directory.list_complaints(PageRequest(size=1000)).items if c.credit_code in codes
+        ]
+        risks = [
+            r
+            for r in uow.directory.list_risk_assessments(PageRequest(size=1000)).items
+            if r.credit_code in codes
+        ]
         designations = [
-            d for d in uow.directory.list_statutory_designations(PageRequest(size=1000)).items if d.credit_code in codes
+            d
+            for d in uow.directory.list_statutory_designations(PageRequest(size=1000)).items
+            if d.credit_code in codes
         ]
     return Side(
         department_id=department_id,

@@ -37,8 +37,15 @@ def test_ed25519_tokens_round_trip_and_a_public_key_only_verifies() -> None:
     [
         mint_token(KEYS, PRINCIPAL, now=dt.datetime(2020, 1, 1, tzinfo=dt.UTC)),  # expired
         mint_token(TokenKeys.hmac(b"another-secret-of-at-least-32-bytes!!"), PRINCIPAL),  # forged
-        jwt.encode({"sub": "x", "role": "auditor", "dept": "130202-LN", "aud": "dualdraw", "exp": 4102444800}, None, algorithm="none"),
-        jwt.encode({"sub": "x", "role": "root", "dept": "130202-LN", "aud": "dualdraw", "exp": 4102444800}, KEYS.sign_key),
+        jwt.encode(
+            {"sub": "x", "role": "auditor", "dept": "130202-LN", "aud": "dualdraw", "exp": 4102444800},
+            None,
+            algorithm="none",
+        ),
+        jwt.encode(
+            {"sub": "x", "role": "root", "dept": "130202-LN", "aud": "dualdraw", "exp": 4102444800},
+            KEYS.sign_key,
+        ),
         "not a token",
     ],
 )
@@ -47,11 +54,15 @@ def test_bad_tokens_are_refused(token: str) -> None:
         verify_token(KEYS, token)
 
 
-def test_calls_without_a_token_are_unauthenticated_and_audited_but_the_public_api_is_open(secured: Secured) -> None:
+def test_calls_without_a_token_are_unauthenticated_and_audited_but_the_public_api_is_open(
+    secured: Secured,
+) -> None:
     before = secured.denials()
     with secured.channel() as channel:
         with pytest.raises(grpc.RpcError) as caught:
-            tasks_pb2_grpc.TaskServiceStub(channel).GetTask(tasks_pb2.GetTaskRequest(id=secured.inside.task_id))
+            tasks_pb2_grpc.TaskServiceStub(channel).GetTask(
+                tasks_pb2.GetTaskRequest(id=secured.inside.task_id)
+            )
         assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
         public_pb2_grpc.PublicServiceStub(channel).ListPublishedDraws(public_pb2.ListPublishedDrawsRequest())
         token = secured.token(Role.AUDITOR, department=secured.inside.department_id)
@@ -67,12 +78,16 @@ def test_auth_off_and_plaintext_are_refused_off_loopback(tmp_path: Path) -> None
     with pytest.raises(ValueError, match="loopback"):
         create_server(Settings(database_url=url, rules_path=RULES, address="0.0.0.0:0", auth="off"))
     with pytest.raises(ValueError, match="loopback"):
-        create_server(Settings(database_url=url, rules_path=RULES, address="0.0.0.0:0", auth="on", token_keys=KEYS))
+        create_server(
+            Settings(database_url=url, rules_path=RULES, address="0.0.0.0:0", auth="on", token_keys=KEYS)
+        )
     with pytest.raises(ValueError, match="no token key"):
         create_server(Settings(database_url=url, rules_path=RULES, address="127.0.0.1:0", auth="on"))
 
 
-def _certificate(tmp_path: Path, name: str, issuer: tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None = None) -> tuple[Path, Path, x509.Certificate, ec.EllipticCurvePrivateKey]:
+def _certificate(
+    tmp_path: Path, name: str, issuer: tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None = None
+) -> tuple[Path, Path, x509.Certificate, ec.EllipticCurvePrivateKey]:
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = dt.datetime.now(dt.UTC)
@@ -91,7 +106,9 @@ def _certificate(tmp_path: Path, name: str, issuer: tuple[x509.Certificate, ec.E
     cert_path, key_path = tmp_path / f"{name}.crt", tmp_path / f"{name}.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
     )
     return cert_path, key_path, cert, key
 
@@ -116,8 +133,7 @@ def test_tls_with_client_certificates(database_url: str, tmp_path: Path) -> None
             with pytest.raises(grpc.RpcError) as caught:
                 public_pb2_grpc.PublicServiceStub(channel).ListPublishedDraws(request, timeout=10)
             assert caught.value.code() == grpc.StatusCode.UNAVAILABLE  # no client certificate: no handshake
-        with grpc.insecure_channel(target) as channel:
-            with pytest.raises(grpc.RpcError):
-                public_pb2_grpc.PublicServiceStub(channel).ListPublishedDraws(request, timeout=10)
+        with grpc.insecure_channel(target) as channel, pytest.raises(grpc.RpcError):
+            public_pb2_grpc.PublicServiceStub(channel).ListPublishedDraws(request, timeout=10)
     finally:
         running.stop(grace=1)

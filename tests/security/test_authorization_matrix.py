@@ -64,7 +64,10 @@ def call(secured: Secured, name: str, request: Any, token: str | None) -> grpc.S
     response = message_factory.GetMessageClass(descriptor.output_type)
     metadata = bearer(token) if token else ()
     with secured.channel() as channel:
-        kwargs = {"request_serializer": lambda m: m.SerializeToString(), "response_deserializer": response.FromString}
+        kwargs = {
+            "request_serializer": lambda m: m.SerializeToString(),
+            "response_deserializer": response.FromString,
+        }
         try:
             if descriptor.client_streaming:
                 channel.stream_unary(name, **kwargs)(iter([request]), metadata=metadata, timeout=60)
@@ -98,7 +101,11 @@ def test_every_rpc_for_every_role_inside_and_outside(secured: Secured) -> None:
                 subject = secured.inside.badge_number if role is Role.INSPECTOR else "tester"
                 token = secured.token(role, subject=subject, department=secured.inside.department_id)
                 code = call(secured, name, _request(name, policy, side), token)
-                unknown = inside and policy.on is not None and getattr(side, SIDE_FIELD.get(policy.on.kind, ""), "") == "none"
+                unknown = (
+                    inside
+                    and policy.on is not None
+                    and getattr(side, SIDE_FIELD.get(policy.on.kind, ""), "") == "none"
+                )
                 denied = expected_denied(policy, role, inside and not unknown)
                 where = f"{name} as {role.value} {'inside' if inside else 'outside'}: {code.name}"
                 if code == grpc.StatusCode.UNAUTHENTICATED:
@@ -117,7 +124,10 @@ def test_a_root_auditor_reads_the_whole_log(secured: Secured) -> None:
     from dualdraw.demo import PROVINCE
 
     token = secured.token(Role.AUDITOR, department=PROVINCE)
-    for name in ("/dualdraw.v1.AuditService/ListAuditEvents", "/dualdraw.v1.PublicationService/ListPendingPublications"):
+    for name in (
+        "/dualdraw.v1.AuditService/ListAuditEvents",
+        "/dualdraw.v1.PublicationService/ListPendingPublications",
+    ):
         code = call(secured, name, _request(name, POLICIES[name], secured.inside), token)
         assert code == grpc.StatusCode.OK, name
 
@@ -141,12 +151,22 @@ def test_an_unknown_id_and_a_foreign_id_are_denied_alike(secured: Secured, name:
     }[field]
     answers = []
     with secured.channel() as channel:
-        stub = channel.unary_unary(name, request_serializer=lambda m: m.SerializeToString(), response_deserializer=response.FromString)
+        stub = channel.unary_unary(
+            name,
+            request_serializer=lambda m: m.SerializeToString(),
+            response_deserializer=response.FromString,
+        )
         for value in (foreign, "does-not-exist-0001"):
             with pytest.raises(grpc.RpcError) as caught:
                 stub(request_class(**{field: value}), metadata=bearer(token), timeout=30)
             error = caught.value
-            answers.append((error.code(), error.details(), dict(error.trailing_metadata() or ()).get("grpc-status-details-bin")))
+            answers.append(
+                (
+                    error.code(),
+                    error.details(),
+                    dict(error.trailing_metadata() or ()).get("grpc-status-details-bin"),
+                )
+            )
     assert answers[0][0] == grpc.StatusCode.PERMISSION_DENIED
     assert answers[0] == answers[1]
 
@@ -155,7 +175,9 @@ def test_an_import_outside_the_subtree_is_denied_and_writes_nothing(secured: Sec
     token = secured.token(Role.DRAW_OPERATOR, department=secured.inside.department_id)
     name = "/dualdraw.v1.DirectoryService/ImportDirectory"
     request = directory_pb2.ImportDirectoryRequest()
-    request.departments.add(id="999999-X", name="rogue", parent_id=secured.outside.department_id, level=3, region_code="130203")
+    request.departments.add(
+        id="999999-X", name="rogue", parent_id=secured.outside.department_id, level=3, region_code="130203"
+    )
     assert call(secured, name, request, token) == grpc.StatusCode.PERMISSION_DENIED
     with secured.running.services.reader() as uow:
         assert uow.directory.get_department("999999-X") is None

@@ -28,7 +28,9 @@ from dualdraw.service_layer.ports import UnitOfWork
 
 log = logging.getLogger(__name__)
 ACTOR_METADATA_KEY = "x-dualdraw-actor"
-_CURRENT: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("dualdraw_principal", default=None)
+_CURRENT: contextvars.ContextVar[Principal | None] = contextvars.ContextVar(
+    "dualdraw_principal", default=None
+)
 
 
 def current_principal() -> Principal | None:
@@ -120,9 +122,7 @@ class AccessGuard:
         if not inside:
             raise self.deny(principal, method, "jurisdiction", f"{target.kind}:{value}")
 
-    def guard_import(
-        self, principal: Principal, method: str, chunks: Iterator[Any]
-    ) -> Iterator[Any]:
+    def guard_import(self, principal: Principal, method: str, chunks: Iterator[Any]) -> Iterator[Any]:
         """Passes import chunks through, denying the call at the first record outside the subtree."""
         if principal.unrestricted:
             yield from chunks

@@ -42,7 +42,7 @@ class MethodPolicy:
     team_member: frozenset[Role] = frozenset()  # these roles must be on the assignment's team as well
 
 
-P, D, I, A, U = Role.POLICY_EDITOR, Role.DRAW_OPERATOR, Role.INSPECTOR, Role.AUDITOR, Role.PUBLIC
+P, D, I, A, U = Role.POLICY_EDITOR, Role.DRAW_OPERATOR, Role.INSPECTOR, Role.AUDITOR, Role.PUBLIC  # noqa: E741
 STAFF = (D, I, A)  # directory and draw readers
 INTERNAL = (P, D, I, A)
 EVERYONE = (P, D, I, A, U)
@@ -96,9 +96,7 @@ POLICIES: dict[str, MethodPolicy] = {
     _m(AUDIT, "ListAuditEvents"): rule(A, on=Target("department", "", "root")),  # the whole log: root only
     # -- results and publication -----------------------------------------------------------------------
     _m(RESULTS, "RecordResult"): rule(I, on=Target("draw", "result.draw_id"), writes=True, team_member=(I,)),
-    _m(RESULTS, "CorrectResult"): rule(
-        I, on=Target("draw", "result.draw_id"), writes=True, team_member=(I,)
-    ),
+    _m(RESULTS, "CorrectResult"): rule(I, on=Target("draw", "result.draw_id"), writes=True, team_member=(I,)),
     _m(RESULTS, "GetResult"): rule(*STAFF, on=Target("draw", "draw_id")),
     _m(RESULTS, "ListResultVersions"): rule(*STAFF, on=Target("draw", "draw_id")),
     _m(RESULTS, "ListResults"): rule(*STAFF, on=Target("draw", "draw_id", "root")),

@@ -72,7 +72,9 @@ class TokenKeys:
         return cls("EdDSA", public, None)
 
     @classmethod
-    def from_files(cls, *, public_key: Path | None, private_key: Path | None, secret: Path | None) -> TokenKeys:
+    def from_files(
+        cls, *, public_key: Path | None, private_key: Path | None, secret: Path | None
+    ) -> TokenKeys:
         """Keys from PEM files (Ed25519) or a secret file (HMAC); exactly one kind must be given."""
         if secret is not None:
             if public_key is not None or private_key is not None:

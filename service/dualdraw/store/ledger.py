@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from dualdraw.domain.errors import Aborted
 from dualdraw.store.models import IdempotentRequestRow
+from dualdraw.store.rows import table_of
 
-LEDGER = IdempotentRequestRow.__table__
+LEDGER = table_of(IdempotentRequestRow)
 
 
 @dataclass

@@ -11,7 +11,6 @@ from sqlalchemy.engine import URL, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from dualdraw.domain.errors import Unavailable
-from dualdraw.store.ledger import write_claim
 from dualdraw.service_layer.ports import (
     AuditRepository,
     DirectoryRepository,
@@ -24,6 +23,7 @@ from dualdraw.service_layer.ports import (
     UnitOfWork,
 )
 from dualdraw.store.database import create_engine
+from dualdraw.store.ledger import write_claim
 from dualdraw.store.publication_repositories import (
     SqlItemVersionRepository,
     SqlPublicationRepository,
