@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)  ## create the virtual environment and install dualdraw with its dev tools
 
 run: $(STAMP)  ## install, migrate the SQLite file, load demo data if empty, serve on 127.0.0.1:50051
-	DUALDRAW_DATABASE_URL=$${DUALDRAW_DATABASE_URL:-$(DB)} $(VENV)/bin/dualdraw serve --address $(ADDR) --migrate --demo-if-empty
+	DUALDRAW_AUTH=$${DUALDRAW_AUTH:-off} DUALDRAW_DATABASE_URL=$${DUALDRAW_DATABASE_URL:-$(DB)} $(VENV)/bin/dualdraw serve --address $(ADDR) --migrate --demo-if-empty
 
 test: $(STAMP)  ## install and run the whole suite (SQLite and PostgreSQL)
 	$(PY) -m pytest $(PYTEST_ARGS)

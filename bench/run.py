@@ -252,7 +252,12 @@ def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
     d = directory(size, inspectors)
     url = fresh_database(base_url, f"api_{size}")
     port = _free_port()
-    env = {**os.environ, "DUALDRAW_DATABASE_URL": url, "DUALDRAW_RULES_PATH": str(RULES)}
+    env = {
+        **os.environ,
+        "DUALDRAW_DATABASE_URL": url,
+        "DUALDRAW_RULES_PATH": str(RULES),
+        "DUALDRAW_AUTH": "off",
+    }
     server = subprocess.Popen(
         [sys.executable, "-m", "dualdraw.cli", "serve", "--address", f"127.0.0.1:{port}"],
         env=env,

@@ -13,7 +13,7 @@ from dualdraw.settings import Settings
 from dualdraw.site.cli import add_publish_command, run_publish
 from dualdraw_client.cli import add_remote_commands, run_remote
 
-LOCAL_COMMANDS = {"serve", "db", "demo", "publish", "rules", "verify", "keygen"}
+LOCAL_COMMANDS = {"serve", "db", "demo", "publish", "rules", "verify", "keygen", "token"}
 
 
 def _add_local_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,6 +33,26 @@ def _add_local_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     for name, text in (("upgrade", "apply all migrations"), ("current", "print the applied revision")):
         p = db_sub.add_parser(name, help=text)
         p.add_argument("--database-url")
+    backup = db_sub.add_parser("backup", help="copy the SQLite database to FILE (online: the server may run)")
+    backup.add_argument("file", type=Path)
+    backup.add_argument("--database-url")
+    restore = db_sub.add_parser(
+        "restore", help="replace the SQLite database with FILE (stop the server first)"
+    )
+    restore.add_argument("file", type=Path)
+    restore.add_argument("--database-url")
+
+    token = sub.add_parser("token", help="bearer tokens")
+    token_sub = token.add_subparsers(dest="token_command", required=True)
+    mint = token_sub.add_parser(
+        "mint", help="mint a token with $DUALDRAW_TOKEN_SECRET_FILE or $DUALDRAW_TOKEN_PRIVATE_KEY"
+    )
+    mint.add_argument("--subject", required=True, help="who (an inspector's badge number for inspectors)")
+    mint.add_argument(
+        "--role", required=True, choices=["policy_editor", "draw_operator", "inspector", "auditor", "public"]
+    )
+    mint.add_argument("--department", default="", help="root of the holder's jurisdiction")
+    mint.add_argument("--hours", type=float, default=8.0, help="validity (default 8)")
 
     verify = sub.add_parser("verify", help="verify a draw bundle offline (no server, no database)")
     from dualdraw import verify as offline
@@ -84,7 +104,19 @@ def _run_local(args: argparse.Namespace) -> int:
     if args.command == "publish":
         return run_publish(args)
     settings = _settings(args)
+    if args.command == "token":
+        return _mint_token(settings, args)
     if args.command == "db":
+        if args.db_command in ("backup", "restore"):
+            from dualdraw.store.backup import backup_sqlite, restore_sqlite
+
+            if args.db_command == "backup":
+                backup_sqlite(settings.database_url, args.file)
+                print(f"backed up {settings.database_url} to {args.file}")
+            else:
+                restore_sqlite(args.file, settings.database_url)
+                print(f"restored {settings.database_url} from {args.file}")
+            return 0
         if args.db_command == "upgrade":
             migrate(settings.database_url)
             print(f"migrated {settings.database_url} to {current_revision(settings.database_url)}")
@@ -100,6 +132,19 @@ def _run_local(args: argparse.Namespace) -> int:
     from dualdraw.server import serve
 
     serve(settings)
+    return 0
+
+
+def _mint_token(settings: Settings, args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from dualdraw.security.tokens import Principal, Role, TokenKeys, mint_token
+
+    keys = TokenKeys.from_files(
+        public_key=None, private_key=settings.token_private_key, secret=settings.token_secret_file
+    )
+    principal = Principal(args.subject, Role(args.role), args.department)
+    print(mint_token(keys, principal, ttl=dt.timedelta(hours=args.hours)))
     return 0
 
 
@@ -123,11 +168,15 @@ def main(argv: list[str] | None = None) -> int:
     from dualdraw_client.cli import alias_argv
 
     args = build_parser().parse_args(alias_argv(sys.argv[1:] if argv is None else argv))
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    level = logging.DEBUG if args.verbose else logging.INFO
+    if args.command == "serve":
+        from dualdraw.observability import configure_logging
+
+        configure_logging(Settings().log_format, level)  # JSON lines with request ids by default
+    else:
+        logging.basicConfig(
+            level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+        )
     if args.command == "rules":
         return run_rules_command(args)
     if args.command in LOCAL_COMMANDS:

@@ -27,12 +27,19 @@ from dualdraw.api.servicers import (
     Services,
     TaskServicer,
 )
+from dualdraw.api.validation import RequestValidationInterceptor
 from dualdraw.api.verification_servicers import AuditLogServicer, VerifiableDrawServicer
 from dualdraw.audit.checkpoints import CheckpointSigner, development_signer
 from dualdraw.domain.working_days import load_calendar
+from dualdraw.idempotency import IdempotencyInterceptor
+from dualdraw.observability import ObservabilityInterceptor, start_metrics_server, time_rule_evaluation
 from dualdraw.rules.engine import ExclusionEngine
+from dualdraw.security.interceptor import AccessGuard, Authenticator, SecurityInterceptor
+from dualdraw.security.policy import mutating_methods
+from dualdraw.security.tokens import TokenKeys
 from dualdraw.service_layer.rule_book import RuleBook
 from dualdraw.settings import Settings
+from dualdraw.store.ledger import Ledger
 from dualdraw.store.unit_of_work import Store
 from dualdraw.v1 import (
     audit_pb2,
@@ -58,7 +65,8 @@ from dualdraw.v1 import (
 )
 
 log = logging.getLogger(__name__)
-MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # the default of ``Settings.max_message_bytes``
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 ServicerFactory = Callable[[Services], object]
 
@@ -142,20 +150,72 @@ class RunningServer:
     health: health.HealthServicer
     services: Services
     store: Store
+    metrics: Any = None  # the Prometheus HTTP server, when one was started
 
     def stop(self, grace: float | None = 5.0) -> None:
+        """Health turns NOT_SERVING first; new calls are refused; in-flight calls get ``grace`` seconds."""
         for name in ["", *SERVICE_NAMES]:
             self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
         self.server.stop(grace).wait()
         self.services.rule_book.close()
         self.services.engine.close()
         self.store.dispose()
+        if self.metrics is not None:
+            self.metrics.shutdown()
+
+
+def is_loopback(address: str) -> bool:
+    host = address.rsplit(":", 1)[0].strip("[]")
+    return host in LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def token_keys(settings: Settings) -> TokenKeys | None:
+    """The keys that verify bearer tokens; ``None`` when auth is off (allowed on loopback only)."""
+    if not settings.auth_enabled:
+        if not is_loopback(settings.address):
+            raise ValueError(f"DUALDRAW_AUTH=off is allowed on loopback only, not on {settings.address}")
+        return None
+    if isinstance(settings.token_keys, TokenKeys):
+        return settings.token_keys
+    if not (settings.token_secret_file or settings.token_public_key or settings.token_private_key):
+        raise ValueError(
+            "authentication is on but no token key is configured: set DUALDRAW_TOKEN_SECRET_FILE or"
+            " DUALDRAW_TOKEN_PUBLIC_KEY (or DUALDRAW_AUTH=off for development on loopback)"
+        )
+    return TokenKeys.from_files(
+        public_key=settings.token_public_key,
+        private_key=settings.token_private_key,
+        secret=settings.token_secret_file,
+    )
+
+
+def server_credentials(settings: Settings) -> grpc.ServerCredentials | None:
+    """TLS credentials from the configured PEM files (mTLS with a client CA); ``None`` for plaintext."""
+    if settings.tls_cert is None and settings.tls_key is None:
+        if settings.tls_client_ca is not None:
+            raise ValueError("DUALDRAW_TLS_CLIENT_CA needs DUALDRAW_TLS_CERT and DUALDRAW_TLS_KEY")
+        return None
+    if settings.tls_cert is None or settings.tls_key is None:
+        raise ValueError("TLS needs both DUALDRAW_TLS_CERT and DUALDRAW_TLS_KEY")
+    client_ca = settings.tls_client_ca.read_bytes() if settings.tls_client_ca else None
+    return grpc.ssl_server_credentials(
+        [(settings.tls_key.read_bytes(), settings.tls_cert.read_bytes())],
+        root_certificates=client_ca,
+        require_client_auth=client_ca is not None,
+    )
 
 
 def create_server(
     settings: Settings, *, store: Store | None = None, engine: ExclusionEngine | None = None
 ) -> RunningServer:
     """Creates and starts a server on ``settings.address`` (``host:0`` picks a free port)."""
+    keys = token_keys(settings)
+    credentials = server_credentials(settings)
+    if credentials is None and not is_loopback(settings.address):
+        raise ValueError(
+            f"plaintext gRPC is allowed on loopback only, not on {settings.address}:"
+            " set DUALDRAW_TLS_CERT and DUALDRAW_TLS_KEY"
+        )
     signer, trusted = audit_signing(settings)
     store = store or Store.from_url(settings.database_url, signer=signer)
     if store.signer is None:
@@ -164,6 +224,7 @@ def create_server(
     rule_book = RuleBook([settings.rules_path])
     engine = engine or ExclusionEngine(shard_size=settings.rule_shard_size, timeout_s=settings.rule_timeout_s)
     engine.start()
+    time_rule_evaluation(engine)
     services = Services(
         unit_of_work=store.unit_of_work,
         engine=engine,
@@ -177,10 +238,20 @@ def create_server(
 
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="rpc"),
-        interceptors=[ErrorMappingInterceptor()],
+        # Outermost first: log and measure everything, map errors of all inner layers, admit the caller,
+        # then replay repeated writes.
+        interceptors=[
+            ObservabilityInterceptor(),
+            ErrorMappingInterceptor(),
+            RequestValidationInterceptor(),
+            SecurityInterceptor(
+                Authenticator(keys), AccessGuard(store.read_unit_of_work, store.unit_of_work)
+            ),
+            IdempotencyInterceptor(Ledger(store.engine, store.reader), mutating_methods()),
+        ],
         options=[
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_receive_message_length", settings.max_message_bytes),
+            ("grpc.max_send_message_length", settings.max_message_bytes),
         ],
     )
     for registration in REGISTRATIONS:
@@ -192,13 +263,21 @@ def create_server(
         [*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
         server,
     )
-    host = settings.address.rsplit(":", 1)[0].strip("[]")
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        log.warning(
-            "PLAINTEXT gRPC on a non-loopback address %s: development only (TLS arrives with issue #6)",
+    if credentials is None:
+        log.warning("PLAINTEXT gRPC on %s (loopback, development only): no TLS configured", settings.address)
+        port = server.add_insecure_port(settings.address)
+    else:
+        port = server.add_secure_port(settings.address, credentials)
+        log.info(
+            "TLS on %s%s",
             settings.address,
+            " with client certificates (mTLS)" if settings.tls_client_ca else "",
         )
-    port = server.add_insecure_port(settings.address)
+    if keys is None:
+        log.warning(
+            "AUTHENTICATION OFF (DUALDRAW_AUTH=off): callers are trusted by their x-dualdraw-actor metadata;"
+            " development on loopback only"
+        )
     if port == 0:
         raise OSError(f"cannot bind {settings.address}")
     server.start()
@@ -211,7 +290,8 @@ def create_server(
         rule_book.current().version,
         settings.rules_path,
     )
-    return RunningServer(server, port, health_servicer, services, store)
+    metrics = start_metrics_server(settings.metrics_address) if settings.metrics_address else None
+    return RunningServer(server, port, health_servicer, services, store, metrics)
 
 
 def audit_signing(settings: Settings) -> tuple[CheckpointSigner, frozenset[str] | None]:

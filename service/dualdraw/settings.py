@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 DEFAULT_DATABASE_URL = "sqlite:///dualdraw.db"
 DEFAULT_ADDRESS = "127.0.0.1:50051"
@@ -17,6 +18,10 @@ def _default_rules_path() -> Path:
 def _optional_path(variable: str) -> Path | None:
     value = os.environ.get(variable, "")
     return Path(value) if value else None
+
+
+def _env_int(variable: str, default: int) -> int:
+    return int(os.environ.get(variable, "") or default)
 
 
 @dataclass(frozen=True)
@@ -51,3 +56,33 @@ class Settings:
     holiday_calendar: Path | None = field(default_factory=lambda: _optional_path("DUALDRAW_HOLIDAY_CALENDAR"))
     rules_watch_s: float = field(default_factory=lambda: float(os.environ.get("DUALDRAW_RULES_WATCH_S", "0")))
     """Poll the rule files every this many seconds and reload on a change (0: only on ReloadRules)."""
+
+    # -- security and operations (issue 6) ----------------------------------------------------------------
+    # DUALDRAW_AUTH=off trusts the x-dualdraw-actor metadata: development only, refused off loopback.
+    auth: str = field(default_factory=lambda: os.environ.get("DUALDRAW_AUTH", "on").strip().lower())
+    # Token keys: an HMAC secret file, or an Ed25519 public key (PEM) to verify and optionally the private
+    # key (PEM) to mint with ``dualdraw token mint``.
+    token_secret_file: Path | None = field(
+        default_factory=lambda: _optional_path("DUALDRAW_TOKEN_SECRET_FILE")
+    )
+    token_public_key: Path | None = field(default_factory=lambda: _optional_path("DUALDRAW_TOKEN_PUBLIC_KEY"))
+    token_private_key: Path | None = field(
+        default_factory=lambda: _optional_path("DUALDRAW_TOKEN_PRIVATE_KEY")
+    )
+    token_keys: Any = None  # a ``dualdraw.security.tokens.TokenKeys`` given directly (tests); wins over files
+    # TLS: server certificate chain and key (PEM); with a client CA, clients must show a certificate (mTLS).
+    tls_cert: Path | None = field(default_factory=lambda: _optional_path("DUALDRAW_TLS_CERT"))
+    tls_key: Path | None = field(default_factory=lambda: _optional_path("DUALDRAW_TLS_KEY"))
+    tls_client_ca: Path | None = field(default_factory=lambda: _optional_path("DUALDRAW_TLS_CLIENT_CA"))
+    # Limits on input size: one gRPC message, one directory import (records), one rule file (bytes).
+    max_message_bytes: int = field(
+        default_factory=lambda: _env_int("DUALDRAW_MAX_MESSAGE_BYTES", 16 * 1024 * 1024)
+    )
+    # Prometheus metrics on a separate HTTP port ("" = off), e.g. 127.0.0.1:9464.
+    metrics_address: str = field(default_factory=lambda: os.environ.get("DUALDRAW_METRICS_ADDRESS", ""))
+    # "json" (one JSON object a line, with request ids) or "text".
+    log_format: str = field(default_factory=lambda: os.environ.get("DUALDRAW_LOG_FORMAT", "json"))
+
+    @property
+    def auth_enabled(self) -> bool:
+        return self.auth not in ("off", "0", "false", "no")

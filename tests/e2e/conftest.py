@@ -24,7 +24,9 @@ class Served:
 
 @pytest.fixture
 def served(database_url: str) -> Iterator[Served]:
-    settings = Settings(database_url=database_url, rules_path=RULES, address="127.0.0.1:0", rule_timeout_s=60)
+    settings = Settings(
+        database_url=database_url, rules_path=RULES, address="127.0.0.1:0", rule_timeout_s=60, auth="off"
+    )
     running = create_server(settings)
     try:
         yield Served(running, f"127.0.0.1:{running.port}")

@@ -47,6 +47,7 @@ def own_server(database_url: str, rules_copy: Path) -> Iterator[Served]:
         address="127.0.0.1:0",
         rule_timeout_s=60,
         rules_watch_s=0.2,
+        auth="off",  # this test is about rule reloads; access control is tested in tests/security
     )
     running = create_server(settings)
     load_demo(running.services.unit_of_work)

@@ -621,6 +621,12 @@ def _common_options() -> argparse.ArgumentParser:
     group.add_argument(
         "--actor", help="who is acting, sent to the server (default: $DUALDRAW_ACTOR or login name)"
     )
+    group.add_argument("--token", help="bearer token (default: $DUALDRAW_TOKEN)")
+    group.add_argument(
+        "--tls-ca",
+        metavar="PEM",
+        help="use TLS, trusting this CA certificate (default: $DUALDRAW_TLS_CA; plaintext when unset)",
+    )
     group.add_argument(
         "--timeout",
         type=_positive_float,
@@ -1112,8 +1118,20 @@ def run_remote(args: argparse.Namespace) -> int:
     target = args.server or os.environ.get("DUALDRAW_SERVER") or DEFAULT_TARGET
     timeout = args.timeout if args.timeout is not None else _DEFAULT_TIMEOUT
     try:
-        client = DualdrawClient(target, actor=args.actor or _default_actor(), timeout=timeout)
-    except ValueError as exc:  # e.g. an actor that cannot travel as gRPC metadata
+        token = getattr(args, "token", None) or os.environ.get("DUALDRAW_TOKEN") or None
+        tls_ca = getattr(args, "tls_ca", None) or os.environ.get("DUALDRAW_TLS_CA") or None
+        credentials = None
+        if tls_ca:
+            with open(tls_ca, "rb") as pem:
+                credentials = grpc.ssl_channel_credentials(root_certificates=pem.read())
+        client = DualdrawClient(
+            target,
+            actor=args.actor or _default_actor(),
+            timeout=timeout,
+            token=token,
+            credentials=credentials,
+        )
+    except (ValueError, OSError) as exc:  # an actor that cannot travel as metadata; an unreadable CA file
         sys.stderr.write(f"error: {exc}\n")
         return 2
     try:

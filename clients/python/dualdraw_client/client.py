@@ -110,7 +110,8 @@ class DualdrawClient:
 
     ``target`` is ``host:port``; ``actor`` is sent as ``x-dualdraw-actor`` (omitted when None);
     ``timeout`` is the per-call deadline in seconds (None: no deadline). Pass ``channel`` to reuse an
-    existing channel (it is then not closed by :meth:`close`), or ``credentials`` for TLS.
+    existing channel (it is then not closed by :meth:`close`), or ``credentials`` for TLS; ``token`` is a
+    signed bearer token sent as ``authorization: Bearer ...`` (servers with authentication on require it).
     """
 
     def __init__(
@@ -121,9 +122,11 @@ class DualdrawClient:
         timeout: float | None = 30.0,
         channel: grpc.Channel | None = None,
         credentials: grpc.ChannelCredentials | None = None,
+        token: str | None = None,
     ) -> None:
         self.target = target
         self.actor = None if actor is None else _check_actor(actor)
+        self.token = None if not token else _check_actor(token.strip())
         self.timeout = timeout
         self._owns_channel = channel is None
         if channel is None:
@@ -163,7 +166,10 @@ class DualdrawClient:
     # -- plumbing --------------------------------------------------------------------------------------
 
     def _metadata(self) -> tuple[tuple[str, str], ...]:
-        return () if self.actor is None else ((ACTOR_METADATA_KEY, self.actor),)
+        metadata = () if self.actor is None else ((ACTOR_METADATA_KEY, self.actor),)
+        if self.token:
+            metadata = (*metadata, ("authorization", f"Bearer {self.token}"))
+        return metadata
 
     def _call(
         self,

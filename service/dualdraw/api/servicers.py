@@ -16,6 +16,7 @@ from dualdraw.domain.errors import Violations
 from dualdraw.domain.jurisdiction import DepartmentTree
 from dualdraw.domain.working_days import HolidayCalendar
 from dualdraw.rules.engine import ExclusionEngine
+from dualdraw.security.interceptor import current_principal
 from dualdraw.service_layer import catalogue, directory, draws
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.directory import DirectoryBatch, require
@@ -58,6 +59,10 @@ class Services:
 
 
 def caller_of(context: grpc.ServicerContext, request_id: str = "") -> Caller:
+    """Who calls: the principal the security interceptor admitted, else the (unauthenticated) actor."""
+    principal = current_principal()
+    if principal is not None:
+        return Caller(actor=principal.actor, request_id=request_id[:128])
     metadata = dict(context.invocation_metadata() or ())
     actor = str(metadata.get(ACTOR_METADATA_KEY, "") or "anonymous")
     return Caller(actor=actor[:128], request_id=request_id[:128])

@@ -68,6 +68,24 @@ class Unavailable(DomainError):
     reason = "UNAVAILABLE"
 
 
+class Unauthenticated(DomainError):
+    """The caller did not prove who it is (no, expired or forged token)."""
+
+    reason = "UNAUTHENTICATED"
+
+
+class PermissionDenied(DomainError):
+    """The caller may not do this here. Said the same way whether or not the resource exists."""
+
+    reason = "PERMISSION_DENIED"
+
+
+class Aborted(DomainError):
+    """The request collided with another one (e.g. the same ``request_id`` still in flight); retry later."""
+
+    reason = "ABORTED"
+
+
 @dataclass
 class Violations:
     """Collects field violations while validating; ``raise_if_any`` raises one ``InvalidArgument``."""

@@ -531,3 +531,23 @@ class SubstitutionRow(Base):
     requested_at: Mapped[dt.datetime]
     executed_at: Mapped[dt.datetime | None]
     actor: Mapped[str]
+# --- security and reliability (issue 6) ------------------------------------------------------------------
+
+
+class IdempotentRequestRow(Base):
+    """The first response to a mutating request, keyed by (method, caller, request_id) (AIP-155).
+
+    The row is inserted in the same transaction as the write it guards (so a second write with the same key
+    fails on the primary key) and ``response`` is filled right after; a row without a response means the
+    write is committed and its answer is still being sent (or was lost in a crash).
+    """
+
+    __tablename__ = "idempotent_requests"
+
+    method: Mapped[str] = mapped_column(String, primary_key=True)
+    caller: Mapped[str] = mapped_column(String, primary_key=True)
+    request_id: Mapped[str] = mapped_column(String, primary_key=True)
+    request_digest: Mapped[str]
+    response: Mapped[bytes | None]
+    created_at: Mapped[dt.datetime]
+    completed_at: Mapped[dt.datetime | None]

@@ -27,6 +27,7 @@ from dualdraw.service_layer.ports import (
 )
 from dualdraw.store.database import create_engine
 from dualdraw.store.draw_lifecycle import SqlDrawLifecycleRepository
+from dualdraw.store.ledger import write_claim
 from dualdraw.store.publication_repositories import (
     SqlItemVersionRepository,
     SqlPublicationRepository,
@@ -127,9 +128,12 @@ class SqlUnitOfWork:
             raise translated from exc
 
     def commit(self) -> None:
-        """Commits everything done since the block (or the last commit) began."""
+        """Commits everything done since the block (or the last commit) began, together with the
+        idempotency claim of the request being served, if any (``dualdraw.idempotency``)."""
+        session = self._open()
+        write_claim(session)
         try:
-            self._open().commit()
+            session.commit()
         except sa.exc.SQLAlchemyError as exc:
             translated = _unavailable(exc)
             if translated is not None:

@@ -1,0 +1,145 @@
+"""Fixtures for the security tests: a real server with authentication on (HMAC tokens) over the demo,
+with one drawn task in the Lunan branch (inside) and one in the Lubei branch (outside)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import grpc
+import pytest
+
+from dualdraw.demo import LUBEI, LUNAN
+from dualdraw.domain import model
+from dualdraw.security.tokens import Principal, Role, TokenKeys, mint_token
+from dualdraw.server import RunningServer, create_server
+from dualdraw.service_layer import catalogue, draw_lifecycle, draws
+from dualdraw.service_layer.context import Caller
+from dualdraw.service_layer.demo_loader import load_demo
+from dualdraw.service_layer.ports import PageRequest
+from dualdraw.settings import Settings
+
+RULES = Path(__file__).resolve().parents[2] / "rules"
+KEYS = TokenKeys.hmac(b"test-secret-of-at-least-thirty-two-bytes!")
+AS_OF = dt.date(2026, 12, 1)
+
+
+@dataclass
+class Side:
+    department_id: str
+    task_id: str
+    draw_id: str
+    credit_code: str  # an object registered there
+    badge_number: str  # an inspector there, on the team of assignment 1
+    complaint_id: str
+    risk_assessment_id: str
+    designation_id: str
+    substitution_id: str  # a requested (not yet executed) substitution on the side's draw
+
+
+@dataclass
+class Secured:
+    running: RunningServer
+    target: str
+    inside: Side
+    outside: Side
+
+    def channel(self) -> grpc.Channel:
+        return grpc.insecure_channel(self.target)
+
+    def token(self, role: Role, *, department: str = LUNAN, subject: str = "tester") -> str:
+        return mint_token(KEYS, Principal(subject, role, department))
+
+    def denials(self) -> int:
+        with self.running.services.reader() as uow:
+            events = uow.audit.list(PageRequest(size=10_000)).items
+        return sum(1 for e in events if e.action == "access.denied")
+
+
+def secured_settings(database_url: str, **overrides: object) -> Settings:
+    base = Settings(
+        database_url=database_url, rules_path=RULES, address="127.0.0.1:0", rule_timeout_s=60, auth="on",
+        token_keys=KEYS,
+    )  # fmt: skip
+    return base if not overrides else Settings(**{**base.__dict__, **overrides})  # type: ignore[arg-type]
+
+
+def _side(running: RunningServer, department_id: str, item_code: str) -> Side:
+    services = running.services
+    caller = Caller(actor="setup")
+    task = catalogue.create_task(
+        services.unit_of_work(),
+        item_code=item_code,
+        department_id=department_id,
+        ratio=Fraction(1, 10),
+        team_size=2,
+        scope=model.TaskScope(),
+        title=f"security test {department_id}",
+        caller=caller,
+    )
+    outcome = draws.run_draw(
+        services.unit_of_work(), services.engine, services.rule_book.current(), task_id=task.id, as_of=AS_OF,
+        caller=caller,
+    )  # fmt: skip
+    first = min(outcome.record.assignments, key=lambda a: a.position)
+    substitution = draw_lifecycle.request_substitution(
+        services.unit_of_work(),
+        draw_lifecycle.SubstitutionRequest(
+            draw_id=outcome.draw.id,
+            position=first.position,
+            badge_number=first.team[-1].badge_number,
+            reason="LEAVE",
+            evidence_hash="0" * 64,
+        ),
+        caller,
+    )
+    with services.reader() as uow:
+        codes = [
+            o.credit_code for o in uow.directory.list_objects(PageRequest(size=1000), [department_id]).items
+        ]
+        complaints = [
+            c for c in uow.directory.list_complaints(PageRequest(size=1000)).items if c.credit_code in codes
+        ]
+        risks = [
+            r
+            for r in uow.directory.list_risk_assessments(PageRequest(size=1000)).items
+            if r.credit_code in codes
+        ]
+        designations = [
+            d
+            for d in uow.directory.list_statutory_designations(PageRequest(size=1000)).items
+            if d.credit_code in codes
+        ]
+    return Side(
+        department_id=department_id,
+        task_id=task.id,
+        draw_id=outcome.draw.id,
+        credit_code=first.credit_code,
+        badge_number=first.team[0].badge_number,
+        complaint_id=complaints[0].id if complaints else "none",
+        risk_assessment_id=risks[0].id if risks else "none",
+        designation_id=designations[0].id if designations else "none",
+        substitution_id=substitution.id,
+    )
+
+
+@pytest.fixture
+def secured(database_url: str) -> Iterator[Secured]:
+    running = create_server(secured_settings(database_url))
+    try:
+        load_demo(running.services.unit_of_work)
+        inside = _side(running, LUNAN, "TS-PQ-01")
+        outside = _side(running, LUBEI, "TS-PQ-01")
+        yield Secured(running, f"127.0.0.1:{running.port}", inside, outside)
+    finally:
+        running.stop(grace=1)
+
+
+Metadata = Callable[[str], tuple[tuple[str, str], ...]]
+
+
+def bearer(token: str) -> tuple[tuple[str, str], ...]:
+    return (("authorization", f"Bearer {token}"),)

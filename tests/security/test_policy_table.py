@@ -1,0 +1,66 @@
+"""The authorization table covers every RPC of every registered service, and says what the issue asks."""
+
+from __future__ import annotations
+
+from google.protobuf import descriptor_pool
+
+from dualdraw.security.policy import POLICIES, mutating_methods
+from dualdraw.security.tokens import Role
+from dualdraw.server import SERVICE_NAMES
+
+
+def registered_methods() -> set[str]:
+    pool = descriptor_pool.Default()
+    return {
+        f"/{name}/{method.name}" for name in SERVICE_NAMES for method in pool.FindServiceByName(name).methods
+    }
+
+
+def test_every_rpc_of_every_registered_service_has_a_policy() -> None:
+    missing = registered_methods() - set(POLICIES)
+    assert missing == set(), f"add these to dualdraw/security/policy.py: {sorted(missing)}"
+
+
+def test_every_policy_names_a_registered_rpc() -> None:
+    assert set(POLICIES) - registered_methods() == set()
+
+
+def test_every_mutating_rpc_takes_a_request_id() -> None:
+    pool = descriptor_pool.Default()
+    for name in mutating_methods():
+        service, method = name.lstrip("/").rsplit("/", 1)
+        request = pool.FindServiceByName(service).methods_by_name[method].input_type
+        assert "request_id" in request.fields_by_name, name
+
+
+INTENT = {  # who may write what (issue 6, point 2), written out independently of the table
+    "/dualdraw.v1.DrawService/Draw": {Role.DRAW_OPERATOR},
+    "/dualdraw.v1.TaskService/CreateTask": {Role.DRAW_OPERATOR},
+    "/dualdraw.v1.DirectoryService/ImportDirectory": {Role.DRAW_OPERATOR},
+    "/dualdraw.v1.ResultService/RecordResult": {Role.INSPECTOR},
+    "/dualdraw.v1.ResultService/CorrectResult": {Role.INSPECTOR},
+    "/dualdraw.v1.PublicationService/PublishDrawResults": {Role.DRAW_OPERATOR},
+    "/dualdraw.v1.PublicationService/PublishItemList": {Role.POLICY_EDITOR},
+    "/dualdraw.v1.PublicationService/ReviseInspectionItem": {Role.POLICY_EDITOR},
+    "/dualdraw.v1.InspectionItemService/CreateInspectionItem": {Role.POLICY_EDITOR},
+    "/dualdraw.v1.AuditService/ListAuditEvents": {Role.AUDITOR},
+    "/dualdraw.v1.RuleService/ReloadRules": {Role.POLICY_EDITOR},
+    "/dualdraw.v1.VerifiableDrawService/CommitDraw": {Role.DRAW_OPERATOR},
+    "/dualdraw.v1.VerifiableDrawService/ExecuteDraw": {Role.DRAW_OPERATOR},
+    "/dualdraw.v1.VerifiableDrawService/AbandonDraw": {Role.DRAW_OPERATOR},
+    "/dualdraw.v1.VerifiableDrawService/RevealEntropy": {Role.DRAW_OPERATOR},
+    "/dualdraw.v1.VerifiableDrawService/RequestSubstitution": {Role.DRAW_OPERATOR},
+    "/dualdraw.v1.VerifiableDrawService/ExecuteSubstitution": {Role.DRAW_OPERATOR},
+    "/dualdraw.v1.AuditLogService/VerifyLog": {Role.AUDITOR},
+}
+
+
+def test_the_table_says_what_the_roles_mean() -> None:
+    for name, roles in INTENT.items():
+        assert set(POLICIES[name].roles) == roles, name
+    assert set(INTENT) >= mutating_methods()
+    for name, policy in POLICIES.items():
+        public_service = name.startswith("/dualdraw.v1.PublicService/")
+        assert (Role.PUBLIC in policy.roles) == public_service, name
+        if Role.AUDITOR in policy.roles:
+            assert not policy.writes, name  # auditors read and verify, never write
