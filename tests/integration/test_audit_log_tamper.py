@@ -199,7 +199,7 @@ def test_events_from_before_the_merkle_log_are_backfilled_and_covered_at_start_u
             )
     engine.dispose()
     migrate(url)
-    assert current_revision(url) == "i4_verifiable_draws"
+    assert current_revision(url) == "i5_jurisdiction_ratios"
     store = Store.from_url(url, signer=SIGNER)
     try:
         assert not verify_log(store.unit_of_work(), TRUSTED).ok  # no checkpoint covers them yet
