@@ -187,6 +187,26 @@ def _decimal(r: Fraction) -> str:
         return str(r)
 
 
+# --- jurisdiction (Art. 7) -----------------------------------------------------------------------------------
+
+
+def hand_over(
+    objects: Iterable[InspectionObject], task_department_id: str, central: bool, subtree: frozenset[str]
+) -> dict[str, str]:
+    """The department every object is handed to: its registering (supervising) branch in a central draw,
+    otherwise the task's department. Raises ``ValueError`` for an object registered outside ``subtree``
+    (the task's department and those below it): a department never draws outside its subtree."""
+    out: dict[str, str] = {}
+    for o in objects:
+        if o.registering_department_id not in subtree:
+            raise ValueError(
+                f"object {o.credit_code} is registered by {o.registering_department_id}, outside the subtree "
+                f"of department {task_department_id}"
+            )
+        out[o.credit_code] = o.registering_department_id if central else task_department_id
+    return out
+
+
 # --- raises (Art. 8) ----------------------------------------------------------------------------------------
 
 

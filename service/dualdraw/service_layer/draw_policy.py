@@ -25,6 +25,7 @@ from dualdraw.domain.policy import (
     TaskPolicy,
     compute_raises,
     frequency_cap_exclusions,
+    hand_over,
     merge_joint_inspections,
     recent_inspectors,
     strata_of,
@@ -83,13 +84,11 @@ def prepare_v2(
         EligibleEntry(o.credit_code, stratum[o.credit_code], o.risk_class.value) for o in eligible_objects
     ]
 
-    def home(o: model.InspectionObject) -> str:
-        return o.registering_department_id if policy.central else task.department_id
-
-    plan = [[o.credit_code, home(o), o.office] for o in eligible_objects]
-    departments = sorted({p[1] for p in plan} | set(policy.cooperating_department_ids))
-    if not policy.central:
-        departments = sorted({task.department_id} | set(policy.cooperating_department_ids))
+    home = hand_over(
+        eligible_objects, task.department_id, policy.central, tree.subtree_ids(task.department_id)
+    )
+    plan = [[o.credit_code, home[o.credit_code], o.office] for o in eligible_objects]
+    departments = sorted({task.department_id, *home.values(), *policy.cooperating_department_ids})
     for dep in departments:
         tree.require(dep)
     eligible_set = set(eligible)
