@@ -96,6 +96,10 @@ class Shortage:
     detail: str
 
 
+def _dominant(barred: dict[str, int]) -> str:
+    return max(barred, key=lambda k: barred[k])
+
+
 def _barred_text(barred: dict[str, int]) -> str:
     return ", ".join(f"{n} {k}" for k, n in barred.items() if n)
 
@@ -177,7 +181,7 @@ def form_teams_v2(
         constraint = (
             "too few inspectors"
             if total < needed
-            else (max(barred, key=lambda k: barred[k]) if any(barred.values()) else "speciality")
+            else (_dominant(barred) if any(barred.values()) else "speciality")
         )
         shortages.append(
             Shortage(
@@ -202,7 +206,7 @@ def form_teams_v2(
                     obj.credit_code,
                     obj.department_id,
                     1,
-                    "speciality",
+                    "speciality" if unqualified == total or not any(barred.values()) else _dominant(barred),
                     f"{obj.credit_code}: department {obj.department_id} needs 1 more inspector qualified for "
                     f"{rules.speciality!r} with a valid certificate ({total} available, {unqualified} not "
                     f"qualified; others barred: {_barred_text(barred) or 'none'})",
