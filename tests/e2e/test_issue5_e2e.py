@@ -266,7 +266,8 @@ def test_frequency_cap_excludes_with_its_own_reason_and_counts_campaigns_separat
     hz_codes = {o.credit_code for o in HZ + SC}
     assert first.selected_count == len(hz_codes)
     second = client.draw(task(client, "c-hz").id, as_of=AS_OF + dt.timedelta(days=10))
-    assert second.eligible_count == 0 and second.selected_count == 0
+    assert second.eligible_count == 0
+    assert second.selected_count == 0
     excluded = list(client.iter_exclusions(second.id))
     assert {e.credit_code for e in excluded} == hz_codes
     assert {(e.rule_id, e.category) for e in excluded} == {("frequency-cap", "frequency_cap")}
@@ -282,7 +283,8 @@ def test_every_team_is_led_by_a_certified_inspector_and_expired_certificates_fai
     draw = client.draw(task(client, "c-hz", team_size=3).id, as_of=AS_OF)
     for a in assignments(client, draw.id):
         assert len(a.team) == 3
-        assert a.team[0].leader and not any(m.leader for m in a.team[1:])
+        assert a.team[0].leader
+        assert not any(m.leader for m in a.team[1:])
         assert a.team[0].badge_number in QUALIFIED
     late = task(client, "c-hz", no_frequency_cap=True)
     with pytest.raises(FailedPreconditionError) as failed:
