@@ -28,6 +28,7 @@ from dualdraw.domain.model import (
     RiskClass,
     Speciality,
 )
+from dualdraw.service_layer.draws import recompute
 from dualdraw.v1 import draws_pb2, draws_pb2_grpc, tasks_pb2
 from dualdraw.verify import verify_bundle
 from dualdraw_client import DualdrawClient, FailedPreconditionError, InvalidArgumentError
@@ -196,6 +197,14 @@ def test_central_provincial_draw_hands_every_object_to_its_own_branch(
     assert {a.department_id for a in got} == {"c-hz", "c-nb", "d-sc"}
     report = verify_bundle(client.export_draw_bundle(draw.id))
     assert report.ok, report.problem
+    uow = world.running.services.unit_of_work()
+    with uow:  # the recomputation publication relies on agrees too
+        record = uow.draws.get_record(draw.id)
+        committed = uow.lifecycle.commitments(draw.id)
+    assert record is not None
+    assert committed is not None
+    assert recompute(record, committed[1]).matches
+    assert not recompute(record).matches  # a v2 draw cannot be recomputed without its strata
 
 
 def test_a_branch_never_draws_outside_its_subtree(world: Served, client: DualdrawClient) -> None:
