@@ -398,3 +398,24 @@ def test_a_task_without_policy_still_draws_dualdraw_draw_1(world: Served, client
     draw = client.draw(plain.id, as_of=AS_OF)
     assert draw.algorithm_version == "dualdraw-draw/1"
     assert {m.badge_number[:2] for a in assignments(client, draw.id) for m in a.team} == {"P-"}
+
+
+def test_the_general_item_cap_is_configurable(served: Served, database_url: str) -> None:
+    from dualdraw.server import create_server
+    from dualdraw.settings import Settings
+
+    from .conftest import RULES
+
+    load_world(served)
+    settings = Settings(
+        database_url=database_url, rules_path=RULES, address="127.0.0.1:0", general_ratio_cap="0.5"
+    )
+    running = create_server(settings)
+    try:
+        with DualdrawClient(f"127.0.0.1:{running.port}", actor="e2e-tester", timeout=60) as other:
+            half = [tasks_pb2.ClassRatio(risk_class="D", ratio="0.5")]
+            assert task(other, "c-hz", item=GENERAL, ratio="0.1", class_ratios=half).id
+            with pytest.raises(InvalidArgumentError):
+                task(other, "c-hz", item=GENERAL, ratio="0.6")
+    finally:
+        running.stop(grace=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import TypeVar
 
 import grpc
@@ -14,6 +15,7 @@ from dualdraw.api.pagination import next_page_token, page_request
 from dualdraw.domain import model
 from dualdraw.domain.errors import FieldViolation, InvalidArgument, Violations
 from dualdraw.domain.jurisdiction import DepartmentTree
+from dualdraw.domain.policy import DEFAULT_GENERAL_RATIO_CAP
 from dualdraw.domain.working_days import HolidayCalendar
 from dualdraw.rules.engine import ExclusionEngine
 from dualdraw.service_layer import catalogue, directory, draw_policy, draws
@@ -56,6 +58,8 @@ class Services:
 
     audit_trusted_keys: frozenset[str] | None = None
     """Public keys (hex) whose audit checkpoints ``VerifyLog`` accepts; ``None``: any (development key)."""
+    general_ratio_cap: Fraction = DEFAULT_GENERAL_RATIO_CAP
+    """Issue #5: the highest ratio of a task with a policy on a general inspection item."""
 
 
 def caller_of(context: grpc.ServicerContext, request_id: str = "") -> Caller:
@@ -366,6 +370,7 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
             caller=caller_of(context, request.request_id),
             violations=v,
             policy=policy,
+            general_ratio_cap=self._s.general_ratio_cap,
         )
         return convert.task_to_pb(task)
 
