@@ -47,7 +47,13 @@ from dualdraw.domain.errors import DomainError
 from dualdraw.domain.model import Inspector, Speciality
 from dualdraw.domain.substitution import pick_replacement, sub_seed
 from dualdraw.domain.teams import form_teams
-from dualdraw.domain.teams_v2 import ALGORITHM_VERSION_2, PoolMember, parse_fraction, teams_v2
+from dualdraw.domain.teams_v2 import (
+    ALGORITHM_VERSION_2,
+    PoolMember,
+    parse_fraction,
+    substitution_pool_v2,
+    teams_v2,
+)
 
 BUNDLE_FORMAT = "dualdraw-bundle/1"
 MANIFEST_VERSION = "dualdraw-manifest/2"
@@ -575,11 +581,19 @@ def _verify(
         loads = Counter(x for t in teams for x in t)
         before = removed.setdefault(position, set())
         before.add(r["removed_badge"])
+        candidates: dict[str, Any] = dict(conflicts_by_badge)
+        if v2:
+            original_leader = team[0] == r["removed_badge"]
+            candidates = dict(
+                substitution_pool_v2(
+                    pool_lines, manifest, codes[position - 1], r["removed_badge"], original_leader
+                )
+            )
         try:
             replacement = pick_replacement(
                 sub_seed(seed, leaf, entropy_sub),
                 team,
-                conflicts_by_badge,
+                candidates,
                 codes[position - 1],
                 loads,
                 before,

@@ -419,3 +419,25 @@ def test_the_general_item_cap_is_configurable(served: Served, database_url: str)
                 task(other, "c-hz", item=GENERAL, ratio="0.6")
     finally:
         running.stop(grace=1)
+
+
+def test_substitutions_in_a_joint_draw_stay_in_the_members_department_and_keep_the_rules(
+    world: Served, client: DualdrawClient
+) -> None:
+    t = task(client, "c-hz", cross_office=True, cooperating_department_ids=["p-health"])
+    draw = client.draw(t.id, as_of=AS_OF)
+    first = assignments(client, draw.id)[0]
+    leader, _, cooperating = (m.badge_number for m in first.team)
+    evidence = "ab" * 32
+    for removed in (leader, cooperating):
+        sub = client.request_substitution(draw.id, first.position, removed, "LEAVE", evidence)
+        done = client.execute_substitution(sub.id)
+        assert DEPARTMENT_OF[done.replacement_badge] == DEPARTMENT_OF[removed]
+        assert OFFICE_OF[done.replacement_badge] != OFFICE[first.credit_code]
+        if removed == leader:
+            assert done.replacement_badge in QUALIFIED
+    team = assignments(client, draw.id)[0].team
+    assert team[0].leader
+    assert team[0].badge_number in QUALIFIED
+    report = verify_bundle(client.export_draw_bundle(draw.id))
+    assert report.ok, report.problem

@@ -279,3 +279,26 @@ def test_departments_draw_from_distinct_sub_seeds() -> None:
     assert all([m.badge_number[0] for m in t] == ["a", "a", "b"] for t in teams)
     with pytest.raises(InvalidArgument):
         form_teams_v2(SEED, [], pool, TeamRules(team_size=1))
+
+
+def test_substitution_candidates_of_a_v2_draw_keep_department_office_and_leader_rules() -> None:
+    from dualdraw.domain.teams_v2 import substitution_pool_v2
+
+    pool = [
+        PoolMember("A1", "a", "east", True),
+        PoolMember("A2", "a", "west", False),
+        PoolMember("A3", "a", "west", True, frozenset({"O1"})),
+        PoolMember("A4", "a", "west", True, recent=frozenset({"O1"})),
+        PoolMember("A5", "a", "west", True),
+        PoolMember("B1", "b", "west", True),
+    ]
+    manifest = {"objects": {"plan": [["O1", "a", "east"]]}, "task": {"policy": {"cross_office": True}}}
+    lines = [m.line() for m in pool]
+    leader = substitution_pool_v2(lines, manifest, "O1", "A5", leader=True)
+    assert set(leader) == {"A1", "A3", "A4", "A5"}  # own department, qualified
+    assert leader["A1"] == {"O1"}  # same office
+    assert leader["A3"] == {"O1"}  # declared conflict
+    assert leader["A4"] == {"O1"}  # recent inspection
+    assert leader["A5"] == frozenset()
+    member = substitution_pool_v2(lines, manifest, "O1", "B1", leader=False)
+    assert set(member) == {"B1"}

@@ -295,3 +295,25 @@ def teams_v2(
     objects = [PlannedObject(s.credit_code, *plan[s.credit_code]) for s in selected]
     pool = [PoolMember.from_line(line) for line in pool_lines]
     return form_teams_v2(seed, objects, pool, team_rules(manifest))
+
+
+def substitution_pool_v2(
+    pool_lines: Sequence[str], manifest: dict[str, Any], credit_code: str, removed_badge: str, leader: bool
+) -> dict[str, frozenset[str]]:
+    """The candidates of a substitution (§8.1) in a ``dualdraw-draw/2`` draw, as ``badge → barred codes``:
+    inspectors of the removed member's department, with the object barred for those who declared a conflict,
+    inspected it recently or (cross-office) share its office; a removed leader is replaced by a qualified
+    inspector only. The workload cap is not applied to a substitution."""
+    pool = [PoolMember.from_line(line) for line in pool_lines]
+    department = next(m.department_id for m in pool if m.badge_number == removed_badge)
+    office = {code: o for code, _, o in manifest["objects"]["plan"]}.get(credit_code, "")
+    cross_office = bool(manifest["task"]["policy"]["cross_office"])
+    out: dict[str, frozenset[str]] = {}
+    for m in pool:
+        if m.department_id != department or (leader and not m.qualified):
+            continue
+        barred = set(m.conflicts | m.recent)
+        if cross_office and office and m.office == office:
+            barred.add(credit_code)
+        out[m.badge_number] = frozenset(barred)
+    return out

@@ -19,6 +19,7 @@ import json
 import secrets
 import uuid
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,7 +63,7 @@ from dualdraw.domain.policy import Raise, TaskPolicy
 from dualdraw.domain.substitution import REASONS as SUBSTITUTION_REASONS
 from dualdraw.domain.substitution import Substitution, pick_replacement, sub_seed
 from dualdraw.domain.teams import conflict_digest, form_teams, inspector_pool, inspector_pool_digest
-from dualdraw.domain.teams_v2 import ALGORITHM_VERSION_2, select_v2, teams_v2
+from dualdraw.domain.teams_v2 import ALGORITHM_VERSION_2, select_v2, substitution_pool_v2, teams_v2
 from dualdraw.rules.engine import ExclusionEngine
 from dualdraw.rules.model import EvaluationContext, RuleSet
 from dualdraw.service_layer.context import Caller
@@ -612,10 +613,21 @@ def execute_substitution(
             for s in uow.lifecycle.substitutions(sub.draw_id)
             if s.position == sub.position and s.state == "executed"
         } | {sub.removed_badge}
-        pool = {
+        pool: dict[str, Collection[str]] = {
             json.loads(line)["badge_number"]: set(json.loads(line)["conflicts"])
             for line in record.inspector_pool
         }
+        if record.draw.algorithm_version == ALGORITHM_VERSION_2:
+            removed_member = next(m for m in assignment.team if m.badge_number == sub.removed_badge)
+            pool = dict(
+                substitution_pool_v2(
+                    record.inspector_pool,
+                    json.loads(record.draw.manifest_json),
+                    assignment.credit_code,
+                    sub.removed_badge,
+                    removed_member.leader,
+                )
+            )
         replacement = pick_replacement(
             sub_seed(bytes.fromhex(record.draw.seed), bytes.fromhex(sub.event_leaf_hash), entropy),
             [m.badge_number for m in assignment.team],
