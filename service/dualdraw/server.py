@@ -30,6 +30,7 @@ from dualdraw.api.servicers import (
 from dualdraw.api.validation import RequestValidationInterceptor
 from dualdraw.api.verification_servicers import AuditLogServicer, VerifiableDrawServicer
 from dualdraw.audit.checkpoints import CheckpointSigner, development_signer
+from dualdraw.domain.draw_algorithm import parse_ratio
 from dualdraw.domain.working_days import load_calendar
 from dualdraw.idempotency import IdempotencyInterceptor
 from dualdraw.observability import ObservabilityInterceptor, start_metrics_server, time_rule_evaluation
@@ -232,6 +233,7 @@ def create_server(
         read_unit_of_work=store.read_unit_of_work,
         calendar=load_calendar(settings.holiday_calendar),
         audit_trusted_keys=trusted,
+        general_ratio_cap=parse_ratio(settings.general_ratio_cap),
     )
     if settings.rules_watch_s > 0:
         rule_book.watch(engine, settings.rules_watch_s)

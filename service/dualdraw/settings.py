@@ -55,6 +55,10 @@ class Settings:
     # Holiday calendar (YAML/JSON) for the 20-working-day publication deadline; weekends only when unset.
     holiday_calendar: Path | None = field(default_factory=lambda: _optional_path("DUALDRAW_HOLIDAY_CALENDAR"))
     rules_watch_s: float = field(default_factory=lambda: float(os.environ.get("DUALDRAW_RULES_WATCH_S", "0")))
+    general_ratio_cap: str = field(
+        default_factory=lambda: os.environ.get("DUALDRAW_GENERAL_RATIO_CAP", "0.2")
+    )
+    """Highest ratio a task with a policy may use on a *general* inspection item (issue #5; key items: 1)."""
     """Poll the rule files every this many seconds and reload on a change (0: only on ReloadRules)."""
 
     # -- security and operations (issue 6) ----------------------------------------------------------------

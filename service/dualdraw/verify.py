@@ -33,6 +33,7 @@ from dualdraw.domain.commitments import (
 )
 from dualdraw.domain.draw_algorithm import (
     ALGORITHM_VERSION,
+    Selected,
     derive_seed,
     eligible_digest,
     object_ticket,
@@ -46,9 +47,17 @@ from dualdraw.domain.errors import DomainError
 from dualdraw.domain.model import Inspector, Speciality
 from dualdraw.domain.substitution import pick_replacement, sub_seed
 from dualdraw.domain.teams import form_teams
+from dualdraw.domain.teams_v2 import (
+    ALGORITHM_VERSION_2,
+    PoolMember,
+    parse_fraction,
+    substitution_pool_v2,
+    teams_v2,
+)
 
 BUNDLE_FORMAT = "dualdraw-bundle/1"
 MANIFEST_VERSION = "dualdraw-manifest/2"
+MANIFEST_VERSIONS = {ALGORITHM_VERSION: MANIFEST_VERSION, ALGORITHM_VERSION_2: "dualdraw-manifest/3"}
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _HEX = re.compile(r"(?:[0-9a-f]{2})*")
 
@@ -196,17 +205,28 @@ def _verify(
     )
     manifest = json.loads(manifest_json)
     _need(canonical_json(manifest).decode("utf-8") == manifest_json, "manifest: not canonical JSON")
+    algorithm = manifest.get("algorithm_version")
     _need(
-        manifest.get("manifest_version") == MANIFEST_VERSION, f"manifest: version is not {MANIFEST_VERSION}"
+        algorithm in MANIFEST_VERSIONS,
+        f"manifest: algorithm is not one of {', '.join(sorted(MANIFEST_VERSIONS))}",
     )
+    v2 = algorithm == ALGORITHM_VERSION_2
     _need(
-        manifest.get("algorithm_version") == ALGORITHM_VERSION,
-        f"manifest: algorithm is not {ALGORITHM_VERSION}",
+        manifest.get("manifest_version") == MANIFEST_VERSIONS[algorithm],
+        f"manifest: version is not {MANIFEST_VERSIONS[algorithm]}",
     )
     _need(manifest.get("draw_id") == draw_id, "draw.id: differs from the manifest's draw_id")
     _need(manifest["task"]["id"] == d["task_id"], "draw.task_id: differs from the manifest's task")
     numerator, denominator = (int(x) for x in manifest["task"]["ratio"].split("/"))
     ratio = Fraction(numerator, denominator)
+    stratum_ratio: dict[str, Fraction] = {
+        name: parse_fraction(st["ratio"]) for name, st in manifest["objects"]["strata"].items()
+    }
+    if not v2:
+        _need(set(stratum_ratio) <= {"all"}, "manifest: a dualdraw-draw/1 draw has the one stratum 'all'")
+        _need(
+            all(r == ratio for r in stratum_ratio.values()), "manifest: the stratum ratio is not the task's"
+        )
     declaration = manifest["entropy_source"]
     objects = manifest["objects"]
     inspectors = manifest["inspectors"]
@@ -284,6 +304,19 @@ def _verify(
             strata_counts[entry.stratum] += 1
             codes_by_stratum.setdefault(entry.stratum, []).append(entry.code)
         all_codes = [code for codes in codes_by_stratum.values() for code in codes]
+        if v2:
+            raised = {code: (old, new) for code, old, new in manifest["objects"]["raised"]}
+            for n, row in enumerate(eligible_rows):
+                old, new = raised.get(row["code"], (row["risk_class"], row["risk_class"]))
+                _need(
+                    old == row["risk_class"] and row["stratum"] == new,
+                    f"eligible[{n}]: stratum {row['stratum']} is not its class {row['risk_class']} "
+                    "or the class the manifest raised it to",
+                )
+            _need(
+                set_digest(code for code, _, _ in manifest["objects"]["plan"]) == objects["eligible_digest"],
+                "manifest: the plan does not cover exactly the eligible objects",
+            )
         _need(
             set_root(leaves) == objects["eligible_root"],
             "eligible: the set does not match the manifest's eligible_root",
@@ -343,6 +376,12 @@ def _verify(
     pool_lines = [_str(line, f"pool[{n}]") for n, line in enumerate(_list(b["pool"], "pool"))]
     _need(pool_root(pool_lines) == inspectors["pool_root"], "pool: does not match the manifest's pool_root")
     pool = [_pool_inspector(line) for line in pool_lines]
+    if v2:
+        members = [PoolMember.from_line(line) for line in pool_lines]
+        _need(
+            all(m.line() == line for m, line in zip(members, pool_lines, strict=True)),
+            "pool: lines not canonical",
+        )
     _need(
         set_digest(i.badge_number for i in pool) == inspectors["pool_digest"],
         "pool: badges do not match pool_digest",
@@ -428,7 +467,7 @@ def _verify(
         selected = [
             s
             for stratum in sorted(codes_by_stratum, key=lambda s: s.encode("utf-8"))
-            for s in select_objects(seed, codes_by_stratum[stratum], ratio, stratum)
+            for s in select_objects(seed, codes_by_stratum[stratum], stratum_ratio[stratum], stratum)
         ]
         for n, (s, (code, stratum, ticket, _)) in enumerate(zip(selected, stored, strict=False)):
             _need(
@@ -445,7 +484,7 @@ def _verify(
         n_stored = 0
         for stratum in sorted(public_tickets, key=lambda s: s.encode("utf-8")):
             tickets = sorted(public_tickets[stratum])
-            size = selection_size(ratio, len(tickets))
+            size = selection_size(stratum_ratio[stratum], len(tickets))
             mine = stored[n_stored : n_stored + size]
             _need(len(mine) == size, f"assignments: stratum {stratum} should have {size} selected objects")
             for k, (code, st, ticket, _) in enumerate(mine):
@@ -463,7 +502,12 @@ def _verify(
 
     # -- teams and substitutions --------------------------------------------------------------------------
     try:
-        formed = form_teams(seed, codes, pool, manifest["task"]["team_size"], _as_of(manifest), "pool")
+        if v2:
+            formed = teams_v2(
+                seed, [Selected(code, ticket, st) for code, st, ticket, _ in stored], pool_lines, manifest
+            )
+        else:
+            formed = form_teams(seed, codes, pool, manifest["task"]["team_size"], _as_of(manifest), "pool")
     except DomainError as exc:
         raise Mismatch(f"assignments: teams cannot be formed ({exc})") from None
     teams = [[m.badge_number for m in t] for t in formed]
@@ -537,11 +581,19 @@ def _verify(
         loads = Counter(x for t in teams for x in t)
         before = removed.setdefault(position, set())
         before.add(r["removed_badge"])
+        candidates: dict[str, Any] = dict(conflicts_by_badge)
+        if v2:
+            original_leader = team[0] == r["removed_badge"]
+            candidates = dict(
+                substitution_pool_v2(
+                    pool_lines, manifest, codes[position - 1], r["removed_badge"], original_leader
+                )
+            )
         try:
             replacement = pick_replacement(
                 sub_seed(seed, leaf, entropy_sub),
                 team,
-                conflicts_by_badge,
+                candidates,
                 codes[position - 1],
                 loads,
                 before,
@@ -586,8 +638,10 @@ def _check_abandon(
 def _check_own(
     own: ObjectCheck, variant: str, rows: list[Any], seed: bytes, stored: list[Any], notes: list[str]
 ) -> None:
-    entry = EligibleEntry(own.code, "all", own.risk_class)
-    commitment = object_commitment(entry, own.salt)
+    commitments = {
+        object_commitment(EligibleEntry(own.code, stratum, own.risk_class), own.salt)
+        for stratum in ("all", "A", "B", "C", "D")
+    }
     if variant == "full":
         found = next((r for r in rows if r["code"] == own.code), None)
         _need(
@@ -595,7 +649,7 @@ def _check_own(
             f"object {own.code}: not in the eligible set with this salt and risk class",
         )
     else:
-        found = next((r for r in rows if r["commitment"] == commitment), None)
+        found = next((r for r in rows if r["commitment"] in commitments), None)
         _need(found is not None, f"object {own.code}: its commitment is not in the eligible set")
         assert found is not None
         _need(

@@ -14,6 +14,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from dualdraw.domain import model
 from dualdraw.domain.draw_algorithm import format_ratio, parse_ratio
 from dualdraw.domain.errors import Violations
+from dualdraw.domain.policy import DEFAULT_FREQUENCY_CAP, JointInspection, Raise, TaskPolicy
 from dualdraw.v1 import audit_pb2, directory_pb2, draws_pb2, items_pb2, tasks_pb2
 
 E = TypeVar("E")
@@ -393,6 +394,7 @@ def task_to_pb(t: model.Task) -> tasks_pb2.Task:
         title=t.title,
         create_time=timestamp(t.created_at),
         draw_id=t.draw_id or "",
+        policy=policy_to_pb(TaskPolicy.loads(t.policy_json)) if t.policy_json else None,
     )
 
 
@@ -428,8 +430,15 @@ def draw_to_pb(d: model.Draw) -> draws_pb2.Draw:
 
 
 def assignment_to_pb(
-    draw_id: str, a: model.Assignment, object_names: dict[str, str], inspector_names: dict[str, str]
+    draw_id: str,
+    a: model.Assignment,
+    object_names: dict[str, str],
+    inspector_names: dict[str, str],
+    department_of_object: dict[str, str] | None = None,
+    department_of_inspector: dict[str, str] | None = None,
 ) -> draws_pb2.Assignment:
+    objects = department_of_object or {}
+    inspectors = department_of_inspector or {}
     return draws_pb2.Assignment(
         draw_id=draw_id,
         position=a.position,
@@ -439,10 +448,90 @@ def assignment_to_pb(
         stratum=a.stratum,
         team=[
             draws_pb2.TeamMember(
-                badge_number=m.badge_number, name=inspector_names.get(m.badge_number, ""), leader=m.leader
+                badge_number=m.badge_number,
+                name=inspector_names.get(m.badge_number, ""),
+                leader=m.leader,
+                department_id=inspectors.get(m.badge_number),
             )
             for m in a.team
         ],
+        department_id=objects.get(a.credit_code),
+    )
+
+
+def raise_to_pb(draw_id: str, r: Raise) -> draws_pb2.Raise:
+    return draws_pb2.Raise(
+        draw_id=draw_id,
+        credit_code=r.credit_code,
+        from_class=r.from_class,
+        to_class=r.to_class,
+        reason=r.reason,
+        evidence=list(r.evidence),
+    )
+
+
+def joint_inspection_to_pb(j: JointInspection) -> draws_pb2.JointInspection:
+    return draws_pb2.JointInspection(
+        credit_code=j.credit_code,
+        year=j.year,
+        draw_ids=[p.draw_id for p in j.parts],
+        positions=[p.position for p in j.parts],
+        department_ids=list(j.department_ids),
+        team=[draws_pb2.TeamMember(badge_number=b, leader=n == 0) for n, b in enumerate(j.team)],
+    )
+
+
+def policy_from_pb(pb: tasks_pb2.Task, v: Violations) -> TaskPolicy | None:
+    """The task's policy; ``None`` when the request has none (a ``dualdraw-draw/1`` task)."""
+    if not pb.HasField("policy"):
+        return None
+    p = pb.policy
+    ratios: dict[str, Fraction] = {}
+    for i, cr in enumerate(p.class_ratios):
+        cls = cr.risk_class.strip().upper()
+        if cls in ratios:
+            v.add(f"task.policy.class_ratios[{i}].risk_class", f"class {cls} listed twice")
+            continue
+        r = parse_ratio_field(cr.ratio, f"task.policy.class_ratios[{i}].ratio", v)
+        if r is not None:
+            ratios[cls] = r
+    return TaskPolicy(
+        class_ratios=ratios,
+        complaint_threshold=p.complaint_threshold,
+        raise_window_days=p.raise_window_days or 365,
+        raise_on_serious_violation=p.raise_on_serious_violation,
+        raise_to=p.raise_to.strip().upper(),
+        frequency_cap=0 if p.no_frequency_cap else (p.frequency_cap or DEFAULT_FREQUENCY_CAP),
+        campaign=p.campaign,
+        central=p.central,
+        cross_office=p.cross_office,
+        recent_cycles=p.recent_cycles,
+        workload_cap=p.workload_cap,
+        cooperating_department_ids=tuple(d.strip() for d in p.cooperating_department_ids),
+        cooperating_team_size=p.cooperating_team_size or 1,
+        enabled=True,
+    )
+
+
+def policy_to_pb(policy: TaskPolicy) -> tasks_pb2.TaskPolicy:
+    return tasks_pb2.TaskPolicy(
+        class_ratios=[
+            tasks_pb2.ClassRatio(risk_class=c, ratio=format_ratio(r))
+            for c, r in sorted(policy.class_ratios.items())
+        ],
+        complaint_threshold=policy.complaint_threshold,
+        raise_window_days=policy.raise_window_days,
+        raise_on_serious_violation=policy.raise_on_serious_violation,
+        raise_to=policy.raise_to,
+        frequency_cap=policy.frequency_cap,
+        no_frequency_cap=policy.frequency_cap == 0,
+        campaign=policy.campaign,
+        central=policy.central,
+        cross_office=policy.cross_office,
+        recent_cycles=policy.recent_cycles,
+        workload_cap=policy.workload_cap,
+        cooperating_department_ids=list(policy.cooperating_department_ids),
+        cooperating_team_size=policy.cooperating_team_size,
     )
 
 

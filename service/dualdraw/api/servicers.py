@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import TypeVar
 
 import grpc
@@ -12,12 +13,13 @@ import grpc
 from dualdraw.api import convert
 from dualdraw.api.pagination import next_page_token, page_request
 from dualdraw.domain import model
-from dualdraw.domain.errors import Violations
+from dualdraw.domain.errors import FieldViolation, InvalidArgument, Violations
 from dualdraw.domain.jurisdiction import DepartmentTree
+from dualdraw.domain.policy import DEFAULT_GENERAL_RATIO_CAP
 from dualdraw.domain.working_days import HolidayCalendar
 from dualdraw.rules.engine import ExclusionEngine
 from dualdraw.security.interceptor import current_principal
-from dualdraw.service_layer import catalogue, directory, draws
+from dualdraw.service_layer import catalogue, directory, draw_policy, draws
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.directory import DirectoryBatch, require
 from dualdraw.service_layer.ports import Page, UnitOfWork
@@ -54,8 +56,11 @@ class Services:
 
     def reader(self) -> UnitOfWork:
         return (self.read_unit_of_work or self.unit_of_work)()
+
     audit_trusted_keys: frozenset[str] | None = None
     """Public keys (hex) whose audit checkpoints ``VerifyLog`` accepts; ``None``: any (development key)."""
+    general_ratio_cap: Fraction = DEFAULT_GENERAL_RATIO_CAP
+    """Issue #5: the highest ratio of a task with a policy on a general inspection item."""
 
 
 def caller_of(context: grpc.ServicerContext, request_id: str = "") -> Caller:
@@ -354,6 +359,7 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
         pb = request.task
         v = Violations()
         ratio = convert.parse_ratio_field(pb.ratio, "task.ratio", v)
+        policy = convert.policy_from_pb(pb, v)
         scope = model.TaskScope(
             region_code=pb.scope.region_code.strip() or None,
             industries=tuple(sorted({i.strip() for i in pb.scope.industries if i.strip()})),
@@ -368,6 +374,8 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
             title=pb.title,
             caller=caller_of(context, request.request_id),
             violations=v,
+            policy=policy,
+            general_ratio_cap=self._s.general_ratio_cap,
         )
         return convert.task_to_pb(task)
 
@@ -426,12 +434,22 @@ class DrawServicer(draws_pb2_grpc.DrawServiceServicer):
         with self._s.reader() as uow:
             require(uow.draws.get(request.draw_id), "draw", request.draw_id)
             page = uow.draws.list_assignments(request.draw_id, page_req)
+            draw = require(uow.draws.get(request.draw_id), "draw", request.draw_id)
+            task = uow.tasks.get(draw.task_id)
             objects = _object_names(uow, (a.credit_code for a in page.items))
             badges = {m.badge_number for a in page.items for m in a.team}
-            inspectors = {b: i.name for b, i in uow.directory.inspectors_by_badge(badges).items()}
+            found = uow.directory.inspectors_by_badge(badges)
+            inspectors = {b: i.name for b, i in found.items()}
+            inspector_departments = {b: i.department_id for b, i in found.items()}
+            handed_to = draw_policy.assignment_departments(draw, task.department_id if task else "")
+            if not handed_to and task is not None:
+                handed_to = {a.credit_code: task.department_id for a in page.items}
         return draws_pb2.ListAssignmentsResponse(
             assignments=[
-                convert.assignment_to_pb(request.draw_id, a, objects, inspectors) for a in page.items
+                convert.assignment_to_pb(
+                    request.draw_id, a, objects, inspectors, handed_to, inspector_departments
+                )
+                for a in page.items
             ],
             next_page_token=next_page_token(page.next_after, request.draw_id),
         )
@@ -447,6 +465,31 @@ class DrawServicer(draws_pb2_grpc.DrawServiceServicer):
         return draws_pb2.ListExclusionsResponse(
             exclusions=[convert.exclusion_to_pb(request.draw_id, e, objects) for e in page.items],
             next_page_token=next_page_token(page.next_after, request.draw_id),
+        )
+
+    def ListRaises(
+        self, request: draws_pb2.ListRaisesRequest, context: grpc.ServicerContext
+    ) -> draws_pb2.ListRaisesResponse:
+        page_req = page_request(request.page_size, request.page_token, request.draw_id)
+        with self._s.reader() as uow:
+            require(uow.draws.get(request.draw_id), "draw", request.draw_id)
+            page = uow.draws.list_raises(request.draw_id, page_req)
+        return draws_pb2.ListRaisesResponse(
+            raises=[convert.raise_to_pb(request.draw_id, r) for r in page.items],
+            next_page_token=next_page_token(page.next_after, request.draw_id),
+        )
+
+    def ListJointInspections(
+        self, request: draws_pb2.ListJointInspectionsRequest, context: grpc.ServicerContext
+    ) -> draws_pb2.ListJointInspectionsResponse:
+        if not 1900 <= request.year <= 9999:
+            raise InvalidArgument([FieldViolation("year", "must be a calendar year such as 2026")])
+        ids = _subtree(self._s, request.department_id, "department_id")
+        merged = draw_policy.joint_inspections(
+            self._s.unit_of_work(), year=request.year, department_ids=None if ids is None else frozenset(ids)
+        )
+        return draws_pb2.ListJointInspectionsResponse(
+            joint_inspections=[convert.joint_inspection_to_pb(j) for j in merged]
         )
 
 

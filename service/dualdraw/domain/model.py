@@ -58,6 +58,13 @@ class ExclusionCategory(StrEnum):
     HIGHER_LEVEL_CAMPAIGN = "higher_level_campaign"
 
 
+class SystemExclusionCategory(StrEnum):
+    """Exclusions the service makes itself, outside the Art. 16 rule files (issue #5)."""
+
+    FREQUENCY_CAP = "frequency_cap"
+    """The object reached the task's yearly frequency cap."""
+
+
 @dataclass(frozen=True)
 class Department:
     id: str
@@ -178,6 +185,8 @@ class Task:
     title: str = ""
     created_at: dt.datetime | None = None
     draw_id: str | None = None
+    policy_json: str = ""
+    """The task's issue #5 policy (``domain.policy.TaskPolicy`` as JSON); empty: draws ``dualdraw-draw/1``."""
 
 
 @dataclass(frozen=True)
@@ -186,7 +195,7 @@ class Exclusion:
 
     credit_code: str
     rule_id: str
-    category: ExclusionCategory
+    category: ExclusionCategory | SystemExclusionCategory
     reason: str
     legal_basis: str
     evidence: tuple[str, ...] = ()

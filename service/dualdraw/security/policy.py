@@ -94,6 +94,8 @@ POLICIES: dict[str, MethodPolicy] = {
     _m(DRAWS, "ListDraws"): rule(*STAFF, on=Target("task", "task_id", "root")),
     _m(DRAWS, "ListAssignments"): rule(*STAFF, on=Target("draw", "draw_id")),
     _m(DRAWS, "ListExclusions"): rule(*STAFF, on=Target("draw", "draw_id")),
+    _m(DRAWS, "ListRaises"): rule(*STAFF, on=Target("draw", "draw_id")),  # issue 5
+    _m(DRAWS, "ListJointInspections"): rule(D, A, on=Target("department", "department_id", "own")),
     _m(AUDIT, "ListAuditEvents"): rule(A, on=Target("department", "", "root")),  # the whole log: root only
     # -- results and publication -----------------------------------------------------------------------
     _m(RESULTS, "RecordResult"): rule(I, on=Target("draw", "result.draw_id"), writes=True, team_member=(I,)),

@@ -11,6 +11,7 @@ from dualdraw.audit.log import record_event
 from dualdraw.domain import model
 from dualdraw.domain.errors import AlreadyExists, FieldViolation, InvalidArgument, Violations
 from dualdraw.domain.jurisdiction import DepartmentTree, scope_problems
+from dualdraw.domain.policy import DEFAULT_GENERAL_RATIO_CAP, TaskPolicy, policy_problems
 from dualdraw.domain.region import region_code_problem
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.ports import UnitOfWork
@@ -53,6 +54,8 @@ def create_task(
     title: str,
     caller: Caller,
     violations: Violations | None = None,
+    policy: TaskPolicy | None = None,
+    general_ratio_cap: Fraction = DEFAULT_GENERAL_RATIO_CAP,
 ) -> model.Task:
     """Creates a task after checking its item, department, ratio, team size and jurisdiction.
 
@@ -66,16 +69,29 @@ def create_task(
         )
     if scope.region_code and (problem := region_code_problem(scope.region_code)):
         v.add("task.scope.region_code", problem)
+    policy = policy or TaskPolicy()
     with uow:
+        item = uow.items.get(item_code) if item_code else None
         if not item_code:
             v.add("task.item_code", "is required")
-        elif uow.items.get(item_code) is None:
+        elif item is None:
             v.add("task.item_code", f"unknown inspection item {item_code!r}")
         tree = DepartmentTree(uow.directory.all_departments())
         if not department_id:
             v.add("task.department_id", "is required")
         elif not any(x.field == "task.scope.region_code" for x in v.items):
             v.items.extend(scope_problems(tree, department_id, scope))
+        if policy.enabled and item is not None and ratio is not None:
+            v.items.extend(
+                policy_problems(
+                    policy,
+                    ratio=ratio,
+                    item_kind=item.kind,
+                    department_id=department_id,
+                    known_departments=[d.id for d in uow.directory.all_departments()],
+                    general_ratio_cap=general_ratio_cap,
+                )
+            )
         if v:
             raise InvalidArgument(v.items)
         assert ratio is not None  # a missing ratio is a violation raised above
@@ -88,6 +104,7 @@ def create_task(
             scope=scope,
             title=title.strip(),
             created_at=caller.now,
+            policy_json=policy.dumps() if policy.enabled else "",
         )
         uow.tasks.add(task)
         record_event(uow, caller, action="task.create", resource=f"tasks/{task.id}", after=task)

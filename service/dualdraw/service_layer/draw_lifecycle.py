@@ -19,6 +19,7 @@ import json
 import secrets
 import uuid
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,7 @@ from dualdraw.domain.draw_algorithm import (
     derive_seed,
     eligible_digest,
     select_objects,
+    set_digest,
 )
 from dualdraw.domain.entropy import (
     BEACON,
@@ -57,13 +59,16 @@ from dualdraw.domain.entropy import (
 )
 from dualdraw.domain.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument
 from dualdraw.domain.jurisdiction import DepartmentTree, task_object_filter
+from dualdraw.domain.policy import Raise, TaskPolicy
 from dualdraw.domain.substitution import REASONS as SUBSTITUTION_REASONS
 from dualdraw.domain.substitution import Substitution, pick_replacement, sub_seed
-from dualdraw.domain.teams import conflict_digest, form_teams, inspector_pool
+from dualdraw.domain.teams import conflict_digest, form_teams, inspector_pool, inspector_pool_digest
+from dualdraw.domain.teams_v2 import ALGORITHM_VERSION_2, select_v2, substitution_pool_v2, teams_v2
 from dualdraw.rules.engine import ExclusionEngine
 from dualdraw.rules.model import EvaluationContext, RuleSet
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.directory import require
+from dualdraw.service_layer.draw_policy import MANIFEST_VERSION_3, fraction_text, prepare_v2
 from dualdraw.service_layer.draws import (
     _POOL_SPECIALITY,
     DrawOutcome,
@@ -143,20 +148,62 @@ def commit_in(
     )
     exclusions = sorted(evaluated, key=lambda e: (e.credit_code, e.rule_id))
     excluded = {e.credit_code for e in exclusions}
-    eligible_objects = sorted(
-        (o for o in objects if o.credit_code not in excluded), key=lambda o: o.credit_code
-    )
-    eligible = [o.credit_code for o in eligible_objects]
-    entries = [EligibleEntry(o.credit_code, DEFAULT_STRATUM, o.risk_class.value) for o in eligible_objects]
-    pool = inspector_pool(candidates, item.required_speciality, day)
-    eligible_set = set(eligible)
-    pool_lines = [pool_entry(i, eligible_set) for i in pool.qualified]
+    policy = TaskPolicy.loads(task.policy_json)
+    raises: list[Raise] = []
+    if policy.enabled:
+        prepared = prepare_v2(
+            uow,
+            policy=policy,
+            task=task,
+            item=item,
+            tree=tree,
+            objects=objects,
+            side_facts=side_facts,
+            rule_excluded=excluded,
+            day=day,
+        )
+        exclusions = sorted(exclusions + prepared.cap_exclusions, key=lambda e: (e.credit_code, e.rule_id))
+        excluded = {e.credit_code for e in exclusions}
+        eligible = prepared.eligible
+        entries = prepared.entries
+        raises = prepared.raises
+        pool_lines = [m.line() for m in prepared.pool]
+        pool_digest = inspector_pool_digest(m.badge_number for m in prepared.pool)
+        conflicts = set_digest(f"{m.badge_number}\t{code}" for m in prepared.pool for code in m.conflicts)
+        left_out = prepared.left_out
+        strata_counts = Counter(e.stratum for e in entries)
+        strata = {
+            name: {"count": strata_counts[name], "ratio": fraction_text(prepared.ratios[name])}
+            for name in sorted(strata_counts)
+        }
+        algorithm_version = ALGORITHM_VERSION_2
+    else:
+        eligible_objects = sorted(
+            (o for o in objects if o.credit_code not in excluded), key=lambda o: o.credit_code
+        )
+        eligible = [o.credit_code for o in eligible_objects]
+        entries = [
+            EligibleEntry(o.credit_code, DEFAULT_STRATUM, o.risk_class.value) for o in eligible_objects
+        ]
+        pool = inspector_pool(candidates, item.required_speciality, day)
+        eligible_set = set(eligible)
+        pool_lines = [pool_entry(i, eligible_set) for i in pool.qualified]
+        pool_digest = pool.digest
+        conflicts = conflict_digest(pool.qualified, eligible)
+        left_out = [[badge, reason] for badge, reason in pool.left_out]
+        strata = {
+            DEFAULT_STRATUM: {
+                "count": len(eligible),
+                "ratio": f"{task.ratio.numerator}/{task.ratio.denominator}",
+            }
+        }
+        algorithm_version = ALGORITHM_VERSION
     salt_key = secrets.token_bytes(32)
     eligible_hash = eligible_digest(eligible)
     draw_id = new_draw_id()
-    manifest = {
-        "manifest_version": MANIFEST_VERSION,
-        "algorithm_version": ALGORITHM_VERSION,
+    manifest: dict[str, Any] = {
+        "manifest_version": MANIFEST_VERSION_3 if policy.enabled else MANIFEST_VERSION,
+        "algorithm_version": algorithm_version,
         "draw_id": draw_id,
         "created_at": caller.now.astimezone(dt.UTC).isoformat(),
         "actor": caller.actor,
@@ -181,25 +228,24 @@ def commit_in(
             "eligible": len(eligible),
             "eligible_digest": eligible_hash,
             "eligible_root": eligible_root(entries, salt_key),
-            "strata": {
-                DEFAULT_STRATUM: {
-                    "count": len(eligible),
-                    "ratio": f"{task.ratio.numerator}/{task.ratio.denominator}",
-                }
-            },
+            "strata": strata,
             "exclusions_digest": sha256_hex(canonical_json([[e.credit_code, e.rule_id] for e in exclusions])),
             "exclusions_root": exclusions_root((e.credit_code, e.rule_id) for e in exclusions),
             "exclusions_by_rule": dict(Counter(e.rule_id for e in exclusions)),
         },
         "inspectors": {
-            "pool_size": len(pool.qualified),
-            "pool_digest": pool.digest,
+            "pool_size": len(pool_lines),
+            "pool_digest": pool_digest,
             "pool_root": pool_root(pool_lines),
-            "conflict_digest": conflict_digest(pool.qualified, eligible),
-            "left_out": [[badge, reason] for badge, reason in pool.left_out],
+            "conflict_digest": conflicts,
+            "left_out": left_out,
         },
         "entropy_source": declaration,
     }
+    if policy.enabled:
+        manifest["task"]["policy"] = policy.to_json()
+        manifest["objects"]["plan"] = prepared.plan
+        manifest["objects"]["raised"] = [[r.credit_code, r.from_class, r.to_class] for r in raises]
     manifest_json = canonical_json(manifest).decode("utf-8")
     manifest_hash = sha256_hex(manifest_json.encode("utf-8"))
     draw = model.Draw(
@@ -207,7 +253,7 @@ def commit_in(
         task_id=task.id,
         created_at=caller.now,
         actor=caller.actor,
-        algorithm_version=ALGORITHM_VERSION,
+        algorithm_version=algorithm_version,
         seed="",
         entropy_source=declaration["kind"],
         entropy="",
@@ -223,7 +269,7 @@ def commit_in(
         team_size=task.team_size,
         ratio=task.ratio,
         eligible_digest=eligible_hash,
-        inspector_pool_digest=pool.digest,
+        inspector_pool_digest=pool_digest,
         state=COMMITTED,
     )
     record = DrawRecord(
@@ -231,6 +277,8 @@ def commit_in(
     )
     uow.rule_sets.remember(rule_set.hash, rule_set.version, rule_set.canonical_json(), caller.now)
     uow.draws.add(record)
+    if raises:
+        uow.draws.add_raises(draw_id, raises)
     uow.lifecycle.add_commitments(draw_id, salt_key.hex(), entries)
     uow.lifecycle.add_entropy_inputs(draw_id, expected_inputs(declaration))
     uow.tasks.set_draw(task.id, draw_id)
@@ -264,11 +312,17 @@ def execute_in(uow: UnitOfWork, draw_id: str, caller: Caller) -> DrawOutcome:
     except EntropyProblem as exc:
         raise _problem(exc) from None
     seed = derive_seed(draw.manifest_hash, entropy)
-    selected = select_objects(seed, record.eligible_codes, draw.ratio)
-    pool = [_pool_inspector(line) for line in record.inspector_pool]
-    teams = form_teams(
-        seed, [s.credit_code for s in selected], pool, draw.team_size, draw.as_of, _POOL_SPECIALITY
-    )
+    if draw.algorithm_version == ALGORITHM_VERSION_2:
+        manifest = json.loads(draw.manifest_json)
+        _, entries = require(uow.lifecycle.commitments(draw_id), "draw commitments", draw_id)
+        selected = select_v2(seed, entries, manifest)
+        teams = teams_v2(seed, selected, record.inspector_pool, manifest)
+    else:
+        selected = select_objects(seed, record.eligible_codes, draw.ratio)
+        pool = [_pool_inspector(line) for line in record.inspector_pool]
+        teams = form_teams(
+            seed, [s.credit_code for s in selected], pool, draw.team_size, draw.as_of, _POOL_SPECIALITY
+        )
     assignments = [
         model.Assignment(
             position=n, credit_code=s.credit_code, ticket=s.ticket_hex, stratum=s.stratum, team=team
@@ -559,10 +613,21 @@ def execute_substitution(
             for s in uow.lifecycle.substitutions(sub.draw_id)
             if s.position == sub.position and s.state == "executed"
         } | {sub.removed_badge}
-        pool = {
+        pool: dict[str, Collection[str]] = {
             json.loads(line)["badge_number"]: set(json.loads(line)["conflicts"])
             for line in record.inspector_pool
         }
+        if record.draw.algorithm_version == ALGORITHM_VERSION_2:
+            removed_member = next(m for m in assignment.team if m.badge_number == sub.removed_badge)
+            pool = dict(
+                substitution_pool_v2(
+                    record.inspector_pool,
+                    json.loads(record.draw.manifest_json),
+                    assignment.credit_code,
+                    sub.removed_badge,
+                    removed_member.leader,
+                )
+            )
         replacement = pick_replacement(
             sub_seed(bytes.fromhex(record.draw.seed), bytes.fromhex(sub.event_leaf_hash), entropy),
             [m.badge_number for m in assignment.team],

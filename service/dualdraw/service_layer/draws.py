@@ -15,18 +15,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from dualdraw.domain import model
 from dualdraw.domain.canonical_json import canonical_json, sha256_hex
+from dualdraw.domain.commitments import EligibleEntry
 from dualdraw.domain.draw_algorithm import (
     derive_seed,
     eligible_digest,
     select_objects,
 )
-from dualdraw.domain.errors import AlreadyExists
+from dualdraw.domain.errors import AlreadyExists, FailedPrecondition
 from dualdraw.domain.teams import conflict_digest, form_teams, inspector_pool_digest
+from dualdraw.domain.teams_v2 import ALGORITHM_VERSION_2, select_v2, teams_v2
 from dualdraw.rules.engine import ExclusionEngine
 from dualdraw.rules.model import RuleSet
 from dualdraw.service_layer.context import Caller
@@ -117,8 +119,10 @@ class Recomputation:
     problems: list[str]
 
 
-def recompute(record: DrawRecord) -> Recomputation:
-    """Re-runs selection and team formation from a stored record alone and compares with what was stored."""
+def recompute(record: DrawRecord, entries: Sequence[EligibleEntry] | None = None) -> Recomputation:
+    """Re-runs selection and team formation from a stored record alone and compares with what was stored.
+
+    A ``dualdraw-draw/2`` draw also needs its eligible ``entries`` (their strata), from its commitments."""
     draw = record.draw
     problems: list[str] = []
     if sha256_hex(draw.manifest_json.encode("utf-8")) != draw.manifest_hash:
@@ -134,13 +138,24 @@ def recompute(record: DrawRecord) -> Recomputation:
     manifest = json.loads(draw.manifest_json)
     if conflict_digest(pool, record.eligible_codes) != manifest["inspectors"]["conflict_digest"]:
         problems.append("declared conflicts do not match the manifest's conflict digest")
-    selected = select_objects(seed, record.eligible_codes, draw.ratio)
     stored = sorted(record.assignments, key=lambda a: a.position)
+    if draw.algorithm_version == ALGORITHM_VERSION_2:
+        if entries is None:
+            return Recomputation(False, [*problems, "a dualdraw-draw/2 draw needs its eligible strata"])
+        selected = select_v2(seed, entries, manifest)
+    else:
+        selected = select_objects(seed, record.eligible_codes, draw.ratio)
     if [(s.credit_code, s.ticket_hex) for s in selected] != [(a.credit_code, a.ticket) for a in stored]:
         problems.append("selection differs from the stored assignments")
-    teams = form_teams(
-        seed, [s.credit_code for s in selected], pool, draw.team_size, draw.as_of, _POOL_SPECIALITY
-    )
+    try:
+        if draw.algorithm_version == ALGORITHM_VERSION_2:
+            teams = teams_v2(seed, selected, record.inspector_pool, manifest)
+        else:
+            teams = form_teams(
+                seed, [s.credit_code for s in selected], pool, draw.team_size, draw.as_of, _POOL_SPECIALITY
+            )
+    except FailedPrecondition as exc:
+        return Recomputation(False, [*problems, f"teams cannot be formed: {exc}"])
     if list(teams) != [a.team for a in stored]:
         problems.append("teams differ from the stored assignments")
     return Recomputation(not problems, problems)

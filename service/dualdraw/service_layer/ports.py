@@ -37,6 +37,7 @@ from dualdraw.domain.model import (
     StatutoryDesignation,
     Task,
 )
+from dualdraw.domain.policy import PastInspection, Raise
 from dualdraw.domain.publication import Publication
 from dualdraw.domain.results import InspectionResult
 from dualdraw.domain.substitution import Substitution
@@ -171,6 +172,20 @@ class DrawRepository(Protocol):
 
     def list_exclusions(self, draw_id: str, page: PageRequest) -> Page[Exclusion]:
         """Pages by (credit_code, rule_id); ``after`` is ``"<credit_code>/<rule_id>"``."""
+        ...
+
+    def add_raises(self, draw_id: str, raises: Sequence[Raise]) -> None: ...
+    def list_raises(self, draw_id: str, page: PageRequest) -> Page[Raise]: ...
+    def inspection_history(
+        self, credit_codes: Collection[str] | None = None
+    ) -> builtins.list[PastInspection]:
+        """Selections of executed draws (of ``credit_codes``; ``None``: all), teams after substitutions."""
+        ...
+
+    def serious_violations(
+        self, credit_codes: Collection[str]
+    ) -> dict[str, builtins.list[tuple[str, dt.date]]]:
+        """Per object, results whose latest version opened a case or referred it: (result id, date)."""
         ...
 
 

@@ -64,7 +64,8 @@ def publish_draw(uow: UnitOfWork, calendar: HolidayCalendar, draw_id: str, calle
             raise FailedPrecondition(f"draw {draw_id} selected no object", reason="NOTHING_TO_PUBLISH")
         record = uow.draws.get_record(draw_id)
         assert record is not None
-        check = recompute(record)
+        committed = uow.lifecycle.commitments(draw_id)
+        check = recompute(record, committed[1] if committed else None)
         verification = "match" if check.matches else "mismatch: " + "; ".join(check.problems)
         publication = uow.publications.add(
             Publication(

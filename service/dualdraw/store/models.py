@@ -239,6 +239,8 @@ class TaskRow(Base):
     title: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime | None]
     draw_id: Mapped[str | None]
+    policy_json: Mapped[str] = mapped_column(Text, server_default="")
+    """The issue #5 policy as JSON; empty for a ``dualdraw-draw/1`` task."""
 
 
 # --- draws -------------------------------------------------------------------------------------------------
@@ -321,6 +323,19 @@ class AssignmentRow(Base):
     credit_code: Mapped[str] = mapped_column(index=True)
     ticket: Mapped[str]
     stratum: Mapped[str]
+
+
+class DrawRaiseRow(Base):
+    """An object a draw raised to a higher stratum (issue #5), with the reason and the evidence ids."""
+
+    __tablename__ = "draw_raises"
+
+    draw_id: Mapped[str] = mapped_column(ForeignKey("draws.id"), primary_key=True)
+    credit_code: Mapped[str] = mapped_column(primary_key=True)
+    from_class: Mapped[str]
+    to_class: Mapped[str]
+    reason: Mapped[str] = mapped_column(Text)
+    evidence_json: Mapped[str] = mapped_column(Text)
 
 
 class AssignmentMemberRow(Base):

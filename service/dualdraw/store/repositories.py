@@ -45,6 +45,7 @@ from dualdraw.domain.model import (
     Task,
     TeamMember,
 )
+from dualdraw.domain.policy import PastInspection, Raise
 from dualdraw.service_layer.ports import DrawRecord, ObjectFilter, Page, PageRequest, SideFacts
 from dualdraw.store import bulk
 from dualdraw.store.codes import pack_codes, unpack_codes
@@ -67,6 +68,7 @@ from dualdraw.store.rows import (
     MEMBERS,
     OBJECT_COLUMNS,
     OBJECTS,
+    RAISES,
     RISK_ASSESSMENTS,
     SPECIALITIES,
     TASKS,
@@ -79,6 +81,7 @@ from dualdraw.store.rows import (
     draw_values,
     dump_strings,
     item_values,
+    load_strings,
     object_values,
     risk_assessment_values,
     task_values,
@@ -700,6 +703,111 @@ class SqlDrawRepository(_Repository):
             for r in rows
         ]
 
+    # -- issue #5: raises and the inspection history ---------------------------------------------------------
+
+    def add_raises(self, draw_id: str, raises: Sequence[Raise]) -> None:
+        bulk.insert(
+            self._connection,
+            RAISES,
+            [
+                {
+                    "draw_id": draw_id,
+                    "credit_code": r.credit_code,
+                    "from_class": r.from_class,
+                    "to_class": r.to_class,
+                    "reason": r.reason,
+                    "evidence_json": dump_strings(r.evidence),
+                }
+                for r in raises
+            ],
+        )
+
+    def list_raises(self, draw_id: str, page: PageRequest) -> Page[Raise]:
+        """Pages by credit code; ``after`` is the last credit code."""
+        stmt = sa.select(RAISES).where(RAISES.c.draw_id == draw_id)
+
+        def to_raise(r: Any) -> Raise:
+            return Raise(r.credit_code, r.from_class, r.to_class, r.reason, load_strings(r.evidence_json))
+
+        items, last = _keyset_page(self._connection, stmt, RAISES.c.credit_code, page, to_raise)
+        return Page(items, None if last is None else last.credit_code)
+
+    def inspection_history(
+        self, credit_codes: Collection[str] | None = None
+    ) -> builtins.list[PastInspection]:
+        """Selections of executed draws (``None``: of all objects), with the task's department, whether it
+        was a campaign, the draw date and the team after substitutions."""
+        connection = self._connection
+        base = (
+            sa.select(
+                ASSIGNMENTS.c.draw_id,
+                ASSIGNMENTS.c.position,
+                ASSIGNMENTS.c.credit_code,
+                DRAWS.c.as_of,
+                TASKS.c.department_id,
+                TASKS.c.policy_json,
+            )
+            .join(DRAWS, DRAWS.c.id == ASSIGNMENTS.c.draw_id)
+            .join(TASKS, TASKS.c.id == DRAWS.c.task_id)
+            .where(DRAWS.c.state == "executed")
+        )
+        rows: builtins.list[Any] = []
+        if credit_codes is None:
+            rows = list(connection.execute(base))
+        else:
+            codes = sorted(set(credit_codes))
+            for i in range(0, len(codes), 500):
+                rows.extend(connection.execute(base.where(ASSIGNMENTS.c.credit_code.in_(codes[i : i + 500]))))
+        if not rows:
+            return []
+        draw_ids = sorted({r.draw_id for r in rows})
+        teams: dict[tuple[str, int], builtins.list[str]] = defaultdict(builtins.list)
+        for i in range(0, len(draw_ids), 500):
+            for m in connection.execute(
+                sa.select(MEMBERS.c.draw_id, MEMBERS.c.position, MEMBERS.c.badge_number)
+                .where(MEMBERS.c.draw_id.in_(draw_ids[i : i + 500]))
+                .order_by(MEMBERS.c.draw_id, MEMBERS.c.position, MEMBERS.c.member_order)
+            ):
+                teams[(m.draw_id, m.position)].append(m.badge_number)
+        campaign = {
+            text: bool(json.loads(text or "{}").get("campaign", False))
+            for text in {r.policy_json for r in rows}
+        }
+        return [
+            PastInspection(
+                draw_id=r.draw_id,
+                department_id=r.department_id,
+                campaign=campaign[r.policy_json],
+                as_of=r.as_of,
+                credit_code=r.credit_code,
+                badges=tuple(teams.get((r.draw_id, r.position), ())),
+                position=r.position,
+            )
+            for r in rows
+        ]
+
+    def serious_violations(
+        self, credit_codes: Collection[str]
+    ) -> dict[str, builtins.list[tuple[str, dt.date]]]:
+        """Per credit code, the results whose latest version opened a case or referred it to the judiciary:
+        ``("<draw>/<position>/v<version>", inspected_on)``."""
+        from dualdraw.store.publication_repositories import RESULTS
+
+        codes = sorted(set(credit_codes))
+        latest: dict[tuple[str, int], Any] = {}
+        for i in range(0, len(codes), 500):
+            for r in self._connection.execute(
+                sa.select(RESULTS).where(RESULTS.c.credit_code.in_(codes[i : i + 500]))
+            ):
+                key = (r.draw_id, r.position)
+                if key not in latest or latest[key].version < r.version:
+                    latest[key] = r
+        out: dict[str, builtins.list[tuple[str, dt.date]]] = defaultdict(builtins.list)
+        for r in latest.values():
+            if r.outcome == "case_opened" or r.referred_to_judicial:
+                out[r.credit_code].append((f"{r.draw_id}/{r.position}/v{r.version}", r.inspected_on))
+        return dict(out)
+
     def list_exclusions(self, draw_id: str, page: PageRequest) -> Page[Exclusion]:
         """Pages by (credit_code, rule_id); ``after`` is ``"<credit_code>/<rule_id>"``."""
         after: tuple[str, str] | None = None
@@ -869,6 +977,7 @@ def checkpoint_values(cp: Checkpoint) -> Values:
 
 def to_checkpoint(r: Row) -> Checkpoint:
     return Checkpoint(r.tree_size, r.root_hash, r.public_key, r.signature)
+
 
 # --- rule sets (issue 3) -----------------------------------------------------------------------------------
 

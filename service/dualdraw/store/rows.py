@@ -33,6 +33,7 @@ from dualdraw.domain.model import (
     RiskClass,
     RiskConclusion,
     StatutoryDesignation,
+    SystemExclusionCategory,
     Task,
     TaskScope,
 )
@@ -49,6 +50,7 @@ from dualdraw.store.models import (
     DrawCommitmentRow,
     DrawEligibleRow,
     DrawEntropyInputRow,
+    DrawRaiseRow,
     DrawRow,
     ExclusionRow,
     InspectionItemRow,
@@ -87,6 +89,7 @@ DRAW_ELIGIBLE = table_of(DrawEligibleRow)
 EXCLUSIONS = table_of(ExclusionRow)
 ASSIGNMENTS = table_of(AssignmentRow)
 MEMBERS = table_of(AssignmentMemberRow)
+RAISES = table_of(DrawRaiseRow)
 AUDIT = table_of(AuditEventRow)
 AUDIT_HEAD = table_of(AuditLogHeadRow)
 CHECKPOINTS = table_of(AuditCheckpointRow)
@@ -293,6 +296,7 @@ def task_values(t: Task) -> Values:
         "title": t.title,
         "created_at": t.created_at,
         "draw_id": t.draw_id,
+        "policy_json": t.policy_json,
     }
 
 
@@ -307,6 +311,7 @@ def to_task(r: Row) -> Task:
         title=r.title,
         created_at=r.created_at,
         draw_id=r.draw_id,
+        policy_json=r.policy_json,
     )
 
 
@@ -375,7 +380,9 @@ EXCLUSION_COLUMNS = tuple(
     EXCLUSIONS.c[name]
     for name in ("credit_code", "rule_id", "category", "reason", "legal_basis", "evidence_json")
 )
-_EXCLUSION_CATEGORY = {m.value: m for m in ExclusionCategory}
+_EXCLUSION_CATEGORY: dict[str, ExclusionCategory | SystemExclusionCategory] = {
+    m.value: m for m in [*ExclusionCategory, *SystemExclusionCategory]
+}
 
 
 def to_exclusion(r: Row) -> Exclusion:

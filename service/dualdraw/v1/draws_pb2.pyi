@@ -123,21 +123,27 @@ class TeamMember(_message.Message):
     BADGE_NUMBER_FIELD_NUMBER: _builtins.int
     NAME_FIELD_NUMBER: _builtins.int
     LEADER_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
     badge_number: _builtins.str
     name: _builtins.str
     leader: _builtins.bool
+    department_id: _builtins.str
+    """Issue #5: the member's department (joint draws mix departments)."""
     def __init__(
         self,
         *,
         badge_number: _builtins.str = ...,
         name: _builtins.str = ...,
         leader: _builtins.bool = ...,
+        department_id: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_department_id", b"_department_id", "department_id", b"department_id"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["badge_number", b"badge_number", "leader", b"leader", "name", b"name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_department_id", b"_department_id", "badge_number", b"badge_number", "department_id", b"department_id", "leader", b"leader", "name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__department_id: _TypeAlias = _typing.Literal["department_id"]  # noqa: Y015
+    _WhichOneofArgType__department_id: _TypeAlias = _typing.Literal["_department_id", b"_department_id"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__department_id) -> _WhichOneofReturnType__department_id | None: ...
 
 Global___TeamMember: _TypeAlias = TeamMember  # noqa: Y015
 
@@ -154,6 +160,7 @@ class Assignment(_message.Message):
     TICKET_FIELD_NUMBER: _builtins.int
     STRATUM_FIELD_NUMBER: _builtins.int
     TEAM_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
     position: _builtins.int
     """1-based position in ticket order."""
@@ -162,6 +169,8 @@ class Assignment(_message.Message):
     ticket: _builtins.str
     """Hex SHA-256 ticket that selected the object."""
     stratum: _builtins.str
+    department_id: _builtins.str
+    """Issue #5: the department the object is handed to (its supervising branch in a central draw)."""
     @_builtins.property
     def team(self) -> _containers.RepeatedCompositeFieldContainer[Global___TeamMember]: ...
     def __init__(
@@ -174,12 +183,15 @@ class Assignment(_message.Message):
         ticket: _builtins.str = ...,
         stratum: _builtins.str = ...,
         team: _abc.Iterable[Global___TeamMember] | None = ...,
+        department_id: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_department_id", b"_department_id", "department_id", b"department_id"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["credit_code", b"credit_code", "draw_id", b"draw_id", "object_name", b"object_name", "position", b"position", "stratum", b"stratum", "team", b"team", "ticket", b"ticket"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_department_id", b"_department_id", "credit_code", b"credit_code", "department_id", b"department_id", "draw_id", b"draw_id", "object_name", b"object_name", "position", b"position", "stratum", b"stratum", "team", b"team", "ticket", b"ticket"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__department_id: _TypeAlias = _typing.Literal["department_id"]  # noqa: Y015
+    _WhichOneofArgType__department_id: _TypeAlias = _typing.Literal["_department_id", b"_department_id"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__department_id) -> _WhichOneofReturnType__department_id | None: ...
 
 Global___Assignment: _TypeAlias = Assignment  # noqa: Y015
 
@@ -418,3 +430,180 @@ class ListExclusionsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListExclusionsResponse: _TypeAlias = ListExclusionsResponse  # noqa: Y015
+
+@_typing.final
+class Raise(_message.Message):
+    """Issue #5: an object drawn in a higher stratum than its credit-risk class, and why."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DRAW_ID_FIELD_NUMBER: _builtins.int
+    CREDIT_CODE_FIELD_NUMBER: _builtins.int
+    FROM_CLASS_FIELD_NUMBER: _builtins.int
+    TO_CLASS_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    EVIDENCE_FIELD_NUMBER: _builtins.int
+    draw_id: _builtins.str
+    credit_code: _builtins.str
+    from_class: _builtins.str
+    to_class: _builtins.str
+    reason: _builtins.str
+    @_builtins.property
+    def evidence(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Ids of the complaints and results that caused the raise."""
+
+    def __init__(
+        self,
+        *,
+        draw_id: _builtins.str = ...,
+        credit_code: _builtins.str = ...,
+        from_class: _builtins.str = ...,
+        to_class: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        evidence: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credit_code", b"credit_code", "draw_id", b"draw_id", "evidence", b"evidence", "from_class", b"from_class", "reason", b"reason", "to_class", b"to_class"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Raise: _TypeAlias = Raise  # noqa: Y015
+
+@_typing.final
+class ListRaisesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DRAW_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    draw_id: _builtins.str
+    page_size: _builtins.int
+    page_token: _builtins.str
+    def __init__(
+        self,
+        *,
+        draw_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["draw_id", b"draw_id", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRaisesRequest: _TypeAlias = ListRaisesRequest  # noqa: Y015
+
+@_typing.final
+class ListRaisesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RAISES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    @_builtins.property
+    def raises(self) -> _containers.RepeatedCompositeFieldContainer[Global___Raise]: ...
+    def __init__(
+        self,
+        *,
+        raises: _abc.Iterable[Global___Raise] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "raises", b"raises"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRaisesResponse: _TypeAlias = ListRaisesResponse  # noqa: Y015
+
+@_typing.final
+class JointInspection(_message.Message):
+    """Issue #5 (Art. 15): one object selected by the executed draws of several departments in one calendar year,
+    merged into one joint inspection with all their teams.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CREDIT_CODE_FIELD_NUMBER: _builtins.int
+    YEAR_FIELD_NUMBER: _builtins.int
+    DRAW_IDS_FIELD_NUMBER: _builtins.int
+    POSITIONS_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_IDS_FIELD_NUMBER: _builtins.int
+    TEAM_FIELD_NUMBER: _builtins.int
+    credit_code: _builtins.str
+    year: _builtins.int
+    @_builtins.property
+    def draw_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The draws and positions merged, and their departments (in draw date order; the first leads)."""
+
+    @_builtins.property
+    def positions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    @_builtins.property
+    def department_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def team(self) -> _containers.RepeatedCompositeFieldContainer[Global___TeamMember]:
+        """The merged team: every member of every merged assignment, once, leader first."""
+
+    def __init__(
+        self,
+        *,
+        credit_code: _builtins.str = ...,
+        year: _builtins.int = ...,
+        draw_ids: _abc.Iterable[_builtins.str] | None = ...,
+        positions: _abc.Iterable[_builtins.int] | None = ...,
+        department_ids: _abc.Iterable[_builtins.str] | None = ...,
+        team: _abc.Iterable[Global___TeamMember] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credit_code", b"credit_code", "department_ids", b"department_ids", "draw_ids", b"draw_ids", "positions", b"positions", "team", b"team", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___JointInspection: _TypeAlias = JointInspection  # noqa: Y015
+
+@_typing.final
+class ListJointInspectionsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    YEAR_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    year: _builtins.int
+    """Calendar year, e.g. 2026."""
+    department_id: _builtins.str
+    """Only inspections involving this department or one below it; empty: all."""
+    def __init__(
+        self,
+        *,
+        year: _builtins.int = ...,
+        department_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_id", b"department_id", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListJointInspectionsRequest: _TypeAlias = ListJointInspectionsRequest  # noqa: Y015
+
+@_typing.final
+class ListJointInspectionsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOINT_INSPECTIONS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def joint_inspections(self) -> _containers.RepeatedCompositeFieldContainer[Global___JointInspection]: ...
+    def __init__(
+        self,
+        *,
+        joint_inspections: _abc.Iterable[Global___JointInspection] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["joint_inspections", b"joint_inspections"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListJointInspectionsResponse: _TypeAlias = ListJointInspectionsResponse  # noqa: Y015

@@ -59,6 +59,16 @@ class DrawServiceStub:
                 request_serializer=dualdraw_dot_v1_dot_draws__pb2.ListExclusionsRequest.SerializeToString,
                 response_deserializer=dualdraw_dot_v1_dot_draws__pb2.ListExclusionsResponse.FromString,
                 _registered_method=True)
+        self.ListRaises = channel.unary_unary(
+                '/dualdraw.v1.DrawService/ListRaises',
+                request_serializer=dualdraw_dot_v1_dot_draws__pb2.ListRaisesRequest.SerializeToString,
+                response_deserializer=dualdraw_dot_v1_dot_draws__pb2.ListRaisesResponse.FromString,
+                _registered_method=True)
+        self.ListJointInspections = channel.unary_unary(
+                '/dualdraw.v1.DrawService/ListJointInspections',
+                request_serializer=dualdraw_dot_v1_dot_draws__pb2.ListJointInspectionsRequest.SerializeToString,
+                response_deserializer=dualdraw_dot_v1_dot_draws__pb2.ListJointInspectionsResponse.FromString,
+                _registered_method=True)
 
 
 class DrawServiceServicer:
@@ -95,6 +105,20 @@ class DrawServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListRaises(self, request, context):
+        """Issue #5: the raises of a draw, by credit code.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListJointInspections(self, request, context):
+        """Issue #5: objects several departments' draws selected in one year, merged into joint inspections.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DrawServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -122,6 +146,16 @@ def add_DrawServiceServicer_to_server(servicer, server):
                     servicer.ListExclusions,
                     request_deserializer=dualdraw_dot_v1_dot_draws__pb2.ListExclusionsRequest.FromString,
                     response_serializer=dualdraw_dot_v1_dot_draws__pb2.ListExclusionsResponse.SerializeToString,
+            ),
+            'ListRaises': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRaises,
+                    request_deserializer=dualdraw_dot_v1_dot_draws__pb2.ListRaisesRequest.FromString,
+                    response_serializer=dualdraw_dot_v1_dot_draws__pb2.ListRaisesResponse.SerializeToString,
+            ),
+            'ListJointInspections': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListJointInspections,
+                    request_deserializer=dualdraw_dot_v1_dot_draws__pb2.ListJointInspectionsRequest.FromString,
+                    response_serializer=dualdraw_dot_v1_dot_draws__pb2.ListJointInspectionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -259,6 +293,60 @@ class DrawService:
             '/dualdraw.v1.DrawService/ListExclusions',
             dualdraw_dot_v1_dot_draws__pb2.ListExclusionsRequest.SerializeToString,
             dualdraw_dot_v1_dot_draws__pb2.ListExclusionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRaises(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dualdraw.v1.DrawService/ListRaises',
+            dualdraw_dot_v1_dot_draws__pb2.ListRaisesRequest.SerializeToString,
+            dualdraw_dot_v1_dot_draws__pb2.ListRaisesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListJointInspections(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dualdraw.v1.DrawService/ListJointInspections',
+            dualdraw_dot_v1_dot_draws__pb2.ListJointInspectionsRequest.SerializeToString,
+            dualdraw_dot_v1_dot_draws__pb2.ListJointInspectionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -37,6 +37,10 @@ class DrawServiceStub:
     ListDraws: _grpc.UnaryUnaryMultiCallable[_draws_pb2.ListDrawsRequest, _draws_pb2.ListDrawsResponse]
     ListAssignments: _grpc.UnaryUnaryMultiCallable[_draws_pb2.ListAssignmentsRequest, _draws_pb2.ListAssignmentsResponse]
     ListExclusions: _grpc.UnaryUnaryMultiCallable[_draws_pb2.ListExclusionsRequest, _draws_pb2.ListExclusionsResponse]
+    ListRaises: _grpc.UnaryUnaryMultiCallable[_draws_pb2.ListRaisesRequest, _draws_pb2.ListRaisesResponse]
+    """Issue #5: the raises of a draw, by credit code."""
+    ListJointInspections: _grpc.UnaryUnaryMultiCallable[_draws_pb2.ListJointInspectionsRequest, _draws_pb2.ListJointInspectionsResponse]
+    """Issue #5: objects several departments' draws selected in one year, merged into joint inspections."""
 
 @_typing.type_check_only
 class DrawServiceAsyncStub(DrawServiceStub):
@@ -47,6 +51,10 @@ class DrawServiceAsyncStub(DrawServiceStub):
     ListDraws: _aio.UnaryUnaryMultiCallable[_draws_pb2.ListDrawsRequest, _draws_pb2.ListDrawsResponse]  # type: ignore[assignment]
     ListAssignments: _aio.UnaryUnaryMultiCallable[_draws_pb2.ListAssignmentsRequest, _draws_pb2.ListAssignmentsResponse]  # type: ignore[assignment]
     ListExclusions: _aio.UnaryUnaryMultiCallable[_draws_pb2.ListExclusionsRequest, _draws_pb2.ListExclusionsResponse]  # type: ignore[assignment]
+    ListRaises: _aio.UnaryUnaryMultiCallable[_draws_pb2.ListRaisesRequest, _draws_pb2.ListRaisesResponse]  # type: ignore[assignment]
+    """Issue #5: the raises of a draw, by credit code."""
+    ListJointInspections: _aio.UnaryUnaryMultiCallable[_draws_pb2.ListJointInspectionsRequest, _draws_pb2.ListJointInspectionsResponse]  # type: ignore[assignment]
+    """Issue #5: objects several departments' draws selected in one year, merged into joint inspections."""
 
 class DrawServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -84,5 +92,21 @@ class DrawServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _draws_pb2.ListExclusionsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_draws_pb2.ListExclusionsResponse, _abc.Awaitable[_draws_pb2.ListExclusionsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListRaises(
+        self,
+        request: _draws_pb2.ListRaisesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_draws_pb2.ListRaisesResponse, _abc.Awaitable[_draws_pb2.ListRaisesResponse]]:
+        """Issue #5: the raises of a draw, by credit code."""
+
+    @_abc_1.abstractmethod
+    def ListJointInspections(
+        self,
+        request: _draws_pb2.ListJointInspectionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_draws_pb2.ListJointInspectionsResponse, _abc.Awaitable[_draws_pb2.ListJointInspectionsResponse]]:
+        """Issue #5: objects several departments' draws selected in one year, merged into joint inspections."""
 
 def add_DrawServiceServicer_to_server(servicer: DrawServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -60,6 +60,7 @@ class Task(_message.Message):
     TITLE_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     DRAW_ID_FIELD_NUMBER: _builtins.int
+    POLICY_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Assigned by the server, e.g. "t-3f2a9c1b7d4e"."""
     item_code: _builtins.str
@@ -75,6 +76,12 @@ class Task(_message.Message):
     def scope(self) -> Global___TaskScope: ...
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def policy(self) -> Global___TaskPolicy:
+        """Issue #5: differentiated ratios, frequency caps, inspector rules, central and joint draws. Unset keeps
+        the single-ratio, single-department draw (dualdraw-draw/1); set, the task draws with dualdraw-draw/2.
+        """
+
     def __init__(
         self,
         *,
@@ -87,14 +94,116 @@ class Task(_message.Message):
         title: _builtins.str = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         draw_id: _builtins.str = ...,
+        policy: Global___TaskPolicy | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "scope", b"scope"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "policy", b"policy", "scope", b"scope"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "department_id", b"department_id", "draw_id", b"draw_id", "id", b"id", "item_code", b"item_code", "ratio", b"ratio", "scope", b"scope", "team_size", b"team_size", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "department_id", b"department_id", "draw_id", b"draw_id", "id", b"id", "item_code", b"item_code", "policy", b"policy", "ratio", b"ratio", "scope", b"scope", "team_size", b"team_size", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Task: _TypeAlias = Task  # noqa: Y015
+
+@_typing.final
+class ClassRatio(_message.Message):
+    """A ratio for one credit-risk class."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RISK_CLASS_FIELD_NUMBER: _builtins.int
+    RATIO_FIELD_NUMBER: _builtins.int
+    risk_class: _builtins.str
+    """"A", "B", "C" or "D"."""
+    ratio: _builtins.str
+    """Decimal string in (0, 1]; general items are capped (0.2 by default), key items may go to 1 (Art. 8)."""
+    def __init__(
+        self,
+        *,
+        risk_class: _builtins.str = ...,
+        ratio: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ratio", b"ratio", "risk_class", b"risk_class"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClassRatio: _TypeAlias = ClassRatio  # noqa: Y015
+
+@_typing.final
+class TaskPolicy(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLASS_RATIOS_FIELD_NUMBER: _builtins.int
+    COMPLAINT_THRESHOLD_FIELD_NUMBER: _builtins.int
+    RAISE_WINDOW_DAYS_FIELD_NUMBER: _builtins.int
+    RAISE_ON_SERIOUS_VIOLATION_FIELD_NUMBER: _builtins.int
+    RAISE_TO_FIELD_NUMBER: _builtins.int
+    FREQUENCY_CAP_FIELD_NUMBER: _builtins.int
+    NO_FREQUENCY_CAP_FIELD_NUMBER: _builtins.int
+    CAMPAIGN_FIELD_NUMBER: _builtins.int
+    CENTRAL_FIELD_NUMBER: _builtins.int
+    CROSS_OFFICE_FIELD_NUMBER: _builtins.int
+    RECENT_CYCLES_FIELD_NUMBER: _builtins.int
+    WORKLOAD_CAP_FIELD_NUMBER: _builtins.int
+    COOPERATING_DEPARTMENT_IDS_FIELD_NUMBER: _builtins.int
+    COOPERATING_TEAM_SIZE_FIELD_NUMBER: _builtins.int
+    complaint_threshold: _builtins.int
+    """Objects with at least this many complaints received in the window are raised (0: off)."""
+    raise_window_days: _builtins.int
+    """Window for complaints and serious violations, in days before the draw date; 0 means 365."""
+    raise_on_serious_violation: _builtins.bool
+    """Objects with a result "case_opened" or referred to the judiciary in the window are raised."""
+    raise_to: _builtins.str
+    """Class a raised object is drawn in; empty: one class higher (D stays D)."""
+    frequency_cap: _builtins.int
+    """Planned inspections per object per department per calendar year; 0 means the default 1."""
+    no_frequency_cap: _builtins.bool
+    """Set to switch the frequency cap off."""
+    campaign: _builtins.bool
+    """A campaign ordered from above: its inspections are counted separately from planned ones."""
+    central: _builtins.bool
+    """Central draw: hand each object to its registering (supervising) branch, whose inspectors form the team."""
+    cross_office: _builtins.bool
+    """No inspector inspects an object of their own office."""
+    recent_cycles: _builtins.int
+    """No inspector on an object they inspected in its last K inspections (0: off)."""
+    workload_cap: _builtins.int
+    """Assignments per inspector in one draw (0: no cap)."""
+    cooperating_team_size: _builtins.int
+    @_builtins.property
+    def class_ratios(self) -> _containers.RepeatedCompositeFieldContainer[Global___ClassRatio]:
+        """Per-class ratios; a class not listed is drawn at Task.ratio. Each (raised) class is its own stratum."""
+
+    @_builtins.property
+    def cooperating_department_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Joint draw (Art. 15): cooperating departments; each adds cooperating_team_size members (default 1)."""
+
+    def __init__(
+        self,
+        *,
+        class_ratios: _abc.Iterable[Global___ClassRatio] | None = ...,
+        complaint_threshold: _builtins.int = ...,
+        raise_window_days: _builtins.int = ...,
+        raise_on_serious_violation: _builtins.bool = ...,
+        raise_to: _builtins.str = ...,
+        frequency_cap: _builtins.int = ...,
+        no_frequency_cap: _builtins.bool = ...,
+        campaign: _builtins.bool = ...,
+        central: _builtins.bool = ...,
+        cross_office: _builtins.bool = ...,
+        recent_cycles: _builtins.int = ...,
+        workload_cap: _builtins.int = ...,
+        cooperating_department_ids: _abc.Iterable[_builtins.str] | None = ...,
+        cooperating_team_size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaign", b"campaign", "central", b"central", "class_ratios", b"class_ratios", "complaint_threshold", b"complaint_threshold", "cooperating_department_ids", b"cooperating_department_ids", "cooperating_team_size", b"cooperating_team_size", "cross_office", b"cross_office", "frequency_cap", b"frequency_cap", "no_frequency_cap", b"no_frequency_cap", "raise_on_serious_violation", b"raise_on_serious_violation", "raise_to", b"raise_to", "raise_window_days", b"raise_window_days", "recent_cycles", b"recent_cycles", "workload_cap", b"workload_cap"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TaskPolicy: _TypeAlias = TaskPolicy  # noqa: Y015
 
 @_typing.final
 class CreateTaskRequest(_message.Message):

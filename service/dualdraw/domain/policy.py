@@ -1,0 +1,386 @@
+"""Task policy (issue #5, Art. 7, 8, 10, 15): differentiated ratios, raises, frequency caps, team rules, joint
+draws. A task whose policy is the default draws exactly as before (``dualdraw-draw/1``); any other policy
+draws with ``dualdraw-draw/2`` (docs/DRAW-ALGORITHM.md §14).
+
+Everything here is pure: the service layer gathers the facts (complaints, earlier inspections, serious
+violations) and these functions decide.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from dualdraw.domain.errors import FieldViolation, Violations
+from dualdraw.domain.model import (
+    Exclusion,
+    InspectionObject,
+    ItemKind,
+    RiskClass,
+    SystemExclusionCategory,
+)
+
+FREQUENCY_CAP_RULE_ID = "frequency-cap"
+"""Reserved rule id of the exclusions made by the frequency cap (not a rule-file rule)."""
+DEFAULT_FREQUENCY_CAP = 1
+DEFAULT_GENERAL_RATIO_CAP = Fraction(1, 5)
+"""The highest ratio a task on a *general* item may use under a policy (key items: up to 1)."""
+MAX_RECENT_CYCLES = 20
+MAX_COOPERATING = 10
+_CLASSES = tuple(RiskClass)
+
+
+@dataclass(frozen=True)
+class TaskPolicy:
+    """The issue #5 settings of a task; the default (all unset) keeps ``dualdraw-draw/1`` behaviour."""
+
+    class_ratios: Mapping[str, Fraction] = field(default_factory=dict)
+    """Ratio per credit-risk class ``A``..``D``; a class not listed uses the task's ratio."""
+    complaint_threshold: int = 0
+    """Objects with at least this many complaints received in the window are raised (0: off)."""
+    raise_window_days: int = 365
+    raise_on_serious_violation: bool = False
+    """Objects with a result ``case_opened`` or referred to the judiciary in the window are raised."""
+    raise_to: str = ""
+    """The class a raised object is drawn in; empty: one class higher (D stays D)."""
+    frequency_cap: int = DEFAULT_FREQUENCY_CAP
+    """Planned inspections per object per department per calendar year (0: no cap)."""
+    campaign: bool = False
+    """A campaign ordered from above: counted separately from planned inspections."""
+    central: bool = False
+    """Draw centrally across the subtree and hand every object to its registering (supervising) branch."""
+    cross_office: bool = False
+    """No inspector inspects an object of their own office."""
+    recent_cycles: int = 0
+    """No inspector on an object they inspected in its last K inspections (0: off)."""
+    workload_cap: int = 0
+    """At most this many assignments per inspector in one draw (0: no cap)."""
+    cooperating_department_ids: tuple[str, ...] = ()
+    """Joint draw (Art. 15): the cooperating departments; each adds ``cooperating_team_size`` members."""
+    cooperating_team_size: int = 1
+    enabled: bool = False
+    """True when the task was created with a policy (draws ``dualdraw-draw/2``)."""
+
+    def to_json(self) -> dict[str, Any]:
+        if not self.enabled:
+            return {}
+        return {
+            "class_ratios": {
+                k: f"{v.numerator}/{v.denominator}" for k, v in sorted(self.class_ratios.items())
+            },
+            "complaint_threshold": self.complaint_threshold,
+            "raise_window_days": self.raise_window_days,
+            "raise_on_serious_violation": self.raise_on_serious_violation,
+            "raise_to": self.raise_to,
+            "frequency_cap": self.frequency_cap,
+            "campaign": self.campaign,
+            "central": self.central,
+            "cross_office": self.cross_office,
+            "recent_cycles": self.recent_cycles,
+            "workload_cap": self.workload_cap,
+            "cooperating_department_ids": list(self.cooperating_department_ids),
+            "cooperating_team_size": self.cooperating_team_size,
+        }
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))
+
+    @staticmethod
+    def from_json(data: Mapping[str, Any]) -> TaskPolicy:
+        if not data:
+            return TaskPolicy()
+
+        def fraction(text: str) -> Fraction:
+            p, q = text.split("/")
+            return Fraction(int(p), int(q))
+
+        return TaskPolicy(
+            class_ratios={k: fraction(v) for k, v in data.get("class_ratios", {}).items()},
+            complaint_threshold=int(data.get("complaint_threshold", 0)),
+            raise_window_days=int(data.get("raise_window_days", 365)),
+            raise_on_serious_violation=bool(data.get("raise_on_serious_violation", False)),
+            raise_to=str(data.get("raise_to", "")),
+            frequency_cap=int(data.get("frequency_cap", DEFAULT_FREQUENCY_CAP)),
+            campaign=bool(data.get("campaign", False)),
+            central=bool(data.get("central", False)),
+            cross_office=bool(data.get("cross_office", False)),
+            recent_cycles=int(data.get("recent_cycles", 0)),
+            workload_cap=int(data.get("workload_cap", 0)),
+            cooperating_department_ids=tuple(data.get("cooperating_department_ids", ())),
+            cooperating_team_size=int(data.get("cooperating_team_size", 1)),
+            enabled=True,
+        )
+
+    @staticmethod
+    def loads(text: str) -> TaskPolicy:
+        return TaskPolicy.from_json(json.loads(text or "{}"))
+
+
+def policy_problems(
+    policy: TaskPolicy,
+    *,
+    ratio: Fraction,
+    item_kind: ItemKind,
+    department_id: str,
+    known_departments: Iterable[str],
+    general_ratio_cap: Fraction = DEFAULT_GENERAL_RATIO_CAP,
+    path: str = "task.policy",
+) -> list[FieldViolation]:
+    """Why ``policy`` may not be used by a task of ``department_id`` on an item of ``item_kind``."""
+    v = Violations()
+    if not policy.enabled:
+        return []
+    known = set(known_departments)
+    for cls, r in sorted(policy.class_ratios.items()):
+        if cls not in {c.value for c in _CLASSES}:
+            v.add(f"{path}.class_ratios", f"unknown credit-risk class {cls!r} (A, B, C or D)")
+        elif not 0 < r <= 1:
+            v.add(f"{path}.class_ratios[{cls}]", f"must be greater than 0 and at most 1, got {r}")
+    if item_kind == ItemKind.GENERAL:
+        for where, r in [("task.ratio", ratio)] + [
+            (f"{path}.class_ratios[{c}]", x) for c, x in sorted(policy.class_ratios.items())
+        ]:
+            if r > general_ratio_cap:
+                v.add(
+                    where,
+                    f"a general inspection item is drawn at most at {_decimal(general_ratio_cap)}, got "
+                    f"{_decimal(r)} (only key items may go up to 1, Art. 8)",
+                )
+    if policy.raise_to and policy.raise_to not in {c.value for c in _CLASSES}:
+        v.add(f"{path}.raise_to", f"unknown credit-risk class {policy.raise_to!r} (A, B, C or D)")
+    for name in ("complaint_threshold", "frequency_cap", "recent_cycles", "workload_cap"):
+        if getattr(policy, name) < 0:
+            v.add(f"{path}.{name}", "must not be negative")
+    if policy.recent_cycles > MAX_RECENT_CYCLES:
+        v.add(f"{path}.recent_cycles", f"at most {MAX_RECENT_CYCLES}")
+    if not 1 <= policy.raise_window_days <= 3660:
+        v.add(f"{path}.raise_window_days", "must be between 1 and 3660")
+    if len(policy.cooperating_department_ids) > MAX_COOPERATING:
+        v.add(f"{path}.cooperating_department_ids", f"at most {MAX_COOPERATING}")
+    seen: set[str] = set()
+    for i, dep in enumerate(policy.cooperating_department_ids):
+        if dep == department_id:
+            v.add(
+                f"{path}.cooperating_department_ids[{i}]", "the initiating department cannot also cooperate"
+            )
+        elif dep in seen:
+            v.add(f"{path}.cooperating_department_ids[{i}]", f"duplicate department {dep!r}")
+        elif dep not in known:
+            v.add(f"{path}.cooperating_department_ids[{i}]", f"unknown department {dep!r}")
+        seen.add(dep)
+    if policy.cooperating_department_ids and not 1 <= policy.cooperating_team_size <= 5:
+        v.add(f"{path}.cooperating_team_size", "must be between 1 and 5")
+    return v.items
+
+
+def _decimal(r: Fraction) -> str:
+    from dualdraw.domain.draw_algorithm import format_ratio
+
+    try:
+        return format_ratio(r)
+    except ValueError:
+        return str(r)
+
+
+# --- jurisdiction (Art. 7) ----------------------------------------------------------------------------------
+
+
+def hand_over(
+    objects: Iterable[InspectionObject], task_department_id: str, central: bool, subtree: frozenset[str]
+) -> dict[str, str]:
+    """The department every object is handed to: its registering (supervising) branch in a central draw,
+    otherwise the task's department. Raises ``ValueError`` for an object registered outside ``subtree``
+    (the task's department and those below it): a department never draws outside its subtree."""
+    out: dict[str, str] = {}
+    for o in objects:
+        if o.registering_department_id not in subtree:
+            raise ValueError(
+                f"object {o.credit_code} is registered by {o.registering_department_id}, outside the subtree "
+                f"of department {task_department_id}"
+            )
+        out[o.credit_code] = o.registering_department_id if central else task_department_id
+    return out
+
+
+# --- raises (Art. 8) ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Raise:
+    """An object drawn in a higher class than its credit-risk class, and why."""
+
+    credit_code: str
+    from_class: str
+    to_class: str
+    reason: str
+    evidence: tuple[str, ...] = ()
+
+
+def raised_class(risk_class: str, raise_to: str) -> str:
+    if raise_to:
+        return max(risk_class, raise_to)  # A < B < C < D
+    index = [c.value for c in _CLASSES].index(risk_class)
+    return _CLASSES[min(index + 1, len(_CLASSES) - 1)].value
+
+
+def compute_raises(
+    policy: TaskPolicy,
+    objects: Sequence[InspectionObject],
+    as_of: dt.date,
+    complaints: Mapping[str, Sequence[tuple[str, dt.date]]],
+    serious_violations: Mapping[str, Sequence[tuple[str, dt.date]]],
+) -> list[Raise]:
+    """The raises of ``objects``: ``complaints`` and ``serious_violations`` map a credit code to
+    ``(evidence id, date)`` pairs; those within ``raise_window_days`` before ``as_of`` (inclusive) count."""
+    start = as_of - dt.timedelta(days=policy.raise_window_days)
+    out: list[Raise] = []
+    for o in sorted(objects, key=lambda o: o.credit_code):
+        reasons: list[str] = []
+        evidence: list[str] = []
+        if policy.complaint_threshold:
+            hits = sorted(i for i, day in complaints.get(o.credit_code, ()) if start <= day <= as_of)
+            if len(hits) >= policy.complaint_threshold:
+                reasons.append(
+                    f"{len(hits)} complaint(s) received from {start.isoformat()} to {as_of.isoformat()} "
+                    f"(threshold {policy.complaint_threshold})"
+                )
+                evidence.extend(hits)
+        if policy.raise_on_serious_violation:
+            hits = sorted(i for i, day in serious_violations.get(o.credit_code, ()) if start <= day <= as_of)
+            if hits:
+                reasons.append(f"serious-violation record(s) from {start.isoformat()} on: {', '.join(hits)}")
+                evidence.extend(hits)
+        if reasons:
+            to_class = raised_class(o.risk_class.value, policy.raise_to)
+            out.append(
+                Raise(o.credit_code, o.risk_class.value, to_class, "; ".join(reasons), tuple(evidence))
+            )
+    return out
+
+
+def strata_of(
+    policy: TaskPolicy, ratio: Fraction, objects: Sequence[InspectionObject], raises: Sequence[Raise]
+) -> tuple[dict[str, str], dict[str, Fraction]]:
+    """Each object's stratum (its class after raises) and each stratum's ratio (class ratio or task ratio)."""
+    raised = {r.credit_code: r.to_class for r in raises}
+    stratum = {o.credit_code: raised.get(o.credit_code, o.risk_class.value) for o in objects}
+    ratios = {s: policy.class_ratios.get(s, ratio) for s in set(stratum.values())}
+    return stratum, ratios
+
+
+# --- frequency caps -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PastInspection:
+    """An object selected in an earlier (executed, not abandoned) draw."""
+
+    draw_id: str
+    department_id: str
+    campaign: bool
+    as_of: dt.date
+    credit_code: str
+    badges: tuple[str, ...] = ()
+    position: int = 0
+
+
+def frequency_cap_exclusions(
+    policy: TaskPolicy,
+    department_id: str,
+    as_of: dt.date,
+    codes: Iterable[str],
+    history: Iterable[PastInspection],
+) -> list[Exclusion]:
+    """Objects already inspected ``frequency_cap`` times this calendar year by ``department_id`` in draws of
+    the same kind (planned vs. campaign: counted separately) — excluded with rule id ``frequency-cap``."""
+    if not policy.frequency_cap:
+        return []
+    year = as_of.year
+    counted: Counter[str] = Counter()
+    drawn_in: dict[str, list[str]] = {}
+    for past in history:
+        if (
+            past.department_id == department_id
+            and past.campaign == policy.campaign
+            and past.as_of.year == year
+        ):
+            counted[past.credit_code] += 1
+            drawn_in.setdefault(past.credit_code, []).append(past.draw_id)
+    kind = "campaign" if policy.campaign else "planned"
+    out = []
+    for code in sorted(set(codes)):
+        if counted[code] >= policy.frequency_cap:
+            out.append(
+                Exclusion(
+                    credit_code=code,
+                    rule_id=FREQUENCY_CAP_RULE_ID,
+                    category=SystemExclusionCategory.FREQUENCY_CAP,
+                    reason=(
+                        f"already {counted[code]} {kind} inspection(s) by department {department_id} in "
+                        f"{year}; the cap is {policy.frequency_cap} per calendar year"
+                    ),
+                    legal_basis="frequency cap of the task (national practice: 1 per object per year)",
+                    evidence=tuple(sorted(drawn_in[code])),
+                )
+            )
+    return out
+
+
+def recent_inspectors(
+    recent_cycles: int, codes: Iterable[str], history: Iterable[PastInspection]
+) -> dict[str, set[str]]:
+    """badge → the codes (among ``codes``) on whose last ``recent_cycles`` inspections the badge served."""
+    if not recent_cycles:
+        return {}
+    wanted = set(codes)
+    by_code: dict[str, list[PastInspection]] = {}
+    for past in history:
+        if past.credit_code in wanted:
+            by_code.setdefault(past.credit_code, []).append(past)
+    out: dict[str, set[str]] = {}
+    for code, pasts in by_code.items():
+        for past in sorted(pasts, key=lambda p: (p.as_of, p.draw_id), reverse=True)[:recent_cycles]:
+            for badge in past.badges:
+                out.setdefault(badge, set()).add(code)
+    return out
+
+
+# --- joint inspections (Art. 15) --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JointInspection:
+    """One object selected in one calendar year by the draws of several departments, merged: the inspections
+    in draw-date order (the first draw's leader leads) and the union of their teams."""
+
+    credit_code: str
+    year: int
+    parts: tuple[PastInspection, ...]
+    team: tuple[str, ...]
+
+    @property
+    def department_ids(self) -> tuple[str, ...]:
+        return tuple(p.department_id for p in self.parts)
+
+
+def merge_joint_inspections(history: Iterable[PastInspection], year: int) -> list[JointInspection]:
+    """Objects that executed draws of at least two different departments selected in ``year``, by code."""
+    by_code: dict[str, list[PastInspection]] = {}
+    for past in history:
+        if past.as_of.year == year:
+            by_code.setdefault(past.credit_code, []).append(past)
+    out = []
+    for code in sorted(by_code):
+        parts = sorted(by_code[code], key=lambda p: (p.as_of, p.draw_id, p.position))
+        if len({p.department_id for p in parts}) < 2:
+            continue
+        team: list[str] = []
+        for p in parts:
+            team.extend(b for b in p.badges if b not in team)
+        out.append(JointInspection(code, year, tuple(parts), tuple(team)))
+    return out

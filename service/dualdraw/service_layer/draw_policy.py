@@ -1,0 +1,147 @@
+"""The ``dualdraw-draw/2`` parts of a draw (issue #5): what commit freezes and how execute computes.
+
+Commit: the frequency-cap exclusions, the raises, one stratum per (raised) credit-risk class with its ratio,
+the plan (which department every eligible object is handed to, and its office) and the pool of every
+department involved with each inspector's qualification, declared conflicts and recent inspections — all in
+the manifest or the pool lines, before any entropy exists. Execute: ``select_stratified`` and
+``form_teams_v2`` from the seed and those frozen inputs alone, so the offline verifier can redo it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from dualdraw.domain import model
+from dualdraw.domain.commitments import EligibleEntry
+from dualdraw.domain.jurisdiction import DepartmentTree
+from dualdraw.domain.policy import (
+    JointInspection,
+    Raise,
+    TaskPolicy,
+    compute_raises,
+    frequency_cap_exclusions,
+    hand_over,
+    merge_joint_inspections,
+    recent_inspectors,
+    strata_of,
+)
+from dualdraw.domain.teams_v2 import ALGORITHM_VERSION_2, PoolMember
+from dualdraw.service_layer.ports import SideFacts, UnitOfWork
+
+MANIFEST_VERSION_3 = "dualdraw-manifest/3"
+
+
+def fraction_text(r: Fraction) -> str:
+    return f"{r.numerator}/{r.denominator}"
+
+
+@dataclass(frozen=True)
+class PreparedV2:
+    cap_exclusions: list[model.Exclusion]
+    raises: list[Raise]
+    entries: list[EligibleEntry]
+    ratios: dict[str, Fraction]
+    plan: list[list[str]]
+    pool: list[PoolMember]
+    left_out: list[list[str]]
+    eligible: list[str]
+
+
+def prepare_v2(
+    uow: UnitOfWork,
+    *,
+    policy: TaskPolicy,
+    task: model.Task,
+    item: model.InspectionItem,
+    tree: DepartmentTree,
+    objects: Sequence[model.InspectionObject],
+    side_facts: SideFacts,
+    rule_excluded: set[str],
+    day: dt.date,
+) -> PreparedV2:
+    """Everything a ``dualdraw-draw/2`` commit freezes, from the in-scope objects after rule exclusions."""
+    remaining = [o for o in objects if o.credit_code not in rule_excluded]
+    codes = [o.credit_code for o in remaining]
+    history = uow.draws.inspection_history(codes) if (policy.frequency_cap or policy.recent_cycles) else []
+    cap = frequency_cap_exclusions(policy, task.department_id, day, codes, history)
+    capped = {e.credit_code for e in cap}
+    eligible_objects = sorted(
+        (o for o in remaining if o.credit_code not in capped), key=lambda o: o.credit_code
+    )
+    eligible = [o.credit_code for o in eligible_objects]
+    complaints: dict[str, list[tuple[str, dt.date]]] = {}
+    for c in side_facts.complaints:
+        complaints.setdefault(c.credit_code, []).append((c.id, c.received_on))
+    serious = uow.draws.serious_violations(eligible) if policy.raise_on_serious_violation else {}
+    raises = compute_raises(policy, eligible_objects, day, complaints, serious)
+    stratum, ratios = strata_of(policy, task.ratio, eligible_objects, raises)
+    entries = [
+        EligibleEntry(o.credit_code, stratum[o.credit_code], o.risk_class.value) for o in eligible_objects
+    ]
+
+    home = hand_over(
+        eligible_objects, task.department_id, policy.central, tree.subtree_ids(task.department_id)
+    )
+    plan = [[o.credit_code, home[o.credit_code], o.office] for o in eligible_objects]
+    departments = sorted({task.department_id, *home.values(), *policy.cooperating_department_ids})
+    for dep in departments:
+        tree.require(dep)
+    eligible_set = set(eligible)
+    recent = recent_inspectors(policy.recent_cycles, eligible, history)
+    pool: list[PoolMember] = []
+    left_out: list[list[str]] = []
+    for i in sorted(uow.directory.inspectors_of(departments), key=lambda i: i.badge_number):
+        if not i.available:
+            left_out.append([i.badge_number, "unavailable"])
+            continue
+        pool.append(
+            PoolMember(
+                badge_number=i.badge_number,
+                department_id=i.department_id,
+                office=i.office,
+                qualified=i.qualified_for(item.required_speciality, day),
+                conflicts=frozenset(i.conflicts & eligible_set),
+                recent=frozenset(recent.get(i.badge_number, set()) & eligible_set),
+            )
+        )
+    return PreparedV2(cap, raises, entries, ratios, plan, pool, left_out, eligible)
+
+
+def policy_manifest(policy: TaskPolicy) -> dict[str, Any]:
+    return policy.to_json()
+
+
+def assignment_departments(draw: model.Draw, task_department_id: str) -> dict[str, str]:
+    """Credit code → the department each selected object is handed to (v1: the task's department)."""
+    if draw.algorithm_version != ALGORITHM_VERSION_2:
+        return {}
+    manifest = json.loads(draw.manifest_json)
+    return {code: dep for code, dep, _ in manifest["objects"]["plan"]}
+
+
+def joint_inspections(
+    uow: UnitOfWork, *, year: int, department_ids: frozenset[str] | None
+) -> list[JointInspection]:
+    """Objects selected by several departments' executed draws in ``year``, merged (Art. 15)."""
+    with uow:
+        history = uow.draws.inspection_history(None)
+    merged = merge_joint_inspections(history, year)
+    if department_ids is None:
+        return merged
+    return [j for j in merged if department_ids & set(j.department_ids)]
+
+
+__all__ = [
+    "ALGORITHM_VERSION_2",
+    "MANIFEST_VERSION_3",
+    "PreparedV2",
+    "assignment_departments",
+    "fraction_text",
+    "joint_inspections",
+    "prepare_v2",
+]
