@@ -262,9 +262,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-results-file", action="store_true", help="do not write bench/results/load-*.json"
     )
+    parser.add_argument("--tag", default="load", help="PostgreSQL database bench_<tag> (default bench_load)")
     args = parser.parse_args(argv)
 
-    url = fresh_database(args.database_url, "load")
+    url = fresh_database(args.database_url, args.tag)
     d = directory(args.objects, max(100, args.objects // 200))
     store = Store.from_url(url)
     try:
