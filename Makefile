@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DB     ?= sqlite:///dualdraw.db
 ADDR   ?= 127.0.0.1:50051
 
-.PHONY: help run test test-fast lint typecheck protos protos-check bench clean
+.PHONY: help run test test-fast lint typecheck protos protos-check bench load clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -38,6 +38,9 @@ protos-check: $(STAMP)  ## fail when the committed gRPC modules differ from a re
 
 bench: $(STAMP)  ## run the benchmarks in bench/
 	$(PY) -m bench.run $(BENCH_ARGS)
+
+load: $(STAMP)  ## load test: 50 clients mixing reads, imports and draws for 120 s on PostgreSQL (LOAD_ARGS="--duration 30")
+	$(PY) -m bench.load $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info dualdraw.db

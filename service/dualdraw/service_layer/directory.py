@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from dualdraw.audit.log import record_event
+from dualdraw.crashpoints import crash_point
 from dualdraw.domain import model
 from dualdraw.domain.credit_code import credit_code_problem
 from dualdraw.domain.draw_algorithm import set_digest
@@ -56,6 +57,7 @@ def import_directory(uow: UnitOfWork, batch: DirectoryBatch, caller: Caller) -> 
         if batch.departments:
             directory.upsert_departments(_parents_first(batch.departments))
         directory.upsert_objects(batch.objects)
+        crash_point("import.after_objects")
         directory.upsert_inspectors(batch.inspectors)
         directory.upsert_complaints(batch.complaints)
         directory.upsert_campaigns(batch.campaigns)
@@ -66,7 +68,9 @@ def import_directory(uow: UnitOfWork, batch: DirectoryBatch, caller: Caller) -> 
         record_event(
             uow, caller, action="directory.import", resource="directory", before=before or None, after=after
         )
+        crash_point("import.before_commit")
         uow.commit()
+    crash_point("import.after_commit")
     return counts
 
 

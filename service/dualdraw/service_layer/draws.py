@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from dualdraw.crashpoints import crash_point
 from dualdraw.domain import model
 from dualdraw.domain.canonical_json import canonical_json, sha256_hex
 from dualdraw.domain.commitments import EligibleEntry
@@ -94,11 +95,14 @@ def run_draw(
                 metadata={"draw_id": task.draw_id},
             )
         draw, _ = draw_lifecycle.commit_in(uow, engine, rule_set, task, day, caller, declaration, progress)
+        crash_point("draw.after_commitment")
         uow.lifecycle.set_entropy_value(draw.id, "local-secret", "local", secret.hex(), caller.now)
         outcome = draw_lifecycle.execute_in(uow, draw.id, caller)
         if progress:
             progress("selection", outcome.draw.selected_count, outcome.draw.selected_count)
+        crash_point("draw.before_commit")
         uow.commit()
+    crash_point("draw.after_commit")
     return outcome
 
 

@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Iterator
 
 from dualdraw.audit.log import record_event
+from dualdraw.crashpoints import crash_point
 from dualdraw.domain.errors import FailedPrecondition, NotFound, Violations
 from dualdraw.domain.item_list import ItemVersion, changed_fields, list_as_of
 from dualdraw.domain.model import Assignment, Draw, InspectionItem
@@ -83,7 +84,9 @@ def publish_draw(uow: UnitOfWork, calendar: HolidayCalendar, draw_id: str, calle
         record_event(
             uow, caller, action="results.publish", resource=f"draws/{draw_id}/publication", after=publication
         )
+        crash_point("publish.before_commit")
         uow.commit()
+    crash_point("publish.after_commit")
     return publication
 
 
