@@ -198,6 +198,24 @@ def test_frequency_cap_counts_per_calendar_year_and_names_its_reserved_rule() ->
     assert excluded.evidence == ("d1",)
 
 
+def test_the_task_cap_wins_over_the_item_cap_which_wins_over_the_default() -> None:
+    history = [PastInspection(f"d{n}", "dep", False, dt.date(2026, 3, n), "c1") for n in (1, 2)]
+
+    def capped(policy: TaskPolicy, item_cap: int | None) -> bool:
+        resolved = policy.for_item(item_cap)
+        return bool(frequency_cap_exclusions(resolved, "dep", dt.date(2026, 5, 1), ["c1"], history))
+
+    unset = TaskPolicy(enabled=True)
+    assert unset.for_item(None).frequency_cap == 1
+    assert capped(unset, None)  # default 1, two inspections already
+    assert not capped(unset, 3)  # the item allows three
+    assert capped(unset, 2)
+    assert capped(TaskPolicy(frequency_cap=1, enabled=True), 3)  # the task's own cap wins
+    assert not capped(TaskPolicy(frequency_cap=0, enabled=True), 1)  # switched off by the task
+    assert TaskPolicy.loads(unset.dumps()).frequency_cap is None  # "not set" survives storage
+    assert TaskPolicy.loads(unset.for_item(2).dumps()).frequency_cap == 2
+
+
 def test_raises_by_complaints_and_serious_violations_are_explained() -> None:
     objects = [obj("c1", risk=RiskClass.A), obj("c2", risk=RiskClass.D), obj("c3", risk=RiskClass.B)]
     complaints = {"c1": [("k1", AS_OF), ("k2", AS_OF - dt.timedelta(days=10))], "c3": [("k3", AS_OF)]}

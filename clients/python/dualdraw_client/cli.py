@@ -233,6 +233,7 @@ def _item_pairs(item: items_pb2.InspectionItem) -> list[tuple[str, str]]:
         ("speciality", item.required_speciality),
         ("department", item.department_id),
         ("target scope", item.target_scope),
+        ("frequency cap", f"{item.frequency_cap} per year" if item.frequency_cap else "(default) 1 per year"),
         ("legal basis", item.legal_basis),
         ("created", _time(item.create_time)),
     ]
@@ -336,6 +337,7 @@ def _cmd_items_create(client: DualdrawClient, args: argparse.Namespace, out: _Ou
         default_ratio=args.default_ratio,
         department_id=args.department,
         target_scope=args.target_scope or "",
+        frequency_cap=args.frequency_cap or 0,
     )
     created = client.create_item(item, request_id=_request_id(args))
     if out.json:
@@ -380,6 +382,9 @@ def _cmd_tasks_create(client: DualdrawClient, args: argparse.Namespace, out: _Ou
         title=args.title or "",
         scope=tasks_pb2.TaskScope(region_code=args.region or "", industries=args.industry or []),
     )
+    policy = _task_policy(args)
+    if policy is not None:
+        task.policy.CopyFrom(policy)
     created = client.create_task(task, request_id=_request_id(args))
     if args.draw:
         draw = client.draw(created.id, as_of=args.as_of)
@@ -389,6 +394,53 @@ def _cmd_tasks_create(client: DualdrawClient, args: argparse.Namespace, out: _Ou
     else:
         out.lines(_pairs(_task_pairs(created)))
     return 0
+
+
+_POLICY_FLAGS = (
+    "class_ratio",
+    "complaint_threshold",
+    "raise_window_days",
+    "raise_on_serious_violation",
+    "raise_to",
+    "frequency_cap",
+    "no_frequency_cap",
+    "campaign",
+    "central",
+    "cross_office",
+    "no_repeat_cycles",
+    "workload_cap",
+    "cooperating",
+    "cooperating_team_size",
+)
+
+
+def _task_policy(args: argparse.Namespace) -> tasks_pb2.TaskPolicy | None:
+    """The task policy the flags ask for; ``None`` without any policy flag (a ``dualdraw-draw/1`` task)."""
+    if not args.policy and not any(getattr(args, name) for name in _POLICY_FLAGS):
+        return None
+    return tasks_pb2.TaskPolicy(
+        class_ratios=[tasks_pb2.ClassRatio(risk_class=c, ratio=r) for c, r in args.class_ratio or []],
+        complaint_threshold=args.complaint_threshold or 0,
+        raise_window_days=args.raise_window_days or 0,
+        raise_on_serious_violation=args.raise_on_serious_violation,
+        raise_to=args.raise_to or "",
+        frequency_cap=args.frequency_cap or 0,
+        no_frequency_cap=args.no_frequency_cap,
+        campaign=args.campaign,
+        central=args.central,
+        cross_office=args.cross_office,
+        recent_cycles=args.no_repeat_cycles or 0,
+        workload_cap=args.workload_cap or 0,
+        cooperating_department_ids=args.cooperating or [],
+        cooperating_team_size=args.cooperating_team_size or 0,
+    )
+
+
+def _class_ratio_arg(text: str) -> tuple[str, str]:
+    cls, sep, ratio = text.partition("=")
+    if not sep or not cls.strip() or not ratio.strip():
+        raise argparse.ArgumentTypeError(f"expected CLASS=RATIO, e.g. D=0.3, got {text!r}")
+    return cls.strip().upper(), ratio.strip()
 
 
 def _cmd_tasks_list(client: DualdrawClient, args: argparse.Namespace, out: _Output) -> int:
@@ -468,6 +520,31 @@ def _cmd_draws_list(client: DualdrawClient, args: argparse.Namespace, out: _Outp
 
 def _cmd_assignments(client: DualdrawClient, args: argparse.Namespace, out: _Output) -> int:
     _print_assignments(out, _limited(client.iter_assignments(args.draw_id), args))
+    return 0
+
+
+def _cmd_raises(client: DualdrawClient, args: argparse.Namespace, out: _Output) -> int:
+    out.table(
+        _limited(client.iter_raises(args.draw_id), args),
+        ["CREDIT CODE", "FROM", "TO", "REASON", "EVIDENCE"],
+        lambda r: [r.credit_code, r.from_class, r.to_class, r.reason, ", ".join(r.evidence)],
+    )
+    return 0
+
+
+def _cmd_joint_inspections(client: DualdrawClient, args: argparse.Namespace, out: _Output) -> int:
+    response = client.list_joint_inspections(args.year, args.department or "")
+    out.table(
+        _limited(iter(response.joint_inspections), args),
+        ["CREDIT CODE", "YEAR", "DEPARTMENTS", "DRAWS", "TEAM"],
+        lambda j: [
+            j.credit_code,
+            str(j.year),
+            ", ".join(j.department_ids),
+            ", ".join(f"{d}#{p}" for d, p in zip(j.draw_ids, j.positions, strict=False)),
+            ", ".join(f"{m.badge_number}*" if m.leader else m.badge_number for m in j.team),
+        ],
+    )
     return 0
 
 
@@ -598,6 +675,51 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _add_policy_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("task policy (issue #5; any of these makes a dualdraw-draw/2 task)")
+    g.add_argument("--policy", action="store_true", help="create the task with the default policy")
+    g.add_argument(
+        "--class-ratio",
+        action="append",
+        type=_class_ratio_arg,
+        metavar="CLASS=RATIO",
+        help="ratio of one credit-risk class, e.g. D=0.3 (repeatable)",
+    )
+    g.add_argument("--complaint-threshold", type=_positive_int, metavar="N", help="raise at N complaints")
+    g.add_argument("--raise-window-days", type=_positive_int, metavar="DAYS", help="default 365")
+    g.add_argument(
+        "--raise-on-serious-violation",
+        action="store_true",
+        help="raise objects with a case opened or a judicial referral in the window",
+    )
+    g.add_argument("--raise-to", choices=["A", "B", "C", "D"], help="class raised objects are drawn in")
+    cap = g.add_mutually_exclusive_group()
+    cap.add_argument(
+        "--frequency-cap",
+        type=_positive_int,
+        metavar="N",
+        help="planned inspections per object per year (default: the item's cap, else 1)",
+    )
+    cap.add_argument("--no-frequency-cap", action="store_true", help="switch the frequency cap off")
+    g.add_argument("--campaign", action="store_true", help="a campaign ordered from above (counted apart)")
+    g.add_argument("--central", action="store_true", help="hand each object to its registering branch")
+    g.add_argument("--cross-office", action="store_true", help="no inspector on an object of their office")
+    g.add_argument(
+        "--no-repeat-cycles",
+        type=_positive_int,
+        metavar="K",
+        help="no inspector on an object they inspected in its last K inspections",
+    )
+    g.add_argument("--workload-cap", type=_positive_int, metavar="N", help="assignments per inspector")
+    g.add_argument(
+        "--cooperating",
+        action="append",
+        metavar="DEPT",
+        help="cooperating department of a joint draw (repeatable)",
+    )
+    g.add_argument("--cooperating-team-size", type=_positive_int, metavar="N", help="default 1")
+
+
 def _item_kind_arg(text: str) -> items_pb2.ItemKind.ValueType:
     name = text.strip().upper()
     for candidate in (name, "ITEM_KIND_" + name):
@@ -695,6 +817,12 @@ def add_remote_commands(subparsers: argparse._SubParsersAction[argparse.Argument
     p.add_argument("--default-ratio", required=True, help='decimal in (0, 1], e.g. "0.05"')
     p.add_argument("--department", required=True, help="owning department id")
     p.add_argument("--target-scope", help="who may be inspected, in words")
+    p.add_argument(
+        "--frequency-cap",
+        type=_positive_int,
+        metavar="N",
+        help="planned inspections per object per department per calendar year (default: 1)",
+    )
     p.add_argument("--request-id", help="idempotency key (default: a fresh uuid4)")
     _add(items, "list", _cmd_items_list, "list inspection items", common, listing=True)
     p = _add(items, "show", _cmd_items_show, "show one inspection item", common)
@@ -714,6 +842,7 @@ def add_remote_commands(subparsers: argparse._SubParsersAction[argparse.Argument
     p.add_argument(
         "--as-of", type=_iso_date, metavar="DATE", help="with --draw: date the rules are evaluated at"
     )
+    _add_policy_flags(p)
     p = _add(tasks, "list", _cmd_tasks_list, "list tasks", common, listing=True)
     p.add_argument("--department", help="only this department's tasks")
     p = _add(tasks, "show", _cmd_tasks_show, "show one task", common)
@@ -736,6 +865,13 @@ def add_remote_commands(subparsers: argparse._SubParsersAction[argparse.Argument
     help_text = "selected objects of a draw and their teams"
     p = _add(subparsers, "assignments", _cmd_assignments, help_text, common, listing=True)
     p.add_argument("draw_id", metavar="DRAW_ID")
+    help_text = "objects a draw raised to a higher stratum, and why"
+    p = _add(subparsers, "raises", _cmd_raises, help_text, common, listing=True)
+    p.add_argument("draw_id", metavar="DRAW_ID")
+    help_text = "objects several departments' draws selected in one year, merged (Art. 15)"
+    p = _add(subparsers, "joint-inspections", _cmd_joint_inspections, help_text, common, listing=True)
+    p.add_argument("--year", required=True, type=_positive_int, metavar="YEAR", help="calendar year")
+    p.add_argument("--department", help="only inspections involving this department or one below it")
     p = _add(
         subparsers, "exclusions", _cmd_exclusions, "objects a rule removed from a draw", common, listing=True
     )

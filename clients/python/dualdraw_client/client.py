@@ -563,6 +563,28 @@ class DualdrawClient:
             lambda page: page.exclusions,
         )
 
+    def list_raises(
+        self, draw_id: str, *, page_size: int = 0, page_token: str = ""
+    ) -> draws_pb2.ListRaisesResponse:
+        """One page of the objects a ``dualdraw-draw/2`` draw raised to a higher stratum, with the reasons."""
+        request = draws_pb2.ListRaisesRequest(draw_id=draw_id, page_size=page_size, page_token=page_token)
+        return self._call(self._draws.ListRaises, request)
+
+    def iter_raises(self, draw_id: str, *, page_size: int = 0) -> Iterator[draws_pb2.Raise]:
+        """Every raise of a draw, following page tokens."""
+        return self._follow(
+            lambda token: self.list_raises(draw_id, page_size=page_size, page_token=token),
+            lambda page: page.raises,
+        )
+
+    def list_joint_inspections(
+        self, year: int, department_id: str = ""
+    ) -> draws_pb2.ListJointInspectionsResponse:
+        """Objects several departments' executed draws selected in ``year``, merged into joint inspections
+        (only those involving ``department_id`` or a department below it, when given)."""
+        request = draws_pb2.ListJointInspectionsRequest(year=year, department_id=department_id)
+        return self._call(self._draws.ListJointInspections, request)
+
     # -- audit -------------------------------------------------------------------------------------------
 
     def list_audit_events(

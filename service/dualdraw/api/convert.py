@@ -14,7 +14,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from dualdraw.domain import model
 from dualdraw.domain.draw_algorithm import format_ratio, parse_ratio
 from dualdraw.domain.errors import Violations
-from dualdraw.domain.policy import DEFAULT_FREQUENCY_CAP, JointInspection, Raise, TaskPolicy
+from dualdraw.domain.policy import MAX_ITEM_FREQUENCY_CAP, JointInspection, Raise, TaskPolicy
 from dualdraw.v1 import audit_pb2, directory_pb2, draws_pb2, items_pb2, tasks_pb2
 
 E = TypeVar("E")
@@ -349,6 +349,8 @@ def item_from_pb(pb: items_pb2.InspectionItem, path: str, v: Violations) -> mode
     kind = parse_enum(pb.kind, ITEM_KIND, f"{path}.kind", v)
     ratio = parse_ratio_field(pb.default_ratio, f"{path}.default_ratio", v)
     dept = required(pb.department_id, f"{path}.department_id", v)
+    if not 0 <= pb.frequency_cap <= MAX_ITEM_FREQUENCY_CAP:
+        v.add(f"{path}.frequency_cap", f"must be 0 (not set: the default 1) to {MAX_ITEM_FREQUENCY_CAP}")
     if ratio is None:
         return None
     return _all_ok(
@@ -364,6 +366,7 @@ def item_from_pb(pb: items_pb2.InspectionItem, path: str, v: Violations) -> mode
             kind,
             ratio,
             dept,
+            frequency_cap=pb.frequency_cap or None,
         ),
     )
 
@@ -380,6 +383,7 @@ def item_to_pb(i: model.InspectionItem) -> items_pb2.InspectionItem:
         default_ratio=format_ratio(i.default_ratio),
         department_id=i.department_id,
         create_time=timestamp(i.created_at),
+        frequency_cap=i.frequency_cap or 0,
     )
 
 
@@ -501,7 +505,7 @@ def policy_from_pb(pb: tasks_pb2.Task, v: Violations) -> TaskPolicy | None:
         raise_window_days=p.raise_window_days or 365,
         raise_on_serious_violation=p.raise_on_serious_violation,
         raise_to=p.raise_to.strip().upper(),
-        frequency_cap=0 if p.no_frequency_cap else (p.frequency_cap or DEFAULT_FREQUENCY_CAP),
+        frequency_cap=0 if p.no_frequency_cap else (p.frequency_cap or None),
         campaign=p.campaign,
         central=p.central,
         cross_office=p.cross_office,
@@ -523,7 +527,7 @@ def policy_to_pb(policy: TaskPolicy) -> tasks_pb2.TaskPolicy:
         raise_window_days=policy.raise_window_days,
         raise_on_serious_violation=policy.raise_on_serious_violation,
         raise_to=policy.raise_to,
-        frequency_cap=policy.frequency_cap,
+        frequency_cap=policy.frequency_cap or 0,
         no_frequency_cap=policy.frequency_cap == 0,
         campaign=policy.campaign,
         central=policy.central,

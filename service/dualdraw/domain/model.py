@@ -166,6 +166,9 @@ class InspectionItem:
     default_ratio: Fraction
     department_id: str
     created_at: dt.datetime | None = None
+    frequency_cap: int | None = None
+    """Planned inspections per object per department per calendar year for this item; ``None``: the default
+    (1). A task's policy may set its own cap, which wins."""
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import datetime as dt
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
@@ -28,6 +28,8 @@ from dualdraw.domain.model import (
 FREQUENCY_CAP_RULE_ID = "frequency-cap"
 """Reserved rule id of the exclusions made by the frequency cap (not a rule-file rule)."""
 DEFAULT_FREQUENCY_CAP = 1
+MAX_ITEM_FREQUENCY_CAP = 366
+"""The highest per-item cap (one inspection a day)."""
 DEFAULT_GENERAL_RATIO_CAP = Fraction(1, 5)
 """The highest ratio a task on a *general* item may use under a policy (key items: up to 1)."""
 MAX_RECENT_CYCLES = 20
@@ -48,8 +50,9 @@ class TaskPolicy:
     """Objects with a result ``case_opened`` or referred to the judiciary in the window are raised."""
     raise_to: str = ""
     """The class a raised object is drawn in; empty: one class higher (D stays D)."""
-    frequency_cap: int = DEFAULT_FREQUENCY_CAP
-    """Planned inspections per object per department per calendar year (0: no cap)."""
+    frequency_cap: int | None = None
+    """Planned inspections per object per department per calendar year (0: no cap; ``None``: not set by the
+    task — the item's cap, else ``DEFAULT_FREQUENCY_CAP``; see ``for_item``)."""
     campaign: bool = False
     """A campaign ordered from above: counted separately from planned inspections."""
     central: bool = False
@@ -87,6 +90,18 @@ class TaskPolicy:
             "cooperating_team_size": self.cooperating_team_size,
         }
 
+    @property
+    def effective_frequency_cap(self) -> int:
+        return DEFAULT_FREQUENCY_CAP if self.frequency_cap is None else self.frequency_cap
+
+    def for_item(self, item_frequency_cap: int | None) -> TaskPolicy:
+        """This policy with the cap a draw uses: the task's own cap if set, else the item's, else the
+        default (1)."""
+        if self.frequency_cap is not None:
+            return self
+        cap = DEFAULT_FREQUENCY_CAP if item_frequency_cap is None else item_frequency_cap
+        return replace(self, frequency_cap=cap)
+
     def dumps(self) -> str:
         return json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))
 
@@ -105,7 +120,7 @@ class TaskPolicy:
             raise_window_days=int(data.get("raise_window_days", 365)),
             raise_on_serious_violation=bool(data.get("raise_on_serious_violation", False)),
             raise_to=str(data.get("raise_to", "")),
-            frequency_cap=int(data.get("frequency_cap", DEFAULT_FREQUENCY_CAP)),
+            frequency_cap=_optional_int(data.get("frequency_cap", DEFAULT_FREQUENCY_CAP)),
             campaign=bool(data.get("campaign", False)),
             central=bool(data.get("central", False)),
             cross_office=bool(data.get("cross_office", False)),
@@ -119,6 +134,10 @@ class TaskPolicy:
     @staticmethod
     def loads(text: str) -> TaskPolicy:
         return TaskPolicy.from_json(json.loads(text or "{}"))
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def policy_problems(
@@ -154,7 +173,7 @@ def policy_problems(
     if policy.raise_to and policy.raise_to not in {c.value for c in _CLASSES}:
         v.add(f"{path}.raise_to", f"unknown credit-risk class {policy.raise_to!r} (A, B, C or D)")
     for name in ("complaint_threshold", "frequency_cap", "recent_cycles", "workload_cap"):
-        if getattr(policy, name) < 0:
+        if (getattr(policy, name) or 0) < 0:
             v.add(f"{path}.{name}", "must not be negative")
     if policy.recent_cycles > MAX_RECENT_CYCLES:
         v.add(f"{path}.recent_cycles", f"at most {MAX_RECENT_CYCLES}")
@@ -298,7 +317,8 @@ def frequency_cap_exclusions(
 ) -> list[Exclusion]:
     """Objects already inspected ``frequency_cap`` times this calendar year by ``department_id`` in draws of
     the same kind (planned vs. campaign: counted separately) — excluded with rule id ``frequency-cap``."""
-    if not policy.frequency_cap:
+    cap = policy.effective_frequency_cap
+    if not cap:
         return []
     year = as_of.year
     counted: Counter[str] = Counter()
@@ -314,7 +334,7 @@ def frequency_cap_exclusions(
     kind = "campaign" if policy.campaign else "planned"
     out = []
     for code in sorted(set(codes)):
-        if counted[code] >= policy.frequency_cap:
+        if counted[code] >= cap:
             out.append(
                 Exclusion(
                     credit_code=code,
@@ -322,9 +342,11 @@ def frequency_cap_exclusions(
                     category=SystemExclusionCategory.FREQUENCY_CAP,
                     reason=(
                         f"already {counted[code]} {kind} inspection(s) by department {department_id} in "
-                        f"{year}; the cap is {policy.frequency_cap} per calendar year"
+                        f"{year}; the cap is {cap} per calendar year"
                     ),
-                    legal_basis="frequency cap of the task (national practice: 1 per object per year)",
+                    legal_basis=(
+                        "frequency cap of the task or its item (national practice: 1 per object per year)"
+                    ),
                     evidence=tuple(sorted(drawn_in[code])),
                 )
             )

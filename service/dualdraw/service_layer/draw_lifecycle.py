@@ -148,7 +148,8 @@ def commit_in(
     )
     exclusions = sorted(evaluated, key=lambda e: (e.credit_code, e.rule_id))
     excluded = {e.credit_code for e in exclusions}
-    policy = TaskPolicy.loads(task.policy_json)
+    # The cap a draw uses (and its manifest records): the task's own, else the item's, else the default.
+    policy = TaskPolicy.loads(task.policy_json).for_item(item.frequency_cap)
     raises: list[Raise] = []
     if policy.enabled:
         prepared = prepare_v2(

@@ -67,7 +67,8 @@ def prepare_v2(
     """Everything a ``dualdraw-draw/2`` commit freezes, from the in-scope objects after rule exclusions."""
     remaining = [o for o in objects if o.credit_code not in rule_excluded]
     codes = [o.credit_code for o in remaining]
-    history = uow.draws.inspection_history(codes) if (policy.frequency_cap or policy.recent_cycles) else []
+    needs_history = policy.effective_frequency_cap or policy.recent_cycles
+    history = uow.draws.inspection_history(codes) if needs_history else []
     cap = frequency_cap_exclusions(policy, task.department_id, day, codes, history)
     capped = {e.credit_code for e in cap}
     eligible_objects = sorted(

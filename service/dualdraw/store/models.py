@@ -220,6 +220,7 @@ class InspectionItemRow(Base):
     default_ratio_denominator: Mapped[int] = mapped_column(BigInteger)
     department_id: Mapped[str] = mapped_column(ForeignKey("departments.id"))
     created_at: Mapped[dt.datetime | None]
+    frequency_cap: Mapped[int | None] = mapped_column(Integer)
 
 
 class TaskRow(Base):

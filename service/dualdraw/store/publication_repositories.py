@@ -286,23 +286,21 @@ class SqlPublicationRepository(_Repository):
 
 
 def _snapshot(item: InspectionItem) -> str:
-    return json.dumps(
-        {
-            "code": item.code,
-            "name": item.name,
-            "legal_basis": item.legal_basis,
-            "business_line": item.business_line,
-            "target_scope": item.target_scope,
-            "required_speciality": item.required_speciality,
-            "kind": item.kind.value,
-            "default_ratio": f"{item.default_ratio.numerator}/{item.default_ratio.denominator}",
-            "department_id": item.department_id,
-            "created_at": item.created_at.isoformat() if item.created_at else None,
-        },
-        ensure_ascii=False,
-        sort_keys=True,
-        separators=(",", ":"),
-    )
+    data: dict[str, object] = {
+        "code": item.code,
+        "name": item.name,
+        "legal_basis": item.legal_basis,
+        "business_line": item.business_line,
+        "target_scope": item.target_scope,
+        "required_speciality": item.required_speciality,
+        "kind": item.kind.value,
+        "default_ratio": f"{item.default_ratio.numerator}/{item.default_ratio.denominator}",
+        "department_id": item.department_id,
+        "created_at": item.created_at.isoformat() if item.created_at else None,
+    }
+    if item.frequency_cap is not None:  # absent for items without one: older snapshots read back unchanged
+        data["frequency_cap"] = item.frequency_cap
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 def _from_snapshot(text: str) -> InspectionItem:
@@ -320,6 +318,7 @@ def _from_snapshot(text: str) -> InspectionItem:
         default_ratio=Fraction(int(n), int(d)),
         department_id=data["department_id"],
         created_at=dt.datetime.fromisoformat(created) if created else None,
+        frequency_cap=data.get("frequency_cap"),
     )
 
 

@@ -265,6 +265,7 @@ def item_values(i: InspectionItem) -> Values:
         "default_ratio_denominator": i.default_ratio.denominator,
         "department_id": i.department_id,
         "created_at": i.created_at,
+        "frequency_cap": i.frequency_cap,
     }
 
 
@@ -280,6 +281,7 @@ def to_item(r: Row) -> InspectionItem:
         default_ratio=Fraction(r.default_ratio_numerator, r.default_ratio_denominator),
         department_id=r.department_id,
         created_at=r.created_at,
+        frequency_cap=r.frequency_cap,
     )
 
 

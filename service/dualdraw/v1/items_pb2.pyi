@@ -57,6 +57,7 @@ class InspectionItem(_message.Message):
     DEFAULT_RATIO_FIELD_NUMBER: _builtins.int
     DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
+    FREQUENCY_CAP_FIELD_NUMBER: _builtins.int
     code: _builtins.str
     """Stable code, e.g. "SE-001"."""
     name: _builtins.str
@@ -73,6 +74,10 @@ class InspectionItem(_message.Message):
     """Default ratio as a decimal string in (0, 1], e.g. "0.05"."""
     department_id: _builtins.str
     """Department that owns the item."""
+    frequency_cap: _builtins.int
+    """Planned inspections per object per department per calendar year for this item (issue #5); 0 means not
+    set: the default 1. A task whose policy sets its own frequency_cap uses that instead.
+    """
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -88,10 +93,11 @@ class InspectionItem(_message.Message):
         default_ratio: _builtins.str = ...,
         department_id: _builtins.str = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
+        frequency_cap: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_line", b"business_line", "code", b"code", "create_time", b"create_time", "default_ratio", b"default_ratio", "department_id", b"department_id", "kind", b"kind", "legal_basis", b"legal_basis", "name", b"name", "required_speciality", b"required_speciality", "target_scope", b"target_scope"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_line", b"business_line", "code", b"code", "create_time", b"create_time", "default_ratio", b"default_ratio", "department_id", b"department_id", "frequency_cap", b"frequency_cap", "kind", b"kind", "legal_basis", b"legal_basis", "name", b"name", "required_speciality", b"required_speciality", "target_scope", b"target_scope"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

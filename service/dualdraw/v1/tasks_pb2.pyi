@@ -157,7 +157,9 @@ class TaskPolicy(_message.Message):
     raise_to: _builtins.str
     """Class a raised object is drawn in; empty: one class higher (D stays D)."""
     frequency_cap: _builtins.int
-    """Planned inspections per object per department per calendar year; 0 means the default 1."""
+    """Planned inspections per object per department per calendar year; 0 means not set: the item's
+    frequency_cap, else the default 1.
+    """
     no_frequency_cap: _builtins.bool
     """Set to switch the frequency cap off."""
     campaign: _builtins.bool
