@@ -19,6 +19,7 @@ from typing import Any
 import grpc
 from prometheus_client import Counter, Histogram, start_http_server
 
+from dualdraw import deadlines
 from dualdraw.api.wrapping import Behaviour, Shape, wrap_handler
 from dualdraw.rules.engine import ExclusionEngine
 
@@ -119,7 +120,8 @@ class ObservabilityInterceptor(grpc.ServerInterceptor):
                 token, started = self._begin(context)
                 failed = True
                 try:
-                    yield from behaviour(request, context)
+                    with deadlines.started(context.time_remaining()):
+                        yield from behaviour(request, context)
                     failed = False
                 finally:
                     self._end(method, context, started, failed, token)
@@ -130,7 +132,8 @@ class ObservabilityInterceptor(grpc.ServerInterceptor):
             token, started = self._begin(context)
             failed = True
             try:
-                response = behaviour(request, context)
+                with deadlines.started(context.time_remaining()):
+                    response = behaviour(request, context)
                 failed = False
                 return response
             finally:

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from dualdraw import deadlines
 from dualdraw.demo import HIGH_TECH_ZONE, demo_directory
 from dualdraw.domain import model
-from dualdraw.domain.errors import InvalidArgument
+from dualdraw.domain.errors import DeadlineExceeded, InvalidArgument
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_loader import load_demo
 from dualdraw.service_layer.directory import DirectoryBatch, import_directory
@@ -123,3 +124,16 @@ def test_sqlite_reads_neither_wait_for_nor_see_an_open_write(tmp_path: Path) -> 
             assert reader.directory.all_departments() == [department]
     finally:
         store.dispose()
+
+
+def test_a_write_whose_deadline_passed_is_rolled_back(store: Store) -> None:
+    demo = demo_directory()
+    with deadlines.started(0.0), pytest.raises(DeadlineExceeded):
+        import_directory(store.unit_of_work(), DirectoryBatch(departments=list(demo.departments)), CLERK)
+    with store.unit_of_work() as uow:
+        assert uow.directory.all_departments() == []
+    assert events(store) == []
+    with deadlines.started(60.0):
+        import_directory(store.unit_of_work(), DirectoryBatch(departments=list(demo.departments)), CLERK)
+    with store.unit_of_work() as uow:
+        assert len(uow.directory.all_departments()) == len(demo.departments)

@@ -118,3 +118,14 @@ def test_a_bad_page_token_is_an_invalid_argument_on_that_field(
         client.list_audit_events(page_token="%%%")
     assert raised.value.code == grpc.StatusCode.INVALID_ARGUMENT
     assert [v.field for v in raised.value.field_violations] == ["page_token"]
+
+
+def test_a_deadline_passed_inside_the_server_is_deadline_exceeded(
+    serve_failing: Callable[[Exception], DualdrawClient],
+) -> None:
+    from dualdraw.domain.errors import DeadlineExceeded
+
+    client = serve_failing(DeadlineExceeded("the caller's deadline passed"))
+    with pytest.raises(DualdrawError) as raised:
+        client.list_audit_events()
+    assert raised.value.code == grpc.StatusCode.DEADLINE_EXCEEDED

@@ -24,6 +24,7 @@ from grpc_status import rpc_status
 from dualdraw.domain.errors import (
     Aborted,
     AlreadyExists,
+    DeadlineExceeded,
     DomainError,
     FailedPrecondition,
     InvalidArgument,
@@ -42,6 +43,7 @@ _CODES: list[tuple[type[DomainError], grpc.StatusCode]] = [
     (AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
     (FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
     (Unavailable, grpc.StatusCode.UNAVAILABLE),
+    (DeadlineExceeded, grpc.StatusCode.DEADLINE_EXCEEDED),
     (Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
     (PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
     (Aborted, grpc.StatusCode.ABORTED),

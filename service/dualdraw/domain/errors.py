@@ -62,6 +62,12 @@ class FailedPrecondition(DomainError):
     reason = "FAILED_PRECONDITION"
 
 
+class DeadlineExceeded(DomainError):
+    """The caller's deadline passed; the work was abandoned and nothing was written."""
+
+    reason = "DEADLINE_EXCEEDED"
+
+
 class Unavailable(DomainError):
     """A dependency (the rules engine worker, the database) cannot serve now; retrying may succeed."""
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from dualdraw import deadlines
 from dualdraw.audit.checkpoints import CheckpointSigner, development_signer
 from dualdraw.domain.errors import Unavailable
 from dualdraw.service_layer.ports import (
@@ -131,6 +132,7 @@ class SqlUnitOfWork:
         """Commits everything done since the block (or the last commit) began, together with the
         idempotency claim of the request being served, if any (``dualdraw.idempotency``)."""
         session = self._open()
+        deadlines.check()  # a caller that gave up gets nothing written (rolled back on exit)
         write_claim(session)
         try:
             session.commit()
