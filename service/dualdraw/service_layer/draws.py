@@ -1,13 +1,11 @@
-"""The draw use case (Art. 7, 10, 16): exclusions by rule, selection by tickets, teams, in one transaction.
+"""The one-step draw (Art. 7, 10, 16) and the recomputation of a stored draw.
 
-Order of work, so that the randomness cannot be steered:
-1. everything the result depends on is gathered and frozen into a canonical JSON manifest;
-2. fresh entropy is taken only after the manifest hash is fixed:
-   ``seed = derive_seed(manifest_hash, entropy)``;
-3. objects are selected by SHA-256 tickets and teams formed from the same seed (``domain.draw_algorithm``,
-   ``domain.teams``); an infeasible team constraint fails the draw and nothing is written;
-4. the draw, its eligible set, inspector pool, exclusions and assignments and the audit event are written in
-   one transaction.
+``run_draw`` is commit + execute with the local-secret entropy source (demos, tests and the ``Draw`` RPC);
+the steps themselves live in ``draw_lifecycle``: commit freezes the canonical manifest (exclusions by rule,
+eligible set, pool, Merkle commitments) before any entropy exists; execute derives
+``seed = derive_seed(manifest_hash, entropy)``, selects by SHA-256 tickets and forms teams — an infeasible
+team constraint fails the draw and nothing is written. ``recompute`` re-derives selection and teams from a
+stored record alone.
 """
 
 from __future__ import annotations
