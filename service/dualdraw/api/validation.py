@@ -5,6 +5,7 @@ Violations are ``INVALID_ARGUMENT`` with the field's path (``objects[3].name``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,32 +17,40 @@ from dualdraw.api.wrapping import Behaviour, Shape, wrap_handler
 from dualdraw.domain.errors import Violations
 
 MAX_STRING = 100_000
-_ALLOWED_CONTROLS = {"\n", "\r", "\t"}
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""Control characters other than tab, line feed and carriage return."""
 
 
 def _text_problem(value: str) -> str | None:
     if len(value) > MAX_STRING:
         return f"is longer than {MAX_STRING} characters"
-    if any((c < " " and c not in _ALLOWED_CONTROLS) or c == "\x7f" for c in value):
+    if _CONTROL.search(value):
         return "contains control characters"
     return None
 
 
 def check_message(message: Message, path: str, v: Violations) -> None:
-    """Adds a violation for every bad string in ``message`` (recursively), named by its path."""
+    """Adds a violation for every bad string in ``message`` (recursively), named by its path.
+
+    Runs over every record of a large import, so a field's path is only spelled out for a nested message
+    or a violation.
+    """
     for field, value in message.ListFields():
-        name = f"{path}.{field.name}" if path else field.name
-        items = list(value) if field.is_repeated else [value]
-        for n, item in enumerate(items):
-            where = f"{name}[{n}]" if field.is_repeated else name
-            if field.type == FieldDescriptor.TYPE_MESSAGE:
-                if field.message_type is not None and field.message_type.GetOptions().map_entry:
-                    continue
-                check_message(item, where, v)
-            elif field.type == FieldDescriptor.TYPE_STRING:
+        if field.type == FieldDescriptor.TYPE_MESSAGE:
+            if field.message_type is not None and field.message_type.GetOptions().map_entry:
+                continue
+            name = f"{path}.{field.name}" if path else field.name
+            if field.is_repeated:
+                for n, item in enumerate(value):
+                    check_message(item, f"{name}[{n}]", v)
+            else:
+                check_message(value, name, v)
+        elif field.type == FieldDescriptor.TYPE_STRING:
+            for n, item in enumerate(value if field.is_repeated else (value,)):
                 problem = _text_problem(item)
                 if problem:
-                    v.add(where, problem)
+                    name = f"{path}.{field.name}" if path else field.name
+                    v.add(f"{name}[{n}]" if field.is_repeated else name, problem)
 
 
 def _checked(request: Message) -> Message:

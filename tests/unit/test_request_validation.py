@@ -1,0 +1,46 @@
+"""The request text check: control characters and oversize strings are named by field path, others pass."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dualdraw.api.validation import MAX_STRING, check_message
+from dualdraw.domain.errors import Violations
+from dualdraw.v1 import directory_pb2
+
+BAD = [chr(c) for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]]
+
+
+def problems(message: directory_pb2.ImportDirectoryRequest) -> list[tuple[str, str]]:
+    v = Violations()
+    check_message(message, "", v)
+    return [(x.field, x.description) for x in v.items]
+
+
+@pytest.mark.parametrize("char", BAD)
+def test_each_control_character_is_refused_with_its_field_path(char: str) -> None:
+    request = directory_pb2.ImportDirectoryRequest(
+        objects=[
+            directory_pb2.InspectionObject(name="fine"),
+            directory_pb2.InspectionObject(name=f"a{char}b", business_lines=["ok", f"x{char}"]),
+        ]
+    )
+    assert problems(request) == [
+        ("objects[1].name", "contains control characters"),
+        ("objects[1].business_lines[1]", "contains control characters"),
+    ]
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=50))
+def test_text_passes_exactly_when_it_has_no_control_character_but_tab_and_newlines(text: str) -> None:
+    request = directory_pb2.ImportDirectoryRequest(request_id=text)
+    expected = [] if not any(c in BAD for c in text) else [("request_id", "contains control characters")]
+    assert problems(request) == expected
+
+
+def test_oversize_strings_are_refused() -> None:
+    request = directory_pb2.ImportDirectoryRequest(request_id="x" * (MAX_STRING + 1))
+    assert problems(request) == [("request_id", f"is longer than {MAX_STRING} characters")]
+    assert problems(directory_pb2.ImportDirectoryRequest(request_id="x" * MAX_STRING)) == []
