@@ -21,6 +21,7 @@ from google.rpc import (  # type: ignore[import-untyped]  # googleapis-common-pr
 )
 from grpc_status import rpc_status
 
+from dualdraw.api.wrapping import Behaviour, wrap_handler
 from dualdraw.domain.errors import (
     Aborted,
     AlreadyExists,
@@ -106,53 +107,48 @@ class ErrorMappingInterceptor(grpc.ServerInterceptor):
         continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        # At run time a handler is grpc's ``_RpcMethodHandler`` named tuple, hence ``_replace``.
-        handler: Any = continuation(handler_call_details)
+        handler = continuation(handler_call_details)
         if handler is None:
             return None
-        guarded: grpc.RpcMethodHandler[Any, Any]
         method = handler_call_details.method
-        if handler.unary_unary is not None:
-            guarded = handler._replace(unary_unary=_guard(handler.unary_unary, method))
-        elif handler.stream_unary is not None:
-            guarded = handler._replace(stream_unary=_guard(handler.stream_unary, method))
-        elif handler.unary_stream is not None:
-            guarded = handler._replace(unary_stream=_guard_stream(handler.unary_stream, method))
-        else:
-            guarded = handler
-        return guarded
+        return wrap_handler(
+            handler,
+            lambda behaviour, shape: (
+                _guard_stream(behaviour, method) if shape.endswith("_stream") else _guard(behaviour, method)
+            ),
+        )
 
 
-def _guard(behaviour: Callable[[Any, grpc.ServicerContext], Any], method: str) -> Callable[..., Any]:
+def _abort_for(exc: Exception, context: grpc.ServicerContext, method: str) -> None:
+    """Aborts the call with the status that represents ``exc``; grpc's own aborts pass through."""
+    if isinstance(exc, DomainError):
+        log.info("%s -> %s %s: %s", method, status_code_for(exc).name, exc.reason, exc.message)
+        context.abort_with_status(rich_status(exc))
+    if _is_abort(exc, context):
+        raise exc
+    log.exception("%s failed unexpectedly", method)
+    context.abort_with_status(internal_status())
+
+
+def _guard(behaviour: Behaviour, method: str) -> Behaviour:
     @functools.wraps(behaviour)
     def guarded(request: Any, context: grpc.ServicerContext) -> Any:
         try:
             return behaviour(request, context)
-        except DomainError as error:
-            log.info("%s -> %s %s: %s", method, status_code_for(error).name, error.reason, error.message)
-            context.abort_with_status(rich_status(error))
-        except Exception as exc:
-            if _is_abort(exc, context):
-                raise
-            log.exception("%s failed unexpectedly", method)
-            context.abort_with_status(internal_status())
+        except Exception as exc:  # every failure becomes a status here, in the one place
+            _abort_for(exc, context, method)
         return None  # pragma: no cover - abort_with_status raises
 
     return guarded
 
 
-def _guard_stream(behaviour: Callable[[Any, grpc.ServicerContext], Any], method: str) -> Callable[..., Any]:
+def _guard_stream(behaviour: Behaviour, method: str) -> Behaviour:
     @functools.wraps(behaviour)
     def guarded(request: Any, context: grpc.ServicerContext) -> Any:
         try:
             yield from behaviour(request, context)
-        except DomainError as error:
-            context.abort_with_status(rich_status(error))
-        except Exception as exc:
-            if _is_abort(exc, context):
-                raise
-            log.exception("%s failed unexpectedly", method)
-            context.abort_with_status(internal_status())
+        except Exception as exc:  # every failure becomes a status here, in the one place
+            _abort_for(exc, context, method)
 
     return guarded
 
