@@ -56,13 +56,15 @@ RATIO = "0.05"
 
 
 def fresh_database(base_url: str, tag: str) -> str:
-    """A new empty migrated database: a temporary SQLite file, or ``bench_<tag>`` on the PostgreSQL server."""
+    """A new empty migrated database: a temporary SQLite file, or ``bench_<tag>`` on the PostgreSQL server
+    (``<base>_bench_<tag>`` when the base URL names a database other than ``test``)."""
     url = make_url(base_url)
     if url.get_backend_name() == "sqlite":
         path = Path(tempfile.mkdtemp(prefix="dualdraw-bench-")) / f"{tag}.db"
         fresh = f"sqlite:///{path}"
     else:
-        name = f"bench_{tag}"
+        # Named after the base database, so runs against different base databases never collide.
+        name = f"bench_{tag}" if url.database in (None, "", "test") else f"{url.database}_bench_{tag}"
         admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
