@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import operator
 import secrets
 import uuid
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from dualdraw.audit.entries import event_leaf_hash
@@ -30,6 +32,7 @@ from dualdraw.domain.canonical_json import canonical_json, sha256_hex
 from dualdraw.domain.commitments import (
     EligibleEntry,
     eligible_root,
+    exclusions_digest,
     exclusions_root,
     pool_root,
 )
@@ -75,6 +78,7 @@ from dualdraw.service_layer.draws import (
     Progress,
     _pool_inspector,
     _repeated_request,
+    cycle_collection_paused,
     new_draw_id,
     pool_entry,
 )
@@ -106,6 +110,15 @@ def new_local_secret_source() -> tuple[dict[str, Any], bytes]:
     return {"kind": LOCAL_SECRET, "commitment": local_commitment(secret)}, secret
 
 
+@dataclass(frozen=True)
+class Committed:
+    """What ``commit_in`` stored: the draw, its record and its eligible entries (strata, risk classes)."""
+
+    draw: model.Draw
+    record: DrawRecord
+    entries: list[EligibleEntry]
+
+
 def commit_in(
     uow: UnitOfWork,
     engine: ExclusionEngine,
@@ -115,7 +128,7 @@ def commit_in(
     caller: Caller,
     declaration: dict[str, Any],
     progress: Progress | None = None,
-) -> tuple[model.Draw, DrawRecord]:
+) -> Committed:
     """Freezes and stores the manifest of a new draw of ``task`` inside ``uow`` (not committed)."""
     try:
         validate_declaration(declaration)
@@ -179,13 +192,17 @@ def commit_in(
         }
         algorithm_version = ALGORITHM_VERSION_2
     else:
-        eligible_objects = sorted(
-            (o for o in objects if o.credit_code not in excluded), key=lambda o: o.credit_code
-        )
+        eligible_objects = [o for o in objects if o.credit_code not in excluded]
         eligible = [o.credit_code for o in eligible_objects]
+        if any(a >= b for a, b in pairwise(eligible)):  # objects_matching sorts them: this is a check
+            eligible_objects.sort(key=operator.attrgetter("credit_code"))
+            eligible = [o.credit_code for o in eligible_objects]
+        risk_class_text = {c: c.value for c in model.RiskClass}  # an enum's .value is slow at 1M objects
         entries = [
-            EligibleEntry(o.credit_code, DEFAULT_STRATUM, o.risk_class.value) for o in eligible_objects
+            EligibleEntry(o.credit_code, DEFAULT_STRATUM, risk_class_text[o.risk_class])
+            for o in eligible_objects
         ]
+        del eligible_objects
         pool = inspector_pool(candidates, item.required_speciality, day)
         eligible_set = set(eligible)
         pool_lines = [pool_entry(i, eligible_set) for i in pool.qualified]
@@ -200,6 +217,7 @@ def commit_in(
         }
         algorithm_version = ALGORITHM_VERSION
     salt_key = secrets.token_bytes(32)
+    excluded_pairs = [(e.credit_code, e.rule_id) for e in exclusions]
     eligible_hash = eligible_digest(eligible)
     draw_id = new_draw_id()
     manifest: dict[str, Any] = {
@@ -230,8 +248,8 @@ def commit_in(
             "eligible_digest": eligible_hash,
             "eligible_root": eligible_root(entries, salt_key),
             "strata": strata,
-            "exclusions_digest": sha256_hex(canonical_json([[e.credit_code, e.rule_id] for e in exclusions])),
-            "exclusions_root": exclusions_root((e.credit_code, e.rule_id) for e in exclusions),
+            "exclusions_digest": exclusions_digest(excluded_pairs),
+            "exclusions_root": exclusions_root(excluded_pairs),
             "exclusions_by_rule": dict(Counter(e.rule_id for e in exclusions)),
         },
         "inspectors": {
@@ -295,12 +313,23 @@ def commit_in(
             "entropy_source": declaration,
         },
     )
-    return draw, record
+    return Committed(draw, record, entries)
 
 
-def execute_in(uow: UnitOfWork, draw_id: str, caller: Caller) -> DrawOutcome:
-    """Combines the supplied entropy, selects objects and teams and stores them (inside ``uow``)."""
-    record = require(uow.draws.get_record(draw_id), "draw", draw_id)
+def execute_in(
+    uow: UnitOfWork,
+    draw_id: str,
+    caller: Caller,
+    *,
+    committed: DrawRecord | None = None,
+    entries: list[EligibleEntry] | None = None,
+) -> DrawOutcome:
+    """Combines the supplied entropy, selects objects and teams and stores them (inside ``uow``).
+
+    ``committed`` (and, for a ``dualdraw-draw/2`` draw, its eligible ``entries``) is the record that
+    ``commit_in`` just stored in this same ``uow``: given, it is not read back (a 1M draw's eligible set).
+    """
+    record = committed if committed is not None else require(uow.draws.get_record(draw_id), "draw", draw_id)
     draw = record.draw
     if draw.state != COMMITTED:
         raise FailedPrecondition(
@@ -315,7 +344,8 @@ def execute_in(uow: UnitOfWork, draw_id: str, caller: Caller) -> DrawOutcome:
     seed = derive_seed(draw.manifest_hash, entropy)
     if draw.algorithm_version == ALGORITHM_VERSION_2:
         manifest = json.loads(draw.manifest_json)
-        _, entries = require(uow.lifecycle.commitments(draw_id), "draw commitments", draw_id)
+        if entries is None:
+            _, entries = require(uow.lifecycle.commitments(draw_id), "draw commitments", draw_id)
         selected = select_v2(seed, entries, manifest)
         teams = teams_v2(seed, selected, record.inspector_pool, manifest)
     else:
@@ -375,7 +405,7 @@ def commit_draw(
     secret = b""
     if declaration.get("kind") == LOCAL_SECRET and "commitment" not in declaration:
         declaration, secret = new_local_secret_source()
-    with uow:
+    with uow, cycle_collection_paused():
         task = require(uow.tasks.get(task_id), "task", task_id)
         if task.draw_id:
             repeated = _repeated_request(uow, task.draw_id, caller)
@@ -386,7 +416,7 @@ def commit_draw(
                 reason="DRAW_EXISTS",
                 metadata={"draw_id": task.draw_id},
             )
-        draw, _ = commit_in(uow, engine, rule_set, task, day, caller, declaration)
+        draw = commit_in(uow, engine, rule_set, task, day, caller, declaration).draw
         if secret:
             # Stored unrevealed beside its commitment: a demo source, the operator could read it.
             uow.lifecycle.set_entropy_value(draw.id, ROLE_LOCAL, "local", secret.hex(), caller.now)
@@ -402,7 +432,7 @@ def reveal_entropy(
         secret = check_hex(secret_hex, "secret")
     except EntropyProblem as exc:
         raise _invalid("secret", str(exc)) from None
-    with uow:
+    with uow, cycle_collection_paused():
         uow.lifecycle.lock_draw(draw_id)
         draw = require(uow.draws.get(draw_id), "draw", draw_id)
         if draw.state != COMMITTED:
@@ -439,7 +469,7 @@ def reveal_entropy(
 def execute_draw(uow: UnitOfWork, *, draw_id: str, beacon_value: str, caller: Caller) -> DrawOutcome:
     """Executes a committed draw: opens the local secret, or takes the beacon value (the beacon source,
     or the declared fallback once the reveal deadline has passed)."""
-    with uow:
+    with uow, cycle_collection_paused():
         uow.lifecycle.lock_draw(draw_id)
         draw = require(uow.draws.get(draw_id), "draw", draw_id)
         if draw.state != COMMITTED:

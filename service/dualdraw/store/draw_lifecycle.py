@@ -31,11 +31,9 @@ from dualdraw.store.rows import (
 
 class SqlDrawLifecycleRepository(_Repository):
     def add_commitments(self, draw_id: str, salt_key: str, entries: Sequence[EligibleEntry]) -> None:
-        self._connection.execute(
-            sa.insert(DRAW_COMMITMENTS).values(
-                draw_id=draw_id, salt_key=salt_key, entries_zlib=pack_codes([e.line() for e in entries])
-            )
-        )
+        lines = [f"{e.code}\t{e.stratum}\t{e.risk_class}" for e in entries]  # e.line(), without 1M calls
+        values = {"draw_id": draw_id, "salt_key": salt_key, "entries_zlib": pack_codes(lines)}
+        self._connection.execute(sa.insert(DRAW_COMMITMENTS).values(values))
 
     def commitments(self, draw_id: str) -> tuple[str, list[EligibleEntry]] | None:
         row = self._connection.execute(

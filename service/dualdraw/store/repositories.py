@@ -94,6 +94,7 @@ from dualdraw.store.rows import (
     to_exclusion,
     to_item,
     to_object,
+    to_objects,
     to_risk_assessment,
     to_task,
 )
@@ -377,21 +378,25 @@ class SqlDirectoryRepository(_Repository):
         of a million rows in PostgreSQL (3 s of a 1M draw's load).
         """
         stmt = sa.select(*OBJECT_COLUMNS).where(*_object_conditions(flt))
-        objects = [to_object(r) for r in self._connection.execute(stmt)]
+        result = self._connection.execute(stmt.execution_options(yield_per=STREAM_BATCH))
+        # Whole batches (fetchmany), not a driver call per row: 3 s of a 1M draw on PostgreSQL.
+        objects = [o for rows in result.partitions() for o in to_objects(rows)]
         objects.sort(key=operator.attrgetter("credit_code"))
         return objects
 
     def side_facts_matching(self, flt: ObjectFilter) -> SideFacts:
         """Complaints, risk assessments and designations of the objects ``flt`` selects, and all campaigns.
 
-        The object set is a subquery, never a list of codes sent back to the database. Each list is ordered
-        by id.
+        The object set is a correlated ``EXISTS``, never a list of codes sent back to the database: a side
+        fact's object is looked up by its key, where ``IN (subquery)`` made SQLite build the whole matching
+        set once per table (0.4 s of a 100k draw). Each list is ordered by id.
         """
-        matching = sa.select(OBJECTS.c.credit_code).where(*_object_conditions(flt))
+        conditions = _object_conditions(flt)
         connection = self._connection
 
         def of_matching(table: sa.Table) -> Iterable[Row]:
-            stmt = sa.select(table).where(table.c.credit_code.in_(matching)).order_by(table.c.id)
+            matching = sa.exists().where(OBJECTS.c.credit_code == table.c.credit_code, *conditions)
+            stmt = sa.select(table).where(matching).order_by(table.c.id)
             return connection.execute(stmt.execution_options(yield_per=STREAM_BATCH))
 
         campaigns = connection.execute(sa.select(CAMPAIGNS).order_by(CAMPAIGNS.c.id))
