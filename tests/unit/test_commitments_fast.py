@@ -1,0 +1,163 @@
+"""The draw's fast paths give the bytes of the canonical definitions (docs/DRAW-ALGORITHM.md §6, §6.1).
+
+Each fast path is compared with the plain reading of the definition it replaces, on the usual input (plain
+ASCII, sorted) and on inputs that must fall back (quotes, backslashes, control and non-ASCII text,
+unsorted or faulty sets).
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import random
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dualdraw.audit.merkle import leaf_hash, node_hash, root
+from dualdraw.domain.canonical_json import canonical_json
+from dualdraw.domain.commitments import (
+    EligibleEntry,
+    eligible_root,
+    exclusions_digest,
+    exclusions_root,
+    object_leaf_data,
+    object_leaf_hashes,
+    salt_for,
+    set_root,
+)
+from dualdraw.domain.draw_algorithm import rank_objects, set_digest
+from dualdraw.service_layer.draws import cycle_collection_paused
+from dualdraw.store.codes import pack_codes, unpack_codes
+
+SALT_KEY = bytes(range(32))
+CODES = [f"91{n:015d}{'ABCDX'[n % 5]}" for n in range(200)]
+
+
+def canonical_leaves(entries: list[EligibleEntry], salt_key: bytes) -> list[bytes]:
+    return [leaf_hash(object_leaf_data(e, salt_for(salt_key, e.code))) for e in entries]
+
+
+def recursive_root(leaves: list[bytes]) -> bytes:
+    if not leaves:
+        return hashlib.sha256(b"").digest()
+    if len(leaves) == 1:
+        return leaves[0]
+    k = 1
+    while k * 2 < len(leaves):
+        k *= 2
+    return node_hash(recursive_root(leaves[:k]), recursive_root(leaves[k:]))
+
+
+def test_plain_leaves_equal_the_canonical_leaves() -> None:
+    entries = [EligibleEntry(code, ("all", "B")[n % 2], "ABCD"[n % 4]) for n, code in enumerate(CODES)]
+    assert object_leaf_hashes(entries, SALT_KEY) == canonical_leaves(entries, SALT_KEY)
+    assert eligible_root(entries, SALT_KEY) == root(sorted(canonical_leaves(entries, SALT_KEY))).hex()
+
+
+@pytest.mark.parametrize(
+    ("code", "stratum", "risk_class"),
+    [
+        ('91"quoted"', "all", "A"),
+        ("91back\\slash", "all", "A"),
+        ("9111", 'str"atum', "A"),
+        ("9111", "all", "\x01"),
+        ("9111", "层级", "A"),
+        ("9111", "all", "é"),
+    ],
+)
+def test_leaves_that_need_escapes_equal_the_canonical_leaves(
+    code: str, stratum: str, risk_class: str
+) -> None:
+    entries = [EligibleEntry(CODES[0], "all", "A"), EligibleEntry(code, stratum, risk_class)]
+    assert object_leaf_hashes(entries, SALT_KEY) == canonical_leaves(entries, SALT_KEY)
+
+
+def test_a_non_ascii_code_fails_as_in_the_canonical_path() -> None:
+    with pytest.raises(UnicodeEncodeError):
+        object_leaf_hashes([EligibleEntry("91码", "all", "A")], SALT_KEY)
+
+
+@given(
+    st.lists(
+        st.tuples(st.text(min_size=1, max_size=8), st.text(min_size=1, max_size=4), st.sampled_from("ABCD")),
+        max_size=20,
+    )
+)
+def test_any_ascii_leaves_equal_the_canonical_leaves(raw: list[tuple[str, str, str]]) -> None:
+    entries = [EligibleEntry(code.encode("ascii", "replace").decode(), s, r) for code, s, r in raw]
+    try:
+        expected = canonical_leaves(entries, SALT_KEY)
+    except ValueError:  # lone surrogates in a stratum: refused either way
+        with pytest.raises(ValueError, match="lone surrogate"):
+            object_leaf_hashes(entries, SALT_KEY)
+        return
+    assert object_leaf_hashes(entries, SALT_KEY) == expected
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 5, 8, 13, 64, 100])
+def test_root_equals_the_recursive_definition(size: int) -> None:
+    leaves = [leaf_hash(str(n).encode()) for n in range(size)]
+    assert root(leaves) == recursive_root(leaves)
+
+
+@pytest.mark.parametrize(
+    "pairs",
+    [
+        [],
+        [("9111", "R1")],
+        [("9111", "R1"), ("9111", "R2"), ("9222", "R1")],
+        [("9111", 'R"1'), ("9222", "R\\2"), ("9333", "规则"), ("9444", "R\n")],
+    ],
+)
+def test_exclusion_commitments_equal_the_canonical_json(pairs: list[tuple[str, str]]) -> None:
+    assert exclusions_digest(pairs) == hashlib.sha256(canonical_json([list(p) for p in pairs])).hexdigest()
+    assert exclusions_root(pairs) == set_root(leaf_hash(canonical_json(list(p))) for p in pairs)
+
+
+def sorted_set_digest(keys: list[str]) -> str:
+    return hashlib.sha256(b"\n".join(sorted(k.encode("utf-8") for k in keys))).hexdigest()
+
+
+@pytest.mark.parametrize("keys", [[], ["a"], CODES, ["a", "b", "é", "层", "😀"], ["Z", "a", "é"]])
+def test_set_digest_of_sorted_or_shuffled_keys(keys: list[str]) -> None:
+    shuffled = list(keys)
+    random.Random(7).shuffle(shuffled)
+    assert set_digest(sorted(keys)) == set_digest(shuffled) == sorted_set_digest(keys)
+
+
+@pytest.mark.parametrize("keys", [["a", "a"], ["", "a"], ["a", "b\nc"], ["a\n", "b"], [""]])
+def test_set_digest_still_refuses_faulty_sets(keys: list[str]) -> None:
+    with pytest.raises(ValueError, match=r"duplicate|non-empty"):
+        set_digest(keys)
+
+
+@pytest.mark.parametrize("codes", [["9111", ""], ["9111", "91码"]])
+def test_tickets_refuse_empty_or_non_ascii_codes(codes: list[str]) -> None:
+    with pytest.raises(ValueError, match="credit code must be non-empty ASCII"):
+        rank_objects(bytes(32), codes)
+
+
+@pytest.mark.parametrize("codes", [[""], ["a", ""], ["a\nb"], ["a", "b\n"]])
+def test_pack_codes_refuses_empty_codes_and_newlines(codes: list[str]) -> None:
+    with pytest.raises(ValueError, match="non-empty and contain no newline"):
+        pack_codes(codes)
+
+
+@pytest.mark.parametrize("codes", [[], ["a"], CODES])
+def test_pack_codes_round_trip(codes: list[str]) -> None:
+    assert unpack_codes(pack_codes(codes)) == codes
+
+
+def test_cycle_collection_is_paused_and_restored() -> None:
+    assert gc.isenabled()
+    with cycle_collection_paused():
+        assert not gc.isenabled()
+        with cycle_collection_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), cycle_collection_paused():
+        raise RuntimeError
+    assert gc.isenabled()
