@@ -19,6 +19,7 @@ from dualdraw.audit.merkle import leaf_hash, node_hash, root
 from dualdraw.domain.canonical_json import canonical_json
 from dualdraw.domain.commitments import (
     EligibleEntry,
+    LeafSet,
     eligible_root,
     exclusions_digest,
     exclusions_root,
@@ -94,6 +95,21 @@ def test_any_ascii_leaves_equal_the_canonical_leaves(raw: list[tuple[str, str, s
             object_leaf_hashes(entries, SALT_KEY)
         return
     assert object_leaf_hashes(entries, SALT_KEY) == expected
+
+
+@pytest.mark.parametrize("step", [1, 7, 50_000])
+def test_leaf_set_subset_root_equals_the_eligible_root_of_the_subset(
+    step: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(LeafSet, "STEP", step)
+    entries = [EligibleEntry(code, "all", "ABCD"[n % 4]) for n, code in enumerate(CODES)]
+    rng = random.Random(step)
+    for keep in ([True] * len(entries), [False] * len(entries), [rng.random() < 0.9 for _ in entries]):
+        leaf_set = LeafSet(entries, SALT_KEY)
+        for _ in range(3):  # some steps taken ahead, the rest by subset_root
+            next(leaf_set.pending, None)
+        subset = [e for e, kept in zip(entries, keep, strict=True) if kept]
+        assert leaf_set.subset_root(keep) == eligible_root(subset, SALT_KEY)
 
 
 @pytest.mark.parametrize("size", [0, 1, 2, 3, 5, 8, 13, 64, 100])

@@ -14,15 +14,17 @@ from __future__ import annotations
 import binascii
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from typing import NamedTuple
 
 from dualdraw.audit.merkle import leaf_hash, root
 from dualdraw.domain.canonical_json import canonical_json
 
 
-@dataclass(frozen=True)
-class EligibleEntry:
+class EligibleEntry(NamedTuple):
+    """An eligible object as committed: credit code, stratum and risk class. A named tuple: a 1M draw
+    makes a million of them, and a tuple is built in half the time and a third of the memory."""
+
     code: str
     stratum: str
     risk_class: str
@@ -97,6 +99,38 @@ def object_leaf_hashes(entries: Sequence[EligibleEntry], salt_key: bytes) -> lis
         salt = hexlify(sha256(salted + code).digest())
         leaves.append(sha256(b'\x00{"code":"' + code + middle + salt + end).digest())
     return leaves
+
+
+class LeafSet:
+    """The leaf hashes of ``entries`` (``object_leaf_hashes``), computed ahead in steps and sorted, so that
+    the root of any subset needs neither hashing nor sorting.
+
+    A draw computes the leaves of all in-scope objects while the rules worker evaluates them (``pending``
+    is advanced one step per shard sent) and, once the exclusions are known, takes the root of the
+    eligible ones (``subset_root``).
+    """
+
+    STEP = 50_000  # entries hashed per step: about one shard's evaluation time
+
+    def __init__(self, entries: Sequence[EligibleEntry], salt_key: bytes) -> None:
+        self._entries = entries
+        self._salt_key = salt_key
+        self._leaves: list[bytes] = []
+        self._sorted: list[bytes] = []
+        self.pending: Iterator[None] = self._steps()
+
+    def _steps(self) -> Iterator[None]:
+        for start in range(0, len(self._entries), self.STEP):
+            self._leaves.extend(object_leaf_hashes(self._entries[start : start + self.STEP], self._salt_key))
+            yield
+        self._sorted = sorted(self._leaves)
+
+    def subset_root(self, keep: Sequence[bool]) -> str:
+        """``set_root`` of the leaves of the entries whose ``keep`` flag (same order) is true."""
+        for _ in self.pending:  # finish the steps nobody advanced
+            pass
+        dropped = {leaf for leaf, kept in zip(self._leaves, keep, strict=True) if not kept}
+        return root([leaf for leaf in self._sorted if leaf not in dropped]).hex()
 
 
 def set_root(leaf_hashes: Iterable[bytes]) -> str:

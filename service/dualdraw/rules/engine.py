@@ -25,7 +25,7 @@ import operator
 import threading
 import time
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from types import TracebackType
@@ -107,11 +107,15 @@ class ExclusionEngine:
         side_facts: SideFacts,
         *,
         progress: Progress | None = None,
+        meanwhile: Iterator[object] | None = None,
     ) -> list[Exclusion]:
         """One ``Exclusion`` per (object, rule) that holds, sorted by (credit code, rule id).
 
         ``evidence`` is the sorted ids of the side facts that matched (of every match of that rule).
         ``progress(done_objects, total_objects)`` is called after each shard (from 0 again on a retry).
+        ``meanwhile`` is work of the caller's own: one step of it is taken after each shard is sent, while
+        the worker evaluates that shard (the process would otherwise wait); steps left over are the
+        caller's to finish. It never changes what is evaluated.
         Raises ``FailedPrecondition`` when a campaign's organiser has no level in
         ``context.organizer_levels``, ``Unavailable`` when the worker failed twice.
         """
@@ -122,7 +126,7 @@ class ExclusionEngine:
         evaluated = sum(len(shard_objects) for _, shard_objects in shards)
         with self._lock:
             matches = self._matches(
-                key, self._compiled_json(key, rule_set, context), shards, evaluated, progress
+                key, self._compiled_json(key, rule_set, context), shards, evaluated, progress, meanwhile
             )
         return _exclusions(rule_set, _with_twins(matches, twins))
 
@@ -133,11 +137,12 @@ class ExclusionEngine:
         shards: list[tuple[list[Fact], list[Fact]]],
         total: int,
         progress: Progress | None,
+        meanwhile: Iterator[object] | None,
     ) -> list[Match]:
         """The worker's matches; on a failure the worker is replaced and the call retried once."""
         for attempt in (1, 2):
             try:
-                return self._attempt(key, ruleset_json, shards, total, progress)
+                return self._attempt(key, ruleset_json, shards, total, progress, meanwhile)
             except _WorkerFailure as failure:
                 self._discard_worker()
                 log.warning("rules engine attempt %d failed: %s", attempt, failure)
@@ -171,6 +176,7 @@ class ExclusionEngine:
         shards: list[tuple[list[Fact], list[Fact]]],
         total: int,
         progress: Progress | None,
+        meanwhile: Iterator[object] | None,
     ) -> list[Match]:
         worker = self._running_worker()
         deadline = time.monotonic() + self.timeout_s
@@ -178,7 +184,10 @@ class ExclusionEngine:
         matches: list[Match] = []
         done = 0
         for side, objs in shards:
-            matches.extend(worker.request(("shard", key, side, objs), deadline))
+            worker.send(("shard", key, side, objs))
+            if meanwhile is not None:
+                next(meanwhile, None)
+            matches.extend(worker.receive(deadline))
             done += len(objs)
             if progress is not None:
                 progress(done, total)
@@ -217,10 +226,17 @@ class _Worker:
         log.info("rules engine worker %s started in %.2f s", self.process.pid, time.monotonic() - started)
 
     def request(self, message: tuple[object, ...], deadline: float) -> list[Match]:
+        self.send(message)
+        return self._receive(deadline)
+
+    def send(self, message: tuple[object, ...]) -> None:
+        """Sends a request; its reply is read with ``receive``."""
         try:
             self._conn.send(message)
         except (OSError, ValueError) as exc:
             raise _WorkerFailure(f"cannot reach the worker ({self._exit_status()}): {exc}") from exc
+
+    def receive(self, deadline: float) -> list[Match]:
         return self._receive(deadline)
 
     def _receive(self, deadline: float) -> list[Match]:

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import operator
 import secrets
 import uuid
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
-from itertools import pairwise
+from itertools import compress, pairwise
 from typing import Any
 
 from dualdraw.audit.entries import event_leaf_hash
@@ -31,6 +30,7 @@ from dualdraw.domain import model
 from dualdraw.domain.canonical_json import canonical_json, sha256_hex
 from dualdraw.domain.commitments import (
     EligibleEntry,
+    LeafSet,
     eligible_root,
     exclusions_digest,
     exclusions_root,
@@ -152,17 +152,31 @@ def commit_in(
         department_path=department_path(tree, department.id),  # rule jurisdictions (issue 3)
         department_region=department.region_code,
     )
+    # The cap a draw uses (and its manifest records): the task's own, else the item's, else the default.
+    policy = TaskPolicy.loads(task.policy_json).for_item(item.frequency_cap)
+    salt_key = secrets.token_bytes(32)
+    in_scope: list[EligibleEntry] = []
+    leaf_set: LeafSet | None = None
+    eligible_root_hex = ""
+    codes = [o.credit_code for o in objects]
+    if not policy.enabled and all(a < b for a, b in pairwise(codes)):
+        # A dualdraw-draw/1 entry depends on its object alone: the leaves of every in-scope object are
+        # hashed while the rules worker evaluates them; the exclusions then only pick the eligible ones.
+        risk_class_text = {c: c.value for c in model.RiskClass}  # an enum's .value is slow at 1M objects
+        in_scope = [
+            EligibleEntry(o.credit_code, DEFAULT_STRATUM, risk_class_text[o.risk_class]) for o in objects
+        ]
+        leaf_set = LeafSet(in_scope, salt_key)
     evaluated = engine.evaluate(
         rule_set,
         context,
         objects,
         side_facts,
         progress=(lambda done, total: progress("rules", done, total)) if progress else None,
+        meanwhile=leaf_set.pending if leaf_set is not None else None,
     )
     exclusions = sorted(evaluated, key=lambda e: (e.credit_code, e.rule_id))
     excluded = {e.credit_code for e in exclusions}
-    # The cap a draw uses (and its manifest records): the task's own, else the item's, else the default.
-    policy = TaskPolicy.loads(task.policy_json).for_item(item.frequency_cap)
     raises: list[Raise] = []
     if policy.enabled:
         prepared = prepare_v2(
@@ -192,17 +206,17 @@ def commit_in(
         }
         algorithm_version = ALGORITHM_VERSION_2
     else:
-        eligible_objects = [o for o in objects if o.credit_code not in excluded]
-        eligible = [o.credit_code for o in eligible_objects]
-        if any(a >= b for a, b in pairwise(eligible)):  # objects_matching sorts them: this is a check
-            eligible_objects.sort(key=operator.attrgetter("credit_code"))
-            eligible = [o.credit_code for o in eligible_objects]
-        risk_class_text = {c: c.value for c in model.RiskClass}  # an enum's .value is slow at 1M objects
-        entries = [
-            EligibleEntry(o.credit_code, DEFAULT_STRATUM, risk_class_text[o.risk_class])
-            for o in eligible_objects
-        ]
-        del eligible_objects
+        if leaf_set is not None:
+            keep = [code not in excluded for code in codes]
+            entries = list(compress(in_scope, keep))
+            eligible_root_hex = leaf_set.subset_root(keep)
+        else:  # objects not given in code order (objects_matching sorts them): the plain way
+            entries = sorted(
+                EligibleEntry(o.credit_code, DEFAULT_STRATUM, o.risk_class.value)
+                for o in objects
+                if o.credit_code not in excluded
+            )
+        eligible = [e.code for e in entries]
         pool = inspector_pool(candidates, item.required_speciality, day)
         eligible_set = set(eligible)
         pool_lines = [pool_entry(i, eligible_set) for i in pool.qualified]
@@ -216,7 +230,9 @@ def commit_in(
             }
         }
         algorithm_version = ALGORITHM_VERSION
-    salt_key = secrets.token_bytes(32)
+    del in_scope, codes, leaf_set
+    if not eligible_root_hex:
+        eligible_root_hex = eligible_root(entries, salt_key)
     excluded_pairs = [(e.credit_code, e.rule_id) for e in exclusions]
     eligible_hash = eligible_digest(eligible)
     draw_id = new_draw_id()
@@ -246,7 +262,7 @@ def commit_in(
             "excluded": len(excluded),
             "eligible": len(eligible),
             "eligible_digest": eligible_hash,
-            "eligible_root": eligible_root(entries, salt_key),
+            "eligible_root": eligible_root_hex,
             "strata": strata,
             "exclusions_digest": exclusions_digest(excluded_pairs),
             "exclusions_root": exclusions_root(excluded_pairs),
