@@ -324,14 +324,22 @@ def _shards(
     # without building their facts.
     sources = sorted({facts.OBJECT_SOURCE.get(a, a) for a in attrs[FactKind.OBJECT]} - {"credit_code"})
     signature_of = operator.attrgetter(*sources) if sources else (lambda _obj: ())
-    for obj in objects:
-        if not reads_code and obj.credit_code not in by_code:
-            representative = representatives.setdefault(signature_of(obj), obj.credit_code)
-            if representative != obj.credit_code:
-                twins[representative].append(obj.credit_code)
-                continue
-        evaluated.append(obj)
-        object_facts[obj.credit_code] = facts.object_fact(obj, attrs[FactKind.OBJECT])
+    if reads_code:
+        evaluated = list(objects)
+    else:
+        # The loop runs once per in-scope object (1M in a large draw): names bound once, no re-reads.
+        representative_of, keep = representatives.setdefault, evaluated.append
+        for obj in objects:
+            code = obj.credit_code
+            if code not in by_code:
+                representative = representative_of(signature_of(obj), code)
+                if representative != code:
+                    twins[representative].append(code)
+                    continue
+            keep(obj)
+    object_attrs = attrs[FactKind.OBJECT]
+    for obj in evaluated:
+        object_facts[obj.credit_code] = facts.object_fact(obj, object_attrs)
     shards: list[tuple[list[Fact], list[Fact]]] = []
     for start in range(0, len(evaluated), shard_size):
         chunk = evaluated[start : start + shard_size]
