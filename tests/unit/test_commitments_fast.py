@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import heapq
 import random
 
 import pytest
@@ -28,7 +29,7 @@ from dualdraw.domain.commitments import (
     salt_for,
     set_root,
 )
-from dualdraw.domain.draw_algorithm import rank_objects, set_digest
+from dualdraw.domain.draw_algorithm import lowest, rank_objects, set_digest
 from dualdraw.service_layer.draws import cycle_collection_paused
 from dualdraw.store.codes import pack_codes, unpack_codes
 
@@ -147,6 +148,22 @@ def test_set_digest_of_sorted_or_shuffled_keys(keys: list[str]) -> None:
 def test_set_digest_still_refuses_faulty_sets(keys: list[str]) -> None:
     with pytest.raises(ValueError, match=r"duplicate|non-empty"):
         set_digest(keys)
+
+
+@pytest.mark.parametrize(
+    ("size", "count"), [(0, 0), (1, 1), (5, 0), (10, 3), (10, 10), (1000, 50), (5000, 4999)]
+)
+def test_lowest_keys_equal_the_heap_selection(size: int, count: int) -> None:
+    rng = random.Random(size * 7 + count)
+    keys = [rng.randbytes(32) + f"91{n:016d}".encode() for n in range(size)]
+    assert lowest(keys, count) == heapq.nsmallest(count, keys)
+
+
+def test_lowest_keys_are_exact_when_few_fall_below_the_bound() -> None:
+    rng = random.Random(3)
+    high = [b"\xff" + rng.randbytes(31) for _ in range(2000)]  # not SHA-256 like: the heap takes over
+    low = [bytes(8) + rng.randbytes(24) for _ in range(10)]
+    assert lowest(high + low, 100) == heapq.nsmallest(100, high + low)
 
 
 @pytest.mark.parametrize("codes", [["9111", ""], ["9111", "91码"]])
