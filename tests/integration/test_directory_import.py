@@ -137,3 +137,36 @@ def test_a_write_whose_deadline_passed_is_rolled_back(store: Store) -> None:
         import_directory(store.unit_of_work(), DirectoryBatch(departments=list(demo.departments)), CLERK)
     with store.unit_of_work() as uow:
         assert len(uow.directory.all_departments()) == len(demo.departments)
+
+
+def test_by_key_lookups_on_an_empty_directory_and_over_many_keys(store: Store) -> None:
+    demo = demo_directory()
+    many = [f"91130273MA{n:07d}X" for n in range(2_500)]  # more keys than one IN list holds
+    with store.unit_of_work() as uow:
+        assert uow.directory.objects_by_code([o.credit_code for o in demo.objects]) == {}
+        assert uow.directory.complaints_by_id([c.id for c in demo.complaints]) == {}
+        assert uow.directory.existing_credit_codes([o.credit_code for o in demo.objects]) == set()
+    load_demo(store.unit_of_work)
+    codes = [o.credit_code for o in demo.objects]
+    with store.unit_of_work() as uow:
+        assert uow.directory.objects_by_code(many + codes + many) == {o.credit_code: o for o in demo.objects}
+        assert uow.directory.existing_credit_codes([*many, codes[0]]) == {codes[0]}
+        assert uow.directory.complaints_by_id([*many, demo.complaints[0].id]) == {
+            demo.complaints[0].id: demo.complaints[0]
+        }
+
+
+def test_a_wrong_check_character_is_refused_with_its_field_path(store: Store) -> None:
+    load_demo(store.unit_of_work)
+    demo = demo_directory()
+    good = demo.objects[0]
+    wrong = replace(good, credit_code=good.credit_code[:17] + ("0" if good.credit_code[17] != "0" else "1"))
+    lower = replace(good, credit_code="91130273ma0new123c")
+
+    with pytest.raises(InvalidArgument) as raised:
+        import_directory(store.unit_of_work(), DirectoryBatch(objects=[good, wrong, lower]), CLERK)
+
+    found = {v.field: v.description for v in raised.value.violations}
+    assert found["objects[1].credit_code"].startswith(f"wrong check character {wrong.credit_code[17]!r}")
+    assert found["objects[2].credit_code"] == "character 9 'm' must be upper case"
+    assert set(found) == {"objects[1].credit_code", "objects[2].credit_code"}
