@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from dualdraw.audit.log import record_event
@@ -91,15 +92,15 @@ def _changes(uow: UnitOfWork, batch: DirectoryBatch) -> tuple[dict[str, Any], di
             lambda r: r.id,
             lambda keys: {x.id: x for x in d.all_departments()},
         ),
-        ("objects", batch.objects, lambda r: r.credit_code, d.objects_by_code),
-        ("inspectors", batch.inspectors, lambda r: r.badge_number, d.inspectors_by_badge),
-        ("complaints", batch.complaints, lambda r: r.id, d.complaints_by_id),
-        ("campaigns", batch.campaigns, lambda r: r.id, d.campaigns_by_id),
-        ("risk_assessments", batch.risk_assessments, lambda r: r.id, d.risk_assessments_by_id),
+        ("objects", batch.objects, attrgetter("credit_code"), d.objects_by_code),
+        ("inspectors", batch.inspectors, attrgetter("badge_number"), d.inspectors_by_badge),
+        ("complaints", batch.complaints, attrgetter("id"), d.complaints_by_id),
+        ("campaigns", batch.campaigns, attrgetter("id"), d.campaigns_by_id),
+        ("risk_assessments", batch.risk_assessments, attrgetter("id"), d.risk_assessments_by_id),
         (
             "statutory_designations",
             batch.statutory_designations,
-            lambda r: r.id,
+            attrgetter("id"),
             d.statutory_designations_by_id,
         ),
     ]
@@ -108,9 +109,13 @@ def _changes(uow: UnitOfWork, batch: DirectoryBatch) -> tuple[dict[str, Any], di
     for kind, records, key, stored_by_key in kinds:
         if not records:
             continue
-        stored = stored_by_key([key(r) for r in records])
-        created = sorted(key(r) for r in records if key(r) not in stored)
-        updated = {key(r): r for r in records if key(r) in stored and stored[key(r)] != r}
+        keys = list(map(key, records))
+        stored = stored_by_key(keys)
+        if stored:
+            created = sorted(k for k in keys if k not in stored)
+            updated = {k: r for k, r in zip(keys, records, strict=True) if k in stored and stored[k] != r}
+        else:  # a first import: nothing to compare
+            created, updated = sorted(keys), {}
         if created:
             listing: dict[str, Any] = {"count": len(created), "keys_digest": set_digest(created)}
             if len(created) <= LISTED_KEYS:

@@ -2,13 +2,13 @@
 
 ``upsert`` is ``INSERT ... ON CONFLICT (primary key) DO UPDATE``; ``insert`` is a plain ``INSERT``. Both
 run as Core ``executemany`` batches; on PostgreSQL ``COPY_THRESHOLD`` rows or more are streamed with ``COPY``
-instead (several times faster). Rows are dicts keyed by column name and pass through each column type's
-bind processing either way.
+instead (several times faster), into a temporary table first for an upsert. Rows are dicts keyed by column
+name and pass through each column type's bind processing either way; ``upsert_tuples`` takes tuples.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
@@ -39,11 +39,9 @@ def upsert(connection: sa.Connection, table: sa.Table, rows: Sequence[Values]) -
         return
     dialect = connection.dialect.name
     if dialect == "postgresql" and len(rows) >= COPY_THRESHOLD:
-        _copy_upsert(connection, table, rows)
-        if len(rows) >= ANALYZE_THRESHOLD:
-            # Fresh statistics: right after a bulk load the planner would otherwise take the table for
-            # empty and pick nested loops (a 100k-object draw's side-fact query took 15 s instead of 5 ms).
-            connection.execute(sa.text(f"ANALYZE {connection.dialect.identifier_preparer.quote(table.name)}"))
+        names = [column.name for column in table.columns]
+        _copy_upsert(connection, table, names, _processed(connection, table, names, rows))
+        _analyze_after(connection, table, len(rows))
         return
     if dialect == "postgresql":
         stmt: sa.Insert = _on_conflict_update(table, postgresql.insert(table))
@@ -55,13 +53,39 @@ def upsert(connection: sa.Connection, table: sa.Table, rows: Sequence[Values]) -
         connection.execute(stmt, list(batch))
 
 
+def upsert_tuples(
+    connection: sa.Connection, table: sa.Table, names: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """``upsert`` for rows given as tuples of the columns ``names`` (all of ``table``'s), which saves
+    building a dict per row: a million-object import streams its tuples to ``COPY`` as they are."""
+    if connection.dialect.name != "postgresql" or len(rows) < COPY_THRESHOLD:
+        upsert(connection, table, [dict(zip(names, row, strict=True)) for row in rows])
+        return
+    if sorted(names) != sorted(column.name for column in table.columns):
+        raise ValueError(f"upsert_tuples needs every column of {table.name}, got {names}")
+    if any(table.columns[name].type.bind_processor(connection.dialect) for name in names):
+        dicts = (dict(zip(names, row, strict=True)) for row in rows)
+        _copy_upsert(connection, table, names, _processed(connection, table, names, dicts))
+    else:
+        _copy_upsert(connection, table, names, rows)
+    _analyze_after(connection, table, len(rows))
+
+
+def _analyze_after(connection: sa.Connection, table: sa.Table, count: int) -> None:
+    if count >= ANALYZE_THRESHOLD:
+        # Fresh statistics: right after a bulk load the planner would otherwise take the table for
+        # empty and pick nested loops (a 100k-object draw's side-fact query took 15 s instead of 5 ms).
+        connection.execute(sa.text(f"ANALYZE {connection.dialect.identifier_preparer.quote(table.name)}"))
+
+
 def insert(connection: sa.Connection, table: sa.Table, rows: Sequence[Values]) -> None:
     """Inserts ``rows``; a key that exists already raises ``IntegrityError``."""
     if not rows:
         return
     if connection.dialect.name == "postgresql" and len(rows) >= COPY_THRESHOLD:
+        names = [column.name for column in table.columns]
         with _driver_cursor(connection) as cursor:
-            _copy(connection, cursor, table, table.name, rows)
+            _copy(connection, cursor, table.name, names, _processed(connection, table, names, rows))
         return
     for batch in batches(rows, WRITE_BATCH):
         connection.execute(sa.insert(table), list(batch))
@@ -91,46 +115,74 @@ def _driver_cursor(connection: sa.Connection) -> Iterator[psycopg.Cursor[Any]]:
         ) from exc
 
 
+def _processed(
+    connection: sa.Connection, table: sa.Table, names: Sequence[str], rows: Iterable[Values]
+) -> Iterator[list[Any]]:
+    """``rows`` as lists of the ``names`` columns' values, each through its column type's bind processing."""
+    dialect = connection.dialect
+    processors = [table.columns[name].type.bind_processor(dialect) for name in names]
+    columns_and_processors = list(zip(names, processors, strict=True))
+    for row in rows:
+        yield [row[n] if p is None else p(row[n]) for n, p in columns_and_processors]
+
+
 def _copy(
     connection: sa.Connection,
     cursor: psycopg.Cursor[Any],
-    table: sa.Table,
     into: str,
-    rows: Sequence[Values],
+    names: Sequence[str],
+    rows: Iterable[Sequence[Any]],
 ) -> None:
-    """Streams ``rows`` (with ``table``'s columns and bind processing) into the table named ``into``."""
-    dialect = connection.dialect
-    quote = dialect.identifier_preparer.quote
-    names = [column.name for column in table.columns]
-    processors = [column.type.bind_processor(dialect) for column in table.columns]
+    """Streams ``rows`` (values of the columns ``names``, in that order) into the table named ``into``."""
+    quote = connection.dialect.identifier_preparer.quote
     columns = ", ".join(quote(name) for name in names)
     with cursor.copy(f"COPY {quote(into)} ({columns}) FROM STDIN") as copy:
-        columns_and_processors = list(zip(names, processors, strict=True))
+        write_row = copy.write_row
         for row in rows:
-            copy.write_row([row[n] if p is None else p(row[n]) for n, p in columns_and_processors])
+            write_row(row)
 
 
-def _copy_upsert(connection: sa.Connection, table: sa.Table, rows: Sequence[Values]) -> None:
-    """``COPY`` into a temporary table, then one ``INSERT ... SELECT ... ON CONFLICT DO UPDATE`` from it.
+def _copy_upsert(
+    connection: sa.Connection, table: sa.Table, names: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """``COPY`` into a temporary table, then one ``INSERT ... SELECT`` from it: a plain one when none of its
+    keys is stored (in a savepoint, in case a concurrent import stores one meanwhile), else with ``ON CONFLICT
+    DO UPDATE``.
 
     The statements are built from the schema's identifiers only, never from values.
     """
     quote = connection.dialect.identifier_preparer.quote
     key = [column.name for column in table.primary_key.columns]
-    names = [quote(column.name) for column in table.columns]
     others = [quote(column.name) for column in table.columns if column.name not in key]
     staging = f"upsert_{table.name}"
     target, staged = quote(table.name), quote(staging)
-    columns = ", ".join(names)
+    columns = ", ".join(quote(name) for name in names)
     keys = ", ".join(quote(name) for name in key)
     updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in others)
     current = ", ".join(f"{target}.{name}" for name in others)
     proposed = ", ".join(f"EXCLUDED.{name}" for name in others)
+    insert = f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {staged}"  # noqa: S608 -- schema names only
+    changed = f"({current}) IS DISTINCT FROM ({proposed})"
+    upsert = f"{insert} ON CONFLICT ({keys}) DO UPDATE SET {updates} WHERE {changed}"
     with _driver_cursor(connection) as cursor:
         cursor.execute(f"CREATE TEMPORARY TABLE {staged} (LIKE {target}) ON COMMIT DROP")
-        _copy(connection, cursor, table, staging, rows)
-        cursor.execute(
-            f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {staged} "  # noqa: S608 -- schema names only
-            f"ON CONFLICT ({keys}) DO UPDATE SET {updates} WHERE ({current}) IS DISTINCT FROM ({proposed})"
-        )
+        _copy(connection, cursor, staging, names, rows)
+        cursor.execute(f"SELECT EXISTS (SELECT FROM {target} JOIN {staged} USING ({keys}))")  # noqa: S608 -- schema names only
+        stored = cursor.fetchone()
+        if stored is not None and not stored[0] and _inserted(cursor, insert):
+            cursor.execute(f"DROP TABLE {staged}")
+            return
+        cursor.execute(upsert)
         cursor.execute(f"DROP TABLE {staged}")
+
+
+def _inserted(cursor: psycopg.Cursor[Any], insert: str) -> bool:
+    """Runs ``insert`` in a savepoint; ``False`` (and nothing inserted) when a key turned out to be stored."""
+    cursor.execute("SAVEPOINT bulk_insert")
+    try:
+        cursor.execute(insert)
+    except psycopg.errors.UniqueViolation:
+        cursor.execute("ROLLBACK TO SAVEPOINT bulk_insert")
+        return False
+    cursor.execute("RELEASE SAVEPOINT bulk_insert")
+    return True

@@ -68,6 +68,7 @@ from dualdraw.store.rows import (
     ITEMS,
     MEMBERS,
     OBJECT_COLUMNS,
+    OBJECT_NAMES,
     OBJECTS,
     RAISES,
     RISK_ASSESSMENTS,
@@ -83,7 +84,7 @@ from dualdraw.store.rows import (
     dump_strings,
     item_values,
     load_strings,
-    object_values,
+    object_row,
     risk_assessment_values,
     task_values,
     to_audit_event,
@@ -227,7 +228,7 @@ class SqlDirectoryRepository(_Repository):
 
     def upsert_objects(self, items: Sequence[InspectionObject]) -> None:
         objects = _last_per_key(items, lambda o: o.credit_code)
-        bulk.upsert(self._connection, OBJECTS, [object_values(o) for o in objects])
+        bulk.upsert_tuples(self._connection, OBJECTS, OBJECT_NAMES, [object_row(o) for o in objects])
 
     def upsert_inspectors(self, items: Sequence[Inspector]) -> None:
         """Upserts the inspectors and replaces their specialities and conflicts."""
