@@ -12,6 +12,7 @@ import pytest
 from dualdraw import deadlines
 from dualdraw.demo import HIGH_TECH_ZONE, demo_directory
 from dualdraw.domain import model
+from dualdraw.domain.credit_code import make_credit_code
 from dualdraw.domain.errors import DeadlineExceeded, InvalidArgument
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_loader import load_demo
@@ -170,3 +171,22 @@ def test_a_wrong_check_character_is_refused_with_its_field_path(store: Store) ->
     assert found["objects[1].credit_code"].startswith(f"wrong check character {wrong.credit_code[17]!r}")
     assert found["objects[2].credit_code"] == "character 9 'm' must be upper case"
     assert set(found) == {"objects[1].credit_code", "objects[2].credit_code"}
+
+
+@pytest.mark.parametrize("count", [1, 1_200])  # row by row, and the bulk path (COPY on PostgreSQL)
+def test_a_write_failing_on_a_bad_batch_answers_with_the_batch_violations(store: Store, count: int) -> None:
+    load_demo(store.unit_of_work)
+    first = demo_directory().objects[0]
+    codes = [make_credit_code("9", "1", first.region_code, f"MB{n:06d}") for n in range(count)]
+    objects = [replace(first, credit_code=c, registering_department_id="nowhere") for c in codes]
+    before = len(events(store))
+
+    with pytest.raises(InvalidArgument) as raised:  # not the IntegrityError of the foreign key
+        import_directory(store.unit_of_work(), DirectoryBatch(objects=objects), CLERK)
+
+    assert {v.field for v in raised.value.violations} == {
+        f"objects[{n}].registering_department_id" for n in range(count)
+    }
+    assert len(events(store)) == before
+    with store.unit_of_work() as uow:
+        assert uow.directory.objects_by_code(codes) == {}

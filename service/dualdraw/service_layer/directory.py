@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any, TypeVar
@@ -53,18 +54,18 @@ def import_directory(uow: UnitOfWork, batch: DirectoryBatch, caller: Caller) -> 
     Raises ``InvalidArgument`` naming every bad field (``objects[3].credit_code``); nothing is written then.
     """
     with uow:
-        _validate(uow, batch)
-        before, after = _changes(uow, batch)
-        directory = uow.directory
-        if batch.departments:
-            directory.upsert_departments(_parents_first(batch.departments))
-        directory.upsert_objects(batch.objects)
-        crash_point("import.after_objects")
-        directory.upsert_inspectors(batch.inspectors)
-        directory.upsert_complaints(batch.complaints)
-        directory.upsert_campaigns(batch.campaigns)
-        directory.upsert_risk_assessments(batch.risk_assessments)
-        directory.upsert_statutory_designations(batch.statutory_designations)
+        stored = _stored_facts(uow, batch)
+        # The checks are plain Python and the writes mostly wait for the database, so the checks run in a
+        # worker thread meanwhile; the transaction commits only once they passed, and is rolled back else.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-checks") as worker:
+            checked = worker.submit(_validate, batch, stored)
+            try:
+                before, after = _changes(uow, batch)
+                _write(uow, batch)
+            except Exception:
+                checked.result()  # a bad batch explains a failed write: its violations are the answer
+                raise
+            checked.result()
         counts = batch.counts()
         after["counts"] = counts
         record_event(
@@ -74,6 +75,19 @@ def import_directory(uow: UnitOfWork, batch: DirectoryBatch, caller: Caller) -> 
         uow.commit()
     crash_point("import.after_commit")
     return counts
+
+
+def _write(uow: UnitOfWork, batch: DirectoryBatch) -> None:
+    directory = uow.directory
+    if batch.departments:
+        directory.upsert_departments(_parents_first(batch.departments))
+    directory.upsert_objects(batch.objects)
+    crash_point("import.after_objects")
+    directory.upsert_inspectors(batch.inspectors)
+    directory.upsert_complaints(batch.complaints)
+    directory.upsert_campaigns(batch.campaigns)
+    directory.upsert_risk_assessments(batch.risk_assessments)
+    directory.upsert_statutory_designations(batch.statutory_designations)
 
 
 LISTED_KEYS = 1000
@@ -141,9 +155,23 @@ def _duplicates(items: Sequence[T], key: Callable[[T], str], path: str, v: Viola
             seen[k] = i
 
 
-def _validate(uow: UnitOfWork, batch: DirectoryBatch) -> None:
+@dataclass(frozen=True)
+class _StoredFacts:
+    """What the checks of an import need from the stored directory, read before anything is written."""
+
+    departments: dict[str, model.Department]
+    known_credit_codes: set[str]
+    """The credit codes the batch's side facts may refer to: the batch's objects and the stored ones."""
+
+
+def _stored_facts(uow: UnitOfWork, batch: DirectoryBatch) -> _StoredFacts:
+    return _StoredFacts({d.id: d for d in uow.directory.all_departments()}, _known_credit_codes(uow, batch))
+
+
+def _validate(batch: DirectoryBatch, facts: _StoredFacts) -> None:
+    """Raises ``InvalidArgument`` naming every problem of ``batch`` (plain Python: no database access)."""
     v = Violations()
-    stored = {d.id: d for d in uow.directory.all_departments()}
+    stored = facts.departments
     v.items.extend(department_tree_problems(batch.departments, existing=stored.values()))
     if v:
         v.raise_if_any()  # the checks below need a valid tree
@@ -185,7 +213,7 @@ def _validate(uow: UnitOfWork, batch: DirectoryBatch) -> None:
         if len(set(codes)) != len(codes):
             v.add(f"{p}.specialities", "lists a speciality twice")
 
-    known_codes = _known_credit_codes(uow, batch)
+    known_codes = facts.known_credit_codes
     _side_facts(batch.complaints, "complaints", known_codes, v)
     _side_facts(batch.risk_assessments, "risk_assessments", known_codes, v)
     _side_facts(batch.statutory_designations, "statutory_designations", known_codes, v)
