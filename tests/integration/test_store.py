@@ -340,14 +340,17 @@ def test_bulk_upsert_of_many_objects(store: Store) -> None:
 def test_bulk_upsert_of_new_and_stored_objects_in_one_batch(store: Store) -> None:
     with store.unit_of_work() as uow:
         uow.directory.upsert_departments(DEPARTMENTS)
-        uow.directory.upsert_objects([obj(n) for n in range(0, 3_000, 3)])
+        uow.directory.upsert_objects([obj(n) for n in range(0, 6_000, 3)])  # into the empty table
         uow.commit()
-    with store.unit_of_work() as uow:  # a third of the keys are stored: the batch takes the upsert
-        uow.directory.upsert_objects([obj(n, name="v2", business_lines=("x",)) for n in range(3_000)])
+    with store.unit_of_work() as uow:  # none of these keys is stored
+        uow.directory.upsert_objects([obj(n) for n in range(1, 6_000, 3)])
+        uow.commit()
+    with store.unit_of_work() as uow:  # two thirds of the keys are stored: the batch takes the upsert
+        uow.directory.upsert_objects([obj(n, name="v2", business_lines=("x",)) for n in range(6_000)])
         uow.commit()
     with store.unit_of_work() as uow:
-        stored = uow.directory.objects_by_code([code(n) for n in range(3_000)])
-    assert stored == {code(n): obj(n, name="v2", business_lines=("x",)) for n in range(3_000)}
+        stored = uow.directory.objects_by_code([code(n) for n in range(6_000)])
+    assert stored == {code(n): obj(n, name="v2", business_lines=("x",)) for n in range(6_000)}
 
 
 def test_a_bulk_insert_racing_a_concurrent_writer_of_one_of_its_keys_upserts_it(
@@ -356,13 +359,13 @@ def test_a_bulk_insert_racing_a_concurrent_writer_of_one_of_its_keys_upserts_it(
     if store.engine.dialect.name != "postgresql":
         pytest.skip("the plain-insert fast path is PostgreSQL's COPY path")
     inserted: list[bool] = []
-    plain_insert = bulk._inserted
+    plain_insert = bulk._without_conflict
 
     def recorded(*args: Any) -> bool:
         inserted.append(plain_insert(*args))
         return inserted[-1]
 
-    monkeypatch.setattr(bulk, "_inserted", recorded)
+    monkeypatch.setattr(bulk, "_without_conflict", recorded)
     with store.unit_of_work() as uow:
         uow.directory.upsert_departments(DEPARTMENTS)
         uow.commit()
@@ -385,7 +388,7 @@ def test_a_bulk_insert_racing_a_concurrent_writer_of_one_of_its_keys_upserts_it(
     with store.unit_of_work() as uow:
         assert uow.directory.objects_by_code([code(7)]) == {code(7): obj(7)}
         assert uow.directory.count_objects() == 1_500
-    assert inserted == [False]  # the plain insert met the other row and gave way to the upsert
+    assert inserted == [False]  # the COPY into the empty table met the other row and gave way to the upsert
 
 
 # --- paging ------------------------------------------------------------------------------------------------

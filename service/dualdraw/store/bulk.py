@@ -8,7 +8,7 @@ name and pass through each column type's bind processing either way; ``upsert_tu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
@@ -40,7 +40,7 @@ def upsert(connection: sa.Connection, table: sa.Table, rows: Sequence[Values]) -
     dialect = connection.dialect.name
     if dialect == "postgresql" and len(rows) >= COPY_THRESHOLD:
         names = [column.name for column in table.columns]
-        _copy_upsert(connection, table, names, _processed(connection, table, names, rows))
+        _copy_upsert(connection, table, names, list(_processed(connection, table, names, rows)))
         _analyze_after(connection, table, len(rows))
         return
     if dialect == "postgresql":
@@ -65,7 +65,7 @@ def upsert_tuples(
         raise ValueError(f"upsert_tuples needs every column of {table.name}, got {names}")
     if any(table.columns[name].type.bind_processor(connection.dialect) for name in names):
         dicts = (dict(zip(names, row, strict=True)) for row in rows)
-        _copy_upsert(connection, table, names, _processed(connection, table, names, dicts))
+        _copy_upsert(connection, table, names, list(_processed(connection, table, names, dicts)))
     else:
         _copy_upsert(connection, table, names, rows)
     _analyze_after(connection, table, len(rows))
@@ -143,11 +143,11 @@ def _copy(
 
 
 def _copy_upsert(
-    connection: sa.Connection, table: sa.Table, names: Sequence[str], rows: Iterable[Sequence[Any]]
+    connection: sa.Connection, table: sa.Table, names: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
-    """``COPY`` into a temporary table, then one ``INSERT ... SELECT`` from it: a plain one when none of its
-    keys is stored (in a savepoint, in case a concurrent import stores one meanwhile), else with ``ON CONFLICT
-    DO UPDATE``.
+    """``COPY`` straight into an empty table; else into a temporary table, then one ``INSERT ... SELECT`` from
+    it: a plain one when none of its keys is stored, else with ``ON CONFLICT DO UPDATE``. The shortcuts run in
+    a savepoint and give way to the upsert when a concurrent writer stores one of the keys meanwhile.
 
     The statements are built from the schema's identifiers only, never from values.
     """
@@ -165,24 +165,31 @@ def _copy_upsert(
     changed = f"({current}) IS DISTINCT FROM ({proposed})"
     upsert = f"{insert} ON CONFLICT ({keys}) DO UPDATE SET {updates} WHERE {changed}"
     with _driver_cursor(connection) as cursor:
+        if not _exists(cursor, f"SELECT FROM {target}") and _without_conflict(
+            cursor, lambda: _copy(connection, cursor, table.name, names, rows)
+        ):
+            return
         cursor.execute(f"CREATE TEMPORARY TABLE {staged} (LIKE {target}) ON COMMIT DROP")
         _copy(connection, cursor, staging, names, rows)
-        cursor.execute(f"SELECT EXISTS (SELECT FROM {target} JOIN {staged} USING ({keys}))")  # noqa: S608 -- schema names only
-        stored = cursor.fetchone()
-        if stored is not None and not stored[0] and _inserted(cursor, insert):
-            cursor.execute(f"DROP TABLE {staged}")
-            return
-        cursor.execute(upsert)
+        stored = _exists(cursor, f"SELECT FROM {target} JOIN {staged} USING ({keys})")
+        if stored or not _without_conflict(cursor, lambda: cursor.execute(insert)):
+            cursor.execute(upsert)
         cursor.execute(f"DROP TABLE {staged}")
 
 
-def _inserted(cursor: psycopg.Cursor[Any], insert: str) -> bool:
-    """Runs ``insert`` in a savepoint; ``False`` (and nothing inserted) when a key turned out to be stored."""
-    cursor.execute("SAVEPOINT bulk_insert")
+def _exists(cursor: psycopg.Cursor[Any], query: str) -> bool:
+    cursor.execute(f"SELECT EXISTS ({query})")
+    row = cursor.fetchone()
+    return bool(row and row[0])
+
+
+def _without_conflict(cursor: psycopg.Cursor[Any], write: Callable[[], object]) -> bool:
+    """Runs ``write`` in a savepoint; ``False`` (and nothing written) when one of its keys was stored."""
+    cursor.execute("SAVEPOINT bulk_write")
     try:
-        cursor.execute(insert)
+        write()
     except psycopg.errors.UniqueViolation:
-        cursor.execute("ROLLBACK TO SAVEPOINT bulk_insert")
+        cursor.execute("ROLLBACK TO SAVEPOINT bulk_write")
         return False
-    cursor.execute("RELEASE SAVEPOINT bulk_insert")
+    cursor.execute("RELEASE SAVEPOINT bulk_write")
     return True
