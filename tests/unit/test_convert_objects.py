@@ -64,3 +64,17 @@ def test_a_bad_record_names_each_problem(change: dict[str, object], expected: li
     v = Violations()
     assert object_from_pb(pb, "objects[4]", v) is None
     assert [(x.field, x.description) for x in v.items] == expected
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [([], ()), ([" "], ()), ([" metrology "], ("metrology",)), (["b", "a", " b"], ("a", "b"))],
+)
+def test_business_lines_are_distinct_trimmed_and_sorted(lines: list[str], expected: tuple[str, ...]) -> None:
+    pb = directory_pb2.InspectionObject()
+    pb.CopyFrom(GOOD)
+    del pb.business_lines[:]
+    pb.business_lines.extend(lines)
+    record = object_from_pb(pb, "objects[0]", Violations())
+    assert record is not None
+    assert record.business_lines == expected

@@ -5,7 +5,7 @@ cases."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import TypeVar
 
@@ -156,7 +156,7 @@ def object_from_pb(
             region_code=region,
             registering_department_id=dept,
             industry=pb.industry.strip(),
-            business_lines=tuple(sorted({b.strip() for b in lines if b.strip()})) if lines else (),
+            business_lines=_business_lines(lines),
             risk_class=risk,
             status=status,
             office=pb.office.strip(),
@@ -177,12 +177,20 @@ def object_from_pb(
             region_code=region,
             registering_department_id=dept,
             industry=pb.industry.strip(),
-            business_lines=tuple(sorted({b.strip() for b in pb.business_lines if b.strip()})),
+            business_lines=_business_lines(pb.business_lines),
             risk_class=risk,
             status=status,
             office=pb.office.strip(),
         ),
     )
+
+
+def _business_lines(values: Sequence[str]) -> tuple[str, ...]:
+    """The distinct non-blank lines, trimmed and sorted (most objects have one)."""
+    if len(values) == 1:
+        only = values[0].strip()
+        return (only,) if only else ()
+    return tuple(sorted({b.strip() for b in values if b.strip()}))
 
 
 def object_to_pb(o: model.InspectionObject) -> directory_pb2.InspectionObject:

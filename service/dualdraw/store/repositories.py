@@ -227,7 +227,7 @@ class SqlDirectoryRepository(_Repository):
         bulk.upsert(self._connection, DEPARTMENTS, [department_values(d) for d in departments])
 
     def upsert_objects(self, items: Sequence[InspectionObject]) -> None:
-        objects = _last_per_key(items, lambda o: o.credit_code)
+        objects = _last_per_key(items, operator.attrgetter("credit_code"))
         bulk.upsert_tuples(self._connection, OBJECTS, OBJECT_NAMES, [object_row(o) for o in objects])
 
     def upsert_inspectors(self, items: Sequence[Inspector]) -> None:
