@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from operator import itemgetter
 from typing import Any, TypeVar, cast
 
 import psycopg
@@ -63,6 +64,8 @@ def upsert_tuples(
         return
     if sorted(names) != sorted(column.name for column in table.columns):
         raise ValueError(f"upsert_tuples needs every column of {table.name}, got {names}")
+    # In primary-key order the key index grows at its right edge: a tenth off the COPY of 100k objects.
+    rows = sorted(rows, key=itemgetter(*(names.index(column.name) for column in table.primary_key.columns)))
     if any(table.columns[name].type.bind_processor(connection.dialect) for name in names):
         dicts = (dict(zip(names, row, strict=True)) for row in rows)
         _copy_upsert(connection, table, names, list(_processed(connection, table, names, dicts)))
