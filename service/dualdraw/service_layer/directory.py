@@ -57,15 +57,17 @@ def import_directory(uow: UnitOfWork, batch: DirectoryBatch, caller: Caller) -> 
         stored = _stored_facts(uow, batch)
         # The checks are plain Python and the writes mostly wait for the database, so the checks run in a
         # worker thread meanwhile; the transaction commits only once they passed, and is rolled back else.
+        replaced = _replaced(uow, batch)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-checks") as worker:
             checked = worker.submit(_validate, batch, stored)
+            audit_view = worker.submit(_changes, replaced)
             try:
-                before, after = _changes(uow, batch)
                 _write(uow, batch)
             except Exception:
                 checked.result()  # a bad batch explains a failed write: its violations are the answer
                 raise
             checked.result()
+            before, after = audit_view.result()
         counts = batch.counts()
         after["counts"] = counts
         record_event(
@@ -95,15 +97,24 @@ LISTED_KEYS = 1000
 the count and the ``set_digest`` of the keys."""
 
 
-def _changes(uow: UnitOfWork, batch: DirectoryBatch) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The audit view of an import: ``before`` holds every record it replaces as it was; ``after`` the new
-    state of those records and, per kind, the keys (or their digest) of the records it creates."""
+@dataclass(frozen=True)
+class _Kind:
+    """The records of one kind in an import, their keys, and the stored records with those keys."""
+
+    name: str
+    records: Sequence[Any]
+    keys: list[str]
+    stored: dict[str, Any]
+
+
+def _replaced(uow: UnitOfWork, batch: DirectoryBatch) -> list[_Kind]:
+    """Per kind in the batch, the stored records it will replace (read before anything is written)."""
     d = uow.directory
     kinds: list[tuple[str, Sequence[Any], Callable[[Any], str], Callable[[list[str]], dict[str, Any]]]] = [
         (
             "departments",
             batch.departments,
-            lambda r: r.id,
+            attrgetter("id"),
             lambda keys: {x.id: x for x in d.all_departments()},
         ),
         ("objects", batch.objects, attrgetter("credit_code"), d.objects_by_code),
@@ -118,26 +129,34 @@ def _changes(uow: UnitOfWork, batch: DirectoryBatch) -> tuple[dict[str, Any], di
             d.statutory_designations_by_id,
         ),
     ]
+    found = []
+    for name, records, key, stored_by_key in kinds:
+        if records:
+            keys = list(map(key, records))
+            found.append(_Kind(name, records, keys, stored_by_key(keys)))
+    return found
+
+
+def _changes(kinds: list[_Kind]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The audit view of an import: ``before`` holds every record it replaces as it was; ``after`` the new
+    state of those records and, per kind, the keys (or their digest) of the records it creates."""
     before: dict[str, Any] = {}
     after: dict[str, Any] = {"created": {}, "updated": {}}
-    for kind, records, key, stored_by_key in kinds:
-        if not records:
-            continue
-        keys = list(map(key, records))
-        stored = stored_by_key(keys)
+    for kind in kinds:
+        keys, stored = kind.keys, kind.stored
         if stored:
             created = sorted(k for k in keys if k not in stored)
-            updated = {k: r for k, r in zip(keys, records, strict=True) if k in stored and stored[k] != r}
+            updated = {k: r for k, r in zip(keys, kind.records, strict=True) if stored.get(k, r) != r}
         else:  # a first import: nothing to compare
             created, updated = sorted(keys), {}
         if created:
             listing: dict[str, Any] = {"count": len(created), "keys_digest": set_digest(created)}
             if len(created) <= LISTED_KEYS:
                 listing["keys"] = created
-            after["created"][kind] = listing
+            after["created"][kind.name] = listing
         if updated:
-            before[kind] = {k: stored[k] for k in sorted(updated)}
-            after["updated"][kind] = {k: updated[k] for k in sorted(updated)}
+            before[kind.name] = {k: stored[k] for k in sorted(updated)}
+            after["updated"][kind.name] = {k: updated[k] for k in sorted(updated)}
     return before, after
 
 
