@@ -49,15 +49,16 @@ class DirectoryBatch:
 
 
 def import_directory(uow: UnitOfWork, batch: DirectoryBatch, caller: Caller) -> dict[str, int]:
-    """Validates the whole batch against itself and the stored directory, then upserts it in one transaction.
+    """Validates the whole batch against itself and the stored directory and upserts it in one transaction,
+    which commits only when the batch is valid.
 
     Raises ``InvalidArgument`` naming every bad field (``objects[3].credit_code``); nothing is written then.
     """
     with uow:
         stored = _stored_facts(uow, batch)
-        # The checks are plain Python and the writes mostly wait for the database, so the checks run in a
-        # worker thread meanwhile; the transaction commits only once they passed, and is rolled back else.
         replaced = _replaced(uow, batch)
+        # The checks and the audit view are plain Python and the writes mostly wait for the database, so a
+        # worker thread computes them meanwhile; the transaction is rolled back unless the checks pass.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-checks") as worker:
             checked = worker.submit(_validate, batch, stored)
             audit_view = worker.submit(_changes, replaced)
