@@ -12,6 +12,7 @@ import pytest
 from dualdraw import deadlines
 from dualdraw.demo import HIGH_TECH_ZONE, demo_directory
 from dualdraw.domain import model
+from dualdraw.domain.credit_code import make_credit_code
 from dualdraw.domain.errors import DeadlineExceeded, InvalidArgument
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_loader import load_demo
@@ -137,3 +138,55 @@ def test_a_write_whose_deadline_passed_is_rolled_back(store: Store) -> None:
         import_directory(store.unit_of_work(), DirectoryBatch(departments=list(demo.departments)), CLERK)
     with store.unit_of_work() as uow:
         assert len(uow.directory.all_departments()) == len(demo.departments)
+
+
+def test_by_key_lookups_on_an_empty_directory_and_over_many_keys(store: Store) -> None:
+    demo = demo_directory()
+    many = [f"91130273MA{n:07d}X" for n in range(2_500)]  # more keys than one IN list holds
+    with store.unit_of_work() as uow:
+        assert uow.directory.objects_by_code([o.credit_code for o in demo.objects]) == {}
+        assert uow.directory.complaints_by_id([c.id for c in demo.complaints]) == {}
+        assert uow.directory.existing_credit_codes([o.credit_code for o in demo.objects]) == set()
+    load_demo(store.unit_of_work)
+    codes = [o.credit_code for o in demo.objects]
+    with store.unit_of_work() as uow:
+        assert uow.directory.objects_by_code(many + codes + many) == {o.credit_code: o for o in demo.objects}
+        assert uow.directory.existing_credit_codes([*many, codes[0]]) == {codes[0]}
+        assert uow.directory.complaints_by_id([*many, demo.complaints[0].id]) == {
+            demo.complaints[0].id: demo.complaints[0]
+        }
+
+
+def test_a_wrong_check_character_is_refused_with_its_field_path(store: Store) -> None:
+    load_demo(store.unit_of_work)
+    demo = demo_directory()
+    good = demo.objects[0]
+    wrong = replace(good, credit_code=good.credit_code[:17] + ("0" if good.credit_code[17] != "0" else "1"))
+    lower = replace(good, credit_code="91130273ma0new123c")
+
+    with pytest.raises(InvalidArgument) as raised:
+        import_directory(store.unit_of_work(), DirectoryBatch(objects=[good, wrong, lower]), CLERK)
+
+    found = {v.field: v.description for v in raised.value.violations}
+    assert found["objects[1].credit_code"].startswith(f"wrong check character {wrong.credit_code[17]!r}")
+    assert found["objects[2].credit_code"] == "character 9 'm' must be upper case"
+    assert set(found) == {"objects[1].credit_code", "objects[2].credit_code"}
+
+
+@pytest.mark.parametrize("count", [1, 1_200])  # row by row, and the bulk path (COPY on PostgreSQL)
+def test_a_write_failing_on_a_bad_batch_answers_with_the_batch_violations(store: Store, count: int) -> None:
+    load_demo(store.unit_of_work)
+    first = demo_directory().objects[0]
+    codes = [make_credit_code("9", "1", first.region_code, f"MB{n:06d}") for n in range(count)]
+    objects = [replace(first, credit_code=c, registering_department_id="nowhere") for c in codes]
+    before = len(events(store))
+
+    with pytest.raises(InvalidArgument) as raised:  # not the IntegrityError of the foreign key
+        import_directory(store.unit_of_work(), DirectoryBatch(objects=objects), CLERK)
+
+    assert {v.field for v in raised.value.violations} == {
+        f"objects[{n}].registering_department_id" for n in range(count)
+    }
+    assert len(events(store)) == before
+    with store.unit_of_work() as uow:
+        assert uow.directory.objects_by_code(codes) == {}

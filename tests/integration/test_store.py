@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -38,7 +39,7 @@ from dualdraw.domain.model import (
     TeamMember,
 )
 from dualdraw.service_layer.ports import DrawRecord, ObjectFilter, PageRequest, UnitOfWork
-from dualdraw.store import Store, migrate
+from dualdraw.store import Store, bulk, migrate
 from dualdraw.store.codes import pack_codes, unpack_codes
 
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -334,6 +335,60 @@ def test_bulk_upsert_of_many_objects(store: Store) -> None:
         assert [o.credit_code for o in stored] == [code(n) for n in range(12_000)]
         assert sum(o.name == "v2" for o in stored) == 6_000
         assert len(uow.directory.existing_credit_codes([code(n) for n in range(0, 20_000, 3)])) == 4_000
+
+
+def test_bulk_upsert_of_new_and_stored_objects_in_one_batch(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        uow.directory.upsert_departments(DEPARTMENTS)
+        uow.directory.upsert_objects([obj(n) for n in range(0, 6_000, 3)])  # into the empty table
+        uow.commit()
+    with store.unit_of_work() as uow:  # none of these keys is stored
+        uow.directory.upsert_objects([obj(n) for n in range(1, 6_000, 3)])
+        uow.commit()
+    with store.unit_of_work() as uow:  # two thirds of the keys are stored: the batch takes the upsert
+        uow.directory.upsert_objects([obj(n, name="v2", business_lines=("x",)) for n in range(6_000)])
+        uow.commit()
+    with store.unit_of_work() as uow:
+        stored = uow.directory.objects_by_code([code(n) for n in range(6_000)])
+    assert stored == {code(n): obj(n, name="v2", business_lines=("x",)) for n in range(6_000)}
+
+
+def test_a_bulk_insert_racing_a_concurrent_writer_of_one_of_its_keys_upserts_it(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("the plain-insert fast path is PostgreSQL's COPY path")
+    inserted: list[bool] = []
+    plain_insert = bulk._without_conflict
+
+    def recorded(*args: Any) -> bool:
+        inserted.append(plain_insert(*args))
+        return inserted[-1]
+
+    monkeypatch.setattr(bulk, "_without_conflict", recorded)
+    with store.unit_of_work() as uow:
+        uow.directory.upsert_departments(DEPARTMENTS)
+        uow.commit()
+    other_wrote = threading.Event()
+
+    def other_writer() -> None:
+        with store.unit_of_work() as uow:
+            uow.directory.upsert_objects([obj(7, name="other")])
+            other_wrote.set()
+            time.sleep(0.5)  # the bulk insert finds no stored key, then waits for this row's outcome
+            uow.commit()
+
+    thread = threading.Thread(target=other_writer)
+    thread.start()
+    other_wrote.wait(5)
+    with store.unit_of_work() as uow:
+        uow.directory.upsert_objects([obj(n) for n in range(1_500)])
+        uow.commit()
+    thread.join(30)
+    with store.unit_of_work() as uow:
+        assert uow.directory.objects_by_code([code(7)]) == {code(7): obj(7)}
+        assert uow.directory.count_objects() == 1_500
+    assert inserted == [False]  # the COPY into the empty table met the other row and gave way to the upsert
 
 
 # --- paging ------------------------------------------------------------------------------------------------

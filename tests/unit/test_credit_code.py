@@ -114,3 +114,39 @@ def test_adjacent_transpositions_are_detected(region: str, body: str, position: 
     swapped = code[:position] + code[position + 1] + code[position] + code[position + 2 :]
     if swapped != code:
         assert not is_valid_credit_code(swapped)
+
+
+def _reference_problem(code: str) -> str | None:
+    """The check as GB 32100 states it, one character at a time (the table-driven check must agree)."""
+    if len(code) != 18:
+        return f"must be 18 characters, got {len(code)}"
+    for position, c in enumerate(code, start=1):
+        if c not in ALPHABET:
+            if c.islower() and c.upper() in ALPHABET:
+                return f"character {position} {c!r} must be upper case"
+            return f"character {position} {c!r} is not allowed (digits and letters except I, O, Z, S, V)"
+    if not code[2:8].isdigit():
+        return f"characters 3-8 must be the six-digit region code, got {code[2:8]!r}"
+    total = sum(ALPHABET.index(c) * w for c, w in zip(code, WEIGHTS, strict=False))
+    expected = ALPHABET[(31 - total % 31) % 31]
+    return None if code[17] == expected else f"wrong check character {code[17]!r}, expected {expected!r}"
+
+
+near_codes = st.one_of(
+    st.text(alphabet=ALPHABET, min_size=18, max_size=18),
+    st.text(alphabet=ALPHABET + "IOZSVaio\n٣ ", min_size=16, max_size=19),
+    st.builds(
+        lambda r, b, c: make_credit_code("9", "1", r, b)[:17] + c, regions, bodies, st.sampled_from(ALPHABET)
+    ),
+)
+
+
+@given(near_codes)
+def test_problem_is_the_reference_check_for_any_text(code: str) -> None:
+    assert credit_code_problem(code) == _reference_problem(code)
+
+
+@pytest.mark.parametrize("code", ["91350100M000100Y43\n", "９1350100M000100Y43", "91350100M000100Y4３"])
+def test_look_alikes_of_valid_codes_are_refused(code: str) -> None:
+    assert credit_code_problem(code) == _reference_problem(code)
+    assert credit_code_problem(code) is not None

@@ -44,3 +44,41 @@ def test_oversize_strings_are_refused() -> None:
     request = directory_pb2.ImportDirectoryRequest(request_id="x" * (MAX_STRING + 1))
     assert problems(request) == [("request_id", f"is longer than {MAX_STRING} characters")]
     assert problems(directory_pb2.ImportDirectoryRequest(request_id="x" * MAX_STRING)) == []
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x1f", "\x7f"])
+def test_nested_and_repeated_strings_are_checked_in_every_record(char: str) -> None:
+    inspector = directory_pb2.Inspector(
+        badge_number="B-1",
+        specialities=[directory_pb2.Speciality(code="ok"), directory_pb2.Speciality(code=f"se{char}")],
+        conflicts=["91130273MA0NEW123C", f"x{char}"],
+    )
+    request = directory_pb2.ImportDirectoryRequest(
+        inspectors=[directory_pb2.Inspector(badge_number="B-0"), inspector],
+        complaints=[directory_pb2.Complaint(summary="x" * (MAX_STRING + 1))],
+    )
+    assert problems(request) == [
+        ("inspectors[1].specialities[1].code", "contains control characters"),
+        ("inspectors[1].conflicts[1]", "contains control characters"),
+        ("complaints[0].summary", f"is longer than {MAX_STRING} characters"),
+    ]
+
+
+texts = st.text(alphabet=st.sampled_from(["a", "é", "\t", "\n", "\r", " ", *BAD]), max_size=6)
+
+
+@given(st.lists(st.tuples(texts, st.lists(texts, max_size=3), st.lists(texts, max_size=2)), max_size=4))
+def test_a_request_passes_exactly_when_no_record_has_a_bad_string(
+    records: list[tuple[str, list[str], list[str]]],
+) -> None:
+    request = directory_pb2.ImportDirectoryRequest(
+        inspectors=[
+            directory_pb2.Inspector(
+                name=name, conflicts=conflicts, specialities=[directory_pb2.Speciality(code=c) for c in codes]
+            )
+            for name, conflicts, codes in records
+        ]
+    )
+    every_text = [text for name, conflicts, codes in records for text in [name, *conflicts, *codes]]
+    bad = any(c in BAD for text in every_text for c in text)
+    assert bool(problems(request)) == bad

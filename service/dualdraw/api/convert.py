@@ -5,7 +5,7 @@ cases."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import TypeVar
 
@@ -144,6 +144,23 @@ def department_to_pb(d: model.Department) -> directory_pb2.Department:
 def object_from_pb(
     pb: directory_pb2.InspectionObject, path: str, v: Violations
 ) -> model.InspectionObject | None:
+    # A million of these per import: each field is read once, and the checks below name the problems of a
+    # record only when the quick test finds one.
+    code, name, region = pb.credit_code.strip(), pb.name.strip(), pb.region_code.strip()
+    dept, lines = pb.registering_department_id.strip(), pb.business_lines
+    risk, status = RISK_CLASS.get(pb.risk_class), OBJECT_STATUS.get(pb.status)
+    if code and name and region and dept and risk is not None and status is not None:
+        return model.InspectionObject(
+            credit_code=code.upper(),
+            name=name,
+            region_code=region,
+            registering_department_id=dept,
+            industry=pb.industry.strip(),
+            business_lines=_business_lines(lines),
+            risk_class=risk,
+            status=status,
+            office=pb.office.strip(),
+        )
     n = len(v.items)
     code = required(pb.credit_code, f"{path}.credit_code", v).upper()
     name = required(pb.name, f"{path}.name", v)
@@ -160,12 +177,20 @@ def object_from_pb(
             region_code=region,
             registering_department_id=dept,
             industry=pb.industry.strip(),
-            business_lines=tuple(sorted({b.strip() for b in pb.business_lines if b.strip()})),
+            business_lines=_business_lines(pb.business_lines),
             risk_class=risk,
             status=status,
             office=pb.office.strip(),
         ),
     )
+
+
+def _business_lines(values: Sequence[str]) -> tuple[str, ...]:
+    """The distinct non-blank lines, trimmed and sorted (most objects have one)."""
+    if len(values) == 1:
+        only = values[0].strip()
+        return (only,) if only else ()
+    return tuple(sorted({b.strip() for b in values if b.strip()}))
 
 
 def object_to_pb(o: model.InspectionObject) -> directory_pb2.InspectionObject:

@@ -10,6 +10,7 @@ from typing import TypeVar
 
 import grpc
 
+from dualdraw import collection_pause
 from dualdraw.api import convert
 from dualdraw.api.pagination import next_page_token, page_request
 from dualdraw.domain import model
@@ -98,6 +99,12 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         self._s = services
 
     def ImportDirectory(
+        self, request_iterator: Iterable[directory_pb2.ImportDirectoryRequest], context: grpc.ServicerContext
+    ) -> directory_pb2.ImportDirectoryResponse:
+        with collection_pause.paused():  # up to millions of records, none of them in a reference cycle
+            return self._import_directory(request_iterator, context)
+
+    def _import_directory(
         self, request_iterator: Iterable[directory_pb2.ImportDirectoryRequest], context: grpc.ServicerContext
     ) -> directory_pb2.ImportDirectoryResponse:
         batch = DirectoryBatch()

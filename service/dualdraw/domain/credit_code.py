@@ -8,6 +8,9 @@ index is each character's value. The check character is ``31 - (Σ value_i × 3^
 
 from __future__ import annotations
 
+import re
+from operator import mul
+
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 LENGTH = 18
 WEIGHTS: tuple[int, ...] = tuple(pow(3, i, 31) for i in range(LENGTH - 1))
@@ -17,6 +20,17 @@ ORGANISATION_CODE_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 
 _VALUE = {c: i for i, c in enumerate(ALPHABET)}
 _DIGITS_AND_LETTERS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_CHARACTER = f"[{ALPHABET}]"
+_WELL_FORMED = re.compile(f"{_CHARACTER}{{2}}[0-9]{{6}}{_CHARACTER}{{10}}")
+"""18 characters of ``ALPHABET``, digits in 3-8: a code whose only possible problem is its check character."""
+_VALUES = bytes.maketrans(ALPHABET.encode("ascii"), bytes(range(len(ALPHABET))))
+"""Maps each character's ASCII byte to its value, so a whole code translates to its values in one call."""
+
+
+def _expected_check(first17: str) -> str:
+    """The check character of 17 characters of ``ALPHABET`` (not checked here)."""
+    total = sum(map(mul, first17.encode("ascii").translate(_VALUES), WEIGHTS))
+    return ALPHABET[(31 - total % 31) % 31]
 
 
 def check_character(first17: str) -> str:
@@ -29,12 +43,19 @@ def check_character(first17: str) -> str:
     bad = [c for c in first17 if c not in _VALUE]
     if bad:
         raise ValueError(f"character {bad[0]!r} is not allowed in a credit code")
-    total = sum(_VALUE[c] * w for c, w in zip(first17, WEIGHTS, strict=True))
-    return ALPHABET[(31 - total % 31) % 31]
+    return _expected_check(first17)
 
 
 def credit_code_problem(code: str) -> str | None:
     """Why ``code`` is not a valid credit code, in words for staff; ``None`` when it is valid."""
+    if not _WELL_FORMED.fullmatch(code):
+        return _shape_problem(code)
+    expected = _expected_check(code[:17])
+    return None if code[17] == expected else f"wrong check character {code[17]!r}, expected {expected!r}"
+
+
+def _shape_problem(code: str) -> str:
+    """The first reason why ``code`` does not match ``_WELL_FORMED``: its length, a character, else 3-8."""
     if len(code) != LENGTH:
         return f"must be {LENGTH} characters, got {len(code)}"
     for position, c in enumerate(code, start=1):
@@ -42,12 +63,7 @@ def credit_code_problem(code: str) -> str | None:
             if c.islower() and c.upper() in _VALUE:
                 return f"character {position} {c!r} must be upper case"
             return f"character {position} {c!r} is not allowed (digits and letters except I, O, Z, S, V)"
-    if not code[2:8].isdigit():
-        return f"characters 3-8 must be the six-digit region code, got {code[2:8]!r}"
-    expected = check_character(code[:17])
-    if code[17] != expected:
-        return f"wrong check character {code[17]!r}, expected {expected!r}"
-    return None
+    return f"characters 3-8 must be the six-digit region code, got {code[2:8]!r}"
 
 
 def is_valid_credit_code(code: str) -> bool:

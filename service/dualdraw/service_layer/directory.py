@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from dualdraw.audit.log import record_event
@@ -46,23 +49,26 @@ class DirectoryBatch:
 
 
 def import_directory(uow: UnitOfWork, batch: DirectoryBatch, caller: Caller) -> dict[str, int]:
-    """Validates the whole batch against itself and the stored directory, then upserts it in one transaction.
+    """Validates the whole batch against itself and the stored directory and upserts it in one transaction,
+    which commits only when the batch is valid.
 
     Raises ``InvalidArgument`` naming every bad field (``objects[3].credit_code``); nothing is written then.
     """
     with uow:
-        _validate(uow, batch)
-        before, after = _changes(uow, batch)
-        directory = uow.directory
-        if batch.departments:
-            directory.upsert_departments(_parents_first(batch.departments))
-        directory.upsert_objects(batch.objects)
-        crash_point("import.after_objects")
-        directory.upsert_inspectors(batch.inspectors)
-        directory.upsert_complaints(batch.complaints)
-        directory.upsert_campaigns(batch.campaigns)
-        directory.upsert_risk_assessments(batch.risk_assessments)
-        directory.upsert_statutory_designations(batch.statutory_designations)
+        stored = _stored_facts(uow, batch)
+        replaced = _replaced(uow, batch)
+        # The checks and the audit view are plain Python and the writes mostly wait for the database, so a
+        # worker thread computes them meanwhile; the transaction is rolled back unless the checks pass.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-checks") as worker:
+            checked = worker.submit(_validate, batch, stored)
+            audit_view = worker.submit(_changes, replaced)
+            try:
+                _write(uow, batch)
+            except Exception:
+                checked.result()  # a bad batch explains a failed write: its violations are the answer
+                raise
+            checked.result()
+            before, after = audit_view.result()
         counts = batch.counts()
         after["counts"] = counts
         record_event(
@@ -74,50 +80,84 @@ def import_directory(uow: UnitOfWork, batch: DirectoryBatch, caller: Caller) -> 
     return counts
 
 
+def _write(uow: UnitOfWork, batch: DirectoryBatch) -> None:
+    directory = uow.directory
+    if batch.departments:
+        directory.upsert_departments(_parents_first(batch.departments))
+    directory.upsert_objects(batch.objects)
+    crash_point("import.after_objects")
+    directory.upsert_inspectors(batch.inspectors)
+    directory.upsert_complaints(batch.complaints)
+    directory.upsert_campaigns(batch.campaigns)
+    directory.upsert_risk_assessments(batch.risk_assessments)
+    directory.upsert_statutory_designations(batch.statutory_designations)
+
+
 LISTED_KEYS = 1000
 """Imports creating up to this many records of a kind list their keys in the audit event; larger ones give
 the count and the ``set_digest`` of the keys."""
 
 
-def _changes(uow: UnitOfWork, batch: DirectoryBatch) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The audit view of an import: ``before`` holds every record it replaces as it was; ``after`` the new
-    state of those records and, per kind, the keys (or their digest) of the records it creates."""
+@dataclass(frozen=True)
+class _Kind:
+    """The records of one kind in an import, their keys, and the stored records with those keys."""
+
+    name: str
+    records: Sequence[Any]
+    keys: list[str]
+    stored: dict[str, Any]
+
+
+def _replaced(uow: UnitOfWork, batch: DirectoryBatch) -> list[_Kind]:
+    """Per kind in the batch, the stored records it will replace (read before anything is written)."""
     d = uow.directory
     kinds: list[tuple[str, Sequence[Any], Callable[[Any], str], Callable[[list[str]], dict[str, Any]]]] = [
         (
             "departments",
             batch.departments,
-            lambda r: r.id,
+            attrgetter("id"),
             lambda keys: {x.id: x for x in d.all_departments()},
         ),
-        ("objects", batch.objects, lambda r: r.credit_code, d.objects_by_code),
-        ("inspectors", batch.inspectors, lambda r: r.badge_number, d.inspectors_by_badge),
-        ("complaints", batch.complaints, lambda r: r.id, d.complaints_by_id),
-        ("campaigns", batch.campaigns, lambda r: r.id, d.campaigns_by_id),
-        ("risk_assessments", batch.risk_assessments, lambda r: r.id, d.risk_assessments_by_id),
+        ("objects", batch.objects, attrgetter("credit_code"), d.objects_by_code),
+        ("inspectors", batch.inspectors, attrgetter("badge_number"), d.inspectors_by_badge),
+        ("complaints", batch.complaints, attrgetter("id"), d.complaints_by_id),
+        ("campaigns", batch.campaigns, attrgetter("id"), d.campaigns_by_id),
+        ("risk_assessments", batch.risk_assessments, attrgetter("id"), d.risk_assessments_by_id),
         (
             "statutory_designations",
             batch.statutory_designations,
-            lambda r: r.id,
+            attrgetter("id"),
             d.statutory_designations_by_id,
         ),
     ]
+    found = []
+    for name, records, key, stored_by_key in kinds:
+        if records:
+            keys = list(map(key, records))
+            found.append(_Kind(name, records, keys, stored_by_key(keys)))
+    return found
+
+
+def _changes(kinds: list[_Kind]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The audit view of an import: ``before`` holds every record it replaces as it was; ``after`` the new
+    state of those records and, per kind, the keys (or their digest) of the records it creates."""
     before: dict[str, Any] = {}
     after: dict[str, Any] = {"created": {}, "updated": {}}
-    for kind, records, key, stored_by_key in kinds:
-        if not records:
-            continue
-        stored = stored_by_key([key(r) for r in records])
-        created = sorted(key(r) for r in records if key(r) not in stored)
-        updated = {key(r): r for r in records if key(r) in stored and stored[key(r)] != r}
+    for kind in kinds:
+        keys, stored = kind.keys, kind.stored
+        if stored:
+            created = sorted(k for k in keys if k not in stored)
+            updated = {k: r for k, r in zip(keys, kind.records, strict=True) if stored.get(k, r) != r}
+        else:  # a first import: nothing to compare
+            created, updated = sorted(keys), {}
         if created:
             listing: dict[str, Any] = {"count": len(created), "keys_digest": set_digest(created)}
             if len(created) <= LISTED_KEYS:
                 listing["keys"] = created
-            after["created"][kind] = listing
+            after["created"][kind.name] = listing
         if updated:
-            before[kind] = {k: stored[k] for k in sorted(updated)}
-            after["updated"][kind] = {k: updated[k] for k in sorted(updated)}
+            before[kind.name] = {k: stored[k] for k in sorted(updated)}
+            after["updated"][kind.name] = {k: updated[k] for k in sorted(updated)}
     return before, after
 
 
@@ -135,9 +175,23 @@ def _duplicates(items: Sequence[T], key: Callable[[T], str], path: str, v: Viola
             seen[k] = i
 
 
-def _validate(uow: UnitOfWork, batch: DirectoryBatch) -> None:
+@dataclass(frozen=True)
+class _StoredFacts:
+    """What the checks of an import need from the stored directory, read before anything is written."""
+
+    departments: dict[str, model.Department]
+    known_credit_codes: set[str]
+    """The credit codes the batch's side facts may refer to: the batch's objects and the stored ones."""
+
+
+def _stored_facts(uow: UnitOfWork, batch: DirectoryBatch) -> _StoredFacts:
+    return _StoredFacts({d.id: d for d in uow.directory.all_departments()}, _known_credit_codes(uow, batch))
+
+
+def _validate(batch: DirectoryBatch, facts: _StoredFacts) -> None:
+    """Raises ``InvalidArgument`` naming every problem of ``batch`` (plain Python: no database access)."""
     v = Violations()
-    stored = {d.id: d for d in uow.directory.all_departments()}
+    stored = facts.departments
     v.items.extend(department_tree_problems(batch.departments, existing=stored.values()))
     if v:
         v.raise_if_any()  # the checks below need a valid tree
@@ -146,12 +200,19 @@ def _validate(uow: UnitOfWork, batch: DirectoryBatch) -> None:
 
     _duplicates(batch.objects, lambda o: o.credit_code, "objects", v)
     for i, o in enumerate(batch.objects):
+        dept = tree.get(o.registering_department_id)
+        if (
+            credit_code_problem(o.credit_code) is None
+            and _region_problem(o.region_code) is None
+            and dept is not None
+            and _region_within(o.region_code, dept.region_code)
+        ):
+            continue  # the common case; a bad object is checked again below, naming each problem
         p = f"objects[{i}]"
         if problem := credit_code_problem(o.credit_code):
             v.add(f"{p}.credit_code", problem)
         if problem := region_code_problem(o.region_code):
             v.add(f"{p}.region_code", problem)
-        dept = tree.get(o.registering_department_id)
         if dept is None:
             v.add(f"{p}.registering_department_id", f"unknown department {o.registering_department_id!r}")
         elif not region_code_problem(o.region_code) and not region_within(o.region_code, dept.region_code):
@@ -172,7 +233,7 @@ def _validate(uow: UnitOfWork, batch: DirectoryBatch) -> None:
         if len(set(codes)) != len(codes):
             v.add(f"{p}.specialities", "lists a speciality twice")
 
-    known_codes = _known_credit_codes(uow, batch)
+    known_codes = facts.known_credit_codes
     _side_facts(batch.complaints, "complaints", known_codes, v)
     _side_facts(batch.risk_assessments, "risk_assessments", known_codes, v)
     _side_facts(batch.statutory_designations, "statutory_designations", known_codes, v)
@@ -196,6 +257,11 @@ def _validate(uow: UnitOfWork, batch: DirectoryBatch) -> None:
             v.add(f"{p}.region_code", problem)
         _window(campaign.starts_on, campaign.ends_on, f"{p}.ends_on", v)
     v.raise_if_any()
+
+
+_region_problem = functools.lru_cache(maxsize=4096)(region_code_problem)
+_region_within = functools.lru_cache(maxsize=4096)(region_within)
+"""Cached: an import has a million objects but only as many region codes as its departments' territory."""
 
 
 def _window(start: dt.date, end: dt.date | None, path: str, v: Violations) -> None:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -67,6 +68,7 @@ from dualdraw.store.rows import (
     ITEMS,
     MEMBERS,
     OBJECT_COLUMNS,
+    OBJECT_NAMES,
     OBJECTS,
     RAISES,
     RISK_ASSESSMENTS,
@@ -82,7 +84,7 @@ from dualdraw.store.rows import (
     dump_strings,
     item_values,
     load_strings,
-    object_values,
+    object_row,
     risk_assessment_values,
     task_values,
     to_audit_event,
@@ -226,8 +228,8 @@ class SqlDirectoryRepository(_Repository):
         bulk.upsert(self._connection, DEPARTMENTS, [department_values(d) for d in departments])
 
     def upsert_objects(self, items: Sequence[InspectionObject]) -> None:
-        objects = _last_per_key(items, lambda o: o.credit_code)
-        bulk.upsert(self._connection, OBJECTS, [object_values(o) for o in objects])
+        objects = _last_per_key(items, operator.attrgetter("credit_code"))
+        bulk.upsert_tuples(self._connection, OBJECTS, OBJECT_NAMES, [object_row(o) for o in objects])
 
     def upsert_inspectors(self, items: Sequence[Inspector]) -> None:
         """Upserts the inspectors and replaces their specialities and conflicts."""
@@ -327,16 +329,14 @@ class SqlDirectoryRepository(_Repository):
     def existing_credit_codes(self, credit_codes: Collection[str]) -> set[str]:
         """The subset of ``credit_codes`` that are in the directory."""
         found: set[str] = set()
-        codes = sorted(set(credit_codes))
-        for batch in bulk.batches(codes, READ_BATCH):
-            stmt = sa.select(OBJECTS.c.credit_code).where(OBJECTS.c.credit_code.in_(batch))
-            found.update(self._connection.execute(stmt).scalars())
+        for condition in self._key_conditions(OBJECTS, OBJECTS.c.credit_code, credit_codes):
+            found.update(self._connection.execute(sa.select(OBJECTS.c.credit_code).where(condition)).scalars())
         return found
 
     def objects_by_code(self, credit_codes: Collection[str]) -> dict[str, InspectionObject]:
         found: dict[str, InspectionObject] = {}
-        for batch in bulk.batches(sorted(set(credit_codes)), READ_BATCH):
-            stmt = sa.select(*OBJECT_COLUMNS).where(OBJECTS.c.credit_code.in_(batch))
+        for condition in self._key_conditions(OBJECTS, OBJECTS.c.credit_code, credit_codes):
+            stmt = sa.select(*OBJECT_COLUMNS).where(condition)
             found.update((o.credit_code, o) for o in map(to_object, self._connection.execute(stmt)))
         return found
 
@@ -363,10 +363,26 @@ class SqlDirectoryRepository(_Repository):
 
     def _by_id(self, table: sa.Table, ids: Collection[str], convert: Callable[[Row], T]) -> dict[str, T]:
         found: dict[str, T] = {}
-        for batch in bulk.batches(sorted(set(ids)), READ_BATCH):
-            for row in self._connection.execute(sa.select(table).where(table.c.id.in_(batch))):
+        for condition in self._key_conditions(table, table.c.id, ids):
+            for row in self._connection.execute(sa.select(table).where(condition)):
                 found[row.id] = convert(row)
         return found
+
+    def _key_conditions(
+        self, table: sa.Table, column: sa.ColumnElement[str], keys: Collection[str]
+    ) -> builtins.list[sa.ColumnElement[bool]]:
+        """WHERE conditions that together select the rows of ``table`` whose ``column`` is one of ``keys``.
+
+        None when ``table`` is empty (a first import looks up a million keys for nothing otherwise); on
+        PostgreSQL one ``= ANY(array)``, elsewhere ``IN`` lists of ``READ_BATCH`` keys.
+        """
+        empty = self._connection.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first() is None
+        if not keys or empty:
+            return []
+        ordered = sorted(set(keys))
+        if self._connection.dialect.name == "postgresql":
+            return [column == sa.any_(sa.bindparam(None, ordered, type_=postgresql.ARRAY(sa.String)))]
+        return [column.in_(batch) for batch in bulk.batches(ordered, READ_BATCH)]
 
     def count_objects(self) -> int:
         return self._connection.execute(sa.select(sa.func.count()).select_from(OBJECTS)).scalar_one()

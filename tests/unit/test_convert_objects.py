@@ -1,0 +1,80 @@
+"""Objects from their proto: the quick path for good records and the named problems of bad ones agree."""
+
+from __future__ import annotations
+
+import pytest
+
+from dualdraw.api.convert import object_from_pb
+from dualdraw.domain import model
+from dualdraw.domain.errors import Violations
+from dualdraw.v1 import directory_pb2
+
+GOOD = directory_pb2.InspectionObject(
+    credit_code=" 91130273ma0new123c ",
+    name=" 唐山某公司 ",
+    region_code="130203",
+    registering_department_id="130203-LB",
+    industry=" C31 ",
+    business_lines=[" metrology", "", "special_equipment", "metrology "],
+    risk_class=directory_pb2.RISK_CLASS_B,
+    status=directory_pb2.OBJECT_STATUS_ACTIVE,
+    office=" 一所 ",
+)
+
+
+def test_a_good_record_is_trimmed_upper_cased_and_its_lines_sorted_once() -> None:
+    v = Violations()
+    assert object_from_pb(GOOD, "objects[0]", v) == model.InspectionObject(
+        credit_code="91130273MA0NEW123C",
+        name="唐山某公司",
+        region_code="130203",
+        registering_department_id="130203-LB",
+        industry="C31",
+        business_lines=("metrology", "special_equipment"),
+        risk_class=model.RiskClass.B,
+        status=model.ObjectStatus.ACTIVE,
+        office="一所",
+    )
+    assert not v
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"credit_code": "  "}, [("objects[4].credit_code", "is required")]),
+        ({"name": ""}, [("objects[4].name", "is required")]),
+        ({"region_code": ""}, [("objects[4].region_code", "is required")]),
+        ({"registering_department_id": ""}, [("objects[4].registering_department_id", "is required")]),
+        ({"risk_class": 0}, [("objects[4].risk_class", "must be set to one of the defined values")]),
+        ({"status": 9}, [("objects[4].status", "unknown value 9")]),
+        (
+            {"name": "", "status": 0},
+            [
+                ("objects[4].name", "is required"),
+                ("objects[4].status", "must be set to one of the defined values"),
+            ],
+        ),
+    ],
+)
+def test_a_bad_record_names_each_problem(change: dict[str, object], expected: list[tuple[str, str]]) -> None:
+    pb = directory_pb2.InspectionObject()
+    pb.CopyFrom(GOOD)
+    for field, value in change.items():
+        setattr(pb, field, value)
+    v = Violations()
+    assert object_from_pb(pb, "objects[4]", v) is None
+    assert [(x.field, x.description) for x in v.items] == expected
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [([], ()), ([" "], ()), ([" metrology "], ("metrology",)), (["b", "a", " b"], ("a", "b"))],
+)
+def test_business_lines_are_distinct_trimmed_and_sorted(lines: list[str], expected: tuple[str, ...]) -> None:
+    pb = directory_pb2.InspectionObject()
+    pb.CopyFrom(GOOD)
+    del pb.business_lines[:]
+    pb.business_lines.extend(lines)
+    record = object_from_pb(pb, "objects[0]", Violations())
+    assert record is not None
+    assert record.business_lines == expected
