@@ -16,7 +16,7 @@ from typing import Any
 import grpc
 import pytest
 
-from dualdraw import deadlines
+from dualdraw import crashpoints, deadlines
 from dualdraw import draw_process as draw_process_module
 from dualdraw.crashpoints import ENV as CRASH_ENV
 from dualdraw.domain.errors import DeadlineExceeded, Unavailable
@@ -195,7 +195,7 @@ def test_a_draw_process_that_dies_after_committing_answers_from_the_database_and
     mine, anothers = client.create_task(TASK), client.create_task(TASK)
     # The child dies at the crash point right after its commit; the parent here must not die with it.
     monkeypatch.setenv(CRASH_ENV, "draw.after_commit")
-    monkeypatch.setattr(draw_process_module.crashpoints, "crash_point", lambda name: None)
+    monkeypatch.setattr(crashpoints, "crash_point", lambda name: None)
     caller = Caller(actor="e2e-tester", request_id="dies-after-commit")
     draw = process.run_draw(rule_set, task_id=mine.id, as_of=None, caller=caller)
     assert client.get_task(mine.id).draw_id == draw.id  # this request's draw, read back from the database

@@ -46,6 +46,20 @@ class DirectorySnapshot:
         )
 
 
+def side_facts_of_object(uow: UnitOfWork, obj: InspectionObject) -> SideFacts:
+    """The side facts of ``obj`` alone (and all campaigns), as ``snapshot_from_uow(uow).side_facts_of``
+    gives them, without loading the whole directory: only objects of its department, region and industry
+    are looked at (call inside ``with uow:``)."""
+    near = ObjectFilter(
+        department_ids=frozenset({obj.registering_department_id}),
+        region_prefix=obj.region_code,
+        industries=frozenset({obj.industry}),
+    )
+    return DirectorySnapshot([], [obj], uow.directory.side_facts_matching(near)).side_facts_of(
+        {obj.credit_code}
+    )
+
+
 def snapshot_from_uow(uow: UnitOfWork) -> DirectorySnapshot:
     """The whole directory as stored (call inside ``with uow:``)."""
     departments = uow.directory.all_departments()
