@@ -38,6 +38,7 @@ import contextlib
 import datetime as dt
 import logging
 import os
+import pickle
 import signal
 import threading
 import time
@@ -53,6 +54,7 @@ from dualdraw import crashpoints, deadlines
 from dualdraw.audit.checkpoints import CheckpointSigner
 from dualdraw.domain import model
 from dualdraw.domain.errors import DomainError, Unavailable
+from dualdraw.observability import RULE_SECONDS
 from dualdraw.rules.engine import ExclusionEngine
 from dualdraw.rules.model import RuleSet
 from dualdraw.service_layer.context import Caller
@@ -97,6 +99,19 @@ class DrawJob:
     declaration: dict[str, Any] | None
     claim: Claim | None
     deadline: float | None
+
+
+@dataclass(frozen=True)
+class DrawReply:
+    """The child's answer to one ``DrawJob``: the draw, or the domain error (class, arguments, attributes),
+    or the traceback of any other exception; whether the claim was written; the rule evaluations' seconds
+    (for the server's ``dualdraw_rule_evaluation_seconds``)."""
+
+    draw: model.Draw | None = None
+    error: tuple[type[DomainError], tuple[Any, ...], dict[str, Any]] | None = None
+    failure: str = ""
+    claim_written: bool = False
+    rule_seconds: tuple[float, ...] = ()
 
 
 class DrawProcessFailure(RuntimeError):
@@ -252,22 +267,20 @@ def _job(
     caller: Caller,
     declaration: dict[str, Any] | None,
 ) -> DrawJob:
-    return DrawJob(
-        use_case, rule_set, task_id, as_of, caller, declaration, CLAIM.get(), deadlines.current()
-    )
+    return DrawJob(use_case, rule_set, task_id, as_of, caller, declaration, CLAIM.get(), deadlines.current())
 
 
-def _answer(reply: tuple[Any, ...], claim: Claim | None) -> model.Draw:
-    """The draw of a ``done`` reply, or the error of any other, raised here as the child raised it."""
-    kind = reply[0]
-    if claim is not None and kind in ("done", "refused") and reply[-1]:
+def _answer(reply: DrawReply, claim: Claim | None) -> model.Draw:
+    """The draw of the reply, or its error raised here as the child raised it."""
+    for seconds in reply.rule_seconds:
+        RULE_SECONDS.observe(seconds)
+    if claim is not None and reply.claim_written:
         claim.written = True
-    if kind == "done":
-        draw: model.Draw = reply[1]
-        return draw
-    if kind == "refused":
-        raise _rebuilt(reply[1], reply[2], reply[3])
-    raise DrawProcessFailure(f"the draw process failed: {reply[1]}")
+    if reply.error is not None:
+        raise _rebuilt(*reply.error)
+    if reply.draw is None:
+        raise DrawProcessFailure(f"the draw process failed: {reply.failure}")
+    return reply.draw
 
 
 def _rebuilt(cls: type[DomainError], args: tuple[Any, ...], attributes: dict[str, Any]) -> DomainError:
@@ -308,24 +321,26 @@ class _Child:
             raise
         log.info("draw process %s started in %.2f s", self.process.pid, time.monotonic() - started)
 
-    def ask(self, job: DrawJob) -> tuple[Any, ...]:
+    def ask(self, job: DrawJob) -> DrawReply:
         """The child's reply to ``job``; waits as long as the draw takes (the child bounds its own work)."""
         try:
             self._conn.send(job)
         except (OSError, ValueError) as exc:
             raise _ChildGone(f"cannot reach it ({self.status()}): {exc}") from exc
         reply = self._receive(None)
-        if reply[0] == "crash":
+        if isinstance(reply, tuple) and reply[0] == "crash":
             self.process.join(timeout=STOP_TIMEOUT_S)
             crashpoints.crash_point(reply[1])  # dies here as the child did, as the crash tests expect
             raise _ChildGone(f"it stopped at crash point {reply[1]}")
+        if not isinstance(reply, DrawReply):
+            raise _ChildGone(f"it answered {reply!r}")
         return reply
 
-    def _receive(self, deadline: float | None) -> tuple[Any, ...]:
+    def _receive(self, deadline: float | None) -> object:
         try:
             if deadline is not None and not self._conn.poll(max(0.0, deadline - time.monotonic())):
                 raise _ChildGone("it did not answer in time")
-            reply: tuple[Any, ...] = self._conn.recv()
+            reply: object = self._conn.recv()
         except (EOFError, OSError) as exc:
             raise _ChildGone(f"it died ({self.status()})") from exc
         return reply
@@ -357,9 +372,8 @@ class _Child:
 def serve(conn: Connection, settings: ChildSettings, parent_pid: int) -> None:
     """Child process entry point: runs ``DrawJob``s from ``conn`` one at a time until ``None`` or EOF.
 
-    Replies: ``("ready", pid)`` once; per job ``("done", draw, claim_written)``, ``("refused", class,
-    args, attributes, claim_written)`` for a domain error, ``("failed", traceback)`` for anything else,
-    or ``("crash", name)`` just before dying at a crash point.
+    Replies: ``("ready", pid)`` once; a ``DrawReply`` per job, or ``("crash", name)`` just before dying
+    at a crash point.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # decides, and lets the draw in flight finish first
@@ -369,6 +383,17 @@ def serve(conn: Connection, settings: ChildSettings, parent_pid: int) -> None:
     threading.Thread(target=_exit_without_parent, args=(parent_pid,), daemon=True).start()
     store = Store.from_url(settings.database_url, signer=settings.signer)
     engine = ExclusionEngine(shard_size=settings.rule_shard_size, timeout_s=settings.rule_timeout_s)
+    rule_seconds: list[float] = []
+    evaluate = engine.evaluate
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return evaluate(*args, **kwargs)
+        finally:
+            rule_seconds.append(time.perf_counter() - started)
+
+    setattr(engine, "evaluate", timed)  # noqa: B010 -- as observability.time_rule_evaluation does
     draws = InProcessDraws(store.unit_of_work, engine)
     crashpoints.tell_before_crashing(lambda name: conn.send(("crash", name)))
     conn.send(("ready", os.getpid()))
@@ -380,17 +405,18 @@ def serve(conn: Connection, settings: ChildSettings, parent_pid: int) -> None:
                 break
             if job is None:
                 break
-            reply = _carry_out(draws, job)
+            rule_seconds.clear()
+            reply = _carry_out(draws, job, rule_seconds)
             try:
                 conn.send(reply)
-            except (TypeError, AttributeError, ValueError) as exc:  # an error whose attributes do not pickle
-                conn.send(("failed", f"{reply[0]} reply cannot be sent: {exc!r}"))
+            except (TypeError, AttributeError, ValueError, pickle.PicklingError) as exc:
+                conn.send(DrawReply(failure=f"its reply cannot be sent: {exc!r}"))  # odd error attributes
     finally:
         engine.close()
         store.dispose()
 
 
-def _carry_out(draws: DrawRunner, job: DrawJob) -> tuple[Any, ...]:
+def _carry_out(draws: DrawRunner, job: DrawJob, rule_seconds: list[float]) -> DrawReply:
     claim_token = CLAIM.set(job.claim)
     try:
         with deadlines.until(job.deadline):
@@ -404,12 +430,16 @@ def _carry_out(draws: DrawRunner, job: DrawJob) -> tuple[Any, ...]:
                     caller=job.caller,
                     declaration=job.declaration or {},
                 )
-        return ("done", draw, _written(job.claim))
+        return DrawReply(draw=draw, claim_written=_written(job.claim), rule_seconds=tuple(rule_seconds))
     except DomainError as error:
-        return ("refused", type(error), error.args, dict(vars(error)), _written(job.claim))
+        return DrawReply(
+            error=(type(error), error.args, dict(vars(error))),
+            claim_written=_written(job.claim),
+            rule_seconds=tuple(rule_seconds),
+        )
     except Exception:
         log.exception("draw process: %s of task %s failed", job.use_case, job.task_id)
-        return ("failed", traceback.format_exc())
+        return DrawReply(failure=traceback.format_exc(), rule_seconds=tuple(rule_seconds))
     finally:
         CLAIM.reset(claim_token)
 

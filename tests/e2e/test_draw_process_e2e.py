@@ -15,6 +15,7 @@ from typing import Any
 
 import grpc
 import pytest
+from prometheus_client import REGISTRY
 
 from dualdraw import crashpoints, deadlines
 from dualdraw import draw_process as draw_process_module
@@ -90,7 +91,10 @@ def test_a_draw_in_the_draw_process_matches_one_in_the_server_process(
 ) -> None:
     process = demo_served.running.draw_process
     assert process is not None
+    evaluations = REGISTRY.get_sample_value("dualdraw_rule_evaluation_seconds_count") or 0
     child_drawn = client.draw(client.create_task(TASK).id, AS_OF)
+    # The child's rule evaluations show in the server's metrics.
+    assert REGISTRY.get_sample_value("dualdraw_rule_evaluation_seconds_count") == evaluations + 1
     assert process.pid not in (None, os.getpid())
     with _client(in_process) as other:
         here_drawn = other.draw(other.create_task(TASK).id, AS_OF)
