@@ -28,13 +28,15 @@ in the server process (logged as an error) and a new child is tried after ``REST
 
 ``DUALDRAW_DRAW_PROCESS=off`` (``Settings.draw_process``) keeps draws in the server process. The child
 ignores SIGINT and SIGTERM (the server's graceful shutdown lets its draw finish, then stops it) and exits
-by itself when its parent is gone.
+by itself when its parent is gone. A child that grew above ``ChildSettings.retire_above_mb`` during a draw
+exits after replying, so that an idle server does not keep the memory of its last big draw.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -70,6 +72,9 @@ STARTUP_TIMEOUT_S = 60.0
 """How long a fresh child may take to import, connect nothing yet, and say it is ready."""
 RESTART_AFTER_S = 30.0
 """After a child failed to start, draws run in the server process this long before the next attempt."""
+RETIRE_ABOVE_MB = 512
+"""A child whose resident memory exceeds this after a draw exits once it has replied, so that the memory of
+a big draw (1.2 GB at a million objects) goes back to the system; the next draw starts a fresh child."""
 STOP_TIMEOUT_S = 10.0
 PARENT_CHECK_S = 1.0
 
@@ -85,6 +90,7 @@ class ChildSettings:
     rule_shard_size: int
     rule_timeout_s: float
     log_level: int = logging.INFO
+    retire_above_mb: float = RETIRE_ABOVE_MB
 
 
 @dataclass(frozen=True)
@@ -112,6 +118,8 @@ class DrawReply:
     failure: str = ""
     claim_written: bool = False
     rule_seconds: tuple[float, ...] = ()
+    retiring: bool = False
+    """The child exits after this reply (it grew above ``RETIRE_ABOVE_MB``)."""
 
 
 class DrawProcessFailure(RuntimeError):
@@ -209,6 +217,10 @@ class DrawProcess:
             except _ChildGone as gone:
                 self._discard()
                 return self._after_death(job, gone)
+            if reply.retiring:
+                log.info("draw process %s retires to give its memory back", child.process.pid)
+                self._child = None
+                child.stop()
         return _answer(reply, CLAIM.get())
 
     def _running_child(self) -> _Child | None:
@@ -407,10 +419,14 @@ def serve(conn: Connection, settings: ChildSettings, parent_pid: int) -> None:
                 break
             rule_seconds.clear()
             reply = _carry_out(draws, job, rule_seconds)
+            retiring = _resident_mb() > settings.retire_above_mb
             try:
-                conn.send(reply)
+                conn.send(dataclasses.replace(reply, retiring=retiring))
             except (TypeError, AttributeError, ValueError, pickle.PicklingError) as exc:
-                conn.send(DrawReply(failure=f"its reply cannot be sent: {exc!r}"))  # odd error attributes
+                failure = f"its reply cannot be sent: {exc!r}"  # odd error attributes
+                conn.send(DrawReply(failure=failure, retiring=retiring))
+            if retiring:
+                break
     finally:
         engine.close()
         store.dispose()
@@ -442,6 +458,16 @@ def _carry_out(draws: DrawRunner, job: DrawJob, rule_seconds: list[float]) -> Dr
         return DrawReply(failure=traceback.format_exc(), rule_seconds=tuple(rule_seconds))
     finally:
         CLAIM.reset(claim_token)
+
+
+def _resident_mb() -> float:
+    """This process's resident memory (Linux ``/proc``; 0 elsewhere: never retires)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            resident_pages = int(statm.read().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0.0
+    return resident_pages * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
 
 
 def _written(claim: Claim | None) -> bool:

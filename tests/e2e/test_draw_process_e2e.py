@@ -4,6 +4,7 @@ service serving and never draws twice."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import signal
@@ -225,6 +226,19 @@ def test_the_deadline_of_the_call_is_honoured_in_the_draw_process(
         process.run_draw(rule_set, task_id=task.id, as_of=None, caller=Caller(actor="e2e-tester"))
     assert client.get_task(task.id).draw_id == ""
     assert client.draw(task.id, AS_OF).task_id == task.id
+
+
+def test_a_draw_process_grown_large_retires_after_its_draw_and_a_fresh_one_serves_the_next(
+    demo_served: Served, client: DualdrawClient
+) -> None:
+    process = demo_served.running.draw_process
+    assert process is not None
+    process._settings = dataclasses.replace(process._settings, retire_above_mb=0)  # every child retires
+    first = client.draw(client.create_task(TASK).id, AS_OF)
+    assert process.pid is None  # gone, and reaped
+    second = client.draw(client.create_task(TASK).id, AS_OF)
+    assert first.id != second.id
+    assert second.selected_count == first.selected_count
 
 
 @pytest.mark.draws_in_process
