@@ -4,7 +4,9 @@ Two measurements, both on a fresh database per size:
 - **stages**: the draw pipeline in-process, stage by stage (load, rules, selection, teams, persist+audit),
   with a plain-Python evaluation of the same shipped rules for comparison;
 - **api** (``--api``): the same directory imported and drawn through the real gRPC API against a server
-  subprocess, with reads (GetObject) timed while the draw runs and the server's peak RSS.
+  subprocess, with reads (GetObject every 10 ms, ExplainExclusion every second unless ``BENCH_EXPLAIN=0``)
+  timed while the draw runs, and the peak RSS of the server and of its children (draw process, rules
+  workers). ``DUALDRAW_DRAW_PROCESS=off`` in the environment measures draws in the server process.
 Results are printed and written to ``bench/results/<timestamp>.json``. Timings use ``time.perf_counter``;
 each figure is the median of ``--repeat`` runs where the stage can be repeated without side effects.
 """
@@ -245,6 +247,24 @@ def _server_peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def _children(pid: int) -> list[int]:
+    tasks = Path(f"/proc/{pid}/task")
+    return sorted({int(c) for t in tasks.iterdir() for c in (t / "children").read_text().split()})
+
+
+def _children_peak_rss_mb(pid: int) -> dict[str, float]:
+    """Peak RSS of the server's children: the draw process (the child that has a child, its rules worker,
+    once it has drawn) with its rules worker, and the server's own rules worker."""
+    peaks: dict[str, float] = {}
+    for child in _children(pid):
+        grandchildren = _children(child)
+        name = "draw_process" if grandchildren else "rules_worker"
+        peaks[name] = peaks.get(name, 0) + round(_server_peak_rss_mb(child))
+        for grandchild in grandchildren:
+            peaks["draw_process_rules_worker"] = round(_server_peak_rss_mb(grandchild))
+    return peaks
+
+
 def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
     """Import and draw through the real gRPC API against a server subprocess."""
     from dualdraw.api import convert
@@ -270,6 +290,7 @@ def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
         "objects": size,
         "inspectors": inspectors,
         "database": make_url(url).get_backend_name(),
+        "draw_process": env.get("DUALDRAW_DRAW_PROCESS", "on"),
     }
     try:
         target = f"127.0.0.1:{port}"
@@ -296,6 +317,7 @@ def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
             )
             probe = d.objects[len(d.objects) // 2].credit_code
             latencies: list[float] = []
+            explain_latencies: list[float] = []
             stop = threading.Event()
 
             def read_while_drawing() -> None:
@@ -306,11 +328,22 @@ def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
                         latencies.append(time.perf_counter() - start)
                         time.sleep(0.01)
 
-            reader = threading.Thread(target=read_while_drawing)
-            reader.start()
+            def explain_while_drawing() -> None:  # one a second: it evaluates the rules for the object
+                with DualdrawClient(target, actor="bench-reader", timeout=30) as reader:
+                    while not stop.wait(1.0):
+                        start = time.perf_counter()
+                        reader.explain_exclusion(probe, as_of=AS_OF, task_id=task.id)
+                        explain_latencies.append(time.perf_counter() - start)
+
+            readers = [threading.Thread(target=read_while_drawing)]
+            if os.environ.get("BENCH_EXPLAIN", "1") != "0":
+                readers.append(threading.Thread(target=explain_while_drawing))
+            for reader in readers:
+                reader.start()
             seconds, draw = timed(lambda: client.draw(task.id, as_of=AS_OF))
             stop.set()
-            reader.join()
+            for reader in readers:
+                reader.join()
             result["draw_s"] = seconds
             result["selected"] = draw.selected_count
             if latencies:
@@ -320,7 +353,15 @@ def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
                 result["read_p99_ms"] = round(
                     1000 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 1
                 )
+            if explain_latencies:
+                ordered = sorted(explain_latencies)
+                result["explains_during_draw"] = len(ordered)
+                result["explain_p50_ms"] = round(1000 * ordered[len(ordered) // 2], 1)
+                result["explain_max_ms"] = round(1000 * ordered[-1], 1)
         result["server_peak_rss_mb"] = round(_server_peak_rss_mb(server.pid))
+        children = _children_peak_rss_mb(server.pid)
+        result["children_peak_rss_mb"] = children
+        result["server_and_children_peak_rss_mb"] = result["server_peak_rss_mb"] + sum(children.values())
         del directory_pb2, items_pb2
     finally:
         server.terminate()

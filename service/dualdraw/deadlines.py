@@ -20,11 +20,27 @@ _DEADLINE: ContextVar[float | None] = ContextVar("dualdraw_deadline", default=No
 @contextlib.contextmanager
 def started(remaining_s: float | None) -> Iterator[None]:
     """Within the block, the current call must finish within ``remaining_s`` seconds (``None``: no limit)."""
-    token = _DEADLINE.set(None if remaining_s is None else time.monotonic() + remaining_s)
+    with until(None if remaining_s is None else time.monotonic() + remaining_s):
+        yield
+
+
+@contextlib.contextmanager
+def until(deadline: float | None) -> Iterator[None]:
+    """Within the block, the current call must finish by ``deadline`` (a ``time.monotonic()`` value).
+
+    ``time.monotonic`` is one clock for every process on the machine (CLOCK_MONOTONIC on Linux), so the
+    draw process (``dualdraw.draw_process``) honours the deadline its parent passes as a number.
+    """
+    token = _DEADLINE.set(deadline)
     try:
         yield
     finally:
         _DEADLINE.reset(token)
+
+
+def current() -> float | None:
+    """The current call's deadline as a ``time.monotonic()`` value; ``None``: no limit."""
+    return _DEADLINE.get()
 
 
 def check() -> None:

@@ -32,6 +32,7 @@ from dualdraw.api.verification_servicers import AuditLogServicer, VerifiableDraw
 from dualdraw.audit.checkpoints import CheckpointSigner, development_signer
 from dualdraw.domain.draw_algorithm import parse_ratio
 from dualdraw.domain.working_days import load_calendar
+from dualdraw.draw_process import ChildSettings, DrawProcess
 from dualdraw.idempotency import IdempotencyInterceptor
 from dualdraw.observability import ObservabilityInterceptor, start_metrics_server, time_rule_evaluation
 from dualdraw.rules.engine import ExclusionEngine
@@ -152,12 +153,15 @@ class RunningServer:
     services: Services
     store: Store
     metrics: Any = None  # the Prometheus HTTP server, when one was started
+    draw_process: DrawProcess | None = None  # runs the draws, unless DUALDRAW_DRAW_PROCESS=off
 
     def stop(self, grace: float | None = 5.0) -> None:
         """Health turns NOT_SERVING first; new calls are refused; in-flight calls get ``grace`` seconds."""
         for name in ["", *SERVICE_NAMES]:
             self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
         self.server.stop(grace).wait()
+        if self.draw_process is not None:  # after the calls: a draw in flight has finished (or was cut off)
+            self.draw_process.close()
         self.services.rule_book.close()
         self.services.engine.close()
         self.store.dispose()
@@ -226,6 +230,21 @@ def create_server(
     engine = engine or ExclusionEngine(shard_size=settings.rule_shard_size, timeout_s=settings.rule_timeout_s)
     engine.start()
     time_rule_evaluation(engine)
+    draw_process = None
+    if settings.draw_process_enabled:
+        draw_process = DrawProcess(
+            ChildSettings(
+                database_url=settings.database_url,
+                signer=store.signer,
+                rule_shard_size=settings.rule_shard_size,
+                rule_timeout_s=settings.rule_timeout_s,
+                log_level=logging.getLogger().getEffectiveLevel(),
+            ),
+            store.unit_of_work,
+            engine,
+        )
+    else:
+        log.info("DUALDRAW_DRAW_PROCESS=off: draws run in the server process")
     services = Services(
         unit_of_work=store.unit_of_work,
         engine=engine,
@@ -234,6 +253,7 @@ def create_server(
         calendar=load_calendar(settings.holiday_calendar),
         audit_trusted_keys=trusted,
         general_ratio_cap=parse_ratio(settings.general_ratio_cap),
+        draw_runner=draw_process,
     )
     if settings.rules_watch_s > 0:
         rule_book.watch(engine, settings.rules_watch_s)
@@ -293,7 +313,7 @@ def create_server(
         settings.rules_path,
     )
     metrics = start_metrics_server(settings.metrics_address) if settings.metrics_address else None
-    return RunningServer(server, port, health_servicer, services, store, metrics)
+    return RunningServer(server, port, health_servicer, services, store, metrics, draw_process)
 
 
 def audit_signing(settings: Settings) -> tuple[CheckpointSigner, frozenset[str] | None]:
@@ -325,6 +345,8 @@ def _sign_unsigned_head(store: Store) -> None:
 def serve(settings: Settings) -> None:
     """Serves until SIGINT/SIGTERM; health turns NOT_SERVING first, then in-flight calls get ``grace_s``."""
     running = create_server(settings)
+    if running.draw_process is not None:  # tests start it at the first draw; a server starts it now
+        threading.Thread(target=running.draw_process.start, name="draw-process-start", daemon=True).start()
     done = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:

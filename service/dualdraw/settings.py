@@ -86,7 +86,16 @@ class Settings:
     metrics_address: str = field(default_factory=lambda: os.environ.get("DUALDRAW_METRICS_ADDRESS", ""))
     # "json" (one JSON object a line, with request ids) or "text".
     log_format: str = field(default_factory=lambda: os.environ.get("DUALDRAW_LOG_FORMAT", "json"))
+    draw_process: str = field(
+        default_factory=lambda: os.environ.get("DUALDRAW_DRAW_PROCESS", "on").strip().lower()
+    )
+    """``DUALDRAW_DRAW_PROCESS``: ``on`` (default) runs ``Draw`` and ``CommitDraw`` in one child process
+    (``dualdraw.draw_process``) so that reads stay fast during a big draw; ``off`` runs them in the server."""
 
     @property
     def auth_enabled(self) -> bool:
         return self.auth not in ("off", "0", "false", "no")
+
+    @property
+    def draw_process_enabled(self) -> bool:
+        return self.draw_process not in ("off", "0", "false", "no")

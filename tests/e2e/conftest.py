@@ -23,9 +23,16 @@ class Served:
 
 
 @pytest.fixture
-def served(database_url: str) -> Iterator[Served]:
+def served(database_url: str, request: pytest.FixtureRequest) -> Iterator[Served]:
+    """The server; it draws in its draw process unless the test is marked ``draws_in_process``."""
+    in_process = request.node.get_closest_marker("draws_in_process") is not None
     settings = Settings(
-        database_url=database_url, rules_path=RULES, address="127.0.0.1:0", rule_timeout_s=60, auth="off"
+        database_url=database_url,
+        rules_path=RULES,
+        address="127.0.0.1:0",
+        rule_timeout_s=60,
+        auth="off",
+        draw_process="off" if in_process else "on",
     )
     running = create_server(settings)
     try:

@@ -23,6 +23,7 @@ from tests.e2e.conftest import Served
 TASK = tasks_pb2.Task(item_code="TS-SE-01", department_id="130273-GXQ", ratio="0.1", team_size=2)
 
 
+@pytest.mark.draws_in_process  # reaches into the server's own rules engine
 def test_a_worker_that_crashes_mid_evaluation_gives_unavailable_and_the_server_keeps_serving(
     demo_served: Served, client: DualdrawClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -44,6 +45,7 @@ def test_a_worker_that_crashes_mid_evaluation_gives_unavailable_and_the_server_k
     assert drawn.task_id == task.id
 
 
+@pytest.mark.draws_in_process  # changes the server's own rules engine
 def test_a_hanging_worker_hits_the_time_limit(demo_served: Served, client: DualdrawClient) -> None:
     engine = demo_served.running.services.engine
     task = client.create_task(TASK)

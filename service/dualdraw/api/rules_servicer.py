@@ -156,7 +156,7 @@ class RuleServicer(rules_pb2_grpc.RuleServiceServicer):
         self, request: rules_pb2.ExplainExclusionRequest, context: grpc.ServicerContext
     ) -> rules_pb2.ExplainExclusionResponse:
         as_of = _day(request.as_of, "as_of")
-        with self._s.unit_of_work() as uow:
+        with self._s.reader() as uow:  # reads only: on SQLite it must not wait for a draw's write lock
             obj = require(uow.directory.get_object(request.credit_code), "object", request.credit_code)
             department_id = request.department_id
             item_code = request.item_code
@@ -168,7 +168,7 @@ class RuleServicer(rules_pb2_grpc.RuleServiceServicer):
             if item_code:
                 business_line = require(uow.items.get(item_code), "inspection item", item_code).business_line
             departments = uow.directory.all_departments()
-            snapshot = rule_preview.snapshot_from_uow(uow)
+            side_facts = rule_preview.side_facts_of_object(uow, obj)
         tree = DepartmentTree(departments)
         ctx = rule_preview.context_for(
             tree,
@@ -178,9 +178,7 @@ class RuleServicer(rules_pb2_grpc.RuleServiceServicer):
             item_code=item_code,
             organizer_levels={d.id: int(d.level) for d in departments},
         )
-        explanation = rule_preview.explain(
-            self._s.rule_book.current(), obj, snapshot.side_facts_of({obj.credit_code}), ctx, self._s.engine
-        )
+        explanation = rule_preview.explain(self._s.rule_book.current(), obj, side_facts, ctx, self._s.engine)
         return rules_pb2.ExplainExclusionResponse(
             credit_code=explanation.credit_code,
             as_of=explanation.as_of.isoformat(),

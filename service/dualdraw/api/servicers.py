@@ -20,9 +20,10 @@ from dualdraw.domain.policy import DEFAULT_GENERAL_RATIO_CAP
 from dualdraw.domain.working_days import HolidayCalendar
 from dualdraw.rules.engine import ExclusionEngine
 from dualdraw.security.interceptor import current_principal
-from dualdraw.service_layer import catalogue, directory, draw_policy, draws
+from dualdraw.service_layer import catalogue, directory, draw_policy
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.directory import DirectoryBatch, require
+from dualdraw.service_layer.draw_runner import DrawRunner, InProcessDraws
 from dualdraw.service_layer.ports import Page, UnitOfWork
 from dualdraw.service_layer.rule_book import RuleBook
 from dualdraw.v1 import (
@@ -57,6 +58,12 @@ class Services:
 
     def reader(self) -> UnitOfWork:
         return (self.read_unit_of_work or self.unit_of_work)()
+
+    draw_runner: DrawRunner | None = None
+    """Runs ``Draw`` and ``CommitDraw`` (``dualdraw.draw_process``); ``None``: in this process."""
+
+    def draws(self) -> DrawRunner:
+        return self.draw_runner or InProcessDraws(self.unit_of_work, self.engine)
 
     audit_trusted_keys: frozenset[str] | None = None
     """Public keys (hex) whose audit checkpoints ``VerifyLog`` accepts; ``None``: any (development key)."""
@@ -411,15 +418,13 @@ class DrawServicer(draws_pb2_grpc.DrawServiceServicer):
         if not request.task_id:
             v.add("task_id", "is required")
         v.raise_if_any()
-        outcome = draws.run_draw(
-            self._s.unit_of_work(),
-            self._s.engine,
+        draw = self._s.draws().run_draw(
             self._s.rule_book.current(),
             task_id=request.task_id,
             as_of=as_of,
             caller=caller_of(context, request.request_id),
         )
-        return convert.draw_to_pb(outcome.draw)
+        return convert.draw_to_pb(draw)
 
     def GetDraw(self, request: draws_pb2.GetDrawRequest, context: grpc.ServicerContext) -> draws_pb2.Draw:
         return convert.draw_to_pb(_get(self._s, lambda u: u.draws.get(request.id), "draw", request.id))

@@ -69,9 +69,7 @@ class VerifiableDrawServicer(verification_pb2_grpc.VerifiableDrawServiceServicer
             v.add("task_id", "is required")
         declaration = _declaration(request.entropy_source, v)
         v.raise_if_any()
-        draw = draw_lifecycle.commit_draw(
-            self._s.unit_of_work(),
-            self._s.engine,
+        draw = self._s.draws().commit_draw(
             self._s.rule_book.current(),
             task_id=request.task_id,
             as_of=as_of,

@@ -98,6 +98,18 @@ class CheckpointSigner:
     def generate(cls) -> CheckpointSigner:
         return cls(Ed25519PrivateKey.generate())
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickles as the raw private key, so the draw process (a child on the same machine, reached over a
+        pipe) signs with the very key of its parent, the development key included."""
+        raw = self._key.private_bytes(
+            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+        )
+        return (_signer_from_raw, (raw, self.development))
+
+
+def _signer_from_raw(raw: bytes, development: bool) -> CheckpointSigner:
+    return CheckpointSigner(Ed25519PrivateKey.from_private_bytes(raw), development=development)
+
 
 def write_private_key(path: Path, key: Ed25519PrivateKey | None = None) -> str:
     """Writes a new (or the given) Ed25519 key as PKCS#8 PEM, mode 0600; returns its public key hex."""

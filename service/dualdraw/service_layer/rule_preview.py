@@ -15,9 +15,10 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from dualdraw.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from dualdraw.domain.jurisdiction import DepartmentTree
@@ -27,7 +28,7 @@ from dualdraw.rules.engine import ExclusionEngine
 from dualdraw.rules.loader import RULE_FILE_SUFFIX
 from dualdraw.rules.model import EvaluationContext, RuleSet
 from dualdraw.rules.schema import ATTRIBUTES, FactKind
-from dualdraw.service_layer.ports import ObjectFilter, SideFacts, UnitOfWork
+from dualdraw.service_layer.ports import ObjectFilter, Page, PageRequest, SideFacts, UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,33 @@ class DirectorySnapshot:
             risk_assessments=[r for r in s.risk_assessments if r.credit_code in codes],
             statutory_designations=[d for d in s.statutory_designations if d.credit_code in codes],
         )
+
+
+def side_facts_of_object(uow: UnitOfWork, obj: InspectionObject) -> SideFacts:
+    """The side facts of ``obj`` alone (and all campaigns), as ``snapshot_from_uow(uow).side_facts_of``
+    gives them, without loading the whole directory: keyed reads by credit code, in id order."""
+    code = obj.credit_code
+    return SideFacts(
+        complaints=_every(lambda page: uow.directory.list_complaints(page, code)),
+        campaigns=_every(uow.directory.list_campaigns),
+        risk_assessments=_every(lambda page: uow.directory.list_risk_assessments(page, code)),
+        statutory_designations=_every(lambda page: uow.directory.list_statutory_designations(page, code)),
+    )
+
+
+def _every(fetch: Callable[[PageRequest], Page[T]]) -> list[T]:
+    items: list[T] = []
+    after: str | None = None
+    while True:
+        page = fetch(PageRequest(size=_PAGE, after=after))
+        items.extend(page.items)
+        if page.next_after is None:
+            return items
+        after = page.next_after
+
+
+_PAGE = 1000
+T = TypeVar("T")
 
 
 def snapshot_from_uow(uow: UnitOfWork) -> DirectorySnapshot:

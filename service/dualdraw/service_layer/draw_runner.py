@@ -1,0 +1,78 @@
+"""Where the heavy draw use cases run: ``DrawRunner`` is the port, ``InProcessDraws`` runs them here.
+
+A draw over a million objects keeps a process busy for minutes with Python work that holds the GIL
+(loading objects, Merkle commitments, sorting, persisting). ``dualdraw.draw_process.DrawProcess`` runs the
+same two use cases in a child process, so that the server's threads keep answering reads meanwhile; both
+implement ``DrawRunner`` and the servicers do not know which one they talk to.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from dualdraw.domain import model
+from dualdraw.rules.engine import ExclusionEngine
+from dualdraw.rules.model import RuleSet
+from dualdraw.service_layer import draw_lifecycle, draws
+from dualdraw.service_layer.context import Caller
+from dualdraw.service_layer.ports import UnitOfWork
+
+
+class DrawRunner(Protocol):
+    """Runs the one-step draw (``draws.run_draw``) and the commit of a verifiable draw
+    (``draw_lifecycle.commit_draw``); same arguments, errors and effects as those functions."""
+
+    def run_draw(
+        self, rule_set: RuleSet, *, task_id: str, as_of: dt.date | None, caller: Caller
+    ) -> model.Draw: ...
+
+    def commit_draw(
+        self,
+        rule_set: RuleSet,
+        *,
+        task_id: str,
+        as_of: dt.date | None,
+        caller: Caller,
+        declaration: dict[str, Any],
+    ) -> model.Draw: ...
+
+
+class InProcessDraws:
+    """Runs the draw use cases in this process, with this process's unit of work and rules engine."""
+
+    def __init__(self, unit_of_work: Callable[[], UnitOfWork], engine: ExclusionEngine) -> None:
+        self._unit_of_work = unit_of_work
+        self._engine = engine
+
+    def run_draw(
+        self, rule_set: RuleSet, *, task_id: str, as_of: dt.date | None, caller: Caller
+    ) -> model.Draw:
+        outcome = draws.run_draw(
+            self._unit_of_work(), self._engine, rule_set, task_id=task_id, as_of=as_of, caller=caller
+        )
+        return outcome.draw
+
+    def commit_draw(
+        self,
+        rule_set: RuleSet,
+        *,
+        task_id: str,
+        as_of: dt.date | None,
+        caller: Caller,
+        declaration: dict[str, Any],
+    ) -> model.Draw:
+        return draw_lifecycle.commit_draw(
+            self._unit_of_work(),
+            self._engine,
+            rule_set,
+            task_id=task_id,
+            as_of=as_of,
+            caller=caller,
+            declaration=declaration,
+        )
+
+
+def _conforms(runner: InProcessDraws) -> DrawRunner:
+    return runner  # mypy checks here that InProcessDraws implements the DrawRunner port

@@ -1,0 +1,287 @@
+"""The draw process (``dualdraw.draw_process``): draws run in a child of the server with the same effects,
+errors, idempotency and deadlines as in the server process; a child that dies or cannot start leaves the
+service serving and never draws twice."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from prometheus_client import REGISTRY
+
+from dualdraw import crashpoints, deadlines
+from dualdraw import draw_process as draw_process_module
+from dualdraw.crashpoints import ENV as CRASH_ENV
+from dualdraw.domain.errors import DeadlineExceeded, Unavailable
+from dualdraw.rules.worker import FAULT_ENV
+from dualdraw.server import RunningServer, create_server
+from dualdraw.service_layer.context import Caller
+from dualdraw.service_layer.demo_loader import load_demo
+from dualdraw.settings import Settings
+from dualdraw.v1 import tasks_pb2, verification_pb2
+from dualdraw_client import DualdrawClient
+from dualdraw_client.errors import DualdrawError
+from tests.e2e.conftest import RULES, Served
+
+TASK = tasks_pb2.Task(item_code="TS-SE-01", department_id="130273-GXQ", ratio="0.1", team_size=2)
+AS_OF = "2026-12-01"
+
+
+def _settings(database_url: str, draw_process: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        rules_path=RULES,
+        address="127.0.0.1:0",
+        rule_timeout_s=60,
+        auth="off",
+        draw_process=draw_process,
+    )
+
+
+@pytest.fixture
+def in_process(demo_served: Served, database_url: str) -> Iterator[RunningServer]:
+    """A second server on the same database that draws in its own process (``DUALDRAW_DRAW_PROCESS=off``)."""
+    running = create_server(_settings(database_url, "off"))
+    assert running.draw_process is None
+    try:
+        yield running
+    finally:
+        running.stop(grace=1)
+
+
+def _children(pid: int) -> list[int]:
+    return [int(c) for f in Path(f"/proc/{pid}/task").glob("*/children") for c in f.read_text().split()]
+
+
+def _client(running: RunningServer) -> DualdrawClient:
+    return DualdrawClient(f"127.0.0.1:{running.port}", actor="e2e-tester", timeout=60)
+
+
+def _error(call: Any) -> tuple[Any, ...]:
+    with pytest.raises(DualdrawError) as caught:
+        call()
+    e = caught.value
+    return (e.code, e.reason, e.metadata, [(v.field, v.description) for v in e.field_violations])
+
+
+SUMMARY = (
+    "algorithm_version",
+    "rule_set_hash",
+    "in_scope_count",
+    "excluded_count",
+    "eligible_count",
+    "selected_count",
+    "eligible_digest",
+    "inspector_pool_digest",
+    "team_size",
+    "ratio",
+)
+
+
+def test_a_draw_in_the_draw_process_matches_one_in_the_server_process(
+    demo_served: Served, client: DualdrawClient, in_process: RunningServer
+) -> None:
+    process = demo_served.running.draw_process
+    assert process is not None
+    evaluations = REGISTRY.get_sample_value("dualdraw_rule_evaluation_seconds_count") or 0
+    child_drawn = client.draw(client.create_task(TASK).id, AS_OF)
+    # The child's rule evaluations show in the server's metrics.
+    assert REGISTRY.get_sample_value("dualdraw_rule_evaluation_seconds_count") == evaluations + 1
+    assert process.pid not in (None, os.getpid())
+    with _client(in_process) as other:
+        here_drawn = other.draw(other.create_task(TASK).id, AS_OF)
+    assert [getattr(child_drawn, f) for f in SUMMARY] == [getattr(here_drawn, f) for f in SUMMARY]
+    assert len(list(client.iter_assignments(child_drawn.id))) == child_drawn.selected_count
+    actions = [
+        [e.action for e in client.iter_audit_events(resource=f"draws/{d.id}")]
+        for d in (child_drawn, here_drawn)
+    ]
+    assert actions[0] == actions[1]
+    assert actions[0]
+    verdict = client.verify_log()
+    assert verdict.ok, verdict.problem
+    # The child signs with the server's own key (here the per-process development key).
+    signer = demo_served.running.store.signer
+    assert signer is not None
+    assert client.get_checkpoint().public_key == signer.public_key
+
+
+def test_domain_errors_from_the_draw_process_reach_the_client_as_from_the_server_process(
+    demo_served: Served, client: DualdrawClient, in_process: RunningServer
+) -> None:
+    drawn_task = client.create_task(TASK)
+    client.draw(drawn_task.id, AS_OF)
+    bad_beacon = verification_pb2.EntropySource(kind="beacon", beacon="", beacon_round=0)
+    fresh = client.create_task(TASK)
+    with _client(in_process) as other:
+        calls = [
+            (lambda c: c.draw("t-000000000000", AS_OF)),  # NotFound: resource and key in metadata
+            (lambda c: c.draw(drawn_task.id, AS_OF)),  # AlreadyExists DRAW_EXISTS with draw_id
+            (lambda c: c.commit_draw(fresh.id, bad_beacon, as_of=AS_OF)),  # InvalidArgument, field violations
+        ]
+        for call in calls:
+            through_child = _error(lambda call=call: call(client))
+            in_server = _error(lambda call=call: call(other))
+            assert through_child == in_server
+            assert through_child[1]  # a reason came through
+    assert _error(lambda: client.draw("t-000000000000", AS_OF))[0] == grpc.StatusCode.NOT_FOUND
+    violations = _error(lambda: client.commit_draw(fresh.id, bad_beacon, as_of=AS_OF))[3]
+    assert violations
+    assert violations[0][0].startswith("entropy_source")
+
+
+def test_a_retried_draw_returns_the_first_response(demo_served: Served, client: DualdrawClient) -> None:
+    task = client.create_task(TASK)
+    first = client.draw(task.id, AS_OF, request_id="proc-draw-1")
+    again = client.draw(task.id, AS_OF, request_id="proc-draw-1")
+    assert again == first
+    committed_task = client.create_task(TASK)
+    committed = client.commit_draw(committed_task.id, as_of=AS_OF, request_id="proc-commit-1")
+    assert client.commit_draw(committed_task.id, as_of=AS_OF, request_id="proc-commit-1") == committed
+    assert _error(lambda: client.draw(task.id, AS_OF, request_id="proc-draw-2"))[1] == "DRAW_EXISTS"
+
+
+def test_a_draw_process_killed_mid_draw_gives_a_clear_answer_and_the_next_draw_works(
+    demo_served: Served, client: DualdrawClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    process = demo_served.running.draw_process
+    assert process is not None
+    task = client.create_task(TASK)
+    monkeypatch.setenv(FAULT_ENV, "hang")  # the child's rules worker hangs: the draw is in flight
+    outcome: list[Any] = []
+
+    def draw() -> None:
+        try:
+            outcome.append(client.draw(task.id, AS_OF, request_id="killed-draw"))
+        except DualdrawError as error:
+            outcome.append(error)
+
+    call = threading.Thread(target=draw)
+    call.start()
+    deadline = time.monotonic() + 30
+    while process.pid is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    pid = process.pid
+    assert pid is not None
+    time.sleep(1.0)  # the child is inside the draw, waiting for its rules worker
+    monkeypatch.delenv(FAULT_ENV)  # the next child's workers are healthy
+    hanging_worker = _children(pid)
+    os.kill(pid, signal.SIGKILL)
+    for worker in hanging_worker:  # it sleeps in its fault and would notice its parent's death only later
+        os.kill(worker, signal.SIGKILL)
+    call.join(60)
+    error = outcome[0]
+    assert isinstance(error, DualdrawError)
+    assert (error.code, error.reason) == (grpc.StatusCode.UNAVAILABLE, "DRAW_PROCESS_DIED")
+    assert "nothing was written" in error.message
+    assert client.get_task(task.id).draw_id == ""  # nothing half-written
+    assert client.get_object(client.list_objects(page_size=1).objects[0].credit_code)  # still serving
+    drawn = client.draw(task.id, AS_OF, request_id="killed-draw")  # the retry, in a fresh child
+    assert drawn.task_id == task.id
+    assert process.pid not in (None, pid)
+    assert len(client.list_draws(task_id=task.id).draws) == 1
+
+
+def test_a_draw_process_that_dies_after_committing_answers_from_the_database_and_never_draws_twice(
+    demo_served: Served, client: DualdrawClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    process = demo_served.running.draw_process
+    assert process is not None
+    rule_set = demo_served.running.services.rule_book.current()
+    mine, anothers = client.create_task(TASK), client.create_task(TASK)
+    # The child dies at the crash point right after its commit; the parent here must not die with it.
+    monkeypatch.setenv(CRASH_ENV, "draw.after_commit")
+    monkeypatch.setattr(crashpoints, "crash_point", lambda name: None)
+    caller = Caller(actor="e2e-tester", request_id="dies-after-commit")
+    draw = process.run_draw(rule_set, task_id=mine.id, as_of=None, caller=caller)
+    assert client.get_task(mine.id).draw_id == draw.id  # this request's draw, read back from the database
+    with pytest.raises(Unavailable) as caught:  # without a request id the draw cannot be claimed
+        process.run_draw(rule_set, task_id=anothers.id, as_of=None, caller=Caller(actor="e2e-tester"))
+    drawn = client.get_task(anothers.id).draw_id
+    assert drawn
+    assert caught.value.reason == "DRAW_PROCESS_DIED"
+    assert caught.value.metadata["draw_id"] == drawn
+    monkeypatch.delenv(CRASH_ENV)
+    assert _error(lambda: client.draw(anothers.id, AS_OF))[1] == "DRAW_EXISTS"  # still one draw each
+    assert len(client.list_draws(task_id=mine.id).draws) == 1
+
+
+def test_the_deadline_of_the_call_is_honoured_in_the_draw_process(
+    demo_served: Served, client: DualdrawClient
+) -> None:
+    process = demo_served.running.draw_process
+    assert process is not None
+    task = client.create_task(TASK)
+    rule_set = demo_served.running.services.rule_book.current()
+    with deadlines.until(time.monotonic() + 0.001), pytest.raises(DeadlineExceeded):
+        process.run_draw(rule_set, task_id=task.id, as_of=None, caller=Caller(actor="e2e-tester"))
+    assert client.get_task(task.id).draw_id == ""
+    assert client.draw(task.id, AS_OF).task_id == task.id
+
+
+def test_a_draw_process_grown_large_retires_after_its_draw_and_a_fresh_one_serves_the_next(
+    demo_served: Served, client: DualdrawClient
+) -> None:
+    process = demo_served.running.draw_process
+    assert process is not None
+    process._settings = dataclasses.replace(process._settings, retire_above_mb=0)  # every child retires
+    first = client.draw(client.create_task(TASK).id, AS_OF)
+    assert process.pid is None  # gone, and reaped
+    second = client.draw(client.create_task(TASK).id, AS_OF)
+    assert first.id != second.id
+    assert second.selected_count == first.selected_count
+
+
+@pytest.mark.draws_in_process
+def test_with_the_draw_process_off_draws_run_in_the_server(
+    demo_served: Served, client: DualdrawClient
+) -> None:
+    assert demo_served.running.draw_process is None
+    drawn = client.draw(client.create_task(TASK).id, AS_OF)
+    assert drawn.selected_count > 0
+
+
+def test_when_no_draw_process_can_start_draws_run_in_the_server(
+    demo_served: Served,
+    client: DualdrawClient,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def cannot_start(*_args: Any) -> Any:
+        raise draw_process_module._ChildGone("cannot start: no processes left")
+
+    monkeypatch.setattr(draw_process_module, "_Child", cannot_start)
+    with caplog.at_level(logging.ERROR, logger="dualdraw.draw_process"):
+        drawn = client.draw(client.create_task(TASK).id, AS_OF)
+    assert drawn.selected_count > 0
+    assert "DRAW PROCESS COULD NOT START" in caplog.text
+    assert demo_served.running.draw_process is not None
+    assert demo_served.running.draw_process.pid is None
+
+
+def test_stopping_the_server_stops_the_draw_process(database_url: str) -> None:
+    running = create_server(_settings(database_url, "on"))
+    load_demo(running.services.unit_of_work)
+    process = running.draw_process
+    assert process is not None
+    with _client(running) as client:
+        client.draw(client.create_task(TASK).id, AS_OF)
+    pid = process.pid
+    assert pid is not None
+    running.stop(grace=5)
+    assert process.pid is None
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    with pytest.raises(Unavailable):
+        process.run_draw(
+            running.services.rule_book.current(), task_id="t", as_of=None, caller=Caller(actor="x")
+        )
