@@ -57,6 +57,13 @@ CALLER = Caller(actor="bench")
 RATIO = "0.05"
 
 
+def bench_database_name(base_url: str, tag: str) -> str:
+    """``bench_<tag>``, or ``<base>_bench_<tag>`` when the base URL names a database other than ``test``:
+    runs against different base databases never drop each other's."""
+    base = make_url(base_url).database
+    return f"bench_{tag}" if base in (None, "", "test") else f"{base}_bench_{tag}"
+
+
 def fresh_database(base_url: str, tag: str) -> str:
     """A new empty migrated database: a temporary SQLite file, or ``bench_<tag>`` on the PostgreSQL server
     (``<base>_bench_<tag>`` when the base URL names a database other than ``test``)."""
@@ -65,8 +72,7 @@ def fresh_database(base_url: str, tag: str) -> str:
         path = Path(tempfile.mkdtemp(prefix="dualdraw-bench-")) / f"{tag}.db"
         fresh = f"sqlite:///{path}"
     else:
-        # Named after the base database, so runs against different base databases never collide.
-        name = f"bench_{tag}" if url.database in (None, "", "test") else f"{url.database}_bench_{tag}"
+        name = bench_database_name(base_url, tag)
         admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

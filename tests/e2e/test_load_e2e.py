@@ -9,6 +9,7 @@ import os
 import pytest
 import sqlalchemy as sa
 from bench import load
+from bench.run import bench_database_name
 from sqlalchemy.engine import make_url
 
 
@@ -22,7 +23,8 @@ def test_a_short_load_run_loses_nothing_and_the_check_catches_a_lost_write(
     argv = ["--duration", "4", "--clients", "6", "--objects", "600", "--no-results-file"]
     code = load.main([*argv, "--database-url", server, "--tag", tag])
     report = json.loads(capsys.readouterr().out)
-    url = make_url(server).set(database=f"bench_{tag}").render_as_string(hide_password=False)
+    name = bench_database_name(server, tag)
+    url = make_url(server).set(database=name).render_as_string(hide_password=False)
     try:
         assert code == 0, report
         assert report["verdict"] == "PASS"
@@ -44,5 +46,5 @@ def test_a_short_load_run_loses_nothing_and_the_check_catches_a_lost_write(
     finally:
         admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "bench_{tag}" WITH (FORCE)'))
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
