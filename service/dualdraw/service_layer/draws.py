@@ -11,13 +11,13 @@ stored record alone.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import json
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from dualdraw import collection_pause
 from dualdraw.crashpoints import crash_point
 from dualdraw.domain import model
 from dualdraw.domain.canonical_json import canonical_json, sha256_hex
@@ -54,13 +54,8 @@ def cycle_collection_paused() -> Iterator[None]:
     half of loading a million objects. Reference counting still frees everything; cycles wait for the
     next collection after the block.
     """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collection_pause.paused():  # one counted pause, shared with concurrent imports
         yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def new_draw_id() -> str:
