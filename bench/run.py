@@ -271,6 +271,31 @@ def _children_peak_rss_mb(pid: int) -> dict[str, float]:
     return peaks
 
 
+def _verify_offline(client: Any, draw_id: str) -> dict[str, Any]:
+    """Exports the draw's full bundle through the API and verifies it offline, twice: in this process
+    (``verify_bundle``, what the verifier itself costs) and as an auditor would, ``dualdraw verify FILE``
+    in a fresh interpreter (start-up and imports included)."""
+    from dualdraw.verify import verify_bundle
+
+    export_s, bundle = timed(lambda: client.export_draw_bundle(draw_id))
+    verify_s, report = timed(lambda: verify_bundle(bundle))
+    if not report.ok:
+        raise RuntimeError(f"the draw's bundle does not verify: {report.problem}")
+    with tempfile.TemporaryDirectory(prefix="dualdraw-bench-") as tmp:
+        path = Path(tmp) / "draw.json"
+        path.write_bytes(bundle)
+        command = [sys.executable, "-m", "dualdraw.cli", "verify", str(path)]
+        cli_s, done = timed(lambda: subprocess.run(command, capture_output=True, text=True, check=False))
+    if done.returncode != 0:
+        raise RuntimeError(f"dualdraw verify failed: {done.stdout}{done.stderr}")
+    return {
+        "bundle_mb": round(len(bundle) / 2**20, 1),
+        "export_bundle_s": export_s,
+        "verify_s": verify_s,
+        "verify_cli_s": cli_s,
+    }
+
+
 def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
     """Import and draw through the real gRPC API against a server subprocess."""
     from dualdraw.api import convert
@@ -352,6 +377,7 @@ def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
                 reader.join()
             result["draw_s"] = seconds
             result["selected"] = draw.selected_count
+            result.update(_verify_offline(client, draw.id))
             if latencies:
                 ordered = sorted(latencies)
                 result["reads_during_draw"] = len(ordered)
@@ -375,6 +401,18 @@ def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
     return result
 
 
+def api_medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median of each timing and rate over repeated API runs of one size (fresh database each)."""
+    first = runs[0]
+    summary: dict[str, Any] = {k: first[k] for k in ("objects", "inspectors", "database", "draw_process")}
+    summary["runs"] = len(runs)
+    for key, value in first.items():
+        if isinstance(value, int | float) and key not in summary and key not in ("selected", "objects"):
+            values = [run[key] for run in runs if key in run]
+            summary[key] = statistics.median(values)
+    return summary
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -386,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
         help="sqlite:///... (a temporary file is used) or a PostgreSQL server URL",
     )
     parser.add_argument("--api", action="store_true", help="also measure through the real gRPC API")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per stage and per API measurement")
     args = parser.parse_args(argv)
     report: dict[str, Any] = {
         "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -405,9 +443,16 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"stages": row}, ensure_ascii=False), flush=True)
         report["stages"].append(row)
         if args.api:
-            row = api(args.database_url, size, staff)
-            print(json.dumps({"api": row}, ensure_ascii=False), flush=True)
-            report["api"].append(row)
+            runs = []
+            for _ in range(args.repeat):
+                row = api(args.database_url, size, staff)
+                print(json.dumps({"api": row}, ensure_ascii=False), flush=True)
+                runs.append(row)
+            report["api"].extend(runs)
+            if len(runs) > 1:
+                summary = api_medians(runs)
+                print(json.dumps({"api_median": summary}, ensure_ascii=False), flush=True)
+                report.setdefault("api_median", []).append(summary)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"{report['started'].replace(':', '')}.json"
     out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

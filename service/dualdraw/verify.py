@@ -22,13 +22,13 @@ from typing import Any
 
 from dualdraw.audit.checkpoints import Checkpoint
 from dualdraw.audit.merkle import leaf_hash, verify_inclusion
-from dualdraw.domain.canonical_json import canonical_json, sha256_hex
+from dualdraw.domain.canonical_json import canonical_json, loads_proving_canonical, sha256_hex
 from dualdraw.domain.commitments import (
     EligibleEntry,
     exclusions_root,
     object_commitment,
-    object_leaf_data,
     pool_root,
+    salted_leaf_hashes,
     set_root,
 )
 from dualdraw.domain.draw_algorithm import (
@@ -117,6 +117,38 @@ def _pool_inspector(line: str) -> Inspector:
     )
 
 
+_ELIGIBLE_FIELDS = ("code", "stratum", "risk_class", "salt")
+_HEX_RUN = re.compile(r"[0-9a-f]*")
+
+
+def _eligible_entries(rows: list[Any]) -> tuple[list[EligibleEntry], list[str]]:
+    """The entries and salts of a full bundle's eligible rows, each row checked for its exact fields and
+    types. Checked column by column (C-level passes, the 1M-row case); when that finds anything wrong, row
+    by row, so that the first bad row and field are named."""
+    fields = set(_ELIGIBLE_FIELDS)
+    if all(type(row) is dict and row.keys() == fields for row in rows):
+        codes, strata, classes, salts = ([row[name] for row in rows] for name in _ELIGIBLE_FIELDS)
+        texts = (codes, strata, classes, salts)
+        if (
+            all(set(map(type, column)) <= {str} for column in texts)
+            and all(len(salt) == 64 for salt in salts)
+            and _HEX_RUN.fullmatch("".join(salts))
+        ):
+            return list(map(EligibleEntry, codes, strata, classes)), salts
+    entries, salts = [], []
+    for n, row in enumerate(rows):
+        r = _obj(row, _ELIGIBLE_FIELDS, f"eligible[{n}]")
+        entries.append(
+            EligibleEntry(
+                _str(r["code"], f"eligible[{n}].code"),
+                _str(r["stratum"], f"eligible[{n}].stratum"),
+                _str(r["risk_class"], f"eligible[{n}].risk_class"),
+            )
+        )
+        salts.append(_hex64(r["salt"], f"eligible[{n}].salt"))
+    return entries, salts
+
+
 @dataclass(frozen=True)
 class ObjectCheck:
     """An object checking its own ticket in a (public) bundle: its code, risk class and salt."""
@@ -144,12 +176,11 @@ def _verify(
     raw: bytes, trusted_keys: Collection[str] | None, own: ObjectCheck | None, notes: list[str]
 ) -> None:
     try:
-        text = raw.decode("utf-8")
-        bundle = json.loads(text)
+        bundle, proven = loads_proving_canonical(raw.removesuffix(b"\n"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise Mismatch(f"bundle: not valid UTF-8 JSON ({exc})") from None
     try:
-        canonical = canonical_json(bundle) + b"\n"
+        canonical = raw if proven and raw.endswith(b"\n") else canonical_json(bundle) + b"\n"
     except (TypeError, ValueError) as exc:
         raise Mismatch(f"bundle: holds values canonical JSON does not allow ({exc})") from None
     if raw != canonical:
@@ -292,25 +323,21 @@ def _verify(
     codes_by_stratum: dict[str, list[str]] = {}
     public_tickets: dict[str, list[str]] = {}
     if variant == "full":
-        leaves = []
-        for n, row in enumerate(eligible_rows):
-            r = _obj(row, ["code", "stratum", "risk_class", "salt"], f"eligible[{n}]")
-            entry = EligibleEntry(
-                _str(r["code"], f"eligible[{n}].code"),
-                _str(r["stratum"], f"eligible[{n}].stratum"),
-                _str(r["risk_class"], f"eligible[{n}].risk_class"),
-            )
-            leaves.append(leaf_hash(object_leaf_data(entry, _hex64(r["salt"], f"eligible[{n}].salt"))))
-            strata_counts[entry.stratum] += 1
+        entries, salts = _eligible_entries(eligible_rows)
+        leaves = salted_leaf_hashes(entries, salts)
+        for entry in entries:
             codes_by_stratum.setdefault(entry.stratum, []).append(entry.code)
+        strata_counts.update({stratum: len(codes) for stratum, codes in codes_by_stratum.items()})
         all_codes = [code for codes in codes_by_stratum.values() for code in codes]
         if v2:
             raised = {code: (old, new) for code, old, new in manifest["objects"]["raised"]}
-            for n, row in enumerate(eligible_rows):
-                old, new = raised.get(row["code"], (row["risk_class"], row["risk_class"]))
+            for n, entry in enumerate(entries):
+                if entry.stratum == entry.risk_class and entry.code not in raised:
+                    continue
+                old, new = raised.get(entry.code, (entry.risk_class, entry.risk_class))
                 _need(
-                    old == row["risk_class"] and row["stratum"] == new,
-                    f"eligible[{n}]: stratum {row['stratum']} is not its class {row['risk_class']} "
+                    old == entry.risk_class and entry.stratum == new,
+                    f"eligible[{n}]: stratum {entry.stratum} is not its class {entry.risk_class} "
                     "or the class the manifest raised it to",
                 )
             _need(

@@ -8,12 +8,15 @@ import datetime as dt
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from dualdraw.demo import DEMO_AS_OF
+from dualdraw.domain.canonical_json import canonical_json
 from dualdraw.domain.entropy import party_commitment
 from dualdraw.v1 import verification_pb2
 from dualdraw.verify import ObjectCheck, verify_bundle
@@ -217,6 +220,45 @@ def test_flipping_any_byte_of_a_bundle_fails_verification_with_a_named_problem(
             report = verify_bundle(bytes(tampered))
             assert not report.ok, f"byte {i} flipped with {bit:#x} went unnoticed"
             assert report.problem
+
+
+def test_well_formed_edits_of_a_bundle_are_named_by_row_and_field(
+    demo_served: Served, client: DualdrawClient
+) -> None:
+    """The verifier checks eligible rows column by column and, when anything is off, row by row: the
+    problem names the first bad row and field. Its fast canonical-form check never accepts what
+    canonical JSON would not write."""
+    task = demo_task(client)
+    draw = client.draw(task.id, as_of=DEMO_AS_OF)
+    raw = client.export_draw_bundle(draw.id)
+    assert verify_bundle(raw).ok
+
+    def edited(change: Callable[[dict[str, Any]], None]) -> str:
+        bundle = json.loads(raw)
+        change(bundle)
+        return verify_bundle(canonical_json(bundle) + b"\n").problem
+
+    def set_row(n: int, name: str, value: object) -> Callable[[dict[str, Any]], None]:
+        return lambda b: b["eligible"][n].__setitem__(name, value)
+
+    assert edited(set_row(3, "salt", "AB" * 32)) == "eligible[3].salt: not 64 lower-case hex digits"
+    assert edited(set_row(3, "salt", "ab" * 31)) == "eligible[3].salt: not 64 lower-case hex digits"
+    assert edited(set_row(2, "code", 91)) == "eligible[2].code: expected a string"
+    assert edited(set_row(1, "stratum", None)) == "eligible[1].stratum: expected a string"
+    assert edited(lambda b: b["eligible"][4].pop("risk_class")).startswith(
+        "eligible[4]: fields ['risk_class'] are unexpected or missing"
+    )
+    assert edited(lambda b: b["eligible"].__setitem__(0, "x")) == "eligible[0]: expected an object"
+    for change in (set_row(0, "risk_class", "Z"), set_row(5, "salt", "0" * 64)):
+        assert edited(change) == "eligible: the set does not match the manifest's eligible_root"
+    text = raw.decode()
+    assert verify_bundle(text.replace('"position":1,', '"position":1.0,', 1).encode()).problem.startswith(
+        "bundle: holds values canonical JSON does not allow"
+    )
+    assert verify_bundle(text.replace('"position":1,', '"position": 1,', 1).encode()).problem.startswith(
+        "bundle: not in canonical form"
+    )
+    assert verify_bundle(raw.removesuffix(b"\n")).problem.startswith("bundle: not in canonical form")
 
 
 def test_public_bundle_hides_confidential_fields_and_each_object_can_check_its_ticket(

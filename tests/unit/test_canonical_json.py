@@ -8,7 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dualdraw.domain.canonical_json import MAX_SAFE_INTEGER, canonical_json, sha256_hex
+from dualdraw.domain.canonical_json import (
+    MAX_SAFE_INTEGER,
+    canonical_json,
+    loads_proving_canonical,
+    sha256_hex,
+)
 
 
 def test_rfc8785_string_example() -> None:
@@ -99,3 +104,76 @@ def _has_astral_key(value: object) -> bool:
     if isinstance(value, list):
         return any(_has_astral_key(v) for v in value)
     return False
+
+
+# -- loads_proving_canonical: the verifier's fast check that a bundle is in canonical form ------------------
+
+any_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**60), 2**60)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
+    max_leaves=20,
+)
+
+
+def _slow_verdict(data: bytes) -> bool:
+    try:
+        return canonical_json(json.loads(data)) == data
+    except (TypeError, ValueError):
+        return False
+
+
+@given(any_json, st.booleans(), st.booleans(), st.sampled_from([(",", ":"), (", ", ": ")]))
+def test_proven_implies_canonical_for_any_json_text(
+    value: object, sort_keys: bool, ensure_ascii: bool, separators: tuple[str, str]
+) -> None:
+    """Whatever JSON text comes in (floats, NaN, big integers, astral keys, unsorted members, whitespace,
+    escapes), ``proven`` is never true unless ``canonical_json`` writes exactly those bytes."""
+    text = json.dumps(value, sort_keys=sort_keys, ensure_ascii=ensure_ascii, separators=separators)
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate written unescaped: not UTF-8, json.loads' error
+        return
+    parsed, proven = loads_proving_canonical(data)
+    assert json.dumps(parsed, sort_keys=True) == json.dumps(json.loads(data), sort_keys=True)
+    if proven:
+        assert _slow_verdict(data)
+
+
+@given(json_values)
+def test_canonical_text_without_astral_characters_is_proven(value: object) -> None:
+    data = canonical_json(value)
+    parsed, proven = loads_proving_canonical(data)
+    assert parsed == value
+    assert proven or any(ord(c) > 0xFFFF for c in data.decode("utf-8"))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"a":1.0}',
+        b'{"a":NaN}',
+        b'{"a":Infinity}',
+        b'{"a":9007199254740992}',
+        b'{"a":-0}',
+        b'{"b":1,"a":2}',
+        b'{"a":1,"a":1}',
+        b'{"a": 1}',
+        b'["\\u00e9"]',
+        b'["\\u001F"]',
+        '{"\ufb01":1,"\U0001f600":2}'.encode(),
+        b'["\\ud83d\\ude00"]',
+    ],
+)
+def test_texts_that_are_not_canonical_are_never_proven(data: bytes) -> None:
+    assert not _slow_verdict(data)
+    assert loads_proving_canonical(data)[1] is False
+
+
+def test_astral_text_in_canonical_form_is_left_to_the_slow_check() -> None:
+    data = canonical_json({"\U0001f600": 1, "\ufb01": 2})  # UTF-16 order differs from code-point order
+    assert data == '{"\U0001f600":1,"\ufb01":2}'.encode()
+    assert loads_proving_canonical(data) == ({"\U0001f600": 1, "\ufb01": 2}, False)

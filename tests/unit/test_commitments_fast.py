@@ -27,6 +27,7 @@ from dualdraw.domain.commitments import (
     object_leaf_data,
     object_leaf_hashes,
     salt_for,
+    salted_leaf_hashes,
     set_root,
 )
 from dualdraw.domain.draw_algorithm import lowest, rank_objects, set_digest
@@ -96,6 +97,36 @@ def test_any_ascii_leaves_equal_the_canonical_leaves(raw: list[tuple[str, str, s
             object_leaf_hashes(entries, SALT_KEY)
         return
     assert object_leaf_hashes(entries, SALT_KEY) == expected
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.text(min_size=1, max_size=8),
+            st.text(min_size=1, max_size=4),
+            st.sampled_from("ABCD"),
+            st.one_of(st.text(alphabet="0123456789abcdef", min_size=64, max_size=64), st.text(max_size=4)),
+        ),
+        max_size=20,
+    )
+)
+def test_leaves_from_given_salts_equal_the_canonical_leaves(raw: list[tuple[str, str, str, str]]) -> None:
+    """What the offline verifier recomputes from a bundle's rows: any text, plain or not, as canonical."""
+    entries = [EligibleEntry(code, stratum, risk) for code, stratum, risk, _ in raw]
+    salts = [salt for *_, salt in raw]
+    try:
+        expected = [leaf_hash(object_leaf_data(e, salt)) for e, salt in zip(entries, salts, strict=True)]
+    except ValueError:  # lone surrogates: refused either way
+        with pytest.raises(ValueError, match="lone surrogate"):
+            salted_leaf_hashes(entries, salts)
+        return
+    assert salted_leaf_hashes(entries, salts) == expected
+
+
+def test_leaves_from_the_derived_salts_equal_the_draw_leaves() -> None:
+    entries = [EligibleEntry(code, ("all", "B")[n % 2], "ABCD"[n % 4]) for n, code in enumerate(CODES)]
+    salts = [salt_for(SALT_KEY, e.code) for e in entries]
+    assert salted_leaf_hashes(entries, salts) == object_leaf_hashes(entries, SALT_KEY)
 
 
 @pytest.mark.parametrize("step", [1, 7, 50_000])

@@ -81,16 +81,9 @@ def object_leaf_hashes(entries: Sequence[EligibleEntry], salt_key: bytes) -> lis
     leaf is built the canonical way. Both give the same bytes (tests/unit/test_commitments_fast.py).
     """
     codes = [e.code for e in entries]
-    pairs = {(e.risk_class, e.stratum) for e in entries}
-    if not (_all_plain(codes) and _all_plain(text for pair in pairs for text in pair)):
+    frames = _frames(entries, codes)
+    if frames is None:
         return [leaf_hash(object_leaf_data(e, salt_for(salt_key, e.code))) for e in entries]
-    frames = {
-        (risk_class, stratum): (
-            f'","risk_class":"{risk_class}","salt":"'.encode("ascii"),
-            f'","stratum":"{stratum}"}}'.encode("ascii"),
-        )
-        for risk_class, stratum in pairs
-    }
     sha256, hexlify, salted = hashlib.sha256, binascii.hexlify, _SALT_TAG + salt_key
     leaves = []
     for e, text in zip(entries, codes, strict=True):
@@ -99,6 +92,39 @@ def object_leaf_hashes(entries: Sequence[EligibleEntry], salt_key: bytes) -> lis
         salt = hexlify(sha256(salted + code).digest())
         leaves.append(sha256(b'\x00{"code":"' + code + middle + salt + end).digest())
     return leaves
+
+
+def salted_leaf_hashes(entries: Sequence[EligibleEntry], salts: Sequence[str]) -> list[bytes]:
+    """``leaf_hash(object_leaf_data(entry, salt))`` for each entry and its given salt (hex), in order: what
+    the offline verifier recomputes from a bundle's eligible rows. Fast path as ``object_leaf_hashes``."""
+    codes = [e.code for e in entries]
+    frames = _frames(entries, codes)
+    if frames is None or not _all_plain(salts):
+        return [leaf_hash(object_leaf_data(e, salt)) for e, salt in zip(entries, salts, strict=True)]
+    sha256 = hashlib.sha256
+    leaves = []
+    for e, code, salt in zip(entries, codes, salts, strict=True):
+        middle, end = frames[e.risk_class, e.stratum]
+        data = b'\x00{"code":"' + code.encode("ascii") + middle + salt.encode("ascii") + end
+        leaves.append(sha256(data).digest())
+    return leaves
+
+
+def _frames(
+    entries: Sequence[EligibleEntry], codes: Sequence[str]
+) -> dict[tuple[str, str], tuple[bytes, bytes]] | None:
+    """The fixed leaf-data pieces around each entry's code and salt, per (risk class, stratum), when every
+    code, risk class and stratum is plain ASCII (so canonical JSON writes them unchanged); else ``None``."""
+    pairs = {(e.risk_class, e.stratum) for e in entries}
+    if not (_all_plain(codes) and _all_plain(text for pair in pairs for text in pair)):
+        return None
+    return {
+        (risk_class, stratum): (
+            f'","risk_class":"{risk_class}","salt":"'.encode("ascii"),
+            f'","stratum":"{stratum}"}}'.encode("ascii"),
+        )
+        for risk_class, stratum in pairs
+    }
 
 
 class LeafSet:
