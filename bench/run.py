@@ -1,12 +1,16 @@
 """Benchmarks (issue #7): ``python -m bench.run [--sizes 10000,100000] [--database-url URL] [--api]``.
 
 Two measurements, both on a fresh database per size:
-- **stages**: the draw pipeline in-process, stage by stage (load, rules, selection, teams, persist+audit),
-  with a plain-Python evaluation of the same shipped rules for comparison;
+- **stages**: the draw pipeline in-process, stage by stage (load, rules, selection, teams), with a
+  plain-Python evaluation of the same shipped rules for comparison, then one real draw (``run_draw``) with
+  the duration and this process's resident memory at the end of each of its stages (``draws.DRAW_STAGES``:
+  load, rules, commitments, store, selection, teams, persist with the audit event, commit);
 - **api** (``--api``): the same directory imported and drawn through the real gRPC API against a server
-  subprocess, with reads (GetObject every 10 ms, ExplainExclusion every second unless ``BENCH_EXPLAIN=0``)
+  subprocess, with reads (GetObject every 10 ms, ExplainExclusion every 250 ms unless ``BENCH_EXPLAIN=0``)
   timed while the draw runs, and the peak RSS of the server and of its children (draw process, rules
-  workers). ``DUALDRAW_DRAW_PROCESS=off`` in the environment measures draws in the server process.
+  workers); then the draw's full bundle is exported and verified offline (in this process and with
+  ``dualdraw verify FILE``). ``DUALDRAW_DRAW_PROCESS=off`` in the environment measures draws in the server
+  process. API runs are repeated ``--repeat`` times on fresh databases and their medians printed.
 Results are printed and written to ``bench/results/<timestamp>.json``. Timings use ``time.perf_counter``;
 each figure is the median of ``--repeat`` runs where the stage can be repeated without side effects.
 """
@@ -45,7 +49,7 @@ from dualdraw.rules.model import EvaluationContext
 from dualdraw.service_layer import catalogue
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.directory import DirectoryBatch, import_directory
-from dualdraw.service_layer.draws import run_draw
+from dualdraw.service_layer.draws import StageLog, run_draw
 from dualdraw.service_layer.ports import SideFacts
 from dualdraw.store import Store
 from dualdraw.store.database import migrate
@@ -87,6 +91,12 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     start = time.perf_counter()
     value = fn()
     return time.perf_counter() - start, value
+
+
+def rss_mb() -> float:
+    """This process's resident set now (``VmRSS``)."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def peak_rss_mb() -> float:
@@ -214,9 +224,23 @@ def stages(base_url: str, size: int, inspectors: int, repeat: int) -> dict[str, 
                 seed, [s.credit_code for s in selected], pool.qualified, 2, AS_OF, ITEM.required_speciality
             )
         )
+        stage_log = StageLog(f"bench draw of {size}")
+        stage_rss: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            stage_log(stage, done, total)
+            if done == total:
+                stage_rss[stage] = round(rss_mb())
+
         total_s, outcome = timed(
             lambda: run_draw(
-                store.unit_of_work(), engine, rule_set, task_id=task.id, as_of=AS_OF, caller=CALLER
+                store.unit_of_work(),
+                engine,
+                rule_set,
+                task_id=task.id,
+                as_of=AS_OF,
+                caller=CALLER,
+                progress=progress,
             )
         )
     store.dispose()
@@ -233,7 +257,8 @@ def stages(base_url: str, size: int, inspectors: int, repeat: int) -> dict[str, 
         selection_s=sel_s,
         teams_s=team_s,
         draw_total_s=total_s,
-        persist_and_rest_s=max(0.0, total_s - statistics.median(load_times) - rules_s - sel_s - team_s),
+        draw_stages_s={stage: round(seconds, 3) for stage, seconds in stage_log.seconds.items()},
+        draw_stages_rss_mb=stage_rss,
         selected=outcome.draw.selected_count,
         peak_rss_mb=round(peak_rss_mb()),
     )
@@ -359,9 +384,9 @@ def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
                         latencies.append(time.perf_counter() - start)
                         time.sleep(0.01)
 
-            def explain_while_drawing() -> None:  # one a second: it evaluates the rules for the object
+            def explain_while_drawing() -> None:  # four a second: it evaluates the rules for the object
                 with DualdrawClient(target, actor="bench-reader", timeout=30) as reader:
-                    while not stop.wait(1.0):
+                    while not stop.wait(0.25):
                         start = time.perf_counter()
                         reader.explain_exclusion(probe, as_of=AS_OF, task_id=task.id)
                         explain_latencies.append(time.perf_counter() - start)
@@ -389,6 +414,9 @@ def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
                 ordered = sorted(explain_latencies)
                 result["explains_during_draw"] = len(ordered)
                 result["explain_p50_ms"] = round(1000 * ordered[len(ordered) // 2], 1)
+                result["explain_p99_ms"] = round(
+                    1000 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 1
+                )
                 result["explain_max_ms"] = round(1000 * ordered[-1], 1)
         result["server_peak_rss_mb"] = round(_server_peak_rss_mb(server.pid))
         children = _children_peak_rss_mb(server.pid)

@@ -91,6 +91,8 @@ class ChildSettings:
     rule_timeout_s: float
     log_level: int = logging.INFO
     retire_above_mb: float = RETIRE_ABOVE_MB
+    niceness: int = 0
+    """Added to the child's niceness before it starts work (its rules worker inherits it)."""
 
 
 @dataclass(frozen=True)
@@ -393,6 +395,8 @@ def serve(conn: Connection, settings: ChildSettings, parent_pid: int) -> None:
         level=settings.log_level, format="%(asctime)s draw-process %(levelname)s %(name)s: %(message)s"
     )
     threading.Thread(target=_exit_without_parent, args=(parent_pid,), daemon=True).start()
+    if settings.niceness:
+        os.nice(settings.niceness)  # a draw is batch work: the server's reads get the CPU first
     store = Store.from_url(settings.database_url, signer=settings.signer)
     engine = ExclusionEngine(shard_size=settings.rule_shard_size, timeout_s=settings.rule_timeout_s)
     rule_seconds: list[float] = []
@@ -406,6 +410,10 @@ def serve(conn: Connection, settings: ChildSettings, parent_pid: int) -> None:
             rule_seconds.append(time.perf_counter() - started)
 
     setattr(engine, "evaluate", timed)  # noqa: B010 -- as observability.time_rule_evaluation does
+    try:
+        engine.start()  # now, not in the first draw: its worker takes a few hundred ms to start
+    except Unavailable as exc:
+        log.warning("%s; the first draw tries again", exc)
     draws = InProcessDraws(store.unit_of_work, engine)
     crashpoints.tell_before_crashing(lambda name: conn.send(("crash", name)))
     conn.send(("ready", os.getpid()))

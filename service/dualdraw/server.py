@@ -239,6 +239,7 @@ def create_server(
                 rule_shard_size=settings.rule_shard_size,
                 rule_timeout_s=settings.rule_timeout_s,
                 log_level=logging.getLogger().getEffectiveLevel(),
+                niceness=settings.draw_process_niceness,
             ),
             store.unit_of_work,
             engine,

@@ -26,6 +26,7 @@ from dualdraw.rules.worker import FAULT_ENV
 from dualdraw.server import RunningServer, create_server
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_loader import load_demo
+from dualdraw.service_layer.draws import DRAW_STAGES, StageLog
 from dualdraw.settings import Settings
 from dualdraw.v1 import tasks_pb2, verification_pb2
 from dualdraw_client import DualdrawClient
@@ -113,6 +114,72 @@ def test_a_draw_in_the_draw_process_matches_one_in_the_server_process(
     signer = demo_served.running.store.signer
     assert signer is not None
     assert client.get_checkpoint().public_key == signer.public_key
+
+
+def test_the_draw_process_and_its_rules_worker_run_at_a_lower_priority_than_the_server(
+    demo_served: Served, client: DualdrawClient
+) -> None:
+    """Reads before draws when the CPU is short: the child adds DUALDRAW_DRAW_PROCESS_NICENESS (10 by
+    default) to its niceness, and the rules worker it starts inherits it; the server keeps its own."""
+    process = demo_served.running.draw_process
+    assert process is not None
+    client.draw(client.create_task(TASK).id, AS_OF)
+    assert process.pid is not None
+    server = os.getpriority(os.PRIO_PROCESS, 0)
+    expected = min(19, server + Settings().draw_process_niceness)
+    assert expected > server
+    assert os.getpriority(os.PRIO_PROCESS, process.pid) == expected
+    workers = _children(process.pid)
+    assert workers, "the draw process's rules worker"
+    assert {os.getpriority(os.PRIO_PROCESS, pid) for pid in workers} == {expected}
+
+
+def test_a_draw_process_niceness_of_zero_keeps_the_server_priority(database_url: str) -> None:
+    settings = dataclasses.replace(_settings(database_url, "on"), draw_process_niceness=0)
+    running = create_server(settings)
+    try:
+        load_demo(running.services.unit_of_work)
+        with _client(running) as other:
+            other.draw(other.create_task(TASK).id, AS_OF)
+        assert running.draw_process is not None
+        assert running.draw_process.pid is not None
+        assert os.getpriority(os.PRIO_PROCESS, running.draw_process.pid) == os.getpriority(
+            os.PRIO_PROCESS, 0
+        )
+    finally:
+        running.stop(grace=1)
+
+
+def test_a_draw_logs_each_stage_as_it_ends(
+    in_process: RunningServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Progress on long work: every stage of a draw is logged with its duration, in pipeline order (the
+    draw process logs the same lines to its own standard error)."""
+    caplog.set_level(logging.INFO, logger="dualdraw.service_layer.draws")
+    with _client(in_process) as other:
+        task = other.create_task(TASK)
+        other.draw(task.id, AS_OF)
+    ended = [
+        r.getMessage().split(": ", 1)[1].split(" done")[0]
+        for r in caplog.records
+        if r.name == "dualdraw.service_layer.draws" and f"task {task.id}" in r.getMessage()
+    ]
+    assert ended == list(DRAW_STAGES)
+
+
+def test_stage_log_reports_a_long_stage_while_it_runs_and_times_each_stage() -> None:
+    now = [0.0]
+    stages = StageLog("draw of task t", every_s=5.0, clock=lambda: now[0])
+    for at, stage, done, total in [
+        (1.0, "load", 10, 10),
+        (3.0, "rules", 4, 10),  # 2 s since the last report: quiet
+        (7.0, "rules", 8, 10),  # 6 s: reported
+        (8.0, "rules", 10, 10),
+        (8.5, "commitments", 9, 9),
+    ]:
+        now[0] = at
+        stages(stage, done, total)
+    assert stages.seconds == {"load": 1.0, "rules": 7.0, "commitments": 0.5}
 
 
 def test_domain_errors_from_the_draw_process_reach_the_client_as_from_the_server_process(

@@ -142,6 +142,8 @@ def commit_in(
     objects = uow.directory.objects_matching(object_filter)
     side_facts = uow.directory.side_facts_matching(object_filter)
     candidates = uow.directory.inspectors_of([task.department_id])
+    if progress:
+        progress("load", len(objects), len(objects))
     context = EvaluationContext(
         as_of=day,
         business_line=item.business_line,
@@ -283,6 +285,8 @@ def commit_in(
         manifest["objects"]["raised"] = [[r.credit_code, r.from_class, r.to_class] for r in raises]
     manifest_json = canonical_json(manifest).decode("utf-8")
     manifest_hash = sha256_hex(manifest_json.encode("utf-8"))
+    if progress:
+        progress("commitments", len(eligible), len(eligible))
     draw = model.Draw(
         id=draw_id,
         task_id=task.id,
@@ -329,6 +333,8 @@ def commit_in(
             "entropy_source": declaration,
         },
     )
+    if progress:
+        progress("store", len(eligible), len(eligible))
     return Committed(draw, record, entries)
 
 
@@ -339,11 +345,13 @@ def execute_in(
     *,
     committed: DrawRecord | None = None,
     entries: list[EligibleEntry] | None = None,
+    progress: Progress | None = None,
 ) -> DrawOutcome:
     """Combines the supplied entropy, selects objects and teams and stores them (inside ``uow``).
 
     ``committed`` (and, for a ``dualdraw-draw/2`` draw, its eligible ``entries``) is the record that
     ``commit_in`` just stored in this same ``uow``: given, it is not read back (a 1M draw's eligible set).
+    ``progress(stage, done, total)`` is told when selection, teams and persisting are done.
     """
     record = committed if committed is not None else require(uow.draws.get_record(draw_id), "draw", draw_id)
     draw = record.draw
@@ -363,13 +371,19 @@ def execute_in(
         if entries is None:
             _, entries = require(uow.lifecycle.commitments(draw_id), "draw commitments", draw_id)
         selected = select_v2(seed, entries, manifest)
+        if progress:
+            progress("selection", len(entries), len(entries))
         teams = teams_v2(seed, selected, record.inspector_pool, manifest)
     else:
         selected = select_objects(seed, record.eligible_codes, draw.ratio)
+        if progress:
+            progress("selection", len(record.eligible_codes), len(record.eligible_codes))
         pool = [_pool_inspector(line) for line in record.inspector_pool]
         teams = form_teams(
             seed, [s.credit_code for s in selected], pool, draw.team_size, draw.as_of, _POOL_SPECIALITY
         )
+    if progress:
+        progress("teams", len(teams), len(teams))
     assignments = [
         model.Assignment(
             position=n, credit_code=s.credit_code, ticket=s.ticket_hex, stratum=s.stratum, team=team
@@ -398,6 +412,8 @@ def execute_in(
             "selected": [a.credit_code for a in assignments],
         },
     )
+    if progress:
+        progress("persist", len(assignments), len(assignments))
     executed = require(uow.draws.get(draw_id), "draw", draw_id)
     return DrawOutcome(
         executed,
@@ -414,9 +430,11 @@ def commit_draw(
     as_of: dt.date | None,
     caller: Caller,
     declaration: dict[str, Any],
+    progress: Progress | None = None,
 ) -> model.Draw:
     """Commits a draw whose entropy comes later. ``declaration`` without a commitment for ``local-secret``
-    gets a fresh server secret. Raises ``AlreadyExists`` (``DRAW_EXISTS``) when the task has a live draw."""
+    gets a fresh server secret. Raises ``AlreadyExists`` (``DRAW_EXISTS``) when the task has a live draw.
+    ``progress`` is told the stages up to ``store``, then ``commit``."""
     day = as_of or caller.today()
     secret = b""
     if declaration.get("kind") == LOCAL_SECRET and "commitment" not in declaration:
@@ -432,11 +450,13 @@ def commit_draw(
                 reason="DRAW_EXISTS",
                 metadata={"draw_id": task.draw_id},
             )
-        draw = commit_in(uow, engine, rule_set, task, day, caller, declaration).draw
+        draw = commit_in(uow, engine, rule_set, task, day, caller, declaration, progress).draw
         if secret:
             # Stored unrevealed beside its commitment: a demo source, the operator could read it.
             uow.lifecycle.set_entropy_value(draw.id, ROLE_LOCAL, "local", secret.hex(), caller.now)
         uow.commit()
+        if progress:
+            progress("commit", draw.eligible_count, draw.eligible_count)
     return draw
 
 

@@ -50,7 +50,13 @@ class InProcessDraws:
         self, rule_set: RuleSet, *, task_id: str, as_of: dt.date | None, caller: Caller
     ) -> model.Draw:
         outcome = draws.run_draw(
-            self._unit_of_work(), self._engine, rule_set, task_id=task_id, as_of=as_of, caller=caller
+            self._unit_of_work(),
+            self._engine,
+            rule_set,
+            task_id=task_id,
+            as_of=as_of,
+            caller=caller,
+            progress=draws.StageLog(f"draw of task {task_id}"),
         )
         return outcome.draw
 
@@ -71,6 +77,7 @@ class InProcessDraws:
             as_of=as_of,
             caller=caller,
             declaration=declaration,
+            progress=draws.StageLog(f"commit of a draw of task {task_id}"),
         )
 
 

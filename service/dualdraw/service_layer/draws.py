@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -36,7 +38,42 @@ from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.directory import require
 from dualdraw.service_layer.ports import DrawRecord, PageRequest, UnitOfWork
 
+log = logging.getLogger(__name__)
+
 Progress = Callable[[str, int, int], None]
+"""``progress(stage, done, total)``: told as a draw goes; a stage has ended when ``done == total`` (the
+items it went through: objects evaluated, eligible objects ranked, teams formed...). In this order:
+``load`` (objects in scope), ``rules`` (after each shard), ``commitments`` (manifest and Merkle roots),
+``store`` (the committed draw written, not yet committed), then for an executed draw ``selection``,
+``teams``, ``persist`` (assignments and audit event written) and ``commit`` (the transaction)."""
+
+DRAW_STAGES = ("load", "rules", "commitments", "store", "selection", "teams", "persist", "commit")
+
+
+class StageLog:
+    """A ``Progress`` that logs each stage of a draw as it ends, with how long it took (and the rules
+    stage every ``every_s`` seconds while it runs), so that an operator sees where a long draw is.
+    ``seconds`` keeps each ended stage's duration: the time since the previous stage ended."""
+
+    def __init__(
+        self, what: str, every_s: float = 5.0, clock: Callable[[], float] = time.perf_counter
+    ) -> None:
+        self._what = what
+        self._every_s = every_s
+        self._clock = clock
+        self._since = self._reported = clock()
+        self.seconds: dict[str, float] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now = self._clock()
+        if done < total:
+            if now - self._reported >= self._every_s:
+                self._reported = now
+                log.info("%s: %s %d of %d", self._what, stage, done, total)
+            return
+        self.seconds[stage] = now - self._since
+        log.info("%s: %s done (%d) in %.2f s", self._what, stage, total, self.seconds[stage])
+        self._since = self._reported = now
 
 
 @dataclass(frozen=True)
@@ -112,12 +149,12 @@ def run_draw(
         crash_point("draw.after_commitment")
         uow.lifecycle.set_entropy_value(draw.id, "local-secret", "local", secret.hex(), caller.now)
         outcome = draw_lifecycle.execute_in(
-            uow, draw.id, caller, committed=committed.record, entries=committed.entries
+            uow, draw.id, caller, committed=committed.record, entries=committed.entries, progress=progress
         )
-        if progress:
-            progress("selection", outcome.draw.selected_count, outcome.draw.selected_count)
         crash_point("draw.before_commit")
         uow.commit()
+        if progress:
+            progress("commit", outcome.draw.selected_count, outcome.draw.selected_count)
     crash_point("draw.after_commit")
     return outcome
 
