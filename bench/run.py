@@ -321,6 +321,41 @@ def _verify_offline(client: Any, draw_id: str) -> dict[str, Any]:
     }
 
 
+class ProcessTreeMemory(threading.Thread):
+    """Samples the resident memory of a process and all its descendants together every ``every_s``
+    seconds: the peak of the sum, per phase (``phase`` is set by the caller), is what the machine must
+    hold at once — less than the sum of each process's own peak when they peak at different times."""
+
+    def __init__(self, pid: int, every_s: float = 0.05) -> None:
+        super().__init__(daemon=True)
+        self._pid = pid
+        self._every_s = every_s
+        self._done = threading.Event()
+        self.phase = "start"
+        self.peaks_mb: dict[str, float] = {}
+
+    def _tree_mb(self) -> float:
+        total, pending = 0, [self._pid]
+        while pending:
+            pid = pending.pop()
+            try:
+                total += int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+                pending.extend(_children(pid))
+            except (FileNotFoundError, ProcessLookupError, ValueError):
+                continue  # a process that ended between listing and reading
+        return total * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    def run(self) -> None:
+        while not self._done.wait(self._every_s):
+            mb = self._tree_mb()
+            self.peaks_mb[self.phase] = max(self.peaks_mb.get(self.phase, 0.0), mb)
+
+    def stop(self) -> dict[str, int]:
+        self._done.set()
+        self.join()
+        return {phase: round(mb) for phase, mb in self.peaks_mb.items()}
+
+
 def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
     """Import and draw through the real gRPC API against a server subprocess."""
     from dualdraw.api import convert
@@ -348,6 +383,8 @@ def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
         "database": make_url(url).get_backend_name(),
         "draw_process": env.get("DUALDRAW_DRAW_PROCESS", "on"),
     }
+    memory = ProcessTreeMemory(server.pid)
+    memory.start()
     try:
         target = f"127.0.0.1:{port}"
         with DualdrawClient(target, actor="bench", timeout=600) as client:
@@ -364,7 +401,9 @@ def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
             records += [convert.campaign_to_pb(x) for x in d.campaigns]
             records += [convert.risk_assessment_to_pb(x) for x in d.risk_assessments]
             records += [convert.designation_to_pb(x) for x in d.statutory_designations]
+            memory.phase = "import"
             seconds, _ = timed(lambda: client.import_directory(chunk_records(records)))
+            memory.phase = "between"
             result["import_s"] = seconds
             result["import_objects_per_s"] = round(size / seconds)
             client.create_item(convert.item_to_pb(ITEM))
@@ -396,7 +435,9 @@ def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
                 readers.append(threading.Thread(target=explain_while_drawing))
             for reader in readers:
                 reader.start()
+            memory.phase = "draw"
             seconds, draw = timed(lambda: client.draw(task.id, as_of=AS_OF))
+            memory.phase = "export"
             stop.set()
             for reader in readers:
                 reader.join()
@@ -422,6 +463,7 @@ def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
         children = _children_peak_rss_mb(server.pid)
         result["children_peak_rss_mb"] = children
         result["server_and_children_peak_rss_mb"] = result["server_peak_rss_mb"] + sum(children.values())
+        result["process_tree_peak_rss_mb"] = memory.stop()
         del directory_pb2, items_pb2
     finally:
         server.terminate()
