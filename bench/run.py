@@ -30,7 +30,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -120,7 +120,7 @@ def load_directory(store: Store, d: Directory) -> float:
 
 
 def plain_python_exclusions(
-    objs: list[InspectionObject], side: SideFacts, department_level: int, organizer_levels: dict[str, int]
+    objs: list[InspectionObject], side: SideFacts, department_level: int, organizer_levels: Mapping[str, int]
 ) -> set[str]:
     """The shipped rules as hand-written Python predicates (the floor the engine is compared with)."""
     day = AS_OF

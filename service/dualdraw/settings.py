@@ -91,9 +91,7 @@ class Settings:
     )
     """``DUALDRAW_DRAW_PROCESS``: ``on`` (default) runs ``Draw`` and ``CommitDraw`` in one child process
     (``dualdraw.draw_process``) so that reads stay fast during a big draw; ``off`` runs them in the server."""
-    draw_process_niceness: int = field(
-        default_factory=lambda: _env_int("DUALDRAW_DRAW_PROCESS_NICENESS", 10)
-    )
+    draw_process_niceness: int = field(default_factory=lambda: _env_int("DUALDRAW_DRAW_PROCESS_NICENESS", 10))
     """``DUALDRAW_DRAW_PROCESS_NICENESS``: added to the draw process's scheduling niceness (``nice``; its
     rules worker inherits it), so that on a busy machine the server's reads get the CPU before a draw does
     (0: same priority as the server)."""

@@ -143,9 +143,7 @@ def test_a_draw_process_niceness_of_zero_keeps_the_server_priority(database_url:
             other.draw(other.create_task(TASK).id, AS_OF)
         assert running.draw_process is not None
         assert running.draw_process.pid is not None
-        assert os.getpriority(os.PRIO_PROCESS, running.draw_process.pid) == os.getpriority(
-            os.PRIO_PROCESS, 0
-        )
+        assert os.getpriority(os.PRIO_PROCESS, running.draw_process.pid) == os.getpriority(os.PRIO_PROCESS, 0)
     finally:
         running.stop(grace=1)
 

@@ -261,7 +261,12 @@ def test_adding_an_existing_item_or_task_is_already_exists(store: Store) -> None
 def test_naive_timestamps_are_rejected(store: Store) -> None:
     with store.unit_of_work() as uow, pytest.raises(ValueError, match="timezone"):
         uow.audit.append(
-            actor="a", action="x", resource="r", before_json="", after_json="", request_id="",
+            actor="a",
+            action="x",
+            resource="r",
+            before_json="",
+            after_json="",
+            request_id="",
             occurred_at=dt.datetime(2025, 1, 1),
         )
 
@@ -551,8 +556,7 @@ def test_side_facts_matching_follows_the_object_filter(store: Store) -> None:
 
 def test_inspectors_of_loads_children_without_a_query_per_inspector(store: Store) -> None:
     team = [
-        inspector(f"b{n:03d}", WEST if n % 2 else EAST, conflicts=frozenset({code(n)}))
-        for n in range(50)
+        inspector(f"b{n:03d}", WEST if n % 2 else EAST, conflicts=frozenset({code(n)})) for n in range(50)
     ]
     team.append(inspector("b999", WEST, specialities=(), conflicts=frozenset()))
     with store.unit_of_work() as uow:
@@ -718,7 +722,12 @@ def test_nothing_is_kept_without_commit(store: Store) -> None:
             seed_directory(uow)
             uow.draws.add(draw_record())
             uow.audit.append(
-                actor="a", action="x", resource="r", before_json="", after_json="", request_id="",
+                actor="a",
+                action="x",
+                resource="r",
+                before_json="",
+                after_json="",
+                request_id="",
                 occurred_at=dt.datetime.now(dt.UTC),
             )
             raise AbandonedError
@@ -757,8 +766,13 @@ def test_audit_sequence_follows_append_order(store: Store) -> None:
     with store.unit_of_work() as uow:
         appended.append(
             uow.audit.append(
-                actor="bob", action="draw.create", resource="draws/d-1", before_json="", after_json="{}",
-                request_id="", occurred_at=start,
+                actor="bob",
+                action="draw.create",
+                resource="draws/d-1",
+                before_json="",
+                after_json="{}",
+                request_id="",
+                occurred_at=start,
             )
         )
         uow.commit()

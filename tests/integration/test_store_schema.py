@@ -81,7 +81,12 @@ def test_truncate_all_empties_tables_and_restarts_sequences(database_url: str) -
         for _ in range(2):
             with store.unit_of_work() as uow:
                 event = uow.audit.append(
-                    actor="a", action="x", resource="r", before_json="", after_json="", request_id="",
+                    actor="a",
+                    action="x",
+                    resource="r",
+                    before_json="",
+                    after_json="",
+                    request_id="",
                     occurred_at=now,
                 )
                 uow.commit()

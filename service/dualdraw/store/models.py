@@ -547,6 +547,8 @@ class SubstitutionRow(Base):
     requested_at: Mapped[dt.datetime]
     executed_at: Mapped[dt.datetime | None]
     actor: Mapped[str]
+
+
 # --- security and reliability (issue 6) ------------------------------------------------------------------
 
 
