@@ -50,12 +50,13 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from typing import Any, Literal
 
 from dualdraw import crashpoints, deadlines
 from dualdraw.audit.checkpoints import CheckpointSigner
 from dualdraw.domain import model
-from dualdraw.domain.errors import DomainError, Unavailable
+from dualdraw.domain.errors import DeadlineExceeded, DomainError, Unavailable
 from dualdraw.observability import RULE_SECONDS
 from dualdraw.rules.engine import ExclusionEngine
 from dualdraw.rules.model import RuleSet
@@ -77,6 +78,8 @@ RETIRE_ABOVE_MB = 512
 a big draw (1.2 GB at a million objects) goes back to the system; the next draw starts a fresh child."""
 STOP_TIMEOUT_S = 10.0
 PARENT_CHECK_S = 1.0
+DEADLINE_GRACE_S = 5.0
+"""How long past the call's own deadline the server waits for the child to say so before stopping it."""
 
 UseCase = Literal["run_draw", "commit_draw"]
 
@@ -91,6 +94,9 @@ class ChildSettings:
     rule_timeout_s: float
     log_level: int = logging.INFO
     retire_above_mb: float = RETIRE_ABOVE_MB
+    draw_timeout_s: float = 0.0
+    """The longest a draw may take in the child (0: no limit of its own); the server then stops the child
+    and answers from the database, as when it dies."""
     niceness: int = 0
     """Added to the child's niceness before it starts work (its rules worker inherits it)."""
 
@@ -130,6 +136,10 @@ class DrawProcessFailure(RuntimeError):
 
 class _ChildGone(Exception):
     """The child could not start, died, or stopped answering; it must be discarded."""
+
+    def __init__(self, message: str, *, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
 
 
 class DrawProcess:
@@ -215,7 +225,7 @@ class DrawProcess:
             if child is None:
                 return in_process()
             try:
-                reply = child.ask(job)
+                reply = child.ask(job, self._wait_until(job))
             except _ChildGone as gone:
                 self._discard()
                 return self._after_death(job, gone)
@@ -224,6 +234,16 @@ class DrawProcess:
                 self._child = None
                 child.stop()
         return _answer(reply, CLAIM.get())
+
+    def _wait_until(self, job: DrawJob) -> float | None:
+        """When the server stops waiting for the child: the call's deadline (plus a grace, the child
+        honours it itself) or the draw time limit, whichever comes first; ``None``: no limit."""
+        limits = []
+        if job.deadline is not None:
+            limits.append(job.deadline + DEADLINE_GRACE_S)
+        if self._settings.draw_timeout_s > 0:
+            limits.append(time.monotonic() + self._settings.draw_timeout_s)
+        return min(limits, default=None)
 
     def _running_child(self) -> _Child | None:
         if self._child is not None and not self._child.process.is_alive():
@@ -249,7 +269,7 @@ class DrawProcess:
 
     def _after_death(self, job: DrawJob, gone: _ChildGone) -> model.Draw:
         """The answer for a call whose child died: read from the database what its transaction left."""
-        log.error("draw process died during %s of task %s: %s", job.use_case, job.task_id, gone)
+        log.error("draw process gone during %s of task %s: %s", job.use_case, job.task_id, gone)
         with self._unit_of_work() as uow:
             task = uow.tasks.get(job.task_id)
             draw_id = task.draw_id if task is not None else ""
@@ -265,6 +285,12 @@ class DrawProcess:
                 " drawing again",
                 reason="DRAW_PROCESS_DIED",
                 metadata={"task_id": job.task_id, "draw_id": draw_id},
+            )
+        if gone.timed_out:
+            raise DeadlineExceeded(
+                f"the draw did not finish in time ({gone}); it was stopped and nothing was written",
+                reason="DRAW_TIMEOUT",
+                metadata={"task_id": job.task_id},
             )
         raise Unavailable(
             f"the draw process died ({gone}) before the draw committed; nothing was written, retry",
@@ -335,13 +361,14 @@ class _Child:
             raise
         log.info("draw process %s started in %.2f s", self.process.pid, time.monotonic() - started)
 
-    def ask(self, job: DrawJob) -> DrawReply:
-        """The child's reply to ``job``; waits as long as the draw takes (the child bounds its own work)."""
+    def ask(self, job: DrawJob, wait_until: float | None) -> DrawReply:
+        """The child's reply to ``job``, waiting until ``wait_until`` (``time.monotonic()``; ``None``: as
+        long as the draw takes). Raises ``_ChildGone`` (``timed_out``) when it has not answered by then."""
         try:
             self._conn.send(job)
         except (OSError, ValueError) as exc:
             raise _ChildGone(f"cannot reach it ({self.status()}): {exc}") from exc
-        reply = self._receive(None)
+        reply = self._receive(wait_until)
         if isinstance(reply, tuple) and reply[0] == "crash":
             self.process.join(timeout=STOP_TIMEOUT_S)
             crashpoints.crash_point(reply[1])  # dies here as the child did, as the crash tests expect
@@ -353,7 +380,7 @@ class _Child:
     def _receive(self, deadline: float | None) -> object:
         try:
             if deadline is not None and not self._conn.poll(max(0.0, deadline - time.monotonic())):
-                raise _ChildGone("it did not answer in time")
+                raise _ChildGone("it did not answer in time and was stopped", timed_out=True)
             reply: object = self._conn.recv()
         except (EOFError, OSError) as exc:
             raise _ChildGone(f"it died ({self.status()})") from exc
@@ -373,11 +400,25 @@ class _Child:
         self.kill()
 
     def kill(self) -> None:
+        """Kills the child and the processes it started (its rules worker, which may be the one stuck)."""
         atexit.unregister(self.kill)
         if self.process.is_alive():
+            started = _children_of(self.process.pid) if self.process.pid else []
             self.process.kill()
+            for pid in started:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
         self.process.join(timeout=STOP_TIMEOUT_S)
         self._conn.close()
+
+
+def _children_of(pid: int) -> list[int]:
+    """The child processes of ``pid`` (Linux ``/proc``; none where it cannot be read)."""
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        return [int(c) for task in tasks for c in (task / "children").read_text().split()]
+    except OSError:
+        return []
 
 
 # --- the child ----------------------------------------------------------------------------------------------

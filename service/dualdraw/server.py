@@ -240,6 +240,7 @@ def create_server(
                 rule_timeout_s=settings.rule_timeout_s,
                 log_level=logging.getLogger().getEffectiveLevel(),
                 niceness=settings.draw_process_niceness,
+                draw_timeout_s=settings.draw_timeout_s,
             ),
             store.unit_of_work,
             engine,

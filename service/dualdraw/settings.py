@@ -91,6 +91,12 @@ class Settings:
     )
     """``DUALDRAW_DRAW_PROCESS``: ``on`` (default) runs ``Draw`` and ``CommitDraw`` in one child process
     (``dualdraw.draw_process``) so that reads stay fast during a big draw; ``off`` runs them in the server."""
+    draw_timeout_s: float = field(
+        default_factory=lambda: float(os.environ.get("DUALDRAW_DRAW_TIMEOUT_S", "") or 900)
+    )
+    """``DUALDRAW_DRAW_TIMEOUT_S``: the longest a draw may run in the draw process (0: no limit). A child
+    still busy then (say, waiting on a database lock) is stopped and the call answered from the database:
+    ``DEADLINE_EXCEEDED`` (``DRAW_TIMEOUT``) when nothing was written. A 1M-object draw takes ~15 s."""
     draw_process_niceness: int = field(default_factory=lambda: _env_int("DUALDRAW_DRAW_PROCESS_NICENESS", 10))
     """``DUALDRAW_DRAW_PROCESS_NICENESS``: added to the draw process's scheduling niceness (``nice``; its
     rules worker inherits it), so that on a busy machine the server's reads get the CPU before a draw does

@@ -63,6 +63,22 @@ def _children(pid: int) -> list[int]:
     return [int(c) for f in Path(f"/proc/{pid}/task").glob("*/children") for c in f.read_text().split()]
 
 
+def _gone(pids: list[int], within_s: float = 10.0) -> bool:
+    """Whether every process of ``pids`` has ended (dead or a zombie awaiting its reaper)."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        states = []
+        for pid in pids:
+            try:
+                states.append(Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0])
+            except FileNotFoundError:
+                states.append("gone")
+        if all(state in ("Z", "gone") for state in states):
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def _client(running: RunningServer) -> DualdrawClient:
     return DualdrawClient(f"127.0.0.1:{running.port}", actor="e2e-tester", timeout=60)
 
@@ -291,6 +307,41 @@ def test_the_deadline_of_the_call_is_honoured_in_the_draw_process(
         process.run_draw(rule_set, task_id=task.id, as_of=None, caller=Caller(actor="e2e-tester"))
     assert client.get_task(task.id).draw_id == ""
     assert client.draw(task.id, AS_OF).task_id == task.id
+
+
+def test_a_draw_that_outruns_the_draw_time_limit_is_stopped_and_nothing_is_written(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A child stuck in a draw (here its rules worker hangs; in life, say, a database lock) does not hold
+    the server's draws forever: after DUALDRAW_DRAW_TIMEOUT_S it is stopped, the call gets
+    DEADLINE_EXCEEDED (DRAW_TIMEOUT) with nothing written, and the next draw runs in a fresh child."""
+    monkeypatch.setenv(FAULT_ENV, "hang")  # the first child's rules worker hangs on every shard
+    settings = dataclasses.replace(_settings(database_url, "on"), draw_timeout_s=2.0)
+    running = create_server(settings)
+    try:
+        load_demo(running.services.unit_of_work)
+        process = running.draw_process
+        assert process is not None
+        process.start()
+        assert process.pid is not None
+        stuck = _children(process.pid)  # its rules worker, started with the child
+        assert stuck
+        with _client(running) as other:
+            task = other.create_task(TASK)
+            started = time.monotonic()
+            code, reason, metadata, _ = _error(lambda: other.draw(task.id, AS_OF))
+            assert time.monotonic() - started < 30
+            assert (code, reason) == (grpc.StatusCode.DEADLINE_EXCEEDED, "DRAW_TIMEOUT")
+            assert metadata["task_id"] == task.id
+            assert other.get_task(task.id).draw_id == ""
+            assert process.pid is None  # the stuck child was stopped, and the worker it started with it
+            assert _gone(stuck)
+            monkeypatch.delenv(FAULT_ENV)
+            drawn = other.draw(task.id, AS_OF)
+            assert drawn.task_id == task.id
+            assert process.pid is not None
+    finally:
+        running.stop(grace=1)
 
 
 def test_a_draw_process_grown_large_retires_after_its_draw_and_a_fresh_one_serves_the_next(
