@@ -57,7 +57,12 @@ from dualdraw import crashpoints, deadlines
 from dualdraw.audit.checkpoints import CheckpointSigner
 from dualdraw.domain import model
 from dualdraw.domain.errors import DeadlineExceeded, DomainError, Unavailable
-from dualdraw.observability import RULE_SECONDS
+from dualdraw.observability import (
+    RULE_SECONDS,
+    configure_logging,
+    current_request_id,
+    request_id_bound,
+)
 from dualdraw.rules.engine import ExclusionEngine
 from dualdraw.rules.model import RuleSet
 from dualdraw.service_layer.context import Caller
@@ -93,6 +98,7 @@ class ChildSettings:
     rule_shard_size: int
     rule_timeout_s: float
     log_level: int = logging.INFO
+    log_format: str = "json"
     retire_above_mb: float = RETIRE_ABOVE_MB
     draw_timeout_s: float = 0.0
     """The longest a draw may take in the child (0: no limit of its own); the server then stops the child
@@ -113,6 +119,8 @@ class DrawJob:
     declaration: dict[str, Any] | None
     claim: Claim | None
     deadline: float | None
+    request_id: str = ""
+    """The call's request id (``x-request-id``), so that the child's log lines carry it."""
 
 
 @dataclass(frozen=True)
@@ -307,7 +315,17 @@ def _job(
     caller: Caller,
     declaration: dict[str, Any] | None,
 ) -> DrawJob:
-    return DrawJob(use_case, rule_set, task_id, as_of, caller, declaration, CLAIM.get(), deadlines.current())
+    return DrawJob(
+        use_case,
+        rule_set,
+        task_id,
+        as_of,
+        caller,
+        declaration,
+        CLAIM.get(),
+        deadlines.current(),
+        current_request_id(),
+    )
 
 
 def _answer(reply: DrawReply, claim: Claim | None) -> model.Draw:
@@ -432,9 +450,7 @@ def serve(conn: Connection, settings: ChildSettings, parent_pid: int) -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # decides, and lets the draw in flight finish first
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s draw-process %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_format, settings.log_level)  # as the server logs, with its request ids
     threading.Thread(target=_exit_without_parent, args=(parent_pid,), daemon=True).start()
     if settings.niceness:
         os.nice(settings.niceness)  # a draw is batch work: the server's reads get the CPU first
@@ -484,7 +500,7 @@ def serve(conn: Connection, settings: ChildSettings, parent_pid: int) -> None:
 def _carry_out(draws: DrawRunner, job: DrawJob, rule_seconds: list[float]) -> DrawReply:
     claim_token = CLAIM.set(job.claim)
     try:
-        with deadlines.until(job.deadline):
+        with deadlines.until(job.deadline), request_id_bound(job.request_id):
             if job.use_case == "run_draw":
                 draw = draws.run_draw(job.rule_set, task_id=job.task_id, as_of=job.as_of, caller=job.caller)
             else:

@@ -7,6 +7,7 @@ latency), ``dualdraw_rule_evaluation_seconds`` (time in the rules engine), ``dua
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import datetime as dt
 import json
@@ -40,8 +41,19 @@ def current_request_id() -> str:
     return _REQUEST_ID.get()
 
 
+@contextlib.contextmanager
+def request_id_bound(request_id: str) -> Iterator[None]:
+    """Within the block, log lines carry ``request_id`` (the draw process: its parent's call)."""
+    token = _REQUEST_ID.set(request_id)
+    try:
+        yield
+    finally:
+        _REQUEST_ID.reset(token)
+
+
 class JsonFormatter(logging.Formatter):
-    """One JSON object a line: time, level, logger, message, the call's request id, and any extras."""
+    """One JSON object a line: time, level, logger, message, the call's request id, the process when it is
+    not the server's main one (``dualdraw-draw-process``), and any extras."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -50,6 +62,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        if record.processName and record.processName != "MainProcess":
+            entry["process"] = record.processName
         request_id = current_request_id()
         if request_id:
             entry["request_id"] = request_id

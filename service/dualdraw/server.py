@@ -239,6 +239,7 @@ def create_server(
                 rule_shard_size=settings.rule_shard_size,
                 rule_timeout_s=settings.rule_timeout_s,
                 log_level=logging.getLogger().getEffectiveLevel(),
+                log_format=settings.log_format,
                 niceness=settings.draw_process_niceness,
                 draw_timeout_s=settings.draw_timeout_s,
             ),

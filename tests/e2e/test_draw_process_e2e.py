@@ -5,6 +5,7 @@ service serving and never draws twice."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 import signal
@@ -28,7 +29,7 @@ from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_loader import load_demo
 from dualdraw.service_layer.draws import DRAW_STAGES, StageLog
 from dualdraw.settings import Settings
-from dualdraw.v1 import tasks_pb2, verification_pb2
+from dualdraw.v1 import draws_pb2, tasks_pb2, verification_pb2
 from dualdraw_client import DualdrawClient
 from dualdraw_client.errors import DualdrawError
 from tests.e2e.conftest import RULES, Served
@@ -179,6 +180,35 @@ def test_a_draw_logs_each_stage_as_it_ends(
         if r.name == "dualdraw.service_layer.draws" and f"task {task.id}" in r.getMessage()
     ]
     assert ended == list(DRAW_STAGES)
+
+
+def test_the_draw_process_logs_json_lines_with_the_calls_request_id(
+    database_url: str, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The child logs as the server does (DUALDRAW_LOG_FORMAT, JSON by default), each line naming the
+    process and carrying the request id of the call it serves."""
+    caplog.set_level(logging.INFO)  # the child takes the server's level
+    running = create_server(dataclasses.replace(_settings(database_url, "on"), log_format="json"))
+    try:
+        load_demo(running.services.unit_of_work)
+        with _client(running) as other, grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+            task = other.create_task(TASK)
+            draw = channel.unary_unary(
+                "/dualdraw.v1.DrawService/Draw",
+                request_serializer=draws_pb2.DrawRequest.SerializeToString,
+                response_deserializer=draws_pb2.Draw.FromString,
+            )
+            draw(
+                draws_pb2.DrawRequest(task_id=task.id, as_of=AS_OF, request_id="idem-1"),
+                metadata=[("x-request-id", "trace-draw-1"), ("x-dualdraw-actor", "e2e-tester")],
+                timeout=60,
+            )
+    finally:
+        running.stop(grace=1)
+    lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")]
+    stages = [e for e in lines if e.get("logger") == "dualdraw.service_layer.draws"]
+    assert [e["message"].split(": ", 1)[1].split(" done")[0] for e in stages] == list(DRAW_STAGES)
+    assert {(e["process"], e["request_id"]) for e in stages} == {("dualdraw-draw-process", "trace-draw-1")}
 
 
 def test_stage_log_reports_a_long_stage_while_it_runs_and_times_each_stage() -> None:
