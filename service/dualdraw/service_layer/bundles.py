@@ -1,14 +1,25 @@
-"""``ExportDrawBundle``: one file with everything needed to re-verify a draw offline (``dualdraw.verify``).
+"""``ExportDrawBundle``/``StreamDrawBundle``: one file with everything needed to re-verify a draw offline
+(``dualdraw.verify``).
 
 The bundle (format ``dualdraw-bundle/1``, docs/DRAW-ALGORITHM.md §12) is canonical JSON: the draw with its
 manifest, the entropy inputs, the eligible set (full: codes, strata, risk classes and salts; public: only
 salted commitments with tickets), the exclusions (full only), the inspector pool, the assignments, the
 substitutions, and the draw's audit events with inclusion proofs against the newest signed checkpoint.
+
+A provincial draw has a million eligible objects (a ~135 MB bundle). The bundle is therefore written piece by
+piece: the small members through ``canonical_json`` as one structure, the two long lists (``eligible`` and
+``exclusions``) one element at a time, in the member order RFC 8785 prescribes, straight into chunks of at
+most ``CHUNK_BYTES``. Nothing holds a million dicts or the text of the whole bundle as one ``str``; the
+chunks themselves (the size of the bundle) are what stays in memory. The bytes are exactly those of
+``canonical_json`` over the whole structure (a test compares them on real draws).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from dualdraw.audit.entries import leaf_data
@@ -22,10 +33,80 @@ from dualdraw.service_layer.ports import UnitOfWork
 
 BUNDLE_FORMAT = "dualdraw-bundle/1"
 FULL, PUBLIC = "full", "public"
+CHUNK_BYTES = 1024 * 1024
+"""Largest piece of a bundle in one ``DrawBundleChunk`` of ``StreamDrawBundle`` (1 MiB)."""
+
+
+@dataclass(frozen=True)
+class BundleContent:
+    """A bundle's canonical JSON as ``chunks`` (each at most the chunk size asked for, only the last one
+    shorter), with its total length and hex SHA-256."""
+
+    draw_id: str
+    variant: str
+    chunks: list[bytes]
+    size: int
+    sha256: str
+
+    def content(self) -> bytes:
+        return b"".join(self.chunks)
 
 
 def export_bundle(uow: UnitOfWork, draw_id: str, *, variant: str = FULL) -> bytes:
     """The bundle of ``draw_id`` as canonical JSON bytes (with a final newline)."""
+    return build_bundle(uow, draw_id, variant=variant).content()
+
+
+def build_bundle(
+    uow: UnitOfWork, draw_id: str, *, variant: str = FULL, chunk_bytes: int = CHUNK_BYTES
+) -> BundleContent:
+    """The bundle of ``draw_id`` (canonical JSON with a final newline) in chunks of ``chunk_bytes``."""
+    if chunk_bytes < 1:
+        raise ValueError("chunk_bytes must be positive")
+    chunks: list[bytes] = []
+    digest = hashlib.sha256()
+    size = 0
+    for chunk in _rechunk(_bundle_pieces(uow, draw_id, variant), chunk_bytes):
+        chunks.append(chunk)
+        digest.update(chunk)
+        size += len(chunk)
+    return BundleContent(draw_id, variant, chunks, size, digest.hexdigest())
+
+
+def _rechunk(pieces: Iterable[bytes], size: int) -> Iterator[bytes]:
+    """``pieces`` concatenated and cut into chunks of exactly ``size`` bytes (the last one shorter)."""
+    buffer = bytearray()
+    for piece in pieces:
+        buffer += piece
+        if len(buffer) >= size:
+            view = memoryview(buffer)
+            whole = len(buffer) - len(buffer) % size
+            for start in range(0, whole, size):
+                yield bytes(view[start : start + size])
+            view.release()
+            del buffer[:whole]
+    if buffer:
+        yield bytes(buffer)
+
+
+def _canonical_pieces(members: dict[str, Any], lists: dict[str, Iterable[bytes]]) -> Iterator[bytes]:
+    """``canonical_json`` of ``members`` joined with ``lists`` (member name → the canonical JSON of each
+    element), written piece by piece. Members are ordered as RFC 8785 orders them: by UTF-16 code units."""
+    names = sorted([*members, *lists], key=lambda name: name.encode("utf-16-be"))
+    yield b"{"
+    for i, name in enumerate(names):
+        yield (b"," if i else b"") + canonical_json(name) + b":"
+        if name in lists:
+            yield b"["
+            for j, element in enumerate(lists[name]):
+                yield b"," + element if j else element
+            yield b"]"
+        else:
+            yield canonical_json(members[name])
+    yield b"}"
+
+
+def _bundle_pieces(uow: UnitOfWork, draw_id: str, variant: str) -> Iterator[bytes]:
     if variant not in (FULL, PUBLIC):
         raise ValueError(f"variant must be {FULL} or {PUBLIC}")
     with uow:
@@ -42,31 +123,38 @@ def export_bundle(uow: UnitOfWork, draw_id: str, *, variant: str = FULL) -> byte
     executed = draw.state == "executed" or bool(draw.seed)
     salt_key = bytes.fromhex(salt_key_hex)
     seed = bytes.fromhex(draw.seed) if draw.seed else b""
+    eligible: Iterable[bytes]
+    exclusions: Iterable[bytes]
     if variant == FULL:
-        eligible: list[dict[str, Any]] = [
-            {
-                "code": e.code,
-                "stratum": e.stratum,
-                "risk_class": e.risk_class,
-                "salt": salt_for(salt_key, e.code),
-            }
-            for e in sorted(entries, key=lambda e: e.code)
-        ]
-        exclusions = [[e.credit_code, e.rule_id] for e in record.exclusions]
+        entries.sort(key=lambda e: e.code)
+        eligible = (
+            canonical_json(
+                {
+                    "code": e.code,
+                    "stratum": e.stratum,
+                    "risk_class": e.risk_class,
+                    "salt": salt_for(salt_key, e.code),
+                }
+            )
+            for e in entries
+        )
+        exclusions = (canonical_json([e.credit_code, e.rule_id]) for e in record.exclusions)
     else:
+        # Sorted by commitment: each element's text starts with {"commitment":"<64 hex digits>", so
+        # sorting the texts sorts by commitment (commitments of distinct codes differ).
         eligible = sorted(
-            (
+            canonical_json(
                 {
                     "commitment": object_commitment(e, salt_for(salt_key, e.code)),
                     "stratum": e.stratum,
                     "ticket": ticket_hex(object_ticket(seed, e.stratum, e.code)) if seed else "",
                 }
-                for e in entries
-            ),
-            key=lambda x: x["commitment"],
+            )
+            for e in entries
         )
-        exclusions = []
-    bundle = {
+        del entries
+        exclusions = ()
+    members = {
         "format": BUNDLE_FORMAT,
         "variant": variant,
         "draw": {
@@ -90,8 +178,6 @@ def export_bundle(uow: UnitOfWork, draw_id: str, *, variant: str = FULL) -> byte
             }
             for i in sorted(inputs, key=lambda i: (i.role, i.name))
         ],
-        "eligible": eligible,
-        "exclusions": exclusions,
         "pool": list(record.inspector_pool),
         "assignments": [
             {
@@ -136,4 +222,6 @@ def export_bundle(uow: UnitOfWork, draw_id: str, *, variant: str = FULL) -> byte
             },
         },
     }
-    return canonical_json(bundle) + b"\n"
+    del leaves
+    yield from _canonical_pieces(members, {"eligible": eligible, "exclusions": exclusions})
+    yield b"\n"
