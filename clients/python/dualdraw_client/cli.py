@@ -1126,10 +1126,20 @@ def _cmd_draws_substitute(client: DualdrawClient, args: argparse.Namespace, out:
 
 
 def _cmd_draws_export(client: DualdrawClient, args: argparse.Namespace, out: _Output) -> int:
-    content = client.export_draw_bundle(args.draw_id, public=args.public)
-    with open(args.output, "wb") as f:
-        f.write(content)
-    sys.stderr.write(f"wrote {len(content)} bytes to {args.output}; check: dualdraw verify {args.output}\n")
+    """Streams the bundle into ``FILE.part`` and renames it to ``FILE`` once its length and SHA-256 check
+    out: a cut or altered stream leaves no file that looks like a bundle."""
+    partial = f"{args.output}.part"
+    try:
+        with open(partial, "wb") as f:
+            receipt = client.write_draw_bundle(args.draw_id, f.write, public=args.public)
+        os.replace(partial, args.output)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
+    sys.stderr.write(
+        f"wrote {receipt.size} bytes (SHA-256 {receipt.sha256}) to {args.output};"
+        f" check: dualdraw verify {args.output}\n"
+    )
     return 0
 
 
