@@ -1222,7 +1222,7 @@ def _add_verification_commands(
     evidence.add_argument("--evidence-file", help="the evidence file (its SHA-256 is recorded)")
     p.add_argument("--beacon", help="entropy from this beacon (execute later); default: local secret")
     p.add_argument("--round", type=_positive_int)
-    p = _add(draws, "export", _cmd_draws_export, "write a draw's verification bundle", common)
+    p = _add(draws, "export", _cmd_draws_export, "write a draw's verification bundle (streamed)", common)
     p.add_argument("draw_id", metavar="DRAW_ID")
     p.add_argument("-o", "--output", required=True, metavar="FILE")
     p.add_argument("--public", action="store_true", help="hide unselected objects behind salted commitments")
