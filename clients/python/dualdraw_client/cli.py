@@ -76,6 +76,7 @@ REMOTE_COMMANDS: Final = frozenset(
 _HANDLER: Final = "dualdraw_remote_handler"
 _CST: Final = datetime.timezone(datetime.timedelta(hours=8), "CST")
 _DEFAULT_TIMEOUT: Final = 30.0
+_EXPORT_TIMEOUT: Final = 600.0  # dualdraw draw export: one deadline for the whole streamed bundle
 
 _USAGE_CODES: Final = frozenset(
     {
@@ -1127,11 +1128,13 @@ def _cmd_draws_substitute(client: DualdrawClient, args: argparse.Namespace, out:
 
 def _cmd_draws_export(client: DualdrawClient, args: argparse.Namespace, out: _Output) -> int:
     """Streams the bundle into ``FILE.part`` and renames it to ``FILE`` once its length and SHA-256 check
-    out: a cut or altered stream leaves no file that looks like a bundle."""
+    out: a cut or altered stream leaves no file that looks like a bundle. The deadline covers the whole
+    stream: without ``--timeout`` it is ``_EXPORT_TIMEOUT`` (a 1M-object bundle is ~135 MB)."""
     partial = f"{args.output}.part"
+    timeout = args.timeout if args.timeout is not None else _EXPORT_TIMEOUT
     try:
         with open(partial, "wb") as f:
-            receipt = client.write_draw_bundle(args.draw_id, f.write, public=args.public)
+            receipt = client.write_draw_bundle(args.draw_id, f.write, public=args.public, timeout=timeout)
         os.replace(partial, args.output)
     finally:
         if os.path.exists(partial):
