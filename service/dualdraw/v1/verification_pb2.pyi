@@ -553,7 +553,7 @@ class DrawBundleChunk(_message.Message):
     offset: _builtins.int
     """Where `data` starts in the content (0 on the first chunk)."""
     data: _builtins.bytes
-    """At most 1 MiB (1,048,576 bytes) of the content."""
+    """At most 1 MiB (1,048,576 bytes) of the content; less when the server's message limit is lower."""
     content_sha256: _builtins.str
     """Hex SHA-256 of the whole content; set on the last chunk only, so that a client can tell a complete
     bundle from a cut one.
