@@ -257,6 +257,7 @@ def create_server(
         audit_trusted_keys=trusted,
         general_ratio_cap=parse_ratio(settings.general_ratio_cap),
         draw_runner=draw_process,
+        max_message_bytes=settings.max_message_bytes,
     )
     if settings.rules_watch_s > 0:
         rule_book.watch(engine, settings.rules_watch_s)

@@ -1,8 +1,10 @@
 """Python client of the dualdraw gRPC service: :class:`DualdrawClient`, typed errors, directory readers."""
 
+from .bundles import BundleReceipt, receive_bundle
 from .client import ACTOR_METADATA_KEY, DEFAULT_TARGET, DualdrawClient, new_request_id
 from .errors import (
     AlreadyExistsError,
+    BundleIntegrityError,
     DeadlineExceededError,
     DualdrawError,
     FailedPreconditionError,
@@ -21,6 +23,8 @@ __all__ = [
     "ACTOR_METADATA_KEY",
     "DEFAULT_TARGET",
     "AlreadyExistsError",
+    "BundleIntegrityError",
+    "BundleReceipt",
     "DeadlineExceededError",
     "DualdrawClient",
     "DualdrawError",
@@ -37,4 +41,5 @@ __all__ = [
     "from_rpc_error",
     "new_request_id",
     "read_files",
+    "receive_bundle",
 ]

@@ -76,6 +76,7 @@ REMOTE_COMMANDS: Final = frozenset(
 _HANDLER: Final = "dualdraw_remote_handler"
 _CST: Final = datetime.timezone(datetime.timedelta(hours=8), "CST")
 _DEFAULT_TIMEOUT: Final = 30.0
+_EXPORT_TIMEOUT: Final = 600.0  # dualdraw draw export: one deadline for the whole streamed bundle
 
 _USAGE_CODES: Final = frozenset(
     {
@@ -1126,10 +1127,22 @@ def _cmd_draws_substitute(client: DualdrawClient, args: argparse.Namespace, out:
 
 
 def _cmd_draws_export(client: DualdrawClient, args: argparse.Namespace, out: _Output) -> int:
-    content = client.export_draw_bundle(args.draw_id, public=args.public)
-    with open(args.output, "wb") as f:
-        f.write(content)
-    sys.stderr.write(f"wrote {len(content)} bytes to {args.output}; check: dualdraw verify {args.output}\n")
+    """Streams the bundle into ``FILE.part`` and renames it to ``FILE`` once its length and SHA-256 check
+    out: a cut or altered stream leaves no file that looks like a bundle. The deadline covers the whole
+    stream: without ``--timeout`` it is ``_EXPORT_TIMEOUT`` (a 1M-object bundle is ~135 MB)."""
+    partial = f"{args.output}.part"
+    timeout = args.timeout if args.timeout is not None else _EXPORT_TIMEOUT
+    try:
+        with open(partial, "wb") as f:
+            receipt = client.write_draw_bundle(args.draw_id, f.write, public=args.public, timeout=timeout)
+        os.replace(partial, args.output)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
+    sys.stderr.write(
+        f"wrote {receipt.size} bytes (SHA-256 {receipt.sha256}) to {args.output};"
+        f" check: dualdraw verify {args.output}\n"
+    )
     return 0
 
 
@@ -1212,7 +1225,7 @@ def _add_verification_commands(
     evidence.add_argument("--evidence-file", help="the evidence file (its SHA-256 is recorded)")
     p.add_argument("--beacon", help="entropy from this beacon (execute later); default: local secret")
     p.add_argument("--round", type=_positive_int)
-    p = _add(draws, "export", _cmd_draws_export, "write a draw's verification bundle", common)
+    p = _add(draws, "export", _cmd_draws_export, "write a draw's verification bundle (streamed)", common)
     p.add_argument("draw_id", metavar="DRAW_ID")
     p.add_argument("-o", "--output", required=True, metavar="FILE")
     p.add_argument("--public", action="store_true", help="hide unselected objects behind salted commitments")

@@ -42,6 +42,7 @@ from dualdraw.v1 import (
     verification_pb2_grpc,
 )
 
+from .bundles import BundleReceipt, receive_bundle
 from .errors import DualdrawError, from_rpc_error
 from .records import DEFAULT_MAX_CHUNK_BYTES, DEFAULT_MAX_CHUNK_RECORDS, DirectoryRecord, chunk_records
 
@@ -103,6 +104,14 @@ class _GuardedRequests:
             if self._call is not None:
                 self._call.cancel()
             raise StopIteration from None
+
+
+def _rpc_errors_mapped(responses: Iterable[_Resp]) -> Iterator[_Resp]:
+    """``responses`` with ``grpc.RpcError`` turned into :class:`DualdrawError`."""
+    try:
+        yield from responses
+    except grpc.RpcError as exc:
+        raise from_rpc_error(exc) from None
 
 
 class DualdrawClient:
@@ -605,10 +614,17 @@ class DualdrawClient:
 
     # -- results and publication (issue 8) -------------------------------------------------------------
 
-    def _stream(self, method: grpc.UnaryStreamMultiCallable[_Req, _Resp], request: _Req) -> Iterator[_Resp]:
+    def _stream(
+        self,
+        method: grpc.UnaryStreamMultiCallable[_Req, _Resp],
+        request: _Req,
+        timeout: float | None = None,
+    ) -> Iterator[_Resp]:
         """Yields a server stream's messages, turning ``grpc.RpcError`` into :class:`DualdrawError`."""
         try:
-            yield from method(request, timeout=self.timeout, metadata=self._metadata())
+            yield from method(
+                request, timeout=self.timeout if timeout is None else timeout, metadata=self._metadata()
+            )
         except grpc.RpcError as exc:
             raise from_rpc_error(exc) from None
 
@@ -941,10 +957,43 @@ class DualdrawClient:
         """Abandoned draws by reason; substitutions per department and per inspector."""
         return self._call(self._verifiable.GetDrawStatistics, verification_pb2.GetDrawStatisticsRequest())
 
-    def export_draw_bundle(self, draw_id: str, *, public: bool = False) -> bytes:
-        """The verification bundle of a draw (canonical JSON bytes); check it with ``dualdraw verify``."""
+    def export_draw_bundle(
+        self, draw_id: str, *, public: bool = False, timeout: float | None = None
+    ) -> bytes:
+        """The verification bundle of a draw (canonical JSON bytes); check it with ``dualdraw verify``.
+
+        Streamed (``StreamDrawBundle``), so bundles of any size arrive; the length and SHA-256 the server
+        announced are checked (``BundleIntegrityError`` otherwise). ``timeout`` covers the whole stream.
+        """
+        parts: list[bytes] = []
+        self.write_draw_bundle(draw_id, parts.append, public=public, timeout=timeout)
+        return b"".join(parts)
+
+    def write_draw_bundle(
+        self,
+        draw_id: str,
+        write: Callable[[bytes], object],
+        *,
+        public: bool = False,
+        timeout: float | None = None,
+    ) -> BundleReceipt:
+        """Streams a draw's bundle into ``write`` (e.g. a binary file's ``write``) chunk by chunk, holding
+        none of it, and checks it whole (:func:`.bundles.receive_bundle`). On ``BundleIntegrityError``
+        ``write`` has had part of a bundle: discard what it wrote."""
+        request = verification_pb2.StreamDrawBundleRequest(draw_id=draw_id, public_variant=public)
+        call = self._verifiable.StreamDrawBundle(
+            request, timeout=self.timeout if timeout is None else timeout, metadata=self._metadata()
+        )
+        try:
+            return receive_bundle(_rpc_errors_mapped(call), write, draw_id=draw_id)
+        finally:
+            call.cancel()  # stops a stream abandoned on a fault; nothing once it has ended
+
+    def export_draw_bundle_unary(self, draw_id: str, *, public: bool = False) -> verification_pb2.DrawBundle:
+        """The bundle in one message (``ExportDrawBundle``): only for bundles below the server's message
+        limit (``FailedPreconditionError`` with reason ``BUNDLE_TOO_LARGE`` otherwise)."""
         request = verification_pb2.ExportDrawBundleRequest(draw_id=draw_id, public_variant=public)
-        return self._call(self._verifiable.ExportDrawBundle, request).content
+        return self._call(self._verifiable.ExportDrawBundle, request)
 
     def verify_log(
         self, known_tree_size: int = 0, known_root_hash: str = ""

@@ -23,6 +23,7 @@ from google.rpc import error_details_pb2, status_pb2  # type: ignore[import-unty
 __all__ = [
     "STATUS_DETAILS_KEY",
     "AlreadyExistsError",
+    "BundleIntegrityError",
     "DeadlineExceededError",
     "DualdrawError",
     "FailedPreconditionError",
@@ -146,6 +147,13 @@ class InternalError(DualdrawError):
     """The server failed unexpectedly."""
 
     code = grpc.StatusCode.INTERNAL
+
+
+class BundleIntegrityError(DualdrawError):
+    """A streamed draw bundle did not arrive whole: cut short, out of order, or not matching the length or
+    SHA-256 the server announced (raised by the client, never sent by the server)."""
+
+    code = grpc.StatusCode.DATA_LOSS
 
 
 _CLASSES: dict[grpc.StatusCode, type[DualdrawError]] = {

@@ -69,6 +69,9 @@ class Services:
     """Public keys (hex) whose audit checkpoints ``VerifyLog`` accepts; ``None``: any (development key)."""
     general_ratio_cap: Fraction = DEFAULT_GENERAL_RATIO_CAP
     """Issue #5: the highest ratio of a task with a policy on a general inspection item."""
+    max_message_bytes: int = 16 * 1024 * 1024
+    """The server's gRPC message limit (``Settings.max_message_bytes``): ``ExportDrawBundle`` refuses a bundle
+    that does not fit in one message, ``StreamDrawBundle`` cuts its chunks to fit."""
 
 
 def caller_of(context: grpc.ServicerContext, request_id: str = "") -> Caller:

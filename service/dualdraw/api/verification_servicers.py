@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from typing import Any
 
 import grpc
@@ -10,7 +10,7 @@ import grpc
 from dualdraw.api import convert
 from dualdraw.api.servicers import Services, caller_of
 from dualdraw.audit.checkpoints import Checkpoint
-from dualdraw.domain.errors import Violations
+from dualdraw.domain.errors import FailedPrecondition, Violations
 from dualdraw.domain.substitution import Substitution
 from dualdraw.service_layer import audit_log, bundles, draw_lifecycle
 from dualdraw.v1 import verification_pb2, verification_pb2_grpc
@@ -162,8 +162,60 @@ class VerifiableDrawServicer(verification_pb2_grpc.VerifiableDrawServiceServicer
         self, request: verification_pb2.ExportDrawBundleRequest, context: grpc.ServicerContext
     ) -> verification_pb2.DrawBundle:
         variant = bundles.PUBLIC if request.public_variant else bundles.FULL
-        content = bundles.export_bundle(self._s.unit_of_work(), request.draw_id, variant=variant)
-        return verification_pb2.DrawBundle(draw_id=request.draw_id, variant=variant, content=content)
+        built = bundles.build_bundle(self._s.unit_of_work(), request.draw_id, variant=variant)
+        header = verification_pb2.DrawBundle(draw_id=request.draw_id, variant=variant)
+        # the message's size: the header fields, then field 3 (one tag byte, the varint length, the bytes)
+        size = header.ByteSize() + 1 + _varint_size(built.size) + built.size
+        limit = self._s.max_message_bytes
+        if size > limit:
+            raise FailedPrecondition(
+                f"the {variant} bundle of draw {request.draw_id} is {built.size} bytes, more than one message"
+                f" of this server carries ({limit} bytes, DUALDRAW_MAX_MESSAGE_BYTES): export it with"
+                " StreamDrawBundle, in chunks (dualdraw draw export does)",
+                reason="BUNDLE_TOO_LARGE",
+                metadata={
+                    "size_bytes": str(built.size),
+                    "max_message_bytes": str(limit),
+                    "use_method": STREAM_DRAW_BUNDLE,
+                },
+            )
+        header.content = built.content()
+        return header
+
+    def StreamDrawBundle(
+        self, request: verification_pb2.StreamDrawBundleRequest, context: grpc.ServicerContext
+    ) -> Iterator[verification_pb2.DrawBundleChunk]:
+        variant = bundles.PUBLIC if request.public_variant else bundles.FULL
+        built = bundles.build_bundle(
+            self._s.unit_of_work(),
+            request.draw_id,
+            variant=variant,
+            chunk_bytes=stream_chunk_bytes(self._s.max_message_bytes),
+        )
+        chunks, offset, last = built.chunks, 0, len(built.chunks) - 1
+        for i in range(len(chunks)):
+            data, chunks[i] = chunks[i], b""  # sent chunks need not stay in memory
+            chunk = verification_pb2.DrawBundleChunk(offset=offset, data=data)
+            if i == 0:
+                chunk.draw_id, chunk.variant, chunk.total_size_bytes = built.draw_id, variant, built.size
+            if i == last:
+                chunk.content_sha256 = built.sha256
+            offset += len(data)
+            yield chunk
+
+
+STREAM_DRAW_BUNDLE = "dualdraw.v1.VerifiableDrawService.StreamDrawBundle"
+CHUNK_HEADROOM_BYTES = 4096
+"""Room in a ``DrawBundleChunk`` for its fields other than ``data`` (draw id, variant, sizes, hash)."""
+
+
+def stream_chunk_bytes(max_message_bytes: int) -> int:
+    """``data`` bytes per chunk: 1 MiB, or less when the server's message limit is below 1 MiB + headroom."""
+    return max(1, min(bundles.CHUNK_BYTES, max_message_bytes - CHUNK_HEADROOM_BYTES))
+
+
+def _varint_size(value: int) -> int:
+    return max(1, (value.bit_length() + 6) // 7)
 
 
 class AuditLogServicer(verification_pb2_grpc.AuditLogServiceServicer):

@@ -125,6 +125,7 @@ POLICIES: dict[str, MethodPolicy] = {
     _m(VERIFIABLE, "ListSubstitutions"): rule(*STAFF, on=Target("draw", "draw_id")),
     _m(VERIFIABLE, "GetDrawStatistics"): rule(D, A, on=Target("department", "", "root")),
     _m(VERIFIABLE, "ExportDrawBundle"): rule(D, A, on=Target("draw", "draw_id")),
+    _m(VERIFIABLE, "StreamDrawBundle"): rule(D, A, on=Target("draw", "draw_id")),  # = ExportDrawBundle
     # -- the Merkle audit log: verifying needs the whole log; checkpoints and proofs are hashes only (staff;
     # the public gets draw data through PublicService) --------------------------------------------------
     _m(AUDIT_LOG, "VerifyLog"): rule(A, on=Target("department", "", "root")),

@@ -508,6 +508,75 @@ class DrawBundle(_message.Message):
 Global___DrawBundle: _TypeAlias = DrawBundle  # noqa: Y015
 
 @_typing.final
+class StreamDrawBundleRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DRAW_ID_FIELD_NUMBER: _builtins.int
+    PUBLIC_VARIANT_FIELD_NUMBER: _builtins.int
+    draw_id: _builtins.str
+    public_variant: _builtins.bool
+    """A public bundle hides unselected objects and confidential fields behind salted commitments."""
+    def __init__(
+        self,
+        *,
+        draw_id: _builtins.str = ...,
+        public_variant: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["draw_id", b"draw_id", "public_variant", b"public_variant"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StreamDrawBundleRequest: _TypeAlias = StreamDrawBundleRequest  # noqa: Y015
+
+@_typing.final
+class DrawBundleChunk(_message.Message):
+    """One piece of a bundle from StreamDrawBundle: the chunks' `data`, concatenated in order, are exactly the
+    bytes ExportDrawBundle returns as `DrawBundle.content`.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DRAW_ID_FIELD_NUMBER: _builtins.int
+    VARIANT_FIELD_NUMBER: _builtins.int
+    TOTAL_SIZE_BYTES_FIELD_NUMBER: _builtins.int
+    OFFSET_FIELD_NUMBER: _builtins.int
+    DATA_FIELD_NUMBER: _builtins.int
+    CONTENT_SHA256_FIELD_NUMBER: _builtins.int
+    draw_id: _builtins.str
+    """The draw; set on the first chunk only."""
+    variant: _builtins.str
+    """"full" or "public"; set on the first chunk only."""
+    total_size_bytes: _builtins.int
+    """Length of the whole content in bytes; set on the first chunk only."""
+    offset: _builtins.int
+    """Where `data` starts in the content (0 on the first chunk)."""
+    data: _builtins.bytes
+    """At most 1 MiB (1,048,576 bytes) of the content; less when the server's message limit is lower."""
+    content_sha256: _builtins.str
+    """Hex SHA-256 of the whole content; set on the last chunk only, so that a client can tell a complete
+    bundle from a cut one.
+    """
+    def __init__(
+        self,
+        *,
+        draw_id: _builtins.str = ...,
+        variant: _builtins.str = ...,
+        total_size_bytes: _builtins.int = ...,
+        offset: _builtins.int = ...,
+        data: _builtins.bytes = ...,
+        content_sha256: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_sha256", b"content_sha256", "data", b"data", "draw_id", b"draw_id", "offset", b"offset", "total_size_bytes", b"total_size_bytes", "variant", b"variant"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DrawBundleChunk: _TypeAlias = DrawBundleChunk  # noqa: Y015
+
+@_typing.final
 class Checkpoint(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -80,6 +80,11 @@ class VerifiableDrawServiceStub:
                 request_serializer=dualdraw_dot_v1_dot_verification__pb2.ExportDrawBundleRequest.SerializeToString,
                 response_deserializer=dualdraw_dot_v1_dot_verification__pb2.DrawBundle.FromString,
                 _registered_method=True)
+        self.StreamDrawBundle = channel.unary_stream(
+                '/dualdraw.v1.VerifiableDrawService/StreamDrawBundle',
+                request_serializer=dualdraw_dot_v1_dot_verification__pb2.StreamDrawBundleRequest.SerializeToString,
+                response_deserializer=dualdraw_dot_v1_dot_verification__pb2.DrawBundleChunk.FromString,
+                _registered_method=True)
 
 
 class VerifiableDrawServiceServicer:
@@ -137,7 +142,16 @@ class VerifiableDrawServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ExportDrawBundle(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """The bundle in one message; fails with FAILED_PRECONDITION (reason BUNDLE_TOO_LARGE) when it does not
+        fit in one message of the server's limit (DUALDRAW_MAX_MESSAGE_BYTES): use StreamDrawBundle.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamDrawBundle(self, request, context):
+        """The same bundle as a stream of chunks of at most 1 MiB, for bundles of any size.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -189,6 +203,11 @@ def add_VerifiableDrawServiceServicer_to_server(servicer, server):
                     servicer.ExportDrawBundle,
                     request_deserializer=dualdraw_dot_v1_dot_verification__pb2.ExportDrawBundleRequest.FromString,
                     response_serializer=dualdraw_dot_v1_dot_verification__pb2.DrawBundle.SerializeToString,
+            ),
+            'StreamDrawBundle': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamDrawBundle,
+                    request_deserializer=dualdraw_dot_v1_dot_verification__pb2.StreamDrawBundleRequest.FromString,
+                    response_serializer=dualdraw_dot_v1_dot_verification__pb2.DrawBundleChunk.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -434,6 +453,33 @@ class VerifiableDrawService:
             '/dualdraw.v1.VerifiableDrawService/ExportDrawBundle',
             dualdraw_dot_v1_dot_verification__pb2.ExportDrawBundleRequest.SerializeToString,
             dualdraw_dot_v1_dot_verification__pb2.DrawBundle.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamDrawBundle(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/dualdraw.v1.VerifiableDrawService/StreamDrawBundle',
+            dualdraw_dot_v1_dot_verification__pb2.StreamDrawBundleRequest.SerializeToString,
+            dualdraw_dot_v1_dot_verification__pb2.DrawBundleChunk.FromString,
             options,
             channel_credentials,
             insecure,

@@ -45,6 +45,11 @@ class VerifiableDrawServiceStub:
     ListSubstitutions: _grpc.UnaryUnaryMultiCallable[_verification_pb2.ListSubstitutionsRequest, _verification_pb2.ListSubstitutionsResponse]
     GetDrawStatistics: _grpc.UnaryUnaryMultiCallable[_verification_pb2.GetDrawStatisticsRequest, _verification_pb2.GetDrawStatisticsResponse]
     ExportDrawBundle: _grpc.UnaryUnaryMultiCallable[_verification_pb2.ExportDrawBundleRequest, _verification_pb2.DrawBundle]
+    """The bundle in one message; fails with FAILED_PRECONDITION (reason BUNDLE_TOO_LARGE) when it does not
+    fit in one message of the server's limit (DUALDRAW_MAX_MESSAGE_BYTES): use StreamDrawBundle.
+    """
+    StreamDrawBundle: _grpc.UnaryStreamMultiCallable[_verification_pb2.StreamDrawBundleRequest, _verification_pb2.DrawBundleChunk]
+    """The same bundle as a stream of chunks of at most 1 MiB, for bundles of any size."""
 
 @_typing.type_check_only
 class VerifiableDrawServiceAsyncStub(VerifiableDrawServiceStub):
@@ -62,6 +67,11 @@ class VerifiableDrawServiceAsyncStub(VerifiableDrawServiceStub):
     ListSubstitutions: _aio.UnaryUnaryMultiCallable[_verification_pb2.ListSubstitutionsRequest, _verification_pb2.ListSubstitutionsResponse]  # type: ignore[assignment]
     GetDrawStatistics: _aio.UnaryUnaryMultiCallable[_verification_pb2.GetDrawStatisticsRequest, _verification_pb2.GetDrawStatisticsResponse]  # type: ignore[assignment]
     ExportDrawBundle: _aio.UnaryUnaryMultiCallable[_verification_pb2.ExportDrawBundleRequest, _verification_pb2.DrawBundle]  # type: ignore[assignment]
+    """The bundle in one message; fails with FAILED_PRECONDITION (reason BUNDLE_TOO_LARGE) when it does not
+    fit in one message of the server's limit (DUALDRAW_MAX_MESSAGE_BYTES): use StreamDrawBundle.
+    """
+    StreamDrawBundle: _aio.UnaryStreamMultiCallable[_verification_pb2.StreamDrawBundleRequest, _verification_pb2.DrawBundleChunk]  # type: ignore[assignment]
+    """The same bundle as a stream of chunks of at most 1 MiB, for bundles of any size."""
 
 class VerifiableDrawServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -129,7 +139,18 @@ class VerifiableDrawServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _verification_pb2.ExportDrawBundleRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_verification_pb2.DrawBundle, _abc.Awaitable[_verification_pb2.DrawBundle]]: ...
+    ) -> _typing.Union[_verification_pb2.DrawBundle, _abc.Awaitable[_verification_pb2.DrawBundle]]:
+        """The bundle in one message; fails with FAILED_PRECONDITION (reason BUNDLE_TOO_LARGE) when it does not
+        fit in one message of the server's limit (DUALDRAW_MAX_MESSAGE_BYTES): use StreamDrawBundle.
+        """
+
+    @_abc_1.abstractmethod
+    def StreamDrawBundle(
+        self,
+        request: _verification_pb2.StreamDrawBundleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_verification_pb2.DrawBundleChunk], _abc.AsyncIterator[_verification_pb2.DrawBundleChunk]]:
+        """The same bundle as a stream of chunks of at most 1 MiB, for bundles of any size."""
 
 def add_VerifiableDrawServiceServicer_to_server(servicer: VerifiableDrawServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
