@@ -1106,7 +1106,12 @@ def _cmd_draws_substitute(client: DualdrawClient, args: argparse.Namespace, out:
 
     evidence = args.evidence_hash or hashlib.sha256(open(args.evidence_file, "rb").read()).hexdigest()  # noqa: SIM115
     sub = client.request_substitution(
-        args.draw_id, args.position, args.badge, args.reason, evidence, beacon=args.beacon or "",
+        args.draw_id,
+        args.position,
+        args.badge,
+        args.reason,
+        evidence,
+        beacon=args.beacon or "",
         beacon_round=args.round or 0,
     )
     if not args.beacon:
@@ -1168,9 +1173,11 @@ def _cmd_log_verify(client: DualdrawClient, args: argparse.Namespace, out: _Outp
     if out.json:
         out.document(verdict)
     elif verdict.ok:
-        out.line(f"OK: {verdict.tree_size} entries, root {verdict.root_hash}, {verdict.checkpoints_checked} "
-                 f"signed checkpoints (keys {', '.join(verdict.key_ids)})"
-                 + (" -- DEVELOPMENT KEY, not pinned" if verdict.development_key else ""))
+        out.line(
+            f"OK: {verdict.tree_size} entries, root {verdict.root_hash}, {verdict.checkpoints_checked} "
+            f"signed checkpoints (keys {', '.join(verdict.key_ids)})"
+            + (" -- DEVELOPMENT KEY, not pinned" if verdict.development_key else "")
+        )
     else:
         out.line(f"TAMPERED: first bad entry {verdict.first_bad_sequence}: {verdict.problem}")
     return 0 if verdict.ok else 1
@@ -1181,8 +1188,17 @@ def _cmd_log_checkpoint(client: DualdrawClient, args: argparse.Namespace, out: _
     if out.json:
         out.document(cp)
     else:
-        out.lines(_pairs([("tree size", str(cp.tree_size)), ("root", cp.root_hash), ("key id", cp.key_id),
-                          ("public key", cp.public_key), ("signature", cp.signature)]))
+        out.lines(
+            _pairs(
+                [
+                    ("tree size", str(cp.tree_size)),
+                    ("root", cp.root_hash),
+                    ("key id", cp.key_id),
+                    ("public key", cp.public_key),
+                    ("signature", cp.signature),
+                ]
+            )
+        )
     return 0
 
 
@@ -1210,7 +1226,12 @@ def _add_verification_commands(
     p = _add(draws, "abandon", _cmd_draws_abandon, "abandon a live draw with a reason code", common)
     p.add_argument("draw_id", metavar="DRAW_ID")
     abandon_reasons = [
-        "DATA_ERROR", "RULES_ERROR", "ENTROPY_FAILED", "TASK_CHANGED", "ORDERED_BY_SUPERVISOR", "OTHER"
+        "DATA_ERROR",
+        "RULES_ERROR",
+        "ENTROPY_FAILED",
+        "TASK_CHANGED",
+        "ORDERED_BY_SUPERVISOR",
+        "OTHER",
     ]
     p.add_argument("--reason", required=True, choices=abandon_reasons)
     p.add_argument("--note", required=True)

@@ -859,6 +859,7 @@ class DualdrawClient:
     def reevaluate_draw(self, draw_id: str) -> rules_pb2.ReevaluateDrawResponse:
         """Recomputes an old draw's exclusions with its own stored rule set and compares."""
         return self._call(self._rules.ReevaluateDraw, rules_pb2.ReevaluateDrawRequest(draw_id=draw_id))
+
     # -- verification (issue 4) --------------------------------------------------------------------------
 
     @property
