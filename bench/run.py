@@ -480,6 +480,12 @@ def api_medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
         if isinstance(value, int | float) and key not in summary and key not in ("selected", "objects"):
             values = [run[key] for run in runs if key in run]
             summary[key] = statistics.median(values)
+        elif isinstance(value, dict) and key not in summary:  # per-process or per-phase memory
+            parts = {part for run in runs for part in run.get(key, {})}
+            summary[key] = {
+                part: statistics.median(run[key][part] for run in runs if part in run.get(key, {}))
+                for part in sorted(parts)
+            }
     return summary
 
 
