@@ -353,6 +353,57 @@ def test_bulk_upsert_of_new_and_stored_objects_in_one_batch(store: Store) -> Non
     assert stored == {code(n): obj(n, name="v2", business_lines=("x",)) for n in range(6_000)}
 
 
+TRICKY_TEXTS = ["a\tb", "line\nbreak", "cr\rlf", "back\\slash", "\\N", "bell\x07", "\x08\x0c\x0b", "", "企"]
+
+
+@pytest.mark.parametrize("plain", [True, False])
+def test_copy_text_blocks_store_the_same_rows_as_write_row(
+    store: Store, monkeypatch: pytest.MonkeyPatch, plain: bool
+) -> None:
+    """``COPY`` blocks formatted by ``_plain_text`` store exactly what psycopg's ``write_row`` stores: blocks
+    with any value to escape fall back to ``write_row``, the others are joined. Compared with rows written
+    one by one (``_plain_text`` off)."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("COPY is PostgreSQL's bulk path")
+    objects = [
+        obj(n, name=f"企业{n}", office=TRICKY_TEXTS[n % len(TRICKY_TEXTS)] if n >= 12_000 else f"所{n % 7}")
+        for n in range(bulk.COPY_BLOCK + 3_000)
+    ]  # the first block is plain text; the second holds values to escape
+    formatted: list[bool] = []
+    plain_text = bulk._plain_text
+
+    def recorded(rows: Any, width: int) -> str | None:
+        text = plain_text(rows, width) if plain else None
+        formatted.append(text is not None)
+        return text
+
+    monkeypatch.setattr(bulk, "_plain_text", recorded)
+    with store.unit_of_work() as uow:
+        uow.directory.upsert_departments(DEPARTMENTS)
+        uow.directory.upsert_objects(objects)
+        uow.commit()
+    assert formatted == ([True, False] if plain else [False, False])
+    with store.engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT * FROM objects ORDER BY credit_code")).all()
+    lines = '["catering","retail"]'
+    expected = [
+        (o.credit_code, o.name, o.region_code, WEST.id, o.industry, lines, "B", "active", o.office)
+        for o in objects
+    ]
+    assert [tuple(r) for r in rows] == expected
+
+
+def test_plain_text_declines_what_copy_must_escape() -> None:
+    assert bulk._plain_text([("a", "b"), ("c", "")], 2) == "a\tb\nc\t\n"
+    assert bulk._plain_text([("a", None)], 2) is None  # NULL is psycopg's to write
+    assert bulk._plain_text([("a", 1)], 2) is None
+    assert bulk._plain_text([("a", "b", "c")], 2) is None  # a row of the wrong width
+    assert bulk._plain_text([("a\tb",), ("c", "d")], 2) is None  # the tab counts match, the widths do not
+    for text in ["a\tb", "line\nbreak", "cr\rlf", "back\\slash", "\\N", "\x08", "\x0b", "\x0c", "\x00"]:
+        assert bulk._plain_text([("x", text)], 2) is None, text
+    assert bulk._plain_text([("x", "bell\x07 企业")], 2) == "x\tbell\x07 企业\n"  # psycopg sends it as is too
+
+
 def test_a_bulk_insert_racing_a_concurrent_writer_of_one_of_its_keys_upserts_it(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:

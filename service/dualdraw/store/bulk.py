@@ -8,8 +8,10 @@ name and pass through each column type's bind processing either way; ``upsert_tu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from itertools import islice
 from operator import itemgetter
 from typing import Any, TypeVar, cast
 
@@ -141,8 +143,39 @@ def _copy(
     columns = ", ".join(quote(name) for name in names)
     with cursor.copy(f"COPY {quote(into)} ({columns}) FROM STDIN") as copy:
         write_row = copy.write_row
-        for row in rows:
-            write_row(row)
+        source = iter(rows)
+        while block := list(islice(source, COPY_BLOCK)):
+            text = _plain_text(block, len(names))
+            if text is not None:
+                copy.write(text)
+            else:
+                for row in block:
+                    write_row(row)
+
+
+COPY_BLOCK = 10_000
+"""Rows formatted together by ``_plain_text``."""
+_ESCAPED = re.compile(r"[\x00\x08\x0b\x0c\r\\]")
+"""Characters ``COPY``'s text format escapes (psycopg's ``write_row`` does), besides tab and line feed."""
+
+
+def _plain_text(rows: Sequence[Sequence[Any]], width: int) -> str | None:
+    """``rows`` in ``COPY``'s text format, built with two joins, when every value is a string of ``width``
+    columns that needs no escaping (nothing but a tab between values and a line feed after each row);
+    else ``None``, and ``write_row`` formats them one by one. A million-object import's rows are all
+    plain text: this is a quarter of the cost of ``write_row``, and ``COPY`` stores the same values."""
+    try:
+        text = "\n".join(map("\t".join, rows))
+    except TypeError:  # a value that is not a string (None, a number, a date): psycopg dumps it
+        return None
+    if (
+        text.count("\t") != len(rows) * (width - 1)
+        or text.count("\n") != len(rows) - 1
+        or _ESCAPED.search(text)
+        or any(len(row) != width for row in rows)
+    ):
+        return None
+    return text + "\n"
 
 
 def _copy_upsert(
