@@ -13,7 +13,9 @@ from dualdraw import deadlines
 from dualdraw.demo import HIGH_TECH_ZONE, demo_directory
 from dualdraw.domain import model
 from dualdraw.domain.credit_code import make_credit_code
-from dualdraw.domain.errors import DeadlineExceeded, InvalidArgument
+from dualdraw.domain.errors import DeadlineExceeded, FieldViolation, InvalidArgument, Violations
+from dualdraw.domain.jurisdiction import DepartmentTree
+from dualdraw.service_layer import directory as use_case
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_loader import load_demo
 from dualdraw.service_layer.directory import DirectoryBatch, import_directory
@@ -190,3 +192,47 @@ def test_a_write_failing_on_a_bad_batch_answers_with_the_batch_violations(store:
     assert len(events(store)) == before
     with store.unit_of_work() as uow:
         assert uow.directory.objects_by_code(codes) == {}
+
+
+def test_bulk_object_checks_give_the_violations_of_the_object_by_object_checks() -> None:
+    """``_validate`` checks objects' credit codes and places in bulk and walks them only when something is
+    wrong: a batch with every kind of problem gets exactly the violations, in order, of the walk alone."""
+    demo = demo_directory()
+    first = demo.objects[0]
+    objects = [
+        *demo.objects[:50],
+        replace(first, credit_code=first.credit_code[:17] + ("0" if first.credit_code[17] != "0" else "1")),
+        replace(demo.objects[1], registering_department_id="nowhere"),
+        replace(demo.objects[2], registering_department_id=HIGH_TECH_ZONE, region_code="130202"),
+        replace(demo.objects[3], region_code="13020"),
+        demo.objects[4],  # a duplicate
+    ]
+    departments = list(demo.departments)
+    facts = use_case._StoredFacts({}, {o.credit_code for o in objects})
+
+    def walked(batch_objects: list[model.InspectionObject]) -> list[FieldViolation]:
+        expected = Violations()
+        use_case._duplicates_of([o.credit_code for o in batch_objects], "objects", expected)
+        use_case._object_problems(batch_objects, DepartmentTree(departments), expected)
+        return expected.items
+
+    def validated(batch_objects: list[model.InspectionObject]) -> list[FieldViolation]:
+        try:
+            use_case._validate(DirectoryBatch(departments, batch_objects), facts)
+        except InvalidArgument as exc:
+            return list(exc.violations)
+        return []
+
+    assert validated(objects[:50]) == walked(objects[:50]) == []
+    for count in range(51, len(objects) + 1):
+        assert validated(objects[:count]) == walked(objects[:count])
+    assert [v.field for v in validated(objects)] == [
+        "objects[51]",  # the same credit code as objects[1]
+        "objects[52]",
+        "objects[53]",
+        "objects[54]",
+        "objects[50].credit_code",
+        "objects[51].registering_department_id",
+        "objects[52].region_code",
+        "objects[53].region_code",
+    ]

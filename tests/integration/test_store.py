@@ -358,6 +358,153 @@ def test_bulk_upsert_of_new_and_stored_objects_in_one_batch(store: Store) -> Non
     assert stored == {code(n): obj(n, name="v2", business_lines=("x",)) for n in range(6_000)}
 
 
+TRICKY_TEXTS = ["a\tb", "line\nbreak", "cr\rlf", "back\\slash", "\\N", "bell\x07", "\x08\x0c\x0b", "", "企"]
+
+
+@pytest.mark.parametrize("plain", [True, False])
+def test_copy_text_blocks_store_the_same_rows_as_write_row(
+    store: Store, monkeypatch: pytest.MonkeyPatch, plain: bool
+) -> None:
+    """``COPY`` blocks formatted by ``_plain_text`` store exactly what psycopg's ``write_row`` stores: blocks
+    with any value to escape fall back to ``write_row``, the others are joined. Compared with rows written
+    one by one (``_plain_text`` off)."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("COPY is PostgreSQL's bulk path")
+    objects = [
+        obj(n, name=f"企业{n}", office=TRICKY_TEXTS[n % len(TRICKY_TEXTS)] if n >= 12_000 else f"所{n % 7}")
+        for n in range(bulk.COPY_BLOCK + 3_000)
+    ]  # the first block is plain text; the second holds values to escape
+    formatted: list[bool] = []
+    plain_text = bulk._plain_text
+
+    def recorded(rows: Any, width: int) -> str | None:
+        text = plain_text(rows, width) if plain else None
+        formatted.append(text is not None)
+        return text
+
+    monkeypatch.setattr(bulk, "_plain_text", recorded)
+    with store.unit_of_work() as uow:
+        uow.directory.upsert_departments(DEPARTMENTS)
+        uow.directory.upsert_objects(objects)
+        uow.commit()
+    assert formatted == ([True, False] if plain else [False, False])
+    with store.engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT * FROM objects ORDER BY credit_code")).all()
+    lines = '["catering","retail"]'
+    expected = [
+        (o.credit_code, o.name, o.region_code, WEST.id, o.industry, lines, "B", "active", o.office)
+        for o in objects
+    ]
+    assert [tuple(r) for r in rows] == expected
+
+
+def test_plain_text_declines_what_copy_must_escape() -> None:
+    assert bulk._plain_text([("a", "b"), ("c", "")], 2) == "a\tb\nc\t\n"
+    assert bulk._plain_text([("a", None)], 2) is None  # NULL is psycopg's to write
+    assert bulk._plain_text([("a", 1)], 2) is None
+    assert bulk._plain_text([("a", "b", "c")], 2) is None  # a row of the wrong width
+    assert bulk._plain_text([("a\tb",), ("c", "d")], 2) is None  # the tab counts match, the widths do not
+    for text in ["a\tb", "line\nbreak", "cr\rlf", "back\\slash", "\\N", "\x08", "\x0b", "\x0c", "\x00"]:
+        assert bulk._plain_text([("x", text)], 2) is None, text
+    assert bulk._plain_text([("x", "bell\x07 企业")], 2) == "x\tbell\x07 企业\n"  # psycopg sends it as is too
+
+
+def _foreign_keys(store: Store) -> list[tuple[str, str, str]]:
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint"
+                " WHERE contype = 'f' ORDER BY 1, 2"
+            )
+        ).all()
+    return [(str(a), str(b), str(c)) for a, b, c in rows]
+
+
+@pytest.mark.parametrize("bulk_check", [True, False])
+def test_a_large_copy_into_an_empty_table_checks_foreign_keys_in_bulk_and_stores_the_same_rows(
+    store: Store, monkeypatch: pytest.MonkeyPatch, bulk_check: bool
+) -> None:
+    """Above ``BULK_CHECK_THRESHOLD`` rows the empty-table ``COPY`` drops the foreign keys and adds them
+    again (one check for all rows): the stored rows and the constraints are those of the row-by-row check."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("the bulk check is PostgreSQL's empty-table COPY path")
+    constraints = _foreign_keys(store)
+    set_aside: list[list[tuple[str, str]]] = []
+    real = bulk._set_aside_foreign_keys
+
+    def recorded(cursor: Any, target: str) -> list[tuple[str, str]]:
+        set_aside.append(real(cursor, target) if bulk_check else [])
+        return set_aside[-1]
+
+    monkeypatch.setattr(bulk, "_set_aside_foreign_keys", recorded)
+    objects = [obj(n, department=WEST if n % 2 else EAST) for n in range(bulk.BULK_CHECK_THRESHOLD)]
+    with store.unit_of_work() as uow:
+        uow.directory.upsert_departments(DEPARTMENTS)
+        uow.directory.upsert_objects(objects)
+        uow.commit()
+    assert [[name for name, _ in found] for found in set_aside] == [
+        ["fk_objects_registering_department_id_departments"] if bulk_check else []
+    ]
+    assert _foreign_keys(store) == constraints
+    with store.engine.connect() as connection:
+        lock_timeout = connection.execute(sa.text("SHOW lock_timeout")).scalar()
+    with store.unit_of_work() as uow:
+        stored = uow.directory.objects_by_code([o.credit_code for o in objects])
+    assert stored == {o.credit_code: o for o in objects}
+    assert lock_timeout == "0"  # the check's own lock_timeout ended with it
+    with store.unit_of_work() as uow, pytest.raises(sa.exc.IntegrityError):  # the constraint holds again
+        uow.directory.upsert_objects([obj(10**6, registering_department_id="nowhere")])
+
+
+def test_a_bulk_checked_copy_breaking_a_foreign_key_writes_nothing_and_keeps_it(store: Store) -> None:
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("the bulk check is PostgreSQL's empty-table COPY path")
+    constraints = _foreign_keys(store)
+    objects = [obj(n) for n in range(bulk.BULK_CHECK_THRESHOLD)]
+    objects[4_321] = obj(4_321, registering_department_id="nowhere")
+    with store.unit_of_work() as uow:
+        uow.directory.upsert_departments(DEPARTMENTS)
+        with pytest.raises(sa.exc.IntegrityError, match="fk_objects_registering_department_id_departments"):
+            uow.directory.upsert_objects(objects)
+    assert _foreign_keys(store) == constraints
+    with store.unit_of_work() as uow:
+        assert uow.directory.count_objects() == 0
+
+
+def test_a_bulk_check_gives_way_to_the_row_by_row_check_when_a_reader_holds_a_lock(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A transaction reading the departments keeps its lock; the import neither waits for it (beyond
+    ``LOCK_WAIT``) nor makes it wait: it checks its rows one by one, as before."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("the bulk check is PostgreSQL's empty-table COPY path")
+    with store.unit_of_work() as uow:
+        uow.directory.upsert_departments(DEPARTMENTS)
+        uow.commit()
+    set_aside: list[list[tuple[str, str]]] = []
+    real = bulk._set_aside_foreign_keys
+
+    def recorded(cursor: Any, target: str) -> list[tuple[str, str]]:
+        set_aside.append(real(cursor, target))
+        return set_aside[-1]
+
+    monkeypatch.setattr(bulk, "_set_aside_foreign_keys", recorded)
+    objects = [obj(n) for n in range(bulk.BULK_CHECK_THRESHOLD)]
+    with store.engine.connect() as reader:
+        reader.execute(sa.text("SELECT count(*) FROM departments")).scalar()  # ACCESS SHARE until rollback
+        start = time.perf_counter()
+        with store.unit_of_work() as uow:
+            uow.directory.upsert_objects(objects)
+            uow.commit()
+        took = time.perf_counter() - start
+        assert reader.execute(sa.text("SELECT count(*) FROM objects")).scalar() == len(objects)  # not blocked
+        reader.rollback()
+    assert took < 10
+    assert set_aside == [[]]  # the lock was taken: nothing dropped
+    with store.unit_of_work() as uow:
+        assert uow.directory.count_objects() == len(objects)
+
+
 def test_a_bulk_insert_racing_a_concurrent_writer_of_one_of_its_keys_upserts_it(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:

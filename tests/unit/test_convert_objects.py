@@ -78,3 +78,30 @@ def test_business_lines_are_distinct_trimmed_and_sorted(lines: list[str], expect
     record = object_from_pb(pb, "objects[0]", Violations())
     assert record is not None
     assert record.business_lines == expected
+
+
+def test_collecting_objects_keeps_request_positions_across_chunks() -> None:
+    """The servicer converts good records in one pass and only the bad ones with their paths: the records and
+    the violations are those of ``object_from_pb`` record by record, numbered across chunks."""
+    from dualdraw.api.servicers import _INVALID, _collect_objects
+
+    bad_name = directory_pb2.InspectionObject()
+    bad_name.CopyFrom(GOOD)
+    bad_name.name = " "
+    bad_status = directory_pb2.InspectionObject()
+    bad_status.CopyFrom(GOOD)
+    bad_status.status = 9  # type: ignore[assignment]  # an unknown enum value on purpose
+    chunks = [[GOOD, GOOD], [GOOD, bad_name, GOOD, bad_status], [GOOD]]
+    target: list[model.InspectionObject] = []
+    v = Violations()
+    for chunk in chunks:
+        _collect_objects(chunk, target, v)
+    expected_v = Violations()
+    flat = [pb for chunk in chunks for pb in chunk]
+    expected = [object_from_pb(pb, f"objects[{i}]", expected_v) for i, pb in enumerate(flat)]
+    assert [None if r is _INVALID else r for r in target] == expected
+    assert v.items == expected_v.items
+    assert [item.field for item in v.items] == ["objects[3].name", "objects[5].status"]
+    good: list[model.InspectionObject] = []
+    _collect_objects([GOOD] * 3, good, Violations())
+    assert good == [expected[0]] * 3

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from dualdraw.domain.credit_code import (
     ALPHABET,
     WEIGHTS,
+    all_valid,
     check_character,
     credit_code_problem,
     is_valid_credit_code,
@@ -150,3 +151,38 @@ def test_problem_is_the_reference_check_for_any_text(code: str) -> None:
 def test_look_alikes_of_valid_codes_are_refused(code: str) -> None:
     assert credit_code_problem(code) == _reference_problem(code)
     assert credit_code_problem(code) is not None
+
+
+_CODE_CHARACTERS = ALPHABET + "IOZSVabcz é\n-"
+_valid_codes = st.builds(
+    lambda first17: first17 + check_character(first17),
+    st.builds(
+        lambda a, region, b: a + region + b,
+        st.text(ALPHABET, min_size=2, max_size=2),
+        st.text("0123456789", min_size=6, max_size=6),
+        st.text(ALPHABET, min_size=9, max_size=9),
+    ),
+)
+
+
+_edits = st.tuples(st.integers(0, 40), st.integers(0, 19), st.text(_CODE_CHARACTERS, max_size=2))
+
+
+@given(st.lists(_valid_codes, max_size=40), st.lists(_edits, max_size=3))
+def test_all_valid_matches_credit_code_problem(codes: list[str], edits: list[tuple[int, int, str]]) -> None:
+    """The bulk check is True exactly when ``credit_code_problem`` finds nothing in any code: valid codes with
+    characters replaced, inserted or removed anywhere (check characters, region digits, lengths)."""
+    for index, position, text in edits:
+        if codes:
+            i = index % len(codes)
+            codes[i] = codes[i][:position] + text + codes[i][position + 1 :]
+    assert all_valid(codes) == all(credit_code_problem(code) is None for code in codes)
+
+
+def test_all_valid_on_published_codes_and_each_wrong_check_character() -> None:
+    assert all_valid(PUBLISHED * 3)
+    assert all_valid([])
+    for wrong in ALPHABET:
+        code = PUBLISHED[1][:17] + wrong
+        assert all_valid([*PUBLISHED, code]) == (credit_code_problem(code) is None)
+    assert not all_valid([*PUBLISHED, PUBLISHED[0][:17], PUBLISHED[0] + "1"])  # 17 + 19 characters

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import grpc
 
@@ -142,7 +142,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
             if total > MAX_IMPORT_RECORDS:
                 raise catalogue.invalid("objects", f"an import holds at most {MAX_IMPORT_RECORDS} records")
             _collect(chunk.departments, batch.departments, "departments", convert.department_from_pb, v)
-            _collect(chunk.objects, batch.objects, "objects", convert.object_from_pb, v)
+            _collect_objects(chunk.objects, batch.objects, v)
             _collect(chunk.inspectors, batch.inspectors, "inspectors", convert.inspector_from_pb, v)
             _collect(chunk.complaints, batch.complaints, "complaints", convert.complaint_from_pb, v)
             _collect(chunk.campaigns, batch.campaigns, "campaigns", convert.campaign_from_pb, v)
@@ -327,6 +327,22 @@ def _collect(
     """Parses ``source`` into ``target``, numbering field paths across chunks."""
     for message in source:
         record = parse(message, f"{path}[{len(target)}]", v)
+        # keep positions aligned with request order even when a record is invalid
+        target.append(record if record is not None else _INVALID)  # type: ignore[arg-type]  # never written: v is non-empty
+
+
+def _collect_objects(
+    source: Sequence[directory_pb2.InspectionObject], target: list[model.InspectionObject], v: Violations
+) -> None:
+    """``_collect`` of objects: the well-formed ones in one pass (no field paths built), then each other
+    one through ``object_from_pb``, which names its problems."""
+    records = list(map(convert.well_formed_object, source))
+    if all(records):  # records are true, None is not: C-level, unlike ``None in records`` (dataclass __eq__)
+        target.extend(cast(list[model.InspectionObject], records))
+        return
+    for message, record in zip(source, records, strict=True):
+        if record is None:
+            record = convert.object_from_pb(message, f"objects[{len(target)}]", v)
         # keep positions aligned with request order even when a record is invalid
         target.append(record if record is not None else _INVALID)  # type: ignore[arg-type]  # never written: v is non-empty
 

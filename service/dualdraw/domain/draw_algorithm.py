@@ -14,7 +14,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from itertools import pairwise
+from itertools import islice
+from operator import lt
 
 ALGORITHM_VERSION = "dualdraw-draw/1"
 SEED_TAG = b"dualdraw/seed/v1"
@@ -203,7 +204,7 @@ def set_digest(items: Iterable[str]) -> str:
     """
     keys = list(items)
     joined = "\n".join(keys)
-    if keys and keys[0] and joined.count("\n") == len(keys) - 1 and all(a < b for a, b in pairwise(keys)):
+    if keys and keys[0] and joined.count("\n") == len(keys) - 1 and all(map(lt, keys, islice(keys, 1, None))):
         # Given sorted (as a draw's eligible codes are): strictly ascending code points are distinct and
         # in UTF-8 byte order, the first is the shortest, no key holds a newline; no second sort needed.
         return hashlib.sha256(joined.encode("utf-8")).hexdigest()

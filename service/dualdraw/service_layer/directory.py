@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from dualdraw.audit.log import record_event
 from dualdraw.crashpoints import crash_point
 from dualdraw.domain import model
-from dualdraw.domain.credit_code import credit_code_problem
+from dualdraw.domain.credit_code import all_valid, credit_code_problem
 from dualdraw.domain.draw_algorithm import set_digest
 from dualdraw.domain.errors import NotFound, Violations
 from dualdraw.domain.jurisdiction import DepartmentTree, department_tree_problems
@@ -166,9 +166,15 @@ def _parents_first(departments: Sequence[model.Department]) -> list[model.Depart
 
 
 def _duplicates(items: Sequence[T], key: Callable[[T], str], path: str, v: Violations) -> None:
+    _duplicates_of(list(map(key, items)), path, v)
+
+
+def _duplicates_of(keys: Sequence[str], path: str, v: Violations) -> None:
+    """Adds a violation for each key in ``keys`` that repeats an earlier one (one set when none does)."""
+    if len(set(keys)) == len(keys):
+        return
     seen: dict[str, int] = {}
-    for i, item in enumerate(items):
-        k = key(item)
+    for i, k in enumerate(keys):
         if k in seen:
             v.add(f"{path}[{i}]", f"duplicates {path}[{seen[k]}] ({k})")
         else:
@@ -198,28 +204,10 @@ def _validate(batch: DirectoryBatch, facts: _StoredFacts) -> None:
     merged = {**stored, **{d.id: d for d in batch.departments}}
     tree = DepartmentTree(list(merged.values()))
 
-    _duplicates(batch.objects, lambda o: o.credit_code, "objects", v)
-    for i, o in enumerate(batch.objects):
-        dept = tree.get(o.registering_department_id)
-        if (
-            credit_code_problem(o.credit_code) is None
-            and _region_problem(o.region_code) is None
-            and dept is not None
-            and _region_within(o.region_code, dept.region_code)
-        ):
-            continue  # the common case; a bad object is checked again below, naming each problem
-        p = f"objects[{i}]"
-        if problem := credit_code_problem(o.credit_code):
-            v.add(f"{p}.credit_code", problem)
-        if problem := region_code_problem(o.region_code):
-            v.add(f"{p}.region_code", problem)
-        if dept is None:
-            v.add(f"{p}.registering_department_id", f"unknown department {o.registering_department_id!r}")
-        elif not region_code_problem(o.region_code) and not region_within(o.region_code, dept.region_code):
-            v.add(
-                f"{p}.region_code",
-                f"{o.region_code} is outside the territory of department {dept.id} ({dept.region_code})",
-            )
+    codes = list(map(attrgetter("credit_code"), batch.objects))
+    _duplicates_of(codes, "objects", v)
+    if not (all_valid(codes) and _all_placed(batch.objects, tree)):  # the common case, checked in bulk
+        _object_problems(batch.objects, tree, v)  # walks the objects to name each problem
 
     _duplicates(batch.inspectors, lambda i: i.badge_number, "inspectors", v)
     for i, ins in enumerate(batch.inspectors):
@@ -259,6 +247,41 @@ def _validate(batch: DirectoryBatch, facts: _StoredFacts) -> None:
     v.raise_if_any()
 
 
+def _all_placed(objects: Sequence[model.InspectionObject], tree: DepartmentTree) -> bool:
+    """True when every object's region code is valid and within its (known) registering department's
+    territory; checked once per distinct pair of region and department."""
+    for region, department_id in set(map(attrgetter("region_code", "registering_department_id"), objects)):
+        dept = tree.get(department_id)
+        if dept is None or _region_problem(region) or not _region_within(region, dept.region_code):
+            return False
+    return True
+
+
+def _object_problems(objects: Sequence[model.InspectionObject], tree: DepartmentTree, v: Violations) -> None:
+    """Adds the problems of each object to ``v``, named by its path (``objects[3].credit_code``)."""
+    for i, o in enumerate(objects):
+        dept = tree.get(o.registering_department_id)
+        if (
+            credit_code_problem(o.credit_code) is None
+            and _region_problem(o.region_code) is None
+            and dept is not None
+            and _region_within(o.region_code, dept.region_code)
+        ):
+            continue  # the common case; a bad object is checked again below, naming each problem
+        p = f"objects[{i}]"
+        if problem := credit_code_problem(o.credit_code):
+            v.add(f"{p}.credit_code", problem)
+        if problem := region_code_problem(o.region_code):
+            v.add(f"{p}.region_code", problem)
+        if dept is None:
+            v.add(f"{p}.registering_department_id", f"unknown department {o.registering_department_id!r}")
+        elif not region_code_problem(o.region_code) and not region_within(o.region_code, dept.region_code):
+            v.add(
+                f"{p}.region_code",
+                f"{o.region_code} is outside the territory of department {dept.id} ({dept.region_code})",
+            )
+
+
 _region_problem = functools.lru_cache(maxsize=4096)(region_code_problem)
 _region_within = functools.lru_cache(maxsize=4096)(region_within)
 """Cached: an import has a million objects but only as many region codes as its departments' territory."""
@@ -275,8 +298,9 @@ def _known_credit_codes(uow: UnitOfWork, batch: DirectoryBatch) -> set[str]:
         for facts in (batch.complaints, batch.risk_assessments, batch.statutory_designations)
         for f in facts
     }
-    in_batch = {o.credit_code for o in batch.objects}
-    return in_batch | uow.directory.existing_credit_codes(referenced - in_batch)
+    known = set(map(attrgetter("credit_code"), batch.objects))
+    known.update(uow.directory.existing_credit_codes(referenced - known))
+    return known
 
 
 def _side_facts(

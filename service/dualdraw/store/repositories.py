@@ -228,7 +228,9 @@ class SqlDirectoryRepository(_Repository):
         bulk.upsert(self._connection, DEPARTMENTS, [department_values(d) for d in departments])
 
     def upsert_objects(self, items: Sequence[InspectionObject]) -> None:
-        objects = _last_per_key(items, operator.attrgetter("credit_code"))
+        code = operator.attrgetter("credit_code")
+        distinct = len(set(map(code, items))) == len(items)  # as an import's are: no dict to keep the last
+        objects = items if distinct else _last_per_key(items, code)
         bulk.upsert_tuples(self._connection, OBJECTS, OBJECT_NAMES, [object_row(o) for o in objects])
 
     def upsert_inspectors(self, items: Sequence[Inspector]) -> None:

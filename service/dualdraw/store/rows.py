@@ -139,10 +139,15 @@ def object_row(o: InspectionObject) -> tuple[str, ...]:
         o.registering_department_id,
         o.industry,
         _dump_tuple(o.business_lines),
-        o.risk_class.value,
-        o.status.value,
+        _RISK_CLASS_VALUES[o.risk_class],
+        _STATUS_VALUES[o.status],
         o.office,
     )
+
+
+# ``.value`` of an enum member is a Python-level property (a sixth of ``object_row``); dict look-ups are not.
+_RISK_CLASS_VALUES = {member: member.value for member in RiskClass}
+_STATUS_VALUES = {member: member.value for member in ObjectStatus}
 
 
 _dump_tuple = functools.lru_cache(maxsize=4096)(dump_strings)
