@@ -453,7 +453,7 @@ def serve(conn: Connection, settings: ChildSettings, parent_pid: int) -> None:
     configure_logging(settings.log_format, settings.log_level)  # as the server logs, with its request ids
     threading.Thread(target=_exit_without_parent, args=(parent_pid,), daemon=True).start()
     if settings.niceness:
-        os.nice(settings.niceness)  # a draw is batch work: the server's reads get the CPU first
+        os.nice(settings.niceness)  # batch work, if so configured: other work gets the CPU first
     store = Store.from_url(settings.database_url, signer=settings.signer)
     engine = ExclusionEngine(shard_size=settings.rule_shard_size, timeout_s=settings.rule_timeout_s)
     rule_seconds: list[float] = []

@@ -96,11 +96,11 @@ class Settings:
     )
     """``DUALDRAW_DRAW_TIMEOUT_S``: the longest a draw may run in the draw process (0: no limit). A child
     still busy then (say, waiting on a database lock) is stopped and the call answered from the database:
-    ``DEADLINE_EXCEEDED`` (``DRAW_TIMEOUT``) when nothing was written. A 1M-object draw takes ~15 s."""
-    draw_process_niceness: int = field(default_factory=lambda: _env_int("DUALDRAW_DRAW_PROCESS_NICENESS", 10))
+    ``DEADLINE_EXCEEDED`` (``DRAW_TIMEOUT``) when nothing was written. A 1M-object draw takes ~10 s."""
+    draw_process_niceness: int = field(default_factory=lambda: _env_int("DUALDRAW_DRAW_PROCESS_NICENESS", 0))
     """``DUALDRAW_DRAW_PROCESS_NICENESS``: added to the draw process's scheduling niceness (``nice``; its
-    rules worker inherits it), so that on a busy machine the server's reads get the CPU before a draw does
-    (0: same priority as the server)."""
+    rules worker inherits it), for hosts where draws compete with other work for the CPU. Default 0: on
+    the benchmark machine 10 made no measurable difference to reads during a 1M draw (docs/PERFORMANCE.md)."""
 
     @property
     def auth_enabled(self) -> bool:

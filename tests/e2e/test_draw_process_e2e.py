@@ -133,34 +133,27 @@ def test_a_draw_in_the_draw_process_matches_one_in_the_server_process(
     assert client.get_checkpoint().public_key == signer.public_key
 
 
-def test_the_draw_process_and_its_rules_worker_run_at_a_lower_priority_than_the_server(
-    demo_served: Served, client: DualdrawClient
+@pytest.mark.parametrize("niceness", [0, 10])
+def test_the_draw_process_and_its_rules_worker_run_at_the_configured_niceness(
+    database_url: str, niceness: int
 ) -> None:
-    """Reads before draws when the CPU is short: the child adds DUALDRAW_DRAW_PROCESS_NICENESS (10 by
-    default) to its niceness, and the rules worker it starts inherits it; the server keeps its own."""
-    process = demo_served.running.draw_process
-    assert process is not None
-    client.draw(client.create_task(TASK).id, AS_OF)
-    assert process.pid is not None
-    server = os.getpriority(os.PRIO_PROCESS, 0)
-    expected = min(19, server + Settings().draw_process_niceness)
-    assert expected > server
-    assert os.getpriority(os.PRIO_PROCESS, process.pid) == expected
-    workers = _children(process.pid)
-    assert workers, "the draw process's rules worker"
-    assert {os.getpriority(os.PRIO_PROCESS, pid) for pid in workers} == {expected}
-
-
-def test_a_draw_process_niceness_of_zero_keeps_the_server_priority(database_url: str) -> None:
-    settings = dataclasses.replace(_settings(database_url, "on"), draw_process_niceness=0)
+    """DUALDRAW_DRAW_PROCESS_NICENESS is added to the child's niceness (default 0: the server's), and the
+    rules worker it starts inherits it; the server keeps its own."""
+    settings = dataclasses.replace(_settings(database_url, "on"), draw_process_niceness=niceness)
     running = create_server(settings)
     try:
         load_demo(running.services.unit_of_work)
         with _client(running) as other:
             other.draw(other.create_task(TASK).id, AS_OF)
-        assert running.draw_process is not None
-        assert running.draw_process.pid is not None
-        assert os.getpriority(os.PRIO_PROCESS, running.draw_process.pid) == os.getpriority(os.PRIO_PROCESS, 0)
+        process = running.draw_process
+        assert process is not None
+        assert process.pid is not None
+        server = os.getpriority(os.PRIO_PROCESS, 0)
+        expected = min(19, server + niceness)
+        assert os.getpriority(os.PRIO_PROCESS, process.pid) == expected
+        workers = _children(process.pid)
+        assert workers, "the draw process's rules worker"
+        assert {os.getpriority(os.PRIO_PROCESS, pid) for pid in workers} == {expected}
     finally:
         running.stop(grace=1)
 
