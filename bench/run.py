@@ -4,7 +4,7 @@ Two measurements, both on a fresh database per size:
 - **stages**: the draw pipeline in-process, stage by stage (load, rules, selection, teams), with a
   plain-Python evaluation of the same shipped rules for comparison, then one real draw (``run_draw``) with
   the duration and this process's resident memory at the end of each of its stages (``draws.DRAW_STAGES``:
-  load, rules, commitments, store, selection, teams, persist with the audit event, commit);
+  load, rules, commitments, store, selection, teams, persist, audit, commit);
 - **api** (``--api``): the same directory imported and drawn through the real gRPC API against a server
   subprocess, with reads (GetObject every 10 ms, ExplainExclusion every 250 ms unless ``BENCH_EXPLAIN=0``)
   timed while the draw runs, and the peak RSS of the server and of its children (draw process, rules

@@ -351,7 +351,7 @@ def execute_in(
 
     ``committed`` (and, for a ``dualdraw-draw/2`` draw, its eligible ``entries``) is the record that
     ``commit_in`` just stored in this same ``uow``: given, it is not read back (a 1M draw's eligible set).
-    ``progress(stage, done, total)`` is told when selection, teams and persisting are done.
+    ``progress(stage, done, total)`` is told when selection, teams, persisting and the audit event are done.
     """
     record = committed if committed is not None else require(uow.draws.get_record(draw_id), "draw", draw_id)
     draw = record.draw
@@ -398,6 +398,8 @@ def execute_in(
         executed_at=caller.now,
         assignments=assignments,
     )
+    if progress:
+        progress("persist", len(assignments), len(assignments))
     record_event(
         uow,
         caller,
@@ -413,7 +415,7 @@ def execute_in(
         },
     )
     if progress:
-        progress("persist", len(assignments), len(assignments))
+        progress("audit", len(assignments), len(assignments))
     executed = require(uow.draws.get(draw_id), "draw", draw_id)
     return DrawOutcome(
         executed,
