@@ -65,6 +65,7 @@ from dualdraw.observability import (
 )
 from dualdraw.rules.engine import ExclusionEngine
 from dualdraw.rules.model import RuleSet
+from dualdraw.service_layer.bundles import BundleContent
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.draw_runner import DrawRunner, InProcessDraws
 from dualdraw.service_layer.draws import _repeated_request
@@ -124,12 +125,24 @@ class DrawJob:
 
 
 @dataclass(frozen=True)
+class BundleJob:
+    """Building the bundle of one draw (``bundles.build_bundle``), with the call's deadline and request id."""
+
+    draw_id: str
+    variant: str
+    chunk_bytes: int
+    deadline: float | None
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
 class DrawReply:
     """The child's answer to one ``DrawJob``: the draw, or the domain error (class, arguments, attributes),
     or the traceback of any other exception; whether the claim was written; the rule evaluations' seconds
     (for the server's ``dualdraw_rule_evaluation_seconds``)."""
 
     draw: model.Draw | None = None
+    bundle: BundleContent | None = None
     error: tuple[type[DomainError], tuple[Any, ...], dict[str, Any]] | None = None
     failure: str = ""
     claim_written: bool = False
@@ -225,6 +238,43 @@ class DrawProcess:
             ),
         )
 
+    def build_bundle(self, draw_id: str, *, variant: str, chunk_bytes: int) -> BundleContent:
+        """``bundles.build_bundle`` in the child (its reads hold the child's GIL, not the server's); same
+        errors. A child that dies meanwhile gives ``Unavailable``: nothing was written, retry."""
+        job = BundleJob(draw_id, variant, chunk_bytes, deadlines.current(), current_request_id())
+        with self._lock:
+            if self._closed:
+                raise Unavailable("the server is shutting down", reason="SHUTTING_DOWN")
+            child = self._running_child()
+            if child is None:
+                return self._in_process.build_bundle(draw_id, variant=variant, chunk_bytes=chunk_bytes)
+            try:
+                reply = child.ask(job, self._wait_until(job))
+            except _ChildGone as gone:
+                self._discard()
+                log.error("draw process gone while building the bundle of draw %s: %s", draw_id, gone)
+                if gone.timed_out:
+                    raise DeadlineExceeded(
+                        f"the bundle of draw {draw_id} was not built in time ({gone})", reason="DRAW_TIMEOUT"
+                    ) from None
+                raise Unavailable(
+                    f"the draw process died ({gone}) while building the bundle of draw {draw_id}; retry",
+                    reason="DRAW_PROCESS_DIED",
+                    metadata={"draw_id": draw_id},
+                ) from None
+            self._retire_if_asked(child, reply)
+        if reply.error is not None:
+            raise _rebuilt(*reply.error)
+        if reply.bundle is None:
+            raise DrawProcessFailure(f"the draw process failed: {reply.failure}")
+        return reply.bundle
+
+    def _retire_if_asked(self, child: _Child, reply: DrawReply) -> None:
+        if reply.retiring:
+            log.info("draw process %s retires to give its memory back", child.process.pid)
+            self._child = None
+            child.stop()
+
     def _run(self, job: DrawJob, in_process: Callable[[], model.Draw]) -> model.Draw:
         with self._lock:
             if self._closed:
@@ -237,13 +287,10 @@ class DrawProcess:
             except _ChildGone as gone:
                 self._discard()
                 return self._after_death(job, gone)
-            if reply.retiring:
-                log.info("draw process %s retires to give its memory back", child.process.pid)
-                self._child = None
-                child.stop()
+            self._retire_if_asked(child, reply)
         return _answer(reply, CLAIM.get())
 
-    def _wait_until(self, job: DrawJob) -> float | None:
+    def _wait_until(self, job: DrawJob | BundleJob) -> float | None:
         """When the server stops waiting for the child: the call's deadline (plus a grace, the child
         honours it itself) or the draw time limit, whichever comes first; ``None``: no limit."""
         limits = []
@@ -379,7 +426,7 @@ class _Child:
             raise
         log.info("draw process %s started in %.2f s", self.process.pid, time.monotonic() - started)
 
-    def ask(self, job: DrawJob, wait_until: float | None) -> DrawReply:
+    def ask(self, job: DrawJob | BundleJob, wait_until: float | None) -> DrawReply:
         """The child's reply to ``job``, waiting until ``wait_until`` (``time.monotonic()``; ``None``: as
         long as the draw takes). Raises ``_ChildGone`` (``timed_out``) when it has not answered by then."""
         try:
@@ -483,7 +530,7 @@ def serve(conn: Connection, settings: ChildSettings, parent_pid: int) -> None:
             if job is None:
                 break
             rule_seconds.clear()
-            reply = _carry_out(draws, job, rule_seconds)
+            reply = _build(draws, job) if isinstance(job, BundleJob) else _carry_out(draws, job, rule_seconds)
             retiring = _resident_mb() > settings.retire_above_mb
             try:
                 conn.send(dataclasses.replace(reply, retiring=retiring))
@@ -495,6 +542,18 @@ def serve(conn: Connection, settings: ChildSettings, parent_pid: int) -> None:
     finally:
         engine.close()
         store.dispose()
+
+
+def _build(draws: DrawRunner, job: BundleJob) -> DrawReply:
+    try:
+        with deadlines.until(job.deadline), request_id_bound(job.request_id):
+            built = draws.build_bundle(job.draw_id, variant=job.variant, chunk_bytes=job.chunk_bytes)
+        return DrawReply(bundle=built)
+    except DomainError as error:
+        return DrawReply(error=(type(error), error.args, dict(vars(error))))
+    except Exception:
+        log.exception("draw process: the bundle of draw %s failed", job.draw_id)
+        return DrawReply(failure=traceback.format_exc())
 
 
 def _carry_out(draws: DrawRunner, job: DrawJob, rule_seconds: list[float]) -> DrawReply:

@@ -60,7 +60,7 @@ class Services:
         return (self.read_unit_of_work or self.unit_of_work)()
 
     draw_runner: DrawRunner | None = None
-    """Runs ``Draw`` and ``CommitDraw`` (``dualdraw.draw_process``); ``None``: in this process."""
+    """Runs ``Draw``, ``CommitDraw`` and builds bundles (``dualdraw.draw_process``); ``None``: here."""
 
     def draws(self) -> DrawRunner:
         return self.draw_runner or InProcessDraws(self.unit_of_work, self.engine)

@@ -1,9 +1,10 @@
 """Where the heavy draw use cases run: ``DrawRunner`` is the port, ``InProcessDraws`` runs them here.
 
-A draw over a million objects keeps a process busy for minutes with Python work that holds the GIL
-(loading objects, Merkle commitments, sorting, persisting). ``dualdraw.draw_process.DrawProcess`` runs the
-same two use cases in a child process, so that the server's threads keep answering reads meanwhile; both
-implement ``DrawRunner`` and the servicers do not know which one they talk to.
+A draw over a million objects keeps a process busy for seconds with Python work that holds the GIL
+(loading objects, Merkle commitments, sorting, persisting), and so does writing its bundle.
+``dualdraw.draw_process.DrawProcess`` runs the same use cases in a child process, so that the server's
+threads keep answering reads meanwhile; both implement ``DrawRunner`` and the servicers do not know which
+one they talk to.
 """
 
 from __future__ import annotations
@@ -15,14 +16,17 @@ from typing import Any, Protocol
 from dualdraw.domain import model
 from dualdraw.rules.engine import ExclusionEngine
 from dualdraw.rules.model import RuleSet
-from dualdraw.service_layer import draw_lifecycle, draws
+from dualdraw.service_layer import bundles, draw_lifecycle, draws
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.ports import UnitOfWork
 
 
 class DrawRunner(Protocol):
-    """Runs the one-step draw (``draws.run_draw``) and the commit of a verifiable draw
-    (``draw_lifecycle.commit_draw``); same arguments, errors and effects as those functions."""
+    """Runs the one-step draw (``draws.run_draw``), the commit of a verifiable draw
+    (``draw_lifecycle.commit_draw``) and the building of a draw's bundle (``bundles.build_bundle``, seconds
+    of Python at a million objects); same arguments, errors and effects as those functions."""
+
+    def build_bundle(self, draw_id: str, *, variant: str, chunk_bytes: int) -> bundles.BundleContent: ...
 
     def run_draw(
         self, rule_set: RuleSet, *, task_id: str, as_of: dt.date | None, caller: Caller
@@ -45,6 +49,9 @@ class InProcessDraws:
     def __init__(self, unit_of_work: Callable[[], UnitOfWork], engine: ExclusionEngine) -> None:
         self._unit_of_work = unit_of_work
         self._engine = engine
+
+    def build_bundle(self, draw_id: str, *, variant: str, chunk_bytes: int) -> bundles.BundleContent:
+        return bundles.build_bundle(self._unit_of_work(), draw_id, variant=variant, chunk_bytes=chunk_bytes)
 
     def run_draw(
         self, rule_set: RuleSet, *, task_id: str, as_of: dt.date | None, caller: Caller
