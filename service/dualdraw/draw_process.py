@@ -1,4 +1,4 @@
-"""``DrawProcess``: the server's draws run in one long-lived child process, so reads stay fast meanwhile.
+"""``DrawProcess``: the server's draws (and bundles) run in one long-lived child process, so reads stay fast.
 
 A draw over a million objects is minutes of Python work (loading objects, Merkle commitments, sorting,
 persisting), and long C calls inside it (``sorted`` of a million tuples, unpickling, psycopg row conversion)
