@@ -89,8 +89,8 @@ class Settings:
     draw_process: str = field(
         default_factory=lambda: os.environ.get("DUALDRAW_DRAW_PROCESS", "on").strip().lower()
     )
-    """``DUALDRAW_DRAW_PROCESS``: ``on`` (default) runs ``Draw`` and ``CommitDraw`` in one child process
-    (``dualdraw.draw_process``) so that reads stay fast during a big draw; ``off`` runs them in the server."""
+    """``DUALDRAW_DRAW_PROCESS``: ``on`` (default) runs ``Draw`` and ``CommitDraw``, and builds bundles, in
+    one child process (``dualdraw.draw_process``) so that reads stay fast meanwhile; ``off``: here."""
     draw_timeout_s: float = field(
         default_factory=lambda: float(os.environ.get("DUALDRAW_DRAW_TIMEOUT_S", "") or 900)
     )
