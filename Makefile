@@ -26,9 +26,10 @@ run: $(STAMP)  ## install, migrate the SQLite file, load demo data if empty, ser
 test: $(STAMP)  ## install and run the whole suite (SQLite and PostgreSQL)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP)  ## ruff and mypy
+lint: $(STAMP)  ## ruff (lint and format) and mypy --strict
 	$(VENV)/bin/ruff check service clients tests $(wildcard bench)
-	$(VENV)/bin/mypy service/dualdraw clients/python/dualdraw_client
+	$(VENV)/bin/ruff format --check service clients tests $(wildcard bench)
+	$(VENV)/bin/mypy service/dualdraw clients/python/dualdraw_client $(wildcard bench)
 
 protos: $(STAMP)  ## regenerate the committed gRPC modules from protos/
 	$(PY) -m dualdraw.protogen

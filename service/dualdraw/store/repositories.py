@@ -332,7 +332,9 @@ class SqlDirectoryRepository(_Repository):
         """The subset of ``credit_codes`` that are in the directory."""
         found: set[str] = set()
         for condition in self._key_conditions(OBJECTS, OBJECTS.c.credit_code, credit_codes):
-            found.update(self._connection.execute(sa.select(OBJECTS.c.credit_code).where(condition)).scalars())
+            found.update(
+                self._connection.execute(sa.select(OBJECTS.c.credit_code).where(condition)).scalars()
+            )
         return found
 
     def objects_by_code(self, credit_codes: Collection[str]) -> dict[str, InspectionObject]:
