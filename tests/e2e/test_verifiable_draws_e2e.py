@@ -316,6 +316,10 @@ sys.meta_path.insert(0, Block())
 from dualdraw.verify import main
 sys.exit(main(sys.argv[1:]))
 """
+_BLOCK_SERVER_SIDE_CLI = _BLOCK_SERVER_SIDE.replace(
+    "from dualdraw.verify import main\nsys.exit(main(sys.argv[1:]))",
+    "from dualdraw.cli import main\nsys.exit(main(['verify', *sys.argv[1:]]))",  # `dualdraw verify FILE`
+)
 
 
 def test_dualdraw_draw_export_then_verify_offline_prints_match(
@@ -334,6 +338,16 @@ def test_dualdraw_draw_export_then_verify_offline_prints_match(
     )
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "MATCH" in ok.stdout
+    assert _BLOCK_SERVER_SIDE_CLI != _BLOCK_SERVER_SIDE
+    as_command = subprocess.run(  # the `dualdraw` command itself, as an auditor runs it
+        [sys.executable, "-c", _BLOCK_SERVER_SIDE_CLI, str(bundle)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert as_command.returncode == 0, as_command.stdout + as_command.stderr
+    assert "MATCH" in as_command.stdout
     data = bytearray(bundle.read_bytes())
     data[len(data) // 2] ^= 0x01
     bundle.write_bytes(bytes(data))
