@@ -43,6 +43,7 @@ from dualdraw.domain.jurisdiction import DepartmentTree, task_object_filter
 from dualdraw.domain.model import InspectionObject, Task, TaskScope
 from dualdraw.domain.region import region_within
 from dualdraw.domain.teams import form_teams, inspector_pool
+from dualdraw.draw_process import child_pids
 from dualdraw.rules.engine import ExclusionEngine
 from dualdraw.rules.loader import load_rule_set
 from dualdraw.rules.model import EvaluationContext
@@ -278,17 +279,12 @@ def _server_peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def _children(pid: int) -> list[int]:
-    tasks = Path(f"/proc/{pid}/task")
-    return sorted({int(c) for t in tasks.iterdir() for c in (t / "children").read_text().split()})
-
-
 def _children_peak_rss_mb(pid: int) -> dict[str, float]:
     """Peak RSS of the server's children: the draw process (the child that has a child, its rules worker,
     once it has drawn) with its rules worker, and the server's own rules worker."""
     peaks: dict[str, float] = {}
-    for child in _children(pid):
-        grandchildren = _children(child)
+    for child in child_pids(pid):
+        grandchildren = child_pids(child)
         name = "draw_process" if grandchildren else "rules_worker"
         peaks[name] = peaks.get(name, 0) + round(_server_peak_rss_mb(child))
         for grandchild in grandchildren:
@@ -340,7 +336,7 @@ class ProcessTreeMemory(threading.Thread):
             pid = pending.pop()
             try:
                 total += int(Path(f"/proc/{pid}/statm").read_text().split()[1])
-                pending.extend(_children(pid))
+                pending.extend(child_pids(pid))
             except (FileNotFoundError, ProcessLookupError, ValueError):
                 continue  # a process that ended between listing and reading
         return total * os.sysconf("SC_PAGE_SIZE") / 2**20

@@ -51,7 +51,7 @@ from multiprocessing import get_context
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn, TypeVar
 
 from dualdraw import crashpoints, deadlines
 from dualdraw.audit.checkpoints import CheckpointSigner
@@ -74,6 +74,7 @@ from dualdraw.store.ledger import CLAIM, Claim
 from dualdraw.store.unit_of_work import Store
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 STARTUP_TIMEOUT_S = 60.0
 """How long a fresh child may take to import, connect nothing yet, and say it is ready."""
@@ -241,41 +242,47 @@ class DrawProcess:
     def build_bundle(self, draw_id: str, *, variant: str, chunk_bytes: int) -> BundleContent:
         """``bundles.build_bundle`` in the child (its reads hold the child's GIL, not the server's); same
         errors. A child that dies meanwhile gives ``Unavailable``: nothing was written, retry."""
-        job = BundleJob(draw_id, variant, chunk_bytes, deadlines.current(), current_request_id())
-        with self._lock:
-            if self._closed:
-                raise Unavailable("the server is shutting down", reason="SHUTTING_DOWN")
-            child = self._running_child()
-            if child is None:
-                return self._in_process.build_bundle(draw_id, variant=variant, chunk_bytes=chunk_bytes)
-            try:
-                reply = child.ask(job, self._wait_until(job))
-            except _ChildGone as gone:
-                self._discard()
-                log.error("draw process gone while building the bundle of draw %s: %s", draw_id, gone)
-                if gone.timed_out:
-                    raise DeadlineExceeded(
-                        f"the bundle of draw {draw_id} was not built in time ({gone})", reason="DRAW_TIMEOUT"
-                    ) from None
-                raise Unavailable(
-                    f"the draw process died ({gone}) while building the bundle of draw {draw_id}; retry",
-                    reason="DRAW_PROCESS_DIED",
-                    metadata={"draw_id": draw_id},
-                ) from None
-            self._retire_if_asked(child, reply)
-        if reply.error is not None:
-            raise _rebuilt(*reply.error)
-        if reply.bundle is None:
-            raise DrawProcessFailure(f"the draw process failed: {reply.failure}")
-        return reply.bundle
 
-    def _retire_if_asked(self, child: _Child, reply: DrawReply) -> None:
-        if reply.retiring:
-            log.info("draw process %s retires to give its memory back", child.process.pid)
-            self._child = None
-            child.stop()
+        def gone_while_building(gone: _ChildGone) -> NoReturn:
+            log.error("draw process gone while building the bundle of draw %s: %s", draw_id, gone)
+            if gone.timed_out:
+                raise DeadlineExceeded(
+                    f"the bundle of draw {draw_id} was not built in time ({gone})", reason="DRAW_TIMEOUT"
+                )
+            raise Unavailable(
+                f"the draw process died ({gone}) while building the bundle of draw {draw_id}; retry",
+                reason="DRAW_PROCESS_DIED",
+                metadata={"draw_id": draw_id},
+            )
+
+        def built(reply: DrawReply) -> BundleContent:
+            if reply.error is not None:
+                raise _rebuilt(*reply.error)
+            if reply.bundle is None:
+                raise DrawProcessFailure(f"the draw process failed: {reply.failure}")
+            return reply.bundle
+
+        return self._in_child(
+            BundleJob(draw_id, variant, chunk_bytes, deadlines.current(), current_request_id()),
+            lambda: self._in_process.build_bundle(draw_id, variant=variant, chunk_bytes=chunk_bytes),
+            gone_while_building,
+            built,
+        )
 
     def _run(self, job: DrawJob, in_process: Callable[[], model.Draw]) -> model.Draw:
+        return self._in_child(
+            job, in_process, lambda gone: self._after_death(job, gone), lambda r: _answer(r, CLAIM.get())
+        )
+
+    def _in_child(
+        self,
+        job: DrawJob | BundleJob,
+        in_process: Callable[[], T],
+        after_death: Callable[[_ChildGone], T],
+        answer: Callable[[DrawReply], T],
+    ) -> T:
+        """``answer`` of the child's reply to ``job``; ``in_process()`` when no child runs; ``after_death``
+        when the child died or was stopped meanwhile. One job at a time (draws are serialised anyway)."""
         with self._lock:
             if self._closed:
                 raise Unavailable("the server is shutting down", reason="SHUTTING_DOWN")
@@ -286,9 +293,12 @@ class DrawProcess:
                 reply = child.ask(job, self._wait_until(job))
             except _ChildGone as gone:
                 self._discard()
-                return self._after_death(job, gone)
-            self._retire_if_asked(child, reply)
-        return _answer(reply, CLAIM.get())
+                return after_death(gone)
+            if reply.retiring:
+                log.info("draw process %s retires to give its memory back", child.process.pid)
+                self._child = None
+                child.stop()
+        return answer(reply)
 
     def _wait_until(self, job: DrawJob | BundleJob) -> float | None:
         """When the server stops waiting for the child: the call's deadline (plus a grace, the child
@@ -468,7 +478,7 @@ class _Child:
         """Kills the child and the processes it started (its rules worker, which may be the one stuck)."""
         atexit.unregister(self.kill)
         if self.process.is_alive():
-            started = _children_of(self.process.pid) if self.process.pid else []
+            started = child_pids(self.process.pid) if self.process.pid else []
             self.process.kill()
             for pid in started:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -477,11 +487,11 @@ class _Child:
         self._conn.close()
 
 
-def _children_of(pid: int) -> list[int]:
-    """The child processes of ``pid`` (Linux ``/proc``; none where it cannot be read)."""
+def child_pids(pid: int) -> list[int]:
+    """The child processes of ``pid``, sorted (Linux ``/proc``; none where it cannot be read)."""
     try:
         tasks = list(Path(f"/proc/{pid}/task").iterdir())
-        return [int(c) for task in tasks for c in (task / "children").read_text().split()]
+        return sorted({int(c) for task in tasks for c in (task / "children").read_text().split()})
     except OSError:
         return []
 

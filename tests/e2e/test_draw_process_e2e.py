@@ -23,6 +23,7 @@ from dualdraw import crashpoints, deadlines
 from dualdraw import draw_process as draw_process_module
 from dualdraw.crashpoints import ENV as CRASH_ENV
 from dualdraw.domain.errors import DeadlineExceeded, Unavailable
+from dualdraw.draw_process import child_pids
 from dualdraw.rules.worker import FAULT_ENV
 from dualdraw.server import RunningServer, create_server
 from dualdraw.service_layer import bundles
@@ -60,10 +61,6 @@ def in_process(demo_served: Served, database_url: str) -> Iterator[RunningServer
         yield running
     finally:
         running.stop(grace=1)
-
-
-def _children(pid: int) -> list[int]:
-    return [int(c) for f in Path(f"/proc/{pid}/task").glob("*/children") for c in f.read_text().split()]
 
 
 def _gone(pids: list[int], within_s: float = 10.0) -> bool:
@@ -153,7 +150,7 @@ def test_the_draw_process_and_its_rules_worker_run_at_the_configured_niceness(
         server = os.getpriority(os.PRIO_PROCESS, 0)
         expected = min(19, server + niceness)
         assert os.getpriority(os.PRIO_PROCESS, process.pid) == expected
-        workers = _children(process.pid)
+        workers = child_pids(process.pid)
         assert workers, "the draw process's rules worker"
         assert {os.getpriority(os.PRIO_PROCESS, pid) for pid in workers} == {expected}
     finally:
@@ -280,7 +277,7 @@ def test_a_draw_process_killed_mid_draw_gives_a_clear_answer_and_the_next_draw_w
     assert pid is not None
     time.sleep(1.0)  # the child is inside the draw, waiting for its rules worker
     monkeypatch.delenv(FAULT_ENV)  # the next child's workers are healthy
-    hanging_worker = _children(pid)
+    hanging_worker = child_pids(pid)
     os.kill(pid, signal.SIGKILL)
     for worker in hanging_worker:  # it sleeps in its fault and would notice its parent's death only later
         os.kill(worker, signal.SIGKILL)
@@ -371,7 +368,7 @@ def test_a_draw_that_outruns_the_draw_time_limit_is_stopped_and_nothing_is_writt
         assert process is not None
         process.start()
         assert process.pid is not None
-        stuck = _children(process.pid)  # its rules worker, started with the child
+        stuck = child_pids(process.pid)  # its rules worker, started with the child
         assert stuck
         with _client(running) as other:
             task = other.create_task(TASK)

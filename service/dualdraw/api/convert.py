@@ -178,7 +178,7 @@ def well_formed_object(pb: directory_pb2.InspectionObject) -> model.InspectionOb
     A million of these per import: each field is read once, and no field path is built.
     """
     code, name, region = pb.credit_code.strip(), pb.name.strip(), pb.region_code.strip()
-    dept, lines = pb.registering_department_id.strip(), pb.business_lines
+    dept = pb.registering_department_id.strip()
     risk, status = RISK_CLASS.get(pb.risk_class), OBJECT_STATUS.get(pb.status)
     if code and name and region and dept and risk is not None and status is not None:
         return model.InspectionObject(
@@ -187,7 +187,7 @@ def well_formed_object(pb: directory_pb2.InspectionObject) -> model.InspectionOb
             region_code=region,
             registering_department_id=dept,
             industry=pb.industry.strip(),
-            business_lines=_one_line(lines[0]) if len(lines) == 1 else _lines(tuple(lines)),
+            business_lines=_business_lines(pb.business_lines),
             risk_class=risk,
             status=status,
             office=pb.office.strip(),

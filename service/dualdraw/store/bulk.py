@@ -207,7 +207,8 @@ def _copy_upsert(
             foreign_keys = _set_aside_foreign_keys(cursor, target) if bulk_check else []
             _copy(connection, cursor, table.name, names, rows)
             for name, definition in foreign_keys:  # each checks every row in one query, then holds as before
-                cursor.execute(f"ALTER TABLE {target} ADD CONSTRAINT {_identifier(name)} {definition}")
+                constraint = psycopg.sql.Identifier(name).as_string(cursor)  # the driver quotes the name
+                cursor.execute(f"ALTER TABLE {target} ADD CONSTRAINT {constraint} {definition}")
 
         if not _exists(cursor, f"SELECT FROM {target}") and _without_conflict(cursor, copy_into_empty_table):
             return
@@ -255,7 +256,8 @@ def _set_aside_foreign_keys(cursor: psycopg.Cursor[Any], target: str) -> list[tu
     cursor.execute("SELECT set_config('lock_timeout', %s, true)", (LOCK_WAIT,))
     try:
         for name, _ in foreign_keys:
-            cursor.execute(f"ALTER TABLE {target} DROP CONSTRAINT {_identifier(name)}")
+            constraint = psycopg.sql.Identifier(name).as_string(cursor)  # the driver quotes the name
+            cursor.execute(f"ALTER TABLE {target} DROP CONSTRAINT {constraint}")
     except psycopg.errors.LockNotAvailable:
         cursor.execute("ROLLBACK TO SAVEPOINT bulk_foreign_keys")  # restores lock_timeout too
         cursor.execute("RELEASE SAVEPOINT bulk_foreign_keys")
@@ -263,11 +265,6 @@ def _set_aside_foreign_keys(cursor: psycopg.Cursor[Any], target: str) -> list[tu
     cursor.execute("SELECT set_config('lock_timeout', %s, true)", (row[0] if row else "0",))
     cursor.execute("RELEASE SAVEPOINT bulk_foreign_keys")
     return foreign_keys
-
-
-def _identifier(name: str) -> str:
-    """``name`` as a quoted SQL identifier (a constraint's name read from the catalogue)."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _exists(cursor: psycopg.Cursor[Any], query: str) -> bool:

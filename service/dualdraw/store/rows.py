@@ -174,18 +174,7 @@ OBJECT_NAMES = tuple(column.name for column in OBJECT_COLUMNS)
 
 def to_object(r: Row) -> InspectionObject:
     """An object from a row of ``OBJECT_COLUMNS``."""
-    credit_code, name, region_code, department_id, industry, lines, risk_class, status, office = r
-    return InspectionObject(
-        credit_code=credit_code,
-        name=name,
-        region_code=region_code,
-        registering_department_id=department_id,
-        industry=industry,
-        business_lines=load_strings(lines),
-        risk_class=_RISK_CLASS[risk_class],
-        status=_OBJECT_STATUS[status],
-        office=office,
-    )
+    return to_objects([r])[0]
 
 
 def to_objects(rows: Iterable[Row]) -> list[InspectionObject]:
