@@ -1,11 +1,14 @@
-"""Initial schema: directory, side facts, items, tasks, draws and the audit log.
+"""Baseline schema: directory, side facts, items and tasks, draws and their lifecycle, the Merkle audit log,
+results and publication, rule sets and the idempotency ledger.
 
-Revision ID: 0001
+Revision ID: baseline
 Revises:
-Create Date: 2026-11-26
+Create Date: 2026-12-01
 
-Portable types only (runs unchanged on SQLite and PostgreSQL); names follow
-``dualdraw.store.models.NAMING_CONVENTION``. Written by hand from ``dualdraw.store.models``; the test
+The whole schema in one revision (no deployment predates it); a later change is a new revision whose
+``down_revision`` is ``"baseline"``. Portable types only (runs unchanged on SQLite and PostgreSQL); names
+follow ``dualdraw.store.models.NAMING_CONVENTION`` (check constraints spelled out with ``op.f``, which keeps
+a name as written). Written by hand from ``dualdraw.store.models``; the test
 ``tests/integration/test_store_schema.py`` checks that the two agree.
 """
 
@@ -16,7 +19,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0001"
+revision: str = "baseline"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -25,6 +28,8 @@ depends_on: str | Sequence[str] | None = None
 TIMESTAMP = sa.DateTime(timezone=True)
 # 64-bit on PostgreSQL; SQLite autoincrements only a column declared INTEGER PRIMARY KEY.
 AUTOINCREMENT_KEY = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+# The draws that count for "one live draw per task".
+LIVE = sa.text("state <> 'abandoned'")
 
 
 def upgrade() -> None:
@@ -37,7 +42,9 @@ def upgrade() -> None:
         sa.Column("level", sa.Integer(), nullable=False),
         sa.Column("region_code", sa.String(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_departments"),
-        sa.ForeignKeyConstraint(["parent_id"], ["departments.id"], name="fk_departments_parent_id_departments"),
+        sa.ForeignKeyConstraint(
+            ["parent_id"], ["departments.id"], name="fk_departments_parent_id_departments"
+        ),
     )
     op.create_index("ix_departments_parent_id", "departments", ["parent_id"])
 
@@ -117,7 +124,9 @@ def upgrade() -> None:
         sa.Column("closed_on", sa.Date(), nullable=True),
         sa.Column("summary", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_complaints"),
-        sa.ForeignKeyConstraint(["credit_code"], ["objects.credit_code"], name="fk_complaints_credit_code_objects"),
+        sa.ForeignKeyConstraint(
+            ["credit_code"], ["objects.credit_code"], name="fk_complaints_credit_code_objects"
+        ),
     )
     op.create_index("ix_complaints_credit_code_id", "complaints", ["credit_code", "id"])
 
@@ -168,7 +177,9 @@ def upgrade() -> None:
             ["credit_code"], ["objects.credit_code"], name="fk_statutory_designations_credit_code_objects"
         ),
     )
-    op.create_index("ix_statutory_designations_credit_code_id", "statutory_designations", ["credit_code", "id"])
+    op.create_index(
+        "ix_statutory_designations_credit_code_id", "statutory_designations", ["credit_code", "id"]
+    )
 
     # --- items and tasks ---------------------------------------------------------------------------------
     op.create_table(
@@ -184,12 +195,14 @@ def upgrade() -> None:
         sa.Column("default_ratio_denominator", sa.BigInteger(), nullable=False),
         sa.Column("department_id", sa.String(), nullable=False),
         sa.Column("created_at", TIMESTAMP, nullable=True),
+        # Planned inspections per object per department per calendar year; NULL: the default (1).
+        sa.Column("frequency_cap", sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint("code", name="pk_inspection_items"),
         sa.ForeignKeyConstraint(
             ["department_id"], ["departments.id"], name="fk_inspection_items_department_id_departments"
         ),
         sa.CheckConstraint(
-            "default_ratio_denominator > 0", name="ck_inspection_items_default_ratio_denominator"
+            "default_ratio_denominator > 0", name=op.f("ck_inspection_items_default_ratio_denominator")
         ),
     )
 
@@ -207,15 +220,23 @@ def upgrade() -> None:
         sa.Column("title", sa.Text(), nullable=False),
         sa.Column("created_at", TIMESTAMP, nullable=True),
         sa.Column("draw_id", sa.String(), nullable=True),
+        # The task's policy (domain.policy.TaskPolicy as JSON); empty for a dualdraw-draw/1 task.
+        sa.Column("policy_json", sa.Text(), nullable=False, server_default=""),
         sa.PrimaryKeyConstraint("id", name="pk_tasks"),
-        sa.ForeignKeyConstraint(["item_code"], ["inspection_items.code"], name="fk_tasks_item_code_inspection_items"),
-        sa.ForeignKeyConstraint(["department_id"], ["departments.id"], name="fk_tasks_department_id_departments"),
-        sa.CheckConstraint("ratio_denominator > 0", name="ck_tasks_ratio_denominator"),
+        sa.ForeignKeyConstraint(
+            ["item_code"], ["inspection_items.code"], name="fk_tasks_item_code_inspection_items"
+        ),
+        sa.ForeignKeyConstraint(
+            ["department_id"], ["departments.id"], name="fk_tasks_department_id_departments"
+        ),
+        sa.CheckConstraint("ratio_denominator > 0", name=op.f("ck_tasks_ratio_denominator")),
     )
     op.create_index("ix_tasks_department_id", "tasks", ["department_id"])
 
     # --- draws -------------------------------------------------------------------------------------------
-    # UNIQUE (task_id) is what serialises concurrent draws of one task.
+    # state: committed (manifest frozen, awaiting entropy), executed or abandoned (with a reason). The partial
+    # unique index on task_id over the draws that are not abandoned keeps one live draw per task and is what
+    # serialises concurrent draws of one task.
     op.create_table(
         "draws",
         sa.Column("id", sa.String(), nullable=False),
@@ -240,10 +261,16 @@ def upgrade() -> None:
         sa.Column("ratio_denominator", sa.BigInteger(), nullable=False),
         sa.Column("eligible_digest", sa.String(), nullable=False),
         sa.Column("inspector_pool_digest", sa.String(), nullable=False),
+        sa.Column("state", sa.String(), nullable=False),
+        sa.Column("state_reason", sa.String(), nullable=False),
+        sa.Column("state_note", sa.Text(), nullable=False),
+        sa.Column("executed_at", TIMESTAMP, nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_draws"),
         sa.ForeignKeyConstraint(["task_id"], ["tasks.id"], name="fk_draws_task_id_tasks"),
-        sa.UniqueConstraint("task_id", name="uq_draws_task_id"),
-        sa.CheckConstraint("ratio_denominator > 0", name="ck_draws_ratio_denominator"),
+        sa.CheckConstraint("ratio_denominator > 0", name=op.f("ck_draws_ratio_denominator")),
+    )
+    op.create_index(
+        "uq_draws_live_task_id", "draws", ["task_id"], unique=True, sqlite_where=LIVE, postgresql_where=LIVE
     )
 
     # Each blob: zlib("\n".join(codes)) in stored order (dualdraw.store.codes).
@@ -281,6 +308,19 @@ def upgrade() -> None:
     )
     op.create_index("ix_assignments_credit_code", "assignments", ["credit_code"])
 
+    # Objects a draw raised to a higher stratum than their credit-risk class, with the reason and evidence.
+    op.create_table(
+        "draw_raises",
+        sa.Column("draw_id", sa.String(), nullable=False),
+        sa.Column("credit_code", sa.String(), nullable=False),
+        sa.Column("from_class", sa.String(), nullable=False),
+        sa.Column("to_class", sa.String(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("evidence_json", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("draw_id", "credit_code", name="pk_draw_raises"),
+        sa.ForeignKeyConstraint(["draw_id"], ["draws.id"], name="fk_draw_raises_draw_id_draws"),
+    )
+
     op.create_table(
         "assignment_members",
         sa.Column("draw_id", sa.String(), nullable=False),
@@ -297,8 +337,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_assignment_members_badge_number", "assignment_members", ["badge_number"])
 
-    # --- audit -------------------------------------------------------------------------------------------
+    # --- audit log (an RFC 6962 Merkle log) ---------------------------------------------------------------
     # sqlite_autoincrement: a sequence is never reused, even after the newest row is deleted.
+    # leaf_hash: the event's hex leaf hash, fixed at append time.
     op.create_table(
         "audit_events",
         sa.Column("sequence", AUTOINCREMENT_KEY, autoincrement=True, nullable=False),
@@ -309,16 +350,202 @@ def upgrade() -> None:
         sa.Column("before_json", sa.Text(), nullable=False),
         sa.Column("after_json", sa.Text(), nullable=False),
         sa.Column("request_id", sa.String(), nullable=False),
+        sa.Column("leaf_hash", sa.String(), nullable=False),
         sa.PrimaryKeyConstraint("sequence", name="pk_audit_events"),
         sqlite_autoincrement=True,
     )
     op.create_index("ix_audit_events_resource_sequence", "audit_events", ["resource", "sequence"])
 
+    # The one lock row of the log (id 1): its size and Merkle frontier, created empty here.
+    log_head = op.create_table(
+        "audit_log_head",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("tree_size", sa.BigInteger(), nullable=False),
+        sa.Column("frontier_json", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_audit_log_head"),
+    )
+    op.bulk_insert(log_head, [{"id": 1, "tree_size": 0, "frontier_json": "[]"}])
+
+    # Signed checkpoints (tree heads), one per appended event.
+    op.create_table(
+        "audit_checkpoints",
+        sa.Column("tree_size", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("root_hash", sa.String(), nullable=False),
+        sa.Column("public_key", sa.String(), nullable=False),
+        sa.Column("signature", sa.String(), nullable=False),
+        sa.PrimaryKeyConstraint("tree_size", name="pk_audit_checkpoints"),
+    )
+
+    # --- verifiable draws --------------------------------------------------------------------------------
+    # The salt key and eligible entries behind the eligible-set Merkle root of a draw's manifest.
+    op.create_table(
+        "draw_commitments",
+        sa.Column("draw_id", sa.String(), nullable=False),
+        sa.Column("salt_key", sa.String(), nullable=False),
+        sa.Column("entries_zlib", sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint("draw_id", name="pk_draw_commitments"),
+        sa.ForeignKeyConstraint(["draw_id"], ["draws.id"], name="fk_draw_commitments_draw_id_draws"),
+    )
+    # Entropy contributions; commitments are unique across draws, so a reveal cannot be replayed elsewhere.
+    op.create_table(
+        "draw_entropy_inputs",
+        sa.Column("draw_id", sa.String(), nullable=False),
+        sa.Column("role", sa.String(), nullable=False),
+        sa.Column("name", sa.String(), nullable=False),
+        sa.Column("commitment", sa.String(), nullable=True),
+        sa.Column("value", sa.String(), nullable=False),
+        sa.Column("revealed_at", TIMESTAMP, nullable=True),
+        sa.PrimaryKeyConstraint("draw_id", "role", "name", name="pk_draw_entropy_inputs"),
+        sa.ForeignKeyConstraint(["draw_id"], ["draws.id"], name="fk_draw_entropy_inputs_draw_id_draws"),
+    )
+    op.create_index("uq_draw_entropy_inputs_commitment", "draw_entropy_inputs", ["commitment"], unique=True)
+    op.create_table(
+        "substitutions",
+        sa.Column("id", sa.String(), nullable=False),
+        sa.Column("draw_id", sa.String(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("removed_badge", sa.String(), nullable=False),
+        sa.Column("reason_code", sa.String(), nullable=False),
+        sa.Column("evidence_hash", sa.String(), nullable=False),
+        sa.Column("entropy_source", sa.Text(), nullable=False),
+        sa.Column("local_secret", sa.String(), nullable=False),
+        sa.Column("event_leaf_hash", sa.String(), nullable=False),
+        sa.Column("replacement_badge", sa.String(), nullable=False),
+        sa.Column("entropy", sa.String(), nullable=False),
+        sa.Column("state", sa.String(), nullable=False),
+        sa.Column("requested_at", TIMESTAMP, nullable=False),
+        sa.Column("executed_at", TIMESTAMP, nullable=True),
+        sa.Column("actor", sa.String(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_substitutions"),
+        sa.ForeignKeyConstraint(["draw_id"], ["draws.id"], name="fk_substitutions_draw_id_draws"),
+    )
+    op.create_index("ix_substitutions_draw_id_position", "substitutions", ["draw_id", "position"])
+    op.create_index("ix_substitutions_removed_badge", "substitutions", ["removed_badge"])
+
+    # --- results and publication -------------------------------------------------------------------------
+    # One row per version of an assignment's result (a correction inserts the next version).
+    op.create_table(
+        "inspection_results",
+        sa.Column("draw_id", sa.String(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("credit_code", sa.String(), nullable=False),
+        sa.Column("outcome", sa.String(), nullable=False),
+        sa.Column("inspected_on", sa.Date(), nullable=False),
+        sa.Column("findings", sa.Text(), nullable=False),
+        sa.Column("attachments_json", sa.Text(), nullable=False),
+        sa.Column("penalty_decision_number", sa.String(), nullable=False),
+        sa.Column("referred_to_judicial", sa.Boolean(), nullable=False),
+        sa.Column("referral_note", sa.Text(), nullable=False),
+        sa.Column("recorded_by", sa.String(), nullable=False),
+        sa.Column("recorded_at", TIMESTAMP, nullable=False),
+        sa.Column("correction_reason", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("draw_id", "position", "version", name="pk_inspection_results"),
+        sa.ForeignKeyConstraint(
+            ["draw_id", "position"],
+            ["assignments.draw_id", "assignments.position"],
+            name="fk_inspection_results_draw_id_position_assignments",
+        ),
+        sa.CheckConstraint("version >= 1", name=op.f("ck_inspection_results_version")),
+    )
+    op.create_index("ix_inspection_results_credit_code", "inspection_results", ["credit_code"])
+
+    op.create_table(
+        "publications",
+        sa.Column("sequence", AUTOINCREMENT_KEY, autoincrement=True, nullable=False),
+        sa.Column("draw_id", sa.String(), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
+        sa.Column("published_at", TIMESTAMP, nullable=False),
+        sa.Column("published_by", sa.String(), nullable=False),
+        sa.Column("inspection_ended_on", sa.Date(), nullable=False),
+        sa.Column("deadline", sa.Date(), nullable=False),
+        sa.Column("verification", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("sequence", name="pk_publications"),
+        sa.ForeignKeyConstraint(["draw_id"], ["draws.id"], name="fk_publications_draw_id_draws"),
+        sa.UniqueConstraint("draw_id", "revision", name="uq_publications_draw_id_revision"),
+        sqlite_autoincrement=True,
+    )
+
+    op.create_table(
+        "published_results",
+        sa.Column("publication_sequence", AUTOINCREMENT_KEY, autoincrement=False, nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("draw_id", sa.String(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("publication_sequence", "position", name="pk_published_results"),
+        sa.ForeignKeyConstraint(
+            ["publication_sequence"],
+            ["publications.sequence"],
+            name="fk_published_results_publication_sequence_publications",
+        ),
+        sa.ForeignKeyConstraint(
+            ["draw_id", "position", "version"],
+            ["inspection_results.draw_id", "inspection_results.position", "inspection_results.version"],
+            name="fk_published_results_inspection_results",  # the conventional name passes 63 characters
+        ),
+    )
+
+    # Published versions of an inspection item (Art. 5): the item's record and why it changed.
+    op.create_table(
+        "item_versions",
+        sa.Column("code", sa.String(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("effective_from", sa.Date(), nullable=False),
+        sa.Column("published_at", TIMESTAMP, nullable=False),
+        sa.Column("published_by", sa.String(), nullable=False),
+        sa.Column("change_summary", sa.Text(), nullable=False),
+        sa.Column("change_legal_basis", sa.Text(), nullable=False),
+        sa.Column("changed_fields_json", sa.Text(), nullable=False),
+        sa.Column("snapshot_json", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("code", "version", name="pk_item_versions"),
+        sa.ForeignKeyConstraint(
+            ["code"], ["inspection_items.code"], name="fk_item_versions_code_inspection_items"
+        ),
+        sa.CheckConstraint("version >= 1", name=op.f("ck_item_versions_version")),
+    )
+
+    # --- rule sets ---------------------------------------------------------------------------------------
+    # The canonical JSON of every rule set a draw used, by its SHA-256 (for re-evaluating old draws).
+    op.create_table(
+        "rule_sets",
+        sa.Column("hash", sa.String(), nullable=False),
+        sa.Column("version", sa.String(), nullable=False),
+        sa.Column("canonical_json", sa.Text(), nullable=False),
+        sa.Column("first_used_at", TIMESTAMP, nullable=False),
+        sa.PrimaryKeyConstraint("hash", name="pk_rule_sets"),
+    )
+
+    # --- idempotency ledger: the first response to each mutating request (AIP-155) ----------------------
+    op.create_table(
+        "idempotent_requests",
+        sa.Column("method", sa.String(), nullable=False),
+        sa.Column("caller", sa.String(), nullable=False),
+        sa.Column("request_id", sa.String(), nullable=False),
+        sa.Column("request_digest", sa.String(), nullable=False),
+        sa.Column("response", sa.LargeBinary(), nullable=True),
+        sa.Column("created_at", TIMESTAMP, nullable=False),
+        sa.Column("completed_at", TIMESTAMP, nullable=True),
+        sa.PrimaryKeyConstraint("method", "caller", "request_id", name="pk_idempotent_requests"),
+    )
+
 
 def downgrade() -> None:
+    """Drops every table, children before parents (each table's indexes go with it)."""
     for table in (
+        "idempotent_requests",
+        "rule_sets",
+        "item_versions",
+        "published_results",
+        "publications",
+        "inspection_results",
+        "substitutions",
+        "draw_entropy_inputs",
+        "draw_commitments",
+        "audit_checkpoints",
+        "audit_log_head",
         "audit_events",
         "assignment_members",
+        "draw_raises",
         "assignments",
         "exclusions",
         "draw_eligible",
@@ -335,4 +562,4 @@ def downgrade() -> None:
         "objects",
         "departments",
     ):
-        op.drop_table(table)  # drops the table's indexes with it
+        op.drop_table(table)
