@@ -1,7 +1,7 @@
 """Realistic synthetic directories for benchmarks: Hebei cities and districts, valid credit codes, side facts.
 
 Deterministic (SHA-256 of a counter, never ``random``): the same size gives the same directory. Shares
-follow issue #7: 2 % of objects with an open complaint, 5 campaigns, 1 % risk-unsuitable, 3 % statutory
+of the benchmark: 2 % of objects with an open complaint, 5 campaigns, 1 % risk-unsuitable, 3 % statutory
 designations; risk classes A-D; inspectors with specialities (a few expired) in the task department.
 """
 

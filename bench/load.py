@@ -1,4 +1,4 @@
-"""Load test (issue 6 point 7): ``python -m bench.load [--duration 120] [--clients 50] [--objects 10000]``.
+"""Load test: ``python -m bench.load [--duration 120] [--clients 50] [--objects 10000]``.
 
 Starts ``dualdraw serve`` as a subprocess on loopback over a fresh PostgreSQL database ``bench_load`` (or a
 temporary SQLite file) holding the bench directory (``bench/generate.py``), then runs ``--clients`` threads,
@@ -304,10 +304,10 @@ def main(argv: list[str] | None = None) -> int:
         "duration_s": args.duration,
     }
     try:
-        with DualdrawClient(target, actor="load-setup", timeout=10) as probe:
+        with DualdrawClient(target, actor="load-setup", timeout=10) as setup:
             for _ in range(300):
                 try:
-                    probe.list_departments(page_size=1)
+                    setup.list_departments(page_size=1)
                     break
                 except DualdrawError:
                     time.sleep(0.1)

@@ -1,4 +1,6 @@
-"""Benchmarks (issue #7): ``python -m bench.run [--sizes 10000,100000] [--database-url URL] [--api]``.
+"""Benchmarks: ``python -m bench.run [--sizes 10000,100000] [--database-url URL] [--api]``.
+
+The targets they measure against and the results are in docs/PERFORMANCE.md.
 
 Two measurements, both on a fresh database per size:
 - **stages**: the draw pipeline in-process, stage by stage (load, rules, selection, teams), with a
@@ -406,7 +408,7 @@ def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
             task = client.create_task(
                 tasks_pb2.Task(item_code=ITEM.code, department_id=PROVINCE, ratio=RATIO, team_size=2)
             )
-            probe = d.objects[len(d.objects) // 2].credit_code
+            read_code = d.objects[len(d.objects) // 2].credit_code
             latencies: list[float] = []
             explain_latencies: list[float] = []
             stop = threading.Event()
@@ -415,7 +417,7 @@ def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
                 with DualdrawClient(target, actor="bench-reader", timeout=30) as reader:
                     while not stop.is_set():
                         start = time.perf_counter()
-                        reader.get_object(probe)
+                        reader.get_object(read_code)
                         latencies.append(time.perf_counter() - start)
                         time.sleep(0.01)
 
@@ -423,7 +425,7 @@ def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
                 with DualdrawClient(target, actor="bench-reader", timeout=30) as reader:
                     while not stop.wait(0.25):
                         start = time.perf_counter()
-                        reader.explain_exclusion(probe, as_of=AS_OF, task_id=task.id)
+                        reader.explain_exclusion(read_code, as_of=AS_OF, task_id=task.id)
                         explain_latencies.append(time.perf_counter() - start)
 
             readers = [threading.Thread(target=read_while_drawing)]

@@ -72,8 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_local_commands(sub)
-    add_publish_command(sub)  # issue 8: dualdraw publish site OUT_DIR
-    add_rules_command(sub)  # issue 3: local rule-file commands
+    add_publish_command(sub)  # dualdraw publish site OUT_DIR: the public results site
+    add_rules_command(sub)  # local rule-file commands
     add_remote_commands(sub)
     return parser
 

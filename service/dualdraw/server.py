@@ -108,7 +108,7 @@ REGISTRATIONS: list[Registration] = [
         AuditServicer,
         audit_pb2_grpc.add_AuditServiceServicer_to_server,
     ),
-    # -- results and publication (issue 8) --
+    # -- results and publication --
     Registration(
         results_pb2.DESCRIPTOR.services_by_name["ResultService"].full_name,
         ResultServicer,
@@ -124,7 +124,7 @@ REGISTRATIONS: list[Registration] = [
         PublicServicer,
         public_pb2_grpc.add_PublicServiceServicer_to_server,
     ),
-    Registration(  # issue 3
+    Registration(  # the rule set
         rules_pb2.DESCRIPTOR.services_by_name["RuleService"].full_name,
         RuleServicer,
         rules_pb2_grpc.add_RuleServiceServicer_to_server,

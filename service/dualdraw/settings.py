@@ -29,7 +29,7 @@ class Settings:
     """``DUALDRAW_DATABASE_URL`` (SQLite file by default, ``postgresql+psycopg://...`` for production),
     ``DUALDRAW_RULES_PATH`` (folder of rule files), ``DUALDRAW_ADDRESS`` (host:port to serve on),
     ``DUALDRAW_RULE_SHARD_SIZE`` and ``DUALDRAW_RULE_TIMEOUT_S`` (rules-engine worker tuning),
-    ``DUALDRAW_AUDIT_KEY_FILE`` and ``DUALDRAW_AUDIT_TRUSTED_KEYS`` (audit checkpoint signing, issue #4)."""
+    ``DUALDRAW_AUDIT_KEY_FILE`` and ``DUALDRAW_AUDIT_TRUSTED_KEYS`` (audit checkpoint signing)."""
 
     database_url: str = field(
         default_factory=lambda: os.environ.get("DUALDRAW_DATABASE_URL", DEFAULT_DATABASE_URL)
@@ -58,10 +58,10 @@ class Settings:
     general_ratio_cap: str = field(
         default_factory=lambda: os.environ.get("DUALDRAW_GENERAL_RATIO_CAP", "0.2")
     )
-    """Highest ratio a task with a policy may use on a *general* inspection item (issue #5; key items: 1)."""
+    """Highest ratio a task with a policy may use on a *general* inspection item (key items: 1)."""
     """Poll the rule files every this many seconds and reload on a change (0: only on ReloadRules)."""
 
-    # -- security and operations (issue 6) ----------------------------------------------------------------
+    # -- security and operations --------------------------------------------------------------------------
     # DUALDRAW_AUTH=off trusts the x-dualdraw-actor metadata: development only, refused off loopback.
     auth: str = field(default_factory=lambda: os.environ.get("DUALDRAW_AUTH", "on").strip().lower())
     # Token keys: an HMAC secret file, or an Ed25519 public key (PEM) to verify and optionally the private

@@ -1,4 +1,4 @@
-"""kill -9 of the server (issue 6 point 4): a draw, a streamed import and a publication interrupted at several
+"""kill -9 of the server: a draw, a streamed import and a publication interrupted at several
 points leave no partial state; after a restart the audit log verifies and the same work is redone.
 
 The server runs as a ``dualdraw serve`` subprocess. Interruptions inside a use case come from the test-only

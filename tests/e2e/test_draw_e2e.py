@@ -102,7 +102,7 @@ def test_a_demo_draw_is_rule_checked_fair_and_recomputable(
     ]
 
     actions = [e.action for e in client.iter_audit_events()]
-    # Issue #4: the one-step draw is a commit (manifest logged first) followed by an execute.
+    # The one-step draw is a commit (manifest logged first) followed by an execute.
     assert {"directory.import", "task.create", "draw.commit", "draw.execute"} <= set(actions)
     commit_event, execute_event = list(client.iter_audit_events(resource=f"draws/{draw.id}"))
     assert commit_event.actor == execute_event.actor == "e2e-tester"

@@ -1,6 +1,7 @@
-"""Issue #5 gaps end to end, on SQLite and PostgreSQL: the frequency cap configured per item (a task
-policy's own cap wins, else the item's, else 1), the serious-violation raise from a recorded result (issue 8)
-to a later draw, and the client and CLI for raises, joint inspections, item caps and task policies."""
+"""Item frequency caps and raises from results end to end, on SQLite and PostgreSQL: the frequency cap
+configured per item (a task policy's own cap wins, else the item's, else 1), the serious-violation raise
+from a recorded inspection result to a later draw, and the client and CLI for raises, joint inspections,
+item caps and task policies."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from dualdraw_client import DualdrawClient
 from dualdraw_client.cli import main as cli_main
 
 from .conftest import Served
-from .test_issue5_e2e import AS_OF, HZ, INSPECTORS, KEY, NB, SC, assignments, load_world, task
+from .test_task_policy_e2e import AS_OF, HZ, INSPECTORS, KEY, NB, SC, assignments, load_world, task
 
 CAP2 = "I5-CAP2"
 

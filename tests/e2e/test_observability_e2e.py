@@ -1,4 +1,4 @@
-"""Operations (issue 6, point 6): Prometheus metrics per RPC and JSON log lines carrying the request id."""
+"""Operations: Prometheus metrics per RPC and JSON log lines carrying the request id."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Issue 8 end to end: results recorded and corrected (client and CLI), published in one step, served only
-once published by the public API, the item list's versions, exports and the credit feed."""
+"""Inspection results and their publication end to end: results recorded and corrected (client and CLI),
+published in one step, served only once published by the public API, the item list's versions, exports and
+the credit feed."""
 
 from __future__ import annotations
 

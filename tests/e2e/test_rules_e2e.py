@@ -1,4 +1,4 @@
-"""RuleService end to end (issue 3): reload keeping the last good set, preview, explain, re-evaluation."""
+"""RuleService end to end: reload keeping the last good set, preview, explain, re-evaluation."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
-"""Issue #5 end to end, one scenario per rule, over the real server on SQLite and PostgreSQL: jurisdiction
-(central draws handed to branches, never outside the subtree), differentiated ratios per class and item kind,
-raises, frequency caps, inspector rules (certificates, speciality, conflicts, cross-office, recent cycles,
-workload cap, leader), joint draws and merged joint inspections, and infeasible tasks that write nothing."""
+"""Task policies end to end, one scenario per rule, over the real server on SQLite and PostgreSQL:
+jurisdiction (central draws handed to branches, never outside the subtree), differentiated ratios per class
+and item kind, raises, frequency caps, inspector rules (certificates, speciality, conflicts, cross-office,
+recent cycles, workload cap, leader), joint draws and merged joint inspections, and infeasible tasks that
+write nothing."""
 
 from __future__ import annotations
 
@@ -172,7 +173,7 @@ def task(
             department_id=department,
             ratio=ratio,
             team_size=team_size,
-            title="issue 5",
+            title="task with a policy",
             policy=tasks_pb2.TaskPolicy(**policy),  # type: ignore[arg-type]
         )
     )

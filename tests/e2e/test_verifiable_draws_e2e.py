@@ -1,6 +1,6 @@
-"""Issue #4 end to end: commit → reveal/beacon → execute, one live draw per task, substitution, bundles
-verified offline, and each attack (SQL edits, tampered bundle, replayed reveal, re-commit after a result,
-substitution without its event) detected. Real server on port 0, SQLite and PostgreSQL."""
+"""Verifiable draws end to end: commit → reveal/beacon → execute, one live draw per task, substitution,
+bundles verified offline, and each attack (SQL edits, tampered bundle, replayed reveal, re-commit after a
+result, substitution without its event) detected. Real server on port 0, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -162,7 +162,7 @@ def test_substitution_is_logged_first_counted_and_a_silent_team_edit_is_detected
 
     # A substitution made directly in the database, without its event:
     position2 = list(client.iter_assignments(draw.id))[1]
-    outsider = next(
+    other_team_member = next(
         b
         for b in (m.badge_number for a in client.iter_assignments(draw.id) for m in a.team)
         if b not in {m.badge_number for m in position2.team}
@@ -171,7 +171,7 @@ def test_substitution_is_logged_first_counted_and_a_silent_team_edit_is_detected
         database_url,
         "UPDATE assignment_members SET badge_number = :b WHERE draw_id = :d AND position = 2"
         " AND member_order = 1",
-        b=outsider,
+        b=other_team_member,
         d=draw.id,
     )
     report = verify_bundle(client.export_draw_bundle(draw.id))

@@ -1,4 +1,4 @@
-"""The authorization table covers every RPC of every registered service, and says what the issue asks."""
+"""The authorization table covers every RPC of every registered service, and grants writes as intended."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def test_every_mutating_rpc_takes_a_request_id() -> None:
         assert "request_id" in request.fields_by_name, name
 
 
-INTENT = {  # who may write what (issue 6, point 2), written out independently of the table
+INTENT = {  # who may write what, written out independently of the table
     "/dualdraw.v1.DrawService/Draw": {Role.DRAW_OPERATOR},
     "/dualdraw.v1.TaskService/CreateTask": {Role.DRAW_OPERATOR},
     "/dualdraw.v1.DirectoryService/ImportDirectory": {Role.DRAW_OPERATOR},

@@ -1,4 +1,4 @@
-"""Rule language additions of issue 3: effective dates, jurisdictions, safe YAML, the JSON Schema,
+"""The rule language beyond plain conditions: effective dates, jurisdictions, safe YAML, the JSON Schema,
 canonical round trips, explanations and impact between git revisions."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Fuzzing the rule loader (issue 6 point 5): any text and any YAML structure either loads or raises
+"""Fuzzing the rule loader: any text and any YAML structure either loads or raises
 ``RuleFileError`` whose every problem names the file, a line and a column; never another exception. And the
 size limits on rule files hold.
 """

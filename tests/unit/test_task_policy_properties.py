@@ -1,4 +1,4 @@
-"""Issue #5, pure domain: property tests (no team below 2, no conflict ever assigned, caps never exceeded,
+"""Task policy, pure domain: property tests (no team below 2, no conflict ever assigned, caps never exceeded,
 branches never leave their subtree) and the rules' edge cases (raises, frequency caps, joint merging)."""
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from dualdraw.domain.policy import (
 from dualdraw.domain.teams_v2 import PlannedObject, PoolMember, TeamRules, department_seed, form_teams_v2
 
 AS_OF = dt.date(2026, 6, 1)
-SEED = hashlib.sha256(b"issue 5").digest()
+SEED = hashlib.sha256(b"task policy").digest()
 
 
 def obj(

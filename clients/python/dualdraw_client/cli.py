@@ -62,12 +62,12 @@ REMOTE_COMMANDS: Final = frozenset(
         "inspectors",
         "departments",
         "audit",
-        # results and publication (issue 8): dualdraw_client.results_cli
+        # results and publication: dualdraw_client.results_cli
         "results",
         "itemlist",
         "export",
         "credit-export",
-        "rule-set",  # issue 3
+        "rule-set",  # the rule set on the server
         "log",
     }
 )
@@ -677,7 +677,7 @@ def _positive_int(text: str) -> int:
 
 
 def _add_policy_flags(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("task policy (issue #5; any of these makes a dualdraw-draw/2 task)")
+    g = p.add_argument_group("task policy (any of these makes a dualdraw-draw/2 task)")
     g.add_argument("--policy", action="store_true", help="create the task with the default policy")
     g.add_argument(
         "--class-ratio",
@@ -894,10 +894,10 @@ def add_remote_commands(subparsers: argparse._SubParsersAction[argparse.Argument
 
     p = _add(subparsers, "audit", _cmd_audit, "the audit log", common, listing=True)
     p.add_argument("--resource", help='only events on this resource, e.g. "tasks/t-3f2a9c1b7d4e"')
-    _add_rule_set_commands(subparsers, common)  # issue 3
+    _add_rule_set_commands(subparsers, common)
 
 
-# -- rules on the server (issue 3) ---------------------------------------------------------------------------
+# -- rules on the server -------------------------------------------------------------------------------------
 
 
 def _cmd_rule_set_show(client: DualdrawClient, args: argparse.Namespace, out: _Output) -> int:
@@ -1051,12 +1051,12 @@ def _add_rule_set_commands(
     )
     p.add_argument("draw_id", metavar="DRAW_ID")
 
-    from . import results_cli  # results and publication (issue 8); imported late: it uses this module
+    from . import results_cli  # results and publication; imported late: it uses this module
 
     results_cli.add_commands(subparsers, common)
 
 
-# -- verification (issue 4) ----------------------------------------------------------------------------
+# -- verification --------------------------------------------------------------------------------------
 
 DRAW_VERBS: Final = frozenset({"commit", "reveal", "execute", "abandon", "substitute", "export", "stats"})
 

@@ -612,7 +612,7 @@ class DualdrawClient:
             lambda page: page.events,
         )
 
-    # -- results and publication (issue 8) -------------------------------------------------------------
+    # -- results and publication -----------------------------------------------------------------------
 
     def _stream(
         self,
@@ -799,7 +799,7 @@ class DualdrawClient:
             lambda page: page.results,
         )
 
-    # -- rules (issue 3) -------------------------------------------------------------------------------
+    # -- rules -----------------------------------------------------------------------------------------
 
     @property
     def _rules(self) -> rules_pb2_grpc.RuleServiceStub:
@@ -860,7 +860,7 @@ class DualdrawClient:
         """Recomputes an old draw's exclusions with its own stored rule set and compares."""
         return self._call(self._rules.ReevaluateDraw, rules_pb2.ReevaluateDrawRequest(draw_id=draw_id))
 
-    # -- verification (issue 4) --------------------------------------------------------------------------
+    # -- verification ------------------------------------------------------------------------------------
 
     @property
     def _verifiable(self) -> verification_pb2_grpc.VerifiableDrawServiceStub:

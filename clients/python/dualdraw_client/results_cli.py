@@ -1,4 +1,5 @@
-"""The remote commands of issue 8: results, publication, the item list's versions, exports, credit feed.
+"""Remote commands for inspection results and their publication: results, publication, the item list's
+versions, exports, credit feed.
 
 Hooked into :func:`dualdraw_client.cli.add_remote_commands`; uses its helpers for output and options.
 """

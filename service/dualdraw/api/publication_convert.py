@@ -1,4 +1,4 @@
-"""Proto conversion for results, publications, item versions and the public read model (issue 8)."""
+"""Proto conversion for results, publications, item versions and the public read model."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""``RuleService`` (issue 3): the rule set in force, reload, previews, explanations, draw re-evaluation.
+"""``RuleService``: the rule set in force, reload, previews, explanations, draw re-evaluation.
 
 Thin like the other servicers: convert, call ``service_layer.rule_book`` / ``rule_preview``, convert back.
-Errors are mapped by ``dualdraw.api.errors``. (Role checks arrive with a later issue.)
+Errors are mapped by ``dualdraw.api.errors``; roles are checked before by ``dualdraw.security``.
 """
 
 from __future__ import annotations

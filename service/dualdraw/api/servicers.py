@@ -53,7 +53,7 @@ class Services:
     unit_of_work: Callable[[], UnitOfWork]
     engine: ExclusionEngine
     rule_book: RuleBook
-    calendar: HolidayCalendar = field(default_factory=HolidayCalendar)  # working days (issue 8)
+    calendar: HolidayCalendar = field(default_factory=HolidayCalendar)  # working days, for deadlines
     read_unit_of_work: Callable[[], UnitOfWork] | None = None
 
     def reader(self) -> UnitOfWork:
@@ -68,7 +68,7 @@ class Services:
     audit_trusted_keys: frozenset[str] | None = None
     """Public keys (hex) whose audit checkpoints ``VerifyLog`` accepts; ``None``: any (development key)."""
     general_ratio_cap: Fraction = DEFAULT_GENERAL_RATIO_CAP
-    """Issue #5: the highest ratio of a task with a policy on a general inspection item."""
+    """The highest ratio a task with a policy may use on a general inspection item (key items: up to 1)."""
     max_message_bytes: int = 16 * 1024 * 1024
     """The server's gRPC message limit (``Settings.max_message_bytes``): ``ExportDrawBundle`` refuses a bundle
     that does not fit in one message, ``StreamDrawBundle`` cuts its chunks to fit."""

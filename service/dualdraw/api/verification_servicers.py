@@ -1,4 +1,4 @@
-"""Thin servicers of issue #4: ``VerifiableDrawService`` and ``AuditLogService``."""
+"""Thin servicers of verifiable draws and the audit log: ``VerifiableDrawService``, ``AuditLogService``."""
 
 from __future__ import annotations
 

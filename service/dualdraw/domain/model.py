@@ -59,7 +59,7 @@ class ExclusionCategory(StrEnum):
 
 
 class SystemExclusionCategory(StrEnum):
-    """Exclusions the service makes itself, outside the Art. 16 rule files (issue #5)."""
+    """Exclusions the service makes itself, outside the Art. 16 rule files (frequency caps)."""
 
     FREQUENCY_CAP = "frequency_cap"
     """The object reached the task's yearly frequency cap."""
@@ -189,7 +189,7 @@ class Task:
     created_at: dt.datetime | None = None
     draw_id: str | None = None
     policy_json: str = ""
-    """The task's issue #5 policy (``domain.policy.TaskPolicy`` as JSON); empty: draws ``dualdraw-draw/1``."""
+    """The task's policy (``domain.policy.TaskPolicy`` as JSON); empty: draws ``dualdraw-draw/1``."""
 
 
 @dataclass(frozen=True)
@@ -245,7 +245,7 @@ class Draw:
     eligible_digest: str
     inspector_pool_digest: str
     state: str = "executed"
-    """``committed`` (manifest frozen, awaiting entropy), ``executed`` or ``abandoned`` (issue #4)."""
+    """``committed`` (manifest frozen, awaiting entropy), ``executed`` or ``abandoned``."""
     state_reason: str = ""
     state_note: str = ""
     executed_at: dt.datetime | None = None

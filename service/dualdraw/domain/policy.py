@@ -1,4 +1,4 @@
-"""Task policy (issue #5, Art. 7, 8, 10, 15): differentiated ratios, raises, frequency caps, team rules, joint
+"""Task policy (Art. 7, 8, 10, 15): differentiated ratios, raises, frequency caps, team rules, joint
 draws. A task whose policy is the default draws exactly as before (``dualdraw-draw/1``); any other policy
 draws with ``dualdraw-draw/2`` (docs/DRAW-ALGORITHM.md §14).
 
@@ -39,7 +39,8 @@ _CLASSES = tuple(RiskClass)
 
 @dataclass(frozen=True)
 class TaskPolicy:
-    """The issue #5 settings of a task; the default (all unset) keeps ``dualdraw-draw/1`` behaviour."""
+    """The policy settings of a task (ratios per class, raises, caps, team rules, joint draws); the default
+    (all unset) keeps ``dualdraw-draw/1`` behaviour."""
 
     class_ratios: Mapping[str, Fraction] = field(default_factory=dict)
     """Ratio per credit-risk class ``A``..``D``; a class not listed uses the task's ratio."""

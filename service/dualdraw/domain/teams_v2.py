@@ -1,4 +1,4 @@
-"""Team formation ``dualdraw-draw/2`` (issue #5, Art. 7, 10, 15; docs/DRAW-ALGORITHM.md §14).
+"""Team formation ``dualdraw-draw/2`` (task policies, Art. 7, 10, 15; docs/DRAW-ALGORITHM.md §14).
 
 Each selected object is handed to its supervising department (the task's department, or in a central draw
 the object's registering branch), whose inspectors form the team; in a joint draw every cooperating

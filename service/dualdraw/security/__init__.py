@@ -1,1 +1,1 @@
-"""Authentication (signed bearer tokens, TLS) and authorization (roles and jurisdiction) (issue 6)."""
+"""Authentication (signed bearer tokens, TLS) and authorization (roles and jurisdiction)."""

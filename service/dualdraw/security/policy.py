@@ -94,7 +94,7 @@ POLICIES: dict[str, MethodPolicy] = {
     _m(DRAWS, "ListDraws"): rule(*STAFF, on=Target("task", "task_id", "root")),
     _m(DRAWS, "ListAssignments"): rule(*STAFF, on=Target("draw", "draw_id")),
     _m(DRAWS, "ListExclusions"): rule(*STAFF, on=Target("draw", "draw_id")),
-    _m(DRAWS, "ListRaises"): rule(*STAFF, on=Target("draw", "draw_id")),  # issue 5
+    _m(DRAWS, "ListRaises"): rule(*STAFF, on=Target("draw", "draw_id")),  # objects raised a stratum
     _m(DRAWS, "ListJointInspections"): rule(D, A, on=Target("department", "department_id", "own")),
     _m(AUDIT, "ListAuditEvents"): rule(A, on=Target("department", "", "root")),  # the whole log: root only
     # -- results and publication -----------------------------------------------------------------------
@@ -109,13 +109,13 @@ POLICIES: dict[str, MethodPolicy] = {
     _m(PUBLICATION, "ReviseInspectionItem"): rule(P, writes=True),
     _m(PUBLICATION, "Export"): rule(A, on=Target("draw", "draw_id", "root")),
     _m(PUBLICATION, "ExportCreditRecords"): rule(A),  # published results only, for the credit record
-    # -- the rule set (issue 3): policy staff reload and preview; staff read and explain --------------------
+    # -- the rule set: policy staff reload and preview; staff read and explain ------------------------------
     _m(RULES, "GetRuleSet"): rule(*INTERNAL),
     _m(RULES, "ReloadRules"): rule(P),  # reloading the same files gives the same set: naturally idempotent
     _m(RULES, "PreviewRuleChange"): rule(P, A, on=Target("department", "department_id", "root")),
     _m(RULES, "ExplainExclusion"): rule(P, *STAFF, on=Target("object", "credit_code")),
     _m(RULES, "ReevaluateDraw"): rule(D, A, on=Target("draw", "draw_id")),
-    # -- verifiable draws (issue 4) ------------------------------------------------------------------------
+    # -- verifiable draws ----------------------------------------------------------------------------------
     _m(VERIFIABLE, "CommitDraw"): rule(D, on=Target("task", "task_id"), writes=True),
     _m(VERIFIABLE, "RevealEntropy"): rule(D, on=Target("draw", "draw_id"), writes=True),
     _m(VERIFIABLE, "ExecuteDraw"): rule(D, on=Target("draw", "draw_id"), writes=True),

@@ -1,4 +1,4 @@
-"""The verifiable draw lifecycle (issue #4): commit → (reveal | beacon) → execute; abandon; substitute.
+"""The verifiable draw lifecycle: commit → (reveal | beacon) → execute; abandon; substitute.
 
 - ``commit_draw`` freezes the manifest (task, rule-set hash, Merkle roots and per-stratum counts of the
   eligible objects and the inspector pool, exclusions by rule, algorithm version and the declared entropy
@@ -151,7 +151,7 @@ def commit_in(
         department_id=department.id,
         department_level=int(department.level),
         organizer_levels={d.id: int(d.level) for d in departments},
-        department_path=department_path(tree, department.id),  # rule jurisdictions (issue 3)
+        department_path=department_path(tree, department.id),  # rule jurisdictions
         department_region=department.region_code,
     )
     # The cap a draw uses (and its manifest records): the task's own, else the item's, else the default.

@@ -1,4 +1,4 @@
-"""The ``dualdraw-draw/2`` parts of a draw (issue #5): what commit freezes and how execute computes.
+"""The ``dualdraw-draw/2`` parts of a draw (task policies): what commit freezes and how execute computes.
 
 Commit: the frequency-cap exclusions, the raises, one stratum per (raised) credit-risk class with its ratio,
 the plan (which department every eligible object is handed to, and its office) and the pool of every

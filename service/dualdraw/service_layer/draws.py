@@ -127,7 +127,7 @@ def run_draw(
     engine fails.
     """
     day = as_of or caller.today()
-    # One step for demos and tests: commit with a local secret committed by hash, then open it (issue #4).
+    # One step for demos and tests: commit with a local secret committed by hash, then reveal it and execute.
     from dualdraw.service_layer import draw_lifecycle
 
     declaration, secret = draw_lifecycle.new_local_secret_source()

@@ -208,7 +208,7 @@ class AuditRepository(Protocol):
         """Pages by sequence; ``after`` is the last sequence as a decimal string."""
         ...
 
-    # -- the Merkle log (issue #4) ------------------------------------------------------------------
+    # -- the Merkle log -----------------------------------------------------------------------------
     def entries(self) -> Iterator[StoredEntry]: ...
     def leaf_hashes(self, upto: int | None = None) -> builtins.list[str]: ...
     def checkpoints(self) -> builtins.list[Checkpoint]: ...
@@ -218,7 +218,7 @@ class AuditRepository(Protocol):
 
 
 class DrawLifecycleRepository(Protocol):
-    """Commitments, entropy inputs, state changes, execution and substitutions of draws (issue #4)."""
+    """Commitments, entropy inputs, state changes, execution and substitutions of draws."""
 
     def add_commitments(self, draw_id: str, salt_key: str, entries: Sequence[EligibleEntry]) -> None: ...
     def commitments(self, draw_id: str) -> tuple[str, list[EligibleEntry]] | None: ...
@@ -248,7 +248,7 @@ class DrawLifecycleRepository(Protocol):
 
 
 class RuleSetRepository(Protocol):
-    """Rule sets by hash (issue 3): the canonical JSON of every set a draw used."""
+    """Rule sets by hash: the canonical JSON of every set a draw used."""
 
     def remember(self, hash: str, version: str, canonical_json: str, at: dt.datetime) -> None:
         """Stores the set unless a set with ``hash`` is stored already."""
@@ -284,7 +284,7 @@ class UnitOfWork(Protocol):
     def rollback(self) -> None: ...
 
 
-# --- results and publication (issue 8) ---------------------------------------------------------------------
+# --- results and publication -------------------------------------------------------------------------------
 
 
 class ResultRepository(Protocol):

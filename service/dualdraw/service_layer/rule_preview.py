@@ -1,4 +1,4 @@
-"""What a rule change does, and why one object is excluded: impact previews and explanations (issue #3).
+"""What a rule change does, and why one object is excluded: impact previews and explanations.
 
 Both read a *directory snapshot* — departments, objects and side facts — from the database or from a JSON
 Lines export (the client's import format). Decisions always come from durable_rules (``ExclusionEngine``);

@@ -1,4 +1,4 @@
-"""SQL side of the verifiable draw lifecycle (issue #4): commitments, entropy inputs, state changes,
+"""SQL side of the verifiable draw lifecycle: commitments, entropy inputs, state changes,
 execution and substitutions (``DrawLifecycleRepository``)."""
 
 from __future__ import annotations

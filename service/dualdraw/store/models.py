@@ -241,7 +241,7 @@ class TaskRow(Base):
     created_at: Mapped[dt.datetime | None]
     draw_id: Mapped[str | None]
     policy_json: Mapped[str] = mapped_column(Text, server_default="")
-    """The issue #5 policy as JSON; empty for a ``dualdraw-draw/1`` task."""
+    """The task's policy (``domain.policy.TaskPolicy``) as JSON; empty for a ``dualdraw-draw/1`` task."""
 
 
 # --- draws -------------------------------------------------------------------------------------------------
@@ -249,7 +249,7 @@ class TaskRow(Base):
 
 class DrawRow(Base):
     """A draw. The partial unique index on ``task_id`` over draws that are not abandoned is what serialises
-    concurrent draws of one task and keeps one live draw per task (issue #4)."""
+    concurrent draws of one task and keeps one live draw per task."""
 
     __tablename__ = "draws"
     __table_args__ = (
@@ -327,7 +327,7 @@ class AssignmentRow(Base):
 
 
 class DrawRaiseRow(Base):
-    """An object a draw raised to a higher stratum (issue #5), with the reason and the evidence ids."""
+    """An object a draw raised above its credit-risk class's stratum, with the reason and the evidence ids."""
 
     __tablename__ = "draw_raises"
 
@@ -378,7 +378,7 @@ class AuditEventRow(Base):
     """Hex RFC 6962 leaf hash of the event (``dualdraw.audit.entries.leaf_data``), fixed at append time."""
 
 
-# --- results and publication (issue 8) ---------------------------------------------------------------------
+# --- results and publication -------------------------------------------------------------------------------
 
 
 class InspectionResultRow(Base):
@@ -460,7 +460,7 @@ class ItemVersionRow(Base):
     snapshot_json: Mapped[str] = mapped_column(Text)
 
 
-# --- rule sets (issue 3) ------------------------------------------------------------------------------------
+# --- rule sets; the audit log's head and checkpoints --------------------------------------------------------
 
 
 class RuleSetRow(Base):
@@ -496,7 +496,7 @@ class AuditCheckpointRow(Base):
     signature: Mapped[str]
 
 
-# --- verifiable draws (issue #4) ---------------------------------------------------------------------------
+# --- verifiable draws --------------------------------------------------------------------------------------
 
 
 class DrawCommitmentRow(Base):
@@ -549,7 +549,7 @@ class SubstitutionRow(Base):
     actor: Mapped[str]
 
 
-# --- security and reliability (issue 6) ------------------------------------------------------------------
+# --- idempotency of mutating requests --------------------------------------------------------------------
 
 
 class IdempotentRequestRow(Base):

@@ -1,4 +1,4 @@
-"""SQLAlchemy implementations of the results, publication and item-version ports (issue 8)."""
+"""SQLAlchemy implementations of the results, publication and item-version ports."""
 
 from __future__ import annotations
 

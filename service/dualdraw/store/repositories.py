@@ -728,7 +728,7 @@ class SqlDrawRepository(_Repository):
             for r in rows
         ]
 
-    # -- issue #5: raises and the inspection history ---------------------------------------------------------
+    # -- raises and the inspection history -------------------------------------------------------------------
 
     def add_raises(self, draw_id: str, raises: Sequence[Raise]) -> None:
         bulk.insert(
@@ -1004,7 +1004,7 @@ def to_checkpoint(r: Row) -> Checkpoint:
     return Checkpoint(r.tree_size, r.root_hash, r.public_key, r.signature)
 
 
-# --- rule sets (issue 3) -----------------------------------------------------------------------------------
+# --- rule sets ---------------------------------------------------------------------------------------------
 
 
 class SqlRuleSetRepository(_Repository):

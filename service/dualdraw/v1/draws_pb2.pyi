@@ -75,7 +75,7 @@ class Draw(_message.Message):
     """Hex SHA-256 of the sorted eligible credit codes and of the inspector pool."""
     inspector_pool_digest: _builtins.str
     state: _builtins.str
-    """"committed" (manifest frozen, awaiting entropy), "executed" or "abandoned" (issue #4)."""
+    """"committed" (manifest frozen, awaiting entropy), "executed" or "abandoned"."""
     state_reason: _builtins.str
     """Abandoned: the reason code and note."""
     state_note: _builtins.str
@@ -128,7 +128,7 @@ class TeamMember(_message.Message):
     name: _builtins.str
     leader: _builtins.bool
     department_id: _builtins.str
-    """Issue #5: the member's department (joint draws mix departments)."""
+    """The member's department (joint draws mix departments)."""
     def __init__(
         self,
         *,
@@ -170,7 +170,7 @@ class Assignment(_message.Message):
     """Hex SHA-256 ticket that selected the object."""
     stratum: _builtins.str
     department_id: _builtins.str
-    """Issue #5: the department the object is handed to (its supervising branch in a central draw)."""
+    """The department the object is handed to (its supervising branch in a central draw)."""
     @_builtins.property
     def team(self) -> _containers.RepeatedCompositeFieldContainer[Global___TeamMember]: ...
     def __init__(
@@ -433,7 +433,7 @@ Global___ListExclusionsResponse: _TypeAlias = ListExclusionsResponse  # noqa: Y0
 
 @_typing.final
 class Raise(_message.Message):
-    """Issue #5: an object drawn in a higher stratum than its credit-risk class, and why."""
+    """An object drawn in a higher stratum than its credit-risk class, and why."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -520,7 +520,7 @@ Global___ListRaisesResponse: _TypeAlias = ListRaisesResponse  # noqa: Y015
 
 @_typing.final
 class JointInspection(_message.Message):
-    """Issue #5 (Art. 15): one object selected by the executed draws of several departments in one calendar year,
+    """Art. 15: one object selected by the executed draws of several departments in one calendar year,
     merged into one joint inspection with all their teams.
     """
 

@@ -106,14 +106,14 @@ class DrawServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListRaises(self, request, context):
-        """Issue #5: the raises of a draw, by credit code.
+        """The raises of a draw, by credit code.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListJointInspections(self, request, context):
-        """Issue #5: objects several departments' draws selected in one year, merged into joint inspections.
+        """Objects several departments' draws selected in one year, merged into joint inspections.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

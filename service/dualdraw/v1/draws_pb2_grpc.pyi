@@ -38,9 +38,9 @@ class DrawServiceStub:
     ListAssignments: _grpc.UnaryUnaryMultiCallable[_draws_pb2.ListAssignmentsRequest, _draws_pb2.ListAssignmentsResponse]
     ListExclusions: _grpc.UnaryUnaryMultiCallable[_draws_pb2.ListExclusionsRequest, _draws_pb2.ListExclusionsResponse]
     ListRaises: _grpc.UnaryUnaryMultiCallable[_draws_pb2.ListRaisesRequest, _draws_pb2.ListRaisesResponse]
-    """Issue #5: the raises of a draw, by credit code."""
+    """The raises of a draw, by credit code."""
     ListJointInspections: _grpc.UnaryUnaryMultiCallable[_draws_pb2.ListJointInspectionsRequest, _draws_pb2.ListJointInspectionsResponse]
-    """Issue #5: objects several departments' draws selected in one year, merged into joint inspections."""
+    """Objects several departments' draws selected in one year, merged into joint inspections."""
 
 @_typing.type_check_only
 class DrawServiceAsyncStub(DrawServiceStub):
@@ -52,9 +52,9 @@ class DrawServiceAsyncStub(DrawServiceStub):
     ListAssignments: _aio.UnaryUnaryMultiCallable[_draws_pb2.ListAssignmentsRequest, _draws_pb2.ListAssignmentsResponse]  # type: ignore[assignment]
     ListExclusions: _aio.UnaryUnaryMultiCallable[_draws_pb2.ListExclusionsRequest, _draws_pb2.ListExclusionsResponse]  # type: ignore[assignment]
     ListRaises: _aio.UnaryUnaryMultiCallable[_draws_pb2.ListRaisesRequest, _draws_pb2.ListRaisesResponse]  # type: ignore[assignment]
-    """Issue #5: the raises of a draw, by credit code."""
+    """The raises of a draw, by credit code."""
     ListJointInspections: _aio.UnaryUnaryMultiCallable[_draws_pb2.ListJointInspectionsRequest, _draws_pb2.ListJointInspectionsResponse]  # type: ignore[assignment]
-    """Issue #5: objects several departments' draws selected in one year, merged into joint inspections."""
+    """Objects several departments' draws selected in one year, merged into joint inspections."""
 
 class DrawServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -99,7 +99,7 @@ class DrawServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _draws_pb2.ListRaisesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_draws_pb2.ListRaisesResponse, _abc.Awaitable[_draws_pb2.ListRaisesResponse]]:
-        """Issue #5: the raises of a draw, by credit code."""
+        """The raises of a draw, by credit code."""
 
     @_abc_1.abstractmethod
     def ListJointInspections(
@@ -107,6 +107,6 @@ class DrawServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _draws_pb2.ListJointInspectionsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_draws_pb2.ListJointInspectionsResponse, _abc.Awaitable[_draws_pb2.ListJointInspectionsResponse]]:
-        """Issue #5: objects several departments' draws selected in one year, merged into joint inspections."""
+        """Objects several departments' draws selected in one year, merged into joint inspections."""
 
 def add_DrawServiceServicer_to_server(servicer: DrawServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

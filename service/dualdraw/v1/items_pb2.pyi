@@ -75,7 +75,7 @@ class InspectionItem(_message.Message):
     department_id: _builtins.str
     """Department that owns the item."""
     frequency_cap: _builtins.int
-    """Planned inspections per object per department per calendar year for this item (issue #5); 0 means not
+    """Planned inspections per object per department per calendar year for this item; 0 means not
     set: the default 1. A task whose policy sets its own frequency_cap uses that instead.
     """
     @_builtins.property

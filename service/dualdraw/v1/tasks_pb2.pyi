@@ -78,8 +78,9 @@ class Task(_message.Message):
     def create_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def policy(self) -> Global___TaskPolicy:
-        """Issue #5: differentiated ratios, frequency caps, inspector rules, central and joint draws. Unset keeps
-        the single-ratio, single-department draw (dualdraw-draw/1); set, the task draws with dualdraw-draw/2.
+        """The task's policy: differentiated ratios, frequency caps, inspector rules, central and joint draws.
+        Unset keeps the single-ratio, single-department draw (dualdraw-draw/1); set, the task draws with
+        dualdraw-draw/2.
         """
 
     def __init__(
