@@ -11,19 +11,19 @@ entries, whatever the flood; the ``count`` fields of all ``access.denied`` entri
 
 ``DenialThrottle`` is a token bucket per caller (``burst`` refusals, refilled at ``rate_per_s``): a call that
 would be refused while its caller's bucket is empty is answered ``RESOURCE_EXHAUSTED`` with the wait until the
-next token (RetryInfo), is counted like any refusal, and touches neither the database nor the log. Calls that
-are admitted never take from the bucket, so a flood cannot lock out a good caller at the same address.
+next token (RetryInfo), is counted like any refusal, and neither touches the database nor logs a warning of
+its own. Admitted calls never take from the bucket, so a flood cannot lock out a good caller at the same
+address.
 """
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from dualdraw.audit.log import record_event
@@ -45,14 +45,10 @@ def peer_host(peer: str) -> str:
     return peer
 
 
-@contextlib.contextmanager
-def peer_bound(peer: str) -> Iterator[None]:
-    """Within the block, refusals are attributed to ``peer`` (the call's ``context.peer()``)."""
-    token = _PEER.set(peer_host(peer))
-    try:
-        yield
-    finally:
-        _PEER.reset(token)
+def bind_peer(peer: str) -> None:
+    """Refusals from here on in this context are attributed to ``peer``'s address (the call's
+    ``context.peer()``); the interceptor binds it as it starts admitting each call."""
+    _PEER.set(peer_host(peer))
 
 
 def current_peer() -> str:

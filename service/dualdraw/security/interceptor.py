@@ -23,7 +23,7 @@ from dualdraw.api.wrapping import Behaviour, Shape, wrap_handler
 from dualdraw.domain.errors import PermissionDenied, ResourceExhausted, Unauthenticated
 from dualdraw.observability import DENIALS
 from dualdraw.security import resources
-from dualdraw.security.denials import Denial, DenialLog, DenialThrottle, current_peer, peer_bound
+from dualdraw.security.denials import Denial, DenialLog, DenialThrottle, bind_peer, current_peer
 from dualdraw.security.policy import OPEN_PREFIXES, MethodPolicy, policy_for
 from dualdraw.security.tokens import ANONYMOUS, Principal, Role, TokenKeys, verify_token
 from dualdraw.service_layer.ports import UnitOfWork
@@ -210,6 +210,7 @@ class SecurityInterceptor(grpc.ServerInterceptor):
         return wrap_handler(handler, lambda behaviour, shape: self._admitting(behaviour, shape, method))
 
     def _admit(self, method: str, context: grpc.ServicerContext, request: Any) -> Principal:
+        bind_peer(context.peer())  # refusals of this call, import chunks included, are counted against it
         policy = policy_for(method)
         metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
         try:
@@ -229,19 +230,17 @@ class SecurityInterceptor(grpc.ServerInterceptor):
         if shape == "unary_unary":
 
             def unary(request: Any, context: grpc.ServicerContext) -> Any:
-                with peer_bound(context.peer()):
-                    token = _CURRENT.set(self._admit(method, context, request))
-                    try:
-                        return behaviour(request, context)
-                    finally:
-                        _CURRENT.reset(token)
+                token = _CURRENT.set(self._admit(method, context, request))
+                try:
+                    return behaviour(request, context)
+                finally:
+                    _CURRENT.reset(token)
 
             return unary
         if shape == "unary_stream":
 
             def unary_stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-                with peer_bound(context.peer()):
-                    token = _CURRENT.set(self._admit(method, context, request))
+                token = _CURRENT.set(self._admit(method, context, request))
                 try:
                     yield from behaviour(request, context)
                 finally:
@@ -250,15 +249,14 @@ class SecurityInterceptor(grpc.ServerInterceptor):
             return unary_stream
 
         def streaming(requests: Iterator[Any], context: grpc.ServicerContext) -> Any:
-            with peer_bound(context.peer()):
-                principal = self._admit(method, context, None)
-                policy = policy_for(method)
-                if policy is not None and policy.on is not None and policy.on.kind == "import":
-                    requests = self._guard.guard_import(principal, method, requests)
-                token = _CURRENT.set(principal)
-                try:
-                    return behaviour(requests, context)
-                finally:
-                    _CURRENT.reset(token)
+            principal = self._admit(method, context, None)
+            policy = policy_for(method)
+            if policy is not None and policy.on is not None and policy.on.kind == "import":
+                requests = self._guard.guard_import(principal, method, requests)
+            token = _CURRENT.set(principal)
+            try:
+                return behaviour(requests, context)
+            finally:
+                _CURRENT.reset(token)
 
         return streaming
