@@ -2,7 +2,9 @@
 
 Metrics (served on ``DUALDRAW_METRICS_ADDRESS``, a separate HTTP port): ``dualdraw_rpc_seconds`` (latency
 per method and code), ``dualdraw_rpc_errors_total`` (per method and code), ``dualdraw_draw_seconds`` (draw
-latency), ``dualdraw_rule_evaluation_seconds`` (time in the rules engine), ``dualdraw_denials_total``.
+latency), ``dualdraw_rule_evaluation_seconds`` (time in the rules engine), ``dualdraw_denials_total`` (every
+refused call, by reason — ``unauthenticated``, ``role``, ``jurisdiction``, ``unfiltered`` — and whether it was
+throttled). Every call, refused or not, is counted in ``dualdraw_rpc_seconds``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,11 @@ RPC_SECONDS = Histogram("dualdraw_rpc_seconds", "gRPC call latency", ["method", 
 RPC_ERRORS = Counter("dualdraw_rpc_errors_total", "gRPC calls that ended in an error", ["method", "code"])
 DRAW_SECONDS = Histogram(
     "dualdraw_draw_seconds", "latency of Draw calls", buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+)
+DENIALS = Counter(
+    "dualdraw_denials_total",
+    "calls refused by authentication or authorization (throttled ones too)",
+    ["reason", "throttled"],
 )
 RULE_SECONDS = Histogram("dualdraw_rule_evaluation_seconds", "time of one rule evaluation (all shards)")
 DRAW_METHOD = "/dualdraw.v1.DrawService/Draw"

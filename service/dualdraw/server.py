@@ -36,6 +36,7 @@ from dualdraw.draw_process import ChildSettings, DrawProcess
 from dualdraw.idempotency import IdempotencyInterceptor
 from dualdraw.observability import ObservabilityInterceptor, start_metrics_server, time_rule_evaluation
 from dualdraw.rules.engine import ExclusionEngine
+from dualdraw.security.denials import DenialLog, DenialThrottle
 from dualdraw.security.interceptor import AccessGuard, Authenticator, SecurityInterceptor
 from dualdraw.security.policy import mutating_methods
 from dualdraw.security.tokens import TokenKeys
@@ -154,12 +155,15 @@ class RunningServer:
     store: Store
     metrics: Any = None  # the Prometheus HTTP server, when one was started
     draw_process: DrawProcess | None = None  # runs the draws, unless DUALDRAW_DRAW_PROCESS=off
+    denials: DenialLog | None = None  # aggregated refusals, flushed when the server stops
 
     def stop(self, grace: float | None = 5.0) -> None:
         """Health turns NOT_SERVING first; new calls are refused; in-flight calls get ``grace`` seconds."""
         for name in ["", *SERVICE_NAMES]:
             self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
         self.server.stop(grace).wait()
+        if self.denials is not None:  # after the calls: the counts of the last window are written
+            self.denials.close()
         if self.draw_process is not None:  # after the calls: a draw in flight has finished (or was cut off)
             self.draw_process.close()
         self.services.rule_book.close()
@@ -262,6 +266,15 @@ def create_server(
     if settings.rules_watch_s > 0:
         rule_book.watch(engine, settings.rules_watch_s)
 
+    denials = DenialLog(
+        store.unit_of_work, window_s=settings.denial_window_s, max_keys=settings.denial_max_keys
+    )
+    guard = AccessGuard(
+        store.read_unit_of_work,
+        store.unit_of_work,
+        denials=denials,
+        throttle=DenialThrottle(settings.denial_rate_per_s, settings.denial_burst),
+    )
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="rpc"),
         # Outermost first: log and measure everything, map errors of all inner layers, admit the caller,
@@ -270,9 +283,7 @@ def create_server(
             ObservabilityInterceptor(),
             ErrorMappingInterceptor(),
             RequestValidationInterceptor(),
-            SecurityInterceptor(
-                Authenticator(keys), AccessGuard(store.read_unit_of_work, store.unit_of_work)
-            ),
+            SecurityInterceptor(Authenticator(keys), guard),
             IdempotencyInterceptor(Ledger(store.engine, store.reader), mutating_methods()),
         ],
         options=[
@@ -317,7 +328,9 @@ def create_server(
         settings.rules_path,
     )
     metrics = start_metrics_server(settings.metrics_address) if settings.metrics_address else None
-    return RunningServer(server, port, health_servicer, services, store, metrics, draw_process)
+    return RunningServer(
+        server, port, health_servicer, services, store, metrics, draw_process, denials=denials
+    )
 
 
 def audit_signing(settings: Settings) -> tuple[CheckpointSigner, frozenset[str] | None]:

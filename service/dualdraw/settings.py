@@ -102,6 +102,22 @@ class Settings:
     rules worker inherits it), for hosts where draws compete with other work for the CPU. Default 0: on
     the benchmark machine 10 made no measurable difference to reads during a 1M draw (docs/PERFORMANCE.md)."""
 
+    denial_window_s: float = field(
+        default_factory=lambda: float(os.environ.get("DUALDRAW_DENIAL_WINDOW_S", "") or 60)
+    )
+    """``DUALDRAW_DENIAL_WINDOW_S``: refused calls are audited once per caller, method and reason at once,
+    then as one entry with their count per this many seconds (``dualdraw.security.denials``)."""
+    denial_max_keys: int = field(default_factory=lambda: _env_int("DUALDRAW_DENIAL_MAX_KEYS", 20))
+    """``DUALDRAW_DENIAL_MAX_KEYS``: distinct (caller, method, reason) keys per window; further refusals are
+    counted under one overflow entry. A window writes at most ``2 * (max_keys + 1)`` audit entries."""
+    denial_rate_per_s: float = field(
+        default_factory=lambda: float(os.environ.get("DUALDRAW_DENIAL_RATE", "") or 50)
+    )
+    """``DUALDRAW_DENIAL_RATE``: refusals per second a caller may sustain (0: no limit); past it (and the
+    burst) calls that would be refused are answered ``RESOURCE_EXHAUSTED`` with RetryInfo."""
+    denial_burst: int = field(default_factory=lambda: _env_int("DUALDRAW_DENIAL_BURST", 500))
+    """``DUALDRAW_DENIAL_BURST``: refusals a caller may have in a row before its rate applies."""
+
     @property
     def auth_enabled(self) -> bool:
         return self.auth not in ("off", "0", "false", "no")

@@ -1,19 +1,21 @@
 """The one place where errors become gRPC statuses.
 
 Every ``DomainError`` maps to one status code with a ``google.rpc.ErrorInfo`` (its stable ``reason``) and,
-for ``InvalidArgument``, a ``google.rpc.BadRequest`` listing every field violation (AIP-193). Anything else
+for ``InvalidArgument``, a ``google.rpc.BadRequest`` listing every field violation (AIP-193), for
+``ResourceExhausted`` a ``google.rpc.RetryInfo`` with the wait before a retry. Anything else
 is an ``INTERNAL`` error whose details are logged, never sent.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
 from collections.abc import Callable
 from typing import Any, NoReturn, cast
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import (  # type: ignore[import-untyped]  # googleapis-common-protos has no py.typed
     code_pb2,
     error_details_pb2,
@@ -31,6 +33,7 @@ from dualdraw.domain.errors import (
     InvalidArgument,
     NotFound,
     PermissionDenied,
+    ResourceExhausted,
     Unauthenticated,
     Unavailable,
 )
@@ -48,6 +51,7 @@ _CODES: list[tuple[type[DomainError], grpc.StatusCode]] = [
     (Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
     (PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
     (Aborted, grpc.StatusCode.ABORTED),
+    (ResourceExhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
 ]
 
 
@@ -81,6 +85,10 @@ def rich_status(error: DomainError) -> grpc.Status:
                 )
             )
         )
+    if isinstance(error, ResourceExhausted):
+        delay = duration_pb2.Duration()
+        delay.FromTimedelta(dt.timedelta(seconds=max(error.retry_after_s, 0.001)))
+        details.append(_pack(error_details_pb2.RetryInfo(retry_delay=delay)))
     status = status_pb2.Status(code=getattr(code_pb2, code.name), message=error.message, details=details)
     return cast(grpc.Status, rpc_status.to_status(status))
 

@@ -86,6 +86,16 @@ class PermissionDenied(DomainError):
     reason = "PERMISSION_DENIED"
 
 
+class ResourceExhausted(DomainError):
+    """The caller is over a limit; it may retry after ``retry_after_s`` seconds. Nothing was done."""
+
+    reason = "RESOURCE_EXHAUSTED"
+
+    def __init__(self, message: str, *, retry_after_s: float, reason: str | None = None):
+        super().__init__(message, reason=reason)
+        self.retry_after_s = retry_after_s
+
+
 class Aborted(DomainError):
     """The request collided with another one (e.g. the same ``request_id`` still in flight); retry later."""
 

@@ -3,7 +3,9 @@
 Order for each call: (1) authenticate the bearer token (or, with auth off on loopback, trust the actor
 metadata); (2) find the method's policy (none: denied, fail closed); (3) check the role; (4) resolve the
 resource the request names to its department and check it lies in the caller's subtree — *before* the
-servicer runs, so an unknown id and a foreign id are denied alike. Every denial is written to the audit log.
+servicer runs, so an unknown id and a foreign id are denied alike. Every refusal is counted in the audit log,
+aggregated per caller, method and reason (``security.denials``); a caller over its refusal rate is answered
+``RESOURCE_EXHAUSTED`` instead.
 The admitted principal is available to the servicers through ``current_principal()``.
 """
 
@@ -18,12 +20,12 @@ from typing import Any
 import grpc
 
 from dualdraw.api.wrapping import Behaviour, Shape, wrap_handler
-from dualdraw.audit.log import record_event
-from dualdraw.domain.errors import PermissionDenied, Unauthenticated
+from dualdraw.domain.errors import PermissionDenied, ResourceExhausted, Unauthenticated
+from dualdraw.observability import DENIALS
 from dualdraw.security import resources
+from dualdraw.security.denials import Denial, DenialLog, DenialThrottle, bind_peer, current_peer
 from dualdraw.security.policy import OPEN_PREFIXES, MethodPolicy, policy_for
 from dualdraw.security.tokens import ANONYMOUS, Principal, Role, TokenKeys, verify_token
-from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.ports import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -64,33 +66,49 @@ class Denied(PermissionDenied):
     """A denial that has been audited already."""
 
 
+class Throttled(ResourceExhausted):
+    """A refusal, counted in the audit log, of a caller over its refusal rate (``security.denials``)."""
+
+
 class AccessGuard:
     """Role and jurisdiction checks against the live directory, with denials audited."""
 
-    def __init__(self, reader: Callable[[], UnitOfWork], writer: Callable[[], UnitOfWork]) -> None:
+    def __init__(
+        self,
+        reader: Callable[[], UnitOfWork],
+        writer: Callable[[], UnitOfWork],
+        *,
+        denials: DenialLog | None = None,
+        throttle: DenialThrottle | None = None,
+    ) -> None:
         self._reader = reader
         self._writer = writer
+        self.denials = denials or DenialLog(writer)
+        self._throttle = throttle or DenialThrottle(0, 1)
 
-    def deny(self, principal: Principal, method: str, why: str, detail: str = "") -> Denied:
-        """Audits a denial and returns the error to raise (the message never says whether a thing exists)."""
-        try:
-            with self._writer() as uow:
-                record_event(
-                    uow,
-                    Caller(actor=principal.subject),
-                    action="access.denied",
-                    resource=f"rpc:{method}",
-                    after={
-                        "role": principal.role.value,
-                        "department_id": principal.department_id,
-                        "why": why,
-                        "target": detail[:200],
-                    },
-                )
-                uow.commit()
-        except Exception:  # the denial stands even when the audit log cannot be written now
-            log.exception("could not audit the denial of %s to %s", method, principal.subject)
-        log.warning("denied %s to %s (%s): %s", method, principal.subject, principal.role.value, why)
+    def deny(self, principal: Principal, method: str, why: str, detail: str = "") -> Denied | Throttled:
+        """Audits a refusal (``security.denials``: aggregated per caller, method and reason) and returns the
+        error to raise: ``Throttled`` when the caller is over its refusal rate, else ``Denied`` (whose
+        message never says whether a thing exists)."""
+        denial = Denial(
+            actor=principal.subject,
+            method=method,
+            why=why,
+            role=principal.role.value,
+            department_id=principal.department_id,
+            target=detail,
+            peer=current_peer(),
+            authenticated=principal is not ANONYMOUS,
+        )
+        wait = self._throttle.take(denial.caller)
+        DENIALS.labels(why.split(":", 1)[0], "yes" if wait is not None else "no").inc()
+        self.denials.record(denial, write_now=wait is None)
+        if wait is not None:
+            return Throttled(
+                f"too many refused calls from {denial.caller}; retry in {wait:.1f} s",
+                retry_after_s=wait,
+                reason="TOO_MANY_REFUSALS",
+            )
         if why == "role":
             text = f"role {principal.role.value} may not call {method.rsplit('/', 1)[-1]}"
         else:
@@ -192,12 +210,15 @@ class SecurityInterceptor(grpc.ServerInterceptor):
         return wrap_handler(handler, lambda behaviour, shape: self._admitting(behaviour, shape, method))
 
     def _admit(self, method: str, context: grpc.ServicerContext, request: Any) -> Principal:
+        bind_peer(context.peer())  # refusals of this call, import chunks included, are counted against it
         policy = policy_for(method)
         metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
         try:
             principal = self._authenticator.authenticate(metadata, policy)
         except Unauthenticated as error:
-            self._guard.deny(ANONYMOUS, method, f"unauthenticated: {error.reason}")
+            refusal = self._guard.deny(ANONYMOUS, method, f"unauthenticated: {error.reason}")
+            if isinstance(refusal, Throttled):
+                raise refusal from error
             raise
         if policy is None:
             log.error("no authorization policy for %s: denied (add it to security/policy.py)", method)

@@ -111,7 +111,9 @@ POLICIES: dict[str, MethodPolicy] = {
     _m(PUBLICATION, "ExportCreditRecords"): rule(A),  # published results only, for the credit record
     # -- the rule set: policy staff reload and preview; staff read and explain ------------------------------
     _m(RULES, "GetRuleSet"): rule(*INTERNAL),
-    _m(RULES, "ReloadRules"): rule(P),  # reloading the same files gives the same set: naturally idempotent
+    # The rule set serves the whole server: only a policy editor at a root of the tree reloads it.
+    # Reloading the same files gives the same set: naturally idempotent.
+    _m(RULES, "ReloadRules"): rule(P, on=Target("department", "", "root")),
     _m(RULES, "PreviewRuleChange"): rule(P, A, on=Target("department", "department_id", "root")),
     _m(RULES, "ExplainExclusion"): rule(P, *STAFF, on=Target("object", "credit_code")),
     _m(RULES, "ReevaluateDraw"): rule(D, A, on=Target("draw", "draw_id")),
