@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from math import ceil
 
@@ -30,6 +30,7 @@ from dualdraw.domain.model import (
     Speciality,
 )
 from dualdraw.service_layer.draws import recompute
+from dualdraw.service_layer.ports import UnitOfWork
 from dualdraw.v1 import draws_pb2, draws_pb2_grpc, tasks_pb2
 from dualdraw.verify import verify_bundle
 from dualdraw_client import DualdrawClient, FailedPreconditionError, InvalidArgumentError
@@ -97,6 +98,13 @@ QUALIFIED = {i.badge_number for i in INSPECTORS if i.qualified_for("food", AS_OF
 
 
 def load_world(served: Served, *, conflicts: dict[str, frozenset[str]] | None = None) -> None:
+    load_world_into(served.running.services.unit_of_work, conflicts=conflicts)
+
+
+def load_world_into(
+    unit_of_work: Callable[[], UnitOfWork], *, conflicts: dict[str, frozenset[str]] | None = None
+) -> None:
+    """Loads the departments, objects, inspectors, complaints and items of these scenarios."""
     inspectors = [
         Inspector(
             i.badge_number, i.name, i.department_id, i.office, i.specialities, True, conflicts[i.badge_number]
@@ -105,7 +113,7 @@ def load_world(served: Served, *, conflicts: dict[str, frozenset[str]] | None = 
         else i
         for i in INSPECTORS
     ]
-    uow = served.running.services.unit_of_work()
+    uow = unit_of_work()
     with uow:
         uow.directory.upsert_departments(DEPARTMENTS)
         uow.directory.upsert_objects(OBJECTS)

@@ -516,6 +516,9 @@ class DualdrawClient:
 
         A task is drawn once: a second draw fails with AlreadyExistsError (reason ``DRAW_EXISTS``) unless it
         repeats the first one's ``request_id``.
+        While another committed draw that shares its inspection history (caps, recent inspections) has not
+        executed yet, it fails with FailedPreconditionError (``PENDING_DRAW_IN_SCOPE``;
+        ``metadata["draw_id"]`` names that draw).
         """
         if isinstance(as_of, datetime.date):
             as_of = as_of.isoformat()
@@ -881,7 +884,9 @@ class DualdrawClient:
     ) -> draws_pb2.Draw:
         """Freezes a draw's manifest with its declared entropy source (default: a local secret, demos only).
 
-        Fails with AlreadyExistsError (``DRAW_EXISTS``) while the task has a live draw.
+        Fails with AlreadyExistsError (``DRAW_EXISTS``) while the task has a live draw, and with
+        FailedPreconditionError (``PENDING_DRAW_IN_SCOPE``) while another committed draw sharing its
+        inspection history has not executed yet (``metadata["draw_id"]`` names it).
         """
         if isinstance(as_of, datetime.date):
             as_of = as_of.isoformat()

@@ -354,6 +354,24 @@ def frequency_cap_exclusions(
     return out
 
 
+def reads_history(policy: TaskPolicy) -> bool:
+    """Whether a draw under ``policy`` (its cap settled by ``for_item``) decides from earlier draws'
+    selections: a frequency cap or the recent-inspections rule. Every draw adds to that history."""
+    return policy.enabled and bool(policy.effective_frequency_cap or policy.recent_cycles)
+
+
+def history_scope(department_id: str, policy: TaskPolicy, subtree: Iterable[str]) -> frozenset[str]:
+    """The departments whose inspection history a draw of a task of ``department_id`` reads or adds to:
+    its own (caps count per task department) and every department whose inspectors it may assign (recent
+    inspections are remembered per inspector) — the cooperating ones and, in a central draw, ``subtree``
+    (the task's department and every one below it). Two draws whose scopes share no department cannot
+    change what the other reads."""
+    scope = {department_id, *policy.cooperating_department_ids}
+    if policy.central:
+        scope.update(subtree)
+    return frozenset(scope)
+
+
 def recent_inspectors(
     recent_cycles: int, codes: Iterable[str], history: Iterable[PastInspection]
 ) -> dict[str, set[str]]:

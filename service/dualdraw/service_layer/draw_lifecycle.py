@@ -62,7 +62,7 @@ from dualdraw.domain.entropy import (
 )
 from dualdraw.domain.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument
 from dualdraw.domain.jurisdiction import DepartmentTree, task_object_filter
-from dualdraw.domain.policy import Raise, TaskPolicy
+from dualdraw.domain.policy import Raise, TaskPolicy, history_scope, reads_history
 from dualdraw.domain.substitution import REASONS as SUBSTITUTION_REASONS
 from dualdraw.domain.substitution import Substitution, pick_replacement, sub_seed
 from dualdraw.domain.teams import conflict_digest, form_teams, inspector_pool, inspector_pool_digest
@@ -119,6 +119,49 @@ class Committed:
     entries: list[EligibleEntry]
 
 
+def claim_history_scope(uow: UnitOfWork, tree: DepartmentTree, task: model.Task, policy: TaskPolicy) -> None:
+    """Makes what a new draw of ``task`` reads of the inspection history final until its transaction ends.
+
+    Takes the draw lock of every department of the draw's scope (``history_scope``: exclusive when the draw
+    reads the history, shared when it only adds to it), then refuses the draw while another draw of an
+    overlapping scope is committed but not executed, when either of the two reads the history: that draw's
+    selection is not known yet, so neither the caps it froze nor the caps this one would freeze could
+    count it. Raises ``FailedPrecondition`` (``PENDING_DRAW_IN_SCOPE``, naming the pending draw) before
+    the objects or the history are read and anything is written, so before the new draw has any entropy:
+    execute or abandon the pending draw, then commit again. A one-step draw (commit and execute in one
+    transaction) holds the lock through its execution and is never pending for others.
+    """
+    reads = reads_history(policy)
+    scope = history_scope(task.department_id, policy, _subtree(tree, task.department_id, policy))
+    uow.lifecycle.lock_history_scope(scope, exclusive=reads)
+    for pending in uow.lifecycle.pending_draws():
+        if pending.task_id == task.id:
+            continue
+        other = TaskPolicy.loads(pending.policy_json).for_item(pending.item_frequency_cap)
+        if not (reads or reads_history(other)):
+            continue
+        shared = scope & history_scope(
+            pending.department_id, other, _subtree(tree, pending.department_id, other)
+        )
+        if shared:
+            raise FailedPrecondition(
+                f"draw {pending.draw_id} of task {pending.task_id} is committed and not executed yet, and "
+                f"shares the inspection history of department(s) {', '.join(sorted(shared))} with this "
+                f"draw: the frequency caps and recent inspections of one of them would miss the other's "
+                f"selection; execute or abandon draw {pending.draw_id} first",
+                reason="PENDING_DRAW_IN_SCOPE",
+                metadata={
+                    "draw_id": pending.draw_id,
+                    "task_id": pending.task_id,
+                    "department_ids": ",".join(sorted(shared)),
+                },
+            )
+
+
+def _subtree(tree: DepartmentTree, department_id: str, policy: TaskPolicy) -> frozenset[str]:
+    return tree.subtree_ids(department_id) if policy.central and tree.get(department_id) else frozenset()
+
+
 def commit_in(
     uow: UnitOfWork,
     engine: ExclusionEngine,
@@ -138,6 +181,9 @@ def commit_in(
     departments = uow.directory.all_departments()
     tree = DepartmentTree(departments)
     department = require(tree.get(task.department_id), "department", task.department_id)
+    # The cap a draw uses (and its manifest records): the task's own, else the item's, else the default.
+    policy = TaskPolicy.loads(task.policy_json).for_item(item.frequency_cap)
+    claim_history_scope(uow, tree, task, policy)
     object_filter = task_object_filter(tree, task)
     objects = uow.directory.objects_matching(object_filter)
     side_facts = uow.directory.side_facts_matching(object_filter)
@@ -154,8 +200,6 @@ def commit_in(
         department_path=department_path(tree, department.id),  # rule jurisdictions
         department_region=department.region_code,
     )
-    # The cap a draw uses (and its manifest records): the task's own, else the item's, else the default.
-    policy = TaskPolicy.loads(task.policy_json).for_item(item.frequency_cap)
     salt_key = secrets.token_bytes(32)
     in_scope: list[EligibleEntry] = []
     leaf_set: LeafSet | None = None
@@ -435,7 +479,8 @@ def commit_draw(
     progress: Progress | None = None,
 ) -> model.Draw:
     """Commits a draw whose entropy comes later. ``declaration`` without a commitment for ``local-secret``
-    gets a fresh server secret. Raises ``AlreadyExists`` (``DRAW_EXISTS``) when the task has a live draw.
+    gets a fresh server secret. Raises ``AlreadyExists`` (``DRAW_EXISTS``) when the task has a live draw,
+    ``FailedPrecondition`` (``PENDING_DRAW_IN_SCOPE``) as ``claim_history_scope`` says.
     ``progress`` is told the stages up to ``store``, then ``commit``."""
     day = as_of or caller.today()
     secret = b""

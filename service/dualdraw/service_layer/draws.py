@@ -123,8 +123,10 @@ def run_draw(
 
     A repeated request (same ``caller.request_id`` as the draw's creation) returns the stored draw.
     Raises ``NotFound`` for an unknown task, ``AlreadyExists`` (``DRAW_EXISTS``) when the task was drawn
-    already, ``FailedPrecondition`` when the team constraints cannot be met, ``Unavailable`` when the rules
-    engine fails.
+    already, ``FailedPrecondition`` when the team constraints cannot be met or another draw sharing its
+    inspection history is committed and not executed (``PENDING_DRAW_IN_SCOPE``), ``Unavailable`` when the
+    rules engine fails. Concurrent draws sharing that history run one after the other (the lock is held
+    from before the history is read until the draw's transaction commits).
     """
     day = as_of or caller.today()
     # One step for demos and tests: commit with a local secret committed by hash, then reveal it and execute.

@@ -217,8 +217,33 @@ class AuditRepository(Protocol):
     def sign_head(self) -> Checkpoint | None: ...
 
 
+@dataclass(frozen=True)
+class PendingDraw:
+    """A committed draw that has not executed yet, with what its task's policy and item say."""
+
+    draw_id: str
+    task_id: str
+    department_id: str
+    policy_json: str
+    item_frequency_cap: int | None
+
+
 class DrawLifecycleRepository(Protocol):
     """Commitments, entropy inputs, state changes, execution and substitutions of draws."""
+
+    def lock_history_scope(self, department_ids: Collection[str], *, exclusive: bool) -> None:
+        """Holds the draw lock of every department in ``department_ids`` until the transaction ends.
+
+        ``exclusive``: for a draw that reads the inspection history of those departments (caps, recent
+        inspections); it waits for every other holder. Otherwise shared: for a draw that only adds to it;
+        shared holders do not wait for each other. Draws of disjoint scopes never wait for each other.
+        Raises ``RuntimeError`` when the transaction cannot hold the lock (a read-only unit of work).
+        """
+        ...
+
+    def pending_draws(self) -> list[PendingDraw]:
+        """Every committed draw that has not executed (nor been abandoned) yet."""
+        ...
 
     def add_commitments(self, draw_id: str, salt_key: str, entries: Sequence[EligibleEntry]) -> None: ...
     def commitments(self, draw_id: str) -> tuple[str, list[EligibleEntry]] | None: ...

@@ -21,6 +21,8 @@ from dualdraw.store.models import Base
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SqliteBegin = Literal["IMMEDIATE", "DEFERRED"]
+SQLITE_BEGIN_KEY = "dualdraw_sqlite_begin"
+"""Key of a SQLite DBAPI connection's info dict: how its transactions begin (``SqliteBegin``)."""
 
 
 def database_url(url: str | URL) -> URL:
@@ -61,7 +63,8 @@ def _configure_sqlite(engine: Engine, begin: SqliteBegin, busy_timeout_ms: int) 
     begin_statement = f"BEGIN {begin}"
 
     @sa.event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
+        record.info[SQLITE_BEGIN_KEY] = begin  # draws check that they hold the writer lock (IMMEDIATE)
         # Take transaction control from the sqlite3 module (it would not BEGIN before a SELECT, and its
         # implicit transactions break SAVEPOINT); SQLAlchemy's "begin" event below issues BEGIN instead.
         dbapi_connection.isolation_level = None

@@ -4,7 +4,8 @@ execution and substitutions (``DrawLifecycleRepository``)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Collection, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -14,14 +15,17 @@ from dualdraw.domain.entropy import EntropyInput
 from dualdraw.domain.errors import AlreadyExists, NotFound
 from dualdraw.domain.model import Assignment
 from dualdraw.domain.substitution import Substitution
+from dualdraw.service_layer.ports import PendingDraw
 from dualdraw.store import bulk
 from dualdraw.store.codes import pack_codes, unpack_codes
+from dualdraw.store.database import SQLITE_BEGIN_KEY
 from dualdraw.store.repositories import _Repository
 from dualdraw.store.rows import (
     ASSIGNMENTS,
     DRAW_COMMITMENTS,
     DRAWS,
     ENTROPY_INPUTS,
+    ITEMS,
     MEMBERS,
     SUBSTITUTIONS,
     TASKS,
@@ -29,7 +33,39 @@ from dualdraw.store.rows import (
 )
 
 
+def history_lock_key(department_id: str) -> int:
+    """The PostgreSQL advisory-lock key of one department's draws: the first 8 bytes of a SHA-256 of a
+    fixed label and the id, as a signed 64-bit integer (a collision only serialises two departments)."""
+    digest = hashlib.sha256(b"dualdraw/draw-history/v1\x00" + department_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
 class SqlDrawLifecycleRepository(_Repository):
+    def lock_history_scope(self, department_ids: Collection[str], *, exclusive: bool) -> None:
+        """PostgreSQL: transaction-level advisory locks, one per department, taken one by one in key order
+        (so that two draws never wait for each other in a cycle). SQLite: the transaction holds the one
+        writer lock from its ``BEGIN IMMEDIATE`` on, before any read, so it only checks that it does."""
+        connection = self._connection
+        if connection.dialect.name == "sqlite":
+            if connection.info.get(SQLITE_BEGIN_KEY) != "IMMEDIATE" or not connection.in_transaction():
+                raise RuntimeError("a draw reads and writes inspection history in a writer transaction")
+            return
+        lock = sa.func.pg_advisory_xact_lock if exclusive else sa.func.pg_advisory_xact_lock_shared
+        for key in sorted({history_lock_key(d) for d in department_ids}):
+            connection.execute(sa.select(lock(sa.literal(key, sa.BigInteger))))
+
+    def pending_draws(self) -> list[PendingDraw]:
+        rows = self._connection.execute(
+            sa.select(
+                DRAWS.c.id, TASKS.c.id, TASKS.c.department_id, TASKS.c.policy_json, ITEMS.c.frequency_cap
+            )
+            .join(TASKS, TASKS.c.id == DRAWS.c.task_id)
+            .join(ITEMS, ITEMS.c.code == TASKS.c.item_code)
+            .where(DRAWS.c.state == "committed")
+            .order_by(DRAWS.c.created_at, DRAWS.c.id)
+        )
+        return [PendingDraw(*row) for row in rows]
+
     def add_commitments(self, draw_id: str, salt_key: str, entries: Sequence[EligibleEntry]) -> None:
         lines = [f"{e.code}\t{e.stratum}\t{e.risk_class}" for e in entries]  # e.line(), without 1M calls
         values = {"draw_id": draw_id, "salt_key": salt_key, "entries_zlib": pack_codes(lines)}
