@@ -23,7 +23,7 @@ from dualdraw_client import DualdrawClient, FailedPreconditionError
 
 from .conftest import RULES, Served
 from .test_idempotency_e2e import _free_port, wait_serving
-from .test_issue5_e2e import AS_OF, HZ, KEY, SC, load_world, load_world_into
+from .test_task_policy_e2e import AS_OF, HZ, KEY, SC, load_world, load_world_into
 
 HZ_SCOPE = {o.credit_code for o in HZ + SC}
 """The objects a non-central task of c-hz draws from (its own and its subtree's)."""
