@@ -61,6 +61,7 @@ REMOTE_COMMANDS: Final = frozenset(
         "objects",
         "inspectors",
         "departments",
+        "transfer",
         "audit",
         # results and publication (issue 8): dualdraw_client.results_cli
         "results",
