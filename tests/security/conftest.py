@@ -13,11 +13,11 @@ from pathlib import Path
 import grpc
 import pytest
 
-from dualdraw.demo import LUBEI, LUNAN
+from dualdraw.demo import LUBEI, LUNAN, PRODUCT_QUALITY
 from dualdraw.domain import model
 from dualdraw.security.tokens import Principal, Role, TokenKeys, mint_token
 from dualdraw.server import RunningServer, create_server
-from dualdraw.service_layer import catalogue, draw_lifecycle, draws
+from dualdraw.service_layer import catalogue, directory, draw_lifecycle, draws
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_loader import load_demo
 from dualdraw.service_layer.ports import PageRequest
@@ -39,6 +39,8 @@ class Side:
     risk_assessment_id: str
     designation_id: str
     substitution_id: str  # a requested (not yet executed) substitution on the side's draw
+    item_code: str  # an inspection item of the side's department
+    campaign_id: str  # a campaign the side's department organises
 
 
 @dataclass
@@ -109,6 +111,36 @@ def _side(running: RunningServer, department_id: str, item_code: str) -> Side:
         ),
         caller,
     )
+    item = catalogue.create_item(
+        services.unit_of_work(),
+        model.InspectionItem(
+            code=f"SEC-{department_id}",
+            name=f"security test item of {department_id}",
+            legal_basis="细则第五条",
+            business_line=PRODUCT_QUALITY,
+            target_scope="test",
+            required_speciality=PRODUCT_QUALITY,
+            kind=model.ItemKind.GENERAL,
+            default_ratio=Fraction(1, 10),
+            department_id=department_id,
+        ),
+        caller,
+    )
+    with services.reader() as uow:
+        region = uow.directory.get_department(department_id)
+    campaign = model.Campaign(
+        id=f"CMP-{department_id}",
+        name=f"campaign of {department_id}",
+        organizer_department_id=department_id,
+        region_code=region.region_code if region else "",
+        industry="",
+        business_line="",
+        starts_on=AS_OF,
+        ends_on=AS_OF,
+    )
+    directory.import_directory(
+        services.unit_of_work(), directory.DirectoryBatch(campaigns=[campaign]), caller
+    )
     with services.reader() as uow:
         codes = [
             o.credit_code for o in uow.directory.list_objects(PageRequest(size=1000), [department_id]).items
@@ -136,6 +168,8 @@ def _side(running: RunningServer, department_id: str, item_code: str) -> Side:
         risk_assessment_id=risks[0].id if risks else "none",
         designation_id=designations[0].id if designations else "none",
         substitution_id=substitution.id,
+        item_code=item.code,
+        campaign_id=campaign.id,
     )
 
 

@@ -8,15 +8,27 @@ reasons (a bare request is often INVALID_ARGUMENT), but never with PERMISSION_DE
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import grpc
 import pytest
+import sqlalchemy as sa
 from google.protobuf import descriptor_pool, message_factory
 
-from dualdraw.security.policy import POLICIES, MethodPolicy
+from dualdraw.api import convert
+from dualdraw.security.policy import POLICIES, MethodPolicy, mutating_methods
 from dualdraw.security.tokens import Role
-from dualdraw.v1 import directory_pb2
+from dualdraw.v1 import (
+    directory_pb2,
+    draws_pb2,
+    items_pb2,
+    publication_pb2,
+    results_pb2,
+    rules_pb2,
+    tasks_pb2,
+    verification_pb2,
+)
 from tests.security.conftest import Secured, Side, bearer
 
 SIDE_FIELD = {
@@ -29,6 +41,8 @@ SIDE_FIELD = {
     "risk_assessment": "risk_assessment_id",
     "designation": "designation_id",
     "substitution": "substitution_id",
+    "item": "item_code",
+    "transfer": "credit_code",
 }
 
 
@@ -56,6 +70,10 @@ def _request(name: str, policy: MethodPolicy, side: Side) -> Any:
         _set(request, target.field, getattr(side, SIDE_FIELD[target.kind]))
         if name.endswith(("RecordResult", "CorrectResult")):
             request.result.position = 1
+        if target.kind == "transfer":  # the object stays in its department: a no-op when admitted
+            request.kind = directory_pb2.RECORD_KIND_OBJECT
+            request.to_department_id = side.department_id
+            request.reason = "matrix"
     return request
 
 
@@ -182,3 +200,210 @@ def test_an_import_outside_the_subtree_is_denied_and_writes_nothing(secured: Sec
     assert call(secured, name, request, token) == grpc.StatusCode.PERMISSION_DENIED
     with secured.running.services.reader() as uow:
         assert uow.directory.get_department("999999-X") is None
+
+
+# -- every write × a record of the sibling branch ------------------------------------------------------
+# The caller is a Lunan (inside) principal with the write's role; each request names a record that exists
+# and belongs to Lubei (outside), mostly while naming the caller's own department as its new owner. Each
+# must be denied with nothing changed. Every write of the policy table (and ReloadRules) needs its cases.
+
+RELOAD_RULES = "/dualdraw.v1.RuleService/ReloadRules"
+IMPORT = "/dualdraw.v1.DirectoryService/ImportDirectory"
+UNLOGGED_TABLES = {"audit_events", "audit_log_head", "audit_checkpoints", "idempotent_requests"}
+Build = Callable[[Secured], Any]
+
+
+def _stored(secured: Secured, fetch: Callable[[Any], Any]) -> Any:
+    with secured.running.services.reader() as uow:
+        return fetch(uow)
+
+
+def _import_object(s: Secured) -> Any:
+    stored = _stored(s, lambda u: u.directory.get_object(s.outside.credit_code))
+    pb = convert.object_to_pb(stored)
+    pb.registering_department_id = s.inside.department_id
+    pb.risk_class = directory_pb2.RISK_CLASS_A
+    return directory_pb2.ImportDirectoryRequest(objects=[pb], final=True)
+
+
+def _import_inspector(s: Secured) -> Any:
+    stored = _stored(s, lambda u: u.directory.get_inspector(s.outside.badge_number))
+    pb = convert.inspector_to_pb(stored)
+    pb.department_id = s.inside.department_id
+    del pb.conflicts[:]
+    return directory_pb2.ImportDirectoryRequest(inspectors=[pb], final=True)
+
+
+def _import_department(s: Secured) -> Any:
+    stored = _stored(s, lambda u: u.directory.get_department(s.outside.department_id))
+    pb = convert.department_to_pb(stored)
+    pb.name = "renamed by another branch"
+    return directory_pb2.ImportDirectoryRequest(departments=[pb], final=True)
+
+
+def _import_complaint(s: Secured) -> Any:
+    stored = _stored(s, lambda u: u.directory.get_complaint(s.outside.complaint_id))
+    pb = convert.complaint_to_pb(stored)
+    pb.credit_code = s.inside.credit_code  # now about an object of the caller's own branch
+    return directory_pb2.ImportDirectoryRequest(complaints=[pb], final=True)
+
+
+def _import_risk_assessment(s: Secured) -> Any:
+    stored = _stored(s, lambda u: u.directory.get_risk_assessment(s.outside.risk_assessment_id))
+    pb = convert.risk_assessment_to_pb(stored)
+    pb.credit_code = s.inside.credit_code
+    return directory_pb2.ImportDirectoryRequest(risk_assessments=[pb], final=True)
+
+
+def _import_designation(s: Secured) -> Any:
+    stored = _stored(s, lambda u: u.directory.get_statutory_designation(s.outside.designation_id))
+    pb = convert.designation_to_pb(stored)
+    pb.credit_code = s.inside.credit_code
+    return directory_pb2.ImportDirectoryRequest(statutory_designations=[pb], final=True)
+
+
+def _import_campaign(s: Secured) -> Any:
+    stored = _stored(s, lambda u: u.directory.get_campaign(s.outside.campaign_id))
+    pb = convert.campaign_to_pb(stored)
+    pb.organizer_department_id = s.inside.department_id
+    return directory_pb2.ImportDirectoryRequest(campaigns=[pb], final=True)
+
+
+def _item(s: Secured, code: str) -> Any:
+    item = convert.item_to_pb(_stored(s, lambda u: u.items.get(code)))
+    item.department_id = s.inside.department_id
+    item.name = "taken over"
+    return item
+
+
+SIBLING_CASES: dict[str, dict[str, Build]] = {
+    IMPORT: {
+        "object": _import_object,
+        "inspector": _import_inspector,
+        "department": _import_department,
+        "complaint": _import_complaint,
+        "risk_assessment": _import_risk_assessment,
+        "designation": _import_designation,
+        "campaign": _import_campaign,
+    },
+    "/dualdraw.v1.DirectoryService/TransferRecord": {
+        "object to the caller": lambda s: directory_pb2.TransferRecordRequest(
+            kind=directory_pb2.RECORD_KIND_OBJECT,
+            key=s.outside.credit_code,
+            to_department_id=s.inside.department_id,
+            reason="takeover",
+        ),
+        "inspector to the caller": lambda s: directory_pb2.TransferRecordRequest(
+            kind=directory_pb2.RECORD_KIND_INSPECTOR,
+            key=s.outside.badge_number,
+            to_department_id=s.inside.department_id,
+            reason="takeover",
+        ),
+    },
+    "/dualdraw.v1.InspectionItemService/CreateInspectionItem": {
+        "item code": lambda s: items_pb2.CreateInspectionItemRequest(item=_item(s, s.outside.item_code)),
+    },
+    "/dualdraw.v1.PublicationService/ReviseInspectionItem": {
+        "item": lambda s: publication_pb2.ReviseInspectionItemRequest(
+            item=_item(s, s.outside.item_code),
+            effective_from="2026-01-01",
+            change_summary="x",
+            change_legal_basis="x",
+        ),
+    },
+    "/dualdraw.v1.PublicationService/PublishItemList": {
+        "every item": lambda s: publication_pb2.PublishItemListRequest(
+            effective_from="2026-01-01", change_summary="x", change_legal_basis="x"
+        ),
+    },
+    RELOAD_RULES: {"the rule set": lambda s: rules_pb2.ReloadRulesRequest()},
+    "/dualdraw.v1.TaskService/CreateTask": {
+        "department": lambda s: tasks_pb2.CreateTaskRequest(
+            task=tasks_pb2.Task(
+                item_code="TS-PQ-01",
+                department_id=s.outside.department_id,
+                ratio="1/10",
+                team_size=2,
+                title="x",
+            )
+        ),
+    },
+    "/dualdraw.v1.DrawService/Draw": {"task": lambda s: draws_pb2.DrawRequest(task_id=s.outside.task_id)},
+    "/dualdraw.v1.ResultService/RecordResult": {
+        "draw": lambda s: results_pb2.RecordResultRequest(
+            result=results_pb2.InspectionResult(draw_id=s.outside.draw_id, position=1)
+        )
+    },
+    "/dualdraw.v1.ResultService/CorrectResult": {
+        "draw": lambda s: results_pb2.CorrectResultRequest(
+            result=results_pb2.InspectionResult(draw_id=s.outside.draw_id, position=1)
+        )
+    },
+    "/dualdraw.v1.PublicationService/PublishDrawResults": {
+        "draw": lambda s: publication_pb2.PublishDrawResultsRequest(draw_id=s.outside.draw_id)
+    },
+    "/dualdraw.v1.VerifiableDrawService/CommitDraw": {
+        "task": lambda s: verification_pb2.CommitDrawRequest(task_id=s.outside.task_id)
+    },
+    "/dualdraw.v1.VerifiableDrawService/RevealEntropy": {
+        "draw": lambda s: verification_pb2.RevealEntropyRequest(draw_id=s.outside.draw_id)
+    },
+    "/dualdraw.v1.VerifiableDrawService/ExecuteDraw": {
+        "draw": lambda s: verification_pb2.ExecuteDrawRequest(draw_id=s.outside.draw_id)
+    },
+    "/dualdraw.v1.VerifiableDrawService/AbandonDraw": {
+        "draw": lambda s: verification_pb2.AbandonDrawRequest(
+            draw_id=s.outside.draw_id, reason="OTHER", note="x"
+        )
+    },
+    "/dualdraw.v1.VerifiableDrawService/RequestSubstitution": {
+        "draw": lambda s: verification_pb2.RequestSubstitutionRequest(
+            draw_id=s.outside.draw_id, position=1, badge_number=s.outside.badge_number, reason="LEAVE"
+        )
+    },
+    "/dualdraw.v1.VerifiableDrawService/ExecuteSubstitution": {
+        "substitution": lambda s: verification_pb2.ExecuteSubstitutionRequest(
+            substitution_id=s.outside.substitution_id
+        )
+    },
+}
+
+
+def _database_state(secured: Secured) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table but the audit log and the request ledger (which a denial may write)."""
+    engine = secured.running.store.engine
+    metadata = sa.MetaData()
+    metadata.reflect(engine)
+    with engine.connect() as connection:
+        return {
+            name: sorted(map(tuple, connection.execute(sa.select(table))), key=repr)
+            for name, table in metadata.tables.items()
+            if name not in UNLOGGED_TABLES
+        }
+
+
+def test_every_write_has_cases_for_a_sibling_branch_record() -> None:
+    assert set(SIBLING_CASES) == mutating_methods() | {RELOAD_RULES}
+    assert set(SIBLING_CASES[IMPORT]) == {
+        "object", "inspector", "department", "complaint", "risk_assessment", "designation", "campaign",
+    }  # fmt: skip
+
+
+def test_no_write_touches_a_record_of_a_sibling_branch(secured: Secured) -> None:
+    failures: list[str] = []
+    for name, cases in sorted(SIBLING_CASES.items()):
+        role = sorted(POLICIES[name].roles, key=lambda r: r.value)[0]
+        subject = secured.inside.badge_number if role is Role.INSPECTOR else "tester"
+        token = secured.token(role, subject=subject, department=secured.inside.department_id)
+        for label, build in cases.items():
+            request = build(secured)
+            before, denials = _database_state(secured), secured.denials()
+            code = call(secured, name, request, token)
+            where = f"{name} ({label}) as {role.value}: {code.name}"
+            if code != grpc.StatusCode.PERMISSION_DENIED:
+                failures.append(where)
+            if _database_state(secured) != before:
+                failures.append(where + " changed the database")
+            if secured.denials() != denials + 1:
+                failures.append(where + " was not audited once")
+    assert failures == []

@@ -37,6 +37,7 @@ INTENT = {  # who may write what, written out independently of the table
     "/dualdraw.v1.DrawService/Draw": {Role.DRAW_OPERATOR},
     "/dualdraw.v1.TaskService/CreateTask": {Role.DRAW_OPERATOR},
     "/dualdraw.v1.DirectoryService/ImportDirectory": {Role.DRAW_OPERATOR},
+    "/dualdraw.v1.DirectoryService/TransferRecord": {Role.DRAW_OPERATOR},
     "/dualdraw.v1.ResultService/RecordResult": {Role.INSPECTOR},
     "/dualdraw.v1.ResultService/CorrectResult": {Role.INSPECTOR},
     "/dualdraw.v1.PublicationService/PublishDrawResults": {Role.DRAW_OPERATOR},

@@ -10,7 +10,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from dualdraw.v1 import items_pb2
+from dualdraw.v1 import directory_pb2, items_pb2
 from dualdraw_client.cli import (
     REMOTE_COMMANDS,
     add_remote_commands,
@@ -122,6 +122,24 @@ def test_objects_get(server: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert "risk class      C" in out
     code, out, _ = run(capsys, "objects", "get", "91130200MA00000002", "--json")
     assert json.loads(out)["office"] == "第一所"
+
+
+def test_transfer_sends_kind_key_target_and_reason(
+    server: str, fake: Fake, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "transfer", "inspector", "TS-0001", "--to", "130200-SJ", "--reason", "调动")
+    assert code == 0
+    assert out == "inspector TS-0001: 130202-LN -> 130200-SJ\n"
+    (call,) = fake.calls_to("TransferRecord")
+    request = call.request
+    assert (request.kind, request.key, request.to_department_id, request.reason) == (
+        directory_pb2.RECORD_KIND_INSPECTOR, "TS-0001", "130200-SJ", "调动",
+    )  # fmt: skip
+    assert request.request_id
+    with pytest.raises(SystemExit) as usage:  # --reason is required
+        main(["transfer", "object", "91130200MA00000002", "--to", "130200-SJ"])
+    assert usage.value.code == 2
+    assert "--reason" in capsys.readouterr().err
 
 
 def test_draw_summary_and_teams(server: str, fake: Fake, capsys: pytest.CaptureFixture[str]) -> None:

@@ -280,6 +280,16 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     def __init__(self, fake: Fake) -> None:
         self.fake = fake
 
+    def TransferRecord(self, request, context):
+        self.fake.enter("TransferRecord", request, context)
+        return directory_pb2.TransferRecordResponse(
+            kind=request.kind,
+            key=request.key,
+            from_department_id="130202-LN",
+            to_department_id=request.to_department_id,
+            moved=request.to_department_id != "130202-LN",
+        )
+
     def ImportDirectory(self, request_iterator, context):
         self.fake.enter("ImportDirectory", directory_pb2.ImportDirectoryRequest(), context)
         try:

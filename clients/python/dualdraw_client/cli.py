@@ -61,6 +61,7 @@ REMOTE_COMMANDS: Final = frozenset(
         "objects",
         "inspectors",
         "departments",
+        "transfer",
         "audit",
         # results and publication: dualdraw_client.results_cli
         "results",
@@ -634,6 +635,17 @@ def _cmd_departments_list(client: DualdrawClient, args: argparse.Namespace, out:
     return 0
 
 
+def _cmd_transfer(client: DualdrawClient, args: argparse.Namespace, out: _Output) -> int:
+    moved = client.transfer_record(args.kind, args.key, args.to, args.reason)
+    if out.json:
+        out.document(moved)
+    elif moved.moved:
+        out.line(f"{args.kind} {moved.key}: {moved.from_department_id} -> {moved.to_department_id}")
+    else:
+        out.line(f"{args.kind} {moved.key} is in {moved.to_department_id} already: nothing changed")
+    return 0
+
+
 def _cmd_audit(client: DualdrawClient, args: argparse.Namespace, out: _Output) -> int:
     out.table(
         _limited(client.iter_audit_events(resource=args.resource or ""), args),
@@ -891,6 +903,15 @@ def add_remote_commands(subparsers: argparse._SubParsersAction[argparse.Argument
     departments = _group(subparsers, "departments", "enforcement departments")
     p = _add(departments, "list", _cmd_departments_list, "list departments", common, listing=True)
     p.add_argument("--root", help="only this department's subtree")
+
+    help_text = "move an object, inspector or department to another department (an import never does)"
+    p = _add(subparsers, "transfer", _cmd_transfer, help_text, common)
+    p.add_argument("kind", choices=["object", "inspector", "department"], help="what moves")
+    p.add_argument("key", metavar="KEY", help="credit code, badge number or department id")
+    p.add_argument(
+        "--to", required=True, metavar="DEPARTMENT", help="the new (registering/parent) department"
+    )
+    p.add_argument("--reason", required=True, help="why the record moves (kept in the audit log)")
 
     p = _add(subparsers, "audit", _cmd_audit, "the audit log", common, listing=True)
     p.add_argument("--resource", help='only events on this resource, e.g. "tasks/t-3f2a9c1b7d4e"')

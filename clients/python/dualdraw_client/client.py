@@ -282,6 +282,28 @@ class DualdrawClient:
         chunks = chunk_records(records, max_bytes=max_chunk_bytes, max_records=max_chunk_records)
         return self.import_directory(chunks, request_id=request_id, timeout=timeout)
 
+    RECORD_KINDS: Final = {
+        "object": directory_pb2.RECORD_KIND_OBJECT,
+        "inspector": directory_pb2.RECORD_KIND_INSPECTOR,
+        "department": directory_pb2.RECORD_KIND_DEPARTMENT,
+    }
+
+    def transfer_record(
+        self, kind: str, key: str, to_department_id: str, reason: str, *, request_id: str | None = None
+    ) -> directory_pb2.TransferRecordResponse:
+        """Moves an object (``kind="object"``, key: credit code), an inspector (badge number) or a department
+        (its id: moves it under ``to_department_id``) to another department; ``reason`` is required and
+        audited. The caller must cover both the current and the target department. An import never moves a
+        record (``FailedPreconditionError``, reason ``DEPARTMENT_CHANGE_NEEDS_TRANSFER``)."""
+        request = directory_pb2.TransferRecordRequest(
+            kind=self.RECORD_KINDS[kind],
+            key=key,
+            to_department_id=to_department_id,
+            reason=reason,
+            request_id=request_id or new_request_id(),
+        )
+        return self._call(self._directory.TransferRecord, request)
+
     def get_department(self, department_id: str) -> directory_pb2.Department:
         """The department with this id (NotFoundError if none)."""
         return self._call(self._directory.GetDepartment, directory_pb2.GetDepartmentRequest(id=department_id))

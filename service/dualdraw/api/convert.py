@@ -16,6 +16,7 @@ from dualdraw.domain import model
 from dualdraw.domain.draw_algorithm import format_ratio, parse_ratio
 from dualdraw.domain.errors import Violations
 from dualdraw.domain.policy import MAX_ITEM_FREQUENCY_CAP, JointInspection, Raise, TaskPolicy
+from dualdraw.service_layer.directory import Transfer, TransferKind
 from dualdraw.v1 import audit_pb2, directory_pb2, draws_pb2, items_pb2, tasks_pb2
 
 E = TypeVar("E")
@@ -121,6 +122,29 @@ def _all_ok(v: Violations, before: int, build: Callable[[], E]) -> E | None:
 
 
 # -- directory -----------------------------------------------------------------------------------------------
+
+
+RECORD_KINDS: dict[int, TransferKind] = {
+    directory_pb2.RECORD_KIND_OBJECT: "object",
+    directory_pb2.RECORD_KIND_INSPECTOR: "inspector",
+    directory_pb2.RECORD_KIND_DEPARTMENT: "department",
+}
+
+
+def record_kind_from_pb(kind: int) -> TransferKind | None:
+    """The kind of record a ``TransferRecordRequest`` moves (``None``: unspecified or unknown)."""
+    return RECORD_KINDS.get(kind)
+
+
+def transfer_to_pb(t: Transfer) -> directory_pb2.TransferRecordResponse:
+    kind = next(k for k, name in RECORD_KINDS.items() if name == t.kind)
+    return directory_pb2.TransferRecordResponse(
+        kind=kind,  # type: ignore[arg-type]  # enum values are ints
+        key=t.key,
+        from_department_id=t.from_department_id,
+        to_department_id=t.to_department_id,
+        moved=t.moved,
+    )
 
 
 def department_from_pb(pb: directory_pb2.Department, path: str, v: Violations) -> model.Department | None:

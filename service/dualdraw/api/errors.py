@@ -1,9 +1,9 @@
 """The one place where errors become gRPC statuses.
 
 Every ``DomainError`` maps to one status code with a ``google.rpc.ErrorInfo`` (its stable ``reason``) and,
-for ``InvalidArgument``, a ``google.rpc.BadRequest`` listing every field violation (AIP-193), for
-``ResourceExhausted`` a ``google.rpc.RetryInfo`` with the wait before a retry. Anything else
-is an ``INTERNAL`` error whose details are logged, never sent.
+for ``InvalidArgument`` and a ``FailedPrecondition`` that names fields, a ``google.rpc.BadRequest`` listing
+every field violation (AIP-193), for ``ResourceExhausted`` a ``google.rpc.RetryInfo`` with the wait before a
+retry. Anything else is an ``INTERNAL`` error whose details are logged, never sent.
 """
 
 from __future__ import annotations
@@ -74,13 +74,14 @@ def rich_status(error: DomainError) -> grpc.Status:
     details = [
         _pack(error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata))
     ]
-    if isinstance(error, InvalidArgument):
+    violations = error.violations if isinstance(error, InvalidArgument | FailedPrecondition) else []
+    if violations:
         details.append(
             _pack(
                 error_details_pb2.BadRequest(
                     field_violations=[
                         error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
-                        for v in error.violations
+                        for v in violations
                     ]
                 )
             )

@@ -179,6 +179,22 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         response.imported_at.GetCurrentTime()
         return response
 
+    def TransferRecord(
+        self, request: directory_pb2.TransferRecordRequest, context: grpc.ServicerContext
+    ) -> directory_pb2.TransferRecordResponse:
+        kind = convert.record_kind_from_pb(request.kind)
+        if kind is None:
+            raise catalogue.invalid("kind", "must be RECORD_KIND_OBJECT, _INSPECTOR or _DEPARTMENT")
+        transfer = directory.transfer_record(
+            self._s.unit_of_work(),
+            kind,
+            request.key,
+            request.to_department_id,
+            request.reason,
+            caller_of(context, request.request_id),
+        )
+        return convert.transfer_to_pb(transfer)
+
     def GetDepartment(
         self, request: directory_pb2.GetDepartmentRequest, context: grpc.ServicerContext
     ) -> directory_pb2.Department:

@@ -57,9 +57,21 @@ class AlreadyExists(DomainError):
 
 
 class FailedPrecondition(DomainError):
-    """The request is well formed but the system's state does not allow it (e.g. too few inspectors)."""
+    """The request is well formed but the system's state does not allow it (e.g. too few inspectors).
+    ``violations`` names the request fields at fault, when there are such."""
 
     reason = "FAILED_PRECONDITION"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str | None = None,
+        metadata: dict[str, str] | None = None,
+        violations: list[FieldViolation] | None = None,
+    ):
+        super().__init__(message, reason=reason, metadata=metadata)
+        self.violations = list(violations or [])
 
 
 class DeadlineExceeded(DomainError):

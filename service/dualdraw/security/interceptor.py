@@ -19,12 +19,13 @@ from typing import Any
 
 import grpc
 
+from dualdraw.api.convert import record_kind_from_pb
 from dualdraw.api.wrapping import Behaviour, Shape, wrap_handler
 from dualdraw.domain.errors import PermissionDenied, ResourceExhausted, Unauthenticated
 from dualdraw.observability import DENIALS
 from dualdraw.security import resources
 from dualdraw.security.denials import Denial, DenialLog, DenialThrottle, bind_peer, current_peer
-from dualdraw.security.policy import OPEN_PREFIXES, MethodPolicy, policy_for
+from dualdraw.security.policy import OPEN_PREFIXES, MethodPolicy, Target, policy_for
 from dualdraw.security.tokens import ANONYMOUS, Principal, Role, TokenKeys, verify_token
 from dualdraw.service_layer.ports import UnitOfWork
 
@@ -120,20 +121,37 @@ class AccessGuard:
             return
         if principal.role not in policy.roles:
             raise self.deny(principal, method, "role")
-        target = policy.on
-        if target is None or target.kind == "import" or request is None:
+        if request is None:
             return
+        for target in (policy.on, *policy.also):
+            if target is not None and target.kind != "import":
+                self._check(principal, method, policy, target, request)
+
+    def _check(
+        self, principal: Principal, method: str, policy: MethodPolicy, target: Target, request: Any
+    ) -> None:
+        """Denies the call unless the resource ``target`` names lies in the caller's subtree."""
         value = _get_field(request, target.field)
         with self._reader() as uow:
             if not value:
                 if target.when_empty == "own":
                     _set_field(request, target.field, principal.department_id)
                     return
+                if target.when_empty == "skip":
+                    return
                 if target.when_empty == "root" and resources.is_root(uow, principal.department_id):
                     return
                 raise self.deny(principal, method, "unfiltered", target.field)
-            owner = resources.department_of(uow, target.kind, value)
-            inside = owner is not None and owner in resources.subtree(uow, principal.department_id)
+            mine = resources.subtree(uow, principal.department_id)
+            if target.kind == "transfer":
+                kind = record_kind_from_pb(request.kind)
+                sides = resources.transfer_sides(uow, kind, value, request.to_department_id.strip())
+                inside = kind is not None and all(side is not None and side in mine for side in sides)
+            else:
+                owner = resources.department_of(uow, target.kind, value)
+                if owner is None and target.unknown_allowed:
+                    return
+                inside = owner is not None and owner in mine
             if inside and principal.role in policy.team_member:
                 position = int(_get_field(request, target.field.rsplit(".", 1)[0] + ".position") or 0)
                 inside = principal.subject in resources.team_of(uow, value, position)
@@ -141,35 +159,23 @@ class AccessGuard:
             raise self.deny(principal, method, "jurisdiction", f"{target.kind}:{value}")
 
     def guard_import(self, principal: Principal, method: str, chunks: Iterator[Any]) -> Iterator[Any]:
-        """Passes import chunks through, denying the call at the first record outside the subtree."""
+        """Passes import chunks through, denying the call at the first record outside the subtree.
+
+        A record is inside when the department it names is inside *and*, when it replaces a stored record,
+        the stored record's owner is inside too (an import never takes over another branch's record). The
+        stored owners are read in bulk: one query per chunk and record kind.
+        """
         if principal.unrestricted:
             yield from chunks
             return
         with self._reader() as uow:
             allowed = set(resources.subtree(uow, principal.department_id))
-        codes: set[str] = set()
+        batch_codes: set[str] = set()
         for chunk in chunks:
-            for d in chunk.departments:
-                if d.id not in allowed and d.parent_id not in allowed:
-                    raise self.deny(principal, method, "jurisdiction", f"department:{d.id}")
-                allowed.add(d.id)
-            owned = [
-                *((f"object:{o.credit_code}", o.registering_department_id) for o in chunk.objects),
-                *((f"inspector:{i.badge_number}", i.department_id) for i in chunk.inspectors),
-                *((f"campaign:{c.id}", c.organizer_department_id) for c in chunk.campaigns),
-            ]
-            for label, department in owned:
-                if department not in allowed:
-                    raise self.deny(principal, method, "jurisdiction", label)
-            codes.update(o.credit_code.strip().upper() for o in chunk.objects)
-            facts = [*chunk.complaints, *chunk.risk_assessments, *chunk.statutory_designations]
-            unknown = {f.credit_code.strip().upper() for f in facts} - codes
-            if unknown:
-                with self._reader() as uow:
-                    registered = resources.objects_registered_in(uow, unknown)
-                for code in sorted(unknown):
-                    if registered.get(code) not in allowed:
-                        raise self.deny(principal, method, "jurisdiction", f"object:{code}")
+            with self._reader() as uow:
+                outside = resources.first_outside(uow, chunk, allowed, batch_codes)
+            if outside is not None:
+                raise self.deny(principal, method, "jurisdiction", outside)
             yield chunk
 
 

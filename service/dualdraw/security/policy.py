@@ -5,7 +5,9 @@ field that names the resource (``on=Target(kind, field)``). The interceptor reso
 department (``security.resources``) and allows the call only inside the caller's department subtree. When
 the field is empty, ``when_empty`` decides: ``"own"`` fills in the caller's own department (lists default
 to the caller's subtree), ``"root"`` allows only callers whose department is a root of the tree (an
-unfiltered list would show other branches' data), ``"required"`` denies.
+unfiltered list would show other branches' data), ``"required"`` denies, ``"skip"`` leaves it to the use
+case's validation. A write naming several resources lists the others in ``also``: a write that replaces a
+record is checked against the department owning the stored record as well as the one it names.
 
 Adding an RPC means adding one line here; ``tests/security/test_policy_table.py`` fails for any method of
 a registered service without an entry (and the interceptor refuses such calls: fail closed).
@@ -20,9 +22,9 @@ from dualdraw.security.tokens import Role
 
 ResourceKind = Literal[
     "department", "task", "draw", "object", "inspector", "complaint", "risk_assessment", "designation",
-    "import", "substitution",
+    "import", "substitution", "item", "transfer",
 ]  # fmt: skip
-WhenEmpty = Literal["own", "root", "required"]
+WhenEmpty = Literal["own", "root", "required", "skip"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class Target:
     kind: ResourceKind
     field: str
     when_empty: WhenEmpty = "required"
+    unknown_allowed: bool = False  # a resource that does not exist yet passes (it is being created)
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class MethodPolicy:
     on: Target | None = None  # None: not department data (the item catalogue, published data, campaigns)
     writes: bool = False  # mutating: takes a ``request_id`` and is replayed from the idempotency ledger
     team_member: frozenset[Role] = frozenset()  # these roles must be on the assignment's team as well
+    also: tuple[Target, ...] = ()  # further resources the call touches, each checked like ``on``
 
 
 P, D, I, A, U = Role.POLICY_EDITOR, Role.DRAW_OPERATOR, Role.INSPECTOR, Role.AUDITOR, Role.PUBLIC  # noqa: E741
@@ -49,9 +53,13 @@ EVERYONE = (P, D, I, A, U)
 
 
 def rule(
-    *roles: Role, on: Target | None = None, writes: bool = False, team_member: tuple[Role, ...] = ()
+    *roles: Role,
+    on: Target | None = None,
+    writes: bool = False,
+    team_member: tuple[Role, ...] = (),
+    also: tuple[Target, ...] = (),
 ) -> MethodPolicy:
-    return MethodPolicy(frozenset(roles), on, writes, frozenset(team_member))
+    return MethodPolicy(frozenset(roles), on, writes, frozenset(team_member), also)
 
 
 def _m(service: str, method: str) -> str:
@@ -67,6 +75,8 @@ RULES, VERIFIABLE, AUDIT_LOG = "RuleService", "VerifiableDrawService", "AuditLog
 POLICIES: dict[str, MethodPolicy] = {
     # -- directory ------------------------------------------------------------------------------------
     _m(DIR, "ImportDirectory"): rule(D, on=Target("import", ""), writes=True),
+    # a move: the caller's subtree holds the record's current department and the target (resources)
+    _m(DIR, "TransferRecord"): rule(D, on=Target("transfer", "key"), writes=True),
     _m(DIR, "GetDepartment"): rule(*STAFF, on=Target("department", "id")),
     _m(DIR, "ListDepartments"): rule(*STAFF, on=Target("department", "root_id", "own")),
     _m(DIR, "GetObject"): rule(*STAFF, on=Target("object", "credit_code")),
@@ -82,7 +92,12 @@ POLICIES: dict[str, MethodPolicy] = {
     _m(DIR, "GetStatutoryDesignation"): rule(*STAFF, on=Target("designation", "id")),
     _m(DIR, "ListStatutoryDesignations"): rule(*STAFF, on=Target("object", "credit_code", "root")),
     # -- the item catalogue (policy staff own it; everyone inside reads it) -------------------------
-    _m(ITEMS, "CreateInspectionItem"): rule(P, writes=True),
+    _m(ITEMS, "CreateInspectionItem"): rule(
+        P,
+        on=Target("department", "item.department_id"),
+        also=(Target("item", "item.code", "skip", unknown_allowed=True),),  # a taken code: its owner's
+        writes=True,
+    ),
     _m(ITEMS, "GetInspectionItem"): rule(*INTERNAL),
     _m(ITEMS, "ListInspectionItems"): rule(*INTERNAL),
     # -- tasks and draws -------------------------------------------------------------------------------
@@ -105,8 +120,15 @@ POLICIES: dict[str, MethodPolicy] = {
     _m(RESULTS, "ListResults"): rule(*STAFF, on=Target("draw", "draw_id", "root")),
     _m(PUBLICATION, "PublishDrawResults"): rule(D, on=Target("draw", "draw_id"), writes=True),
     _m(PUBLICATION, "ListPendingPublications"): rule(D, A, on=Target("department", "", "root")),
-    _m(PUBLICATION, "PublishItemList"): rule(P, writes=True),
-    _m(PUBLICATION, "ReviseInspectionItem"): rule(P, writes=True),
+    _m(PUBLICATION, "PublishItemList"): rule(
+        P, on=Target("department", "", "root"), writes=True
+    ),  # all items
+    _m(PUBLICATION, "ReviseInspectionItem"): rule(
+        P,
+        on=Target("item", "item.code"),
+        also=(Target("department", "item.department_id", "skip"),),
+        writes=True,
+    ),
     _m(PUBLICATION, "Export"): rule(A, on=Target("draw", "draw_id", "root")),
     _m(PUBLICATION, "ExportCreditRecords"): rule(A),  # published results only, for the credit record
     # -- the rule set: policy staff reload and preview; staff read and explain ------------------------------

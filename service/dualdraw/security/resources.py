@@ -1,16 +1,18 @@
 """Which department a resource belongs to: the one place per resource kind that answers it.
 
 task → its department; draw → its task's department; object → its registering department; inspector → its
-department; complaint, risk assessment, statutory designation → their object's registering department.
+department; complaint, risk assessment, statutory designation → their object's registering department;
+campaign → its organiser; inspection item → its department.
 An unknown resource has no department (``None``), which the guard treats exactly like a foreign one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from dualdraw.domain.jurisdiction import DepartmentTree
-from dualdraw.service_layer.ports import PageRequest, UnitOfWork
+from dualdraw.service_layer.ports import OwnedKind, PageRequest, UnitOfWork
 
 
 def _object_department(uow: UnitOfWork, credit_code: str) -> str | None:
@@ -53,7 +55,22 @@ def department_of(uow: UnitOfWork, kind: str, key: str) -> str | None:
     if kind == "designation":
         designation = uow.directory.get_statutory_designation(key)
         return _object_department(uow, designation.credit_code) if designation else None
+    if kind == "item":
+        item = uow.items.get(key)
+        return item.department_id if item else None
     raise ValueError(f"no department resolver for resource kind {kind!r}")
+
+
+def transfer_sides(uow: UnitOfWork, kind: str | None, key: str, to_department_id: str) -> list[str | None]:
+    """The two departments a move touches: the record's current one (a department's: its parent) and the
+    target (``None`` for an unknown record or target, or a department without a parent)."""
+    target = to_department_id if uow.directory.get_department(to_department_id) is not None else None
+    if kind == "department":
+        department = uow.directory.get_department(key)
+        return [department.parent_id if department else None, target]
+    if kind in ("object", "inspector"):
+        return [department_of(uow, kind, key), target]
+    return [None, target]
 
 
 def team_of(uow: UnitOfWork, draw_id: str, position: int) -> frozenset[str]:
@@ -84,4 +101,75 @@ def is_root(uow: UnitOfWork, department_id: str) -> bool:
 
 def objects_registered_in(uow: UnitOfWork, codes: Iterable[str]) -> dict[str, str]:
     """Registering department of each known object among ``codes``."""
-    return {c: o.registering_department_id for c, o in uow.directory.objects_by_code(set(codes)).items()}
+    return uow.directory.owning_departments("object", set(codes))
+
+
+def first_outside(uow: UnitOfWork, chunk: Any, allowed: set[str], batch_objects: set[str]) -> str | None:
+    """The first record of an import chunk that lies outside ``allowed`` (as ``kind:key``), or ``None``.
+
+    A record is outside when the department it names is, or when it replaces a stored record whose owner
+    is (an existing department must itself be in ``allowed``; a new one needs its parent there). Side facts
+    belong to their object: one of this import (``batch_objects``, checked already) or a stored one. Adds
+    the chunk's new departments to ``allowed`` and its objects to ``batch_objects``. One query per record
+    kind present in the chunk.
+    """
+    ids = [d.id.strip() for d in chunk.departments]
+    if ids:
+        stored = uow.directory.owning_departments("department", ids)
+        for d, key in zip(chunk.departments, ids, strict=True):
+            if key in stored:
+                if key not in allowed:
+                    return f"department:{key}"
+            elif d.parent_id.strip() not in allowed:
+                return f"department:{key}"
+            else:
+                allowed.add(key)
+    codes = [o.credit_code.strip().upper() for o in chunk.objects]
+    owned: list[tuple[OwnedKind, list[str], list[str]]] = [
+        ("object", codes, [o.registering_department_id.strip() for o in chunk.objects]),
+        (
+            "inspector",
+            [i.badge_number.strip() for i in chunk.inspectors],
+            [i.department_id.strip() for i in chunk.inspectors],
+        ),
+        (
+            "campaign",
+            [c.id.strip() for c in chunk.campaigns],
+            [c.organizer_department_id.strip() for c in chunk.campaigns],
+        ),
+    ]
+    for kind, keys, owners in owned:
+        if outside := _first_foreign(uow, kind, keys, owners, allowed):
+            return outside
+    batch_objects.update(codes)
+    facts: list[tuple[OwnedKind, Sequence[Any]]] = [
+        ("complaint", chunk.complaints),
+        ("risk_assessment", chunk.risk_assessments),
+        ("designation", chunk.statutory_designations),
+    ]
+    referenced = {f.credit_code.strip().upper() for _, records in facts for f in records} - batch_objects
+    registered = objects_registered_in(uow, referenced) if referenced else {}
+    for code in sorted(referenced):
+        if registered.get(code) not in allowed:
+            return f"object:{code}"
+    for kind, records in facts:
+        keys = [f.id.strip() for f in records]
+        if outside := _first_foreign(uow, kind, keys, [], allowed):
+            return outside
+    return None
+
+
+def _first_foreign(
+    uow: UnitOfWork, kind: OwnedKind, keys: list[str], owners: list[str], allowed: set[str]
+) -> str | None:
+    """The first of ``keys`` whose new owner (``owners``, when given) or stored owner is not allowed."""
+    for key, owner in zip(keys, owners, strict=False):
+        if owner not in allowed:
+            return f"{kind}:{key}"
+    if not keys:
+        return None
+    stored = uow.directory.owning_departments(kind, keys)
+    for key in keys:
+        if key in stored and stored[key] not in allowed:
+            return f"{kind}:{key}"
+    return None

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from dualdraw.audit.log import record_event
 from dualdraw.crashpoints import crash_point
 from dualdraw.domain import model
 from dualdraw.domain.credit_code import all_valid, credit_code_problem
 from dualdraw.domain.draw_algorithm import set_digest
-from dualdraw.domain.errors import NotFound, Violations
+from dualdraw.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Violations
 from dualdraw.domain.jurisdiction import DepartmentTree, department_tree_problems
 from dualdraw.domain.region import region_code_problem, region_within
 from dualdraw.service_layer.context import Caller
@@ -52,7 +53,9 @@ def import_directory(uow: UnitOfWork, batch: DirectoryBatch, caller: Caller) -> 
     """Validates the whole batch against itself and the stored directory and upserts it in one transaction,
     which commits only when the batch is valid.
 
-    Raises ``InvalidArgument`` naming every bad field (``objects[3].credit_code``); nothing is written then.
+    Raises ``InvalidArgument`` naming every bad field (``objects[3].credit_code``), and
+    ``FailedPrecondition`` (``DEPARTMENT_CHANGE_NEEDS_TRANSFER``) when a record would move to another
+    department: an import syncs records, a move is ``transfer_record``. Nothing is written then.
     """
     with uow:
         stored = _stored_facts(uow, batch)
@@ -60,7 +63,7 @@ def import_directory(uow: UnitOfWork, batch: DirectoryBatch, caller: Caller) -> 
         # The checks and the audit view are plain Python and the writes mostly wait for the database, so a
         # worker thread computes them meanwhile; the transaction is rolled back unless the checks pass.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-checks") as worker:
-            checked = worker.submit(_validate, batch, stored)
+            checked = worker.submit(_check, batch, stored, replaced)
             audit_view = worker.submit(_changes, replaced)
             try:
                 _write(uow, batch)
@@ -91,6 +94,93 @@ def _write(uow: UnitOfWork, batch: DirectoryBatch) -> None:
     directory.upsert_campaigns(batch.campaigns)
     directory.upsert_risk_assessments(batch.risk_assessments)
     directory.upsert_statutory_designations(batch.statutory_designations)
+
+
+TransferKind = Literal["object", "inspector", "department"]
+MAX_TRANSFER_REASON = 2000
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """A record's move between departments (for a department: between parents)."""
+
+    kind: TransferKind
+    key: str
+    from_department_id: str
+    to_department_id: str
+    moved: bool
+
+
+def transfer_record(
+    uow: UnitOfWork, kind: TransferKind, key: str, to_department_id: str, reason: str, caller: Caller
+) -> Transfer:
+    """Moves an object to another registering department, an inspector to another department or a
+    department under another parent, with an audit event (before/after department and the reason) in the
+    same transaction. A record already there is left alone (``moved=False``, nothing written).
+
+    Raises ``InvalidArgument`` (blank key, reason or target; unknown target; a target whose territory does
+    not fit the record) and ``NotFound`` (no such record).
+    """
+    key, to, reason = key.strip(), to_department_id.strip(), reason.strip()
+    if kind == "object":
+        key = key.upper()
+    v = Violations()
+    if not key:
+        v.add("key", "is required")
+    if not to:
+        v.add("to_department_id", "is required")
+    if not reason:
+        v.add("reason", "is required: say why the record moves")
+    elif len(reason) > MAX_TRANSFER_REASON:
+        v.add("reason", f"at most {MAX_TRANSFER_REASON} characters")
+    v.raise_if_any()
+    with uow:
+        departments = {d.id: d for d in uow.directory.all_departments()}
+        target = departments.get(to)
+        if target is None:
+            raise InvalidArgument([FieldViolation("to_department_id", f"unknown department {to!r}")])
+        before, after = _moved(uow, kind, key, target, departments, v)
+        v.raise_if_any()
+        transfer = Transfer(kind, key, before, to, moved=before != to)
+        if transfer.moved:
+            record_event(
+                uow,
+                caller,
+                action="directory.transfer",
+                resource=f"{kind}:{key}",
+                before={"department_id": before},
+                after={"department_id": to, "reason": reason},
+            )
+            after()
+            uow.commit()
+    return transfer
+
+
+def _moved(
+    uow: UnitOfWork,
+    kind: TransferKind,
+    key: str,
+    target: model.Department,
+    departments: dict[str, model.Department],
+    v: Violations,
+) -> tuple[str, Callable[[], None]]:
+    """The record's current department (a department's: its parent) and the write that moves it."""
+    d = uow.directory
+    if kind == "object":
+        obj = require(d.get_object(key), "object", key)
+        if not region_within(obj.region_code, target.region_code):
+            v.add("to_department_id", f"{obj.region_code} is outside the territory of {target.id}")
+        moved_object = dataclasses.replace(obj, registering_department_id=target.id)
+        return obj.registering_department_id, lambda: d.upsert_objects([moved_object])
+    if kind == "inspector":
+        inspector = require(d.get_inspector(key), "inspector", key)
+        moved_inspector = dataclasses.replace(inspector, department_id=target.id)
+        return inspector.department_id, lambda: d.upsert_inspectors([moved_inspector])
+    department = require(departments.get(key), "department", key)
+    moved_department = dataclasses.replace(department, parent_id=target.id)
+    for problem in department_tree_problems([moved_department], existing=departments.values()):
+        v.add("to_department_id", problem.description)
+    return department.parent_id or "", lambda: d.upsert_departments([moved_department])
 
 
 LISTED_KEYS = 1000
@@ -136,6 +226,53 @@ def _replaced(uow: UnitOfWork, batch: DirectoryBatch) -> list[_Kind]:
             keys = list(map(key, records))
             found.append(_Kind(name, records, keys, stored_by_key(keys)))
     return found
+
+
+_PLACED_BY = {
+    "departments": "parent_id",
+    "objects": "registering_department_id",
+    "inspectors": "department_id",
+}
+"""Per record kind, the attribute placing a record in the department tree: an import may not change it."""
+LISTED_MOVES = 100
+"""A refused import names at most this many moved records (and counts the rest)."""
+
+
+def _check(batch: DirectoryBatch, facts: _StoredFacts, kinds: list[_Kind]) -> None:
+    _validate(batch, facts)
+    _refuse_moves(kinds)
+
+
+def _refuse_moves(kinds: list[_Kind]) -> None:
+    """Raises ``FailedPrecondition`` naming each record the import would move to another department (or,
+    for a department, under another parent)."""
+    moved: list[FieldViolation] = []
+    count = 0
+    for kind in kinds:
+        attribute = _PLACED_BY.get(kind.name)
+        if attribute is None or not kind.stored:
+            continue
+        placed = attrgetter(attribute)
+        for i, (key, record) in enumerate(zip(kind.keys, kind.records, strict=True)):
+            old = kind.stored.get(key)
+            if old is None or placed(old) == placed(record):
+                continue
+            count += 1
+            if len(moved) < LISTED_MOVES:
+                moved.append(
+                    FieldViolation(
+                        f"{kind.name}[{i}].{attribute}",
+                        f"{key} is in {placed(old) or 'no department'}, not {placed(record) or 'none'}:"
+                        " an import does not move records; use TransferRecord",
+                    )
+                )
+    if moved:
+        raise FailedPrecondition(
+            f"the import would move {count} record(s) to another department; nothing imported",
+            reason="DEPARTMENT_CHANGE_NEEDS_TRANSFER",
+            metadata={"moved": str(count)},
+            violations=moved,
+        )
 
 
 def _changes(kinds: list[_Kind]) -> tuple[dict[str, Any], dict[str, Any]]:

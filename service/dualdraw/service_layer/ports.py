@@ -15,7 +15,7 @@ import datetime as dt
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Generic, Protocol, Self, TypeVar
+from typing import Generic, Literal, Protocol, Self, TypeVar
 
 from dualdraw.audit.checkpoints import Checkpoint
 from dualdraw.audit.entries import StoredEntry
@@ -88,6 +88,12 @@ class DrawRecord:
     assignments: list[Assignment]
 
 
+OwnedKind = Literal[
+    "department", "object", "inspector", "campaign", "complaint", "risk_assessment", "designation", "item"
+]
+"""Record kinds whose owning department ``DirectoryRepository.owning_departments`` answers."""
+
+
 class DirectoryRepository(Protocol):
     def upsert_departments(self, items: Sequence[Department]) -> None: ...
     def upsert_objects(self, items: Sequence[InspectionObject]) -> None: ...
@@ -111,6 +117,11 @@ class DirectoryRepository(Protocol):
         ...
 
     def inspectors_by_badge(self, badge_numbers: Collection[str]) -> dict[str, Inspector]: ...
+    def owning_departments(self, kind: OwnedKind, keys: Collection[str]) -> dict[str, str]:
+        """The department owning each stored record of ``kind`` among ``keys`` (absent keys left out), in
+        one query per batch of keys: side facts belong to their object's registering department."""
+        ...
+
     def complaints_by_id(self, ids: Collection[str]) -> dict[str, Complaint]: ...
     def campaigns_by_id(self, ids: Collection[str]) -> dict[str, Campaign]: ...
     def risk_assessments_by_id(self, ids: Collection[str]) -> dict[str, RiskAssessment]: ...

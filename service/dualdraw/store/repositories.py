@@ -47,7 +47,7 @@ from dualdraw.domain.model import (
     TeamMember,
 )
 from dualdraw.domain.policy import PastInspection, Raise
-from dualdraw.service_layer.ports import DrawRecord, ObjectFilter, Page, PageRequest, SideFacts
+from dualdraw.service_layer.ports import DrawRecord, ObjectFilter, OwnedKind, Page, PageRequest, SideFacts
 from dualdraw.store import bulk
 from dualdraw.store.codes import pack_codes, unpack_codes
 from dualdraw.store.rows import (
@@ -184,6 +184,20 @@ def _object_conditions(flt: ObjectFilter) -> builtins.list[sa.ColumnElement[bool
     if flt.active_only:
         conditions.append(OBJECTS.c.status == ObjectStatus.ACTIVE.value)
     return conditions
+
+
+_OWNERSHIP: dict[str, tuple[sa.Table, sa.ColumnElement[str], sa.ColumnElement[str], bool]] = {
+    "department": (DEPARTMENTS, DEPARTMENTS.c.id, DEPARTMENTS.c.id, False),
+    "object": (OBJECTS, OBJECTS.c.credit_code, OBJECTS.c.registering_department_id, False),
+    "inspector": (INSPECTORS, INSPECTORS.c.badge_number, INSPECTORS.c.department_id, False),
+    "campaign": (CAMPAIGNS, CAMPAIGNS.c.id, CAMPAIGNS.c.organizer_department_id, False),
+    "complaint": (COMPLAINTS, COMPLAINTS.c.id, OBJECTS.c.registering_department_id, True),
+    "risk_assessment": (RISK_ASSESSMENTS, RISK_ASSESSMENTS.c.id, OBJECTS.c.registering_department_id, True),
+    "designation": (DESIGNATIONS, DESIGNATIONS.c.id, OBJECTS.c.registering_department_id, True),
+    "item": (ITEMS, ITEMS.c.code, ITEMS.c.department_id, False),
+}
+"""Per record kind: its table, key column, owning-department column and whether it is owned through its
+object (``owning_departments``)."""
 
 
 # --- repositories ------------------------------------------------------------------------------------------
@@ -364,6 +378,24 @@ class SqlDirectoryRepository(_Repository):
 
     def statutory_designations_by_id(self, ids: Collection[str]) -> dict[str, StatutoryDesignation]:
         return self._by_id(DESIGNATIONS, ids, to_designation)
+
+    def owning_departments(self, kind: OwnedKind, keys: Collection[str]) -> dict[str, str]:
+        """The department owning each stored record of ``kind`` among ``keys`` (absent keys are left out):
+        one query per ``READ_BATCH`` keys (one on PostgreSQL). Side facts belong to their object's
+        registering department, a campaign to its organiser, a department to itself."""
+        table, key, owner, via_object = _OWNERSHIP[kind]
+        found: dict[str, str] = {}
+        for condition in self._key_conditions(table, key, keys):
+            if via_object:
+                stmt = (
+                    sa.select(key, OBJECTS.c.registering_department_id)
+                    .join_from(table, OBJECTS, table.c.credit_code == OBJECTS.c.credit_code)
+                    .where(condition)
+                )
+            else:
+                stmt = sa.select(key, owner).where(condition)
+            found.update((k, d) for k, d in self._connection.execute(stmt))
+        return found
 
     def _by_id(self, table: sa.Table, ids: Collection[str], convert: Callable[[Row], T]) -> dict[str, T]:
         found: dict[str, T] = {}

@@ -102,6 +102,26 @@ RISK_CONCLUSION_UNSUITABLE: RiskConclusion.ValueType  # 2
 """Random inspection is not suitable for the object (Art. 16(3))."""
 Global___RiskConclusion: _TypeAlias = RiskConclusion  # noqa: Y015
 
+class _RecordKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _RecordKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RecordKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    RECORD_KIND_UNSPECIFIED: _RecordKind.ValueType  # 0
+    RECORD_KIND_OBJECT: _RecordKind.ValueType  # 1
+    RECORD_KIND_INSPECTOR: _RecordKind.ValueType  # 2
+    RECORD_KIND_DEPARTMENT: _RecordKind.ValueType  # 3
+
+class RecordKind(_RecordKind, metaclass=_RecordKindEnumTypeWrapper):
+    """The object and inspector directories and the side facts the exclusion rules read."""
+
+RECORD_KIND_UNSPECIFIED: RecordKind.ValueType  # 0
+RECORD_KIND_OBJECT: RecordKind.ValueType  # 1
+RECORD_KIND_INSPECTOR: RecordKind.ValueType  # 2
+RECORD_KIND_DEPARTMENT: RecordKind.ValueType  # 3
+Global___RecordKind: _TypeAlias = RecordKind  # noqa: Y015
+
 @_typing.final
 class Department(_message.Message):
     """An enforcement body in the jurisdiction tree (province -> city -> district branch)."""
@@ -987,3 +1007,72 @@ class ListStatutoryDesignationsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListStatutoryDesignationsResponse: _TypeAlias = ListStatutoryDesignationsResponse  # noqa: Y015
+
+@_typing.final
+class TransferRecordRequest(_message.Message):
+    """Moves one record to another department: an object's registering department, an inspector's department or
+    a department's parent. The caller's subtree must hold both the record's current department and the target.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    KEY_FIELD_NUMBER: _builtins.int
+    TO_DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    kind: Global___RecordKind.ValueType
+    key: _builtins.str
+    """The credit code, badge number or department id."""
+    to_department_id: _builtins.str
+    reason: _builtins.str
+    """Why the record moves (free text, required; kept in the audit log)."""
+    request_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        kind: Global___RecordKind.ValueType = ...,
+        key: _builtins.str = ...,
+        to_department_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "kind", b"kind", "reason", b"reason", "request_id", b"request_id", "to_department_id", b"to_department_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TransferRecordRequest: _TypeAlias = TransferRecordRequest  # noqa: Y015
+
+@_typing.final
+class TransferRecordResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    KEY_FIELD_NUMBER: _builtins.int
+    FROM_DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    TO_DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    MOVED_FIELD_NUMBER: _builtins.int
+    kind: Global___RecordKind.ValueType
+    key: _builtins.str
+    from_department_id: _builtins.str
+    to_department_id: _builtins.str
+    moved: _builtins.bool
+    """False when the record was there already (nothing written)."""
+    def __init__(
+        self,
+        *,
+        kind: Global___RecordKind.ValueType = ...,
+        key: _builtins.str = ...,
+        from_department_id: _builtins.str = ...,
+        to_department_id: _builtins.str = ...,
+        moved: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["from_department_id", b"from_department_id", "key", b"key", "kind", b"kind", "moved", b"moved", "to_department_id", b"to_department_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TransferRecordResponse: _TypeAlias = TransferRecordResponse  # noqa: Y015

@@ -26,8 +26,7 @@ if _version_not_supported:
 
 
 class DirectoryServiceStub:
-    """The object and inspector directories and the side facts the exclusion rules read.
-    """
+    """Missing associated documentation comment in .proto file."""
 
     def __init__(self, channel):
         """Constructor.
@@ -39,6 +38,11 @@ class DirectoryServiceStub:
                 '/dualdraw.v1.DirectoryService/ImportDirectory',
                 request_serializer=dualdraw_dot_v1_dot_directory__pb2.ImportDirectoryRequest.SerializeToString,
                 response_deserializer=dualdraw_dot_v1_dot_directory__pb2.ImportDirectoryResponse.FromString,
+                _registered_method=True)
+        self.TransferRecord = channel.unary_unary(
+                '/dualdraw.v1.DirectoryService/TransferRecord',
+                request_serializer=dualdraw_dot_v1_dot_directory__pb2.TransferRecordRequest.SerializeToString,
+                response_deserializer=dualdraw_dot_v1_dot_directory__pb2.TransferRecordResponse.FromString,
                 _registered_method=True)
         self.GetDepartment = channel.unary_unary(
                 '/dualdraw.v1.DirectoryService/GetDepartment',
@@ -113,11 +117,17 @@ class DirectoryServiceStub:
 
 
 class DirectoryServiceServicer:
-    """The object and inspector directories and the side facts the exclusion rules read.
-    """
+    """Missing associated documentation comment in .proto file."""
 
     def ImportDirectory(self, request_iterator, context):
         """Imports a directory in chunks; validates everything, then writes all of it in one transaction.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TransferRecord(self, request, context):
+        """Moves a record to another department (an import refuses to: DEPARTMENT_CHANGE_NEEDS_TRANSFER).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -215,6 +225,11 @@ def add_DirectoryServiceServicer_to_server(servicer, server):
                     request_deserializer=dualdraw_dot_v1_dot_directory__pb2.ImportDirectoryRequest.FromString,
                     response_serializer=dualdraw_dot_v1_dot_directory__pb2.ImportDirectoryResponse.SerializeToString,
             ),
+            'TransferRecord': grpc.unary_unary_rpc_method_handler(
+                    servicer.TransferRecord,
+                    request_deserializer=dualdraw_dot_v1_dot_directory__pb2.TransferRecordRequest.FromString,
+                    response_serializer=dualdraw_dot_v1_dot_directory__pb2.TransferRecordResponse.SerializeToString,
+            ),
             'GetDepartment': grpc.unary_unary_rpc_method_handler(
                     servicer.GetDepartment,
                     request_deserializer=dualdraw_dot_v1_dot_directory__pb2.GetDepartmentRequest.FromString,
@@ -294,8 +309,7 @@ def add_DirectoryServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class DirectoryService:
-    """The object and inspector directories and the side facts the exclusion rules read.
-    """
+    """Missing associated documentation comment in .proto file."""
 
     @staticmethod
     def ImportDirectory(request_iterator,
@@ -314,6 +328,33 @@ class DirectoryService:
             '/dualdraw.v1.DirectoryService/ImportDirectory',
             dualdraw_dot_v1_dot_directory__pb2.ImportDirectoryRequest.SerializeToString,
             dualdraw_dot_v1_dot_directory__pb2.ImportDirectoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TransferRecord(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dualdraw.v1.DirectoryService/TransferRecord',
+            dualdraw_dot_v1_dot_directory__pb2.TransferRecordRequest.SerializeToString,
+            dualdraw_dot_v1_dot_directory__pb2.TransferRecordResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -29,14 +29,14 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class DirectoryServiceStub:
-    """The object and inspector directories and the side facts the exclusion rules read."""
-
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> DirectoryServiceAsyncStub: ...
     ImportDirectory: _grpc.StreamUnaryMultiCallable[_directory_pb2.ImportDirectoryRequest, _directory_pb2.ImportDirectoryResponse]
     """Imports a directory in chunks; validates everything, then writes all of it in one transaction."""
+    TransferRecord: _grpc.UnaryUnaryMultiCallable[_directory_pb2.TransferRecordRequest, _directory_pb2.TransferRecordResponse]
+    """Moves a record to another department (an import refuses to: DEPARTMENT_CHANGE_NEEDS_TRANSFER)."""
     GetDepartment: _grpc.UnaryUnaryMultiCallable[_directory_pb2.GetDepartmentRequest, _directory_pb2.Department]
     ListDepartments: _grpc.UnaryUnaryMultiCallable[_directory_pb2.ListDepartmentsRequest, _directory_pb2.ListDepartmentsResponse]
     GetObject: _grpc.UnaryUnaryMultiCallable[_directory_pb2.GetObjectRequest, _directory_pb2.InspectionObject]
@@ -54,11 +54,11 @@ class DirectoryServiceStub:
 
 @_typing.type_check_only
 class DirectoryServiceAsyncStub(DirectoryServiceStub):
-    """The object and inspector directories and the side facts the exclusion rules read."""
-
     def __init__(self, channel: _aio.Channel) -> None: ...
     ImportDirectory: _aio.StreamUnaryMultiCallable[_directory_pb2.ImportDirectoryRequest, _directory_pb2.ImportDirectoryResponse]  # type: ignore[assignment]
     """Imports a directory in chunks; validates everything, then writes all of it in one transaction."""
+    TransferRecord: _aio.UnaryUnaryMultiCallable[_directory_pb2.TransferRecordRequest, _directory_pb2.TransferRecordResponse]  # type: ignore[assignment]
+    """Moves a record to another department (an import refuses to: DEPARTMENT_CHANGE_NEEDS_TRANSFER)."""
     GetDepartment: _aio.UnaryUnaryMultiCallable[_directory_pb2.GetDepartmentRequest, _directory_pb2.Department]  # type: ignore[assignment]
     ListDepartments: _aio.UnaryUnaryMultiCallable[_directory_pb2.ListDepartmentsRequest, _directory_pb2.ListDepartmentsResponse]  # type: ignore[assignment]
     GetObject: _aio.UnaryUnaryMultiCallable[_directory_pb2.GetObjectRequest, _directory_pb2.InspectionObject]  # type: ignore[assignment]
@@ -75,8 +75,6 @@ class DirectoryServiceAsyncStub(DirectoryServiceStub):
     ListStatutoryDesignations: _aio.UnaryUnaryMultiCallable[_directory_pb2.ListStatutoryDesignationsRequest, _directory_pb2.ListStatutoryDesignationsResponse]  # type: ignore[assignment]
 
 class DirectoryServiceServicer(metaclass=_abc_1.ABCMeta):
-    """The object and inspector directories and the side facts the exclusion rules read."""
-
     @_abc_1.abstractmethod
     def ImportDirectory(
         self,
@@ -84,6 +82,14 @@ class DirectoryServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_directory_pb2.ImportDirectoryResponse, _abc.Awaitable[_directory_pb2.ImportDirectoryResponse]]:
         """Imports a directory in chunks; validates everything, then writes all of it in one transaction."""
+
+    @_abc_1.abstractmethod
+    def TransferRecord(
+        self,
+        request: _directory_pb2.TransferRecordRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_directory_pb2.TransferRecordResponse, _abc.Awaitable[_directory_pb2.TransferRecordResponse]]:
+        """Moves a record to another department (an import refuses to: DEPARTMENT_CHANGE_NEEDS_TRANSFER)."""
 
     @_abc_1.abstractmethod
     def GetDepartment(
