@@ -134,7 +134,11 @@ def _run_local(args: argparse.Namespace) -> int:
         _load_demo(settings, only_if_empty=True)
     from dualdraw.server import serve
 
-    serve(settings)
+    try:
+        serve(settings)
+    except (ValueError, OSError) as exc:  # configuration refused or address held: say why, no traceback
+        print(f"dualdraw serve: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

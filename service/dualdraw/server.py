@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import signal
 import threading
@@ -68,7 +69,6 @@ from dualdraw.v1 import (
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # the default of ``Settings.max_message_bytes``
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 ServicerFactory = Callable[[Services], object]
 
@@ -170,8 +170,15 @@ class RunningServer:
 
 
 def is_loopback(address: str) -> bool:
-    host = address.rsplit(":", 1)[0].strip("[]")
-    return host in LOOPBACK_HOSTS or host.startswith("127.")
+    """Whether ``host:port`` names a loopback host: an IP address in 127.0.0.0/8, ``::1`` (``[::1]:port``),
+    or the name ``localhost``. No other name counts, whatever it looks like (``127.evil.example``)."""
+    host = address.partition("]")[0].lstrip("[") if address.startswith("[") else address.rsplit(":", 1)[0]
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def token_keys(settings: Settings) -> TokenKeys | None:
@@ -222,6 +229,7 @@ def create_server(
             " set DUALDRAW_TLS_CERT and DUALDRAW_TLS_KEY"
         )
     signer, trusted = audit_signing(settings)
+    own_store = store is None
     store = store or Store.from_url(settings.database_url, signer=signer)
     if store.signer is None:
         store.signer = signer
@@ -278,6 +286,8 @@ def create_server(
         options=[
             ("grpc.max_receive_message_length", settings.max_message_bytes),
             ("grpc.max_send_message_length", settings.max_message_bytes),
+            # A second server on a held port must fail, not share it and answer every other call.
+            ("grpc.so_reuseport", 0),
         ],
     )
     for registration in REGISTRATIONS:
@@ -289,11 +299,17 @@ def create_server(
         [*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
         server,
     )
-    if credentials is None:
-        log.warning("PLAINTEXT gRPC on %s (loopback, development only): no TLS configured", settings.address)
-        port = server.add_insecure_port(settings.address)
-    else:
-        port = server.add_secure_port(settings.address, credentials)
+    try:
+        port = _bind(server, settings.address, credentials)
+    except OSError:
+        if draw_process is not None:
+            draw_process.close()
+        rule_book.close()
+        engine.close()
+        if own_store:
+            store.dispose()
+        raise
+    if credentials is not None:
         log.info(
             "TLS on %s%s",
             settings.address,
@@ -304,8 +320,6 @@ def create_server(
             "AUTHENTICATION OFF (DUALDRAW_AUTH=off): callers are trusted by their x-dualdraw-actor metadata;"
             " development on loopback only"
         )
-    if port == 0:
-        raise OSError(f"cannot bind {settings.address}")
     server.start()
     for name in ["", *SERVICE_NAMES]:
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -318,6 +332,21 @@ def create_server(
     )
     metrics = start_metrics_server(settings.metrics_address) if settings.metrics_address else None
     return RunningServer(server, port, health_servicer, services, store, metrics, draw_process)
+
+
+def _bind(server: grpc.Server, address: str, credentials: grpc.ServerCredentials | None) -> int:
+    """Binds ``address`` (plaintext without credentials); ``OSError`` when it is taken or unusable."""
+    try:
+        if credentials is None:
+            log.warning("PLAINTEXT gRPC on %s (loopback, development only): no TLS configured", address)
+            port = server.add_insecure_port(address)
+        else:
+            port = server.add_secure_port(address, credentials)
+    except RuntimeError as exc:  # grpc reports a failed bind so, with the reason only in its own log
+        raise OSError(f"cannot serve on {address}: the address is in use or not available ({exc})") from exc
+    if port == 0:
+        raise OSError(f"cannot serve on {address}: the address is in use or not available")
+    return port
 
 
 def audit_signing(settings: Settings) -> tuple[CheckpointSigner, frozenset[str] | None]:
