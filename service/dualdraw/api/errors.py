@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, NoReturn, cast
 
 import grpc
@@ -28,6 +29,7 @@ from dualdraw.domain.errors import (
     DeadlineExceeded,
     DomainError,
     FailedPrecondition,
+    FieldViolation,
     InvalidArgument,
     NotFound,
     PermissionDenied,
@@ -99,8 +101,55 @@ def abort_with(context: grpc.ServicerContext, error: DomainError) -> NoReturn:
     raise AssertionError("abort_with_status returned")  # pragma: no cover - grpc raises
 
 
+class MalformedRequest(InvalidArgument):
+    """The request bytes do not parse as the method's protobuf message (bad UTF-8, too deep, truncated)."""
+
+    reason = "MALFORMED_REQUEST"
+
+
+@dataclass(frozen=True)
+class _Undecodable:
+    """Stands for a request message that did not parse, so that the call can answer INVALID_ARGUMENT
+    (grpc itself answers INTERNAL when a deserializer raises)."""
+
+    message_type: str
+    problem: str
+
+    def error(self) -> MalformedRequest:
+        return MalformedRequest(
+            [FieldViolation("", f"not a valid {self.message_type} message: {self.problem}")],
+            f"the request is not a valid {self.message_type} message",
+        )
+
+
+def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    """``deserializer`` answering an ``_Undecodable`` instead of raising."""
+    if deserializer is None:
+        return None
+    owner = getattr(deserializer, "__self__", None)
+    descriptor = getattr(owner, "DESCRIPTOR", None)
+    message_type = str(getattr(descriptor, "full_name", "request"))
+
+    def deserialize(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except Exception as exc:  # DecodeError, RecursionError, ...: whatever the parser rejects
+            return _Undecodable(message_type, str(exc) or type(exc).__name__)
+
+    return deserialize
+
+
+def _checked(requests: Iterator[Any]) -> Iterator[Any]:
+    """The request stream, failing with ``MalformedRequest`` at the first message that did not parse."""
+    for request in requests:
+        if isinstance(request, _Undecodable):
+            raise request.error()
+        yield request
+
+
 class ErrorMappingInterceptor(grpc.ServerInterceptor):
-    """Wraps every handler so that domain errors and unexpected exceptions become proper statuses."""
+    """Wraps every handler so that domain errors, unexpected exceptions and request messages that do not
+    parse become proper statuses."""
 
     def intercept_service(
         self,
@@ -111,12 +160,18 @@ class ErrorMappingInterceptor(grpc.ServerInterceptor):
         if handler is None:
             return None
         method = handler_call_details.method
-        return wrap_handler(
+        wrapped = wrap_handler(
             handler,
             lambda behaviour, shape: (
-                _guard_stream(behaviour, method) if shape.endswith("_stream") else _guard(behaviour, method)
+                _guard_stream(behaviour, method, shape.startswith("stream_"))
+                if shape.endswith("_stream")
+                else _guard(behaviour, method, shape.startswith("stream_"))
             ),
         )
+        tolerant: grpc.RpcMethodHandler[Any, Any] = wrapped._replace(  # type: ignore[attr-defined]  # a named tuple at run time
+            request_deserializer=_tolerant(wrapped.request_deserializer)
+        )
+        return tolerant
 
 
 def _abort_for(exc: Exception, context: grpc.ServicerContext, method: str) -> None:
@@ -130,11 +185,20 @@ def _abort_for(exc: Exception, context: grpc.ServicerContext, method: str) -> No
     context.abort_with_status(internal_status())
 
 
-def _guard(behaviour: Behaviour, method: str) -> Behaviour:
+def _parsed(request: Any, streaming: bool) -> Any:
+    """The request (or request stream), with a message that did not parse turned into ``MalformedRequest``."""
+    if streaming:
+        return _checked(request)
+    if isinstance(request, _Undecodable):
+        raise request.error()
+    return request
+
+
+def _guard(behaviour: Behaviour, method: str, streaming_request: bool) -> Behaviour:
     @functools.wraps(behaviour)
     def guarded(request: Any, context: grpc.ServicerContext) -> Any:
         try:
-            return behaviour(request, context)
+            return behaviour(_parsed(request, streaming_request), context)
         except Exception as exc:  # every failure becomes a status here, in the one place
             _abort_for(exc, context, method)
         return None  # pragma: no cover - abort_with_status raises
@@ -142,11 +206,11 @@ def _guard(behaviour: Behaviour, method: str) -> Behaviour:
     return guarded
 
 
-def _guard_stream(behaviour: Behaviour, method: str) -> Behaviour:
+def _guard_stream(behaviour: Behaviour, method: str, streaming_request: bool) -> Behaviour:
     @functools.wraps(behaviour)
     def guarded(request: Any, context: grpc.ServicerContext) -> Any:
         try:
-            yield from behaviour(request, context)
+            yield from behaviour(_parsed(request, streaming_request), context)
         except Exception as exc:  # every failure becomes a status here, in the one place
             _abort_for(exc, context, method)
 
