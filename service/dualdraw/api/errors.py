@@ -36,6 +36,7 @@ from dualdraw.domain.errors import (
     Unauthenticated,
     Unavailable,
 )
+from dualdraw.observability import current_request_id
 
 ERROR_DOMAIN = "dualdraw.v1"
 log = logging.getLogger(__name__)
@@ -66,24 +67,93 @@ def _pack(message: Any) -> any_pb2.Any:
     return packed
 
 
-def rich_status(error: DomainError) -> grpc.Status:
-    """The ``grpc.Status`` (code, message, details trailer) that represents ``error`` on the wire."""
+# Bounds on what one error carries (grpc's default limit on a response's metadata is 8 KiB, and the status
+# travels twice: its message in ``grpc-message``, percent-encoded, and all of it, base64, in
+# ``grpc-status-details-bin``). With these, message and details stay under ~6 KiB on the wire.
+MAX_MESSAGE_BYTES = 400
+MAX_METADATA_ENTRIES = 10
+MAX_METADATA_VALUE_BYTES = 120
+MAX_VIOLATIONS = 5
+MAX_FIELD_BYTES = 80
+MAX_DESCRIPTION_BYTES = 160
+_ELLIPSIS = "…"
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` UTF-8 bytes (on a character boundary), ending in "…" when cut."""
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    room = limit - len(_ELLIPSIS.encode("utf-8"))
+    return data[:room].decode("utf-8", errors="ignore") + _ELLIPSIS
+
+
+def _bounded_metadata(metadata: dict[str, str]) -> tuple[dict[str, str], bool]:
+    """The metadata within bounds, and whether anything was left out.
+
+    A comma-separated list too long for one value keeps its first items and gains ``<key>_count`` (all of
+    them) and ``<key>_shown`` (how many are listed).
+    """
+    bounded: dict[str, str] = {}
+    cut = False
+    for key, value in list(metadata.items())[:MAX_METADATA_ENTRIES]:
+        key = _cut(key, 40)
+        if len(value.encode("utf-8")) <= MAX_METADATA_VALUE_BYTES:
+            bounded[key] = value
+            continue
+        cut = True
+        items = value.split(",")
+        if len(items) == 1:
+            bounded[key] = _cut(value, MAX_METADATA_VALUE_BYTES)
+            continue
+        shown: list[str] = []
+        for item in items:
+            if len(",".join([*shown, item]).encode("utf-8")) > MAX_METADATA_VALUE_BYTES:
+                break
+            shown.append(item)
+        bounded[key] = ",".join(shown)
+        bounded[f"{key}_count"] = str(len(items))
+        bounded[f"{key}_shown"] = str(len(shown))
+    return bounded, cut or len(metadata) > MAX_METADATA_ENTRIES
+
+
+def rich_status(error: DomainError, request_id: str = "") -> grpc.Status:
+    """The ``grpc.Status`` (code, message, details trailer) that represents ``error`` on the wire.
+
+    Message, ErrorInfo metadata and field violations are bounded (first items plus counts) so that the
+    status always fits a client's metadata limit. When anything was left out, the ErrorInfo metadata says
+    ``details_truncated: true`` and carries the call's ``request_id``: the server log line of that request
+    id holds the error in full (``ErrorMappingInterceptor`` logs it).
+    """
     code = status_code_for(error)
+    metadata, cut = _bounded_metadata(error.metadata)
+    message = _cut(error.message, MAX_MESSAGE_BYTES)
+    cut = cut or message != error.message
+    violations: list[Any] = []
+    if isinstance(error, InvalidArgument):
+        violations = [
+            error_details_pb2.BadRequest.FieldViolation(
+                field=_cut(v.field, MAX_FIELD_BYTES), description=_cut(v.description, MAX_DESCRIPTION_BYTES)
+            )
+            for v in error.violations[:MAX_VIOLATIONS]
+        ]
+        cut = cut or any(
+            (v.field, v.description) != (b.field, b.description)
+            for v, b in zip(error.violations, violations, strict=False)
+        )
+        if len(error.violations) > MAX_VIOLATIONS:
+            cut = True
+            metadata["field_violations_count"] = str(len(error.violations))
+    if cut:
+        metadata["details_truncated"] = "true"
+        if request_id:
+            metadata["request_id"] = request_id
     details = [
-        _pack(error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata))
+        _pack(error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata=metadata))
     ]
     if isinstance(error, InvalidArgument):
-        details.append(
-            _pack(
-                error_details_pb2.BadRequest(
-                    field_violations=[
-                        error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
-                        for v in error.violations
-                    ]
-                )
-            )
-        )
-    status = status_pb2.Status(code=getattr(code_pb2, code.name), message=error.message, details=details)
+        details.append(_pack(error_details_pb2.BadRequest(field_violations=violations)))
+    status = status_pb2.Status(code=getattr(code_pb2, code.name), message=message, details=details)
     return cast(grpc.Status, rpc_status.to_status(status))
 
 
@@ -176,9 +246,16 @@ class ErrorMappingInterceptor(grpc.ServerInterceptor):
 
 def _abort_for(exc: Exception, context: grpc.ServicerContext, method: str) -> None:
     """Aborts the call with the status that represents ``exc``; grpc's own aborts pass through."""
-    if isinstance(exc, DomainError):
-        log.info("%s -> %s %s: %s", method, status_code_for(exc).name, exc.reason, exc.message)
-        context.abort_with_status(rich_status(exc))
+    if isinstance(exc, DomainError):  # logged in full: the status may carry only the first items
+        log.info(
+            "%s -> %s %s: %s%s",
+            method,
+            status_code_for(exc).name,
+            exc.reason,
+            exc.message,
+            "".join(f"; {k}={v}" for k, v in exc.metadata.items()),
+        )
+        context.abort_with_status(rich_status(exc, current_request_id()))
     if _is_abort(exc, context):
         raise exc
     log.exception("%s failed unexpectedly", method)
