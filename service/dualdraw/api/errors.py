@@ -71,9 +71,9 @@ def _pack(message: Any) -> any_pb2.Any:
 # travels twice: its message in ``grpc-message``, percent-encoded, and all of it, base64, in
 # ``grpc-status-details-bin``). With these, message and details stay under ~6 KiB on the wire.
 MAX_MESSAGE_BYTES = 400
-MAX_METADATA_ENTRIES = 10
-MAX_METADATA_VALUE_BYTES = 120
-MAX_VIOLATIONS = 5
+MAX_METADATA_ENTRIES = 10  # each key up to 40 bytes
+MAX_METADATA_VALUE_BYTES = 100
+MAX_VIOLATIONS_BYTES = 1500  # field violations are listed in order while their text fits
 MAX_FIELD_BYTES = 80
 MAX_DESCRIPTION_BYTES = 160
 _ELLIPSIS = "…"
@@ -131,17 +131,17 @@ def rich_status(error: DomainError, request_id: str = "") -> grpc.Status:
     cut = cut or message != error.message
     violations: list[Any] = []
     if isinstance(error, InvalidArgument):
-        violations = [
-            error_details_pb2.BadRequest.FieldViolation(
-                field=_cut(v.field, MAX_FIELD_BYTES), description=_cut(v.description, MAX_DESCRIPTION_BYTES)
+        used = 0
+        for v in error.violations:
+            field, description = _cut(v.field, MAX_FIELD_BYTES), _cut(v.description, MAX_DESCRIPTION_BYTES)
+            used += len(field.encode("utf-8")) + len(description.encode("utf-8")) + 6
+            if used > MAX_VIOLATIONS_BYTES:
+                break
+            cut = cut or (field, description) != (v.field, v.description)
+            violations.append(
+                error_details_pb2.BadRequest.FieldViolation(field=field, description=description)
             )
-            for v in error.violations[:MAX_VIOLATIONS]
-        ]
-        cut = cut or any(
-            (v.field, v.description) != (b.field, b.description)
-            for v, b in zip(error.violations, violations, strict=False)
-        )
-        if len(error.violations) > MAX_VIOLATIONS:
+        if len(violations) < len(error.violations):
             cut = True
             metadata["field_violations_count"] = str(len(error.violations))
     if cut:
