@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from sqlalchemy.engine import make_url
 
 from dualdraw.api.errors import ErrorMappingInterceptor
 from dualdraw.api.public_servicer import PublicServicer
@@ -30,7 +33,7 @@ from dualdraw.api.servicers import (
 )
 from dualdraw.api.validation import RequestValidationInterceptor
 from dualdraw.api.verification_servicers import AuditLogServicer, VerifiableDrawServicer
-from dualdraw.audit.checkpoints import CheckpointSigner, development_signer
+from dualdraw.audit.checkpoints import CheckpointSigner, write_private_key
 from dualdraw.domain.draw_algorithm import parse_ratio
 from dualdraw.domain.working_days import load_calendar
 from dualdraw.draw_process import ChildSettings, DrawProcess
@@ -136,7 +139,9 @@ REGISTRATIONS: list[Registration] = [
     ),
     Registration(
         verification_pb2.DESCRIPTOR.services_by_name["AuditLogService"].full_name,
-        lambda services: AuditLogServicer(services, services.audit_trusted_keys),
+        lambda services: AuditLogServicer(
+            services, services.audit_trusted_keys, development=services.audit_trusted_keys is None
+        ),
         verification_pb2_grpc.add_AuditLogServiceServicer_to_server,
     ),
 ]
@@ -350,19 +355,56 @@ def _bind(server: grpc.Server, address: str, credentials: grpc.ServerCredentials
 
 
 def audit_signing(settings: Settings) -> tuple[CheckpointSigner, frozenset[str] | None]:
-    """The checkpoint signer from ``settings.audit_key_file`` and the keys ``VerifyLog`` trusts.
+    """The checkpoint signer and the keys ``VerifyLog`` trusts (``None``: any, in development).
 
-    Without a key file a throw-away development key signs (logged loudly) and any key is accepted.
+    ``settings.audit_signer`` wins (tests). Otherwise ``DUALDRAW_AUDIT_KEY_FILE`` must name an Ed25519
+    key, except in development (``DUALDRAW_AUTH=off``, loopback only): there a key file is created once,
+    mode 0600, at ``DUALDRAW_AUDIT_KEY_FILE`` or beside the SQLite file, and reused at every start.
     """
-    if settings.audit_key_file is None:
-        return development_signer(), None
-    signer = CheckpointSigner.from_file(settings.audit_key_file)
-    trusted = {signer.public_key}
-    if settings.audit_trusted_keys_file is not None:
-        lines = settings.audit_trusted_keys_file.read_text(encoding="utf-8").split()
-        trusted.update(line.strip().lower() for line in lines if line.strip())
-    log.info("audit checkpoints signed with key %s", signer.key_id)
-    return signer, frozenset(trusted)
+    if isinstance(settings.audit_signer, CheckpointSigner):
+        return settings.audit_signer, None if settings.audit_signer.development else frozenset(
+            {settings.audit_signer.public_key}
+        )
+    path = settings.audit_key_file
+    if settings.auth_enabled:
+        if path is None or not path.is_file():
+            named = "is not set" if path is None else f"names {path}, which does not exist"
+            raise ValueError(
+                f"audit checkpoints need a persistent signing key, but DUALDRAW_AUDIT_KEY_FILE {named}:"
+                " create one with `dualdraw keygen PATH` and set DUALDRAW_AUDIT_KEY_FILE=PATH"
+                " (only development, DUALDRAW_AUTH=off, creates its own)"
+            )
+        signer = CheckpointSigner.from_file(path)
+        trusted = {signer.public_key}
+        if settings.audit_trusted_keys_file is not None:
+            lines = settings.audit_trusted_keys_file.read_text(encoding="utf-8").split()
+            trusted.update(line.strip().lower() for line in lines if line.strip())
+        log.info("audit checkpoints signed with key %s", signer.key_id)
+        return signer, frozenset(trusted)
+    path = path or development_key_path(settings.database_url)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_private_key(path)
+        log.warning("development audit signing key created at %s (mode 0600), reused at every start", path)
+    signer = CheckpointSigner.from_file(path, development=True)
+    log.warning(
+        "audit checkpoints signed with the DEVELOPMENT key %s from %s (DUALDRAW_AUTH=off); outside"
+        " development DUALDRAW_AUDIT_KEY_FILE is required",
+        signer.key_id,
+        path,
+    )
+    return signer, None
+
+
+def development_key_path(database_url: str) -> Path:
+    """Where development keeps its audit key: beside the SQLite file (``dualdraw.db.audit-key.pem``), or
+    for another database under ``$XDG_STATE_HOME/dualdraw`` (default ``~/.local/state/dualdraw``)."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        db = Path(url.database)
+        return db.with_name(db.name + ".audit-key.pem")
+    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return state / "dualdraw" / "audit-key.pem"
 
 
 def _sign_unsigned_head(store: Store) -> None:
