@@ -44,4 +44,4 @@ load: $(STAMP)  ## load test: 50 clients mixing reads, imports and draws for 120
 	$(PY) -m bench.load $(LOAD_ARGS)
 
 clean:
-	rm -rf $(VENV) build *.egg-info dualdraw.db
+	rm -rf $(VENV) build *.egg-info dualdraw.db dualdraw.db.audit-key.pem

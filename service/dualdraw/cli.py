@@ -126,15 +126,19 @@ def _run_local(args: argparse.Namespace) -> int:
         else:
             print(current_revision(settings.database_url) or "(empty: no migration applied)")
         return 0
-    if args.command == "demo":
-        return _load_demo(settings, only_if_empty=not args.force)
-    if args.migrate:
-        migrate(settings.database_url)
-    if args.demo_if_empty:
-        _load_demo(settings, only_if_empty=True)
-    from dualdraw.server import serve
+    try:
+        if args.command == "demo":
+            return _load_demo(settings, only_if_empty=not args.force)
+        if args.migrate:
+            migrate(settings.database_url)
+        if args.demo_if_empty:
+            _load_demo(settings, only_if_empty=True)
+        from dualdraw.server import serve
 
-    serve(settings)
+        serve(settings)
+    except (ValueError, OSError) as exc:  # configuration refused or address held: say why, no traceback
+        print(f"dualdraw {args.command}: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -152,10 +156,12 @@ def _mint_token(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _load_demo(settings: Settings, *, only_if_empty: bool) -> int:
+    from dualdraw.server import audit_signing
     from dualdraw.service_layer.demo_loader import load_demo
     from dualdraw.store.unit_of_work import Store
 
-    store = Store.from_url(settings.database_url)
+    signer, _trusted = audit_signing(settings)  # the server's own key: one key signs the whole log
+    store = Store.from_url(settings.database_url, signer=signer)
     try:
         counts = load_demo(store.unit_of_work, only_if_empty=only_if_empty)
     finally:

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from sqlalchemy.engine import make_url
 
 from dualdraw.api.errors import ErrorMappingInterceptor
 from dualdraw.api.public_servicer import PublicServicer
@@ -29,7 +33,7 @@ from dualdraw.api.servicers import (
 )
 from dualdraw.api.validation import RequestValidationInterceptor
 from dualdraw.api.verification_servicers import AuditLogServicer, VerifiableDrawServicer
-from dualdraw.audit.checkpoints import CheckpointSigner, development_signer
+from dualdraw.audit.checkpoints import CheckpointSigner, write_private_key
 from dualdraw.domain.draw_algorithm import parse_ratio
 from dualdraw.domain.working_days import load_calendar
 from dualdraw.draw_process import ChildSettings, DrawProcess
@@ -69,7 +73,6 @@ from dualdraw.v1 import (
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # the default of ``Settings.max_message_bytes``
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 ServicerFactory = Callable[[Services], object]
 
@@ -137,7 +140,9 @@ REGISTRATIONS: list[Registration] = [
     ),
     Registration(
         verification_pb2.DESCRIPTOR.services_by_name["AuditLogService"].full_name,
-        lambda services: AuditLogServicer(services, services.audit_trusted_keys),
+        lambda services: AuditLogServicer(
+            services, services.audit_trusted_keys, development=services.audit_trusted_keys is None
+        ),
         verification_pb2_grpc.add_AuditLogServiceServicer_to_server,
     ),
 ]
@@ -174,8 +179,15 @@ class RunningServer:
 
 
 def is_loopback(address: str) -> bool:
-    host = address.rsplit(":", 1)[0].strip("[]")
-    return host in LOOPBACK_HOSTS or host.startswith("127.")
+    """Whether ``host:port`` names a loopback host: an IP address in 127.0.0.0/8, ``::1`` (``[::1]:port``),
+    or the name ``localhost``. No other name counts, whatever it looks like (``127.evil.example``)."""
+    host = address.partition("]")[0].lstrip("[") if address.startswith("[") else address.rsplit(":", 1)[0]
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def token_keys(settings: Settings) -> TokenKeys | None:
@@ -226,6 +238,7 @@ def create_server(
             " set DUALDRAW_TLS_CERT and DUALDRAW_TLS_KEY"
         )
     signer, trusted = audit_signing(settings)
+    own_store = store is None
     store = store or Store.from_url(settings.database_url, signer=signer)
     if store.signer is None:
         store.signer = signer
@@ -289,6 +302,8 @@ def create_server(
         options=[
             ("grpc.max_receive_message_length", settings.max_message_bytes),
             ("grpc.max_send_message_length", settings.max_message_bytes),
+            # A second server on a held port must fail, not share it and answer every other call.
+            ("grpc.so_reuseport", 0),
         ],
     )
     for registration in REGISTRATIONS:
@@ -300,11 +315,17 @@ def create_server(
         [*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
         server,
     )
-    if credentials is None:
-        log.warning("PLAINTEXT gRPC on %s (loopback, development only): no TLS configured", settings.address)
-        port = server.add_insecure_port(settings.address)
-    else:
-        port = server.add_secure_port(settings.address, credentials)
+    try:
+        port = _bind(server, settings.address, credentials)
+    except OSError:
+        if draw_process is not None:
+            draw_process.close()
+        rule_book.close()
+        engine.close()
+        if own_store:
+            store.dispose()
+        raise
+    if credentials is not None:
         log.info(
             "TLS on %s%s",
             settings.address,
@@ -315,8 +336,6 @@ def create_server(
             "AUTHENTICATION OFF (DUALDRAW_AUTH=off): callers are trusted by their x-dualdraw-actor metadata;"
             " development on loopback only"
         )
-    if port == 0:
-        raise OSError(f"cannot bind {settings.address}")
     server.start()
     for name in ["", *SERVICE_NAMES]:
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -333,20 +352,72 @@ def create_server(
     )
 
 
-def audit_signing(settings: Settings) -> tuple[CheckpointSigner, frozenset[str] | None]:
-    """The checkpoint signer from ``settings.audit_key_file`` and the keys ``VerifyLog`` trusts.
+def _bind(server: grpc.Server, address: str, credentials: grpc.ServerCredentials | None) -> int:
+    """Binds ``address`` (plaintext without credentials); ``OSError`` when it is taken or unusable."""
+    try:
+        if credentials is None:
+            log.warning("PLAINTEXT gRPC on %s (loopback, development only): no TLS configured", address)
+            port = server.add_insecure_port(address)
+        else:
+            port = server.add_secure_port(address, credentials)
+    except RuntimeError as exc:  # grpc reports a failed bind so, with the reason only in its own log
+        raise OSError(f"cannot serve on {address}: the address is in use or not available ({exc})") from exc
+    if port == 0:
+        raise OSError(f"cannot serve on {address}: the address is in use or not available")
+    return port
 
-    Without a key file a throw-away development key signs (logged loudly) and any key is accepted.
+
+def audit_signing(settings: Settings) -> tuple[CheckpointSigner, frozenset[str] | None]:
+    """The checkpoint signer and the keys ``VerifyLog`` trusts (``None``: any, in development).
+
+    ``settings.audit_signer`` wins (tests). Otherwise ``DUALDRAW_AUDIT_KEY_FILE`` must name an Ed25519
+    key, except in development (``DUALDRAW_AUTH=off``, loopback only): there a key file is created once,
+    mode 0600, at ``DUALDRAW_AUDIT_KEY_FILE`` or beside the SQLite file, and reused at every start.
     """
-    if settings.audit_key_file is None:
-        return development_signer(), None
-    signer = CheckpointSigner.from_file(settings.audit_key_file)
-    trusted = {signer.public_key}
-    if settings.audit_trusted_keys_file is not None:
-        lines = settings.audit_trusted_keys_file.read_text(encoding="utf-8").split()
-        trusted.update(line.strip().lower() for line in lines if line.strip())
-    log.info("audit checkpoints signed with key %s", signer.key_id)
-    return signer, frozenset(trusted)
+    if isinstance(settings.audit_signer, CheckpointSigner):
+        return settings.audit_signer, None if settings.audit_signer.development else frozenset(
+            {settings.audit_signer.public_key}
+        )
+    path = settings.audit_key_file
+    if settings.auth_enabled:
+        if path is None or not path.is_file():
+            named = "is not set" if path is None else f"names {path}, which does not exist"
+            raise ValueError(
+                f"audit checkpoints need a persistent signing key, but DUALDRAW_AUDIT_KEY_FILE {named}:"
+                " create one with `dualdraw keygen PATH` and set DUALDRAW_AUDIT_KEY_FILE=PATH"
+                " (only development, DUALDRAW_AUTH=off, creates its own)"
+            )
+        signer = CheckpointSigner.from_file(path)
+        trusted = {signer.public_key}
+        if settings.audit_trusted_keys_file is not None:
+            lines = settings.audit_trusted_keys_file.read_text(encoding="utf-8").split()
+            trusted.update(line.strip().lower() for line in lines if line.strip())
+        log.info("audit checkpoints signed with key %s", signer.key_id)
+        return signer, frozenset(trusted)
+    path = path or development_key_path(settings.database_url)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_private_key(path)
+        log.warning("development audit signing key created at %s (mode 0600), reused at every start", path)
+    signer = CheckpointSigner.from_file(path, development=True)
+    log.warning(
+        "audit checkpoints signed with the DEVELOPMENT key %s from %s (DUALDRAW_AUTH=off); outside"
+        " development DUALDRAW_AUDIT_KEY_FILE is required",
+        signer.key_id,
+        path,
+    )
+    return signer, None
+
+
+def development_key_path(database_url: str) -> Path:
+    """Where development keeps its audit key: beside the SQLite file (``dualdraw.db.audit-key.pem``), or
+    for another database under ``$XDG_STATE_HOME/dualdraw`` (default ``~/.local/state/dualdraw``)."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        db = Path(url.database)
+        return db.with_name(db.name + ".audit-key.pem")
+    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return state / "dualdraw" / "audit-key.pem"
 
 
 def _sign_unsigned_head(store: Store) -> None:

@@ -45,7 +45,10 @@ class Settings:
     audit_key_file: Path | None = field(
         default_factory=lambda: Path(v) if (v := os.environ.get("DUALDRAW_AUDIT_KEY_FILE")) else None
     )
-    """PEM (PKCS#8) Ed25519 private key that signs audit checkpoints; unset: a throw-away development key."""
+    """PEM (PKCS#8) Ed25519 private key that signs audit checkpoints; required unless ``DUALDRAW_AUTH=off``
+    (development), which creates one there (or beside the SQLite file) at the first start and reuses it."""
+    audit_signer: Any = None
+    """A ``dualdraw.audit.checkpoints.CheckpointSigner`` given directly (tests); wins over the key file."""
     audit_trusted_keys_file: Path | None = field(
         default_factory=lambda: Path(v) if (v := os.environ.get("DUALDRAW_AUDIT_TRUSTED_KEYS")) else None
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 import grpc
 import pytest
 
+from dualdraw.audit.checkpoints import CheckpointSigner
 from dualdraw.demo import LUBEI, LUNAN, PRODUCT_QUALITY
 from dualdraw.domain import model
 from dualdraw.security.tokens import Principal, Role, TokenKeys, mint_token
@@ -25,6 +26,7 @@ from dualdraw.settings import Settings
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
 KEYS = TokenKeys.hmac(b"test-secret-of-at-least-thirty-two-bytes!")
+AUDIT_SIGNER = CheckpointSigner.generate()  # outside development the audit key is required
 AS_OF = dt.date(2026, 12, 1)
 
 
@@ -77,7 +79,7 @@ def denial_count(event: model.AuditEvent) -> int:
 def secured_settings(database_url: str, **overrides: object) -> Settings:
     base = Settings(
         database_url=database_url, rules_path=RULES, address="127.0.0.1:0", rule_timeout_s=60, auth="on",
-        token_keys=KEYS,
+        token_keys=KEYS, audit_signer=AUDIT_SIGNER,
     )  # fmt: skip
     return base if not overrides else Settings(**{**base.__dict__, **overrides})  # type: ignore[arg-type]
 

@@ -1194,11 +1194,18 @@ def _cmd_log_verify(client: DualdrawClient, args: argparse.Namespace, out: _Outp
     if out.json:
         out.document(verdict)
     elif verdict.ok:
+        keys = list(verdict.key_ids)
         out.line(
             f"OK: {verdict.tree_size} entries, root {verdict.root_hash}, {verdict.checkpoints_checked} "
-            f"signed checkpoints (keys {', '.join(verdict.key_ids)})"
+            f"signed checkpoints (key{'s' if len(keys) > 1 else ''} {', '.join(keys)})"
             + (" -- DEVELOPMENT KEY, not pinned" if verdict.development_key else "")
         )
+        if len(keys) > 1:
+            out.line(
+                f"KEY CHANGED: checkpoints were signed by {len(keys)} keys, in this order:"
+                f" {' -> '.join(keys)}; check that each is one of yours (a rotation), not a server"
+                " restarted with another key"
+            )
     else:
         out.line(f"TAMPERED: first bad entry {verdict.first_bad_sequence}: {verdict.problem}")
     return 0 if verdict.ok else 1

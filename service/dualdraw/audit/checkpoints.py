@@ -87,12 +87,12 @@ class CheckpointSigner:
         return Checkpoint(tree_size, root_hex, self.public_key, signature)
 
     @classmethod
-    def from_file(cls, path: Path) -> CheckpointSigner:
+    def from_file(cls, path: Path, *, development: bool = False) -> CheckpointSigner:
         """A signer from a PEM (PKCS#8) Ed25519 private key file without password."""
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
         if not isinstance(key, Ed25519PrivateKey):
             raise ValueError(f"{path} does not hold an Ed25519 private key")
-        return cls(key)
+        return cls(key, development=development)
 
     @classmethod
     def generate(cls) -> CheckpointSigner:

@@ -58,6 +58,7 @@ class LogVerdict:
     problem: str = ""
     checkpoints_checked: int = 0
     key_ids: list[str] = field(default_factory=list)
+    """The keys that signed checkpoints, in the order they first signed (more than one: the key changed)."""
 
 
 def verify_entries(
@@ -70,10 +71,11 @@ def verify_entries(
     Detects edited rows (content no longer matches its leaf hash or its checkpoint), deleted rows (a gap
     in the sequence, or checkpoints beyond the end), reordered and inserted rows (the tree no longer matches
     the signed heads; rows after the last checkpoint are unsigned). ``trusted_keys`` are the hex public keys
-    accepted; ``None`` accepts any key (development) and lists the ones seen.
+    accepted; ``None`` accepts any key (development). ``key_ids`` lists the keys that signed, in the order
+    they first signed: more than one means the signing key changed.
     """
     by_size: dict[int, Checkpoint] = {}
-    keys: set[str] = set()
+    keys: dict[str, None] = {}  # key ids in the order they first signed
     for signed in checkpoints:
         by_size[signed.tree_size] = signed
     frontier = Frontier()
@@ -81,9 +83,7 @@ def verify_entries(
     last_checked = 0
 
     def bad(sequence: int, problem: str) -> LogVerdict:
-        return LogVerdict(
-            False, frontier.size, frontier.root().hex(), sequence, problem, checked, sorted(keys)
-        )
+        return LogVerdict(False, frontier.size, frontier.root().hex(), sequence, problem, checked, list(keys))
 
     for entry in entries:
         event = entry.event
@@ -106,7 +106,7 @@ def verify_entries(
             return bad(expected, problem)
         if trusted_keys is not None and cp.public_key not in trusted_keys:
             return bad(expected, f"checkpoint {cp.tree_size} is signed by untrusted key {cp.key_id}")
-        keys.add(cp.key_id)
+        keys.setdefault(cp.key_id)
         if cp.root_hash != frontier.root().hex():
             first = last_checked + 1
             where = f"entry {expected}" if first == expected else f"entries {first}..{expected}"
@@ -128,4 +128,4 @@ def verify_entries(
             f"entries {last_checked + 1}..{frontier.size} are not covered by any "
             "signed checkpoint (inserted?)",
         )
-    return LogVerdict(True, frontier.size, frontier.root().hex(), 0, "", checked, sorted(keys))
+    return LogVerdict(True, frontier.size, frontier.root().hex(), 0, "", checked, list(keys))

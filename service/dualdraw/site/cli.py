@@ -36,6 +36,9 @@ def run_publish(args: argparse.Namespace) -> int:
     except DualdrawError as exc:
         print(f"error: {exc.code.name}: {exc}")
         return 3 if exc.code.name in ("UNAVAILABLE", "DEADLINE_EXCEEDED") else 1
+    except ValueError as exc:  # a server-supplied id that is no plain file name: nothing is written for it
+        print(f"error: {exc}")
+        return 1
     print(
         f"site written to {args.out_dir}: {summary.items} items, {summary.draws} draws,"
         f" {summary.results} results, {summary.objects} object pages"

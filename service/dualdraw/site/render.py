@@ -20,7 +20,7 @@ from dualdraw.v1 import public_pb2, publication_pb2
 from dualdraw_client import DualdrawClient
 
 CST = dt.timezone(dt.timedelta(hours=8), "CST")
-SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")  # credit codes and draw ids as file names
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # credit codes and draw ids as file names
 STATIC = Path(__file__).parent / "static"
 
 
@@ -38,9 +38,19 @@ def _day(ts: Any) -> str:
 
 
 def _safe(name: str) -> str:
-    if not SAFE_NAME.match(name):
+    """``name`` (a server-supplied id) when it is one plain file-name component, else ``ValueError``."""
+    if not SAFE_NAME.fullmatch(name) or ".." in name:
         raise ValueError(f"refusing to use {name!r} as a file name")
     return name
+
+
+def _confined(out_dir: Path, relative: str) -> Path:
+    """``out_dir / relative`` resolved (symbolic links followed); ``ValueError`` when it leads outside."""
+    root = out_dir.resolve()
+    path = (root / relative).resolve()
+    if not path.is_relative_to(root) or path == root:
+        raise ValueError(f"refusing to write {relative!r}: it resolves outside {out_dir}")
+    return path
 
 
 @dataclass(frozen=True)
@@ -115,6 +125,8 @@ def render_site(client: DualdrawClient, out_dir: Path, *, today: dt.date | None 
         "periods": periods,
     }
     out_dir.mkdir(parents=True, exist_ok=True)
+    for sub in ("draws", "objects", "static"):  # a folder linked elsewhere is refused before any write
+        _confined(out_dir, sub)
     (out_dir / "draws").mkdir(exist_ok=True)
     (out_dir / "objects").mkdir(exist_ok=True)
     shutil.copytree(STATIC, out_dir / "static", dirs_exist_ok=True)
@@ -122,7 +134,7 @@ def render_site(client: DualdrawClient, out_dir: Path, *, today: dt.date | None 
     def write(path: str, template: str, **context: Any) -> None:
         root = "../" * path.count("/")
         html = env.get_template(template).render(root=root, **common, **context)
-        (out_dir / path).write_text(html, encoding="utf-8")
+        _confined(out_dir, path).write_text(html, encoding="utf-8")
 
     write("index.html", "index.html", items=items, draws=draws, results=results)
     write("items.html", "items.html", items=items, history=history, as_of=day.isoformat())
@@ -131,10 +143,10 @@ def render_site(client: DualdrawClient, out_dir: Path, *, today: dt.date | None 
     write("search.html", "search.html", objects=objects)
     for d in draws:
         rows = [r for r in results if r["draw_id"] == d["draw_id"]]
-        write(f"draws/{d['draw_id']}.html", "draw.html", d=d, results=rows)
+        write(f"draws/{_safe(d['draw_id'])}.html", "draw.html", d=d, results=rows)
     for o in objects:
         write(
-            f"objects/{o['credit_code']}.html",
+            f"objects/{_safe(o['credit_code'])}.html",
             "object.html",
             name=o["name"],
             credit_code=o["credit_code"],
