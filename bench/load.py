@@ -44,7 +44,7 @@ from sqlalchemy.engine import make_url
 
 from bench.generate import AS_OF, ITEM, PROVINCE, _org_body, directory
 from bench.run import RESULTS, ROOT, RULES, _free_port, _server_peak_rss_mb, fresh_database, load_directory
-from dualdraw.api import convert
+from dualdraw.adapters.store import Store
 from dualdraw.domain.credit_code import make_credit_code
 from dualdraw.domain.model import (
     Complaint,
@@ -54,7 +54,7 @@ from dualdraw.domain.model import (
     ObjectStatus,
     RiskClass,
 )
-from dualdraw.store import Store
+from dualdraw.entrypoints.grpc import convert
 from dualdraw.v1 import tasks_pb2
 from dualdraw_client import DualdrawClient, chunk_records
 from dualdraw_client.errors import DualdrawError
@@ -284,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     log_file = tempfile.NamedTemporaryFile(prefix="dualdraw-load-", suffix=".log", delete=False)  # noqa: SIM115
     server = subprocess.Popen(
-        [sys.executable, "-m", "dualdraw.cli", "serve", "--address", target],
+        [sys.executable, "-m", "dualdraw.entrypoints.cli.main", "serve", "--address", target],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=log_file,

@@ -40,22 +40,21 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from bench.generate import AS_OF, ITEM, PROVINCE, Directory, directory
-from dualdraw.domain.draw_algorithm import select_objects
+from dualdraw.adapters.draw_process import child_pids
+from dualdraw.adapters.rules_engine.engine import ExclusionEngine
+from dualdraw.adapters.store import Store
+from dualdraw.adapters.store.database import migrate
+from dualdraw.domain.draw.algorithm import select_objects
+from dualdraw.domain.draw.teams import form_teams, inspector_pool
+from dualdraw.domain.exclusions.loader import load_rule_set
+from dualdraw.domain.exclusions.model import EvaluationContext
 from dualdraw.domain.jurisdiction import DepartmentTree, task_object_filter
-from dualdraw.domain.model import InspectionObject, Task, TaskScope
+from dualdraw.domain.model import InspectionObject, SideFacts, Task, TaskScope
 from dualdraw.domain.region import region_within
-from dualdraw.domain.teams import form_teams, inspector_pool
-from dualdraw.draw_process import child_pids
-from dualdraw.rules.engine import ExclusionEngine
-from dualdraw.rules.loader import load_rule_set
-from dualdraw.rules.model import EvaluationContext
 from dualdraw.service_layer import catalogue
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.directory import DirectoryBatch, import_directory
 from dualdraw.service_layer.draws import StageLog, run_draw
-from dualdraw.service_layer.ports import SideFacts
-from dualdraw.store import Store
-from dualdraw.store.database import migrate
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "rules"
@@ -298,7 +297,7 @@ def _verify_offline(client: Any, draw_id: str) -> dict[str, Any]:
     """Exports the draw's full bundle through the API and verifies it offline, twice: in this process
     (``verify_bundle``, what the verifier itself costs) and as an auditor would, ``dualdraw verify FILE``
     in a fresh interpreter (start-up and imports included)."""
-    from dualdraw.verify import verify_bundle
+    from dualdraw.verifier.bundle import verify_bundle
 
     export_s, bundle = timed(lambda: client.export_draw_bundle(draw_id))
     verify_s, report = timed(lambda: verify_bundle(bundle))
@@ -307,7 +306,7 @@ def _verify_offline(client: Any, draw_id: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="dualdraw-bench-") as tmp:
         path = Path(tmp) / "draw.json"
         path.write_bytes(bundle)
-        command = [sys.executable, "-m", "dualdraw.cli", "verify", str(path)]
+        command = [sys.executable, "-m", "dualdraw.entrypoints.cli.main", "verify", str(path)]
         cli_s, done = timed(lambda: subprocess.run(command, capture_output=True, text=True, check=False))
     if done.returncode != 0:
         raise RuntimeError(f"dualdraw verify failed: {done.stdout}{done.stderr}")
@@ -356,7 +355,7 @@ class ProcessTreeMemory(threading.Thread):
 
 def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
     """Import and draw through the real gRPC API against a server subprocess."""
-    from dualdraw.api import convert
+    from dualdraw.entrypoints.grpc import convert
     from dualdraw.v1 import directory_pb2, items_pb2, tasks_pb2
     from dualdraw_client import DualdrawClient, chunk_records
 
@@ -370,7 +369,7 @@ def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
         "DUALDRAW_AUTH": "off",
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "dualdraw.cli", "serve", "--address", f"127.0.0.1:{port}"],
+        [sys.executable, "-m", "dualdraw.entrypoints.cli.main", "serve", "--address", f"127.0.0.1:{port}"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

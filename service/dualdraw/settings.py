@@ -48,7 +48,8 @@ class Settings:
     """PEM (PKCS#8) Ed25519 private key that signs audit checkpoints; required unless ``DUALDRAW_AUTH=off``
     (development), which creates one there (or beside the SQLite file) at the first start and reuses it."""
     audit_signer: Any = None
-    """A ``dualdraw.audit.checkpoints.CheckpointSigner`` given directly (tests); wins over the key file."""
+    """A ``dualdraw.domain.audit.checkpoints.CheckpointSigner`` given directly (tests); wins over the key
+    file."""
     audit_trusted_keys_file: Path | None = field(
         default_factory=lambda: Path(v) if (v := os.environ.get("DUALDRAW_AUDIT_TRUSTED_KEYS")) else None
     )
@@ -76,7 +77,8 @@ class Settings:
     token_private_key: Path | None = field(
         default_factory=lambda: _optional_path("DUALDRAW_TOKEN_PRIVATE_KEY")
     )
-    token_keys: Any = None  # a ``dualdraw.security.tokens.TokenKeys`` given directly (tests); wins over files
+    # a ``dualdraw.entrypoints.grpc.security.tokens.TokenKeys`` given directly (tests); wins over files
+    token_keys: Any = None
     # TLS: server certificate chain and key (PEM); with a client CA, clients must show a certificate (mTLS).
     tls_cert: Path | None = field(default_factory=lambda: _optional_path("DUALDRAW_TLS_CERT"))
     tls_key: Path | None = field(default_factory=lambda: _optional_path("DUALDRAW_TLS_KEY"))
@@ -93,7 +95,8 @@ class Settings:
         default_factory=lambda: os.environ.get("DUALDRAW_DRAW_PROCESS", "on").strip().lower()
     )
     """``DUALDRAW_DRAW_PROCESS``: ``on`` (default) runs ``Draw`` and ``CommitDraw``, and builds bundles, in
-    one child process (``dualdraw.draw_process``) so that reads stay fast meanwhile; ``off``: here."""
+    one child process (``dualdraw.adapters.draw_process``) so that reads stay fast meanwhile; ``off``:
+    here."""
     draw_timeout_s: float = field(
         default_factory=lambda: float(os.environ.get("DUALDRAW_DRAW_TIMEOUT_S", "") or 900)
     )
@@ -109,7 +112,8 @@ class Settings:
         default_factory=lambda: float(os.environ.get("DUALDRAW_DENIAL_WINDOW_S", "") or 60)
     )
     """``DUALDRAW_DENIAL_WINDOW_S``: refused calls are audited once per caller, method and reason at once,
-    then as one entry with their count per this many seconds (``dualdraw.security.denials``)."""
+    then as one entry with their count per this many seconds
+    (``dualdraw.entrypoints.grpc.security.denials``)."""
     denial_max_keys: int = field(default_factory=lambda: _env_int("DUALDRAW_DENIAL_MAX_KEYS", 20))
     """``DUALDRAW_DENIAL_MAX_KEYS``: distinct (caller, method, reason) keys per window; further refusals are
     counted under one overflow entry. A window writes at most ``2 * (max_keys + 1)`` audit entries."""

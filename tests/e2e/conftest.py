@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dualdraw.server import RunningServer, create_server
+from dualdraw.entrypoints.grpc.server import RunningServer, create_server
 from dualdraw.service_layer.demo_loader import load_demo
 from dualdraw.settings import Settings
 from dualdraw_client import DualdrawClient

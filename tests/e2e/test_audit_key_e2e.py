@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from dualdraw.cli import main
-from dualdraw.server import create_server, development_key_path
+from dualdraw.entrypoints.cli.main import main
+from dualdraw.entrypoints.grpc.server import create_server, development_key_path
 from dualdraw.settings import Settings
 from dualdraw.v1 import directory_pb2
 from dualdraw_client import DualdrawClient

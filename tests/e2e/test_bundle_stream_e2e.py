@@ -12,19 +12,19 @@ from typing import Any
 
 import pytest
 
-from dualdraw.audit.entries import leaf_data
-from dualdraw.audit.merkle import inclusion_proof
-from dualdraw.demo import DEMO_AS_OF
+from dualdraw.domain.audit.entries import leaf_data
+from dualdraw.domain.audit.merkle import inclusion_proof
 from dualdraw.domain.canonical_json import canonical_json
-from dualdraw.domain.commitments import object_commitment, salt_for
-from dualdraw.domain.draw_algorithm import object_ticket, ticket_hex
-from dualdraw.server import RunningServer, create_server
+from dualdraw.domain.draw.algorithm import object_ticket, ticket_hex
+from dualdraw.domain.draw.commitments import object_commitment, salt_for
+from dualdraw.entrypoints.grpc.server import RunningServer, create_server
 from dualdraw.service_layer import bundles
+from dualdraw.service_layer.demo_directory import DEMO_AS_OF
 from dualdraw.service_layer.directory import require
 from dualdraw.service_layer.ports import UnitOfWork
 from dualdraw.settings import Settings
 from dualdraw.v1 import verification_pb2
-from dualdraw.verify import verify_bundle
+from dualdraw.verifier.bundle import verify_bundle
 from dualdraw_client import DualdrawClient, FailedPreconditionError, NotFoundError
 from dualdraw_client.cli import main as cli_main
 

@@ -2,7 +2,8 @@
 points leave no partial state; after a restart the audit log verifies and the same work is redone.
 
 The server runs as a ``dualdraw serve`` subprocess. Interruptions inside a use case come from the test-only
-crash points (``DUALDRAW_TEST_CRASH_AT``, ``dualdraw.crashpoints``): the server kills itself with SIGKILL
+crash points (``DUALDRAW_TEST_CRASH_AT``, ``dualdraw.runtime.crashpoints``): the server kills itself with
+SIGKILL
 there, with its transaction open or just committed. One more import is killed from outside after a seeded
 random delay, wherever it happens to be. Every test first checks that the server really died by SIGKILL.
 """
@@ -22,12 +23,12 @@ import pytest
 import sqlalchemy as sa
 from bench.generate import directory
 
-from dualdraw.api import convert
-from dualdraw.crashpoints import ENV as CRASH_ENV
-from dualdraw.demo import DEMO_AS_OF, demo_directory
+from dualdraw.adapters.store.unit_of_work import Store
+from dualdraw.entrypoints.grpc import convert
+from dualdraw.runtime.crashpoints import ENV as CRASH_ENV
 from dualdraw.service_layer.context import Caller
+from dualdraw.service_layer.demo_directory import DEMO_AS_OF, demo_directory
 from dualdraw.service_layer.demo_loader import load_demo
-from dualdraw.store.unit_of_work import Store
 from dualdraw.v1 import directory_pb2, results_pb2, tasks_pb2
 from dualdraw_client import DualdrawClient, chunk_records
 from dualdraw_client.errors import DualdrawError
@@ -51,7 +52,7 @@ def serving(url: str, crash_at: str = "") -> Iterator[tuple[subprocess.Popen[byt
         env[CRASH_ENV] = crash_at
     target = f"127.0.0.1:{_free_port()}"
     process = subprocess.Popen(
-        [sys.executable, "-m", "dualdraw.cli", "serve", "--address", target],
+        [sys.executable, "-m", "dualdraw.entrypoints.cli.main", "serve", "--address", target],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

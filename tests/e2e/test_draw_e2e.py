@@ -11,8 +11,8 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from dualdraw.demo import DEMO_AS_OF, demo_directory
 from dualdraw.domain.credit_code import check_character
+from dualdraw.service_layer.demo_directory import DEMO_AS_OF, demo_directory
 from dualdraw.service_layer.draws import recompute
 from dualdraw.v1 import directory_pb2, directory_pb2_grpc, tasks_pb2
 from dualdraw_client import (

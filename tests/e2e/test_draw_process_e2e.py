@@ -1,4 +1,5 @@
-"""The draw process (``dualdraw.draw_process``): draws run in a child of the server with the same effects,
+"""The draw process (``dualdraw.adapters.draw_process``): draws run in a child of the server with the same
+effects,
 errors, idempotency and deadlines as in the server process; a child that dies or cannot start leaves the
 service serving and never draws twice."""
 
@@ -19,20 +20,20 @@ import grpc
 import pytest
 from prometheus_client import REGISTRY
 
-from dualdraw import crashpoints, deadlines
-from dualdraw import draw_process as draw_process_module
-from dualdraw.crashpoints import ENV as CRASH_ENV
+from dualdraw.adapters import draw_process as draw_process_module
+from dualdraw.adapters.draw_process import child_pids
+from dualdraw.adapters.rules_engine.worker import FAULT_ENV
 from dualdraw.domain.errors import DeadlineExceeded, Unavailable
-from dualdraw.draw_process import child_pids
-from dualdraw.rules.worker import FAULT_ENV
-from dualdraw.server import RunningServer, create_server
+from dualdraw.entrypoints.grpc.server import RunningServer, create_server
+from dualdraw.runtime import crashpoints, deadlines
+from dualdraw.runtime.crashpoints import ENV as CRASH_ENV
 from dualdraw.service_layer import bundles
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_loader import load_demo
 from dualdraw.service_layer.draws import DRAW_STAGES, StageLog
 from dualdraw.settings import Settings
 from dualdraw.v1 import draws_pb2, tasks_pb2, verification_pb2
-from dualdraw.verify import verify_bundle
+from dualdraw.verifier.bundle import verify_bundle
 from dualdraw_client import DualdrawClient
 from dualdraw_client.errors import DualdrawError
 from tests.e2e.conftest import RULES, Served
@@ -420,7 +421,7 @@ def test_when_no_draw_process_can_start_draws_run_in_the_server(
         raise draw_process_module._ChildGone("cannot start: no processes left")
 
     monkeypatch.setattr(draw_process_module, "_Child", cannot_start)
-    with caplog.at_level(logging.ERROR, logger="dualdraw.draw_process"):
+    with caplog.at_level(logging.ERROR, logger="dualdraw.adapters.draw_process"):
         drawn = client.draw(client.create_task(TASK).id, AS_OF)
     assert drawn.selected_count > 0
     assert "DRAW PROCESS COULD NOT START" in caplog.text

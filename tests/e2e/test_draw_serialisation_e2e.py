@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from dualdraw.store.unit_of_work import Store
+from dualdraw.adapters.store.unit_of_work import Store
 from dualdraw.v1 import draws_pb2, tasks_pb2
 from dualdraw_client import DualdrawClient, FailedPreconditionError
 
@@ -111,7 +111,7 @@ def two_servers(database_url: str) -> Iterator[list[str]]:
         targets.append(f"127.0.0.1:{_free_port()}")
         processes.append(
             subprocess.Popen(
-                [sys.executable, "-m", "dualdraw.cli", "serve", "--address", targets[-1]],
+                [sys.executable, "-m", "dualdraw.entrypoints.cli.main", "serve", "--address", targets[-1]],
                 env=env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,

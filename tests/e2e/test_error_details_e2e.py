@@ -22,7 +22,7 @@ from dualdraw.domain.model import (
     RiskClass,
     Speciality,
 )
-from dualdraw.observability import JsonFormatter
+from dualdraw.runtime.telemetry import JsonFormatter
 from dualdraw.v1 import tasks_pb2
 from dualdraw_client import DualdrawClient, FailedPreconditionError
 
@@ -98,7 +98,7 @@ def test_a_failure_naming_every_object_reaches_the_client_bounded(
     handler = logging.Handler(logging.INFO)
     handler.setFormatter(JsonFormatter())  # the server's log format: it adds the call's request id
     handler.emit = lambda record: lines.append(handler.format(record))  # type: ignore[method-assign]  # collect
-    errors_log = logging.getLogger("dualdraw.api.errors")
+    errors_log = logging.getLogger("dualdraw.entrypoints.grpc.errors")
     errors_log.addHandler(handler)
     errors_log.setLevel(logging.INFO)
     try:

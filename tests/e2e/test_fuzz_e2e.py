@@ -14,7 +14,7 @@ from grpc_status import rpc_status
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dualdraw.security.policy import POLICIES
+from dualdraw.entrypoints.grpc.security.policy import POLICIES
 from tests.e2e.conftest import Served
 
 INTERESTING = [

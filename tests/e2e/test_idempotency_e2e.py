@@ -20,8 +20,8 @@ import pytest
 import sqlalchemy as sa
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from dualdraw.adapters.store.unit_of_work import Store
 from dualdraw.service_layer.demo_loader import load_demo
-from dualdraw.store.unit_of_work import Store
 from dualdraw.v1 import tasks_pb2
 from dualdraw_client import DualdrawClient
 from dualdraw_client.errors import DualdrawError, InvalidArgumentError
@@ -112,7 +112,7 @@ def three_servers(database_url: str) -> Iterator[list[str]]:
         targets.append(f"127.0.0.1:{port}")
         processes.append(
             subprocess.Popen(
-                [sys.executable, "-m", "dualdraw.cli", "serve", "--address", targets[-1]],
+                [sys.executable, "-m", "dualdraw.entrypoints.cli.main", "serve", "--address", targets[-1]],
                 env=env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,

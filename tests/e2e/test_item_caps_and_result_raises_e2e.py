@@ -14,7 +14,7 @@ import pytest
 from dualdraw.domain.model import Speciality
 from dualdraw.service_layer.context import Caller
 from dualdraw.v1 import items_pb2, results_pb2
-from dualdraw.verify import verify_bundle
+from dualdraw.verifier.bundle import verify_bundle
 from dualdraw_client import DualdrawClient
 from dualdraw_client.cli import main as cli_main
 

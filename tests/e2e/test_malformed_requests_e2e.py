@@ -10,7 +10,7 @@ import pytest
 from google.rpc import error_details_pb2  # type: ignore[import-untyped]  # googleapis-common-protos has no py.typed
 from grpc_status import rpc_status
 
-from dualdraw.server import REGISTRATIONS
+from dualdraw.entrypoints.grpc.server import REGISTRATIONS
 from dualdraw.v1 import directory_pb2
 from tests.e2e.conftest import Served
 

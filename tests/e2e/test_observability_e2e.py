@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import grpc
 import pytest
 
-from dualdraw.observability import REQUEST_ID_METADATA_KEY, JsonFormatter
-from dualdraw.server import RunningServer, create_server
+from dualdraw.entrypoints.grpc.server import RunningServer, create_server
+from dualdraw.runtime.telemetry import REQUEST_ID_METADATA_KEY, JsonFormatter
 from dualdraw.settings import Settings
 from dualdraw.v1 import directory_pb2, directory_pb2_grpc
 

@@ -13,8 +13,8 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from dualdraw.rules import engine as engine_module
-from dualdraw.store.backup import backup_sqlite, restore_sqlite
+from dualdraw.adapters.rules_engine import engine as engine_module
+from dualdraw.adapters.store.backup import backup_sqlite, restore_sqlite
 from dualdraw.v1 import tasks_pb2
 from dualdraw_client import DualdrawClient
 from dualdraw_client.errors import DualdrawError

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from google.protobuf import json_format
 
-from dualdraw import cli as dualdraw_cli
-from dualdraw.demo import DEMO_AS_OF, demo_directory
 from dualdraw.domain.working_days import HolidayCalendar, publication_deadline
+from dualdraw.entrypoints.cli import main as dualdraw_cli
 from dualdraw.service_layer import publication
 from dualdraw.service_layer.context import Caller
+from dualdraw.service_layer.demo_directory import DEMO_AS_OF, demo_directory
 from dualdraw.v1 import draws_pb2, items_pb2, public_pb2, publication_pb2, results_pb2, tasks_pb2
 from dualdraw_client import (
     AlreadyExistsError,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from dualdraw.demo import DEMO_AS_OF
-from dualdraw.server import create_server
+from dualdraw.entrypoints.grpc.server import create_server
+from dualdraw.service_layer.demo_directory import DEMO_AS_OF
 from dualdraw.service_layer.demo_loader import load_demo
 from dualdraw.settings import Settings
 from dualdraw_client import DualdrawClient, InvalidArgumentError

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dualdraw.server import create_server
+from dualdraw.entrypoints.grpc.server import create_server
 from dualdraw.settings import Settings
 from dualdraw_client import DualdrawClient
 from tests.e2e.conftest import RULES, Served
@@ -40,7 +40,7 @@ def test_serve_on_a_held_port_exits_with_a_clear_error(served: Served, database_
         "DUALDRAW_DRAW_PROCESS": "off",
     }
     done = subprocess.run(
-        [sys.executable, "-m", "dualdraw.cli", "serve", "--address", served.target],
+        [sys.executable, "-m", "dualdraw.entrypoints.cli.main", "serve", "--address", served.target],
         env=env,
         capture_output=True,
         text=True,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from dualdraw import cli as dualdraw_cli
+from dualdraw.entrypoints.cli import main as dualdraw_cli
 from dualdraw.v1 import results_pb2
 
 from .test_results_publication_e2e import Drawn, drawn, record_all, result  # noqa: F401 - drawn: fixture

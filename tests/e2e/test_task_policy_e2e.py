@@ -32,7 +32,7 @@ from dualdraw.domain.model import (
 from dualdraw.service_layer.draws import recompute
 from dualdraw.service_layer.ports import UnitOfWork
 from dualdraw.v1 import draws_pb2, draws_pb2_grpc, tasks_pb2
-from dualdraw.verify import verify_bundle
+from dualdraw.verifier.bundle import verify_bundle
 from dualdraw_client import DualdrawClient, FailedPreconditionError, InvalidArgumentError
 
 from .conftest import Served
@@ -410,7 +410,7 @@ def test_a_task_without_policy_still_draws_dualdraw_draw_1(world: Served, client
 
 
 def test_the_general_item_cap_is_configurable(served: Served, database_url: str) -> None:
-    from dualdraw.server import create_server
+    from dualdraw.entrypoints.grpc.server import create_server
     from dualdraw.settings import Settings
 
     from .conftest import RULES

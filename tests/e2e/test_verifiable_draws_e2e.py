@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from dualdraw.demo import DEMO_AS_OF
 from dualdraw.domain.canonical_json import canonical_json
-from dualdraw.domain.entropy import party_commitment
+from dualdraw.domain.draw.entropy import party_commitment
+from dualdraw.service_layer.demo_directory import DEMO_AS_OF
 from dualdraw.v1 import verification_pb2
-from dualdraw.verify import ObjectCheck, verify_bundle
+from dualdraw.verifier.bundle import ObjectCheck, verify_bundle
 from dualdraw_client import AlreadyExistsError, DualdrawClient, FailedPreconditionError
 from dualdraw_client.cli import main as cli_main
 
@@ -313,12 +313,13 @@ class Block(importlib.abc.MetaPathFinder):
         if name.split(".")[0] in ("sqlalchemy", "grpc", "psycopg", "alembic", "durable_rules"):
             raise ImportError("the offline verifier must not need " + name)
 sys.meta_path.insert(0, Block())
-from dualdraw.verify import main
+from dualdraw.verifier.bundle import main
 sys.exit(main(sys.argv[1:]))
 """
 _BLOCK_SERVER_SIDE_CLI = _BLOCK_SERVER_SIDE.replace(
-    "from dualdraw.verify import main\nsys.exit(main(sys.argv[1:]))",
-    "from dualdraw.cli import main\nsys.exit(main(['verify', *sys.argv[1:]]))",  # `dualdraw verify FILE`
+    "from dualdraw.verifier.bundle import main\nsys.exit(main(sys.argv[1:]))",
+    # `dualdraw verify FILE`
+    "from dualdraw.entrypoints.cli.main import main\nsys.exit(main(['verify', *sys.argv[1:]]))",
 )
 
 

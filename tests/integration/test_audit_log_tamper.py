@@ -14,12 +14,12 @@ import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from dualdraw.audit.checkpoints import CheckpointSigner
-from dualdraw.audit.entries import event_leaf_hash
-from dualdraw.audit.merkle import root
+from dualdraw.adapters.store import Store
+from dualdraw.domain.audit.checkpoints import CheckpointSigner
+from dualdraw.domain.audit.entries import event_leaf_hash
+from dualdraw.domain.audit.merkle import root
 from dualdraw.domain.model import AuditEvent
 from dualdraw.service_layer.audit_log import verify_log
-from dualdraw.store import Store
 
 SIGNER = CheckpointSigner(Ed25519PrivateKey.generate())
 TRUSTED = {SIGNER.public_key}

@@ -9,19 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from dualdraw import deadlines
-from dualdraw.demo import HIGH_TECH_ZONE, demo_directory
+from dualdraw.adapters.store import Store
+from dualdraw.adapters.store.database import migrate
 from dualdraw.domain import model
 from dualdraw.domain.credit_code import make_credit_code
 from dualdraw.domain.errors import DeadlineExceeded, FieldViolation, InvalidArgument, Violations
 from dualdraw.domain.jurisdiction import DepartmentTree
+from dualdraw.runtime import deadlines
 from dualdraw.service_layer import directory as use_case
 from dualdraw.service_layer.context import Caller
+from dualdraw.service_layer.demo_directory import HIGH_TECH_ZONE, demo_directory
 from dualdraw.service_layer.demo_loader import load_demo
 from dualdraw.service_layer.directory import DirectoryBatch, import_directory
 from dualdraw.service_layer.ports import PageRequest
-from dualdraw.store import Store
-from dualdraw.store.database import migrate
 
 CLERK = Caller(actor="clerk", request_id="r-1")
 

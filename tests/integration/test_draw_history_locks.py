@@ -13,9 +13,9 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
+from dualdraw.adapters.store import Store
+from dualdraw.adapters.store.draw_records import history_lock_key
 from dualdraw.domain.errors import Unavailable
-from dualdraw.store import Store
-from dualdraw.store.draw_lifecycle import history_lock_key
 
 
 @pytest.fixture

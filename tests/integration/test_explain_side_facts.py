@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from dualdraw.adapters.store.unit_of_work import Store
 from dualdraw.service_layer import rule_preview
 from dualdraw.service_layer.demo_loader import load_demo
-from dualdraw.store.unit_of_work import Store
 
 
 def test_side_facts_of_one_object_are_those_of_the_whole_directory_snapshot(database_url: str) -> None:

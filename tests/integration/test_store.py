@@ -13,7 +13,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from dualdraw.adapters.store import Store, bulk, migrate
+from dualdraw.adapters.store.codes import pack_codes, unpack_codes
 from dualdraw.domain.errors import AlreadyExists, InvalidArgument, NotFound, Unavailable
+from dualdraw.domain.jurisdiction import ObjectFilter
 from dualdraw.domain.model import (
     Assignment,
     Campaign,
@@ -38,9 +41,7 @@ from dualdraw.domain.model import (
     TaskScope,
     TeamMember,
 )
-from dualdraw.service_layer.ports import DrawRecord, ObjectFilter, PageRequest, UnitOfWork
-from dualdraw.store import Store, bulk, migrate
-from dualdraw.store.codes import pack_codes, unpack_codes
+from dualdraw.service_layer.ports import DrawRecord, PageRequest, UnitOfWork
 
 CST = dt.timezone(dt.timedelta(hours=8))
 DAY = dt.date(2025, 3, 1)

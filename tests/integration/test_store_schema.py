@@ -12,10 +12,17 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import make_url
 
-from dualdraw.store import Store, create_engine, current_revision, head_revision, migrate, truncate_all
-from dualdraw.store.database import alembic_config
-from dualdraw.store.database import database_url as normalised_url
-from dualdraw.store.models import Base
+from dualdraw.adapters.store import (
+    Store,
+    create_engine,
+    current_revision,
+    head_revision,
+    migrate,
+    truncate_all,
+)
+from dualdraw.adapters.store.database import alembic_config
+from dualdraw.adapters.store.database import database_url as normalised_url
+from dualdraw.adapters.store.models import Base
 
 
 def test_migrated_schema_matches_the_models(database_url: str) -> None:

@@ -13,13 +13,13 @@ from pathlib import Path
 import grpc
 import pytest
 
-from dualdraw.audit.checkpoints import CheckpointSigner
-from dualdraw.demo import LUBEI, LUNAN, PRODUCT_QUALITY
 from dualdraw.domain import model
-from dualdraw.security.tokens import Principal, Role, TokenKeys, mint_token
-from dualdraw.server import RunningServer, create_server
+from dualdraw.domain.audit.checkpoints import CheckpointSigner
+from dualdraw.entrypoints.grpc.security.tokens import Principal, Role, TokenKeys, mint_token
+from dualdraw.entrypoints.grpc.server import RunningServer, create_server
 from dualdraw.service_layer import catalogue, directory, draw_lifecycle, draws
 from dualdraw.service_layer.context import Caller
+from dualdraw.service_layer.demo_directory import LUBEI, LUNAN, PRODUCT_QUALITY
 from dualdraw.service_layer.demo_loader import load_demo
 from dualdraw.service_layer.ports import PageRequest
 from dualdraw.settings import Settings

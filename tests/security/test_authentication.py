@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.x509.oid import NameOID
 
 from dualdraw.domain.errors import Unauthenticated
-from dualdraw.security.tokens import Principal, Role, TokenKeys, mint_token, verify_token
-from dualdraw.server import create_server
+from dualdraw.entrypoints.grpc.security.tokens import Principal, Role, TokenKeys, mint_token, verify_token
+from dualdraw.entrypoints.grpc.server import create_server
 from dualdraw.settings import Settings
 from dualdraw.v1 import public_pb2, public_pb2_grpc, tasks_pb2, tasks_pb2_grpc
 from tests.security.conftest import KEYS, RULES, Secured, bearer, secured_settings

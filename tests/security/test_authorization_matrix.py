@@ -16,9 +16,9 @@ import pytest
 import sqlalchemy as sa
 from google.protobuf import descriptor_pool, message_factory
 
-from dualdraw.api import convert
-from dualdraw.security.policy import POLICIES, MethodPolicy, mutating_methods
-from dualdraw.security.tokens import Role
+from dualdraw.entrypoints.grpc import convert
+from dualdraw.entrypoints.grpc.security.policy import POLICIES, MethodPolicy, mutating_methods
+from dualdraw.entrypoints.grpc.security.tokens import Role
 from dualdraw.v1 import (
     directory_pb2,
     draws_pb2,
@@ -140,7 +140,7 @@ def test_every_rpc_for_every_role_inside_and_outside(secured: Secured) -> None:
 
 
 def test_a_root_auditor_reads_the_whole_log(secured: Secured) -> None:
-    from dualdraw.demo import PROVINCE
+    from dualdraw.service_layer.demo_directory import PROVINCE
 
     token = secured.token(Role.AUDITOR, department=PROVINCE)
     for name in (

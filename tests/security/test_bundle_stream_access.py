@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dualdraw.security.policy import POLICIES
-from dualdraw.security.tokens import Role
+from dualdraw.entrypoints.grpc.security.policy import POLICIES
+from dualdraw.entrypoints.grpc.security.tokens import Role
 from dualdraw_client import DualdrawClient, PermissionDeniedError
 from tests.security.conftest import Secured
 

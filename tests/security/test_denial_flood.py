@@ -1,5 +1,5 @@
 """A flood of refused calls writes a bounded number of audit entries, is counted exactly, and cannot starve
-draws (``dualdraw.security.denials``; real server, tokens on, both databases)."""
+draws (``dualdraw.entrypoints.grpc.security.denials``; real server, tokens on, both databases)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ from google.rpc import error_details_pb2  # type: ignore[import-untyped]  # no p
 from grpc_status import rpc_status
 from prometheus_client import REGISTRY
 
-from dualdraw.demo import LUNAN, PROVINCE
-from dualdraw.security.tokens import Principal, Role, mint_token
-from dualdraw.server import RunningServer, create_server
+from dualdraw.adapters.store.unit_of_work import Store
+from dualdraw.entrypoints.grpc.security.tokens import Principal, Role, mint_token
+from dualdraw.entrypoints.grpc.server import RunningServer, create_server
+from dualdraw.service_layer.demo_directory import LUNAN, PROVINCE
 from dualdraw.service_layer.ports import PageRequest
 from dualdraw.settings import Settings
-from dualdraw.store.unit_of_work import Store
 from dualdraw.v1 import items_pb2, items_pb2_grpc, tasks_pb2, tasks_pb2_grpc
 from dualdraw_client import DualdrawClient
 from tests.security.conftest import KEYS, Secured, bearer, denial_count, secured_settings

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from google.protobuf import descriptor_pool
 
-from dualdraw.security.policy import POLICIES, mutating_methods
-from dualdraw.security.tokens import Role
-from dualdraw.server import SERVICE_NAMES
+from dualdraw.entrypoints.grpc.security.policy import POLICIES, mutating_methods
+from dualdraw.entrypoints.grpc.security.tokens import Role
+from dualdraw.entrypoints.grpc.server import SERVICE_NAMES
 
 
 def registered_methods() -> set[str]:
@@ -18,7 +18,7 @@ def registered_methods() -> set[str]:
 
 def test_every_rpc_of_every_registered_service_has_a_policy() -> None:
     missing = registered_methods() - set(POLICIES)
-    assert missing == set(), f"add these to dualdraw/security/policy.py: {sorted(missing)}"
+    assert missing == set(), f"add these to dualdraw/entrypoints/grpc/security/policy.py: {sorted(missing)}"
 
 
 def test_every_policy_names_a_registered_rpc() -> None:

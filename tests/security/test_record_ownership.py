@@ -13,13 +13,13 @@ from collections.abc import Callable
 import grpc
 import pytest
 
-from dualdraw.api import convert
-from dualdraw.demo import CITY, HIGH_TECH_ZONE, LUBEI, LUNAN, PROVINCE
 from dualdraw.domain import model
 from dualdraw.domain.errors import FailedPrecondition
-from dualdraw.security.tokens import Role
+from dualdraw.entrypoints.grpc import convert
+from dualdraw.entrypoints.grpc.security.tokens import Role
 from dualdraw.service_layer import directory
 from dualdraw.service_layer.context import Caller
+from dualdraw.service_layer.demo_directory import CITY, HIGH_TECH_ZONE, LUBEI, LUNAN, PROVINCE
 from dualdraw.service_layer.ports import PageRequest
 from dualdraw.v1 import directory_pb2
 from dualdraw_client import DualdrawClient

@@ -5,8 +5,8 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from dualdraw.demo import CITY, LUNAN, PROVINCE
-from dualdraw.security.tokens import Role
+from dualdraw.entrypoints.grpc.security.tokens import Role
+from dualdraw.service_layer.demo_directory import CITY, LUNAN, PROVINCE
 from dualdraw.v1 import rules_pb2, rules_pb2_grpc
 from tests.security.conftest import Secured, bearer
 

@@ -9,8 +9,6 @@ from typing import Any
 import grpc
 import pytest
 
-from dualdraw.api.errors import ErrorMappingInterceptor
-from dualdraw.api.servicers import AuditServicer, Services
 from dualdraw.domain.errors import (
     AlreadyExists,
     DomainError,
@@ -20,6 +18,8 @@ from dualdraw.domain.errors import (
     NotFound,
     Unavailable,
 )
+from dualdraw.entrypoints.grpc.errors import ErrorMappingInterceptor
+from dualdraw.entrypoints.grpc.servicers import AuditServicer, Services
 from dualdraw.v1 import audit_pb2_grpc
 from dualdraw_client import DualdrawClient, DualdrawError
 

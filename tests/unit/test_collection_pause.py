@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from dualdraw import collection_pause
+from dualdraw.runtime import collection_pause
 
 
 def test_nested_and_concurrent_pauses_re_enable_the_collector_once_all_end() -> None:

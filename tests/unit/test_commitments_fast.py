@@ -16,9 +16,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dualdraw.audit.merkle import leaf_hash, node_hash, root
+from dualdraw.adapters.store.codes import pack_codes, unpack_codes
+from dualdraw.domain.audit.merkle import leaf_hash, node_hash, root
 from dualdraw.domain.canonical_json import canonical_json
-from dualdraw.domain.commitments import (
+from dualdraw.domain.draw.algorithm import lowest, rank_objects, set_digest
+from dualdraw.domain.draw.commitments import (
     EligibleEntry,
     LeafSet,
     eligible_root,
@@ -30,9 +32,7 @@ from dualdraw.domain.commitments import (
     salted_leaf_hashes,
     set_root,
 )
-from dualdraw.domain.draw_algorithm import lowest, rank_objects, set_digest
 from dualdraw.service_layer.draws import cycle_collection_paused
-from dualdraw.store.codes import pack_codes, unpack_codes
 
 SALT_KEY = bytes(range(32))
 CODES = [f"91{n:015d}{'ABCDX'[n % 5]}" for n in range(200)]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from dualdraw.api.convert import object_from_pb
 from dualdraw.domain import model
 from dualdraw.domain.errors import Violations
+from dualdraw.entrypoints.grpc.convert import object_from_pb
 from dualdraw.v1 import directory_pb2
 
 GOOD = directory_pb2.InspectionObject(
@@ -83,7 +83,7 @@ def test_business_lines_are_distinct_trimmed_and_sorted(lines: list[str], expect
 def test_collecting_objects_keeps_request_positions_across_chunks() -> None:
     """The servicer converts good records in one pass and only the bad ones with their paths: the records and
     the violations are those of ``object_from_pb`` record by record, numbered across chunks."""
-    from dualdraw.api.servicers import _INVALID, _collect_objects
+    from dualdraw.entrypoints.grpc.servicers import _INVALID, _collect_objects
 
     bad_name = directory_pb2.InspectionObject()
     bad_name.CopyFrom(GOOD)

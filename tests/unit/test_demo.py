@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
-from dualdraw.demo import BUSINESS_LINES, demo_directory
 from dualdraw.domain.credit_code import is_valid_credit_code
-from dualdraw.domain.draw_algorithm import parse_ratio, select_objects
+from dualdraw.domain.draw.algorithm import parse_ratio, select_objects
+from dualdraw.domain.draw.teams import form_teams, inspector_pool
 from dualdraw.domain.jurisdiction import DepartmentTree, department_tree_problems
 from dualdraw.domain.model import ComplaintStatus, DepartmentLevel, ObjectStatus, RiskConclusion
 from dualdraw.domain.region import region_within
-from dualdraw.domain.teams import form_teams, inspector_pool
+from dualdraw.service_layer.demo_directory import BUSINESS_LINES, demo_directory
 
 DEMO = demo_directory()
 

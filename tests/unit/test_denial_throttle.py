@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dualdraw.security.denials import DenialThrottle, peer_host
+from dualdraw.entrypoints.grpc.security.denials import DenialThrottle, peer_host
 
 
 @pytest.mark.parametrize(

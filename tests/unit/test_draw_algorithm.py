@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dualdraw.domain.draw_algorithm import (
+from dualdraw.domain.draw.algorithm import (
     ALGORITHM_VERSION,
     derive_seed,
     eligible_digest,

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from dualdraw.domain.commitments import EligibleEntry
-from dualdraw.domain.draw_algorithm import derive_seed
-from dualdraw.domain.teams_v2 import select_v2, teams_v2
+from dualdraw.domain.draw.algorithm import derive_seed
+from dualdraw.domain.draw.commitments import EligibleEntry
+from dualdraw.domain.draw.policy_teams import select_v2, teams_v2
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 DATA = json.loads((VECTORS / "draw-v2.json").read_text(encoding="utf-8"))

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from dualdraw.domain.canonical_json import canonical_json, sha256_hex
-from dualdraw.domain.draw_algorithm import (
+from dualdraw.domain.draw.algorithm import (
     ALGORITHM_VERSION,
     derive_seed,
     eligible_digest,
@@ -26,8 +26,8 @@ from dualdraw.domain.draw_algorithm import (
     select_stratified,
     selection_size,
 )
+from dualdraw.domain.draw.teams import conflict_digest, form_teams, inspector_pool_digest
 from dualdraw.domain.model import Inspector, Speciality
-from dualdraw.domain.teams import conflict_digest, form_teams, inspector_pool_digest
 
 VECTORS = json.loads((Path(__file__).parents[1] / "vectors" / "draw-v1.json").read_text(encoding="utf-8"))
 CASES = VECTORS["vectors"]

@@ -9,8 +9,8 @@ from fractions import Fraction
 
 import pytest
 
-from dualdraw.domain.draw_algorithm import select_stratified, selection_size
-from dualdraw.domain.entropy import (
+from dualdraw.domain.draw.algorithm import select_stratified, selection_size
+from dualdraw.domain.draw.entropy import (
     EntropyProblem,
     combine,
     local_commitment,

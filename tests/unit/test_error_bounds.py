@@ -6,8 +6,8 @@ import urllib.parse
 
 from google.rpc import error_details_pb2, status_pb2  # type: ignore[import-untyped]  # googleapis-common-protos has no py.typed
 
-from dualdraw.api.errors import rich_status
 from dualdraw.domain.errors import DomainError, FailedPrecondition, FieldViolation, InvalidArgument
+from dualdraw.entrypoints.grpc.errors import rich_status
 
 LIMIT = 6 * 1024 + 512  # what the status may take on the wire: grpc-message plus grpc-status-details-bin
 

@@ -21,7 +21,11 @@ from pathlib import Path
 
 import pytest
 
+from dualdraw.adapters.rules_engine.engine import ExclusionEngine
+from dualdraw.adapters.rules_engine.worker import FAULT_ENV
 from dualdraw.domain.errors import FailedPrecondition, Unavailable
+from dualdraw.domain.exclusions.loader import load_rule_set, load_rule_texts
+from dualdraw.domain.exclusions.model import EvaluationContext, RuleSet
 from dualdraw.domain.model import (
     Campaign,
     Complaint,
@@ -33,13 +37,9 @@ from dualdraw.domain.model import (
     RiskAssessment,
     RiskClass,
     RiskConclusion,
+    SideFacts,
     StatutoryDesignation,
 )
-from dualdraw.rules.engine import ExclusionEngine
-from dualdraw.rules.loader import load_rule_set, load_rule_texts
-from dualdraw.rules.model import EvaluationContext, RuleSet
-from dualdraw.rules.worker import FAULT_ENV
-from dualdraw.service_layer.ports import SideFacts
 
 REPO = Path(__file__).resolve().parents[2]
 AS_OF = dt.date(2024, 5, 1)
@@ -707,10 +707,10 @@ def test_the_parent_process_never_loads_durable_rules() -> None:
         from pathlib import Path
         from dualdraw.domain.model import (
             Complaint, ComplaintStatus, InspectionObject, ObjectStatus, RiskClass)
-        from dualdraw.rules.engine import ExclusionEngine
-        from dualdraw.rules.loader import load_rule_set
-        from dualdraw.rules.model import EvaluationContext
-        from dualdraw.service_layer.ports import SideFacts
+        from dualdraw.adapters.rules_engine.engine import ExclusionEngine
+        from dualdraw.domain.exclusions.loader import load_rule_set
+        from dualdraw.domain.exclusions.model import EvaluationContext
+        from dualdraw.domain.model import SideFacts
         objects = [InspectionObject("A", "a", "130203", "d", "food", (), RiskClass.A, ObjectStatus.ACTIVE)]
         side = SideFacts(complaints=[Complaint("c1", "A", ComplaintStatus.RECEIVED, dt.date(2024, 1, 1))])
         context = EvaluationContext(dt.date(2024, 5, 1), "food", "I", "d", 3)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dualdraw.server import is_loopback, token_keys
+from dualdraw.entrypoints.grpc.server import is_loopback, token_keys
 from dualdraw.settings import Settings
 
 

@@ -9,8 +9,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dualdraw.audit.checkpoints import Checkpoint, CheckpointSigner
-from dualdraw.audit.merkle import (
+from dualdraw.domain.audit.checkpoints import Checkpoint, CheckpointSigner
+from dualdraw.domain.audit.merkle import (
     EMPTY_ROOT,
     Frontier,
     consistency_proof,
@@ -22,7 +22,7 @@ from dualdraw.audit.merkle import (
     verify_inclusion,
 )
 from dualdraw.domain.canonical_json import canonical_json
-from dualdraw.domain.commitments import EligibleEntry, object_leaf_data
+from dualdraw.domain.draw.commitments import EligibleEntry, object_leaf_data
 
 
 def mth(leaves: list[bytes]) -> bytes:

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dualdraw.api.validation import MAX_STRING, check_message
 from dualdraw.domain.errors import Violations
+from dualdraw.entrypoints.grpc.validation import MAX_STRING, check_message
 from dualdraw.v1 import directory_pb2
 
 BAD = [chr(c) for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]]

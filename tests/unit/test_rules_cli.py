@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dualdraw.cli import main
+from dualdraw.entrypoints.cli.main import main
 
 REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "rules"

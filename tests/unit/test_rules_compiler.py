@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dualdraw.rules.compiler import (
+from dualdraw.domain.exclusions.compiler import (
     ACTION_CAP,
     SENTINEL_RULE,
     attributes_read,
@@ -16,9 +16,9 @@ from dualdraw.rules.compiler import (
     encode_date,
     rule_id_of,
 )
-from dualdraw.rules.loader import load_rule_set, load_rule_texts
-from dualdraw.rules.model import EvaluationContext
-from dualdraw.rules.schema import FactKind
+from dualdraw.domain.exclusions.loader import load_rule_set, load_rule_texts
+from dualdraw.domain.exclusions.model import EvaluationContext
+from dualdraw.domain.exclusions.schema import FactKind
 
 REPO = Path(__file__).resolve().parents[2]
 CONTEXT = EvaluationContext(

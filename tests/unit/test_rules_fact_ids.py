@@ -7,7 +7,7 @@ import subprocess
 import sys
 import textwrap
 
-from dualdraw.rules.fact_ids import SessionFactIds, durable_hash
+from dualdraw.adapters.rules_engine.fact_ids import SessionFactIds, durable_hash
 
 # Pairs that collide under durable_rules' fnv1Hash32: a plain ASCII pair, and pairs that collide only when
 # bytes >= 0x80 are sign-extended and the id is hashed as it appears in the JSON text (escapes included).
@@ -51,7 +51,7 @@ DURABLE_CHECK = textwrap.dedent(
     """
     import json, sys
     import durable_rules_engine as d
-    from dualdraw.rules.fact_ids import SessionFactIds
+    from dualdraw.adapters.rules_engine.fact_ids import SessionFactIds
     handle = d.create_ruleset("check", json.dumps({"r": {"all": [{"o": {"fact": "x"}}]}}))
     def fired(ids, sid):
         code, state = d.assert_facts(handle, json.dumps(

@@ -15,8 +15,12 @@ import jsonschema
 import pytest
 import yaml
 
-from dualdraw.cli import main
+from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.domain.credit_code import make_credit_code
+from dualdraw.domain.exclusions import json_schema
+from dualdraw.domain.exclusions.compiler import compile_rule_set
+from dualdraw.domain.exclusions.loader import RuleFileError, load_rule_set, load_rule_texts
+from dualdraw.domain.exclusions.model import EvaluationContext, RuleSet
 from dualdraw.domain.model import (
     Department,
     DepartmentLevel,
@@ -25,13 +29,9 @@ from dualdraw.domain.model import (
     RiskAssessment,
     RiskClass,
     RiskConclusion,
+    SideFacts,
 )
-from dualdraw.rules import json_schema
-from dualdraw.rules.compiler import compile_rule_set
-from dualdraw.rules.engine import ExclusionEngine
-from dualdraw.rules.loader import RuleFileError, load_rule_set, load_rule_texts
-from dualdraw.rules.model import EvaluationContext, RuleSet
-from dualdraw.service_layer.ports import SideFacts
+from dualdraw.entrypoints.cli.main import main
 from dualdraw.service_layer.rule_preview import DirectorySnapshot, explain, impact
 
 REPO = Path(__file__).resolve().parents[2]

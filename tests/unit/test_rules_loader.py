@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from dualdraw.domain.exclusions import loader
+from dualdraw.domain.exclusions.loader import RuleFileError, load_rule_set, load_rule_texts
+from dualdraw.domain.exclusions.model import ContextValue, FactPattern
+from dualdraw.domain.exclusions.schema import FactKind, Op
 from dualdraw.domain.model import ExclusionCategory
-from dualdraw.rules import loader
-from dualdraw.rules.loader import RuleFileError, load_rule_set, load_rule_texts
-from dualdraw.rules.model import ContextValue, FactPattern
-from dualdraw.rules.schema import FactKind, Op
 
 REPO = Path(__file__).resolve().parents[2]
 SEED_ZH = Path("/work/shared/seed/rules-zh.txt")

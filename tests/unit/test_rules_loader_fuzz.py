@@ -14,8 +14,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dualdraw.rules import loader
-from dualdraw.rules.loader import RuleFileError, load_rule_texts
+from dualdraw.domain.exclusions import loader
+from dualdraw.domain.exclusions.loader import RuleFileError, load_rule_texts
 from tests.unit.test_rules_loader import VALID
 
 FILE = "fuzz/rules.yaml"

@@ -11,6 +11,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dualdraw.adapters.rules_engine.engine import ExclusionEngine
+from dualdraw.adapters.rules_engine.fact_ids import durable_hash
+from dualdraw.domain.exclusions import oracle
+from dualdraw.domain.exclusions.model import (
+    Condition,
+    ContextValue,
+    EvaluationContext,
+    FactPattern,
+    LegalBasis,
+    Rule,
+    RuleSet,
+)
+from dualdraw.domain.exclusions.schema import ATTRIBUTES, OPS_BY_TYPE, SIDE_FACT_KINDS, AttrType, FactKind, Op
 from dualdraw.domain.model import (
     Campaign,
     Complaint,
@@ -21,22 +34,9 @@ from dualdraw.domain.model import (
     RiskAssessment,
     RiskClass,
     RiskConclusion,
+    SideFacts,
     StatutoryDesignation,
 )
-from dualdraw.rules import oracle
-from dualdraw.rules.engine import ExclusionEngine
-from dualdraw.rules.fact_ids import durable_hash
-from dualdraw.rules.model import (
-    Condition,
-    ContextValue,
-    EvaluationContext,
-    FactPattern,
-    LegalBasis,
-    Rule,
-    RuleSet,
-)
-from dualdraw.rules.schema import ATTRIBUTES, OPS_BY_TYPE, SIDE_FACT_KINDS, AttrType, FactKind, Op
-from dualdraw.service_layer.ports import SideFacts
 
 AS_OF = dt.date(2026, 12, 1)
 LINES = ("food", "special_equipment", "")

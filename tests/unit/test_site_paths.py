@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from dualdraw.site.render import render_site
+from dualdraw.entrypoints.site.render import render_site
 from dualdraw.v1 import public_pb2
 
 DAY = dt.date(2026, 12, 1)

@@ -12,6 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dualdraw.domain.draw.policy_teams import (
+    PlannedObject,
+    PoolMember,
+    TeamRules,
+    department_seed,
+    form_teams_v2,
+)
 from dualdraw.domain.errors import FailedPrecondition, InvalidArgument
 from dualdraw.domain.jurisdiction import DepartmentTree
 from dualdraw.domain.model import (
@@ -34,7 +41,6 @@ from dualdraw.domain.policy import (
     recent_inspectors,
     strata_of,
 )
-from dualdraw.domain.teams_v2 import PlannedObject, PoolMember, TeamRules, department_seed, form_teams_v2
 
 AS_OF = dt.date(2026, 6, 1)
 SEED = hashlib.sha256(b"task policy").digest()
@@ -300,7 +306,7 @@ def test_departments_draw_from_distinct_sub_seeds() -> None:
 
 
 def test_substitution_candidates_of_a_v2_draw_keep_department_office_and_leader_rules() -> None:
-    from dualdraw.domain.teams_v2 import substitution_pool_v2
+    from dualdraw.domain.draw.policy_teams import substitution_pool_v2
 
     pool = [
         PoolMember("A1", "a", "east", True),

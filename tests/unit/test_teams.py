@@ -10,15 +10,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dualdraw.domain.errors import FailedPrecondition, InvalidArgument
-from dualdraw.domain.model import Inspector, Speciality
-from dualdraw.domain.teams import (
+from dualdraw.domain.draw.teams import (
     conflict_digest,
     form_teams,
     inspector_pool,
     inspector_pool_digest,
     team_key,
 )
+from dualdraw.domain.errors import FailedPrecondition, InvalidArgument
+from dualdraw.domain.model import Inspector, Speciality
 
 SE = "special_equipment"
 AS_OF = dt.date(2026, 11, 26)

@@ -15,7 +15,7 @@ from typing import Any
 
 from dualdraw.domain.canonical_json import canonical_json, sha256_hex
 from dualdraw.domain.credit_code import ALPHABET, make_credit_code
-from dualdraw.domain.draw_algorithm import (
+from dualdraw.domain.draw.algorithm import (
     ALGORITHM_VERSION,
     derive_seed,
     eligible_digest,
@@ -24,8 +24,8 @@ from dualdraw.domain.draw_algorithm import (
     select_stratified,
     selection_size,
 )
+from dualdraw.domain.draw.teams import conflict_digest, form_teams, inspector_pool_digest
 from dualdraw.domain.model import Inspector, Speciality
-from dualdraw.domain.teams import conflict_digest, form_teams, inspector_pool_digest
 
 OUT = Path(__file__).with_name("draw-v1.json")
 AS_OF = dt.date(2026, 11, 26)

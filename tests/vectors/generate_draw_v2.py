@@ -12,9 +12,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from dualdraw.domain.commitments import EligibleEntry
-from dualdraw.domain.draw_algorithm import derive_seed
-from dualdraw.domain.teams_v2 import ALGORITHM_VERSION_2, PoolMember, select_v2, teams_v2
+from dualdraw.domain.draw.algorithm import derive_seed
+from dualdraw.domain.draw.commitments import EligibleEntry
+from dualdraw.domain.draw.policy_teams import ALGORITHM_VERSION_2, PoolMember, select_v2, teams_v2
 
 OUT = Path(__file__).with_name("draw-v2.json")
 

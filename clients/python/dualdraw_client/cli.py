@@ -1,6 +1,7 @@
 """The remote commands of the ``dualdraw`` command line: they talk to a running server over gRPC.
 
-The ``dualdraw`` entry point (``dualdraw.cli:main``) calls :func:`add_remote_commands` on its argparse
+The ``dualdraw`` entry point (``dualdraw.entrypoints.cli.main:main``) calls :func:`add_remote_commands` on
+its argparse
 sub-parsers and hands the parsed namespace to :func:`run_remote` when :func:`is_remote` says so;
 :func:`main` is a standalone equivalent (used by the tests).
 

@@ -1,4 +1,4 @@
-"""Domain errors. The API layer maps each class to one gRPC status (``dualdraw.api.errors``)."""
+"""Domain errors. The API layer maps each class to one gRPC status (``dualdraw.entrypoints.grpc.errors``)."""
 
 from __future__ import annotations
 

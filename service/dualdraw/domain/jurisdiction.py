@@ -7,11 +7,21 @@ below it, within the task's scope region (by default the department's whole terr
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from dualdraw.domain.errors import FieldViolation, InvalidArgument, NotFound, Violations
 from dualdraw.domain.model import Department, Task, TaskScope
 from dualdraw.domain.region import region_code_problem, region_within, significant_prefix
-from dualdraw.service_layer.ports import ObjectFilter
+
+
+@dataclass(frozen=True)
+class ObjectFilter:
+    """Objects registered by one of ``department_ids`` whose region code starts with ``region_prefix``."""
+
+    department_ids: frozenset[str]
+    region_prefix: str = ""
+    industries: frozenset[str] = frozenset()
+    active_only: bool = False
 
 
 def department_tree_problems(

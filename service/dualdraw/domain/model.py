@@ -261,3 +261,13 @@ class AuditEvent:
     before_json: str
     after_json: str
     request_id: str = ""
+
+
+@dataclass
+class SideFacts:
+    """Side facts for a set of objects, as the exclusion rules read them."""
+
+    complaints: list[Complaint] = field(default_factory=list)
+    campaigns: list[Campaign] = field(default_factory=list)
+    risk_assessments: list[RiskAssessment] = field(default_factory=list)
+    statutory_designations: list[StatutoryDesignation] = field(default_factory=list)

@@ -199,7 +199,7 @@ def policy_problems(
 
 
 def _decimal(r: Fraction) -> str:
-    from dualdraw.domain.draw_algorithm import format_ratio
+    from dualdraw.domain.draw.algorithm import format_ratio
 
     try:
         return format_ratio(r)

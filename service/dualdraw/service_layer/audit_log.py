@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from dualdraw.audit.checkpoints import Checkpoint
-from dualdraw.audit.entries import LogVerdict, leaf_data, verify_entries
-from dualdraw.audit.merkle import consistency_proof, inclusion_proof, root
+from dualdraw.domain.audit.checkpoints import Checkpoint
+from dualdraw.domain.audit.entries import LogVerdict, leaf_data, verify_entries
+from dualdraw.domain.audit.merkle import consistency_proof, inclusion_proof, root
 from dualdraw.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from dualdraw.service_layer.ports import PageRequest, UnitOfWork
 

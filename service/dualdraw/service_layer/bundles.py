@@ -1,5 +1,5 @@
 """``ExportDrawBundle``/``StreamDrawBundle``: one file with everything needed to re-verify a draw offline
-(``dualdraw.verify``).
+(``dualdraw.verifier.bundle``).
 
 The bundle (format ``dualdraw-bundle/1``, docs/DRAW-ALGORITHM.md §12) is canonical JSON: the draw with its
 manifest, the entropy inputs, the eligible set (full: codes, strata, risk classes and salts; public: only
@@ -24,11 +24,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dualdraw.audit.entries import leaf_data
-from dualdraw.audit.merkle import inclusion_proof
+from dualdraw.domain.audit.entries import leaf_data
+from dualdraw.domain.audit.merkle import inclusion_proof
 from dualdraw.domain.canonical_json import canonical_json
-from dualdraw.domain.commitments import object_commitment, salt_for
-from dualdraw.domain.draw_algorithm import object_ticket, ticket_hex
+from dualdraw.domain.draw.algorithm import object_ticket, ticket_hex
+from dualdraw.domain.draw.commitments import object_commitment, salt_for
 from dualdraw.domain.errors import FailedPrecondition
 from dualdraw.service_layer.directory import require
 from dualdraw.service_layer.ports import UnitOfWork

@@ -7,12 +7,12 @@ import uuid
 from dataclasses import replace
 from fractions import Fraction
 
-from dualdraw.audit.log import record_event
 from dualdraw.domain import model
 from dualdraw.domain.errors import AlreadyExists, FieldViolation, InvalidArgument, Violations
 from dualdraw.domain.jurisdiction import DepartmentTree, scope_problems
 from dualdraw.domain.policy import DEFAULT_GENERAL_RATIO_CAP, TaskPolicy, policy_problems
 from dualdraw.domain.region import region_code_problem
+from dualdraw.service_layer.audit_events import record_event
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.ports import UnitOfWork
 

@@ -14,7 +14,8 @@ def _utc_now() -> dt.datetime:
 
 @dataclass(frozen=True)
 class Caller:
-    """The caller of one request: ``actor`` is the principal ``dualdraw.security`` admitted (or, with
+    """The caller of one request: ``actor`` is the principal ``dualdraw.entrypoints.grpc.security`` admitted
+    (or, with
     authentication off, the ``x-dualdraw-actor`` metadata)."""
 
     actor: str

@@ -1,12 +1,12 @@
-"""Loads the bundled demo directory (``dualdraw.demo``) into an empty database."""
+"""Loads the bundled demo directory (``dualdraw.service_layer.demo_directory``) into an empty database."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from dualdraw.demo import demo_directory
 from dualdraw.service_layer import catalogue, directory
 from dualdraw.service_layer.context import Caller
+from dualdraw.service_layer.demo_directory import demo_directory
 from dualdraw.service_layer.directory import DirectoryBatch
 from dualdraw.service_layer.ports import UnitOfWork
 

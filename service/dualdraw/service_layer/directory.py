@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any, Literal, TypeVar
 
-from dualdraw.audit.log import record_event
-from dualdraw.crashpoints import crash_point
 from dualdraw.domain import model
 from dualdraw.domain.credit_code import all_valid, credit_code_problem
-from dualdraw.domain.draw_algorithm import set_digest
+from dualdraw.domain.draw.algorithm import set_digest
 from dualdraw.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Violations
 from dualdraw.domain.jurisdiction import DepartmentTree, department_tree_problems
 from dualdraw.domain.region import region_code_problem, region_within
+from dualdraw.runtime.crashpoints import crash_point
+from dualdraw.service_layer.audit_events import record_event
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.ports import UnitOfWork
 

@@ -24,19 +24,10 @@ from dataclasses import dataclass
 from itertools import compress, pairwise
 from typing import Any
 
-from dualdraw.audit.entries import event_leaf_hash
-from dualdraw.audit.log import record_event
 from dualdraw.domain import model
+from dualdraw.domain.audit.entries import event_leaf_hash
 from dualdraw.domain.canonical_json import canonical_json, sha256_hex
-from dualdraw.domain.commitments import (
-    EligibleEntry,
-    LeafSet,
-    eligible_root,
-    exclusions_digest,
-    exclusions_root,
-    pool_root,
-)
-from dualdraw.domain.draw_algorithm import (
+from dualdraw.domain.draw.algorithm import (
     ALGORITHM_VERSION,
     DEFAULT_STRATUM,
     derive_seed,
@@ -44,7 +35,15 @@ from dualdraw.domain.draw_algorithm import (
     select_objects,
     set_digest,
 )
-from dualdraw.domain.entropy import (
+from dualdraw.domain.draw.commitments import (
+    EligibleEntry,
+    LeafSet,
+    eligible_root,
+    exclusions_digest,
+    exclusions_root,
+    pool_root,
+)
+from dualdraw.domain.draw.entropy import (
     BEACON,
     COMMIT_REVEAL,
     LOCAL_SECRET,
@@ -60,15 +59,15 @@ from dualdraw.domain.entropy import (
     local_commitment,
     validate_declaration,
 )
+from dualdraw.domain.draw.policy_teams import ALGORITHM_VERSION_2, select_v2, substitution_pool_v2, teams_v2
+from dualdraw.domain.draw.substitution import REASONS as SUBSTITUTION_REASONS
+from dualdraw.domain.draw.substitution import Substitution, pick_replacement, sub_seed
+from dualdraw.domain.draw.teams import conflict_digest, form_teams, inspector_pool, inspector_pool_digest
 from dualdraw.domain.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument
+from dualdraw.domain.exclusions.model import EvaluationContext, RuleSet
 from dualdraw.domain.jurisdiction import DepartmentTree, task_object_filter
 from dualdraw.domain.policy import Raise, TaskPolicy, history_scope, reads_history
-from dualdraw.domain.substitution import REASONS as SUBSTITUTION_REASONS
-from dualdraw.domain.substitution import Substitution, pick_replacement, sub_seed
-from dualdraw.domain.teams import conflict_digest, form_teams, inspector_pool, inspector_pool_digest
-from dualdraw.domain.teams_v2 import ALGORITHM_VERSION_2, select_v2, substitution_pool_v2, teams_v2
-from dualdraw.rules.engine import ExclusionEngine
-from dualdraw.rules.model import EvaluationContext, RuleSet
+from dualdraw.service_layer.audit_events import record_event
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.directory import require
 from dualdraw.service_layer.draw_policy import MANIFEST_VERSION_3, fraction_text, prepare_v2
@@ -82,7 +81,7 @@ from dualdraw.service_layer.draws import (
     new_draw_id,
     pool_entry,
 )
-from dualdraw.service_layer.ports import DrawRecord, UnitOfWork
+from dualdraw.service_layer.ports import DrawRecord, ExclusionMatcher, UnitOfWork
 from dualdraw.service_layer.rule_preview import department_path
 
 MANIFEST_VERSION = "dualdraw-manifest/2"
@@ -164,7 +163,7 @@ def _subtree(tree: DepartmentTree, department_id: str, policy: TaskPolicy) -> fr
 
 def commit_in(
     uow: UnitOfWork,
-    engine: ExclusionEngine,
+    engine: ExclusionMatcher,
     rule_set: RuleSet,
     task: model.Task,
     day: dt.date,
@@ -469,7 +468,7 @@ def execute_in(
 
 def commit_draw(
     uow: UnitOfWork,
-    engine: ExclusionEngine,
+    engine: ExclusionMatcher,
     rule_set: RuleSet,
     *,
     task_id: str,

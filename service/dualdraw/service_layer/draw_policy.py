@@ -17,8 +17,10 @@ from fractions import Fraction
 from typing import Any
 
 from dualdraw.domain import model
-from dualdraw.domain.commitments import EligibleEntry
+from dualdraw.domain.draw.commitments import EligibleEntry
+from dualdraw.domain.draw.policy_teams import ALGORITHM_VERSION_2, PoolMember
 from dualdraw.domain.jurisdiction import DepartmentTree
+from dualdraw.domain.model import SideFacts
 from dualdraw.domain.policy import (
     JointInspection,
     Raise,
@@ -30,8 +32,7 @@ from dualdraw.domain.policy import (
     recent_inspectors,
     strata_of,
 )
-from dualdraw.domain.teams_v2 import ALGORITHM_VERSION_2, PoolMember
-from dualdraw.service_layer.ports import SideFacts, UnitOfWork
+from dualdraw.service_layer.ports import UnitOfWork
 
 MANIFEST_VERSION_3 = "dualdraw-manifest/3"
 

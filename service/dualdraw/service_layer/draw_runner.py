@@ -2,7 +2,8 @@
 
 A draw over a million objects keeps a process busy for seconds with Python work that holds the GIL
 (loading objects, Merkle commitments, sorting, persisting), and so does writing its bundle.
-``dualdraw.draw_process.DrawProcess`` runs the same use cases in a child process, so that the server's
+``dualdraw.adapters.draw_process.DrawProcess`` runs the same use cases in a child process, so that the
+server's
 threads keep answering reads meanwhile; both implement ``DrawRunner`` and the servicers do not know which
 one they talk to.
 """
@@ -14,11 +15,10 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from dualdraw.domain import model
-from dualdraw.rules.engine import ExclusionEngine
-from dualdraw.rules.model import RuleSet
+from dualdraw.domain.exclusions.model import RuleSet
 from dualdraw.service_layer import bundles, draw_lifecycle, draws
 from dualdraw.service_layer.context import Caller
-from dualdraw.service_layer.ports import UnitOfWork
+from dualdraw.service_layer.ports import ExclusionMatcher, UnitOfWork
 
 
 class DrawRunner(Protocol):
@@ -46,7 +46,7 @@ class DrawRunner(Protocol):
 class InProcessDraws:
     """Runs the draw use cases in this process, with this process's unit of work and rules engine."""
 
-    def __init__(self, unit_of_work: Callable[[], UnitOfWork], engine: ExclusionEngine) -> None:
+    def __init__(self, unit_of_work: Callable[[], UnitOfWork], engine: ExclusionMatcher) -> None:
         self._unit_of_work = unit_of_work
         self._engine = engine
 

@@ -19,24 +19,23 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from dualdraw import collection_pause
-from dualdraw.crashpoints import crash_point
 from dualdraw.domain import model
 from dualdraw.domain.canonical_json import canonical_json, sha256_hex
-from dualdraw.domain.commitments import EligibleEntry
-from dualdraw.domain.draw_algorithm import (
+from dualdraw.domain.draw.algorithm import (
     derive_seed,
     eligible_digest,
     select_objects,
 )
+from dualdraw.domain.draw.commitments import EligibleEntry
+from dualdraw.domain.draw.policy_teams import ALGORITHM_VERSION_2, select_v2, teams_v2
+from dualdraw.domain.draw.teams import conflict_digest, form_teams, inspector_pool_digest
 from dualdraw.domain.errors import AlreadyExists, FailedPrecondition
-from dualdraw.domain.teams import conflict_digest, form_teams, inspector_pool_digest
-from dualdraw.domain.teams_v2 import ALGORITHM_VERSION_2, select_v2, teams_v2
-from dualdraw.rules.engine import ExclusionEngine
-from dualdraw.rules.model import RuleSet
+from dualdraw.domain.exclusions.model import RuleSet
+from dualdraw.runtime import collection_pause
+from dualdraw.runtime.crashpoints import crash_point
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.directory import require
-from dualdraw.service_layer.ports import DrawRecord, PageRequest, UnitOfWork
+from dualdraw.service_layer.ports import DrawRecord, ExclusionMatcher, PageRequest, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +107,7 @@ def pool_entry(inspector: model.Inspector, eligible: set[str]) -> str:
 
 def run_draw(
     uow: UnitOfWork,
-    engine: ExclusionEngine,
+    engine: ExclusionMatcher,
     rule_set: RuleSet,
     *,
     task_id: str,

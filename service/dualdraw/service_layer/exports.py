@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterator, Sequence
 from enum import StrEnum
 from typing import Any
 
-from dualdraw.audit.log import snapshot
 from dualdraw.domain.errors import FieldViolation, InvalidArgument, NotFound
 from dualdraw.domain.publication import PublicResult
 from dualdraw.domain.results import OUTCOME_LABELS_ZH
+from dualdraw.service_layer.audit_events import snapshot
 from dualdraw.service_layer.ports import Page, PageRequest, UnitOfWork
 from dualdraw.service_layer.publication import credit_increments
 

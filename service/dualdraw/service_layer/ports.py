@@ -1,4 +1,4 @@
-"""The storage port: what the use cases need from persistence; ``dualdraw.store`` implements it.
+"""The storage port: what the use cases need from persistence; ``dualdraw.adapters.store`` implements it.
 
 Contracts shared by every method:
 - keys are the domain keys (department id, credit code, badge number, side-fact id, item code, task id,
@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
-from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterator, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Generic, Literal, Protocol, Self, TypeVar
 
-from dualdraw.audit.checkpoints import Checkpoint
-from dualdraw.audit.entries import StoredEntry
-from dualdraw.domain.commitments import EligibleEntry
-from dualdraw.domain.entropy import EntropyInput
+from dualdraw.domain.audit.checkpoints import Checkpoint
+from dualdraw.domain.audit.entries import StoredEntry
+from dualdraw.domain.draw.commitments import EligibleEntry
+from dualdraw.domain.draw.entropy import EntropyInput
+from dualdraw.domain.draw.substitution import Substitution
+from dualdraw.domain.exclusions.model import EvaluationContext, RuleSet
 from dualdraw.domain.item_list import ItemVersion
+from dualdraw.domain.jurisdiction import ObjectFilter
 from dualdraw.domain.model import (
     Assignment,
     AuditEvent,
@@ -34,13 +37,13 @@ from dualdraw.domain.model import (
     InspectionObject,
     Inspector,
     RiskAssessment,
+    SideFacts,
     StatutoryDesignation,
     Task,
 )
 from dualdraw.domain.policy import PastInspection, Raise
 from dualdraw.domain.publication import Publication
 from dualdraw.domain.results import InspectionResult
-from dualdraw.domain.substitution import Substitution
 
 T = TypeVar("T")
 
@@ -55,26 +58,6 @@ class PageRequest:
 class Page(Generic[T]):
     items: list[T]
     next_after: str | None = None
-
-
-@dataclass(frozen=True)
-class ObjectFilter:
-    """Objects registered by one of ``department_ids`` whose region code starts with ``region_prefix``."""
-
-    department_ids: frozenset[str]
-    region_prefix: str = ""
-    industries: frozenset[str] = frozenset()
-    active_only: bool = False
-
-
-@dataclass
-class SideFacts:
-    """Side facts for a set of objects, as the exclusion rules read them."""
-
-    complaints: list[Complaint] = field(default_factory=list)
-    campaigns: list[Campaign] = field(default_factory=list)
-    risk_assessments: list[RiskAssessment] = field(default_factory=list)
-    statutory_designations: list[StatutoryDesignation] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -390,4 +373,25 @@ class ItemVersionRepository(Protocol):
 
     def replace_item(self, item: InspectionItem) -> None:
         """Replaces the working record of a revised item (its item-list row); ``NotFound`` if absent."""
+        ...
+
+
+class ExclusionMatcher(Protocol):
+    """Decides which objects the exclusion rules exclude. The implementation is durable_rules in a worker
+    process (``dualdraw.adapters.rules_engine.engine.ExclusionEngine``); the use cases see only this."""
+
+    def evaluate(
+        self,
+        rule_set: RuleSet,
+        context: EvaluationContext,
+        objects: Sequence[InspectionObject],
+        side_facts: SideFacts,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+        meanwhile: Iterator[object] | None = None,
+    ) -> list[Exclusion]:
+        """One ``Exclusion`` per (object, rule) that holds, sorted by (credit code, rule id); ``progress`` is
+        called after each shard, ``meanwhile`` is stepped while the engine works and never changes the result.
+        Raises ``FailedPrecondition`` for a context the rules cannot use, ``Unavailable`` when the engine
+        failed."""
         ...

@@ -11,8 +11,6 @@ import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 
-from dualdraw.audit.log import record_event
-from dualdraw.crashpoints import crash_point
 from dualdraw.domain.errors import FailedPrecondition, NotFound, Violations
 from dualdraw.domain.item_list import ItemVersion, changed_fields, list_as_of
 from dualdraw.domain.model import Assignment, Draw, InspectionItem
@@ -25,6 +23,8 @@ from dualdraw.domain.publication import (
 )
 from dualdraw.domain.results import InspectionResult, inspection_ended_on, result_record_id
 from dualdraw.domain.working_days import HolidayCalendar, publication_deadline
+from dualdraw.runtime.crashpoints import crash_point
+from dualdraw.service_layer.audit_events import record_event
 from dualdraw.service_layer.catalogue import ITEM_CODE
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.draws import recompute

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from dualdraw.audit.log import record_event
 from dualdraw.domain.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound, Violations
 from dualdraw.domain.model import Assignment
 from dualdraw.domain.results import (
@@ -13,6 +12,7 @@ from dualdraw.domain.results import (
     correction_problems,
     result_problems,
 )
+from dualdraw.service_layer.audit_events import record_event
 from dualdraw.service_layer.context import CHINA_STANDARD_TIME, Caller
 from dualdraw.service_layer.ports import PageRequest, UnitOfWork
 

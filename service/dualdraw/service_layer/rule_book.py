@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dualdraw.domain.errors import FieldViolation, InvalidArgument
-from dualdraw.rules.check import semantic_problems
-from dualdraw.rules.engine import ExclusionEngine
-from dualdraw.rules.loader import Problem, RuleFileError, load_rule_set
-from dualdraw.rules.model import RuleSet
+from dualdraw.domain.exclusions.check import semantic_problems
+from dualdraw.domain.exclusions.loader import Problem, RuleFileError, load_rule_set
+from dualdraw.domain.exclusions.model import RuleSet
+from dualdraw.service_layer.ports import ExclusionMatcher
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +47,9 @@ class RuleBook:
         with self._lock:
             return self._current
 
-    def reload(self, engine: ExclusionEngine) -> Reload:
+    def reload(self, engine: ExclusionMatcher) -> Reload:
         """Loads, checks and tests the files; replaces the set only if all pass (else ``InvalidArgument``)."""
-        from dualdraw.rules.testing import load_cases, run_cases, test_files
+        from dualdraw.service_layer.rule_cases import load_cases, run_cases, test_files
 
         try:
             candidate = load_rule_set(self._paths)
@@ -119,7 +119,7 @@ class RuleBook:
             stamps.append((str(f), stat.st_mtime_ns, stat.st_size))
         return tuple(stamps)
 
-    def watch(self, engine: ExclusionEngine, interval_s: float) -> None:
+    def watch(self, engine: ExclusionMatcher, interval_s: float) -> None:
         """Polls the files every ``interval_s`` and reloads on a change (refusals are logged, not raised)."""
         if self._watcher is not None:
             return

@@ -21,14 +21,13 @@ from pathlib import Path
 from typing import TypeVar
 
 from dualdraw.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
-from dualdraw.domain.jurisdiction import DepartmentTree
-from dualdraw.domain.model import Department, Exclusion, InspectionObject
-from dualdraw.rules import oracle
-from dualdraw.rules.engine import ExclusionEngine
-from dualdraw.rules.loader import RULE_FILE_SUFFIX
-from dualdraw.rules.model import EvaluationContext, RuleSet
-from dualdraw.rules.schema import ATTRIBUTES, FactKind
-from dualdraw.service_layer.ports import ObjectFilter, Page, PageRequest, SideFacts, UnitOfWork
+from dualdraw.domain.exclusions import oracle
+from dualdraw.domain.exclusions.loader import RULE_FILE_SUFFIX
+from dualdraw.domain.exclusions.model import EvaluationContext, RuleSet
+from dualdraw.domain.exclusions.schema import ATTRIBUTES, FactKind
+from dualdraw.domain.jurisdiction import DepartmentTree, ObjectFilter
+from dualdraw.domain.model import Department, Exclusion, InspectionObject, SideFacts
+from dualdraw.service_layer.ports import ExclusionMatcher, Page, PageRequest, UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -165,7 +164,7 @@ def impact(
     base: RuleSet,
     head: RuleSet,
     snapshot: DirectorySnapshot,
-    engine: ExclusionEngine,
+    engine: ExclusionMatcher,
     *,
     as_of: dt.date,
     business_line: str = "",
@@ -287,7 +286,7 @@ def explain(
     obj: InspectionObject,
     side_facts: SideFacts,
     context: EvaluationContext,
-    engine: ExclusionEngine,
+    engine: ExclusionMatcher,
 ) -> Explanation:
     """Every rule's verdict for ``obj``: matched (with its facts), nearly matched (with what failed)."""
     decided = tuple(e.rule_id for e in engine.evaluate(rule_set, context, [obj], side_facts))
@@ -396,7 +395,7 @@ def stored_rule_set(uow: UnitOfWork, rule_set_hash: str) -> RuleSet:
     return rule_set
 
 
-def reevaluate_draw(uow: UnitOfWork, engine: ExclusionEngine, draw_id: str) -> Reevaluation:
+def reevaluate_draw(uow: UnitOfWork, engine: ExclusionMatcher, draw_id: str) -> Reevaluation:
     """Recomputes a draw's exclusions with the rule set it used, over today's directory, and compares.
 
     The directory is not snapshotted per draw, so a difference can also mean the directory changed since.

@@ -1,0 +1,292 @@
+"""SQL side of the verifiable draw lifecycle: commitments, entropy inputs, state changes,
+execution and substitutions (``DrawLifecycleRepository``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Collection, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from dualdraw.adapters.store import bulk
+from dualdraw.adapters.store.codes import pack_codes, unpack_codes
+from dualdraw.adapters.store.database import SQLITE_BEGIN_KEY
+from dualdraw.adapters.store.repositories import _Repository
+from dualdraw.adapters.store.rows import (
+    ASSIGNMENTS,
+    DRAW_COMMITMENTS,
+    DRAWS,
+    ENTROPY_INPUTS,
+    ITEMS,
+    MEMBERS,
+    SUBSTITUTIONS,
+    TASKS,
+    Row,
+)
+from dualdraw.domain.draw.commitments import EligibleEntry
+from dualdraw.domain.draw.entropy import EntropyInput
+from dualdraw.domain.draw.substitution import Substitution
+from dualdraw.domain.errors import AlreadyExists, NotFound
+from dualdraw.domain.model import Assignment
+from dualdraw.service_layer.ports import PendingDraw
+
+
+def history_lock_key(department_id: str) -> int:
+    """The PostgreSQL advisory-lock key of one department's draws: the first 8 bytes of a SHA-256 of a
+    fixed label and the id, as a signed 64-bit integer (a collision only serialises two departments)."""
+    digest = hashlib.sha256(b"dualdraw/draw-history/v1\x00" + department_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+class SqlDrawLifecycleRepository(_Repository):
+    def lock_history_scope(self, department_ids: Collection[str], *, exclusive: bool) -> None:
+        """PostgreSQL: transaction-level advisory locks, one per department, taken one by one in key order
+        (so that two draws never wait for each other in a cycle). SQLite: the transaction holds the one
+        writer lock from its ``BEGIN IMMEDIATE`` on, before any read, so it only checks that it does."""
+        connection = self._connection
+        if connection.dialect.name == "sqlite":
+            if connection.info.get(SQLITE_BEGIN_KEY) != "IMMEDIATE" or not connection.in_transaction():
+                raise RuntimeError("a draw reads and writes inspection history in a writer transaction")
+            return
+        lock = sa.func.pg_advisory_xact_lock if exclusive else sa.func.pg_advisory_xact_lock_shared
+        for key in sorted({history_lock_key(d) for d in department_ids}):
+            connection.execute(sa.select(lock(sa.literal(key, sa.BigInteger))))
+
+    def pending_draws(self) -> list[PendingDraw]:
+        rows = self._connection.execute(
+            sa.select(
+                DRAWS.c.id, TASKS.c.id, TASKS.c.department_id, TASKS.c.policy_json, ITEMS.c.frequency_cap
+            )
+            .join(TASKS, TASKS.c.id == DRAWS.c.task_id)
+            .join(ITEMS, ITEMS.c.code == TASKS.c.item_code)
+            .where(DRAWS.c.state == "committed")
+            .order_by(DRAWS.c.created_at, DRAWS.c.id)
+        )
+        return [PendingDraw(*row) for row in rows]
+
+    def add_commitments(self, draw_id: str, salt_key: str, entries: Sequence[EligibleEntry]) -> None:
+        lines = [f"{e.code}\t{e.stratum}\t{e.risk_class}" for e in entries]  # e.line(), without 1M calls
+        values = {"draw_id": draw_id, "salt_key": salt_key, "entries_zlib": pack_codes(lines)}
+        self._connection.execute(sa.insert(DRAW_COMMITMENTS).values(values))
+
+    def commitments(self, draw_id: str) -> tuple[str, list[EligibleEntry]] | None:
+        row = self._connection.execute(
+            sa.select(DRAW_COMMITMENTS).where(DRAW_COMMITMENTS.c.draw_id == draw_id)
+        ).first()
+        if row is None:
+            return None
+        return row.salt_key, [EligibleEntry.from_line(line) for line in unpack_codes(row.entries_zlib)]
+
+    def add_entropy_inputs(self, draw_id: str, inputs: Sequence[EntropyInput]) -> None:
+        """Raises ``AlreadyExists`` (``COMMITMENT_REUSED``) when a commitment was used by any draw before."""
+        try:
+            with self._session.begin_nested():
+                self._connection.execute(
+                    sa.insert(ENTROPY_INPUTS),
+                    [
+                        {
+                            "draw_id": draw_id,
+                            "role": i.role,
+                            "name": i.name,
+                            "commitment": i.commitment or None,
+                            "value": i.value,
+                            "revealed_at": i.revealed_at,
+                        }
+                        for i in inputs
+                    ],
+                )
+        except IntegrityError as exc:
+            raise AlreadyExists(
+                "an entropy commitment of this draw was used before; every draw needs fresh secrets "
+                "(a replayed reveal would be known in advance)",
+                reason="COMMITMENT_REUSED",
+            ) from exc
+
+    def entropy_inputs(self, draw_id: str) -> list[EntropyInput]:
+        rows = self._connection.execute(
+            sa.select(ENTROPY_INPUTS)
+            .where(ENTROPY_INPUTS.c.draw_id == draw_id)
+            .order_by(ENTROPY_INPUTS.c.role, ENTROPY_INPUTS.c.name)
+        )
+        return [EntropyInput(r.role, r.name, r.commitment or "", r.value, r.revealed_at) for r in rows]
+
+    def set_entropy_value(self, draw_id: str, role: str, name: str, value: str, at: dt.datetime) -> None:
+        self._connection.execute(
+            sa.update(ENTROPY_INPUTS)
+            .where(
+                ENTROPY_INPUTS.c.draw_id == draw_id,
+                ENTROPY_INPUTS.c.role == role,
+                ENTROPY_INPUTS.c.name == name,
+            )
+            .values(value=value, revealed_at=at)
+        )
+
+    def lock_draw(self, draw_id: str) -> None:
+        """Locks the draw row until commit (PostgreSQL), so reveals and execution of one draw serialise."""
+        found = self._connection.execute(
+            sa.select(DRAWS.c.id).where(DRAWS.c.id == draw_id).with_for_update()
+        ).first()
+        if found is None:
+            raise NotFound("draw", draw_id)
+
+    def execute(
+        self,
+        draw_id: str,
+        *,
+        seed: str,
+        entropy_source: str,
+        entropy: str,
+        executed_at: dt.datetime,
+        assignments: Sequence[Assignment],
+    ) -> None:
+        self._connection.execute(
+            sa.update(DRAWS)
+            .where(DRAWS.c.id == draw_id, DRAWS.c.state == "committed")
+            .values(
+                state="executed",
+                seed=seed,
+                entropy_source=entropy_source,
+                entropy=entropy,
+                executed_at=executed_at,
+                selected_count=len(assignments),
+            )
+        )
+        bulk.insert(
+            self._connection,
+            ASSIGNMENTS,
+            [
+                {
+                    "draw_id": draw_id,
+                    "position": a.position,
+                    "credit_code": a.credit_code,
+                    "ticket": a.ticket,
+                    "stratum": a.stratum,
+                }
+                for a in assignments
+            ],
+        )
+        bulk.insert(
+            self._connection,
+            MEMBERS,
+            [
+                {
+                    "draw_id": draw_id,
+                    "position": a.position,
+                    "member_order": order,
+                    "badge_number": m.badge_number,
+                    "leader": m.leader,
+                }
+                for a in assignments
+                for order, m in enumerate(a.team)
+            ],
+        )
+
+    def abandon(self, draw_id: str, task_id: str, reason: str, note: str) -> None:
+        self._connection.execute(
+            sa.update(DRAWS)
+            .where(DRAWS.c.id == draw_id)
+            .values(state="abandoned", state_reason=reason, state_note=note)
+        )
+        self._connection.execute(
+            sa.update(TASKS).where(TASKS.c.id == task_id, TASKS.c.draw_id == draw_id).values(draw_id=None)
+        )
+
+    def abandoned_counts(self) -> dict[str, int]:
+        rows = self._connection.execute(
+            sa.select(DRAWS.c.state_reason, sa.func.count())
+            .where(DRAWS.c.state == "abandoned")
+            .group_by(DRAWS.c.state_reason)
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
+    # -- substitutions ---------------------------------------------------------------------------------
+
+    def add_substitution(self, sub: Substitution, local_secret: str) -> None:
+        self._connection.execute(
+            sa.insert(SUBSTITUTIONS).values(
+                id=sub.id,
+                draw_id=sub.draw_id,
+                position=sub.position,
+                removed_badge=sub.removed_badge,
+                reason_code=sub.reason_code,
+                evidence_hash=sub.evidence_hash,
+                entropy_source=sub.entropy_source,
+                local_secret=local_secret,
+                event_leaf_hash=sub.event_leaf_hash,
+                replacement_badge="",
+                entropy="",
+                state="requested",
+                requested_at=sub.requested_at,
+                executed_at=None,
+                actor=sub.actor,
+            )
+        )
+
+    def get_substitution(self, sub_id: str) -> tuple[Substitution, str] | None:
+        """The substitution and its stored local secret ("" unless the source is a local secret)."""
+        row = self._connection.execute(sa.select(SUBSTITUTIONS).where(SUBSTITUTIONS.c.id == sub_id)).first()
+        return None if row is None else (_substitution(row), row.local_secret)
+
+    def substitutions(self, draw_id: str) -> list[Substitution]:
+        rows = self._connection.execute(
+            sa.select(SUBSTITUTIONS)
+            .where(SUBSTITUTIONS.c.draw_id == draw_id)
+            .order_by(SUBSTITUTIONS.c.requested_at, SUBSTITUTIONS.c.id)
+        )
+        return [_substitution(r) for r in rows]
+
+    def complete_substitution(
+        self, sub: Substitution, *, replacement: str, entropy: str, at: dt.datetime
+    ) -> None:
+        """Records the replacement and swaps it into the team in the removed member's place."""
+        self._connection.execute(
+            sa.update(SUBSTITUTIONS)
+            .where(SUBSTITUTIONS.c.id == sub.id, SUBSTITUTIONS.c.state == "requested")
+            .values(replacement_badge=replacement, entropy=entropy, state="executed", executed_at=at)
+        )
+        self._connection.execute(
+            sa.update(MEMBERS)
+            .where(
+                MEMBERS.c.draw_id == sub.draw_id,
+                MEMBERS.c.position == sub.position,
+                MEMBERS.c.badge_number == sub.removed_badge,
+            )
+            .values(badge_number=replacement)
+        )
+
+    def substitution_counts(self) -> tuple[dict[str, int], dict[str, int]]:
+        """Executed substitutions per department (of the draw's task) and per removed inspector."""
+        per_department = self._connection.execute(
+            sa.select(TASKS.c.department_id, sa.func.count())
+            .select_from(SUBSTITUTIONS.join(DRAWS, DRAWS.c.id == SUBSTITUTIONS.c.draw_id))
+            .join(TASKS, TASKS.c.id == DRAWS.c.task_id)
+            .where(SUBSTITUTIONS.c.state == "executed")
+            .group_by(TASKS.c.department_id)
+        )
+        per_inspector = self._connection.execute(
+            sa.select(SUBSTITUTIONS.c.removed_badge, sa.func.count())
+            .where(SUBSTITUTIONS.c.state == "executed")
+            .group_by(SUBSTITUTIONS.c.removed_badge)
+        )
+        return {r[0]: int(r[1]) for r in per_department}, {r[0]: int(r[1]) for r in per_inspector}
+
+
+def _substitution(r: Row) -> Substitution:
+    return Substitution(
+        id=r.id,
+        draw_id=r.draw_id,
+        position=r.position,
+        removed_badge=r.removed_badge,
+        reason_code=r.reason_code,
+        evidence_hash=r.evidence_hash,
+        entropy_source=r.entropy_source,
+        requested_at=r.requested_at,
+        actor=r.actor,
+        event_leaf_hash=r.event_leaf_hash,
+        replacement_badge=r.replacement_badge,
+        entropy=r.entropy,
+        state=r.state,
+        executed_at=r.executed_at,
+    )

@@ -1,0 +1,572 @@
+"""The database schema as SQLAlchemy 2 declarative tables, one per domain record (plus child tables).
+
+Portable types only, so one Alembic migration serves SQLite and PostgreSQL:
+- enumerations are stored as their string (or integer) values, never as native enum types;
+- ratios are exact: a numerator and a positive denominator (``Fraction`` in lowest terms), never a float;
+- ordered string tuples with no query needs (business lines, industries, evidence) are JSON text;
+- timestamps are ``UtcDateTime``: timezone-aware in Python, stored in UTC on both backends;
+- a draw's eligible credit codes and inspector pool are zlib-compressed blobs (``draw_eligible``), so a draw
+  over a million objects is one row, not a million.
+
+Constraint names follow ``NAMING_CONVENTION`` so migrations can refer to them on both backends.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware timestamp stored in UTC; naive datetimes are rejected rather than guessed at.
+
+    PostgreSQL stores ``timestamptz``; SQLite stores the UTC wall time as text (which sorts correctly).
+    Values read back are always aware and in UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"timestamp {value.isoformat()} has no time zone; store aware datetimes")
+        utc = value.astimezone(dt.UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+# An autoincrementing 64-bit key on PostgreSQL; SQLite only autoincrements a column declared INTEGER.
+AutoIncrementKey = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: dict[Any, Any] = {  # noqa: RUF012 -- SQLAlchemy reads this class attribute as is
+        str: String(),
+        dt.date: Date(),
+        dt.datetime: UtcDateTime(),
+        bool: Boolean(),
+        bytes: LargeBinary(),
+    }
+
+
+# --- directory -------------------------------------------------------------------------------------------
+
+
+class DepartmentRow(Base):
+    __tablename__ = "departments"
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    level: Mapped[int] = mapped_column(Integer)
+    region_code: Mapped[str]
+
+
+class ObjectRow(Base):
+    __tablename__ = "objects"
+    __table_args__ = (Index(None, "registering_department_id", "region_code"),)
+
+    credit_code: Mapped[str] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    region_code: Mapped[str]
+    registering_department_id: Mapped[str] = mapped_column(ForeignKey("departments.id"))
+    industry: Mapped[str]
+    business_lines_json: Mapped[str] = mapped_column(Text)
+    risk_class: Mapped[str]
+    status: Mapped[str]
+    office: Mapped[str]
+
+
+class InspectorRow(Base):
+    __tablename__ = "inspectors"
+
+    badge_number: Mapped[str] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    department_id: Mapped[str] = mapped_column(ForeignKey("departments.id"), index=True)
+    office: Mapped[str]
+    available: Mapped[bool]
+
+
+class InspectorSpecialityRow(Base):
+    """One speciality of an inspector; ``position`` keeps the order of ``Inspector.specialities``."""
+
+    __tablename__ = "inspector_specialities"
+
+    badge_number: Mapped[str] = mapped_column(
+        ForeignKey("inspectors.badge_number", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str]
+    certificate_expires_on: Mapped[dt.date | None]
+
+
+class InspectorConflictRow(Base):
+    """A declared conflict of interest: the inspector may not inspect the object ``credit_code``."""
+
+    __tablename__ = "inspector_conflicts"
+
+    badge_number: Mapped[str] = mapped_column(
+        ForeignKey("inspectors.badge_number", ondelete="CASCADE"), primary_key=True
+    )
+    credit_code: Mapped[str] = mapped_column(primary_key=True)
+
+
+# --- side facts --------------------------------------------------------------------------------------------
+
+
+class ComplaintRow(Base):
+    __tablename__ = "complaints"
+    __table_args__ = (Index(None, "credit_code", "id"),)
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    credit_code: Mapped[str] = mapped_column(ForeignKey("objects.credit_code"))
+    status: Mapped[str]
+    received_on: Mapped[dt.date]
+    closed_on: Mapped[dt.date | None]
+    summary: Mapped[str] = mapped_column(Text)
+
+
+class CampaignRow(Base):
+    __tablename__ = "campaigns"
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    organizer_department_id: Mapped[str] = mapped_column(ForeignKey("departments.id"))
+    region_code: Mapped[str]
+    industry: Mapped[str]
+    business_line: Mapped[str]
+    starts_on: Mapped[dt.date]
+    ends_on: Mapped[dt.date]
+
+
+class RiskAssessmentRow(Base):
+    __tablename__ = "risk_assessments"
+    __table_args__ = (Index(None, "credit_code", "id"),)
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    credit_code: Mapped[str] = mapped_column(ForeignKey("objects.credit_code"))
+    conclusion: Mapped[str]
+    assessed_on: Mapped[dt.date]
+    valid_until: Mapped[dt.date | None]
+    note: Mapped[str] = mapped_column(Text)
+
+
+class StatutoryDesignationRow(Base):
+    __tablename__ = "statutory_designations"
+    __table_args__ = (Index(None, "credit_code", "id"),)
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    credit_code: Mapped[str] = mapped_column(ForeignKey("objects.credit_code"))
+    business_line: Mapped[str]
+    method: Mapped[str] = mapped_column(Text)
+    legal_basis: Mapped[str] = mapped_column(Text)
+    valid_from: Mapped[dt.date]
+    valid_to: Mapped[dt.date | None]
+
+
+# --- items and tasks ---------------------------------------------------------------------------------------
+
+
+class InspectionItemRow(Base):
+    __tablename__ = "inspection_items"
+    __table_args__ = (CheckConstraint("default_ratio_denominator > 0", name="default_ratio_denominator"),)
+
+    code: Mapped[str] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    legal_basis: Mapped[str] = mapped_column(Text)
+    business_line: Mapped[str]
+    target_scope: Mapped[str] = mapped_column(Text)
+    required_speciality: Mapped[str]
+    kind: Mapped[str]
+    default_ratio_numerator: Mapped[int] = mapped_column(BigInteger)
+    default_ratio_denominator: Mapped[int] = mapped_column(BigInteger)
+    department_id: Mapped[str] = mapped_column(ForeignKey("departments.id"))
+    created_at: Mapped[dt.datetime | None]
+    frequency_cap: Mapped[int | None] = mapped_column(Integer)
+
+
+class TaskRow(Base):
+    """A task; ``draw_id`` mirrors ``draws.task_id`` (no foreign key: tasks and draws would form a cycle)."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (CheckConstraint("ratio_denominator > 0", name="ratio_denominator"),)
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    item_code: Mapped[str] = mapped_column(ForeignKey("inspection_items.code"))
+    department_id: Mapped[str] = mapped_column(ForeignKey("departments.id"), index=True)
+    ratio_numerator: Mapped[int] = mapped_column(BigInteger)
+    ratio_denominator: Mapped[int] = mapped_column(BigInteger)
+    team_size: Mapped[int] = mapped_column(Integer)
+    scope_region_code: Mapped[str | None]
+    scope_industries_json: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime | None]
+    draw_id: Mapped[str | None]
+    policy_json: Mapped[str] = mapped_column(Text, server_default="")
+    """The task's policy (``domain.policy.TaskPolicy``) as JSON; empty for a ``dualdraw-draw/1`` task."""
+
+
+# --- draws -------------------------------------------------------------------------------------------------
+
+
+class DrawRow(Base):
+    """A draw. The partial unique index on ``task_id`` over draws that are not abandoned is what serialises
+    concurrent draws of one task and keeps one live draw per task."""
+
+    __tablename__ = "draws"
+    __table_args__ = (
+        Index(
+            "uq_draws_live_task_id",
+            "task_id",
+            unique=True,
+            sqlite_where=text("state <> 'abandoned'"),
+            postgresql_where=text("state <> 'abandoned'"),
+        ),
+        CheckConstraint("ratio_denominator > 0", name="ratio_denominator"),
+    )
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id"))
+    created_at: Mapped[dt.datetime]
+    actor: Mapped[str]
+    algorithm_version: Mapped[str]
+    seed: Mapped[str]
+    entropy_source: Mapped[str] = mapped_column(Text)
+    entropy: Mapped[str] = mapped_column(Text)
+    manifest_hash: Mapped[str]
+    manifest_json: Mapped[str] = mapped_column(Text)
+    rule_set_hash: Mapped[str]
+    rule_set_version: Mapped[str]
+    as_of: Mapped[dt.date]
+    in_scope_count: Mapped[int] = mapped_column(Integer)
+    excluded_count: Mapped[int] = mapped_column(Integer)
+    eligible_count: Mapped[int] = mapped_column(Integer)
+    selected_count: Mapped[int] = mapped_column(Integer)
+    team_size: Mapped[int] = mapped_column(Integer)
+    ratio_numerator: Mapped[int] = mapped_column(BigInteger)
+    ratio_denominator: Mapped[int] = mapped_column(BigInteger)
+    eligible_digest: Mapped[str]
+    inspector_pool_digest: Mapped[str]
+    state: Mapped[str]
+    state_reason: Mapped[str]
+    state_note: Mapped[str] = mapped_column(Text)
+    executed_at: Mapped[dt.datetime | None]
+
+
+class DrawEligibleRow(Base):
+    """The eligible credit codes and the inspector pool of one draw.
+
+    Each blob is ``zlib.compress("\\n".join(codes).encode("utf-8"))`` in the order the draw stored them.
+    """
+
+    __tablename__ = "draw_eligible"
+
+    draw_id: Mapped[str] = mapped_column(ForeignKey("draws.id"), primary_key=True)
+    eligible_codes_zlib: Mapped[bytes]
+    inspector_pool_zlib: Mapped[bytes]
+
+
+class ExclusionRow(Base):
+    __tablename__ = "exclusions"
+
+    draw_id: Mapped[str] = mapped_column(ForeignKey("draws.id"), primary_key=True)
+    credit_code: Mapped[str] = mapped_column(primary_key=True)
+    rule_id: Mapped[str] = mapped_column(primary_key=True)
+    category: Mapped[str]
+    reason: Mapped[str] = mapped_column(Text)
+    legal_basis: Mapped[str] = mapped_column(Text)
+    evidence_json: Mapped[str] = mapped_column(Text)
+
+
+class AssignmentRow(Base):
+    __tablename__ = "assignments"
+
+    draw_id: Mapped[str] = mapped_column(ForeignKey("draws.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    credit_code: Mapped[str] = mapped_column(index=True)
+    ticket: Mapped[str]
+    stratum: Mapped[str]
+
+
+class DrawRaiseRow(Base):
+    """An object a draw raised above its credit-risk class's stratum, with the reason and the evidence ids."""
+
+    __tablename__ = "draw_raises"
+
+    draw_id: Mapped[str] = mapped_column(ForeignKey("draws.id"), primary_key=True)
+    credit_code: Mapped[str] = mapped_column(primary_key=True)
+    from_class: Mapped[str]
+    to_class: Mapped[str]
+    reason: Mapped[str] = mapped_column(Text)
+    evidence_json: Mapped[str] = mapped_column(Text)
+
+
+class AssignmentMemberRow(Base):
+    """One team member of an assignment; ``member_order`` 0 is the first member (the leader)."""
+
+    __tablename__ = "assignment_members"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["draw_id", "position"],
+            ["assignments.draw_id", "assignments.position"],
+        ),
+    )
+
+    draw_id: Mapped[str] = mapped_column(primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_order: Mapped[int] = mapped_column(Integer, primary_key=True)
+    badge_number: Mapped[str] = mapped_column(index=True)
+    leader: Mapped[bool]
+
+
+# --- audit -------------------------------------------------------------------------------------------------
+
+
+class AuditEventRow(Base):
+    """The append-only audit log; ``sequence`` is assigned by the database and never reused."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index(None, "resource", "sequence"), {"sqlite_autoincrement": True})
+
+    sequence: Mapped[int] = mapped_column(AutoIncrementKey, primary_key=True, autoincrement=True)
+    occurred_at: Mapped[dt.datetime]
+    actor: Mapped[str]
+    action: Mapped[str]
+    resource: Mapped[str]
+    before_json: Mapped[str] = mapped_column(Text)
+    after_json: Mapped[str] = mapped_column(Text)
+    request_id: Mapped[str]
+    leaf_hash: Mapped[str]
+    """Hex RFC 6962 leaf hash of the event (``dualdraw.domain.audit.entries.leaf_data``), fixed at append
+    time."""
+
+
+# --- results and publication -------------------------------------------------------------------------------
+
+
+class InspectionResultRow(Base):
+    """One version of an assignment's result; append-only (a correction inserts the next version)."""
+
+    __tablename__ = "inspection_results"
+    __table_args__ = (
+        ForeignKeyConstraint(["draw_id", "position"], ["assignments.draw_id", "assignments.position"]),
+        CheckConstraint("version >= 1", name="version"),
+        Index(None, "credit_code"),
+    )
+
+    draw_id: Mapped[str] = mapped_column(primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    credit_code: Mapped[str]
+    outcome: Mapped[str]
+    inspected_on: Mapped[dt.date]
+    findings: Mapped[str] = mapped_column(Text)
+    attachments_json: Mapped[str] = mapped_column(Text)
+    penalty_decision_number: Mapped[str]
+    referred_to_judicial: Mapped[bool]
+    referral_note: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str]
+    recorded_at: Mapped[dt.datetime]
+    correction_reason: Mapped[str] = mapped_column(Text)
+
+
+class PublicationRow(Base):
+    """One publication of a draw's results; ``sequence`` is the credit export's checkpoint."""
+
+    __tablename__ = "publications"
+    __table_args__ = (UniqueConstraint("draw_id", "revision"), {"sqlite_autoincrement": True})
+
+    sequence: Mapped[int] = mapped_column(AutoIncrementKey, primary_key=True, autoincrement=True)
+    draw_id: Mapped[str] = mapped_column(ForeignKey("draws.id"))
+    revision: Mapped[int] = mapped_column(Integer)
+    published_at: Mapped[dt.datetime]
+    published_by: Mapped[str]
+    inspection_ended_on: Mapped[dt.date]
+    deadline: Mapped[dt.date]
+    verification: Mapped[str] = mapped_column(Text)
+
+
+class PublishedResultRow(Base):
+    """Which version of each assignment's result a publication made public."""
+
+    __tablename__ = "published_results"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["draw_id", "position", "version"],
+            ["inspection_results.draw_id", "inspection_results.position", "inspection_results.version"],
+            name="fk_published_results_inspection_results",  # the conventional name passes 63 characters
+        ),
+    )
+
+    publication_sequence: Mapped[int] = mapped_column(
+        AutoIncrementKey, ForeignKey("publications.sequence"), primary_key=True, autoincrement=False
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    draw_id: Mapped[str]
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class ItemVersionRow(Base):
+    """A published version of an inspection item (Art. 5): the item's record and why it changed."""
+
+    __tablename__ = "item_versions"
+    __table_args__ = (CheckConstraint("version >= 1", name="version"),)
+
+    code: Mapped[str] = mapped_column(ForeignKey("inspection_items.code"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    effective_from: Mapped[dt.date]
+    published_at: Mapped[dt.datetime]
+    published_by: Mapped[str]
+    change_summary: Mapped[str] = mapped_column(Text)
+    change_legal_basis: Mapped[str] = mapped_column(Text)
+    changed_fields_json: Mapped[str] = mapped_column(Text)
+    snapshot_json: Mapped[str] = mapped_column(Text)
+
+
+# --- rule sets; the audit log's head and checkpoints --------------------------------------------------------
+
+
+class RuleSetRow(Base):
+    """A rule set's canonical JSON by its SHA-256, stored when a draw first uses it (for re-evaluation)."""
+
+    __tablename__ = "rule_sets"
+
+    hash: Mapped[str] = mapped_column(String, primary_key=True)
+    version: Mapped[str]
+    canonical_json: Mapped[str] = mapped_column(Text)
+    first_used_at: Mapped[dt.datetime]
+
+
+class AuditLogHeadRow(Base):
+    """The one lock row of the Merkle log: size and frontier. Appends lock it (``FOR UPDATE``), which
+    serialises sequence assignment across server processes sharing one database."""
+
+    __tablename__ = "audit_log_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tree_size: Mapped[int] = mapped_column(BigInteger)
+    frontier_json: Mapped[str] = mapped_column(Text)
+
+
+class AuditCheckpointRow(Base):
+    """A signed checkpoint (tree head) of the audit log; one per appended event."""
+
+    __tablename__ = "audit_checkpoints"
+
+    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root_hash: Mapped[str]
+    public_key: Mapped[str]
+    signature: Mapped[str]
+
+
+# --- verifiable draws --------------------------------------------------------------------------------------
+
+
+class DrawCommitmentRow(Base):
+    """The salt key and the eligible entries (``code\tstratum\trisk_class`` lines, zlib) behind the
+    eligible-set Merkle root of a draw's manifest."""
+
+    __tablename__ = "draw_commitments"
+
+    draw_id: Mapped[str] = mapped_column(ForeignKey("draws.id"), primary_key=True)
+    salt_key: Mapped[str]
+    entries_zlib: Mapped[bytes]
+
+
+class DrawEntropyInputRow(Base):
+    """One entropy contribution of a draw: its commitment (frozen at commit) and value (once supplied).
+
+    Commitments are unique across all draws, so a reveal can never be replayed into another draw."""
+
+    __tablename__ = "draw_entropy_inputs"
+    __table_args__ = (Index("uq_draw_entropy_inputs_commitment", "commitment", unique=True),)
+
+    draw_id: Mapped[str] = mapped_column(ForeignKey("draws.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(primary_key=True)
+    commitment: Mapped[str | None]
+    value: Mapped[str]
+    revealed_at: Mapped[dt.datetime | None]
+
+
+class SubstitutionRow(Base):
+    """A substitution (补抽): requested with reason and evidence hash, executed with fresh entropy."""
+
+    __tablename__ = "substitutions"
+    __table_args__ = (Index(None, "draw_id", "position"), Index(None, "removed_badge"))
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    draw_id: Mapped[str] = mapped_column(ForeignKey("draws.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    removed_badge: Mapped[str]
+    reason_code: Mapped[str]
+    evidence_hash: Mapped[str]
+    entropy_source: Mapped[str] = mapped_column(Text)
+    local_secret: Mapped[str]
+    event_leaf_hash: Mapped[str]
+    replacement_badge: Mapped[str]
+    entropy: Mapped[str]
+    state: Mapped[str]
+    requested_at: Mapped[dt.datetime]
+    executed_at: Mapped[dt.datetime | None]
+    actor: Mapped[str]
+
+
+# --- idempotency of mutating requests --------------------------------------------------------------------
+
+
+class IdempotentRequestRow(Base):
+    """The first response to a mutating request, keyed by (method, caller, request_id) (AIP-155).
+
+    The row is inserted in the same transaction as the write it guards (so a second write with the same key
+    fails on the primary key) and ``response`` is filled right after; a row without a response means the
+    write is committed and its answer is still being sent (or was lost in a crash).
+    """
+
+    __tablename__ = "idempotent_requests"
+
+    method: Mapped[str] = mapped_column(String, primary_key=True)
+    caller: Mapped[str] = mapped_column(String, primary_key=True)
+    request_id: Mapped[str] = mapped_column(String, primary_key=True)
+    request_digest: Mapped[str]
+    response: Mapped[bytes | None]
+    created_at: Mapped[dt.datetime]
+    completed_at: Mapped[dt.datetime | None]

@@ -1,0 +1,230 @@
+"""``Store`` (one per process: engine and session factory) and ``SqlUnitOfWork`` (one per transaction)."""
+
+from __future__ import annotations
+
+import sqlite3
+from types import TracebackType
+from typing import Any, Self
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from dualdraw.adapters.store.database import create_engine
+from dualdraw.adapters.store.draw_records import SqlDrawLifecycleRepository
+from dualdraw.adapters.store.ledger import write_claim
+from dualdraw.adapters.store.publication_repositories import (
+    SqlItemVersionRepository,
+    SqlPublicationRepository,
+    SqlResultRepository,
+)
+from dualdraw.adapters.store.repositories import (
+    SqlAuditRepository,
+    SqlDirectoryRepository,
+    SqlDrawRepository,
+    SqlItemRepository,
+    SqlRuleSetRepository,
+    SqlTaskRepository,
+)
+from dualdraw.domain.audit.checkpoints import CheckpointSigner, development_signer
+from dualdraw.domain.errors import Unavailable
+from dualdraw.runtime import deadlines
+from dualdraw.service_layer.ports import (
+    AuditRepository,
+    DirectoryRepository,
+    DrawLifecycleRepository,
+    DrawRepository,
+    ItemRepository,
+    ItemVersionRepository,
+    PublicationRepository,
+    ResultRepository,
+    RuleSetRepository,
+    TaskRepository,
+    UnitOfWork,
+)
+
+_SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, sa.exc.TimeoutError):  # no pooled connection came free in time
+        return True
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if isinstance(exc.orig, sqlite3.Error):
+        # sqlite3 reports SQL mistakes as OperationalError too; only a busy or locked database is transient.
+        return (getattr(exc.orig, "sqlite_errorcode", 0) & 0xFF) in (_SQLITE_BUSY, _SQLITE_LOCKED)
+    # psycopg's OperationalError: connection lost, serialization failure, deadlock, lock or statement
+    # timeout, server shutting down or out of resources.
+    return isinstance(exc, sa.exc.OperationalError)
+
+
+def _unavailable(exc: BaseException) -> Unavailable | None:
+    """The domain error for a database that cannot serve now but may on a retry; ``None`` for any other."""
+    if not _is_transient(exc):
+        return None
+    detail = getattr(exc, "orig", None) or exc
+    return Unavailable(f"the database cannot serve now: {detail}", reason="DATABASE_UNAVAILABLE")
+
+
+class SqlUnitOfWork:
+    """One database transaction with the repositories bound to it (the ``UnitOfWork`` port).
+
+    ``with uow:`` opens a session; leaving the block rolls back whatever was not committed and closes it.
+    The same object may be entered again for a new transaction. Transient database failures (see
+    ``_unavailable``) leave the block as ``dualdraw.domain.errors.Unavailable``.
+    """
+
+    directory: DirectoryRepository
+    items: ItemRepository
+    tasks: TaskRepository
+    draws: DrawRepository
+    audit: AuditRepository
+    results: ResultRepository
+    publications: PublicationRepository
+    item_versions: ItemVersionRepository
+    rule_sets: RuleSetRepository
+    lifecycle: DrawLifecycleRepository
+
+    def __init__(
+        self, session_factory: sessionmaker[Session], signer: CheckpointSigner | None = None
+    ) -> None:
+        self._session_factory = session_factory
+        self._signer = signer or development_signer()
+        self._session: Session | None = None
+
+    def __enter__(self) -> Self:
+        if self._session is not None:
+            raise RuntimeError("this unit of work is already open")
+        session = self._session_factory()
+        self._session = session
+        self.directory = SqlDirectoryRepository(session)
+        self.items = SqlItemRepository(session)
+        self.tasks = SqlTaskRepository(session)
+        self.draws = SqlDrawRepository(session)
+        self.audit = SqlAuditRepository(session, self._signer)
+        self.lifecycle = SqlDrawLifecycleRepository(session)
+        self.results = SqlResultRepository(session)
+        self.publications = SqlPublicationRepository(session)
+        self.item_versions = SqlItemVersionRepository(session)
+        self.rule_sets = SqlRuleSetRepository(session)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            try:
+                session.rollback()
+            finally:
+                session.close()
+        translated = None if exc is None else _unavailable(exc)
+        if translated is not None:
+            raise translated from exc
+
+    def commit(self) -> None:
+        """Commits everything done since the block (or the last commit) began, together with the
+        idempotency claim of the request being served, if any (``dualdraw.entrypoints.grpc.idempotency``)."""
+        session = self._open()
+        deadlines.check()  # a caller that gave up gets nothing written (rolled back on exit)
+        write_claim(session)
+        try:
+            session.commit()
+        except sa.exc.SQLAlchemyError as exc:
+            translated = _unavailable(exc)
+            if translated is not None:
+                raise translated from exc
+            raise
+
+    def rollback(self) -> None:
+        self._open().rollback()
+
+    def _open(self) -> Session:
+        if self._session is None:
+            raise RuntimeError("use the unit of work inside `with uow:`")
+        return self._session
+
+
+def _conforms(uow: SqlUnitOfWork) -> UnitOfWork:
+    return uow  # mypy checks here that SqlUnitOfWork implements the UnitOfWork port
+
+
+class Store:
+    """The database of one service process: an engine with its connection pool and a session factory.
+
+    Create it once (``Store.from_url``), take a ``unit_of_work()`` per request, ``dispose()`` at shutdown.
+    """
+
+    def __init__(
+        self, engine: Engine, reader: Engine | None = None, signer: CheckpointSigner | None = None
+    ) -> None:
+        self.engine = engine
+        self.reader = reader or engine
+        self.signer = signer
+        """Signs audit checkpoints; ``None``: a per-process development key (with a loud warning)."""
+        self.session_factory: sessionmaker[Session] = sessionmaker(
+            engine, autoflush=False, expire_on_commit=False
+        )
+        self.reader_session_factory: sessionmaker[Session] = sessionmaker(
+            self.reader, autoflush=False, expire_on_commit=False
+        )
+
+    @classmethod
+    def from_url(
+        cls, url: str | URL, *, signer: CheckpointSigner | None = None, **engine_options: Any
+    ) -> Store:
+        """A store for ``url`` (see ``dualdraw.adapters.store.database.create_engine``); connects lazily.
+
+        On SQLite, reads get an engine of their own that begins ``DEFERRED``: with WAL they see the last
+        committed state and never wait for a writer (a long draw holds the ``IMMEDIATE`` write lock).
+        """
+        engine = create_engine(url, **engine_options)
+        reader = None
+        if engine.dialect.name == "sqlite":
+            reader = create_engine(url, **{**engine_options, "sqlite_begin": "DEFERRED"})
+        return cls(engine, reader, signer)
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        """A unit of work for reads and writes (one transaction)."""
+        return SqlUnitOfWork(self.session_factory, self.signer)
+
+    def read_unit_of_work(self) -> SqlUnitOfWork:
+        """A unit of work for reads only: it must not write (on SQLite it would fail or wait for writers)."""
+        return SqlUnitOfWork(self.reader_session_factory, self.signer)
+
+    def ping(self) -> None:
+        """Raises ``Unavailable`` unless the database answers a trivial query (for health checks)."""
+        try:
+            # A raw connection: a SQLAlchemy transaction would BEGIN IMMEDIATE on SQLite and wait for writers.
+            connection = self.engine.raw_connection()
+            try:
+                cursor = connection.cursor()
+                cursor.execute("SELECT 1")
+                cursor.close()
+            finally:
+                connection.close()
+        except (sa.exc.SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error) as exc:
+            raise Unavailable(f"the database cannot serve now: {exc}", reason="DATABASE_UNAVAILABLE") from exc
+
+    def dispose(self) -> None:
+        """Closes every pooled connection."""
+        self.engine.dispose()
+        if self.reader is not self.engine:
+            self.reader.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.dispose()

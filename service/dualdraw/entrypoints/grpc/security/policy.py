@@ -1,0 +1,179 @@
+"""Who may call what: one entry per gRPC method, keyed by its full name (``/dualdraw.v1.DrawService/Draw``).
+
+An entry names the roles that may call the method and, for data that belongs to a department, the request
+field that names the resource (``on=Target(kind, field)``). The interceptor resolves that resource to its
+department (``security.resources``) and allows the call only inside the caller's department subtree. When
+the field is empty, ``when_empty`` decides: ``"own"`` fills in the caller's own department (lists default
+to the caller's subtree), ``"root"`` allows only callers whose department is a root of the tree (an
+unfiltered list would show other branches' data), ``"required"`` denies, ``"skip"`` leaves it to the use
+case's validation. A write naming several resources lists the others in ``also``: a write that replaces a
+record is checked against the department owning the stored record as well as the one it names.
+
+Adding an RPC means adding one line here; ``tests/security/test_policy_table.py`` fails for any method of
+a registered service without an entry (and the interceptor refuses such calls: fail closed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from dualdraw.entrypoints.grpc.security.tokens import Role
+
+ResourceKind = Literal[
+    "department", "task", "draw", "object", "inspector", "complaint", "risk_assessment", "designation",
+    "import", "substitution", "item", "transfer",
+]  # fmt: skip
+WhenEmpty = Literal["own", "root", "required", "skip"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """The request field naming the resource a call touches (dotted path into the request message)."""
+
+    kind: ResourceKind
+    field: str
+    when_empty: WhenEmpty = "required"
+    unknown_allowed: bool = False  # a resource that does not exist yet passes (it is being created)
+
+
+@dataclass(frozen=True)
+class MethodPolicy:
+    roles: frozenset[Role]
+    on: Target | None = None  # None: not department data (the item catalogue, published data, campaigns)
+    writes: bool = False  # mutating: takes a ``request_id`` and is replayed from the idempotency ledger
+    team_member: frozenset[Role] = frozenset()  # these roles must be on the assignment's team as well
+    also: tuple[Target, ...] = ()  # further resources the call touches, each checked like ``on``
+
+
+P, D, I, A, U = Role.POLICY_EDITOR, Role.DRAW_OPERATOR, Role.INSPECTOR, Role.AUDITOR, Role.PUBLIC  # noqa: E741
+STAFF = (D, I, A)  # directory and draw readers
+INTERNAL = (P, D, I, A)
+EVERYONE = (P, D, I, A, U)
+
+
+def rule(
+    *roles: Role,
+    on: Target | None = None,
+    writes: bool = False,
+    team_member: tuple[Role, ...] = (),
+    also: tuple[Target, ...] = (),
+) -> MethodPolicy:
+    return MethodPolicy(frozenset(roles), on, writes, frozenset(team_member), also)
+
+
+def _m(service: str, method: str) -> str:
+    return f"/dualdraw.v1.{service}/{method}"
+
+
+DIR, ITEMS, TASKS, DRAWS, AUDIT = (
+    "DirectoryService", "InspectionItemService", "TaskService", "DrawService", "AuditService",
+)  # fmt: skip
+RESULTS, PUBLICATION, PUBLIC = "ResultService", "PublicationService", "PublicService"
+RULES, VERIFIABLE, AUDIT_LOG = "RuleService", "VerifiableDrawService", "AuditLogService"
+
+POLICIES: dict[str, MethodPolicy] = {
+    # -- directory ------------------------------------------------------------------------------------
+    _m(DIR, "ImportDirectory"): rule(D, on=Target("import", ""), writes=True),
+    # a move: the caller's subtree holds the record's current department and the target (resources)
+    _m(DIR, "TransferRecord"): rule(D, on=Target("transfer", "key"), writes=True),
+    _m(DIR, "GetDepartment"): rule(*STAFF, on=Target("department", "id")),
+    _m(DIR, "ListDepartments"): rule(*STAFF, on=Target("department", "root_id", "own")),
+    _m(DIR, "GetObject"): rule(*STAFF, on=Target("object", "credit_code")),
+    _m(DIR, "ListObjects"): rule(*STAFF, on=Target("department", "department_id", "own")),
+    _m(DIR, "GetInspector"): rule(*STAFF, on=Target("inspector", "badge_number")),
+    _m(DIR, "ListInspectors"): rule(*STAFF, on=Target("department", "department_id", "own")),
+    _m(DIR, "GetComplaint"): rule(*STAFF, on=Target("complaint", "id")),
+    _m(DIR, "ListComplaints"): rule(*STAFF, on=Target("object", "credit_code", "root")),
+    _m(DIR, "GetCampaign"): rule(*STAFF),  # campaigns are announced to every level below the organiser
+    _m(DIR, "ListCampaigns"): rule(*STAFF),
+    _m(DIR, "GetRiskAssessment"): rule(*STAFF, on=Target("risk_assessment", "id")),
+    _m(DIR, "ListRiskAssessments"): rule(*STAFF, on=Target("object", "credit_code", "root")),
+    _m(DIR, "GetStatutoryDesignation"): rule(*STAFF, on=Target("designation", "id")),
+    _m(DIR, "ListStatutoryDesignations"): rule(*STAFF, on=Target("object", "credit_code", "root")),
+    # -- the item catalogue (policy staff own it; everyone inside reads it) -------------------------
+    _m(ITEMS, "CreateInspectionItem"): rule(
+        P,
+        on=Target("department", "item.department_id"),
+        also=(Target("item", "item.code", "skip", unknown_allowed=True),),  # a taken code: its owner's
+        writes=True,
+    ),
+    _m(ITEMS, "GetInspectionItem"): rule(*INTERNAL),
+    _m(ITEMS, "ListInspectionItems"): rule(*INTERNAL),
+    # -- tasks and draws -------------------------------------------------------------------------------
+    _m(TASKS, "CreateTask"): rule(D, on=Target("department", "task.department_id"), writes=True),
+    _m(TASKS, "GetTask"): rule(*STAFF, on=Target("task", "id")),
+    _m(TASKS, "ListTasks"): rule(*STAFF, on=Target("department", "department_id", "own")),
+    _m(DRAWS, "Draw"): rule(D, on=Target("task", "task_id"), writes=True),
+    _m(DRAWS, "GetDraw"): rule(*STAFF, on=Target("draw", "id")),
+    _m(DRAWS, "ListDraws"): rule(*STAFF, on=Target("task", "task_id", "root")),
+    _m(DRAWS, "ListAssignments"): rule(*STAFF, on=Target("draw", "draw_id")),
+    _m(DRAWS, "ListExclusions"): rule(*STAFF, on=Target("draw", "draw_id")),
+    _m(DRAWS, "ListRaises"): rule(*STAFF, on=Target("draw", "draw_id")),  # objects raised a stratum
+    _m(DRAWS, "ListJointInspections"): rule(D, A, on=Target("department", "department_id", "own")),
+    _m(AUDIT, "ListAuditEvents"): rule(A, on=Target("department", "", "root")),  # the whole log: root only
+    # -- results and publication -----------------------------------------------------------------------
+    _m(RESULTS, "RecordResult"): rule(I, on=Target("draw", "result.draw_id"), writes=True, team_member=(I,)),
+    _m(RESULTS, "CorrectResult"): rule(I, on=Target("draw", "result.draw_id"), writes=True, team_member=(I,)),
+    _m(RESULTS, "GetResult"): rule(*STAFF, on=Target("draw", "draw_id")),
+    _m(RESULTS, "ListResultVersions"): rule(*STAFF, on=Target("draw", "draw_id")),
+    _m(RESULTS, "ListResults"): rule(*STAFF, on=Target("draw", "draw_id", "root")),
+    _m(PUBLICATION, "PublishDrawResults"): rule(D, on=Target("draw", "draw_id"), writes=True),
+    _m(PUBLICATION, "ListPendingPublications"): rule(D, A, on=Target("department", "", "root")),
+    _m(PUBLICATION, "PublishItemList"): rule(
+        P, on=Target("department", "", "root"), writes=True
+    ),  # all items
+    _m(PUBLICATION, "ReviseInspectionItem"): rule(
+        P,
+        on=Target("item", "item.code"),
+        also=(Target("department", "item.department_id", "skip"),),
+        writes=True,
+    ),
+    _m(PUBLICATION, "Export"): rule(A, on=Target("draw", "draw_id", "root")),
+    _m(PUBLICATION, "ExportCreditRecords"): rule(A),  # published results only, for the credit record
+    # -- the rule set: policy staff reload and preview; staff read and explain ------------------------------
+    _m(RULES, "GetRuleSet"): rule(*INTERNAL),
+    # The rule set serves the whole server: only a policy editor at a root of the tree reloads it.
+    # Reloading the same files gives the same set: naturally idempotent.
+    _m(RULES, "ReloadRules"): rule(P, on=Target("department", "", "root")),
+    _m(RULES, "PreviewRuleChange"): rule(P, A, on=Target("department", "department_id", "root")),
+    _m(RULES, "ExplainExclusion"): rule(P, *STAFF, on=Target("object", "credit_code")),
+    _m(RULES, "ReevaluateDraw"): rule(D, A, on=Target("draw", "draw_id")),
+    # -- verifiable draws ----------------------------------------------------------------------------------
+    _m(VERIFIABLE, "CommitDraw"): rule(D, on=Target("task", "task_id"), writes=True),
+    _m(VERIFIABLE, "RevealEntropy"): rule(D, on=Target("draw", "draw_id"), writes=True),
+    _m(VERIFIABLE, "ExecuteDraw"): rule(D, on=Target("draw", "draw_id"), writes=True),
+    _m(VERIFIABLE, "AbandonDraw"): rule(D, on=Target("draw", "draw_id"), writes=True),
+    _m(VERIFIABLE, "RequestSubstitution"): rule(D, on=Target("draw", "draw_id"), writes=True),
+    _m(VERIFIABLE, "ExecuteSubstitution"): rule(D, on=Target("substitution", "substitution_id"), writes=True),
+    _m(VERIFIABLE, "ListSubstitutions"): rule(*STAFF, on=Target("draw", "draw_id")),
+    _m(VERIFIABLE, "GetDrawStatistics"): rule(D, A, on=Target("department", "", "root")),
+    _m(VERIFIABLE, "ExportDrawBundle"): rule(D, A, on=Target("draw", "draw_id")),
+    _m(VERIFIABLE, "StreamDrawBundle"): rule(D, A, on=Target("draw", "draw_id")),  # = ExportDrawBundle
+    # -- the Merkle audit log: verifying needs the whole log; checkpoints and proofs are hashes only (staff;
+    # the public gets draw data through PublicService) --------------------------------------------------
+    _m(AUDIT_LOG, "VerifyLog"): rule(A, on=Target("department", "", "root")),
+    _m(AUDIT_LOG, "GetCheckpoint"): rule(*INTERNAL),
+    _m(AUDIT_LOG, "GetInclusionProof"): rule(*INTERNAL),
+    _m(AUDIT_LOG, "GetConsistencyProof"): rule(*INTERNAL),
+    # -- the public read API: published data only, no token needed --------------------------------------
+    _m(PUBLIC, "ListPublishedItems"): rule(*EVERYONE),
+    _m(PUBLIC, "ListItemVersions"): rule(*EVERYONE),
+    _m(PUBLIC, "GetPublishedItem"): rule(*EVERYONE),
+    _m(PUBLIC, "ListPublishedDraws"): rule(*EVERYONE),
+    _m(PUBLIC, "GetPublishedDraw"): rule(*EVERYONE),
+    _m(PUBLIC, "GetPublishedTask"): rule(*EVERYONE),
+    _m(PUBLIC, "ListPublishedResults"): rule(*EVERYONE),
+}
+
+# Infrastructure every client may use without a token.
+OPEN_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/",
+                 "/grpc.reflection.v1.ServerReflection/")  # fmt: skip
+
+
+def policy_for(method: str) -> MethodPolicy | None:
+    return POLICIES.get(method)
+
+
+def mutating_methods() -> frozenset[str]:
+    return frozenset(m for m, p in POLICIES.items() if p.writes)

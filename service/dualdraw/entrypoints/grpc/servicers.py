@@ -1,0 +1,560 @@
+"""Thin gRPC servicers: convert the request, call one use case, convert the answer. Errors are mapped by
+``dualdraw.entrypoints.grpc.errors.ErrorMappingInterceptor``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import TypeVar, cast
+
+import grpc
+
+from dualdraw.adapters.rules_engine.engine import ExclusionEngine
+from dualdraw.domain import model
+from dualdraw.domain.errors import FieldViolation, InvalidArgument, Violations
+from dualdraw.domain.jurisdiction import DepartmentTree
+from dualdraw.domain.policy import DEFAULT_GENERAL_RATIO_CAP
+from dualdraw.domain.working_days import HolidayCalendar
+from dualdraw.entrypoints.grpc import convert
+from dualdraw.entrypoints.grpc.pagination import next_page_token, page_request
+from dualdraw.entrypoints.grpc.security.interceptor import current_principal
+from dualdraw.runtime import collection_pause
+from dualdraw.service_layer import catalogue, directory, draw_policy
+from dualdraw.service_layer.context import Caller
+from dualdraw.service_layer.directory import DirectoryBatch, require
+from dualdraw.service_layer.draw_runner import DrawRunner, InProcessDraws
+from dualdraw.service_layer.ports import Page, UnitOfWork
+from dualdraw.service_layer.rule_book import RuleBook
+from dualdraw.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
+    directory_pb2,
+    directory_pb2_grpc,
+    draws_pb2,
+    draws_pb2_grpc,
+    items_pb2,
+    items_pb2_grpc,
+    tasks_pb2,
+    tasks_pb2_grpc,
+)
+
+ACTOR_METADATA_KEY = "x-dualdraw-actor"
+MAX_IMPORT_RECORDS = 2_000_000
+T = TypeVar("T")
+E = TypeVar("E")
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the servicers need: unit-of-work factories (``read_unit_of_work`` for reads only; defaults to
+    ``unit_of_work``), the rules engine and the rule book."""
+
+    unit_of_work: Callable[[], UnitOfWork]
+    engine: ExclusionEngine
+    rule_book: RuleBook
+    calendar: HolidayCalendar = field(default_factory=HolidayCalendar)  # working days, for deadlines
+    read_unit_of_work: Callable[[], UnitOfWork] | None = None
+
+    def reader(self) -> UnitOfWork:
+        return (self.read_unit_of_work or self.unit_of_work)()
+
+    draw_runner: DrawRunner | None = None
+    """Runs ``Draw``, ``CommitDraw`` and builds bundles (``dualdraw.adapters.draw_process``); ``None``:
+    here."""
+
+    def draws(self) -> DrawRunner:
+        return self.draw_runner or InProcessDraws(self.unit_of_work, self.engine)
+
+    audit_trusted_keys: frozenset[str] | None = None
+    """Public keys (hex) whose audit checkpoints ``VerifyLog`` accepts; ``None``: any (development key)."""
+    general_ratio_cap: Fraction = DEFAULT_GENERAL_RATIO_CAP
+    """The highest ratio a task with a policy may use on a general inspection item (key items: up to 1)."""
+    max_message_bytes: int = 16 * 1024 * 1024
+    """The server's gRPC message limit (``Settings.max_message_bytes``): ``ExportDrawBundle`` refuses a bundle
+    that does not fit in one message, ``StreamDrawBundle`` cuts its chunks to fit."""
+
+
+def caller_of(context: grpc.ServicerContext, request_id: str = "") -> Caller:
+    """Who calls: the principal the security interceptor admitted, else the (unauthenticated) actor."""
+    principal = current_principal()
+    if principal is not None:
+        return Caller(actor=principal.actor, request_id=request_id[:128])
+    metadata = dict(context.invocation_metadata() or ())
+    actor = str(metadata.get(ACTOR_METADATA_KEY, "") or "anonymous")
+    return Caller(actor=actor[:128], request_id=request_id[:128])
+
+
+def _get(services: Services, fetch: Callable[[UnitOfWork], T | None], resource: str, key: str) -> T:
+    with services.reader() as uow:
+        return require(fetch(uow), resource, key)
+
+
+def _page(services: Services, fetch: Callable[[UnitOfWork], Page[T]]) -> Page[T]:
+    with services.reader() as uow:
+        return fetch(uow)
+
+
+def _subtree(services: Services, department_id: str, field: str) -> list[str] | None:
+    if not department_id:
+        return None
+    with services.reader() as uow:
+        tree = DepartmentTree(uow.directory.all_departments())
+    if tree.get(department_id) is None:
+        raise catalogue.invalid(field, f"unknown department {department_id!r}")
+    return sorted(tree.subtree_ids(department_id))
+
+
+class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
+    def __init__(self, services: Services):
+        self._s = services
+
+    def ImportDirectory(
+        self, request_iterator: Iterable[directory_pb2.ImportDirectoryRequest], context: grpc.ServicerContext
+    ) -> directory_pb2.ImportDirectoryResponse:
+        with collection_pause.paused():  # up to millions of records, none of them in a reference cycle
+            return self._import_directory(request_iterator, context)
+
+    def _import_directory(
+        self, request_iterator: Iterable[directory_pb2.ImportDirectoryRequest], context: grpc.ServicerContext
+    ) -> directory_pb2.ImportDirectoryResponse:
+        batch = DirectoryBatch()
+        v = Violations()
+        request_id = ""
+        total = 0
+        final = False
+        for chunk in request_iterator:
+            if final:
+                raise catalogue.invalid("final", "a chunk followed the final chunk")
+            final = chunk.final
+            request_id = request_id or chunk.request_id
+            total += sum(
+                len(x)
+                for x in (
+                    chunk.departments,
+                    chunk.objects,
+                    chunk.inspectors,
+                    chunk.complaints,
+                    chunk.campaigns,
+                    chunk.risk_assessments,
+                    chunk.statutory_designations,
+                )
+            )
+            if total > MAX_IMPORT_RECORDS:
+                raise catalogue.invalid("objects", f"an import holds at most {MAX_IMPORT_RECORDS} records")
+            _collect(chunk.departments, batch.departments, "departments", convert.department_from_pb, v)
+            _collect_objects(chunk.objects, batch.objects, v)
+            _collect(chunk.inspectors, batch.inspectors, "inspectors", convert.inspector_from_pb, v)
+            _collect(chunk.complaints, batch.complaints, "complaints", convert.complaint_from_pb, v)
+            _collect(chunk.campaigns, batch.campaigns, "campaigns", convert.campaign_from_pb, v)
+            _collect(
+                chunk.risk_assessments,
+                batch.risk_assessments,
+                "risk_assessments",
+                convert.risk_assessment_from_pb,
+                v,
+            )
+            _collect(
+                chunk.statutory_designations,
+                batch.statutory_designations,
+                "statutory_designations",
+                convert.designation_from_pb,
+                v,
+            )
+        if not final:
+            v.add(
+                "final",
+                "the stream ended without its final chunk (cut off or failed half-way): nothing imported",
+            )
+        v.raise_if_any()
+        counts = directory.import_directory(self._s.unit_of_work(), batch, caller_of(context, request_id))
+        response = directory_pb2.ImportDirectoryResponse(
+            departments=counts["departments"],
+            objects=counts["objects"],
+            inspectors=counts["inspectors"],
+            complaints=counts["complaints"],
+            campaigns=counts["campaigns"],
+            risk_assessments=counts["risk_assessments"],
+            statutory_designations=counts["statutory_designations"],
+        )
+        response.imported_at.GetCurrentTime()
+        return response
+
+    def TransferRecord(
+        self, request: directory_pb2.TransferRecordRequest, context: grpc.ServicerContext
+    ) -> directory_pb2.TransferRecordResponse:
+        kind = convert.record_kind_from_pb(request.kind)
+        if kind is None:
+            raise catalogue.invalid("kind", "must be RECORD_KIND_OBJECT, _INSPECTOR or _DEPARTMENT")
+        transfer = directory.transfer_record(
+            self._s.unit_of_work(),
+            kind,
+            request.key,
+            request.to_department_id,
+            request.reason,
+            caller_of(context, request.request_id),
+        )
+        return convert.transfer_to_pb(transfer)
+
+    def GetDepartment(
+        self, request: directory_pb2.GetDepartmentRequest, context: grpc.ServicerContext
+    ) -> directory_pb2.Department:
+        return convert.department_to_pb(
+            _get(self._s, lambda u: u.directory.get_department(request.id), "department", request.id)
+        )
+
+    def ListDepartments(
+        self, request: directory_pb2.ListDepartmentsRequest, context: grpc.ServicerContext
+    ) -> directory_pb2.ListDepartmentsResponse:
+        ids = _subtree(self._s, request.root_id, "root_id")
+        page_req = page_request(request.page_size, request.page_token, request.root_id)
+        page = _page(self._s, lambda u: u.directory.list_departments(page_req, ids))
+        return directory_pb2.ListDepartmentsResponse(
+            departments=[convert.department_to_pb(d) for d in page.items],
+            next_page_token=next_page_token(page.next_after, request.root_id),
+        )
+
+    def GetObject(
+        self, request: directory_pb2.GetObjectRequest, context: grpc.ServicerContext
+    ) -> directory_pb2.InspectionObject:
+        code = request.credit_code.strip().upper()
+        return convert.object_to_pb(_get(self._s, lambda u: u.directory.get_object(code), "object", code))
+
+    def ListObjects(
+        self, request: directory_pb2.ListObjectsRequest, context: grpc.ServicerContext
+    ) -> directory_pb2.ListObjectsResponse:
+        ids = _subtree(self._s, request.department_id, "department_id")
+        page_req = page_request(request.page_size, request.page_token, request.department_id)
+        page = _page(self._s, lambda u: u.directory.list_objects(page_req, ids))
+        return directory_pb2.ListObjectsResponse(
+            objects=[convert.object_to_pb(o) for o in page.items],
+            next_page_token=next_page_token(page.next_after, request.department_id),
+        )
+
+    def GetInspector(
+        self, request: directory_pb2.GetInspectorRequest, context: grpc.ServicerContext
+    ) -> directory_pb2.Inspector:
+        badge = request.badge_number
+        return convert.inspector_to_pb(
+            _get(self._s, lambda u: u.directory.get_inspector(badge), "inspector", badge)
+        )
+
+    def ListInspectors(
+        self, request: directory_pb2.ListInspectorsRequest, context: grpc.ServicerContext
+    ) -> directory_pb2.ListInspectorsResponse:
+        ids = _subtree(self._s, request.department_id, "department_id")
+        page_req = page_request(request.page_size, request.page_token, request.department_id)
+        page = _page(self._s, lambda u: u.directory.list_inspectors(page_req, ids))
+        return directory_pb2.ListInspectorsResponse(
+            inspectors=[convert.inspector_to_pb(i) for i in page.items],
+            next_page_token=next_page_token(page.next_after, request.department_id),
+        )
+
+    def GetComplaint(
+        self, request: directory_pb2.GetComplaintRequest, context: grpc.ServicerContext
+    ) -> directory_pb2.Complaint:
+        return convert.complaint_to_pb(
+            _get(self._s, lambda u: u.directory.get_complaint(request.id), "complaint", request.id)
+        )
+
+    def ListComplaints(
+        self, request: directory_pb2.ListComplaintsRequest, context: grpc.ServicerContext
+    ) -> directory_pb2.ListComplaintsResponse:
+        page_req = page_request(request.page_size, request.page_token, request.credit_code)
+        page = _page(
+            self._s, lambda u: u.directory.list_complaints(page_req, request.credit_code.upper() or None)
+        )
+        return directory_pb2.ListComplaintsResponse(
+            complaints=[convert.complaint_to_pb(c) for c in page.items],
+            next_page_token=next_page_token(page.next_after, request.credit_code),
+        )
+
+    def GetCampaign(
+        self, request: directory_pb2.GetCampaignRequest, context: grpc.ServicerContext
+    ) -> directory_pb2.Campaign:
+        return convert.campaign_to_pb(
+            _get(self._s, lambda u: u.directory.get_campaign(request.id), "campaign", request.id)
+        )
+
+    def ListCampaigns(
+        self, request: directory_pb2.ListCampaignsRequest, context: grpc.ServicerContext
+    ) -> directory_pb2.ListCampaignsResponse:
+        page_req = page_request(request.page_size, request.page_token)
+        page = _page(self._s, lambda u: u.directory.list_campaigns(page_req))
+        return directory_pb2.ListCampaignsResponse(
+            campaigns=[convert.campaign_to_pb(c) for c in page.items],
+            next_page_token=next_page_token(page.next_after),
+        )
+
+    def GetRiskAssessment(
+        self, request: directory_pb2.GetRiskAssessmentRequest, context: grpc.ServicerContext
+    ) -> directory_pb2.RiskAssessment:
+        return convert.risk_assessment_to_pb(
+            _get(
+                self._s, lambda u: u.directory.get_risk_assessment(request.id), "risk assessment", request.id
+            )
+        )
+
+    def ListRiskAssessments(
+        self, request: directory_pb2.ListRiskAssessmentsRequest, context: grpc.ServicerContext
+    ) -> directory_pb2.ListRiskAssessmentsResponse:
+        page_req = page_request(request.page_size, request.page_token, request.credit_code)
+        page = _page(
+            self._s,
+            lambda u: u.directory.list_risk_assessments(page_req, request.credit_code.upper() or None),
+        )
+        return directory_pb2.ListRiskAssessmentsResponse(
+            risk_assessments=[convert.risk_assessment_to_pb(r) for r in page.items],
+            next_page_token=next_page_token(page.next_after, request.credit_code),
+        )
+
+    def GetStatutoryDesignation(
+        self, request: directory_pb2.GetStatutoryDesignationRequest, context: grpc.ServicerContext
+    ) -> directory_pb2.StatutoryDesignation:
+        return convert.designation_to_pb(
+            _get(
+                self._s,
+                lambda u: u.directory.get_statutory_designation(request.id),
+                "statutory designation",
+                request.id,
+            )
+        )
+
+    def ListStatutoryDesignations(
+        self, request: directory_pb2.ListStatutoryDesignationsRequest, context: grpc.ServicerContext
+    ) -> directory_pb2.ListStatutoryDesignationsResponse:
+        page_req = page_request(request.page_size, request.page_token, request.credit_code)
+        page = _page(
+            self._s,
+            lambda u: u.directory.list_statutory_designations(page_req, request.credit_code.upper() or None),
+        )
+        return directory_pb2.ListStatutoryDesignationsResponse(
+            statutory_designations=[convert.designation_to_pb(d) for d in page.items],
+            next_page_token=next_page_token(page.next_after, request.credit_code),
+        )
+
+
+def _collect(
+    source: Iterable[T],
+    target: list[E],
+    path: str,
+    parse: Callable[[T, str, Violations], E | None],
+    v: Violations,
+) -> None:
+    """Parses ``source`` into ``target``, numbering field paths across chunks."""
+    for message in source:
+        record = parse(message, f"{path}[{len(target)}]", v)
+        # keep positions aligned with request order even when a record is invalid
+        target.append(record if record is not None else _INVALID)  # type: ignore[arg-type]  # never written: v is non-empty
+
+
+def _collect_objects(
+    source: Sequence[directory_pb2.InspectionObject], target: list[model.InspectionObject], v: Violations
+) -> None:
+    """``_collect`` of objects: the well-formed ones in one pass (no field paths built), then each other
+    one through ``object_from_pb``, which names its problems."""
+    records = list(map(convert.well_formed_object, source))
+    if all(records):  # records are true, None is not: C-level, unlike ``None in records`` (dataclass __eq__)
+        target.extend(cast(list[model.InspectionObject], records))
+        return
+    for message, record in zip(source, records, strict=True):
+        if record is None:
+            record = convert.object_from_pb(message, f"objects[{len(target)}]", v)
+        # keep positions aligned with request order even when a record is invalid
+        target.append(record if record is not None else _INVALID)  # type: ignore[arg-type]  # never written: v is non-empty
+
+
+_INVALID = object()
+
+
+class InspectionItemServicer(items_pb2_grpc.InspectionItemServiceServicer):
+    def __init__(self, services: Services):
+        self._s = services
+
+    def CreateInspectionItem(
+        self, request: items_pb2.CreateInspectionItemRequest, context: grpc.ServicerContext
+    ) -> items_pb2.InspectionItem:
+        v = Violations()
+        item = convert.item_from_pb(request.item, "item", v)
+        v.raise_if_any()
+        assert item is not None
+        stored = catalogue.create_item(self._s.unit_of_work(), item, caller_of(context, request.request_id))
+        return convert.item_to_pb(stored)
+
+    def GetInspectionItem(
+        self, request: items_pb2.GetInspectionItemRequest, context: grpc.ServicerContext
+    ) -> items_pb2.InspectionItem:
+        return convert.item_to_pb(
+            _get(self._s, lambda u: u.items.get(request.code), "inspection item", request.code)
+        )
+
+    def ListInspectionItems(
+        self, request: items_pb2.ListInspectionItemsRequest, context: grpc.ServicerContext
+    ) -> items_pb2.ListInspectionItemsResponse:
+        page_req = page_request(request.page_size, request.page_token)
+        page = _page(self._s, lambda u: u.items.list(page_req))
+        return items_pb2.ListInspectionItemsResponse(
+            items=[convert.item_to_pb(i) for i in page.items],
+            next_page_token=next_page_token(page.next_after),
+        )
+
+
+class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
+    def __init__(self, services: Services):
+        self._s = services
+
+    def CreateTask(
+        self, request: tasks_pb2.CreateTaskRequest, context: grpc.ServicerContext
+    ) -> tasks_pb2.Task:
+        pb = request.task
+        v = Violations()
+        ratio = convert.parse_ratio_field(pb.ratio, "task.ratio", v)
+        policy = convert.policy_from_pb(pb, v)
+        scope = model.TaskScope(
+            region_code=pb.scope.region_code.strip() or None,
+            industries=tuple(sorted({i.strip() for i in pb.scope.industries if i.strip()})),
+        )
+        task = catalogue.create_task(
+            self._s.unit_of_work(),
+            item_code=pb.item_code.strip(),
+            department_id=pb.department_id.strip(),
+            ratio=ratio,
+            team_size=pb.team_size,
+            scope=scope,
+            title=pb.title,
+            caller=caller_of(context, request.request_id),
+            violations=v,
+            policy=policy,
+            general_ratio_cap=self._s.general_ratio_cap,
+        )
+        return convert.task_to_pb(task)
+
+    def GetTask(self, request: tasks_pb2.GetTaskRequest, context: grpc.ServicerContext) -> tasks_pb2.Task:
+        return convert.task_to_pb(_get(self._s, lambda u: u.tasks.get(request.id), "task", request.id))
+
+    def ListTasks(
+        self, request: tasks_pb2.ListTasksRequest, context: grpc.ServicerContext
+    ) -> tasks_pb2.ListTasksResponse:
+        ids = _subtree(self._s, request.department_id, "department_id")
+        page_req = page_request(request.page_size, request.page_token, request.department_id)
+        page = _page(self._s, lambda u: u.tasks.list(page_req, ids))
+        return tasks_pb2.ListTasksResponse(
+            tasks=[convert.task_to_pb(t) for t in page.items],
+            next_page_token=next_page_token(page.next_after, request.department_id),
+        )
+
+
+class DrawServicer(draws_pb2_grpc.DrawServiceServicer):
+    def __init__(self, services: Services):
+        self._s = services
+
+    def Draw(self, request: draws_pb2.DrawRequest, context: grpc.ServicerContext) -> draws_pb2.Draw:
+        v = Violations()
+        as_of = convert.parse_optional_date(request.as_of, "as_of", v)
+        if not request.task_id:
+            v.add("task_id", "is required")
+        v.raise_if_any()
+        draw = self._s.draws().run_draw(
+            self._s.rule_book.current(),
+            task_id=request.task_id,
+            as_of=as_of,
+            caller=caller_of(context, request.request_id),
+        )
+        return convert.draw_to_pb(draw)
+
+    def GetDraw(self, request: draws_pb2.GetDrawRequest, context: grpc.ServicerContext) -> draws_pb2.Draw:
+        return convert.draw_to_pb(_get(self._s, lambda u: u.draws.get(request.id), "draw", request.id))
+
+    def ListDraws(
+        self, request: draws_pb2.ListDrawsRequest, context: grpc.ServicerContext
+    ) -> draws_pb2.ListDrawsResponse:
+        page_req = page_request(request.page_size, request.page_token, request.task_id)
+        page = _page(self._s, lambda u: u.draws.list(page_req, request.task_id or None))
+        return draws_pb2.ListDrawsResponse(
+            draws=[convert.draw_to_pb(d) for d in page.items],
+            next_page_token=next_page_token(page.next_after, request.task_id),
+        )
+
+    def ListAssignments(
+        self, request: draws_pb2.ListAssignmentsRequest, context: grpc.ServicerContext
+    ) -> draws_pb2.ListAssignmentsResponse:
+        page_req = page_request(request.page_size, request.page_token, request.draw_id)
+        with self._s.reader() as uow:
+            require(uow.draws.get(request.draw_id), "draw", request.draw_id)
+            page = uow.draws.list_assignments(request.draw_id, page_req)
+            draw = require(uow.draws.get(request.draw_id), "draw", request.draw_id)
+            task = uow.tasks.get(draw.task_id)
+            objects = _object_names(uow, (a.credit_code for a in page.items))
+            badges = {m.badge_number for a in page.items for m in a.team}
+            found = uow.directory.inspectors_by_badge(badges)
+            inspectors = {b: i.name for b, i in found.items()}
+            inspector_departments = {b: i.department_id for b, i in found.items()}
+            handed_to = draw_policy.assignment_departments(draw, task.department_id if task else "")
+            if not handed_to and task is not None:
+                handed_to = {a.credit_code: task.department_id for a in page.items}
+        return draws_pb2.ListAssignmentsResponse(
+            assignments=[
+                convert.assignment_to_pb(
+                    request.draw_id, a, objects, inspectors, handed_to, inspector_departments
+                )
+                for a in page.items
+            ],
+            next_page_token=next_page_token(page.next_after, request.draw_id),
+        )
+
+    def ListExclusions(
+        self, request: draws_pb2.ListExclusionsRequest, context: grpc.ServicerContext
+    ) -> draws_pb2.ListExclusionsResponse:
+        page_req = page_request(request.page_size, request.page_token, request.draw_id)
+        with self._s.reader() as uow:
+            require(uow.draws.get(request.draw_id), "draw", request.draw_id)
+            page = uow.draws.list_exclusions(request.draw_id, page_req)
+            objects = _object_names(uow, (e.credit_code for e in page.items))
+        return draws_pb2.ListExclusionsResponse(
+            exclusions=[convert.exclusion_to_pb(request.draw_id, e, objects) for e in page.items],
+            next_page_token=next_page_token(page.next_after, request.draw_id),
+        )
+
+    def ListRaises(
+        self, request: draws_pb2.ListRaisesRequest, context: grpc.ServicerContext
+    ) -> draws_pb2.ListRaisesResponse:
+        page_req = page_request(request.page_size, request.page_token, request.draw_id)
+        with self._s.reader() as uow:
+            require(uow.draws.get(request.draw_id), "draw", request.draw_id)
+            page = uow.draws.list_raises(request.draw_id, page_req)
+        return draws_pb2.ListRaisesResponse(
+            raises=[convert.raise_to_pb(request.draw_id, r) for r in page.items],
+            next_page_token=next_page_token(page.next_after, request.draw_id),
+        )
+
+    def ListJointInspections(
+        self, request: draws_pb2.ListJointInspectionsRequest, context: grpc.ServicerContext
+    ) -> draws_pb2.ListJointInspectionsResponse:
+        if not 1900 <= request.year <= 9999:
+            raise InvalidArgument([FieldViolation("year", "must be a calendar year such as 2026")])
+        ids = _subtree(self._s, request.department_id, "department_id")
+        merged = draw_policy.joint_inspections(
+            self._s.unit_of_work(), year=request.year, department_ids=None if ids is None else frozenset(ids)
+        )
+        return draws_pb2.ListJointInspectionsResponse(
+            joint_inspections=[convert.joint_inspection_to_pb(j) for j in merged]
+        )
+
+
+def _object_names(uow: UnitOfWork, codes: Iterable[str]) -> dict[str, str]:
+    return {code: o.name for code, o in uow.directory.objects_by_code(set(codes)).items()}
+
+
+class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
+    def __init__(self, services: Services):
+        self._s = services
+
+    def ListAuditEvents(
+        self, request: audit_pb2.ListAuditEventsRequest, context: grpc.ServicerContext
+    ) -> audit_pb2.ListAuditEventsResponse:
+        page_req = page_request(request.page_size, request.page_token, request.resource)
+        page = _page(self._s, lambda u: u.audit.list(page_req, request.resource or None))
+        return audit_pb2.ListAuditEventsResponse(
+            events=[convert.audit_event_to_pb(e) for e in page.items],
+            next_page_token=next_page_token(page.next_after, request.resource),
+        )

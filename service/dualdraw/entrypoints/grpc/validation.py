@@ -1,0 +1,119 @@
+"""Checks every request's text before anything else reads it: no NUL or other control characters (PostgreSQL
+cannot store NUL; neither belongs in any field of this API) and no string longer than ``MAX_STRING``.
+Violations are ``INVALID_ARGUMENT`` with the field's path (``objects[3].name``). Field-specific checks
+(credit codes, region codes, dates, ratios, enums) stay with the conversions in ``api.convert``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, cast
+
+import grpc
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import Message
+
+from dualdraw.domain.errors import Violations
+from dualdraw.entrypoints.grpc.wrapping import Behaviour, Shape, wrap_handler
+
+MAX_STRING = 100_000
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""Control characters other than tab, line feed and carriage return."""
+
+
+def _text_problem(value: str) -> str | None:
+    if len(value) > MAX_STRING:
+        return f"is longer than {MAX_STRING} characters"
+    if _CONTROL.search(value):
+        return "contains control characters"
+    return None
+
+
+def check_message(message: Message, path: str, v: Violations) -> None:
+    """Adds a violation for every bad string in ``message`` (recursively), named by its path.
+
+    Runs over every record of a large import: first one field at a time across all records (``_all_clean``,
+    a few C-level passes); only a message with a bad string is walked record by record to name the paths.
+    """
+    descriptor = cast(Descriptor, message.DESCRIPTOR)  # typed as the union of the pure and upb classes
+    if not _all_clean([message], descriptor):
+        _name_problems(message, path, v)
+
+
+def _all_clean(messages: Sequence[Message], descriptor: Descriptor) -> bool:
+    """True when no string in ``messages`` (all of type ``descriptor``, nested messages included) is too long
+    or holds a control character. Each field's values are checked together: their longest length, and one
+    search of their concatenation (joining cannot create or hide a control character)."""
+    for field in descriptor.fields:
+        name = field.name
+        if field.type == FieldDescriptor.TYPE_STRING:
+            if field.is_repeated:
+                texts = [text for m in messages for text in getattr(m, name)]
+            else:
+                texts = [getattr(m, name) for m in messages]
+            if texts and (max(map(len, texts)) > MAX_STRING or _CONTROL.search("".join(texts))):
+                return False
+        elif field.type == FieldDescriptor.TYPE_MESSAGE:
+            nested_type = field.message_type
+            if nested_type is None or nested_type.GetOptions().map_entry:
+                continue
+            if field.is_repeated:
+                nested = [item for m in messages for item in getattr(m, name)]
+            else:
+                nested = [getattr(m, name) for m in messages if m.HasField(name)]
+            if nested and not _all_clean(nested, nested_type):
+                return False
+    return True
+
+
+def _name_problems(message: Message, path: str, v: Violations) -> None:
+    """``check_message`` one record at a time, adding each violation with its field's path."""
+    for field, value in message.ListFields():
+        if field.type == FieldDescriptor.TYPE_MESSAGE:
+            if field.message_type is not None and field.message_type.GetOptions().map_entry:
+                continue
+            name = f"{path}.{field.name}" if path else field.name
+            if field.is_repeated:
+                for n, item in enumerate(value):
+                    _name_problems(item, f"{name}[{n}]", v)
+            else:
+                _name_problems(value, name, v)
+        elif field.type == FieldDescriptor.TYPE_STRING:
+            for n, item in enumerate(value if field.is_repeated else (value,)):
+                problem = _text_problem(item)
+                if problem:
+                    name = f"{path}.{field.name}" if path else field.name
+                    v.add(f"{name}[{n}]" if field.is_repeated else name, problem)
+
+
+def _checked(request: Message) -> Message:
+    v = Violations()
+    check_message(request, "", v)
+    v.raise_if_any()
+    return request
+
+
+class RequestValidationInterceptor(grpc.ServerInterceptor):
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        handler = continuation(handler_call_details)
+        if handler is None or handler_call_details.method.startswith("/grpc."):
+            return handler
+        return wrap_handler(handler, _validating)
+
+
+def _validating(behaviour: Behaviour, shape: Shape) -> Behaviour:
+    if shape.startswith("stream_"):
+
+        def streaming(requests: Iterator[Message], context: grpc.ServicerContext) -> Any:
+            return behaviour((_checked(r) for r in requests), context)
+
+        return streaming
+
+    def unary(request: Message, context: grpc.ServicerContext) -> Any:
+        return behaviour(_checked(request), context)
+
+    return unary

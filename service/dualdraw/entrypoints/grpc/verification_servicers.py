@@ -1,0 +1,270 @@
+"""Thin servicers of verifiable draws and the audit log: ``VerifiableDrawService``, ``AuditLogService``."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from typing import Any
+
+import grpc
+
+from dualdraw.domain.audit.checkpoints import Checkpoint
+from dualdraw.domain.draw.substitution import Substitution
+from dualdraw.domain.errors import FailedPrecondition, Violations
+from dualdraw.entrypoints.grpc import convert
+from dualdraw.entrypoints.grpc.servicers import Services, caller_of
+from dualdraw.service_layer import audit_log, bundles, draw_lifecycle
+from dualdraw.v1 import verification_pb2, verification_pb2_grpc
+
+
+def _declaration(source: verification_pb2.EntropySource, v: Violations) -> dict[str, Any]:
+    kind = source.kind or "local-secret"
+    if kind == "local-secret":
+        return {"kind": kind}
+    if kind == "beacon":
+        return {"kind": kind, "beacon": source.beacon, "round": source.beacon_round}
+    if kind == "commit-reveal":
+        return {
+            "kind": kind,
+            "parties": [{"name": p.name, "commitment": p.commitment} for p in source.parties],
+            "reveal_deadline": source.reveal_deadline,
+            "fallback": {"beacon": source.beacon, "round": source.beacon_round},
+        }
+    v.add("entropy_source.kind", "must be commit-reveal, beacon or local-secret")
+    return {}
+
+
+def substitution_to_pb(s: Substitution) -> verification_pb2.Substitution:
+    return verification_pb2.Substitution(
+        id=s.id,
+        draw_id=s.draw_id,
+        position=s.position,
+        removed_badge=s.removed_badge,
+        replacement_badge=s.replacement_badge,
+        reason=s.reason_code,
+        evidence_hash=s.evidence_hash,
+        state=s.state,
+        entropy_source=s.entropy_source,
+        event_leaf_hash=s.event_leaf_hash,
+    )
+
+
+def checkpoint_to_pb(cp: Checkpoint) -> verification_pb2.Checkpoint:
+    return verification_pb2.Checkpoint(
+        tree_size=cp.tree_size,
+        root_hash=cp.root_hash,
+        public_key=cp.public_key,
+        signature=cp.signature,
+        key_id=cp.key_id,
+    )
+
+
+class VerifiableDrawServicer(verification_pb2_grpc.VerifiableDrawServiceServicer):
+    def __init__(self, services: Services):
+        self._s = services
+
+    def CommitDraw(self, request: verification_pb2.CommitDrawRequest, context: grpc.ServicerContext) -> Any:
+        v = Violations()
+        as_of = convert.parse_optional_date(request.as_of, "as_of", v)
+        if not request.task_id:
+            v.add("task_id", "is required")
+        declaration = _declaration(request.entropy_source, v)
+        v.raise_if_any()
+        draw = self._s.draws().commit_draw(
+            self._s.rule_book.current(),
+            task_id=request.task_id,
+            as_of=as_of,
+            caller=caller_of(context, request.request_id),
+            declaration=declaration,
+        )
+        return convert.draw_to_pb(draw)
+
+    def RevealEntropy(
+        self, request: verification_pb2.RevealEntropyRequest, context: grpc.ServicerContext
+    ) -> Any:
+        draw = draw_lifecycle.reveal_entropy(
+            self._s.unit_of_work(),
+            draw_id=request.draw_id,
+            party=request.party,
+            secret_hex=request.secret,
+            caller=caller_of(context, request.request_id),
+        )
+        return convert.draw_to_pb(draw)
+
+    def ExecuteDraw(self, request: verification_pb2.ExecuteDrawRequest, context: grpc.ServicerContext) -> Any:
+        outcome = draw_lifecycle.execute_draw(
+            self._s.unit_of_work(),
+            draw_id=request.draw_id,
+            beacon_value=request.beacon_value,
+            caller=caller_of(context, request.request_id),
+        )
+        return convert.draw_to_pb(outcome.draw)
+
+    def AbandonDraw(self, request: verification_pb2.AbandonDrawRequest, context: grpc.ServicerContext) -> Any:
+        draw = draw_lifecycle.abandon_draw(
+            self._s.unit_of_work(),
+            draw_id=request.draw_id,
+            reason=request.reason,
+            note=request.note,
+            caller=caller_of(context, request.request_id),
+        )
+        return convert.draw_to_pb(draw)
+
+    def RequestSubstitution(
+        self, request: verification_pb2.RequestSubstitutionRequest, context: grpc.ServicerContext
+    ) -> verification_pb2.Substitution:
+        sub = draw_lifecycle.request_substitution(
+            self._s.unit_of_work(),
+            draw_lifecycle.SubstitutionRequest(
+                request.draw_id,
+                request.position,
+                request.badge_number,
+                request.reason,
+                request.evidence_hash,
+                request.beacon,
+                request.beacon_round,
+            ),
+            caller_of(context, request.request_id),
+        )
+        return substitution_to_pb(sub)
+
+    def ExecuteSubstitution(
+        self, request: verification_pb2.ExecuteSubstitutionRequest, context: grpc.ServicerContext
+    ) -> verification_pb2.Substitution:
+        sub = draw_lifecycle.execute_substitution(
+            self._s.unit_of_work(),
+            substitution_id=request.substitution_id,
+            beacon_value=request.beacon_value,
+            caller=caller_of(context, request.request_id),
+        )
+        return substitution_to_pb(sub)
+
+    def ListSubstitutions(
+        self, request: verification_pb2.ListSubstitutionsRequest, context: grpc.ServicerContext
+    ) -> verification_pb2.ListSubstitutionsResponse:
+        with self._s.unit_of_work() as uow:
+            subs = uow.lifecycle.substitutions(request.draw_id)
+        return verification_pb2.ListSubstitutionsResponse(substitutions=[substitution_to_pb(s) for s in subs])
+
+    def GetDrawStatistics(
+        self, request: verification_pb2.GetDrawStatisticsRequest, context: grpc.ServicerContext
+    ) -> verification_pb2.GetDrawStatisticsResponse:
+        with self._s.unit_of_work() as uow:
+            abandoned = uow.lifecycle.abandoned_counts()
+            per_department, per_inspector = uow.lifecycle.substitution_counts()
+        return verification_pb2.GetDrawStatisticsResponse(
+            abandoned=sum(abandoned.values()),
+            abandoned_by_reason=abandoned,
+            substitutions_by_department=per_department,
+            substitutions_by_inspector=per_inspector,
+        )
+
+    def ExportDrawBundle(
+        self, request: verification_pb2.ExportDrawBundleRequest, context: grpc.ServicerContext
+    ) -> verification_pb2.DrawBundle:
+        variant = bundles.PUBLIC if request.public_variant else bundles.FULL
+        built = self._s.draws().build_bundle(
+            request.draw_id, variant=variant, chunk_bytes=bundles.CHUNK_BYTES
+        )
+        header = verification_pb2.DrawBundle(draw_id=request.draw_id, variant=variant)
+        # the message's size: the header fields, then field 3 (one tag byte, the varint length, the bytes)
+        size = header.ByteSize() + 1 + _varint_size(built.size) + built.size
+        limit = self._s.max_message_bytes
+        if size > limit:
+            raise FailedPrecondition(
+                f"the {variant} bundle of draw {request.draw_id} is {built.size} bytes, more than one message"
+                f" of this server carries ({limit} bytes, DUALDRAW_MAX_MESSAGE_BYTES): export it with"
+                " StreamDrawBundle, in chunks (dualdraw draw export does)",
+                reason="BUNDLE_TOO_LARGE",
+                metadata={
+                    "size_bytes": str(built.size),
+                    "max_message_bytes": str(limit),
+                    "use_method": STREAM_DRAW_BUNDLE,
+                },
+            )
+        header.content = built.content()
+        return header
+
+    def StreamDrawBundle(
+        self, request: verification_pb2.StreamDrawBundleRequest, context: grpc.ServicerContext
+    ) -> Iterator[verification_pb2.DrawBundleChunk]:
+        variant = bundles.PUBLIC if request.public_variant else bundles.FULL
+        built = self._s.draws().build_bundle(  # in the draw process: seconds of Python at 1M objects
+            request.draw_id, variant=variant, chunk_bytes=stream_chunk_bytes(self._s.max_message_bytes)
+        )
+        chunks, offset, last = built.chunks, 0, len(built.chunks) - 1
+        for i in range(len(chunks)):
+            data, chunks[i] = chunks[i], b""  # sent chunks need not stay in memory
+            chunk = verification_pb2.DrawBundleChunk(offset=offset, data=data)
+            if i == 0:
+                chunk.draw_id, chunk.variant, chunk.total_size_bytes = built.draw_id, variant, built.size
+            if i == last:
+                chunk.content_sha256 = built.sha256
+            offset += len(data)
+            yield chunk
+
+
+STREAM_DRAW_BUNDLE = "dualdraw.v1.VerifiableDrawService.StreamDrawBundle"
+CHUNK_HEADROOM_BYTES = 4096
+"""Room in a ``DrawBundleChunk`` for its fields other than ``data`` (draw id, variant, sizes, hash)."""
+
+
+def stream_chunk_bytes(max_message_bytes: int) -> int:
+    """``data`` bytes per chunk: 1 MiB, or less when the server's message limit is below 1 MiB + headroom."""
+    return max(1, min(bundles.CHUNK_BYTES, max_message_bytes - CHUNK_HEADROOM_BYTES))
+
+
+def _varint_size(value: int) -> int:
+    return max(1, (value.bit_length() + 6) // 7)
+
+
+class AuditLogServicer(verification_pb2_grpc.AuditLogServiceServicer):
+    def __init__(
+        self, services: Services, trusted_keys: Collection[str] | None = None, development: bool = False
+    ):
+        self._s = services
+        self._trusted = trusted_keys
+        self._development = development
+
+    def VerifyLog(
+        self, request: verification_pb2.VerifyLogRequest, context: grpc.ServicerContext
+    ) -> verification_pb2.VerifyLogResponse:
+        verdict = audit_log.verify_log(
+            self._s.unit_of_work(), self._trusted, request.known_tree_size, request.known_root_hash
+        )
+        return verification_pb2.VerifyLogResponse(
+            ok=verdict.ok,
+            tree_size=verdict.tree_size,
+            root_hash=verdict.root_hash,
+            first_bad_sequence=verdict.first_bad_sequence,
+            problem=verdict.problem,
+            checkpoints_checked=verdict.checkpoints_checked,
+            key_ids=verdict.key_ids,
+            development_key=self._development,
+        )
+
+    def GetCheckpoint(
+        self, request: verification_pb2.GetCheckpointRequest, context: grpc.ServicerContext
+    ) -> verification_pb2.Checkpoint:
+        return checkpoint_to_pb(audit_log.get_checkpoint(self._s.unit_of_work(), request.tree_size))
+
+    def GetInclusionProof(
+        self, request: verification_pb2.GetInclusionProofRequest, context: grpc.ServicerContext
+    ) -> verification_pb2.InclusionProof:
+        proof = audit_log.get_inclusion_proof(self._s.unit_of_work(), request.sequence, request.tree_size)
+        return verification_pb2.InclusionProof(
+            sequence=proof.sequence,
+            leaf_data=proof.leaf_data,
+            leaf_hash=proof.leaf_hash,
+            hashes=proof.hashes,
+            checkpoint=checkpoint_to_pb(proof.checkpoint),
+        )
+
+    def GetConsistencyProof(
+        self, request: verification_pb2.GetConsistencyProofRequest, context: grpc.ServicerContext
+    ) -> verification_pb2.ConsistencyProof:
+        hashes, old, new = audit_log.get_consistency_proof(
+            self._s.unit_of_work(), request.old_size, request.new_size
+        )
+        return verification_pb2.ConsistencyProof(
+            hashes=hashes, old_checkpoint=checkpoint_to_pb(old), new_checkpoint=checkpoint_to_pb(new)
+        )

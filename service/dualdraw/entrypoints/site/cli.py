@@ -1,0 +1,46 @@
+"""``dualdraw publish site OUT_DIR``: render the public site from a server's public API."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from dualdraw_client import DualdrawClient
+from dualdraw_client.client import DEFAULT_TARGET
+from dualdraw_client.errors import DualdrawError
+
+
+def add_publish_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    publish = sub.add_parser("publish", help="render what is published (the public site)")
+    publish_sub = publish.add_subparsers(dest="publish_command", required=True)
+    site = publish_sub.add_parser(
+        "site",
+        help="render the static public site (item list, draws, results) from the public API",
+        description="Reads only the public API (PublicService), so the site holds nothing unpublished.",
+    )
+    site.add_argument("out_dir", type=Path, metavar="OUT_DIR")
+    site.add_argument(
+        "--server", metavar="HOST:PORT", help=f"server (default: $DUALDRAW_SERVER or {DEFAULT_TARGET})"
+    )
+    site.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS")
+
+
+def run_publish(args: argparse.Namespace) -> int:
+    from dualdraw.entrypoints.site.render import render_site
+
+    target = args.server or os.environ.get("DUALDRAW_SERVER") or DEFAULT_TARGET
+    try:
+        with DualdrawClient(target, timeout=args.timeout) as client:
+            summary = render_site(client, args.out_dir)
+    except DualdrawError as exc:
+        print(f"error: {exc.code.name}: {exc}")
+        return 3 if exc.code.name in ("UNAVAILABLE", "DEADLINE_EXCEEDED") else 1
+    except ValueError as exc:  # a server-supplied id that is no plain file name: nothing is written for it
+        print(f"error: {exc}")
+        return 1
+    print(
+        f"site written to {args.out_dir}: {summary.items} items, {summary.draws} draws,"
+        f" {summary.results} results, {summary.objects} object pages"
+    )
+    return 0

@@ -1,0 +1,155 @@
+"""Renders the public site from the public read API (``PublicService``) into a folder of static files.
+
+The site is built from the public API, not from the database: it can only ever contain what the API
+serves, i.e. what was published, and the publishing host needs no database credentials.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from dualdraw.v1 import public_pb2, publication_pb2
+from dualdraw_client import DualdrawClient
+
+CST = dt.timezone(dt.timedelta(hours=8), "CST")
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # credit codes and draw ids as file names
+STATIC = Path(__file__).parent / "static"
+
+
+def _env() -> Environment:
+    return Environment(
+        loader=PackageLoader("dualdraw.entrypoints.site", "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _day(ts: Any) -> str:
+    return str(ts.ToDatetime(tzinfo=dt.UTC).astimezone(CST).date().isoformat()) if ts.seconds else ""
+
+
+def _safe(name: str) -> str:
+    """``name`` (a server-supplied id) when it is one plain file-name component, else ``ValueError``."""
+    if not SAFE_NAME.fullmatch(name) or ".." in name:
+        raise ValueError(f"refusing to use {name!r} as a file name")
+    return name
+
+
+def _confined(out_dir: Path, relative: str) -> Path:
+    """``out_dir / relative`` resolved (symbolic links followed); ``ValueError`` when it leads outside."""
+    root = out_dir.resolve()
+    path = (root / relative).resolve()
+    if not path.is_relative_to(root) or path == root:
+        raise ValueError(f"refusing to write {relative!r}: it resolves outside {out_dir}")
+    return path
+
+
+@dataclass(frozen=True)
+class SiteSummary:
+    items: int
+    draws: int
+    results: int
+    objects: int
+
+
+def _result_row(r: public_pb2.PublicResult) -> dict[str, Any]:
+    return {
+        "draw_id": r.draw_id,
+        "credit_code": _safe(r.credit_code),
+        "object_name": r.object_name,
+        "item_name": r.item_name,
+        "department_id": r.department_id,
+        "department_name": r.department_name,
+        "inspected_on": r.inspected_on,
+        "period": r.inspected_on[:7],
+        "outcome_label": r.outcome_label,
+        "findings": r.findings,
+        "penalty_decision_number": r.penalty_decision_number,
+        "referred_to_judicial": r.referred_to_judicial,
+        "version": r.version,
+        "correction_reason": r.correction_reason,
+        "team": [{"name": m.name, "badge_number": m.badge_number} for m in r.team],
+    }
+
+
+def _draw_row(d: public_pb2.PublicDraw) -> dict[str, Any]:
+    row: dict[str, Any] = {f.name: getattr(d, f.name) for f in public_pb2.PublicDraw.DESCRIPTOR.fields}
+    row["draw_id"] = _safe(d.draw_id)
+    row["drawn_on"] = _day(d.draw_time)
+    row["published_on"] = _day(d.publish_time)
+    row["period"] = row["drawn_on"][:7]
+    row["on_time"] = row["published_on"] <= d.deadline
+    return row
+
+
+def render_site(client: DualdrawClient, out_dir: Path, *, today: dt.date | None = None) -> SiteSummary:
+    """Writes the site into ``out_dir`` (created if needed; files of an earlier run are replaced)."""
+    day = today or dt.datetime.now(CST).date()
+    items = client.published_items(day)
+    history: dict[str, list[publication_pb2.ItemVersion]] = {
+        v.code: client.item_versions(v.code) for v in items
+    }
+    draws = [_draw_row(d) for d in client.iter_published_draws()]
+    results = [_result_row(r) for r in client.iter_published_results()]
+
+    by_object: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in results:
+        by_object[r["credit_code"]].append(r)
+    objects = sorted(
+        (
+            {
+                "credit_code": code,
+                "name": rows[-1]["object_name"],
+                "latest_outcome": rows[-1]["outcome_label"],
+            }
+            for code, rows in by_object.items()
+        ),
+        key=lambda o: o["credit_code"],
+    )
+    departments = sorted({(r["department_id"], r["department_name"]) for r in results + draws})
+    periods = sorted({r["period"] for r in results} | {d["period"] for d in draws}, reverse=True)
+
+    env = _env()
+    common = {
+        "generated": dt.datetime.now(CST).strftime("%Y-%m-%d %H:%M"),
+        "departments": departments,
+        "periods": periods,
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for sub in ("draws", "objects", "static"):  # a folder linked elsewhere is refused before any write
+        _confined(out_dir, sub)
+    (out_dir / "draws").mkdir(exist_ok=True)
+    (out_dir / "objects").mkdir(exist_ok=True)
+    shutil.copytree(STATIC, out_dir / "static", dirs_exist_ok=True)
+
+    def write(path: str, template: str, **context: Any) -> None:
+        root = "../" * path.count("/")
+        html = env.get_template(template).render(root=root, **common, **context)
+        _confined(out_dir, path).write_text(html, encoding="utf-8")
+
+    write("index.html", "index.html", items=items, draws=draws, results=results)
+    write("items.html", "items.html", items=items, history=history, as_of=day.isoformat())
+    write("draws.html", "draws.html", draws=draws)
+    write("results.html", "results.html", results=results)
+    write("search.html", "search.html", objects=objects)
+    for d in draws:
+        rows = [r for r in results if r["draw_id"] == d["draw_id"]]
+        write(f"draws/{_safe(d['draw_id'])}.html", "draw.html", d=d, results=rows)
+    for o in objects:
+        write(
+            f"objects/{_safe(o['credit_code'])}.html",
+            "object.html",
+            name=o["name"],
+            credit_code=o["credit_code"],
+            results=by_object[o["credit_code"]],
+        )
+    return SiteSummary(len(items), len(draws), len(results), len(objects))
