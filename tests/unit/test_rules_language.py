@@ -19,8 +19,9 @@ from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.domain.credit_code import make_credit_code
 from dualdraw.domain.exclusions import json_schema
 from dualdraw.domain.exclusions.compiler import compile_rule_set
-from dualdraw.domain.exclusions.loader import RuleFileError, load_rule_set, load_rule_texts
+from dualdraw.domain.exclusions.loader import load_rule_set, load_rule_texts
 from dualdraw.domain.exclusions.model import EvaluationContext, RuleSet
+from dualdraw.domain.exclusions.plain_yaml import RuleFileError
 from dualdraw.domain.model import (
     Department,
     DepartmentLevel,

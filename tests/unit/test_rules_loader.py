@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dualdraw.domain.exclusions import loader
-from dualdraw.domain.exclusions.loader import RuleFileError, load_rule_set, load_rule_texts
+from dualdraw.domain.exclusions import plain_yaml
+from dualdraw.domain.exclusions.loader import load_rule_set, load_rule_texts
 from dualdraw.domain.exclusions.model import ContextValue, FactPattern
+from dualdraw.domain.exclusions.plain_yaml import RuleFileError
 from dualdraw.domain.exclusions.schema import FactKind, Op
 from dualdraw.domain.model import ExclusionCategory
 
@@ -151,7 +152,7 @@ def test_every_problem_is_reported_with_file_line_and_column(
 ) -> None:
     if not hasattr(yaml, parser):
         pytest.skip(f"PyYAML without {parser}")
-    monkeypatch.setattr(loader, "_SAFE_LOADER", getattr(yaml, parser))
+    monkeypatch.setattr(plain_yaml, "SAFE_LOADER", getattr(yaml, parser))
     text = """\
 version: 1
 rules:

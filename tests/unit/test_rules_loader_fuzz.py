@@ -14,8 +14,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dualdraw.domain.exclusions import loader
-from dualdraw.domain.exclusions.loader import RuleFileError, load_rule_texts
+from dualdraw.domain.exclusions import loader, plain_yaml
+from dualdraw.domain.exclusions.loader import load_rule_texts
+from dualdraw.domain.exclusions.plain_yaml import RuleFileError
 from tests.unit.test_rules_loader import VALID
 
 FILE = "fuzz/rules.yaml"
@@ -132,20 +133,20 @@ def problems_of(texts: dict[str, str]) -> list[str]:
 
 
 def test_a_rule_file_over_the_size_limit_is_refused_before_parsing() -> None:
-    room = loader.MAX_FILE_BYTES - len(VALID.encode())
+    room = plain_yaml.MAX_FILE_BYTES - len(VALID.encode())
     at_limit = VALID + "#" + "x" * (room - 2) + "\n"
-    assert len(at_limit.encode()) == loader.MAX_FILE_BYTES
+    assert len(at_limit.encode()) == plain_yaml.MAX_FILE_BYTES
     assert load_rule_texts({"a.yaml": at_limit}).rules  # exactly at the limit: loads
     over = VALID + "#" + "x" * (room - 1) + "\n"
     assert problems_of({"a.yaml": over}) == [
-        f"a.yaml:1:1: the file has {loader.MAX_FILE_BYTES + 1} bytes; a rule file may have at most "
-        f"{loader.MAX_FILE_BYTES}"
+        f"a.yaml:1:1: the file has {plain_yaml.MAX_FILE_BYTES + 1} bytes; a rule file may have at most "
+        f"{plain_yaml.MAX_FILE_BYTES}"
     ]
 
 
 def test_a_rule_set_over_the_size_limit_is_refused() -> None:
-    files = loader.MAX_SET_BYTES // loader.MAX_FILE_BYTES + 1
-    comment = "#" + "x" * (loader.MAX_FILE_BYTES - 2) + "\n"
+    files = loader.MAX_SET_BYTES // plain_yaml.MAX_FILE_BYTES + 1
+    comment = "#" + "x" * (plain_yaml.MAX_FILE_BYTES - 2) + "\n"
     texts = {f"r{n}.yaml": comment for n in range(files)}
     problems = problems_of(texts)
     assert len(problems) == 1
@@ -154,9 +155,9 @@ def test_a_rule_set_over_the_size_limit_is_refused() -> None:
 
 
 def test_a_rule_file_with_too_many_yaml_values_is_refused() -> None:
-    text = "version: 1\nrules: []\nx: [" + ",".join(["0"] * loader.MAX_YAML_NODES) + "]\n"
-    assert len(text.encode()) < loader.MAX_FILE_BYTES
+    text = "version: 1\nrules: []\nx: [" + ",".join(["0"] * plain_yaml.MAX_YAML_NODES) + "]\n"
+    assert len(text.encode()) < plain_yaml.MAX_FILE_BYTES
     problems = problems_of({"a.yaml": text})
     assert len(problems) == 1
     assert problems[0].startswith("a.yaml:3:")
-    assert problems[0].endswith(f"more than {loader.MAX_YAML_NODES} YAML values in one file")
+    assert problems[0].endswith(f"more than {plain_yaml.MAX_YAML_NODES} YAML values in one file")

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from dualdraw.domain.errors import FieldViolation, InvalidArgument
 from dualdraw.domain.exclusions.check import semantic_problems
-from dualdraw.domain.exclusions.loader import Problem, RuleFileError, load_rule_set
+from dualdraw.domain.exclusions.loader import load_rule_set
 from dualdraw.domain.exclusions.model import RuleSet
+from dualdraw.domain.exclusions.plain_yaml import Problem, RuleFileError
 from dualdraw.service_layer.ports import ExclusionMatcher
 
 log = logging.getLogger(__name__)

@@ -35,8 +35,8 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, SequenceNode
 
 from dualdraw.domain.exclusions import oracle
-from dualdraw.domain.exclusions.loader import MAX_FILE_BYTES, Problem, RuleFileError, _FileReader
 from dualdraw.domain.exclusions.model import EvaluationContext, RuleSet, SourceLocation
+from dualdraw.domain.exclusions.plain_yaml import PlainYamlReader, Problem, RuleFileError
 from dualdraw.domain.model import (
     Campaign,
     Complaint,
@@ -151,26 +151,11 @@ def load_cases(files: Iterable[Path]) -> list[TestCase]:
     return cases
 
 
-class _CaseReader(_FileReader):
-    def read(self, text: str) -> list[TestCase]:  # type: ignore[override]
-        if len(text.encode("utf-8")) > MAX_FILE_BYTES:
-            self.problems.append(
-                Problem(self.file, 1, 1, f"a test file may have at most {MAX_FILE_BYTES} bytes")
-            )
-            return []
-        if not self.only_plain_yaml(text):
-            return []
-        try:
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark
-            line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-            self.problems.append(Problem(self.file, line, column, f"YAML syntax error: {exc.problem}"))
-            return []
+class _CaseReader(PlainYamlReader):
+    def read(self, text: str) -> list[TestCase]:
+        empty = "empty test file; expected 'version: 1' and 'cases:'"
+        root = self.compose(text, what="a test file", empty=empty)
         if root is None:
-            self.problems.append(
-                Problem(self.file, 1, 1, "empty test file; expected 'version: 1' and 'cases:'")
-            )
             return []
         top = self.mapping(root, "a test file", required={"version", "cases"}, optional=set())
         if top is None or "cases" not in top:

@@ -19,8 +19,8 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from dualdraw.domain.exclusions.loader import Problem
 from dualdraw.domain.exclusions.model import Condition, ContextValue, Rule, RuleSet, Scalar
+from dualdraw.domain.exclusions.plain_yaml import Problem
 from dualdraw.domain.exclusions.schema import ATTRIBUTES, AttrType, FactKind, Op
 
 _ORDERED_TYPES = frozenset({AttrType.INT, AttrType.DATE})

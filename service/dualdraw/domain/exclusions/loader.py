@@ -34,12 +34,9 @@ import difflib
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-from yaml.constructor import SafeConstructor
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, Node
 
 from dualdraw.domain.exclusions.compiler import rule_shape
 from dualdraw.domain.exclusions.model import (
@@ -52,6 +49,13 @@ from dualdraw.domain.exclusions.model import (
     RuleSet,
     Scalar,
     SourceLocation,
+)
+from dualdraw.domain.exclusions.plain_yaml import (
+    PlainYamlReader,
+    Problem,
+    RuleFileError,
+    describe,
+    one_of,
 )
 from dualdraw.domain.exclusions.schema import (
     ATTRIBUTES,
@@ -75,29 +79,6 @@ from dualdraw.domain.model import ExclusionCategory
 RULE_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9.-]{0,99}")
 RULE_FILE_SUFFIX = ".yaml"
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_SAFE_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-"""libyaml's parser when PyYAML has it (7x faster), else the pure-Python one; both keep node marks."""
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong in a rule file; ``str()`` is ``file:line:column: message`` (1-based)."""
-
-    file: str
-    line: int
-    column: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: {self.message}"
-
-
-class RuleFileError(ValueError):
-    """The rule files cannot be loaded; ``problems`` lists every problem found, in file order."""
-
-    def __init__(self, problems: list[Problem]):
-        super().__init__("\n".join(str(p) for p in problems))
-        self.problems = list(problems)
 
 
 def load_rule_set(paths: Iterable[str | Path] | str | Path) -> RuleSet:
@@ -152,7 +133,7 @@ def load_rule_texts(texts: Mapping[str, str]) -> RuleSet:
         )
     parsed: list[tuple[Rule, SourceLocation]] = []
     for file, text in texts.items():
-        reader = _FileReader(file)
+        reader = _RuleReader(file)
         parsed.extend(reader.read(text))
         problems.extend(reader.problems)
     problems.extend(_set_problems(parsed))
@@ -218,12 +199,8 @@ def _set_problems(parsed: list[tuple[Rule, SourceLocation]]) -> list[Problem]:
 _TOP_KEYS = {"version", "rules"}
 _RULE_KEYS = {"id", "title", "category", "legal_basis", "reason", "when"}
 _OPTIONAL_RULE_KEYS = {"effective_from", "effective_to", "jurisdictions"}
-MAX_FILE_BYTES = 1024 * 1024
-"""A rule file larger than this is refused unread (rule files are short: a huge one is a mistake or worse)."""
 MAX_SET_BYTES = 8 * 1024 * 1024
 """All rule files of one set together."""
-MAX_YAML_NODES = 200_000
-"""YAML nodes in one file (bounds the work of composing it)."""
 MAX_JURISDICTIONS = 500
 _JURISDICTION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _LEGAL_BASIS_KEYS = {"article", "text"}
@@ -232,70 +209,15 @@ _FACT_KEYS = {"kind", "where", "absent"}
 _CONDITION_KEYS = {"attr", "op", "value"}
 _CONTEXT_KEYS = {"context", "minus_days", "plus_days"}
 
-_YAML_TYPE_NAMES = {
-    str: "a string",
-    int: "an integer",
-    bool: "a boolean",
-    float: "a number",
-    dt.date: "a date",
-    dt.datetime: "a date and time",
-    type(None): "nothing (null)",
-}
 
-
-def _describe(value: object) -> str:
-    if isinstance(value, _NotScalar):
-        return f"an unreadable value ({value.error})" if value.error else "not a plain value"
-    kind = _YAML_TYPE_NAMES.get(type(value), type(value).__name__)
-    return kind if value is None else f"{kind} ({value!r})"
-
-
-class _FileReader:
-    """Reads one file's nodes into rules, recording problems instead of stopping at the first."""
-
-    def __init__(self, file: str):
-        self.file = file
-        self.problems: list[Problem] = []
-        self._constructor = SafeConstructor()
-
-    def problem(self, node: Node, message: str) -> None:
-        mark = node.start_mark
-        self.problems.append(Problem(self.file, mark.line + 1, mark.column + 1, message))
-
-    def location(self, node: Node) -> SourceLocation:
-        return SourceLocation(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
-
-    # -- structure -------------------------------------------------------------------------------------
+class _RuleReader(PlainYamlReader):
+    """Reads one rule file's nodes into rules."""
 
     def read(self, text: str) -> list[tuple[Rule, SourceLocation]]:
-        size = len(text.encode("utf-8"))
-        if size > MAX_FILE_BYTES:
-            self.problems.append(
-                Problem(
-                    self.file,
-                    1,
-                    1,
-                    f"the file has {size} bytes; a rule file may have at most {MAX_FILE_BYTES}",
-                )
-            )
-            return []
-        if not self.only_plain_yaml(text):
-            return []
-        try:
-            root = yaml.compose(text, Loader=_SAFE_LOADER)
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-            detail = " ".join(str(part) for part in (exc.context, exc.problem) if part)
-            self.problems.append(Problem(self.file, line, column, f"YAML syntax error: {detail}"))
-            return []
-        except yaml.YAMLError as exc:
-            self.problems.append(Problem(self.file, 1, 1, f"YAML syntax error: {exc}"))
-            return []
+        root = self.compose(
+            text, what="a rule file", empty="empty rule file; expected 'version: 1' and 'rules:'"
+        )
         if root is None:
-            self.problems.append(
-                Problem(self.file, 1, 1, "empty rule file; expected 'version: 1' and 'rules:'")
-            )
             return []
         top = self.mapping(root, "a rule file", required=_TOP_KEYS, optional=set())
         if top is None:
@@ -306,7 +228,7 @@ class _FileReader:
             if type(version) is not int or version != RULE_FORMAT_VERSION:
                 self.problem(
                     top["version"],
-                    f"unsupported rule file version {_describe(version)}; this dualdraw reads version "
+                    f"unsupported rule file version {describe(version)}; this dualdraw reads version "
                     f"{RULE_FORMAT_VERSION}",
                 )
         if "rules" in top:
@@ -315,109 +237,6 @@ class _FileReader:
                 if parsed is not None:
                     rules.append(parsed)
         return rules
-
-    def only_plain_yaml(self, text: str) -> bool:
-        """False (with a problem) when the YAML uses a tag, an anchor or an alias, or is too large.
-
-        A rule file is plain data: tags (``!!python/object``...) could ask a loader to build objects, and
-        anchors with aliases can expand exponentially ("billion laughs"), so neither is accepted at all.
-        Scanning the event stream finds them before anything is composed.
-        """
-        nodes = 0
-        try:
-            for event in yaml.parse(text, Loader=_SAFE_LOADER):
-                message = ""
-                if isinstance(event, yaml.AliasEvent):
-                    message = (
-                        f"YAML aliases (*{event.anchor}) are not allowed in rule files; write values out"
-                    )
-                elif isinstance(event, yaml.NodeEvent):
-                    nodes += 1
-                    tag = getattr(event, "tag", None)
-                    implicit = getattr(event, "implicit", True)
-                    explicit = (
-                        tag is not None
-                        and tag != "!"
-                        and not (implicit is True or (isinstance(implicit, tuple) and implicit[0]))
-                    )
-                    if event.anchor is not None:
-                        message = f"YAML anchors (&{event.anchor}) are not allowed in rule files"
-                    elif explicit:
-                        message = (
-                            f"YAML tags ({tag}) are not allowed in rule files: they are data, never code"
-                        )
-                    elif nodes > MAX_YAML_NODES:
-                        message = f"more than {MAX_YAML_NODES} YAML values in one file"
-                if message:
-                    mark = event.start_mark
-                    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-                    self.problems.append(Problem(self.file, line, column, message))
-                    return False
-        except yaml.YAMLError:
-            return True  # reported with its position by ``read``'s compose
-        return True
-
-    def mapping(
-        self, node: Node, what: str, *, required: set[str], optional: set[str]
-    ) -> dict[str, Node] | None:
-        """The mapping's values by key, after reporting unknown, duplicate and missing keys."""
-        if not isinstance(node, MappingNode):
-            self.problem(node, f"{what} must be a mapping (key: value), got {self.kind_of(node)}")
-            return None
-        values: dict[str, Node] = {}
-        keys: dict[str, Node] = {}
-        allowed = required | optional
-        for key_node, value_node in node.value:
-            key = self.scalar(key_node) if isinstance(key_node, ScalarNode) else None
-            if not isinstance(key, str):
-                self.problem(key_node, f"keys of {what} must be names, got {self.kind_of(key_node)}")
-                continue
-            if key in keys:
-                self.problem(
-                    key_node,
-                    f"duplicate key {key!r} in {what} (first at line {keys[key].start_mark.line + 1})",
-                )
-                continue
-            keys[key] = key_node
-            if key not in allowed:
-                self.problem(key_node, f"unknown key {key!r} in {what}; expected {_one_of(sorted(allowed))}")
-                continue
-            values[key] = value_node
-        for key in sorted(required - keys.keys()):
-            self.problem(node, f"{what} is missing {key!r}")
-        return values
-
-    def sequence(self, node: Node, what: str) -> list[Node] | None:
-        if not isinstance(node, SequenceNode):
-            self.problem(node, f"{what} must be a list, got {self.kind_of(node)}")
-            return None
-        return list(node.value)
-
-    def scalar(self, node: Node) -> object:
-        if not isinstance(node, ScalarNode):
-            return _NotScalar(node)
-        try:
-            return self._constructor.construct_object(node)
-        except (yaml.YAMLError, ValueError) as exc:  # e.g. an impossible date such as 2024-02-30
-            return _NotScalar(node, str(exc))
-
-    def kind_of(self, node: Node) -> str:
-        if isinstance(node, MappingNode):
-            return "a mapping"
-        if isinstance(node, SequenceNode):
-            return "a list"
-        return _describe(self.scalar(node))
-
-    def text(self, node: Node, what: str) -> str | None:
-        value = self.scalar(node)
-        if not isinstance(value, str):
-            hint = " (quote it)" if isinstance(value, int | float | dt.date) else ""
-            self.problem(node, f"{what} must be a string, got {self.kind_of(node)}{hint}")
-            return None
-        if not value.strip():
-            self.problem(node, f"{what} must not be empty")
-            return None
-        return value
 
     # -- rules -----------------------------------------------------------------------------------------
 
@@ -521,7 +340,7 @@ class _FileReader:
             return ExclusionCategory(value)
         except ValueError:
             self.problem(
-                node, f"unknown category {value!r}; expected {_one_of([c.value for c in ExclusionCategory])}"
+                node, f"unknown category {value!r}; expected {one_of([c.value for c in ExclusionCategory])}"
             )
             return None
 
@@ -560,7 +379,7 @@ class _FileReader:
         if name not in {k.value for k in SIDE_FACT_KINDS}:
             self.problem(
                 fields["kind"],
-                f"unknown fact kind {name!r}; expected {_one_of([k.value for k in SIDE_FACT_KINDS])}",
+                f"unknown fact kind {name!r}; expected {one_of([k.value for k in SIDE_FACT_KINDS])}",
             )
             return None
         kind = FactKind(name)
@@ -600,14 +419,14 @@ class _FileReader:
             self.problem(
                 fields["attr"],
                 f"unknown attribute {attr_name!r} of {kind.value} facts; {hint}"
-                f"expected {_one_of(list(attributes))}",
+                f"expected {one_of(list(attributes))}",
             )
             return None
         try:
             op = Op(op_name)
         except ValueError:
             self.problem(
-                fields["op"], f"unknown operator {op_name!r}; expected {_one_of([o.value for o in Op])}"
+                fields["op"], f"unknown operator {op_name!r}; expected {one_of([o.value for o in Op])}"
             )
             return None
         allowed = OPS_BY_TYPE[attribute.type]
@@ -615,7 +434,7 @@ class _FileReader:
             self.problem(
                 fields["op"],
                 f"operator {op.value!r} does not apply to {attr_name} ({attribute.type.value}); "
-                f"use {_one_of(sorted(o.value for o in allowed))}",
+                f"use {one_of(sorted(o.value for o in allowed))}",
             )
             return None
         value = self.condition_value(fields["value"], attribute, op)
@@ -658,7 +477,7 @@ class _FileReader:
         context_type = CONTEXT_TYPES.get(name)
         if context_type is None:
             self.problem(
-                fields["context"], f"unknown context value {name!r}; expected {_one_of(list(CONTEXT_TYPES))}"
+                fields["context"], f"unknown context value {name!r}; expected {one_of(list(CONTEXT_TYPES))}"
             )
             return None
         if not context_fits(context_type, attribute.type):
@@ -726,19 +545,7 @@ class _FileReader:
         if expected is AttrType.ENUM and value not in attribute.choices:
             self.problem(
                 node,
-                f"{value!r} is not a valid {attribute.name}; expected {_one_of(list(attribute.choices))}",
+                f"{value!r} is not a valid {attribute.name}; expected {one_of(list(attribute.choices))}",
             )
             return None
         return value
-
-
-class _NotScalar:
-    """Stands for a node that is not a plain scalar (or failed to construct), so callers report it."""
-
-    def __init__(self, node: Node, error: str = ""):
-        self.node = node
-        self.error = error
-
-
-def _one_of(names: list[str]) -> str:
-    return "one of " + ", ".join(names)

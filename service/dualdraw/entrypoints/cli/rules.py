@@ -23,8 +23,9 @@ from typing import Any, TextIO
 
 from dualdraw.domain.errors import DomainError, InvalidArgument, Violations
 from dualdraw.domain.exclusions.check import semantic_problems
-from dualdraw.domain.exclusions.loader import Problem, RuleFileError, load_rule_set, load_rule_texts
+from dualdraw.domain.exclusions.loader import load_rule_set, load_rule_texts
 from dualdraw.domain.exclusions.model import RuleSet
+from dualdraw.domain.exclusions.plain_yaml import Problem, RuleFileError
 from dualdraw.domain.model import SideFacts
 from dualdraw.service_layer.rule_preview import DirectorySnapshot
 

@@ -13,8 +13,9 @@ import grpc
 
 from dualdraw.domain.errors import FieldViolation, InvalidArgument
 from dualdraw.domain.exclusions.check import semantic_problems
-from dualdraw.domain.exclusions.loader import RULE_FILE_SUFFIX, RuleFileError, load_rule_texts
+from dualdraw.domain.exclusions.loader import RULE_FILE_SUFFIX, load_rule_texts
 from dualdraw.domain.exclusions.model import RuleSet
+from dualdraw.domain.exclusions.plain_yaml import RuleFileError
 from dualdraw.domain.jurisdiction import DepartmentTree
 from dualdraw.entrypoints.grpc.servicers import Services
 from dualdraw.service_layer import rule_preview
