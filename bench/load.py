@@ -54,7 +54,7 @@ from dualdraw.domain.model import (
     ObjectStatus,
     RiskClass,
 )
-from dualdraw.entrypoints.grpc import convert
+from dualdraw.entrypoints.grpc import directory_convert
 from dualdraw.v1 import tasks_pb2
 from dualdraw_client import DualdrawClient, chunk_records
 from dualdraw_client.errors import DualdrawError
@@ -177,7 +177,10 @@ class LoadClient(threading.Thread):
 
     def import_one(self, client: DualdrawClient) -> None:
         obj, complaint = self.new_object()
-        records: list[Any] = [convert.object_to_pb(obj), convert.complaint_to_pb(complaint)]
+        records: list[Any] = [
+            directory_convert.object_to_pb(obj),
+            directory_convert.complaint_to_pb(complaint),
+        ]
         request_id = f"load-{self.n}-import-{self.made}"
         first = self.timed(
             "Import", lambda: client.import_directory(chunk_records(records), request_id=request_id)

@@ -355,7 +355,7 @@ class ProcessTreeMemory(threading.Thread):
 
 def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
     """Import and draw through the real gRPC API against a server subprocess."""
-    from dualdraw.entrypoints.grpc import convert
+    from dualdraw.entrypoints.grpc import convert, directory_convert
     from dualdraw.v1 import directory_pb2, items_pb2, tasks_pb2
     from dualdraw_client import DualdrawClient, chunk_records
 
@@ -391,13 +391,13 @@ def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
                     break
                 except Exception:
                     time.sleep(0.1)
-            records: list[Any] = [convert.department_to_pb(x) for x in d.departments]
-            records += [convert.object_to_pb(x) for x in d.objects]
-            records += [convert.inspector_to_pb(x) for x in d.inspectors]
-            records += [convert.complaint_to_pb(x) for x in d.complaints]
-            records += [convert.campaign_to_pb(x) for x in d.campaigns]
-            records += [convert.risk_assessment_to_pb(x) for x in d.risk_assessments]
-            records += [convert.designation_to_pb(x) for x in d.statutory_designations]
+            records: list[Any] = [directory_convert.department_to_pb(x) for x in d.departments]
+            records += [directory_convert.object_to_pb(x) for x in d.objects]
+            records += [directory_convert.inspector_to_pb(x) for x in d.inspectors]
+            records += [directory_convert.complaint_to_pb(x) for x in d.complaints]
+            records += [directory_convert.campaign_to_pb(x) for x in d.campaigns]
+            records += [directory_convert.risk_assessment_to_pb(x) for x in d.risk_assessments]
+            records += [directory_convert.designation_to_pb(x) for x in d.statutory_designations]
             memory.phase = "import"
             seconds, _ = timed(lambda: client.import_directory(chunk_records(records)))
             memory.phase = "between"

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from bench.generate import directory
 
 from dualdraw.adapters.store.unit_of_work import Store
-from dualdraw.entrypoints.grpc import convert
+from dualdraw.entrypoints.grpc import directory_convert
 from dualdraw.runtime.crashpoints import ENV as CRASH_ENV
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_directory import DEMO_AS_OF, demo_directory
@@ -164,12 +164,12 @@ def test_a_draw_killed_at_any_point_leaves_no_partial_draw_and_is_redone(
 
 def import_records() -> list[Any]:
     d = directory(IMPORT_OBJECTS, 100)
-    records: list[Any] = [convert.department_to_pb(x) for x in d.departments]
-    records += [convert.object_to_pb(x) for x in d.objects]
-    records += [convert.inspector_to_pb(x) for x in d.inspectors]
-    records += [convert.complaint_to_pb(x) for x in d.complaints]
-    records += [convert.risk_assessment_to_pb(x) for x in d.risk_assessments]
-    records += [convert.designation_to_pb(x) for x in d.statutory_designations]
+    records: list[Any] = [directory_convert.department_to_pb(x) for x in d.departments]
+    records += [directory_convert.object_to_pb(x) for x in d.objects]
+    records += [directory_convert.inspector_to_pb(x) for x in d.inspectors]
+    records += [directory_convert.complaint_to_pb(x) for x in d.complaints]
+    records += [directory_convert.risk_assessment_to_pb(x) for x in d.risk_assessments]
+    records += [directory_convert.designation_to_pb(x) for x in d.statutory_designations]
     return records
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from dualdraw.domain import model
 from dualdraw.domain.errors import FailedPrecondition
-from dualdraw.entrypoints.grpc import convert
+from dualdraw.entrypoints.grpc import directory_convert
 from dualdraw.entrypoints.grpc.security.tokens import Role
 from dualdraw.service_layer import directory
 from dualdraw.service_layer.context import Caller
@@ -80,10 +80,10 @@ def test_a_branch_cannot_take_over_a_sibling_inspector_and_object_by_import(
     secured: Secured, lubei_records: tuple[model.InspectionObject, model.Inspector]
 ) -> None:
     obj, inspector = lubei_records
-    taken_inspector = convert.inspector_to_pb(dataclasses.replace(inspector, conflicts=frozenset()))
+    taken_inspector = directory_convert.inspector_to_pb(dataclasses.replace(inspector, conflicts=frozenset()))
     taken_inspector.department_id = HIGH_TECH_ZONE
-    gxq_object = convert.object_to_pb(_first_object(secured, HIGH_TECH_ZONE))
-    taken_object = convert.object_to_pb(obj)
+    gxq_object = directory_convert.object_to_pb(_first_object(secured, HIGH_TECH_ZONE))
+    taken_object = directory_convert.object_to_pb(obj)
     taken_object.registering_department_id = HIGH_TECH_ZONE
     taken_object.risk_class = directory_pb2.RISK_CLASS_A
     taken_object.region_code = gxq_object.region_code  # a valid place in GXQ: only ownership can refuse it
@@ -106,9 +106,9 @@ def test_an_import_never_moves_a_record(secured: Secured) -> None:
     with secured.running.services.reader() as uow:
         lunan = uow.directory.get_department(LUNAN)
     assert lunan is not None
-    moved_object = convert.object_to_pb(obj)
+    moved_object = directory_convert.object_to_pb(obj)
     moved_object.registering_department_id = CITY  # the city's territory holds the object: a valid place
-    moved_inspector = convert.inspector_to_pb(inspector)
+    moved_inspector = directory_convert.inspector_to_pb(inspector)
     moved_inspector.department_id = CITY
     second_city = model.Department(
         "130200-X2", "second city office", PROVINCE, model.DepartmentLevel.CITY, "130200"
@@ -116,7 +116,7 @@ def test_an_import_never_moves_a_record(secured: Secured) -> None:
     directory.import_directory(
         secured.running.services.unit_of_work(), directory.DirectoryBatch(departments=[second_city]), SETUP
     )
-    moved_department = convert.department_to_pb(lunan)
+    moved_department = directory_convert.department_to_pb(lunan)
     moved_department.parent_id = second_city.id
     chunk = directory_pb2.ImportDirectoryRequest(
         objects=[moved_object], inspectors=[moved_inspector], departments=[moved_department]

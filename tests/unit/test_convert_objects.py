@@ -6,7 +6,7 @@ import pytest
 
 from dualdraw.domain import model
 from dualdraw.domain.errors import Violations
-from dualdraw.entrypoints.grpc.convert import object_from_pb
+from dualdraw.entrypoints.grpc.directory_convert import object_from_pb
 from dualdraw.v1 import directory_pb2
 
 GOOD = directory_pb2.InspectionObject(

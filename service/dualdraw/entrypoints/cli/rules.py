@@ -222,18 +222,21 @@ def load_snapshot(source: str) -> DirectorySnapshot:
 
 
 def _snapshot_from_export(path: Path) -> DirectorySnapshot:
-    from dualdraw.entrypoints.grpc import convert
+    from dualdraw.entrypoints.grpc import directory_convert
     from dualdraw_client.records import read_jsonl
 
     v = Violations()
     snapshot = DirectorySnapshot([], [], SideFacts())
     readers: dict[str, tuple[Any, list[Any]]] = {
-        "departments": (convert.department_from_pb, snapshot.departments),
-        "objects": (convert.object_from_pb, snapshot.objects),
-        "complaints": (convert.complaint_from_pb, snapshot.side_facts.complaints),
-        "campaigns": (convert.campaign_from_pb, snapshot.side_facts.campaigns),
-        "risk_assessments": (convert.risk_assessment_from_pb, snapshot.side_facts.risk_assessments),
-        "statutory_designations": (convert.designation_from_pb, snapshot.side_facts.statutory_designations),
+        "departments": (directory_convert.department_from_pb, snapshot.departments),
+        "objects": (directory_convert.object_from_pb, snapshot.objects),
+        "complaints": (directory_convert.complaint_from_pb, snapshot.side_facts.complaints),
+        "campaigns": (directory_convert.campaign_from_pb, snapshot.side_facts.campaigns),
+        "risk_assessments": (directory_convert.risk_assessment_from_pb, snapshot.side_facts.risk_assessments),
+        "statutory_designations": (
+            directory_convert.designation_from_pb,
+            snapshot.side_facts.statutory_designations,
+        ),
     }
     for sourced in read_jsonl(path):
         reader = readers.get(sourced.kind)
@@ -250,7 +253,7 @@ def _export(args: argparse.Namespace, out: TextIO) -> int:
     from google.protobuf.json_format import MessageToDict
 
     from dualdraw.adapters.store.unit_of_work import Store
-    from dualdraw.entrypoints.grpc import convert
+    from dualdraw.entrypoints.grpc import directory_convert
     from dualdraw.service_layer.rule_preview import snapshot_from_uow
 
     store = Store.from_url(args.database_url)
@@ -262,13 +265,13 @@ def _export(args: argparse.Namespace, out: TextIO) -> int:
         store.dispose()
     s = snapshot.side_facts
     groups: list[tuple[str, Iterable[Any], Any]] = [
-        ("department", snapshot.departments, convert.department_to_pb),
-        ("object", snapshot.objects, convert.object_to_pb),
-        ("inspector", inspectors, convert.inspector_to_pb),
-        ("complaint", s.complaints, convert.complaint_to_pb),
-        ("campaign", s.campaigns, convert.campaign_to_pb),
-        ("risk_assessment", s.risk_assessments, convert.risk_assessment_to_pb),
-        ("statutory_designation", s.statutory_designations, convert.designation_to_pb),
+        ("department", snapshot.departments, directory_convert.department_to_pb),
+        ("object", snapshot.objects, directory_convert.object_to_pb),
+        ("inspector", inspectors, directory_convert.inspector_to_pb),
+        ("complaint", s.complaints, directory_convert.complaint_to_pb),
+        ("campaign", s.campaigns, directory_convert.campaign_to_pb),
+        ("risk_assessment", s.risk_assessments, directory_convert.risk_assessment_to_pb),
+        ("statutory_designation", s.statutory_designations, directory_convert.designation_to_pb),
     ]
     count = 0
     with args.output.open("w", encoding="utf-8") as f:

@@ -16,7 +16,7 @@ from dualdraw.domain.errors import FieldViolation, InvalidArgument, Violations
 from dualdraw.domain.jurisdiction import DepartmentTree
 from dualdraw.domain.policy import DEFAULT_GENERAL_RATIO_CAP
 from dualdraw.domain.working_days import HolidayCalendar
-from dualdraw.entrypoints.grpc import convert
+from dualdraw.entrypoints.grpc import convert, directory_convert
 from dualdraw.entrypoints.grpc.pagination import next_page_token, page_request
 from dualdraw.entrypoints.grpc.security.interceptor import current_principal
 from dualdraw.runtime import collection_pause
@@ -142,23 +142,25 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
             )
             if total > MAX_IMPORT_RECORDS:
                 raise catalogue.invalid("objects", f"an import holds at most {MAX_IMPORT_RECORDS} records")
-            _collect(chunk.departments, batch.departments, "departments", convert.department_from_pb, v)
+            _collect(
+                chunk.departments, batch.departments, "departments", directory_convert.department_from_pb, v
+            )
             _collect_objects(chunk.objects, batch.objects, v)
-            _collect(chunk.inspectors, batch.inspectors, "inspectors", convert.inspector_from_pb, v)
-            _collect(chunk.complaints, batch.complaints, "complaints", convert.complaint_from_pb, v)
-            _collect(chunk.campaigns, batch.campaigns, "campaigns", convert.campaign_from_pb, v)
+            _collect(chunk.inspectors, batch.inspectors, "inspectors", directory_convert.inspector_from_pb, v)
+            _collect(chunk.complaints, batch.complaints, "complaints", directory_convert.complaint_from_pb, v)
+            _collect(chunk.campaigns, batch.campaigns, "campaigns", directory_convert.campaign_from_pb, v)
             _collect(
                 chunk.risk_assessments,
                 batch.risk_assessments,
                 "risk_assessments",
-                convert.risk_assessment_from_pb,
+                directory_convert.risk_assessment_from_pb,
                 v,
             )
             _collect(
                 chunk.statutory_designations,
                 batch.statutory_designations,
                 "statutory_designations",
-                convert.designation_from_pb,
+                directory_convert.designation_from_pb,
                 v,
             )
         if not final:
@@ -183,7 +185,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     def TransferRecord(
         self, request: directory_pb2.TransferRecordRequest, context: grpc.ServicerContext
     ) -> directory_pb2.TransferRecordResponse:
-        kind = convert.record_kind_from_pb(request.kind)
+        kind = directory_convert.record_kind_from_pb(request.kind)
         if kind is None:
             raise catalogue.invalid("kind", "must be RECORD_KIND_OBJECT, _INSPECTOR or _DEPARTMENT")
         transfer = directory.transfer_record(
@@ -194,12 +196,12 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
             request.reason,
             caller_of(context, request.request_id),
         )
-        return convert.transfer_to_pb(transfer)
+        return directory_convert.transfer_to_pb(transfer)
 
     def GetDepartment(
         self, request: directory_pb2.GetDepartmentRequest, context: grpc.ServicerContext
     ) -> directory_pb2.Department:
-        return convert.department_to_pb(
+        return directory_convert.department_to_pb(
             _get(self._s, lambda u: u.directory.get_department(request.id), "department", request.id)
         )
 
@@ -210,7 +212,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         page_req = page_request(request.page_size, request.page_token, request.root_id)
         page = _page(self._s, lambda u: u.directory.list_departments(page_req, ids))
         return directory_pb2.ListDepartmentsResponse(
-            departments=[convert.department_to_pb(d) for d in page.items],
+            departments=[directory_convert.department_to_pb(d) for d in page.items],
             next_page_token=next_page_token(page.next_after, request.root_id),
         )
 
@@ -218,7 +220,9 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         self, request: directory_pb2.GetObjectRequest, context: grpc.ServicerContext
     ) -> directory_pb2.InspectionObject:
         code = request.credit_code.strip().upper()
-        return convert.object_to_pb(_get(self._s, lambda u: u.directory.get_object(code), "object", code))
+        return directory_convert.object_to_pb(
+            _get(self._s, lambda u: u.directory.get_object(code), "object", code)
+        )
 
     def ListObjects(
         self, request: directory_pb2.ListObjectsRequest, context: grpc.ServicerContext
@@ -227,7 +231,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         page_req = page_request(request.page_size, request.page_token, request.department_id)
         page = _page(self._s, lambda u: u.directory.list_objects(page_req, ids))
         return directory_pb2.ListObjectsResponse(
-            objects=[convert.object_to_pb(o) for o in page.items],
+            objects=[directory_convert.object_to_pb(o) for o in page.items],
             next_page_token=next_page_token(page.next_after, request.department_id),
         )
 
@@ -235,7 +239,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         self, request: directory_pb2.GetInspectorRequest, context: grpc.ServicerContext
     ) -> directory_pb2.Inspector:
         badge = request.badge_number
-        return convert.inspector_to_pb(
+        return directory_convert.inspector_to_pb(
             _get(self._s, lambda u: u.directory.get_inspector(badge), "inspector", badge)
         )
 
@@ -246,14 +250,14 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         page_req = page_request(request.page_size, request.page_token, request.department_id)
         page = _page(self._s, lambda u: u.directory.list_inspectors(page_req, ids))
         return directory_pb2.ListInspectorsResponse(
-            inspectors=[convert.inspector_to_pb(i) for i in page.items],
+            inspectors=[directory_convert.inspector_to_pb(i) for i in page.items],
             next_page_token=next_page_token(page.next_after, request.department_id),
         )
 
     def GetComplaint(
         self, request: directory_pb2.GetComplaintRequest, context: grpc.ServicerContext
     ) -> directory_pb2.Complaint:
-        return convert.complaint_to_pb(
+        return directory_convert.complaint_to_pb(
             _get(self._s, lambda u: u.directory.get_complaint(request.id), "complaint", request.id)
         )
 
@@ -265,14 +269,14 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
             self._s, lambda u: u.directory.list_complaints(page_req, request.credit_code.upper() or None)
         )
         return directory_pb2.ListComplaintsResponse(
-            complaints=[convert.complaint_to_pb(c) for c in page.items],
+            complaints=[directory_convert.complaint_to_pb(c) for c in page.items],
             next_page_token=next_page_token(page.next_after, request.credit_code),
         )
 
     def GetCampaign(
         self, request: directory_pb2.GetCampaignRequest, context: grpc.ServicerContext
     ) -> directory_pb2.Campaign:
-        return convert.campaign_to_pb(
+        return directory_convert.campaign_to_pb(
             _get(self._s, lambda u: u.directory.get_campaign(request.id), "campaign", request.id)
         )
 
@@ -282,14 +286,14 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         page_req = page_request(request.page_size, request.page_token)
         page = _page(self._s, lambda u: u.directory.list_campaigns(page_req))
         return directory_pb2.ListCampaignsResponse(
-            campaigns=[convert.campaign_to_pb(c) for c in page.items],
+            campaigns=[directory_convert.campaign_to_pb(c) for c in page.items],
             next_page_token=next_page_token(page.next_after),
         )
 
     def GetRiskAssessment(
         self, request: directory_pb2.GetRiskAssessmentRequest, context: grpc.ServicerContext
     ) -> directory_pb2.RiskAssessment:
-        return convert.risk_assessment_to_pb(
+        return directory_convert.risk_assessment_to_pb(
             _get(
                 self._s, lambda u: u.directory.get_risk_assessment(request.id), "risk assessment", request.id
             )
@@ -304,14 +308,14 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
             lambda u: u.directory.list_risk_assessments(page_req, request.credit_code.upper() or None),
         )
         return directory_pb2.ListRiskAssessmentsResponse(
-            risk_assessments=[convert.risk_assessment_to_pb(r) for r in page.items],
+            risk_assessments=[directory_convert.risk_assessment_to_pb(r) for r in page.items],
             next_page_token=next_page_token(page.next_after, request.credit_code),
         )
 
     def GetStatutoryDesignation(
         self, request: directory_pb2.GetStatutoryDesignationRequest, context: grpc.ServicerContext
     ) -> directory_pb2.StatutoryDesignation:
-        return convert.designation_to_pb(
+        return directory_convert.designation_to_pb(
             _get(
                 self._s,
                 lambda u: u.directory.get_statutory_designation(request.id),
@@ -329,7 +333,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
             lambda u: u.directory.list_statutory_designations(page_req, request.credit_code.upper() or None),
         )
         return directory_pb2.ListStatutoryDesignationsResponse(
-            statutory_designations=[convert.designation_to_pb(d) for d in page.items],
+            statutory_designations=[directory_convert.designation_to_pb(d) for d in page.items],
             next_page_token=next_page_token(page.next_after, request.credit_code),
         )
 
@@ -353,13 +357,13 @@ def _collect_objects(
 ) -> None:
     """``_collect`` of objects: the well-formed ones in one pass (no field paths built), then each other
     one through ``object_from_pb``, which names its problems."""
-    records = list(map(convert.well_formed_object, source))
+    records = list(map(directory_convert.well_formed_object, source))
     if all(records):  # records are true, None is not: C-level, unlike ``None in records`` (dataclass __eq__)
         target.extend(cast(list[model.InspectionObject], records))
         return
     for message, record in zip(source, records, strict=True):
         if record is None:
-            record = convert.object_from_pb(message, f"objects[{len(target)}]", v)
+            record = directory_convert.object_from_pb(message, f"objects[{len(target)}]", v)
         # keep positions aligned with request order even when a record is invalid
         target.append(record if record is not None else _INVALID)  # type: ignore[arg-type]  # never written: v is non-empty
 

@@ -20,7 +20,7 @@ from typing import Any
 import grpc
 
 from dualdraw.domain.errors import PermissionDenied, ResourceExhausted, Unauthenticated
-from dualdraw.entrypoints.grpc.convert import record_kind_from_pb
+from dualdraw.entrypoints.grpc.directory_convert import record_kind_from_pb
 from dualdraw.entrypoints.grpc.security import resources
 from dualdraw.entrypoints.grpc.security.denials import (
     Denial,

@@ -1,0 +1,309 @@
+"""Proto <-> domain conversion of directory records (departments, objects, inspectors, side facts, transfers).
+Parsing checks syntax and records every problem in a ``Violations`` collector under the request's field path
+(``convert``'s small parsers); semantic checks live in the use cases."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+
+from dualdraw.domain import model
+from dualdraw.domain.errors import Violations
+from dualdraw.entrypoints.grpc.convert import (
+    COMPLAINT_STATUS,
+    COMPLAINT_STATUS_PB,
+    OBJECT_STATUS,
+    OBJECT_STATUS_PB,
+    RISK_CLASS,
+    RISK_CLASS_PB,
+    RISK_CONCLUSION,
+    RISK_CONCLUSION_PB,
+    _all_ok,
+    fmt_date,
+    parse_date,
+    parse_enum,
+    parse_optional_date,
+    required,
+)
+from dualdraw.service_layer.directory import Transfer, TransferKind
+from dualdraw.v1 import directory_pb2
+
+RECORD_KINDS: dict[int, TransferKind] = {
+    directory_pb2.RECORD_KIND_OBJECT: "object",
+    directory_pb2.RECORD_KIND_INSPECTOR: "inspector",
+    directory_pb2.RECORD_KIND_DEPARTMENT: "department",
+}
+
+
+def record_kind_from_pb(kind: int) -> TransferKind | None:
+    """The kind of record a ``TransferRecordRequest`` moves (``None``: unspecified or unknown)."""
+    return RECORD_KINDS.get(kind)
+
+
+def transfer_to_pb(t: Transfer) -> directory_pb2.TransferRecordResponse:
+    kind = next(k for k, name in RECORD_KINDS.items() if name == t.kind)
+    return directory_pb2.TransferRecordResponse(
+        kind=kind,  # type: ignore[arg-type]  # enum values are ints
+        key=t.key,
+        from_department_id=t.from_department_id,
+        to_department_id=t.to_department_id,
+        moved=t.moved,
+    )
+
+
+def department_from_pb(pb: directory_pb2.Department, path: str, v: Violations) -> model.Department | None:
+    n = len(v.items)
+    id_ = required(pb.id, f"{path}.id", v)
+    name = required(pb.name, f"{path}.name", v)
+    level = model.DepartmentLevel.PROVINCE
+    try:
+        level = model.DepartmentLevel(pb.level)
+    except ValueError:
+        v.add(f"{path}.level", "must be 1 (province), 2 (city) or 3 (district)")
+    region = required(pb.region_code, f"{path}.region_code", v)
+    return _all_ok(v, n, lambda: model.Department(id_, name, pb.parent_id or None, level, region))
+
+
+def department_to_pb(d: model.Department) -> directory_pb2.Department:
+    return directory_pb2.Department(
+        id=d.id, name=d.name, parent_id=d.parent_id or "", level=int(d.level), region_code=d.region_code
+    )
+
+
+def object_from_pb(
+    pb: directory_pb2.InspectionObject, path: str, v: Violations
+) -> model.InspectionObject | None:
+    record = well_formed_object(pb)
+    if record is not None:
+        return record
+    n = len(v.items)
+    code = required(pb.credit_code, f"{path}.credit_code", v).upper()
+    name = required(pb.name, f"{path}.name", v)
+    region = required(pb.region_code, f"{path}.region_code", v)
+    dept = required(pb.registering_department_id, f"{path}.registering_department_id", v)
+    risk = parse_enum(pb.risk_class, RISK_CLASS, f"{path}.risk_class", v)
+    status = parse_enum(pb.status, OBJECT_STATUS, f"{path}.status", v)
+    return _all_ok(
+        v,
+        n,
+        lambda: model.InspectionObject(
+            credit_code=code,
+            name=name,
+            region_code=region,
+            registering_department_id=dept,
+            industry=pb.industry.strip(),
+            business_lines=_business_lines(pb.business_lines),
+            risk_class=risk,
+            status=status,
+            office=pb.office.strip(),
+        ),
+    )
+
+
+def well_formed_object(pb: directory_pb2.InspectionObject) -> model.InspectionObject | None:
+    """``object_from_pb`` of a record without problems, else ``None`` (then ``object_from_pb`` names them).
+
+    A million of these per import: each field is read once, and no field path is built.
+    """
+    code, name, region = pb.credit_code.strip(), pb.name.strip(), pb.region_code.strip()
+    dept = pb.registering_department_id.strip()
+    risk, status = RISK_CLASS.get(pb.risk_class), OBJECT_STATUS.get(pb.status)
+    if code and name and region and dept and risk is not None and status is not None:
+        return model.InspectionObject(
+            credit_code=code.upper(),
+            name=name,
+            region_code=region,
+            registering_department_id=dept,
+            industry=pb.industry.strip(),
+            business_lines=_business_lines(pb.business_lines),
+            risk_class=risk,
+            status=status,
+            office=pb.office.strip(),
+        )
+    return None
+
+
+def _business_lines(values: Sequence[str]) -> tuple[str, ...]:
+    """The distinct non-blank lines, trimmed and sorted (most objects have one)."""
+    if len(values) == 1:
+        return _one_line(values[0])
+    return _lines(tuple(values))
+
+
+def _one_line(value: str) -> tuple[str, ...]:
+    only = value.strip()
+    return (only,) if only else ()
+
+
+@functools.lru_cache(maxsize=4096)
+def _lines(values: tuple[str, ...]) -> tuple[str, ...]:
+    """Cached: many objects list the same few combinations of business lines."""
+    return tuple(sorted({b.strip() for b in values if b.strip()}))
+
+
+def object_to_pb(o: model.InspectionObject) -> directory_pb2.InspectionObject:
+    return directory_pb2.InspectionObject(
+        credit_code=o.credit_code,
+        name=o.name,
+        region_code=o.region_code,
+        registering_department_id=o.registering_department_id,
+        industry=o.industry,
+        business_lines=list(o.business_lines),
+        risk_class=RISK_CLASS_PB[o.risk_class],  # type: ignore[arg-type]  # enum values are ints
+        status=OBJECT_STATUS_PB[o.status],  # type: ignore[arg-type]  # enum values are ints
+        office=o.office,
+    )
+
+
+def inspector_from_pb(pb: directory_pb2.Inspector, path: str, v: Violations) -> model.Inspector | None:
+    n = len(v.items)
+    badge = required(pb.badge_number, f"{path}.badge_number", v)
+    name = required(pb.name, f"{path}.name", v)
+    dept = required(pb.department_id, f"{path}.department_id", v)
+    specialities = []
+    for i, s in enumerate(pb.specialities):
+        sp = f"{path}.specialities[{i}]"
+        code = required(s.code, f"{sp}.code", v)
+        expires = parse_optional_date(s.certificate_expires_on, f"{sp}.certificate_expires_on", v)
+        specialities.append(model.Speciality(code, expires))
+    conflicts = frozenset(c.strip().upper() for c in pb.conflicts if c.strip())
+    return _all_ok(
+        v,
+        n,
+        lambda: model.Inspector(
+            badge, name, dept, pb.office.strip(), tuple(specialities), pb.available, conflicts
+        ),
+    )
+
+
+def inspector_to_pb(i: model.Inspector) -> directory_pb2.Inspector:
+    return directory_pb2.Inspector(
+        badge_number=i.badge_number,
+        name=i.name,
+        department_id=i.department_id,
+        office=i.office,
+        specialities=[
+            directory_pb2.Speciality(code=s.code, certificate_expires_on=fmt_date(s.certificate_expires_on))
+            for s in i.specialities
+        ],
+        available=i.available,
+        conflicts=sorted(i.conflicts),
+    )
+
+
+def complaint_from_pb(pb: directory_pb2.Complaint, path: str, v: Violations) -> model.Complaint | None:
+    n = len(v.items)
+    id_ = required(pb.id, f"{path}.id", v)
+    code = required(pb.credit_code, f"{path}.credit_code", v).upper()
+    status = parse_enum(pb.status, COMPLAINT_STATUS, f"{path}.status", v)
+    received = parse_date(pb.received_on, f"{path}.received_on", v)
+    closed = parse_optional_date(pb.closed_on, f"{path}.closed_on", v)
+    return _all_ok(
+        v,
+        n,
+        lambda: model.Complaint(id_, code, status, received, closed, pb.summary),
+    )
+
+
+def complaint_to_pb(c: model.Complaint) -> directory_pb2.Complaint:
+    return directory_pb2.Complaint(
+        id=c.id,
+        credit_code=c.credit_code,
+        status=COMPLAINT_STATUS_PB[c.status],  # type: ignore[arg-type]  # enum values are ints
+        received_on=fmt_date(c.received_on),
+        closed_on=fmt_date(c.closed_on),
+        summary=c.summary,
+    )
+
+
+def campaign_from_pb(pb: directory_pb2.Campaign, path: str, v: Violations) -> model.Campaign | None:
+    n = len(v.items)
+    id_ = required(pb.id, f"{path}.id", v)
+    name = required(pb.name, f"{path}.name", v)
+    org = required(pb.organizer_department_id, f"{path}.organizer_department_id", v)
+    region = required(pb.region_code, f"{path}.region_code", v)
+    starts = parse_date(pb.starts_on, f"{path}.starts_on", v)
+    ends = parse_date(pb.ends_on, f"{path}.ends_on", v)
+    return _all_ok(
+        v,
+        n,
+        lambda: model.Campaign(
+            id_,
+            name,
+            org,
+            region,
+            pb.industry.strip(),
+            pb.business_line.strip(),
+            starts,
+            ends,
+        ),
+    )
+
+
+def campaign_to_pb(c: model.Campaign) -> directory_pb2.Campaign:
+    return directory_pb2.Campaign(
+        id=c.id,
+        name=c.name,
+        organizer_department_id=c.organizer_department_id,
+        region_code=c.region_code,
+        industry=c.industry,
+        business_line=c.business_line,
+        starts_on=fmt_date(c.starts_on),
+        ends_on=fmt_date(c.ends_on),
+    )
+
+
+def risk_assessment_from_pb(
+    pb: directory_pb2.RiskAssessment, path: str, v: Violations
+) -> model.RiskAssessment | None:
+    n = len(v.items)
+    id_ = required(pb.id, f"{path}.id", v)
+    code = required(pb.credit_code, f"{path}.credit_code", v).upper()
+    conclusion = parse_enum(pb.conclusion, RISK_CONCLUSION, f"{path}.conclusion", v)
+    assessed = parse_date(pb.assessed_on, f"{path}.assessed_on", v)
+    valid_until = parse_optional_date(pb.valid_until, f"{path}.valid_until", v)
+    return _all_ok(
+        v,
+        n,
+        lambda: model.RiskAssessment(id_, code, conclusion, assessed, valid_until, pb.note),
+    )
+
+
+def risk_assessment_to_pb(r: model.RiskAssessment) -> directory_pb2.RiskAssessment:
+    return directory_pb2.RiskAssessment(
+        id=r.id,
+        credit_code=r.credit_code,
+        conclusion=RISK_CONCLUSION_PB[r.conclusion],  # type: ignore[arg-type]  # enum values are ints
+        assessed_on=fmt_date(r.assessed_on),
+        valid_until=fmt_date(r.valid_until),
+        note=r.note,
+    )
+
+
+def designation_from_pb(
+    pb: directory_pb2.StatutoryDesignation, path: str, v: Violations
+) -> model.StatutoryDesignation | None:
+    n = len(v.items)
+    id_ = required(pb.id, f"{path}.id", v)
+    code = required(pb.credit_code, f"{path}.credit_code", v).upper()
+    line = required(pb.business_line, f"{path}.business_line", v)
+    method = required(pb.method, f"{path}.method", v)
+    valid_from = parse_date(pb.valid_from, f"{path}.valid_from", v)
+    valid_to = parse_optional_date(pb.valid_to, f"{path}.valid_to", v)
+    return _all_ok(
+        v,
+        n,
+        lambda: model.StatutoryDesignation(id_, code, line, method, pb.legal_basis, valid_from, valid_to),
+    )
+
+
+def designation_to_pb(d: model.StatutoryDesignation) -> directory_pb2.StatutoryDesignation:
+    return directory_pb2.StatutoryDesignation(
+        id=d.id,
+        credit_code=d.credit_code,
+        business_line=d.business_line,
+        method=d.method,
+        legal_basis=d.legal_basis,
+        valid_from=fmt_date(d.valid_from),
+        valid_to=fmt_date(d.valid_to),
+    )
