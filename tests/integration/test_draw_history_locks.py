@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from dualdraw.adapters.store import Store
-from dualdraw.adapters.store.draw_records import history_lock_key
+from dualdraw.adapters.store.repositories import history_lock_key
 from dualdraw.domain.errors import Unavailable
 
 

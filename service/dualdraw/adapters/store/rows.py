@@ -32,11 +32,16 @@ from dualdraw.adapters.store.models import (
     DrawRow,
     ExclusionRow,
     InspectionItemRow,
+    InspectionResultRow,
     InspectorConflictRow,
     InspectorRow,
     InspectorSpecialityRow,
+    ItemVersionRow,
     ObjectRow,
+    PublicationRow,
+    PublishedResultRow,
     RiskAssessmentRow,
+    RuleSetRow,
     StatutoryDesignationRow,
     SubstitutionRow,
     TaskRow,
@@ -96,6 +101,11 @@ CHECKPOINTS = table_of(AuditCheckpointRow)
 DRAW_COMMITMENTS = table_of(DrawCommitmentRow)
 ENTROPY_INPUTS = table_of(DrawEntropyInputRow)
 SUBSTITUTIONS = table_of(SubstitutionRow)
+RESULTS = table_of(InspectionResultRow)
+PUBLICATIONS = table_of(PublicationRow)
+PUBLISHED = table_of(PublishedResultRow)
+ITEM_VERSIONS = table_of(ItemVersionRow)
+RULE_SETS = table_of(RuleSetRow)
 
 # Enum lookups by value, faster than calling the enum for every row of a large read.
 _RISK_CLASS = {m.value: m for m in RiskClass}

@@ -11,18 +11,16 @@ from sqlalchemy.engine import URL, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from dualdraw.adapters.store.database import create_engine
-from dualdraw.adapters.store.draw_records import SqlDrawLifecycleRepository
 from dualdraw.adapters.store.ledger import write_claim
-from dualdraw.adapters.store.publication_repositories import (
-    SqlItemVersionRepository,
-    SqlPublicationRepository,
-    SqlResultRepository,
-)
 from dualdraw.adapters.store.repositories import (
     SqlAuditRepository,
     SqlDirectoryRepository,
+    SqlDrawLifecycleRepository,
     SqlDrawRepository,
     SqlItemRepository,
+    SqlItemVersionRepository,
+    SqlPublicationRepository,
+    SqlResultRepository,
     SqlRuleSetRepository,
     SqlTaskRepository,
 )

@@ -1,5 +1,5 @@
-"""SQL side of the verifiable draw lifecycle: commitments, entropy inputs, state changes,
-execution and substitutions (``DrawLifecycleRepository``)."""
+"""The verifiable draw lifecycle: commitments, entropy inputs, state changes, execution, substitutions and
+the locks on a department's inspection history (``DrawLifecycleRepository``)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,11 @@ from collections.abc import Collection, Sequence
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from dualdraw.adapters.store import bulk
 from dualdraw.adapters.store.codes import pack_codes, unpack_codes
 from dualdraw.adapters.store.database import SQLITE_BEGIN_KEY
-from dualdraw.adapters.store.repositories import _Repository
+from dualdraw.adapters.store.repositories.base import SqlRepository
+from dualdraw.adapters.store.repositories.draws import insert_assignments
 from dualdraw.adapters.store.rows import (
-    ASSIGNMENTS,
     DRAW_COMMITMENTS,
     DRAWS,
     ENTROPY_INPUTS,
@@ -40,7 +39,7 @@ def history_lock_key(department_id: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-class SqlDrawLifecycleRepository(_Repository):
+class SqlDrawLifecycleRepository(SqlRepository):
     def lock_history_scope(self, department_ids: Collection[str], *, exclusive: bool) -> None:
         """PostgreSQL: transaction-level advisory locks, one per department, taken one by one in key order
         (so that two draws never wait for each other in a cycle). SQLite: the transaction holds the one
@@ -153,35 +152,7 @@ class SqlDrawLifecycleRepository(_Repository):
                 selected_count=len(assignments),
             )
         )
-        bulk.insert(
-            self._connection,
-            ASSIGNMENTS,
-            [
-                {
-                    "draw_id": draw_id,
-                    "position": a.position,
-                    "credit_code": a.credit_code,
-                    "ticket": a.ticket,
-                    "stratum": a.stratum,
-                }
-                for a in assignments
-            ],
-        )
-        bulk.insert(
-            self._connection,
-            MEMBERS,
-            [
-                {
-                    "draw_id": draw_id,
-                    "position": a.position,
-                    "member_order": order,
-                    "badge_number": m.badge_number,
-                    "leader": m.leader,
-                }
-                for a in assignments
-                for order, m in enumerate(a.team)
-            ],
-        )
+        insert_assignments(self._connection, draw_id, assignments)
 
     def abandon(self, draw_id: str, task_id: str, reason: str, note: str) -> None:
         self._connection.execute(

@@ -1,0 +1,40 @@
+"""SQLAlchemy implementations of the repository ports in ``dualdraw.service_layer.ports``, one module per
+aggregate: ``directory`` (departments, objects, inspectors, side facts), ``items`` (the item list and its
+published versions), ``tasks``, ``draws`` (draw records and the inspection history),
+``draw_lifecycle`` (commitments, entropy, execution, substitutions, history locks), ``results``,
+``publications``, ``audit`` and ``rule_sets``; ``base`` holds what they share.
+
+Each repository works inside the session of its unit of work and never commits. Rows are mapped to and from
+the domain's frozen dataclasses (``dualdraw.adapters.store.rows``); no ORM object leaves this package. Writes
+go through ``dualdraw.adapters.store.bulk`` (batched Core statements, ``COPY`` on PostgreSQL), never one ORM
+object per row:
+- ``upsert_*`` replaces whole records by key; child rows (specialities, conflicts) are deleted and
+  re-inserted with their parent. Within one call the last item with a key wins.
+- ``list_*`` pages by keyset: ``WHERE key > after ORDER BY key LIMIT size + 1``.
+"""
+
+from __future__ import annotations
+
+from dualdraw.adapters.store.repositories.audit import SqlAuditRepository
+from dualdraw.adapters.store.repositories.directory import SqlDirectoryRepository
+from dualdraw.adapters.store.repositories.draw_lifecycle import SqlDrawLifecycleRepository, history_lock_key
+from dualdraw.adapters.store.repositories.draws import SqlDrawRepository
+from dualdraw.adapters.store.repositories.items import SqlItemRepository, SqlItemVersionRepository
+from dualdraw.adapters.store.repositories.publications import SqlPublicationRepository
+from dualdraw.adapters.store.repositories.results import SqlResultRepository
+from dualdraw.adapters.store.repositories.rule_sets import SqlRuleSetRepository
+from dualdraw.adapters.store.repositories.tasks import SqlTaskRepository
+
+__all__ = [
+    "SqlAuditRepository",
+    "SqlDirectoryRepository",
+    "SqlDrawLifecycleRepository",
+    "SqlDrawRepository",
+    "SqlItemRepository",
+    "SqlItemVersionRepository",
+    "SqlPublicationRepository",
+    "SqlResultRepository",
+    "SqlRuleSetRepository",
+    "SqlTaskRepository",
+    "history_lock_key",
+]

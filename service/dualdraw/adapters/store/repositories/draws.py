@@ -1,0 +1,330 @@
+"""Draw records: the draw, its eligible set, inspector pool, exclusions, assignments and raises, and the
+inspection history read from them (``DrawRepository``)."""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+import json
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from dualdraw.adapters.store import bulk
+from dualdraw.adapters.store.codes import pack_codes, unpack_codes
+from dualdraw.adapters.store.repositories.base import (
+    STREAM_BATCH,
+    SqlRepository,
+    check_page_size,
+    existing_key,
+    int_after,
+    keyset_page,
+)
+from dualdraw.adapters.store.rows import (
+    ASSIGNMENTS,
+    DRAW_ELIGIBLE,
+    DRAWS,
+    EXCLUSION_COLUMNS,
+    EXCLUSIONS,
+    MEMBERS,
+    RAISES,
+    RESULTS,
+    TASKS,
+    draw_values,
+    dump_strings,
+    load_strings,
+    to_draw,
+    to_exclusion,
+)
+from dualdraw.domain.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
+from dualdraw.domain.model import Assignment, Draw, Exclusion, TeamMember
+from dualdraw.domain.policy import PastInspection, Raise
+from dualdraw.service_layer.ports import DrawRecord, Page, PageRequest
+
+
+def insert_assignments(connection: sa.Connection, draw_id: str, assignments: Sequence[Assignment]) -> None:
+    """Inserts the assignments of ``draw_id`` with their teams in member order."""
+    bulk.insert(
+        connection,
+        ASSIGNMENTS,
+        [
+            {
+                "draw_id": draw_id,
+                "position": a.position,
+                "credit_code": a.credit_code,
+                "ticket": a.ticket,
+                "stratum": a.stratum,
+            }
+            for a in assignments
+        ],
+    )
+    bulk.insert(
+        connection,
+        MEMBERS,
+        [
+            {
+                "draw_id": draw_id,
+                "position": a.position,
+                "member_order": order,
+                "badge_number": m.badge_number,
+                "leader": m.leader,
+            }
+            for a in assignments
+            for order, m in enumerate(a.team)
+        ],
+    )
+
+
+class SqlDrawRepository(SqlRepository):
+    """Draws with their eligible set, inspector pool, exclusions and assignments (``DrawRepository``)."""
+
+    def add(self, record: DrawRecord) -> None:
+        """Stores the whole record.
+
+        Raises ``AlreadyExists`` (reason ``DRAW_EXISTS``) when the task already has a draw or the draw id is
+        taken, and ``NotFound`` when the task does not exist. The transaction stays usable after either.
+        """
+        draw = record.draw
+        try:
+            with self._session.begin_nested():
+                # The savepoint is emitted when the nested transaction's connection is first asked for.
+                self._connection.execute(sa.insert(DRAWS), [draw_values(draw)])
+        except IntegrityError as exc:
+            connection = self._connection
+            drawn = connection.execute(
+                sa.select(DRAWS.c.id).where(DRAWS.c.task_id == draw.task_id, DRAWS.c.state != "abandoned")
+            ).scalar_one_or_none()
+            if drawn is not None:
+                raise AlreadyExists(
+                    f"task {draw.task_id!r} already has live draw {drawn!r}; abandon it with a reason first",
+                    reason="DRAW_EXISTS",
+                    metadata={"task_id": draw.task_id, "draw_id": drawn},
+                ) from exc
+            if existing_key(connection, DRAWS.c.id, draw.id) is not None:
+                raise AlreadyExists(
+                    f"draw {draw.id!r} exists already", reason="DRAW_EXISTS", metadata={"draw_id": draw.id}
+                ) from exc
+            if existing_key(connection, TASKS.c.id, draw.task_id) is None:
+                raise NotFound("task", draw.task_id) from exc
+            raise
+        connection = self._connection
+        bulk.insert(
+            connection,
+            DRAW_ELIGIBLE,
+            [
+                {
+                    "draw_id": draw.id,
+                    "eligible_codes_zlib": pack_codes(record.eligible_codes),
+                    "inspector_pool_zlib": pack_codes(record.inspector_pool),
+                }
+            ],
+        )
+        bulk.insert(
+            connection,
+            EXCLUSIONS,
+            [
+                {
+                    "draw_id": draw.id,
+                    "credit_code": e.credit_code,
+                    "rule_id": e.rule_id,
+                    "category": e.category.value,
+                    "reason": e.reason,
+                    "legal_basis": e.legal_basis,
+                    "evidence_json": dump_strings(e.evidence),
+                }
+                for e in record.exclusions
+            ],
+        )
+        insert_assignments(connection, draw.id, record.assignments)
+
+    def get(self, id: str) -> Draw | None:
+        return self._get(DRAWS, id, to_draw)
+
+    def get_record(self, id: str) -> DrawRecord | None:
+        """The stored record: codes in stored order, exclusions by (credit code, rule id), assignments by
+        position."""
+        draw = self.get(id)
+        if draw is None:
+            return None
+        connection = self._connection
+        blobs = connection.execute(sa.select(DRAW_ELIGIBLE).where(DRAW_ELIGIBLE.c.draw_id == id)).one()
+        exclusions = connection.execute(
+            sa.select(*EXCLUSION_COLUMNS)
+            .where(EXCLUSIONS.c.draw_id == id)
+            .order_by(EXCLUSIONS.c.credit_code, EXCLUSIONS.c.rule_id)
+            .execution_options(yield_per=STREAM_BATCH)
+        )
+        return DrawRecord(
+            draw=draw,
+            eligible_codes=unpack_codes(blobs.eligible_codes_zlib),
+            inspector_pool=unpack_codes(blobs.inspector_pool_zlib),
+            exclusions=[to_exclusion(r) for r in exclusions],
+            assignments=self._assignments(id, None, None),
+        )
+
+    def list(self, page: PageRequest, task_id: str | None = None) -> Page[Draw]:
+        stmt = sa.select(DRAWS)
+        if task_id is not None:
+            stmt = stmt.where(DRAWS.c.task_id == task_id)
+        items, last = keyset_page(self._connection, stmt, DRAWS.c.id, page, to_draw)
+        return Page(items, None if last is None else last.id)
+
+    def list_assignments(self, draw_id: str, page: PageRequest) -> Page[Assignment]:
+        """Pages by position; ``PageRequest.after`` is the last position as a decimal string."""
+        check_page_size(page)
+        after = int_after(page)
+        stmt = sa.select(ASSIGNMENTS.c.position).where(ASSIGNMENTS.c.draw_id == draw_id)
+        if after is not None:
+            stmt = stmt.where(ASSIGNMENTS.c.position > after)
+        stmt = stmt.order_by(ASSIGNMENTS.c.position).limit(page.size + 1)
+        positions = self._connection.execute(stmt).scalars().all()
+        if not positions:
+            return Page([])
+        shown = positions[: page.size]
+        items = self._assignments(draw_id, shown[0], shown[-1])
+        return Page(items, str(shown[-1]) if len(positions) > page.size else None)
+
+    def _assignments(self, draw_id: str, first: int | None, last: int | None) -> builtins.list[Assignment]:
+        """Assignments of ``draw_id`` with positions in ``[first, last]`` (unbounded where ``None``)."""
+        connection = self._connection
+
+        def in_range(table: sa.Table) -> builtins.list[sa.ColumnElement[bool]]:
+            conditions = [table.c.draw_id == draw_id]
+            if first is not None:
+                conditions.append(table.c.position >= first)
+            if last is not None:
+                conditions.append(table.c.position <= last)
+            return conditions
+
+        teams: dict[int, builtins.list[TeamMember]] = defaultdict(builtins.list)
+        members = connection.execute(
+            sa.select(MEMBERS).where(*in_range(MEMBERS)).order_by(MEMBERS.c.position, MEMBERS.c.member_order)
+        )
+        for m in members:
+            teams[m.position].append(TeamMember(m.badge_number, m.leader))
+        rows = connection.execute(
+            sa.select(ASSIGNMENTS).where(*in_range(ASSIGNMENTS)).order_by(ASSIGNMENTS.c.position)
+        )
+        return [
+            Assignment(r.position, r.credit_code, r.ticket, r.stratum, tuple(teams.get(r.position, ())))
+            for r in rows
+        ]
+
+    # -- raises and the inspection history -------------------------------------------------------------------
+
+    def add_raises(self, draw_id: str, raises: Sequence[Raise]) -> None:
+        bulk.insert(
+            self._connection,
+            RAISES,
+            [
+                {
+                    "draw_id": draw_id,
+                    "credit_code": r.credit_code,
+                    "from_class": r.from_class,
+                    "to_class": r.to_class,
+                    "reason": r.reason,
+                    "evidence_json": dump_strings(r.evidence),
+                }
+                for r in raises
+            ],
+        )
+
+    def list_raises(self, draw_id: str, page: PageRequest) -> Page[Raise]:
+        """Pages by credit code; ``after`` is the last credit code."""
+        stmt = sa.select(RAISES).where(RAISES.c.draw_id == draw_id)
+
+        def to_raise(r: Any) -> Raise:
+            return Raise(r.credit_code, r.from_class, r.to_class, r.reason, load_strings(r.evidence_json))
+
+        items, last = keyset_page(self._connection, stmt, RAISES.c.credit_code, page, to_raise)
+        return Page(items, None if last is None else last.credit_code)
+
+    def inspection_history(
+        self, credit_codes: Collection[str] | None = None
+    ) -> builtins.list[PastInspection]:
+        """Selections of executed draws (``None``: of all objects), with the task's department, whether it
+        was a campaign, the draw date and the team after substitutions."""
+        connection = self._connection
+        base = (
+            sa.select(
+                ASSIGNMENTS.c.draw_id,
+                ASSIGNMENTS.c.position,
+                ASSIGNMENTS.c.credit_code,
+                DRAWS.c.as_of,
+                TASKS.c.department_id,
+                TASKS.c.policy_json,
+            )
+            .join(DRAWS, DRAWS.c.id == ASSIGNMENTS.c.draw_id)
+            .join(TASKS, TASKS.c.id == DRAWS.c.task_id)
+            .where(DRAWS.c.state == "executed")
+        )
+        rows: builtins.list[Any] = []
+        if credit_codes is None:
+            rows = list(connection.execute(base))
+        else:
+            codes = sorted(set(credit_codes))
+            for i in range(0, len(codes), 500):
+                rows.extend(connection.execute(base.where(ASSIGNMENTS.c.credit_code.in_(codes[i : i + 500]))))
+        if not rows:
+            return []
+        draw_ids = sorted({r.draw_id for r in rows})
+        teams: dict[tuple[str, int], builtins.list[str]] = defaultdict(builtins.list)
+        for i in range(0, len(draw_ids), 500):
+            for m in connection.execute(
+                sa.select(MEMBERS.c.draw_id, MEMBERS.c.position, MEMBERS.c.badge_number)
+                .where(MEMBERS.c.draw_id.in_(draw_ids[i : i + 500]))
+                .order_by(MEMBERS.c.draw_id, MEMBERS.c.position, MEMBERS.c.member_order)
+            ):
+                teams[(m.draw_id, m.position)].append(m.badge_number)
+        campaign = {
+            text: bool(json.loads(text or "{}").get("campaign", False))
+            for text in {r.policy_json for r in rows}
+        }
+        return [
+            PastInspection(
+                draw_id=r.draw_id,
+                department_id=r.department_id,
+                campaign=campaign[r.policy_json],
+                as_of=r.as_of,
+                credit_code=r.credit_code,
+                badges=tuple(teams.get((r.draw_id, r.position), ())),
+                position=r.position,
+            )
+            for r in rows
+        ]
+
+    def serious_violations(
+        self, credit_codes: Collection[str]
+    ) -> dict[str, builtins.list[tuple[str, dt.date]]]:
+        """Per credit code, the results whose latest version opened a case or referred it to the judiciary:
+        ``("<draw>/<position>/v<version>", inspected_on)``."""
+        codes = sorted(set(credit_codes))
+        latest: dict[tuple[str, int], Any] = {}
+        for i in range(0, len(codes), 500):
+            for r in self._connection.execute(
+                sa.select(RESULTS).where(RESULTS.c.credit_code.in_(codes[i : i + 500]))
+            ):
+                key = (r.draw_id, r.position)
+                if key not in latest or latest[key].version < r.version:
+                    latest[key] = r
+        out: dict[str, builtins.list[tuple[str, dt.date]]] = defaultdict(builtins.list)
+        for r in latest.values():
+            if r.outcome == "case_opened" or r.referred_to_judicial:
+                out[r.credit_code].append((f"{r.draw_id}/{r.position}/v{r.version}", r.inspected_on))
+        return dict(out)
+
+    def list_exclusions(self, draw_id: str, page: PageRequest) -> Page[Exclusion]:
+        """Pages by (credit_code, rule_id); ``after`` is ``"<credit_code>/<rule_id>"``."""
+        after: tuple[str, str] | None = None
+        if page.after is not None:
+            credit_code, slash, rule_id = page.after.partition("/")
+            if not slash:
+                raise InvalidArgument([FieldViolation("page_token", "is not a token this list issued")])
+            after = (credit_code, rule_id)
+        key = sa.tuple_(EXCLUSIONS.c.credit_code, EXCLUSIONS.c.rule_id)
+        stmt = sa.select(*EXCLUSION_COLUMNS).where(EXCLUSIONS.c.draw_id == draw_id)
+        items, last = keyset_page(self._connection, stmt, key, page, to_exclusion, after=after)
+        return Page(items, None if last is None else f"{last.credit_code}/{last.rule_id}")
