@@ -44,7 +44,7 @@ from dualdraw.adapters.draw_process import child_pids
 from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.adapters.store import Store
 from dualdraw.adapters.store.database import migrate
-from dualdraw.domain.draw.algorithm import select_objects
+from dualdraw.domain.draw.selection import select_objects
 from dualdraw.domain.draw.teams import form_teams, inspector_pool
 from dualdraw.domain.exclusions.loader import load_rule_set
 from dualdraw.domain.exclusions.model import EvaluationContext

@@ -15,8 +15,8 @@ import pytest
 from dualdraw.domain.audit.entries import leaf_data
 from dualdraw.domain.audit.merkle import inclusion_proof
 from dualdraw.domain.canonical_json import canonical_json
-from dualdraw.domain.draw.algorithm import object_ticket, ticket_hex
 from dualdraw.domain.draw.commitments import object_commitment, salt_for
+from dualdraw.domain.draw.selection import object_ticket, ticket_hex
 from dualdraw.entrypoints.grpc.server import RunningServer, create_server
 from dualdraw.service_layer import bundles
 from dualdraw.service_layer.demo_directory import DEMO_AS_OF

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from dualdraw.adapters.store.codes import pack_codes, unpack_codes
 from dualdraw.domain.audit.merkle import leaf_hash, node_hash, root
 from dualdraw.domain.canonical_json import canonical_json
-from dualdraw.domain.draw.algorithm import lowest, rank_objects, set_digest
+from dualdraw.domain.draw.algorithm import set_digest
 from dualdraw.domain.draw.commitments import (
     EligibleEntry,
     LeafSet,
@@ -32,6 +32,7 @@ from dualdraw.domain.draw.commitments import (
     salted_leaf_hashes,
     set_root,
 )
+from dualdraw.domain.draw.selection import lowest, rank_objects
 from dualdraw.service_layer.draws import cycle_collection_paused
 
 SALT_KEY = bytes(range(32))

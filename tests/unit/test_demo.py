@@ -6,7 +6,8 @@ import datetime as dt
 from collections import Counter
 
 from dualdraw.domain.credit_code import is_valid_credit_code
-from dualdraw.domain.draw.algorithm import parse_ratio, select_objects
+from dualdraw.domain.draw.algorithm import parse_ratio
+from dualdraw.domain.draw.selection import select_objects
 from dualdraw.domain.draw.teams import form_teams, inspector_pool
 from dualdraw.domain.jurisdiction import DepartmentTree, department_tree_problems
 from dualdraw.domain.model import ComplaintStatus, DepartmentLevel, ObjectStatus, RiskConclusion

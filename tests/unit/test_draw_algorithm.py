@@ -10,18 +10,20 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dualdraw.domain.draw.algorithm import (
-    ALGORITHM_VERSION,
     derive_seed,
     eligible_digest,
     format_ratio,
-    object_ticket,
     parse_ratio,
+    set_digest,
+)
+from dualdraw.domain.draw.selection import (
+    object_ticket,
     rank_objects,
     select_objects,
     select_stratified,
     selection_size,
-    set_digest,
 )
+from dualdraw.domain.draw.versions import PLAIN_DRAW as ALGORITHM_VERSION
 
 SEED = hashlib.sha256(b"test seed").digest()
 CODES = [f"9113027{i:04d}MA0001" for i in range(50)]

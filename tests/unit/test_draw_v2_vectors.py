@@ -12,7 +12,9 @@ import pytest
 
 from dualdraw.domain.draw.algorithm import derive_seed
 from dualdraw.domain.draw.commitments import EligibleEntry
-from dualdraw.domain.draw.policy_teams import select_v2, teams_v2
+from dualdraw.domain.draw.policy_teams import form_policy_teams
+from dualdraw.domain.draw.selection import select_by_strata
+from dualdraw.domain.draw.strata import codes_by_stratum, stratum_ratios
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 DATA = json.loads((VECTORS / "draw-v2.json").read_text(encoding="utf-8"))
@@ -101,8 +103,8 @@ def test_service_code_agrees(vector: dict[str, Any]) -> None:
             "plan": vector["plan"],
         },
     }
-    selected = select_v2(seed, entries, manifest)
-    teams = teams_v2(seed, selected, vector["pool"], manifest)
+    selected = select_by_strata(seed, codes_by_stratum(entries), stratum_ratios(manifest))
+    teams = form_policy_teams(seed, selected, vector["pool"], manifest)
     got = [
         (s.credit_code, s.ticket_hex, s.stratum, [m.badge_number for m in t])
         for s, t in zip(selected, teams, strict=True)

@@ -17,16 +17,10 @@ from typing import Any
 import pytest
 
 from dualdraw.domain.canonical_json import canonical_json, sha256_hex
-from dualdraw.domain.draw.algorithm import (
-    ALGORITHM_VERSION,
-    derive_seed,
-    eligible_digest,
-    parse_ratio,
-    select_objects,
-    select_stratified,
-    selection_size,
-)
+from dualdraw.domain.draw.algorithm import derive_seed, eligible_digest, parse_ratio
+from dualdraw.domain.draw.selection import select_objects, select_stratified, selection_size
 from dualdraw.domain.draw.teams import conflict_digest, form_teams, inspector_pool_digest
+from dualdraw.domain.draw.versions import PLAIN_DRAW as ALGORITHM_VERSION
 from dualdraw.domain.model import Inspector, Speciality
 
 VECTORS = json.loads((Path(__file__).parents[1] / "vectors" / "draw-v1.json").read_text(encoding="utf-8"))

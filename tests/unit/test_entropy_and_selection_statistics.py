@@ -9,7 +9,6 @@ from fractions import Fraction
 
 import pytest
 
-from dualdraw.domain.draw.algorithm import select_stratified, selection_size
 from dualdraw.domain.draw.entropy import (
     EntropyProblem,
     combine,
@@ -17,6 +16,7 @@ from dualdraw.domain.draw.entropy import (
     party_commitment,
     validate_declaration,
 )
+from dualdraw.domain.draw.selection import select_stratified, selection_size
 
 NOW = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 

@@ -17,8 +17,9 @@ from dualdraw.domain.draw.policy_teams import (
     PoolMember,
     TeamRules,
     department_seed,
-    form_teams_v2,
+    teams_for_plan,
 )
+from dualdraw.domain.draw.strata import risk_strata
 from dualdraw.domain.errors import FailedPrecondition, InvalidArgument
 from dualdraw.domain.jurisdiction import DepartmentTree
 from dualdraw.domain.model import (
@@ -39,7 +40,6 @@ from dualdraw.domain.policy import (
     merge_joint_inspections,
     policy_problems,
     recent_inspectors,
-    strata_of,
 )
 
 AS_OF = dt.date(2026, 6, 1)
@@ -100,7 +100,7 @@ def test_teams_respect_every_rule_or_the_draw_fails_naming_what_is_missing(
     by_badge = {m.badge_number: m for m in pool}
     failure: FailedPrecondition | None = None
     try:
-        teams = form_teams_v2(SEED, objects, pool, rules)
+        teams = teams_for_plan(SEED, objects, pool, rules)
     except FailedPrecondition as exc:
         failure, teams = exc, []
     if failure is not None:
@@ -235,9 +235,7 @@ def test_raises_by_complaints_and_serious_violations_are_explained() -> None:
         TaskPolicy(complaint_threshold=2, raise_to="D", enabled=True), objects, AS_OF, complaints, {}
     )
     assert to_d[0].to_class == "D"
-    stratum, ratios = strata_of(
-        TaskPolicy(class_ratios={"B": Fraction(1, 2)}, enabled=True), Fraction(1, 10), objects, raises
-    )
+    stratum, ratios = risk_strata({"B": Fraction(1, 2)}, Fraction(1, 10), objects, raises)
     assert stratum == {"c1": "B", "c2": "D", "c3": "B"}
     assert ratios == {"B": Fraction(1, 2), "D": Fraction(1, 10)}
 
@@ -299,14 +297,14 @@ def test_departments_draw_from_distinct_sub_seeds() -> None:
     pool = [PoolMember(f"B{n}", dep, "", True) for n in range(4) for dep in ("a", "b")]
     pool = [PoolMember(f"{m.department_id}{m.badge_number}", m.department_id, "", True) for m in pool]
     rules = TeamRules(team_size=2, cooperating_department_ids=("b",), speciality="food")
-    teams = form_teams_v2(SEED, [PlannedObject(f"O{n}", "a") for n in range(4)], pool, rules)
+    teams = teams_for_plan(SEED, [PlannedObject(f"O{n}", "a") for n in range(4)], pool, rules)
     assert all([m.badge_number[0] for m in t] == ["a", "a", "b"] for t in teams)
     with pytest.raises(InvalidArgument):
-        form_teams_v2(SEED, [], pool, TeamRules(team_size=1))
+        teams_for_plan(SEED, [], pool, TeamRules(team_size=1))
 
 
 def test_substitution_candidates_of_a_v2_draw_keep_department_office_and_leader_rules() -> None:
-    from dualdraw.domain.draw.policy_teams import substitution_pool_v2
+    from dualdraw.domain.draw.policy_teams import policy_substitution_pool
 
     pool = [
         PoolMember("A1", "a", "east", True),
@@ -318,11 +316,11 @@ def test_substitution_candidates_of_a_v2_draw_keep_department_office_and_leader_
     ]
     manifest = {"objects": {"plan": [["O1", "a", "east"]]}, "task": {"policy": {"cross_office": True}}}
     lines = [m.line() for m in pool]
-    leader = substitution_pool_v2(lines, manifest, "O1", "A5", leader=True)
+    leader = policy_substitution_pool(lines, manifest, "O1", "A5", leader=True)
     assert set(leader) == {"A1", "A3", "A4", "A5"}  # own department, qualified
     assert leader["A1"] == {"O1"}  # same office
     assert leader["A3"] == {"O1"}  # declared conflict
     assert leader["A4"] == {"O1"}  # recent inspection
     assert leader["A5"] == frozenset()
-    member = substitution_pool_v2(lines, manifest, "O1", "B1", leader=False)
+    member = policy_substitution_pool(lines, manifest, "O1", "B1", leader=False)
     assert set(member) == {"B1"}

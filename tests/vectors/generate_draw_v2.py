@@ -14,7 +14,10 @@ from typing import Any
 
 from dualdraw.domain.draw.algorithm import derive_seed
 from dualdraw.domain.draw.commitments import EligibleEntry
-from dualdraw.domain.draw.policy_teams import ALGORITHM_VERSION_2, PoolMember, select_v2, teams_v2
+from dualdraw.domain.draw.policy_teams import PoolMember, form_policy_teams
+from dualdraw.domain.draw.selection import select_by_strata
+from dualdraw.domain.draw.strata import codes_by_stratum, stratum_ratios
+from dualdraw.domain.draw.versions import POLICY_DRAW
 
 OUT = Path(__file__).with_name("draw-v2.json")
 
@@ -79,12 +82,12 @@ def vector(
         },
         "objects": {"strata": strata, "plan": plan},
     }
-    selected = select_v2(seed, entries, manifest)
+    selected = select_by_strata(seed, codes_by_stratum(entries), stratum_ratios(manifest))
     lines = [m.line() for m in pool]
-    teams = teams_v2(seed, selected, lines, manifest)
+    teams = form_policy_teams(seed, selected, lines, manifest)
     return {
         "name": name,
-        "algorithm_version": ALGORITHM_VERSION_2,
+        "algorithm_version": POLICY_DRAW,
         "manifest_hash": manifest_hash,
         "entropy": entropy.hex(),
         "seed": seed.hex(),
@@ -110,7 +113,7 @@ def vectors() -> dict[str, Any]:
     city = [(f"C{k}", "city", k % 3 != 2) for k in range(8)]
     branches = [(f"N{k}", "north", k != 3) for k in range(8)] + [(f"S{k}", "south", True) for k in range(8)]
     return {
-        "algorithm_version": ALGORITHM_VERSION_2,
+        "algorithm_version": POLICY_DRAW,
         "vectors": [
             vector(
                 "class strata with a raise",

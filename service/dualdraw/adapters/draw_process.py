@@ -74,7 +74,7 @@ from dualdraw.runtime.telemetry import (
 from dualdraw.service_layer.bundles import BundleContent
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.draw_runner import DrawRunner, InProcessDraws
-from dualdraw.service_layer.draws import _repeated_request
+from dualdraw.service_layer.draw_state import repeated_request as _repeated_request
 from dualdraw.service_layer.ports import UnitOfWork
 
 log = logging.getLogger(__name__)

@@ -283,16 +283,6 @@ def compute_raises(
     return out
 
 
-def strata_of(
-    policy: TaskPolicy, ratio: Fraction, objects: Sequence[InspectionObject], raises: Sequence[Raise]
-) -> tuple[dict[str, str], dict[str, Fraction]]:
-    """Each object's stratum (its class after raises) and each stratum's ratio (class ratio or task ratio)."""
-    raised = {r.credit_code: r.to_class for r in raises}
-    stratum = {o.credit_code: raised.get(o.credit_code, o.risk_class.value) for o in objects}
-    ratios = {s: policy.class_ratios.get(s, ratio) for s in set(stratum.values())}
-    return stratum, ratios
-
-
 # --- frequency caps -----------------------------------------------------------------------------------------
 
 

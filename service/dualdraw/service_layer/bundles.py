@@ -27,8 +27,8 @@ from typing import Any
 from dualdraw.domain.audit.entries import leaf_data
 from dualdraw.domain.audit.merkle import inclusion_proof
 from dualdraw.domain.canonical_json import canonical_json
-from dualdraw.domain.draw.algorithm import object_ticket, ticket_hex
 from dualdraw.domain.draw.commitments import object_commitment, salt_for
+from dualdraw.domain.draw.selection import object_ticket, ticket_hex
 from dualdraw.domain.errors import FailedPrecondition
 from dualdraw.service_layer.directory import require
 from dualdraw.service_layer.ports import UnitOfWork

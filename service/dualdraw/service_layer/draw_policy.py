@@ -3,8 +3,8 @@
 Commit: the frequency-cap exclusions, the raises, one stratum per (raised) credit-risk class with its ratio,
 the plan (which department every eligible object is handed to, and its office) and the pool of every
 department involved with each inspector's qualification, declared conflicts and recent inspections — all in
-the manifest or the pool lines, before any entropy exists. Execute: ``select_stratified`` and
-``form_teams_v2`` from the seed and those frozen inputs alone, so the offline verifier can redo it.
+the manifest or the pool lines, before any entropy exists. Execute computes from the seed and those frozen
+inputs alone (``domain.draw.versions``), so the offline verifier can redo it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from typing import Any
 
 from dualdraw.domain import model
 from dualdraw.domain.draw.commitments import EligibleEntry
-from dualdraw.domain.draw.policy_teams import ALGORITHM_VERSION_2, PoolMember
+from dualdraw.domain.draw.policy_teams import PoolMember
+from dualdraw.domain.draw.strata import risk_strata
+from dualdraw.domain.draw.versions import algorithm_for
 from dualdraw.domain.jurisdiction import DepartmentTree
 from dualdraw.domain.model import SideFacts
 from dualdraw.domain.policy import (
@@ -30,19 +32,14 @@ from dualdraw.domain.policy import (
     hand_over,
     merge_joint_inspections,
     recent_inspectors,
-    strata_of,
 )
 from dualdraw.service_layer.ports import UnitOfWork
 
-MANIFEST_VERSION_3 = "dualdraw-manifest/3"
-
-
-def fraction_text(r: Fraction) -> str:
-    return f"{r.numerator}/{r.denominator}"
-
 
 @dataclass(frozen=True)
-class PreparedV2:
+class PolicyInputs:
+    """What a ``dualdraw-draw/2`` commit freezes beside the rule exclusions."""
+
     cap_exclusions: list[model.Exclusion]
     raises: list[Raise]
     entries: list[EligibleEntry]
@@ -53,7 +50,7 @@ class PreparedV2:
     eligible: list[str]
 
 
-def prepare_v2(
+def gather_policy_inputs(
     uow: UnitOfWork,
     *,
     policy: TaskPolicy,
@@ -64,7 +61,7 @@ def prepare_v2(
     side_facts: SideFacts,
     rule_excluded: set[str],
     day: dt.date,
-) -> PreparedV2:
+) -> PolicyInputs:
     """Everything a ``dualdraw-draw/2`` commit freezes, from the in-scope objects after rule exclusions."""
     remaining = [o for o in objects if o.credit_code not in rule_excluded]
     codes = [o.credit_code for o in remaining]
@@ -81,7 +78,7 @@ def prepare_v2(
         complaints.setdefault(c.credit_code, []).append((c.id, c.received_on))
     serious = uow.draws.serious_violations(eligible) if policy.raise_on_serious_violation else {}
     raises = compute_raises(policy, eligible_objects, day, complaints, serious)
-    stratum, ratios = strata_of(policy, task.ratio, eligible_objects, raises)
+    stratum, ratios = risk_strata(policy.class_ratios, task.ratio, eligible_objects, raises)
     entries = [
         EligibleEntry(o.credit_code, stratum[o.credit_code], o.risk_class.value) for o in eligible_objects
     ]
@@ -111,7 +108,7 @@ def prepare_v2(
                 recent=frozenset(recent.get(i.badge_number, set()) & eligible_set),
             )
         )
-    return PreparedV2(cap, raises, entries, ratios, plan, pool, left_out, eligible)
+    return PolicyInputs(cap, raises, entries, ratios, plan, pool, left_out, eligible)
 
 
 def policy_manifest(policy: TaskPolicy) -> dict[str, Any]:
@@ -120,10 +117,7 @@ def policy_manifest(policy: TaskPolicy) -> dict[str, Any]:
 
 def assignment_departments(draw: model.Draw, task_department_id: str) -> dict[str, str]:
     """Credit code → the department each selected object is handed to (v1: the task's department)."""
-    if draw.algorithm_version != ALGORITHM_VERSION_2:
-        return {}
-    manifest = json.loads(draw.manifest_json)
-    return {code: dep for code, dep, _ in manifest["objects"]["plan"]}
+    return algorithm_for(draw.algorithm_version).departments(json.loads(draw.manifest_json))
 
 
 def joint_inspections(
@@ -136,14 +130,3 @@ def joint_inspections(
     if department_ids is None:
         return merged
     return [j for j in merged if department_ids & set(j.department_ids)]
-
-
-__all__ = [
-    "ALGORITHM_VERSION_2",
-    "MANIFEST_VERSION_3",
-    "PreparedV2",
-    "assignment_departments",
-    "fraction_text",
-    "joint_inspections",
-    "prepare_v2",
-]

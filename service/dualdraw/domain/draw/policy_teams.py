@@ -15,17 +15,14 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any
 
 from dualdraw.domain.canonical_json import canonical_json
-from dualdraw.domain.draw.algorithm import Selected, select_stratified
-from dualdraw.domain.draw.commitments import EligibleEntry
+from dualdraw.domain.draw.selection import Selected
 from dualdraw.domain.draw.teams import MIN_TEAM_SIZE
 from dualdraw.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument
 from dualdraw.domain.model import TeamMember
 
-ALGORITHM_VERSION_2 = "dualdraw-draw/2"
 DEPT_SEED_TAG = b"dualdraw/dept/v2"
 
 
@@ -111,12 +108,12 @@ def department_seed(seed: bytes, department_id: str) -> bytes:
     return hashlib.sha256(DEPT_SEED_TAG + b"\x00" + seed + department_id.encode("utf-8")).digest()
 
 
-def team_key_v2(dept_seed: bytes, load: int, badge_number: str) -> bytes:
+def policy_team_key(dept_seed: bytes, load: int, badge_number: str) -> bytes:
     data = dept_seed + b"team\x00" + str(load).encode("ascii") + b"\x00" + badge_number.encode("utf-8")
     return hashlib.sha256(data).digest()
 
 
-def form_teams_v2(
+def teams_for_plan(
     seed: bytes, objects: Sequence[PlannedObject], pool: Iterable[PoolMember], rules: TeamRules
 ) -> list[tuple[TeamMember, ...]]:
     """One team per object, in order (see the module docstring and §14 of the algorithm document).
@@ -167,7 +164,7 @@ def form_teams_v2(
         free.sort(
             key=lambda m: (
                 load[m.badge_number],
-                team_key_v2(d_seed, load[m.badge_number], m.badge_number),
+                policy_team_key(d_seed, load[m.badge_number], m.badge_number),
                 m.badge_number,
             )
         )
@@ -262,11 +259,6 @@ def form_teams_v2(
 # --- recomputation from a manifest --------------------------------------------------------------------------
 
 
-def parse_fraction(text: str) -> Fraction:
-    p, q = text.split("/")
-    return Fraction(int(p), int(q))
-
-
 def team_rules(manifest: dict[str, Any]) -> TeamRules:
     policy = manifest["task"]["policy"]
     return TeamRules(
@@ -279,25 +271,17 @@ def team_rules(manifest: dict[str, Any]) -> TeamRules:
     )
 
 
-def select_v2(seed: bytes, entries: Sequence[EligibleEntry], manifest: dict[str, Any]) -> list[Selected]:
-    """Per stratum (class after raises) ``select_objects`` at the stratum's ratio from the manifest."""
-    ratios = {name: parse_fraction(s["ratio"]) for name, s in manifest["objects"]["strata"].items()}
-    strata: dict[str, list[str]] = {name: [] for name in ratios}
-    for e in entries:
-        strata[e.stratum].append(e.code)
-    return select_stratified(seed, {name: (codes, ratios[name]) for name, codes in strata.items()})
-
-
-def teams_v2(
+def form_policy_teams(
     seed: bytes, selected: Sequence[Selected], pool_lines: Sequence[str], manifest: dict[str, Any]
 ) -> list[tuple[TeamMember, ...]]:
+    """The teams of the ``selected`` objects from the frozen pool lines and the manifest's plan and policy."""
     plan = {code: (dep, office) for code, dep, office in manifest["objects"]["plan"]}
     objects = [PlannedObject(s.credit_code, *plan[s.credit_code]) for s in selected]
     pool = [PoolMember.from_line(line) for line in pool_lines]
-    return form_teams_v2(seed, objects, pool, team_rules(manifest))
+    return teams_for_plan(seed, objects, pool, team_rules(manifest))
 
 
-def substitution_pool_v2(
+def policy_substitution_pool(
     pool_lines: Sequence[str], manifest: dict[str, Any], credit_code: str, removed_badge: str, leader: bool
 ) -> dict[str, frozenset[str]]:
     """The candidates of a substitution (§8.1) in a ``dualdraw-draw/2`` draw, as ``badge → barred codes``:

@@ -52,7 +52,7 @@ def _add_local_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     mint.add_argument("--hours", type=float, default=8.0, help="validity (default 8)")
 
     verify = sub.add_parser("verify", help="verify a draw bundle offline (no server, no database)")
-    from dualdraw.verifier import bundle as offline
+    from dualdraw.verifier import command as offline
 
     offline.add_arguments(verify)
     keygen = sub.add_parser("keygen", help="write a new Ed25519 key for signing audit checkpoints")
@@ -91,7 +91,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _run_local(args: argparse.Namespace) -> int:
     if args.command == "verify":
-        from dualdraw.verifier import bundle as offline
+        from dualdraw.verifier import command as offline
 
         return offline.run(args)
     if args.command == "keygen":
@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["verify"]:
         # An auditor's machine: the offline verifier alone, without the rest of the command's imports
         # (rules, site, gRPC client: ~0.2 s of start-up).
-        from dualdraw.verifier import bundle as offline
+        from dualdraw.verifier import command as offline
 
         return offline.main(argv[1:])
     from dualdraw_client.cli import alias_argv, run_remote

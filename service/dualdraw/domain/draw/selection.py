@@ -1,0 +1,153 @@
+"""Ticket-ordered selection (docs/DRAW-ALGORITHM.md §4, §5): object tickets, ratios → counts, the objects
+with the lowest tickets, and the same per stratum (``dualdraw-draw/2``).
+
+SHA-256 and integer arithmetic only; the result does not depend on the order the eligible objects come in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+from dualdraw.domain.draw.strata import DEFAULT_STRATUM
+
+
+def selection_size(ratio: Fraction, eligible: int) -> int:
+    """How many of ``eligible`` objects a draw at ``ratio`` selects: ⌈ratio × eligible⌉, computed exactly.
+
+    Raises ``ValueError`` when ``ratio`` is outside (0, 1] or ``eligible`` is negative.
+    """
+    if not 0 < ratio <= 1:
+        raise ValueError(f"ratio must be greater than 0 and at most 1, got {ratio}")
+    if eligible < 0:
+        raise ValueError(f"eligible count must not be negative, got {eligible}")
+    return -((-ratio.numerator * eligible) // ratio.denominator)
+
+
+def _check_seed(seed: bytes) -> None:
+    if len(seed) != 32:
+        raise ValueError(f"seed must be 32 bytes, got {len(seed)}")
+
+
+def _stratum_bytes(stratum: str) -> bytes:
+    if not stratum or "\x00" in stratum:
+        raise ValueError(f"stratum must be non-empty text without NUL, got {stratum!r}")
+    return stratum.encode("utf-8")
+
+
+def _code_bytes(credit_code: str) -> bytes:
+    if not credit_code or not credit_code.isascii():
+        raise ValueError(f"credit code must be non-empty ASCII, got {credit_code!r}")
+    return credit_code.encode("ascii")
+
+
+def object_ticket(seed: bytes, stratum: str, credit_code: str) -> int:
+    """An object's ticket: SHA-256(seed ‖ ``b"obj"`` ‖ 0x00 ‖ stratum UTF-8 ‖ 0x00 ‖ credit code ASCII)
+    read as a 256-bit big-endian unsigned integer. Lower tickets are drawn first."""
+    _check_seed(seed)
+    digest = hashlib.sha256(seed + b"obj\x00" + _stratum_bytes(stratum) + b"\x00" + _code_bytes(credit_code))
+    return int.from_bytes(digest.digest(), "big")
+
+
+def ticket_hex(ticket: int) -> str:
+    """A ticket as the 64 lower-case hex digits of its SHA-256 digest."""
+    return f"{ticket:064x}"
+
+
+@dataclass(frozen=True)
+class Selected:
+    """One drawn object with its ticket (64 lower-case hex digits) and stratum."""
+
+    credit_code: str
+    ticket_hex: str
+    stratum: str
+
+
+def _ticket_keys(seed: bytes, eligible_codes: Iterable[str], stratum: str) -> list[bytes]:
+    """``ticket digest ‖ ASCII(code)`` per code: as bytes these sort exactly like ``(ticket, code)``."""
+    _check_seed(seed)
+    prefix = seed + b"obj\x00" + _stratum_bytes(stratum) + b"\x00"
+    texts = list(eligible_codes)
+    try:
+        codes = [code.encode("ascii") for code in texts]
+    except UnicodeEncodeError:
+        codes = []
+    if len(codes) != len(texts) or b"" in codes:
+        codes = [_code_bytes(code) for code in texts]  # raises, saying which code is wrong
+    if len(set(codes)) != len(codes):
+        dupes = sorted(c.decode("ascii") for c, n in Counter(codes).items() if n > 1)
+        raise ValueError(f"duplicate credit codes in the eligible set: {', '.join(dupes[:5])}")
+    sha256 = hashlib.sha256
+    return [sha256(prefix + code).digest() + code for code in codes]
+
+
+def _selected(key: bytes, stratum: str) -> Selected:
+    return Selected(key[32:].decode("ascii"), key[:32].hex(), stratum)
+
+
+def rank_objects(
+    seed: bytes, eligible_codes: Iterable[str], stratum: str = DEFAULT_STRATUM
+) -> list[Selected]:
+    """Every eligible object in draw order: ascending ticket, then credit code (a tie needs a SHA-256
+    collision). The order does not depend on the input order. Raises ``ValueError`` on duplicate codes."""
+    return [_selected(key, stratum) for key in sorted(_ticket_keys(seed, eligible_codes, stratum))]
+
+
+def select_objects(
+    seed: bytes, eligible_codes: Iterable[str], ratio: Fraction, stratum: str = DEFAULT_STRATUM
+) -> list[Selected]:
+    """The ``selection_size(ratio, n)`` eligible objects with the lowest tickets, lowest first; the first
+    objects of ``rank_objects``. Raises ``ValueError`` on duplicate codes or a ratio outside (0, 1]."""
+    keys = _ticket_keys(seed, eligible_codes, stratum)
+    return [_selected(key, stratum) for key in lowest(keys, selection_size(ratio, len(keys)))]
+
+
+def lowest(keys: list[bytes], count: int) -> list[bytes]:
+    """The ``count`` smallest of ``keys`` in ascending order: ``heapq.nsmallest(count, keys)``.
+
+    Keys start with a SHA-256 digest, so about ``count / len(keys)`` of them fall below the same fraction
+    of the 64-bit prefix range: the keys below twice that bound (plus slack) are sorted alone, one C-level
+    comparison per key instead of a heap over all of them. When fewer than ``count`` keys fall below the
+    bound, the heap is used; either way the result is exact.
+    """
+    if not keys or count <= 0:
+        return []
+    bound = (2 * count + 64) * 2**64 // len(keys)
+    if bound < 2**64:
+        below = bound.to_bytes(8, "big")  # a key sorts below these 8 bytes iff its first 8 bytes do
+        candidates = [key for key in keys if key < below]
+        if len(candidates) >= count:
+            candidates.sort()
+            return candidates[:count]
+    return heapq.nsmallest(count, keys)
+
+
+def select_stratified(seed: bytes, strata: Mapping[str, tuple[Iterable[str], Fraction]]) -> list[Selected]:
+    """``select_objects`` in each stratum (e.g. per risk class, each with its own ratio), strata in ascending
+    order of their UTF-8 names. Raises ``ValueError`` when a code appears in two strata."""
+    seen: set[str] = set()
+    result: list[Selected] = []
+    for stratum in sorted(strata, key=lambda s: s.encode("utf-8")):
+        codes, ratio = strata[stratum]
+        codes = list(codes)
+        overlap = seen.intersection(codes)
+        if overlap:
+            raise ValueError(f"credit codes in more than one stratum: {', '.join(sorted(overlap)[:5])}")
+        seen.update(codes)
+        result.extend(select_objects(seed, codes, ratio, stratum))
+    return result
+
+
+def select_by_strata(
+    seed: bytes, codes_by_stratum: Mapping[str, Sequence[str]], ratios: Mapping[str, Fraction]
+) -> list[Selected]:
+    """``select_stratified`` over the strata of ``ratios`` (a draw's manifest), each with its eligible codes.
+    Raises ``ValueError`` for codes in a stratum ``ratios`` does not name."""
+    unknown = sorted(set(codes_by_stratum) - set(ratios))
+    if unknown:
+        raise ValueError(f"eligible objects in strata the manifest does not list: {', '.join(unknown[:5])}")
+    return select_stratified(seed, {name: (codes_by_stratum.get(name, ()), r) for name, r in ratios.items()})

@@ -1,0 +1,253 @@
+"""The draw algorithms by version: the one place that decides what a draw of a given version computes.
+
+Execute, recompute and the offline verifier all call ``algorithm_for(draw's algorithm_version)``; a new draw
+of a task with a policy is a ``POLICY_DRAW``, any other a ``PLAIN_DRAW`` (docs/DRAW-ALGORITHM.md §4-§8, §14).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Collection, Mapping, Sequence
+from fractions import Fraction
+from typing import Any, Protocol
+
+from dualdraw.domain.draw.algorithm import set_digest
+from dualdraw.domain.draw.commitments import EligibleEntry
+from dualdraw.domain.draw.policy_teams import PoolMember, form_policy_teams, policy_substitution_pool
+from dualdraw.domain.draw.selection import Selected, select_by_strata, select_objects
+from dualdraw.domain.draw.strata import DEFAULT_STRATUM, parse_fraction, stratum_ratios
+from dualdraw.domain.draw.teams import form_teams
+from dualdraw.domain.errors import FailedPrecondition
+from dualdraw.domain.model import Inspector, Speciality, TeamMember
+
+PLAIN_DRAW = "dualdraw-draw/1"
+POLICY_DRAW = "dualdraw-draw/2"
+POOL_SPECIALITY = "pool"
+"""The speciality a plain draw's frozen pool entries are given when read back: they are qualified already."""
+
+Team = tuple[TeamMember, ...]
+
+
+class UnknownDrawAlgorithm(FailedPrecondition):
+    """A draw names an algorithm version this code does not know."""
+
+    def __init__(self, version: str, known: Sequence[str]):
+        super().__init__(
+            f"unknown draw algorithm {version!r}: expected one of {', '.join(sorted(known))}",
+            reason="UNKNOWN_DRAW_ALGORITHM",
+            metadata={"algorithm_version": version},
+        )
+        self.version = version
+
+
+class DrawAlgorithm(Protocol):
+    """What a draw of one algorithm version computes from its seed and its frozen inputs alone."""
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def manifest_version(self) -> str: ...
+
+    @property
+    def stratified(self) -> bool:
+        """Selection needs each eligible object's stratum (from the commitments), not only its code."""
+        ...
+
+    def manifest_problem(self, manifest: Mapping[str, Any]) -> str | None:
+        """What is wrong with the manifest's strata for this version, if anything."""
+        ...
+
+    def select(
+        self, seed: bytes, codes_by_stratum: Mapping[str, Sequence[str]], manifest: Mapping[str, Any]
+    ) -> list[Selected]:
+        """The selected objects in assignment order. Raises ``ValueError`` for inputs the manifest
+        does not allow (a stratum it does not name, duplicate codes)."""
+        ...
+
+    def form_teams(
+        self,
+        seed: bytes,
+        selected: Sequence[Selected],
+        pool_lines: Sequence[str],
+        manifest: Mapping[str, Any],
+    ) -> list[Team]:
+        """One team per selected object, in order. Raises ``FailedPrecondition`` when the constraints
+        cannot be met (nothing is relaxed)."""
+        ...
+
+    def substitution_pool(
+        self,
+        pool_lines: Sequence[str],
+        manifest: Mapping[str, Any],
+        credit_code: str,
+        removed_badge: str,
+        leader: bool,
+    ) -> dict[str, Collection[str]]:
+        """The candidates of a substitution on ``credit_code``'s team as ``badge → barred codes``."""
+        ...
+
+    def departments(self, manifest: Mapping[str, Any]) -> dict[str, str]:
+        """Credit code → the department the object is handed to (empty: the task's department)."""
+        ...
+
+    def eligible_problem(self, entries: Sequence[EligibleEntry], manifest: Mapping[str, Any]) -> str | None:
+        """What is wrong with the eligible entries' strata against the manifest, if anything."""
+        ...
+
+    def pool_problem(self, pool_lines: Sequence[str]) -> str | None:
+        """What is wrong with the frozen pool lines' form, if anything."""
+        ...
+
+
+def pool_inspector(line: str) -> Inspector:
+    """A plain draw's frozen pool entry (badge and declared conflicts) as an inspector for team formation."""
+    entry = json.loads(line)
+    return Inspector(
+        badge_number=entry["badge_number"],
+        name="",
+        department_id="",
+        office="",
+        specialities=(Speciality(POOL_SPECIALITY),),
+        conflicts=frozenset(entry["conflicts"]),
+    )
+
+
+class PlainDraw:
+    """``dualdraw-draw/1``: one stratum ``all`` at the task's ratio; teams from the department's pool."""
+
+    version = PLAIN_DRAW
+    manifest_version = "dualdraw-manifest/2"
+    stratified = False
+
+    def manifest_problem(self, manifest: Mapping[str, Any]) -> str | None:
+        ratios = stratum_ratios(manifest)
+        if not set(ratios) <= {DEFAULT_STRATUM}:
+            return f"manifest: a {PLAIN_DRAW} draw has the one stratum '{DEFAULT_STRATUM}'"
+        if any(r != _task_ratio(manifest) for r in ratios.values()):
+            return "manifest: the stratum ratio is not the task's"
+        return None
+
+    def select(
+        self, seed: bytes, codes_by_stratum: Mapping[str, Sequence[str]], manifest: Mapping[str, Any]
+    ) -> list[Selected]:
+        other = sorted(set(codes_by_stratum) - {DEFAULT_STRATUM})
+        if other:
+            raise ValueError(f"a {PLAIN_DRAW} draw has the one stratum {DEFAULT_STRATUM!r}, not {other[0]!r}")
+        codes = codes_by_stratum.get(DEFAULT_STRATUM, ())
+        return select_objects(seed, codes, _task_ratio(manifest), DEFAULT_STRATUM)
+
+    def form_teams(
+        self,
+        seed: bytes,
+        selected: Sequence[Selected],
+        pool_lines: Sequence[str],
+        manifest: Mapping[str, Any],
+    ) -> list[Team]:
+        return form_teams(
+            seed,
+            [s.credit_code for s in selected],
+            [pool_inspector(line) for line in pool_lines],
+            manifest["task"]["team_size"],
+            dt.date.fromisoformat(manifest["as_of"]),
+            POOL_SPECIALITY,
+        )
+
+    def substitution_pool(
+        self,
+        pool_lines: Sequence[str],
+        manifest: Mapping[str, Any],
+        credit_code: str,
+        removed_badge: str,
+        leader: bool,
+    ) -> dict[str, Collection[str]]:
+        return {i.badge_number: i.conflicts for i in map(pool_inspector, pool_lines)}
+
+    def departments(self, manifest: Mapping[str, Any]) -> dict[str, str]:
+        return {}
+
+    def eligible_problem(self, entries: Sequence[EligibleEntry], manifest: Mapping[str, Any]) -> str | None:
+        return None
+
+    def pool_problem(self, pool_lines: Sequence[str]) -> str | None:
+        return None
+
+
+class PolicyDraw:
+    """``dualdraw-draw/2``: one stratum per risk class after raises; teams by the task policy (§14)."""
+
+    version = POLICY_DRAW
+    manifest_version = "dualdraw-manifest/3"
+    stratified = True
+
+    def manifest_problem(self, manifest: Mapping[str, Any]) -> str | None:
+        return None
+
+    def select(
+        self, seed: bytes, codes_by_stratum: Mapping[str, Sequence[str]], manifest: Mapping[str, Any]
+    ) -> list[Selected]:
+        return select_by_strata(seed, codes_by_stratum, stratum_ratios(manifest))
+
+    def form_teams(
+        self,
+        seed: bytes,
+        selected: Sequence[Selected],
+        pool_lines: Sequence[str],
+        manifest: Mapping[str, Any],
+    ) -> list[Team]:
+        return form_policy_teams(seed, selected, pool_lines, dict(manifest))
+
+    def substitution_pool(
+        self,
+        pool_lines: Sequence[str],
+        manifest: Mapping[str, Any],
+        credit_code: str,
+        removed_badge: str,
+        leader: bool,
+    ) -> dict[str, Collection[str]]:
+        return dict(policy_substitution_pool(pool_lines, dict(manifest), credit_code, removed_badge, leader))
+
+    def departments(self, manifest: Mapping[str, Any]) -> dict[str, str]:
+        return {code: dep for code, dep, _ in manifest["objects"]["plan"]}
+
+    def eligible_problem(self, entries: Sequence[EligibleEntry], manifest: Mapping[str, Any]) -> str | None:
+        raised = {code: (old, new) for code, old, new in manifest["objects"]["raised"]}
+        for n, entry in enumerate(entries):
+            if entry.stratum == entry.risk_class and entry.code not in raised:
+                continue
+            old, new = raised.get(entry.code, (entry.risk_class, entry.risk_class))
+            if not (old == entry.risk_class and entry.stratum == new):
+                return (
+                    f"eligible[{n}]: stratum {entry.stratum} is not its class {entry.risk_class} "
+                    "or the class the manifest raised it to"
+                )
+        plan_codes = set_digest(code for code, _, _ in manifest["objects"]["plan"])
+        if plan_codes != manifest["objects"]["eligible_digest"]:
+            return "manifest: the plan does not cover exactly the eligible objects"
+        return None
+
+    def pool_problem(self, pool_lines: Sequence[str]) -> str | None:
+        if any(PoolMember.from_line(line).line() != line for line in pool_lines):
+            return "pool: lines not canonical"
+        return None
+
+
+ALGORITHMS: dict[str, DrawAlgorithm] = {PLAIN_DRAW: PlainDraw(), POLICY_DRAW: PolicyDraw()}
+
+
+def algorithm_for(version: str) -> DrawAlgorithm:
+    """The algorithm of ``version``; raises ``UnknownDrawAlgorithm`` for any other."""
+    try:
+        return ALGORITHMS[version]
+    except KeyError:
+        raise UnknownDrawAlgorithm(version, tuple(ALGORITHMS)) from None
+
+
+def algorithm_for_new_draw(policy_enabled: bool) -> DrawAlgorithm:
+    """The algorithm a new draw uses: ``POLICY_DRAW`` for a task with a policy, else ``PLAIN_DRAW``."""
+    return ALGORITHMS[POLICY_DRAW if policy_enabled else PLAIN_DRAW]
+
+
+def _task_ratio(manifest: Mapping[str, Any]) -> Fraction:
+    return parse_fraction(manifest["task"]["ratio"])

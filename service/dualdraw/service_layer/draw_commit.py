@@ -1,0 +1,371 @@
+"""Committing a draw (docs/DRAW-ALGORITHM.md §3): freezes the manifest — task, rule-set hash, Merkle roots
+and per-stratum counts of the eligible objects and the inspector pool, exclusions by rule, algorithm version
+and the declared entropy source — and logs it, before any entropy exists. A task has at most one live
+(not abandoned) draw.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from itertools import compress, pairwise
+from typing import Any
+
+from dualdraw.domain import model
+from dualdraw.domain.canonical_json import canonical_json, sha256_hex
+from dualdraw.domain.draw.algorithm import eligible_digest, set_digest
+from dualdraw.domain.draw.commitments import (
+    EligibleEntry,
+    LeafSet,
+    eligible_root,
+    exclusions_digest,
+    exclusions_root,
+    pool_root,
+)
+from dualdraw.domain.draw.entropy import (
+    LOCAL_SECRET,
+    ROLE_LOCAL,
+    EntropyProblem,
+    expected_inputs,
+    validate_declaration,
+)
+from dualdraw.domain.draw.strata import DEFAULT_STRATUM, manifest_strata
+from dualdraw.domain.draw.teams import conflict_digest, inspector_pool, inspector_pool_digest
+from dualdraw.domain.draw.versions import algorithm_for_new_draw
+from dualdraw.domain.errors import AlreadyExists, FailedPrecondition
+from dualdraw.domain.exclusions.model import EvaluationContext, RuleSet
+from dualdraw.domain.jurisdiction import DepartmentTree, task_object_filter
+from dualdraw.domain.policy import Raise, TaskPolicy, history_scope, reads_history
+from dualdraw.service_layer.audit_events import record_event
+from dualdraw.service_layer.context import Caller
+from dualdraw.service_layer.directory import require
+from dualdraw.service_layer.draw_policy import gather_policy_inputs
+from dualdraw.service_layer.draw_progress import Progress, cycle_collection_paused
+from dualdraw.service_layer.draw_state import (
+    COMMITTED,
+    invalid,
+    new_local_secret_source,
+    repeated_request,
+)
+from dualdraw.service_layer.ports import DrawRecord, ExclusionMatcher, UnitOfWork
+from dualdraw.service_layer.rule_preview import department_path
+
+
+def new_draw_id() -> str:
+    return f"d-{uuid.uuid4().hex[:12]}"
+
+
+def pool_entry(inspector: model.Inspector, eligible: set[str]) -> str:
+    """One pool inspector as frozen in the draw: badge and declared conflicts with eligible objects."""
+    entry = {"badge_number": inspector.badge_number, "conflicts": sorted(inspector.conflicts & eligible)}
+    return canonical_json(entry).decode("utf-8")
+
+
+@dataclass(frozen=True)
+class Committed:
+    """What ``commit_in`` stored: the draw, its record and its eligible entries (strata, risk classes)."""
+
+    draw: model.Draw
+    record: DrawRecord
+    entries: list[EligibleEntry]
+
+
+def claim_history_scope(uow: UnitOfWork, tree: DepartmentTree, task: model.Task, policy: TaskPolicy) -> None:
+    """Makes what a new draw of ``task`` reads of the inspection history final until its transaction ends.
+
+    Takes the draw lock of every department of the draw's scope (``history_scope``: exclusive when the draw
+    reads the history, shared when it only adds to it), then refuses the draw while another draw of an
+    overlapping scope is committed but not executed, when either of the two reads the history: that draw's
+    selection is not known yet, so neither the caps it froze nor the caps this one would freeze could
+    count it. Raises ``FailedPrecondition`` (``PENDING_DRAW_IN_SCOPE``, naming the pending draw) before
+    the objects or the history are read and anything is written, so before the new draw has any entropy:
+    execute or abandon the pending draw, then commit again. A one-step draw (commit and execute in one
+    transaction) holds the lock through its execution and is never pending for others.
+    """
+    reads = reads_history(policy)
+    scope = history_scope(task.department_id, policy, _subtree(tree, task.department_id, policy))
+    uow.lifecycle.lock_history_scope(scope, exclusive=reads)
+    for pending in uow.lifecycle.pending_draws():
+        if pending.task_id == task.id:
+            continue
+        other = TaskPolicy.loads(pending.policy_json).for_item(pending.item_frequency_cap)
+        if not (reads or reads_history(other)):
+            continue
+        shared = scope & history_scope(
+            pending.department_id, other, _subtree(tree, pending.department_id, other)
+        )
+        if shared:
+            raise FailedPrecondition(
+                f"draw {pending.draw_id} of task {pending.task_id} is committed and not executed yet, and "
+                f"shares the inspection history of department(s) {', '.join(sorted(shared))} with this "
+                f"draw: the frequency caps and recent inspections of one of them would miss the other's "
+                f"selection; execute or abandon draw {pending.draw_id} first",
+                reason="PENDING_DRAW_IN_SCOPE",
+                metadata={
+                    "draw_id": pending.draw_id,
+                    "task_id": pending.task_id,
+                    "department_ids": ",".join(sorted(shared)),
+                },
+            )
+
+
+def _subtree(tree: DepartmentTree, department_id: str, policy: TaskPolicy) -> frozenset[str]:
+    return tree.subtree_ids(department_id) if policy.central and tree.get(department_id) else frozenset()
+
+
+def commit_in(
+    uow: UnitOfWork,
+    engine: ExclusionMatcher,
+    rule_set: RuleSet,
+    task: model.Task,
+    day: dt.date,
+    caller: Caller,
+    declaration: dict[str, Any],
+    progress: Progress | None = None,
+) -> Committed:
+    """Freezes and stores the manifest of a new draw of ``task`` inside ``uow`` (not committed)."""
+    try:
+        validate_declaration(declaration)
+    except EntropyProblem as exc:
+        raise invalid("entropy_source", str(exc)) from None
+    item = require(uow.items.get(task.item_code), "inspection item", task.item_code)
+    departments = uow.directory.all_departments()
+    tree = DepartmentTree(departments)
+    department = require(tree.get(task.department_id), "department", task.department_id)
+    # The cap a draw uses (and its manifest records): the task's own, else the item's, else the default.
+    policy = TaskPolicy.loads(task.policy_json).for_item(item.frequency_cap)
+    algorithm = algorithm_for_new_draw(policy.enabled)
+    claim_history_scope(uow, tree, task, policy)
+    object_filter = task_object_filter(tree, task)
+    objects = uow.directory.objects_matching(object_filter)
+    side_facts = uow.directory.side_facts_matching(object_filter)
+    candidates = uow.directory.inspectors_of([task.department_id])
+    if progress:
+        progress("load", len(objects), len(objects))
+    context = EvaluationContext(
+        as_of=day,
+        business_line=item.business_line,
+        item_code=item.code,
+        department_id=department.id,
+        department_level=int(department.level),
+        organizer_levels={d.id: int(d.level) for d in departments},
+        department_path=department_path(tree, department.id),  # rule jurisdictions
+        department_region=department.region_code,
+    )
+    salt_key = secrets.token_bytes(32)
+    in_scope: list[EligibleEntry] = []
+    leaf_set: LeafSet | None = None
+    eligible_root_hex = ""
+    codes = [o.credit_code for o in objects]
+    if not policy.enabled and all(a < b for a, b in pairwise(codes)):
+        # A dualdraw-draw/1 entry depends on its object alone: the leaves of every in-scope object are
+        # hashed while the rules worker evaluates them; the exclusions then only pick the eligible ones.
+        risk_class_text = {c: c.value for c in model.RiskClass}  # an enum's .value is slow at 1M objects
+        in_scope = [
+            EligibleEntry(o.credit_code, DEFAULT_STRATUM, risk_class_text[o.risk_class]) for o in objects
+        ]
+        leaf_set = LeafSet(in_scope, salt_key)
+    evaluated = engine.evaluate(
+        rule_set,
+        context,
+        objects,
+        side_facts,
+        progress=(lambda done, total: progress("rules", done, total)) if progress else None,
+        meanwhile=leaf_set.pending if leaf_set is not None else None,
+    )
+    exclusions = sorted(evaluated, key=lambda e: (e.credit_code, e.rule_id))
+    excluded = {e.credit_code for e in exclusions}
+    raises: list[Raise] = []
+    if policy.enabled:
+        prepared = gather_policy_inputs(
+            uow,
+            policy=policy,
+            task=task,
+            item=item,
+            tree=tree,
+            objects=objects,
+            side_facts=side_facts,
+            rule_excluded=excluded,
+            day=day,
+        )
+        exclusions = sorted(exclusions + prepared.cap_exclusions, key=lambda e: (e.credit_code, e.rule_id))
+        excluded = {e.credit_code for e in exclusions}
+        eligible = prepared.eligible
+        entries = prepared.entries
+        raises = prepared.raises
+        pool_lines = [m.line() for m in prepared.pool]
+        pool_digest = inspector_pool_digest(m.badge_number for m in prepared.pool)
+        conflicts = set_digest(f"{m.badge_number}\t{code}" for m in prepared.pool for code in m.conflicts)
+        left_out = prepared.left_out
+        strata = manifest_strata(entries, prepared.ratios)
+    else:
+        if leaf_set is not None:
+            keep = [code not in excluded for code in codes]
+            entries = list(compress(in_scope, keep))
+            eligible_root_hex = leaf_set.subset_root(keep)
+        else:  # objects not given in code order (objects_matching sorts them): the plain way
+            entries = sorted(
+                EligibleEntry(o.credit_code, DEFAULT_STRATUM, o.risk_class.value)
+                for o in objects
+                if o.credit_code not in excluded
+            )
+        eligible = [e.code for e in entries]
+        pool = inspector_pool(candidates, item.required_speciality, day)
+        eligible_set = set(eligible)
+        pool_lines = [pool_entry(i, eligible_set) for i in pool.qualified]
+        pool_digest = pool.digest
+        conflicts = conflict_digest(pool.qualified, eligible)
+        left_out = [[badge, reason] for badge, reason in pool.left_out]
+        strata = {
+            DEFAULT_STRATUM: {
+                "count": len(eligible),
+                "ratio": f"{task.ratio.numerator}/{task.ratio.denominator}",
+            }
+        }
+    del in_scope, codes, leaf_set
+    if not eligible_root_hex:
+        eligible_root_hex = eligible_root(entries, salt_key)
+    excluded_pairs = [(e.credit_code, e.rule_id) for e in exclusions]
+    eligible_hash = eligible_digest(eligible)
+    draw_id = new_draw_id()
+    manifest: dict[str, Any] = {
+        "manifest_version": algorithm.manifest_version,
+        "algorithm_version": algorithm.version,
+        "draw_id": draw_id,
+        "created_at": caller.now.astimezone(dt.UTC).isoformat(),
+        "actor": caller.actor,
+        "task": {
+            "id": task.id,
+            "item_code": item.code,
+            "business_line": item.business_line,
+            "required_speciality": item.required_speciality,
+            "department_id": task.department_id,
+            "ratio": f"{task.ratio.numerator}/{task.ratio.denominator}",
+            "team_size": task.team_size,
+            "scope": {
+                "region_code": task.scope.region_code or "",
+                "industries": sorted(task.scope.industries),
+            },
+        },
+        "as_of": day.isoformat(),
+        "rule_set": {"hash": rule_set.hash, "version": rule_set.version},
+        "objects": {
+            "in_scope": len(objects),
+            "excluded": len(excluded),
+            "eligible": len(eligible),
+            "eligible_digest": eligible_hash,
+            "eligible_root": eligible_root_hex,
+            "strata": strata,
+            "exclusions_digest": exclusions_digest(excluded_pairs),
+            "exclusions_root": exclusions_root(excluded_pairs),
+            "exclusions_by_rule": dict(Counter(e.rule_id for e in exclusions)),
+        },
+        "inspectors": {
+            "pool_size": len(pool_lines),
+            "pool_digest": pool_digest,
+            "pool_root": pool_root(pool_lines),
+            "conflict_digest": conflicts,
+            "left_out": left_out,
+        },
+        "entropy_source": declaration,
+    }
+    if policy.enabled:
+        manifest["task"]["policy"] = policy.to_json()
+        manifest["objects"]["plan"] = prepared.plan
+        manifest["objects"]["raised"] = [[r.credit_code, r.from_class, r.to_class] for r in raises]
+    manifest_json = canonical_json(manifest).decode("utf-8")
+    manifest_hash = sha256_hex(manifest_json.encode("utf-8"))
+    if progress:
+        progress("commitments", len(eligible), len(eligible))
+    draw = model.Draw(
+        id=draw_id,
+        task_id=task.id,
+        created_at=caller.now,
+        actor=caller.actor,
+        algorithm_version=algorithm.version,
+        seed="",
+        entropy_source=declaration["kind"],
+        entropy="",
+        manifest_hash=manifest_hash,
+        manifest_json=manifest_json,
+        rule_set_hash=rule_set.hash,
+        rule_set_version=rule_set.version,
+        as_of=day,
+        in_scope_count=len(objects),
+        excluded_count=len(excluded),
+        eligible_count=len(eligible),
+        selected_count=0,
+        team_size=task.team_size,
+        ratio=task.ratio,
+        eligible_digest=eligible_hash,
+        inspector_pool_digest=pool_digest,
+        state=COMMITTED,
+    )
+    record = DrawRecord(
+        draw=draw, eligible_codes=eligible, inspector_pool=pool_lines, exclusions=exclusions, assignments=[]
+    )
+    uow.rule_sets.remember(rule_set.hash, rule_set.version, rule_set.canonical_json(), caller.now)
+    uow.draws.add(record)
+    if raises:
+        uow.draws.add_raises(draw_id, raises)
+    uow.lifecycle.add_commitments(draw_id, salt_key.hex(), entries)
+    uow.lifecycle.add_entropy_inputs(draw_id, expected_inputs(declaration))
+    uow.tasks.set_draw(task.id, draw_id)
+    record_event(
+        uow,
+        caller,
+        action="draw.commit",
+        resource=f"draws/{draw_id}",
+        after={
+            "draw_id": draw_id,
+            "task_id": task.id,
+            "manifest_hash": manifest_hash,
+            "entropy_source": declaration,
+        },
+    )
+    if progress:
+        progress("store", len(eligible), len(eligible))
+    return Committed(draw, record, entries)
+
+
+def commit_draw(
+    uow: UnitOfWork,
+    engine: ExclusionMatcher,
+    rule_set: RuleSet,
+    *,
+    task_id: str,
+    as_of: dt.date | None,
+    caller: Caller,
+    declaration: dict[str, Any],
+    progress: Progress | None = None,
+) -> model.Draw:
+    """Commits a draw whose entropy comes later. ``declaration`` without a commitment for ``local-secret``
+    gets a fresh server secret. Raises ``AlreadyExists`` (``DRAW_EXISTS``) when the task has a live draw,
+    ``FailedPrecondition`` (``PENDING_DRAW_IN_SCOPE``) as ``claim_history_scope`` says.
+    ``progress`` is told the stages up to ``store``, then ``commit``."""
+    day = as_of or caller.today()
+    secret = b""
+    if declaration.get("kind") == LOCAL_SECRET and "commitment" not in declaration:
+        declaration, secret = new_local_secret_source()
+    with uow, cycle_collection_paused():
+        task = require(uow.tasks.get(task_id), "task", task_id)
+        if task.draw_id:
+            repeated = repeated_request(uow, task.draw_id, caller)
+            if repeated is not None:
+                return repeated.draw
+            raise AlreadyExists(
+                f"task {task.id} has a live draw {task.draw_id}; abandon it with a reason code first",
+                reason="DRAW_EXISTS",
+                metadata={"draw_id": task.draw_id},
+            )
+        draw = commit_in(uow, engine, rule_set, task, day, caller, declaration, progress).draw
+        if secret:
+            # Stored unrevealed beside its commitment: a demo source, the operator could read it.
+            uow.lifecycle.set_entropy_value(draw.id, ROLE_LOCAL, "local", secret.hex(), caller.now)
+        uow.commit()
+        if progress:
+            progress("commit", draw.eligible_count, draw.eligible_count)
+    return draw
