@@ -41,7 +41,8 @@ class Block(importlib.abc.MetaPathFinder):
             raise ImportError("the client must not need " + name)
 sys.meta_path.insert(0, Block())
 import dualdraw_client
-names = [m.name for m in pkgutil.walk_packages(dualdraw_client.__path__, "dualdraw_client.")]
+walked = pkgutil.walk_packages(dualdraw_client.__path__, "dualdraw_client.")
+names = [m.name for m in walked if not m.name.endswith(".__main__")]
 for name in names:
     importlib.import_module(name)
 from dualdraw_client.cli import main

@@ -155,7 +155,6 @@ def test_imports_only_point_down() -> None:
 KNOWN_CYCLES = [
     ["dualdraw.service_layer.draw_lifecycle", "dualdraw.service_layer.draws"],
     ["dualdraw.adapters.store.publication_repositories", "dualdraw.adapters.store.repositories"],
-    ["dualdraw_client.cli", "dualdraw_client.results_cli"],
 ]
 
 
