@@ -7,7 +7,7 @@ import getpass
 import os
 import sys
 from collections.abc import Sequence
-from typing import Final, TextIO, TypeVar
+from typing import Final, TextIO
 
 import grpc
 
@@ -15,16 +15,8 @@ from ..client import DEFAULT_TARGET, DualdrawClient
 from ..errors import DualdrawError
 from ..records import RecordError
 from . import audit, catalogue, directory, draws, results, rules, verification
-from .options import (
-    DEFAULT_TIMEOUT,
-    HANDLER,
-    Handler,
-    common_options,
-)
+from .options import DEFAULT_TIMEOUT, HANDLER, Handler, common_options
 from .output import Output
-
-_T = TypeVar("_T")
-
 
 REMOTE_COMMANDS: Final = frozenset(
     {

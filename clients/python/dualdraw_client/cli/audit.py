@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import TypeVar
 
 from ..client import DualdrawClient
 from .options import add_command, limited
 from .output import Output, show_time
-
-_T = TypeVar("_T")
 
 
 def _cmd_audit(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from typing import TypeVar
 
 from dualdraw.v1 import items_pb2, tasks_pb2
 
@@ -11,8 +10,6 @@ from ..client import DualdrawClient
 from .draws import show_draw
 from .options import add_command, add_group, idempotency_key, iso_date, limited, positive_int
 from .output import Output, aligned_pairs, enum_name, show_time
-
-_T = TypeVar("_T")
 
 
 def item_kind_name(kind: items_pb2.ItemKind.ValueType) -> str:

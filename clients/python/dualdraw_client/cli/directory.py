@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-from typing import TypeVar
 
 from dualdraw.v1 import directory_pb2
 
@@ -13,8 +12,6 @@ from ..errors import DualdrawError
 from ..records import KINDS, SourceMap, chunk_records, read_files
 from .options import add_command, add_group, idempotency_key, limited, positive_int
 from .output import Output, aligned_pairs, enum_name, format_table, show_time
-
-_T = TypeVar("_T")
 
 
 def _cmd_import(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:

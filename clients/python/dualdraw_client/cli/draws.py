@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterable
-from typing import TypeVar
 
 from dualdraw.v1 import draws_pb2
 
 from ..client import DualdrawClient
 from .options import add_command, add_group, idempotency_key, iso_date, limited, positive_int
 from .output import Output, aligned_pairs, show_time
-
-_T = TypeVar("_T")
 
 
 def draw_pairs(draw: draws_pb2.Draw) -> list[tuple[str, str]]:

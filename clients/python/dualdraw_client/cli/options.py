@@ -14,14 +14,12 @@ from .output import Output
 
 _T = TypeVar("_T")
 
-
 HANDLER: Final = "dualdraw_remote_handler"
-
-
+"""The namespace attribute holding a parsed remote command's handler."""
 DEFAULT_TIMEOUT: Final = 30.0
 
-
-Handler = Callable[[DualdrawClient, argparse.Namespace, "Output"], int]
+Handler = Callable[[DualdrawClient, argparse.Namespace, Output], int]
+"""A remote command: runs against the client, writes to the output, returns the exit code."""
 
 
 def idempotency_key(args: argparse.Namespace) -> str:
@@ -32,11 +30,13 @@ def idempotency_key(args: argparse.Namespace) -> str:
 
 
 def limited(items: Iterator[_T], args: argparse.Namespace) -> Iterator[_T]:
+    """``items``, cut at ``--limit`` when the command has one and it is given."""
     limit: int | None = getattr(args, "limit", None)
     return items if limit is None else itertools.islice(items, limit)
 
 
 def iso_date(text: str) -> str:
+    """Argument type: a calendar date written ``YYYY-MM-DD``."""
     try:
         if len(text) != 10:
             raise ValueError(text)
@@ -46,6 +46,7 @@ def iso_date(text: str) -> str:
 
 
 def positive_float(text: str) -> float:
+    """Argument type: a number of seconds above zero."""
     try:
         value = float(text)
     except ValueError:
@@ -56,6 +57,7 @@ def positive_float(text: str) -> float:
 
 
 def positive_int(text: str) -> int:
+    """Argument type: an integer above zero."""
     try:
         value = int(text)
     except ValueError:
@@ -107,6 +109,7 @@ def add_command(
     *,
     listing: bool = False,
 ) -> argparse.ArgumentParser:
+    """Adds a leaf command that runs ``handler``; ``listing`` adds ``--limit``."""
     parser = subparsers.add_parser(name, help=help_text, description=help_text, parents=parents)
     parser.set_defaults(**{HANDLER: handler})
     if listing:
@@ -117,5 +120,6 @@ def add_command(
 def add_group(
     subparsers: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str
 ) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    """Adds a command group (``items``, ``draws``, …); returns the collection for its actions."""
     parser = subparsers.add_parser(name, help=help_text, description=help_text)
     return parser.add_subparsers(dest=f"{name}_action", required=True, metavar="ACTION")

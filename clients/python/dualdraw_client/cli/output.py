@@ -16,7 +16,6 @@ from google.protobuf.message import Message
 
 _T = TypeVar("_T")
 
-
 _CST: Final = datetime.timezone(datetime.timedelta(hours=8), "CST")
 
 

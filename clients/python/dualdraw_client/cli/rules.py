@@ -5,13 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TypeVar
 
 from ..client import DualdrawClient
 from .options import add_command, add_group, iso_date
 from .output import Output, format_table
-
-_T = TypeVar("_T")
 
 
 def _cmd_rule_set_show(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:

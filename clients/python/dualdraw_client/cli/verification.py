@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Final, TypeVar
+from typing import Final
 
 from dualdraw.v1 import verification_pb2
 
@@ -15,11 +15,7 @@ from .draws import draw_pairs, show_draw
 from .options import add_command, add_group, idempotency_key, iso_date, positive_int
 from .output import Output, aligned_pairs
 
-_T = TypeVar("_T")
-
-
 _EXPORT_TIMEOUT: Final = 600.0  # dualdraw draw export: one deadline for the whole streamed bundle
-
 
 DRAW_VERBS: Final = frozenset({"commit", "reveal", "execute", "abandon", "substitute", "export", "stats"})
 
