@@ -11,14 +11,14 @@ ADDR   ?= 127.0.0.1:50051
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml clients/python/pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e ./clients/python -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)  ## create the virtual environment and install dualdraw with its dev tools
+install: $(STAMP)  ## create the virtual environment and install dualdraw and dualdraw-client with the dev tools
 
 run: $(STAMP)  ## install, migrate the SQLite file, load demo data if empty, serve on 127.0.0.1:50051
 	DUALDRAW_AUTH=$${DUALDRAW_AUTH:-off} DUALDRAW_DATABASE_URL=$${DUALDRAW_DATABASE_URL:-$(DB)} $(VENV)/bin/dualdraw serve --address $(ADDR) --migrate --demo-if-empty
@@ -29,13 +29,13 @@ test: $(STAMP)  ## install and run the whole suite (SQLite and PostgreSQL)
 lint: $(STAMP)  ## ruff (lint and format) and mypy --strict
 	$(VENV)/bin/ruff check service clients tests $(wildcard bench)
 	$(VENV)/bin/ruff format --check service clients tests $(wildcard bench)
-	$(VENV)/bin/mypy service/dualdraw clients/python/dualdraw_client $(wildcard bench)
+	$(VENV)/bin/mypy service/dualdraw clients/python/dualdraw_client clients/python/generate_stubs.py $(wildcard bench)
 
 protos: $(STAMP)  ## regenerate the committed gRPC modules from protos/
-	$(PY) -m dualdraw.protogen
+	$(PY) clients/python/generate_stubs.py
 
 protos-check: $(STAMP)  ## fail when the committed gRPC modules differ from a regeneration
-	$(PY) -m dualdraw.protogen --check
+	$(PY) clients/python/generate_stubs.py --check
 
 bench: $(STAMP)  ## run the benchmarks in bench/
 	$(PY) -m bench.run $(BENCH_ARGS)

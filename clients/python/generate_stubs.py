@@ -1,4 +1,8 @@
-"""Regenerates the committed gRPC modules in ``dualdraw.v1`` from ``protos/``; ``--check`` fails on a diff."""
+"""Regenerates the committed gRPC modules of ``dualdraw.v1`` (clients/python/dualdraw/v1) from protos/.
+
+``python clients/python/generate_stubs.py`` writes them; ``--check`` compares instead and fails on a diff.
+Needs the dev tools (grpcio-tools, mypy-protobuf); not part of the ``dualdraw-client`` distribution.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PROTO_ROOT = ROOT / "protos"
-OUT_ROOT = ROOT / "service"
+OUT_ROOT = ROOT / "clients" / "python"
 PACKAGE_DIR = OUT_ROOT / "dualdraw" / "v1"
 GENERATED_SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py", "_pb2_grpc.pyi")
 

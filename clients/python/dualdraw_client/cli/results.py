@@ -1,23 +1,21 @@
-"""Remote commands for inspection results and their publication: results, publication, the item list's
-versions, exports, credit feed.
-
-Hooked into :func:`dualdraw_client.cli.add_remote_commands`; uses its helpers for output and options.
-"""
+"""Remote commands on inspection results and their publication: ``results``, ``itemlist`` (the item list's
+published versions), ``export`` and ``credit-export`` (the credit feed)."""
 
 from __future__ import annotations
 
 import argparse
 import hashlib
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Final
 
 from dualdraw.v1 import publication_pb2, results_pb2
 
-from . import cli as base
-from .client import DualdrawClient
+from ..client import DualdrawClient
+from .options import add_command, add_group, idempotency_key, iso_date, limited, positive_int
+from .output import Output, aligned_pairs, show_time
 
 COMMANDS: Final = frozenset({"results", "itemlist", "export", "credit-export"})
 
@@ -74,29 +72,29 @@ def _result_pairs(r: results_pb2.InspectionResult) -> list[tuple[str, str]]:
         ("penalty decision", r.penalty_decision_number),
         ("referred to judicial organs", "yes" if r.referred_to_judicial else "no"),
         ("recorded by", r.recorded_by),
-        ("recorded at", base._time(r.record_time)),
+        ("recorded at", show_time(r.record_time)),
         ("correction reason", r.correction_reason),
     ]
 
 
-def _show_result(out: base._Output, r: results_pb2.InspectionResult) -> int:
+def _show_result(out: Output, r: results_pb2.InspectionResult) -> int:
     if out.json:
         out.document(r)
     else:
-        out.lines(base._pairs(_result_pairs(r)))
+        out.lines(aligned_pairs(_result_pairs(r)))
     return 0
 
 
-def _cmd_record(client: DualdrawClient, args: argparse.Namespace, out: base._Output) -> int:
-    return _show_result(out, client.record_result(_result_from_args(args), request_id=base._request_id(args)))
+def _cmd_record(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
+    return _show_result(out, client.record_result(_result_from_args(args), request_id=idempotency_key(args)))
 
 
-def _cmd_correct(client: DualdrawClient, args: argparse.Namespace, out: base._Output) -> int:
-    stored = client.correct_result(_result_from_args(args), args.reason, request_id=base._request_id(args))
+def _cmd_correct(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
+    stored = client.correct_result(_result_from_args(args), args.reason, request_id=idempotency_key(args))
     return _show_result(out, stored)
 
 
-def _result_rows(out: base._Output, results: Iterator[results_pb2.InspectionResult]) -> None:
+def _result_rows(out: Output, results: Iterator[results_pb2.InspectionResult]) -> None:
     out.table(
         results,
         ["DRAW", "POS", "VER", "CREDIT CODE", "OUTCOME", "INSPECTED", "BY", "REASON"],
@@ -114,28 +112,28 @@ def _result_rows(out: base._Output, results: Iterator[results_pb2.InspectionResu
     )
 
 
-def _cmd_list(client: DualdrawClient, args: argparse.Namespace, out: base._Output) -> int:
-    _result_rows(out, base._limited(client.iter_results(draw_id=args.draw_id or ""), args))
+def _cmd_list(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
+    _result_rows(out, limited(client.iter_results(draw_id=args.draw_id or ""), args))
     return 0
 
 
-def _cmd_history(client: DualdrawClient, args: argparse.Namespace, out: base._Output) -> int:
+def _cmd_history(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
     _result_rows(out, iter(client.result_versions(args.draw_id, args.position)))
     return 0
 
 
-def _cmd_publish(client: DualdrawClient, args: argparse.Namespace, out: base._Output) -> int:
-    p = client.publish_results(args.draw_id, request_id=base._request_id(args))
+def _cmd_publish(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
+    p = client.publish_results(args.draw_id, request_id=idempotency_key(args))
     if out.json:
         out.document(p)
         return 0
     out.lines(
-        base._pairs(
+        aligned_pairs(
             [
                 ("draw", p.draw_id),
                 ("revision", str(p.revision)),
                 ("results published", str(p.result_count)),
-                ("published at", base._time(p.publish_time)),
+                ("published at", show_time(p.publish_time)),
                 ("inspection ended", p.inspection_end_date),
                 ("deadline", p.deadline + ("" if p.on_time else "  (LATE)")),
                 ("verification", p.verification),
@@ -146,7 +144,7 @@ def _cmd_publish(client: DualdrawClient, args: argparse.Namespace, out: base._Ou
     return 0
 
 
-def _cmd_pending(client: DualdrawClient, args: argparse.Namespace, out: base._Output) -> int:
+def _cmd_pending(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
     rows = client.pending_publications(as_of=args.as_of, overdue_only=not args.all)
     out.table(
         iter(rows),
@@ -164,7 +162,7 @@ def _cmd_pending(client: DualdrawClient, args: argparse.Namespace, out: base._Ou
     return 0
 
 
-def _version_rows(out: base._Output, versions: list[publication_pb2.ItemVersion]) -> None:
+def _version_rows(out: Output, versions: list[publication_pb2.ItemVersion]) -> None:
     out.table(
         iter(versions),
         ["CODE", "VER", "EFFECTIVE", "NAME", "CHANGED", "SUMMARY", "LEGAL BASIS OF CHANGE"],
@@ -181,7 +179,7 @@ def _version_rows(out: base._Output, versions: list[publication_pb2.ItemVersion]
     )
 
 
-def _cmd_itemlist_publish(client: DualdrawClient, args: argparse.Namespace, out: base._Output) -> int:
+def _cmd_itemlist_publish(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
     made = client.publish_item_list(args.effective_from, args.summary, args.legal_basis)
     if not made and not out.json:
         out.line("nothing changed since the last publication")
@@ -189,12 +187,12 @@ def _cmd_itemlist_publish(client: DualdrawClient, args: argparse.Namespace, out:
     return 0
 
 
-def _cmd_itemlist_show(client: DualdrawClient, args: argparse.Namespace, out: base._Output) -> int:
+def _cmd_itemlist_show(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
     _version_rows(out, client.published_items(args.as_of))
     return 0
 
 
-def _cmd_itemlist_history(client: DualdrawClient, args: argparse.Namespace, out: base._Output) -> int:
+def _cmd_itemlist_history(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
     _version_rows(out, client.item_versions(args.code))
     return 0
 
@@ -209,14 +207,14 @@ def _target(path: str | None) -> Iterator[BinaryIO]:
         yield f
 
 
-def _cmd_export(client: DualdrawClient, args: argparse.Namespace, out: base._Output) -> int:
+def _cmd_export(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
     with _target(args.output) as sink:
         for data in client.export(KINDS[args.kind], FORMATS[args.format], draw_id=args.draw or ""):
             sink.write(data)
     return 0
 
 
-def _cmd_credit_export(client: DualdrawClient, args: argparse.Namespace, out: base._Output) -> int:
+def _cmd_credit_export(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
     checkpoint, records = args.since, 0
     with _target(args.output) as sink:
         for chunk in client.export_credit_records(args.since):
@@ -228,9 +226,9 @@ def _cmd_credit_export(client: DualdrawClient, args: argparse.Namespace, out: ba
 
 def _result_fields(p: argparse.ArgumentParser) -> None:
     p.add_argument("draw_id", metavar="DRAW_ID")
-    p.add_argument("position", type=base._positive_int, metavar="POSITION")
+    p.add_argument("position", type=positive_int, metavar="POSITION")
     p.add_argument("--outcome", required=True, choices=sorted(OUTCOMES))
-    p.add_argument("--inspected-on", required=True, type=base._iso_date, metavar="DATE", help="last day")
+    p.add_argument("--inspected-on", required=True, type=iso_date, metavar="DATE", help="last day")
     p.add_argument("--findings", help="what was found (required when a problem was found)")
     p.add_argument(
         "--attachment", action="append", metavar="FILE", help="hash this file (SHA-256) and cite it"
@@ -247,40 +245,45 @@ def add_commands(
     common: list[argparse.ArgumentParser],
 ) -> None:
     """Adds :data:`COMMANDS` to the remote command line."""
-    add: Callable[..., argparse.ArgumentParser] = base._add
-    results = base._group(subparsers, "results", "inspection results and their publication (Art. 12-14)")
-    _result_fields(add(results, "record", _cmd_record, "record the result of an assignment", common))
-    p = add(results, "correct", _cmd_correct, "correct a result: a new version with a reason", common)
+    results = add_group(subparsers, "results", "inspection results and their publication (Art. 12-14)")
+    _result_fields(add_command(results, "record", _cmd_record, "record the result of an assignment", common))
+    p = add_command(results, "correct", _cmd_correct, "correct a result: a new version with a reason", common)
     _result_fields(p)
     p.add_argument("--reason", required=True, help="why the recorded result is corrected")
-    p = add(results, "list", _cmd_list, "current results", common, listing=True)
+    p = add_command(results, "list", _cmd_list, "current results", common, listing=True)
     p.add_argument("draw_id", nargs="?", metavar="DRAW_ID")
-    p = add(results, "history", _cmd_history, "every version of one result", common)
+    p = add_command(results, "history", _cmd_history, "every version of one result", common)
     p.add_argument("draw_id", metavar="DRAW_ID")
-    p.add_argument("position", type=base._positive_int, metavar="POSITION")
-    p = add(results, "publish", _cmd_publish, "publish every result of a draw in one step", common)
+    p.add_argument("position", type=positive_int, metavar="POSITION")
+    p = add_command(results, "publish", _cmd_publish, "publish every result of a draw in one step", common)
     p.add_argument("draw_id", metavar="DRAW_ID")
     p.add_argument("--request-id", help="kept in the audit log")
-    p = add(results, "overdue", _cmd_pending, "draws past the 20-working-day publication deadline", common)
-    p.add_argument("--as-of", type=base._iso_date, metavar="DATE", help="judge at this day (default: today)")
+    p = add_command(
+        results, "overdue", _cmd_pending, "draws past the 20-working-day publication deadline", common
+    )
+    p.add_argument("--as-of", type=iso_date, metavar="DATE", help="judge at this day (default: today)")
     p.add_argument("--all", action="store_true", help="every draw due for publication, not only overdue ones")
 
-    itemlist = base._group(subparsers, "itemlist", "the published item list and its versions (Art. 5)")
-    p = add(itemlist, "publish", _cmd_itemlist_publish, "publish new and changed items as versions", common)
-    p.add_argument("--effective-from", required=True, type=base._iso_date, metavar="DATE")
+    itemlist = add_group(subparsers, "itemlist", "the published item list and its versions (Art. 5)")
+    p = add_command(
+        itemlist, "publish", _cmd_itemlist_publish, "publish new and changed items as versions", common
+    )
+    p.add_argument("--effective-from", required=True, type=iso_date, metavar="DATE")
     p.add_argument("--summary", required=True, help="what changed")
     p.add_argument("--legal-basis", required=True, help="legal basis of the change")
-    p = add(itemlist, "show", _cmd_itemlist_show, "the published list as of a day", common)
-    p.add_argument("--as-of", type=base._iso_date, metavar="DATE")
-    p = add(itemlist, "history", _cmd_itemlist_history, "every published version of an item", common)
+    p = add_command(itemlist, "show", _cmd_itemlist_show, "the published list as of a day", common)
+    p.add_argument("--as-of", type=iso_date, metavar="DATE")
+    p = add_command(itemlist, "history", _cmd_itemlist_history, "every published version of an item", common)
     p.add_argument("code")
 
-    p = add(subparsers, "export", _cmd_export, "export results, assignments, exclusions or items", common)
+    p = add_command(
+        subparsers, "export", _cmd_export, "export results, assignments, exclusions or items", common
+    )
     p.add_argument("kind", choices=sorted(KINDS))
     p.add_argument("--format", choices=sorted(FORMATS), default="csv")
     p.add_argument("--draw", metavar="DRAW_ID", help="the draw (required for assignments and exclusions)")
     p.add_argument("-o", "--output", metavar="FILE", help="write here (default: standard output)")
-    p = add(
+    p = add_command(
         subparsers, "credit-export", _cmd_credit_export, "credit-record feed (docs/CREDIT-EXPORT.md)", common
     )
     p.add_argument(

@@ -1,0 +1,296 @@
+"""Remote commands on the item list and tasks: ``items`` and ``tasks`` (with the task-policy flags)."""
+
+from __future__ import annotations
+
+import argparse
+
+from dualdraw.v1 import items_pb2, tasks_pb2
+
+from ..client import DualdrawClient
+from .draws import show_draw
+from .options import add_command, add_group, idempotency_key, iso_date, limited, positive_int
+from .output import Output, aligned_pairs, enum_name, show_time
+
+
+def item_kind_name(kind: items_pb2.ItemKind.ValueType) -> str:
+    return enum_name(items_pb2.ItemKind.Name(kind), "ITEM_KIND_")
+
+
+def _task_pairs(task: tasks_pb2.Task) -> list[tuple[str, str]]:
+    return [
+        ("task", task.id),
+        ("title", task.title),
+        ("item", task.item_code),
+        ("department", task.department_id),
+        ("ratio", task.ratio),
+        ("team size", str(task.team_size)),
+        ("region", task.scope.region_code or "(whole territory)"),
+        ("industries", ", ".join(task.scope.industries) or "(all)"),
+        ("created", show_time(task.create_time)),
+        ("draw", task.draw_id or "(not drawn)"),
+    ]
+
+
+def _item_pairs(item: items_pb2.InspectionItem) -> list[tuple[str, str]]:
+    return [
+        ("item", item.code),
+        ("name", item.name),
+        ("kind", item_kind_name(item.kind)),
+        ("default ratio", item.default_ratio),
+        ("business line", item.business_line),
+        ("speciality", item.required_speciality),
+        ("department", item.department_id),
+        ("target scope", item.target_scope),
+        ("frequency cap", f"{item.frequency_cap} per year" if item.frequency_cap else "(default) 1 per year"),
+        ("legal basis", item.legal_basis),
+        ("created", show_time(item.create_time)),
+    ]
+
+
+def _cmd_items_create(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
+    item = items_pb2.InspectionItem(
+        code=args.code,
+        name=args.name,
+        legal_basis=args.legal_basis,
+        business_line=args.business_line,
+        required_speciality=args.speciality,
+        kind=args.kind,
+        default_ratio=args.default_ratio,
+        department_id=args.department,
+        target_scope=args.target_scope or "",
+        frequency_cap=args.frequency_cap or 0,
+    )
+    created = client.create_item(item, request_id=idempotency_key(args))
+    if out.json:
+        out.document(created)
+    else:
+        out.lines(aligned_pairs(_item_pairs(created)))
+    return 0
+
+
+def _cmd_items_list(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
+    out.table(
+        limited(client.iter_items(), args),
+        ["CODE", "NAME", "KIND", "RATIO", "BUSINESS LINE", "SPECIALITY", "DEPARTMENT"],
+        lambda i: [
+            i.code,
+            i.name,
+            item_kind_name(i.kind),
+            i.default_ratio,
+            i.business_line,
+            i.required_speciality,
+            i.department_id,
+        ],
+    )
+    return 0
+
+
+def _cmd_items_show(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
+    item = client.get_item(args.code)
+    if out.json:
+        out.document(item)
+    else:
+        out.lines(aligned_pairs(_item_pairs(item)))
+    return 0
+
+
+def _cmd_tasks_create(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
+    task = tasks_pb2.Task(
+        item_code=args.item,
+        department_id=args.department,
+        ratio=args.ratio,
+        team_size=args.team_size,
+        title=args.title or "",
+        scope=tasks_pb2.TaskScope(region_code=args.region or "", industries=args.industry or []),
+    )
+    policy = _task_policy(args)
+    if policy is not None:
+        task.policy.CopyFrom(policy)
+    created = client.create_task(task, request_id=idempotency_key(args))
+    if args.draw:
+        draw = client.draw(created.id, as_of=args.as_of)
+        return show_draw(client, draw, out)
+    if out.json:
+        out.document(created)
+    else:
+        out.lines(aligned_pairs(_task_pairs(created)))
+    return 0
+
+
+_POLICY_FLAGS = (
+    "class_ratio",
+    "complaint_threshold",
+    "raise_window_days",
+    "raise_on_serious_violation",
+    "raise_to",
+    "frequency_cap",
+    "no_frequency_cap",
+    "campaign",
+    "central",
+    "cross_office",
+    "no_repeat_cycles",
+    "workload_cap",
+    "cooperating",
+    "cooperating_team_size",
+)
+
+
+def _task_policy(args: argparse.Namespace) -> tasks_pb2.TaskPolicy | None:
+    """The task policy the flags ask for; ``None`` without any policy flag (a ``dualdraw-draw/1`` task)."""
+    if not args.policy and not any(getattr(args, name) for name in _POLICY_FLAGS):
+        return None
+    return tasks_pb2.TaskPolicy(
+        class_ratios=[tasks_pb2.ClassRatio(risk_class=c, ratio=r) for c, r in args.class_ratio or []],
+        complaint_threshold=args.complaint_threshold or 0,
+        raise_window_days=args.raise_window_days or 0,
+        raise_on_serious_violation=args.raise_on_serious_violation,
+        raise_to=args.raise_to or "",
+        frequency_cap=args.frequency_cap or 0,
+        no_frequency_cap=args.no_frequency_cap,
+        campaign=args.campaign,
+        central=args.central,
+        cross_office=args.cross_office,
+        recent_cycles=args.no_repeat_cycles or 0,
+        workload_cap=args.workload_cap or 0,
+        cooperating_department_ids=args.cooperating or [],
+        cooperating_team_size=args.cooperating_team_size or 0,
+    )
+
+
+def _class_ratio_arg(text: str) -> tuple[str, str]:
+    cls, sep, ratio = text.partition("=")
+    if not sep or not cls.strip() or not ratio.strip():
+        raise argparse.ArgumentTypeError(f"expected CLASS=RATIO, e.g. D=0.3, got {text!r}")
+    return cls.strip().upper(), ratio.strip()
+
+
+def _cmd_tasks_list(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
+    out.table(
+        limited(client.iter_tasks(department_id=args.department or ""), args),
+        ["ID", "ITEM", "DEPARTMENT", "RATIO", "TEAM", "REGION", "INDUSTRIES", "DRAW", "TITLE"],
+        lambda t: [
+            t.id,
+            t.item_code,
+            t.department_id,
+            t.ratio,
+            str(t.team_size),
+            t.scope.region_code,
+            ",".join(t.scope.industries),
+            t.draw_id,
+            t.title,
+        ],
+        "llllr",
+    )
+    return 0
+
+
+def _cmd_tasks_show(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
+    task = client.get_task(args.id)
+    if out.json:
+        out.document(task)
+    else:
+        out.lines(aligned_pairs(_task_pairs(task)))
+    return 0
+
+
+def _add_policy_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("task policy (any of these makes a dualdraw-draw/2 task)")
+    g.add_argument("--policy", action="store_true", help="create the task with the default policy")
+    g.add_argument(
+        "--class-ratio",
+        action="append",
+        type=_class_ratio_arg,
+        metavar="CLASS=RATIO",
+        help="ratio of one credit-risk class, e.g. D=0.3 (repeatable)",
+    )
+    g.add_argument("--complaint-threshold", type=positive_int, metavar="N", help="raise at N complaints")
+    g.add_argument("--raise-window-days", type=positive_int, metavar="DAYS", help="default 365")
+    g.add_argument(
+        "--raise-on-serious-violation",
+        action="store_true",
+        help="raise objects with a case opened or a judicial referral in the window",
+    )
+    g.add_argument("--raise-to", choices=["A", "B", "C", "D"], help="class raised objects are drawn in")
+    cap = g.add_mutually_exclusive_group()
+    cap.add_argument(
+        "--frequency-cap",
+        type=positive_int,
+        metavar="N",
+        help="planned inspections per object per year (default: the item's cap, else 1)",
+    )
+    cap.add_argument("--no-frequency-cap", action="store_true", help="switch the frequency cap off")
+    g.add_argument("--campaign", action="store_true", help="a campaign ordered from above (counted apart)")
+    g.add_argument("--central", action="store_true", help="hand each object to its registering branch")
+    g.add_argument("--cross-office", action="store_true", help="no inspector on an object of their office")
+    g.add_argument(
+        "--no-repeat-cycles",
+        type=positive_int,
+        metavar="K",
+        help="no inspector on an object they inspected in its last K inspections",
+    )
+    g.add_argument("--workload-cap", type=positive_int, metavar="N", help="assignments per inspector")
+    g.add_argument(
+        "--cooperating",
+        action="append",
+        metavar="DEPT",
+        help="cooperating department of a joint draw (repeatable)",
+    )
+    g.add_argument("--cooperating-team-size", type=positive_int, metavar="N", help="default 1")
+
+
+def _item_kind_arg(text: str) -> items_pb2.ItemKind.ValueType:
+    name = text.strip().upper()
+    for candidate in (name, "ITEM_KIND_" + name):
+        if candidate != "ITEM_KIND_UNSPECIFIED":
+            try:
+                return items_pb2.ItemKind.Value(candidate)
+            except ValueError:
+                continue
+    raise argparse.ArgumentTypeError(f"expected general or key, got {text!r}")
+
+
+def add_commands(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: list[argparse.ArgumentParser]
+) -> None:
+    """Adds ``items`` and ``tasks``."""
+    items = add_group(subparsers, "items", "the random-inspection item list")
+    p = add_command(items, "create", _cmd_items_create, "create an inspection item", common)
+    p.add_argument("--code", required=True, help='stable code, e.g. "SE-001"')
+    p.add_argument("--name", required=True)
+    p.add_argument("--legal-basis", required=True, help="law or regulation that authorises the inspection")
+    p.add_argument("--business-line", required=True, help='e.g. "special_equipment"')
+    p.add_argument("--speciality", required=True, help="speciality every team member must hold")
+    p.add_argument("--kind", required=True, type=_item_kind_arg, metavar="{general,key}")
+    p.add_argument("--default-ratio", required=True, help='decimal in (0, 1], e.g. "0.05"')
+    p.add_argument("--department", required=True, help="owning department id")
+    p.add_argument("--target-scope", help="who may be inspected, in words")
+    p.add_argument(
+        "--frequency-cap",
+        type=positive_int,
+        metavar="N",
+        help="planned inspections per object per department per calendar year (default: 1)",
+    )
+    p.add_argument("--request-id", help="idempotency key (default: a fresh uuid4)")
+    add_command(items, "list", _cmd_items_list, "list inspection items", common, listing=True)
+    p = add_command(items, "show", _cmd_items_show, "show one inspection item", common)
+    p.add_argument("code")
+
+    tasks = add_group(subparsers, "tasks", "inspection tasks")
+    p = add_command(tasks, "create", _cmd_tasks_create, "create an inspection task", common)
+    p.add_argument("--item", required=True, help="inspection item code")
+    p.add_argument("--department", required=True, help="department that runs the task")
+    p.add_argument("--ratio", required=True, help='share to draw, decimal in (0, 1], e.g. "0.05"')
+    p.add_argument("--team-size", required=True, type=int, help="inspectors per team (at least 2)")
+    p.add_argument("--region", help="region code inside the department's territory (default: all of it)")
+    p.add_argument("--industry", action="extend", nargs="+", metavar="CODE", help="only these industries")
+    p.add_argument("--title")
+    p.add_argument("--request-id", help="idempotency key (default: a fresh uuid4)")
+    p.add_argument("--draw", action="store_true", help="draw the new task at once and show its teams")
+    p.add_argument(
+        "--as-of", type=iso_date, metavar="DATE", help="with --draw: date the rules are evaluated at"
+    )
+    _add_policy_flags(p)
+    p = add_command(tasks, "list", _cmd_tasks_list, "list tasks", common, listing=True)
+    p.add_argument("--department", help="only this department's tasks")
+    p = add_command(tasks, "show", _cmd_tasks_show, "show one task", common)
+    p.add_argument("id", metavar="TASK_ID")

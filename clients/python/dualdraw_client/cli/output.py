@@ -1,0 +1,114 @@
+"""The one output of the remote commands: aligned plain-text tables (wide CJK characters count as
+two columns), ``key  value`` pairs, times in China Standard Time, and ``--json`` (one document for a
+single result, one JSON object a line for lists, proto field names)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import sys
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Final, TypeVar
+
+from google.protobuf import json_format, timestamp_pb2
+from google.protobuf.message import Message
+
+_T = TypeVar("_T")
+
+_CST: Final = datetime.timezone(datetime.timedelta(hours=8), "CST")
+
+
+def display_width(text: str) -> int:
+    """Terminal columns ``text`` takes: East Asian wide/fullwidth characters 2, combining/format marks 0."""
+    width = 0
+    for char in text:
+        if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
+            continue
+        width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    return width
+
+
+def _clean(text: str) -> str:
+    """One line: control characters (newlines, tabs) become spaces."""
+    return "".join(" " if unicodedata.category(c) == "Cc" else c for c in text)
+
+
+def format_table(headers: Sequence[str], rows: Iterable[Sequence[str]], align: str = "") -> list[str]:
+    """Lines of an aligned plain-text table; ``align`` has one ``l``/``r`` per column (default ``l``).
+
+    Columns are separated by two spaces; lines carry no trailing spaces.
+    """
+    body = [[_clean(str(cell)) for cell in row] for row in rows]
+    table = [[_clean(h) for h in headers], *body]
+    count = max(len(row) for row in table)
+    widths = [max((display_width(row[i]) for row in table if i < len(row)), default=0) for i in range(count)]
+    lines = []
+    for row in table:
+        cells = []
+        for i, cell in enumerate(row):
+            pad = " " * (widths[i] - display_width(cell))
+            cells.append(pad + cell if align[i : i + 1] == "r" else cell + pad)
+        lines.append("  ".join(cells).rstrip())
+    return lines
+
+
+def aligned_pairs(items: Sequence[tuple[str, str]]) -> list[str]:
+    """``key  value`` lines with the values aligned."""
+    width = max((display_width(k) for k, _ in items), default=0)
+    return [f"{k}{' ' * (width - display_width(k))}  {_clean(v)}".rstrip() for k, v in items]
+
+
+def show_time(ts: timestamp_pb2.Timestamp) -> str:
+    if ts.seconds == 0 and ts.nanos == 0:
+        return ""
+    moment = ts.ToDatetime(tzinfo=datetime.UTC).astimezone(_CST)
+    return moment.strftime("%Y-%m-%d %H:%M:%S%z")
+
+
+def enum_name(name: str, prefix: str) -> str:
+    """Enum value name without its type prefix; "" for UNSPECIFIED."""
+    short = name.removeprefix(prefix)
+    return "" if short == "UNSPECIFIED" else short
+
+
+class Output:
+    """Writes human tables or JSON to stdout (looked up on every write, so redirection and capsys work)."""
+
+    def __init__(self, json_output: bool) -> None:
+        self.json = json_output
+
+    @staticmethod
+    def line(text: str = "") -> None:
+        sys.stdout.write(text + "\n")
+
+    def lines(self, lines: Iterable[str]) -> None:
+        for text in lines:
+            self.line(text)
+
+    @staticmethod
+    def to_dict(message: Message) -> dict[str, Any]:
+        return json_format.MessageToDict(
+            message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+        )
+
+    def document(self, value: Message | dict[str, Any]) -> None:
+        data = self.to_dict(value) if isinstance(value, Message) else value
+        self.line(json.dumps(data, ensure_ascii=False, indent=2))
+
+    def records(self, messages: Iterable[Message]) -> None:
+        for message in messages:
+            self.line(json.dumps(self.to_dict(message), ensure_ascii=False))
+
+    def table(
+        self,
+        messages: Iterable[_T],
+        headers: Sequence[str],
+        row: Callable[[_T], Sequence[str]],
+        align: str = "",
+    ) -> None:
+        """JSON Lines of the messages with --json, else a table with one ``row(message)`` per message."""
+        if self.json:
+            self.records(m for m in messages if isinstance(m, Message))
+            return
+        self.lines(format_table(headers, [row(m) for m in messages], align))

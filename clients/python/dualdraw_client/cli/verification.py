@@ -1,0 +1,223 @@
+"""Remote commands of verifiable draws: ``draws commit/reveal/execute/abandon/substitute/export/stats``
+and the tamper-evident audit log, ``log verify/checkpoint`` (also spelt ``draw …`` and ``audit verify``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Final
+
+from dualdraw.v1 import verification_pb2
+
+from ..client import DualdrawClient
+from .draws import draw_pairs, show_draw
+from .options import add_command, add_group, idempotency_key, iso_date, positive_int
+from .output import Output, aligned_pairs
+
+_EXPORT_TIMEOUT: Final = 600.0  # dualdraw draw export: one deadline for the whole streamed bundle
+
+DRAW_VERBS: Final = frozenset({"commit", "reveal", "execute", "abandon", "substitute", "export", "stats"})
+
+
+def _cmd_draws_commit(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
+    source = verification_pb2.EntropySource(
+        kind=args.source, beacon=args.beacon or "", beacon_round=args.round or 0
+    )
+    for party in args.party or []:
+        name, _, commitment = party.partition("=")
+        source.parties.append(verification_pb2.PartyCommitment(name=name, commitment=commitment))
+    source.reveal_deadline = args.deadline or ""
+    draw = client.commit_draw(args.task_id, source, as_of=args.as_of, request_id=idempotency_key(args))
+    return show_draw(client, draw, out)
+
+
+def _cmd_draws_reveal(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
+    return show_draw(client, client.reveal_entropy(args.draw_id, args.party, args.secret), out)
+
+
+def _cmd_draws_execute(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
+    return show_draw(client, client.execute_draw(args.draw_id, args.beacon_value or ""), out)
+
+
+def _cmd_draws_abandon(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
+    draw = client.abandon_draw(args.draw_id, args.reason, args.note)
+    if out.json:
+        out.document(draw)
+    else:
+        out.lines(aligned_pairs(draw_pairs(draw)))
+    return 0
+
+
+def _cmd_draws_substitute(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
+    import hashlib
+
+    evidence = args.evidence_hash or hashlib.sha256(open(args.evidence_file, "rb").read()).hexdigest()  # noqa: SIM115
+    sub = client.request_substitution(
+        args.draw_id,
+        args.position,
+        args.badge,
+        args.reason,
+        evidence,
+        beacon=args.beacon or "",
+        beacon_round=args.round or 0,
+    )
+    if not args.beacon:
+        sub = client.execute_substitution(sub.id)
+    if out.json:
+        out.document(sub)
+    else:
+        pairs = [
+            ("substitution", sub.id),
+            ("position", str(sub.position)),
+            ("removed", sub.removed_badge),
+            ("replacement", sub.replacement_badge or "(awaiting the beacon)"),
+            ("reason", sub.reason),
+            ("state", sub.state),
+        ]
+        out.lines(aligned_pairs(pairs))
+    return 0
+
+
+def _cmd_draws_export(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
+    """Streams the bundle into ``FILE.part`` and renames it to ``FILE`` once its length and SHA-256 check
+    out: a cut or altered stream leaves no file that looks like a bundle. The deadline covers the whole
+    stream: without ``--timeout`` it is ``_EXPORT_TIMEOUT`` (a 1M-object bundle is ~135 MB)."""
+    partial = f"{args.output}.part"
+    timeout = args.timeout if args.timeout is not None else _EXPORT_TIMEOUT
+    try:
+        with open(partial, "wb") as f:
+            receipt = client.write_draw_bundle(args.draw_id, f.write, public=args.public, timeout=timeout)
+        os.replace(partial, args.output)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
+    sys.stderr.write(
+        f"wrote {receipt.size} bytes (SHA-256 {receipt.sha256}) to {args.output};"
+        f" check: dualdraw verify {args.output}\n"
+    )
+    return 0
+
+
+def _cmd_draws_stats(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
+    stats = client.draw_statistics()
+    if out.json:
+        out.document(stats)
+        return 0
+    out.line(f"abandoned draws: {stats.abandoned}")
+    for reason, n in sorted(stats.abandoned_by_reason.items()):
+        out.line(f"  {reason}: {n}")
+    out.line("substitutions per department:")
+    for key, n in sorted(stats.substitutions_by_department.items()):
+        out.line(f"  {key}: {n}")
+    out.line("substitutions per inspector (removed):")
+    for key, n in sorted(stats.substitutions_by_inspector.items()):
+        out.line(f"  {key}: {n}")
+    return 0
+
+
+def _cmd_log_verify(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
+    verdict = client.verify_log(args.known_size or 0, args.known_root or "")
+    if out.json:
+        out.document(verdict)
+    elif verdict.ok:
+        keys = list(verdict.key_ids)
+        out.line(
+            f"OK: {verdict.tree_size} entries, root {verdict.root_hash}, {verdict.checkpoints_checked} "
+            f"signed checkpoints (key{'s' if len(keys) > 1 else ''} {', '.join(keys)})"
+            + (" -- DEVELOPMENT KEY, not pinned" if verdict.development_key else "")
+        )
+        if len(keys) > 1:
+            out.line(
+                f"KEY CHANGED: checkpoints were signed by {len(keys)} keys, in this order:"
+                f" {' -> '.join(keys)}; check that each is one of yours (a rotation), not a server"
+                " restarted with another key"
+            )
+    else:
+        out.line(f"TAMPERED: first bad entry {verdict.first_bad_sequence}: {verdict.problem}")
+    return 0 if verdict.ok else 1
+
+
+def _cmd_log_checkpoint(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
+    cp = client.get_checkpoint(args.size or 0)
+    if out.json:
+        out.document(cp)
+    else:
+        out.lines(
+            aligned_pairs(
+                [
+                    ("tree size", str(cp.tree_size)),
+                    ("root", cp.root_hash),
+                    ("key id", cp.key_id),
+                    ("public key", cp.public_key),
+                    ("signature", cp.signature),
+                ]
+            )
+        )
+    return 0
+
+
+def add_commands(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    draws: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: list[argparse.ArgumentParser],
+) -> None:
+    """Adds the lifecycle verbs to the ``draws`` group, and ``log``."""
+    p = add_command(
+        draws, "commit", _cmd_draws_commit, "freeze a draw's manifest before its entropy exists", common
+    )
+    p.add_argument("task_id", metavar="TASK_ID")
+    p.add_argument("--source", choices=["local-secret", "beacon", "commit-reveal"], default="local-secret")
+    p.add_argument("--beacon", help="beacon name (beacon source, or the commit-reveal fallback)")
+    p.add_argument("--round", type=positive_int, help="beacon round fixed in the manifest")
+    p.add_argument("--party", action="append", metavar="NAME=COMMITMENT", help="commit-reveal party")
+    p.add_argument("--deadline", help="commit-reveal reveal deadline (RFC 3339 with zone)")
+    p.add_argument("--as-of", type=iso_date, metavar="DATE")
+    p.add_argument("--request-id", help="idempotency key (default: a fresh uuid4)")
+    p = add_command(draws, "reveal", _cmd_draws_reveal, "reveal a party's secret", common)
+    p.add_argument("draw_id", metavar="DRAW_ID")
+    p.add_argument("party")
+    p.add_argument("secret", help="hex")
+    p = add_command(draws, "execute", _cmd_draws_execute, "execute a committed draw", common)
+    p.add_argument("draw_id", metavar="DRAW_ID")
+    p.add_argument("--beacon-value", help="hex value of the beacon round")
+    p = add_command(draws, "abandon", _cmd_draws_abandon, "abandon a live draw with a reason code", common)
+    p.add_argument("draw_id", metavar="DRAW_ID")
+    abandon_reasons = [
+        "DATA_ERROR",
+        "RULES_ERROR",
+        "ENTROPY_FAILED",
+        "TASK_CHANGED",
+        "ORDERED_BY_SUPERVISOR",
+        "OTHER",
+    ]
+    p.add_argument("--reason", required=True, choices=abandon_reasons)
+    p.add_argument("--note", required=True)
+    p = add_command(
+        draws, "substitute", _cmd_draws_substitute, "replace an inspector (补抽), logged first", common
+    )
+    p.add_argument("draw_id", metavar="DRAW_ID")
+    p.add_argument("--position", type=positive_int, required=True)
+    p.add_argument("--badge", required=True, help="the inspector to replace")
+    substitution_reasons = ["AVOIDANCE", "LEAVE", "CERTIFICATE_LAPSED", "ILLNESS", "OTHER"]
+    p.add_argument("--reason", required=True, choices=substitution_reasons)
+    evidence = p.add_mutually_exclusive_group(required=True)
+    evidence.add_argument("--evidence-hash", help="hex SHA-256 of the evidence")
+    evidence.add_argument("--evidence-file", help="the evidence file (its SHA-256 is recorded)")
+    p.add_argument("--beacon", help="entropy from this beacon (execute later); default: local secret")
+    p.add_argument("--round", type=positive_int)
+    p = add_command(
+        draws, "export", _cmd_draws_export, "write a draw's verification bundle (streamed)", common
+    )
+    p.add_argument("draw_id", metavar="DRAW_ID")
+    p.add_argument("-o", "--output", required=True, metavar="FILE")
+    p.add_argument("--public", action="store_true", help="hide unselected objects behind salted commitments")
+    add_command(draws, "stats", _cmd_draws_stats, "abandoned draws and substitution counts", common)
+
+    log = add_group(subparsers, "log", "the tamper-evident audit log (also: audit verify)")
+    help_text = "recompute the Merkle log and check its signed checkpoints"
+    p = add_command(log, "verify", _cmd_log_verify, help_text, common)
+    p.add_argument("--known-size", type=positive_int, help="a checkpoint size held outside")
+    p.add_argument("--known-root", help="its root hash")
+    p = add_command(log, "checkpoint", _cmd_log_checkpoint, "show a signed checkpoint", common)
+    p.add_argument("--size", type=positive_int, help="default: the newest")

@@ -1,0 +1,33 @@
+"""``DualdrawClient``: typed, blocking wrappers around every dualdraw.v1 RPC.
+
+Every method returns the protobuf message of the RPC (types from the committed ``.pyi`` stubs) and raises
+a :class:`~dualdraw_client.errors.DualdrawError` subclass instead of ``grpc.RpcError``. The caller's
+identity goes out as the ``x-dualdraw-actor`` metadata on every call; mutating calls get a fresh uuid4
+``request_id`` unless one is given, so a caller that retries with the same id is not applied twice.
+
+``list_*`` return one page; ``iter_*`` are generators that follow ``next_page_token`` to the end.
+The calls live in one module per service area (directory, catalogue, draws, results, rules, verification);
+:class:`DualdrawClient` joins them over the one connection of :class:`~.base.ClientBase`.
+"""
+
+from __future__ import annotations
+
+from .base import ACTOR_METADATA_KEY, DEFAULT_TARGET, new_request_id
+from .catalogue import CatalogueCalls
+from .directory import DirectoryCalls
+from .draws import DrawCalls
+from .results import ResultCalls
+from .rules import RuleCalls
+from .verification import VerificationCalls
+
+__all__ = ["ACTOR_METADATA_KEY", "DEFAULT_TARGET", "DualdrawClient", "new_request_id"]
+
+
+class DualdrawClient(DirectoryCalls, CatalogueCalls, DrawCalls, ResultCalls, RuleCalls, VerificationCalls):
+    """A connection to a dualdraw server. Use as a context manager, or call :meth:`close`.
+
+    ``target`` is ``host:port``; ``actor`` is sent as ``x-dualdraw-actor`` (omitted when None);
+    ``timeout`` is the per-call deadline in seconds (None: no deadline). Pass ``channel`` to reuse an
+    existing channel (it is then not closed by :meth:`close`), or ``credentials`` for TLS; ``token`` is a
+    signed bearer token sent as ``authorization: Bearer ...`` (servers with authentication on require it).
+    """
