@@ -30,7 +30,7 @@ from dualdraw.runtime.crashpoints import ENV as CRASH_ENV
 from dualdraw.service_layer import bundles
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_loader import load_demo
-from dualdraw.service_layer.draws import DRAW_STAGES, StageLog
+from dualdraw.service_layer.draw_progress import DRAW_STAGES, StageLog
 from dualdraw.settings import Settings
 from dualdraw.v1 import draws_pb2, tasks_pb2, verification_pb2
 from dualdraw.verifier.bundle import verify_bundle
@@ -163,14 +163,14 @@ def test_a_draw_logs_each_stage_as_it_ends(
 ) -> None:
     """Progress on long work: every stage of a draw is logged with its duration, in pipeline order (the
     draw process logs the same lines to its own standard error)."""
-    caplog.set_level(logging.INFO, logger="dualdraw.service_layer.draws")
+    caplog.set_level(logging.INFO, logger="dualdraw.service_layer.draw_progress")
     with _client(in_process) as other:
         task = other.create_task(TASK)
         other.draw(task.id, AS_OF)
     ended = [
         r.getMessage().split(": ", 1)[1].split(" done")[0]
         for r in caplog.records
-        if r.name == "dualdraw.service_layer.draws" and f"task {task.id}" in r.getMessage()
+        if r.name == "dualdraw.service_layer.draw_progress" and f"task {task.id}" in r.getMessage()
     ]
     assert ended == list(DRAW_STAGES)
 
@@ -199,7 +199,7 @@ def test_the_draw_process_logs_json_lines_with_the_calls_request_id(
     finally:
         running.stop(grace=1)
     lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")]
-    stages = [e for e in lines if e.get("logger") == "dualdraw.service_layer.draws"]
+    stages = [e for e in lines if e.get("logger") == "dualdraw.service_layer.draw_progress"]
     assert [e["message"].split(": ", 1)[1].split(" done")[0] for e in stages] == list(DRAW_STAGES)
     assert {(e["process"], e["request_id"]) for e in stages} == {("dualdraw-draw-process", "trace-draw-1")}
 
