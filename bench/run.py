@@ -40,10 +40,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from bench.generate import AS_OF, ITEM, PROVINCE, Directory, directory
-from dualdraw.adapters.draw_process import child_pids
 from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.adapters.store import Store
 from dualdraw.adapters.store.database import migrate
+from dualdraw.adapters.worker_process import child_pids
 from dualdraw.domain.draw.selection import select_objects
 from dualdraw.domain.draw.teams import form_teams, inspector_pool
 from dualdraw.domain.exclusions.loader import load_rule_set

@@ -21,8 +21,8 @@ import pytest
 from prometheus_client import REGISTRY
 
 from dualdraw.adapters import draw_process as draw_process_module
-from dualdraw.adapters.draw_process import child_pids
 from dualdraw.adapters.rules_engine.worker import FAULT_ENV
+from dualdraw.adapters.worker_process import WorkerFailure, child_pids
 from dualdraw.domain.errors import DeadlineExceeded, Unavailable
 from dualdraw.entrypoints.grpc.server import RunningServer, create_server
 from dualdraw.runtime import crashpoints, deadlines
@@ -394,7 +394,8 @@ def test_a_draw_process_grown_large_retires_after_its_draw_and_a_fresh_one_serve
 ) -> None:
     process = demo_served.running.draw_process
     assert process is not None
-    process._settings = dataclasses.replace(process._settings, retire_above_mb=0)  # every child retires
+    children = process._children
+    children.policy = dataclasses.replace(children.policy, retire_above_mb=0)  # every child retires
     first = client.draw(client.create_task(TASK).id, AS_OF)
     assert process.pid is None  # gone, and reaped
     second = client.draw(client.create_task(TASK).id, AS_OF)
@@ -418,9 +419,9 @@ def test_when_no_draw_process_can_start_draws_run_in_the_server(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     def cannot_start(*_args: Any) -> Any:
-        raise draw_process_module._ChildGone("cannot start: no processes left")
+        raise WorkerFailure("cannot start: no processes left")
 
-    monkeypatch.setattr(draw_process_module, "_Child", cannot_start)
+    monkeypatch.setattr(draw_process_module, "_start_child", cannot_start)
     with caplog.at_level(logging.ERROR, logger="dualdraw.adapters.draw_process"):
         drawn = client.draw(client.create_task(TASK).id, AS_OF)
     assert drawn.selected_count > 0

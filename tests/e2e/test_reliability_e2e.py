@@ -13,8 +13,8 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from dualdraw.adapters.rules_engine import engine as engine_module
 from dualdraw.adapters.store.backup import backup_sqlite, restore_sqlite
+from dualdraw.adapters.worker_process import WorkerProcess
 from dualdraw.v1 import tasks_pb2
 from dualdraw_client import DualdrawClient
 from dualdraw_client.errors import DualdrawError
@@ -28,18 +28,18 @@ def test_a_worker_that_crashes_mid_evaluation_gives_unavailable_and_the_server_k
     demo_served: Served, client: DualdrawClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     task = client.create_task(TASK)
-    original = engine_module._Worker.request
+    original = WorkerProcess.send
 
-    def crash_then_request(self: Any, message: tuple[object, ...], deadline: float) -> Any:
+    def crash_then_send(self: Any, message: object) -> None:
         os.kill(self.process.pid, signal.SIGKILL)  # what a segfault inside durable_rules looks like
         self.process.join(5)
-        return original(self, message, deadline)
+        original(self, message)
 
-    monkeypatch.setattr(engine_module._Worker, "request", crash_then_request)
+    monkeypatch.setattr(WorkerProcess, "send", crash_then_send)
     with pytest.raises(DualdrawError) as caught:
         client.draw(task.id, "2026-12-01")
     assert caught.value.code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.INTERNAL)
-    monkeypatch.setattr(engine_module._Worker, "request", original)
+    monkeypatch.setattr(WorkerProcess, "send", original)
     assert client.get_task(task.id).draw_id == ""  # nothing half-written
     drawn = client.draw(task.id, "2026-12-01")  # a fresh worker serves the retry
     assert drawn.task_id == task.id

@@ -162,6 +162,8 @@ def test_no_import_cycles() -> None:
         ("dualdraw.verifier.bundle", "dualdraw.adapters.store.unit_of_work"),
         ("dualdraw.adapters.draw_process", "dualdraw.entrypoints.grpc.server"),
         ("dualdraw_client.errors", "dualdraw.domain.model"),
+        ("dualdraw.adapters.draw_process", "dualdraw.bootstrap"),
+        ("dualdraw.bootstrap", "dualdraw.entrypoints.grpc.server"),
     ],
 )
 def test_an_upward_import_is_caught(module: str, target: str) -> None:

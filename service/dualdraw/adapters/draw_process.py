@@ -4,22 +4,18 @@ A draw over a million objects is minutes of Python work (loading objects, Merkle
 persisting), and long C calls inside it (``sorted`` of a million tuples, unpickling, psycopg row conversion)
 hold the GIL for hundreds of milliseconds at a time. In the server process that work stalled every other
 call (``GetObject`` p99 429 ms during a 1M-object draw). Here the server's ``Draw`` and ``CommitDraw`` send
-their request to a child started with ``spawn`` (like the rules-engine worker,
-``dualdraw.adapters.rules_engine.engine``)
-and wait on a pipe, which releases the GIL; the child has its own ``Store`` (same database URL, same audit
-signer) and its own ``ExclusionEngine`` (same shard size and time limit).
+their request to a child (started and supervised by ``dualdraw.adapters.worker_process``, as the rules
+worker is) and wait on a pipe, which releases the GIL; the child has its own store (same database URL,
+same audit signer) and its own rules engine (same shard size and time limit), wired by ``dualdraw.bootstrap``.
 
 What the child honours, so that a draw behaves exactly as it did in the server process:
 
 - the idempotency claim of the call (``dualdraw.adapters.store.ledger.CLAIM``): the child writes it in the
-draw's
-  transaction and reports back that it did;
-- the call's deadline (``dualdraw.runtime.deadlines``): passed as a ``time.monotonic()`` value, one clock for
-all
-  processes of the machine;
+  draw's transaction and reports back that it did;
+- the call's deadline (``dualdraw.runtime.deadlines``): passed as a ``time.monotonic()`` value, one clock
+  for all processes of the machine;
 - crash points (``dualdraw.runtime.crashpoints``, tests only): the child tells the parent before it kills
-itself,
-  the parent waits for its death and then kills itself too, so the server dies at the same point;
+  itself, the parent waits for its death and then kills itself too, so the server dies at the same point;
 - domain errors travel as class, arguments and attributes and are raised again in the parent, so the
   client sees the same status code, reason, metadata and field violations.
 
@@ -33,14 +29,11 @@ in the server process (logged as an error) and a new child is tried after ``REST
 ``DUALDRAW_DRAW_PROCESS=off`` (``Settings.draw_process``) keeps draws in the server process. The child
 ignores SIGINT and SIGTERM (the server's graceful shutdown lets its draw finish, then stops it) and exits
 by itself when its parent is gone. A child that grew above ``ChildSettings.retire_above_mb`` during a draw
-exits after replying, so that an idle server does not keep the memory of its last big draw.
+is stopped after replying, so that an idle server does not keep the memory of its last big draw.
 """
 
 from __future__ import annotations
 
-import atexit
-import contextlib
-import dataclasses
 import datetime as dt
 import logging
 import os
@@ -50,32 +43,24 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from multiprocessing import get_context
 from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
-from pathlib import Path
 from typing import Any, Literal, NoReturn, TypeVar
 
-from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.adapters.store.ledger import CLAIM, Claim
-from dualdraw.adapters.store.unit_of_work import Store
+from dualdraw.adapters.worker_process import RestartPolicy, Supervisor, WorkerFailure, WorkerProcess
 from dualdraw.domain import model
 from dualdraw.domain.audit.checkpoints import CheckpointSigner
 from dualdraw.domain.errors import DeadlineExceeded, DomainError, Unavailable
 from dualdraw.domain.exclusions.model import RuleSet
 from dualdraw.runtime import crashpoints, deadlines
-from dualdraw.runtime.telemetry import (
-    RULE_SECONDS,
-    configure_logging,
-    current_request_id,
-    request_id_bound,
-)
+from dualdraw.runtime.telemetry import RULE_SECONDS, configure_logging, current_request_id, request_id_bound
 from dualdraw.service_layer.bundles import BundleContent
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.draw_runner import DrawRunner, InProcessDraws
-from dualdraw.service_layer.draw_state import repeated_request as _repeated_request
-from dualdraw.service_layer.ports import UnitOfWork
+from dualdraw.service_layer.draw_state import repeated_request
+from dualdraw.service_layer.ports import ExclusionMatcher, UnitOfWork
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -85,8 +70,9 @@ STARTUP_TIMEOUT_S = 60.0
 RESTART_AFTER_S = 30.0
 """After a child failed to start, draws run in the server process this long before the next attempt."""
 RETIRE_ABOVE_MB = 512
-"""A child whose resident memory exceeds this after a draw exits once it has replied, so that the memory of
-a big draw (1.2 GB at a million objects) goes back to the system; the next draw starts a fresh child."""
+"""A child whose resident memory exceeds this after a draw is stopped once it has replied, so that the
+memory of a big draw (1.2 GB at a million objects) goes back to the system; the next draw starts a fresh
+child."""
 STOP_TIMEOUT_S = 10.0
 PARENT_CHECK_S = 1.0
 DEADLINE_GRACE_S = 5.0
@@ -97,7 +83,8 @@ UseCase = Literal["run_draw", "commit_draw"]
 
 @dataclass(frozen=True)
 class ChildSettings:
-    """What the child is built from: the server's database, audit signer and rules-engine tuning."""
+    """What the child is built from (the server's database, audit signer and rules-engine tuning) and how
+    it is supervised."""
 
     database_url: str
     signer: CheckpointSigner | None
@@ -152,48 +139,46 @@ class DrawReply:
     failure: str = ""
     claim_written: bool = False
     rule_seconds: tuple[float, ...] = ()
-    retiring: bool = False
-    """The child exits after this reply (it grew above ``RETIRE_ABOVE_MB``)."""
 
 
 class DrawProcessFailure(RuntimeError):
     """The child raised something other than a domain error (a bug): the call fails as INTERNAL."""
 
 
-class _ChildGone(Exception):
-    """The child could not start, died, or stopped answering; it must be discarded."""
-
-    def __init__(self, message: str, *, timed_out: bool = False) -> None:
-        super().__init__(message)
-        self.timed_out = timed_out
+ChildWiring = Callable[[ChildSettings, Callable[[float], None]], AbstractContextManager[DrawRunner]]
+"""Builds the child's ``DrawRunner`` from its settings, with a store and a rules engine of its own, and
+reports the seconds of each rule evaluation to the callback (``dualdraw.bootstrap.draw_process_draws``).
+A module-level function: the child receives it by name."""
 
 
 class DrawProcess:
     """A ``DrawRunner`` that runs draws in a child process (see the module docstring); thread-safe.
 
     ``unit_of_work`` and ``engine`` are the server's own: they run draws in-process when no child can be
-    started, and ``unit_of_work`` reads what a child that died left behind.
+    started, and ``unit_of_work`` reads what a child that died left behind. ``wiring`` builds the child's
+    own runner, in the child.
     """
 
     def __init__(
         self,
         settings: ChildSettings,
         unit_of_work: Callable[[], UnitOfWork],
-        engine: ExclusionEngine,
+        engine: ExclusionMatcher,
+        wiring: ChildWiring,
     ) -> None:
         self._settings = settings
         self._unit_of_work = unit_of_work
         self._in_process: DrawRunner = InProcessDraws(unit_of_work, engine)
         self._lock = threading.Lock()
-        self._child: _Child | None = None
-        self._next_start = 0.0
+        # Restart on the next call (never retry a draw), hold back after a failed start, retire when grown.
+        policy = RestartPolicy(start_backoff_s=RESTART_AFTER_S, retire_above_mb=settings.retire_above_mb)
+        self._children = Supervisor(lambda: _start_child(self._settings, wiring), policy)
         self._closed = False
 
     @property
     def pid(self) -> int | None:
         """The child's process id; ``None`` while no child runs."""
-        child = self._child
-        return child.process.pid if child is not None else None
+        return self._children.pid
 
     def start(self) -> None:
         """Starts the child now instead of at the first draw; a failure is logged, draws then run here."""
@@ -205,13 +190,11 @@ class DrawProcess:
         idle = self._lock.acquire(timeout=timeout_s)
         try:
             self._closed = True
-            child, self._child = self._child, None
-            if child is not None:
-                if idle:
-                    child.stop()
-                else:
-                    log.warning("draw process %s still busy at shutdown: killed", child.process.pid)
-                    child.kill()
+            if idle:
+                self._children.stop()
+            elif self._children.pid is not None:
+                log.warning("draw process %s still busy at shutdown: killed", self._children.pid)
+                self._children.discard()
         finally:
             if idle:
                 self._lock.release()
@@ -247,7 +230,7 @@ class DrawProcess:
         """``bundles.build_bundle`` in the child (its reads hold the child's GIL, not the server's); same
         errors. A child that dies meanwhile gives ``Unavailable``: nothing was written, retry."""
 
-        def gone_while_building(gone: _ChildGone) -> NoReturn:
+        def gone_while_building(gone: WorkerFailure) -> NoReturn:
             log.error("draw process gone while building the bundle of draw %s: %s", draw_id, gone)
             if gone.timed_out:
                 raise DeadlineExceeded(
@@ -282,7 +265,7 @@ class DrawProcess:
         self,
         job: DrawJob | BundleJob,
         in_process: Callable[[], T],
-        after_death: Callable[[_ChildGone], T],
+        after_death: Callable[[WorkerFailure], T],
         answer: Callable[[DrawReply], T],
     ) -> T:
         """``answer`` of the child's reply to ``job``; ``in_process()`` when no child runs; ``after_death``
@@ -294,14 +277,11 @@ class DrawProcess:
             if child is None:
                 return in_process()
             try:
-                reply = child.ask(job, self._wait_until(job))
-            except _ChildGone as gone:
-                self._discard()
+                reply = _asked(child, job, self._wait_until(job))
+            except WorkerFailure as gone:
+                self._children.discard()
                 return after_death(gone)
-            if reply.retiring:
-                log.info("draw process %s retires to give its memory back", child.process.pid)
-                self._child = None
-                child.stop()
+            self._children.after_call(child, reply)
         return answer(reply)
 
     def _wait_until(self, job: DrawJob | BundleJob) -> float | None:
@@ -314,35 +294,25 @@ class DrawProcess:
             limits.append(time.monotonic() + self._settings.draw_timeout_s)
         return min(limits, default=None)
 
-    def _running_child(self) -> _Child | None:
-        if self._child is not None and not self._child.process.is_alive():
-            log.error("draw process %s died while idle (%s)", self._child.process.pid, self._child.status())
-            self._discard()
-        if self._child is None and time.monotonic() >= self._next_start:
-            try:
-                self._child = _Child(self._settings)
-            except _ChildGone as gone:
-                self._next_start = time.monotonic() + RESTART_AFTER_S
-                log.error(
-                    "DRAW PROCESS COULD NOT START (%s): draws now run in the server process, where they slow"
-                    " down every other call; next attempt in %.0f s",
-                    gone,
-                    RESTART_AFTER_S,
-                )
-        return self._child
+    def _running_child(self) -> WorkerProcess | None:
+        try:
+            return self._children.worker()
+        except WorkerFailure as gone:
+            log.error(
+                "DRAW PROCESS COULD NOT START (%s): draws now run in the server process, where they slow"
+                " down every other call; next attempt in %.0f s",
+                gone,
+                RESTART_AFTER_S,
+            )
+            return None
 
-    def _discard(self) -> None:
-        if self._child is not None:
-            self._child.kill()
-            self._child = None
-
-    def _after_death(self, job: DrawJob, gone: _ChildGone) -> model.Draw:
+    def _after_death(self, job: DrawJob, gone: WorkerFailure) -> model.Draw:
         """The answer for a call whose child died: read from the database what its transaction left."""
         log.error("draw process gone during %s of task %s: %s", job.use_case, job.task_id, gone)
         with self._unit_of_work() as uow:
             task = uow.tasks.get(job.task_id)
             draw_id = task.draw_id if task is not None else ""
-            repeated = _repeated_request(uow, draw_id, job.caller) if draw_id else None
+            repeated = repeated_request(uow, draw_id, job.caller) if draw_id else None
         if repeated is not None:  # committed, and the audit log says by this very request
             claim = CLAIM.get()
             if claim is not None:
@@ -414,128 +384,55 @@ def _rebuilt(cls: type[DomainError], args: tuple[Any, ...], attributes: dict[str
     return error
 
 
-class _Child:
-    """One child process and its end of the pipe; every failure surfaces as ``_ChildGone``."""
-
-    def __init__(self, settings: ChildSettings) -> None:
-        started = time.monotonic()
-        context = get_context("spawn")  # the parent is a gRPC server with threads: never fork it
-        self._conn, child_end = context.Pipe()
-        # Not a daemon: daemonic processes may not start children, and this one starts its rules worker.
-        # ``kill`` at interpreter exit (atexit) and the child's own parent check keep it from outliving us.
-        self.process: BaseProcess = context.Process(
-            target=serve, args=(child_end, settings, os.getpid()), name="dualdraw-draw-process"
-        )
-        try:
-            self.process.start()
-        except OSError as exc:
-            raise _ChildGone(f"cannot start: {exc}") from exc
-        finally:
-            child_end.close()  # so that the child's death reads as end of file here
-        atexit.register(self.kill)
-        try:
-            self._receive(started + STARTUP_TIMEOUT_S)
-        except _ChildGone:
-            self.kill()
-            raise
-        log.info("draw process %s started in %.2f s", self.process.pid, time.monotonic() - started)
-
-    def ask(self, job: DrawJob | BundleJob, wait_until: float | None) -> DrawReply:
-        """The child's reply to ``job``, waiting until ``wait_until`` (``time.monotonic()``; ``None``: as
-        long as the draw takes). Raises ``_ChildGone`` (``timed_out``) when it has not answered by then."""
-        try:
-            self._conn.send(job)
-        except (OSError, ValueError) as exc:
-            raise _ChildGone(f"cannot reach it ({self.status()}): {exc}") from exc
-        reply = self._receive(wait_until)
-        if isinstance(reply, tuple) and reply[0] == "crash":
-            self.process.join(timeout=STOP_TIMEOUT_S)
-            crashpoints.crash_point(reply[1])  # dies here as the child did, as the crash tests expect
-            raise _ChildGone(f"it stopped at crash point {reply[1]}")
-        if not isinstance(reply, DrawReply):
-            raise _ChildGone(f"it answered {reply!r}")
-        return reply
-
-    def _receive(self, deadline: float | None) -> object:
-        try:
-            if deadline is not None and not self._conn.poll(max(0.0, deadline - time.monotonic())):
-                raise _ChildGone("it did not answer in time and was stopped", timed_out=True)
-            reply: object = self._conn.recv()
-        except (EOFError, OSError) as exc:
-            raise _ChildGone(f"it died ({self.status()})") from exc
-        return reply
-
-    def status(self) -> str:
-        self.process.join(timeout=1.0)
-        code = self.process.exitcode
-        if code is None:
-            return "still running"
-        return f"killed by signal {-code}" if code < 0 else f"exit code {code}"
-
-    def stop(self) -> None:
-        with contextlib.suppress(OSError, ValueError):  # already gone: nothing to stop
-            self._conn.send(None)
-        self.process.join(timeout=STOP_TIMEOUT_S)
-        self.kill()
-
-    def kill(self) -> None:
-        """Kills the child and the processes it started (its rules worker, which may be the one stuck)."""
-        atexit.unregister(self.kill)
-        if self.process.is_alive():
-            started = child_pids(self.process.pid) if self.process.pid else []
-            self.process.kill()
-            for pid in started:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, signal.SIGKILL)
-        self.process.join(timeout=STOP_TIMEOUT_S)
-        self._conn.close()
+def _start_child(settings: ChildSettings, wiring: ChildWiring) -> WorkerProcess:
+    # Not a daemon: daemonic processes may not start children, and this one starts its rules worker.
+    # ``kill`` at interpreter exit (atexit) and the child's own parent check keep it from outliving us.
+    return WorkerProcess(
+        serve,
+        (settings, os.getpid(), wiring),
+        name="dualdraw-draw-process",
+        startup_timeout_s=STARTUP_TIMEOUT_S,
+        daemon=False,
+        stop_message=None,
+        stop_timeout_s=STOP_TIMEOUT_S,
+    )
 
 
-def child_pids(pid: int) -> list[int]:
-    """The child processes of ``pid``, sorted (Linux ``/proc``; none where it cannot be read)."""
-    try:
-        tasks = list(Path(f"/proc/{pid}/task").iterdir())
-        return sorted({int(c) for task in tasks for c in (task / "children").read_text().split()})
-    except OSError:
-        return []
+def _asked(child: WorkerProcess, job: DrawJob | BundleJob, wait_until: float | None) -> DrawReply:
+    """The child's reply to ``job``, waiting until ``wait_until`` (``time.monotonic()``; ``None``: as long
+    as the draw takes). Raises ``WorkerFailure`` (``timed_out``) when it has not answered by then."""
+    reply = child.request(job, wait_until)
+    if isinstance(reply, tuple) and reply[0] == "crash":
+        child.join(STOP_TIMEOUT_S)
+        crashpoints.crash_point(reply[1])  # dies here as the child did, as the crash tests expect
+        raise WorkerFailure(f"it stopped at crash point {reply[1]}")
+    if not isinstance(reply, DrawReply):
+        raise WorkerFailure(f"it answered {reply!r}")
+    return reply
 
 
 # --- the child ----------------------------------------------------------------------------------------------
 
 
-def serve(conn: Connection, settings: ChildSettings, parent_pid: int) -> None:
-    """Child process entry point: runs ``DrawJob``s from ``conn`` one at a time until ``None`` or EOF.
+def serve(conn: Connection, settings: ChildSettings, parent_pid: int, wiring: ChildWiring) -> None:
+    """Child process entry point: runs ``DrawJob``s and ``BundleJob``s from ``conn`` one at a time until
+    ``None`` or EOF, on the runner ``wiring`` builds.
 
     Replies: ``("ready", pid)`` once; a ``DrawReply`` per job, or ``("crash", name)`` just before dying
     at a crash point.
     """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # decides, and lets the draw in flight finish first
+    # Stopping is the server's decision (systemd, say, signals every process of the service): it lets the
+    # draw in flight finish first, then stops this process.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     configure_logging(settings.log_format, settings.log_level)  # as the server logs, with its request ids
     threading.Thread(target=_exit_without_parent, args=(parent_pid,), daemon=True).start()
     if settings.niceness:
         os.nice(settings.niceness)  # batch work, if so configured: other work gets the CPU first
-    store = Store.from_url(settings.database_url, signer=settings.signer)
-    engine = ExclusionEngine(shard_size=settings.rule_shard_size, timeout_s=settings.rule_timeout_s)
     rule_seconds: list[float] = []
-    evaluate = engine.evaluate
-
-    def timed(*args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return evaluate(*args, **kwargs)
-        finally:
-            rule_seconds.append(time.perf_counter() - started)
-
-    setattr(engine, "evaluate", timed)  # noqa: B010 -- as observability.time_rule_evaluation does
-    try:
-        engine.start()  # now, not in the first draw: its worker takes a few hundred ms to start
-    except Unavailable as exc:
-        log.warning("%s; the first draw tries again", exc)
-    draws = InProcessDraws(store.unit_of_work, engine)
-    crashpoints.tell_before_crashing(lambda name: conn.send(("crash", name)))
-    conn.send(("ready", os.getpid()))
-    try:
+    with wiring(settings, rule_seconds.append) as draws:
+        crashpoints.tell_before_crashing(lambda name: conn.send(("crash", name)))
+        conn.send(("ready", os.getpid()))
         while True:
             try:
                 job = conn.recv()
@@ -545,17 +442,10 @@ def serve(conn: Connection, settings: ChildSettings, parent_pid: int) -> None:
                 break
             rule_seconds.clear()
             reply = _build(draws, job) if isinstance(job, BundleJob) else _carry_out(draws, job, rule_seconds)
-            retiring = _resident_mb() > settings.retire_above_mb
             try:
-                conn.send(dataclasses.replace(reply, retiring=retiring))
+                conn.send(reply)
             except (TypeError, AttributeError, ValueError, pickle.PicklingError) as exc:
-                failure = f"its reply cannot be sent: {exc!r}"  # odd error attributes
-                conn.send(DrawReply(failure=failure, retiring=retiring))
-            if retiring:
-                break
-    finally:
-        engine.close()
-        store.dispose()
+                conn.send(DrawReply(failure=f"its reply cannot be sent: {exc!r}"))  # odd error attributes
 
 
 def _build(draws: DrawRunner, job: BundleJob) -> DrawReply:
@@ -596,16 +486,6 @@ def _carry_out(draws: DrawRunner, job: DrawJob, rule_seconds: list[float]) -> Dr
         return DrawReply(failure=traceback.format_exc(), rule_seconds=tuple(rule_seconds))
     finally:
         CLAIM.reset(claim_token)
-
-
-def _resident_mb() -> float:
-    """This process's resident memory (Linux ``/proc``; 0 elsewhere: never retires)."""
-    try:
-        with open("/proc/self/statm", encoding="ascii") as statm:
-            resident_pages = int(statm.read().split()[1])
-    except (OSError, IndexError, ValueError):
-        return 0.0
-    return resident_pages * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
 
 
 def _written(claim: Claim | None) -> bool:

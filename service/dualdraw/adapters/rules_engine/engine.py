@@ -1,38 +1,32 @@
 """``ExclusionEngine``: evaluates a rule set over objects and side facts in a separate worker process.
 
 durable_rules is a C extension that can segfault, hang holding the GIL or leak per session, so it never
-runs in the server process: a worker started with the ``spawn`` method (the parent is a gRPC server, never
-forked) does the evaluation (``dualdraw.adapters.rules_engine.worker``). When the worker dies or exceeds
-``timeout_s``, it is
-killed, a fresh one is started and the call is retried once; a second failure raises ``Unavailable``.
+runs in the server process: a worker (``dualdraw.adapters.rules_engine.worker``) started and supervised by
+``dualdraw.adapters.worker_process`` does the evaluation. When the worker dies or exceeds ``timeout_s``, it
+is killed, a fresh one is started and the call is retried once; a second failure raises ``Unavailable``.
 
 Objects are evaluated in shards of ``shard_size``: each shard gets its own durable session with the side
 facts of its objects (complaints, risk assessments, designations by credit code) and all campaigns, so
 memory and time stay linear in the number of objects.
 
 ``timeout_s`` bounds one attempt (all shards of one call); the retry gets its own. Worker start-up
-(~0.15 s) is bounded separately by ``STARTUP_TIMEOUT_S``. As always with ``spawn``, the program's main
-module must be importable without side effects (``if __name__ == "__main__":``), since the worker
-imports it.
+(~0.15 s) is bounded separately by ``STARTUP_TIMEOUT_S``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import multiprocessing
 import operator
 import threading
 import time
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from types import TracebackType
 from typing import Self
 
 from dualdraw.adapters.rules_engine.worker import Fact, Match, serve
+from dualdraw.adapters.worker_process import RETRY_ONCE, Supervisor, WorkerFailure, WorkerProcess
 from dualdraw.domain.errors import FailedPrecondition, Unavailable
 from dualdraw.domain.exclusions import facts
 from dualdraw.domain.exclusions.compiler import attributes_read, compile_rule_set
@@ -45,10 +39,6 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 STARTUP_TIMEOUT_S = 60.0
 COMPILED_CACHE_SIZE = 16
-
-
-class _WorkerFailure(Exception):
-    """The worker died, timed out or reported an error; it must be discarded."""
 
 
 class ExclusionEngine:
@@ -66,7 +56,7 @@ class ExclusionEngine:
         self.shard_size = shard_size
         self.timeout_s = timeout_s
         self._lock = threading.Lock()
-        self._worker: _Worker | None = None
+        self._workers = Supervisor(_start_worker, RETRY_ONCE)
         self._compiled: OrderedDict[str, str] = OrderedDict()
 
     def __enter__(self) -> Self:
@@ -82,22 +72,19 @@ class ExclusionEngine:
         """Starts the worker process now. Raises ``Unavailable`` when it cannot start."""
         with self._lock:
             try:
-                self._running_worker()
-            except _WorkerFailure as failure:
+                self._workers.worker()
+            except WorkerFailure as failure:
                 raise Unavailable(f"the rules engine worker could not start: {failure}") from failure
 
     def close(self) -> None:
         """Stops the worker; a later ``evaluate`` starts a new one."""
         with self._lock:
-            if self._worker is not None:
-                self._worker.stop()
-                self._worker = None
+            self._workers.stop()
 
     @property
     def worker_pid(self) -> int | None:
         """The worker's process id, ``None`` when no worker runs."""
-        worker = self._worker
-        return worker.process.pid if worker is not None else None
+        return self._workers.pid
 
     def evaluate(
         self,
@@ -140,23 +127,24 @@ class ExclusionEngine:
         meanwhile: Iterator[object] | None,
     ) -> list[Match]:
         """The worker's matches; on a failure the worker is replaced and the call retried once."""
-        for attempt in (1, 2):
-            try:
-                return self._attempt(key, ruleset_json, shards, total, progress, meanwhile)
-            except _WorkerFailure as failure:
-                self._discard_worker()
-                log.warning("rules engine attempt %d failed: %s", attempt, failure)
-                if attempt == 2:
-                    raise Unavailable(
-                        f"the rules engine failed twice (its worker was restarted in between): {failure}",
-                        reason="RULES_ENGINE_UNAVAILABLE",
-                    ) from failure
-        raise AssertionError("unreachable")
+        try:
+            return self._workers.call(
+                lambda worker: _attempt(
+                    worker, self.timeout_s, key, ruleset_json, shards, total, progress, meanwhile
+                )
+            )
+        except WorkerFailure as failure:
+            raise Unavailable(
+                f"the rules engine failed twice (its worker was restarted in between): {failure}",
+                reason="RULES_ENGINE_UNAVAILABLE",
+            ) from failure
 
     def _crash_worker_for_test(self, how: str = "abort") -> None:
         """Tests only: the worker fails (``abort``, ``exit`` or ``hang``) on the next shard it receives."""
         with self._lock:
-            self._running_worker().request(("fault", how), time.monotonic() + STARTUP_TIMEOUT_S)
+            worker = self._workers.worker()
+            assert worker is not None, "the rules engine never holds starts back"
+            _reply(worker.request(("fault", how), time.monotonic() + STARTUP_TIMEOUT_S))
 
     def _compiled_json(self, key: str, rule_set: RuleSet, context: EvaluationContext) -> str:
         cached = self._compiled.get(key)
@@ -169,107 +157,62 @@ class ExclusionEngine:
             self._compiled.move_to_end(key)
         return cached
 
-    def _attempt(
-        self,
-        key: str,
-        ruleset_json: str,
-        shards: list[tuple[list[Fact], list[Fact]]],
-        total: int,
-        progress: Progress | None,
-        meanwhile: Iterator[object] | None,
-    ) -> list[Match]:
-        worker = self._running_worker()
-        deadline = time.monotonic() + self.timeout_s
-        worker.request(("ruleset", key, ruleset_json), deadline)
-        matches: list[Match] = []
-        done = 0
-        for side, objs in shards:
-            worker.send(("shard", key, side, objs))
-            if meanwhile is not None:
-                next(meanwhile, None)
-            matches.extend(worker.receive(deadline))
-            done += len(objs)
-            if progress is not None:
-                progress(done, total)
-        return matches
 
-    def _running_worker(self) -> _Worker:
-        if self._worker is not None and not self._worker.process.is_alive():
-            self._discard_worker()
-        if self._worker is None:
-            self._worker = _Worker()
-        return self._worker
-
-    def _discard_worker(self) -> None:
-        if self._worker is not None:
-            self._worker.kill()
-            self._worker = None
+def _start_worker() -> WorkerProcess:
+    # Not a group of its own: it starts nothing, and in a draw process it must die with that process.
+    return WorkerProcess(
+        serve,
+        name="dualdraw-rules-worker",
+        startup_timeout_s=STARTUP_TIMEOUT_S,
+        stop_message=("stop",),
+        own_group=False,
+    )
 
 
-class _Worker:
-    """One worker process and its connection; every failure surfaces as ``_WorkerFailure``."""
+def _reply(message: object) -> list[Match]:
+    """The matches of one ``("ok", payload)`` reply; ``("error", message)`` discards the worker."""
+    if not (isinstance(message, tuple) and len(message) == 2):
+        raise WorkerFailure(f"the worker answered {message!r}")
+    status, payload = message
+    if status == "error":
+        raise WorkerFailure(f"the worker reported: {payload}")
+    return payload if isinstance(payload, list) else []
 
-    def __init__(self) -> None:
-        started = time.monotonic()
-        context = multiprocessing.get_context("spawn")
-        self._conn, child = context.Pipe()
-        self.process: BaseProcess = context.Process(
-            target=serve, args=(child,), name="dualdraw-rules-worker", daemon=True
-        )
-        self.process.start()
-        child.close()  # so that the worker's death reads as end of file here
-        try:
-            self._receive(started + STARTUP_TIMEOUT_S)
-        except _WorkerFailure:
-            self.kill()
-            raise
-        log.info("rules engine worker %s started in %.2f s", self.process.pid, time.monotonic() - started)
 
-    def request(self, message: tuple[object, ...], deadline: float) -> list[Match]:
-        self.send(message)
-        return self._receive(deadline)
+def _received(worker: WorkerProcess, deadline: float) -> list[Match]:
+    try:
+        return _reply(worker.receive(deadline))
+    except WorkerFailure as failure:
+        if failure.timed_out:
+            raise WorkerFailure("the worker exceeded the time limit", timed_out=True) from failure
+        raise
 
-    def send(self, message: tuple[object, ...]) -> None:
-        """Sends a request; its reply is read with ``receive``."""
-        try:
-            self._conn.send(message)
-        except (OSError, ValueError) as exc:
-            raise _WorkerFailure(f"cannot reach the worker ({self._exit_status()}): {exc}") from exc
 
-    def receive(self, deadline: float) -> list[Match]:
-        return self._receive(deadline)
-
-    def _receive(self, deadline: float) -> list[Match]:
-        conn: Connection = self._conn
-        remaining = deadline - time.monotonic()
-        try:
-            if remaining <= 0 or not conn.poll(remaining):
-                raise _WorkerFailure("the worker exceeded the time limit")
-            status, payload = conn.recv()
-        except (EOFError, OSError) as exc:
-            raise _WorkerFailure(f"the worker died ({self._exit_status()})") from exc
-        if status == "error":
-            raise _WorkerFailure(f"the worker reported: {payload}")
-        return payload if isinstance(payload, list) else []
-
-    def _exit_status(self) -> str:
-        self.process.join(timeout=1.0)
-        code = self.process.exitcode
-        if code is None:
-            return "still running"
-        return f"killed by signal {-code}" if code < 0 else f"exit code {code}"
-
-    def stop(self) -> None:
-        with contextlib.suppress(OSError, ValueError):  # already gone: nothing to stop
-            self._conn.send(("stop",))
-        self.process.join(timeout=5.0)
-        self.kill()
-
-    def kill(self) -> None:
-        if self.process.is_alive():
-            self.process.kill()
-        self.process.join(timeout=5.0)
-        self._conn.close()
+def _attempt(
+    worker: WorkerProcess,
+    timeout_s: float,
+    key: str,
+    ruleset_json: str,
+    shards: list[tuple[list[Fact], list[Fact]]],
+    total: int,
+    progress: Progress | None,
+    meanwhile: Iterator[object] | None,
+) -> list[Match]:
+    """One attempt of all shards on ``worker``, within ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    worker.send(("ruleset", key, ruleset_json))
+    _received(worker, deadline)
+    matches: list[Match] = []
+    done = 0
+    for side, objs in shards:
+        worker.send(("shard", key, side, objs))
+        if meanwhile is not None:
+            next(meanwhile, None)
+        matches.extend(_received(worker, deadline))
+        done += len(objs)
+        if progress is not None:
+            progress(done, total)
+    return matches
 
 
 def _shards(

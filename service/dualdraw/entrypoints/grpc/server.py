@@ -19,10 +19,11 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from sqlalchemy.engine import make_url
 
-from dualdraw.adapters.draw_process import ChildSettings, DrawProcess
+from dualdraw.adapters.draw_process import DrawProcess
 from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.adapters.store.ledger import Ledger
 from dualdraw.adapters.store.unit_of_work import Store
+from dualdraw.bootstrap import wire
 from dualdraw.domain.audit.checkpoints import CheckpointSigner, write_private_key
 from dualdraw.domain.draw.algorithm import parse_ratio
 from dualdraw.domain.working_days import load_calendar
@@ -46,7 +47,7 @@ from dualdraw.entrypoints.grpc.servicers import (
 )
 from dualdraw.entrypoints.grpc.validation import RequestValidationInterceptor
 from dualdraw.entrypoints.grpc.verification_servicers import AuditLogServicer, VerifiableDrawServicer
-from dualdraw.runtime.telemetry import start_metrics_server, time_rule_evaluation
+from dualdraw.runtime.telemetry import start_metrics_server
 from dualdraw.service_layer.rule_book import RuleBook
 from dualdraw.settings import Settings
 from dualdraw.v1 import (
@@ -239,33 +240,10 @@ def create_server(
             " set DUALDRAW_TLS_CERT and DUALDRAW_TLS_KEY"
         )
     signer, trusted = audit_signing(settings)
-    own_store = store is None
-    store = store or Store.from_url(settings.database_url, signer=signer)
-    if store.signer is None:
-        store.signer = signer
+    wiring = wire(settings, signer, store=store, engine=engine)
+    store, engine, draw_process = wiring.store, wiring.engine, wiring.draw_process
     _sign_unsigned_head(store)
     rule_book = RuleBook([settings.rules_path])
-    engine = engine or ExclusionEngine(shard_size=settings.rule_shard_size, timeout_s=settings.rule_timeout_s)
-    engine.start()
-    time_rule_evaluation(engine)
-    draw_process = None
-    if settings.draw_process_enabled:
-        draw_process = DrawProcess(
-            ChildSettings(
-                database_url=settings.database_url,
-                signer=store.signer,
-                rule_shard_size=settings.rule_shard_size,
-                rule_timeout_s=settings.rule_timeout_s,
-                log_level=logging.getLogger().getEffectiveLevel(),
-                log_format=settings.log_format,
-                niceness=settings.draw_process_niceness,
-                draw_timeout_s=settings.draw_timeout_s,
-            ),
-            store.unit_of_work,
-            engine,
-        )
-    else:
-        log.info("DUALDRAW_DRAW_PROCESS=off: draws run in the server process")
     services = Services(
         unit_of_work=store.unit_of_work,
         engine=engine,
@@ -319,12 +297,8 @@ def create_server(
     try:
         port = _bind(server, settings.address, credentials)
     except OSError:
-        if draw_process is not None:
-            draw_process.close()
         rule_book.close()
-        engine.close()
-        if own_store:
-            store.dispose()
+        wiring.close()
         raise
     if credentials is not None:
         log.info(

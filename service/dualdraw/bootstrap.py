@@ -1,0 +1,130 @@
+"""The one place that turns ``Settings`` into adapters and hands them to the use cases: for the server
+(``dualdraw.entrypoints.grpc.server.create_server``) and for the draw process's child
+(``draw_process_draws``, which the server's ``DrawProcess`` names as the child's wiring).
+
+It may import adapters, the service layer, the domain and the runtime, never an entrypoint; no adapter
+imports it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from dualdraw.adapters.draw_process import ChildSettings, DrawProcess
+from dualdraw.adapters.rules_engine.engine import ExclusionEngine
+from dualdraw.adapters.store.unit_of_work import Store
+from dualdraw.domain.audit.checkpoints import CheckpointSigner
+from dualdraw.domain.errors import Unavailable
+from dualdraw.domain.exclusions.model import EvaluationContext, RuleSet
+from dualdraw.domain.model import Exclusion, InspectionObject, SideFacts
+from dualdraw.runtime.telemetry import time_rule_evaluation
+from dualdraw.service_layer.draw_runner import DrawRunner, InProcessDraws
+from dualdraw.service_layer.ports import ExclusionMatcher
+from dualdraw.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """The server's adapters: its store, its rules engine (started, evaluations timed) and the draw
+    process (``None`` with ``DUALDRAW_DRAW_PROCESS=off``: draws run in the server process)."""
+
+    store: Store
+    engine: ExclusionEngine
+    draw_process: DrawProcess | None
+    owns_store: bool
+    """Whether ``store`` was made here (and so is disposed by ``close``)."""
+
+    def close(self) -> None:
+        """Stops the draw process and the rules engine; disposes the store when it was made here."""
+        if self.draw_process is not None:
+            self.draw_process.close()
+        self.engine.close()
+        if self.owns_store:
+            self.store.dispose()
+
+
+def wire(
+    settings: Settings,
+    signer: CheckpointSigner,
+    *,
+    store: Store | None = None,
+    engine: ExclusionEngine | None = None,
+) -> Wiring:
+    """The server's adapters from ``settings``; ``store`` and ``engine`` when given (tests) are used
+    instead of new ones. The engine's worker is started now: raises ``Unavailable`` when it cannot start.
+    The draw process starts at the first draw (``serve`` starts it at once)."""
+    owns_store = store is None
+    store = store or Store.from_url(settings.database_url, signer=signer)
+    if store.signer is None:
+        store.signer = signer
+    engine = engine or ExclusionEngine(shard_size=settings.rule_shard_size, timeout_s=settings.rule_timeout_s)
+    engine.start()
+    time_rule_evaluation(engine)
+    draw_process = None
+    if settings.draw_process_enabled:
+        child = ChildSettings(
+            database_url=settings.database_url,
+            signer=store.signer,
+            rule_shard_size=settings.rule_shard_size,
+            rule_timeout_s=settings.rule_timeout_s,
+            log_level=logging.getLogger().getEffectiveLevel(),
+            log_format=settings.log_format,
+            niceness=settings.draw_process_niceness,
+            draw_timeout_s=settings.draw_timeout_s,
+        )
+        draw_process = DrawProcess(child, store.unit_of_work, engine, draw_process_draws)
+    else:
+        log.info("DUALDRAW_DRAW_PROCESS=off: draws run in the server process")
+    return Wiring(store, engine, draw_process, owns_store)
+
+
+@contextmanager
+def draw_process_draws(
+    settings: ChildSettings, rule_seconds: Callable[[float], None]
+) -> Iterator[DrawRunner]:
+    """The draw process's runner, built in the child: a store of its own on the server's database and
+    signer, and a rules engine of its own (same tuning), started now rather than in the first draw (its
+    worker takes a few hundred ms). Each rule evaluation's seconds go to ``rule_seconds``."""
+    store = Store.from_url(settings.database_url, signer=settings.signer)
+    engine = ExclusionEngine(shard_size=settings.rule_shard_size, timeout_s=settings.rule_timeout_s)
+    try:
+        try:
+            engine.start()
+        except Unavailable as exc:
+            log.warning("%s; the first draw tries again", exc)
+        yield InProcessDraws(store.unit_of_work, _Timed(engine, rule_seconds))
+    finally:
+        engine.close()
+        store.dispose()
+
+
+class _Timed:
+    """An ``ExclusionMatcher`` that reports the seconds of each evaluation of ``matcher``."""
+
+    def __init__(self, matcher: ExclusionMatcher, seconds: Callable[[float], None]) -> None:
+        self._matcher = matcher
+        self._seconds = seconds
+
+    def evaluate(
+        self,
+        rule_set: RuleSet,
+        context: EvaluationContext,
+        objects: Sequence[InspectionObject],
+        side_facts: SideFacts,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+        meanwhile: Iterator[object] | None = None,
+    ) -> list[Exclusion]:
+        started = time.perf_counter()
+        try:
+            return self._matcher.evaluate(
+                rule_set, context, objects, side_facts, progress=progress, meanwhile=meanwhile
+            )
+        finally:
+            self._seconds(time.perf_counter() - started)
