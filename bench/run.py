@@ -5,7 +5,8 @@ The targets they measure against and the results are in docs/PERFORMANCE.md.
 Two measurements, both on a fresh database per size:
 - **stages**: the draw pipeline in-process, stage by stage (load, rules, selection, teams), with a
   plain-Python evaluation of the same shipped rules for comparison, then one real draw (``run_draw``) with
-  the duration and this process's resident memory at the end of each of its stages (``draws.DRAW_STAGES``:
+  the duration and this process's resident memory at the end of each of its stages
+  (``draw_progress.DRAW_STAGES``:
   load, rules, commitments, store, selection, teams, persist, audit, commit);
 - **api** (``--api``): the same directory imported and drawn through the real gRPC API against a server
   subprocess, with reads (GetObject every 10 ms, ExplainExclusion every 250 ms unless ``BENCH_EXPLAIN=0``)
@@ -54,7 +55,8 @@ from dualdraw.domain.region import region_within
 from dualdraw.service_layer import catalogue
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.directory import DirectoryBatch, import_directory
-from dualdraw.service_layer.draws import StageLog, run_draw
+from dualdraw.service_layer.draw_progress import StageLog
+from dualdraw.service_layer.draws import run_draw
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "rules"

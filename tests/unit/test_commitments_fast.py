@@ -33,7 +33,7 @@ from dualdraw.domain.draw.commitments import (
     set_root,
 )
 from dualdraw.domain.draw.selection import lowest, rank_objects
-from dualdraw.service_layer.draws import cycle_collection_paused
+from dualdraw.service_layer.draw_progress import cycle_collection_paused
 
 SALT_KEY = bytes(range(32))
 CODES = [f"91{n:015d}{'ABCDX'[n % 5]}" for n in range(200)]

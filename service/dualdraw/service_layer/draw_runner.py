@@ -18,6 +18,7 @@ from dualdraw.domain import model
 from dualdraw.domain.exclusions.model import RuleSet
 from dualdraw.service_layer import bundles, draw_lifecycle, draws
 from dualdraw.service_layer.context import Caller
+from dualdraw.service_layer.draw_progress import StageLog
 from dualdraw.service_layer.ports import ExclusionMatcher, UnitOfWork
 
 
@@ -63,7 +64,7 @@ class InProcessDraws:
             task_id=task_id,
             as_of=as_of,
             caller=caller,
-            progress=draws.StageLog(f"draw of task {task_id}"),
+            progress=StageLog(f"draw of task {task_id}"),
         )
         return outcome.draw
 
@@ -84,7 +85,7 @@ class InProcessDraws:
             as_of=as_of,
             caller=caller,
             declaration=declaration,
-            progress=draws.StageLog(f"commit of a draw of task {task_id}"),
+            progress=StageLog(f"commit of a draw of task {task_id}"),
         )
 
 

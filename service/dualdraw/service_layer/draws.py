@@ -28,20 +28,9 @@ from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.directory import require
 from dualdraw.service_layer.draw_commit import commit_in
 from dualdraw.service_layer.draw_execute import execute_in
-from dualdraw.service_layer.draw_progress import DRAW_STAGES, Progress, StageLog, cycle_collection_paused
+from dualdraw.service_layer.draw_progress import Progress, cycle_collection_paused
 from dualdraw.service_layer.draw_state import DrawOutcome, new_local_secret_source, repeated_request
 from dualdraw.service_layer.ports import DrawRecord, ExclusionMatcher, UnitOfWork
-
-__all__ = [
-    "DRAW_STAGES",
-    "DrawOutcome",
-    "Progress",
-    "Recomputation",
-    "StageLog",
-    "cycle_collection_paused",
-    "recompute",
-    "run_draw",
-]
 
 
 def run_draw(
