@@ -33,7 +33,7 @@ from dualdraw.v1 import directory_pb2, results_pb2, tasks_pb2
 from dualdraw_client import DualdrawClient, chunk_records
 from dualdraw_client.errors import DualdrawError
 from tests.e2e.conftest import RULES
-from tests.e2e.test_idempotency_e2e import _free_port, wait_serving
+from tests.e2e.server_processes import free_port, wait_serving
 
 IMPORT_OBJECTS = 3000
 
@@ -50,7 +50,7 @@ def serving(url: str, crash_at: str = "") -> Iterator[tuple[subprocess.Popen[byt
     env.pop(CRASH_ENV, None)
     if crash_at:
         env[CRASH_ENV] = crash_at
-    target = f"127.0.0.1:{_free_port()}"
+    target = f"127.0.0.1:{free_port()}"
     process = subprocess.Popen(
         [sys.executable, "-m", "dualdraw.entrypoints.cli.main", "serve", "--address", target],
         env=env,

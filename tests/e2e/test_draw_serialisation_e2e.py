@@ -8,9 +8,6 @@ then the two-step path (commit, commit, execute) on both databases.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -21,8 +18,8 @@ from dualdraw.adapters.store.unit_of_work import Store
 from dualdraw.v1 import draws_pb2, tasks_pb2
 from dualdraw_client import DualdrawClient, FailedPreconditionError
 
-from .conftest import RULES, Served
-from .test_idempotency_e2e import _free_port, wait_serving
+from .conftest import Served
+from .server_processes import server_processes
 from .test_task_policy_e2e import AS_OF, HZ, KEY, SC, load_world, load_world_into
 
 HZ_SCOPE = {o.credit_code for o in HZ + SC}
@@ -100,32 +97,8 @@ def two_servers(database_url: str) -> Iterator[list[str]]:
     store = Store.from_url(database_url)
     load_world_into(store.unit_of_work)
     store.dispose()
-    env = {
-        **os.environ,
-        "DUALDRAW_DATABASE_URL": database_url,
-        "DUALDRAW_RULES_PATH": str(RULES),
-        "DUALDRAW_AUTH": "off",
-    }
-    targets, processes = [], []
-    for _ in range(2):
-        targets.append(f"127.0.0.1:{_free_port()}")
-        processes.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "dualdraw.entrypoints.cli.main", "serve", "--address", targets[-1]],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
-    try:
-        for target in targets:
-            wait_serving(target)
+    with server_processes(database_url, 2) as targets:
         yield targets
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=30)
 
 
 @pytest.mark.slow

@@ -7,25 +7,19 @@ their own.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-import grpc
 import pytest
 import sqlalchemy as sa
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from dualdraw.adapters.store.unit_of_work import Store
 from dualdraw.service_layer.demo_loader import load_demo
 from dualdraw.v1 import tasks_pb2
 from dualdraw_client import DualdrawClient
 from dualdraw_client.errors import DualdrawError, InvalidArgumentError
-from tests.e2e.conftest import RULES, Served
+from tests.e2e.conftest import Served
+from tests.e2e.server_processes import server_processes
 
 TASK = tasks_pb2.Task(item_code="TS-SE-01", department_id="130273-GXQ", ratio="0.1", team_size=2)
 
@@ -87,12 +81,6 @@ def test_twenty_concurrent_draws_of_one_task_make_one_draw(
     _check_one_draw(outcomes, database_url, task.id)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def three_servers(database_url: str) -> Iterator[list[str]]:
     if not database_url.startswith("postgresql"):
@@ -100,48 +88,8 @@ def three_servers(database_url: str) -> Iterator[list[str]]:
     store = Store.from_url(database_url)
     load_demo(store.unit_of_work)
     store.dispose()
-    env = {
-        **os.environ,
-        "DUALDRAW_DATABASE_URL": database_url,
-        "DUALDRAW_RULES_PATH": str(RULES),
-        "DUALDRAW_AUTH": "off",
-    }
-    targets, processes = [], []
-    for _ in range(3):
-        port = _free_port()
-        targets.append(f"127.0.0.1:{port}")
-        processes.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "dualdraw.entrypoints.cli.main", "serve", "--address", targets[-1]],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
-    try:
-        for target in targets:
-            wait_serving(target)
+    with server_processes(database_url, 3) as targets:
         yield targets
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=30)
-
-
-def wait_serving(target: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with grpc.insecure_channel(target) as channel:
-                status = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=2)
-            if status.status == health_pb2.HealthCheckResponse.SERVING:
-                return
-        except grpc.RpcError:
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{target} did not start serving")
-        time.sleep(0.2)
 
 
 @pytest.mark.slow

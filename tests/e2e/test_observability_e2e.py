@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import socket
 import urllib.request
 from collections.abc import Iterator
 
@@ -16,19 +15,14 @@ from dualdraw.entrypoints.grpc.server import RunningServer, create_server
 from dualdraw.runtime.telemetry import REQUEST_ID_METADATA_KEY, JsonFormatter
 from dualdraw.settings import Settings
 from dualdraw.v1 import directory_pb2, directory_pb2_grpc
+from tests.e2e.server_processes import free_port
 
 from .conftest import RULES
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def observed(database_url: str) -> Iterator[tuple[RunningServer, int]]:
-    metrics_port = _free_port()
+    metrics_port = free_port()
     settings = Settings(
         database_url=database_url,
         rules_path=RULES,
