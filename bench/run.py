@@ -12,8 +12,11 @@ Two measurements, both on a fresh database per size:
   subprocess, with reads (GetObject every 10 ms, ExplainExclusion every 250 ms unless ``BENCH_EXPLAIN=0``)
   timed while the draw runs, and the peak RSS of the server and of its children (draw process, rules
   workers); then the draw's full bundle is exported and verified offline (in this process and with
-  ``dualdraw verify FILE``). ``DUALDRAW_DRAW_PROCESS=off`` in the environment measures draws in the server
-  process. API runs are repeated ``--repeat`` times on fresh databases and their medians printed.
+  ``dualdraw verify FILE``); on PostgreSQL the same draw is then run as one SQL query over the same database
+  (``bench.sql_floor``: scope, the four exclusions as NOT EXISTS, ORDER BY sha256 LIMIT k) and the ratio
+  ``draw_to_sql_floor`` reported, with a check that both found the same number of eligible objects.
+  ``DUALDRAW_DRAW_PROCESS=off`` in the environment measures draws in the server process. API runs are
+  repeated ``--repeat`` times on fresh databases and their medians printed.
 Results are printed and written to ``bench/results/<timestamp>.json``. Timings use ``time.perf_counter``;
 each figure is the median of ``--repeat`` runs where the stage can be repeated without side effects.
 """
@@ -41,6 +44,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from bench.generate import AS_OF, ITEM, PROVINCE, Directory, directory
+from bench.sql_floor import floor_draw
 from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.adapters.store import Store
 from dualdraw.adapters.store.database import migrate
@@ -443,6 +447,13 @@ def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
             result["draw_s"] = seconds
             result["selected"] = draw.selected_count
             result.update(_verify_offline(client, draw.id))
+            if make_url(url).get_backend_name() == "postgresql":  # the same draw as one SQL query
+                floor = floor_draw(
+                    url, department=PROVINCE, as_of=AS_OF, line=ITEM.business_line, ratio=RATIO
+                )
+                result["sql_floor_s"] = floor.seconds
+                result["sql_floor_same_eligible"] = floor.eligible == draw.eligible_count
+                result["draw_to_sql_floor"] = round(seconds / floor.seconds, 2)
             if latencies:
                 ordered = sorted(latencies)
                 result["reads_during_draw"] = len(ordered)
@@ -476,7 +487,9 @@ def api_medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
     summary: dict[str, Any] = {k: first[k] for k in ("objects", "inspectors", "database", "draw_process")}
     summary["runs"] = len(runs)
     for key, value in first.items():
-        if isinstance(value, int | float) and key not in summary and key not in ("selected", "objects"):
+        if isinstance(value, bool):  # a check: it holds for the median only if it held in every run
+            summary[key] = all(run.get(key, False) for run in runs)
+        elif isinstance(value, int | float) and key not in summary and key not in ("selected", "objects"):
             values = [run[key] for run in runs if key in run]
             summary[key] = statistics.median(values)
         elif isinstance(value, dict) and key not in summary:  # per-process or per-phase memory
