@@ -225,3 +225,50 @@ def test_an_amendment_needs_a_reason_makes_a_new_version_and_each_transition_is_
     assert json.loads(events[-1].after_json)["amendment_reason"] == "added a product-quality check"
     assert versions[0].state is PlanState.PUBLISHED
     assert versions[0].entry("e2") is None
+
+
+def test_the_estimate_names_a_shortfall_and_progress_counts_the_drawn_period(store: Store) -> None:
+    from dualdraw.service_layer.plan_estimates import estimate_plan, plan_progress
+
+    plan_id, entry_id = published_plan(store, frequency=4)
+    caller = CALLER
+    plan = plans.get_plan(store.unit_of_work(), plan_id)
+    estimate = estimate_plan(store.unit_of_work(), NoExclusions(), NO_RULES, plan, dt.date(2026, 1, 1))
+    (entry,) = estimate.entries
+    assert entry.scope.in_scope > 0
+    per_period = sum(entry.periods[0].draws_by_class.values())
+    assert per_period == entry.periods[0].inspections > 0
+    # the high-tech zone has few special-equipment inspectors: 2 days a month each cannot cover the plan
+    amended = plans.amend_plan(
+        store.unit_of_work(),
+        plan_id,
+        reason="full coverage",
+        caller=caller,
+        removed_entry_ids=[],
+        upserts=[
+            PlanEntry(
+                id=entry_id,
+                item_code="TS-SE-01",
+                item_version=1,
+                ratio=Fraction(1),
+                window_start=dt.date(2026, 1, 1),
+                window_end=dt.date(2026, 12, 31),
+                frequency=4,
+                days_per_inspection=Fraction(2),
+            )
+        ],
+    )
+    short = estimate_plan(store.unit_of_work(), NoExclusions(), NO_RULES, amended, dt.date(2026, 1, 1))
+    assert short.shortfalls
+    assert all(s.endswith(f"inspector-days short in {HIGH_TECH_ZONE}") for s in short.shortfalls)
+    task = planned_task(store, plan_id, entry_id)
+    draw = run_draw(
+        store.unit_of_work(), NoExclusions(), NO_RULES, task_id=task.id, as_of=None, caller=CALLER
+    ).draw
+    progress = plan_progress(store.unit_of_work(), amended, dt.date(2026, 12, 1))
+    assert [(p.period, p.drawn, p.overdue) for p in progress] == [
+        (1, 0, True),
+        (2, 0, True),
+        (3, 0, True),
+        (4, draw.selected_count, False),
+    ]
