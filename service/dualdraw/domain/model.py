@@ -190,6 +190,27 @@ class Task:
     draw_id: str | None = None
     policy_json: str = ""
     """The task's policy (``domain.policy.TaskPolicy`` as JSON); empty: draws ``dualdraw-draw/1``."""
+    plan: PlanRef | None = None
+    """The published plan entry and period the task draws for; ``None`` only outside a required plan."""
+    rehearsal: bool = False
+    """A rehearsal: drawn at any date, never published, never counted in history or caps."""
+
+    @property
+    def plan_slot(self) -> str | None:
+        """``plan_id/entry_id/period`` when the task holds its plan period (a rehearsal holds none)."""
+        if self.plan is None or self.rehearsal:
+            return None
+        return f"{self.plan.plan_id}/{self.plan.entry_id}/{self.plan.period}"
+
+
+@dataclass(frozen=True)
+class PlanRef:
+    """A plan entry's period, as a task refers to it (the plan version it was created under)."""
+
+    plan_id: str
+    version: int
+    entry_id: str
+    period: int
 
 
 @dataclass(frozen=True)

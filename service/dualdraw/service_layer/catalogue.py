@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from dualdraw.domain import model
-from dualdraw.domain.errors import AlreadyExists, FieldViolation, InvalidArgument, Violations
+from dualdraw.domain.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    Violations,
+)
 from dualdraw.domain.jurisdiction import DepartmentTree, scope_problems
 from dualdraw.domain.policy import DEFAULT_GENERAL_RATIO_CAP, TaskPolicy, policy_problems
 from dualdraw.domain.region import region_code_problem
 from dualdraw.service_layer.audit_events import record_event
 from dualdraw.service_layer.context import Caller
+from dualdraw.service_layer.plans import already_drawn, bind_task
 from dualdraw.service_layer.ports import UnitOfWork
 
 ITEM_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,31}$")
@@ -39,6 +46,16 @@ def create_item(uow: UnitOfWork, item: model.InspectionItem, caller: Caller) -> 
     return stored
 
 
+@dataclass(frozen=True)
+class PlanRequest:
+    """The plan entry and period (1-based; 0: the one containing today) a new task draws for."""
+
+    plan_id: str
+    entry_id: str
+    period: int = 0
+    rehearsal: bool = False
+
+
 def new_task_id() -> str:
     return f"t-{uuid.uuid4().hex[:12]}"
 
@@ -56,10 +73,15 @@ def create_task(
     violations: Violations | None = None,
     policy: TaskPolicy | None = None,
     general_ratio_cap: Fraction = DEFAULT_GENERAL_RATIO_CAP,
+    plan: PlanRequest | None = None,
+    plan_required: bool = False,
 ) -> model.Task:
     """Creates a task after checking its item, department, ratio, team size and jurisdiction.
 
     ``ratio`` is ``None`` when the request's ratio did not parse (already recorded in ``violations``).
+    With ``plan`` the task draws for a published plan entry's period (``plans.bind_task``): the item and
+    ratio default to the entry's. With ``plan_required`` a task without a plan entry is refused
+    (``PLAN_ENTRY_REQUIRED``).
     """
     v = violations if violations is not None else Violations()
     if not MIN_TEAM_SIZE <= team_size <= MAX_TEAM_SIZE:
@@ -71,6 +93,28 @@ def create_task(
         v.add("task.scope.region_code", problem)
     policy = policy or TaskPolicy()
     with uow:
+        plan_ref: model.PlanRef | None = None
+        if plan is not None and plan.plan_id:
+            _, entry, plan_ref = bind_task(
+                uow,
+                plan_id=plan.plan_id,
+                entry_id=plan.entry_id,
+                period=plan.period,
+                rehearsal=plan.rehearsal,
+                department_id=department_id,
+                item_code=item_code,
+                caller=caller,
+            )
+            item_code = item_code or entry.item_code
+            if ratio is None and not any(x.field == "task.ratio" for x in v.items):
+                ratio = entry.ratio
+            elif ratio is not None and ratio != entry.ratio:
+                v.add("task.ratio", f"entry {entry.id} plans the ratio {entry.ratio}, not {ratio}")
+        elif plan_required:
+            raise FailedPrecondition(
+                "a task comes from a published plan entry: name task.plan_id and task.plan_entry_id",
+                reason="PLAN_ENTRY_REQUIRED",
+            )
         item = uow.items.get(item_code) if item_code else None
         if not item_code:
             v.add("task.item_code", "is required")
@@ -105,7 +149,11 @@ def create_task(
             title=title.strip(),
             created_at=caller.now,
             policy_json=policy.dumps() if policy.enabled else "",
+            plan=plan_ref,
+            rehearsal=plan_ref is not None and plan is not None and plan.rehearsal,
         )
+        if task.plan_slot is not None and (holder := uow.plans.task_in_slot(task.plan_slot)) is not None:
+            raise already_drawn(holder)
         uow.tasks.add(task)
         record_event(uow, caller, action="task.create", resource=f"tasks/{task.id}", after=task)
         uow.commit()

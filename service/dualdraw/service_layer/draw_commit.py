@@ -50,6 +50,7 @@ from dualdraw.service_layer.draw_state import (
     new_local_secret_source,
     repeated_request,
 )
+from dualdraw.service_layer.plans import check_draw
 from dualdraw.service_layer.ports import DrawRecord, ExclusionMatcher, UnitOfWork
 from dualdraw.service_layer.rule_preview import department_path
 
@@ -131,6 +132,7 @@ def commit_in(
         validate_declaration(declaration)
     except EntropyProblem as exc:
         raise invalid("entropy_source", str(exc)) from None
+    check_draw(uow, task, day, caller)
     item = require(uow.items.get(task.item_code), "inspection item", task.item_code)
     departments = uow.directory.all_departments()
     tree = DepartmentTree(departments)
@@ -272,6 +274,15 @@ def commit_in(
         },
         "entropy_source": declaration,
     }
+    if task.plan is not None:  # absent from draws outside a plan: their manifests keep their bytes
+        manifest["task"]["plan"] = {
+            "plan_id": task.plan.plan_id,
+            "version": task.plan.version,
+            "entry_id": task.plan.entry_id,
+            "period": task.plan.period,
+        }
+    if task.rehearsal:
+        manifest["rehearsal"] = True
     if policy.enabled:
         manifest["task"]["policy"] = policy.to_json()
         manifest["objects"]["plan"] = prepared.plan

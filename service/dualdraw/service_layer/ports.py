@@ -41,6 +41,7 @@ from dualdraw.domain.model import (
     StatutoryDesignation,
     Task,
 )
+from dualdraw.domain.plan.model import PlanVersion
 from dualdraw.domain.policy import PastInspection, Raise
 from dualdraw.domain.publication import Publication
 from dualdraw.domain.results import InspectionResult
@@ -284,6 +285,7 @@ class UnitOfWork(Protocol):
     directory: DirectoryRepository
     items: ItemRepository
     tasks: TaskRepository
+    plans: PlanRepository
     draws: DrawRepository
     audit: AuditRepository
     results: ResultRepository
@@ -356,6 +358,29 @@ class PublicationRepository(Protocol):
     def previous(self, publication: Publication) -> Publication | None:
         """The publication of the same draw with the revision before ``publication``'s."""
         ...
+
+
+class PlanRepository(Protocol):
+    def add(self, version: PlanVersion) -> None:
+        """Raises ``AlreadyExists`` (reason ``PLAN_VERSION_EXISTS``) when that version is stored already."""
+        ...
+
+    def replace(self, version: PlanVersion) -> None: ...
+    def versions(self, plan_id: str) -> builtins.list[PlanVersion]:
+        """Every version of a plan, oldest first (empty for an unknown plan)."""
+        ...
+
+    def list(
+        self,
+        page: PageRequest,
+        department_ids: builtins.list[str] | None = None,
+        published_only: bool = False,
+    ) -> Page[PlanVersion]:
+        """The latest version of each plan (the latest published one with ``published_only``)."""
+        ...
+
+    def tasks_of(self, plan_id: str) -> builtins.list[Task]: ...
+    def task_in_slot(self, slot: str) -> Task | None: ...
 
 
 class ItemVersionRepository(Protocol):

@@ -47,6 +47,13 @@ def publish_draw(uow: UnitOfWork, calendar: HolidayCalendar, draw_id: str, calle
         draw = uow.draws.get(draw_id)
         if draw is None:
             raise NotFound("draw", draw_id)
+        task = uow.tasks.get(draw.task_id)
+        if task is not None and task.rehearsal:
+            raise FailedPrecondition(
+                f"draw {draw_id} is a rehearsal of task {task.id}: a rehearsal is never published",
+                reason="REHEARSAL_NOT_PUBLISHABLE",
+                metadata={"draw_id": draw_id, "task_id": task.id},
+            )
         current = uow.results.current(draw_id)
         missing = [p for p in range(1, draw.selected_count + 1) if p not in current]
         if missing:

@@ -242,6 +242,13 @@ class TaskRow(Base):
     draw_id: Mapped[str | None]
     policy_json: Mapped[str] = mapped_column(Text, server_default="")
     """The task's policy (``domain.policy.TaskPolicy``) as JSON; empty for a ``dualdraw-draw/1`` task."""
+    plan_id: Mapped[str | None]
+    plan_version: Mapped[int | None]
+    plan_entry_id: Mapped[str | None]
+    plan_period: Mapped[int | None]
+    plan_slot: Mapped[str | None] = mapped_column(unique=True)
+    """``plan_id/entry_id/period`` of a planned task, not a rehearsal: one task per entry and period."""
+    rehearsal: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
 
 # --- draws -------------------------------------------------------------------------------------------------
@@ -459,6 +466,25 @@ class ItemVersionRow(Base):
     change_legal_basis: Mapped[str] = mapped_column(Text)
     changed_fields_json: Mapped[str] = mapped_column(Text)
     snapshot_json: Mapped[str] = mapped_column(Text)
+
+
+class PlanVersionRow(Base):
+    """A version of a department's annual plan (Art. 9): its canonical content and state."""
+
+    __tablename__ = "plan_versions"
+    __table_args__ = (CheckConstraint("version >= 1", name="version"),)
+
+    plan_id: Mapped[str] = mapped_column(String, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    department_id: Mapped[str] = mapped_column(ForeignKey("departments.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str]
+    content_json: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str]
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[str]
+    approved_at: Mapped[dt.datetime | None]
+    published_at: Mapped[dt.datetime | None]
 
 
 # --- rule sets; the audit log's head and checkpoints --------------------------------------------------------

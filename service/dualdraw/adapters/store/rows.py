@@ -38,6 +38,7 @@ from dualdraw.adapters.store.models import (
     InspectorSpecialityRow,
     ItemVersionRow,
     ObjectRow,
+    PlanVersionRow,
     PublicationRow,
     PublishedResultRow,
     RiskAssessmentRow,
@@ -60,6 +61,7 @@ from dualdraw.domain.model import (
     InspectionObject,
     ItemKind,
     ObjectStatus,
+    PlanRef,
     RiskAssessment,
     RiskClass,
     RiskConclusion,
@@ -105,6 +107,7 @@ RESULTS = table_of(InspectionResultRow)
 PUBLICATIONS = table_of(PublicationRow)
 PUBLISHED = table_of(PublishedResultRow)
 ITEM_VERSIONS = table_of(ItemVersionRow)
+PLAN_VERSIONS = table_of(PlanVersionRow)
 RULE_SETS = table_of(RuleSetRow)
 
 # Enum lookups by value, faster than calling the enum for every row of a large read.
@@ -339,6 +342,12 @@ def task_values(t: Task) -> Values:
         "created_at": t.created_at,
         "draw_id": t.draw_id,
         "policy_json": t.policy_json,
+        "plan_id": t.plan.plan_id if t.plan else None,
+        "plan_version": t.plan.version if t.plan else None,
+        "plan_entry_id": t.plan.entry_id if t.plan else None,
+        "plan_period": t.plan.period if t.plan else None,
+        "plan_slot": t.plan_slot,
+        "rehearsal": t.rehearsal,
     }
 
 
@@ -354,6 +363,10 @@ def to_task(r: Row) -> Task:
         created_at=r.created_at,
         draw_id=r.draw_id,
         policy_json=r.policy_json,
+        plan=None
+        if r.plan_id is None
+        else PlanRef(r.plan_id, r.plan_version, r.plan_entry_id, r.plan_period),
+        rehearsal=bool(r.rehearsal),
     )
 
 

@@ -19,6 +19,7 @@ from dualdraw.adapters.store.repositories import (
     SqlDrawRepository,
     SqlItemRepository,
     SqlItemVersionRepository,
+    SqlPlanRepository,
     SqlPublicationRepository,
     SqlResultRepository,
     SqlRuleSetRepository,
@@ -34,6 +35,7 @@ from dualdraw.service_layer.ports import (
     DrawRepository,
     ItemRepository,
     ItemVersionRepository,
+    PlanRepository,
     PublicationRepository,
     ResultRepository,
     RuleSetRepository,
@@ -78,6 +80,7 @@ class SqlUnitOfWork:
     directory: DirectoryRepository
     items: ItemRepository
     tasks: TaskRepository
+    plans: PlanRepository
     draws: DrawRepository
     audit: AuditRepository
     results: ResultRepository
@@ -101,6 +104,7 @@ class SqlUnitOfWork:
         self.directory = SqlDirectoryRepository(session)
         self.items = SqlItemRepository(session)
         self.tasks = SqlTaskRepository(session)
+        self.plans = SqlPlanRepository(session)
         self.draws = SqlDrawRepository(session)
         self.audit = SqlAuditRepository(session, self._signer)
         self.lifecycle = SqlDrawLifecycleRepository(session)

@@ -1,6 +1,7 @@
 """SQLAlchemy implementations of the repository ports in ``dualdraw.service_layer.ports``, one module per
 aggregate: ``directory`` (departments, objects, inspectors, side facts), ``items`` (the item list and its
-published versions), ``tasks``, ``draws`` (draw records and the inspection history),
+published versions), ``tasks``,
+``plans`` (annual plan versions), ``draws`` (draw records and the inspection history),
 ``draw_lifecycle`` (commitments, entropy, execution, substitutions, history locks), ``results``,
 ``publications``, ``audit`` and ``rule_sets``; ``base`` holds what they share.
 
@@ -20,6 +21,7 @@ from dualdraw.adapters.store.repositories.directory import SqlDirectoryRepositor
 from dualdraw.adapters.store.repositories.draw_lifecycle import SqlDrawLifecycleRepository, history_lock_key
 from dualdraw.adapters.store.repositories.draws import SqlDrawRepository
 from dualdraw.adapters.store.repositories.items import SqlItemRepository, SqlItemVersionRepository
+from dualdraw.adapters.store.repositories.plans import SqlPlanRepository
 from dualdraw.adapters.store.repositories.publications import SqlPublicationRepository
 from dualdraw.adapters.store.repositories.results import SqlResultRepository
 from dualdraw.adapters.store.repositories.rule_sets import SqlRuleSetRepository
@@ -32,6 +34,7 @@ __all__ = [
     "SqlDrawRepository",
     "SqlItemRepository",
     "SqlItemVersionRepository",
+    "SqlPlanRepository",
     "SqlPublicationRepository",
     "SqlResultRepository",
     "SqlRuleSetRepository",

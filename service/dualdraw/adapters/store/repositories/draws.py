@@ -245,8 +245,8 @@ class SqlDrawRepository(SqlRepository):
     def inspection_history(
         self, credit_codes: Collection[str] | None = None
     ) -> builtins.list[PastInspection]:
-        """Selections of executed draws (``None``: of all objects), with the task's department, whether it
-        was a campaign, the draw date and the team after substitutions."""
+        """Selections of executed draws that are not rehearsals (``None``: of all objects), with the task's
+        department, whether it was a campaign, the draw date and the team after substitutions."""
         connection = self._connection
         base = (
             sa.select(
@@ -259,7 +259,7 @@ class SqlDrawRepository(SqlRepository):
             )
             .join(DRAWS, DRAWS.c.id == ASSIGNMENTS.c.draw_id)
             .join(TASKS, TASKS.c.id == DRAWS.c.task_id)
-            .where(DRAWS.c.state == "executed")
+            .where(DRAWS.c.state == "executed", TASKS.c.rehearsal == sa.false())  # rehearsals never count
         )
         rows: builtins.list[Any] = []
         if credit_codes is None:

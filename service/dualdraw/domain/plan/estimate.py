@@ -1,0 +1,111 @@
+"""The plan's estimate (Art. 9): draws, inspections, inspector-days and cost per entry and period, set
+against the qualified inspectors of each window, with every shortfall named."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+
+from dualdraw.domain.draw.selection import selection_size
+from dualdraw.domain.plan.model import Period, PlanEntry, periods
+
+
+@dataclass(frozen=True)
+class EntryScope:
+    """What the live directory and rules say about one entry as of the plan date."""
+
+    speciality: str
+    in_scope: int
+    excluded: int
+    eligible_by_class: Mapping[str, int]
+    qualified_inspectors: int
+
+
+@dataclass(frozen=True)
+class PeriodEstimate:
+    entry_id: str
+    period: Period
+    speciality: str
+    draws_by_class: Mapping[str, int]
+    inspections: int
+    inspector_days: Fraction
+    available_inspector_days: Fraction
+    cost: Fraction
+
+    @property
+    def shortfall_days(self) -> Fraction:
+        return max(Fraction(0), self.inspector_days - self.available_inspector_days)
+
+
+@dataclass(frozen=True)
+class EntryEstimate:
+    entry: PlanEntry
+    scope: EntryScope
+    periods: tuple[PeriodEstimate, ...]
+
+    @property
+    def inspections(self) -> int:
+        return sum(p.inspections for p in self.periods)
+
+    @property
+    def inspector_days(self) -> Fraction:
+        return sum((p.inspector_days for p in self.periods), Fraction(0))
+
+    @property
+    def cost(self) -> Fraction:
+        return sum((p.cost for p in self.periods), Fraction(0))
+
+
+def months_in(period: Period) -> Fraction:
+    """The period's length in (30-day) months."""
+    return Fraction((period.end - period.start).days + 1, 30)
+
+
+def estimate_entry(entry: PlanEntry, scope: EntryScope, inspector_days_per_month: int) -> EntryEstimate:
+    """Each period draws ``selection_size(ratio of the class, eligible of the class)`` per class, exactly as
+    a draw does; every inspection needs ``team_size × days_per_inspection`` inspector-days."""
+    ratios = dict(entry.class_ratios)
+    draws = {
+        c: selection_size(ratios.get(c, entry.ratio), n) for c, n in sorted(scope.eligible_by_class.items())
+    }
+    inspections = sum(draws.values())
+    result = []
+    for period in periods(entry):
+        result.append(
+            PeriodEstimate(
+                entry_id=entry.id,
+                period=period,
+                speciality=scope.speciality,
+                draws_by_class=draws,
+                inspections=inspections,
+                inspector_days=inspections * entry.team_size * entry.days_per_inspection,
+                available_inspector_days=scope.qualified_inspectors
+                * inspector_days_per_month
+                * months_in(period),
+                cost=inspections * entry.cost_per_inspection,
+            )
+        )
+    return EntryEstimate(entry, scope, tuple(result))
+
+
+def shortfalls(estimates: list[EntryEstimate], department_id: str) -> list[str]:
+    """Named shortfalls: per speciality and period, inspector-days needed beyond those available, e.g.
+    ``"special_equipment, 2026-04-01..2026-06-30: 41 inspector-days short in 130273-GXQ"``. Entries of one
+    speciality whose periods are the same share its inspectors."""
+    need: dict[tuple[str, str], Fraction] = {}
+    have: dict[tuple[str, str], Fraction] = {}
+    for e in estimates:
+        for p in e.periods:
+            key = (p.speciality, p.period.label())
+            need[key] = need.get(key, Fraction(0)) + p.inspector_days
+            have[key] = max(have.get(key, Fraction(0)), p.available_inspector_days)
+    named = []
+    for key in sorted(need):
+        short = need[key] - have[key]
+        if short > 0:
+            days = -(-short.numerator // short.denominator)
+            named.append(
+                f"{key[0] or 'no speciality'}, {key[1]}: {days} inspector-days short in {department_id}"
+            )
+    return named

@@ -1,0 +1,212 @@
+"""A department's annual plan (年度双随机抽查工作计划) and its versions.
+
+A plan version is ``draft`` → ``approved`` → ``published``; an amendment is a new published version with
+a reason. A published version takes effect at its publication time, never earlier. Entries keep their id
+across versions, so "one draw per entry and period" holds across amendments.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from fractions import Fraction
+from typing import Any
+
+from dualdraw.domain.canonical_json import canonical_json, sha256_hex
+from dualdraw.domain.errors import FailedPrecondition, Violations
+
+RISK_CLASSES = ("A", "B", "C", "D")
+MAX_FREQUENCY = 12
+
+
+class PlanState(StrEnum):
+    DRAFT = "draft"
+    APPROVED = "approved"
+    PUBLISHED = "published"
+
+
+@dataclass(frozen=True)
+class PlanEntry:
+    """One line of the plan: an item version drawn at a ratio, ``frequency`` times in its window.
+
+    The window ``[window_start, window_end]`` is cut into ``frequency`` periods (``periods``); each period
+    admits one draw. ``class_ratios`` (by credit-risk class) override ``ratio`` for their class."""
+
+    id: str
+    item_code: str
+    item_version: int
+    ratio: Fraction
+    window_start: dt.date
+    window_end: dt.date
+    frequency: int = 1
+    class_ratios: tuple[tuple[str, Fraction], ...] = ()
+    cooperating_department_ids: tuple[str, ...] = ()
+    central: bool = False
+    team_size: int = 2
+    days_per_inspection: Fraction = Fraction(1)
+    """Working days one inspection takes (per inspector), for the estimate."""
+    cost_per_inspection: Fraction = Fraction(0)
+    """Cost of one inspection in yuan (travel, testing fees), for the estimate."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "item_code": self.item_code,
+            "item_version": self.item_version,
+            "ratio": _ratio(self.ratio),
+            "class_ratios": {c: _ratio(r) for c, r in self.class_ratios},
+            "window": [self.window_start.isoformat(), self.window_end.isoformat()],
+            "frequency": self.frequency,
+            "cooperating_department_ids": list(self.cooperating_department_ids),
+            "central": self.central,
+            "team_size": self.team_size,
+            "days_per_inspection": _ratio(self.days_per_inspection),
+            "cost_per_inspection": _ratio(self.cost_per_inspection),
+        }
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> PlanEntry:
+        return PlanEntry(
+            id=data["id"],
+            item_code=data["item_code"],
+            item_version=int(data["item_version"]),
+            ratio=Fraction(data["ratio"]),
+            class_ratios=tuple((c, Fraction(r)) for c, r in sorted(data["class_ratios"].items())),
+            window_start=dt.date.fromisoformat(data["window"][0]),
+            window_end=dt.date.fromisoformat(data["window"][1]),
+            frequency=int(data["frequency"]),
+            cooperating_department_ids=tuple(data["cooperating_department_ids"]),
+            central=bool(data["central"]),
+            team_size=int(data["team_size"]),
+            days_per_inspection=Fraction(data["days_per_inspection"]),
+            cost_per_inspection=Fraction(data["cost_per_inspection"]),
+        )
+
+
+def _ratio(r: Fraction) -> str:
+    return f"{r.numerator}/{r.denominator}"
+
+
+@dataclass(frozen=True)
+class Period:
+    """The ``index``-th (1-based) period of an entry: the days one draw of the entry may happen on."""
+
+    index: int
+    start: dt.date
+    end: dt.date
+
+    def contains(self, day: dt.date) -> bool:
+        return self.start <= day <= self.end
+
+    def label(self) -> str:
+        return f"{self.start.isoformat()}..{self.end.isoformat()}"
+
+
+def periods(entry: PlanEntry) -> list[Period]:
+    """The entry's window cut into ``frequency`` consecutive periods of (nearly) equal length in days."""
+    days = (entry.window_end - entry.window_start).days + 1
+    bounds = [
+        entry.window_start + dt.timedelta(days=days * k // entry.frequency)
+        for k in range(entry.frequency + 1)
+    ]
+    return [Period(k + 1, bounds[k], bounds[k + 1] - dt.timedelta(days=1)) for k in range(entry.frequency)]
+
+
+def period_of(entry: PlanEntry, day: dt.date) -> Period | None:
+    return next((p for p in periods(entry) if p.contains(day)), None)
+
+
+@dataclass(frozen=True)
+class PlanVersion:
+    plan_id: str
+    version: int
+    department_id: str
+    year: int
+    title: str
+    state: PlanState
+    entries: tuple[PlanEntry, ...]
+    created_at: dt.datetime
+    created_by: str
+    inspector_days_per_month: int = 2
+    """Days each qualified inspector can give to random inspections per month (the estimate's capacity)."""
+    amendment_reason: str = ""
+    approved_at: dt.datetime | None = None
+    published_at: dt.datetime | None = None
+
+    def entry(self, entry_id: str) -> PlanEntry | None:
+        return next((e for e in self.entries if e.id == entry_id), None)
+
+    def content(self) -> dict[str, Any]:
+        """The canonical content of this version (what its hash covers): no timestamps or state."""
+        return {
+            "plan_id": self.plan_id,
+            "version": self.version,
+            "department_id": self.department_id,
+            "year": self.year,
+            "title": self.title,
+            "inspector_days_per_month": self.inspector_days_per_month,
+            "amendment_reason": self.amendment_reason,
+            "entries": [e.to_json() for e in sorted(self.entries, key=lambda e: e.id)],
+        }
+
+    def content_hash(self) -> str:
+        """SHA-256 of the canonical JSON of ``content()``: what the audit log commits to."""
+        return sha256_hex(canonical_json(self.content()))
+
+    def in_force_at(self, moment: dt.datetime) -> bool:
+        return (
+            self.state is PlanState.PUBLISHED
+            and self.published_at is not None
+            and self.published_at <= moment
+        )
+
+
+def require_state(version: PlanVersion, state: PlanState, doing: str) -> None:
+    if version.state is not state:
+        raise FailedPrecondition(
+            f"plan {version.plan_id} version {version.version} is {version.state.value}; {doing} needs a "
+            f"{state.value} version",
+            reason="PLAN_STATE",
+            metadata={"plan_id": version.plan_id, "state": version.state.value},
+        )
+
+
+def entry_problems(entry: PlanEntry, year: int, field: str) -> Violations:
+    """What is wrong with an entry on its own (the item and departments are checked against the store)."""
+    v = Violations()
+    if not entry.item_code:
+        v.add(f"{field}.item_code", "is required")
+    if entry.item_version < 1:
+        v.add(f"{field}.item_version", "must name a published item version (1 or more)")
+    if not 0 < entry.ratio <= 1:
+        v.add(f"{field}.ratio", "must be in (0, 1]")
+    for c, r in entry.class_ratios:
+        if c not in RISK_CLASSES:
+            v.add(f"{field}.class_ratios", f"unknown risk class {c!r}")
+        if not 0 < r <= 1:
+            v.add(f"{field}.class_ratios", f"ratio of class {c} must be in (0, 1]")
+    if entry.window_start > entry.window_end:
+        v.add(f"{field}.window_end", "must not be before window_start")
+    if entry.window_start.year != year or entry.window_end.year != year:
+        v.add(f"{field}.window_start", f"the window must lie in the plan year {year}")
+    if not 1 <= entry.frequency <= MAX_FREQUENCY:
+        v.add(f"{field}.frequency", f"must be between 1 and {MAX_FREQUENCY}")
+    elif (
+        entry.window_start <= entry.window_end
+        and (entry.window_end - entry.window_start).days + 1 < entry.frequency
+    ):
+        v.add(f"{field}.frequency", "the window has fewer days than periods")
+    if entry.days_per_inspection <= 0:
+        v.add(f"{field}.days_per_inspection", "must be greater than 0")
+    if entry.cost_per_inspection < 0:
+        v.add(f"{field}.cost_per_inspection", "must not be negative")
+    if not 2 <= entry.team_size <= 20:
+        v.add(f"{field}.team_size", "must be between 2 and 20 (Art. 10)")
+    return v
+
+
+def with_entry(version: PlanVersion, entry: PlanEntry) -> PlanVersion:
+    """``version`` with ``entry`` added, or replacing the entry of the same id."""
+    kept = tuple(e for e in version.entries if e.id != entry.id)
+    return replace(version, entries=tuple(sorted((*kept, entry), key=lambda e: e.id)))

@@ -1,0 +1,110 @@
+"""The plan's estimate from the live directory and rules as of the plan date, and its progress per entry."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+
+from dualdraw.domain import model
+from dualdraw.domain.exclusions.model import EvaluationContext, RuleSet
+from dualdraw.domain.jurisdiction import DepartmentTree, task_object_filter
+from dualdraw.domain.plan.estimate import EntryEstimate, EntryScope, estimate_entry, shortfalls
+from dualdraw.domain.plan.model import PlanVersion, periods
+from dualdraw.service_layer.directory import require
+from dualdraw.service_layer.ports import ExclusionMatcher, UnitOfWork
+from dualdraw.service_layer.rule_preview import department_path
+
+
+@dataclass(frozen=True)
+class PlanEstimate:
+    plan: PlanVersion
+    as_of: dt.date
+    entries: list[EntryEstimate]
+    shortfalls: list[str]
+
+
+def estimate_plan(
+    uow: UnitOfWork, engine: ExclusionMatcher, rule_set: RuleSet, plan: PlanVersion, as_of: dt.date
+) -> PlanEstimate:
+    """Per entry: objects in scope, rule exclusions (the real matcher), eligible per risk class, draws per
+    period, inspector-days against the qualified inspectors of the window, cost; then the named shortfalls."""
+    estimates = []
+    with uow:
+        departments = uow.directory.all_departments()
+        tree = DepartmentTree(departments)
+        department = require(tree.get(plan.department_id), "department", plan.department_id)
+        for entry in plan.entries:
+            item = require(uow.items.get(entry.item_code), "inspection item", entry.item_code)
+            probe_task = model.Task(
+                "", item.code, plan.department_id, entry.ratio, entry.team_size, model.TaskScope()
+            )
+            flt = task_object_filter(tree, probe_task)
+            objects = uow.directory.objects_matching(flt)
+            context = EvaluationContext(
+                as_of=as_of,
+                business_line=item.business_line,
+                item_code=item.code,
+                department_id=department.id,
+                department_level=int(department.level),
+                organizer_levels={d.id: int(d.level) for d in departments},
+                department_path=department_path(tree, department.id),
+                department_region=department.region_code,
+            )
+            excluded = {
+                e.credit_code
+                for e in engine.evaluate(rule_set, context, objects, uow.directory.side_facts_matching(flt))
+            }
+            eligible = Counter(o.risk_class.value for o in objects if o.credit_code not in excluded)
+            staff = tree.subtree_ids(plan.department_id) if entry.central else [plan.department_id]
+            qualified = [
+                i
+                for i in uow.directory.inspectors_of(sorted(staff))
+                if i.available and i.qualified_for(item.required_speciality, entry.window_start)
+            ]
+            scope = EntryScope(
+                item.required_speciality, len(objects), len(excluded), dict(eligible), len(qualified)
+            )
+            estimates.append(estimate_entry(entry, scope, plan.inspector_days_per_month))
+    return PlanEstimate(plan, as_of, estimates, shortfalls(estimates, plan.department_id))
+
+
+@dataclass(frozen=True)
+class EntryProgress:
+    entry_id: str
+    period: int
+    drawn: int
+    inspected: int
+    published: int
+    overdue: bool
+
+
+def plan_progress(uow: UnitOfWork, plan: PlanVersion, today: dt.date) -> list[EntryProgress]:
+    """Per entry and period: assignments drawn, with results recorded, published; a period past its end
+    without a live draw is overdue. Rehearsals are left out."""
+    rows = []
+    with uow:
+        tasks = {
+            (t.plan.entry_id, t.plan.period): t
+            for t in uow.plans.tasks_of(plan.plan_id)
+            if t.plan and not t.rehearsal
+        }
+        for entry in plan.entries:
+            for period in periods(entry):
+                task = tasks.get((entry.id, period.index))
+                draw = uow.draws.get(task.draw_id) if task and task.draw_id else None
+                drawn = draw.selected_count if draw else 0
+                inspected = len(uow.results.current(draw.id)) if draw else 0
+                latest = uow.publications.latest(draw.id) if draw else None
+                published = len(latest.versions) if latest else 0
+                rows.append(
+                    EntryProgress(
+                        entry.id,
+                        period.index,
+                        drawn,
+                        inspected,
+                        published,
+                        draw is None and period.end < today,
+                    )
+                )
+    return rows
