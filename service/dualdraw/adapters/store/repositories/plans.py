@@ -86,7 +86,10 @@ class SqlPlanRepository(SqlRepository):
         return [_to_version(r) for r in rows]
 
     def list(
-        self, page: PageRequest, department_ids: builtins.list[str] | None = None, published_only: bool = False
+        self,
+        page: PageRequest,
+        department_ids: builtins.list[str] | None = None,
+        published_only: bool = False,
     ) -> Page[PlanVersion]:
         """The latest version of each plan (the latest published one with ``published_only``), by plan id."""
         check_page_size(page)
