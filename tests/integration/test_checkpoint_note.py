@@ -41,7 +41,7 @@ class VerifierKey:
 
 def parse_vkey(vkey: str) -> VerifierKey:
     """``<name>+<hex key ID>+<base64(type ‖ key)>``; only Ed25519 (type 0x01); the ID must be the spec's."""
-    name, key_hash, encoded = vkey.split("+")
+    name, key_hash, encoded = vkey.split("+", 2)  # base64 may contain "+"; name and ID do not
     material = base64.b64decode(encoded, validate=True)
     assert material[0] == 0x01
     assert len(material) == 33
