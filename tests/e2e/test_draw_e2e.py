@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from fractions import Fraction
 from math import ceil
+from typing import Any
 
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2
 
 from dualdraw.domain.credit_code import check_character
+from dualdraw.entrypoints.grpc.reflection import v1_message_class
 from dualdraw.service_layer.demo_directory import DEMO_AS_OF, demo_directory
 from dualdraw.service_layer.draws import recompute
 from dualdraw.v1 import directory_pb2, directory_pb2_grpc, tasks_pb2
@@ -41,15 +43,38 @@ def demo_task(client: DualdrawClient, **overrides: object) -> tasks_pb2.Task:
     return client.create_task(tasks_pb2.Task(**fields))  # type: ignore[arg-type]  # proto kwargs
 
 
-def test_health_reports_serving_and_reflection_lists_the_services(served: Served) -> None:
+def _listed_services(channel: grpc.Channel, method: str, request: Any, response_type: Any) -> set[str]:
+    """The service names a raw reflection client gets from ``method`` (one list_services request)."""
+    info = channel.stream_stream(
+        method,
+        request_serializer=type(request).SerializeToString,
+        response_deserializer=response_type.FromString,
+    )
+    return {s.name for r in info(iter([request]), timeout=10) for s in r.list_services_response.service}
+
+
+@pytest.mark.parametrize("version", ["v1", "v1alpha"])
+def test_health_reports_serving_and_reflection_lists_the_services(served: Served, version: str) -> None:
     with grpc.insecure_channel(served.target) as channel:
         status = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""))
         assert status.status == health_pb2.HealthCheckResponse.SERVING
-        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
-        responses = stub.ServerReflectionInfo(
-            iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+        if version == "v1":
+            request = v1_message_class("ServerReflectionRequest")(list_services="")
+            response_type = v1_message_class("ServerReflectionResponse")
+        else:
+            request = reflection_pb2.ServerReflectionRequest(list_services="")
+            response_type = reflection_pb2.ServerReflectionResponse
+        method = f"/grpc.reflection.{version}.ServerReflection/ServerReflectionInfo"
+        names = _listed_services(channel, method, request, response_type)
+        # the v1 file itself is described too (grpcurl describe asks for it)
+        symbol = type(request)(file_containing_symbol=f"grpc.reflection.{version}.ServerReflection")
+        info = channel.stream_stream(
+            method,
+            request_serializer=type(symbol).SerializeToString,
+            response_deserializer=response_type.FromString,
         )
-        names = {s.name for r in responses for s in r.list_services_response.service}
+        described = next(iter(info(iter([symbol]), timeout=10)))
+    assert described.WhichOneof("message_response") == "file_descriptor_response"
     assert {
         "dualdraw.v1.DirectoryService",
         "dualdraw.v1.InspectionItemService",
@@ -57,6 +82,8 @@ def test_health_reports_serving_and_reflection_lists_the_services(served: Served
         "dualdraw.v1.DrawService",
         "dualdraw.v1.AuditService",
         "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
     } <= names
 
 

@@ -23,6 +23,7 @@ from dualdraw.verifier.bundle import ObjectCheck, verify_bundle
 from dualdraw_client import AlreadyExistsError, DualdrawClient, FailedPreconditionError
 from dualdraw_client.cli import main as cli_main
 
+from ..integration.test_checkpoint_note import open_note, parse_checkpoint, parse_vkey
 from .conftest import Served
 from .test_draw_e2e import demo_task
 
@@ -353,3 +354,21 @@ def test_dualdraw_draw_export_then_verify_offline_prints_match(
     )
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "MISMATCH:" in bad.stdout
+
+
+def test_get_checkpoint_and_the_cli_give_the_signed_note(
+    demo_served: Served, client: DualdrawClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo_task(client)  # an audited write, so the log has a checkpoint
+    held = client.get_checkpoint()
+    key = parse_vkey(held.note_verifier_key)
+    assert key.public_key.hex() == held.public_key
+    origin, size, root = parse_checkpoint(open_note(held.note, key))
+    assert (origin, size, root.hex()) == ("dualdraw/audit/v1", held.tree_size, held.root_hash)
+    capsys.readouterr()
+    assert cli_main(["audit", "checkpoint", "--note", "--server", demo_served.target]) == 0
+    assert capsys.readouterr().out == held.note
+    assert cli_main(["audit", "checkpoint", "--server", demo_served.target]) == 0
+    shown = capsys.readouterr().out
+    assert held.note_verifier_key in shown
+    assert held.note.split("\n")[-2] in shown

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -171,8 +171,31 @@ def test_a_wrong_check_character_is_refused_with_its_field_path(store: Store) ->
 
     found = {v.field: v.description for v in raised.value.violations}
     assert found["objects[1].credit_code"].startswith(f"wrong check character {wrong.credit_code[17]!r}")
-    assert found["objects[2].credit_code"] == "character 9 'm' must be upper case"
+    assert found["objects[2].credit_code"] == (
+        "must be written as issued, upper case without spaces: write it as 91130273MA0NEW123C"
+    )
     assert set(found) == {"objects[1].credit_code", "objects[2].credit_code"}
+    assert raised.value.reason == "CREDIT_CODE_NOT_CANONICAL"
+
+
+@pytest.mark.parametrize("spelling", [str.lower, lambda c: f" {c} "])
+def test_a_non_canonical_code_never_overwrites_the_stored_record(
+    store: Store, spelling: Callable[[str], str]
+) -> None:
+    load_demo(store.unit_of_work)
+    stored = demo_directory().objects[0]
+    rewrite = replace(stored, credit_code=spelling(stored.credit_code), name="改名的公司")
+    before = len(events(store))
+
+    with pytest.raises(InvalidArgument) as raised:
+        import_directory(store.unit_of_work(), DirectoryBatch(objects=[rewrite]), CLERK)
+
+    assert raised.value.reason == "CREDIT_CODE_NOT_CANONICAL"
+    assert raised.value.violations[0].field == "objects[0].credit_code"
+    assert raised.value.violations[0].description.endswith(f"write it as {stored.credit_code}")
+    with store.unit_of_work() as uow:
+        assert uow.directory.get_object(stored.credit_code) == stored
+    assert len(events(store)) == before
 
 
 @pytest.mark.parametrize("count", [1, 1_200])  # row by row, and the bulk path (COPY on PostgreSQL)

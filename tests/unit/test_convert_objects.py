@@ -22,10 +22,10 @@ GOOD = directory_pb2.InspectionObject(
 )
 
 
-def test_a_good_record_is_trimmed_upper_cased_and_its_lines_sorted_once() -> None:
+def test_a_good_record_is_trimmed_its_code_kept_as_written_and_its_lines_sorted_once() -> None:
     v = Violations()
     assert object_from_pb(GOOD, "objects[0]", v) == model.InspectionObject(
-        credit_code="91130273MA0NEW123C",
+        credit_code=" 91130273ma0new123c ",  # the use case refuses it, naming the canonical spelling
         name="唐山某公司",
         region_code="130203",
         registering_department_id="130203-LB",

@@ -68,7 +68,15 @@ def test_organisation_check_digit_x_and_zero() -> None:
         ("91350100M000100Y4", "must be 18 characters, got 17"),
         ("91350100M000100Y433", "must be 18 characters, got 19"),
         ("91350100M000100I43", "character 16 'I' is not allowed"),
-        ("91350100m000100Y43", "character 9 'm' must be upper case"),
+        (
+            "91350100m000100Y43",
+            "must be written as issued, upper case without spaces: write it as 91350100M000100Y43",
+        ),
+        (
+            " 91350100M000100Y43",
+            "must be written as issued, upper case without spaces: write it as 91350100M000100Y43",
+        ),
+        ("91350100m000100Y44", "character 9 'm' must be upper case"),
         ("9135A100M000100Y43", "characters 3-8 must be the six-digit region code"),
         ("91350100M000100Y44", "wrong check character '4', expected '3'"),
     ],
@@ -118,7 +126,11 @@ def test_adjacent_transpositions_are_detected(region: str, body: str, position: 
 
 
 def _reference_problem(code: str) -> str | None:
-    """The check as GB 32100 states it, one character at a time (the table-driven check must agree)."""
+    """The check as GB 32100 states it, one character at a time (the table-driven check must agree); a valid
+    code in lower case or with spaces around it is named with its canonical spelling."""
+    canonical = code.strip().upper()
+    if canonical != code and _reference_problem(canonical) is None:
+        return f"must be written as issued, upper case without spaces: write it as {canonical}"
     if len(code) != 18:
         return f"must be 18 characters, got {len(code)}"
     for position, c in enumerate(code, start=1):

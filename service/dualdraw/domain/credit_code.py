@@ -12,6 +12,10 @@ import re
 from collections.abc import Sequence
 from operator import mul
 
+from dualdraw.domain.errors import Violations
+
+NOT_CANONICAL = "CREDIT_CODE_NOT_CANONICAL"
+"""The ErrorInfo reason of a valid code written in lower case or with spaces around it."""
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 LENGTH = 18
 WEIGHTS: tuple[int, ...] = tuple(pow(3, i, 31) for i in range(LENGTH - 1))
@@ -47,8 +51,54 @@ def check_character(first17: str) -> str:
     return _expected_check(first17)
 
 
+def canonical_spelling(code: str) -> str | None:
+    """The code as GB 32100 writes it (upper case, no spaces) when ``code`` is a valid code in lower case or
+    padded with spaces; ``None`` otherwise (``code`` is canonical already, or no valid code at all).
+
+    Such a code is refused, never normalised silently: the caller corrects its record.
+    """
+    canonical = code.strip().upper()
+    if canonical == code or not _WELL_FORMED.fullmatch(canonical):
+        return None
+    return canonical if _expected_check(canonical[:17]) == canonical[17] else None
+
+
+def not_canonical_problem(canonical: str) -> str:
+    return f"must be written as issued, upper case without spaces: write it as {canonical}"
+
+
+def check_credit_code(code: str, path: str, v: Violations) -> None:
+    """Adds the problem of ``code`` to ``v`` at ``path``, with reason ``NOT_CANONICAL`` for a valid code
+    written in lower case or with spaces."""
+    canonical = canonical_spelling(code)
+    if canonical is not None:
+        v.add(path, not_canonical_problem(canonical), reason=NOT_CANONICAL)
+    elif problem := credit_code_problem(code):
+        v.add(path, problem)
+
+
+def check_canonical(code: str, path: str, v: Violations) -> None:
+    """Adds a ``NOT_CANONICAL`` violation at ``path`` when ``code`` is a valid code in lower case or with
+    spaces (a code looked up: one that is simply wrong is not found rather than refused)."""
+    canonical = canonical_spelling(code)
+    if canonical is not None:
+        v.add(path, not_canonical_problem(canonical), reason=NOT_CANONICAL)
+
+
+def require_canonical(code: str, path: str) -> str:
+    """``code`` unless it is a valid code in lower case or with spaces: then ``InvalidArgument`` with reason
+    ``NOT_CANONICAL`` and the canonical spelling in the field violation."""
+    v = Violations()
+    check_canonical(code, path, v)
+    v.raise_if_any()
+    return code
+
+
 def credit_code_problem(code: str) -> str | None:
     """Why ``code`` is not a valid credit code, in words for staff; ``None`` when it is valid."""
+    canonical = canonical_spelling(code)
+    if canonical is not None:
+        return not_canonical_problem(canonical)
     if not _WELL_FORMED.fullmatch(code):
         return _shape_problem(code)
     expected = _expected_check(code[:17])

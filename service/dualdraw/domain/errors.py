@@ -119,13 +119,19 @@ class Violations:
     """Collects field violations while validating; ``raise_if_any`` raises one ``InvalidArgument``."""
 
     items: list[FieldViolation] = field(default_factory=list)
+    reason: str | None = None  # the first specific ErrorInfo reason a violation gave, if any
 
-    def add(self, path: str, description: str) -> None:
+    def add(self, path: str, description: str, *, reason: str | None = None) -> None:
         self.items.append(FieldViolation(path, description))
+        if reason is not None and self.reason is None:
+            self.reason = reason
 
     def __bool__(self) -> bool:
         return bool(self.items)
 
     def raise_if_any(self) -> None:
         if self.items:
-            raise InvalidArgument(self.items)
+            error = InvalidArgument(self.items)
+            if self.reason is not None:
+                error.reason = self.reason
+            raise error

@@ -12,7 +12,15 @@ from operator import attrgetter
 from typing import Any, Literal, TypeVar
 
 from dualdraw.domain import model
-from dualdraw.domain.credit_code import all_valid, credit_code_problem
+from dualdraw.domain.credit_code import (
+    NOT_CANONICAL,
+    all_valid,
+    canonical_spelling,
+    check_canonical,
+    check_credit_code,
+    credit_code_problem,
+    not_canonical_problem,
+)
 from dualdraw.domain.draw.algorithm import set_digest
 from dualdraw.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Violations
 from dualdraw.domain.jurisdiction import DepartmentTree, department_tree_problems
@@ -121,10 +129,10 @@ def transfer_record(
     Raises ``InvalidArgument`` (blank key, reason or target; unknown target; a target whose territory does
     not fit the record) and ``NotFound`` (no such record).
     """
-    key, to, reason = key.strip(), to_department_id.strip(), reason.strip()
-    if kind == "object":
-        key = key.upper()
     v = Violations()
+    if kind == "object":
+        check_canonical(key, "key", v)
+    key, to, reason = key.strip(), to_department_id.strip(), reason.strip()
     if not key:
         v.add("key", "is required")
     if not to:
@@ -353,7 +361,8 @@ def _validate(batch: DirectoryBatch, facts: _StoredFacts) -> None:
             v.add(f"{p}.department_id", f"unknown department {ins.department_id!r}")
         for code in sorted(ins.conflicts):
             if problem := credit_code_problem(code):
-                v.add(f"{p}.conflicts", f"{code}: {problem}")
+                reason = NOT_CANONICAL if canonical_spelling(code) else None
+                v.add(f"{p}.conflicts", f"{code}: {problem}", reason=reason)
         codes = [s.code for s in ins.specialities]
         if len(set(codes)) != len(codes):
             v.add(f"{p}.specialities", "lists a speciality twice")
@@ -406,8 +415,7 @@ def _object_problems(objects: Sequence[model.InspectionObject], tree: Department
         ):
             continue  # the common case; a bad object is checked again below, naming each problem
         p = f"objects[{i}]"
-        if problem := credit_code_problem(o.credit_code):
-            v.add(f"{p}.credit_code", problem)
+        check_credit_code(o.credit_code, f"{p}.credit_code", v)
         if problem := region_code_problem(o.region_code):
             v.add(f"{p}.region_code", problem)
         if dept is None:
@@ -448,7 +456,10 @@ def _side_facts(
 ) -> None:
     _duplicates(facts, lambda f: f.id, path, v)
     for i, f in enumerate(facts):
-        if f.credit_code not in known:
+        canonical = canonical_spelling(f.credit_code)
+        if canonical is not None:
+            v.add(f"{path}[{i}].credit_code", not_canonical_problem(canonical), reason=NOT_CANONICAL)
+        elif f.credit_code not in known:
             v.add(
                 f"{path}[{i}].credit_code", f"no object with credit code {f.credit_code!r} in the directory"
             )

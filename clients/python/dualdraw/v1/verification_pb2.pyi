@@ -585,11 +585,20 @@ class Checkpoint(_message.Message):
     PUBLIC_KEY_FIELD_NUMBER: _builtins.int
     SIGNATURE_FIELD_NUMBER: _builtins.int
     KEY_ID_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    NOTE_VERIFIER_KEY_FIELD_NUMBER: _builtins.int
     tree_size: _builtins.int
     root_hash: _builtins.str
     public_key: _builtins.str
     signature: _builtins.str
     key_id: _builtins.str
+    note: _builtins.str
+    """The checkpoint as a C2SP signed note (https://c2sp.org/tlog-checkpoint): origin, tree size, base64
+    root hash, a blank line, "— <key name> <base64(key ID ‖ Ed25519 signature)>". Empty for checkpoints
+    signed before the note form; those carry only ``signature``.
+    """
+    note_verifier_key: _builtins.str
+    """The signed-note verifier key of ``public_key``: "<key name>+<hex key ID>+<base64(0x01 ‖ public key)>"."""
     def __init__(
         self,
         *,
@@ -598,10 +607,12 @@ class Checkpoint(_message.Message):
         public_key: _builtins.str = ...,
         signature: _builtins.str = ...,
         key_id: _builtins.str = ...,
+        note: _builtins.str = ...,
+        note_verifier_key: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["key_id", b"key_id", "public_key", b"public_key", "root_hash", b"root_hash", "signature", b"signature", "tree_size", b"tree_size"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["key_id", b"key_id", "note", b"note", "note_verifier_key", b"note_verifier_key", "public_key", b"public_key", "root_hash", b"root_hash", "signature", b"signature", "tree_size", b"tree_size"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -142,6 +142,11 @@ def _cmd_log_checkpoint(client: DualdrawClient, args: argparse.Namespace, out: O
     cp = client.get_checkpoint(args.size or 0)
     if out.json:
         out.document(cp)
+    elif args.note:
+        if not cp.note:
+            out.line(f"checkpoint {cp.tree_size} was signed before the note form: it has no note")
+            return 1
+        sys.stdout.write(cp.note)  # exactly the signed note, for tools that read C2SP checkpoints
     else:
         out.lines(
             aligned_pairs(
@@ -151,9 +156,13 @@ def _cmd_log_checkpoint(client: DualdrawClient, args: argparse.Namespace, out: O
                     ("key id", cp.key_id),
                     ("public key", cp.public_key),
                     ("signature", cp.signature),
+                    ("note verifier key", cp.note_verifier_key),
                 ]
             )
         )
+        if cp.note:
+            out.line()
+            out.lines(cp.note.removesuffix("\n").split("\n"))
     return 0
 
 
@@ -221,3 +230,6 @@ def add_commands(
     p.add_argument("--known-root", help="its root hash")
     p = add_command(log, "checkpoint", _cmd_log_checkpoint, "show a signed checkpoint", common)
     p.add_argument("--size", type=positive_int, help="default: the newest")
+    p.add_argument(
+        "--note", action="store_true", help="print only the C2SP signed note (c2sp.org/tlog-checkpoint)"
+    )

@@ -521,6 +521,9 @@ class AuditCheckpointRow(Base):
     root_hash: Mapped[str]
     public_key: Mapped[str]
     signature: Mapped[str]
+    note: Mapped[str | None] = mapped_column(
+        Text
+    )  # the C2SP signed note; NULL before revision checkpoint_note
 
 
 # --- verifiable draws --------------------------------------------------------------------------------------

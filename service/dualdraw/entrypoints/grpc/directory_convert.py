@@ -77,7 +77,7 @@ def object_from_pb(
     if record is not None:
         return record
     n = len(v.items)
-    code = required(pb.credit_code, f"{path}.credit_code", v).upper()
+    code = required_code(pb.credit_code, f"{path}.credit_code", v)
     name = required(pb.name, f"{path}.name", v)
     region = required(pb.region_code, f"{path}.region_code", v)
     dept = required(pb.registering_department_id, f"{path}.registering_department_id", v)
@@ -105,12 +105,12 @@ def well_formed_object(pb: directory_pb2.InspectionObject) -> model.InspectionOb
 
     A million of these per import: each field is read once, and no field path is built.
     """
-    code, name, region = pb.credit_code.strip(), pb.name.strip(), pb.region_code.strip()
+    code, name, region = pb.credit_code, pb.name.strip(), pb.region_code.strip()
     dept = pb.registering_department_id.strip()
     risk, status = RISK_CLASS.get(pb.risk_class), OBJECT_STATUS.get(pb.status)
-    if code and name and region and dept and risk is not None and status is not None:
+    if code.strip() and name and region and dept and risk is not None and status is not None:
         return model.InspectionObject(
-            credit_code=code.upper(),
+            credit_code=code,
             name=name,
             region_code=region,
             registering_department_id=dept,
@@ -166,7 +166,7 @@ def inspector_from_pb(pb: directory_pb2.Inspector, path: str, v: Violations) -> 
         code = required(s.code, f"{sp}.code", v)
         expires = parse_optional_date(s.certificate_expires_on, f"{sp}.certificate_expires_on", v)
         specialities.append(model.Speciality(code, expires))
-    conflicts = frozenset(c.strip().upper() for c in pb.conflicts if c.strip())
+    conflicts = frozenset(c for c in pb.conflicts if c.strip())  # checked as written (GB 32100: upper case)
     return _all_ok(
         v,
         n,
@@ -194,7 +194,7 @@ def inspector_to_pb(i: model.Inspector) -> directory_pb2.Inspector:
 def complaint_from_pb(pb: directory_pb2.Complaint, path: str, v: Violations) -> model.Complaint | None:
     n = len(v.items)
     id_ = required(pb.id, f"{path}.id", v)
-    code = required(pb.credit_code, f"{path}.credit_code", v).upper()
+    code = required_code(pb.credit_code, f"{path}.credit_code", v)
     status = parse_enum(pb.status, COMPLAINT_STATUS, f"{path}.status", v)
     received = parse_date(pb.received_on, f"{path}.received_on", v)
     closed = parse_optional_date(pb.closed_on, f"{path}.closed_on", v)
@@ -258,7 +258,7 @@ def risk_assessment_from_pb(
 ) -> model.RiskAssessment | None:
     n = len(v.items)
     id_ = required(pb.id, f"{path}.id", v)
-    code = required(pb.credit_code, f"{path}.credit_code", v).upper()
+    code = required_code(pb.credit_code, f"{path}.credit_code", v)
     conclusion = parse_enum(pb.conclusion, RISK_CONCLUSION, f"{path}.conclusion", v)
     assessed = parse_date(pb.assessed_on, f"{path}.assessed_on", v)
     valid_until = parse_optional_date(pb.valid_until, f"{path}.valid_until", v)
@@ -285,7 +285,7 @@ def designation_from_pb(
 ) -> model.StatutoryDesignation | None:
     n = len(v.items)
     id_ = required(pb.id, f"{path}.id", v)
-    code = required(pb.credit_code, f"{path}.credit_code", v).upper()
+    code = required_code(pb.credit_code, f"{path}.credit_code", v)
     line = required(pb.business_line, f"{path}.business_line", v)
     method = required(pb.method, f"{path}.method", v)
     valid_from = parse_date(pb.valid_from, f"{path}.valid_from", v)
@@ -307,3 +307,10 @@ def designation_to_pb(d: model.StatutoryDesignation) -> directory_pb2.StatutoryD
         valid_from=fmt_date(d.valid_from),
         valid_to=fmt_date(d.valid_to),
     )
+
+
+def required_code(value: str, path: str, v: Violations) -> str:
+    """A credit code exactly as written: the use case refuses lower case or spaces, never fixes them."""
+    if not value.strip():
+        v.add(path, "is required")
+    return value

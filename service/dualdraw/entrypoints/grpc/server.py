@@ -16,7 +16,6 @@ from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 from sqlalchemy.engine import make_url
 
 from dualdraw.adapters.draw_process import DrawProcess
@@ -27,6 +26,7 @@ from dualdraw.bootstrap import wire
 from dualdraw.domain.audit.checkpoints import CheckpointSigner, write_private_key
 from dualdraw.domain.draw.algorithm import parse_ratio
 from dualdraw.domain.working_days import load_calendar
+from dualdraw.entrypoints.grpc import reflection
 from dualdraw.entrypoints.grpc.errors import ErrorMappingInterceptor
 from dualdraw.entrypoints.grpc.idempotency import IdempotencyInterceptor
 from dualdraw.entrypoints.grpc.observability import ObservabilityInterceptor
@@ -290,10 +290,7 @@ def create_server(
 
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        [*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
-        server,
-    )
+    reflection.enable([*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name], server)
     try:
         port = _bind(server, settings.address, credentials)
     except OSError:

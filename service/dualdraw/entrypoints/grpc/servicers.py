@@ -12,6 +12,7 @@ import grpc
 
 from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.domain import model
+from dualdraw.domain.credit_code import require_canonical
 from dualdraw.domain.errors import FieldViolation, InvalidArgument, Violations
 from dualdraw.domain.jurisdiction import DepartmentTree
 from dualdraw.domain.policy import DEFAULT_GENERAL_RATIO_CAP
@@ -219,7 +220,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     def GetObject(
         self, request: directory_pb2.GetObjectRequest, context: grpc.ServicerContext
     ) -> directory_pb2.InspectionObject:
-        code = request.credit_code.strip().upper()
+        code = require_canonical(request.credit_code, "credit_code")
         return directory_convert.object_to_pb(
             _get(self._s, lambda u: u.directory.get_object(code), "object", code)
         )
@@ -266,7 +267,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     ) -> directory_pb2.ListComplaintsResponse:
         page_req = page_request(request.page_size, request.page_token, request.credit_code)
         page = _page(
-            self._s, lambda u: u.directory.list_complaints(page_req, request.credit_code.upper() or None)
+            self._s, lambda u: u.directory.list_complaints(page_req, _code_filter(request.credit_code))
         )
         return directory_pb2.ListComplaintsResponse(
             complaints=[directory_convert.complaint_to_pb(c) for c in page.items],
@@ -305,7 +306,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         page_req = page_request(request.page_size, request.page_token, request.credit_code)
         page = _page(
             self._s,
-            lambda u: u.directory.list_risk_assessments(page_req, request.credit_code.upper() or None),
+            lambda u: u.directory.list_risk_assessments(page_req, _code_filter(request.credit_code)),
         )
         return directory_pb2.ListRiskAssessmentsResponse(
             risk_assessments=[directory_convert.risk_assessment_to_pb(r) for r in page.items],
@@ -330,7 +331,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         page_req = page_request(request.page_size, request.page_token, request.credit_code)
         page = _page(
             self._s,
-            lambda u: u.directory.list_statutory_designations(page_req, request.credit_code.upper() or None),
+            lambda u: u.directory.list_statutory_designations(page_req, _code_filter(request.credit_code)),
         )
         return directory_pb2.ListStatutoryDesignationsResponse(
             statutory_designations=[directory_convert.designation_to_pb(d) for d in page.items],
@@ -562,3 +563,8 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
             events=[convert.audit_event_to_pb(e) for e in page.items],
             next_page_token=next_page_token(page.next_after, request.resource),
         )
+
+
+def _code_filter(credit_code: str) -> str | None:
+    """A credit-code filter as written (``None`` when empty); lower case or spaces are refused."""
+    return require_canonical(credit_code, "credit_code") or None

@@ -7,7 +7,7 @@ from typing import Any
 
 import grpc
 
-from dualdraw.domain.audit.checkpoints import Checkpoint
+from dualdraw.domain.audit.checkpoints import Checkpoint, note_verifier_key
 from dualdraw.domain.draw.substitution import Substitution
 from dualdraw.domain.errors import FailedPrecondition, Violations
 from dualdraw.entrypoints.grpc import convert
@@ -55,6 +55,8 @@ def checkpoint_to_pb(cp: Checkpoint) -> verification_pb2.Checkpoint:
         public_key=cp.public_key,
         signature=cp.signature,
         key_id=cp.key_id,
+        note=cp.note,
+        note_verifier_key=note_verifier_key(cp.public_key),
     )
 
 

@@ -170,8 +170,9 @@ def checkpoint_values(cp: Checkpoint) -> Values:
         "root_hash": cp.root_hash,
         "public_key": cp.public_key,
         "signature": cp.signature,
+        "note": cp.note or None,
     }
 
 
 def to_checkpoint(r: Row) -> Checkpoint:
-    return Checkpoint(r.tree_size, r.root_hash, r.public_key, r.signature)
+    return Checkpoint(r.tree_size, r.root_hash, r.public_key, r.signature, r.note or "")
