@@ -27,7 +27,7 @@ from dualdraw.runtime.crashpoints import crash_point
 from dualdraw.service_layer.audit_events import record_event
 from dualdraw.service_layer.catalogue import ITEM_CODE
 from dualdraw.service_layer.context import Caller
-from dualdraw.service_layer.draws import recompute
+from dualdraw.service_layer.draw_integrity import require_draw_verifies
 from dualdraw.service_layer.ports import PageRequest, UnitOfWork
 
 MAX_TEXT = 2000
@@ -41,12 +41,16 @@ def publish_draw(uow: UnitOfWork, calendar: HolidayCalendar, draw_id: str, calle
 
     Every assignment needs a result first (``FailedPrecondition`` ``RESULTS_INCOMPLETE``). Publishing again
     after a correction makes the next revision; publishing with nothing new returns the latest one.
-    The draw is re-computed from its stored record and the outcome is published with it.
+    The draw must re-derive from its stored rows exactly as committed (``FailedPrecondition``
+    ``DRAW_DOES_NOT_VERIFY`` naming the first difference, nothing written); an abandoned draw has nothing
+    to publish (``DRAW_ABANDONED``).
     """
     with uow:
         draw = uow.draws.get(draw_id)
         if draw is None:
             raise NotFound("draw", draw_id)
+        if draw.state == "abandoned":
+            raise FailedPrecondition(f"draw {draw_id} is abandoned", reason="DRAW_ABANDONED")
         current = uow.results.current(draw_id)
         missing = [p for p in range(1, draw.selected_count + 1) if p not in current]
         if missing:
@@ -63,11 +67,7 @@ def publish_draw(uow: UnitOfWork, calendar: HolidayCalendar, draw_id: str, calle
         ended = inspection_ended_on(list(current.values()), draw.selected_count)
         if ended is None:  # a draw that selected nothing has nothing to publish
             raise FailedPrecondition(f"draw {draw_id} selected no object", reason="NOTHING_TO_PUBLISH")
-        record = uow.draws.get_record(draw_id)
-        assert record is not None
-        committed = uow.lifecycle.commitments(draw_id)
-        check = recompute(record, committed[1] if committed else None)
-        verification = "match" if check.matches else "mismatch: " + "; ".join(check.problems)
+        require_draw_verifies(uow, draw_id)
         publication = uow.publications.add(
             Publication(
                 sequence=0,
@@ -77,7 +77,7 @@ def publish_draw(uow: UnitOfWork, calendar: HolidayCalendar, draw_id: str, calle
                 published_by=caller.actor,
                 inspection_ended_on=ended,
                 deadline=publication_deadline(calendar, ended),
-                verification=verification,
+                verification="match",
                 versions=versions,
             )
         )
