@@ -106,6 +106,7 @@ class VerifiableDrawServicer(verification_pb2_grpc.VerifiableDrawServiceServicer
             reason=request.reason,
             note=request.note,
             caller=caller_of(context, request.request_id),
+            max_abandons=self._s.max_abandons_per_task,
         )
         return convert.draw_to_pb(draw)
 
