@@ -4,10 +4,14 @@ abandoned only DUALDRAW_MAX_ABANDONS_PER_TASK times; on SQLite and PostgreSQL.""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from dualdraw.entrypoints.cli import main as dualdraw_cli
+from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_directory import DEMO_AS_OF, demo_directory
-from dualdraw.v1 import tasks_pb2
+from dualdraw.v1 import results_pb2, tasks_pb2
 from dualdraw_client import DualdrawClient, FailedPreconditionError, InvalidArgumentError, NotFoundError
 
 from .conftest import Served
@@ -96,3 +100,35 @@ def test_the_cap_is_configured(two_abandons: None, demo_served: Served, client: 
     with pytest.raises(FailedPreconditionError, match="ABANDONS_PER_TASK=2"):
         client.abandon_draw(third.id, "OTHER", "复核")
     assert client.redraw_statistics().max_abandons_per_task == 2
+
+
+def test_the_public_site_shows_the_abandoned_draw_beside_its_published_replacement(
+    demo_served: Served, client: DualdrawClient, tmp_path: Path
+) -> None:
+    task = new_task(client)
+    first = client.draw(task.id, as_of=DEMO_AS_OF)
+    client.abandon_draw(first.id, "ORDERED_BY_SUPERVISOR", "上级要求按新名录重抽")
+    second = client.draw(task.id, as_of=DEMO_AS_OF)
+    today = Caller("x").today().isoformat()
+    for a in client.iter_assignments(second.id):
+        client.record_result(
+            results_pb2.InspectionResult(
+                draw_id=second.id,
+                position=a.position,
+                outcome=results_pb2.OUTCOME_NO_PROBLEM,
+                inspected_on=today,
+            )
+        )
+    client.publish_results(second.id)
+    site = tmp_path / "site"
+    assert dualdraw_cli.main(["publish", "site", str(site), "--server", demo_served.target]) == 0
+    listing = (site / "abandoned.html").read_text(encoding="utf-8")
+    assert first.id in listing
+    assert "上级责令" in listing
+    assert "上级要求按新名录重抽" in listing
+    assert first.manifest_hash in listing
+    assert f'href="draws/{second.id}.html"' in listing
+    assert "上级责令：1" in listing  # the department's statistics
+    page = (site / "draws" / f"{second.id}.html").read_text(encoding="utf-8")
+    assert "此任务此前作废的抽取" in page
+    assert first.id in page
