@@ -4,10 +4,14 @@ exclusion row deleted, a team member changed by SQL) is refused with the first d
 
 from __future__ import annotations
 
+import datetime as dt
+
 import grpc
 import pytest
 import sqlalchemy as sa
 
+from dualdraw.domain.working_days import CalendarEnds, HolidayCalendar, publication_deadline
+from dualdraw.service_layer import publication
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_directory import DEMO_AS_OF, demo_directory
 from dualdraw.v1 import draws_pb2, results_pb2, tasks_pb2
@@ -137,3 +141,55 @@ def test_a_draw_with_substitutions_still_verifies_and_publishes(
     verdict = client.verify_log()
     assert verdict.first_bad_draw_id == draw.id
     assert verdict.draw_problem.startswith(f"substitutions: {sub.id}")
+
+
+def test_the_deadline_runs_from_the_draw_and_unrecorded_inspections_are_overdue(
+    demo_served: Served, client: DualdrawClient
+) -> None:
+    s = demo_directory().suggested_task
+    task = client.create_task(
+        tasks_pb2.Task(
+            item_code=s.item_code, department_id=s.department_id, ratio=s.ratio, team_size=s.team_size
+        )
+    )
+    draw = client.draw(task.id, as_of=DEMO_AS_OF)
+    today = Caller("x").today()
+    calendar = HolidayCalendar()  # the test server's calendar: weekends only
+    drawn_on = today - dt.timedelta(days=42)  # the draw was six weeks ago
+    sql(
+        demo_served,
+        "UPDATE draws SET executed_at = :t WHERE id = :d",
+        t=dt.datetime.combine(drawn_on, dt.time(3, 0), tzinfo=dt.UTC),
+        d=draw.id,
+    )
+    deadline = publication_deadline(calendar, drawn_on)
+    assert deadline < today
+    [row] = client.pending_publications(as_of=today)  # nothing recorded: overdue all the same
+    assert (row.draw_id, row.deadline, row.overdue) == (draw.id, deadline.isoformat(), True)
+    assert row.overdue_working_days == calendar.working_days_between(deadline, today)
+    assert row.unrecorded_results == draw.selected_count
+    assert row.inspection_end_date == ""
+    # results inspected today do not move the deadline: it ran from the draw
+    for a in client.iter_assignments(draw.id):
+        client.record_result(
+            results_pb2.InspectionResult(
+                draw_id=draw.id,
+                position=a.position,
+                outcome=results_pb2.OUTCOME_NO_PROBLEM,
+                inspected_on=today.isoformat(),
+            )
+        )
+    [row] = client.pending_publications(as_of=today)
+    assert (row.deadline, row.overdue, row.inspection_end_date) == (
+        deadline.isoformat(),
+        True,
+        today.isoformat(),
+    )
+    assert (row.unrecorded_results, row.unpublished_results) == (0, draw.selected_count)
+    # a calendar that ends before the deadline is refused, not silently extended with weekdays
+    uow = demo_served.running.services.unit_of_work
+    ending = HolidayCalendar(last_year=drawn_on.year - 1)
+    with pytest.raises(CalendarEnds):
+        publication.pending_publications(uow(), ending, today)
+    assert client.publish_results(draw.id).deadline == deadline.isoformat()
+    assert client.pending_publications(as_of=today) == []

@@ -34,14 +34,16 @@ class Publication:
 
 @dataclass(frozen=True)
 class PublicationDue:
-    """A draw whose inspection ended and whose results are not (fully) published."""
+    """An executed draw with assignments not yet recorded or results not yet published; the deadline runs
+    from the draw, ``inspection_ended_on`` is ``None`` while results are missing."""
 
     draw_id: str
     task_id: str
-    inspection_ended_on: dt.date
+    inspection_ended_on: dt.date | None
     deadline: dt.date
     overdue_working_days: int
     unpublished_results: int
+    unrecorded_results: int = 0
 
 
 @dataclass(frozen=True)

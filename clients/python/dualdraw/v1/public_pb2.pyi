@@ -190,7 +190,9 @@ class PublicDraw(_message.Message):
     eligible_digest: _builtins.str
     inspector_pool_digest: _builtins.str
     verification: _builtins.str
-    """"match" or "mismatch: ..." (re-computed from the stored record when published)."""
+    """"match": re-derived from the stored rows against its commitments when published (a draw that does
+    not verify is not published).
+    """
     revision: _builtins.int
     inspection_end_date: _builtins.str
     deadline: _builtins.str

@@ -90,6 +90,7 @@ def pending_to_pb(d: PublicationDue) -> publication_pb2.PendingPublication:
         overdue_working_days=d.overdue_working_days,
         unpublished_results=d.unpublished_results,
         overdue=d.overdue_working_days > 0,
+        unrecorded_results=d.unrecorded_results,
     )
 
 
