@@ -63,6 +63,9 @@ class Settings:
         default_factory=lambda: os.environ.get("DUALDRAW_GENERAL_RATIO_CAP", "0.2")
     )
     """Highest ratio a task with a policy may use on a *general* inspection item (key items: 1)."""
+    max_abandons_per_task: int = field(default_factory=lambda: _env_int("DUALDRAW_MAX_ABANDONS_PER_TASK", 1))
+    """``DUALDRAW_MAX_ABANDONS_PER_TASK``: how many draws of one task may be abandoned (default 1); beyond it
+    ``AbandonDraw`` is ``FAILED_PRECONDITION`` ``ABANDON_LIMIT_REACHED``."""
     """Poll the rule files every this many seconds and reload on a change (0: only on ReloadRules)."""
 
     # -- security and operations --------------------------------------------------------------------------

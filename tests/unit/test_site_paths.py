@@ -37,6 +37,12 @@ class PublicApi:
             draw_id=self.draw_id, credit_code=self.credit_code, inspected_on="2026-12-03", version=1
         )
 
+    def abandoned_draws(self) -> list[public_pb2.AbandonedDraw]:
+        return []
+
+    def redraw_statistics(self) -> public_pb2.GetRedrawStatisticsResponse:
+        return public_pb2.GetRedrawStatisticsResponse(max_abandons_per_task=1)
+
 
 def _files(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from dualdraw.domain.working_days import (
+    CalendarEnds,
     CalendarError,
     HolidayCalendar,
     load_calendar,
@@ -66,3 +67,39 @@ def test_the_shipped_calendar_loads_and_is_json_or_yaml(tmp_path: Path) -> None:
     json_file.write_text('{"holidays": ["2026-10-01"], "working_weekends": []}', encoding="utf-8")
     assert load_calendar(json_file).holidays == frozenset({D(2026, 10, 1)})
     assert load_calendar(None) == HolidayCalendar()
+
+
+def test_a_calendar_file_refuses_to_count_past_its_last_year() -> None:
+    calendar = parse_calendar(GOLDEN_WEEK)
+    assert calendar.last_year == 2026
+    assert calendar.add_working_days(D(2026, 12, 1), 20) == D(2026, 12, 29)
+    with pytest.raises(CalendarEnds) as caught:
+        calendar.add_working_days(D(2026, 12, 15), 20)  # runs into 2027, whose holidays are not in the file
+    assert caught.value.reason == "CALENDAR_ENDS"
+    assert caught.value.metadata == {"last_year": "2026", "day": "2027-01-01"}
+    with pytest.raises(CalendarEnds):
+        calendar.working_days_between(D(2026, 12, 30), D(2027, 1, 4))
+    assert HolidayCalendar().add_working_days(D(2030, 12, 15), 20) == D(2031, 1, 10)  # no file: weekends only
+
+
+def test_the_shipped_calendar_agrees_with_chinesecalendar_for_every_year_both_cover() -> None:
+    import chinese_calendar  # dev dependency (pyproject.toml): the calendar maintained from the notices
+
+    shipped = load_calendar(CALENDARS / "cn-holidays.yaml")
+    theirs = {d.year for d in chinese_calendar.constants.holidays} | {
+        d.year for d in chinese_calendar.constants.workdays
+    }
+    ours = {d.year for d in shipped.holidays | shipped.working_weekends}
+    both = sorted(ours & theirs)
+    assert both, (
+        f"no year in common: the file covers {sorted(ours)}, chinesecalendar {min(theirs)}..{max(theirs)}"
+    )
+    differences = []
+    for year in both:
+        day = D(year, 1, 1)
+        while day.year == year:
+            if shipped.is_working_day(day) != chinese_calendar.is_workday(day):
+                ours_says = "working day" if shipped.is_working_day(day) else "day off"
+                differences.append(f"{day}: the file says {ours_says}, chinesecalendar the opposite")
+            day += dt.timedelta(days=1)
+    assert not differences, differences

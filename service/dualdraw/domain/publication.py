@@ -34,14 +34,16 @@ class Publication:
 
 @dataclass(frozen=True)
 class PublicationDue:
-    """A draw whose inspection ended and whose results are not (fully) published."""
+    """An executed draw with assignments not yet recorded or results not yet published; the deadline runs
+    from the draw, ``inspection_ended_on`` is ``None`` while results are missing."""
 
     draw_id: str
     task_id: str
-    inspection_ended_on: dt.date
+    inspection_ended_on: dt.date | None
     deadline: dt.date
     overdue_working_days: int
     unpublished_results: int
+    unrecorded_results: int = 0
 
 
 @dataclass(frozen=True)
@@ -117,3 +119,39 @@ class PublicDraw:
     revision: int
     inspection_ended_on: dt.date
     deadline: dt.date
+
+
+@dataclass(frozen=True)
+class PublicAbandonedDraw:
+    """An abandoned draw as the public sees it, from the moment it is abandoned: its committed manifest hash,
+    how far it had gone (``seed`` empty: abandoned before execution), the reason code and note, and the
+    task's draw that replaced it (empty until the task is drawn again)."""
+
+    draw_id: str
+    task_id: str
+    task_title: str
+    item_code: str
+    department_id: str
+    department_name: str
+    drawn_at: dt.datetime
+    abandoned_at: dt.datetime | None
+    manifest_hash: str
+    seed: str
+    selected_count: int
+    reason: str
+    note: str
+    replaced_by: str
+    replacement_published: bool
+
+
+@dataclass(frozen=True)
+class DepartmentRedraws:
+    """Re-draw statistics of one department (of the drawing task): draws made, draws abandoned (by reason)
+    and tasks with at least one abandoned draw."""
+
+    department_id: str
+    department_name: str
+    draws: int
+    abandoned: int
+    tasks_with_abandons: int
+    abandoned_by_reason: dict[str, int]

@@ -6,7 +6,10 @@ A calendar file is YAML or JSON (JSON is YAML too)::
     holidays: [2026-10-01, 2026-10-02, ...]          # days off that would be working days
     working_weekends: [2026-09-20, 2026-10-10]       # Saturdays/Sundays that are working days
 
-Dates outside the file fall back to the plain rule: Monday to Friday are working days.
+A calendar read from a file covers the years its dates name, up to the last one: counting into a later
+year raises ``CalendarEnds`` (``FAILED_PRECONDITION`` ``CALENDAR_ENDS``) instead of silently taking
+Monday to Friday for a year whose holidays nobody entered. Add the next year's notice to the file before
+the year turns. The empty calendar (no file configured) is weekends only, for every year.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from typing import Any
 
 import yaml
 
+from dualdraw.domain.errors import FailedPrecondition
+
 PUBLICATION_DEADLINE_WORKING_DAYS = 20  # Art. 14 as practised nationally: publish within 20 working days
 
 
@@ -26,12 +31,28 @@ class CalendarError(ValueError):
     """A calendar file that cannot be read as a holiday calendar."""
 
 
+class CalendarEnds(FailedPrecondition):
+    """A working-day count that runs past the last year the holiday calendar covers."""
+
+    def __init__(self, day: dt.date, last_year: int) -> None:
+        super().__init__(
+            f"the holiday calendar ends with {last_year}; counting working days to {day} needs the "
+            f"{day.year} holiday arrangements added to it (DUALDRAW_HOLIDAY_CALENDAR)",
+            reason="CALENDAR_ENDS",
+            metadata={"last_year": str(last_year), "day": day.isoformat()},
+        )
+
+
 @dataclass(frozen=True)
 class HolidayCalendar:
     holidays: frozenset[dt.date] = field(default_factory=frozenset)
     working_weekends: frozenset[dt.date] = field(default_factory=frozenset)
+    last_year: int | None = None
+    """The last year the calendar covers (``None``: weekends only, every year); later days are refused."""
 
     def is_working_day(self, day: dt.date) -> bool:
+        if self.last_year is not None and day.year > self.last_year:
+            raise CalendarEnds(day, self.last_year)
         if day in self.working_weekends:
             return True
         if day in self.holidays:
@@ -59,9 +80,10 @@ class HolidayCalendar:
         return count
 
 
-def publication_deadline(calendar: HolidayCalendar, inspection_ended_on: dt.date) -> dt.date:
-    """The last day on which results of an inspection that ended on ``inspection_ended_on`` are on time."""
-    return calendar.add_working_days(inspection_ended_on, PUBLICATION_DEADLINE_WORKING_DAYS)
+def publication_deadline(calendar: HolidayCalendar, drawn_on: dt.date) -> dt.date:
+    """The last day on which results of a draw made on ``drawn_on`` are published on time: Art. 14's 20
+    working days run from the draw, and results are published as they come, not when the last one is in."""
+    return calendar.add_working_days(drawn_on, PUBLICATION_DEADLINE_WORKING_DAYS)
 
 
 def _dates(raw: Any, key: str) -> Iterable[dt.date]:
@@ -99,7 +121,8 @@ def parse_calendar(text: str) -> HolidayCalendar:
         raise CalendarError(f"working_weekends: not a Saturday or Sunday: {', '.join(not_weekend)}")
     if holidays & weekends:
         raise CalendarError("a date is both a holiday and a working weekend")
-    return HolidayCalendar(holidays, weekends)
+    years = [d.year for d in holidays | weekends]
+    return HolidayCalendar(holidays, weekends, max(years) if years else None)
 
 
 def load_calendar(path: Path | None) -> HolidayCalendar:

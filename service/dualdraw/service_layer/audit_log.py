@@ -9,7 +9,19 @@ from dualdraw.domain.audit.checkpoints import Checkpoint
 from dualdraw.domain.audit.entries import LogVerdict, leaf_data, verify_entries
 from dualdraw.domain.audit.merkle import consistency_proof, inclusion_proof, root
 from dualdraw.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from dualdraw.service_layer.draw_integrity import DrawVerdict, check_all_draws
 from dualdraw.service_layer.ports import PageRequest, UnitOfWork
+
+
+def verify_log_and_draws(
+    uow: UnitOfWork,
+    trusted_keys: Collection[str] | None,
+    known_size: int = 0,
+    known_root: str = "",
+) -> tuple[LogVerdict, DrawVerdict]:
+    """``verify_log``, then every stored draw re-derived from its rows (``check_all_draws``): an edited
+    assignment, team member or exclusion row is named by its draw even though the log itself is intact."""
+    return verify_log(uow, trusted_keys, known_size, known_root), check_all_draws(uow)
 
 
 def verify_log(

@@ -1,4 +1,7 @@
-"""Abandoning a draw: a live draw is retired with a reason code; it stays visible and counted."""
+"""Abandoning a draw: a live draw is retired with a reason code from a closed list; it stays visible (in
+the public API and on the public site, beside the draw that replaced it) and counted. A task may be
+abandoned at most ``max_abandons`` times (``DUALDRAW_MAX_ABANDONS_PER_TASK``, default 1): a re-draw is an
+exception to be explained, not a way to roll again until the selection suits."""
 
 from __future__ import annotations
 
@@ -21,10 +24,25 @@ ABANDON_REASONS = (
     "ORDERED_BY_SUPERVISOR",
     "OTHER",
 )
+"""The closed list of reasons a draw may be abandoned for (docs/DRAW-ALGORITHM.md §3)."""
+
+DEFAULT_MAX_ABANDONS_PER_TASK = 1
 
 
-def abandon_draw(uow: UnitOfWork, *, draw_id: str, reason: str, note: str, caller: Caller) -> model.Draw:
-    """Retires a live draw so that the task may be drawn again; the draw and this event stay visible."""
+def abandon_draw(
+    uow: UnitOfWork,
+    *,
+    draw_id: str,
+    reason: str,
+    note: str,
+    caller: Caller,
+    max_abandons: int = DEFAULT_MAX_ABANDONS_PER_TASK,
+) -> model.Draw:
+    """Retires a live draw so that the task may be drawn again; the draw and this event stay visible.
+
+    ``InvalidArgument`` for a reason outside ``ABANDON_REASONS`` or an empty note; ``FailedPrecondition``
+    ``ABANDON_LIMIT_REACHED`` when the task's draws were abandoned ``max_abandons`` times already (nothing
+    written), ``DRAW_ABANDONED`` for a draw abandoned already."""
     if reason not in ABANDON_REASONS:
         raise invalid("reason", f"must be one of {', '.join(ABANDON_REASONS)}")
     if not note.strip():
@@ -34,6 +52,14 @@ def abandon_draw(uow: UnitOfWork, *, draw_id: str, reason: str, note: str, calle
         draw = require(uow.draws.get(draw_id), "draw", draw_id)
         if draw.state == ABANDONED:
             raise FailedPrecondition(f"draw {draw_id} is abandoned already", reason="DRAW_ABANDONED")
+        done = uow.lifecycle.abandoned_of_task(draw.task_id)
+        if done >= max_abandons:
+            raise FailedPrecondition(
+                f"task {draw.task_id} had {done} draw(s) abandoned already, the most this service allows "
+                f"(DUALDRAW_MAX_ABANDONS_PER_TASK={max_abandons}); its draw {draw_id} stands",
+                reason="ABANDON_LIMIT_REACHED",
+                metadata={"task_id": draw.task_id, "abandoned": str(done), "limit": str(max_abandons)},
+            )
         uow.lifecycle.abandon(draw_id, draw.task_id, reason, note.strip())
         record_event(
             uow,

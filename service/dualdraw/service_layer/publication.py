@@ -26,8 +26,8 @@ from dualdraw.domain.working_days import HolidayCalendar, publication_deadline
 from dualdraw.runtime.crashpoints import crash_point
 from dualdraw.service_layer.audit_events import record_event
 from dualdraw.service_layer.catalogue import ITEM_CODE
-from dualdraw.service_layer.context import Caller
-from dualdraw.service_layer.draws import recompute
+from dualdraw.service_layer.context import CHINA_STANDARD_TIME, Caller
+from dualdraw.service_layer.draw_integrity import require_draw_verifies
 from dualdraw.service_layer.ports import PageRequest, UnitOfWork
 
 MAX_TEXT = 2000
@@ -41,12 +41,16 @@ def publish_draw(uow: UnitOfWork, calendar: HolidayCalendar, draw_id: str, calle
 
     Every assignment needs a result first (``FailedPrecondition`` ``RESULTS_INCOMPLETE``). Publishing again
     after a correction makes the next revision; publishing with nothing new returns the latest one.
-    The draw is re-computed from its stored record and the outcome is published with it.
+    The draw must re-derive from its stored rows exactly as committed (``FailedPrecondition``
+    ``DRAW_DOES_NOT_VERIFY`` naming the first difference, nothing written); an abandoned draw has nothing
+    to publish (``DRAW_ABANDONED``).
     """
     with uow:
         draw = uow.draws.get(draw_id)
         if draw is None:
             raise NotFound("draw", draw_id)
+        if draw.state == "abandoned":
+            raise FailedPrecondition(f"draw {draw_id} is abandoned", reason="DRAW_ABANDONED")
         task = uow.tasks.get(draw.task_id)
         if task is not None and task.rehearsal:
             raise FailedPrecondition(
@@ -70,11 +74,7 @@ def publish_draw(uow: UnitOfWork, calendar: HolidayCalendar, draw_id: str, calle
         ended = inspection_ended_on(list(current.values()), draw.selected_count)
         if ended is None:  # a draw that selected nothing has nothing to publish
             raise FailedPrecondition(f"draw {draw_id} selected no object", reason="NOTHING_TO_PUBLISH")
-        record = uow.draws.get_record(draw_id)
-        assert record is not None
-        committed = uow.lifecycle.commitments(draw_id)
-        check = recompute(record, committed[1] if committed else None)
-        verification = "match" if check.matches else "mismatch: " + "; ".join(check.problems)
+        require_draw_verifies(uow, draw_id)
         publication = uow.publications.add(
             Publication(
                 sequence=0,
@@ -83,8 +83,8 @@ def publish_draw(uow: UnitOfWork, calendar: HolidayCalendar, draw_id: str, calle
                 published_at=caller.now,
                 published_by=caller.actor,
                 inspection_ended_on=ended,
-                deadline=publication_deadline(calendar, ended),
-                verification=verification,
+                deadline=publication_deadline(calendar, drawn_on(draw)),
+                verification="match",
                 versions=versions,
             )
         )
@@ -97,34 +97,49 @@ def publish_draw(uow: UnitOfWork, calendar: HolidayCalendar, draw_id: str, calle
     return publication
 
 
+def drawn_on(draw: Draw) -> dt.date:
+    """The day (China Standard Time) a draw was made: executed, or committed when not executed yet."""
+    return (draw.executed_at or draw.created_at).astimezone(CHINA_STANDARD_TIME).date()
+
+
 def pending_publications(
     uow: UnitOfWork, calendar: HolidayCalendar, today: dt.date, *, overdue_only: bool = False
 ) -> list[PublicationDue]:
-    """Draws whose inspection ended (every assignment has a result) with results not yet public.
+    """Executed draws with assignments not yet recorded or results not yet public.
 
-    Overdue means ``today`` is past the deadline of 20 working days after the inspection ended.
+    The deadline is 20 working days after the draw (Art. 14: results are published as they come); overdue
+    means ``today`` is past it. An assignment without a result counts as unrecorded, so a draw whose
+    inspections were never recorded shows up as overdue too.
     """
     out: list[PublicationDue] = []
-    with uow:
-        published = uow.publications.latest_all()
-        for draw_id in uow.results.draw_ids():
-            draw = uow.draws.get(draw_id)
-            if draw is None:  # pragma: no cover - results reference draws by foreign key
-                continue
-            current = uow.results.current(draw_id)
-            ended = inspection_ended_on(list(current.values()), draw.selected_count)
-            if ended is None:
-                continue
-            latest = published.get(draw_id)
-            shown = dict(latest.versions) if latest else {}
-            unpublished = sum(1 for p, r in current.items() if shown.get(p) != r.version)
-            if unpublished == 0:
-                continue
-            deadline = publication_deadline(calendar, ended)
-            overdue = calendar.working_days_between(deadline, today)
-            if overdue_only and today <= deadline:
-                continue
-            out.append(PublicationDue(draw_id, draw.task_id, ended, deadline, overdue, unpublished))
+    published_all = None
+    after: str | None = None
+    while True:
+        with uow:
+            if published_all is None:
+                published_all = uow.publications.latest_all()
+            page = uow.draws.list(PageRequest(size=500, after=after))
+            for draw in page.items:
+                if draw.state != "executed" or draw.selected_count == 0:
+                    continue
+                current = uow.results.current(draw.id)
+                latest = published_all.get(draw.id)
+                shown = dict(latest.versions) if latest else {}
+                unpublished = sum(1 for p, r in current.items() if shown.get(p) != r.version)
+                unrecorded = draw.selected_count - len(current)
+                if unpublished == 0 and unrecorded == 0:
+                    continue
+                deadline = publication_deadline(calendar, drawn_on(draw))
+                if overdue_only and today <= deadline:
+                    continue
+                ended = inspection_ended_on(list(current.values()), draw.selected_count)
+                overdue = calendar.working_days_between(deadline, today)
+                out.append(
+                    PublicationDue(draw.id, draw.task_id, ended, deadline, overdue, unpublished, unrecorded)
+                )
+        if page.next_after is None:
+            break
+        after = page.next_after
     return sorted(out, key=lambda d: (d.deadline, d.draw_id))
 
 

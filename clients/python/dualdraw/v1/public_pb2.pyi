@@ -190,7 +190,9 @@ class PublicDraw(_message.Message):
     eligible_digest: _builtins.str
     inspector_pool_digest: _builtins.str
     verification: _builtins.str
-    """"match" or "mismatch: ..." (re-computed from the stored record when published)."""
+    """"match": re-derived from the stored rows against its commitments when published (a draw that does
+    not verify is not published).
+    """
     revision: _builtins.int
     inspection_end_date: _builtins.str
     deadline: _builtins.str
@@ -539,3 +541,234 @@ class ListPublishedResultsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListPublishedResultsResponse: _TypeAlias = ListPublishedResultsResponse  # noqa: Y015
+
+@_typing.final
+class AbandonedDraw(_message.Message):
+    """-- abandoned draws and re-draws --------------------------------------------------------------------
+
+    A draw retired with a reason code. Its manifest hash was committed before any entropy existed; a
+    non-empty seed means it had been executed (drawn) when it was abandoned.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DRAW_ID_FIELD_NUMBER: _builtins.int
+    TASK_ID_FIELD_NUMBER: _builtins.int
+    TASK_TITLE_FIELD_NUMBER: _builtins.int
+    ITEM_CODE_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_NAME_FIELD_NUMBER: _builtins.int
+    DRAW_TIME_FIELD_NUMBER: _builtins.int
+    ABANDON_TIME_FIELD_NUMBER: _builtins.int
+    MANIFEST_HASH_FIELD_NUMBER: _builtins.int
+    SEED_FIELD_NUMBER: _builtins.int
+    SELECTED_COUNT_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    REPLACED_BY_DRAW_ID_FIELD_NUMBER: _builtins.int
+    REPLACEMENT_PUBLISHED_FIELD_NUMBER: _builtins.int
+    draw_id: _builtins.str
+    task_id: _builtins.str
+    task_title: _builtins.str
+    item_code: _builtins.str
+    department_id: _builtins.str
+    department_name: _builtins.str
+    manifest_hash: _builtins.str
+    seed: _builtins.str
+    selected_count: _builtins.int
+    reason: _builtins.str
+    """One of the closed list DATA_ERROR, RULES_ERROR, ENTROPY_FAILED, TASK_CHANGED, ORDERED_BY_SUPERVISOR,
+    OTHER.
+    """
+    note: _builtins.str
+    replaced_by_draw_id: _builtins.str
+    """The task's next draw, which replaced this one ("" until the task is drawn again)."""
+    replacement_published: _builtins.bool
+    """Whether that draw's results are published (GetPublishedDraw answers it then)."""
+    @_builtins.property
+    def draw_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def abandon_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        draw_id: _builtins.str = ...,
+        task_id: _builtins.str = ...,
+        task_title: _builtins.str = ...,
+        item_code: _builtins.str = ...,
+        department_id: _builtins.str = ...,
+        department_name: _builtins.str = ...,
+        draw_time: _timestamp_pb2.Timestamp | None = ...,
+        abandon_time: _timestamp_pb2.Timestamp | None = ...,
+        manifest_hash: _builtins.str = ...,
+        seed: _builtins.str = ...,
+        selected_count: _builtins.int = ...,
+        reason: _builtins.str = ...,
+        note: _builtins.str = ...,
+        replaced_by_draw_id: _builtins.str = ...,
+        replacement_published: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["abandon_time", b"abandon_time", "draw_time", b"draw_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["abandon_time", b"abandon_time", "department_id", b"department_id", "department_name", b"department_name", "draw_id", b"draw_id", "draw_time", b"draw_time", "item_code", b"item_code", "manifest_hash", b"manifest_hash", "note", b"note", "reason", b"reason", "replaced_by_draw_id", b"replaced_by_draw_id", "replacement_published", b"replacement_published", "seed", b"seed", "selected_count", b"selected_count", "task_id", b"task_id", "task_title", b"task_title"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AbandonedDraw: _TypeAlias = AbandonedDraw  # noqa: Y015
+
+@_typing.final
+class ListAbandonedDrawsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TASK_ID_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    task_id: _builtins.str
+    department_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        task_id: _builtins.str = ...,
+        department_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_id", b"department_id", "task_id", b"task_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAbandonedDrawsRequest: _TypeAlias = ListAbandonedDrawsRequest  # noqa: Y015
+
+@_typing.final
+class ListAbandonedDrawsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DRAWS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def draws(self) -> _containers.RepeatedCompositeFieldContainer[Global___AbandonedDraw]: ...
+    def __init__(
+        self,
+        *,
+        draws: _abc.Iterable[Global___AbandonedDraw] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["draws", b"draws"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAbandonedDrawsResponse: _TypeAlias = ListAbandonedDrawsResponse  # noqa: Y015
+
+@_typing.final
+class GetAbandonedDrawRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DRAW_ID_FIELD_NUMBER: _builtins.int
+    draw_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        draw_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["draw_id", b"draw_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetAbandonedDrawRequest: _TypeAlias = GetAbandonedDrawRequest  # noqa: Y015
+
+@_typing.final
+class DepartmentRedraws(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class AbandonedByReasonEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_NAME_FIELD_NUMBER: _builtins.int
+    DRAWS_FIELD_NUMBER: _builtins.int
+    ABANDONED_FIELD_NUMBER: _builtins.int
+    TASKS_WITH_ABANDONS_FIELD_NUMBER: _builtins.int
+    ABANDONED_BY_REASON_FIELD_NUMBER: _builtins.int
+    department_id: _builtins.str
+    department_name: _builtins.str
+    draws: _builtins.int
+    """Draws of the department's tasks, abandoned ones included."""
+    abandoned: _builtins.int
+    tasks_with_abandons: _builtins.int
+    """Tasks with at least one abandoned draw."""
+    @_builtins.property
+    def abandoned_by_reason(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]: ...
+    def __init__(
+        self,
+        *,
+        department_id: _builtins.str = ...,
+        department_name: _builtins.str = ...,
+        draws: _builtins.int = ...,
+        abandoned: _builtins.int = ...,
+        tasks_with_abandons: _builtins.int = ...,
+        abandoned_by_reason: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["abandoned", b"abandoned", "abandoned_by_reason", b"abandoned_by_reason", "department_id", b"department_id", "department_name", b"department_name", "draws", b"draws", "tasks_with_abandons", b"tasks_with_abandons"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DepartmentRedraws: _TypeAlias = DepartmentRedraws  # noqa: Y015
+
+@_typing.final
+class GetRedrawStatisticsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetRedrawStatisticsRequest: _TypeAlias = GetRedrawStatisticsRequest  # noqa: Y015
+
+@_typing.final
+class GetRedrawStatisticsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DEPARTMENTS_FIELD_NUMBER: _builtins.int
+    MAX_ABANDONS_PER_TASK_FIELD_NUMBER: _builtins.int
+    max_abandons_per_task: _builtins.int
+    """How many draws of one task may be abandoned on this server (DUALDRAW_MAX_ABANDONS_PER_TASK)."""
+    @_builtins.property
+    def departments(self) -> _containers.RepeatedCompositeFieldContainer[Global___DepartmentRedraws]: ...
+    def __init__(
+        self,
+        *,
+        departments: _abc.Iterable[Global___DepartmentRedraws] | None = ...,
+        max_abandons_per_task: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["departments", b"departments", "max_abandons_per_task", b"max_abandons_per_task"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetRedrawStatisticsResponse: _TypeAlias = GetRedrawStatisticsResponse  # noqa: Y015

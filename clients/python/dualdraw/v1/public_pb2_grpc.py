@@ -70,6 +70,21 @@ class PublicServiceStub:
                 request_serializer=dualdraw_dot_v1_dot_public__pb2.ListPublishedResultsRequest.SerializeToString,
                 response_deserializer=dualdraw_dot_v1_dot_public__pb2.ListPublishedResultsResponse.FromString,
                 _registered_method=True)
+        self.ListAbandonedDraws = channel.unary_unary(
+                '/dualdraw.v1.PublicService/ListAbandonedDraws',
+                request_serializer=dualdraw_dot_v1_dot_public__pb2.ListAbandonedDrawsRequest.SerializeToString,
+                response_deserializer=dualdraw_dot_v1_dot_public__pb2.ListAbandonedDrawsResponse.FromString,
+                _registered_method=True)
+        self.GetAbandonedDraw = channel.unary_unary(
+                '/dualdraw.v1.PublicService/GetAbandonedDraw',
+                request_serializer=dualdraw_dot_v1_dot_public__pb2.GetAbandonedDrawRequest.SerializeToString,
+                response_deserializer=dualdraw_dot_v1_dot_public__pb2.AbandonedDraw.FromString,
+                _registered_method=True)
+        self.GetRedrawStatistics = channel.unary_unary(
+                '/dualdraw.v1.PublicService/GetRedrawStatistics',
+                request_serializer=dualdraw_dot_v1_dot_public__pb2.GetRedrawStatisticsRequest.SerializeToString,
+                response_deserializer=dualdraw_dot_v1_dot_public__pb2.GetRedrawStatisticsResponse.FromString,
+                _registered_method=True)
 
 
 class PublicServiceServicer:
@@ -117,6 +132,28 @@ class PublicServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAbandonedDraws(self, request, context):
+        """-- abandoned draws and re-draws: public from the moment a draw is abandoned --
+        Abandoned draws, oldest first, optionally of one task or one department.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAbandonedDraw(self, request, context):
+        """One abandoned draw; NOT_FOUND for a draw that is not abandoned.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRedrawStatistics(self, request, context):
+        """Draws and abandoned draws per department, with the reasons.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PublicServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -154,6 +191,21 @@ def add_PublicServiceServicer_to_server(servicer, server):
                     servicer.ListPublishedResults,
                     request_deserializer=dualdraw_dot_v1_dot_public__pb2.ListPublishedResultsRequest.FromString,
                     response_serializer=dualdraw_dot_v1_dot_public__pb2.ListPublishedResultsResponse.SerializeToString,
+            ),
+            'ListAbandonedDraws': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAbandonedDraws,
+                    request_deserializer=dualdraw_dot_v1_dot_public__pb2.ListAbandonedDrawsRequest.FromString,
+                    response_serializer=dualdraw_dot_v1_dot_public__pb2.ListAbandonedDrawsResponse.SerializeToString,
+            ),
+            'GetAbandonedDraw': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAbandonedDraw,
+                    request_deserializer=dualdraw_dot_v1_dot_public__pb2.GetAbandonedDrawRequest.FromString,
+                    response_serializer=dualdraw_dot_v1_dot_public__pb2.AbandonedDraw.SerializeToString,
+            ),
+            'GetRedrawStatistics': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRedrawStatistics,
+                    request_deserializer=dualdraw_dot_v1_dot_public__pb2.GetRedrawStatisticsRequest.FromString,
+                    response_serializer=dualdraw_dot_v1_dot_public__pb2.GetRedrawStatisticsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -345,6 +397,87 @@ class PublicService:
             '/dualdraw.v1.PublicService/ListPublishedResults',
             dualdraw_dot_v1_dot_public__pb2.ListPublishedResultsRequest.SerializeToString,
             dualdraw_dot_v1_dot_public__pb2.ListPublishedResultsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAbandonedDraws(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dualdraw.v1.PublicService/ListAbandonedDraws',
+            dualdraw_dot_v1_dot_public__pb2.ListAbandonedDrawsRequest.SerializeToString,
+            dualdraw_dot_v1_dot_public__pb2.ListAbandonedDrawsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAbandonedDraw(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dualdraw.v1.PublicService/GetAbandonedDraw',
+            dualdraw_dot_v1_dot_public__pb2.GetAbandonedDrawRequest.SerializeToString,
+            dualdraw_dot_v1_dot_public__pb2.AbandonedDraw.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRedrawStatistics(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dualdraw.v1.PublicService/GetRedrawStatistics',
+            dualdraw_dot_v1_dot_public__pb2.GetRedrawStatisticsRequest.SerializeToString,
+            dualdraw_dot_v1_dot_public__pb2.GetRedrawStatisticsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -41,6 +41,14 @@ class PublicServiceStub:
     GetPublishedDraw: _grpc.UnaryUnaryMultiCallable[_public_pb2.GetPublishedDrawRequest, _public_pb2.PublicDraw]
     GetPublishedTask: _grpc.UnaryUnaryMultiCallable[_public_pb2.GetPublishedTaskRequest, _public_pb2.PublicTask]
     ListPublishedResults: _grpc.UnaryUnaryMultiCallable[_public_pb2.ListPublishedResultsRequest, _public_pb2.ListPublishedResultsResponse]
+    ListAbandonedDraws: _grpc.UnaryUnaryMultiCallable[_public_pb2.ListAbandonedDrawsRequest, _public_pb2.ListAbandonedDrawsResponse]
+    """-- abandoned draws and re-draws: public from the moment a draw is abandoned --
+    Abandoned draws, oldest first, optionally of one task or one department.
+    """
+    GetAbandonedDraw: _grpc.UnaryUnaryMultiCallable[_public_pb2.GetAbandonedDrawRequest, _public_pb2.AbandonedDraw]
+    """One abandoned draw; NOT_FOUND for a draw that is not abandoned."""
+    GetRedrawStatistics: _grpc.UnaryUnaryMultiCallable[_public_pb2.GetRedrawStatisticsRequest, _public_pb2.GetRedrawStatisticsResponse]
+    """Draws and abandoned draws per department, with the reasons."""
 
 @_typing.type_check_only
 class PublicServiceAsyncStub(PublicServiceStub):
@@ -52,6 +60,14 @@ class PublicServiceAsyncStub(PublicServiceStub):
     GetPublishedDraw: _aio.UnaryUnaryMultiCallable[_public_pb2.GetPublishedDrawRequest, _public_pb2.PublicDraw]  # type: ignore[assignment]
     GetPublishedTask: _aio.UnaryUnaryMultiCallable[_public_pb2.GetPublishedTaskRequest, _public_pb2.PublicTask]  # type: ignore[assignment]
     ListPublishedResults: _aio.UnaryUnaryMultiCallable[_public_pb2.ListPublishedResultsRequest, _public_pb2.ListPublishedResultsResponse]  # type: ignore[assignment]
+    ListAbandonedDraws: _aio.UnaryUnaryMultiCallable[_public_pb2.ListAbandonedDrawsRequest, _public_pb2.ListAbandonedDrawsResponse]  # type: ignore[assignment]
+    """-- abandoned draws and re-draws: public from the moment a draw is abandoned --
+    Abandoned draws, oldest first, optionally of one task or one department.
+    """
+    GetAbandonedDraw: _aio.UnaryUnaryMultiCallable[_public_pb2.GetAbandonedDrawRequest, _public_pb2.AbandonedDraw]  # type: ignore[assignment]
+    """One abandoned draw; NOT_FOUND for a draw that is not abandoned."""
+    GetRedrawStatistics: _aio.UnaryUnaryMultiCallable[_public_pb2.GetRedrawStatisticsRequest, _public_pb2.GetRedrawStatisticsResponse]  # type: ignore[assignment]
+    """Draws and abandoned draws per department, with the reasons."""
 
 class PublicServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -102,5 +118,31 @@ class PublicServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _public_pb2.ListPublishedResultsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_public_pb2.ListPublishedResultsResponse, _abc.Awaitable[_public_pb2.ListPublishedResultsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListAbandonedDraws(
+        self,
+        request: _public_pb2.ListAbandonedDrawsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_public_pb2.ListAbandonedDrawsResponse, _abc.Awaitable[_public_pb2.ListAbandonedDrawsResponse]]:
+        """-- abandoned draws and re-draws: public from the moment a draw is abandoned --
+        Abandoned draws, oldest first, optionally of one task or one department.
+        """
+
+    @_abc_1.abstractmethod
+    def GetAbandonedDraw(
+        self,
+        request: _public_pb2.GetAbandonedDrawRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_public_pb2.AbandonedDraw, _abc.Awaitable[_public_pb2.AbandonedDraw]]:
+        """One abandoned draw; NOT_FOUND for a draw that is not abandoned."""
+
+    @_abc_1.abstractmethod
+    def GetRedrawStatistics(
+        self,
+        request: _public_pb2.GetRedrawStatisticsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_public_pb2.GetRedrawStatisticsResponse, _abc.Awaitable[_public_pb2.GetRedrawStatisticsResponse]]:
+        """Draws and abandoned draws per department, with the reasons."""
 
 def add_PublicServiceServicer_to_server(servicer: PublicServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

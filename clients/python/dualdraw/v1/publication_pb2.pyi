@@ -84,10 +84,12 @@ class Publication(_message.Message):
     """Position in the sequence of all publications: the credit export's checkpoint."""
     published_by: _builtins.str
     inspection_end_date: _builtins.str
-    """Last inspection day of the draw (YYYY-MM-DD) and the deadline 20 working days later."""
+    """Last inspection day of the draw (YYYY-MM-DD), and the deadline: 20 working days after the draw."""
     deadline: _builtins.str
     verification: _builtins.str
-    """"match" when the draw re-computed from its stored record at publication, else "mismatch: ..."."""
+    """Always "match": a draw whose stored rows do not re-derive its commitments is not published
+    (FAILED_PRECONDITION, reason DRAW_DOES_NOT_VERIFY).
+    """
     result_count: _builtins.int
     on_time: _builtins.bool
     @_builtins.property
@@ -150,14 +152,19 @@ class PendingPublication(_message.Message):
     OVERDUE_WORKING_DAYS_FIELD_NUMBER: _builtins.int
     UNPUBLISHED_RESULTS_FIELD_NUMBER: _builtins.int
     OVERDUE_FIELD_NUMBER: _builtins.int
+    UNRECORDED_RESULTS_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
     task_id: _builtins.str
     inspection_end_date: _builtins.str
+    """The day the last result was inspected; "" while results are missing."""
     deadline: _builtins.str
+    """20 working days after the draw (Art. 14: results are published as they come)."""
     overdue_working_days: _builtins.int
     """Working days past the deadline (0 when not overdue)."""
     unpublished_results: _builtins.int
     overdue: _builtins.bool
+    unrecorded_results: _builtins.int
+    """Assignments with no result recorded yet."""
     def __init__(
         self,
         *,
@@ -168,10 +175,11 @@ class PendingPublication(_message.Message):
         overdue_working_days: _builtins.int = ...,
         unpublished_results: _builtins.int = ...,
         overdue: _builtins.bool = ...,
+        unrecorded_results: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["deadline", b"deadline", "draw_id", b"draw_id", "inspection_end_date", b"inspection_end_date", "overdue", b"overdue", "overdue_working_days", b"overdue_working_days", "task_id", b"task_id", "unpublished_results", b"unpublished_results"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deadline", b"deadline", "draw_id", b"draw_id", "inspection_end_date", b"inspection_end_date", "overdue", b"overdue", "overdue_working_days", b"overdue_working_days", "task_id", b"task_id", "unpublished_results", b"unpublished_results", "unrecorded_results", b"unrecorded_results"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -653,6 +653,9 @@ class VerifyLogResponse(_message.Message):
     CHECKPOINTS_CHECKED_FIELD_NUMBER: _builtins.int
     KEY_IDS_FIELD_NUMBER: _builtins.int
     DEVELOPMENT_KEY_FIELD_NUMBER: _builtins.int
+    DRAWS_CHECKED_FIELD_NUMBER: _builtins.int
+    FIRST_BAD_DRAW_ID_FIELD_NUMBER: _builtins.int
+    DRAW_PROBLEM_FIELD_NUMBER: _builtins.int
     ok: _builtins.bool
     tree_size: _builtins.int
     root_hash: _builtins.str
@@ -662,6 +665,16 @@ class VerifyLogResponse(_message.Message):
     checkpoints_checked: _builtins.int
     development_key: _builtins.bool
     """True when the server signs with a throw-away development key."""
+    draws_checked: _builtins.int
+    """Every stored draw re-derived from its rows against its committed roots (eligible set, exclusions,
+    pool), then its seed, selection and teams (executed substitutions replayed); ok is false when one differs.
+    """
+    first_bad_draw_id: _builtins.str
+    """The first draw (oldest id first) whose rows no longer match what it committed; "" when none."""
+    draw_problem: _builtins.str
+    """What differs in that draw, "<part>: <detail>" (part: manifest, eligible, exclusions, pool, seed,
+    selection, teams or substitutions).
+    """
     @_builtins.property
     def key_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
@@ -675,10 +688,13 @@ class VerifyLogResponse(_message.Message):
         checkpoints_checked: _builtins.int = ...,
         key_ids: _abc.Iterable[_builtins.str] | None = ...,
         development_key: _builtins.bool = ...,
+        draws_checked: _builtins.int = ...,
+        first_bad_draw_id: _builtins.str = ...,
+        draw_problem: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["checkpoints_checked", b"checkpoints_checked", "development_key", b"development_key", "first_bad_sequence", b"first_bad_sequence", "key_ids", b"key_ids", "ok", b"ok", "problem", b"problem", "root_hash", b"root_hash", "tree_size", b"tree_size"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checkpoints_checked", b"checkpoints_checked", "development_key", b"development_key", "draw_problem", b"draw_problem", "draws_checked", b"draws_checked", "first_bad_draw_id", b"first_bad_draw_id", "first_bad_sequence", b"first_bad_sequence", "key_ids", b"key_ids", "ok", b"ok", "problem", b"problem", "root_hash", b"root_hash", "tree_size", b"tree_size"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

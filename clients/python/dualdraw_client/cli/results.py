@@ -148,16 +148,25 @@ def _cmd_pending(client: DualdrawClient, args: argparse.Namespace, out: Output) 
     rows = client.pending_publications(as_of=args.as_of, overdue_only=not args.all)
     out.table(
         iter(rows),
-        ["DRAW", "TASK", "INSPECTION ENDED", "DEADLINE", "OVERDUE (WORKING DAYS)", "UNPUBLISHED"],
+        [
+            "DRAW",
+            "TASK",
+            "INSPECTION ENDED",
+            "DEADLINE",
+            "OVERDUE (WORKING DAYS)",
+            "UNPUBLISHED",
+            "UNRECORDED",
+        ],
         lambda d: [
             d.draw_id,
             d.task_id,
-            d.inspection_end_date,
+            d.inspection_end_date or "-",
             d.deadline,
             str(d.overdue_working_days),
             str(d.unpublished_results),
+            str(d.unrecorded_results),
         ],
-        "llllrr",
+        "llllrrr",
     )
     return 0
 
@@ -259,7 +268,11 @@ def add_commands(
     p.add_argument("draw_id", metavar="DRAW_ID")
     p.add_argument("--request-id", help="kept in the audit log")
     p = add_command(
-        results, "overdue", _cmd_pending, "draws past the 20-working-day publication deadline", common
+        results,
+        "overdue",
+        _cmd_pending,
+        "draws past the 20-working-day publication deadline (counted from the draw)",
+        common,
     )
     p.add_argument("--as-of", type=iso_date, metavar="DATE", help="judge at this day (default: today)")
     p.add_argument("--all", action="store_true", help="every draw due for publication, not only overdue ones")

@@ -127,6 +127,7 @@ def _cmd_log_verify(client: DualdrawClient, args: argparse.Namespace, out: Outpu
             f"signed checkpoints (key{'s' if len(keys) > 1 else ''} {', '.join(keys)})"
             + (" -- DEVELOPMENT KEY, not pinned" if verdict.development_key else "")
         )
+        out.line(f"OK: {verdict.draws_checked} draws re-derived from their stored rows")
         if len(keys) > 1:
             out.line(
                 f"KEY CHANGED: checkpoints were signed by {len(keys)} keys, in this order:"
@@ -134,7 +135,13 @@ def _cmd_log_verify(client: DualdrawClient, args: argparse.Namespace, out: Outpu
                 " restarted with another key"
             )
     else:
-        out.line(f"TAMPERED: first bad entry {verdict.first_bad_sequence}: {verdict.problem}")
+        if verdict.problem:
+            out.line(f"TAMPERED: first bad entry {verdict.first_bad_sequence}: {verdict.problem}")
+        if verdict.first_bad_draw_id:
+            out.line(
+                f"TAMPERED: draw {verdict.first_bad_draw_id} no longer matches its commitments "
+                f"({verdict.draws_checked} draws checked): {verdict.draw_problem}"
+            )
     return 0 if verdict.ok else 1
 
 

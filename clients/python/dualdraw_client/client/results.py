@@ -154,6 +154,21 @@ class ResultCalls(ClientBase):
         """A task whose draw's results are published."""
         return self._call(self._public.GetPublishedTask, public_pb2.GetPublishedTaskRequest(task_id=task_id))
 
+    def abandoned_draws(
+        self, *, task_id: str = "", department_id: str = ""
+    ) -> list[public_pb2.AbandonedDraw]:
+        """Every abandoned draw (of a task or a department), oldest first: public once abandoned."""
+        request = public_pb2.ListAbandonedDrawsRequest(task_id=task_id, department_id=department_id)
+        return list(self._call(self._public.ListAbandonedDraws, request).draws)
+
+    def abandoned_draw(self, draw_id: str) -> public_pb2.AbandonedDraw:
+        """One abandoned draw (NotFoundError for a draw that is not abandoned)."""
+        return self._call(self._public.GetAbandonedDraw, public_pb2.GetAbandonedDrawRequest(draw_id=draw_id))
+
+    def redraw_statistics(self) -> public_pb2.GetRedrawStatisticsResponse:
+        """Draws and abandoned draws per department, and the server's cap of abandoned draws per task."""
+        return self._call(self._public.GetRedrawStatistics, public_pb2.GetRedrawStatisticsRequest())
+
     def iter_published_draws(
         self, *, department_id: str = "", page_size: int = 0
     ) -> Iterator[public_pb2.PublicDraw]:

@@ -13,7 +13,7 @@ from dualdraw.entrypoints.grpc import convert
 from dualdraw.entrypoints.grpc import publication_convert as pconvert
 from dualdraw.entrypoints.grpc.pagination import next_page_token, page_request
 from dualdraw.entrypoints.grpc.servicers import Services, caller_of
-from dualdraw.service_layer import publication
+from dualdraw.service_layer import publication, redraws
 from dualdraw.v1 import public_pb2, public_pb2_grpc, publication_pb2
 
 T = TypeVar("T")
@@ -104,4 +104,27 @@ class PublicServicer(public_pb2_grpc.PublicServiceServicer):
         return public_pb2.ListPublishedResultsResponse(
             results=[pconvert.public_result_to_pb(r) for r in shown],
             next_page_token=next_page_token(last, *filters),
+        )
+
+    def ListAbandonedDraws(
+        self, request: public_pb2.ListAbandonedDrawsRequest, context: grpc.ServicerContext
+    ) -> public_pb2.ListAbandonedDrawsResponse:
+        found = redraws.public_abandoned_draws(
+            self._s.reader(), task_id=request.task_id, department_id=request.department_id
+        )
+        return public_pb2.ListAbandonedDrawsResponse(draws=[pconvert.abandoned_draw_to_pb(d) for d in found])
+
+    def GetAbandonedDraw(
+        self, request: public_pb2.GetAbandonedDrawRequest, context: grpc.ServicerContext
+    ) -> public_pb2.AbandonedDraw:
+        return pconvert.abandoned_draw_to_pb(redraws.public_abandoned_draw(self._s.reader(), request.draw_id))
+
+    def GetRedrawStatistics(
+        self, request: public_pb2.GetRedrawStatisticsRequest, context: grpc.ServicerContext
+    ) -> public_pb2.GetRedrawStatisticsResponse:
+        return public_pb2.GetRedrawStatisticsResponse(
+            departments=[
+                pconvert.department_redraws_to_pb(r) for r in redraws.redraw_statistics(self._s.reader())
+            ],
+            max_abandons_per_task=self._s.max_abandons_per_task,
         )

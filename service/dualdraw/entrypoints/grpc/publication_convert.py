@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dualdraw.domain.errors import Violations
 from dualdraw.domain.item_list import ItemVersion
-from dualdraw.domain.publication import Publication, PublicationDue, PublicDraw, PublicResult
+from dualdraw.domain.publication import (
+    DepartmentRedraws,
+    PublicAbandonedDraw,
+    Publication,
+    PublicationDue,
+    PublicDraw,
+    PublicResult,
+)
 from dualdraw.domain.results import OUTCOME_LABELS_ZH, InspectionResult, Outcome, ResultEntry
 from dualdraw.entrypoints.grpc.convert import fmt_date, item_to_pb, parse_date, parse_enum, timestamp
 from dualdraw.v1 import public_pb2, publication_pb2, results_pb2
@@ -83,6 +90,7 @@ def pending_to_pb(d: PublicationDue) -> publication_pb2.PendingPublication:
         overdue_working_days=d.overdue_working_days,
         unpublished_results=d.unpublished_results,
         overdue=d.overdue_working_days > 0,
+        unrecorded_results=d.unrecorded_results,
     )
 
 
@@ -176,4 +184,35 @@ def public_result_to_pb(r: PublicResult) -> public_pb2.PublicResult:
         publish_time=timestamp(r.published_at),
         correction_reason=r.correction_reason,
         supersedes=r.supersedes,
+    )
+
+
+def abandoned_draw_to_pb(d: PublicAbandonedDraw) -> public_pb2.AbandonedDraw:
+    return public_pb2.AbandonedDraw(
+        draw_id=d.draw_id,
+        task_id=d.task_id,
+        task_title=d.task_title,
+        item_code=d.item_code,
+        department_id=d.department_id,
+        department_name=d.department_name,
+        draw_time=timestamp(d.drawn_at),
+        abandon_time=timestamp(d.abandoned_at),
+        manifest_hash=d.manifest_hash,
+        seed=d.seed,
+        selected_count=d.selected_count,
+        reason=d.reason,
+        note=d.note,
+        replaced_by_draw_id=d.replaced_by,
+        replacement_published=d.replacement_published,
+    )
+
+
+def department_redraws_to_pb(r: DepartmentRedraws) -> public_pb2.DepartmentRedraws:
+    return public_pb2.DepartmentRedraws(
+        department_id=r.department_id,
+        department_name=r.department_name,
+        draws=r.draws,
+        abandoned=r.abandoned,
+        tasks_with_abandons=r.tasks_with_abandons,
+        abandoned_by_reason=r.abandoned_by_reason,
     )

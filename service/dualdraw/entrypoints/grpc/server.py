@@ -254,6 +254,7 @@ def create_server(
         general_ratio_cap=parse_ratio(settings.general_ratio_cap),
         draw_runner=draw_process,
         max_message_bytes=settings.max_message_bytes,
+        max_abandons_per_task=settings.max_abandons_per_task,
     )
     if settings.rules_watch_s > 0:
         rule_book.watch(engine, settings.rules_watch_s)

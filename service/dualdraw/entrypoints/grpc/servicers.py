@@ -71,6 +71,8 @@ class Services:
     """Public keys (hex) whose audit checkpoints ``VerifyLog`` accepts; ``None``: any (development key)."""
     general_ratio_cap: Fraction = DEFAULT_GENERAL_RATIO_CAP
     """The highest ratio a task with a policy may use on a general inspection item (key items: up to 1)."""
+    max_abandons_per_task: int = 1
+    """``Settings.max_abandons_per_task``: how many draws of one task ``AbandonDraw`` may retire."""
     max_message_bytes: int = 16 * 1024 * 1024
     """The server's gRPC message limit (``Settings.max_message_bytes``): ``ExportDrawBundle`` refuses a bundle
     that does not fit in one message, ``StreamDrawBundle`` cuts its chunks to fit."""

@@ -108,6 +108,7 @@ class VerifiableDrawServicer(verification_pb2_grpc.VerifiableDrawServiceServicer
             reason=request.reason,
             note=request.note,
             caller=caller_of(context, request.request_id),
+            max_abandons=self._s.max_abandons_per_task,
         )
         return convert.draw_to_pb(draw)
 
@@ -230,11 +231,14 @@ class AuditLogServicer(verification_pb2_grpc.AuditLogServiceServicer):
     def VerifyLog(
         self, request: verification_pb2.VerifyLogRequest, context: grpc.ServicerContext
     ) -> verification_pb2.VerifyLogResponse:
-        verdict = audit_log.verify_log(
+        verdict, draws = audit_log.verify_log_and_draws(
             self._s.unit_of_work(), self._trusted, request.known_tree_size, request.known_root_hash
         )
         return verification_pb2.VerifyLogResponse(
-            ok=verdict.ok,
+            ok=verdict.ok and draws.difference is None,
+            draws_checked=draws.draws_checked,
+            first_bad_draw_id=draws.draw_id,
+            draw_problem=str(draws.difference or ""),
             tree_size=verdict.tree_size,
             root_hash=verdict.root_hash,
             first_bad_sequence=verdict.first_bad_sequence,

@@ -91,6 +91,27 @@ def _draw_row(d: public_pb2.PublicDraw) -> dict[str, Any]:
     return row
 
 
+REASON_LABELS = {
+    "DATA_ERROR": "数据错误",
+    "RULES_ERROR": "规则错误",
+    "ENTROPY_FAILED": "随机源失败",
+    "TASK_CHANGED": "任务变更",
+    "ORDERED_BY_SUPERVISOR": "上级责令",
+    "OTHER": "其他",
+}
+
+
+def _abandoned_row(a: public_pb2.AbandonedDraw) -> dict[str, Any]:
+    row: dict[str, Any] = {f.name: getattr(a, f.name) for f in public_pb2.AbandonedDraw.DESCRIPTOR.fields}
+    row["draw_id"] = _safe(a.draw_id)
+    if a.replaced_by_draw_id:
+        row["replaced_by_draw_id"] = _safe(a.replaced_by_draw_id)
+    row["drawn_on"] = _day(a.draw_time)
+    row["abandoned_on"] = _day(a.abandon_time)
+    row["reason_label"] = REASON_LABELS.get(a.reason, a.reason)
+    return row
+
+
 def render_site(client: DualdrawClient, out_dir: Path, *, today: dt.date | None = None) -> SiteSummary:
     """Writes the site into ``out_dir`` (created if needed; files of an earlier run are replaced)."""
     day = today or dt.datetime.now(CST).date()
@@ -100,6 +121,19 @@ def render_site(client: DualdrawClient, out_dir: Path, *, today: dt.date | None 
     }
     draws = [_draw_row(d) for d in client.iter_published_draws()]
     results = [_result_row(r) for r in client.iter_published_results()]
+    abandoned = [_abandoned_row(a) for a in client.abandoned_draws()]
+    redraws = client.redraw_statistics()
+    statistics = [
+        {
+            "department_id": s.department_id,
+            "department_name": s.department_name,
+            "draws": s.draws,
+            "abandoned": s.abandoned,
+            "tasks_with_abandons": s.tasks_with_abandons,
+            "reasons": sorted((REASON_LABELS.get(k, k), n) for k, n in s.abandoned_by_reason.items()),
+        }
+        for s in redraws.departments
+    ]
 
     by_object: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in results:
@@ -141,9 +175,17 @@ def render_site(client: DualdrawClient, out_dir: Path, *, today: dt.date | None 
     write("draws.html", "draws.html", draws=draws)
     write("results.html", "results.html", results=results)
     write("search.html", "search.html", objects=objects)
+    write(
+        "abandoned.html",
+        "abandoned.html",
+        abandoned=abandoned,
+        statistics=statistics,
+        max_abandons=redraws.max_abandons_per_task,
+    )
     for d in draws:
         rows = [r for r in results if r["draw_id"] == d["draw_id"]]
-        write(f"draws/{_safe(d['draw_id'])}.html", "draw.html", d=d, results=rows)
+        earlier = [a for a in abandoned if a["task_id"] == d["task_id"]]
+        write(f"draws/{_safe(d['draw_id'])}.html", "draw.html", d=d, results=rows, abandoned=earlier)
     for o in objects:
         write(
             f"objects/{_safe(o['credit_code'])}.html",

@@ -23,12 +23,13 @@ from dualdraw.adapters.store.rows import (
     SUBSTITUTIONS,
     TASKS,
     Row,
+    to_draw,
 )
 from dualdraw.domain.draw.commitments import EligibleEntry
 from dualdraw.domain.draw.entropy import EntropyInput
 from dualdraw.domain.draw.substitution import Substitution
 from dualdraw.domain.errors import AlreadyExists, NotFound
-from dualdraw.domain.model import Assignment
+from dualdraw.domain.model import Assignment, Draw
 from dualdraw.service_layer.ports import PendingDraw
 
 
@@ -171,6 +172,44 @@ class SqlDrawLifecycleRepository(SqlRepository):
             .group_by(DRAWS.c.state_reason)
         )
         return {r[0]: int(r[1]) for r in rows}
+
+    def abandoned_of_task(self, task_id: str) -> int:
+        """How many draws of ``task_id`` were abandoned."""
+        return int(
+            self._connection.execute(
+                sa.select(sa.func.count())
+                .select_from(DRAWS)
+                .where(DRAWS.c.task_id == task_id, DRAWS.c.state == "abandoned")
+            ).scalar_one()
+        )
+
+    def abandoned_draws(self, task_id: str = "", department_id: str = "") -> list[Draw]:
+        """Abandoned draws (optionally of one task or one department's tasks), oldest first."""
+        stmt = sa.select(DRAWS).where(DRAWS.c.state == "abandoned")
+        if task_id:
+            stmt = stmt.where(DRAWS.c.task_id == task_id)
+        if department_id:
+            stmt = stmt.where(
+                DRAWS.c.task_id.in_(sa.select(TASKS.c.id).where(TASKS.c.department_id == department_id))
+            )
+        rows = self._connection.execute(stmt.order_by(DRAWS.c.created_at, DRAWS.c.id))
+        return [to_draw(r) for r in rows]
+
+    def draws_per_department(self) -> dict[str, tuple[int, int, int]]:
+        """Per department of the drawing task: (draws, abandoned draws, tasks with an abandoned draw)."""
+        abandoned = sa.case((DRAWS.c.state == "abandoned", 1), else_=0)
+        redrawn = sa.case((DRAWS.c.state == "abandoned", DRAWS.c.task_id), else_=None)
+        rows = self._connection.execute(
+            sa.select(
+                TASKS.c.department_id,
+                sa.func.count(),
+                sa.func.sum(abandoned),
+                sa.func.count(sa.distinct(redrawn)),
+            )
+            .select_from(DRAWS.join(TASKS, TASKS.c.id == DRAWS.c.task_id))
+            .group_by(TASKS.c.department_id)
+        )
+        return {r[0]: (int(r[1]), int(r[2] or 0), int(r[3])) for r in rows}
 
     # -- substitutions ---------------------------------------------------------------------------------
 

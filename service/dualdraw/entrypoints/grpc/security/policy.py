@@ -164,6 +164,9 @@ POLICIES: dict[str, MethodPolicy] = {
     _m(PUBLIC, "GetPublishedDraw"): rule(*EVERYONE),
     _m(PUBLIC, "GetPublishedTask"): rule(*EVERYONE),
     _m(PUBLIC, "ListPublishedResults"): rule(*EVERYONE),
+    _m(PUBLIC, "ListAbandonedDraws"): rule(*EVERYONE),  # public from the moment a draw is abandoned
+    _m(PUBLIC, "GetAbandonedDraw"): rule(*EVERYONE),
+    _m(PUBLIC, "GetRedrawStatistics"): rule(*EVERYONE),
 }
 
 # Infrastructure every client may use without a token.
