@@ -326,9 +326,7 @@ def _verify(
         )
     executed = bool(d["seed"])
     if declaration["kind"] == "local-secret":
-        notes.append(
-            "entropy: a local secret committed by hash (demo/test source: the operator could know it)"
-        )
+        notes.append("entropy: local secret — development only, not publishable (the operator could know it)")
     if not executed:
         need(
             d["seed"] == d["entropy"] == d["entropy_source"] == "", "draw: a draw without seed has no entropy"
