@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from dualdraw.domain.draw.beacon import DRAND_QUICKNET
 from dualdraw.domain.canonical_json import canonical_json
+from dualdraw.domain.draw.beacon import DRAND_QUICKNET
 from dualdraw.domain.draw.entropy import party_commitment
 from dualdraw.service_layer.demo_directory import DEMO_AS_OF
 from dualdraw.v1 import verification_pb2

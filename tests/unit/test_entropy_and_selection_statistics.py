@@ -83,7 +83,8 @@ def test_local_secret_and_beacon_sources() -> None:
     round_, signature = QUICKNET_ROUND_3
     beacon = {"kind": "beacon", "beacon": "drand-quicknet", "round": round_}
     a, label = combine(beacon, {("beacon", "drand-quicknet"): signature})
-    assert label == "beacon:drand-quicknet#3" and len(a) == 32
+    assert label == "beacon:drand-quicknet#3"
+    assert len(a) == 32
     with pytest.raises(EntropyProblem) as invented:
         combine(beacon, {("beacon", "drand-quicknet"): "01" * 48})
     assert invented.value.reason == "BEACON_SIGNATURE_INVALID"
