@@ -22,7 +22,7 @@ import pytest
 from dualdraw.domain.draw import entropy
 from dualdraw.domain.draw.beacon import DRAND_QUICKNET
 from dualdraw.entrypoints.grpc.server import create_server
-from dualdraw.service_layer import bundles, draw_lifecycle
+from dualdraw.service_layer import bundles, draw_commit, draw_lifecycle
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_directory import DEMO_AS_OF
 from dualdraw.service_layer.demo_loader import load_demo
@@ -172,3 +172,30 @@ def test_a_published_round_is_accepted_and_an_invented_value_is_flagged_by_the_o
     assert run.returncode == 1, run.stdout + run.stderr
     assert f"MISMATCH: entropy: beacon drand-quicknet round {ROUND}" in run.stdout, run.stdout
     assert "the value must be the beacon's signature of that round" in run.stdout
+
+
+def test_the_offline_verifier_refuses_a_round_produced_before_the_commit(
+    demo_served: Served, client: DualdrawClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = demo_served.running.services
+    after_round = DRAND_QUICKNET.round_time(ROUND) + dt.timedelta(minutes=5)
+    declaration = {"kind": "beacon", "beacon": "drand-quicknet", "round": ROUND}
+    # A server that let the commit name a round already produced (its check switched off here).
+    with monkeypatch.context() as unchecked:
+        unchecked.setattr(draw_commit, "check_rounds_after", lambda _declaration, _at: None)
+        late = draw_lifecycle.commit_draw(
+            services.unit_of_work(),
+            services.engine,
+            services.rule_book.current(),
+            task_id=demo_task(client).id,
+            as_of=DEMO_AS_OF,
+            caller=Caller(actor="e2e-tester", now=after_round),
+            declaration=declaration,
+        )
+    draw_lifecycle.execute_draw(
+        services.unit_of_work(), draw_id=late.id, beacon_value=SIGNATURE, caller=Caller(actor="e2e-tester")
+    )
+    report = verify_bundle(bundles.export_bundle(services.unit_of_work(), late.id))
+    assert not report.ok
+    assert f"beacon drand-quicknet round {ROUND}" in report.problem
+    assert "not after the commit" in report.problem
