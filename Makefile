@@ -21,7 +21,8 @@ $(STAMP): pyproject.toml clients/python/pyproject.toml
 install: $(STAMP)  ## create the virtual environment and install dualdraw and dualdraw-client with the dev tools
 
 run: $(STAMP)  ## install, migrate the SQLite file, load demo data if empty, serve on 127.0.0.1:50051
-	DUALDRAW_AUTH=$${DUALDRAW_AUTH:-off} DUALDRAW_DATABASE_URL=$${DUALDRAW_DATABASE_URL:-$(DB)} $(VENV)/bin/dualdraw serve --address $(ADDR) --migrate --demo-if-empty
+	auth=$${DUALDRAW_AUTH:-off}; local=$$([ "$$auth" = off ] && echo 1 || echo 0); \
+	DUALDRAW_AUTH=$$auth DUALDRAW_ALLOW_LOCAL_ENTROPY=$${DUALDRAW_ALLOW_LOCAL_ENTROPY:-$$local} DUALDRAW_DATABASE_URL=$${DUALDRAW_DATABASE_URL:-$(DB)} $(VENV)/bin/dualdraw serve --address $(ADDR) --migrate --demo-if-empty
 
 test: $(STAMP)  ## install and run the whole suite (SQLite and PostgreSQL)
 	$(PY) -m pytest $(PYTEST_ARGS)

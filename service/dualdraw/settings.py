@@ -128,6 +128,20 @@ class Settings:
     denial_burst: int = field(default_factory=lambda: _env_int("DUALDRAW_DENIAL_BURST", 500))
     """``DUALDRAW_DENIAL_BURST``: refusals a caller may have in a row before its rate applies."""
 
+    allow_local_entropy: bool = field(
+        default_factory=lambda: (
+            os.environ.get("DUALDRAW_ALLOW_LOCAL_ENTROPY", "").strip() in ("1", "on", "yes")
+        )
+    )
+    """``DUALDRAW_ALLOW_LOCAL_ENTROPY=1``: draws may use a local server secret (development only; refused at
+    start unless ``DUALDRAW_AUTH=off``). Such a draw is marked and never publishable."""
+    beacon: str = field(default_factory=lambda: os.environ.get("DUALDRAW_BEACON", "") or "drand-quicknet")
+    """``DUALDRAW_BEACON``: the pinned beacon chain (``dualdraw.domain.draw.beacon.CHAINS``) a one-step draw
+    names by default; its public key, genesis and period are pinned there and in docs/DRAW-ALGORITHM.md."""
+    beacon_delay_s: int = field(default_factory=lambda: _env_int("DUALDRAW_BEACON_DELAY_S", 60))
+    """``DUALDRAW_BEACON_DELAY_S``: a one-step draw's default round is the first produced this many seconds
+    after the commit (longer than the commit itself takes)."""
+
     @property
     def auth_enabled(self) -> bool:
         return self.auth not in ("off", "0", "false", "no")

@@ -32,6 +32,7 @@ def served(database_url: str, request: pytest.FixtureRequest) -> Iterator[Served
         address="127.0.0.1:0",
         rule_timeout_s=60,
         auth="off",
+        allow_local_entropy=True,  # development mode: the one-step draw uses a local secret
         draw_process="off" if in_process else "on",
     )
     running = create_server(settings)

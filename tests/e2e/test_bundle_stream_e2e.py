@@ -156,6 +156,7 @@ def small(database_url: str, demo_served: Served) -> Iterator[str]:
         rules_path=RULES,
         address="127.0.0.1:0",
         auth="off",
+        allow_local_entropy=True,  # development: one-step draws use a local secret
         draw_process="off",
         max_message_bytes=SMALL_LIMIT,
     )

@@ -49,6 +49,7 @@ def _settings(database_url: str, draw_process: str) -> Settings:
         address="127.0.0.1:0",
         rule_timeout_s=60,
         auth="off",
+        allow_local_entropy=True,  # development: one-step draws use a local secret
         draw_process=draw_process,
     )
 

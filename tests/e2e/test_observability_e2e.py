@@ -28,6 +28,7 @@ def observed(database_url: str) -> Iterator[tuple[RunningServer, int]]:
         rules_path=RULES,
         address="127.0.0.1:0",
         auth="off",  # access control is tested in tests/security
+        allow_local_entropy=True,  # development: one-step draws use a local secret
         metrics_address=f"127.0.0.1:{metrics_port}",
     )
     running = create_server(settings)

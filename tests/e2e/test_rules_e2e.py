@@ -48,6 +48,7 @@ def own_server(database_url: str, rules_copy: Path) -> Iterator[Served]:
         rule_timeout_s=60,
         rules_watch_s=0.2,
         auth="off",  # this test is about rule reloads; access control is tested in tests/security
+        allow_local_entropy=True,  # development: one-step draws use a local secret
     )
     running = create_server(settings)
     load_demo(running.services.unit_of_work)

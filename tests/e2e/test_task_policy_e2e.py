@@ -422,6 +422,7 @@ def test_the_general_item_cap_is_configurable(served: Served, database_url: str)
         address="127.0.0.1:0",
         general_ratio_cap="0.5",
         auth="off",
+        allow_local_entropy=True,  # development: one-step draws use a local secret
     )
     running = create_server(settings)
     try:

@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from dualdraw.domain.canonical_json import canonical_json
+from dualdraw.domain.draw.beacon import DRAND_QUICKNET
 from dualdraw.domain.draw.entropy import party_commitment
 from dualdraw.service_layer.demo_directory import DEMO_AS_OF
 from dualdraw.v1 import verification_pb2
@@ -28,6 +29,8 @@ from .conftest import Served
 from .test_draw_e2e import demo_task
 
 ROOT = Path(__file__).resolve().parents[2]
+# A drand quicknet round produced a day from now: committing to it is allowed, its value unknown to anyone.
+FUTURE_ROUND = DRAND_QUICKNET.first_round_after(dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
 
 
 def commit_reveal_source(deadline: dt.datetime, secrets: dict[str, bytes]) -> verification_pb2.EntropySource:
@@ -39,7 +42,7 @@ def commit_reveal_source(deadline: dt.datetime, secrets: dict[str, bytes]) -> ve
         ],
         reveal_deadline=deadline.isoformat(),
         beacon="drand-quicknet",
-        beacon_round=4242,
+        beacon_round=FUTURE_ROUND,
     )
 
 
@@ -100,8 +103,11 @@ def test_fallback_beacon_stands_in_for_a_party_that_does_not_reveal_by_the_deadl
     with pytest.raises(FailedPreconditionError) as needs:
         client.execute_draw(draw.id)
     assert needs.value.reason == "AWAITING_ENTROPY"
-    executed = client.execute_draw(draw.id, "5a" * 48)
-    assert executed.entropy_source == "commit-reveal:1/2+fallback:drand-quicknet#4242"
+    # The fallback round is a day away: any value given now is not its signature, and is refused.
+    with pytest.raises(FailedPreconditionError) as invented:
+        client.execute_draw(draw.id, "a5" * 48)
+    assert invented.value.reason == "BEACON_SIGNATURE_INVALID"
+    assert client.get_draw(draw.id).state == "committed"
     assert verify_bundle(client.export_draw_bundle(draw.id)).ok
 
 
@@ -119,15 +125,13 @@ def test_one_live_draw_per_task_and_abandoned_draws_stay_visible_and_counted(
     abandoned = client.abandon_draw(first.id, "DATA_ERROR", "directory import was incomplete")
     assert abandoned.state == "abandoned"
     assert abandoned.state_reason == "DATA_ERROR"
-    beacon = verification_pb2.EntropySource(kind="beacon", beacon="drand-quicknet", beacon_round=9001)
+    beacon = verification_pb2.EntropySource(kind="beacon", beacon="drand-quicknet", beacon_round=FUTURE_ROUND)
     second = client.commit_draw(task.id, beacon, as_of=DEMO_AS_OF)
     with pytest.raises(FailedPreconditionError) as needs:
         client.execute_draw(second.id)
     assert needs.value.reason == "AWAITING_ENTROPY"
-    second = client.execute_draw(second.id, "c0ffee" * 8)
-    assert second.entropy_source == "beacon:drand-quicknet#9001"
     states = {d.id: d.state for d in client.iter_draws(task_id=task.id)}
-    assert states == {first.id: "abandoned", second.id: "executed"}
+    assert states == {first.id: "abandoned", second.id: "committed"}
     assert client.get_task(task.id).draw_id == second.id
     stats = client.draw_statistics()
     assert stats.abandoned == 1

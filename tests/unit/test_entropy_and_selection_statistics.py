@@ -19,6 +19,11 @@ from dualdraw.domain.draw.entropy import (
 from dualdraw.domain.draw.selection import select_stratified, selection_size
 
 NOW = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+# drand quicknet round 3 as published (tests/unit/test_beacon_verification.py says where from).
+QUICKNET_ROUND_3 = (
+    3,
+    "b3fab6df720b68cc47175f2c777e86d84187caab5770906f515ff1099cb01e4deaa027075d860823e49477b93c72bd64",
+)
 
 
 def commit_reveal(deadline: dt.datetime) -> dict[str, object]:
@@ -29,7 +34,7 @@ def commit_reveal(deadline: dt.datetime) -> dict[str, object]:
             {"name": "discipline-office", "commitment": party_commitment("discipline-office", b"s2")},
         ],
         "reveal_deadline": deadline.isoformat(),
-        "fallback": {"beacon": "drand-quicknet", "round": 123},
+        "fallback": {"beacon": "drand-quicknet", "round": QUICKNET_ROUND_3[0]},
     }
 
 
@@ -48,9 +53,9 @@ def test_commit_reveal_needs_every_party_before_the_deadline_and_the_fallback_af
     with pytest.raises(EntropyProblem) as need_beacon:
         combine(decl, one, now=late)
     assert need_beacon.value.reason == "AWAITING_ENTROPY"
-    fallback = {**one, ("fallback-beacon", "drand-quicknet"): "ab" * 32}
+    fallback = {**one, ("fallback-beacon", "drand-quicknet"): QUICKNET_ROUND_3[1]}
     entropy2, label2 = combine(decl, fallback, now=late)
-    assert label2 == "commit-reveal:1/2+fallback:drand-quicknet#123"
+    assert label2 == "commit-reveal:1/2+fallback:drand-quicknet#3"
     assert entropy2 != entropy
 
 
@@ -75,12 +80,18 @@ def test_local_secret_and_beacon_sources() -> None:
             {"kind": "local-secret", "commitment": local_commitment(secret)},
             {("local-secret", "local"): "00" * 32},
         )
-    beacon = {"kind": "beacon", "beacon": "drand", "round": 9}
-    a, _ = combine(beacon, {("beacon", "drand"): "01" * 32})
-    b, _ = combine(beacon, {("beacon", "drand"): "02" * 32})
-    assert a != b
+    round_, signature = QUICKNET_ROUND_3
+    beacon = {"kind": "beacon", "beacon": "drand-quicknet", "round": round_}
+    a, label = combine(beacon, {("beacon", "drand-quicknet"): signature})
+    assert label == "beacon:drand-quicknet#3"
+    assert len(a) == 32
+    with pytest.raises(EntropyProblem) as invented:
+        combine(beacon, {("beacon", "drand-quicknet"): "01" * 48})
+    assert invented.value.reason == "BEACON_SIGNATURE_INVALID"
     with pytest.raises(EntropyProblem):
-        validate_declaration({"kind": "beacon", "beacon": "drand", "round": 0})
+        validate_declaration({"kind": "beacon", "beacon": "drand-quicknet", "round": 0})
+    with pytest.raises(EntropyProblem):  # only pinned chains
+        validate_declaration({"kind": "beacon", "beacon": "drand", "round": 9})
 
 
 # Chi-square critical values at p = 0.001 (df = n - 1): a fair selection fails this once in a thousand

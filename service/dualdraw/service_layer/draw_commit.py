@@ -29,6 +29,7 @@ from dualdraw.domain.draw.entropy import (
     LOCAL_SECRET,
     ROLE_LOCAL,
     EntropyProblem,
+    check_rounds_after,
     expected_inputs,
     validate_declaration,
 )
@@ -46,6 +47,7 @@ from dualdraw.service_layer.draw_policy import gather_policy_inputs
 from dualdraw.service_layer.draw_progress import Progress, cycle_collection_paused
 from dualdraw.service_layer.draw_state import (
     COMMITTED,
+    entropy_failure,
     invalid,
     new_local_secret_source,
     repeated_request,
@@ -132,6 +134,10 @@ def commit_in(
         validate_declaration(declaration)
     except EntropyProblem as exc:
         raise invalid("entropy_source", str(exc)) from None
+    try:
+        check_rounds_after(declaration, caller.now)
+    except EntropyProblem as exc:
+        raise entropy_failure(exc) from None
     check_draw(uow, task, day, caller)
     item = require(uow.items.get(task.item_code), "inspection item", task.item_code)
     departments = uow.directory.all_departments()

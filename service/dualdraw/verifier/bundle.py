@@ -8,6 +8,7 @@ checkpoint. The first difference is reported by name (docs/DRAW-ALGORITHM.md §1
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import Counter
 from collections.abc import Collection, Sequence
@@ -26,7 +27,13 @@ from dualdraw.domain.draw.commitments import (
     salted_leaf_hashes,
     set_root,
 )
-from dualdraw.domain.draw.entropy import EntropyProblem, combine, expected_inputs
+from dualdraw.domain.draw.entropy import (
+    EntropyProblem,
+    check_rounds_after,
+    combine,
+    expected_inputs,
+    validate_declaration,
+)
 from dualdraw.domain.draw.selection import Selected, object_ticket, selection_size, ticket_hex
 from dualdraw.domain.draw.strata import stratum_ratios
 from dualdraw.domain.draw.substitution import pick_replacement, sub_seed
@@ -157,6 +164,11 @@ def _verify(
     problem = algorithm.manifest_problem(manifest)
     need(problem is None, problem or "")
     declaration = manifest["entropy_source"]
+    try:
+        validate_declaration(declaration)
+        check_rounds_after(declaration, dt.datetime.fromisoformat(manifest["created_at"]))
+    except (EntropyProblem, ValueError, TypeError) as exc:
+        raise Mismatch(f"manifest.entropy_source: {exc}") from None
     objects = manifest["objects"]
     inspectors = manifest["inspectors"]
 
@@ -326,9 +338,7 @@ def _verify(
         )
     executed = bool(d["seed"])
     if declaration["kind"] == "local-secret":
-        notes.append(
-            "entropy: a local secret committed by hash (demo/test source: the operator could know it)"
-        )
+        notes.append("entropy: local secret — development only, not publishable (the operator could know it)")
     if not executed:
         need(
             d["seed"] == d["entropy"] == d["entropy_source"] == "", "draw: a draw without seed has no entropy"

@@ -46,6 +46,7 @@ class Draw(_message.Message):
     STATE_FIELD_NUMBER: _builtins.int
     STATE_REASON_FIELD_NUMBER: _builtins.int
     STATE_NOTE_FIELD_NUMBER: _builtins.int
+    ENTROPY_NOTE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     task_id: _builtins.str
     actor: _builtins.str
@@ -79,6 +80,10 @@ class Draw(_message.Message):
     state_reason: _builtins.str
     """Abandoned: the reason code and note."""
     state_note: _builtins.str
+    entropy_note: _builtins.str
+    """Set for a draw whose entropy an insider could know: "local secret — development only, not
+    publishable" (a local-secret draw).
+    """
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -107,10 +112,11 @@ class Draw(_message.Message):
         state: _builtins.str = ...,
         state_reason: _builtins.str = ...,
         state_note: _builtins.str = ...,
+        entropy_note: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "algorithm_version", b"algorithm_version", "as_of", b"as_of", "create_time", b"create_time", "eligible_count", b"eligible_count", "eligible_digest", b"eligible_digest", "entropy", b"entropy", "entropy_source", b"entropy_source", "excluded_count", b"excluded_count", "id", b"id", "in_scope_count", b"in_scope_count", "inspector_pool_digest", b"inspector_pool_digest", "manifest_hash", b"manifest_hash", "ratio", b"ratio", "rule_set_hash", b"rule_set_hash", "rule_set_version", b"rule_set_version", "seed", b"seed", "selected_count", b"selected_count", "state", b"state", "state_note", b"state_note", "state_reason", b"state_reason", "task_id", b"task_id", "team_size", b"team_size"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "algorithm_version", b"algorithm_version", "as_of", b"as_of", "create_time", b"create_time", "eligible_count", b"eligible_count", "eligible_digest", b"eligible_digest", "entropy", b"entropy", "entropy_note", b"entropy_note", "entropy_source", b"entropy_source", "excluded_count", b"excluded_count", "id", b"id", "in_scope_count", b"in_scope_count", "inspector_pool_digest", b"inspector_pool_digest", "manifest_hash", b"manifest_hash", "ratio", b"ratio", "rule_set_hash", b"rule_set_hash", "rule_set_version", b"rule_set_version", "seed", b"seed", "selected_count", b"selected_count", "state", b"state", "state_note", b"state_note", "state_reason", b"state_reason", "task_id", b"task_id", "team_size", b"team_size"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -249,20 +255,28 @@ class DrawRequest(_message.Message):
     TASK_ID_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     AS_OF_FIELD_NUMBER: _builtins.int
+    BEACON_ROUND_FIELD_NUMBER: _builtins.int
     task_id: _builtins.str
     request_id: _builtins.str
     as_of: _builtins.str
     """Date the exclusion rules are evaluated at (YYYY-MM-DD); empty means today (UTC+8)."""
+    beacon_round: _builtins.int
+    """The round of the server's pinned beacon (drand quicknet) whose signature gives the entropy; it must be
+    produced after the commit. 0: the first round DUALDRAW_BEACON_DELAY_S after the commit, or, only with
+    DUALDRAW_ALLOW_LOCAL_ENTROPY=1 (development), a local secret and the draw executed at once. A beacon
+    draw is answered committed; ExecuteDraw with the round's signature executes it.
+    """
     def __init__(
         self,
         *,
         task_id: _builtins.str = ...,
         request_id: _builtins.str = ...,
         as_of: _builtins.str = ...,
+        beacon_round: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "request_id", b"request_id", "task_id", b"task_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "beacon_round", b"beacon_round", "request_id", b"request_id", "task_id", b"task_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -21,9 +21,15 @@ class DrawCalls(ClientBase):
         as_of: str | datetime.date | None = None,
         request_id: str | None = None,
         *,
+        beacon_round: int = 0,
         timeout: float | None = None,
     ) -> draws_pb2.Draw:
         """Runs the draw of a task, evaluating the exclusion rules at ``as_of`` (default: the server's today).
+
+        Its entropy is the signature of ``beacon_round`` of the server's pinned beacon (0: the first round a
+        minute after the commit): the draw comes back committed, ``execute_draw`` with that signature
+        executes it. Only a development server (``DUALDRAW_ALLOW_LOCAL_ENTROPY=1``) draws at once with a
+        local secret when ``beacon_round`` is 0; such a draw has ``entropy_note`` set.
 
         A task is drawn once: a second draw fails with AlreadyExistsError (reason ``DRAW_EXISTS``) unless it
         repeats the first one's ``request_id``.
@@ -34,7 +40,10 @@ class DrawCalls(ClientBase):
         if isinstance(as_of, datetime.date):
             as_of = as_of.isoformat()
         request = draws_pb2.DrawRequest(
-            task_id=task_id, as_of=as_of or "", request_id=request_id or new_request_id()
+            task_id=task_id,
+            as_of=as_of or "",
+            request_id=request_id or new_request_id(),
+            beacon_round=beacon_round,
         )
         return self._call(self._draws.Draw, request, timeout)
 

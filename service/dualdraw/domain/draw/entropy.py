@@ -5,9 +5,11 @@ A declaration is a JSON object frozen in the manifest before any entropy exists:
 - ``{"kind": "commit-reveal", "parties": [{"name", "commitment"}], "reveal_deadline", "fallback"}``: each
   named party commits ``SHA256("dualdraw/reveal/v1" ‖ 0x00 ‖ name ‖ 0x00 ‖ secret)`` and reveals ``secret``
   later; when a party has not revealed by the deadline the declared fallback beacon round stands in for it;
-- ``{"kind": "beacon", "beacon": name, "round": n}``: a public randomness beacon's value for a round that
-  had not been produced when the manifest was recorded (e.g. drand);
-- ``{"kind": "local-secret", "commitment": hex}``: a server secret committed by hash (demos and tests only).
+- ``{"kind": "beacon", "beacon": name, "round": n}``: a pinned public randomness beacon's (``beacon.CHAINS``)
+  signature of a round produced after the commit (``check_rounds_after``); the value supplied is the
+  signature, verified against the chain's public key, and its randomness is ``SHA256(signature)``;
+- ``{"kind": "local-secret", "commitment": hex}``: a server secret committed by hash: development only, the
+  operator could know it, so such a draw is never published.
 
 ``combine`` turns the declaration and the supplied values into the entropy bytes of ``derive_seed``.
 """
@@ -20,6 +22,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from dualdraw.domain.draw.beacon import BeaconProblem, chain, verify_round
 
 COMMIT_REVEAL = "commit-reveal"
 BEACON = "beacon"
@@ -66,9 +70,39 @@ def _party_piece(name: str, secret: bytes) -> bytes:
     return hashlib.sha256(b"dualdraw/party/v1\x00" + name.encode("utf-8") + b"\x00" + secret).digest()
 
 
-def _beacon_piece(beacon: str, round_: int, value: bytes) -> bytes:
+def _beacon_piece(beacon: str, round_: int, value: str, what: str) -> bytes:
+    """``SHA256("dualdraw/beacon/v1" ‖ 0x00 ‖ name ‖ 0x00 ‖ decimal round ‖ 0x00 ‖ randomness)`` once the
+    supplied ``value`` (hex signature) verifies; the randomness is ``SHA256(signature)``."""
+    signature = check_hex(value, what)
+    try:
+        randomness = verify_round(chain(beacon), round_, signature)
+    except BeaconProblem as exc:
+        raise EntropyProblem(str(exc), exc.reason) from None
     data = b"dualdraw/beacon/v1\x00" + beacon.encode("utf-8") + b"\x00" + str(round_).encode("ascii")
-    return hashlib.sha256(data + b"\x00" + value).digest()
+    return hashlib.sha256(data + b"\x00" + randomness).digest()
+
+
+def beacon_rounds(declaration: Mapping[str, Any]) -> list[tuple[str, int]]:
+    """The beacon rounds a declaration names: ``(beacon, round)``, the fallback's for commit-reveal."""
+    if declaration.get("kind") == BEACON:
+        return [(declaration["beacon"], declaration["round"])]
+    if declaration.get("kind") == COMMIT_REVEAL:
+        return [(declaration["fallback"]["beacon"], declaration["fallback"]["round"])]
+    return []
+
+
+def check_rounds_after(declaration: Mapping[str, Any], committed_at: dt.datetime) -> None:
+    """Raises ``EntropyProblem`` (``BEACON_ROUND_NOT_AFTER_COMMIT``) unless every named round is produced
+    strictly after ``committed_at``: a round produced before could be known to whoever commits."""
+    for name, round_ in beacon_rounds(declaration):
+        produced = chain(name).round_time(round_)
+        if produced <= committed_at:
+            raise EntropyProblem(
+                f"beacon {name} round {round_} is produced at {produced.isoformat()}, not after the commit "
+                f"at {committed_at.astimezone(dt.UTC).isoformat()}: its value may be known already; name a "
+                f"later round (the first after the commit is {chain(name).first_round_after(committed_at)})",
+                "BEACON_ROUND_NOT_AFTER_COMMIT",
+            )
 
 
 def check_hex(value: str, what: str) -> bytes:
@@ -92,6 +126,10 @@ def validate_declaration(declaration: Mapping[str, Any]) -> None:
             raise fail("beacon needs exactly beacon and round")
         if not isinstance(declaration["beacon"], str) or not declaration["beacon"]:
             raise fail("beacon name is required")
+        try:
+            chain(declaration["beacon"])
+        except BeaconProblem as exc:
+            raise fail(str(exc)) from None
         if not isinstance(declaration["round"], int) or declaration["round"] < 1:
             raise fail("beacon round must be a positive integer")
     elif kind == COMMIT_REVEAL:
@@ -169,7 +207,7 @@ def combine(
             raise EntropyProblem(
                 f"waiting for beacon {declaration['beacon']} round {declaration['round']}", "AWAITING_ENTROPY"
             )
-        piece = _beacon_piece(declaration["beacon"], declaration["round"], check_hex(value, "beacon value"))
+        piece = _beacon_piece(declaration["beacon"], declaration["round"], value, "beacon value")
         return piece, f"{BEACON}:{declaration['beacon']}#{declaration['round']}"
     pieces: list[bytes] = []
     missing: list[str] = []
@@ -200,7 +238,5 @@ def combine(
             f"round {fallback['round']}",
             "AWAITING_ENTROPY",
         )
-    pieces.append(
-        _beacon_piece(fallback["beacon"], fallback["round"], check_hex(value, "fallback beacon value"))
-    )
+    pieces.append(_beacon_piece(fallback["beacon"], fallback["round"], value, "fallback beacon value"))
     return b"".join(pieces), f"{label}+fallback:{fallback['beacon']}#{fallback['round']}"

@@ -25,6 +25,7 @@ from dualdraw.adapters.store.unit_of_work import Store
 from dualdraw.bootstrap import wire
 from dualdraw.domain.audit.checkpoints import CheckpointSigner, write_private_key
 from dualdraw.domain.draw.algorithm import parse_ratio
+from dualdraw.domain.draw.beacon import chain
 from dualdraw.domain.working_days import load_calendar
 from dualdraw.entrypoints.grpc import reflection
 from dualdraw.entrypoints.grpc.errors import ErrorMappingInterceptor
@@ -48,6 +49,7 @@ from dualdraw.entrypoints.grpc.servicers import (
 from dualdraw.entrypoints.grpc.validation import RequestValidationInterceptor
 from dualdraw.entrypoints.grpc.verification_servicers import AuditLogServicer, VerifiableDrawServicer
 from dualdraw.runtime.telemetry import start_metrics_server
+from dualdraw.service_layer.entropy_policy import EntropyPolicy
 from dualdraw.service_layer.rule_book import RuleBook
 from dualdraw.settings import Settings
 from dualdraw.v1 import (
@@ -212,6 +214,19 @@ def token_keys(settings: Settings) -> TokenKeys | None:
     )
 
 
+def entropy_policy(settings: Settings) -> EntropyPolicy:
+    """The entropy draws may use; ``DUALDRAW_ALLOW_LOCAL_ENTROPY`` is refused unless auth is off."""
+    if settings.allow_local_entropy and settings.auth_enabled:
+        raise ValueError(
+            "DUALDRAW_ALLOW_LOCAL_ENTROPY=1 is for development only: it needs DUALDRAW_AUTH=off (a local "
+            "secret is entropy the operator could know)"
+        )
+    if settings.allow_local_entropy:
+        log.warning("DUALDRAW_ALLOW_LOCAL_ENTROPY=1: draws may use a local secret (development only)")
+    chain(settings.beacon)  # raises for a beacon that is not pinned
+    return EntropyPolicy(settings.allow_local_entropy, settings.beacon, settings.beacon_delay_s)
+
+
 def server_credentials(settings: Settings) -> grpc.ServerCredentials | None:
     """TLS credentials from the configured PEM files (mTLS with a client CA); ``None`` for plaintext."""
     if settings.tls_cert is None and settings.tls_key is None:
@@ -233,6 +248,7 @@ def create_server(
 ) -> RunningServer:
     """Creates and starts a server on ``settings.address`` (``host:0`` picks a free port)."""
     keys = token_keys(settings)
+    policy = entropy_policy(settings)
     credentials = server_credentials(settings)
     if credentials is None and not is_loopback(settings.address):
         raise ValueError(
@@ -255,6 +271,7 @@ def create_server(
         draw_runner=draw_process,
         max_message_bytes=settings.max_message_bytes,
         max_abandons_per_task=settings.max_abandons_per_task,
+        entropy_policy=policy,
     )
     if settings.rules_watch_s > 0:
         rule_book.watch(engine, settings.rules_watch_s)

@@ -25,6 +25,7 @@ from dualdraw.service_layer import catalogue, directory, draw_policy
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.directory import DirectoryBatch, require
 from dualdraw.service_layer.draw_runner import DrawRunner, InProcessDraws
+from dualdraw.service_layer.entropy_policy import EntropyPolicy
 from dualdraw.service_layer.ports import Page, UnitOfWork
 from dualdraw.service_layer.rule_book import RuleBook
 from dualdraw.v1 import (
@@ -73,6 +74,8 @@ class Services:
     """The highest ratio a task with a policy may use on a general inspection item (key items: up to 1)."""
     max_abandons_per_task: int = 1
     """``Settings.max_abandons_per_task``: how many draws of one task ``AbandonDraw`` may retire."""
+    entropy_policy: EntropyPolicy = field(default_factory=EntropyPolicy)
+    """Which entropy draws may use: a local secret only in development (``DUALDRAW_ALLOW_LOCAL_ENTROPY``)."""
     max_message_bytes: int = 16 * 1024 * 1024
     """The server's gRPC message limit (``Settings.max_message_bytes``): ``ExportDrawBundle`` refuses a bundle
     that does not fit in one message, ``StreamDrawBundle`` cuts its chunks to fit."""
@@ -461,11 +464,19 @@ class DrawServicer(draws_pb2_grpc.DrawServiceServicer):
         if not request.task_id:
             v.add("task_id", "is required")
         v.raise_if_any()
+        caller = caller_of(context, request.request_id)
+        declaration = self._s.entropy_policy.one_step(caller.now, request.beacon_round)
+        if declaration is not None:  # committed now, executed with the round's signature (ExecuteDraw)
+            committed = self._s.draws().commit_draw(
+                self._s.rule_book.current(),
+                task_id=request.task_id,
+                as_of=as_of,
+                caller=caller,
+                declaration=declaration,
+            )
+            return convert.draw_to_pb(committed)
         draw = self._s.draws().run_draw(
-            self._s.rule_book.current(),
-            task_id=request.task_id,
-            as_of=as_of,
-            caller=caller_of(context, request.request_id),
+            self._s.rule_book.current(), task_id=request.task_id, as_of=as_of, caller=caller
         )
         return convert.draw_to_pb(draw)
 

@@ -1,0 +1,201 @@
+"""Entropy no insider knows: local secrets only in development, beacon rounds after the commit, beacon
+values verified (drand quicknet signatures) at execute and by the offline verifier. Real server on port 0,
+SQLite and PostgreSQL.
+
+The published round used is drand quicknet round 30662982 (produced 2026-07-23 07:38:30 UTC; its source is
+given in tests/unit/test_beacon_verification.py). Its commit must precede that time, so those draws are
+committed through the use cases with the caller's clock set before it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dualdraw.domain.draw import entropy
+from dualdraw.domain.draw.beacon import DRAND_QUICKNET
+from dualdraw.entrypoints.grpc.server import create_server
+from dualdraw.service_layer import bundles, draw_commit, draw_lifecycle
+from dualdraw.service_layer.context import Caller
+from dualdraw.service_layer.demo_directory import DEMO_AS_OF
+from dualdraw.service_layer.demo_loader import load_demo
+from dualdraw.settings import Settings
+from dualdraw.v1 import verification_pb2
+from dualdraw.verifier.bundle import verify_bundle
+from dualdraw_client import DualdrawClient, FailedPreconditionError
+
+from .conftest import RULES, Served
+from .test_draw_e2e import demo_task
+
+ROUND = 30662982
+SIGNATURE = "8b3edd0d42a2fa36ac15641a2dea2e4f4895acec2ef72ef39e5b6138f0346fb6b046dde1b4b3d09ff5fe8a6a7acd674a"
+BEFORE_ROUND = DRAND_QUICKNET.round_time(ROUND) - dt.timedelta(minutes=5)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def production_served(database_url: str) -> Iterator[Served]:
+    """A server without DUALDRAW_ALLOW_LOCAL_ENTROPY (auth off only so that the test needs no tokens)."""
+    settings = Settings(
+        database_url=database_url, rules_path=RULES, address="127.0.0.1:0", auth="off", draw_process="off"
+    )
+    running = create_server(settings)
+    assert load_demo(running.services.unit_of_work) is not None
+    try:
+        yield Served(running, f"127.0.0.1:{running.port}")
+    finally:
+        running.stop(grace=1)
+
+
+def test_local_secret_is_refused_outside_development_and_the_one_step_draw_commits_to_a_beacon_round(
+    production_served: Served,
+) -> None:
+    with DualdrawClient(production_served.target, actor="e2e-tester", timeout=60) as client:
+        task = demo_task(client)
+        local = verification_pb2.EntropySource(kind="local-secret")
+        with pytest.raises(FailedPreconditionError) as refused:
+            client.commit_draw(task.id, local, as_of=DEMO_AS_OF)
+        assert refused.value.reason == "LOCAL_ENTROPY_FORBIDDEN"
+        assert client.get_task(task.id).draw_id == ""  # nothing written
+        assert list(client.iter_draws(task_id=task.id)) == []
+
+        before = dt.datetime.now(dt.UTC)
+        draw = client.draw(task.id, as_of=DEMO_AS_OF)
+        assert draw.state == "committed"
+        assert draw.seed == ""
+        assert draw.entropy_note == ""
+        manifest = json.loads(client.export_draw_bundle(draw.id))["draw"]["manifest_json"]
+        source = json.loads(manifest)["entropy_source"]
+        assert source["beacon"] == "drand-quicknet"
+        # the default round is produced a minute after the commit
+        assert DRAND_QUICKNET.round_time(source["round"]) > before + dt.timedelta(seconds=59)
+        with pytest.raises(FailedPreconditionError) as invented:
+            client.execute_draw(draw.id, "a5" * 48)
+        assert invented.value.reason == "BEACON_SIGNATURE_INVALID"
+        assert client.get_draw(draw.id).state == "committed"
+
+        named = demo_task(client)
+        past = verification_pb2.EntropySource(kind="beacon", beacon="drand-quicknet", beacon_round=ROUND)
+        with pytest.raises(FailedPreconditionError) as late:
+            client.commit_draw(named.id, past, as_of=DEMO_AS_OF)
+        assert late.value.reason == "BEACON_ROUND_NOT_AFTER_COMMIT"
+        with pytest.raises(FailedPreconditionError) as late_one_step:
+            client.draw(named.id, as_of=DEMO_AS_OF, beacon_round=ROUND)
+        assert late_one_step.value.reason == "BEACON_ROUND_NOT_AFTER_COMMIT"
+        assert client.get_task(named.id).draw_id == ""
+
+
+def test_local_entropy_needs_development_mode() -> None:
+    with pytest.raises(ValueError, match="DUALDRAW_AUTH=off"):
+        create_server(
+            Settings(
+                database_url="sqlite://", rules_path=RULES, address="127.0.0.1:0", allow_local_entropy=True
+            )
+        )
+
+
+def test_a_development_draw_with_a_local_secret_is_marked_in_every_view(
+    demo_served: Served, client: DualdrawClient
+) -> None:
+    draw = client.draw(demo_task(client).id, as_of=DEMO_AS_OF)
+    assert draw.state == "executed"
+    mark = "local secret — development only, not publishable"
+    assert draw.entropy_note == mark
+    assert client.get_draw(draw.id).entropy_note == mark
+    report = verify_bundle(client.export_draw_bundle(draw.id))
+    assert report.ok, report.problem
+    assert any(mark in note for note in report.notes)
+
+
+def test_a_published_round_is_accepted_and_an_invented_value_is_flagged_by_the_offline_verifier(
+    demo_served: Served, client: DualdrawClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = demo_served.running.services
+    task = demo_task(client)
+    declaration = {"kind": "beacon", "beacon": "drand-quicknet", "round": ROUND}
+    committed = draw_lifecycle.commit_draw(
+        services.unit_of_work(),
+        services.engine,
+        services.rule_book.current(),
+        task_id=task.id,
+        as_of=DEMO_AS_OF,
+        caller=Caller(actor="e2e-tester", now=BEFORE_ROUND),
+        declaration=declaration,
+    )
+    at_round = Caller(actor="e2e-tester", now=DRAND_QUICKNET.round_time(ROUND) + dt.timedelta(seconds=5))
+    with pytest.raises(FailedPreconditionError):
+        client.execute_draw(committed.id, SIGNATURE[:-2] + "00")  # one byte changed
+    outcome = draw_lifecycle.execute_draw(
+        services.unit_of_work(), draw_id=committed.id, beacon_value=SIGNATURE, caller=at_round
+    )
+    assert outcome.draw.state == "executed"
+    assert outcome.draw.entropy_source == f"beacon:drand-quicknet#{ROUND}"
+    assert client.get_draw(committed.id).entropy_note == ""
+    bundle = bundles.export_bundle(services.unit_of_work(), committed.id)
+    report = verify_bundle(bundle)
+    assert report.ok, report.problem
+
+    # A server that took an invented value (its check switched off here: an old or altered server)
+    # writes a consistent log; the offline verifier checks the signature itself and reports it.
+    other = draw_lifecycle.commit_draw(
+        services.unit_of_work(),
+        services.engine,
+        services.rule_book.current(),
+        task_id=demo_task(client).id,
+        as_of=DEMO_AS_OF,
+        caller=Caller(actor="e2e-tester", now=BEFORE_ROUND),
+        declaration=declaration,
+    )
+    with monkeypatch.context() as unchecked:
+        unchecked.setattr(
+            entropy, "verify_round", lambda _chain, _round, value: hashlib.sha256(value).digest()
+        )
+        draw_lifecycle.execute_draw(
+            services.unit_of_work(), draw_id=other.id, beacon_value="a5" * 48, caller=at_round
+        )
+    forged = tmp_path / "forged.json"
+    forged.write_bytes(bundles.export_bundle(services.unit_of_work(), other.id))
+    run = subprocess.run(
+        [sys.executable, "-m", "dualdraw.verifier.command", str(forged)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert f"MISMATCH: entropy: beacon drand-quicknet round {ROUND}" in run.stdout, run.stdout
+    assert "the value must be the beacon's signature of that round" in run.stdout
+
+
+def test_the_offline_verifier_refuses_a_round_produced_before_the_commit(
+    demo_served: Served, client: DualdrawClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = demo_served.running.services
+    after_round = DRAND_QUICKNET.round_time(ROUND) + dt.timedelta(minutes=5)
+    declaration = {"kind": "beacon", "beacon": "drand-quicknet", "round": ROUND}
+    # A server that let the commit name a round already produced (its check switched off here).
+    with monkeypatch.context() as unchecked:
+        unchecked.setattr(draw_commit, "check_rounds_after", lambda _declaration, _at: None)
+        late = draw_lifecycle.commit_draw(
+            services.unit_of_work(),
+            services.engine,
+            services.rule_book.current(),
+            task_id=demo_task(client).id,
+            as_of=DEMO_AS_OF,
+            caller=Caller(actor="e2e-tester", now=after_round),
+            declaration=declaration,
+        )
+    draw_lifecycle.execute_draw(
+        services.unit_of_work(), draw_id=late.id, beacon_value=SIGNATURE, caller=Caller(actor="e2e-tester")
+    )
+    report = verify_bundle(bundles.export_bundle(services.unit_of_work(), late.id))
+    assert not report.ok
+    assert f"beacon drand-quicknet round {ROUND}" in report.problem
+    assert "not after the commit" in report.problem
