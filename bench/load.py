@@ -284,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
         "DUALDRAW_DATABASE_URL": url,
         "DUALDRAW_RULES_PATH": str(RULES),
         "DUALDRAW_AUTH": "off",
+        "DUALDRAW_ALLOW_LOCAL_ENTROPY": "1",  # timing only: a beacon draw needs a published round
     }
     log_file = tempfile.NamedTemporaryFile(prefix="dualdraw-load-", suffix=".log", delete=False)  # noqa: SIM115
     server = subprocess.Popen(

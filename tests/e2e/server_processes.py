@@ -47,6 +47,7 @@ def server_processes(database_url: str, count: int) -> Iterator[list[str]]:
         "DUALDRAW_DATABASE_URL": database_url,
         "DUALDRAW_RULES_PATH": str(RULES),
         "DUALDRAW_AUTH": "off",
+        "DUALDRAW_ALLOW_LOCAL_ENTROPY": "1",
     }
     targets = [f"127.0.0.1:{free_port()}" for _ in range(count)]
     processes = [

@@ -46,6 +46,7 @@ def serving(url: str, crash_at: str = "") -> Iterator[tuple[subprocess.Popen[byt
         "DUALDRAW_DATABASE_URL": url,
         "DUALDRAW_RULES_PATH": str(RULES),
         "DUALDRAW_AUTH": "off",
+        "DUALDRAW_ALLOW_LOCAL_ENTROPY": "1",
     }
     env.pop(CRASH_ENV, None)
     if crash_at:

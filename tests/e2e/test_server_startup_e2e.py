@@ -37,6 +37,7 @@ def test_serve_on_a_held_port_exits_with_a_clear_error(served: Served, database_
         "DUALDRAW_DATABASE_URL": database_url,
         "DUALDRAW_RULES_PATH": str(RULES),
         "DUALDRAW_AUTH": "off",
+        "DUALDRAW_ALLOW_LOCAL_ENTROPY": "1",
         "DUALDRAW_DRAW_PROCESS": "off",
     }
     done = subprocess.run(
