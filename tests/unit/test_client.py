@@ -337,3 +337,77 @@ def test_chunking_respects_byte_limit() -> None:
     assert list(chunk_records([])) == []
     with pytest.raises(TypeError):
         list(chunk_records([tasks_pb2.Task()]))
+
+
+# -- retries -------------------------------------------------------------------------------------------
+
+
+def test_unavailable_is_retried_by_grpc_with_the_same_request(fake: Fake, client: DualdrawClient) -> None:
+    fake.fail["CreateTask"] = (grpc.StatusCode.UNAVAILABLE, "starting up")
+    fake.first_only["CreateTask"] = 2
+    assert client.create_task(tasks_pb2.Task(item_code="SE-001")).id == "t-new"
+    calls = fake.calls_to("CreateTask")
+    assert len(calls) == 3
+    assert len({c.request.request_id for c in calls}) == 1
+
+
+def test_unavailable_retries_are_bounded(fake: Fake, client: DualdrawClient) -> None:
+    fake.fail["GetTask"] = (grpc.StatusCode.UNAVAILABLE, "down for good")
+    with pytest.raises(UnavailableError):
+        client.get_task("t-1")
+    assert len(fake.calls_to("GetTask")) == 4  # SERVICE_CONFIG maxAttempts
+
+
+def test_a_write_whose_deadline_passed_is_sent_again_with_the_same_request_id(
+    fake: Fake, client: DualdrawClient
+) -> None:
+    fake.delay["Draw"] = 0.6
+    fake.first_only["Draw"] = 1
+    client.timeout = 0.2
+    assert client.draw("t-1", request_id="req-slow").task_id == "t-1"
+    assert [c.request.request_id for c in fake.calls_to("Draw")] == ["req-slow", "req-slow"]
+
+
+def test_unknown_outcomes_are_retried_a_bounded_number_of_times_and_name_the_request_id(
+    fake: Fake, client: DualdrawClient
+) -> None:
+    fake.delay["Draw"] = 0.5
+    client.timeout = 0.1
+    with pytest.raises(DeadlineExceededError) as caught:
+        client.draw("t-1")
+    calls = fake.calls_to("Draw")
+    assert len(calls) == 3  # the default attempts
+    request_id = calls[0].request.request_id
+    assert {c.request.request_id for c in calls} == {request_id}
+    assert caught.value.metadata["request_id"] == request_id
+    assert f"retry with request_id {request_id}" in str(caught.value)
+
+
+def test_a_deadline_of_the_overall_budget_is_not_retried(fake: Fake) -> None:
+    fake.delay["Draw"] = 1.0
+    with (
+        serve(fake) as target,
+        DualdrawClient(target, timeout=10, budget=0.3) as client,
+        pytest.raises(DeadlineExceededError),
+    ):
+        client.draw("t-1")
+    assert len(fake.calls_to("Draw")) == 1
+
+
+def test_reads_and_specific_server_answers_are_not_retried(fake: Fake, client: DualdrawClient) -> None:
+    fake.delay["GetTask"] = 0.5
+    client.timeout = 0.1
+    with pytest.raises(DeadlineExceededError):
+        client.get_task("t-1")
+    assert len(fake.calls_to("GetTask")) == 1
+    fake.fail["Draw"] = rich_status(grpc.StatusCode.DEADLINE_EXCEEDED, "stopped", "DRAW_TIMEOUT")
+    client.timeout = 10
+    with pytest.raises(DeadlineExceededError) as caught:
+        client.draw("t-1")
+    assert caught.value.reason == "DRAW_TIMEOUT"
+    assert len(fake.calls_to("Draw")) == 1
+
+
+def test_attempts_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="attempts"):
+        DualdrawClient(unused_target(), attempts=0)

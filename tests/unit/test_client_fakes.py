@@ -142,6 +142,8 @@ class Fake:
     page_size: int = 2
     fail: dict[str, grpc.Status | tuple[grpc.StatusCode, str]] = field(default_factory=dict)
     delay: dict[str, float] = field(default_factory=dict)
+    first_only: dict[str, int] = field(default_factory=dict)
+    """``delay`` and ``fail`` of a method named here apply to its first n calls only."""
     repeat_token: bool = False
     calls: list[Call] = field(default_factory=list)
     departments: list[directory_pb2.Department] = field(
@@ -241,6 +243,9 @@ class Fake:
         """Logs the call, then sleeps and/or aborts as configured for ``method``."""
         metadata = {str(k): str(v) for k, v in context.invocation_metadata()}
         self.calls.append(Call(method, request, metadata))
+        limit = self.first_only.get(method)
+        if limit is not None and len(self.calls_to(method)) > limit:
+            return
         if method in self.delay:
             time.sleep(self.delay[method])
         self.abort_if_failing(method, context)

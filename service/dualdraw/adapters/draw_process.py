@@ -14,6 +14,9 @@ What the child honours, so that a draw behaves exactly as it did in the server p
   draw's transaction and reports back that it did;
 - the call's deadline (``dualdraw.runtime.deadlines``): passed as a ``time.monotonic()`` value, one clock
   for all processes of the machine;
+- the call's cancellation: while it waits, the parent looks every ``CANCEL_LOOK_S`` whether the caller
+  is still there and, once it is not, sets a flag shared with the child (a ``multiprocessing.Event``);
+  the child checks it, with the deadline, right before its commit and then writes nothing;
 - crash points (``dualdraw.runtime.crashpoints``, tests only): the child tells the parent before it kills
   itself, the parent waits for its death and then kills itself too, so the server dies at the same point;
 - domain errors travel as class, arguments and attributes and are raised again in the parent, so the
@@ -45,7 +48,9 @@ import traceback
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from multiprocessing import get_context
 from multiprocessing.connection import Connection
+from multiprocessing.synchronize import Event
 from typing import Any, Literal, NoReturn, TypeVar
 
 from dualdraw.adapters.store.ledger import CLAIM, Claim
@@ -77,6 +82,8 @@ STOP_TIMEOUT_S = 10.0
 PARENT_CHECK_S = 1.0
 DEADLINE_GRACE_S = 5.0
 """How long past the call's own deadline the server waits for the child to say so before stopping it."""
+CANCEL_LOOK_S = 0.1
+"""How often the server, waiting for the child, looks whether the caller has cancelled the call."""
 
 UseCase = Literal["run_draw", "commit_draw"]
 
@@ -170,9 +177,11 @@ class DrawProcess:
         self._unit_of_work = unit_of_work
         self._in_process: DrawRunner = InProcessDraws(unit_of_work, engine)
         self._lock = threading.Lock()
+        self._cancelled = get_context("spawn").Event()
+        """Set while the caller of the job in flight has gone; shared with every child started here."""
         # Restart on the next call (never retry a draw), hold back after a failed start, retire when grown.
         policy = RestartPolicy(start_backoff_s=RESTART_AFTER_S, retire_above_mb=settings.retire_above_mb)
-        self._children = Supervisor(lambda: _start_child(self._settings, wiring), policy)
+        self._children = Supervisor(lambda: _start_child(self._settings, wiring, self._cancelled), policy)
         self._closed = False
 
     @property
@@ -276,8 +285,9 @@ class DrawProcess:
             child = self._running_child()
             if child is None:
                 return in_process()
+            self._cancelled.clear()  # a flag of an earlier job is none of this one's business
             try:
-                reply = _asked(child, job, self._wait_until(job))
+                reply = _asked(child, job, self._wait_until(job), self._cancelled.set)
             except WorkerFailure as gone:
                 self._children.discard()
                 return after_death(gone)
@@ -384,12 +394,12 @@ def _rebuilt(cls: type[DomainError], args: tuple[Any, ...], attributes: dict[str
     return error
 
 
-def _start_child(settings: ChildSettings, wiring: ChildWiring) -> WorkerProcess:
+def _start_child(settings: ChildSettings, wiring: ChildWiring, cancelled: Event) -> WorkerProcess:
     # Not a daemon: daemonic processes may not start children, and this one starts its rules worker.
     # ``kill`` at interpreter exit (atexit) and the child's own parent check keep it from outliving us.
     return WorkerProcess(
         serve,
-        (settings, os.getpid(), wiring),
+        (settings, os.getpid(), wiring, cancelled),
         name="dualdraw-draw-process",
         startup_timeout_s=STARTUP_TIMEOUT_S,
         daemon=False,
@@ -398,10 +408,22 @@ def _start_child(settings: ChildSettings, wiring: ChildWiring) -> WorkerProcess:
     )
 
 
-def _asked(child: WorkerProcess, job: DrawJob | BundleJob, wait_until: float | None) -> DrawReply:
+def _asked(
+    child: WorkerProcess, job: DrawJob | BundleJob, wait_until: float | None, cancel: Callable[[], None]
+) -> DrawReply:
     """The child's reply to ``job``, waiting until ``wait_until`` (``time.monotonic()``; ``None``: as long
-    as the draw takes). Raises ``WorkerFailure`` (``timed_out``) when it has not answered by then."""
-    reply = child.request(job, wait_until)
+    as the draw takes). Raises ``WorkerFailure`` (``timed_out``) when it has not answered by then. Calls
+    ``cancel()`` (the child then commits nothing) once the caller of the current call has gone."""
+    child.send(job)
+    while True:
+        look_until = time.monotonic() + CANCEL_LOOK_S
+        if child.answered_by(look_until if wait_until is None else min(look_until, wait_until)):
+            break
+        if deadlines.cancelled():
+            cancel()
+        if wait_until is not None and time.monotonic() >= wait_until:
+            raise WorkerFailure("it did not answer in time and was stopped", timed_out=True)
+    reply = child.receive(None)
     if isinstance(reply, tuple) and reply[0] == "crash":
         child.join(STOP_TIMEOUT_S)
         crashpoints.crash_point(reply[1])  # dies here as the child did, as the crash tests expect
@@ -414,9 +436,12 @@ def _asked(child: WorkerProcess, job: DrawJob | BundleJob, wait_until: float | N
 # --- the child ----------------------------------------------------------------------------------------------
 
 
-def serve(conn: Connection, settings: ChildSettings, parent_pid: int, wiring: ChildWiring) -> None:
+def serve(
+    conn: Connection, settings: ChildSettings, parent_pid: int, wiring: ChildWiring, cancelled: Event
+) -> None:
     """Child process entry point: runs ``DrawJob``s and ``BundleJob``s from ``conn`` one at a time until
-    ``None`` or EOF, on the runner ``wiring`` builds.
+    ``None`` or EOF, on the runner ``wiring`` builds; a job whose caller has gone (``cancelled`` is set)
+    commits nothing.
 
     Replies: ``("ready", pid)`` once; a ``DrawReply`` per job, or ``("crash", name)`` just before dying
     at a crash point.
@@ -441,7 +466,10 @@ def serve(conn: Connection, settings: ChildSettings, parent_pid: int, wiring: Ch
             if job is None:
                 break
             rule_seconds.clear()
-            reply = _build(draws, job) if isinstance(job, BundleJob) else _carry_out(draws, job, rule_seconds)
+            with deadlines.watched(lambda: not cancelled.is_set()):
+                reply = (
+                    _build(draws, job) if isinstance(job, BundleJob) else _carry_out(draws, job, rule_seconds)
+                )
             try:
                 conn.send(reply)
             except (TypeError, AttributeError, ValueError, pickle.PicklingError) as exc:

@@ -133,6 +133,14 @@ class WorkerProcess:
         except (OSError, ValueError) as exc:
             raise WorkerFailure(f"cannot reach it ({self.status()}): {exc}") from exc
 
+    def answered_by(self, deadline: float) -> bool:
+        """Whether the child's next message (or its death) is there to ``receive`` by ``deadline``
+        (``time.monotonic()``); ``False``: not yet, the child is still at work."""
+        try:
+            return self._conn.poll(max(0.0, deadline - time.monotonic()))
+        except (EOFError, OSError) as exc:
+            raise WorkerFailure(f"it died ({self.status()})") from exc
+
     def receive(self, deadline: float | None) -> object:
         """The child's next message, waiting until ``deadline`` (``time.monotonic()``; ``None``: as long as
         it takes). Raises ``WorkerFailure`` (``timed_out``) when none came by then, or when it died."""

@@ -75,9 +75,18 @@ class FailedPrecondition(DomainError):
 
 
 class DeadlineExceeded(DomainError):
-    """The caller's deadline passed; the work was abandoned and nothing was written."""
+    """The caller's deadline passed before the work committed; it was abandoned and nothing was written.
+
+    A client that sees DEADLINE_EXCEEDED cannot tell this apart from a deadline that passed during the
+    commit or the reply: for it the outcome is unknown (retry with the same ``request_id``)."""
 
     reason = "DEADLINE_EXCEEDED"
+
+
+class Cancelled(DomainError):
+    """The caller cancelled the call before the work committed; it was abandoned and nothing was written."""
+
+    reason = "CANCELLED"
 
 
 class Unavailable(DomainError):

@@ -30,4 +30,8 @@ class DualdrawClient(DirectoryCalls, CatalogueCalls, DrawCalls, ResultCalls, Rul
     ``timeout`` is the per-call deadline in seconds (None: no deadline). Pass ``channel`` to reuse an
     existing channel (it is then not closed by :meth:`close`), or ``credentials`` for TLS; ``token`` is a
     signed bearer token sent as ``authorization: Bearer ...`` (servers with authentication on require it).
+    ``attempts`` bounds how often a mutating call is sent (with the same ``request_id``) when its outcome
+    is unknown (``DEADLINE_EXCEEDED``, ``CANCELLED``), each attempt with ``timeout``; ``budget`` (seconds,
+    None: no limit) bounds all attempts of one call together, and a deadline that ran out because the
+    budget did is not retried. ``UNAVAILABLE`` is retried by gRPC (``base.SERVICE_CONFIG``).
     """

@@ -1,8 +1,25 @@
 """The connection under :class:`~dualdraw_client.client.DualdrawClient`: channel, stubs, metadata,
-and the plumbing every call goes through (errors mapped to :class:`DualdrawError`, pages followed)."""
+and the plumbing every call goes through (errors mapped to :class:`DualdrawError`, pages followed, retries).
+
+Two kinds of retry, both with the same request (so a mutating call keeps its ``request_id``):
+
+- ``UNAVAILABLE`` (the server cannot be reached, or says it cannot serve now) is retried by gRPC itself,
+  through the channel's service config (:data:`SERVICE_CONFIG`: up to 4 attempts, randomised exponential
+  backoff from 0.2 s to at most 2 s). Only channels this client creates carry it.
+- An **unknown outcome** of a mutating call (one whose request has a ``request_id``) is retried here:
+  ``DEADLINE_EXCEEDED`` or ``CANCELLED`` that the client did not cause by running out of its overall
+  ``budget``, and that is not a specific answer of the server (an ErrorInfo reason other than the generic
+  ``DEADLINE_EXCEEDED``/``CANCELLED``, such as ``DRAW_TIMEOUT``: the server then knows nothing was written
+  and says why). The write may or may not have committed; the server's idempotency ledger answers a
+  repeated ``request_id`` with the first response, so a retry is never applied twice. After
+  ``attempts`` attempts the last error is raised, naming the ``request_id`` to retry with later.
+  Reads are not retried on ``DEADLINE_EXCEEDED``: a slow read stays slow.
+"""
 
 from __future__ import annotations
 
+import json
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
@@ -23,13 +40,43 @@ from dualdraw.v1 import (
 
 from ..errors import DualdrawError, from_rpc_error
 
-__all__ = ["ACTOR_METADATA_KEY", "DEFAULT_TARGET", "ClientBase", "new_request_id", "rpc_errors_mapped"]
+__all__ = [
+    "ACTOR_METADATA_KEY",
+    "DEFAULT_TARGET",
+    "SERVICE_CONFIG",
+    "ClientBase",
+    "new_request_id",
+    "rpc_errors_mapped",
+]
 
 DEFAULT_TARGET: Final = "127.0.0.1:50051"
 ACTOR_METADATA_KEY: Final = "x-dualdraw-actor"
 """Metadata key naming the caller (an ASCII login name or badge number) until authentication exists."""
 
 _MAX_RECEIVE_BYTES: Final = 32 * 1024 * 1024
+
+SERVICE_CONFIG: Final = {
+    "methodConfig": [
+        {
+            "name": [{}],  # every method of every service
+            "retryPolicy": {
+                "maxAttempts": 4,
+                "initialBackoff": "0.2s",
+                "maxBackoff": "2s",
+                "backoffMultiplier": 2,
+                "retryableStatusCodes": ["UNAVAILABLE"],
+            },
+        }
+    ]
+}
+"""gRPC service config of the channels this client creates: ``UNAVAILABLE`` is retried by gRPC (each
+backoff is random between 0 and the current bound, which doubles from 0.2 s up to 2 s)."""
+
+UNKNOWN_OUTCOME_CODES: Final = frozenset({grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED})
+"""Statuses after which a write may or may not have committed."""
+_GENERIC_REASONS: Final = frozenset({"", "DEADLINE_EXCEEDED", "CANCELLED"})
+UNKNOWN_OUTCOME_BACKOFF_S: Final = 0.1
+"""Pause before the first retry of an unknown outcome; doubled before each further one."""
 
 _Req = TypeVar("_Req")
 _Resp = TypeVar("_Resp")
@@ -72,14 +119,24 @@ class ClientBase:
         channel: grpc.Channel | None = None,
         credentials: grpc.ChannelCredentials | None = None,
         token: str | None = None,
+        attempts: int = 3,
+        budget: float | None = None,
     ) -> None:
+        if attempts < 1:
+            raise ValueError(f"attempts must be at least 1, got {attempts}")
         self.target = target
+        self.attempts = attempts
+        self.budget = budget
         self.actor = None if actor is None else _check_actor(actor)
         self.token = None if not token else _check_actor(token.strip())
         self.timeout = timeout
         self._owns_channel = channel is None
         if channel is None:
-            options = [("grpc.max_receive_message_length", _MAX_RECEIVE_BYTES)]
+            options: list[tuple[str, int | str]] = [
+                ("grpc.max_receive_message_length", _MAX_RECEIVE_BYTES),
+                ("grpc.enable_retries", 1),
+                ("grpc.service_config", json.dumps(SERVICE_CONFIG)),
+            ]
             if credentials is None:
                 channel = grpc.insecure_channel(target, options=options)
             else:
@@ -126,12 +183,40 @@ class ClientBase:
         request: _Req,
         timeout: float | None = None,
     ) -> _Resp:
-        try:
-            return method(
-                request, timeout=self.timeout if timeout is None else timeout, metadata=self._metadata()
-            )
-        except grpc.RpcError as exc:
-            raise from_rpc_error(exc) from None
+        """``method(request)``; a mutating request (one with a ``request_id``) is sent again, unchanged,
+        after an unknown outcome (see the module docstring), at most ``attempts`` times within ``budget``."""
+        attempt_s = self.timeout if timeout is None else timeout
+        request_id = str(getattr(request, "request_id", "") or "")
+        attempts = self.attempts if request_id else 1
+        give_up_at = None if self.budget is None else time.monotonic() + self.budget
+        pause = UNKNOWN_OUTCOME_BACKOFF_S
+        for attempt in range(1, attempts + 1):
+            deadline_s, budget_bound = attempt_s, False
+            if give_up_at is not None:
+                left = give_up_at - time.monotonic()
+                if attempt_s is None or left <= attempt_s:
+                    deadline_s, budget_bound = max(0.0, left), True
+            try:
+                return method(request, timeout=deadline_s, metadata=self._metadata())
+            except grpc.RpcError as exc:
+                error = from_rpc_error(exc)
+            unknown = error.code in UNKNOWN_OUTCOME_CODES and error.reason in _GENERIC_REASONS
+            if not request_id or not unknown:
+                raise error from None
+            spent = budget_bound and error.code == grpc.StatusCode.DEADLINE_EXCEEDED
+            if spent or attempt == attempts:
+                break
+            if give_up_at is not None:
+                pause = min(pause, max(0.0, give_up_at - time.monotonic()))
+            time.sleep(pause)
+            pause *= 2
+        error.message = (
+            f"{error.message or error.code.name}; whether the write committed is unknown after"
+            f" {attempt} attempt(s): retry with request_id {request_id} (never applied twice)"
+        )
+        error.args = (error.message,)
+        error.metadata.setdefault("request_id", request_id)
+        raise error from None
 
     @staticmethod
     def _follow(fetch: Callable[[str], _Page], items: Callable[[_Page], Iterable[_Item]]) -> Iterator[_Item]:

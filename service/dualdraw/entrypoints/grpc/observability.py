@@ -1,5 +1,6 @@
 """The observability interceptor: one structured log line per call (with its request id), the call's
-metrics (``dualdraw.runtime.telemetry`` defines them) and its deadline."""
+metrics (``dualdraw.runtime.telemetry`` defines them), its deadline and whether its caller is still there
+(``dualdraw.runtime.deadlines``, checked before every commit)."""
 
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ class ObservabilityInterceptor(grpc.ServerInterceptor):
                 token, started = self._begin(context)
                 failed = True
                 try:
-                    with deadlines.started(context.time_remaining()):
+                    with deadlines.started(context.time_remaining()), deadlines.watched(context.is_active):
                         yield from behaviour(request, context)
                     failed = False
                 finally:
@@ -66,7 +67,7 @@ class ObservabilityInterceptor(grpc.ServerInterceptor):
             token, started = self._begin(context)
             failed = True
             try:
-                with deadlines.started(context.time_remaining()):
+                with deadlines.started(context.time_remaining()), deadlines.watched(context.is_active):
                     response = behaviour(request, context)
                 failed = False
                 return response
