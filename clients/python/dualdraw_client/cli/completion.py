@@ -152,13 +152,13 @@ def fish_script(tree: Tree, prog: str) -> str:
     ]
     for path, names in sorted(tree.commands.items()):
         words = " ".join(_word(n) for n in names)
-        lines.append(f"complete -c {prog} -n 'test \"({fn})\" = \"{path}\"' -a '{words}'")
+        lines.append(f"complete -c {prog} -n 'test ({fn}) = \"{path}\"' -a '{words}'")
     for path, options in sorted(tree.options.items()):
         for option in options:
             choices = tree.choices.get(f"{path} {option}")
             flag = f"-l {_word(option[2:])}" if option.startswith("--") else f"-s {_word(option[1:])}"
             extra = f" -x -a '{' '.join(_word(c) for c in choices)}'" if choices else ""
-            lines.append(f'complete -c {prog} -n \'test "({fn})" = "{path}"\' {flag}{extra}')
+            lines.append(f"complete -c {prog} -n 'test ({fn}) = \"{path}\"' {flag}{extra}")
     return "\n".join(lines) + "\n"
 
 
