@@ -169,8 +169,12 @@ def impact(
     as_of: dt.date,
     business_line: str = "",
     department_id: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImpactReport:
-    """Which objects ``head`` excludes or includes compared with ``base``, by rule, department, risk class."""
+    """Which objects ``head`` excludes or includes compared with ``base``, by rule, department, risk class.
+
+    ``progress(done, total)`` counts object evaluations (each object twice: base, then head) as they go.
+    """
     tree = DepartmentTree(snapshot.departments)
     levels = {d.id: int(d.level) for d in snapshot.departments}
     groups: defaultdict[str, list[InspectionObject]] = defaultdict(list)
@@ -183,14 +187,26 @@ def impact(
         for o in snapshot.objects:
             groups[o.registering_department_id].append(o)
     report = ImpactReport(base.version, head.version)
+    total = 2 * sum(len(objects) for dep_id, objects in groups.items() if tree.get(dep_id) is not None)
+    done = 0
+
+    def told(offset: int) -> Callable[[int, int], None] | None:
+        if progress is None:
+            return None
+        return lambda evaluated, _of: progress(offset + evaluated, total)
+
     for dep_id in sorted(groups):
         objects = sorted(groups[dep_id], key=lambda o: o.credit_code)
         if tree.get(dep_id) is None:
             continue
         context = context_for(tree, dep_id, as_of=as_of, business_line=business_line, organizer_levels=levels)
         side = snapshot.side_facts_of({o.credit_code for o in objects})
-        before = _rules_by_object(engine.evaluate(base, context, objects, side))
-        after = _rules_by_object(engine.evaluate(head, context, objects, side))
+        before = _rules_by_object(engine.evaluate(base, context, objects, side, progress=told(done)))
+        done += len(objects)
+        after = _rules_by_object(engine.evaluate(head, context, objects, side, progress=told(done)))
+        done += len(objects)
+        if progress is not None:
+            progress(done, total)
         summary = report.departments.setdefault(dep_id, DepartmentImpact(dep_id))
         summary.in_scope += len(objects)
         summary.eligible_before += sum(1 for o in objects if o.credit_code not in before)

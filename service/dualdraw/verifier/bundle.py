@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from dualdraw.domain.audit.checkpoints import Checkpoint
 from dualdraw.domain.audit.merkle import leaf_hash, verify_inclusion
@@ -71,14 +71,22 @@ class ObjectCheck:
     salt: str
 
 
+STAGES: Final = ("parse", "manifest", "log", "eligible", "entropy", "selection", "teams")
+"""The stages of a verification, in order; ``verify_bundle`` tells ``stage(name)`` as each one starts."""
+
+
 def verify_bundle(
-    raw: bytes, *, trusted_keys: Collection[str] | None = None, own_object: ObjectCheck | None = None
+    raw: bytes,
+    *,
+    trusted_keys: Collection[str] | None = None,
+    own_object: ObjectCheck | None = None,
+    stage: Callable[[str], None] | None = None,
 ) -> Report:
     """Verifies a bundle; ``Report.ok`` is MATCH, otherwise ``problem`` names the first difference."""
     notes: list[str] = []
     try:
         with collection_pause.paused():  # a bundle parses into ~10 objects per eligible row, all kept alive
-            _verify(raw, trusted_keys, own_object, notes)
+            _verify(raw, trusted_keys, own_object, notes, stage or (lambda _name: None))
     except Mismatch as exc:
         return Report(False, str(exc), notes)
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
@@ -87,8 +95,13 @@ def verify_bundle(
 
 
 def _verify(
-    raw: bytes, trusted_keys: Collection[str] | None, own: ObjectCheck | None, notes: list[str]
+    raw: bytes,
+    trusted_keys: Collection[str] | None,
+    own: ObjectCheck | None,
+    notes: list[str],
+    stage: Callable[[str], None],
 ) -> None:
+    stage("parse")
     try:
         bundle, proven = loads_proving_canonical(raw.removesuffix(b"\n"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -142,6 +155,7 @@ def _verify(
     need(state in ("committed", "executed", "abandoned"), "draw.state: unknown state")
 
     # -- manifest ------------------------------------------------------------------------------------
+    stage("manifest")
     manifest_json = text(d["manifest_json"], "draw.manifest_json")
     manifest_hash = hex64(d["manifest_hash"], "draw.manifest_hash")
     need(
@@ -173,6 +187,7 @@ def _verify(
     inspectors = manifest["inspectors"]
 
     # -- log: checkpoint, inclusion proofs and the events' content ------------------------------------
+    stage("log")
     log = obj(b["log"], ["events", "checkpoint"], "log")
     c = obj(log["checkpoint"], ["tree_size", "root_hash", "public_key", "signature"], "log.checkpoint")
     checkpoint = Checkpoint(
@@ -228,6 +243,7 @@ def _verify(
     commit_seq = actions[0][0]
 
     # -- eligible set, exclusions, pool -------------------------------------------------------------------
+    stage("eligible")
     eligible_rows = list_of(b["eligible"], "eligible")
     strata_counts: Counter[str] = Counter()
     codes_by_stratum: dict[str, list[str]] = {}
@@ -310,6 +326,7 @@ def _verify(
     need(conflicts == inspectors["conflict_digest"], "pool: declared conflicts do not match conflict_digest")
 
     # -- entropy and seed --------------------------------------------------------------------------------
+    stage("entropy")
     inputs: dict[tuple[str, str], str] = {}
     declared = {(i.role, i.name): i.commitment for i in expected_inputs(declaration)}
     listed = {}
@@ -370,6 +387,7 @@ def _verify(
     )
 
     # -- selection ----------------------------------------------------------------------------------------
+    stage("selection")
     rows = list_of(b["assignments"], "assignments")
     stored = []
     for n, row in enumerate(rows):
@@ -415,6 +433,7 @@ def _verify(
         codes = [code for code, *_ in stored]
 
     # -- teams and substitutions --------------------------------------------------------------------------
+    stage("teams")
     try:
         formed = algorithm.form_teams(
             seed, [Selected(code, ticket, st) for code, st, ticket, _ in stored], pool_lines, manifest

@@ -13,6 +13,7 @@ import grpc
 
 from ..client import DEFAULT_TARGET, DualdrawClient
 from ..errors import DualdrawError
+from ..i18n import _, language_from, set_language
 from ..records import RecordError
 from . import audit, catalogue, directory, draws, results, rules, verification
 from .options import DEFAULT_TIMEOUT, HANDLER, Handler, common_options
@@ -67,12 +68,17 @@ def exit_code(code: grpc.StatusCode) -> int:
 
 def alias_argv(argv: Sequence[str]) -> list[str]:
     """``draw export …`` (and the other lifecycle verbs) means ``draws export …``; ``audit verify`` means
-    ``log verify`` (``draw TASK_ID`` and ``audit`` keep their meaning)."""
+    ``log verify`` (``draw TASK_ID`` and ``audit`` keep their meaning). Leading options (``-v``,
+    ``--lang zh``) are skipped."""
     args = list(argv)
-    if len(args) >= 2 and args[0] == "draw" and args[1] in verification.DRAW_VERBS:
-        args[0] = "draws"
-    elif len(args) >= 2 and args[0] == "audit" and args[1] in ("verify", "checkpoint", "proof"):
-        args[0] = "log"
+    at = 0
+    while at < len(args) and args[at].startswith("-"):
+        at += 2 if args[at] == "--lang" else 1
+    command, verb = args[at : at + 1], args[at + 1 : at + 2]
+    if command == ["draw"] and verb and verb[0] in verification.DRAW_VERBS:
+        args[at] = "draws"
+    elif command == ["audit"] and verb and verb[0] in ("verify", "checkpoint", "proof"):
+        args[at] = "log"
     return args
 
 
@@ -110,7 +116,7 @@ def _default_actor() -> str | None:
 
 def _report(error: DualdrawError, stream: TextIO) -> None:
     """``error: CODE: message [REASON]`` and then one indented line per field violation."""
-    stream.write(f"error: {error.code.name}: {error}\n")
+    stream.write(f"{_('error')}: {error.code.name}: {error}\n")
 
 
 def run_remote(args: argparse.Namespace) -> int:
@@ -158,7 +164,7 @@ def run_remote(args: argparse.Namespace) -> int:
         sys.stderr.write(f"error: {exc}\n")
         return 2
     except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
+        sys.stderr.write(_("interrupted") + "\n")
         return 130
 
 
@@ -174,12 +180,25 @@ def _silence_stdout() -> None:
 def build_parser(prog: str = "dualdraw") -> argparse.ArgumentParser:
     """A parser with only the remote commands (the real entry point adds ``serve`` and ``db`` too)."""
     parser = argparse.ArgumentParser(prog=prog, description="dualdraw: talk to a dualdraw server")
+    add_language_option(parser)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_remote_commands(subparsers)
     return parser
 
 
+def add_language_option(parser: argparse.ArgumentParser) -> None:
+    """``--lang en|zh`` on the top-level parser (read before parsing: help summaries depend on it)."""
+    parser.add_argument(
+        "--lang",
+        choices=("en", "zh"),
+        default=argparse.SUPPRESS,
+        help=_("language of messages and help: en or zh (default: from LANG)"),
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Standalone entry point: parses ``argv`` (default ``sys.argv[1:]``) and runs the remote command."""
-    args = build_parser().parse_args(alias_argv(sys.argv[1:] if argv is None else argv))
+    argv = sys.argv[1:] if argv is None else argv
+    set_language(language_from(argv))
+    args = build_parser().parse_args(alias_argv(argv))
     return run_remote(args)

@@ -7,6 +7,8 @@ import argparse
 from dualdraw.v1 import items_pb2, tasks_pb2
 
 from ..client import DualdrawClient
+from ..i18n import _
+from ..progress import spinner
 from .draws import show_draw
 from .options import add_command, add_group, idempotency_key, iso_date, limited, positive_int
 from .output import Output, aligned_pairs, enum_name, show_time
@@ -108,7 +110,8 @@ def _cmd_tasks_create(client: DualdrawClient, args: argparse.Namespace, out: Out
         task.policy.CopyFrom(policy)
     created = client.create_task(task, request_id=idempotency_key(args))
     if args.draw:
-        draw = client.draw(created.id, as_of=args.as_of)
+        with spinner(_("drawing")):
+            draw = client.draw(created.id, as_of=args.as_of)
         return show_draw(client, draw, out)
     if out.json:
         out.document(created)

@@ -4,25 +4,34 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
 
 from dualdraw.v1 import directory_pb2
 
 from ..client import DualdrawClient
 from ..errors import DualdrawError
-from ..records import KINDS, SourceMap, chunk_records, read_files
+from ..i18n import _
+from ..progress import Bar
+from ..records import KINDS, DirectoryRecord, SourceMap, chunk_records, read_files
 from .options import add_command, add_group, idempotency_key, limited, positive_int
 from .output import Output, aligned_pairs, enum_name, format_table, show_time
 
 
 def _cmd_import(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
     source_map = SourceMap()
-    records = read_files(args.files, args.kind, source_map)
-    chunks = chunk_records(records, max_records=args.chunk_records)
-    try:
-        result = client.import_directory(chunks, request_id=idempotency_key(args))
-    except DualdrawError as exc:
-        _locate_violations(exc, source_map)
-        raise
+    with Bar(_("importing"), unit="record") as bar:
+
+        def counted() -> Iterator[DirectoryRecord]:
+            for record in read_files(args.files, args.kind, source_map):
+                bar.advance()
+                yield record
+
+        chunks = chunk_records(counted(), max_records=args.chunk_records)
+        try:
+            result = client.import_directory(chunks, request_id=idempotency_key(args))
+        except DualdrawError as exc:
+            _locate_violations(exc, source_map)
+            raise
     if out.json:
         out.document(result)
         return 0

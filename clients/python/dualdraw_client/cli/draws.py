@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from dualdraw.v1 import draws_pb2
 
 from ..client import DualdrawClient
+from ..i18n import _
+from ..progress import spinner
 from .options import add_command, add_group, idempotency_key, iso_date, limited, positive_int
 from .output import Output, aligned_pairs, show_time
 
@@ -51,11 +53,12 @@ def _print_assignments(out: Output, assignments: Iterable[draws_pb2.Assignment])
         "r",
     )
     if not out.json and rows:
-        out.line("(* team leader)")
+        out.line(_("(* team leader)"))
 
 
 def _cmd_draw(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
-    draw = client.draw(args.task_id, as_of=args.as_of, request_id=idempotency_key(args))
+    with spinner(_("drawing")):  # the server reports a draw only when it ends
+        draw = client.draw(args.task_id, as_of=args.as_of, request_id=idempotency_key(args))
     return show_draw(client, draw, out)
 
 

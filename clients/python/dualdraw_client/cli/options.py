@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Final, TypeVar
 
 from ..client import DEFAULT_TARGET, DualdrawClient, new_request_id
+from ..i18n import _
 from .output import Output
 
 _T = TypeVar("_T")
@@ -95,7 +96,13 @@ def common_options() -> argparse.ArgumentParser:
         "--json",
         dest="json_output",
         action="store_true",
-        help="machine output: JSON (lists: one object a line)",
+        help=_("machine output: JSON (lists: one object a line)"),
+    )
+    group.add_argument(
+        "--lang",
+        choices=("en", "zh"),
+        default=argparse.SUPPRESS,  # read from argv before parsing (.i18n.language_from), not from here
+        help=_("language of messages and help: en or zh (default: from LANG)"),
     )
     return parent
 
@@ -110,6 +117,7 @@ def add_command(
     listing: bool = False,
 ) -> argparse.ArgumentParser:
     """Adds a leaf command that runs ``handler``; ``listing`` adds ``--limit``."""
+    help_text = _(help_text)
     parser = subparsers.add_parser(name, help=help_text, description=help_text, parents=parents)
     parser.set_defaults(**{HANDLER: handler})
     if listing:
@@ -121,5 +129,6 @@ def add_group(
     subparsers: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str
 ) -> argparse._SubParsersAction[argparse.ArgumentParser]:
     """Adds a command group (``items``, ``draws``, …); returns the collection for its actions."""
+    help_text = _(help_text)
     parser = subparsers.add_parser(name, help=help_text, description=help_text)
     return parser.add_subparsers(dest=f"{name}_action", required=True, metavar="ACTION")

@@ -14,6 +14,8 @@ from typing import Any, Final, TypeVar
 from google.protobuf import json_format, timestamp_pb2
 from google.protobuf.message import Message
 
+from ..i18n import _
+
 _T = TypeVar("_T")
 
 _CST: Final = datetime.timezone(datetime.timedelta(hours=8), "CST")
@@ -40,7 +42,7 @@ def format_table(headers: Sequence[str], rows: Iterable[Sequence[str]], align: s
     Columns are separated by two spaces; lines carry no trailing spaces.
     """
     body = [[_clean(str(cell)) for cell in row] for row in rows]
-    table = [[_clean(h) for h in headers], *body]
+    table = [[_clean(_(h)) for h in headers], *body]
     count = max(len(row) for row in table)
     widths = [max((display_width(row[i]) for row in table if i < len(row)), default=0) for i in range(count)]
     lines = []
@@ -54,9 +56,10 @@ def format_table(headers: Sequence[str], rows: Iterable[Sequence[str]], align: s
 
 
 def aligned_pairs(items: Sequence[tuple[str, str]]) -> list[str]:
-    """``key  value`` lines with the values aligned."""
-    width = max((display_width(k) for k, _ in items), default=0)
-    return [f"{k}{' ' * (width - display_width(k))}  {_clean(v)}".rstrip() for k, v in items]
+    """``key  value`` lines with the values aligned (keys in the reader's language)."""
+    keyed = [(_(k), v) for k, v in items]
+    width = max((display_width(k) for k, _v in keyed), default=0)
+    return [f"{k}{' ' * (width - display_width(k))}  {_clean(v)}".rstrip() for k, v in keyed]
 
 
 def show_time(ts: timestamp_pb2.Timestamp) -> str:

@@ -11,6 +11,8 @@ from typing import Final
 from dualdraw.v1 import verification_pb2
 
 from ..client import DualdrawClient
+from ..i18n import _
+from ..progress import Bar, spinner
 from .draws import draw_pairs, show_draw
 from .options import add_command, add_group, idempotency_key, iso_date, positive_int
 from .output import Output, aligned_pairs
@@ -37,7 +39,9 @@ def _cmd_draws_reveal(client: DualdrawClient, args: argparse.Namespace, out: Out
 
 
 def _cmd_draws_execute(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
-    return show_draw(client, client.execute_draw(args.draw_id, args.beacon_value or ""), out)
+    with spinner(_("drawing")):
+        draw = client.execute_draw(args.draw_id, args.beacon_value or "")
+    return show_draw(client, draw, out)
 
 
 def _cmd_draws_abandon(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
@@ -86,16 +90,24 @@ def _cmd_draws_export(client: DualdrawClient, args: argparse.Namespace, out: Out
     partial = f"{args.output}.part"
     timeout = args.timeout if args.timeout is not None else _EXPORT_TIMEOUT
     try:
-        with open(partial, "wb") as f:
-            receipt = client.write_draw_bundle(args.draw_id, f.write, public=args.public, timeout=timeout)
+        with open(partial, "wb") as f, Bar(_("exporting"), unit="B", unit_scale=True) as bar:
+
+            def write(chunk: bytes) -> None:
+                f.write(chunk)
+                bar.advance(len(chunk))
+
+            receipt = client.write_draw_bundle(args.draw_id, write, public=args.public, timeout=timeout)
         os.replace(partial, args.output)
     finally:
         if os.path.exists(partial):
             os.remove(partial)
-    sys.stderr.write(
-        f"wrote {receipt.size} bytes (SHA-256 {receipt.sha256}) to {args.output};"
-        f" check: dualdraw verify {args.output}\n"
-    )
+    if out.json:
+        out.document(
+            {"draw_id": args.draw_id, "path": args.output, "size": receipt.size, "sha256": receipt.sha256}
+        )
+        return 0
+    message = _("wrote {size} bytes (SHA-256 {sha256}) to {path}; check: dualdraw verify {path}")
+    sys.stderr.write(message.format(size=receipt.size, sha256=receipt.sha256, path=args.output) + "\n")
     return 0
 
 
@@ -122,12 +134,21 @@ def _cmd_log_verify(client: DualdrawClient, args: argparse.Namespace, out: Outpu
         out.document(verdict)
     elif verdict.ok:
         keys = list(verdict.key_ids)
-        out.line(
-            f"OK: {verdict.tree_size} entries, root {verdict.root_hash}, {verdict.checkpoints_checked} "
-            f"signed checkpoints (key{'s' if len(keys) > 1 else ''} {', '.join(keys)})"
-            + (" -- DEVELOPMENT KEY, not pinned" if verdict.development_key else "")
+        summary = (
+            "OK: {size} entries, root {root}, {checkpoints} signed checkpoints (keys {keys})"
+            if len(keys) > 1
+            else "OK: {size} entries, root {root}, {checkpoints} signed checkpoints (key {keys})"
         )
-        out.line(f"OK: {verdict.draws_checked} draws re-derived from their stored rows")
+        out.line(
+            _(summary).format(
+                size=verdict.tree_size,
+                root=verdict.root_hash,
+                checkpoints=verdict.checkpoints_checked,
+                keys=", ".join(keys),
+            )
+            + (_(" -- DEVELOPMENT KEY, not pinned") if verdict.development_key else "")
+        )
+        out.line(_("OK: {draws} draws re-derived from their stored rows").format(draws=verdict.draws_checked))
         if len(keys) > 1:
             out.line(
                 f"KEY CHANGED: checkpoints were signed by {len(keys)} keys, in this order:"
@@ -136,11 +157,16 @@ def _cmd_log_verify(client: DualdrawClient, args: argparse.Namespace, out: Outpu
             )
     else:
         if verdict.problem:
-            out.line(f"TAMPERED: first bad entry {verdict.first_bad_sequence}: {verdict.problem}")
+            message = _("TAMPERED: first bad entry {sequence}: {problem}")
+            out.line(message.format(sequence=verdict.first_bad_sequence, problem=verdict.problem))
         if verdict.first_bad_draw_id:
+            message = _(
+                "TAMPERED: draw {draw} no longer matches its commitments ({draws} draws checked): {problem}"
+            )
             out.line(
-                f"TAMPERED: draw {verdict.first_bad_draw_id} no longer matches its commitments "
-                f"({verdict.draws_checked} draws checked): {verdict.draw_problem}"
+                message.format(
+                    draw=verdict.first_bad_draw_id, draws=verdict.draws_checked, problem=verdict.draw_problem
+                )
             )
     return 0 if verdict.ok else 1
 

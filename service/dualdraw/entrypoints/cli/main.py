@@ -10,7 +10,7 @@ from pathlib import Path
 
 from dualdraw.settings import Settings
 
-LOCAL_COMMANDS = {"serve", "db", "demo", "publish", "rules", "verify", "keygen", "token"}
+LOCAL_COMMANDS = {"serve", "db", "demo", "publish", "rules", "verify", "keygen", "token", "completion"}
 
 
 def _add_local_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -51,10 +51,15 @@ def _add_local_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     mint.add_argument("--department", default="", help="root of the holder's jurisdiction")
     mint.add_argument("--hours", type=float, default=8.0, help="validity (default 8)")
 
-    verify = sub.add_parser("verify", help="verify a draw bundle offline (no server, no database)")
-    from dualdraw.verifier import command as offline
+    from dualdraw.entrypoints.cli import verify as offline
+    from dualdraw_client.cli.completion import SHELLS
+    from dualdraw_client.i18n import _
 
+    verify_help = _("verify a draw bundle offline (no server, no database)")
+    verify = sub.add_parser("verify", help=verify_help, description=verify_help)
     offline.add_arguments(verify)
+    completion = sub.add_parser("completion", help=_("print a shell completion script"))
+    completion.add_argument("shell", choices=SHELLS)
     keygen = sub.add_parser("keygen", help="write a new Ed25519 key for signing audit checkpoints")
     keygen.add_argument("path", type=Path, help="where to write the PEM private key (must not exist)")
 
@@ -67,9 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     from dualdraw.entrypoints.cli.rules import add_rules_command
     from dualdraw.entrypoints.site.cli import add_publish_command
     from dualdraw_client.cli import add_remote_commands
+    from dualdraw_client.cli.app import add_language_option
 
     parser = argparse.ArgumentParser(prog="dualdraw", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    add_language_option(parser)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_local_commands(sub)
     add_publish_command(sub)  # dualdraw publish site OUT_DIR: the public results site
@@ -91,9 +98,14 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _run_local(args: argparse.Namespace) -> int:
     if args.command == "verify":
-        from dualdraw.verifier import command as offline
+        from dualdraw.entrypoints.cli import verify as offline
 
         return offline.run(args)
+    if args.command == "completion":
+        from dualdraw_client.cli.completion import script
+
+        sys.stdout.write(script(build_parser(), args.shell))
+        return 0
     if args.command == "keygen":
         from dualdraw.domain.audit.checkpoints import write_private_key
 
@@ -175,10 +187,13 @@ def _load_demo(settings: Settings, *, only_if_empty: bool) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    from dualdraw_client.i18n import language_from, set_language
+
+    set_language(language_from(argv))
     if argv[:1] == ["verify"]:
         # An auditor's machine: the offline verifier alone, without the rest of the command's imports
         # (rules, site, gRPC client: ~0.2 s of start-up).
-        from dualdraw.verifier import command as offline
+        from dualdraw.entrypoints.cli import verify as offline
 
         return offline.main(argv[1:])
     from dualdraw_client.cli import alias_argv, run_remote

@@ -28,8 +28,11 @@ from dualdraw.domain.exclusions.model import RuleSet
 from dualdraw.domain.exclusions.plain_yaml import Problem, RuleFileError
 from dualdraw.domain.model import SideFacts
 from dualdraw.service_layer.rule_preview import DirectorySnapshot
+from dualdraw_client.i18n import _
+from dualdraw_client.progress import Bar
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+JSON_HELP = "machine output: JSON (lists: one object a line)"
 
 
 def check_rules(paths: Sequence[Path]) -> tuple[RuleSet | None, list[Problem]]:
@@ -42,6 +45,16 @@ def check_rules(paths: Sequence[Path]) -> tuple[RuleSet | None, list[Problem]]:
     return rule_set, semantic_problems(rule_set)
 
 
+def problem_to_dict(problem: Problem) -> dict[str, Any]:
+    """A problem for ``--json``: ``{"file", "line", "column", "message"}``."""
+    return {
+        "file": str(problem.file),
+        "line": problem.line,
+        "column": problem.column,
+        "message": problem.message,
+    }
+
+
 def format_problem(problem: Problem, style: str) -> str:
     if style == "github":
         message = problem.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
@@ -50,12 +63,15 @@ def format_problem(problem: Problem, style: str) -> str:
 
 
 def add_rules_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    rules = sub.add_parser("rules", help="check, test, explain and preview rule files (no server needed)")
+    rules_help = _("check, test, explain and preview rule files (no server needed)")
+    rules = sub.add_parser("rules", help=rules_help, description=rules_help)
     actions = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
 
-    p = actions.add_parser("check", help="validate rule files: file:line:column for every problem")
+    check_help = _("validate rule files: file:line:column for every problem")
+    p = actions.add_parser("check", help=check_help, description=check_help)
     p.add_argument("paths", nargs="*", type=Path, help="rule files or folders (default: ./rules)")
     p.add_argument("--format", choices=("text", "github"), default="text", help="github: CI annotations")
+    p.add_argument("--json", action="store_true", dest="json_output", help=_(JSON_HELP))
 
     p = actions.add_parser("test", help="run the rule test cases (<rules>/tests/*.yaml) with coverage")
     p.add_argument("paths", nargs="*", type=Path, help="rule folders or files (default: ./rules)")
@@ -68,6 +84,7 @@ def add_rules_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="fail below N %% rule or condition coverage",
     )
     p.add_argument("--format", choices=("text", "github"), default="text")
+    p.add_argument("--json", action="store_true", dest="json_output", help=_(JSON_HELP))
 
     directory_help = "database URL or JSON Lines export of the directory"
     p = actions.add_parser("explain", help="why one object is (or is not) excluded, rule by rule")
@@ -139,16 +156,34 @@ def _paths(given: Sequence[Path]) -> list[Path]:
 def _check(args: argparse.Namespace, out: TextIO) -> int:
     started = time.perf_counter()
     rule_set, problems = check_rules(_paths(args.paths))
+    if getattr(args, "json_output", False):
+        document = {
+            "ok": not problems,
+            "rules": len(rule_set.rules) if rule_set and not problems else None,
+            "files": len(rule_set.sources) if rule_set and not problems else None,
+            "version": rule_set.version if rule_set and not problems else None,
+            "problems": [problem_to_dict(p) for p in problems],
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+        out.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+        return EXIT_PROBLEMS if problems else EXIT_OK
     for problem in problems:
         out.write(format_problem(problem, args.format) + "\n")
     if problems:
-        out.write(f"{len(problems)} problem(s)\n" if args.format == "text" else "")
+        out.write(_("{count} problem(s)").format(count=len(problems)) + "\n" if args.format == "text" else "")
         return EXIT_PROBLEMS
     assert rule_set is not None
     if args.format == "text":
+        message = _("ok: {rules} rules in {files} files, version {version} ({seconds:.2f} s)")
+        seconds = time.perf_counter() - started
         out.write(
-            f"ok: {len(rule_set.rules)} rules in {len(rule_set.sources)} files, version {rule_set.version} "
-            f"({time.perf_counter() - started:.2f} s)\n"
+            message.format(
+                rules=len(rule_set.rules),
+                files=len(rule_set.sources),
+                version=rule_set.version,
+                seconds=seconds,
+            )
+            + "\n"
         )
     return EXIT_OK
 
@@ -159,6 +194,11 @@ def _test(args: argparse.Namespace, out: TextIO) -> int:
 
     paths = _paths(args.paths)
     rule_set, problems = check_rules([p for p in paths if not _is_test_file(p)])
+    as_json = bool(getattr(args, "json_output", False))
+    if (problems or rule_set is None) and as_json:
+        document = {"ok": False, "problems": [problem_to_dict(p) for p in problems], "cases": []}
+        out.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+        return EXIT_PROBLEMS
     if problems or rule_set is None:
         for problem in problems:
             out.write(format_problem(problem, args.format) + "\n")
@@ -167,6 +207,36 @@ def _test(args: argparse.Namespace, out: TextIO) -> int:
     cases = load_cases(files)
     with ExclusionEngine(shard_size=2000, timeout_s=60) as engine:
         report = run_cases(rule_set, cases, engine)
+    if args.junit:
+        args.junit.write_text(junit_xml(report), encoding="utf-8")
+    lowest = min(report.rule_coverage, report.condition_coverage)
+    below = not report.failed and lowest < args.min_coverage
+    if as_json:
+        document = {
+            "ok": not report.failed and not below,
+            "problems": [],
+            "files": len(files),
+            "passed": len(report.results) - len(report.failed),
+            "failed": len(report.failed),
+            "rule_coverage": round(report.rule_coverage, 3),
+            "condition_coverage": round(report.condition_coverage, 3),
+            "min_coverage": args.min_coverage,
+            "not_covered": report.uncovered_rules + report.unexercised,
+            "seconds": round(report.seconds, 3),
+            "cases": [
+                {
+                    "file": str(r.case.location.file),
+                    "line": r.case.location.line,
+                    "column": r.case.location.column,
+                    "name": r.case.name,
+                    "passed": r.passed,
+                    "failures": list(r.failures),
+                }
+                for r in report.results
+            ],
+        }
+        out.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+        return EXIT_PROBLEMS if report.failed or below else EXIT_OK
     for result in report.results:
         mark = "ok  " if result.passed else "FAIL"
         out.write(f"{mark} {result.case.location}: {result.case.name}\n")
@@ -184,12 +254,9 @@ def _test(args: argparse.Namespace, out: TextIO) -> int:
         f"coverage: rules {report.rule_coverage:.1f} %, conditions {report.condition_coverage:.1f} % "
         f"({report.seconds:.2f} s)\n"
     )
-    if args.junit:
-        args.junit.write_text(junit_xml(report), encoding="utf-8")
     if report.failed:
         return EXIT_PROBLEMS
-    lowest = min(report.rule_coverage, report.condition_coverage)
-    if lowest < args.min_coverage:
+    if below:
         out.write(f"coverage {lowest:.1f} % is below the required {args.min_coverage:g} %\n")
         return EXIT_PROBLEMS
     return EXIT_OK
@@ -386,7 +453,7 @@ def _impact(args: argparse.Namespace, out: TextIO) -> int:
     base = load_rule_texts(rule_texts_at_revision(rules_dir, args.base))
     head = load_rule_set(rules_dir)
     snapshot = load_snapshot(args.directory)
-    with ExclusionEngine() as engine:
+    with ExclusionEngine() as engine, Bar(_("evaluating rules"), unit="object") as bar:
         report = impact(
             base,
             head,
@@ -395,6 +462,7 @@ def _impact(args: argparse.Namespace, out: TextIO) -> int:
             as_of=args.as_of or dt.date.today(),
             business_line=args.business_line,
             department_id=args.department,
+            progress=bar.to,
         )
     over = report.over_share(args.max_share) if args.max_share is not None else []
     if args.json_output:
