@@ -63,6 +63,11 @@ class Settings:
         default_factory=lambda: os.environ.get("DUALDRAW_GENERAL_RATIO_CAP", "0.2")
     )
     """Highest ratio a task with a policy may use on a *general* inspection item (key items: 1)."""
+    plan_required: str = field(
+        default_factory=lambda: os.environ.get("DUALDRAW_PLAN_REQUIRED", "on").strip().lower()
+    )
+    """``DUALDRAW_PLAN_REQUIRED``: ``on`` (default) refuses a task that names no published plan entry
+    (``PLAN_ENTRY_REQUIRED``); ``off`` lets tasks be created outside a plan (tests about other things)."""
     """Poll the rule files every this many seconds and reload on a change (0: only on ReloadRules)."""
 
     # -- security and operations --------------------------------------------------------------------------
@@ -128,6 +133,10 @@ class Settings:
     @property
     def auth_enabled(self) -> bool:
         return self.auth not in ("off", "0", "false", "no")
+
+    @property
+    def plan_required_enabled(self) -> bool:
+        return self.plan_required not in ("off", "0", "false", "no")
 
     @property
     def draw_process_enabled(self) -> bool:

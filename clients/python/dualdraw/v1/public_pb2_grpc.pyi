@@ -6,6 +6,7 @@ unpublished is reachable (an unpublished draw is NOT_FOUND exactly like an unkno
 """
 
 from collections import abc as _abc
+from dualdraw.v1 import plans_pb2 as _plans_pb2
 from dualdraw.v1 import public_pb2 as _public_pb2
 from dualdraw.v1 import publication_pb2 as _publication_pb2
 from grpc import aio as _aio
@@ -41,6 +42,9 @@ class PublicServiceStub:
     GetPublishedDraw: _grpc.UnaryUnaryMultiCallable[_public_pb2.GetPublishedDrawRequest, _public_pb2.PublicDraw]
     GetPublishedTask: _grpc.UnaryUnaryMultiCallable[_public_pb2.GetPublishedTaskRequest, _public_pb2.PublicTask]
     ListPublishedResults: _grpc.UnaryUnaryMultiCallable[_public_pb2.ListPublishedResultsRequest, _public_pb2.ListPublishedResultsResponse]
+    GetPublishedPlan: _grpc.UnaryUnaryMultiCallable[_public_pb2.GetPublishedPlanRequest, _plans_pb2.Plan]
+    """-- annual plans: published versions in force only (plans.proto) --"""
+    ListPublishedPlans: _grpc.UnaryUnaryMultiCallable[_public_pb2.ListPublishedPlansRequest, _public_pb2.ListPublishedPlansResponse]
 
 @_typing.type_check_only
 class PublicServiceAsyncStub(PublicServiceStub):
@@ -52,6 +56,9 @@ class PublicServiceAsyncStub(PublicServiceStub):
     GetPublishedDraw: _aio.UnaryUnaryMultiCallable[_public_pb2.GetPublishedDrawRequest, _public_pb2.PublicDraw]  # type: ignore[assignment]
     GetPublishedTask: _aio.UnaryUnaryMultiCallable[_public_pb2.GetPublishedTaskRequest, _public_pb2.PublicTask]  # type: ignore[assignment]
     ListPublishedResults: _aio.UnaryUnaryMultiCallable[_public_pb2.ListPublishedResultsRequest, _public_pb2.ListPublishedResultsResponse]  # type: ignore[assignment]
+    GetPublishedPlan: _aio.UnaryUnaryMultiCallable[_public_pb2.GetPublishedPlanRequest, _plans_pb2.Plan]  # type: ignore[assignment]
+    """-- annual plans: published versions in force only (plans.proto) --"""
+    ListPublishedPlans: _aio.UnaryUnaryMultiCallable[_public_pb2.ListPublishedPlansRequest, _public_pb2.ListPublishedPlansResponse]  # type: ignore[assignment]
 
 class PublicServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -102,5 +109,20 @@ class PublicServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _public_pb2.ListPublishedResultsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_public_pb2.ListPublishedResultsResponse, _abc.Awaitable[_public_pb2.ListPublishedResultsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetPublishedPlan(
+        self,
+        request: _public_pb2.GetPublishedPlanRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_plans_pb2.Plan, _abc.Awaitable[_plans_pb2.Plan]]:
+        """-- annual plans: published versions in force only (plans.proto) --"""
+
+    @_abc_1.abstractmethod
+    def ListPublishedPlans(
+        self,
+        request: _public_pb2.ListPublishedPlansRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_public_pb2.ListPublishedPlansResponse, _abc.Awaitable[_public_pb2.ListPublishedPlansResponse]]: ...
 
 def add_PublicServiceServicer_to_server(servicer: PublicServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
