@@ -14,7 +14,7 @@ import grpc
 from ..client import DEFAULT_TARGET, DualdrawClient
 from ..errors import DualdrawError
 from ..records import RecordError
-from . import audit, catalogue, directory, draws, results, rules, verification
+from . import audit, catalogue, directory, draws, plans, results, rules, verification
 from .options import DEFAULT_TIMEOUT, HANDLER, Handler, common_options
 from .output import Output
 
@@ -23,6 +23,7 @@ REMOTE_COMMANDS: Final = frozenset(
         "import",
         "items",
         "tasks",
+        "plans",
         "draw",
         "draws",
         "assignments",
@@ -84,6 +85,7 @@ def add_remote_commands(subparsers: argparse._SubParsersAction[argparse.Argument
     common = [common_options()]
     directory.add_import_command(subparsers, common)
     catalogue.add_commands(subparsers, common)
+    plans.add_commands(subparsers, common)
     draws_group = draws.add_commands(subparsers, common)
     verification.add_commands(subparsers, draws_group, common)
     draws.add_result_commands(subparsers, common)

@@ -434,6 +434,8 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
                 "task.rehearsal",
                 "a rehearsal rehearses a plan entry: name task.plan_id and task.plan_entry_id",
             )
+        if any(x.field.startswith(("task.plan", "task.rehearsal")) for x in v.items):
+            v.raise_if_any()  # the plan entry the task is for comes before everything checked against it
         policy = convert.policy_from_pb(pb, v)
         scope = model.TaskScope(
             region_code=pb.scope.region_code.strip() or None,
