@@ -16,8 +16,8 @@ from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_directory import HIGH_TECH_ZONE
 from dualdraw.service_layer.demo_loader import load_demo, load_demo_plan
 from dualdraw.settings import Settings
-from dualdraw.verifier.command import main as verify_main
 from dualdraw.v1 import plans_pb2, tasks_pb2
+from dualdraw.verifier.command import main as verify_main
 from dualdraw_client import DualdrawClient
 from dualdraw_client.cli import main as cli_main
 from dualdraw_client.errors import FailedPreconditionError, InvalidArgumentError
@@ -118,7 +118,8 @@ def test_a_second_task_for_the_same_entry_and_period_is_refused_naming_the_draw(
     assert refused.value.metadata["draw_id"] == draw_id
     assert draw_id in str(refused.value)
     progress = client.plan_progress(plan_id)
-    assert [(r.entry_id, r.period, r.drawn > 0) for r in progress.entries][0] == ("e1", 1, True)
+    first = progress.entries[0]
+    assert (first.entry_id, first.period, first.drawn > 0) == ("e1", 1, True)
 
 
 def test_a_planned_draw_is_dated_today(planned: tuple[Served, str], client: DualdrawClient) -> None:
