@@ -284,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
         "DUALDRAW_DATABASE_URL": url,
         "DUALDRAW_RULES_PATH": str(RULES),
         "DUALDRAW_AUTH": "off",
+        "DUALDRAW_PLAN_REQUIRED": "off",  # synthetic directories without an annual plan: tasks drawn freely
     }
     log_file = tempfile.NamedTemporaryFile(prefix="dualdraw-load-", suffix=".log", delete=False)  # noqa: SIM115
     server = subprocess.Popen(

@@ -373,6 +373,7 @@ def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
         "DUALDRAW_DATABASE_URL": url,
         "DUALDRAW_RULES_PATH": str(RULES),
         "DUALDRAW_AUTH": "off",
+        "DUALDRAW_PLAN_REQUIRED": "off",  # synthetic directories without an annual plan: tasks drawn freely
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "dualdraw.entrypoints.cli.main", "serve", "--address", f"127.0.0.1:{port}"],

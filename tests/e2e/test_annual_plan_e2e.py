@@ -73,6 +73,8 @@ def test_the_demo_plan_is_published_and_its_estimate_names_a_shortfall(
     estimate = client.estimate_plan(plan_id)
     assert any(s.endswith(f"inspector-days short in {HIGH_TECH_ZONE}") for s in estimate.shortfalls)
     assert all(not s.startswith("special_equipment") for s in estimate.shortfalls)
+    assert cli_main(["plans", "list", "--server", served.target]) == 0
+    assert plan_id in capsys.readouterr().out
     assert cli_main(["plans", "estimate", plan_id, "--server", served.target]) == 0
     printed = capsys.readouterr().out
     assert "shortfall: product_quality" in printed
@@ -159,6 +161,7 @@ def test_a_planned_draw_and_a_rehearsal_verify_offline_and_the_rehearsal_is_neve
     printed = _verify(tmp_path, bundle, capsys)
     assert "MATCH" in printed
     assert "rehearsal" in printed
-    with pytest.raises(FailedPreconditionError):
+    with pytest.raises(FailedPreconditionError) as refused:
         client.publish_results(rehearsal_id)
+    assert refused.value.reason == "REHEARSAL_NOT_PUBLISHABLE"
     assert rehearsal_id not in {d.draw_id for d in client.iter_published_draws()}
