@@ -285,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         "DUALDRAW_RULES_PATH": str(RULES),
         "DUALDRAW_AUTH": "off",
         "DUALDRAW_ALLOW_LOCAL_ENTROPY": "1",  # timing only: a beacon draw needs a published round
+        "DUALDRAW_PLAN_REQUIRED": "off",  # synthetic directories without an annual plan: tasks drawn freely
     }
     log_file = tempfile.NamedTemporaryFile(prefix="dualdraw-load-", suffix=".log", delete=False)  # noqa: SIM115
     server = subprocess.Popen(

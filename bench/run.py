@@ -374,6 +374,7 @@ def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
         "DUALDRAW_RULES_PATH": str(RULES),
         "DUALDRAW_AUTH": "off",
         "DUALDRAW_ALLOW_LOCAL_ENTROPY": "1",  # timing only: a beacon draw needs a published round
+        "DUALDRAW_PLAN_REQUIRED": "off",  # synthetic directories without an annual plan: tasks drawn freely
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "dualdraw.entrypoints.cli.main", "serve", "--address", f"127.0.0.1:{port}"],

@@ -76,3 +76,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     url: str = request.getfixturevalue("_postgres_url")
     truncate_all(url)
     return url
+
+
+# Servers started by the tests let tasks be created outside an annual plan unless a test asks for the plan
+# (``Settings(plan_required="on")``, tests/e2e/test_annual_plan_e2e.py): most tests are about other things
+# and draw on the demo's fixed day. Set here, before any Settings is built, so that servers the tests start
+# as subprocesses inherit it too.
+os.environ.setdefault("DUALDRAW_PLAN_REQUIRED", "off")

@@ -66,6 +66,11 @@ class Settings:
     max_abandons_per_task: int = field(default_factory=lambda: _env_int("DUALDRAW_MAX_ABANDONS_PER_TASK", 1))
     """``DUALDRAW_MAX_ABANDONS_PER_TASK``: how many draws of one task may be abandoned (default 1); beyond it
     ``AbandonDraw`` is ``FAILED_PRECONDITION`` ``ABANDON_LIMIT_REACHED``."""
+    plan_required: str = field(
+        default_factory=lambda: os.environ.get("DUALDRAW_PLAN_REQUIRED", "on").strip().lower()
+    )
+    """``DUALDRAW_PLAN_REQUIRED``: ``on`` (default) refuses a task that names no published plan entry
+    (``PLAN_ENTRY_REQUIRED``); ``off`` lets tasks be created outside a plan (tests about other things)."""
     """Poll the rule files every this many seconds and reload on a change (0: only on ReloadRules)."""
 
     # -- security and operations --------------------------------------------------------------------------
@@ -145,6 +150,10 @@ class Settings:
     @property
     def auth_enabled(self) -> bool:
         return self.auth not in ("off", "0", "false", "no")
+
+    @property
+    def plan_required_enabled(self) -> bool:
+        return self.plan_required not in ("off", "0", "false", "no")
 
     @property
     def draw_process_enabled(self) -> bool:

@@ -3,6 +3,7 @@ period, rehearsals, amendments — through the use cases on a real SQLite and Po
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Iterator
@@ -272,3 +273,28 @@ def test_the_estimate_names_a_shortfall_and_progress_counts_the_drawn_period(sto
         (3, 0, True),
         (4, draw.selected_count, False),
     ]
+
+
+def test_a_task_racing_for_a_held_period_is_refused_by_the_store_naming_the_holder(store: Store) -> None:
+    """Two creations that both passed the use case's check: the unique plan slot refuses the second."""
+    plan_id, entry_id = published_plan(store)
+    held = planned_task(store, plan_id, entry_id)
+    assert held.plan is not None
+    late = dataclasses.replace(held, id="t-late")
+    with store.unit_of_work() as uow:
+        with pytest.raises(FailedPrecondition) as refused:
+            uow.tasks.add(late)
+        assert uow.tasks.get(held.id) is not None  # the transaction stays usable
+    assert refused.value.reason == "PLAN_ENTRY_ALREADY_DRAWN"
+    assert refused.value.metadata["task_id"] == held.id
+    with store.unit_of_work() as uow:
+        assert uow.tasks.get("t-late") is None
+
+
+def test_the_plan_is_required_unless_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dualdraw.settings import Settings
+
+    monkeypatch.delenv("DUALDRAW_PLAN_REQUIRED", raising=False)
+    assert Settings().plan_required_enabled
+    monkeypatch.setenv("DUALDRAW_PLAN_REQUIRED", "off")
+    assert not Settings().plan_required_enabled

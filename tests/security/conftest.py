@@ -15,9 +15,10 @@ import pytest
 
 from dualdraw.domain import model
 from dualdraw.domain.audit.checkpoints import CheckpointSigner
+from dualdraw.domain.plan.model import PlanEntry
 from dualdraw.entrypoints.grpc.security.tokens import Principal, Role, TokenKeys, mint_token
 from dualdraw.entrypoints.grpc.server import RunningServer, create_server
-from dualdraw.service_layer import catalogue, directory, draw_lifecycle, draws
+from dualdraw.service_layer import catalogue, directory, draw_lifecycle, draws, plans, publication
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_directory import LUBEI, LUNAN, PRODUCT_QUALITY
 from dualdraw.service_layer.demo_loader import load_demo
@@ -43,6 +44,7 @@ class Side:
     substitution_id: str  # a requested (not yet executed) substitution on the side's draw
     item_code: str  # an inspection item of the side's department
     campaign_id: str  # a campaign the side's department organises
+    plan_id: str  # a draft annual plan of the side's department, with one entry
 
 
 @dataclass
@@ -160,6 +162,18 @@ def _side(running: RunningServer, department_id: str, item_code: str) -> Side:
             for d in uow.directory.list_statutory_designations(PageRequest(size=1000)).items
             if d.credit_code in codes
         ]
+    plan = plans.create_plan(
+        services.unit_of_work(),
+        department_id=department_id,
+        year=AS_OF.year,
+        title=f"plan of {department_id}",
+        inspector_days_per_month=2,
+        caller=caller,
+    )
+    entry = PlanEntry(
+        "", "TS-PQ-01", 1, Fraction(1, 10), dt.date(AS_OF.year, 1, 1), dt.date(AS_OF.year, 12, 31)
+    )
+    plans.add_entry(services.unit_of_work(), plan.plan_id, entry, caller)
     return Side(
         department_id=department_id,
         task_id=task.id,
@@ -172,6 +186,7 @@ def _side(running: RunningServer, department_id: str, item_code: str) -> Side:
         substitution_id=substitution.id,
         item_code=item.code,
         campaign_id=campaign.id,
+        plan_id=plan.plan_id,
     )
 
 
@@ -180,6 +195,13 @@ def secured(database_url: str) -> Iterator[Secured]:
     running = create_server(secured_settings(database_url))
     try:
         load_demo(running.services.unit_of_work)
+        publication.publish_item_list(  # plan entries name published item versions
+            running.services.unit_of_work(),
+            effective_from=dt.date(AS_OF.year, 1, 1),
+            change_summary="first list",
+            change_legal_basis="Art. 5",
+            caller=Caller(actor="setup"),
+        )
         inside = _side(running, LUNAN, "TS-PQ-01")
         outside = _side(running, LUBEI, "TS-PQ-01")
         yield Secured(running, f"127.0.0.1:{running.port}", inside, outside)

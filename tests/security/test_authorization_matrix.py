@@ -23,6 +23,7 @@ from dualdraw.v1 import (
     directory_pb2,
     draws_pb2,
     items_pb2,
+    plans_pb2,
     publication_pb2,
     results_pb2,
     rules_pb2,
@@ -43,6 +44,7 @@ SIDE_FIELD = {
     "substitution": "substitution_id",
     "item": "item_code",
     "transfer": "credit_code",
+    "plan": "plan_id",
 }
 
 
@@ -276,6 +278,17 @@ def _item(s: Secured, code: str) -> Any:
     return item
 
 
+def _plan_entry(entry_id: str = "") -> Any:
+    return plans_pb2.PlanEntry(
+        id=entry_id,
+        item_code="TS-PQ-01",
+        item_version=1,
+        ratio="0.2",
+        window_start="2026-01-01",
+        window_end="2026-12-31",
+    )
+
+
 SIBLING_CASES: dict[str, dict[str, Build]] = {
     IMPORT: {
         "object": _import_object,
@@ -329,6 +342,27 @@ SIBLING_CASES: dict[str, dict[str, Build]] = {
         ),
     },
     "/dualdraw.v1.DrawService/Draw": {"task": lambda s: draws_pb2.DrawRequest(task_id=s.outside.task_id)},
+    # the annual plan: a plan of the sibling branch, or a new one in its name
+    "/dualdraw.v1.PlanService/CreatePlan": {
+        "department": lambda s: plans_pb2.CreatePlanRequest(
+            plan=plans_pb2.Plan(department_id=s.outside.department_id, year=2026, title="x")
+        )
+    },
+    "/dualdraw.v1.PlanService/AddPlanEntry": {
+        "plan": lambda s: plans_pb2.AddPlanEntryRequest(plan_id=s.outside.plan_id, entry=_plan_entry())
+    },
+    "/dualdraw.v1.PlanService/UpdatePlanEntry": {
+        "plan": lambda s: plans_pb2.UpdatePlanEntryRequest(plan_id=s.outside.plan_id, entry=_plan_entry("e1"))
+    },
+    "/dualdraw.v1.PlanService/ApprovePlan": {
+        "plan": lambda s: plans_pb2.ApprovePlanRequest(plan_id=s.outside.plan_id)
+    },
+    "/dualdraw.v1.PlanService/PublishPlan": {
+        "plan": lambda s: plans_pb2.PublishPlanRequest(plan_id=s.outside.plan_id)
+    },
+    "/dualdraw.v1.PlanService/AmendPlan": {
+        "plan": lambda s: plans_pb2.AmendPlanRequest(plan_id=s.outside.plan_id, reason="x")
+    },
     "/dualdraw.v1.ResultService/RecordResult": {
         "draw": lambda s: results_pb2.RecordResultRequest(
             result=results_pb2.InspectionResult(draw_id=s.outside.draw_id, position=1)

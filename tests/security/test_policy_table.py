@@ -53,6 +53,13 @@ INTENT = {  # who may write what, written out independently of the table
     "/dualdraw.v1.VerifiableDrawService/RequestSubstitution": {Role.DRAW_OPERATOR},
     "/dualdraw.v1.VerifiableDrawService/ExecuteSubstitution": {Role.DRAW_OPERATOR},
     "/dualdraw.v1.AuditLogService/VerifyLog": {Role.AUDITOR},
+    # the annual plan: drafted by draw operators or policy staff, put in force by policy staff only
+    "/dualdraw.v1.PlanService/CreatePlan": {Role.DRAW_OPERATOR, Role.POLICY_EDITOR},
+    "/dualdraw.v1.PlanService/AddPlanEntry": {Role.DRAW_OPERATOR, Role.POLICY_EDITOR},
+    "/dualdraw.v1.PlanService/UpdatePlanEntry": {Role.DRAW_OPERATOR, Role.POLICY_EDITOR},
+    "/dualdraw.v1.PlanService/ApprovePlan": {Role.POLICY_EDITOR},
+    "/dualdraw.v1.PlanService/PublishPlan": {Role.POLICY_EDITOR},
+    "/dualdraw.v1.PlanService/AmendPlan": {Role.POLICY_EDITOR},
 }
 
 

@@ -16,11 +16,12 @@ from dualdraw.domain.errors import (
     Violations,
 )
 from dualdraw.domain.jurisdiction import DepartmentTree, scope_problems
+from dualdraw.domain.plan.model import already_drawn
 from dualdraw.domain.policy import DEFAULT_GENERAL_RATIO_CAP, TaskPolicy, policy_problems
 from dualdraw.domain.region import region_code_problem
 from dualdraw.service_layer.audit_events import record_event
 from dualdraw.service_layer.context import Caller
-from dualdraw.service_layer.plans import already_drawn, bind_task
+from dualdraw.service_layer.plans import bind_task
 from dualdraw.service_layer.ports import UnitOfWork
 
 ITEM_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,31}$")

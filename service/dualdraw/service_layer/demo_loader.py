@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
+from fractions import Fraction
 
-from dualdraw.service_layer import catalogue, directory
+from dualdraw.domain.plan.model import PlanEntry, PlanVersion
+from dualdraw.service_layer import catalogue, directory, plans, publication
 from dualdraw.service_layer.context import Caller
-from dualdraw.service_layer.demo_directory import demo_directory
+from dualdraw.service_layer.demo_directory import HIGH_TECH_ZONE, demo_directory
 from dualdraw.service_layer.directory import DirectoryBatch
 from dualdraw.service_layer.ports import UnitOfWork
 
@@ -35,3 +38,43 @@ def load_demo(unit_of_work: Callable[[], UnitOfWork], *, only_if_empty: bool = T
         catalogue.create_item(unit_of_work(), item, caller)
     counts["items"] = len(demo.items)
     return counts
+
+
+def load_demo_plan(unit_of_work: Callable[[], UnitOfWork], *, now: dt.datetime | None = None) -> PlanVersion:
+    """Publishes the item list (when nothing is published yet, effective from 1 January) and the high-tech
+    zone's annual plan for the current year (UTC+8), published now:
+
+    - ``e1``: special-equipment users (TS-SE-01) at 0.1, once in the year: the demo's planned draw;
+    - ``e2``: product quality (TS-PQ-01) at 0.2, every quarter, three days per inspection: more inspector-days
+      than the branch's product-quality inspectors have, so the estimate names a shortfall.
+    """
+    caller = Caller(actor=DEMO_ACTOR) if now is None else Caller(actor=DEMO_ACTOR, now=now)
+    year = caller.today().year
+    with unit_of_work() as uow:
+        listed = bool(uow.item_versions.all())
+    if not listed:
+        publication.publish_item_list(
+            unit_of_work(),
+            effective_from=dt.date(year, 1, 1),
+            change_summary="首次公布随机抽查事项清单",
+            change_legal_basis="《市场监管领域全面推行部门联合“双随机、一公开”监管工作细则》第五条",
+            caller=caller,
+        )
+    plan = plans.create_plan(
+        unit_of_work(),
+        department_id=HIGH_TECH_ZONE,
+        year=year,
+        title=f"高新区{year}年度双随机抽查工作计划",
+        inspector_days_per_month=2,
+        caller=caller,
+    )
+    whole_year = (dt.date(year, 1, 1), dt.date(year, 12, 31))
+    for entry in (
+        PlanEntry("", "TS-SE-01", 1, Fraction(1, 10), *whole_year),
+        PlanEntry(
+            "", "TS-PQ-01", 1, Fraction(1, 5), *whole_year, frequency=4, days_per_inspection=Fraction(3)
+        ),
+    ):
+        plans.add_entry(unit_of_work(), plan.plan_id, entry, caller)
+    plans.approve_plan(unit_of_work(), plan.plan_id, caller)
+    return plans.publish_plan(unit_of_work(), plan.plan_id, caller)

@@ -15,6 +15,7 @@ from dualdraw.domain.plan.model import (
     PlanEntry,
     PlanState,
     PlanVersion,
+    already_drawn,
     entry_problems,
     period_of,
     periods,
@@ -313,17 +314,6 @@ def bind_task(
         if holder is not None:
             raise already_drawn(holder)
     return plan, entry, ref
-
-
-def already_drawn(holder: model.Task) -> FailedPrecondition:
-    assert holder.plan is not None
-    where = f"draw {holder.draw_id}" if holder.draw_id else "no draw yet"
-    return FailedPrecondition(
-        f"entry {holder.plan.entry_id} of plan {holder.plan.plan_id}, period {holder.plan.period}, belongs "
-        f"to task {holder.id} ({where}): one draw per entry and period; abandon that draw to draw again",
-        reason="PLAN_ENTRY_ALREADY_DRAWN",
-        metadata={"task_id": holder.id, "draw_id": holder.draw_id or "", "plan_id": holder.plan.plan_id},
-    )
 
 
 def require_item_in_force(uow: UnitOfWork, entry: PlanEntry, day: dt.date) -> None:

@@ -174,6 +174,7 @@ def _verify(
     )
     need(manifest.get("draw_id") == draw_id, "draw.id: differs from the manifest's draw_id")
     need(manifest["task"]["id"] == d["task_id"], "draw.task_id: differs from the manifest's task")
+    _plan_notes(manifest, notes)
     stratum_ratio = stratum_ratios(manifest)
     problem = algorithm.manifest_problem(manifest)
     need(problem is None, problem or "")
@@ -576,3 +577,17 @@ def _check_own(
         )
     selected = any(code == own.code for code, *_ in stored)
     notes.append(f"object {own.code}: ticket checked; {'selected' if selected else 'not selected'}")
+
+
+def _plan_notes(manifest: dict[str, Any], notes: list[str]) -> None:
+    """Notes the plan entry a draw was drawn for and whether it is a rehearsal (never published)."""
+    plan = manifest["task"].get("plan")
+    rehearsal = manifest.get("rehearsal", False)
+    need(rehearsal is True or "rehearsal" not in manifest, "manifest.rehearsal: is true when present")
+    if plan is not None:
+        p = obj(plan, ["plan_id", "version", "entry_id", "period"], "manifest.task.plan")
+        notes.append(
+            f"plan {p['plan_id']} version {p['version']}, entry {p['entry_id']}, period {p['period']}"
+        )
+    if rehearsal:
+        notes.append("rehearsal: drawn to rehearse a plan entry; never published, never counted")

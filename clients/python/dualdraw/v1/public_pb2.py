@@ -23,11 +23,12 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from dualdraw.v1 import plans_pb2 as dualdraw_dot_v1_dot_plans__pb2
 from dualdraw.v1 import publication_pb2 as dualdraw_dot_v1_dot_publication__pb2
 from dualdraw.v1 import results_pb2 as dualdraw_dot_v1_dot_results__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x64ualdraw/v1/public.proto\x12\x0b\x64ualdraw.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1d\x64ualdraw/v1/publication.proto\x1a\x19\x64ualdraw/v1/results.proto\"*\n\x19ListPublishedItemsRequest\x12\r\n\x05\x61s_of\x18\x01 \x01(\t\"T\n\x1aListPublishedItemsResponse\x12\'\n\x05items\x18\x01 \x03(\x0b\x32\x18.dualdraw.v1.ItemVersion\x12\r\n\x05\x61s_of\x18\x02 \x01(\t\"\'\n\x17ListItemVersionsRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\"F\n\x18ListItemVersionsResponse\x12*\n\x08versions\x18\x01 \x03(\x0b\x32\x18.dualdraw.v1.ItemVersion\"G\n\x17GetPublishedItemRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x05\x12\r\n\x05\x61s_of\x18\x03 \x01(\t\"\xb3\x05\n\nPublicDraw\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12\x12\n\ntask_title\x18\x03 \x01(\t\x12\x11\n\titem_code\x18\x04 \x01(\t\x12\x11\n\titem_name\x18\x05 \x01(\t\x12\x15\n\rdepartment_id\x18\x06 \x01(\t\x12\x17\n\x0f\x64\x65partment_name\x18\x07 \x01(\t\x12-\n\tdraw_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61s_of\x18\t \x01(\t\x12\x19\n\x11\x61lgorithm_version\x18\n \x01(\t\x12\x0c\n\x04seed\x18\x0b \x01(\t\x12\x16\n\x0e\x65ntropy_source\x18\x0c \x01(\t\x12\x0f\n\x07\x65ntropy\x18\r \x01(\t\x12\x15\n\rmanifest_hash\x18\x0e \x01(\t\x12\x15\n\rrule_set_hash\x18\x0f \x01(\t\x12\x18\n\x10rule_set_version\x18\x10 \x01(\t\x12\x16\n\x0ein_scope_count\x18\x11 \x01(\x03\x12\x16\n\x0e\x65xcluded_count\x18\x12 \x01(\x03\x12\x16\n\x0e\x65ligible_count\x18\x13 \x01(\x03\x12\x16\n\x0eselected_count\x18\x14 \x01(\x03\x12\r\n\x05ratio\x18\x15 \x01(\t\x12\x11\n\tteam_size\x18\x16 \x01(\x05\x12\x17\n\x0f\x65ligible_digest\x18\x17 \x01(\t\x12\x1d\n\x15inspector_pool_digest\x18\x18 \x01(\t\x12\x14\n\x0cverification\x18\x19 \x01(\t\x12\x30\n\x0cpublish_time\x18\x1a \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08revision\x18\x1b \x01(\x05\x12\x1b\n\x13inspection_end_date\x18\x1c \x01(\t\x12\x10\n\x08\x64\x65\x61\x64line\x18\x1d \x01(\t\"*\n\x17GetPublishedDrawRequest\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\"Y\n\x19ListPublishedDrawsRequest\x12\x15\n\rdepartment_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"]\n\x1aListPublishedDrawsResponse\x12&\n\x05\x64raws\x18\x01 \x03(\x0b\x32\x17.dualdraw.v1.PublicDraw\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xb5\x01\n\nPublicTask\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x11\n\titem_code\x18\x03 \x01(\t\x12\x11\n\titem_name\x18\x04 \x01(\t\x12\x15\n\rdepartment_id\x18\x05 \x01(\t\x12\x17\n\x0f\x64\x65partment_name\x18\x06 \x01(\t\x12\r\n\x05ratio\x18\x07 \x01(\t\x12\x11\n\tteam_size\x18\x08 \x01(\x05\x12\x0f\n\x07\x64raw_id\x18\t \x01(\t\"*\n\x17GetPublishedTaskRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\"E\n\x0fPublicInspector\x12\x14\n\x0c\x62\x61\x64ge_number\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06leader\x18\x03 \x01(\x08\"\xc8\x04\n\x0cPublicResult\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\x0f\n\x07\x64raw_id\x18\x02 \x01(\t\x12\x0f\n\x07task_id\x18\x03 \x01(\t\x12\x10\n\x08position\x18\x04 \x01(\x05\x12\x0f\n\x07version\x18\x05 \x01(\x05\x12\x13\n\x0b\x63redit_code\x18\x06 \x01(\t\x12\x13\n\x0bobject_name\x18\x07 \x01(\t\x12\x13\n\x0bregion_code\x18\x08 \x01(\t\x12\x11\n\titem_code\x18\t \x01(\t\x12\x11\n\titem_name\x18\n \x01(\t\x12\x15\n\rdepartment_id\x18\x0b \x01(\t\x12\x17\n\x0f\x64\x65partment_name\x18\x0c \x01(\t\x12\x14\n\x0cinspected_on\x18\r \x01(\t\x12%\n\x07outcome\x18\x0e \x01(\x0e\x32\x14.dualdraw.v1.Outcome\x12\x15\n\routcome_label\x18\x0f \x01(\t\x12\x10\n\x08\x66indings\x18\x10 \x01(\t\x12\x1f\n\x17penalty_decision_number\x18\x11 \x01(\t\x12\x1c\n\x14referred_to_judicial\x18\x12 \x01(\x08\x12\x19\n\x11\x61ttachment_sha256\x18\x13 \x03(\t\x12*\n\x04team\x18\x14 \x03(\x0b\x32\x1c.dualdraw.v1.PublicInspector\x12\x30\n\x0cpublish_time\x18\x15 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11\x63orrection_reason\x18\x16 \x01(\t\x12\x12\n\nsupersedes\x18\x17 \x01(\t\"\x81\x01\n\x1bListPublishedResultsRequest\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63redit_code\x18\x02 \x01(\t\x12\x15\n\rdepartment_id\x18\x03 \x01(\t\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\"c\n\x1cListPublishedResultsResponse\x12*\n\x07results\x18\x01 \x03(\x0b\x32\x19.dualdraw.v1.PublicResult\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x80\x03\n\rAbandonedDraw\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12\x12\n\ntask_title\x18\x03 \x01(\t\x12\x11\n\titem_code\x18\x04 \x01(\t\x12\x15\n\rdepartment_id\x18\x05 \x01(\t\x12\x17\n\x0f\x64\x65partment_name\x18\x06 \x01(\t\x12-\n\tdraw_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x61\x62\x61ndon_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rmanifest_hash\x18\t \x01(\t\x12\x0c\n\x04seed\x18\n \x01(\t\x12\x16\n\x0eselected_count\x18\x0b \x01(\x03\x12\x0e\n\x06reason\x18\x0c \x01(\t\x12\x0c\n\x04note\x18\r \x01(\t\x12\x1b\n\x13replaced_by_draw_id\x18\x0e \x01(\t\x12\x1d\n\x15replacement_published\x18\x0f \x01(\x08\"C\n\x19ListAbandonedDrawsRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x15\n\rdepartment_id\x18\x02 \x01(\t\"G\n\x1aListAbandonedDrawsResponse\x12)\n\x05\x64raws\x18\x01 \x03(\x0b\x32\x1a.dualdraw.v1.AbandonedDraw\"*\n\x17GetAbandonedDrawRequest\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\"\x90\x02\n\x11\x44\x65partmentRedraws\x12\x15\n\rdepartment_id\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x65partment_name\x18\x02 \x01(\t\x12\r\n\x05\x64raws\x18\x03 \x01(\x03\x12\x11\n\tabandoned\x18\x04 \x01(\x03\x12\x1b\n\x13tasks_with_abandons\x18\x05 \x01(\x03\x12R\n\x13\x61\x62\x61ndoned_by_reason\x18\x06 \x03(\x0b\x32\x35.dualdraw.v1.DepartmentRedraws.AbandonedByReasonEntry\x1a\x38\n\x16\x41\x62\x61ndonedByReasonEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"\x1c\n\x1aGetRedrawStatisticsRequest\"q\n\x1bGetRedrawStatisticsResponse\x12\x33\n\x0b\x64\x65partments\x18\x01 \x03(\x0b\x32\x1e.dualdraw.v1.DepartmentRedraws\x12\x1d\n\x15max_abandons_per_task\x18\x02 \x01(\x05\x32\xcc\x07\n\rPublicService\x12\x65\n\x12ListPublishedItems\x12&.dualdraw.v1.ListPublishedItemsRequest\x1a\'.dualdraw.v1.ListPublishedItemsResponse\x12_\n\x10ListItemVersions\x12$.dualdraw.v1.ListItemVersionsRequest\x1a%.dualdraw.v1.ListItemVersionsResponse\x12R\n\x10GetPublishedItem\x12$.dualdraw.v1.GetPublishedItemRequest\x1a\x18.dualdraw.v1.ItemVersion\x12\x65\n\x12ListPublishedDraws\x12&.dualdraw.v1.ListPublishedDrawsRequest\x1a\'.dualdraw.v1.ListPublishedDrawsResponse\x12Q\n\x10GetPublishedDraw\x12$.dualdraw.v1.GetPublishedDrawRequest\x1a\x17.dualdraw.v1.PublicDraw\x12Q\n\x10GetPublishedTask\x12$.dualdraw.v1.GetPublishedTaskRequest\x1a\x17.dualdraw.v1.PublicTask\x12k\n\x14ListPublishedResults\x12(.dualdraw.v1.ListPublishedResultsRequest\x1a).dualdraw.v1.ListPublishedResultsResponse\x12\x65\n\x12ListAbandonedDraws\x12&.dualdraw.v1.ListAbandonedDrawsRequest\x1a\'.dualdraw.v1.ListAbandonedDrawsResponse\x12T\n\x10GetAbandonedDraw\x12$.dualdraw.v1.GetAbandonedDrawRequest\x1a\x1a.dualdraw.v1.AbandonedDraw\x12h\n\x13GetRedrawStatistics\x12\'.dualdraw.v1.GetRedrawStatisticsRequest\x1a(.dualdraw.v1.GetRedrawStatisticsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x64ualdraw/v1/public.proto\x12\x0b\x64ualdraw.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17\x64ualdraw/v1/plans.proto\x1a\x1d\x64ualdraw/v1/publication.proto\x1a\x19\x64ualdraw/v1/results.proto\"*\n\x19ListPublishedItemsRequest\x12\r\n\x05\x61s_of\x18\x01 \x01(\t\"T\n\x1aListPublishedItemsResponse\x12\'\n\x05items\x18\x01 \x03(\x0b\x32\x18.dualdraw.v1.ItemVersion\x12\r\n\x05\x61s_of\x18\x02 \x01(\t\"\'\n\x17ListItemVersionsRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\"F\n\x18ListItemVersionsResponse\x12*\n\x08versions\x18\x01 \x03(\x0b\x32\x18.dualdraw.v1.ItemVersion\"G\n\x17GetPublishedItemRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x05\x12\r\n\x05\x61s_of\x18\x03 \x01(\t\"\xb3\x05\n\nPublicDraw\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12\x12\n\ntask_title\x18\x03 \x01(\t\x12\x11\n\titem_code\x18\x04 \x01(\t\x12\x11\n\titem_name\x18\x05 \x01(\t\x12\x15\n\rdepartment_id\x18\x06 \x01(\t\x12\x17\n\x0f\x64\x65partment_name\x18\x07 \x01(\t\x12-\n\tdraw_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61s_of\x18\t \x01(\t\x12\x19\n\x11\x61lgorithm_version\x18\n \x01(\t\x12\x0c\n\x04seed\x18\x0b \x01(\t\x12\x16\n\x0e\x65ntropy_source\x18\x0c \x01(\t\x12\x0f\n\x07\x65ntropy\x18\r \x01(\t\x12\x15\n\rmanifest_hash\x18\x0e \x01(\t\x12\x15\n\rrule_set_hash\x18\x0f \x01(\t\x12\x18\n\x10rule_set_version\x18\x10 \x01(\t\x12\x16\n\x0ein_scope_count\x18\x11 \x01(\x03\x12\x16\n\x0e\x65xcluded_count\x18\x12 \x01(\x03\x12\x16\n\x0e\x65ligible_count\x18\x13 \x01(\x03\x12\x16\n\x0eselected_count\x18\x14 \x01(\x03\x12\r\n\x05ratio\x18\x15 \x01(\t\x12\x11\n\tteam_size\x18\x16 \x01(\x05\x12\x17\n\x0f\x65ligible_digest\x18\x17 \x01(\t\x12\x1d\n\x15inspector_pool_digest\x18\x18 \x01(\t\x12\x14\n\x0cverification\x18\x19 \x01(\t\x12\x30\n\x0cpublish_time\x18\x1a \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08revision\x18\x1b \x01(\x05\x12\x1b\n\x13inspection_end_date\x18\x1c \x01(\t\x12\x10\n\x08\x64\x65\x61\x64line\x18\x1d \x01(\t\"*\n\x17GetPublishedDrawRequest\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\"Y\n\x19ListPublishedDrawsRequest\x12\x15\n\rdepartment_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"]\n\x1aListPublishedDrawsResponse\x12&\n\x05\x64raws\x18\x01 \x03(\x0b\x32\x17.dualdraw.v1.PublicDraw\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xb5\x01\n\nPublicTask\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x11\n\titem_code\x18\x03 \x01(\t\x12\x11\n\titem_name\x18\x04 \x01(\t\x12\x15\n\rdepartment_id\x18\x05 \x01(\t\x12\x17\n\x0f\x64\x65partment_name\x18\x06 \x01(\t\x12\r\n\x05ratio\x18\x07 \x01(\t\x12\x11\n\tteam_size\x18\x08 \x01(\x05\x12\x0f\n\x07\x64raw_id\x18\t \x01(\t\"*\n\x17GetPublishedTaskRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\"E\n\x0fPublicInspector\x12\x14\n\x0c\x62\x61\x64ge_number\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06leader\x18\x03 \x01(\x08\"\xc8\x04\n\x0cPublicResult\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\x0f\n\x07\x64raw_id\x18\x02 \x01(\t\x12\x0f\n\x07task_id\x18\x03 \x01(\t\x12\x10\n\x08position\x18\x04 \x01(\x05\x12\x0f\n\x07version\x18\x05 \x01(\x05\x12\x13\n\x0b\x63redit_code\x18\x06 \x01(\t\x12\x13\n\x0bobject_name\x18\x07 \x01(\t\x12\x13\n\x0bregion_code\x18\x08 \x01(\t\x12\x11\n\titem_code\x18\t \x01(\t\x12\x11\n\titem_name\x18\n \x01(\t\x12\x15\n\rdepartment_id\x18\x0b \x01(\t\x12\x17\n\x0f\x64\x65partment_name\x18\x0c \x01(\t\x12\x14\n\x0cinspected_on\x18\r \x01(\t\x12%\n\x07outcome\x18\x0e \x01(\x0e\x32\x14.dualdraw.v1.Outcome\x12\x15\n\routcome_label\x18\x0f \x01(\t\x12\x10\n\x08\x66indings\x18\x10 \x01(\t\x12\x1f\n\x17penalty_decision_number\x18\x11 \x01(\t\x12\x1c\n\x14referred_to_judicial\x18\x12 \x01(\x08\x12\x19\n\x11\x61ttachment_sha256\x18\x13 \x03(\t\x12*\n\x04team\x18\x14 \x03(\x0b\x32\x1c.dualdraw.v1.PublicInspector\x12\x30\n\x0cpublish_time\x18\x15 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11\x63orrection_reason\x18\x16 \x01(\t\x12\x12\n\nsupersedes\x18\x17 \x01(\t\"\x81\x01\n\x1bListPublishedResultsRequest\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63redit_code\x18\x02 \x01(\t\x12\x15\n\rdepartment_id\x18\x03 \x01(\t\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\"c\n\x1cListPublishedResultsResponse\x12*\n\x07results\x18\x01 \x03(\x0b\x32\x19.dualdraw.v1.PublicResult\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x80\x03\n\rAbandonedDraw\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12\x12\n\ntask_title\x18\x03 \x01(\t\x12\x11\n\titem_code\x18\x04 \x01(\t\x12\x15\n\rdepartment_id\x18\x05 \x01(\t\x12\x17\n\x0f\x64\x65partment_name\x18\x06 \x01(\t\x12-\n\tdraw_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x61\x62\x61ndon_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rmanifest_hash\x18\t \x01(\t\x12\x0c\n\x04seed\x18\n \x01(\t\x12\x16\n\x0eselected_count\x18\x0b \x01(\x03\x12\x0e\n\x06reason\x18\x0c \x01(\t\x12\x0c\n\x04note\x18\r \x01(\t\x12\x1b\n\x13replaced_by_draw_id\x18\x0e \x01(\t\x12\x1d\n\x15replacement_published\x18\x0f \x01(\x08\"C\n\x19ListAbandonedDrawsRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x15\n\rdepartment_id\x18\x02 \x01(\t\"G\n\x1aListAbandonedDrawsResponse\x12)\n\x05\x64raws\x18\x01 \x03(\x0b\x32\x1a.dualdraw.v1.AbandonedDraw\"*\n\x17GetAbandonedDrawRequest\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\"\x90\x02\n\x11\x44\x65partmentRedraws\x12\x15\n\rdepartment_id\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x65partment_name\x18\x02 \x01(\t\x12\r\n\x05\x64raws\x18\x03 \x01(\x03\x12\x11\n\tabandoned\x18\x04 \x01(\x03\x12\x1b\n\x13tasks_with_abandons\x18\x05 \x01(\x03\x12R\n\x13\x61\x62\x61ndoned_by_reason\x18\x06 \x03(\x0b\x32\x35.dualdraw.v1.DepartmentRedraws.AbandonedByReasonEntry\x1a\x38\n\x16\x41\x62\x61ndonedByReasonEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"\x1c\n\x1aGetRedrawStatisticsRequest\"q\n\x1bGetRedrawStatisticsResponse\x12\x33\n\x0b\x64\x65partments\x18\x01 \x03(\x0b\x32\x1e.dualdraw.v1.DepartmentRedraws\x12\x1d\n\x15max_abandons_per_task\x18\x02 \x01(\x05\";\n\x17GetPublishedPlanRequest\x12\x0f\n\x07plan_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x05\"B\n\x19ListPublishedPlansRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"W\n\x1aListPublishedPlansResponse\x12 \n\x05plans\x18\x01 \x03(\x0b\x32\x11.dualdraw.v1.Plan\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\x80\t\n\rPublicService\x12\x65\n\x12ListPublishedItems\x12&.dualdraw.v1.ListPublishedItemsRequest\x1a\'.dualdraw.v1.ListPublishedItemsResponse\x12_\n\x10ListItemVersions\x12$.dualdraw.v1.ListItemVersionsRequest\x1a%.dualdraw.v1.ListItemVersionsResponse\x12R\n\x10GetPublishedItem\x12$.dualdraw.v1.GetPublishedItemRequest\x1a\x18.dualdraw.v1.ItemVersion\x12\x65\n\x12ListPublishedDraws\x12&.dualdraw.v1.ListPublishedDrawsRequest\x1a\'.dualdraw.v1.ListPublishedDrawsResponse\x12Q\n\x10GetPublishedDraw\x12$.dualdraw.v1.GetPublishedDrawRequest\x1a\x17.dualdraw.v1.PublicDraw\x12Q\n\x10GetPublishedTask\x12$.dualdraw.v1.GetPublishedTaskRequest\x1a\x17.dualdraw.v1.PublicTask\x12k\n\x14ListPublishedResults\x12(.dualdraw.v1.ListPublishedResultsRequest\x1a).dualdraw.v1.ListPublishedResultsResponse\x12\x65\n\x12ListAbandonedDraws\x12&.dualdraw.v1.ListAbandonedDrawsRequest\x1a\'.dualdraw.v1.ListAbandonedDrawsResponse\x12T\n\x10GetAbandonedDraw\x12$.dualdraw.v1.GetAbandonedDrawRequest\x1a\x1a.dualdraw.v1.AbandonedDraw\x12h\n\x13GetRedrawStatistics\x12\'.dualdraw.v1.GetRedrawStatisticsRequest\x1a(.dualdraw.v1.GetRedrawStatisticsResponse\x12K\n\x10GetPublishedPlan\x12$.dualdraw.v1.GetPublishedPlanRequest\x1a\x11.dualdraw.v1.Plan\x12\x65\n\x12ListPublishedPlans\x12&.dualdraw.v1.ListPublishedPlansRequest\x1a\'.dualdraw.v1.ListPublishedPlansResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,52 +37,58 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_DEPARTMENTREDRAWS_ABANDONEDBYREASONENTRY']._loaded_options = None
   _globals['_DEPARTMENTREDRAWS_ABANDONEDBYREASONENTRY']._serialized_options = b'8\001'
-  _globals['_LISTPUBLISHEDITEMSREQUEST']._serialized_start=132
-  _globals['_LISTPUBLISHEDITEMSREQUEST']._serialized_end=174
-  _globals['_LISTPUBLISHEDITEMSRESPONSE']._serialized_start=176
-  _globals['_LISTPUBLISHEDITEMSRESPONSE']._serialized_end=260
-  _globals['_LISTITEMVERSIONSREQUEST']._serialized_start=262
-  _globals['_LISTITEMVERSIONSREQUEST']._serialized_end=301
-  _globals['_LISTITEMVERSIONSRESPONSE']._serialized_start=303
-  _globals['_LISTITEMVERSIONSRESPONSE']._serialized_end=373
-  _globals['_GETPUBLISHEDITEMREQUEST']._serialized_start=375
-  _globals['_GETPUBLISHEDITEMREQUEST']._serialized_end=446
-  _globals['_PUBLICDRAW']._serialized_start=449
-  _globals['_PUBLICDRAW']._serialized_end=1140
-  _globals['_GETPUBLISHEDDRAWREQUEST']._serialized_start=1142
-  _globals['_GETPUBLISHEDDRAWREQUEST']._serialized_end=1184
-  _globals['_LISTPUBLISHEDDRAWSREQUEST']._serialized_start=1186
-  _globals['_LISTPUBLISHEDDRAWSREQUEST']._serialized_end=1275
-  _globals['_LISTPUBLISHEDDRAWSRESPONSE']._serialized_start=1277
-  _globals['_LISTPUBLISHEDDRAWSRESPONSE']._serialized_end=1370
-  _globals['_PUBLICTASK']._serialized_start=1373
-  _globals['_PUBLICTASK']._serialized_end=1554
-  _globals['_GETPUBLISHEDTASKREQUEST']._serialized_start=1556
-  _globals['_GETPUBLISHEDTASKREQUEST']._serialized_end=1598
-  _globals['_PUBLICINSPECTOR']._serialized_start=1600
-  _globals['_PUBLICINSPECTOR']._serialized_end=1669
-  _globals['_PUBLICRESULT']._serialized_start=1672
-  _globals['_PUBLICRESULT']._serialized_end=2256
-  _globals['_LISTPUBLISHEDRESULTSREQUEST']._serialized_start=2259
-  _globals['_LISTPUBLISHEDRESULTSREQUEST']._serialized_end=2388
-  _globals['_LISTPUBLISHEDRESULTSRESPONSE']._serialized_start=2390
-  _globals['_LISTPUBLISHEDRESULTSRESPONSE']._serialized_end=2489
-  _globals['_ABANDONEDDRAW']._serialized_start=2492
-  _globals['_ABANDONEDDRAW']._serialized_end=2876
-  _globals['_LISTABANDONEDDRAWSREQUEST']._serialized_start=2878
-  _globals['_LISTABANDONEDDRAWSREQUEST']._serialized_end=2945
-  _globals['_LISTABANDONEDDRAWSRESPONSE']._serialized_start=2947
-  _globals['_LISTABANDONEDDRAWSRESPONSE']._serialized_end=3018
-  _globals['_GETABANDONEDDRAWREQUEST']._serialized_start=3020
-  _globals['_GETABANDONEDDRAWREQUEST']._serialized_end=3062
-  _globals['_DEPARTMENTREDRAWS']._serialized_start=3065
-  _globals['_DEPARTMENTREDRAWS']._serialized_end=3337
-  _globals['_DEPARTMENTREDRAWS_ABANDONEDBYREASONENTRY']._serialized_start=3281
-  _globals['_DEPARTMENTREDRAWS_ABANDONEDBYREASONENTRY']._serialized_end=3337
-  _globals['_GETREDRAWSTATISTICSREQUEST']._serialized_start=3339
-  _globals['_GETREDRAWSTATISTICSREQUEST']._serialized_end=3367
-  _globals['_GETREDRAWSTATISTICSRESPONSE']._serialized_start=3369
-  _globals['_GETREDRAWSTATISTICSRESPONSE']._serialized_end=3482
-  _globals['_PUBLICSERVICE']._serialized_start=3485
-  _globals['_PUBLICSERVICE']._serialized_end=4457
+  _globals['_LISTPUBLISHEDITEMSREQUEST']._serialized_start=157
+  _globals['_LISTPUBLISHEDITEMSREQUEST']._serialized_end=199
+  _globals['_LISTPUBLISHEDITEMSRESPONSE']._serialized_start=201
+  _globals['_LISTPUBLISHEDITEMSRESPONSE']._serialized_end=285
+  _globals['_LISTITEMVERSIONSREQUEST']._serialized_start=287
+  _globals['_LISTITEMVERSIONSREQUEST']._serialized_end=326
+  _globals['_LISTITEMVERSIONSRESPONSE']._serialized_start=328
+  _globals['_LISTITEMVERSIONSRESPONSE']._serialized_end=398
+  _globals['_GETPUBLISHEDITEMREQUEST']._serialized_start=400
+  _globals['_GETPUBLISHEDITEMREQUEST']._serialized_end=471
+  _globals['_PUBLICDRAW']._serialized_start=474
+  _globals['_PUBLICDRAW']._serialized_end=1165
+  _globals['_GETPUBLISHEDDRAWREQUEST']._serialized_start=1167
+  _globals['_GETPUBLISHEDDRAWREQUEST']._serialized_end=1209
+  _globals['_LISTPUBLISHEDDRAWSREQUEST']._serialized_start=1211
+  _globals['_LISTPUBLISHEDDRAWSREQUEST']._serialized_end=1300
+  _globals['_LISTPUBLISHEDDRAWSRESPONSE']._serialized_start=1302
+  _globals['_LISTPUBLISHEDDRAWSRESPONSE']._serialized_end=1395
+  _globals['_PUBLICTASK']._serialized_start=1398
+  _globals['_PUBLICTASK']._serialized_end=1579
+  _globals['_GETPUBLISHEDTASKREQUEST']._serialized_start=1581
+  _globals['_GETPUBLISHEDTASKREQUEST']._serialized_end=1623
+  _globals['_PUBLICINSPECTOR']._serialized_start=1625
+  _globals['_PUBLICINSPECTOR']._serialized_end=1694
+  _globals['_PUBLICRESULT']._serialized_start=1697
+  _globals['_PUBLICRESULT']._serialized_end=2281
+  _globals['_LISTPUBLISHEDRESULTSREQUEST']._serialized_start=2284
+  _globals['_LISTPUBLISHEDRESULTSREQUEST']._serialized_end=2413
+  _globals['_LISTPUBLISHEDRESULTSRESPONSE']._serialized_start=2415
+  _globals['_LISTPUBLISHEDRESULTSRESPONSE']._serialized_end=2514
+  _globals['_ABANDONEDDRAW']._serialized_start=2517
+  _globals['_ABANDONEDDRAW']._serialized_end=2901
+  _globals['_LISTABANDONEDDRAWSREQUEST']._serialized_start=2903
+  _globals['_LISTABANDONEDDRAWSREQUEST']._serialized_end=2970
+  _globals['_LISTABANDONEDDRAWSRESPONSE']._serialized_start=2972
+  _globals['_LISTABANDONEDDRAWSRESPONSE']._serialized_end=3043
+  _globals['_GETABANDONEDDRAWREQUEST']._serialized_start=3045
+  _globals['_GETABANDONEDDRAWREQUEST']._serialized_end=3087
+  _globals['_DEPARTMENTREDRAWS']._serialized_start=3090
+  _globals['_DEPARTMENTREDRAWS']._serialized_end=3362
+  _globals['_DEPARTMENTREDRAWS_ABANDONEDBYREASONENTRY']._serialized_start=3306
+  _globals['_DEPARTMENTREDRAWS_ABANDONEDBYREASONENTRY']._serialized_end=3362
+  _globals['_GETREDRAWSTATISTICSREQUEST']._serialized_start=3364
+  _globals['_GETREDRAWSTATISTICSREQUEST']._serialized_end=3392
+  _globals['_GETREDRAWSTATISTICSRESPONSE']._serialized_start=3394
+  _globals['_GETREDRAWSTATISTICSRESPONSE']._serialized_end=3507
+  _globals['_GETPUBLISHEDPLANREQUEST']._serialized_start=3509
+  _globals['_GETPUBLISHEDPLANREQUEST']._serialized_end=3568
+  _globals['_LISTPUBLISHEDPLANSREQUEST']._serialized_start=3570
+  _globals['_LISTPUBLISHEDPLANSREQUEST']._serialized_end=3636
+  _globals['_LISTPUBLISHEDPLANSRESPONSE']._serialized_start=3638
+  _globals['_LISTPUBLISHEDPLANSRESPONSE']._serialized_end=3725
+  _globals['_PUBLICSERVICE']._serialized_start=3728
+  _globals['_PUBLICSERVICE']._serialized_end=4880
 # @@protoc_insertion_point(module_scope)

@@ -6,6 +6,7 @@ unpublished is reachable (an unpublished draw is NOT_FOUND exactly like an unkno
 """
 
 from collections import abc as _abc
+from dualdraw.v1 import plans_pb2 as _plans_pb2
 from dualdraw.v1 import publication_pb2 as _publication_pb2
 from dualdraw.v1 import results_pb2 as _results_pb2
 from google.protobuf import descriptor as _descriptor
@@ -772,3 +773,75 @@ class GetRedrawStatisticsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetRedrawStatisticsResponse: _TypeAlias = GetRedrawStatisticsResponse  # noqa: Y015
+
+@_typing.final
+class GetPublishedPlanRequest(_message.Message):
+    """-- annual plans ----------------------------------------------------------------------------------------"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PLAN_ID_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    plan_id: _builtins.str
+    version: _builtins.int
+    """0: the latest published version."""
+    def __init__(
+        self,
+        *,
+        plan_id: _builtins.str = ...,
+        version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["plan_id", b"plan_id", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetPublishedPlanRequest: _TypeAlias = GetPublishedPlanRequest  # noqa: Y015
+
+@_typing.final
+class ListPublishedPlansRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    page_token: _builtins.str
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListPublishedPlansRequest: _TypeAlias = ListPublishedPlansRequest  # noqa: Y015
+
+@_typing.final
+class ListPublishedPlansResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PLANS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    @_builtins.property
+    def plans(self) -> _containers.RepeatedCompositeFieldContainer[_plans_pb2.Plan]:
+        """The latest published version of each plan, by plan id."""
+
+    def __init__(
+        self,
+        *,
+        plans: _abc.Iterable[_plans_pb2.Plan] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "plans", b"plans"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListPublishedPlansResponse: _TypeAlias = ListPublishedPlansResponse  # noqa: Y015

@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from dualdraw.v1 import plans_pb2 as dualdraw_dot_v1_dot_plans__pb2
 from dualdraw.v1 import public_pb2 as dualdraw_dot_v1_dot_public__pb2
 from dualdraw.v1 import publication_pb2 as dualdraw_dot_v1_dot_publication__pb2
 
@@ -85,6 +86,16 @@ class PublicServiceStub:
                 request_serializer=dualdraw_dot_v1_dot_public__pb2.GetRedrawStatisticsRequest.SerializeToString,
                 response_deserializer=dualdraw_dot_v1_dot_public__pb2.GetRedrawStatisticsResponse.FromString,
                 _registered_method=True)
+        self.GetPublishedPlan = channel.unary_unary(
+                '/dualdraw.v1.PublicService/GetPublishedPlan',
+                request_serializer=dualdraw_dot_v1_dot_public__pb2.GetPublishedPlanRequest.SerializeToString,
+                response_deserializer=dualdraw_dot_v1_dot_plans__pb2.Plan.FromString,
+                _registered_method=True)
+        self.ListPublishedPlans = channel.unary_unary(
+                '/dualdraw.v1.PublicService/ListPublishedPlans',
+                request_serializer=dualdraw_dot_v1_dot_public__pb2.ListPublishedPlansRequest.SerializeToString,
+                response_deserializer=dualdraw_dot_v1_dot_public__pb2.ListPublishedPlansResponse.FromString,
+                _registered_method=True)
 
 
 class PublicServiceServicer:
@@ -154,6 +165,19 @@ class PublicServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetPublishedPlan(self, request, context):
+        """-- annual plans: published versions in force only (plans.proto) --
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPublishedPlans(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PublicServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -206,6 +230,16 @@ def add_PublicServiceServicer_to_server(servicer, server):
                     servicer.GetRedrawStatistics,
                     request_deserializer=dualdraw_dot_v1_dot_public__pb2.GetRedrawStatisticsRequest.FromString,
                     response_serializer=dualdraw_dot_v1_dot_public__pb2.GetRedrawStatisticsResponse.SerializeToString,
+            ),
+            'GetPublishedPlan': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPublishedPlan,
+                    request_deserializer=dualdraw_dot_v1_dot_public__pb2.GetPublishedPlanRequest.FromString,
+                    response_serializer=dualdraw_dot_v1_dot_plans__pb2.Plan.SerializeToString,
+            ),
+            'ListPublishedPlans': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPublishedPlans,
+                    request_deserializer=dualdraw_dot_v1_dot_public__pb2.ListPublishedPlansRequest.FromString,
+                    response_serializer=dualdraw_dot_v1_dot_public__pb2.ListPublishedPlansResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -478,6 +512,60 @@ class PublicService:
             '/dualdraw.v1.PublicService/GetRedrawStatistics',
             dualdraw_dot_v1_dot_public__pb2.GetRedrawStatisticsRequest.SerializeToString,
             dualdraw_dot_v1_dot_public__pb2.GetRedrawStatisticsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPublishedPlan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dualdraw.v1.PublicService/GetPublishedPlan',
+            dualdraw_dot_v1_dot_public__pb2.GetPublishedPlanRequest.SerializeToString,
+            dualdraw_dot_v1_dot_plans__pb2.Plan.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPublishedPlans(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dualdraw.v1.PublicService/ListPublishedPlans',
+            dualdraw_dot_v1_dot_public__pb2.ListPublishedPlansRequest.SerializeToString,
+            dualdraw_dot_v1_dot_public__pb2.ListPublishedPlansResponse.FromString,
             options,
             channel_credentials,
             insecure,

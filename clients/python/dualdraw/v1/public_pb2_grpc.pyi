@@ -6,6 +6,7 @@ unpublished is reachable (an unpublished draw is NOT_FOUND exactly like an unkno
 """
 
 from collections import abc as _abc
+from dualdraw.v1 import plans_pb2 as _plans_pb2
 from dualdraw.v1 import public_pb2 as _public_pb2
 from dualdraw.v1 import publication_pb2 as _publication_pb2
 from grpc import aio as _aio
@@ -49,6 +50,9 @@ class PublicServiceStub:
     """One abandoned draw; NOT_FOUND for a draw that is not abandoned."""
     GetRedrawStatistics: _grpc.UnaryUnaryMultiCallable[_public_pb2.GetRedrawStatisticsRequest, _public_pb2.GetRedrawStatisticsResponse]
     """Draws and abandoned draws per department, with the reasons."""
+    GetPublishedPlan: _grpc.UnaryUnaryMultiCallable[_public_pb2.GetPublishedPlanRequest, _plans_pb2.Plan]
+    """-- annual plans: published versions in force only (plans.proto) --"""
+    ListPublishedPlans: _grpc.UnaryUnaryMultiCallable[_public_pb2.ListPublishedPlansRequest, _public_pb2.ListPublishedPlansResponse]
 
 @_typing.type_check_only
 class PublicServiceAsyncStub(PublicServiceStub):
@@ -68,6 +72,9 @@ class PublicServiceAsyncStub(PublicServiceStub):
     """One abandoned draw; NOT_FOUND for a draw that is not abandoned."""
     GetRedrawStatistics: _aio.UnaryUnaryMultiCallable[_public_pb2.GetRedrawStatisticsRequest, _public_pb2.GetRedrawStatisticsResponse]  # type: ignore[assignment]
     """Draws and abandoned draws per department, with the reasons."""
+    GetPublishedPlan: _aio.UnaryUnaryMultiCallable[_public_pb2.GetPublishedPlanRequest, _plans_pb2.Plan]  # type: ignore[assignment]
+    """-- annual plans: published versions in force only (plans.proto) --"""
+    ListPublishedPlans: _aio.UnaryUnaryMultiCallable[_public_pb2.ListPublishedPlansRequest, _public_pb2.ListPublishedPlansResponse]  # type: ignore[assignment]
 
 class PublicServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -144,5 +151,20 @@ class PublicServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_public_pb2.GetRedrawStatisticsResponse, _abc.Awaitable[_public_pb2.GetRedrawStatisticsResponse]]:
         """Draws and abandoned draws per department, with the reasons."""
+
+    @_abc_1.abstractmethod
+    def GetPublishedPlan(
+        self,
+        request: _public_pb2.GetPublishedPlanRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_plans_pb2.Plan, _abc.Awaitable[_plans_pb2.Plan]]:
+        """-- annual plans: published versions in force only (plans.proto) --"""
+
+    @_abc_1.abstractmethod
+    def ListPublishedPlans(
+        self,
+        request: _public_pb2.ListPublishedPlansRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_public_pb2.ListPublishedPlansResponse, _abc.Awaitable[_public_pb2.ListPublishedPlansResponse]]: ...
 
 def add_PublicServiceServicer_to_server(servicer: PublicServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

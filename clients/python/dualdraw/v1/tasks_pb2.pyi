@@ -61,6 +61,11 @@ class Task(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     DRAW_ID_FIELD_NUMBER: _builtins.int
     POLICY_FIELD_NUMBER: _builtins.int
+    PLAN_ID_FIELD_NUMBER: _builtins.int
+    PLAN_ENTRY_ID_FIELD_NUMBER: _builtins.int
+    PLAN_PERIOD_FIELD_NUMBER: _builtins.int
+    REHEARSAL_FIELD_NUMBER: _builtins.int
+    PLAN_VERSION_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Assigned by the server, e.g. "t-3f2a9c1b7d4e"."""
     item_code: _builtins.str
@@ -72,6 +77,17 @@ class Task(_message.Message):
     title: _builtins.str
     draw_id: _builtins.str
     """Set once the task has been drawn."""
+    plan_id: _builtins.str
+    """The published plan entry and period the task draws for (plans.proto). With DUALDRAW_PLAN_REQUIRED on
+    (the default) every task names plan_id and plan_entry_id; item_code and ratio then default to the entry's.
+    """
+    plan_entry_id: _builtins.str
+    plan_period: _builtins.int
+    """1-based period of the entry; 0 on create: the period containing today (UTC+8)."""
+    rehearsal: _builtins.bool
+    """A rehearsal: drawn at any date, holds no period, never published, never counted in history or caps."""
+    plan_version: _builtins.int
+    """Output only: the plan version in force when the task was created."""
     @_builtins.property
     def scope(self) -> Global___TaskScope: ...
     @_builtins.property
@@ -96,10 +112,15 @@ class Task(_message.Message):
         create_time: _timestamp_pb2.Timestamp | None = ...,
         draw_id: _builtins.str = ...,
         policy: Global___TaskPolicy | None = ...,
+        plan_id: _builtins.str = ...,
+        plan_entry_id: _builtins.str = ...,
+        plan_period: _builtins.int = ...,
+        rehearsal: _builtins.bool = ...,
+        plan_version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "policy", b"policy", "scope", b"scope"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "department_id", b"department_id", "draw_id", b"draw_id", "id", b"id", "item_code", b"item_code", "policy", b"policy", "ratio", b"ratio", "scope", b"scope", "team_size", b"team_size", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "department_id", b"department_id", "draw_id", b"draw_id", "id", b"id", "item_code", b"item_code", "plan_entry_id", b"plan_entry_id", "plan_id", b"plan_id", "plan_period", b"plan_period", "plan_version", b"plan_version", "policy", b"policy", "ratio", b"ratio", "rehearsal", b"rehearsal", "scope", b"scope", "team_size", b"team_size", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

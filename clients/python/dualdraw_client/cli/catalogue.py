@@ -18,6 +18,15 @@ def item_kind_name(kind: items_pb2.ItemKind.ValueType) -> str:
     return enum_name(items_pb2.ItemKind.Name(kind), "ITEM_KIND_")
 
 
+def _plan_text(task: tasks_pb2.Task) -> str:
+    if not task.plan_id:
+        return "(none)"
+    text = (
+        f"{task.plan_id} version {task.plan_version}, entry {task.plan_entry_id}, period {task.plan_period}"
+    )
+    return text + (" (rehearsal)" if task.rehearsal else "")
+
+
 def _task_pairs(task: tasks_pb2.Task) -> list[tuple[str, str]]:
     return [
         ("task", task.id),
@@ -30,6 +39,7 @@ def _task_pairs(task: tasks_pb2.Task) -> list[tuple[str, str]]:
         ("industries", ", ".join(task.scope.industries) or "(all)"),
         ("created", show_time(task.create_time)),
         ("draw", task.draw_id or "(not drawn)"),
+        ("plan", _plan_text(task)),
     ]
 
 
@@ -97,11 +107,18 @@ def _cmd_items_show(client: DualdrawClient, args: argparse.Namespace, out: Outpu
 
 
 def _cmd_tasks_create(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
+    department = args.department
+    if args.plan and not department:  # a planned task belongs to its plan's department
+        department = client.get_plan(args.plan).department_id
     task = tasks_pb2.Task(
-        item_code=args.item,
-        department_id=args.department,
-        ratio=args.ratio,
+        item_code=args.item or "",
+        department_id=department or "",
+        ratio=args.ratio or "",
         team_size=args.team_size,
+        plan_id=args.plan or "",
+        plan_entry_id=args.entry or "",
+        plan_period=args.period or 0,
+        rehearsal=args.rehearsal,
         title=args.title or "",
         scope=tasks_pb2.TaskScope(region_code=args.region or "", industries=args.industry or []),
     )
@@ -280,9 +297,17 @@ def add_commands(
 
     tasks = add_group(subparsers, "tasks", "inspection tasks")
     p = add_command(tasks, "create", _cmd_tasks_create, "create an inspection task", common)
-    p.add_argument("--item", required=True, help="inspection item code")
-    p.add_argument("--department", required=True, help="department that runs the task")
-    p.add_argument("--ratio", required=True, help='share to draw, decimal in (0, 1], e.g. "0.05"')
+    p.add_argument("--plan", metavar="PLAN_ID", help="the published plan the task draws for")
+    p.add_argument("--entry", metavar="ENTRY_ID", help="with --plan: the plan entry")
+    p.add_argument("--period", type=positive_int, help="with --plan: the entry's period (default: today's)")
+    p.add_argument(
+        "--rehearsal", action="store_true", help="with --plan: a rehearsal (any date, never published)"
+    )
+    p.add_argument("--item", help="inspection item code (with --plan: the entry's)")
+    p.add_argument("--department", help="department that runs the task (with --plan: the plan's)")
+    p.add_argument(
+        "--ratio", help='share to draw, decimal in (0, 1], e.g. "0.05" (with --plan: the entry\'s)'
+    )
     p.add_argument("--team-size", required=True, type=int, help="inspectors per team (at least 2)")
     p.add_argument("--region", help="region code inside the department's territory (default: all of it)")
     p.add_argument("--industry", action="extend", nargs="+", metavar="CODE", help="only these industries")

@@ -15,6 +15,7 @@ from typing import Any
 
 from dualdraw.domain.canonical_json import canonical_json, sha256_hex
 from dualdraw.domain.errors import FailedPrecondition, Violations
+from dualdraw.domain.model import Task
 
 RISK_CLASSES = ("A", "B", "C", "D")
 MAX_FREQUENCY = 12
@@ -210,3 +211,15 @@ def with_entry(version: PlanVersion, entry: PlanEntry) -> PlanVersion:
     """``version`` with ``entry`` added, or replacing the entry of the same id."""
     kept = tuple(e for e in version.entries if e.id != entry.id)
     return replace(version, entries=tuple(sorted((*kept, entry), key=lambda e: e.id)))
+
+
+def already_drawn(holder: Task) -> FailedPrecondition:
+    """The refusal of a second task for the period ``holder`` holds, naming its task and draw."""
+    assert holder.plan is not None
+    where = f"draw {holder.draw_id}" if holder.draw_id else "no draw yet"
+    return FailedPrecondition(
+        f"entry {holder.plan.entry_id} of plan {holder.plan.plan_id}, period {holder.plan.period}, belongs "
+        f"to task {holder.id} ({where}): one draw per entry and period; abandon that draw to draw again",
+        reason="PLAN_ENTRY_ALREADY_DRAWN",
+        metadata={"task_id": holder.id, "draw_id": holder.draw_id or "", "plan_id": holder.plan.plan_id},
+    )

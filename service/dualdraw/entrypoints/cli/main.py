@@ -170,18 +170,21 @@ def _mint_token(settings: Settings, args: argparse.Namespace) -> int:
 def _load_demo(settings: Settings, *, only_if_empty: bool) -> int:
     from dualdraw.adapters.store.unit_of_work import Store
     from dualdraw.entrypoints.grpc.server import audit_signing
-    from dualdraw.service_layer.demo_loader import load_demo
+    from dualdraw.service_layer.demo_loader import load_demo, load_demo_plan
 
     signer, _trusted = audit_signing(settings)  # the server's own key: one key signs the whole log
     store = Store.from_url(settings.database_url, signer=signer)
     try:
         counts = load_demo(store.unit_of_work, only_if_empty=only_if_empty)
+        plan = load_demo_plan(store.unit_of_work) if counts is not None else None
     finally:
         store.dispose()
-    if counts is None:
+    if counts is None or plan is None:
         print("demo: the database holds objects already; nothing loaded")
     else:
         print("demo loaded: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        entries = ", ".join(f"{e.id} {e.item_code}" for e in plan.entries)
+        print(f"demo plan {plan.plan_id} ({plan.department_id} {plan.year}, published): {entries}")
     return 0
 
 

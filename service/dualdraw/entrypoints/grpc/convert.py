@@ -184,6 +184,11 @@ def task_to_pb(t: model.Task) -> tasks_pb2.Task:
         create_time=timestamp(t.created_at),
         draw_id=t.draw_id or "",
         policy=policy_to_pb(TaskPolicy.loads(t.policy_json)) if t.policy_json else None,
+        plan_id=t.plan.plan_id if t.plan else "",
+        plan_entry_id=t.plan.entry_id if t.plan else "",
+        plan_period=t.plan.period if t.plan else 0,
+        plan_version=t.plan.version if t.plan else 0,
+        rehearsal=t.rehearsal,
     )
 
 

@@ -12,6 +12,7 @@ from dualdraw.domain.errors import NotFound, Violations
 from dualdraw.entrypoints.grpc import convert
 from dualdraw.entrypoints.grpc import publication_convert as pconvert
 from dualdraw.entrypoints.grpc.pagination import next_page_token, page_request
+from dualdraw.entrypoints.grpc.plans_servicer import PublishedPlans
 from dualdraw.entrypoints.grpc.servicers import Services, caller_of
 from dualdraw.service_layer import publication, redraws
 from dualdraw.v1 import public_pb2, public_pb2_grpc, publication_pb2
@@ -28,7 +29,7 @@ def _slice(
     return shown, (key(shown[-1]) if len(rest) > size else None)
 
 
-class PublicServicer(public_pb2_grpc.PublicServiceServicer):
+class PublicServicer(PublishedPlans, public_pb2_grpc.PublicServiceServicer):
     def __init__(self, services: Services):
         self._s = services
 

@@ -31,6 +31,7 @@ from dualdraw.entrypoints.grpc import reflection
 from dualdraw.entrypoints.grpc.errors import ErrorMappingInterceptor
 from dualdraw.entrypoints.grpc.idempotency import IdempotencyInterceptor
 from dualdraw.entrypoints.grpc.observability import ObservabilityInterceptor
+from dualdraw.entrypoints.grpc.plans_servicer import PlanServicer
 from dualdraw.entrypoints.grpc.public_servicer import PublicServicer
 from dualdraw.entrypoints.grpc.results_servicer import PublicationServicer, ResultServicer
 from dualdraw.entrypoints.grpc.rules_servicer import RuleServicer
@@ -61,6 +62,8 @@ from dualdraw.v1 import (
     draws_pb2_grpc,
     items_pb2,
     items_pb2_grpc,
+    plans_pb2,
+    plans_pb2_grpc,
     public_pb2,
     public_pb2_grpc,
     publication_pb2,
@@ -105,6 +108,11 @@ REGISTRATIONS: list[Registration] = [
         tasks_pb2.DESCRIPTOR.services_by_name["TaskService"].full_name,
         TaskServicer,
         tasks_pb2_grpc.add_TaskServiceServicer_to_server,
+    ),
+    Registration(
+        plans_pb2.DESCRIPTOR.services_by_name["PlanService"].full_name,
+        PlanServicer,
+        plans_pb2_grpc.add_PlanServiceServicer_to_server,
     ),
     Registration(
         draws_pb2.DESCRIPTOR.services_by_name["DrawService"].full_name,
@@ -272,6 +280,7 @@ def create_server(
         max_message_bytes=settings.max_message_bytes,
         max_abandons_per_task=settings.max_abandons_per_task,
         entropy_policy=policy,
+        plan_required=settings.plan_required_enabled,
     )
     if settings.rules_watch_s > 0:
         rule_book.watch(engine, settings.rules_watch_s)

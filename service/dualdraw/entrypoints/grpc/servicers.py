@@ -79,6 +79,8 @@ class Services:
     max_message_bytes: int = 16 * 1024 * 1024
     """The server's gRPC message limit (``Settings.max_message_bytes``): ``ExportDrawBundle`` refuses a bundle
     that does not fit in one message, ``StreamDrawBundle`` cuts its chunks to fit."""
+    plan_required: bool = True
+    """``Settings.plan_required``: every new task names a published plan entry (``PLAN_ENTRY_REQUIRED``)."""
 
 
 def caller_of(context: grpc.ServicerContext, request_id: str = "") -> Caller:
@@ -418,7 +420,27 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
     ) -> tasks_pb2.Task:
         pb = request.task
         v = Violations()
-        ratio = convert.parse_ratio_field(pb.ratio, "task.ratio", v)
+        planned = bool(pb.plan_id.strip())
+        # a planned task's ratio defaults to its entry's
+        ratio = convert.parse_ratio_field(pb.ratio, "task.ratio", v) if pb.ratio or not planned else None
+        if pb.plan_period < 0:
+            v.add("task.plan_period", "must not be negative (0: the period containing today)")
+        plan = (
+            catalogue.PlanRequest(pb.plan_id.strip(), pb.plan_entry_id.strip(), pb.plan_period, pb.rehearsal)
+            if planned
+            else None
+        )
+        if planned and not pb.plan_entry_id.strip():
+            v.add("task.plan_entry_id", "is required with task.plan_id: the plan entry the task draws for")
+        if pb.plan_entry_id.strip() and not planned:
+            v.add("task.plan_id", "is required with task.plan_entry_id")
+        if pb.rehearsal and not planned:
+            v.add(
+                "task.rehearsal",
+                "a rehearsal rehearses a plan entry: name task.plan_id and task.plan_entry_id",
+            )
+        if any(x.field.startswith(("task.plan", "task.rehearsal")) for x in v.items):
+            v.raise_if_any()  # the plan entry the task is for comes before everything checked against it
         policy = convert.policy_from_pb(pb, v)
         scope = model.TaskScope(
             region_code=pb.scope.region_code.strip() or None,
@@ -436,6 +458,8 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
             violations=v,
             policy=policy,
             general_ratio_cap=self._s.general_ratio_cap,
+            plan=plan,
+            plan_required=self._s.plan_required,
         )
         return convert.task_to_pb(task)
 

@@ -22,7 +22,7 @@ from dualdraw.entrypoints.grpc.security.tokens import Role
 
 ResourceKind = Literal[
     "department", "task", "draw", "object", "inspector", "complaint", "risk_assessment", "designation",
-    "import", "substitution", "item", "transfer",
+    "import", "substitution", "item", "transfer", "plan",
 ]  # fmt: skip
 WhenEmpty = Literal["own", "root", "required", "skip"]
 
@@ -71,6 +71,7 @@ DIR, ITEMS, TASKS, DRAWS, AUDIT = (
 )  # fmt: skip
 RESULTS, PUBLICATION, PUBLIC = "ResultService", "PublicationService", "PublicService"
 RULES, VERIFIABLE, AUDIT_LOG = "RuleService", "VerifiableDrawService", "AuditLogService"
+PLANS = "PlanService"
 
 POLICIES: dict[str, MethodPolicy] = {
     # -- directory ------------------------------------------------------------------------------------
@@ -112,6 +113,19 @@ POLICIES: dict[str, MethodPolicy] = {
     _m(DRAWS, "ListRaises"): rule(*STAFF, on=Target("draw", "draw_id")),  # objects raised a stratum
     _m(DRAWS, "ListJointInspections"): rule(D, A, on=Target("department", "department_id", "own")),
     _m(AUDIT, "ListAuditEvents"): rule(A, on=Target("department", "", "root")),  # the whole log: root only
+    # -- the annual plan (Art. 9): the draw operators or policy staff of the plan's department (or above)
+    # draft it; only policy staff approve, publish and amend it, so that no draw operator puts in force the
+    # plan they draw from. Staff of the subtree read it; the public reads published versions (PublicService).
+    _m(PLANS, "CreatePlan"): rule(D, P, on=Target("department", "plan.department_id"), writes=True),
+    _m(PLANS, "AddPlanEntry"): rule(D, P, on=Target("plan", "plan_id"), writes=True),
+    _m(PLANS, "UpdatePlanEntry"): rule(D, P, on=Target("plan", "plan_id"), writes=True),
+    _m(PLANS, "ApprovePlan"): rule(P, on=Target("plan", "plan_id"), writes=True),
+    _m(PLANS, "PublishPlan"): rule(P, on=Target("plan", "plan_id"), writes=True),
+    _m(PLANS, "AmendPlan"): rule(P, on=Target("plan", "plan_id"), writes=True),
+    _m(PLANS, "GetPlan"): rule(P, *STAFF, on=Target("plan", "id")),
+    _m(PLANS, "ListPlans"): rule(P, *STAFF, on=Target("department", "department_id", "own")),
+    _m(PLANS, "EstimatePlan"): rule(P, D, A, on=Target("plan", "plan_id")),
+    _m(PLANS, "GetPlanProgress"): rule(P, *STAFF, on=Target("plan", "plan_id")),
     # -- results and publication -----------------------------------------------------------------------
     _m(RESULTS, "RecordResult"): rule(I, on=Target("draw", "result.draw_id"), writes=True, team_member=(I,)),
     _m(RESULTS, "CorrectResult"): rule(I, on=Target("draw", "result.draw_id"), writes=True, team_member=(I,)),
@@ -167,6 +181,9 @@ POLICIES: dict[str, MethodPolicy] = {
     _m(PUBLIC, "ListAbandonedDraws"): rule(*EVERYONE),  # public from the moment a draw is abandoned
     _m(PUBLIC, "GetAbandonedDraw"): rule(*EVERYONE),
     _m(PUBLIC, "GetRedrawStatistics"): rule(*EVERYONE),
+    # -- published annual plans --
+    _m(PUBLIC, "GetPublishedPlan"): rule(*EVERYONE),
+    _m(PUBLIC, "ListPublishedPlans"): rule(*EVERYONE),
 }
 
 # Infrastructure every client may use without a token.

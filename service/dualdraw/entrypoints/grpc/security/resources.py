@@ -2,7 +2,7 @@
 
 task → its department; draw → its task's department; object → its registering department; inspector → its
 department; complaint, risk assessment, statutory designation → their object's registering department;
-campaign → its organiser; inspection item → its department.
+campaign → its organiser; inspection item, annual plan → its department.
 An unknown resource has no department (``None``), which the guard treats exactly like a foreign one.
 """
 
@@ -58,6 +58,9 @@ def department_of(uow: UnitOfWork, kind: str, key: str) -> str | None:
     if kind == "item":
         item = uow.items.get(key)
         return item.department_id if item else None
+    if kind == "plan":
+        versions = uow.plans.versions(key)
+        return versions[-1].department_id if versions else None
     raise ValueError(f"no department resolver for resource kind {kind!r}")
 
 

@@ -1,0 +1,322 @@
+"""Remote commands on the annual plan: ``plans create/add-entry/update-entry/approve/publish/amend/
+show/list/estimate/progress`` and ``plans draw PLAN ENTRY`` (the entry's task for a period, drawn)."""
+
+from __future__ import annotations
+
+import argparse
+
+from dualdraw.v1 import plans_pb2, tasks_pb2
+
+from ..client import DualdrawClient
+from .draws import show_draw
+from .options import add_command, add_group, idempotency_key, iso_date, limited, positive_int
+from .output import Output, aligned_pairs, enum_name, format_table, show_time
+
+
+def state_name(state: plans_pb2.PlanState.ValueType) -> str:
+    return enum_name(plans_pb2.PlanState.Name(state), "PLAN_STATE_")
+
+
+def _plan_pairs(plan: plans_pb2.Plan) -> list[tuple[str, str]]:
+    pairs = [
+        ("plan", plan.id),
+        ("version", str(plan.version)),
+        ("state", state_name(plan.state)),
+        ("department", plan.department_id),
+        ("year", str(plan.year)),
+        ("title", plan.title),
+        ("inspector days/month", str(plan.inspector_days_per_month)),
+        ("content hash", plan.content_hash),
+        ("created", f"{show_time(plan.create_time)} by {plan.created_by}"),
+    ]
+    if plan.HasField("publish_time"):
+        pairs.append(("published", show_time(plan.publish_time)))
+    if plan.amendment_reason:
+        pairs.append(("amendment", plan.amendment_reason))
+    return pairs
+
+
+def _entry_rows(plan: plans_pb2.Plan) -> list[str]:
+    return format_table(
+        ["ENTRY", "ITEM", "VERSION", "RATIO", "WINDOW", "FREQUENCY", "TEAM", "DAYS/INSPECTION", "COST"],
+        [
+            [
+                e.id,
+                e.item_code,
+                str(e.item_version),
+                e.ratio + "".join(f" {c.risk_class}={c.ratio}" for c in e.class_ratios),
+                f"{e.window_start}..{e.window_end}",
+                str(e.frequency),
+                str(e.team_size),
+                e.days_per_inspection,
+                e.cost_per_inspection,
+            ]
+            for e in plan.entries
+        ],
+        "lllrlrrrr",
+    )
+
+
+ESTIMATE_HEADERS = (
+    "ENTRY", "ITEM", "PERIOD", "DAYS", "IN SCOPE", "EXCLUDED", "DRAWS", "INSPECTIONS", "INSPECTOR-DAYS",
+    "AVAILABLE", "COST",
+)  # fmt: skip
+
+
+def show_plan(plan: plans_pb2.Plan, out: Output) -> int:
+    if out.json:
+        out.document(plan)
+        return 0
+    out.lines(aligned_pairs(_plan_pairs(plan)))
+    if plan.entries:
+        out.line()
+        out.lines(_entry_rows(plan))
+    return 0
+
+
+def _entry(args: argparse.Namespace, entry_id: str = "") -> plans_pb2.PlanEntry:
+    return plans_pb2.PlanEntry(
+        id=entry_id,
+        item_code=args.item or "",
+        item_version=args.item_version or 0,
+        ratio=args.ratio or "",
+        class_ratios=[tasks_pb2.ClassRatio(risk_class=c, ratio=r) for c, r in args.class_ratio or []],
+        window_start=args.window_start or "",
+        window_end=args.window_end or "",
+        frequency=args.frequency or 0,
+        cooperating_department_ids=args.cooperating or [],
+        central=args.central,
+        team_size=args.team_size or 0,
+        days_per_inspection=args.days_per_inspection or "",
+        cost_per_inspection=args.cost_per_inspection or "",
+    )
+
+
+def _cmd_create(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
+    plan = client.create_plan(
+        args.department,
+        args.year,
+        title=args.title or "",
+        inspector_days_per_month=args.inspector_days_per_month or 0,
+        request_id=idempotency_key(args),
+    )
+    return show_plan(plan, out)
+
+
+def _cmd_add_entry(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
+    return show_plan(client.add_plan_entry(args.plan, _entry(args), request_id=idempotency_key(args)), out)
+
+
+def _cmd_update_entry(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
+    entry = _entry(args, args.entry)
+    return show_plan(client.update_plan_entry(args.plan, entry, request_id=idempotency_key(args)), out)
+
+
+def _cmd_approve(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
+    return show_plan(client.approve_plan(args.plan, request_id=idempotency_key(args)), out)
+
+
+def _cmd_publish(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
+    return show_plan(client.publish_plan(args.plan, request_id=idempotency_key(args)), out)
+
+
+def _cmd_amend(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
+    entries = [_entry(args, args.entry or "")] if args.item or args.entry else []
+    plan = client.amend_plan(
+        args.plan,
+        args.reason,
+        entries=entries,
+        removed_entry_ids=args.remove or [],
+        request_id=idempotency_key(args),
+    )
+    return show_plan(plan, out)
+
+
+def _cmd_show(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
+    return show_plan(client.get_plan(args.plan, version=args.version or 0), out)
+
+
+def _cmd_list(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
+    out.table(
+        limited(client.iter_plans(department_id=args.department or ""), args),
+        ["PLAN", "VERSION", "STATE", "DEPARTMENT", "YEAR", "ENTRIES", "TITLE"],
+        lambda p: [
+            p.id,
+            str(p.version),
+            state_name(p.state),
+            p.department_id,
+            str(p.year),
+            str(len(p.entries)),
+            p.title,
+        ],
+        "lrlllr",
+    )
+    return 0
+
+
+def _cmd_estimate(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
+    estimate = client.estimate_plan(args.plan, version=args.version or 0, as_of=args.as_of or "")
+    if out.json:
+        out.document(estimate)
+        return 0
+    out.line(
+        f"plan {estimate.plan_id} version {estimate.version}, directory and rules as of {estimate.as_of}"
+    )
+    rows = []
+    for e in estimate.entries:
+        for p in e.periods:
+            rows.append(
+                [
+                    e.entry_id,
+                    e.item_code,
+                    str(p.period),
+                    f"{p.start}..{p.end}",
+                    str(e.in_scope),
+                    str(e.excluded),
+                    " ".join(f"{c.risk_class}={c.count}" for c in p.draws),
+                    str(p.inspections),
+                    p.inspector_days,
+                    p.available_inspector_days,
+                    p.cost,
+                ]
+            )
+    out.lines(
+        format_table(
+            ESTIMATE_HEADERS,
+            rows,
+            "llrlrrlrrrr",
+        )
+    )
+    out.line()
+    if estimate.shortfalls:
+        out.lines(f"shortfall: {s}" for s in estimate.shortfalls)
+    else:
+        out.line("no shortfall: the qualified inspectors cover every period")
+    return 0
+
+
+def _cmd_progress(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
+    progress = client.plan_progress(args.plan)
+    if out.json:
+        out.document(progress)
+        return 0
+    out.line(f"plan {progress.plan_id} version {progress.version} as of {progress.as_of}")
+    out.lines(
+        format_table(
+            ["ENTRY", "PERIOD", "DRAWN", "INSPECTED", "PUBLISHED", "OVERDUE"],
+            [
+                [
+                    r.entry_id,
+                    str(r.period),
+                    str(r.drawn),
+                    str(r.inspected),
+                    str(r.published),
+                    "overdue" if r.overdue else "",
+                ]
+                for r in progress.entries
+            ],
+            "lrrrrl",
+        )
+    )
+    return 0
+
+
+def _cmd_draw(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
+    plan = client.get_plan(args.plan)
+    entry = next((e for e in plan.entries if e.id == args.entry), None)
+    task = tasks_pb2.Task(
+        department_id=plan.department_id,
+        team_size=args.team_size or (entry.team_size if entry else 2),
+        title=args.title or "",
+        plan_id=args.plan,
+        plan_entry_id=args.entry,
+        plan_period=args.period or 0,
+        rehearsal=args.rehearsal,
+    )
+    created = client.create_task(task, request_id=idempotency_key(args))
+    return show_draw(client, client.draw(created.id, as_of=args.as_of), out)
+
+
+def _class_ratio_arg(text: str) -> tuple[str, str]:
+    cls, sep, ratio = text.partition("=")
+    if not sep or not cls.strip() or not ratio.strip():
+        raise argparse.ArgumentTypeError(f"expected CLASS=RATIO, e.g. D=0.3, got {text!r}")
+    return cls.strip().upper(), ratio.strip()
+
+
+def _add_entry_flags(p: argparse.ArgumentParser, *, required: bool) -> None:
+    g = p.add_argument_group("the entry")
+    g.add_argument("--item", required=required, help="inspection item code on the published list")
+    g.add_argument("--item-version", type=positive_int, required=required, help="published item version")
+    g.add_argument("--ratio", required=required, help='decimal in (0, 1], e.g. "0.1"')
+    g.add_argument("--window-start", type=iso_date, required=required, metavar="DATE")
+    g.add_argument("--window-end", type=iso_date, required=required, metavar="DATE")
+    g.add_argument("--frequency", type=positive_int, metavar="N", help="draws (periods) in the window; 1")
+    g.add_argument("--team-size", type=positive_int, metavar="N", help="inspectors per team; 2")
+    g.add_argument("--days-per-inspection", metavar="DAYS", help='working days per inspector, e.g. "1.5"; 1')
+    g.add_argument("--cost-per-inspection", metavar="YUAN", help="cost of one inspection; 0")
+    g.add_argument(
+        "--class-ratio", action="append", type=_class_ratio_arg, metavar="CLASS=RATIO", help="repeatable"
+    )
+    g.add_argument("--central", action="store_true", help="a central draw handing objects to their branch")
+    g.add_argument("--cooperating", action="append", metavar="DEPT", help="cooperating department")
+
+
+def add_commands(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: list[argparse.ArgumentParser]
+) -> None:
+    """Adds ``plans``."""
+    plans = add_group(subparsers, "plans", "the annual plan: every task draws for a published entry")
+    p = add_command(plans, "create", _cmd_create, "create a draft plan (version 1, no entries)", common)
+    p.add_argument("--department", required=True, help="the department whose plan it is")
+    p.add_argument("--year", required=True, type=positive_int)
+    p.add_argument("--title")
+    p.add_argument("--inspector-days-per-month", type=positive_int, metavar="DAYS", help="default 2")
+    p.add_argument("--request-id", help="idempotency key (default: a fresh uuid4)")
+    p = add_command(plans, "add-entry", _cmd_add_entry, "add an entry to a draft plan", common)
+    p.add_argument("plan", metavar="PLAN_ID")
+    _add_entry_flags(p, required=True)
+    p.add_argument("--request-id", help="idempotency key (default: a fresh uuid4)")
+    p = add_command(plans, "update-entry", _cmd_update_entry, "replace an entry of a draft plan", common)
+    p.add_argument("plan", metavar="PLAN_ID")
+    p.add_argument("entry", metavar="ENTRY_ID")
+    _add_entry_flags(p, required=True)
+    p.add_argument("--request-id", help="idempotency key (default: a fresh uuid4)")
+    for name, handler, text in (
+        ("approve", _cmd_approve, "approve a draft plan"),
+        ("publish", _cmd_publish, "publish an approved plan: in force from now"),
+    ):
+        p = add_command(plans, name, handler, text, common)
+        p.add_argument("plan", metavar="PLAN_ID")
+        p.add_argument("--request-id", help="idempotency key (default: a fresh uuid4)")
+    p = add_command(plans, "amend", _cmd_amend, "publish an amendment of a published plan", common)
+    p.add_argument("plan", metavar="PLAN_ID")
+    p.add_argument("--reason", required=True, help="why the published plan changes")
+    p.add_argument("--remove", action="append", metavar="ENTRY_ID", help="remove this entry (repeatable)")
+    p.add_argument("--entry", metavar="ENTRY_ID", help="with the entry flags: replace this entry")
+    _add_entry_flags(p, required=False)
+    p.add_argument("--request-id", help="idempotency key (default: a fresh uuid4)")
+    p = add_command(plans, "show", _cmd_show, "show a plan and its entries", common)
+    p.add_argument("plan", metavar="PLAN_ID")
+    p.add_argument("--version", type=positive_int, help="this version (default: the latest)")
+    p = add_command(plans, "list", _cmd_list, "list plans (their latest versions)", common, listing=True)
+    p.add_argument("--department", help="this department's subtree (default: the caller's)")
+    p = add_command(plans, "estimate", _cmd_estimate, "draws, inspector-days, cost and shortfalls", common)
+    p.add_argument("plan", metavar="PLAN_ID")
+    p.add_argument("--version", type=positive_int, help="this version (default: the latest)")
+    p.add_argument(
+        "--as-of", type=iso_date, metavar="DATE", help="directory and rules as of (default: today)"
+    )
+    p = add_command(plans, "progress", _cmd_progress, "drawn, inspected, published per period", common)
+    p.add_argument("plan", metavar="PLAN_ID")
+    p = add_command(plans, "draw", _cmd_draw, "create the entry's task for a period and draw it", common)
+    p.add_argument("plan", metavar="PLAN_ID")
+    p.add_argument("entry", metavar="ENTRY_ID")
+    p.add_argument("--period", type=positive_int, help="the entry's period (default: the one of today)")
+    p.add_argument("--team-size", type=positive_int, help="inspectors per team (default: the entry's)")
+    p.add_argument("--title")
+    p.add_argument(
+        "--rehearsal", action="store_true", help="a rehearsal: any date, holds no period, never published"
+    )
+    p.add_argument("--as-of", type=iso_date, metavar="DATE", help="draw date; only a rehearsal may give one")
+    p.add_argument("--request-id", help="idempotency key (default: a fresh uuid4)")

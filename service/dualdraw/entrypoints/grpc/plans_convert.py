@@ -1,0 +1,179 @@
+"""Annual plans between protobuf (plans.proto) and the domain (``dualdraw.domain.plan``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from fractions import Fraction
+
+from dualdraw.domain.draw.algorithm import format_ratio
+from dualdraw.domain.errors import Violations
+from dualdraw.domain.plan.estimate import EntryEstimate, PeriodEstimate
+from dualdraw.domain.plan.model import PlanEntry, PlanState, PlanVersion
+from dualdraw.entrypoints.grpc.convert import parse_date, parse_ratio_field, timestamp
+from dualdraw.service_layer.plan_estimates import EntryProgress, PlanEstimate
+from dualdraw.v1 import plans_pb2, tasks_pb2
+
+STATE = {
+    PlanState.DRAFT: plans_pb2.PLAN_STATE_DRAFT,
+    PlanState.APPROVED: plans_pb2.PLAN_STATE_APPROVED,
+    PlanState.PUBLISHED: plans_pb2.PLAN_STATE_PUBLISHED,
+}
+_AMOUNT = re.compile(r"[0-9]{1,9}(\.[0-9]{1,6})?(/[1-9][0-9]{0,8})?")
+
+
+def fraction_text(value: Fraction) -> str:
+    """A fraction as the shortest exact text: ``"3"``, ``"1.5"``, else ``"7/3"``."""
+    if value.denominator == 1:
+        return str(value.numerator)
+    try:
+        return format_ratio(value) if 0 < value <= 1 else _decimal(value)
+    except ValueError:
+        return f"{value.numerator}/{value.denominator}"
+
+
+def _decimal(value: Fraction) -> str:
+    whole = value.numerator // value.denominator
+    rest = value - whole
+    return f"{whole}{format_ratio(rest)[1:]}"
+
+
+def parse_amount(text: str, path: str, default: Fraction, v: Violations) -> Fraction:
+    """A non-negative decimal or fraction string (``"1.5"``, ``"3/2"``); empty: ``default``."""
+    if not text:
+        return default
+    if not _AMOUNT.fullmatch(text):
+        v.add(path, f"must be a non-negative decimal or fraction such as 1.5 or 3/2, got {text!r}")
+        return default
+    return Fraction(text)
+
+
+def entry_from_pb(pb: plans_pb2.PlanEntry, path: str, v: Violations) -> PlanEntry:
+    """The domain entry; malformed fields are violations under ``path`` (the entry's own checks follow in
+    the use case)."""
+    ratio = parse_ratio_field(pb.ratio, f"{path}.ratio", v)
+    class_ratios = []
+    for i, cr in enumerate(pb.class_ratios):
+        r = parse_ratio_field(cr.ratio, f"{path}.class_ratios[{i}].ratio", v)
+        if r is not None:
+            class_ratios.append((cr.risk_class.strip().upper(), r))
+    return PlanEntry(
+        id=pb.id.strip(),
+        item_code=pb.item_code.strip(),
+        item_version=pb.item_version,
+        ratio=ratio or Fraction(1),
+        window_start=parse_date(pb.window_start, f"{path}.window_start", v),
+        window_end=parse_date(pb.window_end, f"{path}.window_end", v),
+        frequency=pb.frequency or 1,
+        class_ratios=tuple(sorted(class_ratios)),
+        cooperating_department_ids=tuple(sorted({d.strip() for d in pb.cooperating_department_ids})),
+        central=pb.central,
+        team_size=pb.team_size or 2,
+        days_per_inspection=parse_amount(
+            pb.days_per_inspection, f"{path}.days_per_inspection", Fraction(1), v
+        ),
+        cost_per_inspection=parse_amount(
+            pb.cost_per_inspection, f"{path}.cost_per_inspection", Fraction(0), v
+        ),
+    )
+
+
+def entry_to_pb(e: PlanEntry) -> plans_pb2.PlanEntry:
+    return plans_pb2.PlanEntry(
+        id=e.id,
+        item_code=e.item_code,
+        item_version=e.item_version,
+        ratio=format_ratio(e.ratio),
+        class_ratios=[tasks_pb2.ClassRatio(risk_class=c, ratio=format_ratio(r)) for c, r in e.class_ratios],
+        window_start=e.window_start.isoformat(),
+        window_end=e.window_end.isoformat(),
+        frequency=e.frequency,
+        cooperating_department_ids=list(e.cooperating_department_ids),
+        central=e.central,
+        team_size=e.team_size,
+        days_per_inspection=fraction_text(e.days_per_inspection),
+        cost_per_inspection=fraction_text(e.cost_per_inspection),
+    )
+
+
+def plan_to_pb(p: PlanVersion, *, public: bool = False) -> plans_pb2.Plan:
+    """A plan version; ``public`` leaves out who created it (staff names are not published)."""
+    return plans_pb2.Plan(
+        id=p.plan_id,
+        version=p.version,
+        department_id=p.department_id,
+        year=p.year,
+        title=p.title,
+        state=STATE[p.state],
+        entries=[entry_to_pb(e) for e in p.entries],
+        inspector_days_per_month=p.inspector_days_per_month,
+        amendment_reason=p.amendment_reason,
+        content_hash=p.content_hash(),
+        create_time=timestamp(p.created_at),
+        created_by="" if public else p.created_by,
+        approve_time=timestamp(p.approved_at) if p.approved_at else None,
+        publish_time=timestamp(p.published_at) if p.published_at else None,
+    )
+
+
+def _counts(counts: Mapping[str, int]) -> list[plans_pb2.RiskClassCount]:
+    return [plans_pb2.RiskClassCount(risk_class=c, count=n) for c, n in sorted(counts.items())]
+
+
+def _period_to_pb(p: PeriodEstimate) -> plans_pb2.PeriodEstimate:
+    return plans_pb2.PeriodEstimate(
+        period=p.period.index,
+        start=p.period.start.isoformat(),
+        end=p.period.end.isoformat(),
+        draws=_counts(p.draws_by_class),
+        inspections=p.inspections,
+        inspector_days=fraction_text(p.inspector_days),
+        available_inspector_days=fraction_text(p.available_inspector_days),
+        cost=fraction_text(p.cost),
+        shortfall_days=fraction_text(p.shortfall_days),
+    )
+
+
+def _entry_estimate_to_pb(e: EntryEstimate) -> plans_pb2.EntryEstimate:
+    return plans_pb2.EntryEstimate(
+        entry_id=e.entry.id,
+        item_code=e.entry.item_code,
+        speciality=e.scope.speciality,
+        in_scope=e.scope.in_scope,
+        excluded=e.scope.excluded,
+        eligible=_counts(e.scope.eligible_by_class),
+        qualified_inspectors=e.scope.qualified_inspectors,
+        periods=[_period_to_pb(p) for p in e.periods],
+        inspections=e.inspections,
+        inspector_days=fraction_text(e.inspector_days),
+        cost=fraction_text(e.cost),
+    )
+
+
+def estimate_to_pb(e: PlanEstimate) -> plans_pb2.PlanEstimate:
+    return plans_pb2.PlanEstimate(
+        plan_id=e.plan.plan_id,
+        version=e.plan.version,
+        as_of=e.as_of.isoformat(),
+        entries=[_entry_estimate_to_pb(x) for x in e.entries],
+        shortfalls=e.shortfalls,
+    )
+
+
+def progress_to_pb(plan: PlanVersion, rows: list[EntryProgress], as_of: str) -> plans_pb2.PlanProgress:
+    return plans_pb2.PlanProgress(
+        plan_id=plan.plan_id,
+        version=plan.version,
+        as_of=as_of,
+        entries=[
+            plans_pb2.EntryProgress(
+                entry_id=r.entry_id,
+                period=r.period,
+                drawn=r.drawn,
+                inspected=r.inspected,
+                published=r.published,
+                overdue=r.overdue,
+            )
+            for r in rows
+        ],
+    )
