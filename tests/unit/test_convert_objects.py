@@ -83,7 +83,7 @@ def test_business_lines_are_distinct_trimmed_and_sorted(lines: list[str], expect
 def test_collecting_objects_keeps_request_positions_across_chunks() -> None:
     """The servicer converts good records in one pass and only the bad ones with their paths: the records and
     the violations are those of ``object_from_pb`` record by record, numbered across chunks."""
-    from dualdraw.entrypoints.grpc.servicers import _INVALID, _collect_objects
+    from dualdraw.entrypoints.grpc.directory_servicer import INVALID_RECORD, _collect_objects
 
     bad_name = directory_pb2.InspectionObject()
     bad_name.CopyFrom(GOOD)
@@ -99,7 +99,7 @@ def test_collecting_objects_keeps_request_positions_across_chunks() -> None:
     expected_v = Violations()
     flat = [pb for chunk in chunks for pb in chunk]
     expected = [object_from_pb(pb, f"objects[{i}]", expected_v) for i, pb in enumerate(flat)]
-    assert [None if r is _INVALID else r for r in target] == expected
+    assert [None if r is INVALID_RECORD else r for r in target] == expected
     assert v.items == expected_v.items
     assert [item.field for item in v.items] == ["objects[3].name", "objects[5].status"]
     good: list[model.InspectionObject] = []

@@ -8,84 +8,31 @@ Portable types only, so one Alembic migration serves SQLite and PostgreSQL:
 - a draw's eligible credit codes and inspector pool are zlib-compressed blobs (``draw_eligible``), so a draw
   over a million objects is one row, not a million.
 
-Constraint names follow ``NAMING_CONVENTION`` so migrations can refer to them on both backends.
+Constraint names follow ``declarative.NAMING_CONVENTION`` so migrations can refer to them on both backends.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
-    Date,
-    DateTime,
-    Dialect,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
     Integer,
-    LargeBinary,
-    MetaData,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class UtcDateTime(TypeDecorator[dt.datetime]):
-    """A timezone-aware timestamp stored in UTC; naive datetimes are rejected rather than guessed at.
-
-    PostgreSQL stores ``timestamptz``; SQLite stores the UTC wall time as text (which sorts correctly).
-    Values read back are always aware and in UTC.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"timestamp {value.isoformat()} has no time zone; store aware datetimes")
-        utc = value.astimezone(dt.UTC)
-        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
-
-    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC)
-
-
-# An autoincrementing 64-bit key on PostgreSQL; SQLite only autoincrements a column declared INTEGER.
-AutoIncrementKey = BigInteger().with_variant(Integer(), "sqlite")
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map: dict[Any, Any] = {  # noqa: RUF012 -- SQLAlchemy reads this class attribute as is
-        str: String(),
-        dt.date: Date(),
-        dt.datetime: UtcDateTime(),
-        bool: Boolean(),
-        bytes: LargeBinary(),
-    }
-
+# ``Base`` is re-exported: importing it from here registers every table on its metadata.
+from dualdraw.adapters.store.declarative import AutoIncrementKey
+from dualdraw.adapters.store.declarative import Base as Base
 
 # --- directory -------------------------------------------------------------------------------------------
 

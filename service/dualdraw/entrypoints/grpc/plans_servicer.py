@@ -9,7 +9,7 @@ from dualdraw.domain.errors import Violations
 from dualdraw.entrypoints.grpc import convert
 from dualdraw.entrypoints.grpc import plans_convert as pc
 from dualdraw.entrypoints.grpc.pagination import next_page_token, page_request
-from dualdraw.entrypoints.grpc.servicers import Services, _subtree, caller_of
+from dualdraw.entrypoints.grpc.servicers import Services, caller_of, subtree_ids
 from dualdraw.service_layer import plan_estimates, plans
 from dualdraw.v1 import plans_pb2, plans_pb2_grpc, public_pb2
 
@@ -97,7 +97,7 @@ class PlanServicer(plans_pb2_grpc.PlanServiceServicer):
     def ListPlans(
         self, request: plans_pb2.ListPlansRequest, context: grpc.ServicerContext
     ) -> plans_pb2.ListPlansResponse:
-        ids = _subtree(self._s, request.department_id, "department_id")
+        ids = subtree_ids(self._s, request.department_id, "department_id")
         page_req = page_request(request.page_size, request.page_token, request.department_id)
         page = plans.list_plans(self._s.reader(), page_req, ids)
         return plans_pb2.ListPlansResponse(

@@ -28,6 +28,7 @@ from dualdraw.domain.draw.algorithm import parse_ratio
 from dualdraw.domain.draw.beacon import chain
 from dualdraw.domain.working_days import load_calendar
 from dualdraw.entrypoints.grpc import reflection
+from dualdraw.entrypoints.grpc.directory_servicer import DirectoryServicer
 from dualdraw.entrypoints.grpc.errors import ErrorMappingInterceptor
 from dualdraw.entrypoints.grpc.idempotency import IdempotencyInterceptor
 from dualdraw.entrypoints.grpc.observability import ObservabilityInterceptor
@@ -41,7 +42,6 @@ from dualdraw.entrypoints.grpc.security.policy import mutating_methods
 from dualdraw.entrypoints.grpc.security.tokens import TokenKeys
 from dualdraw.entrypoints.grpc.servicers import (
     AuditServicer,
-    DirectoryServicer,
     DrawServicer,
     InspectionItemServicer,
     Services,

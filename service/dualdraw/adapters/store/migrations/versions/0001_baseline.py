@@ -7,7 +7,7 @@ Create Date: 2026-12-01
 
 The whole schema in one revision (no deployment predates it); a later change is a new revision whose
 ``down_revision`` is ``"baseline"``. Portable types only (runs unchanged on SQLite and PostgreSQL); names
-follow ``dualdraw.adapters.store.models.NAMING_CONVENTION`` (check constraints spelled out with ``op.f``, which keeps
+follow ``dualdraw.adapters.store.declarative.NAMING_CONVENTION`` (check constraints spelled out with ``op.f``, which keeps
 a name as written). Written by hand from ``dualdraw.adapters.store.models``; the test
 ``tests/integration/test_store_schema.py`` checks that the two agree.
 """
