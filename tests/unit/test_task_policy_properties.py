@@ -324,3 +324,20 @@ def test_substitution_candidates_of_a_v2_draw_keep_department_office_and_leader_
     assert leader["A5"] == frozenset()
     member = policy_substitution_pool(lines, manifest, "O1", "B1", leader=False)
     assert set(member) == {"B1"}
+
+
+def test_a_branch_of_the_initiating_department_cannot_cooperate() -> None:
+    """A central draw draws its teams in the branches already: a branch that also cooperated would have its
+    ranking used twice for one team, and the same inspector could stand on it twice."""
+    policy = TaskPolicy(cooperating_department_ids=("branch", "other"), enabled=True)
+    problems = policy_problems(
+        policy,
+        ratio=Fraction(1, 10),
+        item_kind=ItemKind.KEY,
+        department_id="city",
+        known_departments=["city", "branch", "other"],
+        below=["city", "branch"],
+    )
+    assert [(v.field, "branch of the initiating department" in v.description) for v in problems] == [
+        ("task.policy.cooperating_department_ids[0]", True)
+    ]

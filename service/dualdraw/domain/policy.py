@@ -148,14 +148,19 @@ def policy_problems(
     item_kind: ItemKind,
     department_id: str,
     known_departments: Iterable[str],
+    below: Iterable[str] = (),
     general_ratio_cap: Fraction = DEFAULT_GENERAL_RATIO_CAP,
     path: str = "task.policy",
 ) -> list[FieldViolation]:
-    """Why ``policy`` may not be used by a task of ``department_id`` on an item of ``item_kind``."""
+    """Why ``policy`` may not be used by a task of ``department_id`` on an item of ``item_kind``.
+
+    ``below`` are the departments under ``department_id``: none of them may cooperate, since a central draw
+    already draws its teams there (the same inspector could be picked twice for one team)."""
     v = Violations()
     if not policy.enabled:
         return []
     known = set(known_departments)
+    own_branches = set(below) - {department_id}
     for cls, r in sorted(policy.class_ratios.items()):
         if cls not in {c.value for c in _CLASSES}:
             v.add(f"{path}.class_ratios", f"unknown credit-risk class {cls!r} (A, B, C or D)")
@@ -187,6 +192,12 @@ def policy_problems(
         if dep == department_id:
             v.add(
                 f"{path}.cooperating_department_ids[{i}]", "the initiating department cannot also cooperate"
+            )
+        elif dep in own_branches:
+            v.add(
+                f"{path}.cooperating_department_ids[{i}]",
+                f"{dep!r} is a branch of the initiating department: it takes part in the draw itself and "
+                "cannot also cooperate",
             )
         elif dep in seen:
             v.add(f"{path}.cooperating_department_ids[{i}]", f"duplicate department {dep!r}")

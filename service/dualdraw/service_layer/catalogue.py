@@ -134,6 +134,7 @@ def create_task(
                     item_kind=item.kind,
                     department_id=department_id,
                     known_departments=[d.id for d in uow.directory.all_departments()],
+                    below=tree.subtree_ids(department_id) if tree.get(department_id) else (),
                     general_ratio_cap=general_ratio_cap,
                 )
             )
