@@ -35,6 +35,7 @@ def planned(database_url: str) -> Iterator[tuple[Served, str]]:
         auth="off",
         draw_process="off",
         plan_required="on",
+        allow_local_entropy=True,  # development mode: the one-step draw uses a local secret
     )
     running = create_server(settings)
     try:

@@ -48,6 +48,7 @@ def paused_server(
             address="127.0.0.1:0",
             rule_timeout_s=60,
             auth="off",
+            allow_local_entropy=True,  # development mode: the one-step draw uses a local secret
             draw_process=request.param,
         )
         running = create_server(settings)
