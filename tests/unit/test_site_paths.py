@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from dualdraw.entrypoints.site.render import render_site
-from dualdraw.v1 import public_pb2
+from dualdraw.v1 import plans_pb2, public_pb2, tasks_pb2
+from dualdraw_client.errors import NotFoundError
 
 DAY = dt.date(2026, 12, 1)
 CODE = "91130200MA0A1B2C3X"
@@ -19,9 +20,23 @@ CODE = "91130200MA0A1B2C3X"
 class PublicApi:
     """What ``render_site`` reads from a server's public API, with the ids a server chose."""
 
-    def __init__(self, draw_id: str, credit_code: str = CODE) -> None:
+    def __init__(self, draw_id: str, credit_code: str = CODE, plans: tuple[plans_pb2.Plan, ...] = ()) -> None:
         self.draw_id = draw_id
         self.credit_code = credit_code
+        self.plans = plans  # every version served, any order
+
+    def iter_published_plans(self) -> Iterator[plans_pb2.Plan]:
+        latest: dict[str, plans_pb2.Plan] = {}
+        for p in self.plans:
+            if p.id not in latest or p.version > latest[p.id].version:
+                latest[p.id] = p
+        yield from latest.values()
+
+    def get_published_plan(self, plan_id: str, *, version: int = 0) -> plans_pb2.Plan:
+        for p in self.plans:
+            if p.id == plan_id and p.version == version:
+                return p
+        raise NotFoundError(f"published plan {plan_id} v{version}")
 
     def published_items(self, as_of: Any) -> list[Any]:
         return []
@@ -82,3 +97,73 @@ def test_a_page_folder_linked_outside_the_site_is_refused(tmp_path: Path) -> Non
     with pytest.raises(ValueError, match="outside"):
         render_site(PublicApi("d-1"), out, today=DAY)  # type: ignore[arg-type]  # the public API's shape
     assert _files(elsewhere) == set()
+
+
+def _plan(plan_id: str, version: int, reason: str = "", *entries: plans_pb2.PlanEntry) -> plans_pb2.Plan:
+    return plans_pb2.Plan(
+        id=plan_id,
+        version=version,
+        department_id="130273",
+        year=2026,
+        title="高新区2026年度双随机抽查工作计划",
+        state=plans_pb2.PLAN_STATE_PUBLISHED,
+        amendment_reason=reason,
+        entries=list(entries),
+    )
+
+
+def test_each_published_plan_version_gets_a_page_listing_its_entries(tmp_path: Path) -> None:
+    flat = plans_pb2.PlanEntry(
+        id="e1",
+        item_code="TS-SE-01",
+        item_version=1,
+        ratio="0.1",
+        window_start="2026-01-01",
+        window_end="2026-12-31",
+        frequency=1,
+    )
+    by_class = plans_pb2.PlanEntry(
+        id="e2", item_code="TS-PQ-01", item_version=1, ratio="0.02", window_start="2026-03-01",
+        window_end="2026-11-30", frequency=4, central=True, cooperating_department_ids=["130200-SJ"],
+        class_ratios=[tasks_pb2.ClassRatio(risk_class="D", ratio="0.3")],
+    )  # fmt: skip
+    api = PublicApi(
+        "d-1",
+        # version 2 is absent: never published; the site skips it
+        plans=(_plan("p-1", 1, "", flat), _plan("p-1", 3, "增加产品质量抽查", flat, by_class)),
+    )
+    out = tmp_path / "site"
+    summary = render_site(api, out, today=DAY)  # type: ignore[arg-type]  # the public API's shape
+    assert summary.plan_versions == 2
+    assert {"plans.html", "plans/p-1-v1.html", "plans/p-1-v3.html"} <= _files(out)
+    assert "plans/p-1-v2.html" not in _files(out)
+    index = (out / "plans.html").read_text(encoding="utf-8")
+    for text in ('href="plans/p-1-v1.html"', 'href="plans/p-1-v3.html"', "增加产品质量抽查"):
+        assert text in index
+    first = (out / "plans" / "p-1-v1.html").read_text(encoding="utf-8")
+    assert "TS-PQ-01" not in first
+    for text in ("TS-SE-01", "已被第 3 版修订", "增加产品质量抽查", 'href="../plans/p-1-v3.html"'):
+        assert text in first  # the entries of version 1 and the later amendment's reason
+    assert 'href="../static/site.css"' in first
+    current = (out / "plans" / "p-1-v3.html").read_text(encoding="utf-8")
+    for text in (
+        "现行版本",
+        "统一 0.1",
+        "D 类（高风险）：0.3",
+        "其余类别：0.02",
+        "2026-03-01 至 2026-11-30",
+        "4 次",
+        "130200-SJ",
+        "上级集中抽取",
+        "本级抽取",
+    ):
+        assert text in current
+    assert 'href="plans.html"' in (out / "index.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("plan_id", ["../../x", "../x", "..", "a/b", "x\n", ".hidden", ""])
+def test_hostile_plan_ids_are_refused(tmp_path: Path, plan_id: str) -> None:
+    out = tmp_path / "site"
+    with pytest.raises(ValueError, match="refusing"):
+        render_site(PublicApi("d-1", plans=(_plan(plan_id, 1),)), out, today=DAY)  # type: ignore[arg-type]  # the public API's shape
+    assert _files(tmp_path) == set()

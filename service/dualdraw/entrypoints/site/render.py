@@ -16,6 +16,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from dualdraw.entrypoints.site import plans as site_plans
 from dualdraw.v1 import public_pb2, publication_pb2
 from dualdraw_client import DualdrawClient
 
@@ -59,6 +60,7 @@ class SiteSummary:
     draws: int
     results: int
     objects: int
+    plan_versions: int = 0
 
 
 def _result_row(r: public_pb2.PublicResult) -> dict[str, Any]:
@@ -150,6 +152,12 @@ def render_site(client: DualdrawClient, out_dir: Path, *, today: dt.date | None 
         key=lambda o: o["credit_code"],
     )
     departments = sorted({(r["department_id"], r["department_name"]) for r in results + draws})
+    department_names = dict(departments) | {a["department_id"]: a["department_name"] for a in abandoned}
+    item_names = {v.code: v.item.name for v in items}
+    plans = [
+        [site_plans.version_row(p, _safe, _day, item_names, department_names) for p in versions]
+        for versions in site_plans.published_versions(client)
+    ]
     periods = sorted({r["period"] for r in results} | {d["period"] for d in draws}, reverse=True)
 
     env = _env()
@@ -159,10 +167,16 @@ def render_site(client: DualdrawClient, out_dir: Path, *, today: dt.date | None 
         "periods": periods,
     }
     out_dir.mkdir(parents=True, exist_ok=True)
-    for sub in ("draws", "objects", "static"):  # a folder linked elsewhere is refused before any write
+    for sub in (
+        "draws",
+        "objects",
+        "plans",
+        "static",
+    ):  # a folder linked elsewhere is refused before any write
         _confined(out_dir, sub)
     (out_dir / "draws").mkdir(exist_ok=True)
     (out_dir / "objects").mkdir(exist_ok=True)
+    (out_dir / "plans").mkdir(exist_ok=True)
     shutil.copytree(STATIC, out_dir / "static", dirs_exist_ok=True)
 
     def write(path: str, template: str, **context: Any) -> None:
@@ -170,7 +184,12 @@ def render_site(client: DualdrawClient, out_dir: Path, *, today: dt.date | None 
         html = env.get_template(template).render(root=root, **common, **context)
         _confined(out_dir, path).write_text(html, encoding="utf-8")
 
-    write("index.html", "index.html", items=items, draws=draws, results=results)
+    write("index.html", "index.html", items=items, draws=draws, results=results, plans=plans)
+    write("plans.html", "plans.html", plans=plans)
+    for versions in plans:
+        for p in versions:
+            later = [v for v in versions if v["version"] > p["version"]]
+            write(p["page"], "plan.html", p=p, versions=versions, later=later)
     write("items.html", "items.html", items=items, history=history, as_of=day.isoformat())
     write("draws.html", "draws.html", draws=draws)
     write("results.html", "results.html", results=results)
@@ -194,4 +213,4 @@ def render_site(client: DualdrawClient, out_dir: Path, *, today: dt.date | None 
             credit_code=o["credit_code"],
             results=by_object[o["credit_code"]],
         )
-    return SiteSummary(len(items), len(draws), len(results), len(objects))
+    return SiteSummary(len(items), len(draws), len(results), len(objects), sum(map(len, plans)))

@@ -1,0 +1,82 @@
+"""The annual plans (年度抽查计划) of the public site: every published version in force, as rows for the
+plan templates. Read from the public API only, like the rest of the site."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from dualdraw.v1 import plans_pb2
+from dualdraw_client import DualdrawClient
+from dualdraw_client.errors import NotFoundError
+
+RISK_CLASS_LABELS = {
+    "A": "A 类（低风险）",
+    "B": "B 类（一般风险）",
+    "C": "C 类（较高风险）",
+    "D": "D 类（高风险）",
+}
+
+
+def published_versions(client: DualdrawClient) -> list[list[plans_pb2.Plan]]:
+    """Each published plan's versions in force, oldest first; plans ordered by year (newest first), then id.
+
+    A version the public API does not serve (never published, or not yet in force) is skipped."""
+    plans = []
+    for latest in client.iter_published_plans():
+        versions = []
+        for number in range(1, latest.version):
+            try:
+                versions.append(client.get_published_plan(latest.id, version=number))
+            except NotFoundError:
+                continue
+        plans.append([*versions, latest])
+    return sorted(plans, key=lambda vs: (-vs[-1].year, vs[-1].id))
+
+
+def plan_page(plan_id: str, version: int, safe: Callable[[str], str]) -> str:
+    """The page of one plan version, relative to the site root."""
+    return f"plans/{safe(plan_id)}-v{int(version)}.html"
+
+
+def _entry_row(
+    e: plans_pb2.PlanEntry, item_names: Mapping[str, str], department_names: Mapping[str, str]
+) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "item_code": e.item_code,
+        "item_name": item_names.get(e.item_code, ""),
+        "item_version": e.item_version,
+        "ratio": e.ratio,
+        "class_ratios": [
+            (RISK_CLASS_LABELS.get(c.risk_class, c.risk_class), c.ratio) for c in e.class_ratios
+        ],
+        "window": f"{e.window_start} 至 {e.window_end}",
+        "frequency": e.frequency or 1,
+        "cooperating": [department_names.get(d, d) for d in e.cooperating_department_ids],
+        "level": "上级集中抽取，交登记机关检查" if e.central else "本级抽取",
+        "team_size": e.team_size or 2,
+    }
+
+
+def version_row(
+    p: plans_pb2.Plan,
+    safe: Callable[[str], str],
+    day: Callable[[Any], str],
+    item_names: Mapping[str, str],
+    department_names: Mapping[str, str],
+) -> dict[str, Any]:
+    """One plan version as the templates show it."""
+    return {
+        "id": safe(p.id),
+        "version": p.version,
+        "page": plan_page(p.id, p.version, safe),
+        "year": p.year,
+        "title": p.title,
+        "department_id": p.department_id,
+        "department_name": department_names.get(p.department_id, p.department_id),
+        "published_on": day(p.publish_time),
+        "amendment_reason": p.amendment_reason,
+        "content_hash": p.content_hash,
+        "entries": [_entry_row(e, item_names, department_names) for e in p.entries],
+    }
