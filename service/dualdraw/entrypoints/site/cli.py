@@ -16,7 +16,7 @@ def add_publish_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     publish_sub = publish.add_subparsers(dest="publish_command", required=True)
     site = publish_sub.add_parser(
         "site",
-        help="render the static public site (item list, draws, results) from the public API",
+        help="render the static public site (item list, annual plans, draws, results) from the public API",
         description="Reads only the public API (PublicService), so the site holds nothing unpublished.",
     )
     site.add_argument("out_dir", type=Path, metavar="OUT_DIR")
@@ -41,6 +41,6 @@ def run_publish(args: argparse.Namespace) -> int:
         return 1
     print(
         f"site written to {args.out_dir}: {summary.items} items, {summary.draws} draws,"
-        f" {summary.results} results, {summary.objects} object pages"
+        f" {summary.results} results, {summary.objects} object pages, {summary.plan_versions} plan versions"
     )
     return 0
