@@ -60,11 +60,16 @@ _CODES: list[tuple[type[DomainError], grpc.StatusCode]] = [
 ]
 
 
-def status_code_for(error: DomainError) -> grpc.StatusCode:
+def status_code_of(kind: type[DomainError]) -> grpc.StatusCode:
+    """The status every error of class ``kind`` goes out with."""
     for cls, code in _CODES:
-        if isinstance(error, cls):
+        if issubclass(kind, cls):
             return code
     return grpc.StatusCode.INTERNAL
+
+
+def status_code_for(error: DomainError) -> grpc.StatusCode:
+    return status_code_of(type(error))
 
 
 def _pack(message: Any) -> any_pb2.Any:
