@@ -145,12 +145,14 @@ def rich_status(error: DomainError, request_id: str = "") -> grpc.Status:
         used = 0
         for v in error.violations:
             field, description = _cut(v.field, MAX_FIELD_BYTES), _cut(v.description, MAX_DESCRIPTION_BYTES)
-            used += len(field.encode("utf-8")) + len(description.encode("utf-8")) + 6
+            used += len(field.encode("utf-8")) + len(description.encode("utf-8")) + len(v.reason) + 8
             if used > MAX_VIOLATIONS_BYTES:
                 break
             cut = cut or (field, description) != (v.field, v.description)
             violations.append(
-                error_details_pb2.BadRequest.FieldViolation(field=field, description=description)
+                error_details_pb2.BadRequest.FieldViolation(
+                    field=field, description=description, reason=v.reason
+                )
             )
         if len(violations) < len(error.violations):
             cut = True
