@@ -176,6 +176,10 @@ def test_a_wrong_check_character_is_refused_with_its_field_path(store: Store) ->
     )
     assert set(found) == {"objects[1].credit_code", "objects[2].credit_code"}
     assert raised.value.reason == "CREDIT_CODE_NOT_CANONICAL"
+    assert {v.field: v.reason for v in raised.value.violations} == {
+        "objects[1].credit_code": "",
+        "objects[2].credit_code": "CREDIT_CODE_NOT_CANONICAL",
+    }
 
 
 @pytest.mark.parametrize("spelling", [str.lower, lambda c: f" {c} "])

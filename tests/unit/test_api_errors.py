@@ -17,6 +17,7 @@ from dualdraw.domain.errors import (
     InvalidArgument,
     NotFound,
     Unavailable,
+    Violations,
 )
 from dualdraw.entrypoints.grpc.errors import ErrorMappingInterceptor
 from dualdraw.entrypoints.grpc.servicers import AuditServicer, Services
@@ -129,3 +130,21 @@ def test_a_deadline_passed_inside_the_server_is_deadline_exceeded(
     with pytest.raises(DualdrawError) as raised:
         client.list_audit_events()
     assert raised.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+def test_a_field_violation_with_a_reason_of_its_own_carries_it_on_the_wire(
+    serve_failing: Callable[[Exception], DualdrawClient],
+) -> None:
+    v = Violations()
+    v.add("objects[0].name", "is required")
+    v.add("objects[1].credit_code", "write it as 91130200MA0A000001", reason="CREDIT_CODE_NOT_CANONICAL")
+    with pytest.raises(InvalidArgument) as built:
+        v.raise_if_any()
+    client = serve_failing(built.value)
+    with pytest.raises(DualdrawError) as raised:
+        client.list_audit_events()
+    assert raised.value.reason == "CREDIT_CODE_NOT_CANONICAL"
+    assert [(v.field, v.reason) for v in raised.value.field_violations] == [
+        ("objects[0].name", ""),
+        ("objects[1].credit_code", "CREDIT_CODE_NOT_CANONICAL"),
+    ]

@@ -43,10 +43,12 @@ STATUS_DETAILS_KEY = "grpc-status-details-bin"
 
 @dataclass(frozen=True)
 class FieldViolation:
-    """One bad request field: its dotted path (``task.ratio``, ``objects[3].credit_code``) and the problem."""
+    """One bad request field: its dotted path (``task.ratio``, ``objects[3].credit_code``) and the problem;
+    ``reason`` is the server's UPPER_SNAKE reason of that problem when it has one of its own, else ""."""
 
     field: str
     description: str
+    reason: str = ""
 
     def __str__(self) -> str:
         return f"{self.field}: {self.description}" if self.field else self.description
@@ -239,7 +241,8 @@ def from_rpc_error(error: grpc.RpcError) -> DualdrawError:
                     bad = error_details_pb2.BadRequest()
                     detail.Unpack(bad)
                     violations.extend(
-                        FieldViolation(str(v.field), str(v.description)) for v in bad.field_violations
+                        FieldViolation(str(v.field), str(v.description), str(v.reason))
+                        for v in bad.field_violations
                     )
     cls = error_class(code)
     return cls(

@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class FieldViolation:
-    """One bad field: a dotted path into the request (``task.ratio``) and what is wrong with it."""
+    """One bad field: a dotted path into the request (``task.ratio``) and what is wrong with it; ``reason``
+    is the UPPER_SNAKE reason of that problem when it has one of its own, else ""."""
 
     field: str
     description: str
+    reason: str = ""
 
 
 class DomainError(Exception):
@@ -131,7 +133,7 @@ class Violations:
     reason: str | None = None  # the first specific ErrorInfo reason a violation gave, if any
 
     def add(self, path: str, description: str, *, reason: str | None = None) -> None:
-        self.items.append(FieldViolation(path, description))
+        self.items.append(FieldViolation(path, description, reason or ""))
         if reason is not None and self.reason is None:
             self.reason = reason
 

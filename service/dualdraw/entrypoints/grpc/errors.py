@@ -60,11 +60,16 @@ _CODES: list[tuple[type[DomainError], grpc.StatusCode]] = [
 ]
 
 
-def status_code_for(error: DomainError) -> grpc.StatusCode:
+def status_code_of(kind: type[DomainError]) -> grpc.StatusCode:
+    """The status every error of class ``kind`` goes out with."""
     for cls, code in _CODES:
-        if isinstance(error, cls):
+        if issubclass(kind, cls):
             return code
     return grpc.StatusCode.INTERNAL
+
+
+def status_code_for(error: DomainError) -> grpc.StatusCode:
+    return status_code_of(type(error))
 
 
 def _pack(message: Any) -> any_pb2.Any:
@@ -140,12 +145,14 @@ def rich_status(error: DomainError, request_id: str = "") -> grpc.Status:
         used = 0
         for v in error.violations:
             field, description = _cut(v.field, MAX_FIELD_BYTES), _cut(v.description, MAX_DESCRIPTION_BYTES)
-            used += len(field.encode("utf-8")) + len(description.encode("utf-8")) + 6
+            used += len(field.encode("utf-8")) + len(description.encode("utf-8")) + len(v.reason) + 8
             if used > MAX_VIOLATIONS_BYTES:
                 break
             cut = cut or (field, description) != (v.field, v.description)
             violations.append(
-                error_details_pb2.BadRequest.FieldViolation(field=field, description=description)
+                error_details_pb2.BadRequest.FieldViolation(
+                    field=field, description=description, reason=v.reason
+                )
             )
         if len(violations) < len(error.violations):
             cut = True
