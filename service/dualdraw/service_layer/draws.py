@@ -1,27 +1,19 @@
-"""The one-step draw (Art. 7, 10, 16) and the recomputation of a stored draw.
+"""The one-step draw (Art. 7, 10, 16).
 
 ``run_draw`` is commit (``draw_commit``) + execute (``draw_execute``) with the local-secret entropy source
 (demos, tests and the ``Draw`` RPC): commit freezes the canonical manifest (exclusions by rule, eligible
 set, pool, Merkle commitments) before any entropy exists; execute derives
 ``seed = derive_seed(manifest_hash, entropy)``, selects by SHA-256 tickets and forms teams — an infeasible
-team constraint fails the draw and nothing is written. ``recompute`` re-derives selection and teams from a
-stored record alone.
+team constraint fails the draw and nothing is written. A stored draw is re-derived from its committed roots
+by ``domain.draw.integrity`` (publication and the audit-log check use it).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Sequence
-from dataclasses import dataclass
 
 from dualdraw.domain.canonical_json import sha256_hex
-from dualdraw.domain.draw.algorithm import derive_seed, eligible_digest
-from dualdraw.domain.draw.commitments import EligibleEntry
-from dualdraw.domain.draw.strata import DEFAULT_STRATUM, codes_by_stratum
-from dualdraw.domain.draw.teams import conflict_digest, inspector_pool_digest
-from dualdraw.domain.draw.versions import algorithm_for, pool_inspector
-from dualdraw.domain.errors import AlreadyExists, FailedPrecondition
+from dualdraw.domain.errors import AlreadyExists
 from dualdraw.domain.exclusions.model import RuleSet
 from dualdraw.runtime.crashpoints import crash_point
 from dualdraw.service_layer.context import Caller
@@ -30,7 +22,7 @@ from dualdraw.service_layer.draw_commit import commit_in
 from dualdraw.service_layer.draw_execute import execute_in
 from dualdraw.service_layer.draw_progress import Progress, cycle_collection_paused
 from dualdraw.service_layer.draw_state import DrawOutcome, new_local_secret_source, repeated_request
-from dualdraw.service_layer.ports import DrawRecord, ExclusionMatcher, UnitOfWork
+from dualdraw.service_layer.ports import ExclusionMatcher, UnitOfWork
 
 
 def run_draw(
@@ -85,48 +77,3 @@ def run_draw(
             progress("commit", outcome.draw.selected_count, outcome.draw.selected_count)
     crash_point("draw.after_commit")
     return outcome
-
-
-@dataclass(frozen=True)
-class Recomputation:
-    matches: bool
-    problems: list[str]
-
-
-def recompute(record: DrawRecord, entries: Sequence[EligibleEntry] | None = None) -> Recomputation:
-    """Re-runs selection and team formation from a stored record alone and compares with what was stored.
-
-    A ``dualdraw-draw/2`` draw also needs its eligible ``entries`` (their strata), from its commitments."""
-    draw = record.draw
-    problems: list[str] = []
-    if sha256_hex(draw.manifest_json.encode("utf-8")) != draw.manifest_hash:
-        problems.append("manifest hash does not match the stored manifest")
-    seed = derive_seed(draw.manifest_hash, bytes.fromhex(draw.entropy))
-    if seed.hex() != draw.seed:
-        problems.append("seed is not derive_seed(manifest_hash, entropy)")
-    if eligible_digest(record.eligible_codes) != draw.eligible_digest:
-        problems.append("eligible set does not match its digest")
-    pool = [pool_inspector(line) for line in record.inspector_pool]
-    if inspector_pool_digest(i.badge_number for i in pool) != draw.inspector_pool_digest:
-        problems.append("inspector pool does not match its digest")
-    manifest = json.loads(draw.manifest_json)
-    if conflict_digest(pool, record.eligible_codes) != manifest["inspectors"]["conflict_digest"]:
-        problems.append("declared conflicts do not match the manifest's conflict digest")
-    stored = sorted(record.assignments, key=lambda a: a.position)
-    algorithm = algorithm_for(draw.algorithm_version)
-    if algorithm.stratified:
-        if entries is None:
-            return Recomputation(False, [*problems, f"a {algorithm.version} draw needs its eligible strata"])
-        eligible = codes_by_stratum(entries)
-    else:
-        eligible = {DEFAULT_STRATUM: record.eligible_codes}
-    selected = algorithm.select(seed, eligible, manifest)
-    if [(s.credit_code, s.ticket_hex) for s in selected] != [(a.credit_code, a.ticket) for a in stored]:
-        problems.append("selection differs from the stored assignments")
-    try:
-        teams = algorithm.form_teams(seed, selected, record.inspector_pool, manifest)
-    except FailedPrecondition as exc:
-        return Recomputation(False, [*problems, f"teams cannot be formed: {exc}"])
-    if list(teams) != [a.team for a in stored]:
-        problems.append("teams differ from the stored assignments")
-    return Recomputation(not problems, problems)
