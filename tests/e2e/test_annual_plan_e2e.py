@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from dualdraw.entrypoints.cli.verify import main as verify_main
 from dualdraw.entrypoints.grpc.server import create_server
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_directory import HIGH_TECH_ZONE
 from dualdraw.service_layer.demo_loader import load_demo, load_demo_plan
 from dualdraw.settings import Settings
 from dualdraw.v1 import plans_pb2, tasks_pb2
-from dualdraw.verifier.command import main as verify_main
 from dualdraw_client import DualdrawClient
 from dualdraw_client.cli import main as cli_main
 from dualdraw_client.errors import FailedPreconditionError, InvalidArgumentError

@@ -163,7 +163,7 @@ def test_a_published_round_is_accepted_and_an_invented_value_is_flagged_by_the_o
     forged = tmp_path / "forged.json"
     forged.write_bytes(bundles.export_bundle(services.unit_of_work(), other.id))
     run = subprocess.run(
-        [sys.executable, "-m", "dualdraw.verifier.command", str(forged)],
+        [sys.executable, "-m", "dualdraw.entrypoints.cli.verify", str(forged)],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -318,11 +318,11 @@ class Block(importlib.abc.MetaPathFinder):
         if name.split(".")[0] in ("sqlalchemy", "grpc", "psycopg", "alembic", "durable_rules"):
             raise ImportError("the offline verifier must not need " + name)
 sys.meta_path.insert(0, Block())
-from dualdraw.verifier.command import main
+from dualdraw.entrypoints.cli.verify import main
 sys.exit(main(sys.argv[1:]))
 """
 _BLOCK_SERVER_SIDE_CLI = _BLOCK_SERVER_SIDE.replace(
-    "from dualdraw.verifier.command import main\nsys.exit(main(sys.argv[1:]))",
+    "from dualdraw.entrypoints.cli.verify import main\nsys.exit(main(sys.argv[1:]))",
     # `dualdraw verify FILE`
     "from dualdraw.entrypoints.cli.main import main\nsys.exit(main(['verify', *sys.argv[1:]]))",
 )
