@@ -12,6 +12,7 @@ from dualdraw.domain.draw.strata import DEFAULT_STRATUM
 from dualdraw.domain.draw.versions import (
     PLAIN_DRAW,
     POLICY_DRAW,
+    QUALIFIED_DRAW,
     UnknownDrawAlgorithm,
     algorithm_for,
     algorithm_for_new_draw,
@@ -22,11 +23,19 @@ SEED = hashlib.sha256(b"versions").digest()
 
 
 def test_the_wire_ids_stay() -> None:
-    assert (PLAIN_DRAW, POLICY_DRAW) == ("dualdraw-draw/1", "dualdraw-draw/2")
+    assert (PLAIN_DRAW, POLICY_DRAW, QUALIFIED_DRAW) == (
+        "dualdraw-draw/1",
+        "dualdraw-draw/2",
+        "dualdraw-draw/3",
+    )
     assert algorithm_for(PLAIN_DRAW).manifest_version == "dualdraw-manifest/2"
     assert algorithm_for(POLICY_DRAW).manifest_version == "dualdraw-manifest/3"
+    assert algorithm_for(QUALIFIED_DRAW).manifest_version == "dualdraw-manifest/4"
+
+
+def test_a_new_policy_draw_is_a_qualified_draw() -> None:
     assert algorithm_for_new_draw(False).version == PLAIN_DRAW
-    assert algorithm_for_new_draw(True).version == POLICY_DRAW
+    assert algorithm_for_new_draw(True).version == QUALIFIED_DRAW
 
 
 def test_an_unknown_version_is_refused_by_name() -> None:

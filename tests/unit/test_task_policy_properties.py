@@ -242,7 +242,10 @@ def test_raises_by_complaints_and_serious_violations_are_explained() -> None:
 
 def test_policy_problems_cap_general_items_and_check_cooperating_departments() -> None:
     policy = TaskPolicy(
-        class_ratios={"D": Fraction(1, 2)}, cooperating_department_ids=("x", "dep"), enabled=True
+        class_ratios={"D": Fraction(1, 2)},
+        cooperating_department_ids=("x", "dep"),
+        cooperating_lines={"x": "fire", "dep": "fire"},
+        enabled=True,
     )
     fields = {
         v.field
@@ -329,7 +332,11 @@ def test_substitution_candidates_of_a_v2_draw_keep_department_office_and_leader_
 def test_a_branch_of_the_initiating_department_cannot_cooperate() -> None:
     """A central draw draws its teams in the branches already: a branch that also cooperated would have its
     ranking used twice for one team, and the same inspector could stand on it twice."""
-    policy = TaskPolicy(cooperating_department_ids=("branch", "other"), enabled=True)
+    policy = TaskPolicy(
+        cooperating_department_ids=("branch", "other"),
+        cooperating_lines={"branch": "food", "other": "health"},
+        enabled=True,
+    )
     problems = policy_problems(
         policy,
         ratio=Fraction(1, 10),

@@ -169,6 +169,9 @@ class InspectionItem:
     frequency_cap: int | None = None
     """Planned inspections per object per department per calendar year for this item; ``None``: the default
     (1). A task's policy may set its own cap, which wins."""
+    unqualified_assistant: bool = False
+    """A team may include one member without the item's speciality (never the leader); frozen in the
+    manifest of every ``dualdraw-draw/3`` draw."""
 
 
 @dataclass(frozen=True)

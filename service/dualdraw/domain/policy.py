@@ -67,8 +67,11 @@ class TaskPolicy:
     cooperating_department_ids: tuple[str, ...] = ()
     """Joint draw (Art. 15): the cooperating departments; each adds ``cooperating_team_size`` members."""
     cooperating_team_size: int = 1
+    cooperating_lines: Mapping[str, str] = field(default_factory=dict)
+    """Cooperating department → the line (speciality) its members must hold on the draw date; one for every
+    cooperating department (``dualdraw-draw/3``)."""
     enabled: bool = False
-    """True when the task was created with a policy (draws ``dualdraw-draw/2``)."""
+    """True when the task was created with a policy (draws ``dualdraw-draw/3``; ``/2`` before it)."""
 
     def to_json(self) -> dict[str, Any]:
         if not self.enabled:
@@ -89,6 +92,12 @@ class TaskPolicy:
             "workload_cap": self.workload_cap,
             "cooperating_department_ids": list(self.cooperating_department_ids),
             "cooperating_team_size": self.cooperating_team_size,
+            # Only when declared: the policies of earlier tasks (and their v2 manifests) keep their bytes.
+            **(
+                {"cooperating_lines": dict(sorted(self.cooperating_lines.items()))}
+                if self.cooperating_lines
+                else {}
+            ),
         }
 
     @property
@@ -129,6 +138,7 @@ class TaskPolicy:
             workload_cap=int(data.get("workload_cap", 0)),
             cooperating_department_ids=tuple(data.get("cooperating_department_ids", ())),
             cooperating_team_size=int(data.get("cooperating_team_size", 1)),
+            cooperating_lines={str(k): str(v) for k, v in data.get("cooperating_lines", {}).items()},
             enabled=True,
         )
 
@@ -204,6 +214,14 @@ def policy_problems(
         elif dep not in known:
             v.add(f"{path}.cooperating_department_ids[{i}]", f"unknown department {dep!r}")
         seen.add(dep)
+    for dep in policy.cooperating_department_ids:
+        if not policy.cooperating_lines.get(dep, "").strip():
+            v.add(
+                f"{path}.cooperating_lines[{dep}]",
+                "declare the line (speciality) the cooperating department's inspectors must hold",
+            )
+    for dep in sorted(set(policy.cooperating_lines) - set(policy.cooperating_department_ids)):
+        v.add(f"{path}.cooperating_lines[{dep}]", f"{dep!r} is not a cooperating department")
     if policy.cooperating_department_ids and not 1 <= policy.cooperating_team_size <= 5:
         v.add(f"{path}.cooperating_team_size", "must be between 1 and 5")
     return v.items

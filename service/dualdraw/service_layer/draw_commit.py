@@ -291,8 +291,13 @@ def commit_in(
         manifest["rehearsal"] = True
     if policy.enabled:
         manifest["task"]["policy"] = policy.to_json()
+        manifest["task"]["policy"]["cooperating_lines"] = dict(sorted(policy.cooperating_lines.items()))
+        manifest["task"]["unqualified_assistant"] = item.unqualified_assistant
         manifest["objects"]["plan"] = prepared.plan
         manifest["objects"]["raised"] = [[r.credit_code, r.from_class, r.to_class] for r in raises]
+    # Known before the entropy: a department that cannot staff some eligible object refuses the draw now,
+    # so that success never depends on the seed (no re-roll by failure).
+    algorithm.refuse_unstaffable(pool_lines, manifest)
     manifest_json = canonical_json(manifest).decode("utf-8")
     manifest_hash = sha256_hex(manifest_json.encode("utf-8"))
     if progress:

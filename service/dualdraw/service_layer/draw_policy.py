@@ -1,8 +1,9 @@
-"""The ``dualdraw-draw/2`` parts of a draw (task policies): what commit freezes and how execute computes.
+"""The policy parts of a draw (``dualdraw-draw/3``): what commit freezes and how execute computes.
 
 Commit: the frequency-cap exclusions, the raises, one stratum per (raised) credit-risk class with its ratio,
 the plan (which department every eligible object is handed to, and its office) and the pool of every
-department involved with each inspector's qualification, declared conflicts and recent inspections — all in
+department involved with each inspector's certificate for the line their department needs (the item's, or
+the line declared for a cooperating department), declared conflicts and recent inspections — all in
 the manifest or the pool lines, before any entropy exists. Execute computes from the seed and those frozen
 inputs alone (``domain.draw.versions``), so the offline verifier can redo it.
 """
@@ -18,9 +19,10 @@ from typing import Any
 
 from dualdraw.domain import model
 from dualdraw.domain.draw.commitments import EligibleEntry
-from dualdraw.domain.draw.policy_teams import PoolMember
+from dualdraw.domain.draw.qualified_teams import QualifiedPoolMember, certificate_for
 from dualdraw.domain.draw.strata import risk_strata
 from dualdraw.domain.draw.versions import algorithm_for
+from dualdraw.domain.errors import FailedPrecondition
 from dualdraw.domain.jurisdiction import DepartmentTree
 from dualdraw.domain.model import SideFacts
 from dualdraw.domain.policy import (
@@ -38,14 +40,14 @@ from dualdraw.service_layer.ports import UnitOfWork
 
 @dataclass(frozen=True)
 class PolicyInputs:
-    """What a ``dualdraw-draw/2`` commit freezes beside the rule exclusions."""
+    """What a policy draw's commit freezes beside the rule exclusions."""
 
     cap_exclusions: list[model.Exclusion]
     raises: list[Raise]
     entries: list[EligibleEntry]
     ratios: dict[str, Fraction]
     plan: list[list[str]]
-    pool: list[PoolMember]
+    pool: list[QualifiedPoolMember]
     left_out: list[list[str]]
     eligible: list[str]
 
@@ -62,7 +64,19 @@ def gather_policy_inputs(
     rule_excluded: set[str],
     day: dt.date,
 ) -> PolicyInputs:
-    """Everything a ``dualdraw-draw/2`` commit freezes, from the in-scope objects after rule exclusions."""
+    """Everything a ``dualdraw-draw/3`` commit freezes, from the in-scope objects after rule exclusions.
+
+    Raises ``FailedPrecondition`` ``COOPERATING_LINE_NOT_DECLARED`` when a cooperating department has no
+    declared line, before anything is frozen."""
+    undeclared = [d for d in policy.cooperating_department_ids if not policy.cooperating_lines.get(d)]
+    if undeclared:
+        raise FailedPrecondition(
+            f"the task's policy declares no line for cooperating department(s) {', '.join(undeclared)}: "
+            "every cooperating member must hold their department's line, so it must be declared "
+            "(task.policy.cooperating_lines) before the draw",
+            reason="COOPERATING_LINE_NOT_DECLARED",
+            metadata={"departments": ",".join(undeclared)},
+        )
     remaining = [o for o in objects if o.credit_code not in rule_excluded]
     codes = [o.credit_code for o in remaining]
     needs_history = policy.effective_frequency_cap or policy.recent_cycles
@@ -92,18 +106,20 @@ def gather_policy_inputs(
         tree.require(dep)
     eligible_set = set(eligible)
     recent = recent_inspectors(policy.recent_cycles, eligible, history)
-    pool: list[PoolMember] = []
+    pool: list[QualifiedPoolMember] = []
     left_out: list[list[str]] = []
     for i in sorted(uow.directory.inspectors_of(departments), key=lambda i: i.badge_number):
         if not i.available:
             left_out.append([i.badge_number, "unavailable"])
             continue
         pool.append(
-            PoolMember(
+            QualifiedPoolMember(
                 badge_number=i.badge_number,
                 department_id=i.department_id,
                 office=i.office,
-                qualified=i.qualified_for(item.required_speciality, day),
+                certificate=certificate_for(
+                    i, policy.cooperating_lines.get(i.department_id, item.required_speciality)
+                ),
                 conflicts=frozenset(i.conflicts & eligible_set),
                 recent=frozenset(recent.get(i.badge_number, set()) & eligible_set),
             )

@@ -58,6 +58,7 @@ class InspectionItem(_message.Message):
     DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     FREQUENCY_CAP_FIELD_NUMBER: _builtins.int
+    UNQUALIFIED_ASSISTANT_FIELD_NUMBER: _builtins.int
     code: _builtins.str
     """Stable code, e.g. "SE-001"."""
     name: _builtins.str
@@ -68,7 +69,9 @@ class InspectionItem(_message.Message):
     target_scope: _builtins.str
     """Who may be inspected, in words."""
     required_speciality: _builtins.str
-    """Speciality every inspector on a team for this item must hold."""
+    """Speciality every inspector on a team for this item must hold, with a certificate valid on the
+    draw date (see unqualified_assistant).
+    """
     kind: Global___ItemKind.ValueType
     default_ratio: _builtins.str
     """Default ratio as a decimal string in (0, 1], e.g. "0.05"."""
@@ -77,6 +80,10 @@ class InspectionItem(_message.Message):
     frequency_cap: _builtins.int
     """Planned inspections per object per department per calendar year for this item; 0 means not
     set: the default 1. A task whose policy sets its own frequency_cap uses that instead.
+    """
+    unqualified_assistant: _builtins.bool
+    """A team for this item may include one member without required_speciality (an assistant, never
+    the leader); every other member holds it with a certificate valid on the draw date.
     """
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp: ...
@@ -94,10 +101,11 @@ class InspectionItem(_message.Message):
         department_id: _builtins.str = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         frequency_cap: _builtins.int = ...,
+        unqualified_assistant: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_line", b"business_line", "code", b"code", "create_time", b"create_time", "default_ratio", b"default_ratio", "department_id", b"department_id", "frequency_cap", b"frequency_cap", "kind", b"kind", "legal_basis", b"legal_basis", "name", b"name", "required_speciality", b"required_speciality", "target_scope", b"target_scope"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_line", b"business_line", "code", b"code", "create_time", b"create_time", "default_ratio", b"default_ratio", "department_id", b"department_id", "frequency_cap", b"frequency_cap", "kind", b"kind", "legal_basis", b"legal_basis", "name", b"name", "required_speciality", b"required_speciality", "target_scope", b"target_scope", "unqualified_assistant", b"unqualified_assistant"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

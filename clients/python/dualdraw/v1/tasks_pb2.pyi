@@ -156,6 +156,26 @@ Global___ClassRatio: _TypeAlias = ClassRatio  # noqa: Y015
 class TaskPolicy(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class CooperatingLinesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     CLASS_RATIOS_FIELD_NUMBER: _builtins.int
     COMPLAINT_THRESHOLD_FIELD_NUMBER: _builtins.int
     RAISE_WINDOW_DAYS_FIELD_NUMBER: _builtins.int
@@ -170,6 +190,7 @@ class TaskPolicy(_message.Message):
     WORKLOAD_CAP_FIELD_NUMBER: _builtins.int
     COOPERATING_DEPARTMENT_IDS_FIELD_NUMBER: _builtins.int
     COOPERATING_TEAM_SIZE_FIELD_NUMBER: _builtins.int
+    COOPERATING_LINES_FIELD_NUMBER: _builtins.int
     complaint_threshold: _builtins.int
     """Objects with at least this many complaints received in the window are raised (0: off)."""
     raise_window_days: _builtins.int
@@ -203,6 +224,12 @@ class TaskPolicy(_message.Message):
     def cooperating_department_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Joint draw (Art. 15): cooperating departments; each adds cooperating_team_size members (default 1)."""
 
+    @_builtins.property
+    def cooperating_lines(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Cooperating department id -> the line (speciality) its members must hold with a certificate valid
+        on the draw date; required for every cooperating department.
+        """
+
     def __init__(
         self,
         *,
@@ -220,10 +247,11 @@ class TaskPolicy(_message.Message):
         workload_cap: _builtins.int = ...,
         cooperating_department_ids: _abc.Iterable[_builtins.str] | None = ...,
         cooperating_team_size: _builtins.int = ...,
+        cooperating_lines: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaign", b"campaign", "central", b"central", "class_ratios", b"class_ratios", "complaint_threshold", b"complaint_threshold", "cooperating_department_ids", b"cooperating_department_ids", "cooperating_team_size", b"cooperating_team_size", "cross_office", b"cross_office", "frequency_cap", b"frequency_cap", "no_frequency_cap", b"no_frequency_cap", "raise_on_serious_violation", b"raise_on_serious_violation", "raise_to", b"raise_to", "raise_window_days", b"raise_window_days", "recent_cycles", b"recent_cycles", "workload_cap", b"workload_cap"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaign", b"campaign", "central", b"central", "class_ratios", b"class_ratios", "complaint_threshold", b"complaint_threshold", "cooperating_department_ids", b"cooperating_department_ids", "cooperating_lines", b"cooperating_lines", "cooperating_team_size", b"cooperating_team_size", "cross_office", b"cross_office", "frequency_cap", b"frequency_cap", "no_frequency_cap", b"no_frequency_cap", "raise_on_serious_violation", b"raise_on_serious_violation", "raise_to", b"raise_to", "raise_window_days", b"raise_window_days", "recent_cycles", b"recent_cycles", "workload_cap", b"workload_cap"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

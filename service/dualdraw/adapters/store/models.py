@@ -168,6 +168,7 @@ class InspectionItemRow(Base):
     department_id: Mapped[str] = mapped_column(ForeignKey("departments.id"))
     created_at: Mapped[dt.datetime | None]
     frequency_cap: Mapped[int | None] = mapped_column(Integer)
+    unqualified_assistant: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
 
 class TaskRow(Base):

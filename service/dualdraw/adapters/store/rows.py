@@ -309,6 +309,7 @@ def item_values(i: InspectionItem) -> Values:
         "department_id": i.department_id,
         "created_at": i.created_at,
         "frequency_cap": i.frequency_cap,
+        "unqualified_assistant": i.unqualified_assistant,
     }
 
 
@@ -325,6 +326,7 @@ def to_item(r: Row) -> InspectionItem:
         department_id=r.department_id,
         created_at=r.created_at,
         frequency_cap=r.frequency_cap,
+        unqualified_assistant=bool(r.unqualified_assistant),
     )
 
 

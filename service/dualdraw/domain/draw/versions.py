@@ -1,7 +1,8 @@
 """The draw algorithms by version: the one place that decides what a draw of a given version computes.
 
 Execute, recompute and the offline verifier all call ``algorithm_for(draw's algorithm_version)``; a new draw
-of a task with a policy is a ``POLICY_DRAW``, any other a ``PLAIN_DRAW`` (docs/DRAW-ALGORITHM.md §4-§8, §14).
+of a task with a policy is a ``QUALIFIED_DRAW``, any other a ``PLAIN_DRAW``; ``POLICY_DRAW`` records still
+verify (docs/DRAW-ALGORITHM.md §4-§8, §14).
 """
 
 from __future__ import annotations
@@ -15,6 +16,15 @@ from typing import Any, Protocol
 from dualdraw.domain.draw.algorithm import set_digest
 from dualdraw.domain.draw.commitments import EligibleEntry
 from dualdraw.domain.draw.policy_teams import PoolMember, form_policy_teams, policy_substitution_pool
+from dualdraw.domain.draw.qualified_teams import (
+    QualifiedPoolMember,
+    form_qualified_teams,
+    planned_objects,
+    qualified_substitution_pool,
+    qualified_team_rules,
+    refuse_unstaffable,
+    staffing_shortages,
+)
 from dualdraw.domain.draw.selection import Selected, select_by_strata, select_objects
 from dualdraw.domain.draw.strata import DEFAULT_STRATUM, parse_fraction, stratum_ratios
 from dualdraw.domain.draw.teams import form_teams
@@ -23,6 +33,7 @@ from dualdraw.domain.model import Inspector, Speciality, TeamMember
 
 PLAIN_DRAW = "dualdraw-draw/1"
 POLICY_DRAW = "dualdraw-draw/2"
+QUALIFIED_DRAW = "dualdraw-draw/3"
 POOL_SPECIALITY = "pool"
 """The speciality a plain draw's frozen pool entries are given when read back: they are qualified already."""
 
@@ -100,6 +111,11 @@ class DrawAlgorithm(Protocol):
         """What is wrong with the frozen pool lines' form, if anything."""
         ...
 
+    def refuse_unstaffable(self, pool_lines: Sequence[str], manifest: Mapping[str, Any]) -> None:
+        """Before the entropy exists: raises ``FailedPrecondition`` when some eligible object could not be
+        given a team whatever the seed (only versions that can know it check)."""
+        ...
+
 
 def pool_inspector(line: str) -> Inspector:
     """A plain draw's frozen pool entry (badge and declared conflicts) as an inspector for team formation."""
@@ -173,6 +189,9 @@ class PlainDraw:
     def pool_problem(self, pool_lines: Sequence[str]) -> str | None:
         return None
 
+    def refuse_unstaffable(self, pool_lines: Sequence[str], manifest: Mapping[str, Any]) -> None:
+        return None
+
 
 class PolicyDraw:
     """``dualdraw-draw/2``: one stratum per risk class after raises; teams by the task policy (§14)."""
@@ -232,8 +251,64 @@ class PolicyDraw:
             return "pool: lines not canonical"
         return None
 
+    def refuse_unstaffable(self, pool_lines: Sequence[str], manifest: Mapping[str, Any]) -> None:
+        return None
 
-ALGORITHMS: dict[str, DrawAlgorithm] = {PLAIN_DRAW: PlainDraw(), POLICY_DRAW: PolicyDraw()}
+
+class QualifiedDraw(PolicyDraw):
+    """``dualdraw-draw/3``: as ``dualdraw-draw/2``, but every member holds their part's line on the draw date
+    (one unqualified assistant where the item allows it), cooperating picks skip members already on the team,
+    and a department that cannot staff its objects refuses the draw before the entropy (§14.6)."""
+
+    version = QUALIFIED_DRAW
+    manifest_version = "dualdraw-manifest/4"
+
+    def manifest_problem(self, manifest: Mapping[str, Any]) -> str | None:
+        task = manifest.get("task", {})
+        policy = task.get("policy", {})
+        if not isinstance(task.get("unqualified_assistant"), bool):
+            return "manifest: task.unqualified_assistant is not true or false"
+        lines = policy.get("cooperating_lines")
+        if not isinstance(lines, dict) or set(lines) != set(policy.get("cooperating_department_ids", ())):
+            return "manifest: task.policy.cooperating_lines does not name exactly the cooperating departments"
+        return None
+
+    def form_teams(
+        self,
+        seed: bytes,
+        selected: Sequence[Selected],
+        pool_lines: Sequence[str],
+        manifest: Mapping[str, Any],
+    ) -> list[Team]:
+        return form_qualified_teams(seed, selected, pool_lines, manifest)
+
+    def substitution_pool(
+        self,
+        pool_lines: Sequence[str],
+        manifest: Mapping[str, Any],
+        credit_code: str,
+        removed_badge: str,
+        leader: bool,
+    ) -> dict[str, Collection[str]]:
+        return dict(qualified_substitution_pool(pool_lines, manifest, credit_code, removed_badge))
+
+    def pool_problem(self, pool_lines: Sequence[str]) -> str | None:
+        if any(QualifiedPoolMember.from_line(line).line() != line for line in pool_lines):
+            return "pool: lines not canonical"
+        return None
+
+    def refuse_unstaffable(self, pool_lines: Sequence[str], manifest: Mapping[str, Any]) -> None:
+        pool = [QualifiedPoolMember.from_line(line) for line in pool_lines]
+        refuse_unstaffable(
+            staffing_shortages(planned_objects(manifest), pool, qualified_team_rules(manifest))
+        )
+
+
+ALGORITHMS: dict[str, DrawAlgorithm] = {
+    PLAIN_DRAW: PlainDraw(),
+    POLICY_DRAW: PolicyDraw(),
+    QUALIFIED_DRAW: QualifiedDraw(),
+}
 
 
 def algorithm_for(version: str) -> DrawAlgorithm:
@@ -245,8 +320,8 @@ def algorithm_for(version: str) -> DrawAlgorithm:
 
 
 def algorithm_for_new_draw(policy_enabled: bool) -> DrawAlgorithm:
-    """The algorithm a new draw uses: ``POLICY_DRAW`` for a task with a policy, else ``PLAIN_DRAW``."""
-    return ALGORITHMS[POLICY_DRAW if policy_enabled else PLAIN_DRAW]
+    """The algorithm a new draw uses: ``QUALIFIED_DRAW`` for a task with a policy, else ``PLAIN_DRAW``."""
+    return ALGORITHMS[QUALIFIED_DRAW if policy_enabled else PLAIN_DRAW]
 
 
 def _task_ratio(manifest: Mapping[str, Any]) -> Fraction:

@@ -152,6 +152,7 @@ def item_from_pb(pb: items_pb2.InspectionItem, path: str, v: Violations) -> mode
             ratio,
             dept,
             frequency_cap=pb.frequency_cap or None,
+            unqualified_assistant=pb.unqualified_assistant,
         ),
     )
 
@@ -169,6 +170,7 @@ def item_to_pb(i: model.InspectionItem) -> items_pb2.InspectionItem:
         department_id=i.department_id,
         create_time=timestamp(i.created_at),
         frequency_cap=i.frequency_cap or 0,
+        unqualified_assistant=i.unqualified_assistant,
     )
 
 
@@ -304,6 +306,7 @@ def policy_from_pb(pb: tasks_pb2.Task, v: Violations) -> TaskPolicy | None:
         workload_cap=p.workload_cap,
         cooperating_department_ids=tuple(d.strip() for d in p.cooperating_department_ids),
         cooperating_team_size=p.cooperating_team_size or 1,
+        cooperating_lines={k.strip(): v.strip() for k, v in sorted(p.cooperating_lines.items())},
         enabled=True,
     )
 
@@ -327,6 +330,7 @@ def policy_to_pb(policy: TaskPolicy) -> tasks_pb2.TaskPolicy:
         workload_cap=policy.workload_cap,
         cooperating_department_ids=list(policy.cooperating_department_ids),
         cooperating_team_size=policy.cooperating_team_size,
+        cooperating_lines=dict(policy.cooperating_lines),
     )
 
 

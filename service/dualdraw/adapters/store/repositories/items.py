@@ -55,6 +55,8 @@ def _snapshot(item: InspectionItem) -> str:
     }
     if item.frequency_cap is not None:  # absent for items without one: older snapshots read back unchanged
         data["frequency_cap"] = item.frequency_cap
+    if item.unqualified_assistant:  # absent when not allowed: older snapshots read back unchanged
+        data["unqualified_assistant"] = True
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
@@ -74,6 +76,7 @@ def _from_snapshot(text: str) -> InspectionItem:
         department_id=data["department_id"],
         created_at=dt.datetime.fromisoformat(created) if created else None,
         frequency_cap=data.get("frequency_cap"),
+        unqualified_assistant=bool(data.get("unqualified_assistant", False)),
     )
 
 

@@ -1,0 +1,422 @@
+"""Team formation ``dualdraw-draw/3``: every member qualified (Art. 7, 10, 15; docs/DRAW-ALGORITHM.md §14.6).
+
+As ``dualdraw-draw/2`` (per-department sub-seeds, the same ranking, conflicts, recent inspections,
+cross-office, workload cap, loads as before the object), except that every member must hold a certificate
+valid on the draw date for the line required of their part of the team: the item's speciality for the
+home department's members, the line the task declared for a cooperating department for its members. An item
+may allow one unqualified assistant per team (never the leader, only in the home part). Cooperating picks
+skip inspectors already on the team. Each pool line carries the certificate the algorithm used (speciality
+and expiry date), so anyone can recompute who was qualified on ``as_of``.
+
+Whether every eligible object could be staffed at all (as if it were drawn first) is knowable before the
+entropy exists: ``staffing_shortages`` answers it at commit, so a draw never succeeds or fails by its
+entropy for want of qualified inspectors in a department.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from dualdraw.domain.canonical_json import canonical_json
+from dualdraw.domain.draw.policy_teams import PlannedObject, Shortage, department_seed, policy_team_key
+from dualdraw.domain.draw.selection import Selected
+from dualdraw.domain.draw.teams import MIN_TEAM_SIZE
+from dualdraw.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument
+from dualdraw.domain.model import Inspector, TeamMember
+
+Team = tuple[TeamMember, ...]
+MAX_LISTED = 20
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """The certificate an inspector holds for one line: ``expires_on`` as ISO date, ``None``: no expiry."""
+
+    speciality: str
+    expires_on: str | None = None
+
+    def valid_for(self, line: str, as_of: str) -> bool:
+        """Holds ``line`` on the ISO date ``as_of`` (the expiry day itself still counts)."""
+        return self.speciality == line and (self.expires_on is None or self.expires_on >= as_of)
+
+
+@dataclass(frozen=True)
+class QualifiedPoolMember:
+    """An available inspector as frozen in a ``dualdraw-draw/3`` draw (one pool line)."""
+
+    badge_number: str
+    department_id: str
+    office: str = ""
+    certificate: Certificate | None = None
+    """The inspector's certificate for the line required of their department in this draw, if any held."""
+    conflicts: frozenset[str] = field(default_factory=frozenset)
+    recent: frozenset[str] = frozenset()
+
+    def line(self) -> str:
+        c = self.certificate
+        return canonical_json(
+            {
+                "badge_number": self.badge_number,
+                "certificate": None
+                if c is None
+                else {"expires_on": c.expires_on, "speciality": c.speciality},
+                "conflicts": sorted(self.conflicts),
+                "department_id": self.department_id,
+                "office": self.office,
+                "recent": sorted(self.recent),
+            }
+        ).decode("utf-8")
+
+    @staticmethod
+    def from_line(line: str) -> QualifiedPoolMember:
+        e = json.loads(line)
+        c = e["certificate"]
+        return QualifiedPoolMember(
+            e["badge_number"],
+            e["department_id"],
+            e["office"],
+            None if c is None else Certificate(c["speciality"], c["expires_on"]),
+            frozenset(e["conflicts"]),
+            frozenset(e["recent"]),
+        )
+
+    def qualified(self, line: str, as_of: str) -> bool:
+        return self.certificate is not None and self.certificate.valid_for(line, as_of)
+
+
+def certificate_for(inspector: Inspector, line: str) -> Certificate | None:
+    """The inspector's certificate for ``line`` with the latest expiry (one without expiry wins), if any."""
+    held = [s for s in inspector.specialities if s.code == line]
+    if not held:
+        return None
+    if any(s.certificate_expires_on is None for s in held):
+        return Certificate(line, None)
+    latest = max(s.certificate_expires_on for s in held if s.certificate_expires_on is not None)
+    return Certificate(line, latest.isoformat())
+
+
+@dataclass(frozen=True)
+class QualifiedTeamRules:
+    team_size: int
+    speciality: str
+    """The item's line: what the home department's members hold."""
+    as_of: str
+    """The draw date (ISO) on which every certificate must be valid."""
+    cooperating_lines: Mapping[str, str] = field(default_factory=dict)
+    """Cooperating department → the line its members hold (every cooperating department has one)."""
+    unqualified_assistant: bool = False
+    cross_office: bool = False
+    workload_cap: int = 0
+    cooperating_team_size: int = 1
+
+
+def _barred(
+    m: QualifiedPoolMember, obj: PlannedObject, rules: QualifiedTeamRules, loads: Mapping[str, int]
+) -> str:
+    """Why ``m`` may not serve on ``obj``'s team whatever their qualification ("" when free)."""
+    if obj.credit_code in m.conflicts:
+        return "declared conflict"
+    if obj.credit_code in m.recent:
+        return "recent inspection"
+    if rules.cross_office and obj.office and m.office == obj.office:
+        return "same office"
+    if rules.workload_cap and loads.get(m.badge_number, 0) >= rules.workload_cap:
+        return "workload cap"
+    return ""
+
+
+def _unqualified(m: QualifiedPoolMember, line: str, as_of: str) -> str:
+    if m.certificate is None or m.certificate.speciality != line:
+        return "not qualified"
+    return "" if m.qualified(line, as_of) else "certificate expired"
+
+
+@dataclass
+class _Part:
+    """One department's share of one team: whom it needs, whom it got and what barred the others."""
+
+    department_id: str
+    line: str
+    needed: int
+    members: list[QualifiedPoolMember] = field(default_factory=list)
+    barred: dict[str, int] = field(default_factory=dict)
+    leader_missing: bool = False
+
+    def bar(self, why: str) -> None:
+        self.barred[why] = self.barred.get(why, 0) + 1
+
+
+def _form_team(
+    obj: PlannedObject,
+    by_dept: Mapping[str, Sequence[QualifiedPoolMember]],
+    rules: QualifiedTeamRules,
+    loads: Mapping[str, int],
+    order: Any,
+) -> list[_Part]:
+    """The parts of ``obj``'s team: home first (leader first), then each cooperating department."""
+    home = _Part(obj.department_id, rules.speciality, rules.team_size)
+    free: list[QualifiedPoolMember] = []
+    for m in by_dept.get(obj.department_id, ()):
+        why = _barred(m, obj, rules, loads)
+        if why:
+            home.bar(why)
+        else:
+            free.append(m)
+    free.sort(key=order(obj.department_id))
+    leader = next((m for m in free if m.qualified(rules.speciality, rules.as_of)), None)
+    home.leader_missing = leader is None
+    if leader is not None:
+        home.members.append(leader)
+    assistant = not rules.unqualified_assistant  # True: the assistant's place is taken (or not offered)
+    for m in free:
+        if len(home.members) >= rules.team_size:
+            break
+        if m is leader:
+            continue
+        why = _unqualified(m, rules.speciality, rules.as_of)
+        if not why:
+            home.members.append(m)
+        elif not assistant and leader is not None:
+            home.members.append(m)
+            assistant = True
+        else:
+            home.bar(why)
+    parts = [home]
+    on_team = {m.badge_number for m in home.members}
+    for dept in sorted(rules.cooperating_lines, key=lambda d: d.encode("utf-8")):
+        line = rules.cooperating_lines[dept]
+        part = _Part(dept, line, rules.cooperating_team_size)
+        ranked: list[QualifiedPoolMember] = []
+        for m in by_dept.get(dept, ()):
+            why = "already on the team" if m.badge_number in on_team else _barred(m, obj, rules, loads)
+            if why:
+                part.bar(why)
+            else:
+                ranked.append(m)
+        ranked.sort(key=order(dept))
+        for m in ranked:
+            if len(part.members) >= part.needed:
+                break
+            why = _unqualified(m, line, rules.as_of)
+            if why:
+                part.bar(why)
+            else:
+                part.members.append(m)
+                on_team.add(m.badge_number)
+        parts.append(part)
+    return parts
+
+
+def _shortages(obj: PlannedObject, parts: Sequence[_Part], total: Mapping[str, int]) -> list[Shortage]:
+    out: list[Shortage] = []
+    for part in parts:
+        missing = part.needed - len(part.members)
+        if missing <= 0:
+            continue
+        have = total.get(part.department_id, 0)
+        barred = {k: n for k, n in part.barred.items() if n}
+        if have < part.needed:
+            constraint = "too few inspectors"
+        elif barred:
+            constraint = max(barred, key=lambda k: barred[k])
+        else:
+            constraint = "not qualified"
+        why = ", ".join(f"{n} {k}" for k, n in barred.items())
+        leader = " (no qualified leader)" if part.leader_missing else ""
+        out.append(
+            Shortage(
+                obj.credit_code,
+                part.department_id,
+                missing,
+                constraint,
+                f"{obj.credit_code}: department {part.department_id} needs {missing} more inspector(s) "
+                f"holding {part.line!r} valid on the draw date{leader} ({have} available in the department"
+                f"{'; barred: ' + why if why else ''})",
+            )
+        )
+    return out
+
+
+def _refuse(shortages: Sequence[Shortage], reason: str, before: str) -> FailedPrecondition:
+    missing = sum(s.missing for s in shortages)
+    listed = "; ".join(s.detail for s in shortages[:MAX_LISTED])
+    more = f"; and {len(shortages) - MAX_LISTED} more" if len(shortages) > MAX_LISTED else ""
+    return FailedPrecondition(
+        f"{before} cannot be formed for {len({s.credit_code for s in shortages})} object(s), "
+        f"{missing} qualified inspector(s) missing: {listed}{more}",
+        reason=reason,
+        metadata={
+            "missing_inspectors": str(missing),
+            "objects": ",".join(sorted({s.credit_code for s in shortages})),
+            "constraints": ",".join(sorted({s.constraint for s in shortages})),
+            "departments": ",".join(sorted({s.department_id for s in shortages})),
+        },
+    )
+
+
+def _check_rules(rules: QualifiedTeamRules) -> None:
+    if rules.team_size < MIN_TEAM_SIZE:
+        raise InvalidArgument(
+            [
+                FieldViolation(
+                    "task.team_size", f"must be at least {MIN_TEAM_SIZE} (Art. 10), got {rules.team_size}"
+                )
+            ]
+        )
+
+
+def _by_department(pool: Iterable[QualifiedPoolMember]) -> dict[str, list[QualifiedPoolMember]]:
+    members = sorted(pool, key=lambda m: m.badge_number)
+    if len({m.badge_number for m in members}) != len(members):
+        raise ValueError("duplicate badge numbers in the pool")
+    by_dept: dict[str, list[QualifiedPoolMember]] = {}
+    for m in members:
+        by_dept.setdefault(m.department_id, []).append(m)
+    return by_dept
+
+
+def qualified_teams_for_plan(
+    seed: bytes,
+    objects: Sequence[PlannedObject],
+    pool: Iterable[QualifiedPoolMember],
+    rules: QualifiedTeamRules,
+) -> list[Team]:
+    """One team per object, in order (module docstring; §14.6 of the algorithm document).
+
+    Raises ``InvalidArgument`` (``task.team_size``) below 2; ``FailedPrecondition`` (``TOO_FEW_INSPECTORS``
+    when a department has fewer inspectors than its part needs at all, else ``CONSTRAINTS_LEAVE_TOO_FEW``)
+    naming every object that cannot be staffed, the constraint and the number of inspectors missing.
+    """
+    _check_rules(rules)
+    codes = [o.credit_code for o in objects]
+    if len(set(codes)) != len(codes):
+        raise ValueError("duplicate credit codes among the selected objects")
+    by_dept = _by_department(pool)
+    total = {d: len(ms) for d, ms in by_dept.items()}
+    load = {m.badge_number: 0 for ms in by_dept.values() for m in ms}
+    dept_seeds: dict[str, bytes] = {}
+
+    def order(dept: str) -> Any:
+        d_seed = dept_seeds.setdefault(dept, department_seed(seed, dept))
+        return lambda m: (
+            load[m.badge_number],
+            policy_team_key(d_seed, load[m.badge_number], m.badge_number),
+            m.badge_number,
+        )
+
+    shortages: list[Shortage] = []
+    teams: list[Team] = []
+    for obj in objects:
+        parts = _form_team(obj, by_dept, rules, load, order)
+        shortages.extend(_shortages(obj, parts, total))
+        members = [m for part in parts for m in part.members]
+        for m in members:
+            load[m.badge_number] += 1
+        leader = not parts[0].leader_missing
+        teams.append(
+            tuple(TeamMember(m.badge_number, leader=n == 0 and leader) for n, m in enumerate(members))
+        )
+    if shortages:
+        reason = (
+            "TOO_FEW_INSPECTORS"
+            if all(s.constraint == "too few inspectors" for s in shortages)
+            else "CONSTRAINTS_LEAVE_TOO_FEW"
+        )
+        raise _refuse(shortages, reason, "teams")
+    return teams
+
+
+def staffing_shortages(
+    objects: Sequence[PlannedObject], pool: Iterable[QualifiedPoolMember], rules: QualifiedTeamRules
+) -> list[Shortage]:
+    """Every eligible object whose team could not be formed even if it were the first one drawn (all loads
+    0): too few qualified inspectors free of its conflicts, recent inspections and office. Known before the
+    entropy; the order of the ranking does not matter here, only the counts."""
+    _check_rules(rules)
+    by_dept = _by_department(pool)
+    total = {d: len(ms) for d, ms in by_dept.items()}
+    # Objects of one department and office without conflicts or recent inspections share one answer.
+    touched = {c for ms in by_dept.values() for m in ms for c in m.conflicts | m.recent}
+    answers: dict[tuple[str, str], list[Shortage]] = {}
+    out: list[Shortage] = []
+    for obj in objects:
+        key = (obj.department_id, obj.office if rules.cross_office else "")
+        if obj.credit_code not in touched and key in answers:
+            out.extend(_retarget(s, obj.credit_code) for s in answers[key])
+            continue
+        parts = _form_team(obj, by_dept, rules, {}, lambda _dept: lambda m: m.badge_number)
+        found = _shortages(obj, parts, total)
+        if obj.credit_code not in touched:
+            answers[key] = found
+        out.extend(found)
+    return out
+
+
+def _retarget(shortage: Shortage, credit_code: str) -> Shortage:
+    detail = credit_code + shortage.detail[len(shortage.credit_code) :]
+    return replace(shortage, credit_code=credit_code, detail=detail)
+
+
+def refuse_unstaffable(shortages: Sequence[Shortage]) -> None:
+    """Raises ``FailedPrecondition`` ``TOO_FEW_QUALIFIED_INSPECTORS`` when ``shortages`` is not empty."""
+    if shortages:
+        raise _refuse(shortages, "TOO_FEW_QUALIFIED_INSPECTORS", "qualified teams")
+
+
+# --- recomputation from a manifest --------------------------------------------------------------------------
+
+
+def qualified_team_rules(manifest: Mapping[str, Any]) -> QualifiedTeamRules:
+    task = manifest["task"]
+    policy = task["policy"]
+    return QualifiedTeamRules(
+        team_size=int(task["team_size"]),
+        speciality=task["required_speciality"],
+        as_of=manifest["as_of"],
+        cooperating_lines=dict(policy["cooperating_lines"]),
+        unqualified_assistant=bool(task["unqualified_assistant"]),
+        cross_office=bool(policy["cross_office"]),
+        workload_cap=int(policy["workload_cap"]),
+        cooperating_team_size=int(policy["cooperating_team_size"]),
+    )
+
+
+def planned_objects(manifest: Mapping[str, Any], codes: Iterable[str] | None = None) -> list[PlannedObject]:
+    """The plan's objects (all eligible ones, or those of ``codes`` in that order)."""
+    plan = {code: (dep, office) for code, dep, office in manifest["objects"]["plan"]}
+    return [PlannedObject(c, *plan[c]) for c in (plan if codes is None else codes)]
+
+
+def form_qualified_teams(
+    seed: bytes, selected: Sequence[Selected], pool_lines: Sequence[str], manifest: Mapping[str, Any]
+) -> list[Team]:
+    """The teams of the ``selected`` objects from the frozen pool lines and the manifest's plan and policy."""
+    objects = planned_objects(manifest, [s.credit_code for s in selected])
+    pool = [QualifiedPoolMember.from_line(line) for line in pool_lines]
+    return qualified_teams_for_plan(seed, objects, pool, qualified_team_rules(manifest))
+
+
+def qualified_substitution_pool(
+    pool_lines: Sequence[str], manifest: Mapping[str, Any], credit_code: str, removed_badge: str
+) -> dict[str, frozenset[str]]:
+    """The candidates of a substitution (§8.1) in a ``dualdraw-draw/3`` draw, as ``badge → barred codes``:
+    inspectors of the removed member's department holding that department's line on ``as_of`` (a removed
+    assistant too is replaced by a qualified inspector), with the object barred for those who declared a
+    conflict, inspected it recently or (cross-office) share its office. No workload cap."""
+    rules = qualified_team_rules(manifest)
+    pool = [QualifiedPoolMember.from_line(line) for line in pool_lines]
+    department = next(m.department_id for m in pool if m.badge_number == removed_badge)
+    line = rules.cooperating_lines.get(department, rules.speciality)
+    office = {code: o for code, _, o in manifest["objects"]["plan"]}.get(credit_code, "")
+    out: dict[str, frozenset[str]] = {}
+    for m in pool:
+        if m.department_id != department or not m.qualified(line, rules.as_of):
+            continue
+        barred = set(m.conflicts | m.recent)
+        if rules.cross_office and office and m.office == office:
+            barred.add(credit_code)
+        out[m.badge_number] = frozenset(barred)
+    return out
