@@ -194,7 +194,7 @@ def test_the_cli_creates_task_policies_and_lists_joint_inspections(
         "3",
         "--cross-office",
         "--cooperating",
-        "p-health",
+        "p-health=drugs",
         "--workload-cap",
         "4",
         "--no-repeat-cycles",
@@ -211,6 +211,7 @@ def test_the_cli_creates_task_policies_and_lists_joint_inspections(
     assert {(c.risk_class, c.ratio) for c in p.class_ratios} == {("A", "1"), ("D", "0.3")}
     assert (p.frequency_cap, p.no_frequency_cap, p.cross_office) == (3, False, True)
     assert list(p.cooperating_department_ids) == ["p-health"]
+    assert dict(p.cooperating_lines) == {"p-health": "drugs"}
     assert (p.workload_cap, p.recent_cycles, p.complaint_threshold) == (4, 2, 2)
     assert p.raise_on_serious_violation
     # Without any policy flag the task has no policy (dualdraw-draw/1).

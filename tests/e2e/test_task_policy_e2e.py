@@ -197,7 +197,7 @@ def test_central_provincial_draw_hands_every_object_to_its_own_branch(
 ) -> None:
     t = task(client, "p-zj", central=True)
     draw = client.draw(t.id, as_of=AS_OF)
-    assert draw.algorithm_version == "dualdraw-draw/2"
+    assert draw.algorithm_version == "dualdraw-draw/3"
     got = assignments(client, draw.id)
     assert {a.credit_code for a in got} == set(REGISTERED)  # both cities and the district branch
     for a in got:
@@ -299,13 +299,14 @@ def test_every_team_is_led_by_a_certified_inspector_and_expired_certificates_fai
         assert len(a.team) == 3
         assert a.team[0].leader
         assert not any(m.leader for m in a.team[1:])
-        assert a.team[0].badge_number in QUALIFIED
+        assert {m.badge_number for m in a.team} <= QUALIFIED  # every member, not only the leader
     late = task(client, "c-hz", no_frequency_cap=True)
     with pytest.raises(FailedPreconditionError) as failed:
         client.draw(late.id, as_of=dt.date(2027, 2, 1))  # every 'food' certificate expired on 2026-12-31
-    assert failed.value.reason == "CONSTRAINTS_LEAVE_TOO_FEW"
-    assert failed.value.metadata["missing_inspectors"] == str(len(HZ) + len(SC))
-    assert "speciality" in failed.value.metadata["constraints"]
+    # Known before any entropy: no object of the city (or its district) could get a single member.
+    assert failed.value.reason == "TOO_FEW_QUALIFIED_INSPECTORS"
+    assert failed.value.metadata["missing_inspectors"] == str(2 * (len(HZ) + len(SC)))
+    assert "certificate expired" in failed.value.metadata["constraints"]
     assert client.get_task(late.id).draw_id == ""
     assert not list(client.iter_draws(task_id=late.id))
 
@@ -369,7 +370,13 @@ def test_workload_cap_is_never_exceeded_and_a_too_tight_cap_names_the_missing_in
 def test_joint_draw_mixes_teams_each_department_from_its_own_sub_seed(
     world: Served, client: DualdrawClient
 ) -> None:
-    t = task(client, "c-hz", cooperating_department_ids=["p-health"], cooperating_team_size=1)
+    t = task(
+        client,
+        "c-hz",
+        cooperating_department_ids=["p-health"],
+        cooperating_lines={"p-health": "drugs"},
+        cooperating_team_size=1,
+    )
     draw = client.draw(t.id, as_of=AS_OF)
     got = assignments(client, draw.id)
     assert got
@@ -434,7 +441,13 @@ def test_the_general_item_cap_is_configurable(served: Served, database_url: str)
 def test_substitutions_in_a_joint_draw_stay_in_the_members_department_and_keep_the_rules(
     world: Served, client: DualdrawClient
 ) -> None:
-    t = task(client, "c-hz", cross_office=True, cooperating_department_ids=["p-health"])
+    t = task(
+        client,
+        "c-hz",
+        cross_office=True,
+        cooperating_department_ids=["p-health"],
+        cooperating_lines={"p-health": "drugs"},
+    )
     draw = client.draw(t.id, as_of=AS_OF)
     first = assignments(client, draw.id)[0]
     leader, _, cooperating = (m.badge_number for m in first.team)

@@ -93,10 +93,11 @@ def test_an_assistant_only_when_the_item_allows_it_and_at_most_one_per_team() ->
         unqualified = [m.badge_number for m in team if m.badge_number.startswith("U")]
         assert len(team) == 3
         assert len(unqualified) == 1
-        assert team[0].leader and team[0].badge_number in {"V0", "V1"}
+        assert team[0].leader
+        assert team[0].badge_number in {"V0", "V1"}
     with pytest.raises(FailedPrecondition):  # one qualified and one assistant is not a team of three
         qualified_teams_for_plan(
-            SEED, objects(1), [member("V0")] + pool[2:], rules(team_size=3, unqualified_assistant=True)
+            SEED, objects(1), [member("V0"), *pool[2:]], rules(team_size=3, unqualified_assistant=True)
         )
 
 
@@ -142,7 +143,7 @@ def test_what_no_seed_can_staff_is_refused_before_the_entropy() -> None:
         refuse_unstaffable(found)
     assert caught.value.reason == "TOO_FEW_QUALIFIED_INSPECTORS"
     assert caught.value.metadata["objects"] == "O03"
-    assert staffing_shortages(objects(5), pool[:1] + [member("V2")], rules()) == []
+    assert staffing_shortages(objects(5), [*pool[:1], member("V2")], rules()) == []
     coop = staffing_shortages(
         objects(3),
         [member("V0"), member("V1"), member("H0", "health", VALID)],
@@ -242,12 +243,14 @@ def test_every_team_holds_its_lines_or_the_draw_is_refused(
     try:
         teams = qualified_teams_for_plan(SEED, objects(n_objects), pool, r)
     except FailedPrecondition as exc:
-        assert exc.reason in {"TOO_FEW_INSPECTORS", "CONSTRAINTS_LEAVE_TOO_FEW"}
+        reason = exc.reason
+        assert reason in {"TOO_FEW_INSPECTORS", "CONSTRAINTS_LEAVE_TOO_FEW"}
         return
     for team in teams:
         badges = [m.badge_number for m in team]
         assert len(badges) == len(set(badges)) == team_size + (1 if coop else 0)
-        assert team[0].leader and by_badge[badges[0]].qualified("special_equipment", AS_OF)
+        assert team[0].leader
+        assert by_badge[badges[0]].qualified("special_equipment", AS_OF)
         home_part = [by_badge[b] for b in badges if b.startswith("C")]
         unqualified = [m for m in home_part if not m.qualified("special_equipment", AS_OF)]
         assert len(unqualified) <= (1 if assistant else 0)

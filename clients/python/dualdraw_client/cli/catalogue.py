@@ -54,6 +54,7 @@ def _item_pairs(item: items_pb2.InspectionItem) -> list[tuple[str, str]]:
         ("department", item.department_id),
         ("target scope", item.target_scope),
         ("frequency cap", f"{item.frequency_cap} per year" if item.frequency_cap else "(default) 1 per year"),
+        ("assistant", "one unqualified assistant per team allowed" if item.unqualified_assistant else "no"),
         ("legal basis", item.legal_basis),
         ("created", show_time(item.create_time)),
     ]
@@ -71,6 +72,7 @@ def _cmd_items_create(client: DualdrawClient, args: argparse.Namespace, out: Out
         department_id=args.department,
         target_scope=args.target_scope or "",
         frequency_cap=args.frequency_cap or 0,
+        unqualified_assistant=args.unqualified_assistant,
     )
     created = client.create_item(item, request_id=idempotency_key(args))
     if out.json:
@@ -172,9 +174,17 @@ def _task_policy(args: argparse.Namespace) -> tasks_pb2.TaskPolicy | None:
         cross_office=args.cross_office,
         recent_cycles=args.no_repeat_cycles or 0,
         workload_cap=args.workload_cap or 0,
-        cooperating_department_ids=args.cooperating or [],
+        cooperating_department_ids=[dept for dept, _ in args.cooperating or []],
+        cooperating_lines={dept: line for dept, line in args.cooperating or [] if line},
         cooperating_team_size=args.cooperating_team_size or 0,
     )
+
+
+def _cooperating_arg(text: str) -> tuple[str, str]:
+    dept, _, line = text.partition("=")
+    if not dept.strip():
+        raise argparse.ArgumentTypeError(f"expected DEPT=LINE, e.g. p-health=drugs, got {text!r}")
+    return dept.strip(), line.strip()
 
 
 def _class_ratio_arg(text: str) -> tuple[str, str]:
@@ -252,8 +262,9 @@ def _add_policy_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--cooperating",
         action="append",
-        metavar="DEPT",
-        help="cooperating department of a joint draw (repeatable)",
+        type=_cooperating_arg,
+        metavar="DEPT=LINE",
+        help="cooperating department of a joint draw and the line its members hold (repeatable)",
     )
     g.add_argument("--cooperating-team-size", type=positive_int, metavar="N", help="default 1")
 
@@ -289,6 +300,11 @@ def add_commands(
         type=positive_int,
         metavar="N",
         help="planned inspections per object per department per calendar year (default: 1)",
+    )
+    p.add_argument(
+        "--unqualified-assistant",
+        action="store_true",
+        help="a team may include one member without the speciality (never the leader)",
     )
     p.add_argument("--request-id", help="idempotency key (default: a fresh uuid4)")
     add_command(items, "list", _cmd_items_list, "list inspection items", common, listing=True)
