@@ -35,6 +35,13 @@ from dualdraw.domain.draw.policy_teams import (
     form_policy_teams,
     teams_for_plan,
 )
+from dualdraw.domain.draw.qualified_teams import (
+    QualifiedPoolMember,
+    planned_objects,
+    qualified_team_rules,
+    refuse_unstaffable,
+    staffing_shortages,
+)
 from dualdraw.domain.draw.selection import select_by_strata, selection_size
 from dualdraw.domain.draw.strata import (
     codes_by_stratum,
@@ -43,7 +50,7 @@ from dualdraw.domain.draw.strata import (
     parse_fraction,
     stratum_ratios,
 )
-from dualdraw.domain.draw.versions import ALGORITHMS, PLAIN_DRAW, POLICY_DRAW, pool_inspector
+from dualdraw.domain.draw.versions import ALGORITHMS, PLAIN_DRAW, POLICY_DRAW, QUALIFIED_DRAW, pool_inspector
 from dualdraw.domain.errors import FailedPrecondition
 
 from .test_draw_v2_vectors import reference as policy_reference
@@ -220,7 +227,13 @@ def test_pool_lines_and_their_digests() -> None:
         entry = json.loads(line)
         assert set(entry) == {"badge_number", "conflicts", "department_id", "office", "qualified", "recent"}
         assert json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False) == line
-    for version, pool in ((PLAIN_DRAW, v1), (POLICY_DRAW, v2)):
+    v3 = pools[QUALIFIED_DRAW]
+    for line in v3["lines"]:
+        entry = json.loads(line)
+        assert set(entry) == {"badge_number", "certificate", "conflicts", "department_id", "office", "recent"}
+        assert entry["certificate"] is None or set(entry["certificate"]) == {"expires_on", "speciality"}
+        assert json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False) == line
+    for version, pool in ((PLAIN_DRAW, v1), (POLICY_DRAW, v2), (QUALIFIED_DRAW, v3)):
         entries = [json.loads(line) for line in pool["lines"]]
         badges = sorted(e["badge_number"].encode() for e in entries)
         assert sha(b"\n".join(badges)).hex() == pool["pool_digest"]
@@ -235,6 +248,7 @@ def test_pool_lines_and_their_digests() -> None:
         )
         assert ALGORITHMS[version].pool_problem(pool["lines"]) is None
     assert [PoolMember.from_line(line).line() for line in v2["lines"]] == v2["lines"]
+    assert [QualifiedPoolMember.from_line(line).line() for line in v3["lines"]] == v3["lines"]
 
 
 def test_a_class_ratio_without_eligible_objects_makes_no_stratum() -> None:
@@ -263,6 +277,145 @@ def test_policy_teams(vector: dict[str, Any]) -> None:
     }
     selected = select_by_strata(seed, codes_by_stratum(entries), stratum_ratios(manifest))
     teams = form_policy_teams(seed, selected, vector["pool"], manifest)
+    got = [
+        (s.credit_code, s.ticket_hex, s.stratum, [m.badge_number for m in t])
+        for s, t in zip(selected, teams, strict=True)
+    ]
+    assert got == expected
+
+
+# -- dualdraw-draw/3 teams --
+
+
+def qualified_reference(v: dict[str, Any]) -> list[tuple[str, str, str, list[str]]] | dict[str, Any]:
+    """§14.6, standard library only: the assignments, or the refusal before the entropy."""
+    as_of, task = v["as_of"], v["task"]
+    policy = task["policy"]
+    pool = [json.loads(line) for line in v["pool"]]
+    plan = {code: (dep, office) for code, dep, office in v["plan"]}
+    lines = policy["cooperating_lines"]
+
+    def holds(m: dict[str, Any], line: str) -> bool:
+        c = m["certificate"]
+        return (
+            c is not None
+            and c["speciality"] == line
+            and (c["expires_on"] is None or c["expires_on"] >= as_of)
+        )
+
+    def free(dept: str, code: str, office: str, load: dict[str, int], rank: Any) -> list[dict[str, Any]]:
+        out = [
+            m
+            for m in pool
+            if m["department_id"] == dept
+            and code not in m["conflicts"]
+            and code not in m["recent"]
+            and not (policy["cross_office"] and office and m["office"] == office)
+            and not (policy["workload_cap"] and load[m["badge_number"]] >= policy["workload_cap"])
+        ]
+        return sorted(out, key=lambda m: rank(dept, m))
+
+    def team_for(code: str, load: dict[str, int], rank: Any) -> tuple[list[dict[str, Any]], int]:
+        """The team and how many members are missing."""
+        dept, office = plan[code]
+        home = free(dept, code, office, load, rank)
+        leader = next((m for m in home if holds(m, task["required_speciality"])), None)
+        team, missing, assistant = [], 0, False
+        if leader is None:
+            missing += task["team_size"]
+        else:
+            team.append(leader)
+            for m in home:
+                if len(team) == task["team_size"]:
+                    break
+                if m is leader:
+                    continue
+                if holds(m, task["required_speciality"]):
+                    team.append(m)
+                elif task["unqualified_assistant"] and not assistant:
+                    team.append(m)
+                    assistant = True
+            missing += task["team_size"] - len(team)
+        for coop in sorted(lines, key=lambda d: d.encode("utf-8")):
+            ranked = [
+                m for m in free(coop, code, office, load, rank) if m not in team and holds(m, lines[coop])
+            ]
+            picked = ranked[: policy["cooperating_team_size"]]
+            missing += policy["cooperating_team_size"] - len(picked)
+            team += picked
+        return team, missing
+
+    # Before the entropy: every eligible object as if it were drawn first (no loads).
+    zero = {m["badge_number"]: 0 for m in pool}
+    short = {}
+    for code in plan:
+        _, missing = team_for(code, zero, lambda _d, m: m["badge_number"])
+        if missing:
+            short[code] = missing
+    if short:
+        return {"objects": ",".join(sorted(short)), "missing_inspectors": str(sum(short.values()))}
+    seed = sha(b"dualdraw/seed/v1\x00" + bytes.fromhex(v["manifest_hash"]) + bytes.fromhex(v["entropy"]))
+    strata: dict[str, list[str]] = {}
+    for e in v["eligible"]:
+        strata.setdefault(e["stratum"], []).append(e["code"])
+    selected = []
+    for stratum in sorted(strata, key=lambda s: s.encode("utf-8")):
+        p, q = (int(x) for x in v["strata_ratios"][stratum].split("/"))
+        codes = strata[stratum]
+        tickets = sorted(
+            (sha(seed + b"obj\x00" + stratum.encode("utf-8") + b"\x00" + c.encode("ascii")), c) for c in codes
+        )
+        selected += [(c, t.hex(), stratum) for t, c in tickets[: (p * len(codes) + q - 1) // q]]
+    load = dict(zero)
+
+    def rank(dept: str, m: dict[str, Any]) -> tuple[int, bytes, str]:
+        b, n = m["badge_number"], load[m["badge_number"]]
+        ds = sha(b"dualdraw/dept/v2\x00" + seed + dept.encode("utf-8"))
+        return n, sha(ds + b"team\x00" + str(n).encode("ascii") + b"\x00" + b.encode("utf-8")), b
+
+    result = []
+    for code, ticket, stratum in selected:
+        team, missing = team_for(code, load, rank)
+        assert missing == 0  # what can be staffed at load 0 here only fails at a workload cap
+        for m in team:
+            load[m["badge_number"]] += 1
+        result.append((code, ticket, stratum, [m["badge_number"] for m in team]))
+    return result
+
+
+@pytest.mark.parametrize("vector", DATA["qualified_teams"], ids=lambda v: v["name"])
+def test_qualified_teams(vector: dict[str, Any]) -> None:
+    manifest = {
+        "as_of": vector["as_of"],
+        "task": vector["task"],
+        "objects": {
+            "strata": {s: {"ratio": r} for s, r in vector["strata_ratios"].items()},
+            "plan": vector["plan"],
+        },
+    }
+    algorithm = ALGORITHMS[QUALIFIED_DRAW]  # what execute, the integrity check and the verifier all call
+    assert algorithm.pool_problem(vector["pool"]) is None
+    assert algorithm.manifest_problem(manifest) is None
+    reference = qualified_reference(vector)
+    if "failure" in vector:
+        failure = vector["failure"]
+        assert reference == {k: failure["metadata"][k] for k in ("objects", "missing_inspectors")}
+        pool = [QualifiedPoolMember.from_line(line) for line in vector["pool"]]
+        with pytest.raises(FailedPrecondition) as refused:
+            refuse_unstaffable(
+                staffing_shortages(planned_objects(manifest), pool, qualified_team_rules(manifest))
+            )
+        assert {"reason": refused.value.reason, "metadata": refused.value.metadata} == failure
+        with pytest.raises(FailedPrecondition):
+            algorithm.refuse_unstaffable(vector["pool"], manifest)
+        return
+    expected = [(a["code"], a["ticket"], a["stratum"], a["team"]) for a in vector["assignments"]]
+    assert reference == expected
+    algorithm.refuse_unstaffable(vector["pool"], manifest)
+    seed = derive_seed(vector["manifest_hash"], bytes.fromhex(vector["entropy"]))
+    entries = [EligibleEntry(e["code"], e["stratum"], e["stratum"]) for e in vector["eligible"]]
+    selected = algorithm.select(seed, codes_by_stratum(entries), manifest)
+    teams = algorithm.form_teams(seed, selected, vector["pool"], manifest)
     got = [
         (s.credit_code, s.ticket_hex, s.stratum, [m.badge_number for m in t])
         for s, t in zip(selected, teams, strict=True)

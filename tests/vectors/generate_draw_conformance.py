@@ -32,9 +32,17 @@ from dualdraw.domain.draw.commitments import (
 )
 from dualdraw.domain.draw.entropy import combine, local_commitment, party_commitment
 from dualdraw.domain.draw.policy_teams import PlannedObject, PoolMember, TeamRules, teams_for_plan
-from dualdraw.domain.draw.selection import selection_size
-from dualdraw.domain.draw.strata import fraction_text, manifest_strata
+from dualdraw.domain.draw.qualified_teams import (
+    Certificate,
+    QualifiedPoolMember,
+    qualified_team_rules,
+    refuse_unstaffable,
+    staffing_shortages,
+)
+from dualdraw.domain.draw.selection import select_by_strata, selection_size
+from dualdraw.domain.draw.strata import codes_by_stratum, fraction_text, manifest_strata, stratum_ratios
 from dualdraw.domain.draw.teams import conflict_digest, inspector_pool_digest
+from dualdraw.domain.draw.versions import QUALIFIED_DRAW, algorithm_for
 from dualdraw.domain.errors import FailedPrecondition
 from dualdraw.domain.model import Inspector, Speciality
 from dualdraw.service_layer.draw_commit import pool_entry
@@ -223,6 +231,18 @@ def pool_lines() -> dict[str, Any]:
         PoolMember("NS-0001", "north", "office-1", True),
     ]
     v2 = [m.line() for m in members]
+    qualified = [
+        QualifiedPoolMember(
+            "SZ-0002",
+            "市局",
+            "一所",
+            Certificate("food", "2024-03-01"),
+            frozenset({eligible[2], eligible[0]}),
+        ),
+        QualifiedPoolMember("SZ-0010", "市局", "", None, frozenset(), frozenset({eligible[1]})),
+        QualifiedPoolMember("NS-0001", "north", "office-1", Certificate("food", None)),
+    ]
+    v3 = [m.line() for m in qualified]
     return {
         "eligible": eligible,
         "dualdraw-draw/1": {
@@ -236,6 +256,12 @@ def pool_lines() -> dict[str, Any]:
             "pool_digest": inspector_pool_digest(m.badge_number for m in members),
             "conflict_digest": set_digest(f"{m.badge_number}\t{c}" for m in members for c in m.conflicts),
             "pool_root": pool_root(v2),
+        },
+        "dualdraw-draw/3": {
+            "lines": v3,
+            "pool_digest": inspector_pool_digest(m.badge_number for m in qualified),
+            "conflict_digest": set_digest(f"{m.badge_number}\t{c}" for m in qualified for c in m.conflicts),
+            "pool_root": pool_root(v3),
         },
     }
 
@@ -309,6 +335,156 @@ def workload_cap() -> dict[str, Any]:
     }
 
 
+AS_OF = "2024-03-01"
+CERTIFICATES = {
+    "valid": Certificate("special_equipment", "2024-12-31"),
+    "expires on the draw date": Certificate("special_equipment", AS_OF),
+    "expired": Certificate("special_equipment", "2024-02-29"),
+    "no expiry": Certificate("special_equipment", None),
+    "other line": Certificate("food", None),
+    "none": None,
+    "fire": Certificate("fire_safety", "2025-06-30"),
+    "fire expired": Certificate("fire_safety", "2023-12-31"),
+}
+
+
+def qualified_vector(
+    name: str,
+    *,
+    classes: str,
+    pool_spec: list[tuple[str, str, str]],
+    team_size: int,
+    assistant: bool,
+    cooperating_lines: dict[str, str],
+    cross_office: bool = False,
+    workload_cap: int = 0,
+) -> dict[str, Any]:
+    """One ``dualdraw-draw/3`` draw: the frozen inputs a stranger needs and the assignments, or the refusal
+    that comes before the entropy (``failure``)."""
+    codes = [_code(name, i) for i in range(len(classes))]
+    entries = [EligibleEntry(c, k, k) for c, k in zip(codes, classes, strict=True)]
+    plan = [[c, "市场监管局", f"office-{i % 2}"] for i, c in enumerate(codes)]
+    pool = [
+        QualifiedPoolMember(
+            badge,
+            dept,
+            f"office-{k % 2}",
+            CERTIFICATES[cert],
+            frozenset({codes[k % len(codes)]}) if k % 5 == 0 else frozenset(),
+            frozenset({codes[(k + 1) % len(codes)]}) if k % 7 == 3 else frozenset(),
+        )
+        for k, (badge, dept, cert) in enumerate(pool_spec)
+    ]
+    lines = sorted((m.line() for m in pool), key=lambda line: json.loads(line)["badge_number"])
+    manifest_hash = hashlib.sha256(name.encode("utf-8")).hexdigest()
+    entropy = _bytes(f"{name}/entropy")
+    seed = derive_seed(manifest_hash, entropy)
+    strata = {s: {"count": classes.count(s), "ratio": "1/2"} for s in sorted(set(classes))}
+    manifest: dict[str, Any] = {
+        "as_of": AS_OF,
+        "task": {
+            "team_size": team_size,
+            "required_speciality": "special_equipment",
+            "unqualified_assistant": assistant,
+            "policy": {
+                "cross_office": cross_office,
+                "workload_cap": workload_cap,
+                "cooperating_department_ids": sorted(cooperating_lines),
+                "cooperating_lines": cooperating_lines,
+                "cooperating_team_size": 1,
+            },
+        },
+        "objects": {"strata": strata, "plan": plan},
+    }
+    out: dict[str, Any] = {
+        "name": name,
+        "algorithm_version": QUALIFIED_DRAW,
+        "manifest_hash": manifest_hash,
+        "entropy": entropy.hex(),
+        "seed": seed.hex(),
+        "as_of": AS_OF,
+        "eligible": [{"code": e.code, "stratum": e.stratum} for e in entries],
+        "strata_ratios": {s: v["ratio"] for s, v in strata.items()},
+        "plan": plan,
+        "pool": lines,
+        "task": manifest["task"],
+    }
+    try:
+        refuse_unstaffable(
+            staffing_shortages(
+                [PlannedObject(c, d, o) for c, d, o in plan],
+                [QualifiedPoolMember.from_line(line) for line in lines],
+                qualified_team_rules(manifest),
+            )
+        )
+    except FailedPrecondition as exc:
+        out["failure"] = {"reason": exc.reason, "metadata": dict(exc.metadata)}
+        return out
+    selected = select_by_strata(seed, codes_by_stratum(entries), stratum_ratios(manifest))
+    teams = algorithm_for(QUALIFIED_DRAW).form_teams(seed, selected, lines, manifest)
+    out["assignments"] = [
+        {
+            "position": k + 1,
+            "code": s.credit_code,
+            "stratum": s.stratum,
+            "ticket": s.ticket_hex,
+            "team": [m.badge_number for m in team],
+        }
+        for k, (s, team) in enumerate(zip(selected, teams, strict=True))
+    ]
+    return out
+
+
+def qualified_teams() -> list[dict[str, Any]]:
+    """``dualdraw-draw/3``: certificates valid, expiring on the draw date, expired, of another line or none;
+    an assistant; a cooperating department with its own line; a department that cannot staff its objects."""
+    home = [
+        ("SE-01", "valid"),
+        ("SE-02", "expired"),
+        ("SE-03", "other line"),
+        ("SE-04", "expires on the draw date"),
+        ("SE-05", "none"),
+        ("SE-06", "no expiry"),
+        ("SE-07", "valid"),
+        ("SE-08", "expired"),
+        ("SE-09", "valid"),
+        ("SE-10", "valid"),
+        ("SE-11", "no expiry"),
+        ("SE-12", "other line"),
+    ]
+    city = [(b, "市场监管局", c) for b, c in home]
+    fire = [("XF-1", "消防救援", "fire"), ("XF-2", "消防救援", "fire expired"), ("XF-3", "消防救援", "valid")]
+    fire += [("XF-4", "消防救援", "fire")]
+    return [
+        qualified_vector(
+            "every member qualified",
+            classes="BBBBCCCC",
+            pool_spec=city,
+            team_size=3,
+            assistant=False,
+            cooperating_lines={},
+        ),
+        qualified_vector(
+            "one unqualified assistant allowed, a cooperating line, cross-office, a workload cap",
+            classes="BBBBCCCC",
+            pool_spec=city + fire,
+            team_size=3,
+            assistant=True,
+            cooperating_lines={"消防救援": "fire_safety"},
+            cross_office=True,
+            workload_cap=3,
+        ),
+        qualified_vector(
+            "refused before the entropy: too few qualified",
+            classes="BBCC",
+            pool_spec=city[:6],
+            team_size=3,
+            assistant=False,
+            cooperating_lines={},
+        ),
+    ]
+
+
 def checkpoint_note() -> dict[str, Any]:
     """A checkpoint signed both ways (§13) with a fixed Ed25519 key (signatures are deterministic)."""
     private = _bytes("conformance audit key")
@@ -366,6 +542,7 @@ def vectors() -> dict[str, Any]:
         "pool_lines": pool_lines(),
         "strata": strata(),
         "policy_teams": policy_teams(),
+        "qualified_teams": qualified_teams(),
         "workload_cap": workload_cap(),
         "checkpoint_note": checkpoint_note(),
         "manifest_keys": manifest_keys(),
