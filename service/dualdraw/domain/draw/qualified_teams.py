@@ -16,7 +16,7 @@ entropy for want of qualified inspectors in a department.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -29,6 +29,9 @@ from dualdraw.domain.model import Inspector, TeamMember
 
 Team = tuple[TeamMember, ...]
 MAX_LISTED = 20
+RankKey = tuple[int, bytes, str]
+Ranking = Callable[[str], Callable[["QualifiedPoolMember"], RankKey]]
+"""Department id → the sort key of its free inspectors (§14.3's ``(load, key, badge)``)."""
 
 
 @dataclass(frozen=True)
@@ -154,7 +157,7 @@ def _form_team(
     by_dept: Mapping[str, Sequence[QualifiedPoolMember]],
     rules: QualifiedTeamRules,
     loads: Mapping[str, int],
-    order: Any,
+    order: Ranking,
 ) -> list[_Part]:
     """The parts of ``obj``'s team: home first (leader first), then each cooperating department."""
     home = _Part(obj.department_id, rules.speciality, rules.team_size)
@@ -170,7 +173,7 @@ def _form_team(
     home.leader_missing = leader is None
     if leader is not None:
         home.members.append(leader)
-    assistant = not rules.unqualified_assistant  # True: the assistant's place is taken (or not offered)
+    assistant_place = rules.unqualified_assistant and leader is not None
     for m in free:
         if len(home.members) >= rules.team_size:
             break
@@ -179,9 +182,9 @@ def _form_team(
         why = _unqualified(m, rules.speciality, rules.as_of)
         if not why:
             home.members.append(m)
-        elif not assistant and leader is not None:
+        elif assistant_place:
             home.members.append(m)
-            assistant = True
+            assistant_place = False
         else:
             home.bar(why)
     parts = [home]
@@ -299,7 +302,7 @@ def qualified_teams_for_plan(
     load = {m.badge_number: 0 for ms in by_dept.values() for m in ms}
     dept_seeds: dict[str, bytes] = {}
 
-    def order(dept: str) -> Any:
+    def order(dept: str) -> Callable[[QualifiedPoolMember], RankKey]:
         d_seed = dept_seeds.setdefault(dept, department_seed(seed, dept))
         return lambda m: (
             load[m.badge_number],
@@ -347,7 +350,7 @@ def staffing_shortages(
         if obj.credit_code not in touched and key in answers:
             out.extend(_retarget(s, obj.credit_code) for s in answers[key])
             continue
-        parts = _form_team(obj, by_dept, rules, {}, lambda _dept: lambda m: m.badge_number)
+        parts = _form_team(obj, by_dept, rules, {}, lambda _dept: lambda m: (0, b"", m.badge_number))
         found = _shortages(obj, parts, total)
         if obj.credit_code not in touched:
             answers[key] = found
