@@ -12,7 +12,9 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
+from dualdraw.domain.canonical_json import canonical_json
 from dualdraw.domain.credit_code import check_character
 from dualdraw.domain.draw.integrity import check_stored_draw
 from dualdraw.domain.model import (
@@ -152,6 +154,25 @@ def test_expired_certificates_and_other_lines_never_serve(world: Served, client:
     assert certificates["SJ-X1"] == {"expires_on": "2026-05-31", "speciality": SE}
     assert certificates["SJ-V1"] == {"expires_on": "2026-12-31", "speciality": SE}
     assert certificates["SJ-F1"] is None  # holds no certificate for the item's line
+    # An expired inspector written onto a team afterwards is caught offline.
+    bundle["assignments"][0]["team"][1] = "SJ-X1"
+    tampered = verify_bundle(canonical_json(bundle) + b"\n")
+    assert not tampered.ok
+    assert tampered.problem.startswith("assignments[0].team"), tampered.problem
+    # ... and on the server, when the row is edited by SQL.
+    with world.running.store.engine.begin() as connection:
+        changed = connection.execute(
+            sa.text(
+                "UPDATE assignment_members SET badge_number = 'SJ-X1' "
+                "WHERE draw_id = :d AND position = 1 AND member_order = 1"
+            ),
+            {"d": draw.id},
+        )
+        assert changed.rowcount == 1
+    with world.running.services.unit_of_work() as uow:
+        difference = check_stored_draw(stored_draw(uow, draw.id))
+    assert difference is not None
+    assert (difference.what, difference.at) == ("teams", "position 1"), str(difference)
 
 
 def test_an_assistant_only_where_the_item_allows_it_and_at_most_one(
