@@ -6,6 +6,7 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import sqlalchemy as sa
 from dualdraw.adapters.store import Store, bulk, migrate
 from dualdraw.adapters.store.codes import pack_codes, unpack_codes
 from dualdraw.domain.errors import AlreadyExists, InvalidArgument, NotFound, Unavailable
+from dualdraw.domain.item_list import ItemVersion
 from dualdraw.domain.jurisdiction import ObjectFilter
 from dualdraw.domain.model import (
     Assignment,
@@ -240,6 +242,25 @@ def test_item_and_task_round_trip(store: Store) -> None:
         assert stored.draw_id == "d-9"
         with pytest.raises(NotFound):
             uow.tasks.set_draw("t-404", "d-9")
+
+
+def test_an_items_assistant_setting_round_trips_with_its_published_versions(store: Store) -> None:
+    assisted = replace(ITEM, code="ITEM-ASSIST", unqualified_assistant=True)
+    published = dt.datetime(2025, 1, 3, tzinfo=dt.UTC)
+    with store.unit_of_work() as uow:
+        seed_directory(uow)
+        uow.items.add(assisted)
+        for n, item in enumerate((ITEM, assisted)):
+            uow.item_versions.add(
+                ItemVersion(item.code, 1, item, dt.date(2025, 1, 3), published, "policy", f"v{n}", "basis")
+            )
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.items.get("ITEM-ASSIST") == assisted
+        assert uow.items.get(ITEM.code) == ITEM
+        assert not ITEM.unqualified_assistant
+        assert [v.item.unqualified_assistant for v in uow.item_versions.history("ITEM-ASSIST")] == [True]
+        assert [v.item.unqualified_assistant for v in uow.item_versions.history(ITEM.code)] == [False]
 
 
 def test_adding_an_existing_item_or_task_is_already_exists(store: Store) -> None:
