@@ -46,7 +46,7 @@ def store(database_url: str) -> Iterator[Store]:
         effective_from=dt.date(2026, 1, 1),
         change_summary="first list",
         change_legal_basis="Art. 5",
-        caller=Caller(actor="planner", now=NOW - dt.timedelta(days=30)),
+        caller=Caller(actor="planner", now=dt.datetime(2025, 12, 20, tzinfo=dt.UTC)),  # published before 2026
     )
     yield store
     store.dispose()

@@ -55,7 +55,7 @@ def load_demo_plan(unit_of_work: Callable[[], UnitOfWork], *, now: dt.datetime |
     if not listed:
         publication.publish_item_list(
             unit_of_work(),
-            effective_from=dt.date(year, 1, 1),
+            effective_from=caller.today(),
             change_summary="首次公布随机抽查事项清单",
             change_legal_basis="《市场监管领域全面推行部门联合“双随机、一公开”监管工作细则》第五条",
             caller=caller,
