@@ -53,7 +53,7 @@ def store(database_url: str) -> Iterator[Store]:
 
 
 def published_plan(store: Store, *, frequency: int = 1, at: dt.datetime = NOW) -> tuple[str, str]:
-    """A published plan of the high-tech zone with one TS-SE-01 entry over 2026; (plan id, entry id)."""
+    """A published plan of the high-tech zone with one entry (TS-SE-01) over 2026; (plan id, entry id)."""
     caller = Caller(actor="planner", now=at)
     plan = plans.create_plan(
         store.unit_of_work(),
@@ -79,14 +79,14 @@ def published_plan(store: Store, *, frequency: int = 1, at: dt.datetime = NOW) -
 
 
 def planned_task(
-    store: Store, plan_id: str, entry_id: str, *, rehearsal: bool = False, period: int = 0
+    store: Store, plan_id: str, entry_id: str, *, rehearsal: bool = False, period: int = 0, team_size: int = 2
 ) -> model.Task:
     return catalogue.create_task(
         store.unit_of_work(),
         item_code="",
         department_id=HIGH_TECH_ZONE,
         ratio=None,
-        team_size=2,
+        team_size=team_size,
         scope=model.TaskScope(),
         title="",
         caller=CALLER,
@@ -298,3 +298,71 @@ def test_the_plan_is_required_unless_switched_off(monkeypatch: pytest.MonkeyPatc
     assert Settings().plan_required_enabled
     monkeypatch.setenv("DUALDRAW_PLAN_REQUIRED", "off")
     assert not Settings().plan_required_enabled
+
+
+def _entry(item_code: str, start: dt.date, end: dt.date, **fields: object) -> PlanEntry:
+    return PlanEntry("", item_code, 1, Fraction(1, 10), start, end, **fields)  # type: ignore[arg-type]  # test shorthand: overrides by name
+
+
+def _publish(store: Store, *entries: PlanEntry, title: str = "2026") -> str:
+    plan = plans.create_plan(
+        store.unit_of_work(),
+        department_id=HIGH_TECH_ZONE,
+        year=2026,
+        title=title,
+        inspector_days_per_month=2,
+        caller=CALLER,
+    )
+    for entry in entries:
+        plans.add_entry(store.unit_of_work(), plan.plan_id, entry, CALLER)
+    plans.approve_plan(store.unit_of_work(), plan.plan_id, CALLER)
+    plans.publish_plan(store.unit_of_work(), plan.plan_id, CALLER)
+    return plan.plan_id
+
+
+def test_the_estimate_counts_each_items_workload_and_cost_unless_the_entry_sets_its_own(store: Store) -> None:
+    from dualdraw.service_layer.plan_estimates import estimate_plan
+
+    with store.unit_of_work() as uow:
+        live = uow.items.get("TS-PQ-01")
+        (published,) = uow.item_versions.history("TS-PQ-01")
+    assert live is not None
+    for item in (live, published.item):  # the item-list row and the published version's snapshot
+        assert (item.team_size, item.days_per_inspection, item.cost_per_inspection, item.testing_fee) == (
+            2,
+            Fraction(3),
+            Fraction(400),
+            Fraction(2500),
+        )
+    year = (dt.date(2026, 1, 1), dt.date(2026, 12, 31))
+    plan_id = _publish(
+        store,
+        _entry("TS-PQ-01", *year),
+        _entry(
+            "TS-SE-01",
+            *year,
+            team_size=3,
+            days_per_inspection=Fraction(1, 2),
+            cost_per_inspection=Fraction(50),
+        ),
+    )
+    plan = plans.get_plan(store.unit_of_work(), plan_id)
+    assert [e.to_json().get("team_size") for e in plan.entries] == [None, 3]  # only overrides are stored
+    estimate = estimate_plan(store.unit_of_work(), NoExclusions(), NO_RULES, plan, dt.date(2026, 1, 1))
+    quality, equipment = estimate.entries
+    assert (quality.workload.team_size, quality.workload.days_per_inspection) == (2, Fraction(3))
+    assert quality.inspections > 0
+    assert quality.inspector_days == quality.inspections * 2 * 3
+    assert quality.testing_fees == quality.inspections * 2500
+    assert quality.cost == quality.inspections * (400 + 2500)
+    assert (equipment.workload.team_size, equipment.workload.testing_fee) == (3, Fraction(0))
+    assert equipment.inspections > 0
+    assert equipment.inspector_days == equipment.inspections * 3 * Fraction(1, 2)
+    assert equipment.cost == equipment.inspections * 50
+    assert estimate.cost == quality.cost + equipment.cost
+    assert estimate.inspections == quality.inspections + equipment.inspections
+    assert estimate.testing_fees == quality.testing_fees
+    # a planned task without a team size takes the entry's, else its item version's
+    assert planned_task(store, plan_id, "e2", team_size=0).team_size == 3
+    assert planned_task(store, plan_id, "e1", team_size=0).team_size == 2
+

@@ -169,6 +169,14 @@ class InspectionItem:
     frequency_cap: int | None = None
     """Planned inspections per object per department per calendar year for this item; ``None``: the default
     (1). A task's policy may set its own cap, which wins."""
+    team_size: int = 2
+    """Inspectors one inspection of the item takes (Art. 10: at least 2); what the plan's estimate counts."""
+    days_per_inspection: Fraction = Fraction(1)
+    """Working days one inspection takes each inspector on the team, for the plan's estimate."""
+    cost_per_inspection: Fraction = Fraction(0)
+    """Cost of one inspection in yuan (travel, materials), for the plan's estimate."""
+    testing_fee: Fraction = Fraction(0)
+    """Laboratory testing fees per inspection in yuan for a sampling item (抽样检验); 0 for other items."""
 
 
 @dataclass(frozen=True)

@@ -316,6 +316,19 @@ def bind_task(
     return plan, entry, ref
 
 
+def item_version(uow: UnitOfWork, entry: PlanEntry) -> model.InspectionItem:
+    """The item as the entry's published item version has it (a plan names versions, not the live list)."""
+    for held in uow.item_versions.history(entry.item_code):
+        if held.version == entry.item_version:
+            return held.item
+    raise NotFound("published inspection item version", f"{entry.item_code}/v{entry.item_version}")
+
+
+def planned_team_size(uow: UnitOfWork, entry: PlanEntry) -> int:
+    """The entry's team size, else its item version's."""
+    return entry.team_size if entry.team_size is not None else item_version(uow, entry).team_size
+
+
 def require_item_in_force(uow: UnitOfWork, entry: PlanEntry, day: dt.date) -> None:
     current = {iv.code: iv for iv in list_as_of(uow.item_versions.history(entry.item_code), day)}
     held = current.get(entry.item_code)
