@@ -52,7 +52,9 @@ def store(database_url: str) -> Iterator[Store]:
     store.dispose()
 
 
-def published_plan(store: Store, *, frequency: int = 1, at: dt.datetime = NOW) -> tuple[str, str]:
+def published_plan(
+    store: Store, *, frequency: int = 1, at: dt.datetime = NOW, item_code: str = "TS-SE-01"
+) -> tuple[str, str]:
     """A published plan of the high-tech zone with one entry (TS-SE-01) over 2026; (plan id, entry id)."""
     caller = Caller(actor="planner", now=at)
     plan = plans.create_plan(
@@ -65,7 +67,7 @@ def published_plan(store: Store, *, frequency: int = 1, at: dt.datetime = NOW) -
     )
     entry = PlanEntry(
         id="",
-        item_code="TS-SE-01",
+        item_code=item_code,
         item_version=1,
         ratio=Fraction(1, 10),
         window_start=dt.date(2026, 1, 1),
@@ -144,7 +146,8 @@ def test_a_task_without_a_published_entry_is_refused(store: Store) -> None:
     with pytest.raises(FailedPrecondition) as outside:
         planned_task(store, plan_id, "e9")
     assert outside.value.reason == "PLAN_ENTRY_NOT_IN_FORCE"
-    later_id, later_entry = published_plan(store, at=NOW + dt.timedelta(hours=1))  # published after "now"
+    # published after "now" (another item: one entry per item and period in the department's year)
+    later_id, later_entry = published_plan(store, at=NOW + dt.timedelta(hours=1), item_code="TS-PQ-01")
     with pytest.raises(FailedPrecondition) as early:
         planned_task(store, later_id, later_entry)
     assert early.value.reason == "PLAN_NOT_PUBLISHED"
@@ -366,3 +369,63 @@ def test_the_estimate_counts_each_items_workload_and_cost_unless_the_entry_sets_
     assert planned_task(store, plan_id, "e2", team_size=0).team_size == 3
     assert planned_task(store, plan_id, "e1", team_size=0).team_size == 2
 
+
+def test_a_second_entry_for_the_same_item_and_period_is_refused_in_the_plan_and_across_plans(
+    store: Store,
+) -> None:
+    first_half = (dt.date(2026, 1, 1), dt.date(2026, 6, 30))
+    second_half = (dt.date(2026, 7, 1), dt.date(2026, 12, 31))
+    draft = plans.create_plan(
+        store.unit_of_work(),
+        department_id=HIGH_TECH_ZONE,
+        year=2026,
+        title="second",
+        inspector_days_per_month=2,
+        caller=CALLER,
+    )
+    plans.add_entry(store.unit_of_work(), draft.plan_id, _entry("TS-SE-01", *second_half), CALLER)
+    plan_id = _publish(store, _entry("TS-SE-01", *first_half), _entry("TS-PQ-01", *first_half))
+    with pytest.raises(FailedPrecondition) as refused:  # in the plan: overlapping days
+        plans.amend_plan(
+            store.unit_of_work(),
+            plan_id,
+            reason="twice",
+            upserts=[_entry("TS-SE-01", dt.date(2026, 6, 1), dt.date(2026, 8, 31))],
+            removed_entry_ids=[],
+            caller=CALLER,
+        )
+    assert refused.value.reason == "PLAN_ENTRY_DUPLICATE"
+    assert (refused.value.metadata["plan_id"], refused.value.metadata["entry_id"]) == (plan_id, "e1")
+    with pytest.raises(FailedPrecondition) as refused:  # another plan of the department and year
+        plans.add_entry(
+            store.unit_of_work(),
+            draft.plan_id,
+            _entry("TS-PQ-01", dt.date(2026, 6, 30), dt.date(2026, 7, 31)),  # one day in common
+            CALLER,
+        )
+    assert refused.value.reason == "PLAN_ENTRY_DUPLICATE"
+    assert refused.value.metadata["plan_id"] == plan_id
+    plans.approve_plan(store.unit_of_work(), draft.plan_id, CALLER)
+    plans.publish_plan(store.unit_of_work(), draft.plan_id, CALLER)  # the second half is not planned yet
+    with pytest.raises(FailedPrecondition) as refused:
+        _publish(store, _entry("TS-SE-01", dt.date(2026, 12, 1), dt.date(2026, 12, 31)), title="third")
+    assert refused.value.reason == "PLAN_ENTRY_DUPLICATE"
+    assert refused.value.metadata["plan_id"] == draft.plan_id
+
+
+def test_removing_an_entry_and_planning_its_item_again_buys_no_second_draw(store: Store) -> None:
+    plan_id, entry_id = published_plan(store)
+    held = planned_task(store, plan_id, entry_id)
+    plans.amend_plan(
+        store.unit_of_work(),
+        plan_id,
+        reason="re-planned",
+        upserts=[_entry("TS-SE-01", dt.date(2026, 11, 1), dt.date(2026, 12, 31))],
+        removed_entry_ids=[entry_id],
+        caller=CALLER,
+    )
+    with pytest.raises(FailedPrecondition) as refused:
+        planned_task(store, plan_id, "e2")
+    assert refused.value.reason == "PLAN_ENTRY_ALREADY_DRAWN"
+    assert refused.value.metadata["task_id"] == held.id
+    assert planned_task(store, plan_id, "e2", rehearsal=True, period=1).rehearsal

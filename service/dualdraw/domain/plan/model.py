@@ -256,3 +256,17 @@ def already_drawn(holder: Task) -> FailedPrecondition:
         metadata={"task_id": holder.id, "draw_id": holder.draw_id or "", "plan_id": holder.plan.plan_id},
     )
 
+
+def same_item_and_period(a: PlanEntry, b: PlanEntry) -> bool:
+    """Two entries plan the same item over overlapping days: each would draw it again for one period."""
+    return a.item_code == b.item_code and a.window_start <= b.window_end and b.window_start <= a.window_end
+
+
+def duplicate_entry(plan_id: str, held: PlanEntry, entry: PlanEntry) -> FailedPrecondition:
+    """The refusal of a second entry for an item and period that ``held`` (of plan ``plan_id``) plans."""
+    return FailedPrecondition(
+        f"entry {held.id} of plan {plan_id} plans item {held.item_code} over {held.window_start}.."
+        f"{held.window_end} already; a second entry for the same item and period would draw it twice",
+        reason="PLAN_ENTRY_DUPLICATE",
+        metadata={"plan_id": plan_id, "entry_id": held.id, "item_code": held.item_code},
+    )
