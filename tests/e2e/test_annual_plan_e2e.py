@@ -20,7 +20,7 @@ from dualdraw.settings import Settings
 from dualdraw.v1 import plans_pb2, tasks_pb2
 from dualdraw_client import DualdrawClient
 from dualdraw_client.cli import main as cli_main
-from dualdraw_client.errors import FailedPreconditionError, InvalidArgumentError
+from dualdraw_client.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
 from tests.e2e.conftest import RULES, Served
 
 
@@ -166,3 +166,16 @@ def test_a_planned_draw_and_a_rehearsal_verify_offline_and_the_rehearsal_is_neve
         client.publish_results(rehearsal_id)
     assert refused.value.reason == "REHEARSAL_NOT_PUBLISHABLE"
     assert rehearsal_id not in {d.draw_id for d in client.iter_published_draws()}
+
+    # marked in every view, counted in none: the draw (API and CLI), publication deadlines, re-draw statistics
+    assert (rehearsal.rehearsal, client.get_draw(planned_draw.id).rehearsal) == (True, False)
+    assert cli_main(["draws", "show", rehearsal_id, "--server", served.target]) == 0
+    assert "yes: never published, never counted" in capsys.readouterr().out
+    assert {p.draw_id for p in client.pending_publications()} == {planned_draw.id}
+    drawn_before = {d.department_id: d.draws for d in client.redraw_statistics().departments}
+    assert drawn_before == {HIGH_TECH_ZONE: 1}  # the planned draw alone
+    client.abandon_draw(rehearsal_id, "OTHER", "演练结束")
+    assert {d.department_id: d.draws for d in client.redraw_statistics().departments} == drawn_before
+    assert client.abandoned_draws() == []
+    with pytest.raises(NotFoundError):
+        client.abandoned_draw(rehearsal_id)

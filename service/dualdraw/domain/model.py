@@ -7,6 +7,7 @@ the lower-case words used in rule files, the database and JSON.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from fractions import Fraction
@@ -278,6 +279,11 @@ class Draw:
     state_reason: str = ""
     state_note: str = ""
     executed_at: dt.datetime | None = None
+
+    @property
+    def rehearsal(self) -> bool:
+        """Drawn to rehearse a plan entry: its committed manifest says so (``"rehearsal": true``)."""
+        return bool(self.manifest_json) and json.loads(self.manifest_json).get("rehearsal") is True
 
 
 @dataclass(frozen=True)

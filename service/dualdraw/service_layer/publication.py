@@ -109,7 +109,7 @@ def pending_publications(
 
     The deadline is 20 working days after the draw (Art. 14: results are published as they come); overdue
     means ``today`` is past it. An assignment without a result counts as unrecorded, so a draw whose
-    inspections were never recorded shows up as overdue too.
+    inspections were never recorded shows up as overdue too. Rehearsals are never published, so never due.
     """
     out: list[PublicationDue] = []
     published_all = None
@@ -120,7 +120,7 @@ def pending_publications(
                 published_all = uow.publications.latest_all()
             page = uow.draws.list(PageRequest(size=500, after=after))
             for draw in page.items:
-                if draw.state != "executed" or draw.selected_count == 0:
+                if draw.state != "executed" or draw.selected_count == 0 or draw.rehearsal:
                     continue
                 current = uow.results.current(draw.id)
                 latest = published_all.get(draw.id)

@@ -266,6 +266,7 @@ def draw_to_pb(d: model.Draw) -> draws_pb2.Draw:
         state_reason=d.state_reason,
         state_note=d.state_note,
         entropy_note=LOCAL_SECRET_MARK if d.entropy_source.startswith(LOCAL_SECRET) else "",
+        rehearsal=d.rehearsal,
     )
 
 
