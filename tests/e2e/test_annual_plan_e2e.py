@@ -80,6 +80,21 @@ def test_the_demo_plan_is_published_and_its_estimate_names_a_shortfall(
     printed = capsys.readouterr().out
     assert "shortfall: product_quality" in printed
     assert "INSPECTOR-DAYS" in printed
+    # the cost model is the items': TS-PQ-01 is a sampling item of 3 days, 400 yuan and 2500 yuan of tests
+    equipment, quality = estimate.entries
+    assert (quality.team_size, quality.days_per_inspection, quality.testing_fee) == (2, "3", "2500")
+    assert (equipment.cost_per_inspection, equipment.testing_fees) == ("300", "0")
+    assert quality.inspections > 0
+    assert quality.cost == str(quality.inspections * 2900)
+    assert estimate.cost == str(quality.inspections * 2900 + equipment.inspections * 300)
+    assert estimate.testing_fees == str(quality.inspections * 2500)
+    assert f"whole plan: {estimate.inspections} inspections" in printed
+    assert f"cost {estimate.cost} yuan (testing fees {estimate.testing_fees})" in printed
+    assert cli_main(["items", "show", "TS-PQ-01", "--server", served.target]) == 0
+    assert "2 inspectors × 3 days, 400 yuan + 2500 yuan testing fees" in capsys.readouterr().out
+    assert cli_main(["plans", "progress", plan_id, "--json", "--server", served.target]) == 0
+    progress = json.loads(capsys.readouterr().out)
+    assert [(r["entry_id"], r["period"]) for r in progress["entries"]][:2] == [("e1", 1), ("e2", 1)]
 
 
 def test_a_task_without_a_published_plan_entry_is_refused_and_writes_nothing(

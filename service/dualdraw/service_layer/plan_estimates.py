@@ -46,7 +46,8 @@ def estimate_plan(
     uow: UnitOfWork, engine: ExclusionMatcher, rule_set: RuleSet, plan: PlanVersion, as_of: dt.date
 ) -> PlanEstimate:
     """Per entry: objects in scope, rule exclusions (the real matcher), eligible per risk class, draws per
-    period, inspector-days against the qualified inspectors of the window, cost; then the named shortfalls.
+    period, inspector-days against the inspectors qualified throughout each period, cost; then the named
+    shortfalls.
     Team size, days and cost per inspection and testing fees are the entry's item version's, unless the
     entry sets its own."""
     estimates = []
@@ -78,13 +79,22 @@ def estimate_plan(
             }
             eligible = Counter(o.risk_class.value for o in objects if o.credit_code not in excluded)
             staff = tree.subtree_ids(plan.department_id) if entry.central else [plan.department_id]
-            qualified = [
-                i
-                for i in uow.directory.inspectors_of(sorted(staff))
-                if i.available and i.qualified_for(item.required_speciality, entry.window_start)
-            ]
+            available = [i for i in uow.directory.inspectors_of(sorted(staff)) if i.available]
+            speciality = item.required_speciality
             scope = EntryScope(
-                item.required_speciality, len(objects), len(excluded), dict(eligible), len(qualified)
+                speciality,
+                len(objects),
+                len(excluded),
+                dict(eligible),
+                sum(1 for i in available if i.qualified_for(speciality, entry.window_start)),
+                tuple(
+                    sum(
+                        1
+                        for i in available
+                        if i.qualified_for(speciality, p.start) and i.qualified_for(speciality, p.end)
+                    )
+                    for p in periods(entry)
+                ),
             )
             estimates.append(estimate_entry(entry, scope, workload, plan.inspector_days_per_month))
     return PlanEstimate(plan, as_of, estimates, shortfalls(estimates, plan.department_id))

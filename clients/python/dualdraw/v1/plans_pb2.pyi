@@ -487,6 +487,7 @@ class PeriodEstimate(_message.Message):
     COST_FIELD_NUMBER: _builtins.int
     SHORTFALL_DAYS_FIELD_NUMBER: _builtins.int
     TESTING_FEES_FIELD_NUMBER: _builtins.int
+    QUALIFIED_INSPECTORS_FIELD_NUMBER: _builtins.int
     period: _builtins.int
     start: _builtins.str
     end: _builtins.str
@@ -498,6 +499,10 @@ class PeriodEstimate(_message.Message):
     """Inspection cost and testing fees together, in yuan."""
     shortfall_days: _builtins.str
     testing_fees: _builtins.str
+    qualified_inspectors: _builtins.int
+    """Inspectors qualified for the speciality from the period's first to its last day (their days are
+    available_inspector_days).
+    """
     @_builtins.property
     def draws(self) -> _containers.RepeatedCompositeFieldContainer[Global___RiskClassCount]:
         """Objects drawn per risk class, sized exactly as a draw sizes them."""
@@ -515,10 +520,11 @@ class PeriodEstimate(_message.Message):
         cost: _builtins.str = ...,
         shortfall_days: _builtins.str = ...,
         testing_fees: _builtins.str = ...,
+        qualified_inspectors: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["available_inspector_days", b"available_inspector_days", "cost", b"cost", "draws", b"draws", "end", b"end", "inspections", b"inspections", "inspector_days", b"inspector_days", "period", b"period", "shortfall_days", b"shortfall_days", "start", b"start", "testing_fees", b"testing_fees"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["available_inspector_days", b"available_inspector_days", "cost", b"cost", "draws", b"draws", "end", b"end", "inspections", b"inspections", "inspector_days", b"inspector_days", "period", b"period", "qualified_inspectors", b"qualified_inspectors", "shortfall_days", b"shortfall_days", "start", b"start", "testing_fees", b"testing_fees"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -550,6 +556,7 @@ class EntryEstimate(_message.Message):
     in_scope: _builtins.int
     excluded: _builtins.int
     qualified_inspectors: _builtins.int
+    """Inspectors qualified for the speciality on the window's first day (per period: PeriodEstimate)."""
     inspections: _builtins.int
     inspector_days: _builtins.str
     cost: _builtins.str

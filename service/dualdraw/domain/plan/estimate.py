@@ -45,6 +45,10 @@ class EntryScope:
     excluded: int
     eligible_by_class: Mapping[str, int]
     qualified_inspectors: int
+    """Qualified on the window's first day."""
+    qualified_per_period: tuple[int, ...] = ()
+    """Per period, those qualified from its first to its last day (a certificate may lapse mid-year);
+    empty: ``qualified_inspectors`` in every period."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,7 @@ class PeriodEstimate:
     draws_by_class: Mapping[str, int]
     inspections: int
     inspector_days: Fraction
+    qualified_inspectors: int
     available_inspector_days: Fraction
     cost: Fraction
     """Inspection cost and testing fees together."""
@@ -107,6 +112,11 @@ def estimate_entry(
     inspections = sum(draws.values())
     result = []
     for period in periods(entry):
+        qualified = (
+            scope.qualified_per_period[period.index - 1]
+            if scope.qualified_per_period
+            else scope.qualified_inspectors
+        )
         result.append(
             PeriodEstimate(
                 entry_id=entry.id,
@@ -115,9 +125,8 @@ def estimate_entry(
                 draws_by_class=draws,
                 inspections=inspections,
                 inspector_days=inspections * workload.team_size * workload.days_per_inspection,
-                available_inspector_days=scope.qualified_inspectors
-                * inspector_days_per_month
-                * months_in(period),
+                qualified_inspectors=qualified,
+                available_inspector_days=qualified * inspector_days_per_month * months_in(period),
                 cost=inspections * (workload.cost_per_inspection + workload.testing_fee),
                 testing_fees=inspections * workload.testing_fee,
             )

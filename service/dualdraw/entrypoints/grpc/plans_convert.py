@@ -106,6 +106,7 @@ def _period_to_pb(p: PeriodEstimate) -> plans_pb2.PeriodEstimate:
         draws=_counts(p.draws_by_class),
         inspections=p.inspections,
         inspector_days=fraction_text(p.inspector_days),
+        qualified_inspectors=p.qualified_inspectors,
         available_inspector_days=fraction_text(p.available_inspector_days),
         cost=fraction_text(p.cost),
         shortfall_days=fraction_text(p.shortfall_days),
