@@ -26,7 +26,7 @@ from dualdraw.domain.plan.model import (
     with_entry,
 )
 from dualdraw.service_layer.audit_events import record_event
-from dualdraw.service_layer.context import Caller
+from dualdraw.service_layer.context import CHINA_STANDARD_TIME, Caller
 from dualdraw.service_layer.ports import Page, PageRequest, UnitOfWork
 
 
@@ -273,6 +273,12 @@ def published_plan(uow: UnitOfWork, plan_id: str, version: int, now: dt.datetime
     if not chosen:
         raise NotFound("published plan", plan_id)
     return chosen[0]
+
+
+def plan_date(version: PlanVersion) -> dt.date:
+    """The day a published version took effect (its publication, Asia/Shanghai): the public estimate's."""
+    assert version.published_at is not None
+    return version.published_at.astimezone(CHINA_STANDARD_TIME).date()
 
 
 def list_published_plans(uow: UnitOfWork, page: PageRequest, now: dt.datetime) -> Page[PlanVersion]:
