@@ -429,3 +429,30 @@ def test_removing_an_entry_and_planning_its_item_again_buys_no_second_draw(store
     assert refused.value.reason == "PLAN_ENTRY_ALREADY_DRAWN"
     assert refused.value.metadata["task_id"] == held.id
     assert planned_task(store, plan_id, "e2", rehearsal=True, period=1).rehearsal
+
+
+def test_a_planned_draw_uses_its_item_version_not_a_revision_published_for_a_later_day(store: Store) -> None:
+    plan_id, entry_id = published_plan(store)
+    with store.unit_of_work() as uow:
+        item = uow.items.get("TS-SE-01")
+    assert item is not None
+    revised = dataclasses.replace(item, required_speciality="boilers", business_line="boilers")
+    publication.revise_item(
+        store.unit_of_work(),
+        revised,
+        effective_from=dt.date(2027, 1, 1),
+        change_summary="锅炉专项",
+        change_legal_basis="Art. 5",
+        caller=CALLER,
+    )
+    with store.unit_of_work() as uow:  # the item-list row changed at publication; version 1 is in force
+        assert uow.items.get("TS-SE-01") == revised
+    task = planned_task(store, plan_id, entry_id)
+    draw = run_draw(
+        store.unit_of_work(), NoExclusions(), NO_RULES, task_id=task.id, as_of=None, caller=CALLER
+    ).draw
+    manifest = json.loads(draw.manifest_json)["task"]
+    assert (manifest["required_speciality"], manifest["business_line"]) == (
+        item.required_speciality,
+        item.business_line,
+    )

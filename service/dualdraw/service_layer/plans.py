@@ -391,11 +391,15 @@ def require_item_in_force(uow: UnitOfWork, entry: PlanEntry, day: dt.date) -> No
         )
 
 
-def check_draw(uow: UnitOfWork, task: model.Task, day: dt.date, caller: Caller) -> None:
+def check_draw(
+    uow: UnitOfWork, task: model.Task, day: dt.date, caller: Caller
+) -> model.InspectionItem | None:
     """Before a planned task is drawn: its entry is still in a version in force, the draw is dated today
-    (Asia/Shanghai) inside the task's period, unless the task is a rehearsal."""
+    (Asia/Shanghai) inside the task's period, unless the task is a rehearsal, and the entry's item version
+    is the one in force. Returns the item as that version has it (what the draw uses: a revision published
+    for a later day has changed the item-list row already); ``None`` for a task outside a plan."""
     if task.plan is None:
-        return
+        return None
     plan = in_force(uow, task.plan.plan_id, caller.now)
     entry = plan.entry(task.plan.entry_id) if plan else None
     if entry is None:
@@ -405,7 +409,7 @@ def check_draw(uow: UnitOfWork, task: model.Task, day: dt.date, caller: Caller) 
             metadata={"plan_id": task.plan.plan_id, "entry_id": task.plan.entry_id},
         )
     if task.rehearsal:
-        return
+        return item_version(uow, entry)
     if day != caller.today():
         raise InvalidArgument(
             [
@@ -424,3 +428,4 @@ def check_draw(uow: UnitOfWork, task: model.Task, day: dt.date, caller: Caller) 
             metadata={"plan_id": task.plan.plan_id, "entry_id": entry.id},
         )
     require_item_in_force(uow, entry, day)
+    return item_version(uow, entry)
