@@ -192,5 +192,6 @@ def test_a_planned_draw_and_a_rehearsal_verify_offline_and_the_rehearsal_is_neve
     client.abandon_draw(rehearsal_id, "OTHER", "演练结束")
     assert {d.department_id: d.draws for d in client.redraw_statistics().departments} == drawn_before
     assert client.abandoned_draws() == []
+    assert client.draw_statistics().abandoned == 0
     with pytest.raises(NotFoundError):
         client.abandoned_draw(rehearsal_id)

@@ -40,6 +40,10 @@ def history_lock_key(department_id: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+_NOT_REHEARSALS = sa.select(TASKS.c.id).where(TASKS.c.rehearsal == sa.false())
+"""Tasks whose draws count (a rehearsal is never published and never counted)."""
+
+
 class SqlDrawLifecycleRepository(SqlRepository):
     def lock_history_scope(self, department_ids: Collection[str], *, exclusive: bool) -> None:
         """PostgreSQL: transaction-level advisory locks, one per department, taken one by one in key order
@@ -166,9 +170,10 @@ class SqlDrawLifecycleRepository(SqlRepository):
         )
 
     def abandoned_counts(self) -> dict[str, int]:
+        """Abandoned draws by reason; rehearsals are not counted."""
         rows = self._connection.execute(
             sa.select(DRAWS.c.state_reason, sa.func.count())
-            .where(DRAWS.c.state == "abandoned")
+            .where(DRAWS.c.state == "abandoned", DRAWS.c.task_id.in_(_NOT_REHEARSALS))
             .group_by(DRAWS.c.state_reason)
         )
         return {r[0]: int(r[1]) for r in rows}
@@ -188,7 +193,7 @@ class SqlDrawLifecycleRepository(SqlRepository):
         left out (never published, never counted)."""
         stmt = sa.select(DRAWS).where(
             DRAWS.c.state == "abandoned",
-            DRAWS.c.task_id.in_(sa.select(TASKS.c.id).where(TASKS.c.rehearsal == sa.false())),
+            DRAWS.c.task_id.in_(_NOT_REHEARSALS),
         )
         if task_id:
             stmt = stmt.where(DRAWS.c.task_id == task_id)
