@@ -20,7 +20,7 @@ from dualdraw.settings import Settings
 from dualdraw.v1 import plans_pb2, tasks_pb2
 from dualdraw_client import DualdrawClient
 from dualdraw_client.cli import main as cli_main
-from dualdraw_client.errors import FailedPreconditionError, InvalidArgumentError
+from dualdraw_client.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
 from tests.e2e.conftest import RULES, Served
 
 
@@ -80,6 +80,21 @@ def test_the_demo_plan_is_published_and_its_estimate_names_a_shortfall(
     printed = capsys.readouterr().out
     assert "shortfall: product_quality" in printed
     assert "INSPECTOR-DAYS" in printed
+    # the cost model is the items': TS-PQ-01 is a sampling item of 3 days, 400 yuan and 2500 yuan of tests
+    equipment, quality = estimate.entries
+    assert (quality.team_size, quality.days_per_inspection, quality.testing_fee) == (2, "3", "2500")
+    assert (equipment.cost_per_inspection, equipment.testing_fees) == ("300", "0")
+    assert quality.inspections > 0
+    assert quality.cost == str(quality.inspections * 2900)
+    assert estimate.cost == str(quality.inspections * 2900 + equipment.inspections * 300)
+    assert estimate.testing_fees == str(quality.inspections * 2500)
+    assert f"whole plan: {estimate.inspections} inspections" in printed
+    assert f"cost {estimate.cost} yuan (testing fees {estimate.testing_fees})" in printed
+    assert cli_main(["items", "show", "TS-PQ-01", "--server", served.target]) == 0
+    assert "2 inspectors × 3 days, 400 yuan + 2500 yuan testing fees" in capsys.readouterr().out
+    assert cli_main(["plans", "progress", plan_id, "--json", "--server", served.target]) == 0
+    progress = json.loads(capsys.readouterr().out)
+    assert [(r["entry_id"], r["period"]) for r in progress["entries"]][:2] == [("e1", 1), ("e2", 1)]
 
 
 def test_a_task_without_a_published_plan_entry_is_refused_and_writes_nothing(
@@ -166,3 +181,17 @@ def test_a_planned_draw_and_a_rehearsal_verify_offline_and_the_rehearsal_is_neve
         client.publish_results(rehearsal_id)
     assert refused.value.reason == "REHEARSAL_NOT_PUBLISHABLE"
     assert rehearsal_id not in {d.draw_id for d in client.iter_published_draws()}
+
+    # marked in every view, counted in none: the draw (API and CLI), publication deadlines, re-draw statistics
+    assert (rehearsal.rehearsal, client.get_draw(planned_draw.id).rehearsal) == (True, False)
+    assert cli_main(["draws", "show", rehearsal_id, "--server", served.target]) == 0
+    assert "yes: never published, never counted" in capsys.readouterr().out
+    assert {p.draw_id for p in client.pending_publications()} == {planned_draw.id}
+    drawn_before = {d.department_id: d.draws for d in client.redraw_statistics().departments}
+    assert drawn_before == {HIGH_TECH_ZONE: 1}  # the planned draw alone
+    client.abandon_draw(rehearsal_id, "OTHER", "演练结束")
+    assert {d.department_id: d.draws for d in client.redraw_statistics().departments} == drawn_before
+    assert client.abandoned_draws() == []
+    assert client.draw_statistics().abandoned == 0
+    with pytest.raises(NotFoundError):
+        client.abandoned_draw(rehearsal_id)

@@ -317,34 +317,41 @@ def test_overdue_list_counts_working_days_across_a_holiday(drawn: Drawn) -> None
 
 def test_the_item_list_is_published_with_versions_retrievable_as_of_a_date(drawn: Drawn) -> None:
     d = drawn
-    made = d.client.publish_item_list("2026-01-01", "首次公布随机抽查事项清单", "工作规则第四条、第五条")
+    today = Caller(actor="x").today()
+    y = today.year + 1  # a list published now takes effect no earlier than today
+    with pytest.raises(InvalidArgumentError) as caught:
+        d.client.publish_item_list(today - dt.timedelta(days=1), "回溯公布", "工作规则第五条")
+    assert [v.field for v in caught.value.field_violations] == ["effective_from"]
+    assert "publication date" in caught.value.field_violations[0].description
+    assert d.client.published_items(f"{y + 1}-01-01") == []  # nothing was published
+    made = d.client.publish_item_list(f"{y}-01-01", "首次公布随机抽查事项清单", "工作规则第四条、第五条")
     codes = {v.code for v in made}
     assert d.task.item_code in codes
     assert all(v.version == 1 for v in made)
-    assert d.client.publish_item_list("2026-02-01", "无变化", "同上") == []
+    assert d.client.publish_item_list(f"{y}-02-01", "无变化", "同上") == []
 
     item = d.client.get_item(d.task.item_code)
     revised = items_pb2.InspectionItem()
     revised.CopyFrom(item)
     revised.legal_basis = item.legal_basis + "；《特种设备安全监督检查办法》（2022）"
     revised.default_ratio = "0.25"
-    v2 = d.client.revise_item(revised, "2026-07-01", "增加检查依据并提高比例", "市场监管总局令第57号")
+    v2 = d.client.revise_item(revised, f"{y}-07-01", "增加检查依据并提高比例", "市场监管总局令第57号")
     assert (v2.version, sorted(v2.changed_fields)) == (2, ["default_ratio", "legal_basis"])
     assert d.client.get_item(d.task.item_code).default_ratio == "0.25"
 
-    as_june = {v.code: v for v in d.client.published_items("2026-06-30")}
-    as_july = {v.code: v for v in d.client.published_items("2026-07-01")}
+    as_june = {v.code: v for v in d.client.published_items(f"{y}-06-30")}
+    as_july = {v.code: v for v in d.client.published_items(f"{y}-07-01")}
     assert as_june[d.task.item_code].version == 1
     assert as_july[d.task.item_code].version == 2
-    assert d.client.published_items("2025-12-31") == []
-    assert d.client.published_item(d.task.item_code, as_of="2026-03-01").item.legal_basis == item.legal_basis
+    assert d.client.published_items(f"{y - 1}-12-31") == []
+    assert d.client.published_item(d.task.item_code, as_of=f"{y}-03-01").item.legal_basis == item.legal_basis
     history = d.client.item_versions(d.task.item_code)
     assert [(v.version, v.change_legal_basis) for v in history] == [
         (1, "工作规则第四条、第五条"),
         (2, "市场监管总局令第57号"),
     ]
     with pytest.raises(InvalidArgumentError) as caught:
-        d.client.revise_item(revised, "2026-03-01", "回溯", "无")
+        d.client.revise_item(revised, f"{y}-03-01", "回溯", "无")
     assert {v.field for v in caught.value.field_violations} >= {"effective_from", "item"}
 
 

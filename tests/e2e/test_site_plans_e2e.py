@@ -1,13 +1,16 @@
 """The annual plan on the public site, end to end: the demo plan published and amended over gRPC, the site
-built by ``dualdraw publish site`` from the public API, a page per version listing its entries."""
+built by ``dualdraw publish site`` from the public API, a page per version listing its entries and its
+workload and cost estimate."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 
 from dualdraw.entrypoints.cli import main as dualdraw_cli
+from dualdraw.service_layer.context import CHINA_STANDARD_TIME
 from dualdraw.v1 import plans_pb2, tasks_pb2
 from dualdraw_client import DualdrawClient
 from tests.e2e.conftest import Served
@@ -56,3 +59,27 @@ def test_the_site_shows_each_version_of_the_published_plan_with_its_entries(
     assert reason in v1  # the later version's amendment reason, seen from the version it amends
     assert "D 类（高风险）：0.2" in v2
     assert "现行版本" in v2
+
+
+def test_each_plan_page_shows_the_published_estimate_with_cost_and_the_named_shortfall(
+    planned: tuple[Served, str],  # noqa: F811 - the fixture imported above
+    client: DualdrawClient,  # noqa: F811 - the fixture imported above
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    served, plan_id = planned
+    with DualdrawClient(served.target, actor="", timeout=60) as anyone:
+        estimate = anyone.published_plan_estimate(plan_id)  # public: as of the publication day
+    published = client.get_published_plan(plan_id).publish_time.ToDatetime(tzinfo=dt.UTC)
+    assert estimate.as_of == published.astimezone(CHINA_STANDARD_TIME).date().isoformat()
+    assert estimate.shortfalls
+    assert estimate.testing_fees != "0"
+    site = tmp_path / "site"
+    assert dualdraw_cli.main(["publish", "site", str(site), "--server", served.target]) == 0, (
+        capsys.readouterr()
+    )
+    page = (site / "plans" / f"{plan_id}-v1.html").read_text(encoding="utf-8")
+    assert 'id="plan-estimate"' in page
+    assert f"经费 {estimate.cost} 元（其中检验检测费 {estimate.testing_fees} 元）" in page
+    assert "2 人 × 3 天" in page  # TS-PQ-01's workload, from its published item version
+    assert all(s in page for s in estimate.shortfalls)

@@ -46,14 +46,16 @@ def store(database_url: str) -> Iterator[Store]:
         effective_from=dt.date(2026, 1, 1),
         change_summary="first list",
         change_legal_basis="Art. 5",
-        caller=Caller(actor="planner", now=NOW - dt.timedelta(days=30)),
+        caller=Caller(actor="planner", now=dt.datetime(2025, 12, 20, tzinfo=dt.UTC)),  # published before 2026
     )
     yield store
     store.dispose()
 
 
-def published_plan(store: Store, *, frequency: int = 1, at: dt.datetime = NOW) -> tuple[str, str]:
-    """A published plan of the high-tech zone with one TS-SE-01 entry over 2026; (plan id, entry id)."""
+def published_plan(
+    store: Store, *, frequency: int = 1, at: dt.datetime = NOW, item_code: str = "TS-SE-01"
+) -> tuple[str, str]:
+    """A published plan of the high-tech zone with one entry (TS-SE-01) over 2026; (plan id, entry id)."""
     caller = Caller(actor="planner", now=at)
     plan = plans.create_plan(
         store.unit_of_work(),
@@ -65,7 +67,7 @@ def published_plan(store: Store, *, frequency: int = 1, at: dt.datetime = NOW) -
     )
     entry = PlanEntry(
         id="",
-        item_code="TS-SE-01",
+        item_code=item_code,
         item_version=1,
         ratio=Fraction(1, 10),
         window_start=dt.date(2026, 1, 1),
@@ -79,14 +81,14 @@ def published_plan(store: Store, *, frequency: int = 1, at: dt.datetime = NOW) -
 
 
 def planned_task(
-    store: Store, plan_id: str, entry_id: str, *, rehearsal: bool = False, period: int = 0
+    store: Store, plan_id: str, entry_id: str, *, rehearsal: bool = False, period: int = 0, team_size: int = 2
 ) -> model.Task:
     return catalogue.create_task(
         store.unit_of_work(),
         item_code="",
         department_id=HIGH_TECH_ZONE,
         ratio=None,
-        team_size=2,
+        team_size=team_size,
         scope=model.TaskScope(),
         title="",
         caller=CALLER,
@@ -144,7 +146,8 @@ def test_a_task_without_a_published_entry_is_refused(store: Store) -> None:
     with pytest.raises(FailedPrecondition) as outside:
         planned_task(store, plan_id, "e9")
     assert outside.value.reason == "PLAN_ENTRY_NOT_IN_FORCE"
-    later_id, later_entry = published_plan(store, at=NOW + dt.timedelta(hours=1))  # published after "now"
+    # published after "now" (another item: one entry per item and period in the department's year)
+    later_id, later_entry = published_plan(store, at=NOW + dt.timedelta(hours=1), item_code="TS-PQ-01")
     with pytest.raises(FailedPrecondition) as early:
         planned_task(store, later_id, later_entry)
     assert early.value.reason == "PLAN_NOT_PUBLISHED"
@@ -298,3 +301,158 @@ def test_the_plan_is_required_unless_switched_off(monkeypatch: pytest.MonkeyPatc
     assert Settings().plan_required_enabled
     monkeypatch.setenv("DUALDRAW_PLAN_REQUIRED", "off")
     assert not Settings().plan_required_enabled
+
+
+def _entry(item_code: str, start: dt.date, end: dt.date, **fields: object) -> PlanEntry:
+    return PlanEntry("", item_code, 1, Fraction(1, 10), start, end, **fields)  # type: ignore[arg-type]  # test shorthand: overrides by name
+
+
+def _publish(store: Store, *entries: PlanEntry, title: str = "2026") -> str:
+    plan = plans.create_plan(
+        store.unit_of_work(),
+        department_id=HIGH_TECH_ZONE,
+        year=2026,
+        title=title,
+        inspector_days_per_month=2,
+        caller=CALLER,
+    )
+    for entry in entries:
+        plans.add_entry(store.unit_of_work(), plan.plan_id, entry, CALLER)
+    plans.approve_plan(store.unit_of_work(), plan.plan_id, CALLER)
+    plans.publish_plan(store.unit_of_work(), plan.plan_id, CALLER)
+    return plan.plan_id
+
+
+def test_the_estimate_counts_each_items_workload_and_cost_unless_the_entry_sets_its_own(store: Store) -> None:
+    from dualdraw.service_layer.plan_estimates import estimate_plan
+
+    with store.unit_of_work() as uow:
+        live = uow.items.get("TS-PQ-01")
+        (published,) = uow.item_versions.history("TS-PQ-01")
+    assert live is not None
+    for item in (live, published.item):  # the item-list row and the published version's snapshot
+        assert (item.team_size, item.days_per_inspection, item.cost_per_inspection, item.testing_fee) == (
+            2,
+            Fraction(3),
+            Fraction(400),
+            Fraction(2500),
+        )
+    year = (dt.date(2026, 1, 1), dt.date(2026, 12, 31))
+    plan_id = _publish(
+        store,
+        _entry("TS-PQ-01", *year),
+        _entry(
+            "TS-SE-01",
+            *year,
+            team_size=3,
+            days_per_inspection=Fraction(1, 2),
+            cost_per_inspection=Fraction(50),
+        ),
+    )
+    plan = plans.get_plan(store.unit_of_work(), plan_id)
+    assert [e.to_json().get("team_size") for e in plan.entries] == [None, 3]  # only overrides are stored
+    estimate = estimate_plan(store.unit_of_work(), NoExclusions(), NO_RULES, plan, dt.date(2026, 1, 1))
+    quality, equipment = estimate.entries
+    assert (quality.workload.team_size, quality.workload.days_per_inspection) == (2, Fraction(3))
+    assert quality.inspections > 0
+    assert quality.inspector_days == quality.inspections * 2 * 3
+    assert quality.testing_fees == quality.inspections * 2500
+    assert quality.cost == quality.inspections * (400 + 2500)
+    assert (equipment.workload.team_size, equipment.workload.testing_fee) == (3, Fraction(0))
+    assert equipment.inspections > 0
+    assert equipment.inspector_days == equipment.inspections * 3 * Fraction(1, 2)
+    assert equipment.cost == equipment.inspections * 50
+    assert estimate.cost == quality.cost + equipment.cost
+    assert estimate.inspections == quality.inspections + equipment.inspections
+    assert estimate.testing_fees == quality.testing_fees
+    # a planned task without a team size takes the entry's, else its item version's
+    assert planned_task(store, plan_id, "e2", team_size=0).team_size == 3
+    assert planned_task(store, plan_id, "e1", team_size=0).team_size == 2
+
+
+def test_a_second_entry_for_the_same_item_and_period_is_refused_in_the_plan_and_across_plans(
+    store: Store,
+) -> None:
+    first_half = (dt.date(2026, 1, 1), dt.date(2026, 6, 30))
+    second_half = (dt.date(2026, 7, 1), dt.date(2026, 12, 31))
+    draft = plans.create_plan(
+        store.unit_of_work(),
+        department_id=HIGH_TECH_ZONE,
+        year=2026,
+        title="second",
+        inspector_days_per_month=2,
+        caller=CALLER,
+    )
+    plans.add_entry(store.unit_of_work(), draft.plan_id, _entry("TS-SE-01", *second_half), CALLER)
+    plan_id = _publish(store, _entry("TS-SE-01", *first_half), _entry("TS-PQ-01", *first_half))
+    with pytest.raises(FailedPrecondition) as refused:  # in the plan: overlapping days
+        plans.amend_plan(
+            store.unit_of_work(),
+            plan_id,
+            reason="twice",
+            upserts=[_entry("TS-SE-01", dt.date(2026, 6, 1), dt.date(2026, 8, 31))],
+            removed_entry_ids=[],
+            caller=CALLER,
+        )
+    assert refused.value.reason == "PLAN_ENTRY_DUPLICATE"
+    assert (refused.value.metadata["plan_id"], refused.value.metadata["entry_id"]) == (plan_id, "e1")
+    with pytest.raises(FailedPrecondition) as refused:  # another plan of the department and year
+        plans.add_entry(
+            store.unit_of_work(),
+            draft.plan_id,
+            _entry("TS-PQ-01", dt.date(2026, 6, 30), dt.date(2026, 7, 31)),  # one day in common
+            CALLER,
+        )
+    assert refused.value.reason == "PLAN_ENTRY_DUPLICATE"
+    assert refused.value.metadata["plan_id"] == plan_id
+    plans.approve_plan(store.unit_of_work(), draft.plan_id, CALLER)
+    plans.publish_plan(store.unit_of_work(), draft.plan_id, CALLER)  # the second half is not planned yet
+    with pytest.raises(FailedPrecondition) as refused:
+        _publish(store, _entry("TS-SE-01", dt.date(2026, 12, 1), dt.date(2026, 12, 31)), title="third")
+    assert refused.value.reason == "PLAN_ENTRY_DUPLICATE"
+    assert refused.value.metadata["plan_id"] == draft.plan_id
+
+
+def test_removing_an_entry_and_planning_its_item_again_buys_no_second_draw(store: Store) -> None:
+    plan_id, entry_id = published_plan(store)
+    held = planned_task(store, plan_id, entry_id)
+    plans.amend_plan(
+        store.unit_of_work(),
+        plan_id,
+        reason="re-planned",
+        upserts=[_entry("TS-SE-01", dt.date(2026, 11, 1), dt.date(2026, 12, 31))],
+        removed_entry_ids=[entry_id],
+        caller=CALLER,
+    )
+    with pytest.raises(FailedPrecondition) as refused:
+        planned_task(store, plan_id, "e2")
+    assert refused.value.reason == "PLAN_ENTRY_ALREADY_DRAWN"
+    assert refused.value.metadata["task_id"] == held.id
+    assert planned_task(store, plan_id, "e2", rehearsal=True, period=1).rehearsal
+
+
+def test_a_planned_draw_uses_its_item_version_not_a_revision_published_for_a_later_day(store: Store) -> None:
+    plan_id, entry_id = published_plan(store)
+    with store.unit_of_work() as uow:
+        item = uow.items.get("TS-SE-01")
+    assert item is not None
+    revised = dataclasses.replace(item, required_speciality="boilers", business_line="boilers")
+    publication.revise_item(
+        store.unit_of_work(),
+        revised,
+        effective_from=dt.date(2027, 1, 1),
+        change_summary="锅炉专项",
+        change_legal_basis="Art. 5",
+        caller=CALLER,
+    )
+    with store.unit_of_work() as uow:  # the item-list row changed at publication; version 1 is in force
+        assert uow.items.get("TS-SE-01") == revised
+    task = planned_task(store, plan_id, entry_id)
+    draw = run_draw(
+        store.unit_of_work(), NoExclusions(), NO_RULES, task_id=task.id, as_of=None, caller=CALLER
+    ).draw
+    manifest = json.loads(draw.manifest_json)["task"]
+    assert (manifest["required_speciality"], manifest["business_line"]) == (
+        item.required_speciality,
+        item.business_line,
+    )

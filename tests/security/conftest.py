@@ -29,6 +29,7 @@ RULES = Path(__file__).resolve().parents[2] / "rules"
 KEYS = TokenKeys.hmac(b"test-secret-of-at-least-thirty-two-bytes!")
 AUDIT_SIGNER = CheckpointSigner.generate()  # outside development the audit key is required
 AS_OF = dt.date(2026, 12, 1)
+LIST_PUBLISHED = dt.datetime(AS_OF.year - 1, 12, 1, tzinfo=dt.UTC)  # an item list takes effect after it
 
 
 @dataclass
@@ -200,7 +201,7 @@ def secured(database_url: str) -> Iterator[Secured]:
             effective_from=dt.date(AS_OF.year, 1, 1),
             change_summary="first list",
             change_legal_basis="Art. 5",
-            caller=Caller(actor="setup"),
+            caller=Caller(actor="setup", now=LIST_PUBLISHED),
         )
         inside = _side(running, LUNAN, "TS-PQ-01")
         outside = _side(running, LUBEI, "TS-PQ-01")

@@ -7,6 +7,7 @@ the lower-case words used in rule files, the database and JSON.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from fractions import Fraction
@@ -172,6 +173,14 @@ class InspectionItem:
     unqualified_assistant: bool = False
     """A team may include one member without the item's speciality (never the leader); frozen in the
     manifest of every ``dualdraw-draw/3`` draw."""
+    team_size: int = 2
+    """Inspectors one inspection of the item takes (Art. 10: at least 2); what the plan's estimate counts."""
+    days_per_inspection: Fraction = Fraction(1)
+    """Working days one inspection takes each inspector on the team, for the plan's estimate."""
+    cost_per_inspection: Fraction = Fraction(0)
+    """Cost of one inspection in yuan (travel, materials), for the plan's estimate."""
+    testing_fee: Fraction = Fraction(0)
+    """Laboratory testing fees per inspection in yuan for a sampling item (抽样检验); 0 for other items."""
 
 
 @dataclass(frozen=True)
@@ -273,6 +282,11 @@ class Draw:
     state_reason: str = ""
     state_note: str = ""
     executed_at: dt.datetime | None = None
+
+    @property
+    def rehearsal(self) -> bool:
+        """Drawn to rehearse a plan entry: its committed manifest says so (``"rehearsal": true``)."""
+        return bool(self.manifest_json) and json.loads(self.manifest_json).get("rehearsal") is True
 
 
 @dataclass(frozen=True)

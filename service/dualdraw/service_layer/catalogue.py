@@ -21,7 +21,7 @@ from dualdraw.domain.policy import DEFAULT_GENERAL_RATIO_CAP, TaskPolicy, policy
 from dualdraw.domain.region import region_code_problem
 from dualdraw.service_layer.audit_events import record_event
 from dualdraw.service_layer.context import Caller
-from dualdraw.service_layer.plans import bind_task
+from dualdraw.service_layer.plans import bind_task, planned_team_size
 from dualdraw.service_layer.ports import UnitOfWork
 
 ITEM_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,31}$")
@@ -81,15 +81,10 @@ def create_task(
 
     ``ratio`` is ``None`` when the request's ratio did not parse (already recorded in ``violations``).
     With ``plan`` the task draws for a published plan entry's period (``plans.bind_task``): the item and
-    ratio default to the entry's. With ``plan_required`` a task without a plan entry is refused
-    (``PLAN_ENTRY_REQUIRED``).
+    ratio default to the entry's, a ``team_size`` of 0 to the entry's (else its item version's). With
+    ``plan_required`` a task without a plan entry is refused (``PLAN_ENTRY_REQUIRED``).
     """
     v = violations if violations is not None else Violations()
-    if not MIN_TEAM_SIZE <= team_size <= MAX_TEAM_SIZE:
-        v.add(
-            "task.team_size",
-            f"must be between {MIN_TEAM_SIZE} and {MAX_TEAM_SIZE} (Art. 10), got {team_size}",
-        )
     if scope.region_code and (problem := region_code_problem(scope.region_code)):
         v.add("task.scope.region_code", problem)
     policy = policy or TaskPolicy()
@@ -107,6 +102,8 @@ def create_task(
                 caller=caller,
             )
             item_code = item_code or entry.item_code
+            if team_size == 0:  # the entry's, else its item version's
+                team_size = planned_team_size(uow, entry)
             if ratio is None and not any(x.field == "task.ratio" for x in v.items):
                 ratio = entry.ratio
             elif ratio is not None and ratio != entry.ratio:
@@ -115,6 +112,11 @@ def create_task(
             raise FailedPrecondition(
                 "a task comes from a published plan entry: name task.plan_id and task.plan_entry_id",
                 reason="PLAN_ENTRY_REQUIRED",
+            )
+        if not MIN_TEAM_SIZE <= team_size <= MAX_TEAM_SIZE:
+            v.add(
+                "task.team_size",
+                f"must be between {MIN_TEAM_SIZE} and {MAX_TEAM_SIZE} (Art. 10), got {team_size}",
             )
         item = uow.items.get(item_code) if item_code else None
         if not item_code:

@@ -384,6 +384,7 @@ def demo_directory() -> DemoDirectory:
             kind=ItemKind.GENERAL,
             default_ratio=Fraction(1, 10),
             department_id=CITY,
+            cost_per_inspection=Fraction(300),
         ),
         InspectionItem(
             code="TS-PQ-01",
@@ -395,6 +396,9 @@ def demo_directory() -> DemoDirectory:
             kind=ItemKind.GENERAL,
             default_ratio=Fraction(1, 20),
             department_id=CITY,
+            days_per_inspection=Fraction(3),
+            cost_per_inspection=Fraction(400),
+            testing_fee=Fraction(2500),  # a sampling item: the samples' laboratory tests
         ),
         InspectionItem(
             code="TS-ME-01",
@@ -406,6 +410,7 @@ def demo_directory() -> DemoDirectory:
             kind=ItemKind.GENERAL,
             default_ratio=Fraction(1, 20),
             department_id=CITY,
+            cost_per_inspection=Fraction(200),
         ),
     ]
     return DemoDirectory(

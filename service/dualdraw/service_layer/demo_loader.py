@@ -41,12 +41,13 @@ def load_demo(unit_of_work: Callable[[], UnitOfWork], *, only_if_empty: bool = T
 
 
 def load_demo_plan(unit_of_work: Callable[[], UnitOfWork], *, now: dt.datetime | None = None) -> PlanVersion:
-    """Publishes the item list (when nothing is published yet, effective from 1 January) and the high-tech
-    zone's annual plan for the current year (UTC+8), published now:
+    """Publishes the item list (when nothing is published yet, in force from today: never earlier than its
+    publication) and the high-tech zone's annual plan for the current year (UTC+8), published now:
 
     - ``e1``: special-equipment users (TS-SE-01) at 0.1, once in the year: the demo's planned draw;
-    - ``e2``: product quality (TS-PQ-01) at 0.2, every quarter, three days per inspection: more inspector-days
-      than the branch's product-quality inspectors have, so the estimate names a shortfall.
+    - ``e2``: product quality (TS-PQ-01, a sampling item of three days per inspection and testing fees) at
+      0.2, every quarter: more inspector-days than the branch's product-quality inspectors have, so the
+      estimate names a shortfall.
     """
     caller = Caller(actor=DEMO_ACTOR) if now is None else Caller(actor=DEMO_ACTOR, now=now)
     year = caller.today().year
@@ -55,7 +56,7 @@ def load_demo_plan(unit_of_work: Callable[[], UnitOfWork], *, now: dt.datetime |
     if not listed:
         publication.publish_item_list(
             unit_of_work(),
-            effective_from=dt.date(year, 1, 1),
+            effective_from=caller.today(),
             change_summary="首次公布随机抽查事项清单",
             change_legal_basis="《市场监管领域全面推行部门联合“双随机、一公开”监管工作细则》第五条",
             caller=caller,
@@ -71,9 +72,7 @@ def load_demo_plan(unit_of_work: Callable[[], UnitOfWork], *, now: dt.datetime |
     whole_year = (dt.date(year, 1, 1), dt.date(year, 12, 31))
     for entry in (
         PlanEntry("", "TS-SE-01", 1, Fraction(1, 10), *whole_year),
-        PlanEntry(
-            "", "TS-PQ-01", 1, Fraction(1, 5), *whole_year, frequency=4, days_per_inspection=Fraction(3)
-        ),
+        PlanEntry("", "TS-PQ-01", 1, Fraction(1, 5), *whole_year, frequency=4),
     ):
         plans.add_entry(unit_of_work(), plan.plan_id, entry, caller)
     plans.approve_plan(unit_of_work(), plan.plan_id, caller)

@@ -138,8 +138,8 @@ def commit_in(
         check_rounds_after(declaration, caller.now)
     except EntropyProblem as exc:
         raise entropy_failure(exc) from None
-    check_draw(uow, task, day, caller)
-    item = require(uow.items.get(task.item_code), "inspection item", task.item_code)
+    planned_item = check_draw(uow, task, day, caller)
+    item = planned_item or require(uow.items.get(task.item_code), "inspection item", task.item_code)
     departments = uow.directory.all_departments()
     tree = DepartmentTree(departments)
     department = require(tree.get(task.department_id), "department", task.department_id)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
+from fractions import Fraction
 
 from dualdraw.domain import model
 from dualdraw.domain.exclusions.model import EvaluationContext, RuleSet
 from dualdraw.domain.jurisdiction import DepartmentTree, task_object_filter
-from dualdraw.domain.plan.estimate import EntryEstimate, EntryScope, estimate_entry, shortfalls
+from dualdraw.domain.plan.estimate import EntryEstimate, EntryScope, Workload, estimate_entry, shortfalls
 from dualdraw.domain.plan.model import PlanVersion, periods
 from dualdraw.service_layer.directory import require
+from dualdraw.service_layer.plans import item_version
 from dualdraw.service_layer.ports import ExclusionMatcher, UnitOfWork
 from dualdraw.service_layer.rule_preview import department_path
 
@@ -23,21 +25,41 @@ class PlanEstimate:
     entries: list[EntryEstimate]
     shortfalls: list[str]
 
+    @property
+    def inspections(self) -> int:
+        return sum(e.inspections for e in self.entries)
+
+    @property
+    def inspector_days(self) -> Fraction:
+        return sum((e.inspector_days for e in self.entries), Fraction(0))
+
+    @property
+    def cost(self) -> Fraction:
+        return sum((e.cost for e in self.entries), Fraction(0))
+
+    @property
+    def testing_fees(self) -> Fraction:
+        return sum((e.testing_fees for e in self.entries), Fraction(0))
+
 
 def estimate_plan(
     uow: UnitOfWork, engine: ExclusionMatcher, rule_set: RuleSet, plan: PlanVersion, as_of: dt.date
 ) -> PlanEstimate:
     """Per entry: objects in scope, rule exclusions (the real matcher), eligible per risk class, draws per
-    period, inspector-days against the qualified inspectors of the window, cost; then the named shortfalls."""
+    period, inspector-days against the inspectors qualified throughout each period, cost; then the named
+    shortfalls.
+    Team size, days and cost per inspection and testing fees are the entry's item version's, unless the
+    entry sets its own."""
     estimates = []
     with uow:
         departments = uow.directory.all_departments()
         tree = DepartmentTree(departments)
         department = require(tree.get(plan.department_id), "department", plan.department_id)
         for entry in plan.entries:
-            item = require(uow.items.get(entry.item_code), "inspection item", entry.item_code)
+            item = item_version(uow, entry)
+            workload = Workload.of(entry, item)
             probe_task = model.Task(
-                "", item.code, plan.department_id, entry.ratio, entry.team_size, model.TaskScope()
+                "", item.code, plan.department_id, entry.ratio, workload.team_size, model.TaskScope()
             )
             flt = task_object_filter(tree, probe_task)
             objects = uow.directory.objects_matching(flt)
@@ -57,15 +79,24 @@ def estimate_plan(
             }
             eligible = Counter(o.risk_class.value for o in objects if o.credit_code not in excluded)
             staff = tree.subtree_ids(plan.department_id) if entry.central else [plan.department_id]
-            qualified = [
-                i
-                for i in uow.directory.inspectors_of(sorted(staff))
-                if i.available and i.qualified_for(item.required_speciality, entry.window_start)
-            ]
+            available = [i for i in uow.directory.inspectors_of(sorted(staff)) if i.available]
+            speciality = item.required_speciality
             scope = EntryScope(
-                item.required_speciality, len(objects), len(excluded), dict(eligible), len(qualified)
+                speciality,
+                len(objects),
+                len(excluded),
+                dict(eligible),
+                sum(1 for i in available if i.qualified_for(speciality, entry.window_start)),
+                tuple(
+                    sum(
+                        1
+                        for i in available
+                        if i.qualified_for(speciality, p.start) and i.qualified_for(speciality, p.end)
+                    )
+                    for p in periods(entry)
+                ),
             )
-            estimates.append(estimate_entry(entry, scope, plan.inspector_days_per_month))
+            estimates.append(estimate_entry(entry, scope, workload, plan.inspector_days_per_month))
     return PlanEstimate(plan, as_of, estimates, shortfalls(estimates, plan.department_id))
 
 

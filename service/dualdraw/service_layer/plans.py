@@ -12,18 +12,21 @@ from dualdraw.domain import model
 from dualdraw.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Violations
 from dualdraw.domain.item_list import list_as_of
 from dualdraw.domain.plan.model import (
+    Period,
     PlanEntry,
     PlanState,
     PlanVersion,
     already_drawn,
+    duplicate_entry,
     entry_problems,
     period_of,
     periods,
     require_state,
+    same_item_and_period,
     with_entry,
 )
 from dualdraw.service_layer.audit_events import record_event
-from dualdraw.service_layer.context import Caller
+from dualdraw.service_layer.context import CHINA_STANDARD_TIME, Caller
 from dualdraw.service_layer.ports import Page, PageRequest, UnitOfWork
 
 
@@ -111,6 +114,27 @@ def _check_entry(uow: UnitOfWork, plan: PlanVersion, entry: PlanEntry, field: st
         if uow.directory.get_department(d) is None or d == plan.department_id:
             v.add(f"{field}.cooperating_department_ids", f"{d!r} is not another known department")
     v.raise_if_any()
+    _refuse_duplicate(uow, plan, entry)
+
+
+def _refuse_duplicate(uow: UnitOfWork, plan: PlanVersion, entry: PlanEntry) -> None:
+    """One entry per item and period in a department's year: none of the plan's other entries, nor of the
+    department's other published plans of that year, plans the entry's item over overlapping days."""
+    for held in plan.entries:
+        if held.id != entry.id and same_item_and_period(held, entry):
+            raise duplicate_entry(plan.plan_id, held, entry)
+    after: str | None = None
+    while True:
+        page = uow.plans.list(PageRequest(size=500, after=after), [plan.department_id], published_only=True)
+        for other in page.items:
+            if other.plan_id == plan.plan_id or other.year != plan.year:
+                continue
+            for held in other.entries:
+                if same_item_and_period(held, entry):
+                    raise duplicate_entry(other.plan_id, held, entry)
+        if page.next_after is None:
+            return
+        after = page.next_after
 
 
 def add_entry(uow: UnitOfWork, plan_id: str, entry: PlanEntry, caller: Caller) -> PlanVersion:
@@ -168,6 +192,8 @@ def publish_plan(uow: UnitOfWork, plan_id: str, caller: Caller) -> PlanVersion:
     with uow:
         plan = latest(uow, plan_id)
         require_state(plan, PlanState.APPROVED, "publication")
+        for entry in plan.entries:  # another plan of the year may have been published since approval
+            _refuse_duplicate(uow, plan, entry)
         changed = replace(plan, state=PlanState.PUBLISHED, published_at=caller.now)
         uow.plans.replace(changed)
         _event(uow, caller, "plan.publish", changed)
@@ -249,6 +275,12 @@ def published_plan(uow: UnitOfWork, plan_id: str, version: int, now: dt.datetime
     return chosen[0]
 
 
+def plan_date(version: PlanVersion) -> dt.date:
+    """The day a published version took effect (its publication, Asia/Shanghai): the public estimate's."""
+    assert version.published_at is not None
+    return version.published_at.astimezone(CHINA_STANDARD_TIME).date()
+
+
 def list_published_plans(uow: UnitOfWork, page: PageRequest, now: dt.datetime) -> Page[PlanVersion]:
     with uow:
         listed = uow.plans.list(page, published_only=True)
@@ -310,10 +342,41 @@ def bind_task(
     require_item_in_force(uow, entry, caller.today())
     ref = model.PlanRef(plan_id, plan.version, entry_id, period)
     if not rehearsal:
-        holder = uow.plans.task_in_slot(f"{plan_id}/{entry_id}/{period}")
+        holder = uow.plans.task_in_slot(f"{plan_id}/{entry_id}/{period}") or _same_item_holder(
+            uow, plan_id, entry, all_periods[period - 1]
+        )
         if holder is not None:
             raise already_drawn(holder)
     return plan, entry, ref
+
+
+def _same_item_holder(uow: UnitOfWork, plan_id: str, entry: PlanEntry, period: Period) -> model.Task | None:
+    """A task of another entry of the plan (one an amendment removed, say) that drew the same item over
+    overlapping days: removing an entry and adding it again must not buy a second draw."""
+    versions = {v.version: v for v in uow.plans.versions(plan_id)}
+    for task in uow.plans.tasks_of(plan_id):
+        if task.rehearsal or task.plan is None or task.item_code != entry.item_code:
+            continue
+        held = versions[task.plan.version].entry(task.plan.entry_id)
+        if held is None or held.id == entry.id:
+            continue
+        other = periods(held)[task.plan.period - 1]
+        if other.start <= period.end and period.start <= other.end:
+            return task
+    return None
+
+
+def item_version(uow: UnitOfWork, entry: PlanEntry) -> model.InspectionItem:
+    """The item as the entry's published item version has it (a plan names versions, not the live list)."""
+    for held in uow.item_versions.history(entry.item_code):
+        if held.version == entry.item_version:
+            return held.item
+    raise NotFound("published inspection item version", f"{entry.item_code}/v{entry.item_version}")
+
+
+def planned_team_size(uow: UnitOfWork, entry: PlanEntry) -> int:
+    """The entry's team size, else its item version's."""
+    return entry.team_size if entry.team_size is not None else item_version(uow, entry).team_size
 
 
 def require_item_in_force(uow: UnitOfWork, entry: PlanEntry, day: dt.date) -> None:
@@ -328,11 +391,15 @@ def require_item_in_force(uow: UnitOfWork, entry: PlanEntry, day: dt.date) -> No
         )
 
 
-def check_draw(uow: UnitOfWork, task: model.Task, day: dt.date, caller: Caller) -> None:
+def check_draw(
+    uow: UnitOfWork, task: model.Task, day: dt.date, caller: Caller
+) -> model.InspectionItem | None:
     """Before a planned task is drawn: its entry is still in a version in force, the draw is dated today
-    (Asia/Shanghai) inside the task's period, unless the task is a rehearsal."""
+    (Asia/Shanghai) inside the task's period, unless the task is a rehearsal, and the entry's item version
+    is the one in force. Returns the item as that version has it (what the draw uses: a revision published
+    for a later day has changed the item-list row already); ``None`` for a task outside a plan."""
     if task.plan is None:
-        return
+        return None
     plan = in_force(uow, task.plan.plan_id, caller.now)
     entry = plan.entry(task.plan.entry_id) if plan else None
     if entry is None:
@@ -342,7 +409,7 @@ def check_draw(uow: UnitOfWork, task: model.Task, day: dt.date, caller: Caller) 
             metadata={"plan_id": task.plan.plan_id, "entry_id": task.plan.entry_id},
         )
     if task.rehearsal:
-        return
+        return item_version(uow, entry)
     if day != caller.today():
         raise InvalidArgument(
             [
@@ -361,3 +428,4 @@ def check_draw(uow: UnitOfWork, task: model.Task, day: dt.date, caller: Caller) 
             metadata={"plan_id": task.plan.plan_id, "entry_id": entry.id},
         )
     require_item_in_force(uow, entry, day)
+    return item_version(uow, entry)

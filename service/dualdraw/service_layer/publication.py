@@ -109,7 +109,7 @@ def pending_publications(
 
     The deadline is 20 working days after the draw (Art. 14: results are published as they come); overdue
     means ``today`` is past it. An assignment without a result counts as unrecorded, so a draw whose
-    inspections were never recorded shows up as overdue too.
+    inspections were never recorded shows up as overdue too. Rehearsals are never published, so never due.
     """
     out: list[PublicationDue] = []
     published_all = None
@@ -120,7 +120,7 @@ def pending_publications(
                 published_all = uow.publications.latest_all()
             page = uow.draws.list(PageRequest(size=500, after=after))
             for draw in page.items:
-                if draw.state != "executed" or draw.selected_count == 0:
+                if draw.state != "executed" or draw.selected_count == 0 or draw.rehearsal:
                     continue
                 current = uow.results.current(draw.id)
                 latest = published_all.get(draw.id)
@@ -171,6 +171,17 @@ def _all_items(uow: UnitOfWork) -> Iterator[InspectionItem]:
         after = page.next_after
 
 
+def _check_publication_date(effective_from: dt.date, published_on: dt.date, v: Violations) -> None:
+    """A version takes effect no earlier than its publication (``published_on``, Asia/Shanghai): what the
+    list showed for a past day never changes."""
+    if effective_from < published_on:
+        v.add(
+            "effective_from",
+            f"must not be before the publication date {published_on} (Asia/Shanghai): a published version "
+            "takes effect no earlier than its publication",
+        )
+
+
 def _check_effective(latest: ItemVersion | None, effective_from: dt.date, v: Violations) -> None:
     if latest is not None and effective_from < latest.effective_from:
         v.add(
@@ -190,6 +201,7 @@ def publish_item_list(
     """Publishes every item that is new or changed since its last published version, in one step."""
     v = Violations()
     _change_problems(change_summary, change_legal_basis, v)
+    _check_publication_date(effective_from, caller.today(), v)
     v.raise_if_any()
     made: list[ItemVersion] = []
     with uow:
@@ -242,6 +254,7 @@ def revise_item(
     dynamically when laws change), recording what changed, from when and on which legal basis."""
     v = Violations()
     _change_problems(change_summary, change_legal_basis, v)
+    _check_publication_date(effective_from, caller.today(), v)
     if not ITEM_CODE.match(revised.code):
         v.add("item.code", "must be 1-32 characters of A-Z, 0-9 and '-'")
     with uow:

@@ -25,10 +25,11 @@ def public_abandoned_draws(
 
 
 def public_abandoned_draw(uow: UnitOfWork, draw_id: str) -> PublicAbandonedDraw:
-    """One abandoned draw; ``NotFound`` for any draw that is not abandoned (live draws stay unpublished)."""
+    """One abandoned draw; ``NotFound`` for any draw that is not abandoned (live draws stay unpublished) or
+    is a rehearsal (never published)."""
     with uow:
         draw = uow.draws.get(draw_id)
-        if draw is None or draw.state != "abandoned":
+        if draw is None or draw.state != "abandoned" or draw.rehearsal:
             raise NotFound("abandoned draw", draw_id)
         return _public(uow, draw)
 

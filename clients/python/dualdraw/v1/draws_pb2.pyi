@@ -47,6 +47,7 @@ class Draw(_message.Message):
     STATE_REASON_FIELD_NUMBER: _builtins.int
     STATE_NOTE_FIELD_NUMBER: _builtins.int
     ENTROPY_NOTE_FIELD_NUMBER: _builtins.int
+    REHEARSAL_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     task_id: _builtins.str
     actor: _builtins.str
@@ -84,6 +85,10 @@ class Draw(_message.Message):
     """Set for a draw whose entropy an insider could know: "local secret — development only, not
     publishable" (a local-secret draw).
     """
+    rehearsal: _builtins.bool
+    """A rehearsal of a plan entry (manifest "rehearsal": true): drawn at any date, never published, never
+    counted in history, caps, progress, re-draw statistics or publication deadlines.
+    """
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -113,10 +118,11 @@ class Draw(_message.Message):
         state_reason: _builtins.str = ...,
         state_note: _builtins.str = ...,
         entropy_note: _builtins.str = ...,
+        rehearsal: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "algorithm_version", b"algorithm_version", "as_of", b"as_of", "create_time", b"create_time", "eligible_count", b"eligible_count", "eligible_digest", b"eligible_digest", "entropy", b"entropy", "entropy_note", b"entropy_note", "entropy_source", b"entropy_source", "excluded_count", b"excluded_count", "id", b"id", "in_scope_count", b"in_scope_count", "inspector_pool_digest", b"inspector_pool_digest", "manifest_hash", b"manifest_hash", "ratio", b"ratio", "rule_set_hash", b"rule_set_hash", "rule_set_version", b"rule_set_version", "seed", b"seed", "selected_count", b"selected_count", "state", b"state", "state_note", b"state_note", "state_reason", b"state_reason", "task_id", b"task_id", "team_size", b"team_size"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "algorithm_version", b"algorithm_version", "as_of", b"as_of", "create_time", b"create_time", "eligible_count", b"eligible_count", "eligible_digest", b"eligible_digest", "entropy", b"entropy", "entropy_note", b"entropy_note", "entropy_source", b"entropy_source", "excluded_count", b"excluded_count", "id", b"id", "in_scope_count", b"in_scope_count", "inspector_pool_digest", b"inspector_pool_digest", "manifest_hash", b"manifest_hash", "ratio", b"ratio", "rehearsal", b"rehearsal", "rule_set_hash", b"rule_set_hash", "rule_set_version", b"rule_set_version", "seed", b"seed", "selected_count", b"selected_count", "state", b"state", "state_note", b"state_note", "state_reason", b"state_reason", "task_id", b"task_id", "team_size", b"team_size"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -25,25 +25,25 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x64ualdraw/v1/items.proto\x12\x0b\x64ualdraw.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc5\x02\n\x0eInspectionItem\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0blegal_basis\x18\x03 \x01(\t\x12\x15\n\rbusiness_line\x18\x04 \x01(\t\x12\x14\n\x0ctarget_scope\x18\x05 \x01(\t\x12\x1b\n\x13required_speciality\x18\x06 \x01(\t\x12#\n\x04kind\x18\x07 \x01(\x0e\x32\x15.dualdraw.v1.ItemKind\x12\x15\n\rdefault_ratio\x18\x08 \x01(\t\x12\x15\n\rdepartment_id\x18\t \x01(\t\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rfrequency_cap\x18\x0b \x01(\x05\x12\x1d\n\x15unqualified_assistant\x18\x0c \x01(\x08\"\\\n\x1b\x43reateInspectionItemRequest\x12)\n\x04item\x18\x01 \x01(\x0b\x32\x1b.dualdraw.v1.InspectionItem\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"(\n\x18GetInspectionItemRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\"C\n\x1aListInspectionItemsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"b\n\x1bListInspectionItemsResponse\x12*\n\x05items\x18\x01 \x03(\x0b\x32\x1b.dualdraw.v1.InspectionItem\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*O\n\x08ItemKind\x12\x19\n\x15ITEM_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11ITEM_KIND_GENERAL\x10\x01\x12\x11\n\rITEM_KIND_KEY\x10\x02\x32\xb9\x02\n\x15InspectionItemService\x12]\n\x14\x43reateInspectionItem\x12(.dualdraw.v1.CreateInspectionItemRequest\x1a\x1b.dualdraw.v1.InspectionItem\x12W\n\x11GetInspectionItem\x12%.dualdraw.v1.GetInspectionItemRequest\x1a\x1b.dualdraw.v1.InspectionItem\x12h\n\x13ListInspectionItems\x12\'.dualdraw.v1.ListInspectionItemsRequest\x1a(.dualdraw.v1.ListInspectionItemsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x64ualdraw/v1/items.proto\x12\x0b\x64ualdraw.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa7\x03\n\x0eInspectionItem\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0blegal_basis\x18\x03 \x01(\t\x12\x15\n\rbusiness_line\x18\x04 \x01(\t\x12\x14\n\x0ctarget_scope\x18\x05 \x01(\t\x12\x1b\n\x13required_speciality\x18\x06 \x01(\t\x12#\n\x04kind\x18\x07 \x01(\x0e\x32\x15.dualdraw.v1.ItemKind\x12\x15\n\rdefault_ratio\x18\x08 \x01(\t\x12\x15\n\rdepartment_id\x18\t \x01(\t\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rfrequency_cap\x18\x0b \x01(\x05\x12\x1d\n\x15unqualified_assistant\x18\x0c \x01(\x08\x12\x11\n\tteam_size\x18\r \x01(\x05\x12\x1b\n\x13\x64\x61ys_per_inspection\x18\x0e \x01(\t\x12\x1b\n\x13\x63ost_per_inspection\x18\x0f \x01(\t\x12\x13\n\x0btesting_fee\x18\x10 \x01(\t\"\\\n\x1b\x43reateInspectionItemRequest\x12)\n\x04item\x18\x01 \x01(\x0b\x32\x1b.dualdraw.v1.InspectionItem\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"(\n\x18GetInspectionItemRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\"C\n\x1aListInspectionItemsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"b\n\x1bListInspectionItemsResponse\x12*\n\x05items\x18\x01 \x03(\x0b\x32\x1b.dualdraw.v1.InspectionItem\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*O\n\x08ItemKind\x12\x19\n\x15ITEM_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11ITEM_KIND_GENERAL\x10\x01\x12\x11\n\rITEM_KIND_KEY\x10\x02\x32\xb9\x02\n\x15InspectionItemService\x12]\n\x14\x43reateInspectionItem\x12(.dualdraw.v1.CreateInspectionItemRequest\x1a\x1b.dualdraw.v1.InspectionItem\x12W\n\x11GetInspectionItem\x12%.dualdraw.v1.GetInspectionItemRequest\x1a\x1b.dualdraw.v1.InspectionItem\x12h\n\x13ListInspectionItems\x12\'.dualdraw.v1.ListInspectionItemsRequest\x1a(.dualdraw.v1.ListInspectionItemsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dualdraw.v1.items_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ITEMKIND']._serialized_start=706
-  _globals['_ITEMKIND']._serialized_end=785
+  _globals['_ITEMKIND']._serialized_start=804
+  _globals['_ITEMKIND']._serialized_end=883
   _globals['_INSPECTIONITEM']._serialized_start=74
-  _globals['_INSPECTIONITEM']._serialized_end=399
-  _globals['_CREATEINSPECTIONITEMREQUEST']._serialized_start=401
-  _globals['_CREATEINSPECTIONITEMREQUEST']._serialized_end=493
-  _globals['_GETINSPECTIONITEMREQUEST']._serialized_start=495
-  _globals['_GETINSPECTIONITEMREQUEST']._serialized_end=535
-  _globals['_LISTINSPECTIONITEMSREQUEST']._serialized_start=537
-  _globals['_LISTINSPECTIONITEMSREQUEST']._serialized_end=604
-  _globals['_LISTINSPECTIONITEMSRESPONSE']._serialized_start=606
-  _globals['_LISTINSPECTIONITEMSRESPONSE']._serialized_end=704
-  _globals['_INSPECTIONITEMSERVICE']._serialized_start=788
-  _globals['_INSPECTIONITEMSERVICE']._serialized_end=1101
+  _globals['_INSPECTIONITEM']._serialized_end=497
+  _globals['_CREATEINSPECTIONITEMREQUEST']._serialized_start=499
+  _globals['_CREATEINSPECTIONITEMREQUEST']._serialized_end=591
+  _globals['_GETINSPECTIONITEMREQUEST']._serialized_start=593
+  _globals['_GETINSPECTIONITEMREQUEST']._serialized_end=633
+  _globals['_LISTINSPECTIONITEMSREQUEST']._serialized_start=635
+  _globals['_LISTINSPECTIONITEMSREQUEST']._serialized_end=702
+  _globals['_LISTINSPECTIONITEMSRESPONSE']._serialized_start=704
+  _globals['_LISTINSPECTIONITEMSRESPONSE']._serialized_end=802
+  _globals['_INSPECTIONITEMSERVICE']._serialized_start=886
+  _globals['_INSPECTIONITEMSERVICE']._serialized_end=1199
 # @@protoc_insertion_point(module_scope)

@@ -59,6 +59,10 @@ class InspectionItem(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     FREQUENCY_CAP_FIELD_NUMBER: _builtins.int
     UNQUALIFIED_ASSISTANT_FIELD_NUMBER: _builtins.int
+    TEAM_SIZE_FIELD_NUMBER: _builtins.int
+    DAYS_PER_INSPECTION_FIELD_NUMBER: _builtins.int
+    COST_PER_INSPECTION_FIELD_NUMBER: _builtins.int
+    TESTING_FEE_FIELD_NUMBER: _builtins.int
     code: _builtins.str
     """Stable code, e.g. "SE-001"."""
     name: _builtins.str
@@ -85,6 +89,16 @@ class InspectionItem(_message.Message):
     """A team for this item may include one member without required_speciality (an assistant, never
     the leader); every other member holds it with a certificate valid on the draw date.
     """
+    team_size: _builtins.int
+    """What one inspection of the item takes, for the annual plan's estimate (a plan entry may set its own
+    team size, days and cost). Inspectors per team, 2..20; 0 means 2.
+    """
+    days_per_inspection: _builtins.str
+    """Working days one inspection takes each inspector, a decimal or fraction string ("1.5", "3/2"); empty: 1."""
+    cost_per_inspection: _builtins.str
+    """Cost of one inspection in yuan (travel, materials), a decimal or fraction string; empty: 0."""
+    testing_fee: _builtins.str
+    """Laboratory testing fees per inspection in yuan, for a sampling item (抽样检验); empty: 0."""
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -102,10 +116,14 @@ class InspectionItem(_message.Message):
         create_time: _timestamp_pb2.Timestamp | None = ...,
         frequency_cap: _builtins.int = ...,
         unqualified_assistant: _builtins.bool = ...,
+        team_size: _builtins.int = ...,
+        days_per_inspection: _builtins.str = ...,
+        cost_per_inspection: _builtins.str = ...,
+        testing_fee: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_line", b"business_line", "code", b"code", "create_time", b"create_time", "default_ratio", b"default_ratio", "department_id", b"department_id", "frequency_cap", b"frequency_cap", "kind", b"kind", "legal_basis", b"legal_basis", "name", b"name", "required_speciality", b"required_speciality", "target_scope", b"target_scope", "unqualified_assistant", b"unqualified_assistant"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_line", b"business_line", "code", b"code", "cost_per_inspection", b"cost_per_inspection", "create_time", b"create_time", "days_per_inspection", b"days_per_inspection", "default_ratio", b"default_ratio", "department_id", b"department_id", "frequency_cap", b"frequency_cap", "kind", b"kind", "legal_basis", b"legal_basis", "name", b"name", "required_speciality", b"required_speciality", "target_scope", b"target_scope", "team_size", b"team_size", "testing_fee", b"testing_fee", "unqualified_assistant", b"unqualified_assistant"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -82,11 +82,14 @@ class PlanEntry(_message.Message):
     """Draws in the window, 1..12; 0 means 1."""
     central: _builtins.bool
     team_size: _builtins.int
-    """Inspectors per team, 2..20; 0 means 2."""
+    """The entry's own workload and cost, overriding its item version's (InspectionItem.team_size,
+    days_per_inspection, cost_per_inspection); 0 or empty: the item version's. Testing fees are the item's.
+    Inspectors per team, 2..20.
+    """
     days_per_inspection: _builtins.str
-    """Working days one inspection takes per inspector, a decimal or fraction string ("1.5", "3/2"); empty: 1."""
+    """Working days one inspection takes per inspector, a decimal or fraction string ("1.5", "3/2")."""
     cost_per_inspection: _builtins.str
-    """Cost of one inspection in yuan, a decimal or fraction string; empty: 0."""
+    """Cost of one inspection in yuan, a decimal or fraction string."""
     @_builtins.property
     def class_ratios(self) -> _containers.RepeatedCompositeFieldContainer[_tasks_pb2.ClassRatio]:
         """Per-class ratios overriding `ratio` for their class."""
@@ -483,6 +486,8 @@ class PeriodEstimate(_message.Message):
     AVAILABLE_INSPECTOR_DAYS_FIELD_NUMBER: _builtins.int
     COST_FIELD_NUMBER: _builtins.int
     SHORTFALL_DAYS_FIELD_NUMBER: _builtins.int
+    TESTING_FEES_FIELD_NUMBER: _builtins.int
+    QUALIFIED_INSPECTORS_FIELD_NUMBER: _builtins.int
     period: _builtins.int
     start: _builtins.str
     end: _builtins.str
@@ -491,7 +496,13 @@ class PeriodEstimate(_message.Message):
     """Fractions as decimal or "n/d" strings."""
     available_inspector_days: _builtins.str
     cost: _builtins.str
+    """Inspection cost and testing fees together, in yuan."""
     shortfall_days: _builtins.str
+    testing_fees: _builtins.str
+    qualified_inspectors: _builtins.int
+    """Inspectors qualified for the speciality from the period's first to its last day (their days are
+    available_inspector_days).
+    """
     @_builtins.property
     def draws(self) -> _containers.RepeatedCompositeFieldContainer[Global___RiskClassCount]:
         """Objects drawn per risk class, sized exactly as a draw sizes them."""
@@ -508,10 +519,12 @@ class PeriodEstimate(_message.Message):
         available_inspector_days: _builtins.str = ...,
         cost: _builtins.str = ...,
         shortfall_days: _builtins.str = ...,
+        testing_fees: _builtins.str = ...,
+        qualified_inspectors: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["available_inspector_days", b"available_inspector_days", "cost", b"cost", "draws", b"draws", "end", b"end", "inspections", b"inspections", "inspector_days", b"inspector_days", "period", b"period", "shortfall_days", b"shortfall_days", "start", b"start"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["available_inspector_days", b"available_inspector_days", "cost", b"cost", "draws", b"draws", "end", b"end", "inspections", b"inspections", "inspector_days", b"inspector_days", "period", b"period", "qualified_inspectors", b"qualified_inspectors", "shortfall_days", b"shortfall_days", "start", b"start", "testing_fees", b"testing_fees"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -532,15 +545,28 @@ class EntryEstimate(_message.Message):
     INSPECTIONS_FIELD_NUMBER: _builtins.int
     INSPECTOR_DAYS_FIELD_NUMBER: _builtins.int
     COST_FIELD_NUMBER: _builtins.int
+    TESTING_FEES_FIELD_NUMBER: _builtins.int
+    TEAM_SIZE_FIELD_NUMBER: _builtins.int
+    DAYS_PER_INSPECTION_FIELD_NUMBER: _builtins.int
+    COST_PER_INSPECTION_FIELD_NUMBER: _builtins.int
+    TESTING_FEE_FIELD_NUMBER: _builtins.int
     entry_id: _builtins.str
     item_code: _builtins.str
     speciality: _builtins.str
     in_scope: _builtins.int
     excluded: _builtins.int
     qualified_inspectors: _builtins.int
+    """Inspectors qualified for the speciality on the window's first day (per period: PeriodEstimate)."""
     inspections: _builtins.int
     inspector_days: _builtins.str
     cost: _builtins.str
+    """Inspection cost and testing fees together, in yuan."""
+    testing_fees: _builtins.str
+    team_size: _builtins.int
+    """What one inspection takes: the item version's figures, or the entry's own."""
+    days_per_inspection: _builtins.str
+    cost_per_inspection: _builtins.str
+    testing_fee: _builtins.str
     @_builtins.property
     def eligible(self) -> _containers.RepeatedCompositeFieldContainer[Global___RiskClassCount]: ...
     @_builtins.property
@@ -559,10 +585,15 @@ class EntryEstimate(_message.Message):
         inspections: _builtins.int = ...,
         inspector_days: _builtins.str = ...,
         cost: _builtins.str = ...,
+        testing_fees: _builtins.str = ...,
+        team_size: _builtins.int = ...,
+        days_per_inspection: _builtins.str = ...,
+        cost_per_inspection: _builtins.str = ...,
+        testing_fee: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cost", b"cost", "eligible", b"eligible", "entry_id", b"entry_id", "excluded", b"excluded", "in_scope", b"in_scope", "inspections", b"inspections", "inspector_days", b"inspector_days", "item_code", b"item_code", "periods", b"periods", "qualified_inspectors", b"qualified_inspectors", "speciality", b"speciality"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cost", b"cost", "cost_per_inspection", b"cost_per_inspection", "days_per_inspection", b"days_per_inspection", "eligible", b"eligible", "entry_id", b"entry_id", "excluded", b"excluded", "in_scope", b"in_scope", "inspections", b"inspections", "inspector_days", b"inspector_days", "item_code", b"item_code", "periods", b"periods", "qualified_inspectors", b"qualified_inspectors", "speciality", b"speciality", "team_size", b"team_size", "testing_fee", b"testing_fee", "testing_fees", b"testing_fees"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -577,9 +608,18 @@ class PlanEstimate(_message.Message):
     AS_OF_FIELD_NUMBER: _builtins.int
     ENTRIES_FIELD_NUMBER: _builtins.int
     SHORTFALLS_FIELD_NUMBER: _builtins.int
+    INSPECTIONS_FIELD_NUMBER: _builtins.int
+    INSPECTOR_DAYS_FIELD_NUMBER: _builtins.int
+    COST_FIELD_NUMBER: _builtins.int
+    TESTING_FEES_FIELD_NUMBER: _builtins.int
     plan_id: _builtins.str
     version: _builtins.int
     as_of: _builtins.str
+    inspections: _builtins.int
+    """The whole plan: inspections, inspector-days and cost (testing fees included) over every entry."""
+    inspector_days: _builtins.str
+    cost: _builtins.str
+    testing_fees: _builtins.str
     @_builtins.property
     def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___EntryEstimate]: ...
     @_builtins.property
@@ -594,10 +634,14 @@ class PlanEstimate(_message.Message):
         as_of: _builtins.str = ...,
         entries: _abc.Iterable[Global___EntryEstimate] | None = ...,
         shortfalls: _abc.Iterable[_builtins.str] | None = ...,
+        inspections: _builtins.int = ...,
+        inspector_days: _builtins.str = ...,
+        cost: _builtins.str = ...,
+        testing_fees: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "entries", b"entries", "plan_id", b"plan_id", "shortfalls", b"shortfalls", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "cost", b"cost", "entries", b"entries", "inspections", b"inspections", "inspector_days", b"inspector_days", "plan_id", b"plan_id", "shortfalls", b"shortfalls", "testing_fees", b"testing_fees", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

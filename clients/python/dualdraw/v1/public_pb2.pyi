@@ -800,6 +800,29 @@ class GetPublishedPlanRequest(_message.Message):
 Global___GetPublishedPlanRequest: _TypeAlias = GetPublishedPlanRequest  # noqa: Y015
 
 @_typing.final
+class GetPublishedPlanEstimateRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PLAN_ID_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    plan_id: _builtins.str
+    version: _builtins.int
+    """0: the latest published version."""
+    def __init__(
+        self,
+        *,
+        plan_id: _builtins.str = ...,
+        version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["plan_id", b"plan_id", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetPublishedPlanEstimateRequest: _TypeAlias = GetPublishedPlanEstimateRequest  # noqa: Y015
+
+@_typing.final
 class ListPublishedPlansRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -96,6 +96,11 @@ class PublicServiceStub:
                 request_serializer=dualdraw_dot_v1_dot_public__pb2.ListPublishedPlansRequest.SerializeToString,
                 response_deserializer=dualdraw_dot_v1_dot_public__pb2.ListPublishedPlansResponse.FromString,
                 _registered_method=True)
+        self.GetPublishedPlanEstimate = channel.unary_unary(
+                '/dualdraw.v1.PublicService/GetPublishedPlanEstimate',
+                request_serializer=dualdraw_dot_v1_dot_public__pb2.GetPublishedPlanEstimateRequest.SerializeToString,
+                response_deserializer=dualdraw_dot_v1_dot_plans__pb2.PlanEstimate.FromString,
+                _registered_method=True)
 
 
 class PublicServiceServicer:
@@ -178,6 +183,15 @@ class PublicServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetPublishedPlanEstimate(self, request, context):
+        """The estimate of a published version (Art. 9: workload and funding), from the live directory and the
+        rules as of the version's publication day (UTC+8): draws, inspector-days against the qualified
+        inspectors per period, cost with testing fees, and the named shortfalls.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PublicServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -240,6 +254,11 @@ def add_PublicServiceServicer_to_server(servicer, server):
                     servicer.ListPublishedPlans,
                     request_deserializer=dualdraw_dot_v1_dot_public__pb2.ListPublishedPlansRequest.FromString,
                     response_serializer=dualdraw_dot_v1_dot_public__pb2.ListPublishedPlansResponse.SerializeToString,
+            ),
+            'GetPublishedPlanEstimate': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPublishedPlanEstimate,
+                    request_deserializer=dualdraw_dot_v1_dot_public__pb2.GetPublishedPlanEstimateRequest.FromString,
+                    response_serializer=dualdraw_dot_v1_dot_plans__pb2.PlanEstimate.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -566,6 +585,33 @@ class PublicService:
             '/dualdraw.v1.PublicService/ListPublishedPlans',
             dualdraw_dot_v1_dot_public__pb2.ListPublishedPlansRequest.SerializeToString,
             dualdraw_dot_v1_dot_public__pb2.ListPublishedPlansResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPublishedPlanEstimate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dualdraw.v1.PublicService/GetPublishedPlanEstimate',
+            dualdraw_dot_v1_dot_public__pb2.GetPublishedPlanEstimateRequest.SerializeToString,
+            dualdraw_dot_v1_dot_plans__pb2.PlanEstimate.FromString,
             options,
             channel_credentials,
             insecure,

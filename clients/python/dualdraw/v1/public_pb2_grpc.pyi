@@ -53,6 +53,11 @@ class PublicServiceStub:
     GetPublishedPlan: _grpc.UnaryUnaryMultiCallable[_public_pb2.GetPublishedPlanRequest, _plans_pb2.Plan]
     """-- annual plans: published versions in force only (plans.proto) --"""
     ListPublishedPlans: _grpc.UnaryUnaryMultiCallable[_public_pb2.ListPublishedPlansRequest, _public_pb2.ListPublishedPlansResponse]
+    GetPublishedPlanEstimate: _grpc.UnaryUnaryMultiCallable[_public_pb2.GetPublishedPlanEstimateRequest, _plans_pb2.PlanEstimate]
+    """The estimate of a published version (Art. 9: workload and funding), from the live directory and the
+    rules as of the version's publication day (UTC+8): draws, inspector-days against the qualified
+    inspectors per period, cost with testing fees, and the named shortfalls.
+    """
 
 @_typing.type_check_only
 class PublicServiceAsyncStub(PublicServiceStub):
@@ -75,6 +80,11 @@ class PublicServiceAsyncStub(PublicServiceStub):
     GetPublishedPlan: _aio.UnaryUnaryMultiCallable[_public_pb2.GetPublishedPlanRequest, _plans_pb2.Plan]  # type: ignore[assignment]
     """-- annual plans: published versions in force only (plans.proto) --"""
     ListPublishedPlans: _aio.UnaryUnaryMultiCallable[_public_pb2.ListPublishedPlansRequest, _public_pb2.ListPublishedPlansResponse]  # type: ignore[assignment]
+    GetPublishedPlanEstimate: _aio.UnaryUnaryMultiCallable[_public_pb2.GetPublishedPlanEstimateRequest, _plans_pb2.PlanEstimate]  # type: ignore[assignment]
+    """The estimate of a published version (Art. 9: workload and funding), from the live directory and the
+    rules as of the version's publication day (UTC+8): draws, inspector-days against the qualified
+    inspectors per period, cost with testing fees, and the named shortfalls.
+    """
 
 class PublicServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -166,5 +176,16 @@ class PublicServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _public_pb2.ListPublishedPlansRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_public_pb2.ListPublishedPlansResponse, _abc.Awaitable[_public_pb2.ListPublishedPlansResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetPublishedPlanEstimate(
+        self,
+        request: _public_pb2.GetPublishedPlanEstimateRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_plans_pb2.PlanEstimate, _abc.Awaitable[_plans_pb2.PlanEstimate]]:
+        """The estimate of a published version (Art. 9: workload and funding), from the live directory and the
+        rules as of the version's publication day (UTC+8): draws, inspector-days against the qualified
+        inspectors per period, cost with testing fees, and the named shortfalls.
+        """
 
 def add_PublicServiceServicer_to_server(servicer: PublicServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -73,7 +73,9 @@ class Task(_message.Message):
     ratio: _builtins.str
     """Share of eligible objects to draw, a decimal string in (0, 1], e.g. "0.05"."""
     team_size: _builtins.int
-    """Inspectors per team; at least 2 (Art. 10)."""
+    """Inspectors per team; at least 2 (Art. 10). 0 on a planned task: the plan entry's, else its item
+    version's.
+    """
     title: _builtins.str
     draw_id: _builtins.str
     """Set once the task has been drawn."""

@@ -55,9 +55,20 @@ def _item_pairs(item: items_pb2.InspectionItem) -> list[tuple[str, str]]:
         ("target scope", item.target_scope),
         ("frequency cap", f"{item.frequency_cap} per year" if item.frequency_cap else "(default) 1 per year"),
         ("assistant", "one unqualified assistant per team allowed" if item.unqualified_assistant else "no"),
+        ("per inspection", _workload_text(item)),
         ("legal basis", item.legal_basis),
         ("created", show_time(item.create_time)),
     ]
+
+
+def _workload_text(item: items_pb2.InspectionItem) -> str:
+    """What one inspection takes, as the plan's estimate counts it."""
+    text = (
+        f"{item.team_size or 2} inspectors × {item.days_per_inspection or '1'} days, "
+        f"{item.cost_per_inspection or '0'} yuan"
+    )
+    fee = item.testing_fee or "0"
+    return text + (f" + {fee} yuan testing fees" if fee != "0" else "")
 
 
 def _cmd_items_create(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
@@ -73,6 +84,10 @@ def _cmd_items_create(client: DualdrawClient, args: argparse.Namespace, out: Out
         target_scope=args.target_scope or "",
         frequency_cap=args.frequency_cap or 0,
         unqualified_assistant=args.unqualified_assistant,
+        team_size=args.team_size or 0,
+        days_per_inspection=args.days_per_inspection or "",
+        cost_per_inspection=args.cost_per_inspection or "",
+        testing_fee=args.testing_fee or "",
     )
     created = client.create_item(item, request_id=idempotency_key(args))
     if out.json:
@@ -306,6 +321,11 @@ def add_commands(
         action="store_true",
         help="a team may include one member without the speciality (never the leader)",
     )
+    g = p.add_argument_group("what one inspection takes (the annual plan's estimate)")
+    g.add_argument("--team-size", type=positive_int, metavar="N", help="inspectors per team (default: 2)")
+    g.add_argument("--days-per-inspection", metavar="DAYS", help='working days per inspector, e.g. "1.5"; 1')
+    g.add_argument("--cost-per-inspection", metavar="YUAN", help="cost of one inspection (default: 0)")
+    g.add_argument("--testing-fee", metavar="YUAN", help="testing fees per inspection of a sampling item; 0")
     p.add_argument("--request-id", help="idempotency key (default: a fresh uuid4)")
     add_command(items, "list", _cmd_items_list, "list inspection items", common, listing=True)
     p = add_command(items, "show", _cmd_items_show, "show one inspection item", common)

@@ -17,8 +17,10 @@ from .output import Output, aligned_pairs, show_time
 
 def draw_pairs(draw: draws_pb2.Draw) -> list[tuple[str, str]]:
     rule_set = " ".join(part for part in (draw.rule_set_version, draw.rule_set_hash) if part)
+    rehearsal = [("rehearsal", "yes: never published, never counted")] if draw.rehearsal else []
     return [
         ("draw", draw.id),
+        *rehearsal,
         ("task", draw.task_id),
         ("as of", draw.as_of),
         ("created", " by ".join(p for p in (show_time(draw.create_time), draw.actor) if p)),

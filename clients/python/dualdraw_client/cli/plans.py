@@ -47,15 +47,18 @@ def _entry_rows(plan: plans_pb2.Plan) -> list[str]:
                 e.ratio + "".join(f" {c.risk_class}={c.ratio}" for c in e.class_ratios),
                 f"{e.window_start}..{e.window_end}",
                 str(e.frequency),
-                str(e.team_size),
-                e.days_per_inspection,
-                e.cost_per_inspection,
+                str(e.team_size or ITEM_S),
+                e.days_per_inspection or ITEM_S,
+                e.cost_per_inspection or ITEM_S,
             ]
             for e in plan.entries
         ],
         "lllrlrrrr",
     )
 
+
+ITEM_S = "(item's)"
+"""An entry figure left to its item version."""
 
 ESTIMATE_HEADERS = (
     "ENTRY", "ITEM", "PERIOD", "DAYS", "IN SCOPE", "EXCLUDED", "DRAWS", "INSPECTIONS", "INSPECTOR-DAYS",
@@ -187,6 +190,10 @@ def _cmd_estimate(client: DualdrawClient, args: argparse.Namespace, out: Output)
             "llrlrrlrrrr",
         )
     )
+    out.line(
+        f"whole plan: {estimate.inspections} inspections, {estimate.inspector_days} inspector-days, "
+        f"cost {estimate.cost} yuan (testing fees {estimate.testing_fees})"
+    )
     out.line()
     if estimate.shortfalls:
         out.lines(f"shortfall: {s}" for s in estimate.shortfalls)
@@ -223,10 +230,9 @@ def _cmd_progress(client: DualdrawClient, args: argparse.Namespace, out: Output)
 
 def _cmd_draw(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
     plan = client.get_plan(args.plan)
-    entry = next((e for e in plan.entries if e.id == args.entry), None)
     task = tasks_pb2.Task(
         department_id=plan.department_id,
-        team_size=args.team_size or (entry.team_size if entry else 2),
+        team_size=args.team_size or 0,  # 0: the entry's, else its item version's
         title=args.title or "",
         plan_id=args.plan,
         plan_entry_id=args.entry,
@@ -252,9 +258,15 @@ def _add_entry_flags(p: argparse.ArgumentParser, *, required: bool) -> None:
     g.add_argument("--window-start", type=iso_date, required=required, metavar="DATE")
     g.add_argument("--window-end", type=iso_date, required=required, metavar="DATE")
     g.add_argument("--frequency", type=positive_int, metavar="N", help="draws (periods) in the window; 1")
-    g.add_argument("--team-size", type=positive_int, metavar="N", help="inspectors per team; 2")
-    g.add_argument("--days-per-inspection", metavar="DAYS", help='working days per inspector, e.g. "1.5"; 1')
-    g.add_argument("--cost-per-inspection", metavar="YUAN", help="cost of one inspection; 0")
+    g.add_argument(
+        "--team-size", type=positive_int, metavar="N", help="inspectors per team (default: item's)"
+    )
+    g.add_argument(
+        "--days-per-inspection",
+        metavar="DAYS",
+        help='working days per inspector, e.g. "1.5" (default: item\'s)',
+    )
+    g.add_argument("--cost-per-inspection", metavar="YUAN", help="cost of one inspection (default: item's)")
     g.add_argument(
         "--class-ratio", action="append", type=_class_ratio_arg, metavar="CLASS=RATIO", help="repeatable"
     )

@@ -115,6 +115,11 @@ class PlanCalls(ClientBase):
         request = public_pb2.GetPublishedPlanRequest(plan_id=plan_id, version=version)
         return self._call(self._public.GetPublishedPlan, request)
 
+    def published_plan_estimate(self, plan_id: str, *, version: int = 0) -> plans_pb2.PlanEstimate:
+        """A published version's estimate, as of its publication day: workload, cost and shortfalls."""
+        request = public_pb2.GetPublishedPlanEstimateRequest(plan_id=plan_id, version=version)
+        return self._call(self._public.GetPublishedPlanEstimate, request)
+
     def iter_published_plans(self, *, page_size: int = 0) -> Iterator[plans_pb2.Plan]:
         return self._follow(
             lambda token: self._call(

@@ -154,7 +154,14 @@ class StatutoryDesignationRow(Base):
 
 class InspectionItemRow(Base):
     __tablename__ = "inspection_items"
-    __table_args__ = (CheckConstraint("default_ratio_denominator > 0", name="default_ratio_denominator"),)
+    __table_args__ = (
+        CheckConstraint("default_ratio_denominator > 0", name="default_ratio_denominator"),
+        CheckConstraint(
+            "days_per_inspection_denominator > 0 AND cost_per_inspection_denominator > 0"
+            " AND testing_fee_denominator > 0",
+            name="workload_denominators",
+        ),
+    )
 
     code: Mapped[str] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(Text)
@@ -169,6 +176,14 @@ class InspectionItemRow(Base):
     created_at: Mapped[dt.datetime | None]
     frequency_cap: Mapped[int | None] = mapped_column(Integer)
     unqualified_assistant: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # What one inspection takes, for the plan's estimate (amounts in yuan, exact fractions).
+    team_size: Mapped[int] = mapped_column(Integer, server_default=text("2"))
+    days_per_inspection_numerator: Mapped[int] = mapped_column(BigInteger, server_default=text("1"))
+    days_per_inspection_denominator: Mapped[int] = mapped_column(BigInteger, server_default=text("1"))
+    cost_per_inspection_numerator: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    cost_per_inspection_denominator: Mapped[int] = mapped_column(BigInteger, server_default=text("1"))
+    testing_fee_numerator: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    testing_fee_denominator: Mapped[int] = mapped_column(BigInteger, server_default=text("1"))
 
 
 class TaskRow(Base):

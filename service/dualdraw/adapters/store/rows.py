@@ -310,6 +310,13 @@ def item_values(i: InspectionItem) -> Values:
         "created_at": i.created_at,
         "frequency_cap": i.frequency_cap,
         "unqualified_assistant": i.unqualified_assistant,
+        "team_size": i.team_size,
+        "days_per_inspection_numerator": i.days_per_inspection.numerator,
+        "days_per_inspection_denominator": i.days_per_inspection.denominator,
+        "cost_per_inspection_numerator": i.cost_per_inspection.numerator,
+        "cost_per_inspection_denominator": i.cost_per_inspection.denominator,
+        "testing_fee_numerator": i.testing_fee.numerator,
+        "testing_fee_denominator": i.testing_fee.denominator,
     }
 
 
@@ -327,6 +334,10 @@ def to_item(r: Row) -> InspectionItem:
         created_at=r.created_at,
         frequency_cap=r.frequency_cap,
         unqualified_assistant=bool(r.unqualified_assistant),
+        team_size=r.team_size,
+        days_per_inspection=Fraction(r.days_per_inspection_numerator, r.days_per_inspection_denominator),
+        cost_per_inspection=Fraction(r.cost_per_inspection_numerator, r.cost_per_inspection_denominator),
+        testing_fee=Fraction(r.testing_fee_numerator, r.testing_fee_denominator),
     )
 
 

@@ -8,7 +8,32 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from dualdraw.domain.draw.selection import selection_size
+from dualdraw.domain.model import InspectionItem
 from dualdraw.domain.plan.model import Period, PlanEntry, periods
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What one inspection of an entry takes: the item version's figures, each one the entry overrides
+    replaced by the entry's (testing fees are always the item's: they follow from its sampling)."""
+
+    team_size: int
+    days_per_inspection: Fraction
+    cost_per_inspection: Fraction
+    testing_fee: Fraction
+
+    @staticmethod
+    def of(entry: PlanEntry, item: InspectionItem) -> Workload:
+        return Workload(
+            team_size=item.team_size if entry.team_size is None else entry.team_size,
+            days_per_inspection=(
+                item.days_per_inspection if entry.days_per_inspection is None else entry.days_per_inspection
+            ),
+            cost_per_inspection=(
+                item.cost_per_inspection if entry.cost_per_inspection is None else entry.cost_per_inspection
+            ),
+            testing_fee=item.testing_fee,
+        )
 
 
 @dataclass(frozen=True)
@@ -20,6 +45,10 @@ class EntryScope:
     excluded: int
     eligible_by_class: Mapping[str, int]
     qualified_inspectors: int
+    """Qualified on the window's first day."""
+    qualified_per_period: tuple[int, ...] = ()
+    """Per period, those qualified from its first to its last day (a certificate may lapse mid-year);
+    empty: ``qualified_inspectors`` in every period."""
 
 
 @dataclass(frozen=True)
@@ -30,8 +59,11 @@ class PeriodEstimate:
     draws_by_class: Mapping[str, int]
     inspections: int
     inspector_days: Fraction
+    qualified_inspectors: int
     available_inspector_days: Fraction
     cost: Fraction
+    """Inspection cost and testing fees together."""
+    testing_fees: Fraction
 
     @property
     def shortfall_days(self) -> Fraction:
@@ -42,6 +74,7 @@ class PeriodEstimate:
 class EntryEstimate:
     entry: PlanEntry
     scope: EntryScope
+    workload: Workload
     periods: tuple[PeriodEstimate, ...]
 
     @property
@@ -56,15 +89,22 @@ class EntryEstimate:
     def cost(self) -> Fraction:
         return sum((p.cost for p in self.periods), Fraction(0))
 
+    @property
+    def testing_fees(self) -> Fraction:
+        return sum((p.testing_fees for p in self.periods), Fraction(0))
+
 
 def months_in(period: Period) -> Fraction:
     """The period's length in (30-day) months."""
     return Fraction((period.end - period.start).days + 1, 30)
 
 
-def estimate_entry(entry: PlanEntry, scope: EntryScope, inspector_days_per_month: int) -> EntryEstimate:
+def estimate_entry(
+    entry: PlanEntry, scope: EntryScope, workload: Workload, inspector_days_per_month: int
+) -> EntryEstimate:
     """Each period draws ``selection_size(ratio of the class, eligible of the class)`` per class, exactly as
-    a draw does; every inspection needs ``team_size × days_per_inspection`` inspector-days."""
+    a draw does; every inspection needs ``team_size × days_per_inspection`` inspector-days and costs
+    ``cost_per_inspection + testing_fee`` yuan."""
     ratios = dict(entry.class_ratios)
     draws = {
         c: selection_size(ratios.get(c, entry.ratio), n) for c, n in sorted(scope.eligible_by_class.items())
@@ -72,6 +112,11 @@ def estimate_entry(entry: PlanEntry, scope: EntryScope, inspector_days_per_month
     inspections = sum(draws.values())
     result = []
     for period in periods(entry):
+        qualified = (
+            scope.qualified_per_period[period.index - 1]
+            if scope.qualified_per_period
+            else scope.qualified_inspectors
+        )
         result.append(
             PeriodEstimate(
                 entry_id=entry.id,
@@ -79,14 +124,14 @@ def estimate_entry(entry: PlanEntry, scope: EntryScope, inspector_days_per_month
                 speciality=scope.speciality,
                 draws_by_class=draws,
                 inspections=inspections,
-                inspector_days=inspections * entry.team_size * entry.days_per_inspection,
-                available_inspector_days=scope.qualified_inspectors
-                * inspector_days_per_month
-                * months_in(period),
-                cost=inspections * entry.cost_per_inspection,
+                inspector_days=inspections * workload.team_size * workload.days_per_inspection,
+                qualified_inspectors=qualified,
+                available_inspector_days=qualified * inspector_days_per_month * months_in(period),
+                cost=inspections * (workload.cost_per_inspection + workload.testing_fee),
+                testing_fees=inspections * workload.testing_fee,
             )
         )
-    return EntryEstimate(entry, scope, tuple(result))
+    return EntryEstimate(entry, scope, workload, tuple(result))
 
 
 def shortfalls(estimates: list[EntryEstimate], department_id: str) -> list[str]:

@@ -8,15 +8,17 @@ across versions, so "one draw per entry and period" holds across amendments.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypeVar
 
 from dualdraw.domain.canonical_json import canonical_json, sha256_hex
 from dualdraw.domain.errors import FailedPrecondition, Violations
 from dualdraw.domain.model import Task
 
+_T = TypeVar("_T")
 RISK_CLASSES = ("A", "B", "C", "D")
 MAX_FREQUENCY = 12
 
@@ -44,11 +46,12 @@ class PlanEntry:
     class_ratios: tuple[tuple[str, Fraction], ...] = ()
     cooperating_department_ids: tuple[str, ...] = ()
     central: bool = False
-    team_size: int = 2
-    days_per_inspection: Fraction = Fraction(1)
-    """Working days one inspection takes (per inspector), for the estimate."""
-    cost_per_inspection: Fraction = Fraction(0)
-    """Cost of one inspection in yuan (travel, testing fees), for the estimate."""
+    team_size: int | None = None
+    """Inspectors per team for this entry; ``None``: the item version's (``InspectionItem.team_size``)."""
+    days_per_inspection: Fraction | None = None
+    """Working days one inspection takes each inspector; ``None``: the item version's."""
+    cost_per_inspection: Fraction | None = None
+    """Cost of one inspection in yuan, testing fees apart; ``None``: the item version's."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -61,10 +64,18 @@ class PlanEntry:
             "frequency": self.frequency,
             "cooperating_department_ids": list(self.cooperating_department_ids),
             "central": self.central,
-            "team_size": self.team_size,
-            "days_per_inspection": _ratio(self.days_per_inspection),
-            "cost_per_inspection": _ratio(self.cost_per_inspection),
-        }
+        } | self._overrides()
+
+    def _overrides(self) -> dict[str, Any]:
+        """The entry's own workload and cost figures; absent ones are the item version's."""
+        data: dict[str, Any] = {}
+        if self.team_size is not None:
+            data["team_size"] = self.team_size
+        if self.days_per_inspection is not None:
+            data["days_per_inspection"] = _ratio(self.days_per_inspection)
+        if self.cost_per_inspection is not None:
+            data["cost_per_inspection"] = _ratio(self.cost_per_inspection)
+        return data
 
     @staticmethod
     def from_json(data: dict[str, Any]) -> PlanEntry:
@@ -79,14 +90,18 @@ class PlanEntry:
             frequency=int(data["frequency"]),
             cooperating_department_ids=tuple(data["cooperating_department_ids"]),
             central=bool(data["central"]),
-            team_size=int(data["team_size"]),
-            days_per_inspection=Fraction(data["days_per_inspection"]),
-            cost_per_inspection=Fraction(data["cost_per_inspection"]),
+            team_size=_optional(int, data.get("team_size")),
+            days_per_inspection=_optional(Fraction, data.get("days_per_inspection")),
+            cost_per_inspection=_optional(Fraction, data.get("cost_per_inspection")),
         )
 
 
 def _ratio(r: Fraction) -> str:
     return f"{r.numerator}/{r.denominator}"
+
+
+def _optional(parse: Callable[[Any], _T], value: object) -> _T | None:
+    return None if value is None else parse(value)
 
 
 @dataclass(frozen=True)
@@ -198,11 +213,28 @@ def entry_problems(entry: PlanEntry, year: int, field: str) -> Violations:
         and (entry.window_end - entry.window_start).days + 1 < entry.frequency
     ):
         v.add(f"{field}.frequency", "the window has fewer days than periods")
-    if entry.days_per_inspection <= 0:
+    v.items.extend(
+        workload_problems(entry.team_size, entry.days_per_inspection, entry.cost_per_inspection, field).items
+    )
+    return v
+
+
+def workload_problems(
+    team_size: int | None,
+    days_per_inspection: Fraction | None,
+    cost_per_inspection: Fraction | None,
+    field: str,
+    testing_fee: Fraction | None = None,
+) -> Violations:
+    """What is wrong with the figures the estimate counts (an item's, or an entry's overrides)."""
+    v = Violations()
+    if days_per_inspection is not None and days_per_inspection <= 0:
         v.add(f"{field}.days_per_inspection", "must be greater than 0")
-    if entry.cost_per_inspection < 0:
+    if cost_per_inspection is not None and cost_per_inspection < 0:
         v.add(f"{field}.cost_per_inspection", "must not be negative")
-    if not 2 <= entry.team_size <= 20:
+    if testing_fee is not None and testing_fee < 0:
+        v.add(f"{field}.testing_fee", "must not be negative")
+    if team_size is not None and not 2 <= team_size <= 20:
         v.add(f"{field}.team_size", "must be between 2 and 20 (Art. 10)")
     return v
 
@@ -222,4 +254,19 @@ def already_drawn(holder: Task) -> FailedPrecondition:
         f"to task {holder.id} ({where}): one draw per entry and period; abandon that draw to draw again",
         reason="PLAN_ENTRY_ALREADY_DRAWN",
         metadata={"task_id": holder.id, "draw_id": holder.draw_id or "", "plan_id": holder.plan.plan_id},
+    )
+
+
+def same_item_and_period(a: PlanEntry, b: PlanEntry) -> bool:
+    """Two entries plan the same item over overlapping days: each would draw it again for one period."""
+    return a.item_code == b.item_code and a.window_start <= b.window_end and b.window_start <= a.window_end
+
+
+def duplicate_entry(plan_id: str, held: PlanEntry, entry: PlanEntry) -> FailedPrecondition:
+    """The refusal of a second entry for an item and period that ``held`` (of plan ``plan_id``) plans."""
+    return FailedPrecondition(
+        f"entry {held.id} of plan {plan_id} plans item {held.item_code} over {held.window_start}.."
+        f"{held.window_end} already; a second entry for the same item and period would draw it twice",
+        reason="PLAN_ENTRY_DUPLICATE",
+        metadata={"plan_id": plan_id, "entry_id": held.id, "item_code": held.item_code},
     )

@@ -5,6 +5,7 @@ cases."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from fractions import Fraction
 from typing import TypeVar
@@ -15,11 +16,13 @@ from dualdraw.domain import model
 from dualdraw.domain.draw.algorithm import format_ratio, parse_ratio
 from dualdraw.domain.draw.entropy import LOCAL_SECRET
 from dualdraw.domain.errors import Violations
+from dualdraw.domain.plan.model import workload_problems
 from dualdraw.domain.policy import MAX_ITEM_FREQUENCY_CAP, JointInspection, Raise, TaskPolicy
 from dualdraw.service_layer.entropy_policy import LOCAL_SECRET_MARK
 from dualdraw.v1 import audit_pb2, directory_pb2, draws_pb2, items_pb2, tasks_pb2
 
 E = TypeVar("E")
+_D = TypeVar("_D", bound=Fraction | None)
 
 RISK_CLASS: dict[int, model.RiskClass] = {
     directory_pb2.RISK_CLASS_A: model.RiskClass.A,
@@ -97,6 +100,35 @@ def parse_enum(value: int, table: dict[int, E], path: str, v: Violations) -> E:
     return table[value]
 
 
+_AMOUNT = re.compile(r"[0-9]{1,9}(\.[0-9]{1,6})?(/[1-9][0-9]{0,8})?")
+
+
+def fraction_text(value: Fraction) -> str:
+    """A fraction as the shortest exact text: ``"3"``, ``"1.5"``, else ``"7/3"``."""
+    if value.denominator == 1:
+        return str(value.numerator)
+    try:
+        return format_ratio(value) if 0 < value <= 1 else _decimal(value)
+    except ValueError:
+        return f"{value.numerator}/{value.denominator}"
+
+
+def _decimal(value: Fraction) -> str:
+    whole = value.numerator // value.denominator
+    rest = value - whole
+    return f"{whole}{format_ratio(rest)[1:]}"
+
+
+def parse_amount(text: str, path: str, default: _D, v: Violations) -> Fraction | _D:
+    """A non-negative decimal or fraction string (``"1.5"``, ``"3/2"``); empty: ``default``."""
+    if not text:
+        return default
+    if not _AMOUNT.fullmatch(text):
+        v.add(path, f"must be a non-negative decimal or fraction such as 1.5 or 3/2, got {text!r}")
+        return default
+    return Fraction(text)
+
+
 def parse_ratio_field(value: str, path: str, v: Violations) -> Fraction | None:
     try:
         return parse_ratio(value)
@@ -136,6 +168,11 @@ def item_from_pb(pb: items_pb2.InspectionItem, path: str, v: Violations) -> mode
     dept = required(pb.department_id, f"{path}.department_id", v)
     if not 0 <= pb.frequency_cap <= MAX_ITEM_FREQUENCY_CAP:
         v.add(f"{path}.frequency_cap", f"must be 0 (not set: the default 1) to {MAX_ITEM_FREQUENCY_CAP}")
+    team_size = pb.team_size or 2
+    days = parse_amount(pb.days_per_inspection, f"{path}.days_per_inspection", Fraction(1), v)
+    cost = parse_amount(pb.cost_per_inspection, f"{path}.cost_per_inspection", Fraction(0), v)
+    fee = parse_amount(pb.testing_fee, f"{path}.testing_fee", Fraction(0), v)
+    v.items.extend(workload_problems(team_size, days, cost, path, fee).items)
     if ratio is None:
         return None
     return _all_ok(
@@ -153,6 +190,10 @@ def item_from_pb(pb: items_pb2.InspectionItem, path: str, v: Violations) -> mode
             dept,
             frequency_cap=pb.frequency_cap or None,
             unqualified_assistant=pb.unqualified_assistant,
+            team_size=team_size,
+            days_per_inspection=days,
+            cost_per_inspection=cost,
+            testing_fee=fee,
         ),
     )
 
@@ -171,6 +212,10 @@ def item_to_pb(i: model.InspectionItem) -> items_pb2.InspectionItem:
         create_time=timestamp(i.created_at),
         frequency_cap=i.frequency_cap or 0,
         unqualified_assistant=i.unqualified_assistant,
+        team_size=i.team_size,
+        days_per_inspection=fraction_text(i.days_per_inspection),
+        cost_per_inspection=fraction_text(i.cost_per_inspection),
+        testing_fee=fraction_text(i.testing_fee),
     )
 
 
@@ -223,6 +268,7 @@ def draw_to_pb(d: model.Draw) -> draws_pb2.Draw:
         state_reason=d.state_reason,
         state_note=d.state_note,
         entropy_note=LOCAL_SECRET_MARK if d.entropy_source.startswith(LOCAL_SECRET) else "",
+        rehearsal=d.rehearsal,
     )
 
 

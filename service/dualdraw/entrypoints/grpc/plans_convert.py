@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from fractions import Fraction
 
@@ -10,7 +9,13 @@ from dualdraw.domain.draw.algorithm import format_ratio
 from dualdraw.domain.errors import Violations
 from dualdraw.domain.plan.estimate import EntryEstimate, PeriodEstimate
 from dualdraw.domain.plan.model import PlanEntry, PlanState, PlanVersion
-from dualdraw.entrypoints.grpc.convert import parse_date, parse_ratio_field, timestamp
+from dualdraw.entrypoints.grpc.convert import (
+    fraction_text,
+    parse_amount,
+    parse_date,
+    parse_ratio_field,
+    timestamp,
+)
 from dualdraw.service_layer.plan_estimates import EntryProgress, PlanEstimate
 from dualdraw.v1 import plans_pb2, tasks_pb2
 
@@ -19,33 +24,6 @@ STATE = {
     PlanState.APPROVED: plans_pb2.PLAN_STATE_APPROVED,
     PlanState.PUBLISHED: plans_pb2.PLAN_STATE_PUBLISHED,
 }
-_AMOUNT = re.compile(r"[0-9]{1,9}(\.[0-9]{1,6})?(/[1-9][0-9]{0,8})?")
-
-
-def fraction_text(value: Fraction) -> str:
-    """A fraction as the shortest exact text: ``"3"``, ``"1.5"``, else ``"7/3"``."""
-    if value.denominator == 1:
-        return str(value.numerator)
-    try:
-        return format_ratio(value) if 0 < value <= 1 else _decimal(value)
-    except ValueError:
-        return f"{value.numerator}/{value.denominator}"
-
-
-def _decimal(value: Fraction) -> str:
-    whole = value.numerator // value.denominator
-    rest = value - whole
-    return f"{whole}{format_ratio(rest)[1:]}"
-
-
-def parse_amount(text: str, path: str, default: Fraction, v: Violations) -> Fraction:
-    """A non-negative decimal or fraction string (``"1.5"``, ``"3/2"``); empty: ``default``."""
-    if not text:
-        return default
-    if not _AMOUNT.fullmatch(text):
-        v.add(path, f"must be a non-negative decimal or fraction such as 1.5 or 3/2, got {text!r}")
-        return default
-    return Fraction(text)
 
 
 def entry_from_pb(pb: plans_pb2.PlanEntry, path: str, v: Violations) -> PlanEntry:
@@ -68,13 +46,9 @@ def entry_from_pb(pb: plans_pb2.PlanEntry, path: str, v: Violations) -> PlanEntr
         class_ratios=tuple(sorted(class_ratios)),
         cooperating_department_ids=tuple(sorted({d.strip() for d in pb.cooperating_department_ids})),
         central=pb.central,
-        team_size=pb.team_size or 2,
-        days_per_inspection=parse_amount(
-            pb.days_per_inspection, f"{path}.days_per_inspection", Fraction(1), v
-        ),
-        cost_per_inspection=parse_amount(
-            pb.cost_per_inspection, f"{path}.cost_per_inspection", Fraction(0), v
-        ),
+        team_size=pb.team_size or None,
+        days_per_inspection=parse_amount(pb.days_per_inspection, f"{path}.days_per_inspection", None, v),
+        cost_per_inspection=parse_amount(pb.cost_per_inspection, f"{path}.cost_per_inspection", None, v),
     )
 
 
@@ -90,10 +64,14 @@ def entry_to_pb(e: PlanEntry) -> plans_pb2.PlanEntry:
         frequency=e.frequency,
         cooperating_department_ids=list(e.cooperating_department_ids),
         central=e.central,
-        team_size=e.team_size,
-        days_per_inspection=fraction_text(e.days_per_inspection),
-        cost_per_inspection=fraction_text(e.cost_per_inspection),
+        team_size=e.team_size or 0,
+        days_per_inspection=_optional_text(e.days_per_inspection),
+        cost_per_inspection=_optional_text(e.cost_per_inspection),
     )
+
+
+def _optional_text(value: Fraction | None) -> str:
+    return "" if value is None else fraction_text(value)
 
 
 def plan_to_pb(p: PlanVersion, *, public: bool = False) -> plans_pb2.Plan:
@@ -128,9 +106,11 @@ def _period_to_pb(p: PeriodEstimate) -> plans_pb2.PeriodEstimate:
         draws=_counts(p.draws_by_class),
         inspections=p.inspections,
         inspector_days=fraction_text(p.inspector_days),
+        qualified_inspectors=p.qualified_inspectors,
         available_inspector_days=fraction_text(p.available_inspector_days),
         cost=fraction_text(p.cost),
         shortfall_days=fraction_text(p.shortfall_days),
+        testing_fees=fraction_text(p.testing_fees),
     )
 
 
@@ -147,6 +127,11 @@ def _entry_estimate_to_pb(e: EntryEstimate) -> plans_pb2.EntryEstimate:
         inspections=e.inspections,
         inspector_days=fraction_text(e.inspector_days),
         cost=fraction_text(e.cost),
+        testing_fees=fraction_text(e.testing_fees),
+        team_size=e.workload.team_size,
+        days_per_inspection=fraction_text(e.workload.days_per_inspection),
+        cost_per_inspection=fraction_text(e.workload.cost_per_inspection),
+        testing_fee=fraction_text(e.workload.testing_fee),
     )
 
 
@@ -157,6 +142,10 @@ def estimate_to_pb(e: PlanEstimate) -> plans_pb2.PlanEstimate:
         as_of=e.as_of.isoformat(),
         entries=[_entry_estimate_to_pb(x) for x in e.entries],
         shortfalls=e.shortfalls,
+        inspections=e.inspections,
+        inspector_days=fraction_text(e.inspector_days),
+        cost=fraction_text(e.cost),
+        testing_fees=fraction_text(e.testing_fees),
     )
 
 

@@ -143,6 +143,18 @@ class PublishedPlans:
             plans.published_plan(self._s.reader(), request.plan_id, version, now), public=True
         )
 
+    def GetPublishedPlanEstimate(
+        self, request: public_pb2.GetPublishedPlanEstimateRequest, context: grpc.ServicerContext
+    ) -> plans_pb2.PlanEstimate:
+        v = Violations()
+        version = _version(request.version, v)
+        v.raise_if_any()
+        plan = plans.published_plan(self._s.reader(), request.plan_id, version, caller_of(context).now)
+        estimate = plan_estimates.estimate_plan(
+            self._s.reader(), self._s.engine, self._s.rule_book.current(), plan, plans.plan_date(plan)
+        )
+        return pc.estimate_to_pb(estimate)
+
     def ListPublishedPlans(
         self, request: public_pb2.ListPublishedPlansRequest, context: grpc.ServicerContext
     ) -> public_pb2.ListPublishedPlansResponse:

@@ -55,7 +55,44 @@ def _entry_row(
         "frequency": e.frequency or 1,
         "cooperating": [department_names.get(d, d) for d in e.cooperating_department_ids],
         "level": "上级集中抽取，交登记机关检查" if e.central else "本级抽取",
-        "team_size": e.team_size or 2,
+    }
+
+
+def estimate_of(client: DualdrawClient, p: plans_pb2.Plan) -> plans_pb2.PlanEstimate | None:
+    """The version's public estimate (as of its publication day); ``None`` when the API serves none."""
+    try:
+        return client.published_plan_estimate(p.id, version=p.version)
+    except NotFoundError:
+        return None
+
+
+def _estimate_rows(estimate: plans_pb2.PlanEstimate, item_names: Mapping[str, str]) -> dict[str, Any]:
+    """Per entry and period: inspections, inspector-days needed and available, cost; the plan's totals."""
+    rows = [
+        {
+            "entry_id": e.entry_id,
+            "item": f"{e.item_code} {item_names.get(e.item_code, '')}".strip(),
+            "period": f"{p.start} 至 {p.end}",
+            "inspections": p.inspections,
+            "team": f"{e.team_size} 人 × {e.days_per_inspection} 天",
+            "inspector_days": p.inspector_days,
+            "qualified": p.qualified_inspectors,
+            "available": p.available_inspector_days,
+            "shortfall": "" if p.shortfall_days == "0" else p.shortfall_days,
+            "cost": p.cost,
+            "testing_fees": p.testing_fees,
+        }
+        for e in estimate.entries
+        for p in e.periods
+    ]
+    return {
+        "as_of": estimate.as_of,
+        "rows": rows,
+        "inspections": estimate.inspections,
+        "inspector_days": estimate.inspector_days,
+        "cost": estimate.cost,
+        "testing_fees": estimate.testing_fees,
+        "shortfalls": list(estimate.shortfalls),
     }
 
 
@@ -65,8 +102,9 @@ def version_row(
     day: Callable[[Any], str],
     item_names: Mapping[str, str],
     department_names: Mapping[str, str],
+    estimate: plans_pb2.PlanEstimate | None = None,
 ) -> dict[str, Any]:
-    """One plan version as the templates show it."""
+    """One plan version as the templates show it, with its estimate when there is one."""
     return {
         "id": safe(p.id),
         "version": p.version,
@@ -79,4 +117,5 @@ def version_row(
         "amendment_reason": p.amendment_reason,
         "content_hash": p.content_hash,
         "entries": [_entry_row(e, item_names, department_names) for e in p.entries],
+        "estimate": _estimate_rows(estimate, item_names) if estimate is not None else None,
     }

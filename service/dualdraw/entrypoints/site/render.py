@@ -155,7 +155,12 @@ def render_site(client: DualdrawClient, out_dir: Path, *, today: dt.date | None 
     department_names = dict(departments) | {a["department_id"]: a["department_name"] for a in abandoned}
     item_names = {v.code: v.item.name for v in items}
     plans = [
-        [site_plans.version_row(p, _safe, _day, item_names, department_names) for p in versions]
+        [
+            site_plans.version_row(
+                p, _safe, _day, item_names, department_names, site_plans.estimate_of(client, p)
+            )
+            for p in versions
+        ]
         for versions in site_plans.published_versions(client)
     ]
     periods = sorted({r["period"] for r in results} | {d["period"] for d in draws}, reverse=True)

@@ -40,6 +40,10 @@ def history_lock_key(department_id: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+_NOT_REHEARSALS = sa.select(TASKS.c.id).where(TASKS.c.rehearsal == sa.false())
+"""Tasks whose draws count (a rehearsal is never published and never counted)."""
+
+
 class SqlDrawLifecycleRepository(SqlRepository):
     def lock_history_scope(self, department_ids: Collection[str], *, exclusive: bool) -> None:
         """PostgreSQL: transaction-level advisory locks, one per department, taken one by one in key order
@@ -166,9 +170,10 @@ class SqlDrawLifecycleRepository(SqlRepository):
         )
 
     def abandoned_counts(self) -> dict[str, int]:
+        """Abandoned draws by reason; rehearsals are not counted."""
         rows = self._connection.execute(
             sa.select(DRAWS.c.state_reason, sa.func.count())
-            .where(DRAWS.c.state == "abandoned")
+            .where(DRAWS.c.state == "abandoned", DRAWS.c.task_id.in_(_NOT_REHEARSALS))
             .group_by(DRAWS.c.state_reason)
         )
         return {r[0]: int(r[1]) for r in rows}
@@ -184,8 +189,12 @@ class SqlDrawLifecycleRepository(SqlRepository):
         )
 
     def abandoned_draws(self, task_id: str = "", department_id: str = "") -> list[Draw]:
-        """Abandoned draws (optionally of one task or one department's tasks), oldest first."""
-        stmt = sa.select(DRAWS).where(DRAWS.c.state == "abandoned")
+        """Abandoned draws (optionally of one task or one department's tasks), oldest first; rehearsals are
+        left out (never published, never counted)."""
+        stmt = sa.select(DRAWS).where(
+            DRAWS.c.state == "abandoned",
+            DRAWS.c.task_id.in_(_NOT_REHEARSALS),
+        )
         if task_id:
             stmt = stmt.where(DRAWS.c.task_id == task_id)
         if department_id:
@@ -196,7 +205,8 @@ class SqlDrawLifecycleRepository(SqlRepository):
         return [to_draw(r) for r in rows]
 
     def draws_per_department(self) -> dict[str, tuple[int, int, int]]:
-        """Per department of the drawing task: (draws, abandoned draws, tasks with an abandoned draw)."""
+        """Per department of the drawing task: (draws, abandoned draws, tasks with an abandoned draw);
+        rehearsals are not counted."""
         abandoned = sa.case((DRAWS.c.state == "abandoned", 1), else_=0)
         redrawn = sa.case((DRAWS.c.state == "abandoned", DRAWS.c.task_id), else_=None)
         rows = self._connection.execute(
@@ -207,6 +217,7 @@ class SqlDrawLifecycleRepository(SqlRepository):
                 sa.func.count(sa.distinct(redrawn)),
             )
             .select_from(DRAWS.join(TASKS, TASKS.c.id == DRAWS.c.task_id))
+            .where(TASKS.c.rehearsal == sa.false())
             .group_by(TASKS.c.department_id)
         )
         return {r[0]: (int(r[1]), int(r[2] or 0), int(r[3])) for r in rows}

@@ -40,6 +40,13 @@ class SqlItemRepository(SqlRepository):
         return Page(items, None if last is None else last.code)
 
 
+WORKLOAD_DEFAULTS = {
+    "days_per_inspection": Fraction(1),
+    "cost_per_inspection": Fraction(0),
+    "testing_fee": Fraction(0),
+}
+
+
 def _snapshot(item: InspectionItem) -> str:
     data: dict[str, object] = {
         "code": item.code,
@@ -57,6 +64,13 @@ def _snapshot(item: InspectionItem) -> str:
         data["frequency_cap"] = item.frequency_cap
     if item.unqualified_assistant:  # absent when not allowed: older snapshots read back unchanged
         data["unqualified_assistant"] = True
+    # The estimate's figures, only where they differ from the defaults: older snapshots read back unchanged.
+    if item.team_size != 2:
+        data["team_size"] = item.team_size
+    for name in ("days_per_inspection", "cost_per_inspection", "testing_fee"):
+        value: Fraction = getattr(item, name)
+        if value != WORKLOAD_DEFAULTS[name]:
+            data[name] = f"{value.numerator}/{value.denominator}"
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
@@ -77,6 +91,8 @@ def _from_snapshot(text: str) -> InspectionItem:
         created_at=dt.datetime.fromisoformat(created) if created else None,
         frequency_cap=data.get("frequency_cap"),
         unqualified_assistant=bool(data.get("unqualified_assistant", False)),
+        team_size=int(data.get("team_size", 2)),
+        **{name: Fraction(data.get(name, default)) for name, default in WORKLOAD_DEFAULTS.items()},
     )
 
 

@@ -184,6 +184,7 @@ POLICIES: dict[str, MethodPolicy] = {
     # -- published annual plans --
     _m(PUBLIC, "GetPublishedPlan"): rule(*EVERYONE),
     _m(PUBLIC, "ListPublishedPlans"): rule(*EVERYONE),
+    _m(PUBLIC, "GetPublishedPlanEstimate"): rule(*EVERYONE),
 }
 
 # Infrastructure every client may use without a token.
