@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.client import HTTPConnection
+from pathlib import Path
 
 import grpc
 import pytest
@@ -20,6 +23,7 @@ import pytest
 from dualdraw.entrypoints.grpc.security.tokens import Principal, Role, mint_token
 from dualdraw.entrypoints.grpc.server import SERVICE_NAMES, RunningServer, create_server
 from dualdraw.entrypoints.http.openapi import document_json
+from dualdraw.runtime.crashpoints import PAUSE_ENV
 from dualdraw.service_layer.demo_directory import HIGH_TECH_ZONE, LUNAN
 from dualdraw.service_layer.demo_loader import load_demo
 from dualdraw.v1 import tasks_pb2, tasks_pb2_grpc
@@ -27,6 +31,7 @@ from dualdraw_client import DualdrawClient
 from dualdraw_client.errors import DualdrawError
 from tests.e2e.conftest import RULES
 from tests.e2e.http_calls import curl, frames, post, post_stream
+from tests.e2e.test_deadlines_e2e import _draw_calls, _reached
 from tests.security.conftest import KEYS, secured_settings
 
 TASK = {"itemCode": "TS-SE-01", "departmentId": HIGH_TECH_ZONE, "ratio": "0.1", "teamSize": 2}
@@ -51,12 +56,10 @@ def _start(settings: object) -> Iterator[Http]:
         running.stop(grace=1)
 
 
-@pytest.fixture
-def http(database_url: str) -> Iterator[Http]:
-    """Development mode (auth off, local entropy), HTTP on a free port, the demo loaded."""
+def _development(database_url: str) -> object:
     from dualdraw.settings import Settings
 
-    settings = Settings(
+    return Settings(
         database_url=database_url,
         rules_path=RULES,
         address="127.0.0.1:0",
@@ -67,7 +70,26 @@ def http(database_url: str) -> Iterator[Http]:
         http_address="127.0.0.1:0",
         http_cors_origins=BROWSER_ORIGIN,
     )
-    yield from _start(settings)
+
+
+@pytest.fixture
+def http(database_url: str) -> Iterator[Http]:
+    """Development mode (auth off, local entropy), HTTP on a free port, the demo loaded."""
+    yield from _start(_development(database_url))
+
+
+@pytest.fixture
+def paused_http(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Http, Path]]:
+    """Like ``http``, but draws wait right before their commit until the returned path exists."""
+    release = tmp_path / "release"
+    monkeypatch.setenv(PAUSE_ENV, f"draw.before_commit={release}")
+    try:
+        for served in _start(_development(database_url)):
+            yield served, release
+    finally:
+        release.touch()
 
 
 @pytest.fixture
@@ -79,25 +101,33 @@ def secured_http(database_url: str) -> Iterator[Http]:
 def test_the_demo_draw_runs_with_curl(http: Http) -> None:
     status, task = curl(http.base, "dualdraw.v1.TaskService/CreateTask", {"task": TASK, "requestId": "c-1"})
     assert status == 200, task
-    assert task["itemCode"] == "TS-SE-01" and task["teamSize"] == 2  # lowerCamelCase names
+    assert task["itemCode"] == "TS-SE-01"
+    assert task["teamSize"] == 2
     drawn = []
     for n in range(2):
         body = {"taskId": task["id"] if n == 0 else _task(http)["id"], "asOf": AS_OF, "requestId": f"d-{n}"}
         status, draw = curl(http.base, "dualdraw.v1.DrawService/Draw", body, "x-dualdraw-actor: curl-user")
         assert status == 200, draw
-        assert isinstance(draw["inScopeCount"], str) and int(draw["inScopeCount"]) > 0  # int64 as a string
+        assert isinstance(draw["inScopeCount"], str)
+        assert int(draw["inScopeCount"]) > 0
         drawn.append(draw["id"])
     status, got = curl(http.base, "dualdraw.v1.DrawService/GetDraw", {"id": drawn[0]})
-    assert status == 200 and got["id"] == drawn[0] and got["taskId"] == task["id"]
+    assert status == 200
+    assert got["id"] == drawn[0]
+    assert got["taskId"] == task["id"]
     status, first = curl(http.base, "dualdraw.v1.DrawService/ListDraws", {"pageSize": 1})
-    assert status == 200 and len(first["draws"]) == 1 and first["nextPageToken"]
+    assert status == 200
+    assert len(first["draws"]) == 1
+    assert first["nextPageToken"]
     status, second = curl(
         http.base, "dualdraw.v1.DrawService/ListDraws", {"pageSize": 1, "pageToken": first["nextPageToken"]}
     )
-    assert status == 200 and len(second["draws"]) == 1
+    assert status == 200
+    assert len(second["draws"]) == 1
     assert {first["draws"][0]["id"], second["draws"][0]["id"]} == set(drawn)
     status, assignments = curl(http.base, "dualdraw.v1.DrawService/ListAssignments", {"drawId": drawn[0]})
-    assert status == 200 and assignments["assignments"][0]["team"]
+    assert status == 200
+    assert assignments["assignments"][0]["team"]
 
 
 def _task(http: Http) -> dict[str, str]:
@@ -121,9 +151,13 @@ def test_a_plain_http_client_imports_draws_and_replays_a_draw_by_its_request_id(
     )
     assert imported.status == 200
     (flags, counts), (end, trailer) = frames(imported.body)
-    assert flags == 0 and counts["departments"] == "1" and end == 2 and "error" not in trailer
+    assert flags == 0
+    assert counts["departments"] == "1"
+    assert end == 2
+    assert "error" not in trailer
     department = post(http.base, "dualdraw.v1.DirectoryService/GetDepartment", {"id": "130299-HTTP"})
-    assert department.status == 200 and department.body["name"] == "经开区分局"  # UTF-8 both ways
+    assert department.status == 200
+    assert department.body["name"] == "经开区分局"
 
     task = _task(http)
     request = {"taskId": task["id"], "asOf": AS_OF, "requestId": "draw-once"}
@@ -132,7 +166,8 @@ def test_a_plain_http_client_imports_draws_and_replays_a_draw_by_its_request_id(
     assert first.status == again.status == 200
     assert again.body == first.body  # the first response, replayed: one draw
     other = post(http.base, "dualdraw.v1.DrawService/Draw", {**request, "requestId": "draw-twice"})
-    assert other.status == 409 and other.body["code"] == "already_exists"
+    assert other.status == 409
+    assert other.body["code"] == "already_exists"
     assert other.reason() == "DRAW_EXISTS"
     assert other.detail("google.rpc.ErrorInfo")["metadata"]["draw_id"] == first.body["id"]
     listed = post(http.base, "dualdraw.v1.DrawService/ListDraws", {"taskId": task["id"]})
@@ -142,7 +177,8 @@ def test_a_plain_http_client_imports_draws_and_replays_a_draw_by_its_request_id(
 def test_a_validation_error_carries_the_same_field_violations_as_grpc(http: Http) -> None:
     bad = {**TASK, "ratio": "7"}
     reply = post(http.base, "dualdraw.v1.TaskService/CreateTask", {"task": bad})
-    assert reply.status == 400 and reply.body["code"] == "invalid_argument"
+    assert reply.status == 400
+    assert reply.body["code"] == "invalid_argument"
     violations = reply.detail("google.rpc.BadRequest")["fieldViolations"]
     assert [v["field"] for v in violations] == ["task.ratio"]
     with DualdrawClient(http.target, actor="grpc-user") as client, pytest.raises(DualdrawError) as caught:
@@ -156,25 +192,32 @@ def test_a_validation_error_carries_the_same_field_violations_as_grpc(http: Http
 
 def test_a_request_that_does_not_parse_is_refused_before_the_server(http: Http) -> None:
     unknown = post(http.base, "dualdraw.v1.TaskService/CreateTask", {"task": TASK, "colour": "red"})
-    assert unknown.status == 400 and unknown.reason() == "MALFORMED_REQUEST"
-    assert unknown.detail("google.rpc.BadRequest")["fieldViolations"][0].get("field", "") == ""  # the whole message
+    assert unknown.status == 400
+    assert unknown.reason() == "MALFORMED_REQUEST"
+    violation = unknown.detail("google.rpc.BadRequest")["fieldViolations"][0]
+    assert violation.get("field", "") == ""  # the whole message
     broken = post(http.base, "dualdraw.v1.TaskService/CreateTask", None, raw=b"{not json")
-    assert broken.status == 400 and broken.reason() == "MALFORMED_REQUEST"
+    assert broken.status == 400
+    assert broken.reason() == "MALFORMED_REQUEST"
     missing = post(http.base, "dualdraw.v1.TaskService/Nothing", {})
-    assert missing.status == 404 and missing.reason() == "METHOD_NOT_FOUND"
+    assert missing.status == 404
+    assert missing.reason() == "METHOD_NOT_FOUND"
     text = post(http.base, "dualdraw.v1.TaskService/ListTasks", {}, {"Content-Type": "text/plain"})
-    assert text.status == 415 and text.reason() == "CONTENT_TYPE_NOT_SUPPORTED"
+    assert text.status == 415
+    assert text.reason() == "CONTENT_TYPE_NOT_SUPPORTED"
 
 
 def test_the_deadline_header_is_the_calls_deadline(http: Http) -> None:
     task = _task(http)
     request = {"taskId": task["id"], "asOf": AS_OF, "requestId": "late"}
     late = post(http.base, "dualdraw.v1.DrawService/Draw", request, {"Connect-Timeout-Ms": "1"})
-    assert late.status == 504 and late.body["code"] == "deadline_exceeded"
+    assert late.status == 504
+    assert late.body["code"] == "deadline_exceeded"
     retried = post(http.base, "dualdraw.v1.DrawService/Draw", request)  # outcome unknown: retry, same id
     assert retried.status == 200
     bad = post(http.base, "dualdraw.v1.DrawService/ListDraws", {}, {"Connect-Timeout-Ms": "soon"})
-    assert bad.status == 400 and bad.reason() == "TIMEOUT_HEADER_INVALID"
+    assert bad.status == 400
+    assert bad.reason() == "TIMEOUT_HEADER_INVALID"
 
 
 def test_a_bundle_streams_as_connect_frames_equal_to_the_grpc_export(http: Http) -> None:
@@ -183,9 +226,12 @@ def test_a_bundle_streams_as_connect_frames_equal_to_the_grpc_export(http: Http)
     reply = post_stream(
         http.base, "dualdraw.v1.VerifiableDrawService/StreamDrawBundle", [{"drawId": draw["id"]}]
     )
-    assert reply.status == 200 and reply.headers["Content-Type"] == "application/connect+json"
+    assert reply.status == 200
+    assert reply.headers["Content-Type"] == "application/connect+json"
     *chunks, (end, trailer) = frames(reply.body)
-    assert end == 2 and "error" not in trailer and trailer["metadata"]["x-request-id"]
+    assert end == 2
+    assert "error" not in trailer
+    assert trailer["metadata"]["x-request-id"]
     content = b"".join(base64.b64decode(chunk["data"]) for _, chunk in chunks)
     assert int(chunks[0][1]["totalSizeBytes"]) == len(content)
     with DualdrawClient(http.target, actor="grpc-user") as client:
@@ -195,7 +241,9 @@ def test_a_bundle_streams_as_connect_frames_equal_to_the_grpc_export(http: Http)
         http.base, "dualdraw.v1.VerifiableDrawService/StreamDrawBundle", [{"drawId": "nope"}]
     )
     [(end, trailer)] = frames(unknown.body)
-    assert unknown.status == 200 and end == 2 and trailer["error"]["code"] == "not_found"
+    assert unknown.status == 200
+    assert end == 2
+    assert trailer["error"]["code"] == "not_found"
     assert [
         d["debug"]["reason"] for d in trailer["error"]["details"] if d["type"] == "google.rpc.ErrorInfo"
     ] == ["NOT_FOUND"]
@@ -219,18 +267,22 @@ def test_cors_admits_the_configured_origin_only(http: Http) -> None:
             return error.code, dict(error.headers)
 
     status, headers = preflight(BROWSER_ORIGIN)
-    assert status == 204 and headers["Access-Control-Allow-Origin"] == BROWSER_ORIGIN
+    assert status == 204
+    assert headers["Access-Control-Allow-Origin"] == BROWSER_ORIGIN
     assert "content-type" in headers["Access-Control-Allow-Headers"]
     status, headers = preflight("http://evil.example")
-    assert status == 403 and "Access-Control-Allow-Origin" not in headers
+    assert status == 403
+    assert "Access-Control-Allow-Origin" not in headers
     before = post(http.base, "dualdraw.v1.TaskService/ListTasks", {}).body.get("tasks", [])
     refused = post(
         http.base, "dualdraw.v1.TaskService/CreateTask", {"task": TASK}, {"Origin": "http://evil.example"}
     )
-    assert refused.status == 403 and refused.reason() == "ORIGIN_NOT_ALLOWED"
+    assert refused.status == 403
+    assert refused.reason() == "ORIGIN_NOT_ALLOWED"
     assert post(http.base, "dualdraw.v1.TaskService/ListTasks", {}).body.get("tasks", []) == before
     allowed = post(http.base, "dualdraw.v1.TaskService/ListTasks", {}, {"Origin": BROWSER_ORIGIN})
-    assert allowed.status == 200 and allowed.headers["Access-Control-Allow-Origin"] == BROWSER_ORIGIN
+    assert allowed.status == 200
+    assert allowed.headers["Access-Control-Allow-Origin"] == BROWSER_ORIGIN
 
 
 def test_the_openapi_document_is_served(http: Http) -> None:
@@ -242,7 +294,8 @@ def test_the_openapi_document_is_served(http: Http) -> None:
 
 def test_a_call_without_a_token_is_refused_with_the_grpc_reason(secured_http: Http) -> None:
     refused = post(secured_http.base, "dualdraw.v1.TaskService/ListTasks", {})
-    assert refused.status == 401 and refused.body["code"] == "unauthenticated"
+    assert refused.status == 401
+    assert refused.body["code"] == "unauthenticated"
     with grpc.insecure_channel(secured_http.target) as channel, pytest.raises(grpc.RpcError) as caught:
         tasks_pb2_grpc.TaskServiceStub(channel).ListTasks(tasks_pb2.ListTasksRequest(), timeout=30)
     assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
@@ -250,7 +303,8 @@ def test_a_call_without_a_token_is_refused_with_the_grpc_reason(secured_http: Ht
     forged = post(
         secured_http.base, "dualdraw.v1.TaskService/ListTasks", {}, {"Authorization": "Bearer forged"}
     )
-    assert forged.status == 401 and forged.reason() == "TOKEN_INVALID"
+    assert forged.status == 401
+    assert forged.reason() == "TOKEN_INVALID"
 
     token = mint_token(KEYS, Principal("op-http", Role.DRAW_OPERATOR, LUNAN))
     admitted = post(
@@ -263,7 +317,8 @@ def test_a_call_without_a_token_is_refused_with_the_grpc_reason(secured_http: Ht
         {"task": {**TASK, "departmentId": HIGH_TECH_ZONE}},
         {"Authorization": f"Bearer {token}"},
     )
-    assert outside.status == 403 and outside.body["code"] == "permission_denied"
+    assert outside.status == 403
+    assert outside.body["code"] == "permission_denied"
     public = post(secured_http.base, "dualdraw.v1.PublicService/ListPublishedDraws", {})
     assert public.status == 200  # a public method needs no token, over HTTP as over gRPC
 
@@ -275,3 +330,27 @@ def test_a_call_without_a_token_is_refused_with_the_grpc_reason(secured_http: Ht
         events = [e for e in uow.audit.list(PageRequest(size=1000)).items if e.action == "access.denied"]
     peers = {json.loads(e.after_json).get("peer") for e in events}
     assert "http:127.0.0.1" in peers  # HTTP callers are counted by their own address
+
+
+def test_a_caller_that_hangs_up_before_the_commit_cancels_the_draw(paused_http: tuple[Http, Path]) -> None:
+    http, release = paused_http
+    task = _task(http)
+    request = json.dumps({"taskId": task["id"], "asOf": AS_OF, "requestId": "hang-up"})
+    cancelled_before = _draw_calls("CANCELLED")
+    connection = HTTPConnection(http.base.removeprefix("http://"), timeout=60)
+    connection.request("POST", "/dualdraw.v1.DrawService/Draw", request, {"Content-Type": "application/json"})
+    _reached(release)  # everything is written but not committed
+    connection.close()  # the caller goes away
+    time.sleep(1)  # the gateway notices within 0.1 s and cancels the call over its socket
+    release.touch()
+    give_up = time.monotonic() + 30
+    while _draw_calls("CANCELLED") == cancelled_before:  # the server ended the call as cancelled
+        assert time.monotonic() < give_up, "the server did not end the call as cancelled"
+        time.sleep(0.02)
+    assert (
+        post(http.base, "dualdraw.v1.DrawService/ListDraws", {"taskId": task["id"]}).body.get("draws", [])
+        == []
+    )
+    retried = post(http.base, "dualdraw.v1.DrawService/Draw", json.loads(request))
+    assert retried.status == 200
+    assert retried.body["taskId"] == task["id"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import select
 import socket
 import ssl
 import threading
@@ -248,8 +249,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._refuse(error)
             return
         rpc: grpc.UnaryUnaryMultiCallable[bytes, bytes] = self.server.gateway.channel.unary_unary(route.path)
+        call = rpc.future(request, timeout=timeout, metadata=self._metadata())
+        finished = threading.Event()
+        call.add_done_callback(lambda _: finished.set())
+        while not finished.wait(0.1):
+            if self._caller_gone():  # cancels the call: the server checks that before it commits
+                call.cancel()
+                self.close_connection = True
+                return
         try:
-            payload, call = rpc.with_call(request, timeout=timeout, metadata=self._metadata())
+            payload = call.result()
         except grpc.RpcError as failure:
             code, message, trailers = connect.error_metadata(failure)
             self._send_error(code, message, trailers)
@@ -331,6 +340,19 @@ class _Handler(BaseHTTPRequestHandler):
             return
 
     # -- HTTP plumbing -------------------------------------------------------------------------------
+
+    def _caller_gone(self) -> bool:
+        """Whether the caller closed its connection while its call runs (it has sent all of its request,
+        so a readable socket with nothing to read means it hung up). Not seen under TLS: there the call
+        runs to its end, bounded by its deadline."""
+        connection = self.connection
+        if isinstance(connection, ssl.SSLSocket):
+            return False
+        try:
+            readable, _, _ = select.select([connection], [], [], 0)
+            return bool(readable) and connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
 
     def _origin_ok(self) -> bool:
         """A browser call from an origin not allowed is refused before anything runs (no CORS headers)."""
