@@ -19,6 +19,8 @@ from pathlib import Path
 
 import grpc
 import pytest
+from google.rpc import error_details_pb2  # type: ignore[import-untyped]  # no py.typed
+from grpc_status import rpc_status
 
 from dualdraw.entrypoints.grpc.security.tokens import Principal, Role, mint_token
 from dualdraw.entrypoints.grpc.server import SERVICE_NAMES, RunningServer, create_server
@@ -299,7 +301,11 @@ def test_a_call_without_a_token_is_refused_with_the_grpc_reason(secured_http: Ht
     with grpc.insecure_channel(secured_http.target) as channel, pytest.raises(grpc.RpcError) as caught:
         tasks_pb2_grpc.TaskServiceStub(channel).ListTasks(tasks_pb2.ListTasksRequest(), timeout=30)
     assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
-    assert refused.reason() == "TOKEN_MISSING"
+    grpc_status = rpc_status.from_call(caught.value)
+    assert grpc_status is not None
+    info = error_details_pb2.ErrorInfo()
+    assert grpc_status.details[0].Unpack(info)
+    assert refused.reason() == info.reason == "TOKEN_MISSING"
     forged = post(
         secured_http.base, "dualdraw.v1.TaskService/ListTasks", {}, {"Authorization": "Bearer forged"}
     )

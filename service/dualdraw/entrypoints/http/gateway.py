@@ -141,6 +141,11 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     gateway: Gateway
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A connection that fails (a TLS handshake without a client certificate, a caller gone) is the
+        caller's problem: logged at debug level, not printed."""
+        log.debug("HTTP connection from %s failed", client_address, exc_info=True)
+
 
 class _IPv6Server(_Server):
     address_family = socket.AF_INET6
