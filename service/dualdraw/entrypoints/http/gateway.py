@@ -157,6 +157,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "dualdraw"
     timeout = 120  # seconds a connection may sit idle in a read or a write
+    disable_nagle_algorithm = True  # headers and body leave in separate writes: no 40 ms delayed-ACK stall
     server: _Server
     _request_body: _Limited | _Chunked
 
