@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -32,7 +33,7 @@ from dualdraw.v1 import tasks_pb2, tasks_pb2_grpc
 from dualdraw_client import DualdrawClient
 from dualdraw_client.errors import DualdrawError
 from tests.e2e.conftest import RULES
-from tests.e2e.http_calls import curl, frames, post, post_stream
+from tests.e2e.http_calls import curl, frame, frames, post, post_stream
 from tests.e2e.test_deadlines_e2e import _draw_calls, _reached
 from tests.security.conftest import KEYS, secured_settings
 
@@ -378,3 +379,38 @@ def test_a_read_over_a_kept_alive_connection_is_not_held_back_by_nagle(http: Htt
         took.append(time.perf_counter() - started)
     connection.close()
     assert sorted(took)[len(took) // 2] < 0.030  # a delayed-ACK stall is 40 ms on every call
+
+
+def test_bodies_arrive_chunked_or_by_length_and_a_cut_off_one_is_never_forwarded(http: Http) -> None:
+    chunks = [
+        frame(
+            {"departments": [{"id": "130298-CHUNK", "name": "chunked", "level": 3, "regionCode": "130200"}]}
+        ),
+        frame({"requestId": "import-chunked", "final": True}),
+    ]
+    connection = HTTPConnection(http.base.removeprefix("http://"), timeout=60)
+    connection.request(
+        "POST",
+        "/dualdraw.v1.DirectoryService/ImportDirectory",
+        iter(chunks),
+        {"Content-Type": "application/connect+json"},
+        encode_chunked=True,  # what a streaming client sends over HTTP/1.1
+    )
+    (_, counts), (_, trailer) = frames(connection.getresponse().read())
+    connection.close()
+    assert counts["departments"] == "1"
+    assert "error" not in trailer
+    body = json.dumps({"task": TASK, "requestId": "cut-off"}).encode()
+    host, port = http.base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as raw:
+        head = (
+            "POST /dualdraw.v1.TaskService/CreateTask HTTP/1.1\r\nHost: x\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body) + 100}\r\n\r\n"
+        )
+        raw.sendall(head.encode() + body)
+        raw.shutdown(socket.SHUT_WR)  # the caller stops sending 100 bytes early
+        reply = raw.makefile("rb").read()
+    assert reply.startswith(b"HTTP/1.1 400")
+    assert b"MALFORMED_REQUEST" in reply
+    listed = post(http.base, "dualdraw.v1.TaskService/ListTasks", {}).body.get("tasks", [])
+    assert len(listed) == 0  # the complete JSON before the cut was not sent on

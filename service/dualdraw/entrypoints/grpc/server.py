@@ -183,10 +183,11 @@ class RunningServer:
         """Health turns NOT_SERVING first; new calls are refused; in-flight calls get ``grace`` seconds."""
         for name in ["", *SERVICE_NAMES]:
             self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
-        if self.http is not None:  # no new HTTP calls; those in flight end with the gRPC server's grace
-            self.http.gateway.close()
+        if self.http is not None:  # no new HTTP calls; those in flight end within the gRPC server's grace
+            self.http.gateway.stop_accepting()
         self.server.stop(grace).wait()
         if self.http is not None:
+            self.http.gateway.close()
             shutil.rmtree(self.http.socket_dir, ignore_errors=True)
         if self.denials is not None:  # after the calls: the counts of the last window are written
             self.denials.close()

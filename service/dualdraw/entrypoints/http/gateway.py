@@ -107,6 +107,7 @@ class Gateway:
             ],
         )
         self._http: ThreadingHTTPServer | None = None
+        self.stopping = False
         self._thread: threading.Thread | None = None
 
     def origin_allowed(self, origin: str) -> bool:
@@ -129,11 +130,18 @@ class Gateway:
         self._thread.start()
         return int(http.server_address[1])
 
-    def close(self) -> None:
-        """Stops accepting, then closes the channel (calls in flight end with it)."""
+    def stop_accepting(self) -> None:
+        """No new connections, and kept-alive ones close after their current call; calls in flight go on
+        (the gRPC server's grace bounds them)."""
+        self.stopping = True
         if self._http is not None:
             self._http.shutdown()
             self._http.server_close()
+            self._http = None
+
+    def close(self) -> None:
+        """Stops accepting, then closes the channel: calls still in flight are cancelled."""
+        self.stop_accepting()
         self.channel.close()
 
 
@@ -170,12 +178,16 @@ class _Handler(BaseHTTPRequestHandler):
         """Also opens the request's body, once, for whichever method reads it."""
         if not super().parse_request():
             return False
+        if self.server.gateway.stopping:
+            self.close_connection = True
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             self._request_body = _Chunked(cast(IO[bytes], self.rfile))
-        else:
-            self._request_body = _Limited(
-                cast(IO[bytes], self.rfile), int(self.headers.get("Content-Length") or 0)
-            )
+            return True
+        length = self.headers.get("Content-Length") or "0"
+        if not length.isdigit():
+            self.send_error(HTTPStatus.BAD_REQUEST, "bad Content-Length")
+            return False
+        self._request_body = _Limited(cast(IO[bytes], self.rfile), int(length))
         return True
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -380,6 +392,13 @@ class _Handler(BaseHTTPRequestHandler):
         limit = self.server.gateway.max_message_bytes
         reader = self._request_body
         body = reader.read(limit + 1)
+        if isinstance(reader, _Limited) and reader.cut_off:  # never forward a part of a request
+            self.close_connection = True
+            raise ProtocolError(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "the body ended before its Content-Length",
+                reason="MALFORMED_REQUEST",
+            )
         if len(body) > limit:
             self.close_connection = True
             raise ProtocolError(
@@ -488,12 +507,15 @@ class _Limited:
 
     def __init__(self, raw: IO[bytes], length: int) -> None:
         self._raw = raw
-        self._left = length
+        self.left = length
+        self.cut_off = False  # the caller stopped sending before the end
 
     def read(self, size: int = -1) -> bytes:
-        size = self._left if size < 0 else min(size, self._left)
+        size = self.left if size < 0 else min(size, self.left)
         data = self._raw.read(size) if size > 0 else b""
-        self._left -= len(data)
+        self.left -= len(data)
+        if len(data) < size:  # a buffered read comes back short only at the end of the stream
+            self.cut_off, self.left = True, 0
         return data
 
 
