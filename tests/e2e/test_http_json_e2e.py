@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import socket
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -33,7 +34,7 @@ from dualdraw.v1 import tasks_pb2, tasks_pb2_grpc
 from dualdraw_client import DualdrawClient
 from dualdraw_client.errors import DualdrawError
 from tests.e2e.conftest import RULES
-from tests.e2e.http_calls import curl, frame, frames, post, post_stream
+from tests.e2e.http_calls import Reply, curl, frame, frames, post, post_stream
 from tests.e2e.test_deadlines_e2e import _draw_calls, _reached
 from tests.security.conftest import KEYS, secured_settings
 
@@ -414,3 +415,25 @@ def test_bodies_arrive_chunked_or_by_length_and_a_cut_off_one_is_never_forwarded
     assert b"MALFORMED_REQUEST" in reply
     listed = post(http.base, "dualdraw.v1.TaskService/ListTasks", {}).body.get("tasks", [])
     assert len(listed) == 0  # the complete JSON before the cut was not sent on
+
+
+def test_a_call_in_flight_when_the_server_stops_is_answered_within_the_grace(
+    paused_http: tuple[Http, Path],
+) -> None:
+    http, release = paused_http
+    task = _task(http)
+    answers: list[Reply] = []
+    request = {"taskId": task["id"], "asOf": AS_OF, "requestId": "in-flight"}
+    caller = threading.Thread(
+        target=lambda: answers.append(post(http.base, "dualdraw.v1.DrawService/Draw", request))
+    )
+    caller.start()
+    _reached(release)
+    stopping = threading.Thread(target=http.running.stop, kwargs={"grace": 30})
+    stopping.start()
+    time.sleep(0.5)  # the gateway stops accepting; the draw waits at its pause point
+    release.touch()
+    caller.join(60)
+    stopping.join(60)
+    assert [a.status for a in answers] == [200]
+    assert answers[0].body["taskId"] == task["id"]
