@@ -32,6 +32,7 @@ from google.protobuf.message import DecodeError, Message
 from dualdraw.entrypoints.grpc.security.denials import HTTP_PEER_METADATA_KEY
 from dualdraw.entrypoints.http import connect
 from dualdraw.entrypoints.http.connect import ProtocolError
+from dualdraw.entrypoints.http.request_bodies import ChunkedBody, LengthBody
 
 log = logging.getLogger(__name__)
 FORWARDED_HEADERS = ("authorization", "x-dualdraw-actor", "x-request-id")
@@ -167,7 +168,7 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 120  # seconds a connection may sit idle in a read or a write
     disable_nagle_algorithm = True  # headers and body leave in separate writes: no 40 ms delayed-ACK stall
     server: _Server
-    _request_body: _Limited | _Chunked
+    _request_body: LengthBody | ChunkedBody
 
     def setup(self) -> None:
         super().setup()
@@ -181,13 +182,13 @@ class _Handler(BaseHTTPRequestHandler):
         if self.server.gateway.stopping:
             self.close_connection = True
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            self._request_body = _Chunked(cast(IO[bytes], self.rfile))
+            self._request_body = ChunkedBody(cast(IO[bytes], self.rfile))
             return True
         length = self.headers.get("Content-Length") or "0"
         if not length.isdigit():
             self.send_error(HTTPStatus.BAD_REQUEST, "bad Content-Length")
             return False
-        self._request_body = _Limited(cast(IO[bytes], self.rfile), int(length))
+        self._request_body = LengthBody(cast(IO[bytes], self.rfile), int(length))
         return True
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -392,7 +393,7 @@ class _Handler(BaseHTTPRequestHandler):
         limit = self.server.gateway.max_message_bytes
         reader = self._request_body
         body = reader.read(limit + 1)
-        if isinstance(reader, _Limited) and reader.cut_off:  # never forward a part of a request
+        if isinstance(reader, LengthBody) and reader.cut_off:  # never forward a part of a request
             self.close_connection = True
             raise ProtocolError(
                 grpc.StatusCode.INVALID_ARGUMENT,
@@ -500,50 +501,3 @@ def _encode(message_class: type[Message], payload: bytes, as_json: bool) -> byte
         return payload
     text = json_format.MessageToJson(message_class.FromString(payload), indent=None, ensure_ascii=False)
     return text.encode("utf-8")
-
-
-class _Limited:
-    """The request body when it has a ``Content-Length``: reads stop at its end."""
-
-    def __init__(self, raw: IO[bytes], length: int) -> None:
-        self._raw = raw
-        self.left = length
-        self.cut_off = False  # the caller stopped sending before the end
-
-    def read(self, size: int = -1) -> bytes:
-        size = self.left if size < 0 else min(size, self.left)
-        data = self._raw.read(size) if size > 0 else b""
-        self.left -= len(data)
-        if len(data) < size:  # a buffered read comes back short only at the end of the stream
-            self.cut_off, self.left = True, 0
-        return data
-
-
-class _Chunked:
-    """The request body in HTTP/1.1 chunked transfer coding (what streaming clients send)."""
-
-    def __init__(self, raw: IO[bytes]) -> None:
-        self._raw = raw
-        self._left = 0
-        self._done = False
-
-    def read(self, size: int = -1) -> bytes:
-        out = bytearray()
-        while not self._done and (size < 0 or len(out) < size):
-            if self._left == 0:
-                line = self._raw.readline(1024).split(b";", 1)[0].strip()
-                self._left = int(line or b"0", 16)
-                if self._left == 0:
-                    while self._raw.readline(1024).strip():  # trailers, then the blank line
-                        pass
-                    self._done = True
-                    break
-            want = self._left if size < 0 else min(self._left, size - len(out))
-            data = self._raw.read(want)
-            if not data:
-                raise ValueError("the chunked body ends early")
-            out += data
-            self._left -= len(data)
-            if self._left == 0:
-                self._raw.readline(8)  # the CRLF after a chunk
-        return bytes(out)
