@@ -5,6 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DB     ?= sqlite:///dualdraw.db
 ADDR   ?= 127.0.0.1:50051
+HTTP_ADDR ?= 127.0.0.1:8080
 
 .PHONY: help run test test-fast lint typecheck protos protos-check bench load clean
 
@@ -20,9 +21,9 @@ $(STAMP): pyproject.toml clients/python/pyproject.toml
 
 install: $(STAMP)  ## create the virtual environment and install dualdraw and dualdraw-client with the dev tools
 
-run: $(STAMP)  ## install, migrate the SQLite file, load demo data if empty, serve on 127.0.0.1:50051
+run: $(STAMP)  ## install, migrate the SQLite file, load demo data if empty, serve gRPC on 127.0.0.1:50051, HTTP/JSON on 127.0.0.1:8080
 	auth=$${DUALDRAW_AUTH:-off}; local=$$([ "$$auth" = off ] && echo 1 || echo 0); \
-	DUALDRAW_AUTH=$$auth DUALDRAW_ALLOW_LOCAL_ENTROPY=$${DUALDRAW_ALLOW_LOCAL_ENTROPY:-$$local} DUALDRAW_DATABASE_URL=$${DUALDRAW_DATABASE_URL:-$(DB)} $(VENV)/bin/dualdraw serve --address $(ADDR) --migrate --demo-if-empty
+	DUALDRAW_AUTH=$$auth DUALDRAW_ALLOW_LOCAL_ENTROPY=$${DUALDRAW_ALLOW_LOCAL_ENTROPY:-$$local} DUALDRAW_DATABASE_URL=$${DUALDRAW_DATABASE_URL:-$(DB)} $(VENV)/bin/dualdraw serve --address $(ADDR) --http-address $(HTTP_ADDR) --migrate --demo-if-empty
 
 test: $(STAMP)  ## install and run the whole suite (SQLite and PostgreSQL)
 	$(PY) -m pytest $(PYTEST_ARGS)

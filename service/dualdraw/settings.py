@@ -97,6 +97,12 @@ class Settings:
     )
     # Prometheus metrics on a separate HTTP port ("" = off), e.g. 127.0.0.1:9464.
     metrics_address: str = field(default_factory=lambda: os.environ.get("DUALDRAW_METRICS_ADDRESS", ""))
+    http_address: str = field(default_factory=lambda: os.environ.get("DUALDRAW_HTTP_ADDRESS", ""))
+    """``DUALDRAW_HTTP_ADDRESS``: HTTP/JSON (Connect protocol) and ``/openapi.json`` on this ``host:port``
+    beside gRPC ("" = off); plaintext only on loopback, TLS with the gRPC port's certificate otherwise."""
+    http_cors_origins: str = field(default_factory=lambda: os.environ.get("DUALDRAW_HTTP_CORS_ORIGINS", ""))
+    """``DUALDRAW_HTTP_CORS_ORIGINS``: browser origins (``https://host:port``, comma-separated; ``*`` any)
+    whose pages may call the HTTP API; none by default, and a call from another origin is refused."""
     # "json" (one JSON object a line, with request ids) or "text".
     log_format: str = field(default_factory=lambda: os.environ.get("DUALDRAW_LOG_FORMAT", "json"))
     draw_process: str = field(

@@ -10,12 +10,28 @@ from pathlib import Path
 
 from dualdraw.settings import Settings
 
-LOCAL_COMMANDS = {"serve", "db", "demo", "publish", "rules", "verify", "keygen", "token", "completion"}
+LOCAL_COMMANDS = {
+    "serve",
+    "db",
+    "demo",
+    "publish",
+    "rules",
+    "verify",
+    "keygen",
+    "token",
+    "completion",
+    "openapi",
+}
 
 
 def _add_local_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = sub.add_parser("serve", help="run the gRPC server")
     serve.add_argument("--address", help="host:port (default $DUALDRAW_ADDRESS or 127.0.0.1:50051)")
+    serve.add_argument(
+        "--http-address",
+        help="also serve HTTP/JSON (Connect protocol, /openapi.json) on host:port"
+        " (default $DUALDRAW_HTTP_ADDRESS; off when unset)",
+    )
     serve.add_argument("--database-url", help="default $DUALDRAW_DATABASE_URL or sqlite:///dualdraw.db")
     serve.add_argument(
         "--rules", type=Path, help="rule files folder (default $DUALDRAW_RULES_PATH or ./rules)"
@@ -63,6 +79,9 @@ def _add_local_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     keygen = sub.add_parser("keygen", help="write a new Ed25519 key for signing audit checkpoints")
     keygen.add_argument("path", type=Path, help="where to write the PEM private key (must not exist)")
 
+    openapi = sub.add_parser("openapi", help="write the OpenAPI document of the HTTP/JSON API")
+    openapi.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
+
     demo = sub.add_parser("demo", help="load the bundled demo directory")
     demo.add_argument("--database-url")
     demo.add_argument("--force", action="store_true", help="load even when the database holds objects")
@@ -91,6 +110,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         settings = replace(settings, database_url=args.database_url)
     if getattr(args, "address", None):
         settings = replace(settings, address=args.address)
+    if getattr(args, "http_address", None):
+        settings = replace(settings, http_address=args.http_address)
     if getattr(args, "rules", None):
         settings = replace(settings, rules_path=args.rules)
     return settings
@@ -105,6 +126,17 @@ def _run_local(args: argparse.Namespace) -> int:
         from dualdraw_client.cli.completion import script
 
         sys.stdout.write(script(build_parser(), args.shell))
+        return 0
+    if args.command == "openapi":
+        from dualdraw.entrypoints.grpc.server import SERVICE_NAMES
+        from dualdraw.entrypoints.http.openapi import document_json
+
+        text = document_json(SERVICE_NAMES)
+        if args.output is None:
+            sys.stdout.buffer.write(text)
+        else:
+            args.output.write_bytes(text)
+            print(f"wrote {args.output}")
         return 0
     if args.command == "keygen":
         from dualdraw.domain.audit.checkpoints import write_private_key

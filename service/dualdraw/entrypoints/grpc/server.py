@@ -5,7 +5,9 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import shutil
 import signal
+import tempfile
 import threading
 from collections.abc import Callable
 from concurrent import futures
@@ -49,6 +51,8 @@ from dualdraw.entrypoints.grpc.servicers import (
 )
 from dualdraw.entrypoints.grpc.validation import RequestValidationInterceptor
 from dualdraw.entrypoints.grpc.verification_servicers import AuditLogServicer, VerifiableDrawServicer
+from dualdraw.entrypoints.http.gateway import Gateway, tls_context
+from dualdraw.entrypoints.http.openapi import document_json
 from dualdraw.runtime.telemetry import start_metrics_server
 from dualdraw.service_layer.entropy_policy import EntropyPolicy
 from dualdraw.service_layer.rule_book import RuleBook
@@ -173,12 +177,18 @@ class RunningServer:
     metrics: Any = None  # the Prometheus HTTP server, when one was started
     draw_process: DrawProcess | None = None  # runs the draws, unless DUALDRAW_DRAW_PROCESS=off
     denials: DenialLog | None = None  # aggregated refusals, flushed when the server stops
+    http: HttpFront | None = None  # the HTTP/JSON gateway, when DUALDRAW_HTTP_ADDRESS is set
 
     def stop(self, grace: float | None = 5.0) -> None:
         """Health turns NOT_SERVING first; new calls are refused; in-flight calls get ``grace`` seconds."""
         for name in ["", *SERVICE_NAMES]:
             self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+        if self.http is not None:  # no new HTTP calls; those in flight end within the gRPC server's grace
+            self.http.gateway.stop_accepting()
         self.server.stop(grace).wait()
+        if self.http is not None:
+            self.http.gateway.close()
+            shutil.rmtree(self.http.socket_dir, ignore_errors=True)
         if self.denials is not None:  # after the calls: the counts of the last window are written
             self.denials.close()
         if self.draw_process is not None:  # after the calls: a draw in flight has finished (or was cut off)
@@ -188,6 +198,15 @@ class RunningServer:
         self.store.dispose()
         if self.metrics is not None:
             self.metrics.shutdown()
+
+
+@dataclass
+class HttpFront:
+    """The HTTP/JSON gateway and the private folder of the Unix socket it reaches the gRPC server by."""
+
+    gateway: Gateway
+    port: int
+    socket_dir: Path
 
 
 def is_loopback(address: str) -> bool:
@@ -318,8 +337,11 @@ def create_server(
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable([*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name], server)
+    socket_dir = Path(tempfile.mkdtemp(prefix="dualdraw-http-")) if settings.http_address else None
     try:
         port = _bind(server, settings.address, credentials)
+        if socket_dir is not None:  # mode 0700: only this user reaches the gateway's way in
+            server.add_insecure_port(f"unix:{socket_dir / 'grpc.sock'}")
     except OSError:
         rule_book.close()
         wiring.close()
@@ -346,9 +368,51 @@ def create_server(
         settings.rules_path,
     )
     metrics = start_metrics_server(settings.metrics_address) if settings.metrics_address else None
-    return RunningServer(
+    running = RunningServer(
         server, port, health_servicer, services, store, metrics, draw_process, denials=denials
     )
+    if socket_dir is not None:
+        try:
+            running.http = _start_http(settings, socket_dir)
+        except (OSError, ValueError):
+            running.stop(0)
+            shutil.rmtree(socket_dir, ignore_errors=True)
+            raise
+    return running
+
+
+def _start_http(settings: Settings, socket_dir: Path) -> HttpFront:
+    """The HTTP/JSON gateway on ``settings.http_address``, forwarding to this server's Unix socket; TLS
+    (and mTLS) with the gRPC port's files, plaintext on loopback only."""
+    tls = None
+    if settings.tls_cert is not None and settings.tls_key is not None:
+        tls = tls_context(settings.tls_cert, settings.tls_key, settings.tls_client_ca)
+    elif not is_loopback(settings.http_address):
+        raise ValueError(
+            f"plaintext HTTP is allowed on loopback only, not on {settings.http_address}:"
+            " set DUALDRAW_TLS_CERT and DUALDRAW_TLS_KEY"
+        )
+    origins = frozenset(o.strip().rstrip("/") for o in settings.http_cors_origins.split(",") if o.strip())
+    gateway = Gateway(
+        f"unix:{socket_dir / 'grpc.sock'}",
+        SERVICE_NAMES,
+        openapi=document_json(SERVICE_NAMES),
+        cors_origins=origins,
+        max_message_bytes=settings.max_message_bytes,
+    )
+    try:
+        port = gateway.serve(settings.http_address, tls)
+    except OSError:
+        gateway.close()
+        raise
+    log.info(
+        "HTTP/JSON (Connect protocol) on %s (port %d)%s; OpenAPI at /openapi.json; CORS origins: %s",
+        settings.http_address,
+        port,
+        " with TLS" if tls else "",
+        ", ".join(sorted(origins)) or "none",
+    )
+    return HttpFront(gateway, port, socket_dir)
 
 
 def _bind(server: grpc.Server, address: str, credentials: grpc.ServerCredentials | None) -> int:
@@ -443,5 +507,7 @@ def serve(settings: Settings) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     print(f"dualdraw listening on {settings.address}", flush=True)
+    if running.http is not None:
+        print(f"dualdraw HTTP/JSON on {settings.http_address} (OpenAPI: /openapi.json)", flush=True)
     done.wait()
     running.stop(settings.grace_s)

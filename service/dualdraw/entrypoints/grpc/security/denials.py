@@ -45,6 +45,19 @@ def peer_host(peer: str) -> str:
     return peer
 
 
+HTTP_PEER_METADATA_KEY = "x-dualdraw-http-peer"
+
+
+def caller_address(peer: str, metadata: dict[str, str]) -> str:
+    """Where a call comes from: its gRPC peer, or for a call the HTTP gateway forwards over its private
+    Unix socket (mode 0700, this user only), the HTTP caller's address it names (``http:<address>``), so
+    that HTTP callers are counted apart and not as one local peer."""
+    forwarded = metadata.get(HTTP_PEER_METADATA_KEY, "")
+    if peer.startswith("unix:") and forwarded:
+        return f"http:{forwarded[:64]}"
+    return peer
+
+
 def bind_peer(peer: str) -> None:
     """Refusals from here on in this context are attributed to ``peer``'s address (the call's
     ``context.peer()``); the interceptor binds it as it starts admitting each call."""

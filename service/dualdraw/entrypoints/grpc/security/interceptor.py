@@ -27,6 +27,7 @@ from dualdraw.entrypoints.grpc.security.denials import (
     DenialLog,
     DenialThrottle,
     bind_peer,
+    caller_address,
     current_peer,
 )
 from dualdraw.entrypoints.grpc.security.policy import OPEN_PREFIXES, MethodPolicy, Target, policy_for
@@ -222,9 +223,10 @@ class SecurityInterceptor(grpc.ServerInterceptor):
         return wrap_handler(handler, lambda behaviour, shape: self._admitting(behaviour, shape, method))
 
     def _admit(self, method: str, context: grpc.ServicerContext, request: Any) -> Principal:
-        bind_peer(context.peer())  # refusals of this call, import chunks included, are counted against it
-        policy = policy_for(method)
         metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
+        # refusals of this call, import chunks included, are counted against it
+        bind_peer(caller_address(context.peer(), metadata))
+        policy = policy_for(method)
         try:
             principal = self._authenticator.authenticate(metadata, policy)
         except Unauthenticated as error:
