@@ -140,10 +140,14 @@ def test_the_public_site_shows_charts_with_the_published_numbers(
     published: tuple[Served, str, str],
     client: DualdrawClient,  # noqa: F811 - the fixture imported above
     tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     served, _plan_id, draw_id = published
+    draw = client.get_draw(draw_id)
     site = tmp_path / "site"
-    assert dualdraw_cli.main(["publish", "site", str(site), "--server", served.target]) == 0
+    assert dualdraw_cli.main(["publish", "site", str(site), "--server", served.target, "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["path"], summary["draws"], summary["results"]) == (str(site), 1, draw.selected_count)
     public = client.published_draw(draw_id)
     draws = bars((site / "draws.html").read_text(encoding="utf-8"))
     assert draws["draws-chart"] == {public.department_name: {"抽取次数": 1}}

@@ -11,7 +11,7 @@ from typing import Final, TypeVar
 
 from ..client import DEFAULT_TARGET, DualdrawClient, new_request_id
 from ..i18n import _
-from .output import Output
+from .output import Output, add_json_option
 
 _T = TypeVar("_T")
 
@@ -92,12 +92,7 @@ def common_options() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help=f"deadline of each call (default: {DEFAULT_TIMEOUT:g})",
     )
-    group.add_argument(
-        "--json",
-        dest="json_output",
-        action="store_true",
-        help=_("machine output: JSON (lists: one object a line)"),
-    )
+    add_json_option(group)
     group.add_argument(
         "--lang",
         choices=("en", "zh"),

@@ -14,6 +14,7 @@ from typing import BinaryIO, Final
 from dualdraw.v1 import publication_pb2, results_pb2
 
 from ..client import DualdrawClient
+from ..i18n import _
 from .options import add_command, add_group, idempotency_key, iso_date, limited, positive_int
 from .output import Output, aligned_pairs, show_time
 
@@ -216,20 +217,37 @@ def _target(path: str | None) -> Iterator[BinaryIO]:
         yield f
 
 
+def _to_file(path: str | None) -> bool:
+    return path not in (None, "-")
+
+
 def _cmd_export(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
+    """The records to the file or standard output. ``--json``: on standard output the records come as JSON
+    Lines whatever ``--format`` says; written to a file, a summary document is printed."""
+    fmt = "jsonl" if out.json and not _to_file(args.output) else args.format
+    size = 0
     with _target(args.output) as sink:
-        for data in client.export(KINDS[args.kind], FORMATS[args.format], draw_id=args.draw or ""):
+        for data in client.export(KINDS[args.kind], FORMATS[fmt], draw_id=args.draw or ""):
             sink.write(data)
+            size += len(data)
+    if out.json and _to_file(args.output):
+        out.document({"kind": args.kind, "format": fmt, "path": args.output, "size": size})
     return 0
 
 
 def _cmd_credit_export(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
+    """The feed to the file or standard output, the checkpoint to pass next time on stderr (``--json`` with
+    a file: a summary document on standard output instead)."""
     checkpoint, records = args.since, 0
     with _target(args.output) as sink:
         for chunk in client.export_credit_records(args.since):
             sink.write(chunk.data)
             checkpoint, records = chunk.checkpoint, records + chunk.records
-    sys.stderr.write(f"{records} record(s); checkpoint {checkpoint} (pass --since {checkpoint} next time)\n")
+    if out.json and _to_file(args.output):
+        out.document({"path": args.output, "records": records, "checkpoint": checkpoint})
+        return 0
+    message = _("{records} record(s); checkpoint {checkpoint} (pass --since {checkpoint} next time)")
+    sys.stderr.write(message.format(records=records, checkpoint=checkpoint) + "\n")
     return 0
 
 

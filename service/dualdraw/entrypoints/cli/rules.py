@@ -119,6 +119,7 @@ def add_rules_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p = actions.add_parser("export-directory", help="write the directory as JSON Lines (import format)")
     p.add_argument("--database-url", required=True)
     p.add_argument("output", type=Path, metavar="OUT.jsonl")
+    p.add_argument("--json", action="store_true", dest="json_output", help=_(JSON_HELP))
 
 
 def run_rules_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -347,7 +348,10 @@ def _export(args: argparse.Namespace, out: TextIO) -> int:
                 record = {"kind": kind, **MessageToDict(to_pb(item), preserving_proto_field_name=True)}
                 f.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
                 count += 1
-    out.write(f"exported {count} records to {args.output}\n")
+    if getattr(args, "json_output", False):
+        out.write(json.dumps({"path": str(args.output), "records": count}, ensure_ascii=False) + "\n")
+    else:
+        out.write(f"exported {count} records to {args.output}\n")
     return EXIT_OK
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 from pathlib import Path
 
 from dualdraw_client import DualdrawClient
+from dualdraw_client.cli.output import Output, add_json_option
 from dualdraw_client.client import DEFAULT_TARGET
 from dualdraw_client.errors import DualdrawError
 
@@ -24,6 +26,7 @@ def add_publish_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         "--server", metavar="HOST:PORT", help=f"server (default: $DUALDRAW_SERVER or {DEFAULT_TARGET})"
     )
     site.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS")
+    add_json_option(site)
 
 
 def run_publish(args: argparse.Namespace) -> int:
@@ -39,8 +42,9 @@ def run_publish(args: argparse.Namespace) -> int:
     except ValueError as exc:  # a server-supplied id that is no plain file name: nothing is written for it
         print(f"error: {exc}")
         return 1
-    print(
+    Output(bool(args.json_output)).outcome(
+        {"path": str(args.out_dir), **dataclasses.asdict(summary)},
         f"site written to {args.out_dir}: {summary.items} items, {summary.draws} draws,"
-        f" {summary.results} results, {summary.objects} object pages, {summary.plan_versions} plan versions"
+        f" {summary.results} results, {summary.objects} object pages, {summary.plan_versions} plan versions",
     )
     return 0
