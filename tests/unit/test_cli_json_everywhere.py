@@ -105,7 +105,7 @@ class StubClient:
         return call
 
 
-def _argv(path: tuple[str, ...], parser: argparse.ArgumentParser, tmp: Path) -> list[str]:
+def command_argv(path: tuple[str, ...], parser: argparse.ArgumentParser, tmp: Path) -> list[str]:
     """``path`` with a plausible value for every required argument."""
     argv = list(path)
     for group in parser._mutually_exclusive_groups:
@@ -153,7 +153,7 @@ def test_each_remote_command_prints_only_json_with_json(
     path: tuple[str, ...], parser: argparse.ArgumentParser, tmp_path: Path
 ) -> None:
     (tmp_path / "x").write_text("{}", encoding="utf-8")  # "x" is every placeholder, a file among them
-    args = build_parser().parse_args(_argv(path, parser, tmp_path))
+    args = build_parser().parse_args(command_argv(path, parser, tmp_path))
     stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
     with contextlib.chdir(tmp_path), contextlib.redirect_stdout(stdout):
         code = args.__dict__[HANDLER](StubClient(), args, Output(True))

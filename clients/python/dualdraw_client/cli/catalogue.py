@@ -20,11 +20,15 @@ def item_kind_name(kind: items_pb2.ItemKind.ValueType) -> str:
 
 def _plan_text(task: tasks_pb2.Task) -> str:
     if not task.plan_id:
-        return "(none)"
-    text = (
-        f"{task.plan_id} version {task.plan_version}, entry {task.plan_entry_id}, period {task.plan_period}"
+        return _("(none)")
+    text = _("{plan} version {version}, entry {entry}, period {period}").format(
+        plan=task.plan_id, version=task.plan_version, entry=task.plan_entry_id, period=task.plan_period
     )
-    return text + (" (rehearsal)" if task.rehearsal else "")
+    return text + (_(" (rehearsal)") if task.rehearsal else "")
+
+
+def _frequency_cap(cap: int) -> str:
+    return _("{n} per year").format(n=cap) if cap else _("(default) 1 per year")
 
 
 def _task_pairs(task: tasks_pb2.Task) -> list[tuple[str, str]]:
@@ -35,10 +39,10 @@ def _task_pairs(task: tasks_pb2.Task) -> list[tuple[str, str]]:
         ("department", task.department_id),
         ("ratio", task.ratio),
         ("team size", str(task.team_size)),
-        ("region", task.scope.region_code or "(whole territory)"),
-        ("industries", ", ".join(task.scope.industries) or "(all)"),
+        ("region", task.scope.region_code or _("(whole territory)")),
+        ("industries", ", ".join(task.scope.industries) or _("(all)")),
         ("created", show_time(task.create_time)),
-        ("draw", task.draw_id or "(not drawn)"),
+        ("draw", task.draw_id or _("(not drawn)")),
         ("plan", _plan_text(task)),
     ]
 
@@ -53,7 +57,7 @@ def _item_pairs(item: items_pb2.InspectionItem) -> list[tuple[str, str]]:
         ("speciality", item.required_speciality),
         ("department", item.department_id),
         ("target scope", item.target_scope),
-        ("frequency cap", f"{item.frequency_cap} per year" if item.frequency_cap else "(default) 1 per year"),
+        ("frequency cap", _frequency_cap(item.frequency_cap)),
         ("legal basis", item.legal_basis),
         ("created", show_time(item.create_time)),
     ]

@@ -75,7 +75,7 @@ def common_options() -> argparse.ArgumentParser:
     group.add_argument(
         "--server",
         metavar="HOST:PORT",
-        help=f"server address (default: $DUALDRAW_SERVER or {DEFAULT_TARGET})",
+        help=_("server address (default: $DUALDRAW_SERVER or {target})").format(target=DEFAULT_TARGET),
     )
     group.add_argument(
         "--actor", help="who is acting, sent to the server (default: $DUALDRAW_ACTOR or login name)"
@@ -90,7 +90,7 @@ def common_options() -> argparse.ArgumentParser:
         "--timeout",
         type=positive_float,
         metavar="SECONDS",
-        help=f"deadline of each call (default: {DEFAULT_TIMEOUT:g})",
+        help=_("deadline of each call (default: {seconds})").format(seconds=f"{DEFAULT_TIMEOUT:g}"),
     )
     add_json_option(group)
     group.add_argument(

@@ -8,6 +8,7 @@ import argparse
 from dualdraw.v1 import plans_pb2, tasks_pb2
 
 from ..client import DualdrawClient
+from ..i18n import _
 from .draws import show_draw
 from .options import add_command, add_group, idempotency_key, iso_date, limited, positive_int
 from .output import Output, aligned_pairs, enum_name, format_table, show_time
@@ -27,7 +28,7 @@ def _plan_pairs(plan: plans_pb2.Plan) -> list[tuple[str, str]]:
         ("title", plan.title),
         ("inspector days/month", str(plan.inspector_days_per_month)),
         ("content hash", plan.content_hash),
-        ("created", f"{show_time(plan.create_time)} by {plan.created_by}"),
+        ("created", _("{time} by {actor}").format(time=show_time(plan.create_time), actor=plan.created_by)),
     ]
     if plan.HasField("publish_time"):
         pairs.append(("published", show_time(plan.publish_time)))
@@ -159,9 +160,8 @@ def _cmd_estimate(client: DualdrawClient, args: argparse.Namespace, out: Output)
     if out.json:
         out.document(estimate)
         return 0
-    out.line(
-        f"plan {estimate.plan_id} version {estimate.version}, directory and rules as of {estimate.as_of}"
-    )
+    message = _("plan {plan} version {version}, directory and rules as of {as_of}")
+    out.line(message.format(plan=estimate.plan_id, version=estimate.version, as_of=estimate.as_of))
     rows = []
     for e in estimate.entries:
         for p in e.periods:
@@ -189,9 +189,9 @@ def _cmd_estimate(client: DualdrawClient, args: argparse.Namespace, out: Output)
     )
     out.line()
     if estimate.shortfalls:
-        out.lines(f"shortfall: {s}" for s in estimate.shortfalls)
+        out.lines(_("shortfall: {shortfall}").format(shortfall=s) for s in estimate.shortfalls)
     else:
-        out.line("no shortfall: the qualified inspectors cover every period")
+        out.line(_("no shortfall: the qualified inspectors cover every period"))
     return 0
 
 
@@ -200,10 +200,11 @@ def _cmd_progress(client: DualdrawClient, args: argparse.Namespace, out: Output)
     if out.json:
         out.document(progress)
         return 0
-    out.line(f"plan {progress.plan_id} version {progress.version} as of {progress.as_of}")
+    message = _("plan {plan} version {version} as of {as_of}")
+    out.line(message.format(plan=progress.plan_id, version=progress.version, as_of=progress.as_of))
     out.lines(
         format_table(
-            ["ENTRY", "PERIOD", "DRAWN", "INSPECTED", "PUBLISHED", "OVERDUE"],
+            ["ENTRY", "PERIOD", "DRAWN", "RECORDED", "PUBLISHED", "OVERDUE"],
             [
                 [
                     r.entry_id,
@@ -211,7 +212,7 @@ def _cmd_progress(client: DualdrawClient, args: argparse.Namespace, out: Output)
                     str(r.drawn),
                     str(r.inspected),
                     str(r.published),
-                    "overdue" if r.overdue else "",
+                    _("overdue") if r.overdue else "",
                 ]
                 for r in progress.entries
             ],

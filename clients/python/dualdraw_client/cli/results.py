@@ -71,7 +71,7 @@ def _result_pairs(r: results_pb2.InspectionResult) -> list[tuple[str, str]]:
         ("findings", r.findings),
         ("attachments", ", ".join(r.attachment_sha256)),
         ("penalty decision", r.penalty_decision_number),
-        ("referred to judicial organs", "yes" if r.referred_to_judicial else "no"),
+        ("referred to judicial organs", _("yes") if r.referred_to_judicial else _("no")),
         ("recorded by", r.recorded_by),
         ("recorded at", show_time(r.record_time)),
         ("correction reason", r.correction_reason),
@@ -136,7 +136,7 @@ def _cmd_publish(client: DualdrawClient, args: argparse.Namespace, out: Output) 
                 ("results published", str(p.result_count)),
                 ("published at", show_time(p.publish_time)),
                 ("inspection ended", p.inspection_end_date),
-                ("deadline", p.deadline + ("" if p.on_time else "  (LATE)")),
+                ("deadline", p.deadline + ("" if p.on_time else "  " + _("(LATE)"))),
                 ("verification", p.verification),
                 ("checkpoint", str(p.sequence)),
             ]
@@ -192,7 +192,7 @@ def _version_rows(out: Output, versions: list[publication_pb2.ItemVersion]) -> N
 def _cmd_itemlist_publish(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
     made = client.publish_item_list(args.effective_from, args.summary, args.legal_basis)
     if not made and not out.json:
-        out.line("nothing changed since the last publication")
+        out.line(_("nothing changed since the last publication"))
     _version_rows(out, made)
     return 0
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dualdraw.settings import Settings
+from dualdraw_client.i18n import _
 
 if TYPE_CHECKING:
     from dualdraw_client.cli.output import Output
@@ -63,7 +64,6 @@ def _add_local_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
 
     from dualdraw.entrypoints.cli import verify as offline
     from dualdraw_client.cli.completion import SHELLS
-    from dualdraw_client.i18n import _
 
     verify_help = _("verify a draw bundle offline (no server, no database)")
     verify = sub.add_parser("verify", help=verify_help, description=verify_help)
@@ -84,9 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     from dualdraw.entrypoints.cli.rules import add_rules_command
     from dualdraw.entrypoints.site.cli import add_publish_command
     from dualdraw_client.cli import add_remote_commands
-    from dualdraw_client.cli.app import add_language_option
+    from dualdraw_client.cli.app import add_language_option, localise
 
-    parser = argparse.ArgumentParser(prog="dualdraw", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="dualdraw",
+        description='dualdraw: draws for "double random, one public" inspections, and the tools around them',
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     add_language_option(parser)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -94,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_publish_command(sub)  # dualdraw publish site OUT_DIR: the public results site
     add_rules_command(sub)  # local rule-file commands
     add_remote_commands(sub)
-    return parser
+    return localise(parser)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -122,13 +125,11 @@ def _run_local(args: argparse.Namespace) -> int:
         from dualdraw.domain.audit.checkpoints import write_private_key
 
         public = write_private_key(args.path)
-        _output(args).outcome(
-            {"path": str(args.path), "public_key": public},
-            [
-                f"wrote {args.path}; public key {public}",
-                f"set DUALDRAW_AUDIT_KEY_FILE={args.path} for `serve`",
-            ],
-        )
+        lines = [
+            _("wrote {path}; public key {key}").format(path=args.path, key=public),
+            _("set DUALDRAW_AUDIT_KEY_FILE={path} for `serve`").format(path=args.path),
+        ]
+        _output(args).outcome({"path": str(args.path), "public_key": public}, lines)
         return 0
     from dualdraw.adapters.store.database import current_revision, migrate
 
@@ -146,18 +147,20 @@ def _run_local(args: argparse.Namespace) -> int:
             document = {"database_url": settings.database_url, "file": str(args.file)}
             if args.db_command == "backup":
                 backup_sqlite(settings.database_url, args.file)
-                _output(args).outcome(document, f"backed up {settings.database_url} to {args.file}")
+                human = _("backed up {url} to {file}").format(url=settings.database_url, file=args.file)
+                _output(args).outcome(document, human)
             else:
                 restore_sqlite(args.file, settings.database_url)
-                _output(args).outcome(document, f"restored {settings.database_url} from {args.file}")
+                human = _("restored {url} from {file}").format(url=settings.database_url, file=args.file)
+                _output(args).outcome(document, human)
             return 0
         if args.db_command == "upgrade":
             migrate(settings.database_url)
         revision = current_revision(settings.database_url)
         if args.db_command == "upgrade":
-            human = f"migrated {settings.database_url} to {revision}"
+            human = _("migrated {url} to {revision}").format(url=settings.database_url, revision=revision)
         else:
-            human = revision or "(empty: no migration applied)"
+            human = revision or _("(empty: no migration applied)")
         _output(args).outcome({"database_url": settings.database_url, "revision": revision}, human)
         return 0
     try:
@@ -214,15 +217,17 @@ def _load_demo(settings: Settings, args: argparse.Namespace, *, only_if_empty: b
     if counts is None or plan is None:
         _output(args).outcome(
             {"loaded": False, "counts": {}, "plan_id": None},
-            "demo: the database holds objects already; nothing loaded",
+            _("demo: the database holds objects already; nothing loaded"),
         )
         return 0
     entries = ", ".join(f"{e.id} {e.item_code}" for e in plan.entries)
     _output(args).outcome(
         {"loaded": True, "counts": counts, "plan_id": plan.plan_id, "entries": [e.id for e in plan.entries]},
         [
-            "demo loaded: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
-            f"demo plan {plan.plan_id} ({plan.department_id} {plan.year}, published): {entries}",
+            _("demo loaded: {counts}").format(counts=", ".join(f"{k} {v}" for k, v in counts.items())),
+            _("demo plan {plan} ({department} {year}, published): {entries}").format(
+                plan=plan.plan_id, department=plan.department_id, year=plan.year, entries=entries
+            ),
         ],
     )
     return 0
