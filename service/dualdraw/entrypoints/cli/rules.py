@@ -378,7 +378,11 @@ def _context_source(args: argparse.Namespace) -> tuple[str, str, str | None]:
         from dualdraw.domain.errors import FieldViolation
 
         raise InvalidArgument(
-            [FieldViolation("task", "--task and --item need a database URL as --directory")]
+            [
+                FieldViolation(
+                    "task", "--task and --item need a database URL as --directory", reason="FIELDS_CONFLICT"
+                )
+            ]
         )
     from dualdraw.adapters.store.unit_of_work import Store
     from dualdraw.service_layer.directory import require

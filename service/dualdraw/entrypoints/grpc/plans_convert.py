@@ -43,7 +43,11 @@ def parse_amount(text: str, path: str, default: Fraction, v: Violations) -> Frac
     if not text:
         return default
     if not _AMOUNT.fullmatch(text):
-        v.add(path, f"must be a non-negative decimal or fraction such as 1.5 or 3/2, got {text!r}")
+        v.add(
+            path,
+            f"must be a non-negative decimal or fraction such as 1.5 or 3/2, got {text!r}",
+            reason="VALUE_OUT_OF_RANGE",
+        )
         return default
     return Fraction(text)
 
