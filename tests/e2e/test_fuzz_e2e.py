@@ -1,5 +1,6 @@
 """Random protobuf messages on every RPC: no crash, no UNKNOWN/INTERNAL, and every INVALID_ARGUMENT names
-the bad field (a ``google.rpc.BadRequest`` field violation with a path). Small, derandomized budgets."""
+the bad field (a ``google.rpc.BadRequest`` field violation with a path and a reason; the error's reason is
+theirs when they share one, else INVALID_ARGUMENT). Small, derandomized budgets."""
 
 from __future__ import annotations
 
@@ -91,15 +92,20 @@ def _method(name: str) -> Any:
     return descriptor_pool.Default().FindServiceByName(service).methods_by_name[method]
 
 
-def _field_paths(error: grpc.RpcError) -> list[str]:
+def _violations(error: grpc.RpcError) -> tuple[str, list[tuple[str, str]]]:
+    """The ErrorInfo reason and the (field, reason) of every field violation of a failed call."""
     status = rpc_status.from_call(error)  # type: ignore[arg-type]
-    paths: list[str] = []
+    reason, found = "", []
     for detail in status.details if status else []:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            reason = info.reason
         if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
             bad = error_details_pb2.BadRequest()
             detail.Unpack(bad)
-            paths.extend(v.field for v in bad.field_violations)
-    return paths
+            found.extend((v.field, v.reason) for v in bad.field_violations)
+    return reason, found
 
 
 @pytest.mark.parametrize("name", sorted(POLICIES))
@@ -132,9 +138,16 @@ def test_random_requests_never_crash_any_rpc(demo_served: Served, name: str) -> 
         code = failed.code()
         assert code not in (grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL), (name, failed.details())
         if code == grpc.StatusCode.INVALID_ARGUMENT:
-            paths = _field_paths(failed)
-            assert paths, (name, request, failed.details())
-            assert all(paths), (name, request, failed.details())
+            reason, violations = _violations(failed)
+            assert violations, (name, request, failed.details())
+            assert all(field for field, _ in violations), (name, request, failed.details())
+            kinds = {kind for _, kind in violations}
+            assert "" not in kinds, (name, violations)  # every violation says what kind of problem it is
+            assert reason == (kinds.pop() if len(kinds) == 1 else "INVALID_ARGUMENT"), (
+                name,
+                reason,
+                violations,
+            )
 
     try:
         check()

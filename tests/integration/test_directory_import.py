@@ -175,11 +175,15 @@ def test_a_wrong_check_character_is_refused_with_its_field_path(store: Store) ->
         "must be written as issued, upper case without spaces: write it as 91130273MA0NEW123C"
     )
     assert set(found) == {"objects[1].credit_code", "objects[2].credit_code"}
-    assert raised.value.reason == "CREDIT_CODE_NOT_CANONICAL"
+    assert raised.value.reason == "INVALID_ARGUMENT"  # two kinds of problem: each violation names its own
     assert {v.field: v.reason for v in raised.value.violations} == {
-        "objects[1].credit_code": "",
+        "objects[1].credit_code": "CREDIT_CODE_CHECK_CHARACTER",
         "objects[2].credit_code": "CREDIT_CODE_NOT_CANONICAL",
     }
+
+    with pytest.raises(InvalidArgument) as only_wrong:
+        import_directory(store.unit_of_work(), DirectoryBatch(objects=[good, wrong]), CLERK)
+    assert only_wrong.value.reason == "CREDIT_CODE_CHECK_CHARACTER"  # one kind: the error says it
 
 
 @pytest.mark.parametrize("spelling", [str.lower, lambda c: f" {c} "])

@@ -64,9 +64,9 @@ def serve_failing() -> Iterator[Callable[[Exception], DualdrawClient]]:
     ("error", "code", "reason"),
     [
         (
-            InvalidArgument([FieldViolation("task.ratio", "must be in (0, 1]")]),
+            InvalidArgument([FieldViolation("task.ratio", "must be in (0, 1]", reason="RATIO_OUT_OF_RANGE")]),
             grpc.StatusCode.INVALID_ARGUMENT,
-            "INVALID_ARGUMENT",
+            "RATIO_OUT_OF_RANGE",  # the one violation's reason
         ),
         (NotFound("task", "t-1"), grpc.StatusCode.NOT_FOUND, "NOT_FOUND"),
         (AlreadyExists("exists", reason="DRAW_EXISTS"), grpc.StatusCode.ALREADY_EXISTS, "DRAW_EXISTS"),
@@ -95,8 +95,8 @@ def test_domain_errors_map_to_their_status_with_a_reason(
     assert raised.value.reason == reason
     assert raised.value.domain == "dualdraw.v1"
     if isinstance(error, InvalidArgument):
-        assert [(v.field, v.description) for v in raised.value.field_violations] == [
-            ("task.ratio", "must be in (0, 1]")
+        assert [(v.field, v.description, v.reason) for v in raised.value.field_violations] == [
+            ("task.ratio", "must be in (0, 1]", "RATIO_OUT_OF_RANGE")
         ]
 
 
@@ -132,19 +132,35 @@ def test_a_deadline_passed_inside_the_server_is_deadline_exceeded(
     assert raised.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
 
 
-def test_a_field_violation_with_a_reason_of_its_own_carries_it_on_the_wire(
+def test_every_field_violation_carries_its_reason_on_the_wire(
     serve_failing: Callable[[Exception], DualdrawClient],
 ) -> None:
+    """Violations of two kinds: the error is INVALID_ARGUMENT and each violation says its own reason."""
     v = Violations()
-    v.add("objects[0].name", "is required")
+    v.add("objects[0].name", "is required", reason="FIELD_REQUIRED")
     v.add("objects[1].credit_code", "write it as 91130200MA0A000001", reason="CREDIT_CODE_NOT_CANONICAL")
     with pytest.raises(InvalidArgument) as built:
         v.raise_if_any()
     client = serve_failing(built.value)
     with pytest.raises(DualdrawError) as raised:
         client.list_audit_events()
-    assert raised.value.reason == "CREDIT_CODE_NOT_CANONICAL"
+    assert raised.value.reason == "INVALID_ARGUMENT"
     assert [(v.field, v.reason) for v in raised.value.field_violations] == [
-        ("objects[0].name", ""),
+        ("objects[0].name", "FIELD_REQUIRED"),
         ("objects[1].credit_code", "CREDIT_CODE_NOT_CANONICAL"),
     ]
+
+
+def test_violations_of_one_kind_make_that_kind_the_error_reason(
+    serve_failing: Callable[[Exception], DualdrawClient],
+) -> None:
+    v = Violations()
+    for n in (0, 3):
+        v.add(f"objects[{n}].credit_code", "wrong check character", reason="CREDIT_CODE_CHECK_CHARACTER")
+    with pytest.raises(InvalidArgument) as built:
+        v.raise_if_any()
+    client = serve_failing(built.value)
+    with pytest.raises(DualdrawError) as raised:
+        client.list_audit_events()
+    assert raised.value.reason == "CREDIT_CODE_CHECK_CHARACTER"
+    assert {v.reason for v in raised.value.field_violations} == {"CREDIT_CODE_CHECK_CHARACTER"}

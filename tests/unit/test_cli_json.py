@@ -91,3 +91,29 @@ def test_verify_json_of_a_bundle_that_is_not_one(tmp_path: Path) -> None:
         assert set(data) == {"bundle", "ok", "problem", "notes", "seconds"}
         assert data["ok"] is False
         assert data["problem"].startswith("bundle: not valid UTF-8 JSON")
+
+
+def test_local_database_commands_print_json(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    code, out = run("db", "upgrade", "--database-url", url, "--json")
+    assert code == 0
+    upgraded = json.loads(out)
+    assert upgraded["database_url"] == url
+    assert upgraded["revision"]
+    code, out = run("db", "current", "--database-url", url, "--json")
+    assert (code, json.loads(out)) == (0, upgraded)
+    backup = tmp_path / "copy.db"
+    code, out = run("db", "backup", str(backup), "--database-url", url, "--json")
+    assert (code, json.loads(out)) == (0, {"database_url": url, "file": str(backup)})
+    code, out = run("db", "current", "--database-url", url)
+    assert out == f"{upgraded['revision']}\n"  # people still read the plain line
+
+
+def test_keygen_prints_json(tmp_path: Path) -> None:
+    key = tmp_path / "audit.pem"
+    code, out = run("keygen", str(key), "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["path"] == str(key)
+    assert len(data["public_key"]) >= 32
+    assert key.exists()

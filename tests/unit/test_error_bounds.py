@@ -55,7 +55,12 @@ def test_a_list_of_thousands_keeps_its_first_items_and_their_count() -> None:
 
 def test_twenty_ordinary_field_violations_are_all_listed() -> None:
     error = InvalidArgument(
-        [FieldViolation(f"objects[{n}].credit_code", "not a valid credit code") for n in range(20)]
+        [
+            FieldViolation(
+                f"objects[{n}].credit_code", "not a valid credit code", reason="CREDIT_CODE_FORMAT"
+            )
+            for n in range(20)
+        ]
     )
     _size, proto = _wire_bytes(error)
     bad = error_details_pb2.BadRequest()
@@ -65,7 +70,12 @@ def test_twenty_ordinary_field_violations_are_all_listed() -> None:
 
 
 def test_field_violations_are_bounded_in_number_and_length() -> None:
-    error = InvalidArgument([FieldViolation(f"objects[{n}].name" * 20, "名称" * 500) for n in range(1000)])
+    error = InvalidArgument(
+        [
+            FieldViolation(f"objects[{n}].name" * 20, "名称" * 500, reason="VALUE_TOO_LONG")
+            for n in range(1000)
+        ]
+    )
     size, proto = _wire_bytes(error)
     assert size < LIMIT
     bad = error_details_pb2.BadRequest()

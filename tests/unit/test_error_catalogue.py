@@ -24,6 +24,7 @@ from importlib import import_module
 from pathlib import Path
 
 import grpc
+import pytest
 
 from dualdraw.domain.errors import DomainError
 from dualdraw.entrypoints.grpc.errors import status_code_of
@@ -293,3 +294,86 @@ def test_the_scan_sees_the_reasons_of_each_kind_of_source() -> None:
     assert ("NOT_FOUND", "NotFound") in pairs  # default reason of an instantiated class
     assert ("CALENDAR_ENDS", "CalendarEnds") in pairs  # given by a subclass to super().__init__
     assert not any(reason == "DOMAIN_ERROR" for reason, _ in pairs)  # the base class is never raised
+
+
+# -- field violations: every one carries a reason ------------------------------------------------------------
+
+_VIOLATION_MAKERS = {"FieldViolation": 2, "invalid": 2, "add": 2}
+"""Calls that make a field violation, and the positional index of their ``reason``."""
+
+
+def _violation_calls() -> Iterator[tuple[str, ast.Call]]:
+    for module, tree in _modules():
+        for call in [n for n in ast.walk(tree) if isinstance(n, ast.Call)]:
+            callee = _callee(call)
+            if callee not in _VIOLATION_MAKERS:
+                continue
+            if callee == "add" and not (
+                isinstance(call.func, ast.Attribute)
+                and isinstance(call.func.value, ast.Name)
+                and call.func.value.id in {"v", "violations"}
+            ):
+                continue  # a set's or a session's add
+            if callee == "invalid" and len(call.args) + len(call.keywords) < 2:
+                continue  # the beacon's own invalid(why), a BeaconProblem rather than a field violation
+            yield f"{module}:{call.lineno}", call
+
+
+def test_every_field_violation_is_made_with_a_reason() -> None:
+    calls = list(_violation_calls())
+    assert len(calls) > 100
+    missing = [
+        where
+        for where, call in calls
+        if _reason_arg(call, _VIOLATION_MAKERS[_callee(call) or ""]) is None
+        and not any(isinstance(a, ast.Starred) for a in call.args)
+    ]
+    assert missing == [], f"field violations without a reason: {missing}"
+
+
+def test_every_violation_reason_is_documented_as_one() -> None:
+    rows = {
+        m.group(1): line for line in DOC.read_text(encoding="utf-8").splitlines() if (m := ROW.match(line))
+    }
+    marked = {reason for reason, line in rows.items() if "*violation*" in line}
+    reasons: set[str] = set()
+    for _where, call in _violation_calls():
+        value = _reason_arg(call, _VIOLATION_MAKERS[_callee(call) or ""])
+        if value is not None:
+            reasons |= _strings(value)
+    assert {"RATIO_OUT_OF_RANGE", "FIELD_REQUIRED", "UNKNOWN_DEPARTMENT"} <= reasons
+    # MALFORMED_REQUEST and DEPARTMENT_CHANGE_NEEDS_TRANSFER are also the reason of their error's class.
+    unmarked = reasons - marked - {"MALFORMED_REQUEST", "DEPARTMENT_CHANGE_NEEDS_TRANSFER"}
+    assert unmarked == set(), (
+        f"violation reasons not marked *violation* in docs/ERRORS.md: {sorted(unmarked)}"
+    )
+
+
+def test_a_violation_without_a_reason_is_refused() -> None:
+    from dualdraw.domain.errors import FieldViolation
+
+    with pytest.raises(ValueError, match="needs an UPPER_SNAKE reason"):
+        FieldViolation("task.ratio", "must be in (0, 1]", reason="")
+    with pytest.raises(TypeError):
+        FieldViolation("task.ratio", "must be in (0, 1]")  # type: ignore[call-arg]  # the point of the test
+
+
+def test_the_error_reason_is_the_violations_shared_reason_else_invalid_argument() -> None:
+    from dualdraw.domain.errors import FieldViolation, InvalidArgument, Violations
+    from dualdraw.entrypoints.grpc.errors import MalformedRequest
+
+    same = Violations()
+    same.add("objects[0].credit_code", "wrong check character", reason="CREDIT_CODE_CHECK_CHARACTER")
+    same.add("objects[4].credit_code", "wrong check character", reason="CREDIT_CODE_CHECK_CHARACTER")
+    with pytest.raises(InvalidArgument) as one_kind:
+        same.raise_if_any()
+    assert one_kind.value.reason == "CREDIT_CODE_CHECK_CHARACTER"
+    mixed = Violations()
+    mixed.add("task.ratio", "must be in (0, 1]", reason="RATIO_OUT_OF_RANGE")
+    mixed.add("task.item_code", "is required", reason="FIELD_REQUIRED")
+    with pytest.raises(InvalidArgument) as two_kinds:
+        mixed.raise_if_any()
+    assert two_kinds.value.reason == "INVALID_ARGUMENT"
+    assert [v.reason for v in two_kinds.value.violations] == ["RATIO_OUT_OF_RANGE", "FIELD_REQUIRED"]
+    malformed = MalformedRequest([FieldViolation("", "truncated", reason="MALFORMED_REQUEST")])
+    assert malformed.reason == "MALFORMED_REQUEST"

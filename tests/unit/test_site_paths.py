@@ -38,6 +38,9 @@ class PublicApi:
                 return p
         raise NotFoundError(f"published plan {plan_id} v{version}")
 
+    def published_plan_estimate(self, plan_id: str, *, version: int = 0) -> plans_pb2.PlanEstimate:
+        raise NotFoundError(f"no estimate of published plan {plan_id} v{version}")
+
     def published_items(self, as_of: Any) -> list[Any]:
         return []
 

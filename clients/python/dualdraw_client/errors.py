@@ -44,7 +44,8 @@ STATUS_DETAILS_KEY = "grpc-status-details-bin"
 @dataclass(frozen=True)
 class FieldViolation:
     """One bad request field: its dotted path (``task.ratio``, ``objects[3].credit_code``) and the problem;
-    ``reason`` is the server's UPPER_SNAKE reason of that problem when it has one of its own, else ""."""
+    ``reason`` is the UPPER_SNAKE kind of problem (``FIELD_REQUIRED``, ``RATIO_OUT_OF_RANGE``…, listed in the
+    server's docs/ERRORS.md), set on every violation by this server; "" from a server that sends none."""
 
     field: str
     description: str

@@ -14,6 +14,8 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Final
 
+from .help_zh import HELP_ZH
+
 LANGUAGES: Final = ("en", "zh")
 
 ZH: Final[dict[str, str]] = {
@@ -125,6 +127,281 @@ ZH: Final[dict[str, str]] = {
         "通过：{files} 个文件中共 {rules} 条规则，版本 {version}（{seconds:.2f} 秒）"
     ),
     "{count} problem(s)": "{count} 个问题",
+    # -- the report ---------------------------------------------------------------------------------
+    "write an HTML file of charts: draws, exclusions, re-draws, workload, plan progress": (
+        "生成图表报告（HTML）：抽取、排除、作废重抽、工作量、计划进度"
+    ),
+    "the HTML file to write": "要写入的 HTML 文件",
+    "only this task's draws": "只含该任务的抽取",
+    "dualdraw report": "双随机抽查统计报告",
+    "read from {server} at {time}": "数据取自 {server}，时间 {time}",
+    "numbers": "数据表",
+    "no data": "暂无数据",
+    "draws per department": "各部门抽取次数",
+    "objects per department: in scope, excluded, drawn": "各部门检查对象：范围内、已排除、抽中",
+    "exclusions per rule": "各排除规则排除的对象数",
+    "workload per inspector: assignments, as team leader": "执法检查人员工作量：参加检查、任组长",
+    "abandoned draws and re-draws per department": "各部门作废与重抽",
+    "plan progress: objects drawn, inspected, published": "年度计划进度：已抽取、已检查、已公示的对象",
+    "{plan} {item}, period {period}": "{plan} {item} 第 {period} 期",
+    "wrote {charts} charts to {path}": "已将 {charts} 张图表写入 {path}",
+    "department": "部门",
+    "rule": "规则",
+    "inspector": "执法检查人员",
+    "plan entry": "计划事项",
+    "draws": "抽取次数",
+    "abandoned": "作废次数",
+    "tasks re-drawn": "重抽任务数",
+    "assignments": "参加检查",
+    "as leader": "任组长",
+    "drawn": "已抽取",
+    "inspected": "已检查",
+    "published": "已公示",
+    # -- table headers and labels of the other commands ------------------------------------------------------
+    "#": "序号",
+    "ACTION": "操作",
+    "AVAILABLE": "可用",
+    "BADGE": "执法证号",
+    "BUSINESS LINE": "业务条线",
+    "BUSINESS LINES": "业务条线",
+    "CHANGED": "变更",
+    "CODE": "代码",
+    "CONFLICTS": "利害关系",
+    "COST": "费用",
+    "DAYS": "天数",
+    "DAYS/INSPECTION": "人日/次",
+    "DEADLINE": "公示期限",
+    "DEPARTMENTS": "部门",
+    "DRAWN": "已抽取",
+    "DRAWS": "抽取",
+    "EFFECTIVE": "生效日期",
+    "ENTRIES": "计划事项数",
+    "ENTRY": "计划事项",
+    "EVIDENCE": "依据",
+    "FREQUENCY": "频次",
+    "FROM": "原层级",
+    "IMPORTED": "已导入",
+    "INDUSTRY": "行业",
+    "INSPECTION ENDED": "检查结束",
+    "INSPECTIONS": "检查次数",
+    "INSPECTOR-DAYS": "人日",
+    "KIND": "类别",
+    "LEGAL BASIS OF CHANGE": "变更依据",
+    "LEVEL": "层级",
+    "OFFICE": "所（科）",
+    "OVERDUE (WORKING DAYS)": "逾期（工作日）",
+    "OVERDUE": "逾期",
+    "PARENT": "上级部门",
+    "PERIOD": "期次",
+    "PLAN": "计划",
+    "PUBLISHED": "已公示",
+    "REQUEST ID": "请求编号",
+    "RESOURCE": "资源",
+    "RISK": "风险分类",
+    "SEQ": "序号",
+    "SPECIALITIES": "专业",
+    "SPECIALITY": "专业",
+    "STATE": "状态",
+    "STATUS": "状态",
+    "SUMMARY": "摘要",
+    "TIME": "时间",
+    "TO": "新层级",
+    "UNPUBLISHED": "未公示",
+    "UNRECORDED": "未录入",
+    "VERSION": "版本",
+    "WINDOW": "实施期间",
+    "YEAR": "年度",
+    "after": "变更后",
+    "attachments": "附件",
+    "before": "变更前",
+    "business line": "业务条线",
+    "business lines": "业务条线",
+    "category": "类别",
+    "change": "变化",
+    "checkpoint": "检查点",
+    "content hash": "内容哈希",
+    "correction reason": "更正理由",
+    "credit code": "统一社会信用代码",
+    "deadline": "公示期限",
+    "default ratio": "默认比例",
+    "findings": "检查发现",
+    "frequency cap": "频次上限",
+    "id": "编号",
+    "in force": "有效期",
+    "industries": "行业",
+    "industry": "行业",
+    "inspected on": "检查日期",
+    "inspection ended": "检查结束",
+    "inspector days/month": "每人每月工作日",
+    "item": "抽查事项",
+    "jurisdictions": "适用辖区",
+    "key id": "密钥编号",
+    "kind": "类别",
+    "legal basis": "法律依据",
+    "name": "名称",
+    "note verifier key": "签名文本验证密钥",
+    "object": "检查对象",
+    "office": "所（科）",
+    "outcome": "检查结果",
+    "penalty decision": "处罚决定书",
+    "plan": "计划",
+    "position": "序号",
+    "public key": "公钥",
+    "published at": "公示时间",
+    "reason": "原因",
+    "record": "记录",
+    "recorded at": "录入时间",
+    "recorded by": "录入人",
+    "referred to judicial organs": "移送司法机关",
+    "region": "区域",
+    "removed": "被替换人员",
+    "replacement": "替补人员",
+    "results published": "已公示结果",
+    "revision": "修订版次",
+    "risk class": "信用风险分类",
+    "risk": "风险",
+    "root": "根哈希",
+    "signature": "签名",
+    "source": "来源",
+    "speciality": "专业",
+    "state": "状态",
+    "status": "状态",
+    "substitution": "补抽",
+    "target scope": "抽查对象范围",
+    "title": "标题",
+    "tree size": "日志长度",
+    "verification": "核验",
+    "version": "版本",
+    "year": "年度",
+    "{records} record(s); checkpoint {checkpoint} (pass --since {checkpoint} next time)": (
+        "{records} 条记录；检查点 {checkpoint}（下次请用 --since {checkpoint}）"
+    ),
+    "departments": "部门",
+    "objects": "检查对象",
+    "inspectors": "执法检查人员",
+    "complaints": "投诉举报",
+    "campaigns": "专项检查",
+    "risk assessments": "风险评估",
+    "statutory designations": "法定检查方式",
+    # -- messages of the other commands ----------------------------------------------------------------------
+    (
+        "note: the request may or may not have been applied; to retry safely, repeat the command with "
+        "--request-id {request_id}"
+    ): ("注意：该请求可能已执行，也可能未执行；如需安全重试，请加 --request-id {request_id} 重新执行该命令"),
+    "(none)": "（无）",
+    "(default) 1 per year": "（默认）每年 1 次",
+    "{plan} version {version}, entry {entry}, period {period}": (
+        "{plan} 第 {version} 版，计划事项 {entry}，第 {period} 期"
+    ),
+    " (rehearsal)": "（演练）",
+    "{n} per year": "每年 {n} 次",
+    "(whole territory)": "（整个辖区）",
+    "(all)": "（全部）",
+    "(not drawn)": "（尚未抽取）",
+    "{read} records read from {files} file(s); imported at {time}": (
+        "从 {files} 个文件读取 {read} 条记录；导入时间 {time}"
+    ),
+    "{kind} {key}: {source} -> {target}": "{kind} {key}：{source} -> {target}",
+    "{kind} {key} is in {target} already: nothing changed": "{kind} {key} 已属于 {target}：未作变更",
+    "yes": "是",
+    "no": "否",
+    "{code} (to {expires})": "{code}（有效期至 {expires}）",
+    "plan {plan} version {version}, directory and rules as of {as_of}": (
+        "计划 {plan} 第 {version} 版，名录和规则基准日 {as_of}"
+    ),
+    "plan {plan} version {version} as of {as_of}": "计划 {plan} 第 {version} 版，截至 {as_of}",
+    "no shortfall: the qualified inspectors cover every period": (
+        "无缺口：具备资格的执法检查人员足以覆盖每一期次"
+    ),
+    "{time} by {actor}": "{time}，{actor}",
+    "shortfall: {shortfall}": "缺口：{shortfall}",
+    "overdue": "逾期",
+    "RECORDED": "已录入",
+    "nothing changed since the last publication": "自上次公布以来没有变化",
+    "(LATE)": "（逾期）",
+    "reloaded: version {version}, {rules} rules, {cases} test cases passed": (
+        "已重新载入：版本 {version}，{rules} 条规则，{cases} 个测试用例通过"
+    ),
+    "unchanged: version {version}, {rules} rules, {cases} test cases passed": (
+        "无变化：版本 {version}，{rules} 条规则，{cases} 个测试用例通过"
+    ),
+    "error: department {department} loses more than {share} of its eligible objects": (
+        "错误：部门 {department} 的可抽取对象减少超过 {share}"
+    ),
+    "not excluded": "未被排除",
+    "draw {draw} with rule set {hash}: match": "抽取 {draw} 按规则集 {hash} 复算：一致",
+    "draw {draw} with rule set {hash}: MISMATCH": "抽取 {draw} 按规则集 {hash} 复算：不一致",
+    "rule set {version} ({hash})": "规则集 {version}（{hash}）",
+    "{code} at {as_of}: {verdict}": "{code} 于 {as_of}：{verdict}",
+    "rules {base} → {head}": "规则 {base} → {head}",
+    "eligible again from {day}": "自 {day} 起重新可抽取",
+    "all": "全部",
+    "matched {kind} {ref}: {values}": "匹配 {kind} {ref}：{values}",
+    "stored but not found now: {pair}": "已存储但现在未发现：{pair}",
+    "found now but not stored: {pair}": "现在发现但未存储：{pair}",
+    "substitutions per department:": "各部门补抽次数：",
+    "substitutions per inspector (removed):": "各执法检查人员被替换次数：",
+    "abandoned draws: {count}": "作废抽取：{count} 次",
+    (
+        "KEY CHANGED: checkpoints were signed by {count} keys, in this order: {keys}; check that each is "
+        "one of yours (a rotation), not a server restarted with another key"
+    ): (
+        "密钥已变更：检查点先后由 {count} 个密钥签名，依次为 {keys"
+        "}；请确认每个密钥都属于本单位（正常轮换），而不是服务器换用其他密钥重启"
+    ),
+    "checkpoint {size} was signed before the note form: it has no note": (
+        "检查点 {size} 签署于签名文本格式之前：没有签名文本"
+    ),
+    "(awaiting the beacon)": "（等待随机信标）",
+    # -- messages of the local commands (db, demo, keygen, rules, publish site) -------------------------
+    "demo: the database holds objects already; nothing loaded": "演示：数据库中已有检查对象，未载入",
+    "(empty: no migration applied)": "（空：尚未执行任何迁移）",
+    "wrote {path}; public key {key}": "已写入 {path}；公钥 {key}",
+    "set DUALDRAW_AUDIT_KEY_FILE={path} for `serve`": "运行 `serve` 时请设置 DUALDRAW_AUDIT_KEY_FILE={path}",
+    "migrated {url} to {revision}": "已将 {url} 迁移到 {revision}",
+    "demo loaded: {counts}": "演示数据已载入：{counts}",
+    "demo plan {plan} ({department} {year}, published): {entries}": (
+        "演示计划 {plan}（{department} {year} 年，已公布）：{entries}"
+    ),
+    "backed up {url} to {file}": "已将 {url} 备份到 {file}",
+    "restored {url} from {file}": "已从 {file} 恢复 {url}",
+    (
+        "{passed}/{cases} cases passed in {files} files; coverage: rules {rules:.1f} %, conditions "
+        "{conditions:.1f} % ({seconds:.2f} s)"
+    ): (
+        "{files} 个文件中 {passed}/{cases} 个用例通过；覆盖率：规则 {rul"
+        "es:.1f} %，条件 {conditions:.1f} %（{seconds:.2f} 秒）"
+    ),
+    "{code} {name} at {as_of} ({department}): {verdict}": (
+        "{code} {name} 于 {as_of}（{department}）：{verdict}"
+    ),
+    "coverage {lowest:.1f} % is below the required {required:g} %": (
+        "覆盖率 {lowest:.1f} % 低于要求的 {required:g} %"
+    ),
+    "eligible again from {day} (if the facts stay as they are)": "自 {day} 起重新可抽取（如相关事实不变）",
+    "rules {base} ({revision}) → {head} (working tree)": "规则 {base}（{revision}）→ {head}（工作区）",
+    (
+        "error: department {department} would lose {share:.1%} of its eligible objects (more than "
+        "--max-share {max_share})"
+    ): ("错误：部门 {department} 将失去 {share:.1%} 的可抽取对象（超过 --max-share {max_share}）"),
+    "ok  ": "通过",
+    "FAIL": "失败",
+    "department {department}: +{excluded} excluded, -{included} ({share:.1%} of {eligible} eligible)": (
+        "部门 {department}：新增排除 {excluded}，重新纳入 {in"
+        "cluded}（占 {eligible} 个可抽取对象的 {share:.1%}）"
+    ),
+    "no object changes": "没有对象发生变化",
+    "not covered: {line}": "未覆盖：{line}",
+    "exported {count} records to {path}": "已将 {count} 条记录导出到 {path}",
+    "risk class {risk}: {counts}": "信用风险分类 {risk}：{counts}",
+    "stops matching on {day}": "自 {day} 起不再匹配",
+    (
+        "site written to {path}: {items} items, {draws} draws, {results} results, {objects} object "
+        "pages, {plans} plan versions"
+    ): (
+        "网站已写入 {path}：{items} 项事项，{draws} 次抽取，{re"
+        "sults} 条结果，{objects} 个对象页面，{plans} 个计划版本"
+    ),
     # -- progress -------------------------------------------------------------------------------------
     "importing": "正在导入",
     "exporting": "正在导出",
@@ -132,8 +409,17 @@ ZH: Final[dict[str, str]] = {
     "verifying": "正在验证",
     "drawing": "正在抽取",
     "evaluating rules": "正在评估规则",
+    "assistant": "辅助人员",
+    "whole plan: {inspections} inspections, {days} inspector-days, cost {cost} yuan (testing fees {fees})": (
+        "全年计划：检查 {inspections} 次，{days} 人日，费用 {cost} 元（检验检测费 {fees}）"
+    ),
+    "per inspection": "每次检查",
+    "one unqualified assistant per team allowed": "每组可有一名无资格的辅助人员",
+    "{n} inspectors × {days} days, {cost} yuan": "{n} 名执法检查人员 × {days} 天，{cost} 元",
+    " + {fee} yuan testing fees": " + 检验检测费 {fee} 元",
 }
-"""Chinese for the English source strings."""
+"""Chinese for the English source strings (with :data:`HELP_ZH`, the help of the commands' options)."""
+ZH.update(HELP_ZH)
 
 _current = "en"
 

@@ -74,7 +74,13 @@ def check_credit_code(code: str, path: str, v: Violations) -> None:
     if canonical is not None:
         v.add(path, not_canonical_problem(canonical), reason=NOT_CANONICAL)
     elif problem := credit_code_problem(code):
-        v.add(path, problem)
+        reason = "CREDIT_CODE_CHECK_CHARACTER" if well_formed(code) else "CREDIT_CODE_FORMAT"
+        v.add(path, problem, reason=reason)
+
+
+def well_formed(code: str) -> bool:
+    """True when ``code`` has the shape of a credit code (its check character may still be wrong)."""
+    return _WELL_FORMED.fullmatch(code) is not None
 
 
 def check_canonical(code: str, path: str, v: Violations) -> None:

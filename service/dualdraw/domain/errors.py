@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+
+_REASON = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*")
 
 
 @dataclass(frozen=True)
 class FieldViolation:
-    """One bad field: a dotted path into the request (``task.ratio``) and what is wrong with it; ``reason``
-    is the UPPER_SNAKE reason of that problem when it has one of its own, else ""."""
+    """One bad field: a dotted path into the request (``task.ratio``), what is wrong with it in words for
+    people, and ``reason``, the UPPER_SNAKE code of that problem for programs (docs/ERRORS.md lists them).
+    Every violation has a reason."""
 
     field: str
     description: str
-    reason: str = ""
+    reason: str
+
+    def __post_init__(self) -> None:
+        if not _REASON.fullmatch(self.reason):
+            raise ValueError(
+                f"field violation {self.field!r} needs an UPPER_SNAKE reason, got {self.reason!r}"
+            )
 
 
 class DomainError(Exception):
@@ -29,7 +39,11 @@ class DomainError(Exception):
 
 
 class InvalidArgument(DomainError):
-    """The request is malformed; ``violations`` names every bad field. Nothing was written."""
+    """The request is malformed; ``violations`` names every bad field. Nothing was written.
+
+    Its reason is the violations' reason when they all share one (``CREDIT_CODE_CHECK_CHARACTER``), else
+    ``INVALID_ARGUMENT`` (each violation still carries its own); a subclass with a reason of its own keeps it.
+    """
 
     reason = "INVALID_ARGUMENT"
 
@@ -37,7 +51,11 @@ class InvalidArgument(DomainError):
         if not violations:
             raise ValueError("InvalidArgument needs at least one violation")
         text = message or "; ".join(f"{v.field}: {v.description}" for v in violations)
-        super().__init__(text)
+        shared = {v.reason for v in violations}
+        super().__init__(
+            text,
+            reason=shared.pop() if len(shared) == 1 and type(self).reason == "INVALID_ARGUMENT" else None,
+        )
         self.violations = list(violations)
 
 
@@ -130,19 +148,14 @@ class Violations:
     """Collects field violations while validating; ``raise_if_any`` raises one ``InvalidArgument``."""
 
     items: list[FieldViolation] = field(default_factory=list)
-    reason: str | None = None  # the first specific ErrorInfo reason a violation gave, if any
 
-    def add(self, path: str, description: str, *, reason: str | None = None) -> None:
-        self.items.append(FieldViolation(path, description, reason or ""))
-        if reason is not None and self.reason is None:
-            self.reason = reason
+    def add(self, path: str, description: str, *, reason: str) -> None:
+        """Notes that ``path`` is wrong: ``description`` for people, ``reason`` (UPPER_SNAKE) for programs."""
+        self.items.append(FieldViolation(path, description, reason))
 
     def __bool__(self) -> bool:
         return bool(self.items)
 
     def raise_if_any(self) -> None:
         if self.items:
-            error = InvalidArgument(self.items)
-            if self.reason is not None:
-                error.reason = self.reason
-            raise error
+            raise InvalidArgument(self.items)

@@ -37,9 +37,13 @@ def department_tree_problems(
     index: dict[str, int] = {}
     for i, d in enumerate(departments):
         if not d.id:
-            v.add(f"{field}[{i}].id", "must not be empty")
+            v.add(f"{field}[{i}].id", "must not be empty", reason="FIELD_REQUIRED")
         elif d.id in index:
-            v.add(f"{field}[{i}].id", f"duplicate department id {d.id!r} (also at index {index[d.id]})")
+            v.add(
+                f"{field}[{i}].id",
+                f"duplicate department id {d.id!r} (also at index {index[d.id]})",
+                reason="DUPLICATE_VALUE",
+            )
         else:
             index[d.id] = i
     merged = {d.id: d for d in existing} | {dep_id: departments[i] for dep_id, i in index.items()}
@@ -56,25 +60,34 @@ def department_tree_problems(
         d = merged[dep_id]
         problem = region_code_problem(d.region_code)
         if problem is not None:
-            v.add(path(dep_id, "region_code"), prefix(dep_id) + problem)
+            v.add(path(dep_id, "region_code"), prefix(dep_id) + problem, reason="REGION_CODE_INVALID")
         if not d.parent_id:
             continue
         parent = merged.get(d.parent_id)
         if parent is None:
-            v.add(path(dep_id, "parent_id"), prefix(dep_id) + f"unknown parent department {d.parent_id!r}")
+            v.add(
+                path(dep_id, "parent_id"),
+                prefix(dep_id) + f"unknown parent department {d.parent_id!r}",
+                reason="UNKNOWN_DEPARTMENT",
+            )
             continue
         if dep_id in in_cycle:
             cycle = in_cycle[dep_id]
             if frozenset(cycle) not in reported_cycles:
                 reported_cycles.add(frozenset(cycle))
                 chain = " → ".join([*cycle, cycle[0]])
-                v.add(path(dep_id, "parent_id"), prefix(dep_id) + f"parent chain forms a cycle: {chain}")
+                v.add(
+                    path(dep_id, "parent_id"),
+                    prefix(dep_id) + f"parent chain forms a cycle: {chain}",
+                    reason="DEPARTMENT_TREE_INVALID",
+                )
             continue
         if d.level != parent.level + 1:
             v.add(
                 path(dep_id, "level"),
                 prefix(dep_id) + f"must be {parent.level + 1}, one below parent {parent.id!r} at level "
                 f"{int(parent.level)}, got {int(d.level)}",
+                reason="DEPARTMENT_TREE_INVALID",
             )
         if (
             problem is None
@@ -85,6 +98,7 @@ def department_tree_problems(
                 path(dep_id, "region_code"),
                 prefix(dep_id) + f"region {d.region_code} is outside region {parent.region_code} of parent "
                 f"department {parent.id!r}",
+                reason="REGION_OUTSIDE_TERRITORY",
             )
     return v.items
 
@@ -172,20 +186,21 @@ def scope_problems(tree: DepartmentTree, department_id: str, scope: TaskScope) -
     v = Violations()
     department = tree.get(department_id)
     if department is None:
-        v.add("task.department_id", f"unknown department {department_id!r}")
+        v.add("task.department_id", f"unknown department {department_id!r}", reason="UNKNOWN_DEPARTMENT")
     if scope.region_code:
         problem = region_code_problem(scope.region_code)
         if problem is not None:
-            v.add("task.scope.region_code", problem)
+            v.add("task.scope.region_code", problem, reason="REGION_CODE_INVALID")
         elif department is not None and not region_within(scope.region_code, department.region_code):
             v.add(
                 "task.scope.region_code",
                 f"region {scope.region_code} is outside the jurisdiction of department {department.id!r} "
                 f"(territory {department.region_code})",
+                reason="REGION_OUTSIDE_TERRITORY",
             )
     for i, industry in enumerate(scope.industries):
         if not industry.strip():
-            v.add(f"task.scope.industries[{i}]", "must not be empty")
+            v.add(f"task.scope.industries[{i}]", "must not be empty", reason="FIELD_REQUIRED")
     return v.items
 
 

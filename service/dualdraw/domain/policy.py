@@ -173,9 +173,17 @@ def policy_problems(
     own_branches = set(below) - {department_id}
     for cls, r in sorted(policy.class_ratios.items()):
         if cls not in {c.value for c in _CLASSES}:
-            v.add(f"{path}.class_ratios", f"unknown credit-risk class {cls!r} (A, B, C or D)")
+            v.add(
+                f"{path}.class_ratios",
+                f"unknown credit-risk class {cls!r} (A, B, C or D)",
+                reason="RISK_CLASS_UNKNOWN",
+            )
         elif not 0 < r <= 1:
-            v.add(f"{path}.class_ratios[{cls}]", f"must be greater than 0 and at most 1, got {r}")
+            v.add(
+                f"{path}.class_ratios[{cls}]",
+                f"must be greater than 0 and at most 1, got {r}",
+                reason="RATIO_OUT_OF_RANGE",
+            )
     if item_kind == ItemKind.GENERAL:
         for where, r in [("task.ratio", ratio)] + [
             (f"{path}.class_ratios[{c}]", x) for c, x in sorted(policy.class_ratios.items())
@@ -185,45 +193,66 @@ def policy_problems(
                     where,
                     f"a general inspection item is drawn at most at {_decimal(general_ratio_cap)}, got "
                     f"{_decimal(r)} (only key items may go up to 1, Art. 8)",
+                    reason="RATIO_ABOVE_GENERAL_CAP",
                 )
     if policy.raise_to and policy.raise_to not in {c.value for c in _CLASSES}:
-        v.add(f"{path}.raise_to", f"unknown credit-risk class {policy.raise_to!r} (A, B, C or D)")
+        v.add(
+            f"{path}.raise_to",
+            f"unknown credit-risk class {policy.raise_to!r} (A, B, C or D)",
+            reason="RISK_CLASS_UNKNOWN",
+        )
     for name in ("complaint_threshold", "frequency_cap", "recent_cycles", "workload_cap"):
         if (getattr(policy, name) or 0) < 0:
-            v.add(f"{path}.{name}", "must not be negative")
+            v.add(f"{path}.{name}", "must not be negative", reason="VALUE_OUT_OF_RANGE")
     if policy.recent_cycles > MAX_RECENT_CYCLES:
-        v.add(f"{path}.recent_cycles", f"at most {MAX_RECENT_CYCLES}")
+        v.add(f"{path}.recent_cycles", f"at most {MAX_RECENT_CYCLES}", reason="VALUE_OUT_OF_RANGE")
     if not 1 <= policy.raise_window_days <= 3660:
-        v.add(f"{path}.raise_window_days", "must be between 1 and 3660")
+        v.add(f"{path}.raise_window_days", "must be between 1 and 3660", reason="VALUE_OUT_OF_RANGE")
     if len(policy.cooperating_department_ids) > MAX_COOPERATING:
-        v.add(f"{path}.cooperating_department_ids", f"at most {MAX_COOPERATING}")
+        v.add(f"{path}.cooperating_department_ids", f"at most {MAX_COOPERATING}", reason="VALUE_OUT_OF_RANGE")
     seen: set[str] = set()
     for i, dep in enumerate(policy.cooperating_department_ids):
         if dep == department_id:
             v.add(
-                f"{path}.cooperating_department_ids[{i}]", "the initiating department cannot also cooperate"
+                f"{path}.cooperating_department_ids[{i}]",
+                "the initiating department cannot also cooperate",
+                reason="FIELDS_CONFLICT",
             )
         elif dep in own_branches:
             v.add(
                 f"{path}.cooperating_department_ids[{i}]",
                 f"{dep!r} is a branch of the initiating department: it takes part in the draw itself and "
                 "cannot also cooperate",
+                reason="FIELDS_CONFLICT",
             )
         elif dep in seen:
-            v.add(f"{path}.cooperating_department_ids[{i}]", f"duplicate department {dep!r}")
+            v.add(
+                f"{path}.cooperating_department_ids[{i}]",
+                f"duplicate department {dep!r}",
+                reason="DUPLICATE_VALUE",
+            )
         elif dep not in known:
-            v.add(f"{path}.cooperating_department_ids[{i}]", f"unknown department {dep!r}")
+            v.add(
+                f"{path}.cooperating_department_ids[{i}]",
+                f"unknown department {dep!r}",
+                reason="UNKNOWN_DEPARTMENT",
+            )
         seen.add(dep)
     for dep in policy.cooperating_department_ids:
         if not policy.cooperating_lines.get(dep, "").strip():
             v.add(
                 f"{path}.cooperating_lines[{dep}]",
                 "declare the line (speciality) the cooperating department's inspectors must hold",
+                reason="FIELD_REQUIRED",
             )
     for dep in sorted(set(policy.cooperating_lines) - set(policy.cooperating_department_ids)):
-        v.add(f"{path}.cooperating_lines[{dep}]", f"{dep!r} is not a cooperating department")
+        v.add(
+            f"{path}.cooperating_lines[{dep}]",
+            f"{dep!r} is not a cooperating department",
+            reason="FIELDS_CONFLICT",
+        )
     if policy.cooperating_department_ids and not 1 <= policy.cooperating_team_size <= 5:
-        v.add(f"{path}.cooperating_team_size", "must be between 1 and 5")
+        v.add(f"{path}.cooperating_team_size", "must be between 1 and 5", reason="VALUE_OUT_OF_RANGE")
     return v.items
 
 

@@ -88,46 +88,58 @@ def result_problems(
     """Every field violation of ``entry`` (empty when it may be stored)."""
     out: list[FieldViolation] = []
 
-    def bad(name: str, text: str) -> None:
-        out.append(FieldViolation(f"{path}.{name}", text))
+    def bad(name: str, text: str, reason: str) -> None:
+        out.append(FieldViolation(f"{path}.{name}", text, reason=reason))
 
     if entry.inspected_on > today:
-        bad("inspected_on", f"{entry.inspected_on} is in the future")
+        bad("inspected_on", f"{entry.inspected_on} is in the future", "DATE_IN_FUTURE")
     elif entry.inspected_on < drawn_on:
-        bad("inspected_on", f"{entry.inspected_on} is before the draw ({drawn_on})")
+        bad("inspected_on", f"{entry.inspected_on} is before the draw ({drawn_on})", "DATE_ORDER")
     findings = entry.findings.strip()
     if len(entry.findings) > MAX_FINDINGS_CHARS:
-        bad("findings", f"at most {MAX_FINDINGS_CHARS} characters")
+        bad("findings", f"at most {MAX_FINDINGS_CHARS} characters", "VALUE_TOO_LONG")
     if entry.outcome in _NEEDS_FINDINGS and not findings:
-        bad("findings", f"is required when the outcome is {entry.outcome.value}")
+        bad("findings", f"is required when the outcome is {entry.outcome.value}", "FIELD_REQUIRED")
     if len(entry.attachment_sha256) > MAX_ATTACHMENTS:
-        bad("attachment_sha256", f"at most {MAX_ATTACHMENTS} attachments")
+        bad("attachment_sha256", f"at most {MAX_ATTACHMENTS} attachments", "VALUE_OUT_OF_RANGE")
     for i, digest in enumerate(entry.attachment_sha256):
         if not SHA256_HEX.match(digest):
-            bad(f"attachment_sha256[{i}]", "must be 64 lower-case hex digits (SHA-256)")
+            bad(f"attachment_sha256[{i}]", "must be 64 lower-case hex digits (SHA-256)", "SHA256_INVALID")
     if len(set(entry.attachment_sha256)) != len(entry.attachment_sha256):
-        bad("attachment_sha256", "lists an attachment twice")
+        bad("attachment_sha256", "lists an attachment twice", "DUPLICATE_VALUE")
     number = entry.penalty_decision_number
     if number:
         if entry.outcome is not Outcome.CASE_OPENED:
-            bad("penalty_decision_number", "only a result with outcome case_opened has a penalty decision")
+            bad(
+                "penalty_decision_number",
+                "only a result with outcome case_opened has a penalty decision",
+                "FIELDS_CONFLICT",
+            )
         elif not PENALTY_DECISION_NUMBER.match(number):
-            bad("penalty_decision_number", "1-64 characters without leading or trailing spaces")
+            bad(
+                "penalty_decision_number",
+                "1-64 characters without leading or trailing spaces",
+                "FORMAT_INVALID",
+            )
     if entry.referred_to_judicial and entry.outcome is not Outcome.CASE_OPENED:
-        bad("referred_to_judicial", "only a case (outcome case_opened) can be referred (Art. 13)")
+        bad(
+            "referred_to_judicial",
+            "only a case (outcome case_opened) can be referred (Art. 13)",
+            "FIELDS_CONFLICT",
+        )
     if entry.referral_note and not entry.referred_to_judicial:
-        bad("referral_note", "is only allowed with referred_to_judicial")
+        bad("referral_note", "is only allowed with referred_to_judicial", "FIELDS_CONFLICT")
     if len(entry.referral_note) > MAX_REASON_CHARS:
-        bad("referral_note", f"at most {MAX_REASON_CHARS} characters")
+        bad("referral_note", f"at most {MAX_REASON_CHARS} characters", "VALUE_TOO_LONG")
     return out
 
 
 def correction_problems(reason: str, path: str = "correction_reason") -> list[FieldViolation]:
     text = reason.strip()
     if not text:
-        return [FieldViolation(path, "a correction needs a reason")]
+        return [FieldViolation(path, "a correction needs a reason", reason="FIELD_REQUIRED")]
     if len(text) > MAX_REASON_CHARS:
-        return [FieldViolation(path, f"at most {MAX_REASON_CHARS} characters")]
+        return [FieldViolation(path, f"at most {MAX_REASON_CHARS} characters", reason="VALUE_TOO_LONG")]
     return []
 
 

@@ -84,7 +84,9 @@ def get_inclusion_proof(uow: UnitOfWork, sequence: int, tree_size: int = 0) -> I
         if cp is None:
             raise NotFound("checkpoint", str(tree_size or "newest"))
         if not 1 <= sequence <= cp.tree_size:
-            raise InvalidArgument([FieldViolation("sequence", f"must be in 1..{cp.tree_size}")])
+            raise InvalidArgument(
+                [FieldViolation("sequence", f"must be in 1..{cp.tree_size}", reason="VALUE_OUT_OF_RANGE")]
+            )
         leaves = [bytes.fromhex(h) for h in uow.audit.leaf_hashes(cp.tree_size)]
         page = uow.audit.list(PageRequest(size=1, after=str(sequence - 1)))
     if len(leaves) != cp.tree_size or not page.items or page.items[0].sequence != sequence:
@@ -107,6 +109,8 @@ def get_consistency_proof(
         if new is None or old is None:
             raise NotFound("checkpoint", str(old_size if old is None else new_size))
         if old.tree_size > new.tree_size:
-            raise InvalidArgument([FieldViolation("old_size", "must not exceed new_size")])
+            raise InvalidArgument(
+                [FieldViolation("old_size", "must not exceed new_size", reason="VALUE_OUT_OF_RANGE")]
+            )
         leaves = [bytes.fromhex(h) for h in uow.audit.leaf_hashes(new.tree_size)]
     return [p.hex() for p in consistency_proof(old.tree_size, leaves)], old, new

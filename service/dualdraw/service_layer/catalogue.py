@@ -33,10 +33,18 @@ def create_item(uow: UnitOfWork, item: model.InspectionItem, caller: Caller) -> 
     """Adds an item to the list; its code must be new and its department known."""
     v = Violations()
     if not ITEM_CODE.match(item.code):
-        v.add("item.code", "must be 1-32 characters of A-Z, 0-9 and '-', starting with a letter or digit")
+        v.add(
+            "item.code",
+            "must be 1-32 characters of A-Z, 0-9 and '-', starting with a letter or digit",
+            reason="ITEM_CODE_INVALID",
+        )
     with uow:
         if uow.directory.get_department(item.department_id) is None:
-            v.add("item.department_id", f"unknown department {item.department_id!r}")
+            v.add(
+                "item.department_id",
+                f"unknown department {item.department_id!r}",
+                reason="UNKNOWN_DEPARTMENT",
+            )
         v.raise_if_any()
         if uow.items.get(item.code) is not None:
             raise AlreadyExists(f"inspection item {item.code!r} exists already", reason="ITEM_EXISTS")
@@ -86,7 +94,7 @@ def create_task(
     """
     v = violations if violations is not None else Violations()
     if scope.region_code and (problem := region_code_problem(scope.region_code)):
-        v.add("task.scope.region_code", problem)
+        v.add("task.scope.region_code", problem, reason="REGION_CODE_INVALID")
     policy = policy or TaskPolicy()
     with uow:
         plan_ref: model.PlanRef | None = None
@@ -107,7 +115,11 @@ def create_task(
             if ratio is None and not any(x.field == "task.ratio" for x in v.items):
                 ratio = entry.ratio
             elif ratio is not None and ratio != entry.ratio:
-                v.add("task.ratio", f"entry {entry.id} plans the ratio {entry.ratio}, not {ratio}")
+                v.add(
+                    "task.ratio",
+                    f"entry {entry.id} plans the ratio {entry.ratio}, not {ratio}",
+                    reason="PLAN_ENTRY_MISMATCH",
+                )
         elif plan_required:
             raise FailedPrecondition(
                 "a task comes from a published plan entry: name task.plan_id and task.plan_entry_id",
@@ -117,15 +129,16 @@ def create_task(
             v.add(
                 "task.team_size",
                 f"must be between {MIN_TEAM_SIZE} and {MAX_TEAM_SIZE} (Art. 10), got {team_size}",
+                reason="TEAM_SIZE_OUT_OF_RANGE",
             )
         item = uow.items.get(item_code) if item_code else None
         if not item_code:
-            v.add("task.item_code", "is required")
+            v.add("task.item_code", "is required", reason="FIELD_REQUIRED")
         elif item is None:
-            v.add("task.item_code", f"unknown inspection item {item_code!r}")
+            v.add("task.item_code", f"unknown inspection item {item_code!r}", reason="UNKNOWN_ITEM")
         tree = DepartmentTree(uow.directory.all_departments())
         if not department_id:
-            v.add("task.department_id", "is required")
+            v.add("task.department_id", "is required", reason="FIELD_REQUIRED")
         elif not any(x.field == "task.scope.region_code" for x in v.items):
             v.items.extend(scope_problems(tree, department_id, scope))
         if policy.enabled and item is not None and ratio is not None:
@@ -164,5 +177,6 @@ def create_task(
     return task
 
 
-def invalid(field: str, description: str) -> InvalidArgument:
-    return InvalidArgument([FieldViolation(field, description)])
+def invalid(field: str, description: str, reason: str) -> InvalidArgument:
+    """A bad request field, with the reason of its problem."""
+    return InvalidArgument([FieldViolation(field, description, reason=reason)])

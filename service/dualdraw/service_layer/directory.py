@@ -20,6 +20,7 @@ from dualdraw.domain.credit_code import (
     check_credit_code,
     credit_code_problem,
     not_canonical_problem,
+    well_formed,
 )
 from dualdraw.domain.draw.algorithm import set_digest
 from dualdraw.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Violations
@@ -134,19 +135,25 @@ def transfer_record(
         check_canonical(key, "key", v)
     key, to, reason = key.strip(), to_department_id.strip(), reason.strip()
     if not key:
-        v.add("key", "is required")
+        v.add("key", "is required", reason="FIELD_REQUIRED")
     if not to:
-        v.add("to_department_id", "is required")
+        v.add("to_department_id", "is required", reason="FIELD_REQUIRED")
     if not reason:
-        v.add("reason", "is required: say why the record moves")
+        v.add("reason", "is required: say why the record moves", reason="FIELD_REQUIRED")
     elif len(reason) > MAX_TRANSFER_REASON:
-        v.add("reason", f"at most {MAX_TRANSFER_REASON} characters")
+        v.add("reason", f"at most {MAX_TRANSFER_REASON} characters", reason="VALUE_TOO_LONG")
     v.raise_if_any()
     with uow:
         departments = {d.id: d for d in uow.directory.all_departments()}
         target = departments.get(to)
         if target is None:
-            raise InvalidArgument([FieldViolation("to_department_id", f"unknown department {to!r}")])
+            raise InvalidArgument(
+                [
+                    FieldViolation(
+                        "to_department_id", f"unknown department {to!r}", reason="UNKNOWN_DEPARTMENT"
+                    )
+                ]
+            )
         before, after = _moved(uow, kind, key, target, departments, v)
         v.raise_if_any()
         transfer = Transfer(kind, key, before, to, moved=before != to)
@@ -177,7 +184,11 @@ def _moved(
     if kind == "object":
         obj = require(d.get_object(key), "object", key)
         if not region_within(obj.region_code, target.region_code):
-            v.add("to_department_id", f"{obj.region_code} is outside the territory of {target.id}")
+            v.add(
+                "to_department_id",
+                f"{obj.region_code} is outside the territory of {target.id}",
+                reason="REGION_OUTSIDE_TERRITORY",
+            )
         moved_object = dataclasses.replace(obj, registering_department_id=target.id)
         return obj.registering_department_id, lambda: d.upsert_objects([moved_object])
     if kind == "inspector":
@@ -187,7 +198,7 @@ def _moved(
     department = require(departments.get(key), "department", key)
     moved_department = dataclasses.replace(department, parent_id=target.id)
     for problem in department_tree_problems([moved_department], existing=departments.values()):
-        v.add("to_department_id", problem.description)
+        v.add("to_department_id", problem.description, reason=problem.reason)
     return department.parent_id or "", lambda: d.upsert_departments([moved_department])
 
 
@@ -272,6 +283,7 @@ def _refuse_moves(kinds: list[_Kind]) -> None:
                         f"{kind.name}[{i}].{attribute}",
                         f"{key} is in {placed(old) or 'no department'}, not {placed(record) or 'none'}:"
                         " an import does not move records; use TransferRecord",
+                        reason="DEPARTMENT_CHANGE_NEEDS_TRANSFER",
                     )
                 )
     if moved:
@@ -321,7 +333,7 @@ def _duplicates_of(keys: Sequence[str], path: str, v: Violations) -> None:
     seen: dict[str, int] = {}
     for i, k in enumerate(keys):
         if k in seen:
-            v.add(f"{path}[{i}]", f"duplicates {path}[{seen[k]}] ({k})")
+            v.add(f"{path}[{i}]", f"duplicates {path}[{seen[k]}] ({k})", reason="DUPLICATE_VALUE")
         else:
             seen[k] = i
 
@@ -358,14 +370,22 @@ def _validate(batch: DirectoryBatch, facts: _StoredFacts) -> None:
     for i, ins in enumerate(batch.inspectors):
         p = f"inspectors[{i}]"
         if tree.get(ins.department_id) is None:
-            v.add(f"{p}.department_id", f"unknown department {ins.department_id!r}")
+            v.add(
+                f"{p}.department_id", f"unknown department {ins.department_id!r}", reason="UNKNOWN_DEPARTMENT"
+            )
         for code in sorted(ins.conflicts):
             if problem := credit_code_problem(code):
-                reason = NOT_CANONICAL if canonical_spelling(code) else None
+                reason = (
+                    "CREDIT_CODE_NOT_CANONICAL"
+                    if canonical_spelling(code)
+                    else "CREDIT_CODE_CHECK_CHARACTER"
+                    if well_formed(code)
+                    else "CREDIT_CODE_FORMAT"
+                )
                 v.add(f"{p}.conflicts", f"{code}: {problem}", reason=reason)
         codes = [s.code for s in ins.specialities]
         if len(set(codes)) != len(codes):
-            v.add(f"{p}.specialities", "lists a speciality twice")
+            v.add(f"{p}.specialities", "lists a speciality twice", reason="DUPLICATE_VALUE")
 
     known_codes = facts.known_credit_codes
     _side_facts(batch.complaints, "complaints", known_codes, v)
@@ -373,9 +393,13 @@ def _validate(batch: DirectoryBatch, facts: _StoredFacts) -> None:
     _side_facts(batch.statutory_designations, "statutory_designations", known_codes, v)
     for i, c in enumerate(batch.complaints):
         if c.closed_on is not None and c.closed_on < c.received_on:
-            v.add(f"complaints[{i}].closed_on", "is before received_on")
+            v.add(f"complaints[{i}].closed_on", "is before received_on", reason="DATE_ORDER")
         if c.status is model.ComplaintStatus.CLOSED and c.closed_on is None:
-            v.add(f"complaints[{i}].closed_on", "is required when the complaint is closed")
+            v.add(
+                f"complaints[{i}].closed_on",
+                "is required when the complaint is closed",
+                reason="FIELD_REQUIRED",
+            )
     for i, r in enumerate(batch.risk_assessments):
         _window(r.assessed_on, r.valid_until, f"risk_assessments[{i}].valid_until", v)
     for i, s in enumerate(batch.statutory_designations):
@@ -386,9 +410,13 @@ def _validate(batch: DirectoryBatch, facts: _StoredFacts) -> None:
         p = f"campaigns[{i}]"
         organizer = campaign.organizer_department_id
         if tree.get(organizer) is None:
-            v.add(f"{p}.organizer_department_id", f"unknown department {organizer!r}")
+            v.add(
+                f"{p}.organizer_department_id",
+                f"unknown department {organizer!r}",
+                reason="UNKNOWN_DEPARTMENT",
+            )
         if problem := region_code_problem(campaign.region_code):
-            v.add(f"{p}.region_code", problem)
+            v.add(f"{p}.region_code", problem, reason="REGION_CODE_INVALID")
         _window(campaign.starts_on, campaign.ends_on, f"{p}.ends_on", v)
     v.raise_if_any()
 
@@ -417,13 +445,18 @@ def _object_problems(objects: Sequence[model.InspectionObject], tree: Department
         p = f"objects[{i}]"
         check_credit_code(o.credit_code, f"{p}.credit_code", v)
         if problem := region_code_problem(o.region_code):
-            v.add(f"{p}.region_code", problem)
+            v.add(f"{p}.region_code", problem, reason="REGION_CODE_INVALID")
         if dept is None:
-            v.add(f"{p}.registering_department_id", f"unknown department {o.registering_department_id!r}")
+            v.add(
+                f"{p}.registering_department_id",
+                f"unknown department {o.registering_department_id!r}",
+                reason="UNKNOWN_DEPARTMENT",
+            )
         elif not region_code_problem(o.region_code) and not region_within(o.region_code, dept.region_code):
             v.add(
                 f"{p}.region_code",
                 f"{o.region_code} is outside the territory of department {dept.id} ({dept.region_code})",
+                reason="REGION_OUTSIDE_TERRITORY",
             )
 
 
@@ -434,7 +467,7 @@ _region_within = functools.lru_cache(maxsize=4096)(region_within)
 
 def _window(start: dt.date, end: dt.date | None, path: str, v: Violations) -> None:
     if end is not None and end < start:
-        v.add(path, f"{end.isoformat()} is before {start.isoformat()}")
+        v.add(path, f"{end.isoformat()} is before {start.isoformat()}", reason="DATE_ORDER")
 
 
 def _known_credit_codes(uow: UnitOfWork, batch: DirectoryBatch) -> set[str]:
@@ -461,7 +494,9 @@ def _side_facts(
             v.add(f"{path}[{i}].credit_code", not_canonical_problem(canonical), reason=NOT_CANONICAL)
         elif f.credit_code not in known:
             v.add(
-                f"{path}[{i}].credit_code", f"no object with credit code {f.credit_code!r} in the directory"
+                f"{path}[{i}].credit_code",
+                f"no object with credit code {f.credit_code!r} in the directory",
+                reason="UNKNOWN_OBJECT",
             )
 
 

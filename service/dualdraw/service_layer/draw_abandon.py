@@ -44,9 +44,9 @@ def abandon_draw(
     ``ABANDON_LIMIT_REACHED`` when the task's draws were abandoned ``max_abandons`` times already (nothing
     written), ``DRAW_ABANDONED`` for a draw abandoned already."""
     if reason not in ABANDON_REASONS:
-        raise invalid("reason", f"must be one of {', '.join(ABANDON_REASONS)}")
+        raise invalid("reason", f"must be one of {', '.join(ABANDON_REASONS)}", "ENUM_VALUE_UNKNOWN")
     if not note.strip():
-        raise invalid("note", "say why the draw is abandoned")
+        raise invalid("note", "say why the draw is abandoned", "FIELD_REQUIRED")
     with uow:
         uow.lifecycle.lock_draw(draw_id)
         draw = require(uow.draws.get(draw_id), "draw", draw_id)

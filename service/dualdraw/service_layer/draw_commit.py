@@ -133,7 +133,7 @@ def commit_in(
     try:
         validate_declaration(declaration)
     except EntropyProblem as exc:
-        raise invalid("entropy_source", str(exc)) from None
+        raise invalid("entropy_source", str(exc), reason="ENTROPY_SOURCE_INVALID") from None
     try:
         check_rounds_after(declaration, caller.now)
     except EntropyProblem as exc:

@@ -129,7 +129,7 @@ def reveal_entropy(
     try:
         secret = check_hex(secret_hex, "secret")
     except EntropyProblem as exc:
-        raise invalid("secret", str(exc)) from None
+        raise invalid("secret", str(exc), reason="HEX_INVALID") from None
     with uow, cycle_collection_paused():
         uow.lifecycle.lock_draw(draw_id)
         draw = require(uow.draws.get(draw_id), "draw", draw_id)
@@ -179,7 +179,7 @@ def execute_draw(uow: UnitOfWork, *, draw_id: str, beacon_value: str, caller: Ca
             try:
                 check_hex(beacon_value, "beacon value")
             except EntropyProblem as exc:
-                raise invalid("beacon_value", str(exc)) from None
+                raise invalid("beacon_value", str(exc), reason="HEX_INVALID") from None
             if declaration["kind"] == BEACON:
                 role, name, round_ = ROLE_BEACON, declaration["beacon"], declaration["round"]
             elif declaration["kind"] == COMMIT_REVEAL:
@@ -189,7 +189,9 @@ def execute_draw(uow: UnitOfWork, *, draw_id: str, beacon_value: str, caller: Ca
                     declaration["fallback"]["round"],
                 )
             else:
-                raise invalid("beacon_value", "this draw's entropy source takes no beacon value")
+                raise invalid(
+                    "beacon_value", "this draw's entropy source takes no beacon value", "FIELDS_CONFLICT"
+                )
             uow.lifecycle.set_entropy_value(draw_id, role, name, beacon_value, caller.now)
             record_event(
                 uow,

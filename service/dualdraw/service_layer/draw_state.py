@@ -26,9 +26,9 @@ def entropy_failure(exc: EntropyProblem) -> FailedPrecondition:
     return FailedPrecondition(str(exc), reason=exc.reason)
 
 
-def invalid(field: str, text: str) -> InvalidArgument:
-    """A bad request field."""
-    return InvalidArgument([FieldViolation(field, text)])
+def invalid(field: str, text: str, reason: str) -> InvalidArgument:
+    """A bad request field, with the reason of its problem."""
+    return InvalidArgument([FieldViolation(field, text, reason=reason)])
 
 
 def new_local_secret_source() -> tuple[dict[str, Any], bytes]:

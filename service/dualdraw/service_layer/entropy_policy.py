@@ -45,12 +45,14 @@ class EntropyPolicy:
         only), else a beacon declaration — ``beacon_round`` when given, otherwise the first round produced
         ``beacon_delay_s`` after ``now`` — committed now and executed when the round's signature is given."""
         if beacon_round < 0:
-            raise invalid("beacon_round", "must be a positive round number, or 0 for the default")
+            raise invalid(
+                "beacon_round", "must be a positive round number, or 0 for the default", "VALUE_OUT_OF_RANGE"
+            )
         if beacon_round == 0 and self.allow_local:
             return None
         try:
             pinned = chain(self.beacon)
         except BeaconProblem as exc:
-            raise invalid("beacon", str(exc)) from None
+            raise invalid("beacon", str(exc), reason="ENTROPY_SOURCE_INVALID") from None
         round_ = beacon_round or pinned.first_round_after(now + dt.timedelta(seconds=self.beacon_delay_s))
         return {"kind": BEACON, "beacon": pinned.name, "round": round_}

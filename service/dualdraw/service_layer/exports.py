@@ -111,7 +111,9 @@ def export_records(uow: UnitOfWork, kind: ExportKind, draw_id: str = "") -> Iter
     """The records of an export, a page at a time."""
     if kind in (ExportKind.ASSIGNMENTS, ExportKind.EXCLUSIONS):
         if not draw_id:
-            raise InvalidArgument([FieldViolation("draw_id", f"is required to export {kind.value}")])
+            raise InvalidArgument(
+                [FieldViolation("draw_id", f"is required to export {kind.value}", reason="FIELD_REQUIRED")]
+            )
         with uow:
             if uow.draws.get(draw_id) is None:
                 raise NotFound("draw", draw_id)
@@ -232,7 +234,9 @@ def credit_export(uow: UnitOfWork, since: int) -> Iterator[tuple[bytes, int, int
     Re-running with the same ``since`` yields the same bytes; records are keyed by ``record_id``.
     """
     if since < 0:
-        raise InvalidArgument([FieldViolation("since_checkpoint", "must not be negative")])
+        raise InvalidArgument(
+            [FieldViolation("since_checkpoint", "must not be negative", reason="VALUE_OUT_OF_RANGE")]
+        )
     for publication, results in credit_increments(uow, since):
         lines = [
             json.dumps(credit_record(r), ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"

@@ -75,14 +75,14 @@ def create_plan(
     """A new plan: version 1, a draft without entries."""
     v = Violations()
     if not 2000 <= year <= 2100:
-        v.add("year", "must be a calendar year between 2000 and 2100")
+        v.add("year", "must be a calendar year between 2000 and 2100", reason="VALUE_OUT_OF_RANGE")
     if inspector_days_per_month < 0 or inspector_days_per_month > 31:
-        v.add("inspector_days_per_month", "must be between 0 and 31")
+        v.add("inspector_days_per_month", "must be between 0 and 31", reason="VALUE_OUT_OF_RANGE")
     with uow:
         if not department_id:
-            v.add("department_id", "is required")
+            v.add("department_id", "is required", reason="FIELD_REQUIRED")
         elif uow.directory.get_department(department_id) is None:
-            v.add("department_id", f"unknown department {department_id!r}")
+            v.add("department_id", f"unknown department {department_id!r}", reason="UNKNOWN_DEPARTMENT")
         v.raise_if_any()
         version = PlanVersion(
             plan_id=new_plan_id(),
@@ -107,12 +107,24 @@ def _check_entry(uow: UnitOfWork, plan: PlanVersion, entry: PlanEntry, field: st
     if entry.item_code:
         numbers = {iv.version for iv in uow.item_versions.history(entry.item_code)}
         if not numbers:
-            v.add(f"{field}.item_code", f"{entry.item_code!r} is not on the published item list")
+            v.add(
+                f"{field}.item_code",
+                f"{entry.item_code!r} is not on the published item list",
+                reason="UNKNOWN_ITEM",
+            )
         elif entry.item_version not in numbers:
-            v.add(f"{field}.item_version", f"{entry.item_code} has no published version {entry.item_version}")
+            v.add(
+                f"{field}.item_version",
+                f"{entry.item_code} has no published version {entry.item_version}",
+                reason="UNKNOWN_ITEM",
+            )
     for d in entry.cooperating_department_ids:
         if uow.directory.get_department(d) is None or d == plan.department_id:
-            v.add(f"{field}.cooperating_department_ids", f"{d!r} is not another known department")
+            v.add(
+                f"{field}.cooperating_department_ids",
+                f"{d!r} is not another known department",
+                reason="UNKNOWN_DEPARTMENT",
+            )
     v.raise_if_any()
     _refuse_duplicate(uow, plan, entry)
 
@@ -214,7 +226,11 @@ def amend_plan(
     an empty id is new), in force from now. Entries of periods already drawn keep their id."""
     v = Violations()
     if not reason.strip():
-        v.add("reason", "is required: an amendment states why the published plan changes")
+        v.add(
+            "reason",
+            "is required: an amendment states why the published plan changes",
+            reason="FIELD_REQUIRED",
+        )
     with uow:
         plan = latest(uow, plan_id)
         require_state(plan, PlanState.PUBLISHED, "an amendment")
@@ -321,9 +337,15 @@ def bind_task(
         )
     v = Violations()
     if department_id and department_id != plan.department_id:
-        v.add("task.department_id", f"plan {plan_id} is department {plan.department_id}'s")
+        v.add(
+            "task.department_id",
+            f"plan {plan_id} is department {plan.department_id}'s",
+            reason="PLAN_ENTRY_MISMATCH",
+        )
     if item_code and item_code != entry.item_code:
-        v.add("task.item_code", f"entry {entry_id} plans item {entry.item_code}")
+        v.add(
+            "task.item_code", f"entry {entry_id} plans item {entry.item_code}", reason="PLAN_ENTRY_MISMATCH"
+        )
     all_periods = periods(entry)
     if period == 0:
         found = period_of(entry, caller.today())
@@ -336,7 +358,11 @@ def bind_task(
             )
         period = found.index
     elif not 1 <= period <= len(all_periods):
-        v.add("task.plan_period", f"entry {entry_id} has periods 1..{len(all_periods)}")
+        v.add(
+            "task.plan_period",
+            f"entry {entry_id} has periods 1..{len(all_periods)}",
+            reason="PLAN_ENTRY_MISMATCH",
+        )
     if v:
         raise InvalidArgument(v.items)
     require_item_in_force(uow, entry, caller.today())
@@ -417,6 +443,7 @@ def check_draw(
                     "as_of",
                     f"a planned draw is dated today ({caller.today()}, Asia/Shanghai); only a rehearsal "
                     "task draws at another date",
+                    reason="PLANNED_DRAW_DATE",
                 )
             ]
         )

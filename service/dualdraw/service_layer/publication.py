@@ -148,13 +148,13 @@ def pending_publications(
 
 def _change_problems(summary: str, basis: str, v: Violations) -> None:
     if not summary.strip():
-        v.add("change_summary", "say what changed")
+        v.add("change_summary", "say what changed", reason="FIELD_REQUIRED")
     elif len(summary) > MAX_TEXT:
-        v.add("change_summary", f"at most {MAX_TEXT} characters")
+        v.add("change_summary", f"at most {MAX_TEXT} characters", reason="VALUE_TOO_LONG")
     if not basis.strip():
-        v.add("change_legal_basis", "name the legal basis of the change (Art. 5)")
+        v.add("change_legal_basis", "name the legal basis of the change (Art. 5)", reason="FIELD_REQUIRED")
     elif len(basis) > MAX_TEXT:
-        v.add("change_legal_basis", f"at most {MAX_TEXT} characters")
+        v.add("change_legal_basis", f"at most {MAX_TEXT} characters", reason="VALUE_TOO_LONG")
 
 
 def _same_content(a: InspectionItem, b: InspectionItem) -> bool:
@@ -179,6 +179,7 @@ def _check_publication_date(effective_from: dt.date, published_on: dt.date, v: V
             "effective_from",
             f"must not be before the publication date {published_on} (Asia/Shanghai): a published version "
             "takes effect no earlier than its publication",
+            reason="DATE_ORDER",
         )
 
 
@@ -187,6 +188,7 @@ def _check_effective(latest: ItemVersion | None, effective_from: dt.date, v: Vio
         v.add(
             "effective_from",
             f"must not be before version {latest.version} of {latest.code} ({latest.effective_from})",
+            reason="DATE_ORDER",
         )
 
 
@@ -256,20 +258,24 @@ def revise_item(
     _change_problems(change_summary, change_legal_basis, v)
     _check_publication_date(effective_from, caller.today(), v)
     if not ITEM_CODE.match(revised.code):
-        v.add("item.code", "must be 1-32 characters of A-Z, 0-9 and '-'")
+        v.add("item.code", "must be 1-32 characters of A-Z, 0-9 and '-'", reason="ITEM_CODE_INVALID")
     with uow:
         current = uow.items.get(revised.code)
         if current is None:
             raise NotFound("inspection item", revised.code)
         if uow.directory.get_department(revised.department_id) is None:
-            v.add("item.department_id", f"unknown department {revised.department_id!r}")
+            v.add(
+                "item.department_id",
+                f"unknown department {revised.department_id!r}",
+                reason="UNKNOWN_DEPARTMENT",
+            )
         history = uow.item_versions.history(revised.code)
         held = history[-1] if history else None
         _check_effective(held, effective_from, v)
         item = dataclasses.replace(revised, created_at=current.created_at)
         base = held.item if held else None
         if base is not None and _same_content(base, item):
-            v.add("item", "is identical to the published version")
+            v.add("item", "is identical to the published version", reason="NO_CHANGE")
         v.raise_if_any()
         version = ItemVersion(
             code=item.code,

@@ -74,7 +74,9 @@ def _store(
         raise NotFound("result", f"{draw_id}/{position}")
     previous = history[-1] if history else None
     if previous is not None and previous.entry == entry:
-        raise InvalidArgument([FieldViolation("result", "is identical to the current version")])
+        raise InvalidArgument(
+            [FieldViolation("result", "is identical to the current version", reason="NO_CHANGE")]
+        )
     result = InspectionResult(
         draw_id=draw_id,
         position=position,

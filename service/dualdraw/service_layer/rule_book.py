@@ -83,7 +83,7 @@ class RuleBook:
         return Reload(candidate, changed, len(cases))
 
     def _refusal(self, problems: Sequence[Problem]) -> InvalidArgument:
-        violations = [FieldViolation(self._field(p), p.message) for p in problems]
+        violations = [FieldViolation(self._field(p), p.message, reason="RULE_FILE_INVALID") for p in problems]
         return InvalidArgument(
             violations,
             f"the rule files were refused ({len(violations)} problem(s)); the running set "

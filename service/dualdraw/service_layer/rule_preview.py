@@ -251,12 +251,20 @@ def rule_texts_at_revision(rules_dir: Path, revision: str) -> dict[str, str]:
         except (OSError, subprocess.CalledProcessError) as exc:
             detail = getattr(exc, "stderr", "") or str(exc)
             raise InvalidArgument(
-                [FieldViolation("base", f"git cannot read {rules_dir} at {revision!r}: {detail.strip()}")]
+                [
+                    FieldViolation(
+                        "base",
+                        f"git cannot read {rules_dir} at {revision!r}: {detail.strip()}",
+                        reason="GIT_REVISION_INVALID",
+                    )
+                ]
             ) from exc
         return done.stdout
 
     if revision.startswith("-"):
-        raise InvalidArgument([FieldViolation("base", f"not a git revision: {revision!r}")])
+        raise InvalidArgument(
+            [FieldViolation("base", f"not a git revision: {revision!r}", reason="GIT_REVISION_INVALID")]
+        )
     names = [
         n for n in git("ls-tree", "--name-only", revision, "./").splitlines() if n.endswith(RULE_FILE_SUFFIX)
     ]
@@ -373,7 +381,9 @@ def parse_day(text: str, field: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError as exc:
-        raise InvalidArgument([FieldViolation(field, f"must be a date YYYY-MM-DD, got {text!r}")]) from exc
+        raise InvalidArgument(
+            [FieldViolation(field, f"must be a date YYYY-MM-DD, got {text!r}", reason="DATE_INVALID")]
+        ) from exc
 
 
 def objects_by_code(objects: Sequence[InspectionObject]) -> dict[str, InspectionObject]:

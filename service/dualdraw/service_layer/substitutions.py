@@ -52,13 +52,15 @@ class SubstitutionRequest:
 def request_substitution(uow: UnitOfWork, request: SubstitutionRequest, caller: Caller) -> Substitution:
     """Logs the substitution (reason, evidence hash, entropy source) before any entropy for it exists."""
     if request.reason not in SUBSTITUTION_REASONS:
-        raise invalid("reason", f"must be one of {', '.join(SUBSTITUTION_REASONS)}")
+        raise invalid("reason", f"must be one of {', '.join(SUBSTITUTION_REASONS)}", "ENUM_VALUE_UNKNOWN")
     try:
         check_hex(request.evidence_hash, "evidence hash")
         if len(request.evidence_hash) != 64:
             raise EntropyProblem("", "")
     except EntropyProblem:
-        raise invalid("evidence_hash", "must be the 64 hex digits of a SHA-256 of the evidence") from None
+        raise invalid(
+            "evidence_hash", "must be the 64 hex digits of a SHA-256 of the evidence", "SHA256_INVALID"
+        ) from None
     secret = b""
     if request.beacon:
         declaration: dict[str, Any] = {
@@ -69,7 +71,7 @@ def request_substitution(uow: UnitOfWork, request: SubstitutionRequest, caller: 
         try:
             validate_declaration(declaration)
         except EntropyProblem as exc:
-            raise invalid("beacon_round", str(exc)) from None
+            raise invalid("beacon_round", str(exc), reason="ENTROPY_SOURCE_INVALID") from None
     else:
         declaration, secret = new_local_secret_source()
     with uow:
@@ -81,10 +83,14 @@ def request_substitution(uow: UnitOfWork, request: SubstitutionRequest, caller: 
             )
         assignment = next((a for a in record.assignments if a.position == request.position), None)
         if assignment is None:
-            raise invalid("position", f"draw {request.draw_id} has no position {request.position}")
+            raise invalid(
+                "position", f"draw {request.draw_id} has no position {request.position}", "VALUE_OUT_OF_RANGE"
+            )
         if request.badge_number not in {m.badge_number for m in assignment.team}:
             raise invalid(
-                "badge_number", f"{request.badge_number} is not on the team of position {request.position}"
+                "badge_number",
+                f"{request.badge_number} is not on the team of position {request.position}",
+                "NOT_ON_TEAM",
             )
         sub_id = f"s-{uuid.uuid4().hex[:12]}"
         event = record_event(

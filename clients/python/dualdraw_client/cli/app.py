@@ -7,7 +7,7 @@ import getpass
 import os
 import sys
 from collections.abc import Sequence
-from typing import Final, TextIO
+from typing import Any, Final, TextIO
 
 import grpc
 
@@ -15,7 +15,7 @@ from ..client import DEFAULT_TARGET, DualdrawClient
 from ..errors import DualdrawError
 from ..i18n import _, language_from, set_language
 from ..records import RecordError
-from . import audit, catalogue, directory, draws, plans, results, rules, verification
+from . import audit, catalogue, directory, draws, plans, report, results, rules, verification
 from .options import DEFAULT_TIMEOUT, HANDLER, Handler, common_options
 from .output import Output
 
@@ -40,6 +40,7 @@ REMOTE_COMMANDS: Final = frozenset(
         "credit-export",
         "rule-set",  # the rule set on the server
         "log",
+        "report",
     }
 )
 """The top-level command names that :func:`add_remote_commands` adds."""
@@ -99,6 +100,7 @@ def add_remote_commands(subparsers: argparse._SubParsersAction[argparse.Argument
     audit.add_commands(subparsers, common)
     rules.add_commands(subparsers, common)
     results.add_commands(subparsers, common)
+    report.add_commands(subparsers, common)
 
 
 def is_remote(args: argparse.Namespace) -> bool:
@@ -151,10 +153,11 @@ def run_remote(args: argparse.Namespace) -> int:
         _report(exc, sys.stderr)
         request_id = getattr(args, "request_id", None)
         if request_id and exc.code in _TRANSIENT_CODES:
-            sys.stderr.write(
+            message = _(
                 "note: the request may or may not have been applied; to retry safely, repeat the command"
-                f" with --request-id {request_id}\n"
+                " with --request-id {request_id}"
             )
+            sys.stderr.write(message.format(request_id=request_id) + "\n")
         return exit_code(exc.code)
     except RecordError as exc:
         sys.stderr.write(f"error: {exc}\n")
@@ -185,6 +188,39 @@ def build_parser(prog: str = "dualdraw") -> argparse.ArgumentParser:
     add_language_option(parser)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_remote_commands(subparsers)
+    return localise(parser)
+
+
+class _LocalisedHelp(argparse.HelpFormatter):
+    """argparse's help layout with its ``usage:`` heading in the reader's language."""
+
+    def add_usage(self, usage: Any, actions: Any, groups: Any, prefix: str | None = None) -> None:
+        super().add_usage(usage, actions, groups, _("usage: ") if prefix is None else prefix)
+
+
+def localise(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Puts every help text, description and group title of ``parser`` and its sub-commands in the reader's
+    language (commands register English; the catalogue is :mod:`dualdraw_client.i18n`)."""
+    parser.formatter_class = _LocalisedHelp
+    if parser.description:
+        parser.description = _(parser.description)
+    for group in parser._action_groups:
+        if group.title == "positional arguments":
+            group.title = _("positional arguments")
+        elif group.title == "options":
+            group.title = _("options")
+        elif group.title:
+            group.title = _(group.title)
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction):
+            action.help = _("show this help message and exit")
+        elif action.help and action.help != argparse.SUPPRESS:
+            action.help = _(action.help)
+        if isinstance(action, argparse._SubParsersAction):
+            for choice in action._choices_actions:
+                choice.help = _(choice.help) if choice.help else choice.help
+            for sub in {id(p): p for p in action.choices.values()}.values():
+                localise(sub)
     return parser
 
 

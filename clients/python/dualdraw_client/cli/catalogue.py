@@ -20,11 +20,15 @@ def item_kind_name(kind: items_pb2.ItemKind.ValueType) -> str:
 
 def _plan_text(task: tasks_pb2.Task) -> str:
     if not task.plan_id:
-        return "(none)"
-    text = (
-        f"{task.plan_id} version {task.plan_version}, entry {task.plan_entry_id}, period {task.plan_period}"
+        return _("(none)")
+    text = _("{plan} version {version}, entry {entry}, period {period}").format(
+        plan=task.plan_id, version=task.plan_version, entry=task.plan_entry_id, period=task.plan_period
     )
-    return text + (" (rehearsal)" if task.rehearsal else "")
+    return text + (_(" (rehearsal)") if task.rehearsal else "")
+
+
+def _frequency_cap(cap: int) -> str:
+    return _("{n} per year").format(n=cap) if cap else _("(default) 1 per year")
 
 
 def _task_pairs(task: tasks_pb2.Task) -> list[tuple[str, str]]:
@@ -35,10 +39,10 @@ def _task_pairs(task: tasks_pb2.Task) -> list[tuple[str, str]]:
         ("department", task.department_id),
         ("ratio", task.ratio),
         ("team size", str(task.team_size)),
-        ("region", task.scope.region_code or "(whole territory)"),
-        ("industries", ", ".join(task.scope.industries) or "(all)"),
+        ("region", task.scope.region_code or _("(whole territory)")),
+        ("industries", ", ".join(task.scope.industries) or _("(all)")),
         ("created", show_time(task.create_time)),
-        ("draw", task.draw_id or "(not drawn)"),
+        ("draw", task.draw_id or _("(not drawn)")),
         ("plan", _plan_text(task)),
     ]
 
@@ -53,8 +57,11 @@ def _item_pairs(item: items_pb2.InspectionItem) -> list[tuple[str, str]]:
         ("speciality", item.required_speciality),
         ("department", item.department_id),
         ("target scope", item.target_scope),
-        ("frequency cap", f"{item.frequency_cap} per year" if item.frequency_cap else "(default) 1 per year"),
-        ("assistant", "one unqualified assistant per team allowed" if item.unqualified_assistant else "no"),
+        ("frequency cap", _frequency_cap(item.frequency_cap)),
+        (
+            "assistant",
+            _("one unqualified assistant per team allowed") if item.unqualified_assistant else _("no"),
+        ),
         ("per inspection", _workload_text(item)),
         ("legal basis", item.legal_basis),
         ("created", show_time(item.create_time)),
@@ -63,12 +70,11 @@ def _item_pairs(item: items_pb2.InspectionItem) -> list[tuple[str, str]]:
 
 def _workload_text(item: items_pb2.InspectionItem) -> str:
     """What one inspection takes, as the plan's estimate counts it."""
-    text = (
-        f"{item.team_size or 2} inspectors × {item.days_per_inspection or '1'} days, "
-        f"{item.cost_per_inspection or '0'} yuan"
+    text = _("{n} inspectors × {days} days, {cost} yuan").format(
+        n=item.team_size or 2, days=item.days_per_inspection or "1", cost=item.cost_per_inspection or "0"
     )
     fee = item.testing_fee or "0"
-    return text + (f" + {fee} yuan testing fees" if fee != "0" else "")
+    return text + (_(" + {fee} yuan testing fees").format(fee=fee) if fee != "0" else "")
 
 
 def _cmd_items_create(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:

@@ -35,13 +35,24 @@ def _cmd_import(client: DualdrawClient, args: argparse.Namespace, out: Output) -
     if out.json:
         out.document(result)
         return 0
-    rows = [[kind, str(getattr(result, kind))] for kind in KINDS]
+    rows = [[_(KIND_NAMES.get(kind, kind)), str(getattr(result, kind))] for kind in KINDS]
     out.lines(format_table(["KIND", "IMPORTED"], rows, "lr"))
     read = sum(len(origins) for origins in source_map.origins.values())
-    out.line(
-        f"{read} records read from {len(args.files)} file(s); imported at {show_time(result.imported_at)}"
-    )
+    message = _("{read} records read from {files} file(s); imported at {time}")
+    out.line(message.format(read=read, files=len(args.files), time=show_time(result.imported_at)))
     return 0
+
+
+KIND_NAMES = {
+    "departments": "departments",
+    "objects": "objects",
+    "inspectors": "inspectors",
+    "complaints": "complaints",
+    "campaigns": "campaigns",
+    "risk_assessments": "risk assessments",
+    "statutory_designations": "statutory designations",
+}
+"""What each kind of record is called in the import summary (looked up in the reader's language)."""
 
 
 def _locate_violations(error: DualdrawError, source_map: SourceMap) -> None:
@@ -99,7 +110,9 @@ def _cmd_objects_get(client: DualdrawClient, args: argparse.Namespace, out: Outp
 
 def _specialities(inspector: directory_pb2.Inspector) -> str:
     return ", ".join(
-        f"{s.code} (to {s.certificate_expires_on})" if s.certificate_expires_on else s.code
+        _("{code} (to {expires})").format(code=s.code, expires=s.certificate_expires_on)
+        if s.certificate_expires_on
+        else s.code
         for s in inspector.specialities
     )
 
@@ -113,7 +126,7 @@ def _cmd_inspectors_list(client: DualdrawClient, args: argparse.Namespace, out: 
             i.name,
             i.department_id,
             i.office,
-            "yes" if i.available else "no",
+            _("yes") if i.available else _("no"),
             _specialities(i),
             str(len(i.conflicts)),
         ],
@@ -137,9 +150,15 @@ def _cmd_transfer(client: DualdrawClient, args: argparse.Namespace, out: Output)
     if out.json:
         out.document(moved)
     elif moved.moved:
-        out.line(f"{args.kind} {moved.key}: {moved.from_department_id} -> {moved.to_department_id}")
+        message = _("{kind} {key}: {source} -> {target}")
+        out.line(
+            message.format(
+                kind=args.kind, key=moved.key, source=moved.from_department_id, target=moved.to_department_id
+            )
+        )
     else:
-        out.line(f"{args.kind} {moved.key} is in {moved.to_department_id} already: nothing changed")
+        message = _("{kind} {key} is in {target} already: nothing changed")
+        out.line(message.format(kind=args.kind, key=moved.key, target=moved.to_department_id))
     return 0
 
 

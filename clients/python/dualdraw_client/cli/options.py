@@ -11,7 +11,7 @@ from typing import Final, TypeVar
 
 from ..client import DEFAULT_TARGET, DualdrawClient, new_request_id
 from ..i18n import _
-from .output import Output
+from .output import Output, add_json_option
 
 _T = TypeVar("_T")
 
@@ -75,7 +75,7 @@ def common_options() -> argparse.ArgumentParser:
     group.add_argument(
         "--server",
         metavar="HOST:PORT",
-        help=f"server address (default: $DUALDRAW_SERVER or {DEFAULT_TARGET})",
+        help=_("server address (default: $DUALDRAW_SERVER or {target})").format(target=DEFAULT_TARGET),
     )
     group.add_argument(
         "--actor", help="who is acting, sent to the server (default: $DUALDRAW_ACTOR or login name)"
@@ -90,14 +90,9 @@ def common_options() -> argparse.ArgumentParser:
         "--timeout",
         type=positive_float,
         metavar="SECONDS",
-        help=f"deadline of each call (default: {DEFAULT_TIMEOUT:g})",
+        help=_("deadline of each call (default: {seconds})").format(seconds=f"{DEFAULT_TIMEOUT:g}"),
     )
-    group.add_argument(
-        "--json",
-        dest="json_output",
-        action="store_true",
-        help=_("machine output: JSON (lists: one object a line)"),
-    )
+    add_json_option(group)
     group.add_argument(
         "--lang",
         choices=("en", "zh"),

@@ -4,6 +4,7 @@ single result, one JSON object a line for lists, proto field names)."""
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import sys
@@ -75,6 +76,14 @@ def enum_name(name: str, prefix: str) -> str:
     return "" if short == "UNSPECIFIED" else short
 
 
+JSON_HELP: Final = "machine output: JSON (lists: one object a line)"
+
+
+def add_json_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--json`` (``args.json_output``): the one switch to machine output, on every command that prints."""
+    parser.add_argument("--json", dest="json_output", action="store_true", help=_(JSON_HELP))
+
+
 class Output:
     """Writes human tables or JSON to stdout (looked up on every write, so redirection and capsys work)."""
 
@@ -102,6 +111,13 @@ class Output:
     def records(self, messages: Iterable[Message]) -> None:
         for message in messages:
             self.line(json.dumps(self.to_dict(message), ensure_ascii=False))
+
+    def outcome(self, document: dict[str, Any], human: str | Iterable[str]) -> None:
+        """What a command did: ``document`` with --json, else the human line(s)."""
+        if self.json:
+            self.document(document)
+        else:
+            self.lines([human] if isinstance(human, str) else human)
 
     def table(
         self,

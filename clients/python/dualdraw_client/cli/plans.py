@@ -8,6 +8,7 @@ import argparse
 from dualdraw.v1 import plans_pb2, tasks_pb2
 
 from ..client import DualdrawClient
+from ..i18n import _
 from .draws import show_draw
 from .options import add_command, add_group, idempotency_key, iso_date, limited, positive_int
 from .output import Output, aligned_pairs, enum_name, format_table, show_time
@@ -27,7 +28,7 @@ def _plan_pairs(plan: plans_pb2.Plan) -> list[tuple[str, str]]:
         ("title", plan.title),
         ("inspector days/month", str(plan.inspector_days_per_month)),
         ("content hash", plan.content_hash),
-        ("created", f"{show_time(plan.create_time)} by {plan.created_by}"),
+        ("created", _("{time} by {actor}").format(time=show_time(plan.create_time), actor=plan.created_by)),
     ]
     if plan.HasField("publish_time"):
         pairs.append(("published", show_time(plan.publish_time)))
@@ -47,9 +48,9 @@ def _entry_rows(plan: plans_pb2.Plan) -> list[str]:
                 e.ratio + "".join(f" {c.risk_class}={c.ratio}" for c in e.class_ratios),
                 f"{e.window_start}..{e.window_end}",
                 str(e.frequency),
-                str(e.team_size or ITEM_S),
-                e.days_per_inspection or ITEM_S,
-                e.cost_per_inspection or ITEM_S,
+                str(e.team_size or _(ITEM_S)),
+                e.days_per_inspection or _(ITEM_S),
+                e.cost_per_inspection or _(ITEM_S),
             ]
             for e in plan.entries
         ],
@@ -58,6 +59,9 @@ def _entry_rows(plan: plans_pb2.Plan) -> list[str]:
 
 
 ITEM_S = "(item's)"
+WHOLE_PLAN = (
+    "whole plan: {inspections} inspections, {days} inspector-days, cost {cost} yuan (testing fees {fees})"
+)
 """An entry figure left to its item version."""
 
 ESTIMATE_HEADERS = (
@@ -162,9 +166,8 @@ def _cmd_estimate(client: DualdrawClient, args: argparse.Namespace, out: Output)
     if out.json:
         out.document(estimate)
         return 0
-    out.line(
-        f"plan {estimate.plan_id} version {estimate.version}, directory and rules as of {estimate.as_of}"
-    )
+    message = _("plan {plan} version {version}, directory and rules as of {as_of}")
+    out.line(message.format(plan=estimate.plan_id, version=estimate.version, as_of=estimate.as_of))
     rows = []
     for e in estimate.entries:
         for p in e.periods:
@@ -191,14 +194,18 @@ def _cmd_estimate(client: DualdrawClient, args: argparse.Namespace, out: Output)
         )
     )
     out.line(
-        f"whole plan: {estimate.inspections} inspections, {estimate.inspector_days} inspector-days, "
-        f"cost {estimate.cost} yuan (testing fees {estimate.testing_fees})"
+        _(WHOLE_PLAN).format(
+            inspections=estimate.inspections,
+            days=estimate.inspector_days,
+            cost=estimate.cost,
+            fees=estimate.testing_fees,
+        )
     )
     out.line()
     if estimate.shortfalls:
-        out.lines(f"shortfall: {s}" for s in estimate.shortfalls)
+        out.lines(_("shortfall: {shortfall}").format(shortfall=s) for s in estimate.shortfalls)
     else:
-        out.line("no shortfall: the qualified inspectors cover every period")
+        out.line(_("no shortfall: the qualified inspectors cover every period"))
     return 0
 
 
@@ -207,10 +214,11 @@ def _cmd_progress(client: DualdrawClient, args: argparse.Namespace, out: Output)
     if out.json:
         out.document(progress)
         return 0
-    out.line(f"plan {progress.plan_id} version {progress.version} as of {progress.as_of}")
+    message = _("plan {plan} version {version} as of {as_of}")
+    out.line(message.format(plan=progress.plan_id, version=progress.version, as_of=progress.as_of))
     out.lines(
         format_table(
-            ["ENTRY", "PERIOD", "DRAWN", "INSPECTED", "PUBLISHED", "OVERDUE"],
+            ["ENTRY", "PERIOD", "DRAWN", "RECORDED", "PUBLISHED", "OVERDUE"],
             [
                 [
                     r.entry_id,
@@ -218,7 +226,7 @@ def _cmd_progress(client: DualdrawClient, args: argparse.Namespace, out: Output)
                     str(r.drawn),
                     str(r.inspected),
                     str(r.published),
-                    "overdue" if r.overdue else "",
+                    _("overdue") if r.overdue else "",
                 ]
                 for r in progress.entries
             ],

@@ -14,6 +14,7 @@ from typing import BinaryIO, Final
 from dualdraw.v1 import publication_pb2, results_pb2
 
 from ..client import DualdrawClient
+from ..i18n import _
 from .options import add_command, add_group, idempotency_key, iso_date, limited, positive_int
 from .output import Output, aligned_pairs, show_time
 
@@ -70,7 +71,7 @@ def _result_pairs(r: results_pb2.InspectionResult) -> list[tuple[str, str]]:
         ("findings", r.findings),
         ("attachments", ", ".join(r.attachment_sha256)),
         ("penalty decision", r.penalty_decision_number),
-        ("referred to judicial organs", "yes" if r.referred_to_judicial else "no"),
+        ("referred to judicial organs", _("yes") if r.referred_to_judicial else _("no")),
         ("recorded by", r.recorded_by),
         ("recorded at", show_time(r.record_time)),
         ("correction reason", r.correction_reason),
@@ -135,7 +136,7 @@ def _cmd_publish(client: DualdrawClient, args: argparse.Namespace, out: Output) 
                 ("results published", str(p.result_count)),
                 ("published at", show_time(p.publish_time)),
                 ("inspection ended", p.inspection_end_date),
-                ("deadline", p.deadline + ("" if p.on_time else "  (LATE)")),
+                ("deadline", p.deadline + ("" if p.on_time else "  " + _("(LATE)"))),
                 ("verification", p.verification),
                 ("checkpoint", str(p.sequence)),
             ]
@@ -191,7 +192,7 @@ def _version_rows(out: Output, versions: list[publication_pb2.ItemVersion]) -> N
 def _cmd_itemlist_publish(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
     made = client.publish_item_list(args.effective_from, args.summary, args.legal_basis)
     if not made and not out.json:
-        out.line("nothing changed since the last publication")
+        out.line(_("nothing changed since the last publication"))
     _version_rows(out, made)
     return 0
 
@@ -216,20 +217,37 @@ def _target(path: str | None) -> Iterator[BinaryIO]:
         yield f
 
 
+def _to_file(path: str | None) -> bool:
+    return path not in (None, "-")
+
+
 def _cmd_export(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
+    """The records to the file or standard output. ``--json``: on standard output the records come as JSON
+    Lines whatever ``--format`` says; written to a file, a summary document is printed."""
+    fmt = "jsonl" if out.json and not _to_file(args.output) else args.format
+    size = 0
     with _target(args.output) as sink:
-        for data in client.export(KINDS[args.kind], FORMATS[args.format], draw_id=args.draw or ""):
+        for data in client.export(KINDS[args.kind], FORMATS[fmt], draw_id=args.draw or ""):
             sink.write(data)
+            size += len(data)
+    if out.json and _to_file(args.output):
+        out.document({"kind": args.kind, "format": fmt, "path": args.output, "size": size})
     return 0
 
 
 def _cmd_credit_export(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
+    """The feed to the file or standard output, the checkpoint to pass next time on stderr (``--json`` with
+    a file: a summary document on standard output instead)."""
     checkpoint, records = args.since, 0
     with _target(args.output) as sink:
         for chunk in client.export_credit_records(args.since):
             sink.write(chunk.data)
             checkpoint, records = chunk.checkpoint, records + chunk.records
-    sys.stderr.write(f"{records} record(s); checkpoint {checkpoint} (pass --since {checkpoint} next time)\n")
+    if out.json and _to_file(args.output):
+        out.document({"path": args.output, "records": records, "checkpoint": checkpoint})
+        return 0
+    message = _("{records} record(s); checkpoint {checkpoint} (pass --since {checkpoint} next time)")
+    sys.stderr.write(message.format(records=records, checkpoint=checkpoint) + "\n")
     return 0
 
 

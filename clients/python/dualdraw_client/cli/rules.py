@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ..client import DualdrawClient
+from ..i18n import _
 from .options import add_command, add_group, iso_date
 from .output import Output, format_table
 
@@ -16,7 +17,7 @@ def _cmd_rule_set_show(client: DualdrawClient, args: argparse.Namespace, out: Ou
     if out.json:
         out.document(rule_set)
         return 0
-    out.line(f"rule set {rule_set.version} ({rule_set.hash})")
+    out.line(_("rule set {version} ({hash})").format(version=rule_set.version, hash=rule_set.hash))
     out.lines(
         format_table(
             ["id", "category", "in force", "jurisdictions", "source"],
@@ -25,7 +26,7 @@ def _cmd_rule_set_show(client: DualdrawClient, args: argparse.Namespace, out: Ou
                     r.id,
                     r.category,
                     f"{r.effective_from or '…'} – {r.effective_to or '…'}",
-                    ",".join(r.jurisdictions) or "all",
+                    ",".join(r.jurisdictions) or _("all"),
                     r.source,
                 ]
                 for r in rule_set.rules
@@ -40,11 +41,13 @@ def _cmd_rule_set_reload(client: DualdrawClient, args: argparse.Namespace, out: 
     if out.json:
         out.document(response)
         return 0
-    state = "reloaded" if response.changed else "unchanged"
-    out.line(
-        f"{state}: version {response.rule_set.version}, {len(response.rule_set.rules)} rules, "
-        f"{response.test_cases} test cases passed"
+    message = (
+        _("reloaded: version {version}, {rules} rules, {cases} test cases passed")
+        if response.changed
+        else _("unchanged: version {version}, {rules} rules, {cases} test cases passed")
     )
+    rules = len(response.rule_set.rules)
+    out.line(message.format(version=response.rule_set.version, rules=rules, cases=response.test_cases))
     return 0
 
 
@@ -60,7 +63,7 @@ def _cmd_rule_set_preview(client: DualdrawClient, args: argparse.Namespace, out:
     if out.json:
         out.document(response)
     else:
-        out.line(f"rules {response.base_version} → {response.head_version}")
+        out.line(_("rules {base} → {head}").format(base=response.base_version, head=response.head_version))
         out.lines(
             format_table(
                 ["change", "credit code", "department", "risk", "before", "after"],
@@ -78,9 +81,8 @@ def _cmd_rule_set_preview(client: DualdrawClient, args: argparse.Namespace, out:
             )
         )
     for department in response.over_max_share:
-        sys.stderr.write(
-            f"error: department {department} loses more than {args.max_share} of its eligible objects\n"
-        )
+        message = _("error: department {department} loses more than {share} of its eligible objects")
+        sys.stderr.write(message.format(department=department, share=args.max_share) + "\n")
     return 1 if response.over_max_share else 0
 
 
@@ -95,17 +97,21 @@ def _cmd_rule_set_explain(client: DualdrawClient, args: argparse.Namespace, out:
     if out.json:
         out.document(response)
         return 0
+    verdict_text = ", ".join(response.excluded_by) or _("not excluded")
     out.line(
-        f"{response.credit_code} at {response.as_of}: {', '.join(response.excluded_by) or 'not excluded'}"
+        _("{code} at {as_of}: {verdict}").format(
+            code=response.credit_code, as_of=response.as_of, verdict=verdict_text
+        )
     )
     if response.eligible_again:
-        out.line(f"eligible again from {response.eligible_again}")
+        out.line(_("eligible again from {day}").format(day=response.eligible_again))
     for verdict in response.rules:
         out.line(f"- {verdict.rule_id}: {verdict.status.replace('_', ' ')}")
         for fact in verdict.facts:
+            values = ", ".join(f"{k}={v}" for k, v in sorted(fact.values.items()))
             out.line(
-                f"    matched {fact.kind} {fact.ref}: "
-                + ", ".join(f"{k}={v}" for k, v in sorted(fact.values.items()))
+                "    "
+                + _("matched {kind} {ref}: {values}").format(kind=fact.kind, ref=fact.ref, values=values)
             )
         for failure in verdict.failures:
             out.line(f"    {failure}")
@@ -117,14 +123,16 @@ def _cmd_rule_set_reevaluate(client: DualdrawClient, args: argparse.Namespace, o
     if out.json:
         out.document(response)
     else:
-        out.line(
-            f"draw {response.draw_id} with rule set {response.rule_set_hash[:12]}: "
-            f"{'match' if response.matches else 'MISMATCH'}"
+        message = (
+            _("draw {draw} with rule set {hash}: match")
+            if response.matches
+            else _("draw {draw} with rule set {hash}: MISMATCH")
         )
+        out.line(message.format(draw=response.draw_id, hash=response.rule_set_hash[:12]))
         for pair in response.missing:
-            out.line(f"  stored but not found now: {pair}")
+            out.line("  " + _("stored but not found now: {pair}").format(pair=pair))
         for pair in response.unexpected:
-            out.line(f"  found now but not stored: {pair}")
+            out.line("  " + _("found now but not stored: {pair}").format(pair=pair))
     return 0 if response.matches else 1
 
 

@@ -75,7 +75,7 @@ def _cmd_draws_substitute(client: DualdrawClient, args: argparse.Namespace, out:
             ("substitution", sub.id),
             ("position", str(sub.position)),
             ("removed", sub.removed_badge),
-            ("replacement", sub.replacement_badge or "(awaiting the beacon)"),
+            ("replacement", sub.replacement_badge or _("(awaiting the beacon)")),
             ("reason", sub.reason),
             ("state", sub.state),
         ]
@@ -116,13 +116,13 @@ def _cmd_draws_stats(client: DualdrawClient, args: argparse.Namespace, out: Outp
     if out.json:
         out.document(stats)
         return 0
-    out.line(f"abandoned draws: {stats.abandoned}")
+    out.line(_("abandoned draws: {count}").format(count=stats.abandoned))
     for reason, n in sorted(stats.abandoned_by_reason.items()):
         out.line(f"  {reason}: {n}")
-    out.line("substitutions per department:")
+    out.line(_("substitutions per department:"))
     for key, n in sorted(stats.substitutions_by_department.items()):
         out.line(f"  {key}: {n}")
-    out.line("substitutions per inspector (removed):")
+    out.line(_("substitutions per inspector (removed):"))
     for key, n in sorted(stats.substitutions_by_inspector.items()):
         out.line(f"  {key}: {n}")
     return 0
@@ -150,11 +150,11 @@ def _cmd_log_verify(client: DualdrawClient, args: argparse.Namespace, out: Outpu
         )
         out.line(_("OK: {draws} draws re-derived from their stored rows").format(draws=verdict.draws_checked))
         if len(keys) > 1:
-            out.line(
-                f"KEY CHANGED: checkpoints were signed by {len(keys)} keys, in this order:"
-                f" {' -> '.join(keys)}; check that each is one of yours (a rotation), not a server"
-                " restarted with another key"
+            message = _(
+                "KEY CHANGED: checkpoints were signed by {count} keys, in this order: {keys}; check that each"
+                " is one of yours (a rotation), not a server restarted with another key"
             )
+            out.line(message.format(count=len(keys), keys=" -> ".join(keys)))
     else:
         if verdict.problem:
             message = _("TAMPERED: first bad entry {sequence}: {problem}")
@@ -177,7 +177,8 @@ def _cmd_log_checkpoint(client: DualdrawClient, args: argparse.Namespace, out: O
         out.document(cp)
     elif args.note:
         if not cp.note:
-            out.line(f"checkpoint {cp.tree_size} was signed before the note form: it has no note")
+            message = _("checkpoint {size} was signed before the note form: it has no note")
+            out.line(message.format(size=cp.tree_size))
             return 1
         sys.stdout.write(cp.note)  # exactly the signed note, for tools that read C2SP checkpoints
     else:

@@ -37,6 +37,11 @@ def parse_ratio(text: str) -> Fraction:
     return ratio
 
 
+def is_decimal_text(text: str) -> bool:
+    """True when ``text`` is written as ``parse_ratio`` reads a ratio (its value may be out of range)."""
+    return _RATIO.fullmatch(text) is not None
+
+
 def format_ratio(ratio: Fraction) -> str:
     """The shortest decimal that ``parse_ratio`` maps back to ``ratio``: 1/10 → ``"0.1"``, 1 → ``"1"``.
 

@@ -127,7 +127,9 @@ def teams_for_plan(
         raise InvalidArgument(
             [
                 FieldViolation(
-                    "task.team_size", f"must be at least {MIN_TEAM_SIZE} (Art. 10), got {rules.team_size}"
+                    "task.team_size",
+                    f"must be at least {MIN_TEAM_SIZE} (Art. 10), got {rules.team_size}",
+                    reason="TEAM_SIZE_OUT_OF_RANGE",
                 )
             ]
         )

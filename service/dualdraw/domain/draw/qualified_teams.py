@@ -265,7 +265,9 @@ def _check_rules(rules: QualifiedTeamRules) -> None:
         raise InvalidArgument(
             [
                 FieldViolation(
-                    "task.team_size", f"must be at least {MIN_TEAM_SIZE} (Art. 10), got {rules.team_size}"
+                    "task.team_size",
+                    f"must be at least {MIN_TEAM_SIZE} (Art. 10), got {rules.team_size}",
+                    "TEAM_SIZE_OUT_OF_RANGE",
                 )
             ]
         )

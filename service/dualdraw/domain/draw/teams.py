@@ -118,7 +118,13 @@ def form_teams(
     """
     if team_size < MIN_TEAM_SIZE:
         raise InvalidArgument(
-            [FieldViolation("task.team_size", f"must be at least {MIN_TEAM_SIZE} (Art. 10), got {team_size}")]
+            [
+                FieldViolation(
+                    "task.team_size",
+                    f"must be at least {MIN_TEAM_SIZE} (Art. 10), got {team_size}",
+                    reason="TEAM_SIZE_OUT_OF_RANGE",
+                )
+            ]
         )
     codes = list(selected_codes_in_order)
     if len(set(codes)) != len(codes):

@@ -192,27 +192,37 @@ def entry_problems(entry: PlanEntry, year: int, field: str) -> Violations:
     """What is wrong with an entry on its own (the item and departments are checked against the store)."""
     v = Violations()
     if not entry.item_code:
-        v.add(f"{field}.item_code", "is required")
+        v.add(f"{field}.item_code", "is required", reason="FIELD_REQUIRED")
     if entry.item_version < 1:
-        v.add(f"{field}.item_version", "must name a published item version (1 or more)")
+        v.add(
+            f"{field}.item_version",
+            "must name a published item version (1 or more)",
+            reason="VALUE_OUT_OF_RANGE",
+        )
     if not 0 < entry.ratio <= 1:
-        v.add(f"{field}.ratio", "must be in (0, 1]")
+        v.add(f"{field}.ratio", "must be in (0, 1]", reason="RATIO_OUT_OF_RANGE")
     for c, r in entry.class_ratios:
         if c not in RISK_CLASSES:
-            v.add(f"{field}.class_ratios", f"unknown risk class {c!r}")
+            v.add(f"{field}.class_ratios", f"unknown risk class {c!r}", reason="RISK_CLASS_UNKNOWN")
         if not 0 < r <= 1:
-            v.add(f"{field}.class_ratios", f"ratio of class {c} must be in (0, 1]")
+            v.add(
+                f"{field}.class_ratios", f"ratio of class {c} must be in (0, 1]", reason="RATIO_OUT_OF_RANGE"
+            )
     if entry.window_start > entry.window_end:
-        v.add(f"{field}.window_end", "must not be before window_start")
+        v.add(f"{field}.window_end", "must not be before window_start", reason="DATE_ORDER")
     if entry.window_start.year != year or entry.window_end.year != year:
-        v.add(f"{field}.window_start", f"the window must lie in the plan year {year}")
+        v.add(
+            f"{field}.window_start",
+            f"the window must lie in the plan year {year}",
+            reason="DATE_OUT_OF_RANGE",
+        )
     if not 1 <= entry.frequency <= MAX_FREQUENCY:
-        v.add(f"{field}.frequency", f"must be between 1 and {MAX_FREQUENCY}")
+        v.add(f"{field}.frequency", f"must be between 1 and {MAX_FREQUENCY}", reason="VALUE_OUT_OF_RANGE")
     elif (
         entry.window_start <= entry.window_end
         and (entry.window_end - entry.window_start).days + 1 < entry.frequency
     ):
-        v.add(f"{field}.frequency", "the window has fewer days than periods")
+        v.add(f"{field}.frequency", "the window has fewer days than periods", reason="VALUE_OUT_OF_RANGE")
     v.items.extend(
         workload_problems(entry.team_size, entry.days_per_inspection, entry.cost_per_inspection, field).items
     )
@@ -229,13 +239,13 @@ def workload_problems(
     """What is wrong with the figures the estimate counts (an item's, or an entry's overrides)."""
     v = Violations()
     if days_per_inspection is not None and days_per_inspection <= 0:
-        v.add(f"{field}.days_per_inspection", "must be greater than 0")
+        v.add(f"{field}.days_per_inspection", "must be greater than 0", reason="VALUE_OUT_OF_RANGE")
     if cost_per_inspection is not None and cost_per_inspection < 0:
-        v.add(f"{field}.cost_per_inspection", "must not be negative")
+        v.add(f"{field}.cost_per_inspection", "must not be negative", reason="VALUE_OUT_OF_RANGE")
     if testing_fee is not None and testing_fee < 0:
-        v.add(f"{field}.testing_fee", "must not be negative")
+        v.add(f"{field}.testing_fee", "must not be negative", reason="VALUE_OUT_OF_RANGE")
     if team_size is not None and not 2 <= team_size <= 20:
-        v.add(f"{field}.team_size", "must be between 2 and 20 (Art. 10)")
+        v.add(f"{field}.team_size", "must be between 2 and 20 (Art. 10)", reason="TEAM_SIZE_OUT_OF_RANGE")
     return v
 
 

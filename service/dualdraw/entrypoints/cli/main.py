@@ -7,8 +7,13 @@ import logging
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dualdraw.settings import Settings
+from dualdraw_client.i18n import _
+
+if TYPE_CHECKING:
+    from dualdraw_client.cli.output import Output
 
 LOCAL_COMMANDS = {
     "serve",
@@ -25,6 +30,8 @@ LOCAL_COMMANDS = {
 
 
 def _add_local_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from dualdraw_client.cli.output import add_json_option
+
     serve = sub.add_parser("serve", help="run the gRPC server")
     serve.add_argument("--address", help="host:port (default $DUALDRAW_ADDRESS or 127.0.0.1:50051)")
     serve.add_argument(
@@ -46,14 +53,17 @@ def _add_local_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     for name, text in (("upgrade", "apply all migrations"), ("current", "print the applied revision")):
         p = db_sub.add_parser(name, help=text)
         p.add_argument("--database-url")
+        add_json_option(p)
     backup = db_sub.add_parser("backup", help="copy the SQLite database to FILE (online: the server may run)")
     backup.add_argument("file", type=Path)
     backup.add_argument("--database-url")
+    add_json_option(backup)
     restore = db_sub.add_parser(
         "restore", help="replace the SQLite database with FILE (stop the server first)"
     )
     restore.add_argument("file", type=Path)
     restore.add_argument("--database-url")
+    add_json_option(restore)
 
     token = sub.add_parser("token", help="bearer tokens")
     token_sub = token.add_subparsers(dest="token_command", required=True)
@@ -66,10 +76,10 @@ def _add_local_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     mint.add_argument("--department", default="", help="root of the holder's jurisdiction")
     mint.add_argument("--hours", type=float, default=8.0, help="validity (default 8)")
+    add_json_option(mint)
 
     from dualdraw.entrypoints.cli import verify as offline
     from dualdraw_client.cli.completion import SHELLS
-    from dualdraw_client.i18n import _
 
     verify_help = _("verify a draw bundle offline (no server, no database)")
     verify = sub.add_parser("verify", help=verify_help, description=verify_help)
@@ -78,6 +88,7 @@ def _add_local_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     completion.add_argument("shell", choices=SHELLS)
     keygen = sub.add_parser("keygen", help="write a new Ed25519 key for signing audit checkpoints")
     keygen.add_argument("path", type=Path, help="where to write the PEM private key (must not exist)")
+    add_json_option(keygen)
 
     openapi = sub.add_parser("openapi", help="write the OpenAPI document of the HTTP/JSON API")
     openapi.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
@@ -85,15 +96,19 @@ def _add_local_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     demo = sub.add_parser("demo", help="load the bundled demo directory")
     demo.add_argument("--database-url")
     demo.add_argument("--force", action="store_true", help="load even when the database holds objects")
+    add_json_option(demo)
 
 
 def build_parser() -> argparse.ArgumentParser:
     from dualdraw.entrypoints.cli.rules import add_rules_command
     from dualdraw.entrypoints.site.cli import add_publish_command
     from dualdraw_client.cli import add_remote_commands
-    from dualdraw_client.cli.app import add_language_option
+    from dualdraw_client.cli.app import add_language_option, localise
 
-    parser = argparse.ArgumentParser(prog="dualdraw", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="dualdraw",
+        description='dualdraw: draws for "double random, one public" inspections, and the tools around them',
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     add_language_option(parser)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -101,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_publish_command(sub)  # dualdraw publish site OUT_DIR: the public results site
     add_rules_command(sub)  # local rule-file commands
     add_remote_commands(sub)
-    return parser
+    return localise(parser)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -142,7 +157,11 @@ def _run_local(args: argparse.Namespace) -> int:
         from dualdraw.domain.audit.checkpoints import write_private_key
 
         public = write_private_key(args.path)
-        print(f"wrote {args.path}; public key {public}\nset DUALDRAW_AUDIT_KEY_FILE={args.path} for `serve`")
+        lines = [
+            _("wrote {path}; public key {key}").format(path=args.path, key=public),
+            _("set DUALDRAW_AUDIT_KEY_FILE={path} for `serve`").format(path=args.path),
+        ]
+        _output(args).outcome({"path": str(args.path), "public_key": public}, lines)
         return 0
     from dualdraw.adapters.store.database import current_revision, migrate
 
@@ -157,26 +176,32 @@ def _run_local(args: argparse.Namespace) -> int:
         if args.db_command in ("backup", "restore"):
             from dualdraw.adapters.store.backup import backup_sqlite, restore_sqlite
 
+            document = {"database_url": settings.database_url, "file": str(args.file)}
             if args.db_command == "backup":
                 backup_sqlite(settings.database_url, args.file)
-                print(f"backed up {settings.database_url} to {args.file}")
+                human = _("backed up {url} to {file}").format(url=settings.database_url, file=args.file)
+                _output(args).outcome(document, human)
             else:
                 restore_sqlite(args.file, settings.database_url)
-                print(f"restored {settings.database_url} from {args.file}")
+                human = _("restored {url} from {file}").format(url=settings.database_url, file=args.file)
+                _output(args).outcome(document, human)
             return 0
         if args.db_command == "upgrade":
             migrate(settings.database_url)
-            print(f"migrated {settings.database_url} to {current_revision(settings.database_url)}")
+        revision = current_revision(settings.database_url)
+        if args.db_command == "upgrade":
+            human = _("migrated {url} to {revision}").format(url=settings.database_url, revision=revision)
         else:
-            print(current_revision(settings.database_url) or "(empty: no migration applied)")
+            human = revision or _("(empty: no migration applied)")
+        _output(args).outcome({"database_url": settings.database_url, "revision": revision}, human)
         return 0
     try:
         if args.command == "demo":
-            return _load_demo(settings, only_if_empty=not args.force)
+            return _load_demo(settings, args, only_if_empty=not args.force)
         if args.migrate:
             migrate(settings.database_url)
         if args.demo_if_empty:
-            _load_demo(settings, only_if_empty=True)
+            _load_demo(settings, args, only_if_empty=True)
         from dualdraw.entrypoints.grpc.server import serve
 
         serve(settings)
@@ -195,11 +220,21 @@ def _mint_token(settings: Settings, args: argparse.Namespace) -> int:
         public_key=None, private_key=settings.token_private_key, secret=settings.token_secret_file
     )
     principal = Principal(args.subject, Role(args.role), args.department)
-    print(mint_token(keys, principal, ttl=dt.timedelta(hours=args.hours)))
+    token = mint_token(keys, principal, ttl=dt.timedelta(hours=args.hours))
+    _output(args).outcome(
+        {"token": token, "subject": args.subject, "role": args.role, "department": args.department}, token
+    )
     return 0
 
 
-def _load_demo(settings: Settings, *, only_if_empty: bool) -> int:
+def _output(args: argparse.Namespace) -> Output:
+    """The command's output: JSON with ``--json``, else lines for people (one module decides the format)."""
+    from dualdraw_client.cli.output import Output
+
+    return Output(bool(getattr(args, "json_output", False)))
+
+
+def _load_demo(settings: Settings, args: argparse.Namespace, *, only_if_empty: bool) -> int:
     from dualdraw.adapters.store.unit_of_work import Store
     from dualdraw.entrypoints.grpc.server import audit_signing
     from dualdraw.service_layer.demo_loader import load_demo, load_demo_plan
@@ -212,11 +247,21 @@ def _load_demo(settings: Settings, *, only_if_empty: bool) -> int:
     finally:
         store.dispose()
     if counts is None or plan is None:
-        print("demo: the database holds objects already; nothing loaded")
-    else:
-        print("demo loaded: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-        entries = ", ".join(f"{e.id} {e.item_code}" for e in plan.entries)
-        print(f"demo plan {plan.plan_id} ({plan.department_id} {plan.year}, published): {entries}")
+        _output(args).outcome(
+            {"loaded": False, "counts": {}, "plan_id": None},
+            _("demo: the database holds objects already; nothing loaded"),
+        )
+        return 0
+    entries = ", ".join(f"{e.id} {e.item_code}" for e in plan.entries)
+    _output(args).outcome(
+        {"loaded": True, "counts": counts, "plan_id": plan.plan_id, "entries": [e.id for e in plan.entries]},
+        [
+            _("demo loaded: {counts}").format(counts=", ".join(f"{k} {v}" for k, v in counts.items())),
+            _("demo plan {plan} ({department} {year}, published): {entries}").format(
+                plan=plan.plan_id, department=plan.department_id, year=plan.year, entries=entries
+            ),
+        ],
+    )
     return 0
 
 

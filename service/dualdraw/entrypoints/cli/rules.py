@@ -119,6 +119,7 @@ def add_rules_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p = actions.add_parser("export-directory", help="write the directory as JSON Lines (import format)")
     p.add_argument("--database-url", required=True)
     p.add_argument("output", type=Path, metavar="OUT.jsonl")
+    p.add_argument("--json", action="store_true", dest="json_output", help=_(JSON_HELP))
 
 
 def run_rules_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -141,7 +142,7 @@ def run_rules_command(args: argparse.Namespace, out: TextIO | None = None, err: 
             err.write(str(problem) + "\n")
         return EXIT_PROBLEMS
     except DomainError as exc:
-        err.write(f"error: {exc}\n")
+        err.write(f"{_('error')}: {exc}\n")
         return EXIT_USAGE
 
 
@@ -238,7 +239,7 @@ def _test(args: argparse.Namespace, out: TextIO) -> int:
         out.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
         return EXIT_PROBLEMS if report.failed or below else EXIT_OK
     for result in report.results:
-        mark = "ok  " if result.passed else "FAIL"
+        mark = _("ok  ") if result.passed else _("FAIL")
         out.write(f"{mark} {result.case.location}: {result.case.name}\n")
         for failure in result.failures:
             if args.format == "github":
@@ -247,17 +248,27 @@ def _test(args: argparse.Namespace, out: TextIO) -> int:
             else:
                 out.write(f"       {failure}\n")
     for line in report.uncovered_rules + report.unexercised:
-        out.write(f"not covered: {line}\n")
+        out.write(_("not covered: {line}").format(line=line) + "\n")
+    summary = _(
+        "{passed}/{cases} cases passed in {files} files; coverage: rules {rules:.1f} %,"
+        " conditions {conditions:.1f} % ({seconds:.2f} s)"
+    )
     out.write(
-        f"{len(report.results) - len(report.failed)}/{len(report.results)} cases passed "
-        f"in {len(files)} files; "
-        f"coverage: rules {report.rule_coverage:.1f} %, conditions {report.condition_coverage:.1f} % "
-        f"({report.seconds:.2f} s)\n"
+        summary.format(
+            passed=len(report.results) - len(report.failed),
+            cases=len(report.results),
+            files=len(files),
+            rules=report.rule_coverage,
+            conditions=report.condition_coverage,
+            seconds=report.seconds,
+        )
+        + "\n"
     )
     if report.failed:
         return EXIT_PROBLEMS
     if below:
-        out.write(f"coverage {lowest:.1f} % is below the required {args.min_coverage:g} %\n")
+        message = _("coverage {lowest:.1f} % is below the required {required:g} %")
+        out.write(message.format(lowest=lowest, required=args.min_coverage) + "\n")
         return EXIT_PROBLEMS
     return EXIT_OK
 
@@ -347,7 +358,10 @@ def _export(args: argparse.Namespace, out: TextIO) -> int:
                 record = {"kind": kind, **MessageToDict(to_pb(item), preserving_proto_field_name=True)}
                 f.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
                 count += 1
-    out.write(f"exported {count} records to {args.output}\n")
+    if getattr(args, "json_output", False):
+        out.write(json.dumps({"path": str(args.output), "records": count}, ensure_ascii=False) + "\n")
+    else:
+        out.write(_("exported {count} records to {path}").format(count=count, path=args.output) + "\n")
     return EXIT_OK
 
 
@@ -364,7 +378,11 @@ def _context_source(args: argparse.Namespace) -> tuple[str, str, str | None]:
         from dualdraw.domain.errors import FieldViolation
 
         raise InvalidArgument(
-            [FieldViolation("task", "--task and --item need a database URL as --directory")]
+            [
+                FieldViolation(
+                    "task", "--task and --item need a database URL as --directory", reason="FIELDS_CONFLICT"
+                )
+            ]
         )
     from dualdraw.adapters.store.unit_of_work import Store
     from dualdraw.service_layer.directory import require
@@ -409,19 +427,34 @@ def _explain(args: argparse.Namespace, out: TextIO) -> int:
     if args.json_output:
         out.write(json.dumps(explanation_to_dict(explanation), ensure_ascii=False, indent=2) + "\n")
         return EXIT_OK
-    verdict = ", ".join(explanation.excluded_by) or "not excluded"
-    out.write(f"{obj.credit_code} {obj.name} at {context.as_of} ({context.department_id}): {verdict}\n")
+    verdict = ", ".join(explanation.excluded_by) or _("not excluded")
+    message = _("{code} {name} at {as_of} ({department}): {verdict}")
+    out.write(
+        message.format(
+            code=obj.credit_code,
+            name=obj.name,
+            as_of=context.as_of,
+            department=context.department_id,
+            verdict=verdict,
+        )
+        + "\n"
+    )
     if explanation.eligible_again:
-        out.write(f"eligible again from {explanation.eligible_again} (if the facts stay as they are)\n")
+        message = _("eligible again from {day} (if the facts stay as they are)")
+        out.write(message.format(day=explanation.eligible_again) + "\n")
     for r in explanation.rules:
         out.write(f"- {r.rule_id}: {r.status.replace('_', ' ')}\n")
         for fact in r.facts:
             values = ", ".join(f"{k}={v}" for k, v in fact.values.items())
-            out.write(f"    matched {fact.kind} {fact.ref}: {values}\n")
+            out.write(
+                "    "
+                + _("matched {kind} {ref}: {values}").format(kind=fact.kind, ref=fact.ref, values=values)
+                + "\n"
+            )
         for failure in r.failures:
             out.write(f"    {failure}\n")
         if r.eligible_again:
-            out.write(f"    stops matching on {r.eligible_again}\n")
+            out.write("    " + _("stops matching on {day}").format(day=r.eligible_again) + "\n")
     return EXIT_OK
 
 
@@ -482,7 +515,10 @@ def _impact(args: argparse.Namespace, out: TextIO) -> int:
         }
         out.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
     else:
-        out.write(f"rules {report.base_version} ({args.base}) → {report.head_version} (working tree)\n")
+        message = _("rules {base} ({revision}) → {head} (working tree)")
+        out.write(
+            message.format(base=report.base_version, revision=args.base, head=report.head_version) + "\n"
+        )
         for c in report.changes:
             out.write(
                 f"{c.change:13} {c.credit_code} dept {c.department_id} risk {c.risk_class}: "
@@ -490,19 +526,32 @@ def _impact(args: argparse.Namespace, out: TextIO) -> int:
             )
         for d in report.departments.values():
             if d.newly_excluded or d.newly_included:
+                message = _(
+                    "department {department}: +{excluded} excluded, -{included}"
+                    " ({share:.1%} of {eligible} eligible)"
+                )
                 out.write(
-                    f"department {d.department_id}: +{d.newly_excluded} excluded, -{d.newly_included} "
-                    f"({d.excluded_share:.1%} of {d.eligible_before} eligible)\n"
+                    message.format(
+                        department=d.department_id,
+                        excluded=d.newly_excluded,
+                        included=d.newly_included,
+                        share=d.excluded_share,
+                        eligible=d.eligible_before,
+                    )
+                    + "\n"
                 )
         for risk, counts in report.risk_classes.items():
-            out.write(
-                f"risk class {risk}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + "\n"
-            )
+            counted = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+            out.write(_("risk class {risk}: {counts}").format(risk=risk, counts=counted) + "\n")
         if not report.changes:
-            out.write("no object changes\n")
+            out.write(_("no object changes") + "\n")
     for d in over:
+        message = _(
+            "error: department {department} would lose {share:.1%} of its eligible objects"
+            " (more than --max-share {max_share})"
+        )
         out.write(
-            f"error: department {d.department_id} would lose {d.excluded_share:.1%} of its eligible objects "
-            f"(more than --max-share {args.max_share})\n"
+            message.format(department=d.department_id, share=d.excluded_share, max_share=args.max_share)
+            + "\n"
         )
     return EXIT_PROBLEMS if over else EXIT_OK

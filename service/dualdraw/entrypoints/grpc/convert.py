@@ -13,7 +13,7 @@ from typing import TypeVar
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from dualdraw.domain import model
-from dualdraw.domain.draw.algorithm import format_ratio, parse_ratio
+from dualdraw.domain.draw.algorithm import format_ratio, is_decimal_text, parse_ratio
 from dualdraw.domain.draw.entropy import LOCAL_SECRET
 from dualdraw.domain.errors import Violations
 from dualdraw.domain.plan.model import workload_problems
@@ -67,7 +67,7 @@ ITEM_KIND_PB = _invert(ITEM_KIND)
 def required(value: str, path: str, v: Violations) -> str:
     text = value.strip()
     if not text:
-        v.add(path, "is required")
+        v.add(path, "is required", reason="FIELD_REQUIRED")
     return text
 
 
@@ -80,14 +80,14 @@ def parse_optional_date(value: str, path: str, v: Violations) -> dt.date | None:
             return dt.date.fromisoformat(value)
         except ValueError:
             pass
-    v.add(path, f"{value!r} is not a date in the form YYYY-MM-DD")
+    v.add(path, f"{value!r} is not a date in the form YYYY-MM-DD", reason="DATE_INVALID")
     return None
 
 
 def parse_date(value: str, path: str, v: Violations) -> dt.date:
     """A required date. On a violation the result is a placeholder that must not be used."""
     if not value:
-        v.add(path, "is required (YYYY-MM-DD)")
+        v.add(path, "is required (YYYY-MM-DD)", reason="DATE_INVALID")
         return dt.date.min
     return parse_optional_date(value, path, v) or dt.date.min
 
@@ -95,7 +95,11 @@ def parse_date(value: str, path: str, v: Violations) -> dt.date:
 def parse_enum(value: int, table: dict[int, E], path: str, v: Violations) -> E:
     """The domain value of a proto enum. On a violation the result is a placeholder that must not be used."""
     if value not in table:
-        v.add(path, "must be set to one of the defined values" if value == 0 else f"unknown value {value}")
+        v.add(
+            path,
+            "must be set to one of the defined values" if value == 0 else f"unknown value {value}",
+            reason="ENUM_VALUE_UNKNOWN",
+        )
         return next(iter(table.values()))
     return table[value]
 
@@ -124,7 +128,11 @@ def parse_amount(text: str, path: str, default: _D, v: Violations) -> Fraction |
     if not text:
         return default
     if not _AMOUNT.fullmatch(text):
-        v.add(path, f"must be a non-negative decimal or fraction such as 1.5 or 3/2, got {text!r}")
+        v.add(
+            path,
+            f"must be a non-negative decimal or fraction such as 1.5 or 3/2, got {text!r}",
+            reason="VALUE_OUT_OF_RANGE",
+        )
         return default
     return Fraction(text)
 
@@ -133,7 +141,8 @@ def parse_ratio_field(value: str, path: str, v: Violations) -> Fraction | None:
     try:
         return parse_ratio(value)
     except ValueError as exc:
-        v.add(path, str(exc))
+        reason = "RATIO_OUT_OF_RANGE" if is_decimal_text(value) else "RATIO_INVALID"
+        v.add(path, str(exc), reason=reason)
         return None
 
 
@@ -167,7 +176,11 @@ def item_from_pb(pb: items_pb2.InspectionItem, path: str, v: Violations) -> mode
     ratio = parse_ratio_field(pb.default_ratio, f"{path}.default_ratio", v)
     dept = required(pb.department_id, f"{path}.department_id", v)
     if not 0 <= pb.frequency_cap <= MAX_ITEM_FREQUENCY_CAP:
-        v.add(f"{path}.frequency_cap", f"must be 0 (not set: the default 1) to {MAX_ITEM_FREQUENCY_CAP}")
+        v.add(
+            f"{path}.frequency_cap",
+            f"must be 0 (not set: the default 1) to {MAX_ITEM_FREQUENCY_CAP}",
+            reason="VALUE_OUT_OF_RANGE",
+        )
     team_size = pb.team_size or 2
     days = parse_amount(pb.days_per_inspection, f"{path}.days_per_inspection", Fraction(1), v)
     cost = parse_amount(pb.cost_per_inspection, f"{path}.cost_per_inspection", Fraction(0), v)
@@ -333,7 +346,11 @@ def policy_from_pb(pb: tasks_pb2.Task, v: Violations) -> TaskPolicy | None:
     for i, cr in enumerate(p.class_ratios):
         cls = cr.risk_class.strip().upper()
         if cls in ratios:
-            v.add(f"task.policy.class_ratios[{i}].risk_class", f"class {cls} listed twice")
+            v.add(
+                f"task.policy.class_ratios[{i}].risk_class",
+                f"class {cls} listed twice",
+                reason="DUPLICATE_VALUE",
+            )
             continue
         r = parse_ratio_field(cr.ratio, f"task.policy.class_ratios[{i}].ratio", v)
         if r is not None:

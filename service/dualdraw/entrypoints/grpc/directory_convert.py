@@ -59,7 +59,11 @@ def department_from_pb(pb: directory_pb2.Department, path: str, v: Violations) -
     try:
         level = model.DepartmentLevel(pb.level)
     except ValueError:
-        v.add(f"{path}.level", "must be 1 (province), 2 (city) or 3 (district)")
+        v.add(
+            f"{path}.level",
+            "must be 1 (province), 2 (city) or 3 (district)",
+            reason="DEPARTMENT_TREE_INVALID",
+        )
     region = required(pb.region_code, f"{path}.region_code", v)
     return _all_ok(v, n, lambda: model.Department(id_, name, pb.parent_id or None, level, region))
 
@@ -312,5 +316,5 @@ def designation_to_pb(d: model.StatutoryDesignation) -> directory_pb2.StatutoryD
 def required_code(value: str, path: str, v: Violations) -> str:
     """A credit code exactly as written: the use case refuses lower case or spaces, never fixes them."""
     if not value.strip():
-        v.add(path, "is required")
+        v.add(path, "is required", reason="FIELD_REQUIRED")
     return value

@@ -43,7 +43,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         final = False
         for chunk in request_iterator:
             if final:
-                raise catalogue.invalid("final", "a chunk followed the final chunk")
+                raise catalogue.invalid("final", "a chunk followed the final chunk", "IMPORT_STREAM_INVALID")
             final = chunk.final
             request_id = request_id or chunk.request_id
             total += sum(
@@ -59,7 +59,9 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
                 )
             )
             if total > MAX_IMPORT_RECORDS:
-                raise catalogue.invalid("objects", f"an import holds at most {MAX_IMPORT_RECORDS} records")
+                raise catalogue.invalid(
+                    "objects", f"an import holds at most {MAX_IMPORT_RECORDS} records", "IMPORT_TOO_LARGE"
+                )
             _collect(
                 chunk.departments, batch.departments, "departments", directory_convert.department_from_pb, v
             )
@@ -85,6 +87,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
             v.add(
                 "final",
                 "the stream ended without its final chunk (cut off or failed half-way): nothing imported",
+                reason="IMPORT_INCOMPLETE",
             )
         v.raise_if_any()
         counts = directory.import_directory(self._s.unit_of_work(), batch, caller_of(context, request_id))
@@ -105,7 +108,9 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     ) -> directory_pb2.TransferRecordResponse:
         kind = directory_convert.record_kind_from_pb(request.kind)
         if kind is None:
-            raise catalogue.invalid("kind", "must be RECORD_KIND_OBJECT, _INSPECTOR or _DEPARTMENT")
+            raise catalogue.invalid(
+                "kind", "must be RECORD_KIND_OBJECT, _INSPECTOR or _DEPARTMENT", "ENUM_VALUE_UNKNOWN"
+            )
         transfer = directory.transfer_record(
             self._s.unit_of_work(),
             kind,

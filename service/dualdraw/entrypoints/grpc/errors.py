@@ -204,7 +204,11 @@ class _Undecodable:
 
     def error(self) -> MalformedRequest:
         return MalformedRequest(
-            [FieldViolation("", f"not a valid {self.message_type} message: {self.problem}")],
+            [
+                FieldViolation(
+                    "", f"not a valid {self.message_type} message: {self.problem}", reason="MALFORMED_REQUEST"
+                )
+            ],
             f"the request is not a valid {self.message_type} message",
         )
 

@@ -92,7 +92,13 @@ class IdempotencyInterceptor(grpc.ServerInterceptor):
         if not request_id:
             return run()
         if len(request_id) > MAX_REQUEST_ID:
-            raise InvalidArgument([FieldViolation("request_id", f"at most {MAX_REQUEST_ID} characters")])
+            raise InvalidArgument(
+                [
+                    FieldViolation(
+                        "request_id", f"at most {MAX_REQUEST_ID} characters", reason="VALUE_TOO_LONG"
+                    )
+                ]
+            )
         principal = current_principal()
         caller = principal.subject if principal is not None else ""
         found = self._ledger.find(method, caller, request_id)
@@ -124,7 +130,11 @@ class IdempotencyInterceptor(grpc.ServerInterceptor):
     def _check_digest(self, found: Entry, digest: str) -> None:
         if digest and found.digest and found.digest != digest:
             raise InvalidArgument(
-                [FieldViolation("request_id", "was used before for a different request")],
+                [
+                    FieldViolation(
+                        "request_id", "was used before for a different request", reason="REQUEST_ID_REUSED"
+                    )
+                ],
             )
 
     def _await_first(self, method: str, caller: str, request_id: str) -> bytes | None:

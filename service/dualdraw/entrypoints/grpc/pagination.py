@@ -21,7 +21,9 @@ def _fingerprint(filters: tuple[str, ...]) -> str:
 def page_request(page_size: int, page_token: str, *filters: str) -> PageRequest:
     """Validates ``page_size`` (0 means the default, above the maximum is clamped) and decodes the token."""
     if page_size < 0:
-        raise InvalidArgument([FieldViolation("page_size", "must not be negative")])
+        raise InvalidArgument(
+            [FieldViolation("page_size", "must not be negative", reason="VALUE_OUT_OF_RANGE")]
+        )
     size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     if not page_token:
         return PageRequest(size=size)
@@ -29,9 +31,13 @@ def page_request(page_size: int, page_token: str, *filters: str) -> PageRequest:
         raw = json.loads(base64.urlsafe_b64decode(page_token.encode("ascii") + b"=" * (-len(page_token) % 4)))
         after, fingerprint = raw["a"], raw["f"]
     except (ValueError, KeyError, TypeError, UnicodeError, binascii.Error) as exc:
-        raise InvalidArgument([FieldViolation("page_token", "not a token this server issued")]) from exc
+        raise InvalidArgument(
+            [FieldViolation("page_token", "not a token this server issued", reason="PAGE_TOKEN_INVALID")]
+        ) from exc
     if fingerprint != _fingerprint(filters) or not isinstance(after, str):
-        raise InvalidArgument([FieldViolation("page_token", "was issued for a different query")])
+        raise InvalidArgument(
+            [FieldViolation("page_token", "was issued for a different query", reason="PAGE_TOKEN_INVALID")]
+        )
     return PageRequest(size=size, after=after)
 
 

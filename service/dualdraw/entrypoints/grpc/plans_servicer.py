@@ -16,7 +16,7 @@ from dualdraw.v1 import plans_pb2, plans_pb2_grpc, public_pb2
 
 def _version(value: int, v: Violations) -> int:
     if value < 0:
-        v.add("version", "must not be negative (0: the latest)")
+        v.add("version", "must not be negative (0: the latest)", reason="VALUE_OUT_OF_RANGE")
     return value
 
 
@@ -55,7 +55,7 @@ class PlanServicer(plans_pb2_grpc.PlanServiceServicer):
         v = Violations()
         entry = pc.entry_from_pb(request.entry, "entry", v)
         if not entry.id:
-            v.add("entry.id", "is required: the id of the draft's entry to replace")
+            v.add("entry.id", "is required: the id of the draft's entry to replace", reason="FIELD_REQUIRED")
         v.raise_if_any()
         changed = plans.update_entry(
             self._s.unit_of_work(), request.plan_id, entry, caller_of(context, request.request_id)

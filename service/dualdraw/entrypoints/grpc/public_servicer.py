@@ -56,9 +56,9 @@ class PublicServicer(PublishedPlans, public_pb2_grpc.PublicServiceServicer):
         v = Violations()
         day = convert.parse_optional_date(request.as_of, "as_of", v)
         if request.version < 0:
-            v.add("version", "must not be negative")
+            v.add("version", "must not be negative", reason="VALUE_OUT_OF_RANGE")
         if day is not None and request.version:
-            v.add("as_of", "give a version or a day, not both")
+            v.add("as_of", "give a version or a day, not both", reason="FIELDS_CONFLICT")
         v.raise_if_any()
         found = publication.public_item_version(
             self._s.unit_of_work(), request.code, day=day, version=request.version

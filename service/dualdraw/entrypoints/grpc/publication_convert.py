@@ -31,9 +31,9 @@ OUTCOME_PB: dict[Outcome, results_pb2.Outcome.ValueType] = {
 def entry_from_pb(pb: results_pb2.InspectionResult, v: Violations, path: str = "result") -> ResultEntry:
     """The recorded fields; violations are added to ``v`` (the entry is then a placeholder)."""
     if not pb.draw_id:
-        v.add(f"{path}.draw_id", "is required")
+        v.add(f"{path}.draw_id", "is required", reason="FIELD_REQUIRED")
     if pb.position < 1:
-        v.add(f"{path}.position", "must be a position of the draw (1 or more)")
+        v.add(f"{path}.position", "must be a position of the draw (1 or more)", reason="VALUE_OUT_OF_RANGE")
     return ResultEntry(
         outcome=parse_enum(pb.outcome, OUTCOME, f"{path}.outcome", v),
         inspected_on=parse_date(pb.inspected_on, f"{path}.inspected_on", v),

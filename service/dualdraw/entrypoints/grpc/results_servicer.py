@@ -52,7 +52,7 @@ class ResultServicer(results_pb2_grpc.ResultServiceServicer):
         v = Violations()
         entry = pconvert.entry_from_pb(request.result, v)
         if not request.reason.strip():
-            v.add("reason", "a correction needs a reason")
+            v.add("reason", "a correction needs a reason", reason="FIELD_REQUIRED")
         v.raise_if_any()
         stored = results.correct_result(
             self._s.unit_of_work(),
@@ -106,7 +106,7 @@ class PublicationServicer(publication_pb2_grpc.PublicationServiceServicer):
         self, request: publication_pb2.PublishDrawResultsRequest, context: grpc.ServicerContext
     ) -> publication_pb2.Publication:
         if not request.draw_id:
-            raise invalid("draw_id", "is required")
+            raise invalid("draw_id", "is required", reason="FIELD_REQUIRED")
         done = publication.publish_draw(
             self._s.unit_of_work(), self._s.calendar, request.draw_id, caller_of(context, request.request_id)
         )

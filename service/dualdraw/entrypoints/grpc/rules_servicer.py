@@ -138,7 +138,13 @@ class RuleServicer(rules_pb2_grpc.RuleServiceServicer):
                 texts[f.name] = f.read_text(encoding="utf-8")
         for name, text in changed.items():
             if "/" in name or "\\" in name or not name.endswith(RULE_FILE_SUFFIX):
-                raise InvalidArgument([FieldViolation(f"files[{name}]", "a rule file name like 'x.yaml'")])
+                raise InvalidArgument(
+                    [
+                        FieldViolation(
+                            f"files[{name}]", "a rule file name like 'x.yaml'", reason="FORMAT_INVALID"
+                        )
+                    ]
+                )
             if text:
                 texts[name] = text
             else:
@@ -152,7 +158,12 @@ class RuleServicer(rules_pb2_grpc.RuleServiceServicer):
             problems = semantic_problems(candidate)
             if not problems:
                 return candidate
-        raise InvalidArgument([FieldViolation(f"{p.file}:{p.line}:{p.column}", p.message) for p in problems])
+        raise InvalidArgument(
+            [
+                FieldViolation(f"{p.file}:{p.line}:{p.column}", p.message, reason="RULE_FILE_INVALID")
+                for p in problems
+            ]
+        )
 
     def ExplainExclusion(
         self, request: rules_pb2.ExplainExclusionRequest, context: grpc.ServicerContext

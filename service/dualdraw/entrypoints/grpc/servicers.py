@@ -104,7 +104,7 @@ def subtree_ids(services: Services, department_id: str, field: str) -> list[str]
     with services.reader() as uow:
         tree = DepartmentTree(uow.directory.all_departments())
     if tree.get(department_id) is None:
-        raise catalogue.invalid(field, f"unknown department {department_id!r}")
+        raise catalogue.invalid(field, f"unknown department {department_id!r}", "UNKNOWN_DEPARTMENT")
     return sorted(tree.subtree_ids(department_id))
 
 
@@ -153,20 +153,29 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
         # a planned task's ratio defaults to its entry's
         ratio = convert.parse_ratio_field(pb.ratio, "task.ratio", v) if pb.ratio or not planned else None
         if pb.plan_period < 0:
-            v.add("task.plan_period", "must not be negative (0: the period containing today)")
+            v.add(
+                "task.plan_period",
+                "must not be negative (0: the period containing today)",
+                reason="VALUE_OUT_OF_RANGE",
+            )
         plan = (
             catalogue.PlanRequest(pb.plan_id.strip(), pb.plan_entry_id.strip(), pb.plan_period, pb.rehearsal)
             if planned
             else None
         )
         if planned and not pb.plan_entry_id.strip():
-            v.add("task.plan_entry_id", "is required with task.plan_id: the plan entry the task draws for")
+            v.add(
+                "task.plan_entry_id",
+                "is required with task.plan_id: the plan entry the task draws for",
+                reason="FIELD_REQUIRED",
+            )
         if pb.plan_entry_id.strip() and not planned:
-            v.add("task.plan_id", "is required with task.plan_entry_id")
+            v.add("task.plan_id", "is required with task.plan_entry_id", reason="FIELD_REQUIRED")
         if pb.rehearsal and not planned:
             v.add(
                 "task.rehearsal",
                 "a rehearsal rehearses a plan entry: name task.plan_id and task.plan_entry_id",
+                reason="FIELD_REQUIRED",
             )
         if any(x.field.startswith(("task.plan", "task.rehearsal")) for x in v.items):
             v.raise_if_any()  # the plan entry the task is for comes before everything checked against it
@@ -215,7 +224,7 @@ class DrawServicer(draws_pb2_grpc.DrawServiceServicer):
         v = Violations()
         as_of = convert.parse_optional_date(request.as_of, "as_of", v)
         if not request.task_id:
-            v.add("task_id", "is required")
+            v.add("task_id", "is required", reason="FIELD_REQUIRED")
         v.raise_if_any()
         caller = caller_of(context, request.request_id)
         declaration = self._s.entropy_policy.one_step(caller.now, request.beacon_round)
@@ -302,7 +311,9 @@ class DrawServicer(draws_pb2_grpc.DrawServiceServicer):
         self, request: draws_pb2.ListJointInspectionsRequest, context: grpc.ServicerContext
     ) -> draws_pb2.ListJointInspectionsResponse:
         if not 1900 <= request.year <= 9999:
-            raise InvalidArgument([FieldViolation("year", "must be a calendar year such as 2026")])
+            raise InvalidArgument(
+                [FieldViolation("year", "must be a calendar year such as 2026", reason="VALUE_OUT_OF_RANGE")]
+            )
         ids = subtree_ids(self._s, request.department_id, "department_id")
         merged = draw_policy.joint_inspections(
             self._s.unit_of_work(), year=request.year, department_ids=None if ids is None else frozenset(ids)

@@ -83,7 +83,8 @@ def _name_problems(message: Message, path: str, v: Violations) -> None:
                 problem = _text_problem(item)
                 if problem:
                     name = f"{path}.{field.name}" if path else field.name
-                    v.add(f"{name}[{n}]" if field.is_repeated else name, problem)
+                    reason = "VALUE_TOO_LONG" if len(item) > MAX_STRING else "CONTROL_CHARACTERS"
+                    v.add(f"{name}[{n}]" if field.is_repeated else name, problem, reason=reason)
 
 
 def _checked(request: Message) -> Message:

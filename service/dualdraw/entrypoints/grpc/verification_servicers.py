@@ -29,7 +29,7 @@ def _declaration(source: verification_pb2.EntropySource, v: Violations) -> dict[
             "reveal_deadline": source.reveal_deadline,
             "fallback": {"beacon": source.beacon, "round": source.beacon_round},
         }
-    v.add("entropy_source.kind", "must be commit-reveal, beacon or local-secret")
+    v.add("entropy_source.kind", "must be commit-reveal, beacon or local-secret", reason="ENUM_VALUE_UNKNOWN")
     return {}
 
 
@@ -68,7 +68,7 @@ class VerifiableDrawServicer(verification_pb2_grpc.VerifiableDrawServiceServicer
         v = Violations()
         as_of = convert.parse_optional_date(request.as_of, "as_of", v)
         if not request.task_id:
-            v.add("task_id", "is required")
+            v.add("task_id", "is required", reason="FIELD_REQUIRED")
         declaration = _declaration(request.entropy_source, v)
         v.raise_if_any()
         self._s.entropy_policy.require_allowed(declaration)

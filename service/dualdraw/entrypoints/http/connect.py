@@ -76,7 +76,9 @@ class ProtocolError(Exception):
         info.Pack(error_details_pb2.ErrorInfo(reason=self.reason, domain=ERROR_DOMAIN))
         details = [info]
         if self.code == grpc.StatusCode.INVALID_ARGUMENT:
-            violation = error_details_pb2.BadRequest.FieldViolation(field="", description=str(self))
+            violation = error_details_pb2.BadRequest.FieldViolation(
+                field="", description=str(self), reason=self.reason
+            )
             bad_request = any_pb2.Any()
             bad_request.Pack(error_details_pb2.BadRequest(field_violations=[violation]))
             details.append(bad_request)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 from pathlib import Path
 
 from dualdraw_client import DualdrawClient
+from dualdraw_client.cli.output import Output, add_json_option
 from dualdraw_client.client import DEFAULT_TARGET
 from dualdraw_client.errors import DualdrawError
+from dualdraw_client.i18n import _
 
 
 def add_publish_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,9 +24,12 @@ def add_publish_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     site.add_argument("out_dir", type=Path, metavar="OUT_DIR")
     site.add_argument(
-        "--server", metavar="HOST:PORT", help=f"server (default: $DUALDRAW_SERVER or {DEFAULT_TARGET})"
+        "--server",
+        metavar="HOST:PORT",
+        help=_("server (default: $DUALDRAW_SERVER or {target})").format(target=DEFAULT_TARGET),
     )
     site.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS")
+    add_json_option(site)
 
 
 def run_publish(args: argparse.Namespace) -> int:
@@ -39,8 +45,18 @@ def run_publish(args: argparse.Namespace) -> int:
     except ValueError as exc:  # a server-supplied id that is no plain file name: nothing is written for it
         print(f"error: {exc}")
         return 1
-    print(
-        f"site written to {args.out_dir}: {summary.items} items, {summary.draws} draws,"
-        f" {summary.results} results, {summary.objects} object pages, {summary.plan_versions} plan versions"
+    Output(bool(args.json_output)).outcome(
+        {"path": str(args.out_dir), **dataclasses.asdict(summary)},
+        _(
+            "site written to {path}: {items} items, {draws} draws, {results} results, {objects} object pages,"
+            " {plans} plan versions"
+        ).format(
+            path=args.out_dir,
+            items=summary.items,
+            draws=summary.draws,
+            results=summary.results,
+            objects=summary.objects,
+            plans=summary.plan_versions,
+        ),
     )
     return 0

@@ -16,6 +16,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from dualdraw.entrypoints.site import charts as site_charts
 from dualdraw.entrypoints.site import plans as site_plans
 from dualdraw.v1 import public_pb2, publication_pb2
 from dualdraw_client import DualdrawClient
@@ -66,6 +67,7 @@ class SiteSummary:
 def _result_row(r: public_pb2.PublicResult) -> dict[str, Any]:
     return {
         "draw_id": r.draw_id,
+        "position": r.position,
         "credit_code": _safe(r.credit_code),
         "object_name": r.object_name,
         "item_name": r.item_name,
@@ -79,7 +81,7 @@ def _result_row(r: public_pb2.PublicResult) -> dict[str, Any]:
         "referred_to_judicial": r.referred_to_judicial,
         "version": r.version,
         "correction_reason": r.correction_reason,
-        "team": [{"name": m.name, "badge_number": m.badge_number} for m in r.team],
+        "team": [{"name": m.name, "badge_number": m.badge_number, "leader": m.leader} for m in r.team],
     }
 
 
@@ -196,8 +198,10 @@ def render_site(client: DualdrawClient, out_dir: Path, *, today: dt.date | None 
             later = [v for v in versions if v["version"] > p["version"]]
             write(p["page"], "plan.html", p=p, versions=versions, later=later)
     write("items.html", "items.html", items=items, history=history, as_of=day.isoformat())
-    write("draws.html", "draws.html", draws=draws)
-    write("results.html", "results.html", results=results)
+    draw_charts = [site_charts.html(c) for c in site_charts.draws_by_department(draws)]
+    write("draws.html", "draws.html", draws=draws, charts=draw_charts)
+    workload = site_charts.html(site_charts.workload_by_inspector(results))
+    write("results.html", "results.html", results=results, charts=[workload])
     write("search.html", "search.html", objects=objects)
     write(
         "abandoned.html",
@@ -205,6 +209,7 @@ def render_site(client: DualdrawClient, out_dir: Path, *, today: dt.date | None 
         abandoned=abandoned,
         statistics=statistics,
         max_abandons=redraws.max_abandons_per_task,
+        charts=[site_charts.html(c) for c in site_charts.redraws_by_department(statistics)],
     )
     for d in draws:
         rows = [r for r in results if r["draw_id"] == d["draw_id"]]

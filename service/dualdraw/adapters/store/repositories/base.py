@@ -28,7 +28,9 @@ def last_per_key(items: Iterable[T], key: Callable[[T], str]) -> list[T]:
 def check_page_size(page: PageRequest) -> None:
     """``InvalidArgument`` on ``page_size`` unless the page holds at least one item."""
     if page.size < 1:
-        raise InvalidArgument([FieldViolation("page_size", "must be at least 1")])
+        raise InvalidArgument(
+            [FieldViolation("page_size", "must be at least 1", reason="VALUE_OUT_OF_RANGE")]
+        )
 
 
 def int_after(page: PageRequest) -> int | None:
@@ -38,7 +40,9 @@ def int_after(page: PageRequest) -> int | None:
     try:
         return int(page.after)
     except ValueError:
-        raise InvalidArgument([FieldViolation("page_token", "is not a token this list issued")]) from None
+        raise InvalidArgument(
+            [FieldViolation("page_token", "is not a token this list issued", reason="PAGE_TOKEN_INVALID")]
+        ) from None
 
 
 def keyset_page(

@@ -322,7 +322,13 @@ class SqlDrawRepository(SqlRepository):
         if page.after is not None:
             credit_code, slash, rule_id = page.after.partition("/")
             if not slash:
-                raise InvalidArgument([FieldViolation("page_token", "is not a token this list issued")])
+                raise InvalidArgument(
+                    [
+                        FieldViolation(
+                            "page_token", "is not a token this list issued", reason="PAGE_TOKEN_INVALID"
+                        )
+                    ]
+                )
             after = (credit_code, rule_id)
         key = sa.tuple_(EXCLUSIONS.c.credit_code, EXCLUSIONS.c.rule_id)
         stmt = sa.select(*EXCLUSION_COLUMNS).where(EXCLUSIONS.c.draw_id == draw_id)

@@ -126,7 +126,13 @@ class SqlResultRepository(SqlRepository):
         if page.after is not None:
             d, slash, p = page.after.rpartition("/")
             if not slash or not p.isdigit():
-                raise InvalidArgument([FieldViolation("page_token", "is not a token this list issued")])
+                raise InvalidArgument(
+                    [
+                        FieldViolation(
+                            "page_token", "is not a token this list issued", reason="PAGE_TOKEN_INVALID"
+                        )
+                    ]
+                )
             after = (d, int(p))
         stmt = self._current_stmt()
         if draw_id is not None:
