@@ -21,15 +21,17 @@ import pytest
 
 from dualdraw.domain.draw import entropy
 from dualdraw.domain.draw.beacon import DRAND_QUICKNET
+from dualdraw.entrypoints.cli import main as dualdraw_cli
 from dualdraw.entrypoints.grpc.server import create_server
 from dualdraw.service_layer import bundles, draw_commit, draw_lifecycle
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_directory import DEMO_AS_OF
 from dualdraw.service_layer.demo_loader import load_demo
 from dualdraw.settings import Settings
-from dualdraw.v1 import verification_pb2
+from dualdraw.v1 import results_pb2, verification_pb2
 from dualdraw.verifier.bundle import verify_bundle
 from dualdraw_client import DualdrawClient, FailedPreconditionError
+from dualdraw_client.cli import main as cli_main
 
 from .conftest import RULES, Served
 from .test_draw_e2e import demo_task
@@ -40,11 +42,16 @@ BEFORE_ROUND = DRAND_QUICKNET.round_time(ROUND) - dt.timedelta(minutes=5)
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def production_served(database_url: str) -> Iterator[Served]:
-    """A server without DUALDRAW_ALLOW_LOCAL_ENTROPY (auth off only so that the test needs no tokens)."""
+@pytest.fixture(params=["off", "on"], ids=["in-server", "draw-process"])
+def production_served(database_url: str, request: pytest.FixtureRequest) -> Iterator[Served]:
+    """A server without DUALDRAW_ALLOW_LOCAL_ENTROPY (auth off only so that the test needs no tokens), its
+    draws in the server process and in the draw process: the rule holds in both."""
     settings = Settings(
-        database_url=database_url, rules_path=RULES, address="127.0.0.1:0", auth="off", draw_process="off"
+        database_url=database_url,
+        rules_path=RULES,
+        address="127.0.0.1:0",
+        auth="off",
+        draw_process=request.param,
     )
     running = create_server(settings)
     assert load_demo(running.services.unit_of_work) is not None
@@ -101,17 +108,54 @@ def test_local_entropy_needs_development_mode() -> None:
         )
 
 
-def test_a_development_draw_with_a_local_secret_is_marked_in_every_view(
-    demo_served: Served, client: DualdrawClient
+def test_a_development_draw_with_a_local_secret_is_marked_in_every_view_and_never_published(
+    demo_served: Served,
+    client: DualdrawClient,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    draw = client.draw(demo_task(client).id, as_of=DEMO_AS_OF)
+    task = demo_task(client)
+    draw = client.draw(task.id, as_of=DEMO_AS_OF)
     assert draw.state == "executed"
     mark = "local secret — development only, not publishable"
     assert draw.entropy_note == mark
     assert client.get_draw(draw.id).entropy_note == mark
+    [listed] = client.list_draws(task_id=task.id).draws
+    assert listed.entropy_note == mark
     report = verify_bundle(client.export_draw_bundle(draw.id))
     assert report.ok, report.problem
     assert any(mark in note for note in report.notes)
+    capsys.readouterr()
+    assert cli_main(["draws", "show", draw.id, "--server", demo_served.target]) == 0
+    assert mark in capsys.readouterr().out
+    assert cli_main(["draws", "list", "--task", task.id, "--server", demo_served.target]) == 0
+    assert mark in capsys.readouterr().out
+
+    today = Caller("x").today().isoformat()
+    for a in client.iter_assignments(draw.id):
+        client.record_result(
+            results_pb2.InspectionResult(
+                draw_id=draw.id,
+                position=a.position,
+                outcome=results_pb2.OUTCOME_NO_PROBLEM,
+                inspected_on=today,
+            )
+        )
+    with pytest.raises(FailedPreconditionError) as refused:
+        client.publish_results(draw.id)
+    assert refused.value.reason == "LOCAL_ENTROPY_NOT_PUBLISHABLE"
+    assert refused.value.metadata == {"draw_id": draw.id}
+    assert draw.id not in {d.draw_id for d in client.iter_published_draws()}
+
+    # Abandoned, it is public (nothing withdrawn is hidden), and marked in the public API and on the site.
+    client.abandon_draw(draw.id, "OTHER", "开发环境试抽")
+    shown = client.abandoned_draw(draw.id)
+    assert (shown.entropy_note, shown.entropy_source) == (mark, draw.entropy_source)
+    site = tmp_path / "site"
+    assert dualdraw_cli.main(["publish", "site", str(site), "--server", demo_served.target]) == 0
+    listing = (site / "abandoned.html").read_text(encoding="utf-8")
+    row = listing[listing.index(f'id="abandoned-{draw.id}"') :]
+    assert "本地密钥抽取：仅供开发，不可公示" in row[: row.index("</tr>")]
 
 
 def test_a_published_round_is_accepted_and_an_invented_value_is_flagged_by_the_offline_verifier(
@@ -128,6 +172,7 @@ def test_a_published_round_is_accepted_and_an_invented_value_is_flagged_by_the_o
         as_of=DEMO_AS_OF,
         caller=Caller(actor="e2e-tester", now=BEFORE_ROUND),
         declaration=declaration,
+        entropy=services.entropy_policy,
     )
     at_round = Caller(actor="e2e-tester", now=DRAND_QUICKNET.round_time(ROUND) + dt.timedelta(seconds=5))
     with pytest.raises(FailedPreconditionError):
@@ -152,6 +197,7 @@ def test_a_published_round_is_accepted_and_an_invented_value_is_flagged_by_the_o
         as_of=DEMO_AS_OF,
         caller=Caller(actor="e2e-tester", now=BEFORE_ROUND),
         declaration=declaration,
+        entropy=services.entropy_policy,
     )
     with monkeypatch.context() as unchecked:
         unchecked.setattr(
@@ -191,6 +237,7 @@ def test_the_offline_verifier_refuses_a_round_produced_before_the_commit(
             as_of=DEMO_AS_OF,
             caller=Caller(actor="e2e-tester", now=after_round),
             declaration=declaration,
+            entropy=services.entropy_policy,
         )
     draw_lifecycle.execute_draw(
         services.unit_of_work(), draw_id=late.id, beacon_value=SIGNATURE, caller=Caller(actor="e2e-tester")

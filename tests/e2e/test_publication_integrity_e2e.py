@@ -17,7 +17,7 @@ from dualdraw.service_layer.demo_directory import DEMO_AS_OF, demo_directory
 from dualdraw.v1 import draws_pb2, results_pb2, tasks_pb2
 from dualdraw_client import DualdrawClient, FailedPreconditionError, NotFoundError
 
-from .conftest import Served
+from .conftest import Served, publishable_draw
 
 pytestmark = pytest.mark.draws_in_process
 
@@ -29,7 +29,7 @@ def draw_and_record(client: DualdrawClient) -> tuple[draws_pb2.Draw, list[draws_
             item_code=s.item_code, department_id=s.department_id, ratio=s.ratio, team_size=s.team_size
         )
     )
-    draw = client.draw(task.id, as_of=DEMO_AS_OF)
+    draw = publishable_draw(client, task.id, as_of=DEMO_AS_OF)
     assignments = list(client.iter_assignments(draw.id))
     today = Caller("x").today().isoformat()
     for a in assignments:
@@ -152,7 +152,7 @@ def test_the_deadline_runs_from_the_draw_and_unrecorded_inspections_are_overdue(
             item_code=s.item_code, department_id=s.department_id, ratio=s.ratio, team_size=s.team_size
         )
     )
-    draw = client.draw(task.id, as_of=DEMO_AS_OF)
+    draw = publishable_draw(client, task.id, as_of=DEMO_AS_OF)
     today = Caller("x").today()
     calendar = HolidayCalendar()  # the test server's calendar: weekends only
     drawn_on = today - dt.timedelta(days=42)  # the draw was six weeks ago

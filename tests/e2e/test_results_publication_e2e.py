@@ -28,7 +28,7 @@ from dualdraw_client import (
     NotFoundError,
 )
 
-from .conftest import Served
+from .conftest import Served, publishable_draw
 
 SHA = "ab" * 32
 
@@ -55,7 +55,7 @@ def drawn(demo_served: Served, client: DualdrawClient) -> Drawn:
             title=s.title,
         )
     )
-    draw = client.draw(task.id, as_of=DEMO_AS_OF)
+    draw = publishable_draw(client, task.id, as_of=DEMO_AS_OF)
     assignments = list(client.iter_assignments(draw.id))
     assert len(assignments) >= 3
     today = Caller("x").today().isoformat()
@@ -427,4 +427,4 @@ def _incomplete(d: Drawn) -> str:
             item_code=s.item_code, department_id=s.department_id, ratio=s.ratio, team_size=s.team_size
         )
     )
-    return d.client.draw(task.id, as_of=DEMO_AS_OF).id
+    return publishable_draw(d.client, task.id, as_of=DEMO_AS_OF).id

@@ -142,6 +142,9 @@ class PublicAbandonedDraw:
     note: str
     replaced_by: str
     replacement_published: bool
+    entropy_source: str = ""
+    entropy_note: str = ""
+    """Non-empty for a draw made with a local secret (development only): marked wherever it is shown."""
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,21 @@ from typing import Any
 from dualdraw.domain.draw.beacon import DRAND_QUICKNET, BeaconProblem, chain
 from dualdraw.domain.draw.entropy import BEACON, LOCAL_SECRET
 from dualdraw.domain.errors import FailedPrecondition
+from dualdraw.domain.model import Draw
 from dualdraw.service_layer.draw_state import invalid
 
 LOCAL_SECRET_MARK = "local secret — development only, not publishable"  # noqa: S105 - a label, not a password
+
+
+def is_local_secret(draw: Draw) -> bool:
+    """Whether ``draw`` takes (or took) its entropy from a local server secret: marked in every view,
+    never published."""
+    return draw.entropy_source.startswith(LOCAL_SECRET)
+
+
+def entropy_note(draw: Draw) -> str:
+    """What every view shows beside a draw's entropy: ``LOCAL_SECRET_MARK`` for a local secret, else ""."""
+    return LOCAL_SECRET_MARK if is_local_secret(draw) else ""
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from dualdraw.service_layer.audit_events import record_event
 from dualdraw.service_layer.catalogue import ITEM_CODE
 from dualdraw.service_layer.context import CHINA_STANDARD_TIME, Caller
 from dualdraw.service_layer.draw_integrity import require_draw_verifies
+from dualdraw.service_layer.entropy_policy import LOCAL_SECRET_MARK, is_local_secret
 from dualdraw.service_layer.ports import PageRequest, UnitOfWork
 
 MAX_TEXT = 2000
@@ -43,7 +44,8 @@ def publish_draw(uow: UnitOfWork, calendar: HolidayCalendar, draw_id: str, calle
     after a correction makes the next revision; publishing with nothing new returns the latest one.
     The draw must re-derive from its stored rows exactly as committed (``FailedPrecondition``
     ``DRAW_DOES_NOT_VERIFY`` naming the first difference, nothing written); an abandoned draw has nothing
-    to publish (``DRAW_ABANDONED``).
+    to publish (``DRAW_ABANDONED``), a draw made with a local secret never will be
+    (``LOCAL_ENTROPY_NOT_PUBLISHABLE``: its operator could have known the entropy).
     """
     with uow:
         draw = uow.draws.get(draw_id)
@@ -57,6 +59,14 @@ def publish_draw(uow: UnitOfWork, calendar: HolidayCalendar, draw_id: str, calle
                 f"draw {draw_id} is a rehearsal of task {task.id}: a rehearsal is never published",
                 reason="REHEARSAL_NOT_PUBLISHABLE",
                 metadata={"draw_id": draw_id, "task_id": task.id},
+            )
+        if is_local_secret(draw):
+            raise FailedPrecondition(
+                f"draw {draw_id} was made with a local secret ({LOCAL_SECRET_MARK}): its entropy is the "
+                "server's own, which an insider could have known; draw again with a beacon round or "
+                "commit-reveal",
+                reason="LOCAL_ENTROPY_NOT_PUBLISHABLE",
+                metadata={"draw_id": draw_id},
             )
         current = uow.results.current(draw_id)
         missing = [p for p in range(1, draw.selected_count + 1) if p not in current]

@@ -568,6 +568,8 @@ class AbandonedDraw(_message.Message):
     NOTE_FIELD_NUMBER: _builtins.int
     REPLACED_BY_DRAW_ID_FIELD_NUMBER: _builtins.int
     REPLACEMENT_PUBLISHED_FIELD_NUMBER: _builtins.int
+    ENTROPY_SOURCE_FIELD_NUMBER: _builtins.int
+    ENTROPY_NOTE_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
     task_id: _builtins.str
     task_title: _builtins.str
@@ -586,6 +588,10 @@ class AbandonedDraw(_message.Message):
     """The task's next draw, which replaced this one ("" until the task is drawn again)."""
     replacement_published: _builtins.bool
     """Whether that draw's results are published (GetPublishedDraw answers it then)."""
+    entropy_source: _builtins.str
+    """Where the draw's entropy came (or was to come) from: "beacon:...", "commit-reveal:...", "local-secret"."""
+    entropy_note: _builtins.str
+    """"local secret — development only, not publishable" for a draw made with a local secret, else ""."""
     @_builtins.property
     def draw_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -608,10 +614,12 @@ class AbandonedDraw(_message.Message):
         note: _builtins.str = ...,
         replaced_by_draw_id: _builtins.str = ...,
         replacement_published: _builtins.bool = ...,
+        entropy_source: _builtins.str = ...,
+        entropy_note: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["abandon_time", b"abandon_time", "draw_time", b"draw_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["abandon_time", b"abandon_time", "department_id", b"department_id", "department_name", b"department_name", "draw_id", b"draw_id", "draw_time", b"draw_time", "item_code", b"item_code", "manifest_hash", b"manifest_hash", "note", b"note", "reason", b"reason", "replaced_by_draw_id", b"replaced_by_draw_id", "replacement_published", b"replacement_published", "seed", b"seed", "selected_count", b"selected_count", "task_id", b"task_id", "task_title", b"task_title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["abandon_time", b"abandon_time", "department_id", b"department_id", "department_name", b"department_name", "draw_id", b"draw_id", "draw_time", b"draw_time", "entropy_note", b"entropy_note", "entropy_source", b"entropy_source", "item_code", b"item_code", "manifest_hash", b"manifest_hash", "note", b"note", "reason", b"reason", "replaced_by_draw_id", b"replaced_by_draw_id", "replacement_published", b"replacement_published", "seed", b"seed", "selected_count", b"selected_count", "task_id", b"task_id", "task_title", b"task_title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -25,6 +25,7 @@ def draw_pairs(draw: draws_pb2.Draw) -> list[tuple[str, str]]:
         ("algorithm", draw.algorithm_version),
         ("seed", draw.seed),
         ("entropy", " from ".join(p for p in (draw.entropy, draw.entropy_source) if p)),
+        *([("entropy note", draw.entropy_note)] if draw.entropy_note else []),
         ("manifest hash", draw.manifest_hash),
         ("rule set", rule_set),
         ("ratio", draw.ratio),
@@ -86,7 +87,10 @@ def _cmd_draws_show(client: DualdrawClient, args: argparse.Namespace, out: Outpu
 def _cmd_draws_list(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
     out.table(
         limited(client.iter_draws(task_id=args.task or ""), args),
-        ["ID", "TASK", "AS OF", "CREATED", "ACTOR", "IN SCOPE", "EXCLUDED", "ELIGIBLE", "SELECTED"],
+        [
+            *("ID", "TASK", "AS OF", "CREATED", "ACTOR"),
+            *("IN SCOPE", "EXCLUDED", "ELIGIBLE", "SELECTED", "ENTROPY"),
+        ],
         lambda d: [
             d.id,
             d.task_id,
@@ -97,8 +101,9 @@ def _cmd_draws_list(client: DualdrawClient, args: argparse.Namespace, out: Outpu
             str(d.excluded_count),
             str(d.eligible_count),
             str(d.selected_count),
+            d.entropy_note or d.entropy_source,  # a local secret is marked: development only
         ],
-        "lllllrrrr",
+        "lllllrrrrl",
     )
     return 0
 

@@ -204,6 +204,8 @@ def abandoned_draw_to_pb(d: PublicAbandonedDraw) -> public_pb2.AbandonedDraw:
         note=d.note,
         replaced_by_draw_id=d.replaced_by,
         replacement_published=d.replacement_published,
+        entropy_source=d.entropy_source,
+        entropy_note=d.entropy_note,
     )
 
 
