@@ -16,6 +16,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,7 +34,7 @@ from dualdraw.verifier.bundle import verify_bundle
 from dualdraw_client import DualdrawClient, FailedPreconditionError
 from dualdraw_client.cli import main as cli_main
 
-from .conftest import RULES, Served
+from .conftest import RULES, Served, publishable_draw
 from .test_draw_e2e import demo_task
 
 ROUND = 30662982
@@ -246,3 +247,129 @@ def test_the_offline_verifier_refuses_a_round_produced_before_the_commit(
     assert not report.ok
     assert f"beacon drand-quicknet round {ROUND}" in report.problem
     assert "not after the commit" in report.problem
+
+
+def test_a_substitution_outside_development_takes_a_beacon_round_after_its_request(
+    production_served: Served, capsys: pytest.CaptureFixture[str]
+) -> None:
+    services = production_served.running.services
+    with DualdrawClient(production_served.target, actor="e2e-tester", timeout=60) as client:
+        task = demo_task(client)
+        done = _executed_beacon_draw(services, task.id)
+        first = next(iter(client.iter_assignments(done.id)))
+        removed = first.team[-1].badge_number
+
+        before = dt.datetime.now(dt.UTC)
+        sub = client.request_substitution(done.id, first.position, removed, "LEAVE", "ab" * 32)
+        source = json.loads(sub.entropy_source)
+        assert source["kind"] == "beacon"  # no local secret: the default round a minute after the request
+        assert DRAND_QUICKNET.round_time(source["round"]) > before + dt.timedelta(seconds=59)
+        with pytest.raises(FailedPreconditionError) as invented:
+            client.execute_substitution(sub.id, "a5" * 48)
+        assert invented.value.reason == "BEACON_SIGNATURE_INVALID"
+        assert client.list_substitutions(done.id).substitutions[0].state == "requested"
+        with pytest.raises(FailedPreconditionError) as late:
+            client.request_substitution(
+                done.id,
+                first.position,
+                removed,
+                "LEAVE",
+                "ab" * 32,
+                beacon="drand-quicknet",
+                beacon_round=ROUND,
+            )
+        assert late.value.reason == "BEACON_ROUND_NOT_AFTER_COMMIT"
+        assert len(client.list_substitutions(done.id).substitutions) == 1  # nothing written
+
+        # from the command line: requested now, picked once the round's signature is given
+        other = first.team[0].badge_number
+        argv = ["draw", "substitute", done.id, "--position", str(first.position), "--badge", other]
+        argv += ["--reason", "AVOIDANCE", "--evidence-hash", "ef" * 32, "--server", production_served.target]
+        assert cli_main(argv) == 0
+        printed = capsys.readouterr().out
+        assert "dualdraw draw execute-substitution" in printed
+        assert '"kind":"beacon"' in printed
+
+
+def _executed_beacon_draw(services: Any, task_id: str) -> Any:
+    """A draw of ``task_id`` committed before quicknet round ``ROUND`` and executed with its signature."""
+    committed = draw_lifecycle.commit_draw(
+        services.unit_of_work(),
+        services.engine,
+        services.rule_book.current(),
+        task_id=task_id,
+        as_of=DEMO_AS_OF,
+        caller=Caller(actor="e2e-tester", now=BEFORE_ROUND - dt.timedelta(minutes=1)),
+        declaration={"kind": "beacon", "beacon": "drand-quicknet", "round": ROUND},
+        entropy=services.entropy_policy,
+    )
+    at_round = Caller(actor="e2e-tester", now=DRAND_QUICKNET.round_time(ROUND) + dt.timedelta(seconds=5))
+    return draw_lifecycle.execute_draw(
+        services.unit_of_work(), draw_id=committed.id, beacon_value=SIGNATURE, caller=at_round
+    ).draw
+
+
+def test_the_offline_verifier_checks_a_substitutions_beacon_value(
+    demo_served: Served, client: DualdrawClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = demo_served.running.services
+    draw = _executed_beacon_draw(services, demo_task(client).id)
+    assignments = list(client.iter_assignments(draw.id))
+
+    def request(position: int, badge: str) -> str:
+        return draw_lifecycle.request_substitution(
+            services.unit_of_work(),
+            draw_lifecycle.SubstitutionRequest(
+                draw.id, position, badge, "LEAVE", "cd" * 32, "drand-quicknet", ROUND
+            ),
+            Caller(actor="e2e-tester", now=BEFORE_ROUND + dt.timedelta(seconds=position)),
+            entropy=services.entropy_policy,
+        ).id
+
+    good = request(assignments[0].position, assignments[0].team[-1].badge_number)
+    client.execute_substitution(good, SIGNATURE)
+    report = verify_bundle(client.export_draw_bundle(draw.id))
+    assert report.ok, report.problem
+
+    # A server that took an invented value for a substitution (its check switched off here) is caught offline.
+    forged = request(assignments[1].position, assignments[1].team[-1].badge_number)
+    with monkeypatch.context() as unchecked:
+        unchecked.setattr(
+            entropy, "verify_round", lambda _chain, _round, value: hashlib.sha256(value).digest()
+        )
+        draw_lifecycle.execute_substitution(
+            services.unit_of_work(), substitution_id=forged, beacon_value="a5" * 48, caller=Caller(actor="x")
+        )
+    report = verify_bundle(client.export_draw_bundle(draw.id))
+    assert not report.ok
+    assert report.problem.startswith("substitutions[1]: entropy:"), report.problem
+    assert "signature" in report.problem
+
+
+def test_a_substitution_made_with_a_local_secret_blocks_publication(
+    demo_served: Served, client: DualdrawClient
+) -> None:
+    draw = publishable_draw(client, demo_task(client).id, as_of=DEMO_AS_OF)
+    first = next(iter(client.iter_assignments(draw.id)))
+    sub = client.request_substitution(
+        draw.id, first.position, first.team[-1].badge_number, "LEAVE", "ab" * 32
+    )
+    assert json.loads(sub.entropy_source)["kind"] == "local-secret"  # development: allowed, and marked
+    client.execute_substitution(sub.id)
+    report = verify_bundle(client.export_draw_bundle(draw.id))
+    assert report.ok, report.problem
+    assert any(f"substitution {sub.id}: local secret" in note for note in report.notes)
+    today = Caller("x").today().isoformat()
+    for a in client.iter_assignments(draw.id):
+        client.record_result(
+            results_pb2.InspectionResult(
+                draw_id=draw.id,
+                position=a.position,
+                outcome=results_pb2.OUTCOME_NO_PROBLEM,
+                inspected_on=today,
+            )
+        )
+    with pytest.raises(FailedPreconditionError) as refused:
+        client.publish_results(draw.id)
+    assert refused.value.reason == "LOCAL_ENTROPY_NOT_PUBLISHABLE"
+    assert refused.value.metadata == {"draw_id": draw.id, "substitution_id": sub.id}

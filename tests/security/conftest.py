@@ -117,6 +117,7 @@ def _side(running: RunningServer, department_id: str, item_code: str) -> Side:
             evidence_hash="0" * 64,
         ),
         caller,
+        entropy=DEVELOPMENT,
     )
     item = catalogue.create_item(
         services.unit_of_work(),

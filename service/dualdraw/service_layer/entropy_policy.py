@@ -66,3 +66,18 @@ class EntropyPolicy:
             raise invalid("beacon", str(exc)) from None
         round_ = beacon_round or pinned.first_round_after(now + dt.timedelta(seconds=self.beacon_delay_s))
         return {"kind": BEACON, "beacon": pinned.name, "round": round_}
+
+    def substitution(self, now: dt.datetime, beacon: str, beacon_round: int) -> dict[str, Any] | None:
+        """The entropy of a substitution requested at ``now``: ``None`` for a local secret (development
+        only, and only when no beacon is named), else a beacon declaration — ``beacon`` (default: the
+        pinned one) at ``beacon_round`` (default: the first round ``beacon_delay_s`` after ``now``)."""
+        if beacon_round < 0:
+            raise invalid("beacon_round", "must be a positive round number, or 0 for the default")
+        if not beacon and beacon_round == 0 and self.allow_local:
+            return None
+        try:
+            pinned = chain(beacon or self.beacon)
+        except BeaconProblem as exc:
+            raise invalid("beacon", str(exc)) from None
+        round_ = beacon_round or pinned.first_round_after(now + dt.timedelta(seconds=self.beacon_delay_s))
+        return {"kind": BEACON, "beacon": pinned.name, "round": round_}

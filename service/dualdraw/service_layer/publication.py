@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections.abc import Iterator
 
+from dualdraw.domain.draw.entropy import LOCAL_SECRET
 from dualdraw.domain.errors import FailedPrecondition, NotFound, Violations
 from dualdraw.domain.item_list import ItemVersion, changed_fields, list_as_of
 from dualdraw.domain.model import Assignment, Draw, InspectionItem
@@ -45,7 +47,8 @@ def publish_draw(uow: UnitOfWork, calendar: HolidayCalendar, draw_id: str, calle
     The draw must re-derive from its stored rows exactly as committed (``FailedPrecondition``
     ``DRAW_DOES_NOT_VERIFY`` naming the first difference, nothing written); an abandoned draw has nothing
     to publish (``DRAW_ABANDONED``), a draw made with a local secret never will be
-    (``LOCAL_ENTROPY_NOT_PUBLISHABLE``: its operator could have known the entropy).
+    (``LOCAL_ENTROPY_NOT_PUBLISHABLE``: its operator could have known the entropy), nor one with a
+    substitution made with a local secret.
     """
     with uow:
         draw = uow.draws.get(draw_id)
@@ -68,6 +71,14 @@ def publish_draw(uow: UnitOfWork, calendar: HolidayCalendar, draw_id: str, calle
                 reason="LOCAL_ENTROPY_NOT_PUBLISHABLE",
                 metadata={"draw_id": draw_id},
             )
+        for sub in uow.lifecycle.substitutions(draw_id):
+            if sub.state == "executed" and json.loads(sub.entropy_source).get("kind") == LOCAL_SECRET:
+                raise FailedPrecondition(
+                    f"substitution {sub.id} of draw {draw_id} took its replacement from a local secret "
+                    "(development only): an insider could have known who replaces whom",
+                    reason="LOCAL_ENTROPY_NOT_PUBLISHABLE",
+                    metadata={"draw_id": draw_id, "substitution_id": sub.id},
+                )
         current = uow.results.current(draw_id)
         missing = [p for p in range(1, draw.selected_count + 1) if p not in current]
         if missing:

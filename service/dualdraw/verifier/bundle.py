@@ -231,6 +231,7 @@ def _verify(
         return json.loads(content["after_json"]) if content["after_json"] else {}
 
     actions = [(seq, content["action"], after(content), leaf) for seq, content, leaf in events]
+    logged_at = {seq: str(content.get("occurred_at", "")) for seq, content, _ in events}
     need(bool(actions) and actions[0][1] == "draw.commit", "log: the draw's first event is not its commit")
     commit_after = actions[0][2]
     need(
@@ -501,6 +502,12 @@ def _verify(
                 sha256_hex(entropy_sub) == src.get("commitment"),
                 f"substitutions[{n}]: entropy does not open its commitment",
             )
+            notes.append(
+                f"substitution {r['id']}: local secret — development only (the operator could know it)"
+            )
+        else:
+            assert done is not None
+            _check_substitution_beacon(n, src, done, entropy_sub, logged_at.get(seq, ""))
         position = r["position"]
         need(
             isinstance(position, int) and 1 <= position <= len(teams),
@@ -539,6 +546,23 @@ def _verify(
     _check_abandon(state, d, actions)
     if own is not None:
         _check_own(own, variant, eligible_rows, seed, stored, notes)
+
+
+def _check_substitution_beacon(
+    n: int, src: dict[str, Any], done: dict[str, Any], entropy_sub: bytes, requested_at: str
+) -> None:
+    """A beacon substitution's entropy is its round's verified signature, logged with the execution, of a
+    round produced after the request was logged (docs/DRAW-ALGORITHM.md §8.1)."""
+    try:
+        validate_declaration(src)
+        check_rounds_after(src, dt.datetime.fromisoformat(requested_at))
+        value = done.get("beacon_value")
+        if not isinstance(value, str) or not value:
+            raise EntropyProblem("the execute event does not log the beacon value", "BAD_ENTROPY")
+        entropy, _ = combine(src, {("beacon", src["beacon"]): value})
+    except (EntropyProblem, ValueError) as exc:
+        raise Mismatch(f"substitutions[{n}]: entropy: {exc}") from None
+    need(entropy == entropy_sub, f"substitutions[{n}]: entropy is not its beacon round's")
 
 
 def _check_abandon(

@@ -127,6 +127,7 @@ class VerifiableDrawServicer(verification_pb2_grpc.VerifiableDrawServiceServicer
                 request.beacon_round,
             ),
             caller_of(context, request.request_id),
+            entropy=self._s.entropy_policy,
         )
         return substitution_to_pb(sub)
 
