@@ -38,7 +38,9 @@ ZH: Final[dict[str, str]] = {
     "correct a result: a new version with a reason": "更正检查结果：附理由生成新版本",
     "current results": "当前检查结果",
     "every version of one result": "一项检查结果的全部版本",
-    "publish every result of a draw in one step": "一次公示某次抽取的全部检查结果",
+    "publish the results of a draw recorded so far (as they come)": (
+        "公示某次抽取已录入的检查结果（随录随公示）"
+    ),
     "draws past the 20-working-day publication deadline (counted from the draw)": (
         "超过20个工作日公示期限的抽取（自抽取之日起算）"
     ),

@@ -1,4 +1,4 @@
-"""Publication (Art. 5, 13, 14): a draw's results made public in one step, the 20-working-day deadline and
+"""Publication (Art. 5, 13, 14): a draw's results made public as they come, the 20-working-day deadline and
 the overdue list, the item list's published versions, and the public read model.
 
 The public read model (``public_*`` functions) is the only way published data leaves the service: the
@@ -40,10 +40,13 @@ MAX_TEXT = 2000
 
 
 def publish_draw(uow: UnitOfWork, calendar: HolidayCalendar, draw_id: str, caller: Caller) -> Publication:
-    """Publishes the current version of every result of a draw in one step.
+    """Publishes the current version of every result of a draw recorded so far (Art. 14: results are
+    published as they come, each within 20 working days of the draw).
 
-    Every assignment needs a result first (``FailedPrecondition`` ``RESULTS_INCOMPLETE``). Publishing again
-    after a correction makes the next revision; publishing with nothing new returns the latest one.
+    Publishing again after more results or a correction makes the next revision, which carries every
+    result published so far; publishing with nothing new returns the latest one; with no result recorded
+    there is nothing to publish (``NOTHING_TO_PUBLISH``). Results not yet recorded or published stay in
+    ``pending_publications`` until they are.
     The draw must re-derive from its stored rows exactly as committed (``FailedPrecondition``
     ``DRAW_DOES_NOT_VERIFY`` naming the first difference, nothing written); an abandoned draw has nothing
     to publish (``DRAW_ABANDONED``), a draw made with a local secret never will be
@@ -80,21 +83,19 @@ def publish_draw(uow: UnitOfWork, calendar: HolidayCalendar, draw_id: str, calle
                     metadata={"draw_id": draw_id, "substitution_id": sub.id},
                 )
         current = uow.results.current(draw_id)
-        missing = [p for p in range(1, draw.selected_count + 1) if p not in current]
-        if missing:
-            shown = ", ".join(map(str, missing[:20])) + (" ..." if len(missing) > 20 else "")
+        if not current:
             raise FailedPrecondition(
-                f"draw {draw_id} has {len(missing)} assignment(s) without a result: {shown}",
-                reason="RESULTS_INCOMPLETE",
-                metadata={"draw_id": draw_id, "missing": str(len(missing))},
+                f"draw {draw_id} has no recorded result yet"
+                + ("" if draw.selected_count else " (it selected no object)"),
+                reason="NOTHING_TO_PUBLISH",
+                metadata={"draw_id": draw_id},
             )
         versions = tuple(sorted((p, r.version) for p, r in current.items()))
         latest = uow.publications.latest(draw_id)
         if latest is not None and latest.versions == versions:
             return latest
-        ended = inspection_ended_on(list(current.values()), draw.selected_count)
-        if ended is None:  # a draw that selected nothing has nothing to publish
-            raise FailedPrecondition(f"draw {draw_id} selected no object", reason="NOTHING_TO_PUBLISH")
+        # the last inspection day this revision covers (the draw's, once every assignment has a result)
+        ended = max(r.entry.inspected_on for r in current.values())
         require_draw_verifies(uow, draw_id)
         publication = uow.publications.add(
             Publication(
@@ -402,6 +403,7 @@ def _public_results(uow: UnitOfWork, publication: Publication) -> list[PublicRes
     objects = uow.directory.objects_by_code({r.credit_code for r in results})
     badges = {m.badge_number for a in assignments.values() for m in a.team}
     inspectors = uow.directory.inspectors_by_badge(badges)
+    first = _first_published(uow, publication)
     out = []
     for r in results:
         assignment = assignments[r.position]
@@ -415,8 +417,21 @@ def _public_results(uow: UnitOfWork, publication: Publication) -> list[PublicRes
             for m in assignment.team
         )
         name, region = (obj.name, obj.region_code) if obj else ("", "")
-        out.append(_to_public(r, public_draw_, publication, name, region, team))
+        out.append(_to_public(r, public_draw_, first[(r.position, r.version)], name, region, team))
     return out
+
+
+def _first_published(uow: UnitOfWork, publication: Publication) -> dict[tuple[int, int], Publication]:
+    """For each (position, version) ``publication`` carries, the revision of the draw that first published
+    it: a result's publication time and its sequence are those of the revision it came out in."""
+    chain = [publication]
+    while (earlier := uow.publications.previous(chain[-1])) is not None:
+        chain.append(earlier)
+    first: dict[tuple[int, int], Publication] = {}
+    for revision in reversed(chain):
+        for key in revision.versions:
+            first.setdefault(key, revision)
+    return first
 
 
 def _all_assignments(uow: UnitOfWork, draw_id: str) -> dict[int, Assignment]:
@@ -463,6 +478,7 @@ def _to_public(
         publication_sequence=publication.sequence,
         correction_reason=r.correction_reason,
         supersedes=result_record_id(r.draw_id, r.position, r.version - 1) if r.version > 1 else "",
+        deadline=d.deadline,
     )
 
 

@@ -184,6 +184,8 @@ def public_result_to_pb(r: PublicResult) -> public_pb2.PublicResult:
         publish_time=timestamp(r.published_at),
         correction_reason=r.correction_reason,
         supersedes=r.supersedes,
+        deadline=fmt_date(r.deadline),
+        on_time=r.on_time,
     )
 
 
