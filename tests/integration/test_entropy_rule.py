@@ -6,6 +6,7 @@ use cases on a real SQLite and PostgreSQL store."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 import pytest
 
@@ -14,22 +15,40 @@ from dualdraw.domain.draw.beacon import DRAND_QUICKNET
 from dualdraw.domain.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from dualdraw.domain.results import Outcome, ResultEntry
 from dualdraw.service_layer import draw_lifecycle, publication, redraws, results
+from dualdraw.service_layer.context import Caller
+from dualdraw.service_layer.demo_loader import load_demo
 from dualdraw.service_layer.draw_runner import InProcessDraws, draw_at_once
 from dualdraw.service_layer.draws import run_draw
 from dualdraw.service_layer.entropy_policy import LOCAL_SECRET_MARK, EntropyPolicy
 
-from .test_annual_plan import CALLER, NO_RULES, NoExclusions, planned_task, published_plan, store  # noqa: F401 - store is a fixture
+from .test_annual_plan import CALLER, NO_RULES, NOW, NoExclusions, planned_task, published_plan
 
 PRODUCTION = EntropyPolicy()
 DEVELOPMENT = EntropyPolicy(allow_local=True)
 
 
-def _task_id(store: Store) -> str:  # noqa: F811 - the fixture's name
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    """The demo with its item list published a month before ``NOW``: plans may name its items."""
+    store = Store.from_url(database_url)
+    load_demo(store.unit_of_work)
+    publication.publish_item_list(
+        store.unit_of_work(),
+        effective_from=dt.date(2026, 1, 1),
+        change_summary="first list",
+        change_legal_basis="Art. 5",
+        caller=Caller(actor="planner", now=NOW - dt.timedelta(days=30)),
+    )
+    yield store
+    store.dispose()
+
+
+def _task_id(store: Store) -> str:
     plan_id, entry_id = published_plan(store)
     return planned_task(store, plan_id, entry_id).id
 
 
-def test_no_path_draws_from_a_local_secret_outside_development(store: Store) -> None:  # noqa: F811
+def test_no_path_draws_from_a_local_secret_outside_development(store: Store) -> None:
     task_id = _task_id(store)
     with pytest.raises(FailedPrecondition) as one_step:
         run_draw(
@@ -68,7 +87,7 @@ def test_no_path_draws_from_a_local_secret_outside_development(store: Store) -> 
     assert f'"round":{round_}' in draw.manifest_json
 
 
-def test_a_development_draw_is_executed_at_once_and_never_published(store: Store) -> None:  # noqa: F811
+def test_a_development_draw_is_executed_at_once_and_never_published(store: Store) -> None:
     task_id = _task_id(store)
     runner = InProcessDraws(store.unit_of_work, NoExclusions(), DEVELOPMENT)
     draw = draw_at_once(
@@ -107,7 +126,7 @@ def test_a_development_draw_is_executed_at_once_and_never_published(store: Store
 
 
 @pytest.mark.parametrize("cap", [1, 2])
-def test_a_plan_entry_period_is_redrawn_exactly_up_to_the_abandon_cap(store: Store, cap: int) -> None:  # noqa: F811
+def test_a_plan_entry_period_is_redrawn_exactly_up_to_the_abandon_cap(store: Store, cap: int) -> None:
     plan_id, entry_id = published_plan(store)
     task_id = planned_task(store, plan_id, entry_id).id
     draws = []
@@ -147,7 +166,7 @@ def test_a_plan_entry_period_is_redrawn_exactly_up_to_the_abandon_cap(store: Sto
         assert uow.lifecycle.abandoned_of_task(task_id) == cap
 
 
-def test_an_abandonment_needs_a_reason_code_from_the_closed_list(store: Store) -> None:  # noqa: F811
+def test_an_abandonment_needs_a_reason_code_from_the_closed_list(store: Store) -> None:
     task_id = _task_id(store)
     draw = run_draw(
         store.unit_of_work(), NoExclusions(), NO_RULES, task_id=task_id, as_of=None, caller=CALLER,
