@@ -431,7 +431,9 @@ def _incomplete(d: Drawn) -> str:
     return publishable_draw(d.client, task.id, as_of=DEMO_AS_OF).id
 
 
-def test_results_are_published_as_they_come_each_against_the_deadline_from_the_draw(drawn: Drawn) -> None:
+def test_results_are_published_as_they_come_each_against_the_deadline_from_the_draw(
+    drawn: Drawn, tmp_path: Path
+) -> None:
     d = drawn
     first, second = d.assignments[0], d.assignments[1]
     with pytest.raises(FailedPreconditionError) as nothing:
@@ -464,3 +466,9 @@ def test_results_are_published_as_they_come_each_against_the_deadline_from_the_d
     assert all(r.deadline == deadline and r.on_time for r in by_position.values())
     later_feed, _ = credit_feed(d.client, checkpoint)  # only the newly published result
     assert [json.loads(x)["credit_code"] for x in later_feed.decode().splitlines()] == [second.credit_code]
+
+    site = tmp_path / "site"
+    assert dualdraw_cli.main(["publish", "site", str(site), "--server", d.served.target]) == 0
+    page = (site / "draws" / f"{d.draw.id}.html").read_text(encoding="utf-8")
+    assert '<th scope="col">公示日期</th>' in page
+    assert page.count(f'<td data-label="公示日期">{Caller("x").today().isoformat()}</td>') == 2
