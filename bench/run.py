@@ -61,6 +61,7 @@ from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.directory import DirectoryBatch, import_directory
 from dualdraw.service_layer.draw_progress import StageLog
 from dualdraw.service_layer.draws import run_draw
+from dualdraw.service_layer.entropy_policy import EntropyPolicy
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "rules"
@@ -249,6 +250,7 @@ def stages(base_url: str, size: int, inspectors: int, repeat: int) -> dict[str, 
                 as_of=AS_OF,
                 caller=CALLER,
                 progress=progress,
+                entropy=EntropyPolicy(allow_local=True),
             )
         )
     store.dispose()

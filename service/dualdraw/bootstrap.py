@@ -18,11 +18,13 @@ from dualdraw.adapters.draw_process import ChildSettings, DrawProcess
 from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.adapters.store.unit_of_work import Store
 from dualdraw.domain.audit.checkpoints import CheckpointSigner
+from dualdraw.domain.draw.beacon import chain
 from dualdraw.domain.errors import Unavailable
 from dualdraw.domain.exclusions.model import EvaluationContext, RuleSet
 from dualdraw.domain.model import Exclusion, InspectionObject, SideFacts
 from dualdraw.runtime.telemetry import time_rule_evaluation
 from dualdraw.service_layer.draw_runner import DrawRunner, InProcessDraws
+from dualdraw.service_layer.entropy_policy import EntropyPolicy
 from dualdraw.service_layer.ports import ExclusionMatcher
 from dualdraw.settings import Settings
 
@@ -55,6 +57,7 @@ def wire(
     *,
     store: Store | None = None,
     engine: ExclusionEngine | None = None,
+    entropy: EntropyPolicy | None = None,
 ) -> Wiring:
     """The server's adapters from ``settings``; ``store`` and ``engine`` when given (tests) are used
     instead of new ones. The engine's worker is started now: raises ``Unavailable`` when it cannot start.
@@ -77,11 +80,25 @@ def wire(
             log_format=settings.log_format,
             niceness=settings.draw_process_niceness,
             draw_timeout_s=settings.draw_timeout_s,
+            entropy=entropy or entropy_policy(settings),
         )
         draw_process = DrawProcess(child, store.unit_of_work, engine, draw_process_draws)
     else:
         log.info("DUALDRAW_DRAW_PROCESS=off: draws run in the server process")
     return Wiring(store, engine, draw_process, owns_store)
+
+
+def entropy_policy(settings: Settings) -> EntropyPolicy:
+    """The entropy draws may use; ``DUALDRAW_ALLOW_LOCAL_ENTROPY`` is refused unless auth is off."""
+    if settings.allow_local_entropy and settings.auth_enabled:
+        raise ValueError(
+            "DUALDRAW_ALLOW_LOCAL_ENTROPY=1 is for development only: it needs DUALDRAW_AUTH=off (a local "
+            "secret is entropy the operator could know)"
+        )
+    if settings.allow_local_entropy:
+        log.warning("DUALDRAW_ALLOW_LOCAL_ENTROPY=1: draws may use a local secret (development only)")
+    chain(settings.beacon)  # raises for a beacon that is not pinned
+    return EntropyPolicy(settings.allow_local_entropy, settings.beacon, settings.beacon_delay_s)
 
 
 @contextmanager
@@ -98,7 +115,7 @@ def draw_process_draws(
             engine.start()
         except Unavailable as exc:
             log.warning("%s; the first draw tries again", exc)
-        yield InProcessDraws(store.unit_of_work, _Timed(engine, rule_seconds))
+        yield InProcessDraws(store.unit_of_work, _Timed(engine, rule_seconds), settings.entropy)
     finally:
         engine.close()
         store.dispose()

@@ -2,18 +2,44 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from dualdraw.domain.draw.beacon import DRAND_QUICKNET
+from dualdraw.domain.draw.entropy import party_commitment
 from dualdraw.entrypoints.grpc.server import RunningServer, create_server
 from dualdraw.service_layer.demo_loader import load_demo
 from dualdraw.settings import Settings
+from dualdraw.v1 import draws_pb2, verification_pb2
 from dualdraw_client import DualdrawClient
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
+
+
+def publishable_draw(
+    client: DualdrawClient, task_id: str, as_of: str | dt.date | None = None, request_id: str | None = None
+) -> draws_pb2.Draw:
+    """An executed draw that may be published (a local secret never is): commit-reveal by one named party
+    with a fresh secret, revealed at once; its fallback round lies a day ahead."""
+    secret = secrets.token_bytes(16)
+    now = dt.datetime.now(dt.UTC)
+    party = verification_pb2.PartyCommitment(name="bureau", commitment=party_commitment("bureau", secret))
+    source = verification_pb2.EntropySource(
+        kind="commit-reveal",
+        parties=[party],
+        reveal_deadline=(now + dt.timedelta(hours=1)).isoformat(),
+        beacon=DRAND_QUICKNET.name,
+        beacon_round=DRAND_QUICKNET.first_round_after(now + dt.timedelta(days=1)),
+    )
+    committed = client.commit_draw(task_id, source, as_of=as_of, request_id=request_id)
+    if committed.state != "committed":  # a repeated request: the draw it made
+        return committed
+    return client.reveal_entropy(committed.id, "bureau", secret.hex())
 
 
 @dataclass

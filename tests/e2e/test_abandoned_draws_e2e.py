@@ -14,7 +14,7 @@ from dualdraw.service_layer.demo_directory import DEMO_AS_OF, demo_directory
 from dualdraw.v1 import results_pb2, tasks_pb2
 from dualdraw_client import DualdrawClient, FailedPreconditionError, InvalidArgumentError, NotFoundError
 
-from .conftest import Served
+from .conftest import Served, publishable_draw
 
 pytestmark = pytest.mark.draws_in_process
 
@@ -108,7 +108,7 @@ def test_the_public_site_shows_the_abandoned_draw_beside_its_published_replaceme
     task = new_task(client)
     first = client.draw(task.id, as_of=DEMO_AS_OF)
     client.abandon_draw(first.id, "ORDERED_BY_SUPERVISOR", "上级要求按新名录重抽")
-    second = client.draw(task.id, as_of=DEMO_AS_OF)
+    second = publishable_draw(client, task.id, as_of=DEMO_AS_OF)
     today = Caller("x").today().isoformat()
     for a in client.iter_assignments(second.id):
         client.record_result(

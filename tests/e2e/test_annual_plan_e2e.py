@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from dualdraw.domain.draw.beacon import DRAND_QUICKNET
 from dualdraw.entrypoints.cli.verify import main as verify_main
 from dualdraw.entrypoints.grpc.server import create_server
 from dualdraw.service_layer.context import Caller
@@ -195,3 +196,40 @@ def test_a_planned_draw_and_a_rehearsal_verify_offline_and_the_rehearsal_is_neve
     assert client.draw_statistics().abandoned == 0
     with pytest.raises(NotFoundError):
         client.abandoned_draw(rehearsal_id)
+
+
+def test_a_planned_draw_is_made_from_the_cli_without_local_entropy(
+    database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = Settings(
+        database_url=database_url,
+        rules_path=RULES,
+        address="127.0.0.1:0",
+        auth="off",
+        draw_process="off",
+        plan_required="on",  # and no DUALDRAW_ALLOW_LOCAL_ENTROPY: production entropy
+    )
+    running = create_server(settings)
+    try:
+        load_demo(running.services.unit_of_work)
+        plan_id = load_demo_plan(running.services.unit_of_work).plan_id
+        target = f"127.0.0.1:{running.port}"
+        round_ = DRAND_QUICKNET.first_round_after(dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
+        capsys.readouterr()
+        argv = ["plans", "draw", plan_id, "e1", "--beacon-round", str(round_), "--server", target]
+        assert cli_main(argv) == 0
+        printed = capsys.readouterr().out
+        assert "dualdraw draw execute" in printed
+        argv = ["tasks", "create", "--plan", plan_id, "--entry", "e2", "--team-size", "2", "--draw"]
+        assert cli_main([*argv, "--beacon-round", str(round_ + 1), "--json", "--server", target]) == 0
+        drawn = json.loads(capsys.readouterr().out)["draw"]
+        with DualdrawClient(target, actor="planner", timeout=60) as client:
+            [first] = [t.draw_id for t in client.iter_tasks() if t.plan_entry_id == "e1"]
+            draws = [client.get_draw(first), client.get_draw(drawn["id"])]
+            manifests = [json.loads(client.export_draw_bundle(d.id))["draw"]["manifest_json"] for d in draws]
+            rounds = [json.loads(m)["entropy_source"]["round"] for m in manifests]
+            assert rounds == [round_, round_ + 1]
+            assert {d.state for d in draws} == {"committed"}
+            assert {d.entropy_note for d in draws} == {""}
+    finally:
+        running.stop(grace=1)

@@ -16,22 +16,25 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from dualdraw.domain.draw import entropy
 from dualdraw.domain.draw.beacon import DRAND_QUICKNET
+from dualdraw.entrypoints.cli import main as dualdraw_cli
 from dualdraw.entrypoints.grpc.server import create_server
 from dualdraw.service_layer import bundles, draw_commit, draw_lifecycle
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_directory import DEMO_AS_OF
 from dualdraw.service_layer.demo_loader import load_demo
 from dualdraw.settings import Settings
-from dualdraw.v1 import verification_pb2
+from dualdraw.v1 import results_pb2, verification_pb2
 from dualdraw.verifier.bundle import verify_bundle
 from dualdraw_client import DualdrawClient, FailedPreconditionError
+from dualdraw_client.cli import main as cli_main
 
-from .conftest import RULES, Served
+from .conftest import RULES, Served, publishable_draw
 from .test_draw_e2e import demo_task
 
 ROUND = 30662982
@@ -40,11 +43,16 @@ BEFORE_ROUND = DRAND_QUICKNET.round_time(ROUND) - dt.timedelta(minutes=5)
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def production_served(database_url: str) -> Iterator[Served]:
-    """A server without DUALDRAW_ALLOW_LOCAL_ENTROPY (auth off only so that the test needs no tokens)."""
+@pytest.fixture(params=["off", "on"], ids=["in-server", "draw-process"])
+def production_served(database_url: str, request: pytest.FixtureRequest) -> Iterator[Served]:
+    """A server without DUALDRAW_ALLOW_LOCAL_ENTROPY (auth off only so that the test needs no tokens), its
+    draws in the server process and in the draw process: the rule holds in both."""
     settings = Settings(
-        database_url=database_url, rules_path=RULES, address="127.0.0.1:0", auth="off", draw_process="off"
+        database_url=database_url,
+        rules_path=RULES,
+        address="127.0.0.1:0",
+        auth="off",
+        draw_process=request.param,
     )
     running = create_server(settings)
     assert load_demo(running.services.unit_of_work) is not None
@@ -101,17 +109,54 @@ def test_local_entropy_needs_development_mode() -> None:
         )
 
 
-def test_a_development_draw_with_a_local_secret_is_marked_in_every_view(
-    demo_served: Served, client: DualdrawClient
+def test_a_development_draw_with_a_local_secret_is_marked_in_every_view_and_never_published(
+    demo_served: Served,
+    client: DualdrawClient,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    draw = client.draw(demo_task(client).id, as_of=DEMO_AS_OF)
+    task = demo_task(client)
+    draw = client.draw(task.id, as_of=DEMO_AS_OF)
     assert draw.state == "executed"
     mark = "local secret — development only, not publishable"
     assert draw.entropy_note == mark
     assert client.get_draw(draw.id).entropy_note == mark
+    [listed] = client.list_draws(task_id=task.id).draws
+    assert listed.entropy_note == mark
     report = verify_bundle(client.export_draw_bundle(draw.id))
     assert report.ok, report.problem
     assert any(mark in note for note in report.notes)
+    capsys.readouterr()
+    assert cli_main(["draws", "show", draw.id, "--server", demo_served.target]) == 0
+    assert mark in capsys.readouterr().out
+    assert cli_main(["draws", "list", "--task", task.id, "--server", demo_served.target]) == 0
+    assert mark in capsys.readouterr().out
+
+    today = Caller("x").today().isoformat()
+    for a in client.iter_assignments(draw.id):
+        client.record_result(
+            results_pb2.InspectionResult(
+                draw_id=draw.id,
+                position=a.position,
+                outcome=results_pb2.OUTCOME_NO_PROBLEM,
+                inspected_on=today,
+            )
+        )
+    with pytest.raises(FailedPreconditionError) as refused:
+        client.publish_results(draw.id)
+    assert refused.value.reason == "LOCAL_ENTROPY_NOT_PUBLISHABLE"
+    assert refused.value.metadata == {"draw_id": draw.id}
+    assert draw.id not in {d.draw_id for d in client.iter_published_draws()}
+
+    # Abandoned, it is public (nothing withdrawn is hidden), and marked in the public API and on the site.
+    client.abandon_draw(draw.id, "OTHER", "开发环境试抽")
+    shown = client.abandoned_draw(draw.id)
+    assert (shown.entropy_note, shown.entropy_source) == (mark, draw.entropy_source)
+    site = tmp_path / "site"
+    assert dualdraw_cli.main(["publish", "site", str(site), "--server", demo_served.target]) == 0
+    listing = (site / "abandoned.html").read_text(encoding="utf-8")
+    row = listing[listing.index(f'id="abandoned-{draw.id}"') :]
+    assert "本地密钥抽取：仅供开发，不可公示" in row[: row.index("</tr>")]
 
 
 def test_a_published_round_is_accepted_and_an_invented_value_is_flagged_by_the_offline_verifier(
@@ -128,6 +173,7 @@ def test_a_published_round_is_accepted_and_an_invented_value_is_flagged_by_the_o
         as_of=DEMO_AS_OF,
         caller=Caller(actor="e2e-tester", now=BEFORE_ROUND),
         declaration=declaration,
+        entropy=services.entropy_policy,
     )
     at_round = Caller(actor="e2e-tester", now=DRAND_QUICKNET.round_time(ROUND) + dt.timedelta(seconds=5))
     with pytest.raises(FailedPreconditionError):
@@ -152,6 +198,7 @@ def test_a_published_round_is_accepted_and_an_invented_value_is_flagged_by_the_o
         as_of=DEMO_AS_OF,
         caller=Caller(actor="e2e-tester", now=BEFORE_ROUND),
         declaration=declaration,
+        entropy=services.entropy_policy,
     )
     with monkeypatch.context() as unchecked:
         unchecked.setattr(
@@ -191,6 +238,7 @@ def test_the_offline_verifier_refuses_a_round_produced_before_the_commit(
             as_of=DEMO_AS_OF,
             caller=Caller(actor="e2e-tester", now=after_round),
             declaration=declaration,
+            entropy=services.entropy_policy,
         )
     draw_lifecycle.execute_draw(
         services.unit_of_work(), draw_id=late.id, beacon_value=SIGNATURE, caller=Caller(actor="e2e-tester")
@@ -199,3 +247,129 @@ def test_the_offline_verifier_refuses_a_round_produced_before_the_commit(
     assert not report.ok
     assert f"beacon drand-quicknet round {ROUND}" in report.problem
     assert "not after the commit" in report.problem
+
+
+def test_a_substitution_outside_development_takes_a_beacon_round_after_its_request(
+    production_served: Served, capsys: pytest.CaptureFixture[str]
+) -> None:
+    services = production_served.running.services
+    with DualdrawClient(production_served.target, actor="e2e-tester", timeout=60) as client:
+        task = demo_task(client)
+        done = _executed_beacon_draw(services, task.id)
+        first = next(iter(client.iter_assignments(done.id)))
+        removed = first.team[-1].badge_number
+
+        before = dt.datetime.now(dt.UTC)
+        sub = client.request_substitution(done.id, first.position, removed, "LEAVE", "ab" * 32)
+        source = json.loads(sub.entropy_source)
+        assert source["kind"] == "beacon"  # no local secret: the default round a minute after the request
+        assert DRAND_QUICKNET.round_time(source["round"]) > before + dt.timedelta(seconds=59)
+        with pytest.raises(FailedPreconditionError) as invented:
+            client.execute_substitution(sub.id, "a5" * 48)
+        assert invented.value.reason == "BEACON_SIGNATURE_INVALID"
+        assert client.list_substitutions(done.id).substitutions[0].state == "requested"
+        with pytest.raises(FailedPreconditionError) as late:
+            client.request_substitution(
+                done.id,
+                first.position,
+                removed,
+                "LEAVE",
+                "ab" * 32,
+                beacon="drand-quicknet",
+                beacon_round=ROUND,
+            )
+        assert late.value.reason == "BEACON_ROUND_NOT_AFTER_COMMIT"
+        assert len(client.list_substitutions(done.id).substitutions) == 1  # nothing written
+
+        # from the command line: requested now, picked once the round's signature is given
+        other = first.team[0].badge_number
+        argv = ["draw", "substitute", done.id, "--position", str(first.position), "--badge", other]
+        argv += ["--reason", "AVOIDANCE", "--evidence-hash", "ef" * 32, "--server", production_served.target]
+        assert cli_main(argv) == 0
+        printed = capsys.readouterr().out
+        assert "dualdraw draw execute-substitution" in printed
+        assert '"kind":"beacon"' in printed
+
+
+def _executed_beacon_draw(services: Any, task_id: str) -> Any:
+    """A draw of ``task_id`` committed before quicknet round ``ROUND`` and executed with its signature."""
+    committed = draw_lifecycle.commit_draw(
+        services.unit_of_work(),
+        services.engine,
+        services.rule_book.current(),
+        task_id=task_id,
+        as_of=DEMO_AS_OF,
+        caller=Caller(actor="e2e-tester", now=BEFORE_ROUND - dt.timedelta(minutes=1)),
+        declaration={"kind": "beacon", "beacon": "drand-quicknet", "round": ROUND},
+        entropy=services.entropy_policy,
+    )
+    at_round = Caller(actor="e2e-tester", now=DRAND_QUICKNET.round_time(ROUND) + dt.timedelta(seconds=5))
+    return draw_lifecycle.execute_draw(
+        services.unit_of_work(), draw_id=committed.id, beacon_value=SIGNATURE, caller=at_round
+    ).draw
+
+
+def test_the_offline_verifier_checks_a_substitutions_beacon_value(
+    demo_served: Served, client: DualdrawClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = demo_served.running.services
+    draw = _executed_beacon_draw(services, demo_task(client).id)
+    assignments = list(client.iter_assignments(draw.id))
+
+    def request(position: int, badge: str) -> str:
+        return draw_lifecycle.request_substitution(
+            services.unit_of_work(),
+            draw_lifecycle.SubstitutionRequest(
+                draw.id, position, badge, "LEAVE", "cd" * 32, "drand-quicknet", ROUND
+            ),
+            Caller(actor="e2e-tester", now=BEFORE_ROUND + dt.timedelta(seconds=position)),
+            entropy=services.entropy_policy,
+        ).id
+
+    good = request(assignments[0].position, assignments[0].team[-1].badge_number)
+    client.execute_substitution(good, SIGNATURE)
+    report = verify_bundle(client.export_draw_bundle(draw.id))
+    assert report.ok, report.problem
+
+    # A server that took an invented value for a substitution (its check switched off here) is caught offline.
+    forged = request(assignments[1].position, assignments[1].team[-1].badge_number)
+    with monkeypatch.context() as unchecked:
+        unchecked.setattr(
+            entropy, "verify_round", lambda _chain, _round, value: hashlib.sha256(value).digest()
+        )
+        draw_lifecycle.execute_substitution(
+            services.unit_of_work(), substitution_id=forged, beacon_value="a5" * 48, caller=Caller(actor="x")
+        )
+    report = verify_bundle(client.export_draw_bundle(draw.id))
+    assert not report.ok
+    assert report.problem.startswith("substitutions[1]: entropy:"), report.problem
+    assert "signature" in report.problem
+
+
+def test_a_substitution_made_with_a_local_secret_blocks_publication(
+    demo_served: Served, client: DualdrawClient
+) -> None:
+    draw = publishable_draw(client, demo_task(client).id, as_of=DEMO_AS_OF)
+    first = next(iter(client.iter_assignments(draw.id)))
+    sub = client.request_substitution(
+        draw.id, first.position, first.team[-1].badge_number, "LEAVE", "ab" * 32
+    )
+    assert json.loads(sub.entropy_source)["kind"] == "local-secret"  # development: allowed, and marked
+    client.execute_substitution(sub.id)
+    report = verify_bundle(client.export_draw_bundle(draw.id))
+    assert report.ok, report.problem
+    assert any(f"substitution {sub.id}: local secret" in note for note in report.notes)
+    today = Caller("x").today().isoformat()
+    for a in client.iter_assignments(draw.id):
+        client.record_result(
+            results_pb2.InspectionResult(
+                draw_id=draw.id,
+                position=a.position,
+                outcome=results_pb2.OUTCOME_NO_PROBLEM,
+                inspected_on=today,
+            )
+        )
+    with pytest.raises(FailedPreconditionError) as refused:
+        client.publish_results(draw.id)
+    assert refused.value.reason == "LOCAL_ENTROPY_NOT_PUBLISHABLE"
+    assert refused.value.metadata == {"draw_id": draw.id, "substitution_id": sub.id}

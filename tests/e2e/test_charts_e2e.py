@@ -17,7 +17,7 @@ from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_directory import HIGH_TECH_ZONE
 from dualdraw.v1 import results_pb2, tasks_pb2
 from dualdraw_client import DualdrawClient
-from tests.e2e.conftest import Served
+from tests.e2e.conftest import Served, publishable_draw
 
 from .test_annual_plan_e2e import client, planned  # noqa: F401 - fixtures
 
@@ -49,7 +49,7 @@ def published(planned: tuple[Served, str], client: DualdrawClient) -> tuple[Serv
     )
     first = client.draw(task.id)
     client.abandon_draw(first.id, "DATA_ERROR", "目录导入不完整")
-    second = client.draw(task.id)
+    second = publishable_draw(client, task.id)
     today = Caller("x").today().isoformat()
     for a in client.iter_assignments(second.id):
         client.record_result(

@@ -32,7 +32,7 @@ from dualdraw.service_layer.demo_loader import load_demo
 from dualdraw.v1 import directory_pb2, results_pb2, tasks_pb2
 from dualdraw_client import DualdrawClient, chunk_records
 from dualdraw_client.errors import DualdrawError
-from tests.e2e.conftest import RULES
+from tests.e2e.conftest import RULES, publishable_draw
 from tests.e2e.server_processes import free_port, wait_serving
 
 IMPORT_OBJECTS = 3000
@@ -268,7 +268,7 @@ def test_a_publication_killed_at_any_point_is_all_or_nothing_and_is_redone(
 ) -> None:
     url = demo_url(database_url)
     with serving(url, crash_at=point) as (process, client):
-        drawn = client.draw(demo_task(client).id, DEMO_AS_OF)
+        drawn = publishable_draw(client, demo_task(client).id, DEMO_AS_OF)
         today = Caller("crash-tester").today().isoformat()
         for a in client.iter_assignments(drawn.id):
             client.record_result(

@@ -11,13 +11,14 @@ import pytest
 import sqlalchemy as sa
 
 from dualdraw.domain.working_days import CalendarEnds, HolidayCalendar, publication_deadline
-from dualdraw.service_layer import publication
+from dualdraw.service_layer import draw_lifecycle, publication
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_directory import DEMO_AS_OF, demo_directory
 from dualdraw.v1 import draws_pb2, results_pb2, tasks_pb2
 from dualdraw_client import DualdrawClient, FailedPreconditionError, NotFoundError
 
-from .conftest import Served
+from .conftest import Served, publishable_draw
+from .test_beacon_entropy_e2e import BEFORE_ROUND, ROUND, SIGNATURE
 
 pytestmark = pytest.mark.draws_in_process
 
@@ -29,7 +30,7 @@ def draw_and_record(client: DualdrawClient) -> tuple[draws_pb2.Draw, list[draws_
             item_code=s.item_code, department_id=s.department_id, ratio=s.ratio, team_size=s.team_size
         )
     )
-    draw = client.draw(task.id, as_of=DEMO_AS_OF)
+    draw = publishable_draw(client, task.id, as_of=DEMO_AS_OF)
     assignments = list(client.iter_assignments(draw.id))
     today = Caller("x").today().isoformat()
     for a in assignments:
@@ -123,10 +124,20 @@ def test_a_draw_with_substitutions_still_verifies_and_publishes(
     demo_served: Served, client: DualdrawClient
 ) -> None:
     draw, assignments = draw_and_record(client)
-    for position, member in ((1, 0), (1, 1), (2, 0)):  # the leader too, and twice at one position
+    services = demo_served.running.services
+    moves = ((1, 0), (1, 1), (2, 0))  # the leader too, and twice at one position
+    for n, (position, member) in enumerate(moves):
         team = next(a for a in client.iter_assignments(draw.id) if a.position == position).team
-        sub = client.request_substitution(draw.id, position, team[member].badge_number, "LEAVE", "ab" * 32)
-        client.execute_substitution(sub.id)
+        # requested before the published quicknet round (the caller's clock set back), executed with it
+        sub = draw_lifecycle.request_substitution(
+            services.unit_of_work(),
+            draw_lifecycle.SubstitutionRequest(
+                draw.id, position, team[member].badge_number, "LEAVE", "ab" * 32, "drand-quicknet", ROUND
+            ),
+            Caller(actor="e2e-tester", now=BEFORE_ROUND + dt.timedelta(seconds=n)),
+            entropy=services.entropy_policy,
+        )
+        client.execute_substitution(sub.id, SIGNATURE)
     verdict = client.verify_log()
     assert verdict.ok, verdict.draw_problem
     assert client.publish_results(draw.id).verification == "match"
@@ -152,7 +163,7 @@ def test_the_deadline_runs_from_the_draw_and_unrecorded_inspections_are_overdue(
             item_code=s.item_code, department_id=s.department_id, ratio=s.ratio, team_size=s.team_size
         )
     )
-    draw = client.draw(task.id, as_of=DEMO_AS_OF)
+    draw = publishable_draw(client, task.id, as_of=DEMO_AS_OF)
     today = Caller("x").today()
     calendar = HolidayCalendar()  # the test server's calendar: weekends only
     drawn_on = today - dt.timedelta(days=42)  # the draw was six weeks ago

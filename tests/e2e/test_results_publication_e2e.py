@@ -28,7 +28,7 @@ from dualdraw_client import (
     NotFoundError,
 )
 
-from .conftest import Served
+from .conftest import Served, publishable_draw
 
 SHA = "ab" * 32
 
@@ -55,7 +55,7 @@ def drawn(demo_served: Served, client: DualdrawClient) -> Drawn:
             title=s.title,
         )
     )
-    draw = client.draw(task.id, as_of=DEMO_AS_OF)
+    draw = publishable_draw(client, task.id, as_of=DEMO_AS_OF)
     assignments = list(client.iter_assignments(draw.id))
     assert len(assignments) >= 3
     today = Caller("x").today().isoformat()
@@ -159,9 +159,9 @@ def test_results_are_recorded_corrected_and_published_through_the_cli(
     assert versions[0]["outcome"] == "OUTCOME_PROBLEM_CORRECTED"  # version 1 is kept as it was
     assert versions[1]["correction_reason"] == "立案后补录处罚决定"
 
-    code, _, err = run_cli(capsys, d, "results", "publish", d.draw.id)
-    assert code == 2
-    assert "RESULTS_INCOMPLETE" in err
+    code, out, err = run_cli(capsys, d, "results", "publish", d.draw.id)  # the one result so far (Art. 14)
+    assert code == 0, err
+    assert [r.position for r in d.client.iter_published_results(draw_id=d.draw.id)] == [first.position]
     for a in d.assignments[1:]:
         code, _, err = run_cli(
             capsys,
@@ -402,8 +402,9 @@ def test_credit_export_is_incremental_and_idempotent(drawn: Drawn) -> None:
     d = drawn
     record_all(d)
     assert credit_feed(d.client, 0) == (b"", 0)  # unpublished results never reach the credit record
-    with pytest.raises(FailedPreconditionError):
+    with pytest.raises(FailedPreconditionError) as nothing:
         d.client.publish_results(_incomplete(d))
+    assert nothing.value.reason == "NOTHING_TO_PUBLISH"
     d.client.publish_results(d.draw.id)
     first, checkpoint = credit_feed(d.client, 0)
     records = [json.loads(x) for x in first.decode().splitlines()]
@@ -427,11 +428,54 @@ def test_credit_export_is_incremental_and_idempotent(drawn: Drawn) -> None:
 
 
 def _incomplete(d: Drawn) -> str:
-    """A second draw with no results, to show that publishing needs every result."""
+    """A second draw with no results: nothing to publish yet."""
     s = demo_directory().suggested_task
     task = d.client.create_task(
         tasks_pb2.Task(
             item_code=s.item_code, department_id=s.department_id, ratio=s.ratio, team_size=s.team_size
         )
     )
-    return d.client.draw(task.id, as_of=DEMO_AS_OF).id
+    return publishable_draw(d.client, task.id, as_of=DEMO_AS_OF).id
+
+
+def test_results_are_published_as_they_come_each_against_the_deadline_from_the_draw(
+    drawn: Drawn, tmp_path: Path
+) -> None:
+    d = drawn
+    first, second = d.assignments[0], d.assignments[1]
+    with pytest.raises(FailedPreconditionError) as nothing:
+        d.client.publish_results(d.draw.id)
+    assert nothing.value.reason == "NOTHING_TO_PUBLISH"
+
+    d.client.record_result(result(d, first.position))
+    one = d.client.publish_results(d.draw.id)  # the first result, without waiting for the others
+    assert (one.revision, one.result_count) == (1, 1)
+    calendar = HolidayCalendar()  # the test server's calendar: weekends only
+    deadline = publication_deadline(calendar, Caller("x").today()).isoformat()
+    assert one.deadline == deadline
+    [shown] = d.client.iter_published_results(draw_id=d.draw.id)
+    assert (shown.position, shown.deadline, shown.on_time) == (first.position, deadline, True)
+    assert shown.publish_time == one.publish_time
+    assert d.client.published_draw(d.draw.id).deadline == deadline
+    # the others are still due: recorded or not, each one stays on the list until it is public
+    [due] = d.client.pending_publications()
+    assert due.draw_id == d.draw.id
+    assert (due.unrecorded_results, due.unpublished_results) == (len(d.assignments) - 1, 0)
+    first_feed, checkpoint = credit_feed(d.client, 0)
+    assert [json.loads(x)["credit_code"] for x in first_feed.decode().splitlines()] == [first.credit_code]
+
+    d.client.record_result(result(d, second.position))
+    two = d.client.publish_results(d.draw.id)
+    assert (two.revision, two.result_count) == (2, 2)
+    by_position = {r.position: r for r in d.client.iter_published_results(draw_id=d.draw.id)}
+    assert by_position[first.position].publish_time == one.publish_time  # published when it came
+    assert by_position[second.position].publish_time == two.publish_time
+    assert all(r.deadline == deadline and r.on_time for r in by_position.values())
+    later_feed, _ = credit_feed(d.client, checkpoint)  # only the newly published result
+    assert [json.loads(x)["credit_code"] for x in later_feed.decode().splitlines()] == [second.credit_code]
+
+    site = tmp_path / "site"
+    assert dualdraw_cli.main(["publish", "site", str(site), "--server", d.served.target]) == 0
+    page = (site / "draws" / f"{d.draw.id}.html").read_text(encoding="utf-8")
+    assert '<th scope="col">公示日期</th>' in page
+    assert page.count(f'<td data-label="公示日期">{Caller("x").today().isoformat()}</td>') == 2

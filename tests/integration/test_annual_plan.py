@@ -22,10 +22,13 @@ from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_directory import HIGH_TECH_ZONE
 from dualdraw.service_layer.demo_loader import load_demo
 from dualdraw.service_layer.draws import run_draw
+from dualdraw.service_layer.entropy_policy import EntropyPolicy
 
 NOW = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)  # 2026-12-01 10:00 in Asia/Shanghai
 CALLER = Caller(actor="planner", now=NOW)
 NO_RULES = RuleSet.of([])
+
+DEVELOPMENT = EntropyPolicy(allow_local=True)  # development mode: one-step draws use a local secret
 
 
 class NoExclusions:
@@ -103,7 +106,13 @@ def test_a_second_task_for_the_same_entry_and_period_is_refused_naming_the_draw(
     assert task.ratio == Fraction(1, 10)
     assert task.item_code == "TS-SE-01"
     draw = run_draw(
-        store.unit_of_work(), NoExclusions(), NO_RULES, task_id=task.id, as_of=None, caller=CALLER
+        store.unit_of_work(),
+        NoExclusions(),
+        NO_RULES,
+        task_id=task.id,
+        as_of=None,
+        caller=CALLER,
+        entropy=DEVELOPMENT,
     ).draw
     manifest = json.loads(draw.manifest_json)
     assert manifest["task"]["plan"] == {"plan_id": plan_id, "version": 1, "entry_id": entry_id, "period": 1}
@@ -166,6 +175,7 @@ def test_a_planned_draw_is_dated_today_and_a_rehearsal_is_marked_never_published
             task_id=task.id,
             as_of=dt.date(2026, 6, 1),
             caller=CALLER,
+            entropy=DEVELOPMENT,
         )
     rehearsal = planned_task(store, plan_id, entry_id, rehearsal=True, period=2)
     second = planned_task(store, plan_id, entry_id, rehearsal=True, period=2)  # rehearsals hold no period
@@ -178,6 +188,7 @@ def test_a_planned_draw_is_dated_today_and_a_rehearsal_is_marked_never_published
         task_id=rehearsal.id,
         as_of=dt.date(2026, 5, 1),
         caller=CALLER,
+        entropy=DEVELOPMENT,
     ).draw
     assert json.loads(drawn.manifest_json)["rehearsal"] is True
     with store.unit_of_work() as uow:
@@ -187,7 +198,13 @@ def test_a_planned_draw_is_dated_today_and_a_rehearsal_is_marked_never_published
         publication.publish_draw(store.unit_of_work(), publication.HolidayCalendar(), drawn.id, CALLER)
     assert refused.value.reason == "REHEARSAL_NOT_PUBLISHABLE"
     planned = run_draw(
-        store.unit_of_work(), NoExclusions(), NO_RULES, task_id=task.id, as_of=None, caller=CALLER
+        store.unit_of_work(),
+        NoExclusions(),
+        NO_RULES,
+        task_id=task.id,
+        as_of=None,
+        caller=CALLER,
+        entropy=DEVELOPMENT,
     )
     assert json.loads(planned.draw.manifest_json)["task"]["plan"]["period"] == 4
 
@@ -267,7 +284,13 @@ def test_the_estimate_names_a_shortfall_and_progress_counts_the_drawn_period(sto
     assert all(s.endswith(f"inspector-days short in {HIGH_TECH_ZONE}") for s in short.shortfalls)
     task = planned_task(store, plan_id, entry_id)
     draw = run_draw(
-        store.unit_of_work(), NoExclusions(), NO_RULES, task_id=task.id, as_of=None, caller=CALLER
+        store.unit_of_work(),
+        NoExclusions(),
+        NO_RULES,
+        task_id=task.id,
+        as_of=None,
+        caller=CALLER,
+        entropy=DEVELOPMENT,
     ).draw
     progress = plan_progress(store.unit_of_work(), amended, dt.date(2026, 12, 1))
     assert [(p.period, p.drawn, p.overdue) for p in progress] == [
@@ -449,7 +472,13 @@ def test_a_planned_draw_uses_its_item_version_not_a_revision_published_for_a_lat
         assert uow.items.get("TS-SE-01") == revised
     task = planned_task(store, plan_id, entry_id)
     draw = run_draw(
-        store.unit_of_work(), NoExclusions(), NO_RULES, task_id=task.id, as_of=None, caller=CALLER
+        store.unit_of_work(),
+        NoExclusions(),
+        NO_RULES,
+        task_id=task.id,
+        as_of=None,
+        caller=CALLER,
+        entropy=DEVELOPMENT,
     ).draw
     manifest = json.loads(draw.manifest_json)["task"]
     assert (manifest["required_speciality"], manifest["business_line"]) == (

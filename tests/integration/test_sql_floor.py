@@ -17,7 +17,10 @@ from dualdraw.domain.exclusions.loader import load_rule_set
 from dualdraw.domain.model import TaskScope
 from dualdraw.service_layer import catalogue
 from dualdraw.service_layer.draws import run_draw
+from dualdraw.service_layer.entropy_policy import EntropyPolicy
 from tests.e2e.conftest import RULES
+
+DEVELOPMENT = EntropyPolicy(allow_local=True)  # development mode: one-step draws use a local secret
 
 
 def test_the_sql_floor_finds_the_eligible_set_of_a_real_draw(database_url: str) -> None:
@@ -39,7 +42,13 @@ def test_the_sql_floor_finds_the_eligible_set_of_a_real_draw(database_url: str) 
     )
     with ExclusionEngine() as engine:
         drawn = run_draw(
-            store.unit_of_work(), engine, load_rule_set([RULES]), task_id=task.id, as_of=AS_OF, caller=CALLER
+            store.unit_of_work(),
+            engine,
+            load_rule_set([RULES]),
+            task_id=task.id,
+            as_of=AS_OF,
+            caller=CALLER,
+            entropy=DEVELOPMENT,
         ).draw
     store.dispose()
     floor = floor_draw(database_url, department=PROVINCE, as_of=AS_OF, line=ITEM.business_line, ratio=ratio)

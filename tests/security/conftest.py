@@ -22,6 +22,7 @@ from dualdraw.service_layer import catalogue, directory, draw_lifecycle, draws, 
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_directory import LUBEI, LUNAN, PRODUCT_QUALITY
 from dualdraw.service_layer.demo_loader import load_demo
+from dualdraw.service_layer.entropy_policy import EntropyPolicy
 from dualdraw.service_layer.ports import PageRequest
 from dualdraw.settings import Settings
 
@@ -30,6 +31,8 @@ KEYS = TokenKeys.hmac(b"test-secret-of-at-least-thirty-two-bytes!")
 AUDIT_SIGNER = CheckpointSigner.generate()  # outside development the audit key is required
 AS_OF = dt.date(2026, 12, 1)
 LIST_PUBLISHED = dt.datetime(AS_OF.year - 1, 12, 1, tzinfo=dt.UTC)  # an item list takes effect after it
+
+DEVELOPMENT = EntropyPolicy(allow_local=True)  # development mode: one-step draws use a local secret
 
 
 @dataclass
@@ -102,7 +105,7 @@ def _side(running: RunningServer, department_id: str, item_code: str) -> Side:
     )
     outcome = draws.run_draw(
         services.unit_of_work(), services.engine, services.rule_book.current(), task_id=task.id, as_of=AS_OF,
-        caller=caller,
+        caller=caller, entropy=DEVELOPMENT,
     )  # fmt: skip
     first = min(outcome.record.assignments, key=lambda a: a.position)
     substitution = draw_lifecycle.request_substitution(
@@ -115,6 +118,7 @@ def _side(running: RunningServer, department_id: str, item_code: str) -> Side:
             evidence_hash="0" * 64,
         ),
         caller,
+        entropy=DEVELOPMENT,
     )
     item = catalogue.create_item(
         services.unit_of_work(),

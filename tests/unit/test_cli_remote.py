@@ -254,7 +254,7 @@ def test_items_create(server: str, fake: Fake, capsys: pytest.CaptureFixture[str
         "--default-ratio", "0.1", "--department", "130203-GXQ", "--request-id", "r-9",
     )  # fmt: skip
     assert code == 0
-    assert "kind           KEY" in out
+    assert "kind            KEY" in out
     request = fake.calls_to("CreateInspectionItem")[0].request
     assert request.item.kind == items_pb2.ITEM_KIND_KEY
     assert request.request_id == "r-9"

@@ -52,7 +52,9 @@ def test_an_error_carries_the_status_details_as_json() -> None:
 def test_a_refusal_of_the_gateway_has_its_reason_and_for_a_bad_request_a_violation() -> None:
     body = ProtocolError(grpc.StatusCode.INVALID_ARGUMENT, "no", reason="MALFORMED_REQUEST").body()
     assert body["details"][0]["debug"]["reason"] == "MALFORMED_REQUEST"
-    assert body["details"][1]["debug"]["fieldViolations"] == [{"description": "no"}]
+    assert body["details"][1]["debug"]["fieldViolations"] == [
+        {"description": "no", "reason": "MALFORMED_REQUEST"}
+    ]
     denied = ProtocolError(grpc.StatusCode.PERMISSION_DENIED, "no", reason="ORIGIN_NOT_ALLOWED").body()
     assert [d["type"] for d in denied["details"]] == ["google.rpc.ErrorInfo"]
 

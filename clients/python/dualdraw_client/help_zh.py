@@ -235,9 +235,6 @@ HELP_ZH: Final[dict[str, str]] = {
     "the inspector to replace": "被替换的执法检查人员",
     "hex SHA-256 of the evidence": "证明材料的十六进制 SHA-256",
     "the evidence file (its SHA-256 is recorded)": "证明材料文件（记录其 SHA-256）",
-    "entropy from this beacon (execute later); default: local secret": (
-        "使用该信标的随机源（稍后执行）；默认：本地秘密值"
-    ),
     "hide unselected objects behind salted commitments": "以加盐承诺隐藏未抽中的对象",
     "show a signed checkpoint": "查看已签名的检查点",
     "a checkpoint size held outside": "外部保存的检查点大小",
@@ -307,5 +304,27 @@ HELP_ZH: Final[dict[str, str]] = {
     ): (
         "同时在 host:port 提供 HTTP/JSON 服务（Connect 协议，/openapi.json；"
         "默认 $DUALDRAW_HTTP_ADDRESS；未设置时关闭）"
+    ),
+    "entropy from this pinned beacon (default: the server's; a local secret only in development)": (
+        "使用此固定公共信标的随机数（默认：服务器配置的信标；本地密钥仅限开发模式）"
+    ),
+    "hex signature of the beacon round": "信标轮次的签名（十六进制）",
+    "its round (default: the first a minute from now)": "信标轮次（默认：一分钟后的第一轮）",
+    "pick a requested substitution's replacement with its beacon round's value": (
+        "用信标轮次的值为已申请的人员替换抽取替补人员"
+    ),
+    (
+        "the beacon round the draw commits to (default: the first a minute after the commit); "
+        "execute it later with: dualdraw draw execute DRAW_ID --beacon-value SIGNATURE"
+    ): (
+        "抽取承诺使用的信标轮次（默认：承诺一分钟后的第一轮）；"
+        "之后执行：dualdraw draw execute DRAW_ID --beacon-value SIGNATURE"
+    ),
+    (
+        "with --draw: the beacon round the draw commits to (default: the first a minute after the commit); "
+        "execute it later with: dualdraw draw execute DRAW_ID --beacon-value SIGNATURE"
+    ): (
+        "与 --draw 同用：抽取承诺使用的信标轮次（默认：承诺一分钟后的第一轮）；"
+        "之后执行：dualdraw draw execute DRAW_ID --beacon-value SIGNATURE"
     ),
 }

@@ -40,7 +40,9 @@ ZH: Final[dict[str, str]] = {
     "correct a result: a new version with a reason": "更正检查结果：附理由生成新版本",
     "current results": "当前检查结果",
     "every version of one result": "一项检查结果的全部版本",
-    "publish every result of a draw in one step": "一次公示某次抽取的全部检查结果",
+    "publish the results of a draw recorded so far (as they come)": (
+        "公示某次抽取已录入的检查结果（随录随公示）"
+    ),
     "draws past the 20-working-day publication deadline (counted from the draw)": (
         "超过20个工作日公示期限的抽取（自抽取之日起算）"
     ),
@@ -63,6 +65,7 @@ ZH: Final[dict[str, str]] = {
     "EXCLUDED": "已排除",
     "ELIGIBLE": "可抽取",
     "SELECTED": "抽中",
+    "ENTROPY": "随机源",
     "ITEM": "抽查事项",
     "DEPARTMENT": "部门",
     "RATIO": "比例",
@@ -91,6 +94,7 @@ ZH: Final[dict[str, str]] = {
     "algorithm": "算法",
     "seed": "种子",
     "entropy": "随机源",
+    "entropy note": "随机源说明",
     "manifest hash": "清单哈希",
     "rule set": "规则集",
     "ratio": "比例",
@@ -103,6 +107,14 @@ ZH: Final[dict[str, str]] = {
     "inspector pool digest": "执法人员库摘要",
     # -- messages -------------------------------------------------------------------------------------
     "(* team leader)": "（* 组长）",
+    "committed: its selection is unknown until the entropy exists; once the beacon round is produced: "
+    "dualdraw draw execute {draw_id} --beacon-value SIGNATURE": (
+        "已承诺：随机源产生之前无人知道抽取结果；信标轮次产生后执行：dualdraw draw execute {draw_id} "
+        "--beacon-value 签名"
+    ),
+    "once the beacon round is produced: dualdraw draw execute-substitution {id} --beacon-value SIGNATURE": (
+        "信标轮次产生后执行：dualdraw draw execute-substitution {id} --beacon-value 签名"
+    ),
     "error": "错误",
     "interrupted": "已中断",
     "wrote {size} bytes (SHA-256 {sha256}) to {path}; check: dualdraw verify {path}": (

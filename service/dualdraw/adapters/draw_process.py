@@ -47,7 +47,7 @@ import time
 import traceback
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing import get_context
 from multiprocessing.connection import Connection
 from multiprocessing.synchronize import Event
@@ -65,6 +65,7 @@ from dualdraw.service_layer.bundles import BundleContent
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.draw_runner import DrawRunner, InProcessDraws
 from dualdraw.service_layer.draw_state import repeated_request
+from dualdraw.service_layer.entropy_policy import EntropyPolicy
 from dualdraw.service_layer.ports import ExclusionMatcher, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,8 @@ class ChildSettings:
     and answers from the database, as when it dies."""
     niceness: int = 0
     """Added to the child's niceness before it starts work (its rules worker inherits it)."""
+    entropy: EntropyPolicy = field(default_factory=EntropyPolicy)
+    """Which entropy the draws may use (a local secret only in development), in the child as here."""
 
 
 @dataclass(frozen=True)
@@ -175,7 +178,7 @@ class DrawProcess:
     ) -> None:
         self._settings = settings
         self._unit_of_work = unit_of_work
-        self._in_process: DrawRunner = InProcessDraws(unit_of_work, engine)
+        self._in_process: DrawRunner = InProcessDraws(unit_of_work, engine, settings.entropy)
         self._lock = threading.Lock()
         self._cancelled = get_context("spawn").Event()
         """Set while the caller of the job in flight has gone; shared with every child started here."""

@@ -77,9 +77,16 @@ class PublicResult:
     attachment_sha256: tuple[str, ...]
     team: tuple[PublicInspector, ...]
     published_at: dt.datetime
+    """When this version was first published (Art. 14: results are published as they come)."""
     publication_sequence: int
     correction_reason: str = ""
     supersedes: str = ""
+    deadline: dt.date | None = None
+    """20 working days after the draw: the deadline of every result of the draw."""
+
+    @property
+    def on_time(self) -> bool:
+        return self.deadline is not None and self.published_at.date() <= self.deadline
 
 
 @dataclass(frozen=True)
@@ -142,6 +149,9 @@ class PublicAbandonedDraw:
     note: str
     replaced_by: str
     replacement_published: bool
+    entropy_source: str = ""
+    entropy_note: str = ""
+    """Non-empty for a draw made with a local secret (development only): marked wherever it is shown."""
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,12 @@
 """Abandoning a draw: a live draw is retired with a reason code from a closed list; it stays visible (in
 the public API and on the public site, beside the draw that replaced it) and counted. A task may be
 abandoned at most ``max_abandons`` times (``DUALDRAW_MAX_ABANDONS_PER_TASK``, default 1): a re-draw is an
-exception to be explained, not a way to roll again until the selection suits."""
+exception to be explained, not a way to roll again until the selection suits.
+
+The cap is per task, and so per plan entry and period: one task holds an entry's period (``tasks.plan_slot``
+is unique), a second task for it is refused, so the period's draws are that task's draws. A rehearsal holds
+no period, counts nowhere and is never published; a task outside a plan exists only where the plan is not
+required (``DUALDRAW_PLAN_REQUIRED=off``)."""
 
 from __future__ import annotations
 
@@ -54,11 +59,19 @@ def abandon_draw(
             raise FailedPrecondition(f"draw {draw_id} is abandoned already", reason="DRAW_ABANDONED")
         done = uow.lifecycle.abandoned_of_task(draw.task_id)
         if done >= max_abandons:
+            task = uow.tasks.get(draw.task_id)
+            slot = task.plan_slot if task is not None else None
+            held = f" (plan entry period {slot})" if slot else ""
             raise FailedPrecondition(
-                f"task {draw.task_id} had {done} draw(s) abandoned already, the most this service allows "
-                f"(DUALDRAW_MAX_ABANDONS_PER_TASK={max_abandons}); its draw {draw_id} stands",
+                f"task {draw.task_id}{held} had {done} draw(s) abandoned already, the most this service "
+                f"allows (DUALDRAW_MAX_ABANDONS_PER_TASK={max_abandons}); its draw {draw_id} stands",
                 reason="ABANDON_LIMIT_REACHED",
-                metadata={"task_id": draw.task_id, "abandoned": str(done), "limit": str(max_abandons)},
+                metadata={
+                    "task_id": draw.task_id,
+                    "abandoned": str(done),
+                    "limit": str(max_abandons),
+                    **({"plan_slot": slot} if slot else {}),
+                },
             )
         uow.lifecycle.abandon(draw_id, draw.task_id, reason, note.strip())
         record_event(

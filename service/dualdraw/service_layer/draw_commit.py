@@ -52,6 +52,7 @@ from dualdraw.service_layer.draw_state import (
     new_local_secret_source,
     repeated_request,
 )
+from dualdraw.service_layer.entropy_policy import EntropyPolicy
 from dualdraw.service_layer.plans import check_draw
 from dualdraw.service_layer.ports import DrawRecord, ExclusionMatcher, UnitOfWork
 from dualdraw.service_layer.rule_preview import department_path
@@ -128,8 +129,15 @@ def commit_in(
     caller: Caller,
     declaration: dict[str, Any],
     progress: Progress | None = None,
+    *,
+    entropy: EntropyPolicy,
 ) -> Committed:
-    """Freezes and stores the manifest of a new draw of ``task`` inside ``uow`` (not committed)."""
+    """Freezes and stores the manifest of a new draw of ``task`` inside ``uow`` (not committed).
+
+    Every new draw passes here, so here ``entropy`` decides which sources are allowed: ``local-secret``
+    outside development raises ``FailedPrecondition`` (``LOCAL_ENTROPY_FORBIDDEN``) before anything is read
+    or written."""
+    entropy.require_allowed(declaration)
     try:
         validate_declaration(declaration)
     except EntropyProblem as exc:
@@ -362,11 +370,13 @@ def commit_draw(
     as_of: dt.date | None,
     caller: Caller,
     declaration: dict[str, Any],
+    entropy: EntropyPolicy,
     progress: Progress | None = None,
 ) -> model.Draw:
     """Commits a draw whose entropy comes later. ``declaration`` without a commitment for ``local-secret``
-    gets a fresh server secret. Raises ``AlreadyExists`` (``DRAW_EXISTS``) when the task has a live draw,
-    ``FailedPrecondition`` (``PENDING_DRAW_IN_SCOPE``) as ``claim_history_scope`` says.
+    gets a fresh server secret (only when ``entropy`` allows it: ``LOCAL_ENTROPY_FORBIDDEN``).
+    Raises ``AlreadyExists`` (``DRAW_EXISTS``) when the task has a live draw, ``FailedPrecondition``
+    (``PENDING_DRAW_IN_SCOPE``) as ``claim_history_scope`` says.
     ``progress`` is told the stages up to ``store``, then ``commit``."""
     day = as_of or caller.today()
     secret = b""
@@ -383,7 +393,9 @@ def commit_draw(
                 reason="DRAW_EXISTS",
                 metadata={"draw_id": task.draw_id},
             )
-        draw = commit_in(uow, engine, rule_set, task, day, caller, declaration, progress).draw
+        draw = commit_in(
+            uow, engine, rule_set, task, day, caller, declaration, progress, entropy=entropy
+        ).draw
         if secret:
             # Stored unrevealed beside its commitment: a demo source, the operator could read it.
             uow.lifecycle.set_entropy_value(draw.id, ROLE_LOCAL, "local", secret.hex(), caller.now)

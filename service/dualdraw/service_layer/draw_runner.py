@@ -19,6 +19,7 @@ from dualdraw.domain.exclusions.model import RuleSet
 from dualdraw.service_layer import bundles, draw_lifecycle, draws
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.draw_progress import StageLog
+from dualdraw.service_layer.entropy_policy import EntropyPolicy
 from dualdraw.service_layer.ports import ExclusionMatcher, UnitOfWork
 
 
@@ -45,11 +46,18 @@ class DrawRunner(Protocol):
 
 
 class InProcessDraws:
-    """Runs the draw use cases in this process, with this process's unit of work and rules engine."""
+    """Runs the draw use cases in this process, with this process's unit of work and rules engine, under
+    the service's ``entropy`` policy (by default: no local secret)."""
 
-    def __init__(self, unit_of_work: Callable[[], UnitOfWork], engine: ExclusionMatcher) -> None:
+    def __init__(
+        self,
+        unit_of_work: Callable[[], UnitOfWork],
+        engine: ExclusionMatcher,
+        entropy: EntropyPolicy | None = None,
+    ) -> None:
         self._unit_of_work = unit_of_work
         self._engine = engine
+        self._entropy = entropy or EntropyPolicy()
 
     def build_bundle(self, draw_id: str, *, variant: str, chunk_bytes: int) -> bundles.BundleContent:
         return bundles.build_bundle(self._unit_of_work(), draw_id, variant=variant, chunk_bytes=chunk_bytes)
@@ -64,6 +72,7 @@ class InProcessDraws:
             task_id=task_id,
             as_of=as_of,
             caller=caller,
+            entropy=self._entropy,
             progress=StageLog(f"draw of task {task_id}"),
         )
         return outcome.draw
@@ -85,8 +94,29 @@ class InProcessDraws:
             as_of=as_of,
             caller=caller,
             declaration=declaration,
+            entropy=self._entropy,
             progress=StageLog(f"commit of a draw of task {task_id}"),
         )
+
+
+def draw_at_once(
+    runner: DrawRunner,
+    entropy: EntropyPolicy,
+    rule_set: RuleSet,
+    *,
+    task_id: str,
+    as_of: dt.date | None,
+    caller: Caller,
+    beacon_round: int,
+) -> model.Draw:
+    """The one-step ``Draw``: outside development a beacon draw committed now (``beacon_round``, or the
+    first round ``entropy.beacon_delay_s`` after now) and executed later with the round's signature;
+    in development without a round, commit and execute with a local secret. The runner applies
+    ``entropy`` again, so a local secret is refused there whatever its caller passes."""
+    declaration = entropy.one_step(caller.now, beacon_round)
+    if declaration is None:
+        return runner.run_draw(rule_set, task_id=task_id, as_of=as_of, caller=caller)
+    return runner.commit_draw(rule_set, task_id=task_id, as_of=as_of, caller=caller, declaration=declaration)
 
 
 def _conforms(runner: InProcessDraws) -> DrawRunner:

@@ -22,6 +22,7 @@ from dualdraw.service_layer.draw_commit import commit_in
 from dualdraw.service_layer.draw_execute import execute_in
 from dualdraw.service_layer.draw_progress import Progress, cycle_collection_paused
 from dualdraw.service_layer.draw_state import DrawOutcome, new_local_secret_source, repeated_request
+from dualdraw.service_layer.entropy_policy import EntropyPolicy
 from dualdraw.service_layer.ports import ExclusionMatcher, UnitOfWork
 
 
@@ -33,10 +34,13 @@ def run_draw(
     task_id: str,
     as_of: dt.date | None,
     caller: Caller,
-    entropy: bytes | None = None,
+    entropy: EntropyPolicy,
+    secret: bytes | None = None,
     progress: Progress | None = None,
 ) -> DrawOutcome:
-    """Draws objects and teams for ``task_id`` in one step (commit with a local secret, then execute).
+    """Draws objects and teams for ``task_id`` in one step (commit with a local secret, then execute):
+    development only, ``entropy`` must allow a local secret (``FailedPrecondition``
+    ``LOCAL_ENTROPY_FORBIDDEN`` otherwise, nothing written).
 
     A task has at most one live draw: abandon it (``draw_abandon.abandon_draw``) to draw again.
 
@@ -49,10 +53,10 @@ def run_draw(
     """
     day = as_of or caller.today()
     # One step for demos and tests: commit with a local secret committed by hash, then reveal it and execute.
-    declaration, secret = new_local_secret_source()
-    if entropy is not None:
-        declaration = {"kind": "local-secret", "commitment": sha256_hex(entropy)}
-        secret = entropy
+    if secret is None:
+        declaration, secret = new_local_secret_source()
+    else:
+        declaration = {"kind": "local-secret", "commitment": sha256_hex(secret)}
     with uow, cycle_collection_paused():
         task = require(uow.tasks.get(task_id), "task", task_id)
         if task.draw_id:
@@ -64,7 +68,9 @@ def run_draw(
                 reason="DRAW_EXISTS",
                 metadata={"draw_id": task.draw_id},
             )
-        committed = commit_in(uow, engine, rule_set, task, day, caller, declaration, progress)
+        committed = commit_in(
+            uow, engine, rule_set, task, day, caller, declaration, progress, entropy=entropy
+        )
         draw = committed.draw
         crash_point("draw.after_commitment")
         uow.lifecycle.set_entropy_value(draw.id, "local-secret", "local", secret.hex(), caller.now)

@@ -15,9 +15,21 @@ from typing import Any
 from dualdraw.domain.draw.beacon import DRAND_QUICKNET, BeaconProblem, chain
 from dualdraw.domain.draw.entropy import BEACON, LOCAL_SECRET
 from dualdraw.domain.errors import FailedPrecondition
+from dualdraw.domain.model import Draw
 from dualdraw.service_layer.draw_state import invalid
 
 LOCAL_SECRET_MARK = "local secret — development only, not publishable"  # noqa: S105 - a label, not a password
+
+
+def is_local_secret(draw: Draw) -> bool:
+    """Whether ``draw`` takes (or took) its entropy from a local server secret: marked in every view,
+    never published."""
+    return draw.entropy_source.startswith(LOCAL_SECRET)
+
+
+def entropy_note(draw: Draw) -> str:
+    """What every view shows beside a draw's entropy: ``LOCAL_SECRET_MARK`` for a local secret, else ""."""
+    return LOCAL_SECRET_MARK if is_local_secret(draw) else ""
 
 
 @dataclass(frozen=True)
@@ -54,5 +66,22 @@ class EntropyPolicy:
             pinned = chain(self.beacon)
         except BeaconProblem as exc:
             raise invalid("beacon", str(exc), reason="ENTROPY_SOURCE_INVALID") from None
+        round_ = beacon_round or pinned.first_round_after(now + dt.timedelta(seconds=self.beacon_delay_s))
+        return {"kind": BEACON, "beacon": pinned.name, "round": round_}
+
+    def substitution(self, now: dt.datetime, beacon: str, beacon_round: int) -> dict[str, Any] | None:
+        """The entropy of a substitution requested at ``now``: ``None`` for a local secret (development
+        only, and only when no beacon is named), else a beacon declaration — ``beacon`` (default: the
+        pinned one) at ``beacon_round`` (default: the first round ``beacon_delay_s`` after ``now``)."""
+        if beacon_round < 0:
+            raise invalid(
+                "beacon_round", "must be a positive round number, or 0 for the default", "VALUE_OUT_OF_RANGE"
+            )
+        if not beacon and beacon_round == 0 and self.allow_local:
+            return None
+        try:
+            pinned = chain(beacon or self.beacon)
+        except BeaconProblem as exc:
+            raise invalid("beacon", str(exc), "ENTROPY_SOURCE_INVALID") from None
         round_ = beacon_round or pinned.first_round_after(now + dt.timedelta(seconds=self.beacon_delay_s))
         return {"kind": BEACON, "beacon": pinned.name, "round": round_}

@@ -1,4 +1,4 @@
-"""Publication (Art. 5, 13, 14): a draw's results made public in one step, the 20-working-day deadline and
+"""Publication (Art. 5, 13, 14): a draw's results made public as they come, the 20-working-day deadline and
 the overdue list, the item list's published versions, and the public read model.
 
 The public read model (``public_*`` functions) is the only way published data leaves the service: the
@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections.abc import Iterator
 
+from dualdraw.domain.draw.entropy import LOCAL_SECRET
 from dualdraw.domain.errors import FailedPrecondition, NotFound, Violations
 from dualdraw.domain.item_list import ItemVersion, changed_fields, list_as_of
 from dualdraw.domain.model import Assignment, Draw, InspectionItem
@@ -28,6 +30,7 @@ from dualdraw.service_layer.audit_events import record_event
 from dualdraw.service_layer.catalogue import ITEM_CODE
 from dualdraw.service_layer.context import CHINA_STANDARD_TIME, Caller
 from dualdraw.service_layer.draw_integrity import require_draw_verifies
+from dualdraw.service_layer.entropy_policy import LOCAL_SECRET_MARK, is_local_secret
 from dualdraw.service_layer.ports import PageRequest, UnitOfWork
 
 MAX_TEXT = 2000
@@ -37,13 +40,18 @@ MAX_TEXT = 2000
 
 
 def publish_draw(uow: UnitOfWork, calendar: HolidayCalendar, draw_id: str, caller: Caller) -> Publication:
-    """Publishes the current version of every result of a draw in one step.
+    """Publishes the current version of every result of a draw recorded so far (Art. 14: results are
+    published as they come, each within 20 working days of the draw).
 
-    Every assignment needs a result first (``FailedPrecondition`` ``RESULTS_INCOMPLETE``). Publishing again
-    after a correction makes the next revision; publishing with nothing new returns the latest one.
+    Publishing again after more results or a correction makes the next revision, which carries every
+    result published so far; publishing with nothing new returns the latest one; with no result recorded
+    there is nothing to publish (``NOTHING_TO_PUBLISH``). Results not yet recorded or published stay in
+    ``pending_publications`` until they are.
     The draw must re-derive from its stored rows exactly as committed (``FailedPrecondition``
     ``DRAW_DOES_NOT_VERIFY`` naming the first difference, nothing written); an abandoned draw has nothing
-    to publish (``DRAW_ABANDONED``).
+    to publish (``DRAW_ABANDONED``), a draw made with a local secret never will be
+    (``LOCAL_ENTROPY_NOT_PUBLISHABLE``: its operator could have known the entropy), nor one with a
+    substitution made with a local secret.
     """
     with uow:
         draw = uow.draws.get(draw_id)
@@ -58,22 +66,36 @@ def publish_draw(uow: UnitOfWork, calendar: HolidayCalendar, draw_id: str, calle
                 reason="REHEARSAL_NOT_PUBLISHABLE",
                 metadata={"draw_id": draw_id, "task_id": task.id},
             )
-        current = uow.results.current(draw_id)
-        missing = [p for p in range(1, draw.selected_count + 1) if p not in current]
-        if missing:
-            shown = ", ".join(map(str, missing[:20])) + (" ..." if len(missing) > 20 else "")
+        if is_local_secret(draw):
             raise FailedPrecondition(
-                f"draw {draw_id} has {len(missing)} assignment(s) without a result: {shown}",
-                reason="RESULTS_INCOMPLETE",
-                metadata={"draw_id": draw_id, "missing": str(len(missing))},
+                f"draw {draw_id} was made with a local secret ({LOCAL_SECRET_MARK}): its entropy is the "
+                "server's own, which an insider could have known; draw again with a beacon round or "
+                "commit-reveal",
+                reason="LOCAL_ENTROPY_NOT_PUBLISHABLE",
+                metadata={"draw_id": draw_id},
+            )
+        for sub in uow.lifecycle.substitutions(draw_id):
+            if sub.state == "executed" and json.loads(sub.entropy_source).get("kind") == LOCAL_SECRET:
+                raise FailedPrecondition(
+                    f"substitution {sub.id} of draw {draw_id} took its replacement from a local secret "
+                    "(development only): an insider could have known who replaces whom",
+                    reason="LOCAL_ENTROPY_NOT_PUBLISHABLE",
+                    metadata={"draw_id": draw_id, "substitution_id": sub.id},
+                )
+        current = uow.results.current(draw_id)
+        if not current:
+            raise FailedPrecondition(
+                f"draw {draw_id} has no recorded result yet"
+                + ("" if draw.selected_count else " (it selected no object)"),
+                reason="NOTHING_TO_PUBLISH",
+                metadata={"draw_id": draw_id},
             )
         versions = tuple(sorted((p, r.version) for p, r in current.items()))
         latest = uow.publications.latest(draw_id)
         if latest is not None and latest.versions == versions:
             return latest
-        ended = inspection_ended_on(list(current.values()), draw.selected_count)
-        if ended is None:  # a draw that selected nothing has nothing to publish
-            raise FailedPrecondition(f"draw {draw_id} selected no object", reason="NOTHING_TO_PUBLISH")
+        # the last inspection day this revision covers (the draw's, once every assignment has a result)
+        ended = max(r.entry.inspected_on for r in current.values())
         require_draw_verifies(uow, draw_id)
         publication = uow.publications.add(
             Publication(
@@ -400,6 +422,7 @@ def _public_results(uow: UnitOfWork, publication: Publication) -> list[PublicRes
     objects = uow.directory.objects_by_code({r.credit_code for r in results})
     badges = {m.badge_number for a in assignments.values() for m in a.team}
     inspectors = uow.directory.inspectors_by_badge(badges)
+    first = _first_published(uow, publication)
     out = []
     for r in results:
         assignment = assignments[r.position]
@@ -413,8 +436,21 @@ def _public_results(uow: UnitOfWork, publication: Publication) -> list[PublicRes
             for m in assignment.team
         )
         name, region = (obj.name, obj.region_code) if obj else ("", "")
-        out.append(_to_public(r, public_draw_, publication, name, region, team))
+        out.append(_to_public(r, public_draw_, first[(r.position, r.version)], name, region, team))
     return out
+
+
+def _first_published(uow: UnitOfWork, publication: Publication) -> dict[tuple[int, int], Publication]:
+    """For each (position, version) ``publication`` carries, the revision of the draw that first published
+    it: a result's publication time and its sequence are those of the revision it came out in."""
+    chain = [publication]
+    while (earlier := uow.publications.previous(chain[-1])) is not None:
+        chain.append(earlier)
+    first: dict[tuple[int, int], Publication] = {}
+    for revision in reversed(chain):
+        for key in revision.versions:
+            first.setdefault(key, revision)
+    return first
 
 
 def _all_assignments(uow: UnitOfWork, draw_id: str) -> dict[int, Assignment]:
@@ -461,6 +497,7 @@ def _to_public(
         publication_sequence=publication.sequence,
         correction_reason=r.correction_reason,
         supersedes=result_record_id(r.draw_id, r.position, r.version - 1) if r.version > 1 else "",
+        deadline=d.deadline,
     )
 
 

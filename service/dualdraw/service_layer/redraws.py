@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from dualdraw.domain.errors import NotFound
 from dualdraw.domain.model import Draw
 from dualdraw.domain.publication import DepartmentRedraws, PublicAbandonedDraw
+from dualdraw.service_layer.entropy_policy import entropy_note
 from dualdraw.service_layer.ports import PageRequest, UnitOfWork
 
 
@@ -58,6 +59,8 @@ def _public(uow: UnitOfWork, draw: Draw) -> PublicAbandonedDraw:
         note=draw.state_note,
         replaced_by=replaced_by,
         replacement_published=bool(replaced_by) and uow.publications.latest(replaced_by) is not None,
+        entropy_source=draw.entropy_source,
+        entropy_note=entropy_note(draw),
     )
 
 

@@ -1,5 +1,10 @@
 """Substitution (docs/DRAW-ALGORITHM.md §8.1): ``request_substitution`` logs reason and evidence hash first;
 ``execute_substitution`` then takes entropy bound to that event's leaf hash and picks the replacement.
+
+The entropy is what no insider knows when the request is logged, as for a draw: a beacon round produced
+after the request (by default the first one ``EntropyPolicy.beacon_delay_s`` later), its signature verified
+at execute and logged with the execution so that the offline verifier checks it again; a local secret
+only in development (``EntropyPolicy.allow_local``).
 """
 
 from __future__ import annotations
@@ -8,7 +13,6 @@ import json
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
 
 from dualdraw.domain import model
 from dualdraw.domain.audit.entries import event_leaf_hash
@@ -19,6 +23,7 @@ from dualdraw.domain.draw.entropy import (
     ROLE_LOCAL,
     EntropyProblem,
     check_hex,
+    check_rounds_after,
     combine,
     validate_declaration,
 )
@@ -35,6 +40,7 @@ from dualdraw.service_layer.draw_state import (
     invalid,
     new_local_secret_source,
 )
+from dualdraw.service_layer.entropy_policy import EntropyPolicy
 from dualdraw.service_layer.ports import UnitOfWork
 
 
@@ -49,8 +55,14 @@ class SubstitutionRequest:
     beacon_round: int = 0
 
 
-def request_substitution(uow: UnitOfWork, request: SubstitutionRequest, caller: Caller) -> Substitution:
-    """Logs the substitution (reason, evidence hash, entropy source) before any entropy for it exists."""
+def request_substitution(
+    uow: UnitOfWork, request: SubstitutionRequest, caller: Caller, *, entropy: EntropyPolicy
+) -> Substitution:
+    """Logs the substitution (reason, evidence hash, entropy source) before any entropy for it exists.
+
+    The entropy source is ``entropy.substitution``'s: a beacon round produced after now
+    (``BEACON_ROUND_NOT_AFTER_COMMIT`` for a round produced already), or a local secret in development.
+    Nothing is written when refused."""
     if request.reason not in SUBSTITUTION_REASONS:
         raise invalid("reason", f"must be one of {', '.join(SUBSTITUTION_REASONS)}", "ENUM_VALUE_UNKNOWN")
     try:
@@ -62,18 +74,17 @@ def request_substitution(uow: UnitOfWork, request: SubstitutionRequest, caller: 
             "evidence_hash", "must be the 64 hex digits of a SHA-256 of the evidence", "SHA256_INVALID"
         ) from None
     secret = b""
-    if request.beacon:
-        declaration: dict[str, Any] = {
-            "kind": BEACON,
-            "beacon": request.beacon,
-            "round": request.beacon_round,
-        }
-        try:
-            validate_declaration(declaration)
-        except EntropyProblem as exc:
-            raise invalid("beacon_round", str(exc), reason="ENTROPY_SOURCE_INVALID") from None
-    else:
+    declaration = entropy.substitution(caller.now, request.beacon, request.beacon_round)
+    if declaration is None:
         declaration, secret = new_local_secret_source()
+    try:
+        validate_declaration(declaration)
+    except EntropyProblem as exc:
+        raise invalid("beacon_round", str(exc), "ENTROPY_SOURCE_INVALID") from None
+    try:
+        check_rounds_after(declaration, caller.now)
+    except EntropyProblem as exc:
+        raise entropy_failure(exc) from None
     with uow:
         uow.lifecycle.lock_draw(request.draw_id)
         record = require(uow.draws.get_record(request.draw_id), "draw", request.draw_id)
@@ -177,7 +188,13 @@ def execute_substitution(
             caller,
             action="draw.substitution.execute",
             resource=f"draws/{sub.draw_id}",
-            after={"substitution_id": sub.id, "replacement_badge": replacement, "entropy": entropy.hex()},
+            after={
+                "substitution_id": sub.id,
+                "replacement_badge": replacement,
+                "entropy": entropy.hex(),
+                # the verified signature, so that the offline verifier checks it again (§8.1)
+                **({"beacon_value": beacon_value} if declaration["kind"] == BEACON else {}),
+            },
         )
         uow.commit()
         done, _ = require(uow.lifecycle.get_substitution(substitution_id), "substitution", substitution_id)

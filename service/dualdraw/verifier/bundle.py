@@ -36,7 +36,6 @@ from dualdraw.domain.draw.entropy import (
 )
 from dualdraw.domain.draw.selection import Selected, object_ticket, selection_size, ticket_hex
 from dualdraw.domain.draw.strata import stratum_ratios
-from dualdraw.domain.draw.substitution import pick_replacement, sub_seed
 from dualdraw.domain.draw.versions import ALGORITHMS, UnknownDrawAlgorithm, algorithm_for, pool_inspector
 from dualdraw.domain.errors import DomainError
 from dualdraw.runtime import collection_pause
@@ -51,6 +50,7 @@ from dualdraw.verifier.fields import (
     obj,
     text,
 )
+from dualdraw.verifier.substitutions import Replay, replay_substitutions
 
 BUNDLE_FORMAT = "dualdraw-bundle/1"
 
@@ -231,6 +231,7 @@ def _verify(
         return json.loads(content["after_json"]) if content["after_json"] else {}
 
     actions = [(seq, content["action"], after(content), leaf) for seq, content, leaf in events]
+    logged_at = {seq: str(content.get("occurred_at", "")) for seq, content, _ in events}
     need(bool(actions) and actions[0][1] == "draw.commit", "log: the draw's first event is not its commit")
     commit_after = actions[0][2]
     need(
@@ -442,94 +443,11 @@ def _verify(
     except DomainError as exc:
         raise Mismatch(f"assignments: teams cannot be formed ({exc})") from None
     teams = [[m.badge_number for m in t] for t in formed]
-    removed: dict[int, set[str]] = {}
-    for n, row in enumerate(list_of(b["substitutions"], "substitutions")):
-        r = obj(
-            row,
-            [
-                "id",
-                "position",
-                "removed_badge",
-                "replacement_badge",
-                "reason_code",
-                "evidence_hash",
-                "entropy_source",
-                "entropy",
-                "event_leaf_hash",
-                "state",
-            ],
-            f"substitutions[{n}]",
-        )
-        request = next(
-            (
-                (seq, a, leaf)
-                for seq, action, a, leaf in actions
-                if action == "draw.substitution.request" and a.get("substitution_id") == r["id"]
-            ),
-            None,
-        )
-        need(request is not None, f"substitutions[{n}]: {r['id']} has no request event in the log")
-        assert request is not None
-        seq, a, leaf = request
-        for name in ("position", "removed_badge", "reason_code", "evidence_hash", "entropy_source"):
-            need(a.get(name) == r[name], f"substitutions[{n}].{name}: differs from the logged request")
-        need(r["event_leaf_hash"] == leaf.hex(), f"substitutions[{n}]: entropy is bound to another event")
-        if r["state"] != "executed":
-            need(
-                r["state"] == "requested" and r["replacement_badge"] == r["entropy"] == "",
-                f"substitutions[{n}]: bad state",
-            )
-            continue
-        done = next(
-            (
-                a2
-                for _, action, a2, _ in actions
-                if action == "draw.substitution.execute" and a2.get("substitution_id") == r["id"]
-            ),
-            None,
-        )
-        need(
-            done is not None
-            and done.get("replacement_badge") == r["replacement_badge"]
-            and done.get("entropy") == r["entropy"],
-            f"substitutions[{n}]: has no matching execute event in the log",
-        )
-        entropy_sub = bytes.fromhex(hex_digits(r["entropy"], f"substitutions[{n}].entropy"))
-        src = r["entropy_source"]
-        if src.get("kind") == "local-secret":
-            need(
-                sha256_hex(entropy_sub) == src.get("commitment"),
-                f"substitutions[{n}]: entropy does not open its commitment",
-            )
-        position = r["position"]
-        need(
-            isinstance(position, int) and 1 <= position <= len(teams),
-            f"substitutions[{n}].position: no such position",
-        )
-        team = teams[position - 1]
-        need(r["removed_badge"] in team, f"substitutions[{n}]: {r['removed_badge']} was not on the team")
-        loads = Counter(x for t in teams for x in t)
-        before = removed.setdefault(position, set())
-        before.add(r["removed_badge"])
-        candidates = algorithm.substitution_pool(
-            pool_lines, manifest, codes[position - 1], r["removed_badge"], team[0] == r["removed_badge"]
-        )
-        try:
-            replacement = pick_replacement(
-                sub_seed(seed, leaf, entropy_sub),
-                team,
-                candidates,
-                codes[position - 1],
-                loads,
-                before,
-            )
-        except DomainError as exc:
-            raise Mismatch(f"substitutions[{n}]: {exc}") from None
-        need(
-            replacement == r["replacement_badge"],
-            f"substitutions[{n}]: the replacement should be {replacement}",
-        )
-        team[team.index(r["removed_badge"])] = replacement
+    replay_substitutions(
+        list_of(b["substitutions"], "substitutions"),
+        Replay(actions, logged_at, seed, teams, codes, pool_lines, manifest, algorithm),
+        notes,
+    )
     for n, (code, _, _, team) in enumerate(stored):
         need(
             team == teams[n],

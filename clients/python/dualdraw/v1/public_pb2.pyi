@@ -425,6 +425,8 @@ class PublicResult(_message.Message):
     PUBLISH_TIME_FIELD_NUMBER: _builtins.int
     CORRECTION_REASON_FIELD_NUMBER: _builtins.int
     SUPERSEDES_FIELD_NUMBER: _builtins.int
+    DEADLINE_FIELD_NUMBER: _builtins.int
+    ON_TIME_FIELD_NUMBER: _builtins.int
     record_id: _builtins.str
     """Stable id "<draw_id>/<position>/v<version>"."""
     draw_id: _builtins.str
@@ -448,12 +450,19 @@ class PublicResult(_message.Message):
     correction_reason: _builtins.str
     supersedes: _builtins.str
     """The record id this version corrects (empty for version 1)."""
+    deadline: _builtins.str
+    """Art. 14, per result: the deadline (20 working days after the draw, YYYY-MM-DD) and whether this version
+    was first published (publish_time) on or before it.
+    """
+    on_time: _builtins.bool
     @_builtins.property
     def attachment_sha256(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
     def team(self) -> _containers.RepeatedCompositeFieldContainer[Global___PublicInspector]: ...
     @_builtins.property
-    def publish_time(self) -> _timestamp_pb2.Timestamp: ...
+    def publish_time(self) -> _timestamp_pb2.Timestamp:
+        """When this version of the result was first published (results are published as they come)."""
+
     def __init__(
         self,
         *,
@@ -480,10 +489,12 @@ class PublicResult(_message.Message):
         publish_time: _timestamp_pb2.Timestamp | None = ...,
         correction_reason: _builtins.str = ...,
         supersedes: _builtins.str = ...,
+        deadline: _builtins.str = ...,
+        on_time: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["publish_time", b"publish_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachment_sha256", b"attachment_sha256", "correction_reason", b"correction_reason", "credit_code", b"credit_code", "department_id", b"department_id", "department_name", b"department_name", "draw_id", b"draw_id", "findings", b"findings", "inspected_on", b"inspected_on", "item_code", b"item_code", "item_name", b"item_name", "object_name", b"object_name", "outcome", b"outcome", "outcome_label", b"outcome_label", "penalty_decision_number", b"penalty_decision_number", "position", b"position", "publish_time", b"publish_time", "record_id", b"record_id", "referred_to_judicial", b"referred_to_judicial", "region_code", b"region_code", "supersedes", b"supersedes", "task_id", b"task_id", "team", b"team", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachment_sha256", b"attachment_sha256", "correction_reason", b"correction_reason", "credit_code", b"credit_code", "deadline", b"deadline", "department_id", b"department_id", "department_name", b"department_name", "draw_id", b"draw_id", "findings", b"findings", "inspected_on", b"inspected_on", "item_code", b"item_code", "item_name", b"item_name", "object_name", b"object_name", "on_time", b"on_time", "outcome", b"outcome", "outcome_label", b"outcome_label", "penalty_decision_number", b"penalty_decision_number", "position", b"position", "publish_time", b"publish_time", "record_id", b"record_id", "referred_to_judicial", b"referred_to_judicial", "region_code", b"region_code", "supersedes", b"supersedes", "task_id", b"task_id", "team", b"team", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -568,6 +579,8 @@ class AbandonedDraw(_message.Message):
     NOTE_FIELD_NUMBER: _builtins.int
     REPLACED_BY_DRAW_ID_FIELD_NUMBER: _builtins.int
     REPLACEMENT_PUBLISHED_FIELD_NUMBER: _builtins.int
+    ENTROPY_SOURCE_FIELD_NUMBER: _builtins.int
+    ENTROPY_NOTE_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
     task_id: _builtins.str
     task_title: _builtins.str
@@ -586,6 +599,10 @@ class AbandonedDraw(_message.Message):
     """The task's next draw, which replaced this one ("" until the task is drawn again)."""
     replacement_published: _builtins.bool
     """Whether that draw's results are published (GetPublishedDraw answers it then)."""
+    entropy_source: _builtins.str
+    """Where the draw's entropy came (or was to come) from: "beacon:...", "commit-reveal:...", "local-secret"."""
+    entropy_note: _builtins.str
+    """"local secret — development only, not publishable" for a draw made with a local secret, else ""."""
     @_builtins.property
     def draw_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -608,10 +625,12 @@ class AbandonedDraw(_message.Message):
         note: _builtins.str = ...,
         replaced_by_draw_id: _builtins.str = ...,
         replacement_published: _builtins.bool = ...,
+        entropy_source: _builtins.str = ...,
+        entropy_note: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["abandon_time", b"abandon_time", "draw_time", b"draw_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["abandon_time", b"abandon_time", "department_id", b"department_id", "department_name", b"department_name", "draw_id", b"draw_id", "draw_time", b"draw_time", "item_code", b"item_code", "manifest_hash", b"manifest_hash", "note", b"note", "reason", b"reason", "replaced_by_draw_id", b"replaced_by_draw_id", "replacement_published", b"replacement_published", "seed", b"seed", "selected_count", b"selected_count", "task_id", b"task_id", "task_title", b"task_title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["abandon_time", b"abandon_time", "department_id", b"department_id", "department_name", b"department_name", "draw_id", b"draw_id", "draw_time", b"draw_time", "entropy_note", b"entropy_note", "entropy_source", b"entropy_source", "item_code", b"item_code", "manifest_hash", b"manifest_hash", "note", b"note", "reason", b"reason", "replaced_by_draw_id", b"replaced_by_draw_id", "replacement_published", b"replacement_published", "seed", b"seed", "selected_count", b"selected_count", "task_id", b"task_id", "task_title", b"task_title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -70,7 +70,10 @@ class PublicationServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
     def PublishDrawResults(self, request, context):
-        """Publishes the current version of every result of a draw in one step (all assignments need a result).
+        """Publishes the current version of every result of a draw recorded so far (Art. 14: results as they
+        come, each within 20 working days of the draw); again after more results or a correction: the next
+        revision, carrying every result published so far. FAILED_PRECONDITION NOTHING_TO_PUBLISH before the
+        first result.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

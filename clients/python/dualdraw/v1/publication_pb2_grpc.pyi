@@ -34,7 +34,11 @@ class PublicationServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> PublicationServiceAsyncStub: ...
     PublishDrawResults: _grpc.UnaryUnaryMultiCallable[_publication_pb2.PublishDrawResultsRequest, _publication_pb2.Publication]
-    """Publishes the current version of every result of a draw in one step (all assignments need a result)."""
+    """Publishes the current version of every result of a draw recorded so far (Art. 14: results as they
+    come, each within 20 working days of the draw); again after more results or a correction: the next
+    revision, carrying every result published so far. FAILED_PRECONDITION NOTHING_TO_PUBLISH before the
+    first result.
+    """
     ListPendingPublications: _grpc.UnaryUnaryMultiCallable[_publication_pb2.ListPendingPublicationsRequest, _publication_pb2.ListPendingPublicationsResponse]
     """Draws due for publication, with their deadlines; overdue ones flagged."""
     PublishItemList: _grpc.UnaryUnaryMultiCallable[_publication_pb2.PublishItemListRequest, _publication_pb2.PublishItemListResponse]
@@ -50,7 +54,11 @@ class PublicationServiceStub:
 class PublicationServiceAsyncStub(PublicationServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     PublishDrawResults: _aio.UnaryUnaryMultiCallable[_publication_pb2.PublishDrawResultsRequest, _publication_pb2.Publication]  # type: ignore[assignment]
-    """Publishes the current version of every result of a draw in one step (all assignments need a result)."""
+    """Publishes the current version of every result of a draw recorded so far (Art. 14: results as they
+    come, each within 20 working days of the draw); again after more results or a correction: the next
+    revision, carrying every result published so far. FAILED_PRECONDITION NOTHING_TO_PUBLISH before the
+    first result.
+    """
     ListPendingPublications: _aio.UnaryUnaryMultiCallable[_publication_pb2.ListPendingPublicationsRequest, _publication_pb2.ListPendingPublicationsResponse]  # type: ignore[assignment]
     """Draws due for publication, with their deadlines; overdue ones flagged."""
     PublishItemList: _aio.UnaryUnaryMultiCallable[_publication_pb2.PublishItemListRequest, _publication_pb2.PublishItemListResponse]  # type: ignore[assignment]
@@ -69,7 +77,11 @@ class PublicationServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _publication_pb2.PublishDrawResultsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_publication_pb2.Publication, _abc.Awaitable[_publication_pb2.Publication]]:
-        """Publishes the current version of every result of a draw in one step (all assignments need a result)."""
+        """Publishes the current version of every result of a draw recorded so far (Art. 14: results as they
+        come, each within 20 working days of the draw); again after more results or a correction: the next
+        revision, carrying every result published so far. FAILED_PRECONDITION NOTHING_TO_PUBLISH before the
+        first result.
+        """
 
     @_abc_1.abstractmethod
     def ListPendingPublications(

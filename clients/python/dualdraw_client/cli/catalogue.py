@@ -9,7 +9,7 @@ from dualdraw.v1 import items_pb2, tasks_pb2
 from ..client import DualdrawClient
 from ..i18n import _
 from ..progress import spinner
-from .draws import show_draw
+from .draws import BEACON_ROUND_WITH_DRAW_HELP, add_beacon_round, show_draw
 from .options import add_command, add_group, idempotency_key, iso_date, limited, positive_int
 from .output import Output, aligned_pairs, enum_name, show_time
 
@@ -151,7 +151,7 @@ def _cmd_tasks_create(client: DualdrawClient, args: argparse.Namespace, out: Out
     created = client.create_task(task, request_id=idempotency_key(args))
     if args.draw:
         with spinner(_("drawing")):
-            draw = client.draw(created.id, as_of=args.as_of)
+            draw = client.draw(created.id, as_of=args.as_of, beacon_round=args.beacon_round or 0)
         return show_draw(client, draw, out)
     if out.json:
         out.document(created)
@@ -359,6 +359,7 @@ def add_commands(
     p.add_argument(
         "--as-of", type=iso_date, metavar="DATE", help="with --draw: date the rules are evaluated at"
     )
+    add_beacon_round(p, BEACON_ROUND_WITH_DRAW_HELP)
     _add_policy_flags(p)
     p = add_command(tasks, "list", _cmd_tasks_list, "list tasks", common, listing=True)
     p.add_argument("--department", help="only this department's tasks")

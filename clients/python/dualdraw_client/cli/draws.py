@@ -27,6 +27,8 @@ def draw_pairs(draw: draws_pb2.Draw) -> list[tuple[str, str]]:
         ("algorithm", draw.algorithm_version),
         ("seed", draw.seed),
         ("entropy", " from ".join(p for p in (draw.entropy, draw.entropy_source) if p)),
+        *([("entropy note", draw.entropy_note)] if draw.entropy_note else []),
+        ("state", draw.state),
         ("manifest hash", draw.manifest_hash),
         ("rule set", rule_set),
         ("ratio", draw.ratio),
@@ -60,18 +62,48 @@ def _print_assignments(out: Output, assignments: Iterable[draws_pb2.Assignment])
 
 def _cmd_draw(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
     with spinner(_("drawing")):  # the server reports a draw only when it ends
-        draw = client.draw(args.task_id, as_of=args.as_of, request_id=idempotency_key(args))
+        draw = client.draw(
+            args.task_id,
+            as_of=args.as_of,
+            request_id=idempotency_key(args),
+            beacon_round=args.beacon_round or 0,
+        )
     return show_draw(client, draw, out)
 
 
+BEACON_ROUND_HELP = (
+    "the beacon round the draw commits to (default: the first a minute after the commit); "
+    "execute it later with: dualdraw draw execute DRAW_ID --beacon-value SIGNATURE"
+)
+BEACON_ROUND_WITH_DRAW_HELP = (
+    "with --draw: the beacon round the draw commits to (default: the first a minute after the commit); "
+    "execute it later with: dualdraw draw execute DRAW_ID --beacon-value SIGNATURE"
+)
+
+
+def add_beacon_round(p: argparse.ArgumentParser, help_text: str = BEACON_ROUND_HELP) -> None:
+    """``--beacon-round N``: the beacon round the one-step draw commits to (default: the server's first
+    round a minute after the commit); the draw is then executed with that round's signature."""
+    p.add_argument("--beacon-round", type=positive_int, metavar="N", help=help_text)
+
+
 def show_draw(client: DualdrawClient, draw: draws_pb2.Draw, out: Output) -> int:
-    """Prints a draw's summary and its assignments (``--json``: one document with both)."""
+    """Prints a draw's summary and its assignments (``--json``: one document with both); for a draw
+    committed to a beacon round, how to execute it."""
     assignments = list(client.iter_assignments(draw.id))
     if out.json:
         out.document({"draw": out.to_dict(draw), "assignments": [out.to_dict(a) for a in assignments]})
         return 0
     out.lines(aligned_pairs(draw_pairs(draw)))
     out.line()
+    if draw.state == "committed":
+        out.line(
+            _(
+                "committed: its selection is unknown until the entropy exists; once the beacon round is "
+                "produced: dualdraw draw execute {draw_id} --beacon-value SIGNATURE"
+            ).format(draw_id=draw.id)
+        )
+        return 0
     _print_assignments(out, assignments)
     return 0
 
@@ -88,7 +120,10 @@ def _cmd_draws_show(client: DualdrawClient, args: argparse.Namespace, out: Outpu
 def _cmd_draws_list(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
     out.table(
         limited(client.iter_draws(task_id=args.task or ""), args),
-        ["ID", "TASK", "AS OF", "CREATED", "ACTOR", "IN SCOPE", "EXCLUDED", "ELIGIBLE", "SELECTED"],
+        [
+            *("ID", "TASK", "AS OF", "CREATED", "ACTOR"),
+            *("IN SCOPE", "EXCLUDED", "ELIGIBLE", "SELECTED", "ENTROPY"),
+        ],
         lambda d: [
             d.id,
             d.task_id,
@@ -99,8 +134,9 @@ def _cmd_draws_list(client: DualdrawClient, args: argparse.Namespace, out: Outpu
             str(d.excluded_count),
             str(d.eligible_count),
             str(d.selected_count),
+            d.entropy_note or d.entropy_source,  # a local secret is marked: development only
         ],
-        "lllllrrrr",
+        "lllllrrrrl",
     )
     return 0
 
@@ -154,6 +190,7 @@ def add_commands(
         "--as-of", type=iso_date, metavar="DATE", help="date the rules are evaluated at (default: today)"
     )
     p.add_argument("--request-id", help="idempotency key (default: a fresh uuid4)")
+    add_beacon_round(p)
 
     draws = add_group(subparsers, "draws", "completed draws")
     p = add_command(draws, "show", _cmd_draws_show, "show one draw", common)

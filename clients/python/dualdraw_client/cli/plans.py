@@ -9,7 +9,7 @@ from dualdraw.v1 import plans_pb2, tasks_pb2
 
 from ..client import DualdrawClient
 from ..i18n import _
-from .draws import show_draw
+from .draws import add_beacon_round, show_draw
 from .options import add_command, add_group, idempotency_key, iso_date, limited, positive_int
 from .output import Output, aligned_pairs, enum_name, format_table, show_time
 
@@ -248,7 +248,8 @@ def _cmd_draw(client: DualdrawClient, args: argparse.Namespace, out: Output) -> 
         rehearsal=args.rehearsal,
     )
     created = client.create_task(task, request_id=idempotency_key(args))
-    return show_draw(client, client.draw(created.id, as_of=args.as_of), out)
+    draw = client.draw(created.id, as_of=args.as_of, beacon_round=args.beacon_round or 0)
+    return show_draw(client, draw, out)
 
 
 def _class_ratio_arg(text: str) -> tuple[str, str]:
@@ -340,3 +341,4 @@ def add_commands(
     )
     p.add_argument("--as-of", type=iso_date, metavar="DATE", help="draw date; only a rehearsal may give one")
     p.add_argument("--request-id", help="idempotency key (default: a fresh uuid4)")
+    add_beacon_round(p)

@@ -282,7 +282,8 @@ def add_commands(
     p = add_command(results, "history", _cmd_history, "every version of one result", common)
     p.add_argument("draw_id", metavar="DRAW_ID")
     p.add_argument("position", type=positive_int, metavar="POSITION")
-    p = add_command(results, "publish", _cmd_publish, "publish every result of a draw in one step", common)
+    help_text = "publish the results of a draw recorded so far (as they come)"
+    p = add_command(results, "publish", _cmd_publish, help_text, common)
     p.add_argument("draw_id", metavar="DRAW_ID")
     p.add_argument("--request-id", help="kept in the audit log")
     p = add_command(

@@ -1,9 +1,11 @@
-"""Remote commands of verifiable draws: ``draws commit/reveal/execute/abandon/substitute/export/stats``
-and the tamper-evident audit log, ``log verify/checkpoint`` (also spelt ``draw …`` and ``audit verify``)."""
+"""Remote commands of verifiable draws: ``draws commit/reveal/execute/abandon/substitute/
+execute-substitution/export/stats`` and the tamper-evident audit log, ``log verify/checkpoint`` (also spelt
+``draw …`` and ``audit verify``)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from typing import Final
@@ -19,7 +21,9 @@ from .output import Output, aligned_pairs
 
 _EXPORT_TIMEOUT: Final = 600.0  # dualdraw draw export: one deadline for the whole streamed bundle
 
-DRAW_VERBS: Final = frozenset({"commit", "reveal", "execute", "abandon", "substitute", "export", "stats"})
+DRAW_VERBS: Final = frozenset(
+    {"commit", "reveal", "execute", "abandon", "substitute", "execute-substitution", "export", "stats"}
+)
 
 
 def _cmd_draws_commit(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
@@ -66,20 +70,36 @@ def _cmd_draws_substitute(client: DualdrawClient, args: argparse.Namespace, out:
         beacon=args.beacon or "",
         beacon_round=args.round or 0,
     )
-    if not args.beacon:
+    if json.loads(sub.entropy_source or "{}").get("kind") == "local-secret":  # development: at once
         sub = client.execute_substitution(sub.id)
+    return _show_substitution(sub, out)
+
+
+def _cmd_draws_execute_substitution(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
+    return _show_substitution(client.execute_substitution(args.substitution_id, args.beacon_value), out)
+
+
+def _show_substitution(sub: verification_pb2.Substitution, out: Output) -> int:
     if out.json:
         out.document(sub)
-    else:
-        pairs = [
-            ("substitution", sub.id),
-            ("position", str(sub.position)),
-            ("removed", sub.removed_badge),
-            ("replacement", sub.replacement_badge or _("(awaiting the beacon)")),
-            ("reason", sub.reason),
-            ("state", sub.state),
-        ]
-        out.lines(aligned_pairs(pairs))
+        return 0
+    pairs = [
+        ("substitution", sub.id),
+        ("position", str(sub.position)),
+        ("removed", sub.removed_badge),
+        ("replacement", sub.replacement_badge or _("(awaiting the beacon)")),
+        ("reason", sub.reason),
+        ("entropy", sub.entropy_source),
+        ("state", sub.state),
+    ]
+    out.lines(aligned_pairs(pairs))
+    if sub.state == "requested":
+        out.line(
+            _(
+                "once the beacon round is produced: dualdraw draw execute-substitution {id} "
+                "--beacon-value SIGNATURE"
+            ).format(id=sub.id)
+        )
     return 0
 
 
@@ -247,8 +267,20 @@ def add_commands(
     evidence = p.add_mutually_exclusive_group(required=True)
     evidence.add_argument("--evidence-hash", help="hex SHA-256 of the evidence")
     evidence.add_argument("--evidence-file", help="the evidence file (its SHA-256 is recorded)")
-    p.add_argument("--beacon", help="entropy from this beacon (execute later); default: local secret")
-    p.add_argument("--round", type=positive_int)
+    p.add_argument(
+        "--beacon",
+        help="entropy from this pinned beacon (default: the server's; a local secret only in development)",
+    )
+    p.add_argument("--round", type=positive_int, help="its round (default: the first a minute from now)")
+    p = add_command(
+        draws,
+        "execute-substitution",
+        _cmd_draws_execute_substitution,
+        "pick a requested substitution's replacement with its beacon round's value",
+        common,
+    )
+    p.add_argument("substitution_id", metavar="SUBSTITUTION_ID")
+    p.add_argument("--beacon-value", required=True, help="hex signature of the beacon round")
     p = add_command(
         draws, "export", _cmd_draws_export, "write a draw's verification bundle (streamed)", common
     )

@@ -58,7 +58,8 @@ class ResultCalls(ClientBase):
         )
 
     def publish_results(self, draw_id: str, *, request_id: str | None = None) -> publication_pb2.Publication:
-        """Publishes every result of a draw in one step (again after corrections: the next revision)."""
+        """Publishes every result of a draw recorded so far (Art. 14: as they come); again after more results
+        or corrections: the next revision."""
         request = publication_pb2.PublishDrawResultsRequest(
             draw_id=draw_id, request_id=request_id or new_request_id()
         )

@@ -14,11 +14,10 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from dualdraw.domain import model
 from dualdraw.domain.draw.algorithm import format_ratio, is_decimal_text, parse_ratio
-from dualdraw.domain.draw.entropy import LOCAL_SECRET
 from dualdraw.domain.errors import Violations
 from dualdraw.domain.plan.model import workload_problems
 from dualdraw.domain.policy import MAX_ITEM_FREQUENCY_CAP, JointInspection, Raise, TaskPolicy
-from dualdraw.service_layer.entropy_policy import LOCAL_SECRET_MARK
+from dualdraw.service_layer.entropy_policy import entropy_note
 from dualdraw.v1 import audit_pb2, directory_pb2, draws_pb2, items_pb2, tasks_pb2
 
 E = TypeVar("E")
@@ -280,7 +279,7 @@ def draw_to_pb(d: model.Draw) -> draws_pb2.Draw:
         state=d.state,
         state_reason=d.state_reason,
         state_note=d.state_note,
-        entropy_note=LOCAL_SECRET_MARK if d.entropy_source.startswith(LOCAL_SECRET) else "",
+        entropy_note=entropy_note(d),
         rehearsal=d.rehearsal,
     )
 

@@ -184,6 +184,8 @@ def public_result_to_pb(r: PublicResult) -> public_pb2.PublicResult:
         publish_time=timestamp(r.published_at),
         correction_reason=r.correction_reason,
         supersedes=r.supersedes,
+        deadline=fmt_date(r.deadline),
+        on_time=r.on_time,
     )
 
 
@@ -204,6 +206,8 @@ def abandoned_draw_to_pb(d: PublicAbandonedDraw) -> public_pb2.AbandonedDraw:
         note=d.note,
         replaced_by_draw_id=d.replaced_by,
         replacement_published=d.replacement_published,
+        entropy_source=d.entropy_source,
+        entropy_note=d.entropy_note,
     )
 
 

@@ -24,10 +24,9 @@ from dualdraw.adapters.draw_process import DrawProcess
 from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.adapters.store.ledger import Ledger
 from dualdraw.adapters.store.unit_of_work import Store
-from dualdraw.bootstrap import wire
+from dualdraw.bootstrap import entropy_policy, wire
 from dualdraw.domain.audit.checkpoints import CheckpointSigner, write_private_key
 from dualdraw.domain.draw.algorithm import parse_ratio
-from dualdraw.domain.draw.beacon import chain
 from dualdraw.domain.working_days import load_calendar
 from dualdraw.entrypoints.grpc import reflection
 from dualdraw.entrypoints.grpc.directory_servicer import DirectoryServicer
@@ -54,7 +53,6 @@ from dualdraw.entrypoints.grpc.verification_servicers import AuditLogServicer, V
 from dualdraw.entrypoints.http.gateway import Gateway, tls_context
 from dualdraw.entrypoints.http.openapi import document_json
 from dualdraw.runtime.telemetry import start_metrics_server
-from dualdraw.service_layer.entropy_policy import EntropyPolicy
 from dualdraw.service_layer.rule_book import RuleBook
 from dualdraw.settings import Settings
 from dualdraw.v1 import (
@@ -241,19 +239,6 @@ def token_keys(settings: Settings) -> TokenKeys | None:
     )
 
 
-def entropy_policy(settings: Settings) -> EntropyPolicy:
-    """The entropy draws may use; ``DUALDRAW_ALLOW_LOCAL_ENTROPY`` is refused unless auth is off."""
-    if settings.allow_local_entropy and settings.auth_enabled:
-        raise ValueError(
-            "DUALDRAW_ALLOW_LOCAL_ENTROPY=1 is for development only: it needs DUALDRAW_AUTH=off (a local "
-            "secret is entropy the operator could know)"
-        )
-    if settings.allow_local_entropy:
-        log.warning("DUALDRAW_ALLOW_LOCAL_ENTROPY=1: draws may use a local secret (development only)")
-    chain(settings.beacon)  # raises for a beacon that is not pinned
-    return EntropyPolicy(settings.allow_local_entropy, settings.beacon, settings.beacon_delay_s)
-
-
 def server_credentials(settings: Settings) -> grpc.ServerCredentials | None:
     """TLS credentials from the configured PEM files (mTLS with a client CA); ``None`` for plaintext."""
     if settings.tls_cert is None and settings.tls_key is None:
@@ -283,7 +268,7 @@ def create_server(
             " set DUALDRAW_TLS_CERT and DUALDRAW_TLS_KEY"
         )
     signer, trusted = audit_signing(settings)
-    wiring = wire(settings, signer, store=store, engine=engine)
+    wiring = wire(settings, signer, store=store, engine=engine, entropy=policy)
     store, engine, draw_process = wiring.store, wiring.engine, wiring.draw_process
     _sign_unsigned_head(store)
     rule_book = RuleBook([settings.rules_path])

@@ -22,7 +22,7 @@ from dualdraw.entrypoints.grpc.security.interceptor import current_principal
 from dualdraw.service_layer import catalogue, draw_policy
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.directory import require
-from dualdraw.service_layer.draw_runner import DrawRunner, InProcessDraws
+from dualdraw.service_layer.draw_runner import DrawRunner, InProcessDraws, draw_at_once
 from dualdraw.service_layer.entropy_policy import EntropyPolicy
 from dualdraw.service_layer.ports import Page, UnitOfWork
 from dualdraw.service_layer.rule_book import RuleBook
@@ -61,7 +61,7 @@ class Services:
     here."""
 
     def draws(self) -> DrawRunner:
-        return self.draw_runner or InProcessDraws(self.unit_of_work, self.engine)
+        return self.draw_runner or InProcessDraws(self.unit_of_work, self.engine, self.entropy_policy)
 
     audit_trusted_keys: frozenset[str] | None = None
     """Public keys (hex) whose audit checkpoints ``VerifyLog`` accepts; ``None``: any (development key)."""
@@ -226,19 +226,14 @@ class DrawServicer(draws_pb2_grpc.DrawServiceServicer):
         if not request.task_id:
             v.add("task_id", "is required", reason="FIELD_REQUIRED")
         v.raise_if_any()
-        caller = caller_of(context, request.request_id)
-        declaration = self._s.entropy_policy.one_step(caller.now, request.beacon_round)
-        if declaration is not None:  # committed now, executed with the round's signature (ExecuteDraw)
-            committed = self._s.draws().commit_draw(
-                self._s.rule_book.current(),
-                task_id=request.task_id,
-                as_of=as_of,
-                caller=caller,
-                declaration=declaration,
-            )
-            return convert.draw_to_pb(committed)
-        draw = self._s.draws().run_draw(
-            self._s.rule_book.current(), task_id=request.task_id, as_of=as_of, caller=caller
+        draw = draw_at_once(
+            self._s.draws(),
+            self._s.entropy_policy,
+            self._s.rule_book.current(),
+            task_id=request.task_id,
+            as_of=as_of,
+            caller=caller_of(context, request.request_id),
+            beacon_round=request.beacon_round,
         )
         return convert.draw_to_pb(draw)
 

@@ -71,7 +71,6 @@ class VerifiableDrawServicer(verification_pb2_grpc.VerifiableDrawServiceServicer
             v.add("task_id", "is required", reason="FIELD_REQUIRED")
         declaration = _declaration(request.entropy_source, v)
         v.raise_if_any()
-        self._s.entropy_policy.require_allowed(declaration)
         draw = self._s.draws().commit_draw(
             self._s.rule_book.current(),
             task_id=request.task_id,
@@ -128,6 +127,7 @@ class VerifiableDrawServicer(verification_pb2_grpc.VerifiableDrawServiceServicer
                 request.beacon_round,
             ),
             caller_of(context, request.request_id),
+            entropy=self._s.entropy_policy,
         )
         return substitution_to_pb(sub)
 

@@ -82,6 +82,9 @@ def _result_row(r: public_pb2.PublicResult) -> dict[str, Any]:
         "version": r.version,
         "correction_reason": r.correction_reason,
         "team": [{"name": m.name, "badge_number": m.badge_number, "leader": m.leader} for m in r.team],
+        "published_on": _day(r.publish_time),  # this version's own publication (results as they come)
+        "deadline": r.deadline,
+        "on_time": r.on_time,
     }
 
 
