@@ -1,0 +1,540 @@
+"""Many departments drawing at once: ``python -m bench.district_load [--districts 200] [--objects 5000]``.
+
+The way a bureau scales out at the start of a plan period: one PostgreSQL database, several ``dualdraw
+serve`` processes on it (``--servers``, default 3), and every district branch of a province drawing its
+own task at the same moment through one of them.
+
+1. **Setup**, in this process through the service layer: a fresh database ``bench_districts`` holding a
+   province of ``--districts`` branches × ``--objects`` objects (``bench/district_directory.py``, with
+   ``--inspectors`` inspectors per branch), the bench item on the published item list, and one published
+   annual plan per branch with one entry (the item at 5 %, the whole year, once).
+2. **Draws**: the servers start with the plan required (``DUALDRAW_PLAN_REQUIRED=on``) and local entropy
+   (development mode, ``DUALDRAW_ALLOW_LOCAL_ENTROPY=1``: no beacon round to wait for). One client thread
+   per branch, branch ``n`` through server ``n mod servers``, all released together: ``CreateTask`` for
+   its plan entry and ``Draw`` (dated today), each under its own request id; then, as a client that lost
+   the answers would, the same two requests again with the same request ids through the next server
+   (they must answer with the same task and draw), and, as a careless operator would, a second task for
+   the entry and a second draw of the task under new request ids through the third server (they must be
+   refused: ``PLAN_ENTRY_ALREADY_DRAWN``, ``DRAW_EXISTS``). Meanwhile a reader loop times ``GetObject``
+   (every 10 ms) and ``ListObjects`` of a branch (every 100 ms), spread over the servers.
+3. **Checks**: none lost (every acknowledged task has exactly one draw in the database, executed, with
+   the acknowledged id and all its assignments), none duplicated (one task per plan entry and period, one
+   draw per task, no draw but the acknowledged ones); every draw's bundle exported (``StreamDrawBundle``)
+   and verified offline (``verify_bundle`` in a process pool, timed apart); ``dualdraw audit verify``
+   against one server at the end.
+
+Reports draws per minute, p50/p99 latency of the draws and of the reads meanwhile, and each server's peak
+RSS (with its draw process and rules workers); exits 1 when a check fails. Writes
+``bench/results/districts-<time>.json``. ``run`` is the harness without the command line (the e2e test
+runs it small).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from fractions import Fraction
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from bench.district_directory import district_directory
+from bench.generate import ITEM
+from bench.run import (
+    CALLER,
+    RESULTS,
+    ROOT,
+    RULES,
+    _children_peak_rss_mb,
+    _free_port,
+    _server_peak_rss_mb,
+    fresh_database,
+    load_directory,
+)
+from dualdraw.adapters.store import Store
+from dualdraw.domain.audit.checkpoints import CheckpointSigner, write_private_key
+from dualdraw.domain.model import DepartmentLevel
+from dualdraw.domain.plan.model import PlanEntry
+from dualdraw.service_layer import plans, publication
+from dualdraw.v1 import tasks_pb2
+from dualdraw_client import DualdrawClient, new_request_id
+from dualdraw_client.errors import DualdrawError
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+RATIO = Fraction(1, 20)
+CALL_TIMEOUT_S = 1800.0
+"""Generous: a draw waits for the draws queued before it on its server and for the audit log's head."""
+
+
+@dataclass(frozen=True)
+class District:
+    """One branch as the bench drives it: its department, its published plan and an object to read."""
+
+    department_id: str
+    plan_id: str
+    read_code: str
+
+
+@dataclass
+class Outcome:
+    """What one district's client was answered."""
+
+    task_id: str = ""
+    draw_id: str = ""
+    selected: int = 0
+    draw_s: float = 0.0
+    draw_started: float = 0.0
+    draw_ended: float = 0.0
+    task_retry_same: bool = False
+    draw_retry_same: bool = False
+    second_task_refused: str = ""
+    second_draw_refused: str = ""
+    error: str = ""
+
+
+@dataclass
+class Reads:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    latencies: dict[str, list[float]] = field(default_factory=lambda: {"GetObject": [], "ListObjects": []})
+    errors: Counter[str] = field(default_factory=Counter)
+
+
+def prepare(
+    url: str, districts: int, objects_per_district: int, inspectors: int, audit_key: Path
+) -> list[District]:
+    """Imports the province into ``url`` (a migrated, empty database), publishes the item list and one
+    plan per branch, signing audit checkpoints with ``audit_key`` (the servers' key); returns the branches."""
+    d = district_directory(districts, objects_per_district, inspectors)
+    reads: dict[str, str] = {}
+    for o in d.objects:
+        reads.setdefault(o.registering_department_id, o.credit_code)
+    branches = [x.id for x in d.departments if x.level is DepartmentLevel.DISTRICT]
+    store = Store.from_url(url, signer=CheckpointSigner.from_file(audit_key, development=True))
+    try:
+        load_directory(store, d)
+        del d
+        year = CALLER.today().year
+        publication.publish_item_list(
+            store.unit_of_work(),
+            effective_from=dt.date(year, 1, 1),
+            change_summary="基准事项清单",
+            change_legal_basis="《市场监管领域全面推行部门联合“双随机、一公开”监管工作细则》第五条",
+            caller=CALLER,
+        )
+        made = []
+        for department_id in branches:
+            plan = plans.create_plan(
+                store.unit_of_work(),
+                department_id=department_id,
+                year=year,
+                title=f"{department_id} {year}年度双随机抽查工作计划",
+                inspector_days_per_month=2,
+                caller=CALLER,
+            )
+            entry = PlanEntry("", ITEM.code, 1, RATIO, dt.date(year, 1, 1), dt.date(year, 12, 31))
+            plans.add_entry(store.unit_of_work(), plan.plan_id, entry, CALLER)
+            plans.approve_plan(store.unit_of_work(), plan.plan_id, CALLER)
+            plans.publish_plan(store.unit_of_work(), plan.plan_id, CALLER)
+            made.append(District(department_id, plan.plan_id, reads[department_id]))
+    finally:
+        store.dispose()
+    return made
+
+
+@contextmanager
+def servers(url: str, count: int, log_dir: Path, audit_key: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """``count`` ``dualdraw serve`` processes on ``url`` (plan required, local entropy, auth off on
+    loopback, one audit signing key as a bureau's replicas share one); yields them once all answer, with
+    ``.args[-1]`` their address; stops them afterwards."""
+    env = {
+        **os.environ,
+        "DUALDRAW_DATABASE_URL": url,
+        "DUALDRAW_RULES_PATH": str(RULES),
+        "DUALDRAW_AUTH": "off",
+        "DUALDRAW_ALLOW_LOCAL_ENTROPY": "1",  # development mode: a beacon draw needs a published round
+        "DUALDRAW_PLAN_REQUIRED": "on",
+        "DUALDRAW_AUDIT_KEY_FILE": str(audit_key),
+    }
+    started: list[subprocess.Popen[bytes]] = []
+    try:
+        for n in range(count):
+            target = f"127.0.0.1:{_free_port()}"
+            with (log_dir / f"server-{n}.log").open("wb") as log:
+                started.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "dualdraw.entrypoints.cli.main", "serve", "--address", target],
+                        env=env,
+                        stdout=subprocess.DEVNULL,
+                        stderr=log,
+                    )
+                )
+        for process in started:
+            _wait_answering(str(process.args[-1]))  # type: ignore[index]  # args is the list given above
+        yield started
+    finally:
+        for process in started:
+            process.terminate()
+        for process in started:
+            process.wait(60)
+
+
+def _wait_answering(target: str, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    with DualdrawClient(target, actor="bench-districts", timeout=5) as client:
+        while True:
+            try:
+                client.list_departments(page_size=1)
+                return
+            except DualdrawError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+
+def _refusal(call: Callable[[], Any]) -> str:
+    """The reason ``call`` was refused with, or ``ACCEPTED`` when it was not."""
+    try:
+        call()
+    except DualdrawError as error:
+        return error.reason or (error.code.name if error.code else "UNKNOWN")
+    return "ACCEPTED"
+
+
+def draw_district(district: District, targets: list[str], n: int, start: threading.Barrier) -> Outcome:
+    """One branch's client: its task and draw, the retries and the refused second attempts."""
+    out = Outcome()
+    first, second, third = (targets[(n + k) % len(targets)] for k in range(3))
+    task = tasks_pb2.Task(
+        department_id=district.department_id, plan_id=district.plan_id, plan_entry_id="e1", team_size=2
+    )
+    task_request, draw_request = f"district-{n}-task", f"district-{n}-draw"
+    try:
+        with DualdrawClient(first, actor=f"district-{n}", timeout=CALL_TIMEOUT_S) as client:
+            start.wait()
+            out.task_id = client.create_task(task, request_id=task_request).id
+            out.draw_started = time.perf_counter()
+            drawn = client.draw(out.task_id, request_id=draw_request)
+            out.draw_ended = time.perf_counter()
+            out.draw_s = out.draw_ended - out.draw_started
+            out.draw_id, out.selected = drawn.id, drawn.selected_count
+        with DualdrawClient(second, actor=f"district-{n}", timeout=CALL_TIMEOUT_S) as client:
+            out.task_retry_same = client.create_task(task, request_id=task_request).id == out.task_id
+            out.draw_retry_same = client.draw(out.task_id, request_id=draw_request).id == out.draw_id
+        with DualdrawClient(third, actor=f"district-{n}-again", timeout=CALL_TIMEOUT_S) as client:
+            out.second_task_refused = _refusal(lambda: client.create_task(task, request_id=new_request_id()))
+            out.second_draw_refused = _refusal(lambda: client.draw(out.task_id, request_id=new_request_id()))
+    except Exception as error:  # reported per district; the checks count it
+        out.error = f"{type(error).__name__}: {error}"[:300]
+    return out
+
+
+def read_loop(districts: list[District], targets: list[str], stop: threading.Event, reads: Reads) -> None:
+    """``GetObject`` every 10 ms and ``ListObjects`` of a branch every tenth turn, round robin over the
+    servers and the branches, until ``stop``."""
+    clients = [DualdrawClient(t, actor="bench-reader", timeout=30) for t in targets]
+    try:
+        turn = 0
+        while not stop.is_set():
+            client, district = clients[turn % len(clients)], districts[turn % len(districts)]
+            op = "ListObjects" if turn % 10 == 9 else "GetObject"
+            started = time.perf_counter()
+            try:
+                if op == "GetObject":
+                    client.get_object(district.read_code)
+                else:
+                    client.list_objects(department_id=district.department_id, page_size=50)
+                seconds = time.perf_counter() - started
+                with reads.lock:
+                    reads.latencies[op].append(seconds)
+            except DualdrawError as error:
+                with reads.lock:
+                    reads.errors[f"{op} {error.code.name if error.code else 'UNKNOWN'}"] += 1
+            turn += 1
+            stop.wait(0.01)
+    finally:
+        for c in clients:
+            c.close()
+
+
+def _verify(raw: bytes) -> str:
+    """The offline verifier's verdict on one bundle: "" when it matches, else the problem."""
+    from dualdraw.verifier.bundle import verify_bundle
+
+    report = verify_bundle(raw)
+    return "" if report.ok else str(report.problem or "mismatch")
+
+
+def verify_bundles(targets: list[str], draw_ids: list[str], workers: int) -> dict[str, Any]:
+    """Exports every draw's bundle (one exporting thread per server) and verifies them all offline in a
+    pool of ``workers`` processes; each phase timed on its own."""
+
+    def export(n: int) -> list[tuple[str, bytes]]:
+        with DualdrawClient(targets[n], actor="bench-auditor", timeout=CALL_TIMEOUT_S) as client:
+            return [(d, client.export_draw_bundle(d)) for d in draw_ids[n :: len(targets)]]
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(len(targets)) as pool:
+        bundles = [pair for part in pool.map(export, range(len(targets))) for pair in part]
+    export_s = time.perf_counter() - started
+    started = time.perf_counter()
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as verifiers:
+        verdicts = list(verifiers.map(_verify, [raw for _, raw in bundles]))
+    verify_s = time.perf_counter() - started
+    failed = {d: problem for (d, _), problem in zip(bundles, verdicts, strict=True) if problem}
+    return {
+        "bundles": len(bundles),
+        "bundles_mb": round(sum(len(raw) for _, raw in bundles) / 2**20, 1),
+        "export_s": round(export_s, 2),
+        "verify_s": round(verify_s, 2),
+        "verify_processes": workers,
+        "not_verified": failed,
+    }
+
+
+def database_checks(url: str, districts: list[District], outcomes: list[Outcome]) -> dict[str, Any]:
+    """None lost, none duplicated: what the database holds against what the clients were answered."""
+    plan_ids = {d.plan_id for d in districts}
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as c:
+            tasks = [
+                row
+                for row in c.exec_driver_sql("SELECT id, plan_id, plan_slot, draw_id FROM tasks").all()
+                if row[1] in plan_ids
+            ]
+            draws = c.exec_driver_sql("SELECT id, task_id, state, selected_count FROM draws").all()
+            assigned: dict[str, int] = dict(
+                c.exec_driver_sql("SELECT draw_id, count(*) FROM assignments GROUP BY draw_id").all()
+            )
+    finally:
+        engine.dispose()
+    draws_of: dict[str, list[Any]] = {}
+    for row in draws:
+        draws_of.setdefault(row.task_id, []).append(row)
+    task_draw = {row.id: row.draw_id for row in tasks}
+    acknowledged = {o.draw_id for o in outcomes if o.draw_id}
+    lost = [
+        o.task_id or "(no task)"
+        for o in outcomes
+        if not o.draw_id
+        or [(r.id, r.state, r.selected_count) for r in draws_of.get(o.task_id, [])]
+        != [(o.draw_id, "executed", o.selected)]
+        or task_draw.get(o.task_id) != o.draw_id
+        or assigned.get(o.draw_id, 0) != o.selected
+    ]
+    slots = Counter(row.plan_slot for row in tasks)
+    per_plan = Counter(row.plan_id for row in tasks)
+    return {
+        "tasks": len(tasks),
+        "draws": len(draws),
+        "assignments": sum(assigned.values()),
+        "lost": lost,
+        "duplicated": {
+            "tasks_per_plan_slot_above_one": sorted(s for s, n in slots.items() if n > 1),
+            "plans_with_other_than_one_task": sorted(p for p in plan_ids if per_plan[p] != 1),
+            "draws_per_task_above_one": sorted(t for t, rows in draws_of.items() if len(rows) > 1),
+            "draws_not_acknowledged": sorted(row.id for row in draws if row.id not in acknowledged),
+        },
+    }
+
+
+def audit_verify(target: str) -> dict[str, Any]:
+    """``dualdraw audit verify`` as an operator runs it (the client's command line, in a fresh process)."""
+    command = [sys.executable, "-m", "dualdraw_client.cli", "audit", "verify", "--server", target, "--json"]
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=CALL_TIMEOUT_S)
+    seconds = time.perf_counter() - started
+    shown: dict[str, Any] = json.loads(done.stdout) if done.returncode == 0 and done.stdout.strip() else {}
+    return {
+        "ok": done.returncode == 0 and bool(shown.get("ok")),
+        "tree_size": int(shown.get("tree_size", 0)),
+        "signing_keys": len(shown.get("key_ids", [])),
+        "seconds": round(seconds, 2),
+        "output": (done.stdout + done.stderr)[-500:] if done.returncode != 0 else "",
+    }
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+    return {
+        "count": len(ordered),
+        "p50_ms": round(1000 * at(0.5), 1),
+        "p99_ms": round(1000 * at(0.99), 1),
+        "max_ms": round(1000 * ordered[-1], 1),
+    }
+
+
+def run(
+    url: str,
+    *,
+    districts: int,
+    objects_per_district: int,
+    inspectors_per_district: int,
+    server_count: int = 3,
+    verify_processes: int = 0,
+) -> dict[str, Any]:
+    """The whole harness on ``url`` (a migrated, empty PostgreSQL database); returns the report, whose
+    ``verdict`` is PASS or FAIL."""
+    report: dict[str, Any] = {
+        "districts": districts,
+        "objects_per_district": objects_per_district,
+        "inspectors_per_district": inspectors_per_district,
+        "servers": server_count,
+        "plan_required": True,
+        "entropy": "local (development mode, DUALDRAW_ALLOW_LOCAL_ENTROPY=1)",
+    }
+    log_dir = Path(tempfile.mkdtemp(prefix="dualdraw-districts-"))
+    report["server_logs"] = str(log_dir)
+    audit_key = log_dir / "audit-key.pem"
+    write_private_key(audit_key)
+    started = time.perf_counter()
+    branches = prepare(url, districts, objects_per_district, inspectors_per_district, audit_key)
+    report["setup_s"] = round(time.perf_counter() - started, 1)
+    reads = Reads()
+    with servers(url, server_count, log_dir, audit_key) as processes:
+        targets = [str(p.args[-1]) for p in processes]  # type: ignore[index]  # the list servers() gave
+        stop = threading.Event()
+        reader = threading.Thread(target=read_loop, args=(branches, targets, stop, reads), daemon=True)
+        reader.start()
+        start = threading.Barrier(len(branches))
+        released = time.perf_counter()
+        with ThreadPoolExecutor(len(branches)) as pool:
+            outcomes = list(
+                pool.map(lambda n: draw_district(branches[n], targets, n, start), range(len(branches)))
+            )
+        stop.set()
+        reader.join()
+        drawn = [o for o in outcomes if o.draw_id]
+        if drawn:
+            first = min(o.draw_started for o in drawn)
+            window = max(o.draw_ended for o in drawn) - first
+            report["draw_window_s"] = round(window, 2)
+            report["draws_per_minute"] = round(60 * len(drawn) / window, 1) if window else 0.0
+        report["wall_s"] = round(time.perf_counter() - released, 2)
+        report["draw_latency"] = percentiles([o.draw_s for o in drawn])
+        report["selected_per_draw"] = round(sum(o.selected for o in drawn) / max(1, len(drawn)), 1)
+        report["reads_meanwhile"] = {op: percentiles(v) for op, v in reads.latencies.items()}
+        report["read_errors"] = dict(reads.errors)
+        report["server_peak_rss_mb"] = [
+            {"server": round(_server_peak_rss_mb(p.pid)), **_children_peak_rss_mb(p.pid)} for p in processes
+        ]
+        report["bundles"] = verify_bundles(
+            targets, [o.draw_id for o in drawn], verify_processes or os.cpu_count() or 1
+        )
+        report["audit_verify"] = audit_verify(targets[0])
+    report["client_errors"] = {
+        o.task_id or f"district {n}": o.error for n, o in enumerate(outcomes) if o.error
+    }
+    report["retries"] = {
+        "create_task_same_task": sum(o.task_retry_same for o in outcomes),
+        "draw_same_draw": sum(o.draw_retry_same for o in outcomes),
+        "second_task_refused": dict(Counter(o.second_task_refused for o in outcomes)),
+        "second_draw_refused": dict(Counter(o.second_draw_refused for o in outcomes)),
+    }
+    report["database"] = database_checks(url, branches, outcomes)
+    report["verdict"] = "PASS" if not failures(report) else "FAIL"
+    report["failures"] = failures(report)
+    return report
+
+
+def failures(report: dict[str, Any]) -> list[str]:
+    """What a report proves wrong; empty when every check held."""
+    n = report["districts"]
+    db, retries = report["database"], report["retries"]
+    found = []
+    if report["client_errors"]:
+        found.append(f"{len(report['client_errors'])} districts answered with an error")
+    if db["lost"]:
+        found.append(f"lost: {len(db['lost'])} tasks without their one executed draw")
+    if any(db["duplicated"].values()):
+        found.append(f"duplicated: {db['duplicated']}")
+    if (db["tasks"], db["draws"]) != (n, n):
+        found.append(f"{db['tasks']} tasks and {db['draws']} draws in the database for {n} districts")
+    if retries["create_task_same_task"] != n or retries["draw_same_draw"] != n:
+        found.append(f"a retry with the same request id answered differently: {retries}")
+    if retries["second_task_refused"] != {"PLAN_ENTRY_ALREADY_DRAWN": n}:
+        found.append(f"second tasks for a drawn entry: {retries['second_task_refused']}")
+    if retries["second_draw_refused"] != {"DRAW_EXISTS": n}:
+        found.append(f"second draws of a drawn task: {retries['second_draw_refused']}")
+    if report["bundles"]["bundles"] != n or report["bundles"]["not_verified"]:
+        bundles = report["bundles"]
+        found.append(f"bundles: {bundles['bundles']} exported, not verified: {bundles['not_verified']}")
+    if not report["audit_verify"]["ok"]:
+        found.append(f"audit verify failed: {report['audit_verify']['output']}")
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--districts", type=int, default=200)
+    parser.add_argument("--objects", type=int, default=5000, help="objects per district (default 5000)")
+    parser.add_argument("--inspectors", type=int, default=20, help="inspectors per district (default 20)")
+    parser.add_argument("--servers", type=int, default=3)
+    parser.add_argument(
+        "--verify-processes", type=int, default=0, help="offline verification pool (default: one per CPU)"
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG),
+        help="a PostgreSQL server URL; database bench_districts is made afresh",
+    )
+    parser.add_argument("--no-results-file", action="store_true")
+    args = parser.parse_args(argv)
+    if not args.database_url.startswith("postgresql"):
+        parser.error("several servers share one PostgreSQL database: --database-url postgresql+psycopg://...")
+    report: dict[str, Any] = {
+        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "load_average_at_start": os.getloadavg(),
+        },
+        "command": " ".join(["python -m bench.district_load", *(argv if argv is not None else sys.argv[1:])]),
+    }
+    url = fresh_database(args.database_url, "districts")
+    report.update(
+        run(
+            url,
+            districts=args.districts,
+            objects_per_district=args.objects,
+            inspectors_per_district=args.inspectors,
+            server_count=args.servers,
+            verify_processes=args.verify_processes,
+        )
+    )
+    report["machine"]["load_average_at_end"] = os.getloadavg()
+    print(json.dumps(report, ensure_ascii=False, indent=2))
+    if not args.no_results_file:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        out = RESULTS / f"districts-{report['started'].replace(':', '')}.json"
+        out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        print(f"written {out.relative_to(ROOT)}")
+    return 0 if report["verdict"] == "PASS" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
