@@ -18,6 +18,7 @@ from bench.generate import (
     INDUSTRIES,
     LINE,
     PROVINCE,
+    Dice,
     Directory,
     objects,
 )
@@ -79,7 +80,8 @@ def district_inspectors(
 
 def district_directory(districts: int, objects_per_district: int, inspectors_per_district: int) -> Directory:
     """The province with ``districts`` branches of ``objects_per_district`` objects and
-    ``inspectors_per_district`` inspectors each, and the bench's side facts (``bench.generate`` shares)."""
+        ``inspectors_per_district`` inspectors each, and the bench's side facts at ``bench.generate``'s shares
+    (2 % open complaints, 1 % risk-unsuitable, 3 % statutory designations, drawn per object; 5 campaigns)."""
     depts = district_departments(districts)
     branches = [d for d in depts if d.level is DepartmentLevel.DISTRICT]
     objs = list(objects(districts * objects_per_district, branches))
@@ -91,22 +93,41 @@ def district_directory(districts: int, objects_per_district: int, inspectors_per
         for b in branches
         for inspector in district_inspectors(b, inspectors_per_district, by_branch[b.id])
     ]
-    complaints = [
-        Complaint(f"C{n:07d}", o.credit_code, ComplaintStatus.HANDLING, AS_OF - dt.timedelta(days=n % 60))
-        for n, o in enumerate(objs[7::50])
-    ]
-    assessments = [
-        RiskAssessment(
-            f"R{n:07d}", o.credit_code, RiskConclusion.UNSUITABLE, dt.date(2026, 6, 1), dt.date(2027, 6, 1)
-        )
-        for n, o in enumerate(objs[11::100])
-    ]
-    designations = [
-        StatutoryDesignation(
-            f"S{n:07d}", o.credit_code, LINE, "periodic_inspection", "TSG 08", dt.date(2025, 1, 1)
-        )
-        for n, o in enumerate(objs[3::33])
-    ]
+    dice = Dice("district facts")  # shares drawn per object: a stride would fall on the same branches
+    complaints: list[Complaint] = []
+    assessments: list[RiskAssessment] = []
+    designations: list[StatutoryDesignation] = []
+    for o in objs:
+        if dice.below(50) == 0:
+            complaints.append(
+                Complaint(
+                    f"C{len(complaints):07d}",
+                    o.credit_code,
+                    ComplaintStatus.HANDLING,
+                    AS_OF - dt.timedelta(days=dice.below(60)),
+                )
+            )
+        if dice.below(100) == 0:
+            assessments.append(
+                RiskAssessment(
+                    f"R{len(assessments):07d}",
+                    o.credit_code,
+                    RiskConclusion.UNSUITABLE,
+                    dt.date(2026, 6, 1),
+                    dt.date(2027, 6, 1),
+                )
+            )
+        if dice.below(33) == 0:
+            designations.append(
+                StatutoryDesignation(
+                    f"S{len(designations):07d}",
+                    o.credit_code,
+                    LINE,
+                    "periodic_inspection",
+                    "TSG 08",
+                    dt.date(2025, 1, 1),
+                )
+            )
     campaigns = [
         Campaign(
             f"K{n}",

@@ -23,8 +23,9 @@ own task at the same moment through one of them.
    and verified offline (``verify_bundle`` in a process pool, timed apart); ``dualdraw audit verify``
    against one server at the end.
 
-Reports draws per minute, p50/p99 latency of the draws and of the reads meanwhile, and each server's peak
-RSS (with its draw process and rules workers); exits 1 when a check fails. Writes
+Reports draws per minute, p50/p99 latency of the draws and of the reads meanwhile, each server's peak RSS
+(with its draw process and rules workers) and CPU seconds during the draws, and what the database sessions
+waited for meanwhile (sampled from ``pg_stat_activity``); exits 1 when a check fails. Writes
 ``bench/results/districts-<time>.json``. ``run`` is the harness without the command line (the e2e test
 runs it small).
 """
@@ -33,9 +34,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import json
 import os
 import platform
+import random
 import subprocess
 import sys
 import tempfile
@@ -43,16 +46,23 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
-from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
+from bench.district_checks import (
+    CALL_TIMEOUT_S,
+    Answered,
+    audit_verify,
+    database_checks,
+    failures,
+    verify_bundles,
+)
 from bench.district_directory import district_directory
 from bench.generate import ITEM
 from bench.run import (
@@ -67,18 +77,18 @@ from bench.run import (
     load_directory,
 )
 from dualdraw.adapters.store import Store
+from dualdraw.adapters.worker_process import child_pids
 from dualdraw.domain.audit.checkpoints import CheckpointSigner, write_private_key
 from dualdraw.domain.model import DepartmentLevel
 from dualdraw.domain.plan.model import PlanEntry
 from dualdraw.service_layer import plans, publication
 from dualdraw.v1 import tasks_pb2
 from dualdraw_client import DualdrawClient, new_request_id
-from dualdraw_client.errors import DualdrawError
+from dualdraw_client.errors import DualdrawError, UnavailableError
 
+T = TypeVar("T")
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 RATIO = Fraction(1, 20)
-CALL_TIMEOUT_S = 1800.0
-"""Generous: a draw waits for the draws queued before it on its server and for the audit log's head."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +114,8 @@ class Outcome:
     draw_retry_same: bool = False
     second_task_refused: str = ""
     second_draw_refused: str = ""
+    queue_full: int = 0
+    """Calls refused with ``DRAW_QUEUE_FULL`` and sent again."""
     error: str = ""
 
 
@@ -215,31 +227,52 @@ def _refusal(call: Callable[[], Any]) -> str:
     return "ACCEPTED"
 
 
+def patiently(clients: list[DualdrawClient], call: Callable[[DualdrawClient], T], out: Outcome) -> T:
+    """``call`` through ``clients[0]``; when that server's draw queue is full (``DRAW_QUEUE_FULL``: nothing
+    was written), again with the same request through the next server after a growing, jittered pause."""
+    pause = random.Random(id(out))
+    for attempt in itertools.count():
+        try:
+            return call(clients[attempt % len(clients)])
+        except UnavailableError as error:
+            if error.reason != "DRAW_QUEUE_FULL":
+                raise
+            out.queue_full += 1
+            time.sleep(pause.uniform(0.5, 1.0) * min(8.0, 2.0 ** min(attempt, 3)))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def draw_district(district: District, targets: list[str], n: int, start: threading.Barrier) -> Outcome:
-    """One branch's client: its task and draw, the retries and the refused second attempts."""
+    """One branch's client: its task and draw through server ``n mod servers``; the same requests again
+    through the next server; second attempts under new request ids through the third."""
     out = Outcome()
-    first, second, third = (targets[(n + k) % len(targets)] for k in range(3))
+    order = [targets[(n + k) % len(targets)] for k in range(len(targets))]
     task = tasks_pb2.Task(
         department_id=district.department_id, plan_id=district.plan_id, plan_entry_id="e1", team_size=2
     )
     task_request, draw_request = f"district-{n}-task", f"district-{n}-draw"
+    clients = [DualdrawClient(t, actor=f"district-{n}", timeout=CALL_TIMEOUT_S) for t in order]
+    again, careless = clients[1:] + clients[:1], clients[2:] + clients[:2]
     try:
-        with DualdrawClient(first, actor=f"district-{n}", timeout=CALL_TIMEOUT_S) as client:
-            start.wait()
-            out.task_id = client.create_task(task, request_id=task_request).id
-            out.draw_started = time.perf_counter()
-            drawn = client.draw(out.task_id, request_id=draw_request)
-            out.draw_ended = time.perf_counter()
-            out.draw_s = out.draw_ended - out.draw_started
-            out.draw_id, out.selected = drawn.id, drawn.selected_count
-        with DualdrawClient(second, actor=f"district-{n}", timeout=CALL_TIMEOUT_S) as client:
-            out.task_retry_same = client.create_task(task, request_id=task_request).id == out.task_id
-            out.draw_retry_same = client.draw(out.task_id, request_id=draw_request).id == out.draw_id
-        with DualdrawClient(third, actor=f"district-{n}-again", timeout=CALL_TIMEOUT_S) as client:
-            out.second_task_refused = _refusal(lambda: client.create_task(task, request_id=new_request_id()))
-            out.second_draw_refused = _refusal(lambda: client.draw(out.task_id, request_id=new_request_id()))
+        start.wait()
+        out.task_id = clients[0].create_task(task, request_id=task_request).id
+        out.draw_started = time.perf_counter()
+        drawn = patiently(clients, lambda c: c.draw(out.task_id, request_id=draw_request), out)
+        out.draw_ended = time.perf_counter()
+        out.draw_s = out.draw_ended - out.draw_started
+        out.draw_id, out.selected = drawn.id, drawn.selected_count
+        out.task_retry_same = again[0].create_task(task, request_id=task_request).id == out.task_id
+        redrawn = patiently(again, lambda c: c.draw(out.task_id, request_id=draw_request), out)
+        out.draw_retry_same = redrawn.id == out.draw_id
+        out.second_task_refused = _refusal(lambda: careless[0].create_task(task, request_id=new_request_id()))
+        out.second_draw_refused = _refusal(
+            lambda: patiently(careless, lambda c: c.draw(out.task_id, request_id=new_request_id()), out)
+        )
     except Exception as error:  # reported per district; the checks count it
         out.error = f"{type(error).__name__}: {error}"[:300]
+    finally:
+        for c in clients:
+            c.close()
     return out
 
 
@@ -271,102 +304,59 @@ def read_loop(districts: list[District], targets: list[str], stop: threading.Eve
             c.close()
 
 
-def _verify(raw: bytes) -> str:
-    """The offline verifier's verdict on one bundle: "" when it matches, else the problem."""
-    from dualdraw.verifier.bundle import verify_bundle
+class DatabaseWaits(threading.Thread):
+    """Samples what this database's sessions are doing every ``every_s`` (``pg_stat_activity``) until
+    stopped: per sample, the sessions running a statement by what they wait for (``Lock:advisory``: a
+    department's draw lock; ``Lock:transactionid``/``Lock:tuple``: a row lock, e.g. the audit log's head;
+    ``CPU``: no wait), and those waiting with a statement on the audit log head. ``averages`` are the mean
+    number of such sessions over the samples: where the draws queue inside PostgreSQL."""
 
-    report = verify_bundle(raw)
-    return "" if report.ok else str(report.problem or "mismatch")
+    def __init__(self, url: str, every_s: float = 0.25) -> None:
+        super().__init__(daemon=True)
+        self._url, self._every_s = url, every_s
+        self._done = threading.Event()
+        self.totals: Counter[str] = Counter()
+        self.samples = 0
 
+    def run(self) -> None:
+        engine = sa.create_engine(self._url)
+        query = (
+            "SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU'), strpos(query, 'audit_head') > 0"
+            " FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND state = 'active'"
+        )
+        try:
+            with engine.connect() as c:
+                while not self._done.wait(self._every_s):
+                    rows = c.exec_driver_sql(query).all()
+                    c.rollback()
+                    self.samples += 1
+                    for wait, on_head in rows:
+                        self.totals[wait] += 1
+                        if on_head and wait != "CPU":
+                            self.totals["waiting on the audit log head"] += 1
+        finally:
+            engine.dispose()
 
-def verify_bundles(targets: list[str], draw_ids: list[str], workers: int) -> dict[str, Any]:
-    """Exports every draw's bundle (one exporting thread per server) and verifies them all offline in a
-    pool of ``workers`` processes; each phase timed on its own."""
-
-    def export(n: int) -> list[tuple[str, bytes]]:
-        with DualdrawClient(targets[n], actor="bench-auditor", timeout=CALL_TIMEOUT_S) as client:
-            return [(d, client.export_draw_bundle(d)) for d in draw_ids[n :: len(targets)]]
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(len(targets)) as pool:
-        bundles = [pair for part in pool.map(export, range(len(targets))) for pair in part]
-    export_s = time.perf_counter() - started
-    started = time.perf_counter()
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as verifiers:
-        verdicts = list(verifiers.map(_verify, [raw for _, raw in bundles]))
-    verify_s = time.perf_counter() - started
-    failed = {d: problem for (d, _), problem in zip(bundles, verdicts, strict=True) if problem}
-    return {
-        "bundles": len(bundles),
-        "bundles_mb": round(sum(len(raw) for _, raw in bundles) / 2**20, 1),
-        "export_s": round(export_s, 2),
-        "verify_s": round(verify_s, 2),
-        "verify_processes": workers,
-        "not_verified": failed,
-    }
-
-
-def database_checks(url: str, districts: list[District], outcomes: list[Outcome]) -> dict[str, Any]:
-    """None lost, none duplicated: what the database holds against what the clients were answered."""
-    plan_ids = {d.plan_id for d in districts}
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as c:
-            tasks = [
-                row
-                for row in c.exec_driver_sql("SELECT id, plan_id, plan_slot, draw_id FROM tasks").all()
-                if row[1] in plan_ids
-            ]
-            draws = c.exec_driver_sql("SELECT id, task_id, state, selected_count FROM draws").all()
-            assigned: dict[str, int] = dict(
-                c.exec_driver_sql("SELECT draw_id, count(*) FROM assignments GROUP BY draw_id").all()
-            )
-    finally:
-        engine.dispose()
-    draws_of: dict[str, list[Any]] = {}
-    for row in draws:
-        draws_of.setdefault(row.task_id, []).append(row)
-    task_draw = {row.id: row.draw_id for row in tasks}
-    acknowledged = {o.draw_id for o in outcomes if o.draw_id}
-    lost = [
-        o.task_id or "(no task)"
-        for o in outcomes
-        if not o.draw_id
-        or [(r.id, r.state, r.selected_count) for r in draws_of.get(o.task_id, [])]
-        != [(o.draw_id, "executed", o.selected)]
-        or task_draw.get(o.task_id) != o.draw_id
-        or assigned.get(o.draw_id, 0) != o.selected
-    ]
-    slots = Counter(row.plan_slot for row in tasks)
-    per_plan = Counter(row.plan_id for row in tasks)
-    return {
-        "tasks": len(tasks),
-        "draws": len(draws),
-        "assignments": sum(assigned.values()),
-        "lost": lost,
-        "duplicated": {
-            "tasks_per_plan_slot_above_one": sorted(s for s, n in slots.items() if n > 1),
-            "plans_with_other_than_one_task": sorted(p for p in plan_ids if per_plan[p] != 1),
-            "draws_per_task_above_one": sorted(t for t, rows in draws_of.items() if len(rows) > 1),
-            "draws_not_acknowledged": sorted(row.id for row in draws if row.id not in acknowledged),
-        },
-    }
+    def stop(self) -> dict[str, float]:
+        self._done.set()
+        self.join()
+        n = max(1, self.samples)
+        return {"samples": self.samples} | {w: round(c / n, 2) for w, c in self.totals.most_common()}
 
 
-def audit_verify(target: str) -> dict[str, Any]:
-    """``dualdraw audit verify`` as an operator runs it (the client's command line, in a fresh process)."""
-    command = [sys.executable, "-m", "dualdraw_client.cli", "audit", "verify", "--server", target, "--json"]
-    started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=CALL_TIMEOUT_S)
-    seconds = time.perf_counter() - started
-    shown: dict[str, Any] = json.loads(done.stdout) if done.returncode == 0 and done.stdout.strip() else {}
-    return {
-        "ok": done.returncode == 0 and bool(shown.get("ok")),
-        "tree_size": int(shown.get("tree_size", 0)),
-        "signing_keys": len(shown.get("key_ids", [])),
-        "seconds": round(seconds, 2),
-        "output": (done.stdout + done.stderr)[-500:] if done.returncode != 0 else "",
-    }
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU of a process and its live descendants, in seconds."""
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            pending.extend(child_pids(current))
+        except (FileNotFoundError, ProcessLookupError, ValueError):
+            continue
+    return total
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -417,6 +407,9 @@ def run(
         stop = threading.Event()
         reader = threading.Thread(target=read_loop, args=(branches, targets, stop, reads), daemon=True)
         reader.start()
+        cpu_before = [cpu_seconds(p.pid) for p in processes]
+        waits = DatabaseWaits(url)
+        waits.start()
         start = threading.Barrier(len(branches))
         released = time.perf_counter()
         with ThreadPoolExecutor(len(branches)) as pool:
@@ -425,6 +418,10 @@ def run(
             )
         stop.set()
         reader.join()
+        report["database_sessions_meanwhile"] = waits.stop()
+        report["server_cpu_s"] = [
+            round(cpu_seconds(p.pid) - before, 1) for p, before in zip(processes, cpu_before, strict=True)
+        ]
         drawn = [o for o in outcomes if o.draw_id]
         if drawn:
             first = min(o.draw_started for o in drawn)
@@ -451,38 +448,13 @@ def run(
         "draw_same_draw": sum(o.draw_retry_same for o in outcomes),
         "second_task_refused": dict(Counter(o.second_task_refused for o in outcomes)),
         "second_draw_refused": dict(Counter(o.second_draw_refused for o in outcomes)),
+        "draw_queue_full_sent_again": sum(o.queue_full for o in outcomes),
     }
-    report["database"] = database_checks(url, branches, outcomes)
+    answered = [Answered(o.task_id, o.draw_id, o.selected) for o in outcomes]
+    report["database"] = database_checks(url, {d.plan_id for d in branches}, answered)
     report["verdict"] = "PASS" if not failures(report) else "FAIL"
     report["failures"] = failures(report)
     return report
-
-
-def failures(report: dict[str, Any]) -> list[str]:
-    """What a report proves wrong; empty when every check held."""
-    n = report["districts"]
-    db, retries = report["database"], report["retries"]
-    found = []
-    if report["client_errors"]:
-        found.append(f"{len(report['client_errors'])} districts answered with an error")
-    if db["lost"]:
-        found.append(f"lost: {len(db['lost'])} tasks without their one executed draw")
-    if any(db["duplicated"].values()):
-        found.append(f"duplicated: {db['duplicated']}")
-    if (db["tasks"], db["draws"]) != (n, n):
-        found.append(f"{db['tasks']} tasks and {db['draws']} draws in the database for {n} districts")
-    if retries["create_task_same_task"] != n or retries["draw_same_draw"] != n:
-        found.append(f"a retry with the same request id answered differently: {retries}")
-    if retries["second_task_refused"] != {"PLAN_ENTRY_ALREADY_DRAWN": n}:
-        found.append(f"second tasks for a drawn entry: {retries['second_task_refused']}")
-    if retries["second_draw_refused"] != {"DRAW_EXISTS": n}:
-        found.append(f"second draws of a drawn task: {retries['second_draw_refused']}")
-    if report["bundles"]["bundles"] != n or report["bundles"]["not_verified"]:
-        bundles = report["bundles"]
-        found.append(f"bundles: {bundles['bundles']} exported, not verified: {bundles['not_verified']}")
-    if not report["audit_verify"]["ok"]:
-        found.append(f"audit verify failed: {report['audit_verify']['output']}")
-    return found
 
 
 def main(argv: list[str] | None = None) -> int:

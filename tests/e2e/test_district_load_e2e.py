@@ -1,14 +1,15 @@
-"""The district load harness (``bench/district_load.py``) run small: six district branches of a province
-drawing their planned tasks at once through three ``dualdraw serve`` processes on one PostgreSQL database.
-Nothing is lost or duplicated, retries answer the same, second attempts are refused, every bundle verifies
-offline and the audit log verifies."""
+"""The district load harness (``bench/district_load.py``, its proofs in ``bench/district_checks.py``) run
+small: six district branches of a province drawing their planned tasks at once through three ``dualdraw
+serve`` processes on one PostgreSQL database. Nothing is lost or duplicated, retries answer the same, second
+attempts are refused, every bundle verifies offline and the audit log verifies."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from bench.district_load import failures, run
+from bench.district_checks import failures
+from bench.district_load import run
 
 
 @pytest.mark.slow
@@ -29,6 +30,7 @@ def test_six_districts_drawing_at_once_through_three_servers_lose_and_duplicate_
     assert report["draw_latency"]["count"] == 6
     assert report["selected_per_draw"] > 0
     assert report["reads_meanwhile"]["GetObject"]["count"] > 0
+    assert report["database_sessions_meanwhile"]["samples"] > 0
 
 
 def test_the_harness_finds_a_lost_draw_and_a_duplicate() -> None:
