@@ -238,7 +238,7 @@ def patiently(clients: list[DualdrawClient], call: Callable[[DualdrawClient], T]
             if error.reason != "DRAW_QUEUE_FULL":
                 raise
             out.queue_full += 1
-            time.sleep(pause.uniform(0.5, 1.0) * min(8.0, 2.0 ** min(attempt, 3)))
+            time.sleep(pause.uniform(0.5, 1.0) * min(30.0, 2.0 ** min(attempt, 5)))
     raise AssertionError("unreachable")  # pragma: no cover
 
 
