@@ -306,10 +306,20 @@ def read_loop(districts: list[District], targets: list[str], stop: threading.Eve
 
 class DatabaseWaits(threading.Thread):
     """Samples what this database's sessions are doing every ``every_s`` (``pg_stat_activity``) until
-    stopped: per sample, the sessions running a statement by what they wait for (``Lock:advisory``: a
-    department's draw lock; ``Lock:transactionid``/``Lock:tuple``: a row lock, e.g. the audit log's head;
-    ``CPU``: no wait), and those waiting with a statement on the audit log head. ``averages`` are the mean
-    number of such sessions over the samples: where the draws queue inside PostgreSQL."""
+    stopped: per sample, the sessions running a statement by what they wait for (``CPU``: no wait;
+    ``Lock:advisory``: a department's draw lock; ``Lock:tuple``/``Lock:transactionid``: a row another
+    transaction holds), a lock wait named with the table of the statement's ungranted lock or, for a row
+    lock, whether the statement locks the audit log's head. ``stop`` gives the mean number of sessions in
+    each state over the samples: where the draws queue inside PostgreSQL."""
+
+    QUERY = (
+        "SELECT coalesce(a.wait_event_type || ':' || a.wait_event, 'CPU'),"
+        " (SELECT string_agg(DISTINCT l.relation::regclass::text, ',') FROM pg_locks l"
+        "  WHERE l.pid = a.pid AND NOT l.granted AND l.relation IS NOT NULL),"
+        " strpos(a.query, 'audit_log_head') > 0"
+        " FROM pg_stat_activity a WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()"
+        " AND a.state = 'active'"
+    )
 
     def __init__(self, url: str, every_s: float = 0.25) -> None:
         super().__init__(daemon=True)
@@ -320,21 +330,15 @@ class DatabaseWaits(threading.Thread):
 
     def run(self) -> None:
         engine = sa.create_engine(self._url)
-        query = (
-            "SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU'), strpos(query, 'audit_head') > 0"
-            " FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            " AND state = 'active'"
-        )
         try:
             with engine.connect() as c:
                 while not self._done.wait(self._every_s):
-                    rows = c.exec_driver_sql(query).all()
+                    rows = c.exec_driver_sql(self.QUERY).all()
                     c.rollback()
                     self.samples += 1
-                    for wait, on_head in rows:
-                        self.totals[wait] += 1
-                        if on_head and wait != "CPU":
-                            self.totals["waiting on the audit log head"] += 1
+                    for wait, table, on_head in rows:
+                        where = "audit_log_head" if on_head and wait.startswith("Lock") else table
+                        self.totals[f"{wait} on {where}" if where else wait] += 1
         finally:
             engine.dispose()
 
