@@ -387,8 +387,7 @@ def test_a_draw_with_nothing_eligible_is_verified_offline(
     draw = client.draw(task.id, as_of=DEMO_AS_OF)
     assert (draw.eligible_count, draw.selected_count) == (0, 0)
     bundle = client.export_draw_bundle(draw.id)
-    assert json.loads(json.loads(bundle)["draw"]["manifest_json"])["objects"]["strata"] == {
-        "all": {"count": 0, "ratio": json.loads(json.loads(bundle)["draw"]["manifest_json"])["task"]["ratio"]}
-    }
+    manifest = json.loads(json.loads(bundle)["draw"]["manifest_json"])
+    assert manifest["objects"]["strata"] == {"all": {"count": 0, "ratio": manifest["task"]["ratio"]}}
     report = verify_bundle(bundle)
     assert report.ok, report.problem
