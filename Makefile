@@ -7,7 +7,7 @@ DB     ?= sqlite:///dualdraw.db
 ADDR   ?= 127.0.0.1:50051
 HTTP_ADDR ?= 127.0.0.1:8080
 
-.PHONY: help run test test-fast lint typecheck protos protos-check bench load clean
+.PHONY: help run test test-fast lint typecheck protos protos-check bench bench-districts load clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -41,6 +41,9 @@ protos-check: $(STAMP)  ## fail when the committed gRPC modules differ from a re
 
 bench: $(STAMP)  ## run the benchmarks in bench/
 	$(PY) -m bench.run $(BENCH_ARGS)
+
+bench-districts: $(STAMP)  ## 200 district branches x 5,000 objects drawing at once through 3 servers on PostgreSQL (DISTRICT_ARGS="--districts 20")
+	$(PY) -m bench.district_load $(DISTRICT_ARGS)
 
 load: $(STAMP)  ## load test: 50 clients mixing reads, imports and draws for 120 s on PostgreSQL (LOAD_ARGS="--duration 30")
 	$(PY) -m bench.load $(LOAD_ARGS)

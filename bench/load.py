@@ -11,7 +11,8 @@ choice:
   the same request id (the retry must answer with the first response);
 - draws: ``CreateTask`` then ``Draw`` (ratio 1 % of the province's objects, teams of two);
 - expected errors, on purpose: ``GetObject`` of a valid but unknown credit code (``NOT_FOUND``) and a second
-  ``Draw`` of a drawn task under a new request id (``ALREADY_EXISTS``).
+  ``Draw`` of a drawn task under a new request id (``ALREADY_EXISTS``); and a ``Draw`` refused because the
+  server's draw queue is full (``UNAVAILABLE`` ``DRAW_QUEUE_FULL``, counted apart: nothing was written).
 
 At the end it reports throughput, p50/p99 latency per operation and error counts by code (expected ones
 apart; any other error is unexpected), then checks that no acknowledged write was lost: every imported
@@ -70,7 +71,13 @@ WEIGHTS = {
     "GetObject(unknown)": 6,
     "Draw(again)": 6,
 }
-EXPECTED = {("GetObject(unknown)", "NOT_FOUND"), ("Draw(again)", "ALREADY_EXISTS")}
+EXPECTED = {
+    ("GetObject(unknown)", "NOT_FOUND"),
+    ("Draw(again)", "ALREADY_EXISTS"),
+    ("Draw", "DRAW_QUEUE_FULL"),
+    ("Draw(again)", "DRAW_QUEUE_FULL"),
+}
+"""Refusals on purpose, and the server's back-pressure when more draws wait than it admits."""
 NEW_OBJECTS_FROM = 10**9  # org-code numbers of the bench directory stay far below this
 
 
@@ -92,6 +99,8 @@ class Shared:
 
 def _code(name: str, error: Exception) -> str:
     if isinstance(error, DualdrawError):
+        if error.reason == "DRAW_QUEUE_FULL":  # UNAVAILABLE by design, apart from a server fault
+            return error.reason
         return error.code.name if error.code is not None else "UNKNOWN"
     if isinstance(error, grpc.RpcError):
         return str(error.code().name)

@@ -35,8 +35,14 @@ from dualdraw.domain.draw.entropy import (
     validate_declaration,
 )
 from dualdraw.domain.draw.selection import Selected, object_ticket, selection_size, ticket_hex
-from dualdraw.domain.draw.strata import stratum_ratios
-from dualdraw.domain.draw.versions import ALGORITHMS, UnknownDrawAlgorithm, algorithm_for, pool_inspector
+from dualdraw.domain.draw.strata import DEFAULT_STRATUM, stratum_ratios
+from dualdraw.domain.draw.versions import (
+    ALGORITHMS,
+    PLAIN_DRAW,
+    UnknownDrawAlgorithm,
+    algorithm_for,
+    pool_inspector,
+)
 from dualdraw.domain.errors import DomainError
 from dualdraw.runtime import collection_pause
 from dualdraw.verifier.fields import (
@@ -312,6 +318,8 @@ def _verify(
             "public bundle: unselected objects are salted commitments; each object can check its own ticket"
         )
     expected_strata = {name: s["count"] for name, s in objects["strata"].items()}
+    if manifest["algorithm_version"] == PLAIN_DRAW and expected_strata == {DEFAULT_STRATUM: 0}:
+        expected_strata = {}  # a plain draw keeps its one stratum, with count 0, when nothing is eligible
     need(dict(strata_counts) == expected_strata, "eligible: per-stratum counts differ from the manifest")
     need(sum(strata_counts.values()) == objects["eligible"], "eligible: count differs from the manifest")
 

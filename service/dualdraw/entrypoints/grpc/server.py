@@ -21,6 +21,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from sqlalchemy.engine import make_url
 
 from dualdraw.adapters.draw_process import DrawProcess
+from dualdraw.adapters.draw_queue import DrawQueue, queue_limit
 from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.adapters.store.ledger import Ledger
 from dualdraw.adapters.store.unit_of_work import Store
@@ -280,7 +281,7 @@ def create_server(
         calendar=load_calendar(settings.holiday_calendar),
         audit_trusted_keys=trusted,
         general_ratio_cap=parse_ratio(settings.general_ratio_cap),
-        draw_runner=draw_process,
+        draw_runner=DrawQueue(draw_process, queue_limit(settings.max_workers)) if draw_process else None,
         max_message_bytes=settings.max_message_bytes,
         max_abandons_per_task=settings.max_abandons_per_task,
         entropy_policy=policy,

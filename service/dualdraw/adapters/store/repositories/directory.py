@@ -110,6 +110,15 @@ _OWNERSHIP: dict[str, tuple[sa.Table, sa.ColumnElement[str], sa.ColumnElement[st
 object (``owning_departments``)."""
 
 
+def _plan_for_every_row(connection: sa.Connection) -> None:
+    """PostgreSQL: plans the streamed reads of this transaction for reading every row. A streamed read is
+    a cursor, which PostgreSQL plans for its first 10 % (``cursor_tuple_fraction``): for the side facts of
+    one district among a million objects it walked each side-fact table in id order testing every row
+    (25 s instead of 0.05 s)."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1.0")
+
+
 class SqlDirectoryRepository(SqlRepository):
     """Departments, objects, inspectors and side facts (``DirectoryRepository``)."""
 
@@ -308,6 +317,7 @@ class SqlDirectoryRepository(SqlRepository):
         of a million rows in PostgreSQL (3 s of a 1M draw's load).
         """
         stmt = sa.select(*OBJECT_COLUMNS).where(*_object_conditions(flt))
+        _plan_for_every_row(self._connection)
         result = self._connection.execute(stmt.execution_options(yield_per=STREAM_BATCH))
         # Whole batches (fetchmany), not a driver call per row: 3 s of a 1M draw on PostgreSQL.
         objects = [o for rows in result.partitions() for o in to_objects(rows)]
@@ -323,6 +333,7 @@ class SqlDirectoryRepository(SqlRepository):
         """
         conditions = _object_conditions(flt)
         connection = self._connection
+        _plan_for_every_row(connection)
 
         def of_matching(table: sa.Table) -> Iterable[Row]:
             matching = sa.exists().where(OBJECTS.c.credit_code == table.c.credit_code, *conditions)
