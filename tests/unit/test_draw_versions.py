@@ -25,8 +25,12 @@ def test_the_wire_ids_stay() -> None:
     assert (PLAIN_DRAW, POLICY_DRAW) == ("dualdraw-draw/1", "dualdraw-draw/2")
     assert algorithm_for(PLAIN_DRAW).manifest_version == "dualdraw-manifest/2"
     assert algorithm_for(POLICY_DRAW).manifest_version == "dualdraw-manifest/3"
-    assert algorithm_for_new_draw(False).version == PLAIN_DRAW
-    assert algorithm_for_new_draw(True).version == POLICY_DRAW
+
+
+def test_every_new_draw_is_a_policy_draw_and_v1_only_verifies_old_draws() -> None:
+    assert algorithm_for_new_draw().version != PLAIN_DRAW
+    assert algorithm_for_new_draw().stratified
+    assert algorithm_for(PLAIN_DRAW).version == PLAIN_DRAW
 
 
 def test_an_unknown_version_is_refused_by_name() -> None:

@@ -16,8 +16,8 @@ from dualdraw.domain.errors import (
     Violations,
 )
 from dualdraw.domain.jurisdiction import DepartmentTree, scope_problems
-from dualdraw.domain.plan.model import already_drawn
-from dualdraw.domain.policy import DEFAULT_GENERAL_RATIO_CAP, TaskPolicy, policy_problems
+from dualdraw.domain.plan.model import PlanEntry, already_drawn
+from dualdraw.domain.policy import DEFAULT_GENERAL_RATIO_CAP, DrawRules, TaskPolicy, policy_problems
 from dualdraw.domain.region import region_code_problem
 from dualdraw.service_layer.audit_events import record_event
 from dualdraw.service_layer.context import Caller
@@ -76,13 +76,16 @@ def create_task(
     general_ratio_cap: Fraction = DEFAULT_GENERAL_RATIO_CAP,
     plan: PlanRequest | None = None,
     plan_required: bool = False,
+    bureau_rules: DrawRules | None = None,
 ) -> model.Task:
     """Creates a task after checking its item, department, ratio, team size and jurisdiction.
 
     ``ratio`` is ``None`` when the request's ratio did not parse (already recorded in ``violations``).
     With ``plan`` the task draws for a published plan entry's period (``plans.bind_task``): the item and
-    ratio default to the entry's. With ``plan_required`` a task without a plan entry is refused
-    (``PLAN_ENTRY_REQUIRED``).
+    ratio default to the entry's, and its policy takes the entry's caps, raises, class ratios and level
+    (a policy field that differs from the entry's is refused). With ``plan_required`` a task without a plan
+    entry is refused (``PLAN_ENTRY_REQUIRED``); otherwise it takes ``bureau_rules`` (the Settings
+    defaults) where its own policy sets nothing. Either way the task stores the policy it will draw with.
     """
     v = violations if violations is not None else Violations()
     if not MIN_TEAM_SIZE <= team_size <= MAX_TEAM_SIZE:
@@ -95,6 +98,7 @@ def create_task(
     policy = policy or TaskPolicy()
     with uow:
         plan_ref: model.PlanRef | None = None
+        entry: PlanEntry | None = None
         if plan is not None and plan.plan_id:
             _, entry, plan_ref = bind_task(
                 uow,
@@ -111,6 +115,7 @@ def create_task(
                 ratio = entry.ratio
             elif ratio is not None and ratio != entry.ratio:
                 v.add("task.ratio", f"entry {entry.id} plans the ratio {entry.ratio}, not {ratio}")
+            v.items.extend(entry.policy_mismatches(policy))
         elif plan_required:
             raise FailedPrecondition(
                 "a task comes from a published plan entry: name task.plan_id and task.plan_entry_id",
@@ -141,6 +146,11 @@ def create_task(
         if v:
             raise InvalidArgument(v.items)
         assert ratio is not None  # a missing ratio is a violation raised above
+        assert item is not None  # an unknown item is a violation raised above
+        if entry is not None:
+            policy = entry.draw_policy(policy)
+        else:
+            policy = (bureau_rules or DrawRules()).policy_for(policy, item_frequency_cap=item.frequency_cap)
         task = model.Task(
             id=new_task_id(),
             item_code=item_code,

@@ -328,11 +328,12 @@ def require_item_in_force(uow: UnitOfWork, entry: PlanEntry, day: dt.date) -> No
         )
 
 
-def check_draw(uow: UnitOfWork, task: model.Task, day: dt.date, caller: Caller) -> None:
+def check_draw(uow: UnitOfWork, task: model.Task, day: dt.date, caller: Caller) -> PlanEntry | None:
     """Before a planned task is drawn: its entry is still in a version in force, the draw is dated today
-    (Asia/Shanghai) inside the task's period, unless the task is a rehearsal."""
+    (Asia/Shanghai) inside the task's period, unless the task is a rehearsal. Answers that entry (whose
+    caps and raises the draw applies), ``None`` for a task outside a plan."""
     if task.plan is None:
-        return
+        return None
     plan = in_force(uow, task.plan.plan_id, caller.now)
     entry = plan.entry(task.plan.entry_id) if plan else None
     if entry is None:
@@ -342,7 +343,7 @@ def check_draw(uow: UnitOfWork, task: model.Task, day: dt.date, caller: Caller) 
             metadata={"plan_id": task.plan.plan_id, "entry_id": task.plan.entry_id},
         )
     if task.rehearsal:
-        return
+        return entry
     if day != caller.today():
         raise InvalidArgument(
             [
@@ -361,3 +362,4 @@ def check_draw(uow: UnitOfWork, task: model.Task, day: dt.date, caller: Caller) 
             metadata={"plan_id": task.plan.plan_id, "entry_id": entry.id},
         )
     require_item_in_force(uow, entry, day)
+    return entry

@@ -152,11 +152,13 @@ _POLICY_FLAGS = (
     "workload_cap",
     "cooperating",
     "cooperating_team_size",
+    "other_level",
 )
 
 
 def _task_policy(args: argparse.Namespace) -> tasks_pb2.TaskPolicy | None:
-    """The task policy the flags ask for; ``None`` without any policy flag (a ``dualdraw-draw/1`` task)."""
+    """The task policy the flags ask for; ``None`` without any policy flag (the server then fills in the
+    plan entry's caps and raises, or outside a plan the bureau defaults)."""
     if not args.policy and not any(getattr(args, name) for name in _POLICY_FLAGS):
         return None
     return tasks_pb2.TaskPolicy(
@@ -174,6 +176,7 @@ def _task_policy(args: argparse.Namespace) -> tasks_pb2.TaskPolicy | None:
         workload_cap=args.workload_cap or 0,
         cooperating_department_ids=args.cooperating or [],
         cooperating_team_size=args.cooperating_team_size or 0,
+        other_level=args.other_level or "",
     )
 
 
@@ -241,6 +244,11 @@ def _add_policy_flags(p: argparse.ArgumentParser) -> None:
     cap.add_argument("--no-frequency-cap", action="store_true", help="switch the frequency cap off")
     g.add_argument("--campaign", action="store_true", help="a campaign ordered from above (counted apart)")
     g.add_argument("--central", action="store_true", help="hand each object to its registering branch")
+    g.add_argument(
+        "--other-level",
+        choices=("exclude", "join"),
+        help="objects another level drew this year for the item: leave them to it or join its inspection",
+    )
     g.add_argument("--cross-office", action="store_true", help="no inspector on an object of their office")
     g.add_argument(
         "--no-repeat-cycles",

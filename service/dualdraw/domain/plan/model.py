@@ -8,14 +8,15 @@ across versions, so "one draw per entry and period" holds across amendments.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
 from dualdraw.domain.canonical_json import canonical_json, sha256_hex
-from dualdraw.domain.errors import FailedPrecondition, Violations
+from dualdraw.domain.errors import FailedPrecondition, FieldViolation, Violations
 from dualdraw.domain.model import Task
+from dualdraw.domain.policy import DrawRules, TaskPolicy
 
 RISK_CLASSES = ("A", "B", "C", "D")
 MAX_FREQUENCY = 12
@@ -49,6 +50,38 @@ class PlanEntry:
     """Working days one inspection takes (per inspector), for the estimate."""
     cost_per_inspection: Fraction = Fraction(0)
     """Cost of one inspection in yuan (travel, testing fees), for the estimate."""
+    rules: DrawRules = field(default_factory=DrawRules)
+    """The caps, raises and other-level handling every draw of this entry applies (Art. 8, 15)."""
+
+    def draw_policy(self, task: TaskPolicy) -> TaskPolicy:
+        """The policy a draw of this entry uses: the entry's ratios by class, central or joint draw, caps,
+        raises and other-level handling, over the task's own team rules."""
+        return replace(
+            self.rules.planned_policy(task),
+            class_ratios=dict(self.class_ratios),
+            central=self.central,
+            cooperating_department_ids=self.cooperating_department_ids,
+        )
+
+    def policy_mismatches(self, task: TaskPolicy, path: str = "task.policy") -> list[FieldViolation]:
+        """What a planned task's own policy asks for that the entry does not say (see ``DrawRules``)."""
+        if not task.enabled:
+            return []
+        out = self.rules.mismatches(task, path, self.id)
+        if task.class_ratios and dict(task.class_ratios) != dict(self.class_ratios):
+            out.append(FieldViolation(f"{path}.class_ratios", f"plan entry {self.id} sets the class ratios"))
+        if task.central and not self.central:
+            out.append(FieldViolation(f"{path}.central", f"plan entry {self.id} is not a central draw"))
+        if task.cooperating_department_ids and set(task.cooperating_department_ids) != set(
+            self.cooperating_department_ids
+        ):
+            out.append(
+                FieldViolation(
+                    f"{path}.cooperating_department_ids",
+                    f"plan entry {self.id} names the cooperating departments",
+                )
+            )
+        return out
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -64,6 +97,7 @@ class PlanEntry:
             "team_size": self.team_size,
             "days_per_inspection": _ratio(self.days_per_inspection),
             "cost_per_inspection": _ratio(self.cost_per_inspection),
+            "rules": self.rules.to_json(),
         }
 
     @staticmethod
@@ -82,6 +116,7 @@ class PlanEntry:
             team_size=int(data["team_size"]),
             days_per_inspection=Fraction(data["days_per_inspection"]),
             cost_per_inspection=Fraction(data["cost_per_inspection"]),
+            rules=DrawRules.from_json(data.get("rules", {})),
         )
 
 
@@ -204,6 +239,7 @@ def entry_problems(entry: PlanEntry, year: int, field: str) -> Violations:
         v.add(f"{field}.cost_per_inspection", "must not be negative")
     if not 2 <= entry.team_size <= 20:
         v.add(f"{field}.team_size", "must be between 2 and 20 (Art. 10)")
+    v.items.extend(entry.rules.problems(f"{field}.rules"))
     return v
 
 

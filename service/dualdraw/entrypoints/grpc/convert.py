@@ -304,6 +304,7 @@ def policy_from_pb(pb: tasks_pb2.Task, v: Violations) -> TaskPolicy | None:
         workload_cap=p.workload_cap,
         cooperating_department_ids=tuple(d.strip() for d in p.cooperating_department_ids),
         cooperating_team_size=p.cooperating_team_size or 1,
+        other_level=p.other_level.strip().lower(),
         enabled=True,
     )
 
@@ -327,6 +328,7 @@ def policy_to_pb(policy: TaskPolicy) -> tasks_pb2.TaskPolicy:
         workload_cap=policy.workload_cap,
         cooperating_department_ids=list(policy.cooperating_department_ids),
         cooperating_team_size=policy.cooperating_team_size,
+        other_level=policy.other_level,
     )
 
 

@@ -10,6 +10,7 @@ from dualdraw.domain.draw.algorithm import format_ratio
 from dualdraw.domain.errors import Violations
 from dualdraw.domain.plan.estimate import EntryEstimate, PeriodEstimate
 from dualdraw.domain.plan.model import PlanEntry, PlanState, PlanVersion
+from dualdraw.domain.policy import DEFAULT_RAISE_WINDOW_DAYS, EXCLUDE, DrawRules
 from dualdraw.entrypoints.grpc.convert import parse_date, parse_ratio_field, timestamp
 from dualdraw.service_layer.plan_estimates import EntryProgress, PlanEstimate
 from dualdraw.v1 import plans_pb2, tasks_pb2
@@ -75,6 +76,30 @@ def entry_from_pb(pb: plans_pb2.PlanEntry, path: str, v: Violations) -> PlanEntr
         cost_per_inspection=parse_amount(
             pb.cost_per_inspection, f"{path}.cost_per_inspection", Fraction(0), v
         ),
+        rules=rules_from_pb(pb.rules) if pb.HasField("rules") else DrawRules(),
+    )
+
+
+def rules_from_pb(pb: plans_pb2.PlanRules) -> DrawRules:
+    """Every field as given once the message is set (0: no cap, threshold off); checked by the use case."""
+    return DrawRules(
+        frequency_cap=pb.frequency_cap,
+        complaint_threshold=pb.complaint_threshold,
+        raise_window_days=pb.raise_window_days or DEFAULT_RAISE_WINDOW_DAYS,
+        raise_on_serious_violation=pb.raise_on_serious_violation,
+        raise_to=pb.raise_to.strip().upper(),
+        other_level=pb.other_level.strip().lower() or EXCLUDE,
+    )
+
+
+def rules_to_pb(r: DrawRules) -> plans_pb2.PlanRules:
+    return plans_pb2.PlanRules(
+        frequency_cap=r.frequency_cap,
+        complaint_threshold=r.complaint_threshold,
+        raise_window_days=r.raise_window_days,
+        raise_on_serious_violation=r.raise_on_serious_violation,
+        raise_to=r.raise_to,
+        other_level=r.other_level,
     )
 
 
@@ -93,6 +118,7 @@ def entry_to_pb(e: PlanEntry) -> plans_pb2.PlanEntry:
         team_size=e.team_size,
         days_per_inspection=fraction_text(e.days_per_inspection),
         cost_per_inspection=fraction_text(e.cost_per_inspection),
+        rules=rules_to_pb(e.rules),
     )
 
 

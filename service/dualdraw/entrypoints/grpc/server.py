@@ -22,7 +22,7 @@ from dualdraw.adapters.draw_process import DrawProcess
 from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.adapters.store.ledger import Ledger
 from dualdraw.adapters.store.unit_of_work import Store
-from dualdraw.bootstrap import wire
+from dualdraw.bootstrap import bureau_rules, wire
 from dualdraw.domain.audit.checkpoints import CheckpointSigner, write_private_key
 from dualdraw.domain.draw.algorithm import parse_ratio
 from dualdraw.domain.draw.beacon import chain
@@ -281,6 +281,7 @@ def create_server(
         max_abandons_per_task=settings.max_abandons_per_task,
         entropy_policy=policy,
         plan_required=settings.plan_required_enabled,
+        bureau_rules=bureau_rules(settings),
     )
     if settings.rules_watch_s > 0:
         rule_book.watch(engine, settings.rules_watch_s)

@@ -41,7 +41,7 @@ from dualdraw.adapters.store.rows import (
 )
 from dualdraw.domain.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
 from dualdraw.domain.model import Assignment, Draw, Exclusion, TeamMember
-from dualdraw.domain.policy import PastInspection, Raise
+from dualdraw.domain.policy import JOINED_RULE_ID, PastInspection, Raise
 from dualdraw.service_layer.ports import DrawRecord, Page, PageRequest
 
 
@@ -246,7 +246,7 @@ class SqlDrawRepository(SqlRepository):
         self, credit_codes: Collection[str] | None = None
     ) -> builtins.list[PastInspection]:
         """Selections of executed draws that are not rehearsals (``None``: of all objects), with the task's
-        department, whether it was a campaign, the draw date and the team after substitutions."""
+        department and item, whether it was a campaign, the draw date and the team after substitutions."""
         connection = self._connection
         base = (
             sa.select(
@@ -256,6 +256,7 @@ class SqlDrawRepository(SqlRepository):
                 DRAWS.c.as_of,
                 TASKS.c.department_id,
                 TASKS.c.policy_json,
+                TASKS.c.item_code,
             )
             .join(DRAWS, DRAWS.c.id == ASSIGNMENTS.c.draw_id)
             .join(TASKS, TASKS.c.id == DRAWS.c.task_id)
@@ -292,6 +293,36 @@ class SqlDrawRepository(SqlRepository):
                 credit_code=r.credit_code,
                 badges=tuple(teams.get((r.draw_id, r.position), ())),
                 position=r.position,
+                item_code=r.item_code,
+            )
+            for r in rows
+        ]
+
+    def joined_inspections(self) -> builtins.list[PastInspection]:
+        rows = self._connection.execute(
+            sa.select(
+                EXCLUSIONS.c.draw_id,
+                EXCLUSIONS.c.credit_code,
+                DRAWS.c.as_of,
+                TASKS.c.department_id,
+                TASKS.c.item_code,
+            )
+            .join(DRAWS, DRAWS.c.id == EXCLUSIONS.c.draw_id)
+            .join(TASKS, TASKS.c.id == DRAWS.c.task_id)
+            .where(
+                EXCLUSIONS.c.rule_id == JOINED_RULE_ID,
+                DRAWS.c.state == "executed",
+                TASKS.c.rehearsal == sa.false(),
+            )
+        )
+        return [
+            PastInspection(
+                draw_id=r.draw_id,
+                department_id=r.department_id,
+                campaign=False,
+                as_of=r.as_of,
+                credit_code=r.credit_code,
+                item_code=r.item_code,
             )
             for r in rows
         ]
