@@ -38,7 +38,7 @@ from dualdraw.domain.errors import AlreadyExists, FailedPrecondition
 from dualdraw.domain.exclusions.model import EvaluationContext, RuleSet
 from dualdraw.domain.jurisdiction import DepartmentTree, task_object_filter
 from dualdraw.domain.plan.model import PlanEntry
-from dualdraw.domain.policy import DrawRules, TaskPolicy, history_scope
+from dualdraw.domain.policy import DrawRules, TaskPolicy, history_scope, reads_history
 from dualdraw.service_layer.audit_events import record_event
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.directory import require
@@ -82,14 +82,16 @@ def claim_history_scope(
 
     Takes the draw lock of every department of the draw's scope (``history_scope``, and every department
     below the task's: another level's draws of the same item are read too), then refuses the draw while
-    another draw is committed but not executed whose scope overlaps, or which draws the same item at
-    another level (an ancestor or a descendant department): that draw's selection is not known yet, so
+    another draw is committed but not executed whose scope overlaps when either of the two reads its own
+    department's history (a cap or the recent-inspections rule), or which draws the same item at another
+    level (an ancestor or a descendant department): that draw's selection is not known yet, so
     neither the caps and other-level exclusions it froze nor those this one would freeze could count it.
     Raises ``FailedPrecondition`` (``PENDING_DRAW_IN_SCOPE``, naming the pending draw) before the objects
     or the history are read and anything is written, so before the new draw has any entropy: execute or
     abandon the pending draw, then commit again. A one-step draw (commit and execute in one transaction)
     holds the lock through its execution and is never pending for others.
     """
+    reads = reads_history(policy)
     scope = history_scope(task.department_id, policy, _subtree(tree, task.department_id, policy))
     below = _below(tree, task.department_id)
     uow.lifecycle.lock_history_scope(scope | below, exclusive=True)
@@ -97,9 +99,11 @@ def claim_history_scope(
         if pending.task_id == task.id:
             continue
         other = TaskPolicy.loads(pending.policy_json).for_item(pending.item_frequency_cap)
-        shared = scope & history_scope(
-            pending.department_id, other, _subtree(tree, pending.department_id, other)
-        )
+        shared: frozenset[str] = frozenset()
+        if reads or reads_history(other):
+            shared = scope & history_scope(
+                pending.department_id, other, _subtree(tree, pending.department_id, other)
+            )
         levels = pending.item_code == item_code and (
             pending.department_id in below - {task.department_id}
             or task.department_id in _below(tree, pending.department_id) - {pending.department_id}
