@@ -106,3 +106,11 @@ def test_a_committed_draw_of_another_level_blocks_the_commit_until_it_executes(
         assert pending.id in str(refused.value)
     other_item = client.commit_draw(task(client, "c-nb", item=GENERAL, ratio="0.2").id, future, as_of=AS_OF)
     assert other_item.state == "committed"
+    # The other direction: a branch's pending draw blocks its ancestor's commit of the same item.
+    for draw in (pending, other_item):
+        client.abandon_draw(draw.id, "OTHER", "the branch draws first")
+    branch = client.commit_draw(task(client, "d-sc").id, future, as_of=AS_OF)
+    with pytest.raises(FailedPreconditionError) as refused:
+        client.commit_draw(task(client, "p-zj").id, future, as_of=AS_OF)  # not central: no shared history
+    assert refused.value.reason == "PENDING_DRAW_IN_SCOPE"
+    assert branch.id in str(refused.value)

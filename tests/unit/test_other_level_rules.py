@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dualdraw.domain.policy import (
+from dualdraw.domain.draw.coordination import (
     JOINED_RULE_ID,
     OTHER_LEVEL_RULE_ID,
-    DrawRules,
-    PastInspection,
-    TaskPolicy,
     other_level_exclusions,
     other_levels,
 )
+from dualdraw.domain.policy import DrawRules, PastInspection, TaskPolicy
 
 AS_OF = dt.date(2026, 6, 1)
 LEVELS = other_levels("city", ["province", "city"], ["city", "district"])

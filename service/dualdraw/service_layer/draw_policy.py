@@ -20,6 +20,7 @@ from typing import Any
 
 from dualdraw.domain import model
 from dualdraw.domain.draw.commitments import EligibleEntry
+from dualdraw.domain.draw.coordination import other_level_exclusions, other_levels
 from dualdraw.domain.draw.policy_teams import PoolMember
 from dualdraw.domain.draw.strata import risk_strata
 from dualdraw.domain.draw.versions import algorithm_for
@@ -33,8 +34,6 @@ from dualdraw.domain.policy import (
     frequency_cap_exclusions,
     hand_over,
     merge_joint_inspections,
-    other_level_exclusions,
-    other_levels,
     recent_inspectors,
 )
 from dualdraw.service_layer.ports import UnitOfWork

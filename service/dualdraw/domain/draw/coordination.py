@@ -1,13 +1,63 @@
-"""What a new draw did with the objects another level drew (docs/DRAW-ALGORITHM.md §14.6): the manifest's
-``objects.other_level`` list against the exclusions under the two reserved rule ids, checked the same way
-by the offline verifier and the server's integrity check."""
+"""Objects another level drew (docs/DRAW-ALGORITHM.md §14.6): which ones a new draw takes out before
+entropy, and the check of the manifest's ``objects.other_level`` list against the exclusions under the two
+reserved rule ids that the offline verifier and the server's integrity check share."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from dualdraw.domain.policy import EXCLUDE, JOIN, JOINED_RULE_ID, OTHER_LEVEL_RULE_ID
+from dualdraw.domain.model import Exclusion, SystemExclusionCategory
+from dualdraw.domain.policy import EXCLUDE, JOIN, PastInspection, TaskPolicy
+
+OTHER_LEVEL_RULE_ID = "drawn-by-other-level"
+"""Reserved rule id: an object another level's draw of the same item selected this year, left to it."""
+JOINED_RULE_ID = "joined-to-other-level"
+"""Reserved rule id: an object another level's draw selected this year, joined into that inspection."""
+
+
+def other_level_exclusions(
+    policy: TaskPolicy,
+    item_code: str,
+    as_of: dt.date,
+    codes: Iterable[str],
+    history: Iterable[PastInspection],
+    other_levels: frozenset[str],
+) -> list[Exclusion]:
+    """Objects among ``codes`` that a draw of ``item_code`` by another level (a department of
+    ``other_levels``: the task department's ancestors and descendants) selected in ``as_of``'s calendar
+    year, taken out before entropy as ``policy.other_level`` says: ``drawn-by-other-level`` (left to that
+    draw) or ``joined-to-other-level`` (joined into its inspection). The evidence names the other draws."""
+    year = as_of.year
+    drawn: dict[str, list[PastInspection]] = {}
+    for past in history:
+        if past.item_code == item_code and past.as_of.year == year and past.department_id in other_levels:
+            drawn.setdefault(past.credit_code, []).append(past)
+    join = policy.other_level == JOIN
+    out = []
+    for code in sorted(set(codes) & set(drawn)):
+        pasts = sorted(drawn[code], key=lambda p: (p.as_of, p.draw_id))
+        names = ", ".join(f"draw {p.draw_id} of department {p.department_id}" for p in pasts)
+        out.append(
+            Exclusion(
+                credit_code=code,
+                rule_id=JOINED_RULE_ID if join else OTHER_LEVEL_RULE_ID,
+                category=SystemExclusionCategory.OTHER_LEVEL,
+                reason=(
+                    f"selected for item {item_code} in {year} by {names}: "
+                    + ("joined into that inspection" if join else "left to that draw")
+                ),
+                legal_basis="coordination of levels (Art. 8, 15): one inspection per object, item and year",
+                evidence=tuple(sorted({p.draw_id for p in pasts})),
+            )
+        )
+    return out
+
+
+def other_levels(department_id: str, ancestors: Iterable[str], subtree: Iterable[str]) -> frozenset[str]:
+    """The departments of another level than ``department_id``: those above it and those below it."""
+    return frozenset({*ancestors, *subtree} - {department_id})
 
 
 def other_level_problem(manifest: Mapping[str, Any], pairs: Sequence[tuple[str, str]] | None) -> str | None:

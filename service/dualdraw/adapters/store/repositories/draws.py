@@ -39,9 +39,10 @@ from dualdraw.adapters.store.rows import (
     to_draw,
     to_exclusion,
 )
+from dualdraw.domain.draw.coordination import JOINED_RULE_ID
 from dualdraw.domain.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
 from dualdraw.domain.model import Assignment, Draw, Exclusion, TeamMember
-from dualdraw.domain.policy import JOINED_RULE_ID, PastInspection, Raise
+from dualdraw.domain.policy import PastInspection, Raise
 from dualdraw.service_layer.ports import DrawRecord, Page, PageRequest
 
 
