@@ -281,6 +281,9 @@ def test_complaints_raise_an_object_to_a_higher_stratum_with_the_reason_listed(
     # Without the threshold nothing is raised.
     plain = client.draw(task(client, "c-hz", no_frequency_cap=True).id, as_of=AS_OF)
     assert not stub.ListRaises(draws_pb2.ListRaisesRequest(draw_id=plain.id)).raises
+    with world.running.services.unit_of_work() as uow:  # the eligible root with and without a raise
+        for d in (draw, plain):
+            assert check_stored_draw(stored_draw(uow, d.id)) is None
 
 
 def test_frequency_cap_excludes_with_its_own_reason_and_counts_campaigns_separately(

@@ -11,6 +11,7 @@ import secrets
 import uuid
 from collections import Counter
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from dualdraw.domain import model
@@ -18,6 +19,7 @@ from dualdraw.domain.canonical_json import canonical_json, sha256_hex
 from dualdraw.domain.draw.algorithm import eligible_digest, set_digest
 from dualdraw.domain.draw.commitments import (
     EligibleEntry,
+    LeafSet,
     eligible_root,
     exclusions_digest,
     exclusions_root,
@@ -188,12 +190,26 @@ def commit_in(
         department_region=department.region_code,
     )
     salt_key = secrets.token_bytes(32)
+    codes = [o.credit_code for o in objects]
+    leaf_set: LeafSet | None = None
+    if all(a < b for a, b in pairwise(codes)):
+        # An eligible entry's stratum is its risk class unless a raise moves it: the leaves of every in-scope
+        # object are hashed while the rules worker evaluates them; the root then only picks the eligible
+        # ones (when nothing was raised).
+        risk_class_text = {c: c.value for c in model.RiskClass}  # an enum's .value is slow at 1M objects
+        in_scope = []
+        for o in objects:
+            risk_class = risk_class_text[o.risk_class]
+            in_scope.append(EligibleEntry(o.credit_code, risk_class, risk_class))
+        leaf_set = LeafSet(in_scope, salt_key)
+        del in_scope
     evaluated = engine.evaluate(
         rule_set,
         context,
         objects,
         side_facts,
         progress=(lambda done, total: progress("rules", done, total)) if progress else None,
+        meanwhile=leaf_set.pending if leaf_set is not None else None,
     )
     exclusions = sorted(evaluated, key=lambda e: (e.credit_code, e.rule_id))
     excluded = {e.credit_code for e in exclusions}
@@ -221,7 +237,12 @@ def commit_in(
     conflicts = set_digest(f"{m.badge_number}\t{code}" for m in prepared.pool for code in m.conflicts)
     left_out = prepared.left_out
     strata = manifest_strata(entries, prepared.ratios)
-    eligible_root_hex = eligible_root(entries, salt_key)
+    if leaf_set is not None and not raises:
+        eligible_set = set(eligible)
+        eligible_root_hex = leaf_set.subset_root([code in eligible_set for code in codes])
+    else:
+        eligible_root_hex = eligible_root(entries, salt_key)
+    del codes, leaf_set
     excluded_pairs = [(e.credit_code, e.rule_id) for e in exclusions]
     eligible_hash = eligible_digest(eligible)
     draw_id = new_draw_id()
