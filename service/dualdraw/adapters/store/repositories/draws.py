@@ -45,6 +45,10 @@ from dualdraw.domain.model import Assignment, Draw, Exclusion, TeamMember
 from dualdraw.domain.policy import PastInspection, Raise
 from dualdraw.service_layer.ports import DrawRecord, Page, PageRequest
 
+WHOLE_TABLE_ABOVE = 20_000
+"""Codes beyond which the history and results are read whole and filtered here: every draw reads them
+for all its candidates, and selections and results are few beside a large directory."""
+
 
 def insert_assignments(connection: sa.Connection, draw_id: str, assignments: Sequence[Assignment]) -> None:
     """Inserts the assignments of ``draw_id`` with their teams in member order."""
@@ -266,6 +270,9 @@ class SqlDrawRepository(SqlRepository):
         rows: builtins.list[Any] = []
         if credit_codes is None:
             rows = list(connection.execute(base))
+        elif len(credit_codes) > WHOLE_TABLE_ABOVE:  # every draw reads it: one scan, not 2,000 IN lists at 1M
+            wanted = set(credit_codes)
+            rows = [r for r in connection.execute(base) if r.credit_code in wanted]
         else:
             codes = sorted(set(credit_codes))
             for i in range(0, len(codes), 500):
@@ -335,13 +342,23 @@ class SqlDrawRepository(SqlRepository):
         ``("<draw>/<position>/v<version>", inspected_on)``."""
         codes = sorted(set(credit_codes))
         latest: dict[tuple[str, int], Any] = {}
-        for i in range(0, len(codes), 500):
-            for r in self._connection.execute(
-                sa.select(RESULTS).where(RESULTS.c.credit_code.in_(codes[i : i + 500]))
-            ):
-                key = (r.draw_id, r.position)
-                if key not in latest or latest[key].version < r.version:
-                    latest[key] = r
+        if len(codes) > WHOLE_TABLE_ABOVE:
+            wanted = set(codes)
+            batches: builtins.list[Any] = [
+                r for r in self._connection.execute(sa.select(RESULTS)) if r.credit_code in wanted
+            ]
+        else:
+            batches = [
+                r
+                for i in range(0, len(codes), 500)
+                for r in self._connection.execute(
+                    sa.select(RESULTS).where(RESULTS.c.credit_code.in_(codes[i : i + 500]))
+                )
+            ]
+        for r in batches:
+            key = (r.draw_id, r.position)
+            if key not in latest or latest[key].version < r.version:
+                latest[key] = r
         out: dict[str, builtins.list[tuple[str, dt.date]]] = defaultdict(builtins.list)
         for r in latest.values():
             if r.outcome == "case_opened" or r.referred_to_judicial:
