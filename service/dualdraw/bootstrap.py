@@ -62,7 +62,7 @@ def bureau_rules(settings: Settings) -> DrawRules:
     )
     problems = rules.problems("DUALDRAW_DEFAULT")
     if problems:
-        raise ValueError("; ".join(f"{p.field.upper()}: {p.description}" for p in problems))
+        raise ValueError("; ".join(f"{p.field.replace('.', '_').upper()}: {p.description}" for p in problems))
     return rules
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from dualdraw.domain.draw.coordination import (
     JOINED_RULE_ID,
     OTHER_LEVEL_RULE_ID,
@@ -85,3 +87,21 @@ def test_rules_round_trip_and_fill_missing_keys_with_the_defaults() -> None:
         "raise_to": "",
         "other_level": "exclude",
     }
+
+
+def test_the_bureau_defaults_come_from_the_settings_and_a_bad_one_stops_the_start() -> None:
+    from dualdraw.bootstrap import bureau_rules
+    from dualdraw.settings import Settings
+
+    assert bureau_rules(Settings()) == DrawRules()
+    chosen = Settings(
+        default_frequency_cap=2,
+        default_complaint_threshold=0,
+        default_raise_on_serious_violation="off",
+        default_other_level="join",
+    )
+    assert bureau_rules(chosen) == DrawRules(
+        frequency_cap=2, complaint_threshold=0, raise_on_serious_violation=False, other_level="join"
+    )
+    with pytest.raises(ValueError, match="DUALDRAW_DEFAULT_OTHER_LEVEL"):
+        bureau_rules(Settings(default_other_level="merge"))
