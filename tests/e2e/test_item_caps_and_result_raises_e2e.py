@@ -221,6 +221,9 @@ def test_the_cli_creates_task_policies_and_lists_joint_inspections(
     assert code == 0, out
     p = client.get_task(json.loads(out)["id"]).policy
     assert (p.frequency_cap, p.complaint_threshold, p.other_level) == (1, 3, "exclude")
+    code, out = cli(capsys, world, "tasks", "show", json.loads(out)["id"], words=2)
+    assert code == 0, out
+    assert "cap 1/year; raise at 3 complaints/365d; raise on serious violation; other level: exclude" in out
     code, out = cli(
         capsys, world, "tasks", "create", "--item", KEY, "--department", "c-hz", "--ratio", "1",
         "--team-size", "2", "--no-frequency-cap", "--central", "--json", words=2,

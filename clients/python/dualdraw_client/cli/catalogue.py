@@ -40,7 +40,20 @@ def _task_pairs(task: tasks_pb2.Task) -> list[tuple[str, str]]:
         ("created", show_time(task.create_time)),
         ("draw", task.draw_id or "(not drawn)"),
         ("plan", _plan_text(task)),
+        ("caps and raises", _rules_text(task.policy)),
     ]
+
+
+def _rules_text(p: tasks_pb2.TaskPolicy) -> str:
+    """The caps and raises the task is drawn with (a planned task: its entry's in force at the draw)."""
+    cap = "no cap" if p.no_frequency_cap else f"cap {p.frequency_cap or 1}/year"
+    complaints = (
+        f"raise at {p.complaint_threshold} complaints/{p.raise_window_days or 365}d"
+        if p.complaint_threshold
+        else "no complaint raise"
+    )
+    serious = "raise on serious violation" if p.raise_on_serious_violation else "no serious-violation raise"
+    return f"{cap}; {complaints}; {serious}; other level: {p.other_level or 'exclude'}"
 
 
 def _item_pairs(item: items_pb2.InspectionItem) -> list[tuple[str, str]]:
