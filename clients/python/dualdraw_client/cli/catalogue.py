@@ -40,7 +40,7 @@ def _task_pairs(task: tasks_pb2.Task) -> list[tuple[str, str]]:
         ("created", show_time(task.create_time)),
         ("draw", task.draw_id or "(not drawn)"),
         ("plan", _plan_text(task)),
-        ("caps and raises", _rules_text(task.policy)),
+        ("rules", _rules_text(task.policy)),
     ]
 
 
