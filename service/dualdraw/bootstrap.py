@@ -22,6 +22,7 @@ from dualdraw.domain.draw.beacon import chain
 from dualdraw.domain.errors import Unavailable
 from dualdraw.domain.exclusions.model import EvaluationContext, RuleSet
 from dualdraw.domain.model import Exclusion, InspectionObject, SideFacts
+from dualdraw.domain.policy import DrawRules
 from dualdraw.runtime.telemetry import time_rule_evaluation
 from dualdraw.service_layer.draw_runner import DrawRunner, InProcessDraws
 from dualdraw.service_layer.entropy_policy import EntropyPolicy
@@ -49,6 +50,22 @@ class Wiring:
         self.engine.close()
         if self.owns_store:
             self.store.dispose()
+
+
+def bureau_rules(settings: Settings) -> DrawRules:
+    """The caps and raises of tasks outside a plan, from ``DUALDRAW_DEFAULT_*``; raises ``ValueError``
+    naming each bad setting (the server does not start)."""
+    rules = DrawRules(
+        frequency_cap=settings.default_frequency_cap,
+        complaint_threshold=settings.default_complaint_threshold,
+        raise_window_days=settings.default_raise_window_days,
+        raise_on_serious_violation=settings.raise_on_serious_violation_enabled,
+        other_level=settings.default_other_level,
+    )
+    problems = rules.problems("DUALDRAW_DEFAULT")
+    if problems:
+        raise ValueError("; ".join(f"{p.field.replace('.', '_').upper()}: {p.description}" for p in problems))
+    return rules
 
 
 def wire(

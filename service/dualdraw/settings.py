@@ -71,6 +71,25 @@ class Settings:
     )
     """``DUALDRAW_PLAN_REQUIRED``: ``on`` (default) refuses a task that names no published plan entry
     (``PLAN_ENTRY_REQUIRED``); ``off`` lets tasks be created outside a plan (tests about other things)."""
+    default_frequency_cap: int = field(default_factory=lambda: _env_int("DUALDRAW_DEFAULT_FREQUENCY_CAP", 1))
+    """``DUALDRAW_DEFAULT_FREQUENCY_CAP`` and the four below: the bureau's caps and raises for a task outside
+    a plan (no plan required): inspections per object per department per year (0: none; an item's own cap
+    wins), complaints that raise an object and their window, raise on a serious violation, what to do with
+    objects another level drew (``exclude`` or ``join``). A planned task takes its entry's instead."""
+    default_complaint_threshold: int = field(
+        default_factory=lambda: _env_int("DUALDRAW_DEFAULT_COMPLAINT_THRESHOLD", 3)
+    )
+    default_raise_window_days: int = field(
+        default_factory=lambda: _env_int("DUALDRAW_DEFAULT_RAISE_WINDOW_DAYS", 365)
+    )
+    default_raise_on_serious_violation: str = field(
+        default_factory=lambda: (
+            os.environ.get("DUALDRAW_DEFAULT_RAISE_ON_SERIOUS_VIOLATION", "on").strip().lower()
+        )
+    )
+    default_other_level: str = field(
+        default_factory=lambda: os.environ.get("DUALDRAW_DEFAULT_OTHER_LEVEL", "exclude").strip().lower()
+    )
     """Poll the rule files every this many seconds and reload on a change (0: only on ReloadRules)."""
 
     # -- security and operations --------------------------------------------------------------------------
@@ -160,6 +179,10 @@ class Settings:
     @property
     def plan_required_enabled(self) -> bool:
         return self.plan_required not in ("off", "0", "false", "no")
+
+    @property
+    def raise_on_serious_violation_enabled(self) -> bool:
+        return self.default_raise_on_serious_violation not in ("off", "0", "false", "no")
 
     @property
     def draw_process_enabled(self) -> bool:

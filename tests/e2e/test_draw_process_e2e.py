@@ -38,7 +38,13 @@ from dualdraw_client import DualdrawClient
 from dualdraw_client.errors import DualdrawError
 from tests.e2e.conftest import RULES, Served
 
-TASK = tasks_pb2.Task(item_code="TS-SE-01", department_id="130273-GXQ", ratio="0.1", team_size=2)
+TASK = tasks_pb2.Task(
+    item_code="TS-SE-01",
+    department_id="130273-GXQ",
+    ratio="0.1",
+    team_size=2,
+    policy=tasks_pb2.TaskPolicy(no_frequency_cap=True),  # drawn again and again: no draw caps the next
+)
 AS_OF = "2026-12-01"
 
 

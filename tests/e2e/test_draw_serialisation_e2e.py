@@ -168,7 +168,15 @@ def test_draws_without_a_cap_or_history_rule_do_not_block_each_other(
 
 
 def plain_task(client: DualdrawClient, department: str) -> tasks_pb2.Task:
-    """A task without a policy (``dualdraw-draw/1``: no cap, no inspection history read)."""
+    """A task with the frequency cap switched off and no recent-inspections rule: it reads no inspection
+    history of its own department (only other levels' draws of its item)."""
     return client.create_task(
-        tasks_pb2.Task(item_code=KEY, department_id=department, ratio="1", team_size=2, title="plain")
+        tasks_pb2.Task(
+            item_code=KEY,
+            department_id=department,
+            ratio="1",
+            team_size=2,
+            title="plain",
+            policy=tasks_pb2.TaskPolicy(no_frequency_cap=True),
+        )
     )

@@ -214,13 +214,17 @@ def test_the_cli_creates_task_policies_and_lists_joint_inspections(
     assert dict(p.cooperating_lines) == {"p-health": "drugs"}
     assert (p.workload_cap, p.recent_cycles, p.complaint_threshold) == (4, 2, 2)
     assert p.raise_on_serious_violation
-    # Without any policy flag the task has no policy (dualdraw-draw/1).
+    # Without any policy flag the task takes the bureau's caps and raises (no plan required here).
     code, out = cli(
         capsys, world, "tasks", "create", "--item", KEY, "--department", "c-hz", "--ratio", "1",
         "--team-size", "2", "--json", words=2,
     )  # fmt: skip
     assert code == 0, out
-    assert not client.get_task(json.loads(out)["id"]).HasField("policy")
+    p = client.get_task(json.loads(out)["id"]).policy
+    assert (p.frequency_cap, p.complaint_threshold, p.other_level) == (1, 3, "exclude")
+    code, out = cli(capsys, world, "tasks", "show", json.loads(out)["id"], words=2)
+    assert code == 0, out
+    assert "cap 1/year; raise at 3 complaints/365d; raise on serious violation; other level: exclude" in out
     code, out = cli(
         capsys, world, "tasks", "create", "--item", KEY, "--department", "c-hz", "--ratio", "1",
         "--team-size", "2", "--no-frequency-cap", "--central", "--json", words=2,
@@ -229,9 +233,15 @@ def test_the_cli_creates_task_policies_and_lists_joint_inspections(
     p = client.get_task(json.loads(out)["id"]).policy
     assert (p.no_frequency_cap, p.central) == (True, True)
 
-    # Joint inspections: the province's and Ningbo's draws of the same objects, merged.
+    # Joint inspections: Ningbo joins the province's inspections of its objects (decided before entropy).
     province = client.draw(task(client, "p-zj").id, as_of=AS_OF)
-    city = client.draw(task(client, "c-nb").id, as_of=AS_OF + dt.timedelta(days=1))
+    code, out = cli(
+        capsys, world, "tasks", "create", "--item", KEY, "--department", "c-nb", "--ratio", "1",
+        "--team-size", "2", "--other-level", "join", "--json", words=2,
+    )  # fmt: skip
+    assert code == 0, out
+    assert client.get_task(json.loads(out)["id"]).policy.other_level == "join"
+    city = client.draw(json.loads(out)["id"], as_of=AS_OF + dt.timedelta(days=1))
     merged = client.list_joint_inspections(2026).joint_inspections
     assert {j.credit_code for j in merged} == {o.credit_code for o in NB}
     assert {j.credit_code for j in client.list_joint_inspections(2026, "c-nb").joint_inspections} == {

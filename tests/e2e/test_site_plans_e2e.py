@@ -55,6 +55,9 @@ def test_the_site_shows_each_version_of_the_published_plan_with_its_entries(
             assert f"{e.frequency or 1} 次" in page
     assert [e.item_code for e in first.entries] == ["TS-SE-01", "TS-PQ-01"]
     assert "统一 0.1" in v1
+    assert "同一对象每年至多 1 次" in v1  # the default caps and raises every draw of the entry applies
+    assert "365 日内被投诉举报 3 次以上的提高一档" in v1
+    assert "上下级已抽中的对象：不再抽取" in v1
     assert "已被第 2 版修订" in v1
     assert reason in v1  # the later version's amendment reason, seen from the version it amends
     assert "D 类（高风险）：0.2" in v2

@@ -1,22 +1,25 @@
 """Task policies end to end, one scenario per rule, over the real server on SQLite and PostgreSQL:
 jurisdiction (central draws handed to branches, never outside the subtree), differentiated ratios per class
 and item kind, raises, frequency caps, inspector rules (certificates, speciality, conflicts, cross-office,
-recent cycles, workload cap, leader), joint draws and merged joint inspections, and infeasible tasks that
-write nothing."""
+recent cycles, workload cap, leader), joint draws, the bureau's caps and raises for a task that sets none,
+and infeasible tasks that write nothing. Draws of other levels: tests/e2e/test_level_coordination_e2e.py."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 from math import ceil
+from typing import Any
 
 import grpc
 import pytest
 
 from dualdraw.domain.credit_code import check_character
 from dualdraw.domain.draw.integrity import check_stored_draw
+from dualdraw.domain.draw.versions import algorithm_for_new_draw
 from dualdraw.domain.model import (
     Complaint,
     ComplaintStatus,
@@ -192,6 +195,13 @@ def assignments(client: DualdrawClient, draw_id: str) -> list[draws_pb2.Assignme
     return list(client.iter_assignments(draw_id))
 
 
+def manifest_of(client: DualdrawClient, draw_id: str) -> dict[str, Any]:
+    manifest: dict[str, Any] = json.loads(
+        json.loads(client.export_draw_bundle(draw_id))["draw"]["manifest_json"]
+    )
+    return manifest
+
+
 def test_central_provincial_draw_hands_every_object_to_its_own_branch(
     world: Served, client: DualdrawClient
 ) -> None:
@@ -271,6 +281,9 @@ def test_complaints_raise_an_object_to_a_higher_stratum_with_the_reason_listed(
     # Without the threshold nothing is raised.
     plain = client.draw(task(client, "c-hz", no_frequency_cap=True).id, as_of=AS_OF)
     assert not stub.ListRaises(draws_pb2.ListRaisesRequest(draw_id=plain.id)).raises
+    with world.running.services.unit_of_work() as uow:  # the eligible root with and without a raise
+        for d in (draw, plain):
+            assert check_stored_draw(stored_draw(uow, d.id)) is None
 
 
 def test_frequency_cap_excludes_with_its_own_reason_and_counts_campaigns_separately(
@@ -389,27 +402,28 @@ def test_joint_draw_mixes_teams_each_department_from_its_own_sub_seed(
         task(client, "c-hz", cooperating_department_ids=["c-hz"])
 
 
-def test_overlapping_objects_of_several_departments_are_merged_into_one_joint_inspection(
-    world: Served, client: DualdrawClient, stub: draws_pb2_grpc.DrawServiceStub
+def test_a_task_without_policy_draws_with_the_bureau_caps_and_raises(
+    world: Served, client: DualdrawClient
 ) -> None:
-    province = client.draw(task(client, "p-zj").id, as_of=AS_OF)  # the province's own teams
-    city = client.draw(task(client, "c-nb").id, as_of=AS_OF + dt.timedelta(days=1))
-    merged = stub.ListJointInspections(draws_pb2.ListJointInspectionsRequest(year=2026)).joint_inspections
-    assert {j.credit_code for j in merged} == {o.credit_code for o in NB}
-    for j in merged:
-        assert list(j.department_ids) == ["p-zj", "c-nb"]
-        assert list(j.draw_ids) == [province.id, city.id]
-        assert {m.badge_number[:2] for m in j.team} == {"P-", "NB"}
-        assert j.team[0].leader
-    assert not stub.ListJointInspections(draws_pb2.ListJointInspectionsRequest(year=2025)).joint_inspections
-
-
-def test_a_task_without_policy_still_draws_dualdraw_draw_1(world: Served, client: DualdrawClient) -> None:
     plain = client.create_task(tasks_pb2.Task(item_code=KEY, department_id="p-zj", ratio="1", team_size=2))
-    assert not plain.HasField("policy")
+    assert plain.policy.frequency_cap == 1
+    assert plain.policy.complaint_threshold == 3
+    assert plain.policy.raise_on_serious_violation
+    assert plain.policy.other_level == "exclude"
     draw = client.draw(plain.id, as_of=AS_OF)
-    assert draw.algorithm_version == "dualdraw-draw/1"
+    assert draw.algorithm_version == algorithm_for_new_draw().version
+    policy = manifest_of(client, draw.id)["task"]["policy"]
+    assert (policy["frequency_cap"], policy["complaint_threshold"], policy["other_level"]) == (
+        1,
+        3,
+        "exclude",
+    )
     assert {m.badge_number[:2] for a in assignments(client, draw.id) for m in a.team} == {"P-"}
+    again = client.draw(
+        client.create_task(tasks_pb2.Task(item_code=KEY, department_id="p-zj", ratio="1", team_size=2)).id,
+        as_of=AS_OF + dt.timedelta(days=1),
+    )
+    assert again.selected_count == 0  # the cap of 1 applies to a task that asked for nothing
 
 
 def test_the_general_item_cap_is_configurable(served: Served, database_url: str) -> None:

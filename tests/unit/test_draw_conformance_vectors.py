@@ -27,6 +27,7 @@ from dualdraw.domain.draw.commitments import (
     salted_leaf_hashes,
     set_root,
 )
+from dualdraw.domain.draw.coordination import other_level_problem
 from dualdraw.domain.draw.entropy import combine, expected_inputs, validate_declaration
 from dualdraw.domain.draw.policy_teams import (
     PlannedObject,
@@ -498,6 +499,33 @@ def test_planned_draw_keys_in_the_canonical_manifest(case: dict[str, Any]) -> No
     text = json.dumps(case["manifest"], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert text == case["manifest_json"] == canonical_json(case["manifest"]).decode()
     assert hashlib.sha256(text.encode()).hexdigest() == case["manifest_hash"]
+
+
+def _other_level_consistent(manifest: dict[str, Any], pairs: list[list[str]]) -> bool:
+    """§14.6 read from the text alone: the listed pairs sorted and distinct, the handling's rule id counting
+    exactly the listed codes, the other rule id absent, and the rows under the rule naming those codes."""
+    handling = manifest["task"]["policy"]["other_level"]
+    rule = {"exclude": "drawn-by-other-level", "join": "joined-to-other-level"}[handling]
+    other = ({"drawn-by-other-level", "joined-to-other-level"} - {rule}).pop()
+    listed = [tuple(p) for p in manifest["objects"]["other_level"]]
+    codes = {code for code, _ in listed}
+    by_rule = manifest["objects"]["exclusions_by_rule"]
+    return (
+        listed == sorted(set(listed))
+        and by_rule.get(other, 0) == 0
+        and by_rule.get(rule, 0) == len(codes)
+        and {code for code, r in pairs if r == rule} == codes
+    )
+
+
+@pytest.mark.parametrize("case", DATA["other_level"], ids=lambda c: c["name"])
+def test_objects_another_level_drew_are_checked_against_the_exclusions(case: dict[str, Any]) -> None:
+    text = json.dumps(case["manifest"], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert text == case["manifest_json"] == canonical_json(case["manifest"]).decode()
+    assert hashlib.sha256(text.encode()).hexdigest() == case["manifest_hash"]
+    pairs = [(code, rule) for code, rule in case["exclusions"]]
+    assert other_level_problem(case["manifest"], pairs) == case["problem"]
+    assert _other_level_consistent(case["manifest"], case["exclusions"]) == (case["problem"] is None)
 
 
 def test_vectors_are_what_the_generator_writes() -> None:

@@ -33,9 +33,11 @@ def test_the_wire_ids_stay() -> None:
     assert algorithm_for(QUALIFIED_DRAW).manifest_version == "dualdraw-manifest/4"
 
 
-def test_a_new_policy_draw_is_a_qualified_draw() -> None:
-    assert algorithm_for_new_draw(False).version == PLAIN_DRAW
-    assert algorithm_for_new_draw(True).version == QUALIFIED_DRAW
+def test_every_new_draw_is_a_qualified_draw_and_older_versions_only_verify_old_draws() -> None:
+    assert algorithm_for_new_draw().version == QUALIFIED_DRAW
+    assert algorithm_for_new_draw().stratified
+    assert algorithm_for(PLAIN_DRAW).version == PLAIN_DRAW
+    assert algorithm_for(POLICY_DRAW).version == POLICY_DRAW
 
 
 def test_an_unknown_version_is_refused_by_name() -> None:

@@ -30,6 +30,7 @@ from dualdraw.domain.draw.commitments import (
     pool_root,
     salt_for,
 )
+from dualdraw.domain.draw.coordination import other_level_problem
 from dualdraw.domain.draw.entropy import combine, local_commitment, party_commitment
 from dualdraw.domain.draw.policy_teams import PlannedObject, PoolMember, TeamRules, teams_for_plan
 from dualdraw.domain.draw.qualified_teams import (
@@ -534,6 +535,43 @@ def manifest_keys() -> list[dict[str, Any]]:
     return out
 
 
+def other_level() -> list[dict[str, Any]]:
+    """Objects another level drew (§14.6): where the keys sit in a canonical manifest (a fragment), and the
+    verdict of checking ``objects.other_level`` against the exclusion rows (``None``: consistent)."""
+    a, b, c = (_code("other-level", n) for n in range(3))
+    out = []
+    for name, handling, listed, pairs in [
+        ("left to the other draw", "exclude", [[a, "d-city"], [b, "d-city"], [b, "d-prov"]],
+         [[a, "drawn-by-other-level"], [b, "drawn-by-other-level"], [c, "statutory.x"]]),
+        ("joined", "join", [[a, "d-prov"]], [[a, "joined-to-other-level"]]),
+        ("nothing drawn elsewhere", "exclude", [], [[c, "frequency-cap"]]),
+        ("a listed object without its exclusion", "exclude", [[a, "d-city"], [c, "d-city"]],
+         [[a, "drawn-by-other-level"], [b, "drawn-by-other-level"]]),
+        ("the rule id of the other handling", "join", [[a, "d-city"]], [[a, "drawn-by-other-level"]]),
+        ("not sorted", "exclude", [[b, "d-city"], [a, "d-city"]],
+         [[a, "drawn-by-other-level"], [b, "drawn-by-other-level"]]),
+    ]:  # fmt: skip
+        by_rule: dict[str, int] = {}
+        for _, rule in pairs:
+            by_rule[rule] = by_rule.get(rule, 0) + 1
+        manifest = {
+            "objects": {"exclusions_by_rule": by_rule, "other_level": listed},
+            "task": {"policy": {"other_level": handling}},
+        }
+        text = canonical_json(manifest)
+        out.append(
+            {
+                "name": name,
+                "manifest": manifest,
+                "manifest_json": text.decode(),
+                "manifest_hash": hashlib.sha256(text).hexdigest(),
+                "exclusions": pairs,
+                "problem": other_level_problem(manifest, [(x, r) for x, r in pairs]),
+            }
+        )
+    return out
+
+
 def vectors() -> dict[str, Any]:
     return {
         "ratios": ratios(),
@@ -546,6 +584,7 @@ def vectors() -> dict[str, Any]:
         "workload_cap": workload_cap(),
         "checkpoint_note": checkpoint_note(),
         "manifest_keys": manifest_keys(),
+        "other_level": other_level(),
     }
 
 

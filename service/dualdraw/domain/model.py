@@ -64,6 +64,8 @@ class SystemExclusionCategory(StrEnum):
 
     FREQUENCY_CAP = "frequency_cap"
     """The object reached the task's yearly frequency cap."""
+    OTHER_LEVEL = "other_level"
+    """Another level's draw of the same item selected the object this year (left to it, or joined)."""
 
 
 @dataclass(frozen=True)

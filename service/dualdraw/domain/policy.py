@@ -1,6 +1,6 @@
 """Task policy (Art. 7, 8, 10, 15): differentiated ratios, raises, frequency caps, team rules, joint
-draws. A task whose policy is the default draws exactly as before (``dualdraw-draw/1``); any other policy
-draws with ``dualdraw-draw/2`` (docs/DRAW-ALGORITHM.md §14).
+draws, and the ``DrawRules`` (caps, raises, objects another level drew) every new draw applies — a plan
+entry's, or the bureau defaults. Every new draw is a policy draw (docs/DRAW-ALGORITHM.md §14).
 
 Everything here is pure: the service layer gathers the facts (complaints, earlier inspections, serious
 violations) and these functions decide.
@@ -27,7 +27,13 @@ from dualdraw.domain.model import (
 
 FREQUENCY_CAP_RULE_ID = "frequency-cap"
 """Reserved rule id of the exclusions made by the frequency cap (not a rule-file rule)."""
+EXCLUDE = "exclude"
+JOIN = "join"
+OTHER_LEVEL_HANDLINGS = (EXCLUDE, JOIN)
 DEFAULT_FREQUENCY_CAP = 1
+DEFAULT_COMPLAINT_THRESHOLD = 3
+DEFAULT_RAISE_WINDOW_DAYS = 365
+MAX_COMPLAINT_THRESHOLD = 1000
 MAX_ITEM_FREQUENCY_CAP = 366
 """The highest per-item cap (one inspection a day)."""
 DEFAULT_GENERAL_RATIO_CAP = Fraction(1, 5)
@@ -70,8 +76,11 @@ class TaskPolicy:
     cooperating_lines: Mapping[str, str] = field(default_factory=dict)
     """Cooperating department → the line (speciality) its members must hold on the draw date; one for every
     cooperating department (``dualdraw-draw/3``)."""
+    other_level: str = ""
+    """Objects another level drew this year for the same item: ``exclude`` or ``join`` (empty: not set by
+    the task — the plan entry's, else the bureau default; see ``DrawRules``)."""
     enabled: bool = False
-    """True when the task was created with a policy (draws ``dualdraw-draw/3``; ``/2`` before it)."""
+    """True when the task was created with a policy; every draw uses one (``DrawRules.policy_for``)."""
 
     def to_json(self) -> dict[str, Any]:
         if not self.enabled:
@@ -98,6 +107,7 @@ class TaskPolicy:
                 if self.cooperating_lines
                 else {}
             ),
+            **({"other_level": self.other_level} if self.other_level else {}),
         }
 
     @property
@@ -139,6 +149,7 @@ class TaskPolicy:
             cooperating_department_ids=tuple(data.get("cooperating_department_ids", ())),
             cooperating_team_size=int(data.get("cooperating_team_size", 1)),
             cooperating_lines={str(k): str(v) for k, v in data.get("cooperating_lines", {}).items()},
+            other_level=str(data.get("other_level", "")),
             enabled=True,
         )
 
@@ -149,6 +160,134 @@ class TaskPolicy:
 
 def _optional_int(value: Any) -> int | None:
     return None if value is None else int(value)
+
+
+@dataclass(frozen=True)
+class DrawRules:
+    """The caps and raises every new draw applies, and what it does with objects another level drew: a
+    published plan entry's (its task takes them from the version in force at commit), or — with no plan
+    required (development) — the bureau defaults from Settings."""
+
+    frequency_cap: int = DEFAULT_FREQUENCY_CAP
+    """Planned inspections per object per department per calendar year (0: no cap)."""
+    complaint_threshold: int = DEFAULT_COMPLAINT_THRESHOLD
+    """Objects with at least this many complaints in the window are raised (Art. 8; 0: off)."""
+    raise_window_days: int = DEFAULT_RAISE_WINDOW_DAYS
+    raise_on_serious_violation: bool = True
+    """Objects with a case opened or a judicial referral in the window are raised (Art. 8)."""
+    raise_to: str = ""
+    """The class a raised object is drawn in; empty: one class higher."""
+    other_level: str = EXCLUDE
+    """Objects an ancestor's or a descendant's draw of the same item selected this year (Art. 8, 15):
+    ``exclude`` (left to that draw) or ``join`` (joined into that draw's inspection)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "frequency_cap": self.frequency_cap,
+            "complaint_threshold": self.complaint_threshold,
+            "raise_window_days": self.raise_window_days,
+            "raise_on_serious_violation": self.raise_on_serious_violation,
+            "raise_to": self.raise_to,
+            "other_level": self.other_level,
+        }
+
+    @staticmethod
+    def from_json(data: Mapping[str, Any]) -> DrawRules:
+        """Missing keys take the defaults (plan versions stored before the rules existed)."""
+        d = DrawRules()
+        return DrawRules(
+            frequency_cap=int(data.get("frequency_cap", d.frequency_cap)),
+            complaint_threshold=int(data.get("complaint_threshold", d.complaint_threshold)),
+            raise_window_days=int(data.get("raise_window_days", d.raise_window_days)),
+            raise_on_serious_violation=bool(data.get("raise_on_serious_violation", True)),
+            raise_to=str(data.get("raise_to", "")),
+            other_level=str(data.get("other_level", EXCLUDE)),
+        )
+
+    def problems(self, path: str) -> list[FieldViolation]:
+        v = Violations()
+        if not 0 <= self.frequency_cap <= MAX_ITEM_FREQUENCY_CAP:
+            v.add(
+                f"{path}.frequency_cap",
+                f"must be between 0 (no cap) and {MAX_ITEM_FREQUENCY_CAP}",
+                reason="VALUE_OUT_OF_RANGE",
+            )
+        if not 0 <= self.complaint_threshold <= MAX_COMPLAINT_THRESHOLD:
+            v.add(
+                f"{path}.complaint_threshold",
+                f"must be between 0 (off) and {MAX_COMPLAINT_THRESHOLD}",
+                reason="VALUE_OUT_OF_RANGE",
+            )
+        if not 1 <= self.raise_window_days <= 3660:
+            v.add(f"{path}.raise_window_days", "must be between 1 and 3660", reason="VALUE_OUT_OF_RANGE")
+        if self.raise_to and self.raise_to not in {c.value for c in _CLASSES}:
+            v.add(
+                f"{path}.raise_to",
+                f"unknown credit-risk class {self.raise_to!r} (A, B, C or D)",
+                reason="RISK_CLASS_UNKNOWN",
+            )
+        if self.other_level not in OTHER_LEVEL_HANDLINGS:
+            v.add(f"{path}.other_level", f"must be {EXCLUDE!r} or {JOIN!r}", reason="ENUM_VALUE_UNKNOWN")
+        return v.items
+
+    def policy_for(self, task: TaskPolicy, *, item_frequency_cap: int | None = None) -> TaskPolicy:
+        """The policy a task's draw uses under these rules (bureau defaults, no plan): what the task set
+        itself wins (its policy was checked at creation); its cap, else the item's, else these rules'."""
+        if not task.enabled:
+            task = replace(
+                TaskPolicy(),
+                complaint_threshold=self.complaint_threshold,
+                raise_window_days=self.raise_window_days,
+                raise_on_serious_violation=self.raise_on_serious_violation,
+                raise_to=self.raise_to,
+                enabled=True,
+            )
+        cap = task.frequency_cap
+        if cap is None:
+            cap = self.frequency_cap if item_frequency_cap is None else item_frequency_cap
+        return replace(task, frequency_cap=cap, other_level=task.other_level or self.other_level)
+
+    def planned_policy(self, task: TaskPolicy) -> TaskPolicy:
+        """The policy a planned task's draw uses: these (the entry's) caps, raises and other-level handling
+        over the task's team rules. ``plan_mismatches`` keeps a task from asking for anything else."""
+        return replace(
+            task,
+            frequency_cap=self.frequency_cap,
+            complaint_threshold=self.complaint_threshold,
+            raise_window_days=self.raise_window_days,
+            raise_on_serious_violation=self.raise_on_serious_violation,
+            raise_to=self.raise_to,
+            other_level=self.other_level,
+            enabled=True,
+        )
+
+    def mismatches(self, task: TaskPolicy, path: str, entry_id: str) -> list[FieldViolation]:
+        """A planned task's policy fields that differ from the entry's rules. A task may repeat the entry's
+        value or leave the field unset; it may not change it, stricter or laxer: a cap or a raise is the
+        published plan's, not the operator's choice."""
+        if not task.enabled:
+            return []
+        unset = TaskPolicy()
+        out = []
+        for name in (
+            "frequency_cap",
+            "complaint_threshold",
+            "raise_window_days",
+            "raise_on_serious_violation",
+            "raise_to",
+            "other_level",
+        ):
+            asked, planned = getattr(task, name), getattr(self, name)
+            if asked != getattr(unset, name) and asked != planned:
+                out.append(
+                    FieldViolation(
+                        f"{path}.{name}",
+                        f"plan entry {entry_id} sets {name} to {planned!r}; a planned task takes the "
+                        "plan's caps and raises (leave it unset)",
+                        "PLAN_ENTRY_MISMATCH",
+                    )
+                )
+        return out
 
 
 def policy_problems(
@@ -208,6 +347,12 @@ def policy_problems(
         v.add(f"{path}.recent_cycles", f"at most {MAX_RECENT_CYCLES}", reason="VALUE_OUT_OF_RANGE")
     if not 1 <= policy.raise_window_days <= 3660:
         v.add(f"{path}.raise_window_days", "must be between 1 and 3660", reason="VALUE_OUT_OF_RANGE")
+    if policy.other_level not in ("", *OTHER_LEVEL_HANDLINGS):
+        v.add(
+            f"{path}.other_level",
+            f"must be {EXCLUDE!r} or {JOIN!r} (empty: the plan's or the default)",
+            reason="ENUM_VALUE_UNKNOWN",
+        )
     if len(policy.cooperating_department_ids) > MAX_COOPERATING:
         v.add(f"{path}.cooperating_department_ids", f"at most {MAX_COOPERATING}", reason="VALUE_OUT_OF_RANGE")
     seen: set[str] = set()
@@ -355,6 +500,7 @@ class PastInspection:
     credit_code: str
     badges: tuple[str, ...] = ()
     position: int = 0
+    item_code: str = ""
 
 
 def frequency_cap_exclusions(

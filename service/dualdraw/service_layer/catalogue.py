@@ -16,8 +16,8 @@ from dualdraw.domain.errors import (
     Violations,
 )
 from dualdraw.domain.jurisdiction import DepartmentTree, scope_problems
-from dualdraw.domain.plan.model import already_drawn
-from dualdraw.domain.policy import DEFAULT_GENERAL_RATIO_CAP, TaskPolicy, policy_problems
+from dualdraw.domain.plan.model import PlanEntry, already_drawn
+from dualdraw.domain.policy import DEFAULT_GENERAL_RATIO_CAP, DrawRules, TaskPolicy, policy_problems
 from dualdraw.domain.region import region_code_problem
 from dualdraw.service_layer.audit_events import record_event
 from dualdraw.service_layer.context import Caller
@@ -84,13 +84,17 @@ def create_task(
     general_ratio_cap: Fraction = DEFAULT_GENERAL_RATIO_CAP,
     plan: PlanRequest | None = None,
     plan_required: bool = False,
+    bureau_rules: DrawRules | None = None,
 ) -> model.Task:
     """Creates a task after checking its item, department, ratio, team size and jurisdiction.
 
     ``ratio`` is ``None`` when the request's ratio did not parse (already recorded in ``violations``).
     With ``plan`` the task draws for a published plan entry's period (``plans.bind_task``): the item and
-    ratio default to the entry's, a ``team_size`` of 0 to the entry's (else its item version's). With
-    ``plan_required`` a task without a plan entry is refused (``PLAN_ENTRY_REQUIRED``).
+    ratio default to the entry's, a ``team_size`` of 0 to the entry's (else its item version's), and its
+    policy takes the entry's caps, raises, class ratios and level (a policy field that differs from the
+    entry's is refused). With ``plan_required`` a task without a plan entry is refused
+    (``PLAN_ENTRY_REQUIRED``); otherwise it takes ``bureau_rules`` (the Settings defaults) where its own
+    policy sets nothing. Either way the task stores the policy it will draw with.
     """
     v = violations if violations is not None else Violations()
     if scope.region_code and (problem := region_code_problem(scope.region_code)):
@@ -98,6 +102,7 @@ def create_task(
     policy = policy or TaskPolicy()
     with uow:
         plan_ref: model.PlanRef | None = None
+        entry: PlanEntry | None = None
         if plan is not None and plan.plan_id:
             _, entry, plan_ref = bind_task(
                 uow,
@@ -120,6 +125,7 @@ def create_task(
                     f"entry {entry.id} plans the ratio {entry.ratio}, not {ratio}",
                     reason="PLAN_ENTRY_MISMATCH",
                 )
+            v.items.extend(entry.policy_mismatches(policy))
         elif plan_required:
             raise FailedPrecondition(
                 "a task comes from a published plan entry: name task.plan_id and task.plan_entry_id",
@@ -156,6 +162,11 @@ def create_task(
         if v:
             raise InvalidArgument(v.items)
         assert ratio is not None  # a missing ratio is a violation raised above
+        assert item is not None  # an unknown item is a violation raised above
+        if entry is not None:
+            policy = entry.draw_policy(policy)
+        else:
+            policy = (bureau_rules or DrawRules()).policy_for(policy, item_frequency_cap=item.frequency_cap)
         task = model.Task(
             id=new_task_id(),
             item_code=item_code,

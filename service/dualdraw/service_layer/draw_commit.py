@@ -11,7 +11,7 @@ import secrets
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from itertools import compress, pairwise
+from itertools import pairwise
 from typing import Any
 
 from dualdraw.domain import model
@@ -33,13 +33,14 @@ from dualdraw.domain.draw.entropy import (
     expected_inputs,
     validate_declaration,
 )
-from dualdraw.domain.draw.strata import DEFAULT_STRATUM, manifest_strata
-from dualdraw.domain.draw.teams import conflict_digest, inspector_pool, inspector_pool_digest
+from dualdraw.domain.draw.strata import manifest_strata
+from dualdraw.domain.draw.teams import inspector_pool_digest
 from dualdraw.domain.draw.versions import algorithm_for_new_draw
 from dualdraw.domain.errors import AlreadyExists, FailedPrecondition
 from dualdraw.domain.exclusions.model import EvaluationContext, RuleSet
 from dualdraw.domain.jurisdiction import DepartmentTree, task_object_filter
-from dualdraw.domain.policy import Raise, TaskPolicy, history_scope, reads_history
+from dualdraw.domain.plan.model import PlanEntry
+from dualdraw.domain.policy import DrawRules, TaskPolicy, history_scope, reads_history
 from dualdraw.service_layer.audit_events import record_event
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.directory import require
@@ -77,47 +78,74 @@ class Committed:
     entries: list[EligibleEntry]
 
 
-def claim_history_scope(uow: UnitOfWork, tree: DepartmentTree, task: model.Task, policy: TaskPolicy) -> None:
+def claim_history_scope(
+    uow: UnitOfWork, tree: DepartmentTree, task: model.Task, policy: TaskPolicy, item_code: str
+) -> None:
     """Makes what a new draw of ``task`` reads of the inspection history final until its transaction ends.
 
-    Takes the draw lock of every department of the draw's scope (``history_scope``: exclusive when the draw
-    reads the history, shared when it only adds to it), then refuses the draw while another draw of an
-    overlapping scope is committed but not executed, when either of the two reads the history: that draw's
-    selection is not known yet, so neither the caps it froze nor the caps this one would freeze could
-    count it. Raises ``FailedPrecondition`` (``PENDING_DRAW_IN_SCOPE``, naming the pending draw) before
-    the objects or the history are read and anything is written, so before the new draw has any entropy:
-    execute or abandon the pending draw, then commit again. A one-step draw (commit and execute in one
-    transaction) holds the lock through its execution and is never pending for others.
+    Takes the draw lock of every department of the draw's scope (``history_scope``, and every department
+    below the task's: another level's draws of the same item are read too), then refuses the draw while
+    another draw is committed but not executed whose scope overlaps when either of the two reads its own
+    department's history (a cap or the recent-inspections rule), or which draws the same item at another
+    level (an ancestor or a descendant department): that draw's selection is not known yet, so
+    neither the caps and other-level exclusions it froze nor those this one would freeze could count it.
+    Raises ``FailedPrecondition`` (``PENDING_DRAW_IN_SCOPE``, naming the pending draw) before the objects
+    or the history are read and anything is written, so before the new draw has any entropy: execute or
+    abandon the pending draw, then commit again. A one-step draw (commit and execute in one transaction)
+    holds the lock through its execution and is never pending for others.
     """
     reads = reads_history(policy)
     scope = history_scope(task.department_id, policy, _subtree(tree, task.department_id, policy))
-    uow.lifecycle.lock_history_scope(scope, exclusive=reads)
+    below = _below(tree, task.department_id)
+    uow.lifecycle.lock_history_scope(scope | below, exclusive=True)
     for pending in uow.lifecycle.pending_draws():
         if pending.task_id == task.id:
             continue
         other = TaskPolicy.loads(pending.policy_json).for_item(pending.item_frequency_cap)
-        if not (reads or reads_history(other)):
-            continue
-        shared = scope & history_scope(
-            pending.department_id, other, _subtree(tree, pending.department_id, other)
+        shared: frozenset[str] = frozenset()
+        if reads or reads_history(other):
+            shared = scope & history_scope(
+                pending.department_id, other, _subtree(tree, pending.department_id, other)
+            )
+        levels = pending.item_code == item_code and (
+            pending.department_id in below - {task.department_id}
+            or task.department_id in _below(tree, pending.department_id) - {pending.department_id}
         )
-        if shared:
+        if shared or levels:
+            why = (
+                f"shares the inspection history of department(s) {', '.join(sorted(shared))} with this draw"
+                if shared
+                else f"draws item {item_code} at another level (department {pending.department_id})"
+            )
             raise FailedPrecondition(
                 f"draw {pending.draw_id} of task {pending.task_id} is committed and not executed yet, and "
-                f"shares the inspection history of department(s) {', '.join(sorted(shared))} with this "
-                f"draw: the frequency caps and recent inspections of one of them would miss the other's "
-                f"selection; execute or abandon draw {pending.draw_id} first",
+                f"{why}: the frequency caps, recent inspections and other-level exclusions of one of them "
+                f"would miss the other's selection; execute or abandon draw {pending.draw_id} first",
                 reason="PENDING_DRAW_IN_SCOPE",
                 metadata={
                     "draw_id": pending.draw_id,
                     "task_id": pending.task_id,
-                    "department_ids": ",".join(sorted(shared)),
+                    "department_ids": ",".join(sorted(shared or {pending.department_id})),
                 },
             )
 
 
 def _subtree(tree: DepartmentTree, department_id: str, policy: TaskPolicy) -> frozenset[str]:
     return tree.subtree_ids(department_id) if policy.central and tree.get(department_id) else frozenset()
+
+
+def _below(tree: DepartmentTree, department_id: str) -> frozenset[str]:
+    return tree.subtree_ids(department_id) if tree.get(department_id) else frozenset({department_id})
+
+
+def draw_policy(task: model.Task, entry: PlanEntry | None, item: model.InspectionItem) -> TaskPolicy:
+    """The policy a new draw of ``task`` uses: its plan entry's (in the version in force) over the task's
+    team rules; outside a plan the task's own, which creation filled from the bureau defaults (a task
+    stored without one gets ``DrawRules()``). Always enabled: caps and raises apply to every draw."""
+    own = TaskPolicy.loads(task.policy_json)
+    if entry is not None:
+        return entry.draw_policy(own)
+    return DrawRules().policy_for(own, item_frequency_cap=item.frequency_cap)
 
 
 def commit_in(
@@ -146,19 +174,20 @@ def commit_in(
         check_rounds_after(declaration, caller.now)
     except EntropyProblem as exc:
         raise entropy_failure(exc) from None
-    planned_item = check_draw(uow, task, day, caller)
-    item = planned_item or require(uow.items.get(task.item_code), "inspection item", task.item_code)
+    planned = check_draw(uow, task, day, caller)
+    entry = planned[0] if planned else None
+    item = (
+        planned[1] if planned else require(uow.items.get(task.item_code), "inspection item", task.item_code)
+    )
     departments = uow.directory.all_departments()
     tree = DepartmentTree(departments)
     department = require(tree.get(task.department_id), "department", task.department_id)
-    # The cap a draw uses (and its manifest records): the task's own, else the item's, else the default.
-    policy = TaskPolicy.loads(task.policy_json).for_item(item.frequency_cap)
-    algorithm = algorithm_for_new_draw(policy.enabled)
-    claim_history_scope(uow, tree, task, policy)
+    policy = draw_policy(task, entry, item)
+    algorithm = algorithm_for_new_draw()
+    claim_history_scope(uow, tree, task, policy, item.code)
     object_filter = task_object_filter(tree, task)
     objects = uow.directory.objects_matching(object_filter)
     side_facts = uow.directory.side_facts_matching(object_filter)
-    candidates = uow.directory.inspectors_of([task.department_id])
     if progress:
         progress("load", len(objects), len(objects))
     context = EvaluationContext(
@@ -172,18 +201,19 @@ def commit_in(
         department_region=department.region_code,
     )
     salt_key = secrets.token_bytes(32)
-    in_scope: list[EligibleEntry] = []
-    leaf_set: LeafSet | None = None
-    eligible_root_hex = ""
     codes = [o.credit_code for o in objects]
-    if not policy.enabled and all(a < b for a, b in pairwise(codes)):
-        # A dualdraw-draw/1 entry depends on its object alone: the leaves of every in-scope object are
-        # hashed while the rules worker evaluates them; the exclusions then only pick the eligible ones.
+    leaf_set: LeafSet | None = None
+    if all(a < b for a, b in pairwise(codes)):
+        # An eligible entry's stratum is its risk class unless a raise moves it: the leaves of every in-scope
+        # object are hashed while the rules worker evaluates them; the root then only picks the eligible
+        # ones (when nothing was raised).
         risk_class_text = {c: c.value for c in model.RiskClass}  # an enum's .value is slow at 1M objects
-        in_scope = [
-            EligibleEntry(o.credit_code, DEFAULT_STRATUM, risk_class_text[o.risk_class]) for o in objects
-        ]
+        in_scope = []
+        for o in objects:
+            risk_class = risk_class_text[o.risk_class]
+            in_scope.append(EligibleEntry(o.credit_code, risk_class, risk_class))
         leaf_set = LeafSet(in_scope, salt_key)
+        del in_scope
     evaluated = engine.evaluate(
         rule_set,
         context,
@@ -194,56 +224,36 @@ def commit_in(
     )
     exclusions = sorted(evaluated, key=lambda e: (e.credit_code, e.rule_id))
     excluded = {e.credit_code for e in exclusions}
-    raises: list[Raise] = []
-    if policy.enabled:
-        prepared = gather_policy_inputs(
-            uow,
-            policy=policy,
-            task=task,
-            item=item,
-            tree=tree,
-            objects=objects,
-            side_facts=side_facts,
-            rule_excluded=excluded,
-            day=day,
-        )
-        exclusions = sorted(exclusions + prepared.cap_exclusions, key=lambda e: (e.credit_code, e.rule_id))
-        excluded = {e.credit_code for e in exclusions}
-        eligible = prepared.eligible
-        entries = prepared.entries
-        raises = prepared.raises
-        pool_lines = [m.line() for m in prepared.pool]
-        pool_digest = inspector_pool_digest(m.badge_number for m in prepared.pool)
-        conflicts = set_digest(f"{m.badge_number}\t{code}" for m in prepared.pool for code in m.conflicts)
-        left_out = prepared.left_out
-        strata = manifest_strata(entries, prepared.ratios)
-    else:
-        if leaf_set is not None:
-            keep = [code not in excluded for code in codes]
-            entries = list(compress(in_scope, keep))
-            eligible_root_hex = leaf_set.subset_root(keep)
-        else:  # objects not given in code order (objects_matching sorts them): the plain way
-            entries = sorted(
-                EligibleEntry(o.credit_code, DEFAULT_STRATUM, o.risk_class.value)
-                for o in objects
-                if o.credit_code not in excluded
-            )
-        eligible = [e.code for e in entries]
-        pool = inspector_pool(candidates, item.required_speciality, day)
+    prepared = gather_policy_inputs(
+        uow,
+        policy=policy,
+        task=task,
+        item=item,
+        tree=tree,
+        objects=objects,
+        side_facts=side_facts,
+        rule_excluded=excluded,
+        day=day,
+    )
+    exclusions = sorted(
+        exclusions + prepared.cap_exclusions + prepared.other_level_exclusions,
+        key=lambda e: (e.credit_code, e.rule_id),
+    )
+    excluded = {e.credit_code for e in exclusions}
+    eligible = prepared.eligible
+    entries = prepared.entries
+    raises = prepared.raises
+    pool_lines = [m.line() for m in prepared.pool]
+    pool_digest = inspector_pool_digest(m.badge_number for m in prepared.pool)
+    conflicts = set_digest(f"{m.badge_number}\t{code}" for m in prepared.pool for code in m.conflicts)
+    left_out = prepared.left_out
+    strata = manifest_strata(entries, prepared.ratios)
+    if leaf_set is not None and not raises:
         eligible_set = set(eligible)
-        pool_lines = [pool_entry(i, eligible_set) for i in pool.qualified]
-        pool_digest = pool.digest
-        conflicts = conflict_digest(pool.qualified, eligible)
-        left_out = [[badge, reason] for badge, reason in pool.left_out]
-        strata = {
-            DEFAULT_STRATUM: {
-                "count": len(eligible),
-                "ratio": f"{task.ratio.numerator}/{task.ratio.denominator}",
-            }
-        }
-    del in_scope, codes, leaf_set
-    if not eligible_root_hex:
+        eligible_root_hex = leaf_set.subset_root([code in eligible_set for code in codes])
+    else:
         eligible_root_hex = eligible_root(entries, salt_key)
+    del codes, leaf_set
     excluded_pairs = [(e.credit_code, e.rule_id) for e in exclusions]
     eligible_hash = eligible_digest(eligible)
     draw_id = new_draw_id()
@@ -297,12 +307,14 @@ def commit_in(
         }
     if task.rehearsal:
         manifest["rehearsal"] = True
-    if policy.enabled:
-        manifest["task"]["policy"] = policy.to_json()
-        manifest["task"]["policy"]["cooperating_lines"] = dict(sorted(policy.cooperating_lines.items()))
-        manifest["task"]["unqualified_assistant"] = item.unqualified_assistant
-        manifest["objects"]["plan"] = prepared.plan
-        manifest["objects"]["raised"] = [[r.credit_code, r.from_class, r.to_class] for r in raises]
+    manifest["task"]["policy"] = policy.to_json()
+    manifest["task"]["policy"]["cooperating_lines"] = dict(sorted(policy.cooperating_lines.items()))
+    manifest["task"]["unqualified_assistant"] = item.unqualified_assistant
+    manifest["objects"]["plan"] = prepared.plan
+    manifest["objects"]["raised"] = [[r.credit_code, r.from_class, r.to_class] for r in raises]
+    manifest["objects"]["other_level"] = sorted(
+        {(e.credit_code, draw_id) for e in prepared.other_level_exclusions for draw_id in e.evidence}
+    )
     # Known before the entropy: a department that cannot staff some eligible object refuses the draw now,
     # so that success never depends on the seed (no re-roll by failure).
     algorithm.refuse_unstaffable(pool_lines, manifest)

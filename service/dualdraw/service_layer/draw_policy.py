@@ -1,11 +1,13 @@
-"""The policy parts of a draw (``dualdraw-draw/3``): what commit freezes and how execute computes.
+"""The policy parts of a draw (``dualdraw-draw/3``, every new draw): what commit freezes and how execute
+computes.
 
-Commit: the frequency-cap exclusions, the raises, one stratum per (raised) credit-risk class with its ratio,
-the plan (which department every eligible object is handed to, and its office) and the pool of every
-department involved with each inspector's certificate for the line their department needs (the item's, or
-the line declared for a cooperating department), declared conflicts and recent inspections — all in
-the manifest or the pool lines, before any entropy exists. Execute computes from the seed and those frozen
-inputs alone (``domain.draw.versions``), so the offline verifier can redo it.
+Commit: the frequency-cap exclusions, the objects another level drew (left to it or joined), the raises,
+one stratum per (raised) credit-risk class with its ratio, the plan (which department every eligible object
+is handed to, and its office) and the pool of every department involved with each inspector's certificate
+for the line their department needs (the item's, or the line declared for a cooperating department),
+declared conflicts and recent inspections — all in the manifest or the pool lines, before any entropy
+exists. Execute computes from the seed and those frozen inputs alone (``domain.draw.versions``), so the
+offline verifier can redo it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 from dualdraw.domain import model
 from dualdraw.domain.draw.commitments import EligibleEntry
+from dualdraw.domain.draw.coordination import other_level_exclusions, other_levels
 from dualdraw.domain.draw.qualified_teams import QualifiedPoolMember, certificate_for
 from dualdraw.domain.draw.strata import risk_strata
 from dualdraw.domain.draw.versions import algorithm_for
@@ -43,6 +46,7 @@ class PolicyInputs:
     """What a policy draw's commit freezes beside the rule exclusions."""
 
     cap_exclusions: list[model.Exclusion]
+    other_level_exclusions: list[model.Exclusion]
     raises: list[Raise]
     entries: list[EligibleEntry]
     ratios: dict[str, Fraction]
@@ -79,12 +83,17 @@ def gather_policy_inputs(
         )
     remaining = [o for o in objects if o.credit_code not in rule_excluded]
     codes = [o.credit_code for o in remaining]
-    needs_history = policy.effective_frequency_cap or policy.recent_cycles
-    history = uow.draws.inspection_history(codes) if needs_history else []
+    history = uow.draws.inspection_history(codes)
     cap = frequency_cap_exclusions(policy, task.department_id, day, codes, history)
-    capped = {e.credit_code for e in cap}
+    levels = other_levels(
+        task.department_id,
+        (d.id for d in tree.ancestors(task.department_id)),
+        tree.subtree_ids(task.department_id),
+    )
+    drawn_elsewhere = other_level_exclusions(policy, task.item_code, day, codes, history, levels)
+    taken = {e.credit_code for e in cap} | {e.credit_code for e in drawn_elsewhere}
     eligible_objects = sorted(
-        (o for o in remaining if o.credit_code not in capped), key=lambda o: o.credit_code
+        (o for o in remaining if o.credit_code not in taken), key=lambda o: o.credit_code
     )
     eligible = [o.credit_code for o in eligible_objects]
     complaints: dict[str, list[tuple[str, dt.date]]] = {}
@@ -124,7 +133,7 @@ def gather_policy_inputs(
                 recent=frozenset(recent.get(i.badge_number, set()) & eligible_set),
             )
         )
-    return PolicyInputs(cap, raises, entries, ratios, plan, pool, left_out, eligible)
+    return PolicyInputs(cap, drawn_elsewhere, raises, entries, ratios, plan, pool, left_out, eligible)
 
 
 def policy_manifest(policy: TaskPolicy) -> dict[str, Any]:
@@ -139,9 +148,10 @@ def assignment_departments(draw: model.Draw, task_department_id: str) -> dict[st
 def joint_inspections(
     uow: UnitOfWork, *, year: int, department_ids: frozenset[str] | None
 ) -> list[JointInspection]:
-    """Objects selected by several departments' executed draws in ``year``, merged (Art. 15)."""
+    """Objects selected by several departments' executed draws in ``year``, or joined by one into another
+    level's inspection before entropy, merged (Art. 15)."""
     with uow:
-        history = uow.draws.inspection_history(None)
+        history = uow.draws.inspection_history(None) + uow.draws.joined_inspections()
     merged = merge_joint_inspections(history, year)
     if department_ids is None:
         return merged

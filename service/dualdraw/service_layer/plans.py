@@ -419,11 +419,12 @@ def require_item_in_force(uow: UnitOfWork, entry: PlanEntry, day: dt.date) -> No
 
 def check_draw(
     uow: UnitOfWork, task: model.Task, day: dt.date, caller: Caller
-) -> model.InspectionItem | None:
+) -> tuple[PlanEntry, model.InspectionItem] | None:
     """Before a planned task is drawn: its entry is still in a version in force, the draw is dated today
     (Asia/Shanghai) inside the task's period, unless the task is a rehearsal, and the entry's item version
-    is the one in force. Returns the item as that version has it (what the draw uses: a revision published
-    for a later day has changed the item-list row already); ``None`` for a task outside a plan."""
+    is the one in force. Answers that entry (whose caps and raises the draw applies) and the item as that
+    version has it (what the draw uses: a revision published for a later day has changed the item-list row
+    already); ``None`` for a task outside a plan."""
     if task.plan is None:
         return None
     plan = in_force(uow, task.plan.plan_id, caller.now)
@@ -435,7 +436,7 @@ def check_draw(
             metadata={"plan_id": task.plan.plan_id, "entry_id": task.plan.entry_id},
         )
     if task.rehearsal:
-        return item_version(uow, entry)
+        return entry, item_version(uow, entry)
     if day != caller.today():
         raise InvalidArgument(
             [
@@ -455,4 +456,4 @@ def check_draw(
             metadata={"plan_id": task.plan.plan_id, "entry_id": entry.id},
         )
     require_item_in_force(uow, entry, day)
-    return item_version(uow, entry)
+    return entry, item_version(uow, entry)

@@ -177,6 +177,11 @@ class DrawRepository(Protocol):
         """Selections of executed draws (of ``credit_codes``; ``None``: all), teams after substitutions."""
         ...
 
+    def joined_inspections(self) -> builtins.list[PastInspection]:
+        """Objects executed draws (not rehearsals) joined into another level's inspection before entropy
+        (exclusion rule ``joined-to-other-level``), as inspections without a team of their own."""
+        ...
+
     def serious_violations(
         self, credit_codes: Collection[str]
     ) -> dict[str, builtins.list[tuple[str, dt.date]]]:
@@ -221,6 +226,7 @@ class PendingDraw:
     department_id: str
     policy_json: str
     item_frequency_cap: int | None
+    item_code: str = ""
 
 
 class DrawLifecycleRepository(Protocol):

@@ -27,6 +27,7 @@ from dualdraw.domain.draw.commitments import (
     salted_leaf_hashes,
     set_root,
 )
+from dualdraw.domain.draw.coordination import other_level_problem
 from dualdraw.domain.draw.entropy import (
     EntropyProblem,
     check_rounds_after,
@@ -297,8 +298,12 @@ def _verify(
             not set(all_codes) & {c for c, _ in pairs},
             "exclusions: an excluded object is in the eligible set",
         )
+        problem = other_level_problem(manifest, pairs)
+        need(problem is None, problem or "")
     else:
         need(b["exclusions"] == [], "exclusions: a public bundle lists none")
+        problem = other_level_problem(manifest, None)
+        need(problem is None, problem or "")
         commitments = []
         for n, row in enumerate(eligible_rows):
             r = obj(row, ["commitment", "stratum", "ticket"], f"eligible[{n}]")

@@ -68,6 +68,7 @@ class PlanEntry(_message.Message):
     TEAM_SIZE_FIELD_NUMBER: _builtins.int
     DAYS_PER_INSPECTION_FIELD_NUMBER: _builtins.int
     COST_PER_INSPECTION_FIELD_NUMBER: _builtins.int
+    RULES_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Assigned by the server ("e1", "e2", ...); kept across versions."""
     item_code: _builtins.str
@@ -96,6 +97,13 @@ class PlanEntry(_message.Message):
 
     @_builtins.property
     def cooperating_department_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def rules(self) -> Global___PlanRules:
+        """The caps and raises every draw of the entry applies, and what it does with objects another level drew
+        (Art. 8, 15). Unset: the defaults (cap 1, complaint threshold 3 in 365 days, raise on serious
+        violations, exclude).
+        """
+
     def __init__(
         self,
         *,
@@ -112,14 +120,60 @@ class PlanEntry(_message.Message):
         team_size: _builtins.int = ...,
         days_per_inspection: _builtins.str = ...,
         cost_per_inspection: _builtins.str = ...,
+        rules: Global___PlanRules | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["rules", b"rules"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["central", b"central", "class_ratios", b"class_ratios", "cooperating_department_ids", b"cooperating_department_ids", "cost_per_inspection", b"cost_per_inspection", "days_per_inspection", b"days_per_inspection", "frequency", b"frequency", "id", b"id", "item_code", b"item_code", "item_version", b"item_version", "ratio", b"ratio", "team_size", b"team_size", "window_end", b"window_end", "window_start", b"window_start"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["central", b"central", "class_ratios", b"class_ratios", "cooperating_department_ids", b"cooperating_department_ids", "cost_per_inspection", b"cost_per_inspection", "days_per_inspection", b"days_per_inspection", "frequency", b"frequency", "id", b"id", "item_code", b"item_code", "item_version", b"item_version", "ratio", b"ratio", "rules", b"rules", "team_size", b"team_size", "window_end", b"window_end", "window_start", b"window_start"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PlanEntry: _TypeAlias = PlanEntry  # noqa: Y015
+
+@_typing.final
+class PlanRules(_message.Message):
+    """The caps and raises of a plan entry. Every field is taken as given (0 is 0) once `rules` is set."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FREQUENCY_CAP_FIELD_NUMBER: _builtins.int
+    COMPLAINT_THRESHOLD_FIELD_NUMBER: _builtins.int
+    RAISE_WINDOW_DAYS_FIELD_NUMBER: _builtins.int
+    RAISE_ON_SERIOUS_VIOLATION_FIELD_NUMBER: _builtins.int
+    RAISE_TO_FIELD_NUMBER: _builtins.int
+    OTHER_LEVEL_FIELD_NUMBER: _builtins.int
+    frequency_cap: _builtins.int
+    """Planned inspections per object per department per calendar year; 0: no cap."""
+    complaint_threshold: _builtins.int
+    """Objects with at least this many complaints received in the window are raised; 0: off."""
+    raise_window_days: _builtins.int
+    """Window for complaints and serious violations, in days before the draw date; 0 means 365."""
+    raise_on_serious_violation: _builtins.bool
+    """Objects with a result "case_opened" or referred to the judiciary in the window are raised."""
+    raise_to: _builtins.str
+    """Class a raised object is drawn in; empty: one class higher (D stays D)."""
+    other_level: _builtins.str
+    """Objects an ancestor's or descendant's draw of the same item selected this year: "exclude" (left to
+    that draw, exclusion rule drawn-by-other-level) or "join" (joined into its inspection,
+    joined-to-other-level); empty means "exclude".
+    """
+    def __init__(
+        self,
+        *,
+        frequency_cap: _builtins.int = ...,
+        complaint_threshold: _builtins.int = ...,
+        raise_window_days: _builtins.int = ...,
+        raise_on_serious_violation: _builtins.bool = ...,
+        raise_to: _builtins.str = ...,
+        other_level: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["complaint_threshold", b"complaint_threshold", "frequency_cap", b"frequency_cap", "other_level", b"other_level", "raise_on_serious_violation", b"raise_on_serious_violation", "raise_to", b"raise_to", "raise_window_days", b"raise_window_days"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PlanRules: _TypeAlias = PlanRules  # noqa: Y015
 
 @_typing.final
 class Plan(_message.Message):

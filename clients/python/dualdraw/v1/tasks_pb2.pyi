@@ -193,6 +193,7 @@ class TaskPolicy(_message.Message):
     COOPERATING_DEPARTMENT_IDS_FIELD_NUMBER: _builtins.int
     COOPERATING_TEAM_SIZE_FIELD_NUMBER: _builtins.int
     COOPERATING_LINES_FIELD_NUMBER: _builtins.int
+    OTHER_LEVEL_FIELD_NUMBER: _builtins.int
     complaint_threshold: _builtins.int
     """Objects with at least this many complaints received in the window are raised (0: off)."""
     raise_window_days: _builtins.int
@@ -218,6 +219,10 @@ class TaskPolicy(_message.Message):
     workload_cap: _builtins.int
     """Assignments per inspector in one draw (0: no cap)."""
     cooperating_team_size: _builtins.int
+    other_level: _builtins.str
+    """Objects an ancestor's or descendant's draw of the same item selected this year: "exclude" (left to
+    that draw) or "join" (joined into its inspection); empty: the plan entry's, else the bureau default.
+    """
     @_builtins.property
     def class_ratios(self) -> _containers.RepeatedCompositeFieldContainer[Global___ClassRatio]:
         """Per-class ratios; a class not listed is drawn at Task.ratio. Each (raised) class is its own stratum."""
@@ -250,10 +255,11 @@ class TaskPolicy(_message.Message):
         cooperating_department_ids: _abc.Iterable[_builtins.str] | None = ...,
         cooperating_team_size: _builtins.int = ...,
         cooperating_lines: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        other_level: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaign", b"campaign", "central", b"central", "class_ratios", b"class_ratios", "complaint_threshold", b"complaint_threshold", "cooperating_department_ids", b"cooperating_department_ids", "cooperating_lines", b"cooperating_lines", "cooperating_team_size", b"cooperating_team_size", "cross_office", b"cross_office", "frequency_cap", b"frequency_cap", "no_frequency_cap", b"no_frequency_cap", "raise_on_serious_violation", b"raise_on_serious_violation", "raise_to", b"raise_to", "raise_window_days", b"raise_window_days", "recent_cycles", b"recent_cycles", "workload_cap", b"workload_cap"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaign", b"campaign", "central", b"central", "class_ratios", b"class_ratios", "complaint_threshold", b"complaint_threshold", "cooperating_department_ids", b"cooperating_department_ids", "cooperating_lines", b"cooperating_lines", "cooperating_team_size", b"cooperating_team_size", "cross_office", b"cross_office", "frequency_cap", b"frequency_cap", "no_frequency_cap", b"no_frequency_cap", "other_level", b"other_level", "raise_on_serious_violation", b"raise_on_serious_violation", "raise_to", b"raise_to", "raise_window_days", b"raise_window_days", "recent_cycles", b"recent_cycles", "workload_cap", b"workload_cap"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

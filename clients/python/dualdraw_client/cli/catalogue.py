@@ -44,7 +44,20 @@ def _task_pairs(task: tasks_pb2.Task) -> list[tuple[str, str]]:
         ("created", show_time(task.create_time)),
         ("draw", task.draw_id or _("(not drawn)")),
         ("plan", _plan_text(task)),
+        ("rules", _rules_text(task.policy)),
     ]
+
+
+def _rules_text(p: tasks_pb2.TaskPolicy) -> str:
+    """The caps and raises the task is drawn with (a planned task: its entry's in force at the draw)."""
+    cap = "no cap" if p.no_frequency_cap else f"cap {p.frequency_cap or 1}/year"
+    complaints = (
+        f"raise at {p.complaint_threshold} complaints/{p.raise_window_days or 365}d"
+        if p.complaint_threshold
+        else "no complaint raise"
+    )
+    serious = "raise on serious violation" if p.raise_on_serious_violation else "no serious-violation raise"
+    return f"{cap}; {complaints}; {serious}; other level: {p.other_level or 'exclude'}"
 
 
 def _item_pairs(item: items_pb2.InspectionItem) -> list[tuple[str, str]]:
@@ -175,11 +188,13 @@ _POLICY_FLAGS = (
     "workload_cap",
     "cooperating",
     "cooperating_team_size",
+    "other_level",
 )
 
 
 def _task_policy(args: argparse.Namespace) -> tasks_pb2.TaskPolicy | None:
-    """The task policy the flags ask for; ``None`` without any policy flag (a ``dualdraw-draw/1`` task)."""
+    """The task policy the flags ask for; ``None`` without any policy flag (the server then fills in the
+    plan entry's caps and raises, or outside a plan the bureau defaults)."""
     if not args.policy and not any(getattr(args, name) for name in _POLICY_FLAGS):
         return None
     return tasks_pb2.TaskPolicy(
@@ -198,6 +213,7 @@ def _task_policy(args: argparse.Namespace) -> tasks_pb2.TaskPolicy | None:
         cooperating_department_ids=[dept for dept, _ in args.cooperating or []],
         cooperating_lines={dept: line for dept, line in args.cooperating or [] if line},
         cooperating_team_size=args.cooperating_team_size or 0,
+        other_level=args.other_level or "",
     )
 
 
@@ -272,6 +288,11 @@ def _add_policy_flags(p: argparse.ArgumentParser) -> None:
     cap.add_argument("--no-frequency-cap", action="store_true", help="switch the frequency cap off")
     g.add_argument("--campaign", action="store_true", help="a campaign ordered from above (counted apart)")
     g.add_argument("--central", action="store_true", help="hand each object to its registering branch")
+    g.add_argument(
+        "--other-level",
+        choices=("exclude", "join"),
+        help="objects another level drew this year for the item: leave them to it or join its inspection",
+    )
     g.add_argument("--cross-office", action="store_true", help="no inspector on an object of their office")
     g.add_argument(
         "--no-repeat-cycles",

@@ -68,6 +68,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    """Argument type: an integer of zero or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer of 0 or more, got {text!r}")
+    return value
+
+
 def common_options() -> argparse.ArgumentParser:
     """The options every remote command takes (defaults resolved in :func:`.app.run_remote`)."""
     parent = argparse.ArgumentParser(add_help=False)

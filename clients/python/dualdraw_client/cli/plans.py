@@ -10,7 +10,15 @@ from dualdraw.v1 import plans_pb2, tasks_pb2
 from ..client import DualdrawClient
 from ..i18n import _
 from .draws import add_beacon_round, show_draw
-from .options import add_command, add_group, idempotency_key, iso_date, limited, positive_int
+from .options import (
+    add_command,
+    add_group,
+    idempotency_key,
+    iso_date,
+    limited,
+    non_negative_int,
+    positive_int,
+)
 from .output import Output, aligned_pairs, enum_name, format_table, show_time
 
 
@@ -37,9 +45,25 @@ def _plan_pairs(plan: plans_pb2.Plan) -> list[tuple[str, str]]:
     return pairs
 
 
+ENTRY_HEADERS = (
+    "ENTRY", "ITEM", "VERSION", "RATIO", "WINDOW", "FREQUENCY", "TEAM", "DAYS/INSPECTION", "COST", "RULES",
+)  # fmt: skip
+
+
 def _entry_rows(plan: plans_pb2.Plan) -> list[str]:
     return format_table(
-        ["ENTRY", "ITEM", "VERSION", "RATIO", "WINDOW", "FREQUENCY", "TEAM", "DAYS/INSPECTION", "COST"],
+        [
+            "ENTRY",
+            "ITEM",
+            "VERSION",
+            "RATIO",
+            "WINDOW",
+            "FREQUENCY",
+            "TEAM",
+            "DAYS/INSPECTION",
+            "COST",
+            "RULES",
+        ],
         [
             [
                 e.id,
@@ -51,10 +75,11 @@ def _entry_rows(plan: plans_pb2.Plan) -> list[str]:
                 str(e.team_size or _(ITEM_S)),
                 e.days_per_inspection or _(ITEM_S),
                 e.cost_per_inspection or _(ITEM_S),
+                _rules_text(e.rules if e.HasField("rules") else DEFAULT_RULES),
             ]
             for e in plan.entries
         ],
-        "lllrlrrrr",
+        "lllrlrrrrl",
     )
 
 
@@ -63,6 +88,41 @@ WHOLE_PLAN = (
     "whole plan: {inspections} inspections, {days} inspector-days, cost {cost} yuan (testing fees {fees})"
 )
 """An entry figure left to its item version."""
+DEFAULT_RULES = plans_pb2.PlanRules(
+    frequency_cap=1,
+    complaint_threshold=3,
+    raise_window_days=365,
+    raise_on_serious_violation=True,
+    other_level="exclude",
+)
+"""What an entry without rules applies (the server's defaults, docs/DRAW-ALGORITHM.md §14.6)."""
+
+
+def _rules_text(r: plans_pb2.PlanRules) -> str:
+    cap = f"cap {r.frequency_cap}/year" if r.frequency_cap else "no cap"
+    complaints = (
+        f"raise at {r.complaint_threshold} complaints/{r.raise_window_days or 365}d"
+        if r.complaint_threshold
+        else "no complaint raise"
+    )
+    serious = "raise on serious violation" if r.raise_on_serious_violation else "no serious-violation raise"
+    to = f" to {r.raise_to}" if r.raise_to else ""
+    return f"{cap}; {complaints}; {serious}{to}; other level: {r.other_level or 'exclude'}"
+
+
+def _rules(args: argparse.Namespace) -> plans_pb2.PlanRules | None:
+    """The entry's rules the flags ask for, the defaults for the rest; ``None`` without any rule flag."""
+    flags = ("frequency_cap", "complaint_threshold", "raise_window_days", "raise_to", "other_level")
+    if not args.no_serious_violation_raise and all(getattr(args, f) is None for f in flags):
+        return None
+    rules = plans_pb2.PlanRules()
+    rules.CopyFrom(DEFAULT_RULES)
+    for name in flags:
+        if getattr(args, name) is not None:
+            setattr(rules, name, getattr(args, name))
+    rules.raise_on_serious_violation = not args.no_serious_violation_raise
+    return rules
+
 
 ESTIMATE_HEADERS = (
     "ENTRY", "ITEM", "PERIOD", "DAYS", "IN SCOPE", "EXCLUDED", "DRAWS", "INSPECTIONS", "INSPECTOR-DAYS",
@@ -96,6 +156,7 @@ def _entry(args: argparse.Namespace, entry_id: str = "") -> plans_pb2.PlanEntry:
         team_size=args.team_size or 0,
         days_per_inspection=args.days_per_inspection or "",
         cost_per_inspection=args.cost_per_inspection or "",
+        rules=_rules(args),
     )
 
 
@@ -281,6 +342,23 @@ def _add_entry_flags(p: argparse.ArgumentParser, *, required: bool) -> None:
     )
     g.add_argument("--central", action="store_true", help="a central draw handing objects to their branch")
     g.add_argument("--cooperating", action="append", metavar="DEPT", help="cooperating department")
+    r = p.add_argument_group("the entry's caps and raises (unset: the defaults)")
+    r.add_argument(
+        "--frequency-cap", type=non_negative_int, metavar="N", help="per object per year; 0: none; 1"
+    )
+    r.add_argument(
+        "--complaint-threshold", type=non_negative_int, metavar="N", help="complaints that raise; 0: off; 3"
+    )
+    r.add_argument("--raise-window-days", type=positive_int, metavar="DAYS", help="complaint window; 365")
+    r.add_argument(
+        "--no-serious-violation-raise", action="store_true", help="do not raise on serious violations"
+    )
+    r.add_argument("--raise-to", choices=("A", "B", "C", "D"), help="class raised objects go to; one higher")
+    r.add_argument(
+        "--other-level",
+        choices=("exclude", "join"),
+        help="objects another level drew this year for the item: leave them to it (default) or join",
+    )
 
 
 def add_commands(

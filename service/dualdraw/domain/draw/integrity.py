@@ -19,6 +19,7 @@ from typing import Any
 from dualdraw.domain.canonical_json import sha256_hex
 from dualdraw.domain.draw.algorithm import derive_seed, eligible_digest
 from dualdraw.domain.draw.commitments import EligibleEntry, eligible_root, exclusions_root, pool_root
+from dualdraw.domain.draw.coordination import other_level_problem
 from dualdraw.domain.draw.selection import Selected
 from dualdraw.domain.draw.strata import codes_by_stratum
 from dualdraw.domain.draw.substitution import Substitution, pick_replacement, sub_seed
@@ -95,6 +96,9 @@ def _check_roots(stored: StoredDraw, manifest: Mapping[str, Any]) -> Difference 
         )
     if len({code for code, _ in pairs}) != objects["excluded"]:
         return Difference("exclusions", "the number of excluded objects differs from the manifest")
+    problem = other_level_problem(manifest, pairs)
+    if problem is not None:
+        return Difference("exclusions", problem)
     if pool_root(stored.pool_lines) != inspectors["pool_root"]:
         return Difference("pool", "the inspector pool lines do not give the committed pool root")
     return None

@@ -1,8 +1,8 @@
 """The draw algorithms by version: the one place that decides what a draw of a given version computes.
 
-Execute, recompute and the offline verifier all call ``algorithm_for(draw's algorithm_version)``; a new draw
-of a task with a policy is a ``QUALIFIED_DRAW``, any other a ``PLAIN_DRAW``; ``POLICY_DRAW`` records still
-verify (docs/DRAW-ALGORITHM.md §4-§8, §14).
+Execute, recompute and the offline verifier all call ``algorithm_for(draw's algorithm_version)``; every new
+draw is a ``QUALIFIED_DRAW`` (caps and raises apply to all, every team member qualified); ``PLAIN_DRAW`` and
+``POLICY_DRAW`` stay to verify the draws made with them (docs/DRAW-ALGORITHM.md §4-§8, §14).
 """
 
 from __future__ import annotations
@@ -319,9 +319,10 @@ def algorithm_for(version: str) -> DrawAlgorithm:
         raise UnknownDrawAlgorithm(version, tuple(ALGORITHMS)) from None
 
 
-def algorithm_for_new_draw(policy_enabled: bool) -> DrawAlgorithm:
-    """The algorithm a new draw uses: ``QUALIFIED_DRAW`` for a task with a policy, else ``PLAIN_DRAW``."""
-    return ALGORITHMS[QUALIFIED_DRAW if policy_enabled else PLAIN_DRAW]
+def algorithm_for_new_draw() -> DrawAlgorithm:
+    """The algorithm every new draw uses; never ``PLAIN_DRAW`` or ``POLICY_DRAW``, which only verify older
+    draws."""
+    return ALGORITHMS[QUALIFIED_DRAW]
 
 
 def _task_ratio(manifest: Mapping[str, Any]) -> Fraction:

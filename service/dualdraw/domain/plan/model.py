@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from fractions import Fraction
 from typing import Any, TypeVar
 
 from dualdraw.domain.canonical_json import canonical_json, sha256_hex
-from dualdraw.domain.errors import FailedPrecondition, Violations
+from dualdraw.domain.errors import FailedPrecondition, FieldViolation, Violations
 from dualdraw.domain.model import Task
+from dualdraw.domain.policy import DrawRules, TaskPolicy
 
 _T = TypeVar("_T")
 RISK_CLASSES = ("A", "B", "C", "D")
@@ -52,19 +53,71 @@ class PlanEntry:
     """Working days one inspection takes each inspector; ``None``: the item version's."""
     cost_per_inspection: Fraction | None = None
     """Cost of one inspection in yuan, testing fees apart; ``None``: the item version's."""
+    rules: DrawRules = field(default_factory=DrawRules)
+    """The caps, raises and other-level handling every draw of this entry applies (Art. 8, 15)."""
+
+    def draw_policy(self, task: TaskPolicy) -> TaskPolicy:
+        """The policy a draw of this entry uses: the entry's ratios by class, central or joint draw, caps,
+        raises and other-level handling, over the task's own team rules."""
+        return replace(
+            self.rules.planned_policy(task),
+            class_ratios=dict(self.class_ratios),
+            central=self.central,
+            cooperating_department_ids=self.cooperating_department_ids,
+        )
+
+    def policy_mismatches(self, task: TaskPolicy, path: str = "task.policy") -> list[FieldViolation]:
+        """What a planned task's own policy asks for that the entry does not say (see ``DrawRules``)."""
+        if not task.enabled:
+            return []
+        out = self.rules.mismatches(task, path, self.id)
+        if task.class_ratios and dict(task.class_ratios) != dict(self.class_ratios):
+            out.append(
+                FieldViolation(
+                    f"{path}.class_ratios",
+                    f"plan entry {self.id} sets the class ratios",
+                    "PLAN_ENTRY_MISMATCH",
+                )
+            )
+        if task.central and not self.central:
+            out.append(
+                FieldViolation(
+                    f"{path}.central", f"plan entry {self.id} is not a central draw", "PLAN_ENTRY_MISMATCH"
+                )
+            )
+        if task.cooperating_department_ids and set(task.cooperating_department_ids) != set(
+            self.cooperating_department_ids
+        ):
+            out.append(
+                FieldViolation(
+                    f"{path}.cooperating_department_ids",
+                    f"plan entry {self.id} names the cooperating departments",
+                    "PLAN_ENTRY_MISMATCH",
+                )
+            )
+        return out
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "item_code": self.item_code,
-            "item_version": self.item_version,
-            "ratio": _ratio(self.ratio),
-            "class_ratios": {c: _ratio(r) for c, r in self.class_ratios},
-            "window": [self.window_start.isoformat(), self.window_end.isoformat()],
-            "frequency": self.frequency,
-            "cooperating_department_ids": list(self.cooperating_department_ids),
-            "central": self.central,
-        } | self._overrides()
+        return (
+            {
+                "id": self.id,
+                "item_code": self.item_code,
+                "item_version": self.item_version,
+                "ratio": _ratio(self.ratio),
+                "class_ratios": {c: _ratio(r) for c, r in self.class_ratios},
+                "window": [self.window_start.isoformat(), self.window_end.isoformat()],
+                "frequency": self.frequency,
+                "cooperating_department_ids": list(self.cooperating_department_ids),
+                "central": self.central,
+            }
+            | self._rules()
+            | self._overrides()
+        )
+
+    def _rules(self) -> dict[str, Any]:
+        """The entry's draw rules when they differ from the defaults: versions stored before entries had
+        rules keep their content hash."""
+        return {"rules": self.rules.to_json()} if self.rules != DrawRules() else {}
 
     def _overrides(self) -> dict[str, Any]:
         """The entry's own workload and cost figures; absent ones are the item version's."""
@@ -93,6 +146,7 @@ class PlanEntry:
             team_size=_optional(int, data.get("team_size")),
             days_per_inspection=_optional(Fraction, data.get("days_per_inspection")),
             cost_per_inspection=_optional(Fraction, data.get("cost_per_inspection")),
+            rules=DrawRules.from_json(data.get("rules", {})),
         )
 
 
@@ -226,6 +280,7 @@ def entry_problems(entry: PlanEntry, year: int, field: str) -> Violations:
     v.items.extend(
         workload_problems(entry.team_size, entry.days_per_inspection, entry.cost_per_inspection, field).items
     )
+    v.items.extend(entry.rules.problems(f"{field}.rules"))
     return v
 
 

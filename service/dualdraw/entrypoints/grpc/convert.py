@@ -369,6 +369,7 @@ def policy_from_pb(pb: tasks_pb2.Task, v: Violations) -> TaskPolicy | None:
         cooperating_department_ids=tuple(d.strip() for d in p.cooperating_department_ids),
         cooperating_team_size=p.cooperating_team_size or 1,
         cooperating_lines={k.strip(): v.strip() for k, v in sorted(p.cooperating_lines.items())},
+        other_level=p.other_level.strip().lower(),
         enabled=True,
     )
 
@@ -393,6 +394,7 @@ def policy_to_pb(policy: TaskPolicy) -> tasks_pb2.TaskPolicy:
         cooperating_department_ids=list(policy.cooperating_department_ids),
         cooperating_team_size=policy.cooperating_team_size,
         cooperating_lines=dict(policy.cooperating_lines),
+        other_level=policy.other_level,
     )
 
 

@@ -9,6 +9,7 @@ from dualdraw.domain.draw.algorithm import format_ratio
 from dualdraw.domain.errors import Violations
 from dualdraw.domain.plan.estimate import EntryEstimate, PeriodEstimate
 from dualdraw.domain.plan.model import PlanEntry, PlanState, PlanVersion
+from dualdraw.domain.policy import DEFAULT_RAISE_WINDOW_DAYS, EXCLUDE, DrawRules
 from dualdraw.entrypoints.grpc.convert import (
     fraction_text,
     parse_amount,
@@ -49,6 +50,30 @@ def entry_from_pb(pb: plans_pb2.PlanEntry, path: str, v: Violations) -> PlanEntr
         team_size=pb.team_size or None,
         days_per_inspection=parse_amount(pb.days_per_inspection, f"{path}.days_per_inspection", None, v),
         cost_per_inspection=parse_amount(pb.cost_per_inspection, f"{path}.cost_per_inspection", None, v),
+        rules=rules_from_pb(pb.rules) if pb.HasField("rules") else DrawRules(),
+    )
+
+
+def rules_from_pb(pb: plans_pb2.PlanRules) -> DrawRules:
+    """Every field as given once the message is set (0: no cap, threshold off); checked by the use case."""
+    return DrawRules(
+        frequency_cap=pb.frequency_cap,
+        complaint_threshold=pb.complaint_threshold,
+        raise_window_days=pb.raise_window_days or DEFAULT_RAISE_WINDOW_DAYS,
+        raise_on_serious_violation=pb.raise_on_serious_violation,
+        raise_to=pb.raise_to.strip().upper(),
+        other_level=pb.other_level.strip().lower() or EXCLUDE,
+    )
+
+
+def rules_to_pb(r: DrawRules) -> plans_pb2.PlanRules:
+    return plans_pb2.PlanRules(
+        frequency_cap=r.frequency_cap,
+        complaint_threshold=r.complaint_threshold,
+        raise_window_days=r.raise_window_days,
+        raise_on_serious_violation=r.raise_on_serious_violation,
+        raise_to=r.raise_to,
+        other_level=r.other_level,
     )
 
 
@@ -67,6 +92,7 @@ def entry_to_pb(e: PlanEntry) -> plans_pb2.PlanEntry:
         team_size=e.team_size or 0,
         days_per_inspection=_optional_text(e.days_per_inspection),
         cost_per_inspection=_optional_text(e.cost_per_inspection),
+        rules=rules_to_pb(e.rules),
     )
 
 

@@ -25,7 +25,7 @@ from dualdraw.adapters.draw_queue import DrawQueue, queue_limit
 from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.adapters.store.ledger import Ledger
 from dualdraw.adapters.store.unit_of_work import Store
-from dualdraw.bootstrap import entropy_policy, wire
+from dualdraw.bootstrap import bureau_rules, entropy_policy, wire
 from dualdraw.domain.audit.checkpoints import CheckpointSigner, write_private_key
 from dualdraw.domain.draw.algorithm import parse_ratio
 from dualdraw.domain.working_days import load_calendar
@@ -286,6 +286,7 @@ def create_server(
         max_abandons_per_task=settings.max_abandons_per_task,
         entropy_policy=policy,
         plan_required=settings.plan_required_enabled,
+        bureau_rules=bureau_rules(settings),
     )
     if settings.rules_watch_s > 0:
         rule_book.watch(engine, settings.rules_watch_s)

@@ -14,7 +14,7 @@ from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.domain import model
 from dualdraw.domain.errors import FieldViolation, InvalidArgument, Violations
 from dualdraw.domain.jurisdiction import DepartmentTree
-from dualdraw.domain.policy import DEFAULT_GENERAL_RATIO_CAP
+from dualdraw.domain.policy import DEFAULT_GENERAL_RATIO_CAP, DrawRules
 from dualdraw.domain.working_days import HolidayCalendar
 from dualdraw.entrypoints.grpc import convert
 from dualdraw.entrypoints.grpc.pagination import next_page_token, page_request
@@ -76,6 +76,8 @@ class Services:
     that does not fit in one message, ``StreamDrawBundle`` cuts its chunks to fit."""
     plan_required: bool = True
     """``Settings.plan_required``: every new task names a published plan entry (``PLAN_ENTRY_REQUIRED``)."""
+    bureau_rules: DrawRules = field(default_factory=DrawRules)
+    """The caps and raises a task outside a plan is created with (``Settings.default_*``)."""
 
 
 def caller_of(context: grpc.ServicerContext, request_id: str = "") -> Caller:
@@ -198,6 +200,7 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
             general_ratio_cap=self._s.general_ratio_cap,
             plan=plan,
             plan_required=self._s.plan_required,
+            bureau_rules=self._s.bureau_rules,
         )
         return convert.task_to_pb(task)
 

@@ -55,6 +55,7 @@ def _entry_row(
         "frequency": e.frequency or 1,
         "cooperating": [department_names.get(d, d) for d in e.cooperating_department_ids],
         "level": "上级集中抽取，交登记机关检查" if e.central else "本级抽取",
+        "rules": _rules_text(e),
     }
 
 
@@ -94,6 +95,25 @@ def _estimate_rows(estimate: plans_pb2.PlanEstimate, item_names: Mapping[str, st
         "testing_fees": estimate.testing_fees,
         "shortfalls": list(estimate.shortfalls),
     }
+
+
+def _rules_text(e: plans_pb2.PlanEntry) -> list[str]:
+    """The entry's caps and raises in words (without rules: the defaults, DRAW-ALGORITHM §14.6)."""
+    if not e.HasField("rules"):
+        r = plans_pb2.PlanRules(
+            frequency_cap=1, complaint_threshold=3, raise_window_days=365, raise_on_serious_violation=True
+        )
+    else:
+        r = e.rules
+    to = f"提高至 {RISK_CLASS_LABELS.get(r.raise_to, r.raise_to)}" if r.raise_to else "提高一档"
+    return [
+        f"同一对象每年至多 {r.frequency_cap} 次" if r.frequency_cap else "不限次数",
+        f"{r.raise_window_days or 365} 日内被投诉举报 {r.complaint_threshold} 次以上的{to}"
+        if r.complaint_threshold
+        else "不按投诉举报提高",
+        f"有严重违法记录的{to}" if r.raise_on_serious_violation else "不按严重违法记录提高",
+        "上下级已抽中的对象：并入其检查" if r.other_level == "join" else "上下级已抽中的对象：不再抽取",
+    ]
 
 
 def version_row(

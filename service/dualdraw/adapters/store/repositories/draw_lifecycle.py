@@ -61,7 +61,12 @@ class SqlDrawLifecycleRepository(SqlRepository):
     def pending_draws(self) -> list[PendingDraw]:
         rows = self._connection.execute(
             sa.select(
-                DRAWS.c.id, TASKS.c.id, TASKS.c.department_id, TASKS.c.policy_json, ITEMS.c.frequency_cap
+                DRAWS.c.id,
+                TASKS.c.id,
+                TASKS.c.department_id,
+                TASKS.c.policy_json,
+                ITEMS.c.frequency_cap,
+                TASKS.c.item_code,
             )
             .join(TASKS, TASKS.c.id == DRAWS.c.task_id)
             .join(ITEMS, ITEMS.c.code == TASKS.c.item_code)

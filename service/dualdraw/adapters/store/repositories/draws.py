@@ -39,10 +39,15 @@ from dualdraw.adapters.store.rows import (
     to_draw,
     to_exclusion,
 )
+from dualdraw.domain.draw.coordination import JOINED_RULE_ID
 from dualdraw.domain.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
 from dualdraw.domain.model import Assignment, Draw, Exclusion, TeamMember
 from dualdraw.domain.policy import PastInspection, Raise
 from dualdraw.service_layer.ports import DrawRecord, Page, PageRequest
+
+WHOLE_TABLE_ABOVE = 20_000
+"""Codes beyond which the history and results are read whole and filtered here: every draw reads them
+for all its candidates, and selections and results are few beside a large directory."""
 
 
 def insert_assignments(connection: sa.Connection, draw_id: str, assignments: Sequence[Assignment]) -> None:
@@ -246,7 +251,7 @@ class SqlDrawRepository(SqlRepository):
         self, credit_codes: Collection[str] | None = None
     ) -> builtins.list[PastInspection]:
         """Selections of executed draws that are not rehearsals (``None``: of all objects), with the task's
-        department, whether it was a campaign, the draw date and the team after substitutions."""
+        department and item, whether it was a campaign, the draw date and the team after substitutions."""
         connection = self._connection
         base = (
             sa.select(
@@ -256,6 +261,7 @@ class SqlDrawRepository(SqlRepository):
                 DRAWS.c.as_of,
                 TASKS.c.department_id,
                 TASKS.c.policy_json,
+                TASKS.c.item_code,
             )
             .join(DRAWS, DRAWS.c.id == ASSIGNMENTS.c.draw_id)
             .join(TASKS, TASKS.c.id == DRAWS.c.task_id)
@@ -264,6 +270,9 @@ class SqlDrawRepository(SqlRepository):
         rows: builtins.list[Any] = []
         if credit_codes is None:
             rows = list(connection.execute(base))
+        elif len(credit_codes) > WHOLE_TABLE_ABOVE:  # every draw reads it: one scan, not 2,000 IN lists at 1M
+            wanted = set(credit_codes)
+            rows = [r for r in connection.execute(base) if r.credit_code in wanted]
         else:
             codes = sorted(set(credit_codes))
             for i in range(0, len(codes), 500):
@@ -292,6 +301,36 @@ class SqlDrawRepository(SqlRepository):
                 credit_code=r.credit_code,
                 badges=tuple(teams.get((r.draw_id, r.position), ())),
                 position=r.position,
+                item_code=r.item_code,
+            )
+            for r in rows
+        ]
+
+    def joined_inspections(self) -> builtins.list[PastInspection]:
+        rows = self._connection.execute(
+            sa.select(
+                EXCLUSIONS.c.draw_id,
+                EXCLUSIONS.c.credit_code,
+                DRAWS.c.as_of,
+                TASKS.c.department_id,
+                TASKS.c.item_code,
+            )
+            .join(DRAWS, DRAWS.c.id == EXCLUSIONS.c.draw_id)
+            .join(TASKS, TASKS.c.id == DRAWS.c.task_id)
+            .where(
+                EXCLUSIONS.c.rule_id == JOINED_RULE_ID,
+                DRAWS.c.state == "executed",
+                TASKS.c.rehearsal == sa.false(),
+            )
+        )
+        return [
+            PastInspection(
+                draw_id=r.draw_id,
+                department_id=r.department_id,
+                campaign=False,
+                as_of=r.as_of,
+                credit_code=r.credit_code,
+                item_code=r.item_code,
             )
             for r in rows
         ]
@@ -303,13 +342,23 @@ class SqlDrawRepository(SqlRepository):
         ``("<draw>/<position>/v<version>", inspected_on)``."""
         codes = sorted(set(credit_codes))
         latest: dict[tuple[str, int], Any] = {}
-        for i in range(0, len(codes), 500):
-            for r in self._connection.execute(
-                sa.select(RESULTS).where(RESULTS.c.credit_code.in_(codes[i : i + 500]))
-            ):
-                key = (r.draw_id, r.position)
-                if key not in latest or latest[key].version < r.version:
-                    latest[key] = r
+        if len(codes) > WHOLE_TABLE_ABOVE:
+            wanted = set(codes)
+            batches: builtins.list[Any] = [
+                r for r in self._connection.execute(sa.select(RESULTS)) if r.credit_code in wanted
+            ]
+        else:
+            batches = [
+                r
+                for i in range(0, len(codes), 500)
+                for r in self._connection.execute(
+                    sa.select(RESULTS).where(RESULTS.c.credit_code.in_(codes[i : i + 500]))
+                )
+            ]
+        for r in batches:
+            key = (r.draw_id, r.position)
+            if key not in latest or latest[key].version < r.version:
+                latest[key] = r
         out: dict[str, builtins.list[tuple[str, dt.date]]] = defaultdict(builtins.list)
         for r in latest.values():
             if r.outcome == "case_opened" or r.referred_to_judicial:
