@@ -1,14 +1,15 @@
-// The demo draw from Node.js, over gRPC, with nothing but protos/: the demo's published plan, an import
+// The demo draw from Node.js, with nothing but protos/, over gRPC or HTTP/JSON: the demo's published plan, an import
 // of an object with a Chinese name (𠮷 lies outside the Basic Multilingual Plane), a rehearsal task and its
 // draw, the assignments page by page, and two refusals read through their ErrorInfo reasons.
 //
-//   node demo-draw.mjs [HOST:PORT] [--json]     (default: DUALDRAW_SERVER, else 127.0.0.1:50051)
+//   node demo-draw.mjs [HOST:PORT] [--json]        gRPC (default: DUALDRAW_SERVER, else 127.0.0.1:50051)
+//   node demo-draw.mjs http://HOST:PORT [--json]   HTTP/JSON, the Connect protocol (`make run`: port 8080)
 //
 // Needs a server with the demo loaded and local entropy allowed (`make run`). With --json it prints one
 // JSON object summing up what it saw (the end-to-end test reads it); otherwise a line per step.
 import { randomInt, randomUUID } from "node:crypto";
 
-import { connect, errorDetails } from "./dualdraw.mjs";
+import { connect, connectHttp, errorDetails } from "./dualdraw.mjs";
 
 const args = process.argv.slice(2);
 const json = args.includes("--json");
@@ -41,12 +42,13 @@ async function refusal(fn) {
 }
 
 async function main() {
-  const dualdraw = connect(target, { actor: "node-demo" });
+  const http = /^https?:\/\//.test(target);
+  const dualdraw = http ? connectHttp(target, { actor: "node-demo" }) : connect(target, { actor: "node-demo" });
   try {
-    const summary = { target };
+    const summary = { target, transport: http ? "http-json" : "grpc" };
 
     const plans = await dualdraw.listAll("PlanService", "ListPlans", {}, "plans", 10);
-    const plan = plans.items.find((p) => p.state.endsWith("PUBLISHED") && p.entries.length > 0);
+    const plan = plans.items.find((p) => p.state?.endsWith("PUBLISHED") && p.entries?.length);
     if (!plan) throw new Error("no published plan: load the demo (`dualdraw demo`)");
     const entry = plan.entries[0];
     summary.plan = { id: plan.id, title: plan.title, entry: entry.id, itemCode: entry.itemCode };
@@ -95,26 +97,26 @@ async function main() {
     const draw = await dualdraw.call("DrawService", "Draw", drawRequest);
     const replay = await dualdraw.call("DrawService", "Draw", drawRequest);
     say(`task ${task.id} drawn: ${draw.id} seed ${draw.seed}`);
-    say(`  in scope ${draw.inScopeCount}, excluded ${draw.excludedCount}, selected ${draw.selectedCount}`);
+    say(`  in scope ${draw.inScopeCount}, excluded ${draw.excludedCount ?? 0}, selected ${draw.selectedCount}`);
 
     const assignments = await dualdraw.listAll("DrawService", "ListAssignments", { drawId: draw.id }, "assignments", 3);
     for (const a of assignments.items) {
-      const team = a.team.map((m) => `${m.name}${m.leader ? "*" : ""}`).join(", ");
+      const team = (a.team ?? []).map((m) => `${m.name}${m.leader ? "*" : ""}`).join(", ");
       say(`  ${a.position}. ${a.creditCode} ${a.objectName}: ${team}`);
     }
     summary.draw = {
       taskId: task.id,
       id: draw.id,
       state: draw.state,
-      rehearsal: draw.rehearsal,
+      rehearsal: draw.rehearsal ?? false,
       seed: draw.seed,
       inScope: draw.inScopeCount,
       selected: draw.selectedCount,
       replayId: replay.id,
       assignments: assignments.items.length,
       assignmentPages: assignments.pages,
-      teamSizes: [...new Set(assignments.items.map((a) => a.team.length))],
-      leadersPerTeam: [...new Set(assignments.items.map((a) => a.team.filter((m) => m.leader).length))],
+      teamSizes: [...new Set(assignments.items.map((a) => (a.team ?? []).length))],
+      leadersPerTeam: [...new Set(assignments.items.map((a) => (a.team ?? []).filter((m) => m.leader).length))],
     };
 
     const unplanned = await refusal(() =>
@@ -137,6 +139,7 @@ async function main() {
 }
 
 main().catch((error) => {
-  console.error(error.details ? `${error.message} ${JSON.stringify(errorDetails(error))}` : error);
+  const failed = error.details !== undefined || error.connect !== undefined;
+  console.error(failed ? `${error.message} ${JSON.stringify(errorDetails(error))}` : error);
   process.exit(1);
 });

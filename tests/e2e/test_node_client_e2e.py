@@ -1,5 +1,6 @@
 """A Node.js client built from protos/ alone (clients/node: @grpc/grpc-js and @grpc/proto-loader, nothing
-generated) runs the demo draw against the real server, on both databases: the published plan, a paged
+generated; HTTP/JSON with Node's own fetch) runs the demo draw against the real server over gRPC and over
+the Connect protocol of the HTTP port, on both databases: the published plan, a paged
 directory, an import whose Chinese name holds 𠮷 (outside the Basic Multilingual Plane), a rehearsal task
 and its draw (replayed by request_id), the assignments page by page, and two refusals read through their
 ErrorInfo reasons and field violations.
@@ -43,6 +44,7 @@ def planned_server(database_url: str) -> Iterator[RunningServer]:
         allow_local_entropy=True,
         draw_process="off",
         plan_required="on",
+        http_address="127.0.0.1:0",
     )
     running = create_server(settings)
     try:
@@ -68,12 +70,22 @@ def _run_demo(client_dir: Path, target: str) -> dict[str, Any]:
     return summary
 
 
-def test_the_node_client_runs_the_demo_draw(node_packages: Path, planned_server: RunningServer) -> None:  # noqa: F811 - the fixture
-    target = f"127.0.0.1:{planned_server.port}"
-    summary = _run_demo(node_packages, target)
+def test_the_node_client_runs_the_demo_draw_over_grpc_and_http_json(
+    node_packages: Path,  # noqa: F811 - the fixture
+    planned_server: RunningServer,
+) -> None:
+    grpc_target = f"127.0.0.1:{planned_server.port}"
+    assert planned_server.http is not None
+    http_target = f"http://127.0.0.1:{planned_server.http.port}"
+    for run, (target, transport) in enumerate([(grpc_target, "grpc"), (http_target, "http-json")]):
+        summary = _run_demo(node_packages, target)
+        assert summary["transport"] == transport
+        assert summary["directory"] == {"objects": 300 + run, "pages": 3 + run}  # each run imports one
+        _check(summary, grpc_target)
 
+
+def _check(summary: dict[str, Any], grpc_target: str) -> None:
     assert summary["plan"]["entry"] == "e1"
-    assert summary["directory"] == {"objects": 300, "pages": 3}
 
     chinese = summary["chineseName"]
     assert chinese["sent"] == NAME
@@ -101,7 +113,7 @@ def test_the_node_client_runs_the_demo_draw(node_packages: Path, planned_server:
     assert chinese["creditCode"] in lower_case["fieldViolations"][0]["description"]
 
     # What Node wrote and drew, read back with the Python client: one contract, two languages.
-    with DualdrawClient(target, actor="python-reader", timeout=60) as python:
+    with DualdrawClient(grpc_target, actor="python-reader", timeout=60) as python:
         assert python.get_object(chinese["creditCode"]).name == NAME
         stored = python.get_draw(draw["id"])
     assert (stored.seed, stored.task_id, stored.selected_count) == (draw["seed"], draw["taskId"], selected)
