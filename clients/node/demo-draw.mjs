@@ -1,6 +1,6 @@
-// The demo draw from Node.js, with nothing but protos/, over gRPC or HTTP/JSON: the demo's published plan, an import
-// of an object with a Chinese name (𠮷 lies outside the Basic Multilingual Plane), a rehearsal task and its
-// draw, the assignments page by page, and two refusals read through their ErrorInfo reasons.
+// The demo draw from Node.js, with nothing but protos/, over gRPC or HTTP/JSON: the demo's published plan,
+// an import of an object with a Chinese name (𠮷 lies outside the Basic Multilingual Plane), a rehearsal
+// task and its draw, the assignments page by page, and two refusals read through their ErrorInfo reasons.
 //
 //   node demo-draw.mjs [HOST:PORT] [--json]        gRPC (default: DUALDRAW_SERVER, else 127.0.0.1:50051)
 //   node demo-draw.mjs http://HOST:PORT [--json]   HTTP/JSON, the Connect protocol (`make run`: port 8080)
@@ -21,7 +21,8 @@ const ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY";
 
 /** A valid Unified Social Credit Code (GB 32100) of an enterprise registered in `region`. */
 function creditCode(region) {
-  const body = "91" + region + "MA" + Array.from({ length: 7 }, () => ALPHABET[randomInt(ALPHABET.length)]).join("");
+  const random = Array.from({ length: 7 }, () => ALPHABET[randomInt(ALPHABET.length)]).join("");
+  const body = `91${region}MA${random}`;
   let total = 0;
   for (let i = 0; i < body.length; i += 1) total += ALPHABET.indexOf(body[i]) * 3 ** i;
   return body + ALPHABET[(31 - (total % 31)) % 31];
@@ -43,7 +44,8 @@ async function refusal(fn) {
 
 async function main() {
   const http = /^https?:\/\//.test(target);
-  const dualdraw = http ? connectHttp(target, { actor: "node-demo" }) : connect(target, { actor: "node-demo" });
+  const options = { actor: "node-demo" };
+  const dualdraw = http ? connectHttp(target, options) : connect(target, options);
   try {
     const summary = { target, transport: http ? "http-json" : "grpc" };
 
@@ -97,13 +99,21 @@ async function main() {
     const draw = await dualdraw.call("DrawService", "Draw", drawRequest);
     const replay = await dualdraw.call("DrawService", "Draw", drawRequest);
     say(`task ${task.id} drawn: ${draw.id} seed ${draw.seed}`);
-    say(`  in scope ${draw.inScopeCount}, excluded ${draw.excludedCount ?? 0}, selected ${draw.selectedCount}`);
+    const excluded = draw.excludedCount ?? "0";
+    say(`  in scope ${draw.inScopeCount}, excluded ${excluded}, selected ${draw.selectedCount}`);
 
-    const assignments = await dualdraw.listAll("DrawService", "ListAssignments", { drawId: draw.id }, "assignments", 3);
+    const assignments = await dualdraw.listAll(
+      "DrawService",
+      "ListAssignments",
+      { drawId: draw.id },
+      "assignments",
+      3, // a small page, so that paging happens
+    );
     for (const a of assignments.items) {
       const team = (a.team ?? []).map((m) => `${m.name}${m.leader ? "*" : ""}`).join(", ");
       say(`  ${a.position}. ${a.creditCode} ${a.objectName}: ${team}`);
     }
+    const teams = assignments.items.map((a) => a.team ?? []);
     summary.draw = {
       taskId: task.id,
       id: draw.id,
@@ -115,8 +125,8 @@ async function main() {
       replayId: replay.id,
       assignments: assignments.items.length,
       assignmentPages: assignments.pages,
-      teamSizes: [...new Set(assignments.items.map((a) => (a.team ?? []).length))],
-      leadersPerTeam: [...new Set(assignments.items.map((a) => (a.team ?? []).filter((m) => m.leader).length))],
+      teamSizes: [...new Set(teams.map((team) => team.length))],
+      leadersPerTeam: [...new Set(teams.map((team) => team.filter((m) => m.leader).length))],
     };
 
     const unplanned = await refusal(() =>
