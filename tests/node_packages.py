@@ -30,9 +30,14 @@ def _unavailable(problem: str) -> None:
     pytest.skip(problem)
 
 
+_installed: list[Path] = []  # the fixture is imported by several modules: install once all the same
+
+
 @pytest.fixture(scope="session")
 def node_packages() -> Path:
     """clients/node with its ``node_modules`` freshly installed by ``npm ci``; returns the folder."""
+    if _installed:
+        return _installed[0]
     missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
     if missing:
         _unavailable(f"{' and '.join(missing)} not on the PATH (Debian: apt-get install nodejs npm)")
@@ -46,4 +51,5 @@ def node_packages() -> Path:
     )
     if done.returncode != 0:
         _unavailable(f"npm ci failed in {NODE_CLIENT}: {done.stderr.strip()[-2000:]}")
+    _installed.append(NODE_CLIENT)
     return NODE_CLIENT
