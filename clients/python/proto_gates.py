@@ -239,6 +239,8 @@ def breaking_gate(root: Path = ROOT, ref: str = DEFAULT_AGAINST) -> int:
         print(f"breaking change since {ref}{mode}: {finding}", file=sys.stderr)
     if not found:
         print(f"buf breaking: no breaking change since {ref}")
+    elif released:
+        print(f"{RELEASE_MARKER} exists: change compatibly, or in a new package", file=sys.stderr)
     return 1 if found and released else 0
 
 
