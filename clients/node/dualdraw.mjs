@@ -18,8 +18,8 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 /** The repository's protos/ folder (DUALDRAW_PROTOS overrides it, e.g. for a copy shipped elsewhere). */
 export const PROTOS = resolve(process.env.DUALDRAW_PROTOS ?? join(HERE, "..", "..", "protos"));
 
-// protobuf's JSON mapping where it matters to a caller: int64 as strings (no precision lost), enums by
-// name, default values present, so a reply reads like the HTTP/JSON port's.
+// Replies shaped like protobuf's JSON mapping, as on the HTTP/JSON port: int64 as strings (no precision
+// lost), enums by name, lowerCamelCase names; unlike that port, fields holding their default are present.
 const LOAD_OPTIONS = { longs: String, enums: String, defaults: true, oneofs: true };
 
 /** Loads every dualdraw.v1 proto; returns the `dualdraw.v1` namespace of service constructors. */
