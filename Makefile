@@ -7,7 +7,7 @@ DB     ?= sqlite:///dualdraw.db
 ADDR   ?= 127.0.0.1:50051
 HTTP_ADDR ?= 127.0.0.1:8080
 
-.PHONY: help run test test-fast lint typecheck protos protos-check bench bench-districts load clean
+.PHONY: help run test test-fast lint typecheck protos protos-check proto-gates bench bench-districts load clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -31,13 +31,18 @@ test: $(STAMP)  ## install and run the whole suite (SQLite and PostgreSQL)
 lint: $(STAMP)  ## ruff (lint and format) and mypy --strict
 	$(VENV)/bin/ruff check service clients tests $(wildcard bench)
 	$(VENV)/bin/ruff format --check service clients tests $(wildcard bench)
-	$(VENV)/bin/mypy service/dualdraw clients/python/dualdraw_client clients/python/generate_stubs.py $(wildcard bench)
+	$(VENV)/bin/mypy service/dualdraw clients/python/dualdraw_client clients/python/generate_stubs.py clients/python/proto_gates.py $(wildcard bench)
 
 protos: $(STAMP)  ## regenerate the committed gRPC modules from protos/
 	$(PY) clients/python/generate_stubs.py
 
 protos-check: $(STAMP)  ## fail when the committed gRPC modules differ from a regeneration
 	$(PY) clients/python/generate_stubs.py --check
+
+proto-gates: $(STAMP)  ## buf lint held to protos/lint-exceptions.yaml; buf breaking against AGAINST (default HEAD~1)
+	npm ci --prefix clients/node --cache $(CURDIR)/.cache/npm --prefer-offline --no-audit --no-fund
+	$(PY) clients/python/proto_gates.py lint
+	$(PY) clients/python/proto_gates.py breaking --against $(or $(AGAINST),HEAD~1)
 
 bench: $(STAMP)  ## run the benchmarks in bench/
 	$(PY) -m bench.run $(BENCH_ARGS)

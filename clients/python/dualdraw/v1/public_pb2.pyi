@@ -451,10 +451,9 @@ class PublicResult(_message.Message):
     supersedes: _builtins.str
     """The record id this version corrects (empty for version 1)."""
     deadline: _builtins.str
-    """Art. 14, per result: the deadline (20 working days after the draw, YYYY-MM-DD) and whether this version
-    was first published (publish_time) on or before it.
-    """
+    """Art. 14, per result: the deadline (20 working days after the draw, YYYY-MM-DD)."""
     on_time: _builtins.bool
+    """Whether this version was first published (publish_time) on or before the deadline."""
     @_builtins.property
     def attachment_sha256(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
