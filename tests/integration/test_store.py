@@ -1014,3 +1014,25 @@ def test_a_sqlite_database_locked_past_the_busy_timeout_is_unavailable(tmp_path:
 
 def test_ping_answers_on_a_live_database(store: Store) -> None:
     store.ping()
+
+
+def test_owning_departments_outside_a_jurisdiction_leaves_out_the_records_it_owns(store: Store) -> None:
+    """An import's ownership check asks only for the replaced records owned outside the caller's subtree;
+    side facts are owned through their object."""
+    with store.unit_of_work() as uow:
+        uow.directory.upsert_departments(DEPARTMENTS)
+        uow.directory.upsert_objects([obj(1), obj(2, department=EAST), obj(3)])
+        uow.directory.upsert_complaints(
+            [
+                Complaint("c1", code(1), ComplaintStatus.HANDLING, DAY),
+                Complaint("c2", code(2), ComplaintStatus.HANDLING, DAY),
+            ]
+        )
+        uow.commit()
+    keys = [code(n) for n in (1, 2, 3, 4)]
+    with store.unit_of_work() as uow:
+        directory = uow.directory
+        assert directory.owning_departments("object", keys) == {code(1): "d1", code(2): "d2", code(3): "d1"}
+        assert directory.owning_departments("object", keys, outside={"d1", "c"}) == {code(2): "d2"}
+        assert directory.owning_departments("object", keys, outside={"d1", "d2"}) == {}
+        assert directory.owning_departments("complaint", ["c1", "c2", "c3"], outside={"d2"}) == {"c1": "d1"}
