@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -57,31 +57,15 @@ class DirectoryBatch:
         }
 
 
-def import_directory(
-    uow: UnitOfWork,
-    batch: DirectoryBatch,
-    caller: Caller | Callable[[], Caller],
-    arriving: Iterable[Sequence[model.InspectionObject]] = (),
-) -> dict[str, int]:
+def import_directory(uow: UnitOfWork, batch: DirectoryBatch, caller: Caller) -> dict[str, int]:
     """Validates the whole batch against itself and the stored directory and upserts it in one transaction,
     which commits only when the batch is valid.
-
-    ``arriving``, when given, is the batch still being received: iterating it completes ``batch``, and the
-    objects it yields (each time those just added) go to the store meanwhile (``object_stream``), so the
-    database writes while the rest arrives; an exception from it ends the import with nothing written.
-    ``caller`` may then be a function giving the caller once the batch is complete (a stream names its request
-    on its first chunk, and the audit event's time is when the last one arrived).
 
     Raises ``InvalidArgument`` naming every bad field (``objects[3].credit_code``), and
     ``FailedPrecondition`` (``DEPARTMENT_CHANGE_NEEDS_TRANSFER``) when a record would move to another
     department: an import syncs records, a move is ``transfer_record``. Nothing is written then.
     """
     with uow:
-        with uow.directory.object_stream() as send:
-            for objects in arriving:
-                send(objects)
-        if callable(caller):
-            caller = caller()
         stored = _stored_facts(uow, batch)
         replaced = _replaced(uow, batch)
         # The checks and the audit view are plain Python and the writes mostly wait for the database, so a

@@ -13,7 +13,6 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 from collections.abc import Callable, Collection, Iterator, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Generic, Literal, Protocol, Self, TypeVar
@@ -82,11 +81,6 @@ OwnedKind = Literal[
 class DirectoryRepository(Protocol):
     def upsert_departments(self, items: Sequence[Department]) -> None: ...
     def upsert_objects(self, items: Sequence[InspectionObject]) -> None: ...
-    def object_stream(self) -> AbstractContextManager[Callable[[Sequence[InspectionObject]], None]]:
-        """A function the objects of an import go to as they arrive, so the store can start writing them;
-        ``upsert_objects`` of them all afterwards stores them (nothing is stored otherwise)."""
-        ...
-
     def upsert_inspectors(self, items: Sequence[Inspector]) -> None: ...
     def upsert_complaints(self, items: Sequence[Complaint]) -> None: ...
     def upsert_campaigns(self, items: Sequence[Campaign]) -> None: ...

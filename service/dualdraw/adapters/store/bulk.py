@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, suppress
+from contextlib import contextmanager
 from itertools import islice
 from operator import itemgetter
 from typing import Any, TypeVar, cast
 
 import psycopg
 import sqlalchemy as sa
-from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy.dialects import postgresql, sqlite
 
 T = TypeVar("T")
@@ -189,8 +188,18 @@ def _copy_upsert(
     The statements are built from the schema's identifiers only, never from values.
     """
     quote = connection.dialect.identifier_preparer.quote
+    key = [column.name for column in table.primary_key.columns]
+    others = [quote(column.name) for column in table.columns if column.name not in key]
     staging = f"upsert_{table.name}"
     target, staged = quote(table.name), quote(staging)
+    columns = ", ".join(quote(name) for name in names)
+    keys = ", ".join(quote(name) for name in key)
+    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in others)
+    current = ", ".join(f"{target}.{name}" for name in others)
+    proposed = ", ".join(f"EXCLUDED.{name}" for name in others)
+    insert = f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {staged}"  # noqa: S608 -- schema names only
+    changed = f"({current}) IS DISTINCT FROM ({proposed})"
+    upsert = f"{insert} ON CONFLICT ({keys}) DO UPDATE SET {updates} WHERE {changed}"
     with _driver_cursor(connection) as cursor:
 
         def copy_into_empty_table() -> None:
@@ -204,66 +213,10 @@ def _copy_upsert(
             return
         cursor.execute(f"CREATE TEMPORARY TABLE {staged} (LIKE {target}) ON COMMIT DROP")
         _copy(connection, cursor, staging, names, rows)
-        _upsert_staged(connection, cursor, table, names, staging)
-
-
-def _store_staged(
-    connection: sa.Connection,
-    cursor: psycopg.Cursor[Any],
-    table: sa.Table,
-    names: Sequence[str],
-    staging: str,
-    count: int,
-) -> None:
-    """Moves the ``count`` rows of the temporary table ``staging`` into ``table``, as ``_copy_upsert`` does
-    with rows in memory: in key order straight into an empty table (what slows that down set aside when
-    they are many), else through ``_upsert_staged``."""
-    quote = connection.dialect.identifier_preparer.quote
-    target, staged = quote(table.name), quote(staging)
-    columns = ", ".join(quote(name) for name in names)
-    keys = ", ".join(quote(column.name) for column in table.primary_key.columns)
-
-    def insert_into_empty_table() -> None:
-        restore = _set_aside(cursor, target, count) if count >= BULK_CHECK_THRESHOLD else []
-        cursor.execute(
-            f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {staged} ORDER BY {keys}"  # noqa: S608 -- schema names only
-        )
-        for statement in restore:  # a foreign key checks every row in one query, then holds as before
-            cursor.execute(statement)
-
-    if not _exists(cursor, f"SELECT FROM {target}") and _without_conflict(cursor, insert_into_empty_table):
+        stored = _exists(cursor, f"SELECT FROM {target} JOIN {staged} USING ({keys})")
+        if stored or not _without_conflict(cursor, lambda: cursor.execute(insert)):
+            cursor.execute(upsert)
         cursor.execute(f"DROP TABLE {staged}")
-    else:
-        _upsert_staged(connection, cursor, table, names, staging)
-    cursor.execute("RELEASE SAVEPOINT bulk_stream")
-
-
-def _upsert_staged(
-    connection: sa.Connection,
-    cursor: psycopg.Cursor[Any],
-    table: sa.Table,
-    names: Sequence[str],
-    staging: str,
-) -> None:
-    """Moves the rows of the temporary table ``staging`` into ``table`` (then drops it): one plain
-    ``INSERT ... SELECT`` when none of their keys is stored, else one with ``ON CONFLICT DO UPDATE``.
-    The statements are built from the schema's identifiers only, never from values."""
-    quote = connection.dialect.identifier_preparer.quote
-    key = [column.name for column in table.primary_key.columns]
-    others = [quote(column.name) for column in table.columns if column.name not in key]
-    target, staged = quote(table.name), quote(staging)
-    columns = ", ".join(quote(name) for name in names)
-    keys = ", ".join(quote(name) for name in key)
-    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in others)
-    current = ", ".join(f"{target}.{name}" for name in others)
-    proposed = ", ".join(f"EXCLUDED.{name}" for name in others)
-    insert = f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {staged}"  # noqa: S608 -- schema names only
-    changed = f"({current}) IS DISTINCT FROM ({proposed})"
-    upsert = f"{insert} ON CONFLICT ({keys}) DO UPDATE SET {updates} WHERE {changed}"
-    stored = _exists(cursor, f"SELECT FROM {target} JOIN {staged} USING ({keys})")
-    if stored or not _without_conflict(cursor, lambda: cursor.execute(insert)):
-        cursor.execute(upsert)
-    cursor.execute(f"DROP TABLE {staged}")
 
 
 BULK_CHECK_THRESHOLD = 10_000
@@ -361,143 +314,3 @@ def _without_conflict(cursor: psycopg.Cursor[Any], write: Callable[[], object]) 
         return False
     cursor.execute("RELEASE SAVEPOINT bulk_write")
     return True
-
-
-class CopyStream:
-    """Rows of one table sent to PostgreSQL with ``COPY`` while the caller is still receiving them, so the
-    database parses and keeps one part while the next is decoded; ``finish`` then stores them as
-    ``upsert_tuples`` of them all would.
-
-    Nothing is sent until ``BULK_CHECK_THRESHOLD`` rows have come (a small write gains nothing). The rows go
-    to a temporary table of the transaction: the stream takes no lock on the table, so the checks a caller
-    runs meanwhile on other connections (an import's ownership checks read the stored objects) never wait
-    for it. ``finish`` moves them into the table as ``upsert_tuples`` does: straight in, in key order, when
-    the table is empty (``_set_aside`` applies), else with ``ON CONFLICT DO UPDATE``. A failure while
-    streaming abandons the stream with nothing written (``finish`` then answers ``False``, and the caller
-    writes the rows the ordinary way, which reports the failure as before). Between ``close`` and ``finish``
-    the connection runs other statements; while open, none.
-    """
-
-    def __init__(self, connection: sa.Connection, table: sa.Table, names: Sequence[str]) -> None:
-        if sorted(names) != sorted(column.name for column in table.columns):
-            raise ValueError(f"a CopyStream needs every column of {table.name}, got {names}")
-        self._connection, self._table, self._names = connection, table, list(names)
-        self._pending: list[tuple[Any, ...]] = []
-        self._cursor: psycopg.Cursor[Any] | None = None
-        self._block: AbstractContextManager[psycopg.Copy] | None = None
-        self._copy: psycopg.Copy | None = None
-        self._sent = 0
-        self._failed = False
-
-    def write(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Sends ``rows`` (tuples of ``names``), or keeps them until there are enough to start."""
-        if self._failed or not rows:
-            return
-        if self._cursor is None:
-            self._pending.extend(rows)
-            if len(self._pending) < BULK_CHECK_THRESHOLD:
-                return
-            rows, self._pending = self._pending, []
-            if not self._guarded(self._start):
-                return
-        self._guarded(lambda: self._send(rows))
-
-    def close(self) -> None:
-        """Ends the ``COPY`` (the database has the rows sent so far); the connection is free again."""
-        block, self._copy = self._block, None
-        self._block = None
-        if block is not None:
-            self._guarded(lambda: block.__exit__(None, None, None))
-
-    def abandon(self, exc: BaseException | None = None) -> None:
-        """Ends the stream with nothing written (``exc``: why, when the caller failed meanwhile)."""
-        block, self._copy = self._block, None
-        self._block = None
-        if block is not None:
-            failure = exc or RuntimeError("the write was abandoned")
-            with suppress(psycopg.Error):  # the copy fails, as it is asked to
-                block.__exit__(type(failure), failure, failure.__traceback__)
-        self._rollback()
-
-    def finish(self, count: int) -> bool:
-        """Stores the sent rows when they are all ``count`` of them (``close`` first); else abandons the
-        stream and answers ``False`` (nothing written)."""
-        if self._cursor is None or self._failed or self._copy is not None or self._sent != count:
-            self.abandon()
-            return False
-        cursor = self._cursor
-        self._cursor = None
-        with _translated():
-            _store_staged(self._connection, cursor, self._table, self._names, self._staging, count)
-        _analyze_after(self._connection, self._table, count)
-        return True
-
-    @property
-    def started(self) -> bool:
-        """Whether rows were sent (and not abandoned)."""
-        return self._cursor is not None and not self._failed
-
-    @property
-    def _staging(self) -> str:
-        return f"stream_{self._table.name}"
-
-    def _quoted(self, name: str) -> str:
-        return str(self._connection.dialect.identifier_preparer.quote(name))
-
-    def _start(self) -> None:
-        driver_connection = cast(psycopg.Connection[Any], self._connection.connection.driver_connection)
-        cursor = self._cursor = driver_connection.cursor()
-        staged = self._quoted(self._staging)
-        cursor.execute("SAVEPOINT bulk_stream")
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE {staged} (LIKE {self._quoted(self._table.name)}) ON COMMIT DROP"
-        )
-        columns = ", ".join(self._quoted(name) for name in self._names)
-        # The queued writer sends from a thread of its own: the caller decodes the next part meanwhile.
-        self._block = cursor.copy(f"COPY {staged} ({columns}) FROM STDIN", writer=QueuedLibpqWriter(cursor))
-        self._copy = self._block.__enter__()  # the block stays open across the caller's writes
-
-    def _send(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        assert self._copy is not None
-        text = _plain_text(rows, len(self._names))
-        if text is not None:
-            self._copy.write(text)
-        else:
-            for row in rows:
-                self._copy.write_row(row)
-        self._sent += len(rows)
-
-    def _guarded(self, step: Callable[[], object]) -> bool:
-        """Runs ``step``; a database error abandons the stream (``False``)."""
-        try:
-            step()
-        except psycopg.Error:
-            self._failed = True
-            self._copy = self._block = None
-            self._rollback()
-            return False
-        return True
-
-    def _rollback(self) -> None:
-        self._failed = True
-        cursor, self._cursor = self._cursor, None
-        if cursor is not None:
-            try:
-                cursor.execute("ROLLBACK TO SAVEPOINT bulk_stream")
-                cursor.execute("RELEASE SAVEPOINT bulk_stream")
-            except (
-                psycopg.Error
-            ):  # the savepoint was never taken or the connection is gone: the transaction fails
-                pass
-        self._pending = []
-
-
-@contextmanager
-def _translated() -> Iterator[None]:
-    """psycopg's errors as SQLAlchemy's (``IntegrityError``, ...), as ``_driver_cursor`` gives them."""
-    try:
-        yield
-    except psycopg.Error as exc:
-        raise sa.exc.DBAPIError.instance(
-            statement=None, params=None, orig=exc, dbapi_base_err=psycopg.Error
-        ) from exc

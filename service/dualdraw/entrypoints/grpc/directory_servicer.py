@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar, cast
 
 import grpc
@@ -39,76 +39,55 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         batch = DirectoryBatch()
         v = Violations()
         request_id = ""
-
-        def receive() -> Iterator[list[model.InspectionObject]]:
-            """Fills ``batch`` chunk by chunk, yielding each chunk's objects while all records so far are
-            valid (the store writes them meanwhile); raises at the end if any record or the stream is not."""
-            nonlocal request_id
-            total = 0
-            final = False
-            for chunk in request_iterator:
-                if final:
-                    raise catalogue.invalid("final", "a chunk followed the final chunk")
-                final = chunk.final
-                request_id = request_id or chunk.request_id
-                total += sum(
-                    len(x)
-                    for x in (
-                        chunk.departments,
-                        chunk.objects,
-                        chunk.inspectors,
-                        chunk.complaints,
-                        chunk.campaigns,
-                        chunk.risk_assessments,
-                        chunk.statutory_designations,
-                    )
-                )
-                if total > MAX_IMPORT_RECORDS:
-                    raise catalogue.invalid(
-                        "objects", f"an import holds at most {MAX_IMPORT_RECORDS} records"
-                    )
-                _collect(
+        total = 0
+        final = False
+        for chunk in request_iterator:
+            if final:
+                raise catalogue.invalid("final", "a chunk followed the final chunk")
+            final = chunk.final
+            request_id = request_id or chunk.request_id
+            total += sum(
+                len(x)
+                for x in (
                     chunk.departments,
-                    batch.departments,
-                    "departments",
-                    directory_convert.department_from_pb,
-                    v,
-                )
-                start = len(batch.objects)
-                _collect_objects(chunk.objects, batch.objects, v)
-                _collect(
-                    chunk.inspectors, batch.inspectors, "inspectors", directory_convert.inspector_from_pb, v
-                )
-                _collect(
-                    chunk.complaints, batch.complaints, "complaints", directory_convert.complaint_from_pb, v
-                )
-                _collect(chunk.campaigns, batch.campaigns, "campaigns", directory_convert.campaign_from_pb, v)
-                _collect(
+                    chunk.objects,
+                    chunk.inspectors,
+                    chunk.complaints,
+                    chunk.campaigns,
                     chunk.risk_assessments,
-                    batch.risk_assessments,
-                    "risk_assessments",
-                    directory_convert.risk_assessment_from_pb,
-                    v,
-                )
-                _collect(
                     chunk.statutory_designations,
-                    batch.statutory_designations,
-                    "statutory_designations",
-                    directory_convert.designation_from_pb,
-                    v,
                 )
-                if not v:
-                    yield batch.objects[start:]
-            if not final:
-                v.add(
-                    "final",
-                    "the stream ended without its final chunk (cut off or failed half-way): nothing imported",
-                )
-            v.raise_if_any()
-
-        counts = directory.import_directory(
-            self._s.unit_of_work(), batch, lambda: caller_of(context, request_id), receive()
-        )
+            )
+            if total > MAX_IMPORT_RECORDS:
+                raise catalogue.invalid("objects", f"an import holds at most {MAX_IMPORT_RECORDS} records")
+            _collect(
+                chunk.departments, batch.departments, "departments", directory_convert.department_from_pb, v
+            )
+            _collect_objects(chunk.objects, batch.objects, v)
+            _collect(chunk.inspectors, batch.inspectors, "inspectors", directory_convert.inspector_from_pb, v)
+            _collect(chunk.complaints, batch.complaints, "complaints", directory_convert.complaint_from_pb, v)
+            _collect(chunk.campaigns, batch.campaigns, "campaigns", directory_convert.campaign_from_pb, v)
+            _collect(
+                chunk.risk_assessments,
+                batch.risk_assessments,
+                "risk_assessments",
+                directory_convert.risk_assessment_from_pb,
+                v,
+            )
+            _collect(
+                chunk.statutory_designations,
+                batch.statutory_designations,
+                "statutory_designations",
+                directory_convert.designation_from_pb,
+                v,
+            )
+        if not final:
+            v.add(
+                "final",
+                "the stream ended without its final chunk (cut off or failed half-way): nothing imported",
+            )
+        v.raise_if_any()
+        counts = directory.import_directory(self._s.unit_of_work(), batch, caller_of(context, request_id))
         response = directory_pb2.ImportDirectoryResponse(
             departments=counts["departments"],
             objects=counts["objects"],

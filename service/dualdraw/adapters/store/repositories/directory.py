@@ -5,8 +5,7 @@ from __future__ import annotations
 import builtins
 import operator
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -114,8 +113,6 @@ object (``owning_departments``)."""
 class SqlDirectoryRepository(SqlRepository):
     """Departments, objects, inspectors and side facts (``DirectoryRepository``)."""
 
-    _stream: bulk.CopyStream | None = None
-
     # upserts
 
     def upsert_departments(self, items: Sequence[Department]) -> None:
@@ -123,33 +120,10 @@ class SqlDirectoryRepository(SqlRepository):
         bulk.upsert(self._connection, DEPARTMENTS, [department_values(d) for d in departments])
 
     def upsert_objects(self, items: Sequence[InspectionObject]) -> None:
-        """Upserts ``items``; when an ``object_stream`` sent exactly these objects, finishes it instead."""
         code = operator.attrgetter("credit_code")
         distinct = len(set(map(code, items))) == len(items)  # as an import's are: no dict to keep the last
-        stream, self._stream = self._stream, None
-        if stream is not None and stream.finish(len(items) if distinct else -1):
-            return
         objects = items if distinct else last_per_key(items, code)
         bulk.upsert_tuples(self._connection, OBJECTS, OBJECT_NAMES, [object_row(o) for o in objects])
-
-    @contextmanager
-    def object_stream(self) -> Iterator[Callable[[Sequence[InspectionObject]], None]]:
-        """A function sending objects to the database as they arrive (PostgreSQL, large imports: a
-        ``bulk.CopyStream``; elsewhere it keeps nothing and starts no transaction: on SQLite that would hold
-        the write lock while the stream arrives). The next ``upsert_objects`` of all of them stores them;
-        until the block ends, the connection runs no other statement."""
-        if self._session.get_bind().dialect.name != "postgresql":
-            yield lambda objects: None
-            return
-        stream = bulk.CopyStream(self._connection, OBJECTS, OBJECT_NAMES)
-        try:
-            yield lambda objects: stream.write([object_row(o) for o in objects])
-        except BaseException as exc:
-            stream.abandon(exc)
-            raise
-        stream.close()
-        if stream.started:  # else it kept what came, and upsert_objects writes it all
-            self._stream = stream
 
     def upsert_inspectors(self, items: Sequence[Inspector]) -> None:
         """Upserts the inspectors and replaces their specialities and conflicts."""
