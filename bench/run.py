@@ -3,7 +3,9 @@
 The targets they measure against and the results are in docs/PERFORMANCE.md.
 
 Two measurements, both on a fresh database per size:
-- **stages**: the draw pipeline in-process, stage by stage (load, rules, selection, teams), with a
+- **stages**: the import in-process, stage by stage (``bench.import_stages``: decode, text check,
+  conversion, ownership checks, use-case checks, audit view, write; ``import_stages_s``), then the draw
+  pipeline in-process, stage by stage (load, rules, selection, teams), with a
   plain-Python evaluation of the same shipped rules for comparison, then one real draw (``run_draw``) with
   the duration and this process's resident memory at the end of each of its stages
   (``draw_progress.DRAW_STAGES``:
@@ -44,6 +46,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from bench.generate import AS_OF, ITEM, PROVINCE, Directory, directory
+from bench.import_stages import import_stages
 from bench.sql_floor import floor_draw
 from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.adapters.store import Store
@@ -180,6 +183,7 @@ def stages(base_url: str, size: int, inspectors: int, repeat: int) -> dict[str, 
     }
     result["import_s"] = load_directory(store, d)
     result["import_objects_per_s"] = round(size / result["import_s"])
+    result["import_stages_s"] = import_stages(fresh_database(base_url, f"import_{size}"), d)
     rule_set = load_rule_set([RULES])
     task = catalogue.create_task(
         store.unit_of_work(),

@@ -442,32 +442,44 @@ def _foreign_keys(store: Store) -> list[tuple[str, str, str]]:
     return [(str(a), str(b), str(c)) for a, b, c in rows]
 
 
+def _indexes(store: Store) -> list[tuple[str, str]]:
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            sa.text("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1")
+        ).all()
+    return [(str(a), str(b)) for a, b in rows]
+
+
 @pytest.mark.parametrize("bulk_check", [True, False])
 def test_a_large_copy_into_an_empty_table_checks_foreign_keys_in_bulk_and_stores_the_same_rows(
     store: Store, monkeypatch: pytest.MonkeyPatch, bulk_check: bool
 ) -> None:
-    """Above ``BULK_CHECK_THRESHOLD`` rows the empty-table ``COPY`` drops the foreign keys and adds them
-    again (one check for all rows): the stored rows and the constraints are those of the row-by-row check."""
+    """Above ``BULK_CHECK_THRESHOLD`` rows the empty-table ``COPY`` drops the foreign keys and the secondary
+    indexes and adds them again (one check for all rows, one sort per index): the stored rows, the
+    constraints and the indexes are those of the row-by-row check."""
     if store.engine.dialect.name != "postgresql":
         pytest.skip("the bulk check is PostgreSQL's empty-table COPY path")
-    constraints = _foreign_keys(store)
-    set_aside: list[list[tuple[str, str]]] = []
-    real = bulk._set_aside_foreign_keys
+    constraints, indexes = _foreign_keys(store), _indexes(store)
+    set_aside: list[list[str]] = []
+    real = bulk._set_aside
 
-    def recorded(cursor: Any, target: str) -> list[tuple[str, str]]:
-        set_aside.append(real(cursor, target) if bulk_check else [])
+    def recorded(cursor: Any, target: str, rows: int) -> list[str]:
+        set_aside.append(real(cursor, target, rows) if bulk_check else [])
         return set_aside[-1]
 
-    monkeypatch.setattr(bulk, "_set_aside_foreign_keys", recorded)
+    monkeypatch.setattr(bulk, "_set_aside", recorded)
     objects = [obj(n, department=WEST if n % 2 else EAST) for n in range(bulk.BULK_CHECK_THRESHOLD)]
     with store.unit_of_work() as uow:
         uow.directory.upsert_departments(DEPARTMENTS)
         uow.directory.upsert_objects(objects)
         uow.commit()
-    assert [[name for name, _ in found] for found in set_aside] == [
-        ["fk_objects_registering_department_id_departments"] if bulk_check else []
+    assert [[statement.split()[2] for statement in found] for found in set_aside] == [
+        ["ix_objects_registering_department_id_region_code", "objects"] if bulk_check else []
     ]
+    if bulk_check:
+        assert "fk_objects_registering_department_id_departments" in set_aside[0][1]
     assert _foreign_keys(store) == constraints
+    assert _indexes(store) == indexes
     with store.engine.connect() as connection:
         lock_timeout = connection.execute(sa.text("SHOW lock_timeout")).scalar()
     with store.unit_of_work() as uow:
@@ -503,14 +515,14 @@ def test_a_bulk_check_gives_way_to_the_row_by_row_check_when_a_reader_holds_a_lo
     with store.unit_of_work() as uow:
         uow.directory.upsert_departments(DEPARTMENTS)
         uow.commit()
-    set_aside: list[list[tuple[str, str]]] = []
-    real = bulk._set_aside_foreign_keys
+    set_aside: list[list[str]] = []
+    real = bulk._set_aside
 
-    def recorded(cursor: Any, target: str) -> list[tuple[str, str]]:
-        set_aside.append(real(cursor, target))
+    def recorded(cursor: Any, target: str, rows: int) -> list[str]:
+        set_aside.append(real(cursor, target, rows))
         return set_aside[-1]
 
-    monkeypatch.setattr(bulk, "_set_aside_foreign_keys", recorded)
+    monkeypatch.setattr(bulk, "_set_aside", recorded)
     objects = [obj(n) for n in range(bulk.BULK_CHECK_THRESHOLD)]
     with store.engine.connect() as reader:
         reader.execute(sa.text("SELECT count(*) FROM departments")).scalar()  # ACCESS SHARE until rollback

@@ -13,7 +13,9 @@ from collections.abc import Callable
 import grpc
 import pytest
 
+from dualdraw.adapters.store import bulk
 from dualdraw.domain import model
+from dualdraw.domain.credit_code import make_credit_code
 from dualdraw.domain.errors import FailedPrecondition
 from dualdraw.entrypoints.grpc import directory_convert
 from dualdraw.entrypoints.grpc.security.tokens import Role
@@ -22,7 +24,7 @@ from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_directory import CITY, HIGH_TECH_ZONE, LUBEI, LUNAN, PROVINCE
 from dualdraw.service_layer.ports import PageRequest
 from dualdraw.v1 import directory_pb2
-from dualdraw_client import DualdrawClient
+from dualdraw_client import DualdrawClient, chunk_records
 from dualdraw_client.errors import DualdrawError
 from tests.security.conftest import Secured
 
@@ -98,6 +100,31 @@ def test_a_branch_cannot_take_over_a_sibling_inspector_and_object_by_import(
     assert secured.denials() == denials + 1
     assert _inspector(secured, inspector.badge_number) == inspector  # department and conflicts kept
     assert _object(secured, obj.credit_code) == obj  # department and risk class B kept
+
+
+def test_a_takeover_after_enough_objects_to_stream_them_is_refused_and_writes_nothing(
+    secured: Secured, lubei_records: tuple[model.InspectionObject, model.Inspector]
+) -> None:
+    """The objects of a large import go to the database while the stream arrives; the ownership checks of
+    each chunk (other connections) neither wait for that write nor let a later foreign record through."""
+    obj, _ = lubei_records
+    gxq = directory_convert.object_to_pb(_first_object(secured, HIGH_TECH_ZONE))
+    own = []
+    for n in range(bulk.BULK_CHECK_THRESHOLD + 1_000):
+        record = directory_pb2.InspectionObject()
+        record.CopyFrom(gxq)
+        record.credit_code = make_credit_code("9", "1", gxq.region_code, f"MD{n:06d}")
+        own.append(record)
+    taken = directory_convert.object_to_pb(obj)
+    taken.registering_department_id = HIGH_TECH_ZONE
+    taken.region_code = gxq.region_code
+    with _client(secured, HIGH_TECH_ZONE) as client:
+        error = _failure(lambda: client.import_directory(chunk_records([*own, taken], max_records=1_000)))
+        assert error.code == grpc.StatusCode.PERMISSION_DENIED
+        assert _object(secured, obj.credit_code) == obj
+        assert _object(secured, own[0].credit_code) is None
+        client.import_directory(chunk_records(own, max_records=1_000))  # its own records alone: imported
+    assert _object(secured, own[-1].credit_code) is not None
 
 
 def test_an_import_never_moves_a_record(secured: Secured) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import pickle
+
 import pytest
 
 from dualdraw.domain import model
@@ -36,6 +39,22 @@ def test_a_good_record_is_trimmed_its_code_kept_as_written_and_its_lines_sorted_
         office="一所",
     )
     assert not v
+
+
+def test_an_object_made_without_init_is_the_dataclass_s_own() -> None:
+    """The quick path fills the object's ``__dict__`` instead of calling the frozen ``__init__``: the result
+    has every field (none left to a default), compares and hashes like the constructed one, pickles (the
+    draw process receives objects) and stays frozen."""
+    made = object_from_pb(GOOD, "objects[0]", Violations())
+    assert made is not None
+    constructed = model.InspectionObject(**{f.name: getattr(made, f.name) for f in dataclasses.fields(made)})
+    assert set(vars(made)) == {f.name for f in dataclasses.fields(model.InspectionObject)}
+    assert made == constructed
+    assert hash(made) == hash(constructed)
+    assert repr(made) == repr(constructed)
+    assert pickle.loads(pickle.dumps(made)) == constructed
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.name = "changed"  # type: ignore[misc]  # frozen: the assignment is what is tested
 
 
 @pytest.mark.parametrize(

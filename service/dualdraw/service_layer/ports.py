@@ -101,9 +101,12 @@ class DirectoryRepository(Protocol):
         ...
 
     def inspectors_by_badge(self, badge_numbers: Collection[str]) -> dict[str, Inspector]: ...
-    def owning_departments(self, kind: OwnedKind, keys: Collection[str]) -> dict[str, str]:
+    def owning_departments(
+        self, kind: OwnedKind, keys: Collection[str], *, outside: Collection[str] | None = None
+    ) -> dict[str, str]:
         """The department owning each stored record of ``kind`` among ``keys`` (absent keys left out), in
-        one query per batch of keys: side facts belong to their object's registering department."""
+        one query per batch of keys: side facts belong to their object's registering department. With
+        ``outside``, only the records whose owner is not one of those departments."""
         ...
 
     def complaints_by_id(self, ids: Collection[str]) -> dict[str, Complaint]: ...

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from typing import Any
 
 from dualdraw.domain import model
 from dualdraw.domain.errors import Violations
@@ -107,13 +108,14 @@ def object_from_pb(
 def well_formed_object(pb: directory_pb2.InspectionObject) -> model.InspectionObject | None:
     """``object_from_pb`` of a record without problems, else ``None`` (then ``object_from_pb`` names them).
 
-    A million of these per import: each field is read once, and no field path is built.
+    A million of these per import: each field is read once, no field path is built, and the object is made
+    without the frozen dataclass's ``__init__`` (``_inspection_object``).
     """
     code, name, region = pb.credit_code, pb.name.strip(), pb.region_code.strip()
     dept = pb.registering_department_id.strip()
     risk, status = RISK_CLASS.get(pb.risk_class), OBJECT_STATUS.get(pb.status)
     if code.strip() and name and region and dept and risk is not None and status is not None:
-        return model.InspectionObject(
+        return _inspection_object(
             credit_code=code,
             name=name,
             region_code=region,
@@ -125,6 +127,18 @@ def well_formed_object(pb: directory_pb2.InspectionObject) -> model.InspectionOb
             office=pb.office.strip(),
         )
     return None
+
+
+def _inspection_object(**fields: Any) -> model.InspectionObject:
+    """``model.InspectionObject(**fields)`` for all of its fields: the same object (equal, same hash), made
+    by filling its ``__dict__`` in one call. A frozen dataclass's ``__init__`` sets each field through
+    ``object.__setattr__``: a third of ``well_formed_object``, 1.4 s of a million-object import."""
+    made = _new(model.InspectionObject)
+    made.__dict__.update(fields)
+    return made
+
+
+_new = object.__new__
 
 
 def _business_lines(values: Sequence[str]) -> tuple[str, ...]:

@@ -266,21 +266,28 @@ class SqlDirectoryRepository(SqlRepository):
     def statutory_designations_by_id(self, ids: Collection[str]) -> dict[str, StatutoryDesignation]:
         return self._by_id(DESIGNATIONS, ids, to_designation)
 
-    def owning_departments(self, kind: OwnedKind, keys: Collection[str]) -> dict[str, str]:
+    def owning_departments(
+        self, kind: OwnedKind, keys: Collection[str], *, outside: Collection[str] | None = None
+    ) -> dict[str, str]:
         """The department owning each stored record of ``kind`` among ``keys`` (absent keys are left out):
         one query per ``READ_BATCH`` keys (one on PostgreSQL). Side facts belong to their object's
-        registering department, a campaign to its organiser, a department to itself."""
+        registering department, a campaign to its organiser, a department to itself. With ``outside``,
+        only the records whose owner is none of those: the database filters, so an import's ownership
+        check of a chunk of replaced records gets no row back when they are all the caller's."""
         table, key, owner, via_object = _OWNERSHIP[kind]
         found: dict[str, str] = {}
+        others: builtins.list[sa.ColumnElement[bool]] = []
+        if outside is not None:
+            others.append(owner.not_in(sorted(set(outside))))
         for condition in self._key_conditions(table, key, keys):
             if via_object:
                 stmt = (
                     sa.select(key, OBJECTS.c.registering_department_id)
                     .join_from(table, OBJECTS, table.c.credit_code == OBJECTS.c.credit_code)
-                    .where(condition)
+                    .where(condition, *others)
                 )
             else:
-                stmt = sa.select(key, owner).where(condition)
+                stmt = sa.select(key, owner).where(condition, *others)
             found.update((k, d) for k, d in self._connection.execute(stmt))
         return found
 

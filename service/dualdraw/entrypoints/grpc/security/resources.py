@@ -166,13 +166,14 @@ def _first_foreign(
     uow: UnitOfWork, kind: OwnedKind, keys: list[str], owners: list[str], allowed: set[str]
 ) -> str | None:
     """The first of ``keys`` whose new owner (``owners``, when given) or stored owner is not allowed."""
-    for key, owner in zip(keys, owners, strict=False):
-        if owner not in allowed:
-            return f"{kind}:{key}"
+    if not allowed.issuperset(owners):  # one set operation for the common case: all of them allowed
+        for key, owner in zip(keys, owners, strict=False):
+            if owner not in allowed:
+                return f"{kind}:{key}"
     if not keys:
         return None
-    stored = uow.directory.owning_departments(kind, keys)
+    foreign = uow.directory.owning_departments(kind, keys, outside=allowed)  # usually none at all
     for key in keys:
-        if key in stored and stored[key] not in allowed:
+        if key in foreign:
             return f"{kind}:{key}"
     return None

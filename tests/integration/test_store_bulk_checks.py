@@ -1,0 +1,70 @@
+"""Which checks and answers the directory store gives for many records at once, on SQLite and PostgreSQL:
+the foreign-key check of a large write into an empty table, and the owners an import's ownership check
+asks for."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from dualdraw.adapters.store import Store, bulk
+from dualdraw.domain.model import Complaint, ComplaintStatus
+from tests.integration.test_store import DAY, DEPARTMENTS, EAST, code, obj, store
+
+__all__ = ["store"]  # the fixture, shared with test_store
+
+
+def test_a_large_copy_referencing_a_larger_table_keeps_the_row_by_row_check(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Complaints of a directory with more objects than complaints: the anti-join of a bulk check would read
+    every object, so the foreign key to objects stays and checks the complaints one by one."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("the bulk check is PostgreSQL's empty-table COPY path")
+    set_aside: list[list[str]] = []
+    real = bulk._set_aside
+
+    def recorded(cursor: Any, target: str, rows: int) -> list[str]:
+        set_aside.append(real(cursor, target, rows))
+        return set_aside[-1]
+
+    count = bulk.BULK_CHECK_THRESHOLD
+    with store.unit_of_work() as uow:
+        uow.directory.upsert_departments(DEPARTMENTS)
+        uow.directory.upsert_objects([obj(n) for n in range(count + 1)])
+        uow.commit()
+    monkeypatch.setattr(bulk, "_set_aside", recorded)
+    complaints = [Complaint(f"c{n}", code(n), ComplaintStatus.HANDLING, DAY) for n in range(count)]
+    with store.unit_of_work() as uow:
+        uow.directory.upsert_complaints(complaints)
+        uow.commit()
+    assert len(set_aside) == 1
+    assert not [s for s in set_aside[0] if "FOREIGN KEY" in s]  # its index only
+    with store.unit_of_work() as uow:
+        assert len(uow.directory.complaints_by_id([c.id for c in complaints])) == count
+        with pytest.raises(sa.exc.IntegrityError, match="fk_complaints_credit_code_objects"):
+            uow.directory.upsert_complaints([Complaint("c-x", code(10**7), ComplaintStatus.HANDLING, DAY)])
+
+
+def test_owning_departments_outside_a_jurisdiction_leaves_out_the_records_it_owns(store: Store) -> None:
+    """An import's ownership check asks only for the replaced records owned outside the caller's subtree;
+    side facts are owned through their object."""
+    with store.unit_of_work() as uow:
+        uow.directory.upsert_departments(DEPARTMENTS)
+        uow.directory.upsert_objects([obj(1), obj(2, department=EAST), obj(3)])
+        uow.directory.upsert_complaints(
+            [
+                Complaint("c1", code(1), ComplaintStatus.HANDLING, DAY),
+                Complaint("c2", code(2), ComplaintStatus.HANDLING, DAY),
+            ]
+        )
+        uow.commit()
+    keys = [code(n) for n in (1, 2, 3, 4)]
+    with store.unit_of_work() as uow:
+        directory = uow.directory
+        assert directory.owning_departments("object", keys) == {code(1): "d1", code(2): "d2", code(3): "d1"}
+        assert directory.owning_departments("object", keys, outside={"d1", "c"}) == {code(2): "d2"}
+        assert directory.owning_departments("object", keys, outside={"d1", "d2"}) == {}
+        assert directory.owning_departments("complaint", ["c1", "c2", "c3"], outside={"d2"}) == {"c1": "d1"}
