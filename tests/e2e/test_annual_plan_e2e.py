@@ -221,15 +221,22 @@ def test_a_planned_draw_is_made_from_the_cli_without_local_entropy(
         printed = capsys.readouterr().out
         assert "dualdraw draw execute" in printed
         argv = ["tasks", "create", "--plan", plan_id, "--entry", "e2", "--team-size", "2", "--draw"]
-        assert cli_main([*argv, "--beacon-round", str(round_ + 1), "--json", "--server", target]) == 0
+        assert cli_main([*argv, "--beacon-round", str(round_ + 1), "--json", "--server", target]) == 2
+        # the committed e1 draw holds the department's history (caps count across items) until it runs
+        assert "[PENDING_DRAW_IN_SCOPE]" in capsys.readouterr().err
+        with DualdrawClient(target, actor="planner", timeout=60) as client:
+            tasks = {t.plan_entry_id: t for t in client.iter_tasks()}
+            first = tasks["e1"].draw_id
+            client.abandon_draw(first, "OTHER", "先抽下一条目")
+        argv = ["draw", tasks["e2"].id, "--beacon-round", str(round_ + 1), "--json", "--server", target]
+        assert cli_main(argv) == 0
         drawn = json.loads(capsys.readouterr().out)["draw"]
         with DualdrawClient(target, actor="planner", timeout=60) as client:
-            [first] = [t.draw_id for t in client.iter_tasks() if t.plan_entry_id == "e1"]
             draws = [client.get_draw(first), client.get_draw(drawn["id"])]
             manifests = [json.loads(client.export_draw_bundle(d.id))["draw"]["manifest_json"] for d in draws]
             rounds = [json.loads(m)["entropy_source"]["round"] for m in manifests]
             assert rounds == [round_, round_ + 1]
-            assert {d.state for d in draws} == {"committed"}
+            assert [d.state for d in draws] == ["abandoned", "committed"]
             assert {d.entropy_note for d in draws} == {""}
     finally:
         running.stop(grace=1)
