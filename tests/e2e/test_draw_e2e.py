@@ -165,7 +165,7 @@ def test_infeasible_teams_fail_the_draw_and_write_nothing(
     before = len(list(client.iter_audit_events()))
     with pytest.raises(FailedPreconditionError) as raised:
         client.draw(task.id, as_of=DEMO_AS_OF)
-    assert raised.value.reason == "TOO_FEW_INSPECTORS"
+    assert raised.value.reason == "TOO_FEW_QUALIFIED_INSPECTORS"  # refused at commit, before any entropy
     assert client.get_task(task.id).draw_id == ""
     assert list(client.iter_draws(task_id=task.id)) == []
     assert len(list(client.iter_audit_events())) == before

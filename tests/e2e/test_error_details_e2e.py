@@ -108,7 +108,7 @@ def test_a_failure_naming_every_object_reaches_the_client_bounded(
         errors_log.removeHandler(handler)
         errors_log.setLevel(logging.NOTSET)
     error = failed.value
-    assert error.reason == "CONSTRAINTS_LEAVE_TOO_FEW"  # every draw forms policy teams
+    assert error.reason == "TOO_FEW_QUALIFIED_INSPECTORS"  # refused at commit: no object can be staffed
     assert f"for {OBJECTS} object(s)" in str(error)
     metadata = error.metadata
     assert metadata["objects_count"] == str(OBJECTS)
@@ -116,10 +116,10 @@ def test_a_failure_naming_every_object_reaches_the_client_bounded(
     assert len(shown) == int(metadata["objects_shown"]) > 0
     assert metadata["details_truncated"] == "true"
     # The whole list: in the server's log line for this call's request id.
-    logged = [json.loads(line) for line in lines if "CONSTRAINTS_LEAVE_TOO_FEW" in line]
+    logged = [json.loads(line) for line in lines if "TOO_FEW_QUALIFIED_INSPECTORS" in line]
     assert len(logged) == 1
     assert logged[0]["request_id"] == metadata["request_id"]
     everything = logged[0]["message"].split("; objects=")[1].split(";")[0].split(",")
     assert sorted(everything) == CODES
-    assert everything[: len(shown)] == shown  # the first objects, in the order the draw met them
+    assert everything[: len(shown)] == shown  # the first objects, by credit code
     assert client.get_task(task.id).draw_id == ""  # nothing was written

@@ -384,13 +384,13 @@ def test_get_checkpoint_and_the_cli_give_the_signed_note(
 def test_a_draw_with_nothing_eligible_is_verified_offline(
     demo_served: Served, client: DualdrawClient
 ) -> None:
-    """A ``dualdraw-draw/1`` manifest keeps its stratum ``all`` with count 0 when every object in scope is
-    excluded or none is in scope (a district where every object has an open complaint): the bundle matches."""
+    """A draw with nothing eligible (none in scope, or every object excluded) lists no strata in a policy
+    draw's manifest (a ``dualdraw-draw/1`` manifest kept ``all`` with count 0): the bundle matches."""
     task = demo_task(client, scope={"industries": ["Z99"]})
     draw = client.draw(task.id, as_of=DEMO_AS_OF)
     assert (draw.eligible_count, draw.selected_count) == (0, 0)
     bundle = client.export_draw_bundle(draw.id)
     manifest = json.loads(json.loads(bundle)["draw"]["manifest_json"])
-    assert manifest["objects"]["strata"] == {"all": {"count": 0, "ratio": manifest["task"]["ratio"]}}
+    assert manifest["objects"]["strata"] == {}
     report = verify_bundle(bundle)
     assert report.ok, report.problem
