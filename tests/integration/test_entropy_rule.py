@@ -21,7 +21,7 @@ from dualdraw.service_layer.draw_runner import InProcessDraws, draw_at_once
 from dualdraw.service_layer.draws import run_draw
 from dualdraw.service_layer.entropy_policy import LOCAL_SECRET_MARK, EntropyPolicy
 
-from .test_annual_plan import CALLER, NO_RULES, NOW, NoExclusions, planned_task, published_plan
+from .test_annual_plan import CALLER, NO_RULES, NoExclusions, planned_task, published_plan
 
 PRODUCTION = EntropyPolicy()
 DEVELOPMENT = EntropyPolicy(allow_local=True)
@@ -37,7 +37,7 @@ def store(database_url: str) -> Iterator[Store]:
         effective_from=dt.date(2026, 1, 1),
         change_summary="first list",
         change_legal_basis="Art. 5",
-        caller=Caller(actor="planner", now=NOW - dt.timedelta(days=30)),
+        caller=Caller(actor="planner", now=dt.datetime(2025, 12, 20, tzinfo=dt.UTC)),  # published before 2026
     )
     yield store
     store.dispose()

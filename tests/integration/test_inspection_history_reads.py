@@ -20,7 +20,9 @@ from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_directory import DEMO_AS_OF, demo_directory
 from dualdraw.service_layer.demo_loader import load_demo
 from dualdraw.service_layer.draws import run_draw
+from dualdraw.service_layer.entropy_policy import EntropyPolicy
 
+DEVELOPMENT = EntropyPolicy(allow_local=True)  # development mode: one-step draws use a local secret
 CALLER = Caller(actor="tester", now=dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC))
 
 
@@ -56,7 +58,13 @@ def test_reading_whole_tables_answers_as_reading_code_by_code(
         caller=CALLER,
     )
     draw = run_draw(
-        store.unit_of_work(), NoExclusions(), RuleSet.of([]), task_id=task.id, as_of=DEMO_AS_OF, caller=CALLER
+        store.unit_of_work(),
+        NoExclusions(),
+        RuleSet.of([]),
+        task_id=task.id,
+        as_of=DEMO_AS_OF,
+        caller=CALLER,
+        entropy=DEVELOPMENT,
     ).draw
     with store.unit_of_work() as uow:
         record = uow.draws.get_record(draw.id)

@@ -24,8 +24,10 @@ from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_directory import HIGH_TECH_ZONE
 from dualdraw.service_layer.demo_loader import load_demo
 from dualdraw.service_layer.draws import run_draw
+from dualdraw.service_layer.entropy_policy import EntropyPolicy
 
 NOW = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)  # 2026-12-01 10:00 in Asia/Shanghai
+DEVELOPMENT = EntropyPolicy(allow_local=True)  # development mode: one-step draws use a local secret
 CALLER = Caller(actor="planner", now=NOW)
 RULES = DrawRules(
     frequency_cap=2,
@@ -53,7 +55,7 @@ def store(database_url: str) -> Iterator[Store]:
         effective_from=dt.date(2026, 1, 1),
         change_summary="first list",
         change_legal_basis="Art. 5",
-        caller=Caller(actor="planner", now=NOW - dt.timedelta(days=30)),
+        caller=Caller(actor="planner", now=dt.datetime(2025, 12, 20, tzinfo=dt.UTC)),  # published before 2026
     )
     yield store
     store.dispose()
@@ -130,7 +132,13 @@ def test_a_planned_draw_applies_the_rules_of_the_entry_in_force_when_it_commits(
         caller=later,
     )  # fmt: skip
     draw = run_draw(
-        store.unit_of_work(), NoExclusions(), RuleSet.of([]), task_id=task.id, as_of=None, caller=later
+        store.unit_of_work(),
+        NoExclusions(),
+        RuleSet.of([]),
+        task_id=task.id,
+        as_of=None,
+        caller=later,
+        entropy=DEVELOPMENT,
     ).draw
     policy = json.loads(draw.manifest_json)["task"]["policy"]
     assert policy["frequency_cap"] == 0  # the amendment in force, not the version the task was bound to
