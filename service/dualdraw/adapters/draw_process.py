@@ -264,7 +264,9 @@ class DrawProcess:
 
         return self._in_child(
             BundleJob(draw_id, variant, chunk_bytes, deadlines.current(), current_request_id(), form),
-            lambda: self._in_process.build_bundle(draw_id, variant=variant, chunk_bytes=chunk_bytes, form=form),
+            lambda: self._in_process.build_bundle(
+                draw_id, variant=variant, chunk_bytes=chunk_bytes, form=form
+            ),
             gone_while_building,
             built,
         )

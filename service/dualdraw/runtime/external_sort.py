@@ -19,32 +19,57 @@ RUN_ITEMS: Final = 500_000
 _LENGTH = struct.Struct(">I")
 
 
-def sorted_bytes(items: Iterable[bytes], *, run_items: int = RUN_ITEMS) -> Iterator[bytes]:
-    """``items`` in ascending byte order (duplicates kept), holding at most ``run_items`` of them at once.
+class SpillingSort:
+    """Byte strings added one at a time, read back ascending (duplicates kept) by ``sorted()``, holding at
+    most ``run_items`` of them: each full run is sorted and spilled to a temporary file, and the runs are
+    merged. Fewer items than one run never touch the disk. ``close()`` removes the files (``sorted()``
+    does once exhausted)."""
 
-    Fewer items than one run are sorted in memory and never touch the disk; the temporary files are
-    removed when the iterator is exhausted or closed."""
-    if run_items < 1:
-        raise ValueError("run_items must be positive")
-    runs: list[BinaryIO] = []
-    try:
-        run: list[bytes] = []
-        for item in items:
-            run.append(item)
-            if len(run) >= run_items:
-                runs.append(_spill(run))
-                run = []
-        if not runs:
-            run.sort()
-            yield from run
-            return
-        if run:
-            runs.append(_spill(run))
-        del run
-        yield from heapq.merge(*(_read(f) for f in runs))
-    finally:
-        for f in runs:
+    def __init__(self, run_items: int | None = None) -> None:
+        run_items = RUN_ITEMS if run_items is None else run_items
+        if run_items < 1:
+            raise ValueError("run_items must be positive")
+        self._run_items = run_items
+        self._run: list[bytes] = []
+        self._runs: list[BinaryIO] = []
+
+    def add(self, item: bytes) -> None:
+        self._run.append(item)
+        if len(self._run) >= self._run_items:
+            self._runs.append(_spill(self._run))
+            self._run = []
+
+    def sorted(self) -> Iterator[bytes]:
+        try:
+            run, self._run = self._run, []
+            if not self._runs:
+                run.sort()
+                yield from run
+                return
+            if run:
+                self._runs.append(_spill(run))
+            del run
+            yield from heapq.merge(*(_read(f) for f in self._runs))
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        for f in self._runs:
             f.close()
+        self._runs = []
+
+
+def sorted_bytes(items: Iterable[bytes], *, run_items: int | None = None) -> Iterator[bytes]:
+    """``items`` in ascending byte order (duplicates kept), holding at most ``run_items`` of them at once
+    (``SpillingSort``)."""
+    spilling = SpillingSort(run_items)
+    try:
+        for item in items:
+            spilling.add(item)
+    except BaseException:
+        spilling.close()
+        raise
+    return spilling.sorted()
 
 
 def _spill(run: list[bytes]) -> BinaryIO:

@@ -17,6 +17,7 @@ them with the former one-structure writer on real draws).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -72,10 +73,8 @@ class BundleContent:
 
     def discard(self) -> None:
         """Removes the spool file (idempotent)."""
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path)
-        except FileNotFoundError:
-            pass
 
 
 def export_bundle(uow: UnitOfWork, draw_id: str, *, variant: str = FULL, form: str = BUNDLE_FORMAT) -> bytes:
@@ -157,7 +156,9 @@ def _bundle_pieces(uow: UnitOfWork, draw_id: str, variant: str, form: str) -> It
         eligible = _eligible_rows(entries, variant, bytes.fromhex(salt_key_hex), seed)
         exclusions: Iterable[bytes] = ()
         if variant == FULL:
-            exclusions = (str_row_json([code, rule_id]) for code, rule_id in uow.draws.exclusion_pairs(draw_id))
+            exclusions = (
+                str_row_json([code, rule_id]) for code, rule_id in uow.draws.exclusion_pairs(draw_id)
+            )
         assignments = (_assignment_json(a) for a in _assignments(uow, draw_id))
         if form == BUNDLE_FORMAT:
             members |= {"format": BUNDLE_FORMAT, "variant": variant}
@@ -196,7 +197,9 @@ def _assignment_json(a: Assignment) -> bytes:
     )
 
 
-def _eligible_rows(entries: Iterable[EligibleEntry], variant: str, salt_key: bytes, seed: bytes) -> Iterator[bytes]:
+def _eligible_rows(
+    entries: Iterable[EligibleEntry], variant: str, salt_key: bytes, seed: bytes
+) -> Iterator[bytes]:
     """The eligible rows' canonical JSON in bundle order: full by code, public by commitment. Either order
     is the order of the rows' texts (a full row starts with ``{"code":"<code>"``, where the closing quote
     sorts below every code character; a public one with ``{"commitment":"<64 hex digits>"``), so the texts
@@ -204,7 +207,12 @@ def _eligible_rows(entries: Iterable[EligibleEntry], variant: str, salt_key: byt
     if variant == FULL:
         rows = (
             str_row_json(
-                {"code": e.code, "stratum": e.stratum, "risk_class": e.risk_class, "salt": salt_for(salt_key, e.code)}
+                {
+                    "code": e.code,
+                    "stratum": e.stratum,
+                    "risk_class": e.risk_class,
+                    "salt": salt_for(salt_key, e.code),
+                }
             )
             for e in entries
         )

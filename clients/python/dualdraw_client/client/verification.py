@@ -140,7 +140,9 @@ class VerificationCalls(ClientBase):
         none of it, and checks it whole (:func:`.bundles.receive_bundle`). On ``BundleIntegrityError``
         ``write`` has had part of a bundle: discard what it wrote. ``lines``: the line-oriented form, which
         ``dualdraw verify`` checks in bounded memory at any size."""
-        request = verification_pb2.StreamDrawBundleRequest(draw_id=draw_id, public_variant=public, lines=lines)
+        request = verification_pb2.StreamDrawBundleRequest(
+            draw_id=draw_id, public_variant=public, lines=lines
+        )
         call = self._verifiable.StreamDrawBundle(
             request, timeout=self.timeout if timeout is None else timeout, metadata=self._metadata()
         )

@@ -181,8 +181,7 @@ class SqlDrawRepository(SqlRepository):
             .order_by(EXCLUSIONS.c.credit_code, EXCLUSIONS.c.rule_id)
             .execution_options(yield_per=STREAM_BATCH)
         )
-        for code, rule_id in rows:
-            yield code, rule_id
+        yield from rows.tuples()
 
     def list(self, page: PageRequest, task_id: str | None = None) -> Page[Draw]:
         stmt = sa.select(DRAWS)
