@@ -53,6 +53,23 @@ def assemble(header: dict[str, Any], rows: dict[str, list[Any]]) -> bytes:
     return b"\n".join(out) + b"\n"
 
 
+def lines_of(document: dict[str, Any]) -> bytes:
+    """The line form of a ``dualdraw-bundle/1`` document as docs/DRAW-ALGORITHM.md §12.1 states it, with
+    the standard library only (its JSON encoder writes RFC 8785 for these values: no floats, ASCII names)."""
+
+    def canon(value: Any) -> bytes:
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+    lists = ("eligible", "exclusions", "assignments")
+    header = {k: v for k, v in document.items() if k not in lists} | {"format": "dualdraw-bundle-lines/1"}
+    out = [canon(header)]
+    for name in lists:
+        out.append(canon(name))
+        out.extend(canon(row) for row in document[name])
+    out.append(b'"end"')
+    return b"\n".join(out) + b"\n"
+
+
 @pytest.fixture
 def executed(demo_served: Served, client: DualdrawClient) -> str:
     draw = client.draw(demo_task(client).id, as_of=DEMO_AS_OF)
@@ -74,6 +91,7 @@ def test_a_line_bundle_holds_the_same_values_as_the_json_bundle_and_verifies(
             document = json.loads(bundles.export_bundle(uow(), draw_id, variant=variant))
             lines = client.export_draw_bundle(draw_id, public=variant == bundles.PUBLIC, lines=True)
             assert lines == bundles.export_bundle(uow(), draw_id, variant=variant, form=bundles.LINES_FORMAT)
+            assert lines == lines_of(document)
             header, rows = sections(lines)
             assert header["format"] == "dualdraw-bundle-lines/1"
             assert header | {
