@@ -6,12 +6,16 @@ through ``ImportDirectory`` as they are made: nothing holds the directory), draw
 bundle ``dualdraw-bundle-lines/1`` streamed to a file as it arrives) and verify (``dualdraw verify FILE``
 in a fresh interpreter). A sampler adds up the resident memory of the whole process tree — this process,
 the server, its draw process and rules workers, the verifier — every 50 ms, and reports the peak per
-stage: what the machine must hold at once. Each process's own peak (``VmHWM``) is reported beside it.
+stage: what the machine must hold at once. Each process's own peak (``VmHWM``) is reported beside it: the
+server and its children that imported and drew, those of a fresh server that exported (the ``restart`` and
+``stop`` phases are the servers starting and stopping), and the verifier's (``verify_peak_rss_mb``; note
+that the ``verify`` phase's tree is this process plus the verifier).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -61,13 +65,7 @@ def records(size: int, inspectors: int) -> Iterator[Any]:
         yield converters[type(entry)](entry)
 
 
-def run_stages(base_url: str, size: int, inspectors: int, workdir: Path) -> dict[str, Any]:
-    from dualdraw.entrypoints.grpc import convert
-    from dualdraw.v1 import tasks_pb2
-    from dualdraw_client import DualdrawClient, chunk_records
-
-    url = fresh_database(base_url, f"stages_{size}")
-    port = _free_port()
+def _serve(url: str, port: int) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "DUALDRAW_DATABASE_URL": url,
@@ -76,12 +74,35 @@ def run_stages(base_url: str, size: int, inspectors: int, workdir: Path) -> dict
         "DUALDRAW_ALLOW_LOCAL_ENTROPY": "1",  # timing only: a beacon draw needs a published round
         "DUALDRAW_PLAN_REQUIRED": "off",  # a synthetic directory without an annual plan
     }
-    server = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "dualdraw.entrypoints.cli.main", "serve", "--address", f"127.0.0.1:{port}"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def _stop(server: subprocess.Popen[bytes], result: dict[str, Any], name: str) -> None:
+    """Records the server's and its children's own peaks under ``name``, then stops it."""
+    try:
+        result[f"{name}_server_peak_rss_mb"] = round(_server_peak_rss_mb(server.pid))
+        result[f"{name}_children_peak_rss_mb"] = _children_peak_rss_mb(server.pid)
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    server.terminate()
+    server.wait(60)
+
+
+def run_stages(base_url: str, size: int, inspectors: int, workdir: Path) -> dict[str, Any]:
+    """One run at ``size``. The export runs on a freshly started server (same database), so that its
+    memory is the export's own and not what the import and the draw left in the processes."""
+    from dualdraw.entrypoints.grpc import convert
+    from dualdraw.v1 import tasks_pb2
+    from dualdraw_client import DualdrawClient, chunk_records
+
+    url = fresh_database(base_url, f"stage_memory_{size}")
+    port = _free_port()
+    target = f"127.0.0.1:{port}"
     result: dict[str, Any] = {
         "objects": size,
         "inspectors": inspectors,
@@ -91,14 +112,10 @@ def run_stages(base_url: str, size: int, inspectors: int, workdir: Path) -> dict
     memory = ProcessTreeMemory(os.getpid())  # this process and every descendant: the server, the verifier
     memory.start()
     seconds = result["seconds"]
+    server = _serve(url, port)
     try:
-        with DualdrawClient(f"127.0.0.1:{port}", actor="bench", timeout=STAGE_TIMEOUT_S) as client:
-            for _ in range(300):
-                try:
-                    client.list_departments(page_size=1)
-                    break
-                except Exception:
-                    time.sleep(0.1)
+        with DualdrawClient(target, actor="bench", timeout=STAGE_TIMEOUT_S) as client:
+            _ready(client)
             memory.phase = "generate"
             seconds["generate"], _ = timed(lambda: sum(1 for _ in records(size, inspectors)))
             memory.phase = "import"
@@ -114,29 +131,56 @@ def run_stages(base_url: str, size: int, inspectors: int, workdir: Path) -> dict
             memory.phase = "draw"
             seconds["draw"], draw = timed(lambda: client.draw(task.id, as_of=AS_OF))
             result["eligible"], result["selected"] = draw.eligible_count, draw.selected_count
-            path = workdir / f"draw-{size}.jsonl"
+        memory.phase = "restart"
+        _stop(server, result, "import_and_draw")
+        server = _serve(url, port)
+        path = workdir / f"draw-{size}.jsonl"
+        with DualdrawClient(target, actor="bench", timeout=STAGE_TIMEOUT_S) as client:
+            _ready(client)
             memory.phase = "export"
             with path.open("wb") as f:
                 seconds["export"], _ = timed(lambda: client.write_draw_bundle(draw.id, f.write, lines=True))
             result["bundle_mb"] = round(path.stat().st_size / 2**20, 1)
+        memory.phase = "stop"
+        _stop(server, result, "export")
         memory.phase = "verify"
         command = [sys.executable, "-m", "dualdraw.entrypoints.cli.main", "verify", str(path), "--json"]
-        seconds["verify"], done = timed(
-            lambda: subprocess.run(command, capture_output=True, text=True, check=False)
-        )
-        verdict = json.loads(done.stdout)
+        seconds["verify"], (stdout, result["verify_peak_rss_mb"]) = timed(lambda: _run_with_peak(command))
+        verdict = json.loads(stdout)
         result["verify_ok"] = verdict["ok"]
         result["verify_problem"] = verdict["problem"]
         path.unlink()
         memory.phase = "end"
-        result["server_peak_rss_mb"] = round(_server_peak_rss_mb(server.pid))
-        result["children_peak_rss_mb"] = _children_peak_rss_mb(server.pid)
     finally:
-        server.terminate()
-        server.wait(60)
+        if server.poll() is None:
+            server.terminate()
+            server.wait(60)
         result["process_tree_peak_rss_mb"] = memory.stop()
     seconds.update({k: round(v, 1) for k, v in seconds.items()})
     return result
+
+
+def _run_with_peak(command: list[str]) -> tuple[str, int]:
+    """Runs ``command``; its standard output and its own peak resident memory (``VmHWM``, sampled until it
+    exits; the peak never decreases, so the last sample is at most 50 ms short of it)."""
+    with tempfile.TemporaryFile() as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL)
+        peak = 0.0
+        while process.poll() is None:
+            with contextlib.suppress(FileNotFoundError, ProcessLookupError, ValueError):
+                peak = max(peak, _server_peak_rss_mb(process.pid))
+            time.sleep(0.05)
+        out.seek(0)
+        return out.read().decode("utf-8"), round(peak)
+
+
+def _ready(client: Any) -> None:
+    for _ in range(300):
+        try:
+            client.list_departments(page_size=1)
+            return
+        except Exception:
+            time.sleep(0.1)
 
 
 def main(argv: list[str] | None = None) -> int:
