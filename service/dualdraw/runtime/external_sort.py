@@ -72,11 +72,17 @@ def sorted_bytes(items: Iterable[bytes], *, run_items: int | None = None) -> Ite
     return spilling.sorted()
 
 
+WRITE_ITEMS: Final = 4096
+"""Items framed and written at a time when a run is spilled (joining a whole run would double it)."""
+
+
 def _spill(run: list[bytes]) -> BinaryIO:
     run.sort()
-    f = tempfile.TemporaryFile(prefix="dualdraw-sort-")  # noqa: SIM115 -- closed by sorted_bytes
+    f = tempfile.TemporaryFile(prefix="dualdraw-sort-")  # noqa: SIM115 -- closed by SpillingSort
     pack = _LENGTH.pack
-    f.write(b"".join(pack(len(item)) + item for item in run))
+    for start in range(0, len(run), WRITE_ITEMS):
+        f.write(b"".join([pack(len(item)) + item for item in run[start : start + WRITE_ITEMS]]))
+    run.clear()
     f.seek(0)
     return f
 
