@@ -2,14 +2,15 @@
 
 One run per size against a ``dualdraw serve`` subprocess on a fresh database (PostgreSQL by default):
 generate (the directory made and converted to protobuf, sent nowhere), import (the same records streamed
-through ``ImportDirectory`` as they are made: nothing holds the directory), draw, export (the full line
-bundle ``dualdraw-bundle-lines/1`` streamed to a file as it arrives) and verify (``dualdraw verify FILE``
-in a fresh interpreter). A sampler adds up the resident memory of the whole process tree — this process,
-the server, its draw process and rules workers, the verifier — every 50 ms, and reports the peak per
-stage: what the machine must hold at once. Each process's own peak (``VmHWM``) is reported beside it: the
-server and its children that imported and drew, those of a fresh server that exported (the ``restart`` and
-``stop`` phases are the servers starting and stopping), and the verifier's (``verify_peak_rss_mb``; note
-that the ``verify`` phase's tree is this process plus the verifier).
+through ``ImportDirectory`` as they are made, a million records per import: nothing holds the
+directory), draw, export (the full line bundle ``dualdraw-bundle-lines/1`` streamed to a file as it
+arrives) and verify (``dualdraw verify FILE`` in a fresh interpreter). A sampler adds up the resident
+memory of the whole process tree (this process, the server, its draw process and rules workers, the
+verifier) every 50 ms and reports the peak per stage: what the machine must hold at once. Each process's
+own peak (``VmHWM``) is reported beside it: the server and its children that imported and drew, those of
+a fresh server that exported (the ``restart`` and ``stop`` phases are servers starting and stopping),
+and the verifier's (``verify_peak_rss_mb``; the ``verify`` phase's tree is this process plus the
+verifier).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import itertools
 import json
 import os
 import platform
@@ -98,7 +100,7 @@ def run_stages(base_url: str, size: int, inspectors: int, workdir: Path) -> dict
     memory is the export's own and not what the import and the draw left in the processes."""
     from dualdraw.entrypoints.grpc import convert
     from dualdraw.v1 import tasks_pb2
-    from dualdraw_client import DualdrawClient, chunk_records
+    from dualdraw_client import DualdrawClient
 
     url = fresh_database(base_url, f"stage_memory_{size}")
     port = _free_port()
@@ -119,9 +121,7 @@ def run_stages(base_url: str, size: int, inspectors: int, workdir: Path) -> dict
             memory.phase = "generate"
             seconds["generate"], _ = timed(lambda: sum(1 for _ in records(size, inspectors)))
             memory.phase = "import"
-            seconds["import"], _ = timed(
-                lambda: client.import_directory(chunk_records(records(size, inspectors)))
-            )
+            seconds["import"], result["imports"] = timed(lambda: _import(client, size, inspectors))
             result["import_objects_per_s"] = round(size / seconds["import"])
             memory.phase = "between"
             client.create_item(convert.item_to_pb(ITEM))
@@ -172,6 +172,27 @@ def _run_with_peak(command: list[str]) -> tuple[str, int]:
             time.sleep(0.05)
         out.seek(0)
         return out.read().decode("utf-8"), round(peak)
+
+
+IMPORT_RECORDS = 1_000_000
+"""Records per ``ImportDirectory`` call (the server takes at most 2,000,000 objects in one import)."""
+
+
+def _import(client: Any, size: int, inspectors: int) -> int:
+    """Streams the directory into the server as it is made; the number of imports it took."""
+    from dualdraw_client import chunk_records
+
+    imports = 0
+    for part in _parts(records(size, inspectors)):
+        client.import_directory(chunk_records(part))
+        imports += 1
+    return imports
+
+
+def _parts(entries: Iterator[Any]) -> Iterator[Iterator[Any]]:
+    """``entries`` in consecutive imports of ``IMPORT_RECORDS``, each consumed before the next starts."""
+    for first in entries:
+        yield itertools.chain([first], itertools.islice(entries, IMPORT_RECORDS - 1))
 
 
 def _ready(client: Any) -> None:
