@@ -446,14 +446,21 @@ class _LeafSort:
 
 
 def _eligible_codes(stream: BinaryIO, start: int) -> Iterator[str]:
-    """The codes of the eligible section (already checked ascending), from a second reader."""
+    """The codes of the eligible section from a second reader. The first pass proved every row canonical,
+    so each starts with ``{"code":"`` and its code runs to the next quote; a row with an escape before that
+    quote is parsed instead."""
     lines = iter(stream)
     for _ in range(start):
         next(lines)
+    prefix = b'{"code":"'
     for line in lines:
         if line.startswith(b'"'):
             return
-        yield json.loads(line)["code"]
+        end = line.index(b'"', len(prefix))
+        if b"\\" in line[:end]:
+            yield json.loads(line)["code"]
+        else:
+            yield line[len(prefix) : end].decode("utf-8")
 
 
 def _check_exclusions(reader: _Reader, eligible_codes: Iterator[str], drawn: Drawn) -> None:
