@@ -17,7 +17,7 @@ from dualdraw.entrypoints.cli.main import main as dualdraw_main
 from dualdraw.runtime import external_sort
 from dualdraw.service_layer import bundles
 from dualdraw.service_layer.demo_directory import DEMO_AS_OF
-from dualdraw.verifier.bundle import verify_bundle
+from dualdraw.verifier.bundle import ObjectCheck, verify_bundle
 from dualdraw_client import DualdrawClient
 from dualdraw_client.cli import main as cli_main
 
@@ -155,6 +155,21 @@ def test_tampering_with_a_full_line_bundle_is_caught(
     report = verify_bundle(assemble(header, rows))
     assert not report.ok, what
     assert expected in report.problem, (what, report.problem)
+
+
+def test_an_object_checks_its_own_ticket_in_either_line_bundle(demo_served: Served, executed: str) -> None:
+    uow = demo_served.running.services.unit_of_work
+    row = json.loads(bundles.export_bundle(uow(), executed))["eligible"][4]
+    mine = ObjectCheck(row["code"], row["risk_class"], row["salt"])
+    wrong = ObjectCheck(row["code"], row["risk_class"], "0" * 64)
+    for variant in (bundles.FULL, bundles.PUBLIC):
+        content = bundles.export_bundle(uow(), executed, variant=variant, form=bundles.LINES_FORMAT)
+        report = verify_bundle(content, own_object=mine)
+        assert report.ok, report.problem
+        assert any(note.startswith(f"object {row['code']}: ticket checked") for note in report.notes)
+        refused = verify_bundle(content, own_object=wrong)
+        assert not refused.ok
+        assert refused.problem.startswith(f"object {row['code']}:")
 
 
 def test_a_cut_or_padded_or_reformatted_line_bundle_is_refused(demo_served: Served, executed: str) -> None:
