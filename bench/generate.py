@@ -177,3 +177,61 @@ def directory(count: int, inspectors: int) -> Directory:
         for n in range(inspectors)
     ]
     return Directory(depts, objs, staff, complaints, campaigns, assessments, designations)
+
+
+DirectoryEntry = (
+    Department | InspectionObject | Inspector | Complaint | Campaign | RiskAssessment | StatutoryDesignation
+)
+
+
+def _code(n: int, districts: Sequence[Department]) -> str:
+    """The credit code of object ``n`` (as ``objects`` makes it), without making the object."""
+    return make_credit_code("9", "1", districts[n % len(districts)].region_code, _org_body(n * 7919 + 13))
+
+
+def directory_entries(count: int, inspectors: int) -> Iterator[DirectoryEntry]:
+    """The entries of ``directory(count, inspectors)``, equal and in the same order (departments, objects,
+    inspectors, complaints, campaigns, risk assessments, designations), made one at a time: at 10M objects
+    the lists would be gigabytes, so each side fact re-derives its object's code from its number."""
+    depts = departments()
+    districts = [d for d in depts if d.level is DepartmentLevel.DISTRICT]
+    yield from depts
+    yield from objects(count, districts)
+    for n in range(inspectors):
+        yield Inspector(
+            badge_number=f"HB-{n:05d}",
+            name=f"检查员{n:05d}",
+            department_id=PROVINCE,
+            office=f"处室{n % 7}",
+            specialities=(Speciality(LINE, dt.date(2025, 1, 1) if n % 50 == 0 else dt.date(2028, 1, 1)),),
+            conflicts=frozenset({_code((n * 97) % count, districts)})
+            if n % 10 == 0 and count
+            else frozenset(),
+        )
+    dice = Dice("facts")
+    for k, n in enumerate(range(7, count, 50)):
+        days = dt.timedelta(days=dice.below(60))
+        yield Complaint(f"C{k:07d}", _code(n, districts), ComplaintStatus.HANDLING, AS_OF - days)
+    for n in range(5):
+        yield Campaign(
+            f"K{n}",
+            f"专项检查 {n}",
+            PROVINCE,
+            f"{CITIES[n * 2]}",
+            INDUSTRIES[n],
+            "",
+            dt.date(2026, 11, 1),
+            dt.date(2026, 12, 31),
+        )
+    for k, n in enumerate(range(11, count, 100)):
+        yield RiskAssessment(
+            f"R{k:07d}",
+            _code(n, districts),
+            RiskConclusion.UNSUITABLE,
+            dt.date(2026, 6, 1),
+            dt.date(2027, 6, 1),
+        )
+    for k, n in enumerate(range(3, count, 33)):
+        yield StatutoryDesignation(
+            f"S{k:07d}", _code(n, districts), LINE, "periodic_inspection", "TSG 08", dt.date(2025, 1, 1)
+        )

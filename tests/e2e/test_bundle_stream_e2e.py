@@ -185,8 +185,12 @@ def test_incremental_bundle_is_byte_identical_to_the_former_writer_on_real_draws
             new = bundles.export_bundle(uow(), draw_id, variant=variant)
             assert new == former_export_bundle(uow(), draw_id, variant=variant), (draw_id, variant)
             built = bundles.build_bundle(uow(), draw_id, variant=variant, chunk_bytes=4096)
-            assert len(built.chunks) > 1
-            assert built.content() == new
+            chunks = list(built.chunks())
+            assert len(chunks) > 1
+            assert {len(c) for c in chunks[:-1]} == {4096}
+            assert b"".join(chunks) == built.content() == new
+            built.discard()
+            assert not Path(built.path).exists()
             assert client.export_draw_bundle(draw_id, public=variant == bundles.PUBLIC) == new
     with pytest.raises(ValueError, match="variant"):
         bundles.export_bundle(uow(), executed.id, variant="partial")

@@ -61,7 +61,7 @@ from dualdraw.domain.errors import DeadlineExceeded, DomainError, Unavailable
 from dualdraw.domain.exclusions.model import RuleSet
 from dualdraw.runtime import crashpoints, deadlines
 from dualdraw.runtime.telemetry import RULE_SECONDS, configure_logging, current_request_id, request_id_bound
-from dualdraw.service_layer.bundles import BundleContent
+from dualdraw.service_layer.bundles import BUNDLE_FORMAT, BundleContent
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.draw_runner import DrawRunner, InProcessDraws
 from dualdraw.service_layer.draw_state import repeated_request
@@ -135,6 +135,7 @@ class BundleJob:
     chunk_bytes: int
     deadline: float | None
     request_id: str = ""
+    form: str = BUNDLE_FORMAT
 
 
 @dataclass(frozen=True)
@@ -238,9 +239,12 @@ class DrawProcess:
             ),
         )
 
-    def build_bundle(self, draw_id: str, *, variant: str, chunk_bytes: int) -> BundleContent:
+    def build_bundle(
+        self, draw_id: str, *, variant: str, chunk_bytes: int, form: str = BUNDLE_FORMAT
+    ) -> BundleContent:
         """``bundles.build_bundle`` in the child (its reads hold the child's GIL, not the server's); same
-        errors. A child that dies meanwhile gives ``Unavailable``: nothing was written, retry."""
+        errors. The child writes the spool file, the caller reads and discards it. A child that dies
+        meanwhile gives ``Unavailable``: nothing was written, retry."""
 
         def gone_while_building(gone: WorkerFailure) -> NoReturn:
             log.error("draw process gone while building the bundle of draw %s: %s", draw_id, gone)
@@ -262,8 +266,10 @@ class DrawProcess:
             return reply.bundle
 
         return self._in_child(
-            BundleJob(draw_id, variant, chunk_bytes, deadlines.current(), current_request_id()),
-            lambda: self._in_process.build_bundle(draw_id, variant=variant, chunk_bytes=chunk_bytes),
+            BundleJob(draw_id, variant, chunk_bytes, deadlines.current(), current_request_id(), form),
+            lambda: self._in_process.build_bundle(
+                draw_id, variant=variant, chunk_bytes=chunk_bytes, form=form
+            ),
             gone_while_building,
             built,
         )
@@ -482,7 +488,9 @@ def serve(
 def _build(draws: DrawRunner, job: BundleJob) -> DrawReply:
     try:
         with deadlines.until(job.deadline), request_id_bound(job.request_id):
-            built = draws.build_bundle(job.draw_id, variant=job.variant, chunk_bytes=job.chunk_bytes)
+            built = draws.build_bundle(
+                job.draw_id, variant=job.variant, chunk_bytes=job.chunk_bytes, form=job.form
+            )
         return DrawReply(bundle=built)
     except DomainError as error:
         return DrawReply(error=(type(error), error.args, dict(vars(error))))

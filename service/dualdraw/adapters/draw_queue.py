@@ -21,7 +21,7 @@ from typing import Any
 from dualdraw.domain import model
 from dualdraw.domain.errors import Unavailable
 from dualdraw.domain.exclusions.model import RuleSet
-from dualdraw.service_layer.bundles import BundleContent
+from dualdraw.service_layer.bundles import BUNDLE_FORMAT, BundleContent
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.draw_runner import DrawRunner
 
@@ -88,6 +88,8 @@ class DrawQueue:
                 rule_set, task_id=task_id, as_of=as_of, caller=caller, declaration=declaration
             )
 
-    def build_bundle(self, draw_id: str, *, variant: str, chunk_bytes: int) -> BundleContent:
+    def build_bundle(
+        self, draw_id: str, *, variant: str, chunk_bytes: int, form: str = BUNDLE_FORMAT
+    ) -> BundleContent:
         with self._slot(f"the bundle of draw {draw_id}"):
-            return self._runner.build_bundle(draw_id, variant=variant, chunk_bytes=chunk_bytes)
+            return self._runner.build_bundle(draw_id, variant=variant, chunk_bytes=chunk_bytes, form=form)

@@ -1,25 +1,27 @@
 """``ExportDrawBundle``/``StreamDrawBundle``: one file with everything needed to re-verify a draw offline
-(``dualdraw.verifier.bundle``).
+(``dualdraw.verifier``).
 
-The bundle (format ``dualdraw-bundle/1``, docs/DRAW-ALGORITHM.md §12) is canonical JSON: the draw with its
-manifest, the entropy inputs, the eligible set (full: codes, strata, risk classes and salts; public: only
-salted commitments with tickets), the exclusions (full only), the inspector pool, the assignments, the
-substitutions, and the draw's audit events with inclusion proofs against the newest signed checkpoint.
+Two forms carry the same values (docs/DRAW-ALGORITHM.md §12): ``dualdraw-bundle/1`` is one canonical JSON
+document; ``dualdraw-bundle-lines/1`` is a header line and then one line per eligible object, exclusion
+and assignment, which a verifier reads line by line in bounded memory. Each has a ``full`` variant (codes,
+strata, risk classes and salts; exclusions) and a ``public`` one (only salted commitments with tickets).
 
-A provincial draw has a million eligible objects (a ~135 MB bundle). The bundle is therefore written piece by
-piece: the small members through ``canonical_json`` as one structure, the long lists (``eligible``,
-``exclusions``, ``assignments``) one row at a time, in the member order RFC 8785 prescribes, straight into
-chunks of at most ``CHUNK_BYTES``. Nothing holds a million dicts or the text of the whole bundle as one
-``str``; the draw record is reduced to what the bundle shows before the commitments are read, and rows are
-dropped as they are written, so what stays in memory is mostly the chunks (the size of the bundle). The
-bytes are exactly those of ``canonical_json`` over the whole structure (a test compares them with the former
-writer on real draws).
+A provincial draw has millions of eligible objects (~135 MB of bundle per million). Nothing here holds the
+eligible set, the exclusions or the bundle text at once: the commitments are inflated as they are read,
+ordered by an external sort (``runtime.external_sort``: sorted runs in temporary files, merged), the
+exclusions and assignments are read in batches, and the bytes go straight into a spool file whose path,
+length and SHA-256 the caller gets (``BundleContent``); the gRPC servicer streams that file and removes it.
+The JSON form's bytes are exactly those of ``canonical_json`` over the whole structure (a test compares
+them with the former one-structure writer on real draws).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,68 +29,91 @@ from typing import Any
 from dualdraw.domain.audit.entries import leaf_data
 from dualdraw.domain.audit.merkle import inclusion_proof
 from dualdraw.domain.canonical_json import canonical_json
-from dualdraw.domain.draw.commitments import object_commitment, salt_for
+from dualdraw.domain.draw.commitments import EligibleEntry, object_commitment, salt_for
 from dualdraw.domain.draw.selection import object_ticket, ticket_hex
 from dualdraw.domain.errors import FailedPrecondition
+from dualdraw.domain.model import Assignment, Draw
+from dualdraw.runtime.external_sort import sorted_bytes
 from dualdraw.service_layer.directory import require
-from dualdraw.service_layer.ports import UnitOfWork
+from dualdraw.service_layer.ports import PageRequest, UnitOfWork
 
 BUNDLE_FORMAT = "dualdraw-bundle/1"
+LINES_FORMAT = "dualdraw-bundle-lines/1"
+FORMATS = (BUNDLE_FORMAT, LINES_FORMAT)
 FULL, PUBLIC = "full", "public"
 CHUNK_BYTES = 1024 * 1024
 """Largest piece of a bundle in one ``DrawBundleChunk`` of ``StreamDrawBundle`` (1 MiB)."""
+ASSIGNMENT_PAGE = 5000
+"""Assignments read per query while writing."""
 
 
 @dataclass(frozen=True)
 class BundleContent:
-    """A bundle's canonical JSON as ``chunks`` (each at most the chunk size asked for, only the last one
-    shorter), with its total length and hex SHA-256."""
+    """A bundle written to the spool file ``path`` (``size`` bytes, hex SHA-256 ``sha256``), read back in
+    chunks of ``chunk_bytes``. The file is the caller's: ``discard()`` it once sent (any process on this
+    machine may read it: the draw process writes it, the server streams it)."""
 
     draw_id: str
     variant: str
-    chunks: list[bytes]
+    form: str
+    path: str
     size: int
     sha256: str
+    chunk_bytes: int
+
+    def chunks(self) -> Iterator[bytes]:
+        """The content in chunks of exactly ``chunk_bytes`` (the last one shorter; none when empty)."""
+        with open(self.path, "rb") as f:
+            while chunk := f.read(self.chunk_bytes):
+                yield chunk
 
     def content(self) -> bytes:
-        return b"".join(self.chunks)
+        with open(self.path, "rb") as f:
+            return f.read()
+
+    def discard(self) -> None:
+        """Removes the spool file (idempotent)."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
 
 
-def export_bundle(uow: UnitOfWork, draw_id: str, *, variant: str = FULL) -> bytes:
-    """The bundle of ``draw_id`` as canonical JSON bytes (with a final newline)."""
-    return build_bundle(uow, draw_id, variant=variant).content()
+def export_bundle(uow: UnitOfWork, draw_id: str, *, variant: str = FULL, form: str = BUNDLE_FORMAT) -> bytes:
+    """The bundle of ``draw_id`` as bytes (small draws and tests; large ones go through ``build_bundle``)."""
+    built = build_bundle(uow, draw_id, variant=variant, form=form)
+    try:
+        return built.content()
+    finally:
+        built.discard()
 
 
 def build_bundle(
-    uow: UnitOfWork, draw_id: str, *, variant: str = FULL, chunk_bytes: int = CHUNK_BYTES
+    uow: UnitOfWork,
+    draw_id: str,
+    *,
+    variant: str = FULL,
+    chunk_bytes: int = CHUNK_BYTES,
+    form: str = BUNDLE_FORMAT,
 ) -> BundleContent:
-    """The bundle of ``draw_id`` (canonical JSON with a final newline) in chunks of ``chunk_bytes``."""
+    """The bundle of ``draw_id`` in ``form`` written to a new spool file (removed again on failure)."""
     if chunk_bytes < 1:
         raise ValueError("chunk_bytes must be positive")
-    chunks: list[bytes] = []
+    if variant not in (FULL, PUBLIC):
+        raise ValueError(f"variant must be {FULL} or {PUBLIC}")
+    if form not in FORMATS:
+        raise ValueError(f"form must be one of {', '.join(FORMATS)}")
+    fd, path = tempfile.mkstemp(prefix=f"dualdraw-bundle-{draw_id}-", suffix=".part")
     digest = hashlib.sha256()
     size = 0
-    for chunk in _rechunk(_bundle_pieces(uow, draw_id, variant), chunk_bytes):
-        chunks.append(chunk)
-        digest.update(chunk)
-        size += len(chunk)
-    return BundleContent(draw_id, variant, chunks, size, digest.hexdigest())
-
-
-def _rechunk(pieces: Iterable[bytes], size: int) -> Iterator[bytes]:
-    """``pieces`` concatenated and cut into chunks of exactly ``size`` bytes (the last one shorter)."""
-    buffer = bytearray()
-    for piece in pieces:
-        buffer += piece
-        if len(buffer) >= size:
-            view = memoryview(buffer)
-            whole = len(buffer) - len(buffer) % size
-            for start in range(0, whole, size):
-                yield bytes(view[start : start + size])
-            view.release()
-            del buffer[:whole]
-    if buffer:
-        yield bytes(buffer)
+    try:
+        with os.fdopen(fd, "wb", buffering=CHUNK_BYTES) as out:
+            for piece in _bundle_pieces(uow, draw_id, variant, form):
+                out.write(piece)
+                digest.update(piece)
+                size += len(piece)
+    except BaseException:
+        os.unlink(path)
+        raise
+    return BundleContent(draw_id, variant, form, path, size, digest.hexdigest(), chunk_bytes)
 
 
 def _canonical_pieces(members: dict[str, Any], lists: Mapping[str, Iterable[bytes]]) -> Iterator[bytes]:
@@ -121,70 +146,78 @@ def str_row_json(row: dict[str, str] | list[str]) -> bytes:
 _ROW_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def _drain(rows: list[bytes]) -> Iterator[bytes]:
-    """Yields ``rows`` in reverse list order, dropping each from the list as it goes (memory is freed while
-    the bundle's chunks grow)."""
-    while rows:
-        yield rows.pop()
+def _bundle_pieces(uow: UnitOfWork, draw_id: str, variant: str, form: str) -> Iterator[bytes]:
+    with uow:  # one transaction: the rows read in batches all belong to the same snapshot
+        draw = require(uow.draws.get(draw_id), "draw", draw_id)
+        commitments = require(uow.lifecycle.commitment_entries(draw_id), "draw commitments", draw_id)
+        salt_key_hex, entries = commitments
+        members = _small_members(uow, draw)
+        seed = bytes.fromhex(draw.seed) if draw.seed else b""
+        eligible = _eligible_rows(entries, variant, bytes.fromhex(salt_key_hex), seed)
+        exclusions: Iterable[bytes] = ()
+        if variant == FULL:
+            exclusions = (
+                str_row_json([code, rule_id]) for code, rule_id in uow.draws.exclusion_pairs(draw_id)
+            )
+        assignments = (_assignment_json(a) for a in _assignments(uow, draw_id))
+        if form == BUNDLE_FORMAT:
+            members |= {"format": BUNDLE_FORMAT, "variant": variant}
+            lists = {"eligible": eligible, "exclusions": exclusions, "assignments": assignments}
+            yield from _canonical_pieces(members, lists)
+            yield b"\n"
+            return
+        yield canonical_json({"format": LINES_FORMAT, "variant": variant, **members}) + b"\n"
+        for name, rows in (("eligible", eligible), ("exclusions", exclusions), ("assignments", assignments)):
+            yield canonical_json(name) + b"\n"
+            for row in rows:
+                yield row + b"\n"
+        yield b'"end"\n'
 
 
-def _bundle_pieces(uow: UnitOfWork, draw_id: str, variant: str) -> Iterator[bytes]:
-    if variant not in (FULL, PUBLIC):
-        raise ValueError(f"variant must be {FULL} or {PUBLIC}")
-    with uow:
-        # The record (with every eligible code) is reduced to what the bundle shows before the commitments
-        # are read: at 1M objects each is a few hundred MB, and they need not be held together.
-        record = require(uow.draws.get_record(draw_id), "draw", draw_id)
-        draw = record.draw
-        pool = list(record.inspector_pool)
-        assignments = [
-            canonical_json(
+def _assignments(uow: UnitOfWork, draw_id: str) -> Iterator[Assignment]:
+    """Every assignment by position, a page per query."""
+    after: str | None = None
+    while True:
+        page = uow.draws.list_assignments(draw_id, PageRequest(size=ASSIGNMENT_PAGE, after=after))
+        yield from page.items
+        if page.next_after is None:
+            return
+        after = page.next_after
+
+
+def _assignment_json(a: Assignment) -> bytes:
+    return canonical_json(
+        {
+            "position": a.position,
+            "code": a.credit_code,
+            "stratum": a.stratum,
+            "ticket": a.ticket,
+            "team": [m.badge_number for m in a.team],
+        }
+    )
+
+
+def _eligible_rows(
+    entries: Iterable[EligibleEntry], variant: str, salt_key: bytes, seed: bytes
+) -> Iterator[bytes]:
+    """The eligible rows' canonical JSON in bundle order: full by code, public by commitment. Either order
+    is the order of the rows' texts (a full row starts with ``{"code":"<code>"``, where the closing quote
+    sorts below every code character; a public one with ``{"commitment":"<64 hex digits>"``), so the texts
+    are sorted as bytes, externally."""
+    if variant == FULL:
+        rows = (
+            str_row_json(
                 {
-                    "position": a.position,
-                    "code": a.credit_code,
-                    "stratum": a.stratum,
-                    "ticket": a.ticket,
-                    "team": [m.badge_number for m in a.team],
+                    "code": e.code,
+                    "stratum": e.stratum,
+                    "risk_class": e.risk_class,
+                    "salt": salt_for(salt_key, e.code),
                 }
             )
-            for a in sorted(record.assignments, key=lambda a: a.position)
-        ]
-        exclusions: list[bytes] = []
-        if variant == FULL:
-            exclusions = [str_row_json([e.credit_code, e.rule_id]) for e in reversed(record.exclusions)]
-        del record
-        salt_key_hex, entries = require(uow.lifecycle.commitments(draw_id), "draw commitments", draw_id)
-        inputs = uow.lifecycle.entropy_inputs(draw_id)
-        substitutions = uow.lifecycle.substitutions(draw_id)
-        events = uow.audit.events_of(f"draws/{draw_id}")
-        checkpoint = uow.audit.checkpoint()
-        if checkpoint is None or not events:
-            raise FailedPrecondition("the audit log has no signed checkpoint yet", reason="NO_CHECKPOINT")
-        leaves = [bytes.fromhex(h) for h in uow.audit.leaf_hashes(checkpoint.tree_size)]
-    executed = draw.state == "executed" or bool(draw.seed)
-    salt_key = bytes.fromhex(salt_key_hex)
-    seed = bytes.fromhex(draw.seed) if draw.seed else b""
-    eligible: Iterable[bytes]
-    if variant == FULL:
-        entries.sort(key=lambda e: e.code, reverse=True)  # popped from the end: ascending codes
-
-        def full_rows() -> Iterator[bytes]:
-            while entries:
-                e = entries.pop()
-                yield str_row_json(
-                    {
-                        "code": e.code,
-                        "stratum": e.stratum,
-                        "risk_class": e.risk_class,
-                        "salt": salt_for(salt_key, e.code),
-                    }
-                )
-
-        eligible = full_rows()
+            for e in entries
+        )
     else:
-        # Sorted by commitment: each row's text starts with {"commitment":"<64 hex digits>", so sorting the
-        # texts sorts by commitment (commitments of distinct codes differ).
-        rows = [
+        rows = (
             str_row_json(
                 {
                     "commitment": object_commitment(e, salt_for(salt_key, e.code)),
@@ -193,13 +226,23 @@ def _bundle_pieces(uow: UnitOfWork, draw_id: str, variant: str) -> Iterator[byte
                 }
             )
             for e in entries
-        ]
-        del entries
-        rows.sort(reverse=True)
-        eligible = _drain(rows)
-    members = {
-        "format": BUNDLE_FORMAT,
-        "variant": variant,
+        )
+    return sorted_bytes(rows)
+
+
+def _small_members(uow: UnitOfWork, draw: Draw) -> dict[str, Any]:
+    """The members of a bundle other than the long lists, ``format`` and ``variant``."""
+    draw_id = draw.id
+    pool = uow.draws.inspector_pool(draw_id)
+    inputs = uow.lifecycle.entropy_inputs(draw_id)
+    substitutions = uow.lifecycle.substitutions(draw_id)
+    events = uow.audit.events_of(f"draws/{draw_id}")
+    checkpoint = uow.audit.checkpoint()
+    if checkpoint is None or not events:
+        raise FailedPrecondition("the audit log has no signed checkpoint yet", reason="NO_CHECKPOINT")
+    leaves = [bytes.fromhex(h) for h in uow.audit.leaf_hashes(checkpoint.tree_size)]
+    executed = draw.state == "executed" or bool(draw.seed)
+    return {
         "draw": {
             "id": draw.id,
             "task_id": draw.task_id,
@@ -255,8 +298,3 @@ def _bundle_pieces(uow: UnitOfWork, draw_id: str, variant: str) -> Iterator[byte
             },
         },
     }
-    del leaves
-    assignments.reverse()
-    lists = {"eligible": eligible, "exclusions": _drain(exclusions), "assignments": _drain(assignments)}
-    yield from _canonical_pieces(members, lists)
-    yield b"\n"

@@ -28,7 +28,9 @@ class DrawRunner(Protocol):
     (``draw_lifecycle.commit_draw``) and the building of a draw's bundle (``bundles.build_bundle``, seconds
     of Python at a million objects); same arguments, errors and effects as those functions."""
 
-    def build_bundle(self, draw_id: str, *, variant: str, chunk_bytes: int) -> bundles.BundleContent: ...
+    def build_bundle(
+        self, draw_id: str, *, variant: str, chunk_bytes: int, form: str = bundles.BUNDLE_FORMAT
+    ) -> bundles.BundleContent: ...
 
     def run_draw(
         self, rule_set: RuleSet, *, task_id: str, as_of: dt.date | None, caller: Caller
@@ -59,8 +61,12 @@ class InProcessDraws:
         self._engine = engine
         self._entropy = entropy or EntropyPolicy()
 
-    def build_bundle(self, draw_id: str, *, variant: str, chunk_bytes: int) -> bundles.BundleContent:
-        return bundles.build_bundle(self._unit_of_work(), draw_id, variant=variant, chunk_bytes=chunk_bytes)
+    def build_bundle(
+        self, draw_id: str, *, variant: str, chunk_bytes: int, form: str = bundles.BUNDLE_FORMAT
+    ) -> bundles.BundleContent:
+        return bundles.build_bundle(
+            self._unit_of_work(), draw_id, variant=variant, chunk_bytes=chunk_bytes, form=form
+        )
 
     def run_draw(
         self, rule_set: RuleSet, *, task_id: str, as_of: dt.date | None, caller: Caller

@@ -513,18 +513,25 @@ class StreamDrawBundleRequest(_message.Message):
 
     DRAW_ID_FIELD_NUMBER: _builtins.int
     PUBLIC_VARIANT_FIELD_NUMBER: _builtins.int
+    LINES_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
     public_variant: _builtins.bool
     """A public bundle hides unselected objects and confidential fields behind salted commitments."""
+    lines: _builtins.bool
+    """The line-oriented form dualdraw-bundle-lines/1 (a header line, then one line per eligible object,
+    exclusion and assignment), which `dualdraw verify` checks in bounded memory; otherwise the one
+    canonical JSON document dualdraw-bundle/1.
+    """
     def __init__(
         self,
         *,
         draw_id: _builtins.str = ...,
         public_variant: _builtins.bool = ...,
+        lines: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["draw_id", b"draw_id", "public_variant", b"public_variant"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["draw_id", b"draw_id", "lines", b"lines", "public_variant", b"public_variant"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -533,13 +540,14 @@ Global___StreamDrawBundleRequest: _TypeAlias = StreamDrawBundleRequest  # noqa: 
 @_typing.final
 class DrawBundleChunk(_message.Message):
     """One piece of a bundle from StreamDrawBundle: the chunks' `data`, concatenated in order, are exactly the
-    bytes ExportDrawBundle returns as `DrawBundle.content`.
+    bytes ExportDrawBundle returns as `DrawBundle.content` (for the form dualdraw-bundle/1).
     """
 
     DESCRIPTOR: _descriptor.Descriptor
 
     DRAW_ID_FIELD_NUMBER: _builtins.int
     VARIANT_FIELD_NUMBER: _builtins.int
+    FORMAT_FIELD_NUMBER: _builtins.int
     TOTAL_SIZE_BYTES_FIELD_NUMBER: _builtins.int
     OFFSET_FIELD_NUMBER: _builtins.int
     DATA_FIELD_NUMBER: _builtins.int
@@ -548,6 +556,8 @@ class DrawBundleChunk(_message.Message):
     """The draw; set on the first chunk only."""
     variant: _builtins.str
     """"full" or "public"; set on the first chunk only."""
+    format: _builtins.str
+    """"dualdraw-bundle/1" or "dualdraw-bundle-lines/1"; set on the first chunk only."""
     total_size_bytes: _builtins.int
     """Length of the whole content in bytes; set on the first chunk only."""
     offset: _builtins.int
@@ -563,6 +573,7 @@ class DrawBundleChunk(_message.Message):
         *,
         draw_id: _builtins.str = ...,
         variant: _builtins.str = ...,
+        format: _builtins.str = ...,
         total_size_bytes: _builtins.int = ...,
         offset: _builtins.int = ...,
         data: _builtins.bytes = ...,
@@ -570,7 +581,7 @@ class DrawBundleChunk(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_sha256", b"content_sha256", "data", b"data", "draw_id", b"draw_id", "offset", b"offset", "total_size_bytes", b"total_size_bytes", "variant", b"variant"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_sha256", b"content_sha256", "data", b"data", "draw_id", b"draw_id", "format", b"format", "offset", b"offset", "total_size_bytes", b"total_size_bytes", "variant", b"variant"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -116,7 +116,9 @@ def _cmd_draws_export(client: DualdrawClient, args: argparse.Namespace, out: Out
                 f.write(chunk)
                 bar.advance(len(chunk))
 
-            receipt = client.write_draw_bundle(args.draw_id, write, public=args.public, timeout=timeout)
+            receipt = client.write_draw_bundle(
+                args.draw_id, write, public=args.public, lines=args.lines, timeout=timeout
+            )
         os.replace(partial, args.output)
     finally:
         if os.path.exists(partial):
@@ -287,6 +289,11 @@ def add_commands(
     p.add_argument("draw_id", metavar="DRAW_ID")
     p.add_argument("-o", "--output", required=True, metavar="FILE")
     p.add_argument("--public", action="store_true", help="hide unselected objects behind salted commitments")
+    p.add_argument(
+        "--lines",
+        action="store_true",
+        help="the line-oriented form dualdraw-bundle-lines/1 (verified in bounded memory at any size)",
+    )
     add_command(draws, "stats", _cmd_draws_stats, "abandoned draws and substitution counts", common)
 
     log = add_group(subparsers, "log", "the tamper-evident audit log (also: audit verify)")

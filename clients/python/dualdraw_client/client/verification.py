@@ -115,15 +115,16 @@ class VerificationCalls(ClientBase):
         return self._call(self._verifiable.GetDrawStatistics, verification_pb2.GetDrawStatisticsRequest())
 
     def export_draw_bundle(
-        self, draw_id: str, *, public: bool = False, timeout: float | None = None
+        self, draw_id: str, *, public: bool = False, lines: bool = False, timeout: float | None = None
     ) -> bytes:
-        """The verification bundle of a draw (canonical JSON bytes); check it with ``dualdraw verify``.
+        """The verification bundle of a draw (canonical JSON bytes; with ``lines`` the line-oriented form
+        ``dualdraw-bundle-lines/1``); check it with ``dualdraw verify``.
 
         Streamed (``StreamDrawBundle``), so bundles of any size arrive; the length and SHA-256 the server
         announced are checked (``BundleIntegrityError`` otherwise). ``timeout`` covers the whole stream.
         """
         parts: list[bytes] = []
-        self.write_draw_bundle(draw_id, parts.append, public=public, timeout=timeout)
+        self.write_draw_bundle(draw_id, parts.append, public=public, lines=lines, timeout=timeout)
         return b"".join(parts)
 
     def write_draw_bundle(
@@ -132,12 +133,16 @@ class VerificationCalls(ClientBase):
         write: Callable[[bytes], object],
         *,
         public: bool = False,
+        lines: bool = False,
         timeout: float | None = None,
     ) -> BundleReceipt:
         """Streams a draw's bundle into ``write`` (e.g. a binary file's ``write``) chunk by chunk, holding
         none of it, and checks it whole (:func:`.bundles.receive_bundle`). On ``BundleIntegrityError``
-        ``write`` has had part of a bundle: discard what it wrote."""
-        request = verification_pb2.StreamDrawBundleRequest(draw_id=draw_id, public_variant=public)
+        ``write`` has had part of a bundle: discard what it wrote. ``lines``: the line-oriented form, which
+        ``dualdraw verify`` checks in bounded memory at any size."""
+        request = verification_pb2.StreamDrawBundleRequest(
+            draw_id=draw_id, public_variant=public, lines=lines
+        )
         call = self._verifiable.StreamDrawBundle(
             request, timeout=self.timeout if timeout is None else timeout, metadata=self._metadata()
         )

@@ -1,9 +1,11 @@
 """``dualdraw verify BUNDLE``: the offline verifier on the command line (docs/DRAW-ALGORITHM.md §12).
 
 Imports the verifier, the message catalogue and the progress bar only, so that an auditor's machine needs
-neither a database driver nor gRPC. Progress (reading, then each verification stage) goes to stderr on a
-terminal; the verdict goes to stdout: ``MATCH``/``MISMATCH: …`` lines, or one JSON document with
-``--json``: ``{"bundle", "ok", "problem", "notes", "seconds"}``. Exit 0 on MATCH, 1 on MISMATCH.
+neither a database driver nor gRPC. Progress goes to stderr on a terminal: for a ``dualdraw-bundle/1``,
+reading, then each verification stage; for a line bundle (read line by line in bounded memory), the bytes
+verified so far with the stage's name. The verdict goes to stdout: ``MATCH``/``MISMATCH: …`` lines, or
+one JSON document with ``--json``: ``{"bundle", "ok", "problem", "notes", "seconds"}``. Exit 0 on MATCH,
+1 on MISMATCH.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, TextIO
 
-from dualdraw.verifier.bundle import STAGES, ObjectCheck, verify_bundle
+from dualdraw.verifier.bundle import STAGES, ObjectCheck, is_line_bundle, verify_bundle, verify_path
 from dualdraw_client.i18n import _
 from dualdraw_client.progress import Bar
 
@@ -59,15 +61,26 @@ def read_with_progress(path: Path, stream: TextIO | None = None) -> bytes:
 def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     """Verifies ``args.bundle``; prints the verdict; 0 on MATCH, 1 on MISMATCH."""
     started = time.perf_counter()
-    raw = read_with_progress(args.bundle, stream)
     own = ObjectCheck(args.object, args.risk_class or "", args.salt or "") if args.object else None
-    with Bar(_("verifying"), len(STAGES), unit="stage", stream=stream) as bar:
+    if is_line_bundle(args.bundle):
+        size = args.bundle.stat().st_size
+        with Bar(_("verifying"), size, unit="B", unit_scale=True, stream=stream) as bar:
 
-        def stage(name: str) -> None:
-            bar.describe(f"{_('verifying')}: {name}")
-            bar.to(STAGES.index(name))
+            def named(name: str) -> None:
+                bar.describe(f"{_('verifying')}: {name}")
 
-        report = verify_bundle(raw, trusted_keys=args.trusted_key, own_object=own, stage=stage)
+            report = verify_path(
+                args.bundle, trusted_keys=args.trusted_key, own_object=own, stage=named, progress=bar.to
+            )
+    else:
+        raw = read_with_progress(args.bundle, stream)
+        with Bar(_("verifying"), len(STAGES), unit="stage", stream=stream) as bar:
+
+            def stage(name: str) -> None:
+                bar.describe(f"{_('verifying')}: {name}")
+                bar.to(STAGES.index(name))
+
+            report = verify_bundle(raw, trusted_keys=args.trusted_key, own_object=own, stage=stage)
     elapsed = time.perf_counter() - started
     if getattr(args, "json_output", False):
         document = {

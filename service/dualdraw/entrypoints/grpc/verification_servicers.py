@@ -169,42 +169,59 @@ class VerifiableDrawServicer(verification_pb2_grpc.VerifiableDrawServiceServicer
         built = self._s.draws().build_bundle(
             request.draw_id, variant=variant, chunk_bytes=bundles.CHUNK_BYTES
         )
-        header = verification_pb2.DrawBundle(draw_id=request.draw_id, variant=variant)
-        # the message's size: the header fields, then field 3 (one tag byte, the varint length, the bytes)
-        size = header.ByteSize() + 1 + _varint_size(built.size) + built.size
-        limit = self._s.max_message_bytes
-        if size > limit:
-            raise FailedPrecondition(
-                f"the {variant} bundle of draw {request.draw_id} is {built.size} bytes, more than one message"
-                f" of this server carries ({limit} bytes, DUALDRAW_MAX_MESSAGE_BYTES): export it with"
-                " StreamDrawBundle, in chunks (dualdraw draw export does)",
-                reason="BUNDLE_TOO_LARGE",
-                metadata={
-                    "size_bytes": str(built.size),
-                    "max_message_bytes": str(limit),
-                    "use_method": STREAM_DRAW_BUNDLE,
-                },
-            )
-        header.content = built.content()
-        return header
+        try:
+            header = verification_pb2.DrawBundle(draw_id=request.draw_id, variant=variant)
+            # the message's size: the header fields, then field 3 (one tag byte, the varint length, the bytes)
+            size = header.ByteSize() + 1 + _varint_size(built.size) + built.size
+            limit = self._s.max_message_bytes
+            if size > limit:
+                raise FailedPrecondition(
+                    f"the {variant} bundle of draw {request.draw_id} is {built.size} bytes, more than one"
+                    f" message of this server carries ({limit} bytes, DUALDRAW_MAX_MESSAGE_BYTES): export it"
+                    " with StreamDrawBundle, in chunks (dualdraw draw export does)",
+                    reason="BUNDLE_TOO_LARGE",
+                    metadata={
+                        "size_bytes": str(built.size),
+                        "max_message_bytes": str(limit),
+                        "use_method": STREAM_DRAW_BUNDLE,
+                    },
+                )
+            header.content = built.content()
+            return header
+        finally:
+            built.discard()
 
     def StreamDrawBundle(
         self, request: verification_pb2.StreamDrawBundleRequest, context: grpc.ServicerContext
     ) -> Iterator[verification_pb2.DrawBundleChunk]:
         variant = bundles.PUBLIC if request.public_variant else bundles.FULL
+        form = bundles.LINES_FORMAT if request.lines else bundles.BUNDLE_FORMAT
         built = self._s.draws().build_bundle(  # in the draw process: seconds of Python at 1M objects
-            request.draw_id, variant=variant, chunk_bytes=stream_chunk_bytes(self._s.max_message_bytes)
+            request.draw_id,
+            variant=variant,
+            chunk_bytes=stream_chunk_bytes(self._s.max_message_bytes),
+            form=form,
         )
-        chunks, offset, last = built.chunks, 0, len(built.chunks) - 1
-        for i in range(len(chunks)):
-            data, chunks[i] = chunks[i], b""  # sent chunks need not stay in memory
-            chunk = verification_pb2.DrawBundleChunk(offset=offset, data=data)
-            if i == 0:
-                chunk.draw_id, chunk.variant, chunk.total_size_bytes = built.draw_id, variant, built.size
-            if i == last:
-                chunk.content_sha256 = built.sha256
-            offset += len(data)
-            yield chunk
+        try:  # read from the spool file a chunk ahead, so that the last chunk can carry the hash
+            offset, chunks = 0, built.chunks()
+            data = next(chunks, b"")
+            first = True
+            while True:
+                following = next(chunks, None)
+                chunk = verification_pb2.DrawBundleChunk(offset=offset, data=data)
+                if first:
+                    chunk.draw_id, chunk.variant, chunk.total_size_bytes = built.draw_id, variant, built.size
+                    chunk.format = form
+                    first = False
+                if following is None:
+                    chunk.content_sha256 = built.sha256
+                offset += len(data)
+                yield chunk
+                if following is None:
+                    return
+                data = following
+        finally:
+            built.discard()
 
 
 STREAM_DRAW_BUNDLE = "dualdraw.v1.VerifiableDrawService.StreamDrawBundle"

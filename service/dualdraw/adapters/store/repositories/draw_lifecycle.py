@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from dualdraw.adapters.store.codes import pack_codes, unpack_codes
+from dualdraw.adapters.store.codes import iter_codes, pack_codes, unpack_codes
 from dualdraw.adapters.store.database import SQLITE_BEGIN_KEY
 from dualdraw.adapters.store.repositories.base import SqlRepository
 from dualdraw.adapters.store.repositories.draws import insert_assignments
@@ -87,6 +87,15 @@ class SqlDrawLifecycleRepository(SqlRepository):
         if row is None:
             return None
         return row.salt_key, [EligibleEntry.from_line(line) for line in unpack_codes(row.entries_zlib)]
+
+    def commitment_entries(self, draw_id: str) -> tuple[str, Iterator[EligibleEntry]] | None:
+        """``commitments`` with the entries inflated as they are consumed (stored order), not all at once."""
+        row = self._connection.execute(
+            sa.select(DRAW_COMMITMENTS).where(DRAW_COMMITMENTS.c.draw_id == draw_id)
+        ).first()
+        if row is None:
+            return None
+        return row.salt_key, map(EligibleEntry.from_line, iter_codes(row.entries_zlib))
 
     def add_entropy_inputs(self, draw_id: str, inputs: Sequence[EntropyInput]) -> None:
         """Raises ``AlreadyExists`` (``COMMITMENT_REUSED``) when a commitment was used by any draw before."""

@@ -7,7 +7,7 @@ import builtins
 import datetime as dt
 import json
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -169,6 +169,24 @@ class SqlDrawRepository(SqlRepository):
             exclusions=[to_exclusion(r) for r in exclusions],
             assignments=self._assignments(id, None, None),
         )
+
+    def inspector_pool(self, id: str) -> builtins.list[str]:
+        """The frozen pool lines of draw ``id`` (empty when there is no such draw)."""
+        blob = self._connection.execute(
+            sa.select(DRAW_ELIGIBLE.c.inspector_pool_zlib).where(DRAW_ELIGIBLE.c.draw_id == id)
+        ).scalar()
+        return [] if blob is None else unpack_codes(blob)
+
+    def exclusion_pairs(self, id: str) -> Iterator[tuple[str, str]]:
+        """``(credit_code, rule_id)`` of every exclusion of draw ``id``, by code then rule id, fetched in
+        batches (consume it inside the unit of work)."""
+        rows = self._connection.execute(
+            sa.select(EXCLUSIONS.c.credit_code, EXCLUSIONS.c.rule_id)
+            .where(EXCLUSIONS.c.draw_id == id)
+            .order_by(EXCLUSIONS.c.credit_code, EXCLUSIONS.c.rule_id)
+            .execution_options(yield_per=STREAM_BATCH)
+        )
+        yield from rows.tuples()
 
     def list(self, page: PageRequest, task_id: str | None = None) -> Page[Draw]:
         stmt = sa.select(DRAWS)
