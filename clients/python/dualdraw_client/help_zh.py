@@ -327,4 +327,19 @@ HELP_ZH: Final[dict[str, str]] = {
         "与 --draw 同用：抽取承诺使用的信标轮次（默认：承诺一分钟后的第一轮）；"
         "之后执行：dualdraw draw execute DRAW_ID --beacon-value SIGNATURE"
     ),
+    "class raised objects go to; one higher": "上调后的信用风险类别；默认上调一级",
+    "complaint window; 365": "投诉统计天数；默认 365",
+    "complaints that raise; 0: off; 3": "触发上调的投诉次数；0 为关闭；默认 3",
+    "do not raise on serious violations": "不因严重违法上调",
+    "objects another level drew this year for the item: leave them to it (default) or join": (
+        "本年度其他层级已就该事项抽中的对象：交由其检查（默认）或合并检查"
+    ),
+    "objects another level drew this year for the item: leave them to it or join its inspection": (
+        "本年度其他层级已就该事项抽中的对象：交由其检查或并入其检查"
+    ),
+    "per object per year; 0: none; 1": "每个对象每年的抽查次数上限；0 为不限；默认 1",
+    "the entry's caps and raises (unset: the defaults)": "该条目的次数上限与上调规则（未设置时用默认值）",
+    "the line-oriented form dualdraw-bundle-lines/1 (verified in bounded memory at any size)": (
+        "逐行格式 dualdraw-bundle-lines/1（任意规模均可在有限内存内验证）"
+    ),
 }

@@ -422,6 +422,18 @@ ZH: Final[dict[str, str]] = {
     "drawing": "正在抽取",
     "evaluating rules": "正在评估规则",
     "assistant": "辅助人员",
+    "RULES": "抽查规则",
+    "rules": "抽查规则",
+    "cap {n}/year": "每年至多 {n} 次",
+    "no cap": "不限次数",
+    "raise at {n} complaints/{days}d": "{days} 天内投诉 {n} 次即上调",
+    "no complaint raise": "不因投诉上调",
+    "raise on serious violation": "严重违法即上调",
+    "no serious-violation raise": "不因严重违法上调",
+    " to {risk_class}": "至 {risk_class} 类",
+    "other level: {handling}": "他级已抽对象：{handling}",
+    "exclude": "排除",
+    "join": "合并检查",
     "whole plan: {inspections} inspections, {days} inspector-days, cost {cost} yuan (testing fees {fees})": (
         "全年计划：检查 {inspections} 次，{days} 人日，费用 {cost} 元（检验检测费 {fees}）"
     ),

@@ -12,6 +12,7 @@ from ..progress import spinner
 from .draws import BEACON_ROUND_WITH_DRAW_HELP, add_beacon_round, show_draw
 from .options import add_command, add_group, idempotency_key, iso_date, limited, positive_int
 from .output import Output, aligned_pairs, enum_name, show_time
+from .plans import rules_summary
 
 
 def item_kind_name(kind: items_pb2.ItemKind.ValueType) -> str:
@@ -50,14 +51,15 @@ def _task_pairs(task: tasks_pb2.Task) -> list[tuple[str, str]]:
 
 def _rules_text(p: tasks_pb2.TaskPolicy) -> str:
     """The caps and raises the task is drawn with (a planned task: its entry's in force at the draw)."""
-    cap = "no cap" if p.no_frequency_cap else f"cap {p.frequency_cap or 1}/year"
-    complaints = (
-        f"raise at {p.complaint_threshold} complaints/{p.raise_window_days or 365}d"
-        if p.complaint_threshold
-        else "no complaint raise"
+    cap = 0 if p.no_frequency_cap else p.frequency_cap or 1
+    return rules_summary(
+        cap,
+        p.complaint_threshold,
+        p.raise_window_days,
+        p.raise_on_serious_violation,
+        p.raise_to,
+        p.other_level,
     )
-    serious = "raise on serious violation" if p.raise_on_serious_violation else "no serious-violation raise"
-    return f"{cap}; {complaints}; {serious}; other level: {p.other_level or 'exclude'}"
 
 
 def _item_pairs(item: items_pb2.InspectionItem) -> list[tuple[str, str]]:

@@ -99,15 +99,33 @@ DEFAULT_RULES = plans_pb2.PlanRules(
 
 
 def _rules_text(r: plans_pb2.PlanRules) -> str:
-    cap = f"cap {r.frequency_cap}/year" if r.frequency_cap else "no cap"
+    return rules_summary(
+        r.frequency_cap, r.complaint_threshold, r.raise_window_days, r.raise_on_serious_violation, r.raise_to,
+        r.other_level,
+    )  # fmt: skip
+
+
+def rules_summary(
+    frequency_cap: int,
+    complaint_threshold: int,
+    raise_window_days: int,
+    raise_on_serious_violation: bool,
+    raise_to: str,
+    other_level: str,
+) -> str:
+    """The caps and raises a draw applies, in one line (an entry's rules, or a task's policy)."""
+    cap = _("cap {n}/year").format(n=frequency_cap) if frequency_cap else _("no cap")
     complaints = (
-        f"raise at {r.complaint_threshold} complaints/{r.raise_window_days or 365}d"
-        if r.complaint_threshold
-        else "no complaint raise"
+        _("raise at {n} complaints/{days}d").format(n=complaint_threshold, days=raise_window_days or 365)
+        if complaint_threshold
+        else _("no complaint raise")
     )
-    serious = "raise on serious violation" if r.raise_on_serious_violation else "no serious-violation raise"
-    to = f" to {r.raise_to}" if r.raise_to else ""
-    return f"{cap}; {complaints}; {serious}{to}; other level: {r.other_level or 'exclude'}"
+    serious = (
+        _("raise on serious violation") if raise_on_serious_violation else _("no serious-violation raise")
+    )
+    to = _(" to {risk_class}").format(risk_class=raise_to) if raise_to else ""
+    other = _("other level: {handling}").format(handling=_(other_level or "exclude"))
+    return f"{cap}; {complaints}; {serious}{to}; {other}"
 
 
 def _rules(args: argparse.Namespace) -> plans_pb2.PlanRules | None:
