@@ -207,7 +207,9 @@ HELP_ZH: Final[dict[str, str]] = {
     "cost of one inspection (default: 0)": "每次检查的费用（默认 0）",
     "repeatable": "可重复",
     "a central draw handing objects to their branch": "集中抽取，将对象交由其分局检查",
-    "cooperating department": "配合部门",
+    "cooperating department of a joint entry and the line its members hold (repeatable)": (
+        "联合抽查计划事项的配合部门及其人员须持有的执法类别（可重复）"
+    ),
     "why the published plan changes": "修订已公布计划的理由",
     "remove this entry (repeatable)": "删除该计划事项（可重复）",
     "with the entry flags: replace this entry": "与计划事项参数同用：替换该计划事项",

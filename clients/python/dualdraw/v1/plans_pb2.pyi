@@ -55,6 +55,26 @@ class PlanEntry(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class CooperatingLinesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     ID_FIELD_NUMBER: _builtins.int
     ITEM_CODE_FIELD_NUMBER: _builtins.int
     ITEM_VERSION_FIELD_NUMBER: _builtins.int
@@ -69,6 +89,7 @@ class PlanEntry(_message.Message):
     DAYS_PER_INSPECTION_FIELD_NUMBER: _builtins.int
     COST_PER_INSPECTION_FIELD_NUMBER: _builtins.int
     RULES_FIELD_NUMBER: _builtins.int
+    COOPERATING_LINES_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Assigned by the server ("e1", "e2", ...); kept across versions."""
     item_code: _builtins.str
@@ -96,12 +117,21 @@ class PlanEntry(_message.Message):
         """Per-class ratios overriding `ratio` for their class."""
 
     @_builtins.property
-    def cooperating_department_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def cooperating_department_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Cooperating departments of a joint entry (Art. 15); each adds its members to every team."""
+
     @_builtins.property
     def rules(self) -> Global___PlanRules:
         """The caps and raises every draw of the entry applies, and what it does with objects another level drew
         (Art. 8, 15). Unset: the defaults (cap 1, complaint threshold 3 in 365 days, raise on serious
         violations, exclude).
+        """
+
+    @_builtins.property
+    def cooperating_lines(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Cooperating department id → the line (speciality) its members must hold on the draw date: one for
+        every department of `cooperating_department_ids`, none for others. Every draw of the entry takes them
+        (frozen as the manifest's `task.policy.cooperating_lines`); a task may repeat them, not change them.
         """
 
     def __init__(
@@ -121,10 +151,11 @@ class PlanEntry(_message.Message):
         days_per_inspection: _builtins.str = ...,
         cost_per_inspection: _builtins.str = ...,
         rules: Global___PlanRules | None = ...,
+        cooperating_lines: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["rules", b"rules"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["central", b"central", "class_ratios", b"class_ratios", "cooperating_department_ids", b"cooperating_department_ids", "cost_per_inspection", b"cost_per_inspection", "days_per_inspection", b"days_per_inspection", "frequency", b"frequency", "id", b"id", "item_code", b"item_code", "item_version", b"item_version", "ratio", b"ratio", "rules", b"rules", "team_size", b"team_size", "window_end", b"window_end", "window_start", b"window_start"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["central", b"central", "class_ratios", b"class_ratios", "cooperating_department_ids", b"cooperating_department_ids", "cooperating_lines", b"cooperating_lines", "cost_per_inspection", b"cost_per_inspection", "days_per_inspection", b"days_per_inspection", "frequency", b"frequency", "id", b"id", "item_code", b"item_code", "item_version", b"item_version", "ratio", b"ratio", "rules", b"rules", "team_size", b"team_size", "window_end", b"window_end", "window_start", b"window_start"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

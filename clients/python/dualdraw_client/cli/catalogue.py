@@ -10,7 +10,15 @@ from ..client import DualdrawClient
 from ..i18n import _
 from ..progress import spinner
 from .draws import BEACON_ROUND_WITH_DRAW_HELP, add_beacon_round, show_draw
-from .options import add_command, add_group, idempotency_key, iso_date, limited, positive_int
+from .options import (
+    add_command,
+    add_group,
+    cooperating_arg,
+    idempotency_key,
+    iso_date,
+    limited,
+    positive_int,
+)
 from .output import Output, aligned_pairs, enum_name, show_time
 from .plans import rules_summary
 
@@ -219,13 +227,6 @@ def _task_policy(args: argparse.Namespace) -> tasks_pb2.TaskPolicy | None:
     )
 
 
-def _cooperating_arg(text: str) -> tuple[str, str]:
-    dept, _, line = text.partition("=")
-    if not dept.strip():
-        raise argparse.ArgumentTypeError(f"expected DEPT=LINE, e.g. p-health=drugs, got {text!r}")
-    return dept.strip(), line.strip()
-
-
 def _class_ratio_arg(text: str) -> tuple[str, str]:
     cls, sep, ratio = text.partition("=")
     if not sep or not cls.strip() or not ratio.strip():
@@ -306,7 +307,7 @@ def _add_policy_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--cooperating",
         action="append",
-        type=_cooperating_arg,
+        type=cooperating_arg,
         metavar="DEPT=LINE",
         help="cooperating department of a joint draw and the line its members hold (repeatable)",
     )

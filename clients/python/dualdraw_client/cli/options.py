@@ -68,6 +68,14 @@ def positive_int(text: str) -> int:
     return value
 
 
+def cooperating_arg(text: str) -> tuple[str, str]:
+    """Argument type: ``DEPT=LINE``, a cooperating department and the line its members hold."""
+    dept, _, line = text.partition("=")
+    if not dept.strip():
+        raise argparse.ArgumentTypeError(f"expected DEPT=LINE, e.g. p-health=drugs, got {text!r}")
+    return dept.strip(), line.strip()
+
+
 def non_negative_int(text: str) -> int:
     """Argument type: an integer of zero or more."""
     try:

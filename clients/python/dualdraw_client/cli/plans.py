@@ -13,6 +13,7 @@ from .draws import add_beacon_round, show_draw
 from .options import (
     add_command,
     add_group,
+    cooperating_arg,
     idempotency_key,
     iso_date,
     limited,
@@ -169,7 +170,8 @@ def _entry(args: argparse.Namespace, entry_id: str = "") -> plans_pb2.PlanEntry:
         window_start=args.window_start or "",
         window_end=args.window_end or "",
         frequency=args.frequency or 0,
-        cooperating_department_ids=args.cooperating or [],
+        cooperating_department_ids=[dept for dept, _ in args.cooperating or []],
+        cooperating_lines={dept: line for dept, line in args.cooperating or [] if line},
         central=args.central,
         team_size=args.team_size or 0,
         days_per_inspection=args.days_per_inspection or "",
@@ -359,7 +361,13 @@ def _add_entry_flags(p: argparse.ArgumentParser, *, required: bool) -> None:
         "--class-ratio", action="append", type=_class_ratio_arg, metavar="CLASS=RATIO", help="repeatable"
     )
     g.add_argument("--central", action="store_true", help="a central draw handing objects to their branch")
-    g.add_argument("--cooperating", action="append", metavar="DEPT", help="cooperating department")
+    g.add_argument(
+        "--cooperating",
+        action="append",
+        type=cooperating_arg,
+        metavar="DEPT=LINE",
+        help="cooperating department of a joint entry and the line its members hold (repeatable)",
+    )
     r = p.add_argument_group("the entry's caps and raises (unset: the defaults)")
     r.add_argument(
         "--frequency-cap", type=non_negative_int, metavar="N", help="per object per year; 0: none; 1"

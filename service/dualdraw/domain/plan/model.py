@@ -46,6 +46,9 @@ class PlanEntry:
     frequency: int = 1
     class_ratios: tuple[tuple[str, Fraction], ...] = ()
     cooperating_department_ids: tuple[str, ...] = ()
+    cooperating_lines: tuple[tuple[str, str], ...] = ()
+    """Cooperating department → the line (speciality) its members must hold on the draw date, sorted by
+    department; one for every cooperating department (entries stored before lines existed have none)."""
     central: bool = False
     team_size: int | None = None
     """Inspectors per team for this entry; ``None``: the item version's (``InspectionItem.team_size``)."""
@@ -58,12 +61,16 @@ class PlanEntry:
 
     def draw_policy(self, task: TaskPolicy) -> TaskPolicy:
         """The policy a draw of this entry uses: the entry's ratios by class, central or joint draw, caps,
-        raises and other-level handling, over the task's own team rules."""
+        raises and other-level handling, cooperating departments and their lines, over the task's own team
+        rules. An entry stored before entries declared lines leaves the lines to the task."""
         return replace(
             self.rules.planned_policy(task),
             class_ratios=dict(self.class_ratios),
             central=self.central,
             cooperating_department_ids=self.cooperating_department_ids,
+            cooperating_lines=dict(self.cooperating_lines)
+            if self.cooperating_lines
+            else task.cooperating_lines,
         )
 
     def policy_mismatches(self, task: TaskPolicy, path: str = "task.policy") -> list[FieldViolation]:
@@ -95,6 +102,18 @@ class PlanEntry:
                     "PLAN_ENTRY_MISMATCH",
                 )
             )
+        if (
+            self.cooperating_lines
+            and task.cooperating_lines
+            and dict(task.cooperating_lines) != dict(self.cooperating_lines)
+        ):
+            out.append(
+                FieldViolation(
+                    f"{path}.cooperating_lines",
+                    f"plan entry {self.id} declares the cooperating departments' lines",
+                    "PLAN_ENTRY_MISMATCH",
+                )
+            )
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -110,9 +129,14 @@ class PlanEntry:
                 "cooperating_department_ids": list(self.cooperating_department_ids),
                 "central": self.central,
             }
+            | self._lines()
             | self._rules()
             | self._overrides()
         )
+
+    def _lines(self) -> dict[str, Any]:
+        """The cooperating lines when declared: versions stored before entries had lines keep their hash."""
+        return {"cooperating_lines": dict(self.cooperating_lines)} if self.cooperating_lines else {}
 
     def _rules(self) -> dict[str, Any]:
         """The entry's draw rules when they differ from the defaults: versions stored before entries had
@@ -142,6 +166,7 @@ class PlanEntry:
             window_end=dt.date.fromisoformat(data["window"][1]),
             frequency=int(data["frequency"]),
             cooperating_department_ids=tuple(data["cooperating_department_ids"]),
+            cooperating_lines=tuple(sorted(data.get("cooperating_lines", {}).items())),
             central=bool(data["central"]),
             team_size=_optional(int, data.get("team_size")),
             days_per_inspection=_optional(Fraction, data.get("days_per_inspection")),
@@ -277,6 +302,20 @@ def entry_problems(entry: PlanEntry, year: int, field: str) -> Violations:
         and (entry.window_end - entry.window_start).days + 1 < entry.frequency
     ):
         v.add(f"{field}.frequency", "the window has fewer days than periods", reason="VALUE_OUT_OF_RANGE")
+    for dep in entry.cooperating_department_ids:
+        if not dict(entry.cooperating_lines).get(dep, "").strip():
+            v.add(
+                f"{field}.cooperating_lines[{dep}]",
+                "declare the line (speciality) the cooperating department's inspectors must hold",
+                reason="FIELD_REQUIRED",
+            )
+    for dep, _ in entry.cooperating_lines:
+        if dep not in entry.cooperating_department_ids:
+            v.add(
+                f"{field}.cooperating_lines[{dep}]",
+                f"{dep!r} is not a cooperating department of the entry",
+                reason="FIELDS_CONFLICT",
+            )
     v.items.extend(
         workload_problems(entry.team_size, entry.days_per_inspection, entry.cost_per_inspection, field).items
     )

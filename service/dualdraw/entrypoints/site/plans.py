@@ -53,10 +53,17 @@ def _entry_row(
         ],
         "window": f"{e.window_start} 至 {e.window_end}",
         "frequency": e.frequency or 1,
-        "cooperating": [department_names.get(d, d) for d in e.cooperating_department_ids],
+        "cooperating": [_cooperating(d, e, department_names) for d in e.cooperating_department_ids],
         "level": "上级集中抽取，交登记机关检查" if e.central else "本级抽取",
         "rules": _rules_text(e),
     }
+
+
+def _cooperating(department_id: str, e: plans_pb2.PlanEntry, department_names: Mapping[str, str]) -> str:
+    """A cooperating department and the line its inspectors hold (entries before lines: the name only)."""
+    name = department_names.get(department_id, department_id)
+    line = e.cooperating_lines.get(department_id, "")
+    return f"{name}（执法类别：{line}）" if line else name
 
 
 def estimate_of(client: DualdrawClient, p: plans_pb2.Plan) -> plans_pb2.PlanEstimate | None:
