@@ -128,7 +128,8 @@ def test_each_published_plan_version_gets_a_page_listing_its_entries(tmp_path: P
     by_class = plans_pb2.PlanEntry(
         id="e2", item_code="TS-PQ-01", item_version=1, ratio="0.02", window_start="2026-03-01",
         window_end="2026-11-30", frequency=4, central=True, cooperating_department_ids=["130200-SJ"],
-        cooperating_lines={"130200-SJ": "product_quality"}, class_ratios=[tasks_pb2.ClassRatio(risk_class="D", ratio="0.3")],
+        cooperating_lines={"130200-SJ": "product_quality"},
+        class_ratios=[tasks_pb2.ClassRatio(risk_class="D", ratio="0.3")],
     )  # fmt: skip
     api = PublicApi(
         "d-1",
