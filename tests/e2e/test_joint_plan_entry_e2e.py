@@ -129,3 +129,12 @@ def test_the_cli_declares_an_entrys_cooperating_lines(
     update = ["plans", "update-entry", plan_id, "e1", *argv[3:], "--cooperating", LUNAN, *server]
     assert cli_main(update) != 0  # a cooperating department without its line
     assert "cooperating_lines" in capsys.readouterr().err
+    # The estimate counts the cooperating department's inspectors holding the entry's line.
+    assert cli_main(["plans", "estimate", plan_id, *server]) == 0
+    assert not [s for s in json.loads(capsys.readouterr().out).get("shortfalls", []) if LUNAN in s]
+    assert cli_main([*update[:-5], "--cooperating", f"{LUNAN}=fire_safety", *server]) == 0  # nobody holds it
+    capsys.readouterr()
+    assert cli_main(["plans", "estimate", plan_id, *server]) == 0
+    named = [s for s in json.loads(capsys.readouterr().out)["shortfalls"] if s.endswith(f"short in {LUNAN}")]
+    assert len(named) == 1, named
+    assert named[0].startswith(f"fire_safety, {year}-01-01..{year}-12-31: "), named

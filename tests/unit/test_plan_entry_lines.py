@@ -4,8 +4,10 @@ taken by every draw of the entry, and a planned task may repeat the lines but no
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from fractions import Fraction
 
+from dualdraw.domain.plan.estimate import CooperatingScope, EntryScope, Workload, estimate_entry, shortfalls
 from dualdraw.domain.plan.model import PlanEntry, entry_problems
 from dualdraw.domain.policy import TaskPolicy
 
@@ -65,3 +67,22 @@ def test_a_task_may_repeat_the_entrys_lines_but_not_change_them() -> None:
     other = TaskPolicy(enabled=True, cooperating_department_ids=("fire",), cooperating_lines={"fire": "food"})
     (mismatch,) = JOINT.policy_mismatches(other)
     assert (mismatch.field, mismatch.reason) == ("task.policy.cooperating_lines", "PLAN_ENTRY_MISMATCH")
+
+
+def test_the_estimate_names_a_cooperating_departments_shortfall_in_its_line() -> None:
+    workload = Workload(
+        team_size=2, days_per_inspection=Fraction(1), cost_per_inspection=Fraction(0), testing_fee=Fraction(0)
+    )
+    fire = CooperatingScope("fire", "fire_safety", (1,))
+    scope = EntryScope("special_equipment", 40, 0, {"B": 40}, 100, (100,), (fire,))
+    estimate = estimate_entry(JOINT, scope, workload, inspector_days_per_month=2)
+    (period,) = estimate.cooperating
+    assert (period.department_id, period.line, period.inspector_days) == ("fire", "fire_safety", 4)
+    assert period.available_inspector_days == Fraction(365 * 2, 30)  # one inspector, 2 days a month
+    assert shortfalls([estimate], "city") == []
+    busy = estimate_entry(
+        JOINT, replace(scope, eligible_by_class={"B": 400}), workload, inspector_days_per_month=2
+    )
+    assert shortfalls([busy], "city") == [
+        "fire_safety, 2026-01-01..2026-12-31: 16 inspector-days short in fire"
+    ]

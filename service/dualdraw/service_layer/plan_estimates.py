@@ -10,8 +10,15 @@ from fractions import Fraction
 from dualdraw.domain import model
 from dualdraw.domain.exclusions.model import EvaluationContext, RuleSet
 from dualdraw.domain.jurisdiction import DepartmentTree, task_object_filter
-from dualdraw.domain.plan.estimate import EntryEstimate, EntryScope, Workload, estimate_entry, shortfalls
-from dualdraw.domain.plan.model import PlanVersion, periods
+from dualdraw.domain.plan.estimate import (
+    CooperatingScope,
+    EntryEstimate,
+    EntryScope,
+    Workload,
+    estimate_entry,
+    shortfalls,
+)
+from dualdraw.domain.plan.model import PlanEntry, PlanVersion, periods
 from dualdraw.service_layer.directory import require
 from dualdraw.service_layer.plans import item_version
 from dualdraw.service_layer.ports import ExclusionMatcher, UnitOfWork
@@ -95,9 +102,24 @@ def estimate_plan(
                     )
                     for p in periods(entry)
                 ),
+                _cooperating(uow, entry),
             )
             estimates.append(estimate_entry(entry, scope, workload, plan.inspector_days_per_month))
     return PlanEstimate(plan, as_of, estimates, shortfalls(estimates, plan.department_id))
+
+
+def _cooperating(uow: UnitOfWork, entry: PlanEntry) -> tuple[CooperatingScope, ...]:
+    """Each cooperating department with a declared line, and its available inspectors holding the line
+    throughout each period of the entry."""
+    scopes = []
+    for department_id, line in entry.cooperating_lines:
+        available = [i for i in uow.directory.inspectors_of([department_id]) if i.available]
+        qualified = tuple(
+            sum(1 for i in available if i.qualified_for(line, p.start) and i.qualified_for(line, p.end))
+            for p in periods(entry)
+        )
+        scopes.append(CooperatingScope(department_id, line, qualified))
+    return tuple(scopes)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,29 @@ class Workload:
 
 
 @dataclass(frozen=True)
+class CooperatingScope:
+    """A cooperating department of a joint entry, the line it declares, and per period its available
+    inspectors holding that line from the period's first to its last day."""
+
+    department_id: str
+    line: str
+    qualified_per_period: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class CooperatingPeriod:
+    """What one period of a joint entry asks of a cooperating department: one member per inspection (the
+    default ``cooperating_team_size``) for the inspection's days, against its qualified inspectors' days."""
+
+    department_id: str
+    line: str
+    period: Period
+    qualified_inspectors: int
+    inspector_days: Fraction
+    available_inspector_days: Fraction
+
+
+@dataclass(frozen=True)
 class EntryScope:
     """What the live directory and rules say about one entry as of the plan date."""
 
@@ -49,6 +72,7 @@ class EntryScope:
     qualified_per_period: tuple[int, ...] = ()
     """Per period, those qualified from its first to its last day (a certificate may lapse mid-year);
     empty: ``qualified_inspectors`` in every period."""
+    cooperating: tuple[CooperatingScope, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,6 +100,7 @@ class EntryEstimate:
     scope: EntryScope
     workload: Workload
     periods: tuple[PeriodEstimate, ...]
+    cooperating: tuple[CooperatingPeriod, ...] = ()
 
     @property
     def inspections(self) -> int:
@@ -131,26 +156,46 @@ def estimate_entry(
                 testing_fees=inspections * workload.testing_fee,
             )
         )
-    return EntryEstimate(entry, scope, workload, tuple(result))
+    cooperating = tuple(
+        CooperatingPeriod(
+            department_id=c.department_id,
+            line=c.line,
+            period=period,
+            qualified_inspectors=c.qualified_per_period[period.index - 1],
+            inspector_days=inspections * workload.days_per_inspection,
+            available_inspector_days=(
+                c.qualified_per_period[period.index - 1] * inspector_days_per_month * months_in(period)
+            ),
+        )
+        for c in scope.cooperating
+        for period in periods(entry)
+    )
+    return EntryEstimate(entry, scope, workload, tuple(result), cooperating)
 
 
 def shortfalls(estimates: list[EntryEstimate], department_id: str) -> list[str]:
-    """Named shortfalls: per speciality and period, inspector-days needed beyond those available, e.g.
-    ``"special_equipment, 2026-04-01..2026-06-30: 41 inspector-days short in 130273-GXQ"``. Entries of one
-    speciality whose periods are the same share its inspectors."""
-    need: dict[tuple[str, str], Fraction] = {}
-    have: dict[tuple[str, str], Fraction] = {}
+    """Named shortfalls: per department, speciality and period, inspector-days needed beyond those
+    available, e.g. ``"special_equipment, 2026-04-01..2026-06-30: 41 inspector-days short in 130273-GXQ"``:
+    the plan's department for its teams, each cooperating department of a joint entry for the line the entry
+    declares for it. Entries of one speciality whose periods are the same share its inspectors."""
+    need: dict[tuple[str, str, str], Fraction] = {}
+    have: dict[tuple[str, str, str], Fraction] = {}
+
+    def count(key: tuple[str, str, str], needed: Fraction, available: Fraction) -> None:
+        need[key] = need.get(key, Fraction(0)) + needed
+        have[key] = max(have.get(key, Fraction(0)), available)
+
     for e in estimates:
         for p in e.periods:
-            key = (p.speciality, p.period.label())
-            need[key] = need.get(key, Fraction(0)) + p.inspector_days
-            have[key] = max(have.get(key, Fraction(0)), p.available_inspector_days)
+            count(
+                (department_id, p.speciality, p.period.label()), p.inspector_days, p.available_inspector_days
+            )
+        for c in e.cooperating:
+            count((c.department_id, c.line, c.period.label()), c.inspector_days, c.available_inspector_days)
     named = []
-    for key in sorted(need):
+    for key in sorted(need, key=lambda k: (k[0] != department_id, k)):
         short = need[key] - have[key]
         if short > 0:
             days = -(-short.numerator // short.denominator)
-            named.append(
-                f"{key[0] or 'no speciality'}, {key[1]}: {days} inspector-days short in {department_id}"
-            )
+            named.append(f"{key[1] or 'no speciality'}, {key[2]}: {days} inspector-days short in {key[0]}")
     return named
