@@ -138,3 +138,5 @@ def test_the_cli_declares_an_entrys_cooperating_lines(
     named = [s for s in json.loads(capsys.readouterr().out)["shortfalls"] if s.endswith(f"short in {LUNAN}")]
     assert len(named) == 1, named
     assert named[0].startswith(f"fire_safety, {year}-01-01..{year}-12-31: "), named
+    assert cli_main(["plans", "show", plan_id, "--server", served.target]) == 0
+    assert f"{LUNAN}=fire_safety" in capsys.readouterr().out

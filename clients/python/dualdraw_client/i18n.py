@@ -423,6 +423,7 @@ ZH: Final[dict[str, str]] = {
     "evaluating rules": "正在评估规则",
     "assistant": "辅助人员",
     "RULES": "抽查规则",
+    "COOPERATING": "配合部门及执法类别",
     "rules": "抽查规则",
     "cap {n}/year": "每年至多 {n} 次",
     "no cap": "不限次数",

@@ -47,7 +47,8 @@ def _plan_pairs(plan: plans_pb2.Plan) -> list[tuple[str, str]]:
 
 
 ENTRY_HEADERS = (
-    "ENTRY", "ITEM", "VERSION", "RATIO", "WINDOW", "FREQUENCY", "TEAM", "DAYS/INSPECTION", "COST", "RULES",
+    "ENTRY", "ITEM", "VERSION", "RATIO", "WINDOW", "FREQUENCY", "TEAM", "DAYS/INSPECTION", "COST",
+    "COOPERATING", "RULES",
 )  # fmt: skip
 
 
@@ -63,6 +64,7 @@ def _entry_rows(plan: plans_pb2.Plan) -> list[str]:
             "TEAM",
             "DAYS/INSPECTION",
             "COST",
+            "COOPERATING",
             "RULES",
         ],
         [
@@ -76,12 +78,22 @@ def _entry_rows(plan: plans_pb2.Plan) -> list[str]:
                 str(e.team_size or _(ITEM_S)),
                 e.days_per_inspection or _(ITEM_S),
                 e.cost_per_inspection or _(ITEM_S),
+                _cooperating_text(e),
                 _rules_text(e.rules if e.HasField("rules") else DEFAULT_RULES),
             ]
             for e in plan.entries
         ],
-        "lllrlrrrrl",
+        "lllrlrrrrll",
     )
+
+
+def _cooperating_text(e: plans_pb2.PlanEntry) -> str:
+    """Each cooperating department with the line its members hold (``DEPT=LINE``); ``-`` for none."""
+    parts = [
+        f"{d}={e.cooperating_lines[d]}" if d in e.cooperating_lines else d
+        for d in e.cooperating_department_ids
+    ]
+    return ", ".join(parts) or "-"
 
 
 ITEM_S = "(item's)"
