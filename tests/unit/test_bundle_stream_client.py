@@ -11,7 +11,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from dualdraw.service_layer.bundles import _rechunk
+from dualdraw.service_layer.bundles import BundleContent
 from dualdraw.v1 import verification_pb2, verification_pb2_grpc
 from dualdraw_client import BundleIntegrityError, DualdrawClient, receive_bundle
 from dualdraw_client.cli import main as cli_main
@@ -95,9 +95,15 @@ def test_header_faults_and_extra_data_are_detected() -> None:
 
 
 @pytest.mark.parametrize("size", [1, 7, 1000, 2541, 4096])
-def test_the_server_cuts_pieces_into_chunks_of_exactly_the_size(size: int) -> None:
-    pieces = [CONTENT[:5], CONTENT[5:305], CONTENT[305:306], CONTENT[306:1540], CONTENT[1540:]]
-    chunks = list(_rechunk(pieces, size))
+def test_the_server_cuts_its_spooled_bundle_into_chunks_of_exactly_the_size(
+    size: int, tmp_path: Path
+) -> None:
+    spool = tmp_path / "bundle"
+    spool.write_bytes(CONTENT)
+    digest = hashlib.sha256(CONTENT).hexdigest()
+    chunks = list(
+        BundleContent("d-1", "full", "dualdraw-bundle/1", str(spool), len(CONTENT), digest, size).chunks()
+    )
     assert b"".join(chunks) == CONTENT
     assert all(len(c) == size for c in chunks[:-1])
     assert 0 < len(chunks[-1]) <= size
