@@ -101,7 +101,8 @@ def build_bundle(
         raise ValueError(f"variant must be {FULL} or {PUBLIC}")
     if form not in FORMATS:
         raise ValueError(f"form must be one of {', '.join(FORMATS)}")
-    fd, path = tempfile.mkstemp(prefix=f"dualdraw-bundle-{draw_id}-", suffix=".part")
+    # The draw id comes from the caller: it never becomes part of a path.
+    fd, path = tempfile.mkstemp(prefix="dualdraw-bundle-", suffix=".part")
     digest = hashlib.sha256()
     size = 0
     try:
