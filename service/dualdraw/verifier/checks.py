@@ -75,18 +75,6 @@ DRAW_FIELDS = (
     "entropy",
     "seed",
 )
-SUBSTITUTION_FIELDS = (
-    "id",
-    "position",
-    "removed_badge",
-    "replacement_badge",
-    "reason_code",
-    "evidence_hash",
-    "entropy_source",
-    "entropy",
-    "event_leaf_hash",
-    "state",
-)
 
 
 @dataclass

@@ -19,6 +19,20 @@ from dualdraw.domain.draw.versions import DrawAlgorithm
 from dualdraw.domain.errors import DomainError
 from dualdraw.verifier.fields import Mismatch, hex_digits, need, obj
 
+SUBSTITUTION_FIELDS = (
+    "id",
+    "position",
+    "removed_badge",
+    "replacement_badge",
+    "reason_code",
+    "evidence_hash",
+    "entropy_source",
+    "entropy",
+    "event_leaf_hash",
+    "state",
+)
+"""The members of one ``substitutions`` row of a bundle, in order."""
+
 
 @dataclass(frozen=True)
 class Replay:
@@ -42,22 +56,7 @@ def replay_substitutions(rows: list[Any], draw: Replay, notes: list[str]) -> Non
     pool_lines, manifest, algorithm = draw.pool_lines, draw.manifest, draw.algorithm
     removed: dict[int, set[str]] = {}
     for n, row in enumerate(rows):
-        r = obj(
-            row,
-            [
-                "id",
-                "position",
-                "removed_badge",
-                "replacement_badge",
-                "reason_code",
-                "evidence_hash",
-                "entropy_source",
-                "entropy",
-                "event_leaf_hash",
-                "state",
-            ],
-            f"substitutions[{n}]",
-        )
+        r = obj(row, SUBSTITUTION_FIELDS, f"substitutions[{n}]")
         request = next(
             (
                 (seq, a, leaf)
