@@ -143,12 +143,10 @@ def test_a_draw_with_substitutions_still_verifies_and_publishes(
     assert client.publish_results(draw.id).verification == "match"
     # a replacement swapped by SQL for another inspector is named as the substitution at fault
     sub = client.list_substitutions(draw.id).substitutions[0]
-    sql(
-        demo_served,
-        "UPDATE substitutions SET replacement_badge = :b WHERE id = :i",
-        b=assignments[-1].team[0].badge_number,
-        i=sub.id,
-    )
+    other = next(
+        m.badge_number for a in assignments for m in a.team if m.badge_number != sub.replacement_badge
+    )  # another inspector, whatever the draw picked
+    sql(demo_served, "UPDATE substitutions SET replacement_badge = :b WHERE id = :i", b=other, i=sub.id)
     verdict = client.verify_log()
     assert verdict.first_bad_draw_id == draw.id
     assert verdict.draw_problem.startswith(f"substitutions: {sub.id}")

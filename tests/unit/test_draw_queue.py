@@ -49,7 +49,7 @@ class BlockedRunner:
     ) -> model.Draw:
         return self._wait(task_id)  # type: ignore[no-any-return]  # a stand-in for the draw
 
-    def build_bundle(self, draw_id: str, *, variant: str, chunk_bytes: int) -> BundleContent:
+    def build_bundle(self, draw_id: str, *, variant: str, chunk_bytes: int, form: str = "") -> BundleContent:
         return self._wait(draw_id)  # type: ignore[no-any-return]  # a stand-in for the bundle
 
 
@@ -85,7 +85,9 @@ def test_a_call_beyond_the_limit_is_refused_at_once_and_runs_nothing() -> None:
 
 def test_a_failing_call_gives_its_slot_back() -> None:
     class Failing(BlockedRunner):
-        def build_bundle(self, draw_id: str, *, variant: str, chunk_bytes: int) -> BundleContent:
+        def build_bundle(
+            self, draw_id: str, *, variant: str, chunk_bytes: int, form: str = ""
+        ) -> BundleContent:
             raise Unavailable("the draw process died", reason="DRAW_PROCESS_DIED")
 
     queue = DrawQueue(Failing(), limit=1)
