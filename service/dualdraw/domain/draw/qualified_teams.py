@@ -16,11 +16,13 @@ entropy for want of qualified inspectors in a department.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import chain
 from typing import Any
 
 from dualdraw.domain.canonical_json import canonical_json
+from dualdraw.domain.draw.load_ranking import LoadRanking
 from dualdraw.domain.draw.policy_teams import PlannedObject, Shortage, department_seed, policy_team_key
 from dualdraw.domain.draw.selection import Selected
 from dualdraw.domain.draw.teams import MIN_TEAM_SIZE
@@ -283,6 +285,82 @@ def _by_department(pool: Iterable[QualifiedPoolMember]) -> dict[str, list[Qualif
     return by_dept
 
 
+class _Qualified:
+    """``holds(m, line)`` on the draw date, memoised per (badge, line)."""
+
+    def __init__(self, rules: QualifiedTeamRules) -> None:
+        self._as_of = rules.as_of
+        self._known: dict[tuple[str, str], bool] = {}
+
+    def __call__(self, m: QualifiedPoolMember, line: str) -> bool:
+        key = (m.badge_number, line)
+        known = self._known.get(key)
+        if known is None:
+            known = self._known[key] = m.qualified(line, self._as_of)
+        return known
+
+
+def _free(
+    ranked: Iterator[QualifiedPoolMember], obj: PlannedObject, rules: QualifiedTeamRules
+) -> Iterator[QualifiedPoolMember]:
+    """``free(d)`` in ranked order from the department's ranking (workload cap already applied)."""
+    code = obj.credit_code
+    office = obj.office if rules.cross_office else ""
+    for m in ranked:
+        if (m.conflicts and code in m.conflicts) or (m.recent and code in m.recent):
+            continue
+        if office and m.office == office:
+            continue
+        yield m
+
+
+def _ranked_team(
+    obj: PlannedObject,
+    ranking: Callable[[str], LoadRanking[QualifiedPoolMember]],
+    rules: QualifiedTeamRules,
+    qualified: _Qualified,
+) -> list[QualifiedPoolMember] | None:
+    """``obj``'s team by §14.7, walking each department's ranking only as far as the team needs; ``None``
+    when some part cannot be filled (the caller then names the shortage with ``_form_team``)."""
+    cap = rules.workload_cap
+    home_line = rules.speciality
+    walk = _free(ranking(obj.department_id).ranked(cap), obj, rules)
+    passed: list[QualifiedPoolMember] = []
+    leader = None
+    for m in walk:
+        if qualified(m, home_line):
+            leader = m
+            break
+        passed.append(m)
+    if leader is None:
+        return None
+    team = [leader]
+    assistant_place = rules.unqualified_assistant
+    for m in chain(passed, walk):  # the free members ranked before the leader, then those after it
+        if len(team) >= rules.team_size:
+            break
+        if qualified(m, home_line):
+            team.append(m)
+        elif assistant_place:
+            team.append(m)
+            assistant_place = False
+    if len(team) < rules.team_size:
+        return None
+    on_team = {m.badge_number for m in team}
+    for dept in sorted(rules.cooperating_lines, key=lambda d: d.encode("utf-8")):
+        line = rules.cooperating_lines[dept]
+        wanted = len(team) + rules.cooperating_team_size
+        for m in _free(ranking(dept).ranked(cap), obj, rules):
+            if len(team) >= wanted:
+                break
+            if m.badge_number not in on_team and qualified(m, line):
+                team.append(m)
+                on_team.add(m.badge_number)
+        if len(team) < wanted:
+            return None
+    return team
+
+
 def qualified_teams_for_plan(
     seed: bytes,
     objects: Sequence[PlannedObject],
@@ -303,6 +381,16 @@ def qualified_teams_for_plan(
     total = {d: len(ms) for d, ms in by_dept.items()}
     load = {m.badge_number: 0 for ms in by_dept.values() for m in ms}
     dept_seeds: dict[str, bytes] = {}
+    rankings: dict[str, LoadRanking[QualifiedPoolMember]] = {}
+
+    def ranking(dept: str) -> LoadRanking[QualifiedPoolMember]:
+        found = rankings.get(dept)
+        if found is None:
+            d_seed = dept_seeds.setdefault(dept, department_seed(seed, dept))
+            found = rankings[dept] = LoadRanking(
+                by_dept.get(dept, ()), lambda n, badge: policy_team_key(d_seed, n, badge)
+            )
+        return found
 
     def order(dept: str) -> Callable[[QualifiedPoolMember], RankKey]:
         d_seed = dept_seeds.setdefault(dept, department_seed(seed, dept))
@@ -312,15 +400,21 @@ def qualified_teams_for_plan(
             m.badge_number,
         )
 
+    qualified = _Qualified(rules)
     shortages: list[Shortage] = []
     teams: list[Team] = []
     for obj in objects:
-        parts = _form_team(obj, by_dept, rules, load, order)
-        shortages.extend(_shortages(obj, parts, total))
-        members = [m for part in parts for m in part.members]
+        found = _ranked_team(obj, ranking, rules, qualified)
+        if found is None:  # some part is short: the plain walk names what barred whom
+            parts = _form_team(obj, by_dept, rules, load, order)
+            shortages.extend(_shortages(obj, parts, total))
+            members = [m for part in parts for m in part.members]
+            leader = not parts[0].leader_missing
+        else:
+            members, leader = found, True
         for m in members:
             load[m.badge_number] += 1
-        leader = not parts[0].leader_missing
+            ranking(m.department_id).add_load(m.badge_number)
         teams.append(
             tuple(TeamMember(m.badge_number, leader=n == 0 and leader) for n, m in enumerate(members))
         )
