@@ -17,6 +17,7 @@ from dualdraw.domain.draw.qualified_teams import (
     QualifiedPoolMember,
     QualifiedTeamRules,
     qualified_teams_for_plan,
+    staffing_shortages,
 )
 from dualdraw.domain.errors import FailedPrecondition
 
@@ -107,19 +108,20 @@ def reference_teams(
     return None if refused else teams
 
 
-@settings(max_examples=300, deadline=None)
-@given(
-    data=st.randoms(use_true_random=False),
-    n_members=st.integers(4, 40),
-    n_objects=st.integers(1, 14),
-    team_size=st.integers(2, 3),
-    cooperating=st.integers(0, 2),
-    cooperating_team_size=st.integers(1, 2),
-    assistant=st.booleans(),
-    cross_office=st.booleans(),
-    workload_cap=st.sampled_from([0, 0, 2, 3, 5]),
-)
-def test_fast_team_formation_equals_the_plain_reading_of_the_spec(
+DRAWS = {
+    "data": st.randoms(use_true_random=False),
+    "n_members": st.integers(4, 40),
+    "n_objects": st.integers(1, 14),
+    "team_size": st.integers(2, 3),
+    "cooperating": st.integers(0, 2),
+    "cooperating_team_size": st.integers(1, 2),
+    "assistant": st.booleans(),
+    "cross_office": st.booleans(),
+    "workload_cap": st.sampled_from([0, 0, 2, 3, 5]),
+}
+
+
+def random_draw(
     data: random.Random,
     n_members: int,
     n_objects: int,
@@ -129,7 +131,7 @@ def test_fast_team_formation_equals_the_plain_reading_of_the_spec(
     assistant: bool,
     cross_office: bool,
     workload_cap: int,
-) -> None:
+) -> tuple[bytes, list[PlannedObject], list[QualifiedPoolMember], QualifiedTeamRules]:
     lines = dict(sorted(COOPERATING.items())[:cooperating])
     departments = list(HOME) + list(lines)
     codes = [f"91{n:016d}" for n in range(n_objects)]
@@ -155,7 +157,13 @@ def test_fast_team_formation_equals_the_plain_reading_of_the_spec(
         workload_cap=workload_cap,
         cooperating_team_size=cooperating_team_size,
     )
-    seed = hashlib.sha256(str(data.random()).encode()).digest()
+    return hashlib.sha256(str(data.random()).encode()).digest(), objects, pool, rules
+
+
+@settings(max_examples=300, deadline=None)
+@given(**DRAWS)
+def test_fast_team_formation_equals_the_plain_reading_of_the_spec(**draw: object) -> None:
+    seed, objects, pool, rules = random_draw(**draw)  # type: ignore[arg-type]  # the strategies' values
     expected = reference_teams(seed, objects, pool, rules)
     try:
         teams = qualified_teams_for_plan(seed, objects, pool, rules)
@@ -165,6 +173,14 @@ def test_fast_team_formation_equals_the_plain_reading_of_the_spec(
     assert expected is not None
     assert [[m.badge_number for m in t] for t in teams] == expected
     assert all(t[0].leader and not any(m.leader for m in t[1:]) for t in teams)
+
+
+@settings(max_examples=300, deadline=None)
+@given(**DRAWS)
+def test_the_staffing_check_names_exactly_the_objects_no_seed_can_staff(**draw: object) -> None:
+    seed, objects, pool, rules = random_draw(**draw)  # type: ignore[arg-type]  # the strategies' values
+    short = {s.credit_code for s in staffing_shortages(objects, pool, rules)}
+    assert short == {o.credit_code for o in objects if reference_teams(seed, [o], pool, rules) is None}
 
 
 @settings(max_examples=100, deadline=None)
