@@ -469,6 +469,8 @@ class _StaffingCounts:
         self._by_dept = by_dept
         self._rules = rules
         self._counts: dict[tuple[str, str, str], tuple[int, int]] = {}
+        self._answers: dict[tuple[str, str], bool] = {}
+        """Per (department, office): the answer for every object nobody bars by conflict or recency."""
         self._barring: dict[str, list[QualifiedPoolMember]] = {}
         for ms in by_dept.values():
             for m in ms:
@@ -494,6 +496,15 @@ class _StaffingCounts:
         return held, not_held
 
     def can_staff(self, obj: PlannedObject) -> bool:
+        if obj.credit_code in self._barring:
+            return self._can_staff(obj)
+        key = (obj.department_id, obj.office if self._rules.cross_office else "")
+        answer = self._answers.get(key)
+        if answer is None:
+            answer = self._answers[key] = self._can_staff(obj)
+        return answer
+
+    def _can_staff(self, obj: PlannedObject) -> bool:
         rules = self._rules
         if obj.department_id in rules.cooperating_lines:
             return False  # parts could share members: judged by the walk
