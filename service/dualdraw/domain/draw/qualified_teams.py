@@ -550,8 +550,13 @@ def qualified_team_rules(manifest: Mapping[str, Any]) -> QualifiedTeamRules:
 
 def planned_objects(manifest: Mapping[str, Any], codes: Iterable[str] | None = None) -> list[PlannedObject]:
     """The plan's objects (all eligible ones, or those of ``codes`` in that order)."""
-    plan = {code: (dep, office) for code, dep, office in manifest["objects"]["plan"]}
-    return [PlannedObject(c, *plan[c]) for c in (plan if codes is None else codes)]
+    rows = manifest["objects"]["plan"]
+    if codes is None:
+        return [PlannedObject(code, dep, office) for code, dep, office in rows]
+    wanted = codes if isinstance(codes, list) else list(codes)
+    chosen = set(wanted)
+    plan = {code: (dep, office) for code, dep, office in rows if code in chosen}
+    return [PlannedObject(c, *plan[c]) for c in wanted]
 
 
 def form_qualified_teams(
