@@ -462,7 +462,14 @@ def compute_raises(
     ``(evidence id, date)`` pairs; those within ``raise_window_days`` before ``as_of`` (inclusive) count."""
     start = as_of - dt.timedelta(days=policy.raise_window_days)
     out: list[Raise] = []
-    for o in sorted(objects, key=lambda o: o.credit_code):
+    # Only an object with a complaint or a serious violation on record can be raised: at a million
+    # eligible objects the others are not looked at one by one.
+    candidates: set[str] = set()
+    if policy.complaint_threshold:
+        candidates.update(complaints)
+    if policy.raise_on_serious_violation:
+        candidates.update(serious_violations)
+    for o in sorted((o for o in objects if o.credit_code in candidates), key=lambda o: o.credit_code):
         reasons: list[str] = []
         evidence: list[str] = []
         if policy.complaint_threshold:
