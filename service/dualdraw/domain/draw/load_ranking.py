@@ -12,7 +12,7 @@ that key (property-tested against a plain sort in tests/unit/test_team_ranking_r
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Generic, Protocol, TypeVar
 
 
@@ -27,25 +27,32 @@ KeyFunction = Callable[[int, str], bytes]
 
 
 class LoadRanking(Generic[M]):
-    """One department's members ranked by ``(load, key(load, badge), badge)``, every load starting at 0.
+    """Members of one department ranked by ``(load, key(load, badge), badge)``.
 
-    ``key`` is the §14.3 key with the department's sub-seed bound (``policy_team_key(dept_seed, ...)``).
-    Badges must be distinct.
+    ``key`` is the §14.3 key with the department's sub-seed bound (``policy_team_key(dept_seed, ...)``);
+    ``loads`` the members' loads so far (absent: 0). Badges must be distinct. Rankings of parts of one
+    department (say, those holding a line and the others) use the same ``key``, so ``rank`` compares
+    members across them.
     """
 
-    def __init__(self, members: Iterable[M], key: KeyFunction) -> None:
+    def __init__(
+        self, members: Iterable[M], key: KeyFunction, loads: Mapping[str, int] | None = None
+    ) -> None:
         self._key = key
         self._entry: dict[str, tuple[bytes, str, int]] = {}
         self._member: dict[str, M] = {}
-        level: list[tuple[bytes, str, int]] = []
+        self._levels: list[list[tuple[bytes, str, int]]] = [[]]
         for m in members:
             badge = m.badge_number
-            entry = (key(0, badge), badge, 0)
+            load = loads.get(badge, 0) if loads else 0
+            entry = (key(load, badge), badge, load)
             self._entry[badge] = entry
             self._member[badge] = m
-            level.append(entry)
-        level.sort()
-        self._levels: list[list[tuple[bytes, str, int]]] = [level]
+            while len(self._levels) <= load:
+                self._levels.append([])
+            self._levels[load].append(entry)
+        for level in self._levels:
+            level.sort()
 
     def ranked(self, below: int = 0) -> Iterator[M]:
         """The members in ranked order; with ``below`` > 0 only those whose load is below it (the workload
@@ -58,6 +65,14 @@ class LoadRanking(Generic[M]):
 
     def load(self, badge: str) -> int:
         return self._entry[badge][2]
+
+    def rank(self, badge: str) -> tuple[int, bytes, str]:
+        """``(load, key, badge)``: the member's place in §14.3's order."""
+        key, _, load = self._entry[badge]
+        return load, key, badge
+
+    def __contains__(self, badge: object) -> bool:
+        return badge in self._entry
 
     def add_load(self, badge: str) -> None:
         """One more team for ``badge``: it moves to the next load level, at its key for that level."""

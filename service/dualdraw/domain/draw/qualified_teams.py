@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import chain
 from typing import Any
 
 from dualdraw.domain.canonical_json import canonical_json
@@ -285,25 +284,57 @@ def _by_department(pool: Iterable[QualifiedPoolMember]) -> dict[str, list[Qualif
     return by_dept
 
 
-class _Qualified:
-    """``holds(m, line)`` on the draw date, memoised per (badge, line)."""
+class _Rankings:
+    """Per department and line: a ``LoadRanking`` of the department's inspectors holding the line on the
+    draw date and one of the others, made when first needed (at the loads so far); every ranking holding a
+    member follows its load. Walking the holders alone keeps a team from passing over the same unqualified
+    inspectors (who stay at low loads) for every object."""
 
-    def __init__(self, rules: QualifiedTeamRules) -> None:
-        self._as_of = rules.as_of
-        self._known: dict[tuple[str, str], bool] = {}
+    def __init__(
+        self,
+        seed: bytes,
+        by_dept: Mapping[str, Sequence[QualifiedPoolMember]],
+        as_of: str,
+        load: Mapping[str, int],
+    ) -> None:
+        self._seed = seed
+        self._by_dept = by_dept
+        self._as_of = as_of
+        self._load = load
+        self._parts: dict[tuple[str, str], tuple[_Ranking, _Ranking]] = {}
+        self._of: dict[str, list[_Ranking]] = {}
 
-    def __call__(self, m: QualifiedPoolMember, line: str) -> bool:
-        key = (m.badge_number, line)
-        known = self._known.get(key)
-        if known is None:
-            known = self._known[key] = m.qualified(line, self._as_of)
-        return known
+    def get(self, dept: str, line: str) -> tuple[_Ranking, _Ranking]:
+        """(holders of ``line``, the others) of ``dept``."""
+        found = self._parts.get((dept, line))
+        if found is None:
+            d_seed = department_seed(self._seed, dept)
+
+            def key(load: int, badge: str) -> bytes:
+                return policy_team_key(d_seed, load, badge)
+
+            members = self._by_dept.get(dept, ())
+            held = [m for m in members if m.qualified(line, self._as_of)]
+            others = [m for m in members if not m.qualified(line, self._as_of)]
+            found = (LoadRanking(held, key, self._load), LoadRanking(others, key, self._load))
+            for ranking, part in zip(found, (held, others), strict=True):
+                for m in part:
+                    self._of.setdefault(m.badge_number, []).append(ranking)
+            self._parts[dept, line] = found
+        return found
+
+    def add_load(self, badge: str) -> None:
+        for ranking in self._of.get(badge, ()):
+            ranking.add_load(badge)
+
+
+_Ranking = LoadRanking[QualifiedPoolMember]
 
 
 def _free(
     ranked: Iterator[QualifiedPoolMember], obj: PlannedObject, rules: QualifiedTeamRules
 ) -> Iterator[QualifiedPoolMember]:
-    """``free(d)`` in ranked order from the department's ranking (workload cap already applied)."""
+    """``free(d)`` in ranked order from a ranking (workload cap already applied)."""
     code = obj.credit_code
     office = obj.office if rules.cross_office else ""
     for m in ranked:
@@ -315,45 +346,40 @@ def _free(
 
 
 def _ranked_team(
-    obj: PlannedObject,
-    ranking: Callable[[str], LoadRanking[QualifiedPoolMember]],
-    rules: QualifiedTeamRules,
-    qualified: _Qualified,
+    obj: PlannedObject, rankings: _Rankings, rules: QualifiedTeamRules
 ) -> list[QualifiedPoolMember] | None:
-    """``obj``'s team by §14.7, walking each department's ranking only as far as the team needs; ``None``
-    when some part cannot be filled (the caller then names the shortage with ``_form_team``)."""
+    """``obj``'s team by §14.7, walking the rankings only as far as the team needs; ``None`` when some part
+    cannot be filled (the caller then names the shortage with ``_form_team``).
+
+    The home part is the leader (the first free holder of the item's line), then the next free holders in
+    order; where the item allows an assistant, the first free inspector not holding it joins at its place
+    in the order if that comes before the team is full — what the walk of §14.7 over ``free(h)`` takes."""
     cap = rules.workload_cap
-    home_line = rules.speciality
-    walk = _free(ranking(obj.department_id).ranked(cap), obj, rules)
-    passed: list[QualifiedPoolMember] = []
-    leader = None
-    for m in walk:
-        if qualified(m, home_line):
-            leader = m
-            break
-        passed.append(m)
+    held, others = rankings.get(obj.department_id, rules.speciality)
+    walk = _free(held.ranked(cap), obj, rules)
+    leader = next(walk, None)
     if leader is None:
         return None
     team = [leader]
-    assistant_place = rules.unqualified_assistant
-    for m in chain(passed, walk):  # the free members ranked before the leader, then those after it
-        if len(team) >= rules.team_size:
-            break
-        if qualified(m, home_line):
+    assistant = next(_free(others.ranked(cap), obj, rules), None) if rules.unqualified_assistant else None
+    place = others.rank(assistant.badge_number) if assistant is not None else None
+    m = next(walk, None)
+    while len(team) < rules.team_size and (m is not None or assistant is not None):
+        if assistant is not None and (m is None or (place is not None and place < held.rank(m.badge_number))):
+            team.append(assistant)
+            assistant = None
+        elif m is not None:
             team.append(m)
-        elif assistant_place:
-            team.append(m)
-            assistant_place = False
+            m = next(walk, None)
     if len(team) < rules.team_size:
         return None
     on_team = {m.badge_number for m in team}
     for dept in sorted(rules.cooperating_lines, key=lambda d: d.encode("utf-8")):
-        line = rules.cooperating_lines[dept]
         wanted = len(team) + rules.cooperating_team_size
-        for m in _free(ranking(dept).ranked(cap), obj, rules):
+        for m in _free(rankings.get(dept, rules.cooperating_lines[dept])[0].ranked(cap), obj, rules):
             if len(team) >= wanted:
                 break
-            if m.badge_number not in on_team and qualified(m, line):
+            if m.badge_number not in on_team:
                 team.append(m)
                 on_team.add(m.badge_number)
         if len(team) < wanted:
@@ -381,16 +407,7 @@ def qualified_teams_for_plan(
     total = {d: len(ms) for d, ms in by_dept.items()}
     load = {m.badge_number: 0 for ms in by_dept.values() for m in ms}
     dept_seeds: dict[str, bytes] = {}
-    rankings: dict[str, LoadRanking[QualifiedPoolMember]] = {}
-
-    def ranking(dept: str) -> LoadRanking[QualifiedPoolMember]:
-        found = rankings.get(dept)
-        if found is None:
-            d_seed = dept_seeds.setdefault(dept, department_seed(seed, dept))
-            found = rankings[dept] = LoadRanking(
-                by_dept.get(dept, ()), lambda n, badge: policy_team_key(d_seed, n, badge)
-            )
-        return found
+    rankings = _Rankings(seed, by_dept, rules.as_of, load)
 
     def order(dept: str) -> Callable[[QualifiedPoolMember], RankKey]:
         d_seed = dept_seeds.setdefault(dept, department_seed(seed, dept))
@@ -400,11 +417,10 @@ def qualified_teams_for_plan(
             m.badge_number,
         )
 
-    qualified = _Qualified(rules)
     shortages: list[Shortage] = []
     teams: list[Team] = []
     for obj in objects:
-        found = _ranked_team(obj, ranking, rules, qualified)
+        found = _ranked_team(obj, rankings, rules)
         if found is None:  # some part is short: the plain walk names what barred whom
             parts = _form_team(obj, by_dept, rules, load, order)
             shortages.extend(_shortages(obj, parts, total))
@@ -414,7 +430,7 @@ def qualified_teams_for_plan(
             members, leader = found, True
         for m in members:
             load[m.badge_number] += 1
-            ranking(m.department_id).add_load(m.badge_number)
+            rankings.add_load(m.badge_number)
         teams.append(
             tuple(TeamMember(m.badge_number, leader=n == 0 and leader) for n, m in enumerate(members))
         )
