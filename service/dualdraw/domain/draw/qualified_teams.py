@@ -445,7 +445,7 @@ def qualified_teams_for_plan(
 
 
 def staffing_shortages(
-    objects: Sequence[PlannedObject], pool: Iterable[QualifiedPoolMember], rules: QualifiedTeamRules
+    objects: Iterable[Sequence[str]], pool: Iterable[QualifiedPoolMember], rules: QualifiedTeamRules
 ) -> list[Shortage]:
     """Every eligible object whose team could not be formed even if it were the first one drawn (all loads
     0): too few qualified inspectors free of its conflicts, recent inspections and office. Known before the
@@ -460,19 +460,27 @@ def staffing_shortages(
     total = {d: len(ms) for d, ms in by_dept.items()}
     staffed = _StaffingCounts(by_dept, rules)
     # Objects of one department and office without conflicts or recent inspections share one answer.
-    touched = {c for ms in by_dept.values() for m in ms for c in m.conflicts | m.recent}
     answers: dict[tuple[str, str], list[Shortage]] = {}
     out: list[Shortage] = []
-    for obj in objects:
-        if staffed.can_staff(obj):
+    barring = staffed.barring
+    staffable: dict[tuple[str, str], bool] = {}
+    for code, department_id, office in objects:  # planned objects or the manifest's plan rows
+        key = (department_id, office if rules.cross_office else "")
+        if code not in barring:
+            ok = staffable.get(key)
+            if ok is None:
+                ok = staffable[key] = staffed.can_staff(PlannedObject(code, department_id, office))
+            if ok:
+                continue
+        obj = PlannedObject(code, department_id, office)
+        if code in barring and staffed.can_staff(obj):
             continue
-        key = (obj.department_id, obj.office if rules.cross_office else "")
-        if obj.credit_code not in touched and key in answers:
+        if code not in barring and key in answers:
             out.extend(_retarget(s, obj.credit_code) for s in answers[key])
             continue
         parts = _form_team(obj, by_dept, rules, {}, lambda _dept: lambda m: (0, b"", m.badge_number))
         found = _shortages(obj, parts, total)
-        if obj.credit_code not in touched:
+        if code not in barring:
             answers[key] = found
         out.extend(found)
     return out
@@ -485,13 +493,11 @@ class _StaffingCounts:
         self._by_dept = by_dept
         self._rules = rules
         self._counts: dict[tuple[str, str, str], tuple[int, int]] = {}
-        self._answers: dict[tuple[str, str], bool] = {}
-        """Per (department, office): the answer for every object nobody bars by conflict or recency."""
-        self._barring: dict[str, list[QualifiedPoolMember]] = {}
+        self.barring: dict[str, list[QualifiedPoolMember]] = {}
         for ms in by_dept.values():
             for m in ms:
                 for code in m.conflicts | m.recent:
-                    self._barring.setdefault(code, []).append(m)
+                    self.barring.setdefault(code, []).append(m)
 
     def _free(self, dept: str, line: str, office: str, code: str) -> tuple[int, int]:
         """(qualified for ``line``, not qualified) among ``dept``'s members free for the object."""
@@ -503,7 +509,7 @@ class _StaffingCounts:
             held = sum(1 for m in members if m.qualified(line, as_of))
             counts = self._counts[key] = (held, len(members) - held)
         held, not_held = counts
-        for m in self._barring.get(code, ()):
+        for m in self.barring.get(code, ()):
             if m.department_id == dept and not (office and m.office == office):
                 if m.qualified(line, self._rules.as_of):
                     held -= 1
@@ -512,15 +518,6 @@ class _StaffingCounts:
         return held, not_held
 
     def can_staff(self, obj: PlannedObject) -> bool:
-        if obj.credit_code in self._barring:
-            return self._can_staff(obj)
-        key = (obj.department_id, obj.office if self._rules.cross_office else "")
-        answer = self._answers.get(key)
-        if answer is None:
-            answer = self._answers[key] = self._can_staff(obj)
-        return answer
-
-    def _can_staff(self, obj: PlannedObject) -> bool:
         rules = self._rules
         if obj.department_id in rules.cooperating_lines:
             return False  # parts could share members: judged by the walk
