@@ -16,13 +16,13 @@ entropy for want of qualified inspectors in a department.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dualdraw.domain.canonical_json import canonical_json
-from dualdraw.domain.draw.load_ranking import LoadRanking
 from dualdraw.domain.draw.policy_teams import PlannedObject, Shortage, department_seed, policy_team_key
+from dualdraw.domain.draw.ranked_teams import Rankings, ranked_team
 from dualdraw.domain.draw.selection import Selected
 from dualdraw.domain.draw.teams import MIN_TEAM_SIZE
 from dualdraw.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument
@@ -284,109 +284,6 @@ def _by_department(pool: Iterable[QualifiedPoolMember]) -> dict[str, list[Qualif
     return by_dept
 
 
-class _Rankings:
-    """Per department and line: a ``LoadRanking`` of the department's inspectors holding the line on the
-    draw date and one of the others, made when first needed (at the loads so far); every ranking holding a
-    member follows its load. Walking the holders alone keeps a team from passing over the same unqualified
-    inspectors (who stay at low loads) for every object."""
-
-    def __init__(
-        self,
-        seed: bytes,
-        by_dept: Mapping[str, Sequence[QualifiedPoolMember]],
-        as_of: str,
-        load: Mapping[str, int],
-    ) -> None:
-        self._seed = seed
-        self._by_dept = by_dept
-        self._as_of = as_of
-        self._load = load
-        self._parts: dict[tuple[str, str], tuple[_Ranking, _Ranking]] = {}
-        self._of: dict[str, list[_Ranking]] = {}
-
-    def get(self, dept: str, line: str) -> tuple[_Ranking, _Ranking]:
-        """(holders of ``line``, the others) of ``dept``."""
-        found = self._parts.get((dept, line))
-        if found is None:
-            d_seed = department_seed(self._seed, dept)
-
-            def key(load: int, badge: str) -> bytes:
-                return policy_team_key(d_seed, load, badge)
-
-            members = self._by_dept.get(dept, ())
-            held = [m for m in members if m.qualified(line, self._as_of)]
-            others = [m for m in members if not m.qualified(line, self._as_of)]
-            found = (LoadRanking(held, key, self._load), LoadRanking(others, key, self._load))
-            for ranking, part in zip(found, (held, others), strict=True):
-                for m in part:
-                    self._of.setdefault(m.badge_number, []).append(ranking)
-            self._parts[dept, line] = found
-        return found
-
-    def add_load(self, badge: str) -> None:
-        for ranking in self._of.get(badge, ()):
-            ranking.add_load(badge)
-
-
-_Ranking = LoadRanking[QualifiedPoolMember]
-
-
-def _free(
-    ranked: Iterator[QualifiedPoolMember], obj: PlannedObject, rules: QualifiedTeamRules
-) -> Iterator[QualifiedPoolMember]:
-    """``free(d)`` in ranked order from a ranking (workload cap already applied)."""
-    code = obj.credit_code
-    office = obj.office if rules.cross_office else ""
-    for m in ranked:
-        if (m.conflicts and code in m.conflicts) or (m.recent and code in m.recent):
-            continue
-        if office and m.office == office:
-            continue
-        yield m
-
-
-def _ranked_team(
-    obj: PlannedObject, rankings: _Rankings, rules: QualifiedTeamRules
-) -> list[QualifiedPoolMember] | None:
-    """``obj``'s team by §14.7, walking the rankings only as far as the team needs; ``None`` when some part
-    cannot be filled (the caller then names the shortage with ``_form_team``).
-
-    The home part is the leader (the first free holder of the item's line), then the next free holders in
-    order; where the item allows an assistant, the first free inspector not holding it joins at its place
-    in the order if that comes before the team is full — what the walk of §14.7 over ``free(h)`` takes."""
-    cap = rules.workload_cap
-    held, others = rankings.get(obj.department_id, rules.speciality)
-    walk = _free(held.ranked(cap), obj, rules)
-    leader = next(walk, None)
-    if leader is None:
-        return None
-    team = [leader]
-    assistant = next(_free(others.ranked(cap), obj, rules), None) if rules.unqualified_assistant else None
-    place = others.rank(assistant.badge_number) if assistant is not None else None
-    m = next(walk, None)
-    while len(team) < rules.team_size and (m is not None or assistant is not None):
-        if assistant is not None and (m is None or (place is not None and place < held.rank(m.badge_number))):
-            team.append(assistant)
-            assistant = None
-        elif m is not None:
-            team.append(m)
-            m = next(walk, None)
-    if len(team) < rules.team_size:
-        return None
-    on_team = {m.badge_number for m in team}
-    for dept in sorted(rules.cooperating_lines, key=lambda d: d.encode("utf-8")):
-        wanted = len(team) + rules.cooperating_team_size
-        for m in _free(rankings.get(dept, rules.cooperating_lines[dept])[0].ranked(cap), obj, rules):
-            if len(team) >= wanted:
-                break
-            if m.badge_number not in on_team:
-                team.append(m)
-                on_team.add(m.badge_number)
-        if len(team) < wanted:
-            return None
-    return team
-
-
 def qualified_teams_for_plan(
     seed: bytes,
     objects: Sequence[PlannedObject],
@@ -407,7 +304,7 @@ def qualified_teams_for_plan(
     total = {d: len(ms) for d, ms in by_dept.items()}
     load = {m.badge_number: 0 for ms in by_dept.values() for m in ms}
     dept_seeds: dict[str, bytes] = {}
-    rankings = _Rankings(seed, by_dept, rules.as_of, load)
+    rankings = Rankings(seed, by_dept, rules.as_of, load)
 
     def order(dept: str) -> Callable[[QualifiedPoolMember], RankKey]:
         d_seed = dept_seeds.setdefault(dept, department_seed(seed, dept))
@@ -420,7 +317,7 @@ def qualified_teams_for_plan(
     shortages: list[Shortage] = []
     teams: list[Team] = []
     for obj in objects:
-        found = _ranked_team(obj, rankings, rules)
+        found = ranked_team(obj, rankings, rules)
         if found is None:  # some part is short: the plain walk names what barred whom
             parts = _form_team(obj, by_dept, rules, load, order)
             shortages.extend(_shortages(obj, parts, total))
