@@ -52,8 +52,14 @@ from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.adapters.store import Store
 from dualdraw.adapters.store.database import migrate
 from dualdraw.adapters.worker_process import child_pids
+from dualdraw.domain.draw.policy_teams import PlannedObject
+from dualdraw.domain.draw.qualified_teams import (
+    QualifiedPoolMember,
+    QualifiedTeamRules,
+    certificate_for,
+    qualified_teams_for_plan,
+)
 from dualdraw.domain.draw.selection import select_objects
-from dualdraw.domain.draw.teams import form_teams, inspector_pool
 from dualdraw.domain.exclusions.loader import load_rule_set
 from dualdraw.domain.exclusions.model import EvaluationContext
 from dualdraw.domain.jurisdiction import DepartmentTree, task_object_filter
@@ -231,12 +237,23 @@ def stages(base_url: str, size: int, inspectors: int, repeat: int) -> dict[str, 
                 seed, eligible, Task("x", ITEM.code, PROVINCE, ITEM.default_ratio, 2, TaskScope()).ratio
             )
         )
-        pool = inspector_pool(staff, ITEM.required_speciality, AS_OF)
-        team_s, _ = timed(
-            lambda: form_teams(
-                seed, [s.credit_code for s in selected], pool.qualified, 2, AS_OF, ITEM.required_speciality
+        # Teams as a new draw forms them (dualdraw-draw/3): the province's available inspectors, each with
+        # its certificate for the item's line, every selected object handed to the province.
+        pool = [
+            QualifiedPoolMember(
+                i.badge_number,
+                i.department_id,
+                i.office,
+                certificate_for(i, ITEM.required_speciality),
+                frozenset(i.conflicts),
             )
-        )
+            for i in staff
+            if i.available
+        ]
+        office = {o.credit_code: o.office for o in objs}
+        planned = [PlannedObject(s.credit_code, PROVINCE, office[s.credit_code]) for s in selected]
+        team_rules = QualifiedTeamRules(2, ITEM.required_speciality, AS_OF.isoformat())
+        team_s, _ = timed(lambda: qualified_teams_for_plan(seed, planned, pool, team_rules))
         stage_log = StageLog(f"bench draw of {size}")
         stage_rss: dict[str, int] = {}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dualdraw.domain.canonical_json import (
@@ -177,3 +177,24 @@ def test_astral_text_in_canonical_form_is_left_to_the_slow_check() -> None:
     data = canonical_json({"\U0001f600": 1, "\ufb01": 2})  # UTF-16 order differs from code-point order
     assert data == '{"\U0001f600":1,"\ufb01":2}'.encode()
     assert loads_proving_canonical(data) == ({"\U0001f600": 1, "\ufb01": 2}, False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.lists(st.text(max_size=6), max_size=4), min_size=64, max_size=90),
+    st.booleans(),
+)
+def test_long_arrays_of_string_rows_are_written_exactly_as_row_by_row(
+    rows: list[list[str]], as_tuples: bool
+) -> None:
+    value = [tuple(r) for r in rows] if as_tuples else rows
+    by_row = b"[" + b",".join(canonical_json(list(r)) for r in rows) + b"]"
+    assert canonical_json(value) == by_row
+    assert canonical_json({"plan": value}) == b'{"plan":' + by_row + b"}"
+
+
+def test_a_lone_surrogate_in_a_long_array_of_rows_is_still_refused() -> None:
+    rows = [["91000000000000000X", "city", ""]] * 70 + [["91000000000000001X", "city", "\ud800"]]
+    with pytest.raises(ValueError, match="lone surrogate"):
+        canonical_json(rows)
+    assert canonical_json([["a", 1]] * 70) == b"[" + b",".join([b'["a",1]'] * 70) + b"]"

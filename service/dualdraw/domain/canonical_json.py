@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
+from itertools import chain
 from typing import Any
 
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -50,6 +51,10 @@ def _write(value: object, out: Callable[[str], None]) -> None:
     elif isinstance(value, str):
         out(_string(value))
     elif isinstance(value, list | tuple):
+        rows = _text_rows(value)
+        if rows is not None:
+            out(rows)
+            return
         out("[")
         for i, item in enumerate(value):
             if i:
@@ -72,6 +77,28 @@ def _write(value: object, out: Callable[[str], None]) -> None:
         raise TypeError(
             f"{type(value).__name__} is not supported by canonical JSON (dict, list, str, int, bool, None)"
         )
+
+
+_TEXT_ROWS_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_MIN_TEXT_ROWS = 64
+
+
+def _text_rows(value: list[Any] | tuple[Any, ...]) -> str | None:
+    """The canonical text of a long array of arrays of strings (a manifest's plan, one row per eligible
+    object), written by the C JSON encoder; ``None`` for anything else. For arrays of strings RFC 8785 and
+    ``json.dumps(ensure_ascii=False, separators=(",", ":"))`` write the same text (minimal escapes, the same
+    short forms, lower-case ``\\u00xx``); a lone surrogate, which canonical JSON refuses, is left to the
+    writer below to refuse. The types are checked at C speed (``map(type, ...)``)."""
+    if len(value) < _MIN_TEXT_ROWS or not set(map(type, value)) <= {list, tuple}:
+        return None
+    if not set(map(type, chain.from_iterable(value))) <= {str}:
+        return None
+    text = _TEXT_ROWS_ENCODER.encode(value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return text
 
 
 def _utf16_units(name: str) -> bytes:

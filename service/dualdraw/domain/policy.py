@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from operator import attrgetter
 from typing import Any
 
 from dualdraw.domain.errors import FieldViolation, Violations
@@ -413,12 +414,21 @@ def _decimal(r: Fraction) -> str:
 # --- jurisdiction (Art. 7) ----------------------------------------------------------------------------------
 
 
+_REGISTERING = attrgetter("registering_department_id")
+_CREDIT_CODE = attrgetter("credit_code")
+
+
 def hand_over(
     objects: Iterable[InspectionObject], task_department_id: str, central: bool, subtree: frozenset[str]
 ) -> dict[str, str]:
     """The department every object is handed to: its registering (supervising) branch in a central draw,
     otherwise the task's department. Raises ``ValueError`` for an object registered outside ``subtree``
     (the task's department and those below it): a department never draws outside its subtree."""
+    objects = list(objects)
+    if set(map(_REGISTERING, objects)) <= subtree:  # the usual case, checked at C speed
+        if central:
+            return {o.credit_code: o.registering_department_id for o in objects}
+        return dict.fromkeys(map(_CREDIT_CODE, objects), task_department_id)
     out: dict[str, str] = {}
     for o in objects:
         if o.registering_department_id not in subtree:
@@ -462,7 +472,14 @@ def compute_raises(
     ``(evidence id, date)`` pairs; those within ``raise_window_days`` before ``as_of`` (inclusive) count."""
     start = as_of - dt.timedelta(days=policy.raise_window_days)
     out: list[Raise] = []
-    for o in sorted(objects, key=lambda o: o.credit_code):
+    # Only an object with a complaint or a serious violation on record can be raised: at a million
+    # eligible objects the others are not looked at one by one.
+    candidates: set[str] = set()
+    if policy.complaint_threshold:
+        candidates.update(complaints)
+    if policy.raise_on_serious_violation:
+        candidates.update(serious_violations)
+    for o in sorted((o for o in objects if o.credit_code in candidates), key=lambda o: o.credit_code):
         reasons: list[str] = []
         evidence: list[str] = []
         if policy.complaint_threshold:
@@ -528,7 +545,10 @@ def frequency_cap_exclusions(
             drawn_in.setdefault(past.credit_code, []).append(past.draw_id)
     kind = "campaign" if policy.campaign else "planned"
     out = []
-    for code in sorted(set(codes)):
+    # Only objects counted at all can reach the cap: the others (a million in a provincial draw) are not
+    # looked up one by one.
+    wanted = set(codes)
+    for code in sorted(c for c, n in counted.items() if n >= cap and c in wanted):
         if counted[code] >= cap:
             out.append(
                 Exclusion(

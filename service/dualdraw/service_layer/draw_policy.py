@@ -17,6 +17,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from operator import attrgetter
 from typing import Any
 
 from dualdraw.domain import model
@@ -56,6 +57,9 @@ class PolicyInputs:
     eligible: list[str]
 
 
+_CREDIT_CODE = attrgetter("credit_code")
+
+
 def gather_policy_inputs(
     uow: UnitOfWork,
     *,
@@ -92,9 +96,7 @@ def gather_policy_inputs(
     )
     drawn_elsewhere = other_level_exclusions(policy, task.item_code, day, codes, history, levels)
     taken = {e.credit_code for e in cap} | {e.credit_code for e in drawn_elsewhere}
-    eligible_objects = sorted(
-        (o for o in remaining if o.credit_code not in taken), key=lambda o: o.credit_code
-    )
+    eligible_objects = sorted((o for o in remaining if o.credit_code not in taken), key=_CREDIT_CODE)
     eligible = [o.credit_code for o in eligible_objects]
     complaints: dict[str, list[tuple[str, dt.date]]] = {}
     for c in side_facts.complaints:
@@ -102,8 +104,10 @@ def gather_policy_inputs(
     serious = uow.draws.serious_violations(eligible) if policy.raise_on_serious_violation else {}
     raises = compute_raises(policy, eligible_objects, day, complaints, serious)
     stratum, ratios = risk_strata(policy.class_ratios, task.ratio, eligible_objects, raises)
+    risk_class_text = {c: c.value for c in model.RiskClass}  # an enum's .value is slow at 1M objects
     entries = [
-        EligibleEntry(o.credit_code, stratum[o.credit_code], o.risk_class.value) for o in eligible_objects
+        EligibleEntry(o.credit_code, stratum[o.credit_code], risk_class_text[o.risk_class])
+        for o in eligible_objects
     ]
 
     home = hand_over(

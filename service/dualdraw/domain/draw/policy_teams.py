@@ -15,7 +15,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from dualdraw.domain.canonical_json import canonical_json
 from dualdraw.domain.draw.selection import Selected
@@ -65,9 +65,9 @@ class PoolMember:
         )
 
 
-@dataclass(frozen=True)
-class PlannedObject:
-    """A selected object: its code, the department it is handed to and its office."""
+class PlannedObject(NamedTuple):
+    """A selected object: its code, the department it is handed to and its office. A named tuple: the
+    staffing check at commit makes one per eligible object (a million in a provincial draw)."""
 
     credit_code: str
     department_id: str

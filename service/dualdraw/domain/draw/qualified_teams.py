@@ -22,6 +22,7 @@ from typing import Any
 
 from dualdraw.domain.canonical_json import canonical_json
 from dualdraw.domain.draw.policy_teams import PlannedObject, Shortage, department_seed, policy_team_key
+from dualdraw.domain.draw.ranked_teams import Rankings, ranked_team
 from dualdraw.domain.draw.selection import Selected
 from dualdraw.domain.draw.teams import MIN_TEAM_SIZE
 from dualdraw.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument
@@ -303,6 +304,7 @@ def qualified_teams_for_plan(
     total = {d: len(ms) for d, ms in by_dept.items()}
     load = {m.badge_number: 0 for ms in by_dept.values() for m in ms}
     dept_seeds: dict[str, bytes] = {}
+    rankings = Rankings(seed, by_dept, rules.as_of, load)
 
     def order(dept: str) -> Callable[[QualifiedPoolMember], RankKey]:
         d_seed = dept_seeds.setdefault(dept, department_seed(seed, dept))
@@ -315,12 +317,17 @@ def qualified_teams_for_plan(
     shortages: list[Shortage] = []
     teams: list[Team] = []
     for obj in objects:
-        parts = _form_team(obj, by_dept, rules, load, order)
-        shortages.extend(_shortages(obj, parts, total))
-        members = [m for part in parts for m in part.members]
+        found = ranked_team(obj, rankings, rules)
+        if found is None:  # some part is short: the plain walk names what barred whom
+            parts = _form_team(obj, by_dept, rules, load, order)
+            shortages.extend(_shortages(obj, parts, total))
+            members = [m for part in parts for m in part.members]
+            leader = not parts[0].leader_missing
+        else:
+            members, leader = found, True
         for m in members:
             load[m.badge_number] += 1
-        leader = not parts[0].leader_missing
+            rankings.add_load(m.badge_number)
         teams.append(
             tuple(TeamMember(m.badge_number, leader=n == 0 and leader) for n, m in enumerate(members))
         )
@@ -335,29 +342,91 @@ def qualified_teams_for_plan(
 
 
 def staffing_shortages(
-    objects: Sequence[PlannedObject], pool: Iterable[QualifiedPoolMember], rules: QualifiedTeamRules
+    objects: Iterable[Sequence[str]], pool: Iterable[QualifiedPoolMember], rules: QualifiedTeamRules
 ) -> list[Shortage]:
     """Every eligible object whose team could not be formed even if it were the first one drawn (all loads
     0): too few qualified inspectors free of its conflicts, recent inspections and office. Known before the
-    entropy; the order of the ranking does not matter here, only the counts."""
+    entropy; the order of the ranking does not matter here, only the counts.
+
+    Time linear in objects plus declared conflicts and recent inspections: each part is judged by counting
+    the qualified and unqualified inspectors of its department (and office, cross-office) once, less those
+    who bar the one object; only an object found short is walked member by member to name the shortage.
+    """
     _check_rules(rules)
     by_dept = _by_department(pool)
     total = {d: len(ms) for d, ms in by_dept.items()}
+    staffed = _StaffingCounts(by_dept, rules)
     # Objects of one department and office without conflicts or recent inspections share one answer.
-    touched = {c for ms in by_dept.values() for m in ms for c in m.conflicts | m.recent}
     answers: dict[tuple[str, str], list[Shortage]] = {}
     out: list[Shortage] = []
-    for obj in objects:
-        key = (obj.department_id, obj.office if rules.cross_office else "")
-        if obj.credit_code not in touched and key in answers:
+    barring = staffed.barring
+    staffable: dict[tuple[str, str], bool] = {}
+    for code, department_id, office in objects:  # planned objects or the manifest's plan rows
+        key = (department_id, office if rules.cross_office else "")
+        if code not in barring:
+            ok = staffable.get(key)
+            if ok is None:
+                ok = staffable[key] = staffed.can_staff(PlannedObject(code, department_id, office))
+            if ok:
+                continue
+        obj = PlannedObject(code, department_id, office)
+        if code in barring and staffed.can_staff(obj):
+            continue
+        if code not in barring and key in answers:
             out.extend(_retarget(s, obj.credit_code) for s in answers[key])
             continue
         parts = _form_team(obj, by_dept, rules, {}, lambda _dept: lambda m: (0, b"", m.badge_number))
         found = _shortages(obj, parts, total)
-        if obj.credit_code not in touched:
+        if code not in barring:
             answers[key] = found
         out.extend(found)
     return out
+
+
+class _StaffingCounts:
+    """Whether an object's team can be filled with all loads 0, from counts of free members per part."""
+
+    def __init__(self, by_dept: Mapping[str, Sequence[QualifiedPoolMember]], rules: QualifiedTeamRules):
+        self._by_dept = by_dept
+        self._rules = rules
+        self._counts: dict[tuple[str, str, str], tuple[int, int]] = {}
+        self.barring: dict[str, list[QualifiedPoolMember]] = {}
+        for ms in by_dept.values():
+            for m in ms:
+                for code in m.conflicts | m.recent:
+                    self.barring.setdefault(code, []).append(m)
+
+    def _free(self, dept: str, line: str, office: str, code: str) -> tuple[int, int]:
+        """(qualified for ``line``, not qualified) among ``dept``'s members free for the object."""
+        key = (dept, line, office)
+        counts = self._counts.get(key)
+        if counts is None:
+            as_of = self._rules.as_of
+            members = [m for m in self._by_dept.get(dept, ()) if not (office and m.office == office)]
+            held = sum(1 for m in members if m.qualified(line, as_of))
+            counts = self._counts[key] = (held, len(members) - held)
+        held, not_held = counts
+        for m in self.barring.get(code, ()):
+            if m.department_id == dept and not (office and m.office == office):
+                if m.qualified(line, self._rules.as_of):
+                    held -= 1
+                else:
+                    not_held -= 1
+        return held, not_held
+
+    def can_staff(self, obj: PlannedObject) -> bool:
+        rules = self._rules
+        if obj.department_id in rules.cooperating_lines:
+            return False  # parts could share members: judged by the walk
+        office = obj.office if rules.cross_office else ""
+        held, not_held = self._free(obj.department_id, rules.speciality, office, obj.credit_code)
+        assistant = 1 if rules.unqualified_assistant else 0
+        if held < 1 or held + min(not_held, assistant) < rules.team_size:
+            return False
+        for dept, line in rules.cooperating_lines.items():
+            if self._free(dept, line, office, obj.credit_code)[0] < rules.cooperating_team_size:
+                return False
+        return True
 
 
 def _retarget(shortage: Shortage, credit_code: str) -> Shortage:
@@ -391,8 +460,13 @@ def qualified_team_rules(manifest: Mapping[str, Any]) -> QualifiedTeamRules:
 
 def planned_objects(manifest: Mapping[str, Any], codes: Iterable[str] | None = None) -> list[PlannedObject]:
     """The plan's objects (all eligible ones, or those of ``codes`` in that order)."""
-    plan = {code: (dep, office) for code, dep, office in manifest["objects"]["plan"]}
-    return [PlannedObject(c, *plan[c]) for c in (plan if codes is None else codes)]
+    rows = manifest["objects"]["plan"]
+    if codes is None:
+        return [PlannedObject(code, dep, office) for code, dep, office in rows]
+    wanted = codes if isinstance(codes, list) else list(codes)
+    chosen = set(wanted)
+    plan = {code: (dep, office) for code, dep, office in rows if code in chosen}
+    return [PlannedObject(c, *plan[c]) for c in wanted]
 
 
 def form_qualified_teams(

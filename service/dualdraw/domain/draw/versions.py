@@ -19,7 +19,6 @@ from dualdraw.domain.draw.policy_teams import PoolMember, form_policy_teams, pol
 from dualdraw.domain.draw.qualified_teams import (
     QualifiedPoolMember,
     form_qualified_teams,
-    planned_objects,
     qualified_substitution_pool,
     qualified_team_rules,
     refuse_unstaffable,
@@ -300,7 +299,7 @@ class QualifiedDraw(PolicyDraw):
     def refuse_unstaffable(self, pool_lines: Sequence[str], manifest: Mapping[str, Any]) -> None:
         pool = [QualifiedPoolMember.from_line(line) for line in pool_lines]
         refuse_unstaffable(
-            staffing_shortages(planned_objects(manifest), pool, qualified_team_rules(manifest))
+            staffing_shortages(manifest["objects"]["plan"], pool, qualified_team_rules(manifest))
         )
 
 

@@ -358,14 +358,14 @@ class SqlDrawRepository(SqlRepository):
     ) -> dict[str, builtins.list[tuple[str, dt.date]]]:
         """Per credit code, the results whose latest version opened a case or referred it to the judiciary:
         ``("<draw>/<position>/v<version>", inspected_on)``."""
-        codes = sorted(set(credit_codes))
+        wanted = set(credit_codes)
         latest: dict[tuple[str, int], Any] = {}
-        if len(codes) > WHOLE_TABLE_ABOVE:
-            wanted = set(codes)
+        if len(wanted) > WHOLE_TABLE_ABOVE:
             batches: builtins.list[Any] = [
                 r for r in self._connection.execute(sa.select(RESULTS)) if r.credit_code in wanted
             ]
         else:
+            codes = sorted(wanted)
             batches = [
                 r
                 for i in range(0, len(codes), 500)
