@@ -14,7 +14,7 @@ from dualdraw.adapters.store import Store
 from dualdraw.adapters.store.repositories import draws as draw_rows
 from dualdraw.domain import model
 from dualdraw.domain.exclusions.model import RuleSet
-from dualdraw.domain.policy import PastInspection
+from dualdraw.domain.inspection_history import PastInspection
 from dualdraw.service_layer import catalogue
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_directory import DEMO_AS_OF, demo_directory

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dualdraw.domain.policy import TaskPolicy, history_scope, reads_history
+from dualdraw.domain.inspection_history import history_scope, reads_history
+from dualdraw.domain.policy import TaskPolicy
 
 SUBTREE = frozenset({"c-hz", "d-sc", "d-xh"})
 

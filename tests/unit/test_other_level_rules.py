@@ -13,7 +13,8 @@ from dualdraw.domain.draw.coordination import (
     other_level_exclusions,
     other_levels,
 )
-from dualdraw.domain.policy import DrawRules, PastInspection, TaskPolicy
+from dualdraw.domain.inspection_history import PastInspection
+from dualdraw.domain.policy import DrawRules, TaskPolicy
 
 AS_OF = dt.date(2026, 6, 1)
 LEVELS = other_levels("city", ["province", "city"], ["city", "district"])

@@ -21,6 +21,12 @@ from dualdraw.domain.draw.policy_teams import (
 )
 from dualdraw.domain.draw.strata import risk_strata
 from dualdraw.domain.errors import FailedPrecondition, InvalidArgument
+from dualdraw.domain.inspection_history import (
+    PastInspection,
+    frequency_cap_exclusions,
+    merge_joint_inspections,
+    recent_inspectors,
+)
 from dualdraw.domain.jurisdiction import DepartmentTree
 from dualdraw.domain.model import (
     Department,
@@ -32,14 +38,10 @@ from dualdraw.domain.model import (
 )
 from dualdraw.domain.policy import (
     FREQUENCY_CAP_RULE_ID,
-    PastInspection,
     TaskPolicy,
     compute_raises,
-    frequency_cap_exclusions,
     hand_over,
-    merge_joint_inspections,
     policy_problems,
-    recent_inspectors,
 )
 
 AS_OF = dt.date(2026, 6, 1)

@@ -38,9 +38,10 @@ from dualdraw.domain.draw.teams import inspector_pool_digest
 from dualdraw.domain.draw.versions import algorithm_for_new_draw
 from dualdraw.domain.errors import AlreadyExists, FailedPrecondition
 from dualdraw.domain.exclusions.model import EvaluationContext, RuleSet
+from dualdraw.domain.inspection_history import history_scope, reads_history
 from dualdraw.domain.jurisdiction import DepartmentTree, task_object_filter
 from dualdraw.domain.plan.model import PlanEntry
-from dualdraw.domain.policy import DrawRules, TaskPolicy, history_scope, reads_history
+from dualdraw.domain.policy import DrawRules, TaskPolicy
 from dualdraw.service_layer.audit_events import record_event
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.directory import require

@@ -27,18 +27,15 @@ from dualdraw.domain.draw.qualified_teams import QualifiedPoolMember, certificat
 from dualdraw.domain.draw.strata import risk_strata
 from dualdraw.domain.draw.versions import algorithm_for
 from dualdraw.domain.errors import FailedPrecondition
-from dualdraw.domain.jurisdiction import DepartmentTree
-from dualdraw.domain.model import SideFacts
-from dualdraw.domain.policy import (
+from dualdraw.domain.inspection_history import (
     JointInspection,
-    Raise,
-    TaskPolicy,
-    compute_raises,
     frequency_cap_exclusions,
-    hand_over,
     merge_joint_inspections,
     recent_inspectors,
 )
+from dualdraw.domain.jurisdiction import DepartmentTree
+from dualdraw.domain.model import SideFacts
+from dualdraw.domain.policy import Raise, TaskPolicy, compute_raises, hand_over
 from dualdraw.service_layer.ports import UnitOfWork
 
 

@@ -23,6 +23,7 @@ from dualdraw.domain.draw.commitments import EligibleEntry
 from dualdraw.domain.draw.entropy import EntropyInput
 from dualdraw.domain.draw.substitution import Substitution
 from dualdraw.domain.exclusions.model import EvaluationContext, RuleSet
+from dualdraw.domain.inspection_history import PastInspection
 from dualdraw.domain.item_list import ItemVersion
 from dualdraw.domain.jurisdiction import ObjectFilter
 from dualdraw.domain.model import (
@@ -42,7 +43,7 @@ from dualdraw.domain.model import (
     Task,
 )
 from dualdraw.domain.plan.model import PlanVersion
-from dualdraw.domain.policy import PastInspection, Raise
+from dualdraw.domain.policy import Raise
 from dualdraw.domain.publication import Publication
 from dualdraw.domain.results import InspectionResult
 

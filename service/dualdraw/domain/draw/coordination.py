@@ -8,8 +8,9 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from dualdraw.domain.inspection_history import PastInspection
 from dualdraw.domain.model import Exclusion, SystemExclusionCategory
-from dualdraw.domain.policy import EXCLUDE, JOIN, PastInspection, TaskPolicy
+from dualdraw.domain.policy import EXCLUDE, JOIN, TaskPolicy
 
 OTHER_LEVEL_RULE_ID = "drawn-by-other-level"
 """Reserved rule id: an object another level's draw of the same item selected this year, left to it."""

@@ -15,8 +15,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from dualdraw.domain import model
 from dualdraw.domain.draw.algorithm import format_ratio, is_decimal_text, parse_ratio
 from dualdraw.domain.errors import Violations
+from dualdraw.domain.inspection_history import JointInspection
 from dualdraw.domain.plan.model import workload_problems
-from dualdraw.domain.policy import MAX_ITEM_FREQUENCY_CAP, JointInspection, Raise, TaskPolicy
+from dualdraw.domain.policy import MAX_ITEM_FREQUENCY_CAP, Raise, TaskPolicy
 from dualdraw.service_layer.entropy_policy import entropy_note
 from dualdraw.v1 import audit_pb2, directory_pb2, draws_pb2, items_pb2, tasks_pb2
 

@@ -41,8 +41,9 @@ from dualdraw.adapters.store.rows import (
 )
 from dualdraw.domain.draw.coordination import JOINED_RULE_ID
 from dualdraw.domain.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
+from dualdraw.domain.inspection_history import PastInspection
 from dualdraw.domain.model import Assignment, Draw, Exclusion, TeamMember
-from dualdraw.domain.policy import PastInspection, Raise
+from dualdraw.domain.policy import Raise
 from dualdraw.service_layer.ports import DrawRecord, Page, PageRequest
 
 WHOLE_TABLE_ABOVE = 20_000
