@@ -59,6 +59,11 @@ class InvalidArgument(DomainError):
         self.violations = list(violations)
 
 
+def invalid(field: str, description: str, reason: str) -> InvalidArgument:
+    """One bad request field, with the reason of its problem."""
+    return InvalidArgument([FieldViolation(field, description, reason=reason)])
+
+
 class NotFound(DomainError):
     """A named resource does not exist."""
 

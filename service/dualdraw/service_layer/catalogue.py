@@ -11,7 +11,6 @@ from dualdraw.domain import model
 from dualdraw.domain.errors import (
     AlreadyExists,
     FailedPrecondition,
-    FieldViolation,
     InvalidArgument,
     Violations,
 )
@@ -186,8 +185,3 @@ def create_task(
         record_event(uow, caller, action="task.create", resource=f"tasks/{task.id}", after=task)
         uow.commit()
     return task
-
-
-def invalid(field: str, description: str, reason: str) -> InvalidArgument:
-    """A bad request field, with the reason of its problem."""
-    return InvalidArgument([FieldViolation(field, description, reason=reason)])

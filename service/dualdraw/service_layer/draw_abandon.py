@@ -11,14 +11,11 @@ required (``DUALDRAW_PLAN_REQUIRED=off``)."""
 from __future__ import annotations
 
 from dualdraw.domain import model
-from dualdraw.domain.errors import FailedPrecondition
+from dualdraw.domain.errors import FailedPrecondition, invalid
 from dualdraw.service_layer.audit_events import record_event
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.directory import require
-from dualdraw.service_layer.draw_state import (
-    ABANDONED,
-    invalid,
-)
+from dualdraw.service_layer.draw_state import ABANDONED
 from dualdraw.service_layer.ports import UnitOfWork
 
 ABANDON_REASONS = (

@@ -36,7 +36,7 @@ from dualdraw.domain.draw.entropy import (
 from dualdraw.domain.draw.strata import manifest_strata
 from dualdraw.domain.draw.teams import inspector_pool_digest
 from dualdraw.domain.draw.versions import algorithm_for_new_draw
-from dualdraw.domain.errors import AlreadyExists, FailedPrecondition
+from dualdraw.domain.errors import AlreadyExists, FailedPrecondition, invalid
 from dualdraw.domain.exclusions.model import EvaluationContext, RuleSet
 from dualdraw.domain.inspection_history import history_scope, reads_history
 from dualdraw.domain.jurisdiction import DepartmentTree, task_object_filter
@@ -50,7 +50,6 @@ from dualdraw.service_layer.draw_progress import Progress, cycle_collection_paus
 from dualdraw.service_layer.draw_state import (
     COMMITTED,
     entropy_failure,
-    invalid,
     new_local_secret_source,
     repeated_request,
 )

@@ -26,17 +26,12 @@ from dualdraw.domain.draw.entropy import (
 )
 from dualdraw.domain.draw.strata import DEFAULT_STRATUM, codes_by_stratum
 from dualdraw.domain.draw.versions import algorithm_for
-from dualdraw.domain.errors import FailedPrecondition
+from dualdraw.domain.errors import FailedPrecondition, invalid
 from dualdraw.service_layer.audit_events import record_event
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.directory import require
 from dualdraw.service_layer.draw_progress import Progress, cycle_collection_paused
-from dualdraw.service_layer.draw_state import (
-    COMMITTED,
-    DrawOutcome,
-    entropy_failure,
-    invalid,
-)
+from dualdraw.service_layer.draw_state import COMMITTED, DrawOutcome, entropy_failure
 from dualdraw.service_layer.ports import DrawRecord, UnitOfWork
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from dualdraw.domain import model
 from dualdraw.domain.draw.entropy import LOCAL_SECRET, EntropyProblem, local_commitment
-from dualdraw.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument
+from dualdraw.domain.errors import FailedPrecondition
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.ports import DrawRecord, PageRequest, UnitOfWork
 
@@ -24,11 +24,6 @@ class DrawOutcome:
 def entropy_failure(exc: EntropyProblem) -> FailedPrecondition:
     """An entropy problem as the error a call gets (its reason kept)."""
     return FailedPrecondition(str(exc), reason=exc.reason)
-
-
-def invalid(field: str, text: str, reason: str) -> InvalidArgument:
-    """A bad request field, with the reason of its problem."""
-    return InvalidArgument([FieldViolation(field, text, reason=reason)])
 
 
 def new_local_secret_source() -> tuple[dict[str, Any], bytes]:

@@ -14,9 +14,8 @@ from typing import Any
 
 from dualdraw.domain.draw.beacon import DRAND_QUICKNET, BeaconProblem, chain
 from dualdraw.domain.draw.entropy import BEACON, LOCAL_SECRET
-from dualdraw.domain.errors import FailedPrecondition
+from dualdraw.domain.errors import FailedPrecondition, invalid
 from dualdraw.domain.model import Draw
-from dualdraw.service_layer.draw_state import invalid
 
 LOCAL_SECRET_MARK = "local secret — development only, not publishable"  # noqa: S105 - a label, not a password
 

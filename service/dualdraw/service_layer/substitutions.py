@@ -30,16 +30,11 @@ from dualdraw.domain.draw.entropy import (
 from dualdraw.domain.draw.substitution import REASONS as SUBSTITUTION_REASONS
 from dualdraw.domain.draw.substitution import Substitution, pick_replacement, sub_seed
 from dualdraw.domain.draw.versions import algorithm_for
-from dualdraw.domain.errors import FailedPrecondition
+from dualdraw.domain.errors import FailedPrecondition, invalid
 from dualdraw.service_layer.audit_events import record_event
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.directory import require
-from dualdraw.service_layer.draw_state import (
-    EXECUTED,
-    entropy_failure,
-    invalid,
-    new_local_secret_source,
-)
+from dualdraw.service_layer.draw_state import EXECUTED, entropy_failure, new_local_secret_source
 from dualdraw.service_layer.entropy_policy import EntropyPolicy
 from dualdraw.service_layer.ports import UnitOfWork
 

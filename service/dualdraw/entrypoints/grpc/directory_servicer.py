@@ -9,12 +9,12 @@ import grpc
 
 from dualdraw.domain import model
 from dualdraw.domain.credit_code import require_canonical
-from dualdraw.domain.errors import Violations
+from dualdraw.domain.errors import Violations, invalid
 from dualdraw.entrypoints.grpc import directory_convert
 from dualdraw.entrypoints.grpc.pagination import next_page_token, page_request
 from dualdraw.entrypoints.grpc.servicers import Services, caller_of, fetch_one, fetch_page, subtree_ids
 from dualdraw.runtime import collection_pause
-from dualdraw.service_layer import catalogue, directory
+from dualdraw.service_layer import directory
 from dualdraw.service_layer.directory import DirectoryBatch
 from dualdraw.v1 import directory_pb2, directory_pb2_grpc
 
@@ -43,7 +43,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         final = False
         for chunk in request_iterator:
             if final:
-                raise catalogue.invalid("final", "a chunk followed the final chunk", "IMPORT_STREAM_INVALID")
+                raise invalid("final", "a chunk followed the final chunk", "IMPORT_STREAM_INVALID")
             final = chunk.final
             request_id = request_id or chunk.request_id
             total += sum(
@@ -59,7 +59,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
                 )
             )
             if total > MAX_IMPORT_RECORDS:
-                raise catalogue.invalid(
+                raise invalid(
                     "objects", f"an import holds at most {MAX_IMPORT_RECORDS} records", "IMPORT_TOO_LARGE"
                 )
             _collect(
@@ -108,7 +108,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     ) -> directory_pb2.TransferRecordResponse:
         kind = directory_convert.record_kind_from_pb(request.kind)
         if kind is None:
-            raise catalogue.invalid(
+            raise invalid(
                 "kind", "must be RECORD_KIND_OBJECT, _INSPECTOR or _DEPARTMENT", "ENUM_VALUE_UNKNOWN"
             )
         transfer = directory.transfer_record(

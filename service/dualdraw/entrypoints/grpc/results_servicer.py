@@ -6,13 +6,12 @@ from collections.abc import Iterator
 
 import grpc
 
-from dualdraw.domain.errors import NotFound, Violations
+from dualdraw.domain.errors import NotFound, Violations, invalid
 from dualdraw.entrypoints.grpc import convert
 from dualdraw.entrypoints.grpc import publication_convert as pconvert
 from dualdraw.entrypoints.grpc.pagination import next_page_token, page_request
 from dualdraw.entrypoints.grpc.servicers import Services, caller_of
 from dualdraw.service_layer import exports, publication, results
-from dualdraw.service_layer.catalogue import invalid
 from dualdraw.v1 import publication_pb2, publication_pb2_grpc, results_pb2, results_pb2_grpc
 
 EXPORT_KIND: dict[int, exports.ExportKind] = {

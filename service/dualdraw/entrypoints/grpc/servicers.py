@@ -12,7 +12,7 @@ import grpc
 
 from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.domain import model
-from dualdraw.domain.errors import FieldViolation, InvalidArgument, Violations
+from dualdraw.domain.errors import FieldViolation, InvalidArgument, Violations, invalid
 from dualdraw.domain.jurisdiction import DepartmentTree
 from dualdraw.domain.policy import DEFAULT_GENERAL_RATIO_CAP, DrawRules
 from dualdraw.domain.working_days import HolidayCalendar
@@ -106,7 +106,7 @@ def subtree_ids(services: Services, department_id: str, field: str) -> list[str]
     with services.reader() as uow:
         tree = DepartmentTree(uow.directory.all_departments())
     if tree.get(department_id) is None:
-        raise catalogue.invalid(field, f"unknown department {department_id!r}", "UNKNOWN_DEPARTMENT")
+        raise invalid(field, f"unknown department {department_id!r}", "UNKNOWN_DEPARTMENT")
     return sorted(tree.subtree_ids(department_id))
 
 
