@@ -18,6 +18,7 @@ import socket
 import ssl
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -109,6 +110,8 @@ class Gateway:
         )
         self._http: ThreadingHTTPServer | None = None
         self.stopping = False
+        self._forwarding = 0  # calls between their start on the channel and their answer's last byte
+        self._idle = threading.Condition()
         self._thread: threading.Thread | None = None
 
     def origin_allowed(self, origin: str) -> bool:
@@ -140,9 +143,26 @@ class Gateway:
             self._http.server_close()
             self._http = None
 
-    def close(self) -> None:
-        """Stops accepting, then closes the channel: calls still in flight are cancelled."""
+    @contextmanager
+    def forwarding(self) -> Iterator[None]:
+        """Marks one call as in flight until its answer is written to the caller."""
+        with self._idle:
+            self._forwarding += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._forwarding -= 1
+                self._idle.notify_all()
+
+    def close(self, wait_s: float = 5.0) -> None:
+        """Stops accepting, waits up to ``wait_s`` for forwarded calls to be answered, then closes the
+        channel: calls still in flight are cancelled. Call it after the gRPC server has stopped, so the
+        wait covers only answers on their way back (the server's last answer would otherwise be cut off
+        by the channel closing under it and reach the caller as CANCELLED)."""
         self.stop_accepting()
+        with self._idle:
+            self._idle.wait_for(lambda: self._forwarding == 0, timeout=wait_s)
         self.channel.close()
 
 
@@ -244,13 +264,15 @@ class _Handler(BaseHTTPRequestHandler):
                 self._drain()
                 self._unsupported_media(f"{route.path} streams: send {connect.STREAM_JSON}")
                 return
-            self._stream(route, content_type == connect.STREAM_JSON, timeout)
+            with self.server.gateway.forwarding():
+                self._stream(route, content_type == connect.STREAM_JSON, timeout)
             return
         if content_type not in (*connect.JSON_TYPES, *connect.PROTO_TYPES):
             self._drain()
             self._unsupported_media("send application/json (or application/proto)")
             return
-        self._unary(route, content_type in connect.JSON_TYPES, timeout)
+        with self.server.gateway.forwarding():
+            self._unary(route, content_type in connect.JSON_TYPES, timeout)
 
     # -- forwarding ----------------------------------------------------------------------------------
 
