@@ -28,7 +28,7 @@ export function loadApi(protos = PROTOS) {
   const files = readdirSync(folder)
     .filter((name) => name.endsWith(".proto"))
     .map((name) => `dualdraw/v1/${name}`);
-  const definition = protoLoader.loadSync(files, { ...LOAD_OPTIONS, includeDirs: [protos] });
+  const definition = protoLoader.loadSync(files, { ...LOAD_OPTIONS, includeDirs: [protos, googleProtos] }); // google/type, google/api: Google's own copies
   return grpc.loadPackageDefinition(definition).dualdraw.v1;
 }
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PROTO_ROOT = ROOT / "protos"
+GOOGLE_PROTOS = ROOT / "third_party" / "googleapis"  # google.type and google.api, imported by the protos
 OUT_ROOT = ROOT / "clients" / "python"
 PACKAGE_DIR = OUT_ROOT / "dualdraw" / "v1"
 GENERATED_SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py", "_pb2_grpc.pyi")
@@ -30,6 +31,7 @@ def generate(out_root: Path) -> list[Path]:
     args = [
         "protoc",
         f"-I{PROTO_ROOT}",
+        f"-I{GOOGLE_PROTOS}",
         f"-I{well_known}",
         f"--python_out={out_root}",
         f"--grpc_python_out={out_root}",
