@@ -15,6 +15,7 @@ from fractions import Fraction
 from typing import Any
 
 from dualdraw.domain.model import AuditEvent
+from dualdraw.domain.outbox import messages_for
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.ports import UnitOfWork
 
@@ -53,8 +54,9 @@ def record_event(
     before: Any = None,
     after: Any = None,
 ) -> AuditEvent:
-    """Appends one event to the log inside ``uow``'s transaction (committed with the change or not at all)."""
-    return uow.audit.append(
+    """Appends one event to the log inside ``uow``'s transaction (committed with the change or not at all),
+    with the outbox messages it gives rise to (``dualdraw.domain.outbox.ROUTES``)."""
+    event = uow.audit.append(
         actor=caller.actor,
         action=action,
         resource=resource,
@@ -63,3 +65,5 @@ def record_event(
         request_id=caller.request_id,
         occurred_at=caller.now,
     )
+    uow.outbox.add(messages_for(event))
+    return event

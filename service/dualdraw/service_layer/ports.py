@@ -42,6 +42,7 @@ from dualdraw.domain.model import (
     StatutoryDesignation,
     Task,
 )
+from dualdraw.domain.outbox import DeliveryState, Destination, OutboxMessage
 from dualdraw.domain.plan.model import PlanVersion
 from dualdraw.domain.policy import Raise
 from dualdraw.domain.publication import Publication
@@ -202,6 +203,24 @@ class DrawRepository(Protocol):
         ...
 
 
+class OutboxRepository(Protocol):
+    """Messages for other systems (``dualdraw.domain.outbox``), written with the change that caused them."""
+
+    def add(self, messages: Sequence[OutboxMessage]) -> None: ...
+    def due(self, destination: Destination, now: dt.datetime, limit: int) -> list[OutboxMessage]:
+        """Undelivered messages whose next attempt is due, oldest event first, locked for this transaction
+        where the database can (other relays skip them)."""
+        ...
+
+    def delivered(self, id: str, at: dt.datetime, receipt: str) -> None: ...
+    def failed(self, id: str, error: str, next_attempt_at: dt.datetime) -> None: ...
+    def get(self, id: str) -> OutboxMessage | None: ...
+    def counts(self, destination: Destination) -> dict[DeliveryState, int]: ...
+    def list(
+        self, destination: Destination, page: PageRequest, state: DeliveryState | None = None
+    ) -> Page[OutboxMessage]: ...
+
+
 class AuditRepository(Protocol):
     def append(
         self,
@@ -319,6 +338,7 @@ class UnitOfWork(Protocol):
     item_versions: ItemVersionRepository
     rule_sets: RuleSetRepository
     lifecycle: DrawLifecycleRepository
+    outbox: OutboxRepository
 
     def __enter__(self) -> Self: ...
     def __exit__(

@@ -562,3 +562,29 @@ class IdempotentRequestRow(Base):
     response: Mapped[bytes | None]
     created_at: Mapped[dt.datetime]
     completed_at: Mapped[dt.datetime | None]
+
+
+# --- messages for other systems ----------------------------------------------------------------------------
+
+
+class OutboxMessageRow(Base):
+    """A message for another system (``dualdraw.domain.outbox``), inserted in the transaction of the change
+    and its audit event; a relay marks it delivered (with the receiver's receipt) or failed (with the next
+    attempt's time). Delivered rows stay: they are the delivery record."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index(None, "destination", "delivered_at", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(String(48), primary_key=True)
+    destination: Mapped[str] = mapped_column(String(16))
+    audit_sequence: Mapped[int] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(64))
+    resource: Mapped[str] = mapped_column(Text)
+    occurred_at: Mapped[dt.datetime]
+    actor: Mapped[str] = mapped_column(Text)
+    after_json: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    next_attempt_at: Mapped[dt.datetime]
+    delivered_at: Mapped[dt.datetime | None]
+    receipt: Mapped[str] = mapped_column(Text, server_default=text("''"))
+    last_error: Mapped[str] = mapped_column(Text, server_default=text("''"))

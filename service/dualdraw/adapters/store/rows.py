@@ -38,6 +38,7 @@ from dualdraw.adapters.store.models import (
     InspectorSpecialityRow,
     ItemVersionRow,
     ObjectRow,
+    OutboxMessageRow,
     PlanVersionRow,
     PublicationRow,
     PublishedResultRow,
@@ -109,6 +110,7 @@ PUBLISHED = table_of(PublishedResultRow)
 ITEM_VERSIONS = table_of(ItemVersionRow)
 PLAN_VERSIONS = table_of(PlanVersionRow)
 RULE_SETS = table_of(RuleSetRow)
+OUTBOX = table_of(OutboxMessageRow)
 
 # Enum lookups by value, faster than calling the enum for every row of a large read.
 _RISK_CLASS = {m.value: m for m in RiskClass}

@@ -19,6 +19,7 @@ from dualdraw.adapters.store.repositories import (
     SqlDrawRepository,
     SqlItemRepository,
     SqlItemVersionRepository,
+    SqlOutboxRepository,
     SqlPlanRepository,
     SqlPublicationRepository,
     SqlResultRepository,
@@ -35,6 +36,7 @@ from dualdraw.service_layer.ports import (
     DrawRepository,
     ItemRepository,
     ItemVersionRepository,
+    OutboxRepository,
     PlanRepository,
     PublicationRepository,
     ResultRepository,
@@ -88,6 +90,7 @@ class SqlUnitOfWork:
     item_versions: ItemVersionRepository
     rule_sets: RuleSetRepository
     lifecycle: DrawLifecycleRepository
+    outbox: OutboxRepository
 
     def __init__(
         self, session_factory: sessionmaker[Session], signer: CheckpointSigner | None = None
@@ -112,6 +115,7 @@ class SqlUnitOfWork:
         self.publications = SqlPublicationRepository(session)
         self.item_versions = SqlItemVersionRepository(session)
         self.rule_sets = SqlRuleSetRepository(session)
+        self.outbox = SqlOutboxRepository(session)
         return self
 
     def __exit__(

@@ -1,0 +1,64 @@
+"""Delivering outbox messages (``dualdraw.domain.outbox``): one message per transaction, at least once.
+
+A sender takes a message and returns the receiver's receipt, or raises to say the attempt failed; the message
+is then retried after ``retry_delay``. A crash between a successful send and the commit sends the message
+again on the next round — receivers drop the duplicate by the message id — so nothing is ever lost, and each
+message is marked delivered exactly once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from dualdraw.domain.outbox import Destination, OutboxMessage, retry_delay
+from dualdraw.service_layer.ports import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+Sender = Callable[[OutboxMessage], str]
+ERROR_TEXT_LIMIT = 500  # characters of a failure kept on the message (the log has it in full)
+
+
+@dataclass(frozen=True)
+class DeliveryRound:
+    """What one call of ``deliver_due`` did."""
+
+    delivered: int = 0
+    failed: int = 0
+
+    @property
+    def idle(self) -> bool:
+        return not self.delivered and not self.failed
+
+
+def deliver_due(
+    uow: UnitOfWork,
+    destination: Destination,
+    send: Sender,
+    now: Callable[[], dt.datetime],
+    limit: int = 100,
+) -> DeliveryRound:
+    """Sends up to ``limit`` due messages of ``destination``, oldest event first, each in a transaction of
+    its own (the message row stays locked while it is sent, so two relays never send it at once)."""
+    delivered = failed = 0
+    for _ in range(limit):
+        with uow:
+            due = uow.outbox.due(destination, now(), 1)
+            if not due:
+                break
+            (message,) = due
+            try:
+                receipt = send(message)
+            except Exception as exc:  # any failure of the receiver or the way there: retry later
+                log.warning("outbox %s: attempt %d failed: %s", message.id, message.attempts + 1, exc)
+                error = f"{type(exc).__name__}: {exc}"[:ERROR_TEXT_LIMIT]
+                uow.outbox.failed(message.id, error, now() + retry_delay(message.attempts + 1))
+                failed += 1
+            else:
+                uow.outbox.delivered(message.id, now(), receipt)
+                delivered += 1
+            uow.commit()
+    return DeliveryRound(delivered, failed)
