@@ -4,6 +4,7 @@ all, delivered at least once with a stable id, retried with growing delays, and 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -13,6 +14,7 @@ from dualdraw.domain.outbox import DeliveryState, Destination, OutboxMessage, re
 from dualdraw.service_layer.audit_events import record_event
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.outbox_delivery import deliver_due
+from dualdraw.service_layer.outbox_relay import OutboxRelay
 from dualdraw.service_layer.ports import PageRequest
 
 T0 = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
@@ -127,3 +129,22 @@ def test_a_failed_attempt_is_retried_after_its_delay_and_then_delivered(store: S
         assert done.receipt == "ok-1"
         only_failed = uow.outbox.list(Destination.CREDIT, PageRequest(10), DeliveryState.FAILED)
         assert only_failed.items == []
+
+
+def test_the_relay_delivers_in_the_background_and_stops_cleanly(store: Store) -> None:
+    sequence = record(store, "draw.execute")
+    sent = threading.Event()
+
+    def send(message: OutboxMessage) -> str:
+        sent.set()
+        return "ok"
+
+    relay = OutboxRelay(store.unit_of_work, Destination.EVENTS, send, interval_s=0.05).start()
+    try:
+        assert sent.wait(10)
+    finally:
+        relay.close()
+    with store.read_unit_of_work() as uow:
+        message = uow.outbox.get(f"events/{sequence}")
+        assert message is not None
+        assert message.state is DeliveryState.DELIVERED

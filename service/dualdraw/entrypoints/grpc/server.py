@@ -11,7 +11,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 from concurrent import futures
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -54,6 +54,7 @@ from dualdraw.entrypoints.grpc.verification_servicers import AuditLogServicer, V
 from dualdraw.entrypoints.http.gateway import Gateway, tls_context
 from dualdraw.entrypoints.http.openapi import document_json
 from dualdraw.runtime.telemetry import start_metrics_server
+from dualdraw.service_layer.outbox_relay import OutboxRelay
 from dualdraw.service_layer.rule_book import RuleBook
 from dualdraw.settings import Settings
 from dualdraw.v1 import (
@@ -177,6 +178,7 @@ class RunningServer:
     draw_process: DrawProcess | None = None  # runs the draws, unless DUALDRAW_DRAW_PROCESS=off
     denials: DenialLog | None = None  # aggregated refusals, flushed when the server stops
     http: HttpFront | None = None  # the HTTP/JSON gateway, when DUALDRAW_HTTP_ADDRESS is set
+    relays: list[OutboxRelay] = field(default_factory=list)  # outbox deliveries, one per destination set up
 
     def stop(self, grace: float | None = 5.0) -> None:
         """Health turns NOT_SERVING first; new calls are refused; in-flight calls get ``grace`` seconds."""
@@ -190,6 +192,8 @@ class RunningServer:
             shutil.rmtree(self.http.socket_dir, ignore_errors=True)
         if self.denials is not None:  # after the calls: the counts of the last window are written
             self.denials.close()
+        for relay in self.relays:  # after the calls: what they wrote is delivered now or at the next start
+            relay.close()
         if self.draw_process is not None:  # after the calls: a draw in flight has finished (or was cut off)
             self.draw_process.close()
         self.services.rule_book.close()
