@@ -48,11 +48,13 @@ def test_central_and_branch_draws_of_one_year_never_select_the_same_object_twice
     first, second = (central, branch) if central_first else (branch, central)
     a = client.draw(first.id, as_of=AS_OF)
     b = client.draw(second.id, as_of=AS_OF + dt.timedelta(days=1))
+    nb = {o.credit_code for o in NB}
     assert a.selected_count > 0
-    assert b.selected_count > 0
+    # The second draw finds something unless the first took every Ningbo object (central first, ratio 0.5
+    # of 14: a 0.2 % chance with a random seed).
+    assert b.selected_count > 0 or nb <= selected(client, a.id)
     assert not selected(client, a.id) & selected(client, b.id)
     excluded = [e for e in client.iter_exclusions(b.id) if e.rule_id == "drawn-by-other-level"]
-    nb = {o.credit_code for o in NB}
     assert {e.credit_code for e in excluded} == selected(client, a.id) & nb
     for e in excluded:
         assert e.category == "other_level"
