@@ -30,6 +30,7 @@ from dualdraw.adapters.store.models import (
     DrawEntropyInputRow,
     DrawRaiseRow,
     DrawRow,
+    EvidenceRow,
     ExclusionRow,
     InspectionItemRow,
     InspectionResultRow,
@@ -109,6 +110,7 @@ PUBLISHED = table_of(PublishedResultRow)
 ITEM_VERSIONS = table_of(ItemVersionRow)
 PLAN_VERSIONS = table_of(PlanVersionRow)
 RULE_SETS = table_of(RuleSetRow)
+EVIDENCE = table_of(EvidenceRow)
 
 # Enum lookups by value, faster than calling the enum for every row of a large read.
 _RISK_CLASS = {m.value: m for m in RiskClass}

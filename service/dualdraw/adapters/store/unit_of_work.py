@@ -17,6 +17,7 @@ from dualdraw.adapters.store.repositories import (
     SqlDirectoryRepository,
     SqlDrawLifecycleRepository,
     SqlDrawRepository,
+    SqlEvidenceRepository,
     SqlItemRepository,
     SqlItemVersionRepository,
     SqlPlanRepository,
@@ -33,6 +34,7 @@ from dualdraw.service_layer.ports import (
     DirectoryRepository,
     DrawLifecycleRepository,
     DrawRepository,
+    EvidenceRepository,
     ItemRepository,
     ItemVersionRepository,
     PlanRepository,
@@ -88,6 +90,7 @@ class SqlUnitOfWork:
     item_versions: ItemVersionRepository
     rule_sets: RuleSetRepository
     lifecycle: DrawLifecycleRepository
+    evidence: EvidenceRepository
 
     def __init__(
         self, session_factory: sessionmaker[Session], signer: CheckpointSigner | None = None
@@ -112,6 +115,7 @@ class SqlUnitOfWork:
         self.publications = SqlPublicationRepository(session)
         self.item_versions = SqlItemVersionRepository(session)
         self.rule_sets = SqlRuleSetRepository(session)
+        self.evidence = SqlEvidenceRepository(session)
         return self
 
     def __exit__(
