@@ -43,7 +43,8 @@ class DirectoryEvidenceStore:
         return self.root / "sha256" / sha256[:2] / sha256
 
     def location(self, sha256: str) -> str:
-        return str(self.path(sha256))
+        """The file's path relative to the store's root (``sha256/ab/<hash>``)."""
+        return str(self.path(sha256).relative_to(self.root))
 
     def put(self, sha256: str, size_bytes: int, chunks: Iterator[bytes]) -> StoredBlob:
         final = self.path(sha256)
@@ -117,10 +118,10 @@ class DirectoryEvidenceStore:
                     size += len(chunk)
                     digest.update(chunk)
         except FileNotFoundError:
-            return EvidenceProblem(sha256, "missing", str(path))
+            return EvidenceProblem(sha256, "missing", self.location(sha256))
         found = digest.hexdigest()
         if found != sha256 or size != size_bytes:
-            return EvidenceProblem(sha256, "altered", str(path), found, size)
+            return EvidenceProblem(sha256, "altered", self.location(sha256), found, size)
         return None
 
     def sweep(self, older_than_s: float = STALE_PART_S) -> int:

@@ -476,7 +476,7 @@ class EvidenceStore(Protocol):
         ...
 
     def location(self, sha256: str) -> str:
-        """Where the file is kept, for people (a path inside the store)."""
+        """Where the file is kept, for people: its path inside the store (short enough for error metadata)."""
         ...
 
 

@@ -332,7 +332,7 @@ class EvidenceProblem(_message.Message):
     kind: Global___EvidenceProblem.Kind.ValueType
     """What is wrong."""
     location: _builtins.str
-    """Where the file is kept in the server's store (a path)."""
+    """Where the file is kept: its path below the server's evidence folder (DUALDRAW_EVIDENCE_DIR)."""
     found_sha256: _builtins.str
     """For an altered file: the SHA-256 of the bytes found."""
     found_size_bytes: _builtins.int
