@@ -4,6 +4,7 @@ by a download and by ``dualdraw audit verify --evidence``."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 from collections.abc import Iterator
@@ -310,3 +311,42 @@ def test_the_cli_uploads_lists_and_downloads(
     assert not (tmp_path / "bad.pdf").exists()
     assert not (tmp_path / "bad.pdf.part").exists()
     assert "EVIDENCE_ALTERED" in capsys.readouterr().err
+
+
+def test_the_http_gateway_streams_uploads_and_downloads(database_url: str, tmp_path: Path) -> None:
+    from tests.e2e.http_calls import frames, post_stream
+    from tests.e2e.server_processes import free_port
+
+    settings = Settings(
+        database_url=database_url,
+        rules_path=RULES,
+        address="127.0.0.1:0",
+        auth="off",
+        draw_process="off",
+        evidence_dir=tmp_path / "evidence",
+        http_address=f"127.0.0.1:{free_port()}",
+    )
+    running = create_server(settings)
+    try:
+        base = f"http://{settings.http_address}"
+        data = os.urandom(MIB + 10)
+        sha256 = hashlib.sha256(data).hexdigest()
+        metadata = {"sha256": sha256, "sizeBytes": str(len(data)), "contentType": "image/png"}
+        chunks = [{"chunk": base64.b64encode(data[i : i + MIB]).decode()} for i in range(0, len(data), MIB)]
+        reply = post_stream(
+            base, "dualdraw.v1.EvidenceService/UploadEvidence", [{"metadata": metadata}, *chunks]
+        )
+        assert reply.status == 200
+        (flags, uploaded), (end, trailer) = frames(reply.body)
+        assert (flags, end) == (0, 2)
+        assert "error" not in trailer
+        assert uploaded["name"] == f"evidence/{sha256}"
+        reply = post_stream(
+            base, "dualdraw.v1.EvidenceService/DownloadEvidence", [{"name": uploaded["name"]}]
+        )
+        *messages, (end, trailer) = frames(reply.body)
+        assert end == 2
+        assert "error" not in trailer
+        assert b"".join(base64.b64decode(m.get("data", "")) for _, m in messages) == data
+    finally:
+        running.stop(grace=1)
