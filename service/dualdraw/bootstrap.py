@@ -9,17 +9,23 @@ imports it.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 from dualdraw.adapters.draw_process import ChildSettings, DrawProcess
+from dualdraw.adapters.evidence_store import DirectoryEvidenceStore
 from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.adapters.store.unit_of_work import Store
 from dualdraw.domain.audit.checkpoints import CheckpointSigner
 from dualdraw.domain.draw.beacon import chain
 from dualdraw.domain.errors import Unavailable
+from dualdraw.domain.evidence import EvidenceLimits
 from dualdraw.domain.exclusions.model import EvaluationContext, RuleSet
 from dualdraw.domain.model import Exclusion, InspectionObject, SideFacts
 from dualdraw.domain.policy import DrawRules
@@ -42,6 +48,8 @@ class Wiring:
     draw_process: DrawProcess | None
     owns_store: bool
     """Whether ``store`` was made here (and so is disposed by ``close``)."""
+    evidence_store: DirectoryEvidenceStore
+    evidence_limits: EvidenceLimits
 
     def close(self) -> None:
         """Stops the draw process and the rules engine; disposes the store when it was made here."""
@@ -102,7 +110,28 @@ def wire(
         draw_process = DrawProcess(child, store.unit_of_work, engine, draw_process_draws)
     else:
         log.info("DUALDRAW_DRAW_PROCESS=off: draws run in the server process")
-    return Wiring(store, engine, draw_process, owns_store)
+    evidence_store, limits = evidence_storage(settings)
+    return Wiring(store, engine, draw_process, owns_store, evidence_store, limits)
+
+
+def evidence_storage(settings: Settings) -> tuple[DirectoryEvidenceStore, EvidenceLimits]:
+    """The evidence store (its unfinished uploads from before a crash swept away) and its limits; raises
+    ``ValueError`` naming a bad setting."""
+    limits = EvidenceLimits.parse(settings.evidence_max_bytes, settings.evidence_content_types)
+    store = DirectoryEvidenceStore(settings.evidence_dir or evidence_root(settings.database_url))
+    store.sweep()
+    return store, limits
+
+
+def evidence_root(database_url: str) -> Path:
+    """Where evidence is kept by default: beside the SQLite file (``dualdraw.db.evidence``), or for another
+    database under ``$XDG_STATE_HOME/dualdraw`` (default ``~/.local/state/dualdraw/evidence``)."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        db = Path(url.database)
+        return db.with_name(db.name + ".evidence")
+    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return state / "dualdraw" / "evidence"
 
 
 def entropy_policy(settings: Settings) -> EntropyPolicy:

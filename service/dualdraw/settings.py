@@ -29,7 +29,9 @@ class Settings:
     """``DUALDRAW_DATABASE_URL`` (SQLite file by default, ``postgresql+psycopg://...`` for production),
     ``DUALDRAW_RULES_PATH`` (folder of rule files), ``DUALDRAW_ADDRESS`` (host:port to serve on),
     ``DUALDRAW_RULE_SHARD_SIZE`` and ``DUALDRAW_RULE_TIMEOUT_S`` (rules-engine worker tuning),
-    ``DUALDRAW_AUDIT_KEY_FILE`` and ``DUALDRAW_AUDIT_TRUSTED_KEYS`` (audit checkpoint signing)."""
+    ``DUALDRAW_AUDIT_KEY_FILE`` and ``DUALDRAW_AUDIT_TRUSTED_KEYS`` (audit checkpoint signing),
+    ``DUALDRAW_EVIDENCE_DIR``, ``DUALDRAW_EVIDENCE_MAX_BYTES`` and ``DUALDRAW_EVIDENCE_CONTENT_TYPES``
+    (the evidence store)."""
 
     database_url: str = field(
         default_factory=lambda: os.environ.get("DUALDRAW_DATABASE_URL", DEFAULT_DATABASE_URL)
@@ -171,6 +173,22 @@ class Settings:
     beacon_delay_s: int = field(default_factory=lambda: _env_int("DUALDRAW_BEACON_DELAY_S", 60))
     """``DUALDRAW_BEACON_DELAY_S``: a one-step draw's default round is the first produced this many seconds
     after the commit (longer than the commit itself takes)."""
+
+    evidence_dir: Path | None = field(default_factory=lambda: _optional_path("DUALDRAW_EVIDENCE_DIR"))
+    """``DUALDRAW_EVIDENCE_DIR``: where evidence files are kept (``sha256/ab/<hash>`` below it). Unset: beside
+    the SQLite file (``dualdraw.db.evidence``), or for another database ``$XDG_STATE_HOME/dualdraw/evidence``
+    (default ``~/.local/state``). Servers sharing one database must share this folder too."""
+    evidence_max_bytes: int = field(
+        default_factory=lambda: _env_int("DUALDRAW_EVIDENCE_MAX_BYTES", 64 * 1024 * 1024)
+    )
+    """``DUALDRAW_EVIDENCE_MAX_BYTES``: the largest evidence file taken (default 64 MiB)."""
+    evidence_content_types: str = field(
+        default_factory=lambda: (
+            os.environ.get("DUALDRAW_EVIDENCE_CONTENT_TYPES", "")
+            or "application/pdf,image/jpeg,image/png,image/tiff"
+        )
+    )
+    """``DUALDRAW_EVIDENCE_CONTENT_TYPES``: the content types evidence may have, comma-separated."""
 
     @property
     def auth_enabled(self) -> bool:

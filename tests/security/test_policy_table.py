@@ -53,6 +53,7 @@ INTENT = {  # who may write what, written out independently of the table
     "/dualdraw.v1.VerifiableDrawService/RequestSubstitution": {Role.DRAW_OPERATOR},
     "/dualdraw.v1.VerifiableDrawService/ExecuteSubstitution": {Role.DRAW_OPERATOR},
     "/dualdraw.v1.AuditLogService/VerifyLog": {Role.AUDITOR},
+    "/dualdraw.v1.EvidenceService/UploadEvidence": {Role.INSPECTOR},  # what an inspection collected
     # the annual plan: drafted by draw operators or policy staff, put in force by policy staff only
     "/dualdraw.v1.PlanService/CreatePlan": {Role.DRAW_OPERATOR, Role.POLICY_EDITOR},
     "/dualdraw.v1.PlanService/AddPlanEntry": {Role.DRAW_OPERATOR, Role.POLICY_EDITOR},

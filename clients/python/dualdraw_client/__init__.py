@@ -15,8 +15,10 @@ if TYPE_CHECKING:
     from .errors import (
         AlreadyExistsError,
         BundleIntegrityError,
+        DataLossError,
         DeadlineExceededError,
         DualdrawError,
+        EvidenceIntegrityError,
         FailedPreconditionError,
         FieldViolation,
         InternalError,
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
         UnavailableError,
         from_rpc_error,
     )
+    from .evidence import EvidenceReceipt
     from .records import RecordError, chunk_records, read_files
 
 _SOURCES = {
@@ -38,6 +41,9 @@ _SOURCES = {
     "new_request_id": ".client",
     "AlreadyExistsError": ".errors",
     "BundleIntegrityError": ".errors",
+    "DataLossError": ".errors",
+    "EvidenceIntegrityError": ".errors",
+    "EvidenceReceipt": ".evidence",
     "DeadlineExceededError": ".errors",
     "DualdrawError": ".errors",
     "FailedPreconditionError": ".errors",
@@ -60,9 +66,12 @@ __all__ = [
     "AlreadyExistsError",
     "BundleIntegrityError",
     "BundleReceipt",
+    "DataLossError",
     "DeadlineExceededError",
     "DualdrawClient",
     "DualdrawError",
+    "EvidenceIntegrityError",
+    "EvidenceReceipt",
     "FailedPreconditionError",
     "FieldViolation",
     "InternalError",

@@ -24,8 +24,10 @@ __all__ = [
     "STATUS_DETAILS_KEY",
     "AlreadyExistsError",
     "BundleIntegrityError",
+    "DataLossError",
     "DeadlineExceededError",
     "DualdrawError",
+    "EvidenceIntegrityError",
     "FailedPreconditionError",
     "FieldViolation",
     "InternalError",
@@ -152,11 +154,21 @@ class InternalError(DualdrawError):
     code = grpc.StatusCode.INTERNAL
 
 
-class BundleIntegrityError(DualdrawError):
+class DataLossError(DualdrawError):
+    """Data is lost or corrupt: stored on the server (reason ``EVIDENCE_MISSING``, ``EVIDENCE_ALTERED``, with
+    ``metadata["name"]`` naming it), or on the way here (the subclasses below, raised by the client)."""
+
+    code = grpc.StatusCode.DATA_LOSS
+
+
+class BundleIntegrityError(DataLossError):
     """A streamed draw bundle did not arrive whole: cut short, out of order, or not matching the length or
     SHA-256 the server announced (raised by the client, never sent by the server)."""
 
-    code = grpc.StatusCode.DATA_LOSS
+
+class EvidenceIntegrityError(DataLossError):
+    """A downloaded evidence file did not arrive whole or not with the SHA-256 and length it is named by
+    (raised by the client, never sent by the server): discard what arrived."""
 
 
 _CLASSES: dict[grpc.StatusCode, type[DualdrawError]] = {
@@ -171,6 +183,7 @@ _CLASSES: dict[grpc.StatusCode, type[DualdrawError]] = {
         UnavailableError,
         DeadlineExceededError,
         InternalError,
+        DataLossError,
     )
 }
 

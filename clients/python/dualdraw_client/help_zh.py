@@ -344,4 +344,21 @@ HELP_ZH: Final[dict[str, str]] = {
     "the line-oriented form dualdraw-bundle-lines/1 (verified in bounded memory at any size)": (
         "逐行格式 dualdraw-bundle-lines/1（任意规模均可在有限内存内验证）"
     ),
+    # -- evidence files
+    "evidence files (photos, PDFs, lab reports), kept by SHA-256": (
+        "证据文件（照片、PDF、检验检测报告），按 SHA-256 存储"
+    ),
+    "upload a file (streamed) and print its SHA-256": "上传文件（流式）并输出其 SHA-256",
+    "write an evidence file, checked against its SHA-256": "下载证据文件，并按其 SHA-256 核验",
+    "list stored evidence files": "列出已存储的证据文件",
+    "show one evidence file's record": "查看一个证据文件的记录",
+    "media type, e.g. application/pdf (default: from the file name)": (
+        "媒体类型，如 application/pdf（默认按文件名判断）"
+    ),
+    "the original file name to record (default: FILE's last part)": (
+        "记录的原文件名（默认取 FILE 的文件名部分）"
+    ),
+    "also check every stored evidence file against its SHA-256 (names missing or altered ones)": (
+        "同时按 SHA-256 核验每个已存储的证据文件（列出缺失或被改动的文件）"
+    ),
 }

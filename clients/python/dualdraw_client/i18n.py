@@ -442,6 +442,34 @@ ZH: Final[dict[str, str]] = {
     "one unqualified assistant per team allowed": "每组可有一名无资格的辅助人员",
     "{n} inspectors × {days} days, {cost} yuan": "{n} 名执法检查人员 × {days} 天，{cost} 元",
     " + {fee} yuan testing fees": " + 检验检测费 {fee} 元",
+    # -- evidence files -------------------------------------------------------------------------------
+    "uploading": "正在上传",
+    "downloading": "正在下载",
+    "SHA-256": "SHA-256 哈希值",
+    "SIZE": "大小（字节）",
+    "TYPE": "类型",
+    "FILE": "文件名",
+    "UPLOADED BY": "上传人",
+    "UPLOADED AT": "上传时间",
+    "size (bytes)": "大小（字节）",
+    "content type": "内容类型",
+    "file name": "原文件名",
+    "uploaded by": "上传人",
+    "uploaded at": "上传时间",
+    "stored {name} ({size} bytes, {content_type})": "已存储 {name}（{size} 字节，{content_type}）",
+    "wrote {size} bytes (SHA-256 {sha256}, checked) to {path}": (
+        "已将 {size} 字节写入 {path}（SHA-256 {sha256}，已核验）"
+    ),
+    "OK: {count} evidence files exist with their recorded SHA-256": (
+        "正常：{count} 个证据文件均存在且 SHA-256 与记录一致"
+    ),
+    "MISSING: {name}: no file at {location}": "缺失：{name}：{location} 处没有文件",
+    "ALTERED: {name}: {location} holds {size} bytes with SHA-256 {sha256}": (
+        "已被改动：{name}：{location} 处的文件为 {size} 字节，SHA-256 为 {sha256}"
+    ),
+    "{count} of {checked} evidence files are missing or altered": (
+        "{checked} 个证据文件中有 {count} 个缺失或已被改动"
+    ),
 }
 """Chinese for the English source strings (with :data:`HELP_ZH`, the help of the commands' options)."""
 ZH.update(HELP_ZH)

@@ -142,6 +142,13 @@ class ResourceExhausted(DomainError):
         self.retry_after_s = retry_after_s
 
 
+class DataLoss(DomainError):
+    """Stored data is lost or corrupt (a file that is missing or no longer has its recorded hash); the
+    metadata names it. Nothing the caller can change fixes it: restore the data from a backup."""
+
+    reason = "DATA_LOSS"
+
+
 class Aborted(DomainError):
     """The request collided with another one (e.g. the same ``request_id`` still in flight); retry later."""
 

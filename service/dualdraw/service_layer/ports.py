@@ -22,6 +22,7 @@ from dualdraw.domain.audit.entries import StoredEntry
 from dualdraw.domain.draw.commitments import EligibleEntry
 from dualdraw.domain.draw.entropy import EntropyInput
 from dualdraw.domain.draw.substitution import Substitution
+from dualdraw.domain.evidence import Evidence, EvidenceProblem
 from dualdraw.domain.exclusions.model import EvaluationContext, RuleSet
 from dualdraw.domain.inspection_history import PastInspection
 from dualdraw.domain.item_list import ItemVersion
@@ -339,6 +340,7 @@ class UnitOfWork(Protocol):
     rule_sets: RuleSetRepository
     lifecycle: DrawLifecycleRepository
     outbox: OutboxRepository
+    evidence: EvidenceRepository
 
     def __enter__(self) -> Self: ...
     def __exit__(
@@ -444,6 +446,57 @@ class ItemVersionRepository(Protocol):
 
     def replace_item(self, item: InspectionItem) -> None:
         """Replaces the working record of a revised item (its item-list row); ``NotFound`` if absent."""
+        ...
+
+
+# --- evidence ---------------------------------------------------------------------------------------------
+
+
+class EvidenceRepository(Protocol):
+    """The record of stored evidence files, one row per SHA-256 (the bytes are in an ``EvidenceStore``)."""
+
+    def add(self, evidence: Evidence) -> bool:
+        """Records ``evidence``; ``False`` (and nothing changed) when its hash is recorded already."""
+        ...
+
+    def get(self, sha256: str) -> Evidence | None: ...
+    def list(self, page: PageRequest) -> Page[Evidence]:
+        """By hash; ``Page.next_after`` is the last hash shown."""
+        ...
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    """A file that is in the store whole, with its SHA-256 (hex) and size, as checked while it was written."""
+
+    sha256: str
+    size_bytes: int
+
+
+class EvidenceStore(Protocol):
+    """Where evidence bytes live, addressed by their SHA-256 (a directory; object storage could replace it).
+
+    Nothing partial is ever visible: a file appears under its hash only once all of it is written, with the
+    declared size and hash; a failed or interrupted write leaves nothing a reader can find."""
+
+    def put(self, sha256: str, size_bytes: int, chunks: Iterator[bytes]) -> StoredBlob:
+        """Writes ``chunks`` and makes them visible under ``sha256`` when their hash and size are those
+        declared. Raises ``InvalidArgument`` (``EVIDENCE_HASH_MISMATCH``, ``EVIDENCE_SIZE_MISMATCH``) and
+        leaves nothing otherwise; storing content that is there already is a no-op."""
+        ...
+
+    def read(self, sha256: str, size_bytes: int, chunk_bytes: int) -> Iterator[bytes]:
+        """The file's bytes in chunks, checked against ``sha256`` and ``size_bytes`` before the first chunk
+        and again as they are read: ``DataLoss`` (``EVIDENCE_MISSING``, ``EVIDENCE_ALTERED``) when the file
+        is absent or other than recorded."""
+        ...
+
+    def check(self, sha256: str, size_bytes: int) -> EvidenceProblem | None:
+        """``None`` when the file is there with its hash and size, else what is wrong with it."""
+        ...
+
+    def location(self, sha256: str) -> str:
+        """Where the file is kept, for people: its path inside the store (short enough for error metadata)."""
         ...
 
 

@@ -16,6 +16,7 @@ from ..client import DualdrawClient
 from ..i18n import _
 from ..progress import Bar, spinner
 from .draws import draw_pairs, show_draw
+from .evidence import show_evidence_check
 from .options import add_command, add_group, idempotency_key, iso_date, positive_int
 from .output import Output, aligned_pairs
 
@@ -152,9 +153,26 @@ def _cmd_draws_stats(client: DualdrawClient, args: argparse.Namespace, out: Outp
 
 def _cmd_log_verify(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
     verdict = client.verify_log(args.known_size or 0, args.known_root or "")
+    evidence = None
+    if args.evidence:
+        evidence = client.verify_evidence(
+            timeout=args.timeout if args.timeout is not None else _EXPORT_TIMEOUT
+        )
+    ok = verdict.ok and (evidence is None or evidence.ok)
     if out.json:
-        out.document(verdict)
-    elif verdict.ok:
+        if evidence is None:
+            out.document(verdict)
+        else:
+            out.document({"log": out.to_dict(verdict), "evidence": out.to_dict(evidence)})
+        return 0 if ok else 1
+    _show_log_verdict(verdict, out)
+    if evidence is not None:
+        show_evidence_check(evidence, out)
+    return 0 if ok else 1
+
+
+def _show_log_verdict(verdict: verification_pb2.VerifyLogResponse, out: Output) -> None:
+    if verdict.ok:
         keys = list(verdict.key_ids)
         summary = (
             "OK: {size} entries, root {root}, {checkpoints} signed checkpoints (keys {keys})"
@@ -190,7 +208,6 @@ def _cmd_log_verify(client: DualdrawClient, args: argparse.Namespace, out: Outpu
                     draw=verdict.first_bad_draw_id, draws=verdict.draws_checked, problem=verdict.draw_problem
                 )
             )
-    return 0 if verdict.ok else 1
 
 
 def _cmd_log_checkpoint(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
@@ -301,6 +318,11 @@ def add_commands(
     p = add_command(log, "verify", _cmd_log_verify, help_text, common)
     p.add_argument("--known-size", type=positive_int, help="a checkpoint size held outside")
     p.add_argument("--known-root", help="its root hash")
+    p.add_argument(
+        "--evidence",
+        action="store_true",
+        help="also check every stored evidence file against its SHA-256 (names missing or altered ones)",
+    )
     p = add_command(log, "checkpoint", _cmd_log_checkpoint, "show a signed checkpoint", common)
     p.add_argument("--size", type=positive_int, help="default: the newest")
     p.add_argument(

@@ -450,6 +450,24 @@ class PlanVersionRow(Base):
     published_at: Mapped[dt.datetime | None]
 
 
+# --- evidence ---------------------------------------------------------------------------------------------
+
+
+class EvidenceRow(Base):
+    """A stored evidence file (its bytes are in the evidence store, under the hash): one row per SHA-256,
+    with what its first upload said of it."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (CheckConstraint("size_bytes >= 0", name="size_bytes"),)
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    content_type: Mapped[str]
+    file_name: Mapped[str] = mapped_column(Text)
+    uploaded_by: Mapped[str]
+    uploaded_at: Mapped[dt.datetime]
+
+
 # --- rule sets; the audit log's head and checkpoints --------------------------------------------------------
 
 

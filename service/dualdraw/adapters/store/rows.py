@@ -30,6 +30,7 @@ from dualdraw.adapters.store.models import (
     DrawEntropyInputRow,
     DrawRaiseRow,
     DrawRow,
+    EvidenceRow,
     ExclusionRow,
     InspectionItemRow,
     InspectionResultRow,
@@ -111,6 +112,7 @@ ITEM_VERSIONS = table_of(ItemVersionRow)
 PLAN_VERSIONS = table_of(PlanVersionRow)
 RULE_SETS = table_of(RuleSetRow)
 OUTBOX = table_of(OutboxMessageRow)
+EVIDENCE = table_of(EvidenceRow)
 
 # Enum lookups by value, faster than calling the enum for every row of a large read.
 _RISK_CLASS = {m.value: m for m in RiskClass}

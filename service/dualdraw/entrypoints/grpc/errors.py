@@ -28,6 +28,7 @@ from dualdraw.domain.errors import (
     Aborted,
     AlreadyExists,
     Cancelled,
+    DataLoss,
     DeadlineExceeded,
     DomainError,
     FailedPrecondition,
@@ -57,6 +58,7 @@ _CODES: list[tuple[type[DomainError], grpc.StatusCode]] = [
     (PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
     (Aborted, grpc.StatusCode.ABORTED),
     (ResourceExhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (DataLoss, grpc.StatusCode.DATA_LOSS),
 ]
 
 

@@ -32,6 +32,7 @@ from dualdraw.domain.working_days import load_calendar
 from dualdraw.entrypoints.grpc import reflection
 from dualdraw.entrypoints.grpc.directory_servicer import DirectoryServicer
 from dualdraw.entrypoints.grpc.errors import ErrorMappingInterceptor
+from dualdraw.entrypoints.grpc.evidence_servicer import EvidenceServicer
 from dualdraw.entrypoints.grpc.idempotency import IdempotencyInterceptor
 from dualdraw.entrypoints.grpc.observability import ObservabilityInterceptor
 from dualdraw.entrypoints.grpc.plans_servicer import PlanServicer
@@ -64,6 +65,8 @@ from dualdraw.v1 import (
     directory_pb2_grpc,
     draws_pb2,
     draws_pb2_grpc,
+    evidence_pb2,
+    evidence_pb2_grpc,
     items_pb2,
     items_pb2_grpc,
     plans_pb2,
@@ -160,6 +163,11 @@ REGISTRATIONS: list[Registration] = [
             services, services.audit_trusted_keys, development=services.audit_trusted_keys is None
         ),
         verification_pb2_grpc.add_AuditLogServiceServicer_to_server,
+    ),
+    Registration(  # evidence files of inspections, content-addressed
+        evidence_pb2.DESCRIPTOR.services_by_name["EvidenceService"].full_name,
+        EvidenceServicer,
+        evidence_pb2_grpc.add_EvidenceServiceServicer_to_server,
     ),
 ]
 SERVICE_NAMES = [r.full_name for r in REGISTRATIONS]
@@ -291,6 +299,8 @@ def create_server(
         entropy_policy=policy,
         plan_required=settings.plan_required_enabled,
         bureau_rules=bureau_rules(settings),
+        evidence_store=wiring.evidence_store,
+        evidence_limits=wiring.evidence_limits,
     )
     if settings.rules_watch_s > 0:
         rule_book.watch(engine, settings.rules_watch_s)

@@ -13,6 +13,7 @@ import grpc
 from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.domain import model
 from dualdraw.domain.errors import FieldViolation, InvalidArgument, Violations, invalid
+from dualdraw.domain.evidence import EvidenceLimits
 from dualdraw.domain.jurisdiction import DepartmentTree
 from dualdraw.domain.policy import DEFAULT_GENERAL_RATIO_CAP, DrawRules
 from dualdraw.domain.working_days import HolidayCalendar
@@ -24,7 +25,7 @@ from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.directory import require
 from dualdraw.service_layer.draw_runner import DrawRunner, InProcessDraws, draw_at_once
 from dualdraw.service_layer.entropy_policy import EntropyPolicy
-from dualdraw.service_layer.ports import Page, UnitOfWork
+from dualdraw.service_layer.ports import EvidenceStore, Page, UnitOfWork
 from dualdraw.service_layer.rule_book import RuleBook
 from dualdraw.v1 import (
     audit_pb2,
@@ -78,6 +79,10 @@ class Services:
     """``Settings.plan_required``: every new task names a published plan entry (``PLAN_ENTRY_REQUIRED``)."""
     bureau_rules: DrawRules = field(default_factory=DrawRules)
     """The caps and raises a task outside a plan is created with (``Settings.default_*``)."""
+    evidence_store: EvidenceStore | None = None
+    """Where evidence files are kept (``DUALDRAW_EVIDENCE_DIR``); ``None``: ``EvidenceService`` is off."""
+    evidence_limits: EvidenceLimits = field(default_factory=EvidenceLimits)
+    """The largest evidence file and the content types taken (``DUALDRAW_EVIDENCE_*``)."""
 
 
 def caller_of(context: grpc.ServicerContext, request_id: str = "") -> Caller:

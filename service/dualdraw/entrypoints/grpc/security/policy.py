@@ -72,6 +72,7 @@ DIR, ITEMS, TASKS, DRAWS, AUDIT = (
 RESULTS, PUBLICATION, PUBLIC = "ResultService", "PublicationService", "PublicService"
 RULES, VERIFIABLE, AUDIT_LOG = "RuleService", "VerifiableDrawService", "AuditLogService"
 PLANS = "PlanService"
+EVIDENCE = "EvidenceService"
 
 POLICIES: dict[str, MethodPolicy] = {
     # -- directory ------------------------------------------------------------------------------------
@@ -170,6 +171,14 @@ POLICIES: dict[str, MethodPolicy] = {
     _m(AUDIT_LOG, "GetCheckpoint"): rule(*INTERNAL),
     _m(AUDIT_LOG, "GetInclusionProof"): rule(*INTERNAL),
     _m(AUDIT_LOG, "GetConsistencyProof"): rule(*INTERNAL),
+    # -- evidence files: inspectors upload what they collect (photos, reports); staff read them. A hash names
+    # bytes, not whose they are: the inspection records citing a hash carry the jurisdiction, so evidence is
+    # not department data. Checking the whole store is a root auditor's, like VerifyLog. ---------------------
+    _m(EVIDENCE, "UploadEvidence"): rule(I, writes=True),
+    _m(EVIDENCE, "GetEvidence"): rule(*STAFF),
+    _m(EVIDENCE, "ListEvidence"): rule(*STAFF),
+    _m(EVIDENCE, "DownloadEvidence"): rule(*STAFF),
+    _m(EVIDENCE, "VerifyEvidence"): rule(A, on=Target("department", "", "root")),
     # -- the public read API: published data only, no token needed --------------------------------------
     _m(PUBLIC, "ListPublishedItems"): rule(*EVERYONE),
     _m(PUBLIC, "ListItemVersions"): rule(*EVERYONE),
