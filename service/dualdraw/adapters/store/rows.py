@@ -25,6 +25,8 @@ from dualdraw.adapters.store.models import (
     CampaignRow,
     ComplaintRow,
     DepartmentRow,
+    DirectoryFilingRecordsRow,
+    DirectoryFilingRow,
     DrawCommitmentRow,
     DrawEligibleRow,
     DrawEntropyInputRow,
@@ -108,6 +110,8 @@ PUBLICATIONS = table_of(PublicationRow)
 PUBLISHED = table_of(PublishedResultRow)
 ITEM_VERSIONS = table_of(ItemVersionRow)
 PLAN_VERSIONS = table_of(PlanVersionRow)
+DIRECTORY_FILINGS = table_of(DirectoryFilingRow)
+FILING_RECORDS = table_of(DirectoryFilingRecordsRow)
 RULE_SETS = table_of(RuleSetRow)
 
 # Enum lookups by value, faster than calling the enum for every row of a large read.

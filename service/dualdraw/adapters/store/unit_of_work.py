@@ -14,6 +14,7 @@ from dualdraw.adapters.store.database import create_engine
 from dualdraw.adapters.store.ledger import write_claim
 from dualdraw.adapters.store.repositories import (
     SqlAuditRepository,
+    SqlDirectoryFilingRepository,
     SqlDirectoryRepository,
     SqlDrawLifecycleRepository,
     SqlDrawRepository,
@@ -30,6 +31,7 @@ from dualdraw.domain.errors import Unavailable
 from dualdraw.runtime import deadlines
 from dualdraw.service_layer.ports import (
     AuditRepository,
+    DirectoryFilingRepository,
     DirectoryRepository,
     DrawLifecycleRepository,
     DrawRepository,
@@ -88,6 +90,7 @@ class SqlUnitOfWork:
     item_versions: ItemVersionRepository
     rule_sets: RuleSetRepository
     lifecycle: DrawLifecycleRepository
+    filings: DirectoryFilingRepository
 
     def __init__(
         self, session_factory: sessionmaker[Session], signer: CheckpointSigner | None = None
@@ -112,6 +115,7 @@ class SqlUnitOfWork:
         self.publications = SqlPublicationRepository(session)
         self.item_versions = SqlItemVersionRepository(session)
         self.rule_sets = SqlRuleSetRepository(session)
+        self.filings = SqlDirectoryFilingRepository(session)
         return self
 
     def __exit__(
