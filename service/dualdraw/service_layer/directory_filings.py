@@ -228,6 +228,8 @@ def child_statuses(uow: UnitOfWork, parent_department_id: str, page: PageRequest
 
     Raises ``NotFound`` (no such parent department)."""
     parent_department_id = parent_department_id.strip()
+    if not parent_department_id:
+        raise invalid("parent_department", "is required", "FIELD_REQUIRED")
     with uow:
         require(uow.directory.get_department(parent_department_id), "department", parent_department_id)
         children = sorted(

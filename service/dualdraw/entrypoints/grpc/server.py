@@ -32,6 +32,7 @@ from dualdraw.domain.working_days import load_calendar
 from dualdraw.entrypoints.grpc import reflection
 from dualdraw.entrypoints.grpc.directory_servicer import DirectoryServicer
 from dualdraw.entrypoints.grpc.errors import ErrorMappingInterceptor
+from dualdraw.entrypoints.grpc.filings_servicer import DirectoryFilingServicer
 from dualdraw.entrypoints.grpc.idempotency import IdempotencyInterceptor
 from dualdraw.entrypoints.grpc.observability import ObservabilityInterceptor
 from dualdraw.entrypoints.grpc.plans_servicer import PlanServicer
@@ -63,6 +64,8 @@ from dualdraw.v1 import (
     directory_pb2_grpc,
     draws_pb2,
     draws_pb2_grpc,
+    filings_pb2,
+    filings_pb2_grpc,
     items_pb2,
     items_pb2_grpc,
     plans_pb2,
@@ -116,6 +119,11 @@ REGISTRATIONS: list[Registration] = [
         plans_pb2.DESCRIPTOR.services_by_name["PlanService"].full_name,
         PlanServicer,
         plans_pb2_grpc.add_PlanServiceServicer_to_server,
+    ),
+    Registration(  # directory filing with the level above (Art. 7)
+        filings_pb2.DESCRIPTOR.services_by_name["DirectoryFilingService"].full_name,
+        DirectoryFilingServicer,
+        filings_pb2_grpc.add_DirectoryFilingServiceServicer_to_server,
     ),
     Registration(
         draws_pb2.DESCRIPTOR.services_by_name["DrawService"].full_name,
