@@ -182,6 +182,10 @@ def test_differences_and_stale_status(store: Store) -> None:
         if after is None:
             break
     assert pages == expected
+    vanished = filings.list_differences(
+        store.read_unit_of_work(), PageRequest(5, "objects\t0"), filing_id=second.id
+    )
+    assert [(d.kind, d.key, d.change) for d in vanished.differences] == expected  # a key no longer listed
     filings.acknowledge_filing(store.unit_of_work(), second.id, CITY_OPERATOR)
     statuses = {
         c.department_id: c for c in filings.child_statuses(store.read_unit_of_work(), CITY, ALL).items

@@ -270,21 +270,28 @@ class RecordDifference:
     change: Change
 
 
+_KIND_RANK = {kind.value: rank for rank, kind in enumerate(DirectoryKind)}
+
+
+def difference_order(kind: str, key: str) -> tuple[int, str, str]:
+    """The order differences are listed in: by kind (``DirectoryKind`` order, then any other kind by name)
+    and key."""
+    return _KIND_RANK.get(kind, len(_KIND_RANK)), kind, key
+
+
 def differences(
     before: Mapping[str, Mapping[str, str]], after: Mapping[str, Mapping[str, str]]
 ) -> list[RecordDifference]:
-    """Records added, removed and changed from ``before`` to ``after`` (``{kind: {key: hash}}``), ordered
-    by kind (``DirectoryKind`` order, then any other kind by name) and key."""
-    kinds = [k.value for k in DirectoryKind]
-    kinds += sorted((set(before) | set(after)) - set(kinds))
+    """Records added, removed and changed from ``before`` to ``after`` (``{kind: {key: hash}}``), in
+    ``difference_order``."""
     found: list[RecordDifference] = []
-    for kind in kinds:
+    for kind in set(before) | set(after):
         old, new = before.get(kind, {}), after.get(kind, {})
-        changed = [
+        found.extend(
             RecordDifference(kind, key, Change.ADDED if key not in old else Change.CHANGED)
             for key, digest in new.items()
             if old.get(key) != digest
-        ]
-        removed = [RecordDifference(kind, key, Change.REMOVED) for key in old.keys() - new.keys()]
-        found.extend(sorted(changed + removed, key=lambda d: d.key))
+        )
+        found.extend(RecordDifference(kind, key, Change.REMOVED) for key in old.keys() - new.keys())
+    found.sort(key=lambda d: difference_order(d.kind, d.key))
     return found

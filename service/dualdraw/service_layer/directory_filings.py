@@ -5,6 +5,7 @@ the caller's entry point before these run (``entrypoints.grpc.security.policy``)
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from dualdraw.domain.directory_filing import (
     ReturnReason,
     Snapshot,
     child_status,
+    difference_order,
     differences,
     filing_id,
     hashes_by_kind,
@@ -292,9 +294,11 @@ def list_differences(
         before = hashes_by_kind(uow.filings.records(since.id)) if since is not None else {}
     found = differences(before, after)
     start = 0
-    if page.after is not None:
-        keys = [f"{d.kind}\t{d.key}" for d in found]
-        start = next((i + 1 for i, k in enumerate(keys) if k == page.after), len(found))
+    if page.after is not None:  # the first difference after the page key (present or not)
+        kind, _, key = page.after.partition("\t")
+        start = bisect.bisect_right(
+            found, difference_order(kind, key), key=lambda d: difference_order(d.kind, d.key)
+        )
     shown = found[start : start + page.size]
     more = start + page.size < len(found)
     return DifferencePage(shown, f"{shown[-1].kind}\t{shown[-1].key}" if more else None, since, filing)
