@@ -6,12 +6,15 @@ import dataclasses
 import datetime as dt
 import random
 
+import pytest
+
 from dualdraw.domain import model
 from dualdraw.domain.canonical_json import canonical_json
 from dualdraw.domain.directory_filing import (
     Change,
     ChildStatus,
     DirectoryFiling,
+    DirectoryKind,
     FilingState,
     RecordDifference,
     child_status,
@@ -22,6 +25,8 @@ from dualdraw.domain.directory_filing import (
     snapshot_of,
 )
 from dualdraw.service_layer.demo_directory import LUNAN, demo_directory
+
+OBJECTS, INSPECTORS = DirectoryKind.OBJECTS, DirectoryKind.INSPECTORS
 
 
 def _lunan() -> tuple[list[model.InspectionObject], list[model.Inspector]]:
@@ -40,23 +45,23 @@ def test_record_lines_are_canonical_json() -> None:
 
 def test_the_digest_is_stable_and_does_not_depend_on_order() -> None:
     objects, inspectors = _lunan()
-    first = snapshot_of(LUNAN, objects, inspectors)
+    first = snapshot_of(LUNAN, {OBJECTS: objects, INSPECTORS: inspectors})
     shuffled_objects, shuffled_inspectors = list(objects), list(inspectors)
     random.Random(7).shuffle(shuffled_objects)
     random.Random(8).shuffle(shuffled_inspectors)
-    again = snapshot_of(LUNAN, reversed(shuffled_objects), shuffled_inspectors)
+    again = snapshot_of(LUNAN, {INSPECTORS: shuffled_inspectors, OBJECTS: reversed(shuffled_objects)})
     assert again == first
     assert [(k.kind, k.count) for k in first.kinds] == [
         ("objects", len(objects)),
         ("inspectors", len(inspectors)),
     ]
     changed = [dataclasses.replace(objects[0], risk_class=model.RiskClass.D), *objects[1:]]
-    assert snapshot_of(LUNAN, changed, inspectors).digest != first.digest
-    assert snapshot_of("other", objects, inspectors).digest != first.digest
+    assert snapshot_of(LUNAN, {OBJECTS: changed, INSPECTORS: inspectors}).digest != first.digest
+    assert snapshot_of("other", {OBJECTS: objects, INSPECTORS: inspectors}).digest != first.digest
 
 
 def test_an_empty_directory_has_a_digest() -> None:
-    snapshot = snapshot_of(LUNAN, [], [])
+    snapshot = snapshot_of(LUNAN, {})
     assert len(snapshot.digest) == 64
     assert [k.count for k in snapshot.kinds] == [0, 0]
 
@@ -85,3 +90,18 @@ def test_child_status() -> None:
     assert (
         child_status(dataclasses.replace(filing, state=FilingState.SUBMITTED), "bb") is ChildStatus.SUBMITTED
     )
+
+
+def test_a_kind_without_records_leaves_the_digest_as_it_was() -> None:
+    objects, _ = _lunan()
+    assert (
+        snapshot_of(LUNAN, {OBJECTS: objects}).digest
+        == snapshot_of(LUNAN, {OBJECTS: objects, INSPECTORS: []}).digest
+    )
+    assert snapshot_of(LUNAN, {OBJECTS: objects}).digest != snapshot_of(LUNAN, {INSPECTORS: []}).digest
+
+
+def test_a_key_twice_is_refused() -> None:
+    objects, _ = _lunan()
+    with pytest.raises(ValueError, match="twice"):
+        snapshot_of(LUNAN, {OBJECTS: [objects[0], dataclasses.replace(objects[0], name="x")]})

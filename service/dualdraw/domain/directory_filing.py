@@ -7,7 +7,8 @@ experts may join as a further kind) at filing time:
 - per kind: the count and the Merkle root of the record hashes sorted (``set_root``): it depends on the set
   of records only, never on the order they were read in;
 - the snapshot's **digest** is the SHA-256 of the canonical JSON ``{"department_id", "format", "kinds":
-  {kind: {"count", "root"}}}``; a new kind is one more member of ``kinds``.
+  {kind: {"count", "root"}}}`` over the kinds that have records; a new kind is one more member of ``kinds``
+  (``FORMS``), and a department without records of it keeps its digest.
 
 A filing is ``submitted``, then ``acknowledged`` or ``returned`` (with a reason from ``ReturnReason`` and a
 note) by the parent department; a later filing supersedes a returned one. The per-record hashes are kept so
@@ -19,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -184,42 +185,53 @@ def hashes_by_kind(records: Iterable[RecordHash]) -> dict[str, dict[str, str]]:
     return found
 
 
-def _hashed(
-    kind: DirectoryKind, items: Iterable[Any], key: Callable[[Any], str], record: Callable[[Any], Any]
-) -> Iterator[RecordHash]:
-    for item in items:
-        yield RecordHash(kind.value, key(item), record_hash(record_line(record(item))))
+@dataclass(frozen=True)
+class DirectoryForm:
+    """How one directory kind is filed: the key of a record and the record as it is hashed."""
+
+    key: Callable[[Any], str]
+    record: Callable[[Any], Mapping[str, Any]]
 
 
-def snapshot_of(
-    department_id: str, objects: Iterable[InspectionObject], inspectors: Iterable[Inspector]
-) -> Snapshot:
-    """The snapshot of a department's objects and inspectors (any order: the result does not depend on it).
+FORMS: Mapping[DirectoryKind, DirectoryForm] = {
+    DirectoryKind.OBJECTS: DirectoryForm(lambda o: o.credit_code, object_record),
+    DirectoryKind.INSPECTORS: DirectoryForm(lambda i: i.badge_number, inspector_record),
+}
+"""Every kind a snapshot holds. A new directory (experts) joins with a ``DirectoryKind``, a record function
+and a line here; a department without records of a kind files the same digest as before the kind existed."""
+
+
+def snapshot_of(department_id: str, directories: Mapping[DirectoryKind, Iterable[Any]]) -> Snapshot:
+    """The snapshot of a department's directories, records of each kind in any order (the result does not
+    depend on it); a kind not given has no records.
 
     Raises ``ValueError`` when a key repeats within a kind."""
-    records = [
-        *_hashed(DirectoryKind.OBJECTS, objects, lambda o: o.credit_code, object_record),
-        *_hashed(DirectoryKind.INSPECTORS, inspectors, lambda i: i.badge_number, inspector_record),
-    ]
+    records: list[RecordHash] = []
+    for kind, items in directories.items():
+        form = FORMS[kind]
+        records.extend(
+            RecordHash(kind.value, form.key(i), record_hash(record_line(form.record(i)))) for i in items
+        )
     records.sort()
+    for before, after in itertools.pairwise(records):
+        if before.kind == after.kind and before.key == after.key:
+            raise ValueError(f"{before.kind} {before.key!r} appears twice in the snapshot")
     summaries = []
     for kind in DirectoryKind:
         hashes = [bytes.fromhex(r.hash) for r in records if r.kind == kind.value]
         summaries.append(KindSummary(kind.value, len(hashes), set_root(hashes)))
-    for before, after in itertools.pairwise(records):
-        if before.kind == after.kind and before.key == after.key:
-            raise ValueError(f"{before.kind} {before.key!r} appears twice in the snapshot")
     return Snapshot(
         department_id, tuple(summaries), snapshot_digest(department_id, summaries), tuple(records)
     )
 
 
 def snapshot_digest(department_id: str, kinds: Iterable[KindSummary]) -> str:
-    """Hex SHA-256 of the canonical JSON of the snapshot's summary (see the module docstring)."""
+    """Hex SHA-256 of the canonical JSON of the snapshot's summary (see the module docstring); kinds without
+    records are left out, so that a new kind changes no digest of a department that has none of it."""
     summary = {
         "department_id": department_id,
         "format": FORMAT,
-        "kinds": {k.kind: {"count": k.count, "root": k.root} for k in kinds},
+        "kinds": {k.kind: {"count": k.count, "root": k.root} for k in kinds if k.count},
     }
     return sha256_hex(canonical_json(summary))
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from dualdraw.domain.directory_filing import (
     ChildStatus,
     DirectoryFiling,
+    DirectoryKind,
     FilingState,
     RecordDifference,
     ReturnReason,
@@ -37,7 +38,7 @@ def current_snapshot(uow: UnitOfWork, department_id: str) -> Snapshot:
     """The department's own objects (those it registers) and inspectors as they are now: two bulk reads."""
     objects = uow.directory.objects_matching(ObjectFilter(frozenset({department_id})))
     inspectors = uow.directory.inspectors_of([department_id])
-    return snapshot_of(department_id, objects, inspectors)
+    return snapshot_of(department_id, {DirectoryKind.OBJECTS: objects, DirectoryKind.INSPECTORS: inspectors})
 
 
 def _resource(id: str) -> str:
