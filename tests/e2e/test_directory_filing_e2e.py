@@ -52,7 +52,9 @@ def test_a_branch_files_and_the_city_decides(
         for someone_else in (lubei, city, province):  # only the department's own operator files
             with pytest.raises(PermissionDeniedError):
                 someone_else.submit_directory_filing(LUNAN)
-        first = lunan.submit_directory_filing(LUNAN, note="2026 年度名录")
+        first = lunan.submit_directory_filing(LUNAN, note="2026 年度名录", request_id="filing-lunan-1")
+        retry = lunan.submit_directory_filing(LUNAN, note="2026 年度名录", request_id="filing-lunan-1")
+        assert retry == first  # the same request again: its first answer, no second filing
         assert first.name == f"directoryFilings/{LUNAN}.1"
         assert first.parent_department == f"departments/{CITY}"
         assert first.state == pb.DIRECTORY_FILING_STATE_SUBMITTED
