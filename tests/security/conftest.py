@@ -18,7 +18,15 @@ from dualdraw.domain.audit.checkpoints import CheckpointSigner
 from dualdraw.domain.plan.model import PlanEntry
 from dualdraw.entrypoints.grpc.security.tokens import Principal, Role, TokenKeys, mint_token
 from dualdraw.entrypoints.grpc.server import RunningServer, create_server
-from dualdraw.service_layer import catalogue, directory, draw_lifecycle, draws, plans, publication
+from dualdraw.service_layer import (
+    catalogue,
+    directory,
+    directory_filings,
+    draw_lifecycle,
+    draws,
+    plans,
+    publication,
+)
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_directory import LUBEI, LUNAN, PRODUCT_QUALITY
 from dualdraw.service_layer.demo_loader import load_demo
@@ -49,6 +57,8 @@ class Side:
     item_code: str  # an inspection item of the side's department
     campaign_id: str  # a campaign the side's department organises
     plan_id: str  # a draft annual plan of the side's department, with one entry
+    filing: str  # the side's submitted directory filing (directoryFilings/...), filed with the city
+    filing_to_decide: str  # a submitted filing the side's department decides on ("none": it has no children)
 
 
 @dataclass
@@ -179,6 +189,7 @@ def _side(running: RunningServer, department_id: str, item_code: str) -> Side:
         "", "TS-PQ-01", 1, Fraction(1, 10), dt.date(AS_OF.year, 1, 1), dt.date(AS_OF.year, 12, 31)
     )
     plans.add_entry(services.unit_of_work(), plan.plan_id, entry, caller)
+    filing = directory_filings.submit_filing(services.unit_of_work(), department_id, "", caller)
     return Side(
         department_id=department_id,
         task_id=task.id,
@@ -192,6 +203,8 @@ def _side(running: RunningServer, department_id: str, item_code: str) -> Side:
         item_code=item.code,
         campaign_id=campaign.id,
         plan_id=plan.plan_id,
+        filing=f"directoryFilings/{filing.id}",
+        filing_to_decide="none",  # the branches have no children; the city decides their filings
     )
 
 

@@ -22,6 +22,7 @@ from dualdraw.entrypoints.grpc.security.tokens import Role
 from dualdraw.v1 import (
     directory_pb2,
     draws_pb2,
+    filings_pb2,
     items_pb2,
     plans_pb2,
     publication_pb2,
@@ -45,6 +46,8 @@ SIDE_FIELD = {
     "item": "item_code",
     "transfer": "credit_code",
     "plan": "plan_id",
+    "filing": "filing",
+    "filing_parent": "filing_to_decide",
 }
 
 
@@ -362,6 +365,20 @@ SIBLING_CASES: dict[str, dict[str, Build]] = {
     },
     "/dualdraw.v1.PlanService/AmendPlan": {
         "plan": lambda s: plans_pb2.AmendPlanRequest(plan_id=s.outside.plan_id, reason="x")
+    },
+    # directory filing: filing in the sibling's name, deciding on the sibling's filing (the city decides)
+    "/dualdraw.v1.DirectoryFilingService/SubmitDirectoryFiling": {
+        "department": lambda s: filings_pb2.SubmitDirectoryFilingRequest(
+            department=f"departments/{s.outside.department_id}"
+        )
+    },
+    "/dualdraw.v1.DirectoryFilingService/AcknowledgeDirectoryFiling": {
+        "filing": lambda s: filings_pb2.AcknowledgeDirectoryFilingRequest(name=s.outside.filing)
+    },
+    "/dualdraw.v1.DirectoryFilingService/ReturnDirectoryFiling": {
+        "filing": lambda s: filings_pb2.ReturnDirectoryFilingRequest(
+            name=s.outside.filing, reason=filings_pb2.FILING_RETURN_REASON_INCOMPLETE
+        )
     },
     "/dualdraw.v1.ResultService/RecordResult": {
         "draw": lambda s: results_pb2.RecordResultRequest(

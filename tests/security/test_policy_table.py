@@ -61,6 +61,10 @@ INTENT = {  # who may write what, written out independently of the table
     "/dualdraw.v1.PlanService/ApprovePlan": {Role.POLICY_EDITOR},
     "/dualdraw.v1.PlanService/PublishPlan": {Role.POLICY_EDITOR},
     "/dualdraw.v1.PlanService/AmendPlan": {Role.POLICY_EDITOR},
+    # directory filing (Art. 7): the department's draw operator files, the parent's decides
+    "/dualdraw.v1.DirectoryFilingService/SubmitDirectoryFiling": {Role.DRAW_OPERATOR},
+    "/dualdraw.v1.DirectoryFilingService/AcknowledgeDirectoryFiling": {Role.DRAW_OPERATOR},
+    "/dualdraw.v1.DirectoryFilingService/ReturnDirectoryFiling": {Role.DRAW_OPERATOR},
 }
 
 

@@ -184,6 +184,26 @@ HELP_ZH: Final[dict[str, str]] = {
     ),
     "default 1": "默认 1",
     "only this department's tasks": "只含该部门的任务",
+    # -- directory filing (Art. 7) --
+    "directory filing with the level above (Art. 7)": "向上级备案名录（第七条）",
+    "file a department's objects and inspectors with its parent": (
+        "将本部门的检查对象和执法检查人员名录报上级部门备案"
+    ),
+    "a note for the parent department": "给上级部门的说明",
+    "acknowledge a child's submitted filing": "确认下级部门报送的备案",
+    "return a child's submitted filing with a reason": "附理由退回下级部门报送的备案",
+    "why it is returned": "退回理由",
+    "what to correct (required with --reason other)": "需要更正的内容（--reason other 时必填）",
+    "list filings of a department or filed with a parent": "列出某部门的备案或报送某上级部门的备案",
+    "filings filed with this department": "报送本部门的备案",
+    "filings of this department": "本部门报送的备案",
+    "each child department's filing status": "各下级部门的备案状态",
+    "the parent department (default: the caller's)": "上级部门（默认：调用者所在部门）",
+    "records added, removed and changed since the last acknowledged filing": (
+        "自上次确认备案以来新增、移除和变更的记录"
+    ),
+    "in this filing": "本次备案中的变化",
+    "in this department's directory as it is now": "本部门当前名录中的变化",
     "create a draft plan (version 1, no entries)": "新建年度计划草案（第 1 版，无计划事项）",
     "add an entry to a draft plan": "向计划草案添加计划事项",
     "replace an entry of a draft plan": "替换计划草案中的计划事项",

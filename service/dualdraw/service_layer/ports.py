@@ -19,6 +19,7 @@ from typing import Generic, Literal, Protocol, Self, TypeVar
 
 from dualdraw.domain.audit.checkpoints import Checkpoint
 from dualdraw.domain.audit.entries import StoredEntry
+from dualdraw.domain.directory_filing import DirectoryFiling, RecordHash
 from dualdraw.domain.draw.commitments import EligibleEntry
 from dualdraw.domain.draw.entropy import EntropyInput
 from dualdraw.domain.draw.substitution import Substitution
@@ -140,6 +141,39 @@ class DirectoryRepository(Protocol):
     def list_statutory_designations(
         self, page: PageRequest, credit_code: str | None = None
     ) -> Page[StatutoryDesignation]: ...
+
+
+class DirectoryFilingRepository(Protocol):
+    """Filings of a department's directories with its parent (Art. 7), and each filing's record hashes."""
+
+    def add(self, filing: DirectoryFiling, records: Sequence[RecordHash]) -> None:
+        """Stores a new filing; ``AlreadyExists`` (``DIRECTORY_FILING_EXISTS``) when its id is taken."""
+        ...
+
+    def replace(self, filing: DirectoryFiling) -> None: ...
+    def get(self, id: str) -> DirectoryFiling | None: ...
+    def lock_department(self, department_id: str) -> None:
+        """Serialises filings of one department until the transaction ends."""
+        ...
+
+    def latest(self, department_id: str) -> DirectoryFiling | None: ...
+    def last_acknowledged(self, department_id: str, before: int | None = None) -> DirectoryFiling | None:
+        """The latest acknowledged filing (with ``before``: of a lower sequence number)."""
+        ...
+
+    def latest_of(self, department_ids: Collection[str]) -> dict[str, DirectoryFiling]: ...
+    def records(self, id: str) -> builtins.list[RecordHash]:
+        """The record hashes of a filing, sorted by kind and key."""
+        ...
+
+    def list(
+        self,
+        page: PageRequest,
+        department_ids: Collection[str] | None = None,
+        parent_ids: Collection[str] | None = None,
+    ) -> Page[DirectoryFiling]:
+        """Filings by department and sequence; the page key is ``department_id\tsequence``."""
+        ...
 
 
 class ItemRepository(Protocol):
@@ -341,6 +375,7 @@ class UnitOfWork(Protocol):
     lifecycle: DrawLifecycleRepository
     outbox: OutboxRepository
     evidence: EvidenceRepository
+    filings: DirectoryFilingRepository
 
     def __enter__(self) -> Self: ...
     def __exit__(

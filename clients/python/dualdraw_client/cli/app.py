@@ -15,7 +15,19 @@ from ..client import DEFAULT_TARGET, DualdrawClient
 from ..errors import DualdrawError
 from ..i18n import _, language_from, set_language
 from ..records import RecordError
-from . import audit, catalogue, directory, draws, evidence, plans, report, results, rules, verification
+from . import (
+    audit,
+    catalogue,
+    directory,
+    draws,
+    evidence,
+    filings,
+    plans,
+    report,
+    results,
+    rules,
+    verification,
+)
 from .options import DEFAULT_TIMEOUT, HANDLER, Handler, common_options
 from .output import Output
 
@@ -25,6 +37,7 @@ REMOTE_COMMANDS: Final = frozenset(
         "items",
         "tasks",
         "plans",
+        "filings",
         "draw",
         "draws",
         "assignments",
@@ -94,6 +107,7 @@ def add_remote_commands(subparsers: argparse._SubParsersAction[argparse.Argument
     directory.add_import_command(subparsers, common)
     catalogue.add_commands(subparsers, common)
     plans.add_commands(subparsers, common)
+    filings.add_commands(subparsers, common)
     draws_group = draws.add_commands(subparsers, common)
     verification.add_commands(subparsers, draws_group, common)
     draws.add_result_commands(subparsers, common)

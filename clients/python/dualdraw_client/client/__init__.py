@@ -6,8 +6,8 @@ identity goes out as the ``x-dualdraw-actor`` metadata on every call; mutating c
 ``request_id`` unless one is given, so a caller that retries with the same id is not applied twice.
 
 ``list_*`` return one page; ``iter_*`` are generators that follow ``next_page_token`` to the end.
-The calls live in one module per service area (directory, catalogue, plans, draws, results, rules,
-verification, evidence);
+The calls live in one module per service area (directory, catalogue, plans, filings, draws, results,
+rules, verification, evidence);
 :class:`DualdrawClient` joins them over the one connection of :class:`~.base.ClientBase`.
 """
 
@@ -18,6 +18,7 @@ from .catalogue import CatalogueCalls
 from .directory import DirectoryCalls
 from .draws import DrawCalls
 from .evidence import EvidenceCalls
+from .filings import FilingCalls
 from .plans import PlanCalls
 from .results import ResultCalls
 from .rules import RuleCalls
@@ -30,6 +31,7 @@ class DualdrawClient(
     DirectoryCalls,
     CatalogueCalls,
     PlanCalls,
+    FilingCalls,
     DrawCalls,
     ResultCalls,
     RuleCalls,

@@ -468,6 +468,42 @@ class EvidenceRow(Base):
     uploaded_at: Mapped[dt.datetime]
 
 
+class DirectoryFilingRow(Base):
+    """A department's filing of its directories with its parent (Art. 7): snapshot summary and state."""
+
+    __tablename__ = "directory_filings"
+    __table_args__ = (
+        UniqueConstraint("department_id", "sequence"),
+        CheckConstraint("sequence >= 1", name="sequence"),
+    )
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    department_id: Mapped[str] = mapped_column(ForeignKey("departments.id"))
+    parent_department_id: Mapped[str] = mapped_column(ForeignKey("departments.id"), index=True)
+    sequence: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str]
+    digest: Mapped[str]
+    kinds_json: Mapped[str] = mapped_column(Text)
+    submitted_at: Mapped[dt.datetime]
+    submitted_by: Mapped[str]
+    note: Mapped[str] = mapped_column(Text)
+    decided_at: Mapped[dt.datetime | None]
+    decided_by: Mapped[str]
+    return_reason: Mapped[str]
+    return_note: Mapped[str] = mapped_column(Text)
+    superseded_by: Mapped[str]
+
+
+class DirectoryFilingRecordsRow(Base):
+    """The record hashes of a filing's snapshot: ``kind\tkey\thash`` lines sorted, one zlib blob
+    (``codes.pack_codes``), so a 100k-object filing is one row."""
+
+    __tablename__ = "directory_filing_records"
+
+    filing_id: Mapped[str] = mapped_column(ForeignKey("directory_filings.id"), primary_key=True)
+    records_zlib: Mapped[bytes]
+
+
 # --- rule sets; the audit log's head and checkpoints --------------------------------------------------------
 
 

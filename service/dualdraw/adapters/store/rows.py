@@ -25,6 +25,8 @@ from dualdraw.adapters.store.models import (
     CampaignRow,
     ComplaintRow,
     DepartmentRow,
+    DirectoryFilingRecordsRow,
+    DirectoryFilingRow,
     DrawCommitmentRow,
     DrawEligibleRow,
     DrawEntropyInputRow,
@@ -110,6 +112,8 @@ PUBLICATIONS = table_of(PublicationRow)
 PUBLISHED = table_of(PublishedResultRow)
 ITEM_VERSIONS = table_of(ItemVersionRow)
 PLAN_VERSIONS = table_of(PlanVersionRow)
+DIRECTORY_FILINGS = table_of(DirectoryFilingRow)
+FILING_RECORDS = table_of(DirectoryFilingRecordsRow)
 RULE_SETS = table_of(RuleSetRow)
 OUTBOX = table_of(OutboxMessageRow)
 EVIDENCE = table_of(EvidenceRow)

@@ -14,6 +14,7 @@ from dualdraw.adapters.store.database import create_engine
 from dualdraw.adapters.store.ledger import write_claim
 from dualdraw.adapters.store.repositories import (
     SqlAuditRepository,
+    SqlDirectoryFilingRepository,
     SqlDirectoryRepository,
     SqlDrawLifecycleRepository,
     SqlDrawRepository,
@@ -32,6 +33,7 @@ from dualdraw.domain.errors import Unavailable
 from dualdraw.runtime import deadlines
 from dualdraw.service_layer.ports import (
     AuditRepository,
+    DirectoryFilingRepository,
     DirectoryRepository,
     DrawLifecycleRepository,
     DrawRepository,
@@ -94,6 +96,7 @@ class SqlUnitOfWork:
     lifecycle: DrawLifecycleRepository
     outbox: OutboxRepository
     evidence: EvidenceRepository
+    filings: DirectoryFilingRepository
 
     def __init__(
         self, session_factory: sessionmaker[Session], signer: CheckpointSigner | None = None
@@ -120,6 +123,7 @@ class SqlUnitOfWork:
         self.rule_sets = SqlRuleSetRepository(session)
         self.outbox = SqlOutboxRepository(session)
         self.evidence = SqlEvidenceRepository(session)
+        self.filings = SqlDirectoryFilingRepository(session)
         return self
 
     def __exit__(

@@ -33,6 +33,7 @@ from dualdraw.entrypoints.grpc import reflection
 from dualdraw.entrypoints.grpc.directory_servicer import DirectoryServicer
 from dualdraw.entrypoints.grpc.errors import ErrorMappingInterceptor
 from dualdraw.entrypoints.grpc.evidence_servicer import EvidenceServicer
+from dualdraw.entrypoints.grpc.filings_servicer import DirectoryFilingServicer
 from dualdraw.entrypoints.grpc.idempotency import IdempotencyInterceptor
 from dualdraw.entrypoints.grpc.observability import ObservabilityInterceptor
 from dualdraw.entrypoints.grpc.plans_servicer import PlanServicer
@@ -67,6 +68,8 @@ from dualdraw.v1 import (
     draws_pb2_grpc,
     evidence_pb2,
     evidence_pb2_grpc,
+    filings_pb2,
+    filings_pb2_grpc,
     items_pb2,
     items_pb2_grpc,
     plans_pb2,
@@ -120,6 +123,11 @@ REGISTRATIONS: list[Registration] = [
         plans_pb2.DESCRIPTOR.services_by_name["PlanService"].full_name,
         PlanServicer,
         plans_pb2_grpc.add_PlanServiceServicer_to_server,
+    ),
+    Registration(  # directory filing with the level above (Art. 7)
+        filings_pb2.DESCRIPTOR.services_by_name["DirectoryFilingService"].full_name,
+        DirectoryFilingServicer,
+        filings_pb2_grpc.add_DirectoryFilingServiceServicer_to_server,
     ),
     Registration(
         draws_pb2.DESCRIPTOR.services_by_name["DrawService"].full_name,

@@ -1,7 +1,9 @@
 """SQLAlchemy implementations of the repository ports in ``dualdraw.service_layer.ports``, one module per
 aggregate: ``directory`` (departments, objects, inspectors, side facts), ``items`` (the item list and its
 published versions), ``tasks``,
-``plans`` (annual plan versions), ``draws`` (draw records and the inspection history),
+``plans`` (annual plan versions),
+``directory_filings`` (filings of the directories with the parent),
+``draws`` (draw records and the inspection history),
 ``draw_lifecycle`` (commitments, entropy, execution, substitutions, history locks), ``results``,
 ``publications``, ``audit``, ``rule_sets``, ``outbox`` (messages for other systems) and ``evidence`` (the
 record of stored evidence files); ``base`` holds what they share.
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 from dualdraw.adapters.store.repositories.audit import SqlAuditRepository
 from dualdraw.adapters.store.repositories.directory import SqlDirectoryRepository
+from dualdraw.adapters.store.repositories.directory_filings import SqlDirectoryFilingRepository
 from dualdraw.adapters.store.repositories.draw_lifecycle import SqlDrawLifecycleRepository, history_lock_key
 from dualdraw.adapters.store.repositories.draws import SqlDrawRepository
 from dualdraw.adapters.store.repositories.evidence import SqlEvidenceRepository
@@ -32,6 +35,7 @@ from dualdraw.adapters.store.repositories.tasks import SqlTaskRepository
 
 __all__ = [
     "SqlAuditRepository",
+    "SqlDirectoryFilingRepository",
     "SqlDirectoryRepository",
     "SqlDrawLifecycleRepository",
     "SqlDrawRepository",

@@ -158,7 +158,9 @@ class AccessGuard:
                 owner = resources.department_of(uow, target.kind, value)
                 if owner is None and target.unknown_allowed:
                     return
-                inside = owner is not None and owner in mine
+                inside = owner is not None and (
+                    owner == principal.department_id if target.exact else owner in mine
+                )
             if inside and principal.role in policy.team_member:
                 position = int(_get_field(request, target.field.rsplit(".", 1)[0] + ".position") or 0)
                 inside = principal.subject in resources.team_of(uow, value, position)

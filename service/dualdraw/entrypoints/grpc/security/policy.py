@@ -22,7 +22,7 @@ from dualdraw.entrypoints.grpc.security.tokens import Role
 
 ResourceKind = Literal[
     "department", "task", "draw", "object", "inspector", "complaint", "risk_assessment", "designation",
-    "import", "substitution", "item", "transfer", "plan",
+    "import", "substitution", "item", "transfer", "plan", "filing", "filing_parent",
 ]  # fmt: skip
 WhenEmpty = Literal["own", "root", "required", "skip"]
 
@@ -35,6 +35,7 @@ class Target:
     field: str
     when_empty: WhenEmpty = "required"
     unknown_allowed: bool = False  # a resource that does not exist yet passes (it is being created)
+    exact: bool = False  # the resource must belong to the caller's own department, not one below it
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ RESULTS, PUBLICATION, PUBLIC = "ResultService", "PublicationService", "PublicSer
 RULES, VERIFIABLE, AUDIT_LOG = "RuleService", "VerifiableDrawService", "AuditLogService"
 PLANS = "PlanService"
 EVIDENCE = "EvidenceService"
+FILINGS = "DirectoryFilingService"
 
 POLICIES: dict[str, MethodPolicy] = {
     # -- directory ------------------------------------------------------------------------------------
@@ -127,6 +129,30 @@ POLICIES: dict[str, MethodPolicy] = {
     _m(PLANS, "ListPlans"): rule(P, *STAFF, on=Target("department", "department_id", "own")),
     _m(PLANS, "EstimatePlan"): rule(P, D, A, on=Target("plan", "plan_id")),
     _m(PLANS, "GetPlanProgress"): rule(P, *STAFF, on=Target("plan", "plan_id")),
+    # -- directory filing with the level above (Art. 7): a department's own draw operator files its
+    # directories; only the draw operator of the department it is filed with (its parent) decides; staff of
+    # the subtree read filings (a filing belongs to the filing department, so the levels above see it).
+    _m(FILINGS, "SubmitDirectoryFiling"): rule(
+        D, on=Target("department", "department", exact=True), writes=True
+    ),
+    _m(FILINGS, "AcknowledgeDirectoryFiling"): rule(
+        D, on=Target("filing_parent", "name", exact=True), writes=True
+    ),
+    _m(FILINGS, "ReturnDirectoryFiling"): rule(
+        D, on=Target("filing_parent", "name", exact=True), writes=True
+    ),
+    _m(FILINGS, "GetDirectoryFiling"): rule(*STAFF, on=Target("filing", "name")),
+    _m(FILINGS, "ListDirectoryFilings"): rule(
+        *STAFF,
+        on=Target("department", "department", "skip"),
+        also=(Target("department", "parent_department", "skip"),),  # the use case needs one of the two
+    ),
+    _m(FILINGS, "ListDirectoryFilingDifferences"): rule(
+        *STAFF,
+        on=Target("filing", "directory_filing", "skip"),
+        also=(Target("department", "department", "skip"),),  # the use case needs exactly one of the two
+    ),
+    _m(FILINGS, "ListChildFilingStatuses"): rule(*STAFF, on=Target("department", "parent_department", "own")),
     # -- results and publication -----------------------------------------------------------------------
     _m(RESULTS, "RecordResult"): rule(I, on=Target("draw", "result.draw_id"), writes=True, team_member=(I,)),
     _m(RESULTS, "CorrectResult"): rule(I, on=Target("draw", "result.draw_id"), writes=True, team_member=(I,)),

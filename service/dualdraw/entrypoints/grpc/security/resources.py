@@ -2,7 +2,9 @@
 
 task → its department; draw → its task's department; object → its registering department; inspector → its
 department; complaint, risk assessment, statutory designation → their object's registering department;
-campaign → its organiser; inspection item, annual plan → its department.
+campaign → its organiser; inspection item, annual plan → its department; directory filing → the filing
+department (``filing``) or the parent it is filed with (``filing_parent``). Departments and filings may be
+named by resource name (``departments/{id}``, ``directoryFilings/{id}``).
 An unknown resource has no department (``None``), which the guard treats exactly like a foreign one.
 """
 
@@ -33,7 +35,13 @@ def _draw_department(uow: UnitOfWork, draw_id: str) -> str | None:
 def department_of(uow: UnitOfWork, kind: str, key: str) -> str | None:
     """The department owning resource ``kind``/``key``, or ``None`` when there is no such resource."""
     if kind == "department":
+        key = key.removeprefix("departments/")
         return key if uow.directory.get_department(key) is not None else None
+    if kind in ("filing", "filing_parent"):
+        filing = uow.filings.get(key.removeprefix("directoryFilings/"))
+        if filing is None:
+            return None
+        return filing.department_id if kind == "filing" else filing.parent_department_id
     if kind == "task":
         return _task_department(uow, key)
     if kind == "draw":
