@@ -25,7 +25,7 @@ from dualdraw.adapters.draw_queue import DrawQueue, queue_limit
 from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.adapters.store.ledger import Ledger
 from dualdraw.adapters.store.unit_of_work import Store
-from dualdraw.bootstrap import bureau_rules, entropy_policy, wire
+from dualdraw.bootstrap import bureau_rules, credit_relay, entropy_policy, wire
 from dualdraw.domain.audit.checkpoints import CheckpointSigner, write_private_key
 from dualdraw.domain.draw.algorithm import parse_ratio
 from dualdraw.domain.working_days import load_calendar
@@ -275,6 +275,11 @@ def create_server(
     signer, trusted = audit_signing(settings)
     wiring = wire(settings, signer, store=store, engine=engine, entropy=policy)
     store, engine, draw_process = wiring.store, wiring.engine, wiring.draw_process
+    try:
+        credit = credit_relay(settings, store)
+    except (OSError, ValueError):
+        wiring.close()
+        raise
     _sign_unsigned_head(store)
     rule_book = RuleBook([settings.rules_path])
     services = Services(
@@ -362,6 +367,9 @@ def create_server(
     running = RunningServer(
         server, port, health_servicer, services, store, metrics, draw_process, denials=denials
     )
+    if credit is not None:
+        running.relays.append(credit.start())
+        log.info("credit records delivered to %s", settings.credit_url)
     if socket_dir is not None:
         try:
             running.http = _start_http(settings, socket_dir)
