@@ -344,4 +344,13 @@ HELP_ZH: Final[dict[str, str]] = {
     "the line-oriented form dualdraw-bundle-lines/1 (verified in bounded memory at any size)": (
         "逐行格式 dualdraw-bundle-lines/1（任意规模均可在有限内存内验证）"
     ),
+    "the push of results and follow-up outcomes to the credit system": (
+        "检查结果及后续处置结果向信用系统的推送"
+    ),
+    "records pending, delivered and failed, and the records not delivered yet": (
+        "待推送、已送达和推送失败的记录数，以及尚未送达的记录"
+    ),
+    "which records to list (default: undelivered, i.e. failed then pending)": (
+        "列出哪些记录（默认 undelivered：先推送失败的，再待推送的）"
+    ),
 }

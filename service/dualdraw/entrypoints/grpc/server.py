@@ -30,6 +30,7 @@ from dualdraw.domain.audit.checkpoints import CheckpointSigner, write_private_ke
 from dualdraw.domain.draw.algorithm import parse_ratio
 from dualdraw.domain.working_days import load_calendar
 from dualdraw.entrypoints.grpc import reflection
+from dualdraw.entrypoints.grpc.deliveries_servicer import DeliveryServicer
 from dualdraw.entrypoints.grpc.directory_servicer import DirectoryServicer
 from dualdraw.entrypoints.grpc.errors import ErrorMappingInterceptor
 from dualdraw.entrypoints.grpc.idempotency import IdempotencyInterceptor
@@ -60,6 +61,8 @@ from dualdraw.settings import Settings
 from dualdraw.v1 import (
     audit_pb2,
     audit_pb2_grpc,
+    deliveries_pb2,
+    deliveries_pb2_grpc,
     directory_pb2,
     directory_pb2_grpc,
     draws_pb2,
@@ -160,6 +163,11 @@ REGISTRATIONS: list[Registration] = [
             services, services.audit_trusted_keys, development=services.audit_trusted_keys is None
         ),
         verification_pb2_grpc.add_AuditLogServiceServicer_to_server,
+    ),
+    Registration(  # where the messages for the credit system and the event broker stand
+        deliveries_pb2.DESCRIPTOR.services_by_name["DeliveryService"].full_name,
+        DeliveryServicer,
+        deliveries_pb2_grpc.add_DeliveryServiceServicer_to_server,
     ),
 ]
 SERVICE_NAMES = [r.full_name for r in REGISTRATIONS]

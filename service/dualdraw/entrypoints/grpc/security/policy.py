@@ -72,6 +72,7 @@ DIR, ITEMS, TASKS, DRAWS, AUDIT = (
 RESULTS, PUBLICATION, PUBLIC = "ResultService", "PublicationService", "PublicService"
 RULES, VERIFIABLE, AUDIT_LOG = "RuleService", "VerifiableDrawService", "AuditLogService"
 PLANS = "PlanService"
+DELIVERIES = "DeliveryService"
 
 POLICIES: dict[str, MethodPolicy] = {
     # -- directory ------------------------------------------------------------------------------------
@@ -170,6 +171,10 @@ POLICIES: dict[str, MethodPolicy] = {
     _m(AUDIT_LOG, "GetCheckpoint"): rule(*INTERNAL),
     _m(AUDIT_LOG, "GetInclusionProof"): rule(*INTERNAL),
     _m(AUDIT_LOG, "GetConsistencyProof"): rule(*INTERNAL),
+    # -- deliveries to the credit system and the event broker: the outbox holds every department's records,
+    # so only staff at a root of the tree read it (read-only; the relays deliver) -------------------------
+    _m(DELIVERIES, "ListDeliveries"): rule(*STAFF, on=Target("department", "", "root")),
+    _m(DELIVERIES, "GetDeliverySummary"): rule(*STAFF, on=Target("department", "", "root")),
     # -- the public read API: published data only, no token needed --------------------------------------
     _m(PUBLIC, "ListPublishedItems"): rule(*EVERYONE),
     _m(PUBLIC, "ListItemVersions"): rule(*EVERYONE),
