@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -24,63 +21,16 @@ from dualdraw.domain.results import InspectionResult, Outcome, ResultEntry
 from dualdraw.service_layer.audit_events import record_event
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.outbox_delivery import deliver_due
+from tests.integration.credit_receiver import Receiver, credit_receiver
 
 T0 = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
 CODE = "91130273MA07EQDNG7"
 
 
-@dataclass
-class Receiver:
-    """What the local credit system answers, in order (then ``ack``), and what it was sent."""
-
-    plan: list[str] = field(default_factory=list)  # "ack", "fail" (500), "refuse" (422), "hang"
-    hang_s: float = 3.0
-    requests: list[tuple[dict[str, str], dict[str, Any]]] = field(default_factory=list)
-    receipts: dict[str, str] = field(default_factory=dict)  # Idempotency-Key -> receipt (duplicates dropped)
-    url: str = ""
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    state = Receiver()
-    lock = threading.Lock()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            with lock:
-                state.requests.append((dict(self.headers.items()), body))
-                answer = state.plan.pop(0) if state.plan else "ack"
-            if answer == "hang":
-                time.sleep(state.hang_s)
-                return
-            if answer in ("fail", "refuse"):
-                self._answer(500 if answer == "fail" else 422, {"error": f"{answer} on purpose"})
-                return
-            key = self.headers["Idempotency-Key"]
-            with lock:
-                receipt = state.receipts.setdefault(key, f"R-{len(state.receipts) + 1}")
-            self._answer(201, {"receipt": receipt})
-
-        def _answer(self, status: int, document: dict[str, str]) -> None:
-            data = json.dumps(document).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/credit-records"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
+    with credit_receiver() as receiver:
+        yield receiver
 
 
 @pytest.fixture
