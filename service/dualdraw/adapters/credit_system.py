@@ -10,6 +10,7 @@ request to the receiver, which drops it by that key (or by ``record_id``).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import ssl
 import urllib.error
@@ -85,7 +86,7 @@ def credit_document(message: OutboxMessage) -> dict[str, Any]:
         "action": message.action,
         "kind": kind,
         "resource": message.resource,
-        "occurred_at": message.occurred_at.isoformat().replace("+00:00", "Z"),
+        "occurred_at": message.occurred_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
         "record": record,
     }
 
