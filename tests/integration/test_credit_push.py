@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ from dualdraw.domain.outbox import DeliveryState, Destination, OutboxMessage, re
 from dualdraw.domain.results import InspectionResult, Outcome, ResultEntry
 from dualdraw.service_layer.audit_events import record_event
 from dualdraw.service_layer.context import Caller
-from dualdraw.service_layer.outbox_delivery import deliver_due
+from dualdraw.service_layer.outbox_delivery import LEASE, deliver_due
 from tests.integration.credit_receiver import Receiver, credit_receiver
 
 T0 = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
@@ -195,8 +196,11 @@ def test_a_crash_between_send_and_mark_sends_the_same_key_again_and_stores_the_r
 
     with pytest.raises(Crash):
         deliver(store, send_then_crash)
-    assert stored(store, sequence).state is DeliveryState.PENDING  # the transaction never committed
-    assert deliver(store, sender) == (1, 0)
+    leased = stored(store, sequence)
+    assert leased.state is DeliveryState.PENDING  # never marked
+    assert leased.next_attempt_at == T0 + LEASE  # sent again once its lease has run out
+    assert deliver(store, sender, T0 + LEASE - dt.timedelta(seconds=1)) == (0, 0)
+    assert deliver(store, sender, T0 + LEASE) == (1, 0)
     keys = [h["Idempotency-Key"] for h, _ in receiver.requests]
     assert keys == [f"credit/{sequence}", f"credit/{sequence}"]
     assert receiver.requests[0][1] == receiver.requests[1][1]  # the same document both times
@@ -205,6 +209,25 @@ def test_a_crash_between_send_and_mark_sends_the_same_key_again_and_stores_the_r
     assert (done.receipt, done.attempts) == ("R-1", 1)
     assert deliver(store, sender, T0 + dt.timedelta(days=1)) == (0, 0)
     assert len(receiver.requests) == 2
+
+
+def test_writes_do_not_wait_for_a_receiver_that_does_not_answer(store: Store, receiver: Receiver) -> None:
+    """No transaction is open during the POST: on SQLite it would hold the write lock until the timeout."""
+    sequence = record_result(store)
+    receiver.plan = ["hang"]
+    sending = threading.Thread(target=deliver, args=(store, CreditSender(receiver.url, timeout_s=2)))
+    sending.start()
+    try:
+        deadline = time.monotonic() + 5
+        while not receiver.requests:  # the POST is in flight
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        started = time.monotonic()
+        record_result(store, version=2)  # another write meanwhile
+        assert time.monotonic() - started < 1
+    finally:
+        sending.join()
+    assert stored(store, sequence).state is DeliveryState.FAILED
 
 
 def test_a_correction_is_a_record_of_its_own(store: Store, receiver: Receiver) -> None:
