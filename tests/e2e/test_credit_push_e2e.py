@@ -151,6 +151,18 @@ def test_without_an_endpoint_the_records_wait_and_show_as_pending(
             f"draws/{draw_id}/assignments/{p}/result" for p in positions
         ]
         assert all(d["state"] == "DELIVERY_STATE_PENDING" for d in document["deliveries"])
+        with DualdrawClient(served.target, actor="auditor-1", timeout=30) as client:
+            first = client.list_deliveries("credit", state="pending", page_size=1)
+            assert len(first.deliveries) == 1
+            assert first.next_page_token
+            second = client.list_deliveries(
+                "credit", state="pending", page_size=1, page_token=first.next_page_token
+            )
+            assert [d.resource for d in [*first.deliveries, *second.deliveries]] == [
+                f"draws/{draw_id}/assignments/{p}/result" for p in positions
+            ]
+            with pytest.raises(InvalidArgumentError):  # a token of another query
+                client.list_deliveries("credit", state="failed", page_token=first.next_page_token)
         assert status(capsys, served.target).splitlines()[0].split() == ["pending", "2"]
         chinese = status(capsys, served.target, "--lang", "zh")
         assert chinese.splitlines()[0].split() == ["待推送", "2"]
@@ -167,3 +179,16 @@ def test_without_an_endpoint_the_records_wait_and_show_as_pending(
         ]
     finally:
         served.running.stop(grace=1)
+
+
+def test_a_bad_credit_endpoint_stops_the_server_at_start(database_url: str) -> None:
+    settings = Settings(
+        database_url=database_url,
+        rules_path=RULES,
+        address="127.0.0.1:0",
+        auth="off",
+        draw_process="off",
+        credit_url="ftp://credit.example/records",
+    )
+    with pytest.raises(ValueError, match="DUALDRAW_CREDIT_URL"):
+        create_server(settings)

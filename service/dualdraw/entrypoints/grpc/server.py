@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
+from urllib.parse import urlsplit
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -377,7 +378,8 @@ def create_server(
     )
     if credit is not None:
         running.relays.append(credit.start())
-        log.info("credit records delivered to %s", settings.credit_url)
+        endpoint = urlsplit(settings.credit_url)
+        log.info("credit records delivered to %s://%s%s", endpoint.scheme, endpoint.hostname, endpoint.path)
     if socket_dir is not None:
         try:
             running.http = _start_http(settings, socket_dir)
