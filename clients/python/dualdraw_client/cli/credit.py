@@ -25,8 +25,8 @@ def _state(delivery: deliveries_pb2.Delivery) -> str:
 def _cmd_status(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
     (summary,) = client.delivery_summary("credit").destinations or [deliveries_pb2.DestinationSummary()]
     states = ["failed", "pending"] if args.state == "undelivered" else [args.state]
-    deliveries = [d for state in states for d in client.iter_deliveries("credit", state=state)]
-    shown = list(limited(iter(deliveries), args))
+    deliveries = (d for state in states for d in client.iter_deliveries("credit", state=state))
+    shown = list(limited(deliveries, args))  # pages are fetched only as far as --limit reaches
     if out.json:
         document: dict[str, Any] = {
             "destination": "credit",
