@@ -32,6 +32,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULE = "protos"  # the buf module's folder, as buf.yaml names it
+THIRD_PARTY = (
+    "third_party"  # the modules buf.yaml adds beside it (Google's protos), neither linted nor checked
+)
 EXCEPTIONS = Path(MODULE) / "lint-exceptions.yaml"
 RELEASE_MARKER = Path(MODULE) / "RELEASED"
 DEFAULT_AGAINST = "HEAD~1"
@@ -202,10 +205,11 @@ def lint_gate(root: Path = ROOT, *, write_pruned: bool = False) -> int:
     return 0 if verdict.passed else 1
 
 
-def _extract(root: Path, ref: str, into: Path) -> bool:
-    """Writes protos/ as of ``ref`` into ``into``; False when ``ref`` does not exist or has no protos/."""
+def _extract(root: Path, ref: str, into: Path, folder: str = MODULE) -> bool:
+    """Writes ``folder`` (protos/) as of ``ref`` into ``into``; False when ``ref`` does not exist or has no
+    such folder."""
     done = subprocess.run(  # noqa: S603 - a fixed program and arguments, no shell
-        ["git", "-C", str(root), "archive", "--format=tar", ref, MODULE],  # noqa: S607 - git from the PATH
+        ["git", "-C", str(root), "archive", "--format=tar", ref, folder],  # noqa: S607 - git from the PATH
         capture_output=True,
         check=False,
     )
@@ -223,6 +227,7 @@ def breaking(root: Path, ref: str) -> list[Finding] | None:
         before = Path(tmp)
         if not _extract(root, ref, before):
             return None
+        _extract(root, ref, before, THIRD_PARTY)  # the Google protos imported then (none before they came)
         shutil.copyfile(root / "buf.yaml", before / "buf.yaml")
         return _buf(root, "breaking", "--against", str(before))
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from dualdraw.adapters.credit_system import CreditSender
 from dualdraw.adapters.draw_process import ChildSettings, DrawProcess
 from dualdraw.adapters.evidence_store import DirectoryEvidenceStore
 from dualdraw.adapters.rules_engine.engine import ExclusionEngine
@@ -28,10 +29,12 @@ from dualdraw.domain.errors import Unavailable
 from dualdraw.domain.evidence import EvidenceLimits
 from dualdraw.domain.exclusions.model import EvaluationContext, RuleSet
 from dualdraw.domain.model import Exclusion, InspectionObject, SideFacts
+from dualdraw.domain.outbox import Destination
 from dualdraw.domain.policy import DrawRules
 from dualdraw.runtime.telemetry import time_rule_evaluation
 from dualdraw.service_layer.draw_runner import DrawRunner, InProcessDraws
 from dualdraw.service_layer.entropy_policy import EntropyPolicy
+from dualdraw.service_layer.outbox_relay import OutboxRelay
 from dualdraw.service_layer.ports import ExclusionMatcher
 from dualdraw.settings import Settings
 
@@ -132,6 +135,20 @@ def evidence_root(database_url: str) -> Path:
         return db.with_name(db.name + ".evidence")
     state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
     return state / "dualdraw" / "evidence"
+
+
+def credit_relay(settings: Settings, store: Store) -> OutboxRelay | None:
+    """The relay delivering the credit-system messages to ``DUALDRAW_CREDIT_URL`` (not started); ``None``
+    when no URL is set (the messages wait). Raises ``ValueError`` for a bad URL, timeout or token file."""
+    if not settings.credit_url:
+        return None
+    sender = CreditSender.from_files(
+        settings.credit_url,
+        timeout_s=settings.credit_timeout_s,
+        token_file=settings.credit_token_file,
+        ca_file=settings.credit_ca_file,
+    )
+    return OutboxRelay(store.unit_of_work, Destination.CREDIT, sender, interval_s=settings.credit_interval_s)
 
 
 def entropy_policy(settings: Settings) -> EntropyPolicy:

@@ -189,6 +189,25 @@ class Settings:
         )
     )
     """``DUALDRAW_EVIDENCE_CONTENT_TYPES``: the content types evidence may have, comma-separated."""
+    # -- the credit-information system (Art. 13; docs/CREDIT-PUSH.md) ----------------------------------------
+    credit_url: str = field(default_factory=lambda: os.environ.get("DUALDRAW_CREDIT_URL", "").strip())
+    """``DUALDRAW_CREDIT_URL``: where results and follow-up outcomes are POSTed (``http(s)://``); unset: no
+    delivery, the messages wait in the outbox (``dualdraw credit status`` shows them pending)."""
+    credit_timeout_s: float = field(
+        default_factory=lambda: float(os.environ.get("DUALDRAW_CREDIT_TIMEOUT_S", "") or 10)
+    )
+    """``DUALDRAW_CREDIT_TIMEOUT_S``: the longest one delivery attempt waits for the answer (default 10)."""
+    credit_token_file: Path | None = field(
+        default_factory=lambda: _optional_path("DUALDRAW_CREDIT_TOKEN_FILE")
+    )
+    """``DUALDRAW_CREDIT_TOKEN_FILE``: a file holding a bearer token sent with every delivery (optional)."""
+    credit_ca_file: Path | None = field(default_factory=lambda: _optional_path("DUALDRAW_CREDIT_CA_FILE"))
+    """``DUALDRAW_CREDIT_CA_FILE``: CA certificates (PEM) that verify the endpoint's TLS certificate, instead
+    of the system's; verification is never off."""
+    credit_interval_s: float = field(
+        default_factory=lambda: float(os.environ.get("DUALDRAW_CREDIT_INTERVAL_S", "") or 1)
+    )
+    """``DUALDRAW_CREDIT_INTERVAL_S``: how often the credit relay looks for due messages (default 1 s)."""
 
     @property
     def auth_enabled(self) -> bool:

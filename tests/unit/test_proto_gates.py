@@ -34,9 +34,11 @@ def gates() -> ModuleType:
 
 @pytest.fixture
 def copy(tmp_path: Path, node_packages: Path) -> Path:  # noqa: F811 - the fixture
-    """buf.yaml and protos/ (with the exceptions list) copied to a temporary folder."""
+    """buf.yaml, protos/ (with the exceptions list) and the Google protos they import copied to a temporary
+    folder."""
     shutil.copyfile(ROOT / "buf.yaml", tmp_path / "buf.yaml")
     shutil.copytree(ROOT / "protos", tmp_path / "protos")
+    shutil.copytree(ROOT / "third_party", tmp_path / "third_party")
     return tmp_path
 
 

@@ -381,4 +381,14 @@ HELP_ZH: Final[dict[str, str]] = {
     "also check every stored evidence file against its SHA-256 (names missing or altered ones)": (
         "同时按 SHA-256 核验每个已存储的证据文件（列出缺失或被改动的文件）"
     ),
+    # -- credit push
+    "the push of results and follow-up outcomes to the credit system": (
+        "检查结果及后续处置结果向信用系统的推送"
+    ),
+    "records pending, delivered and failed, and the records not delivered yet": (
+        "待推送、已送达和推送失败的记录数，以及尚未送达的记录"
+    ),
+    "which records to list (default: undelivered, i.e. failed then pending)": (
+        "列出哪些记录（默认 undelivered：先推送失败的，再待推送的）"
+    ),
 }

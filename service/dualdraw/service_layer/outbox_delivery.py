@@ -1,9 +1,12 @@
-"""Delivering outbox messages (``dualdraw.domain.outbox``): one message per transaction, at least once.
+"""Delivering outbox messages (``dualdraw.domain.outbox``): one message at a time, at least once.
 
 A sender takes a message and returns the receiver's receipt, or raises to say the attempt failed; the message
-is then retried after ``retry_delay``. A crash between a successful send and the commit sends the message
-again on the next round — receivers drop the duplicate by the message id — so nothing is ever lost, and each
-message is marked delivered exactly once.
+is then retried after ``retry_delay``. No transaction is open while a message is sent (a slow receiver must
+not hold SQLite's write lock, nor a PostgreSQL connection idle in a transaction): a short transaction leases
+the message (its next attempt moves to the end of the lease, so other relays skip it), the send follows, and
+a second transaction marks the outcome. A crash between a successful send and the mark sends the message
+again once the lease has run out — receivers drop the duplicate by the message id — so nothing is ever lost,
+and each message is marked delivered exactly once.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ log = logging.getLogger(__name__)
 
 Sender = Callable[[OutboxMessage], str]
 ERROR_TEXT_LIMIT = 500  # characters of a failure kept on the message (the log has it in full)
+LEASE = dt.timedelta(
+    minutes=5
+)  # longer than any sender's timeout: no other relay sends the message meanwhile
 
 
 @dataclass(frozen=True)
@@ -40,9 +46,10 @@ def deliver_due(
     send: Sender,
     now: Callable[[], dt.datetime],
     limit: int = 100,
+    lease: dt.timedelta = LEASE,
 ) -> DeliveryRound:
-    """Sends up to ``limit`` due messages of ``destination``, oldest event first, each in a transaction of
-    its own (the message row stays locked while it is sent, so two relays never send it at once)."""
+    """Sends up to ``limit`` due messages of ``destination``, oldest event first, each leased for ``lease``
+    in a transaction of its own and marked in another, with no transaction open while it is sent."""
     delivered = failed = 0
     for _ in range(limit):
         with uow:
@@ -50,15 +57,20 @@ def deliver_due(
             if not due:
                 break
             (message,) = due
-            try:
-                receipt = send(message)
-            except Exception as exc:  # any failure of the receiver or the way there: retry later
-                log.warning("outbox %s: attempt %d failed: %s", message.id, message.attempts + 1, exc)
-                error = f"{type(exc).__name__}: {exc}"[:ERROR_TEXT_LIMIT]
-                uow.outbox.failed(message.id, error, now() + retry_delay(message.attempts + 1))
-                failed += 1
-            else:
-                uow.outbox.delivered(message.id, now(), receipt)
-                delivered += 1
+            uow.outbox.lease(message.id, now() + lease)
             uow.commit()
+        try:
+            receipt = send(message)
+        except Exception as exc:  # any failure of the receiver or the way there: retry later
+            log.warning("outbox %s: attempt %d failed: %s", message.id, message.attempts + 1, exc)
+            error = f"{type(exc).__name__}: {exc}"[:ERROR_TEXT_LIMIT]
+            with uow:
+                uow.outbox.failed(message.id, error, now() + retry_delay(message.attempts + 1))
+                uow.commit()
+            failed += 1
+        else:
+            with uow:
+                uow.outbox.delivered(message.id, now(), receipt)
+                uow.commit()
+            delivered += 1
     return DeliveryRound(delivered, failed)

@@ -18,6 +18,7 @@ from ..records import RecordError
 from . import (
     audit,
     catalogue,
+    credit,
     directory,
     draws,
     evidence,
@@ -51,6 +52,7 @@ REMOTE_COMMANDS: Final = frozenset(
         "itemlist",
         "export",
         "credit-export",
+        "credit",  # the credit push's delivery status
         "rule-set",  # the rule set on the server
         "log",
         "report",
@@ -117,6 +119,7 @@ def add_remote_commands(subparsers: argparse._SubParsersAction[argparse.Argument
     results.add_commands(subparsers, common)
     report.add_commands(subparsers, common)
     evidence.add_commands(subparsers, common)
+    credit.add_commands(subparsers, common)
 
 
 def is_remote(args: argparse.Namespace) -> bool:

@@ -7,7 +7,7 @@ identity goes out as the ``x-dualdraw-actor`` metadata on every call; mutating c
 
 ``list_*`` return one page; ``iter_*`` are generators that follow ``next_page_token`` to the end.
 The calls live in one module per service area (directory, catalogue, plans, filings, draws, results,
-rules, verification, evidence);
+rules, verification, evidence, deliveries);
 :class:`DualdrawClient` joins them over the one connection of :class:`~.base.ClientBase`.
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from .base import ACTOR_METADATA_KEY, DEFAULT_TARGET, new_request_id
 from .catalogue import CatalogueCalls
+from .deliveries import DeliveryCalls
 from .directory import DirectoryCalls
 from .draws import DrawCalls
 from .evidence import EvidenceCalls
@@ -37,6 +38,7 @@ class DualdrawClient(
     RuleCalls,
     VerificationCalls,
     EvidenceCalls,
+    DeliveryCalls,
 ):
     """A connection to a dualdraw server. Use as a context manager, or call :meth:`close`.
 

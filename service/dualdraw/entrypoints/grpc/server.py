@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
+from urllib.parse import urlsplit
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -25,11 +26,12 @@ from dualdraw.adapters.draw_queue import DrawQueue, queue_limit
 from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.adapters.store.ledger import Ledger
 from dualdraw.adapters.store.unit_of_work import Store
-from dualdraw.bootstrap import bureau_rules, entropy_policy, wire
+from dualdraw.bootstrap import bureau_rules, credit_relay, entropy_policy, wire
 from dualdraw.domain.audit.checkpoints import CheckpointSigner, write_private_key
 from dualdraw.domain.draw.algorithm import parse_ratio
 from dualdraw.domain.working_days import load_calendar
 from dualdraw.entrypoints.grpc import reflection
+from dualdraw.entrypoints.grpc.deliveries_servicer import DeliveryServicer
 from dualdraw.entrypoints.grpc.directory_servicer import DirectoryServicer
 from dualdraw.entrypoints.grpc.errors import ErrorMappingInterceptor
 from dualdraw.entrypoints.grpc.evidence_servicer import EvidenceServicer
@@ -62,6 +64,8 @@ from dualdraw.settings import Settings
 from dualdraw.v1 import (
     audit_pb2,
     audit_pb2_grpc,
+    deliveries_pb2,
+    deliveries_pb2_grpc,
     directory_pb2,
     directory_pb2_grpc,
     draws_pb2,
@@ -177,6 +181,11 @@ REGISTRATIONS: list[Registration] = [
         EvidenceServicer,
         evidence_pb2_grpc.add_EvidenceServiceServicer_to_server,
     ),
+    Registration(  # where the messages for the credit system and the event broker stand
+        deliveries_pb2.DESCRIPTOR.services_by_name["DeliveryService"].full_name,
+        DeliveryServicer,
+        deliveries_pb2_grpc.add_DeliveryServiceServicer_to_server,
+    ),
 ]
 SERVICE_NAMES = [r.full_name for r in REGISTRATIONS]
 
@@ -291,6 +300,11 @@ def create_server(
     signer, trusted = audit_signing(settings)
     wiring = wire(settings, signer, store=store, engine=engine, entropy=policy)
     store, engine, draw_process = wiring.store, wiring.engine, wiring.draw_process
+    try:
+        credit = credit_relay(settings, store)
+    except (OSError, ValueError):
+        wiring.close()
+        raise
     _sign_unsigned_head(store)
     rule_book = RuleBook([settings.rules_path])
     services = Services(
@@ -380,6 +394,10 @@ def create_server(
     running = RunningServer(
         server, port, health_servicer, services, store, metrics, draw_process, denials=denials
     )
+    if credit is not None:
+        running.relays.append(credit.start())
+        endpoint = urlsplit(settings.credit_url)
+        log.info("credit records delivered to %s://%s%s", endpoint.scheme, endpoint.hostname, endpoint.path)
     if socket_dir is not None:
         try:
             running.http = _start_http(settings, socket_dir)

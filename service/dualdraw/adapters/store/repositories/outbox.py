@@ -76,17 +76,24 @@ class SqlOutboxRepository(SqlRepository):
             stmt = stmt.with_for_update(skip_locked=True)
         return [_message(r) for r in self._connection.execute(stmt)]
 
+    def lease(self, id: str, until: dt.datetime) -> None:
+        self._connection.execute(
+            sa.update(OUTBOX)
+            .where(OUTBOX.c.id == id, OUTBOX.c.delivered_at.is_(None))
+            .values(next_attempt_at=until)
+        )
+
     def delivered(self, id: str, at: dt.datetime, receipt: str) -> None:
         self._connection.execute(
             sa.update(OUTBOX)
-            .where(OUTBOX.c.id == id)
+            .where(OUTBOX.c.id == id, OUTBOX.c.delivered_at.is_(None))
             .values(delivered_at=at, receipt=receipt, last_error="", attempts=OUTBOX.c.attempts + 1)
         )
 
     def failed(self, id: str, error: str, next_attempt_at: dt.datetime) -> None:
         self._connection.execute(
             sa.update(OUTBOX)
-            .where(OUTBOX.c.id == id)
+            .where(OUTBOX.c.id == id, OUTBOX.c.delivered_at.is_(None))
             .values(
                 last_error=error or "failed", next_attempt_at=next_attempt_at, attempts=OUTBOX.c.attempts + 1
             )

@@ -75,6 +75,7 @@ RULES, VERIFIABLE, AUDIT_LOG = "RuleService", "VerifiableDrawService", "AuditLog
 PLANS = "PlanService"
 EVIDENCE = "EvidenceService"
 FILINGS = "DirectoryFilingService"
+DELIVERIES = "DeliveryService"
 
 POLICIES: dict[str, MethodPolicy] = {
     # -- directory ------------------------------------------------------------------------------------
@@ -205,6 +206,10 @@ POLICIES: dict[str, MethodPolicy] = {
     _m(EVIDENCE, "ListEvidence"): rule(*STAFF),
     _m(EVIDENCE, "DownloadEvidence"): rule(*STAFF),
     _m(EVIDENCE, "VerifyEvidence"): rule(A, on=Target("department", "", "root")),
+    # -- deliveries to the credit system and the event broker: the outbox holds every department's records,
+    # so only staff at a root of the tree read it (read-only; the relays deliver) -------------------------
+    _m(DELIVERIES, "ListDeliveries"): rule(*STAFF, on=Target("department", "", "root")),
+    _m(DELIVERIES, "GetDeliverySummary"): rule(*STAFF, on=Target("department", "", "root")),
     # -- the public read API: published data only, no token needed --------------------------------------
     _m(PUBLIC, "ListPublishedItems"): rule(*EVERYONE),
     _m(PUBLIC, "ListItemVersions"): rule(*EVERYONE),
