@@ -17,8 +17,10 @@ from dualdraw.adapters.store.repositories import (
     SqlDirectoryRepository,
     SqlDrawLifecycleRepository,
     SqlDrawRepository,
+    SqlFollowUpRepository,
     SqlItemRepository,
     SqlItemVersionRepository,
+    SqlObjectionRepository,
     SqlPlanRepository,
     SqlPublicationRepository,
     SqlResultRepository,
@@ -33,8 +35,10 @@ from dualdraw.service_layer.ports import (
     DirectoryRepository,
     DrawLifecycleRepository,
     DrawRepository,
+    FollowUpRepository,
     ItemRepository,
     ItemVersionRepository,
+    ObjectionRepository,
     PlanRepository,
     PublicationRepository,
     ResultRepository,
@@ -88,6 +92,8 @@ class SqlUnitOfWork:
     item_versions: ItemVersionRepository
     rule_sets: RuleSetRepository
     lifecycle: DrawLifecycleRepository
+    follow_ups: FollowUpRepository
+    objections: ObjectionRepository
 
     def __init__(
         self, session_factory: sessionmaker[Session], signer: CheckpointSigner | None = None
@@ -112,6 +118,8 @@ class SqlUnitOfWork:
         self.publications = SqlPublicationRepository(session)
         self.item_versions = SqlItemVersionRepository(session)
         self.rule_sets = SqlRuleSetRepository(session)
+        self.follow_ups = SqlFollowUpRepository(session)
+        self.objections = SqlObjectionRepository(session)
         return self
 
     def __exit__(

@@ -28,10 +28,16 @@ from dualdraw.adapters.store.unit_of_work import Store
 from dualdraw.bootstrap import bureau_rules, entropy_policy, wire
 from dualdraw.domain.audit.checkpoints import CheckpointSigner, write_private_key
 from dualdraw.domain.draw.algorithm import parse_ratio
+from dualdraw.domain.follow_ups import parse_due_overrides
 from dualdraw.domain.working_days import load_calendar
 from dualdraw.entrypoints.grpc import reflection
 from dualdraw.entrypoints.grpc.directory_servicer import DirectoryServicer
 from dualdraw.entrypoints.grpc.errors import ErrorMappingInterceptor
+from dualdraw.entrypoints.grpc.follow_ups_servicer import (
+    FollowUpServicer,
+    ObjectionServicer,
+    PublicFollowUpServicer,
+)
 from dualdraw.entrypoints.grpc.idempotency import IdempotencyInterceptor
 from dualdraw.entrypoints.grpc.observability import ObservabilityInterceptor
 from dualdraw.entrypoints.grpc.plans_servicer import PlanServicer
@@ -63,6 +69,8 @@ from dualdraw.v1 import (
     directory_pb2_grpc,
     draws_pb2,
     draws_pb2_grpc,
+    follow_ups_pb2,
+    follow_ups_pb2_grpc,
     items_pb2,
     items_pb2_grpc,
     plans_pb2,
@@ -137,6 +145,22 @@ REGISTRATIONS: list[Registration] = [
         publication_pb2.DESCRIPTOR.services_by_name["PublicationService"].full_name,
         PublicationServicer,
         publication_pb2_grpc.add_PublicationServiceServicer_to_server,
+    ),
+    # -- after the draw: follow-ups to closure and objections (staff), and what the public sees of them --
+    Registration(
+        follow_ups_pb2.DESCRIPTOR.services_by_name["FollowUpService"].full_name,
+        FollowUpServicer,
+        follow_ups_pb2_grpc.add_FollowUpServiceServicer_to_server,
+    ),
+    Registration(
+        follow_ups_pb2.DESCRIPTOR.services_by_name["ObjectionService"].full_name,
+        ObjectionServicer,
+        follow_ups_pb2_grpc.add_ObjectionServiceServicer_to_server,
+    ),
+    Registration(
+        follow_ups_pb2.DESCRIPTOR.services_by_name["PublicFollowUpService"].full_name,
+        PublicFollowUpServicer,
+        follow_ups_pb2_grpc.add_PublicFollowUpServiceServicer_to_server,
     ),
     Registration(
         public_pb2.DESCRIPTOR.services_by_name["PublicService"].full_name,
@@ -287,6 +311,8 @@ def create_server(
         entropy_policy=policy,
         plan_required=settings.plan_required_enabled,
         bureau_rules=bureau_rules(settings),
+        follow_up_days=parse_due_overrides(settings.follow_up_days),
+        objection_working_days=settings.objection_working_days,
     )
     if settings.rules_watch_s > 0:
         rule_book.watch(engine, settings.rules_watch_s)
