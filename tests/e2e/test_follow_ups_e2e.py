@@ -5,13 +5,15 @@ and public."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from dataclasses import dataclass
 
 import pytest
 
-from dualdraw.service_layer import publication
+from dualdraw.domain.errors import Aborted
+from dualdraw.service_layer import follow_ups, publication
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_directory import DEMO_AS_OF, demo_directory
 from dualdraw.service_layer.ports import PageRequest
@@ -231,3 +233,21 @@ def test_the_public_sees_kind_state_due_date_and_outcome_only(drawn: Drawn) -> N
     assert SHA not in str(shown)
     with d.served.running.services.reader() as uow:
         assert uow.follow_ups.list(PageRequest(size=10)).items[0].note == "内部备注"
+
+
+def test_a_stale_write_is_refused_and_the_sweep_skips_it(drawn: Drawn) -> None:
+    d, client = drawn, drawn.client
+    record(d, d.assignments[0].position)
+    opened = client.open_follow_up(
+        d.draw.id, d.assignments[0].position, pb.FOLLOW_UP_KIND_RECTIFICATION, due_in_working_days=1
+    )
+    services = d.served.running.services
+    with services.unit_of_work() as uow:
+        stored = uow.follow_ups.get(opened.name.removeprefix("followUps/"))
+        assert stored is not None
+        with pytest.raises(Aborted) as refused:
+            uow.follow_ups.replace(dataclasses.replace(stored, note="stale"), stored.revision - 1)
+        assert refused.value.reason == "CONCURRENT_CHANGE"
+    later = dt.date.fromisoformat(d.today) + dt.timedelta(days=10)
+    assert follow_ups.sweep_overdue(services.unit_of_work(), later, Caller("cron")) == 1
+    assert follow_ups.sweep_overdue(services.unit_of_work(), later, Caller("cron")) == 0

@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from dualdraw.domain import follow_ups as fu
-from dualdraw.domain.errors import NotFound, Violations, invalid
+from dualdraw.domain.errors import Aborted, NotFound, Violations, invalid
 from dualdraw.domain.follow_ups import (
     Closing,
     ClosingOutcome,
@@ -259,9 +259,14 @@ def sweep_overdue(uow: UnitOfWork, today: dt.date, caller: Caller) -> int:
     sweeper = Caller(actor=SWEEPER, request_id="", now=caller.now)
     with uow:
         due = [f for f in uow.follow_ups.overdue(today) if not f.overdue_recorded]
+        recorded = 0
         for f in due:
             marked = dataclasses.replace(f, overdue_recorded=True, revision=f.revision + 1)
-            uow.follow_ups.replace(marked, f.revision)
+            try:
+                uow.follow_ups.replace(marked, f.revision)
+            except Aborted:  # changed (or swept by another replica) since it was read: the next sweep sees it
+                continue
+            recorded += 1
             record_event(
                 uow,
                 sweeper,
@@ -270,9 +275,9 @@ def sweep_overdue(uow: UnitOfWork, today: dt.date, caller: Caller) -> int:
                 before=f,
                 after=marked,
             )
-        if due:
+        if recorded:
             uow.commit()
-    return len(due)
+    return recorded
 
 
 # --- the public read model ------------------------------------------------------------------------------
