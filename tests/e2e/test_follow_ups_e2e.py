@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from dualdraw.domain.errors import Aborted
+from dualdraw.entrypoints.cli import main as dualdraw_cli
 from dualdraw.service_layer import follow_ups, publication
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_directory import DEMO_AS_OF, demo_directory
@@ -251,3 +254,43 @@ def test_a_stale_write_is_refused_and_the_sweep_skips_it(drawn: Drawn) -> None:
     later = dt.date.fromisoformat(d.today) + dt.timedelta(days=10)
     assert follow_ups.sweep_overdue(services.unit_of_work(), later, Caller("cron")) == 1
     assert follow_ups.sweep_overdue(services.unit_of_work(), later, Caller("cron")) == 0
+
+
+def test_the_command_line_opens_lists_and_closes_follow_ups_in_chinese_and_json(
+    drawn: Drawn, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    d = drawn
+    position = d.assignments[0].position
+    record(d, position, results_pb2.OUTCOME_NOT_FOUND_AT_ADDRESS)
+    evidence = tmp_path / "visit.jpg"
+    evidence.write_bytes(b"closed door")
+    server = ["--server", d.served.target, "--actor", "clerk-1"]
+
+    def run(*argv: str, zh: bool = False) -> str:
+        code = dualdraw_cli.main([*(["--lang", "zh"] if zh else []), *argv[:2], *server, *argv[2:]])
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        return out
+
+    opened = json.loads(
+        run(
+            "follow-ups",
+            "open",
+            d.draw.id,
+            str(position),
+            "--kind",
+            "abnormal_listing",
+            "--evidence",
+            str(evidence),
+            "--json",
+        )
+    )
+    assert opened["kind"] == "FOLLOW_UP_KIND_ABNORMAL_LISTING"
+    assert opened["evidence"] == [{"sha256": hashlib.sha256(b"closed door").hexdigest(), "size_bytes": "11"}]
+    listed = run("follow-ups", "list", "--draw", d.draw.id, zh=True)
+    assert opened["name"] in listed
+    assert "后续处置" in listed
+    closed = run("follow-ups", "close", opened["name"], "--outcome", "listed", "--text", "已列入经营异常名录")
+    assert "listed" in closed
+    assert "已列入经营异常名录" in closed
+    assert "没有逾期的后续处置" in run("follow-ups", "overdue", zh=True)
