@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -28,6 +30,8 @@ from dualdraw.domain.follow_ups import (
 from dualdraw.domain.objections import Decision, Objection, decide, require_in_period
 from dualdraw.domain.results import Outcome
 from dualdraw.domain.working_days import HolidayCalendar
+from dualdraw.entrypoints.grpc.server import create_server
+from dualdraw.settings import Settings
 
 OPENED = dt.date(2026, 12, 1)  # a Tuesday
 TEAM = frozenset({"B1", "B2", "B3"})
@@ -174,3 +178,15 @@ def test_an_objection_is_received_within_the_period_and_decided_once() -> None:
     assert upheld.revision == 2
     assert reason_of(lambda: decide(upheld, Decision(False, "不成立", OPENED, "x"), 2)) == "OBJECTION_DECIDED"
     assert decide(o, Decision(False, "不成立", OPENED, "x"), 1).state.value == "rejected"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("follow_up_days", "rectification=0"), ("objection_working_days", -1)]
+)
+def test_a_bad_follow_up_setting_stops_the_server_before_it_starts(
+    name: str, value: object, tmp_path: Path
+) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}", address="127.0.0.1:0", auth="off")
+    with pytest.raises(ValueError, match=r"follow-up days|OBJECTION"):
+        create_server(dataclasses.replace(settings, **{name: value}))
+    assert not (tmp_path / "x.db").exists()

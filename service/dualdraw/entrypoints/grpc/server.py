@@ -292,6 +292,9 @@ def create_server(
             f"plaintext gRPC is allowed on loopback only, not on {settings.address}:"
             " set DUALDRAW_TLS_CERT and DUALDRAW_TLS_KEY"
         )
+    if not 0 <= settings.objection_working_days <= 365:
+        raise ValueError("DUALDRAW_OBJECTION_WORKING_DAYS must be 0..365 working days")
+    follow_up_days = parse_due_overrides(settings.follow_up_days)
     signer, trusted = audit_signing(settings)
     wiring = wire(settings, signer, store=store, engine=engine, entropy=policy)
     store, engine, draw_process = wiring.store, wiring.engine, wiring.draw_process
@@ -311,7 +314,7 @@ def create_server(
         entropy_policy=policy,
         plan_required=settings.plan_required_enabled,
         bureau_rules=bureau_rules(settings),
-        follow_up_days=parse_due_overrides(settings.follow_up_days),
+        follow_up_days=follow_up_days,
         objection_working_days=settings.objection_working_days,
     )
     if settings.rules_watch_s > 0:
