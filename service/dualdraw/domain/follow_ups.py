@@ -261,7 +261,7 @@ def require_follows(kind: FollowUpKind, outcome: Outcome) -> None:
 # --- transitions --------------------------------------------------------------------------------------------
 
 
-def _refuse(f: FollowUp, what: str, reason: str) -> FailedPrecondition:
+def _transition_refused(f: FollowUp, what: str, reason: str) -> FailedPrecondition:
     return FailedPrecondition(
         f"follow-up {f.id} ({f.kind.value}, {f.state.value}): {what}",
         reason=reason,
@@ -271,7 +271,7 @@ def _refuse(f: FollowUp, what: str, reason: str) -> FailedPrecondition:
 
 def _not_closed(f: FollowUp) -> None:
     if f.state is FollowUpState.CLOSED:
-        raise _refuse(f, "is closed; a closed follow-up does not change", "FOLLOW_UP_CLOSED")
+        raise _transition_refused(f, "is closed; a closed follow-up does not change", "FOLLOW_UP_CLOSED")
 
 
 def add_evidence(f: FollowUp, evidence: tuple[Evidence, ...], note: str) -> FollowUp:
@@ -286,9 +286,11 @@ def await_reinspection(f: FollowUp) -> FollowUp:
     """open → awaiting_reinspection: the enterprise reports the rectification done (rectification only)."""
     _not_closed(f)
     if f.kind is not FollowUpKind.RECTIFICATION:
-        raise _refuse(f, "only a rectification order is re-inspected", "REINSPECTION_NOT_APPLICABLE")
+        raise _transition_refused(
+            f, "only a rectification order is re-inspected", "REINSPECTION_NOT_APPLICABLE"
+        )
     if f.state is not FollowUpState.OPEN:
-        raise _refuse(f, "is awaiting its re-inspection already", "FOLLOW_UP_STATE_INVALID")
+        raise _transition_refused(f, "is awaiting its re-inspection already", "FOLLOW_UP_STATE_INVALID")
     return dataclasses.replace(f, state=FollowUpState.AWAITING_REINSPECTION, revision=f.revision + 1)
 
 
@@ -298,9 +300,11 @@ def record_reinspection(f: FollowUp, reinspection: Reinspection, team: frozenset
     the first (a failed one may be repeated before the order closes)."""
     _not_closed(f)
     if f.kind is not FollowUpKind.RECTIFICATION:
-        raise _refuse(f, "only a rectification order is re-inspected", "REINSPECTION_NOT_APPLICABLE")
+        raise _transition_refused(
+            f, "only a rectification order is re-inspected", "REINSPECTION_NOT_APPLICABLE"
+        )
     if f.state is not FollowUpState.AWAITING_REINSPECTION:
-        raise _refuse(
+        raise _transition_refused(
             f, "record that the enterprise reported the rectification first", "FOLLOW_UP_STATE_INVALID"
         )
     badges = reinspection.badge_numbers
@@ -335,19 +339,23 @@ def close(f: FollowUp, closing: Closing) -> FollowUp:
     if outcome is not ClosingOutcome.WITHDRAWN:
         if outcome not in OUTCOMES[f.kind]:
             allowed = ", ".join(sorted(o.value for o in OUTCOMES[f.kind] | {ClosingOutcome.WITHDRAWN}))
-            raise _refuse(f, f"closes with {allowed}, not {outcome.value}", "OUTCOME_NOT_FOR_KIND")
+            raise _transition_refused(
+                f, f"closes with {allowed}, not {outcome.value}", "OUTCOME_NOT_FOR_KIND"
+            )
         if f.kind is FollowUpKind.RECTIFICATION:
             if f.reinspection is None:
-                raise _refuse(
+                raise _transition_refused(
                     f, "a rectification order closes only after its re-inspection", "REINSPECTION_REQUIRED"
                 )
             if (outcome is ClosingOutcome.RECTIFIED) != f.reinspection.rectified:
-                raise _refuse(
+                raise _transition_refused(
                     f,
                     "the outcome contradicts the re-inspection "
                     f"({'rectified' if f.reinspection.rectified else 'not rectified'})",
                     "OUTCOME_CONTRADICTS_REINSPECTION",
                 )
         if f.kind is FollowUpKind.CASE_FILING and not closing.decision_number:
-            raise _refuse(f, "a case closes with the number of its decision", "DECISION_NUMBER_REQUIRED")
+            raise _transition_refused(
+                f, "a case closes with the number of its decision", "DECISION_NUMBER_REQUIRED"
+            )
     return dataclasses.replace(f, state=FollowUpState.CLOSED, closing=closing, revision=f.revision + 1)
