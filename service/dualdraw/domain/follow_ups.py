@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -32,7 +31,6 @@ MAX_TEXT = 2000
 MAX_EVIDENCE = 100
 MAX_EVIDENCE_BYTES = 1 << 40  # 1 TiB: a size beyond this is a typing error, not a file
 MIN_REINSPECTORS = 2  # Art. 10: an inspection team has at least two members; so has a re-inspection
-FOLLOW_UP_ID = re.compile(r"^f-[0-9a-f]{12}$")
 
 
 class FollowUpKind(StrEnum):

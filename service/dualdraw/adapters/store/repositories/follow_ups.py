@@ -207,12 +207,7 @@ class _Versioned(SqlRepository):
                 metadata={"id": str(values["id"])},
             )
 
-    def _filtered(
-        self,
-        department_ids: Collection[str] | None,
-        draw_id: str | None,
-        keys: Collection[tuple[str, int]] | None = None,
-    ) -> sa.Select[Any]:
+    def _filtered(self, department_ids: Collection[str] | None, draw_id: str | None) -> sa.Select[Any]:
         t = self.table
         stmt = sa.select(t)
         if department_ids is not None:
