@@ -68,6 +68,14 @@ class Settings:
     max_abandons_per_task: int = field(default_factory=lambda: _env_int("DUALDRAW_MAX_ABANDONS_PER_TASK", 1))
     """``DUALDRAW_MAX_ABANDONS_PER_TASK``: how many draws of one task may be abandoned (default 1); beyond it
     ``AbandonDraw`` is ``FAILED_PRECONDITION`` ``ABANDON_LIMIT_REACHED``."""
+    follow_up_days: str = field(default_factory=lambda: os.environ.get("DUALDRAW_FOLLOW_UP_DAYS", ""))
+    """``DUALDRAW_FOLLOW_UP_DAYS``: working days from opening a follow-up to its due date, per kind, e.g.
+    ``rectification=20,case_filing=40``; kinds not named keep their defaults (``domain.follow_ups``)."""
+    objection_working_days: int = field(
+        default_factory=lambda: _env_int("DUALDRAW_OBJECTION_WORKING_DAYS", 15)
+    )
+    """``DUALDRAW_OBJECTION_WORKING_DAYS``: working days after a result's publication within which an
+    objection to it is received (default 15)."""
     plan_required: str = field(
         default_factory=lambda: os.environ.get("DUALDRAW_PLAN_REQUIRED", "on").strip().lower()
     )

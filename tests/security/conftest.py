@@ -15,7 +15,10 @@ import pytest
 
 from dualdraw.domain import model
 from dualdraw.domain.audit.checkpoints import CheckpointSigner
+from dualdraw.domain.follow_ups import FollowUpKind
+from dualdraw.domain.objections import Objection
 from dualdraw.domain.plan.model import PlanEntry
+from dualdraw.domain.results import Outcome, ResultEntry
 from dualdraw.entrypoints.grpc.security.tokens import Principal, Role, TokenKeys, mint_token
 from dualdraw.entrypoints.grpc.server import RunningServer, create_server
 from dualdraw.service_layer import (
@@ -24,8 +27,10 @@ from dualdraw.service_layer import (
     directory_filings,
     draw_lifecycle,
     draws,
+    follow_ups,
     plans,
     publication,
+    results,
 )
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_directory import LUBEI, LUNAN, PRODUCT_QUALITY
@@ -59,6 +64,9 @@ class Side:
     plan_id: str  # a draft annual plan of the side's department, with one entry
     filing: str  # the side's submitted directory filing (directoryFilings/...), filed with the city
     filing_to_decide: str  # a submitted filing the side's department decides on ("none": it has no children)
+    result_name: str  # a recorded result of the side's draw (its last assignment)
+    follow_up_name: str  # an open rectification order of that result
+    objection_name: str  # a pending objection to that result
 
 
 @dataclass
@@ -190,6 +198,37 @@ def _side(running: RunningServer, department_id: str, item_code: str) -> Side:
     )
     plans.add_entry(services.unit_of_work(), plan.plan_id, entry, caller)
     filing = directory_filings.submit_filing(services.unit_of_work(), department_id, "", caller)
+    last = max(outcome.record.assignments, key=lambda a: a.position)
+    results.record_result(
+        services.unit_of_work(),
+        draw_id=outcome.draw.id,
+        position=last.position,
+        entry=ResultEntry(Outcome.PROBLEM_CORRECTED, caller.today(), "标识不全"),
+        caller=caller,
+    )
+    follow_up = follow_ups.open_follow_up(
+        services.unit_of_work(),
+        services.calendar,
+        follow_ups.OpenRequest(outcome.draw.id, last.position, FollowUpKind.RECTIFICATION),
+        caller,
+    )
+    objection = Objection(  # stored as is: a draw made with a local secret is never published
+        id=f"o-{department_id}",
+        draw_id=outcome.draw.id,
+        position=last.position,
+        result_version=1,
+        credit_code=last.credit_code,
+        department_id=department_id,
+        received_on=caller.today(),
+        grounds="security test",
+        evidence=(),
+        filed_by="setup",
+        filed_at=caller.now,
+        published_on=caller.today(),
+    )
+    with services.unit_of_work() as uow:
+        uow.objections.add(objection)
+        uow.commit()
     return Side(
         department_id=department_id,
         task_id=task.id,
@@ -205,6 +244,9 @@ def _side(running: RunningServer, department_id: str, item_code: str) -> Side:
         plan_id=plan.plan_id,
         filing=f"directoryFilings/{filing.id}",
         filing_to_decide="none",  # the branches have no children; the city decides their filings
+        result_name=f"draws/{outcome.draw.id}/assignments/{last.position}/result",
+        follow_up_name=f"followUps/{follow_up.id}",
+        objection_name=f"objections/{objection.id}",
     )
 
 

@@ -23,6 +23,7 @@ from dualdraw.v1 import (
     directory_pb2,
     draws_pb2,
     filings_pb2,
+    follow_ups_pb2,
     items_pb2,
     plans_pb2,
     publication_pb2,
@@ -48,6 +49,9 @@ SIDE_FIELD = {
     "plan": "plan_id",
     "filing": "filing",
     "filing_parent": "filing_to_decide",
+    "result": "result_name",
+    "follow_up": "follow_up_name",
+    "objection": "objection_name",
 }
 
 
@@ -392,6 +396,43 @@ SIBLING_CASES: dict[str, dict[str, Build]] = {
     },
     "/dualdraw.v1.PublicationService/PublishDrawResults": {
         "draw": lambda s: publication_pb2.PublishDrawResultsRequest(draw_id=s.outside.draw_id)
+    },
+    # after the draw: a follow-up or objection of the sibling branch, or one opened on its result
+    "/dualdraw.v1.FollowUpService/CreateFollowUp": {
+        "result": lambda s: follow_ups_pb2.CreateFollowUpRequest(
+            follow_up=follow_ups_pb2.FollowUp(
+                result=s.outside.result_name, kind=follow_ups_pb2.FOLLOW_UP_KIND_RECTIFICATION
+            )
+        )
+    },
+    "/dualdraw.v1.FollowUpService/AddFollowUpEvidence": {
+        "follow-up": lambda s: follow_ups_pb2.AddFollowUpEvidenceRequest(
+            name=s.outside.follow_up_name, note="x"
+        )
+    },
+    "/dualdraw.v1.FollowUpService/ReportRectification": {
+        "follow-up": lambda s: follow_ups_pb2.ReportRectificationRequest(name=s.outside.follow_up_name)
+    },
+    "/dualdraw.v1.FollowUpService/RecordReinspection": {
+        "follow-up": lambda s: follow_ups_pb2.RecordReinspectionRequest(name=s.outside.follow_up_name)
+    },
+    "/dualdraw.v1.FollowUpService/CloseFollowUp": {
+        "follow-up": lambda s: follow_ups_pb2.CloseFollowUpRequest(
+            name=s.outside.follow_up_name,
+            closing=follow_ups_pb2.FollowUpClosing(
+                outcome=follow_ups_pb2.FOLLOW_UP_OUTCOME_WITHDRAWN, text="x"
+            ),
+        )
+    },
+    "/dualdraw.v1.ObjectionService/CreateObjection": {
+        "result": lambda s: follow_ups_pb2.CreateObjectionRequest(
+            objection=follow_ups_pb2.Objection(result=s.outside.result_name, grounds="x")
+        )
+    },
+    "/dualdraw.v1.ObjectionService/DecideObjection": {
+        "objection": lambda s: follow_ups_pb2.DecideObjectionRequest(
+            name=s.outside.objection_name, reason="x"
+        )
     },
     "/dualdraw.v1.VerifiableDrawService/CommitDraw": {
         "task": lambda s: verification_pb2.CommitDrawRequest(task_id=s.outside.task_id)

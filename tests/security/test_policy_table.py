@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from google.protobuf import descriptor_pool
 
-from dualdraw.entrypoints.grpc.security.policy import POLICIES, mutating_methods
+from dualdraw.entrypoints.grpc.security.policy import POLICIES, PUBLIC_SERVICES, mutating_methods
 from dualdraw.entrypoints.grpc.security.tokens import Role
 from dualdraw.entrypoints.grpc.server import SERVICE_NAMES
 
@@ -65,6 +65,14 @@ INTENT = {  # who may write what, written out independently of the table
     "/dualdraw.v1.DirectoryFilingService/SubmitDirectoryFiling": {Role.DRAW_OPERATOR},
     "/dualdraw.v1.DirectoryFilingService/AcknowledgeDirectoryFiling": {Role.DRAW_OPERATOR},
     "/dualdraw.v1.DirectoryFilingService/ReturnDirectoryFiling": {Role.DRAW_OPERATOR},
+    # after the draw: the enforcement staff follow results up; draw operators file and decide objections
+    "/dualdraw.v1.FollowUpService/CreateFollowUp": {Role.INSPECTOR, Role.DRAW_OPERATOR},
+    "/dualdraw.v1.FollowUpService/AddFollowUpEvidence": {Role.INSPECTOR, Role.DRAW_OPERATOR},
+    "/dualdraw.v1.FollowUpService/ReportRectification": {Role.INSPECTOR, Role.DRAW_OPERATOR},
+    "/dualdraw.v1.FollowUpService/RecordReinspection": {Role.INSPECTOR, Role.DRAW_OPERATOR},
+    "/dualdraw.v1.FollowUpService/CloseFollowUp": {Role.INSPECTOR, Role.DRAW_OPERATOR},
+    "/dualdraw.v1.ObjectionService/CreateObjection": {Role.DRAW_OPERATOR},
+    "/dualdraw.v1.ObjectionService/DecideObjection": {Role.DRAW_OPERATOR},
 }
 
 
@@ -73,7 +81,7 @@ def test_the_table_says_what_the_roles_mean() -> None:
         assert set(POLICIES[name].roles) == roles, name
     assert set(INTENT) >= mutating_methods()
     for name, policy in POLICIES.items():
-        public_service = name.startswith("/dualdraw.v1.PublicService/")
+        public_service = name.startswith(tuple(f"/dualdraw.v1.{s}/" for s in PUBLIC_SERVICES))
         assert (Role.PUBLIC in policy.roles) == public_service, name
         if Role.AUDITOR in policy.roles:
             assert not policy.writes, name  # auditors read and verify, never write

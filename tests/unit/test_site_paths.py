@@ -61,6 +61,12 @@ class PublicApi:
     def redraw_statistics(self) -> public_pb2.GetRedrawStatisticsResponse:
         return public_pb2.GetRedrawStatisticsResponse(max_abandons_per_task=1)
 
+    def public_follow_ups(self) -> list[Any]:
+        return []
+
+    def public_objections(self) -> list[Any]:
+        return []
+
 
 def _files(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}

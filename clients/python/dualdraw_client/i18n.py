@@ -513,6 +513,37 @@ ZH: Final[dict[str, str]] = {
     "{count} of {checked} evidence files are missing or altered": (
         "{checked} 个证据文件中有 {count} 个缺失或已被改动"
     ),
+    # -- after the draw: follow-ups and objections --
+    "follow-up": "后续处置",
+    "result": "检查结果",
+    "opened on": "启动日期",
+    "due on": "办理期限",
+    "evidence": "证据",
+    "opened by": "启动人",
+    "rectified": "已整改到位",
+    "not rectified": "未整改到位",
+    "re-inspection": "复查",
+    "closed": "办结",
+    "closing text": "办理结果",
+    "FOLLOW-UP": "后续处置",
+    "RESULT": "检查结果",
+    "DUE": "办理期限",
+    "department {department}: {n} overdue": "部门 {department}：逾期 {n} 项",
+    "no follow-up is overdue": "没有逾期的后续处置",
+    "objection": "异议",
+    "received on": "收到日期",
+    "grounds": "异议内容",
+    "published on": "公示日期",
+    "period ends": "异议期截止",
+    "filed by": "登记人",
+    "filed at": "登记时间",
+    "decided on": "决定日期",
+    "decided by": "决定人",
+    "decision reason": "决定理由",
+    "corrected version": "更正后版本",
+    "OBJECTION": "异议",
+    "RECEIVED": "收到日期",
+    "CORRECTED": "更正版本",
 }
 """Chinese for the English source strings (with :data:`HELP_ZH`, the help of the commands' options)."""
 ZH.update(HELP_ZH)

@@ -25,6 +25,7 @@ from dualdraw.domain.draw.entropy import EntropyInput
 from dualdraw.domain.draw.substitution import Substitution
 from dualdraw.domain.evidence import Evidence, EvidenceProblem
 from dualdraw.domain.exclusions.model import EvaluationContext, RuleSet
+from dualdraw.domain.follow_ups import FollowUp
 from dualdraw.domain.inspection_history import PastInspection
 from dualdraw.domain.item_list import ItemVersion
 from dualdraw.domain.jurisdiction import ObjectFilter
@@ -44,6 +45,7 @@ from dualdraw.domain.model import (
     StatutoryDesignation,
     Task,
 )
+from dualdraw.domain.objections import Objection
 from dualdraw.domain.outbox import DeliveryState, Destination, OutboxMessage
 from dualdraw.domain.plan.model import PlanVersion
 from dualdraw.domain.policy import Raise
@@ -386,6 +388,8 @@ class UnitOfWork(Protocol):
     outbox: OutboxRepository
     evidence: EvidenceRepository
     filings: DirectoryFilingRepository
+    follow_ups: FollowUpRepository
+    objections: ObjectionRepository
 
     def __enter__(self) -> Self: ...
     def __exit__(
@@ -450,6 +454,54 @@ class PublicationRepository(Protocol):
 
     def previous(self, publication: Publication) -> Publication | None:
         """The publication of the same draw with the revision before ``publication``'s."""
+        ...
+
+
+class FollowUpRepository(Protocol):
+    """Follow-ups of results (Art. 13), one record each, replaced whole at each change."""
+
+    def add(self, follow_up: FollowUp) -> None: ...
+    def get(self, id: str) -> FollowUp | None: ...
+    def replace(self, follow_up: FollowUp, previous_revision: int) -> None:
+        """Stores ``follow_up`` over the record whose revision is ``previous_revision``; ``Aborted``
+        (``CONCURRENT_CHANGE``) when another request changed it since it was read."""
+        ...
+
+    def list(
+        self,
+        page: PageRequest,
+        department_ids: Collection[str] | None = None,
+        draw_id: str | None = None,
+        open_only: bool = False,
+    ) -> Page[FollowUp]:
+        """By id; of the owning departments ``department_ids`` (``None``: all), of one draw, not closed."""
+        ...
+
+    def overdue(
+        self, today: dt.date, department_ids: Collection[str] | None = None
+    ) -> builtins.list[FollowUp]:
+        """Not closed and due before ``today``, by owning department, due date and id."""
+        ...
+
+    def of_results(self, keys: Collection[tuple[str, int]]) -> builtins.list[FollowUp]:
+        """Every follow-up of the results ``(draw_id, position)``, by result, opening day and id."""
+        ...
+
+
+class ObjectionRepository(Protocol):
+    """Enterprise objections to published results, one record each (filed, then decided once)."""
+
+    def add(self, objection: Objection) -> None: ...
+    def get(self, id: str) -> Objection | None: ...
+    def replace(self, objection: Objection, previous_revision: int) -> None:
+        """As ``FollowUpRepository.replace``."""
+        ...
+
+    def list(
+        self, page: PageRequest, department_ids: Collection[str] | None = None, draw_id: str | None = None
+    ) -> Page[Objection]: ...
+    def of_results(self, keys: Collection[tuple[str, int]]) -> builtins.list[Objection]:
+        """Every objection to the results ``(draw_id, position)``, by result, day received and id."""
         ...
 
 

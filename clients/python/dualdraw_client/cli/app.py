@@ -23,6 +23,7 @@ from . import (
     draws,
     evidence,
     filings,
+    follow_ups,
     plans,
     report,
     results,
@@ -57,6 +58,8 @@ REMOTE_COMMANDS: Final = frozenset(
         "log",
         "report",
         "evidence",
+        "follow-ups",
+        "objections",
     }
 )
 """The top-level command names that :func:`add_remote_commands` adds."""
@@ -117,6 +120,7 @@ def add_remote_commands(subparsers: argparse._SubParsersAction[argparse.Argument
     audit.add_commands(subparsers, common)
     rules.add_commands(subparsers, common)
     results.add_commands(subparsers, common)
+    follow_ups.add_commands(subparsers, common)
     report.add_commands(subparsers, common)
     evidence.add_commands(subparsers, common)
     credit.add_commands(subparsers, common)

@@ -7,7 +7,7 @@ identity goes out as the ``x-dualdraw-actor`` metadata on every call; mutating c
 
 ``list_*`` return one page; ``iter_*`` are generators that follow ``next_page_token`` to the end.
 The calls live in one module per service area (directory, catalogue, plans, filings, draws, results,
-rules, verification, evidence, deliveries);
+follow-ups, rules, verification, evidence, deliveries);
 :class:`DualdrawClient` joins them over the one connection of :class:`~.base.ClientBase`.
 """
 
@@ -20,6 +20,7 @@ from .directory import DirectoryCalls
 from .draws import DrawCalls
 from .evidence import EvidenceCalls
 from .filings import FilingCalls
+from .follow_ups import FollowUpCalls
 from .plans import PlanCalls
 from .results import ResultCalls
 from .rules import RuleCalls
@@ -39,6 +40,7 @@ class DualdrawClient(
     VerificationCalls,
     EvidenceCalls,
     DeliveryCalls,
+    FollowUpCalls,
 ):
     """A connection to a dualdraw server. Use as a context manager, or call :meth:`close`.
 

@@ -414,6 +414,68 @@ class PublishedResultRow(Base):
     version: Mapped[int] = mapped_column(Integer)
 
 
+class FollowUpRow(Base):
+    """A follow-up action of a result (Art. 13); replaced whole at each change, ``revision`` guards against
+    lost updates. Evidence, re-inspection and closing are JSON (read with the row, never queried)."""
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (
+        ForeignKeyConstraint(["draw_id", "position"], ["assignments.draw_id", "assignments.position"]),
+        CheckConstraint("revision >= 1", name="revision"),
+        Index(None, "department_id", "state", "due_on"),
+        Index(None, "draw_id", "position"),
+    )
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    kind: Mapped[str]
+    draw_id: Mapped[str]
+    position: Mapped[int] = mapped_column(Integer)
+    result_version: Mapped[int] = mapped_column(Integer)
+    credit_code: Mapped[str]
+    department_id: Mapped[str] = mapped_column(ForeignKey("departments.id"))
+    state: Mapped[str]
+    opened_on: Mapped[dt.date]
+    due_on: Mapped[dt.date]
+    note: Mapped[str] = mapped_column(Text)
+    evidence_json: Mapped[str] = mapped_column(Text)
+    opened_by: Mapped[str]
+    revision: Mapped[int] = mapped_column(Integer)
+    reinspection_json: Mapped[str] = mapped_column(Text)
+    closing_json: Mapped[str] = mapped_column(Text)
+    overdue_recorded: Mapped[bool]
+
+
+class ObjectionRow(Base):
+    """An enterprise's objection to a published result version, and its decision (JSON, once decided)."""
+
+    __tablename__ = "objections"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["draw_id", "position", "result_version"],
+            ["inspection_results.draw_id", "inspection_results.position", "inspection_results.version"],
+            name="fk_objections_inspection_results",  # the conventional name passes 63 characters
+        ),
+        CheckConstraint("revision >= 1", name="revision"),
+        Index(None, "draw_id", "position"),
+        Index(None, "department_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    draw_id: Mapped[str]
+    position: Mapped[int] = mapped_column(Integer)
+    result_version: Mapped[int] = mapped_column(Integer)
+    credit_code: Mapped[str]
+    department_id: Mapped[str] = mapped_column(ForeignKey("departments.id"))
+    received_on: Mapped[dt.date]
+    grounds: Mapped[str] = mapped_column(Text)
+    evidence_json: Mapped[str] = mapped_column(Text)
+    filed_by: Mapped[str]
+    filed_at: Mapped[dt.datetime]
+    published_on: Mapped[dt.date]
+    revision: Mapped[int] = mapped_column(Integer)
+    decision_json: Mapped[str] = mapped_column(Text)
+
+
 class ItemVersionRow(Base):
     """A published version of an inspection item (Art. 5): the item's record and why it changed."""
 

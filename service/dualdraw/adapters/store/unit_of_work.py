@@ -19,8 +19,10 @@ from dualdraw.adapters.store.repositories import (
     SqlDrawLifecycleRepository,
     SqlDrawRepository,
     SqlEvidenceRepository,
+    SqlFollowUpRepository,
     SqlItemRepository,
     SqlItemVersionRepository,
+    SqlObjectionRepository,
     SqlOutboxRepository,
     SqlPlanRepository,
     SqlPublicationRepository,
@@ -38,8 +40,10 @@ from dualdraw.service_layer.ports import (
     DrawLifecycleRepository,
     DrawRepository,
     EvidenceRepository,
+    FollowUpRepository,
     ItemRepository,
     ItemVersionRepository,
+    ObjectionRepository,
     OutboxRepository,
     PlanRepository,
     PublicationRepository,
@@ -97,6 +101,8 @@ class SqlUnitOfWork:
     outbox: OutboxRepository
     evidence: EvidenceRepository
     filings: DirectoryFilingRepository
+    follow_ups: FollowUpRepository
+    objections: ObjectionRepository
 
     def __init__(
         self, session_factory: sessionmaker[Session], signer: CheckpointSigner | None = None
@@ -124,6 +130,8 @@ class SqlUnitOfWork:
         self.outbox = SqlOutboxRepository(session)
         self.evidence = SqlEvidenceRepository(session)
         self.filings = SqlDirectoryFilingRepository(session)
+        self.follow_ups = SqlFollowUpRepository(session)
+        self.objections = SqlObjectionRepository(session)
         return self
 
     def __exit__(

@@ -29,6 +29,7 @@ from dualdraw.adapters.store.unit_of_work import Store
 from dualdraw.bootstrap import bureau_rules, credit_relay, entropy_policy, wire
 from dualdraw.domain.audit.checkpoints import CheckpointSigner, write_private_key
 from dualdraw.domain.draw.algorithm import parse_ratio
+from dualdraw.domain.follow_ups import parse_due_overrides
 from dualdraw.domain.working_days import load_calendar
 from dualdraw.entrypoints.grpc import reflection
 from dualdraw.entrypoints.grpc.deliveries_servicer import DeliveryServicer
@@ -36,6 +37,11 @@ from dualdraw.entrypoints.grpc.directory_servicer import DirectoryServicer
 from dualdraw.entrypoints.grpc.errors import ErrorMappingInterceptor
 from dualdraw.entrypoints.grpc.evidence_servicer import EvidenceServicer
 from dualdraw.entrypoints.grpc.filings_servicer import DirectoryFilingServicer
+from dualdraw.entrypoints.grpc.follow_ups_servicer import (
+    FollowUpServicer,
+    ObjectionServicer,
+    PublicFollowUpServicer,
+)
 from dualdraw.entrypoints.grpc.idempotency import IdempotencyInterceptor
 from dualdraw.entrypoints.grpc.observability import ObservabilityInterceptor
 from dualdraw.entrypoints.grpc.plans_servicer import PlanServicer
@@ -74,6 +80,8 @@ from dualdraw.v1 import (
     evidence_pb2_grpc,
     filings_pb2,
     filings_pb2_grpc,
+    follow_ups_pb2,
+    follow_ups_pb2_grpc,
     items_pb2,
     items_pb2_grpc,
     plans_pb2,
@@ -153,6 +161,22 @@ REGISTRATIONS: list[Registration] = [
         publication_pb2.DESCRIPTOR.services_by_name["PublicationService"].full_name,
         PublicationServicer,
         publication_pb2_grpc.add_PublicationServiceServicer_to_server,
+    ),
+    # -- after the draw: follow-ups to closure and objections (staff), and what the public sees of them --
+    Registration(
+        follow_ups_pb2.DESCRIPTOR.services_by_name["FollowUpService"].full_name,
+        FollowUpServicer,
+        follow_ups_pb2_grpc.add_FollowUpServiceServicer_to_server,
+    ),
+    Registration(
+        follow_ups_pb2.DESCRIPTOR.services_by_name["ObjectionService"].full_name,
+        ObjectionServicer,
+        follow_ups_pb2_grpc.add_ObjectionServiceServicer_to_server,
+    ),
+    Registration(
+        follow_ups_pb2.DESCRIPTOR.services_by_name["PublicFollowUpService"].full_name,
+        PublicFollowUpServicer,
+        follow_ups_pb2_grpc.add_PublicFollowUpServiceServicer_to_server,
     ),
     Registration(
         public_pb2.DESCRIPTOR.services_by_name["PublicService"].full_name,
@@ -297,6 +321,9 @@ def create_server(
             f"plaintext gRPC is allowed on loopback only, not on {settings.address}:"
             " set DUALDRAW_TLS_CERT and DUALDRAW_TLS_KEY"
         )
+    if not 0 <= settings.objection_working_days <= 365:
+        raise ValueError("DUALDRAW_OBJECTION_WORKING_DAYS must be 0..365 working days")
+    follow_up_days = parse_due_overrides(settings.follow_up_days)
     signer, trusted = audit_signing(settings)
     wiring = wire(settings, signer, store=store, engine=engine, entropy=policy)
     store, engine, draw_process = wiring.store, wiring.engine, wiring.draw_process
@@ -323,6 +350,8 @@ def create_server(
         bureau_rules=bureau_rules(settings),
         evidence_store=wiring.evidence_store,
         evidence_limits=wiring.evidence_limits,
+        follow_up_days=follow_up_days,
+        objection_working_days=settings.objection_working_days,
     )
     if settings.rules_watch_s > 0:
         rule_book.watch(engine, settings.rules_watch_s)

@@ -14,7 +14,9 @@ from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.domain import model
 from dualdraw.domain.errors import FieldViolation, InvalidArgument, Violations, invalid
 from dualdraw.domain.evidence import EvidenceLimits
+from dualdraw.domain.follow_ups import FollowUpKind
 from dualdraw.domain.jurisdiction import DepartmentTree
+from dualdraw.domain.objections import DEFAULT_OBJECTION_WORKING_DAYS
 from dualdraw.domain.policy import DEFAULT_GENERAL_RATIO_CAP, DrawRules
 from dualdraw.domain.working_days import HolidayCalendar
 from dualdraw.entrypoints.grpc import convert
@@ -83,6 +85,10 @@ class Services:
     """Where evidence files are kept (``DUALDRAW_EVIDENCE_DIR``); ``None``: ``EvidenceService`` is off."""
     evidence_limits: EvidenceLimits = field(default_factory=EvidenceLimits)
     """The largest evidence file and the content types taken (``DUALDRAW_EVIDENCE_*``)."""
+    follow_up_days: dict[FollowUpKind, int] = field(default_factory=dict)
+    """``Settings.follow_up_days``: working days to a follow-up's due date, per kind (defaults otherwise)."""
+    objection_working_days: int = DEFAULT_OBJECTION_WORKING_DAYS
+    """``Settings.objection_working_days``: how long after publication an objection is received in time."""
 
 
 def caller_of(context: grpc.ServicerContext, request_id: str = "") -> Caller:

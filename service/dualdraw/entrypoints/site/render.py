@@ -1,4 +1,5 @@
-"""Renders the public site from the public read API (``PublicService``) into a folder of static files.
+"""Renders the public site from the public read API (``PublicService``, ``PublicFollowUpService``) into a
+folder of static files.
 
 The site is built from the public API, not from the database: it can only ever contain what the API
 serves, i.e. what was published, and the publishing host needs no database credentials.
@@ -14,11 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from google.type import date_pb2
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from dualdraw.entrypoints.site import charts as site_charts
 from dualdraw.entrypoints.site import plans as site_plans
-from dualdraw.v1 import public_pb2, publication_pb2
+from dualdraw.v1 import follow_ups_pb2, public_pb2, publication_pb2
 from dualdraw_client import DualdrawClient
 
 CST = dt.timezone(dt.timedelta(hours=8), "CST")
@@ -88,6 +90,54 @@ def _result_row(r: public_pb2.PublicResult) -> dict[str, Any]:
     }
 
 
+def _date(d: date_pb2.Date) -> str:
+    return f"{d.year:04d}-{d.month:02d}-{d.day:02d}" if d.year else ""
+
+
+def _result_key(name: str) -> tuple[str, int]:
+    """``(draw_id, position)`` of ``draws/{draw}/assignments/{position}/result``."""
+    parts = name.split("/")
+    return parts[1], int(parts[3])
+
+
+def _follow_up_row(f: follow_ups_pb2.PublicFollowUp) -> dict[str, Any]:
+    """What the public sees of a follow-up: kind, state, due date, and how it closed (nothing internal)."""
+    return {
+        "kind_label": f.kind_label,
+        "state_label": f.state_label,
+        "open_date": _date(f.open_date),
+        "due_date": _date(f.due_date),
+        "outcome_label": f.outcome_label,
+        "close_date": _date(f.close_date),
+    }
+
+
+def _objection_row(o: follow_ups_pb2.PublicObjection) -> dict[str, Any]:
+    return {
+        "result_version": o.result_version,
+        "receive_date": _date(o.receive_date),
+        "grounds": o.grounds,
+        "state_label": o.state_label,
+        "decide_date": _date(o.decide_date),
+        "decision_reason": o.decision_reason,
+        "corrected_version": o.corrected_version,
+    }
+
+
+def _after_the_draw(client: DualdrawClient, results: list[dict[str, Any]]) -> None:
+    """Adds to each result row its public follow-ups and objections (``follow_ups``, ``objections``)."""
+    follow_ups: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
+    for f in client.public_follow_ups():
+        follow_ups[_result_key(f.result)].append(_follow_up_row(f))
+    objections: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
+    for o in client.public_objections():
+        objections[_result_key(o.result)].append(_objection_row(o))
+    for r in results:
+        key = (r["draw_id"], r["position"])
+        r["follow_ups"] = follow_ups.get(key, [])
+        r["objections"] = objections.get(key, [])
+
+
 def _draw_row(d: public_pb2.PublicDraw) -> dict[str, Any]:
     row: dict[str, Any] = {f.name: getattr(d, f.name) for f in public_pb2.PublicDraw.DESCRIPTOR.fields}
     row["draw_id"] = _safe(d.draw_id)
@@ -128,6 +178,7 @@ def render_site(client: DualdrawClient, out_dir: Path, *, today: dt.date | None 
     }
     draws = [_draw_row(d) for d in client.iter_published_draws()]
     results = [_result_row(r) for r in client.iter_published_results()]
+    _after_the_draw(client, results)
     abandoned = [_abandoned_row(a) for a in client.abandoned_draws()]
     redraws = client.redraw_statistics()
     statistics = [

@@ -5,8 +5,9 @@ published versions), ``tasks``,
 ``directory_filings`` (filings of the directories with the parent),
 ``draws`` (draw records and the inspection history),
 ``draw_lifecycle`` (commitments, entropy, execution, substitutions, history locks), ``results``,
-``publications``, ``audit``, ``rule_sets``, ``outbox`` (messages for other systems) and ``evidence`` (the
-record of stored evidence files); ``base`` holds what they share.
+``publications``, ``follow_ups`` (follow-ups and objections), ``audit``, ``rule_sets``, ``outbox`` (messages
+for other systems), ``evidence`` (the record of stored evidence files) and ``directory_filings``; ``base``
+holds what they share.
 
 Each repository works inside the session of its unit of work and never commits. Rows are mapped to and from
 the domain's frozen dataclasses (``dualdraw.adapters.store.rows``); no ORM object leaves this package. Writes
@@ -25,6 +26,7 @@ from dualdraw.adapters.store.repositories.directory_filings import SqlDirectoryF
 from dualdraw.adapters.store.repositories.draw_lifecycle import SqlDrawLifecycleRepository, history_lock_key
 from dualdraw.adapters.store.repositories.draws import SqlDrawRepository
 from dualdraw.adapters.store.repositories.evidence import SqlEvidenceRepository
+from dualdraw.adapters.store.repositories.follow_ups import SqlFollowUpRepository, SqlObjectionRepository
 from dualdraw.adapters.store.repositories.items import SqlItemRepository, SqlItemVersionRepository
 from dualdraw.adapters.store.repositories.outbox import SqlOutboxRepository
 from dualdraw.adapters.store.repositories.plans import SqlPlanRepository
@@ -40,8 +42,10 @@ __all__ = [
     "SqlDrawLifecycleRepository",
     "SqlDrawRepository",
     "SqlEvidenceRepository",
+    "SqlFollowUpRepository",
     "SqlItemRepository",
     "SqlItemVersionRepository",
+    "SqlObjectionRepository",
     "SqlOutboxRepository",
     "SqlPlanRepository",
     "SqlPublicationRepository",

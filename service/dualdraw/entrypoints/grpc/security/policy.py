@@ -22,7 +22,8 @@ from dualdraw.entrypoints.grpc.security.tokens import Role
 
 ResourceKind = Literal[
     "department", "task", "draw", "object", "inspector", "complaint", "risk_assessment", "designation",
-    "import", "substitution", "item", "transfer", "plan", "filing", "filing_parent",
+    "import", "substitution", "item", "transfer", "plan", "filing", "filing_parent", "result", "follow_up",
+    "objection",
 ]  # fmt: skip
 WhenEmpty = Literal["own", "root", "required", "skip"]
 
@@ -76,6 +77,9 @@ PLANS = "PlanService"
 EVIDENCE = "EvidenceService"
 FILINGS = "DirectoryFilingService"
 DELIVERIES = "DeliveryService"
+FOLLOW_UPS, OBJECTIONS, PUBLIC_FOLLOW_UPS = "FollowUpService", "ObjectionService", "PublicFollowUpService"
+PUBLIC_SERVICES = (PUBLIC, PUBLIC_FOLLOW_UPS)
+"""The services of published data, which the public may call without a token (and nothing else may be)."""
 
 POLICIES: dict[str, MethodPolicy] = {
     # -- directory ------------------------------------------------------------------------------------
@@ -173,6 +177,25 @@ POLICIES: dict[str, MethodPolicy] = {
     ),
     _m(PUBLICATION, "Export"): rule(A, on=Target("draw", "draw_id", "root")),
     _m(PUBLICATION, "ExportCreditRecords"): rule(A),  # published results only, for the credit record
+    # -- after the draw (Art. 13): inspectors and draw operators of the department that drew open follow-ups
+    # of its results; the owning department (for a lead: the one it was passed to) changes and closes them.
+    # Draw operators file objections on the enterprise's behalf and decide them (a correction of the result
+    # itself is the inspectors'). Staff of the subtree read both; the public reads PublicFollowUpService.
+    _m(FOLLOW_UPS, "CreateFollowUp"): rule(I, D, on=Target("result", "follow_up.result"), writes=True),
+    _m(FOLLOW_UPS, "GetFollowUp"): rule(*STAFF, on=Target("follow_up", "name")),
+    _m(FOLLOW_UPS, "ListFollowUps"): rule(*STAFF, on=Target("department", "department", "own")),
+    # a read that records follow_up.overdue for newly overdue follow-ups (the sweep; never twice)
+    _m(FOLLOW_UPS, "ListOverdueFollowUps"): rule(*STAFF, on=Target("department", "department", "own")),
+    _m(FOLLOW_UPS, "AddFollowUpEvidence"): rule(I, D, on=Target("follow_up", "name"), writes=True),
+    _m(FOLLOW_UPS, "ReportRectification"): rule(I, D, on=Target("follow_up", "name"), writes=True),
+    _m(FOLLOW_UPS, "RecordReinspection"): rule(I, D, on=Target("follow_up", "name"), writes=True),
+    _m(FOLLOW_UPS, "CloseFollowUp"): rule(I, D, on=Target("follow_up", "name"), writes=True),
+    _m(OBJECTIONS, "CreateObjection"): rule(D, on=Target("result", "objection.result"), writes=True),
+    _m(OBJECTIONS, "GetObjection"): rule(*STAFF, on=Target("objection", "name")),
+    _m(OBJECTIONS, "ListObjections"): rule(*STAFF, on=Target("department", "department", "own")),
+    _m(OBJECTIONS, "DecideObjection"): rule(D, on=Target("objection", "name"), writes=True),
+    _m(PUBLIC_FOLLOW_UPS, "ListPublicFollowUps"): rule(*EVERYONE),
+    _m(PUBLIC_FOLLOW_UPS, "ListPublicObjections"): rule(*EVERYONE),
     # -- the rule set: policy staff reload and preview; staff read and explain ------------------------------
     _m(RULES, "GetRuleSet"): rule(*INTERNAL),
     # The rule set serves the whole server: only a policy editor at a root of the tree reloads it.

@@ -3,8 +3,9 @@
 task → its department; draw → its task's department; object → its registering department; inspector → its
 department; complaint, risk assessment, statutory designation → their object's registering department;
 campaign → its organiser; inspection item, annual plan → its department; directory filing → the filing
-department (``filing``) or the parent it is filed with (``filing_parent``). Departments and filings may be
-named by resource name (``departments/{id}``, ``directoryFilings/{id}``).
+department (``filing``) or the parent it is filed with (``filing_parent``); result → its draw's; follow-up →
+its owner (a lead passed on: the receiving department); objection → the department that drew. Departments
+and filings may be named by resource name (``departments/{id}``, ``directoryFilings/{id}``).
 An unknown resource has no department (``None``), which the guard treats exactly like a foreign one.
 """
 
@@ -66,6 +67,15 @@ def department_of(uow: UnitOfWork, kind: str, key: str) -> str | None:
     if kind == "item":
         item = uow.items.get(key)
         return item.department_id if item else None
+    if kind == "result":  # draws/{draw}/assignments/{position}/result: the draw's
+        draw_id = key.removeprefix("draws/").split("/", 1)[0]
+        return _draw_department(uow, draw_id) if key.startswith("draws/") else None
+    if kind == "follow_up":  # its owner (a lead: the department it was passed to)
+        follow_up = uow.follow_ups.get(key.removeprefix("followUps/"))
+        return follow_up.department_id if follow_up else None
+    if kind == "objection":
+        objection = uow.objections.get(key.removeprefix("objections/"))
+        return objection.department_id if objection else None
     if kind == "plan":
         versions = uow.plans.versions(key)
         return versions[-1].department_id if versions else None
