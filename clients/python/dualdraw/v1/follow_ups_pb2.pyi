@@ -169,8 +169,8 @@ OBJECTION_STATE_REJECTED: ObjectionState.ValueType  # 3
 Global___ObjectionState: _TypeAlias = ObjectionState  # noqa: Y015
 
 @_typing.final
-class Evidence(_message.Message):
-    """A file in the evidence store, named by its content."""
+class CitedEvidence(_message.Message):
+    """A file in the evidence store cited by its content (evidence/{sha256}) and size."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -192,7 +192,7 @@ class Evidence(_message.Message):
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___Evidence: _TypeAlias = Evidence  # noqa: Y015
+Global___CitedEvidence: _TypeAlias = CitedEvidence  # noqa: Y015
 
 @_typing.final
 class Reinspection(_message.Message):
@@ -326,7 +326,7 @@ class FollowUp(_message.Message):
         """The due date, a number of working days after opening."""
 
     @_builtins.property
-    def evidence(self) -> _containers.RepeatedCompositeFieldContainer[Global___Evidence]:
+    def evidence(self) -> _containers.RepeatedCompositeFieldContainer[Global___CitedEvidence]:
         """Evidence files (never public)."""
 
     @_builtins.property
@@ -351,7 +351,7 @@ class FollowUp(_message.Message):
         due_date: _date_pb2.Date | None = ...,
         due_in_working_days: _builtins.int = ...,
         note: _builtins.str = ...,
-        evidence: _abc.Iterable[Global___Evidence] | None = ...,
+        evidence: _abc.Iterable[Global___CitedEvidence] | None = ...,
         opened_by: _builtins.str = ...,
         revision: _builtins.int = ...,
         reinspection: Global___Reinspection | None = ...,
@@ -579,14 +579,14 @@ class AddFollowUpEvidenceRequest(_message.Message):
     request_id: _builtins.str
     """Idempotency key."""
     @_builtins.property
-    def evidence(self) -> _containers.RepeatedCompositeFieldContainer[Global___Evidence]:
+    def evidence(self) -> _containers.RepeatedCompositeFieldContainer[Global___CitedEvidence]:
         """Files to add (one already there is kept once)."""
 
     def __init__(
         self,
         *,
         name: _builtins.str = ...,
-        evidence: _abc.Iterable[Global___Evidence] | None = ...,
+        evidence: _abc.Iterable[Global___CitedEvidence] | None = ...,
         note: _builtins.str = ...,
         request_id: _builtins.str = ...,
     ) -> None: ...
@@ -741,7 +741,7 @@ class Objection(_message.Message):
         """The day the enterprise's objection was received; the objection period is judged on it."""
 
     @_builtins.property
-    def evidence(self) -> _containers.RepeatedCompositeFieldContainer[Global___Evidence]:
+    def evidence(self) -> _containers.RepeatedCompositeFieldContainer[Global___CitedEvidence]:
         """Files the enterprise gave (never public)."""
 
     @_builtins.property
@@ -770,7 +770,7 @@ class Objection(_message.Message):
         department: _builtins.str = ...,
         receive_date: _date_pb2.Date | None = ...,
         grounds: _builtins.str = ...,
-        evidence: _abc.Iterable[Global___Evidence] | None = ...,
+        evidence: _abc.Iterable[Global___CitedEvidence] | None = ...,
         filed_by: _builtins.str = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         publish_date: _date_pb2.Date | None = ...,

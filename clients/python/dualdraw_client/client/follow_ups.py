@@ -39,9 +39,9 @@ def objection_name(objection: str) -> str:
     return objection if objection.startswith("objections/") else f"objections/{objection}"
 
 
-def evidence(items: Iterable[tuple[str, int]]) -> list[pb.Evidence]:
+def evidence(items: Iterable[tuple[str, int]]) -> list[pb.CitedEvidence]:
     """Evidence messages of ``(sha256, size_bytes)`` pairs."""
-    return [pb.Evidence(sha256=sha, size_bytes=size) for sha, size in items]
+    return [pb.CitedEvidence(sha256=sha, size_bytes=size) for sha, size in items]
 
 
 class FollowUpCalls(ClientBase):

@@ -74,12 +74,12 @@ def date_from_pb(value: date_pb2.Date, path: str, v: Violations, *, required: bo
         return None
 
 
-def evidence_from_pb(items: list[pb.Evidence]) -> tuple[Evidence, ...]:
+def evidence_from_pb(items: list[pb.CitedEvidence]) -> tuple[Evidence, ...]:
     return tuple(Evidence(e.sha256.strip(), e.size_bytes) for e in items)
 
 
-def _evidence_to_pb(items: tuple[Evidence, ...]) -> list[pb.Evidence]:
-    return [pb.Evidence(sha256=e.sha256, size_bytes=e.size) for e in items]
+def _evidence_to_pb(items: tuple[Evidence, ...]) -> list[pb.CitedEvidence]:
+    return [pb.CitedEvidence(sha256=e.sha256, size_bytes=e.size) for e in items]
 
 
 def reinspection_from_pb(r: pb.Reinspection, v: Violations) -> Reinspection | None:
