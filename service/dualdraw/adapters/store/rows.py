@@ -23,6 +23,7 @@ from dualdraw.adapters.store.models import (
     AuditLogHeadRow,
     Base,
     CampaignRow,
+    ChecklistRevisionRow,
     ComplaintRow,
     DepartmentRow,
     DrawCommitmentRow,
@@ -32,6 +33,7 @@ from dualdraw.adapters.store.models import (
     DrawRow,
     ExclusionRow,
     InspectionItemRow,
+    InspectionRecordRow,
     InspectionResultRow,
     InspectorConflictRow,
     InspectorRow,
@@ -107,6 +109,8 @@ RESULTS = table_of(InspectionResultRow)
 PUBLICATIONS = table_of(PublicationRow)
 PUBLISHED = table_of(PublishedResultRow)
 ITEM_VERSIONS = table_of(ItemVersionRow)
+CHECKLIST_REVISIONS = table_of(ChecklistRevisionRow)
+INSPECTION_RECORDS = table_of(InspectionRecordRow)
 PLAN_VERSIONS = table_of(PlanVersionRow)
 RULE_SETS = table_of(RuleSetRow)
 

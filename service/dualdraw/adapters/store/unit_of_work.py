@@ -14,9 +14,11 @@ from dualdraw.adapters.store.database import create_engine
 from dualdraw.adapters.store.ledger import write_claim
 from dualdraw.adapters.store.repositories import (
     SqlAuditRepository,
+    SqlChecklistRepository,
     SqlDirectoryRepository,
     SqlDrawLifecycleRepository,
     SqlDrawRepository,
+    SqlInspectionRecordRepository,
     SqlItemRepository,
     SqlItemVersionRepository,
     SqlPlanRepository,
@@ -30,9 +32,11 @@ from dualdraw.domain.errors import Unavailable
 from dualdraw.runtime import deadlines
 from dualdraw.service_layer.ports import (
     AuditRepository,
+    ChecklistRepository,
     DirectoryRepository,
     DrawLifecycleRepository,
     DrawRepository,
+    InspectionRecordRepository,
     ItemRepository,
     ItemVersionRepository,
     PlanRepository,
@@ -88,6 +92,8 @@ class SqlUnitOfWork:
     item_versions: ItemVersionRepository
     rule_sets: RuleSetRepository
     lifecycle: DrawLifecycleRepository
+    checklists: ChecklistRepository
+    inspection_records: InspectionRecordRepository
 
     def __init__(
         self, session_factory: sessionmaker[Session], signer: CheckpointSigner | None = None
@@ -112,6 +118,8 @@ class SqlUnitOfWork:
         self.publications = SqlPublicationRepository(session)
         self.item_versions = SqlItemVersionRepository(session)
         self.rule_sets = SqlRuleSetRepository(session)
+        self.checklists = SqlChecklistRepository(session)
+        self.inspection_records = SqlInspectionRecordRepository(session)
         return self
 
     def __exit__(

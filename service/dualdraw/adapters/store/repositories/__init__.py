@@ -3,7 +3,8 @@ aggregate: ``directory`` (departments, objects, inspectors, side facts), ``items
 published versions), ``tasks``,
 ``plans`` (annual plan versions), ``draws`` (draw records and the inspection history),
 ``draw_lifecycle`` (commitments, entropy, execution, substitutions, history locks), ``results``,
-``publications``, ``audit`` and ``rule_sets``; ``base`` holds what they share.
+``publications``, ``inspection_records`` (checklists and inspection records), ``audit`` and
+``rule_sets``; ``base`` holds what they share.
 
 Each repository works inside the session of its unit of work and never commits. Rows are mapped to and from
 the domain's frozen dataclasses (``dualdraw.adapters.store.rows``); no ORM object leaves this package. Writes
@@ -20,6 +21,10 @@ from dualdraw.adapters.store.repositories.audit import SqlAuditRepository
 from dualdraw.adapters.store.repositories.directory import SqlDirectoryRepository
 from dualdraw.adapters.store.repositories.draw_lifecycle import SqlDrawLifecycleRepository, history_lock_key
 from dualdraw.adapters.store.repositories.draws import SqlDrawRepository
+from dualdraw.adapters.store.repositories.inspection_records import (
+    SqlChecklistRepository,
+    SqlInspectionRecordRepository,
+)
 from dualdraw.adapters.store.repositories.items import SqlItemRepository, SqlItemVersionRepository
 from dualdraw.adapters.store.repositories.plans import SqlPlanRepository
 from dualdraw.adapters.store.repositories.publications import SqlPublicationRepository
@@ -29,9 +34,11 @@ from dualdraw.adapters.store.repositories.tasks import SqlTaskRepository
 
 __all__ = [
     "SqlAuditRepository",
+    "SqlChecklistRepository",
     "SqlDirectoryRepository",
     "SqlDrawLifecycleRepository",
     "SqlDrawRepository",
+    "SqlInspectionRecordRepository",
     "SqlItemRepository",
     "SqlItemVersionRepository",
     "SqlPlanRepository",
