@@ -20,8 +20,10 @@ from dualdraw.entrypoints.grpc import convert, directory_convert
 from dualdraw.entrypoints.grpc.security.policy import POLICIES, MethodPolicy, mutating_methods
 from dualdraw.entrypoints.grpc.security.tokens import Role
 from dualdraw.v1 import (
+    checklists_pb2,
     directory_pb2,
     draws_pb2,
+    inspection_records_pb2,
     items_pb2,
     plans_pb2,
     publication_pb2,
@@ -45,6 +47,10 @@ SIDE_FIELD = {
     "item": "item_code",
     "transfer": "credit_code",
     "plan": "plan_id",
+    "checklist": "checklist_name",
+    "assignment": "assignment_name",
+    "draw_name": "draw_name",
+    "inspection_record": "inspection_record_name",
 }
 
 
@@ -362,6 +368,24 @@ SIBLING_CASES: dict[str, dict[str, Build]] = {
     },
     "/dualdraw.v1.PlanService/AmendPlan": {
         "plan": lambda s: plans_pb2.AmendPlanRequest(plan_id=s.outside.plan_id, reason="x")
+    },
+    "/dualdraw.v1.ChecklistService/ReviseChecklist": {
+        "item": lambda s: checklists_pb2.ReviseChecklistRequest(
+            checklist=checklists_pb2.Checklist(name=s.outside.checklist_name)
+        )
+    },
+    "/dualdraw.v1.InspectionRecordService/CreateInspectionRecord": {
+        "draw": lambda s: inspection_records_pb2.CreateInspectionRecordRequest(
+            inspection_record=inspection_records_pb2.InspectionRecord(assignment=s.outside.assignment_name)
+        )
+    },
+    "/dualdraw.v1.InspectionRecordService/ReviseInspectionRecord": {
+        "record": lambda s: inspection_records_pb2.ReviseInspectionRecordRequest(
+            inspection_record=inspection_records_pb2.InspectionRecord(
+                name=f"inspectionRecords/{s.outside.draw_id}-1"
+            ),
+            reason="x",
+        )
     },
     "/dualdraw.v1.ResultService/RecordResult": {
         "draw": lambda s: results_pb2.RecordResultRequest(

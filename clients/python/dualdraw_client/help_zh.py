@@ -344,4 +344,12 @@ HELP_ZH: Final[dict[str, str]] = {
     "the line-oriented form dualdraw-bundle-lines/1 (verified in bounded memory at any size)": (
         "逐行格式 dualdraw-bundle-lines/1（任意规模均可在有限内存内验证）"
     ),
+    "the checklist as a JSON file": "检查清单 JSON 文件",
+    "this revision (default: the latest)": "指定修订版（默认：最新）",
+    "the record as a JSON file": "检查记录 JSON 文件",
+    "draws/DRAW_ID/assignments/POSITION (default: the file's)": (
+        "draws/抽取编号/assignments/序号（默认：取文件中的）"
+    ),
+    "the revised record as a JSON file": "修订后的检查记录 JSON 文件",
+    "why the record is revised": "修订检查记录的理由",
 }

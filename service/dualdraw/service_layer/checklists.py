@@ -60,7 +60,7 @@ def set_checklist(
             v.add(
                 "checklist.item_version",
                 f"item {item_code} has no published version {version}",
-                reason="UNKNOWN_ITEM_VERSION",
+                reason="UNKNOWN_ITEM",
             )
         history = uow.checklists.history(item_code)
         previous = history[-1] if history else None

@@ -15,7 +15,7 @@ from ..client import DEFAULT_TARGET, DualdrawClient
 from ..errors import DualdrawError
 from ..i18n import _, language_from, set_language
 from ..records import RecordError
-from . import audit, catalogue, directory, draws, plans, report, results, rules, verification
+from . import audit, catalogue, directory, draws, inspections, plans, report, results, rules, verification
 from .options import DEFAULT_TIMEOUT, HANDLER, Handler, common_options
 from .output import Output
 
@@ -38,6 +38,8 @@ REMOTE_COMMANDS: Final = frozenset(
         "itemlist",
         "export",
         "credit-export",
+        "checklists",
+        "records",
         "rule-set",  # the rule set on the server
         "log",
         "report",
@@ -100,6 +102,7 @@ def add_remote_commands(subparsers: argparse._SubParsersAction[argparse.Argument
     audit.add_commands(subparsers, common)
     rules.add_commands(subparsers, common)
     results.add_commands(subparsers, common)
+    inspections.add_commands(subparsers, common)
     report.add_commands(subparsers, common)
 
 

@@ -6,8 +6,8 @@ identity goes out as the ``x-dualdraw-actor`` metadata on every call; mutating c
 ``request_id`` unless one is given, so a caller that retries with the same id is not applied twice.
 
 ``list_*`` return one page; ``iter_*`` are generators that follow ``next_page_token`` to the end.
-The calls live in one module per service area (directory, catalogue, plans, draws, results, rules,
-verification);
+The calls live in one module per service area (directory, catalogue, plans, draws, results, inspections
+(checklists and inspection records), rules, verification);
 :class:`DualdrawClient` joins them over the one connection of :class:`~.base.ClientBase`.
 """
 
@@ -17,6 +17,7 @@ from .base import ACTOR_METADATA_KEY, DEFAULT_TARGET, new_request_id
 from .catalogue import CatalogueCalls
 from .directory import DirectoryCalls
 from .draws import DrawCalls
+from .inspections import InspectionCalls
 from .plans import PlanCalls
 from .results import ResultCalls
 from .rules import RuleCalls
@@ -26,7 +27,14 @@ __all__ = ["ACTOR_METADATA_KEY", "DEFAULT_TARGET", "DualdrawClient", "new_reques
 
 
 class DualdrawClient(
-    DirectoryCalls, CatalogueCalls, PlanCalls, DrawCalls, ResultCalls, RuleCalls, VerificationCalls
+    DirectoryCalls,
+    CatalogueCalls,
+    PlanCalls,
+    DrawCalls,
+    ResultCalls,
+    InspectionCalls,
+    RuleCalls,
+    VerificationCalls,
 ):
     """A connection to a dualdraw server. Use as a context manager, or call :meth:`close`.
 

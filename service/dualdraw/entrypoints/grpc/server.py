@@ -36,6 +36,7 @@ from dualdraw.entrypoints.grpc.idempotency import IdempotencyInterceptor
 from dualdraw.entrypoints.grpc.observability import ObservabilityInterceptor
 from dualdraw.entrypoints.grpc.plans_servicer import PlanServicer
 from dualdraw.entrypoints.grpc.public_servicer import PublicServicer
+from dualdraw.entrypoints.grpc.records_servicer import ChecklistServicer, InspectionRecordServicer
 from dualdraw.entrypoints.grpc.results_servicer import PublicationServicer, ResultServicer
 from dualdraw.entrypoints.grpc.rules_servicer import RuleServicer
 from dualdraw.entrypoints.grpc.security.denials import DenialLog, DenialThrottle
@@ -59,10 +60,14 @@ from dualdraw.settings import Settings
 from dualdraw.v1 import (
     audit_pb2,
     audit_pb2_grpc,
+    checklists_pb2,
+    checklists_pb2_grpc,
     directory_pb2,
     directory_pb2_grpc,
     draws_pb2,
     draws_pb2_grpc,
+    inspection_records_pb2,
+    inspection_records_pb2_grpc,
     items_pb2,
     items_pb2_grpc,
     plans_pb2,
@@ -137,6 +142,17 @@ REGISTRATIONS: list[Registration] = [
         publication_pb2.DESCRIPTOR.services_by_name["PublicationService"].full_name,
         PublicationServicer,
         publication_pb2_grpc.add_PublicationServiceServicer_to_server,
+    ),
+    # -- after the draw: checklists and inspection records --
+    Registration(
+        checklists_pb2.DESCRIPTOR.services_by_name["ChecklistService"].full_name,
+        ChecklistServicer,
+        checklists_pb2_grpc.add_ChecklistServiceServicer_to_server,
+    ),
+    Registration(
+        inspection_records_pb2.DESCRIPTOR.services_by_name["InspectionRecordService"].full_name,
+        InspectionRecordServicer,
+        inspection_records_pb2_grpc.add_InspectionRecordServiceServicer_to_server,
     ),
     Registration(
         public_pb2.DESCRIPTOR.services_by_name["PublicService"].full_name,
