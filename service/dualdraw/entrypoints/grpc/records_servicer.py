@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import grpc
 
-from dualdraw.domain.errors import NotFound, Violations
+from dualdraw.domain.errors import NotFound, Violations, invalid
 from dualdraw.entrypoints.grpc import records_convert as rc
 from dualdraw.entrypoints.grpc.pagination import next_page_token, page_request
 from dualdraw.entrypoints.grpc.servicers import Services, caller_of
@@ -60,7 +60,9 @@ class ChecklistServicer(checklists_pb2_grpc.ChecklistServiceServicer):
         v.raise_if_any()
         page = page_request(request.page_size, request.page_token, request.name)
         history = checklists.checklist_history(self._s.unit_of_work(), item_code)
-        start = int(page.after) if page.after else 0
+        start = int(page.after) if page.after and page.after.isdigit() else 0
+        if page.after and not page.after.isdigit():
+            raise invalid("page_token", "is not a token this list issued", reason="PAGE_TOKEN_INVALID")
         shown = history[start : start + page.size]
         more = start + page.size < len(history)
         return checklists_pb2.ListChecklistRevisionsResponse(
