@@ -143,6 +143,7 @@ def test_an_inspection_is_recorded_revised_and_committed_to_the_audit_log(
         ("inspection_record.revise", 2, recomputed[1]),
     ]
     assert inspection_records.check_record_hashes(d.running.services.unit_of_work()) == []
+    assert d.client.verify_log().ok
 
     listed = list(d.client.iter_inspection_records(draw_id=d.assignment.draw_id))
     assert [(r.name, r.version) for r in listed] == [(name, 2)]
@@ -158,6 +159,9 @@ def test_an_inspection_is_recorded_revised_and_committed_to_the_audit_log(
         )
     (mismatch,) = inspection_records.check_record_hashes(d.running.services.unit_of_work())
     assert (mismatch.record_id, mismatch.version) == (name.removeprefix("inspectionRecords/"), 1)
+    verdict = d.client.verify_log()  # the log itself is intact; the record no longer matches it
+    assert not verdict.ok
+    assert verdict.problem.startswith(f"inspection record {mismatch.record_id} version 1: ")
 
 
 def test_a_non_member_signature_and_a_missing_finding_are_refused(drawn: Drawn) -> None:
