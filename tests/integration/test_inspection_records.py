@@ -27,6 +27,7 @@ from dualdraw.service_layer import catalogue, checklists, inspection_records, pu
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_directory import HIGH_TECH_ZONE, demo_checklists
 from dualdraw.service_layer.demo_loader import load_demo, load_demo_checklists
+from dualdraw.service_layer.draw_abandon import ABANDON_REASONS, abandon_draw
 from dualdraw.service_layer.draws import run_draw
 from dualdraw.service_layer.entropy_policy import EntropyPolicy
 
@@ -208,3 +209,26 @@ def test_a_sampling_item_needs_samples_and_a_refusal_is_witnessed(store: Store) 
     )
     assert (stored.checklist.item_code, stored.checklist.revision) == ("TS-PQ-01", 1)
     assert inspection_records.check_record_hashes(store.unit_of_work()) == []
+
+
+def test_only_an_executed_draws_existing_assignment_is_recorded(store: Store) -> None:
+    _publish(store)
+    load_demo_checklists(store.unit_of_work, planner())
+    draw_id, assignment = _assignment(store, "TS-SE-01")
+    content = _content(assignment, demo_checklists()["TS-SE-01"])
+    with pytest.raises(NotFound):
+        inspection_records.create_record(
+            store.unit_of_work(), draw_id=draw_id, position=999, content=content, caller=planner()
+        )
+    abandon_draw(
+        store.unit_of_work(),
+        draw_id=draw_id,
+        reason=ABANDON_REASONS[0],
+        note="名录数据有误",
+        caller=planner(),
+    )
+    with pytest.raises(FailedPrecondition) as abandoned:
+        inspection_records.create_record(
+            store.unit_of_work(), draw_id=draw_id, position=1, content=content, caller=planner()
+        )
+    assert (abandoned.value.reason, abandoned.value.metadata) == ("DRAW_NOT_EXECUTED", {"draw_id": draw_id})
