@@ -6,17 +6,17 @@ import dataclasses
 import datetime as dt
 
 from dualdraw.domain.checklists import (
-    CheckMethod,
     Checklist,
     ChecklistRevision,
+    CheckMethod,
     CheckPoint,
     checklist_problems,
     in_force,
 )
 from dualdraw.domain.inspection_records import (
     Acknowledgement,
-    CheckPointFinding,
     ChecklistRef,
+    CheckPointFinding,
     EvidenceFile,
     Finding,
     InspectionRecord,
