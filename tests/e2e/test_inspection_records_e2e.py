@@ -66,7 +66,6 @@ def drawn(database_url: str) -> Iterator[Drawn]:
                 )
             )
             draw = client.draw(task.id)
-            assert draw.state == "executed"
             first = next(client.iter_assignments(draw.id))
             yield Drawn(running, target, client, first)
     finally:
