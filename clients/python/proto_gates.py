@@ -32,7 +32,6 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULE = "protos"  # the buf module's folder, as buf.yaml names it
-GOOGLE_MODULE = "third_party/googleapis"  # the Google protos the API imports (buf.yaml's second module)
 EXCEPTIONS = Path(MODULE) / "lint-exceptions.yaml"
 RELEASE_MARKER = Path(MODULE) / "RELEASED"
 DEFAULT_AGAINST = "HEAD~1"
@@ -204,22 +203,16 @@ def lint_gate(root: Path = ROOT, *, write_pruned: bool = False) -> int:
 
 
 def _extract(root: Path, ref: str, into: Path) -> bool:
-    """Writes protos/ as of ``ref`` into ``into``, with the Google protos they import (as of ``ref`` when it
-    has them, else today's); False when ``ref`` does not exist or has no protos/."""
-    for path, required in ((MODULE, True), (GOOGLE_MODULE, False)):
-        done = subprocess.run(  # noqa: S603 - a fixed program and arguments, no shell
-            ["git", "-C", str(root), "archive", "--format=tar", ref, path],  # noqa: S607 - git from the PATH
-            capture_output=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            if required:
-                return False
-            if (root / path).is_dir():
-                shutil.copytree(root / path, into / path)
-            continue
-        with tarfile.open(fileobj=io.BytesIO(done.stdout)) as archive:
-            archive.extractall(into, filter="data")
+    """Writes protos/ as of ``ref`` into ``into``; False when ``ref`` does not exist or has no protos/."""
+    done = subprocess.run(  # noqa: S603 - a fixed program and arguments, no shell
+        ["git", "-C", str(root), "archive", "--format=tar", ref, MODULE],  # noqa: S607 - git from the PATH
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        return False
+    with tarfile.open(fileobj=io.BytesIO(done.stdout)) as archive:
+        archive.extractall(into, filter="data")
     return True
 
 

@@ -37,7 +37,6 @@ def copy(tmp_path: Path, node_packages: Path) -> Path:  # noqa: F811 - the fixtu
     """buf.yaml and protos/ (with the exceptions list) copied to a temporary folder."""
     shutil.copyfile(ROOT / "buf.yaml", tmp_path / "buf.yaml")
     shutil.copytree(ROOT / "protos", tmp_path / "protos")
-    shutil.copytree(ROOT / "third_party", tmp_path / "third_party")  # google.api and google.type, imported
     return tmp_path
 
 
