@@ -176,3 +176,31 @@ def test_a_non_member_signature_and_a_missing_finding_are_refused(drawn: Drawn) 
     assert missing.value.reason == "FINDING_MISSING"
     assert "SE-3" in missing.value.field_violations[0].description
     assert list(d.client.iter_inspection_records(draw_id=d.assignment.draw_id)) == []
+
+
+def test_a_checklist_revision_from_a_json_file_applies_to_the_next_record(
+    drawn: Drawn, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    d = drawn
+    current = d.client.get_checklist("TS-SE-01")
+    revised = json.loads(json_format.MessageToJson(current, preserving_proto_field_name=True))
+    revised["check_points"] = revised["check_points"][:2]
+    revised["change_reason"] = "合并检查项"
+    for output_only in ("name", "revision", "create_time", "creator", "effective_date"):
+        revised.pop(output_only, None)
+    path = tmp_path / "checklist.json"
+    path.write_text(json.dumps(revised, ensure_ascii=False), encoding="utf-8")
+    argv = ["checklists", "set", "TS-SE-01", "--file", str(path), "--json", "--server", d.target]
+    assert cli_main(argv) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert (shown["revision"], shown["item_version"], len(shown["check_points"])) == (2, 1, 2)
+    assert [c.revision for c in d.client.checklist_revisions("TS-SE-01")] == [1, 2]
+
+    record = _record(d)
+    del record.findings[2:]  # the two check points of revision 2
+    stored = d.client.create_inspection_record(record)
+    assert (stored.checklist, stored.checklist_revision) == ("items/TS-SE-01/checklist", 2)
+
+    path.write_text("{not json", encoding="utf-8")
+    assert cli_main(argv) == 2
+    assert "checklist.json" in capsys.readouterr().err
