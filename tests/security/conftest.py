@@ -68,6 +68,25 @@ class Side:
     follow_up_name: str  # an open rectification order of that result
     objection_name: str  # a pending objection to that result
 
+    @property
+    def checklist_name(self) -> str:
+        """The checklist resource of the side's item."""
+        return f"items/{self.item_code}/checklist"
+
+    @property
+    def assignment_name(self) -> str:
+        """Assignment 1 of the side's draw (the side's inspector is on its team)."""
+        return f"draws/{self.draw_id}/assignments/1"
+
+    @property
+    def draw_name(self) -> str:
+        return f"draws/{self.draw_id}"
+
+    @property
+    def inspection_record_name(self) -> str:
+        """No record is stored: "none" marks an unknown resource, which every caller is denied."""
+        return "none"
+
 
 @dataclass
 class Secured:

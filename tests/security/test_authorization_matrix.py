@@ -20,10 +20,12 @@ from dualdraw.entrypoints.grpc import convert, directory_convert
 from dualdraw.entrypoints.grpc.security.policy import POLICIES, MethodPolicy, mutating_methods
 from dualdraw.entrypoints.grpc.security.tokens import Role
 from dualdraw.v1 import (
+    checklists_pb2,
     directory_pb2,
     draws_pb2,
     filings_pb2,
     follow_ups_pb2,
+    inspection_records_pb2,
     items_pb2,
     plans_pb2,
     publication_pb2,
@@ -52,6 +54,10 @@ SIDE_FIELD = {
     "result": "result_name",
     "follow_up": "follow_up_name",
     "objection": "objection_name",
+    "checklist": "checklist_name",
+    "assignment": "assignment_name",
+    "draw_name": "draw_name",
+    "inspection_record": "inspection_record_name",
 }
 
 
@@ -382,6 +388,24 @@ SIBLING_CASES: dict[str, dict[str, Build]] = {
     "/dualdraw.v1.DirectoryFilingService/ReturnDirectoryFiling": {
         "filing": lambda s: filings_pb2.ReturnDirectoryFilingRequest(
             name=s.outside.filing, reason=filings_pb2.FILING_RETURN_REASON_INCOMPLETE
+        )
+    },
+    "/dualdraw.v1.ChecklistService/ReviseChecklist": {
+        "item": lambda s: checklists_pb2.ReviseChecklistRequest(
+            checklist=checklists_pb2.Checklist(name=s.outside.checklist_name)
+        )
+    },
+    "/dualdraw.v1.InspectionRecordService/CreateInspectionRecord": {
+        "draw": lambda s: inspection_records_pb2.CreateInspectionRecordRequest(
+            inspection_record=inspection_records_pb2.InspectionRecord(assignment=s.outside.assignment_name)
+        )
+    },
+    "/dualdraw.v1.InspectionRecordService/ReviseInspectionRecord": {
+        "record": lambda s: inspection_records_pb2.ReviseInspectionRecordRequest(
+            inspection_record=inspection_records_pb2.InspectionRecord(
+                name=f"inspectionRecords/{s.outside.draw_id}-1"
+            ),
+            reason="x",
         )
     },
     "/dualdraw.v1.ResultService/RecordResult": {

@@ -41,6 +41,10 @@ INTENT = {  # who may write what, written out independently of the table
     "/dualdraw.v1.ResultService/RecordResult": {Role.INSPECTOR},
     "/dualdraw.v1.ResultService/CorrectResult": {Role.INSPECTOR},
     "/dualdraw.v1.PublicationService/PublishDrawResults": {Role.DRAW_OPERATOR},
+    # after the draw: policy staff write the checklists, the team's inspectors the inspection records
+    "/dualdraw.v1.ChecklistService/ReviseChecklist": {Role.POLICY_EDITOR},
+    "/dualdraw.v1.InspectionRecordService/CreateInspectionRecord": {Role.INSPECTOR},
+    "/dualdraw.v1.InspectionRecordService/ReviseInspectionRecord": {Role.INSPECTOR},
     "/dualdraw.v1.PublicationService/PublishItemList": {Role.POLICY_EDITOR},
     "/dualdraw.v1.PublicationService/ReviseInspectionItem": {Role.POLICY_EDITOR},
     "/dualdraw.v1.InspectionItemService/CreateInspectionItem": {Role.POLICY_EDITOR},

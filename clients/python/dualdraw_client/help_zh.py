@@ -426,4 +426,12 @@ HELP_ZH: Final[dict[str, str]] = {
     "upheld: the corrected result version": "异议成立时：更正后的检查结果版本",
     "show one objection": "查看一项异议",
     "objections to results of a department's subtree": "某部门及其下级部门检查结果的异议",
+    "the checklist as a JSON file": "检查清单 JSON 文件",
+    "this revision (default: the latest)": "指定修订版（默认：最新）",
+    "the record as a JSON file": "检查记录 JSON 文件",
+    "draws/DRAW_ID/assignments/POSITION (default: the file's)": (
+        "draws/抽取编号/assignments/序号（默认：取文件中的）"
+    ),
+    "the revised record as a JSON file": "修订后的检查记录 JSON 文件",
+    "why the record is revised": "修订检查记录的理由",
 }

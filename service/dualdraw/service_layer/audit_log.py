@@ -10,6 +10,7 @@ from dualdraw.domain.audit.entries import LogVerdict, leaf_data, verify_entries
 from dualdraw.domain.audit.merkle import consistency_proof, inclusion_proof, root
 from dualdraw.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from dualdraw.service_layer.draw_integrity import DrawVerdict, check_all_draws
+from dualdraw.service_layer.inspection_records import check_record_hashes
 from dualdraw.service_layer.ports import PageRequest, UnitOfWork
 
 
@@ -22,6 +23,17 @@ def verify_log_and_draws(
     """``verify_log``, then every stored draw re-derived from its rows (``check_all_draws``): an edited
     assignment, team member or exclusion row is named by its draw even though the log itself is intact."""
     return verify_log(uow, trusted_keys, known_size, known_root), check_all_draws(uow)
+
+
+def record_problem(uow: UnitOfWork) -> str:
+    """The first stored inspection record version whose canonical hash no longer matches its stored hash or
+    the one the log committed (``inspection_records.check_record_hashes``), in words; "" when all match."""
+    mismatches = check_record_hashes(uow)
+    if not mismatches:
+        return ""
+    first = mismatches[0]
+    more = f" (and {len(mismatches) - 1} more)" if len(mismatches) > 1 else ""
+    return f"inspection record {first.record_id} version {first.version}: {first.what}{more}"
 
 
 def verify_log(

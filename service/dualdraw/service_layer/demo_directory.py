@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TypeVar
 
+from dualdraw.domain.checklists import Checklist, CheckMethod, CheckPoint
 from dualdraw.domain.credit_code import ALPHABET, make_credit_code
 from dualdraw.domain.model import (
     Campaign,
@@ -430,3 +431,69 @@ def demo_directory() -> DemoDirectory:
             title="2026年高新区特种设备使用单位双随机抽查",
         ),
     )
+
+
+def demo_checklists() -> dict[str, Checklist]:
+    """The check points of the demo items (Art. 4, 11), by item code; TS-PQ-01 is a sampling item."""
+    se_law = "《中华人民共和国特种设备安全法》"
+    return {
+        "TS-SE-01": Checklist(
+            check_points=(
+                CheckPoint(
+                    "SE-1", "特种设备使用登记证及登记标志", f"{se_law}第三十三条", CheckMethod.DOCUMENT_REVIEW
+                ),
+                CheckPoint(
+                    "SE-2", "特种设备定期检验及检验合格标志", f"{se_law}第四十条", CheckMethod.ON_SITE
+                ),
+                CheckPoint(
+                    "SE-3", "安全管理人员和作业人员持证上岗", f"{se_law}第十四条", CheckMethod.DOCUMENT_REVIEW
+                ),
+                CheckPoint(
+                    "SE-4", "安全技术档案和日常维护保养记录", f"{se_law}第三十五条", CheckMethod.ON_SITE
+                ),
+            )
+        ),
+        "TS-PQ-01": Checklist(
+            check_points=(
+                CheckPoint(
+                    "PQ-1", "产品标识标注", "《中华人民共和国产品质量法》第二十七条", CheckMethod.ON_SITE
+                ),
+                CheckPoint(
+                    "PQ-2",
+                    "产品质量抽样检验",
+                    "《中华人民共和国产品质量法》第十五条",
+                    CheckMethod.SAMPLING_AND_TESTING,
+                ),
+                CheckPoint(
+                    "PQ-3",
+                    "出厂检验记录",
+                    "《中华人民共和国产品质量法》第十二条",
+                    CheckMethod.DOCUMENT_REVIEW,
+                ),
+            ),
+            sample_requirements="在企业成品库待销产品中随机抽取，样品数量按产品标准规定，检验样品和备用样品分别封存",
+            laboratory_requirements="具有相应检验资质（CMA）的检验检测机构，从检验检测机构名录库中随机抽取",
+        ),
+        "TS-ME-01": Checklist(
+            check_points=(
+                CheckPoint(
+                    "ME-1",
+                    "强制检定计量器具登记备案",
+                    "《中华人民共和国计量法》第九条",
+                    CheckMethod.DOCUMENT_REVIEW,
+                ),
+                CheckPoint(
+                    "ME-2",
+                    "计量器具检定合格证书及有效期",
+                    "《中华人民共和国计量法》第九条",
+                    CheckMethod.ON_SITE,
+                ),
+                CheckPoint(
+                    "ME-3",
+                    "计量器具网上备案信息与实际一致",
+                    "《中华人民共和国计量法实施细则》第十一条",
+                    CheckMethod.ONLINE,
+                ),
+            )
+        ),
+    }

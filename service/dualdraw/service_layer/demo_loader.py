@@ -7,9 +7,9 @@ from collections.abc import Callable
 from fractions import Fraction
 
 from dualdraw.domain.plan.model import PlanEntry, PlanVersion
-from dualdraw.service_layer import catalogue, directory, plans, publication
+from dualdraw.service_layer import catalogue, checklists, directory, plans, publication
 from dualdraw.service_layer.context import Caller
-from dualdraw.service_layer.demo_directory import HIGH_TECH_ZONE, demo_directory
+from dualdraw.service_layer.demo_directory import HIGH_TECH_ZONE, demo_checklists, demo_directory
 from dualdraw.service_layer.directory import DirectoryBatch
 from dualdraw.service_layer.ports import UnitOfWork
 
@@ -45,6 +45,7 @@ def load_demo_plan(unit_of_work: Callable[[], UnitOfWork], *, now: dt.datetime |
     publication) and the high-tech zone's annual plan for the current year (UTC+8), published now:
 
     - ``e1``: special-equipment users (TS-SE-01) at 0.1, once in the year: the demo's planned draw;
+    - the demo items' checklists for their published versions, in force from today (when they have none);
     - ``e2``: product quality (TS-PQ-01, a sampling item of three days per inspection and testing fees) at
       0.2, every quarter: more inspector-days than the branch's product-quality inspectors have, so the
       estimate names a shortfall.
@@ -61,6 +62,7 @@ def load_demo_plan(unit_of_work: Callable[[], UnitOfWork], *, now: dt.datetime |
             change_legal_basis="《市场监管领域全面推行部门联合“双随机、一公开”监管工作细则》第五条",
             caller=caller,
         )
+    load_demo_checklists(unit_of_work, caller)
     plan = plans.create_plan(
         unit_of_work(),
         department_id=HIGH_TECH_ZONE,
@@ -77,3 +79,25 @@ def load_demo_plan(unit_of_work: Callable[[], UnitOfWork], *, now: dt.datetime |
         plans.add_entry(unit_of_work(), plan.plan_id, entry, caller)
     plans.approve_plan(unit_of_work(), plan.plan_id, caller)
     return plans.publish_plan(unit_of_work(), plan.plan_id, caller)
+
+
+def load_demo_checklists(unit_of_work: Callable[[], UnitOfWork], caller: Caller) -> int:
+    """Gives each published demo item without a checklist its demo checklist, in force from today (so the
+    demo's inspections can be recorded); returns how many were set."""
+    made = 0
+    for code, checklist in demo_checklists().items():
+        with unit_of_work() as uow:
+            skip = not uow.item_versions.history(code) or bool(uow.checklists.history(code))
+        if skip:
+            continue
+        checklists.set_checklist(
+            unit_of_work(),
+            item_code=code,
+            checklist=checklist,
+            item_version=0,
+            effective_from=None,
+            change_reason="首次制定检查内容和方式",
+            caller=caller,
+        )
+        made += 1
+    return made

@@ -19,6 +19,7 @@ from typing import Generic, Literal, Protocol, Self, TypeVar
 
 from dualdraw.domain.audit.checkpoints import Checkpoint
 from dualdraw.domain.audit.entries import StoredEntry
+from dualdraw.domain.checklists import ChecklistRevision
 from dualdraw.domain.directory_filing import DirectoryFiling, RecordHash
 from dualdraw.domain.draw.commitments import EligibleEntry
 from dualdraw.domain.draw.entropy import EntropyInput
@@ -27,6 +28,7 @@ from dualdraw.domain.evidence import Evidence, EvidenceProblem
 from dualdraw.domain.exclusions.model import EvaluationContext, RuleSet
 from dualdraw.domain.follow_ups import FollowUp
 from dualdraw.domain.inspection_history import PastInspection
+from dualdraw.domain.inspection_records import InspectionRecord
 from dualdraw.domain.item_list import ItemVersion
 from dualdraw.domain.jurisdiction import ObjectFilter
 from dualdraw.domain.model import (
@@ -390,6 +392,8 @@ class UnitOfWork(Protocol):
     filings: DirectoryFilingRepository
     follow_ups: FollowUpRepository
     objections: ObjectionRepository
+    checklists: ChecklistRepository
+    inspection_records: InspectionRecordRepository
 
     def __enter__(self) -> Self: ...
     def __exit__(
@@ -594,6 +598,40 @@ class EvidenceStore(Protocol):
 
     def location(self, sha256: str) -> str:
         """Where the file is kept, for people: its path inside the store (short enough for error metadata)."""
+
+
+class ChecklistRepository(Protocol):
+    """Checklist revisions of items, append-only."""
+
+    def add(self, revision: ChecklistRevision) -> None:
+        """Raises ``AlreadyExists`` (reason ``CHECKLIST_REVISION_EXISTS``) when that revision is stored."""
+        ...
+
+    def history(self, item_code: str) -> list[ChecklistRevision]:
+        """Every revision of an item's checklist, oldest first."""
+        ...
+
+
+class InspectionRecordRepository(Protocol):
+    """Inspection records, append-only: one row per (record id, version) with its canonical JSON and hash."""
+
+    def add(self, record: InspectionRecord) -> None:
+        """Raises ``AlreadyExists`` (reason ``RECORD_VERSION_EXISTS``) when that version is stored already."""
+        ...
+
+    def history(self, record_id: str) -> list[InspectionRecord]:
+        """Every version of one record, oldest first (empty for an unknown record)."""
+        ...
+
+    def list_current(
+        self, page: PageRequest, draw_id: str | None = None, position: int | None = None
+    ) -> Page[InspectionRecord]:
+        """Latest versions, paged by record id (``after`` is the last record id)."""
+        ...
+
+    def all_versions(self, page: PageRequest) -> Page[tuple[str, int, str, str]]:
+        """``(record_id, version, document_json, content_hash)`` of every stored version as stored, paged
+        by (record id, version); ``after`` is ``"<record_id>/<version>"``."""
         ...
 
 

@@ -21,7 +21,8 @@ def result_resource(draw_id: str, position: int) -> str:
     return f"draws/{draw_id}/assignments/{position}/result"
 
 
-def _assignment(uow: UnitOfWork, draw_id: str, position: int) -> Assignment:
+def assignment_of(uow: UnitOfWork, draw_id: str, position: int) -> Assignment:
+    """Assignment ``position`` of ``draw_id`` (``NotFound`` for an unknown draw or position)."""
     if uow.draws.get(draw_id) is None:
         raise NotFound("draw", draw_id)
     page = uow.draws.list_assignments(draw_id, PageRequest(size=1, after=str(position - 1)))
@@ -56,7 +57,7 @@ def _store(
     correction_reason: str,
     v: Violations,
 ) -> InspectionResult:
-    assignment = _assignment(uow, draw_id, position)
+    assignment = assignment_of(uow, draw_id, position)
     draw = uow.draws.get(draw_id)
     assert draw is not None
     drawn_on = draw.created_at.astimezone(CHINA_STANDARD_TIME).date()
@@ -152,5 +153,5 @@ def correct_result(
 def result_history(uow: UnitOfWork, draw_id: str, position: int) -> list[InspectionResult]:
     """Every version of one result, oldest first (``NotFound`` for an unknown assignment)."""
     with uow:
-        _assignment(uow, draw_id, position)
+        assignment_of(uow, draw_id, position)
         return uow.results.history(draw_id, position)

@@ -24,6 +24,7 @@ from . import (
     evidence,
     filings,
     follow_ups,
+    inspections,
     plans,
     report,
     results,
@@ -54,6 +55,8 @@ REMOTE_COMMANDS: Final = frozenset(
         "export",
         "credit-export",
         "credit",  # the credit push's delivery status
+        "checklists",
+        "records",
         "rule-set",  # the rule set on the server
         "log",
         "report",
@@ -121,6 +124,7 @@ def add_remote_commands(subparsers: argparse._SubParsersAction[argparse.Argument
     rules.add_commands(subparsers, common)
     results.add_commands(subparsers, common)
     follow_ups.add_commands(subparsers, common)
+    inspections.add_commands(subparsers, common)
     report.add_commands(subparsers, common)
     evidence.add_commands(subparsers, common)
     credit.add_commands(subparsers, common)

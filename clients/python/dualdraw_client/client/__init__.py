@@ -7,7 +7,7 @@ identity goes out as the ``x-dualdraw-actor`` metadata on every call; mutating c
 
 ``list_*`` return one page; ``iter_*`` are generators that follow ``next_page_token`` to the end.
 The calls live in one module per service area (directory, catalogue, plans, filings, draws, results,
-follow-ups, rules, verification, evidence, deliveries);
+inspections (checklists and inspection records), follow-ups, rules, verification, evidence, deliveries);
 :class:`DualdrawClient` joins them over the one connection of :class:`~.base.ClientBase`.
 """
 
@@ -21,6 +21,7 @@ from .draws import DrawCalls
 from .evidence import EvidenceCalls
 from .filings import FilingCalls
 from .follow_ups import FollowUpCalls
+from .inspections import InspectionCalls
 from .plans import PlanCalls
 from .results import ResultCalls
 from .rules import RuleCalls
@@ -41,6 +42,7 @@ class DualdrawClient(
     EvidenceCalls,
     DeliveryCalls,
     FollowUpCalls,
+    InspectionCalls,
 ):
     """A connection to a dualdraw server. Use as a context manager, or call :meth:`close`.
 

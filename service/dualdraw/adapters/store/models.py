@@ -493,6 +493,44 @@ class ItemVersionRow(Base):
     snapshot_json: Mapped[str] = mapped_column(Text)
 
 
+class ChecklistRevisionRow(Base):
+    """A revision of an item's checklist (Art. 4, 11), bound to a published item version."""
+
+    __tablename__ = "checklist_revisions"
+    __table_args__ = (
+        ForeignKeyConstraint(["item_code", "item_version"], ["item_versions.code", "item_versions.version"]),
+        CheckConstraint("revision >= 1", name="revision"),
+    )
+
+    item_code: Mapped[str] = mapped_column(primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_version: Mapped[int] = mapped_column(Integer)
+    effective_from: Mapped[dt.date]
+    change_reason: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[dt.datetime]
+    published_by: Mapped[str]
+    checklist_json: Mapped[str] = mapped_column(Text)
+
+
+class InspectionRecordRow(Base):
+    """One version of an assignment's inspection record (Art. 12); append-only. ``document_json`` is the
+    version's canonical JSON and ``content_hash`` its SHA-256, committed in the audit log."""
+
+    __tablename__ = "inspection_records"
+    __table_args__ = (
+        ForeignKeyConstraint(["draw_id", "position"], ["assignments.draw_id", "assignments.position"]),
+        CheckConstraint("version >= 1", name="version"),
+        Index(None, "draw_id", "position"),
+    )
+
+    record_id: Mapped[str] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    draw_id: Mapped[str]
+    position: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str]
+    document_json: Mapped[str] = mapped_column(Text)
+
+
 class PlanVersionRow(Base):
     """A version of a department's annual plan (Art. 9): its canonical content and state."""
 

@@ -23,6 +23,7 @@ from dualdraw.adapters.store.models import (
     AuditLogHeadRow,
     Base,
     CampaignRow,
+    ChecklistRevisionRow,
     ComplaintRow,
     DepartmentRow,
     DirectoryFilingRecordsRow,
@@ -35,6 +36,7 @@ from dualdraw.adapters.store.models import (
     EvidenceRow,
     ExclusionRow,
     InspectionItemRow,
+    InspectionRecordRow,
     InspectionResultRow,
     InspectorConflictRow,
     InspectorRow,
@@ -111,6 +113,8 @@ RESULTS = table_of(InspectionResultRow)
 PUBLICATIONS = table_of(PublicationRow)
 PUBLISHED = table_of(PublishedResultRow)
 ITEM_VERSIONS = table_of(ItemVersionRow)
+CHECKLIST_REVISIONS = table_of(ChecklistRevisionRow)
+INSPECTION_RECORDS = table_of(InspectionRecordRow)
 PLAN_VERSIONS = table_of(PlanVersionRow)
 DIRECTORY_FILINGS = table_of(DirectoryFilingRow)
 FILING_RECORDS = table_of(DirectoryFilingRecordsRow)

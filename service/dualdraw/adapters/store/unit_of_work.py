@@ -14,12 +14,14 @@ from dualdraw.adapters.store.database import create_engine
 from dualdraw.adapters.store.ledger import write_claim
 from dualdraw.adapters.store.repositories import (
     SqlAuditRepository,
+    SqlChecklistRepository,
     SqlDirectoryFilingRepository,
     SqlDirectoryRepository,
     SqlDrawLifecycleRepository,
     SqlDrawRepository,
     SqlEvidenceRepository,
     SqlFollowUpRepository,
+    SqlInspectionRecordRepository,
     SqlItemRepository,
     SqlItemVersionRepository,
     SqlObjectionRepository,
@@ -35,12 +37,14 @@ from dualdraw.domain.errors import Unavailable
 from dualdraw.runtime import deadlines
 from dualdraw.service_layer.ports import (
     AuditRepository,
+    ChecklistRepository,
     DirectoryFilingRepository,
     DirectoryRepository,
     DrawLifecycleRepository,
     DrawRepository,
     EvidenceRepository,
     FollowUpRepository,
+    InspectionRecordRepository,
     ItemRepository,
     ItemVersionRepository,
     ObjectionRepository,
@@ -103,6 +107,8 @@ class SqlUnitOfWork:
     filings: DirectoryFilingRepository
     follow_ups: FollowUpRepository
     objections: ObjectionRepository
+    checklists: ChecklistRepository
+    inspection_records: InspectionRecordRepository
 
     def __init__(
         self, session_factory: sessionmaker[Session], signer: CheckpointSigner | None = None
@@ -132,6 +138,8 @@ class SqlUnitOfWork:
         self.filings = SqlDirectoryFilingRepository(session)
         self.follow_ups = SqlFollowUpRepository(session)
         self.objections = SqlObjectionRepository(session)
+        self.checklists = SqlChecklistRepository(session)
+        self.inspection_records = SqlInspectionRecordRepository(session)
         return self
 
     def __exit__(

@@ -46,6 +46,7 @@ from dualdraw.entrypoints.grpc.idempotency import IdempotencyInterceptor
 from dualdraw.entrypoints.grpc.observability import ObservabilityInterceptor
 from dualdraw.entrypoints.grpc.plans_servicer import PlanServicer
 from dualdraw.entrypoints.grpc.public_servicer import PublicServicer
+from dualdraw.entrypoints.grpc.records_servicer import ChecklistServicer, InspectionRecordServicer
 from dualdraw.entrypoints.grpc.results_servicer import PublicationServicer, ResultServicer
 from dualdraw.entrypoints.grpc.rules_servicer import RuleServicer
 from dualdraw.entrypoints.grpc.security.denials import DenialLog, DenialThrottle
@@ -70,6 +71,8 @@ from dualdraw.settings import Settings
 from dualdraw.v1 import (
     audit_pb2,
     audit_pb2_grpc,
+    checklists_pb2,
+    checklists_pb2_grpc,
     deliveries_pb2,
     deliveries_pb2_grpc,
     directory_pb2,
@@ -82,6 +85,8 @@ from dualdraw.v1 import (
     filings_pb2_grpc,
     follow_ups_pb2,
     follow_ups_pb2_grpc,
+    inspection_records_pb2,
+    inspection_records_pb2_grpc,
     items_pb2,
     items_pb2_grpc,
     plans_pb2,
@@ -177,6 +182,17 @@ REGISTRATIONS: list[Registration] = [
         follow_ups_pb2.DESCRIPTOR.services_by_name["PublicFollowUpService"].full_name,
         PublicFollowUpServicer,
         follow_ups_pb2_grpc.add_PublicFollowUpServiceServicer_to_server,
+    ),
+    # -- after the draw: checklists and inspection records --
+    Registration(
+        checklists_pb2.DESCRIPTOR.services_by_name["ChecklistService"].full_name,
+        ChecklistServicer,
+        checklists_pb2_grpc.add_ChecklistServiceServicer_to_server,
+    ),
+    Registration(
+        inspection_records_pb2.DESCRIPTOR.services_by_name["InspectionRecordService"].full_name,
+        InspectionRecordServicer,
+        inspection_records_pb2_grpc.add_InspectionRecordServiceServicer_to_server,
     ),
     Registration(
         public_pb2.DESCRIPTOR.services_by_name["PublicService"].full_name,

@@ -252,15 +252,18 @@ class AuditLogServicer(verification_pb2_grpc.AuditLogServiceServicer):
         verdict, draws = audit_log.verify_log_and_draws(
             self._s.unit_of_work(), self._trusted, request.known_tree_size, request.known_root_hash
         )
+        # Inspection records are checked against the hashes the log committed; a mismatch is reported as
+        # the log's problem when the log itself verifies.
+        records = audit_log.record_problem(self._s.unit_of_work())
         return verification_pb2.VerifyLogResponse(
-            ok=verdict.ok and draws.difference is None,
+            ok=verdict.ok and draws.difference is None and not records,
             draws_checked=draws.draws_checked,
             first_bad_draw_id=draws.draw_id,
             draw_problem=str(draws.difference or ""),
             tree_size=verdict.tree_size,
             root_hash=verdict.root_hash,
             first_bad_sequence=verdict.first_bad_sequence,
-            problem=verdict.problem,
+            problem=verdict.problem or records,
             checkpoints_checked=verdict.checkpoints_checked,
             key_ids=verdict.key_ids,
             development_key=self._development,

@@ -5,9 +5,9 @@ published versions), ``tasks``,
 ``directory_filings`` (filings of the directories with the parent),
 ``draws`` (draw records and the inspection history),
 ``draw_lifecycle`` (commitments, entropy, execution, substitutions, history locks), ``results``,
-``publications``, ``follow_ups`` (follow-ups and objections), ``audit``, ``rule_sets``, ``outbox`` (messages
-for other systems), ``evidence`` (the record of stored evidence files) and ``directory_filings``; ``base``
-holds what they share.
+``publications``, ``inspection_records`` (checklists and inspection records), ``follow_ups`` (follow-ups and
+objections), ``audit``, ``rule_sets``, ``outbox`` (messages for other systems), ``evidence`` (the record of
+stored evidence files) and ``directory_filings``; ``base`` holds what they share.
 
 Each repository works inside the session of its unit of work and never commits. Rows are mapped to and from
 the domain's frozen dataclasses (``dualdraw.adapters.store.rows``); no ORM object leaves this package. Writes
@@ -27,6 +27,10 @@ from dualdraw.adapters.store.repositories.draw_lifecycle import SqlDrawLifecycle
 from dualdraw.adapters.store.repositories.draws import SqlDrawRepository
 from dualdraw.adapters.store.repositories.evidence import SqlEvidenceRepository
 from dualdraw.adapters.store.repositories.follow_ups import SqlFollowUpRepository, SqlObjectionRepository
+from dualdraw.adapters.store.repositories.inspection_records import (
+    SqlChecklistRepository,
+    SqlInspectionRecordRepository,
+)
 from dualdraw.adapters.store.repositories.items import SqlItemRepository, SqlItemVersionRepository
 from dualdraw.adapters.store.repositories.outbox import SqlOutboxRepository
 from dualdraw.adapters.store.repositories.plans import SqlPlanRepository
@@ -37,12 +41,14 @@ from dualdraw.adapters.store.repositories.tasks import SqlTaskRepository
 
 __all__ = [
     "SqlAuditRepository",
+    "SqlChecklistRepository",
     "SqlDirectoryFilingRepository",
     "SqlDirectoryRepository",
     "SqlDrawLifecycleRepository",
     "SqlDrawRepository",
     "SqlEvidenceRepository",
     "SqlFollowUpRepository",
+    "SqlInspectionRecordRepository",
     "SqlItemRepository",
     "SqlItemVersionRepository",
     "SqlObjectionRepository",

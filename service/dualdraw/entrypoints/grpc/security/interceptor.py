@@ -162,8 +162,12 @@ class AccessGuard:
                     owner == principal.department_id if target.exact else owner in mine
                 )
             if inside and principal.role in policy.team_member:
-                position = int(_get_field(request, target.field.rsplit(".", 1)[0] + ".position") or 0)
-                inside = principal.subject in resources.team_of(uow, value, position)
+                if target.kind in ("assignment", "inspection_record"):
+                    draw_id, position = resources.assignment_key(uow, target.kind, value) or ("", 0)
+                else:
+                    draw_id = value
+                    position = int(_get_field(request, target.field.rsplit(".", 1)[0] + ".position") or 0)
+                inside = principal.subject in resources.team_of(uow, draw_id, position)
         if not inside:
             raise self.deny(principal, method, "jurisdiction", f"{target.kind}:{value}")
 

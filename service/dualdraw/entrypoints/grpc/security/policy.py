@@ -23,7 +23,7 @@ from dualdraw.entrypoints.grpc.security.tokens import Role
 ResourceKind = Literal[
     "department", "task", "draw", "object", "inspector", "complaint", "risk_assessment", "designation",
     "import", "substitution", "item", "transfer", "plan", "filing", "filing_parent", "result", "follow_up",
-    "objection",
+    "objection", "checklist", "assignment", "inspection_record", "draw_name",
 ]  # fmt: skip
 WhenEmpty = Literal["own", "root", "required", "skip"]
 
@@ -80,6 +80,7 @@ DELIVERIES = "DeliveryService"
 FOLLOW_UPS, OBJECTIONS, PUBLIC_FOLLOW_UPS = "FollowUpService", "ObjectionService", "PublicFollowUpService"
 PUBLIC_SERVICES = (PUBLIC, PUBLIC_FOLLOW_UPS)
 """The services of published data, which the public may call without a token (and nothing else may be)."""
+CHECKLISTS, RECORDS = "ChecklistService", "InspectionRecordService"
 
 POLICIES: dict[str, MethodPolicy] = {
     # -- directory ------------------------------------------------------------------------------------
@@ -164,6 +165,22 @@ POLICIES: dict[str, MethodPolicy] = {
     _m(RESULTS, "GetResult"): rule(*STAFF, on=Target("draw", "draw_id")),
     _m(RESULTS, "ListResultVersions"): rule(*STAFF, on=Target("draw", "draw_id")),
     _m(RESULTS, "ListResults"): rule(*STAFF, on=Target("draw", "draw_id", "root")),
+    # -- checklists (policy staff of the item's department write them; everyone inside reads them) and
+    # inspection records (the inspectors of the assignment's team write them; staff of the subtree read them)
+    _m(CHECKLISTS, "ReviseChecklist"): rule(P, on=Target("checklist", "checklist.name"), writes=True),
+    _m(CHECKLISTS, "GetChecklist"): rule(*INTERNAL),
+    _m(CHECKLISTS, "ListChecklistRevisions"): rule(*INTERNAL),
+    _m(RECORDS, "CreateInspectionRecord"): rule(
+        I, on=Target("assignment", "inspection_record.assignment"), writes=True, team_member=(I,)
+    ),
+    _m(RECORDS, "ReviseInspectionRecord"): rule(
+        I, on=Target("inspection_record", "inspection_record.name"), writes=True, team_member=(I,)
+    ),
+    _m(RECORDS, "GetInspectionRecord"): rule(*STAFF, on=Target("inspection_record", "name")),
+    _m(RECORDS, "ListInspectionRecordVersions"): rule(*STAFF, on=Target("inspection_record", "name")),
+    _m(RECORDS, "ListInspectionRecords"): rule(
+        *STAFF, on=Target("draw_name", "draw", "root"), also=(Target("assignment", "assignment", "skip"),)
+    ),
     _m(PUBLICATION, "PublishDrawResults"): rule(D, on=Target("draw", "draw_id"), writes=True),
     _m(PUBLICATION, "ListPendingPublications"): rule(D, A, on=Target("department", "", "root")),
     _m(PUBLICATION, "PublishItemList"): rule(

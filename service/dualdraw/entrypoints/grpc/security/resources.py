@@ -79,6 +79,14 @@ def department_of(uow: UnitOfWork, kind: str, key: str) -> str | None:
     if kind == "plan":
         versions = uow.plans.versions(key)
         return versions[-1].department_id if versions else None
+    if kind == "checklist":  # items/{item}/checklist: the item's department
+        item = uow.items.get(key.removeprefix("items/").removesuffix("/checklist"))
+        return item.department_id if item else None
+    if kind == "draw_name":  # draws/{draw}
+        return _draw_department(uow, key.removeprefix("draws/"))
+    if kind in ("assignment", "inspection_record"):
+        named = assignment_key(uow, kind, key)
+        return _draw_department(uow, named[0]) if named else None
     raise ValueError(f"no department resolver for resource kind {kind!r}")
 
 
@@ -92,6 +100,16 @@ def transfer_sides(uow: UnitOfWork, kind: str | None, key: str, to_department_id
     if kind in ("object", "inspector"):
         return [department_of(uow, kind, key), target]
     return [None, target]
+
+
+def assignment_key(uow: UnitOfWork, kind: str, key: str) -> tuple[str, int] | None:
+    """``(draw_id, position)`` named by an assignment name (``draws/{draw}/assignments/{position}``) or
+    an inspection record name (``inspectionRecords/{record}``); ``None`` when it names nothing."""
+    if kind == "assignment":
+        draw_part, sep, position = key.removeprefix("draws/").partition("/assignments/")
+        return (draw_part, int(position)) if sep and position.isdigit() else None
+    history = uow.inspection_records.history(key.removeprefix("inspectionRecords/"))
+    return (history[-1].draw_id, history[-1].position) if history else None
 
 
 def team_of(uow: UnitOfWork, draw_id: str, position: int) -> frozenset[str]:
