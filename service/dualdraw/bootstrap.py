@@ -8,6 +8,7 @@ imports it.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -15,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from dualdraw.adapters.draw_process import ChildSettings, DrawProcess
+from dualdraw.adapters.event_broker import JetStreamEvents
 from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.adapters.store.unit_of_work import Store
 from dualdraw.domain.audit.checkpoints import CheckpointSigner
@@ -22,10 +24,12 @@ from dualdraw.domain.draw.beacon import chain
 from dualdraw.domain.errors import Unavailable
 from dualdraw.domain.exclusions.model import EvaluationContext, RuleSet
 from dualdraw.domain.model import Exclusion, InspectionObject, SideFacts
+from dualdraw.domain.outbox import Destination
 from dualdraw.domain.policy import DrawRules
 from dualdraw.runtime.telemetry import time_rule_evaluation
 from dualdraw.service_layer.draw_runner import DrawRunner, InProcessDraws
 from dualdraw.service_layer.entropy_policy import EntropyPolicy
+from dualdraw.service_layer.outbox_relay import OutboxRelay
 from dualdraw.service_layer.ports import ExclusionMatcher
 from dualdraw.settings import Settings
 
@@ -103,6 +107,30 @@ def wire(
     else:
         log.info("DUALDRAW_DRAW_PROCESS=off: draws run in the server process")
     return Wiring(store, engine, draw_process, owns_store)
+
+
+def event_relay(settings: Settings, store: Store) -> OutboxRelay | None:
+    """The relay of domain events to the NATS JetStream broker at ``DUALDRAW_EVENTS_URL``, started (it
+    connects in the background; events wait in the outbox while the broker is away); ``None`` when unset."""
+    if not settings.events_url:
+        log.info("DUALDRAW_EVENTS_URL is not set: domain events wait in the outbox")
+        return None
+    broker = JetStreamEvents(
+        settings.events_url,
+        stream=settings.events_stream,
+        subject_prefix=settings.events_subject_prefix,
+        instance=settings.events_instance,
+        duplicate_window=dt.timedelta(seconds=settings.events_duplicate_window_s),
+    ).start()
+    relay = OutboxRelay(
+        store.unit_of_work,
+        Destination.EVENTS,
+        broker.send,
+        interval_s=settings.events_interval_s,
+        on_close=broker.close,
+    )
+    log.info("domain events to %s, stream %s", settings.events_url, settings.events_stream)
+    return relay.start()
 
 
 def entropy_policy(settings: Settings) -> EntropyPolicy:

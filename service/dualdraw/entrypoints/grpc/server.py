@@ -25,7 +25,7 @@ from dualdraw.adapters.draw_queue import DrawQueue, queue_limit
 from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.adapters.store.ledger import Ledger
 from dualdraw.adapters.store.unit_of_work import Store
-from dualdraw.bootstrap import bureau_rules, entropy_policy, wire
+from dualdraw.bootstrap import bureau_rules, entropy_policy, event_relay, wire
 from dualdraw.domain.audit.checkpoints import CheckpointSigner, write_private_key
 from dualdraw.domain.draw.algorithm import parse_ratio
 from dualdraw.domain.working_days import load_calendar
@@ -362,6 +362,9 @@ def create_server(
     running = RunningServer(
         server, port, health_servicer, services, store, metrics, draw_process, denials=denials
     )
+    events = event_relay(settings, store)
+    if events is not None:
+        running.relays.append(events)
     if socket_dir is not None:
         try:
             running.http = _start_http(settings, socket_dir)
