@@ -128,7 +128,9 @@ def event_relay(settings: Settings, store: Store) -> OutboxRelay | None:
         broker.send,
         interval_s=settings.events_interval_s,
         on_close=broker.close,
+        ready=broker.connected,  # while the broker is away, events wait without counting failed attempts
     )
+    broker.when_ready(relay.wake)
     log.info("domain events to %s, stream %s", settings.events_url, settings.events_stream)
     return relay.start()
 

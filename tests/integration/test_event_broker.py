@@ -148,3 +148,22 @@ def test_a_broker_that_is_away_fails_at_once_and_the_event_waits_in_the_outbox(s
         assert waiting is not None
         assert waiting.state is DeliveryState.FAILED
         assert "not connected" in waiting.last_error
+
+
+def test_while_the_broker_is_away_the_relay_leaves_events_waiting_without_counting_attempts(
+    store: Store,
+) -> None:
+    sequence = record(store, "draw.commit", {"draw_id": "d-1", "task_id": "t-1"})
+    away = JetStreamEvents(f"nats://127.0.0.1:{free_port()}").start()
+    relay = OutboxRelay(
+        store.unit_of_work, Destination.EVENTS, away.send, interval_s=0.05, ready=away.connected
+    ).start()
+    try:
+        time.sleep(0.5)  # ten rounds' worth
+    finally:
+        relay.close()
+        away.close()
+    with store.read_unit_of_work() as uow:
+        waiting = uow.outbox.get(f"events/{sequence}")
+        assert waiting is not None
+        assert (waiting.state, waiting.attempts) == (DeliveryState.PENDING, 0)

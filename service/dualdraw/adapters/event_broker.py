@@ -23,6 +23,7 @@ import dataclasses
 import datetime as dt
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Self
@@ -77,6 +78,7 @@ class JetStreamEvents:
         self._ready = threading.Event()  # connected once and the stream exists
         self._connecting: Future[None] | None = None
         self._closed = False
+        self._on_ready: Callable[[], None] | None = None
 
     # -- life cycle ---------------------------------------------------------------------------------------
 
@@ -85,6 +87,19 @@ class JetStreamEvents:
         self._thread.start()
         self._connecting = asyncio.run_coroutine_threadsafe(self._connect(), self._loop)
         return self
+
+    def connected(self) -> bool:
+        """Whether a message sent now can reach the stream (connected, stream set up)."""
+        client = self._client
+        return not self._closed and self._ready.is_set() and client is not None and client.is_connected
+
+    def when_ready(self, notify: Callable[[], None]) -> None:
+        """``notify()`` runs (in the broker's thread) each time the broker becomes reachable again."""
+        self._on_ready = notify
+
+    def _notify_ready(self) -> None:
+        if self._on_ready is not None:
+            self._on_ready()
 
     def wait_ready(self, timeout_s: float) -> bool:
         """Whether the connection and the stream are ready within ``timeout_s`` seconds."""
@@ -116,8 +131,7 @@ class JetStreamEvents:
     def send(self, message: OutboxMessage) -> str:
         """Publishes ``message``; returns the receipt ``<stream>:<sequence>`` (`` duplicate`` when the stream
         had it already). Raises ``BrokerUnavailable`` when not connected or not acknowledged in time."""
-        client = self._client
-        if self._closed or not self._ready.is_set() or client is None or not client.is_connected:
+        if not self.connected():
             raise BrokerUnavailable(f"not connected to the event broker at {self.url}")
         pending = asyncio.run_coroutine_threadsafe(self._publish(message), self._loop)
         try:
@@ -167,6 +181,7 @@ class JetStreamEvents:
             nonlocal warned
             warned = False
             log.info("event broker %s: reconnected", self.url)
+            self._notify_ready()
 
         client = await nats.connect(
             self.url,
@@ -190,6 +205,7 @@ class JetStreamEvents:
                 await asyncio.sleep(5)
         self._jetstream = jetstream
         self._ready.set()
+        self._notify_ready()
         log.info(
             "event broker %s: publishing to stream %s (%s.>)", self.url, self.stream, self.subject_prefix
         )
