@@ -73,7 +73,7 @@ class EventStream:
         return asyncio.run(self._read(at_least, timeout_s))
 
     async def _read(self, at_least: int, timeout_s: float) -> list[Received]:
-        client = await nats.connect(self.url, connect_timeout=2, allow_reconnect=False)
+        client = await nats.connect(self.url, connect_timeout=2, max_reconnect_attempts=1)
         try:
             jetstream = client.jetstream()
             loop = asyncio.get_running_loop()
@@ -112,7 +112,7 @@ class EventStream:
 
     def delete(self) -> None:
         async def drop() -> None:
-            client = await nats.connect(self.url, connect_timeout=2, allow_reconnect=False)
+            client = await nats.connect(self.url, connect_timeout=2, max_reconnect_attempts=1)
             try:
                 await client.jetstream().delete_stream(self.name)
             except nats.js.errors.NotFoundError:

@@ -15,6 +15,7 @@ import pytest
 from dualdraw.adapters.event_broker import BrokerUnavailable, JetStreamEvents
 from dualdraw.adapters.store import Store
 from dualdraw.domain.outbox import DeliveryState, Destination, OutboxMessage
+from dualdraw.entrypoints.cli.main import main
 from dualdraw.service_layer.audit_events import record_event
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.outbox_delivery import deliver_due
@@ -167,3 +168,30 @@ def test_while_the_broker_is_away_the_relay_leaves_events_waiting_without_counti
         waiting = uow.outbox.get(f"events/{sequence}")
         assert waiting is not None
         assert (waiting.state, waiting.attempts) == (DeliveryState.PENDING, 0)
+
+
+def test_events_tail_prints_the_stream_from_its_first_event(
+    broker: JetStreamEvents, event_stream: EventStream, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broker.send(message("events/7"))
+    broker.send(message("events/8"))
+    names = ["--url", event_stream.url, "--stream", event_stream.name]
+    names += ["--subject-prefix", event_stream.subject_prefix]
+    assert main(["events", "tail", *names, "--all", "--limit", "2", "--json"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [json.loads(line)["id"] for line in lines] == ["events/7", "events/8"]
+    assert main(["events", "tail", *names, "--all", "--wait", "1"]) == 0  # stops when nothing more comes
+    text = capsys.readouterr().out.splitlines()
+    assert [line.split("  ")[1:4] for line in text] == [
+        ["org.dualdraw.draw.executed.v1", "draws/d-1", "events/7"],
+        ["org.dualdraw.draw.executed.v1", "draws/d-1", "events/8"],
+    ]
+
+
+def test_events_tail_says_when_the_broker_or_the_stream_is_not_there(
+    event_stream: EventStream, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["events", "tail", "--url", f"nats://127.0.0.1:{free_port()}"]) == 2
+    assert "cannot reach the event broker" in capsys.readouterr().err
+    assert main(["events", "tail", "--url", event_stream.url, "--stream", event_stream.name]) == 2
+    assert f"no stream {event_stream.name}" in capsys.readouterr().err

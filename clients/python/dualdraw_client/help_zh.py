@@ -344,4 +344,21 @@ HELP_ZH: Final[dict[str, str]] = {
     "the line-oriented form dualdraw-bundle-lines/1 (verified in bounded memory at any size)": (
         "逐行格式 dualdraw-bundle-lines/1（任意规模均可在有限内存内验证）"
     ),
+    # -- dualdraw events tail -----------------------------------------------------------------------------
+    "domain events for other services (NATS JetStream)": "供其他业务系统订阅的领域事件（NATS JetStream）",
+    "print the domain events of the stream as they arrive": "逐条打印事件流中到达的领域事件",
+    "NATS server (default $DUALDRAW_EVENTS_URL or nats://127.0.0.1:4222)": (
+        "NATS 服务器（默认 $DUALDRAW_EVENTS_URL 或 nats://127.0.0.1:4222）"
+    ),
+    "JetStream stream (default $DUALDRAW_EVENTS_STREAM or DUALDRAW_EVENTS)": (
+        "JetStream 事件流（默认 $DUALDRAW_EVENTS_STREAM 或 DUALDRAW_EVENTS）"
+    ),
+    "subjects <prefix>.> (default $DUALDRAW_EVENTS_SUBJECT_PREFIX or dualdraw.events)": (
+        "订阅主题 <prefix>.>（默认 $DUALDRAW_EVENTS_SUBJECT_PREFIX 或 dualdraw.events）"
+    ),
+    "from the stream's first event, not only new ones": "从事件流的第一条事件起读取，而不只是新事件",
+    "stop after this many events (default: never)": "读取这么多条事件后停止（默认：不停止）",
+    "stop after this many seconds without an event (default: never)": (
+        "连续这么多秒没有新事件后停止（默认：不停止）"
+    ),
 }

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -33,7 +34,7 @@ import nats.errors
 import nats.js.errors
 from nats.aio.client import Client
 from nats.js import JetStreamContext
-from nats.js.api import Header, StorageType, StreamConfig
+from nats.js.api import DeliverPolicy, Header, StorageType, StreamConfig
 
 from dualdraw.domain.cloud_events import CONTENT_TYPE, cloud_event, encode, subject_suffix
 from dualdraw.domain.outbox import OutboxMessage
@@ -240,3 +241,80 @@ class JetStreamEvents:
         client = self._client
         if client is not None and not client.is_closed:
             await client.close()
+
+
+class StreamMissing(LookupError):
+    """The stream to read does not exist (no server with ``DUALDRAW_EVENTS_URL`` has started yet)."""
+
+
+def tail(
+    url: str,
+    *,
+    stream: str = DEFAULT_STREAM,
+    subject_prefix: str = DEFAULT_SUBJECT_PREFIX,
+    from_start: bool = False,
+    limit: int = 0,
+    wait_s: float = 0.0,
+    emit: Callable[[dict[str, Any]], None],
+) -> int:
+    """Reads the events of ``stream`` in order and hands each to ``emit``: only new ones, or from the
+    stream's first with ``from_start``; stops after ``limit`` events or ``wait_s`` seconds without one (0:
+    never). Returns how many it read. Raises ``BrokerUnavailable`` or ``StreamMissing``."""
+    return asyncio.run(_tail(url, stream, subject_prefix.rstrip("."), from_start, limit, wait_s, emit))
+
+
+async def _tail(
+    url: str,
+    stream: str,
+    subject_prefix: str,
+    from_start: bool,
+    limit: int,
+    wait_s: float,
+    emit: Callable[[dict[str, Any]], None],
+) -> int:
+    async def quiet(exc: Exception) -> None:  # the failure is raised below, once; no traceback per attempt
+        del exc
+
+    try:
+        client = await nats.connect(
+            url,
+            connect_timeout=2,
+            allow_reconnect=False,
+            max_reconnect_attempts=1,  # nats-py retries for ever below 1, even without reconnecting
+            reconnect_time_wait=0,
+            error_cb=quiet,
+        )
+    except (OSError, nats.errors.Error) as exc:
+        raise BrokerUnavailable(f"cannot reach the event broker at {url}: {exc}") from exc
+    try:
+        jetstream = client.jetstream()
+        try:
+            await jetstream.stream_info(stream)
+        except nats.js.errors.NotFoundError as exc:
+            raise StreamMissing(stream) from exc
+        subscription = await jetstream.subscribe(
+            f"{subject_prefix}.>",
+            stream=stream,
+            ordered_consumer=True,  # an ephemeral consumer that reads each message once, in order
+            deliver_policy=DeliverPolicy.ALL if from_start else DeliverPolicy.NEW,
+        )
+        read = 0
+        idle_since = asyncio.get_running_loop().time()
+        while not limit or read < limit:
+            try:
+                message = await subscription.next_msg(timeout=1.0)
+            except nats.errors.TimeoutError:
+                if wait_s and asyncio.get_running_loop().time() - idle_since >= wait_s:
+                    break
+                continue
+            try:
+                event = json.loads(message.data)
+            except ValueError:
+                event = {"subject": message.subject, "data": message.data.decode(errors="replace")}
+            emit(event)
+            read += 1
+            idle_since = asyncio.get_running_loop().time()
+        await subscription.unsubscribe()
+        return read
+    finally:
+        await client.close()
