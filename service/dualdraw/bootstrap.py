@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from dualdraw.adapters.draw_process import ChildSettings, DrawProcess
 from dualdraw.adapters.event_broker import JetStreamEvents
@@ -109,12 +110,26 @@ def wire(
     return Wiring(store, engine, draw_process, owns_store)
 
 
+def check_events_url(settings: Settings) -> None:
+    """Raises ``ValueError`` unless ``DUALDRAW_EVENTS_URL`` is unset or a NATS URL (the server does not
+    start)."""
+    if not settings.events_url:
+        return
+    url = urlsplit(settings.events_url)
+    if url.scheme not in ("nats", "tls") or not url.hostname:
+        raise ValueError(
+            "DUALDRAW_EVENTS_URL must be a NATS server URL such as nats://127.0.0.1:4222,"
+            f" not {settings.events_url!r}"
+        )
+
+
 def event_relay(settings: Settings, store: Store) -> OutboxRelay | None:
     """The relay of domain events to the NATS JetStream broker at ``DUALDRAW_EVENTS_URL``, started (it
     connects in the background; events wait in the outbox while the broker is away); ``None`` when unset."""
     if not settings.events_url:
         log.info("DUALDRAW_EVENTS_URL is not set: domain events wait in the outbox")
         return None
+    check_events_url(settings)
     broker = JetStreamEvents(
         settings.events_url,
         stream=settings.events_stream,

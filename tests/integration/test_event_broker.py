@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import nats
 import pytest
@@ -16,10 +17,13 @@ from dualdraw.adapters.event_broker import BrokerUnavailable, JetStreamEvents
 from dualdraw.adapters.store import Store
 from dualdraw.domain.outbox import DeliveryState, Destination, OutboxMessage
 from dualdraw.entrypoints.cli.main import main
+from dualdraw.entrypoints.grpc.server import create_server
 from dualdraw.service_layer.audit_events import record_event
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.outbox_delivery import deliver_due
 from dualdraw.service_layer.outbox_relay import OutboxRelay
+from dualdraw.settings import Settings
+from tests.e2e.conftest import RULES
 from tests.e2e.server_processes import free_port
 from tests.nats_broker import EventStream, event_stream, nats_url
 
@@ -195,3 +199,15 @@ def test_events_tail_says_when_the_broker_or_the_stream_is_not_there(
     assert "cannot reach the event broker" in capsys.readouterr().err
     assert main(["events", "tail", "--url", event_stream.url, "--stream", event_stream.name]) == 2
     assert f"no stream {event_stream.name}" in capsys.readouterr().err
+
+
+def test_a_server_refuses_to_start_with_an_events_url_that_is_not_nats(tmp_path: Path) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'dualdraw.db'}",
+        rules_path=RULES,
+        address="127.0.0.1:0",
+        auth="off",
+        events_url="http://127.0.0.1:4222",
+    )
+    with pytest.raises(ValueError, match="DUALDRAW_EVENTS_URL must be a NATS server URL"):
+        create_server(settings)

@@ -87,7 +87,16 @@ class JetStreamEvents:
         """Starts connecting in the background (returns at once; ``send`` fails until connected)."""
         self._thread.start()
         self._connecting = asyncio.run_coroutine_threadsafe(self._connect(), self._loop)
+        self._connecting.add_done_callback(self._connect_ended)
         return self
+
+    def _connect_ended(self, connecting: Future[None]) -> None:
+        if not connecting.cancelled() and connecting.exception() is not None:
+            log.error(
+                "event broker %s: gave up connecting; events wait in the outbox: %s",
+                self.url,
+                connecting.exception(),
+            )
 
     def connected(self) -> bool:
         """Whether a message sent now can reach the stream (connected, stream set up)."""

@@ -25,7 +25,7 @@ from dualdraw.adapters.draw_queue import DrawQueue, queue_limit
 from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.adapters.store.ledger import Ledger
 from dualdraw.adapters.store.unit_of_work import Store
-from dualdraw.bootstrap import bureau_rules, entropy_policy, event_relay, wire
+from dualdraw.bootstrap import bureau_rules, check_events_url, entropy_policy, event_relay, wire
 from dualdraw.domain.audit.checkpoints import CheckpointSigner, write_private_key
 from dualdraw.domain.draw.algorithm import parse_ratio
 from dualdraw.domain.working_days import load_calendar
@@ -266,6 +266,7 @@ def create_server(
     """Creates and starts a server on ``settings.address`` (``host:0`` picks a free port)."""
     keys = token_keys(settings)
     policy = entropy_policy(settings)
+    check_events_url(settings)
     credentials = server_credentials(settings)
     if credentials is None and not is_loopback(settings.address):
         raise ValueError(
