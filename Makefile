@@ -6,6 +6,7 @@ STAMP  := $(VENV)/.installed
 DB     ?= sqlite:///dualdraw.db
 ADDR   ?= 127.0.0.1:50051
 HTTP_ADDR ?= 127.0.0.1:8080
+NATS_URL ?= nats://127.0.0.1:4222
 
 .PHONY: help run test test-fast lint typecheck protos protos-check proto-gates bench bench-districts load clean
 
@@ -21,9 +22,10 @@ $(STAMP): pyproject.toml clients/python/pyproject.toml
 
 install: $(STAMP)  ## create the virtual environment and install dualdraw and dualdraw-client with the dev tools
 
-run: $(STAMP)  ## install, migrate the SQLite file, load demo data if empty, serve gRPC on 127.0.0.1:50051, HTTP/JSON on 127.0.0.1:8080
+run: $(STAMP)  ## install, migrate the SQLite file, load demo data if empty, serve gRPC on 127.0.0.1:50051, HTTP/JSON on 127.0.0.1:8080; events to a local NATS when one answers
 	auth=$${DUALDRAW_AUTH:-off}; local=$$([ "$$auth" = off ] && echo 1 || echo 0); \
-	DUALDRAW_AUTH=$$auth DUALDRAW_ALLOW_LOCAL_ENTROPY=$${DUALDRAW_ALLOW_LOCAL_ENTROPY:-$$local} DUALDRAW_DATABASE_URL=$${DUALDRAW_DATABASE_URL:-$(DB)} $(VENV)/bin/dualdraw serve --address $(ADDR) --http-address $(HTTP_ADDR) --migrate --demo-if-empty
+	events=$${DUALDRAW_EVENTS_URL-$$($(PY) -c "import socket; socket.create_connection(('127.0.0.1', 4222), 1)" 2>/dev/null && echo $(NATS_URL))}; \
+	DUALDRAW_EVENTS_URL=$$events DUALDRAW_AUTH=$$auth DUALDRAW_ALLOW_LOCAL_ENTROPY=$${DUALDRAW_ALLOW_LOCAL_ENTROPY:-$$local} DUALDRAW_DATABASE_URL=$${DUALDRAW_DATABASE_URL:-$(DB)} $(VENV)/bin/dualdraw serve --address $(ADDR) --http-address $(HTTP_ADDR) --migrate --demo-if-empty
 
 test: $(STAMP)  ## install and run the whole suite (SQLite and PostgreSQL)
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -8,6 +8,7 @@ imports it.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import time
@@ -15,11 +16,13 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
 from dualdraw.adapters.credit_system import CreditSender
 from dualdraw.adapters.draw_process import ChildSettings, DrawProcess
+from dualdraw.adapters.event_broker import JetStreamEvents
 from dualdraw.adapters.evidence_store import DirectoryEvidenceStore
 from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.adapters.store.unit_of_work import Store
@@ -149,6 +152,46 @@ def credit_relay(settings: Settings, store: Store) -> OutboxRelay | None:
         ca_file=settings.credit_ca_file,
     )
     return OutboxRelay(store.unit_of_work, Destination.CREDIT, sender, interval_s=settings.credit_interval_s)
+
+
+def check_events_url(settings: Settings) -> None:
+    """Raises ``ValueError`` unless ``DUALDRAW_EVENTS_URL`` is unset or a NATS URL (the server does not
+    start)."""
+    if not settings.events_url:
+        return
+    url = urlsplit(settings.events_url)
+    if url.scheme not in ("nats", "tls") or not url.hostname:
+        raise ValueError(
+            "DUALDRAW_EVENTS_URL must be a NATS server URL such as nats://127.0.0.1:4222,"
+            f" not {settings.events_url!r}"
+        )
+
+
+def event_relay(settings: Settings, store: Store) -> OutboxRelay | None:
+    """The relay of domain events to the NATS JetStream broker at ``DUALDRAW_EVENTS_URL``, started (it
+    connects in the background; events wait in the outbox while the broker is away); ``None`` when unset."""
+    if not settings.events_url:
+        log.info("DUALDRAW_EVENTS_URL is not set: domain events wait in the outbox")
+        return None
+    check_events_url(settings)
+    broker = JetStreamEvents(
+        settings.events_url,
+        stream=settings.events_stream,
+        subject_prefix=settings.events_subject_prefix,
+        instance=settings.events_instance,
+        duplicate_window=dt.timedelta(seconds=settings.events_duplicate_window_s),
+    ).start()
+    relay = OutboxRelay(
+        store.unit_of_work,
+        Destination.EVENTS,
+        broker.send,
+        interval_s=settings.events_interval_s,
+        on_close=broker.close,
+        ready=broker.connected,  # while the broker is away, events wait without counting failed attempts
+    )
+    broker.when_ready(relay.wake)
+    log.info("domain events to %s, stream %s", settings.events_url, settings.events_stream)
+    return relay.start()
 
 
 def entropy_policy(settings: Settings) -> EntropyPolicy:

@@ -216,6 +216,34 @@ class Settings:
         default_factory=lambda: float(os.environ.get("DUALDRAW_CREDIT_INTERVAL_S", "") or 1)
     )
     """``DUALDRAW_CREDIT_INTERVAL_S``: how often the credit relay looks for due messages (default 1 s)."""
+    # -- domain events for other services (NATS JetStream, ``dualdraw.adapters.event_broker``) -------------
+    events_url: str = field(default_factory=lambda: os.environ.get("DUALDRAW_EVENTS_URL", "").strip())
+    """``DUALDRAW_EVENTS_URL``: the NATS server the domain events go to, e.g. ``nats://127.0.0.1:4222``;
+    unset: no relay runs and the events wait in the outbox (sent once a server with it set starts)."""
+    events_stream: str = field(
+        default_factory=lambda: os.environ.get("DUALDRAW_EVENTS_STREAM", "").strip() or "DUALDRAW_EVENTS"
+    )
+    """``DUALDRAW_EVENTS_STREAM``: the JetStream stream, created at start when missing."""
+    events_subject_prefix: str = field(
+        default_factory=lambda: (
+            os.environ.get("DUALDRAW_EVENTS_SUBJECT_PREFIX", "").strip() or "dualdraw.events"
+        )
+    )
+    """``DUALDRAW_EVENTS_SUBJECT_PREFIX``: events go to ``<prefix>.<type name>``
+    (``dualdraw.events.draw.executed``)."""
+    events_instance: str = field(
+        default_factory=lambda: os.environ.get("DUALDRAW_EVENTS_INSTANCE", "").strip()
+    )
+    """``DUALDRAW_EVENTS_INSTANCE``: names this installation in the CloudEvents ``source``
+    (``/dualdraw/<instance>``; ``/dualdraw`` when unset)."""
+    events_duplicate_window_s: float = field(
+        default_factory=lambda: float(os.environ.get("DUALDRAW_EVENTS_DUPLICATE_WINDOW_S", "") or 7200)
+    )
+    """``DUALDRAW_EVENTS_DUPLICATE_WINDOW_S``: how long the stream drops a repeated event id (2 h)."""
+    events_interval_s: float = field(
+        default_factory=lambda: float(os.environ.get("DUALDRAW_EVENTS_INTERVAL_S", "") or 1)
+    )
+    """``DUALDRAW_EVENTS_INTERVAL_S``: the relay looks for new events this often (seconds)."""
 
     @property
     def auth_enabled(self) -> bool:

@@ -434,4 +434,21 @@ HELP_ZH: Final[dict[str, str]] = {
     ),
     "the revised record as a JSON file": "修订后的检查记录 JSON 文件",
     "why the record is revised": "修订检查记录的理由",
+    # -- dualdraw events tail -----------------------------------------------------------------------------
+    "domain events for other services (NATS JetStream)": "供其他业务系统订阅的领域事件（NATS JetStream）",
+    "print the domain events of the stream as they arrive": "逐条打印事件流中到达的领域事件",
+    "NATS server (default $DUALDRAW_EVENTS_URL or nats://127.0.0.1:4222)": (
+        "NATS 服务器（默认 $DUALDRAW_EVENTS_URL 或 nats://127.0.0.1:4222）"
+    ),
+    "JetStream stream (default $DUALDRAW_EVENTS_STREAM or DUALDRAW_EVENTS)": (
+        "JetStream 事件流（默认 $DUALDRAW_EVENTS_STREAM 或 DUALDRAW_EVENTS）"
+    ),
+    "subjects <prefix>.> (default $DUALDRAW_EVENTS_SUBJECT_PREFIX or dualdraw.events)": (
+        "订阅主题 <prefix>.>（默认 $DUALDRAW_EVENTS_SUBJECT_PREFIX 或 dualdraw.events）"
+    ),
+    "from the stream's first event, not only new ones": "从事件流的第一条事件起读取，而不只是新事件",
+    "stop after this many events (default: never)": "读取这么多条事件后停止（默认：不停止）",
+    "stop after this many seconds without an event (default: never)": (
+        "连续这么多秒没有新事件后停止（默认：不停止）"
+    ),
 }

@@ -419,6 +419,10 @@ ZH: Final[dict[str, str]] = {
         "演示计划 {plan}（{department} {year} 年，已公布）：{entries}"
     ),
     "backed up {url} to {file}": "已将 {url} 备份到 {file}",
+    "dualdraw events: {problem}": "dualdraw events：{problem}",
+    "dualdraw events: no stream {stream} at {url} (has a server with DUALDRAW_EVENTS_URL started?)": (
+        "dualdraw events：{url} 上没有事件流 {stream}（是否已有设置了 DUALDRAW_EVENTS_URL 的服务启动过？）"
+    ),
     "restored {url} from {file}": "已从 {file} 恢复 {url}",
     (
         "{passed}/{cases} cases passed in {files} files; coverage: rules {rules:.1f} %, conditions "

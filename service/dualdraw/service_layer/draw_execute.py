@@ -101,6 +101,7 @@ def execute_in(
         resource=f"draws/{draw_id}",
         after={
             "draw_id": draw_id,
+            "task_id": draw.task_id,
             "manifest_hash": draw.manifest_hash,
             "entropy_source": label,
             "entropy": entropy.hex(),

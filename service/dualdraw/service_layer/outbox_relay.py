@@ -2,7 +2,9 @@
 
 It wakes every ``interval_s`` (sooner when ``wake`` is called, e.g. after a commit that wrote messages) and
 runs ``deliver_due`` until a round finds nothing due. Errors of a round are logged, never fatal: the
-messages stay in the outbox and the next round tries again.
+messages stay in the outbox and the next round tries again. With ``ready`` it skips rounds while the
+receiver is known to be away (a broker connection that is down), so that waiting messages are not counted
+as failed attempts and backed off for up to an hour; the sender may ``wake`` it when the receiver is back.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class OutboxRelay:
         interval_s: float = 1.0,
         now: Callable[[], dt.datetime] = _utc_now,
         on_close: Callable[[], None] | None = None,
+        ready: Callable[[], bool] | None = None,
     ) -> None:
         self.destination = destination
         self._unit_of_work = unit_of_work
@@ -42,6 +45,7 @@ class OutboxRelay:
         self._interval_s = interval_s
         self._now = now
         self._on_close = on_close
+        self._ready = ready
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"outbox-{destination.value}", daemon=True)
@@ -66,7 +70,7 @@ class OutboxRelay:
     def _run(self) -> None:
         while not self._stopping.is_set():
             try:
-                while not self._stopping.is_set():
+                while not self._stopping.is_set() and (self._ready is None or self._ready()):
                     uow = self._unit_of_work()
                     done = deliver_due(uow, self.destination, self._send, self._now, limit=50)
                     if done.idle:

@@ -26,6 +26,7 @@ LOCAL_COMMANDS = {
     "token",
     "completion",
     "openapi",
+    "events",
 }
 
 
@@ -100,6 +101,7 @@ def _add_local_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from dualdraw.entrypoints.cli.events import add_events_command
     from dualdraw.entrypoints.cli.rules import add_rules_command
     from dualdraw.entrypoints.site.cli import add_publish_command
     from dualdraw_client.cli import add_remote_commands
@@ -115,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_local_commands(sub)
     add_publish_command(sub)  # dualdraw publish site OUT_DIR: the public results site
     add_rules_command(sub)  # local rule-file commands
+    add_events_command(sub)  # dualdraw events tail: the domain events on the broker
     add_remote_commands(sub)
     return localise(parser)
 
@@ -137,6 +140,10 @@ def _run_local(args: argparse.Namespace) -> int:
         from dualdraw.entrypoints.cli import verify as offline
 
         return offline.run(args)
+    if args.command == "events":
+        from dualdraw.entrypoints.cli.events import run_events
+
+        return run_events(args)
     if args.command == "completion":
         from dualdraw_client.cli.completion import script
 

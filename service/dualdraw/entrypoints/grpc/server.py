@@ -26,7 +26,7 @@ from dualdraw.adapters.draw_queue import DrawQueue, queue_limit
 from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.adapters.store.ledger import Ledger
 from dualdraw.adapters.store.unit_of_work import Store
-from dualdraw.bootstrap import bureau_rules, credit_relay, entropy_policy, wire
+from dualdraw.bootstrap import bureau_rules, check_events_url, credit_relay, entropy_policy, event_relay, wire
 from dualdraw.domain.audit.checkpoints import CheckpointSigner, write_private_key
 from dualdraw.domain.draw.algorithm import parse_ratio
 from dualdraw.domain.follow_ups import parse_due_overrides
@@ -331,6 +331,7 @@ def create_server(
     """Creates and starts a server on ``settings.address`` (``host:0`` picks a free port)."""
     keys = token_keys(settings)
     policy = entropy_policy(settings)
+    check_events_url(settings)
     credentials = server_credentials(settings)
     if credentials is None and not is_loopback(settings.address):
         raise ValueError(
@@ -443,6 +444,9 @@ def create_server(
         running.relays.append(credit.start())
         endpoint = urlsplit(settings.credit_url)
         log.info("credit records delivered to %s://%s%s", endpoint.scheme, endpoint.hostname, endpoint.path)
+    events = event_relay(settings, store)
+    if events is not None:
+        running.relays.append(events)
     if socket_dir is not None:
         try:
             running.http = _start_http(settings, socket_dir)
