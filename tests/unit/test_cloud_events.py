@@ -200,3 +200,29 @@ def test_an_action_without_a_type_leaves_with_its_resource_only() -> None:
     )
     assert event["type"] == generic_type("follow_up.escalate").type == "org.dualdraw.follow_up.escalate.v1"
     assert event["data"] == {"resource": "followUps/f-1"}
+
+
+def test_a_closed_follow_up_and_a_decided_objection_carry_their_outcome_but_no_text() -> None:
+    closed = {
+        "id": "f-1",
+        "state": "closed",
+        "closing": {"outcome": "rectified", "text": "secret words", "closed_on": "2026-12-03"},
+    }
+    data = cloud_event(message("follow_up.close", closed, "followUps/f-1"))["data"]
+    assert data["outcome"] == "rectified"
+    assert data["closed_on"] == "2026-12-03"
+    assert "secret words" not in json.dumps(data)
+    decided = {
+        "id": "o-1",
+        "decision": {
+            "upheld": True,
+            "reason": "private reason",
+            "decided_on": "2026-12-04",
+            "decided_by": "x",
+        },
+    }
+    data = cloud_event(message("objection.decide", decided, "objections/o-1"))["data"]
+    assert data["upheld"] is True
+    assert data["decided_on"] == "2026-12-04"
+    assert "private reason" not in json.dumps(data)
+    assert "decided_by" not in json.dumps(data)

@@ -74,3 +74,27 @@ def test_the_same_message_is_the_same_bytes() -> None:
     m = message("objection.decide", "objections/o-1", {"id": "o-1", "decision": "upheld"})
     assert encode(credit_document(m)) == encode(credit_document(m))
     assert record_kind("objection.decide") == "objection"
+
+
+def test_a_closed_follow_up_sends_how_it_closed_from_its_closing_but_not_the_closing_text() -> None:
+    after = {
+        "id": "f-2",
+        "kind": "case_filing",
+        "state": "closed",
+        "note": "internal",
+        "closing": {
+            "outcome": "penalty_decided",
+            "text": "internal words",
+            "closed_on": "2026-12-03",
+            "decision_number": "杭市监罚〔2026〕12号",
+        },
+    }
+    record = credit_document(message("follow_up.close", "followUps/f-2", after))["record"]
+    assert record == {
+        "record_id": "followUps/f-2",
+        "id": "f-2",
+        "kind": "case_filing",
+        "outcome": "penalty_decided",
+        "closed_on": "2026-12-03",
+        "decision_number": "杭市监罚〔2026〕12号",
+    }

@@ -79,6 +79,11 @@ def credit_document(message: OutboxMessage) -> dict[str, Any]:
         record["correction_reason"] = after.get("correction_reason") or None
     else:
         record = {"record_id": message.resource, **{k: after[k] for k in _RECORD_FIELDS if k in after}}
+        closing = after.get("closing")  # a closed follow-up: how it closed, not the closing text
+        if isinstance(closing, Mapping):
+            record.update(
+                {k: closing[k] for k in ("outcome", "closed_on", "decision_number") if k in closing}
+            )
     return {
         "schema": SCHEMA,
         "message_id": message.id,

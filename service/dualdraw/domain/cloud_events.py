@@ -106,6 +106,25 @@ _FOLLOW_UP = (
     "closed_on",
 )
 _OBJECTION = ("objection_id", "id", "draw_id", "position", "state", "received_on", "decided_on", "decision")
+
+
+def _nested(record: str, key: str) -> Derived:
+    """``after[record][key]`` when it is a plain value (a closing's outcome, a decision's day)."""
+
+    def derive(after: Mapping[str, Any]) -> Any:
+        inner = after.get(record)
+        value = inner.get(key) if isinstance(inner, dict) else None
+        return value if isinstance(value, str | int | bool) else None
+
+    return derive
+
+
+_CLOSING = {"outcome": _nested("closing", "outcome"), "closed_on": _nested("closing", "closed_on")}
+_DECISION = {
+    "upheld": _nested("decision", "upheld"),
+    "decided_on": _nested("decision", "decided_on"),
+    "corrected_version": _nested("decision", "corrected_version"),
+}
 _FILING = ("filing_id", "id", "department_id", "parent_department_id", "sequence", "state", "digest")
 
 # Audit action -> event type. Reviewed field by field against what each action's "after" holds (see the
@@ -140,11 +159,11 @@ EVENT_TYPES: dict[str, EventType] = {
         {"result_count": _count("versions"), "on_time": _on_time},  # not who published
     ),
     "follow_up.open": EventType("follow_up.opened", _FOLLOW_UP),
-    "follow_up.report_rectified": EventType("follow_up.rectification_reported", _FOLLOW_UP),
-    "follow_up.close": EventType("follow_up.closed", _FOLLOW_UP),
+    "follow_up.update": EventType("follow_up.updated", _FOLLOW_UP),  # rectified, re-inspected, evidence
+    "follow_up.close": EventType("follow_up.closed", _FOLLOW_UP, _CLOSING),  # never the closing's text
     "follow_up.overdue": EventType("follow_up.overdue", _FOLLOW_UP),
     "objection.file": EventType("objection.filed", _OBJECTION),
-    "objection.decide": EventType("objection.decided", _OBJECTION),
+    "objection.decide": EventType("objection.decided", _OBJECTION, _DECISION),  # never the reason's text
     "directory_filing.submit": EventType("directory_filing.submitted", _FILING),
     "directory_filing.acknowledge": EventType("directory_filing.acknowledged", _FILING),
     "directory_filing.return": EventType("directory_filing.returned", _FILING),
