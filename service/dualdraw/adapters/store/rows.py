@@ -31,6 +31,10 @@ from dualdraw.adapters.store.models import (
     DrawRaiseRow,
     DrawRow,
     ExclusionRow,
+    ExpertDrawRow,
+    ExpertRequirementRow,
+    ExpertRow,
+    ExpertSelectionRow,
     InspectionItemRow,
     InspectionResultRow,
     InspectorConflictRow,
@@ -47,6 +51,7 @@ from dualdraw.adapters.store.models import (
     StatutoryDesignationRow,
     SubstitutionRow,
     TaskRow,
+    TestingInstitutionRow,
 )
 from dualdraw.domain.model import (
     AuditEvent,
@@ -111,6 +116,11 @@ ITEM_VERSIONS = table_of(ItemVersionRow)
 PLAN_VERSIONS = table_of(PlanVersionRow)
 RULE_SETS = table_of(RuleSetRow)
 OUTBOX = table_of(OutboxMessageRow)
+EXPERTS = table_of(ExpertRow)
+INSTITUTIONS = table_of(TestingInstitutionRow)
+EXPERT_REQUIREMENTS = table_of(ExpertRequirementRow)
+EXPERT_DRAWS = table_of(ExpertDrawRow)
+EXPERT_SELECTIONS = table_of(ExpertSelectionRow)
 
 # Enum lookups by value, faster than calling the enum for every row of a large read.
 _RISK_CLASS = {m.value: m for m in RiskClass}

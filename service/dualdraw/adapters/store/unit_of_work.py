@@ -17,6 +17,7 @@ from dualdraw.adapters.store.repositories import (
     SqlDirectoryRepository,
     SqlDrawLifecycleRepository,
     SqlDrawRepository,
+    SqlExpertRepository,
     SqlItemRepository,
     SqlItemVersionRepository,
     SqlOutboxRepository,
@@ -34,6 +35,7 @@ from dualdraw.service_layer.ports import (
     DirectoryRepository,
     DrawLifecycleRepository,
     DrawRepository,
+    ExpertRepository,
     ItemRepository,
     ItemVersionRepository,
     OutboxRepository,
@@ -91,6 +93,7 @@ class SqlUnitOfWork:
     rule_sets: RuleSetRepository
     lifecycle: DrawLifecycleRepository
     outbox: OutboxRepository
+    experts: ExpertRepository
 
     def __init__(
         self, session_factory: sessionmaker[Session], signer: CheckpointSigner | None = None
@@ -116,6 +119,7 @@ class SqlUnitOfWork:
         self.item_versions = SqlItemVersionRepository(session)
         self.rule_sets = SqlRuleSetRepository(session)
         self.outbox = SqlOutboxRepository(session)
+        self.experts = SqlExpertRepository(session)
         return self
 
     def __exit__(

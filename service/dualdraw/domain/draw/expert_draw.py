@@ -82,6 +82,48 @@ class Requirement:
     count: int
 
 
+@dataclass(frozen=True)
+class ExpertDraw:
+    """A stored expert draw: ``inputs_json`` committed (state ``committed``) before its entropy, then the
+    ``result_json`` (state ``executed``). ``entropy_source`` is the canonical JSON of the declaration."""
+
+    id: str
+    draw_id: str
+    kind: str
+    as_of: dt.date
+    inputs_json: str
+    inputs_hash: str
+    entropy_source: str
+    requested_at: dt.datetime
+    actor: str
+    state: str = "committed"
+    entropy: str = ""
+    seed: str = ""
+    result_json: str = ""
+    result_hash: str = ""
+    executed_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Selection:
+    """One drawn member (``rank`` 0 leads) for the assignment at ``position``."""
+
+    position: int
+    rank: int
+    member_id: str
+    credit_code: str
+    ticket: str
+
+
+def selections_of(result: Mapping[str, Any]) -> list[Selection]:
+    """The rows a result document stands for, in (position, rank) order."""
+    return [
+        Selection(int(s["position"]), rank, chosen["id"], s["credit_code"], chosen["ticket"])
+        for s in result["selections"]
+        for rank, chosen in enumerate(s["selected"])
+    ]
+
+
 class ExpertDrawProblem(ValueError):
     """The inputs cannot be drawn or a record does not verify; ``reason`` is a stable code."""
 

@@ -3,8 +3,8 @@ aggregate: ``directory`` (departments, objects, inspectors, side facts), ``items
 published versions), ``tasks``,
 ``plans`` (annual plan versions), ``draws`` (draw records and the inspection history),
 ``draw_lifecycle`` (commitments, entropy, execution, substitutions, history locks), ``results``,
-``publications``, ``audit``, ``rule_sets`` and ``outbox`` (messages for other systems); ``base`` holds
-what they share.
+``publications``, ``audit``, ``rule_sets``, ``outbox`` (messages for other systems) and ``experts``
+(experts, testing institutions and their draws); ``base`` holds what they share.
 
 Each repository works inside the session of its unit of work and never commits. Rows are mapped to and from
 the domain's frozen dataclasses (``dualdraw.adapters.store.rows``); no ORM object leaves this package. Writes
@@ -21,6 +21,7 @@ from dualdraw.adapters.store.repositories.audit import SqlAuditRepository
 from dualdraw.adapters.store.repositories.directory import SqlDirectoryRepository
 from dualdraw.adapters.store.repositories.draw_lifecycle import SqlDrawLifecycleRepository, history_lock_key
 from dualdraw.adapters.store.repositories.draws import SqlDrawRepository
+from dualdraw.adapters.store.repositories.experts import SqlExpertRepository
 from dualdraw.adapters.store.repositories.items import SqlItemRepository, SqlItemVersionRepository
 from dualdraw.adapters.store.repositories.outbox import SqlOutboxRepository
 from dualdraw.adapters.store.repositories.plans import SqlPlanRepository
@@ -34,6 +35,7 @@ __all__ = [
     "SqlDirectoryRepository",
     "SqlDrawLifecycleRepository",
     "SqlDrawRepository",
+    "SqlExpertRepository",
     "SqlItemRepository",
     "SqlItemVersionRepository",
     "SqlOutboxRepository",
