@@ -15,10 +15,19 @@ import pytest
 
 from dualdraw.domain import model
 from dualdraw.domain.audit.checkpoints import CheckpointSigner
+from dualdraw.domain.draw.expert_draw import Expert, Qualification, Requirement
 from dualdraw.domain.plan.model import PlanEntry
 from dualdraw.entrypoints.grpc.security.tokens import Principal, Role, TokenKeys, mint_token
 from dualdraw.entrypoints.grpc.server import RunningServer, create_server
-from dualdraw.service_layer import catalogue, directory, draw_lifecycle, draws, plans, publication
+from dualdraw.service_layer import (
+    catalogue,
+    directory,
+    draw_lifecycle,
+    draws,
+    expert_draws,
+    plans,
+    publication,
+)
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_directory import LUBEI, LUNAN, PRODUCT_QUALITY
 from dualdraw.service_layer.demo_loader import load_demo
@@ -49,6 +58,7 @@ class Side:
     item_code: str  # an inspection item of the side's department
     campaign_id: str  # a campaign the side's department organises
     plan_id: str  # a draft annual plan of the side's department, with one entry
+    expert_draw_id: str  # a committed (not yet executed) expert draw on the side's draw
 
 
 @dataclass
@@ -119,6 +129,23 @@ def _side(running: RunningServer, department_id: str, item_code: str) -> Side:
         ),
         caller,
         entropy=DEVELOPMENT,
+    )
+    expert_draws.import_experts(
+        services.unit_of_work(),
+        department_id,
+        [Expert(f"EXP-{department_id}", "专家", department_id, (Qualification(PRODUCT_QUALITY, None),))],
+        [],
+        caller,
+    )
+    drawn_item = str(json.loads(outcome.draw.manifest_json)["task"]["item_code"])
+    expert_draws.set_requirement(
+        services.unit_of_work(), Requirement(drawn_item, "expert", PRODUCT_QUALITY, 1), caller
+    )
+    expert_draw = expert_draws.commit_expert_draw(
+        services.unit_of_work(),
+        expert_draws.ExpertDrawRequest(outcome.draw.id),
+        caller,
+        entropy=EntropyPolicy(),
     )
     item = catalogue.create_item(
         services.unit_of_work(),
@@ -192,6 +219,7 @@ def _side(running: RunningServer, department_id: str, item_code: str) -> Side:
         item_code=item.code,
         campaign_id=campaign.id,
         plan_id=plan.plan_id,
+        expert_draw_id=expert_draw.id,
     )
 
 

@@ -60,6 +60,11 @@ INTENT = {  # who may write what, written out independently of the table
     "/dualdraw.v1.PlanService/ApprovePlan": {Role.POLICY_EDITOR},
     "/dualdraw.v1.PlanService/PublishPlan": {Role.POLICY_EDITOR},
     "/dualdraw.v1.PlanService/AmendPlan": {Role.POLICY_EDITOR},
+    # experts and testing institutions: directory writes as the directory's, requirements as the item's
+    "/dualdraw.v1.ExpertService/ImportExperts": {Role.DRAW_OPERATOR},
+    "/dualdraw.v1.ExpertService/SetExpertRequirement": {Role.POLICY_EDITOR},
+    "/dualdraw.v1.ExpertService/CreateExpertDraw": {Role.DRAW_OPERATOR},
+    "/dualdraw.v1.ExpertService/ExecuteExpertDraw": {Role.DRAW_OPERATOR},
 }
 
 

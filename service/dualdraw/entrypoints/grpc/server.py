@@ -32,6 +32,7 @@ from dualdraw.domain.working_days import load_calendar
 from dualdraw.entrypoints.grpc import reflection
 from dualdraw.entrypoints.grpc.directory_servicer import DirectoryServicer
 from dualdraw.entrypoints.grpc.errors import ErrorMappingInterceptor
+from dualdraw.entrypoints.grpc.experts_servicer import ExpertServicer
 from dualdraw.entrypoints.grpc.idempotency import IdempotencyInterceptor
 from dualdraw.entrypoints.grpc.observability import ObservabilityInterceptor
 from dualdraw.entrypoints.grpc.plans_servicer import PlanServicer
@@ -64,6 +65,8 @@ from dualdraw.v1 import (
     directory_pb2_grpc,
     draws_pb2,
     draws_pb2_grpc,
+    experts_pb2,
+    experts_pb2_grpc,
     items_pb2,
     items_pb2_grpc,
     plans_pb2,
@@ -127,6 +130,11 @@ REGISTRATIONS: list[Registration] = [
         audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
         AuditServicer,
         audit_pb2_grpc.add_AuditServiceServicer_to_server,
+    ),
+    Registration(
+        experts_pb2.DESCRIPTOR.services_by_name["ExpertService"].full_name,
+        ExpertServicer,
+        experts_pb2_grpc.add_ExpertServiceServicer_to_server,
     ),
     # -- results and publication --
     Registration(

@@ -2,7 +2,8 @@
 
 task → its department; draw → its task's department; object → its registering department; inspector → its
 department; complaint, risk assessment, statutory designation → their object's registering department;
-campaign → its organiser; inspection item, annual plan → its department.
+campaign → its organiser; inspection item, annual plan → its department; expert draw → its draw's
+department.
 An unknown resource has no department (``None``), which the guard treats exactly like a foreign one.
 """
 
@@ -30,8 +31,19 @@ def _draw_department(uow: UnitOfWork, draw_id: str) -> str | None:
     return _task_department(uow, draw.task_id) if draw else None
 
 
+_NAMED = {"department_name": ("department", "departments/"), "draw_name": ("draw", "draws/"),
+          "item_name": ("item", "items/")}  # fmt: skip
+"""Kinds given as a resource name (``draws/{draw}``); a bare id is taken too (a filled-in default)."""
+
+
 def department_of(uow: UnitOfWork, kind: str, key: str) -> str | None:
     """The department owning resource ``kind``/``key``, or ``None`` when there is no such resource."""
+    if kind in _NAMED:
+        base, prefix = _NAMED[kind]
+        return department_of(uow, base, key.removeprefix(prefix))
+    if kind == "expert_draw":
+        found_draw = uow.experts.get_draw(key.removeprefix("expertDraws/"))
+        return _draw_department(uow, found_draw[0].draw_id) if found_draw else None
     if kind == "department":
         return key if uow.directory.get_department(key) is not None else None
     if kind == "task":
@@ -62,6 +74,20 @@ def department_of(uow: UnitOfWork, kind: str, key: str) -> str | None:
         versions = uow.plans.versions(key)
         return versions[-1].department_id if versions else None
     raise ValueError(f"no department resolver for resource kind {kind!r}")
+
+
+def expert_import_sides(uow: UnitOfWork, request: Any) -> list[str | None]:
+    """The departments an ``ImportExpertsRequest`` touches: its parent, the department each record names and
+    the department owning each record it would replace (an import never takes over another's record)."""
+    sides: list[str | None] = [department_of(uow, "department_name", request.parent)]
+    for kind, records, collection in (
+        ("expert", request.experts, "experts/"),
+        ("institution", request.testing_institutions, "testingInstitutions/"),
+    ):
+        ids = [r.name.strip().removeprefix(collection) for r in records]
+        sides += [department_of(uow, "department_name", r.department) for r in records]
+        sides += list(uow.experts.owners(kind, ids).values())
+    return sides
 
 
 def transfer_sides(uow: UnitOfWork, kind: str | None, key: str, to_department_id: str) -> list[str | None]:
