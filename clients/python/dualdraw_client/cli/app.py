@@ -15,7 +15,7 @@ from ..client import DEFAULT_TARGET, DualdrawClient
 from ..errors import DualdrawError
 from ..i18n import _, language_from, set_language
 from ..records import RecordError
-from . import audit, catalogue, directory, draws, plans, report, results, rules, verification
+from . import audit, catalogue, directory, draws, experts, plans, report, results, rules, verification
 from .options import DEFAULT_TIMEOUT, HANDLER, Handler, common_options
 from .output import Output
 
@@ -41,6 +41,7 @@ REMOTE_COMMANDS: Final = frozenset(
         "rule-set",  # the rule set on the server
         "log",
         "report",
+        "experts",
     }
 )
 """The top-level command names that :func:`add_remote_commands` adds."""
@@ -101,6 +102,7 @@ def add_remote_commands(subparsers: argparse._SubParsersAction[argparse.Argument
     rules.add_commands(subparsers, common)
     results.add_commands(subparsers, common)
     report.add_commands(subparsers, common)
+    experts.add_commands(subparsers, common)
 
 
 def is_remote(args: argparse.Namespace) -> bool:

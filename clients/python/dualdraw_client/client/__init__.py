@@ -7,7 +7,7 @@ identity goes out as the ``x-dualdraw-actor`` metadata on every call; mutating c
 
 ``list_*`` return one page; ``iter_*`` are generators that follow ``next_page_token`` to the end.
 The calls live in one module per service area (directory, catalogue, plans, draws, results, rules,
-verification);
+verification, experts);
 :class:`DualdrawClient` joins them over the one connection of :class:`~.base.ClientBase`.
 """
 
@@ -17,6 +17,7 @@ from .base import ACTOR_METADATA_KEY, DEFAULT_TARGET, new_request_id
 from .catalogue import CatalogueCalls
 from .directory import DirectoryCalls
 from .draws import DrawCalls
+from .experts import ExpertCalls
 from .plans import PlanCalls
 from .results import ResultCalls
 from .rules import RuleCalls
@@ -26,7 +27,14 @@ __all__ = ["ACTOR_METADATA_KEY", "DEFAULT_TARGET", "DualdrawClient", "new_reques
 
 
 class DualdrawClient(
-    DirectoryCalls, CatalogueCalls, PlanCalls, DrawCalls, ResultCalls, RuleCalls, VerificationCalls
+    DirectoryCalls,
+    CatalogueCalls,
+    PlanCalls,
+    DrawCalls,
+    ResultCalls,
+    RuleCalls,
+    VerificationCalls,
+    ExpertCalls,
 ):
     """A connection to a dualdraw server. Use as a context manager, or call :meth:`close`.
 
