@@ -221,6 +221,14 @@ def test_tampering_with_a_stored_expert_draw_is_detected(store: Store) -> None:
             {"r": canonical_json(result).decode("utf-8"), "x": xd.id},
         )
     assert expert_draws.verify_expert_draw(store.unit_of_work(), xd.id).startswith("result:")
+    with engine.begin() as connection:  # ... or the inputs, to leave out an expert before the entropy
+        inputs = json.loads(xd.inputs_json)
+        inputs["draw_seed"] = "00" * 32
+        connection.execute(
+            sa.text("UPDATE expert_draws SET inputs_json = :i WHERE id = :x"),
+            {"i": canonical_json(inputs).decode("utf-8"), "x": xd.id},
+        )
+    assert expert_draws.verify_expert_draw(store.unit_of_work(), xd.id).startswith("inputs:")
 
 
 def test_a_department_imports_only_its_own_records(store: Store) -> None:

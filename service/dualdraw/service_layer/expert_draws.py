@@ -394,6 +394,16 @@ def verify_expert_draw(uow: UnitOfWork, expert_draw_id: str) -> str:
         xd, local_secret = require(uow.experts.get_draw(expert_draw_id), "expert_draw", expert_draw_id)
         events = _events(uow, xd.draw_id, xd.id)
         rows = uow.experts.selections(xd.id)
+        record = require(uow.draws.get_record(xd.draw_id), "draw", xd.draw_id)
+    inputs = json.loads(xd.inputs_json)
+    objects = [
+        {"credit_code": a.credit_code, "position": a.position}
+        for a in sorted(record.assignments, key=lambda a: a.position)
+    ]
+    if (inputs.get("expert_draw_id"), inputs.get("draw_id")) != (xd.id, xd.draw_id):
+        return "inputs: another expert draw's or draw's"
+    if inputs.get("draw_seed") != record.draw.seed or inputs.get("objects") != objects:
+        return "inputs: seed or objects differ from the draw's"
     commit = events.get("expert_draw.commit")
     if commit is None:
         return "log: no expert_draw.commit event"
