@@ -4,11 +4,14 @@ waiting, the offline tamper check, and a department importing only its own recor
 
 from __future__ import annotations
 
+import hashlib
 import json
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from dualdraw.entrypoints.cli.main import main as verify_main
 from dualdraw.service_layer.demo_directory import DEMO_AS_OF, HIGH_TECH_ZONE, LUBEI
 from dualdraw.v1 import experts_pb2
 from dualdraw_client import DualdrawClient, FailedPreconditionError
@@ -28,7 +31,11 @@ def _sql(database_url: str, statement: str, **params: object) -> None:
 
 
 def test_experts_are_drawn_for_a_demo_draw_and_verify(
-    demo_served: Served, client: DualdrawClient, database_url: str, capsys: pytest.CaptureFixture[str]
+    demo_served: Served,
+    client: DualdrawClient,
+    database_url: str,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
     experts = list(client.iter_experts(department_id=HIGH_TECH_ZONE))
     assert len(experts) == 6
@@ -53,8 +60,24 @@ def test_experts_are_drawn_for_a_demo_draw_and_verify(
 
     assert cli_main(["experts", "verify", name, "--server", demo_served.target]) == 0
     assert cli_main(["experts", "show", name, "--server", demo_served.target, "--json"]) == 0
-    shown = json.loads(capsys.readouterr().out.split("\n", 1)[1])
+    printed = capsys.readouterr().out.split("\n", 1)[1]
+    shown = json.loads(printed)
     assert shown["name"] == xd.name
+    # offline, from the shown document alone: dualdraw verify recomputes it
+    record = tmp_path / "expert-draw.json"
+    record.write_text(printed, encoding="utf-8")
+    assert verify_main(["verify", str(record)]) == 0
+    assert "MATCH" in capsys.readouterr().out
+    forged = json.loads(printed)
+    result = json.loads(forged["result_json"])
+    result["selections"][0]["selected"][0]["id"] = (
+        "GXQ-E05" if xd.selections[0].member_ids[0] != "GXQ-E05" else "GXQ-E06"
+    )
+    forged["result_json"] = json.dumps(result, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    forged["result_hash"] = hashlib.sha256(forged["result_json"].encode("utf-8")).hexdigest()
+    record.write_text(json.dumps(forged), encoding="utf-8")
+    assert verify_main(["verify", str(record)]) == 1
+    assert "MISMATCH: selection: position" in capsys.readouterr().out
 
     # an insider swaps a drawn expert by SQL: the re-derivation names it
     other = next(i for i in lines if i not in xd.selections[0].member_ids and i != "GXQ-E03")
@@ -87,11 +110,9 @@ def test_a_beacon_expert_draw_waits_for_its_round_and_an_item_without_a_need_is_
 
 
 def test_the_command_line_imports_a_departments_own_records_only(
-    demo_served: Served, client: DualdrawClient, tmp_path: object, capsys: pytest.CaptureFixture[str]
+    demo_served: Served, client: DualdrawClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from pathlib import Path
-
-    path = Path(str(tmp_path)) / "experts.jsonl"
+    path = tmp_path / "experts.jsonl"
     path.write_text(
         json.dumps({"id": "LB-E01", "display_name": "陈专家", "qualifications": [{"code": "metrology"}]})
         + "\n"

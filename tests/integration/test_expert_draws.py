@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from google.protobuf import json_format
 
 from dualdraw.adapters.store import Store
 from dualdraw.domain.canonical_json import canonical_json
@@ -19,12 +20,14 @@ from dualdraw.domain.draw.beacon import DRAND_QUICKNET
 from dualdraw.domain.draw.expert_draw import Expert, Qualification, Requirement, TestingInstitution
 from dualdraw.domain.errors import FailedPrecondition, InvalidArgument
 from dualdraw.domain.model import Draw
+from dualdraw.entrypoints.grpc.experts_servicer import expert_draw_to_pb
 from dualdraw.service_layer import expert_draws, publication
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_directory import HIGH_TECH_ZONE
 from dualdraw.service_layer.demo_loader import load_demo
 from dualdraw.service_layer.draws import run_draw
 from dualdraw.service_layer.entropy_policy import LOCAL_SECRET_MARK, EntropyPolicy
+from dualdraw.verifier.expert_draws import verify_expert_draw_document
 
 from .test_annual_plan import CALLER, NO_RULES, NoExclusions, planned_task, published_plan
 
@@ -186,6 +189,10 @@ def test_an_institution_is_never_the_object_itself_and_a_beacon_round_gives_the_
     }
     assert chosen[codes[0]] == ["L-2"]  # L-1 is the object itself
     assert expert_draws.verify_expert_draw(store.unit_of_work(), xd.id) == ""
+    # offline, from what GetExpertDraw returns: the beacon signature is checked again
+    document = json_format.MessageToDict(expert_draw_to_pb(done), preserving_proto_field_name=True)
+    assert verify_expert_draw_document(document).ok
+    assert verify_expert_draw_document({**document, "beacon_value": "ab" * 48}).problem.startswith("entropy:")
     with pytest.raises(FailedPrecondition) as twice:
         expert_draws.execute_expert_draw(
             store.unit_of_work(), expert_draw_id=xd.id, beacon_value=SIGNATURE, caller=CALLER

@@ -339,6 +339,7 @@ def execute_expert_draw(
             result_json=canonical_json(result).decode("utf-8"),
             result_hash=result_hash(result),
             executed_at=caller.now,
+            beacon_value=beacon_value if declaration["kind"] == BEACON else "",
         )
         uow.experts.complete_draw(done, selections_of(result), caller.now)
         record_event(

@@ -542,6 +542,7 @@ class ExpertDraw(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     EXECUTE_TIME_FIELD_NUMBER: _builtins.int
     ENTROPY_NOTE_FIELD_NUMBER: _builtins.int
+    BEACON_VALUE_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """"expertDraws/{expert_draw}"."""
     draw: _builtins.str
@@ -566,6 +567,8 @@ class ExpertDraw(_message.Message):
     """Hex SHA-256 of result_json, logged in "expert_draw.execute"."""
     entropy_note: _builtins.str
     """"local secret — development only, not publishable" for a local secret, else empty."""
+    beacon_value: _builtins.str
+    """The beacon round's signature (hex) the entropy came from, verified at execute; empty otherwise."""
     @_builtins.property
     def selections(self) -> _containers.RepeatedCompositeFieldContainer[Global___ExpertSelection]:
         """Per assignment, the drawn members."""
@@ -596,10 +599,11 @@ class ExpertDraw(_message.Message):
         create_time: _timestamp_pb2.Timestamp | None = ...,
         execute_time: _timestamp_pb2.Timestamp | None = ...,
         entropy_note: _builtins.str = ...,
+        beacon_value: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "execute_time", b"execute_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "draw", b"draw", "entropy", b"entropy", "entropy_note", b"entropy_note", "entropy_source", b"entropy_source", "execute_time", b"execute_time", "inputs_hash", b"inputs_hash", "inputs_json", b"inputs_json", "kind", b"kind", "name", b"name", "result_hash", b"result_hash", "result_json", b"result_json", "seed", b"seed", "selections", b"selections", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["beacon_value", b"beacon_value", "create_time", b"create_time", "draw", b"draw", "entropy", b"entropy", "entropy_note", b"entropy_note", "entropy_source", b"entropy_source", "execute_time", b"execute_time", "inputs_hash", b"inputs_hash", "inputs_json", b"inputs_json", "kind", b"kind", "name", b"name", "result_hash", b"result_hash", "result_json", b"result_json", "seed", b"seed", "selections", b"selections", "state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -603,6 +603,7 @@ class ExpertDrawRow(Base):
     seed: Mapped[str]
     result_json: Mapped[str] = mapped_column(Text)
     result_hash: Mapped[str]
+    beacon_value: Mapped[str]
     requested_at: Mapped[dt.datetime]
     executed_at: Mapped[dt.datetime | None]
     actor: Mapped[str]

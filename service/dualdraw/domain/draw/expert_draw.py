@@ -102,6 +102,8 @@ class ExpertDraw:
     result_json: str = ""
     result_hash: str = ""
     executed_at: dt.datetime | None = None
+    beacon_value: str = ""
+    """The beacon round's signature the entropy came from (hex; "" for a local secret)."""
 
 
 @dataclass(frozen=True)

@@ -127,6 +127,7 @@ def expert_draw_to_pb(xd: ExpertDraw) -> experts_pb2.ExpertDraw:
         selections=selections,
         create_time=convert.timestamp(xd.requested_at),
         entropy_note=expert_draws.entropy_note_of(xd),
+        beacon_value=xd.beacon_value,
     )
     if xd.executed_at is not None:
         pb.execute_time.CopyFrom(convert.timestamp(xd.executed_at))

@@ -89,6 +89,7 @@ def _draw(r: Row) -> ExpertDraw:
         result_json=r.result_json,
         result_hash=r.result_hash,
         executed_at=r.executed_at,
+        beacon_value=r.beacon_value,
     )
 
 
@@ -218,6 +219,7 @@ class SqlExpertRepository(SqlRepository):
                     "seed": draw.seed,
                     "result_json": draw.result_json,
                     "result_hash": draw.result_hash,
+                    "beacon_value": draw.beacon_value,
                     "requested_at": draw.requested_at,
                     "executed_at": draw.executed_at,
                     "actor": draw.actor,
@@ -247,6 +249,7 @@ class SqlExpertRepository(SqlRepository):
                 seed=draw.seed,
                 result_json=draw.result_json,
                 result_hash=draw.result_hash,
+                beacon_value=draw.beacon_value,
                 executed_at=at,
             )
         )

@@ -66,6 +66,7 @@ def upgrade() -> None:
         sa.Column("seed", sa.String(), nullable=False),
         sa.Column("result_json", sa.Text(), nullable=False),
         sa.Column("result_hash", sa.String(), nullable=False),
+        sa.Column("beacon_value", sa.String(), nullable=False),
         sa.Column("requested_at", TIMESTAMP, nullable=False),
         sa.Column("executed_at", TIMESTAMP, nullable=True),
         sa.Column("actor", sa.String(), nullable=False),
