@@ -43,8 +43,9 @@ def test_experts_are_drawn_for_a_demo_draw_and_verify(
         "special_equipment"
     ]
     draw = client.draw(demo_task(client).id, as_of=DEMO_AS_OF)
-    xd = client.create_expert_draw(draw.id, "expert")
+    xd = client.create_expert_draw(draw.id, "expert", request_id="experts-1")
     assert xd.state == experts_pb2.EXPERT_DRAW_STATE_EXECUTED
+    assert client.create_expert_draw(draw.id, "expert", request_id="experts-1") == xd  # a retry: no second
     assert xd.entropy_note  # a development server: a local secret, marked
     assignments = {a.position: a.credit_code for a in client.iter_assignments(draw.id)}
     assert {s.position: s.credit_code for s in xd.selections} == assignments
