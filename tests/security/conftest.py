@@ -15,6 +15,7 @@ import pytest
 
 from dualdraw.domain import model
 from dualdraw.domain.audit.checkpoints import CheckpointSigner
+from dualdraw.domain.draw.expert_draw import Expert, Qualification, Requirement
 from dualdraw.domain.follow_ups import FollowUpKind
 from dualdraw.domain.objections import Objection
 from dualdraw.domain.plan.model import PlanEntry
@@ -27,6 +28,7 @@ from dualdraw.service_layer import (
     directory_filings,
     draw_lifecycle,
     draws,
+    expert_draws,
     follow_ups,
     plans,
     publication,
@@ -86,6 +88,8 @@ class Side:
     def inspection_record_name(self) -> str:
         """No record is stored: "none" marks an unknown resource, which every caller is denied."""
         return "none"
+
+    expert_draw_id: str  # a committed (not yet executed) expert draw on the side's draw
 
 
 @dataclass
@@ -156,6 +160,23 @@ def _side(running: RunningServer, department_id: str, item_code: str) -> Side:
         ),
         caller,
         entropy=DEVELOPMENT,
+    )
+    expert_draws.import_experts(
+        services.unit_of_work(),
+        department_id,
+        [Expert(f"EXP-{department_id}", "专家", department_id, (Qualification(PRODUCT_QUALITY, None),))],
+        [],
+        caller,
+    )
+    drawn_item = str(json.loads(outcome.draw.manifest_json)["task"]["item_code"])
+    expert_draws.set_requirement(
+        services.unit_of_work(), Requirement(drawn_item, "expert", PRODUCT_QUALITY, 1), caller
+    )
+    expert_draw = expert_draws.commit_expert_draw(
+        services.unit_of_work(),
+        expert_draws.ExpertDrawRequest(outcome.draw.id),
+        caller,
+        entropy=EntropyPolicy(),
     )
     item = catalogue.create_item(
         services.unit_of_work(),
@@ -266,6 +287,7 @@ def _side(running: RunningServer, department_id: str, item_code: str) -> Side:
         result_name=f"draws/{outcome.draw.id}/assignments/{last.position}/result",
         follow_up_name=f"followUps/{follow_up.id}",
         objection_name=f"objections/{objection.id}",
+        expert_draw_id=expert_draw.id,
     )
 
 

@@ -23,6 +23,7 @@ from dualdraw.v1 import (
     checklists_pb2,
     directory_pb2,
     draws_pb2,
+    experts_pb2,
     filings_pb2,
     follow_ups_pb2,
     inspection_records_pb2,
@@ -58,6 +59,10 @@ SIDE_FIELD = {
     "assignment": "assignment_name",
     "draw_name": "draw_name",
     "inspection_record": "inspection_record_name",
+    "department_name": "department_id",  # a bare id is taken for a resource name
+    "item_name": "item_code",
+    "expert_draw": "expert_draw_id",
+    "expert_import": "department_id",
 }
 
 
@@ -480,6 +485,51 @@ SIBLING_CASES: dict[str, dict[str, Build]] = {
     "/dualdraw.v1.VerifiableDrawService/ExecuteSubstitution": {
         "substitution": lambda s: verification_pb2.ExecuteSubstitutionRequest(
             substitution_id=s.outside.substitution_id
+        )
+    },
+    # experts and testing institutions: the sibling's directory, the sibling's draw
+    "/dualdraw.v1.ExpertService/ImportExperts": {
+        "department": lambda s: experts_pb2.ImportExpertsRequest(
+            parent=f"departments/{s.outside.department_id}",
+            experts=[
+                experts_pb2.Expert(
+                    name="experts/EXP-new",
+                    display_name="x",
+                    department=f"departments/{s.outside.department_id}",
+                    specialities=[experts_pb2.Qualification(code="x")],
+                )
+            ],
+        ),
+        "its expert, named as the caller's": lambda s: experts_pb2.ImportExpertsRequest(
+            parent=f"departments/{s.inside.department_id}",
+            experts=[
+                experts_pb2.Expert(
+                    name=f"experts/EXP-{s.outside.department_id}",
+                    display_name="x",
+                    department=f"departments/{s.inside.department_id}",
+                    specialities=[experts_pb2.Qualification(code="x")],
+                )
+            ],
+        ),
+    },
+    "/dualdraw.v1.ExpertService/SetExpertRequirement": {
+        "item": lambda s: experts_pb2.SetExpertRequirementRequest(
+            requirement=experts_pb2.ExpertRequirement(
+                item=f"items/{s.outside.item_code}",
+                kind=experts_pb2.EXPERT_KIND_EXPERT,
+                qualification="x",
+                count=1,
+            )
+        )
+    },
+    "/dualdraw.v1.ExpertService/CreateExpertDraw": {
+        "draw": lambda s: experts_pb2.CreateExpertDrawRequest(
+            draw=f"draws/{s.outside.draw_id}", kind=experts_pb2.EXPERT_KIND_EXPERT
+        )
+    },
+    "/dualdraw.v1.ExpertService/ExecuteExpertDraw": {
+        "expert draw": lambda s: experts_pb2.ExecuteExpertDrawRequest(
+            name=f"expertDraws/{s.outside.expert_draw_id}", beacon_value="00"
         )
     },
 }

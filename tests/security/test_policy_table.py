@@ -77,6 +77,11 @@ INTENT = {  # who may write what, written out independently of the table
     "/dualdraw.v1.FollowUpService/CloseFollowUp": {Role.INSPECTOR, Role.DRAW_OPERATOR},
     "/dualdraw.v1.ObjectionService/CreateObjection": {Role.DRAW_OPERATOR},
     "/dualdraw.v1.ObjectionService/DecideObjection": {Role.DRAW_OPERATOR},
+    # experts and testing institutions: directory writes as the directory's, requirements as the item's
+    "/dualdraw.v1.ExpertService/ImportExperts": {Role.DRAW_OPERATOR},
+    "/dualdraw.v1.ExpertService/SetExpertRequirement": {Role.POLICY_EDITOR},
+    "/dualdraw.v1.ExpertService/CreateExpertDraw": {Role.DRAW_OPERATOR},
+    "/dualdraw.v1.ExpertService/ExecuteExpertDraw": {Role.DRAW_OPERATOR},
 }
 
 

@@ -451,4 +451,40 @@ HELP_ZH: Final[dict[str, str]] = {
     "stop after this many seconds without an event (default: never)": (
         "连续这么多秒没有新事件后停止（默认：不停止）"
     ),
+    # -- experts and testing institutions (docs/DRAW-ALGORITHM.md §8.2) --
+    "experts and testing institutions, drawn for a draw's objects": (
+        "专家与检验检测机构：为抽取的检查对象抽选"
+    ),
+    "import experts and testing institutions (JSON Lines)": "导入专家与检验检测机构（JSON Lines）",
+    "JSON Lines: one expert or institution a line": "JSON Lines 文件：每行一名专家或一个机构",
+    "the importing department": "导入名录的部门",
+    "list a department's experts": "列出某部门的专家",
+    "list a department's testing institutions": "列出某部门的检验检测机构",
+    "the department (default: your own)": "部门（默认：本部门）",
+    "set what an inspection item needs per object": "设定抽查事项对每个检查对象所需的专家或机构",
+    "the inspection item": "抽查事项",
+    "experts or a testing institution": "专家或检验检测机构",
+    "the speciality (experts) or accreditation scope (institutions)": (
+        "所需专业（专家）或资质认定范围（机构）"
+    ),
+    "how many per object; 0 clears it": "每个检查对象所需数量；0 表示取消要求",
+    "show an inspection item's requirements": "查看抽查事项对专家或机构的要求",
+    "draw experts or an institution for every object of an executed draw": (
+        "为已执行抽取的每个检查对象抽选专家或检验检测机构"
+    ),
+    "the executed draw": "已执行的抽取",
+    "a pinned beacon (default: the server's)": "指定的随机信标（默认：服务器所用的）",
+    "the beacon round the expert draw commits to (default: the first a minute after the commit); "
+    "execute it later with: dualdraw experts execute EXPERT_DRAW_ID --beacon-value SIGNATURE": (
+        "专家抽选所承诺的信标轮次（默认：承诺一分钟后的第一轮）；之后执行："
+        "dualdraw experts execute EXPERT_DRAW_ID --beacon-value SIGNATURE"
+    ),
+    "execute a committed expert draw": "执行已承诺的专家抽选",
+    "the committed expert draw": "已承诺的专家抽选",
+    "the beacon round's signature": "该信标轮次的签名",
+    "show one expert draw": "查看一次专家抽选",
+    "the expert draw": "专家抽选",
+    "list the expert draws of a draw": "列出某次抽取的专家抽选",
+    "the draw": "抽取",
+    "have the server re-derive an expert draw (MATCH or MISMATCH)": "由服务器复算专家抽选（一致或不一致）",
 }

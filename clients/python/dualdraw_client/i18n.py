@@ -600,6 +600,27 @@ ZH: Final[dict[str, str]] = {
     "not applicable": "不适用",
     "acknowledged (signed)": "已签字确认",
     "refused to sign": "拒绝签字",
+    # -- experts and testing institutions --
+    "imported {experts} experts and {institutions} testing institutions": (
+        "已导入专家 {experts} 名、检验检测机构 {institutions} 个"
+    ),
+    "item {item} needs {count} {kind} holding {qualification} per object": (
+        "抽查事项 {item} 每个检查对象需要持有 {qualification} 的{kind} {count} 个"
+    ),
+    "once the beacon round is produced: dualdraw experts execute {id} --beacon-value SIGNATURE": (
+        "信标轮次产生后执行：dualdraw experts execute {id} --beacon-value SIGNATURE"
+    ),
+    "expert": "专家",
+    "institution": "检验检测机构",
+    "expert draw": "专家抽选",
+    "inputs hash": "输入哈希",
+    "committed": "已承诺",
+    "executed": "已执行",
+    "MATCH": "一致：验证通过",
+    "EMPLOYER": "工作单位",
+    "SCOPES": "资质范围",
+    "QUALIFICATION": "资质",
+    "COUNT": "数量",
 }
 """Chinese for the English source strings (with :data:`HELP_ZH`, the help of the commands' options)."""
 ZH.update(HELP_ZH)

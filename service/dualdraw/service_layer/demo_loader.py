@@ -10,6 +10,7 @@ from dualdraw.domain.plan.model import PlanEntry, PlanVersion
 from dualdraw.service_layer import catalogue, checklists, directory, plans, publication
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_directory import HIGH_TECH_ZONE, demo_checklists, demo_directory
+from dualdraw.service_layer.demo_experts import load_demo_experts
 from dualdraw.service_layer.directory import DirectoryBatch
 from dualdraw.service_layer.ports import UnitOfWork
 
@@ -17,7 +18,8 @@ DEMO_ACTOR = "demo-loader"
 
 
 def load_demo(unit_of_work: Callable[[], UnitOfWork], *, only_if_empty: bool = True) -> dict[str, int] | None:
-    """Imports the demo directory and item list; returns the counts, or ``None`` when data existed already."""
+    """Imports the demo directory, item list, experts and testing institutions (``demo_experts``); returns the
+    counts, or ``None`` when data existed already."""
     if only_if_empty:
         with unit_of_work() as uow:
             if uow.directory.count_objects() > 0:
@@ -37,6 +39,7 @@ def load_demo(unit_of_work: Callable[[], UnitOfWork], *, only_if_empty: bool = T
     for item in demo.items:
         catalogue.create_item(unit_of_work(), item, caller)
     counts["items"] = len(demo.items)
+    counts.update(load_demo_experts(unit_of_work, caller))
     return counts
 
 

@@ -23,6 +23,13 @@ from dualdraw.domain.checklists import ChecklistRevision
 from dualdraw.domain.directory_filing import DirectoryFiling, RecordHash
 from dualdraw.domain.draw.commitments import EligibleEntry
 from dualdraw.domain.draw.entropy import EntropyInput
+from dualdraw.domain.draw.expert_draw import (
+    Expert,
+    ExpertDraw,
+    Requirement,
+    Selection,
+    TestingInstitution,
+)
 from dualdraw.domain.draw.substitution import Substitution
 from dualdraw.domain.evidence import Evidence, EvidenceProblem
 from dualdraw.domain.exclusions.model import EvaluationContext, RuleSet
@@ -373,6 +380,48 @@ class RuleSetRepository(Protocol):
         ...
 
 
+class ExpertRepository(Protocol):
+    """The expert and testing-institution directories, items' requirements and expert draws (§8.2)."""
+
+    def upsert_experts(self, items: Sequence[Expert]) -> None: ...
+    def upsert_institutions(self, items: Sequence[TestingInstitution]) -> None: ...
+    def owners(self, kind: str, ids: Collection[str]) -> dict[str, str]:
+        """The department of each stored entry of ``kind`` (``expert``/``institution``) among ``ids``."""
+        ...
+
+    def get_expert(self, id: str) -> Expert | None: ...
+    def get_institution(self, id: str) -> TestingInstitution | None: ...
+    def list_experts(
+        self, page: PageRequest, department_ids: Collection[str] | None = None
+    ) -> Page[Expert]: ...
+    def list_institutions(
+        self, page: PageRequest, department_ids: Collection[str] | None = None
+    ) -> Page[TestingInstitution]: ...
+    def holders(self, kind: str, qualification: str) -> builtins.list[Expert | TestingInstitution]:
+        """Every entry of ``kind`` holding a qualification with code ``qualification`` (expired included)."""
+        ...
+
+    def set_requirement(self, requirement: Requirement, at: dt.datetime) -> None: ...
+    def requirements(self, item_code: str) -> builtins.list[Requirement]: ...
+    def add_draw(self, draw: ExpertDraw, local_secret: str) -> None: ...
+    def get_draw(self, id: str) -> tuple[ExpertDraw, str] | None:
+        """The expert draw and its local secret (``""`` unless development entropy)."""
+        ...
+
+    def draws_of(self, draw_id: str) -> builtins.list[ExpertDraw]: ...
+    def complete_draw(self, draw: ExpertDraw, selections: Sequence[Selection], at: dt.datetime) -> None:
+        """Stores the executed state of ``draw`` (entropy, seed, result) and its selection rows."""
+        ...
+
+    def selections(self, expert_draw_id: str) -> builtins.list[Selection]: ...
+    def served(
+        self, kind: str, credit_codes: Collection[str], since: dt.date, until: dt.date
+    ) -> dict[str, set[str]]:
+        """Member id → the codes among ``credit_codes`` it was drawn for by executed expert draws of
+        ``kind`` dated in ``[since, until]``."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. ``with uow:`` rolls back on exit unless ``commit()`` was called."""
 
@@ -394,6 +443,7 @@ class UnitOfWork(Protocol):
     objections: ObjectionRepository
     checklists: ChecklistRepository
     inspection_records: InspectionRecordRepository
+    experts: ExpertRepository
 
     def __enter__(self) -> Self: ...
     def __exit__(

@@ -22,6 +22,7 @@ from . import (
     directory,
     draws,
     evidence,
+    experts,
     filings,
     follow_ups,
     inspections,
@@ -63,6 +64,7 @@ REMOTE_COMMANDS: Final = frozenset(
         "evidence",
         "follow-ups",
         "objections",
+        "experts",
     }
 )
 """The top-level command names that :func:`add_remote_commands` adds."""
@@ -128,6 +130,7 @@ def add_remote_commands(subparsers: argparse._SubParsersAction[argparse.Argument
     report.add_commands(subparsers, common)
     evidence.add_commands(subparsers, common)
     credit.add_commands(subparsers, common)
+    experts.add_commands(subparsers, common)
 
 
 def is_remote(args: argparse.Namespace) -> bool:

@@ -7,7 +7,8 @@ identity goes out as the ``x-dualdraw-actor`` metadata on every call; mutating c
 
 ``list_*`` return one page; ``iter_*`` are generators that follow ``next_page_token`` to the end.
 The calls live in one module per service area (directory, catalogue, plans, filings, draws, results,
-inspections (checklists and inspection records), follow-ups, rules, verification, evidence, deliveries);
+inspections (checklists and inspection records), follow-ups, rules, verification, evidence, deliveries,
+experts);
 :class:`DualdrawClient` joins them over the one connection of :class:`~.base.ClientBase`.
 """
 
@@ -19,6 +20,7 @@ from .deliveries import DeliveryCalls
 from .directory import DirectoryCalls
 from .draws import DrawCalls
 from .evidence import EvidenceCalls
+from .experts import ExpertCalls
 from .filings import FilingCalls
 from .follow_ups import FollowUpCalls
 from .inspections import InspectionCalls
@@ -43,6 +45,7 @@ class DualdrawClient(
     DeliveryCalls,
     FollowUpCalls,
     InspectionCalls,
+    ExpertCalls,
 ):
     """A connection to a dualdraw server. Use as a context manager, or call :meth:`close`.
 

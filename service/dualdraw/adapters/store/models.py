@@ -696,6 +696,87 @@ class SubstitutionRow(Base):
     actor: Mapped[str]
 
 
+# --- experts and testing institutions (docs/DRAW-ALGORITHM.md §8.2) ------------------------------------
+
+
+class ExpertRow(Base):
+    """An expert of the expert directory (专家库); qualifications and conflicts as canonical JSON lists."""
+
+    __tablename__ = "experts"
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    display_name: Mapped[str] = mapped_column(Text)
+    department_id: Mapped[str] = mapped_column(ForeignKey("departments.id"), index=True)
+    employer_credit_code: Mapped[str]
+    qualifications_json: Mapped[str] = mapped_column(Text)
+    conflicts_json: Mapped[str] = mapped_column(Text)
+
+
+class TestingInstitutionRow(Base):
+    """A testing institution (检验检测机构): accreditation scopes and conflicts as canonical JSON lists."""
+
+    __tablename__ = "testing_institutions"
+    __test__ = False  # not a pytest test class despite the name
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    display_name: Mapped[str] = mapped_column(Text)
+    department_id: Mapped[str] = mapped_column(ForeignKey("departments.id"), index=True)
+    credit_code: Mapped[str]
+    qualifications_json: Mapped[str] = mapped_column(Text)
+    conflicts_json: Mapped[str] = mapped_column(Text)
+
+
+class ExpertRequirementRow(Base):
+    """What an inspection item needs per object: ``count`` experts or institutions holding
+    ``qualification``."""
+
+    __tablename__ = "expert_requirements"
+
+    item_code: Mapped[str] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(primary_key=True)
+    qualification: Mapped[str]
+    count: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime]
+
+
+class ExpertDrawRow(Base):
+    """An expert draw: its inputs committed before the entropy, and its result once executed."""
+
+    __tablename__ = "expert_draws"
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    draw_id: Mapped[str] = mapped_column(ForeignKey("draws.id"), index=True)
+    kind: Mapped[str]
+    state: Mapped[str]
+    as_of: Mapped[dt.date]
+    inputs_json: Mapped[str] = mapped_column(Text)
+    inputs_hash: Mapped[str]
+    entropy_source: Mapped[str] = mapped_column(Text)
+    local_secret: Mapped[str]
+    entropy: Mapped[str]
+    seed: Mapped[str]
+    result_json: Mapped[str] = mapped_column(Text)
+    result_hash: Mapped[str]
+    beacon_value: Mapped[str]
+    requested_at: Mapped[dt.datetime]
+    executed_at: Mapped[dt.datetime | None]
+    actor: Mapped[str]
+
+
+class ExpertSelectionRow(Base):
+    """One drawn expert or institution (``rank`` 0 leads) for one assignment of an executed expert draw."""
+
+    __tablename__ = "expert_selections"
+    __table_args__ = (Index(None, "member_id", "credit_code"),)
+
+    expert_draw_id: Mapped[str] = mapped_column(ForeignKey("expert_draws.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[str]
+    credit_code: Mapped[str]
+    ticket: Mapped[str]
+
+
 # --- idempotency of mutating requests --------------------------------------------------------------------
 
 

@@ -35,6 +35,10 @@ from dualdraw.adapters.store.models import (
     DrawRow,
     EvidenceRow,
     ExclusionRow,
+    ExpertDrawRow,
+    ExpertRequirementRow,
+    ExpertRow,
+    ExpertSelectionRow,
     InspectionItemRow,
     InspectionRecordRow,
     InspectionResultRow,
@@ -52,6 +56,7 @@ from dualdraw.adapters.store.models import (
     StatutoryDesignationRow,
     SubstitutionRow,
     TaskRow,
+    TestingInstitutionRow,
 )
 from dualdraw.domain.model import (
     AuditEvent,
@@ -121,6 +126,11 @@ FILING_RECORDS = table_of(DirectoryFilingRecordsRow)
 RULE_SETS = table_of(RuleSetRow)
 OUTBOX = table_of(OutboxMessageRow)
 EVIDENCE = table_of(EvidenceRow)
+EXPERTS = table_of(ExpertRow)
+INSTITUTIONS = table_of(TestingInstitutionRow)
+EXPERT_REQUIREMENTS = table_of(ExpertRequirementRow)
+EXPERT_DRAWS = table_of(ExpertDrawRow)
+EXPERT_SELECTIONS = table_of(ExpertSelectionRow)
 
 # Enum lookups by value, faster than calling the enum for every row of a large read.
 _RISK_CLASS = {m.value: m for m in RiskClass}

@@ -20,6 +20,7 @@ from dualdraw.adapters.store.repositories import (
     SqlDrawLifecycleRepository,
     SqlDrawRepository,
     SqlEvidenceRepository,
+    SqlExpertRepository,
     SqlFollowUpRepository,
     SqlInspectionRecordRepository,
     SqlItemRepository,
@@ -43,6 +44,7 @@ from dualdraw.service_layer.ports import (
     DrawLifecycleRepository,
     DrawRepository,
     EvidenceRepository,
+    ExpertRepository,
     FollowUpRepository,
     InspectionRecordRepository,
     ItemRepository,
@@ -109,6 +111,7 @@ class SqlUnitOfWork:
     objections: ObjectionRepository
     checklists: ChecklistRepository
     inspection_records: InspectionRecordRepository
+    experts: ExpertRepository
 
     def __init__(
         self, session_factory: sessionmaker[Session], signer: CheckpointSigner | None = None
@@ -140,6 +143,7 @@ class SqlUnitOfWork:
         self.objections = SqlObjectionRepository(session)
         self.checklists = SqlChecklistRepository(session)
         self.inspection_records = SqlInspectionRecordRepository(session)
+        self.experts = SqlExpertRepository(session)
         return self
 
     def __exit__(

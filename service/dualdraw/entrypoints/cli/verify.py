@@ -1,4 +1,5 @@
-"""``dualdraw verify BUNDLE``: the offline verifier on the command line (docs/DRAW-ALGORITHM.md §12).
+"""``dualdraw verify BUNDLE``: the offline verifier on the command line (docs/DRAW-ALGORITHM.md §12); given
+an expert draw (``dualdraw experts show ID --json``) instead, it verifies that (§8.2).
 
 Imports the verifier, the message catalogue and the progress bar only, so that an auditor's machine needs
 neither a database driver nor gRPC. Progress goes to stderr on a terminal: for a ``dualdraw-bundle/1``,
@@ -16,9 +17,11 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Final, TextIO
+from typing import Any, Final, TextIO
 
 from dualdraw.verifier.bundle import STAGES, ObjectCheck, is_line_bundle, verify_bundle, verify_path
+from dualdraw.verifier.checks import Report
+from dualdraw.verifier.expert_draws import ExpertDrawReport, is_expert_draw, verify_expert_draw_document
 from dualdraw_client.i18n import _
 from dualdraw_client.progress import Bar
 
@@ -62,6 +65,10 @@ def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     """Verifies ``args.bundle``; prints the verdict; 0 on MATCH, 1 on MISMATCH."""
     started = time.perf_counter()
     own = ObjectCheck(args.object, args.risk_class or "", args.salt or "") if args.object else None
+    with args.bundle.open("rb") as head:
+        looks_expert = b'"expertDraws/' in head.read(4096)
+    if looks_expert and (expert := _expert_draw(args.bundle.read_bytes())):
+        return _print(args, verify_expert_draw_document(expert), time.perf_counter() - started)
     if is_line_bundle(args.bundle):
         size = args.bundle.stat().st_size
         with Bar(_("verifying"), size, unit="B", unit_scale=True, stream=stream) as bar:
@@ -81,7 +88,21 @@ def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
                 bar.to(STAGES.index(name))
 
             report = verify_bundle(raw, trusted_keys=args.trusted_key, own_object=own, stage=stage)
-    elapsed = time.perf_counter() - started
+    return _print(args, report, time.perf_counter() - started)
+
+
+def _expert_draw(raw: bytes) -> dict[str, Any] | None:
+    """The document when ``raw`` is an expert draw (``dualdraw experts show ID --json``), else ``None``."""
+    if not raw.lstrip().startswith(b"{"):
+        return None
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        return None
+    return document if is_expert_draw(document) else None
+
+
+def _print(args: argparse.Namespace, report: ExpertDrawReport | Report, elapsed: float) -> int:
     if getattr(args, "json_output", False):
         document = {
             "bundle": str(args.bundle),

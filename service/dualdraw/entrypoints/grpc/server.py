@@ -36,6 +36,7 @@ from dualdraw.entrypoints.grpc.deliveries_servicer import DeliveryServicer
 from dualdraw.entrypoints.grpc.directory_servicer import DirectoryServicer
 from dualdraw.entrypoints.grpc.errors import ErrorMappingInterceptor
 from dualdraw.entrypoints.grpc.evidence_servicer import EvidenceServicer
+from dualdraw.entrypoints.grpc.experts_servicer import ExpertServicer
 from dualdraw.entrypoints.grpc.filings_servicer import DirectoryFilingServicer
 from dualdraw.entrypoints.grpc.follow_ups_servicer import (
     FollowUpServicer,
@@ -81,6 +82,8 @@ from dualdraw.v1 import (
     draws_pb2_grpc,
     evidence_pb2,
     evidence_pb2_grpc,
+    experts_pb2,
+    experts_pb2_grpc,
     filings_pb2,
     filings_pb2_grpc,
     follow_ups_pb2,
@@ -155,6 +158,11 @@ REGISTRATIONS: list[Registration] = [
         audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
         AuditServicer,
         audit_pb2_grpc.add_AuditServiceServicer_to_server,
+    ),
+    Registration(
+        experts_pb2.DESCRIPTOR.services_by_name["ExpertService"].full_name,
+        ExpertServicer,
+        experts_pb2_grpc.add_ExpertServiceServicer_to_server,
     ),
     # -- results and publication --
     Registration(

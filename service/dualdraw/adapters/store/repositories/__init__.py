@@ -7,7 +7,8 @@ published versions), ``tasks``,
 ``draw_lifecycle`` (commitments, entropy, execution, substitutions, history locks), ``results``,
 ``publications``, ``inspection_records`` (checklists and inspection records), ``follow_ups`` (follow-ups and
 objections), ``audit``, ``rule_sets``, ``outbox`` (messages for other systems), ``evidence`` (the record of
-stored evidence files) and ``directory_filings``; ``base`` holds what they share.
+stored evidence files), ``directory_filings`` and ``experts`` (experts, testing institutions and their
+draws); ``base`` holds what they share.
 
 Each repository works inside the session of its unit of work and never commits. Rows are mapped to and from
 the domain's frozen dataclasses (``dualdraw.adapters.store.rows``); no ORM object leaves this package. Writes
@@ -26,6 +27,7 @@ from dualdraw.adapters.store.repositories.directory_filings import SqlDirectoryF
 from dualdraw.adapters.store.repositories.draw_lifecycle import SqlDrawLifecycleRepository, history_lock_key
 from dualdraw.adapters.store.repositories.draws import SqlDrawRepository
 from dualdraw.adapters.store.repositories.evidence import SqlEvidenceRepository
+from dualdraw.adapters.store.repositories.experts import SqlExpertRepository
 from dualdraw.adapters.store.repositories.follow_ups import SqlFollowUpRepository, SqlObjectionRepository
 from dualdraw.adapters.store.repositories.inspection_records import (
     SqlChecklistRepository,
@@ -47,6 +49,7 @@ __all__ = [
     "SqlDrawLifecycleRepository",
     "SqlDrawRepository",
     "SqlEvidenceRepository",
+    "SqlExpertRepository",
     "SqlFollowUpRepository",
     "SqlInspectionRecordRepository",
     "SqlItemRepository",

@@ -150,7 +150,9 @@ class AccessGuard:
                     return
                 raise self.deny(principal, method, "unfiltered", target.field)
             mine = resources.subtree(uow, principal.department_id)
-            if target.kind == "transfer":
+            if target.kind == "expert_import":
+                inside = all(d is not None and d in mine for d in resources.expert_import_sides(uow, request))
+            elif target.kind == "transfer":
                 kind = record_kind_from_pb(request.kind)
                 sides = resources.transfer_sides(uow, kind, value, request.to_department_id.strip())
                 inside = kind is not None and all(side is not None and side in mine for side in sides)

@@ -23,7 +23,8 @@ from dualdraw.entrypoints.grpc.security.tokens import Role
 ResourceKind = Literal[
     "department", "task", "draw", "object", "inspector", "complaint", "risk_assessment", "designation",
     "import", "substitution", "item", "transfer", "plan", "filing", "filing_parent", "result", "follow_up",
-    "objection", "checklist", "assignment", "inspection_record", "draw_name",
+    "objection", "checklist", "assignment", "inspection_record", "draw_name", "department_name", "item_name",
+    "expert_draw", "expert_import",
 ]  # fmt: skip
 WhenEmpty = Literal["own", "root", "required", "skip"]
 
@@ -81,6 +82,7 @@ FOLLOW_UPS, OBJECTIONS, PUBLIC_FOLLOW_UPS = "FollowUpService", "ObjectionService
 PUBLIC_SERVICES = (PUBLIC, PUBLIC_FOLLOW_UPS)
 """The services of published data, which the public may call without a token (and nothing else may be)."""
 CHECKLISTS, RECORDS = "ChecklistService", "InspectionRecordService"
+EXPERTS = "ExpertService"
 
 POLICIES: dict[str, MethodPolicy] = {
     # -- directory ------------------------------------------------------------------------------------
@@ -232,6 +234,17 @@ POLICIES: dict[str, MethodPolicy] = {
     _m(VERIFIABLE, "GetDrawStatistics"): rule(D, A, on=Target("department", "", "root")),
     _m(VERIFIABLE, "ExportDrawBundle"): rule(D, A, on=Target("draw", "draw_id")),
     _m(VERIFIABLE, "StreamDrawBundle"): rule(D, A, on=Target("draw", "draw_id")),  # = ExportDrawBundle
+    # -- experts and testing institutions (§8.2): a department writes only its own records ------------------
+    _m(EXPERTS, "ImportExperts"): rule(D, on=Target("expert_import", "parent"), writes=True),
+    _m(EXPERTS, "ListExperts"): rule(*STAFF, on=Target("department_name", "parent", "own")),
+    _m(EXPERTS, "ListTestingInstitutions"): rule(*STAFF, on=Target("department_name", "parent", "own")),
+    _m(EXPERTS, "SetExpertRequirement"): rule(P, on=Target("item_name", "requirement.item"), writes=True),
+    _m(EXPERTS, "ListExpertRequirements"): rule(P, *STAFF, on=Target("item_name", "parent")),
+    _m(EXPERTS, "CreateExpertDraw"): rule(D, on=Target("draw_name", "draw"), writes=True),
+    _m(EXPERTS, "ExecuteExpertDraw"): rule(D, on=Target("expert_draw", "name"), writes=True),
+    _m(EXPERTS, "GetExpertDraw"): rule(*STAFF, on=Target("expert_draw", "name")),
+    _m(EXPERTS, "ListExpertDraws"): rule(*STAFF, on=Target("draw_name", "parent")),
+    _m(EXPERTS, "VerifyExpertDraw"): rule(D, A, on=Target("expert_draw", "name")),
     # -- the Merkle audit log: verifying needs the whole log; checkpoints and proofs are hashes only (staff;
     # the public gets draw data through PublicService) --------------------------------------------------
     _m(AUDIT_LOG, "VerifyLog"): rule(A, on=Target("department", "", "root")),

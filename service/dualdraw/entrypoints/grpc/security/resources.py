@@ -5,7 +5,8 @@ department; complaint, risk assessment, statutory designation → their object's
 campaign → its organiser; inspection item, annual plan → its department; directory filing → the filing
 department (``filing``) or the parent it is filed with (``filing_parent``); result → its draw's; follow-up →
 its owner (a lead passed on: the receiving department); objection → the department that drew. Departments
-and filings may be named by resource name (``departments/{id}``, ``directoryFilings/{id}``).
+and filings may be named by resource name (``departments/{id}``, ``directoryFilings/{id}``); expert draw →
+its draw's department.
 An unknown resource has no department (``None``), which the guard treats exactly like a foreign one.
 """
 
@@ -33,8 +34,19 @@ def _draw_department(uow: UnitOfWork, draw_id: str) -> str | None:
     return _task_department(uow, draw.task_id) if draw else None
 
 
+_NAMED = {"department_name": ("department", "departments/"), "draw_name": ("draw", "draws/"),
+          "item_name": ("item", "items/")}  # fmt: skip
+"""Kinds given as a resource name (``draws/{draw}``); a bare id is taken too (a filled-in default)."""
+
+
 def department_of(uow: UnitOfWork, kind: str, key: str) -> str | None:
     """The department owning resource ``kind``/``key``, or ``None`` when there is no such resource."""
+    if kind in _NAMED:
+        base, prefix = _NAMED[kind]
+        return department_of(uow, base, key.removeprefix(prefix))
+    if kind == "expert_draw":
+        found_draw = uow.experts.get_draw(key.removeprefix("expertDraws/"))
+        return _draw_department(uow, found_draw[0].draw_id) if found_draw else None
     if kind == "department":
         key = key.removeprefix("departments/")
         return key if uow.directory.get_department(key) is not None else None
@@ -82,12 +94,24 @@ def department_of(uow: UnitOfWork, kind: str, key: str) -> str | None:
     if kind == "checklist":  # items/{item}/checklist: the item's department
         item = uow.items.get(key.removeprefix("items/").removesuffix("/checklist"))
         return item.department_id if item else None
-    if kind == "draw_name":  # draws/{draw}
-        return _draw_department(uow, key.removeprefix("draws/"))
     if kind in ("assignment", "inspection_record"):
         named = assignment_key(uow, kind, key)
         return _draw_department(uow, named[0]) if named else None
     raise ValueError(f"no department resolver for resource kind {kind!r}")
+
+
+def expert_import_sides(uow: UnitOfWork, request: Any) -> list[str | None]:
+    """The departments an ``ImportExpertsRequest`` touches: its parent, the department each record names and
+    the department owning each record it would replace (an import never takes over another's record)."""
+    sides: list[str | None] = [department_of(uow, "department_name", request.parent)]
+    for kind, records, collection in (
+        ("expert", request.experts, "experts/"),
+        ("institution", request.testing_institutions, "testingInstitutions/"),
+    ):
+        ids = [r.name.strip().removeprefix(collection) for r in records]
+        sides += [department_of(uow, "department_name", r.department) for r in records]
+        sides += list(uow.experts.owners(kind, ids).values())
+    return sides
 
 
 def transfer_sides(uow: UnitOfWork, kind: str | None, key: str, to_department_id: str) -> list[str | None]:
