@@ -7,19 +7,31 @@ import dataclasses
 import json
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from dualdraw.adapters.store import Store
+from dualdraw.adapters.store.rows import EXPERTS, INSTITUTIONS
 from dualdraw.domain import model
 from dualdraw.domain.credit_code import make_credit_code
-from dualdraw.domain.directory_filing import Change, ChildStatus, FilingState, ReturnReason
+from dualdraw.domain.directory_filing import (
+    Change,
+    ChildStatus,
+    DirectoryKind,
+    FilingState,
+    ReturnReason,
+    snapshot_of,
+)
+from dualdraw.domain.draw.expert_draw import Qualification
 from dualdraw.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from dualdraw.domain.jurisdiction import ObjectFilter
-from dualdraw.service_layer import directory
+from dualdraw.service_layer import directory, expert_draws
 from dualdraw.service_layer import directory_filings as filings
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_directory import CITY, HIGH_TECH_ZONE, LUBEI, LUNAN, PROVINCE, demo_directory
+from dualdraw.service_layer.demo_experts import demo_experts
 from dualdraw.service_layer.demo_loader import load_demo
 from dualdraw.service_layer.ports import PageRequest
 
@@ -52,7 +64,9 @@ def test_submit_acknowledge_and_audit(store: Store) -> None:
         CITY,
     )
     counts = {k.kind: k.count for k in filing.kinds}
-    assert counts == {"objects": LUNAN_OBJECTS, "inspectors": LUNAN_INSPECTORS}
+    assert counts == {
+        "objects": LUNAN_OBJECTS, "inspectors": LUNAN_INSPECTORS, "experts": 0, "testing_institutions": 0,
+    }  # fmt: skip
     with store.read_unit_of_work() as uow:
         assert filing.digest == filings.current_snapshot(uow, LUNAN).digest
     acknowledged = filings.acknowledge_filing(store.unit_of_work(), filing.id, CITY_OPERATOR)
@@ -209,3 +223,90 @@ def test_a_large_department_files_in_seconds(store: Store) -> None:
     assert {k.kind: k.count for k in filing.kinds}["objects"] == 20_000 + LUNAN_OBJECTS
     with store.read_unit_of_work() as uow:
         assert len(uow.filings.records(filing.id)) == sum(k.count for k in filing.kinds)
+
+
+ZONE_OPERATOR = Caller(actor="zone-operator")
+LUNAN_DIGEST = "d6a54d7c588b82565abc9ed0b90c03af482b4f032e5972d02d019ec9c8ab514f"
+"""Lunan's demo digest (objects and inspectors) as filed before experts joined (tests/unit pins it too)."""
+
+
+def test_a_department_without_experts_files_the_digest_it_filed_before(store: Store) -> None:
+    with store.read_unit_of_work() as uow:
+        objects = uow.directory.objects_matching(ObjectFilter(frozenset({LUNAN})))
+        inspectors = uow.directory.inspectors_of([LUNAN])
+        assert uow.experts.experts_of([LUNAN]) == []
+        assert uow.experts.institutions_of([LUNAN]) == []
+    old_kinds: dict[DirectoryKind, list[Any]] = {
+        DirectoryKind.OBJECTS: objects, DirectoryKind.INSPECTORS: inspectors,
+    }  # fmt: skip
+    assert snapshot_of(LUNAN, old_kinds).digest == LUNAN_DIGEST
+    filing = filings.submit_filing(store.unit_of_work(), LUNAN, "", BRANCH)
+    assert filing.digest == LUNAN_DIGEST
+
+
+def test_a_department_files_its_experts_and_institutions(store: Store) -> None:
+    experts, institutions, _ = demo_experts()
+    first = filings.submit_filing(store.unit_of_work(), HIGH_TECH_ZONE, "", ZONE_OPERATOR)
+    counts = {k.kind: k.count for k in first.kinds}
+    assert (counts["experts"], counts["testing_institutions"]) == (len(experts), len(institutions))
+    with store.read_unit_of_work() as uow:
+        filed = {(r.kind, r.key) for r in uow.filings.records(first.id)}
+        without = snapshot_of(
+            HIGH_TECH_ZONE,
+            {
+                DirectoryKind.OBJECTS: uow.directory.objects_matching(
+                    ObjectFilter(frozenset({HIGH_TECH_ZONE}))
+                ),
+                DirectoryKind.INSPECTORS: uow.directory.inspectors_of([HIGH_TECH_ZONE]),
+            },
+        )
+    assert {("experts", e.id) for e in experts} | {
+        ("testing_institutions", i.id) for i in institutions
+    } <= filed
+    assert first.digest != without.digest
+    filings.acknowledge_filing(store.unit_of_work(), first.id, CITY_OPERATOR)
+    assert (
+        filings.list_differences(store.read_unit_of_work(), ALL, department_id=HIGH_TECH_ZONE).differences
+        == []
+    )
+
+    # a renewed certificate, a new expert, an expert and an institution gone
+    renewed = dataclasses.replace(
+        experts[2], qualifications=(Qualification(experts[2].qualifications[0].code, None),)
+    )
+    newcomer = dataclasses.replace(experts[0], id="GXQ-E99", display_name="新专家")
+    expert_draws.import_experts(store.unit_of_work(), HIGH_TECH_ZONE, [renewed, newcomer], [], ZONE_OPERATOR)
+    with store.engine.begin() as connection:  # the directories have no removal use case yet
+        connection.execute(sa.delete(EXPERTS).where(EXPERTS.c.id == experts[1].id))
+        connection.execute(sa.delete(INSTITUTIONS).where(INSTITUTIONS.c.id == institutions[1].id))
+    expected = [
+        ("experts", experts[1].id, Change.REMOVED),
+        ("experts", renewed.id, Change.CHANGED),
+        ("experts", "GXQ-E99", Change.ADDED),
+        ("testing_institutions", institutions[1].id, Change.REMOVED),
+    ]
+    statuses = {
+        c.department_id: c for c in filings.child_statuses(store.read_unit_of_work(), CITY, ALL).items
+    }
+    assert statuses[HIGH_TECH_ZONE].status is ChildStatus.STALE
+    live = filings.list_differences(store.read_unit_of_work(), ALL, department_id=HIGH_TECH_ZONE)
+    assert [(d.kind, d.key, d.change) for d in live.differences] == expected
+
+    second = filings.submit_filing(store.unit_of_work(), HIGH_TECH_ZONE, "", ZONE_OPERATOR)
+    assert {k.kind: k.count for k in second.kinds}["experts"] == len(experts)
+    assert {k.kind: k.count for k in second.kinds}["testing_institutions"] == len(institutions) - 1
+    pages: list[tuple[str, str, Change]] = []
+    after: str | None = None
+    while True:
+        page = filings.list_differences(store.read_unit_of_work(), PageRequest(1, after), filing_id=second.id)
+        pages.extend((d.kind, d.key, d.change) for d in page.differences)
+        after = page.next_after
+        if after is None:
+            break
+    assert pages == expected
+    filings.acknowledge_filing(store.unit_of_work(), second.id, CITY_OPERATOR)
+    statuses = {
+        c.department_id: c for c in filings.child_statuses(store.read_unit_of_work(), CITY, ALL).items
+    }
+    assert statuses[HIGH_TECH_ZONE].status is ChildStatus.ACKNOWLEDGED
+    assert statuses[LUNAN].status is ChildStatus.NEVER_FILED

@@ -186,8 +186,8 @@ HELP_ZH: Final[dict[str, str]] = {
     "only this department's tasks": "只含该部门的任务",
     # -- directory filing (Art. 7) --
     "directory filing with the level above (Art. 7)": "向上级备案名录（第七条）",
-    "file a department's objects and inspectors with its parent": (
-        "将本部门的检查对象和执法检查人员名录报上级部门备案"
+    "file a department's directories (objects, inspectors, experts, institutions) with its parent": (
+        "将本部门的名录（检查对象、执法检查人员、专家、检验检测机构）报上级部门备案"
     ),
     "a note for the parent department": "给上级部门的说明",
     "acknowledge a child's submitted filing": "确认下级部门报送的备案",

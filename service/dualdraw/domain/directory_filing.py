@@ -1,7 +1,7 @@
 """Directory filing (Art. 7): a department files its directories with the department above it.
 
-A **snapshot** is the department's own records of each directory kind (objects it registers, its inspectors;
-experts may join as a further kind) at filing time:
+A **snapshot** is the department's own records of each directory kind (objects it registers, its inspectors,
+the experts and testing institutions it keeps in the expert directories) at filing time:
 - each record is one canonical line, the RFC 8785 JSON of the record, and its **record hash** is the RFC 6962
   leaf hash of that line (``leaf_hash``, as the draw's inspector-pool commitment);
 - per kind: the count and the Merkle root of the record hashes sorted (``set_root``): it depends on the set
@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 from dualdraw.domain.audit.merkle import leaf_hash
 from dualdraw.domain.canonical_json import canonical_json, sha256_hex
 from dualdraw.domain.draw.commitments import set_root
+from dualdraw.domain.draw.expert_draw import Expert, Qualification, TestingInstitution
 from dualdraw.domain.model import InspectionObject, Inspector
 
 FORMAT = "dualdraw-directory-filing/1"
@@ -39,6 +40,8 @@ class DirectoryKind(StrEnum):
 
     OBJECTS = "objects"
     INSPECTORS = "inspectors"
+    EXPERTS = "experts"
+    TESTING_INSTITUTIONS = "testing_institutions"
 
 
 class FilingState(StrEnum):
@@ -122,6 +125,41 @@ def inspector_record(i: Inspector) -> dict[str, Any]:
     }
 
 
+def _qualifications(items: Iterable[Qualification]) -> list[dict[str, Any]]:
+    """Certificates or accreditation scopes as a set: sorted by code, then expiry (none first), as the
+    expert directory stores them, so the record does not depend on the order they were given in."""
+    found = [
+        {"code": q.code, "expires_on": None if q.expires_on is None else q.expires_on.isoformat()}
+        for q in items
+    ]
+    found.sort(key=lambda q: (q["code"], q["expires_on"] or ""))
+    return found
+
+
+def expert_record(e: Expert) -> dict[str, Any]:
+    """What a filing holds of an expert (its directory entry, every field; sets sorted)."""
+    return {
+        "conflicts": sorted(e.conflicts),
+        "department_id": e.department_id,
+        "display_name": e.display_name,
+        "employer_credit_code": e.employer_credit_code,
+        "id": e.id,
+        "qualifications": _qualifications(e.qualifications),
+    }
+
+
+def institution_record(i: TestingInstitution) -> dict[str, Any]:
+    """What a filing holds of a testing institution (its directory entry, every field; sets sorted)."""
+    return {
+        "conflicts": sorted(i.conflicts),
+        "credit_code": i.credit_code,
+        "department_id": i.department_id,
+        "display_name": i.display_name,
+        "id": i.id,
+        "qualifications": _qualifications(i.qualifications),
+    }
+
+
 _FAST = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
@@ -152,7 +190,8 @@ class RecordHash(NamedTuple):
 
     @classmethod
     def from_line(cls, line: str) -> RecordHash:
-        kind, key, digest = line.split("\t")
+        kind, rest = line.split("\t", 1)  # neither a kind nor a hash holds a tab; a key may
+        key, digest = rest.rsplit("\t", 1)
         return cls(kind, key, digest)
 
 
@@ -196,9 +235,12 @@ class DirectoryForm:
 FORMS: Mapping[DirectoryKind, DirectoryForm] = {
     DirectoryKind.OBJECTS: DirectoryForm(lambda o: o.credit_code, object_record),
     DirectoryKind.INSPECTORS: DirectoryForm(lambda i: i.badge_number, inspector_record),
+    DirectoryKind.EXPERTS: DirectoryForm(lambda e: e.id, expert_record),
+    DirectoryKind.TESTING_INSTITUTIONS: DirectoryForm(lambda i: i.id, institution_record),
 }
-"""Every kind a snapshot holds. A new directory (experts) joins with a ``DirectoryKind``, a record function
-and a line here; a department without records of a kind files the same digest as before the kind existed."""
+"""Every kind a snapshot holds. A new directory joins with a ``DirectoryKind``, a record function and a line
+here; a department without records of a kind files the same digest as before the kind existed (experts and
+testing institutions joined that way: filings of departments without them kept their digests)."""
 
 
 def snapshot_of(department_id: str, directories: Mapping[DirectoryKind, Iterable[Any]]) -> Snapshot:

@@ -1,7 +1,8 @@
-"""Directory filing use cases (Art. 7): a department files its objects and inspectors with its parent, which
-acknowledges or returns the filing; the parent sees each child's status and what changed since it last
-acknowledged. Who may do what (the department's own operator submits, the parent's decides) is checked by
-the caller's entry point before these run (``entrypoints.grpc.security.policy``)."""
+"""Directory filing use cases (Art. 7): a department files its objects, inspectors, experts and testing
+institutions with its parent, which acknowledges or returns the filing; the parent sees each child's status
+and what changed since it last acknowledged. Who may do what (the department's own operator submits, the
+parent's decides) is checked by the caller's entry point before these run
+(``entrypoints.grpc.security.policy``)."""
 
 from __future__ import annotations
 
@@ -35,10 +36,17 @@ MAX_NOTE = 2000
 
 
 def current_snapshot(uow: UnitOfWork, department_id: str) -> Snapshot:
-    """The department's own objects (those it registers) and inspectors as they are now: two bulk reads."""
-    objects = uow.directory.objects_matching(ObjectFilter(frozenset({department_id})))
-    inspectors = uow.directory.inspectors_of([department_id])
-    return snapshot_of(department_id, {DirectoryKind.OBJECTS: objects, DirectoryKind.INSPECTORS: inspectors})
+    """The department's own objects (those it registers), inspectors, experts and testing institutions (those
+    it keeps in the expert directories) as they are now: one bulk read per directory."""
+    return snapshot_of(
+        department_id,
+        {
+            DirectoryKind.OBJECTS: uow.directory.objects_matching(ObjectFilter(frozenset({department_id}))),
+            DirectoryKind.INSPECTORS: uow.directory.inspectors_of([department_id]),
+            DirectoryKind.EXPERTS: uow.experts.experts_of([department_id]),
+            DirectoryKind.TESTING_INSTITUTIONS: uow.experts.institutions_of([department_id]),
+        },
+    )
 
 
 def _resource(id: str) -> str:

@@ -397,6 +397,14 @@ class ExpertRepository(Protocol):
     def list_institutions(
         self, page: PageRequest, department_ids: Collection[str] | None = None
     ) -> Page[TestingInstitution]: ...
+    def experts_of(self, department_ids: Collection[str]) -> builtins.list[Expert]:
+        """Every expert of ``department_ids`` (one bulk read), by id."""
+        ...
+
+    def institutions_of(self, department_ids: Collection[str]) -> builtins.list[TestingInstitution]:
+        """Every testing institution of ``department_ids`` (one bulk read), by id."""
+        ...
+
     def holders(self, kind: str, qualification: str) -> builtins.list[Expert | TestingInstitution]:
         """Every entry of ``kind`` holding a qualification with code ``qualification`` (expired included)."""
         ...

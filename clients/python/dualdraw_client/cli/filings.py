@@ -37,7 +37,12 @@ CHILD_STATES = {
     filings_pb2.CHILD_FILING_STATE_RETURNED: "returned",
     filings_pb2.CHILD_FILING_STATE_STALE: "stale",
 }
-KINDS = {filings_pb2.DIRECTORY_KIND_OBJECTS: "objects", filings_pb2.DIRECTORY_KIND_INSPECTORS: "inspectors"}
+KINDS = {
+    filings_pb2.DIRECTORY_KIND_OBJECTS: "objects",
+    filings_pb2.DIRECTORY_KIND_INSPECTORS: "inspectors",
+    filings_pb2.DIRECTORY_KIND_EXPERTS: "experts",
+    filings_pb2.DIRECTORY_KIND_TESTING_INSTITUTIONS: "testing institutions",
+}
 CHANGES = {
     filings_pb2.RECORD_CHANGE_ADDED: "added",
     filings_pb2.RECORD_CHANGE_REMOVED: "removed record",
@@ -73,8 +78,7 @@ def show_filing(f: filings_pb2.DirectoryFiling, out: Output) -> int:
         ("state", _state(f.state)),
         ("department", _short(f.department, "departments/")),
         ("filed with", _short(f.parent_department, "departments/")),
-        ("objects", str(counts.get(filings_pb2.DIRECTORY_KIND_OBJECTS, 0))),
-        ("inspectors", str(counts.get(filings_pb2.DIRECTORY_KIND_INSPECTORS, 0))),
+        *((word, str(counts.get(kind, 0))) for kind, word in KINDS.items()),
         ("digest", f.digest),
         ("submitted", _("{time} by {actor}").format(time=show_time(f.submit_time), actor=f.submitter)),
     ]
@@ -123,17 +127,26 @@ def _cmd_list(client: DualdrawClient, args: argparse.Namespace, out: Output) -> 
             _short(f.name, "directoryFilings/"),
             _short(f.department, "departments/"),
             _state(f.state),
-            str(counts.get(filings_pb2.DIRECTORY_KIND_OBJECTS, 0)),
-            str(counts.get(filings_pb2.DIRECTORY_KIND_INSPECTORS, 0)),
+            *(str(counts.get(kind, 0)) for kind in KINDS),
             f.digest[:16],
             show_time(f.submit_time),
         ]
 
     out.table(
         limited(filings, args),
-        ["FILING", "DEPARTMENT", "STATE", "OBJECTS", "INSPECTORS", "DIGEST", "SUBMITTED"],
+        [
+            "FILING",
+            "DEPARTMENT",
+            "STATE",
+            "OBJECTS",
+            "INSPECTORS",
+            "EXPERTS",
+            "INSTITUTIONS",
+            "DIGEST",
+            "SUBMITTED",
+        ],
         row,
-        "lllrrll",
+        "lllrrrrll",
     )
     return 0
 
@@ -177,7 +190,11 @@ def add_commands(
     """Adds ``filings``."""
     group = add_group(subparsers, "filings", "directory filing with the level above (Art. 7)")
     p = add_command(
-        group, "submit", _cmd_submit, "file a department's objects and inspectors with its parent", common
+        group,
+        "submit",
+        _cmd_submit,
+        "file a department's directories (objects, inspectors, experts, institutions) with its parent",
+        common,
     )
     p.add_argument("department", metavar="DEPARTMENT_ID")
     p.add_argument("--note", help="a note for the parent department")

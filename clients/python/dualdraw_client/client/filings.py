@@ -31,7 +31,8 @@ class FilingCalls(ClientBase):
     def submit_directory_filing(
         self, department: str, *, note: str = "", request_id: str | None = None
     ) -> filings_pb2.DirectoryFiling:
-        """Files the department's objects and inspectors as they are now with its parent."""
+        """Files the department's objects, inspectors, experts and testing institutions as they are now with
+        its parent."""
         request = filings_pb2.SubmitDirectoryFilingRequest(
             department=department_name(department), note=note, request_id=request_id or new_request_id()
         )

@@ -163,6 +163,14 @@ class SqlExpertRepository(SqlRepository):
         items, last = keyset_page(self._connection, stmt, INSTITUTIONS.c.id, page, _institution)
         return Page(items, last.id if last is not None else None)
 
+    def experts_of(self, department_ids: Collection[str]) -> list[Expert]:
+        stmt = sa.select(EXPERTS).where(EXPERTS.c.department_id.in_(sorted(department_ids)))
+        return [_expert(r) for r in self._connection.execute(stmt.order_by(EXPERTS.c.id))]
+
+    def institutions_of(self, department_ids: Collection[str]) -> list[TestingInstitution]:
+        stmt = sa.select(INSTITUTIONS).where(INSTITUTIONS.c.department_id.in_(sorted(department_ids)))
+        return [_institution(r) for r in self._connection.execute(stmt.order_by(INSTITUTIONS.c.id))]
+
     def holders(self, kind: str, qualification: str) -> list[Expert | TestingInstitution]:
         # The qualification lists are short canonical JSON: a LIKE narrows the rows, the exact test follows.
         needle = canonical_json({"code": qualification}).decode("utf-8")[1:-1]
