@@ -5,16 +5,19 @@ the differences, through the client library and the ``dualdraw filings`` command
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 
 import pytest
 
+from dualdraw.domain.draw.expert_draw import Qualification
 from dualdraw.entrypoints.grpc.security.tokens import Principal, Role, mint_token
 from dualdraw.entrypoints.grpc.server import RunningServer, create_server
-from dualdraw.service_layer import directory
+from dualdraw.service_layer import directory, expert_draws
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_directory import CITY, HIGH_TECH_ZONE, LUBEI, LUNAN, PROVINCE
+from dualdraw.service_layer.demo_experts import demo_experts
 from dualdraw.service_layer.demo_loader import load_demo
 from dualdraw.service_layer.ports import PageRequest
 from dualdraw.v1 import filings_pb2 as pb
@@ -129,3 +132,51 @@ def test_a_branch_files_and_the_city_decides(
     table = capsys.readouterr().out
     assert "已确认" in table
     assert "已退回" in table
+
+
+def test_a_branch_files_its_experts_and_the_city_sees_them_change(
+    running: RunningServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    experts, institutions, _ = demo_experts()
+    with operator(running, HIGH_TECH_ZONE) as zone, operator(running, CITY) as city:
+        filing = zone.submit_directory_filing(HIGH_TECH_ZONE)
+        counts = {d.kind: d.count for d in filing.directories}
+        assert counts[pb.DIRECTORY_KIND_EXPERTS] == len(experts)
+        assert counts[pb.DIRECTORY_KIND_TESTING_INSTITUTIONS] == len(institutions)
+        city.acknowledge_directory_filing(filing.name)
+        renewed = dataclasses.replace(
+            experts[2], qualifications=(Qualification(experts[2].qualifications[0].code, None),)
+        )
+        expert_draws.import_experts(
+            running.services.unit_of_work(), HIGH_TECH_ZONE, [renewed], [], Caller("setup")
+        )
+        statuses = {s.department: s.state for s in city.iter_child_filing_statuses(CITY)}
+        assert statuses[f"departments/{HIGH_TECH_ZONE}"] == pb.CHILD_FILING_STATE_STALE
+        live = list(city.iter_directory_filing_differences(department=HIGH_TECH_ZONE))
+        assert [(d.kind, d.key, d.change) for d in live] == [
+            (pb.DIRECTORY_KIND_EXPERTS, renewed.id, pb.RECORD_CHANGE_CHANGED)
+        ]
+
+    city_token = mint_token(KEYS, Principal(f"op-{CITY}", Role.DRAW_OPERATOR, CITY))
+    server = ["--server", f"127.0.0.1:{running.port}", "--token", city_token]
+    capsys.readouterr()
+    assert cli_main(["filings", "diff", "--department", HIGH_TECH_ZONE, *server, "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rows == [{"kind": "DIRECTORY_KIND_EXPERTS", "key": renewed.id, "change": "RECORD_CHANGE_CHANGED"}]
+    assert cli_main(["--lang", "zh", "filings", "diff", "--department", HIGH_TECH_ZONE, *server]) == 0
+    table = capsys.readouterr().out
+    assert "专家" in table
+    assert "变更" in table
+    assert cli_main(["--lang", "zh", "filings", "list", "--parent", CITY, *server]) == 0
+    listed = capsys.readouterr().out
+    assert "专家" in listed
+    assert "检验检测机构" in listed
+    assert cli_main(["filings", "list", "--department", HIGH_TECH_ZONE, *server]) == 0
+    header, row = capsys.readouterr().out.splitlines()[:2]
+    assert header.split()[3:7] == ["OBJECTS", "INSPECTORS", "EXPERTS", "INSTITUTIONS"]
+    assert row.split()[5:7] == [str(len(experts)), str(len(institutions))]
+    zone_token = mint_token(KEYS, Principal(f"op-{HIGH_TECH_ZONE}", Role.DRAW_OPERATOR, HIGH_TECH_ZONE))
+    zone_server = ["--server", f"127.0.0.1:{running.port}", "--token", zone_token]
+    assert cli_main(["--lang", "zh", "filings", "submit", HIGH_TECH_ZONE, *zone_server]) == 0
+    shown = dict(line.split(maxsplit=1) for line in capsys.readouterr().out.splitlines())
+    assert (shown["专家"], shown["检验检测机构"]) == (str(len(experts)), str(len(institutions)))
