@@ -253,3 +253,15 @@ def test_a_department_imports_only_its_own_records(store: Store) -> None:
     bad = dataclasses.replace(_experts(codes)[1], employer_credit_code="91130200MA0ABCDE1X")
     with pytest.raises(InvalidArgument):
         expert_draws.import_experts(store.unit_of_work(), HIGH_TECH_ZONE, [bad], [], CALLER)
+    for odd in ("E\t1", "E\n1", "E\r"):
+        with pytest.raises(InvalidArgument) as broken:
+            expert_draws.import_experts(
+                store.unit_of_work(),
+                HIGH_TECH_ZONE,
+                [dataclasses.replace(_experts(codes)[0], id=odd)],
+                [],
+                CALLER,
+            )
+        assert [(f.field, f.reason) for f in broken.value.violations] == [
+            ("experts[0].id", "CONTROL_CHARACTERS")
+        ]

@@ -65,6 +65,8 @@ MAX_COUNT = 20
 def _check_entry(path: str, entry: Expert | TestingInstitution, department_id: str, v: Violations) -> None:
     if not entry.id.strip():
         v.add(f"{path}.id", "is required", reason="FIELD_REQUIRED")
+    elif any(c in entry.id for c in "\t\n\r"):  # the id keys the record in a directory filing's lines
+        v.add(f"{path}.id", "must not hold a tab or a line break", reason="CONTROL_CHARACTERS")
     if not entry.display_name.strip():
         v.add(f"{path}.display_name", "is required", reason="FIELD_REQUIRED")
     if entry.department_id != department_id:
