@@ -32,9 +32,6 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULE = "protos"  # the buf module's folder, as buf.yaml names it
-THIRD_PARTY = (
-    "third_party"  # the modules buf.yaml adds beside it (Google's protos), neither linted nor checked
-)
 EXCEPTIONS = Path(MODULE) / "lint-exceptions.yaml"
 GOOGLE_PROTOS = Path("third_party") / "googleapis"  # buf.yaml's module of Google's common protos
 RELEASE_MARKER = Path(MODULE) / "RELEASED"
@@ -228,7 +225,6 @@ def breaking(root: Path, ref: str) -> list[Finding] | None:
         before = Path(tmp)
         if not _extract(root, ref, before):
             return None
-        _extract(root, ref, before, THIRD_PARTY)  # the Google protos imported then (none before they came)
         shutil.copyfile(root / "buf.yaml", before / "buf.yaml")
         # buf.yaml's second module; Google's protos are never checked for breaking, so today's copy serves
         shutil.copytree(root / GOOGLE_PROTOS, before / GOOGLE_PROTOS)
