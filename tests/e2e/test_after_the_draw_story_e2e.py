@@ -257,6 +257,13 @@ def test_the_whole_story_after_the_draw_survives_kill_9_with_nothing_lost_or_dup
                 == follow_ups_pb2.FOLLOW_UP_OUTCOME_RECTIFIED
             )
             assert [p.state_label for p in client.public_follow_ups(draw.id)] == ["已办结"]
+            # The photo the record, the result and the follow-up cite is in the store, whole, after it all.
+            cited = client.get_follow_up(follow_up.name).evidence
+            assert [(e.sha256, e.size_bytes) for e in cited] == [(sha, len(PHOTO))]
+            assert client.get_result(draw.id, first.position).attachment_sha256 == [sha]
+            downloaded = bytearray()
+            client.download_evidence(photo.name, downloaded.extend)
+            assert bytes(downloaded) == PHOTO
 
     # Credit: the result and the closure, each delivered with the receipt the receiver keeps for its key.
     credit = delivered[Destination.CREDIT]
