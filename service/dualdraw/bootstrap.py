@@ -37,6 +37,7 @@ from dualdraw.domain.policy import DrawRules
 from dualdraw.runtime.telemetry import time_rule_evaluation
 from dualdraw.service_layer.draw_runner import DrawRunner, InProcessDraws
 from dualdraw.service_layer.entropy_policy import EntropyPolicy
+from dualdraw.service_layer.outbox_delivery import lease_for
 from dualdraw.service_layer.outbox_relay import OutboxRelay
 from dualdraw.service_layer.ports import ExclusionMatcher
 from dualdraw.settings import Settings
@@ -151,7 +152,13 @@ def credit_relay(settings: Settings, store: Store) -> OutboxRelay | None:
         token_file=settings.credit_token_file,
         ca_file=settings.credit_ca_file,
     )
-    return OutboxRelay(store.unit_of_work, Destination.CREDIT, sender, interval_s=settings.credit_interval_s)
+    return OutboxRelay(
+        store.unit_of_work,
+        Destination.CREDIT,
+        sender,
+        interval_s=settings.credit_interval_s,
+        lease=lease_for(settings.credit_timeout_s),
+    )
 
 
 def check_events_url(settings: Settings) -> None:
@@ -188,6 +195,7 @@ def event_relay(settings: Settings, store: Store) -> OutboxRelay | None:
         interval_s=settings.events_interval_s,
         on_close=broker.close,
         ready=broker.connected,  # while the broker is away, events wait without counting failed attempts
+        lease=lease_for(broker.send_timeout_s),
     )
     broker.when_ready(relay.wake)
     log.info("domain events to %s, stream %s", settings.events_url, settings.events_stream)

@@ -138,6 +138,11 @@ class JetStreamEvents:
     def subject(self, message: OutboxMessage) -> str:
         return f"{self.subject_prefix}.{subject_suffix(message.action)}"
 
+    @property
+    def send_timeout_s(self) -> float:
+        """The longest ``send`` waits for the stream's acknowledgement."""
+        return self._publish_timeout_s + 1
+
     def send(self, message: OutboxMessage) -> str:
         """Publishes ``message``; returns the receipt ``<stream>:<sequence>`` (`` duplicate`` when the stream
         had it already). Raises ``BrokerUnavailable`` when not connected or not acknowledged in time."""
@@ -145,7 +150,7 @@ class JetStreamEvents:
             raise BrokerUnavailable(f"not connected to the event broker at {self.url}")
         pending = asyncio.run_coroutine_threadsafe(self._publish(message), self._loop)
         try:
-            receipt = pending.result(self._publish_timeout_s + 1)
+            receipt = pending.result(self.send_timeout_s)
         except FutureTimeout as exc:
             pending.cancel()
             raise BrokerUnavailable(f"no acknowledgement from {self.stream} in time") from exc

@@ -28,6 +28,13 @@ LEASE = dt.timedelta(
 )  # longer than any sender's timeout: no other relay sends the message meanwhile
 
 
+def lease_for(send_timeout_s: float) -> dt.timedelta:
+    """A lease outlasting one attempt that gives up after ``send_timeout_s`` (twice it, plus 5 s): no other
+    relay sends the message meanwhile, and a message leased by a server that died is sent again seconds
+    after a restart, not minutes."""
+    return dt.timedelta(seconds=2 * send_timeout_s + 5)
+
+
 @dataclass(frozen=True)
 class DeliveryRound:
     """What one call of ``deliver_due`` did."""

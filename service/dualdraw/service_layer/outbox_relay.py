@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 
 from dualdraw.domain.outbox import Destination
-from dualdraw.service_layer.outbox_delivery import Sender, deliver_due
+from dualdraw.service_layer.outbox_delivery import LEASE, Sender, deliver_due
 from dualdraw.service_layer.ports import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -38,8 +38,10 @@ class OutboxRelay:
         now: Callable[[], dt.datetime] = _utc_now,
         on_close: Callable[[], None] | None = None,
         ready: Callable[[], bool] | None = None,
+        lease: dt.timedelta = LEASE,
     ) -> None:
         self.destination = destination
+        self._lease = lease
         self._unit_of_work = unit_of_work
         self._send = send
         self._interval_s = interval_s
@@ -72,7 +74,9 @@ class OutboxRelay:
             try:
                 while not self._stopping.is_set() and (self._ready is None or self._ready()):
                     uow = self._unit_of_work()
-                    done = deliver_due(uow, self.destination, self._send, self._now, limit=50)
+                    done = deliver_due(
+                        uow, self.destination, self._send, self._now, limit=50, lease=self._lease
+                    )
                     if done.idle:
                         break
             except Exception:  # the database or the sender failed as a whole: try again next round
