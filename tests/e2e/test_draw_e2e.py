@@ -247,7 +247,7 @@ def test_an_import_stream_without_its_final_chunk_writes_nothing(
         with pytest.raises(grpc.RpcError) as raised:
             stub.ImportDirectory(iter([directory_pb2.ImportDirectoryRequest(departments=[department])]))
         assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-        assert "final" in (raised.value.details() or "")
+        assert "last chunk" in (raised.value.details() or "")
     assert list(client.iter_departments()) == []
     client.import_directory([directory_pb2.ImportDirectoryRequest(departments=[department])])
     assert [d.id for d in client.iter_departments()] == ["130000-SJ"]

@@ -304,7 +304,8 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         except Exception:  # the client cancelled: nothing may be committed
             self.fake.import_aborted.set()
             raise
-        if not context.is_active() or not (self.fake.import_chunks and self.fake.import_chunks[-1].final):
+        chunks = self.fake.import_chunks
+        if not context.is_active() or not (chunks and chunks[-1].last_chunk):
             self.fake.import_aborted.set()
             return directory_pb2.ImportDirectoryResponse()
         self.fake.abort_if_failing("ImportDirectory.commit", context)

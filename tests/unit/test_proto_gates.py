@@ -34,9 +34,10 @@ def gates() -> ModuleType:
 
 @pytest.fixture
 def copy(tmp_path: Path, node_packages: Path) -> Path:  # noqa: F811 - the fixture
-    """buf.yaml and protos/ (with the exceptions list) copied to a temporary folder."""
+    """buf.yaml, protos/ (with the exceptions list) and the Google protos they import, in a temp folder."""
     shutil.copyfile(ROOT / "buf.yaml", tmp_path / "buf.yaml")
     shutil.copytree(ROOT / "protos", tmp_path / "protos")
+    shutil.copytree(ROOT / "third_party" / "googleapis", tmp_path / "third_party" / "googleapis")
     return tmp_path
 
 

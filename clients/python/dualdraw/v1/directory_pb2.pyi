@@ -457,12 +457,12 @@ class ImportDirectoryRequest(_message.Message):
     RISK_ASSESSMENTS_FIELD_NUMBER: _builtins.int
     STATUTORY_DESIGNATIONS_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
-    FINAL_FIELD_NUMBER: _builtins.int
+    LAST_CHUNK_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     """Idempotency key (AIP-155); read from the first chunk."""
-    final: _builtins.bool
-    """Set on the last chunk, and only there. A stream that ends without it (a client that failed or was
-    cut off half-way) is refused with INVALID_ARGUMENT and nothing is written.
+    last_chunk: _builtins.bool
+    """Set on the last chunk of the stream, and only there. A stream that ends without it (a client that
+    failed or was cut off half-way) is refused with INVALID_ARGUMENT and nothing is written.
     """
     @_builtins.property
     def departments(self) -> _containers.RepeatedCompositeFieldContainer[Global___Department]: ...
@@ -489,11 +489,11 @@ class ImportDirectoryRequest(_message.Message):
         risk_assessments: _abc.Iterable[Global___RiskAssessment] | None = ...,
         statutory_designations: _abc.Iterable[Global___StatutoryDesignation] | None = ...,
         request_id: _builtins.str = ...,
-        final: _builtins.bool = ...,
+        last_chunk: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaigns", b"campaigns", "complaints", b"complaints", "departments", b"departments", "final", b"final", "inspectors", b"inspectors", "objects", b"objects", "request_id", b"request_id", "risk_assessments", b"risk_assessments", "statutory_designations", b"statutory_designations"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaigns", b"campaigns", "complaints", b"complaints", "departments", b"departments", "inspectors", b"inspectors", "last_chunk", b"last_chunk", "objects", b"objects", "request_id", b"request_id", "risk_assessments", b"risk_assessments", "statutory_designations", b"statutory_designations"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
