@@ -55,7 +55,7 @@ def test_central_and_branch_draws_of_one_year_never_select_the_same_object_twice
     nb = {o.credit_code for o in NB}
     assert {e.credit_code for e in excluded} == selected(client, a.id) & nb
     for e in excluded:
-        assert e.category == "other_level"
+        assert e.category == draws_pb2.EXCLUSION_CATEGORY_OTHER_LEVEL
         assert a.id in e.reason
         assert list(e.evidence) == [a.id]
     listed = manifest_of(client, b.id)["objects"]["other_level"]
@@ -105,7 +105,7 @@ def test_a_committed_draw_of_another_level_blocks_the_commit_until_it_executes(
         assert refused.value.reason == "PENDING_DRAW_IN_SCOPE"
         assert pending.id in str(refused.value)
     other_item = client.commit_draw(task(client, "c-nb", item=GENERAL, ratio="0.2").id, future, as_of=AS_OF)
-    assert other_item.state == "committed"
+    assert other_item.state == draws_pb2.DRAW_STATE_COMMITTED
     # The other direction: a branch's pending draw blocks its ancestor's commit of the same item.
     for draw in (pending, other_item):
         client.abandon_draw(draw.id, "OTHER", "the branch draws first")

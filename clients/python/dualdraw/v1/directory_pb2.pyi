@@ -22,6 +22,34 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class _DepartmentLevel:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DepartmentLevelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DepartmentLevel.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DEPARTMENT_LEVEL_UNSPECIFIED: _DepartmentLevel.ValueType  # 0
+    """Not set: refused where a level is required."""
+    DEPARTMENT_LEVEL_PROVINCE: _DepartmentLevel.ValueType  # 1
+    """A provincial administration (the root of the tree)."""
+    DEPARTMENT_LEVEL_CITY: _DepartmentLevel.ValueType  # 2
+    """A city administration."""
+    DEPARTMENT_LEVEL_DISTRICT: _DepartmentLevel.ValueType  # 3
+    """A district branch (分局)."""
+
+class DepartmentLevel(_DepartmentLevel, metaclass=_DepartmentLevelEnumTypeWrapper):
+    """The level of a department in the jurisdiction tree."""
+
+DEPARTMENT_LEVEL_UNSPECIFIED: DepartmentLevel.ValueType  # 0
+"""Not set: refused where a level is required."""
+DEPARTMENT_LEVEL_PROVINCE: DepartmentLevel.ValueType  # 1
+"""A provincial administration (the root of the tree)."""
+DEPARTMENT_LEVEL_CITY: DepartmentLevel.ValueType  # 2
+"""A city administration."""
+DEPARTMENT_LEVEL_DISTRICT: DepartmentLevel.ValueType  # 3
+"""A district branch (分局)."""
+Global___DepartmentLevel: _TypeAlias = DepartmentLevel  # noqa: Y015
+
 class _RiskClass:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -29,20 +57,31 @@ class _RiskClass:
 class _RiskClassEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RiskClass.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     RISK_CLASS_UNSPECIFIED: _RiskClass.ValueType  # 0
+    """Not set: refused where a class is required; where the field is optional its comment says what it means."""
     RISK_CLASS_A: _RiskClass.ValueType  # 1
-    """Credit-risk classes as used in national practice: A low, D high."""
+    """Class A, the lowest risk."""
     RISK_CLASS_B: _RiskClass.ValueType  # 2
+    """Class B."""
     RISK_CLASS_C: _RiskClass.ValueType  # 3
+    """Class C."""
     RISK_CLASS_D: _RiskClass.ValueType  # 4
+    """Class D, the highest risk."""
 
-class RiskClass(_RiskClass, metaclass=_RiskClassEnumTypeWrapper): ...
+class RiskClass(_RiskClass, metaclass=_RiskClassEnumTypeWrapper):
+    """A credit-risk class as used in national practice, A low to D high; the one enum for risk classes in
+    every message (objects, class ratios, raises, estimates, rule previews).
+    """
 
 RISK_CLASS_UNSPECIFIED: RiskClass.ValueType  # 0
+"""Not set: refused where a class is required; where the field is optional its comment says what it means."""
 RISK_CLASS_A: RiskClass.ValueType  # 1
-"""Credit-risk classes as used in national practice: A low, D high."""
+"""Class A, the lowest risk."""
 RISK_CLASS_B: RiskClass.ValueType  # 2
+"""Class B."""
 RISK_CLASS_C: RiskClass.ValueType  # 3
+"""Class C."""
 RISK_CLASS_D: RiskClass.ValueType  # 4
+"""Class D, the highest risk."""
 Global___RiskClass: _TypeAlias = RiskClass  # noqa: Y015
 
 class _ObjectStatus:
@@ -138,8 +177,8 @@ class Department(_message.Message):
     name: _builtins.str
     parent_id: _builtins.str
     """Empty for the root (a province)."""
-    level: _builtins.int
-    """1 = province, 2 = city, 3 = district branch."""
+    level: Global___DepartmentLevel.ValueType
+    """The department's level in the tree; required: a root is a province, a child one level below its parent."""
     region_code: _builtins.str
     """Six-digit GB/T 2260 administrative region code of the department's territory."""
     def __init__(
@@ -148,7 +187,7 @@ class Department(_message.Message):
         id: _builtins.str = ...,
         name: _builtins.str = ...,
         parent_id: _builtins.str = ...,
-        level: _builtins.int = ...,
+        level: Global___DepartmentLevel.ValueType = ...,
         region_code: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015

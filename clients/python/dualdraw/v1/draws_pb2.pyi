@@ -4,10 +4,12 @@ isort:skip_file
 Draws (抽取): exclusions by rule, object selection by SHA-256 tickets, and inspector teams."""
 
 from collections import abc as _abc
+from dualdraw.v1 import directory_pb2 as _directory_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -18,6 +20,74 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _DrawState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DrawStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DrawState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DRAW_STATE_UNSPECIFIED: _DrawState.ValueType  # 0
+    """Never set on a draw."""
+    DRAW_STATE_COMMITTED: _DrawState.ValueType  # 1
+    """The manifest is frozen and the draw awaits its entropy (a beacon round)."""
+    DRAW_STATE_EXECUTED: _DrawState.ValueType  # 2
+    """The draw was executed: its selection and teams are final."""
+    DRAW_STATE_ABANDONED: _DrawState.ValueType  # 3
+    """The draw was abandoned (state_reason says why); a new draw may take its place."""
+
+class DrawState(_DrawState, metaclass=_DrawStateEnumTypeWrapper):
+    """Where a draw is in its life."""
+
+DRAW_STATE_UNSPECIFIED: DrawState.ValueType  # 0
+"""Never set on a draw."""
+DRAW_STATE_COMMITTED: DrawState.ValueType  # 1
+"""The manifest is frozen and the draw awaits its entropy (a beacon round)."""
+DRAW_STATE_EXECUTED: DrawState.ValueType  # 2
+"""The draw was executed: its selection and teams are final."""
+DRAW_STATE_ABANDONED: DrawState.ValueType  # 3
+"""The draw was abandoned (state_reason says why); a new draw may take its place."""
+Global___DrawState: _TypeAlias = DrawState  # noqa: Y015
+
+class _ExclusionCategory:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ExclusionCategoryEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ExclusionCategory.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    EXCLUSION_CATEGORY_UNSPECIFIED: _ExclusionCategory.ValueType  # 0
+    """Never set on an exclusion."""
+    EXCLUSION_CATEGORY_STATUTORY_METHOD: _ExclusionCategory.ValueType  # 1
+    """Art. 16(1): the law prescribes another inspection method for the object."""
+    EXCLUSION_CATEGORY_COMPLAINT_HANDLING: _ExclusionCategory.ValueType  # 2
+    """Art. 16(2): a complaint or report about the object is being handled."""
+    EXCLUSION_CATEGORY_RISK_UNSUITABLE: _ExclusionCategory.ValueType  # 3
+    """Art. 16(3): a risk assessment found random inspection unsuitable for the object."""
+    EXCLUSION_CATEGORY_HIGHER_LEVEL_CAMPAIGN: _ExclusionCategory.ValueType  # 4
+    """Art. 16(4): a higher-level special inspection covers the object."""
+    EXCLUSION_CATEGORY_FREQUENCY_CAP: _ExclusionCategory.ValueType  # 5
+    """The object reached the task's yearly frequency cap (made by the service, not by a rule file)."""
+    EXCLUSION_CATEGORY_OTHER_LEVEL: _ExclusionCategory.ValueType  # 6
+    """Another level's draw of the same item selected the object this year (made by the service)."""
+
+class ExclusionCategory(_ExclusionCategory, metaclass=_ExclusionCategoryEnumTypeWrapper):
+    """Why an object in scope was left out of a draw."""
+
+EXCLUSION_CATEGORY_UNSPECIFIED: ExclusionCategory.ValueType  # 0
+"""Never set on an exclusion."""
+EXCLUSION_CATEGORY_STATUTORY_METHOD: ExclusionCategory.ValueType  # 1
+"""Art. 16(1): the law prescribes another inspection method for the object."""
+EXCLUSION_CATEGORY_COMPLAINT_HANDLING: ExclusionCategory.ValueType  # 2
+"""Art. 16(2): a complaint or report about the object is being handled."""
+EXCLUSION_CATEGORY_RISK_UNSUITABLE: ExclusionCategory.ValueType  # 3
+"""Art. 16(3): a risk assessment found random inspection unsuitable for the object."""
+EXCLUSION_CATEGORY_HIGHER_LEVEL_CAMPAIGN: ExclusionCategory.ValueType  # 4
+"""Art. 16(4): a higher-level special inspection covers the object."""
+EXCLUSION_CATEGORY_FREQUENCY_CAP: ExclusionCategory.ValueType  # 5
+"""The object reached the task's yearly frequency cap (made by the service, not by a rule file)."""
+EXCLUSION_CATEGORY_OTHER_LEVEL: ExclusionCategory.ValueType  # 6
+"""Another level's draw of the same item selected the object this year (made by the service)."""
+Global___ExclusionCategory: _TypeAlias = ExclusionCategory  # noqa: Y015
 
 @_typing.final
 class Draw(_message.Message):
@@ -76,8 +146,8 @@ class Draw(_message.Message):
     eligible_digest: _builtins.str
     """Hex SHA-256 of the sorted eligible credit codes and of the inspector pool."""
     inspector_pool_digest: _builtins.str
-    state: _builtins.str
-    """"committed" (manifest frozen, awaiting entropy), "executed" or "abandoned"."""
+    state: Global___DrawState.ValueType
+    """Where the draw is in its life: committed, executed or abandoned."""
     state_reason: _builtins.str
     """Abandoned: the reason code and note."""
     state_note: _builtins.str
@@ -114,7 +184,7 @@ class Draw(_message.Message):
         ratio: _builtins.str = ...,
         eligible_digest: _builtins.str = ...,
         inspector_pool_digest: _builtins.str = ...,
-        state: _builtins.str = ...,
+        state: Global___DrawState.ValueType = ...,
         state_reason: _builtins.str = ...,
         state_note: _builtins.str = ...,
         entropy_note: _builtins.str = ...,
@@ -225,8 +295,10 @@ class Exclusion(_message.Message):
     credit_code: _builtins.str
     object_name: _builtins.str
     rule_id: _builtins.str
-    category: _builtins.str
-    """Art. 16 category: statutory_method, complaint_handling, risk_unsuitable, higher_level_campaign."""
+    category: Global___ExclusionCategory.ValueType
+    """Why the object was excluded: one of the four Art. 16 categories, or an exclusion the service makes
+    itself (frequency cap, another level's draw).
+    """
     reason: _builtins.str
     """Plain-language reason shown to staff."""
     legal_basis: _builtins.str
@@ -241,7 +313,7 @@ class Exclusion(_message.Message):
         credit_code: _builtins.str = ...,
         object_name: _builtins.str = ...,
         rule_id: _builtins.str = ...,
-        category: _builtins.str = ...,
+        category: Global___ExclusionCategory.ValueType = ...,
         reason: _builtins.str = ...,
         legal_basis: _builtins.str = ...,
         evidence: _abc.Iterable[_builtins.str] | None = ...,
@@ -465,8 +537,10 @@ class Raise(_message.Message):
     EVIDENCE_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
     credit_code: _builtins.str
-    from_class: _builtins.str
-    to_class: _builtins.str
+    from_class: _directory_pb2.RiskClass.ValueType
+    """The object's own credit-risk class."""
+    to_class: _directory_pb2.RiskClass.ValueType
+    """The class (stratum) the object was drawn in."""
     reason: _builtins.str
     @_builtins.property
     def evidence(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
@@ -477,8 +551,8 @@ class Raise(_message.Message):
         *,
         draw_id: _builtins.str = ...,
         credit_code: _builtins.str = ...,
-        from_class: _builtins.str = ...,
-        to_class: _builtins.str = ...,
+        from_class: _directory_pb2.RiskClass.ValueType = ...,
+        to_class: _directory_pb2.RiskClass.ValueType = ...,
         reason: _builtins.str = ...,
         evidence: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...

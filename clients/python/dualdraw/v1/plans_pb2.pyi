@@ -7,6 +7,7 @@ an entry's period admits one draw (a rehearsal excepted, which is never publishe
 """
 
 from collections import abc as _abc
+from dualdraw.v1 import directory_pb2 as _directory_pb2
 from dualdraw.v1 import tasks_pb2 as _tasks_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -181,8 +182,8 @@ class PlanRules(_message.Message):
     """Window for complaints and serious violations, in days before the draw date; 0 means 365."""
     raise_on_serious_violation: _builtins.bool
     """Objects with a result "case_opened" or referred to the judiciary in the window are raised."""
-    raise_to: _builtins.str
-    """Class a raised object is drawn in; empty: one class higher (D stays D)."""
+    raise_to: _directory_pb2.RiskClass.ValueType
+    """Class a raised object is drawn in; RISK_CLASS_UNSPECIFIED: one class higher (D stays D)."""
     other_level: _builtins.str
     """Objects an ancestor's or descendant's draw of the same item selected this year: "exclude" (left to
     that draw, exclusion rule drawn-by-other-level) or "join" (joined into its inspection,
@@ -195,7 +196,7 @@ class PlanRules(_message.Message):
         complaint_threshold: _builtins.int = ...,
         raise_window_days: _builtins.int = ...,
         raise_on_serious_violation: _builtins.bool = ...,
-        raise_to: _builtins.str = ...,
+        raise_to: _directory_pb2.RiskClass.ValueType = ...,
         other_level: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
@@ -538,16 +539,19 @@ Global___EstimatePlanRequest: _TypeAlias = EstimatePlanRequest  # noqa: Y015
 
 @_typing.final
 class RiskClassCount(_message.Message):
+    """How many objects of one risk class."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     RISK_CLASS_FIELD_NUMBER: _builtins.int
     COUNT_FIELD_NUMBER: _builtins.int
-    risk_class: _builtins.str
+    risk_class: _directory_pb2.RiskClass.ValueType
+    """The class counted."""
     count: _builtins.int
     def __init__(
         self,
         *,
-        risk_class: _builtins.str = ...,
+        risk_class: _directory_pb2.RiskClass.ValueType = ...,
         count: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015

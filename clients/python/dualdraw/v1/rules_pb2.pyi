@@ -6,6 +6,8 @@ re-evaluation of an old draw with the rule set it used. Rule language: docs/RULE
 """
 
 from collections import abc as _abc
+from dualdraw.v1 import directory_pb2 as _directory_pb2
+from dualdraw.v1 import draws_pb2 as _draws_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
@@ -35,7 +37,8 @@ class RuleSummary(_message.Message):
     SOURCE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     title: _builtins.str
-    category: _builtins.str
+    category: _draws_pb2.ExclusionCategory.ValueType
+    """The Art. 16 category of the objects the rule excludes."""
     legal_basis: _builtins.str
     reason: _builtins.str
     effective_from: _builtins.str
@@ -50,7 +53,7 @@ class RuleSummary(_message.Message):
         *,
         id: _builtins.str = ...,
         title: _builtins.str = ...,
-        category: _builtins.str = ...,
+        category: _draws_pb2.ExclusionCategory.ValueType = ...,
         legal_basis: _builtins.str = ...,
         reason: _builtins.str = ...,
         effective_from: _builtins.str = ...,
@@ -230,7 +233,8 @@ class ObjectChange(_message.Message):
     HEAD_RULES_FIELD_NUMBER: _builtins.int
     credit_code: _builtins.str
     department_id: _builtins.str
-    risk_class: _builtins.str
+    risk_class: _directory_pb2.RiskClass.ValueType
+    """The object's credit-risk class."""
     change: _builtins.str
     """excluded, included or rules_changed."""
     @_builtins.property
@@ -242,7 +246,7 @@ class ObjectChange(_message.Message):
         *,
         credit_code: _builtins.str = ...,
         department_id: _builtins.str = ...,
-        risk_class: _builtins.str = ...,
+        risk_class: _directory_pb2.RiskClass.ValueType = ...,
         change: _builtins.str = ...,
         base_rules: _abc.Iterable[_builtins.str] | None = ...,
         head_rules: _abc.Iterable[_builtins.str] | None = ...,
@@ -297,14 +301,15 @@ class RiskClassImpact(_message.Message):
     NEWLY_EXCLUDED_FIELD_NUMBER: _builtins.int
     NEWLY_INCLUDED_FIELD_NUMBER: _builtins.int
     RULES_CHANGED_FIELD_NUMBER: _builtins.int
-    risk_class: _builtins.str
+    risk_class: _directory_pb2.RiskClass.ValueType
+    """The class the counts are of."""
     newly_excluded: _builtins.int
     newly_included: _builtins.int
     rules_changed: _builtins.int
     def __init__(
         self,
         *,
-        risk_class: _builtins.str = ...,
+        risk_class: _directory_pb2.RiskClass.ValueType = ...,
         newly_excluded: _builtins.int = ...,
         newly_included: _builtins.int = ...,
         rules_changed: _builtins.int = ...,

@@ -4,6 +4,7 @@ isort:skip_file
 Inspection tasks (抽查任务): what is to be drawn, by whom, at which ratio."""
 
 from collections import abc as _abc
+from dualdraw.v1 import directory_pb2 as _directory_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
@@ -136,14 +137,14 @@ class ClassRatio(_message.Message):
 
     RISK_CLASS_FIELD_NUMBER: _builtins.int
     RATIO_FIELD_NUMBER: _builtins.int
-    risk_class: _builtins.str
-    """"A", "B", "C" or "D"."""
+    risk_class: _directory_pb2.RiskClass.ValueType
+    """The class the ratio applies to; required."""
     ratio: _builtins.str
     """Decimal string in (0, 1]; general items are capped (0.2 by default), key items may go to 1 (Art. 8)."""
     def __init__(
         self,
         *,
-        risk_class: _builtins.str = ...,
+        risk_class: _directory_pb2.RiskClass.ValueType = ...,
         ratio: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
@@ -200,8 +201,8 @@ class TaskPolicy(_message.Message):
     """Window for complaints and serious violations, in days before the draw date; 0 means 365."""
     raise_on_serious_violation: _builtins.bool
     """Objects with a result "case_opened" or referred to the judiciary in the window are raised."""
-    raise_to: _builtins.str
-    """Class a raised object is drawn in; empty: one class higher (D stays D)."""
+    raise_to: _directory_pb2.RiskClass.ValueType
+    """Class a raised object is drawn in; RISK_CLASS_UNSPECIFIED: one class higher (D stays D)."""
     frequency_cap: _builtins.int
     """Planned inspections per object per department per calendar year; 0 means not set: the item's
     frequency_cap, else the default 1.
@@ -244,7 +245,7 @@ class TaskPolicy(_message.Message):
         complaint_threshold: _builtins.int = ...,
         raise_window_days: _builtins.int = ...,
         raise_on_serious_violation: _builtins.bool = ...,
-        raise_to: _builtins.str = ...,
+        raise_to: _directory_pb2.RiskClass.ValueType = ...,
         frequency_cap: _builtins.int = ...,
         no_frequency_cap: _builtins.bool = ...,
         campaign: _builtins.bool = ...,

@@ -19,7 +19,7 @@ from .options import (
     limited,
     positive_int,
 )
-from .output import Output, aligned_pairs, enum_name, show_time
+from .output import Output, aligned_pairs, enum_name, risk_class_letter, risk_class_value, show_time
 from .plans import rules_summary
 
 
@@ -65,7 +65,7 @@ def _rules_text(p: tasks_pb2.TaskPolicy) -> str:
         p.complaint_threshold,
         p.raise_window_days,
         p.raise_on_serious_violation,
-        p.raise_to,
+        risk_class_letter(p.raise_to),
         p.other_level,
     )
 
@@ -208,11 +208,13 @@ def _task_policy(args: argparse.Namespace) -> tasks_pb2.TaskPolicy | None:
     if not args.policy and not any(getattr(args, name) for name in _POLICY_FLAGS):
         return None
     return tasks_pb2.TaskPolicy(
-        class_ratios=[tasks_pb2.ClassRatio(risk_class=c, ratio=r) for c, r in args.class_ratio or []],
+        class_ratios=[
+            tasks_pb2.ClassRatio(risk_class=risk_class_value(c), ratio=r) for c, r in args.class_ratio or []
+        ],
         complaint_threshold=args.complaint_threshold or 0,
         raise_window_days=args.raise_window_days or 0,
         raise_on_serious_violation=args.raise_on_serious_violation,
-        raise_to=args.raise_to or "",
+        raise_to=risk_class_value(args.raise_to or ""),
         frequency_cap=args.frequency_cap or 0,
         no_frequency_cap=args.no_frequency_cap,
         campaign=args.campaign,

@@ -20,7 +20,15 @@ from .options import (
     non_negative_int,
     positive_int,
 )
-from .output import Output, aligned_pairs, enum_name, format_table, show_time
+from .output import (
+    Output,
+    aligned_pairs,
+    enum_name,
+    format_table,
+    risk_class_letter,
+    risk_class_value,
+    show_time,
+)
 
 
 def state_name(state: plans_pb2.PlanState.ValueType) -> str:
@@ -72,7 +80,7 @@ def _entry_rows(plan: plans_pb2.Plan) -> list[str]:
                 e.id,
                 e.item_code,
                 str(e.item_version),
-                e.ratio + "".join(f" {c.risk_class}={c.ratio}" for c in e.class_ratios),
+                e.ratio + "".join(f" {risk_class_letter(c.risk_class)}={c.ratio}" for c in e.class_ratios),
                 f"{e.window_start}..{e.window_end}",
                 str(e.frequency),
                 str(e.team_size or _(ITEM_S)),
@@ -113,7 +121,8 @@ DEFAULT_RULES = plans_pb2.PlanRules(
 
 def _rules_text(r: plans_pb2.PlanRules) -> str:
     return rules_summary(
-        r.frequency_cap, r.complaint_threshold, r.raise_window_days, r.raise_on_serious_violation, r.raise_to,
+        r.frequency_cap, r.complaint_threshold, r.raise_window_days, r.raise_on_serious_violation,
+        risk_class_letter(r.raise_to),
         r.other_level,
     )  # fmt: skip
 
@@ -149,8 +158,10 @@ def _rules(args: argparse.Namespace) -> plans_pb2.PlanRules | None:
     rules = plans_pb2.PlanRules()
     rules.CopyFrom(DEFAULT_RULES)
     for name in flags:
-        if getattr(args, name) is not None:
+        if name != "raise_to" and getattr(args, name) is not None:
             setattr(rules, name, getattr(args, name))
+    if args.raise_to is not None:
+        rules.raise_to = risk_class_value(args.raise_to)
     rules.raise_on_serious_violation = not args.no_serious_violation_raise
     return rules
 
@@ -178,7 +189,9 @@ def _entry(args: argparse.Namespace, entry_id: str = "") -> plans_pb2.PlanEntry:
         item_code=args.item or "",
         item_version=args.item_version or 0,
         ratio=args.ratio or "",
-        class_ratios=[tasks_pb2.ClassRatio(risk_class=c, ratio=r) for c, r in args.class_ratio or []],
+        class_ratios=[
+            tasks_pb2.ClassRatio(risk_class=risk_class_value(c), ratio=r) for c, r in args.class_ratio or []
+        ],
         window_start=args.window_start or "",
         window_end=args.window_end or "",
         frequency=args.frequency or 0,
@@ -272,7 +285,7 @@ def _cmd_estimate(client: DualdrawClient, args: argparse.Namespace, out: Output)
                     f"{p.start}..{p.end}",
                     str(e.in_scope),
                     str(e.excluded),
-                    " ".join(f"{c.risk_class}={c.count}" for c in p.draws),
+                    " ".join(f"{risk_class_letter(c.risk_class)}={c.count}" for c in p.draws),
                     str(p.inspections),
                     p.inspector_days,
                     p.available_inspector_days,

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..client import DualdrawClient
 from ..i18n import _
 from .options import add_command, add_group, iso_date
-from .output import Output, format_table
+from .output import Output, exclusion_category_name, format_table, risk_class_letter
 
 
 def _cmd_rule_set_show(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
@@ -24,7 +24,7 @@ def _cmd_rule_set_show(client: DualdrawClient, args: argparse.Namespace, out: Ou
             [
                 [
                     r.id,
-                    r.category,
+                    exclusion_category_name(r.category),
                     f"{r.effective_from or '…'} – {r.effective_to or '…'}",
                     ",".join(r.jurisdictions) or _("all"),
                     r.source,
@@ -72,7 +72,7 @@ def _cmd_rule_set_preview(client: DualdrawClient, args: argparse.Namespace, out:
                         c.change,
                         c.credit_code,
                         c.department_id,
-                        c.risk_class,
+                        risk_class_letter(c.risk_class),
                         ",".join(c.base_rules) or "-",
                         ",".join(c.head_rules) or "-",
                     ]

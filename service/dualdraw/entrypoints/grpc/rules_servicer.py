@@ -17,6 +17,7 @@ from dualdraw.domain.exclusions.loader import RULE_FILE_SUFFIX, load_rule_texts
 from dualdraw.domain.exclusions.model import RuleSet
 from dualdraw.domain.exclusions.plain_yaml import RuleFileError
 from dualdraw.domain.jurisdiction import DepartmentTree
+from dualdraw.entrypoints.grpc.convert import EXCLUSION_CATEGORY_PB, risk_class_pb
 from dualdraw.entrypoints.grpc.servicers import Services
 from dualdraw.service_layer import rule_preview
 from dualdraw.service_layer.context import Caller
@@ -41,7 +42,7 @@ def rule_set_to_pb(rule_set: RuleSet) -> rules_pb2.RuleSet:
             rules_pb2.RuleSummary(
                 id=r.id,
                 title=r.title,
-                category=r.category.value,
+                category=EXCLUSION_CATEGORY_PB[r.category],
                 legal_basis=r.legal_basis.citation,
                 reason=r.reason,
                 effective_from=_date_text(r.effective_from),
@@ -99,7 +100,7 @@ class RuleServicer(rules_pb2_grpc.RuleServiceServicer):
                 rules_pb2.ObjectChange(
                     credit_code=c.credit_code,
                     department_id=c.department_id,
-                    risk_class=c.risk_class,
+                    risk_class=risk_class_pb(c.risk_class),
                     change=c.change,
                     base_rules=list(c.base_rules),
                     head_rules=list(c.head_rules),
@@ -119,7 +120,7 @@ class RuleServicer(rules_pb2_grpc.RuleServiceServicer):
             ],
             risk_classes=[
                 rules_pb2.RiskClassImpact(
-                    risk_class=risk,
+                    risk_class=risk_class_pb(risk),
                     newly_excluded=counts.get("excluded", 0),
                     newly_included=counts.get("included", 0),
                     rules_changed=counts.get("rules_changed", 0),
