@@ -11,6 +11,7 @@ from dualdraw.domain.audit.checkpoints import Checkpoint, note_verifier_key
 from dualdraw.domain.draw.substitution import Substitution
 from dualdraw.domain.errors import FailedPrecondition, Violations
 from dualdraw.entrypoints.grpc import convert
+from dualdraw.entrypoints.grpc.pagination import next_page_token, page_of, page_request
 from dualdraw.entrypoints.grpc.servicers import Services, caller_of
 from dualdraw.service_layer import audit_log, bundles, draw_lifecycle
 from dualdraw.v1 import verification_pb2, verification_pb2_grpc
@@ -145,9 +146,14 @@ class VerifiableDrawServicer(verification_pb2_grpc.VerifiableDrawServiceServicer
     def ListSubstitutions(
         self, request: verification_pb2.ListSubstitutionsRequest, context: grpc.ServicerContext
     ) -> verification_pb2.ListSubstitutionsResponse:
+        page_req = page_request(request.page_size, request.page_token, request.draw_id)
         with self._s.unit_of_work() as uow:
             subs = uow.lifecycle.substitutions(request.draw_id)
-        return verification_pb2.ListSubstitutionsResponse(substitutions=[substitution_to_pb(s) for s in subs])
+        page = page_of(subs, page_req)
+        return verification_pb2.ListSubstitutionsResponse(
+            substitutions=[substitution_to_pb(s) for s in page.items],
+            next_page_token=next_page_token(page.next_after, request.draw_id),
+        )
 
     def GetDrawStatistics(
         self, request: verification_pb2.GetDrawStatisticsRequest, context: grpc.ServicerContext
