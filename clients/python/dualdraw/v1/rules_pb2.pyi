@@ -24,6 +24,8 @@ DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
 class RuleSummary(_message.Message):
+    """One exclusion rule of the rule set, as loaded."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
@@ -36,18 +38,25 @@ class RuleSummary(_message.Message):
     JURISDICTIONS_FIELD_NUMBER: _builtins.int
     SOURCE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """The rule's id, unique in the set."""
     title: _builtins.str
+    """The rule's title."""
     category: _draws_pb2.ExclusionCategory.ValueType
     """The Art. 16 category of the objects the rule excludes."""
     legal_basis: _builtins.str
+    """The law the rule rests on."""
     reason: _builtins.str
+    """The plain-language reason an exclusion by the rule shows."""
     effective_from: _builtins.str
     """YYYY-MM-DD; empty when open."""
     effective_to: _builtins.str
+    """YYYY-MM-DD; empty when open."""
     source: _builtins.str
     """file:line:column of the rule."""
     @_builtins.property
-    def jurisdictions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def jurisdictions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Region codes the rule applies in; empty: everywhere."""
+
     def __init__(
         self,
         *,
@@ -71,6 +80,8 @@ Global___RuleSummary: _TypeAlias = RuleSummary  # noqa: Y015
 
 @_typing.final
 class RuleSet(_message.Message):
+    """The exclusion rule set in force."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     HASH_FIELD_NUMBER: _builtins.int
@@ -80,10 +91,15 @@ class RuleSet(_message.Message):
     hash: _builtins.str
     """Hex SHA-256 of the canonical rules, and its 12-character version label."""
     version: _builtins.str
+    """The rule set's version label."""
     @_builtins.property
-    def rules(self) -> _containers.RepeatedCompositeFieldContainer[Global___RuleSummary]: ...
+    def rules(self) -> _containers.RepeatedCompositeFieldContainer[Global___RuleSummary]:
+        """Its rules."""
+
     @_builtins.property
-    def files(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def files(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The rule files it was loaded from."""
+
     def __init__(
         self,
         *,
@@ -102,6 +118,8 @@ Global___RuleSet: _TypeAlias = RuleSet  # noqa: Y015
 
 @_typing.final
 class GetRuleSetRequest(_message.Message):
+    """Request of RuleService.GetRuleSet."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     HASH_FIELD_NUMBER: _builtins.int
@@ -122,6 +140,8 @@ Global___GetRuleSetRequest: _TypeAlias = GetRuleSetRequest  # noqa: Y015
 
 @_typing.final
 class ReloadRulesRequest(_message.Message):
+    """Request of RuleService.ReloadRules."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -137,6 +157,8 @@ Global___ReloadRulesRequest: _TypeAlias = ReloadRulesRequest  # noqa: Y015
 
 @_typing.final
 class ReloadRulesResponse(_message.Message):
+    """The rule set in force after a reload."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     RULE_SET_FIELD_NUMBER: _builtins.int
@@ -145,8 +167,11 @@ class ReloadRulesResponse(_message.Message):
     changed: _builtins.bool
     """False when the files were unchanged (same hash)."""
     test_cases: _builtins.int
+    """The rule test cases that ran and passed before the reload took effect."""
     @_builtins.property
-    def rule_set(self) -> Global___RuleSet: ...
+    def rule_set(self) -> Global___RuleSet:
+        """The rule set in force after the reload."""
+
     def __init__(
         self,
         *,
@@ -164,6 +189,8 @@ Global___ReloadRulesResponse: _TypeAlias = ReloadRulesResponse  # noqa: Y015
 
 @_typing.final
 class PreviewRuleChangeRequest(_message.Message):
+    """Request of RuleService.PreviewRuleChange."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     @_typing.final
@@ -196,6 +223,7 @@ class PreviewRuleChangeRequest(_message.Message):
     department_id: _builtins.str
     """Evaluate as a task of this department over its subtree; empty: each object's registering department."""
     business_line: _builtins.str
+    """The business line the rules see as the task's (context business_line, docs/RULES.md); empty: none."""
     max_share: _builtins.float
     """Report (in over_max_share) departments losing more than this share (0-1) of their eligible objects."""
     @_builtins.property
@@ -223,6 +251,8 @@ Global___PreviewRuleChangeRequest: _TypeAlias = PreviewRuleChangeRequest  # noqa
 
 @_typing.final
 class ObjectChange(_message.Message):
+    """How a rule change would change one object's exclusion."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CREDIT_CODE_FIELD_NUMBER: _builtins.int
@@ -232,15 +262,21 @@ class ObjectChange(_message.Message):
     BASE_RULES_FIELD_NUMBER: _builtins.int
     HEAD_RULES_FIELD_NUMBER: _builtins.int
     credit_code: _builtins.str
+    """The object."""
     department_id: _builtins.str
+    """The department it was evaluated for."""
     risk_class: _directory_pb2.RiskClass.ValueType
     """The object's credit-risk class."""
     change: _builtins.str
     """excluded, included or rules_changed."""
     @_builtins.property
-    def base_rules(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def base_rules(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Rules that exclude it under the set in force."""
+
     @_builtins.property
-    def head_rules(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def head_rules(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Rules that exclude it under the proposed set."""
+
     def __init__(
         self,
         *,
@@ -261,6 +297,8 @@ Global___ObjectChange: _TypeAlias = ObjectChange  # noqa: Y015
 
 @_typing.final
 class DepartmentImpact(_message.Message):
+    """How a rule change would change one department's draws."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
@@ -270,11 +308,17 @@ class DepartmentImpact(_message.Message):
     NEWLY_INCLUDED_FIELD_NUMBER: _builtins.int
     EXCLUDED_SHARE_FIELD_NUMBER: _builtins.int
     department_id: _builtins.str
+    """The department."""
     in_scope: _builtins.int
+    """Its objects in scope."""
     eligible_before: _builtins.int
+    """Its eligible objects under the set in force."""
     newly_excluded: _builtins.int
+    """Objects the proposed set excludes that the set in force does not."""
     newly_included: _builtins.int
+    """Objects the set in force excludes that the proposed set does not."""
     excluded_share: _builtins.float
+    """Share (0-1) of its eligible objects the change removes."""
     def __init__(
         self,
         *,
@@ -295,6 +339,8 @@ Global___DepartmentImpact: _TypeAlias = DepartmentImpact  # noqa: Y015
 
 @_typing.final
 class RiskClassImpact(_message.Message):
+    """How a rule change would change the objects of one risk class."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     RISK_CLASS_FIELD_NUMBER: _builtins.int
@@ -304,8 +350,11 @@ class RiskClassImpact(_message.Message):
     risk_class: _directory_pb2.RiskClass.ValueType
     """The class the counts are of."""
     newly_excluded: _builtins.int
+    """Objects of the class newly excluded."""
     newly_included: _builtins.int
+    """Objects of the class newly included."""
     rules_changed: _builtins.int
+    """Objects of the class excluded by other rules than before."""
     def __init__(
         self,
         *,
@@ -324,6 +373,8 @@ Global___RiskClassImpact: _TypeAlias = RiskClassImpact  # noqa: Y015
 
 @_typing.final
 class PreviewRuleChangeResponse(_message.Message):
+    """What a rule change would exclude and include, per object, department and class."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     BASE_VERSION_FIELD_NUMBER: _builtins.int
@@ -333,15 +384,25 @@ class PreviewRuleChangeResponse(_message.Message):
     RISK_CLASSES_FIELD_NUMBER: _builtins.int
     OVER_MAX_SHARE_FIELD_NUMBER: _builtins.int
     base_version: _builtins.str
+    """Version label of the set in force."""
     head_version: _builtins.str
+    """Version label of the proposed set."""
     @_builtins.property
-    def changes(self) -> _containers.RepeatedCompositeFieldContainer[Global___ObjectChange]: ...
+    def changes(self) -> _containers.RepeatedCompositeFieldContainer[Global___ObjectChange]:
+        """Each object whose exclusion changes."""
+
     @_builtins.property
-    def departments(self) -> _containers.RepeatedCompositeFieldContainer[Global___DepartmentImpact]: ...
+    def departments(self) -> _containers.RepeatedCompositeFieldContainer[Global___DepartmentImpact]:
+        """The change per department."""
+
     @_builtins.property
-    def risk_classes(self) -> _containers.RepeatedCompositeFieldContainer[Global___RiskClassImpact]: ...
+    def risk_classes(self) -> _containers.RepeatedCompositeFieldContainer[Global___RiskClassImpact]:
+        """The change per risk class."""
+
     @_builtins.property
-    def over_max_share(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def over_max_share(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Departments losing more than max_share of their eligible objects."""
+
     def __init__(
         self,
         *,
@@ -362,6 +423,8 @@ Global___PreviewRuleChangeResponse: _TypeAlias = PreviewRuleChangeResponse  # no
 
 @_typing.final
 class ExplainExclusionRequest(_message.Message):
+    """Request of RuleService.ExplainExclusion."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CREDIT_CODE_FIELD_NUMBER: _builtins.int
@@ -370,11 +433,15 @@ class ExplainExclusionRequest(_message.Message):
     ITEM_CODE_FIELD_NUMBER: _builtins.int
     DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
     credit_code: _builtins.str
+    """The object to explain."""
     as_of: _builtins.str
+    """YYYY-MM-DD; empty: today (UTC+8)."""
     task_id: _builtins.str
     """Either a task (its item and department give the context) or an item code and a department."""
     item_code: _builtins.str
+    """An item (with department_id) when no task is given."""
     department_id: _builtins.str
+    """A department (with item_code) when no task is given."""
     def __init__(
         self,
         *,
@@ -394,6 +461,8 @@ Global___ExplainExclusionRequest: _TypeAlias = ExplainExclusionRequest  # noqa: 
 
 @_typing.final
 class MatchedFact(_message.Message):
+    """A fact a rule's conditions matched (the object or a side fact)."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     @_typing.final
@@ -420,9 +489,13 @@ class MatchedFact(_message.Message):
     REF_FIELD_NUMBER: _builtins.int
     VALUES_FIELD_NUMBER: _builtins.int
     kind: _builtins.str
+    """The fact's kind, e.g. "object", "complaint"."""
     ref: _builtins.str
+    """The fact's id."""
     @_builtins.property
-    def values(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    def values(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """The attributes the rule read, by name."""
+
     def __init__(
         self,
         *,
@@ -440,6 +513,8 @@ Global___MatchedFact: _TypeAlias = MatchedFact  # noqa: Y015
 
 @_typing.final
 class RuleVerdict(_message.Message):
+    """One rule's verdict on one object."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     RULE_ID_FIELD_NUMBER: _builtins.int
@@ -449,7 +524,9 @@ class RuleVerdict(_message.Message):
     FACTS_FIELD_NUMBER: _builtins.int
     ELIGIBLE_AGAIN_FIELD_NUMBER: _builtins.int
     rule_id: _builtins.str
+    """The rule."""
     title: _builtins.str
+    """The rule's title."""
     status: _builtins.str
     """matched, nearly_matched, not_matched, not_in_force, outside_jurisdiction."""
     eligible_again: _builtins.str
@@ -459,7 +536,9 @@ class RuleVerdict(_message.Message):
         """What kept the rule from matching (for nearly_matched: the one failed condition)."""
 
     @_builtins.property
-    def facts(self) -> _containers.RepeatedCompositeFieldContainer[Global___MatchedFact]: ...
+    def facts(self) -> _containers.RepeatedCompositeFieldContainer[Global___MatchedFact]:
+        """The facts its conditions matched."""
+
     def __init__(
         self,
         *,
@@ -480,6 +559,8 @@ Global___RuleVerdict: _TypeAlias = RuleVerdict  # noqa: Y015
 
 @_typing.final
 class ExplainExclusionResponse(_message.Message):
+    """Why an object is or is not excluded on a day: each rule's verdict."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CREDIT_CODE_FIELD_NUMBER: _builtins.int
@@ -489,15 +570,21 @@ class ExplainExclusionResponse(_message.Message):
     RULES_FIELD_NUMBER: _builtins.int
     ELIGIBLE_AGAIN_FIELD_NUMBER: _builtins.int
     credit_code: _builtins.str
+    """The object explained."""
     as_of: _builtins.str
+    """The day evaluated at (YYYY-MM-DD)."""
     rule_set_version: _builtins.str
+    """The rule set used."""
     eligible_again: _builtins.str
+    """YYYY-MM-DD the object stops being excluded by date; empty when not by date alone."""
     @_builtins.property
     def excluded_by(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """The rules durable_rules matched (the decision)."""
 
     @_builtins.property
-    def rules(self) -> _containers.RepeatedCompositeFieldContainer[Global___RuleVerdict]: ...
+    def rules(self) -> _containers.RepeatedCompositeFieldContainer[Global___RuleVerdict]:
+        """Each rule's verdict."""
+
     def __init__(
         self,
         *,
@@ -518,10 +605,13 @@ Global___ExplainExclusionResponse: _TypeAlias = ExplainExclusionResponse  # noqa
 
 @_typing.final
 class ReevaluateDrawRequest(_message.Message):
+    """Request of RuleService.ReevaluateDraw."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DRAW_ID_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
+    """The draw to re-evaluate."""
     def __init__(
         self,
         *,
@@ -537,6 +627,8 @@ Global___ReevaluateDrawRequest: _TypeAlias = ReevaluateDrawRequest  # noqa: Y015
 
 @_typing.final
 class ReevaluateDrawResponse(_message.Message):
+    """A draw's exclusions recomputed with the rule set it used."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DRAW_ID_FIELD_NUMBER: _builtins.int
@@ -545,7 +637,9 @@ class ReevaluateDrawResponse(_message.Message):
     MISSING_FIELD_NUMBER: _builtins.int
     UNEXPECTED_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
+    """The draw re-evaluated."""
     rule_set_hash: _builtins.str
+    """Hex SHA-256 of the rule set it used."""
     matches: _builtins.bool
     """True when today's directory under the draw's own rule set gives exactly the stored exclusions."""
     @_builtins.property
@@ -553,7 +647,9 @@ class ReevaluateDrawResponse(_message.Message):
         """"credit_code/rule_id" pairs stored but not found now, and found now but not stored."""
 
     @_builtins.property
-    def unexpected(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def unexpected(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Pairs found now but not stored."""
+
     def __init__(
         self,
         *,

@@ -50,6 +50,8 @@ Global___TaskScope: _TypeAlias = TaskScope  # noqa: Y015
 
 @_typing.final
 class Task(_message.Message):
+    """An inspection task: an item drawn by a department at a ratio, once."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
@@ -70,7 +72,9 @@ class Task(_message.Message):
     id: _builtins.str
     """Assigned by the server, e.g. "t-3f2a9c1b7d4e"."""
     item_code: _builtins.str
+    """The inspection item drawn for (InspectionItem.code)."""
     department_id: _builtins.str
+    """The department that draws; objects come from its jurisdiction."""
     ratio: _builtins.str
     """Share of eligible objects to draw, a decimal string in (0, 1], e.g. "0.05"."""
     team_size: _builtins.int
@@ -78,6 +82,7 @@ class Task(_message.Message):
     version's.
     """
     title: _builtins.str
+    """A short title shown to staff and, once published, to the public."""
     draw_id: _builtins.str
     """Set once the task has been drawn."""
     plan_id: _builtins.str
@@ -85,6 +90,7 @@ class Task(_message.Message):
     (the default) every task names plan_id and plan_entry_id; item_code and ratio then default to the entry's.
     """
     plan_entry_id: _builtins.str
+    """The entry of that plan (PlanEntry.id)."""
     plan_period: _builtins.int
     """1-based period of the entry; 0 on create: the period containing today (UTC+8)."""
     rehearsal: _builtins.bool
@@ -92,9 +98,13 @@ class Task(_message.Message):
     plan_version: _builtins.int
     """Output only: the plan version in force when the task was created."""
     @_builtins.property
-    def scope(self) -> Global___TaskScope: ...
+    def scope(self) -> Global___TaskScope:
+        """Narrows the objects the task covers; unset: the whole jurisdiction."""
+
     @_builtins.property
-    def create_time(self) -> _timestamp_pb2.Timestamp: ...
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When it was created (output only)."""
+
     @_builtins.property
     def policy(self) -> Global___TaskPolicy:
         """The task's policy: differentiated ratios, frequency caps, inspector rules, central and joint draws.
@@ -157,6 +167,8 @@ Global___ClassRatio: _TypeAlias = ClassRatio  # noqa: Y015
 
 @_typing.final
 class TaskPolicy(_message.Message):
+    """How a task draws beyond one ratio: per-class ratios, raises, caps, inspector rules, central and joint draws."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     @_typing.final
@@ -220,6 +232,7 @@ class TaskPolicy(_message.Message):
     workload_cap: _builtins.int
     """Assignments per inspector in one draw (0: no cap)."""
     cooperating_team_size: _builtins.int
+    """Members each cooperating department adds to a team; 0 means 1."""
     other_level: _builtins.str
     """Objects an ancestor's or descendant's draw of the same item selected this year: "exclude" (left to
     that draw) or "join" (joined into its inspection); empty: the plan entry's, else the bureau default.
@@ -268,13 +281,18 @@ Global___TaskPolicy: _TypeAlias = TaskPolicy  # noqa: Y015
 
 @_typing.final
 class CreateTaskRequest(_message.Message):
+    """Request of TaskService.CreateTask."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TASK_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
+    """Idempotency key (AIP-155): a retry with the same key gets the first answer, nothing is done twice."""
     @_builtins.property
-    def task(self) -> Global___Task: ...
+    def task(self) -> Global___Task:
+        """The task to create; id, create_time, draw_id and plan_version are set by the server."""
+
     def __init__(
         self,
         *,
@@ -291,10 +309,13 @@ Global___CreateTaskRequest: _TypeAlias = CreateTaskRequest  # noqa: Y015
 
 @_typing.final
 class GetTaskRequest(_message.Message):
+    """Request of TaskService.GetTask."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """The task's id."""
     def __init__(
         self,
         *,
@@ -310,14 +331,19 @@ Global___GetTaskRequest: _TypeAlias = GetTaskRequest  # noqa: Y015
 
 @_typing.final
 class ListTasksRequest(_message.Message):
+    """Request of TaskService.ListTasks."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
+    """At most this many per page; 0: the server's default (50), above 1000: 1000."""
     page_token: _builtins.str
+    """A next_page_token of the previous answer to the same query; empty: the first page."""
     department_id: _builtins.str
+    """Only the tasks of this department when set."""
     def __init__(
         self,
         *,
@@ -335,13 +361,18 @@ Global___ListTasksRequest: _TypeAlias = ListTasksRequest  # noqa: Y015
 
 @_typing.final
 class ListTasksResponse(_message.Message):
+    """One page of tasks."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TASKS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """The token for the next page; empty on the last page."""
     @_builtins.property
-    def tasks(self) -> _containers.RepeatedCompositeFieldContainer[Global___Task]: ...
+    def tasks(self) -> _containers.RepeatedCompositeFieldContainer[Global___Task]:
+        """The tasks of the page."""
+
     def __init__(
         self,
         *,
