@@ -13,7 +13,7 @@ import pytest
 
 from dualdraw.domain.model import Speciality
 from dualdraw.service_layer.context import Caller
-from dualdraw.v1 import directory_pb2, draws_pb2, items_pb2, results_pb2
+from dualdraw.v1 import directory_pb2, draws_pb2, items_pb2, results_pb2, tasks_pb2
 from dualdraw.verifier.bundle import verify_bundle
 from dualdraw_client import DualdrawClient
 from dualdraw_client.cli import main as cli_main
@@ -227,7 +227,11 @@ def test_the_cli_creates_task_policies_and_lists_joint_inspections(
     )  # fmt: skip
     assert code == 0, out
     p = client.get_task(json.loads(out)["id"]).policy
-    assert (p.frequency_cap, p.complaint_threshold, p.other_level) == (1, 3, "exclude")
+    assert (p.frequency_cap, p.complaint_threshold, p.other_level) == (
+        1,
+        3,
+        tasks_pb2.OTHER_LEVEL_HANDLING_EXCLUDE,
+    )
     code, out = cli(capsys, world, "tasks", "show", json.loads(out)["id"], words=2)
     assert code == 0, out
     assert "cap 1/year; raise at 3 complaints/365d; raise on serious violation; other level: exclude" in out
@@ -246,7 +250,7 @@ def test_the_cli_creates_task_policies_and_lists_joint_inspections(
         "--team-size", "2", "--other-level", "join", "--json", words=2,
     )  # fmt: skip
     assert code == 0, out
-    assert client.get_task(json.loads(out)["id"]).policy.other_level == "join"
+    assert client.get_task(json.loads(out)["id"]).policy.other_level == tasks_pb2.OTHER_LEVEL_HANDLING_JOIN
     city = client.draw(json.loads(out)["id"], as_of=AS_OF + dt.timedelta(days=1))
     merged = client.list_joint_inspections(2026).joint_inspections
     assert {j.credit_code for j in merged} == {o.credit_code for o in NB}

@@ -13,7 +13,7 @@ import pytest
 
 from dualdraw.domain.draw.integrity import check_stored_draw
 from dualdraw.service_layer.draw_integrity import stored_draw
-from dualdraw.v1 import draws_pb2, draws_pb2_grpc, verification_pb2
+from dualdraw.v1 import draws_pb2, draws_pb2_grpc, tasks_pb2, verification_pb2
 from dualdraw.verifier.bundle import verify_bundle
 from dualdraw_client import DualdrawClient, FailedPreconditionError
 
@@ -76,7 +76,10 @@ def test_a_joined_object_is_recorded_before_entropy_and_listed_as_one_joint_insp
     world: Served, client: DualdrawClient
 ) -> None:
     province = client.draw(task(client, "p-zj").id, as_of=AS_OF)  # the province draws the whole subtree
-    city = client.draw(task(client, "c-nb", other_level="join").id, as_of=AS_OF + dt.timedelta(days=1))
+    city = client.draw(
+        task(client, "c-nb", other_level=tasks_pb2.OTHER_LEVEL_HANDLING_JOIN).id,
+        as_of=AS_OF + dt.timedelta(days=1),
+    )
     nb = {o.credit_code for o in NB}
     assert city.selected_count == 0
     joined = list(client.iter_exclusions(city.id))

@@ -415,7 +415,7 @@ def test_a_task_without_policy_draws_with_the_bureau_caps_and_raises(
     assert plain.policy.frequency_cap == 1
     assert plain.policy.complaint_threshold == 3
     assert plain.policy.raise_on_serious_violation
-    assert plain.policy.other_level == "exclude"
+    assert plain.policy.other_level == tasks_pb2.OTHER_LEVEL_HANDLING_EXCLUDE
     draw = client.draw(plain.id, as_of=AS_OF)
     assert draw.algorithm_version == algorithm_for_new_draw().version
     policy = manifest_of(client, draw.id)["task"]["policy"]

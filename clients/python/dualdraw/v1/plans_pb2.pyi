@@ -190,10 +190,10 @@ class PlanRules(_message.Message):
     """Objects with a result "case_opened" or referred to the judiciary in the window are raised."""
     raise_to: _directory_pb2.RiskClass.ValueType
     """Class a raised object is drawn in; RISK_CLASS_UNSPECIFIED: one class higher (D stays D)."""
-    other_level: _builtins.str
-    """Objects an ancestor's or descendant's draw of the same item selected this year: "exclude" (left to
-    that draw, exclusion rule drawn-by-other-level) or "join" (joined into its inspection,
-    joined-to-other-level); empty means "exclude".
+    other_level: _tasks_pb2.OtherLevelHandling.ValueType
+    """Objects an ancestor's or descendant's draw of the same item selected this year: excluded (left to that
+    draw, exclusion rule drawn-by-other-level) or joined into its inspection (joined-to-other-level);
+    UNSPECIFIED means exclude.
     """
     def __init__(
         self,
@@ -203,7 +203,7 @@ class PlanRules(_message.Message):
         raise_window_days: _builtins.int = ...,
         raise_on_serious_violation: _builtins.bool = ...,
         raise_to: _directory_pb2.RiskClass.ValueType = ...,
-        other_level: _builtins.str = ...,
+        other_level: _tasks_pb2.OtherLevelHandling.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...

@@ -9,6 +9,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -19,6 +20,32 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _OtherLevelHandling:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _OtherLevelHandlingEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_OtherLevelHandling.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    OTHER_LEVEL_HANDLING_UNSPECIFIED: _OtherLevelHandling.ValueType  # 0
+    """Not set: the default applies (the field's comment says which)."""
+    OTHER_LEVEL_HANDLING_EXCLUDE: _OtherLevelHandling.ValueType  # 1
+    """Left to that draw: excluded here (EXCLUSION_CATEGORY_OTHER_LEVEL)."""
+    OTHER_LEVEL_HANDLING_JOIN: _OtherLevelHandling.ValueType  # 2
+    """Joined into that draw's inspection (Art. 15)."""
+
+class OtherLevelHandling(_OtherLevelHandling, metaclass=_OtherLevelHandlingEnumTypeWrapper):
+    """What a draw does with an object that another level's draw (an ancestor's or a descendant's) of the same
+    item selected in the same year.
+    """
+
+OTHER_LEVEL_HANDLING_UNSPECIFIED: OtherLevelHandling.ValueType  # 0
+"""Not set: the default applies (the field's comment says which)."""
+OTHER_LEVEL_HANDLING_EXCLUDE: OtherLevelHandling.ValueType  # 1
+"""Left to that draw: excluded here (EXCLUSION_CATEGORY_OTHER_LEVEL)."""
+OTHER_LEVEL_HANDLING_JOIN: OtherLevelHandling.ValueType  # 2
+"""Joined into that draw's inspection (Art. 15)."""
+Global___OtherLevelHandling: _TypeAlias = OtherLevelHandling  # noqa: Y015
 
 @_typing.final
 class TaskScope(_message.Message):
@@ -233,9 +260,9 @@ class TaskPolicy(_message.Message):
     """Assignments per inspector in one draw (0: no cap)."""
     cooperating_team_size: _builtins.int
     """Members each cooperating department adds to a team; 0 means 1."""
-    other_level: _builtins.str
-    """Objects an ancestor's or descendant's draw of the same item selected this year: "exclude" (left to
-    that draw) or "join" (joined into its inspection); empty: the plan entry's, else the bureau default.
+    other_level: Global___OtherLevelHandling.ValueType
+    """Objects an ancestor's or descendant's draw of the same item selected this year: left to that draw or
+    joined into its inspection; UNSPECIFIED: the plan entry's, else the bureau default (exclude).
     """
     @_builtins.property
     def class_ratios(self) -> _containers.RepeatedCompositeFieldContainer[Global___ClassRatio]:
@@ -269,7 +296,7 @@ class TaskPolicy(_message.Message):
         cooperating_department_ids: _abc.Iterable[_builtins.str] | None = ...,
         cooperating_team_size: _builtins.int = ...,
         cooperating_lines: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
-        other_level: _builtins.str = ...,
+        other_level: Global___OtherLevelHandling.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...

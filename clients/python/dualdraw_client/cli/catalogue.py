@@ -19,7 +19,16 @@ from .options import (
     limited,
     positive_int,
 )
-from .output import Output, aligned_pairs, enum_name, risk_class_letter, risk_class_value, show_time
+from .output import (
+    Output,
+    aligned_pairs,
+    enum_name,
+    other_level_value,
+    other_level_word,
+    risk_class_letter,
+    risk_class_value,
+    show_time,
+)
 from .plans import rules_summary
 
 
@@ -66,7 +75,7 @@ def _rules_text(p: tasks_pb2.TaskPolicy) -> str:
         p.raise_window_days,
         p.raise_on_serious_violation,
         risk_class_letter(p.raise_to),
-        p.other_level,
+        other_level_word(p.other_level),
     )
 
 
@@ -225,7 +234,7 @@ def _task_policy(args: argparse.Namespace) -> tasks_pb2.TaskPolicy | None:
         cooperating_department_ids=[dept for dept, _ in args.cooperating or []],
         cooperating_lines={dept: line for dept, line in args.cooperating or [] if line},
         cooperating_team_size=args.cooperating_team_size or 0,
-        other_level=args.other_level or "",
+        other_level=other_level_value(args.other_level or ""),
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any, Final, TypeVar
 from google.protobuf import json_format, timestamp_pb2
 from google.protobuf.message import Message
 
-from dualdraw.v1 import directory_pb2, draws_pb2
+from dualdraw.v1 import directory_pb2, draws_pb2, tasks_pb2
 
 from ..i18n import _
 
@@ -90,6 +90,19 @@ def risk_class_value(letter: str) -> directory_pb2.RiskClass.ValueType:
         return directory_pb2.RiskClass.Value(f"RISK_CLASS_{letter.strip().upper()}")
     except ValueError:
         return directory_pb2.RISK_CLASS_UNSPECIFIED
+
+
+def other_level_word(value: int) -> str:
+    """An other-level handling as its word ("exclude", "join"); "" for UNSPECIFIED."""
+    return enum_name(tasks_pb2.OtherLevelHandling.Name(value), "OTHER_LEVEL_HANDLING_").lower()  # type: ignore[arg-type]  # an enum int
+
+
+def other_level_value(word: str) -> tasks_pb2.OtherLevelHandling.ValueType:
+    """A handling word as the proto enum; "" or an unknown word is UNSPECIFIED."""
+    try:
+        return tasks_pb2.OtherLevelHandling.Value(f"OTHER_LEVEL_HANDLING_{word.strip().upper()}")
+    except ValueError:
+        return tasks_pb2.OTHER_LEVEL_HANDLING_UNSPECIFIED
 
 
 def draw_state_name(value: int) -> str:

@@ -25,6 +25,8 @@ from .output import (
     aligned_pairs,
     enum_name,
     format_table,
+    other_level_value,
+    other_level_word,
     risk_class_letter,
     risk_class_value,
     show_time,
@@ -114,7 +116,7 @@ DEFAULT_RULES = plans_pb2.PlanRules(
     complaint_threshold=3,
     raise_window_days=365,
     raise_on_serious_violation=True,
-    other_level="exclude",
+    other_level=tasks_pb2.OTHER_LEVEL_HANDLING_EXCLUDE,
 )
 """What an entry without rules applies (the server's defaults, docs/DRAW-ALGORITHM.md §14.6)."""
 
@@ -123,7 +125,7 @@ def _rules_text(r: plans_pb2.PlanRules) -> str:
     return rules_summary(
         r.frequency_cap, r.complaint_threshold, r.raise_window_days, r.raise_on_serious_violation,
         risk_class_letter(r.raise_to),
-        r.other_level,
+        other_level_word(r.other_level),
     )  # fmt: skip
 
 
@@ -158,10 +160,12 @@ def _rules(args: argparse.Namespace) -> plans_pb2.PlanRules | None:
     rules = plans_pb2.PlanRules()
     rules.CopyFrom(DEFAULT_RULES)
     for name in flags:
-        if name != "raise_to" and getattr(args, name) is not None:
+        if name not in ("raise_to", "other_level") and getattr(args, name) is not None:
             setattr(rules, name, getattr(args, name))
     if args.raise_to is not None:
         rules.raise_to = risk_class_value(args.raise_to)
+    if args.other_level is not None:
+        rules.other_level = other_level_value(args.other_level)
     rules.raise_on_serious_violation = not args.no_serious_violation_raise
     return rules
 

@@ -91,6 +91,25 @@ def risk_class_pb(text: str) -> directory_pb2.RiskClass.ValueType:
     return RISK_CLASS_PB[model.RiskClass(text)]  # type: ignore[return-value]  # the table holds the enum's ints
 
 
+OTHER_LEVEL_PB: dict[str, tasks_pb2.OtherLevelHandling.ValueType] = {
+    "exclude": tasks_pb2.OTHER_LEVEL_HANDLING_EXCLUDE,
+    "join": tasks_pb2.OTHER_LEVEL_HANDLING_JOIN,
+}
+
+
+def other_level_pb(text: str) -> tasks_pb2.OtherLevelHandling.ValueType:
+    """The proto value of a domain handling word; "" (none: a default applies) is UNSPECIFIED."""
+    return OTHER_LEVEL_PB.get(text, tasks_pb2.OTHER_LEVEL_HANDLING_UNSPECIFIED)
+
+
+def other_level_text(value: int) -> str:
+    """The domain word of an optional proto handling: UNSPECIFIED is "", an unknown value is kept as its
+    number so the domain's check refuses it (ENUM_VALUE_UNKNOWN)."""
+    if value == tasks_pb2.OTHER_LEVEL_HANDLING_UNSPECIFIED:
+        return ""
+    return next((word for word, number in OTHER_LEVEL_PB.items() if number == value), str(value))
+
+
 def risk_class_text(value: int) -> str:
     """The domain letter of an optional proto class: UNSPECIFIED (a default applies) is "", an unknown value
     is kept as its number so the domain's check refuses it."""
@@ -412,7 +431,7 @@ def policy_from_pb(pb: tasks_pb2.Task, v: Violations) -> TaskPolicy | None:
         cooperating_department_ids=tuple(d.strip() for d in p.cooperating_department_ids),
         cooperating_team_size=p.cooperating_team_size or 1,
         cooperating_lines={k.strip(): v.strip() for k, v in sorted(p.cooperating_lines.items())},
-        other_level=p.other_level.strip().lower(),
+        other_level=other_level_text(p.other_level),
         enabled=True,
     )
 
@@ -437,7 +456,7 @@ def policy_to_pb(policy: TaskPolicy) -> tasks_pb2.TaskPolicy:
         cooperating_department_ids=list(policy.cooperating_department_ids),
         cooperating_team_size=policy.cooperating_team_size,
         cooperating_lines=dict(policy.cooperating_lines),
-        other_level=policy.other_level,
+        other_level=other_level_pb(policy.other_level),
     )
 
 

@@ -13,6 +13,8 @@ from dualdraw.domain.policy import DEFAULT_RAISE_WINDOW_DAYS, EXCLUDE, DrawRules
 from dualdraw.entrypoints.grpc.convert import (
     RISK_CLASS,
     fraction_text,
+    other_level_pb,
+    other_level_text,
     parse_amount,
     parse_date,
     parse_enum,
@@ -68,7 +70,7 @@ def rules_from_pb(pb: plans_pb2.PlanRules) -> DrawRules:
         raise_window_days=pb.raise_window_days or DEFAULT_RAISE_WINDOW_DAYS,
         raise_on_serious_violation=pb.raise_on_serious_violation,
         raise_to=risk_class_text(pb.raise_to),
-        other_level=pb.other_level.strip().lower() or EXCLUDE,
+        other_level=other_level_text(pb.other_level) or EXCLUDE,
     )
 
 
@@ -79,7 +81,7 @@ def rules_to_pb(r: DrawRules) -> plans_pb2.PlanRules:
         raise_window_days=r.raise_window_days,
         raise_on_serious_violation=r.raise_on_serious_violation,
         raise_to=risk_class_pb(r.raise_to),
-        other_level=r.other_level,
+        other_level=other_level_pb(r.other_level),
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from dualdraw.v1 import directory_pb2, plans_pb2
+from dualdraw.v1 import directory_pb2, plans_pb2, tasks_pb2
 from dualdraw_client import DualdrawClient
 from dualdraw_client.errors import NotFoundError
 
@@ -119,7 +119,9 @@ def _rules_text(e: plans_pb2.PlanEntry) -> list[str]:
         if r.complaint_threshold
         else "不按投诉举报提高",
         f"有严重违法记录的{to}" if r.raise_on_serious_violation else "不按严重违法记录提高",
-        "上下级已抽中的对象：并入其检查" if r.other_level == "join" else "上下级已抽中的对象：不再抽取",
+        "上下级已抽中的对象：并入其检查"
+        if r.other_level == tasks_pb2.OTHER_LEVEL_HANDLING_JOIN
+        else "上下级已抽中的对象：不再抽取",
     ]
 
 
