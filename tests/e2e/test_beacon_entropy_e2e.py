@@ -267,7 +267,10 @@ def test_a_substitution_outside_development_takes_a_beacon_round_after_its_reque
         with pytest.raises(FailedPreconditionError) as invented:
             client.execute_substitution(sub.id, "a5" * 48)
         assert invented.value.reason == "BEACON_SIGNATURE_INVALID"
-        assert client.list_substitutions(done.id).substitutions[0].state == "requested"
+        assert (
+            client.list_substitutions(done.id).substitutions[0].state
+            == verification_pb2.SUBSTITUTION_STATE_REQUESTED
+        )
         with pytest.raises(FailedPreconditionError) as late:
             client.request_substitution(
                 done.id,

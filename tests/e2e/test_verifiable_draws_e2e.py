@@ -151,12 +151,12 @@ def test_substitution_is_logged_first_counted_and_a_silent_team_edit_is_detected
     first = next(client.iter_assignments(draw.id))
     removed = first.team[1].badge_number
     sub = client.request_substitution(draw.id, 1, removed, "LEAVE", "ab" * 32)
-    assert sub.state == "requested"
+    assert sub.state == verification_pb2.SUBSTITUTION_STATE_REQUESTED
     assert sub.event_leaf_hash
     events = [e.action for e in client.iter_audit_events(resource=f"draws/{draw.id}")]
     assert events[-1] == "draw.substitution.request"  # logged before any entropy for it exists
     sub = client.execute_substitution(sub.id)
-    assert sub.state == "executed"
+    assert sub.state == verification_pb2.SUBSTITUTION_STATE_EXECUTED
     assert sub.replacement_badge not in (removed, "")
     team = [m.badge_number for m in next(client.iter_assignments(draw.id)).team]
     assert removed not in team

@@ -7,6 +7,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -17,6 +18,30 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _SubstitutionState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SubstitutionStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SubstitutionState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SUBSTITUTION_STATE_UNSPECIFIED: _SubstitutionState.ValueType  # 0
+    """Never set on a substitution."""
+    SUBSTITUTION_STATE_REQUESTED: _SubstitutionState.ValueType  # 1
+    """Logged, awaiting the entropy its replacement is drawn with."""
+    SUBSTITUTION_STATE_EXECUTED: _SubstitutionState.ValueType  # 2
+    """The replacement was drawn and is on the team."""
+
+class SubstitutionState(_SubstitutionState, metaclass=_SubstitutionStateEnumTypeWrapper):
+    """Where a substitution is in its life."""
+
+SUBSTITUTION_STATE_UNSPECIFIED: SubstitutionState.ValueType  # 0
+"""Never set on a substitution."""
+SUBSTITUTION_STATE_REQUESTED: SubstitutionState.ValueType  # 1
+"""Logged, awaiting the entropy its replacement is drawn with."""
+SUBSTITUTION_STATE_EXECUTED: SubstitutionState.ValueType  # 2
+"""The replacement was drawn and is on the team."""
+Global___SubstitutionState: _TypeAlias = SubstitutionState  # noqa: Y015
 
 @_typing.final
 class EntropySource(_message.Message):
@@ -250,8 +275,8 @@ class Substitution(_message.Message):
     """AVOIDANCE, LEAVE, CERTIFICATE_LAPSED, ILLNESS or OTHER."""
     evidence_hash: _builtins.str
     """Hex SHA-256 of the evidence (e.g. the leave approval)."""
-    state: _builtins.str
-    """"requested" or "executed"."""
+    state: Global___SubstitutionState.ValueType
+    """Requested (logged, awaiting its entropy) or executed (the replacement drawn)."""
     entropy_source: _builtins.str
     """Canonical JSON of the entropy source declared with the request."""
     event_leaf_hash: _builtins.str
@@ -266,7 +291,7 @@ class Substitution(_message.Message):
         replacement_badge: _builtins.str = ...,
         reason: _builtins.str = ...,
         evidence_hash: _builtins.str = ...,
-        state: _builtins.str = ...,
+        state: Global___SubstitutionState.ValueType = ...,
         entropy_source: _builtins.str = ...,
         event_leaf_hash: _builtins.str = ...,
     ) -> None: ...

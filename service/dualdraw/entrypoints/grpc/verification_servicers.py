@@ -16,6 +16,11 @@ from dualdraw.entrypoints.grpc.servicers import Services, caller_of
 from dualdraw.service_layer import audit_log, bundles, draw_lifecycle
 from dualdraw.v1 import verification_pb2, verification_pb2_grpc
 
+SUBSTITUTION_STATE_PB: dict[str, verification_pb2.SubstitutionState.ValueType] = {
+    "requested": verification_pb2.SUBSTITUTION_STATE_REQUESTED,
+    "executed": verification_pb2.SUBSTITUTION_STATE_EXECUTED,
+}
+
 
 def _declaration(source: verification_pb2.EntropySource, v: Violations) -> dict[str, Any]:
     kind = source.kind or "local-secret"
@@ -43,7 +48,7 @@ def substitution_to_pb(s: Substitution) -> verification_pb2.Substitution:
         replacement_badge=s.replacement_badge,
         reason=s.reason_code,
         evidence_hash=s.evidence_hash,
-        state=s.state,
+        state=SUBSTITUTION_STATE_PB[s.state],
         entropy_source=s.entropy_source,
         event_leaf_hash=s.event_leaf_hash,
     )
