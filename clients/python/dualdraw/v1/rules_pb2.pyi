@@ -11,6 +11,7 @@ from dualdraw.v1 import draws_pb2 as _draws_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -21,6 +22,70 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _ObjectChangeKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ObjectChangeKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ObjectChangeKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    OBJECT_CHANGE_KIND_UNSPECIFIED: _ObjectChangeKind.ValueType  # 0
+    """Never set on a change."""
+    OBJECT_CHANGE_KIND_EXCLUDED: _ObjectChangeKind.ValueType  # 1
+    """Excluded under the proposed set, not under the set in force."""
+    OBJECT_CHANGE_KIND_INCLUDED: _ObjectChangeKind.ValueType  # 2
+    """Excluded under the set in force, not under the proposed set."""
+    OBJECT_CHANGE_KIND_RULES_CHANGED: _ObjectChangeKind.ValueType  # 3
+    """Excluded under both, by other rules."""
+
+class ObjectChangeKind(_ObjectChangeKind, metaclass=_ObjectChangeKindEnumTypeWrapper):
+    """What a rule change does to one object."""
+
+OBJECT_CHANGE_KIND_UNSPECIFIED: ObjectChangeKind.ValueType  # 0
+"""Never set on a change."""
+OBJECT_CHANGE_KIND_EXCLUDED: ObjectChangeKind.ValueType  # 1
+"""Excluded under the proposed set, not under the set in force."""
+OBJECT_CHANGE_KIND_INCLUDED: ObjectChangeKind.ValueType  # 2
+"""Excluded under the set in force, not under the proposed set."""
+OBJECT_CHANGE_KIND_RULES_CHANGED: ObjectChangeKind.ValueType  # 3
+"""Excluded under both, by other rules."""
+Global___ObjectChangeKind: _TypeAlias = ObjectChangeKind  # noqa: Y015
+
+class _RuleVerdictStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _RuleVerdictStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RuleVerdictStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    RULE_VERDICT_STATUS_UNSPECIFIED: _RuleVerdictStatus.ValueType  # 0
+    """Never set on a verdict."""
+    RULE_VERDICT_STATUS_MATCHED: _RuleVerdictStatus.ValueType  # 1
+    """Every condition held: the rule excludes the object."""
+    RULE_VERDICT_STATUS_NEARLY_MATCHED: _RuleVerdictStatus.ValueType  # 2
+    """All but one condition held (failures names it)."""
+    RULE_VERDICT_STATUS_NOT_MATCHED: _RuleVerdictStatus.ValueType  # 3
+    """More than one condition failed."""
+    RULE_VERDICT_STATUS_NOT_IN_FORCE: _RuleVerdictStatus.ValueType  # 4
+    """The rule is not in force on the day."""
+    RULE_VERDICT_STATUS_OUTSIDE_JURISDICTION: _RuleVerdictStatus.ValueType  # 5
+    """The rule does not apply in the department's jurisdiction."""
+
+class RuleVerdictStatus(_RuleVerdictStatus, metaclass=_RuleVerdictStatusEnumTypeWrapper):
+    """One rule's verdict on one object."""
+
+RULE_VERDICT_STATUS_UNSPECIFIED: RuleVerdictStatus.ValueType  # 0
+"""Never set on a verdict."""
+RULE_VERDICT_STATUS_MATCHED: RuleVerdictStatus.ValueType  # 1
+"""Every condition held: the rule excludes the object."""
+RULE_VERDICT_STATUS_NEARLY_MATCHED: RuleVerdictStatus.ValueType  # 2
+"""All but one condition held (failures names it)."""
+RULE_VERDICT_STATUS_NOT_MATCHED: RuleVerdictStatus.ValueType  # 3
+"""More than one condition failed."""
+RULE_VERDICT_STATUS_NOT_IN_FORCE: RuleVerdictStatus.ValueType  # 4
+"""The rule is not in force on the day."""
+RULE_VERDICT_STATUS_OUTSIDE_JURISDICTION: RuleVerdictStatus.ValueType  # 5
+"""The rule does not apply in the department's jurisdiction."""
+Global___RuleVerdictStatus: _TypeAlias = RuleVerdictStatus  # noqa: Y015
 
 @_typing.final
 class RuleSummary(_message.Message):
@@ -267,8 +332,8 @@ class ObjectChange(_message.Message):
     """The department it was evaluated for."""
     risk_class: _directory_pb2.RiskClass.ValueType
     """The object's credit-risk class."""
-    change: _builtins.str
-    """excluded, included or rules_changed."""
+    change: Global___ObjectChangeKind.ValueType
+    """What the change does to the object."""
     @_builtins.property
     def base_rules(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Rules that exclude it under the set in force."""
@@ -283,7 +348,7 @@ class ObjectChange(_message.Message):
         credit_code: _builtins.str = ...,
         department_id: _builtins.str = ...,
         risk_class: _directory_pb2.RiskClass.ValueType = ...,
-        change: _builtins.str = ...,
+        change: Global___ObjectChangeKind.ValueType = ...,
         base_rules: _abc.Iterable[_builtins.str] | None = ...,
         head_rules: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
@@ -527,8 +592,8 @@ class RuleVerdict(_message.Message):
     """The rule."""
     title: _builtins.str
     """The rule's title."""
-    status: _builtins.str
-    """matched, nearly_matched, not_matched, not_in_force, outside_jurisdiction."""
+    status: Global___RuleVerdictStatus.ValueType
+    """The rule's verdict on the object."""
     eligible_again: _builtins.str
     """YYYY-MM-DD the rule stops matching by date; empty when not by date alone."""
     @_builtins.property
@@ -544,7 +609,7 @@ class RuleVerdict(_message.Message):
         *,
         rule_id: _builtins.str = ...,
         title: _builtins.str = ...,
-        status: _builtins.str = ...,
+        status: Global___RuleVerdictStatus.ValueType = ...,
         failures: _abc.Iterable[_builtins.str] | None = ...,
         facts: _abc.Iterable[Global___MatchedFact] | None = ...,
         eligible_again: _builtins.str = ...,

@@ -24,6 +24,19 @@ from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.directory import require
 from dualdraw.v1 import rules_pb2, rules_pb2_grpc
 
+CHANGE_KIND_PB: dict[str, rules_pb2.ObjectChangeKind.ValueType] = {
+    "excluded": rules_pb2.OBJECT_CHANGE_KIND_EXCLUDED,
+    "included": rules_pb2.OBJECT_CHANGE_KIND_INCLUDED,
+    "rules_changed": rules_pb2.OBJECT_CHANGE_KIND_RULES_CHANGED,
+}
+VERDICT_STATUS_PB: dict[str, rules_pb2.RuleVerdictStatus.ValueType] = {
+    "matched": rules_pb2.RULE_VERDICT_STATUS_MATCHED,
+    "nearly_matched": rules_pb2.RULE_VERDICT_STATUS_NEARLY_MATCHED,
+    "not_matched": rules_pb2.RULE_VERDICT_STATUS_NOT_MATCHED,
+    "not_in_force": rules_pb2.RULE_VERDICT_STATUS_NOT_IN_FORCE,
+    "outside_jurisdiction": rules_pb2.RULE_VERDICT_STATUS_OUTSIDE_JURISDICTION,
+}
+
 
 def _day(text: str, field: str) -> dt.date:
     return rule_preview.parse_day(text, field) if text else Caller(actor="").today()
@@ -101,7 +114,7 @@ class RuleServicer(rules_pb2_grpc.RuleServiceServicer):
                     credit_code=c.credit_code,
                     department_id=c.department_id,
                     risk_class=risk_class_pb(c.risk_class),
-                    change=c.change,
+                    change=CHANGE_KIND_PB[c.change],
                     base_rules=list(c.base_rules),
                     head_rules=list(c.head_rules),
                 )
@@ -203,7 +216,7 @@ class RuleServicer(rules_pb2_grpc.RuleServiceServicer):
                 rules_pb2.RuleVerdict(
                     rule_id=r.rule_id,
                     title=r.title,
-                    status=r.status,
+                    status=VERDICT_STATUS_PB[r.status],
                     failures=list(r.failures),
                     facts=[rules_pb2.MatchedFact(kind=f.kind, ref=f.ref, values=f.values) for f in r.facts],
                     eligible_again=_date_text(r.eligible_again),
