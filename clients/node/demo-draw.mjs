@@ -77,7 +77,7 @@ async function main() {
             status: "OBJECT_STATUS_ACTIVE",
           },
         ],
-        final: true,
+        lastChunk: true,
       },
     ]);
     const stored = await dualdraw.call("DirectoryService", "GetObject", { creditCode: code });

@@ -37,7 +37,7 @@ def publishable_draw(
         beacon_round=DRAND_QUICKNET.first_round_after(now + dt.timedelta(days=1)),
     )
     committed = client.commit_draw(task_id, source, as_of=as_of, request_id=request_id)
-    if committed.state != "committed":  # a repeated request: the draw it made
+    if committed.state != draws_pb2.DRAW_STATE_COMMITTED:  # a repeated request: the draw it made
         return committed
     return client.reveal_entropy(committed.id, "bureau", secret.hex())
 

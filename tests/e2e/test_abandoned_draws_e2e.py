@@ -11,7 +11,7 @@ import pytest
 from dualdraw.entrypoints.cli import main as dualdraw_cli
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_directory import DEMO_AS_OF, demo_directory
-from dualdraw.v1 import results_pb2, tasks_pb2
+from dualdraw.v1 import draws_pb2, results_pb2, tasks_pb2
 from dualdraw_client import DualdrawClient, FailedPreconditionError, InvalidArgumentError, NotFoundError
 
 from .conftest import Served, publishable_draw
@@ -73,10 +73,11 @@ def test_abandoning_beyond_the_cap_is_refused_and_writes_nothing(
         client.abandon_draw(second.id, "OTHER", "再抽一次")
     assert caught.value.reason == "ABANDON_LIMIT_REACHED"
     assert caught.value.metadata == {"task_id": task.id, "abandoned": "1", "limit": "1"}
-    assert client.get_draw(second.id).state == "executed"
+    assert client.get_draw(second.id).state == draws_pb2.DRAW_STATE_EXECUTED
     assert [d.draw_id for d in client.abandoned_draws(task_id=task.id)] == [first.id]
     other = client.draw(new_task(client).id, as_of=DEMO_AS_OF)  # the cap is per task
-    assert client.abandon_draw(other.id, "TASK_CHANGED", "任务范围调整").state == "abandoned"
+    abandoned = client.abandon_draw(other.id, "TASK_CHANGED", "任务范围调整")
+    assert abandoned.state == draws_pb2.DRAW_STATE_ABANDONED
 
 
 def test_the_reason_is_one_of_a_closed_list(demo_served: Served, client: DualdrawClient) -> None:
@@ -84,7 +85,7 @@ def test_the_reason_is_one_of_a_closed_list(demo_served: Served, client: Dualdra
     with pytest.raises(InvalidArgumentError) as caught:
         client.abandon_draw(draw.id, "DID_NOT_LIKE_IT", "换一批")
     assert [v.field for v in caught.value.field_violations] == ["reason"]
-    assert client.get_draw(draw.id).state == "executed"
+    assert client.get_draw(draw.id).state == draws_pb2.DRAW_STATE_EXECUTED
 
 
 @pytest.fixture

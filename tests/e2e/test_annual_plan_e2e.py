@@ -18,7 +18,7 @@ from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_directory import HIGH_TECH_ZONE
 from dualdraw.service_layer.demo_loader import load_demo, load_demo_plan
 from dualdraw.settings import Settings
-from dualdraw.v1 import plans_pb2, tasks_pb2
+from dualdraw.v1 import draws_pb2, plans_pb2, tasks_pb2
 from dualdraw_client import DualdrawClient
 from dualdraw_client.cli import main as cli_main
 from dualdraw_client.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
@@ -236,7 +236,10 @@ def test_a_planned_draw_is_made_from_the_cli_without_local_entropy(
             manifests = [json.loads(client.export_draw_bundle(d.id))["draw"]["manifest_json"] for d in draws]
             rounds = [json.loads(m)["entropy_source"]["round"] for m in manifests]
             assert rounds == [round_, round_ + 1]
-            assert [d.state for d in draws] == ["abandoned", "committed"]
+            assert [d.state for d in draws] == [
+                draws_pb2.DRAW_STATE_ABANDONED,
+                draws_pb2.DRAW_STATE_COMMITTED,
+            ]
             assert {d.entropy_note for d in draws} == {""}
     finally:
         running.stop(grace=1)

@@ -29,7 +29,7 @@ from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_directory import DEMO_AS_OF
 from dualdraw.service_layer.demo_loader import load_demo
 from dualdraw.settings import Settings
-from dualdraw.v1 import results_pb2, verification_pb2
+from dualdraw.v1 import draws_pb2, results_pb2, verification_pb2
 from dualdraw.verifier.bundle import verify_bundle
 from dualdraw_client import DualdrawClient, FailedPreconditionError
 from dualdraw_client.cli import main as cli_main
@@ -76,7 +76,7 @@ def test_local_secret_is_refused_outside_development_and_the_one_step_draw_commi
 
         before = dt.datetime.now(dt.UTC)
         draw = client.draw(task.id, as_of=DEMO_AS_OF)
-        assert draw.state == "committed"
+        assert draw.state == draws_pb2.DRAW_STATE_COMMITTED
         assert draw.seed == ""
         assert draw.entropy_note == ""
         manifest = json.loads(client.export_draw_bundle(draw.id))["draw"]["manifest_json"]
@@ -87,7 +87,7 @@ def test_local_secret_is_refused_outside_development_and_the_one_step_draw_commi
         with pytest.raises(FailedPreconditionError) as invented:
             client.execute_draw(draw.id, "a5" * 48)
         assert invented.value.reason == "BEACON_SIGNATURE_INVALID"
-        assert client.get_draw(draw.id).state == "committed"
+        assert client.get_draw(draw.id).state == draws_pb2.DRAW_STATE_COMMITTED
 
         named = demo_task(client)
         past = verification_pb2.EntropySource(kind="beacon", beacon="drand-quicknet", beacon_round=ROUND)
@@ -117,7 +117,7 @@ def test_a_development_draw_with_a_local_secret_is_marked_in_every_view_and_neve
 ) -> None:
     task = demo_task(client)
     draw = client.draw(task.id, as_of=DEMO_AS_OF)
-    assert draw.state == "executed"
+    assert draw.state == draws_pb2.DRAW_STATE_EXECUTED
     mark = "local secret — development only, not publishable"
     assert draw.entropy_note == mark
     assert client.get_draw(draw.id).entropy_note == mark
@@ -267,7 +267,10 @@ def test_a_substitution_outside_development_takes_a_beacon_round_after_its_reque
         with pytest.raises(FailedPreconditionError) as invented:
             client.execute_substitution(sub.id, "a5" * 48)
         assert invented.value.reason == "BEACON_SIGNATURE_INVALID"
-        assert client.list_substitutions(done.id).substitutions[0].state == "requested"
+        assert (
+            client.list_substitutions(done.id).substitutions[0].state
+            == verification_pb2.SUBSTITUTION_STATE_REQUESTED
+        )
         with pytest.raises(FailedPreconditionError) as late:
             client.request_substitution(
                 done.id,

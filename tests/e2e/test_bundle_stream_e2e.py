@@ -23,7 +23,7 @@ from dualdraw.service_layer.demo_directory import DEMO_AS_OF
 from dualdraw.service_layer.directory import require
 from dualdraw.service_layer.ports import UnitOfWork
 from dualdraw.settings import Settings
-from dualdraw.v1 import verification_pb2
+from dualdraw.v1 import draws_pb2, verification_pb2
 from dualdraw.verifier.bundle import verify_bundle
 from dualdraw_client import DualdrawClient, FailedPreconditionError, NotFoundError
 from dualdraw_client.cli import main as cli_main
@@ -178,7 +178,7 @@ def test_incremental_bundle_is_byte_identical_to_the_former_writer_on_real_draws
     secrets = {"bureau": b"identical bytes 1", "discipline-office": b"identical bytes 2"}
     source = commit_reveal_source(later, secrets)
     committed = client.commit_draw(demo_task(client).id, source, as_of=DEMO_AS_OF)
-    assert committed.state == "committed"  # no seed yet: tickets empty, secrets hidden
+    assert committed.state == draws_pb2.DRAW_STATE_COMMITTED  # no seed yet: tickets empty, secrets hidden
     uow = demo_served.running.services.unit_of_work
     for draw_id in (executed.id, committed.id):
         for variant in (bundles.FULL, bundles.PUBLIC):

@@ -17,7 +17,7 @@ from dualdraw.domain.draw.integrity import check_stored_draw
 from dualdraw.entrypoints.grpc.reflection import v1_message_class
 from dualdraw.service_layer.demo_directory import DEMO_AS_OF, demo_directory
 from dualdraw.service_layer.draw_integrity import stored_draw
-from dualdraw.v1 import directory_pb2, directory_pb2_grpc, tasks_pb2
+from dualdraw.v1 import directory_pb2, directory_pb2_grpc, draws_pb2, tasks_pb2
 from dualdraw_client import (
     AlreadyExistsError,
     DualdrawClient,
@@ -28,7 +28,12 @@ from dualdraw_client import (
 
 from .conftest import Served
 
-ART16_CATEGORIES = {"statutory_method", "complaint_handling", "risk_unsuitable", "higher_level_campaign"}
+ART16_CATEGORIES = {
+    draws_pb2.EXCLUSION_CATEGORY_STATUTORY_METHOD,
+    draws_pb2.EXCLUSION_CATEGORY_COMPLAINT_HANDLING,
+    draws_pb2.EXCLUSION_CATEGORY_RISK_UNSUITABLE,
+    draws_pb2.EXCLUSION_CATEGORY_HIGHER_LEVEL_CAMPAIGN,
+}
 
 
 def demo_task(client: DualdrawClient, **overrides: object) -> tasks_pb2.Task:
@@ -247,7 +252,7 @@ def test_an_import_stream_without_its_final_chunk_writes_nothing(
         with pytest.raises(grpc.RpcError) as raised:
             stub.ImportDirectory(iter([directory_pb2.ImportDirectoryRequest(departments=[department])]))
         assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-        assert "final" in (raised.value.details() or "")
+        assert "last chunk" in (raised.value.details() or "")
     assert list(client.iter_departments()) == []
     client.import_directory([directory_pb2.ImportDirectoryRequest(departments=[department])])
     assert [d.id for d in client.iter_departments()] == ["130000-SJ"]

@@ -114,7 +114,7 @@ def test_a_committed_draw_blocks_commits_of_its_scope_until_it_executes(
 ) -> None:
     load_world(served)
     first = client.commit_draw(capped_task(client).id, as_of=AS_OF)
-    assert first.state == "committed"
+    assert first.state == draws_pb2.DRAW_STATE_COMMITTED
     blocked = [
         ("two-step, same department", lambda: client.commit_draw(capped_task(client).id, as_of=AS_OF)),
         ("one step, same department", lambda: client.draw(capped_task(client).id, as_of=AS_OF)),
@@ -137,7 +137,7 @@ def test_a_committed_draw_blocks_commits_of_its_scope_until_it_executes(
     assert client.draw(capped_task(client, "c-nb").id, as_of=AS_OF).selected_count > 0
 
     executed = client.execute_draw(first.id)
-    assert executed.state == "executed"
+    assert executed.state == draws_pb2.DRAW_STATE_EXECUTED
     taken = set(selected(client, first.id))
     assert taken == HZ_SCOPE
     second = client.commit_draw(capped_task(client).id, as_of=AS_OF)
@@ -164,7 +164,10 @@ def test_draws_without_a_cap_or_history_rule_do_not_block_each_other(
     pending = client.commit_draw(plain_task(client, "c-hz").id, as_of=AS_OF)
     other = client.commit_draw(plain_task(client, "c-hz").id, as_of=AS_OF)
     uncapped = client.draw(capped_task(client, no_frequency_cap=True).id, as_of=AS_OF)
-    assert {pending.state, other.state, uncapped.state} == {"committed", "executed"}
+    assert {pending.state, other.state, uncapped.state} == {
+        draws_pb2.DRAW_STATE_COMMITTED,
+        draws_pb2.DRAW_STATE_EXECUTED,
+    }
 
 
 def plain_task(client: DualdrawClient, department: str) -> tasks_pb2.Task:

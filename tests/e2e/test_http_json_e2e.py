@@ -147,10 +147,15 @@ def test_a_plain_http_client_imports_draws_and_replays_a_draw_by_its_request_id(
         [
             {
                 "departments": [
-                    {"id": "130299-HTTP", "name": "经开区分局", "level": 3, "regionCode": "130200"}
+                    {
+                        "id": "130299-HTTP",
+                        "name": "经开区分局",
+                        "level": "DEPARTMENT_LEVEL_DISTRICT",
+                        "regionCode": "130200",
+                    }
                 ]
             },
-            {"requestId": "import-1", "final": True},
+            {"requestId": "import-1", "lastChunk": True},
         ],
     )
     assert imported.status == 200
@@ -385,9 +390,18 @@ def test_a_read_over_a_kept_alive_connection_is_not_held_back_by_nagle(http: Htt
 def test_bodies_arrive_chunked_or_by_length_and_a_cut_off_one_is_never_forwarded(http: Http) -> None:
     chunks = [
         frame(
-            {"departments": [{"id": "130298-CHUNK", "name": "chunked", "level": 3, "regionCode": "130200"}]}
+            {
+                "departments": [
+                    {
+                        "id": "130298-CHUNK",
+                        "name": "chunked",
+                        "level": "DEPARTMENT_LEVEL_DISTRICT",
+                        "regionCode": "130200",
+                    }
+                ]
+            }
         ),
-        frame({"requestId": "import-chunked", "final": True}),
+        frame({"requestId": "import-chunked", "lastChunk": True}),
     ]
     connection = HTTPConnection(http.base.removeprefix("http://"), timeout=60)
     connection.request(

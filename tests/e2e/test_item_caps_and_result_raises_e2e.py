@@ -13,7 +13,7 @@ import pytest
 
 from dualdraw.domain.model import Speciality
 from dualdraw.service_layer.context import Caller
-from dualdraw.v1 import items_pb2, results_pb2
+from dualdraw.v1 import directory_pb2, draws_pb2, items_pb2, results_pb2, tasks_pb2
 from dualdraw.verifier.bundle import verify_bundle
 from dualdraw_client import DualdrawClient
 from dualdraw_client.cli import main as cli_main
@@ -78,7 +78,7 @@ def test_an_item_cap_of_two_allows_a_second_draw_the_default_item_excludes(
     def draw(item: str, day: int, **policy: object) -> tuple[int, list[str]]:
         d = client.draw(task(client, "c-nb", item=item, **policy).id, as_of=AS_OF + dt.timedelta(days=day))
         excluded = [e for e in client.iter_exclusions(d.id) if e.rule_id == "frequency-cap"]
-        assert all(e.category == "frequency_cap" for e in excluded)
+        assert all(e.category == draws_pb2.EXCLUSION_CATEGORY_FREQUENCY_CAP for e in excluded)
         if excluded:
             assert {e.credit_code for e in excluded} == nb
         return d.selected_count, [e.reason for e in excluded]
@@ -146,7 +146,10 @@ def test_a_case_opened_or_referred_result_raises_the_object_in_a_later_draw(
     )
     raises = list(client.iter_raises(second.id))
     assert [(r.credit_code, r.from_class, r.to_class) for r in raises] == sorted(
-        [(opened.credit_code, "B", "C"), (referred.credit_code, "C", "D")]
+        [
+            (opened.credit_code, directory_pb2.RISK_CLASS_B, directory_pb2.RISK_CLASS_C),
+            (referred.credit_code, directory_pb2.RISK_CLASS_C, directory_pb2.RISK_CLASS_D),
+        ]
     )
     for r in raises:
         assert r.draw_id == second.id
@@ -208,7 +211,10 @@ def test_the_cli_creates_task_policies_and_lists_joint_inspections(
     assert code == 0, out
     created = client.get_task(json.loads(out)["id"])
     p = created.policy
-    assert {(c.risk_class, c.ratio) for c in p.class_ratios} == {("A", "1"), ("D", "0.3")}
+    assert {(c.risk_class, c.ratio) for c in p.class_ratios} == {
+        (directory_pb2.RISK_CLASS_A, "1"),
+        (directory_pb2.RISK_CLASS_D, "0.3"),
+    }
     assert (p.frequency_cap, p.no_frequency_cap, p.cross_office) == (3, False, True)
     assert list(p.cooperating_department_ids) == ["p-health"]
     assert dict(p.cooperating_lines) == {"p-health": "drugs"}
@@ -221,7 +227,11 @@ def test_the_cli_creates_task_policies_and_lists_joint_inspections(
     )  # fmt: skip
     assert code == 0, out
     p = client.get_task(json.loads(out)["id"]).policy
-    assert (p.frequency_cap, p.complaint_threshold, p.other_level) == (1, 3, "exclude")
+    assert (p.frequency_cap, p.complaint_threshold, p.other_level) == (
+        1,
+        3,
+        tasks_pb2.OTHER_LEVEL_HANDLING_EXCLUDE,
+    )
     code, out = cli(capsys, world, "tasks", "show", json.loads(out)["id"], words=2)
     assert code == 0, out
     assert "cap 1/year; raise at 3 complaints/365d; raise on serious violation; other level: exclude" in out
@@ -240,7 +250,7 @@ def test_the_cli_creates_task_policies_and_lists_joint_inspections(
         "--team-size", "2", "--other-level", "join", "--json", words=2,
     )  # fmt: skip
     assert code == 0, out
-    assert client.get_task(json.loads(out)["id"]).policy.other_level == "join"
+    assert client.get_task(json.loads(out)["id"]).policy.other_level == tasks_pb2.OTHER_LEVEL_HANDLING_JOIN
     city = client.draw(json.loads(out)["id"], as_of=AS_OF + dt.timedelta(days=1))
     merged = client.list_joint_inspections(2026).joint_inspections
     assert {j.credit_code for j in merged} == {o.credit_code for o in NB}

@@ -13,7 +13,7 @@ import pytest
 
 from dualdraw.domain.draw.integrity import check_stored_draw
 from dualdraw.service_layer.draw_integrity import stored_draw
-from dualdraw.v1 import draws_pb2, draws_pb2_grpc, verification_pb2
+from dualdraw.v1 import draws_pb2, draws_pb2_grpc, tasks_pb2, verification_pb2
 from dualdraw.verifier.bundle import verify_bundle
 from dualdraw_client import DualdrawClient, FailedPreconditionError
 
@@ -57,7 +57,7 @@ def test_central_and_branch_draws_of_one_year_never_select_the_same_object_twice
     excluded = [e for e in client.iter_exclusions(b.id) if e.rule_id == "drawn-by-other-level"]
     assert {e.credit_code for e in excluded} == selected(client, a.id) & nb
     for e in excluded:
-        assert e.category == "other_level"
+        assert e.category == draws_pb2.EXCLUSION_CATEGORY_OTHER_LEVEL
         assert a.id in e.reason
         assert list(e.evidence) == [a.id]
     listed = manifest_of(client, b.id)["objects"]["other_level"]
@@ -78,7 +78,10 @@ def test_a_joined_object_is_recorded_before_entropy_and_listed_as_one_joint_insp
     world: Served, client: DualdrawClient
 ) -> None:
     province = client.draw(task(client, "p-zj").id, as_of=AS_OF)  # the province draws the whole subtree
-    city = client.draw(task(client, "c-nb", other_level="join").id, as_of=AS_OF + dt.timedelta(days=1))
+    city = client.draw(
+        task(client, "c-nb", other_level=tasks_pb2.OTHER_LEVEL_HANDLING_JOIN).id,
+        as_of=AS_OF + dt.timedelta(days=1),
+    )
     nb = {o.credit_code for o in NB}
     assert city.selected_count == 0
     joined = list(client.iter_exclusions(city.id))
@@ -107,7 +110,7 @@ def test_a_committed_draw_of_another_level_blocks_the_commit_until_it_executes(
         assert refused.value.reason == "PENDING_DRAW_IN_SCOPE"
         assert pending.id in str(refused.value)
     other_item = client.commit_draw(task(client, "c-nb", item=GENERAL, ratio="0.2").id, future, as_of=AS_OF)
-    assert other_item.state == "committed"
+    assert other_item.state == draws_pb2.DRAW_STATE_COMMITTED
     # The other direction: a branch's pending draw blocks its ancestor's commit of the same item.
     for draw in (pending, other_item):
         client.abandon_draw(draw.id, "OTHER", "the branch draws first")

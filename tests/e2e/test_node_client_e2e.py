@@ -94,7 +94,7 @@ def _check(summary: dict[str, Any], grpc_target: str) -> None:
     assert (chinese["codePoints"], chinese["utf16Units"]) == (10, 11)  # 𠮷 is a surrogate pair in JavaScript
 
     draw = summary["draw"]
-    assert draw["state"] == "executed"
+    assert draw["state"] == "DRAW_STATE_EXECUTED"
     assert draw["rehearsal"] is True
     assert draw["replayId"] == draw["id"]  # the same request_id answers the same draw
     selected = int(draw["selected"])

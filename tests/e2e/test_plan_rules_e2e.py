@@ -62,7 +62,7 @@ def test_an_entrys_rules_are_set_from_the_cli_and_shown(
     assert rules["complaint_threshold"] == 1
     assert rules["raise_window_days"] == 365
     assert rules.get("raise_on_serious_violation", False) is False
-    assert rules["other_level"] == "join"
+    assert rules["other_level"] == "OTHER_LEVEL_HANDLING_JOIN"  # --json prints enums by name
     assert cli_main(["plans", "show", plan_id, "--server", served.target]) == 0
     shown = capsys.readouterr().out
     assert "cap 2/year; raise at 1 complaints/365d; no serious-violation raise; other level: join" in shown

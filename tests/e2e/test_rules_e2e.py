@@ -13,6 +13,7 @@ from dualdraw.entrypoints.grpc.server import create_server
 from dualdraw.service_layer.demo_directory import DEMO_AS_OF
 from dualdraw.service_layer.demo_loader import load_demo
 from dualdraw.settings import Settings
+from dualdraw.v1 import rules_pb2
 from dualdraw_client import DualdrawClient, InvalidArgumentError
 
 from .conftest import RULES, Served
@@ -103,7 +104,7 @@ def test_a_broken_reload_is_refused_and_the_running_set_stays(own_server: Served
 
 def test_preview_explain_and_reevaluate_over_the_demo(demo_served: Served, client: DualdrawClient) -> None:
     preview = client.preview_rule_change({"suspended.yaml": SUSPENDED_RULE}, as_of=DEMO_AS_OF, max_share=0.5)
-    excluded = [c for c in preview.changes if c.change == "excluded"]
+    excluded = [c for c in preview.changes if c.change == rules_pb2.OBJECT_CHANGE_KIND_EXCLUDED]
     assert excluded
     assert all(list(c.head_rules) == ["suspended.objects"] for c in excluded)
     for code in (c.credit_code for c in excluded):
@@ -120,7 +121,7 @@ def test_preview_explain_and_reevaluate_over_the_demo(demo_served: Served, clien
     explanation = client.explain_exclusion(exclusion.credit_code, as_of=DEMO_AS_OF, task_id=task.id)
     assert exclusion.rule_id in explanation.excluded_by
     (verdict,) = [r for r in explanation.rules if r.rule_id == exclusion.rule_id]
-    assert verdict.status == "matched"
+    assert verdict.status == rules_pb2.RULE_VERDICT_STATUS_MATCHED
     assert {f.ref for f in verdict.facts} == set(exclusion.evidence)
 
     result = client.reevaluate_draw(draw.id)

@@ -11,7 +11,7 @@ import pytest
 
 from dualdraw.entrypoints.cli import main as dualdraw_cli
 from dualdraw.service_layer.context import CHINA_STANDARD_TIME
-from dualdraw.v1 import plans_pb2, tasks_pb2
+from dualdraw.v1 import directory_pb2, plans_pb2, tasks_pb2
 from dualdraw_client import DualdrawClient
 from tests.e2e.conftest import Served
 
@@ -28,7 +28,7 @@ def test_the_site_shows_each_version_of_the_published_plan_with_its_entries(
     first = client.get_published_plan(plan_id)
     raised = plans_pb2.PlanEntry()
     raised.CopyFrom(first.entries[0])
-    raised.class_ratios.append(tasks_pb2.ClassRatio(risk_class="D", ratio="0.2"))
+    raised.class_ratios.append(tasks_pb2.ClassRatio(risk_class=directory_pb2.RISK_CLASS_D, ratio="0.2"))
     reason = "高风险企业抽查比例提高至 0.2"
     amended = client.amend_plan(plan_id, reason, entries=[raised])
     assert amended.version == 2

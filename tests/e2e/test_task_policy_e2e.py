@@ -35,7 +35,7 @@ from dualdraw.domain.model import (
 )
 from dualdraw.service_layer.draw_integrity import stored_draw
 from dualdraw.service_layer.ports import UnitOfWork
-from dualdraw.v1 import draws_pb2, draws_pb2_grpc, tasks_pb2
+from dualdraw.v1 import directory_pb2, draws_pb2, draws_pb2_grpc, tasks_pb2
 from dualdraw.verifier.bundle import verify_bundle
 from dualdraw_client import DualdrawClient, FailedPreconditionError, InvalidArgumentError
 
@@ -237,7 +237,10 @@ def test_per_stratum_counts_equal_ceil_ratio_times_eligible(world: Served, clien
         "p-zj",
         ratio="0.2",
         central=True,
-        class_ratios=[tasks_pb2.ClassRatio(risk_class=k, ratio=v) for k, v in ratios.items()],
+        class_ratios=[
+            tasks_pb2.ClassRatio(risk_class=directory_pb2.RiskClass.Value(f"RISK_CLASS_{k}"), ratio=v)
+            for k, v in ratios.items()
+        ],
     )
     draw = client.draw(t.id, as_of=AS_OF)
     counts = Counter(a.stratum for a in assignments(client, draw.id))
@@ -258,13 +261,12 @@ def test_general_items_are_capped_key_items_may_go_to_100_percent(
             "c-hz",
             item=GENERAL,
             ratio="0.1",
-            class_ratios=[tasks_pb2.ClassRatio(risk_class="D", ratio="0.5")],
+            class_ratios=[tasks_pb2.ClassRatio(risk_class=directory_pb2.RISK_CLASS_D, ratio="0.5")],
         )
     assert "task.policy.class_ratios[D]" in {v.field for v in capped.value.field_violations}
     assert task(client, "c-hz", item=GENERAL, ratio="0.2").id
-    assert task(
-        client, "c-hz", item=KEY, ratio="1", class_ratios=[tasks_pb2.ClassRatio(risk_class="D", ratio="1")]
-    ).id
+    all_d = [tasks_pb2.ClassRatio(risk_class=directory_pb2.RISK_CLASS_D, ratio="1")]
+    assert task(client, "c-hz", item=KEY, ratio="1", class_ratios=all_d).id
 
 
 def test_complaints_raise_an_object_to_a_higher_stratum_with_the_reason_listed(
@@ -272,7 +274,9 @@ def test_complaints_raise_an_object_to_a_higher_stratum_with_the_reason_listed(
 ) -> None:
     draw = client.draw(task(client, "c-hz", complaint_threshold=2, raise_window_days=365).id, as_of=AS_OF)
     raises = stub.ListRaises(draws_pb2.ListRaisesRequest(draw_id=draw.id)).raises
-    assert [(r.credit_code, r.from_class, r.to_class) for r in raises] == [(HZ[1].credit_code, "C", "D")]
+    assert [(r.credit_code, r.from_class, r.to_class) for r in raises] == [
+        (HZ[1].credit_code, directory_pb2.RISK_CLASS_C, directory_pb2.RISK_CLASS_D)
+    ]
     assert "2 complaint(s)" in raises[0].reason
     assert list(raises[0].evidence) == ["cp-1", "cp-2"]
     stratum = {a.credit_code: a.stratum for a in assignments(client, draw.id)}
@@ -297,7 +301,9 @@ def test_frequency_cap_excludes_with_its_own_reason_and_counts_campaigns_separat
     assert second.selected_count == 0
     excluded = list(client.iter_exclusions(second.id))
     assert {e.credit_code for e in excluded} == hz_codes
-    assert {(e.rule_id, e.category) for e in excluded} == {("frequency-cap", "frequency_cap")}
+    assert {(e.rule_id, e.category) for e in excluded} == {
+        ("frequency-cap", draws_pb2.EXCLUSION_CATEGORY_FREQUENCY_CAP)
+    }
     assert "the cap is 1 per calendar year" in excluded[0].reason
     # A campaign ordered from above is counted separately; another department counts its own; cap 2 allows it.
     assert client.draw(task(client, "c-hz", campaign=True).id, as_of=AS_OF).selected_count == len(hz_codes)
@@ -409,7 +415,7 @@ def test_a_task_without_policy_draws_with_the_bureau_caps_and_raises(
     assert plain.policy.frequency_cap == 1
     assert plain.policy.complaint_threshold == 3
     assert plain.policy.raise_on_serious_violation
-    assert plain.policy.other_level == "exclude"
+    assert plain.policy.other_level == tasks_pb2.OTHER_LEVEL_HANDLING_EXCLUDE
     draw = client.draw(plain.id, as_of=AS_OF)
     assert draw.algorithm_version == algorithm_for_new_draw().version
     policy = manifest_of(client, draw.id)["task"]["policy"]
@@ -444,7 +450,7 @@ def test_the_general_item_cap_is_configurable(served: Served, database_url: str)
     running = create_server(settings)
     try:
         with DualdrawClient(f"127.0.0.1:{running.port}", actor="e2e-tester", timeout=60) as other:
-            half = [tasks_pb2.ClassRatio(risk_class="D", ratio="0.5")]
+            half = [tasks_pb2.ClassRatio(risk_class=directory_pb2.RISK_CLASS_D, ratio="0.5")]
             assert task(other, "c-hz", item=GENERAL, ratio="0.1", class_ratios=half).id
             with pytest.raises(InvalidArgumentError):
                 task(other, "c-hz", item=GENERAL, ratio="0.6")

@@ -19,7 +19,7 @@ from dualdraw.domain.canonical_json import canonical_json
 from dualdraw.domain.draw.beacon import DRAND_QUICKNET
 from dualdraw.domain.draw.entropy import party_commitment
 from dualdraw.service_layer.demo_directory import DEMO_AS_OF
-from dualdraw.v1 import verification_pb2
+from dualdraw.v1 import draws_pb2, verification_pb2
 from dualdraw.verifier.bundle import ObjectCheck, verify_bundle
 from dualdraw_client import AlreadyExistsError, DualdrawClient, FailedPreconditionError
 from dualdraw_client.cli import main as cli_main
@@ -62,7 +62,7 @@ def test_commit_reveal_draw_is_verified_offline_and_a_replayed_reveal_is_refused
     later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
     task = demo_task(client)
     draw = client.commit_draw(task.id, commit_reveal_source(later, secrets), as_of=DEMO_AS_OF)
-    assert draw.state == "committed"
+    assert draw.state == draws_pb2.DRAW_STATE_COMMITTED
     assert draw.seed == ""
     with pytest.raises(FailedPreconditionError) as waiting:
         client.execute_draw(draw.id)
@@ -70,12 +70,13 @@ def test_commit_reveal_draw_is_verified_offline_and_a_replayed_reveal_is_refused
     with pytest.raises(FailedPreconditionError) as wrong:
         client.reveal_entropy(draw.id, "bureau", b"a guess".hex())
     assert wrong.value.reason == "REVEAL_MISMATCH"
-    assert client.reveal_entropy(draw.id, "bureau", secrets["bureau"].hex()).state == "committed"
+    revealed = client.reveal_entropy(draw.id, "bureau", secrets["bureau"].hex())
+    assert revealed.state == draws_pb2.DRAW_STATE_COMMITTED
     with pytest.raises(FailedPreconditionError) as replay:
         client.reveal_entropy(draw.id, "bureau", secrets["bureau"].hex())
     assert replay.value.reason == "ALREADY_REVEALED"
     done = client.reveal_entropy(draw.id, "discipline-office", secrets["discipline-office"].hex())
-    assert done.state == "executed"
+    assert done.state == draws_pb2.DRAW_STATE_EXECUTED
     assert done.entropy_source == "commit-reveal:2/2"
     with pytest.raises(FailedPreconditionError):  # a late replay into an executed draw
         client.reveal_entropy(draw.id, "bureau", secrets["bureau"].hex())
@@ -107,7 +108,7 @@ def test_fallback_beacon_stands_in_for_a_party_that_does_not_reveal_by_the_deadl
     with pytest.raises(FailedPreconditionError) as invented:
         client.execute_draw(draw.id, "a5" * 48)
     assert invented.value.reason == "BEACON_SIGNATURE_INVALID"
-    assert client.get_draw(draw.id).state == "committed"
+    assert client.get_draw(draw.id).state == draws_pb2.DRAW_STATE_COMMITTED
     assert verify_bundle(client.export_draw_bundle(draw.id)).ok
 
 
@@ -123,7 +124,7 @@ def test_one_live_draw_per_task_and_abandoned_draws_stay_visible_and_counted(
     with pytest.raises(AlreadyExistsError):
         client.draw(task.id, as_of=DEMO_AS_OF)
     abandoned = client.abandon_draw(first.id, "DATA_ERROR", "directory import was incomplete")
-    assert abandoned.state == "abandoned"
+    assert abandoned.state == draws_pb2.DRAW_STATE_ABANDONED
     assert abandoned.state_reason == "DATA_ERROR"
     beacon = verification_pb2.EntropySource(kind="beacon", beacon="drand-quicknet", beacon_round=FUTURE_ROUND)
     second = client.commit_draw(task.id, beacon, as_of=DEMO_AS_OF)
@@ -131,7 +132,7 @@ def test_one_live_draw_per_task_and_abandoned_draws_stay_visible_and_counted(
         client.execute_draw(second.id)
     assert needs.value.reason == "AWAITING_ENTROPY"
     states = {d.id: d.state for d in client.iter_draws(task_id=task.id)}
-    assert states == {first.id: "abandoned", second.id: "committed"}
+    assert states == {first.id: draws_pb2.DRAW_STATE_ABANDONED, second.id: draws_pb2.DRAW_STATE_COMMITTED}
     assert client.get_task(task.id).draw_id == second.id
     stats = client.draw_statistics()
     assert stats.abandoned == 1
@@ -150,12 +151,12 @@ def test_substitution_is_logged_first_counted_and_a_silent_team_edit_is_detected
     first = next(client.iter_assignments(draw.id))
     removed = first.team[1].badge_number
     sub = client.request_substitution(draw.id, 1, removed, "LEAVE", "ab" * 32)
-    assert sub.state == "requested"
+    assert sub.state == verification_pb2.SUBSTITUTION_STATE_REQUESTED
     assert sub.event_leaf_hash
     events = [e.action for e in client.iter_audit_events(resource=f"draws/{draw.id}")]
     assert events[-1] == "draw.substitution.request"  # logged before any entropy for it exists
     sub = client.execute_substitution(sub.id)
-    assert sub.state == "executed"
+    assert sub.state == verification_pb2.SUBSTITUTION_STATE_EXECUTED
     assert sub.replacement_badge not in (removed, "")
     team = [m.badge_number for m in next(client.iter_assignments(draw.id)).team]
     assert removed not in team

@@ -243,7 +243,7 @@ def _import_object(s: Secured) -> Any:
     pb = directory_convert.object_to_pb(stored)
     pb.registering_department_id = s.inside.department_id
     pb.risk_class = directory_pb2.RISK_CLASS_A
-    return directory_pb2.ImportDirectoryRequest(objects=[pb], final=True)
+    return directory_pb2.ImportDirectoryRequest(objects=[pb], last_chunk=True)
 
 
 def _import_inspector(s: Secured) -> Any:
@@ -251,42 +251,42 @@ def _import_inspector(s: Secured) -> Any:
     pb = directory_convert.inspector_to_pb(stored)
     pb.department_id = s.inside.department_id
     del pb.conflicts[:]
-    return directory_pb2.ImportDirectoryRequest(inspectors=[pb], final=True)
+    return directory_pb2.ImportDirectoryRequest(inspectors=[pb], last_chunk=True)
 
 
 def _import_department(s: Secured) -> Any:
     stored = _stored(s, lambda u: u.directory.get_department(s.outside.department_id))
     pb = directory_convert.department_to_pb(stored)
     pb.name = "renamed by another branch"
-    return directory_pb2.ImportDirectoryRequest(departments=[pb], final=True)
+    return directory_pb2.ImportDirectoryRequest(departments=[pb], last_chunk=True)
 
 
 def _import_complaint(s: Secured) -> Any:
     stored = _stored(s, lambda u: u.directory.get_complaint(s.outside.complaint_id))
     pb = directory_convert.complaint_to_pb(stored)
     pb.credit_code = s.inside.credit_code  # now about an object of the caller's own branch
-    return directory_pb2.ImportDirectoryRequest(complaints=[pb], final=True)
+    return directory_pb2.ImportDirectoryRequest(complaints=[pb], last_chunk=True)
 
 
 def _import_risk_assessment(s: Secured) -> Any:
     stored = _stored(s, lambda u: u.directory.get_risk_assessment(s.outside.risk_assessment_id))
     pb = directory_convert.risk_assessment_to_pb(stored)
     pb.credit_code = s.inside.credit_code
-    return directory_pb2.ImportDirectoryRequest(risk_assessments=[pb], final=True)
+    return directory_pb2.ImportDirectoryRequest(risk_assessments=[pb], last_chunk=True)
 
 
 def _import_designation(s: Secured) -> Any:
     stored = _stored(s, lambda u: u.directory.get_statutory_designation(s.outside.designation_id))
     pb = directory_convert.designation_to_pb(stored)
     pb.credit_code = s.inside.credit_code
-    return directory_pb2.ImportDirectoryRequest(statutory_designations=[pb], final=True)
+    return directory_pb2.ImportDirectoryRequest(statutory_designations=[pb], last_chunk=True)
 
 
 def _import_campaign(s: Secured) -> Any:
     stored = _stored(s, lambda u: u.directory.get_campaign(s.outside.campaign_id))
     pb = directory_convert.campaign_to_pb(stored)
     pb.organizer_department_id = s.inside.department_id
-    return directory_pb2.ImportDirectoryRequest(campaigns=[pb], final=True)
+    return directory_pb2.ImportDirectoryRequest(campaigns=[pb], last_chunk=True)
 
 
 def _item(s: Secured, code: str) -> Any:

@@ -21,7 +21,7 @@ from dualdraw.entrypoints.grpc.server import RunningServer, create_server
 from dualdraw.service_layer.demo_directory import LUNAN, PROVINCE
 from dualdraw.service_layer.ports import PageRequest
 from dualdraw.settings import Settings
-from dualdraw.v1 import items_pb2, items_pb2_grpc, tasks_pb2, tasks_pb2_grpc
+from dualdraw.v1 import draws_pb2, items_pb2, items_pb2_grpc, tasks_pb2, tasks_pb2_grpc
 from dualdraw_client import DualdrawClient
 from tests.security.conftest import KEYS, Secured, bearer, denial_count, secured_settings
 
@@ -92,7 +92,7 @@ def test_a_bad_token_flood_is_aggregated_counted_and_does_not_starve_draws(secur
             drawn = client.draw(task.id, "2026-12-01")
         assert drawn.task_id == task.id
         # With authentication on, the draw commits to a beacon round after the commit and awaits its value.
-        assert drawn.state == "committed"
+        assert drawn.state == draws_pb2.DRAW_STATE_COMMITTED
         assert drawn.eligible_count > 0
         # A real denial shows up in the log at once, flood or not.
         editor = secured.token(Role.POLICY_EDITOR, department=LUNAN, subject="editor-during-flood")

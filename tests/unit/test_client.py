@@ -313,7 +313,7 @@ def test_import_iterator_failure_cancels_without_commit(fake: Fake, client: Dual
         client.import_directory(chunks())
     fake.import_aborted.wait(2)  # the cancel may even arrive before the handler starts: then nothing ran
     assert not fake.import_committed
-    assert not any(chunk.final for chunk in fake.import_chunks)
+    assert not any(chunk.last_chunk for chunk in fake.import_chunks)
 
 
 def test_import_server_error(fake: Fake, client: DualdrawClient) -> None:

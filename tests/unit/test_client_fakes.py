@@ -92,7 +92,7 @@ def make_draw(task_id: str = "t-1") -> draws_pb2.Draw:
         create_time=TS,
         actor="alice",
         algorithm_version="dualdraw-draw/1",
-        state="executed",
+        state=draws_pb2.DRAW_STATE_EXECUTED,
         seed=SEED,
         entropy_source="os.urandom",
         entropy="cd" * 32,
@@ -219,7 +219,7 @@ class Fake:
                 credit_code="91130200MA00000009",
                 object_name="唐山某某锅炉厂",
                 rule_id="R16-2-complaint",
-                category="complaint_handling",
+                category=draws_pb2.EXCLUSION_CATEGORY_COMPLAINT_HANDLING,
                 reason="投诉举报正在处理中",
                 evidence=["c-1"],
             )
@@ -304,7 +304,8 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         except Exception:  # the client cancelled: nothing may be committed
             self.fake.import_aborted.set()
             raise
-        if not context.is_active() or not (self.fake.import_chunks and self.fake.import_chunks[-1].final):
+        chunks = self.fake.import_chunks
+        if not context.is_active() or not (chunks and chunks[-1].last_chunk):
             self.fake.import_aborted.set()
             return directory_pb2.ImportDirectoryResponse()
         self.fake.abort_if_failing("ImportDirectory.commit", context)

@@ -97,9 +97,14 @@ def test_csv_errors_name_file_line_and_field(tmp_path: Path, text: str, message:
     assert str(caught.value).startswith(str(tmp_path / message))
 
 
-def test_csv_int_and_bool_errors(tmp_path: Path) -> None:
-    path = write(tmp_path, "deps.csv", "id,level\n13,province\n")
-    with pytest.raises(RecordError, match=r"deps\.csv:2: level: expected an integer"):
+def test_csv_enum_and_bool_errors(tmp_path: Path) -> None:
+    path = write(tmp_path, "deps.csv", "id,level\n13,province\n14,2\n")
+    assert [r.record.level for r in read_file(path, "departments")] == [
+        directory_pb2.DEPARTMENT_LEVEL_PROVINCE,
+        directory_pb2.DEPARTMENT_LEVEL_CITY,
+    ]
+    path = write(tmp_path, "deps.csv", "id,level\n13,county\n")
+    with pytest.raises(RecordError, match=r"deps\.csv:2: level: unknown DepartmentLevel 'county'"):
         list(read_file(path, "departments"))
     path = write(tmp_path, "inspectors.csv", "badge_number,available\nB1,maybe\n")
     with pytest.raises(RecordError, match=r"inspectors\.csv:2: available: expected true or false"):

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from dualdraw.entrypoints.site.render import render_site
-from dualdraw.v1 import plans_pb2, public_pb2, tasks_pb2
+from dualdraw.v1 import directory_pb2, plans_pb2, public_pb2, tasks_pb2
 from dualdraw_client.errors import NotFoundError
 
 DAY = dt.date(2026, 12, 1)
@@ -135,7 +135,7 @@ def test_each_published_plan_version_gets_a_page_listing_its_entries(tmp_path: P
         id="e2", item_code="TS-PQ-01", item_version=1, ratio="0.02", window_start="2026-03-01",
         window_end="2026-11-30", frequency=4, central=True, cooperating_department_ids=["130200-SJ"],
         cooperating_lines={"130200-SJ": "product_quality"},
-        class_ratios=[tasks_pb2.ClassRatio(risk_class="D", ratio="0.3")],
+        class_ratios=[tasks_pb2.ClassRatio(risk_class=directory_pb2.RISK_CLASS_D, ratio="0.3")],
     )  # fmt: skip
     api = PublicApi(
         "d-1",

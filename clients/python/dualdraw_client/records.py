@@ -207,6 +207,8 @@ def _parse_enum(enum: EnumDescriptor, name: str, value: object) -> int:
     text = value.strip().upper().replace("-", "_").replace(" ", "_")
     if not text:
         return 0
+    if text.isdigit():  # a CSV cell holding the value's number, e.g. a department level "3"
+        return _parse_enum(enum, name, int(text))
     prefix = _enum_prefix(enum)
     for candidate in (text, prefix + text):
         found = enum.values_by_name.get(candidate)

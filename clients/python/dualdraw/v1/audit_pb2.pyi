@@ -21,6 +21,8 @@ DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
 class AuditEvent(_message.Message):
+    """One entry of the tamper-evident audit log: who did what to which resource, before and after."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     SEQUENCE_FIELD_NUMBER: _builtins.int
@@ -34,6 +36,7 @@ class AuditEvent(_message.Message):
     sequence: _builtins.int
     """Position in the log, from 1."""
     actor: _builtins.str
+    """Who did it: the authenticated caller (or the server for its own work)."""
     action: _builtins.str
     """What happened, e.g. "task.create", "draw.create", "directory.import"."""
     resource: _builtins.str
@@ -41,9 +44,13 @@ class AuditEvent(_message.Message):
     before_json: _builtins.str
     """JSON of the resource before and after the change ("" when there is none)."""
     after_json: _builtins.str
+    """JSON of the resource after the change ("" when it was removed)."""
     request_id: _builtins.str
+    """Idempotency key (AIP-155): a retry with the same key gets the first answer, nothing is done twice."""
     @_builtins.property
-    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened."""
+
     def __init__(
         self,
         *,
@@ -66,13 +73,17 @@ Global___AuditEvent: _TypeAlias = AuditEvent  # noqa: Y015
 
 @_typing.final
 class ListAuditEventsRequest(_message.Message):
+    """Request of AuditService.ListAuditEvents."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     RESOURCE_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
+    """At most this many per page; 0: the server's default (50), above 1000: 1000."""
     page_token: _builtins.str
+    """A next_page_token of the previous answer to the same query; empty: the first page."""
     resource: _builtins.str
     """Only events on this resource when set."""
     def __init__(
@@ -92,13 +103,18 @@ Global___ListAuditEventsRequest: _TypeAlias = ListAuditEventsRequest  # noqa: Y0
 
 @_typing.final
 class ListAuditEventsResponse(_message.Message):
+    """One page of audit events."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     EVENTS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """The token for the next page; empty on the last page."""
     @_builtins.property
-    def events(self) -> _containers.RepeatedCompositeFieldContainer[Global___AuditEvent]: ...
+    def events(self) -> _containers.RepeatedCompositeFieldContainer[Global___AuditEvent]:
+        """The events of the page, oldest first."""
+
     def __init__(
         self,
         *,

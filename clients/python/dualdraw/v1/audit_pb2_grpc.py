@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class AuditServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """Reads the audit log.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -42,10 +43,12 @@ class AuditServiceStub:
 
 
 class AuditServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Reads the audit log.
+    """
 
     def ListAuditEvents(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists audit events in log order, optionally of one resource.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -67,7 +70,8 @@ def add_AuditServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class AuditService:
-    """Missing associated documentation comment in .proto file."""
+    """Reads the audit log.
+    """
 
     @staticmethod
     def ListAuditEvents(request,

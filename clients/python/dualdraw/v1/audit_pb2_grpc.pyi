@@ -27,23 +27,32 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class AuditServiceStub:
+    """Reads the audit log."""
+
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> AuditServiceAsyncStub: ...
     ListAuditEvents: _grpc.UnaryUnaryMultiCallable[_audit_pb2.ListAuditEventsRequest, _audit_pb2.ListAuditEventsResponse]
+    """Lists audit events in log order, optionally of one resource."""
 
 @_typing.type_check_only
 class AuditServiceAsyncStub(AuditServiceStub):
+    """Reads the audit log."""
+
     def __init__(self, channel: _aio.Channel) -> None: ...
     ListAuditEvents: _aio.UnaryUnaryMultiCallable[_audit_pb2.ListAuditEventsRequest, _audit_pb2.ListAuditEventsResponse]  # type: ignore[assignment]
+    """Lists audit events in log order, optionally of one resource."""
 
 class AuditServiceServicer(metaclass=_abc_1.ABCMeta):
+    """Reads the audit log."""
+
     @_abc_1.abstractmethod
     def ListAuditEvents(
         self,
         request: _audit_pb2.ListAuditEventsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_audit_pb2.ListAuditEventsResponse, _abc.Awaitable[_audit_pb2.ListAuditEventsResponse]]: ...
+    ) -> _typing.Union[_audit_pb2.ListAuditEventsResponse, _abc.Awaitable[_audit_pb2.ListAuditEventsResponse]]:
+        """Lists audit events in log order, optionally of one resource."""
 
 def add_AuditServiceServicer_to_server(servicer: AuditServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -22,6 +22,34 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class _DepartmentLevel:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DepartmentLevelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DepartmentLevel.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DEPARTMENT_LEVEL_UNSPECIFIED: _DepartmentLevel.ValueType  # 0
+    """Not set: refused where a level is required."""
+    DEPARTMENT_LEVEL_PROVINCE: _DepartmentLevel.ValueType  # 1
+    """A provincial administration (the root of the tree)."""
+    DEPARTMENT_LEVEL_CITY: _DepartmentLevel.ValueType  # 2
+    """A city administration."""
+    DEPARTMENT_LEVEL_DISTRICT: _DepartmentLevel.ValueType  # 3
+    """A district branch (分局)."""
+
+class DepartmentLevel(_DepartmentLevel, metaclass=_DepartmentLevelEnumTypeWrapper):
+    """The level of a department in the jurisdiction tree."""
+
+DEPARTMENT_LEVEL_UNSPECIFIED: DepartmentLevel.ValueType  # 0
+"""Not set: refused where a level is required."""
+DEPARTMENT_LEVEL_PROVINCE: DepartmentLevel.ValueType  # 1
+"""A provincial administration (the root of the tree)."""
+DEPARTMENT_LEVEL_CITY: DepartmentLevel.ValueType  # 2
+"""A city administration."""
+DEPARTMENT_LEVEL_DISTRICT: DepartmentLevel.ValueType  # 3
+"""A district branch (分局)."""
+Global___DepartmentLevel: _TypeAlias = DepartmentLevel  # noqa: Y015
+
 class _RiskClass:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -29,20 +57,31 @@ class _RiskClass:
 class _RiskClassEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RiskClass.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     RISK_CLASS_UNSPECIFIED: _RiskClass.ValueType  # 0
+    """Not set: refused where a class is required; where the field is optional its comment says what it means."""
     RISK_CLASS_A: _RiskClass.ValueType  # 1
-    """Credit-risk classes as used in national practice: A low, D high."""
+    """Class A, the lowest risk."""
     RISK_CLASS_B: _RiskClass.ValueType  # 2
+    """Class B."""
     RISK_CLASS_C: _RiskClass.ValueType  # 3
+    """Class C."""
     RISK_CLASS_D: _RiskClass.ValueType  # 4
+    """Class D, the highest risk."""
 
-class RiskClass(_RiskClass, metaclass=_RiskClassEnumTypeWrapper): ...
+class RiskClass(_RiskClass, metaclass=_RiskClassEnumTypeWrapper):
+    """A credit-risk class as used in national practice, A low to D high; the one enum for risk classes in
+    every message (objects, class ratios, raises, estimates, rule previews).
+    """
 
 RISK_CLASS_UNSPECIFIED: RiskClass.ValueType  # 0
+"""Not set: refused where a class is required; where the field is optional its comment says what it means."""
 RISK_CLASS_A: RiskClass.ValueType  # 1
-"""Credit-risk classes as used in national practice: A low, D high."""
+"""Class A, the lowest risk."""
 RISK_CLASS_B: RiskClass.ValueType  # 2
+"""Class B."""
 RISK_CLASS_C: RiskClass.ValueType  # 3
+"""Class C."""
 RISK_CLASS_D: RiskClass.ValueType  # 4
+"""Class D, the highest risk."""
 Global___RiskClass: _TypeAlias = RiskClass  # noqa: Y015
 
 class _ObjectStatus:
@@ -52,16 +91,25 @@ class _ObjectStatus:
 class _ObjectStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ObjectStatus.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     OBJECT_STATUS_UNSPECIFIED: _ObjectStatus.ValueType  # 0
+    """Not set."""
     OBJECT_STATUS_ACTIVE: _ObjectStatus.ValueType  # 1
+    """Registered and operating: drawn from."""
     OBJECT_STATUS_SUSPENDED: _ObjectStatus.ValueType  # 2
+    """Operation suspended."""
     OBJECT_STATUS_DEREGISTERED: _ObjectStatus.ValueType  # 3
+    """Deregistered (注销)."""
 
-class ObjectStatus(_ObjectStatus, metaclass=_ObjectStatusEnumTypeWrapper): ...
+class ObjectStatus(_ObjectStatus, metaclass=_ObjectStatusEnumTypeWrapper):
+    """The registration status of an inspection object."""
 
 OBJECT_STATUS_UNSPECIFIED: ObjectStatus.ValueType  # 0
+"""Not set."""
 OBJECT_STATUS_ACTIVE: ObjectStatus.ValueType  # 1
+"""Registered and operating: drawn from."""
 OBJECT_STATUS_SUSPENDED: ObjectStatus.ValueType  # 2
+"""Operation suspended."""
 OBJECT_STATUS_DEREGISTERED: ObjectStatus.ValueType  # 3
+"""Deregistered (注销)."""
 Global___ObjectStatus: _TypeAlias = ObjectStatus  # noqa: Y015
 
 class _ComplaintStatus:
@@ -71,16 +119,25 @@ class _ComplaintStatus:
 class _ComplaintStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ComplaintStatus.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     COMPLAINT_STATUS_UNSPECIFIED: _ComplaintStatus.ValueType  # 0
+    """Not set."""
     COMPLAINT_STATUS_RECEIVED: _ComplaintStatus.ValueType  # 1
+    """Received, not yet handled."""
     COMPLAINT_STATUS_HANDLING: _ComplaintStatus.ValueType  # 2
+    """Being handled."""
     COMPLAINT_STATUS_CLOSED: _ComplaintStatus.ValueType  # 3
+    """Handled and closed."""
 
-class ComplaintStatus(_ComplaintStatus, metaclass=_ComplaintStatusEnumTypeWrapper): ...
+class ComplaintStatus(_ComplaintStatus, metaclass=_ComplaintStatusEnumTypeWrapper):
+    """Where a complaint is in its handling."""
 
 COMPLAINT_STATUS_UNSPECIFIED: ComplaintStatus.ValueType  # 0
+"""Not set."""
 COMPLAINT_STATUS_RECEIVED: ComplaintStatus.ValueType  # 1
+"""Received, not yet handled."""
 COMPLAINT_STATUS_HANDLING: ComplaintStatus.ValueType  # 2
+"""Being handled."""
 COMPLAINT_STATUS_CLOSED: ComplaintStatus.ValueType  # 3
+"""Handled and closed."""
 Global___ComplaintStatus: _TypeAlias = ComplaintStatus  # noqa: Y015
 
 class _RiskConclusion:
@@ -90,14 +147,19 @@ class _RiskConclusion:
 class _RiskConclusionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RiskConclusion.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     RISK_CONCLUSION_UNSPECIFIED: _RiskConclusion.ValueType  # 0
+    """Not set."""
     RISK_CONCLUSION_SUITABLE: _RiskConclusion.ValueType  # 1
+    """Random inspection is suitable for the object."""
     RISK_CONCLUSION_UNSUITABLE: _RiskConclusion.ValueType  # 2
     """Random inspection is not suitable for the object (Art. 16(3))."""
 
-class RiskConclusion(_RiskConclusion, metaclass=_RiskConclusionEnumTypeWrapper): ...
+class RiskConclusion(_RiskConclusion, metaclass=_RiskConclusionEnumTypeWrapper):
+    """The conclusion of a risk assessment."""
 
 RISK_CONCLUSION_UNSPECIFIED: RiskConclusion.ValueType  # 0
+"""Not set."""
 RISK_CONCLUSION_SUITABLE: RiskConclusion.ValueType  # 1
+"""Random inspection is suitable for the object."""
 RISK_CONCLUSION_UNSUITABLE: RiskConclusion.ValueType  # 2
 """Random inspection is not suitable for the object (Art. 16(3))."""
 Global___RiskConclusion: _TypeAlias = RiskConclusion  # noqa: Y015
@@ -109,17 +171,25 @@ class _RecordKind:
 class _RecordKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RecordKind.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     RECORD_KIND_UNSPECIFIED: _RecordKind.ValueType  # 0
+    """Not set."""
     RECORD_KIND_OBJECT: _RecordKind.ValueType  # 1
+    """An inspection object, by credit code."""
     RECORD_KIND_INSPECTOR: _RecordKind.ValueType  # 2
+    """An inspector, by badge number."""
     RECORD_KIND_DEPARTMENT: _RecordKind.ValueType  # 3
+    """A department, by id."""
 
 class RecordKind(_RecordKind, metaclass=_RecordKindEnumTypeWrapper):
     """The object and inspector directories and the side facts the exclusion rules read."""
 
 RECORD_KIND_UNSPECIFIED: RecordKind.ValueType  # 0
+"""Not set."""
 RECORD_KIND_OBJECT: RecordKind.ValueType  # 1
+"""An inspection object, by credit code."""
 RECORD_KIND_INSPECTOR: RecordKind.ValueType  # 2
+"""An inspector, by badge number."""
 RECORD_KIND_DEPARTMENT: RecordKind.ValueType  # 3
+"""A department, by id."""
 Global___RecordKind: _TypeAlias = RecordKind  # noqa: Y015
 
 @_typing.final
@@ -136,10 +206,11 @@ class Department(_message.Message):
     id: _builtins.str
     """Stable identifier, e.g. "130203-GXQ"."""
     name: _builtins.str
+    """The department's name, e.g. "唐山市市场监督管理局"."""
     parent_id: _builtins.str
     """Empty for the root (a province)."""
-    level: _builtins.int
-    """1 = province, 2 = city, 3 = district branch."""
+    level: Global___DepartmentLevel.ValueType
+    """The department's level in the tree; required: a root is a province, a child one level below its parent."""
     region_code: _builtins.str
     """Six-digit GB/T 2260 administrative region code of the department's territory."""
     def __init__(
@@ -148,7 +219,7 @@ class Department(_message.Message):
         id: _builtins.str = ...,
         name: _builtins.str = ...,
         parent_id: _builtins.str = ...,
-        level: _builtins.int = ...,
+        level: Global___DepartmentLevel.ValueType = ...,
         region_code: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
@@ -177,6 +248,7 @@ class InspectionObject(_message.Message):
     credit_code: _builtins.str
     """18-character Unified Social Credit Code (GB 32100-2015), check character verified."""
     name: _builtins.str
+    """The object's registered name."""
     region_code: _builtins.str
     """Six-digit region code where the object is registered."""
     registering_department_id: _builtins.str
@@ -184,7 +256,9 @@ class InspectionObject(_message.Message):
     industry: _builtins.str
     """Industry code (GB/T 4754 section/division, e.g. "C13")."""
     risk_class: Global___RiskClass.ValueType
+    """The object's credit-risk class; required."""
     status: Global___ObjectStatus.ValueType
+    """The object's registration status; required."""
     office: _builtins.str
     """Local office responsible for the object (used by cross-office avoidance)."""
     @_builtins.property
@@ -221,6 +295,7 @@ class Speciality(_message.Message):
     CODE_FIELD_NUMBER: _builtins.int
     CERTIFICATE_EXPIRES_ON_FIELD_NUMBER: _builtins.int
     code: _builtins.str
+    """The speciality (a business line), e.g. "special_equipment"."""
     certificate_expires_on: _builtins.str
     """Certificate expiry date, ISO 8601 (YYYY-MM-DD). Empty means no expiry."""
     def __init__(
@@ -251,13 +326,19 @@ class Inspector(_message.Message):
     AVAILABLE_FIELD_NUMBER: _builtins.int
     CONFLICTS_FIELD_NUMBER: _builtins.int
     badge_number: _builtins.str
+    """The inspector's badge number: the key."""
     name: _builtins.str
+    """The inspector's name."""
     department_id: _builtins.str
+    """The department the inspector belongs to."""
     office: _builtins.str
+    """The local office the inspector works in (used by cross-office avoidance)."""
     available: _builtins.bool
     """False while the inspector is on leave or otherwise unavailable."""
     @_builtins.property
-    def specialities(self) -> _containers.RepeatedCompositeFieldContainer[Global___Speciality]: ...
+    def specialities(self) -> _containers.RepeatedCompositeFieldContainer[Global___Speciality]:
+        """The inspector's qualifications."""
+
     @_builtins.property
     def conflicts(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Credit codes of objects the inspector declared a conflict of interest with (Art. 10 avoidance)."""
@@ -294,12 +375,17 @@ class Complaint(_message.Message):
     CLOSED_ON_FIELD_NUMBER: _builtins.int
     SUMMARY_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """Stable identifier: the key."""
     credit_code: _builtins.str
+    """The object complained about."""
     status: Global___ComplaintStatus.ValueType
+    """Where its handling stands; required."""
     received_on: _builtins.str
+    """Day received (YYYY-MM-DD)."""
     closed_on: _builtins.str
     """Empty while the complaint is open."""
     summary: _builtins.str
+    """What it is about, in words."""
     def __init__(
         self,
         *,
@@ -333,8 +419,11 @@ class Campaign(_message.Message):
     STARTS_ON_FIELD_NUMBER: _builtins.int
     ENDS_ON_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """Stable identifier: the key."""
     name: _builtins.str
+    """The campaign's name."""
     organizer_department_id: _builtins.str
+    """The department that organises it."""
     region_code: _builtins.str
     """Territory covered: a region code at any level; objects registered within it are covered."""
     industry: _builtins.str
@@ -342,7 +431,9 @@ class Campaign(_message.Message):
     business_line: _builtins.str
     """Business line covered; empty means every line."""
     starts_on: _builtins.str
+    """First day (YYYY-MM-DD)."""
     ends_on: _builtins.str
+    """Last day (YYYY-MM-DD)."""
     def __init__(
         self,
         *,
@@ -376,12 +467,17 @@ class RiskAssessment(_message.Message):
     VALID_UNTIL_FIELD_NUMBER: _builtins.int
     NOTE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """Stable identifier: the key."""
     credit_code: _builtins.str
+    """The object assessed."""
     conclusion: Global___RiskConclusion.ValueType
+    """The conclusion; required."""
     assessed_on: _builtins.str
+    """Day of the assessment (YYYY-MM-DD)."""
     valid_until: _builtins.str
     """Last day the conclusion holds; empty means until replaced."""
     note: _builtins.str
+    """Free-text note."""
     def __init__(
         self,
         *,
@@ -414,12 +510,17 @@ class StatutoryDesignation(_message.Message):
     VALID_FROM_FIELD_NUMBER: _builtins.int
     VALID_TO_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """Stable identifier: the key."""
     credit_code: _builtins.str
+    """The object the law designates for another method."""
     business_line: _builtins.str
+    """The business line the designation covers."""
     method: _builtins.str
     """The prescribed method, e.g. "periodic_inspection"."""
     legal_basis: _builtins.str
+    """The law that prescribes the method."""
     valid_from: _builtins.str
+    """First day in force (YYYY-MM-DD)."""
     valid_to: _builtins.str
     """Empty means open-ended."""
     def __init__(
@@ -457,27 +558,41 @@ class ImportDirectoryRequest(_message.Message):
     RISK_ASSESSMENTS_FIELD_NUMBER: _builtins.int
     STATUTORY_DESIGNATIONS_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
-    FINAL_FIELD_NUMBER: _builtins.int
+    LAST_CHUNK_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     """Idempotency key (AIP-155); read from the first chunk."""
-    final: _builtins.bool
-    """Set on the last chunk, and only there. A stream that ends without it (a client that failed or was
-    cut off half-way) is refused with INVALID_ARGUMENT and nothing is written.
+    last_chunk: _builtins.bool
+    """Set on the last chunk of the stream, and only there. A stream that ends without it (a client that
+    failed or was cut off half-way) is refused with INVALID_ARGUMENT and nothing is written.
     """
     @_builtins.property
-    def departments(self) -> _containers.RepeatedCompositeFieldContainer[Global___Department]: ...
+    def departments(self) -> _containers.RepeatedCompositeFieldContainer[Global___Department]:
+        """Departments to upsert, by id."""
+
     @_builtins.property
-    def objects(self) -> _containers.RepeatedCompositeFieldContainer[Global___InspectionObject]: ...
+    def objects(self) -> _containers.RepeatedCompositeFieldContainer[Global___InspectionObject]:
+        """Inspection objects to upsert, by credit code."""
+
     @_builtins.property
-    def inspectors(self) -> _containers.RepeatedCompositeFieldContainer[Global___Inspector]: ...
+    def inspectors(self) -> _containers.RepeatedCompositeFieldContainer[Global___Inspector]:
+        """Inspectors to upsert, by badge number."""
+
     @_builtins.property
-    def complaints(self) -> _containers.RepeatedCompositeFieldContainer[Global___Complaint]: ...
+    def complaints(self) -> _containers.RepeatedCompositeFieldContainer[Global___Complaint]:
+        """Complaints to upsert, by id."""
+
     @_builtins.property
-    def campaigns(self) -> _containers.RepeatedCompositeFieldContainer[Global___Campaign]: ...
+    def campaigns(self) -> _containers.RepeatedCompositeFieldContainer[Global___Campaign]:
+        """Campaigns to upsert, by id."""
+
     @_builtins.property
-    def risk_assessments(self) -> _containers.RepeatedCompositeFieldContainer[Global___RiskAssessment]: ...
+    def risk_assessments(self) -> _containers.RepeatedCompositeFieldContainer[Global___RiskAssessment]:
+        """Risk assessments to upsert, by id."""
+
     @_builtins.property
-    def statutory_designations(self) -> _containers.RepeatedCompositeFieldContainer[Global___StatutoryDesignation]: ...
+    def statutory_designations(self) -> _containers.RepeatedCompositeFieldContainer[Global___StatutoryDesignation]:
+        """Statutory designations to upsert, by id."""
+
     def __init__(
         self,
         *,
@@ -489,11 +604,11 @@ class ImportDirectoryRequest(_message.Message):
         risk_assessments: _abc.Iterable[Global___RiskAssessment] | None = ...,
         statutory_designations: _abc.Iterable[Global___StatutoryDesignation] | None = ...,
         request_id: _builtins.str = ...,
-        final: _builtins.bool = ...,
+        last_chunk: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaigns", b"campaigns", "complaints", b"complaints", "departments", b"departments", "final", b"final", "inspectors", b"inspectors", "objects", b"objects", "request_id", b"request_id", "risk_assessments", b"risk_assessments", "statutory_designations", b"statutory_designations"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaigns", b"campaigns", "complaints", b"complaints", "departments", b"departments", "inspectors", b"inspectors", "last_chunk", b"last_chunk", "objects", b"objects", "request_id", b"request_id", "risk_assessments", b"risk_assessments", "statutory_designations", b"statutory_designations"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -501,6 +616,8 @@ Global___ImportDirectoryRequest: _TypeAlias = ImportDirectoryRequest  # noqa: Y0
 
 @_typing.final
 class ImportDirectoryResponse(_message.Message):
+    """How many records of each kind an import wrote (inserted or updated)."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DEPARTMENTS_FIELD_NUMBER: _builtins.int
@@ -512,14 +629,23 @@ class ImportDirectoryResponse(_message.Message):
     STATUTORY_DESIGNATIONS_FIELD_NUMBER: _builtins.int
     IMPORTED_AT_FIELD_NUMBER: _builtins.int
     departments: _builtins.int
+    """Departments written."""
     objects: _builtins.int
+    """Inspection objects written."""
     inspectors: _builtins.int
+    """Inspectors written."""
     complaints: _builtins.int
+    """Complaints written."""
     campaigns: _builtins.int
+    """Campaigns written."""
     risk_assessments: _builtins.int
+    """Risk assessments written."""
     statutory_designations: _builtins.int
+    """Statutory designations written."""
     @_builtins.property
-    def imported_at(self) -> _timestamp_pb2.Timestamp: ...
+    def imported_at(self) -> _timestamp_pb2.Timestamp:
+        """When the import was committed."""
+
     def __init__(
         self,
         *,
@@ -542,10 +668,13 @@ Global___ImportDirectoryResponse: _TypeAlias = ImportDirectoryResponse  # noqa: 
 
 @_typing.final
 class GetDepartmentRequest(_message.Message):
+    """Request of DirectoryService.GetDepartment."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """The department's id."""
     def __init__(
         self,
         *,
@@ -561,13 +690,17 @@ Global___GetDepartmentRequest: _TypeAlias = GetDepartmentRequest  # noqa: Y015
 
 @_typing.final
 class ListDepartmentsRequest(_message.Message):
+    """Request of DirectoryService.ListDepartments."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     ROOT_ID_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
+    """At most this many per page; 0: the server's default (50), above 1000: 1000."""
     page_token: _builtins.str
+    """A next_page_token of the previous answer to the same query; empty: the first page."""
     root_id: _builtins.str
     """Only this department's subtree (itself included) when set."""
     def __init__(
@@ -587,13 +720,18 @@ Global___ListDepartmentsRequest: _TypeAlias = ListDepartmentsRequest  # noqa: Y0
 
 @_typing.final
 class ListDepartmentsResponse(_message.Message):
+    """One page of departments."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DEPARTMENTS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """The token for the next page; empty on the last page."""
     @_builtins.property
-    def departments(self) -> _containers.RepeatedCompositeFieldContainer[Global___Department]: ...
+    def departments(self) -> _containers.RepeatedCompositeFieldContainer[Global___Department]:
+        """The departments of the page."""
+
     def __init__(
         self,
         *,
@@ -610,10 +748,13 @@ Global___ListDepartmentsResponse: _TypeAlias = ListDepartmentsResponse  # noqa: 
 
 @_typing.final
 class GetObjectRequest(_message.Message):
+    """Request of DirectoryService.GetObject."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CREDIT_CODE_FIELD_NUMBER: _builtins.int
     credit_code: _builtins.str
+    """The object's credit code."""
     def __init__(
         self,
         *,
@@ -629,13 +770,17 @@ Global___GetObjectRequest: _TypeAlias = GetObjectRequest  # noqa: Y015
 
 @_typing.final
 class ListObjectsRequest(_message.Message):
+    """Request of DirectoryService.ListObjects."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
+    """At most this many per page; 0: the server's default (50), above 1000: 1000."""
     page_token: _builtins.str
+    """A next_page_token of the previous answer to the same query; empty: the first page."""
     department_id: _builtins.str
     """Only objects registered by this department or its subtree when set."""
     def __init__(
@@ -655,13 +800,18 @@ Global___ListObjectsRequest: _TypeAlias = ListObjectsRequest  # noqa: Y015
 
 @_typing.final
 class ListObjectsResponse(_message.Message):
+    """One page of objects."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     OBJECTS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """The token for the next page; empty on the last page."""
     @_builtins.property
-    def objects(self) -> _containers.RepeatedCompositeFieldContainer[Global___InspectionObject]: ...
+    def objects(self) -> _containers.RepeatedCompositeFieldContainer[Global___InspectionObject]:
+        """The objects of the page."""
+
     def __init__(
         self,
         *,
@@ -678,10 +828,13 @@ Global___ListObjectsResponse: _TypeAlias = ListObjectsResponse  # noqa: Y015
 
 @_typing.final
 class GetInspectorRequest(_message.Message):
+    """Request of DirectoryService.GetInspector."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     BADGE_NUMBER_FIELD_NUMBER: _builtins.int
     badge_number: _builtins.str
+    """The inspector's badge number."""
     def __init__(
         self,
         *,
@@ -697,14 +850,19 @@ Global___GetInspectorRequest: _TypeAlias = GetInspectorRequest  # noqa: Y015
 
 @_typing.final
 class ListInspectorsRequest(_message.Message):
+    """Request of DirectoryService.ListInspectors."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
+    """At most this many per page; 0: the server's default (50), above 1000: 1000."""
     page_token: _builtins.str
+    """A next_page_token of the previous answer to the same query; empty: the first page."""
     department_id: _builtins.str
+    """Only the inspectors of this department when set."""
     def __init__(
         self,
         *,
@@ -722,13 +880,18 @@ Global___ListInspectorsRequest: _TypeAlias = ListInspectorsRequest  # noqa: Y015
 
 @_typing.final
 class ListInspectorsResponse(_message.Message):
+    """One page of inspectors."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     INSPECTORS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """The token for the next page; empty on the last page."""
     @_builtins.property
-    def inspectors(self) -> _containers.RepeatedCompositeFieldContainer[Global___Inspector]: ...
+    def inspectors(self) -> _containers.RepeatedCompositeFieldContainer[Global___Inspector]:
+        """The inspectors of the page."""
+
     def __init__(
         self,
         *,
@@ -745,10 +908,13 @@ Global___ListInspectorsResponse: _TypeAlias = ListInspectorsResponse  # noqa: Y0
 
 @_typing.final
 class GetComplaintRequest(_message.Message):
+    """Request of DirectoryService.GetComplaint."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """The complaint's id."""
     def __init__(
         self,
         *,
@@ -764,14 +930,19 @@ Global___GetComplaintRequest: _TypeAlias = GetComplaintRequest  # noqa: Y015
 
 @_typing.final
 class ListComplaintsRequest(_message.Message):
+    """Request of DirectoryService.ListComplaints."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     CREDIT_CODE_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
+    """At most this many per page; 0: the server's default (50), above 1000: 1000."""
     page_token: _builtins.str
+    """A next_page_token of the previous answer to the same query; empty: the first page."""
     credit_code: _builtins.str
+    """Only the complaints about this object when set."""
     def __init__(
         self,
         *,
@@ -789,13 +960,18 @@ Global___ListComplaintsRequest: _TypeAlias = ListComplaintsRequest  # noqa: Y015
 
 @_typing.final
 class ListComplaintsResponse(_message.Message):
+    """One page of complaints."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     COMPLAINTS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """The token for the next page; empty on the last page."""
     @_builtins.property
-    def complaints(self) -> _containers.RepeatedCompositeFieldContainer[Global___Complaint]: ...
+    def complaints(self) -> _containers.RepeatedCompositeFieldContainer[Global___Complaint]:
+        """The complaints of the page."""
+
     def __init__(
         self,
         *,
@@ -812,10 +988,13 @@ Global___ListComplaintsResponse: _TypeAlias = ListComplaintsResponse  # noqa: Y0
 
 @_typing.final
 class GetCampaignRequest(_message.Message):
+    """Request of DirectoryService.GetCampaign."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """The campaign's id."""
     def __init__(
         self,
         *,
@@ -831,12 +1010,16 @@ Global___GetCampaignRequest: _TypeAlias = GetCampaignRequest  # noqa: Y015
 
 @_typing.final
 class ListCampaignsRequest(_message.Message):
+    """Request of DirectoryService.ListCampaigns."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
+    """At most this many per page; 0: the server's default (50), above 1000: 1000."""
     page_token: _builtins.str
+    """A next_page_token of the previous answer to the same query; empty: the first page."""
     def __init__(
         self,
         *,
@@ -853,13 +1036,18 @@ Global___ListCampaignsRequest: _TypeAlias = ListCampaignsRequest  # noqa: Y015
 
 @_typing.final
 class ListCampaignsResponse(_message.Message):
+    """One page of campaigns."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CAMPAIGNS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """The token for the next page; empty on the last page."""
     @_builtins.property
-    def campaigns(self) -> _containers.RepeatedCompositeFieldContainer[Global___Campaign]: ...
+    def campaigns(self) -> _containers.RepeatedCompositeFieldContainer[Global___Campaign]:
+        """The campaigns of the page."""
+
     def __init__(
         self,
         *,
@@ -876,10 +1064,13 @@ Global___ListCampaignsResponse: _TypeAlias = ListCampaignsResponse  # noqa: Y015
 
 @_typing.final
 class GetRiskAssessmentRequest(_message.Message):
+    """Request of DirectoryService.GetRiskAssessment."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """The assessment's id."""
     def __init__(
         self,
         *,
@@ -895,14 +1086,19 @@ Global___GetRiskAssessmentRequest: _TypeAlias = GetRiskAssessmentRequest  # noqa
 
 @_typing.final
 class ListRiskAssessmentsRequest(_message.Message):
+    """Request of DirectoryService.ListRiskAssessments."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     CREDIT_CODE_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
+    """At most this many per page; 0: the server's default (50), above 1000: 1000."""
     page_token: _builtins.str
+    """A next_page_token of the previous answer to the same query; empty: the first page."""
     credit_code: _builtins.str
+    """Only the assessments of this object when set."""
     def __init__(
         self,
         *,
@@ -920,13 +1116,18 @@ Global___ListRiskAssessmentsRequest: _TypeAlias = ListRiskAssessmentsRequest  # 
 
 @_typing.final
 class ListRiskAssessmentsResponse(_message.Message):
+    """One page of risk assessments."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     RISK_ASSESSMENTS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """The token for the next page; empty on the last page."""
     @_builtins.property
-    def risk_assessments(self) -> _containers.RepeatedCompositeFieldContainer[Global___RiskAssessment]: ...
+    def risk_assessments(self) -> _containers.RepeatedCompositeFieldContainer[Global___RiskAssessment]:
+        """The assessments of the page."""
+
     def __init__(
         self,
         *,
@@ -943,10 +1144,13 @@ Global___ListRiskAssessmentsResponse: _TypeAlias = ListRiskAssessmentsResponse  
 
 @_typing.final
 class GetStatutoryDesignationRequest(_message.Message):
+    """Request of DirectoryService.GetStatutoryDesignation."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """The designation's id."""
     def __init__(
         self,
         *,
@@ -962,14 +1166,19 @@ Global___GetStatutoryDesignationRequest: _TypeAlias = GetStatutoryDesignationReq
 
 @_typing.final
 class ListStatutoryDesignationsRequest(_message.Message):
+    """Request of DirectoryService.ListStatutoryDesignations."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     CREDIT_CODE_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
+    """At most this many per page; 0: the server's default (50), above 1000: 1000."""
     page_token: _builtins.str
+    """A next_page_token of the previous answer to the same query; empty: the first page."""
     credit_code: _builtins.str
+    """Only the designations of this object when set."""
     def __init__(
         self,
         *,
@@ -987,13 +1196,18 @@ Global___ListStatutoryDesignationsRequest: _TypeAlias = ListStatutoryDesignation
 
 @_typing.final
 class ListStatutoryDesignationsResponse(_message.Message):
+    """One page of statutory designations."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     STATUTORY_DESIGNATIONS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """The token for the next page; empty on the last page."""
     @_builtins.property
-    def statutory_designations(self) -> _containers.RepeatedCompositeFieldContainer[Global___StatutoryDesignation]: ...
+    def statutory_designations(self) -> _containers.RepeatedCompositeFieldContainer[Global___StatutoryDesignation]:
+        """The designations of the page."""
+
     def __init__(
         self,
         *,
@@ -1022,12 +1236,15 @@ class TransferRecordRequest(_message.Message):
     REASON_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     kind: Global___RecordKind.ValueType
+    """The kind of record moved; required."""
     key: _builtins.str
     """The credit code, badge number or department id."""
     to_department_id: _builtins.str
+    """The department the record moves to."""
     reason: _builtins.str
     """Why the record moves (free text, required; kept in the audit log)."""
     request_id: _builtins.str
+    """Idempotency key (AIP-155): a retry with the same key gets the first answer, nothing is done twice."""
     def __init__(
         self,
         *,
@@ -1047,6 +1264,8 @@ Global___TransferRecordRequest: _TypeAlias = TransferRecordRequest  # noqa: Y015
 
 @_typing.final
 class TransferRecordResponse(_message.Message):
+    """What a transfer moved."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     KIND_FIELD_NUMBER: _builtins.int
@@ -1055,9 +1274,13 @@ class TransferRecordResponse(_message.Message):
     TO_DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
     MOVED_FIELD_NUMBER: _builtins.int
     kind: Global___RecordKind.ValueType
+    """The kind of record moved."""
     key: _builtins.str
+    """The credit code, badge number or department id."""
     from_department_id: _builtins.str
+    """The department it belonged to."""
     to_department_id: _builtins.str
+    """The department it belongs to now."""
     moved: _builtins.bool
     """False when the record was there already (nothing written)."""
     def __init__(

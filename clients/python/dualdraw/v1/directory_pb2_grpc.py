@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class DirectoryServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """The directories: departments, objects, inspectors and the side facts the exclusion rules read.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -117,7 +118,8 @@ class DirectoryServiceStub:
 
 
 class DirectoryServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """The directories: departments, objects, inspectors and the side facts the exclusion rules read.
+    """
 
     def ImportDirectory(self, request_iterator, context):
         """Imports a directory in chunks; validates everything, then writes all of it in one transaction.
@@ -134,85 +136,99 @@ class DirectoryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetDepartment(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Reads one department.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListDepartments(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists departments, a page at a time.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetObject(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Reads one object.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListObjects(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists objects, a page at a time.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetInspector(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Reads one inspector.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListInspectors(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists inspectors, a page at a time.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetComplaint(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Reads one complaint.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListComplaints(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists complaints, a page at a time.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetCampaign(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Reads one campaign.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListCampaigns(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists campaigns, a page at a time.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetRiskAssessment(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Reads one risk assessment.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListRiskAssessments(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists risk assessments, a page at a time.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetStatutoryDesignation(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Reads one statutory designation.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListStatutoryDesignations(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists statutory designations, a page at a time.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -309,7 +325,8 @@ def add_DirectoryServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class DirectoryService:
-    """Missing associated documentation comment in .proto file."""
+    """The directories: departments, objects, inspectors and the side facts the exclusion rules read.
+    """
 
     @staticmethod
     def ImportDirectory(request_iterator,

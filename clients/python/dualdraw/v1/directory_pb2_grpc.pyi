@@ -29,6 +29,8 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class DirectoryServiceStub:
+    """The directories: departments, objects, inspectors and the side facts the exclusion rules read."""
+
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
@@ -38,43 +40,75 @@ class DirectoryServiceStub:
     TransferRecord: _grpc.UnaryUnaryMultiCallable[_directory_pb2.TransferRecordRequest, _directory_pb2.TransferRecordResponse]
     """Moves a record to another department (an import refuses to: DEPARTMENT_CHANGE_NEEDS_TRANSFER)."""
     GetDepartment: _grpc.UnaryUnaryMultiCallable[_directory_pb2.GetDepartmentRequest, _directory_pb2.Department]
+    """Reads one department."""
     ListDepartments: _grpc.UnaryUnaryMultiCallable[_directory_pb2.ListDepartmentsRequest, _directory_pb2.ListDepartmentsResponse]
+    """Lists departments, a page at a time."""
     GetObject: _grpc.UnaryUnaryMultiCallable[_directory_pb2.GetObjectRequest, _directory_pb2.InspectionObject]
+    """Reads one object."""
     ListObjects: _grpc.UnaryUnaryMultiCallable[_directory_pb2.ListObjectsRequest, _directory_pb2.ListObjectsResponse]
+    """Lists objects, a page at a time."""
     GetInspector: _grpc.UnaryUnaryMultiCallable[_directory_pb2.GetInspectorRequest, _directory_pb2.Inspector]
+    """Reads one inspector."""
     ListInspectors: _grpc.UnaryUnaryMultiCallable[_directory_pb2.ListInspectorsRequest, _directory_pb2.ListInspectorsResponse]
+    """Lists inspectors, a page at a time."""
     GetComplaint: _grpc.UnaryUnaryMultiCallable[_directory_pb2.GetComplaintRequest, _directory_pb2.Complaint]
+    """Reads one complaint."""
     ListComplaints: _grpc.UnaryUnaryMultiCallable[_directory_pb2.ListComplaintsRequest, _directory_pb2.ListComplaintsResponse]
+    """Lists complaints, a page at a time."""
     GetCampaign: _grpc.UnaryUnaryMultiCallable[_directory_pb2.GetCampaignRequest, _directory_pb2.Campaign]
+    """Reads one campaign."""
     ListCampaigns: _grpc.UnaryUnaryMultiCallable[_directory_pb2.ListCampaignsRequest, _directory_pb2.ListCampaignsResponse]
+    """Lists campaigns, a page at a time."""
     GetRiskAssessment: _grpc.UnaryUnaryMultiCallable[_directory_pb2.GetRiskAssessmentRequest, _directory_pb2.RiskAssessment]
+    """Reads one risk assessment."""
     ListRiskAssessments: _grpc.UnaryUnaryMultiCallable[_directory_pb2.ListRiskAssessmentsRequest, _directory_pb2.ListRiskAssessmentsResponse]
+    """Lists risk assessments, a page at a time."""
     GetStatutoryDesignation: _grpc.UnaryUnaryMultiCallable[_directory_pb2.GetStatutoryDesignationRequest, _directory_pb2.StatutoryDesignation]
+    """Reads one statutory designation."""
     ListStatutoryDesignations: _grpc.UnaryUnaryMultiCallable[_directory_pb2.ListStatutoryDesignationsRequest, _directory_pb2.ListStatutoryDesignationsResponse]
+    """Lists statutory designations, a page at a time."""
 
 @_typing.type_check_only
 class DirectoryServiceAsyncStub(DirectoryServiceStub):
+    """The directories: departments, objects, inspectors and the side facts the exclusion rules read."""
+
     def __init__(self, channel: _aio.Channel) -> None: ...
     ImportDirectory: _aio.StreamUnaryMultiCallable[_directory_pb2.ImportDirectoryRequest, _directory_pb2.ImportDirectoryResponse]  # type: ignore[assignment]
     """Imports a directory in chunks; validates everything, then writes all of it in one transaction."""
     TransferRecord: _aio.UnaryUnaryMultiCallable[_directory_pb2.TransferRecordRequest, _directory_pb2.TransferRecordResponse]  # type: ignore[assignment]
     """Moves a record to another department (an import refuses to: DEPARTMENT_CHANGE_NEEDS_TRANSFER)."""
     GetDepartment: _aio.UnaryUnaryMultiCallable[_directory_pb2.GetDepartmentRequest, _directory_pb2.Department]  # type: ignore[assignment]
+    """Reads one department."""
     ListDepartments: _aio.UnaryUnaryMultiCallable[_directory_pb2.ListDepartmentsRequest, _directory_pb2.ListDepartmentsResponse]  # type: ignore[assignment]
+    """Lists departments, a page at a time."""
     GetObject: _aio.UnaryUnaryMultiCallable[_directory_pb2.GetObjectRequest, _directory_pb2.InspectionObject]  # type: ignore[assignment]
+    """Reads one object."""
     ListObjects: _aio.UnaryUnaryMultiCallable[_directory_pb2.ListObjectsRequest, _directory_pb2.ListObjectsResponse]  # type: ignore[assignment]
+    """Lists objects, a page at a time."""
     GetInspector: _aio.UnaryUnaryMultiCallable[_directory_pb2.GetInspectorRequest, _directory_pb2.Inspector]  # type: ignore[assignment]
+    """Reads one inspector."""
     ListInspectors: _aio.UnaryUnaryMultiCallable[_directory_pb2.ListInspectorsRequest, _directory_pb2.ListInspectorsResponse]  # type: ignore[assignment]
+    """Lists inspectors, a page at a time."""
     GetComplaint: _aio.UnaryUnaryMultiCallable[_directory_pb2.GetComplaintRequest, _directory_pb2.Complaint]  # type: ignore[assignment]
+    """Reads one complaint."""
     ListComplaints: _aio.UnaryUnaryMultiCallable[_directory_pb2.ListComplaintsRequest, _directory_pb2.ListComplaintsResponse]  # type: ignore[assignment]
+    """Lists complaints, a page at a time."""
     GetCampaign: _aio.UnaryUnaryMultiCallable[_directory_pb2.GetCampaignRequest, _directory_pb2.Campaign]  # type: ignore[assignment]
+    """Reads one campaign."""
     ListCampaigns: _aio.UnaryUnaryMultiCallable[_directory_pb2.ListCampaignsRequest, _directory_pb2.ListCampaignsResponse]  # type: ignore[assignment]
+    """Lists campaigns, a page at a time."""
     GetRiskAssessment: _aio.UnaryUnaryMultiCallable[_directory_pb2.GetRiskAssessmentRequest, _directory_pb2.RiskAssessment]  # type: ignore[assignment]
+    """Reads one risk assessment."""
     ListRiskAssessments: _aio.UnaryUnaryMultiCallable[_directory_pb2.ListRiskAssessmentsRequest, _directory_pb2.ListRiskAssessmentsResponse]  # type: ignore[assignment]
+    """Lists risk assessments, a page at a time."""
     GetStatutoryDesignation: _aio.UnaryUnaryMultiCallable[_directory_pb2.GetStatutoryDesignationRequest, _directory_pb2.StatutoryDesignation]  # type: ignore[assignment]
+    """Reads one statutory designation."""
     ListStatutoryDesignations: _aio.UnaryUnaryMultiCallable[_directory_pb2.ListStatutoryDesignationsRequest, _directory_pb2.ListStatutoryDesignationsResponse]  # type: ignore[assignment]
+    """Lists statutory designations, a page at a time."""
 
 class DirectoryServiceServicer(metaclass=_abc_1.ABCMeta):
+    """The directories: departments, objects, inspectors and the side facts the exclusion rules read."""
+
     @_abc_1.abstractmethod
     def ImportDirectory(
         self,
@@ -96,97 +130,111 @@ class DirectoryServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _directory_pb2.GetDepartmentRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_directory_pb2.Department, _abc.Awaitable[_directory_pb2.Department]]: ...
+    ) -> _typing.Union[_directory_pb2.Department, _abc.Awaitable[_directory_pb2.Department]]:
+        """Reads one department."""
 
     @_abc_1.abstractmethod
     def ListDepartments(
         self,
         request: _directory_pb2.ListDepartmentsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_directory_pb2.ListDepartmentsResponse, _abc.Awaitable[_directory_pb2.ListDepartmentsResponse]]: ...
+    ) -> _typing.Union[_directory_pb2.ListDepartmentsResponse, _abc.Awaitable[_directory_pb2.ListDepartmentsResponse]]:
+        """Lists departments, a page at a time."""
 
     @_abc_1.abstractmethod
     def GetObject(
         self,
         request: _directory_pb2.GetObjectRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_directory_pb2.InspectionObject, _abc.Awaitable[_directory_pb2.InspectionObject]]: ...
+    ) -> _typing.Union[_directory_pb2.InspectionObject, _abc.Awaitable[_directory_pb2.InspectionObject]]:
+        """Reads one object."""
 
     @_abc_1.abstractmethod
     def ListObjects(
         self,
         request: _directory_pb2.ListObjectsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_directory_pb2.ListObjectsResponse, _abc.Awaitable[_directory_pb2.ListObjectsResponse]]: ...
+    ) -> _typing.Union[_directory_pb2.ListObjectsResponse, _abc.Awaitable[_directory_pb2.ListObjectsResponse]]:
+        """Lists objects, a page at a time."""
 
     @_abc_1.abstractmethod
     def GetInspector(
         self,
         request: _directory_pb2.GetInspectorRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_directory_pb2.Inspector, _abc.Awaitable[_directory_pb2.Inspector]]: ...
+    ) -> _typing.Union[_directory_pb2.Inspector, _abc.Awaitable[_directory_pb2.Inspector]]:
+        """Reads one inspector."""
 
     @_abc_1.abstractmethod
     def ListInspectors(
         self,
         request: _directory_pb2.ListInspectorsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_directory_pb2.ListInspectorsResponse, _abc.Awaitable[_directory_pb2.ListInspectorsResponse]]: ...
+    ) -> _typing.Union[_directory_pb2.ListInspectorsResponse, _abc.Awaitable[_directory_pb2.ListInspectorsResponse]]:
+        """Lists inspectors, a page at a time."""
 
     @_abc_1.abstractmethod
     def GetComplaint(
         self,
         request: _directory_pb2.GetComplaintRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_directory_pb2.Complaint, _abc.Awaitable[_directory_pb2.Complaint]]: ...
+    ) -> _typing.Union[_directory_pb2.Complaint, _abc.Awaitable[_directory_pb2.Complaint]]:
+        """Reads one complaint."""
 
     @_abc_1.abstractmethod
     def ListComplaints(
         self,
         request: _directory_pb2.ListComplaintsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_directory_pb2.ListComplaintsResponse, _abc.Awaitable[_directory_pb2.ListComplaintsResponse]]: ...
+    ) -> _typing.Union[_directory_pb2.ListComplaintsResponse, _abc.Awaitable[_directory_pb2.ListComplaintsResponse]]:
+        """Lists complaints, a page at a time."""
 
     @_abc_1.abstractmethod
     def GetCampaign(
         self,
         request: _directory_pb2.GetCampaignRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_directory_pb2.Campaign, _abc.Awaitable[_directory_pb2.Campaign]]: ...
+    ) -> _typing.Union[_directory_pb2.Campaign, _abc.Awaitable[_directory_pb2.Campaign]]:
+        """Reads one campaign."""
 
     @_abc_1.abstractmethod
     def ListCampaigns(
         self,
         request: _directory_pb2.ListCampaignsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_directory_pb2.ListCampaignsResponse, _abc.Awaitable[_directory_pb2.ListCampaignsResponse]]: ...
+    ) -> _typing.Union[_directory_pb2.ListCampaignsResponse, _abc.Awaitable[_directory_pb2.ListCampaignsResponse]]:
+        """Lists campaigns, a page at a time."""
 
     @_abc_1.abstractmethod
     def GetRiskAssessment(
         self,
         request: _directory_pb2.GetRiskAssessmentRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_directory_pb2.RiskAssessment, _abc.Awaitable[_directory_pb2.RiskAssessment]]: ...
+    ) -> _typing.Union[_directory_pb2.RiskAssessment, _abc.Awaitable[_directory_pb2.RiskAssessment]]:
+        """Reads one risk assessment."""
 
     @_abc_1.abstractmethod
     def ListRiskAssessments(
         self,
         request: _directory_pb2.ListRiskAssessmentsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_directory_pb2.ListRiskAssessmentsResponse, _abc.Awaitable[_directory_pb2.ListRiskAssessmentsResponse]]: ...
+    ) -> _typing.Union[_directory_pb2.ListRiskAssessmentsResponse, _abc.Awaitable[_directory_pb2.ListRiskAssessmentsResponse]]:
+        """Lists risk assessments, a page at a time."""
 
     @_abc_1.abstractmethod
     def GetStatutoryDesignation(
         self,
         request: _directory_pb2.GetStatutoryDesignationRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_directory_pb2.StatutoryDesignation, _abc.Awaitable[_directory_pb2.StatutoryDesignation]]: ...
+    ) -> _typing.Union[_directory_pb2.StatutoryDesignation, _abc.Awaitable[_directory_pb2.StatutoryDesignation]]:
+        """Reads one statutory designation."""
 
     @_abc_1.abstractmethod
     def ListStatutoryDesignations(
         self,
         request: _directory_pb2.ListStatutoryDesignationsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_directory_pb2.ListStatutoryDesignationsResponse, _abc.Awaitable[_directory_pb2.ListStatutoryDesignationsResponse]]: ...
+    ) -> _typing.Union[_directory_pb2.ListStatutoryDesignationsResponse, _abc.Awaitable[_directory_pb2.ListStatutoryDesignationsResponse]]:
+        """Lists statutory designations, a page at a time."""
 
 def add_DirectoryServiceServicer_to_server(servicer: DirectoryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -22,52 +22,58 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from dualdraw.v1 import directory_pb2 as dualdraw_dot_v1_dot_directory__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x64ualdraw/v1/draws.proto\x12\x0b\x64ualdraw.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa8\x04\n\x04\x44raw\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12/\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61\x63tor\x18\x04 \x01(\t\x12\x19\n\x11\x61lgorithm_version\x18\x05 \x01(\t\x12\x0c\n\x04seed\x18\x06 \x01(\t\x12\x16\n\x0e\x65ntropy_source\x18\x07 \x01(\t\x12\x0f\n\x07\x65ntropy\x18\x08 \x01(\t\x12\x15\n\rmanifest_hash\x18\t \x01(\t\x12\x15\n\rrule_set_hash\x18\n \x01(\t\x12\x18\n\x10rule_set_version\x18\x0b \x01(\t\x12\r\n\x05\x61s_of\x18\x0c \x01(\t\x12\x16\n\x0ein_scope_count\x18\r \x01(\x03\x12\x16\n\x0e\x65xcluded_count\x18\x0e \x01(\x03\x12\x16\n\x0e\x65ligible_count\x18\x0f \x01(\x03\x12\x16\n\x0eselected_count\x18\x10 \x01(\x03\x12\x11\n\tteam_size\x18\x11 \x01(\x05\x12\r\n\x05ratio\x18\x12 \x01(\t\x12\x17\n\x0f\x65ligible_digest\x18\x13 \x01(\t\x12\x1d\n\x15inspector_pool_digest\x18\x14 \x01(\t\x12\r\n\x05state\x18\x15 \x01(\t\x12\x14\n\x0cstate_reason\x18\x16 \x01(\t\x12\x12\n\nstate_note\x18\x17 \x01(\t\x12\x14\n\x0c\x65ntropy_note\x18\x18 \x01(\t\x12\x11\n\trehearsal\x18\x19 \x01(\x08\"n\n\nTeamMember\x12\x14\n\x0c\x62\x61\x64ge_number\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06leader\x18\x03 \x01(\x08\x12\x1a\n\rdepartment_id\x18\x04 \x01(\tH\x00\x88\x01\x01\x42\x10\n\x0e_department_id\"\xcf\x01\n\nAssignment\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\x12\x10\n\x08position\x18\x02 \x01(\x05\x12\x13\n\x0b\x63redit_code\x18\x03 \x01(\t\x12\x13\n\x0bobject_name\x18\x04 \x01(\t\x12\x0e\n\x06ticket\x18\x05 \x01(\t\x12\x0f\n\x07stratum\x18\x06 \x01(\t\x12%\n\x04team\x18\x07 \x03(\x0b\x32\x17.dualdraw.v1.TeamMember\x12\x1a\n\rdepartment_id\x18\x08 \x01(\tH\x00\x88\x01\x01\x42\x10\n\x0e_department_id\"\xa0\x01\n\tExclusion\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63redit_code\x18\x02 \x01(\t\x12\x13\n\x0bobject_name\x18\x03 \x01(\t\x12\x0f\n\x07rule_id\x18\x04 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x13\n\x0blegal_basis\x18\x07 \x01(\t\x12\x10\n\x08\x65vidence\x18\x08 \x03(\t\"W\n\x0b\x44rawRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\r\n\x05\x61s_of\x18\x03 \x01(\t\x12\x14\n\x0c\x62\x65\x61\x63on_round\x18\x04 \x01(\x03\"\x1c\n\x0eGetDrawRequest\x12\n\n\x02id\x18\x01 \x01(\t\"J\n\x10ListDrawsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0f\n\x07task_id\x18\x03 \x01(\t\"N\n\x11ListDrawsResponse\x12 \n\x05\x64raws\x18\x01 \x03(\x0b\x32\x11.dualdraw.v1.Draw\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"P\n\x16ListAssignmentsRequest\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"`\n\x17ListAssignmentsResponse\x12,\n\x0b\x61ssignments\x18\x01 \x03(\x0b\x32\x17.dualdraw.v1.Assignment\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"O\n\x15ListExclusionsRequest\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"]\n\x16ListExclusionsResponse\x12*\n\nexclusions\x18\x01 \x03(\x0b\x32\x16.dualdraw.v1.Exclusion\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"u\n\x05Raise\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63redit_code\x18\x02 \x01(\t\x12\x12\n\nfrom_class\x18\x03 \x01(\t\x12\x10\n\x08to_class\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x10\n\x08\x65vidence\x18\x06 \x03(\t\"K\n\x11ListRaisesRequest\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"Q\n\x12ListRaisesResponse\x12\"\n\x06raises\x18\x01 \x03(\x0b\x32\x12.dualdraw.v1.Raise\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x98\x01\n\x0fJointInspection\x12\x13\n\x0b\x63redit_code\x18\x01 \x01(\t\x12\x0c\n\x04year\x18\x02 \x01(\x05\x12\x10\n\x08\x64raw_ids\x18\x03 \x03(\t\x12\x11\n\tpositions\x18\x04 \x03(\x05\x12\x16\n\x0e\x64\x65partment_ids\x18\x05 \x03(\t\x12%\n\x04team\x18\x06 \x03(\x0b\x32\x17.dualdraw.v1.TeamMember\"B\n\x1bListJointInspectionsRequest\x12\x0c\n\x04year\x18\x01 \x01(\x05\x12\x15\n\rdepartment_id\x18\x02 \x01(\t\"W\n\x1cListJointInspectionsResponse\x12\x37\n\x11joint_inspections\x18\x01 \x03(\x0b\x32\x1c.dualdraw.v1.JointInspection2\xbe\x04\n\x0b\x44rawService\x12\x33\n\x04\x44raw\x12\x18.dualdraw.v1.DrawRequest\x1a\x11.dualdraw.v1.Draw\x12\x39\n\x07GetDraw\x12\x1b.dualdraw.v1.GetDrawRequest\x1a\x11.dualdraw.v1.Draw\x12J\n\tListDraws\x12\x1d.dualdraw.v1.ListDrawsRequest\x1a\x1e.dualdraw.v1.ListDrawsResponse\x12\\\n\x0fListAssignments\x12#.dualdraw.v1.ListAssignmentsRequest\x1a$.dualdraw.v1.ListAssignmentsResponse\x12Y\n\x0eListExclusions\x12\".dualdraw.v1.ListExclusionsRequest\x1a#.dualdraw.v1.ListExclusionsResponse\x12M\n\nListRaises\x12\x1e.dualdraw.v1.ListRaisesRequest\x1a\x1f.dualdraw.v1.ListRaisesResponse\x12k\n\x14ListJointInspections\x12(.dualdraw.v1.ListJointInspectionsRequest\x1a).dualdraw.v1.ListJointInspectionsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x64ualdraw/v1/draws.proto\x12\x0b\x64ualdraw.v1\x1a\x1b\x64ualdraw/v1/directory.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc0\x04\n\x04\x44raw\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12/\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61\x63tor\x18\x04 \x01(\t\x12\x19\n\x11\x61lgorithm_version\x18\x05 \x01(\t\x12\x0c\n\x04seed\x18\x06 \x01(\t\x12\x16\n\x0e\x65ntropy_source\x18\x07 \x01(\t\x12\x0f\n\x07\x65ntropy\x18\x08 \x01(\t\x12\x15\n\rmanifest_hash\x18\t \x01(\t\x12\x15\n\rrule_set_hash\x18\n \x01(\t\x12\x18\n\x10rule_set_version\x18\x0b \x01(\t\x12\r\n\x05\x61s_of\x18\x0c \x01(\t\x12\x16\n\x0ein_scope_count\x18\r \x01(\x03\x12\x16\n\x0e\x65xcluded_count\x18\x0e \x01(\x03\x12\x16\n\x0e\x65ligible_count\x18\x0f \x01(\x03\x12\x16\n\x0eselected_count\x18\x10 \x01(\x03\x12\x11\n\tteam_size\x18\x11 \x01(\x05\x12\r\n\x05ratio\x18\x12 \x01(\t\x12\x17\n\x0f\x65ligible_digest\x18\x13 \x01(\t\x12\x1d\n\x15inspector_pool_digest\x18\x14 \x01(\t\x12%\n\x05state\x18\x15 \x01(\x0e\x32\x16.dualdraw.v1.DrawState\x12\x14\n\x0cstate_reason\x18\x16 \x01(\t\x12\x12\n\nstate_note\x18\x17 \x01(\t\x12\x14\n\x0c\x65ntropy_note\x18\x18 \x01(\t\x12\x11\n\trehearsal\x18\x19 \x01(\x08\"n\n\nTeamMember\x12\x14\n\x0c\x62\x61\x64ge_number\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06leader\x18\x03 \x01(\x08\x12\x1a\n\rdepartment_id\x18\x04 \x01(\tH\x00\x88\x01\x01\x42\x10\n\x0e_department_id\"\xcf\x01\n\nAssignment\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\x12\x10\n\x08position\x18\x02 \x01(\x05\x12\x13\n\x0b\x63redit_code\x18\x03 \x01(\t\x12\x13\n\x0bobject_name\x18\x04 \x01(\t\x12\x0e\n\x06ticket\x18\x05 \x01(\t\x12\x0f\n\x07stratum\x18\x06 \x01(\t\x12%\n\x04team\x18\x07 \x03(\x0b\x32\x17.dualdraw.v1.TeamMember\x12\x1a\n\rdepartment_id\x18\x08 \x01(\tH\x00\x88\x01\x01\x42\x10\n\x0e_department_id\"\xc0\x01\n\tExclusion\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63redit_code\x18\x02 \x01(\t\x12\x13\n\x0bobject_name\x18\x03 \x01(\t\x12\x0f\n\x07rule_id\x18\x04 \x01(\t\x12\x30\n\x08\x63\x61tegory\x18\x05 \x01(\x0e\x32\x1e.dualdraw.v1.ExclusionCategory\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x13\n\x0blegal_basis\x18\x07 \x01(\t\x12\x10\n\x08\x65vidence\x18\x08 \x03(\t\"W\n\x0b\x44rawRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\r\n\x05\x61s_of\x18\x03 \x01(\t\x12\x14\n\x0c\x62\x65\x61\x63on_round\x18\x04 \x01(\x03\"\x1c\n\x0eGetDrawRequest\x12\n\n\x02id\x18\x01 \x01(\t\"J\n\x10ListDrawsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0f\n\x07task_id\x18\x03 \x01(\t\"N\n\x11ListDrawsResponse\x12 \n\x05\x64raws\x18\x01 \x03(\x0b\x32\x11.dualdraw.v1.Draw\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"P\n\x16ListAssignmentsRequest\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"`\n\x17ListAssignmentsResponse\x12,\n\x0b\x61ssignments\x18\x01 \x03(\x0b\x32\x17.dualdraw.v1.Assignment\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"O\n\x15ListExclusionsRequest\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"]\n\x16ListExclusionsResponse\x12*\n\nexclusions\x18\x01 \x03(\x0b\x32\x16.dualdraw.v1.Exclusion\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xa5\x01\n\x05Raise\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63redit_code\x18\x02 \x01(\t\x12*\n\nfrom_class\x18\x03 \x01(\x0e\x32\x16.dualdraw.v1.RiskClass\x12(\n\x08to_class\x18\x04 \x01(\x0e\x32\x16.dualdraw.v1.RiskClass\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x10\n\x08\x65vidence\x18\x06 \x03(\t\"K\n\x11ListRaisesRequest\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"Q\n\x12ListRaisesResponse\x12\"\n\x06raises\x18\x01 \x03(\x0b\x32\x12.dualdraw.v1.Raise\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x98\x01\n\x0fJointInspection\x12\x13\n\x0b\x63redit_code\x18\x01 \x01(\t\x12\x0c\n\x04year\x18\x02 \x01(\x05\x12\x10\n\x08\x64raw_ids\x18\x03 \x03(\t\x12\x11\n\tpositions\x18\x04 \x03(\x05\x12\x16\n\x0e\x64\x65partment_ids\x18\x05 \x03(\t\x12%\n\x04team\x18\x06 \x03(\x0b\x32\x17.dualdraw.v1.TeamMember\"i\n\x1bListJointInspectionsRequest\x12\x0c\n\x04year\x18\x01 \x01(\x05\x12\x15\n\rdepartment_id\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"p\n\x1cListJointInspectionsResponse\x12\x37\n\x11joint_inspections\x18\x01 \x03(\x0b\x32\x1c.dualdraw.v1.JointInspection\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*t\n\tDrawState\x12\x1a\n\x16\x44RAW_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x44RAW_STATE_COMMITTED\x10\x01\x12\x17\n\x13\x44RAW_STATE_EXECUTED\x10\x02\x12\x18\n\x14\x44RAW_STATE_ABANDONED\x10\x03*\xab\x02\n\x11\x45xclusionCategory\x12\"\n\x1e\x45XCLUSION_CATEGORY_UNSPECIFIED\x10\x00\x12\'\n#EXCLUSION_CATEGORY_STATUTORY_METHOD\x10\x01\x12)\n%EXCLUSION_CATEGORY_COMPLAINT_HANDLING\x10\x02\x12&\n\"EXCLUSION_CATEGORY_RISK_UNSUITABLE\x10\x03\x12,\n(EXCLUSION_CATEGORY_HIGHER_LEVEL_CAMPAIGN\x10\x04\x12$\n EXCLUSION_CATEGORY_FREQUENCY_CAP\x10\x05\x12\"\n\x1e\x45XCLUSION_CATEGORY_OTHER_LEVEL\x10\x06\x32\xbe\x04\n\x0b\x44rawService\x12\x33\n\x04\x44raw\x12\x18.dualdraw.v1.DrawRequest\x1a\x11.dualdraw.v1.Draw\x12\x39\n\x07GetDraw\x12\x1b.dualdraw.v1.GetDrawRequest\x1a\x11.dualdraw.v1.Draw\x12J\n\tListDraws\x12\x1d.dualdraw.v1.ListDrawsRequest\x1a\x1e.dualdraw.v1.ListDrawsResponse\x12\\\n\x0fListAssignments\x12#.dualdraw.v1.ListAssignmentsRequest\x1a$.dualdraw.v1.ListAssignmentsResponse\x12Y\n\x0eListExclusions\x12\".dualdraw.v1.ListExclusionsRequest\x1a#.dualdraw.v1.ListExclusionsResponse\x12M\n\nListRaises\x12\x1e.dualdraw.v1.ListRaisesRequest\x1a\x1f.dualdraw.v1.ListRaisesResponse\x12k\n\x14ListJointInspections\x12(.dualdraw.v1.ListJointInspectionsRequest\x1a).dualdraw.v1.ListJointInspectionsResponseB[\n\x0forg.dualdraw.v1B\nDrawsProtoP\x01Z:github.com/dualdraw/dualdraw/gen/go/dualdraw/v1;dualdrawv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dualdraw.v1.draws_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
-  _globals['_DRAW']._serialized_start=74
-  _globals['_DRAW']._serialized_end=626
-  _globals['_TEAMMEMBER']._serialized_start=628
-  _globals['_TEAMMEMBER']._serialized_end=738
-  _globals['_ASSIGNMENT']._serialized_start=741
-  _globals['_ASSIGNMENT']._serialized_end=948
-  _globals['_EXCLUSION']._serialized_start=951
-  _globals['_EXCLUSION']._serialized_end=1111
-  _globals['_DRAWREQUEST']._serialized_start=1113
-  _globals['_DRAWREQUEST']._serialized_end=1200
-  _globals['_GETDRAWREQUEST']._serialized_start=1202
-  _globals['_GETDRAWREQUEST']._serialized_end=1230
-  _globals['_LISTDRAWSREQUEST']._serialized_start=1232
-  _globals['_LISTDRAWSREQUEST']._serialized_end=1306
-  _globals['_LISTDRAWSRESPONSE']._serialized_start=1308
-  _globals['_LISTDRAWSRESPONSE']._serialized_end=1386
-  _globals['_LISTASSIGNMENTSREQUEST']._serialized_start=1388
-  _globals['_LISTASSIGNMENTSREQUEST']._serialized_end=1468
-  _globals['_LISTASSIGNMENTSRESPONSE']._serialized_start=1470
-  _globals['_LISTASSIGNMENTSRESPONSE']._serialized_end=1566
-  _globals['_LISTEXCLUSIONSREQUEST']._serialized_start=1568
-  _globals['_LISTEXCLUSIONSREQUEST']._serialized_end=1647
-  _globals['_LISTEXCLUSIONSRESPONSE']._serialized_start=1649
-  _globals['_LISTEXCLUSIONSRESPONSE']._serialized_end=1742
-  _globals['_RAISE']._serialized_start=1744
-  _globals['_RAISE']._serialized_end=1861
-  _globals['_LISTRAISESREQUEST']._serialized_start=1863
-  _globals['_LISTRAISESREQUEST']._serialized_end=1938
-  _globals['_LISTRAISESRESPONSE']._serialized_start=1940
-  _globals['_LISTRAISESRESPONSE']._serialized_end=2021
-  _globals['_JOINTINSPECTION']._serialized_start=2024
-  _globals['_JOINTINSPECTION']._serialized_end=2176
-  _globals['_LISTJOINTINSPECTIONSREQUEST']._serialized_start=2178
-  _globals['_LISTJOINTINSPECTIONSREQUEST']._serialized_end=2244
-  _globals['_LISTJOINTINSPECTIONSRESPONSE']._serialized_start=2246
-  _globals['_LISTJOINTINSPECTIONSRESPONSE']._serialized_end=2333
-  _globals['_DRAWSERVICE']._serialized_start=2336
-  _globals['_DRAWSERVICE']._serialized_end=2910
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n\017org.dualdraw.v1B\nDrawsProtoP\001Z:github.com/dualdraw/dualdraw/gen/go/dualdraw/v1;dualdrawv1'
+  _globals['_DRAWSTATE']._serialized_start=2533
+  _globals['_DRAWSTATE']._serialized_end=2649
+  _globals['_EXCLUSIONCATEGORY']._serialized_start=2652
+  _globals['_EXCLUSIONCATEGORY']._serialized_end=2951
+  _globals['_DRAW']._serialized_start=103
+  _globals['_DRAW']._serialized_end=679
+  _globals['_TEAMMEMBER']._serialized_start=681
+  _globals['_TEAMMEMBER']._serialized_end=791
+  _globals['_ASSIGNMENT']._serialized_start=794
+  _globals['_ASSIGNMENT']._serialized_end=1001
+  _globals['_EXCLUSION']._serialized_start=1004
+  _globals['_EXCLUSION']._serialized_end=1196
+  _globals['_DRAWREQUEST']._serialized_start=1198
+  _globals['_DRAWREQUEST']._serialized_end=1285
+  _globals['_GETDRAWREQUEST']._serialized_start=1287
+  _globals['_GETDRAWREQUEST']._serialized_end=1315
+  _globals['_LISTDRAWSREQUEST']._serialized_start=1317
+  _globals['_LISTDRAWSREQUEST']._serialized_end=1391
+  _globals['_LISTDRAWSRESPONSE']._serialized_start=1393
+  _globals['_LISTDRAWSRESPONSE']._serialized_end=1471
+  _globals['_LISTASSIGNMENTSREQUEST']._serialized_start=1473
+  _globals['_LISTASSIGNMENTSREQUEST']._serialized_end=1553
+  _globals['_LISTASSIGNMENTSRESPONSE']._serialized_start=1555
+  _globals['_LISTASSIGNMENTSRESPONSE']._serialized_end=1651
+  _globals['_LISTEXCLUSIONSREQUEST']._serialized_start=1653
+  _globals['_LISTEXCLUSIONSREQUEST']._serialized_end=1732
+  _globals['_LISTEXCLUSIONSRESPONSE']._serialized_start=1734
+  _globals['_LISTEXCLUSIONSRESPONSE']._serialized_end=1827
+  _globals['_RAISE']._serialized_start=1830
+  _globals['_RAISE']._serialized_end=1995
+  _globals['_LISTRAISESREQUEST']._serialized_start=1997
+  _globals['_LISTRAISESREQUEST']._serialized_end=2072
+  _globals['_LISTRAISESRESPONSE']._serialized_start=2074
+  _globals['_LISTRAISESRESPONSE']._serialized_end=2155
+  _globals['_JOINTINSPECTION']._serialized_start=2158
+  _globals['_JOINTINSPECTION']._serialized_end=2310
+  _globals['_LISTJOINTINSPECTIONSREQUEST']._serialized_start=2312
+  _globals['_LISTJOINTINSPECTIONSREQUEST']._serialized_end=2417
+  _globals['_LISTJOINTINSPECTIONSRESPONSE']._serialized_start=2419
+  _globals['_LISTJOINTINSPECTIONSRESPONSE']._serialized_end=2531
+  _globals['_DRAWSERVICE']._serialized_start=2954
+  _globals['_DRAWSERVICE']._serialized_end=3528
 # @@protoc_insertion_point(module_scope)

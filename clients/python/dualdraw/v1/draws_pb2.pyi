@@ -4,10 +4,12 @@ isort:skip_file
 Draws (抽取): exclusions by rule, object selection by SHA-256 tickets, and inspector teams."""
 
 from collections import abc as _abc
+from dualdraw.v1 import directory_pb2 as _directory_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -19,8 +21,78 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class _DrawState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DrawStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DrawState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DRAW_STATE_UNSPECIFIED: _DrawState.ValueType  # 0
+    """Never set on a draw."""
+    DRAW_STATE_COMMITTED: _DrawState.ValueType  # 1
+    """The manifest is frozen and the draw awaits its entropy (a beacon round)."""
+    DRAW_STATE_EXECUTED: _DrawState.ValueType  # 2
+    """The draw was executed: its selection and teams are final."""
+    DRAW_STATE_ABANDONED: _DrawState.ValueType  # 3
+    """The draw was abandoned (state_reason says why); a new draw may take its place."""
+
+class DrawState(_DrawState, metaclass=_DrawStateEnumTypeWrapper):
+    """Where a draw is in its life."""
+
+DRAW_STATE_UNSPECIFIED: DrawState.ValueType  # 0
+"""Never set on a draw."""
+DRAW_STATE_COMMITTED: DrawState.ValueType  # 1
+"""The manifest is frozen and the draw awaits its entropy (a beacon round)."""
+DRAW_STATE_EXECUTED: DrawState.ValueType  # 2
+"""The draw was executed: its selection and teams are final."""
+DRAW_STATE_ABANDONED: DrawState.ValueType  # 3
+"""The draw was abandoned (state_reason says why); a new draw may take its place."""
+Global___DrawState: _TypeAlias = DrawState  # noqa: Y015
+
+class _ExclusionCategory:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ExclusionCategoryEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ExclusionCategory.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    EXCLUSION_CATEGORY_UNSPECIFIED: _ExclusionCategory.ValueType  # 0
+    """Never set on an exclusion."""
+    EXCLUSION_CATEGORY_STATUTORY_METHOD: _ExclusionCategory.ValueType  # 1
+    """Art. 16(1): the law prescribes another inspection method for the object."""
+    EXCLUSION_CATEGORY_COMPLAINT_HANDLING: _ExclusionCategory.ValueType  # 2
+    """Art. 16(2): a complaint or report about the object is being handled."""
+    EXCLUSION_CATEGORY_RISK_UNSUITABLE: _ExclusionCategory.ValueType  # 3
+    """Art. 16(3): a risk assessment found random inspection unsuitable for the object."""
+    EXCLUSION_CATEGORY_HIGHER_LEVEL_CAMPAIGN: _ExclusionCategory.ValueType  # 4
+    """Art. 16(4): a higher-level special inspection covers the object."""
+    EXCLUSION_CATEGORY_FREQUENCY_CAP: _ExclusionCategory.ValueType  # 5
+    """The object reached the task's yearly frequency cap (made by the service, not by a rule file)."""
+    EXCLUSION_CATEGORY_OTHER_LEVEL: _ExclusionCategory.ValueType  # 6
+    """Another level's draw of the same item selected the object this year (made by the service)."""
+
+class ExclusionCategory(_ExclusionCategory, metaclass=_ExclusionCategoryEnumTypeWrapper):
+    """Why an object in scope was left out of a draw."""
+
+EXCLUSION_CATEGORY_UNSPECIFIED: ExclusionCategory.ValueType  # 0
+"""Never set on an exclusion."""
+EXCLUSION_CATEGORY_STATUTORY_METHOD: ExclusionCategory.ValueType  # 1
+"""Art. 16(1): the law prescribes another inspection method for the object."""
+EXCLUSION_CATEGORY_COMPLAINT_HANDLING: ExclusionCategory.ValueType  # 2
+"""Art. 16(2): a complaint or report about the object is being handled."""
+EXCLUSION_CATEGORY_RISK_UNSUITABLE: ExclusionCategory.ValueType  # 3
+"""Art. 16(3): a risk assessment found random inspection unsuitable for the object."""
+EXCLUSION_CATEGORY_HIGHER_LEVEL_CAMPAIGN: ExclusionCategory.ValueType  # 4
+"""Art. 16(4): a higher-level special inspection covers the object."""
+EXCLUSION_CATEGORY_FREQUENCY_CAP: ExclusionCategory.ValueType  # 5
+"""The object reached the task's yearly frequency cap (made by the service, not by a rule file)."""
+EXCLUSION_CATEGORY_OTHER_LEVEL: ExclusionCategory.ValueType  # 6
+"""Another level's draw of the same item selected the object this year (made by the service)."""
+Global___ExclusionCategory: _TypeAlias = ExclusionCategory  # noqa: Y015
+
 @_typing.final
 class Draw(_message.Message):
+    """One draw of a task: its inputs fixed in a committed manifest, its entropy, and counts of what it did."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
@@ -49,7 +121,9 @@ class Draw(_message.Message):
     ENTROPY_NOTE_FIELD_NUMBER: _builtins.int
     REHEARSAL_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """Assigned by the server, e.g. "d-3f2a9c1b7d4e"."""
     task_id: _builtins.str
+    """The task drawn."""
     actor: _builtins.str
     """Who requested the draw."""
     algorithm_version: _builtins.str
@@ -65,22 +139,31 @@ class Draw(_message.Message):
     rule_set_hash: _builtins.str
     """Hex SHA-256 of the rule set used for the exclusions, and its version label."""
     rule_set_version: _builtins.str
+    """The rule set's version label."""
     as_of: _builtins.str
     """Calendar date the rules were evaluated at."""
     in_scope_count: _builtins.int
+    """Objects in the task's scope."""
     excluded_count: _builtins.int
+    """Objects in scope that a rule excluded."""
     eligible_count: _builtins.int
+    """Objects in scope and not excluded: the ones drawn from."""
     selected_count: _builtins.int
+    """Objects selected."""
     team_size: _builtins.int
+    """Inspectors per team."""
     ratio: _builtins.str
+    """The task's ratio, a decimal string in (0, 1]."""
     eligible_digest: _builtins.str
     """Hex SHA-256 of the sorted eligible credit codes and of the inspector pool."""
     inspector_pool_digest: _builtins.str
-    state: _builtins.str
-    """"committed" (manifest frozen, awaiting entropy), "executed" or "abandoned"."""
+    """Hex SHA-256 of the inspector pool the teams were drawn from."""
+    state: Global___DrawState.ValueType
+    """Where the draw is in its life: committed, executed or abandoned."""
     state_reason: _builtins.str
     """Abandoned: the reason code and note."""
     state_note: _builtins.str
+    """Abandoned: a free-text note on why."""
     entropy_note: _builtins.str
     """Set for a draw whose entropy an insider could know: "local secret — development only, not
     publishable" (a local-secret draw).
@@ -90,7 +173,9 @@ class Draw(_message.Message):
     counted in history, caps, progress, re-draw statistics or publication deadlines.
     """
     @_builtins.property
-    def create_time(self) -> _timestamp_pb2.Timestamp: ...
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When it was created (output only)."""
+
     def __init__(
         self,
         *,
@@ -114,7 +199,7 @@ class Draw(_message.Message):
         ratio: _builtins.str = ...,
         eligible_digest: _builtins.str = ...,
         inspector_pool_digest: _builtins.str = ...,
-        state: _builtins.str = ...,
+        state: Global___DrawState.ValueType = ...,
         state_reason: _builtins.str = ...,
         state_note: _builtins.str = ...,
         entropy_note: _builtins.str = ...,
@@ -130,6 +215,8 @@ Global___Draw: _TypeAlias = Draw  # noqa: Y015
 
 @_typing.final
 class TeamMember(_message.Message):
+    """One inspector of an assignment's team."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     BADGE_NUMBER_FIELD_NUMBER: _builtins.int
@@ -137,8 +224,11 @@ class TeamMember(_message.Message):
     LEADER_FIELD_NUMBER: _builtins.int
     DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
     badge_number: _builtins.str
+    """The inspector's badge number."""
     name: _builtins.str
+    """The inspector's name."""
     leader: _builtins.bool
+    """The team's leader (exactly one per team)."""
     department_id: _builtins.str
     """The member's department (joint draws mix departments)."""
     def __init__(
@@ -174,17 +264,23 @@ class Assignment(_message.Message):
     TEAM_FIELD_NUMBER: _builtins.int
     DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
+    """The draw that made the assignment."""
     position: _builtins.int
     """1-based position in ticket order."""
     credit_code: _builtins.str
+    """The selected object's credit code."""
     object_name: _builtins.str
+    """The selected object's name."""
     ticket: _builtins.str
     """Hex SHA-256 ticket that selected the object."""
     stratum: _builtins.str
+    """The stratum the object was drawn in (its risk class, or the class it was raised to)."""
     department_id: _builtins.str
     """The department the object is handed to (its supervising branch in a central draw)."""
     @_builtins.property
-    def team(self) -> _containers.RepeatedCompositeFieldContainer[Global___TeamMember]: ...
+    def team(self) -> _containers.RepeatedCompositeFieldContainer[Global___TeamMember]:
+        """The inspectors sent, leader first."""
+
     def __init__(
         self,
         *,
@@ -222,14 +318,21 @@ class Exclusion(_message.Message):
     LEGAL_BASIS_FIELD_NUMBER: _builtins.int
     EVIDENCE_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
+    """The draw that excluded the object."""
     credit_code: _builtins.str
+    """The excluded object's credit code."""
     object_name: _builtins.str
+    """The excluded object's name."""
     rule_id: _builtins.str
-    category: _builtins.str
-    """Art. 16 category: statutory_method, complaint_handling, risk_unsuitable, higher_level_campaign."""
+    """The rule that excluded it (docs/RULES.md), or the service's own ("frequency-cap")."""
+    category: Global___ExclusionCategory.ValueType
+    """Why the object was excluded: one of the four Art. 16 categories, or an exclusion the service makes
+    itself (frequency cap, another level's draw).
+    """
     reason: _builtins.str
     """Plain-language reason shown to staff."""
     legal_basis: _builtins.str
+    """The law the rule rests on."""
     @_builtins.property
     def evidence(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Ids of the side facts that made the rule match (empty for object-only rules)."""
@@ -241,7 +344,7 @@ class Exclusion(_message.Message):
         credit_code: _builtins.str = ...,
         object_name: _builtins.str = ...,
         rule_id: _builtins.str = ...,
-        category: _builtins.str = ...,
+        category: Global___ExclusionCategory.ValueType = ...,
         reason: _builtins.str = ...,
         legal_basis: _builtins.str = ...,
         evidence: _abc.Iterable[_builtins.str] | None = ...,
@@ -256,6 +359,8 @@ Global___Exclusion: _TypeAlias = Exclusion  # noqa: Y015
 
 @_typing.final
 class DrawRequest(_message.Message):
+    """Request of DrawService.Draw."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TASK_ID_FIELD_NUMBER: _builtins.int
@@ -263,7 +368,9 @@ class DrawRequest(_message.Message):
     AS_OF_FIELD_NUMBER: _builtins.int
     BEACON_ROUND_FIELD_NUMBER: _builtins.int
     task_id: _builtins.str
+    """The task to draw; it must not have a live draw."""
     request_id: _builtins.str
+    """Idempotency key (AIP-155): a retry with the same key gets the first answer, nothing is done twice."""
     as_of: _builtins.str
     """Date the exclusion rules are evaluated at (YYYY-MM-DD); empty means today (UTC+8)."""
     beacon_round: _builtins.int
@@ -290,10 +397,13 @@ Global___DrawRequest: _TypeAlias = DrawRequest  # noqa: Y015
 
 @_typing.final
 class GetDrawRequest(_message.Message):
+    """Request of DrawService.GetDraw."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """The draw's id."""
     def __init__(
         self,
         *,
@@ -309,14 +419,19 @@ Global___GetDrawRequest: _TypeAlias = GetDrawRequest  # noqa: Y015
 
 @_typing.final
 class ListDrawsRequest(_message.Message):
+    """Request of DrawService.ListDraws."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     TASK_ID_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
+    """At most this many per page; 0: the server's default (50), above 1000: 1000."""
     page_token: _builtins.str
+    """A next_page_token of the previous answer to the same query; empty: the first page."""
     task_id: _builtins.str
+    """Only the draws of this task when set."""
     def __init__(
         self,
         *,
@@ -334,13 +449,18 @@ Global___ListDrawsRequest: _TypeAlias = ListDrawsRequest  # noqa: Y015
 
 @_typing.final
 class ListDrawsResponse(_message.Message):
+    """One page of draws."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DRAWS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """The token for the next page; empty on the last page."""
     @_builtins.property
-    def draws(self) -> _containers.RepeatedCompositeFieldContainer[Global___Draw]: ...
+    def draws(self) -> _containers.RepeatedCompositeFieldContainer[Global___Draw]:
+        """The draws of the page."""
+
     def __init__(
         self,
         *,
@@ -357,14 +477,19 @@ Global___ListDrawsResponse: _TypeAlias = ListDrawsResponse  # noqa: Y015
 
 @_typing.final
 class ListAssignmentsRequest(_message.Message):
+    """Request of DrawService.ListAssignments."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DRAW_ID_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
+    """The draw whose assignments to list."""
     page_size: _builtins.int
+    """At most this many per page; 0: the server's default (50), above 1000: 1000."""
     page_token: _builtins.str
+    """A next_page_token of the previous answer to the same query; empty: the first page."""
     def __init__(
         self,
         *,
@@ -382,13 +507,18 @@ Global___ListAssignmentsRequest: _TypeAlias = ListAssignmentsRequest  # noqa: Y0
 
 @_typing.final
 class ListAssignmentsResponse(_message.Message):
+    """One page of a draw's assignments."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ASSIGNMENTS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """The token for the next page; empty on the last page."""
     @_builtins.property
-    def assignments(self) -> _containers.RepeatedCompositeFieldContainer[Global___Assignment]: ...
+    def assignments(self) -> _containers.RepeatedCompositeFieldContainer[Global___Assignment]:
+        """The assignments of the page, in ticket order."""
+
     def __init__(
         self,
         *,
@@ -405,14 +535,19 @@ Global___ListAssignmentsResponse: _TypeAlias = ListAssignmentsResponse  # noqa: 
 
 @_typing.final
 class ListExclusionsRequest(_message.Message):
+    """Request of DrawService.ListExclusions."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DRAW_ID_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
+    """The draw whose exclusions to list."""
     page_size: _builtins.int
+    """At most this many per page; 0: the server's default (50), above 1000: 1000."""
     page_token: _builtins.str
+    """A next_page_token of the previous answer to the same query; empty: the first page."""
     def __init__(
         self,
         *,
@@ -430,13 +565,18 @@ Global___ListExclusionsRequest: _TypeAlias = ListExclusionsRequest  # noqa: Y015
 
 @_typing.final
 class ListExclusionsResponse(_message.Message):
+    """One page of a draw's exclusions."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     EXCLUSIONS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """The token for the next page; empty on the last page."""
     @_builtins.property
-    def exclusions(self) -> _containers.RepeatedCompositeFieldContainer[Global___Exclusion]: ...
+    def exclusions(self) -> _containers.RepeatedCompositeFieldContainer[Global___Exclusion]:
+        """The exclusions of the page, by credit code."""
+
     def __init__(
         self,
         *,
@@ -464,10 +604,15 @@ class Raise(_message.Message):
     REASON_FIELD_NUMBER: _builtins.int
     EVIDENCE_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
+    """The draw that raised the object."""
     credit_code: _builtins.str
-    from_class: _builtins.str
-    to_class: _builtins.str
+    """The raised object's credit code."""
+    from_class: _directory_pb2.RiskClass.ValueType
+    """The object's own credit-risk class."""
+    to_class: _directory_pb2.RiskClass.ValueType
+    """The class (stratum) the object was drawn in."""
     reason: _builtins.str
+    """Plain-language reason for the raise."""
     @_builtins.property
     def evidence(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Ids of the complaints and results that caused the raise."""
@@ -477,8 +622,8 @@ class Raise(_message.Message):
         *,
         draw_id: _builtins.str = ...,
         credit_code: _builtins.str = ...,
-        from_class: _builtins.str = ...,
-        to_class: _builtins.str = ...,
+        from_class: _directory_pb2.RiskClass.ValueType = ...,
+        to_class: _directory_pb2.RiskClass.ValueType = ...,
         reason: _builtins.str = ...,
         evidence: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
@@ -492,14 +637,19 @@ Global___Raise: _TypeAlias = Raise  # noqa: Y015
 
 @_typing.final
 class ListRaisesRequest(_message.Message):
+    """Request of DrawService.ListRaises."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DRAW_ID_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
+    """The draw whose raises to list."""
     page_size: _builtins.int
+    """At most this many per page; 0: the server's default (50), above 1000: 1000."""
     page_token: _builtins.str
+    """A next_page_token of the previous answer to the same query; empty: the first page."""
     def __init__(
         self,
         *,
@@ -517,13 +667,18 @@ Global___ListRaisesRequest: _TypeAlias = ListRaisesRequest  # noqa: Y015
 
 @_typing.final
 class ListRaisesResponse(_message.Message):
+    """One page of a draw's raises."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     RAISES_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """The token for the next page; empty on the last page."""
     @_builtins.property
-    def raises(self) -> _containers.RepeatedCompositeFieldContainer[Global___Raise]: ...
+    def raises(self) -> _containers.RepeatedCompositeFieldContainer[Global___Raise]:
+        """The raises of the page, by credit code."""
+
     def __init__(
         self,
         *,
@@ -553,15 +708,21 @@ class JointInspection(_message.Message):
     DEPARTMENT_IDS_FIELD_NUMBER: _builtins.int
     TEAM_FIELD_NUMBER: _builtins.int
     credit_code: _builtins.str
+    """The object inspected jointly."""
     year: _builtins.int
+    """The calendar year of the draws."""
     @_builtins.property
     def draw_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """The draws and positions merged, and their departments (in draw date order; the first leads)."""
 
     @_builtins.property
-    def positions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    def positions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """The object's position in each of those draws."""
+
     @_builtins.property
-    def department_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def department_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The departments of those draws."""
+
     @_builtins.property
     def team(self) -> _containers.RepeatedCompositeFieldContainer[Global___TeamMember]:
         """The merged team: every member of every merged assignment, once, leader first."""
@@ -586,23 +747,33 @@ Global___JointInspection: _TypeAlias = JointInspection  # noqa: Y015
 
 @_typing.final
 class ListJointInspectionsRequest(_message.Message):
+    """Request of DrawService.ListJointInspections."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     YEAR_FIELD_NUMBER: _builtins.int
     DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     year: _builtins.int
     """Calendar year, e.g. 2026."""
     department_id: _builtins.str
     """Only inspections involving this department or one below it; empty: all."""
+    page_size: _builtins.int
+    """At most this many per page; 0: the server's default (50), above 1000: 1000."""
+    page_token: _builtins.str
+    """A next_page_token of the previous answer to the same query; empty: the first page."""
     def __init__(
         self,
         *,
         year: _builtins.int = ...,
         department_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_id", b"department_id", "year", b"year"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_id", b"department_id", "page_size", b"page_size", "page_token", b"page_token", "year", b"year"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -610,19 +781,27 @@ Global___ListJointInspectionsRequest: _TypeAlias = ListJointInspectionsRequest  
 
 @_typing.final
 class ListJointInspectionsResponse(_message.Message):
+    """One page of joint inspections."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     JOINT_INSPECTIONS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """The token for the next page; empty on the last page."""
     @_builtins.property
-    def joint_inspections(self) -> _containers.RepeatedCompositeFieldContainer[Global___JointInspection]: ...
+    def joint_inspections(self) -> _containers.RepeatedCompositeFieldContainer[Global___JointInspection]:
+        """The joint inspections of the page, by credit code."""
+
     def __init__(
         self,
         *,
         joint_inspections: _abc.Iterable[Global___JointInspection] | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["joint_inspections", b"joint_inspections"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["joint_inspections", b"joint_inspections", "next_page_token", b"next_page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class DrawServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """Draws: exclusions, selection and teams, and what they produced.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -72,7 +73,8 @@ class DrawServiceStub:
 
 
 class DrawServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Draws: exclusions, selection and teams, and what they produced.
+    """
 
     def Draw(self, request, context):
         """Runs the draw for a task: exclusions, selection and teams, written in one transaction.
@@ -82,25 +84,29 @@ class DrawServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetDraw(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Reads one draw.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListDraws(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists draws, optionally of one task.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListAssignments(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists a draw's selected objects and their teams, in ticket order.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListExclusions(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists the objects a draw's rules excluded, and why.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -166,7 +172,8 @@ def add_DrawServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class DrawService:
-    """Missing associated documentation comment in .proto file."""
+    """Draws: exclusions, selection and teams, and what they produced.
+    """
 
     @staticmethod
     def Draw(request,

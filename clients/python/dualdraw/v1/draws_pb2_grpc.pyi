@@ -27,6 +27,8 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class DrawServiceStub:
+    """Draws: exclusions, selection and teams, and what they produced."""
+
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
@@ -34,9 +36,13 @@ class DrawServiceStub:
     Draw: _grpc.UnaryUnaryMultiCallable[_draws_pb2.DrawRequest, _draws_pb2.Draw]
     """Runs the draw for a task: exclusions, selection and teams, written in one transaction."""
     GetDraw: _grpc.UnaryUnaryMultiCallable[_draws_pb2.GetDrawRequest, _draws_pb2.Draw]
+    """Reads one draw."""
     ListDraws: _grpc.UnaryUnaryMultiCallable[_draws_pb2.ListDrawsRequest, _draws_pb2.ListDrawsResponse]
+    """Lists draws, optionally of one task."""
     ListAssignments: _grpc.UnaryUnaryMultiCallable[_draws_pb2.ListAssignmentsRequest, _draws_pb2.ListAssignmentsResponse]
+    """Lists a draw's selected objects and their teams, in ticket order."""
     ListExclusions: _grpc.UnaryUnaryMultiCallable[_draws_pb2.ListExclusionsRequest, _draws_pb2.ListExclusionsResponse]
+    """Lists the objects a draw's rules excluded, and why."""
     ListRaises: _grpc.UnaryUnaryMultiCallable[_draws_pb2.ListRaisesRequest, _draws_pb2.ListRaisesResponse]
     """The raises of a draw, by credit code."""
     ListJointInspections: _grpc.UnaryUnaryMultiCallable[_draws_pb2.ListJointInspectionsRequest, _draws_pb2.ListJointInspectionsResponse]
@@ -44,19 +50,27 @@ class DrawServiceStub:
 
 @_typing.type_check_only
 class DrawServiceAsyncStub(DrawServiceStub):
+    """Draws: exclusions, selection and teams, and what they produced."""
+
     def __init__(self, channel: _aio.Channel) -> None: ...
     Draw: _aio.UnaryUnaryMultiCallable[_draws_pb2.DrawRequest, _draws_pb2.Draw]  # type: ignore[assignment]
     """Runs the draw for a task: exclusions, selection and teams, written in one transaction."""
     GetDraw: _aio.UnaryUnaryMultiCallable[_draws_pb2.GetDrawRequest, _draws_pb2.Draw]  # type: ignore[assignment]
+    """Reads one draw."""
     ListDraws: _aio.UnaryUnaryMultiCallable[_draws_pb2.ListDrawsRequest, _draws_pb2.ListDrawsResponse]  # type: ignore[assignment]
+    """Lists draws, optionally of one task."""
     ListAssignments: _aio.UnaryUnaryMultiCallable[_draws_pb2.ListAssignmentsRequest, _draws_pb2.ListAssignmentsResponse]  # type: ignore[assignment]
+    """Lists a draw's selected objects and their teams, in ticket order."""
     ListExclusions: _aio.UnaryUnaryMultiCallable[_draws_pb2.ListExclusionsRequest, _draws_pb2.ListExclusionsResponse]  # type: ignore[assignment]
+    """Lists the objects a draw's rules excluded, and why."""
     ListRaises: _aio.UnaryUnaryMultiCallable[_draws_pb2.ListRaisesRequest, _draws_pb2.ListRaisesResponse]  # type: ignore[assignment]
     """The raises of a draw, by credit code."""
     ListJointInspections: _aio.UnaryUnaryMultiCallable[_draws_pb2.ListJointInspectionsRequest, _draws_pb2.ListJointInspectionsResponse]  # type: ignore[assignment]
     """Objects several departments' draws selected in one year, merged into joint inspections."""
 
 class DrawServiceServicer(metaclass=_abc_1.ABCMeta):
+    """Draws: exclusions, selection and teams, and what they produced."""
+
     @_abc_1.abstractmethod
     def Draw(
         self,
@@ -70,28 +84,32 @@ class DrawServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _draws_pb2.GetDrawRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_draws_pb2.Draw, _abc.Awaitable[_draws_pb2.Draw]]: ...
+    ) -> _typing.Union[_draws_pb2.Draw, _abc.Awaitable[_draws_pb2.Draw]]:
+        """Reads one draw."""
 
     @_abc_1.abstractmethod
     def ListDraws(
         self,
         request: _draws_pb2.ListDrawsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_draws_pb2.ListDrawsResponse, _abc.Awaitable[_draws_pb2.ListDrawsResponse]]: ...
+    ) -> _typing.Union[_draws_pb2.ListDrawsResponse, _abc.Awaitable[_draws_pb2.ListDrawsResponse]]:
+        """Lists draws, optionally of one task."""
 
     @_abc_1.abstractmethod
     def ListAssignments(
         self,
         request: _draws_pb2.ListAssignmentsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_draws_pb2.ListAssignmentsResponse, _abc.Awaitable[_draws_pb2.ListAssignmentsResponse]]: ...
+    ) -> _typing.Union[_draws_pb2.ListAssignmentsResponse, _abc.Awaitable[_draws_pb2.ListAssignmentsResponse]]:
+        """Lists a draw's selected objects and their teams, in ticket order."""
 
     @_abc_1.abstractmethod
     def ListExclusions(
         self,
         request: _draws_pb2.ListExclusionsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_draws_pb2.ListExclusionsResponse, _abc.Awaitable[_draws_pb2.ListExclusionsResponse]]: ...
+    ) -> _typing.Union[_draws_pb2.ListExclusionsResponse, _abc.Awaitable[_draws_pb2.ListExclusionsResponse]]:
+        """Lists the objects a draw's rules excluded, and why."""
 
     @_abc_1.abstractmethod
     def ListRaises(

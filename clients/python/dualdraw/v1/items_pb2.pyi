@@ -27,14 +27,17 @@ class _ItemKind:
 class _ItemKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ItemKind.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     ITEM_KIND_UNSPECIFIED: _ItemKind.ValueType  # 0
+    """Not set."""
     ITEM_KIND_GENERAL: _ItemKind.ValueType  # 1
     """General items: the ratio is capped."""
     ITEM_KIND_KEY: _ItemKind.ValueType  # 2
     """Key items: the ratio may go up to 100 %."""
 
-class ItemKind(_ItemKind, metaclass=_ItemKindEnumTypeWrapper): ...
+class ItemKind(_ItemKind, metaclass=_ItemKindEnumTypeWrapper):
+    """Whether an item is general or key (Art. 8): it bounds the ratio a task may draw at."""
 
 ITEM_KIND_UNSPECIFIED: ItemKind.ValueType  # 0
+"""Not set."""
 ITEM_KIND_GENERAL: ItemKind.ValueType  # 1
 """General items: the ratio is capped."""
 ITEM_KIND_KEY: ItemKind.ValueType  # 2
@@ -66,6 +69,7 @@ class InspectionItem(_message.Message):
     code: _builtins.str
     """Stable code, e.g. "SE-001"."""
     name: _builtins.str
+    """Name of the item, as published."""
     legal_basis: _builtins.str
     """Law or regulation that authorises the inspection."""
     business_line: _builtins.str
@@ -77,6 +81,7 @@ class InspectionItem(_message.Message):
     draw date (see unqualified_assistant).
     """
     kind: Global___ItemKind.ValueType
+    """General or key; required."""
     default_ratio: _builtins.str
     """Default ratio as a decimal string in (0, 1], e.g. "0.05"."""
     department_id: _builtins.str
@@ -100,7 +105,9 @@ class InspectionItem(_message.Message):
     testing_fee: _builtins.str
     """Laboratory testing fees per inspection in yuan, for a sampling item (抽样检验); empty: 0."""
     @_builtins.property
-    def create_time(self) -> _timestamp_pb2.Timestamp: ...
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When it was created (output only)."""
+
     def __init__(
         self,
         *,
@@ -131,13 +138,18 @@ Global___InspectionItem: _TypeAlias = InspectionItem  # noqa: Y015
 
 @_typing.final
 class CreateInspectionItemRequest(_message.Message):
+    """Request of InspectionItemService.CreateInspectionItem."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ITEM_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
+    """Idempotency key (AIP-155): a retry with the same key gets the first answer, nothing is done twice."""
     @_builtins.property
-    def item(self) -> Global___InspectionItem: ...
+    def item(self) -> Global___InspectionItem:
+        """The item to create; its code must be new."""
+
     def __init__(
         self,
         *,
@@ -154,10 +166,13 @@ Global___CreateInspectionItemRequest: _TypeAlias = CreateInspectionItemRequest  
 
 @_typing.final
 class GetInspectionItemRequest(_message.Message):
+    """Request of InspectionItemService.GetInspectionItem."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CODE_FIELD_NUMBER: _builtins.int
     code: _builtins.str
+    """The item's code."""
     def __init__(
         self,
         *,
@@ -173,12 +188,16 @@ Global___GetInspectionItemRequest: _TypeAlias = GetInspectionItemRequest  # noqa
 
 @_typing.final
 class ListInspectionItemsRequest(_message.Message):
+    """Request of InspectionItemService.ListInspectionItems."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
+    """At most this many per page; 0: the server's default (50), above 1000: 1000."""
     page_token: _builtins.str
+    """A next_page_token of the previous answer to the same query; empty: the first page."""
     def __init__(
         self,
         *,
@@ -195,13 +214,18 @@ Global___ListInspectionItemsRequest: _TypeAlias = ListInspectionItemsRequest  # 
 
 @_typing.final
 class ListInspectionItemsResponse(_message.Message):
+    """One page of inspection items."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ITEMS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """The token for the next page; empty on the last page."""
     @_builtins.property
-    def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___InspectionItem]: ...
+    def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___InspectionItem]:
+        """The items of the page, by code."""
+
     def __init__(
         self,
         *,

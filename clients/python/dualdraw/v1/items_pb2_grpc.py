@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class InspectionItemServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """The random-inspection item list.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -52,22 +53,26 @@ class InspectionItemServiceStub:
 
 
 class InspectionItemServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """The random-inspection item list.
+    """
 
     def CreateInspectionItem(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Adds an item to the list.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetInspectionItem(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Reads one item by its code.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListInspectionItems(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists the items, by code.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -99,7 +104,8 @@ def add_InspectionItemServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class InspectionItemService:
-    """Missing associated documentation comment in .proto file."""
+    """The random-inspection item list.
+    """
 
     @staticmethod
     def CreateInspectionItem(request,

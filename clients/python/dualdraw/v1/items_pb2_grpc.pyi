@@ -27,41 +27,56 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class InspectionItemServiceStub:
+    """The random-inspection item list."""
+
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> InspectionItemServiceAsyncStub: ...
     CreateInspectionItem: _grpc.UnaryUnaryMultiCallable[_items_pb2.CreateInspectionItemRequest, _items_pb2.InspectionItem]
+    """Adds an item to the list."""
     GetInspectionItem: _grpc.UnaryUnaryMultiCallable[_items_pb2.GetInspectionItemRequest, _items_pb2.InspectionItem]
+    """Reads one item by its code."""
     ListInspectionItems: _grpc.UnaryUnaryMultiCallable[_items_pb2.ListInspectionItemsRequest, _items_pb2.ListInspectionItemsResponse]
+    """Lists the items, by code."""
 
 @_typing.type_check_only
 class InspectionItemServiceAsyncStub(InspectionItemServiceStub):
+    """The random-inspection item list."""
+
     def __init__(self, channel: _aio.Channel) -> None: ...
     CreateInspectionItem: _aio.UnaryUnaryMultiCallable[_items_pb2.CreateInspectionItemRequest, _items_pb2.InspectionItem]  # type: ignore[assignment]
+    """Adds an item to the list."""
     GetInspectionItem: _aio.UnaryUnaryMultiCallable[_items_pb2.GetInspectionItemRequest, _items_pb2.InspectionItem]  # type: ignore[assignment]
+    """Reads one item by its code."""
     ListInspectionItems: _aio.UnaryUnaryMultiCallable[_items_pb2.ListInspectionItemsRequest, _items_pb2.ListInspectionItemsResponse]  # type: ignore[assignment]
+    """Lists the items, by code."""
 
 class InspectionItemServiceServicer(metaclass=_abc_1.ABCMeta):
+    """The random-inspection item list."""
+
     @_abc_1.abstractmethod
     def CreateInspectionItem(
         self,
         request: _items_pb2.CreateInspectionItemRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_items_pb2.InspectionItem, _abc.Awaitable[_items_pb2.InspectionItem]]: ...
+    ) -> _typing.Union[_items_pb2.InspectionItem, _abc.Awaitable[_items_pb2.InspectionItem]]:
+        """Adds an item to the list."""
 
     @_abc_1.abstractmethod
     def GetInspectionItem(
         self,
         request: _items_pb2.GetInspectionItemRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_items_pb2.InspectionItem, _abc.Awaitable[_items_pb2.InspectionItem]]: ...
+    ) -> _typing.Union[_items_pb2.InspectionItem, _abc.Awaitable[_items_pb2.InspectionItem]]:
+        """Reads one item by its code."""
 
     @_abc_1.abstractmethod
     def ListInspectionItems(
         self,
         request: _items_pb2.ListInspectionItemsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_items_pb2.ListInspectionItemsResponse, _abc.Awaitable[_items_pb2.ListInspectionItemsResponse]]: ...
+    ) -> _typing.Union[_items_pb2.ListInspectionItemsResponse, _abc.Awaitable[_items_pb2.ListInspectionItemsResponse]]:
+        """Lists the items, by code."""
 
 def add_InspectionItemServiceServicer_to_server(servicer: InspectionItemServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -23,62 +23,64 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from dualdraw.v1 import directory_pb2 as dualdraw_dot_v1_dot_directory__pb2
 from dualdraw.v1 import tasks_pb2 as dualdraw_dot_v1_dot_tasks__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x64ualdraw/v1/plans.proto\x12\x0b\x64ualdraw.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17\x64ualdraw/v1/tasks.proto\"\xe6\x03\n\tPlanEntry\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\titem_code\x18\x02 \x01(\t\x12\x14\n\x0citem_version\x18\x03 \x01(\x05\x12\r\n\x05ratio\x18\x04 \x01(\t\x12-\n\x0c\x63lass_ratios\x18\x05 \x03(\x0b\x32\x17.dualdraw.v1.ClassRatio\x12\x14\n\x0cwindow_start\x18\x06 \x01(\t\x12\x12\n\nwindow_end\x18\x07 \x01(\t\x12\x11\n\tfrequency\x18\x08 \x01(\x05\x12\"\n\x1a\x63ooperating_department_ids\x18\t \x03(\t\x12\x0f\n\x07\x63\x65ntral\x18\n \x01(\x08\x12\x11\n\tteam_size\x18\x0b \x01(\x05\x12\x1b\n\x13\x64\x61ys_per_inspection\x18\x0c \x01(\t\x12\x1b\n\x13\x63ost_per_inspection\x18\r \x01(\t\x12%\n\x05rules\x18\x14 \x01(\x0b\x32\x16.dualdraw.v1.PlanRules\x12G\n\x11\x63ooperating_lines\x18\x0e \x03(\x0b\x32,.dualdraw.v1.PlanEntry.CooperatingLinesEntry\x1a\x37\n\x15\x43ooperatingLinesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xa5\x01\n\tPlanRules\x12\x15\n\rfrequency_cap\x18\x01 \x01(\x05\x12\x1b\n\x13\x63omplaint_threshold\x18\x02 \x01(\x05\x12\x19\n\x11raise_window_days\x18\x03 \x01(\x05\x12\"\n\x1araise_on_serious_violation\x18\x04 \x01(\x08\x12\x10\n\x08raise_to\x18\x05 \x01(\t\x12\x13\n\x0bother_level\x18\x06 \x01(\t\"\xa2\x03\n\x04Plan\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x05\x12\x15\n\rdepartment_id\x18\x03 \x01(\t\x12\x0c\n\x04year\x18\x04 \x01(\x05\x12\r\n\x05title\x18\x05 \x01(\t\x12%\n\x05state\x18\x06 \x01(\x0e\x32\x16.dualdraw.v1.PlanState\x12\'\n\x07\x65ntries\x18\x07 \x03(\x0b\x32\x16.dualdraw.v1.PlanEntry\x12 \n\x18inspector_days_per_month\x18\x08 \x01(\x05\x12\x18\n\x10\x61mendment_reason\x18\t \x01(\t\x12\x14\n\x0c\x63ontent_hash\x18\n \x01(\t\x12/\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ncreated_by\x18\x0c \x01(\t\x12\x30\n\x0c\x61pprove_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0cpublish_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"H\n\x11\x43reatePlanRequest\x12\x1f\n\x04plan\x18\x01 \x01(\x0b\x32\x11.dualdraw.v1.Plan\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"a\n\x13\x41\x64\x64PlanEntryRequest\x12\x0f\n\x07plan_id\x18\x01 \x01(\t\x12%\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\x16.dualdraw.v1.PlanEntry\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"d\n\x16UpdatePlanEntryRequest\x12\x0f\n\x07plan_id\x18\x01 \x01(\t\x12%\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\x16.dualdraw.v1.PlanEntry\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"9\n\x12\x41pprovePlanRequest\x12\x0f\n\x07plan_id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"9\n\x12PublishPlanRequest\x12\x0f\n\x07plan_id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"\x8b\x01\n\x10\x41mendPlanRequest\x12\x0f\n\x07plan_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\'\n\x07\x65ntries\x18\x03 \x03(\x0b\x32\x16.dualdraw.v1.PlanEntry\x12\x19\n\x11removed_entry_ids\x18\x04 \x03(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"-\n\x0eGetPlanRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x05\"P\n\x10ListPlansRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x15\n\rdepartment_id\x18\x03 \x01(\t\"N\n\x11ListPlansResponse\x12 \n\x05plans\x18\x01 \x03(\x0b\x32\x11.dualdraw.v1.Plan\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"F\n\x13\x45stimatePlanRequest\x12\x0f\n\x07plan_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x05\x12\r\n\x05\x61s_of\x18\x03 \x01(\t\"3\n\x0eRiskClassCount\x12\x12\n\nrisk_class\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x05\"\x91\x02\n\x0ePeriodEstimate\x12\x0e\n\x06period\x18\x01 \x01(\x05\x12\r\n\x05start\x18\x02 \x01(\t\x12\x0b\n\x03\x65nd\x18\x03 \x01(\t\x12*\n\x05\x64raws\x18\x04 \x03(\x0b\x32\x1b.dualdraw.v1.RiskClassCount\x12\x13\n\x0binspections\x18\x05 \x01(\x05\x12\x16\n\x0einspector_days\x18\x06 \x01(\t\x12 \n\x18\x61vailable_inspector_days\x18\x07 \x01(\t\x12\x0c\n\x04\x63ost\x18\x08 \x01(\t\x12\x16\n\x0eshortfall_days\x18\t \x01(\t\x12\x14\n\x0ctesting_fees\x18\n \x01(\t\x12\x1c\n\x14qualified_inspectors\x18\x0b \x01(\x05\"\x9a\x03\n\rEntryEstimate\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x11\n\titem_code\x18\x02 \x01(\t\x12\x12\n\nspeciality\x18\x03 \x01(\t\x12\x10\n\x08in_scope\x18\x04 \x01(\x05\x12\x10\n\x08\x65xcluded\x18\x05 \x01(\x05\x12-\n\x08\x65ligible\x18\x06 \x03(\x0b\x32\x1b.dualdraw.v1.RiskClassCount\x12\x1c\n\x14qualified_inspectors\x18\x07 \x01(\x05\x12,\n\x07periods\x18\x08 \x03(\x0b\x32\x1b.dualdraw.v1.PeriodEstimate\x12\x13\n\x0binspections\x18\t \x01(\x05\x12\x16\n\x0einspector_days\x18\n \x01(\t\x12\x0c\n\x04\x63ost\x18\x0b \x01(\t\x12\x14\n\x0ctesting_fees\x18\x0c \x01(\t\x12\x11\n\tteam_size\x18\r \x01(\x05\x12\x1b\n\x13\x64\x61ys_per_inspection\x18\x0e \x01(\t\x12\x1b\n\x13\x63ost_per_inspection\x18\x0f \x01(\t\x12\x13\n\x0btesting_fee\x18\x10 \x01(\t\"\xd1\x01\n\x0cPlanEstimate\x12\x0f\n\x07plan_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x05\x12\r\n\x05\x61s_of\x18\x03 \x01(\t\x12+\n\x07\x65ntries\x18\x04 \x03(\x0b\x32\x1a.dualdraw.v1.EntryEstimate\x12\x12\n\nshortfalls\x18\x05 \x03(\t\x12\x13\n\x0binspections\x18\x06 \x01(\x05\x12\x16\n\x0einspector_days\x18\x07 \x01(\t\x12\x0c\n\x04\x63ost\x18\x08 \x01(\t\x12\x14\n\x0ctesting_fees\x18\t \x01(\t\")\n\x16GetPlanProgressRequest\x12\x0f\n\x07plan_id\x18\x01 \x01(\t\"w\n\rEntryProgress\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x0e\n\x06period\x18\x02 \x01(\x05\x12\r\n\x05\x64rawn\x18\x03 \x01(\x05\x12\x11\n\tinspected\x18\x04 \x01(\x05\x12\x11\n\tpublished\x18\x05 \x01(\x05\x12\x0f\n\x07overdue\x18\x06 \x01(\x08\"l\n\x0cPlanProgress\x12\x0f\n\x07plan_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x05\x12\r\n\x05\x61s_of\x18\x03 \x01(\t\x12+\n\x07\x65ntries\x18\x04 \x03(\x0b\x32\x1a.dualdraw.v1.EntryProgress*p\n\tPlanState\x12\x1a\n\x16PLAN_STATE_UNSPECIFIED\x10\x00\x12\x14\n\x10PLAN_STATE_DRAFT\x10\x01\x12\x17\n\x13PLAN_STATE_APPROVED\x10\x02\x12\x18\n\x14PLAN_STATE_PUBLISHED\x10\x03\x32\xca\x05\n\x0bPlanService\x12?\n\nCreatePlan\x12\x1e.dualdraw.v1.CreatePlanRequest\x1a\x11.dualdraw.v1.Plan\x12\x43\n\x0c\x41\x64\x64PlanEntry\x12 .dualdraw.v1.AddPlanEntryRequest\x1a\x11.dualdraw.v1.Plan\x12I\n\x0fUpdatePlanEntry\x12#.dualdraw.v1.UpdatePlanEntryRequest\x1a\x11.dualdraw.v1.Plan\x12\x41\n\x0b\x41pprovePlan\x12\x1f.dualdraw.v1.ApprovePlanRequest\x1a\x11.dualdraw.v1.Plan\x12\x41\n\x0bPublishPlan\x12\x1f.dualdraw.v1.PublishPlanRequest\x1a\x11.dualdraw.v1.Plan\x12=\n\tAmendPlan\x12\x1d.dualdraw.v1.AmendPlanRequest\x1a\x11.dualdraw.v1.Plan\x12\x39\n\x07GetPlan\x12\x1b.dualdraw.v1.GetPlanRequest\x1a\x11.dualdraw.v1.Plan\x12J\n\tListPlans\x12\x1d.dualdraw.v1.ListPlansRequest\x1a\x1e.dualdraw.v1.ListPlansResponse\x12K\n\x0c\x45stimatePlan\x12 .dualdraw.v1.EstimatePlanRequest\x1a\x19.dualdraw.v1.PlanEstimate\x12Q\n\x0fGetPlanProgress\x12#.dualdraw.v1.GetPlanProgressRequest\x1a\x19.dualdraw.v1.PlanProgressb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x64ualdraw/v1/plans.proto\x12\x0b\x64ualdraw.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1b\x64ualdraw/v1/directory.proto\x1a\x17\x64ualdraw/v1/tasks.proto\"\xe6\x03\n\tPlanEntry\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\titem_code\x18\x02 \x01(\t\x12\x14\n\x0citem_version\x18\x03 \x01(\x05\x12\r\n\x05ratio\x18\x04 \x01(\t\x12-\n\x0c\x63lass_ratios\x18\x05 \x03(\x0b\x32\x17.dualdraw.v1.ClassRatio\x12\x14\n\x0cwindow_start\x18\x06 \x01(\t\x12\x12\n\nwindow_end\x18\x07 \x01(\t\x12\x11\n\tfrequency\x18\x08 \x01(\x05\x12\"\n\x1a\x63ooperating_department_ids\x18\t \x03(\t\x12\x0f\n\x07\x63\x65ntral\x18\n \x01(\x08\x12\x11\n\tteam_size\x18\x0b \x01(\x05\x12\x1b\n\x13\x64\x61ys_per_inspection\x18\x0c \x01(\t\x12\x1b\n\x13\x63ost_per_inspection\x18\r \x01(\t\x12%\n\x05rules\x18\x14 \x01(\x0b\x32\x16.dualdraw.v1.PlanRules\x12G\n\x11\x63ooperating_lines\x18\x0e \x03(\x0b\x32,.dualdraw.v1.PlanEntry.CooperatingLinesEntry\x1a\x37\n\x15\x43ooperatingLinesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xde\x01\n\tPlanRules\x12\x15\n\rfrequency_cap\x18\x01 \x01(\x05\x12\x1b\n\x13\x63omplaint_threshold\x18\x02 \x01(\x05\x12\x19\n\x11raise_window_days\x18\x03 \x01(\x05\x12\"\n\x1araise_on_serious_violation\x18\x04 \x01(\x08\x12(\n\x08raise_to\x18\x05 \x01(\x0e\x32\x16.dualdraw.v1.RiskClass\x12\x34\n\x0bother_level\x18\x06 \x01(\x0e\x32\x1f.dualdraw.v1.OtherLevelHandling\"\xa2\x03\n\x04Plan\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x05\x12\x15\n\rdepartment_id\x18\x03 \x01(\t\x12\x0c\n\x04year\x18\x04 \x01(\x05\x12\r\n\x05title\x18\x05 \x01(\t\x12%\n\x05state\x18\x06 \x01(\x0e\x32\x16.dualdraw.v1.PlanState\x12\'\n\x07\x65ntries\x18\x07 \x03(\x0b\x32\x16.dualdraw.v1.PlanEntry\x12 \n\x18inspector_days_per_month\x18\x08 \x01(\x05\x12\x18\n\x10\x61mendment_reason\x18\t \x01(\t\x12\x14\n\x0c\x63ontent_hash\x18\n \x01(\t\x12/\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ncreated_by\x18\x0c \x01(\t\x12\x30\n\x0c\x61pprove_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0cpublish_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"H\n\x11\x43reatePlanRequest\x12\x1f\n\x04plan\x18\x01 \x01(\x0b\x32\x11.dualdraw.v1.Plan\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"a\n\x13\x41\x64\x64PlanEntryRequest\x12\x0f\n\x07plan_id\x18\x01 \x01(\t\x12%\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\x16.dualdraw.v1.PlanEntry\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"d\n\x16UpdatePlanEntryRequest\x12\x0f\n\x07plan_id\x18\x01 \x01(\t\x12%\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\x16.dualdraw.v1.PlanEntry\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"9\n\x12\x41pprovePlanRequest\x12\x0f\n\x07plan_id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"9\n\x12PublishPlanRequest\x12\x0f\n\x07plan_id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"\x8b\x01\n\x10\x41mendPlanRequest\x12\x0f\n\x07plan_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\'\n\x07\x65ntries\x18\x03 \x03(\x0b\x32\x16.dualdraw.v1.PlanEntry\x12\x19\n\x11removed_entry_ids\x18\x04 \x03(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"-\n\x0eGetPlanRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x05\"P\n\x10ListPlansRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x15\n\rdepartment_id\x18\x03 \x01(\t\"N\n\x11ListPlansResponse\x12 \n\x05plans\x18\x01 \x03(\x0b\x32\x11.dualdraw.v1.Plan\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"F\n\x13\x45stimatePlanRequest\x12\x0f\n\x07plan_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x05\x12\r\n\x05\x61s_of\x18\x03 \x01(\t\"K\n\x0eRiskClassCount\x12*\n\nrisk_class\x18\x01 \x01(\x0e\x32\x16.dualdraw.v1.RiskClass\x12\r\n\x05\x63ount\x18\x02 \x01(\x05\"\x91\x02\n\x0ePeriodEstimate\x12\x0e\n\x06period\x18\x01 \x01(\x05\x12\r\n\x05start\x18\x02 \x01(\t\x12\x0b\n\x03\x65nd\x18\x03 \x01(\t\x12*\n\x05\x64raws\x18\x04 \x03(\x0b\x32\x1b.dualdraw.v1.RiskClassCount\x12\x13\n\x0binspections\x18\x05 \x01(\x05\x12\x16\n\x0einspector_days\x18\x06 \x01(\t\x12 \n\x18\x61vailable_inspector_days\x18\x07 \x01(\t\x12\x0c\n\x04\x63ost\x18\x08 \x01(\t\x12\x16\n\x0eshortfall_days\x18\t \x01(\t\x12\x14\n\x0ctesting_fees\x18\n \x01(\t\x12\x1c\n\x14qualified_inspectors\x18\x0b \x01(\x05\"\x9a\x03\n\rEntryEstimate\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x11\n\titem_code\x18\x02 \x01(\t\x12\x12\n\nspeciality\x18\x03 \x01(\t\x12\x10\n\x08in_scope\x18\x04 \x01(\x05\x12\x10\n\x08\x65xcluded\x18\x05 \x01(\x05\x12-\n\x08\x65ligible\x18\x06 \x03(\x0b\x32\x1b.dualdraw.v1.RiskClassCount\x12\x1c\n\x14qualified_inspectors\x18\x07 \x01(\x05\x12,\n\x07periods\x18\x08 \x03(\x0b\x32\x1b.dualdraw.v1.PeriodEstimate\x12\x13\n\x0binspections\x18\t \x01(\x05\x12\x16\n\x0einspector_days\x18\n \x01(\t\x12\x0c\n\x04\x63ost\x18\x0b \x01(\t\x12\x14\n\x0ctesting_fees\x18\x0c \x01(\t\x12\x11\n\tteam_size\x18\r \x01(\x05\x12\x1b\n\x13\x64\x61ys_per_inspection\x18\x0e \x01(\t\x12\x1b\n\x13\x63ost_per_inspection\x18\x0f \x01(\t\x12\x13\n\x0btesting_fee\x18\x10 \x01(\t\"\xd1\x01\n\x0cPlanEstimate\x12\x0f\n\x07plan_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x05\x12\r\n\x05\x61s_of\x18\x03 \x01(\t\x12+\n\x07\x65ntries\x18\x04 \x03(\x0b\x32\x1a.dualdraw.v1.EntryEstimate\x12\x12\n\nshortfalls\x18\x05 \x03(\t\x12\x13\n\x0binspections\x18\x06 \x01(\x05\x12\x16\n\x0einspector_days\x18\x07 \x01(\t\x12\x0c\n\x04\x63ost\x18\x08 \x01(\t\x12\x14\n\x0ctesting_fees\x18\t \x01(\t\")\n\x16GetPlanProgressRequest\x12\x0f\n\x07plan_id\x18\x01 \x01(\t\"w\n\rEntryProgress\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x0e\n\x06period\x18\x02 \x01(\x05\x12\r\n\x05\x64rawn\x18\x03 \x01(\x05\x12\x11\n\tinspected\x18\x04 \x01(\x05\x12\x11\n\tpublished\x18\x05 \x01(\x05\x12\x0f\n\x07overdue\x18\x06 \x01(\x08\"l\n\x0cPlanProgress\x12\x0f\n\x07plan_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x05\x12\r\n\x05\x61s_of\x18\x03 \x01(\t\x12+\n\x07\x65ntries\x18\x04 \x03(\x0b\x32\x1a.dualdraw.v1.EntryProgress*p\n\tPlanState\x12\x1a\n\x16PLAN_STATE_UNSPECIFIED\x10\x00\x12\x14\n\x10PLAN_STATE_DRAFT\x10\x01\x12\x17\n\x13PLAN_STATE_APPROVED\x10\x02\x12\x18\n\x14PLAN_STATE_PUBLISHED\x10\x03\x32\xca\x05\n\x0bPlanService\x12?\n\nCreatePlan\x12\x1e.dualdraw.v1.CreatePlanRequest\x1a\x11.dualdraw.v1.Plan\x12\x43\n\x0c\x41\x64\x64PlanEntry\x12 .dualdraw.v1.AddPlanEntryRequest\x1a\x11.dualdraw.v1.Plan\x12I\n\x0fUpdatePlanEntry\x12#.dualdraw.v1.UpdatePlanEntryRequest\x1a\x11.dualdraw.v1.Plan\x12\x41\n\x0b\x41pprovePlan\x12\x1f.dualdraw.v1.ApprovePlanRequest\x1a\x11.dualdraw.v1.Plan\x12\x41\n\x0bPublishPlan\x12\x1f.dualdraw.v1.PublishPlanRequest\x1a\x11.dualdraw.v1.Plan\x12=\n\tAmendPlan\x12\x1d.dualdraw.v1.AmendPlanRequest\x1a\x11.dualdraw.v1.Plan\x12\x39\n\x07GetPlan\x12\x1b.dualdraw.v1.GetPlanRequest\x1a\x11.dualdraw.v1.Plan\x12J\n\tListPlans\x12\x1d.dualdraw.v1.ListPlansRequest\x1a\x1e.dualdraw.v1.ListPlansResponse\x12K\n\x0c\x45stimatePlan\x12 .dualdraw.v1.EstimatePlanRequest\x1a\x19.dualdraw.v1.PlanEstimate\x12Q\n\x0fGetPlanProgress\x12#.dualdraw.v1.GetPlanProgressRequest\x1a\x19.dualdraw.v1.PlanProgressB[\n\x0forg.dualdraw.v1B\nPlansProtoP\x01Z:github.com/dualdraw/dualdraw/gen/go/dualdraw/v1;dualdrawv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dualdraw.v1.plans_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n\017org.dualdraw.v1B\nPlansProtoP\001Z:github.com/dualdraw/dualdraw/gen/go/dualdraw/v1;dualdrawv1'
   _globals['_PLANENTRY_COOPERATINGLINESENTRY']._loaded_options = None
   _globals['_PLANENTRY_COOPERATINGLINESENTRY']._serialized_options = b'8\001'
-  _globals['_PLANSTATE']._serialized_start=3220
-  _globals['_PLANSTATE']._serialized_end=3332
-  _globals['_PLANENTRY']._serialized_start=99
-  _globals['_PLANENTRY']._serialized_end=585
-  _globals['_PLANENTRY_COOPERATINGLINESENTRY']._serialized_start=530
-  _globals['_PLANENTRY_COOPERATINGLINESENTRY']._serialized_end=585
-  _globals['_PLANRULES']._serialized_start=588
-  _globals['_PLANRULES']._serialized_end=753
-  _globals['_PLAN']._serialized_start=756
-  _globals['_PLAN']._serialized_end=1174
-  _globals['_CREATEPLANREQUEST']._serialized_start=1176
-  _globals['_CREATEPLANREQUEST']._serialized_end=1248
-  _globals['_ADDPLANENTRYREQUEST']._serialized_start=1250
-  _globals['_ADDPLANENTRYREQUEST']._serialized_end=1347
-  _globals['_UPDATEPLANENTRYREQUEST']._serialized_start=1349
-  _globals['_UPDATEPLANENTRYREQUEST']._serialized_end=1449
-  _globals['_APPROVEPLANREQUEST']._serialized_start=1451
-  _globals['_APPROVEPLANREQUEST']._serialized_end=1508
-  _globals['_PUBLISHPLANREQUEST']._serialized_start=1510
-  _globals['_PUBLISHPLANREQUEST']._serialized_end=1567
-  _globals['_AMENDPLANREQUEST']._serialized_start=1570
-  _globals['_AMENDPLANREQUEST']._serialized_end=1709
-  _globals['_GETPLANREQUEST']._serialized_start=1711
-  _globals['_GETPLANREQUEST']._serialized_end=1756
-  _globals['_LISTPLANSREQUEST']._serialized_start=1758
-  _globals['_LISTPLANSREQUEST']._serialized_end=1838
-  _globals['_LISTPLANSRESPONSE']._serialized_start=1840
-  _globals['_LISTPLANSRESPONSE']._serialized_end=1918
-  _globals['_ESTIMATEPLANREQUEST']._serialized_start=1920
-  _globals['_ESTIMATEPLANREQUEST']._serialized_end=1990
-  _globals['_RISKCLASSCOUNT']._serialized_start=1992
-  _globals['_RISKCLASSCOUNT']._serialized_end=2043
-  _globals['_PERIODESTIMATE']._serialized_start=2046
-  _globals['_PERIODESTIMATE']._serialized_end=2319
-  _globals['_ENTRYESTIMATE']._serialized_start=2322
-  _globals['_ENTRYESTIMATE']._serialized_end=2732
-  _globals['_PLANESTIMATE']._serialized_start=2735
-  _globals['_PLANESTIMATE']._serialized_end=2944
-  _globals['_GETPLANPROGRESSREQUEST']._serialized_start=2946
-  _globals['_GETPLANPROGRESSREQUEST']._serialized_end=2987
-  _globals['_ENTRYPROGRESS']._serialized_start=2989
-  _globals['_ENTRYPROGRESS']._serialized_end=3108
-  _globals['_PLANPROGRESS']._serialized_start=3110
-  _globals['_PLANPROGRESS']._serialized_end=3218
-  _globals['_PLANSERVICE']._serialized_start=3335
-  _globals['_PLANSERVICE']._serialized_end=4049
+  _globals['_PLANSTATE']._serialized_start=3330
+  _globals['_PLANSTATE']._serialized_end=3442
+  _globals['_PLANENTRY']._serialized_start=128
+  _globals['_PLANENTRY']._serialized_end=614
+  _globals['_PLANENTRY_COOPERATINGLINESENTRY']._serialized_start=559
+  _globals['_PLANENTRY_COOPERATINGLINESENTRY']._serialized_end=614
+  _globals['_PLANRULES']._serialized_start=617
+  _globals['_PLANRULES']._serialized_end=839
+  _globals['_PLAN']._serialized_start=842
+  _globals['_PLAN']._serialized_end=1260
+  _globals['_CREATEPLANREQUEST']._serialized_start=1262
+  _globals['_CREATEPLANREQUEST']._serialized_end=1334
+  _globals['_ADDPLANENTRYREQUEST']._serialized_start=1336
+  _globals['_ADDPLANENTRYREQUEST']._serialized_end=1433
+  _globals['_UPDATEPLANENTRYREQUEST']._serialized_start=1435
+  _globals['_UPDATEPLANENTRYREQUEST']._serialized_end=1535
+  _globals['_APPROVEPLANREQUEST']._serialized_start=1537
+  _globals['_APPROVEPLANREQUEST']._serialized_end=1594
+  _globals['_PUBLISHPLANREQUEST']._serialized_start=1596
+  _globals['_PUBLISHPLANREQUEST']._serialized_end=1653
+  _globals['_AMENDPLANREQUEST']._serialized_start=1656
+  _globals['_AMENDPLANREQUEST']._serialized_end=1795
+  _globals['_GETPLANREQUEST']._serialized_start=1797
+  _globals['_GETPLANREQUEST']._serialized_end=1842
+  _globals['_LISTPLANSREQUEST']._serialized_start=1844
+  _globals['_LISTPLANSREQUEST']._serialized_end=1924
+  _globals['_LISTPLANSRESPONSE']._serialized_start=1926
+  _globals['_LISTPLANSRESPONSE']._serialized_end=2004
+  _globals['_ESTIMATEPLANREQUEST']._serialized_start=2006
+  _globals['_ESTIMATEPLANREQUEST']._serialized_end=2076
+  _globals['_RISKCLASSCOUNT']._serialized_start=2078
+  _globals['_RISKCLASSCOUNT']._serialized_end=2153
+  _globals['_PERIODESTIMATE']._serialized_start=2156
+  _globals['_PERIODESTIMATE']._serialized_end=2429
+  _globals['_ENTRYESTIMATE']._serialized_start=2432
+  _globals['_ENTRYESTIMATE']._serialized_end=2842
+  _globals['_PLANESTIMATE']._serialized_start=2845
+  _globals['_PLANESTIMATE']._serialized_end=3054
+  _globals['_GETPLANPROGRESSREQUEST']._serialized_start=3056
+  _globals['_GETPLANPROGRESSREQUEST']._serialized_end=3097
+  _globals['_ENTRYPROGRESS']._serialized_start=3099
+  _globals['_ENTRYPROGRESS']._serialized_end=3218
+  _globals['_PLANPROGRESS']._serialized_start=3220
+  _globals['_PLANPROGRESS']._serialized_end=3328
+  _globals['_PLANSERVICE']._serialized_start=3445
+  _globals['_PLANSERVICE']._serialized_end=4159
 # @@protoc_insertion_point(module_scope)

@@ -7,6 +7,7 @@ an entry's period admits one draw (a rehearsal excepted, which is never publishe
 """
 
 from collections import abc as _abc
+from dualdraw.v1 import directory_pb2 as _directory_pb2
 from dualdraw.v1 import tasks_pb2 as _tasks_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -31,6 +32,7 @@ class _PlanState:
 class _PlanStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PlanState.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     PLAN_STATE_UNSPECIFIED: _PlanState.ValueType  # 0
+    """Not set."""
     PLAN_STATE_DRAFT: _PlanState.ValueType  # 1
     """Entries may be added and changed."""
     PLAN_STATE_APPROVED: _PlanState.ValueType  # 2
@@ -38,9 +40,11 @@ class _PlanStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PlanState.V
     PLAN_STATE_PUBLISHED: _PlanState.ValueType  # 3
     """In force from its publish_time; changed only by an amendment (a new published version)."""
 
-class PlanState(_PlanState, metaclass=_PlanStateEnumTypeWrapper): ...
+class PlanState(_PlanState, metaclass=_PlanStateEnumTypeWrapper):
+    """Where a plan version is in its life: draft, approved, published."""
 
 PLAN_STATE_UNSPECIFIED: PlanState.ValueType  # 0
+"""Not set."""
 PLAN_STATE_DRAFT: PlanState.ValueType  # 1
 """Entries may be added and changed."""
 PLAN_STATE_APPROVED: PlanState.ValueType  # 2
@@ -93,6 +97,7 @@ class PlanEntry(_message.Message):
     id: _builtins.str
     """Assigned by the server ("e1", "e2", ...); kept across versions."""
     item_code: _builtins.str
+    """The inspection item drawn (InspectionItem.code)."""
     item_version: _builtins.int
     """The published item version the entry draws; must be the version in force on the draw day."""
     ratio: _builtins.str
@@ -100,9 +105,11 @@ class PlanEntry(_message.Message):
     window_start: _builtins.str
     """The window (YYYY-MM-DD, inside the plan year), cut into `frequency` periods of one draw each."""
     window_end: _builtins.str
+    """Last day of the window (YYYY-MM-DD)."""
     frequency: _builtins.int
     """Draws in the window, 1..12; 0 means 1."""
     central: _builtins.bool
+    """Central draw: each object is handed to its registering branch, whose inspectors form the team."""
     team_size: _builtins.int
     """The entry's own workload and cost, overriding its item version's (InspectionItem.team_size,
     days_per_inspection, cost_per_inspection); 0 or empty: the item version's. Testing fees are the item's.
@@ -181,12 +188,12 @@ class PlanRules(_message.Message):
     """Window for complaints and serious violations, in days before the draw date; 0 means 365."""
     raise_on_serious_violation: _builtins.bool
     """Objects with a result "case_opened" or referred to the judiciary in the window are raised."""
-    raise_to: _builtins.str
-    """Class a raised object is drawn in; empty: one class higher (D stays D)."""
-    other_level: _builtins.str
-    """Objects an ancestor's or descendant's draw of the same item selected this year: "exclude" (left to
-    that draw, exclusion rule drawn-by-other-level) or "join" (joined into its inspection,
-    joined-to-other-level); empty means "exclude".
+    raise_to: _directory_pb2.RiskClass.ValueType
+    """Class a raised object is drawn in; RISK_CLASS_UNSPECIFIED: one class higher (D stays D)."""
+    other_level: _tasks_pb2.OtherLevelHandling.ValueType
+    """Objects an ancestor's or descendant's draw of the same item selected this year: excluded (left to that
+    draw, exclusion rule drawn-by-other-level) or joined into its inspection (joined-to-other-level);
+    UNSPECIFIED means exclude.
     """
     def __init__(
         self,
@@ -195,8 +202,8 @@ class PlanRules(_message.Message):
         complaint_threshold: _builtins.int = ...,
         raise_window_days: _builtins.int = ...,
         raise_on_serious_violation: _builtins.bool = ...,
-        raise_to: _builtins.str = ...,
-        other_level: _builtins.str = ...,
+        raise_to: _directory_pb2.RiskClass.ValueType = ...,
+        other_level: _tasks_pb2.OtherLevelHandling.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
@@ -229,10 +236,15 @@ class Plan(_message.Message):
     id: _builtins.str
     """Assigned by the server, e.g. "p-3f2a9c1b7d4e"."""
     version: _builtins.int
+    """1 for the first version, one more per amendment."""
     department_id: _builtins.str
+    """The department whose plan it is."""
     year: _builtins.int
+    """The calendar year planned."""
     title: _builtins.str
+    """The plan's title."""
     state: Global___PlanState.ValueType
+    """Where the version is in its life (output only)."""
     inspector_days_per_month: _builtins.int
     """Days each qualified inspector gives to random inspections per month (the estimate's capacity); 0: 2."""
     amendment_reason: _builtins.str
@@ -240,14 +252,23 @@ class Plan(_message.Message):
     content_hash: _builtins.str
     """SHA-256 (hex) of the version's canonical content; the audit log records it at every transition."""
     created_by: _builtins.str
+    """Who created the version (output only; empty on the public API)."""
     @_builtins.property
-    def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___PlanEntry]: ...
+    def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___PlanEntry]:
+        """What the department will draw."""
+
     @_builtins.property
-    def create_time(self) -> _timestamp_pb2.Timestamp: ...
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When it was created (output only)."""
+
     @_builtins.property
-    def approve_time(self) -> _timestamp_pb2.Timestamp: ...
+    def approve_time(self) -> _timestamp_pb2.Timestamp:
+        """When the version was approved (output only)."""
+
     @_builtins.property
-    def publish_time(self) -> _timestamp_pb2.Timestamp: ...
+    def publish_time(self) -> _timestamp_pb2.Timestamp:
+        """When the version was published (output only)."""
+
     def __init__(
         self,
         *,
@@ -276,11 +297,14 @@ Global___Plan: _TypeAlias = Plan  # noqa: Y015
 
 @_typing.final
 class CreatePlanRequest(_message.Message):
+    """Request of PlanService.CreatePlan."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PLAN_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
+    """Idempotency key (AIP-155): a retry with the same key gets the first answer, nothing is done twice."""
     @_builtins.property
     def plan(self) -> Global___Plan:
         """department_id, year, title and inspector_days_per_month are read; the rest is assigned."""
@@ -301,13 +325,17 @@ Global___CreatePlanRequest: _TypeAlias = CreatePlanRequest  # noqa: Y015
 
 @_typing.final
 class AddPlanEntryRequest(_message.Message):
+    """Request of PlanService.AddPlanEntry."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PLAN_ID_FIELD_NUMBER: _builtins.int
     ENTRY_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     plan_id: _builtins.str
+    """The draft plan."""
     request_id: _builtins.str
+    """Idempotency key (AIP-155): a retry with the same key gets the first answer, nothing is done twice."""
     @_builtins.property
     def entry(self) -> Global___PlanEntry:
         """Its id is assigned."""
@@ -329,13 +357,17 @@ Global___AddPlanEntryRequest: _TypeAlias = AddPlanEntryRequest  # noqa: Y015
 
 @_typing.final
 class UpdatePlanEntryRequest(_message.Message):
+    """Request of PlanService.UpdatePlanEntry."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PLAN_ID_FIELD_NUMBER: _builtins.int
     ENTRY_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     plan_id: _builtins.str
+    """The draft plan."""
     request_id: _builtins.str
+    """Idempotency key (AIP-155): a retry with the same key gets the first answer, nothing is done twice."""
     @_builtins.property
     def entry(self) -> Global___PlanEntry:
         """Replaces the draft's entry of the same id."""
@@ -357,12 +389,16 @@ Global___UpdatePlanEntryRequest: _TypeAlias = UpdatePlanEntryRequest  # noqa: Y0
 
 @_typing.final
 class ApprovePlanRequest(_message.Message):
+    """Request of PlanService.ApprovePlan."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PLAN_ID_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     plan_id: _builtins.str
+    """The draft plan to approve."""
     request_id: _builtins.str
+    """Idempotency key (AIP-155): a retry with the same key gets the first answer, nothing is done twice."""
     def __init__(
         self,
         *,
@@ -379,12 +415,16 @@ Global___ApprovePlanRequest: _TypeAlias = ApprovePlanRequest  # noqa: Y015
 
 @_typing.final
 class PublishPlanRequest(_message.Message):
+    """Request of PlanService.PublishPlan."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PLAN_ID_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     plan_id: _builtins.str
+    """The approved plan to publish."""
     request_id: _builtins.str
+    """Idempotency key (AIP-155): a retry with the same key gets the first answer, nothing is done twice."""
     def __init__(
         self,
         *,
@@ -401,6 +441,8 @@ Global___PublishPlanRequest: _TypeAlias = PublishPlanRequest  # noqa: Y015
 
 @_typing.final
 class AmendPlanRequest(_message.Message):
+    """Request of PlanService.AmendPlan."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PLAN_ID_FIELD_NUMBER: _builtins.int
@@ -409,15 +451,19 @@ class AmendPlanRequest(_message.Message):
     REMOVED_ENTRY_IDS_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     plan_id: _builtins.str
+    """The published plan to amend."""
     reason: _builtins.str
     """Required: why the published plan changes."""
     request_id: _builtins.str
+    """Idempotency key (AIP-155): a retry with the same key gets the first answer, nothing is done twice."""
     @_builtins.property
     def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___PlanEntry]:
         """Entries added (empty id) or replaced (the id of an entry in force)."""
 
     @_builtins.property
-    def removed_entry_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def removed_entry_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Entries removed from the new version."""
+
     def __init__(
         self,
         *,
@@ -437,11 +483,14 @@ Global___AmendPlanRequest: _TypeAlias = AmendPlanRequest  # noqa: Y015
 
 @_typing.final
 class GetPlanRequest(_message.Message):
+    """Request of PlanService.GetPlan."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """The plan's id."""
     version: _builtins.int
     """0: the latest version."""
     def __init__(
@@ -460,13 +509,17 @@ Global___GetPlanRequest: _TypeAlias = GetPlanRequest  # noqa: Y015
 
 @_typing.final
 class ListPlansRequest(_message.Message):
+    """Request of PlanService.ListPlans."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
+    """At most this many per page; 0: the server's default (50), above 1000: 1000."""
     page_token: _builtins.str
+    """A next_page_token of the previous answer to the same query; empty: the first page."""
     department_id: _builtins.str
     """The department's subtree; empty: the caller's."""
     def __init__(
@@ -486,11 +539,14 @@ Global___ListPlansRequest: _TypeAlias = ListPlansRequest  # noqa: Y015
 
 @_typing.final
 class ListPlansResponse(_message.Message):
+    """One page of plans."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PLANS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """The token for the next page; empty on the last page."""
     @_builtins.property
     def plans(self) -> _containers.RepeatedCompositeFieldContainer[Global___Plan]:
         """The latest version of each plan, by plan id."""
@@ -511,12 +567,15 @@ Global___ListPlansResponse: _TypeAlias = ListPlansResponse  # noqa: Y015
 
 @_typing.final
 class EstimatePlanRequest(_message.Message):
+    """Request of PlanService.EstimatePlan."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PLAN_ID_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     AS_OF_FIELD_NUMBER: _builtins.int
     plan_id: _builtins.str
+    """The plan to estimate."""
     version: _builtins.int
     """0: the latest version."""
     as_of: _builtins.str
@@ -538,16 +597,20 @@ Global___EstimatePlanRequest: _TypeAlias = EstimatePlanRequest  # noqa: Y015
 
 @_typing.final
 class RiskClassCount(_message.Message):
+    """How many objects of one risk class."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     RISK_CLASS_FIELD_NUMBER: _builtins.int
     COUNT_FIELD_NUMBER: _builtins.int
-    risk_class: _builtins.str
+    risk_class: _directory_pb2.RiskClass.ValueType
+    """The class counted."""
     count: _builtins.int
+    """How many."""
     def __init__(
         self,
         *,
-        risk_class: _builtins.str = ...,
+        risk_class: _directory_pb2.RiskClass.ValueType = ...,
         count: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
@@ -560,6 +623,8 @@ Global___RiskClassCount: _TypeAlias = RiskClassCount  # noqa: Y015
 
 @_typing.final
 class PeriodEstimate(_message.Message):
+    """The estimate of one period of one entry."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PERIOD_FIELD_NUMBER: _builtins.int
@@ -574,16 +639,23 @@ class PeriodEstimate(_message.Message):
     TESTING_FEES_FIELD_NUMBER: _builtins.int
     QUALIFIED_INSPECTORS_FIELD_NUMBER: _builtins.int
     period: _builtins.int
+    """1-based period of the entry."""
     start: _builtins.str
+    """First day of the period (YYYY-MM-DD)."""
     end: _builtins.str
+    """Last day of the period (YYYY-MM-DD)."""
     inspections: _builtins.int
+    """Inspections in the period (objects drawn)."""
     inspector_days: _builtins.str
     """Fractions as decimal or "n/d" strings."""
     available_inspector_days: _builtins.str
+    """Inspector-days the qualified inspectors have in the period."""
     cost: _builtins.str
     """Inspection cost and testing fees together, in yuan."""
     shortfall_days: _builtins.str
+    """Inspector-days needed beyond those available; 0 when none."""
     testing_fees: _builtins.str
+    """Laboratory testing fees in yuan."""
     qualified_inspectors: _builtins.int
     """Inspectors qualified for the speciality from the period's first to its last day (their days are
     available_inspector_days).
@@ -617,6 +689,8 @@ Global___PeriodEstimate: _TypeAlias = PeriodEstimate  # noqa: Y015
 
 @_typing.final
 class EntryEstimate(_message.Message):
+    """The estimate of one plan entry, per period."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ENTRY_ID_FIELD_NUMBER: _builtins.int
@@ -636,26 +710,41 @@ class EntryEstimate(_message.Message):
     COST_PER_INSPECTION_FIELD_NUMBER: _builtins.int
     TESTING_FEE_FIELD_NUMBER: _builtins.int
     entry_id: _builtins.str
+    """The plan entry."""
     item_code: _builtins.str
+    """The entry's item."""
     speciality: _builtins.str
+    """The speciality the item requires of inspectors."""
     in_scope: _builtins.int
+    """Objects in the entry's scope."""
     excluded: _builtins.int
+    """Objects in scope that the rules exclude."""
     qualified_inspectors: _builtins.int
     """Inspectors qualified for the speciality on the window's first day (per period: PeriodEstimate)."""
     inspections: _builtins.int
+    """Inspections over all periods."""
     inspector_days: _builtins.str
+    """Inspector-days over all periods."""
     cost: _builtins.str
     """Inspection cost and testing fees together, in yuan."""
     testing_fees: _builtins.str
+    """Testing fees over all periods, in yuan."""
     team_size: _builtins.int
     """What one inspection takes: the item version's figures, or the entry's own."""
     days_per_inspection: _builtins.str
+    """Working days one inspection takes per inspector, as used."""
     cost_per_inspection: _builtins.str
+    """Cost of one inspection in yuan, as used."""
     testing_fee: _builtins.str
+    """Testing fee per inspection in yuan, as used."""
     @_builtins.property
-    def eligible(self) -> _containers.RepeatedCompositeFieldContainer[Global___RiskClassCount]: ...
+    def eligible(self) -> _containers.RepeatedCompositeFieldContainer[Global___RiskClassCount]:
+        """Eligible objects per risk class."""
+
     @_builtins.property
-    def periods(self) -> _containers.RepeatedCompositeFieldContainer[Global___PeriodEstimate]: ...
+    def periods(self) -> _containers.RepeatedCompositeFieldContainer[Global___PeriodEstimate]:
+        """The estimate of each period."""
+
     def __init__(
         self,
         *,
@@ -686,6 +775,8 @@ Global___EntryEstimate: _TypeAlias = EntryEstimate  # noqa: Y015
 
 @_typing.final
 class PlanEstimate(_message.Message):
+    """What a plan version will take: inspections, inspector-days and cost, per entry and period."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PLAN_ID_FIELD_NUMBER: _builtins.int
@@ -698,15 +789,23 @@ class PlanEstimate(_message.Message):
     COST_FIELD_NUMBER: _builtins.int
     TESTING_FEES_FIELD_NUMBER: _builtins.int
     plan_id: _builtins.str
+    """The plan estimated."""
     version: _builtins.int
+    """The version estimated."""
     as_of: _builtins.str
+    """The day whose directory and rules were used (YYYY-MM-DD)."""
     inspections: _builtins.int
     """The whole plan: inspections, inspector-days and cost (testing fees included) over every entry."""
     inspector_days: _builtins.str
+    """Inspector-days of the whole plan."""
     cost: _builtins.str
+    """Cost of the whole plan in yuan, testing fees included."""
     testing_fees: _builtins.str
+    """Testing fees of the whole plan, in yuan."""
     @_builtins.property
-    def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___EntryEstimate]: ...
+    def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___EntryEstimate]:
+        """The estimate of each entry."""
+
     @_builtins.property
     def shortfalls(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Named shortfalls, e.g. "special_equipment, 2026-01-01..2026-12-31: 41 inspector-days short in 130273-GXQ"."""
@@ -734,10 +833,13 @@ Global___PlanEstimate: _TypeAlias = PlanEstimate  # noqa: Y015
 
 @_typing.final
 class GetPlanProgressRequest(_message.Message):
+    """Request of PlanService.GetPlanProgress."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PLAN_ID_FIELD_NUMBER: _builtins.int
     plan_id: _builtins.str
+    """The plan."""
     def __init__(
         self,
         *,
@@ -753,6 +855,8 @@ Global___GetPlanProgressRequest: _TypeAlias = GetPlanProgressRequest  # noqa: Y0
 
 @_typing.final
 class EntryProgress(_message.Message):
+    """The progress of one entry in one period."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ENTRY_ID_FIELD_NUMBER: _builtins.int
@@ -762,11 +866,15 @@ class EntryProgress(_message.Message):
     PUBLISHED_FIELD_NUMBER: _builtins.int
     OVERDUE_FIELD_NUMBER: _builtins.int
     entry_id: _builtins.str
+    """The plan entry."""
     period: _builtins.int
+    """1-based period of the entry."""
     drawn: _builtins.int
     """Assignments drawn, with a result recorded, with a published result."""
     inspected: _builtins.int
+    """Assignments with a result recorded."""
     published: _builtins.int
+    """Assignments with a published result."""
     overdue: _builtins.bool
     """The period has ended without a draw."""
     def __init__(
@@ -789,6 +897,8 @@ Global___EntryProgress: _TypeAlias = EntryProgress  # noqa: Y015
 
 @_typing.final
 class PlanProgress(_message.Message):
+    """The progress of a plan version, per entry and period."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PLAN_ID_FIELD_NUMBER: _builtins.int
@@ -796,8 +906,11 @@ class PlanProgress(_message.Message):
     AS_OF_FIELD_NUMBER: _builtins.int
     ENTRIES_FIELD_NUMBER: _builtins.int
     plan_id: _builtins.str
+    """The plan."""
     version: _builtins.int
+    """The version in force."""
     as_of: _builtins.str
+    """The day judged at (YYYY-MM-DD)."""
     @_builtins.property
     def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___EntryProgress]:
         """Per entry and period of the latest version; rehearsals are not counted."""

@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class PlanServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """The annual plan: drafted, approved and published before any of it is drawn.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -87,64 +88,75 @@ class PlanServiceStub:
 
 
 class PlanServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """The annual plan: drafted, approved and published before any of it is drawn.
+    """
 
     def CreatePlan(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Creates a draft plan for a department and year.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def AddPlanEntry(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Adds an entry to a draft plan.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def UpdatePlanEntry(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Changes an entry of a draft plan.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ApprovePlan(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Approves a draft plan; its entries are then fixed.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def PublishPlan(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Publishes an approved plan; tasks may then draw for its entries.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def AmendPlan(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Starts a new draft version of a published plan, with a reason.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetPlan(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Reads one plan.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListPlans(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists plans, a page at a time.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def EstimatePlan(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Estimates what a plan version will take against the directory and rules of a day.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetPlanProgress(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """How far a plan has got: per entry and period, assignments drawn, results recorded and published.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -211,7 +223,8 @@ def add_PlanServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class PlanService:
-    """Missing associated documentation comment in .proto file."""
+    """The annual plan: drafted, approved and published before any of it is drawn.
+    """
 
     @staticmethod
     def CreatePlan(request,

@@ -30,104 +30,140 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class PlanServiceStub:
+    """The annual plan: drafted, approved and published before any of it is drawn."""
+
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> PlanServiceAsyncStub: ...
     CreatePlan: _grpc.UnaryUnaryMultiCallable[_plans_pb2.CreatePlanRequest, _plans_pb2.Plan]
+    """Creates a draft plan for a department and year."""
     AddPlanEntry: _grpc.UnaryUnaryMultiCallable[_plans_pb2.AddPlanEntryRequest, _plans_pb2.Plan]
+    """Adds an entry to a draft plan."""
     UpdatePlanEntry: _grpc.UnaryUnaryMultiCallable[_plans_pb2.UpdatePlanEntryRequest, _plans_pb2.Plan]
+    """Changes an entry of a draft plan."""
     ApprovePlan: _grpc.UnaryUnaryMultiCallable[_plans_pb2.ApprovePlanRequest, _plans_pb2.Plan]
+    """Approves a draft plan; its entries are then fixed."""
     PublishPlan: _grpc.UnaryUnaryMultiCallable[_plans_pb2.PublishPlanRequest, _plans_pb2.Plan]
+    """Publishes an approved plan; tasks may then draw for its entries."""
     AmendPlan: _grpc.UnaryUnaryMultiCallable[_plans_pb2.AmendPlanRequest, _plans_pb2.Plan]
+    """Starts a new draft version of a published plan, with a reason."""
     GetPlan: _grpc.UnaryUnaryMultiCallable[_plans_pb2.GetPlanRequest, _plans_pb2.Plan]
+    """Reads one plan."""
     ListPlans: _grpc.UnaryUnaryMultiCallable[_plans_pb2.ListPlansRequest, _plans_pb2.ListPlansResponse]
+    """Lists plans, a page at a time."""
     EstimatePlan: _grpc.UnaryUnaryMultiCallable[_plans_pb2.EstimatePlanRequest, _plans_pb2.PlanEstimate]
+    """Estimates what a plan version will take against the directory and rules of a day."""
     GetPlanProgress: _grpc.UnaryUnaryMultiCallable[_plans_pb2.GetPlanProgressRequest, _plans_pb2.PlanProgress]
+    """How far a plan has got: per entry and period, assignments drawn, results recorded and published."""
 
 @_typing.type_check_only
 class PlanServiceAsyncStub(PlanServiceStub):
+    """The annual plan: drafted, approved and published before any of it is drawn."""
+
     def __init__(self, channel: _aio.Channel) -> None: ...
     CreatePlan: _aio.UnaryUnaryMultiCallable[_plans_pb2.CreatePlanRequest, _plans_pb2.Plan]  # type: ignore[assignment]
+    """Creates a draft plan for a department and year."""
     AddPlanEntry: _aio.UnaryUnaryMultiCallable[_plans_pb2.AddPlanEntryRequest, _plans_pb2.Plan]  # type: ignore[assignment]
+    """Adds an entry to a draft plan."""
     UpdatePlanEntry: _aio.UnaryUnaryMultiCallable[_plans_pb2.UpdatePlanEntryRequest, _plans_pb2.Plan]  # type: ignore[assignment]
+    """Changes an entry of a draft plan."""
     ApprovePlan: _aio.UnaryUnaryMultiCallable[_plans_pb2.ApprovePlanRequest, _plans_pb2.Plan]  # type: ignore[assignment]
+    """Approves a draft plan; its entries are then fixed."""
     PublishPlan: _aio.UnaryUnaryMultiCallable[_plans_pb2.PublishPlanRequest, _plans_pb2.Plan]  # type: ignore[assignment]
+    """Publishes an approved plan; tasks may then draw for its entries."""
     AmendPlan: _aio.UnaryUnaryMultiCallable[_plans_pb2.AmendPlanRequest, _plans_pb2.Plan]  # type: ignore[assignment]
+    """Starts a new draft version of a published plan, with a reason."""
     GetPlan: _aio.UnaryUnaryMultiCallable[_plans_pb2.GetPlanRequest, _plans_pb2.Plan]  # type: ignore[assignment]
+    """Reads one plan."""
     ListPlans: _aio.UnaryUnaryMultiCallable[_plans_pb2.ListPlansRequest, _plans_pb2.ListPlansResponse]  # type: ignore[assignment]
+    """Lists plans, a page at a time."""
     EstimatePlan: _aio.UnaryUnaryMultiCallable[_plans_pb2.EstimatePlanRequest, _plans_pb2.PlanEstimate]  # type: ignore[assignment]
+    """Estimates what a plan version will take against the directory and rules of a day."""
     GetPlanProgress: _aio.UnaryUnaryMultiCallable[_plans_pb2.GetPlanProgressRequest, _plans_pb2.PlanProgress]  # type: ignore[assignment]
+    """How far a plan has got: per entry and period, assignments drawn, results recorded and published."""
 
 class PlanServiceServicer(metaclass=_abc_1.ABCMeta):
+    """The annual plan: drafted, approved and published before any of it is drawn."""
+
     @_abc_1.abstractmethod
     def CreatePlan(
         self,
         request: _plans_pb2.CreatePlanRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_plans_pb2.Plan, _abc.Awaitable[_plans_pb2.Plan]]: ...
+    ) -> _typing.Union[_plans_pb2.Plan, _abc.Awaitable[_plans_pb2.Plan]]:
+        """Creates a draft plan for a department and year."""
 
     @_abc_1.abstractmethod
     def AddPlanEntry(
         self,
         request: _plans_pb2.AddPlanEntryRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_plans_pb2.Plan, _abc.Awaitable[_plans_pb2.Plan]]: ...
+    ) -> _typing.Union[_plans_pb2.Plan, _abc.Awaitable[_plans_pb2.Plan]]:
+        """Adds an entry to a draft plan."""
 
     @_abc_1.abstractmethod
     def UpdatePlanEntry(
         self,
         request: _plans_pb2.UpdatePlanEntryRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_plans_pb2.Plan, _abc.Awaitable[_plans_pb2.Plan]]: ...
+    ) -> _typing.Union[_plans_pb2.Plan, _abc.Awaitable[_plans_pb2.Plan]]:
+        """Changes an entry of a draft plan."""
 
     @_abc_1.abstractmethod
     def ApprovePlan(
         self,
         request: _plans_pb2.ApprovePlanRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_plans_pb2.Plan, _abc.Awaitable[_plans_pb2.Plan]]: ...
+    ) -> _typing.Union[_plans_pb2.Plan, _abc.Awaitable[_plans_pb2.Plan]]:
+        """Approves a draft plan; its entries are then fixed."""
 
     @_abc_1.abstractmethod
     def PublishPlan(
         self,
         request: _plans_pb2.PublishPlanRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_plans_pb2.Plan, _abc.Awaitable[_plans_pb2.Plan]]: ...
+    ) -> _typing.Union[_plans_pb2.Plan, _abc.Awaitable[_plans_pb2.Plan]]:
+        """Publishes an approved plan; tasks may then draw for its entries."""
 
     @_abc_1.abstractmethod
     def AmendPlan(
         self,
         request: _plans_pb2.AmendPlanRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_plans_pb2.Plan, _abc.Awaitable[_plans_pb2.Plan]]: ...
+    ) -> _typing.Union[_plans_pb2.Plan, _abc.Awaitable[_plans_pb2.Plan]]:
+        """Starts a new draft version of a published plan, with a reason."""
 
     @_abc_1.abstractmethod
     def GetPlan(
         self,
         request: _plans_pb2.GetPlanRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_plans_pb2.Plan, _abc.Awaitable[_plans_pb2.Plan]]: ...
+    ) -> _typing.Union[_plans_pb2.Plan, _abc.Awaitable[_plans_pb2.Plan]]:
+        """Reads one plan."""
 
     @_abc_1.abstractmethod
     def ListPlans(
         self,
         request: _plans_pb2.ListPlansRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_plans_pb2.ListPlansResponse, _abc.Awaitable[_plans_pb2.ListPlansResponse]]: ...
+    ) -> _typing.Union[_plans_pb2.ListPlansResponse, _abc.Awaitable[_plans_pb2.ListPlansResponse]]:
+        """Lists plans, a page at a time."""
 
     @_abc_1.abstractmethod
     def EstimatePlan(
         self,
         request: _plans_pb2.EstimatePlanRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_plans_pb2.PlanEstimate, _abc.Awaitable[_plans_pb2.PlanEstimate]]: ...
+    ) -> _typing.Union[_plans_pb2.PlanEstimate, _abc.Awaitable[_plans_pb2.PlanEstimate]]:
+        """Estimates what a plan version will take against the directory and rules of a day."""
 
     @_abc_1.abstractmethod
     def GetPlanProgress(
         self,
         request: _plans_pb2.GetPlanProgressRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_plans_pb2.PlanProgress, _abc.Awaitable[_plans_pb2.PlanProgress]]: ...
+    ) -> _typing.Union[_plans_pb2.PlanProgress, _abc.Awaitable[_plans_pb2.PlanProgress]]:
+        """How far a plan has got: per entry and period, assignments drawn, results recorded and published."""
 
 def add_PlanServiceServicer_to_server(servicer: PlanServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -26,19 +26,29 @@ DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
 class ListPublishedItemsRequest(_message.Message):
+    """Request of PublicService.ListPublishedItems."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     AS_OF_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     as_of: _builtins.str
     """The list as it stood on this day (YYYY-MM-DD); empty means today (UTC+8)."""
+    page_size: _builtins.int
+    """At most this many per page; 0: the server's default (50), above 1000: 1000."""
+    page_token: _builtins.str
+    """A next_page_token of the previous answer to the same query; empty: the first page."""
     def __init__(
         self,
         *,
         as_of: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -46,22 +56,31 @@ Global___ListPublishedItemsRequest: _TypeAlias = ListPublishedItemsRequest  # no
 
 @_typing.final
 class ListPublishedItemsResponse(_message.Message):
+    """One page of published items."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ITEMS_FIELD_NUMBER: _builtins.int
     AS_OF_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     as_of: _builtins.str
+    """The day the list is as of (YYYY-MM-DD)."""
+    next_page_token: _builtins.str
+    """The token for the next page; empty on the last page."""
     @_builtins.property
-    def items(self) -> _containers.RepeatedCompositeFieldContainer[_publication_pb2.ItemVersion]: ...
+    def items(self) -> _containers.RepeatedCompositeFieldContainer[_publication_pb2.ItemVersion]:
+        """The item versions in force, of the page."""
+
     def __init__(
         self,
         *,
         items: _abc.Iterable[_publication_pb2.ItemVersion] | None = ...,
         as_of: _builtins.str = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "items", b"items"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "items", b"items", "next_page_token", b"next_page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -69,18 +88,29 @@ Global___ListPublishedItemsResponse: _TypeAlias = ListPublishedItemsResponse  # 
 
 @_typing.final
 class ListItemVersionsRequest(_message.Message):
+    """Request of PublicService.ListItemVersions."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CODE_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     code: _builtins.str
+    """The item's code."""
+    page_size: _builtins.int
+    """At most this many per page; 0: the server's default (50), above 1000: 1000."""
+    page_token: _builtins.str
+    """A next_page_token of the previous answer to the same query; empty: the first page."""
     def __init__(
         self,
         *,
         code: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -88,19 +118,27 @@ Global___ListItemVersionsRequest: _TypeAlias = ListItemVersionsRequest  # noqa: 
 
 @_typing.final
 class ListItemVersionsResponse(_message.Message):
+    """One page of item versions."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     VERSIONS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """The token for the next page; empty on the last page."""
     @_builtins.property
-    def versions(self) -> _containers.RepeatedCompositeFieldContainer[_publication_pb2.ItemVersion]: ...
+    def versions(self) -> _containers.RepeatedCompositeFieldContainer[_publication_pb2.ItemVersion]:
+        """The versions of the page, oldest first."""
+
     def __init__(
         self,
         *,
         versions: _abc.Iterable[_publication_pb2.ItemVersion] | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["versions", b"versions"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "versions", b"versions"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -108,15 +146,19 @@ Global___ListItemVersionsResponse: _TypeAlias = ListItemVersionsResponse  # noqa
 
 @_typing.final
 class GetPublishedItemRequest(_message.Message):
+    """Request of PublicService.GetPublishedItem."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CODE_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     AS_OF_FIELD_NUMBER: _builtins.int
     code: _builtins.str
+    """The item's code."""
     version: _builtins.int
     """One of: a version number, or a day (the version in force then); neither: the latest version."""
     as_of: _builtins.str
+    """A day (YYYY-MM-DD): the version in force then."""
     def __init__(
         self,
         *,
@@ -168,39 +210,69 @@ class PublicDraw(_message.Message):
     INSPECTION_END_DATE_FIELD_NUMBER: _builtins.int
     DEADLINE_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
+    """The published draw."""
     task_id: _builtins.str
+    """The draw's task."""
     task_title: _builtins.str
+    """The task's title."""
     item_code: _builtins.str
+    """The inspection item's code."""
     item_name: _builtins.str
+    """The inspection item's name."""
     department_id: _builtins.str
+    """The department that drew."""
     department_name: _builtins.str
+    """That department's name."""
     as_of: _builtins.str
+    """The day the rules were evaluated at (YYYY-MM-DD)."""
     algorithm_version: _builtins.str
+    """Version of the selection algorithm (docs/DRAW-ALGORITHM.md)."""
     seed: _builtins.str
+    """Hex SHA-256 seed the tickets were derived from."""
     entropy_source: _builtins.str
+    """Where the entropy came from."""
     entropy: _builtins.str
+    """Hex entropy behind the seed."""
     manifest_hash: _builtins.str
+    """Hex SHA-256 of the committed manifest."""
     rule_set_hash: _builtins.str
+    """Hex SHA-256 of the rule set used."""
     rule_set_version: _builtins.str
+    """The rule set's version label."""
     in_scope_count: _builtins.int
+    """Objects in the task's scope."""
     excluded_count: _builtins.int
+    """Objects a rule excluded."""
     eligible_count: _builtins.int
+    """Objects drawn from."""
     selected_count: _builtins.int
+    """Objects selected."""
     ratio: _builtins.str
+    """The task's ratio, a decimal string in (0, 1]."""
     team_size: _builtins.int
+    """Inspectors per team."""
     eligible_digest: _builtins.str
+    """Hex SHA-256 of the sorted eligible credit codes."""
     inspector_pool_digest: _builtins.str
+    """Hex SHA-256 of the inspector pool."""
     verification: _builtins.str
     """"match": re-derived from the stored rows against its commitments when published (a draw that does
     not verify is not published).
     """
     revision: _builtins.int
+    """1 for the first publication, one more per republication after a correction."""
     inspection_end_date: _builtins.str
+    """Last inspection day of the draw (YYYY-MM-DD)."""
     deadline: _builtins.str
+    """The publication deadline: 20 working days after the draw (YYYY-MM-DD)."""
     @_builtins.property
-    def draw_time(self) -> _timestamp_pb2.Timestamp: ...
+    def draw_time(self) -> _timestamp_pb2.Timestamp:
+        """When the draw was made."""
+
     @_builtins.property
-    def publish_time(self) -> _timestamp_pb2.Timestamp: ...
+    def publish_time(self) -> _timestamp_pb2.Timestamp:
+        """When the draw's results were (last) published."""
+
     def __init__(
         self,
         *,
@@ -244,10 +316,13 @@ Global___PublicDraw: _TypeAlias = PublicDraw  # noqa: Y015
 
 @_typing.final
 class GetPublishedDrawRequest(_message.Message):
+    """Request of PublicService.GetPublishedDraw."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DRAW_ID_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
+    """The draw."""
     def __init__(
         self,
         *,
@@ -263,14 +338,19 @@ Global___GetPublishedDrawRequest: _TypeAlias = GetPublishedDrawRequest  # noqa: 
 
 @_typing.final
 class ListPublishedDrawsRequest(_message.Message):
+    """Request of PublicService.ListPublishedDraws."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     department_id: _builtins.str
+    """Only the draws of this department when set."""
     page_size: _builtins.int
+    """At most this many per page; 0: the server's default (50), above 1000: 1000."""
     page_token: _builtins.str
+    """A next_page_token of the previous answer to the same query; empty: the first page."""
     def __init__(
         self,
         *,
@@ -288,13 +368,18 @@ Global___ListPublishedDrawsRequest: _TypeAlias = ListPublishedDrawsRequest  # no
 
 @_typing.final
 class ListPublishedDrawsResponse(_message.Message):
+    """One page of published draws."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DRAWS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """The token for the next page; empty on the last page."""
     @_builtins.property
-    def draws(self) -> _containers.RepeatedCompositeFieldContainer[Global___PublicDraw]: ...
+    def draws(self) -> _containers.RepeatedCompositeFieldContainer[Global___PublicDraw]:
+        """The published draws of the page."""
+
     def __init__(
         self,
         *,
@@ -311,6 +396,8 @@ Global___ListPublishedDrawsResponse: _TypeAlias = ListPublishedDrawsResponse  # 
 
 @_typing.final
 class PublicTask(_message.Message):
+    """A task as published: what was drawn, by whom, with its draws and results."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TASK_ID_FIELD_NUMBER: _builtins.int
@@ -323,14 +410,23 @@ class PublicTask(_message.Message):
     TEAM_SIZE_FIELD_NUMBER: _builtins.int
     DRAW_ID_FIELD_NUMBER: _builtins.int
     task_id: _builtins.str
+    """The task."""
     title: _builtins.str
+    """The task's title."""
     item_code: _builtins.str
+    """The inspection item's code."""
     item_name: _builtins.str
+    """The inspection item's name."""
     department_id: _builtins.str
+    """The department that drew."""
     department_name: _builtins.str
+    """That department's name."""
     ratio: _builtins.str
+    """The task's ratio, a decimal string in (0, 1]."""
     team_size: _builtins.int
+    """Inspectors per team."""
     draw_id: _builtins.str
+    """The task's published draw."""
     def __init__(
         self,
         *,
@@ -354,10 +450,13 @@ Global___PublicTask: _TypeAlias = PublicTask  # noqa: Y015
 
 @_typing.final
 class GetPublishedTaskRequest(_message.Message):
+    """Request of PublicService.GetPublishedTask."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TASK_ID_FIELD_NUMBER: _builtins.int
     task_id: _builtins.str
+    """The task."""
     def __init__(
         self,
         *,
@@ -381,8 +480,11 @@ class PublicInspector(_message.Message):
     NAME_FIELD_NUMBER: _builtins.int
     LEADER_FIELD_NUMBER: _builtins.int
     badge_number: _builtins.str
+    """The inspector's badge number."""
     name: _builtins.str
+    """The inspector's name."""
     leader: _builtins.bool
+    """The team's leader."""
     def __init__(
         self,
         *,
@@ -400,6 +502,8 @@ Global___PublicInspector: _TypeAlias = PublicInspector  # noqa: Y015
 
 @_typing.final
 class PublicResult(_message.Message):
+    """A published inspection result: what the public may see of one assignment's result."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     RECORD_ID_FIELD_NUMBER: _builtins.int
@@ -430,24 +534,41 @@ class PublicResult(_message.Message):
     record_id: _builtins.str
     """Stable id "<draw_id>/<position>/v<version>"."""
     draw_id: _builtins.str
+    """The draw of the assignment."""
     task_id: _builtins.str
+    """The draw's task."""
     position: _builtins.int
+    """Position of the assignment in its draw (1-based)."""
     version: _builtins.int
+    """The result's version (corrections add one)."""
     credit_code: _builtins.str
+    """The inspected object's credit code."""
     object_name: _builtins.str
+    """The object's name."""
     region_code: _builtins.str
+    """The object's region code."""
     item_code: _builtins.str
+    """The inspection item's code."""
     item_name: _builtins.str
+    """The inspection item's name."""
     department_id: _builtins.str
+    """The department that inspected."""
     department_name: _builtins.str
+    """That department's name."""
     inspected_on: _builtins.str
+    """Last day of the inspection (YYYY-MM-DD)."""
     outcome: _results_pb2.Outcome.ValueType
+    """What the inspection found."""
     outcome_label: _builtins.str
     """The outcome in the words published to the public (Chinese)."""
     findings: _builtins.str
+    """What the inspectors found."""
     penalty_decision_number: _builtins.str
+    """行政处罚决定书文号, with OUTCOME_CASE_OPENED."""
     referred_to_judicial: _builtins.bool
+    """Transferred to the judicial organs (Art. 13)."""
     correction_reason: _builtins.str
+    """Why this version replaced the previous one (empty for version 1)."""
     supersedes: _builtins.str
     """The record id this version corrects (empty for version 1)."""
     deadline: _builtins.str
@@ -455,9 +576,13 @@ class PublicResult(_message.Message):
     on_time: _builtins.bool
     """Whether this version was first published (publish_time) on or before the deadline."""
     @_builtins.property
-    def attachment_sha256(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def attachment_sha256(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """SHA-256 of each attachment kept elsewhere."""
+
     @_builtins.property
-    def team(self) -> _containers.RepeatedCompositeFieldContainer[Global___PublicInspector]: ...
+    def team(self) -> _containers.RepeatedCompositeFieldContainer[Global___PublicInspector]:
+        """The inspectors, leader first."""
+
     @_builtins.property
     def publish_time(self) -> _timestamp_pb2.Timestamp:
         """When this version of the result was first published (results are published as they come)."""
@@ -501,6 +626,8 @@ Global___PublicResult: _TypeAlias = PublicResult  # noqa: Y015
 
 @_typing.final
 class ListPublishedResultsRequest(_message.Message):
+    """Request of PublicService.ListPublishedResults."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DRAW_ID_FIELD_NUMBER: _builtins.int
@@ -509,10 +636,15 @@ class ListPublishedResultsRequest(_message.Message):
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
+    """Only the results of this draw when set."""
     credit_code: _builtins.str
+    """Only the results about this object when set."""
     department_id: _builtins.str
+    """Only the results of this department when set."""
     page_size: _builtins.int
+    """At most this many per page; 0: the server's default (50), above 1000: 1000."""
     page_token: _builtins.str
+    """A next_page_token of the previous answer to the same query; empty: the first page."""
     def __init__(
         self,
         *,
@@ -532,13 +664,18 @@ Global___ListPublishedResultsRequest: _TypeAlias = ListPublishedResultsRequest  
 
 @_typing.final
 class ListPublishedResultsResponse(_message.Message):
+    """One page of published results."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     RESULTS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """The token for the next page; empty on the last page."""
     @_builtins.property
-    def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___PublicResult]: ...
+    def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___PublicResult]:
+        """The published results of the page."""
+
     def __init__(
         self,
         *,
@@ -581,19 +718,29 @@ class AbandonedDraw(_message.Message):
     ENTROPY_SOURCE_FIELD_NUMBER: _builtins.int
     ENTROPY_NOTE_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
+    """The abandoned draw."""
     task_id: _builtins.str
+    """The draw's task."""
     task_title: _builtins.str
+    """The task's title."""
     item_code: _builtins.str
+    """The inspection item's code."""
     department_id: _builtins.str
+    """The department that drew."""
     department_name: _builtins.str
+    """That department's name."""
     manifest_hash: _builtins.str
+    """Hex SHA-256 of its committed manifest."""
     seed: _builtins.str
+    """Its seed, hex (empty when it was abandoned before its entropy)."""
     selected_count: _builtins.int
+    """Objects it had selected."""
     reason: _builtins.str
     """One of the closed list DATA_ERROR, RULES_ERROR, ENTROPY_FAILED, TASK_CHANGED, ORDERED_BY_SUPERVISOR,
     OTHER.
     """
     note: _builtins.str
+    """Free-text note on why it was abandoned."""
     replaced_by_draw_id: _builtins.str
     """The task's next draw, which replaced this one ("" until the task is drawn again)."""
     replacement_published: _builtins.bool
@@ -603,9 +750,13 @@ class AbandonedDraw(_message.Message):
     entropy_note: _builtins.str
     """"local secret — development only, not publishable" for a draw made with a local secret, else ""."""
     @_builtins.property
-    def draw_time(self) -> _timestamp_pb2.Timestamp: ...
+    def draw_time(self) -> _timestamp_pb2.Timestamp:
+        """When the draw was made."""
+
     @_builtins.property
-    def abandon_time(self) -> _timestamp_pb2.Timestamp: ...
+    def abandon_time(self) -> _timestamp_pb2.Timestamp:
+        """When it was abandoned."""
+
     def __init__(
         self,
         *,
@@ -637,21 +788,33 @@ Global___AbandonedDraw: _TypeAlias = AbandonedDraw  # noqa: Y015
 
 @_typing.final
 class ListAbandonedDrawsRequest(_message.Message):
+    """Request of PublicService.ListAbandonedDraws."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TASK_ID_FIELD_NUMBER: _builtins.int
     DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     task_id: _builtins.str
+    """Only the abandoned draws of this task when set."""
     department_id: _builtins.str
+    """Only those of this department when set."""
+    page_size: _builtins.int
+    """At most this many per page; 0: the server's default (50), above 1000: 1000."""
+    page_token: _builtins.str
+    """A next_page_token of the previous answer to the same query; empty: the first page."""
     def __init__(
         self,
         *,
         task_id: _builtins.str = ...,
         department_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_id", b"department_id", "task_id", b"task_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department_id", b"department_id", "page_size", b"page_size", "page_token", b"page_token", "task_id", b"task_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -659,19 +822,27 @@ Global___ListAbandonedDrawsRequest: _TypeAlias = ListAbandonedDrawsRequest  # no
 
 @_typing.final
 class ListAbandonedDrawsResponse(_message.Message):
+    """One page of abandoned draws."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DRAWS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """The token for the next page; empty on the last page."""
     @_builtins.property
-    def draws(self) -> _containers.RepeatedCompositeFieldContainer[Global___AbandonedDraw]: ...
+    def draws(self) -> _containers.RepeatedCompositeFieldContainer[Global___AbandonedDraw]:
+        """The abandoned draws of the page, oldest first."""
+
     def __init__(
         self,
         *,
         draws: _abc.Iterable[Global___AbandonedDraw] | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["draws", b"draws"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["draws", b"draws", "next_page_token", b"next_page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -679,10 +850,13 @@ Global___ListAbandonedDrawsResponse: _TypeAlias = ListAbandonedDrawsResponse  # 
 
 @_typing.final
 class GetAbandonedDrawRequest(_message.Message):
+    """Request of PublicService.GetAbandonedDraw."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DRAW_ID_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
+    """The abandoned draw."""
     def __init__(
         self,
         *,
@@ -698,6 +872,8 @@ Global___GetAbandonedDrawRequest: _TypeAlias = GetAbandonedDrawRequest  # noqa: 
 
 @_typing.final
 class DepartmentRedraws(_message.Message):
+    """Draws and abandoned draws of one department."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     @_typing.final
@@ -727,14 +903,19 @@ class DepartmentRedraws(_message.Message):
     TASKS_WITH_ABANDONS_FIELD_NUMBER: _builtins.int
     ABANDONED_BY_REASON_FIELD_NUMBER: _builtins.int
     department_id: _builtins.str
+    """The department."""
     department_name: _builtins.str
+    """Its name."""
     draws: _builtins.int
     """Draws of the department's tasks, abandoned ones included."""
     abandoned: _builtins.int
+    """Its abandoned draws."""
     tasks_with_abandons: _builtins.int
     """Tasks with at least one abandoned draw."""
     @_builtins.property
-    def abandoned_by_reason(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]: ...
+    def abandoned_by_reason(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """Its abandoned draws per reason code."""
+
     def __init__(
         self,
         *,
@@ -755,6 +936,8 @@ Global___DepartmentRedraws: _TypeAlias = DepartmentRedraws  # noqa: Y015
 
 @_typing.final
 class GetRedrawStatisticsRequest(_message.Message):
+    """Request of PublicService.GetRedrawStatistics."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -770,6 +953,8 @@ Global___GetRedrawStatisticsRequest: _TypeAlias = GetRedrawStatisticsRequest  # 
 
 @_typing.final
 class GetRedrawStatisticsResponse(_message.Message):
+    """Re-draw statistics per department."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DEPARTMENTS_FIELD_NUMBER: _builtins.int
@@ -777,7 +962,9 @@ class GetRedrawStatisticsResponse(_message.Message):
     max_abandons_per_task: _builtins.int
     """How many draws of one task may be abandoned on this server (DUALDRAW_MAX_ABANDONS_PER_TASK)."""
     @_builtins.property
-    def departments(self) -> _containers.RepeatedCompositeFieldContainer[Global___DepartmentRedraws]: ...
+    def departments(self) -> _containers.RepeatedCompositeFieldContainer[Global___DepartmentRedraws]:
+        """One entry per department with draws."""
+
     def __init__(
         self,
         *,
@@ -801,6 +988,7 @@ class GetPublishedPlanRequest(_message.Message):
     PLAN_ID_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     plan_id: _builtins.str
+    """The published plan."""
     version: _builtins.int
     """0: the latest published version."""
     def __init__(
@@ -819,11 +1007,14 @@ Global___GetPublishedPlanRequest: _TypeAlias = GetPublishedPlanRequest  # noqa: 
 
 @_typing.final
 class GetPublishedPlanEstimateRequest(_message.Message):
+    """Request of PublicService.GetPublishedPlanEstimate."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PLAN_ID_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     plan_id: _builtins.str
+    """The published plan."""
     version: _builtins.int
     """0: the latest published version."""
     def __init__(
@@ -842,12 +1033,16 @@ Global___GetPublishedPlanEstimateRequest: _TypeAlias = GetPublishedPlanEstimateR
 
 @_typing.final
 class ListPublishedPlansRequest(_message.Message):
+    """Request of PublicService.ListPublishedPlans."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
+    """At most this many per page; 0: the server's default (50), above 1000: 1000."""
     page_token: _builtins.str
+    """A next_page_token of the previous answer to the same query; empty: the first page."""
     def __init__(
         self,
         *,
@@ -864,11 +1059,14 @@ Global___ListPublishedPlansRequest: _TypeAlias = ListPublishedPlansRequest  # no
 
 @_typing.final
 class ListPublishedPlansResponse(_message.Message):
+    """One page of published plans."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PLANS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """The token for the next page; empty on the last page."""
     @_builtins.property
     def plans(self) -> _containers.RepeatedCompositeFieldContainer[_plans_pb2.Plan]:
         """The latest published version of each plan, by plan id."""

@@ -28,7 +28,8 @@ if _version_not_supported:
 
 
 class PublicServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """The public read API (一公开): published items, plans, draws, results and re-draws; no login needed.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -104,46 +105,54 @@ class PublicServiceStub:
 
 
 class PublicServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """The public read API (一公开): published items, plans, draws, results and re-draws; no login needed.
+    """
 
     def ListPublishedItems(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists published items, a page at a time.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListItemVersions(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists item versions, a page at a time.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetPublishedItem(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Reads one published item.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListPublishedDraws(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists published draws, a page at a time.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetPublishedDraw(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Reads one published draw.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetPublishedTask(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Reads one published task.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListPublishedResults(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists published results, a page at a time.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -178,7 +187,8 @@ class PublicServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListPublishedPlans(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists published plans, a page at a time.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -269,7 +279,8 @@ def add_PublicServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class PublicService:
-    """Missing associated documentation comment in .proto file."""
+    """The public read API (一公开): published items, plans, draws, results and re-draws; no login needed.
+    """
 
     @staticmethod
     def ListPublishedItems(request,

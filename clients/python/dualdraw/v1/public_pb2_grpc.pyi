@@ -31,17 +31,26 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class PublicServiceStub:
+    """The public read API (一公开): published items, plans, draws, results and re-draws; no login needed."""
+
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> PublicServiceAsyncStub: ...
     ListPublishedItems: _grpc.UnaryUnaryMultiCallable[_public_pb2.ListPublishedItemsRequest, _public_pb2.ListPublishedItemsResponse]
+    """Lists published items, a page at a time."""
     ListItemVersions: _grpc.UnaryUnaryMultiCallable[_public_pb2.ListItemVersionsRequest, _public_pb2.ListItemVersionsResponse]
+    """Lists item versions, a page at a time."""
     GetPublishedItem: _grpc.UnaryUnaryMultiCallable[_public_pb2.GetPublishedItemRequest, _publication_pb2.ItemVersion]
+    """Reads one published item."""
     ListPublishedDraws: _grpc.UnaryUnaryMultiCallable[_public_pb2.ListPublishedDrawsRequest, _public_pb2.ListPublishedDrawsResponse]
+    """Lists published draws, a page at a time."""
     GetPublishedDraw: _grpc.UnaryUnaryMultiCallable[_public_pb2.GetPublishedDrawRequest, _public_pb2.PublicDraw]
+    """Reads one published draw."""
     GetPublishedTask: _grpc.UnaryUnaryMultiCallable[_public_pb2.GetPublishedTaskRequest, _public_pb2.PublicTask]
+    """Reads one published task."""
     ListPublishedResults: _grpc.UnaryUnaryMultiCallable[_public_pb2.ListPublishedResultsRequest, _public_pb2.ListPublishedResultsResponse]
+    """Lists published results, a page at a time."""
     ListAbandonedDraws: _grpc.UnaryUnaryMultiCallable[_public_pb2.ListAbandonedDrawsRequest, _public_pb2.ListAbandonedDrawsResponse]
     """-- abandoned draws and re-draws: public from the moment a draw is abandoned --
     Abandoned draws, oldest first, optionally of one task or one department.
@@ -53,6 +62,7 @@ class PublicServiceStub:
     GetPublishedPlan: _grpc.UnaryUnaryMultiCallable[_public_pb2.GetPublishedPlanRequest, _plans_pb2.Plan]
     """-- annual plans: published versions in force only (plans.proto) --"""
     ListPublishedPlans: _grpc.UnaryUnaryMultiCallable[_public_pb2.ListPublishedPlansRequest, _public_pb2.ListPublishedPlansResponse]
+    """Lists published plans, a page at a time."""
     GetPublishedPlanEstimate: _grpc.UnaryUnaryMultiCallable[_public_pb2.GetPublishedPlanEstimateRequest, _plans_pb2.PlanEstimate]
     """The estimate of a published version (Art. 9: workload and funding), from the live directory and the
     rules as of the version's publication day (UTC+8): draws, inspector-days against the qualified
@@ -61,14 +71,23 @@ class PublicServiceStub:
 
 @_typing.type_check_only
 class PublicServiceAsyncStub(PublicServiceStub):
+    """The public read API (一公开): published items, plans, draws, results and re-draws; no login needed."""
+
     def __init__(self, channel: _aio.Channel) -> None: ...
     ListPublishedItems: _aio.UnaryUnaryMultiCallable[_public_pb2.ListPublishedItemsRequest, _public_pb2.ListPublishedItemsResponse]  # type: ignore[assignment]
+    """Lists published items, a page at a time."""
     ListItemVersions: _aio.UnaryUnaryMultiCallable[_public_pb2.ListItemVersionsRequest, _public_pb2.ListItemVersionsResponse]  # type: ignore[assignment]
+    """Lists item versions, a page at a time."""
     GetPublishedItem: _aio.UnaryUnaryMultiCallable[_public_pb2.GetPublishedItemRequest, _publication_pb2.ItemVersion]  # type: ignore[assignment]
+    """Reads one published item."""
     ListPublishedDraws: _aio.UnaryUnaryMultiCallable[_public_pb2.ListPublishedDrawsRequest, _public_pb2.ListPublishedDrawsResponse]  # type: ignore[assignment]
+    """Lists published draws, a page at a time."""
     GetPublishedDraw: _aio.UnaryUnaryMultiCallable[_public_pb2.GetPublishedDrawRequest, _public_pb2.PublicDraw]  # type: ignore[assignment]
+    """Reads one published draw."""
     GetPublishedTask: _aio.UnaryUnaryMultiCallable[_public_pb2.GetPublishedTaskRequest, _public_pb2.PublicTask]  # type: ignore[assignment]
+    """Reads one published task."""
     ListPublishedResults: _aio.UnaryUnaryMultiCallable[_public_pb2.ListPublishedResultsRequest, _public_pb2.ListPublishedResultsResponse]  # type: ignore[assignment]
+    """Lists published results, a page at a time."""
     ListAbandonedDraws: _aio.UnaryUnaryMultiCallable[_public_pb2.ListAbandonedDrawsRequest, _public_pb2.ListAbandonedDrawsResponse]  # type: ignore[assignment]
     """-- abandoned draws and re-draws: public from the moment a draw is abandoned --
     Abandoned draws, oldest first, optionally of one task or one department.
@@ -80,6 +99,7 @@ class PublicServiceAsyncStub(PublicServiceStub):
     GetPublishedPlan: _aio.UnaryUnaryMultiCallable[_public_pb2.GetPublishedPlanRequest, _plans_pb2.Plan]  # type: ignore[assignment]
     """-- annual plans: published versions in force only (plans.proto) --"""
     ListPublishedPlans: _aio.UnaryUnaryMultiCallable[_public_pb2.ListPublishedPlansRequest, _public_pb2.ListPublishedPlansResponse]  # type: ignore[assignment]
+    """Lists published plans, a page at a time."""
     GetPublishedPlanEstimate: _aio.UnaryUnaryMultiCallable[_public_pb2.GetPublishedPlanEstimateRequest, _plans_pb2.PlanEstimate]  # type: ignore[assignment]
     """The estimate of a published version (Art. 9: workload and funding), from the live directory and the
     rules as of the version's publication day (UTC+8): draws, inspector-days against the qualified
@@ -87,54 +107,63 @@ class PublicServiceAsyncStub(PublicServiceStub):
     """
 
 class PublicServiceServicer(metaclass=_abc_1.ABCMeta):
+    """The public read API (一公开): published items, plans, draws, results and re-draws; no login needed."""
+
     @_abc_1.abstractmethod
     def ListPublishedItems(
         self,
         request: _public_pb2.ListPublishedItemsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_public_pb2.ListPublishedItemsResponse, _abc.Awaitable[_public_pb2.ListPublishedItemsResponse]]: ...
+    ) -> _typing.Union[_public_pb2.ListPublishedItemsResponse, _abc.Awaitable[_public_pb2.ListPublishedItemsResponse]]:
+        """Lists published items, a page at a time."""
 
     @_abc_1.abstractmethod
     def ListItemVersions(
         self,
         request: _public_pb2.ListItemVersionsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_public_pb2.ListItemVersionsResponse, _abc.Awaitable[_public_pb2.ListItemVersionsResponse]]: ...
+    ) -> _typing.Union[_public_pb2.ListItemVersionsResponse, _abc.Awaitable[_public_pb2.ListItemVersionsResponse]]:
+        """Lists item versions, a page at a time."""
 
     @_abc_1.abstractmethod
     def GetPublishedItem(
         self,
         request: _public_pb2.GetPublishedItemRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_publication_pb2.ItemVersion, _abc.Awaitable[_publication_pb2.ItemVersion]]: ...
+    ) -> _typing.Union[_publication_pb2.ItemVersion, _abc.Awaitable[_publication_pb2.ItemVersion]]:
+        """Reads one published item."""
 
     @_abc_1.abstractmethod
     def ListPublishedDraws(
         self,
         request: _public_pb2.ListPublishedDrawsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_public_pb2.ListPublishedDrawsResponse, _abc.Awaitable[_public_pb2.ListPublishedDrawsResponse]]: ...
+    ) -> _typing.Union[_public_pb2.ListPublishedDrawsResponse, _abc.Awaitable[_public_pb2.ListPublishedDrawsResponse]]:
+        """Lists published draws, a page at a time."""
 
     @_abc_1.abstractmethod
     def GetPublishedDraw(
         self,
         request: _public_pb2.GetPublishedDrawRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_public_pb2.PublicDraw, _abc.Awaitable[_public_pb2.PublicDraw]]: ...
+    ) -> _typing.Union[_public_pb2.PublicDraw, _abc.Awaitable[_public_pb2.PublicDraw]]:
+        """Reads one published draw."""
 
     @_abc_1.abstractmethod
     def GetPublishedTask(
         self,
         request: _public_pb2.GetPublishedTaskRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_public_pb2.PublicTask, _abc.Awaitable[_public_pb2.PublicTask]]: ...
+    ) -> _typing.Union[_public_pb2.PublicTask, _abc.Awaitable[_public_pb2.PublicTask]]:
+        """Reads one published task."""
 
     @_abc_1.abstractmethod
     def ListPublishedResults(
         self,
         request: _public_pb2.ListPublishedResultsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_public_pb2.ListPublishedResultsResponse, _abc.Awaitable[_public_pb2.ListPublishedResultsResponse]]: ...
+    ) -> _typing.Union[_public_pb2.ListPublishedResultsResponse, _abc.Awaitable[_public_pb2.ListPublishedResultsResponse]]:
+        """Lists published results, a page at a time."""
 
     @_abc_1.abstractmethod
     def ListAbandonedDraws(
@@ -175,7 +204,8 @@ class PublicServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _public_pb2.ListPublishedPlansRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_public_pb2.ListPublishedPlansResponse, _abc.Awaitable[_public_pb2.ListPublishedPlansResponse]]: ...
+    ) -> _typing.Union[_public_pb2.ListPublishedPlansResponse, _abc.Awaitable[_public_pb2.ListPublishedPlansResponse]]:
+        """Lists published plans, a page at a time."""
 
     @_abc_1.abstractmethod
     def GetPublishedPlanEstimate(

@@ -26,17 +26,18 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from dualdraw.v1 import items_pb2 as dualdraw_dot_v1_dot_items__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x64ualdraw/v1/publication.proto\x12\x0b\x64ualdraw.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17\x64ualdraw/v1/items.proto\"\xf6\x01\n\x0bPublication\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\x12\x10\n\x08revision\x18\x02 \x01(\x05\x12\x10\n\x08sequence\x18\x03 \x01(\x03\x12\x30\n\x0cpublish_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cpublished_by\x18\x05 \x01(\t\x12\x1b\n\x13inspection_end_date\x18\x06 \x01(\t\x12\x10\n\x08\x64\x65\x61\x64line\x18\x07 \x01(\t\x12\x14\n\x0cverification\x18\x08 \x01(\t\x12\x14\n\x0cresult_count\x18\t \x01(\x05\x12\x0f\n\x07on_time\x18\n \x01(\x08\"@\n\x19PublishDrawResultsRequest\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"\xcd\x01\n\x12PendingPublication\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12\x1b\n\x13inspection_end_date\x18\x03 \x01(\t\x12\x10\n\x08\x64\x65\x61\x64line\x18\x04 \x01(\t\x12\x1c\n\x14overdue_working_days\x18\x05 \x01(\x05\x12\x1b\n\x13unpublished_results\x18\x06 \x01(\x05\x12\x0f\n\x07overdue\x18\x07 \x01(\x08\x12\x1a\n\x12unrecorded_results\x18\x08 \x01(\x05\"E\n\x1eListPendingPublicationsRequest\x12\r\n\x05\x61s_of\x18\x01 \x01(\t\x12\x14\n\x0coverdue_only\x18\x02 \x01(\x08\"X\n\x1fListPendingPublicationsResponse\x12\x35\n\x0cpublications\x18\x01 \x03(\x0b\x32\x1f.dualdraw.v1.PendingPublication\"\x83\x02\n\x0bItemVersion\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x05\x12)\n\x04item\x18\x03 \x01(\x0b\x32\x1b.dualdraw.v1.InspectionItem\x12\x16\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x04 \x01(\t\x12\x30\n\x0cpublish_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cpublished_by\x18\x06 \x01(\t\x12\x16\n\x0e\x63hange_summary\x18\x07 \x01(\t\x12\x1a\n\x12\x63hange_legal_basis\x18\x08 \x01(\t\x12\x16\n\x0e\x63hanged_fields\x18\t \x03(\t\"x\n\x16PublishItemListRequest\x12\x16\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x01 \x01(\t\x12\x16\n\x0e\x63hange_summary\x18\x02 \x01(\t\x12\x1a\n\x12\x63hange_legal_basis\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"E\n\x17PublishItemListResponse\x12*\n\x08versions\x18\x01 \x03(\x0b\x32\x18.dualdraw.v1.ItemVersion\"\xa8\x01\n\x1bReviseInspectionItemRequest\x12)\n\x04item\x18\x01 \x01(\x0b\x32\x1b.dualdraw.v1.InspectionItem\x12\x16\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x02 \x01(\t\x12\x16\n\x0e\x63hange_summary\x18\x03 \x01(\t\x12\x1a\n\x12\x63hange_legal_basis\x18\x04 \x01(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"r\n\rExportRequest\x12%\n\x04kind\x18\x01 \x01(\x0e\x32\x17.dualdraw.v1.ExportKind\x12)\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x19.dualdraw.v1.ExportFormat\x12\x0f\n\x07\x64raw_id\x18\x03 \x01(\t\",\n\x0b\x45xportChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x0f\n\x07records\x18\x02 \x01(\x03\"6\n\x1a\x45xportCreditRecordsRequest\x12\x18\n\x10since_checkpoint\x18\x01 \x01(\x03\"F\n\x11\x43reditExportChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x12\n\ncheckpoint\x18\x02 \x01(\x03\x12\x0f\n\x07records\x18\x03 \x01(\x03*\x92\x01\n\nExportKind\x12\x1b\n\x17\x45XPORT_KIND_UNSPECIFIED\x10\x00\x12\x17\n\x13\x45XPORT_KIND_RESULTS\x10\x01\x12\x1b\n\x17\x45XPORT_KIND_ASSIGNMENTS\x10\x02\x12\x1a\n\x16\x45XPORT_KIND_EXCLUSIONS\x10\x03\x12\x15\n\x11\x45XPORT_KIND_ITEMS\x10\x04*]\n\x0c\x45xportFormat\x12\x1d\n\x19\x45XPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x15\n\x11\x45XPORT_FORMAT_CSV\x10\x01\x12\x17\n\x13\x45XPORT_FORMAT_JSONL\x10\x02\x32\xc0\x04\n\x12PublicationService\x12V\n\x12PublishDrawResults\x12&.dualdraw.v1.PublishDrawResultsRequest\x1a\x18.dualdraw.v1.Publication\x12t\n\x17ListPendingPublications\x12+.dualdraw.v1.ListPendingPublicationsRequest\x1a,.dualdraw.v1.ListPendingPublicationsResponse\x12\\\n\x0fPublishItemList\x12#.dualdraw.v1.PublishItemListRequest\x1a$.dualdraw.v1.PublishItemListResponse\x12Z\n\x14ReviseInspectionItem\x12(.dualdraw.v1.ReviseInspectionItemRequest\x1a\x18.dualdraw.v1.ItemVersion\x12@\n\x06\x45xport\x12\x1a.dualdraw.v1.ExportRequest\x1a\x18.dualdraw.v1.ExportChunk0\x01\x12`\n\x13\x45xportCreditRecords\x12\'.dualdraw.v1.ExportCreditRecordsRequest\x1a\x1e.dualdraw.v1.CreditExportChunk0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x64ualdraw/v1/publication.proto\x12\x0b\x64ualdraw.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17\x64ualdraw/v1/items.proto\"\xf6\x01\n\x0bPublication\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\x12\x10\n\x08revision\x18\x02 \x01(\x05\x12\x10\n\x08sequence\x18\x03 \x01(\x03\x12\x30\n\x0cpublish_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cpublished_by\x18\x05 \x01(\t\x12\x1b\n\x13inspection_end_date\x18\x06 \x01(\t\x12\x10\n\x08\x64\x65\x61\x64line\x18\x07 \x01(\t\x12\x14\n\x0cverification\x18\x08 \x01(\t\x12\x14\n\x0cresult_count\x18\t \x01(\x05\x12\x0f\n\x07on_time\x18\n \x01(\x08\"@\n\x19PublishDrawResultsRequest\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"\xcd\x01\n\x12PendingPublication\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12\x1b\n\x13inspection_end_date\x18\x03 \x01(\t\x12\x10\n\x08\x64\x65\x61\x64line\x18\x04 \x01(\t\x12\x1c\n\x14overdue_working_days\x18\x05 \x01(\x05\x12\x1b\n\x13unpublished_results\x18\x06 \x01(\x05\x12\x0f\n\x07overdue\x18\x07 \x01(\x08\x12\x1a\n\x12unrecorded_results\x18\x08 \x01(\x05\"l\n\x1eListPendingPublicationsRequest\x12\r\n\x05\x61s_of\x18\x01 \x01(\t\x12\x14\n\x0coverdue_only\x18\x02 \x01(\x08\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"q\n\x1fListPendingPublicationsResponse\x12\x35\n\x0cpublications\x18\x01 \x03(\x0b\x32\x1f.dualdraw.v1.PendingPublication\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x83\x02\n\x0bItemVersion\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x05\x12)\n\x04item\x18\x03 \x01(\x0b\x32\x1b.dualdraw.v1.InspectionItem\x12\x16\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x04 \x01(\t\x12\x30\n\x0cpublish_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cpublished_by\x18\x06 \x01(\t\x12\x16\n\x0e\x63hange_summary\x18\x07 \x01(\t\x12\x1a\n\x12\x63hange_legal_basis\x18\x08 \x01(\t\x12\x16\n\x0e\x63hanged_fields\x18\t \x03(\t\"x\n\x16PublishItemListRequest\x12\x16\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x01 \x01(\t\x12\x16\n\x0e\x63hange_summary\x18\x02 \x01(\t\x12\x1a\n\x12\x63hange_legal_basis\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"E\n\x17PublishItemListResponse\x12*\n\x08versions\x18\x01 \x03(\x0b\x32\x18.dualdraw.v1.ItemVersion\"\xa8\x01\n\x1bReviseInspectionItemRequest\x12)\n\x04item\x18\x01 \x01(\x0b\x32\x1b.dualdraw.v1.InspectionItem\x12\x16\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x02 \x01(\t\x12\x16\n\x0e\x63hange_summary\x18\x03 \x01(\t\x12\x1a\n\x12\x63hange_legal_basis\x18\x04 \x01(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"r\n\rExportRequest\x12%\n\x04kind\x18\x01 \x01(\x0e\x32\x17.dualdraw.v1.ExportKind\x12)\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x19.dualdraw.v1.ExportFormat\x12\x0f\n\x07\x64raw_id\x18\x03 \x01(\t\",\n\x0b\x45xportChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x0f\n\x07records\x18\x02 \x01(\x03\"6\n\x1a\x45xportCreditRecordsRequest\x12\x18\n\x10since_checkpoint\x18\x01 \x01(\x03\"F\n\x11\x43reditExportChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x12\n\ncheckpoint\x18\x02 \x01(\x03\x12\x0f\n\x07records\x18\x03 \x01(\x03*\x92\x01\n\nExportKind\x12\x1b\n\x17\x45XPORT_KIND_UNSPECIFIED\x10\x00\x12\x17\n\x13\x45XPORT_KIND_RESULTS\x10\x01\x12\x1b\n\x17\x45XPORT_KIND_ASSIGNMENTS\x10\x02\x12\x1a\n\x16\x45XPORT_KIND_EXCLUSIONS\x10\x03\x12\x15\n\x11\x45XPORT_KIND_ITEMS\x10\x04*]\n\x0c\x45xportFormat\x12\x1d\n\x19\x45XPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x15\n\x11\x45XPORT_FORMAT_CSV\x10\x01\x12\x17\n\x13\x45XPORT_FORMAT_JSONL\x10\x02\x32\xc0\x04\n\x12PublicationService\x12V\n\x12PublishDrawResults\x12&.dualdraw.v1.PublishDrawResultsRequest\x1a\x18.dualdraw.v1.Publication\x12t\n\x17ListPendingPublications\x12+.dualdraw.v1.ListPendingPublicationsRequest\x1a,.dualdraw.v1.ListPendingPublicationsResponse\x12\\\n\x0fPublishItemList\x12#.dualdraw.v1.PublishItemListRequest\x1a$.dualdraw.v1.PublishItemListResponse\x12Z\n\x14ReviseInspectionItem\x12(.dualdraw.v1.ReviseInspectionItemRequest\x1a\x18.dualdraw.v1.ItemVersion\x12@\n\x06\x45xport\x12\x1a.dualdraw.v1.ExportRequest\x1a\x18.dualdraw.v1.ExportChunk0\x01\x12`\n\x13\x45xportCreditRecords\x12\'.dualdraw.v1.ExportCreditRecordsRequest\x1a\x1e.dualdraw.v1.CreditExportChunk0\x01\x42\x61\n\x0forg.dualdraw.v1B\x10PublicationProtoP\x01Z:github.com/dualdraw/dualdraw/gen/go/dualdraw/v1;dualdrawv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dualdraw.v1.publication_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
-  _globals['_EXPORTKIND']._serialized_start=1705
-  _globals['_EXPORTKIND']._serialized_end=1851
-  _globals['_EXPORTFORMAT']._serialized_start=1853
-  _globals['_EXPORTFORMAT']._serialized_end=1946
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n\017org.dualdraw.v1B\020PublicationProtoP\001Z:github.com/dualdraw/dualdraw/gen/go/dualdraw/v1;dualdrawv1'
+  _globals['_EXPORTKIND']._serialized_start=1769
+  _globals['_EXPORTKIND']._serialized_end=1915
+  _globals['_EXPORTFORMAT']._serialized_start=1917
+  _globals['_EXPORTFORMAT']._serialized_end=2010
   _globals['_PUBLICATION']._serialized_start=105
   _globals['_PUBLICATION']._serialized_end=351
   _globals['_PUBLISHDRAWRESULTSREQUEST']._serialized_start=353
@@ -44,25 +45,25 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PENDINGPUBLICATION']._serialized_start=420
   _globals['_PENDINGPUBLICATION']._serialized_end=625
   _globals['_LISTPENDINGPUBLICATIONSREQUEST']._serialized_start=627
-  _globals['_LISTPENDINGPUBLICATIONSREQUEST']._serialized_end=696
-  _globals['_LISTPENDINGPUBLICATIONSRESPONSE']._serialized_start=698
-  _globals['_LISTPENDINGPUBLICATIONSRESPONSE']._serialized_end=786
-  _globals['_ITEMVERSION']._serialized_start=789
-  _globals['_ITEMVERSION']._serialized_end=1048
-  _globals['_PUBLISHITEMLISTREQUEST']._serialized_start=1050
-  _globals['_PUBLISHITEMLISTREQUEST']._serialized_end=1170
-  _globals['_PUBLISHITEMLISTRESPONSE']._serialized_start=1172
-  _globals['_PUBLISHITEMLISTRESPONSE']._serialized_end=1241
-  _globals['_REVISEINSPECTIONITEMREQUEST']._serialized_start=1244
-  _globals['_REVISEINSPECTIONITEMREQUEST']._serialized_end=1412
-  _globals['_EXPORTREQUEST']._serialized_start=1414
-  _globals['_EXPORTREQUEST']._serialized_end=1528
-  _globals['_EXPORTCHUNK']._serialized_start=1530
-  _globals['_EXPORTCHUNK']._serialized_end=1574
-  _globals['_EXPORTCREDITRECORDSREQUEST']._serialized_start=1576
-  _globals['_EXPORTCREDITRECORDSREQUEST']._serialized_end=1630
-  _globals['_CREDITEXPORTCHUNK']._serialized_start=1632
-  _globals['_CREDITEXPORTCHUNK']._serialized_end=1702
-  _globals['_PUBLICATIONSERVICE']._serialized_start=1949
-  _globals['_PUBLICATIONSERVICE']._serialized_end=2525
+  _globals['_LISTPENDINGPUBLICATIONSREQUEST']._serialized_end=735
+  _globals['_LISTPENDINGPUBLICATIONSRESPONSE']._serialized_start=737
+  _globals['_LISTPENDINGPUBLICATIONSRESPONSE']._serialized_end=850
+  _globals['_ITEMVERSION']._serialized_start=853
+  _globals['_ITEMVERSION']._serialized_end=1112
+  _globals['_PUBLISHITEMLISTREQUEST']._serialized_start=1114
+  _globals['_PUBLISHITEMLISTREQUEST']._serialized_end=1234
+  _globals['_PUBLISHITEMLISTRESPONSE']._serialized_start=1236
+  _globals['_PUBLISHITEMLISTRESPONSE']._serialized_end=1305
+  _globals['_REVISEINSPECTIONITEMREQUEST']._serialized_start=1308
+  _globals['_REVISEINSPECTIONITEMREQUEST']._serialized_end=1476
+  _globals['_EXPORTREQUEST']._serialized_start=1478
+  _globals['_EXPORTREQUEST']._serialized_end=1592
+  _globals['_EXPORTCHUNK']._serialized_start=1594
+  _globals['_EXPORTCHUNK']._serialized_end=1638
+  _globals['_EXPORTCREDITRECORDSREQUEST']._serialized_start=1640
+  _globals['_EXPORTCREDITRECORDSREQUEST']._serialized_end=1694
+  _globals['_CREDITEXPORTCHUNK']._serialized_start=1696
+  _globals['_CREDITEXPORTCHUNK']._serialized_end=1766
+  _globals['_PUBLICATIONSERVICE']._serialized_start=2013
+  _globals['_PUBLICATIONSERVICE']._serialized_end=2589
 # @@protoc_insertion_point(module_scope)

@@ -30,18 +30,29 @@ class _ExportKind:
 class _ExportKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ExportKind.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     EXPORT_KIND_UNSPECIFIED: _ExportKind.ValueType  # 0
+    """Not set."""
     EXPORT_KIND_RESULTS: _ExportKind.ValueType  # 1
+    """Inspection results."""
     EXPORT_KIND_ASSIGNMENTS: _ExportKind.ValueType  # 2
+    """Assignments: selected objects and their teams."""
     EXPORT_KIND_EXCLUSIONS: _ExportKind.ValueType  # 3
+    """Exclusions and their reasons."""
     EXPORT_KIND_ITEMS: _ExportKind.ValueType  # 4
+    """The published item list."""
 
-class ExportKind(_ExportKind, metaclass=_ExportKindEnumTypeWrapper): ...
+class ExportKind(_ExportKind, metaclass=_ExportKindEnumTypeWrapper):
+    """What an export holds."""
 
 EXPORT_KIND_UNSPECIFIED: ExportKind.ValueType  # 0
+"""Not set."""
 EXPORT_KIND_RESULTS: ExportKind.ValueType  # 1
+"""Inspection results."""
 EXPORT_KIND_ASSIGNMENTS: ExportKind.ValueType  # 2
+"""Assignments: selected objects and their teams."""
 EXPORT_KIND_EXCLUSIONS: ExportKind.ValueType  # 3
+"""Exclusions and their reasons."""
 EXPORT_KIND_ITEMS: ExportKind.ValueType  # 4
+"""The published item list."""
 Global___ExportKind: _TypeAlias = ExportKind  # noqa: Y015
 
 class _ExportFormat:
@@ -51,14 +62,21 @@ class _ExportFormat:
 class _ExportFormatEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ExportFormat.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     EXPORT_FORMAT_UNSPECIFIED: _ExportFormat.ValueType  # 0
+    """Not set."""
     EXPORT_FORMAT_CSV: _ExportFormat.ValueType  # 1
+    """CSV with a header line."""
     EXPORT_FORMAT_JSONL: _ExportFormat.ValueType  # 2
+    """One JSON object a line."""
 
-class ExportFormat(_ExportFormat, metaclass=_ExportFormatEnumTypeWrapper): ...
+class ExportFormat(_ExportFormat, metaclass=_ExportFormatEnumTypeWrapper):
+    """The file format of an export."""
 
 EXPORT_FORMAT_UNSPECIFIED: ExportFormat.ValueType  # 0
+"""Not set."""
 EXPORT_FORMAT_CSV: ExportFormat.ValueType  # 1
+"""CSV with a header line."""
 EXPORT_FORMAT_JSONL: ExportFormat.ValueType  # 2
+"""One JSON object a line."""
 Global___ExportFormat: _TypeAlias = ExportFormat  # noqa: Y015
 
 @_typing.final
@@ -78,22 +96,29 @@ class Publication(_message.Message):
     RESULT_COUNT_FIELD_NUMBER: _builtins.int
     ON_TIME_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
+    """The draw whose results were published."""
     revision: _builtins.int
     """1 for the first publication, one more for each republication after a correction."""
     sequence: _builtins.int
     """Position in the sequence of all publications: the credit export's checkpoint."""
     published_by: _builtins.str
+    """Who published it."""
     inspection_end_date: _builtins.str
     """Last inspection day of the draw (YYYY-MM-DD), and the deadline: 20 working days after the draw."""
     deadline: _builtins.str
+    """The publication deadline (YYYY-MM-DD)."""
     verification: _builtins.str
     """Always "match": a draw whose stored rows do not re-derive its commitments is not published
     (FAILED_PRECONDITION, reason DRAW_DOES_NOT_VERIFY).
     """
     result_count: _builtins.int
+    """Results made public by this publication."""
     on_time: _builtins.bool
+    """Published by the deadline."""
     @_builtins.property
-    def publish_time(self) -> _timestamp_pb2.Timestamp: ...
+    def publish_time(self) -> _timestamp_pb2.Timestamp:
+        """When it was published."""
+
     def __init__(
         self,
         *,
@@ -118,11 +143,14 @@ Global___Publication: _TypeAlias = Publication  # noqa: Y015
 
 @_typing.final
 class PublishDrawResultsRequest(_message.Message):
+    """Request of PublicationService.PublishDrawResults."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DRAW_ID_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
+    """The draw whose recorded results to publish."""
     request_id: _builtins.str
     """Publishing is idempotent by content (nothing new: the latest publication is returned); kept for logs."""
     def __init__(
@@ -154,7 +182,9 @@ class PendingPublication(_message.Message):
     OVERDUE_FIELD_NUMBER: _builtins.int
     UNRECORDED_RESULTS_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
+    """The draw whose results are due."""
     task_id: _builtins.str
+    """The draw's task."""
     inspection_end_date: _builtins.str
     """The day the last result was inspected; "" while results are missing."""
     deadline: _builtins.str
@@ -162,7 +192,9 @@ class PendingPublication(_message.Message):
     overdue_working_days: _builtins.int
     """Working days past the deadline (0 when not overdue)."""
     unpublished_results: _builtins.int
+    """Recorded results not yet published."""
     overdue: _builtins.bool
+    """Past the deadline."""
     unrecorded_results: _builtins.int
     """Assignments with no result recorded yet."""
     def __init__(
@@ -187,22 +219,33 @@ Global___PendingPublication: _TypeAlias = PendingPublication  # noqa: Y015
 
 @_typing.final
 class ListPendingPublicationsRequest(_message.Message):
+    """Request of PublicationService.ListPendingPublications."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     AS_OF_FIELD_NUMBER: _builtins.int
     OVERDUE_ONLY_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     as_of: _builtins.str
     """Day to judge at (YYYY-MM-DD); empty means today (UTC+8)."""
     overdue_only: _builtins.bool
+    """Only the draws past their deadline."""
+    page_size: _builtins.int
+    """At most this many per page; 0: the server's default (50), above 1000: 1000."""
+    page_token: _builtins.str
+    """A next_page_token of the previous answer to the same query; empty: the first page."""
     def __init__(
         self,
         *,
         as_of: _builtins.str = ...,
         overdue_only: _builtins.bool = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "overdue_only", b"overdue_only"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "overdue_only", b"overdue_only", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -210,9 +253,14 @@ Global___ListPendingPublicationsRequest: _TypeAlias = ListPendingPublicationsReq
 
 @_typing.final
 class ListPendingPublicationsResponse(_message.Message):
+    """One page of pending publications."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PUBLICATIONS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """The token for the next page; empty on the last page."""
     @_builtins.property
     def publications(self) -> _containers.RepeatedCompositeFieldContainer[Global___PendingPublication]:
         """Earliest deadline first."""
@@ -221,10 +269,11 @@ class ListPendingPublicationsResponse(_message.Message):
         self,
         *,
         publications: _abc.Iterable[Global___PendingPublication] | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["publications", b"publications"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "publications", b"publications"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -246,17 +295,25 @@ class ItemVersion(_message.Message):
     CHANGE_LEGAL_BASIS_FIELD_NUMBER: _builtins.int
     CHANGED_FIELDS_FIELD_NUMBER: _builtins.int
     code: _builtins.str
+    """The item's code."""
     version: _builtins.int
+    """1 for the first published version, one more per revision."""
     effective_from: _builtins.str
     """First day this version is in force (YYYY-MM-DD)."""
     published_by: _builtins.str
+    """Who published it."""
     change_summary: _builtins.str
     """What changed, in words, and the law or decision the change rests on."""
     change_legal_basis: _builtins.str
+    """The law or decision the change rests on."""
     @_builtins.property
-    def item(self) -> _items_pb2.InspectionItem: ...
+    def item(self) -> _items_pb2.InspectionItem:
+        """The item as published in this version."""
+
     @_builtins.property
-    def publish_time(self) -> _timestamp_pb2.Timestamp: ...
+    def publish_time(self) -> _timestamp_pb2.Timestamp:
+        """When the version was published."""
+
     @_builtins.property
     def changed_fields(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Names of the item fields that differ from the previous version (all fields for version 1)."""
@@ -284,6 +341,8 @@ Global___ItemVersion: _TypeAlias = ItemVersion  # noqa: Y015
 
 @_typing.final
 class PublishItemListRequest(_message.Message):
+    """Request of PublicationService.PublishItemList."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     EFFECTIVE_FROM_FIELD_NUMBER: _builtins.int
@@ -291,9 +350,13 @@ class PublishItemListRequest(_message.Message):
     CHANGE_LEGAL_BASIS_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     effective_from: _builtins.str
+    """First day the published list is in force (YYYY-MM-DD)."""
     change_summary: _builtins.str
+    """What changed, in words."""
     change_legal_basis: _builtins.str
+    """The law or decision the change rests on."""
     request_id: _builtins.str
+    """Idempotency key (AIP-155): a retry with the same key gets the first answer, nothing is done twice."""
     def __init__(
         self,
         *,
@@ -312,6 +375,8 @@ Global___PublishItemListRequest: _TypeAlias = PublishItemListRequest  # noqa: Y0
 
 @_typing.final
 class PublishItemListResponse(_message.Message):
+    """What publishing the item list did."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     VERSIONS_FIELD_NUMBER: _builtins.int
@@ -334,6 +399,8 @@ Global___PublishItemListResponse: _TypeAlias = PublishItemListResponse  # noqa: 
 
 @_typing.final
 class ReviseInspectionItemRequest(_message.Message):
+    """Request of PublicationService.ReviseInspectionItem."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ITEM_FIELD_NUMBER: _builtins.int
@@ -342,9 +409,13 @@ class ReviseInspectionItemRequest(_message.Message):
     CHANGE_LEGAL_BASIS_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     effective_from: _builtins.str
+    """First day the revised version is in force (YYYY-MM-DD)."""
     change_summary: _builtins.str
+    """What changed, in words."""
     change_legal_basis: _builtins.str
+    """The law or decision the change rests on."""
     request_id: _builtins.str
+    """Idempotency key (AIP-155): a retry with the same key gets the first answer, nothing is done twice."""
     @_builtins.property
     def item(self) -> _items_pb2.InspectionItem:
         """The item as revised (code names the item)."""
@@ -368,13 +439,17 @@ Global___ReviseInspectionItemRequest: _TypeAlias = ReviseInspectionItemRequest  
 
 @_typing.final
 class ExportRequest(_message.Message):
+    """Request of PublicationService.Export."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     KIND_FIELD_NUMBER: _builtins.int
     FORMAT_FIELD_NUMBER: _builtins.int
     DRAW_ID_FIELD_NUMBER: _builtins.int
     kind: Global___ExportKind.ValueType
+    """What to export; required."""
     format: Global___ExportFormat.ValueType
+    """The file format; required."""
     draw_id: _builtins.str
     """Required for assignments and exclusions; optional for results; ignored for items."""
     def __init__(
@@ -401,7 +476,9 @@ class ExportChunk(_message.Message):
     DATA_FIELD_NUMBER: _builtins.int
     RECORDS_FIELD_NUMBER: _builtins.int
     data: _builtins.bytes
+    """The next bytes of the export."""
     records: _builtins.int
+    """Records in this chunk."""
     def __init__(
         self,
         *,
@@ -418,6 +495,8 @@ Global___ExportChunk: _TypeAlias = ExportChunk  # noqa: Y015
 
 @_typing.final
 class ExportCreditRecordsRequest(_message.Message):
+    """Request of PublicationService.ExportCreditRecords."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     SINCE_CHECKPOINT_FIELD_NUMBER: _builtins.int
@@ -446,8 +525,11 @@ class CreditExportChunk(_message.Message):
     CHECKPOINT_FIELD_NUMBER: _builtins.int
     RECORDS_FIELD_NUMBER: _builtins.int
     data: _builtins.bytes
+    """The next bytes of the delivery (JSON lines, docs/CREDIT-EXPORT.md)."""
     checkpoint: _builtins.int
+    """The checkpoint reached so far: pass it as since_checkpoint next time."""
     records: _builtins.int
+    """Records in this chunk."""
     def __init__(
         self,
         *,

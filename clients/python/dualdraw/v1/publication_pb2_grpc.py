@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class PublicationServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """Publication (一公开): results, the item list, pending deadlines and exports.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -67,7 +68,8 @@ class PublicationServiceStub:
 
 
 class PublicationServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Publication (一公开): results, the item list, pending deadlines and exports.
+    """
 
     def PublishDrawResults(self, request, context):
         """Publishes the current version of every result of a draw recorded so far (Art. 14: results as they
@@ -156,7 +158,8 @@ def add_PublicationServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class PublicationService:
-    """Missing associated documentation comment in .proto file."""
+    """Publication (一公开): results, the item list, pending deadlines and exports.
+    """
 
     @staticmethod
     def PublishDrawResults(request,

@@ -29,6 +29,8 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class PublicationServiceStub:
+    """Publication (一公开): results, the item list, pending deadlines and exports."""
+
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
@@ -52,6 +54,8 @@ class PublicationServiceStub:
 
 @_typing.type_check_only
 class PublicationServiceAsyncStub(PublicationServiceStub):
+    """Publication (一公开): results, the item list, pending deadlines and exports."""
+
     def __init__(self, channel: _aio.Channel) -> None: ...
     PublishDrawResults: _aio.UnaryUnaryMultiCallable[_publication_pb2.PublishDrawResultsRequest, _publication_pb2.Publication]  # type: ignore[assignment]
     """Publishes the current version of every result of a draw recorded so far (Art. 14: results as they
@@ -71,6 +75,8 @@ class PublicationServiceAsyncStub(PublicationServiceStub):
     """The credit-record feed since a checkpoint (docs/CREDIT-EXPORT.md)."""
 
 class PublicationServiceServicer(metaclass=_abc_1.ABCMeta):
+    """Publication (一公开): results, the item list, pending deadlines and exports."""
+
     @_abc_1.abstractmethod
     def PublishDrawResults(
         self,

@@ -29,6 +29,7 @@ class _Outcome:
 class _OutcomeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Outcome.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     OUTCOME_UNSPECIFIED: _Outcome.ValueType  # 0
+    """Not set."""
     OUTCOME_NO_PROBLEM: _Outcome.ValueType  # 1
     """未发现问题"""
     OUTCOME_PROBLEM_CORRECTED: _Outcome.ValueType  # 2
@@ -44,6 +45,7 @@ class Outcome(_Outcome, metaclass=_OutcomeEnumTypeWrapper):
     """The standard outcome categories of national "double random, one public" practice."""
 
 OUTCOME_UNSPECIFIED: Outcome.ValueType  # 0
+"""Not set."""
 OUTCOME_NO_PROBLEM: Outcome.ValueType  # 1
 """未发现问题"""
 OUTCOME_PROBLEM_CORRECTED: Outcome.ValueType  # 2
@@ -78,6 +80,7 @@ class InspectionResult(_message.Message):
     CORRECTION_REASON_FIELD_NUMBER: _builtins.int
     RECORD_ID_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
+    """The draw whose assignment was inspected."""
     position: _builtins.int
     """Position of the assignment in its draw (1-based)."""
     version: _builtins.int
@@ -85,6 +88,7 @@ class InspectionResult(_message.Message):
     credit_code: _builtins.str
     """The inspected object (output only: taken from the assignment)."""
     outcome: Global___Outcome.ValueType
+    """What the inspection found; required."""
     inspected_on: _builtins.str
     """Last day of the inspection (YYYY-MM-DD); the publication deadline counts from it."""
     findings: _builtins.str
@@ -94,6 +98,7 @@ class InspectionResult(_message.Message):
     referred_to_judicial: _builtins.bool
     """Transferred to the judicial organs as a suspected crime (Art. 13); only with OUTCOME_CASE_OPENED."""
     referral_note: _builtins.str
+    """Note on the referral (only with referred_to_judicial)."""
     recorded_by: _builtins.str
     """Who recorded this version (output only)."""
     correction_reason: _builtins.str
@@ -105,7 +110,9 @@ class InspectionResult(_message.Message):
         """SHA-256 (64 lower-case hex digits) of each attachment (photos, records) kept elsewhere."""
 
     @_builtins.property
-    def record_time(self) -> _timestamp_pb2.Timestamp: ...
+    def record_time(self) -> _timestamp_pb2.Timestamp:
+        """When this version was recorded (output only)."""
+
     def __init__(
         self,
         *,
@@ -135,11 +142,14 @@ Global___InspectionResult: _TypeAlias = InspectionResult  # noqa: Y015
 
 @_typing.final
 class RecordResultRequest(_message.Message):
+    """Request of ResultService.RecordResult."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     RESULT_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
+    """Idempotency key (AIP-155): a retry with the same key gets the first answer, nothing is done twice."""
     @_builtins.property
     def result(self) -> Global___InspectionResult:
         """draw_id, position and the recorded fields; output-only fields are ignored."""
@@ -160,6 +170,8 @@ Global___RecordResultRequest: _TypeAlias = RecordResultRequest  # noqa: Y015
 
 @_typing.final
 class CorrectResultRequest(_message.Message):
+    """Request of ResultService.CorrectResult."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     RESULT_FIELD_NUMBER: _builtins.int
@@ -168,8 +180,11 @@ class CorrectResultRequest(_message.Message):
     reason: _builtins.str
     """Required: why the recorded result is corrected."""
     request_id: _builtins.str
+    """Idempotency key (AIP-155): a retry with the same key gets the first answer, nothing is done twice."""
     @_builtins.property
-    def result(self) -> Global___InspectionResult: ...
+    def result(self) -> Global___InspectionResult:
+        """The corrected result: draw_id, position and every recorded field."""
+
     def __init__(
         self,
         *,
@@ -187,13 +202,17 @@ Global___CorrectResultRequest: _TypeAlias = CorrectResultRequest  # noqa: Y015
 
 @_typing.final
 class GetResultRequest(_message.Message):
+    """Request of ResultService.GetResult."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DRAW_ID_FIELD_NUMBER: _builtins.int
     POSITION_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
+    """The draw of the assignment."""
     position: _builtins.int
+    """Position of the assignment in its draw (1-based)."""
     version: _builtins.int
     """0 means the latest version."""
     def __init__(
@@ -213,21 +232,33 @@ Global___GetResultRequest: _TypeAlias = GetResultRequest  # noqa: Y015
 
 @_typing.final
 class ListResultVersionsRequest(_message.Message):
+    """Request of ResultService.ListResultVersions."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DRAW_ID_FIELD_NUMBER: _builtins.int
     POSITION_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
+    """The draw of the assignment."""
     position: _builtins.int
+    """Position of the assignment in its draw (1-based)."""
+    page_size: _builtins.int
+    """At most this many per page; 0: the server's default (50), above 1000: 1000."""
+    page_token: _builtins.str
+    """A next_page_token of the previous answer to the same query; empty: the first page."""
     def __init__(
         self,
         *,
         draw_id: _builtins.str = ...,
         position: _builtins.int = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["draw_id", b"draw_id", "position", b"position"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["draw_id", b"draw_id", "page_size", b"page_size", "page_token", b"page_token", "position", b"position"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -235,9 +266,14 @@ Global___ListResultVersionsRequest: _TypeAlias = ListResultVersionsRequest  # no
 
 @_typing.final
 class ListResultVersionsResponse(_message.Message):
+    """One page of the versions of one result."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     RESULTS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """The token for the next page; empty on the last page."""
     @_builtins.property
     def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___InspectionResult]:
         """Oldest first."""
@@ -246,10 +282,11 @@ class ListResultVersionsResponse(_message.Message):
         self,
         *,
         results: _abc.Iterable[Global___InspectionResult] | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["results", b"results"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "results", b"results"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -257,6 +294,8 @@ Global___ListResultVersionsResponse: _TypeAlias = ListResultVersionsResponse  # 
 
 @_typing.final
 class ListResultsRequest(_message.Message):
+    """Request of ResultService.ListResults."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DRAW_ID_FIELD_NUMBER: _builtins.int
@@ -265,7 +304,9 @@ class ListResultsRequest(_message.Message):
     draw_id: _builtins.str
     """Empty: the results of every draw."""
     page_size: _builtins.int
+    """At most this many per page; 0: the server's default (50), above 1000: 1000."""
     page_token: _builtins.str
+    """A next_page_token of the previous answer to the same query; empty: the first page."""
     def __init__(
         self,
         *,
@@ -283,11 +324,14 @@ Global___ListResultsRequest: _TypeAlias = ListResultsRequest  # noqa: Y015
 
 @_typing.final
 class ListResultsResponse(_message.Message):
+    """One page of current results."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     RESULTS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """The token for the next page; empty on the last page."""
     @_builtins.property
     def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___InspectionResult]:
         """The latest version of each result, by draw and position."""

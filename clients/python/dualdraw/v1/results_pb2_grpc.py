@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class ResultServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """Inspection results of assignments, versioned: a correction adds a version, none is ever overwritten.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -62,7 +63,8 @@ class ResultServiceStub:
 
 
 class ResultServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Inspection results of assignments, versioned: a correction adds a version, none is ever overwritten.
+    """
 
     def RecordResult(self, request, context):
         """Records the first result of an assignment (ALREADY_EXISTS RESULT_EXISTS when it has one).
@@ -79,19 +81,22 @@ class ResultServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetResult(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Reads one version of a result (the latest by default).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListResultVersions(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists every version of one result, oldest first.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListResults(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists the latest version of each result, of one draw or of all.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -133,7 +138,8 @@ def add_ResultServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class ResultService:
-    """Missing associated documentation comment in .proto file."""
+    """Inspection results of assignments, versioned: a correction adds a version, none is ever overwritten.
+    """
 
     @staticmethod
     def RecordResult(request,

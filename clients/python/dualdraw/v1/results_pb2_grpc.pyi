@@ -29,6 +29,8 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class ResultServiceStub:
+    """Inspection results of assignments, versioned: a correction adds a version, none is ever overwritten."""
+
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
@@ -38,21 +40,31 @@ class ResultServiceStub:
     CorrectResult: _grpc.UnaryUnaryMultiCallable[_results_pb2.CorrectResultRequest, _results_pb2.InspectionResult]
     """Records a correction: the next version, with a reason; earlier versions stay."""
     GetResult: _grpc.UnaryUnaryMultiCallable[_results_pb2.GetResultRequest, _results_pb2.InspectionResult]
+    """Reads one version of a result (the latest by default)."""
     ListResultVersions: _grpc.UnaryUnaryMultiCallable[_results_pb2.ListResultVersionsRequest, _results_pb2.ListResultVersionsResponse]
+    """Lists every version of one result, oldest first."""
     ListResults: _grpc.UnaryUnaryMultiCallable[_results_pb2.ListResultsRequest, _results_pb2.ListResultsResponse]
+    """Lists the latest version of each result, of one draw or of all."""
 
 @_typing.type_check_only
 class ResultServiceAsyncStub(ResultServiceStub):
+    """Inspection results of assignments, versioned: a correction adds a version, none is ever overwritten."""
+
     def __init__(self, channel: _aio.Channel) -> None: ...
     RecordResult: _aio.UnaryUnaryMultiCallable[_results_pb2.RecordResultRequest, _results_pb2.InspectionResult]  # type: ignore[assignment]
     """Records the first result of an assignment (ALREADY_EXISTS RESULT_EXISTS when it has one)."""
     CorrectResult: _aio.UnaryUnaryMultiCallable[_results_pb2.CorrectResultRequest, _results_pb2.InspectionResult]  # type: ignore[assignment]
     """Records a correction: the next version, with a reason; earlier versions stay."""
     GetResult: _aio.UnaryUnaryMultiCallable[_results_pb2.GetResultRequest, _results_pb2.InspectionResult]  # type: ignore[assignment]
+    """Reads one version of a result (the latest by default)."""
     ListResultVersions: _aio.UnaryUnaryMultiCallable[_results_pb2.ListResultVersionsRequest, _results_pb2.ListResultVersionsResponse]  # type: ignore[assignment]
+    """Lists every version of one result, oldest first."""
     ListResults: _aio.UnaryUnaryMultiCallable[_results_pb2.ListResultsRequest, _results_pb2.ListResultsResponse]  # type: ignore[assignment]
+    """Lists the latest version of each result, of one draw or of all."""
 
 class ResultServiceServicer(metaclass=_abc_1.ABCMeta):
+    """Inspection results of assignments, versioned: a correction adds a version, none is ever overwritten."""
+
     @_abc_1.abstractmethod
     def RecordResult(
         self,
@@ -74,20 +86,23 @@ class ResultServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _results_pb2.GetResultRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_results_pb2.InspectionResult, _abc.Awaitable[_results_pb2.InspectionResult]]: ...
+    ) -> _typing.Union[_results_pb2.InspectionResult, _abc.Awaitable[_results_pb2.InspectionResult]]:
+        """Reads one version of a result (the latest by default)."""
 
     @_abc_1.abstractmethod
     def ListResultVersions(
         self,
         request: _results_pb2.ListResultVersionsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_results_pb2.ListResultVersionsResponse, _abc.Awaitable[_results_pb2.ListResultVersionsResponse]]: ...
+    ) -> _typing.Union[_results_pb2.ListResultVersionsResponse, _abc.Awaitable[_results_pb2.ListResultVersionsResponse]]:
+        """Lists every version of one result, oldest first."""
 
     @_abc_1.abstractmethod
     def ListResults(
         self,
         request: _results_pb2.ListResultsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_results_pb2.ListResultsResponse, _abc.Awaitable[_results_pb2.ListResultsResponse]]: ...
+    ) -> _typing.Union[_results_pb2.ListResultsResponse, _abc.Awaitable[_results_pb2.ListResultsResponse]]:
+        """Lists the latest version of each result, of one draw or of all."""
 
 def add_ResultServiceServicer_to_server(servicer: ResultServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

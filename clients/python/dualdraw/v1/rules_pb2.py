@@ -22,55 +22,62 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from dualdraw.v1 import directory_pb2 as dualdraw_dot_v1_dot_directory__pb2
+from dualdraw.v1 import draws_pb2 as dualdraw_dot_v1_dot_draws__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x64ualdraw/v1/rules.proto\x12\x0b\x64ualdraw.v1\"\xb4\x01\n\x0bRuleSummary\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x03 \x01(\t\x12\x13\n\x0blegal_basis\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x16\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x06 \x01(\t\x12\x14\n\x0c\x65\x66\x66\x65\x63tive_to\x18\x07 \x01(\t\x12\x15\n\rjurisdictions\x18\x08 \x03(\t\x12\x0e\n\x06source\x18\t \x01(\t\"`\n\x07RuleSet\x12\x0c\n\x04hash\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\'\n\x05rules\x18\x03 \x03(\x0b\x32\x18.dualdraw.v1.RuleSummary\x12\r\n\x05\x66iles\x18\x04 \x03(\t\"!\n\x11GetRuleSetRequest\x12\x0c\n\x04hash\x18\x01 \x01(\t\"\x14\n\x12ReloadRulesRequest\"b\n\x13ReloadRulesResponse\x12&\n\x08rule_set\x18\x01 \x01(\x0b\x32\x14.dualdraw.v1.RuleSet\x12\x0f\n\x07\x63hanged\x18\x02 \x01(\x08\x12\x12\n\ntest_cases\x18\x03 \x01(\x05\"\xd9\x01\n\x18PreviewRuleChangeRequest\x12?\n\x05\x66iles\x18\x01 \x03(\x0b\x32\x30.dualdraw.v1.PreviewRuleChangeRequest.FilesEntry\x12\r\n\x05\x61s_of\x18\x02 \x01(\t\x12\x15\n\rdepartment_id\x18\x03 \x01(\t\x12\x15\n\rbusiness_line\x18\x04 \x01(\t\x12\x11\n\tmax_share\x18\x05 \x01(\x01\x1a,\n\nFilesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x86\x01\n\x0cObjectChange\x12\x13\n\x0b\x63redit_code\x18\x01 \x01(\t\x12\x15\n\rdepartment_id\x18\x02 \x01(\t\x12\x12\n\nrisk_class\x18\x03 \x01(\t\x12\x0e\n\x06\x63hange\x18\x04 \x01(\t\x12\x12\n\nbase_rules\x18\x05 \x03(\t\x12\x12\n\nhead_rules\x18\x06 \x03(\t\"\x9c\x01\n\x10\x44\x65partmentImpact\x12\x15\n\rdepartment_id\x18\x01 \x01(\t\x12\x10\n\x08in_scope\x18\x02 \x01(\x03\x12\x17\n\x0f\x65ligible_before\x18\x03 \x01(\x03\x12\x16\n\x0enewly_excluded\x18\x04 \x01(\x03\x12\x16\n\x0enewly_included\x18\x05 \x01(\x03\x12\x16\n\x0e\x65xcluded_share\x18\x06 \x01(\x01\"l\n\x0fRiskClassImpact\x12\x12\n\nrisk_class\x18\x01 \x01(\t\x12\x16\n\x0enewly_excluded\x18\x02 \x01(\x03\x12\x16\n\x0enewly_included\x18\x03 \x01(\x03\x12\x15\n\rrules_changed\x18\x04 \x01(\x03\"\xf3\x01\n\x19PreviewRuleChangeResponse\x12\x14\n\x0c\x62\x61se_version\x18\x01 \x01(\t\x12\x14\n\x0chead_version\x18\x02 \x01(\t\x12*\n\x07\x63hanges\x18\x03 \x03(\x0b\x32\x19.dualdraw.v1.ObjectChange\x12\x32\n\x0b\x64\x65partments\x18\x04 \x03(\x0b\x32\x1d.dualdraw.v1.DepartmentImpact\x12\x32\n\x0crisk_classes\x18\x05 \x03(\x0b\x32\x1c.dualdraw.v1.RiskClassImpact\x12\x16\n\x0eover_max_share\x18\x06 \x03(\t\"x\n\x17\x45xplainExclusionRequest\x12\x13\n\x0b\x63redit_code\x18\x01 \x01(\t\x12\r\n\x05\x61s_of\x18\x02 \x01(\t\x12\x0f\n\x07task_id\x18\x03 \x01(\t\x12\x11\n\titem_code\x18\x04 \x01(\t\x12\x15\n\rdepartment_id\x18\x05 \x01(\t\"\x8d\x01\n\x0bMatchedFact\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0b\n\x03ref\x18\x02 \x01(\t\x12\x34\n\x06values\x18\x03 \x03(\x0b\x32$.dualdraw.v1.MatchedFact.ValuesEntry\x1a-\n\x0bValuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x90\x01\n\x0bRuleVerdict\x12\x0f\n\x07rule_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x10\n\x08\x66\x61ilures\x18\x04 \x03(\t\x12\'\n\x05\x66\x61\x63ts\x18\x05 \x03(\x0b\x32\x18.dualdraw.v1.MatchedFact\x12\x16\n\x0e\x65ligible_again\x18\x06 \x01(\t\"\xae\x01\n\x18\x45xplainExclusionResponse\x12\x13\n\x0b\x63redit_code\x18\x01 \x01(\t\x12\r\n\x05\x61s_of\x18\x02 \x01(\t\x12\x18\n\x10rule_set_version\x18\x03 \x01(\t\x12\x13\n\x0b\x65xcluded_by\x18\x04 \x03(\t\x12\'\n\x05rules\x18\x05 \x03(\x0b\x32\x18.dualdraw.v1.RuleVerdict\x12\x16\n\x0e\x65ligible_again\x18\x06 \x01(\t\"(\n\x15ReevaluateDrawRequest\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\"v\n\x16ReevaluateDrawResponse\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\x12\x15\n\rrule_set_hash\x18\x02 \x01(\t\x12\x0f\n\x07matches\x18\x03 \x01(\x08\x12\x0f\n\x07missing\x18\x04 \x03(\t\x12\x12\n\nunexpected\x18\x05 \x03(\t2\xc3\x03\n\x0bRuleService\x12\x42\n\nGetRuleSet\x12\x1e.dualdraw.v1.GetRuleSetRequest\x1a\x14.dualdraw.v1.RuleSet\x12P\n\x0bReloadRules\x12\x1f.dualdraw.v1.ReloadRulesRequest\x1a .dualdraw.v1.ReloadRulesResponse\x12\x62\n\x11PreviewRuleChange\x12%.dualdraw.v1.PreviewRuleChangeRequest\x1a&.dualdraw.v1.PreviewRuleChangeResponse\x12_\n\x10\x45xplainExclusion\x12$.dualdraw.v1.ExplainExclusionRequest\x1a%.dualdraw.v1.ExplainExclusionResponse\x12Y\n\x0eReevaluateDraw\x12\".dualdraw.v1.ReevaluateDrawRequest\x1a#.dualdraw.v1.ReevaluateDrawResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x64ualdraw/v1/rules.proto\x12\x0b\x64ualdraw.v1\x1a\x1b\x64ualdraw/v1/directory.proto\x1a\x17\x64ualdraw/v1/draws.proto\"\xd4\x01\n\x0bRuleSummary\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x30\n\x08\x63\x61tegory\x18\x03 \x01(\x0e\x32\x1e.dualdraw.v1.ExclusionCategory\x12\x13\n\x0blegal_basis\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x16\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x06 \x01(\t\x12\x14\n\x0c\x65\x66\x66\x65\x63tive_to\x18\x07 \x01(\t\x12\x15\n\rjurisdictions\x18\x08 \x03(\t\x12\x0e\n\x06source\x18\t \x01(\t\"`\n\x07RuleSet\x12\x0c\n\x04hash\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\'\n\x05rules\x18\x03 \x03(\x0b\x32\x18.dualdraw.v1.RuleSummary\x12\r\n\x05\x66iles\x18\x04 \x03(\t\"!\n\x11GetRuleSetRequest\x12\x0c\n\x04hash\x18\x01 \x01(\t\"\x14\n\x12ReloadRulesRequest\"b\n\x13ReloadRulesResponse\x12&\n\x08rule_set\x18\x01 \x01(\x0b\x32\x14.dualdraw.v1.RuleSet\x12\x0f\n\x07\x63hanged\x18\x02 \x01(\x08\x12\x12\n\ntest_cases\x18\x03 \x01(\x05\"\xd9\x01\n\x18PreviewRuleChangeRequest\x12?\n\x05\x66iles\x18\x01 \x03(\x0b\x32\x30.dualdraw.v1.PreviewRuleChangeRequest.FilesEntry\x12\r\n\x05\x61s_of\x18\x02 \x01(\t\x12\x15\n\rdepartment_id\x18\x03 \x01(\t\x12\x15\n\rbusiness_line\x18\x04 \x01(\t\x12\x11\n\tmax_share\x18\x05 \x01(\x01\x1a,\n\nFilesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xbd\x01\n\x0cObjectChange\x12\x13\n\x0b\x63redit_code\x18\x01 \x01(\t\x12\x15\n\rdepartment_id\x18\x02 \x01(\t\x12*\n\nrisk_class\x18\x03 \x01(\x0e\x32\x16.dualdraw.v1.RiskClass\x12-\n\x06\x63hange\x18\x04 \x01(\x0e\x32\x1d.dualdraw.v1.ObjectChangeKind\x12\x12\n\nbase_rules\x18\x05 \x03(\t\x12\x12\n\nhead_rules\x18\x06 \x03(\t\"\x9c\x01\n\x10\x44\x65partmentImpact\x12\x15\n\rdepartment_id\x18\x01 \x01(\t\x12\x10\n\x08in_scope\x18\x02 \x01(\x03\x12\x17\n\x0f\x65ligible_before\x18\x03 \x01(\x03\x12\x16\n\x0enewly_excluded\x18\x04 \x01(\x03\x12\x16\n\x0enewly_included\x18\x05 \x01(\x03\x12\x16\n\x0e\x65xcluded_share\x18\x06 \x01(\x01\"\x84\x01\n\x0fRiskClassImpact\x12*\n\nrisk_class\x18\x01 \x01(\x0e\x32\x16.dualdraw.v1.RiskClass\x12\x16\n\x0enewly_excluded\x18\x02 \x01(\x03\x12\x16\n\x0enewly_included\x18\x03 \x01(\x03\x12\x15\n\rrules_changed\x18\x04 \x01(\x03\"\xf3\x01\n\x19PreviewRuleChangeResponse\x12\x14\n\x0c\x62\x61se_version\x18\x01 \x01(\t\x12\x14\n\x0chead_version\x18\x02 \x01(\t\x12*\n\x07\x63hanges\x18\x03 \x03(\x0b\x32\x19.dualdraw.v1.ObjectChange\x12\x32\n\x0b\x64\x65partments\x18\x04 \x03(\x0b\x32\x1d.dualdraw.v1.DepartmentImpact\x12\x32\n\x0crisk_classes\x18\x05 \x03(\x0b\x32\x1c.dualdraw.v1.RiskClassImpact\x12\x16\n\x0eover_max_share\x18\x06 \x03(\t\"x\n\x17\x45xplainExclusionRequest\x12\x13\n\x0b\x63redit_code\x18\x01 \x01(\t\x12\r\n\x05\x61s_of\x18\x02 \x01(\t\x12\x0f\n\x07task_id\x18\x03 \x01(\t\x12\x11\n\titem_code\x18\x04 \x01(\t\x12\x15\n\rdepartment_id\x18\x05 \x01(\t\"\x8d\x01\n\x0bMatchedFact\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0b\n\x03ref\x18\x02 \x01(\t\x12\x34\n\x06values\x18\x03 \x03(\x0b\x32$.dualdraw.v1.MatchedFact.ValuesEntry\x1a-\n\x0bValuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xb0\x01\n\x0bRuleVerdict\x12\x0f\n\x07rule_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12.\n\x06status\x18\x03 \x01(\x0e\x32\x1e.dualdraw.v1.RuleVerdictStatus\x12\x10\n\x08\x66\x61ilures\x18\x04 \x03(\t\x12\'\n\x05\x66\x61\x63ts\x18\x05 \x03(\x0b\x32\x18.dualdraw.v1.MatchedFact\x12\x16\n\x0e\x65ligible_again\x18\x06 \x01(\t\"\xae\x01\n\x18\x45xplainExclusionResponse\x12\x13\n\x0b\x63redit_code\x18\x01 \x01(\t\x12\r\n\x05\x61s_of\x18\x02 \x01(\t\x12\x18\n\x10rule_set_version\x18\x03 \x01(\t\x12\x13\n\x0b\x65xcluded_by\x18\x04 \x03(\t\x12\'\n\x05rules\x18\x05 \x03(\x0b\x32\x18.dualdraw.v1.RuleVerdict\x12\x16\n\x0e\x65ligible_again\x18\x06 \x01(\t\"(\n\x15ReevaluateDrawRequest\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\"v\n\x16ReevaluateDrawResponse\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\x12\x15\n\rrule_set_hash\x18\x02 \x01(\t\x12\x0f\n\x07matches\x18\x03 \x01(\x08\x12\x0f\n\x07missing\x18\x04 \x03(\t\x12\x12\n\nunexpected\x18\x05 \x03(\t*\x9e\x01\n\x10ObjectChangeKind\x12\"\n\x1eOBJECT_CHANGE_KIND_UNSPECIFIED\x10\x00\x12\x1f\n\x1bOBJECT_CHANGE_KIND_EXCLUDED\x10\x01\x12\x1f\n\x1bOBJECT_CHANGE_KIND_INCLUDED\x10\x02\x12$\n OBJECT_CHANGE_KIND_RULES_CHANGED\x10\x03*\xfa\x01\n\x11RuleVerdictStatus\x12#\n\x1fRULE_VERDICT_STATUS_UNSPECIFIED\x10\x00\x12\x1f\n\x1bRULE_VERDICT_STATUS_MATCHED\x10\x01\x12&\n\"RULE_VERDICT_STATUS_NEARLY_MATCHED\x10\x02\x12#\n\x1fRULE_VERDICT_STATUS_NOT_MATCHED\x10\x03\x12$\n RULE_VERDICT_STATUS_NOT_IN_FORCE\x10\x04\x12,\n(RULE_VERDICT_STATUS_OUTSIDE_JURISDICTION\x10\x05\x32\xc3\x03\n\x0bRuleService\x12\x42\n\nGetRuleSet\x12\x1e.dualdraw.v1.GetRuleSetRequest\x1a\x14.dualdraw.v1.RuleSet\x12P\n\x0bReloadRules\x12\x1f.dualdraw.v1.ReloadRulesRequest\x1a .dualdraw.v1.ReloadRulesResponse\x12\x62\n\x11PreviewRuleChange\x12%.dualdraw.v1.PreviewRuleChangeRequest\x1a&.dualdraw.v1.PreviewRuleChangeResponse\x12_\n\x10\x45xplainExclusion\x12$.dualdraw.v1.ExplainExclusionRequest\x1a%.dualdraw.v1.ExplainExclusionResponse\x12Y\n\x0eReevaluateDraw\x12\".dualdraw.v1.ReevaluateDrawRequest\x1a#.dualdraw.v1.ReevaluateDrawResponseB[\n\x0forg.dualdraw.v1B\nRulesProtoP\x01Z:github.com/dualdraw/dualdraw/gen/go/dualdraw/v1;dualdrawv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dualdraw.v1.rules_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n\017org.dualdraw.v1B\nRulesProtoP\001Z:github.com/dualdraw/dualdraw/gen/go/dualdraw/v1;dualdrawv1'
   _globals['_PREVIEWRULECHANGEREQUEST_FILESENTRY']._loaded_options = None
   _globals['_PREVIEWRULECHANGEREQUEST_FILESENTRY']._serialized_options = b'8\001'
   _globals['_MATCHEDFACT_VALUESENTRY']._loaded_options = None
   _globals['_MATCHEDFACT_VALUESENTRY']._serialized_options = b'8\001'
-  _globals['_RULESUMMARY']._serialized_start=41
-  _globals['_RULESUMMARY']._serialized_end=221
-  _globals['_RULESET']._serialized_start=223
-  _globals['_RULESET']._serialized_end=319
-  _globals['_GETRULESETREQUEST']._serialized_start=321
-  _globals['_GETRULESETREQUEST']._serialized_end=354
-  _globals['_RELOADRULESREQUEST']._serialized_start=356
-  _globals['_RELOADRULESREQUEST']._serialized_end=376
-  _globals['_RELOADRULESRESPONSE']._serialized_start=378
-  _globals['_RELOADRULESRESPONSE']._serialized_end=476
-  _globals['_PREVIEWRULECHANGEREQUEST']._serialized_start=479
-  _globals['_PREVIEWRULECHANGEREQUEST']._serialized_end=696
-  _globals['_PREVIEWRULECHANGEREQUEST_FILESENTRY']._serialized_start=652
-  _globals['_PREVIEWRULECHANGEREQUEST_FILESENTRY']._serialized_end=696
-  _globals['_OBJECTCHANGE']._serialized_start=699
-  _globals['_OBJECTCHANGE']._serialized_end=833
-  _globals['_DEPARTMENTIMPACT']._serialized_start=836
-  _globals['_DEPARTMENTIMPACT']._serialized_end=992
-  _globals['_RISKCLASSIMPACT']._serialized_start=994
-  _globals['_RISKCLASSIMPACT']._serialized_end=1102
-  _globals['_PREVIEWRULECHANGERESPONSE']._serialized_start=1105
-  _globals['_PREVIEWRULECHANGERESPONSE']._serialized_end=1348
-  _globals['_EXPLAINEXCLUSIONREQUEST']._serialized_start=1350
-  _globals['_EXPLAINEXCLUSIONREQUEST']._serialized_end=1470
-  _globals['_MATCHEDFACT']._serialized_start=1473
-  _globals['_MATCHEDFACT']._serialized_end=1614
-  _globals['_MATCHEDFACT_VALUESENTRY']._serialized_start=1569
-  _globals['_MATCHEDFACT_VALUESENTRY']._serialized_end=1614
-  _globals['_RULEVERDICT']._serialized_start=1617
-  _globals['_RULEVERDICT']._serialized_end=1761
-  _globals['_EXPLAINEXCLUSIONRESPONSE']._serialized_start=1764
-  _globals['_EXPLAINEXCLUSIONRESPONSE']._serialized_end=1938
-  _globals['_REEVALUATEDRAWREQUEST']._serialized_start=1940
-  _globals['_REEVALUATEDRAWREQUEST']._serialized_end=1980
-  _globals['_REEVALUATEDRAWRESPONSE']._serialized_start=1982
-  _globals['_REEVALUATEDRAWRESPONSE']._serialized_end=2100
-  _globals['_RULESERVICE']._serialized_start=2103
-  _globals['_RULESERVICE']._serialized_end=2554
+  _globals['_OBJECTCHANGEKIND']._serialized_start=2301
+  _globals['_OBJECTCHANGEKIND']._serialized_end=2459
+  _globals['_RULEVERDICTSTATUS']._serialized_start=2462
+  _globals['_RULEVERDICTSTATUS']._serialized_end=2712
+  _globals['_RULESUMMARY']._serialized_start=95
+  _globals['_RULESUMMARY']._serialized_end=307
+  _globals['_RULESET']._serialized_start=309
+  _globals['_RULESET']._serialized_end=405
+  _globals['_GETRULESETREQUEST']._serialized_start=407
+  _globals['_GETRULESETREQUEST']._serialized_end=440
+  _globals['_RELOADRULESREQUEST']._serialized_start=442
+  _globals['_RELOADRULESREQUEST']._serialized_end=462
+  _globals['_RELOADRULESRESPONSE']._serialized_start=464
+  _globals['_RELOADRULESRESPONSE']._serialized_end=562
+  _globals['_PREVIEWRULECHANGEREQUEST']._serialized_start=565
+  _globals['_PREVIEWRULECHANGEREQUEST']._serialized_end=782
+  _globals['_PREVIEWRULECHANGEREQUEST_FILESENTRY']._serialized_start=738
+  _globals['_PREVIEWRULECHANGEREQUEST_FILESENTRY']._serialized_end=782
+  _globals['_OBJECTCHANGE']._serialized_start=785
+  _globals['_OBJECTCHANGE']._serialized_end=974
+  _globals['_DEPARTMENTIMPACT']._serialized_start=977
+  _globals['_DEPARTMENTIMPACT']._serialized_end=1133
+  _globals['_RISKCLASSIMPACT']._serialized_start=1136
+  _globals['_RISKCLASSIMPACT']._serialized_end=1268
+  _globals['_PREVIEWRULECHANGERESPONSE']._serialized_start=1271
+  _globals['_PREVIEWRULECHANGERESPONSE']._serialized_end=1514
+  _globals['_EXPLAINEXCLUSIONREQUEST']._serialized_start=1516
+  _globals['_EXPLAINEXCLUSIONREQUEST']._serialized_end=1636
+  _globals['_MATCHEDFACT']._serialized_start=1639
+  _globals['_MATCHEDFACT']._serialized_end=1780
+  _globals['_MATCHEDFACT_VALUESENTRY']._serialized_start=1735
+  _globals['_MATCHEDFACT_VALUESENTRY']._serialized_end=1780
+  _globals['_RULEVERDICT']._serialized_start=1783
+  _globals['_RULEVERDICT']._serialized_end=1959
+  _globals['_EXPLAINEXCLUSIONRESPONSE']._serialized_start=1962
+  _globals['_EXPLAINEXCLUSIONRESPONSE']._serialized_end=2136
+  _globals['_REEVALUATEDRAWREQUEST']._serialized_start=2138
+  _globals['_REEVALUATEDRAWREQUEST']._serialized_end=2178
+  _globals['_REEVALUATEDRAWRESPONSE']._serialized_start=2180
+  _globals['_REEVALUATEDRAWRESPONSE']._serialized_end=2298
+  _globals['_RULESERVICE']._serialized_start=2715
+  _globals['_RULESERVICE']._serialized_end=3166
 # @@protoc_insertion_point(module_scope)

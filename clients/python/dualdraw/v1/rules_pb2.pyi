@@ -6,9 +6,12 @@ re-evaluation of an old draw with the rule set it used. Rule language: docs/RULE
 """
 
 from collections import abc as _abc
+from dualdraw.v1 import directory_pb2 as _directory_pb2
+from dualdraw.v1 import draws_pb2 as _draws_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -20,8 +23,74 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class _ObjectChangeKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ObjectChangeKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ObjectChangeKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    OBJECT_CHANGE_KIND_UNSPECIFIED: _ObjectChangeKind.ValueType  # 0
+    """Never set on a change."""
+    OBJECT_CHANGE_KIND_EXCLUDED: _ObjectChangeKind.ValueType  # 1
+    """Excluded under the proposed set, not under the set in force."""
+    OBJECT_CHANGE_KIND_INCLUDED: _ObjectChangeKind.ValueType  # 2
+    """Excluded under the set in force, not under the proposed set."""
+    OBJECT_CHANGE_KIND_RULES_CHANGED: _ObjectChangeKind.ValueType  # 3
+    """Excluded under both, by other rules."""
+
+class ObjectChangeKind(_ObjectChangeKind, metaclass=_ObjectChangeKindEnumTypeWrapper):
+    """What a rule change does to one object."""
+
+OBJECT_CHANGE_KIND_UNSPECIFIED: ObjectChangeKind.ValueType  # 0
+"""Never set on a change."""
+OBJECT_CHANGE_KIND_EXCLUDED: ObjectChangeKind.ValueType  # 1
+"""Excluded under the proposed set, not under the set in force."""
+OBJECT_CHANGE_KIND_INCLUDED: ObjectChangeKind.ValueType  # 2
+"""Excluded under the set in force, not under the proposed set."""
+OBJECT_CHANGE_KIND_RULES_CHANGED: ObjectChangeKind.ValueType  # 3
+"""Excluded under both, by other rules."""
+Global___ObjectChangeKind: _TypeAlias = ObjectChangeKind  # noqa: Y015
+
+class _RuleVerdictStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _RuleVerdictStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RuleVerdictStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    RULE_VERDICT_STATUS_UNSPECIFIED: _RuleVerdictStatus.ValueType  # 0
+    """Never set on a verdict."""
+    RULE_VERDICT_STATUS_MATCHED: _RuleVerdictStatus.ValueType  # 1
+    """Every condition held: the rule excludes the object."""
+    RULE_VERDICT_STATUS_NEARLY_MATCHED: _RuleVerdictStatus.ValueType  # 2
+    """All but one condition held (failures names it)."""
+    RULE_VERDICT_STATUS_NOT_MATCHED: _RuleVerdictStatus.ValueType  # 3
+    """More than one condition failed."""
+    RULE_VERDICT_STATUS_NOT_IN_FORCE: _RuleVerdictStatus.ValueType  # 4
+    """The rule is not in force on the day."""
+    RULE_VERDICT_STATUS_OUTSIDE_JURISDICTION: _RuleVerdictStatus.ValueType  # 5
+    """The rule does not apply in the department's jurisdiction."""
+
+class RuleVerdictStatus(_RuleVerdictStatus, metaclass=_RuleVerdictStatusEnumTypeWrapper):
+    """One rule's verdict on one object."""
+
+RULE_VERDICT_STATUS_UNSPECIFIED: RuleVerdictStatus.ValueType  # 0
+"""Never set on a verdict."""
+RULE_VERDICT_STATUS_MATCHED: RuleVerdictStatus.ValueType  # 1
+"""Every condition held: the rule excludes the object."""
+RULE_VERDICT_STATUS_NEARLY_MATCHED: RuleVerdictStatus.ValueType  # 2
+"""All but one condition held (failures names it)."""
+RULE_VERDICT_STATUS_NOT_MATCHED: RuleVerdictStatus.ValueType  # 3
+"""More than one condition failed."""
+RULE_VERDICT_STATUS_NOT_IN_FORCE: RuleVerdictStatus.ValueType  # 4
+"""The rule is not in force on the day."""
+RULE_VERDICT_STATUS_OUTSIDE_JURISDICTION: RuleVerdictStatus.ValueType  # 5
+"""The rule does not apply in the department's jurisdiction."""
+Global___RuleVerdictStatus: _TypeAlias = RuleVerdictStatus  # noqa: Y015
+
 @_typing.final
 class RuleSummary(_message.Message):
+    """One exclusion rule of the rule set, as loaded."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
@@ -34,23 +103,31 @@ class RuleSummary(_message.Message):
     JURISDICTIONS_FIELD_NUMBER: _builtins.int
     SOURCE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """The rule's id, unique in the set."""
     title: _builtins.str
-    category: _builtins.str
+    """The rule's title."""
+    category: _draws_pb2.ExclusionCategory.ValueType
+    """The Art. 16 category of the objects the rule excludes."""
     legal_basis: _builtins.str
+    """The law the rule rests on."""
     reason: _builtins.str
+    """The plain-language reason an exclusion by the rule shows."""
     effective_from: _builtins.str
     """YYYY-MM-DD; empty when open."""
     effective_to: _builtins.str
+    """YYYY-MM-DD; empty when open."""
     source: _builtins.str
     """file:line:column of the rule."""
     @_builtins.property
-    def jurisdictions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def jurisdictions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Region codes the rule applies in; empty: everywhere."""
+
     def __init__(
         self,
         *,
         id: _builtins.str = ...,
         title: _builtins.str = ...,
-        category: _builtins.str = ...,
+        category: _draws_pb2.ExclusionCategory.ValueType = ...,
         legal_basis: _builtins.str = ...,
         reason: _builtins.str = ...,
         effective_from: _builtins.str = ...,
@@ -68,6 +145,8 @@ Global___RuleSummary: _TypeAlias = RuleSummary  # noqa: Y015
 
 @_typing.final
 class RuleSet(_message.Message):
+    """The exclusion rule set in force."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     HASH_FIELD_NUMBER: _builtins.int
@@ -77,10 +156,15 @@ class RuleSet(_message.Message):
     hash: _builtins.str
     """Hex SHA-256 of the canonical rules, and its 12-character version label."""
     version: _builtins.str
+    """The rule set's version label."""
     @_builtins.property
-    def rules(self) -> _containers.RepeatedCompositeFieldContainer[Global___RuleSummary]: ...
+    def rules(self) -> _containers.RepeatedCompositeFieldContainer[Global___RuleSummary]:
+        """Its rules."""
+
     @_builtins.property
-    def files(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def files(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The rule files it was loaded from."""
+
     def __init__(
         self,
         *,
@@ -99,6 +183,8 @@ Global___RuleSet: _TypeAlias = RuleSet  # noqa: Y015
 
 @_typing.final
 class GetRuleSetRequest(_message.Message):
+    """Request of RuleService.GetRuleSet."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     HASH_FIELD_NUMBER: _builtins.int
@@ -119,6 +205,8 @@ Global___GetRuleSetRequest: _TypeAlias = GetRuleSetRequest  # noqa: Y015
 
 @_typing.final
 class ReloadRulesRequest(_message.Message):
+    """Request of RuleService.ReloadRules."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -134,6 +222,8 @@ Global___ReloadRulesRequest: _TypeAlias = ReloadRulesRequest  # noqa: Y015
 
 @_typing.final
 class ReloadRulesResponse(_message.Message):
+    """The rule set in force after a reload."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     RULE_SET_FIELD_NUMBER: _builtins.int
@@ -142,8 +232,11 @@ class ReloadRulesResponse(_message.Message):
     changed: _builtins.bool
     """False when the files were unchanged (same hash)."""
     test_cases: _builtins.int
+    """The rule test cases that ran and passed before the reload took effect."""
     @_builtins.property
-    def rule_set(self) -> Global___RuleSet: ...
+    def rule_set(self) -> Global___RuleSet:
+        """The rule set in force after the reload."""
+
     def __init__(
         self,
         *,
@@ -161,6 +254,8 @@ Global___ReloadRulesResponse: _TypeAlias = ReloadRulesResponse  # noqa: Y015
 
 @_typing.final
 class PreviewRuleChangeRequest(_message.Message):
+    """Request of RuleService.PreviewRuleChange."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     @_typing.final
@@ -193,6 +288,7 @@ class PreviewRuleChangeRequest(_message.Message):
     department_id: _builtins.str
     """Evaluate as a task of this department over its subtree; empty: each object's registering department."""
     business_line: _builtins.str
+    """The business line the rules see as the task's (context business_line, docs/RULES.md); empty: none."""
     max_share: _builtins.float
     """Report (in over_max_share) departments losing more than this share (0-1) of their eligible objects."""
     @_builtins.property
@@ -220,6 +316,8 @@ Global___PreviewRuleChangeRequest: _TypeAlias = PreviewRuleChangeRequest  # noqa
 
 @_typing.final
 class ObjectChange(_message.Message):
+    """How a rule change would change one object's exclusion."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CREDIT_CODE_FIELD_NUMBER: _builtins.int
@@ -229,21 +327,28 @@ class ObjectChange(_message.Message):
     BASE_RULES_FIELD_NUMBER: _builtins.int
     HEAD_RULES_FIELD_NUMBER: _builtins.int
     credit_code: _builtins.str
+    """The object."""
     department_id: _builtins.str
-    risk_class: _builtins.str
-    change: _builtins.str
-    """excluded, included or rules_changed."""
+    """The department it was evaluated for."""
+    risk_class: _directory_pb2.RiskClass.ValueType
+    """The object's credit-risk class."""
+    change: Global___ObjectChangeKind.ValueType
+    """What the change does to the object."""
     @_builtins.property
-    def base_rules(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def base_rules(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Rules that exclude it under the set in force."""
+
     @_builtins.property
-    def head_rules(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def head_rules(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Rules that exclude it under the proposed set."""
+
     def __init__(
         self,
         *,
         credit_code: _builtins.str = ...,
         department_id: _builtins.str = ...,
-        risk_class: _builtins.str = ...,
-        change: _builtins.str = ...,
+        risk_class: _directory_pb2.RiskClass.ValueType = ...,
+        change: Global___ObjectChangeKind.ValueType = ...,
         base_rules: _abc.Iterable[_builtins.str] | None = ...,
         head_rules: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
@@ -257,6 +362,8 @@ Global___ObjectChange: _TypeAlias = ObjectChange  # noqa: Y015
 
 @_typing.final
 class DepartmentImpact(_message.Message):
+    """How a rule change would change one department's draws."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
@@ -266,11 +373,17 @@ class DepartmentImpact(_message.Message):
     NEWLY_INCLUDED_FIELD_NUMBER: _builtins.int
     EXCLUDED_SHARE_FIELD_NUMBER: _builtins.int
     department_id: _builtins.str
+    """The department."""
     in_scope: _builtins.int
+    """Its objects in scope."""
     eligible_before: _builtins.int
+    """Its eligible objects under the set in force."""
     newly_excluded: _builtins.int
+    """Objects the proposed set excludes that the set in force does not."""
     newly_included: _builtins.int
+    """Objects the set in force excludes that the proposed set does not."""
     excluded_share: _builtins.float
+    """Share (0-1) of its eligible objects the change removes."""
     def __init__(
         self,
         *,
@@ -291,20 +404,26 @@ Global___DepartmentImpact: _TypeAlias = DepartmentImpact  # noqa: Y015
 
 @_typing.final
 class RiskClassImpact(_message.Message):
+    """How a rule change would change the objects of one risk class."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     RISK_CLASS_FIELD_NUMBER: _builtins.int
     NEWLY_EXCLUDED_FIELD_NUMBER: _builtins.int
     NEWLY_INCLUDED_FIELD_NUMBER: _builtins.int
     RULES_CHANGED_FIELD_NUMBER: _builtins.int
-    risk_class: _builtins.str
+    risk_class: _directory_pb2.RiskClass.ValueType
+    """The class the counts are of."""
     newly_excluded: _builtins.int
+    """Objects of the class newly excluded."""
     newly_included: _builtins.int
+    """Objects of the class newly included."""
     rules_changed: _builtins.int
+    """Objects of the class excluded by other rules than before."""
     def __init__(
         self,
         *,
-        risk_class: _builtins.str = ...,
+        risk_class: _directory_pb2.RiskClass.ValueType = ...,
         newly_excluded: _builtins.int = ...,
         newly_included: _builtins.int = ...,
         rules_changed: _builtins.int = ...,
@@ -319,6 +438,8 @@ Global___RiskClassImpact: _TypeAlias = RiskClassImpact  # noqa: Y015
 
 @_typing.final
 class PreviewRuleChangeResponse(_message.Message):
+    """What a rule change would exclude and include, per object, department and class."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     BASE_VERSION_FIELD_NUMBER: _builtins.int
@@ -328,15 +449,25 @@ class PreviewRuleChangeResponse(_message.Message):
     RISK_CLASSES_FIELD_NUMBER: _builtins.int
     OVER_MAX_SHARE_FIELD_NUMBER: _builtins.int
     base_version: _builtins.str
+    """Version label of the set in force."""
     head_version: _builtins.str
+    """Version label of the proposed set."""
     @_builtins.property
-    def changes(self) -> _containers.RepeatedCompositeFieldContainer[Global___ObjectChange]: ...
+    def changes(self) -> _containers.RepeatedCompositeFieldContainer[Global___ObjectChange]:
+        """Each object whose exclusion changes."""
+
     @_builtins.property
-    def departments(self) -> _containers.RepeatedCompositeFieldContainer[Global___DepartmentImpact]: ...
+    def departments(self) -> _containers.RepeatedCompositeFieldContainer[Global___DepartmentImpact]:
+        """The change per department."""
+
     @_builtins.property
-    def risk_classes(self) -> _containers.RepeatedCompositeFieldContainer[Global___RiskClassImpact]: ...
+    def risk_classes(self) -> _containers.RepeatedCompositeFieldContainer[Global___RiskClassImpact]:
+        """The change per risk class."""
+
     @_builtins.property
-    def over_max_share(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def over_max_share(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Departments losing more than max_share of their eligible objects."""
+
     def __init__(
         self,
         *,
@@ -357,6 +488,8 @@ Global___PreviewRuleChangeResponse: _TypeAlias = PreviewRuleChangeResponse  # no
 
 @_typing.final
 class ExplainExclusionRequest(_message.Message):
+    """Request of RuleService.ExplainExclusion."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CREDIT_CODE_FIELD_NUMBER: _builtins.int
@@ -365,11 +498,15 @@ class ExplainExclusionRequest(_message.Message):
     ITEM_CODE_FIELD_NUMBER: _builtins.int
     DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
     credit_code: _builtins.str
+    """The object to explain."""
     as_of: _builtins.str
+    """YYYY-MM-DD; empty: today (UTC+8)."""
     task_id: _builtins.str
     """Either a task (its item and department give the context) or an item code and a department."""
     item_code: _builtins.str
+    """An item (with department_id) when no task is given."""
     department_id: _builtins.str
+    """A department (with item_code) when no task is given."""
     def __init__(
         self,
         *,
@@ -389,6 +526,8 @@ Global___ExplainExclusionRequest: _TypeAlias = ExplainExclusionRequest  # noqa: 
 
 @_typing.final
 class MatchedFact(_message.Message):
+    """A fact a rule's conditions matched (the object or a side fact)."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     @_typing.final
@@ -415,9 +554,13 @@ class MatchedFact(_message.Message):
     REF_FIELD_NUMBER: _builtins.int
     VALUES_FIELD_NUMBER: _builtins.int
     kind: _builtins.str
+    """The fact's kind, e.g. "object", "complaint"."""
     ref: _builtins.str
+    """The fact's id."""
     @_builtins.property
-    def values(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    def values(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """The attributes the rule read, by name."""
+
     def __init__(
         self,
         *,
@@ -435,6 +578,8 @@ Global___MatchedFact: _TypeAlias = MatchedFact  # noqa: Y015
 
 @_typing.final
 class RuleVerdict(_message.Message):
+    """One rule's verdict on one object."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     RULE_ID_FIELD_NUMBER: _builtins.int
@@ -444,9 +589,11 @@ class RuleVerdict(_message.Message):
     FACTS_FIELD_NUMBER: _builtins.int
     ELIGIBLE_AGAIN_FIELD_NUMBER: _builtins.int
     rule_id: _builtins.str
+    """The rule."""
     title: _builtins.str
-    status: _builtins.str
-    """matched, nearly_matched, not_matched, not_in_force, outside_jurisdiction."""
+    """The rule's title."""
+    status: Global___RuleVerdictStatus.ValueType
+    """The rule's verdict on the object."""
     eligible_again: _builtins.str
     """YYYY-MM-DD the rule stops matching by date; empty when not by date alone."""
     @_builtins.property
@@ -454,13 +601,15 @@ class RuleVerdict(_message.Message):
         """What kept the rule from matching (for nearly_matched: the one failed condition)."""
 
     @_builtins.property
-    def facts(self) -> _containers.RepeatedCompositeFieldContainer[Global___MatchedFact]: ...
+    def facts(self) -> _containers.RepeatedCompositeFieldContainer[Global___MatchedFact]:
+        """The facts its conditions matched."""
+
     def __init__(
         self,
         *,
         rule_id: _builtins.str = ...,
         title: _builtins.str = ...,
-        status: _builtins.str = ...,
+        status: Global___RuleVerdictStatus.ValueType = ...,
         failures: _abc.Iterable[_builtins.str] | None = ...,
         facts: _abc.Iterable[Global___MatchedFact] | None = ...,
         eligible_again: _builtins.str = ...,
@@ -475,6 +624,8 @@ Global___RuleVerdict: _TypeAlias = RuleVerdict  # noqa: Y015
 
 @_typing.final
 class ExplainExclusionResponse(_message.Message):
+    """Why an object is or is not excluded on a day: each rule's verdict."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CREDIT_CODE_FIELD_NUMBER: _builtins.int
@@ -484,15 +635,21 @@ class ExplainExclusionResponse(_message.Message):
     RULES_FIELD_NUMBER: _builtins.int
     ELIGIBLE_AGAIN_FIELD_NUMBER: _builtins.int
     credit_code: _builtins.str
+    """The object explained."""
     as_of: _builtins.str
+    """The day evaluated at (YYYY-MM-DD)."""
     rule_set_version: _builtins.str
+    """The rule set used."""
     eligible_again: _builtins.str
+    """YYYY-MM-DD the object stops being excluded by date; empty when not by date alone."""
     @_builtins.property
     def excluded_by(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """The rules durable_rules matched (the decision)."""
 
     @_builtins.property
-    def rules(self) -> _containers.RepeatedCompositeFieldContainer[Global___RuleVerdict]: ...
+    def rules(self) -> _containers.RepeatedCompositeFieldContainer[Global___RuleVerdict]:
+        """Each rule's verdict."""
+
     def __init__(
         self,
         *,
@@ -513,10 +670,13 @@ Global___ExplainExclusionResponse: _TypeAlias = ExplainExclusionResponse  # noqa
 
 @_typing.final
 class ReevaluateDrawRequest(_message.Message):
+    """Request of RuleService.ReevaluateDraw."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DRAW_ID_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
+    """The draw to re-evaluate."""
     def __init__(
         self,
         *,
@@ -532,6 +692,8 @@ Global___ReevaluateDrawRequest: _TypeAlias = ReevaluateDrawRequest  # noqa: Y015
 
 @_typing.final
 class ReevaluateDrawResponse(_message.Message):
+    """A draw's exclusions recomputed with the rule set it used."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DRAW_ID_FIELD_NUMBER: _builtins.int
@@ -540,7 +702,9 @@ class ReevaluateDrawResponse(_message.Message):
     MISSING_FIELD_NUMBER: _builtins.int
     UNEXPECTED_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
+    """The draw re-evaluated."""
     rule_set_hash: _builtins.str
+    """Hex SHA-256 of the rule set it used."""
     matches: _builtins.bool
     """True when today's directory under the draw's own rule set gives exactly the stored exclusions."""
     @_builtins.property
@@ -548,7 +712,9 @@ class ReevaluateDrawResponse(_message.Message):
         """"credit_code/rule_id" pairs stored but not found now, and found now but not stored."""
 
     @_builtins.property
-    def unexpected(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def unexpected(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Pairs found now but not stored."""
+
     def __init__(
         self,
         *,

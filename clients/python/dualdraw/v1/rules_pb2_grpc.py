@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class RuleServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """The exclusion rules (Art. 16): the set in force, reloads, previews, explanations, re-evaluation.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -62,10 +63,12 @@ class RuleServiceStub:
 
 
 class RuleServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """The exclusion rules (Art. 16): the set in force, reloads, previews, explanations, re-evaluation.
+    """
 
     def GetRuleSet(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """The rule set in force: its hash, version and rules.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -79,19 +82,22 @@ class RuleServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def PreviewRuleChange(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Compares the rule set in force with a proposed one over the directory.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ExplainExclusion(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Explains why an object is or is not excluded for a task or an item and department.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ReevaluateDraw(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Recomputes an old draw's exclusions with the rule set it used.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -133,7 +139,8 @@ def add_RuleServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class RuleService:
-    """Missing associated documentation comment in .proto file."""
+    """The exclusion rules (Art. 16): the set in force, reloads, previews, explanations, re-evaluation.
+    """
 
     @staticmethod
     def GetRuleSet(request,

@@ -29,38 +29,53 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class RuleServiceStub:
+    """The exclusion rules (Art. 16): the set in force, reloads, previews, explanations, re-evaluation."""
+
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> RuleServiceAsyncStub: ...
     GetRuleSet: _grpc.UnaryUnaryMultiCallable[_rules_pb2.GetRuleSetRequest, _rules_pb2.RuleSet]
+    """The rule set in force: its hash, version and rules."""
     ReloadRules: _grpc.UnaryUnaryMultiCallable[_rules_pb2.ReloadRulesRequest, _rules_pb2.ReloadRulesResponse]
     """Re-reads the rule files; a set that fails check or its tests is refused (INVALID_ARGUMENT with a
     field violation per problem, field "rules/<file>:line:column") and the running set stays.
     """
     PreviewRuleChange: _grpc.UnaryUnaryMultiCallable[_rules_pb2.PreviewRuleChangeRequest, _rules_pb2.PreviewRuleChangeResponse]
+    """Compares the rule set in force with a proposed one over the directory."""
     ExplainExclusion: _grpc.UnaryUnaryMultiCallable[_rules_pb2.ExplainExclusionRequest, _rules_pb2.ExplainExclusionResponse]
+    """Explains why an object is or is not excluded for a task or an item and department."""
     ReevaluateDraw: _grpc.UnaryUnaryMultiCallable[_rules_pb2.ReevaluateDrawRequest, _rules_pb2.ReevaluateDrawResponse]
+    """Recomputes an old draw's exclusions with the rule set it used."""
 
 @_typing.type_check_only
 class RuleServiceAsyncStub(RuleServiceStub):
+    """The exclusion rules (Art. 16): the set in force, reloads, previews, explanations, re-evaluation."""
+
     def __init__(self, channel: _aio.Channel) -> None: ...
     GetRuleSet: _aio.UnaryUnaryMultiCallable[_rules_pb2.GetRuleSetRequest, _rules_pb2.RuleSet]  # type: ignore[assignment]
+    """The rule set in force: its hash, version and rules."""
     ReloadRules: _aio.UnaryUnaryMultiCallable[_rules_pb2.ReloadRulesRequest, _rules_pb2.ReloadRulesResponse]  # type: ignore[assignment]
     """Re-reads the rule files; a set that fails check or its tests is refused (INVALID_ARGUMENT with a
     field violation per problem, field "rules/<file>:line:column") and the running set stays.
     """
     PreviewRuleChange: _aio.UnaryUnaryMultiCallable[_rules_pb2.PreviewRuleChangeRequest, _rules_pb2.PreviewRuleChangeResponse]  # type: ignore[assignment]
+    """Compares the rule set in force with a proposed one over the directory."""
     ExplainExclusion: _aio.UnaryUnaryMultiCallable[_rules_pb2.ExplainExclusionRequest, _rules_pb2.ExplainExclusionResponse]  # type: ignore[assignment]
+    """Explains why an object is or is not excluded for a task or an item and department."""
     ReevaluateDraw: _aio.UnaryUnaryMultiCallable[_rules_pb2.ReevaluateDrawRequest, _rules_pb2.ReevaluateDrawResponse]  # type: ignore[assignment]
+    """Recomputes an old draw's exclusions with the rule set it used."""
 
 class RuleServiceServicer(metaclass=_abc_1.ABCMeta):
+    """The exclusion rules (Art. 16): the set in force, reloads, previews, explanations, re-evaluation."""
+
     @_abc_1.abstractmethod
     def GetRuleSet(
         self,
         request: _rules_pb2.GetRuleSetRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_rules_pb2.RuleSet, _abc.Awaitable[_rules_pb2.RuleSet]]: ...
+    ) -> _typing.Union[_rules_pb2.RuleSet, _abc.Awaitable[_rules_pb2.RuleSet]]:
+        """The rule set in force: its hash, version and rules."""
 
     @_abc_1.abstractmethod
     def ReloadRules(
@@ -77,20 +92,23 @@ class RuleServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _rules_pb2.PreviewRuleChangeRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_rules_pb2.PreviewRuleChangeResponse, _abc.Awaitable[_rules_pb2.PreviewRuleChangeResponse]]: ...
+    ) -> _typing.Union[_rules_pb2.PreviewRuleChangeResponse, _abc.Awaitable[_rules_pb2.PreviewRuleChangeResponse]]:
+        """Compares the rule set in force with a proposed one over the directory."""
 
     @_abc_1.abstractmethod
     def ExplainExclusion(
         self,
         request: _rules_pb2.ExplainExclusionRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_rules_pb2.ExplainExclusionResponse, _abc.Awaitable[_rules_pb2.ExplainExclusionResponse]]: ...
+    ) -> _typing.Union[_rules_pb2.ExplainExclusionResponse, _abc.Awaitable[_rules_pb2.ExplainExclusionResponse]]:
+        """Explains why an object is or is not excluded for a task or an item and department."""
 
     @_abc_1.abstractmethod
     def ReevaluateDraw(
         self,
         request: _rules_pb2.ReevaluateDrawRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_rules_pb2.ReevaluateDrawResponse, _abc.Awaitable[_rules_pb2.ReevaluateDrawResponse]]: ...
+    ) -> _typing.Union[_rules_pb2.ReevaluateDrawResponse, _abc.Awaitable[_rules_pb2.ReevaluateDrawResponse]]:
+        """Recomputes an old draw's exclusions with the rule set it used."""
 
 def add_RuleServiceServicer_to_server(servicer: RuleServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -22,36 +22,40 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from dualdraw.v1 import directory_pb2 as dualdraw_dot_v1_dot_directory__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x64ualdraw/v1/tasks.proto\x12\x0b\x64ualdraw.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"4\n\tTaskScope\x12\x13\n\x0bregion_code\x18\x01 \x01(\t\x12\x12\n\nindustries\x18\x02 \x03(\t\"\xe5\x02\n\x04Task\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\titem_code\x18\x02 \x01(\t\x12\x15\n\rdepartment_id\x18\x03 \x01(\t\x12\r\n\x05ratio\x18\x04 \x01(\t\x12\x11\n\tteam_size\x18\x05 \x01(\x05\x12%\n\x05scope\x18\x06 \x01(\x0b\x32\x16.dualdraw.v1.TaskScope\x12\r\n\x05title\x18\x07 \x01(\t\x12/\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x64raw_id\x18\t \x01(\t\x12\'\n\x06policy\x18\n \x01(\x0b\x32\x17.dualdraw.v1.TaskPolicy\x12\x0f\n\x07plan_id\x18\x0b \x01(\t\x12\x15\n\rplan_entry_id\x18\x0c \x01(\t\x12\x13\n\x0bplan_period\x18\r \x01(\x05\x12\x11\n\trehearsal\x18\x0e \x01(\x08\x12\x14\n\x0cplan_version\x18\x0f \x01(\x05\"/\n\nClassRatio\x12\x12\n\nrisk_class\x18\x01 \x01(\t\x12\r\n\x05ratio\x18\x02 \x01(\t\"\x9b\x04\n\nTaskPolicy\x12-\n\x0c\x63lass_ratios\x18\x01 \x03(\x0b\x32\x17.dualdraw.v1.ClassRatio\x12\x1b\n\x13\x63omplaint_threshold\x18\x02 \x01(\x05\x12\x19\n\x11raise_window_days\x18\x03 \x01(\x05\x12\"\n\x1araise_on_serious_violation\x18\x04 \x01(\x08\x12\x10\n\x08raise_to\x18\x05 \x01(\t\x12\x15\n\rfrequency_cap\x18\x06 \x01(\x05\x12\x18\n\x10no_frequency_cap\x18\x07 \x01(\x08\x12\x10\n\x08\x63\x61mpaign\x18\x08 \x01(\x08\x12\x0f\n\x07\x63\x65ntral\x18\t \x01(\x08\x12\x14\n\x0c\x63ross_office\x18\n \x01(\x08\x12\x15\n\rrecent_cycles\x18\x0b \x01(\x05\x12\x14\n\x0cworkload_cap\x18\x0c \x01(\x05\x12\"\n\x1a\x63ooperating_department_ids\x18\r \x03(\t\x12\x1d\n\x15\x63ooperating_team_size\x18\x0e \x01(\x05\x12H\n\x11\x63ooperating_lines\x18\x0f \x03(\x0b\x32-.dualdraw.v1.TaskPolicy.CooperatingLinesEntry\x12\x13\n\x0bother_level\x18\x10 \x01(\t\x1a\x37\n\x15\x43ooperatingLinesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"H\n\x11\x43reateTaskRequest\x12\x1f\n\x04task\x18\x01 \x01(\x0b\x32\x11.dualdraw.v1.Task\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"\x1c\n\x0eGetTaskRequest\x12\n\n\x02id\x18\x01 \x01(\t\"P\n\x10ListTasksRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x15\n\rdepartment_id\x18\x03 \x01(\t\"N\n\x11ListTasksResponse\x12 \n\x05tasks\x18\x01 \x03(\x0b\x32\x11.dualdraw.v1.Task\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xd5\x01\n\x0bTaskService\x12?\n\nCreateTask\x12\x1e.dualdraw.v1.CreateTaskRequest\x1a\x11.dualdraw.v1.Task\x12\x39\n\x07GetTask\x12\x1b.dualdraw.v1.GetTaskRequest\x1a\x11.dualdraw.v1.Task\x12J\n\tListTasks\x12\x1d.dualdraw.v1.ListTasksRequest\x1a\x1e.dualdraw.v1.ListTasksResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x64ualdraw/v1/tasks.proto\x12\x0b\x64ualdraw.v1\x1a\x1b\x64ualdraw/v1/directory.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"4\n\tTaskScope\x12\x13\n\x0bregion_code\x18\x01 \x01(\t\x12\x12\n\nindustries\x18\x02 \x03(\t\"\xe5\x02\n\x04Task\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\titem_code\x18\x02 \x01(\t\x12\x15\n\rdepartment_id\x18\x03 \x01(\t\x12\r\n\x05ratio\x18\x04 \x01(\t\x12\x11\n\tteam_size\x18\x05 \x01(\x05\x12%\n\x05scope\x18\x06 \x01(\x0b\x32\x16.dualdraw.v1.TaskScope\x12\r\n\x05title\x18\x07 \x01(\t\x12/\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x64raw_id\x18\t \x01(\t\x12\'\n\x06policy\x18\n \x01(\x0b\x32\x17.dualdraw.v1.TaskPolicy\x12\x0f\n\x07plan_id\x18\x0b \x01(\t\x12\x15\n\rplan_entry_id\x18\x0c \x01(\t\x12\x13\n\x0bplan_period\x18\r \x01(\x05\x12\x11\n\trehearsal\x18\x0e \x01(\x08\x12\x14\n\x0cplan_version\x18\x0f \x01(\x05\"G\n\nClassRatio\x12*\n\nrisk_class\x18\x01 \x01(\x0e\x32\x16.dualdraw.v1.RiskClass\x12\r\n\x05ratio\x18\x02 \x01(\t\"\xd4\x04\n\nTaskPolicy\x12-\n\x0c\x63lass_ratios\x18\x01 \x03(\x0b\x32\x17.dualdraw.v1.ClassRatio\x12\x1b\n\x13\x63omplaint_threshold\x18\x02 \x01(\x05\x12\x19\n\x11raise_window_days\x18\x03 \x01(\x05\x12\"\n\x1araise_on_serious_violation\x18\x04 \x01(\x08\x12(\n\x08raise_to\x18\x05 \x01(\x0e\x32\x16.dualdraw.v1.RiskClass\x12\x15\n\rfrequency_cap\x18\x06 \x01(\x05\x12\x18\n\x10no_frequency_cap\x18\x07 \x01(\x08\x12\x10\n\x08\x63\x61mpaign\x18\x08 \x01(\x08\x12\x0f\n\x07\x63\x65ntral\x18\t \x01(\x08\x12\x14\n\x0c\x63ross_office\x18\n \x01(\x08\x12\x15\n\rrecent_cycles\x18\x0b \x01(\x05\x12\x14\n\x0cworkload_cap\x18\x0c \x01(\x05\x12\"\n\x1a\x63ooperating_department_ids\x18\r \x03(\t\x12\x1d\n\x15\x63ooperating_team_size\x18\x0e \x01(\x05\x12H\n\x11\x63ooperating_lines\x18\x0f \x03(\x0b\x32-.dualdraw.v1.TaskPolicy.CooperatingLinesEntry\x12\x34\n\x0bother_level\x18\x10 \x01(\x0e\x32\x1f.dualdraw.v1.OtherLevelHandling\x1a\x37\n\x15\x43ooperatingLinesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"H\n\x11\x43reateTaskRequest\x12\x1f\n\x04task\x18\x01 \x01(\x0b\x32\x11.dualdraw.v1.Task\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"\x1c\n\x0eGetTaskRequest\x12\n\n\x02id\x18\x01 \x01(\t\"P\n\x10ListTasksRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x15\n\rdepartment_id\x18\x03 \x01(\t\"N\n\x11ListTasksResponse\x12 \n\x05tasks\x18\x01 \x03(\x0b\x32\x11.dualdraw.v1.Task\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*{\n\x12OtherLevelHandling\x12$\n OTHER_LEVEL_HANDLING_UNSPECIFIED\x10\x00\x12 \n\x1cOTHER_LEVEL_HANDLING_EXCLUDE\x10\x01\x12\x1d\n\x19OTHER_LEVEL_HANDLING_JOIN\x10\x02\x32\xd5\x01\n\x0bTaskService\x12?\n\nCreateTask\x12\x1e.dualdraw.v1.CreateTaskRequest\x1a\x11.dualdraw.v1.Task\x12\x39\n\x07GetTask\x12\x1b.dualdraw.v1.GetTaskRequest\x1a\x11.dualdraw.v1.Task\x12J\n\tListTasks\x12\x1d.dualdraw.v1.ListTasksRequest\x1a\x1e.dualdraw.v1.ListTasksResponseB[\n\x0forg.dualdraw.v1B\nTasksProtoP\x01Z:github.com/dualdraw/dualdraw/gen/go/dualdraw/v1;dualdrawv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dualdraw.v1.tasks_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n\017org.dualdraw.v1B\nTasksProtoP\001Z:github.com/dualdraw/dualdraw/gen/go/dualdraw/v1;dualdrawv1'
   _globals['_TASKPOLICY_COOPERATINGLINESENTRY']._loaded_options = None
   _globals['_TASKPOLICY_COOPERATINGLINESENTRY']._serialized_options = b'8\001'
-  _globals['_TASKSCOPE']._serialized_start=73
-  _globals['_TASKSCOPE']._serialized_end=125
-  _globals['_TASK']._serialized_start=128
-  _globals['_TASK']._serialized_end=485
-  _globals['_CLASSRATIO']._serialized_start=487
-  _globals['_CLASSRATIO']._serialized_end=534
-  _globals['_TASKPOLICY']._serialized_start=537
-  _globals['_TASKPOLICY']._serialized_end=1076
-  _globals['_TASKPOLICY_COOPERATINGLINESENTRY']._serialized_start=1021
-  _globals['_TASKPOLICY_COOPERATINGLINESENTRY']._serialized_end=1076
-  _globals['_CREATETASKREQUEST']._serialized_start=1078
-  _globals['_CREATETASKREQUEST']._serialized_end=1150
-  _globals['_GETTASKREQUEST']._serialized_start=1152
-  _globals['_GETTASKREQUEST']._serialized_end=1180
-  _globals['_LISTTASKSREQUEST']._serialized_start=1182
-  _globals['_LISTTASKSREQUEST']._serialized_end=1262
-  _globals['_LISTTASKSRESPONSE']._serialized_start=1264
-  _globals['_LISTTASKSRESPONSE']._serialized_end=1342
-  _globals['_TASKSERVICE']._serialized_start=1345
-  _globals['_TASKSERVICE']._serialized_end=1558
+  _globals['_OTHERLEVELHANDLING']._serialized_start=1454
+  _globals['_OTHERLEVELHANDLING']._serialized_end=1577
+  _globals['_TASKSCOPE']._serialized_start=102
+  _globals['_TASKSCOPE']._serialized_end=154
+  _globals['_TASK']._serialized_start=157
+  _globals['_TASK']._serialized_end=514
+  _globals['_CLASSRATIO']._serialized_start=516
+  _globals['_CLASSRATIO']._serialized_end=587
+  _globals['_TASKPOLICY']._serialized_start=590
+  _globals['_TASKPOLICY']._serialized_end=1186
+  _globals['_TASKPOLICY_COOPERATINGLINESENTRY']._serialized_start=1131
+  _globals['_TASKPOLICY_COOPERATINGLINESENTRY']._serialized_end=1186
+  _globals['_CREATETASKREQUEST']._serialized_start=1188
+  _globals['_CREATETASKREQUEST']._serialized_end=1260
+  _globals['_GETTASKREQUEST']._serialized_start=1262
+  _globals['_GETTASKREQUEST']._serialized_end=1290
+  _globals['_LISTTASKSREQUEST']._serialized_start=1292
+  _globals['_LISTTASKSREQUEST']._serialized_end=1372
+  _globals['_LISTTASKSRESPONSE']._serialized_start=1374
+  _globals['_LISTTASKSRESPONSE']._serialized_end=1452
+  _globals['_TASKSERVICE']._serialized_start=1580
+  _globals['_TASKSERVICE']._serialized_end=1793
 # @@protoc_insertion_point(module_scope)

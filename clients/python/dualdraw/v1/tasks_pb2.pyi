@@ -4,10 +4,12 @@ isort:skip_file
 Inspection tasks (抽查任务): what is to be drawn, by whom, at which ratio."""
 
 from collections import abc as _abc
+from dualdraw.v1 import directory_pb2 as _directory_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -18,6 +20,32 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _OtherLevelHandling:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _OtherLevelHandlingEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_OtherLevelHandling.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    OTHER_LEVEL_HANDLING_UNSPECIFIED: _OtherLevelHandling.ValueType  # 0
+    """Not set: the default applies (the field's comment says which)."""
+    OTHER_LEVEL_HANDLING_EXCLUDE: _OtherLevelHandling.ValueType  # 1
+    """Left to that draw: excluded here (EXCLUSION_CATEGORY_OTHER_LEVEL)."""
+    OTHER_LEVEL_HANDLING_JOIN: _OtherLevelHandling.ValueType  # 2
+    """Joined into that draw's inspection (Art. 15)."""
+
+class OtherLevelHandling(_OtherLevelHandling, metaclass=_OtherLevelHandlingEnumTypeWrapper):
+    """What a draw does with an object that another level's draw (an ancestor's or a descendant's) of the same
+    item selected in the same year.
+    """
+
+OTHER_LEVEL_HANDLING_UNSPECIFIED: OtherLevelHandling.ValueType  # 0
+"""Not set: the default applies (the field's comment says which)."""
+OTHER_LEVEL_HANDLING_EXCLUDE: OtherLevelHandling.ValueType  # 1
+"""Left to that draw: excluded here (EXCLUSION_CATEGORY_OTHER_LEVEL)."""
+OTHER_LEVEL_HANDLING_JOIN: OtherLevelHandling.ValueType  # 2
+"""Joined into that draw's inspection (Art. 15)."""
+Global___OtherLevelHandling: _TypeAlias = OtherLevelHandling  # noqa: Y015
 
 @_typing.final
 class TaskScope(_message.Message):
@@ -49,6 +77,8 @@ Global___TaskScope: _TypeAlias = TaskScope  # noqa: Y015
 
 @_typing.final
 class Task(_message.Message):
+    """An inspection task: an item drawn by a department at a ratio, once."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
@@ -69,7 +99,9 @@ class Task(_message.Message):
     id: _builtins.str
     """Assigned by the server, e.g. "t-3f2a9c1b7d4e"."""
     item_code: _builtins.str
+    """The inspection item drawn for (InspectionItem.code)."""
     department_id: _builtins.str
+    """The department that draws; objects come from its jurisdiction."""
     ratio: _builtins.str
     """Share of eligible objects to draw, a decimal string in (0, 1], e.g. "0.05"."""
     team_size: _builtins.int
@@ -77,6 +109,7 @@ class Task(_message.Message):
     version's.
     """
     title: _builtins.str
+    """A short title shown to staff and, once published, to the public."""
     draw_id: _builtins.str
     """Set once the task has been drawn."""
     plan_id: _builtins.str
@@ -84,6 +117,7 @@ class Task(_message.Message):
     (the default) every task names plan_id and plan_entry_id; item_code and ratio then default to the entry's.
     """
     plan_entry_id: _builtins.str
+    """The entry of that plan (PlanEntry.id)."""
     plan_period: _builtins.int
     """1-based period of the entry; 0 on create: the period containing today (UTC+8)."""
     rehearsal: _builtins.bool
@@ -91,9 +125,13 @@ class Task(_message.Message):
     plan_version: _builtins.int
     """Output only: the plan version in force when the task was created."""
     @_builtins.property
-    def scope(self) -> Global___TaskScope: ...
+    def scope(self) -> Global___TaskScope:
+        """Narrows the objects the task covers; unset: the whole jurisdiction."""
+
     @_builtins.property
-    def create_time(self) -> _timestamp_pb2.Timestamp: ...
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When it was created (output only)."""
+
     @_builtins.property
     def policy(self) -> Global___TaskPolicy:
         """The task's policy: differentiated ratios, frequency caps, inspector rules, central and joint draws.
@@ -136,14 +174,14 @@ class ClassRatio(_message.Message):
 
     RISK_CLASS_FIELD_NUMBER: _builtins.int
     RATIO_FIELD_NUMBER: _builtins.int
-    risk_class: _builtins.str
-    """"A", "B", "C" or "D"."""
+    risk_class: _directory_pb2.RiskClass.ValueType
+    """The class the ratio applies to; required."""
     ratio: _builtins.str
     """Decimal string in (0, 1]; general items are capped (0.2 by default), key items may go to 1 (Art. 8)."""
     def __init__(
         self,
         *,
-        risk_class: _builtins.str = ...,
+        risk_class: _directory_pb2.RiskClass.ValueType = ...,
         ratio: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
@@ -156,6 +194,8 @@ Global___ClassRatio: _TypeAlias = ClassRatio  # noqa: Y015
 
 @_typing.final
 class TaskPolicy(_message.Message):
+    """How a task draws beyond one ratio: per-class ratios, raises, caps, inspector rules, central and joint draws."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     @_typing.final
@@ -200,8 +240,8 @@ class TaskPolicy(_message.Message):
     """Window for complaints and serious violations, in days before the draw date; 0 means 365."""
     raise_on_serious_violation: _builtins.bool
     """Objects with a result "case_opened" or referred to the judiciary in the window are raised."""
-    raise_to: _builtins.str
-    """Class a raised object is drawn in; empty: one class higher (D stays D)."""
+    raise_to: _directory_pb2.RiskClass.ValueType
+    """Class a raised object is drawn in; RISK_CLASS_UNSPECIFIED: one class higher (D stays D)."""
     frequency_cap: _builtins.int
     """Planned inspections per object per department per calendar year; 0 means not set: the item's
     frequency_cap, else the default 1.
@@ -219,9 +259,10 @@ class TaskPolicy(_message.Message):
     workload_cap: _builtins.int
     """Assignments per inspector in one draw (0: no cap)."""
     cooperating_team_size: _builtins.int
-    other_level: _builtins.str
-    """Objects an ancestor's or descendant's draw of the same item selected this year: "exclude" (left to
-    that draw) or "join" (joined into its inspection); empty: the plan entry's, else the bureau default.
+    """Members each cooperating department adds to a team; 0 means 1."""
+    other_level: Global___OtherLevelHandling.ValueType
+    """Objects an ancestor's or descendant's draw of the same item selected this year: left to that draw or
+    joined into its inspection; UNSPECIFIED: the plan entry's, else the bureau default (exclude).
     """
     @_builtins.property
     def class_ratios(self) -> _containers.RepeatedCompositeFieldContainer[Global___ClassRatio]:
@@ -244,7 +285,7 @@ class TaskPolicy(_message.Message):
         complaint_threshold: _builtins.int = ...,
         raise_window_days: _builtins.int = ...,
         raise_on_serious_violation: _builtins.bool = ...,
-        raise_to: _builtins.str = ...,
+        raise_to: _directory_pb2.RiskClass.ValueType = ...,
         frequency_cap: _builtins.int = ...,
         no_frequency_cap: _builtins.bool = ...,
         campaign: _builtins.bool = ...,
@@ -255,7 +296,7 @@ class TaskPolicy(_message.Message):
         cooperating_department_ids: _abc.Iterable[_builtins.str] | None = ...,
         cooperating_team_size: _builtins.int = ...,
         cooperating_lines: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
-        other_level: _builtins.str = ...,
+        other_level: Global___OtherLevelHandling.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
@@ -267,13 +308,18 @@ Global___TaskPolicy: _TypeAlias = TaskPolicy  # noqa: Y015
 
 @_typing.final
 class CreateTaskRequest(_message.Message):
+    """Request of TaskService.CreateTask."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TASK_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
+    """Idempotency key (AIP-155): a retry with the same key gets the first answer, nothing is done twice."""
     @_builtins.property
-    def task(self) -> Global___Task: ...
+    def task(self) -> Global___Task:
+        """The task to create; id, create_time, draw_id and plan_version are set by the server."""
+
     def __init__(
         self,
         *,
@@ -290,10 +336,13 @@ Global___CreateTaskRequest: _TypeAlias = CreateTaskRequest  # noqa: Y015
 
 @_typing.final
 class GetTaskRequest(_message.Message):
+    """Request of TaskService.GetTask."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """The task's id."""
     def __init__(
         self,
         *,
@@ -309,14 +358,19 @@ Global___GetTaskRequest: _TypeAlias = GetTaskRequest  # noqa: Y015
 
 @_typing.final
 class ListTasksRequest(_message.Message):
+    """Request of TaskService.ListTasks."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
+    """At most this many per page; 0: the server's default (50), above 1000: 1000."""
     page_token: _builtins.str
+    """A next_page_token of the previous answer to the same query; empty: the first page."""
     department_id: _builtins.str
+    """Only the tasks of this department when set."""
     def __init__(
         self,
         *,
@@ -334,13 +388,18 @@ Global___ListTasksRequest: _TypeAlias = ListTasksRequest  # noqa: Y015
 
 @_typing.final
 class ListTasksResponse(_message.Message):
+    """One page of tasks."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TASKS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """The token for the next page; empty on the last page."""
     @_builtins.property
-    def tasks(self) -> _containers.RepeatedCompositeFieldContainer[Global___Task]: ...
+    def tasks(self) -> _containers.RepeatedCompositeFieldContainer[Global___Task]:
+        """The tasks of the page."""
+
     def __init__(
         self,
         *,

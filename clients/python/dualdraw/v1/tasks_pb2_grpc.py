@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class TaskServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """Inspection tasks: what is to be drawn, by whom, at which ratio.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -52,22 +53,26 @@ class TaskServiceStub:
 
 
 class TaskServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Inspection tasks: what is to be drawn, by whom, at which ratio.
+    """
 
     def CreateTask(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Creates a task (for a published plan entry when plans are required).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetTask(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Reads one task.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListTasks(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists tasks, optionally of one department.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -99,7 +104,8 @@ def add_TaskServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class TaskService:
-    """Missing associated documentation comment in .proto file."""
+    """Inspection tasks: what is to be drawn, by whom, at which ratio.
+    """
 
     @staticmethod
     def CreateTask(request,

@@ -27,41 +27,56 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class TaskServiceStub:
+    """Inspection tasks: what is to be drawn, by whom, at which ratio."""
+
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> TaskServiceAsyncStub: ...
     CreateTask: _grpc.UnaryUnaryMultiCallable[_tasks_pb2.CreateTaskRequest, _tasks_pb2.Task]
+    """Creates a task (for a published plan entry when plans are required)."""
     GetTask: _grpc.UnaryUnaryMultiCallable[_tasks_pb2.GetTaskRequest, _tasks_pb2.Task]
+    """Reads one task."""
     ListTasks: _grpc.UnaryUnaryMultiCallable[_tasks_pb2.ListTasksRequest, _tasks_pb2.ListTasksResponse]
+    """Lists tasks, optionally of one department."""
 
 @_typing.type_check_only
 class TaskServiceAsyncStub(TaskServiceStub):
+    """Inspection tasks: what is to be drawn, by whom, at which ratio."""
+
     def __init__(self, channel: _aio.Channel) -> None: ...
     CreateTask: _aio.UnaryUnaryMultiCallable[_tasks_pb2.CreateTaskRequest, _tasks_pb2.Task]  # type: ignore[assignment]
+    """Creates a task (for a published plan entry when plans are required)."""
     GetTask: _aio.UnaryUnaryMultiCallable[_tasks_pb2.GetTaskRequest, _tasks_pb2.Task]  # type: ignore[assignment]
+    """Reads one task."""
     ListTasks: _aio.UnaryUnaryMultiCallable[_tasks_pb2.ListTasksRequest, _tasks_pb2.ListTasksResponse]  # type: ignore[assignment]
+    """Lists tasks, optionally of one department."""
 
 class TaskServiceServicer(metaclass=_abc_1.ABCMeta):
+    """Inspection tasks: what is to be drawn, by whom, at which ratio."""
+
     @_abc_1.abstractmethod
     def CreateTask(
         self,
         request: _tasks_pb2.CreateTaskRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_tasks_pb2.Task, _abc.Awaitable[_tasks_pb2.Task]]: ...
+    ) -> _typing.Union[_tasks_pb2.Task, _abc.Awaitable[_tasks_pb2.Task]]:
+        """Creates a task (for a published plan entry when plans are required)."""
 
     @_abc_1.abstractmethod
     def GetTask(
         self,
         request: _tasks_pb2.GetTaskRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_tasks_pb2.Task, _abc.Awaitable[_tasks_pb2.Task]]: ...
+    ) -> _typing.Union[_tasks_pb2.Task, _abc.Awaitable[_tasks_pb2.Task]]:
+        """Reads one task."""
 
     @_abc_1.abstractmethod
     def ListTasks(
         self,
         request: _tasks_pb2.ListTasksRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_tasks_pb2.ListTasksResponse, _abc.Awaitable[_tasks_pb2.ListTasksResponse]]: ...
+    ) -> _typing.Union[_tasks_pb2.ListTasksResponse, _abc.Awaitable[_tasks_pb2.ListTasksResponse]]:
+        """Lists tasks, optionally of one department."""
 
 def add_TaskServiceServicer_to_server(servicer: TaskServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

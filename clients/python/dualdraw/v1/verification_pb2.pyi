@@ -7,6 +7,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -17,6 +18,30 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _SubstitutionState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SubstitutionStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SubstitutionState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SUBSTITUTION_STATE_UNSPECIFIED: _SubstitutionState.ValueType  # 0
+    """Never set on a substitution."""
+    SUBSTITUTION_STATE_REQUESTED: _SubstitutionState.ValueType  # 1
+    """Logged, awaiting the entropy its replacement is drawn with."""
+    SUBSTITUTION_STATE_EXECUTED: _SubstitutionState.ValueType  # 2
+    """The replacement was drawn and is on the team."""
+
+class SubstitutionState(_SubstitutionState, metaclass=_SubstitutionStateEnumTypeWrapper):
+    """Where a substitution is in its life."""
+
+SUBSTITUTION_STATE_UNSPECIFIED: SubstitutionState.ValueType  # 0
+"""Never set on a substitution."""
+SUBSTITUTION_STATE_REQUESTED: SubstitutionState.ValueType  # 1
+"""Logged, awaiting the entropy its replacement is drawn with."""
+SUBSTITUTION_STATE_EXECUTED: SubstitutionState.ValueType  # 2
+"""The replacement was drawn and is on the team."""
+Global___SubstitutionState: _TypeAlias = SubstitutionState  # noqa: Y015
 
 @_typing.final
 class EntropySource(_message.Message):
@@ -36,6 +61,7 @@ class EntropySource(_message.Message):
     for parties that have not revealed by reveal_deadline.
     """
     beacon_round: _builtins.int
+    """The beacon round (beacon) or fallback round (commit-reveal)."""
     reveal_deadline: _builtins.str
     """commit-reveal: RFC 3339 time with zone after which the fallback applies."""
     @_builtins.property
@@ -61,12 +87,16 @@ Global___EntropySource: _TypeAlias = EntropySource  # noqa: Y015
 
 @_typing.final
 class PartyCommitment(_message.Message):
+    """One party's commitment to its secret entropy."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     NAME_FIELD_NUMBER: _builtins.int
     COMMITMENT_FIELD_NUMBER: _builtins.int
     name: _builtins.str
+    """The party's name, unique in the draw."""
     commitment: _builtins.str
+    """Its commitment, hex (see EntropySource.parties)."""
     def __init__(
         self,
         *,
@@ -83,6 +113,8 @@ Global___PartyCommitment: _TypeAlias = PartyCommitment  # noqa: Y015
 
 @_typing.final
 class CommitDrawRequest(_message.Message):
+    """Request of VerifiableDrawService.CommitDraw."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TASK_ID_FIELD_NUMBER: _builtins.int
@@ -90,11 +122,15 @@ class CommitDrawRequest(_message.Message):
     ENTROPY_SOURCE_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     task_id: _builtins.str
+    """The task to draw; it must not have a live draw."""
     as_of: _builtins.str
     """Date the exclusion rules are evaluated at (YYYY-MM-DD); empty means today (UTC+8)."""
     request_id: _builtins.str
+    """Idempotency key (AIP-155): a retry with the same key gets the first answer, nothing is done twice."""
     @_builtins.property
-    def entropy_source(self) -> Global___EntropySource: ...
+    def entropy_source(self) -> Global___EntropySource:
+        """Where the entropy will come from; required."""
+
     def __init__(
         self,
         *,
@@ -113,6 +149,8 @@ Global___CommitDrawRequest: _TypeAlias = CommitDrawRequest  # noqa: Y015
 
 @_typing.final
 class RevealEntropyRequest(_message.Message):
+    """Request of VerifiableDrawService.RevealEntropy."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DRAW_ID_FIELD_NUMBER: _builtins.int
@@ -120,10 +158,13 @@ class RevealEntropyRequest(_message.Message):
     SECRET_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
+    """The committed draw."""
     party: _builtins.str
+    """The revealing party's name."""
     secret: _builtins.str
     """The party's secret, hex."""
     request_id: _builtins.str
+    """Idempotency key (AIP-155): a retry with the same key gets the first answer, nothing is done twice."""
     def __init__(
         self,
         *,
@@ -142,15 +183,19 @@ Global___RevealEntropyRequest: _TypeAlias = RevealEntropyRequest  # noqa: Y015
 
 @_typing.final
 class ExecuteDrawRequest(_message.Message):
+    """Request of VerifiableDrawService.ExecuteDraw."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DRAW_ID_FIELD_NUMBER: _builtins.int
     BEACON_VALUE_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
+    """The committed draw to execute."""
     beacon_value: _builtins.str
     """Hex beacon value (beacon source, or the commit-reveal fallback after the deadline); empty otherwise."""
     request_id: _builtins.str
+    """Idempotency key (AIP-155): a retry with the same key gets the first answer, nothing is done twice."""
     def __init__(
         self,
         *,
@@ -168,6 +213,8 @@ Global___ExecuteDrawRequest: _TypeAlias = ExecuteDrawRequest  # noqa: Y015
 
 @_typing.final
 class AbandonDrawRequest(_message.Message):
+    """Request of VerifiableDrawService.AbandonDraw."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DRAW_ID_FIELD_NUMBER: _builtins.int
@@ -175,10 +222,13 @@ class AbandonDrawRequest(_message.Message):
     NOTE_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
+    """The draw to abandon."""
     reason: _builtins.str
     """DATA_ERROR, RULES_ERROR, ENTROPY_FAILED, TASK_CHANGED, ORDERED_BY_SUPERVISOR or OTHER."""
     note: _builtins.str
+    """Free-text note on why; published with the abandoned draw."""
     request_id: _builtins.str
+    """Idempotency key (AIP-155): a retry with the same key gets the first answer, nothing is done twice."""
     def __init__(
         self,
         *,
@@ -197,6 +247,8 @@ Global___AbandonDrawRequest: _TypeAlias = AbandonDrawRequest  # noqa: Y015
 
 @_typing.final
 class Substitution(_message.Message):
+    """The replacement of one team member of an executed draw, drawn with fresh entropy."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
@@ -210,17 +262,21 @@ class Substitution(_message.Message):
     ENTROPY_SOURCE_FIELD_NUMBER: _builtins.int
     EVENT_LEAF_HASH_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """Assigned by the server."""
     draw_id: _builtins.str
+    """The draw whose team changes."""
     position: _builtins.int
+    """The assignment's position in the draw."""
     removed_badge: _builtins.str
+    """The member replaced."""
     replacement_badge: _builtins.str
     """Empty until executed."""
     reason: _builtins.str
     """AVOIDANCE, LEAVE, CERTIFICATE_LAPSED, ILLNESS or OTHER."""
     evidence_hash: _builtins.str
     """Hex SHA-256 of the evidence (e.g. the leave approval)."""
-    state: _builtins.str
-    """"requested" or "executed"."""
+    state: Global___SubstitutionState.ValueType
+    """Requested (logged, awaiting its entropy) or executed (the replacement drawn)."""
     entropy_source: _builtins.str
     """Canonical JSON of the entropy source declared with the request."""
     event_leaf_hash: _builtins.str
@@ -235,7 +291,7 @@ class Substitution(_message.Message):
         replacement_badge: _builtins.str = ...,
         reason: _builtins.str = ...,
         evidence_hash: _builtins.str = ...,
-        state: _builtins.str = ...,
+        state: Global___SubstitutionState.ValueType = ...,
         entropy_source: _builtins.str = ...,
         event_leaf_hash: _builtins.str = ...,
     ) -> None: ...
@@ -249,6 +305,8 @@ Global___Substitution: _TypeAlias = Substitution  # noqa: Y015
 
 @_typing.final
 class RequestSubstitutionRequest(_message.Message):
+    """Request of VerifiableDrawService.RequestSubstitution."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DRAW_ID_FIELD_NUMBER: _builtins.int
@@ -260,14 +318,21 @@ class RequestSubstitutionRequest(_message.Message):
     BEACON_ROUND_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
+    """The executed draw."""
     position: _builtins.int
+    """The assignment's position in the draw."""
     badge_number: _builtins.str
+    """The member to replace."""
     reason: _builtins.str
+    """Why (a reason code, e.g. "LEAVE")."""
     evidence_hash: _builtins.str
+    """Hex SHA-256 of the evidence kept elsewhere."""
     beacon: _builtins.str
     """A beacon round for the entropy; empty beacon: a local secret (demos and tests)."""
     beacon_round: _builtins.int
+    """The round of that beacon."""
     request_id: _builtins.str
+    """Idempotency key (AIP-155): a retry with the same key gets the first answer, nothing is done twice."""
     def __init__(
         self,
         *,
@@ -290,14 +355,19 @@ Global___RequestSubstitutionRequest: _TypeAlias = RequestSubstitutionRequest  # 
 
 @_typing.final
 class ExecuteSubstitutionRequest(_message.Message):
+    """Request of VerifiableDrawService.ExecuteSubstitution."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     SUBSTITUTION_ID_FIELD_NUMBER: _builtins.int
     BEACON_VALUE_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     substitution_id: _builtins.str
+    """The requested substitution."""
     beacon_value: _builtins.str
+    """The beacon round's signature, hex (empty for a local secret)."""
     request_id: _builtins.str
+    """Idempotency key (AIP-155): a retry with the same key gets the first answer, nothing is done twice."""
     def __init__(
         self,
         *,
@@ -315,18 +385,29 @@ Global___ExecuteSubstitutionRequest: _TypeAlias = ExecuteSubstitutionRequest  # 
 
 @_typing.final
 class ListSubstitutionsRequest(_message.Message):
+    """Request of VerifiableDrawService.ListSubstitutions."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DRAW_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
+    """The draw whose substitutions to list."""
+    page_size: _builtins.int
+    """At most this many per page; 0: the server's default (50), above 1000: 1000."""
+    page_token: _builtins.str
+    """A next_page_token of the previous answer to the same query; empty: the first page."""
     def __init__(
         self,
         *,
         draw_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["draw_id", b"draw_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["draw_id", b"draw_id", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -334,19 +415,27 @@ Global___ListSubstitutionsRequest: _TypeAlias = ListSubstitutionsRequest  # noqa
 
 @_typing.final
 class ListSubstitutionsResponse(_message.Message):
+    """One page of substitutions."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     SUBSTITUTIONS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """The token for the next page; empty on the last page."""
     @_builtins.property
-    def substitutions(self) -> _containers.RepeatedCompositeFieldContainer[Global___Substitution]: ...
+    def substitutions(self) -> _containers.RepeatedCompositeFieldContainer[Global___Substitution]:
+        """The substitutions of the page."""
+
     def __init__(
         self,
         *,
         substitutions: _abc.Iterable[Global___Substitution] | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["substitutions", b"substitutions"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "substitutions", b"substitutions"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -354,6 +443,8 @@ Global___ListSubstitutionsResponse: _TypeAlias = ListSubstitutionsResponse  # no
 
 @_typing.final
 class GetDrawStatisticsRequest(_message.Message):
+    """Request of VerifiableDrawService.GetDrawStatistics."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -369,6 +460,8 @@ Global___GetDrawStatisticsRequest: _TypeAlias = GetDrawStatisticsRequest  # noqa
 
 @_typing.final
 class GetDrawStatisticsResponse(_message.Message):
+    """Counts of abandoned draws and substitutions."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     @_typing.final
@@ -436,12 +529,19 @@ class GetDrawStatisticsResponse(_message.Message):
     SUBSTITUTIONS_BY_DEPARTMENT_FIELD_NUMBER: _builtins.int
     SUBSTITUTIONS_BY_INSPECTOR_FIELD_NUMBER: _builtins.int
     abandoned: _builtins.int
+    """Abandoned draws."""
     @_builtins.property
-    def abandoned_by_reason(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]: ...
+    def abandoned_by_reason(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """Abandoned draws per reason code."""
+
     @_builtins.property
-    def substitutions_by_department(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]: ...
+    def substitutions_by_department(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """Substitutions per department."""
+
     @_builtins.property
-    def substitutions_by_inspector(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]: ...
+    def substitutions_by_inspector(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """Substitutions per removed inspector's badge number."""
+
     def __init__(
         self,
         *,
@@ -460,11 +560,14 @@ Global___GetDrawStatisticsResponse: _TypeAlias = GetDrawStatisticsResponse  # no
 
 @_typing.final
 class ExportDrawBundleRequest(_message.Message):
+    """Request of VerifiableDrawService.ExportDrawBundle."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DRAW_ID_FIELD_NUMBER: _builtins.int
     PUBLIC_VARIANT_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
+    """The draw."""
     public_variant: _builtins.bool
     """A public bundle hides unselected objects and confidential fields behind salted commitments."""
     def __init__(
@@ -483,13 +586,17 @@ Global___ExportDrawBundleRequest: _TypeAlias = ExportDrawBundleRequest  # noqa: 
 
 @_typing.final
 class DrawBundle(_message.Message):
+    """A draw's verification bundle in one message."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DRAW_ID_FIELD_NUMBER: _builtins.int
     VARIANT_FIELD_NUMBER: _builtins.int
     CONTENT_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
+    """The draw."""
     variant: _builtins.str
+    """"full" or "public"."""
     content: _builtins.bytes
     """Canonical JSON, format dualdraw-bundle/1; verify with `dualdraw verify`."""
     def __init__(
@@ -509,12 +616,15 @@ Global___DrawBundle: _TypeAlias = DrawBundle  # noqa: Y015
 
 @_typing.final
 class StreamDrawBundleRequest(_message.Message):
+    """Request of VerifiableDrawService.StreamDrawBundle."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DRAW_ID_FIELD_NUMBER: _builtins.int
     PUBLIC_VARIANT_FIELD_NUMBER: _builtins.int
     LINES_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
+    """The draw."""
     public_variant: _builtins.bool
     """A public bundle hides unselected objects and confidential fields behind salted commitments."""
     lines: _builtins.bool
@@ -589,6 +699,8 @@ Global___DrawBundleChunk: _TypeAlias = DrawBundleChunk  # noqa: Y015
 
 @_typing.final
 class Checkpoint(_message.Message):
+    """A signed head of the audit log's Merkle tree."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TREE_SIZE_FIELD_NUMBER: _builtins.int
@@ -599,10 +711,15 @@ class Checkpoint(_message.Message):
     NOTE_FIELD_NUMBER: _builtins.int
     NOTE_VERIFIER_KEY_FIELD_NUMBER: _builtins.int
     tree_size: _builtins.int
+    """Entries in the log at the checkpoint."""
     root_hash: _builtins.str
+    """The Merkle tree's root hash, hex."""
     public_key: _builtins.str
+    """The Ed25519 public key that signed it, hex."""
     signature: _builtins.str
+    """The Ed25519 signature, hex."""
     key_id: _builtins.str
+    """The signing key's id."""
     note: _builtins.str
     """The checkpoint as a C2SP signed note (https://c2sp.org/tlog-checkpoint): origin, tree size, base64
     root hash, a blank line, "— <key name> <base64(key ID ‖ Ed25519 signature)>". Empty for checkpoints
@@ -631,6 +748,8 @@ Global___Checkpoint: _TypeAlias = Checkpoint  # noqa: Y015
 
 @_typing.final
 class VerifyLogRequest(_message.Message):
+    """Request of AuditLogService.VerifyLog."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     KNOWN_TREE_SIZE_FIELD_NUMBER: _builtins.int
@@ -638,6 +757,7 @@ class VerifyLogRequest(_message.Message):
     known_tree_size: _builtins.int
     """Optionally a checkpoint held outside (e.g. from an earlier bundle): the log must extend it."""
     known_root_hash: _builtins.str
+    """The root hash of that checkpoint, hex."""
     def __init__(
         self,
         *,
@@ -654,6 +774,8 @@ Global___VerifyLogRequest: _TypeAlias = VerifyLogRequest  # noqa: Y015
 
 @_typing.final
 class VerifyLogResponse(_message.Message):
+    """The outcome of verifying the audit log."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     OK_FIELD_NUMBER: _builtins.int
@@ -668,12 +790,17 @@ class VerifyLogResponse(_message.Message):
     FIRST_BAD_DRAW_ID_FIELD_NUMBER: _builtins.int
     DRAW_PROBLEM_FIELD_NUMBER: _builtins.int
     ok: _builtins.bool
+    """True when every entry, checkpoint and draw verifies."""
     tree_size: _builtins.int
+    """Entries verified."""
     root_hash: _builtins.str
+    """The root hash recomputed, hex."""
     first_bad_sequence: _builtins.int
     """The first entry that does not verify (0 when ok)."""
     problem: _builtins.str
+    """What is wrong, in words; empty when ok."""
     checkpoints_checked: _builtins.int
+    """Checkpoints whose signature and root were checked."""
     development_key: _builtins.bool
     """True when the server signs with a throw-away development key."""
     draws_checked: _builtins.int
@@ -687,7 +814,9 @@ class VerifyLogResponse(_message.Message):
     selection, teams or substitutions).
     """
     @_builtins.property
-    def key_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def key_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The ids of the keys that signed them."""
+
     def __init__(
         self,
         *,
@@ -713,6 +842,8 @@ Global___VerifyLogResponse: _TypeAlias = VerifyLogResponse  # noqa: Y015
 
 @_typing.final
 class GetCheckpointRequest(_message.Message):
+    """Request of AuditLogService.GetCheckpoint."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TREE_SIZE_FIELD_NUMBER: _builtins.int
@@ -733,11 +864,14 @@ Global___GetCheckpointRequest: _TypeAlias = GetCheckpointRequest  # noqa: Y015
 
 @_typing.final
 class GetInclusionProofRequest(_message.Message):
+    """Request of AuditLogService.GetInclusionProof."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     SEQUENCE_FIELD_NUMBER: _builtins.int
     TREE_SIZE_FIELD_NUMBER: _builtins.int
     sequence: _builtins.int
+    """The audit event's position in the log."""
     tree_size: _builtins.int
     """0: the newest checkpoint."""
     def __init__(
@@ -756,6 +890,8 @@ Global___GetInclusionProofRequest: _TypeAlias = GetInclusionProofRequest  # noqa
 
 @_typing.final
 class InclusionProof(_message.Message):
+    """A Merkle proof that one audit event is in the log."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     SEQUENCE_FIELD_NUMBER: _builtins.int
@@ -764,12 +900,19 @@ class InclusionProof(_message.Message):
     HASHES_FIELD_NUMBER: _builtins.int
     CHECKPOINT_FIELD_NUMBER: _builtins.int
     sequence: _builtins.int
+    """The event's position in the log."""
     leaf_data: _builtins.str
+    """The leaf's data as hashed."""
     leaf_hash: _builtins.str
+    """The leaf's hash, hex."""
     @_builtins.property
-    def hashes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def hashes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The audit path (RFC 6962), hex, leaf to root."""
+
     @_builtins.property
-    def checkpoint(self) -> Global___Checkpoint: ...
+    def checkpoint(self) -> Global___Checkpoint:
+        """The checkpoint the proof leads to."""
+
     def __init__(
         self,
         *,
@@ -789,11 +932,14 @@ Global___InclusionProof: _TypeAlias = InclusionProof  # noqa: Y015
 
 @_typing.final
 class GetConsistencyProofRequest(_message.Message):
+    """Request of AuditLogService.GetConsistencyProof."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     OLD_SIZE_FIELD_NUMBER: _builtins.int
     NEW_SIZE_FIELD_NUMBER: _builtins.int
     old_size: _builtins.int
+    """The older checkpoint's tree size."""
     new_size: _builtins.int
     """0: the newest checkpoint."""
     def __init__(
@@ -812,17 +958,25 @@ Global___GetConsistencyProofRequest: _TypeAlias = GetConsistencyProofRequest  # 
 
 @_typing.final
 class ConsistencyProof(_message.Message):
+    """A Merkle proof that a newer checkpoint extends an older one."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     HASHES_FIELD_NUMBER: _builtins.int
     OLD_CHECKPOINT_FIELD_NUMBER: _builtins.int
     NEW_CHECKPOINT_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def hashes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def hashes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The consistency proof (RFC 6962), hex."""
+
     @_builtins.property
-    def old_checkpoint(self) -> Global___Checkpoint: ...
+    def old_checkpoint(self) -> Global___Checkpoint:
+        """The older checkpoint."""
+
     @_builtins.property
-    def new_checkpoint(self) -> Global___Checkpoint: ...
+    def new_checkpoint(self) -> Global___Checkpoint:
+        """The newer checkpoint."""
+
     def __init__(
         self,
         *,

@@ -27,7 +27,8 @@ if _version_not_supported:
 
 
 class VerifiableDrawServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """Verifiable draws: commit before entropy, reveal or beacon, execute, abandon, substitute, bundles to verify.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -88,7 +89,8 @@ class VerifiableDrawServiceStub:
 
 
 class VerifiableDrawServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Verifiable draws: commit before entropy, reveal or beacon, execute, abandon, substitute, bundles to verify.
+    """
 
     def CommitDraw(self, request, context):
         """Freezes the manifest (with the declared entropy source) and logs it; refused while the task has a
@@ -106,37 +108,43 @@ class VerifiableDrawServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ExecuteDraw(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Executes a committed draw with its beacon round's signature.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def AbandonDraw(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Abandons a draw with a reason; the task may then be drawn again.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def RequestSubstitution(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Requests the replacement of a team member; logged before any entropy for it exists.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ExecuteSubstitution(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Draws the replacement of a requested substitution.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListSubstitutions(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists substitutions, a page at a time.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetDrawStatistics(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Counts of abandoned draws (by reason) and of substitutions (by department and by inspector).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -218,7 +226,8 @@ def add_VerifiableDrawServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class VerifiableDrawService:
-    """Missing associated documentation comment in .proto file."""
+    """Verifiable draws: commit before entropy, reveal or beacon, execute, abandon, substitute, bundles to verify.
+    """
 
     @staticmethod
     def CommitDraw(request,
@@ -492,7 +501,8 @@ class VerifiableDrawService:
 
 
 class AuditLogServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """The audit log as a verifiable Merkle log: checkpoints and proofs.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -523,7 +533,8 @@ class AuditLogServiceStub:
 
 
 class AuditLogServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """The audit log as a verifiable Merkle log: checkpoints and proofs.
+    """
 
     def VerifyLog(self, request, context):
         """Recomputes the Merkle log from its rows and checks every signed checkpoint; names the first bad entry.
@@ -533,19 +544,22 @@ class AuditLogServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetCheckpoint(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Reads one checkpoint.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetInclusionProof(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Proves that one audit event is in the log at a checkpoint.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetConsistencyProof(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Proves that a later checkpoint extends an earlier one (the log was only appended to).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -582,7 +596,8 @@ def add_AuditLogServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class AuditLogService:
-    """Missing associated documentation comment in .proto file."""
+    """The audit log as a verifiable Merkle log: checkpoints and proofs.
+    """
 
     @staticmethod
     def VerifyLog(request,

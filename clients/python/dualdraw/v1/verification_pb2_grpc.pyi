@@ -28,6 +28,8 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class VerifiableDrawServiceStub:
+    """Verifiable draws: commit before entropy, reveal or beacon, execute, abandon, substitute, bundles to verify."""
+
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
@@ -39,11 +41,17 @@ class VerifiableDrawServiceStub:
     RevealEntropy: _grpc.UnaryUnaryMultiCallable[_verification_pb2.RevealEntropyRequest, _draws_pb2.Draw]
     """A party reveals its secret; the draw executes when the last party has revealed."""
     ExecuteDraw: _grpc.UnaryUnaryMultiCallable[_verification_pb2.ExecuteDrawRequest, _draws_pb2.Draw]
+    """Executes a committed draw with its beacon round's signature."""
     AbandonDraw: _grpc.UnaryUnaryMultiCallable[_verification_pb2.AbandonDrawRequest, _draws_pb2.Draw]
+    """Abandons a draw with a reason; the task may then be drawn again."""
     RequestSubstitution: _grpc.UnaryUnaryMultiCallable[_verification_pb2.RequestSubstitutionRequest, _verification_pb2.Substitution]
+    """Requests the replacement of a team member; logged before any entropy for it exists."""
     ExecuteSubstitution: _grpc.UnaryUnaryMultiCallable[_verification_pb2.ExecuteSubstitutionRequest, _verification_pb2.Substitution]
+    """Draws the replacement of a requested substitution."""
     ListSubstitutions: _grpc.UnaryUnaryMultiCallable[_verification_pb2.ListSubstitutionsRequest, _verification_pb2.ListSubstitutionsResponse]
+    """Lists substitutions, a page at a time."""
     GetDrawStatistics: _grpc.UnaryUnaryMultiCallable[_verification_pb2.GetDrawStatisticsRequest, _verification_pb2.GetDrawStatisticsResponse]
+    """Counts of abandoned draws (by reason) and of substitutions (by department and by inspector)."""
     ExportDrawBundle: _grpc.UnaryUnaryMultiCallable[_verification_pb2.ExportDrawBundleRequest, _verification_pb2.DrawBundle]
     """The bundle in one message; fails with FAILED_PRECONDITION (reason BUNDLE_TOO_LARGE) when it does not
     fit in one message of the server's limit (DUALDRAW_MAX_MESSAGE_BYTES): use StreamDrawBundle.
@@ -53,6 +61,8 @@ class VerifiableDrawServiceStub:
 
 @_typing.type_check_only
 class VerifiableDrawServiceAsyncStub(VerifiableDrawServiceStub):
+    """Verifiable draws: commit before entropy, reveal or beacon, execute, abandon, substitute, bundles to verify."""
+
     def __init__(self, channel: _aio.Channel) -> None: ...
     CommitDraw: _aio.UnaryUnaryMultiCallable[_verification_pb2.CommitDrawRequest, _draws_pb2.Draw]  # type: ignore[assignment]
     """Freezes the manifest (with the declared entropy source) and logs it; refused while the task has a
@@ -61,11 +71,17 @@ class VerifiableDrawServiceAsyncStub(VerifiableDrawServiceStub):
     RevealEntropy: _aio.UnaryUnaryMultiCallable[_verification_pb2.RevealEntropyRequest, _draws_pb2.Draw]  # type: ignore[assignment]
     """A party reveals its secret; the draw executes when the last party has revealed."""
     ExecuteDraw: _aio.UnaryUnaryMultiCallable[_verification_pb2.ExecuteDrawRequest, _draws_pb2.Draw]  # type: ignore[assignment]
+    """Executes a committed draw with its beacon round's signature."""
     AbandonDraw: _aio.UnaryUnaryMultiCallable[_verification_pb2.AbandonDrawRequest, _draws_pb2.Draw]  # type: ignore[assignment]
+    """Abandons a draw with a reason; the task may then be drawn again."""
     RequestSubstitution: _aio.UnaryUnaryMultiCallable[_verification_pb2.RequestSubstitutionRequest, _verification_pb2.Substitution]  # type: ignore[assignment]
+    """Requests the replacement of a team member; logged before any entropy for it exists."""
     ExecuteSubstitution: _aio.UnaryUnaryMultiCallable[_verification_pb2.ExecuteSubstitutionRequest, _verification_pb2.Substitution]  # type: ignore[assignment]
+    """Draws the replacement of a requested substitution."""
     ListSubstitutions: _aio.UnaryUnaryMultiCallable[_verification_pb2.ListSubstitutionsRequest, _verification_pb2.ListSubstitutionsResponse]  # type: ignore[assignment]
+    """Lists substitutions, a page at a time."""
     GetDrawStatistics: _aio.UnaryUnaryMultiCallable[_verification_pb2.GetDrawStatisticsRequest, _verification_pb2.GetDrawStatisticsResponse]  # type: ignore[assignment]
+    """Counts of abandoned draws (by reason) and of substitutions (by department and by inspector)."""
     ExportDrawBundle: _aio.UnaryUnaryMultiCallable[_verification_pb2.ExportDrawBundleRequest, _verification_pb2.DrawBundle]  # type: ignore[assignment]
     """The bundle in one message; fails with FAILED_PRECONDITION (reason BUNDLE_TOO_LARGE) when it does not
     fit in one message of the server's limit (DUALDRAW_MAX_MESSAGE_BYTES): use StreamDrawBundle.
@@ -74,6 +90,8 @@ class VerifiableDrawServiceAsyncStub(VerifiableDrawServiceStub):
     """The same bundle as a stream of chunks of at most 1 MiB, for bundles of any size."""
 
 class VerifiableDrawServiceServicer(metaclass=_abc_1.ABCMeta):
+    """Verifiable draws: commit before entropy, reveal or beacon, execute, abandon, substitute, bundles to verify."""
+
     @_abc_1.abstractmethod
     def CommitDraw(
         self,
@@ -97,42 +115,48 @@ class VerifiableDrawServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _verification_pb2.ExecuteDrawRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_draws_pb2.Draw, _abc.Awaitable[_draws_pb2.Draw]]: ...
+    ) -> _typing.Union[_draws_pb2.Draw, _abc.Awaitable[_draws_pb2.Draw]]:
+        """Executes a committed draw with its beacon round's signature."""
 
     @_abc_1.abstractmethod
     def AbandonDraw(
         self,
         request: _verification_pb2.AbandonDrawRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_draws_pb2.Draw, _abc.Awaitable[_draws_pb2.Draw]]: ...
+    ) -> _typing.Union[_draws_pb2.Draw, _abc.Awaitable[_draws_pb2.Draw]]:
+        """Abandons a draw with a reason; the task may then be drawn again."""
 
     @_abc_1.abstractmethod
     def RequestSubstitution(
         self,
         request: _verification_pb2.RequestSubstitutionRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_verification_pb2.Substitution, _abc.Awaitable[_verification_pb2.Substitution]]: ...
+    ) -> _typing.Union[_verification_pb2.Substitution, _abc.Awaitable[_verification_pb2.Substitution]]:
+        """Requests the replacement of a team member; logged before any entropy for it exists."""
 
     @_abc_1.abstractmethod
     def ExecuteSubstitution(
         self,
         request: _verification_pb2.ExecuteSubstitutionRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_verification_pb2.Substitution, _abc.Awaitable[_verification_pb2.Substitution]]: ...
+    ) -> _typing.Union[_verification_pb2.Substitution, _abc.Awaitable[_verification_pb2.Substitution]]:
+        """Draws the replacement of a requested substitution."""
 
     @_abc_1.abstractmethod
     def ListSubstitutions(
         self,
         request: _verification_pb2.ListSubstitutionsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_verification_pb2.ListSubstitutionsResponse, _abc.Awaitable[_verification_pb2.ListSubstitutionsResponse]]: ...
+    ) -> _typing.Union[_verification_pb2.ListSubstitutionsResponse, _abc.Awaitable[_verification_pb2.ListSubstitutionsResponse]]:
+        """Lists substitutions, a page at a time."""
 
     @_abc_1.abstractmethod
     def GetDrawStatistics(
         self,
         request: _verification_pb2.GetDrawStatisticsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_verification_pb2.GetDrawStatisticsResponse, _abc.Awaitable[_verification_pb2.GetDrawStatisticsResponse]]: ...
+    ) -> _typing.Union[_verification_pb2.GetDrawStatisticsResponse, _abc.Awaitable[_verification_pb2.GetDrawStatisticsResponse]]:
+        """Counts of abandoned draws (by reason) and of substitutions (by department and by inspector)."""
 
     @_abc_1.abstractmethod
     def ExportDrawBundle(
@@ -155,6 +179,8 @@ class VerifiableDrawServiceServicer(metaclass=_abc_1.ABCMeta):
 def add_VerifiableDrawServiceServicer_to_server(servicer: VerifiableDrawServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
 class AuditLogServiceStub:
+    """The audit log as a verifiable Merkle log: checkpoints and proofs."""
+
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
@@ -162,19 +188,29 @@ class AuditLogServiceStub:
     VerifyLog: _grpc.UnaryUnaryMultiCallable[_verification_pb2.VerifyLogRequest, _verification_pb2.VerifyLogResponse]
     """Recomputes the Merkle log from its rows and checks every signed checkpoint; names the first bad entry."""
     GetCheckpoint: _grpc.UnaryUnaryMultiCallable[_verification_pb2.GetCheckpointRequest, _verification_pb2.Checkpoint]
+    """Reads one checkpoint."""
     GetInclusionProof: _grpc.UnaryUnaryMultiCallable[_verification_pb2.GetInclusionProofRequest, _verification_pb2.InclusionProof]
+    """Proves that one audit event is in the log at a checkpoint."""
     GetConsistencyProof: _grpc.UnaryUnaryMultiCallable[_verification_pb2.GetConsistencyProofRequest, _verification_pb2.ConsistencyProof]
+    """Proves that a later checkpoint extends an earlier one (the log was only appended to)."""
 
 @_typing.type_check_only
 class AuditLogServiceAsyncStub(AuditLogServiceStub):
+    """The audit log as a verifiable Merkle log: checkpoints and proofs."""
+
     def __init__(self, channel: _aio.Channel) -> None: ...
     VerifyLog: _aio.UnaryUnaryMultiCallable[_verification_pb2.VerifyLogRequest, _verification_pb2.VerifyLogResponse]  # type: ignore[assignment]
     """Recomputes the Merkle log from its rows and checks every signed checkpoint; names the first bad entry."""
     GetCheckpoint: _aio.UnaryUnaryMultiCallable[_verification_pb2.GetCheckpointRequest, _verification_pb2.Checkpoint]  # type: ignore[assignment]
+    """Reads one checkpoint."""
     GetInclusionProof: _aio.UnaryUnaryMultiCallable[_verification_pb2.GetInclusionProofRequest, _verification_pb2.InclusionProof]  # type: ignore[assignment]
+    """Proves that one audit event is in the log at a checkpoint."""
     GetConsistencyProof: _aio.UnaryUnaryMultiCallable[_verification_pb2.GetConsistencyProofRequest, _verification_pb2.ConsistencyProof]  # type: ignore[assignment]
+    """Proves that a later checkpoint extends an earlier one (the log was only appended to)."""
 
 class AuditLogServiceServicer(metaclass=_abc_1.ABCMeta):
+    """The audit log as a verifiable Merkle log: checkpoints and proofs."""
+
     @_abc_1.abstractmethod
     def VerifyLog(
         self,
@@ -188,20 +224,23 @@ class AuditLogServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _verification_pb2.GetCheckpointRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_verification_pb2.Checkpoint, _abc.Awaitable[_verification_pb2.Checkpoint]]: ...
+    ) -> _typing.Union[_verification_pb2.Checkpoint, _abc.Awaitable[_verification_pb2.Checkpoint]]:
+        """Reads one checkpoint."""
 
     @_abc_1.abstractmethod
     def GetInclusionProof(
         self,
         request: _verification_pb2.GetInclusionProofRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_verification_pb2.InclusionProof, _abc.Awaitable[_verification_pb2.InclusionProof]]: ...
+    ) -> _typing.Union[_verification_pb2.InclusionProof, _abc.Awaitable[_verification_pb2.InclusionProof]]:
+        """Proves that one audit event is in the log at a checkpoint."""
 
     @_abc_1.abstractmethod
     def GetConsistencyProof(
         self,
         request: _verification_pb2.GetConsistencyProofRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_verification_pb2.ConsistencyProof, _abc.Awaitable[_verification_pb2.ConsistencyProof]]: ...
+    ) -> _typing.Union[_verification_pb2.ConsistencyProof, _abc.Awaitable[_verification_pb2.ConsistencyProof]]:
+        """Proves that a later checkpoint extends an earlier one (the log was only appended to)."""
 
 def add_AuditLogServiceServicer_to_server(servicer: AuditLogServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -19,7 +19,16 @@ from .options import (
     limited,
     positive_int,
 )
-from .output import Output, aligned_pairs, enum_name, show_time
+from .output import (
+    Output,
+    aligned_pairs,
+    enum_name,
+    other_level_value,
+    other_level_word,
+    risk_class_letter,
+    risk_class_value,
+    show_time,
+)
 from .plans import rules_summary
 
 
@@ -65,8 +74,8 @@ def _rules_text(p: tasks_pb2.TaskPolicy) -> str:
         p.complaint_threshold,
         p.raise_window_days,
         p.raise_on_serious_violation,
-        p.raise_to,
-        p.other_level,
+        risk_class_letter(p.raise_to),
+        other_level_word(p.other_level),
     )
 
 
@@ -208,11 +217,13 @@ def _task_policy(args: argparse.Namespace) -> tasks_pb2.TaskPolicy | None:
     if not args.policy and not any(getattr(args, name) for name in _POLICY_FLAGS):
         return None
     return tasks_pb2.TaskPolicy(
-        class_ratios=[tasks_pb2.ClassRatio(risk_class=c, ratio=r) for c, r in args.class_ratio or []],
+        class_ratios=[
+            tasks_pb2.ClassRatio(risk_class=risk_class_value(c), ratio=r) for c, r in args.class_ratio or []
+        ],
         complaint_threshold=args.complaint_threshold or 0,
         raise_window_days=args.raise_window_days or 0,
         raise_on_serious_violation=args.raise_on_serious_violation,
-        raise_to=args.raise_to or "",
+        raise_to=risk_class_value(args.raise_to or ""),
         frequency_cap=args.frequency_cap or 0,
         no_frequency_cap=args.no_frequency_cap,
         campaign=args.campaign,
@@ -223,7 +234,7 @@ def _task_policy(args: argparse.Namespace) -> tasks_pb2.TaskPolicy | None:
         cooperating_department_ids=[dept for dept, _ in args.cooperating or []],
         cooperating_lines={dept: line for dept, line in args.cooperating or [] if line},
         cooperating_team_size=args.cooperating_team_size or 0,
-        other_level=args.other_level or "",
+        other_level=other_level_value(args.other_level or ""),
     )
 
 

@@ -12,7 +12,14 @@ from ..client import DualdrawClient
 from ..i18n import _
 from ..progress import spinner
 from .options import add_command, add_group, idempotency_key, iso_date, limited, positive_int
-from .output import Output, aligned_pairs, show_time
+from .output import (
+    Output,
+    aligned_pairs,
+    draw_state_name,
+    exclusion_category_name,
+    risk_class_letter,
+    show_time,
+)
 
 
 def draw_pairs(draw: draws_pb2.Draw) -> list[tuple[str, str]]:
@@ -28,7 +35,7 @@ def draw_pairs(draw: draws_pb2.Draw) -> list[tuple[str, str]]:
         ("seed", draw.seed),
         ("entropy", " from ".join(p for p in (draw.entropy, draw.entropy_source) if p)),
         *([("entropy note", draw.entropy_note)] if draw.entropy_note else []),
-        ("state", draw.state),
+        ("state", draw_state_name(draw.state)),
         ("manifest hash", draw.manifest_hash),
         ("rule set", rule_set),
         ("ratio", draw.ratio),
@@ -96,7 +103,7 @@ def show_draw(client: DualdrawClient, draw: draws_pb2.Draw, out: Output) -> int:
         return 0
     out.lines(aligned_pairs(draw_pairs(draw)))
     out.line()
-    if draw.state == "committed":
+    if draw.state == draws_pb2.DRAW_STATE_COMMITTED:
         out.line(
             _(
                 "committed: its selection is unknown until the entropy exists; once the beacon round is "
@@ -150,7 +157,13 @@ def _cmd_raises(client: DualdrawClient, args: argparse.Namespace, out: Output) -
     out.table(
         limited(client.iter_raises(args.draw_id), args),
         ["CREDIT CODE", "FROM", "TO", "REASON", "EVIDENCE"],
-        lambda r: [r.credit_code, r.from_class, r.to_class, r.reason, ", ".join(r.evidence)],
+        lambda r: [
+            r.credit_code,
+            risk_class_letter(r.from_class),
+            risk_class_letter(r.to_class),
+            r.reason,
+            ", ".join(r.evidence),
+        ],
     )
     return 0
 
@@ -175,7 +188,7 @@ def _cmd_exclusions(client: DualdrawClient, args: argparse.Namespace, out: Outpu
     out.table(
         limited(client.iter_exclusions(args.draw_id), args),
         ["CREDIT CODE", "NAME", "RULE", "CATEGORY", "REASON"],
-        lambda e: [e.credit_code, e.object_name, e.rule_id, e.category, e.reason],
+        lambda e: [e.credit_code, e.object_name, e.rule_id, exclusion_category_name(e.category), e.reason],
     )
     return 0
 

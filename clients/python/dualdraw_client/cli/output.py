@@ -15,6 +15,8 @@ from typing import Any, Final, TypeVar
 from google.protobuf import json_format, timestamp_pb2
 from google.protobuf.message import Message
 
+from dualdraw.v1 import directory_pb2, draws_pb2, tasks_pb2
+
 from ..i18n import _
 
 _T = TypeVar("_T")
@@ -74,6 +76,44 @@ def enum_name(name: str, prefix: str) -> str:
     """Enum value name without its type prefix; "" for UNSPECIFIED."""
     short = name.removeprefix(prefix)
     return "" if short == "UNSPECIFIED" else short
+
+
+def risk_class_letter(value: int) -> str:
+    """A proto risk class as its letter ("A".."D"); "" for UNSPECIFIED."""
+    return enum_name(directory_pb2.RiskClass.Name(value), "RISK_CLASS_")  # type: ignore[arg-type]  # an enum int
+
+
+def risk_class_value(letter: str) -> directory_pb2.RiskClass.ValueType:
+    """A class letter as the proto enum; "" or an unknown letter is UNSPECIFIED (the server refuses it where a
+    class is required)."""
+    try:
+        return directory_pb2.RiskClass.Value(f"RISK_CLASS_{letter.strip().upper()}")
+    except ValueError:
+        return directory_pb2.RISK_CLASS_UNSPECIFIED
+
+
+def other_level_word(value: int) -> str:
+    """An other-level handling as its word ("exclude", "join"); "" for UNSPECIFIED."""
+    return enum_name(tasks_pb2.OtherLevelHandling.Name(value), "OTHER_LEVEL_HANDLING_").lower()  # type: ignore[arg-type]  # an enum int
+
+
+def other_level_value(word: str) -> tasks_pb2.OtherLevelHandling.ValueType:
+    """A handling word as the proto enum; "" or an unknown word is UNSPECIFIED."""
+    try:
+        return tasks_pb2.OtherLevelHandling.Value(f"OTHER_LEVEL_HANDLING_{word.strip().upper()}")
+    except ValueError:
+        return tasks_pb2.OTHER_LEVEL_HANDLING_UNSPECIFIED
+
+
+def draw_state_name(value: int) -> str:
+    """A draw's state as the lower-case word shown to people ("committed", "executed", "abandoned")."""
+    return enum_name(draws_pb2.DrawState.Name(value), "DRAW_STATE_").lower()  # type: ignore[arg-type]  # an enum int
+
+
+def exclusion_category_name(value: int) -> str:
+    """An exclusion category as the lower-case word of the rule files ("statutory_method", ...)."""
+    name = draws_pb2.ExclusionCategory.Name(value)  # type: ignore[arg-type]  # an enum int
+    return enum_name(name, "EXCLUSION_CATEGORY_").lower()
 
 
 JSON_HELP: Final = "machine output: JSON (lists: one object a line)"

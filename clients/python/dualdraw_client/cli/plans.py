@@ -20,7 +20,17 @@ from .options import (
     non_negative_int,
     positive_int,
 )
-from .output import Output, aligned_pairs, enum_name, format_table, show_time
+from .output import (
+    Output,
+    aligned_pairs,
+    enum_name,
+    format_table,
+    other_level_value,
+    other_level_word,
+    risk_class_letter,
+    risk_class_value,
+    show_time,
+)
 
 
 def state_name(state: plans_pb2.PlanState.ValueType) -> str:
@@ -72,7 +82,7 @@ def _entry_rows(plan: plans_pb2.Plan) -> list[str]:
                 e.id,
                 e.item_code,
                 str(e.item_version),
-                e.ratio + "".join(f" {c.risk_class}={c.ratio}" for c in e.class_ratios),
+                e.ratio + "".join(f" {risk_class_letter(c.risk_class)}={c.ratio}" for c in e.class_ratios),
                 f"{e.window_start}..{e.window_end}",
                 str(e.frequency),
                 str(e.team_size or _(ITEM_S)),
@@ -106,15 +116,16 @@ DEFAULT_RULES = plans_pb2.PlanRules(
     complaint_threshold=3,
     raise_window_days=365,
     raise_on_serious_violation=True,
-    other_level="exclude",
+    other_level=tasks_pb2.OTHER_LEVEL_HANDLING_EXCLUDE,
 )
 """What an entry without rules applies (the server's defaults, docs/DRAW-ALGORITHM.md §14.6)."""
 
 
 def _rules_text(r: plans_pb2.PlanRules) -> str:
     return rules_summary(
-        r.frequency_cap, r.complaint_threshold, r.raise_window_days, r.raise_on_serious_violation, r.raise_to,
-        r.other_level,
+        r.frequency_cap, r.complaint_threshold, r.raise_window_days, r.raise_on_serious_violation,
+        risk_class_letter(r.raise_to),
+        other_level_word(r.other_level),
     )  # fmt: skip
 
 
@@ -149,8 +160,12 @@ def _rules(args: argparse.Namespace) -> plans_pb2.PlanRules | None:
     rules = plans_pb2.PlanRules()
     rules.CopyFrom(DEFAULT_RULES)
     for name in flags:
-        if getattr(args, name) is not None:
+        if name not in ("raise_to", "other_level") and getattr(args, name) is not None:
             setattr(rules, name, getattr(args, name))
+    if args.raise_to is not None:
+        rules.raise_to = risk_class_value(args.raise_to)
+    if args.other_level is not None:
+        rules.other_level = other_level_value(args.other_level)
     rules.raise_on_serious_violation = not args.no_serious_violation_raise
     return rules
 
@@ -178,7 +193,9 @@ def _entry(args: argparse.Namespace, entry_id: str = "") -> plans_pb2.PlanEntry:
         item_code=args.item or "",
         item_version=args.item_version or 0,
         ratio=args.ratio or "",
-        class_ratios=[tasks_pb2.ClassRatio(risk_class=c, ratio=r) for c, r in args.class_ratio or []],
+        class_ratios=[
+            tasks_pb2.ClassRatio(risk_class=risk_class_value(c), ratio=r) for c, r in args.class_ratio or []
+        ],
         window_start=args.window_start or "",
         window_end=args.window_end or "",
         frequency=args.frequency or 0,
@@ -272,7 +289,7 @@ def _cmd_estimate(client: DualdrawClient, args: argparse.Namespace, out: Output)
                     f"{p.start}..{p.end}",
                     str(e.in_scope),
                     str(e.excluded),
-                    " ".join(f"{c.risk_class}={c.count}" for c in p.draws),
+                    " ".join(f"{risk_class_letter(c.risk_class)}={c.count}" for c in p.draws),
                     str(p.inspections),
                     p.inspector_days,
                     p.available_inspector_days,

@@ -10,6 +10,8 @@ from collections import Counter, defaultdict
 from html import escape
 from pathlib import Path
 
+from dualdraw.v1 import draws_pb2
+
 from ..charts import Chart, chart, figure_html
 from ..client import DualdrawClient
 from ..i18n import _, language
@@ -36,7 +38,7 @@ def _executed(client: DualdrawClient, task_id: str, bar: Bar) -> list[Chart]:
     by_rule: Counter[str] = Counter()
     workload: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     names: dict[str, str] = {}
-    draws = [d for d in client.iter_draws(task_id=task_id) if d.state in ("", "executed")]
+    draws = [d for d in client.iter_draws(task_id=task_id) if d.state == draws_pb2.DRAW_STATE_EXECUTED]
     bar.to(0, len(draws))
     for draw in draws:
         department = task_department.get(draw.task_id, "")

@@ -6,10 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from dualdraw.v1 import rules_pb2
+
 from ..client import DualdrawClient
 from ..i18n import _
 from .options import add_command, add_group, iso_date
-from .output import Output, format_table
+from .output import Output, enum_name, exclusion_category_name, format_table, risk_class_letter
 
 
 def _cmd_rule_set_show(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
@@ -24,7 +26,7 @@ def _cmd_rule_set_show(client: DualdrawClient, args: argparse.Namespace, out: Ou
             [
                 [
                     r.id,
-                    r.category,
+                    exclusion_category_name(r.category),
                     f"{r.effective_from or '…'} – {r.effective_to or '…'}",
                     ",".join(r.jurisdictions) or _("all"),
                     r.source,
@@ -69,10 +71,10 @@ def _cmd_rule_set_preview(client: DualdrawClient, args: argparse.Namespace, out:
                 ["change", "credit code", "department", "risk", "before", "after"],
                 [
                     [
-                        c.change,
+                        enum_name(rules_pb2.ObjectChangeKind.Name(c.change), "OBJECT_CHANGE_KIND_").lower(),
                         c.credit_code,
                         c.department_id,
-                        c.risk_class,
+                        risk_class_letter(c.risk_class),
                         ",".join(c.base_rules) or "-",
                         ",".join(c.head_rules) or "-",
                     ]
@@ -106,7 +108,8 @@ def _cmd_rule_set_explain(client: DualdrawClient, args: argparse.Namespace, out:
     if response.eligible_again:
         out.line(_("eligible again from {day}").format(day=response.eligible_again))
     for verdict in response.rules:
-        out.line(f"- {verdict.rule_id}: {verdict.status.replace('_', ' ')}")
+        status = enum_name(rules_pb2.RuleVerdictStatus.Name(verdict.status), "RULE_VERDICT_STATUS_").lower()
+        out.line(f"- {verdict.rule_id}: {status.replace('_', ' ')}")
         for fact in verdict.facts:
             values = ", ".join(f"{k}={v}" for k, v in sorted(fact.values.items()))
             out.line(

@@ -18,7 +18,7 @@ from ..progress import Bar, spinner
 from .draws import draw_pairs, show_draw
 from .evidence import show_evidence_check
 from .options import add_command, add_group, idempotency_key, iso_date, positive_int
-from .output import Output, aligned_pairs
+from .output import Output, aligned_pairs, enum_name
 
 _EXPORT_TIMEOUT: Final = 600.0  # dualdraw draw export: one deadline for the whole streamed bundle
 
@@ -91,10 +91,13 @@ def _show_substitution(sub: verification_pb2.Substitution, out: Output) -> int:
         ("replacement", sub.replacement_badge or _("(awaiting the beacon)")),
         ("reason", sub.reason),
         ("entropy", sub.entropy_source),
-        ("state", sub.state),
+        (
+            "state",
+            enum_name(verification_pb2.SubstitutionState.Name(sub.state), "SUBSTITUTION_STATE_").lower(),
+        ),
     ]
     out.lines(aligned_pairs(pairs))
-    if sub.state == "requested":
+    if sub.state == verification_pb2.SUBSTITUTION_STATE_REQUESTED:
         out.line(
             _(
                 "once the beacon round is produced: dualdraw draw execute-substitution {id} "

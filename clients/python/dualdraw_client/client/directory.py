@@ -63,15 +63,15 @@ class DirectoryCalls(ClientBase):
         """Streams import chunks; the server applies all of them in one transaction, or none.
 
         ``request_id`` (default: the first chunk's, else a fresh uuid4) is set on a copy of the first chunk,
-        ``final`` on a copy of the last (the server commits only a stream that ends with it); no chunks at all
-        still sends one empty, final chunk. If iterating ``chunks`` raises, the call is cancelled
+        ``last_chunk`` on a copy of the last (the server commits only a stream that ends with it); no chunks
+        at all still sends one empty last chunk. If iterating ``chunks`` raises, the call is cancelled
         (nothing is imported) and that exception propagates. ``timeout`` overrides the client's for this
         call; it covers the whole stream.
         """
         source = iter(chunks)
 
         def stamped() -> Iterator[directory_pb2.ImportDirectoryRequest]:
-            """The chunks with the request id on the first and ``final`` on the last (one look-ahead)."""
+            """The chunks with the request id on the first and ``last_chunk`` on the last (one look-ahead)."""
             first = next(source, None)
             current = directory_pb2.ImportDirectoryRequest()
             if first is not None:
@@ -82,7 +82,7 @@ class DirectoryCalls(ClientBase):
                 current = following
             final = directory_pb2.ImportDirectoryRequest()
             final.CopyFrom(current)
-            final.final = True
+            final.last_chunk = True
             yield final
 
         guarded = _GuardedRequests(stamped())

@@ -114,8 +114,19 @@ class DrawCalls(ClientBase):
     ) -> draws_pb2.ListJointInspectionsResponse:
         """Objects several departments' executed draws selected in ``year``, merged into joint inspections
         (only those involving ``department_id`` or a department below it, when given)."""
-        request = draws_pb2.ListJointInspectionsRequest(year=year, department_id=department_id)
-        return self._call(self._draws.ListJointInspections, request)
+        merged = draws_pb2.ListJointInspectionsResponse()
+        merged.joint_inspections.extend(
+            self._follow(
+                lambda token: self._call(
+                    self._draws.ListJointInspections,
+                    draws_pb2.ListJointInspectionsRequest(
+                        year=year, department_id=department_id, page_token=token
+                    ),
+                ),
+                lambda page: page.joint_inspections,
+            )
+        )
+        return merged
 
     # -- audit -------------------------------------------------------------------------------------------
 

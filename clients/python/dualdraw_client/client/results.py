@@ -38,8 +38,17 @@ class ResultCalls(ClientBase):
 
     def result_versions(self, draw_id: str, position: int) -> list[results_pb2.InspectionResult]:
         """Every version of one result, oldest first."""
-        request = results_pb2.ListResultVersionsRequest(draw_id=draw_id, position=position)
-        return list(self._call(self._results.ListResultVersions, request).results)
+        return list(
+            self._follow(
+                lambda token: self._call(
+                    self._results.ListResultVersions,
+                    results_pb2.ListResultVersionsRequest(
+                        draw_id=draw_id, position=position, page_token=token
+                    ),
+                ),
+                lambda page: page.results,
+            )
+        )
 
     def list_results(
         self, *, draw_id: str = "", page_size: int = 0, page_token: str = ""
@@ -71,8 +80,18 @@ class ResultCalls(ClientBase):
         """Draws whose results are due for publication (``overdue_only``: past the deadline)."""
         if isinstance(as_of, datetime.date):
             as_of = as_of.isoformat()
-        request = publication_pb2.ListPendingPublicationsRequest(as_of=as_of or "", overdue_only=overdue_only)
-        return list(self._call(self._publication.ListPendingPublications, request).publications)
+        day = as_of or ""
+        return list(
+            self._follow(
+                lambda token: self._call(
+                    self._publication.ListPendingPublications,
+                    publication_pb2.ListPendingPublicationsRequest(
+                        as_of=day, overdue_only=overdue_only, page_token=token
+                    ),
+                ),
+                lambda page: page.publications,
+            )
+        )
 
     def publish_item_list(
         self,
@@ -131,13 +150,27 @@ class ResultCalls(ClientBase):
 
     def published_items(self, as_of: str | datetime.date | None = None) -> list[publication_pb2.ItemVersion]:
         """The published item list as it stood on ``as_of`` (default: today)."""
-        request = public_pb2.ListPublishedItemsRequest(as_of=str(as_of or ""))
-        return list(self._call(self._public.ListPublishedItems, request).items)
+        day = str(as_of or "")
+        return list(
+            self._follow(
+                lambda token: self._call(
+                    self._public.ListPublishedItems,
+                    public_pb2.ListPublishedItemsRequest(as_of=day, page_token=token),
+                ),
+                lambda page: page.items,
+            )
+        )
 
     def item_versions(self, code: str) -> list[publication_pb2.ItemVersion]:
         """Every published version of an item."""
         return list(
-            self._call(self._public.ListItemVersions, public_pb2.ListItemVersionsRequest(code=code)).versions
+            self._follow(
+                lambda token: self._call(
+                    self._public.ListItemVersions,
+                    public_pb2.ListItemVersionsRequest(code=code, page_token=token),
+                ),
+                lambda page: page.versions,
+            )
         )
 
     def published_item(
@@ -159,8 +192,17 @@ class ResultCalls(ClientBase):
         self, *, task_id: str = "", department_id: str = ""
     ) -> list[public_pb2.AbandonedDraw]:
         """Every abandoned draw (of a task or a department), oldest first: public once abandoned."""
-        request = public_pb2.ListAbandonedDrawsRequest(task_id=task_id, department_id=department_id)
-        return list(self._call(self._public.ListAbandonedDraws, request).draws)
+        return list(
+            self._follow(
+                lambda token: self._call(
+                    self._public.ListAbandonedDraws,
+                    public_pb2.ListAbandonedDrawsRequest(
+                        task_id=task_id, department_id=department_id, page_token=token
+                    ),
+                ),
+                lambda page: page.draws,
+            )
+        )
 
     def abandoned_draw(self, draw_id: str) -> public_pb2.AbandonedDraw:
         """One abandoned draw (NotFoundError for a draw that is not abandoned)."""

@@ -106,9 +106,17 @@ class VerificationCalls(ClientBase):
         return self._call(self._verifiable.ExecuteSubstitution, request)
 
     def list_substitutions(self, draw_id: str) -> verification_pb2.ListSubstitutionsResponse:
-        return self._call(
-            self._verifiable.ListSubstitutions, verification_pb2.ListSubstitutionsRequest(draw_id=draw_id)
+        merged = verification_pb2.ListSubstitutionsResponse()
+        merged.substitutions.extend(
+            self._follow(
+                lambda token: self._call(
+                    self._verifiable.ListSubstitutions,
+                    verification_pb2.ListSubstitutionsRequest(draw_id=draw_id, page_token=token),
+                ),
+                lambda page: page.substitutions,
+            )
         )
+        return merged
 
     def draw_statistics(self) -> verification_pb2.GetDrawStatisticsResponse:
         """Abandoned draws by reason; substitutions per department and per inspector."""

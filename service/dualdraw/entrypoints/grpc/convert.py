@@ -44,6 +44,24 @@ RISK_CONCLUSION: dict[int, model.RiskConclusion] = {
     directory_pb2.RISK_CONCLUSION_SUITABLE: model.RiskConclusion.SUITABLE,
     directory_pb2.RISK_CONCLUSION_UNSUITABLE: model.RiskConclusion.UNSUITABLE,
 }
+DEPARTMENT_LEVEL: dict[int, model.DepartmentLevel] = {
+    directory_pb2.DEPARTMENT_LEVEL_PROVINCE: model.DepartmentLevel.PROVINCE,
+    directory_pb2.DEPARTMENT_LEVEL_CITY: model.DepartmentLevel.CITY,
+    directory_pb2.DEPARTMENT_LEVEL_DISTRICT: model.DepartmentLevel.DISTRICT,
+}
+DRAW_STATE_PB: dict[str, draws_pb2.DrawState.ValueType] = {
+    "committed": draws_pb2.DRAW_STATE_COMMITTED,
+    "executed": draws_pb2.DRAW_STATE_EXECUTED,
+    "abandoned": draws_pb2.DRAW_STATE_ABANDONED,
+}
+EXCLUSION_CATEGORY_PB: dict[str, draws_pb2.ExclusionCategory.ValueType] = {
+    model.ExclusionCategory.STATUTORY_METHOD: draws_pb2.EXCLUSION_CATEGORY_STATUTORY_METHOD,
+    model.ExclusionCategory.COMPLAINT_HANDLING: draws_pb2.EXCLUSION_CATEGORY_COMPLAINT_HANDLING,
+    model.ExclusionCategory.RISK_UNSUITABLE: draws_pb2.EXCLUSION_CATEGORY_RISK_UNSUITABLE,
+    model.ExclusionCategory.HIGHER_LEVEL_CAMPAIGN: draws_pb2.EXCLUSION_CATEGORY_HIGHER_LEVEL_CAMPAIGN,
+    model.SystemExclusionCategory.FREQUENCY_CAP: draws_pb2.EXCLUSION_CATEGORY_FREQUENCY_CAP,
+    model.SystemExclusionCategory.OTHER_LEVEL: draws_pb2.EXCLUSION_CATEGORY_OTHER_LEVEL,
+}
 ITEM_KIND: dict[int, model.ItemKind] = {
     items_pb2.ITEM_KIND_GENERAL: model.ItemKind.GENERAL,
     items_pb2.ITEM_KIND_KEY: model.ItemKind.KEY,
@@ -59,6 +77,46 @@ OBJECT_STATUS_PB = _invert(OBJECT_STATUS)
 COMPLAINT_STATUS_PB = _invert(COMPLAINT_STATUS)
 RISK_CONCLUSION_PB = _invert(RISK_CONCLUSION)
 ITEM_KIND_PB = _invert(ITEM_KIND)
+DEPARTMENT_LEVEL_PB: dict[model.DepartmentLevel, directory_pb2.DepartmentLevel.ValueType] = {
+    model.DepartmentLevel.PROVINCE: directory_pb2.DEPARTMENT_LEVEL_PROVINCE,
+    model.DepartmentLevel.CITY: directory_pb2.DEPARTMENT_LEVEL_CITY,
+    model.DepartmentLevel.DISTRICT: directory_pb2.DEPARTMENT_LEVEL_DISTRICT,
+}
+
+
+def risk_class_pb(text: str) -> directory_pb2.RiskClass.ValueType:
+    """The proto value of a domain class letter ("A".."D"); "" (none: a default applies) is UNSPECIFIED."""
+    if not text:
+        return directory_pb2.RISK_CLASS_UNSPECIFIED
+    return RISK_CLASS_PB[model.RiskClass(text)]  # type: ignore[return-value]  # the table holds the enum's ints
+
+
+OTHER_LEVEL_PB: dict[str, tasks_pb2.OtherLevelHandling.ValueType] = {
+    "exclude": tasks_pb2.OTHER_LEVEL_HANDLING_EXCLUDE,
+    "join": tasks_pb2.OTHER_LEVEL_HANDLING_JOIN,
+}
+
+
+def other_level_pb(text: str) -> tasks_pb2.OtherLevelHandling.ValueType:
+    """The proto value of a domain handling word; "" (none: a default applies) is UNSPECIFIED."""
+    return OTHER_LEVEL_PB.get(text, tasks_pb2.OTHER_LEVEL_HANDLING_UNSPECIFIED)
+
+
+def other_level_text(value: int) -> str:
+    """The domain word of an optional proto handling: UNSPECIFIED is "", an unknown value is kept as its
+    number so the domain's check refuses it (ENUM_VALUE_UNKNOWN)."""
+    if value == tasks_pb2.OTHER_LEVEL_HANDLING_UNSPECIFIED:
+        return ""
+    return next((word for word, number in OTHER_LEVEL_PB.items() if number == value), str(value))
+
+
+def risk_class_text(value: int) -> str:
+    """The domain letter of an optional proto class: UNSPECIFIED (a default applies) is "", an unknown value
+    is kept as its number so the domain's check refuses it."""
+    if value == directory_pb2.RISK_CLASS_UNSPECIFIED:
+        return ""
+    known = RISK_CLASS.get(value)
+    return known.value if known is not None else str(value)
 
 
 # -- small parsers -------------------------------------------------------------------------------------------
@@ -277,7 +335,7 @@ def draw_to_pb(d: model.Draw) -> draws_pb2.Draw:
         ratio=format_ratio(d.ratio),
         eligible_digest=d.eligible_digest,
         inspector_pool_digest=d.inspector_pool_digest,
-        state=d.state,
+        state=DRAW_STATE_PB[d.state],
         state_reason=d.state_reason,
         state_note=d.state_note,
         entropy_note=entropy_note(d),
@@ -319,8 +377,8 @@ def raise_to_pb(draw_id: str, r: Raise) -> draws_pb2.Raise:
     return draws_pb2.Raise(
         draw_id=draw_id,
         credit_code=r.credit_code,
-        from_class=r.from_class,
-        to_class=r.to_class,
+        from_class=risk_class_pb(r.from_class),
+        to_class=risk_class_pb(r.to_class),
         reason=r.reason,
         evidence=list(r.evidence),
     )
@@ -344,7 +402,10 @@ def policy_from_pb(pb: tasks_pb2.Task, v: Violations) -> TaskPolicy | None:
     p = pb.policy
     ratios: dict[str, Fraction] = {}
     for i, cr in enumerate(p.class_ratios):
-        cls = cr.risk_class.strip().upper()
+        risk = parse_enum(cr.risk_class, RISK_CLASS, f"task.policy.class_ratios[{i}].risk_class", v)
+        cls = risk.value
+        if cr.risk_class not in RISK_CLASS:
+            continue
         if cls in ratios:
             v.add(
                 f"task.policy.class_ratios[{i}].risk_class",
@@ -360,7 +421,7 @@ def policy_from_pb(pb: tasks_pb2.Task, v: Violations) -> TaskPolicy | None:
         complaint_threshold=p.complaint_threshold,
         raise_window_days=p.raise_window_days or 365,
         raise_on_serious_violation=p.raise_on_serious_violation,
-        raise_to=p.raise_to.strip().upper(),
+        raise_to=risk_class_text(p.raise_to),
         frequency_cap=0 if p.no_frequency_cap else (p.frequency_cap or None),
         campaign=p.campaign,
         central=p.central,
@@ -370,7 +431,7 @@ def policy_from_pb(pb: tasks_pb2.Task, v: Violations) -> TaskPolicy | None:
         cooperating_department_ids=tuple(d.strip() for d in p.cooperating_department_ids),
         cooperating_team_size=p.cooperating_team_size or 1,
         cooperating_lines={k.strip(): v.strip() for k, v in sorted(p.cooperating_lines.items())},
-        other_level=p.other_level.strip().lower(),
+        other_level=other_level_text(p.other_level),
         enabled=True,
     )
 
@@ -378,13 +439,13 @@ def policy_from_pb(pb: tasks_pb2.Task, v: Violations) -> TaskPolicy | None:
 def policy_to_pb(policy: TaskPolicy) -> tasks_pb2.TaskPolicy:
     return tasks_pb2.TaskPolicy(
         class_ratios=[
-            tasks_pb2.ClassRatio(risk_class=c, ratio=format_ratio(r))
+            tasks_pb2.ClassRatio(risk_class=risk_class_pb(c), ratio=format_ratio(r))
             for c, r in sorted(policy.class_ratios.items())
         ],
         complaint_threshold=policy.complaint_threshold,
         raise_window_days=policy.raise_window_days,
         raise_on_serious_violation=policy.raise_on_serious_violation,
-        raise_to=policy.raise_to,
+        raise_to=risk_class_pb(policy.raise_to),
         frequency_cap=policy.frequency_cap or 0,
         no_frequency_cap=policy.frequency_cap == 0,
         campaign=policy.campaign,
@@ -395,7 +456,7 @@ def policy_to_pb(policy: TaskPolicy) -> tasks_pb2.TaskPolicy:
         cooperating_department_ids=list(policy.cooperating_department_ids),
         cooperating_team_size=policy.cooperating_team_size,
         cooperating_lines=dict(policy.cooperating_lines),
-        other_level=policy.other_level,
+        other_level=other_level_pb(policy.other_level),
     )
 
 
@@ -405,7 +466,7 @@ def exclusion_to_pb(draw_id: str, e: model.Exclusion, object_names: dict[str, st
         credit_code=e.credit_code,
         object_name=object_names.get(e.credit_code, ""),
         rule_id=e.rule_id,
-        category=str(e.category),
+        category=EXCLUSION_CATEGORY_PB[e.category],
         reason=e.reason,
         legal_basis=e.legal_basis,
         evidence=list(e.evidence),

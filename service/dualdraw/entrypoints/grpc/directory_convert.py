@@ -13,6 +13,8 @@ from dualdraw.domain.errors import Violations
 from dualdraw.entrypoints.grpc.convert import (
     COMPLAINT_STATUS,
     COMPLAINT_STATUS_PB,
+    DEPARTMENT_LEVEL,
+    DEPARTMENT_LEVEL_PB,
     OBJECT_STATUS,
     OBJECT_STATUS_PB,
     RISK_CLASS,
@@ -56,22 +58,18 @@ def department_from_pb(pb: directory_pb2.Department, path: str, v: Violations) -
     n = len(v.items)
     id_ = required(pb.id, f"{path}.id", v)
     name = required(pb.name, f"{path}.name", v)
-    level = model.DepartmentLevel.PROVINCE
-    try:
-        level = model.DepartmentLevel(pb.level)
-    except ValueError:
-        v.add(
-            f"{path}.level",
-            "must be 1 (province), 2 (city) or 3 (district)",
-            reason="DEPARTMENT_TREE_INVALID",
-        )
+    level = parse_enum(pb.level, DEPARTMENT_LEVEL, f"{path}.level", v)
     region = required(pb.region_code, f"{path}.region_code", v)
     return _all_ok(v, n, lambda: model.Department(id_, name, pb.parent_id or None, level, region))
 
 
 def department_to_pb(d: model.Department) -> directory_pb2.Department:
     return directory_pb2.Department(
-        id=d.id, name=d.name, parent_id=d.parent_id or "", level=int(d.level), region_code=d.region_code
+        id=d.id,
+        name=d.name,
+        parent_id=d.parent_id or "",
+        level=DEPARTMENT_LEVEL_PB[d.level],
+        region_code=d.region_code,
     )
 
 

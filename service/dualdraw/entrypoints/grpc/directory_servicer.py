@@ -40,11 +40,11 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         v = Violations()
         request_id = ""
         total = 0
-        final = False
+        last_seen = False
         for chunk in request_iterator:
-            if final:
-                raise invalid("final", "a chunk followed the final chunk", "IMPORT_STREAM_INVALID")
-            final = chunk.final
+            if last_seen:
+                raise invalid("last_chunk", "a chunk followed the last chunk", "IMPORT_STREAM_INVALID")
+            last_seen = chunk.last_chunk
             request_id = request_id or chunk.request_id
             total += sum(
                 len(x)
@@ -83,10 +83,10 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
                 directory_convert.designation_from_pb,
                 v,
             )
-        if not final:
+        if not last_seen:
             v.add(
-                "final",
-                "the stream ended without its final chunk (cut off or failed half-way): nothing imported",
+                "last_chunk",
+                "the stream ended without its last chunk (cut off or failed half-way): nothing imported",
                 reason="IMPORT_INCOMPLETE",
             )
         v.raise_if_any()

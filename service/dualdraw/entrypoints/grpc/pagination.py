@@ -6,9 +6,13 @@ import base64
 import binascii
 import hashlib
 import json
+from collections.abc import Sequence
+from typing import TypeVar
 
 from dualdraw.domain.errors import FieldViolation, InvalidArgument
-from dualdraw.service_layer.ports import PageRequest
+from dualdraw.service_layer.ports import Page, PageRequest
+
+T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
@@ -39,6 +43,20 @@ def page_request(page_size: int, page_token: str, *filters: str) -> PageRequest:
             [FieldViolation("page_token", "was issued for a different query", reason="PAGE_TOKEN_INVALID")]
         )
     return PageRequest(size=size, after=after)
+
+
+def page_of(items: Sequence[T], request: PageRequest) -> Page[T]:
+    """One page of a list its use case returns whole (short lists: versions, pending publications...), by
+    position: the token holds the offset of the page's first item."""
+    start = 0
+    if request.after is not None:
+        if not request.after.isdigit():
+            raise InvalidArgument(
+                [FieldViolation("page_token", "not a token this server issued", reason="PAGE_TOKEN_INVALID")]
+            )
+        start = int(request.after)
+    end = start + request.size
+    return Page(list(items[start:end]), str(end) if end < len(items) else None)
 
 
 def next_page_token(next_after: str | None, *filters: str) -> str:

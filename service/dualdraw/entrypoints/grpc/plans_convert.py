@@ -11,10 +11,16 @@ from dualdraw.domain.plan.estimate import EntryEstimate, PeriodEstimate
 from dualdraw.domain.plan.model import PlanEntry, PlanState, PlanVersion
 from dualdraw.domain.policy import DEFAULT_RAISE_WINDOW_DAYS, EXCLUDE, DrawRules
 from dualdraw.entrypoints.grpc.convert import (
+    RISK_CLASS,
     fraction_text,
+    other_level_pb,
+    other_level_text,
     parse_amount,
     parse_date,
+    parse_enum,
     parse_ratio_field,
+    risk_class_pb,
+    risk_class_text,
     timestamp,
 )
 from dualdraw.service_layer.plan_estimates import EntryProgress, PlanEstimate
@@ -33,9 +39,10 @@ def entry_from_pb(pb: plans_pb2.PlanEntry, path: str, v: Violations) -> PlanEntr
     ratio = parse_ratio_field(pb.ratio, f"{path}.ratio", v)
     class_ratios = []
     for i, cr in enumerate(pb.class_ratios):
+        risk = parse_enum(cr.risk_class, RISK_CLASS, f"{path}.class_ratios[{i}].risk_class", v)
         r = parse_ratio_field(cr.ratio, f"{path}.class_ratios[{i}].ratio", v)
-        if r is not None:
-            class_ratios.append((cr.risk_class.strip().upper(), r))
+        if r is not None and cr.risk_class in RISK_CLASS:
+            class_ratios.append((risk.value, r))
     return PlanEntry(
         id=pb.id.strip(),
         item_code=pb.item_code.strip(),
@@ -62,8 +69,8 @@ def rules_from_pb(pb: plans_pb2.PlanRules) -> DrawRules:
         complaint_threshold=pb.complaint_threshold,
         raise_window_days=pb.raise_window_days or DEFAULT_RAISE_WINDOW_DAYS,
         raise_on_serious_violation=pb.raise_on_serious_violation,
-        raise_to=pb.raise_to.strip().upper(),
-        other_level=pb.other_level.strip().lower() or EXCLUDE,
+        raise_to=risk_class_text(pb.raise_to),
+        other_level=other_level_text(pb.other_level) or EXCLUDE,
     )
 
 
@@ -73,8 +80,8 @@ def rules_to_pb(r: DrawRules) -> plans_pb2.PlanRules:
         complaint_threshold=r.complaint_threshold,
         raise_window_days=r.raise_window_days,
         raise_on_serious_violation=r.raise_on_serious_violation,
-        raise_to=r.raise_to,
-        other_level=r.other_level,
+        raise_to=risk_class_pb(r.raise_to),
+        other_level=other_level_pb(r.other_level),
     )
 
 
@@ -84,7 +91,10 @@ def entry_to_pb(e: PlanEntry) -> plans_pb2.PlanEntry:
         item_code=e.item_code,
         item_version=e.item_version,
         ratio=format_ratio(e.ratio),
-        class_ratios=[tasks_pb2.ClassRatio(risk_class=c, ratio=format_ratio(r)) for c, r in e.class_ratios],
+        class_ratios=[
+            tasks_pb2.ClassRatio(risk_class=risk_class_pb(c), ratio=format_ratio(r))
+            for c, r in e.class_ratios
+        ],
         window_start=e.window_start.isoformat(),
         window_end=e.window_end.isoformat(),
         frequency=e.frequency,
@@ -123,7 +133,7 @@ def plan_to_pb(p: PlanVersion, *, public: bool = False) -> plans_pb2.Plan:
 
 
 def _counts(counts: Mapping[str, int]) -> list[plans_pb2.RiskClassCount]:
-    return [plans_pb2.RiskClassCount(risk_class=c, count=n) for c, n in sorted(counts.items())]
+    return [plans_pb2.RiskClassCount(risk_class=risk_class_pb(c), count=n) for c, n in sorted(counts.items())]
 
 
 def _period_to_pb(p: PeriodEstimate) -> plans_pb2.PeriodEstimate:

@@ -11,7 +11,7 @@ import grpc
 from dualdraw.domain.errors import NotFound, Violations
 from dualdraw.entrypoints.grpc import convert
 from dualdraw.entrypoints.grpc import publication_convert as pconvert
-from dualdraw.entrypoints.grpc.pagination import next_page_token, page_request
+from dualdraw.entrypoints.grpc.pagination import next_page_token, page_of, page_request
 from dualdraw.entrypoints.grpc.plans_servicer import PublishedPlans
 from dualdraw.entrypoints.grpc.servicers import Services, caller_of
 from dualdraw.service_layer import publication, redraws
@@ -39,16 +39,23 @@ class PublicServicer(PublishedPlans, public_pb2_grpc.PublicServiceServicer):
         v = Violations()
         day = convert.parse_optional_date(request.as_of, "as_of", v) or caller_of(context).today()
         v.raise_if_any()
-        items = publication.public_items(self._s.unit_of_work(), day)
+        page_req = page_request(request.page_size, request.page_token, day.isoformat())
+        page = page_of(publication.public_items(self._s.unit_of_work(), day), page_req)
         return public_pb2.ListPublishedItemsResponse(
-            items=[pconvert.item_version_to_pb(i) for i in items], as_of=day.isoformat()
+            items=[pconvert.item_version_to_pb(i) for i in page.items],
+            as_of=day.isoformat(),
+            next_page_token=next_page_token(page.next_after, day.isoformat()),
         )
 
     def ListItemVersions(
         self, request: public_pb2.ListItemVersionsRequest, context: grpc.ServicerContext
     ) -> public_pb2.ListItemVersionsResponse:
-        history = publication.item_history(self._s.unit_of_work(), request.code)
-        return public_pb2.ListItemVersionsResponse(versions=[pconvert.item_version_to_pb(i) for i in history])
+        page_req = page_request(request.page_size, request.page_token, request.code)
+        page = page_of(publication.item_history(self._s.unit_of_work(), request.code), page_req)
+        return public_pb2.ListItemVersionsResponse(
+            versions=[pconvert.item_version_to_pb(i) for i in page.items],
+            next_page_token=next_page_token(page.next_after, request.code),
+        )
 
     def GetPublishedItem(
         self, request: public_pb2.GetPublishedItemRequest, context: grpc.ServicerContext
@@ -110,10 +117,16 @@ class PublicServicer(PublishedPlans, public_pb2_grpc.PublicServiceServicer):
     def ListAbandonedDraws(
         self, request: public_pb2.ListAbandonedDrawsRequest, context: grpc.ServicerContext
     ) -> public_pb2.ListAbandonedDrawsResponse:
+        filters = (request.task_id, request.department_id)
+        page_req = page_request(request.page_size, request.page_token, *filters)
         found = redraws.public_abandoned_draws(
             self._s.reader(), task_id=request.task_id, department_id=request.department_id
         )
-        return public_pb2.ListAbandonedDrawsResponse(draws=[pconvert.abandoned_draw_to_pb(d) for d in found])
+        page = page_of(found, page_req)
+        return public_pb2.ListAbandonedDrawsResponse(
+            draws=[pconvert.abandoned_draw_to_pb(d) for d in page.items],
+            next_page_token=next_page_token(page.next_after, *filters),
+        )
 
     def GetAbandonedDraw(
         self, request: public_pb2.GetAbandonedDrawRequest, context: grpc.ServicerContext

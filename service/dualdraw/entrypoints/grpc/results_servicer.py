@@ -9,7 +9,7 @@ import grpc
 from dualdraw.domain.errors import NotFound, Violations, invalid
 from dualdraw.entrypoints.grpc import convert
 from dualdraw.entrypoints.grpc import publication_convert as pconvert
-from dualdraw.entrypoints.grpc.pagination import next_page_token, page_request
+from dualdraw.entrypoints.grpc.pagination import next_page_token, page_of, page_request
 from dualdraw.entrypoints.grpc.servicers import Services, caller_of
 from dualdraw.service_layer import exports, publication, results
 from dualdraw.v1 import publication_pb2, publication_pb2_grpc, results_pb2, results_pb2_grpc
@@ -80,8 +80,14 @@ class ResultServicer(results_pb2_grpc.ResultServiceServicer):
     def ListResultVersions(
         self, request: results_pb2.ListResultVersionsRequest, context: grpc.ServicerContext
     ) -> results_pb2.ListResultVersionsResponse:
+        filters = (request.draw_id, str(request.position))
+        page_req = page_request(request.page_size, request.page_token, *filters)
         history = results.result_history(self._s.unit_of_work(), request.draw_id, request.position)
-        return results_pb2.ListResultVersionsResponse(results=[pconvert.result_to_pb(r) for r in history])
+        page = page_of(history, page_req)
+        return results_pb2.ListResultVersionsResponse(
+            results=[pconvert.result_to_pb(r) for r in page.items],
+            next_page_token=next_page_token(page.next_after, *filters),
+        )
 
     def ListResults(
         self, request: results_pb2.ListResultsRequest, context: grpc.ServicerContext
@@ -118,11 +124,15 @@ class PublicationServicer(publication_pb2_grpc.PublicationServiceServicer):
         day = convert.parse_optional_date(request.as_of, "as_of", v)
         v.raise_if_any()
         caller = caller_of(context)
+        filters = (request.as_of, str(request.overdue_only))
+        page_req = page_request(request.page_size, request.page_token, *filters)
         due = publication.pending_publications(
             self._s.unit_of_work(), self._s.calendar, day or caller.today(), overdue_only=request.overdue_only
         )
+        page = page_of(due, page_req)
         return publication_pb2.ListPendingPublicationsResponse(
-            publications=[pconvert.pending_to_pb(d) for d in due]
+            publications=[pconvert.pending_to_pb(d) for d in page.items],
+            next_page_token=next_page_token(page.next_after, *filters),
         )
 
     def PublishItemList(

@@ -17,11 +17,25 @@ from dualdraw.domain.exclusions.loader import RULE_FILE_SUFFIX, load_rule_texts
 from dualdraw.domain.exclusions.model import RuleSet
 from dualdraw.domain.exclusions.plain_yaml import RuleFileError
 from dualdraw.domain.jurisdiction import DepartmentTree
+from dualdraw.entrypoints.grpc.convert import EXCLUSION_CATEGORY_PB, risk_class_pb
 from dualdraw.entrypoints.grpc.servicers import Services
 from dualdraw.service_layer import rule_preview
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.directory import require
 from dualdraw.v1 import rules_pb2, rules_pb2_grpc
+
+CHANGE_KIND_PB: dict[str, rules_pb2.ObjectChangeKind.ValueType] = {
+    "excluded": rules_pb2.OBJECT_CHANGE_KIND_EXCLUDED,
+    "included": rules_pb2.OBJECT_CHANGE_KIND_INCLUDED,
+    "rules_changed": rules_pb2.OBJECT_CHANGE_KIND_RULES_CHANGED,
+}
+VERDICT_STATUS_PB: dict[str, rules_pb2.RuleVerdictStatus.ValueType] = {
+    "matched": rules_pb2.RULE_VERDICT_STATUS_MATCHED,
+    "nearly_matched": rules_pb2.RULE_VERDICT_STATUS_NEARLY_MATCHED,
+    "not_matched": rules_pb2.RULE_VERDICT_STATUS_NOT_MATCHED,
+    "not_in_force": rules_pb2.RULE_VERDICT_STATUS_NOT_IN_FORCE,
+    "outside_jurisdiction": rules_pb2.RULE_VERDICT_STATUS_OUTSIDE_JURISDICTION,
+}
 
 
 def _day(text: str, field: str) -> dt.date:
@@ -41,7 +55,7 @@ def rule_set_to_pb(rule_set: RuleSet) -> rules_pb2.RuleSet:
             rules_pb2.RuleSummary(
                 id=r.id,
                 title=r.title,
-                category=r.category.value,
+                category=EXCLUSION_CATEGORY_PB[r.category],
                 legal_basis=r.legal_basis.citation,
                 reason=r.reason,
                 effective_from=_date_text(r.effective_from),
@@ -99,8 +113,8 @@ class RuleServicer(rules_pb2_grpc.RuleServiceServicer):
                 rules_pb2.ObjectChange(
                     credit_code=c.credit_code,
                     department_id=c.department_id,
-                    risk_class=c.risk_class,
-                    change=c.change,
+                    risk_class=risk_class_pb(c.risk_class),
+                    change=CHANGE_KIND_PB[c.change],
                     base_rules=list(c.base_rules),
                     head_rules=list(c.head_rules),
                 )
@@ -119,7 +133,7 @@ class RuleServicer(rules_pb2_grpc.RuleServiceServicer):
             ],
             risk_classes=[
                 rules_pb2.RiskClassImpact(
-                    risk_class=risk,
+                    risk_class=risk_class_pb(risk),
                     newly_excluded=counts.get("excluded", 0),
                     newly_included=counts.get("included", 0),
                     rules_changed=counts.get("rules_changed", 0),
@@ -202,7 +216,7 @@ class RuleServicer(rules_pb2_grpc.RuleServiceServicer):
                 rules_pb2.RuleVerdict(
                     rule_id=r.rule_id,
                     title=r.title,
-                    status=r.status,
+                    status=VERDICT_STATUS_PB[r.status],
                     failures=list(r.failures),
                     facts=[rules_pb2.MatchedFact(kind=f.kind, ref=f.ref, values=f.values) for f in r.facts],
                     eligible_again=_date_text(r.eligible_again),

@@ -20,7 +20,7 @@ from dualdraw.domain.objections import DEFAULT_OBJECTION_WORKING_DAYS
 from dualdraw.domain.policy import DEFAULT_GENERAL_RATIO_CAP, DrawRules
 from dualdraw.domain.working_days import HolidayCalendar
 from dualdraw.entrypoints.grpc import convert
-from dualdraw.entrypoints.grpc.pagination import next_page_token, page_request
+from dualdraw.entrypoints.grpc.pagination import next_page_token, page_of, page_request
 from dualdraw.entrypoints.grpc.security.interceptor import current_principal
 from dualdraw.service_layer import catalogue, draw_policy
 from dualdraw.service_layer.context import Caller
@@ -323,12 +323,16 @@ class DrawServicer(draws_pb2_grpc.DrawServiceServicer):
             raise InvalidArgument(
                 [FieldViolation("year", "must be a calendar year such as 2026", reason="VALUE_OUT_OF_RANGE")]
             )
+        filters = (str(request.year), request.department_id)
+        page_req = page_request(request.page_size, request.page_token, *filters)
         ids = subtree_ids(self._s, request.department_id, "department_id")
         merged = draw_policy.joint_inspections(
             self._s.unit_of_work(), year=request.year, department_ids=None if ids is None else frozenset(ids)
         )
+        page = page_of(merged, page_req)
         return draws_pb2.ListJointInspectionsResponse(
-            joint_inspections=[convert.joint_inspection_to_pb(j) for j in merged]
+            joint_inspections=[convert.joint_inspection_to_pb(j) for j in page.items],
+            next_page_token=next_page_token(page.next_after, *filters),
         )
 
 

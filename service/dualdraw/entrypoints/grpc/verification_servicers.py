@@ -11,9 +11,15 @@ from dualdraw.domain.audit.checkpoints import Checkpoint, note_verifier_key
 from dualdraw.domain.draw.substitution import Substitution
 from dualdraw.domain.errors import FailedPrecondition, Violations
 from dualdraw.entrypoints.grpc import convert
+from dualdraw.entrypoints.grpc.pagination import next_page_token, page_of, page_request
 from dualdraw.entrypoints.grpc.servicers import Services, caller_of
 from dualdraw.service_layer import audit_log, bundles, draw_lifecycle
 from dualdraw.v1 import verification_pb2, verification_pb2_grpc
+
+SUBSTITUTION_STATE_PB: dict[str, verification_pb2.SubstitutionState.ValueType] = {
+    "requested": verification_pb2.SUBSTITUTION_STATE_REQUESTED,
+    "executed": verification_pb2.SUBSTITUTION_STATE_EXECUTED,
+}
 
 
 def _declaration(source: verification_pb2.EntropySource, v: Violations) -> dict[str, Any]:
@@ -42,7 +48,7 @@ def substitution_to_pb(s: Substitution) -> verification_pb2.Substitution:
         replacement_badge=s.replacement_badge,
         reason=s.reason_code,
         evidence_hash=s.evidence_hash,
-        state=s.state,
+        state=SUBSTITUTION_STATE_PB[s.state],
         entropy_source=s.entropy_source,
         event_leaf_hash=s.event_leaf_hash,
     )
@@ -145,9 +151,14 @@ class VerifiableDrawServicer(verification_pb2_grpc.VerifiableDrawServiceServicer
     def ListSubstitutions(
         self, request: verification_pb2.ListSubstitutionsRequest, context: grpc.ServicerContext
     ) -> verification_pb2.ListSubstitutionsResponse:
+        page_req = page_request(request.page_size, request.page_token, request.draw_id)
         with self._s.unit_of_work() as uow:
             subs = uow.lifecycle.substitutions(request.draw_id)
-        return verification_pb2.ListSubstitutionsResponse(substitutions=[substitution_to_pb(s) for s in subs])
+        page = page_of(subs, page_req)
+        return verification_pb2.ListSubstitutionsResponse(
+            substitutions=[substitution_to_pb(s) for s in page.items],
+            next_page_token=next_page_token(page.next_after, request.draw_id),
+        )
 
     def GetDrawStatistics(
         self, request: verification_pb2.GetDrawStatisticsRequest, context: grpc.ServicerContext

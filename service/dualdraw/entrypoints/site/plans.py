@@ -6,15 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from dualdraw.v1 import plans_pb2
+from dualdraw.v1 import directory_pb2, plans_pb2, tasks_pb2
 from dualdraw_client import DualdrawClient
 from dualdraw_client.errors import NotFoundError
 
-RISK_CLASS_LABELS = {
-    "A": "A 类（低风险）",
-    "B": "B 类（一般风险）",
-    "C": "C 类（较高风险）",
-    "D": "D 类（高风险）",
+RISK_CLASS_LABELS: dict[int, str] = {
+    directory_pb2.RISK_CLASS_A: "A 类（低风险）",
+    directory_pb2.RISK_CLASS_B: "B 类（一般风险）",
+    directory_pb2.RISK_CLASS_C: "C 类（较高风险）",
+    directory_pb2.RISK_CLASS_D: "D 类（高风险）",
 }
 
 
@@ -49,7 +49,7 @@ def _entry_row(
         "item_version": e.item_version,
         "ratio": e.ratio,
         "class_ratios": [
-            (RISK_CLASS_LABELS.get(c.risk_class, c.risk_class), c.ratio) for c in e.class_ratios
+            (RISK_CLASS_LABELS.get(c.risk_class, str(c.risk_class)), c.ratio) for c in e.class_ratios
         ],
         "window": f"{e.window_start} 至 {e.window_end}",
         "frequency": e.frequency or 1,
@@ -112,14 +112,16 @@ def _rules_text(e: plans_pb2.PlanEntry) -> list[str]:
         )
     else:
         r = e.rules
-    to = f"提高至 {RISK_CLASS_LABELS.get(r.raise_to, r.raise_to)}" if r.raise_to else "提高一档"
+    to = f"提高至 {RISK_CLASS_LABELS.get(r.raise_to, str(r.raise_to))}" if r.raise_to else "提高一档"
     return [
         f"同一对象每年至多 {r.frequency_cap} 次" if r.frequency_cap else "不限次数",
         f"{r.raise_window_days or 365} 日内被投诉举报 {r.complaint_threshold} 次以上的{to}"
         if r.complaint_threshold
         else "不按投诉举报提高",
         f"有严重违法记录的{to}" if r.raise_on_serious_violation else "不按严重违法记录提高",
-        "上下级已抽中的对象：并入其检查" if r.other_level == "join" else "上下级已抽中的对象：不再抽取",
+        "上下级已抽中的对象：并入其检查"
+        if r.other_level == tasks_pb2.OTHER_LEVEL_HANDLING_JOIN
+        else "上下级已抽中的对象：不再抽取",
     ]
 
 
