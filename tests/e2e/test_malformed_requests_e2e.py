@@ -11,13 +11,20 @@ from google.rpc import error_details_pb2  # type: ignore[import-untyped]  # goog
 from grpc_status import rpc_status
 
 from dualdraw.entrypoints.grpc.server import REGISTRATIONS
-from dualdraw.v1 import directory_pb2
+from dualdraw.v1 import directory_pb2, evidence_pb2
 from tests.e2e.conftest import Served
 
 BAD_UTF8 = b"\x0a\x02\xff\xfe"  # field 1, a string: two bytes that are not UTF-8
 TOO_DEEP = b"\x0b" * 200 + b"\x0c" * 200  # 200 nested groups, past the parser's depth limit
 TRUNCATED = b"\x08\xff\xff"  # field 1, a varint whose last byte is missing
 MALFORMED = {"bad-utf8": BAD_UTF8, "too-deep": TOO_DEEP, "truncated": TRUNCATED}
+# A valid first message of a client stream whose first message must say something (an empty one is refused
+# for what it lacks before the bad second message is read); others start with an empty message.
+FIRST_MESSAGES = {
+    "/dualdraw.v1.EvidenceService/UploadEvidence": evidence_pb2.UploadEvidenceRequest(
+        metadata=evidence_pb2.EvidenceUpload(sha256="ab" * 32, size_bytes=3, content_type="application/pdf")
+    ).SerializeToString(),
+}
 
 
 def _methods() -> list[tuple[str, bool, bool]]:
@@ -36,7 +43,7 @@ def _call(
     """Sends ``body`` as raw request bytes (no serializer) and drains the answer."""
     metadata = (("x-dualdraw-actor", "e2e-tester"),)
     if client_streaming:
-        chunks: Iterator[bytes] = iter([b"", body])  # a valid (empty) first message, then the bad one
+        chunks: Iterator[bytes] = iter([FIRST_MESSAGES.get(path, b""), body])  # a valid one, then the bad one
         if server_streaming:
             list(channel.stream_stream(path)(chunks, metadata=metadata, timeout=20))
         else:
