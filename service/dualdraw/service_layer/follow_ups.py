@@ -210,7 +210,7 @@ def add_evidence(
         follow_up_id,
         caller,
         "follow_up.update",
-        lambda u, f: fu.add_evidence(cited(u, f), evidence, note.strip()),
+        lambda u, f: cited(u, fu.add_evidence(f, evidence, note.strip())),
     )
 
 
