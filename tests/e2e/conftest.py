@@ -49,8 +49,9 @@ class Served:
 
 
 @pytest.fixture
-def served(database_url: str, request: pytest.FixtureRequest) -> Iterator[Served]:
-    """The server; it draws in its draw process unless the test is marked ``draws_in_process``."""
+def served(database_url: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
+    """The server; it draws in its draw process unless the test is marked ``draws_in_process``. Its
+    evidence store is a fresh directory."""
     in_process = request.node.get_closest_marker("draws_in_process") is not None
     settings = Settings(
         database_url=database_url,
@@ -60,6 +61,7 @@ def served(database_url: str, request: pytest.FixtureRequest) -> Iterator[Served
         auth="off",
         allow_local_entropy=True,  # development mode: the one-step draw uses a local secret
         draw_process="off" if in_process else "on",
+        evidence_dir=tmp_path / "evidence",
     )
     running = create_server(settings)
     try:

@@ -35,7 +35,7 @@ from dualdraw.runtime.crashpoints import ENV as CRASH_ENV
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_directory import HIGH_TECH_ZONE
 from dualdraw.service_layer.ports import PageRequest
-from dualdraw.v1 import follow_ups_pb2, results_pb2, tasks_pb2
+from dualdraw.v1 import draws_pb2, follow_ups_pb2, results_pb2, tasks_pb2
 from dualdraw.v1 import inspection_records_pb2 as ir
 from dualdraw_client import DualdrawClient
 from dualdraw_client.cli import main as cli_main
@@ -189,7 +189,7 @@ def test_the_whole_story_after_the_draw_survives_kill_9_with_nothing_lost_or_dup
                 tasks_pb2.Task(department_id=HIGH_TECH_ZONE, team_size=2, plan_id=plan.id, plan_entry_id="e1")
             )
             draw = publishable_draw(client, task.id)
-            assert draw.state == "executed"
+            assert draw.state == draws_pb2.DRAW_STATE_EXECUTED
             first = next(client.iter_assignments(draw.id))
             team = [m.badge_number for m in first.team]
             photo = client.upload_evidence(photo_path)

@@ -23,10 +23,11 @@ from dualdraw.service_layer.ports import PageRequest
 from dualdraw.v1 import draws_pb2, results_pb2, tasks_pb2
 from dualdraw.v1 import follow_ups_pb2 as pb
 from dualdraw_client import DualdrawClient, FailedPreconditionError, InvalidArgumentError
+from tests.evidence_helpers import upload_bytes
 
 from .conftest import Served, publishable_draw
 
-SHA = "cd" * 32
+SHA = "cd" * 32  # a hash nobody uploaded
 
 
 @dataclass
@@ -37,10 +38,12 @@ class Drawn:
     draw: draws_pb2.Draw
     assignments: list[draws_pb2.Assignment]
     today: str
+    photo: tuple[str, int]
+    """An uploaded file to cite."""
 
 
 @pytest.fixture
-def drawn(demo_served: Served, client: DualdrawClient) -> Drawn:
+def drawn(demo_served: Served, client: DualdrawClient, tmp_path: Path) -> Drawn:
     s = demo_directory().suggested_task
     task = client.create_task(
         tasks_pb2.Task(
@@ -54,7 +57,8 @@ def drawn(demo_served: Served, client: DualdrawClient) -> Drawn:
     draw = publishable_draw(client, task.id, as_of=DEMO_AS_OF)
     assignments = list(client.iter_assignments(draw.id))
     assert len(assignments) >= 2
-    return Drawn(demo_served, client, task, draw, assignments, Caller("x").today().isoformat())
+    photo = upload_bytes(client, tmp_path, b"a photo of the shop", "shop.jpg")
+    return Drawn(demo_served, client, task, draw, assignments, Caller("x").today().isoformat(), photo)
 
 
 def record(d: Drawn, position: int, outcome: int = results_pb2.OUTCOME_PROBLEM_CORRECTED) -> None:
@@ -78,7 +82,7 @@ def test_a_rectification_order_closes_after_the_same_team_reinspects(drawn: Draw
         d.draw.id,
         first.position,
         pb.FOLLOW_UP_KIND_RECTIFICATION,
-        evidence_files=[(SHA, 1024)],
+        evidence_files=[d.photo],
         note="责令七日内改正",
     )
     assert opened.state == pb.FOLLOW_UP_STATE_OPEN
@@ -113,7 +117,7 @@ def test_a_rectification_order_closes_after_the_same_team_reinspects(drawn: Draw
     assert closed.state == pb.FOLLOW_UP_STATE_CLOSED
     assert closed.closing.outcome == pb.FOLLOW_UP_OUTCOME_RECTIFIED
     with pytest.raises(FailedPreconditionError) as refused:
-        client.add_follow_up_evidence(opened.name, [(SHA.replace("c", "e"), 10)])
+        client.add_follow_up_evidence(opened.name, [d.photo])
     assert refused.value.reason == "FOLLOW_UP_CLOSED"
 
     assert events(d, opened.name) == [
@@ -182,7 +186,7 @@ def test_objections_within_and_after_the_period_are_decided_and_public(drawn: Dr
     assert refused.value.reason == "OBJECTION_PERIOD_ENDED"
     received = published_on + dt.timedelta(days=3)
     filed = client.file_objection(
-        d.draw.id, first.position, received, "检查时企业负责人不在场", evidence_files=[(SHA, 9)]
+        d.draw.id, first.position, received, "检查时企业负责人不在场", evidence_files=[d.photo]
     )
     assert filed.state == pb.OBJECTION_STATE_PENDING
     assert filed.result_version == 1
@@ -223,7 +227,7 @@ def test_the_public_sees_kind_state_due_date_and_outcome_only(drawn: Drawn) -> N
     first = d.assignments[0]
     record(d, first.position)
     opened = client.open_follow_up(
-        d.draw.id, first.position, pb.FOLLOW_UP_KIND_RECTIFICATION, note="内部备注", evidence_files=[(SHA, 5)]
+        d.draw.id, first.position, pb.FOLLOW_UP_KIND_RECTIFICATION, note="内部备注", evidence_files=[d.photo]
     )
     assert client.public_follow_ups(d.draw.id) == []  # nothing of an unpublished result
     client.publish_results(d.draw.id)
@@ -236,6 +240,49 @@ def test_the_public_sees_kind_state_due_date_and_outcome_only(drawn: Drawn) -> N
     assert SHA not in str(shown)
     with d.served.running.services.reader() as uow:
         assert uow.follow_ups.list(PageRequest(size=10)).items[0].note == "内部备注"
+
+
+def test_cited_evidence_must_be_uploaded_with_its_size_and_nothing_is_written_otherwise(drawn: Drawn) -> None:
+    d, client = drawn, drawn.client
+    first = d.assignments[0]
+    record(d, first.position)
+    sha, size = d.photo
+    bad = [d.photo, (SHA, 7), (sha.replace(sha[0], "0" if sha[0] != "0" else "1"), size)]
+
+    def refused(call: object) -> list[tuple[str, str]]:
+        assert isinstance(call, InvalidArgumentError)
+        return sorted((v.field, v.reason) for v in call.field_violations)
+
+    with pytest.raises(InvalidArgumentError) as opening:
+        client.open_follow_up(
+            d.draw.id, first.position, pb.FOLLOW_UP_KIND_RECTIFICATION, evidence_files=[*bad, (sha[::-1], 1)]
+        )
+    assert refused(opening.value) == [
+        ("follow_up.evidence[1].sha256", "EVIDENCE_NOT_UPLOADED"),
+        ("follow_up.evidence[2].sha256", "EVIDENCE_NOT_UPLOADED"),
+        ("follow_up.evidence[3].sha256", "EVIDENCE_NOT_UPLOADED"),
+    ]
+    with pytest.raises(InvalidArgumentError) as sized:
+        client.open_follow_up(
+            d.draw.id, first.position, pb.FOLLOW_UP_KIND_RECTIFICATION, evidence_files=[(sha, size + 1)]
+        )
+    assert refused(sized.value) == [("follow_up.evidence[0].size_bytes", "EVIDENCE_SIZE_MISMATCH")]
+    assert list(client.iter_follow_ups(draw=d.draw.id)) == []
+
+    opened = client.open_follow_up(d.draw.id, first.position, pb.FOLLOW_UP_KIND_RECTIFICATION)
+    with pytest.raises(InvalidArgumentError) as adding:
+        client.add_follow_up_evidence(opened.name, [d.photo, (SHA, 7)], note="补充")
+    assert refused(adding.value) == [("evidence[1].sha256", "EVIDENCE_NOT_UPLOADED")]
+    assert client.get_follow_up(opened.name).evidence == []
+    assert client.get_follow_up(opened.name).note == ""
+    added = client.add_follow_up_evidence(opened.name, [d.photo])
+    assert [(e.sha256, e.size_bytes) for e in added.evidence] == [d.photo]
+
+    with pytest.raises(InvalidArgumentError) as filing:
+        client.file_objection(d.draw.id, first.position, d.today, "不服", evidence_files=[(SHA, 7)])
+    assert refused(filing.value) == [("objection.evidence[0].sha256", "EVIDENCE_NOT_UPLOADED")]
+    assert list(client.iter_objections(draw=d.draw.id)) == []
+    assert events(d, opened.name) == ["follow_up.open", "follow_up.update"]
 
 
 def test_a_stale_write_is_refused_and_the_sweep_skips_it(drawn: Drawn) -> None:

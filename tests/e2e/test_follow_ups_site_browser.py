@@ -12,6 +12,7 @@ import pytest
 from dualdraw.entrypoints.cli import main as dualdraw_cli
 from dualdraw.v1 import follow_ups_pb2 as pb
 from dualdraw.v1 import results_pb2
+from tests.evidence_helpers import upload_bytes
 
 from .test_results_publication_e2e import Drawn, drawn, record_all, result  # noqa: F401 - drawn: fixture
 from .test_site_browser import ARTIFACTS, browser  # noqa: F401 - browser: fixture
@@ -36,12 +37,13 @@ def test_the_result_page_shows_follow_up_status_and_the_objection(
         reason="补充检查发现",
     )
     d.client.publish_results(d.draw.id)
+    evidence = upload_bytes(d.client, tmp_path, b"a photo of the missing label", "label.jpg")
     opened = d.client.open_follow_up(
         d.draw.id,
         target.position,
         pb.FOLLOW_UP_KIND_RECTIFICATION,
         note="内部备注：负责人电话",
-        evidence_files=[("ef" * 32, 2048)],
+        evidence_files=[evidence],
     )
     due = opened.due_date
     d.client.file_objection(d.draw.id, target.position, dt.date.fromisoformat(d.today), "整改要求依据不足")
@@ -53,7 +55,7 @@ def test_the_result_page_shows_follow_up_status_and_the_objection(
     assert code == 0, capsys.readouterr()
     html = (site / "draws" / f"{d.draw.id}.html").read_text(encoding="utf-8")
     assert "内部备注" not in html  # the note and the evidence stay inside
-    assert "ef" * 32 not in html
+    assert evidence[0] not in html
 
     driver.get((site / "draws" / f"{d.draw.id}.html").as_uri())
     WebDriverWait(driver, 10).until(lambda drv: "后续处置" in drv.find_element(By.TAG_NAME, "main").text)

@@ -20,12 +20,14 @@ from dualdraw.entrypoints.grpc.server import RunningServer, create_server
 from dualdraw.service_layer import inspection_records
 from dualdraw.service_layer.demo_directory import HIGH_TECH_ZONE
 from dualdraw.service_layer.demo_loader import load_demo, load_demo_plan
+from dualdraw.service_layer.ports import PageRequest
 from dualdraw.settings import Settings
 from dualdraw.v1 import draws_pb2, inspection_records_pb2, tasks_pb2
 from dualdraw_client import DualdrawClient
 from dualdraw_client.cli import main as cli_main
 from dualdraw_client.errors import AlreadyExistsError, InvalidArgumentError
 from tests.e2e.conftest import RULES
+from tests.evidence_helpers import upload_bytes
 
 _ir = inspection_records_pb2
 
@@ -36,6 +38,8 @@ class Drawn:
     target: str
     client: DualdrawClient
     assignment: draws_pb2.Assignment
+    photo: tuple[str, int]
+    """An uploaded JPEG to attach."""
 
     @property
     def assignment_name(self) -> str:
@@ -43,7 +47,7 @@ class Drawn:
 
 
 @pytest.fixture
-def drawn(database_url: str) -> Iterator[Drawn]:
+def drawn(database_url: str, tmp_path: Path) -> Iterator[Drawn]:
     """The demo with its published plan (item list, checklists), entry e1 drawn and executed."""
     settings = Settings(
         database_url=database_url,
@@ -53,6 +57,7 @@ def drawn(database_url: str) -> Iterator[Drawn]:
         auth="off",
         draw_process="off",
         allow_local_entropy=True,  # development mode: the one-step draw uses a local secret
+        evidence_dir=tmp_path / "evidence",
     )
     running = create_server(settings)
     try:
@@ -67,7 +72,8 @@ def drawn(database_url: str) -> Iterator[Drawn]:
             )
             draw = client.draw(task.id)
             first = next(client.iter_assignments(draw.id))
-            yield Drawn(running, target, client, first)
+            photo = upload_bytes(client, tmp_path, b"the pressure vessel's plate", "plate.jpg")
+            yield Drawn(running, target, client, first, photo)
     finally:
         running.stop(grace=1)
 
@@ -81,7 +87,7 @@ def _record(d: Drawn, *, members: list[str] | None = None, skip: str = "") -> _i
         place="高新区建设路1号",
         members_present=members if members is not None else [m.badge_number for m in d.assignment.team],
         acknowledgement=_ir.ACKNOWLEDGEMENT_ACKNOWLEDGED,
-        attachments=[_ir.EvidenceFile(sha256="ab" * 32, size=2048, content_type="image/jpeg")],
+        attachments=[_ir.EvidenceFile(sha256=d.photo[0], size=d.photo[1], content_type="image/jpeg")],
     )
     record.start_time.FromDatetime(now - dt.timedelta(microseconds=1))
     record.end_time.FromDatetime(now)
@@ -204,3 +210,32 @@ def test_a_checklist_revision_from_a_json_file_applies_to_the_next_record(
     path.write_text("{not json", encoding="utf-8")
     assert cli_main(argv) == 2
     assert "checklist.json" in capsys.readouterr().err
+
+
+def test_a_record_cites_only_uploaded_evidence_with_its_size_and_type(drawn: Drawn, tmp_path: Path) -> None:
+    d = drawn
+    report = upload_bytes(d.client, tmp_path, b"%PDF-1.7 a laboratory report", "report.pdf")
+    scan = upload_bytes(d.client, tmp_path, b"%PDF-1.7 a scanned licence", "licence.pdf")
+    record = _record(d)
+    del record.attachments[:]
+    record.attachments.extend(
+        [
+            _ir.EvidenceFile(sha256=d.photo[0], size=d.photo[1], content_type="image/jpeg"),  # good
+            _ir.EvidenceFile(sha256=report[0], size=report[1], content_type="image/jpeg"),
+            _ir.EvidenceFile(sha256=d.photo[0][::-1], size=d.photo[1], content_type="image/jpeg"),
+            _ir.EvidenceFile(sha256=scan[0], size=scan[1] + 1, content_type="application/pdf"),
+            _ir.EvidenceFile(sha256="ab" * 32, size=2048, content_type="image/jpeg"),
+        ]
+    )
+    with pytest.raises(InvalidArgumentError) as refused:
+        d.client.create_inspection_record(record)
+    assert sorted((v.field, v.reason) for v in refused.value.field_violations) == [
+        ("inspection_record.attachments[1].content_type", "EVIDENCE_TYPE_MISMATCH"),
+        ("inspection_record.attachments[2].sha256", "EVIDENCE_NOT_UPLOADED"),
+        ("inspection_record.attachments[3].size", "EVIDENCE_SIZE_MISMATCH"),
+        ("inspection_record.attachments[4].sha256", "EVIDENCE_NOT_UPLOADED"),
+    ]
+    with d.running.services.reader() as uow:
+        assert uow.inspection_records.list_current(PageRequest(10), None, None).items == []
+    created = d.client.create_inspection_record(_record(d))
+    assert [(a.sha256, a.size) for a in created.attachments] == [d.photo]

@@ -8,6 +8,7 @@ import datetime as dt
 import json
 from collections.abc import Iterator
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
@@ -19,7 +20,9 @@ from dualdraw.domain.exclusions.model import RuleSet
 from dualdraw.domain.inspection_records import (
     Acknowledgement,
     CheckPointFinding,
+    EvidenceFile,
     Finding,
+    LabReport,
     RecordContent,
     Sample,
 )
@@ -30,6 +33,8 @@ from dualdraw.service_layer.demo_loader import load_demo, load_demo_checklists
 from dualdraw.service_layer.draw_abandon import ABANDON_REASONS, abandon_draw
 from dualdraw.service_layer.draws import run_draw
 from dualdraw.service_layer.entropy_policy import EntropyPolicy
+from dualdraw.service_layer.ports import PageRequest
+from tests.evidence_helpers import store_bytes
 
 
 def planner() -> Caller:
@@ -232,3 +237,58 @@ def test_only_an_executed_draws_existing_assignment_is_recorded(store: Store) ->
             store.unit_of_work(), draw_id=draw_id, position=1, content=content, caller=planner()
         )
     assert (abandoned.value.reason, abandoned.value.metadata) == ("DRAW_NOT_EXECUTED", {"draw_id": draw_id})
+
+
+def test_a_record_cites_only_evidence_uploaded_with_its_size_and_type(store: Store, tmp_path: Path) -> None:
+    _publish(store)
+    load_demo_checklists(store.unit_of_work, planner())
+    draw_id, assignment = _assignment(store, "TS-PQ-01")
+    content = _content(assignment, demo_checklists()["TS-PQ-01"])
+    report_sha, report_size = store_bytes(store.unit_of_work, tmp_path, b"%PDF lab report on CY-001")
+    photo_sha, photo_size = store_bytes(store.unit_of_work, tmp_path, b"a photo", "image/jpeg")
+    missing = "0" * 64
+    cited = dataclasses.replace(
+        content,
+        samples=(Sample("CY-001", "PQ-2", "电线 2 卷", "省质检院", 2),),
+        lab_reports=(LabReport("CY-001", EvidenceFile(missing, 10, "application/pdf")),),
+        attachments=(
+            EvidenceFile(photo_sha, photo_size, "image/jpeg"),
+            EvidenceFile(report_sha, report_size + 1, "application/pdf"),
+            EvidenceFile(photo_sha[::-1], photo_size, "image/jpeg"),
+        ),
+    )
+    with pytest.raises(InvalidArgument) as refused:
+        inspection_records.create_record(
+            store.unit_of_work(), draw_id=draw_id, position=1, content=cited, caller=planner()
+        )
+    assert [(v.field, v.reason) for v in refused.value.violations] == [
+        ("inspection_record.lab_reports[0].file.sha256", "EVIDENCE_NOT_UPLOADED"),
+        ("inspection_record.attachments[1].size", "EVIDENCE_SIZE_MISMATCH"),
+        ("inspection_record.attachments[2].sha256", "EVIDENCE_NOT_UPLOADED"),
+    ]
+    with store.unit_of_work() as uow:
+        assert uow.inspection_records.list_current(PageRequest(10), None, None).items == []
+
+    good = dataclasses.replace(
+        cited,
+        lab_reports=(LabReport("CY-001", EvidenceFile(report_sha, report_size, "application/pdf")),),
+        attachments=(EvidenceFile(photo_sha, photo_size, "image/jpeg"),),
+    )
+    stored = inspection_records.create_record(
+        store.unit_of_work(), draw_id=draw_id, position=1, content=good, caller=planner()
+    )
+    retyped = dataclasses.replace(good, attachments=(EvidenceFile(photo_sha, photo_size, "image/png"),))
+    with pytest.raises(InvalidArgument) as revision:
+        inspection_records.revise_record(
+            store.unit_of_work(),
+            record_id=stored.record_id,
+            content=retyped,
+            reason="补充照片",
+            caller=planner(),
+        )
+    assert [(v.field, v.reason) for v in revision.value.violations] == [
+        ("inspection_record.attachments[0].content_type", "EVIDENCE_TYPE_MISMATCH")
+    ]
+    assert [r.version for r in inspection_records.record_history(store.unit_of_work(), stored.record_id)] == [
+        1
+    ]

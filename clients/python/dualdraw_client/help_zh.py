@@ -397,7 +397,7 @@ HELP_ZH: Final[dict[str, str]] = {
     "lead_transfer: the receiving department": "线索移交时：接收部门",
     "internal note (never published)": "内部备注（不公示）",
     "working days to the due date": "距办理期限的工作日数",
-    "hash this file and cite it as evidence": "计算该文件的哈希并作为证据引用",
+    "upload this file and cite it as evidence": "上传该文件并作为证据引用",
     "cite a stored evidence file by hash and size": "按哈希和大小引用已存储的证据文件",
     "show one follow-up": "查看一项后续处置",
     "follow-ups of a department's subtree": "某部门及其下级部门的后续处置",

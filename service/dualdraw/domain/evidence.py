@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from dualdraw.domain.errors import FieldViolation, InvalidArgument, Violations
@@ -157,3 +158,51 @@ class EvidenceProblem:
             f"{self.name}: the file {self.location} was altered"
             f" ({self.found_size} bytes with SHA-256 {self.found_sha256})"
         )
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A record's reference to an evidence file: ``at`` is the path of the cited element in the request
+    (``inspection_record.attachments[2]``), then the hash, the size and, when the citation carries one, the
+    content type (empty: not cited); ``size_field`` names the size's field in the request."""
+
+    at: str
+    sha256: str
+    size_bytes: int
+    content_type: str = ""
+    size_field: str = "size"
+
+
+def citation_problems(citations: Iterable[Citation], stored: Mapping[str, Evidence]) -> list[FieldViolation]:
+    """One violation per citation that does not name a stored file as it is recorded in ``stored`` (the
+    rows of the cited hashes): ``EVIDENCE_NOT_UPLOADED`` (on ``<at>.sha256``), else
+    ``EVIDENCE_SIZE_MISMATCH`` (``<at>.<size_field>``), else ``EVIDENCE_TYPE_MISMATCH``
+    (``<at>.content_type``)."""
+    out: list[FieldViolation] = []
+    for c in citations:
+        found = stored.get(c.sha256)
+        if found is None:
+            out.append(
+                FieldViolation(
+                    f"{c.at}.sha256",
+                    f"no evidence {resource_name(c.sha256)[:80]} was uploaded: upload the file first",
+                    reason="EVIDENCE_NOT_UPLOADED",
+                )
+            )
+        elif found.size_bytes != c.size_bytes:
+            out.append(
+                FieldViolation(
+                    f"{c.at}.{c.size_field}",
+                    f"{found.name} has {found.size_bytes} bytes, not {c.size_bytes}",
+                    reason="EVIDENCE_SIZE_MISMATCH",
+                )
+            )
+        elif c.content_type and c.content_type.split(";", 1)[0].strip().lower() != found.content_type:
+            out.append(
+                FieldViolation(
+                    f"{c.at}.content_type",
+                    f"{found.name} was uploaded as {found.content_type}, not {c.content_type[:80]!r}",
+                    reason="EVIDENCE_TYPE_MISMATCH",
+                )
+            )
+    return out

@@ -8,16 +8,18 @@ same bytes. An upload of bytes recorded already answers the recorded evidence an
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from dualdraw.domain.errors import NotFound
+from dualdraw.domain.errors import NotFound, Violations
 from dualdraw.domain.evidence import (
     CHUNK_BYTES,
+    Citation,
     Evidence,
     EvidenceDeclaration,
     EvidenceLimits,
     EvidenceProblem,
+    citation_problems,
 )
 from dualdraw.runtime.crashpoints import crash_point
 from dualdraw.service_layer.audit_events import record_event
@@ -60,6 +62,18 @@ def upload_evidence(
     if stored is None:  # pragma: no cover - add refused only because the row exists
         raise NotFound("evidence", evidence.name)
     return stored
+
+
+def require_cited(uow: UnitOfWork, citations: Sequence[Citation]) -> None:
+    """Within ``uow``'s transaction: ``InvalidArgument`` with one violation per citation of a file that was
+    not uploaded, or not with the cited size or content type (see ``domain.evidence.citation_problems``).
+    The cited rows are read in one query."""
+    if not citations:
+        return
+    stored = uow.evidence.get_many({c.sha256 for c in citations})
+    v = Violations()
+    v.items.extend(citation_problems(citations, stored))
+    v.raise_if_any()
 
 
 def get_evidence(reader: UnitOfWork, sha256: str) -> Evidence:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from dualdraw.domain import follow_ups as fu
 from dualdraw.domain.errors import Aborted, NotFound, Violations, invalid
+from dualdraw.domain.evidence import Citation
 from dualdraw.domain.follow_ups import (
     Closing,
     ClosingOutcome,
@@ -33,6 +34,7 @@ from dualdraw.domain.model import Assignment
 from dualdraw.domain.working_days import HolidayCalendar
 from dualdraw.service_layer.audit_events import record_event
 from dualdraw.service_layer.context import Caller
+from dualdraw.service_layer.evidence import require_cited
 from dualdraw.service_layer.ports import Page, PageRequest, UnitOfWork
 
 RESULT_NAME = re.compile(r"^draws/([^/]+)/assignments/([1-9][0-9]{0,8})/result$")
@@ -57,6 +59,13 @@ def parse_id(name: str, collection: str, path: str) -> str:
     if not value or "/" in value:
         raise invalid(path, f"must be {collection}/{{id}}", "RESOURCE_NAME_INVALID")
     return value
+
+
+def evidence_citations(evidence: tuple[Evidence, ...], path: str) -> list[Citation]:
+    """The evidence files a follow-up or objection request cites, at ``path[i]``."""
+    return [
+        Citation(f"{path}[{i}]", e.sha256, e.size, size_field="size_bytes") for i, e in enumerate(evidence)
+    ]
 
 
 def assignment_of(uow: UnitOfWork, draw_id: str, position: int) -> Assignment:
@@ -117,6 +126,7 @@ def open_follow_up(
     v.raise_if_any()
     with uow:
         assignment_of(uow, request.draw_id, request.position)
+        require_cited(uow, evidence_citations(request.evidence, "follow_up.evidence"))
         history = uow.results.history(request.draw_id, request.position)
         if not history:
             raise NotFound("result", f"{request.draw_id}/{request.position}")
@@ -190,12 +200,17 @@ def add_evidence(
     if not evidence and not note.strip():
         v.add("evidence", "give evidence or a note", reason="FIELD_REQUIRED")
     v.raise_if_any()
+
+    def cited(u: UnitOfWork, f: FollowUp) -> FollowUp:
+        require_cited(u, evidence_citations(evidence, "evidence"))
+        return f
+
     return _change(
         uow,
         follow_up_id,
         caller,
         "follow_up.update",
-        lambda _u, f: fu.add_evidence(f, evidence, note.strip()),
+        lambda u, f: cited(u, fu.add_evidence(f, evidence, note.strip())),
     )
 
 

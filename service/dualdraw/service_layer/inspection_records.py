@@ -16,6 +16,7 @@ from dualdraw.domain.errors import (
     NotFound,
     Violations,
 )
+from dualdraw.domain.evidence import Citation
 from dualdraw.domain.inspection_records import (
     ChecklistRef,
     InspectionRecord,
@@ -31,6 +32,7 @@ from dualdraw.domain.model import Draw
 from dualdraw.domain.results import correction_problems
 from dualdraw.service_layer.audit_events import record_event
 from dualdraw.service_layer.context import CHINA_STANDARD_TIME, Caller
+from dualdraw.service_layer.evidence import require_cited
 from dualdraw.service_layer.ports import Page, PageRequest, UnitOfWork
 from dualdraw.service_layer.publication import drawn_on
 from dualdraw.service_layer.results import assignment_of
@@ -86,6 +88,17 @@ def _repeated(uow: UnitOfWork, record_id: str, caller: Caller) -> InspectionReco
     return None
 
 
+def cited_files(content: RecordContent, path: str = "inspection_record") -> list[Citation]:
+    """The evidence files a record's content cites: its lab reports' files and its attachments."""
+    return [
+        Citation(f"{path}.lab_reports[{i}].file", r.file.sha256, r.file.size, r.file.content_type)
+        for i, r in enumerate(content.lab_reports)
+    ] + [
+        Citation(f"{path}.attachments[{i}]", a.sha256, a.size, a.content_type)
+        for i, a in enumerate(content.attachments)
+    ]
+
+
 def _store(
     uow: UnitOfWork,
     *,
@@ -119,6 +132,7 @@ def _store(
         )
     )
     v.raise_if_any()
+    require_cited(uow, cited_files(content))
     record_id = record_id_of(draw_id, position)
     history = uow.inspection_records.history(record_id)
     revising = bool(reason)

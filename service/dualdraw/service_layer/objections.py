@@ -18,7 +18,8 @@ from dualdraw.domain.publication import Publication
 from dualdraw.domain.working_days import HolidayCalendar
 from dualdraw.service_layer.audit_events import record_event
 from dualdraw.service_layer.context import CHINA_STANDARD_TIME, Caller
-from dualdraw.service_layer.follow_ups import assignment_of, draw_department
+from dualdraw.service_layer.evidence import require_cited
+from dualdraw.service_layer.follow_ups import assignment_of, draw_department, evidence_citations
 from dualdraw.service_layer.ports import Page, PageRequest, UnitOfWork
 
 
@@ -64,6 +65,7 @@ def file_objection(
     v.raise_if_any()
     with uow:
         assignment = assignment_of(uow, request.draw_id, request.position)
+        require_cited(uow, evidence_citations(request.evidence, "objection.evidence"))
         latest = uow.publications.latest(request.draw_id)
         version = dict(latest.versions).get(request.position) if latest else None
         if latest is None or version is None:

@@ -1,4 +1,7 @@
-"""Recording and correcting inspection results (Art. 12-13): append-only versions, validated, audited."""
+"""Recording and correcting inspection results (Art. 12-13): append-only versions, validated, audited.
+
+A result's attachment hashes predate the evidence store: they name files kept elsewhere and are not checked
+against it (inspection records, follow-ups and objections cite only uploaded evidence)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Final
 
 from dualdraw.v1 import follow_ups_pb2 as pb
@@ -14,7 +13,6 @@ from ..client import DualdrawClient
 from ..i18n import _
 from .options import add_command, add_group, idempotency_key, iso_date, limited, positive_int
 from .output import Output, aligned_pairs, show_time
-from .results import sha256_of
 
 COMMANDS: Final = frozenset({"follow-ups", "objections"})
 
@@ -64,8 +62,10 @@ def evidence_pair(text: str) -> tuple[str, int]:
     return sha.lower(), int(size)
 
 
-def _evidence(args: argparse.Namespace) -> list[tuple[str, int]]:
-    files = [(sha256_of(Path(p)), Path(p).stat().st_size) for p in args.evidence or []]
+def _evidence(client: DualdrawClient, args: argparse.Namespace) -> list[tuple[str, int]]:
+    """The files to cite: each ``--evidence FILE`` uploaded first (the server takes only uploaded evidence),
+    then each ``--evidence-sha256``."""
+    files = [(e.sha256, e.size_bytes) for e in (client.upload_evidence(p) for p in args.evidence or [])]
     return files + list(args.evidence_sha256 or [])
 
 
@@ -129,7 +129,7 @@ def _cmd_open(client: DualdrawClient, args: argparse.Namespace, out: Output) -> 
         KINDS[args.kind],
         department=args.department or "",
         note=args.note or "",
-        evidence_files=_evidence(args),
+        evidence_files=_evidence(client, args),
         due_in_working_days=args.due_in_working_days or 0,
         request_id=idempotency_key(args),
     )
@@ -165,7 +165,7 @@ def _cmd_overdue(client: DualdrawClient, args: argparse.Namespace, out: Output) 
 
 def _cmd_evidence(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
     changed = client.add_follow_up_evidence(
-        args.follow_up, _evidence(args), note=args.note or "", request_id=idempotency_key(args)
+        args.follow_up, _evidence(client, args), note=args.note or "", request_id=idempotency_key(args)
     )
     return _show_follow_up(out, changed)
 
@@ -235,7 +235,7 @@ def _cmd_file(client: DualdrawClient, args: argparse.Namespace, out: Output) -> 
         args.position,
         args.received_on,
         args.grounds,
-        evidence_files=_evidence(args),
+        evidence_files=_evidence(client, args),
         request_id=idempotency_key(args),
     )
     return _show_objection(out, filed)
@@ -276,7 +276,7 @@ def _cmd_objection_list(client: DualdrawClient, args: argparse.Namespace, out: O
 
 def _evidence_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--evidence", action="append", metavar="FILE", help="hash this file and cite it as evidence"
+        "--evidence", action="append", metavar="FILE", help="upload this file and cite it as evidence"
     )
     p.add_argument(
         "--evidence-sha256",

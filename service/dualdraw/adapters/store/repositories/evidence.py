@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
@@ -49,6 +51,13 @@ class SqlEvidenceRepository(SqlRepository):
 
     def get(self, sha256: str) -> Evidence | None:
         return self._get(EVIDENCE, sha256, _to_evidence)
+
+    def get_many(self, sha256s: Collection[str]) -> dict[str, Evidence]:
+        wanted = sorted(set(sha256s))
+        if not wanted:
+            return {}
+        rows = self._connection.execute(sa.select(EVIDENCE).where(EVIDENCE.c.sha256.in_(wanted)))
+        return {r.sha256: _to_evidence(r) for r in rows}
 
     def list(self, page: PageRequest) -> Page[Evidence]:
         items, last = keyset_page(
