@@ -41,6 +41,9 @@ class PublicApi:
     def published_plan_estimate(self, plan_id: str, *, version: int = 0) -> plans_pb2.PlanEstimate:
         raise NotFoundError(f"no estimate of published plan {plan_id} v{version}")
 
+    def published_plan_progress(self, plan_id: str, *, version: int = 0) -> public_pb2.PublishedPlanProgress:
+        raise NotFoundError(f"no progress of published plan {plan_id} v{version}")
+
     def published_items(self, as_of: Any) -> list[Any]:
         return []
 

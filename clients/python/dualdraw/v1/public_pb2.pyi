@@ -13,6 +13,8 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.type import date_pb2 as _date_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -23,6 +25,38 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _PublishedPeriodState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _PublishedPeriodStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PublishedPeriodState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    PUBLISHED_PERIOD_STATE_UNSPECIFIED: _PublishedPeriodState.ValueType  # 0
+    """Not set."""
+    PUBLISHED_PERIOD_STATE_UPCOMING: _PublishedPeriodState.ValueType  # 1
+    """The period has not begun."""
+    PUBLISHED_PERIOD_STATE_OPEN: _PublishedPeriodState.ValueType  # 2
+    """The period is running and no draw of it is published yet."""
+    PUBLISHED_PERIOD_STATE_PUBLISHED: _PublishedPeriodState.ValueType  # 3
+    """A draw of the period is published."""
+    PUBLISHED_PERIOD_STATE_OVERDUE: _PublishedPeriodState.ValueType  # 4
+    """The period ended without a published draw."""
+
+class PublishedPeriodState(_PublishedPeriodState, metaclass=_PublishedPeriodStateEnumTypeWrapper):
+    """Where a period of a plan entry stands for the public."""
+
+PUBLISHED_PERIOD_STATE_UNSPECIFIED: PublishedPeriodState.ValueType  # 0
+"""Not set."""
+PUBLISHED_PERIOD_STATE_UPCOMING: PublishedPeriodState.ValueType  # 1
+"""The period has not begun."""
+PUBLISHED_PERIOD_STATE_OPEN: PublishedPeriodState.ValueType  # 2
+"""The period is running and no draw of it is published yet."""
+PUBLISHED_PERIOD_STATE_PUBLISHED: PublishedPeriodState.ValueType  # 3
+"""A draw of the period is published."""
+PUBLISHED_PERIOD_STATE_OVERDUE: PublishedPeriodState.ValueType  # 4
+"""The period ended without a published draw."""
+Global___PublishedPeriodState: _TypeAlias = PublishedPeriodState  # noqa: Y015
 
 @_typing.final
 class ListPublishedItemsRequest(_message.Message):
@@ -1084,3 +1118,139 @@ class ListPublishedPlansResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListPublishedPlansResponse: _TypeAlias = ListPublishedPlansResponse  # noqa: Y015
+
+@_typing.final
+class GetPublishedPlanProgressRequest(_message.Message):
+    """Request of PublicService.GetPublishedPlanProgress."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PLAN_ID_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    plan_id: _builtins.str
+    """The published plan."""
+    version: _builtins.int
+    """0: the latest published version."""
+    def __init__(
+        self,
+        *,
+        plan_id: _builtins.str = ...,
+        version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["plan_id", b"plan_id", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetPublishedPlanProgressRequest: _TypeAlias = GetPublishedPlanProgressRequest  # noqa: Y015
+
+@_typing.final
+class PublishedPeriodProgress(_message.Message):
+    """One period of one plan entry, counted from published data only (rehearsals, draws made with a local
+    secret and unpublished results count as nothing).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENTRY_ID_FIELD_NUMBER: _builtins.int
+    ITEM_CODE_FIELD_NUMBER: _builtins.int
+    PERIOD_FIELD_NUMBER: _builtins.int
+    START_DATE_FIELD_NUMBER: _builtins.int
+    END_DATE_FIELD_NUMBER: _builtins.int
+    PLANNED_DRAWS_FIELD_NUMBER: _builtins.int
+    PUBLISHED_DRAWS_FIELD_NUMBER: _builtins.int
+    DRAWN_OBJECTS_FIELD_NUMBER: _builtins.int
+    PUBLISHED_RESULTS_FIELD_NUMBER: _builtins.int
+    ON_TIME_RESULTS_FIELD_NUMBER: _builtins.int
+    ABANDONED_DRAWS_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    entry_id: _builtins.str
+    """The plan entry."""
+    item_code: _builtins.str
+    """The entry's inspection item (InspectionItem.code)."""
+    period: _builtins.int
+    """1-based period of the entry."""
+    planned_draws: _builtins.int
+    """Draws the plan sets for the period (one per period)."""
+    published_draws: _builtins.int
+    """Draws of the period whose results are published."""
+    drawn_objects: _builtins.int
+    """Objects those draws selected."""
+    published_results: _builtins.int
+    """Published results of those draws (the current version of each assignment's result)."""
+    on_time_results: _builtins.int
+    """Of those, the results published on or before the Art. 14 deadline (20 working days after the draw)."""
+    abandoned_draws: _builtins.int
+    """Abandoned draws of the period (as ListAbandonedDraws shows them)."""
+    state: Global___PublishedPeriodState.ValueType
+    """Where the period stands; OVERDUE when it ended without a published draw."""
+    @_builtins.property
+    def start_date(self) -> _date_pb2.Date:
+        """First day of the period."""
+
+    @_builtins.property
+    def end_date(self) -> _date_pb2.Date:
+        """Last day of the period."""
+
+    def __init__(
+        self,
+        *,
+        entry_id: _builtins.str = ...,
+        item_code: _builtins.str = ...,
+        period: _builtins.int = ...,
+        start_date: _date_pb2.Date | None = ...,
+        end_date: _date_pb2.Date | None = ...,
+        planned_draws: _builtins.int = ...,
+        published_draws: _builtins.int = ...,
+        drawn_objects: _builtins.int = ...,
+        published_results: _builtins.int = ...,
+        on_time_results: _builtins.int = ...,
+        abandoned_draws: _builtins.int = ...,
+        state: Global___PublishedPeriodState.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_date", b"end_date", "start_date", b"start_date"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["abandoned_draws", b"abandoned_draws", "drawn_objects", b"drawn_objects", "end_date", b"end_date", "entry_id", b"entry_id", "item_code", b"item_code", "on_time_results", b"on_time_results", "period", b"period", "planned_draws", b"planned_draws", "published_draws", b"published_draws", "published_results", b"published_results", "start_date", b"start_date", "state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PublishedPeriodProgress: _TypeAlias = PublishedPeriodProgress  # noqa: Y015
+
+@_typing.final
+class PublishedPlanProgress(_message.Message):
+    """The public progress of a published plan version, per entry and period."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PLAN_ID_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    AS_OF_DATE_FIELD_NUMBER: _builtins.int
+    PERIODS_FIELD_NUMBER: _builtins.int
+    plan_id: _builtins.str
+    """The plan."""
+    version: _builtins.int
+    """The published version counted."""
+    @_builtins.property
+    def as_of_date(self) -> _date_pb2.Date:
+        """The day judged at (UTC+8)."""
+
+    @_builtins.property
+    def periods(self) -> _containers.RepeatedCompositeFieldContainer[Global___PublishedPeriodProgress]:
+        """Per entry and period of the version, in entry then period order."""
+
+    def __init__(
+        self,
+        *,
+        plan_id: _builtins.str = ...,
+        version: _builtins.int = ...,
+        as_of_date: _date_pb2.Date | None = ...,
+        periods: _abc.Iterable[Global___PublishedPeriodProgress] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of_date", b"as_of_date"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of_date", b"as_of_date", "periods", b"periods", "plan_id", b"plan_id", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PublishedPlanProgress: _TypeAlias = PublishedPlanProgress  # noqa: Y015

@@ -102,6 +102,11 @@ class PublicServiceStub:
                 request_serializer=dualdraw_dot_v1_dot_public__pb2.GetPublishedPlanEstimateRequest.SerializeToString,
                 response_deserializer=dualdraw_dot_v1_dot_plans__pb2.PlanEstimate.FromString,
                 _registered_method=True)
+        self.GetPublishedPlanProgress = channel.unary_unary(
+                '/dualdraw.v1.PublicService/GetPublishedPlanProgress',
+                request_serializer=dualdraw_dot_v1_dot_public__pb2.GetPublishedPlanProgressRequest.SerializeToString,
+                response_deserializer=dualdraw_dot_v1_dot_public__pb2.PublishedPlanProgress.FromString,
+                _registered_method=True)
 
 
 class PublicServiceServicer:
@@ -202,6 +207,14 @@ class PublicServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetPublishedPlanProgress(self, request, context):
+        """How far a published version has got, counted from published data only: per entry and period, draws
+        and results published, on time or not, and the periods that ended without a published draw.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PublicServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -269,6 +282,11 @@ def add_PublicServiceServicer_to_server(servicer, server):
                     servicer.GetPublishedPlanEstimate,
                     request_deserializer=dualdraw_dot_v1_dot_public__pb2.GetPublishedPlanEstimateRequest.FromString,
                     response_serializer=dualdraw_dot_v1_dot_plans__pb2.PlanEstimate.SerializeToString,
+            ),
+            'GetPublishedPlanProgress': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPublishedPlanProgress,
+                    request_deserializer=dualdraw_dot_v1_dot_public__pb2.GetPublishedPlanProgressRequest.FromString,
+                    response_serializer=dualdraw_dot_v1_dot_public__pb2.PublishedPlanProgress.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -623,6 +641,33 @@ class PublicService:
             '/dualdraw.v1.PublicService/GetPublishedPlanEstimate',
             dualdraw_dot_v1_dot_public__pb2.GetPublishedPlanEstimateRequest.SerializeToString,
             dualdraw_dot_v1_dot_plans__pb2.PlanEstimate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPublishedPlanProgress(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dualdraw.v1.PublicService/GetPublishedPlanProgress',
+            dualdraw_dot_v1_dot_public__pb2.GetPublishedPlanProgressRequest.SerializeToString,
+            dualdraw_dot_v1_dot_public__pb2.PublishedPlanProgress.FromString,
             options,
             channel_credentials,
             insecure,

@@ -68,6 +68,10 @@ class PublicServiceStub:
     rules as of the version's publication day (UTC+8): draws, inspector-days against the qualified
     inspectors per period, cost with testing fees, and the named shortfalls.
     """
+    GetPublishedPlanProgress: _grpc.UnaryUnaryMultiCallable[_public_pb2.GetPublishedPlanProgressRequest, _public_pb2.PublishedPlanProgress]
+    """How far a published version has got, counted from published data only: per entry and period, draws
+    and results published, on time or not, and the periods that ended without a published draw.
+    """
 
 @_typing.type_check_only
 class PublicServiceAsyncStub(PublicServiceStub):
@@ -104,6 +108,10 @@ class PublicServiceAsyncStub(PublicServiceStub):
     """The estimate of a published version (Art. 9: workload and funding), from the live directory and the
     rules as of the version's publication day (UTC+8): draws, inspector-days against the qualified
     inspectors per period, cost with testing fees, and the named shortfalls.
+    """
+    GetPublishedPlanProgress: _aio.UnaryUnaryMultiCallable[_public_pb2.GetPublishedPlanProgressRequest, _public_pb2.PublishedPlanProgress]  # type: ignore[assignment]
+    """How far a published version has got, counted from published data only: per entry and period, draws
+    and results published, on time or not, and the periods that ended without a published draw.
     """
 
 class PublicServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -216,6 +224,16 @@ class PublicServiceServicer(metaclass=_abc_1.ABCMeta):
         """The estimate of a published version (Art. 9: workload and funding), from the live directory and the
         rules as of the version's publication day (UTC+8): draws, inspector-days against the qualified
         inspectors per period, cost with testing fees, and the named shortfalls.
+        """
+
+    @_abc_1.abstractmethod
+    def GetPublishedPlanProgress(
+        self,
+        request: _public_pb2.GetPublishedPlanProgressRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_public_pb2.PublishedPlanProgress, _abc.Awaitable[_public_pb2.PublishedPlanProgress]]:
+        """How far a published version has got, counted from published data only: per entry and period, draws
+        and results published, on time or not, and the periods that ended without a published draw.
         """
 
 def add_PublicServiceServicer_to_server(servicer: PublicServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -120,6 +120,11 @@ class PlanCalls(ClientBase):
         request = public_pb2.GetPublishedPlanEstimateRequest(plan_id=plan_id, version=version)
         return self._call(self._public.GetPublishedPlanEstimate, request)
 
+    def published_plan_progress(self, plan_id: str, *, version: int = 0) -> public_pb2.PublishedPlanProgress:
+        """A published version's progress per entry and period, counted from published data only."""
+        request = public_pb2.GetPublishedPlanProgressRequest(plan_id=plan_id, version=version)
+        return self._call(self._public.GetPublishedPlanProgress, request)
+
     def iter_published_plans(self, *, page_size: int = 0) -> Iterator[plans_pb2.Plan]:
         return self._follow(
             lambda token: self._call(

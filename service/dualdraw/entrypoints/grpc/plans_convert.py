@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from fractions import Fraction
 
@@ -23,8 +24,10 @@ from dualdraw.entrypoints.grpc.convert import (
     risk_class_text,
     timestamp,
 )
+from dualdraw.entrypoints.grpc.follow_ups_convert import date_to_pb
 from dualdraw.service_layer.plan_estimates import EntryProgress, PlanEstimate
-from dualdraw.v1 import plans_pb2, tasks_pb2
+from dualdraw.service_layer.published_plan_progress import PeriodState, PublishedPeriodProgress
+from dualdraw.v1 import plans_pb2, public_pb2, tasks_pb2
 
 STATE = {
     PlanState.DRAFT: plans_pb2.PLAN_STATE_DRAFT,
@@ -200,6 +203,41 @@ def progress_to_pb(plan: PlanVersion, rows: list[EntryProgress], as_of: str) -> 
                 inspected=r.inspected,
                 published=r.published,
                 overdue=r.overdue,
+            )
+            for r in rows
+        ],
+    )
+
+
+PERIOD_STATE = {
+    PeriodState.UPCOMING: public_pb2.PUBLISHED_PERIOD_STATE_UPCOMING,
+    PeriodState.OPEN: public_pb2.PUBLISHED_PERIOD_STATE_OPEN,
+    PeriodState.PUBLISHED: public_pb2.PUBLISHED_PERIOD_STATE_PUBLISHED,
+    PeriodState.OVERDUE: public_pb2.PUBLISHED_PERIOD_STATE_OVERDUE,
+}
+
+
+def published_progress_to_pb(
+    plan: PlanVersion, rows: list[PublishedPeriodProgress], as_of: dt.date
+) -> public_pb2.PublishedPlanProgress:
+    return public_pb2.PublishedPlanProgress(
+        plan_id=plan.plan_id,
+        version=plan.version,
+        as_of_date=date_to_pb(as_of),
+        periods=[
+            public_pb2.PublishedPeriodProgress(
+                entry_id=r.entry_id,
+                item_code=r.item_code,
+                period=r.period,
+                start_date=date_to_pb(r.start),
+                end_date=date_to_pb(r.end),
+                planned_draws=r.planned_draws,
+                published_draws=r.draws_published,
+                drawn_objects=r.objects_drawn,
+                published_results=r.results_published,
+                on_time_results=r.results_on_time,
+                abandoned_draws=r.abandoned_draws,
+                state=PERIOD_STATE[r.state],
             )
             for r in rows
         ],

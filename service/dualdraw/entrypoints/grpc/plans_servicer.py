@@ -10,7 +10,7 @@ from dualdraw.entrypoints.grpc import convert
 from dualdraw.entrypoints.grpc import plans_convert as pc
 from dualdraw.entrypoints.grpc.pagination import next_page_token, page_request
 from dualdraw.entrypoints.grpc.servicers import Services, caller_of, subtree_ids
-from dualdraw.service_layer import plan_estimates, plans
+from dualdraw.service_layer import plan_estimates, plans, published_plan_progress
 from dualdraw.v1 import plans_pb2, plans_pb2_grpc, public_pb2
 
 
@@ -154,6 +154,18 @@ class PublishedPlans:
             self._s.reader(), self._s.engine, self._s.rule_book.current(), plan, plans.plan_date(plan)
         )
         return pc.estimate_to_pb(estimate)
+
+    def GetPublishedPlanProgress(
+        self, request: public_pb2.GetPublishedPlanProgressRequest, context: grpc.ServicerContext
+    ) -> public_pb2.PublishedPlanProgress:
+        v = Violations()
+        version = _version(request.version, v)
+        v.raise_if_any()
+        caller = caller_of(context)
+        plan = plans.published_plan(self._s.reader(), request.plan_id, version, caller.now)
+        today = caller.today()
+        rows = published_plan_progress.published_plan_progress(self._s.reader(), plan, today)
+        return pc.published_progress_to_pb(plan, rows, today)
 
     def ListPublishedPlans(
         self, request: public_pb2.ListPublishedPlansRequest, context: grpc.ServicerContext

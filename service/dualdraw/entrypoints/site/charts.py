@@ -82,6 +82,39 @@ def redraws_by_department(statistics: Iterable[Mapping[str, Any]]) -> list[Chart
     ]
 
 
+def plan_progress(rows: Iterable[Mapping[str, Any]]) -> list[Chart]:
+    """Per entry of a plan version: draws planned, published and overdue; objects drawn, results published
+    and published on time (the rows of the plan page's progress table)."""
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0, 0])
+    for r in rows:
+        c = counts[f"{r['entry_id']} {r['item']}"]
+        c[0] += int(r["planned"])
+        c[1] += int(r["draws"])
+        c[2] += int(r["overdue"])
+        c[3] += int(r["objects"])
+        c[4] += int(r["results"])
+        c[5] += int(r["on_time"])
+    entries = list(counts.items())
+    return [
+        chart(
+            "plan-draws-chart",
+            "计划执行：各抽查安排的抽取次数",
+            "抽查安排",
+            ["计划抽取", "已公示抽取", "逾期未抽取"],
+            [(k, v[:3]) for k, v in entries],
+            empty=EMPTY,
+        ),
+        chart(
+            "plan-results-chart",
+            "计划执行：抽中对象与检查结果公示",
+            "抽查安排",
+            ["抽中对象", "已公示结果", "按期公示"],
+            [(k, v[3:]) for k, v in entries],
+            empty=EMPTY,
+        ),
+    ]
+
+
 def workload_by_inspector(results: Iterable[Mapping[str, Any]]) -> Chart:
     """Published inspections per inspector (the latest version of each result), and how many as leader."""
     latest: dict[tuple[str, int], Mapping[str, Any]] = {}

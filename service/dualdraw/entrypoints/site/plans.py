@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from dualdraw.v1 import directory_pb2, plans_pb2, tasks_pb2
+from dualdraw.v1 import directory_pb2, plans_pb2, public_pb2, tasks_pb2
 from dualdraw_client import DualdrawClient
 from dualdraw_client.errors import NotFoundError
 
@@ -74,6 +74,51 @@ def estimate_of(client: DualdrawClient, p: plans_pb2.Plan) -> plans_pb2.PlanEsti
         return None
 
 
+def progress_of(client: DualdrawClient, p: plans_pb2.Plan) -> public_pb2.PublishedPlanProgress | None:
+    """The version's public progress (published data only); ``None`` when the API serves none."""
+    try:
+        return client.published_plan_progress(p.id, version=p.version)
+    except NotFoundError:
+        return None
+
+
+PERIOD_STATE_LABELS: dict[int, str] = {
+    public_pb2.PUBLISHED_PERIOD_STATE_UPCOMING: "未开始",
+    public_pb2.PUBLISHED_PERIOD_STATE_OPEN: "进行中",
+    public_pb2.PUBLISHED_PERIOD_STATE_PUBLISHED: "已公示",
+    public_pb2.PUBLISHED_PERIOD_STATE_OVERDUE: "逾期未抽取",
+}
+
+
+def _progress_rows(
+    progress: public_pb2.PublishedPlanProgress, item_names: Mapping[str, str]
+) -> dict[str, Any]:
+    """Per entry and period: planned and published draws, objects drawn, results published (on time), the
+    abandoned draws and the period's state."""
+
+    def day(d: Any) -> str:
+        return f"{d.year:04d}-{d.month:02d}-{d.day:02d}" if d.year else ""
+
+    rows = [
+        {
+            "entry_id": r.entry_id,
+            "item": f"{r.item_code} {item_names.get(r.item_code, '')}".strip(),
+            "period": r.period,
+            "dates": f"{day(r.start_date)} 至 {day(r.end_date)}",
+            "planned": r.planned_draws,
+            "draws": r.published_draws,
+            "objects": r.drawn_objects,
+            "results": r.published_results,
+            "on_time": r.on_time_results,
+            "abandoned": r.abandoned_draws,
+            "overdue": r.state == public_pb2.PUBLISHED_PERIOD_STATE_OVERDUE,
+            "state": PERIOD_STATE_LABELS.get(r.state, ""),
+        }
+        for r in progress.periods
+    ]
+    return {"as_of": day(progress.as_of_date), "rows": rows}
+
+
 def _estimate_rows(estimate: plans_pb2.PlanEstimate, item_names: Mapping[str, str]) -> dict[str, Any]:
     """Per entry and period: inspections, inspector-days needed and available, cost; the plan's totals."""
     rows = [
@@ -132,8 +177,9 @@ def version_row(
     item_names: Mapping[str, str],
     department_names: Mapping[str, str],
     estimate: plans_pb2.PlanEstimate | None = None,
+    progress: public_pb2.PublishedPlanProgress | None = None,
 ) -> dict[str, Any]:
-    """One plan version as the templates show it, with its estimate when there is one."""
+    """One plan version as the templates show it, with its estimate and progress when there are."""
     return {
         "id": safe(p.id),
         "version": p.version,
@@ -147,4 +193,5 @@ def version_row(
         "content_hash": p.content_hash,
         "entries": [_entry_row(e, item_names, department_names) for e in p.entries],
         "estimate": _estimate_rows(estimate, item_names) if estimate is not None else None,
+        "progress": _progress_rows(progress, item_names) if progress is not None else None,
     }

@@ -213,7 +213,13 @@ def render_site(client: DualdrawClient, out_dir: Path, *, today: dt.date | None 
     plans = [
         [
             site_plans.version_row(
-                p, _safe, _day, item_names, department_names, site_plans.estimate_of(client, p)
+                p,
+                _safe,
+                _day,
+                item_names,
+                department_names,
+                site_plans.estimate_of(client, p),
+                site_plans.progress_of(client, p),
             )
             for p in versions
         ]
@@ -250,7 +256,9 @@ def render_site(client: DualdrawClient, out_dir: Path, *, today: dt.date | None 
     for versions in plans:
         for p in versions:
             later = [v for v in versions if v["version"] > p["version"]]
-            write(p["page"], "plan.html", p=p, versions=versions, later=later)
+            progress = site_charts.plan_progress(p["progress"]["rows"]) if p["progress"] else []
+            charts = [site_charts.html(c) for c in progress]
+            write(p["page"], "plan.html", p=p, versions=versions, later=later, charts=charts)
     write("items.html", "items.html", items=items, history=history, as_of=day.isoformat())
     draw_charts = [site_charts.html(c) for c in site_charts.draws_by_department(draws)]
     write("draws.html", "draws.html", draws=draws, charts=draw_charts)

@@ -278,6 +278,7 @@ POLICIES: dict[str, MethodPolicy] = {
     _m(PUBLIC, "GetPublishedPlan"): rule(*EVERYONE),
     _m(PUBLIC, "ListPublishedPlans"): rule(*EVERYONE),
     _m(PUBLIC, "GetPublishedPlanEstimate"): rule(*EVERYONE),
+    _m(PUBLIC, "GetPublishedPlanProgress"): rule(*EVERYONE),  # published data only
 }
 
 # Infrastructure every client may use without a token.
