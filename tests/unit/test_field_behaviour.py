@@ -15,13 +15,10 @@ NOT_YET_ANNOTATED = frozenset(
     f"dualdraw/v1/{name}.proto"
     for name in (
         "deliveries",
-        "directory",
         "evidence",
         "experts",
         "filings",
         "follow_ups",
-        "plans",
-        "public",
     )
 )
 """Proto files whose fields are still to be annotated."""
