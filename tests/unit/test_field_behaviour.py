@@ -5,11 +5,20 @@ never sends) are exempt: all their fields are output (docs/API.md "Field behavio
 
 import importlib
 import pkgutil
+from collections.abc import Callable
+from typing import cast
 
+import pytest
 from google.api import field_behavior_pb2
-from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.descriptor import Descriptor
+from google.protobuf.message import Message
 
 import dualdraw.v1
+from dualdraw.domain.errors import InvalidArgument
+from dualdraw.entrypoints.grpc.results_servicer import ResultServicer
+from dualdraw.entrypoints.grpc.servicers import Services
+from dualdraw.entrypoints.grpc.verification_servicers import VerifiableDrawServicer
+from dualdraw.v1 import results_pb2, verification_pb2
 
 
 def _reachable(roots: list[Descriptor]) -> dict[str, Descriptor]:
@@ -22,7 +31,7 @@ def _reachable(roots: list[Descriptor]) -> dict[str, Descriptor]:
             continue
         if not message.GetOptions().map_entry:
             seen[message.full_name] = message
-        todo.extend(f.message_type for f in message.fields if f.type == FieldDescriptor.TYPE_MESSAGE)
+        todo.extend(f.message_type for f in message.fields if f.message_type is not None)
     return seen
 
 
@@ -54,3 +63,19 @@ def test_every_request_and_resource_field_has_a_field_behaviour() -> None:
         if not field.GetOptions().Extensions[field_behavior_pb2.field_behavior]
     ]
     assert missing == [], f"fields without (google.api.field_behavior): {missing}"
+
+
+@pytest.mark.parametrize(
+    ("servicer", "method", "request_message"),
+    [
+        (ResultServicer, "ListResultVersions", results_pb2.ListResultVersionsRequest(position=1)),
+        (VerifiableDrawServicer, "ListSubstitutions", verification_pb2.ListSubstitutionsRequest()),
+    ],
+)
+def test_a_list_of_one_draws_children_refuses_an_empty_draw_id(
+    servicer: Callable[[Services], object], method: str, request_message: Message
+) -> None:
+    """``draw_id`` is REQUIRED there: refused before anything is read, not answered with an empty page."""
+    with pytest.raises(InvalidArgument) as refused:
+        getattr(servicer(cast(Services, None)), method)(request_message, None)
+    assert [(v.field, v.reason) for v in refused.value.violations] == [("draw_id", "FIELD_REQUIRED")]
