@@ -82,6 +82,18 @@ def test_schemas_follow_the_protobuf_json_mapping(spec: dict[str, Any]) -> None:
             assert ref.removeprefix("#/components/schemas/") in schemas, (name, ref)
 
 
+def test_field_behaviour_shows_as_required_read_only_and_write_only(spec: dict[str, Any]) -> None:
+    schemas = spec["components"]["schemas"]
+    task = schemas["dualdraw.v1.Task"]
+    assert task["required"] == ["departmentId"]  # REQUIRED
+    assert task["properties"]["id"]["readOnly"] is True  # OUTPUT_ONLY
+    assert "readOnly" not in task["properties"]["ratio"]
+    assert schemas["dualdraw.v1.CreateTaskRequest"]["required"] == ["task"]
+    assert "required" not in schemas["dualdraw.v1.ListTasksRequest"]
+    follow_up = schemas["dualdraw.v1.FollowUp"]["properties"]
+    assert follow_up["dueInWorkingDays"]["writeOnly"] is True  # INPUT_ONLY
+
+
 def test_the_error_schema_names_every_connect_code_and_the_rpc_details(spec: dict[str, Any]) -> None:
     error = spec["components"]["schemas"]["connect.Error"]
     assert set(error["properties"]["code"]["enum"]) == {code for code, _ in CODES.values()}

@@ -162,7 +162,12 @@ def test_a_removed_field_is_a_breaking_change_that_fails_once_released(
     _git(copy, "add", ".")
     _git(copy, "commit", "-q", "-m", "the API as released")
     assert gates.breaking(copy, "HEAD") == []
-    _edit(copy / "protos/dualdraw/v1/tasks.proto", "  string title = 7;\n", "  reserved 7;\n")
+    _edit(
+        copy / "protos/dualdraw/v1/tasks.proto",
+        "  string title = 7 [(google.api.field_behavior) = OPTIONAL, "
+        "(google.api.field_behavior) = IMMUTABLE];\n",
+        "  reserved 7;\n",
+    )
     _git(copy, "commit", "-q", "-am", "a field removed")
 
     found = gates.breaking(copy, "HEAD~1")

@@ -618,8 +618,6 @@ ZH: Final[dict[str, str]] = {
     "institution": "检验检测机构",
     "expert draw": "专家抽选",
     "inputs hash": "输入哈希",
-    "committed": "已承诺",
-    "executed": "已执行",
     "MATCH": "一致：验证通过",
     "EMPLOYER": "工作单位",
     "SCOPES": "资质范围",

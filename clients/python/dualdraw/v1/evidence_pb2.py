@@ -27,7 +27,7 @@ from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x64ualdraw/v1/evidence.proto\x12\x0b\x64ualdraw.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x97\x02\n\x08\x45vidence\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x14\n\x06sha256\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\nsize_bytes\x18\x03 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1a\n\x0c\x63ontent_type\x18\x04 \x01(\tB\x04\xe2\x41\x01\x05\x12\x17\n\tfile_name\x18\x05 \x01(\tB\x04\xe2\x41\x01\x05\x12\x16\n\x08uploader\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupload_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03:C\xea\x41@\n\x15\x64ualdraw.org/Evidence\x12\x13\x65vidence/{evidence}*\x08\x65vidence2\x08\x65vidence\"u\n\x0e\x45videnceUpload\x12\x14\n\x06sha256\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nsize_bytes\x18\x02 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12\x1a\n\x0c\x63ontent_type\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tfile_name\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\"{\n\x15UploadEvidenceRequest\x12/\n\x08metadata\x18\x01 \x01(\x0b\x32\x1b.dualdraw.v1.EvidenceUploadH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x12\x18\n\nrequest_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x42\x06\n\x04part\"B\n\x12GetEvidenceRequest\x12,\n\x04name\x18\x01 \x01(\tB\x1e\xe2\x41\x01\x02\xfa\x41\x17\n\x15\x64ualdraw.org/Evidence\"H\n\x13ListEvidenceRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"X\n\x14ListEvidenceResponse\x12\'\n\x08\x65vidence\x18\x01 \x03(\x0b\x32\x15.dualdraw.v1.Evidence\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"G\n\x17\x44ownloadEvidenceRequest\x12,\n\x04name\x18\x01 \x01(\tB\x1e\xe2\x41\x01\x02\xfa\x41\x17\n\x15\x64ualdraw.org/Evidence\"a\n\x18\x44ownloadEvidenceResponse\x12\'\n\x08\x65vidence\x18\x01 \x01(\x0b\x32\x15.dualdraw.v1.Evidence\x12\x0e\n\x06offset\x18\x02 \x01(\x03\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\"\x17\n\x15VerifyEvidenceRequest\"\xf4\x01\n\x0f\x45videnceProblem\x12,\n\x08\x65vidence\x18\x01 \x01(\tB\x1a\xfa\x41\x17\n\x15\x64ualdraw.org/Evidence\x12/\n\x04kind\x18\x02 \x01(\x0e\x32!.dualdraw.v1.EvidenceProblem.Kind\x12\x10\n\x08location\x18\x03 \x01(\t\x12\x14\n\x0c\x66ound_sha256\x18\x04 \x01(\t\x12\x18\n\x10\x66ound_size_bytes\x18\x05 \x01(\x03\"@\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x10\n\x0cKIND_MISSING\x10\x01\x12\x10\n\x0cKIND_ALTERED\x10\x02\"\x85\x01\n\x16VerifyEvidenceResponse\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\x18\n\x10\x65vidence_checked\x18\x02 \x01(\x03\x12.\n\x08problems\x18\x03 \x03(\x0b\x32\x1c.dualdraw.v1.EvidenceProblem\x12\x15\n\rproblem_count\x18\x04 \x01(\x03\x32\xba\x03\n\x0f\x45videnceService\x12M\n\x0eUploadEvidence\x12\".dualdraw.v1.UploadEvidenceRequest\x1a\x15.dualdraw.v1.Evidence(\x01\x12\x45\n\x0bGetEvidence\x12\x1f.dualdraw.v1.GetEvidenceRequest\x1a\x15.dualdraw.v1.Evidence\x12S\n\x0cListEvidence\x12 .dualdraw.v1.ListEvidenceRequest\x1a!.dualdraw.v1.ListEvidenceResponse\x12\x61\n\x10\x44ownloadEvidence\x12$.dualdraw.v1.DownloadEvidenceRequest\x1a%.dualdraw.v1.DownloadEvidenceResponse0\x01\x12Y\n\x0eVerifyEvidence\x12\".dualdraw.v1.VerifyEvidenceRequest\x1a#.dualdraw.v1.VerifyEvidenceResponseB^\n\x0forg.dualdraw.v1B\rEvidenceProtoP\x01Z:github.com/dualdraw/dualdraw/gen/go/dualdraw/v1;dualdrawv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x64ualdraw/v1/evidence.proto\x12\x0b\x64ualdraw.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x97\x02\n\x08\x45vidence\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x14\n\x06sha256\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\nsize_bytes\x18\x03 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1a\n\x0c\x63ontent_type\x18\x04 \x01(\tB\x04\xe2\x41\x01\x05\x12\x17\n\tfile_name\x18\x05 \x01(\tB\x04\xe2\x41\x01\x05\x12\x16\n\x08uploader\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupload_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03:C\xea\x41@\n\x15\x64ualdraw.org/Evidence\x12\x13\x65vidence/{evidence}*\x08\x65vidence2\x08\x65vidence\"u\n\x0e\x45videnceUpload\x12\x14\n\x06sha256\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nsize_bytes\x18\x02 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12\x1a\n\x0c\x63ontent_type\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tfile_name\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\"\x87\x01\n\x15UploadEvidenceRequest\x12\x35\n\x08metadata\x18\x01 \x01(\x0b\x32\x1b.dualdraw.v1.EvidenceUploadB\x04\xe2\x41\x01\x01H\x00\x12\x15\n\x05\x63hunk\x18\x02 \x01(\x0c\x42\x04\xe2\x41\x01\x01H\x00\x12\x18\n\nrequest_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x42\x06\n\x04part\"B\n\x12GetEvidenceRequest\x12,\n\x04name\x18\x01 \x01(\tB\x1e\xe2\x41\x01\x02\xfa\x41\x17\n\x15\x64ualdraw.org/Evidence\"H\n\x13ListEvidenceRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"X\n\x14ListEvidenceResponse\x12\'\n\x08\x65vidence\x18\x01 \x03(\x0b\x32\x15.dualdraw.v1.Evidence\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"G\n\x17\x44ownloadEvidenceRequest\x12,\n\x04name\x18\x01 \x01(\tB\x1e\xe2\x41\x01\x02\xfa\x41\x17\n\x15\x64ualdraw.org/Evidence\"a\n\x18\x44ownloadEvidenceResponse\x12\'\n\x08\x65vidence\x18\x01 \x01(\x0b\x32\x15.dualdraw.v1.Evidence\x12\x0e\n\x06offset\x18\x02 \x01(\x03\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\"\x17\n\x15VerifyEvidenceRequest\"\xf4\x01\n\x0f\x45videnceProblem\x12,\n\x08\x65vidence\x18\x01 \x01(\tB\x1a\xfa\x41\x17\n\x15\x64ualdraw.org/Evidence\x12/\n\x04kind\x18\x02 \x01(\x0e\x32!.dualdraw.v1.EvidenceProblem.Kind\x12\x10\n\x08location\x18\x03 \x01(\t\x12\x14\n\x0c\x66ound_sha256\x18\x04 \x01(\t\x12\x18\n\x10\x66ound_size_bytes\x18\x05 \x01(\x03\"@\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x10\n\x0cKIND_MISSING\x10\x01\x12\x10\n\x0cKIND_ALTERED\x10\x02\"\x85\x01\n\x16VerifyEvidenceResponse\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\x18\n\x10\x65vidence_checked\x18\x02 \x01(\x03\x12.\n\x08problems\x18\x03 \x03(\x0b\x32\x1c.dualdraw.v1.EvidenceProblem\x12\x15\n\rproblem_count\x18\x04 \x01(\x03\x32\xba\x03\n\x0f\x45videnceService\x12M\n\x0eUploadEvidence\x12\".dualdraw.v1.UploadEvidenceRequest\x1a\x15.dualdraw.v1.Evidence(\x01\x12\x45\n\x0bGetEvidence\x12\x1f.dualdraw.v1.GetEvidenceRequest\x1a\x15.dualdraw.v1.Evidence\x12S\n\x0cListEvidence\x12 .dualdraw.v1.ListEvidenceRequest\x1a!.dualdraw.v1.ListEvidenceResponse\x12\x61\n\x10\x44ownloadEvidence\x12$.dualdraw.v1.DownloadEvidenceRequest\x1a%.dualdraw.v1.DownloadEvidenceResponse0\x01\x12Y\n\x0eVerifyEvidence\x12\".dualdraw.v1.VerifyEvidenceRequest\x1a#.dualdraw.v1.VerifyEvidenceResponseB^\n\x0forg.dualdraw.v1B\rEvidenceProtoP\x01Z:github.com/dualdraw/dualdraw/gen/go/dualdraw/v1;dualdrawv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -59,6 +59,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EVIDENCEUPLOAD'].fields_by_name['content_type']._serialized_options = b'\342A\001\002'
   _globals['_EVIDENCEUPLOAD'].fields_by_name['file_name']._loaded_options = None
   _globals['_EVIDENCEUPLOAD'].fields_by_name['file_name']._serialized_options = b'\342A\001\001'
+  _globals['_UPLOADEVIDENCEREQUEST'].fields_by_name['metadata']._loaded_options = None
+  _globals['_UPLOADEVIDENCEREQUEST'].fields_by_name['metadata']._serialized_options = b'\342A\001\001'
+  _globals['_UPLOADEVIDENCEREQUEST'].fields_by_name['chunk']._loaded_options = None
+  _globals['_UPLOADEVIDENCEREQUEST'].fields_by_name['chunk']._serialized_options = b'\342A\001\001'
   _globals['_UPLOADEVIDENCEREQUEST'].fields_by_name['request_id']._loaded_options = None
   _globals['_UPLOADEVIDENCEREQUEST'].fields_by_name['request_id']._serialized_options = b'\342A\001\001'
   _globals['_GETEVIDENCEREQUEST'].fields_by_name['name']._loaded_options = None
@@ -75,26 +79,26 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EVIDENCE']._serialized_end=416
   _globals['_EVIDENCEUPLOAD']._serialized_start=418
   _globals['_EVIDENCEUPLOAD']._serialized_end=535
-  _globals['_UPLOADEVIDENCEREQUEST']._serialized_start=537
-  _globals['_UPLOADEVIDENCEREQUEST']._serialized_end=660
-  _globals['_GETEVIDENCEREQUEST']._serialized_start=662
-  _globals['_GETEVIDENCEREQUEST']._serialized_end=728
-  _globals['_LISTEVIDENCEREQUEST']._serialized_start=730
-  _globals['_LISTEVIDENCEREQUEST']._serialized_end=802
-  _globals['_LISTEVIDENCERESPONSE']._serialized_start=804
-  _globals['_LISTEVIDENCERESPONSE']._serialized_end=892
-  _globals['_DOWNLOADEVIDENCEREQUEST']._serialized_start=894
-  _globals['_DOWNLOADEVIDENCEREQUEST']._serialized_end=965
-  _globals['_DOWNLOADEVIDENCERESPONSE']._serialized_start=967
-  _globals['_DOWNLOADEVIDENCERESPONSE']._serialized_end=1064
-  _globals['_VERIFYEVIDENCEREQUEST']._serialized_start=1066
-  _globals['_VERIFYEVIDENCEREQUEST']._serialized_end=1089
-  _globals['_EVIDENCEPROBLEM']._serialized_start=1092
-  _globals['_EVIDENCEPROBLEM']._serialized_end=1336
-  _globals['_EVIDENCEPROBLEM_KIND']._serialized_start=1272
-  _globals['_EVIDENCEPROBLEM_KIND']._serialized_end=1336
-  _globals['_VERIFYEVIDENCERESPONSE']._serialized_start=1339
-  _globals['_VERIFYEVIDENCERESPONSE']._serialized_end=1472
-  _globals['_EVIDENCESERVICE']._serialized_start=1475
-  _globals['_EVIDENCESERVICE']._serialized_end=1917
+  _globals['_UPLOADEVIDENCEREQUEST']._serialized_start=538
+  _globals['_UPLOADEVIDENCEREQUEST']._serialized_end=673
+  _globals['_GETEVIDENCEREQUEST']._serialized_start=675
+  _globals['_GETEVIDENCEREQUEST']._serialized_end=741
+  _globals['_LISTEVIDENCEREQUEST']._serialized_start=743
+  _globals['_LISTEVIDENCEREQUEST']._serialized_end=815
+  _globals['_LISTEVIDENCERESPONSE']._serialized_start=817
+  _globals['_LISTEVIDENCERESPONSE']._serialized_end=905
+  _globals['_DOWNLOADEVIDENCEREQUEST']._serialized_start=907
+  _globals['_DOWNLOADEVIDENCEREQUEST']._serialized_end=978
+  _globals['_DOWNLOADEVIDENCERESPONSE']._serialized_start=980
+  _globals['_DOWNLOADEVIDENCERESPONSE']._serialized_end=1077
+  _globals['_VERIFYEVIDENCEREQUEST']._serialized_start=1079
+  _globals['_VERIFYEVIDENCEREQUEST']._serialized_end=1102
+  _globals['_EVIDENCEPROBLEM']._serialized_start=1105
+  _globals['_EVIDENCEPROBLEM']._serialized_end=1349
+  _globals['_EVIDENCEPROBLEM_KIND']._serialized_start=1285
+  _globals['_EVIDENCEPROBLEM_KIND']._serialized_end=1349
+  _globals['_VERIFYEVIDENCERESPONSE']._serialized_start=1352
+  _globals['_VERIFYEVIDENCERESPONSE']._serialized_end=1485
+  _globals['_EVIDENCESERVICE']._serialized_start=1488
+  _globals['_EVIDENCESERVICE']._serialized_end=1930
 # @@protoc_insertion_point(module_scope)

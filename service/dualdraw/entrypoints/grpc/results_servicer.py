@@ -80,6 +80,8 @@ class ResultServicer(results_pb2_grpc.ResultServiceServicer):
     def ListResultVersions(
         self, request: results_pb2.ListResultVersionsRequest, context: grpc.ServicerContext
     ) -> results_pb2.ListResultVersionsResponse:
+        if not request.draw_id:
+            raise invalid("draw_id", "is required", reason="FIELD_REQUIRED")
         filters = (request.draw_id, str(request.position))
         page_req = page_request(request.page_size, request.page_token, *filters)
         history = results.result_history(self._s.unit_of_work(), request.draw_id, request.position)

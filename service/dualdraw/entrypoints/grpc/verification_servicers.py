@@ -9,7 +9,7 @@ import grpc
 
 from dualdraw.domain.audit.checkpoints import Checkpoint, note_verifier_key
 from dualdraw.domain.draw.substitution import Substitution
-from dualdraw.domain.errors import FailedPrecondition, Violations
+from dualdraw.domain.errors import FailedPrecondition, Violations, invalid
 from dualdraw.entrypoints.grpc import convert
 from dualdraw.entrypoints.grpc.pagination import next_page_token, page_of, page_request
 from dualdraw.entrypoints.grpc.servicers import Services, caller_of
@@ -151,6 +151,8 @@ class VerifiableDrawServicer(verification_pb2_grpc.VerifiableDrawServiceServicer
     def ListSubstitutions(
         self, request: verification_pb2.ListSubstitutionsRequest, context: grpc.ServicerContext
     ) -> verification_pb2.ListSubstitutionsResponse:
+        if not request.draw_id:
+            raise invalid("draw_id", "is required", reason="FIELD_REQUIRED")
         page_req = page_request(request.page_size, request.page_token, request.draw_id)
         with self._s.unit_of_work() as uow:
             subs = uow.lifecycle.substitutions(request.draw_id)

@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from google.api import field_behavior_pb2
 from google.protobuf import descriptor_pool
 from google.protobuf.descriptor import Descriptor, FieldDescriptor, MethodDescriptor
 from google.rpc import error_details_pb2  # type: ignore[import-untyped]  # googleapis-common-protos: no py.typed
@@ -54,6 +55,16 @@ _WELL_KNOWN: dict[str, dict[str, Any]] = {
     "google.protobuf.Int64Value": {"type": ["string", "null"]},
     "google.protobuf.UInt64Value": {"type": ["string", "null"]},
 }
+_REQUIRED = field_behavior_pb2.REQUIRED
+_OUTPUT_ONLY = field_behavior_pb2.OUTPUT_ONLY
+_INPUT_ONLY = field_behavior_pb2.INPUT_ONLY
+
+
+def _behaviours(field: FieldDescriptor) -> list[int]:
+    """The field's ``google.api.field_behavior`` annotations (AIP-203)."""
+    return list(field.GetOptions().Extensions[field_behavior_pb2.field_behavior])
+
+
 ERROR_DETAILS = ("ErrorInfo", "BadRequest", "RetryInfo", "PreconditionFailure", "ResourceInfo")
 
 
@@ -72,13 +83,26 @@ class _Schemas:
         return {"$ref": f"#/components/schemas/{message.full_name}"}
 
     def _message(self, message: Descriptor) -> dict[str, Any]:
-        properties = {field.json_name: self._field(field) for field in message.fields}
+        properties = {field.json_name: self._annotated(field) for field in message.fields}
         schema: dict[str, Any] = {"type": "object", "properties": properties}
+        required = [f.json_name for f in message.fields if _REQUIRED in _behaviours(f)]
+        if required:
+            schema["required"] = required
         oneofs = [o for o in message.oneofs if not (len(o.fields) == 1 and o.name.startswith("_"))]
         if oneofs:
             schema["description"] = "; ".join(
                 f"at most one of {', '.join(f.json_name for f in o.fields)}" for o in oneofs
             )
+        return schema
+
+    def _annotated(self, field: FieldDescriptor) -> dict[str, Any]:
+        """The field's schema, ``readOnly`` when OUTPUT_ONLY and ``writeOnly`` when INPUT_ONLY (AIP-203)."""
+        schema = self._field(field)
+        behaviours = _behaviours(field)
+        if _OUTPUT_ONLY in behaviours:
+            schema["readOnly"] = True
+        if _INPUT_ONLY in behaviours:
+            schema["writeOnly"] = True
         return schema
 
     def _field(self, field: FieldDescriptor) -> dict[str, Any]:

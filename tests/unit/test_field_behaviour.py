@@ -1,0 +1,81 @@
+"""Every field of every message a client sends and of every resource of dualdraw.v1 carries a
+``google.api.field_behavior`` annotation (AIP-203), so none is forgotten when a field is added. Messages that
+only travel from server to client (``…Response`` wrappers, stream chunks, the parts of a resource a client
+never sends) are exempt: all their fields are output (docs/API.md "Field behaviour")."""
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from typing import cast
+
+import pytest
+from google.api import field_behavior_pb2
+from google.protobuf.descriptor import Descriptor
+from google.protobuf.message import Message
+
+import dualdraw.v1
+from dualdraw.domain.errors import InvalidArgument
+from dualdraw.entrypoints.grpc.results_servicer import ResultServicer
+from dualdraw.entrypoints.grpc.servicers import Services
+from dualdraw.entrypoints.grpc.verification_servicers import VerifiableDrawServicer
+from dualdraw.v1 import results_pb2, verification_pb2
+
+
+def _reachable(roots: list[Descriptor]) -> dict[str, Descriptor]:
+    """``roots`` and every message their fields hold, transitively (map entries stand for their value)."""
+    seen: dict[str, Descriptor] = {}
+    todo = list(roots)
+    while todo:
+        message = todo.pop()
+        if message.full_name in seen or not message.full_name.startswith("dualdraw.v1."):
+            continue
+        if not message.GetOptions().map_entry:
+            seen[message.full_name] = message
+        todo.extend(f.message_type for f in message.fields if f.message_type is not None)
+    return seen
+
+
+def annotated_messages() -> dict[str, Descriptor]:
+    """The messages a client sends (reachable from a request) and the resources (what a method returns
+    itself, neither a ``…Response`` nor a stream)."""
+    requests: list[Descriptor] = []
+    resources: dict[str, Descriptor] = {}
+    for module_info in pkgutil.iter_modules(dualdraw.v1.__path__):
+        if not module_info.name.endswith("_pb2"):
+            continue
+        module = importlib.import_module(f"dualdraw.v1.{module_info.name}")
+        for service in module.DESCRIPTOR.services_by_name.values():
+            for method in service.methods:
+                requests.append(method.input_type)
+                output = method.output_type
+                if not method.server_streaming and not output.name.endswith("Response"):
+                    resources[output.full_name] = output
+    return {**_reachable(requests), **resources}
+
+
+def test_every_request_and_resource_field_has_a_field_behaviour() -> None:
+    messages = annotated_messages()
+    assert len(messages) > 100
+    missing = [
+        f"{message.full_name}.{field.name}"
+        for message in messages.values()
+        for field in message.fields
+        if not field.GetOptions().Extensions[field_behavior_pb2.field_behavior]
+    ]
+    assert missing == [], f"fields without (google.api.field_behavior): {missing}"
+
+
+@pytest.mark.parametrize(
+    ("servicer", "method", "request_message"),
+    [
+        (ResultServicer, "ListResultVersions", results_pb2.ListResultVersionsRequest(position=1)),
+        (VerifiableDrawServicer, "ListSubstitutions", verification_pb2.ListSubstitutionsRequest()),
+    ],
+)
+def test_a_list_of_one_draws_children_refuses_an_empty_draw_id(
+    servicer: Callable[[Services], object], method: str, request_message: Message
+) -> None:
+    """``draw_id`` is REQUIRED there: refused before anything is read, not answered with an empty page."""
+    with pytest.raises(InvalidArgument) as refused:
+        getattr(servicer(cast(Services, None)), method)(request_message, None)
+    assert [(v.field, v.reason) for v in refused.value.violations] == [("draw_id", "FIELD_REQUIRED")]
