@@ -8,7 +8,7 @@ from typing import Any
 
 from dualdraw.domain import model
 from dualdraw.domain.draw.entropy import LOCAL_SECRET, EntropyProblem, local_commitment
-from dualdraw.domain.errors import FailedPrecondition
+from dualdraw.domain.errors import FailedPrecondition, NotFound
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.ports import DrawRecord, PageRequest, UnitOfWork
 
@@ -24,6 +24,18 @@ class DrawOutcome:
 def entropy_failure(exc: EntropyProblem) -> FailedPrecondition:
     """An entropy problem as the error a call gets (its reason kept)."""
     return FailedPrecondition(str(exc), reason=exc.reason)
+
+
+def executed_draw_record(uow: UnitOfWork, draw_id: str) -> DrawRecord:
+    """The stored record of ``draw_id`` for a follow-up draw on it (a substitution, an expert draw), with the
+    draw row locked for the caller's transaction; ``NotFound``, or ``DRAW_NOT_EXECUTED`` unless executed."""
+    uow.lifecycle.lock_draw(draw_id)
+    record = uow.draws.get_record(draw_id)
+    if record is None:
+        raise NotFound("draw", draw_id)
+    if record.draw.state != EXECUTED:
+        raise FailedPrecondition(f"draw {draw_id} is {record.draw.state}", reason="DRAW_NOT_EXECUTED")
+    return record
 
 
 def new_local_secret_source() -> tuple[dict[str, Any], bytes]:

@@ -51,7 +51,12 @@ from dualdraw.domain.errors import FailedPrecondition, FieldViolation, NotFound,
 from dualdraw.service_layer.audit_events import record_event
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.directory import require
-from dualdraw.service_layer.draw_state import EXECUTED, entropy_failure, new_local_secret_source
+from dualdraw.service_layer.draw_state import (
+    EXECUTED,
+    entropy_failure,
+    executed_draw_record,
+    new_local_secret_source,
+)
 from dualdraw.service_layer.entropy_policy import LOCAL_SECRET_MARK, EntropyPolicy
 from dualdraw.service_layer.ports import Page, PageRequest, UnitOfWork
 
@@ -241,12 +246,7 @@ def commit_expert_draw(
     except EntropyProblem as exc:
         raise entropy_failure(exc) from None
     with uow:
-        uow.lifecycle.lock_draw(request.draw_id)
-        record = require(uow.draws.get_record(request.draw_id), "draw", request.draw_id)
-        if record.draw.state != EXECUTED:
-            raise FailedPrecondition(
-                f"draw {request.draw_id} is {record.draw.state}", reason="DRAW_NOT_EXECUTED"
-            )
+        record = executed_draw_record(uow, request.draw_id)
         item_code = str(json.loads(record.draw.manifest_json)["task"]["item_code"])
         requirement = next((r for r in uow.experts.requirements(item_code) if r.kind == request.kind), None)
         if requirement is None:

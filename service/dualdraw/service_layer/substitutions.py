@@ -34,7 +34,11 @@ from dualdraw.domain.errors import FailedPrecondition, invalid
 from dualdraw.service_layer.audit_events import record_event
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.directory import require
-from dualdraw.service_layer.draw_state import EXECUTED, entropy_failure, new_local_secret_source
+from dualdraw.service_layer.draw_state import (
+    entropy_failure,
+    executed_draw_record,
+    new_local_secret_source,
+)
 from dualdraw.service_layer.entropy_policy import EntropyPolicy
 from dualdraw.service_layer.ports import UnitOfWork
 
@@ -81,12 +85,7 @@ def request_substitution(
     except EntropyProblem as exc:
         raise entropy_failure(exc) from None
     with uow:
-        uow.lifecycle.lock_draw(request.draw_id)
-        record = require(uow.draws.get_record(request.draw_id), "draw", request.draw_id)
-        if record.draw.state != EXECUTED:
-            raise FailedPrecondition(
-                f"draw {request.draw_id} is {record.draw.state}", reason="DRAW_NOT_EXECUTED"
-            )
+        record = executed_draw_record(uow, request.draw_id)
         assignment = next((a for a in record.assignments if a.position == request.position), None)
         if assignment is None:
             raise invalid(
