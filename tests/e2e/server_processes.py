@@ -13,6 +13,7 @@ from contextlib import contextmanager
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from dualdraw.runtime.crashpoints import ENV as CRASH_ENV
 from tests.e2e.conftest import RULES
 
 
@@ -36,6 +37,42 @@ def wait_serving(target: str, timeout: float = 60) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError(f"{target} did not start serving")
         time.sleep(0.2)
+
+
+@contextmanager
+def server_process(
+    database_url: str, settings: dict[str, str], *, crash_at: str = "", args: tuple[str, ...] = ()
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """One ``dualdraw serve`` (auth off, local entropy, the shipped rules, plus ``settings`` as environment
+    variables and ``args`` on its command line) on a free port, crashing at ``crash_at`` when given; yields
+    the process and its address once it serves (a crashing one may die first: not waited for) and stops it
+    (SIGTERM, then a 30 s wait) if it still runs."""
+    env = {
+        **os.environ,
+        "DUALDRAW_DATABASE_URL": database_url,
+        "DUALDRAW_RULES_PATH": str(RULES),
+        "DUALDRAW_AUTH": "off",
+        "DUALDRAW_ALLOW_LOCAL_ENTROPY": "1",
+        **settings,
+    }
+    env.pop(CRASH_ENV, None)
+    if crash_at:
+        env[CRASH_ENV] = crash_at
+    target = f"127.0.0.1:{free_port()}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dualdraw.entrypoints.cli.main", "serve", "--address", target, *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        if not crash_at:
+            wait_serving(target)
+        yield process, target
+    finally:
+        if process.poll() is None:
+            process.terminate()
+        process.wait(timeout=30)
 
 
 @contextmanager

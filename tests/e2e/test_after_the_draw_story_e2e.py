@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -31,7 +29,6 @@ import pytest
 
 from dualdraw.adapters.store.unit_of_work import Store
 from dualdraw.domain.outbox import DeliveryState, Destination, OutboxMessage
-from dualdraw.runtime.crashpoints import ENV as CRASH_ENV
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_directory import HIGH_TECH_ZONE
 from dualdraw.service_layer.ports import PageRequest
@@ -39,8 +36,8 @@ from dualdraw.v1 import draws_pb2, follow_ups_pb2, results_pb2, tasks_pb2
 from dualdraw.v1 import inspection_records_pb2 as ir
 from dualdraw_client import DualdrawClient
 from dualdraw_client.cli import main as cli_main
-from tests.e2e.conftest import RULES, publishable_draw
-from tests.e2e.server_processes import free_port, wait_serving
+from tests.e2e.conftest import publishable_draw
+from tests.e2e.server_processes import free_port, server_process
 from tests.integration.credit_receiver import Receiver, credit_receiver
 from tests.nats_broker import EventStream, event_stream, nats_url
 
@@ -69,12 +66,7 @@ def serving(
     crash_at: str = "",
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """``dualdraw serve --demo-if-empty`` as ``make run`` starts it (annual plan required), on ``url``."""
-    env = {
-        **os.environ,
-        "DUALDRAW_DATABASE_URL": url,
-        "DUALDRAW_RULES_PATH": str(RULES),
-        "DUALDRAW_AUTH": "off",
-        "DUALDRAW_ALLOW_LOCAL_ENTROPY": "1",
+    settings = {
         "DUALDRAW_PLAN_REQUIRED": "on",
         "DUALDRAW_EVIDENCE_DIR": str(evidence_dir),
         "DUALDRAW_CREDIT_URL": credit_url,
@@ -85,32 +77,8 @@ def serving(
         "DUALDRAW_EVENTS_SUBJECT_PREFIX": stream.subject_prefix,
         "DUALDRAW_EVENTS_INTERVAL_S": "0.2",
     }
-    env.pop(CRASH_ENV, None)
-    if crash_at:
-        env[CRASH_ENV] = crash_at
-    target = f"127.0.0.1:{free_port()}"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "dualdraw.entrypoints.cli.main",
-            "serve",
-            "--address",
-            target,
-            "--demo-if-empty",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        if not crash_at:  # a crashing server may die before it ever answers
-            wait_serving(target)
-        yield process, target
-    finally:
-        if process.poll() is None:
-            process.terminate()
-        process.wait(timeout=30)
+    with server_process(url, settings, crash_at=crash_at, args=("--demo-if-empty",)) as served:
+        yield served
 
 
 def outbox(url: str, destination: Destination) -> list[OutboxMessage]:

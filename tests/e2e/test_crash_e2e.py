@@ -10,11 +10,9 @@ random delay, wherever it happens to be. Every test first checks that the server
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -25,15 +23,14 @@ from bench.generate import directory
 
 from dualdraw.adapters.store.unit_of_work import Store
 from dualdraw.entrypoints.grpc import directory_convert
-from dualdraw.runtime.crashpoints import ENV as CRASH_ENV
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_directory import DEMO_AS_OF, demo_directory
 from dualdraw.service_layer.demo_loader import load_demo
 from dualdraw.v1 import directory_pb2, results_pb2, tasks_pb2
 from dualdraw_client import DualdrawClient, chunk_records
 from dualdraw_client.errors import DualdrawError
-from tests.e2e.conftest import RULES, publishable_draw
-from tests.e2e.server_processes import free_port, wait_serving
+from tests.e2e.conftest import publishable_draw
+from tests.e2e.server_processes import server_process, wait_serving
 
 IMPORT_OBJECTS = 3000
 
@@ -41,31 +38,10 @@ IMPORT_OBJECTS = 3000
 @contextmanager
 def serving(url: str, crash_at: str = "") -> Iterator[tuple[subprocess.Popen[bytes], DualdrawClient]]:
     """A ``dualdraw serve`` subprocess on ``url`` (crashing at ``crash_at``) and a client of it."""
-    env = {
-        **os.environ,
-        "DUALDRAW_DATABASE_URL": url,
-        "DUALDRAW_RULES_PATH": str(RULES),
-        "DUALDRAW_AUTH": "off",
-        "DUALDRAW_ALLOW_LOCAL_ENTROPY": "1",
-    }
-    env.pop(CRASH_ENV, None)
-    if crash_at:
-        env[CRASH_ENV] = crash_at
-    target = f"127.0.0.1:{free_port()}"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dualdraw.entrypoints.cli.main", "serve", "--address", target],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    with server_process(url, {}, crash_at=crash_at) as (process, target):
         wait_serving(target)
         with DualdrawClient(target, actor="crash-tester", timeout=60) as client:
             yield process, client
-    finally:
-        if process.poll() is None:
-            process.terminate()
-        process.wait(timeout=30)
 
 
 def killed(process: subprocess.Popen[bytes], call: Any) -> None:

@@ -9,10 +9,8 @@ it sends what was left, the stream drops the copy sent again, and the consumer s
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -23,7 +21,6 @@ import pytest
 from dualdraw.adapters.store.unit_of_work import Store
 from dualdraw.domain.outbox import DeliveryState, Destination, OutboxMessage
 from dualdraw.entrypoints.grpc.server import create_server
-from dualdraw.runtime.crashpoints import ENV as CRASH_ENV
 from dualdraw.service_layer.demo_directory import DEMO_AS_OF
 from dualdraw.service_layer.demo_loader import load_demo
 from dualdraw.service_layer.ports import PageRequest
@@ -31,7 +28,7 @@ from dualdraw.settings import Settings
 from dualdraw_client import DualdrawClient
 from dualdraw_client.errors import DualdrawError
 from tests.e2e.conftest import RULES
-from tests.e2e.server_processes import free_port, wait_serving
+from tests.e2e.server_processes import free_port, server_process, wait_serving
 from tests.e2e.test_crash_e2e import demo_task, demo_url
 from tests.nats_broker import EventStream, event_stream, nats_url
 
@@ -66,35 +63,16 @@ def serving(
     url: str, events_url: str, stream: EventStream, crash_at: str = ""
 ) -> Iterator[tuple[subprocess.Popen[bytes], DualdrawClient]]:
     """A ``dualdraw serve`` subprocess on ``url`` sending events to ``events_url`` (``stream``'s names)."""
-    env = {
-        **os.environ,
-        "DUALDRAW_DATABASE_URL": url,
-        "DUALDRAW_RULES_PATH": str(RULES),
-        "DUALDRAW_AUTH": "off",
-        "DUALDRAW_ALLOW_LOCAL_ENTROPY": "1",
+    settings = {
         "DUALDRAW_EVENTS_URL": events_url,
         "DUALDRAW_EVENTS_STREAM": stream.name,
         "DUALDRAW_EVENTS_SUBJECT_PREFIX": stream.subject_prefix,
         "DUALDRAW_EVENTS_INTERVAL_S": "0.2",
     }
-    env.pop(CRASH_ENV, None)
-    if crash_at:
-        env[CRASH_ENV] = crash_at
-    target = f"127.0.0.1:{free_port()}"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dualdraw.entrypoints.cli.main", "serve", "--address", target],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    with server_process(url, settings, crash_at=crash_at) as (process, target):
         wait_serving(target)
         with DualdrawClient(target, actor="events-tester", timeout=60) as client:
             yield process, client
-    finally:
-        if process.poll() is None:
-            process.terminate()
-        process.wait(timeout=30)
 
 
 def exactly_once(stream: EventStream, messages: list[OutboxMessage]) -> None:
