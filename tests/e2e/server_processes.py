@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +16,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from dualdraw.runtime.crashpoints import ENV as CRASH_ENV
 from tests.e2e.conftest import RULES
+
+STOP_WAIT_S = 60  # a graceful stop takes ~2 s; a CI machine under load has been seen past 30
 
 
 def free_port() -> int:
@@ -46,7 +49,8 @@ def server_process(
     """One ``dualdraw serve`` (auth off, local entropy, the shipped rules, plus ``settings`` as environment
     variables and ``args`` on its command line) on a free port, crashing at ``crash_at`` when given; yields
     the process and its address once it serves (a crashing one may die first: not waited for) and stops it
-    (SIGTERM, then a 30 s wait) if it still runs."""
+    (SIGTERM) if it still runs. A server that has not ended STOP_WAIT_S after SIGTERM fails the test with
+    the end of its log (it is killed first)."""
     env = {
         **os.environ,
         "DUALDRAW_DATABASE_URL": database_url,
@@ -59,20 +63,29 @@ def server_process(
     if crash_at:
         env[CRASH_ENV] = crash_at
     target = f"127.0.0.1:{free_port()}"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dualdraw.entrypoints.cli.main", "serve", "--address", target, *args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        if not crash_at:
-            wait_serving(target)
-        yield process, target
-    finally:
-        if process.poll() is None:
-            process.terminate()
-        process.wait(timeout=30)
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "dualdraw.entrypoints.cli.main", "serve", "--address", target, *args],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        try:
+            if not crash_at:
+                wait_serving(target)
+            yield process, target
+        finally:
+            if process.poll() is None:
+                process.terminate()
+            try:
+                process.wait(timeout=STOP_WAIT_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=30)
+                log.seek(0)
+                tail = log.read().decode(errors="replace")[-4000:]
+                problem = f"the server did not stop {STOP_WAIT_S} s after SIGTERM; its log ends:\n{tail}"
+                raise AssertionError(problem) from None
 
 
 @contextmanager
