@@ -45,6 +45,18 @@ def to_json(value: Any) -> str:
     return json.dumps(snapshot(value), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
+def version_stored_by(uow: UnitOfWork, resource: str, caller: Caller) -> int | None:
+    """The version of ``resource`` an earlier call with ``caller``'s request id stored (its audit event's
+    "after" names it), so a repeated request answers what it stored the first time (AIP-155); ``None``
+    when there was no such call or no request id."""
+    if not caller.request_id:
+        return None
+    for event in uow.audit.events_of(resource):
+        if event.request_id == caller.request_id and event.after_json:
+            return int(json.loads(event.after_json)["version"])
+    return None
+
+
 def record_event(
     uow: UnitOfWork,
     caller: Caller,

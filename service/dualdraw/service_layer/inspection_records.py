@@ -30,7 +30,7 @@ from dualdraw.domain.inspection_records import (
 from dualdraw.domain.item_list import list_as_of
 from dualdraw.domain.model import Draw
 from dualdraw.domain.results import correction_problems
-from dualdraw.service_layer.audit_events import record_event
+from dualdraw.service_layer.audit_events import record_event, version_stored_by
 from dualdraw.service_layer.context import CHINA_STANDARD_TIME, Caller
 from dualdraw.service_layer.evidence import require_cited
 from dualdraw.service_layer.ports import Page, PageRequest, UnitOfWork
@@ -79,13 +79,10 @@ def checklist_for(uow: UnitOfWork, draw: Draw, content: RecordContent) -> Checkl
 
 def _repeated(uow: UnitOfWork, record_id: str, caller: Caller) -> InspectionRecord | None:
     """The version a repeated request (same request id) stored before (AIP-155)."""
-    if not caller.request_id:
+    version = version_stored_by(uow, record_name(record_id), caller)
+    if version is None:
         return None
-    for event in uow.audit.events_of(record_name(record_id)):
-        if event.request_id == caller.request_id and event.after_json:
-            version = int(json.loads(event.after_json)["version"])
-            return next((r for r in uow.inspection_records.history(record_id) if r.version == version), None)
-    return None
+    return next((r for r in uow.inspection_records.history(record_id) if r.version == version), None)
 
 
 def cited_files(content: RecordContent, path: str = "inspection_record") -> list[Citation]:

@@ -5,8 +5,6 @@ against it (inspection records, follow-ups and objections cite only uploaded evi
 
 from __future__ import annotations
 
-import json
-
 from dualdraw.domain.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound, Violations
 from dualdraw.domain.model import Assignment
 from dualdraw.domain.results import (
@@ -15,7 +13,7 @@ from dualdraw.domain.results import (
     correction_problems,
     result_problems,
 )
-from dualdraw.service_layer.audit_events import record_event
+from dualdraw.service_layer.audit_events import record_event, version_stored_by
 from dualdraw.service_layer.context import CHINA_STANDARD_TIME, Caller
 from dualdraw.service_layer.ports import PageRequest, UnitOfWork
 
@@ -36,18 +34,8 @@ def assignment_of(uow: UnitOfWork, draw_id: str, position: int) -> Assignment:
 
 def _repeated(uow: UnitOfWork, draw_id: str, position: int, caller: Caller) -> InspectionResult | None:
     """The version a repeated request (same request id) stored before (AIP-155)."""
-    if not caller.request_id:
-        return None
-    after: str | None = None
-    while True:
-        page = uow.audit.list(PageRequest(size=200, after=after), resource=result_resource(draw_id, position))
-        for event in page.items:
-            if event.request_id == caller.request_id:
-                version = int(json.loads(event.after_json)["version"])
-                return uow.results.get(draw_id, position, version)
-        if page.next_after is None:
-            return None
-        after = page.next_after
+    version = version_stored_by(uow, result_resource(draw_id, position), caller)
+    return None if version is None else uow.results.get(draw_id, position, version)
 
 
 def _store(
