@@ -11,6 +11,7 @@ from fractions import Fraction
 from typing import TypeVar
 
 from google.protobuf.timestamp_pb2 import Timestamp
+from google.type import date_pb2
 
 from dualdraw.domain import model
 from dualdraw.domain.draw.algorithm import format_ratio, is_decimal_text, parse_ratio
@@ -484,3 +485,22 @@ def audit_event_to_pb(e: model.AuditEvent) -> audit_pb2.AuditEvent:
         after_json=e.after_json,
         request_id=e.request_id,
     )
+
+
+def date_to_pb(day: dt.date | None) -> date_pb2.Date | None:
+    """``day`` as a ``google.type.Date``; ``None`` (the field left unset) for no day."""
+    return None if day is None else date_pb2.Date(year=day.year, month=day.month, day=day.day)
+
+
+def date_from_pb(value: date_pb2.Date, path: str, v: Violations, *, required: bool = True) -> dt.date | None:
+    """The day a ``google.type.Date`` holds; ``None`` when unset (a violation at ``path`` when ``required``)
+    or not a calendar day (always a violation)."""
+    if value.year == 0 and value.month == 0 and value.day == 0:
+        if required:
+            v.add(path, "is required", reason="FIELD_REQUIRED")
+        return None
+    try:
+        return dt.date(value.year, value.month, value.day)
+    except ValueError:
+        v.add(path, "is not a calendar date (year, month and day all set)", reason="DATE_INVALID")
+        return None

@@ -3,11 +3,9 @@ use case, proto out."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import grpc
-from google.type import date_pb2
 
 from dualdraw.domain.draw.expert_draw import (
     EXPERT,
@@ -41,31 +39,21 @@ def _id(name: str, collection: str) -> str:
     return name.strip().removeprefix(f"{collection}/")
 
 
-def _date_from_pb(pb: date_pb2.Date, path: str, v: Violations) -> dt.date | None:
-    if pb.year == 0 and pb.month == 0 and pb.day == 0:
-        return None
-    try:
-        return dt.date(pb.year, pb.month, pb.day)
-    except ValueError:
-        v.add(path, "is not a calendar day", reason="DATE_INVALID")
-        return None
-
-
-def _date_to_pb(value: dt.date | None) -> date_pb2.Date | None:
-    return date_pb2.Date(year=value.year, month=value.month, day=value.day) if value else None
-
-
 def _qualifications(
     items: list[experts_pb2.Qualification], path: str, v: Violations
 ) -> tuple[Qualification, ...]:
     return tuple(
-        Qualification(q.code.strip(), _date_from_pb(q.expires_on, f"{path}[{i}].expires_on", v))
+        Qualification(
+            q.code.strip(), convert.date_from_pb(q.expires_on, f"{path}[{i}].expires_on", v, required=False)
+        )
         for i, q in enumerate(items)
     )
 
 
 def _qualifications_to_pb(items: tuple[Qualification, ...]) -> list[experts_pb2.Qualification]:
-    return [experts_pb2.Qualification(code=q.code, expires_on=_date_to_pb(q.expires_on)) for q in items]
+    return [
+        experts_pb2.Qualification(code=q.code, expires_on=convert.date_to_pb(q.expires_on)) for q in items
+    ]
 
 
 def expert_to_pb(e: Expert) -> experts_pb2.Expert:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from google.type import date_pb2
-
 from dualdraw.domain import follow_ups as fu
 from dualdraw.domain import objections as ob
 from dualdraw.domain.errors import Violations
@@ -20,7 +18,7 @@ from dualdraw.domain.follow_ups import (
 )
 from dualdraw.domain.objections import Objection, ObjectionState
 from dualdraw.domain.working_days import HolidayCalendar
-from dualdraw.entrypoints.grpc.convert import timestamp
+from dualdraw.entrypoints.grpc.convert import date_from_pb, date_to_pb, timestamp
 from dualdraw.service_layer.follow_ups import PublicFollowUp, follow_up_resource
 from dualdraw.service_layer.objections import PublicObjection, objection_resource
 from dualdraw.v1 import follow_ups_pb2 as pb
@@ -55,23 +53,6 @@ OBJECTION_STATE_PB = {
     ObjectionState.UPHELD: pb.OBJECTION_STATE_UPHELD,
     ObjectionState.REJECTED: pb.OBJECTION_STATE_REJECTED,
 }
-
-
-def date_to_pb(day: dt.date | None) -> date_pb2.Date | None:
-    return None if day is None else date_pb2.Date(year=day.year, month=day.month, day=day.day)
-
-
-def date_from_pb(value: date_pb2.Date, path: str, v: Violations, *, required: bool = True) -> dt.date | None:
-    """The date ``value`` holds; ``None`` (and when ``required`` a violation) when unset or invalid."""
-    if value.year == 0 and value.month == 0 and value.day == 0:
-        if required:
-            v.add(path, "is required", reason="FIELD_REQUIRED")
-        return None
-    try:
-        return dt.date(value.year, value.month, value.day)
-    except ValueError:
-        v.add(path, "is not a calendar date (year, month and day all set)", reason="DATE_INVALID")
-        return None
 
 
 def evidence_from_pb(items: list[pb.CitedEvidence]) -> tuple[Evidence, ...]:

@@ -11,6 +11,7 @@ from dualdraw.domain.errors import Violations, invalid
 from dualdraw.domain.follow_ups import FollowUp
 from dualdraw.domain.objections import Objection
 from dualdraw.entrypoints.grpc import follow_ups_convert as fc
+from dualdraw.entrypoints.grpc.convert import date_from_pb
 from dualdraw.entrypoints.grpc.pagination import next_page_token, page_request
 from dualdraw.entrypoints.grpc.servicers import Services, caller_of, subtree_ids
 from dualdraw.service_layer import follow_ups, objections
@@ -82,7 +83,7 @@ class FollowUpServicer(pb_grpc.FollowUpServiceServicer):
     ) -> pb.ListOverdueFollowUpsResponse:
         v = Violations()
         caller = caller_of(context)
-        day = fc.date_from_pb(request.as_of_date, "as_of_date", v, required=False) or caller.today()
+        day = date_from_pb(request.as_of_date, "as_of_date", v, required=False) or caller.today()
         v.raise_if_any()
         ids = subtree_ids(self._s, request.department, "department")
         overdue = follow_ups.overdue_follow_ups(self._s.unit_of_work(), day, ids, caller)
@@ -155,7 +156,7 @@ class ObjectionServicer(pb_grpc.ObjectionServiceServicer):
     ) -> pb.Objection:
         given = request.objection
         v = Violations()
-        received = fc.date_from_pb(given.receive_date, "objection.receive_date", v)
+        received = date_from_pb(given.receive_date, "objection.receive_date", v)
         draw_id, position = parse_result_name(given.result, "objection.result")
         v.raise_if_any()
         assert received is not None

@@ -13,6 +13,7 @@ from dualdraw.domain.plan.model import PlanEntry, PlanState, PlanVersion
 from dualdraw.domain.policy import DEFAULT_RAISE_WINDOW_DAYS, EXCLUDE, DrawRules
 from dualdraw.entrypoints.grpc.convert import (
     RISK_CLASS,
+    date_to_pb,
     fraction_text,
     other_level_pb,
     other_level_text,
@@ -24,7 +25,6 @@ from dualdraw.entrypoints.grpc.convert import (
     risk_class_text,
     timestamp,
 )
-from dualdraw.entrypoints.grpc.follow_ups_convert import date_to_pb
 from dualdraw.service_layer.plan_estimates import EntryProgress, PlanEstimate
 from dualdraw.service_layer.published_plan_progress import PeriodState, PublishedPeriodProgress
 from dualdraw.v1 import plans_pb2, public_pb2, tasks_pb2

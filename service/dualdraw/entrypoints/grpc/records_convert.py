@@ -6,12 +6,11 @@ import datetime as dt
 import re
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from google.type import date_pb2
 
 from dualdraw.domain import checklists as cl
 from dualdraw.domain import inspection_records as ir
 from dualdraw.domain.errors import Violations
-from dualdraw.entrypoints.grpc.convert import parse_enum, timestamp
+from dualdraw.entrypoints.grpc.convert import date_from_pb, date_to_pb, parse_enum, timestamp
 from dualdraw.v1 import checklists_pb2, inspection_records_pb2
 
 CHECK_METHOD: dict[int, cl.CheckMethod] = {
@@ -66,16 +65,6 @@ def parse_draw(name: str, path: str, v: Violations) -> str:
     return m.group(1)
 
 
-def _date(pb: date_pb2.Date, path: str, v: Violations) -> dt.date | None:
-    if pb.year == 0 and pb.month == 0 and pb.day == 0:
-        return None
-    try:
-        return dt.date(pb.year, pb.month, pb.day)
-    except ValueError:
-        v.add(path, "is not a full calendar date (year, month and day)", reason="DATE_INVALID")
-        return None
-
-
 def _instant(pb: Timestamp, has: bool, path: str, v: Violations) -> dt.datetime:
     if not has:
         v.add(path, "is required", reason="FIELD_REQUIRED")
@@ -95,7 +84,7 @@ def checklist_from_pb(pb: checklists_pb2.Checklist, v: Violations) -> tuple[cl.C
         for i, p in enumerate(pb.check_points)
     )
     checklist = cl.Checklist(points, pb.sample_requirements.strip(), pb.laboratory_requirements.strip())
-    return checklist, _date(pb.effective_date, "checklist.effective_date", v)
+    return checklist, date_from_pb(pb.effective_date, "checklist.effective_date", v, required=False)
 
 
 def checklist_to_pb(r: cl.ChecklistRevision) -> checklists_pb2.Checklist:
@@ -104,7 +93,7 @@ def checklist_to_pb(r: cl.ChecklistRevision) -> checklists_pb2.Checklist:
         name=r.name,
         revision=r.revision,
         item_version=r.item_version,
-        effective_date=date_pb2.Date(year=day.year, month=day.month, day=day.day),
+        effective_date=date_to_pb(day),
         check_points=[
             checklists_pb2.CheckPoint(
                 id=p.id, text=p.text, legal_basis=p.legal_basis, method=CHECK_METHOD_PB[p.method]
