@@ -11,6 +11,7 @@ from typing import Any
 from google.type import date_pb2
 
 from dualdraw.v1 import experts_pb2
+from dualdraw_client.dates import date_text
 
 from ..client import DualdrawClient
 from ..client.experts import KINDS
@@ -106,8 +107,9 @@ def _cmd_import(client: DualdrawClient, args: argparse.Namespace, out: Output) -
 
 
 def _held(rows: Any) -> str:
-    return ", ".join(f"{q.code}≤{q.expires_on.year:04d}-{q.expires_on.month:02d}-{q.expires_on.day:02d}"
-                     if q.HasField("expires_on") else q.code for q in rows)  # fmt: skip
+    return ", ".join(
+        f"{q.code}≤{date_text(q.expires_on)}" if q.HasField("expires_on") else q.code for q in rows
+    )
 
 
 def _cmd_list(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:

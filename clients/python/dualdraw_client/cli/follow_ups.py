@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Final
 
 from dualdraw.v1 import follow_ups_pb2 as pb
+from dualdraw_client.dates import date_text
 
 from ..client import DualdrawClient
 from ..i18n import _
@@ -48,12 +49,6 @@ _OBJECTION_STATES: Final = {
 }
 
 
-def _day(d: object) -> str:
-    """``YYYY-MM-DD`` of a ``google.type.Date`` (empty when unset)."""
-    year, month, day = (getattr(d, "year", 0), getattr(d, "month", 0), getattr(d, "day", 0))
-    return f"{year:04d}-{month:02d}-{day:02d}" if year else ""
-
-
 def evidence_pair(text: str) -> tuple[str, int]:
     """Argument type: ``SHA256:SIZE`` (a file already in the evidence store)."""
     sha, colon, size = text.partition(":")
@@ -77,8 +72,8 @@ def _follow_up_pairs(f: pb.FollowUp) -> list[tuple[str, str]]:
         ("kind", _KIND_NAMES.get(f.kind, "")),
         ("state", _STATE_NAMES.get(f.state, "")),
         ("department", f.department),
-        ("opened on", _day(f.open_date)),
-        ("due on", _day(f.due_date)),
+        ("opened on", date_text(f.open_date)),
+        ("due on", date_text(f.due_date)),
         ("note", f.note),
         ("evidence", ", ".join(f"{e.sha256}:{e.size_bytes}" for e in f.evidence)),
         ("opened by", f.opened_by),
@@ -87,11 +82,11 @@ def _follow_up_pairs(f: pb.FollowUp) -> list[tuple[str, str]]:
     if f.HasField("reinspection"):
         r = f.reinspection
         done = _("rectified") if r.rectified else _("not rectified")
-        pairs.append(("re-inspection", f"{_day(r.inspect_date)} {', '.join(r.badge_numbers)}: {done}"))
+        pairs.append(("re-inspection", f"{date_text(r.inspect_date)} {', '.join(r.badge_numbers)}: {done}"))
     if f.HasField("closing"):
         c = f.closing
         pairs.append(
-            ("closed", f"{_day(c.close_date)} {_OUTCOME_NAMES.get(c.outcome, '')} {c.decision_number}")
+            ("closed", f"{date_text(c.close_date)} {_OUTCOME_NAMES.get(c.outcome, '')} {c.decision_number}")
         )
         pairs.append(("closing text", c.text))
     return pairs
@@ -115,7 +110,7 @@ def _follow_up_rows(out: Output, items: Iterator[pb.FollowUp]) -> None:
             _KIND_NAMES.get(f.kind, ""),
             _STATE_NAMES.get(f.state, ""),
             f.department,
-            _day(f.due_date),
+            date_text(f.due_date),
             _OUTCOME_NAMES.get(f.closing.outcome, "") if f.HasField("closing") else "",
         ],
         "lllllll",
@@ -207,14 +202,14 @@ def _objection_pairs(o: pb.Objection) -> list[tuple[str, str]]:
         ("result", f"{o.result} v{o.result_version}"),
         ("object", o.credit_code),
         ("department", o.department),
-        ("received on", _day(o.receive_date)),
+        ("received on", date_text(o.receive_date)),
         ("grounds", o.grounds),
-        ("published on", _day(o.publish_date)),
-        ("period ends", _day(o.period_end_date)),
+        ("published on", date_text(o.publish_date)),
+        ("period ends", date_text(o.period_end_date)),
         ("filed by", o.filed_by),
         ("filed at", show_time(o.create_time)),
         ("state", _OBJECTION_STATES.get(o.state, "")),
-        ("decided on", _day(o.decide_date)),
+        ("decided on", date_text(o.decide_date)),
         ("decided by", o.decided_by),
         ("decision reason", o.decision_reason),
         ("corrected version", str(o.corrected_version) if o.corrected_version else ""),
@@ -265,7 +260,7 @@ def _cmd_objection_list(client: DualdrawClient, args: argparse.Namespace, out: O
             o.name,
             o.result,
             str(o.result_version),
-            _day(o.receive_date),
+            date_text(o.receive_date),
             _OBJECTION_STATES.get(o.state, ""),
             str(o.corrected_version) if o.corrected_version else "",
         ],

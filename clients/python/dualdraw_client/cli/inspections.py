@@ -14,6 +14,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from dualdraw.v1 import checklists_pb2, inspection_records_pb2
+from dualdraw_client.dates import date_text
 
 from ..client import DualdrawClient
 from ..i18n import _
@@ -74,7 +75,7 @@ def _show_checklist(out: Output, c: checklists_pb2.Checklist) -> int:
                 ("checklist", c.name),
                 ("revision", str(c.revision)),
                 ("item version", str(c.item_version)),
-                ("effective from", f"{day.year:04d}-{day.month:02d}-{day.day:02d}" if day.year else ""),
+                ("effective from", date_text(day)),
                 ("sample requirements", c.sample_requirements),
                 ("laboratory requirements", c.laboratory_requirements),
                 ("change reason", c.change_reason),
@@ -114,7 +115,7 @@ def _cmd_checklist_history(client: DualdrawClient, args: argparse.Namespace, out
         lambda c: [
             str(c.revision),
             str(c.item_version),
-            f"{c.effective_date.year:04d}-{c.effective_date.month:02d}-{c.effective_date.day:02d}",
+            date_text(c.effective_date),
             str(len(c.check_points)),
             c.creator,
             c.change_reason,

@@ -8,6 +8,7 @@ from typing import Any
 
 from dualdraw.v1 import directory_pb2, plans_pb2, public_pb2, tasks_pb2
 from dualdraw_client import DualdrawClient
+from dualdraw_client.dates import date_text
 from dualdraw_client.errors import NotFoundError
 
 RISK_CLASS_LABELS: dict[int, str] = {
@@ -96,15 +97,12 @@ def _progress_rows(
     """Per entry and period: planned and published draws, objects drawn, results published (on time), the
     abandoned draws and the period's state."""
 
-    def day(d: Any) -> str:
-        return f"{d.year:04d}-{d.month:02d}-{d.day:02d}" if d.year else ""
-
     rows = [
         {
             "entry_id": r.entry_id,
             "item": f"{r.item_code} {item_names.get(r.item_code, '')}".strip(),
             "period": r.period,
-            "dates": f"{day(r.start_date)} 至 {day(r.end_date)}",
+            "dates": f"{date_text(r.start_date)} 至 {date_text(r.end_date)}",
             "planned": r.planned_draws,
             "draws": r.published_draws,
             "objects": r.drawn_objects,
@@ -116,7 +114,7 @@ def _progress_rows(
         }
         for r in progress.periods
     ]
-    return {"as_of": day(progress.as_of_date), "rows": rows}
+    return {"as_of": date_text(progress.as_of_date), "rows": rows}
 
 
 def _estimate_rows(estimate: plans_pb2.PlanEstimate, item_names: Mapping[str, str]) -> dict[str, Any]:

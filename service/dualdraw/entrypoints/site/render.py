@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from google.type import date_pb2
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from dualdraw.entrypoints.site import charts as site_charts
 from dualdraw.entrypoints.site import plans as site_plans
 from dualdraw.v1 import follow_ups_pb2, public_pb2, publication_pb2
 from dualdraw_client import DualdrawClient
+from dualdraw_client.dates import date_text
 
 CST = dt.timezone(dt.timedelta(hours=8), "CST")
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # credit codes and draw ids as file names
@@ -90,10 +90,6 @@ def _result_row(r: public_pb2.PublicResult) -> dict[str, Any]:
     }
 
 
-def _date(d: date_pb2.Date) -> str:
-    return f"{d.year:04d}-{d.month:02d}-{d.day:02d}" if d.year else ""
-
-
 def _result_key(name: str) -> tuple[str, int]:
     """``(draw_id, position)`` of ``draws/{draw}/assignments/{position}/result``."""
     parts = name.split("/")
@@ -105,20 +101,20 @@ def _follow_up_row(f: follow_ups_pb2.PublicFollowUp) -> dict[str, Any]:
     return {
         "kind_label": f.kind_label,
         "state_label": f.state_label,
-        "open_date": _date(f.open_date),
-        "due_date": _date(f.due_date),
+        "open_date": date_text(f.open_date),
+        "due_date": date_text(f.due_date),
         "outcome_label": f.outcome_label,
-        "close_date": _date(f.close_date),
+        "close_date": date_text(f.close_date),
     }
 
 
 def _objection_row(o: follow_ups_pb2.PublicObjection) -> dict[str, Any]:
     return {
         "result_version": o.result_version,
-        "receive_date": _date(o.receive_date),
+        "receive_date": date_text(o.receive_date),
         "grounds": o.grounds,
         "state_label": o.state_label,
-        "decide_date": _date(o.decide_date),
+        "decide_date": date_text(o.decide_date),
         "decision_reason": o.decision_reason,
         "corrected_version": o.corrected_version,
     }
