@@ -474,7 +474,7 @@ def test_a_large_copy_into_an_empty_table_checks_foreign_keys_in_bulk_and_stores
         uow.directory.upsert_objects(objects)
         uow.commit()
     assert [[statement.split()[2] for statement in found] for found in set_aside] == [
-        ["ix_objects_registering_department_id_region_code", "objects"] if bulk_check else []
+        ["ix_objects_registering_department_id_credit_code", "objects"] if bulk_check else []
     ]
     if bulk_check:
         assert "fk_objects_registering_department_id_departments" in set_aside[0][1]

@@ -49,7 +49,7 @@ class DepartmentRow(Base):
 
 class ObjectRow(Base):
     __tablename__ = "objects"
-    __table_args__ = (Index(None, "registering_department_id", "region_code"),)
+    __table_args__ = (Index(None, "registering_department_id", "credit_code"),)
 
     credit_code: Mapped[str] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(Text)
