@@ -26,7 +26,6 @@ from .conftest import Served
 from .test_draw_e2e import demo_task
 from .test_verifiable_draws_e2e import commit_reveal_source
 
-
 LISTS = {
     "dualdraw-bundle-lines/1": ("eligible", "exclusions", "assignments"),
     "dualdraw-bundle-lines/2": ("raised", "eligible", "plan", "exclusions", "assignments"),
