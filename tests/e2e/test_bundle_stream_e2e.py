@@ -233,6 +233,7 @@ def test_a_bundle_over_the_message_limit_streams_in_chunks_identical_to_the_unar
         assert len(chunks) >= 3
         assert all(c.ByteSize() <= SMALL_LIMIT for c in chunks)
         assert (chunks[0].draw_id, chunks[0].variant) == (draw.id, "full")
+        assert chunks[0].format == "dualdraw-bundle/2"  # the format written for a dualdraw-draw/4 draw
         assert chunks[0].total_size_bytes == len(unary.content)
         assert [c.content_sha256 != "" for c in chunks] == [False] * (len(chunks) - 1) + [True]
         streamed = limited.export_draw_bundle(draw.id)

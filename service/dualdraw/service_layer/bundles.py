@@ -107,13 +107,17 @@ def build_bundle(
     chunk_bytes: int = CHUNK_BYTES,
     form: str = BUNDLE_FORMAT,
 ) -> BundleContent:
-    """The bundle of ``draw_id`` in ``form`` written to a new spool file (removed again on failure)."""
+    """The bundle of ``draw_id`` in ``form`` written to a new spool file (removed again on failure); its
+    ``form`` is the format written: ``form``'s ``/2`` for a ``dualdraw-draw/4`` draw (``PLAN_FORMATS``)."""
     if chunk_bytes < 1:
         raise ValueError("chunk_bytes must be positive")
     if variant not in (FULL, PUBLIC):
         raise ValueError(f"variant must be {FULL} or {PUBLIC}")
     if form not in FORMATS:
         raise ValueError(f"form must be one of {', '.join(FORMATS)}")
+    with uow:
+        draw = require(uow.draws.get(draw_id), "draw", draw_id)
+    written = form if algorithm_for(draw.algorithm_version).plan_in_manifest else PLAN_FORMATS[form]
     # The draw id comes from the caller: it never becomes part of a path.
     fd, path = tempfile.mkstemp(prefix="dualdraw-bundle-", suffix=".part")
     digest = hashlib.sha256()
@@ -127,7 +131,7 @@ def build_bundle(
     except BaseException:
         os.unlink(path)
         raise
-    return BundleContent(draw_id, variant, form, path, size, digest.hexdigest(), chunk_bytes)
+    return BundleContent(draw_id, variant, written, path, size, digest.hexdigest(), chunk_bytes)
 
 
 def _canonical_pieces(members: dict[str, Any], lists: Mapping[str, Iterable[bytes]]) -> Iterator[bytes]:
