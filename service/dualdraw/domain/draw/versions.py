@@ -1,8 +1,9 @@
 """The draw algorithms by version: the one place that decides what a draw of a given version computes.
 
 Execute, recompute and the offline verifier all call ``algorithm_for(draw's algorithm_version)``; every new
-draw is a ``QUALIFIED_DRAW`` (caps and raises apply to all, every team member qualified); ``PLAIN_DRAW`` and
-``POLICY_DRAW`` stay to verify the draws made with them (docs/DRAW-ALGORITHM.md §4-§8, §14).
+draw is a ``COMMITTED_PLAN_DRAW`` (caps and raises apply to all, every team member qualified, the object plan
+committed by root and given to the methods beside the manifest); ``PLAIN_DRAW``, ``POLICY_DRAW`` and
+``QUALIFIED_DRAW`` stay to verify the draws made with them (docs/DRAW-ALGORITHM.md §4-§8, §14).
 """
 
 from __future__ import annotations
