@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 
 from dualdraw.domain.audit.entries import leaf_data
-from dualdraw.domain.audit.merkle import inclusion_proof
+from dualdraw.domain.audit.merkle import inclusion_proof, leaf_hash
 from dualdraw.domain.canonical_json import canonical_json
 from dualdraw.domain.draw.commitments import object_commitment, salt_for
+from dualdraw.domain.draw.object_plan import ObjectPlan, plan_leaf, plan_salt, raise_salt, raised_leaf
 from dualdraw.domain.draw.selection import object_ticket, ticket_hex
 from dualdraw.entrypoints.grpc.server import RunningServer, create_server
 from dualdraw.service_layer import bundles
@@ -37,7 +38,9 @@ SMALL_LIMIT = 8 * 1024  # a demo draw's full bundle is ~14 KB
 
 def former_export_bundle(uow: UnitOfWork, draw_id: str, *, variant: str) -> bytes:
     """``bundles.export_bundle`` as it was before the incremental writer (commit 73e9a3a), verbatim but for
-    names: the whole bundle as one structure through ``canonical_json``."""
+    names: the whole bundle as one structure through ``canonical_json``; with a ``dualdraw-draw/4`` draw's
+    ``plan`` and ``raised`` members (§12.2) written the same way, each public proof by the audit log's
+    one-leaf ``inclusion_proof``."""
     with uow:
         record = require(uow.draws.get_record(draw_id), "draw", draw_id)
         salt_key_hex, entries = require(uow.lifecycle.commitments(draw_id), "draw commitments", draw_id)
@@ -48,6 +51,7 @@ def former_export_bundle(uow: UnitOfWork, draw_id: str, *, variant: str) -> byte
         assert checkpoint is not None
         assert events
         leaves = [bytes.fromhex(h) for h in uow.audit.leaf_hashes(checkpoint.tree_size)]
+        object_plan = uow.lifecycle.object_plan(draw_id)
     draw = record.draw
     executed = draw.state == "executed" or bool(draw.seed)
     salt_key = bytes.fromhex(salt_key_hex)
@@ -145,7 +149,27 @@ def former_export_bundle(uow: UnitOfWork, draw_id: str, *, variant: str) -> byte
             },
         },
     }
+    if object_plan is not None:
+        bundle |= {"format": "dualdraw-bundle/2"} | _plan_members(object_plan, salt_key, variant, record)
     return canonical_json(bundle) + b"\n"
+
+
+def _plan_members(plan: ObjectPlan, salt_key: bytes, variant: str, record: Any) -> dict[str, Any]:
+    rows = sorted(plan.rows.values())
+    leaves = {r.code: plan_leaf(r, plan_salt(salt_key, r.code)) for r in rows}
+    if variant == bundles.FULL:
+        raised = sorted((plan.raised or {}).values())
+        return {
+            "plan": [leaves[r.code] for r in rows],
+            "raised": [raised_leaf(r, raise_salt(salt_key, r.code)) for r in raised],
+        }
+    level0 = sorted(leaf_hash(canonical_json(leaf)) for leaf in leaves.values())
+    public = []
+    for code in sorted(a.credit_code for a in record.assignments):
+        index = level0.index(leaf_hash(canonical_json(leaves[code])))
+        proof = [p.hex() for p in inclusion_proof(index, level0)]
+        public.append({"index": index, "leaf": leaves[code], "proof": proof})
+    return {"plan": public, "raised": []}
 
 
 @pytest.fixture
@@ -209,6 +233,7 @@ def test_a_bundle_over_the_message_limit_streams_in_chunks_identical_to_the_unar
         assert len(chunks) >= 3
         assert all(c.ByteSize() <= SMALL_LIMIT for c in chunks)
         assert (chunks[0].draw_id, chunks[0].variant) == (draw.id, "full")
+        assert chunks[0].format == "dualdraw-bundle/2"  # the format written for a dualdraw-draw/4 draw
         assert chunks[0].total_size_bytes == len(unary.content)
         assert [c.content_sha256 != "" for c in chunks] == [False] * (len(chunks) - 1) + [True]
         streamed = limited.export_draw_bundle(draw.id)

@@ -93,7 +93,7 @@ def test_a_published_joint_entry_draws_with_its_declared_line(planned: tuple[Ser
 
         task = client.create_task(planned_task)
         draw = client.draw(task.id)
-        assert draw.algorithm_version == "dualdraw-draw/3"
+        assert draw.algorithm_version == "dualdraw-draw/4"  # qualified teams, plan committed by root
         raw = client.export_draw_bundle(draw.id)
         report = verify_bundle(raw)
         assert report.ok, report.problem

@@ -1,6 +1,7 @@
-"""The line bundle ``dualdraw-bundle-lines/1``: the same values as the one-document form, streamed through
-the API and the CLI, verified line by line, and every kind of tampering caught (each test runs on SQLite
-and PostgreSQL)."""
+"""The line bundle (``dualdraw-bundle-lines/2`` for the ``dualdraw-draw/4`` draws made today,
+``dualdraw-bundle-lines/1`` before): the same values as the one-document form, streamed through the API and
+the CLI, verified line by line, and every kind of tampering caught (each test runs on SQLite and
+PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,13 @@ from .conftest import Served
 from .test_draw_e2e import demo_task
 from .test_verifiable_draws_e2e import commit_reveal_source
 
+LISTS = {
+    "dualdraw-bundle-lines/1": ("eligible", "exclusions", "assignments"),
+    "dualdraw-bundle-lines/2": ("raised", "eligible", "plan", "exclusions", "assignments"),
+}
+"""The sections of each line form, in order (docs/DRAW-ALGORITHM.md §12.1, §12.2)."""
+LINE_FORM = {"dualdraw-bundle/1": "dualdraw-bundle-lines/1", "dualdraw-bundle/2": "dualdraw-bundle-lines/2"}
+
 
 def sections(content: bytes) -> tuple[dict[str, Any], dict[str, list[Any]]]:
     """The header and the rows of each section of a line bundle."""
@@ -40,13 +48,13 @@ def sections(content: bytes) -> tuple[dict[str, Any], dict[str, list[Any]]]:
             rows[current] = []
         else:
             rows[current].append(value)
-    assert list(rows) == ["eligible", "exclusions", "assignments", "end"]
+    assert list(rows) == [*LISTS[header["format"]], "end"]
     return header, rows
 
 
 def assemble(header: dict[str, Any], rows: dict[str, list[Any]]) -> bytes:
     out = [canonical_json(header)]
-    for name in ("eligible", "exclusions", "assignments"):
+    for name in LISTS[header["format"]]:
         out.append(canonical_json(name))
         out.extend(canonical_json(row) for row in rows[name])
     out.append(b'"end"')
@@ -60,8 +68,9 @@ def lines_of(document: dict[str, Any]) -> bytes:
     def canon(value: Any) -> bytes:
         return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
-    lists = ("eligible", "exclusions", "assignments")
-    header = {k: v for k, v in document.items() if k not in lists} | {"format": "dualdraw-bundle-lines/1"}
+    form = LINE_FORM[document["format"]]
+    lists = LISTS[form]
+    header = {k: v for k, v in document.items() if k not in lists} | {"format": form}
     out = [canon(header)]
     for name in lists:
         out.append(canon(name))
@@ -93,13 +102,11 @@ def test_a_line_bundle_holds_the_same_values_as_the_json_bundle_and_verifies(
             assert lines == bundles.export_bundle(uow(), draw_id, variant=variant, form=bundles.LINES_FORMAT)
             assert lines == lines_of(document)
             header, rows = sections(lines)
-            assert header["format"] == "dualdraw-bundle-lines/1"
-            assert header | {
-                k: document[k] for k in ("eligible", "exclusions", "assignments")
-            } == document | {"format": "dualdraw-bundle-lines/1"}
-            assert {k: rows[k] for k in ("eligible", "exclusions", "assignments")} == {
-                k: document[k] for k in ("eligible", "exclusions", "assignments")
-            }
+            assert document["format"] == "dualdraw-bundle/2"  # every new draw is a dualdraw-draw/4 draw
+            assert header["format"] == "dualdraw-bundle-lines/2"
+            lists = LISTS[header["format"]]
+            assert header | {k: document[k] for k in lists} == document | {"format": header["format"]}
+            assert {k: rows[k] for k in lists} == {k: document[k] for k in lists}
             report = verify_bundle(lines)
             assert report.ok, (draw_id, variant, report.problem)
             whole = verify_bundle(bundles.export_bundle(uow(), draw_id, variant=variant))
@@ -137,6 +144,9 @@ TAMPERING: list[tuple[str, Callable[[dict[str, Any], dict[str, list[Any]]], None
     ("selection", lambda h, r: r["assignments"][0].update(code=r["eligible"][0]["code"]), "log: the execute"),
     ("dropped assignment", lambda h, r: r["assignments"].pop(), "log: the execute event"),
     ("pool", lambda h, r: h["pool"].pop(), "pool: does not match"),
+    ("plan office", lambda h, r: r["plan"][2].update(office="elsewhere"), "plan: does not match"),
+    ("plan row", lambda h, r: r["plan"].pop(3), "plan: count differs"),
+    ("plan bars", lambda h, r: r["plan"][0].update(conflicts=["ZZ-1"]), "plan: does not match"),
 ]
 
 
@@ -183,7 +193,8 @@ def test_a_cut_or_padded_or_reformatted_line_bundle_is_refused(demo_served: Serv
     assert not padded.ok
     assert "after the end marker" in padded.problem
     spaced = lines[:]
-    spaced[2] = spaced[2].replace(b'","', b'", "', 1)
+    first = lines.index(b'"eligible"') + 1
+    spaced[first] = spaced[first].replace(b'","', b'", "', 1)
     reformatted = verify_bundle(b"\n".join(spaced))
     assert not reformatted.ok
     assert "eligible[0]: not in canonical form" in reformatted.problem
@@ -207,6 +218,16 @@ def test_tampering_with_a_public_line_bundle_is_caught(demo_served: Served, exec
     )
     _swap_first_two(rows["eligible"])
     assert "commitments are not in ascending order" in verify_bundle(assemble(header, rows)).problem
+    header, rows = sections(
+        bundles.export_bundle(uow(), executed, variant=bundles.PUBLIC, form=bundles.LINES_FORMAT)
+    )
+    rows["plan"][0]["leaf"]["department_id"] = "elsewhere"  # a selected object handed to another department
+    assert "is not proven in the manifest's plan_root" in verify_bundle(assemble(header, rows)).problem
+    header, rows = sections(
+        bundles.export_bundle(uow(), executed, variant=bundles.PUBLIC, form=bundles.LINES_FORMAT)
+    )
+    rows["plan"].pop()
+    assert "exactly the selected objects' plan rows" in verify_bundle(assemble(header, rows)).problem
 
 
 def test_dualdraw_draw_export_lines_then_verify_on_the_command_line(

@@ -138,7 +138,7 @@ def verified(served: Served, client: DualdrawClient, draw_id: str) -> dict[str, 
 
 def test_expired_certificates_and_other_lines_never_serve(world: Served, client: DualdrawClient) -> None:
     draw = client.draw(task(client).id, as_of=AS_OF)
-    assert draw.algorithm_version == "dualdraw-draw/3"
+    assert draw.algorithm_version == "dualdraw-draw/4"  # qualified teams, plan committed by root
     drawn = teams(client, draw.id)
     assert len(drawn) == len(OBJECTS)
     for team in drawn:
@@ -146,7 +146,7 @@ def test_expired_certificates_and_other_lines_never_serve(world: Served, client:
         assert set(team) <= VALID
     bundle = verified(world, client, draw.id)
     manifest = json.loads(bundle["draw"]["manifest_json"])
-    assert manifest["manifest_version"] == "dualdraw-manifest/4"
+    assert manifest["manifest_version"] == "dualdraw-manifest/5"
     assert manifest["task"]["unqualified_assistant"] is False
     certificates = {
         json.loads(line)["badge_number"]: json.loads(line)["certificate"] for line in bundle["pool"]

@@ -207,7 +207,7 @@ def test_central_provincial_draw_hands_every_object_to_its_own_branch(
 ) -> None:
     t = task(client, "p-zj", central=True)
     draw = client.draw(t.id, as_of=AS_OF)
-    assert draw.algorithm_version == "dualdraw-draw/3"
+    assert draw.algorithm_version == "dualdraw-draw/4"  # qualified teams, plan committed by root
     got = assignments(client, draw.id)
     assert {a.credit_code for a in got} == set(REGISTERED)  # both cities and the district branch
     for a in got:

@@ -281,8 +281,11 @@ def test_public_bundle_hides_confidential_fields_and_each_object_can_check_its_t
     assert public["variant"] == "public"
     assert public["exclusions"] == []
     assert all(set(e) == {"commitment", "stratum", "ticket"} for e in public["eligible"])
-    for risk in ('"risk_class"', '"salt"'):
-        assert risk.encode() not in public_raw
+    assert b'"risk_class"' not in public_raw
+    # No salt that opens an eligible commitment: the public plan rows carry the selected objects' plan
+    # salts, other values under another tag (docs/DRAW-ALGORITHM.md §14.8).
+    for row in full["eligible"]:
+        assert row["salt"].encode() not in public_raw
     selected = {a["code"] for a in full["assignments"]}
     unselected = next(e for e in full["eligible"] if e["code"] not in selected)
     mine = ObjectCheck(unselected["code"], unselected["risk_class"], unselected["salt"])

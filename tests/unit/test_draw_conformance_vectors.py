@@ -408,15 +408,15 @@ def test_qualified_teams(vector: dict[str, Any]) -> None:
             )
         assert {"reason": refused.value.reason, "metadata": refused.value.metadata} == failure
         with pytest.raises(FailedPrecondition):
-            algorithm.refuse_unstaffable(vector["pool"], manifest)
+            algorithm.refuse_unstaffable(vector["pool"], manifest, algorithm.manifest_plan(manifest))
         return
     expected = [(a["code"], a["ticket"], a["stratum"], a["team"]) for a in vector["assignments"]]
     assert reference == expected
-    algorithm.refuse_unstaffable(vector["pool"], manifest)
+    algorithm.refuse_unstaffable(vector["pool"], manifest, algorithm.manifest_plan(manifest))
     seed = derive_seed(vector["manifest_hash"], bytes.fromhex(vector["entropy"]))
     entries = [EligibleEntry(e["code"], e["stratum"], e["stratum"]) for e in vector["eligible"]]
     selected = algorithm.select(seed, codes_by_stratum(entries), manifest)
-    teams = algorithm.form_teams(seed, selected, vector["pool"], manifest)
+    teams = algorithm.form_teams(seed, selected, vector["pool"], manifest, algorithm.manifest_plan(manifest))
     got = [
         (s.credit_code, s.ticket_hex, s.stratum, [m.badge_number for m in t])
         for s, t in zip(selected, teams, strict=True)

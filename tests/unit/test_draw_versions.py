@@ -10,6 +10,7 @@ import pytest
 from dualdraw.domain.draw.selection import select_objects
 from dualdraw.domain.draw.strata import DEFAULT_STRATUM
 from dualdraw.domain.draw.versions import (
+    COMMITTED_PLAN_DRAW,
     PLAIN_DRAW,
     POLICY_DRAW,
     QUALIFIED_DRAW,
@@ -23,19 +24,23 @@ SEED = hashlib.sha256(b"versions").digest()
 
 
 def test_the_wire_ids_stay() -> None:
-    assert (PLAIN_DRAW, POLICY_DRAW, QUALIFIED_DRAW) == (
+    assert (PLAIN_DRAW, POLICY_DRAW, QUALIFIED_DRAW, COMMITTED_PLAN_DRAW) == (
         "dualdraw-draw/1",
         "dualdraw-draw/2",
         "dualdraw-draw/3",
+        "dualdraw-draw/4",
     )
     assert algorithm_for(PLAIN_DRAW).manifest_version == "dualdraw-manifest/2"
     assert algorithm_for(POLICY_DRAW).manifest_version == "dualdraw-manifest/3"
     assert algorithm_for(QUALIFIED_DRAW).manifest_version == "dualdraw-manifest/4"
+    assert algorithm_for(COMMITTED_PLAN_DRAW).manifest_version == "dualdraw-manifest/5"
 
 
-def test_every_new_draw_is_a_qualified_draw_and_older_versions_only_verify_old_draws() -> None:
-    assert algorithm_for_new_draw().version == QUALIFIED_DRAW
+def test_every_new_draw_commits_its_plan_by_root_and_older_versions_only_verify_old_draws() -> None:
+    assert algorithm_for_new_draw().version == COMMITTED_PLAN_DRAW
     assert algorithm_for_new_draw().stratified
+    assert not algorithm_for_new_draw().plan_in_manifest
+    assert all(algorithm_for(v).plan_in_manifest for v in (PLAIN_DRAW, POLICY_DRAW, QUALIFIED_DRAW))
     assert algorithm_for(PLAIN_DRAW).version == PLAIN_DRAW
     assert algorithm_for(POLICY_DRAW).version == POLICY_DRAW
 

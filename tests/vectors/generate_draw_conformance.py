@@ -422,7 +422,8 @@ def qualified_vector(
         out["failure"] = {"reason": exc.reason, "metadata": dict(exc.metadata)}
         return out
     selected = select_by_strata(seed, codes_by_stratum(entries), stratum_ratios(manifest))
-    teams = algorithm_for(QUALIFIED_DRAW).form_teams(seed, selected, lines, manifest)
+    algorithm = algorithm_for(QUALIFIED_DRAW)
+    teams = algorithm.form_teams(seed, selected, lines, manifest, algorithm.manifest_plan(manifest))
     out["assignments"] = [
         {
             "position": k + 1,

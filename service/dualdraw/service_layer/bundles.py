@@ -22,15 +22,25 @@ import hashlib
 import json
 import os
 import tempfile
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from dualdraw.domain.audit.entries import leaf_data
-from dualdraw.domain.audit.merkle import inclusion_proof
+from dualdraw.domain.audit.merkle import inclusion_proof, leaf_hash
 from dualdraw.domain.canonical_json import canonical_json
 from dualdraw.domain.draw.commitments import EligibleEntry, object_commitment, salt_for
+from dualdraw.domain.draw.object_plan import (
+    inclusion_proofs,
+    leaf_bytes,
+    plan_leaf,
+    plan_salt,
+    raise_salt,
+    raised_leaf,
+)
 from dualdraw.domain.draw.selection import object_ticket, ticket_hex
+from dualdraw.domain.draw.versions import algorithm_for
 from dualdraw.domain.errors import FailedPrecondition
 from dualdraw.domain.model import Assignment, Draw
 from dualdraw.runtime.external_sort import sorted_bytes
@@ -40,6 +50,9 @@ from dualdraw.service_layer.ports import PageRequest, UnitOfWork
 BUNDLE_FORMAT = "dualdraw-bundle/1"
 LINES_FORMAT = "dualdraw-bundle-lines/1"
 FORMATS = (BUNDLE_FORMAT, LINES_FORMAT)
+PLAN_FORMATS = {BUNDLE_FORMAT: "dualdraw-bundle/2", LINES_FORMAT: "dualdraw-bundle-lines/2"}
+"""The format written instead for a draw whose object plan travels beside its manifest (``dualdraw-draw/4``):
+the same members plus ``plan`` and ``raised`` (§12.2)."""
 FULL, PUBLIC = "full", "public"
 CHUNK_BYTES = 1024 * 1024
 """Largest piece of a bundle in one ``DrawBundleChunk`` of ``StreamDrawBundle`` (1 MiB)."""
@@ -94,13 +107,17 @@ def build_bundle(
     chunk_bytes: int = CHUNK_BYTES,
     form: str = BUNDLE_FORMAT,
 ) -> BundleContent:
-    """The bundle of ``draw_id`` in ``form`` written to a new spool file (removed again on failure)."""
+    """The bundle of ``draw_id`` in ``form`` written to a new spool file (removed again on failure); its
+    ``form`` is the format written: ``form``'s ``/2`` for a ``dualdraw-draw/4`` draw (``PLAN_FORMATS``)."""
     if chunk_bytes < 1:
         raise ValueError("chunk_bytes must be positive")
     if variant not in (FULL, PUBLIC):
         raise ValueError(f"variant must be {FULL} or {PUBLIC}")
     if form not in FORMATS:
         raise ValueError(f"form must be one of {', '.join(FORMATS)}")
+    with uow:
+        draw = require(uow.draws.get(draw_id), "draw", draw_id)
+    written = form if algorithm_for(draw.algorithm_version).plan_in_manifest else PLAN_FORMATS[form]
     # The draw id comes from the caller: it never becomes part of a path.
     fd, path = tempfile.mkstemp(prefix="dualdraw-bundle-", suffix=".part")
     digest = hashlib.sha256()
@@ -114,7 +131,7 @@ def build_bundle(
     except BaseException:
         os.unlink(path)
         raise
-    return BundleContent(draw_id, variant, form, path, size, digest.hexdigest(), chunk_bytes)
+    return BundleContent(draw_id, variant, written, path, size, digest.hexdigest(), chunk_bytes)
 
 
 def _canonical_pieces(members: dict[str, Any], lists: Mapping[str, Iterable[bytes]]) -> Iterator[bytes]:
@@ -161,18 +178,57 @@ def _bundle_pieces(uow: UnitOfWork, draw_id: str, variant: str, form: str) -> It
                 str_row_json([code, rule_id]) for code, rule_id in uow.draws.exclusion_pairs(draw_id)
             )
         assignments = (_assignment_json(a) for a in _assignments(uow, draw_id))
+        sections: list[tuple[str, Iterable[bytes]]] = [("eligible", eligible)]
+        written = form
+        if not algorithm_for(draw.algorithm_version).plan_in_manifest:
+            written = PLAN_FORMATS[form]
+            plan, raised = _plan_rows(uow, draw_id, variant, bytes.fromhex(salt_key_hex))
+            sections = [("raised", raised), ("eligible", eligible), ("plan", plan)]
+        sections += [("exclusions", exclusions), ("assignments", assignments)]
         if form == BUNDLE_FORMAT:
-            members |= {"format": BUNDLE_FORMAT, "variant": variant}
-            lists = {"eligible": eligible, "exclusions": exclusions, "assignments": assignments}
-            yield from _canonical_pieces(members, lists)
+            members |= {"format": written, "variant": variant}
+            yield from _canonical_pieces(members, dict(sections))
             yield b"\n"
             return
-        yield canonical_json({"format": LINES_FORMAT, "variant": variant, **members}) + b"\n"
-        for name, rows in (("eligible", eligible), ("exclusions", exclusions), ("assignments", assignments)):
+        yield canonical_json({"format": written, "variant": variant, **members}) + b"\n"
+        for name, rows in sections:
             yield canonical_json(name) + b"\n"
             for row in rows:
                 yield row + b"\n"
         yield b'"end"\n'
+
+
+def _plan_rows(
+    uow: UnitOfWork, draw_id: str, variant: str, salt_key: bytes
+) -> tuple[Iterable[bytes], Iterable[bytes]]:
+    """The ``plan`` and ``raised`` rows of a ``dualdraw-draw/4`` draw's bundle (§12.2). Full: every plan leaf
+    and raised leaf, ascending by code (a leaf's text starts with ``{"code":"<code>"``, so by its bytes).
+    Public: only the selected objects' plan leaves, each with its index in the sorted plan tree and its
+    inclusion proof, ascending by code; no raised rows."""
+    rows, raised = require(uow.lifecycle.object_plan_rows(draw_id), "draw object plan", draw_id)
+    if variant == FULL:
+        plan = sorted_bytes(leaf_bytes(plan_leaf(r, plan_salt(salt_key, r.code))) for r in rows)
+        raised_rows = sorted(leaf_bytes(raised_leaf(r, raise_salt(salt_key, r.code))) for r in raised)
+        return plan, raised_rows
+    selected = {a.credit_code for a in _assignments(uow, draw_id)}
+    leaves: list[bytes] = []
+    chosen: dict[bytes, dict[str, Any]] = {}
+    for r in rows:
+        leaf = plan_leaf(r, plan_salt(salt_key, r.code))
+        hashed = leaf_hash(leaf_bytes(leaf))
+        leaves.append(hashed)
+        if r.code in selected:
+            chosen[hashed] = leaf
+    leaves.sort()
+    index = {bisect_left(leaves, hashed): hashed for hashed in chosen}
+    proofs = inclusion_proofs(leaves, index)
+    del leaves
+    public = sorted((chosen[hashed]["code"].encode("utf-8"), i, hashed) for i, hashed in index.items())
+    written = [
+        canonical_json({"index": i, "leaf": chosen[hashed], "proof": [p.hex() for p in proofs[i]]})
+        for _, i, hashed in public
+    ]
+    return written, []
 
 
 def _assignments(uow: UnitOfWork, draw_id: str) -> Iterator[Assignment]:

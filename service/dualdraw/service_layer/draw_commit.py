@@ -10,13 +10,14 @@ import datetime as dt
 import secrets
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
 from dualdraw.domain import model
 from dualdraw.domain.canonical_json import canonical_json, sha256_hex
-from dualdraw.domain.draw.algorithm import eligible_digest, set_digest
+from dualdraw.domain.draw.algorithm import eligible_digest
 from dualdraw.domain.draw.commitments import (
     EligibleEntry,
     LeafSet,
@@ -33,6 +34,8 @@ from dualdraw.domain.draw.entropy import (
     expected_inputs,
     validate_declaration,
 )
+from dualdraw.domain.draw.object_plan import ObjectPlan, PlanRow, RaisedRow, plan_commitments
+from dualdraw.domain.draw.qualified_teams import QualifiedPoolMember
 from dualdraw.domain.draw.strata import manifest_strata
 from dualdraw.domain.draw.teams import inspector_pool_digest
 from dualdraw.domain.draw.versions import algorithm_for_new_draw
@@ -41,7 +44,7 @@ from dualdraw.domain.exclusions.model import EvaluationContext, RuleSet
 from dualdraw.domain.inspection_history import history_scope, reads_history
 from dualdraw.domain.jurisdiction import DepartmentTree, task_object_filter
 from dualdraw.domain.plan.model import PlanEntry
-from dualdraw.domain.policy import DrawRules, TaskPolicy
+from dualdraw.domain.policy import DrawRules, Raise, TaskPolicy
 from dualdraw.service_layer.audit_events import record_event
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.directory import require
@@ -57,6 +60,27 @@ from dualdraw.service_layer.entropy_policy import EntropyPolicy
 from dualdraw.service_layer.plans import check_draw
 from dualdraw.service_layer.ports import DrawRecord, ExclusionMatcher, UnitOfWork
 from dualdraw.service_layer.rule_preview import department_path
+
+
+def object_plan(
+    rows: Sequence[Sequence[str]], pool: Sequence[QualifiedPoolMember], raises: Sequence[Raise]
+) -> ObjectPlan:
+    """The plan rows ``[code, department, office]`` with the badges each object bars (declared conflicts,
+    recent inspections; ascending), and the raises."""
+    conflicts: dict[str, list[str]] = {}
+    recent: dict[str, list[str]] = {}
+    for m in sorted(pool, key=lambda m: m.badge_number):
+        for code in m.conflicts:
+            conflicts.setdefault(code, []).append(m.badge_number)
+        for code in m.recent:
+            recent.setdefault(code, []).append(m.badge_number)
+    return ObjectPlan.of(
+        (
+            PlanRow(code, dep, office, tuple(conflicts.get(code, ())), tuple(recent.get(code, ())))
+            for code, dep, office in rows
+        ),
+        (RaisedRow(r.credit_code, r.from_class, r.to_class) for r in raises),
+    )
 
 
 def new_draw_id() -> str:
@@ -243,9 +267,10 @@ def commit_in(
     eligible = prepared.eligible
     entries = prepared.entries
     raises = prepared.raises
-    pool_lines = [m.line() for m in prepared.pool]
+    # dualdraw-draw/4: the pool lines name no object; each plan row names the badges barred from its object.
+    pool_lines = [m.bare_line() for m in prepared.pool]
     pool_digest = inspector_pool_digest(m.badge_number for m in prepared.pool)
-    conflicts = set_digest(f"{m.badge_number}\t{code}" for m in prepared.pool for code in m.conflicts)
+    plan = object_plan(prepared.plan, prepared.pool, raises)
     left_out = prepared.left_out
     strata = manifest_strata(entries, prepared.ratios)
     if leaf_set is not None and not raises:
@@ -293,7 +318,6 @@ def commit_in(
             "pool_size": len(pool_lines),
             "pool_digest": pool_digest,
             "pool_root": pool_root(pool_lines),
-            "conflict_digest": conflicts,
             "left_out": left_out,
         },
         "entropy_source": declaration,
@@ -310,14 +334,13 @@ def commit_in(
     manifest["task"]["policy"] = policy.to_json()
     manifest["task"]["policy"]["cooperating_lines"] = dict(sorted(policy.cooperating_lines.items()))
     manifest["task"]["unqualified_assistant"] = item.unqualified_assistant
-    manifest["objects"]["plan"] = prepared.plan
-    manifest["objects"]["raised"] = [[r.credit_code, r.from_class, r.to_class] for r in raises]
+    manifest["objects"] |= plan_commitments(plan, salt_key)
     manifest["objects"]["other_level"] = sorted(
         {(e.credit_code, draw_id) for e in prepared.other_level_exclusions for draw_id in e.evidence}
     )
     # Known before the entropy: a department that cannot staff some eligible object refuses the draw now,
     # so that success never depends on the seed (no re-roll by failure).
-    algorithm.refuse_unstaffable(pool_lines, manifest)
+    algorithm.refuse_unstaffable(pool_lines, manifest, plan)
     manifest_json = canonical_json(manifest).decode("utf-8")
     manifest_hash = sha256_hex(manifest_json.encode("utf-8"))
     if progress:
@@ -353,7 +376,7 @@ def commit_in(
     uow.draws.add(record)
     if raises:
         uow.draws.add_raises(draw_id, raises)
-    uow.lifecycle.add_commitments(draw_id, salt_key.hex(), entries)
+    uow.lifecycle.add_commitments(draw_id, salt_key.hex(), entries, plan)
     uow.lifecycle.add_entropy_inputs(draw_id, expected_inputs(declaration))
     uow.tasks.set_draw(task.id, draw_id)
     record_event(

@@ -30,6 +30,7 @@ from dualdraw.domain.errors import FailedPrecondition, invalid
 from dualdraw.service_layer.audit_events import record_event
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.directory import require
+from dualdraw.service_layer.draw_policy import stored_object_plan
 from dualdraw.service_layer.draw_progress import Progress, cycle_collection_paused
 from dualdraw.service_layer.draw_state import COMMITTED, DrawOutcome, entropy_failure
 from dualdraw.service_layer.ports import DrawRecord, UnitOfWork
@@ -75,7 +76,9 @@ def execute_in(
     if progress:
         ranked = sum(map(len, eligible.values()))
         progress("selection", ranked, ranked)
-    teams = algorithm.form_teams(seed, selected, record.inspector_pool, manifest)
+    teams = algorithm.form_teams(
+        seed, selected, record.inspector_pool, manifest, stored_object_plan(uow, draw)
+    )
     if progress:
         progress("teams", len(teams), len(teams))
     assignments = [

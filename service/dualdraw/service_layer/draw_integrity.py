@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from dualdraw.domain.draw.integrity import Difference, StoredDraw, check_stored_draw
 from dualdraw.domain.errors import FailedPrecondition
 from dualdraw.service_layer.directory import require
+from dualdraw.service_layer.draw_policy import stored_object_plan
 from dualdraw.service_layer.ports import PageRequest, UnitOfWork
 
 
@@ -25,6 +26,7 @@ def stored_draw(uow: UnitOfWork, draw_id: str) -> StoredDraw:
         pool_lines=record.inspector_pool,
         assignments=record.assignments,
         substitutions=uow.lifecycle.substitutions(draw_id),
+        plan=stored_object_plan(uow, record.draw),
     )
 
 

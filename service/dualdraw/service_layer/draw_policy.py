@@ -23,6 +23,7 @@ from typing import Any
 from dualdraw.domain import model
 from dualdraw.domain.draw.commitments import EligibleEntry
 from dualdraw.domain.draw.coordination import other_level_exclusions, other_levels
+from dualdraw.domain.draw.object_plan import ObjectPlan
 from dualdraw.domain.draw.qualified_teams import QualifiedPoolMember, certificate_for
 from dualdraw.domain.draw.strata import risk_strata
 from dualdraw.domain.draw.versions import algorithm_for
@@ -36,6 +37,7 @@ from dualdraw.domain.inspection_history import (
 from dualdraw.domain.jurisdiction import DepartmentTree
 from dualdraw.domain.model import SideFacts
 from dualdraw.domain.policy import Raise, TaskPolicy, compute_raises, hand_over
+from dualdraw.service_layer.directory import require
 from dualdraw.service_layer.ports import UnitOfWork
 
 
@@ -141,9 +143,18 @@ def policy_manifest(policy: TaskPolicy) -> dict[str, Any]:
     return policy.to_json()
 
 
-def assignment_departments(draw: model.Draw, task_department_id: str) -> dict[str, str]:
+def stored_object_plan(uow: UnitOfWork, draw: model.Draw) -> ObjectPlan:
+    """The object plan and raises of a stored draw: its manifest's, or (``dualdraw-draw/4``) the rows stored
+    beside its commitments. Raises ``NotFound`` when a draw that keeps them beside has none."""
+    algorithm = algorithm_for(draw.algorithm_version)
+    if algorithm.plan_in_manifest:
+        return algorithm.manifest_plan(json.loads(draw.manifest_json))
+    return require(uow.lifecycle.object_plan(draw.id), "draw object plan", draw.id)
+
+
+def assignment_departments(uow: UnitOfWork, draw: model.Draw, task_department_id: str) -> dict[str, str]:
     """Credit code → the department each selected object is handed to (v1: the task's department)."""
-    return algorithm_for(draw.algorithm_version).departments(json.loads(draw.manifest_json))
+    return algorithm_for(draw.algorithm_version).departments(stored_object_plan(uow, draw))
 
 
 def joint_inspections(

@@ -30,6 +30,7 @@ from dualdraw.domain.draw.expert_draw import (
     Selection,
     TestingInstitution,
 )
+from dualdraw.domain.draw.object_plan import ObjectPlan, PlanRow, RaisedRow
 from dualdraw.domain.draw.substitution import Substitution
 from dualdraw.domain.evidence import Evidence, EvidenceProblem
 from dualdraw.domain.exclusions.model import EvaluationContext, RuleSet
@@ -334,7 +335,20 @@ class DrawLifecycleRepository(Protocol):
         """Every committed draw that has not executed (nor been abandoned) yet."""
         ...
 
-    def add_commitments(self, draw_id: str, salt_key: str, entries: Sequence[EligibleEntry]) -> None: ...
+    def add_commitments(
+        self, draw_id: str, salt_key: str, entries: Sequence[EligibleEntry], plan: ObjectPlan | None = None
+    ) -> None:
+        """Stores the salt key and eligible entries, and (``dualdraw-draw/4``) the object plan and raises."""
+        ...
+
+    def object_plan(self, draw_id: str) -> ObjectPlan | None:
+        """The stored object plan and raises of a ``dualdraw-draw/4`` draw; ``None`` for older draws."""
+        ...
+
+    def object_plan_rows(self, draw_id: str) -> tuple[Iterator[PlanRow], list[RaisedRow]] | None:
+        """``object_plan`` with the plan rows read as consumed (inside the unit of work), in stored order."""
+        ...
+
     def commitments(self, draw_id: str) -> tuple[str, list[EligibleEntry]] | None: ...
     def commitment_entries(self, draw_id: str) -> tuple[str, Iterator[EligibleEntry]] | None:
         """``commitments`` with the entries read as consumed (inside the unit of work), in stored order."""

@@ -34,6 +34,7 @@ from dualdraw.domain.errors import FailedPrecondition, invalid
 from dualdraw.service_layer.audit_events import record_event
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.directory import require
+from dualdraw.service_layer.draw_policy import stored_object_plan
 from dualdraw.service_layer.draw_state import (
     entropy_failure,
     executed_draw_record,
@@ -162,6 +163,7 @@ def execute_substitution(
         pool = algorithm_for(record.draw.algorithm_version).substitution_pool(
             record.inspector_pool,
             json.loads(record.draw.manifest_json),
+            stored_object_plan(uow, record.draw),
             assignment.credit_code,
             sub.removed_badge,
             leader,

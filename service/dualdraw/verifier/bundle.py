@@ -26,6 +26,7 @@ from dualdraw.domain.draw.commitments import (
     set_root,
 )
 from dualdraw.domain.draw.coordination import other_level_problem
+from dualdraw.domain.draw.object_plan import ObjectPlan
 from dualdraw.domain.draw.selection import object_ticket, selection_size, ticket_hex
 from dualdraw.domain.draw.strata import DEFAULT_STRATUM
 from dualdraw.domain.draw.versions import PLAIN_DRAW
@@ -46,6 +47,7 @@ from dualdraw.verifier.checks import (
 )
 from dualdraw.verifier.fields import Mismatch, eligible_entries, hex64, list_of, need, obj, text
 from dualdraw.verifier.lines import LINE_STAGES, verify_lines
+from dualdraw.verifier.object_plan import PLAN_BUNDLE_FORMAT, FullPlan, check_public_plan, check_raised
 
 __all__ = ["LINE_STAGES", "STAGES", "ObjectCheck", "Report", "verify_bundle", "verify_path"]
 
@@ -131,6 +133,7 @@ def _verify(
             min(len(raw), len(canonical)),
         )
         raise Mismatch(f"bundle: not in canonical form (first difference at byte {at})")
+    plan_form = isinstance(bundle, dict) and bundle.get("format") == PLAN_BUNDLE_FORMAT
     b = obj(
         bundle,
         [
@@ -144,15 +147,21 @@ def _verify(
             "assignments",
             "substitutions",
             "log",
+            *(("plan", "raised") if plan_form else ()),
         ],
         "bundle",
     )
-    need(b["format"] == BUNDLE_FORMAT, f"bundle.format: expected {BUNDLE_FORMAT}")
+    need(b["format"] in (BUNDLE_FORMAT, PLAN_BUNDLE_FORMAT), f"bundle.format: expected {BUNDLE_FORMAT}")
     variant = b["variant"]
     need(variant in ("full", "public"), "bundle.variant: expected full or public")
     stage("manifest")
     drawn = check_draw(b["draw"], notes)
     state, objects, algorithm = drawn.state, drawn.objects, drawn.algorithm
+    expected_format = BUNDLE_FORMAT if algorithm.plan_in_manifest else PLAN_BUNDLE_FORMAT
+    need(
+        b["format"] == expected_format,
+        f"bundle.format: a {algorithm.version} draw's bundle is {expected_format}",
+    )
     stage("log")
     check_log(b["log"], drawn, trusted_keys, notes)
 
@@ -169,7 +178,16 @@ def _verify(
             codes_by_stratum.setdefault(entry.stratum, []).append(entry.code)
         strata_counts.update({stratum: len(codes) for stratum, codes in codes_by_stratum.items()})
         all_codes = [code for codes in codes_by_stratum.values() for code in codes]
-        problem = algorithm.eligible_problem(entries, drawn.manifest)
+        if plan_form:
+            raised = check_raised(list_of(b["raised"], "raised"), objects)
+            plan_leaves: list[bytes] = []
+            plan = FullPlan(plan_leaves.append, None)
+            plan_rows = list_of(b["plan"], "plan")
+            for n, row in enumerate(plan_rows):
+                plan.add(n, row)
+            plan.finish(objects, set_root(plan_leaves))
+            drawn.plan = ObjectPlan(plan.rows, raised)
+        problem = algorithm.eligible_problem(entries, drawn.manifest, drawn.plan)
         need(problem is None, problem or "")
         need(
             set_root(leaves) == objects["eligible_root"],
@@ -207,6 +225,7 @@ def _verify(
         need(problem is None, problem or "")
     else:
         need(b["exclusions"] == [], "exclusions: a public bundle lists none")
+        need(not plan_form or b["raised"] == [], "raised: a public bundle lists none")
         problem = other_level_problem(drawn.manifest, None)
         need(problem is None, problem or "")
         commitments = []
@@ -243,6 +262,10 @@ def _verify(
             b["assignments"] == [] and b["substitutions"] == [],
             "draw: a draw without seed has no assignments",
         )
+        need(
+            variant == "full" or not plan_form or b["plan"] == [],
+            "plan: a draw without seed has no plan rows",
+        )
         check_abandon(drawn)
         notes.append(f"draw {drawn.draw_id} is {state}; nothing drawn")
         return
@@ -252,6 +275,8 @@ def _verify(
     rows = list_of(b["assignments"], "assignments")
     stored: list[StoredAssignment] = [assignment_row(row, n) for n, row in enumerate(rows)]
     check_selected_logged(drawn, stored)
+    if plan_form and variant == "public":
+        drawn.plan = check_public_plan(list_of(b["plan"], "plan"), objects, [code for code, *_ in stored])
     if variant == "full":
         selected = algorithm.select(seed, codes_by_stratum, drawn.manifest)
         for n, (s, (code, stratum, ticket, _)) in enumerate(zip(selected, stored, strict=False)):

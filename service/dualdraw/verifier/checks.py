@@ -25,6 +25,7 @@ from dualdraw.domain.draw.entropy import (
     expected_inputs,
     validate_declaration,
 )
+from dualdraw.domain.draw.object_plan import ObjectPlan
 from dualdraw.domain.draw.selection import Selected
 from dualdraw.domain.draw.strata import stratum_ratios
 from dualdraw.domain.draw.versions import (
@@ -90,6 +91,8 @@ class Drawn:
     stratum_ratio: dict[str, Fraction]
     declaration: dict[str, Any]
     actions: list[Action]
+    plan: ObjectPlan
+    """The object plan: the manifest's, or (``dualdraw-draw/4``) the bundle's rows once checked."""
     commit_seq: int = 0
     logged_at: dict[int, str] = field(default_factory=dict)
     """When each logged event occurred (by sequence), for the beacon rounds of substitutions."""
@@ -137,7 +140,8 @@ def check_draw(value: Any, notes: list[str]) -> Drawn:
         check_rounds_after(declaration, dt.datetime.fromisoformat(manifest["created_at"]))
     except (EntropyProblem, ValueError, TypeError) as exc:
         raise Mismatch(f"manifest.entropy_source: {exc}") from None
-    return Drawn(d, draw_id, state, manifest, manifest_hash, algorithm, ratios, declaration, [])
+    plan = algorithm.manifest_plan(manifest)
+    return Drawn(d, draw_id, state, manifest, manifest_hash, algorithm, ratios, declaration, [], plan)
 
 
 def check_log(value: Any, drawn: Drawn, trusted_keys: Any, notes: list[str]) -> None:
@@ -200,15 +204,19 @@ def check_pool(value: Any, drawn: Drawn) -> list[str]:
     inspectors = drawn.inspectors
     pool_lines = [text(line, f"pool[{n}]") for n, line in enumerate(list_of(value, "pool"))]
     need(pool_root(pool_lines) == inspectors["pool_root"], "pool: does not match the manifest's pool_root")
-    pool = [pool_inspector(line) for line in pool_lines]
     problem = drawn.algorithm.pool_problem(pool_lines)
     need(problem is None, problem or "")
     need(
-        set_digest(i.badge_number for i in pool) == inspectors["pool_digest"],
+        set_digest(json.loads(line)["badge_number"] for line in pool_lines) == inspectors["pool_digest"],
         "pool: badges do not match pool_digest",
     )
-    conflicts = set_digest(f"{i.badge_number}\t{code}" for i in pool for code in i.conflicts)
-    need(conflicts == inspectors["conflict_digest"], "pool: declared conflicts do not match conflict_digest")
+    if drawn.algorithm.plan_in_manifest:  # dualdraw-draw/4: the conflicts are in the plan rows (plan_root)
+        pool = [pool_inspector(line) for line in pool_lines]
+        conflicts = set_digest(f"{i.badge_number}\t{code}" for i in pool for code in i.conflicts)
+        need(
+            conflicts == inspectors["conflict_digest"],
+            "pool: declared conflicts do not match conflict_digest",
+        )
     return pool_lines
 
 
@@ -306,14 +314,20 @@ def check_teams(
     codes = [code for code, *_ in stored]
     try:
         formed = algorithm.form_teams(
-            seed, [Selected(code, ticket, st) for code, st, ticket, _ in stored], pool_lines, manifest
+            seed,
+            [Selected(code, ticket, st) for code, st, ticket, _ in stored],
+            pool_lines,
+            manifest,
+            drawn.plan,
         )
     except DomainError as exc:
         raise Mismatch(f"assignments: teams cannot be formed ({exc})") from None
     teams = [[m.badge_number for m in t] for t in formed]
     replay_substitutions(
         list_of(substitutions, "substitutions"),
-        Replay(drawn.actions, drawn.logged_at, seed, teams, codes, pool_lines, manifest, algorithm),
+        Replay(
+            drawn.actions, drawn.logged_at, seed, teams, codes, pool_lines, manifest, algorithm, drawn.plan
+        ),
         notes,
     )
     for n, (code, _, _, team) in enumerate(stored):

@@ -28,9 +28,10 @@ from dualdraw.domain.audit.merkle import Frontier, leaf_hash
 from dualdraw.domain.canonical_json import canonical_json
 from dualdraw.domain.draw.commitments import EligibleEntry, object_commitment, object_leaf_data
 from dualdraw.domain.draw.coordination import JOINED_RULE_ID, OTHER_LEVEL_RULE_ID, other_level_problem
+from dualdraw.domain.draw.object_plan import ObjectPlan, leaf_bytes
 from dualdraw.domain.draw.selection import object_ticket, selection_size, ticket_hex
 from dualdraw.domain.draw.strata import DEFAULT_STRATUM
-from dualdraw.domain.draw.versions import PLAIN_DRAW
+from dualdraw.domain.draw.versions import PLAIN_DRAW, stratum_problem
 from dualdraw.runtime import collection_pause
 from dualdraw.runtime.external_sort import SpillingSort
 from dualdraw.verifier.checks import (
@@ -48,6 +49,7 @@ from dualdraw.verifier.checks import (
     check_teams,
 )
 from dualdraw.verifier.fields import Mismatch, hex64, need, obj, text
+from dualdraw.verifier.object_plan import PLAN_LINES_FORMAT, FullPlan, check_public_plan, check_raised
 
 LINES_FORMAT: Final = "dualdraw-bundle-lines/1"
 LINE_STAGES: Final = ("parse", "manifest", "log", "entropy", "eligible", "exclusions", "selection", "teams")
@@ -135,25 +137,53 @@ def _verify(
         header = json.loads(line)
         need(canonical_json(header) == line, "bundle: header not in canonical form")
         h = obj(header, HEADER_FIELDS, "bundle")
-        need(h["format"] == LINES_FORMAT, f"bundle.format: expected {LINES_FORMAT}")
+        need(h["format"] in (LINES_FORMAT, PLAN_LINES_FORMAT), f"bundle.format: expected {LINES_FORMAT}")
         variant = h["variant"]
         need(variant in ("full", "public"), "bundle.variant: expected full or public")
         stage("manifest")
         drawn = check_draw(h["draw"], notes)
+        plan_form = not drawn.algorithm.plan_in_manifest
+        expected_format = PLAN_LINES_FORMAT if plan_form else LINES_FORMAT
+        need(
+            h["format"] == expected_format,
+            f"bundle.format: a {drawn.algorithm.version} draw's bundle is {expected_format}",
+        )
         stage("log")
         check_log(h["log"], drawn, trusted_keys, notes)
         pool_lines = check_pool(h["pool"], drawn)
         stage("entropy")
         seed = check_seed(h["entropy_inputs"], drawn, notes)
         stage("eligible")
-        _marker(reader, "eligible")
+        if plan_form:
+            _marker(reader, "raised")
+            raised_rows = [
+                _leaf_row(line, f"raised[{n}]") for n, line in enumerate(reader.rows("raised", "eligible"))
+            ]
+            if variant == "full":
+                drawn.plan = ObjectPlan({}, check_raised(raised_rows, drawn.objects))
+            else:
+                need(raised_rows == [], "raised: a public bundle lists none")
+        else:
+            _marker(reader, "eligible")
         eligible_start = reader.number
         eligible: _FullEligible | _PublicEligible = (
             _FullEligible(drawn, seed, own) if variant == "full" else _PublicEligible(drawn, seed, own)
         )
-        for n, row in enumerate(reader.rows("eligible", "exclusions")):
+        for n, row in enumerate(reader.rows("eligible", "plan" if plan_form else "exclusions")):
             eligible.add(n, row)
         eligible.finish(notes)
+        public_plan: list[Any] = []
+        if plan_form:
+            rows = reader.rows("plan", "exclusions")
+            if isinstance(eligible, _FullEligible):
+                leaves = _LeafSort()
+                plan = FullPlan(leaves.add, eligible.selected_codes())
+                for n, line in enumerate(rows):
+                    plan.add(n, _leaf_row(line, f"plan[{n}]"))
+                plan.finish(drawn.objects, leaves.root())
+                drawn.plan = ObjectPlan(plan.rows, drawn.plan.raised)
+            else:
+                public_plan = [_row(line, f"plan[{n}]") for n, line in enumerate(rows)]
         stage("exclusions")
         if variant == "full":
             with closing(opener()) as again:
@@ -175,16 +205,29 @@ def _verify(
             progress(reader.bytes)
     if seed is None:
         need(stored == [] and h["substitutions"] == [], "draw: a draw without seed has no assignments")
+        need(public_plan == [], "plan: a draw without seed has no plan rows")
         check_abandon(drawn)
         notes.append(f"draw {drawn.draw_id} is {drawn.state}; nothing drawn")
         return
     check_selected_logged(drawn, stored)
     eligible.check_selection(stored)
+    if plan_form and variant == "public":
+        drawn.plan = check_public_plan(public_plan, drawn.objects, [code for code, *_ in stored])
     stage("teams")
     check_teams(drawn, seed, stored, pool_lines, h["substitutions"], notes)
     check_abandon(drawn)
     if own is not None:
         eligible.check_own(stored, notes)
+
+
+def _leaf_row(line: bytes, where: str) -> Any:
+    """A plan or raised leaf line parsed and proven canonical (its bytes are the leaf data)."""
+    try:
+        value = json.loads(line)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Mismatch(f"{where}: not valid UTF-8 JSON ({exc})") from None
+    need(isinstance(value, dict) and leaf_bytes(value) == line, f"{where}: not in canonical form")
+    return value
 
 
 def _json(line: bytes) -> None:
@@ -265,7 +308,10 @@ class _FullEligible:
         self.counts: Counter[str] = Counter()
         self.lowest = _sizes(drawn)
         self.entries: list[EligibleEntry] = []  # only for versions that check strata against classes
-        self.keep_entries = drawn.algorithm.stratified
+        # dualdraw-draw/4 checks each row against the raised rows (read first); older versions keep the
+        # entries for their manifest's plan and raises
+        self.keep_entries = drawn.algorithm.stratified and drawn.algorithm.plan_in_manifest
+        self.row_strata = drawn.algorithm.stratified and not drawn.algorithm.plan_in_manifest
         self.own_row: dict[str, str] | None = None
 
     def add(self, n: int, line: bytes) -> None:
@@ -291,6 +337,9 @@ class _FullEligible:
         self.counts[entry.stratum] += 1
         if self.keep_entries:
             self.entries.append(entry)
+        elif self.row_strata:
+            problem = stratum_problem(n, entry, self.drawn.plan.raised or {})
+            need(problem is None, problem or "")
         if self.seed is not None:
             lowest = self.lowest.get(entry.stratum)
             need(lowest is not None, f"{where}.stratum: {entry.stratum} is not a stratum of the manifest")
@@ -303,7 +352,9 @@ class _FullEligible:
     def finish(self, notes: list[str]) -> None:
         objects = self.drawn.objects
         if self.keep_entries:
-            problem = self.drawn.algorithm.eligible_problem(self.entries, self.drawn.manifest)
+            problem = self.drawn.algorithm.eligible_problem(
+                self.entries, self.drawn.manifest, self.drawn.plan
+            )
             need(problem is None, problem or "")
             self.entries = []
         need(
@@ -315,6 +366,10 @@ class _FullEligible:
             "eligible: the codes do not match the manifest's eligible_digest",
         )
         _check_counts(self.counts, objects, self.drawn.manifest["algorithm_version"])
+
+    def selected_codes(self) -> set[str]:
+        """The codes the selection takes (known once the section ended; none without a seed)."""
+        return {key[32:].decode("ascii") for keys in self.lowest.values() for key in keys.lowest()}
 
     def check_selection(self, stored: list[StoredAssignment]) -> None:
         assert self.seed is not None

@@ -14,6 +14,7 @@ from typing import Any
 
 from dualdraw.domain.canonical_json import sha256_hex
 from dualdraw.domain.draw.entropy import EntropyProblem, check_rounds_after, combine, validate_declaration
+from dualdraw.domain.draw.object_plan import ObjectPlan
 from dualdraw.domain.draw.substitution import pick_replacement, sub_seed
 from dualdraw.domain.draw.versions import DrawAlgorithm
 from dualdraw.domain.errors import DomainError
@@ -48,6 +49,7 @@ class Replay:
     pool_lines: list[str]
     manifest: dict[str, Any]
     algorithm: DrawAlgorithm
+    plan: ObjectPlan
 
 
 def replay_substitutions(rows: list[Any], draw: Replay, notes: list[str]) -> None:
@@ -115,7 +117,12 @@ def replay_substitutions(rows: list[Any], draw: Replay, notes: list[str]) -> Non
         before = removed.setdefault(position, set())
         before.add(r["removed_badge"])
         candidates = algorithm.substitution_pool(
-            pool_lines, manifest, codes[position - 1], r["removed_badge"], team[0] == r["removed_badge"]
+            pool_lines,
+            manifest,
+            draw.plan,
+            codes[position - 1],
+            r["removed_badge"],
+            team[0] == r["removed_badge"],
         )
         try:
             replacement = pick_replacement(

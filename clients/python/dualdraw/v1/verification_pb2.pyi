@@ -598,7 +598,9 @@ class DrawBundle(_message.Message):
     variant: _builtins.str
     """"full" or "public"."""
     content: _builtins.bytes
-    """Canonical JSON, format dualdraw-bundle/1; verify with `dualdraw verify`."""
+    """Canonical JSON, format dualdraw-bundle/1 (dualdraw-bundle/2 for a dualdraw-draw/4 draw); verify with
+    `dualdraw verify`.
+    """
     def __init__(
         self,
         *,
@@ -667,7 +669,9 @@ class DrawBundleChunk(_message.Message):
     variant: _builtins.str
     """"full" or "public"; set on the first chunk only."""
     format: _builtins.str
-    """"dualdraw-bundle/1" or "dualdraw-bundle-lines/1"; set on the first chunk only."""
+    """"dualdraw-bundle/1" or "dualdraw-bundle-lines/1" ("/2" of either for a dualdraw-draw/4 draw); set on
+    the first chunk only.
+    """
     total_size_bytes: _builtins.int
     """Length of the whole content in bytes; set on the first chunk only."""
     offset: _builtins.int

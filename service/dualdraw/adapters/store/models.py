@@ -655,6 +655,10 @@ class DrawCommitmentRow(Base):
     draw_id: Mapped[str] = mapped_column(ForeignKey("draws.id"), primary_key=True)
     salt_key: Mapped[str]
     entries_zlib: Mapped[bytes]
+    plan_zlib: Mapped[bytes | None]
+    """``dualdraw-draw/4``: the plan rows (``PlanRow.stored`` lines, zlib); NULL for older draws."""
+    raised_zlib: Mapped[bytes | None]
+    """``dualdraw-draw/4``: the raised rows (``code\tfrom\tto`` lines, zlib); NULL for older draws."""
 
 
 class DrawEntropyInputRow(Base):

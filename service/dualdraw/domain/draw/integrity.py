@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from dualdraw.domain.canonical_json import sha256_hex
 from dualdraw.domain.draw.algorithm import derive_seed, eligible_digest
 from dualdraw.domain.draw.commitments import EligibleEntry, eligible_root, exclusions_root, pool_root
 from dualdraw.domain.draw.coordination import other_level_problem
+from dualdraw.domain.draw.object_plan import ObjectPlan, plan_commitments
 from dualdraw.domain.draw.selection import Selected
 from dualdraw.domain.draw.strata import codes_by_stratum
 from dualdraw.domain.draw.substitution import Substitution, pick_replacement, sub_seed
@@ -55,6 +56,8 @@ class StoredDraw:
     pool_lines: Sequence[str]
     assignments: Sequence[Assignment]
     substitutions: Sequence[Substitution]
+    plan: ObjectPlan = field(default_factory=ObjectPlan)
+    """The object plan: the manifest's, or (``dualdraw-draw/4``) the rows stored beside the commitments."""
 
 
 def check_stored_draw(stored: StoredDraw) -> Difference | None:
@@ -101,6 +104,12 @@ def _check_roots(stored: StoredDraw, manifest: Mapping[str, Any]) -> Difference 
         return Difference("exclusions", problem)
     if pool_root(stored.pool_lines) != inspectors["pool_root"]:
         return Difference("pool", "the inspector pool lines do not give the committed pool root")
+    if not algorithm_for(stored.draw.algorithm_version).plan_in_manifest:
+        for name, value in plan_commitments(stored.plan, stored.salt_key).items():
+            if objects[name] != value:
+                return Difference("plan", f"the stored object plan does not give the committed {name}")
+        if set(stored.plan.rows) != set(entry_codes):
+            return Difference("plan", "the object plan does not cover exactly the eligible objects")
     return None
 
 
@@ -129,6 +138,7 @@ def _check_outcome(stored: StoredDraw, manifest: Mapping[str, Any]) -> Differenc
             [Selected(a.credit_code, a.ticket, a.stratum) for a in assignments],
             stored.pool_lines,
             manifest,
+            stored.plan,
         )
     except DomainError as exc:
         return Difference("teams", f"teams cannot be formed: {exc}")
@@ -174,7 +184,7 @@ def _replay_substitutions(
         before.add(sub.removed_badge)
         code = assignments[sub.position - 1].credit_code
         candidates = algorithm.substitution_pool(
-            stored.pool_lines, manifest, code, sub.removed_badge, team[index][1]
+            stored.pool_lines, manifest, stored.plan, code, sub.removed_badge, team[index][1]
         )
         loads = Counter(b for t in teams for b, _ in t)
         try:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from dualdraw.domain.canonical_json import canonical_json
+from dualdraw.domain.draw.object_plan import ObjectPlan
 from dualdraw.domain.draw.selection import Selected
 from dualdraw.domain.draw.teams import MIN_TEAM_SIZE
 from dualdraw.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument
@@ -274,17 +275,30 @@ def team_rules(manifest: dict[str, Any]) -> TeamRules:
 
 
 def form_policy_teams(
-    seed: bytes, selected: Sequence[Selected], pool_lines: Sequence[str], manifest: dict[str, Any]
+    seed: bytes,
+    selected: Sequence[Selected],
+    pool_lines: Sequence[str],
+    manifest: dict[str, Any],
+    plan: ObjectPlan | None = None,
 ) -> list[tuple[TeamMember, ...]]:
-    """The teams of the ``selected`` objects from the frozen pool lines and the manifest's plan and policy."""
-    plan = {code: (dep, office) for code, dep, office in manifest["objects"]["plan"]}
-    objects = [PlannedObject(s.credit_code, *plan[s.credit_code]) for s in selected]
+    """The teams of the ``selected`` objects from the frozen pool lines, the plan (by default the
+    manifest's) and the manifest's policy."""
+    rows = (plan or ObjectPlan.from_manifest(manifest)).rows
+    objects = [
+        PlannedObject(s.credit_code, rows[s.credit_code].department_id, rows[s.credit_code].office)
+        for s in selected
+    ]
     pool = [PoolMember.from_line(line) for line in pool_lines]
     return teams_for_plan(seed, objects, pool, team_rules(manifest))
 
 
 def policy_substitution_pool(
-    pool_lines: Sequence[str], manifest: dict[str, Any], credit_code: str, removed_badge: str, leader: bool
+    pool_lines: Sequence[str],
+    manifest: dict[str, Any],
+    credit_code: str,
+    removed_badge: str,
+    leader: bool,
+    plan: ObjectPlan | None = None,
 ) -> dict[str, frozenset[str]]:
     """The candidates of a substitution (§8.1) in a ``dualdraw-draw/2`` draw, as ``badge → barred codes``:
     inspectors of the removed member's department, with the object barred for those who declared a conflict,
@@ -292,7 +306,8 @@ def policy_substitution_pool(
     inspector only. The workload cap is not applied to a substitution."""
     pool = [PoolMember.from_line(line) for line in pool_lines]
     department = next(m.department_id for m in pool if m.badge_number == removed_badge)
-    office = {code: o for code, _, o in manifest["objects"]["plan"]}.get(credit_code, "")
+    row = (plan or ObjectPlan.from_manifest(manifest)).rows.get(credit_code)
+    office = row.office if row is not None else ""
     cross_office = bool(manifest["task"]["policy"]["cross_office"])
     out: dict[str, frozenset[str]] = {}
     for m in pool:

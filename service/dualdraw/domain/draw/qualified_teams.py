@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dualdraw.domain.canonical_json import canonical_json
+from dualdraw.domain.draw.object_plan import ObjectPlan
 from dualdraw.domain.draw.policy_teams import PlannedObject, Shortage, department_seed, policy_team_key
 from dualdraw.domain.draw.ranked_teams import Rankings, ranked_team
 from dualdraw.domain.draw.selection import Selected
@@ -85,6 +86,31 @@ class QualifiedPoolMember:
             None if c is None else Certificate(c["speciality"], c["expires_on"]),
             frozenset(e["conflicts"]),
             frozenset(e["recent"]),
+        )
+
+    def bare_line(self) -> str:
+        """The ``dualdraw-draw/4`` pool line: without ``conflicts`` and ``recent`` (they are in the plan)."""
+        c = self.certificate
+        return canonical_json(
+            {
+                "badge_number": self.badge_number,
+                "certificate": None
+                if c is None
+                else {"expires_on": c.expires_on, "speciality": c.speciality},
+                "department_id": self.department_id,
+                "office": self.office,
+            }
+        ).decode("utf-8")
+
+    @staticmethod
+    def from_bare_line(line: str) -> QualifiedPoolMember:
+        e = json.loads(line)
+        c = e["certificate"]
+        return QualifiedPoolMember(
+            e["badge_number"],
+            e["department_id"],
+            e["office"],
+            None if c is None else Certificate(c["speciality"], c["expires_on"]),
         )
 
     def qualified(self, line: str, as_of: str) -> bool:
@@ -458,38 +484,64 @@ def qualified_team_rules(manifest: Mapping[str, Any]) -> QualifiedTeamRules:
     )
 
 
-def planned_objects(manifest: Mapping[str, Any], codes: Iterable[str] | None = None) -> list[PlannedObject]:
-    """The plan's objects (all eligible ones, or those of ``codes`` in that order)."""
-    rows = manifest["objects"]["plan"]
+def planned_objects(
+    manifest: Mapping[str, Any], codes: Iterable[str] | None = None, plan: ObjectPlan | None = None
+) -> list[PlannedObject]:
+    """The plan's objects (all rows, or those of ``codes`` in that order); the plan is the manifest's unless
+    given."""
+    rows = (plan or ObjectPlan.from_manifest(manifest)).rows
     if codes is None:
-        return [PlannedObject(code, dep, office) for code, dep, office in rows]
-    wanted = codes if isinstance(codes, list) else list(codes)
-    chosen = set(wanted)
-    plan = {code: (dep, office) for code, dep, office in rows if code in chosen}
-    return [PlannedObject(c, *plan[c]) for c in wanted]
+        return [PlannedObject(r.code, r.department_id, r.office) for r in rows.values()]
+    return [PlannedObject(c, rows[c].department_id, rows[c].office) for c in codes]
+
+
+def pool_members(pool_lines: Sequence[str], plan: ObjectPlan | None) -> list[QualifiedPoolMember]:
+    """The pool: from ``dualdraw-draw/3`` lines (``plan`` ``None``), or from ``dualdraw-draw/4`` lines with
+    each member's conflicts and recent inspections taken from the plan rows that name them."""
+    if plan is None:
+        return [QualifiedPoolMember.from_line(line) for line in pool_lines]
+    conflicts, recent = plan.bars()
+    out = []
+    for line in pool_lines:
+        m = QualifiedPoolMember.from_bare_line(line)
+        b = m.badge_number
+        out.append(replace(m, conflicts=frozenset(conflicts.get(b, ())), recent=frozenset(recent.get(b, ()))))
+    return out
 
 
 def form_qualified_teams(
-    seed: bytes, selected: Sequence[Selected], pool_lines: Sequence[str], manifest: Mapping[str, Any]
+    seed: bytes,
+    selected: Sequence[Selected],
+    pool_lines: Sequence[str],
+    manifest: Mapping[str, Any],
+    plan: ObjectPlan | None = None,
+    bars_in_plan: bool = False,
 ) -> list[Team]:
-    """The teams of the ``selected`` objects from the frozen pool lines and the manifest's plan and policy."""
-    objects = planned_objects(manifest, [s.credit_code for s in selected])
-    pool = [QualifiedPoolMember.from_line(line) for line in pool_lines]
+    """The teams of the ``selected`` objects from the frozen pool lines, the plan (the manifest's unless
+    given; with ``bars_in_plan`` the conflicts and recent inspections are the plan rows') and the policy."""
+    objects = planned_objects(manifest, [s.credit_code for s in selected], plan)
+    pool = pool_members(pool_lines, plan if bars_in_plan else None)
     return qualified_teams_for_plan(seed, objects, pool, qualified_team_rules(manifest))
 
 
 def qualified_substitution_pool(
-    pool_lines: Sequence[str], manifest: Mapping[str, Any], credit_code: str, removed_badge: str
+    pool_lines: Sequence[str],
+    manifest: Mapping[str, Any],
+    credit_code: str,
+    removed_badge: str,
+    plan: ObjectPlan | None = None,
+    bars_in_plan: bool = False,
 ) -> dict[str, frozenset[str]]:
     """The candidates of a substitution (§8.1) in a ``dualdraw-draw/3`` draw, as ``badge → barred codes``:
     inspectors of the removed member's department holding that department's line on ``as_of`` (a removed
     assistant too is replaced by a qualified inspector), with the object barred for those who declared a
     conflict, inspected it recently or (cross-office) share its office. No workload cap."""
     rules = qualified_team_rules(manifest)
-    pool = [QualifiedPoolMember.from_line(line) for line in pool_lines]
+    pool = pool_members(pool_lines, plan if bars_in_plan else None)
     department = next(m.department_id for m in pool if m.badge_number == removed_badge)
     line = rules.cooperating_lines.get(department, rules.speciality)
-    office = {code: o for code, _, o in manifest["objects"]["plan"]}.get(credit_code, "")
+    row = (plan or ObjectPlan.from_manifest(manifest)).rows.get(credit_code)
+    office = row.office if row is not None else ""
     out: dict[str, frozenset[str]] = {}
     for m in pool:
         if m.department_id != department or not m.qualified(line, rules.as_of):

@@ -1,8 +1,9 @@
 """The draw algorithms by version: the one place that decides what a draw of a given version computes.
 
 Execute, recompute and the offline verifier all call ``algorithm_for(draw's algorithm_version)``; every new
-draw is a ``QUALIFIED_DRAW`` (caps and raises apply to all, every team member qualified); ``PLAIN_DRAW`` and
-``POLICY_DRAW`` stay to verify the draws made with them (docs/DRAW-ALGORITHM.md §4-§8, §14).
+draw is a ``COMMITTED_PLAN_DRAW`` (caps and raises apply to all, every team member qualified, the object plan
+committed by root and given to the methods beside the manifest); ``PLAIN_DRAW``, ``POLICY_DRAW`` and
+``QUALIFIED_DRAW`` stay to verify the draws made with them (docs/DRAW-ALGORITHM.md §4-§8, §14).
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ from typing import Any, Protocol
 
 from dualdraw.domain.draw.algorithm import set_digest
 from dualdraw.domain.draw.commitments import EligibleEntry
+from dualdraw.domain.draw.object_plan import ObjectPlan, RaisedRow
 from dualdraw.domain.draw.policy_teams import PoolMember, form_policy_teams, policy_substitution_pool
 from dualdraw.domain.draw.qualified_teams import (
     QualifiedPoolMember,
     form_qualified_teams,
+    planned_objects,
+    pool_members,
     qualified_substitution_pool,
     qualified_team_rules,
     refuse_unstaffable,
@@ -33,6 +37,7 @@ from dualdraw.domain.model import Inspector, Speciality, TeamMember
 PLAIN_DRAW = "dualdraw-draw/1"
 POLICY_DRAW = "dualdraw-draw/2"
 QUALIFIED_DRAW = "dualdraw-draw/3"
+COMMITTED_PLAN_DRAW = "dualdraw-draw/4"
 POOL_SPECIALITY = "pool"
 """The speciality a plain draw's frozen pool entries are given when read back: they are qualified already."""
 
@@ -65,8 +70,18 @@ class DrawAlgorithm(Protocol):
         """Selection needs each eligible object's stratum (from the commitments), not only its code."""
         ...
 
+    @property
+    def plan_in_manifest(self) -> bool:
+        """The manifest lists the object plan (``objects.plan``, ``objects.raised``); otherwise it commits to
+        it by roots and the plan travels beside the eligible rows (``dualdraw-draw/4``)."""
+        ...
+
     def manifest_problem(self, manifest: Mapping[str, Any]) -> str | None:
         """What is wrong with the manifest's strata for this version, if anything."""
+        ...
+
+    def manifest_plan(self, manifest: Mapping[str, Any]) -> ObjectPlan:
+        """The object plan the manifest lists (empty for versions without one, or whose plan is beside it)."""
         ...
 
     def select(
@@ -82,15 +97,17 @@ class DrawAlgorithm(Protocol):
         selected: Sequence[Selected],
         pool_lines: Sequence[str],
         manifest: Mapping[str, Any],
+        plan: ObjectPlan,
     ) -> list[Team]:
-        """One team per selected object, in order. Raises ``FailedPrecondition`` when the constraints
-        cannot be met (nothing is relaxed)."""
+        """One team per selected object, in order (``plan`` has at least the selected objects' rows).
+        Raises ``FailedPrecondition`` when the constraints cannot be met (nothing is relaxed)."""
         ...
 
     def substitution_pool(
         self,
         pool_lines: Sequence[str],
         manifest: Mapping[str, Any],
+        plan: ObjectPlan,
         credit_code: str,
         removed_badge: str,
         leader: bool,
@@ -98,22 +115,42 @@ class DrawAlgorithm(Protocol):
         """The candidates of a substitution on ``credit_code``'s team as ``badge → barred codes``."""
         ...
 
-    def departments(self, manifest: Mapping[str, Any]) -> dict[str, str]:
+    def departments(self, plan: ObjectPlan) -> dict[str, str]:
         """Credit code → the department the object is handed to (empty: the task's department)."""
         ...
 
-    def eligible_problem(self, entries: Sequence[EligibleEntry], manifest: Mapping[str, Any]) -> str | None:
-        """What is wrong with the eligible entries' strata against the manifest, if anything."""
+    def eligible_problem(
+        self, entries: Sequence[EligibleEntry], manifest: Mapping[str, Any], plan: ObjectPlan
+    ) -> str | None:
+        """What is wrong with the eligible entries' strata against the manifest and the plan's raises
+        (and, for versions with a plan, whether the plan covers exactly the entries), if anything."""
         ...
 
     def pool_problem(self, pool_lines: Sequence[str]) -> str | None:
         """What is wrong with the frozen pool lines' form, if anything."""
         ...
 
-    def refuse_unstaffable(self, pool_lines: Sequence[str], manifest: Mapping[str, Any]) -> None:
+    def refuse_unstaffable(
+        self, pool_lines: Sequence[str], manifest: Mapping[str, Any], plan: ObjectPlan
+    ) -> None:
         """Before the entropy exists: raises ``FailedPrecondition`` when some eligible object could not be
         given a team whatever the seed (only versions that can know it check)."""
         ...
+
+
+def stratum_problem(n: int, entry: EligibleEntry, raised: Mapping[str, RaisedRow]) -> str | None:
+    """What is wrong with the ``n``-th eligible entry's stratum (a policy draw's: its risk class, or the class
+    a raise moved it to), if anything."""
+    if entry.stratum == entry.risk_class and entry.code not in raised:
+        return None
+    row = raised.get(entry.code)
+    old, new = (row.from_class, row.to_class) if row is not None else (entry.risk_class, entry.risk_class)
+    if old == entry.risk_class and entry.stratum == new:
+        return None
+    return (
+        f"eligible[{n}]: stratum {entry.stratum} is not its class {entry.risk_class} "
+        "or the class the manifest raised it to"
+    )
 
 
 def pool_inspector(line: str) -> Inspector:
@@ -135,6 +172,10 @@ class PlainDraw:
     version = PLAIN_DRAW
     manifest_version = "dualdraw-manifest/2"
     stratified = False
+    plan_in_manifest = True
+
+    def manifest_plan(self, manifest: Mapping[str, Any]) -> ObjectPlan:
+        return ObjectPlan()
 
     def manifest_problem(self, manifest: Mapping[str, Any]) -> str | None:
         ratios = stratum_ratios(manifest)
@@ -159,6 +200,7 @@ class PlainDraw:
         selected: Sequence[Selected],
         pool_lines: Sequence[str],
         manifest: Mapping[str, Any],
+        plan: ObjectPlan,
     ) -> list[Team]:
         return form_teams(
             seed,
@@ -173,22 +215,27 @@ class PlainDraw:
         self,
         pool_lines: Sequence[str],
         manifest: Mapping[str, Any],
+        plan: ObjectPlan,
         credit_code: str,
         removed_badge: str,
         leader: bool,
     ) -> dict[str, Collection[str]]:
         return {i.badge_number: i.conflicts for i in map(pool_inspector, pool_lines)}
 
-    def departments(self, manifest: Mapping[str, Any]) -> dict[str, str]:
+    def departments(self, plan: ObjectPlan) -> dict[str, str]:
         return {}
 
-    def eligible_problem(self, entries: Sequence[EligibleEntry], manifest: Mapping[str, Any]) -> str | None:
+    def eligible_problem(
+        self, entries: Sequence[EligibleEntry], manifest: Mapping[str, Any], plan: ObjectPlan
+    ) -> str | None:
         return None
 
     def pool_problem(self, pool_lines: Sequence[str]) -> str | None:
         return None
 
-    def refuse_unstaffable(self, pool_lines: Sequence[str], manifest: Mapping[str, Any]) -> None:
+    def refuse_unstaffable(
+        self, pool_lines: Sequence[str], manifest: Mapping[str, Any], plan: ObjectPlan
+    ) -> None:
         return None
 
 
@@ -198,6 +245,10 @@ class PolicyDraw:
     version = POLICY_DRAW
     manifest_version = "dualdraw-manifest/3"
     stratified = True
+    plan_in_manifest = True
+
+    def manifest_plan(self, manifest: Mapping[str, Any]) -> ObjectPlan:
+        return ObjectPlan.from_manifest(manifest)
 
     def manifest_problem(self, manifest: Mapping[str, Any]) -> str | None:
         return None
@@ -213,34 +264,35 @@ class PolicyDraw:
         selected: Sequence[Selected],
         pool_lines: Sequence[str],
         manifest: Mapping[str, Any],
+        plan: ObjectPlan,
     ) -> list[Team]:
-        return form_policy_teams(seed, selected, pool_lines, dict(manifest))
+        return form_policy_teams(seed, selected, pool_lines, dict(manifest), plan)
 
     def substitution_pool(
         self,
         pool_lines: Sequence[str],
         manifest: Mapping[str, Any],
+        plan: ObjectPlan,
         credit_code: str,
         removed_badge: str,
         leader: bool,
     ) -> dict[str, Collection[str]]:
-        return dict(policy_substitution_pool(pool_lines, dict(manifest), credit_code, removed_badge, leader))
+        return dict(
+            policy_substitution_pool(pool_lines, dict(manifest), credit_code, removed_badge, leader, plan)
+        )
 
-    def departments(self, manifest: Mapping[str, Any]) -> dict[str, str]:
-        return {code: dep for code, dep, _ in manifest["objects"]["plan"]}
+    def departments(self, plan: ObjectPlan) -> dict[str, str]:
+        return {code: row.department_id for code, row in plan.rows.items()}
 
-    def eligible_problem(self, entries: Sequence[EligibleEntry], manifest: Mapping[str, Any]) -> str | None:
-        raised = {code: (old, new) for code, old, new in manifest["objects"]["raised"]}
+    def eligible_problem(
+        self, entries: Sequence[EligibleEntry], manifest: Mapping[str, Any], plan: ObjectPlan
+    ) -> str | None:
+        raised = plan.raised or {}
         for n, entry in enumerate(entries):
-            if entry.stratum == entry.risk_class and entry.code not in raised:
-                continue
-            old, new = raised.get(entry.code, (entry.risk_class, entry.risk_class))
-            if not (old == entry.risk_class and entry.stratum == new):
-                return (
-                    f"eligible[{n}]: stratum {entry.stratum} is not its class {entry.risk_class} "
-                    "or the class the manifest raised it to"
-                )
-        plan_codes = set_digest(code for code, _, _ in manifest["objects"]["plan"])
+            problem = stratum_problem(n, entry, raised)
+            if problem is not None:
+                return problem
+        plan_codes = set_digest(plan.rows)
         if plan_codes != manifest["objects"]["eligible_digest"]:
             return "manifest: the plan does not cover exactly the eligible objects"
         return None
@@ -250,7 +302,9 @@ class PolicyDraw:
             return "pool: lines not canonical"
         return None
 
-    def refuse_unstaffable(self, pool_lines: Sequence[str], manifest: Mapping[str, Any]) -> None:
+    def refuse_unstaffable(
+        self, pool_lines: Sequence[str], manifest: Mapping[str, Any], plan: ObjectPlan
+    ) -> None:
         return None
 
 
@@ -278,35 +332,92 @@ class QualifiedDraw(PolicyDraw):
         selected: Sequence[Selected],
         pool_lines: Sequence[str],
         manifest: Mapping[str, Any],
+        plan: ObjectPlan,
     ) -> list[Team]:
-        return form_qualified_teams(seed, selected, pool_lines, manifest)
+        return form_qualified_teams(seed, selected, pool_lines, manifest, plan)
 
     def substitution_pool(
         self,
         pool_lines: Sequence[str],
         manifest: Mapping[str, Any],
+        plan: ObjectPlan,
         credit_code: str,
         removed_badge: str,
         leader: bool,
     ) -> dict[str, Collection[str]]:
-        return dict(qualified_substitution_pool(pool_lines, manifest, credit_code, removed_badge))
+        return dict(qualified_substitution_pool(pool_lines, manifest, credit_code, removed_badge, plan))
 
     def pool_problem(self, pool_lines: Sequence[str]) -> str | None:
         if any(QualifiedPoolMember.from_line(line).line() != line for line in pool_lines):
             return "pool: lines not canonical"
         return None
 
-    def refuse_unstaffable(self, pool_lines: Sequence[str], manifest: Mapping[str, Any]) -> None:
+    def refuse_unstaffable(
+        self, pool_lines: Sequence[str], manifest: Mapping[str, Any], plan: ObjectPlan
+    ) -> None:
         pool = [QualifiedPoolMember.from_line(line) for line in pool_lines]
         refuse_unstaffable(
-            staffing_shortages(manifest["objects"]["plan"], pool, qualified_team_rules(manifest))
+            staffing_shortages((r[:3] for r in plan.rows.values()), pool, qualified_team_rules(manifest))
         )
+
+
+class CommittedPlanDraw(QualifiedDraw):
+    """``dualdraw-draw/4``: teams exactly as ``dualdraw-draw/3``, but the manifest commits to the object
+    plan and the raises by salted Merkle roots (``objects.plan_root``, ``objects.raised_root``) instead of
+    listing them, and the pool lines name no objects: each plan row carries the badges barred from its
+    object (conflicts, recent inspections). A public bundle then shows no code but the selected ones
+    (docs/DRAW-ALGORITHM.md §14.8)."""
+
+    version = COMMITTED_PLAN_DRAW
+    manifest_version = "dualdraw-manifest/5"
+    plan_in_manifest = False
+
+    def manifest_plan(self, manifest: Mapping[str, Any]) -> ObjectPlan:
+        return ObjectPlan()
+
+    def form_teams(
+        self,
+        seed: bytes,
+        selected: Sequence[Selected],
+        pool_lines: Sequence[str],
+        manifest: Mapping[str, Any],
+        plan: ObjectPlan,
+    ) -> list[Team]:
+        return form_qualified_teams(seed, selected, pool_lines, manifest, plan, bars_in_plan=True)
+
+    def substitution_pool(
+        self,
+        pool_lines: Sequence[str],
+        manifest: Mapping[str, Any],
+        plan: ObjectPlan,
+        credit_code: str,
+        removed_badge: str,
+        leader: bool,
+    ) -> dict[str, Collection[str]]:
+        return dict(
+            qualified_substitution_pool(
+                pool_lines, manifest, credit_code, removed_badge, plan, bars_in_plan=True
+            )
+        )
+
+    def pool_problem(self, pool_lines: Sequence[str]) -> str | None:
+        if any(QualifiedPoolMember.from_bare_line(line).bare_line() != line for line in pool_lines):
+            return "pool: lines not canonical"
+        return None
+
+    def refuse_unstaffable(
+        self, pool_lines: Sequence[str], manifest: Mapping[str, Any], plan: ObjectPlan
+    ) -> None:
+        pool = pool_members(pool_lines, plan)
+        objects = planned_objects(manifest, None, plan)
+        refuse_unstaffable(staffing_shortages(objects, pool, qualified_team_rules(manifest)))
 
 
 ALGORITHMS: dict[str, DrawAlgorithm] = {
     PLAIN_DRAW: PlainDraw(),
     POLICY_DRAW: PolicyDraw(),
     QUALIFIED_DRAW: QualifiedDraw(),
+    COMMITTED_PLAN_DRAW: CommittedPlanDraw(),
 }
 
 
@@ -319,9 +430,9 @@ def algorithm_for(version: str) -> DrawAlgorithm:
 
 
 def algorithm_for_new_draw() -> DrawAlgorithm:
-    """The algorithm every new draw uses; never ``PLAIN_DRAW`` or ``POLICY_DRAW``, which only verify older
-    draws."""
-    return ALGORITHMS[QUALIFIED_DRAW]
+    """The algorithm every new draw uses; ``PLAIN_DRAW``, ``POLICY_DRAW`` and ``QUALIFIED_DRAW`` only verify
+    older draws."""
+    return ALGORITHMS[COMMITTED_PLAN_DRAW]
 
 
 def _task_ratio(manifest: Mapping[str, Any]) -> Fraction:

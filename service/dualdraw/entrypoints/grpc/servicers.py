@@ -278,7 +278,7 @@ class DrawServicer(draws_pb2_grpc.DrawServiceServicer):
             found = uow.directory.inspectors_by_badge(badges)
             inspectors = {b: i.name for b, i in found.items()}
             inspector_departments = {b: i.department_id for b, i in found.items()}
-            handed_to = draw_policy.assignment_departments(draw, task.department_id if task else "")
+            handed_to = draw_policy.assignment_departments(uow, draw, task.department_id if task else "")
             if not handed_to and task is not None:
                 handed_to = {a.credit_code: task.department_id for a in page.items}
         return draws_pb2.ListAssignmentsResponse(

@@ -224,7 +224,7 @@ class VerifiableDrawServicer(verification_pb2_grpc.VerifiableDrawServiceServicer
                 chunk = verification_pb2.DrawBundleChunk(offset=offset, data=data)
                 if first:
                     chunk.draw_id, chunk.variant, chunk.total_size_bytes = built.draw_id, variant, built.size
-                    chunk.format = form
+                    chunk.format = built.form  # the format written: /2 for a dualdraw-draw/4 draw
                     first = False
                 if following is None:
                     chunk.content_sha256 = built.sha256

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Collection, Iterator, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +28,7 @@ from dualdraw.adapters.store.rows import (
 )
 from dualdraw.domain.draw.commitments import EligibleEntry
 from dualdraw.domain.draw.entropy import EntropyInput
+from dualdraw.domain.draw.object_plan import ObjectPlan, PlanRow, RaisedRow
 from dualdraw.domain.draw.substitution import Substitution
 from dualdraw.domain.errors import AlreadyExists, NotFound
 from dualdraw.domain.model import Assignment, Draw
@@ -75,10 +77,36 @@ class SqlDrawLifecycleRepository(SqlRepository):
         )
         return [PendingDraw(*row) for row in rows]
 
-    def add_commitments(self, draw_id: str, salt_key: str, entries: Sequence[EligibleEntry]) -> None:
+    def add_commitments(
+        self, draw_id: str, salt_key: str, entries: Sequence[EligibleEntry], plan: ObjectPlan | None = None
+    ) -> None:
         lines = [f"{e.code}\t{e.stratum}\t{e.risk_class}" for e in entries]  # e.line(), without 1M calls
-        values = {"draw_id": draw_id, "salt_key": salt_key, "entries_zlib": pack_codes(lines)}
+        values: dict[str, Any] = {"draw_id": draw_id, "salt_key": salt_key, "entries_zlib": pack_codes(lines)}
+        if plan is not None:
+            values["plan_zlib"] = pack_codes([row.stored() for row in plan.rows.values()])
+            raised = plan.raised or {}
+            values["raised_zlib"] = pack_codes(
+                [f"{r.code}\t{r.from_class}\t{r.to_class}" for r in raised.values()]
+            )
         self._connection.execute(sa.insert(DRAW_COMMITMENTS).values(values))
+
+    def object_plan(self, draw_id: str) -> ObjectPlan | None:
+        found = self.object_plan_rows(draw_id)
+        if found is None:
+            return None
+        rows, raised = found
+        return ObjectPlan.of(rows, raised)
+
+    def object_plan_rows(self, draw_id: str) -> tuple[Iterator[PlanRow], list[RaisedRow]] | None:
+        row = self._connection.execute(
+            sa.select(DRAW_COMMITMENTS.c.plan_zlib, DRAW_COMMITMENTS.c.raised_zlib).where(
+                DRAW_COMMITMENTS.c.draw_id == draw_id
+            )
+        ).first()
+        if row is None or row.plan_zlib is None:
+            return None
+        raised = [RaisedRow(*line.split("\t")) for line in unpack_codes(row.raised_zlib or pack_codes([]))]
+        return map(PlanRow.from_stored, iter_codes(row.plan_zlib)), raised
 
     def commitments(self, draw_id: str) -> tuple[str, list[EligibleEntry]] | None:
         row = self._connection.execute(

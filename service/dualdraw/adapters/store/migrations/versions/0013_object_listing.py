@@ -5,7 +5,7 @@ of a walk of the primary key that filters out every other department's objects (
 departments' objects through the index's first column.
 
 Revision ID: object_listing
-Revises: experts
+Revises: object_plan
 Create Date: 2026-12-04
 """
 
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "object_listing"
-down_revision: str | Sequence[str] | None = "experts"
+down_revision: str | Sequence[str] | None = "object_plan"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,55 @@
+"""The object plan of ``dualdraw-draw/4`` (docs/DRAW-ALGORITHM.md §14.8): stored rows read back as written,
+the bars inverted per inspector, and the one-pass proofs equal to the audit log's one-leaf proofs."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from dualdraw.domain.audit.merkle import inclusion_proof, root, verify_inclusion
+from dualdraw.domain.draw.object_plan import (
+    ObjectPlan,
+    PlanRow,
+    RaisedRow,
+    inclusion_proofs,
+    plan_salt,
+    raise_salt,
+)
+
+
+def test_a_stored_plan_row_reads_back_as_written() -> None:
+    row = PlanRow("91330000000000001H", "杭州市局", 'a "quoted" office\n', ("B-1", "B-2"), ("B-3",))
+    assert PlanRow.from_stored(row.stored()) == row
+    assert "\n" not in row.stored()
+
+
+def test_bars_list_for_each_badge_the_objects_that_name_it() -> None:
+    plan = ObjectPlan.of(
+        [PlanRow("O1", "d", "", ("A", "B"), ()), PlanRow("O2", "d", "", ("A",), ("B",))],
+        [RaisedRow("O2", "B", "C")],
+    )
+    conflicts, recent = plan.bars()
+    assert conflicts == {"A": {"O1", "O2"}, "B": {"O1"}}
+    assert recent == {"B": {"O2"}}
+
+
+def test_the_plan_and_raise_salts_are_not_the_eligible_salt() -> None:
+    key = bytes(range(32))
+    eligible = hashlib.sha256(b"dualdraw/salt/v1\x00" + key + b"O1").hexdigest()
+    assert len({eligible, plan_salt(key, "O1"), raise_salt(key, "O1")}) == 3
+    assert plan_salt(key, "O1") == hashlib.sha256(b"dualdraw/plan-salt/v1\x00" + key + b"O1").hexdigest()
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 8, 13, 32, 33])
+def test_one_pass_proofs_are_the_one_leaf_proofs(size: int) -> None:
+    leaves = sorted(hashlib.sha256(str(i).encode()).digest() for i in range(size))
+    marked = [*range(0, size, 3), size - 1]
+    proofs = inclusion_proofs(leaves, marked)
+    assert sorted(proofs) == sorted(set(marked))
+    for i, proof in proofs.items():
+        assert proof == inclusion_proof(i, leaves)
+        assert verify_inclusion(i, size, leaves[i], proof, root(leaves))
+    assert inclusion_proofs(leaves, []) == {}
+    with pytest.raises(ValueError, match="outside"):
+        inclusion_proofs(leaves, [size])
