@@ -229,7 +229,12 @@ def draw_process_draws(
             engine.start()
         except Unavailable as exc:
             log.warning("%s; the first draw tries again", exc)
-        yield InProcessDraws(store.unit_of_work, _Timed(engine, rule_seconds), settings.entropy)
+        yield InProcessDraws(
+            store.unit_of_work,
+            _Timed(engine, rule_seconds),
+            settings.entropy,
+            snapshot_unit_of_work=store.snapshot_unit_of_work if store.writers_exclude_each_other else None,
+        )
     finally:
         engine.close()
         store.dispose()
