@@ -88,6 +88,14 @@ def _copy(database_url: str) -> tuple[str, Any]:
     return url.set(database=name).render_as_string(hide_password=False), drop
 
 
+def _high_water_mb() -> int:
+    """This process's peak resident memory so far (``VmHWM``)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) // 1024
+    return 0
+
+
 def draw(database_url: str) -> dict[str, Any]:
     copy_url, drop = _copy(database_url)
     try:
@@ -105,10 +113,13 @@ def draw(database_url: str) -> dict[str, Any]:
         stages: dict[str, float] = {}
         last = [time.perf_counter()]
 
+        high_water: dict[str, int] = {}
+
         def progress(stage: str, done: int, total: int) -> None:
             if done == total and stage not in stages:
                 now = time.perf_counter()
                 stages[stage] = round(now - last[0], 3)
+                high_water[stage] = _high_water_mb()
                 last[0] = now
 
         with ExclusionEngine() as engine:
@@ -138,6 +149,7 @@ def draw(database_url: str) -> dict[str, Any]:
         "selected": outcome.draw.selected_count,
         "eligible_digest": outcome.draw.eligible_digest,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "peak_rss_mb_by_stage_end": high_water,
         "children_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
     }
 

@@ -32,7 +32,7 @@ from dualdraw.domain.exclusions import facts
 from dualdraw.domain.exclusions.compiler import attributes_read, compile_rule_set
 from dualdraw.domain.exclusions.model import EvaluationContext, RuleSet
 from dualdraw.domain.exclusions.schema import FactKind
-from dualdraw.domain.model import Exclusion, InspectionObject, SideFacts
+from dualdraw.domain.model import Exclusion, ObjectAttributes, SideFacts
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ class ExclusionEngine:
         self,
         rule_set: RuleSet,
         context: EvaluationContext,
-        objects: Sequence[InspectionObject],
+        objects: Sequence[ObjectAttributes],
         side_facts: SideFacts,
         *,
         progress: Progress | None = None,
@@ -218,7 +218,7 @@ def _attempt(
 def _shards(
     rule_set: RuleSet,
     context: EvaluationContext,
-    objects: Sequence[InspectionObject],
+    objects: Sequence[ObjectAttributes],
     side_facts: SideFacts,
     shard_size: int,
 ) -> tuple[list[tuple[list[Fact], list[Fact]]], dict[str, list[str]]]:
@@ -261,7 +261,7 @@ def _shards(
     reads_code = any(c.attr == "credit_code" for r in rule_set.rules for c in r.object_conditions)
     representatives: dict[tuple[object, ...], str] = {}
     twins: dict[str, list[str]] = defaultdict(list)
-    evaluated: list[InspectionObject] = []
+    evaluated: list[ObjectAttributes] = []
     object_facts: dict[str, Fact] = {}
     # Equal source attributes give equal facts (region_* derive from region_code), so twins are found
     # without building their facts.
