@@ -5,9 +5,11 @@ once into ``URL`` (a SQLite file, or a PostgreSQL database made afresh) and crea
 ``python -m bench.draw_compare draw --database-url URL`` then draws the whole province in this process on
 a copy of it (a copied SQLite file; on PostgreSQL a database made from the prepared one as its template),
 so every run sees the same contents, and prints one JSON line: the stages' seconds (the draw's progress
-hook), the draw's total, the eligible and selected counts, and the peak resident memory of this process
-and of its children (the rules worker). Run it with ``PYTHONPATH`` naming another tree's ``service`` to
-measure that tree's draw on the same database, alternating with this one's.
+hook) and this process's CPU seconds in each (steadier than the wall clock on a shared machine), the
+draw's total, the rules worker's CPU seconds, the eligible and selected counts, and the peak resident
+memory of this process (also as it was at the end of each stage) and of its children (the rules
+worker). Run it with ``PYTHONPATH`` naming another tree's ``service`` to measure that tree's draw on the
+same database, alternating with this one's.
 
 ``python -m bench.draw_compare api --database-url URL`` draws the same copy through the gRPC API instead:
 a ``dualdraw serve`` subprocess (its draw process does the draw), the call timed by the client, the draw
@@ -111,7 +113,9 @@ def draw(database_url: str) -> dict[str, Any]:
             caller=CALLER,
         )
         stages: dict[str, float] = {}
+        cpu: dict[str, float] = {}
         last = [time.perf_counter()]
+        last_cpu = [time.process_time()]
 
         high_water: dict[str, int] = {}
 
@@ -119,12 +123,14 @@ def draw(database_url: str) -> dict[str, Any]:
             if done == total and stage not in stages:
                 now = time.perf_counter()
                 stages[stage] = round(now - last[0], 3)
+                cpu[stage] = round(time.process_time() - last_cpu[0], 3)
                 high_water[stage] = _high_water_mb()
-                last[0] = now
+                last[0], last_cpu[0] = now, time.process_time()
 
         with ExclusionEngine() as engine:
             rule_set = load_rule_set([RULES])
             start = last[0] = time.perf_counter()
+            last_cpu[0] = time.process_time()
             outcome = run_draw(
                 store.unit_of_work(),
                 engine,
@@ -137,6 +143,7 @@ def draw(database_url: str) -> dict[str, Any]:
             )
             total = time.perf_counter() - start
         store.dispose()
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
     finally:
         drop()
     return {
@@ -144,6 +151,8 @@ def draw(database_url: str) -> dict[str, Any]:
         "database": make_url(database_url).get_backend_name(),
         "total_s": round(total, 3),
         "stages_s": stages,
+        "stages_cpu_s": cpu,
+        "rules_worker_cpu_s": round(children.ru_utime + children.ru_stime, 3),
         "in_scope": outcome.draw.in_scope_count,
         "eligible": outcome.draw.eligible_count,
         "selected": outcome.draw.selected_count,

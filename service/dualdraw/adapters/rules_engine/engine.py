@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import NamedTuple, Self
 
-from dualdraw.adapters.rules_engine.worker import Fact, Match, serve
+from dualdraw.adapters.rules_engine.worker import Fact, Match, serve, shard_texts
 from dualdraw.adapters.worker_process import RETRY_ONCE, Supervisor, WorkerFailure, WorkerProcess
 from dualdraw.domain.errors import FailedPrecondition, Unavailable
 from dualdraw.domain.exclusions import facts
@@ -223,12 +223,12 @@ def _attempt(
 
 
 class Shard(NamedTuple):
-    """The facts of one shard: side facts (campaigns, then those of its objects) and object facts; and
-    how many objects are decided once it is (its own, every shard's before it and the twins found so
-    far)."""
+    """The facts of one shard as the worker asserts them (``worker.shard_texts``): side facts (campaigns,
+    then those of its objects) and object facts; and how many objects are decided once it is (its own,
+    every shard's before it and the twins found so far)."""
 
-    side: list[Fact]
-    objects: list[Fact]
+    side: str
+    objects: str
     decided: int
 
 
@@ -299,10 +299,10 @@ def _shards(
     object_attrs = attrs[FactKind.OBJECT]
 
     def shard(chunk: list[ObjectAttributes], decided: int) -> Shard:
-        side = list(campaigns)
+        side = [dict(c) for c in campaigns]  # in every shard: copies, as each session claims its ids
         for credit_code in dict.fromkeys(o.credit_code for o in chunk):  # once per code, in order
             side.extend(by_code.get(credit_code, ()))
-        return Shard(side, [facts.object_fact(o, object_attrs) for o in chunk], decided)
+        return Shard(*shard_texts(side, [facts.object_fact(o, object_attrs) for o in chunk]), decided)
 
     if reads_code:
         return (
