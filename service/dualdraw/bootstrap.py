@@ -31,7 +31,7 @@ from dualdraw.domain.draw.beacon import chain
 from dualdraw.domain.errors import Unavailable
 from dualdraw.domain.evidence import EvidenceLimits
 from dualdraw.domain.exclusions.model import EvaluationContext, RuleSet
-from dualdraw.domain.model import Exclusion, InspectionObject, SideFacts
+from dualdraw.domain.model import Exclusion, ObjectAttributes, SideFacts
 from dualdraw.domain.outbox import Destination
 from dualdraw.domain.policy import DrawRules
 from dualdraw.runtime.telemetry import time_rule_evaluation
@@ -229,7 +229,12 @@ def draw_process_draws(
             engine.start()
         except Unavailable as exc:
             log.warning("%s; the first draw tries again", exc)
-        yield InProcessDraws(store.unit_of_work, _Timed(engine, rule_seconds), settings.entropy)
+        yield InProcessDraws(
+            store.unit_of_work,
+            _Timed(engine, rule_seconds),
+            settings.entropy,
+            snapshot_unit_of_work=store.snapshot_unit_of_work if store.writers_exclude_each_other else None,
+        )
     finally:
         engine.close()
         store.dispose()
@@ -246,7 +251,7 @@ class _Timed:
         self,
         rule_set: RuleSet,
         context: EvaluationContext,
-        objects: Sequence[InspectionObject],
+        objects: Sequence[ObjectAttributes],
         side_facts: SideFacts,
         *,
         progress: Callable[[int, int], None] | None = None,

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from fractions import Fraction
+from typing import NamedTuple, Protocol
 
 
 class DepartmentLevel(IntEnum):
@@ -88,6 +89,44 @@ class InspectionObject:
     risk_class: RiskClass
     status: ObjectStatus
     office: str = ""
+
+
+class ObjectAttributes(Protocol):
+    """What the exclusion rules, strata, raises and hand-over read of an inspection object: every attribute
+    but its name. ``InspectionObject`` and ``DrawObject`` both have them."""
+
+    @property
+    def credit_code(self) -> str: ...
+    @property
+    def region_code(self) -> str: ...
+    @property
+    def registering_department_id(self) -> str: ...
+    @property
+    def industry(self) -> str: ...
+    @property
+    def business_lines(self) -> tuple[str, ...]: ...
+    @property
+    def risk_class(self) -> RiskClass: ...
+    @property
+    def status(self) -> ObjectStatus: ...
+    @property
+    def office(self) -> str: ...
+
+
+class DrawObject(NamedTuple):
+    """An in-scope object as a draw loads it: an ``InspectionObject`` without its name (no rule, stratum,
+    raise or hand-over reads it), as one tuple. A draw holds one per object in scope, millions of them:
+    a tuple is built at C speed and is smaller than a dataclass, and the name is most of an object's
+    text."""
+
+    credit_code: str
+    region_code: str
+    registering_department_id: str
+    industry: str
+    business_lines: tuple[str, ...]
+    risk_class: RiskClass
+    status: ObjectStatus
+    office: str
 
 
 @dataclass(frozen=True)

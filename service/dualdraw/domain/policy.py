@@ -18,8 +18,8 @@ from typing import Any
 
 from dualdraw.domain.errors import FieldViolation, Violations
 from dualdraw.domain.model import (
-    InspectionObject,
     ItemKind,
+    ObjectAttributes,
     RiskClass,
 )
 
@@ -416,7 +416,7 @@ _CREDIT_CODE = attrgetter("credit_code")
 
 
 def hand_over(
-    objects: Iterable[InspectionObject], task_department_id: str, central: bool, subtree: frozenset[str]
+    objects: Iterable[ObjectAttributes], task_department_id: str, central: bool, subtree: frozenset[str]
 ) -> dict[str, str]:
     """The department every object is handed to: its registering (supervising) branch in a central draw,
     otherwise the task's department. Raises ``ValueError`` for an object registered outside ``subtree``
@@ -460,7 +460,7 @@ def raised_class(risk_class: str, raise_to: str) -> str:
 
 def compute_raises(
     policy: TaskPolicy,
-    objects: Sequence[InspectionObject],
+    objects: Sequence[ObjectAttributes],
     as_of: dt.date,
     complaints: Mapping[str, Sequence[tuple[str, dt.date]]],
     serious_violations: Mapping[str, Sequence[tuple[str, dt.date]]],

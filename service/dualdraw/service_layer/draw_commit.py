@@ -210,10 +210,11 @@ def commit_in(
     algorithm = algorithm_for_new_draw()
     claim_history_scope(uow, tree, task, policy, item.code)
     object_filter = task_object_filter(tree, task)
-    objects = uow.directory.objects_matching(object_filter)
+    objects = uow.directory.draw_objects_matching(object_filter)
     side_facts = uow.directory.side_facts_matching(object_filter)
+    in_scope_count = len(objects)
     if progress:
-        progress("load", len(objects), len(objects))
+        progress("load", in_scope_count, in_scope_count)
     context = EvaluationContext(
         as_of=day,
         business_line=item.business_line,
@@ -259,6 +260,7 @@ def commit_in(
         rule_excluded=excluded,
         day=day,
     )
+    del objects  # a draw's largest structure: what follows reads the policy inputs only
     exclusions = sorted(
         exclusions + prepared.cap_exclusions + prepared.other_level_exclusions,
         key=lambda e: (e.credit_code, e.rule_id),
@@ -304,7 +306,7 @@ def commit_in(
         "as_of": day.isoformat(),
         "rule_set": {"hash": rule_set.hash, "version": rule_set.version},
         "objects": {
-            "in_scope": len(objects),
+            "in_scope": in_scope_count,
             "excluded": len(excluded),
             "eligible": len(eligible),
             "eligible_digest": eligible_hash,
@@ -359,7 +361,7 @@ def commit_in(
         rule_set_hash=rule_set.hash,
         rule_set_version=rule_set.version,
         as_of=day,
-        in_scope_count=len(objects),
+        in_scope_count=in_scope_count,
         excluded_count=len(excluded),
         eligible_count=len(eligible),
         selected_count=0,

@@ -66,7 +66,7 @@ def gather_policy_inputs(
     task: model.Task,
     item: model.InspectionItem,
     tree: DepartmentTree,
-    objects: Sequence[model.InspectionObject],
+    objects: Sequence[model.ObjectAttributes],
     side_facts: SideFacts,
     rule_excluded: set[str],
     day: dt.date,

@@ -11,16 +11,21 @@ one they talk to.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from dualdraw.domain import model
+from dualdraw.domain.errors import Unavailable
 from dualdraw.domain.exclusions.model import RuleSet
 from dualdraw.service_layer import bundles, draw_lifecycle, draws
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.draw_progress import StageLog
 from dualdraw.service_layer.entropy_policy import EntropyPolicy
 from dualdraw.service_layer.ports import ExclusionMatcher, UnitOfWork
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class DrawRunner(Protocol):
@@ -49,17 +54,42 @@ class DrawRunner(Protocol):
 
 class InProcessDraws:
     """Runs the draw use cases in this process, with this process's unit of work and rules engine, under
-    the service's ``entropy`` policy (by default: no local secret)."""
+    the service's ``entropy`` policy (by default: no local secret).
+
+    With ``snapshot_unit_of_work`` (SQLite: ``Store.snapshot_unit_of_work``), a draw or commit first runs
+    in a transaction that reads a snapshot and takes the write lock at its first write, after the load,
+    the rules and the commitments: other writers wait for the store, selection and teams only, not for
+    the whole draw (a 1M draw took the lock for longer than their 30 s busy timeout). When its first
+    write finds that another write committed since the snapshot (``Unavailable``
+    ``DATABASE_UNAVAILABLE``, nothing written), the use case runs again in an ``unit_of_work`` that takes
+    the write lock before it reads, as every draw did before."""
 
     def __init__(
         self,
         unit_of_work: Callable[[], UnitOfWork],
         engine: ExclusionMatcher,
         entropy: EntropyPolicy | None = None,
+        snapshot_unit_of_work: Callable[[], UnitOfWork] | None = None,
     ) -> None:
         self._unit_of_work = unit_of_work
         self._engine = engine
         self._entropy = entropy or EntropyPolicy()
+        self._snapshot_unit_of_work = snapshot_unit_of_work
+
+    def _attempts(self, use_case: Callable[[UnitOfWork], T]) -> T:
+        """``use_case`` on a snapshot unit of work if there is one, then once on ``unit_of_work`` if the
+        snapshot was stale when it wrote."""
+        if self._snapshot_unit_of_work is None:
+            return use_case(self._unit_of_work())
+        try:
+            return use_case(self._snapshot_unit_of_work())
+        except Unavailable as exc:
+            if exc.reason != "DATABASE_UNAVAILABLE":
+                raise
+            log.info(
+                "a draw's snapshot was stale when it wrote (%s): drawing again under the write lock", exc
+            )
+        return use_case(self._unit_of_work())
 
     def build_bundle(
         self, draw_id: str, *, variant: str, chunk_bytes: int, form: str = bundles.BUNDLE_FORMAT
@@ -71,15 +101,17 @@ class InProcessDraws:
     def run_draw(
         self, rule_set: RuleSet, *, task_id: str, as_of: dt.date | None, caller: Caller
     ) -> model.Draw:
-        outcome = draws.run_draw(
-            self._unit_of_work(),
-            self._engine,
-            rule_set,
-            task_id=task_id,
-            as_of=as_of,
-            caller=caller,
-            entropy=self._entropy,
-            progress=StageLog(f"draw of task {task_id}"),
+        outcome = self._attempts(
+            lambda uow: draws.run_draw(
+                uow,
+                self._engine,
+                rule_set,
+                task_id=task_id,
+                as_of=as_of,
+                caller=caller,
+                entropy=self._entropy,
+                progress=StageLog(f"draw of task {task_id}"),
+            )
         )
         return outcome.draw
 
@@ -92,16 +124,18 @@ class InProcessDraws:
         caller: Caller,
         declaration: dict[str, Any],
     ) -> model.Draw:
-        return draw_lifecycle.commit_draw(
-            self._unit_of_work(),
-            self._engine,
-            rule_set,
-            task_id=task_id,
-            as_of=as_of,
-            caller=caller,
-            declaration=declaration,
-            entropy=self._entropy,
-            progress=StageLog(f"commit of a draw of task {task_id}"),
+        return self._attempts(
+            lambda uow: draw_lifecycle.commit_draw(
+                uow,
+                self._engine,
+                rule_set,
+                task_id=task_id,
+                as_of=as_of,
+                caller=caller,
+                declaration=declaration,
+                entropy=self._entropy,
+                progress=StageLog(f"commit of a draw of task {task_id}"),
+            )
         )
 
 

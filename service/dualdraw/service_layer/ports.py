@@ -46,10 +46,12 @@ from dualdraw.domain.model import (
     Complaint,
     Department,
     Draw,
+    DrawObject,
     Exclusion,
     InspectionItem,
     InspectionObject,
     Inspector,
+    ObjectAttributes,
     RiskAssessment,
     SideFacts,
     StatutoryDesignation,
@@ -131,6 +133,11 @@ class DirectoryRepository(Protocol):
     def statutory_designations_by_id(self, ids: Collection[str]) -> dict[str, StatutoryDesignation]: ...
     def count_objects(self) -> int: ...
     def objects_matching(self, flt: ObjectFilter) -> list[InspectionObject]: ...
+    def draw_objects_matching(self, flt: ObjectFilter) -> list[DrawObject]:
+        """The objects ``objects_matching`` returns, in the same order, as a draw reads them: without
+        their names."""
+        ...
+
     def side_facts_matching(self, flt: ObjectFilter) -> SideFacts:
         """Complaints, risk assessments and designations of the objects ``flt`` selects, and all campaigns."""
         ...
@@ -719,7 +726,7 @@ class ExclusionMatcher(Protocol):
         self,
         rule_set: RuleSet,
         context: EvaluationContext,
-        objects: Sequence[InspectionObject],
+        objects: Sequence[ObjectAttributes],
         side_facts: SideFacts,
         *,
         progress: Callable[[int, int], None] | None = None,

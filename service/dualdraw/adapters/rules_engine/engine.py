@@ -15,6 +15,7 @@ memory and time stay linear in the number of objects.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import operator
@@ -23,16 +24,16 @@ import time
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import TracebackType
-from typing import Self
+from typing import NamedTuple, Self
 
-from dualdraw.adapters.rules_engine.worker import Fact, Match, serve
+from dualdraw.adapters.rules_engine.worker import Fact, Match, serve, shard_texts
 from dualdraw.adapters.worker_process import RETRY_ONCE, Supervisor, WorkerFailure, WorkerProcess
 from dualdraw.domain.errors import FailedPrecondition, Unavailable
 from dualdraw.domain.exclusions import facts
 from dualdraw.domain.exclusions.compiler import attributes_read, compile_rule_set
 from dualdraw.domain.exclusions.model import EvaluationContext, RuleSet
 from dualdraw.domain.exclusions.schema import FactKind
-from dualdraw.domain.model import Exclusion, InspectionObject, SideFacts
+from dualdraw.domain.model import Exclusion, ObjectAttributes, SideFacts
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ class ExclusionEngine:
         self,
         rule_set: RuleSet,
         context: EvaluationContext,
-        objects: Sequence[InspectionObject],
+        objects: Sequence[ObjectAttributes],
         side_facts: SideFacts,
         *,
         progress: Progress | None = None,
@@ -99,7 +100,8 @@ class ExclusionEngine:
         """One ``Exclusion`` per (object, rule) that holds, sorted by (credit code, rule id).
 
         ``evidence`` is the sorted ids of the side facts that matched (of every match of that rule).
-        ``progress(done_objects, total_objects)`` is called after each shard (from 0 again on a retry).
+        ``progress(decided, len(objects))`` is called after each shard: the objects decided so far (those
+        sent and their twins; from 0 again on a retry).
         ``meanwhile`` is work of the caller's own: one step of it is taken after each shard is sent, while
         the worker evaluates that shard (the process would otherwise wait); steps left over are the
         caller's to finish. It never changes what is evaluated.
@@ -109,11 +111,11 @@ class ExclusionEngine:
         if not objects or not rule_set.rules:
             return []
         key = f"{rule_set.hash}:{context.digest()}"
-        shards, twins = _shards(rule_set, context, objects, side_facts, self.shard_size)
-        evaluated = sum(len(shard_objects) for _, shard_objects in shards)
+        twins: defaultdict[str, list[str]] = defaultdict(list)
+        shards = _Replayable(_shards(rule_set, context, objects, side_facts, self.shard_size, twins))
         with self._lock:
             matches = self._matches(
-                key, self._compiled_json(key, rule_set, context), shards, evaluated, progress, meanwhile
+                key, self._compiled_json(key, rule_set, context), shards, len(objects), progress, meanwhile
             )
         return _exclusions(rule_set, _with_twins(matches, twins))
 
@@ -121,7 +123,7 @@ class ExclusionEngine:
         self,
         key: str,
         ruleset_json: str,
-        shards: list[tuple[list[Fact], list[Fact]]],
+        shards: Iterable[Shard],
         total: int,
         progress: Progress | None,
         meanwhile: Iterator[object] | None,
@@ -193,36 +195,71 @@ def _attempt(
     timeout_s: float,
     key: str,
     ruleset_json: str,
-    shards: list[tuple[list[Fact], list[Fact]]],
+    shards: Iterable[Shard],
     total: int,
     progress: Progress | None,
     meanwhile: Iterator[object] | None,
 ) -> list[Match]:
-    """One attempt of all shards on ``worker``, within ``timeout_s``."""
+    """One attempt of all shards on ``worker``, within ``timeout_s``. The next shard is built (and a step
+    of ``meanwhile`` taken) while the worker evaluates the one it was sent: both processes work."""
     deadline = time.monotonic() + timeout_s
     worker.send(("ruleset", key, ruleset_json))
     _received(worker, deadline)
     matches: list[Match] = []
-    done = 0
-    for side, objs in shards:
-        worker.send(("shard", key, side, objs))
+    pending = iter(shards)
+    shard = next(pending, None)
+    while shard is not None:
+        worker.send(("shard", key, shard.side, shard.objects))
+        following = next(pending, None)
         if meanwhile is not None:
             next(meanwhile, None)
         matches.extend(_received(worker, deadline))
-        done += len(objs)
+        # The objects after the last representative are its shards' twins: decided with it.
+        decided = total if following is None else shard.decided
         if progress is not None:
-            progress(done, total)
+            progress(decided, total)
+        shard = following
     return matches
+
+
+class Shard(NamedTuple):
+    """The facts of one shard as the worker asserts them (``worker.shard_texts``): side facts (campaigns,
+    then those of its objects) and object facts; and how many objects are decided once it is (its own,
+    every shard's before it and the twins found so far)."""
+
+    side: str
+    objects: str
+    decided: int
+
+
+class _Replayable(Iterable[Shard]):
+    """Shards built once, as they are first asked for, and replayed from the start by a retry."""
+
+    def __init__(self, shards: Iterator[Shard]) -> None:
+        self._source = shards
+        self._built: list[Shard] = []
+
+    def __iter__(self) -> Iterator[Shard]:
+        for position in itertools.count():
+            if position == len(self._built):
+                shard = next(self._source, None)
+                if shard is None:
+                    return
+                self._built.append(shard)
+            yield self._built[position]
 
 
 def _shards(
     rule_set: RuleSet,
     context: EvaluationContext,
-    objects: Sequence[InspectionObject],
+    objects: Sequence[ObjectAttributes],
     side_facts: SideFacts,
     shard_size: int,
-) -> tuple[list[tuple[list[Fact], list[Fact]]], dict[str, list[str]]]:
-    """(side facts, object facts) per shard, and the twins of each representative object.
+    twins: defaultdict[str, list[str]],
+) -> Iterator[Shard]:
+    """The shards of ``objects``, each built when asked for, filling in ``twins`` (the twins of each
+    representative object) as it goes: once the last shard is out, every object is in a shard or a twin.
+    The side facts are prepared (and the campaigns' organisers checked) at once.
 
     Only side facts of kinds some rule reads are included. Objects with no side fact of their own whose
     facts are equal but for the credit code are *twins*: the compiled rules cannot tell them apart (no
@@ -259,20 +296,31 @@ def _shards(
             for c in side_facts.campaigns
         ]
     reads_code = any(c.attr == "credit_code" for r in rule_set.rules for c in r.object_conditions)
-    representatives: dict[tuple[object, ...], str] = {}
-    twins: dict[str, list[str]] = defaultdict(list)
-    evaluated: list[InspectionObject] = []
-    object_facts: dict[str, Fact] = {}
+    object_attrs = attrs[FactKind.OBJECT]
+
+    def shard(chunk: list[ObjectAttributes], decided: int) -> Shard:
+        side = [dict(c) for c in campaigns]  # in every shard: copies, as each session claims its ids
+        for credit_code in dict.fromkeys(o.credit_code for o in chunk):  # once per code, in order
+            side.extend(by_code.get(credit_code, ()))
+        return Shard(*shard_texts(side, [facts.object_fact(o, object_attrs) for o in chunk]), decided)
+
+    if reads_code:
+        return (
+            shard(list(objects[start : start + shard_size]), min(start + shard_size, len(objects)))
+            for start in range(0, len(objects), shard_size)
+        )
     # Equal source attributes give equal facts (region_* derive from region_code), so twins are found
     # without building their facts.
-    sources = sorted({facts.OBJECT_SOURCE.get(a, a) for a in attrs[FactKind.OBJECT]} - {"credit_code"})
+    sources = sorted({facts.OBJECT_SOURCE.get(a, a) for a in object_attrs} - {"credit_code"})
     signature_of = operator.attrgetter(*sources) if sources else (lambda _obj: ())
-    if reads_code:
-        evaluated = list(objects)
-    else:
+
+    def with_twins_apart() -> Iterator[Shard]:
+        representatives: dict[object, str] = {}
         # The loop runs once per in-scope object (1M in a large draw): names bound once, no re-reads.
-        representative_of, keep = representatives.setdefault, evaluated.append
-        for obj in objects:
+        representative_of = representatives.setdefault
+        chunk: list[ObjectAttributes] = []
+        keep = chunk.append
+        for scanned, obj in enumerate(objects, 1):
             code = obj.credit_code
             if code not in by_code:
                 representative = representative_of(signature_of(obj), code)
@@ -280,17 +328,14 @@ def _shards(
                     twins[representative].append(code)
                     continue
             keep(obj)
-    object_attrs = attrs[FactKind.OBJECT]
-    for obj in evaluated:
-        object_facts[obj.credit_code] = facts.object_fact(obj, object_attrs)
-    shards: list[tuple[list[Fact], list[Fact]]] = []
-    for start in range(0, len(evaluated), shard_size):
-        chunk = evaluated[start : start + shard_size]
-        side = list(campaigns)
-        for credit_code in dict.fromkeys(o.credit_code for o in chunk):  # once per code, in order
-            side.extend(by_code.get(credit_code, ()))
-        shards.append((side, [object_facts[o.credit_code] for o in chunk]))
-    return shards, dict(twins)
+            if len(chunk) == shard_size:
+                yield shard(chunk, scanned)
+                chunk = []
+                keep = chunk.append
+        if chunk:
+            yield shard(chunk, len(objects))
+
+    return with_twins_apart()
 
 
 def _with_twins(matches: list[Match], twins: dict[str, list[str]]) -> list[Match]:

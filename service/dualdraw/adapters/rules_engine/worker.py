@@ -16,8 +16,9 @@ code of a batch is returned, so 2 can hide behind 1: collisions are prevented up
 (``fact_ids.SessionFactIds``) and a 2 that still shows is an error.
 
 Protocol over a ``multiprocessing`` connection, requests and replies are tuples:
-``("ruleset", key, ruleset_json)`` → ``("ok", None)``; ``("shard", key, side_facts, objects)`` →
-``("ok", [(rule_id, credit_code, refs), ...])``; ``("fault", kind)`` (tests) → ``("ok", None)``;
+``("ruleset", key, ruleset_json)`` → ``("ok", None)``; ``("shard", key, side_facts_json, objects_json)``
+(``shard_texts``: JSON arrays of facts whose ids are distinct and that carry the session id; empty text for
+none) → ``("ok", [(rule_id, credit_code, refs), ...])``; ``("fault", kind)`` (tests) → ``("ok", None)``;
 ``("stop",)`` ends the process. Failures reply ``("error", message)``. ``("ready", pid)`` is sent at start.
 """
 
@@ -46,6 +47,7 @@ FAULT_ENV = "DUALDRAW_TEST_RULES_WORKER_FAULT"
 SID = "1"
 STATE_FACT_ID = f"sid-{SID}"
 """The id durable gives the session's state fact, stored among the session's facts."""
+SENTINEL_TEXT = json.dumps([{"id": SENTINEL_FACT_ID, "sid": SID, KIND_KEY: SENTINEL_KIND}])
 RULESET_CACHE_SIZE = 8
 
 Fact = dict[str, object]
@@ -114,17 +116,12 @@ class _Sessions:
             _, handle = self._rulesets.popitem(last=False)
             self._durable.delete_ruleset(handle)
 
-    def evaluate(self, key: str, side_facts: list[Fact], objects: list[Fact]) -> list[Match]:
+    def evaluate(self, key: str, side_facts: str, objects: str) -> list[Match]:
         handle = self._rulesets[key]
-        ids = SessionFactIds(reserved=(STATE_FACT_ID, SENTINEL_FACT_ID))
-        for fact in itertools.chain(side_facts, objects):
-            fact["id"] = ids.claim(str(fact["id"]))
-            fact["sid"] = SID
-        sentinel: Fact = {"id": SENTINEL_FACT_ID, "sid": SID, KIND_KEY: SENTINEL_KIND}
         state = 0
-        for batch in (side_facts, objects, [sentinel]):
+        for batch in (side_facts, objects, SENTINEL_TEXT):
             if batch:
-                code, state = self._durable.assert_facts(handle, json.dumps(batch, ensure_ascii=False))
+                code, state = self._durable.assert_facts(handle, batch)
                 if code not in (0, 1):
                     raise RuntimeError(
                         f"durable_rules returned code {code} asserting facts (2: id hash taken)"
@@ -152,6 +149,20 @@ class _Sessions:
                 message = self._durable.complete_and_start_action(handle, state)
             started = self._durable.start_action_for_state(handle, state)
         return matches, sentinel_seen
+
+
+def shard_texts(side_facts: list[Fact], objects: list[Fact]) -> tuple[str, str]:
+    """The JSON texts of one shard's side facts and object facts (empty for none), as a session takes
+    them: every fact gets the session id and an id durable cannot confuse with another of the session
+    (``SessionFactIds``). Made by the parent, whose process waits for the worker meanwhile."""
+    ids = SessionFactIds(reserved=(STATE_FACT_ID, SENTINEL_FACT_ID))
+    for fact in itertools.chain(side_facts, objects):
+        fact["id"] = ids.claim(str(fact["id"]))
+        fact["sid"] = SID
+    return (
+        json.dumps(side_facts, ensure_ascii=False) if side_facts else "",
+        json.dumps(objects, ensure_ascii=False) if objects else "",
+    )
 
 
 def _match(rule_name: str, frame: dict[str, dict[str, Any]]) -> Match:

@@ -66,6 +66,7 @@ from dualdraw.domain.model import (
     Department,
     DepartmentLevel,
     Draw,
+    DrawObject,
     Exclusion,
     ExclusionCategory,
     InspectionItem,
@@ -236,6 +237,39 @@ def to_objects(rows: Iterable[Row]) -> list[InspectionObject]:
                 risk_classes[risk_class],
                 statuses[status],
                 share(office, office),
+            )
+        )
+    return objects
+
+
+DRAW_OBJECT_COLUMNS = tuple(column for column in OBJECT_COLUMNS if column.name != "name")
+
+
+def to_draw_objects(rows: Iterable[Row]) -> list[DrawObject]:
+    """A ``DrawObject`` from each row of ``DRAW_OBJECT_COLUMNS``; repeated values shared as in
+    ``to_objects``."""
+    parsed: dict[str, tuple[str, ...]] = {}
+    shared: dict[str, str] = {}
+    share = shared.setdefault  # the first string seen with each value stands for all equal ones
+    risk_classes, statuses = _RISK_CLASS, _OBJECT_STATUS
+    make = DrawObject._make
+    objects = []
+    for credit_code, region_code, department_id, industry, lines, risk_class, status, office in rows:
+        business_lines = parsed.get(lines)
+        if business_lines is None:
+            business_lines = parsed[lines] = load_strings(lines)
+        objects.append(
+            make(
+                (
+                    credit_code,
+                    share(region_code, region_code),
+                    share(department_id, department_id),
+                    share(industry, industry),
+                    business_lines,
+                    risk_classes[risk_class],
+                    statuses[status],
+                    share(office, office),
+                )
             )
         )
     return objects

@@ -228,6 +228,19 @@ class Store:
         """A unit of work for reads and writes (one transaction)."""
         return SqlUnitOfWork(self.session_factory, self.signer)
 
+    @property
+    def writers_exclude_each_other(self) -> bool:
+        """Whether a writing transaction locks out every other writer until it ends (SQLite)."""
+        return self.reader is not self.engine
+
+    def snapshot_unit_of_work(self) -> SqlUnitOfWork:
+        """On SQLite, a unit of work that reads a snapshot and takes the write lock only at its first write
+        (``BEGIN DEFERRED``): a long draw loads, evaluates and commits to its inputs before it locks out
+        other writers. If another transaction committed since its snapshot, that first write fails as
+        ``Unavailable`` (SQLite's ``BUSY_SNAPSHOT``) and nothing is written: what it read is then stale.
+        Elsewhere the same as ``unit_of_work``."""
+        return SqlUnitOfWork(self.reader_session_factory, self.signer)
+
     def read_unit_of_work(self) -> SqlUnitOfWork:
         """A unit of work for reads only: it must not write (on SQLite it would fail or wait for writers)."""
         return SqlUnitOfWork(self.reader_session_factory, self.signer)

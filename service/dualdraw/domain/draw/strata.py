@@ -13,7 +13,7 @@ from fractions import Fraction
 from typing import Any
 
 from dualdraw.domain.draw.commitments import EligibleEntry
-from dualdraw.domain.model import InspectionObject, RiskClass
+from dualdraw.domain.model import ObjectAttributes, RiskClass
 from dualdraw.domain.policy import Raise
 
 DEFAULT_STRATUM = "all"
@@ -33,7 +33,7 @@ def parse_fraction(text: str) -> Fraction:
 def risk_strata(
     class_ratios: Mapping[str, Fraction],
     ratio: Fraction,
-    objects: Sequence[InspectionObject],
+    objects: Sequence[ObjectAttributes],
     raises: Iterable[Raise],
 ) -> tuple[dict[str, str], dict[str, Fraction]]:
     """Each object's stratum (its class after raises) and each stratum's ratio (class ratio or task ratio)."""

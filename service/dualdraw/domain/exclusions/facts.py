@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 
 from dualdraw.domain.exclusions.compiler import KIND_KEY, encode_date
 from dualdraw.domain.exclusions.schema import ATTRIBUTES, OPEN_UPPER_DATE, FactKind
-from dualdraw.domain.model import Campaign, Complaint, InspectionObject, RiskAssessment, StatutoryDesignation
+from dualdraw.domain.model import Campaign, Complaint, ObjectAttributes, RiskAssessment, StatutoryDesignation
 
 Fact = dict[str, object]
 
@@ -35,7 +35,7 @@ def _until(day: dt.date | None) -> int:
     return OPEN_UPPER_DATE if day is None else encode_date(day)
 
 
-_OBJECT: dict[str, Callable[[InspectionObject], object]] = {
+_OBJECT: dict[str, Callable[[ObjectAttributes], object]] = {
     "credit_code": lambda o: o.credit_code,
     "status": lambda o: o.status.value,
     "risk_class": lambda o: o.risk_class.value,
@@ -53,7 +53,7 @@ OBJECT_SOURCE = {
     "region_city": "region_code",
     "region_district": "region_code",
 }
-"""The ``InspectionObject`` field each derived object attribute is computed from (others: the same name)."""
+"""The object attribute each derived object attribute is computed from (others: the same name)."""
 _COMPLAINT: dict[str, Callable[[Complaint], object]] = {
     "credit_code": lambda c: c.credit_code,
     "status": lambda c: c.status.value,
@@ -82,7 +82,7 @@ _STATUTORY_DESIGNATION: dict[str, Callable[[StatutoryDesignation], object]] = {
 }
 
 
-def object_fact(obj: InspectionObject, attrs: Iterable[str] = tuple(_OBJECT)) -> Fact:
+def object_fact(obj: ObjectAttributes, attrs: Iterable[str] = tuple(_OBJECT)) -> Fact:
     fact: Fact = {"id": "o" + obj.credit_code, KIND_KEY: FactKind.OBJECT.value}
     for name in attrs:
         fact[name] = _OBJECT[name](obj)

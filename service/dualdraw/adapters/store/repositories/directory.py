@@ -25,6 +25,7 @@ from dualdraw.adapters.store.rows import (
     CONFLICTS,
     DEPARTMENTS,
     DESIGNATIONS,
+    DRAW_OBJECT_COLUMNS,
     INSPECTORS,
     ITEMS,
     OBJECT_COLUMNS,
@@ -43,6 +44,7 @@ from dualdraw.adapters.store.rows import (
     to_complaint,
     to_department,
     to_designation,
+    to_draw_objects,
     to_object,
     to_objects,
     to_risk_assessment,
@@ -52,6 +54,7 @@ from dualdraw.domain.model import (
     Campaign,
     Complaint,
     Department,
+    DrawObject,
     InspectionObject,
     Inspector,
     ObjectStatus,
@@ -63,6 +66,7 @@ from dualdraw.domain.model import (
 from dualdraw.service_layer.ports import OwnedKind, Page, PageRequest
 
 T = TypeVar("T")
+_FIRST = operator.itemgetter(0)
 
 
 def _parents_first(departments: Sequence[Department]) -> builtins.list[Department]:
@@ -329,6 +333,16 @@ class SqlDirectoryRepository(SqlRepository):
         # Whole batches (fetchmany), not a driver call per row: 3 s of a 1M draw on PostgreSQL.
         objects = [o for rows in result.partitions() for o in to_objects(rows)]
         objects.sort(key=operator.attrgetter("credit_code"))
+        return objects
+
+    def draw_objects_matching(self, flt: ObjectFilter) -> builtins.list[DrawObject]:
+        """The objects ``flt`` selects as a draw reads them (no names), ordered by credit code (bytewise),
+        as ``objects_matching`` orders them."""
+        stmt = sa.select(*DRAW_OBJECT_COLUMNS).where(*_object_conditions(flt))
+        _plan_for_every_row(self._connection)
+        result = self._connection.execute(stmt.execution_options(yield_per=STREAM_BATCH))
+        objects = [o for rows in result.partitions() for o in to_draw_objects(rows)]
+        objects.sort(key=_FIRST)  # the credit code
         return objects
 
     def side_facts_matching(self, flt: ObjectFilter) -> SideFacts:

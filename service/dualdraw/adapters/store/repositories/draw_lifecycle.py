@@ -49,12 +49,16 @@ _NOT_REHEARSALS = sa.select(TASKS.c.id).where(TASKS.c.rehearsal == sa.false())
 class SqlDrawLifecycleRepository(SqlRepository):
     def lock_history_scope(self, department_ids: Collection[str], *, exclusive: bool) -> None:
         """PostgreSQL: transaction-level advisory locks, one per department, taken one by one in key order
-        (so that two draws never wait for each other in a cycle). SQLite: the transaction holds the one
-        writer lock from its ``BEGIN IMMEDIATE`` on, before any read, so it only checks that it does."""
+        (so that two draws never wait for each other in a cycle). SQLite: nothing to take, it only checks
+        that the draw is in a transaction. Either the transaction holds the one writer lock from its
+        ``BEGIN IMMEDIATE`` on, before any read; or it began ``DEFERRED`` and reads one snapshot (WAL), and
+        its first write fails (``BUSY_SNAPSHOT``, nothing written) if any other write committed since
+        that snapshot, so what it read is final whenever it writes."""
         connection = self._connection
         if connection.dialect.name == "sqlite":
-            if connection.info.get(SQLITE_BEGIN_KEY) != "IMMEDIATE" or not connection.in_transaction():
-                raise RuntimeError("a draw reads and writes inspection history in a writer transaction")
+            begun = connection.info.get(SQLITE_BEGIN_KEY) in ("IMMEDIATE", "DEFERRED")
+            if not begun or not connection.in_transaction():
+                raise RuntimeError("a draw reads and writes inspection history in one transaction")
             return
         lock = sa.func.pg_advisory_xact_lock if exclusive else sa.func.pg_advisory_xact_lock_shared
         for key in sorted({history_lock_key(d) for d in department_ids}):
