@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 from dualdraw.domain import model
 from dualdraw.domain.errors import Violations
+from dualdraw.domain.object_columns import ObjectColumns
 from dualdraw.entrypoints.grpc.convert import (
     COMPLAINT_STATUS,
     COMPLAINT_STATUS_PB,
@@ -125,6 +127,61 @@ def well_formed_object(pb: directory_pb2.InspectionObject) -> model.InspectionOb
             office=pb.office.strip(),
         )
     return None
+
+
+_OBJECT_FIELDS = attrgetter(
+    "credit_code",
+    "name",
+    "region_code",
+    "registering_department_id",
+    "industry",
+    "business_lines",
+    "risk_class",
+    "status",
+    "office",
+)
+
+
+def well_formed_objects(pbs: Sequence[directory_pb2.InspectionObject], into: ObjectColumns) -> bool:
+    """Appends ``pbs`` to ``into`` as ``object_from_pb`` would, when none of them has a problem; else appends
+    nothing and returns ``False`` (then ``object_from_pb`` names the problems, one record at a time).
+
+    A million of these per import, a chunk at a time: each field of every record is read in one C-level
+    pass (``attrgetter``), then trimmed, checked and mapped column by column; no object is made.
+    """
+    if not pbs:
+        return True
+    codes, raw_names, raw_regions, raw_depts, industries, lines, risks, statuses, offices = zip(
+        *map(_OBJECT_FIELDS, pbs), strict=True
+    )
+    strip = str.strip
+    names, regions, depts = (
+        list(map(strip, raw_names)),
+        list(map(strip, raw_regions)),
+        list(map(strip, raw_depts)),
+    )
+    risk_classes, object_statuses = list(map(RISK_CLASS.get, risks)), list(map(OBJECT_STATUS.get, statuses))
+    if not (
+        all(map(strip, codes))
+        and all(names)
+        and all(regions)
+        and all(depts)
+        and None not in risk_classes  # enum members compare by identity: a C-level scan
+        and None not in object_statuses
+    ):
+        return False
+    into.extend_columns(
+        codes,
+        names,
+        regions,
+        depts,
+        list(map(strip, industries)),
+        list(map(_lines, map(tuple, lines))),
+        risk_classes,  # type: ignore[arg-type]  # no None: checked above
+        object_statuses,  # type: ignore[arg-type]  # no None: checked above
+        list(map(strip, offices)),
+    )
+    return True
 
 
 def _inspection_object(**fields: Any) -> model.InspectionObject:
