@@ -177,3 +177,31 @@ def test_a_chunk_with_one_bad_record_is_not_converted_column_by_column(
     columns = ObjectColumns()
     assert not well_formed_objects([GOOD, bad, GOOD], columns)
     assert len(columns) == 0
+
+
+def test_the_fields_read_once_hold_every_string_of_an_object() -> None:
+    """The text check reads an import's objects through ``object_fields``: every string field of the message
+    must be among them, or a new field would go unchecked."""
+    from dualdraw.entrypoints.grpc.object_fields import STRING_FIELDS, object_fields
+
+    descriptor = directory_pb2.InspectionObject.DESCRIPTOR
+    strings = {f.name for f in descriptor.fields if f.type == f.TYPE_STRING}
+    assert strings == {*STRING_FIELDS, "business_lines"}
+    assert not [f for f in descriptor.fields if f.type == f.TYPE_MESSAGE]
+    texts = list(object_fields([GOOD, _variant(business_lines=["x"])], keep=False).texts())
+    assert sorted(texts) == sorted(
+        [*(getattr(GOOD, name) for name in STRING_FIELDS)] * 2 + [*GOOD.business_lines, "x"]
+    )
+
+
+def test_a_chunk_read_by_the_text_check_is_converted_from_the_same_read() -> None:
+    from dualdraw.entrypoints.grpc import object_fields as module
+    from dualdraw.entrypoints.grpc.validation import check_message
+
+    chunk = directory_pb2.ImportDirectoryRequest(objects=VARIANTS)
+    check_message(chunk, "", Violations())
+    assert module._last.objects is chunk.objects  # remembered for the conversion
+    columns = ObjectColumns()
+    assert well_formed_objects(chunk.objects, columns)
+    assert module._last.objects is None  # taken: nothing kept after the conversion
+    assert list(columns) == [object_from_pb(pb, "objects[0]", Violations()) for pb in VARIANTS]

