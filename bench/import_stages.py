@@ -7,8 +7,10 @@ the conversion to domain records, the ownership checks a restricted caller gets 
 owner of each replaced record; here the province department's operator on an empty directory), the
 use case's checks (credit-code check characters among them, also timed alone), its audit view of the
 import, the write alone (rolled back), then the whole use case, and the ownership checks of importing the
-same directory again (every record now has a stored owner to check). Through gRPC the server overlaps some
-of them: the objects are written while the stream arrives, the checks and the audit view beside the write.
+same directory again (every record now has a stored owner to check). Through gRPC the server overlaps only
+the checks and the audit view with the write (a worker thread); the objects are written after the stream
+has arrived. The text check reads the objects' fields once for itself and the conversion
+(``object_fields``): here each stage reads them itself, so ``text_check`` and ``convert`` each include a read.
 """
 
 from __future__ import annotations

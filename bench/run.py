@@ -64,6 +64,7 @@ from dualdraw.domain.exclusions.loader import load_rule_set
 from dualdraw.domain.exclusions.model import EvaluationContext
 from dualdraw.domain.jurisdiction import DepartmentTree, task_object_filter
 from dualdraw.domain.model import InspectionObject, SideFacts, Task, TaskScope
+from dualdraw.domain.object_columns import ObjectColumns
 from dualdraw.domain.region import region_within
 from dualdraw.service_layer import catalogue
 from dualdraw.service_layer.context import Caller
@@ -125,7 +126,7 @@ def load_directory(store: Store, d: Directory) -> float:
     """Imports ``d`` through the import use case (validation included); returns seconds."""
     batch = DirectoryBatch(
         departments=d.departments,
-        objects=d.objects,
+        objects=ObjectColumns.of(d.objects),
         inspectors=d.inspectors,
         complaints=d.complaints,
         campaigns=d.campaigns,

@@ -267,3 +267,35 @@ def test_bulk_object_checks_give_the_violations_of_the_object_by_object_checks()
         "objects[52].region_code",
         "objects[53].region_code",
     ]
+
+
+def test_a_bulk_import_held_in_columns_stores_exactly_its_objects_and_a_reimport_replaces_them(
+    store: Store,
+) -> None:
+    """Above ``COPY_THRESHOLD`` the objects go from their columns to ``COPY`` rows in credit-code order
+    (``ObjectRows``); given in any order, with shared and distinct values, they read back as imported, and
+    a re-import of changed ones (an upsert through the staging table) replaces exactly those."""
+    load_demo(store.unit_of_work)
+    first = demo_directory().objects[0]
+    objects = [
+        replace(
+            first,
+            credit_code=make_credit_code("9", "1", first.region_code, f"MC{n:06d}"),
+            name=f"批量企业{n}",
+            business_lines=(("metrology",), (), ("metrology", "special_equipment"))[n % 3],
+            risk_class=list(model.RiskClass)[n % 4],
+            office=("", "一所")[n % 2],
+        )
+        for n in reversed(range(1_500))
+    ]
+    import_directory(store.unit_of_work(), DirectoryBatch(objects=objects), CLERK)
+    codes = [o.credit_code for o in objects]
+    with store.unit_of_work() as uow:
+        assert uow.directory.objects_by_code(codes) == {o.credit_code: o for o in objects}
+
+    changed = [replace(o, name=o.name + "（更名）") if n % 7 == 0 else o for n, o in enumerate(objects)]
+    import_directory(store.unit_of_work(), DirectoryBatch(objects=changed), CLERK)
+    with store.unit_of_work() as uow:
+        assert uow.directory.objects_by_code(codes) == {o.credit_code: o for o in changed}
+    updated = json.loads(events(store)[-1].after_json)["updated"]["objects"]  # the newest event last
+    assert set(updated) == {o.credit_code for n, o in enumerate(objects) if n % 7 == 0}

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from fractions import Fraction
 
+from dualdraw.domain.object_columns import ObjectColumns
 from dualdraw.domain.plan.model import PlanEntry, PlanVersion
 from dualdraw.service_layer import catalogue, checklists, directory, plans, publication
 from dualdraw.service_layer.context import Caller
@@ -28,7 +29,7 @@ def load_demo(unit_of_work: Callable[[], UnitOfWork], *, only_if_empty: bool = T
     caller = Caller(actor=DEMO_ACTOR)
     batch = DirectoryBatch(
         departments=list(demo.departments),
-        objects=list(demo.objects),
+        objects=ObjectColumns.of(demo.objects),
         inspectors=list(demo.inspectors),
         complaints=list(demo.complaints),
         campaigns=list(demo.campaigns),

@@ -25,6 +25,7 @@ from dualdraw.domain.credit_code import (
 from dualdraw.domain.draw.algorithm import set_digest
 from dualdraw.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Violations
 from dualdraw.domain.jurisdiction import DepartmentTree, department_tree_problems
+from dualdraw.domain.object_columns import ObjectColumns
 from dualdraw.domain.region import region_code_problem, region_within
 from dualdraw.runtime.crashpoints import crash_point
 from dualdraw.service_layer.audit_events import record_event
@@ -39,12 +40,16 @@ class DirectoryBatch:
     """Records of one import, each list in request order (field paths index into these lists)."""
 
     departments: list[model.Department] = field(default_factory=list)
-    objects: list[model.InspectionObject] = field(default_factory=list)
+    objects: ObjectColumns = field(default_factory=ObjectColumns)
     inspectors: list[model.Inspector] = field(default_factory=list)
     complaints: list[model.Complaint] = field(default_factory=list)
     campaigns: list[model.Campaign] = field(default_factory=list)
     risk_assessments: list[model.RiskAssessment] = field(default_factory=list)
     statutory_designations: list[model.StatutoryDesignation] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.objects, ObjectColumns):  # a list of objects: the columns of a small batch
+            self.objects = ObjectColumns.of(self.objects)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -242,7 +247,7 @@ def _replaced(uow: UnitOfWork, batch: DirectoryBatch) -> list[_Kind]:
     found = []
     for name, records, key, stored_by_key in kinds:
         if records:
-            keys = list(map(key, records))
+            keys = records.credit_codes[:] if isinstance(records, ObjectColumns) else list(map(key, records))
             found.append(_Kind(name, records, keys, stored_by_key(keys)))
     return found
 
@@ -272,9 +277,11 @@ def _refuse_moves(kinds: list[_Kind]) -> None:
         if attribute is None or not kind.stored:
             continue
         placed = attrgetter(attribute)
-        for i, (key, record) in enumerate(zip(kind.keys, kind.records, strict=True)):
-            old = kind.stored.get(key)
-            if old is None or placed(old) == placed(record):
+        stored = kind.stored
+        for i in _stored_positions(kind.keys, stored):  # only these can move
+            key, record = kind.keys[i], kind.records[i]
+            old = stored[key]
+            if placed(old) == placed(record):
                 continue
             count += 1
             if len(moved) < LISTED_MOVES:
@@ -304,7 +311,12 @@ def _changes(kinds: list[_Kind]) -> tuple[dict[str, Any], dict[str, Any]]:
         keys, stored = kind.keys, kind.stored
         if stored:
             created = sorted(k for k in keys if k not in stored)
-            updated = {k: r for k, r in zip(keys, kind.records, strict=True) if stored.get(k, r) != r}
+            records = kind.records
+            updated = {
+                k: r
+                for k, r in ((keys[i], records[i]) for i in _stored_positions(keys, stored))
+                if stored[k] != r
+            }
         else:  # a first import: nothing to compare
             created, updated = sorted(keys), {}
         if created:
@@ -316,6 +328,12 @@ def _changes(kinds: list[_Kind]) -> tuple[dict[str, Any], dict[str, Any]]:
             before[kind.name] = {k: stored[k] for k in sorted(updated)}
             after["updated"][kind.name] = {k: updated[k] for k in sorted(updated)}
     return before, after
+
+
+def _stored_positions(keys: Sequence[str], stored: dict[str, Any]) -> list[int]:
+    """The positions in ``keys`` of the keys ``stored`` holds, in order (each record is read, or made from
+    its columns, only there)."""
+    return [i for i, key in enumerate(keys) if key in stored]
 
 
 def _parents_first(departments: Sequence[model.Department]) -> list[model.Department]:
@@ -361,7 +379,7 @@ def _validate(batch: DirectoryBatch, facts: _StoredFacts) -> None:
     merged = {**stored, **{d.id: d for d in batch.departments}}
     tree = DepartmentTree(list(merged.values()))
 
-    codes = list(map(attrgetter("credit_code"), batch.objects))
+    codes = batch.objects.credit_codes
     _duplicates_of(codes, "objects", v)
     if not (all_valid(codes) and _all_placed(batch.objects, tree)):  # the common case, checked in bulk
         _object_problems(batch.objects, tree, v)  # walks the objects to name each problem
@@ -421,10 +439,10 @@ def _validate(batch: DirectoryBatch, facts: _StoredFacts) -> None:
     v.raise_if_any()
 
 
-def _all_placed(objects: Sequence[model.InspectionObject], tree: DepartmentTree) -> bool:
+def _all_placed(objects: ObjectColumns, tree: DepartmentTree) -> bool:
     """True when every object's region code is valid and within its (known) registering department's
     territory; checked once per distinct pair of region and department."""
-    for region, department_id in set(map(attrgetter("region_code", "registering_department_id"), objects)):
+    for region, department_id in objects.placements():
         dept = tree.get(department_id)
         if dept is None or _region_problem(region) or not _region_within(region, dept.region_code):
             return False
@@ -476,7 +494,7 @@ def _known_credit_codes(uow: UnitOfWork, batch: DirectoryBatch) -> set[str]:
         for facts in (batch.complaints, batch.risk_assessments, batch.statutory_designations)
         for f in facts
     }
-    known = set(map(attrgetter("credit_code"), batch.objects))
+    known = set(batch.objects.credit_codes)
     known.update(uow.directory.existing_credit_codes(referenced - known))
     return known
 

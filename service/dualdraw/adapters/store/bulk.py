@@ -8,7 +8,6 @@ name and pass through each column type's bind processing either way; ``upsert_tu
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import islice
@@ -57,17 +56,25 @@ def upsert(connection: sa.Connection, table: sa.Table, rows: Sequence[Values]) -
 
 
 def upsert_tuples(
-    connection: sa.Connection, table: sa.Table, names: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    connection: sa.Connection,
+    table: sa.Table,
+    names: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    *,
+    in_key_order: bool = False,
 ) -> None:
     """``upsert`` for rows given as tuples of the columns ``names`` (all of ``table``'s), which saves
-    building a dict per row: a million-object import streams its tuples to ``COPY`` as they are."""
+    building a dict per row: a million-object import streams its tuples to ``COPY`` as they are.
+    ``in_key_order``: ``rows`` come in primary-key order already (and may be made as they are read)."""
     if connection.dialect.name != "postgresql" or len(rows) < COPY_THRESHOLD:
         upsert(connection, table, [dict(zip(names, row, strict=True)) for row in rows])
         return
     if sorted(names) != sorted(column.name for column in table.columns):
         raise ValueError(f"upsert_tuples needs every column of {table.name}, got {names}")
     # In primary-key order the key index grows at its right edge: a tenth off the COPY of 100k objects.
-    rows = sorted(rows, key=itemgetter(*(names.index(column.name) for column in table.primary_key.columns)))
+    if not in_key_order:
+        key = itemgetter(*(names.index(column.name) for column in table.primary_key.columns))
+        rows = sorted(rows, key=key)
     if any(table.columns[name].type.bind_processor(connection.dialect) for name in names):
         dicts = (dict(zip(names, row, strict=True)) for row in rows)
         _copy_upsert(connection, table, names, list(_processed(connection, table, names, dicts)))
@@ -155,7 +162,7 @@ def _copy(
 
 COPY_BLOCK = 10_000
 """Rows formatted together by ``_plain_text``."""
-_ESCAPED = re.compile(r"[\x00\x08\x0b\x0c\r\\]")
+_ESCAPED = ("\\", "\r", "\x00", "\x08", "\x0b", "\x0c")
 """Characters ``COPY``'s text format escapes (psycopg's ``write_row`` does), besides tab and line feed."""
 
 
@@ -171,8 +178,8 @@ def _plain_text(rows: Sequence[Sequence[Any]], width: int) -> str | None:
     if (
         text.count("\t") != len(rows) * (width - 1)
         or text.count("\n") != len(rows) - 1
-        or _ESCAPED.search(text)
-        or any(len(row) != width for row in rows)
+        or any(map(text.__contains__, _ESCAPED))  # a scan per character: twice as fast as a regex
+        or set(map(len, rows)) != {width}
     ):
         return None
     return text + "\n"

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import TypeVar, cast
+from typing import TypeVar
 
 import grpc
 
 from dualdraw.domain import model
 from dualdraw.domain.credit_code import require_canonical
 from dualdraw.domain.errors import Violations, invalid
+from dualdraw.domain.object_columns import ObjectColumns
 from dualdraw.entrypoints.grpc import directory_convert
 from dualdraw.entrypoints.grpc.pagination import next_page_token, page_request
 from dualdraw.entrypoints.grpc.servicers import Services, caller_of, fetch_one, fetch_page, subtree_ids
@@ -276,21 +277,20 @@ def _collect(
 
 
 def _collect_objects(
-    source: Sequence[directory_pb2.InspectionObject], target: list[model.InspectionObject], v: Violations
+    source: Sequence[directory_pb2.InspectionObject], target: ObjectColumns, v: Violations
 ) -> None:
-    """``_collect`` of objects: the well-formed ones in one pass (no field paths built), then each other
-    one through ``object_from_pb``, which names its problems."""
-    records = list(map(directory_convert.well_formed_object, source))
-    if all(records):  # records are true, None is not: C-level, unlike ``None in records`` (dataclass __eq__)
-        target.extend(cast(list[model.InspectionObject], records))
+    """``_collect`` of objects: a chunk without problems in a few column-wise passes (no field paths built,
+    no object made), else each record through ``object_from_pb``, which names its problems."""
+    if directory_convert.well_formed_objects(source, target):
         return
-    for message, record in zip(source, records, strict=True):
-        if record is None:
-            record = directory_convert.object_from_pb(message, f"objects[{len(target)}]", v)
-        # keep positions aligned with request order even when a record is invalid
-        target.append(record if record is not None else INVALID_RECORD)  # type: ignore[arg-type]  # never written: v is non-empty
+    for message in source:
+        record = directory_convert.object_from_pb(message, f"objects[{len(target)}]", v)
+        # keep positions aligned with request order even when a record is invalid (never written: v is
+        # non-empty then)
+        target.append(record if record is not None else INVALID_OBJECT)
 
 
+INVALID_OBJECT = model.InspectionObject("", "", "", "", "", (), model.RiskClass.A, model.ObjectStatus.ACTIVE)
 INVALID_RECORD = object()
 
 

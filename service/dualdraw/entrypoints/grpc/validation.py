@@ -5,8 +5,12 @@ Violations are ``INVALID_ARGUMENT`` with the field's path (``objects[3].name``).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import chain
+from operator import attrgetter
 from typing import Any, cast
 
 import grpc
@@ -14,7 +18,9 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from dualdraw.domain.errors import Violations
+from dualdraw.entrypoints.grpc.object_fields import object_fields
 from dualdraw.entrypoints.grpc.wrapping import Behaviour, Shape, wrap_handler
+from dualdraw.v1 import directory_pb2
 
 MAX_STRING = 100_000
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -42,28 +48,83 @@ def check_message(message: Message, path: str, v: Violations) -> None:
 
 def _all_clean(messages: Sequence[Message], descriptor: Descriptor) -> bool:
     """True when no string in ``messages`` (all of type ``descriptor``, nested messages included) is too long
-    or holds a control character. Each field's values are checked together: their longest length, and one
-    search of their concatenation (joining cannot create or hide a control character)."""
-    for field in descriptor.fields:
-        name = field.name
-        if field.type == FieldDescriptor.TYPE_STRING:
-            if field.is_repeated:
-                texts = [text for m in messages for text in getattr(m, name)]
-            else:
-                texts = [getattr(m, name) for m in messages]
-            if texts and (max(map(len, texts)) > MAX_STRING or _CONTROL.search("".join(texts))):
+    or holds a control character. All strings of the messages are checked together: their longest length,
+    and one search of their concatenation (joining cannot create or hide a control character). Each field
+    is read in one C-level pass over the messages (``_Fields``)."""
+    fields = _fields_of(descriptor)
+    texts: list[str] = []
+    if fields.strings is not None:
+        if fields.several_strings:
+            texts.extend(chain.from_iterable(map(fields.strings, messages)))
+        else:
+            texts.extend(map(fields.strings, messages))
+    for read in fields.repeated_strings:
+        texts.extend(chain.from_iterable(map(read, messages)))
+    if not _texts_clean(texts):
+        return False
+    for name, nested_type, repeated in fields.messages:
+        if repeated and len(messages) == 1 and nested_type.full_name == _OBJECT:
+            # an import chunk's objects: read once, for this check and the conversion (``object_fields``)
+            if not _texts_clean(list(object_fields(getattr(messages[0], name)).texts())):
                 return False
-        elif field.type == FieldDescriptor.TYPE_MESSAGE:
-            nested_type = field.message_type
-            if nested_type is None or nested_type.GetOptions().map_entry:
-                continue
-            if field.is_repeated:
-                nested = [item for m in messages for item in getattr(m, name)]
-            else:
-                nested = [getattr(m, name) for m in messages if m.HasField(name)]
-            if nested and not _all_clean(nested, nested_type):
-                return False
+            continue
+        if repeated:
+            nested = list(chain.from_iterable(map(attrgetter(name), messages)))
+        else:
+            nested = [getattr(m, name) for m in messages if m.HasField(name)]
+        if nested and not _all_clean(nested, nested_type):
+            return False
     return True
+
+
+_OBJECT = directory_pb2.InspectionObject.DESCRIPTOR.full_name
+"""Objects hold no nested message: ``ObjectFields.texts`` is every string of one."""
+
+
+def _texts_clean(texts: Sequence[str]) -> bool:
+    return not texts or (max(map(len, texts)) <= MAX_STRING and not _has_control_character("".join(texts)))
+
+
+def _has_control_character(text: str) -> bool:
+    """``_CONTROL.search(text)``, first tried as ``str.isprintable`` (three times faster): true of a text with
+    no control character, tab or line break, nor any other non-printing character (a Chinese name's
+    ideographic space, say), which the search then settles."""
+    return not text.isprintable() and _CONTROL.search(text) is not None
+
+
+@dataclass(frozen=True)
+class _Fields:
+    """How ``_all_clean`` reads the fields of one message type."""
+
+    strings: Callable[[Message], Any] | None
+    """All singular string fields at once (a tuple when ``several_strings``, else the one string)."""
+    several_strings: bool
+    repeated_strings: list[Callable[[Message], Any]]
+    messages: list[tuple[str, Descriptor, bool]]
+    """Nested message fields (map entries excluded): name, type, whether repeated."""
+
+
+@functools.cache
+def _fields_of(descriptor: Descriptor) -> _Fields:
+    singular = [
+        f.name for f in descriptor.fields if f.type == FieldDescriptor.TYPE_STRING and not f.is_repeated
+    ]
+    return _Fields(
+        strings=attrgetter(*singular) if singular else None,
+        several_strings=len(singular) > 1,
+        repeated_strings=[
+            attrgetter(f.name)
+            for f in descriptor.fields
+            if f.type == FieldDescriptor.TYPE_STRING and f.is_repeated
+        ],
+        messages=[
+            (f.name, f.message_type, f.is_repeated)
+            for f in descriptor.fields
+            if f.type == FieldDescriptor.TYPE_MESSAGE
+            and f.message_type is not None
+            and not f.message_type.GetOptions().map_entry
+        ],
+    )
 
 
 def _name_problems(message: Message, path: str, v: Violations) -> None:

@@ -33,6 +33,7 @@ from dualdraw.adapters.store.rows import (
     OBJECTS,
     RISK_ASSESSMENTS,
     SPECIALITIES,
+    ObjectRows,
     Row,
     campaign_values,
     complaint_values,
@@ -63,6 +64,7 @@ from dualdraw.domain.model import (
     Speciality,
     StatutoryDesignation,
 )
+from dualdraw.domain.object_columns import ObjectColumns
 from dualdraw.service_layer.ports import OwnedKind, Page, PageRequest
 
 T = TypeVar("T")
@@ -133,6 +135,9 @@ class SqlDirectoryRepository(SqlRepository):
         bulk.upsert(self._connection, DEPARTMENTS, [department_values(d) for d in departments])
 
     def upsert_objects(self, items: Sequence[InspectionObject]) -> None:
+        if isinstance(items, ObjectColumns) and len(set(items.credit_codes)) == len(items):  # an import's
+            bulk.upsert_tuples(self._connection, OBJECTS, OBJECT_NAMES, ObjectRows(items), in_key_order=True)
+            return
         code = operator.attrgetter("credit_code")
         distinct = len(set(map(code, items))) == len(items)  # as an import's are: no dict to keep the last
         objects = items if distinct else last_per_key(items, code)

@@ -1,0 +1,71 @@
+"""Objects held column by column behave as the list of the same objects."""
+
+from __future__ import annotations
+
+import pytest
+
+from dualdraw.adapters.store.rows import ObjectRows, object_row
+from dualdraw.domain import model
+from dualdraw.domain.object_columns import ObjectColumns
+
+
+def obj(n: int, **change: object) -> model.InspectionObject:
+    fields: dict[str, object] = {
+        "credit_code": f"CODE{n:04d}",
+        "name": f"某公司{n}",
+        "region_code": "130203",
+        "registering_department_id": "130203-LB",
+        "industry": "C31",
+        "business_lines": ("metrology", "special_equipment"),
+        "risk_class": model.RiskClass.B,
+        "status": model.ObjectStatus.ACTIVE,
+        "office": "一所",
+    }
+    return model.InspectionObject(**{**fields, **change})  # type: ignore[arg-type]  # test data
+
+
+OBJECTS = [
+    obj(1),
+    obj(2, business_lines=(), office="", risk_class=model.RiskClass.D),
+    obj(3, region_code="130100", registering_department_id="130100-SJ", status=model.ObjectStatus.SUSPENDED),
+]
+
+
+def test_columns_are_a_sequence_of_the_same_objects() -> None:
+    columns = ObjectColumns.of(OBJECTS)
+    assert len(columns) == 3
+    assert list(columns) == OBJECTS
+    assert [columns[i] for i in range(3)] == OBJECTS
+    assert columns[-1] == OBJECTS[-1]
+    assert columns[1:] == OBJECTS[1:]
+    assert OBJECTS[0] in columns
+    with pytest.raises(IndexError):
+        columns[3]
+    assert columns.credit_codes == ["CODE0001", "CODE0002", "CODE0003"]
+    assert columns.placements() == {("130203", "130203-LB"), ("130100", "130100-SJ")}
+    assert columns == ObjectColumns.of(OBJECTS)
+    assert columns != ObjectColumns.of(OBJECTS[:2])
+
+
+def test_repeated_values_are_stored_once() -> None:
+    columns = ObjectColumns.of([obj(1), obj(2)])
+    region = "".join(["1302", "03"])  # an equal string, not the same object
+    columns.append(obj(3, region_code=region))
+    assert columns.region_codes[2] is columns.region_codes[0]
+    assert columns.business_lines[1] is columns.business_lines[0]
+
+
+def test_columns_of_different_lengths_are_refused() -> None:
+    with pytest.raises(ValueError, match="different lengths"):
+        ObjectColumns().extend_columns(["a"], [], [], [], [], [], [], [], [])
+
+
+def test_the_rows_of_columns_are_the_rows_of_the_objects_in_credit_code_order() -> None:
+    shuffled = [OBJECTS[2], OBJECTS[0], OBJECTS[1]]
+    rows = ObjectRows(ObjectColumns.of(shuffled))
+    expected = [object_row(o) for o in OBJECTS]  # in credit-code order
+    assert len(rows) == 3
+    assert list(rows) == expected
+    assert list(rows) == expected  # read again: the same rows
+    assert [rows[i] for i in range(3)] == expected
+    assert rows[1:] == expected[1:]
