@@ -272,8 +272,8 @@ def test_bulk_object_checks_give_the_violations_of_the_object_by_object_checks()
 def test_a_bulk_import_held_in_columns_stores_exactly_its_objects_and_a_reimport_replaces_them(
     store: Store,
 ) -> None:
-    """Above ``COPY_THRESHOLD`` the objects go from their columns to ``COPY`` rows in credit-code order
-    (``ObjectRows``); given in any order, with shared and distinct values, they read back as imported, and
+    """Above ``COPY_THRESHOLD`` the objects go from their columns to ``COPY`` rows (``object_rows``); given
+    in any order, with shared and distinct values, they read back as imported, and
     a re-import of changed ones (an upsert through the staging table) replaces exactly those."""
     load_demo(store.unit_of_work)
     first = demo_directory().objects[0]

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dualdraw.domain.errors import Violations
+from dualdraw.entrypoints.grpc import validation
 from dualdraw.entrypoints.grpc.validation import MAX_STRING, check_message
 from dualdraw.v1 import directory_pb2
 
@@ -82,3 +83,37 @@ def test_a_request_passes_exactly_when_no_record_has_a_bad_string(
     every_text = [text for name, conflicts, codes in records for text in [name, *conflicts, *codes]]
     bad = any(c in BAD for text in every_text for c in text)
     assert bool(problems(request)) == bad
+
+
+@given(
+    st.lists(
+        st.tuples(texts, texts, texts, st.lists(texts, max_size=3), st.sampled_from(["", "一所", "x" * 10])),
+        max_size=4,
+    ),
+    st.booleans(),
+)
+def test_an_import_s_objects_pass_exactly_when_none_has_a_bad_string_and_are_named_like_any_record(
+    records: list[tuple[str, str, str, list[str], str]], too_long: bool
+) -> None:
+    """An import chunk's objects are read once for the check and the conversion (``object_fields``): the
+    check finds exactly the bad strings, and names them as the record-by-record walk does."""
+    objects = [
+        directory_pb2.InspectionObject(
+            credit_code=code, name=name, industry=industry, business_lines=lines, office=office
+        )
+        for code, name, industry, lines, office in records
+    ]
+    if too_long and objects:
+        objects[-1].region_code = "x" * (MAX_STRING + 1)
+    request = directory_pb2.ImportDirectoryRequest(objects=objects)
+    strings = [
+        text
+        for code, name, industry, lines, office in records
+        for text in [code, name, industry, *lines, office]
+    ]
+    bad = any(c in BAD for text in strings for c in text) or (too_long and bool(objects))
+    found = problems(request)
+    assert bool(found) == bad
+    expected = Violations()
+    validation._name_problems(request, "", expected)
+    assert found == [(x.field, x.description) for x in expected.items]

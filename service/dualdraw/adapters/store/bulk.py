@@ -56,25 +56,17 @@ def upsert(connection: sa.Connection, table: sa.Table, rows: Sequence[Values]) -
 
 
 def upsert_tuples(
-    connection: sa.Connection,
-    table: sa.Table,
-    names: Sequence[str],
-    rows: Sequence[tuple[Any, ...]],
-    *,
-    in_key_order: bool = False,
+    connection: sa.Connection, table: sa.Table, names: Sequence[str], rows: Sequence[tuple[Any, ...]]
 ) -> None:
     """``upsert`` for rows given as tuples of the columns ``names`` (all of ``table``'s), which saves
-    building a dict per row: a million-object import streams its tuples to ``COPY`` as they are.
-    ``in_key_order``: ``rows`` come in primary-key order already (and may be made as they are read)."""
+    building a dict per row: a million-object import streams its tuples to ``COPY`` as they are."""
     if connection.dialect.name != "postgresql" or len(rows) < COPY_THRESHOLD:
         upsert(connection, table, [dict(zip(names, row, strict=True)) for row in rows])
         return
     if sorted(names) != sorted(column.name for column in table.columns):
         raise ValueError(f"upsert_tuples needs every column of {table.name}, got {names}")
     # In primary-key order the key index grows at its right edge: a tenth off the COPY of 100k objects.
-    if not in_key_order:
-        key = itemgetter(*(names.index(column.name) for column in table.primary_key.columns))
-        rows = sorted(rows, key=key)
+    rows = sorted(rows, key=itemgetter(*(names.index(column.name) for column in table.primary_key.columns)))
     if any(table.columns[name].type.bind_processor(connection.dialect) for name in names):
         dicts = (dict(zip(names, row, strict=True)) for row in rows)
         _copy_upsert(connection, table, names, list(_processed(connection, table, names, dicts)))

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from fractions import Fraction
-from typing import Any, cast, overload
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -182,44 +182,26 @@ def object_row(o: InspectionObject) -> tuple[str, ...]:
     )
 
 
-class ObjectRows(Sequence[tuple[str, ...]]):
-    """``object_row`` of every object of ``objects``, in credit-code order, each made as it is read: a
-    million objects' rows as one list would add ~130 MB to an import's peak; here only their order is held
-    (and each row while ``COPY`` formats its block). Iterating makes them column by column (C-level passes,
-    no object made)."""
+def object_rows(objects: ObjectColumns) -> list[tuple[str, ...]]:
+    """``object_row`` of every object, made column by column (no object made, C-level passes only).
 
-    def __init__(self, objects: ObjectColumns) -> None:
-        self._objects = objects
-        self._order = sorted(range(len(objects)), key=objects.credit_codes.__getitem__)
-
-    def __len__(self) -> int:
-        return len(self._order)
-
-    @overload
-    def __getitem__(self, index: int) -> tuple[str, ...]: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[tuple[str, ...]]: ...
-
-    def __getitem__(self, index: int | slice) -> tuple[str, ...] | Sequence[tuple[str, ...]]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        return object_row(self._objects[self._order[index]])
-
-    def __iter__(self) -> Iterator[tuple[str, ...]]:
-        o, order = self._objects, self._order
-        return zip(
-            map(o.credit_codes.__getitem__, order),
-            map(o.names.__getitem__, order),
-            map(o.region_codes.__getitem__, order),
-            map(o.registering_department_ids.__getitem__, order),
-            map(o.industries.__getitem__, order),
-            map(_dump_tuple, map(o.business_lines.__getitem__, order)),
-            map(_RISK_CLASS_VALUES.__getitem__, map(o.risk_classes.__getitem__, order)),
-            map(_STATUS_VALUES.__getitem__, map(o.statuses.__getitem__, order)),
-            map(o.offices.__getitem__, order),
+    One list of rows (~130 MB at a million objects, for the length of the write): made in the columns' order
+    and sorted after, it costs a third of rows made one by one in key order as ``COPY`` reads them (random
+    access to every column: 1.1 s against 0.4 s at a million)."""
+    return list(
+        zip(
+            objects.credit_codes,
+            objects.names,
+            objects.region_codes,
+            objects.registering_department_ids,
+            objects.industries,
+            map(_dump_tuple, objects.business_lines),
+            map(_RISK_CLASS_VALUES.__getitem__, objects.risk_classes),
+            map(_STATUS_VALUES.__getitem__, objects.statuses),
+            objects.offices,
             strict=True,
         )
+    )
 
 
 # ``.value`` of an enum member is a Python-level property (a sixth of ``object_row``); dict look-ups are not.

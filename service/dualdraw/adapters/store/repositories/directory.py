@@ -33,13 +33,13 @@ from dualdraw.adapters.store.rows import (
     OBJECTS,
     RISK_ASSESSMENTS,
     SPECIALITIES,
-    ObjectRows,
     Row,
     campaign_values,
     complaint_values,
     department_values,
     designation_values,
     object_row,
+    object_rows,
     risk_assessment_values,
     to_campaign,
     to_complaint,
@@ -136,7 +136,7 @@ class SqlDirectoryRepository(SqlRepository):
 
     def upsert_objects(self, items: Sequence[InspectionObject]) -> None:
         if isinstance(items, ObjectColumns) and len(set(items.credit_codes)) == len(items):  # an import's
-            bulk.upsert_tuples(self._connection, OBJECTS, OBJECT_NAMES, ObjectRows(items), in_key_order=True)
+            bulk.upsert_tuples(self._connection, OBJECTS, OBJECT_NAMES, object_rows(items))
             return
         code = operator.attrgetter("credit_code")
         distinct = len(set(map(code, items))) == len(items)  # as an import's are: no dict to keep the last
