@@ -18,6 +18,7 @@ import grpc
 from google.protobuf import any_pb2, timestamp_pb2
 from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
+from google.type import date_pb2
 from grpc_status import rpc_status
 
 from dualdraw.v1 import (
@@ -163,7 +164,11 @@ class Fake:
                 department_id="130203-GXQ",
                 office="第一所",
                 available=i != 3,
-                specialities=[directory_pb2.Speciality(code="SE", certificate_expires_on="2026-12-31")],
+                specialities=[
+                    directory_pb2.Speciality(
+                        code="SE", certificate_expires_on=date_pb2.Date(year=2026, month=12, day=31)
+                    )
+                ],
                 conflicts=["91130200MA00000001"] if i == 1 else [],
             )
             for i, name in enumerate(["张三", "Li Si", "王五", "赵六"], start=1)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from dualdraw.v1 import directory_pb2
+from dualdraw_client.dates import date_text
 from dualdraw_client.records import (
     KINDS,
     Origin,
@@ -67,7 +68,7 @@ def test_inspectors_csv_specialities_and_lists(tmp_path: Path) -> None:
     first, second = (s.record for s in read_file(path))  # kind from the file name
     assert isinstance(first, directory_pb2.Inspector)
     assert isinstance(second, directory_pb2.Inspector)
-    assert [(s.code, s.certificate_expires_on) for s in first.specialities] == [
+    assert [(s.code, date_text(s.certificate_expires_on)) for s in first.specialities] == [
         ("SE", "2026-12-31"),
         ("PQ", ""),
     ]
@@ -166,16 +167,18 @@ def test_jsonl_mixed_kinds(tmp_path: Path) -> None:
         ("risk_assessments", 5),
         ("statutory_designations", 6),
     ]
-    department, obj, inspector, assessment, _ = (s.record for s in sourced)
+    department, obj, inspector, assessment, designation = (s.record for s in sourced)
     assert department.level == 1
     assert obj.risk_class == directory_pb2.RISK_CLASS_C
     assert obj.status == directory_pb2.OBJECT_STATUS_ACTIVE
-    assert [(s.code, s.certificate_expires_on) for s in inspector.specialities] == [
+    assert [(s.code, date_text(s.certificate_expires_on)) for s in inspector.specialities] == [
         ("SE", "2026-12-31"),
         ("PQ", "2027-01-01"),
     ]
     assert list(inspector.conflicts) == ["X", "Y"]
     assert assessment.conclusion == directory_pb2.RISK_CONCLUSION_UNSUITABLE
+    assert not assessment.HasField("valid_until")
+    assert date_text(designation.valid_from) == "2025-01-01"
 
 
 @pytest.mark.parametrize(

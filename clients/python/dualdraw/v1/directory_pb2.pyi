@@ -11,6 +11,7 @@ from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.type import date_pb2 as _date_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -296,15 +297,17 @@ class Speciality(_message.Message):
     CERTIFICATE_EXPIRES_ON_FIELD_NUMBER: _builtins.int
     code: _builtins.str
     """The speciality (a business line), e.g. "special_equipment"."""
-    certificate_expires_on: _builtins.str
-    """Certificate expiry date, ISO 8601 (YYYY-MM-DD). Empty means no expiry."""
+    @_builtins.property
+    def certificate_expires_on(self) -> _date_pb2.Date:
+        """Last day the certificate is valid; unset: no expiry."""
+
     def __init__(
         self,
         *,
         code: _builtins.str = ...,
-        certificate_expires_on: _builtins.str = ...,
+        certificate_expires_on: _date_pb2.Date | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["certificate_expires_on", b"certificate_expires_on"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["certificate_expires_on", b"certificate_expires_on", "code", b"code"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
@@ -380,23 +383,27 @@ class Complaint(_message.Message):
     """The object complained about."""
     status: Global___ComplaintStatus.ValueType
     """Where its handling stands; required."""
-    received_on: _builtins.str
-    """Day received (YYYY-MM-DD)."""
-    closed_on: _builtins.str
-    """Empty while the complaint is open."""
     summary: _builtins.str
     """What it is about, in words."""
+    @_builtins.property
+    def received_on(self) -> _date_pb2.Date:
+        """Day received."""
+
+    @_builtins.property
+    def closed_on(self) -> _date_pb2.Date:
+        """Day closed; unset while the complaint is open."""
+
     def __init__(
         self,
         *,
         id: _builtins.str = ...,
         credit_code: _builtins.str = ...,
         status: Global___ComplaintStatus.ValueType = ...,
-        received_on: _builtins.str = ...,
-        closed_on: _builtins.str = ...,
+        received_on: _date_pb2.Date | None = ...,
+        closed_on: _date_pb2.Date | None = ...,
         summary: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["closed_on", b"closed_on", "received_on", b"received_on"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["closed_on", b"closed_on", "credit_code", b"credit_code", "id", b"id", "received_on", b"received_on", "status", b"status", "summary", b"summary"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
@@ -430,10 +437,14 @@ class Campaign(_message.Message):
     """Industry covered; empty means every industry."""
     business_line: _builtins.str
     """Business line covered; empty means every line."""
-    starts_on: _builtins.str
-    """First day (YYYY-MM-DD)."""
-    ends_on: _builtins.str
-    """Last day (YYYY-MM-DD)."""
+    @_builtins.property
+    def starts_on(self) -> _date_pb2.Date:
+        """First day."""
+
+    @_builtins.property
+    def ends_on(self) -> _date_pb2.Date:
+        """Last day."""
+
     def __init__(
         self,
         *,
@@ -443,10 +454,10 @@ class Campaign(_message.Message):
         region_code: _builtins.str = ...,
         industry: _builtins.str = ...,
         business_line: _builtins.str = ...,
-        starts_on: _builtins.str = ...,
-        ends_on: _builtins.str = ...,
+        starts_on: _date_pb2.Date | None = ...,
+        ends_on: _date_pb2.Date | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["ends_on", b"ends_on", "starts_on", b"starts_on"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["business_line", b"business_line", "ends_on", b"ends_on", "id", b"id", "industry", b"industry", "name", b"name", "organizer_department_id", b"organizer_department_id", "region_code", b"region_code", "starts_on", b"starts_on"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
@@ -472,23 +483,27 @@ class RiskAssessment(_message.Message):
     """The object assessed."""
     conclusion: Global___RiskConclusion.ValueType
     """The conclusion; required."""
-    assessed_on: _builtins.str
-    """Day of the assessment (YYYY-MM-DD)."""
-    valid_until: _builtins.str
-    """Last day the conclusion holds; empty means until replaced."""
     note: _builtins.str
     """Free-text note."""
+    @_builtins.property
+    def assessed_on(self) -> _date_pb2.Date:
+        """Day of the assessment."""
+
+    @_builtins.property
+    def valid_until(self) -> _date_pb2.Date:
+        """Last day the conclusion holds; unset: until replaced."""
+
     def __init__(
         self,
         *,
         id: _builtins.str = ...,
         credit_code: _builtins.str = ...,
         conclusion: Global___RiskConclusion.ValueType = ...,
-        assessed_on: _builtins.str = ...,
-        valid_until: _builtins.str = ...,
+        assessed_on: _date_pb2.Date | None = ...,
+        valid_until: _date_pb2.Date | None = ...,
         note: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["assessed_on", b"assessed_on", "valid_until", b"valid_until"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["assessed_on", b"assessed_on", "conclusion", b"conclusion", "credit_code", b"credit_code", "id", b"id", "note", b"note", "valid_until", b"valid_until"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
@@ -519,10 +534,14 @@ class StatutoryDesignation(_message.Message):
     """The prescribed method, e.g. "periodic_inspection"."""
     legal_basis: _builtins.str
     """The law that prescribes the method."""
-    valid_from: _builtins.str
-    """First day in force (YYYY-MM-DD)."""
-    valid_to: _builtins.str
-    """Empty means open-ended."""
+    @_builtins.property
+    def valid_from(self) -> _date_pb2.Date:
+        """First day in force."""
+
+    @_builtins.property
+    def valid_to(self) -> _date_pb2.Date:
+        """Last day in force; unset: open-ended."""
+
     def __init__(
         self,
         *,
@@ -531,10 +550,10 @@ class StatutoryDesignation(_message.Message):
         business_line: _builtins.str = ...,
         method: _builtins.str = ...,
         legal_basis: _builtins.str = ...,
-        valid_from: _builtins.str = ...,
-        valid_to: _builtins.str = ...,
+        valid_from: _date_pb2.Date | None = ...,
+        valid_to: _date_pb2.Date | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["valid_from", b"valid_from", "valid_to", b"valid_to"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["business_line", b"business_line", "credit_code", b"credit_code", "id", b"id", "legal_basis", b"legal_basis", "method", b"method", "valid_from", b"valid_from", "valid_to", b"valid_to"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...

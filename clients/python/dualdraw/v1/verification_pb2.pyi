@@ -8,6 +8,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.type import date_pb2 as _date_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -123,10 +124,12 @@ class CommitDrawRequest(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     task_id: _builtins.str
     """The task to draw; it must not have a live draw."""
-    as_of: _builtins.str
-    """Date the exclusion rules are evaluated at (YYYY-MM-DD); empty means today (UTC+8)."""
     request_id: _builtins.str
     """Idempotency key (AIP-155): a retry with the same key gets the first answer, nothing is done twice."""
+    @_builtins.property
+    def as_of(self) -> _date_pb2.Date:
+        """Day the exclusion rules are evaluated at; unset: today (UTC+8)."""
+
     @_builtins.property
     def entropy_source(self) -> Global___EntropySource:
         """Where the entropy will come from; required."""
@@ -135,11 +138,11 @@ class CommitDrawRequest(_message.Message):
         self,
         *,
         task_id: _builtins.str = ...,
-        as_of: _builtins.str = ...,
+        as_of: _date_pb2.Date | None = ...,
         entropy_source: Global___EntropySource | None = ...,
         request_id: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["entropy_source", b"entropy_source"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "entropy_source", b"entropy_source"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "entropy_source", b"entropy_source", "request_id", b"request_id", "task_id", b"task_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...

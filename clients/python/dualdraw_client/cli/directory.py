@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dualdraw.v1 import directory_pb2
 
 from ..client import DualdrawClient
+from ..dates import date_text
 from ..errors import DualdrawError
 from ..i18n import _
 from ..progress import Bar
@@ -110,8 +111,8 @@ def _cmd_objects_get(client: DualdrawClient, args: argparse.Namespace, out: Outp
 
 def _specialities(inspector: directory_pb2.Inspector) -> str:
     return ", ".join(
-        _("{code} (to {expires})").format(code=s.code, expires=s.certificate_expires_on)
-        if s.certificate_expires_on
+        _("{code} (to {expires})").format(code=s.code, expires=date_text(s.certificate_expires_on))
+        if s.HasField("certificate_expires_on")
         else s.code
         for s in inspector.specialities
     )

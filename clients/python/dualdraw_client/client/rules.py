@@ -6,6 +6,7 @@ import datetime
 
 from dualdraw.v1 import rules_pb2, rules_pb2_grpc
 
+from ..dates import to_date
 from .base import ClientBase
 
 
@@ -37,11 +38,9 @@ class RuleCalls(ClientBase):
         timeout: float | None = None,
     ) -> rules_pb2.PreviewRuleChangeResponse:
         """Which objects the changed rule ``files`` (name → YAML; empty text removes) exclude or include."""
-        if isinstance(as_of, datetime.date):
-            as_of = as_of.isoformat()
         request = rules_pb2.PreviewRuleChangeRequest(
             files=files,
-            as_of=as_of or "",
+            as_of=to_date(as_of),
             department_id=department_id,
             business_line=business_line,
             max_share=max_share,
@@ -58,11 +57,9 @@ class RuleCalls(ClientBase):
         department_id: str = "",
     ) -> rules_pb2.ExplainExclusionResponse:
         """Every rule's verdict for one object, with matched facts and when it becomes eligible again."""
-        if isinstance(as_of, datetime.date):
-            as_of = as_of.isoformat()
         request = rules_pb2.ExplainExclusionRequest(
             credit_code=credit_code,
-            as_of=as_of or "",
+            as_of=to_date(as_of),
             task_id=task_id,
             item_code=item_code,
             department_id=department_id,

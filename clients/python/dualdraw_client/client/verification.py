@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dualdraw.v1 import draws_pb2, verification_pb2, verification_pb2_grpc
 
 from ..bundles import BundleReceipt, receive_bundle
+from ..dates import to_date
 from .base import ClientBase, new_request_id, rpc_errors_mapped
 
 
@@ -39,11 +40,9 @@ class VerificationCalls(ClientBase):
         FailedPreconditionError (``PENDING_DRAW_IN_SCOPE``) while another committed draw sharing its
         inspection history has not executed yet (``metadata["draw_id"]`` names it).
         """
-        if isinstance(as_of, datetime.date):
-            as_of = as_of.isoformat()
         request = verification_pb2.CommitDrawRequest(
             task_id=task_id,
-            as_of=as_of or "",
+            as_of=to_date(as_of),
             entropy_source=entropy_source or verification_pb2.EntropySource(kind="local-secret"),
             request_id=request_id or new_request_id(),
         )

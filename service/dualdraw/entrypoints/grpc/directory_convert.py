@@ -4,9 +4,12 @@ Parsing checks syntax and records every problem in a ``Violations`` collector un
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Sequence
 from typing import Any
+
+from google.type import date_pb2
 
 from dualdraw.domain import model
 from dualdraw.domain.errors import Violations
@@ -22,10 +25,9 @@ from dualdraw.entrypoints.grpc.convert import (
     RISK_CONCLUSION,
     RISK_CONCLUSION_PB,
     _all_ok,
-    fmt_date,
-    parse_date,
+    date_from_pb,
+    date_to_pb,
     parse_enum,
-    parse_optional_date,
     required,
 )
 from dualdraw.service_layer.directory import Transfer, TransferKind
@@ -180,7 +182,7 @@ def inspector_from_pb(pb: directory_pb2.Inspector, path: str, v: Violations) -> 
     for i, s in enumerate(pb.specialities):
         sp = f"{path}.specialities[{i}]"
         code = required(s.code, f"{sp}.code", v)
-        expires = parse_optional_date(s.certificate_expires_on, f"{sp}.certificate_expires_on", v)
+        expires = date_from_pb(s.certificate_expires_on, f"{sp}.certificate_expires_on", v, required=False)
         specialities.append(model.Speciality(code, expires))
     conflicts = frozenset(c for c in pb.conflicts if c.strip())  # checked as written (GB 32100: upper case)
     return _all_ok(
@@ -199,7 +201,7 @@ def inspector_to_pb(i: model.Inspector) -> directory_pb2.Inspector:
         department_id=i.department_id,
         office=i.office,
         specialities=[
-            directory_pb2.Speciality(code=s.code, certificate_expires_on=fmt_date(s.certificate_expires_on))
+            directory_pb2.Speciality(code=s.code, certificate_expires_on=date_to_pb(s.certificate_expires_on))
             for s in i.specialities
         ],
         available=i.available,
@@ -212,8 +214,8 @@ def complaint_from_pb(pb: directory_pb2.Complaint, path: str, v: Violations) -> 
     id_ = required(pb.id, f"{path}.id", v)
     code = required_code(pb.credit_code, f"{path}.credit_code", v)
     status = parse_enum(pb.status, COMPLAINT_STATUS, f"{path}.status", v)
-    received = parse_date(pb.received_on, f"{path}.received_on", v)
-    closed = parse_optional_date(pb.closed_on, f"{path}.closed_on", v)
+    received = _day(pb.received_on, f"{path}.received_on", v)
+    closed = date_from_pb(pb.closed_on, f"{path}.closed_on", v, required=False)
     return _all_ok(
         v,
         n,
@@ -226,8 +228,8 @@ def complaint_to_pb(c: model.Complaint) -> directory_pb2.Complaint:
         id=c.id,
         credit_code=c.credit_code,
         status=COMPLAINT_STATUS_PB[c.status],  # type: ignore[arg-type]  # enum values are ints
-        received_on=fmt_date(c.received_on),
-        closed_on=fmt_date(c.closed_on),
+        received_on=date_to_pb(c.received_on),
+        closed_on=date_to_pb(c.closed_on),
         summary=c.summary,
     )
 
@@ -238,8 +240,8 @@ def campaign_from_pb(pb: directory_pb2.Campaign, path: str, v: Violations) -> mo
     name = required(pb.name, f"{path}.name", v)
     org = required(pb.organizer_department_id, f"{path}.organizer_department_id", v)
     region = required(pb.region_code, f"{path}.region_code", v)
-    starts = parse_date(pb.starts_on, f"{path}.starts_on", v)
-    ends = parse_date(pb.ends_on, f"{path}.ends_on", v)
+    starts = _day(pb.starts_on, f"{path}.starts_on", v)
+    ends = _day(pb.ends_on, f"{path}.ends_on", v)
     return _all_ok(
         v,
         n,
@@ -264,8 +266,8 @@ def campaign_to_pb(c: model.Campaign) -> directory_pb2.Campaign:
         region_code=c.region_code,
         industry=c.industry,
         business_line=c.business_line,
-        starts_on=fmt_date(c.starts_on),
-        ends_on=fmt_date(c.ends_on),
+        starts_on=date_to_pb(c.starts_on),
+        ends_on=date_to_pb(c.ends_on),
     )
 
 
@@ -276,8 +278,8 @@ def risk_assessment_from_pb(
     id_ = required(pb.id, f"{path}.id", v)
     code = required_code(pb.credit_code, f"{path}.credit_code", v)
     conclusion = parse_enum(pb.conclusion, RISK_CONCLUSION, f"{path}.conclusion", v)
-    assessed = parse_date(pb.assessed_on, f"{path}.assessed_on", v)
-    valid_until = parse_optional_date(pb.valid_until, f"{path}.valid_until", v)
+    assessed = _day(pb.assessed_on, f"{path}.assessed_on", v)
+    valid_until = date_from_pb(pb.valid_until, f"{path}.valid_until", v, required=False)
     return _all_ok(
         v,
         n,
@@ -290,8 +292,8 @@ def risk_assessment_to_pb(r: model.RiskAssessment) -> directory_pb2.RiskAssessme
         id=r.id,
         credit_code=r.credit_code,
         conclusion=RISK_CONCLUSION_PB[r.conclusion],  # type: ignore[arg-type]  # enum values are ints
-        assessed_on=fmt_date(r.assessed_on),
-        valid_until=fmt_date(r.valid_until),
+        assessed_on=date_to_pb(r.assessed_on),
+        valid_until=date_to_pb(r.valid_until),
         note=r.note,
     )
 
@@ -304,8 +306,8 @@ def designation_from_pb(
     code = required_code(pb.credit_code, f"{path}.credit_code", v)
     line = required(pb.business_line, f"{path}.business_line", v)
     method = required(pb.method, f"{path}.method", v)
-    valid_from = parse_date(pb.valid_from, f"{path}.valid_from", v)
-    valid_to = parse_optional_date(pb.valid_to, f"{path}.valid_to", v)
+    valid_from = _day(pb.valid_from, f"{path}.valid_from", v)
+    valid_to = date_from_pb(pb.valid_to, f"{path}.valid_to", v, required=False)
     return _all_ok(
         v,
         n,
@@ -320,9 +322,14 @@ def designation_to_pb(d: model.StatutoryDesignation) -> directory_pb2.StatutoryD
         business_line=d.business_line,
         method=d.method,
         legal_basis=d.legal_basis,
-        valid_from=fmt_date(d.valid_from),
-        valid_to=fmt_date(d.valid_to),
+        valid_from=date_to_pb(d.valid_from),
+        valid_to=date_to_pb(d.valid_to),
     )
+
+
+def _day(value: date_pb2.Date, path: str, v: Violations) -> dt.date:
+    """A required day; on a violation a placeholder that must not be used."""
+    return date_from_pb(value, path, v) or dt.date.min
 
 
 def required_code(value: str, path: str, v: Violations) -> str:

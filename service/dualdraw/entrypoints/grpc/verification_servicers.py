@@ -72,7 +72,7 @@ class VerifiableDrawServicer(verification_pb2_grpc.VerifiableDrawServiceServicer
 
     def CommitDraw(self, request: verification_pb2.CommitDrawRequest, context: grpc.ServicerContext) -> Any:
         v = Violations()
-        as_of = convert.parse_optional_date(request.as_of, "as_of", v)
+        as_of = convert.date_from_pb(request.as_of, "as_of", v, required=False)
         if not request.task_id:
             v.add("task_id", "is required", reason="FIELD_REQUIRED")
         declaration = _declaration(request.entropy_source, v)
