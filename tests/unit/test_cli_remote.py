@@ -257,6 +257,8 @@ def test_items_create(server: str, fake: Fake, capsys: pytest.CaptureFixture[str
     assert "kind            KEY" in out
     request = fake.calls_to("CreateInspectionItem")[0].request
     assert request.item.kind == items_pb2.ITEM_KIND_KEY
+    assert request.item.default_ratio.value == "0.1"
+    assert not request.item.HasField("testing_fee")  # not given: unset, the server's default
     assert request.request_id == "r-9"
 
 
@@ -266,6 +268,7 @@ def test_draws_show_and_items_show(server: str, capsys: pytest.CaptureFixture[st
     assert f"seed                   {SEED}" in out
     code, out, _ = run(capsys, "items", "show", "SE-002", "--json")
     assert json.loads(out)["kind"] == "ITEM_KIND_GENERAL"
+    assert json.loads(out)["default_ratio"] == "0.05"  # a google.type.Decimal printed as its text
 
 
 # -- options -------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import grpc
 from google.protobuf import any_pb2, timestamp_pb2
 from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
-from google.type import date_pb2
+from google.type import date_pb2, decimal_pb2
 from grpc_status import rpc_status
 
 from dualdraw.v1 import (
@@ -192,7 +192,7 @@ class Fake:
                 code=f"SE-00{i}",
                 name="特种设备安全检查",
                 kind=items_pb2.ITEM_KIND_GENERAL,
-                default_ratio="0.05",
+                default_ratio=decimal_pb2.Decimal(value="0.05"),
                 business_line="special_equipment",
                 required_speciality="SE",
                 department_id="130203-GXQ",

@@ -11,7 +11,7 @@ from fractions import Fraction
 from typing import TypeVar
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from google.type import date_pb2
+from google.type import date_pb2, decimal_pb2
 
 from dualdraw.domain import model
 from dualdraw.domain.draw.algorithm import format_ratio, is_decimal_text, parse_ratio
@@ -232,7 +232,7 @@ def item_from_pb(pb: items_pb2.InspectionItem, path: str, v: Violations) -> mode
     line = required(pb.business_line, f"{path}.business_line", v)
     speciality = required(pb.required_speciality, f"{path}.required_speciality", v)
     kind = parse_enum(pb.kind, ITEM_KIND, f"{path}.kind", v)
-    ratio = parse_ratio_field(pb.default_ratio, f"{path}.default_ratio", v)
+    ratio = parse_ratio_field(pb.default_ratio.value, f"{path}.default_ratio", v)
     dept = required(pb.department_id, f"{path}.department_id", v)
     if not 0 <= pb.frequency_cap <= MAX_ITEM_FREQUENCY_CAP:
         v.add(
@@ -241,9 +241,9 @@ def item_from_pb(pb: items_pb2.InspectionItem, path: str, v: Violations) -> mode
             reason="VALUE_OUT_OF_RANGE",
         )
     team_size = pb.team_size or 2
-    days = parse_amount(pb.days_per_inspection, f"{path}.days_per_inspection", Fraction(1), v)
-    cost = parse_amount(pb.cost_per_inspection, f"{path}.cost_per_inspection", Fraction(0), v)
-    fee = parse_amount(pb.testing_fee, f"{path}.testing_fee", Fraction(0), v)
+    days = parse_amount(pb.days_per_inspection.value, f"{path}.days_per_inspection", Fraction(1), v)
+    cost = parse_amount(pb.cost_per_inspection.value, f"{path}.cost_per_inspection", Fraction(0), v)
+    fee = parse_amount(pb.testing_fee.value, f"{path}.testing_fee", Fraction(0), v)
     v.items.extend(workload_problems(team_size, days, cost, path, fee).items)
     if ratio is None:
         return None
@@ -279,15 +279,15 @@ def item_to_pb(i: model.InspectionItem) -> items_pb2.InspectionItem:
         target_scope=i.target_scope,
         required_speciality=i.required_speciality,
         kind=ITEM_KIND_PB[i.kind],  # type: ignore[arg-type]  # enum values are ints
-        default_ratio=format_ratio(i.default_ratio),
+        default_ratio=decimal_pb2.Decimal(value=format_ratio(i.default_ratio)),
         department_id=i.department_id,
         create_time=timestamp(i.created_at),
         frequency_cap=i.frequency_cap or 0,
         unqualified_assistant=i.unqualified_assistant,
         team_size=i.team_size,
-        days_per_inspection=fraction_text(i.days_per_inspection),
-        cost_per_inspection=fraction_text(i.cost_per_inspection),
-        testing_fee=fraction_text(i.testing_fee),
+        days_per_inspection=decimal_pb2.Decimal(value=fraction_text(i.days_per_inspection)),
+        cost_per_inspection=decimal_pb2.Decimal(value=fraction_text(i.cost_per_inspection)),
+        testing_fee=decimal_pb2.Decimal(value=fraction_text(i.testing_fee)),
     )
 
 
