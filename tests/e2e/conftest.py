@@ -30,7 +30,7 @@ def publishable_draw(
     now = dt.datetime.now(dt.UTC)
     party = verification_pb2.PartyCommitment(name="bureau", commitment=party_commitment("bureau", secret))
     source = verification_pb2.EntropySource(
-        kind="commit-reveal",
+        kind=verification_pb2.ENTROPY_SOURCE_KIND_COMMIT_REVEAL,
         parties=[party],
         reveal_deadline=(now + dt.timedelta(hours=1)).isoformat(),
         beacon=DRAND_QUICKNET.name,

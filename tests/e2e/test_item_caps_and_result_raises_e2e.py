@@ -280,7 +280,7 @@ def test_item_frequency_cap_validation(world: Served, client: DualdrawClient) ->
         client.create_item(
             items_pb2.InspectionItem(
                 code="I5-BAD",
-                name="bad",
+                display_name="bad",
                 legal_basis="law",
                 business_line="food",
                 required_speciality="food",

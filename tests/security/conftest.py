@@ -81,6 +81,26 @@ class Side:
         return f"draws/{self.draw_id}/assignments/1"
 
     @property
+    def object_name(self) -> str:
+        return f"objects/{self.credit_code}"
+
+    @property
+    def inspector_name(self) -> str:
+        return f"inspectors/{self.badge_number}"
+
+    @property
+    def complaint_name(self) -> str:
+        return f"complaints/{self.complaint_id}"
+
+    @property
+    def risk_assessment_name(self) -> str:
+        return f"riskAssessments/{self.risk_assessment_id}"
+
+    @property
+    def designation_name(self) -> str:
+        return f"statutoryDesignations/{self.designation_id}"
+
+    @property
     def draw_name(self) -> str:
         return f"draws/{self.draw_id}"
 

@@ -111,7 +111,8 @@ def test_objects_list_json_lines(server: str, capsys: pytest.CaptureFixture[str]
     assert rows[0]["credit_code"] == "91130200MA00000000"
     assert rows[0]["registering_department_id"] == "130203-GXQ"
     assert rows[0]["risk_class"] == "RISK_CLASS_C"
-    assert rows[0]["name"] == "唐山钢铁有限公司"
+    assert rows[0]["display_name"] == "唐山钢铁有限公司"
+    assert rows[0]["name"] == "objects/91130200MA00000000"
     assert rows[1]["business_lines"] == ["special_equipment"]
 
 

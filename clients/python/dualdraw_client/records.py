@@ -2,9 +2,11 @@
 
 CSV: one kind per file (``departments``, ``objects``, ``inspectors``, ``complaints``, ``campaigns``,
 ``risk_assessments``, ``statutory_designations``), a header row of proto field names, UTF-8 (a BOM is
-fine). Repeated fields (``business_lines``, ``conflicts``, ``industries``...) are ``;``-separated;
-inspector ``specialities`` are ``code:YYYY-MM-DD;code2`` (no date: no expiry). Enums are given by their
-full name (``RISK_CLASS_C``) or its suffix (``C``, case-insensitive); bools as true/false, yes/no, 1/0.
+fine); the record's human name may be headed ``display_name`` or, as in files written before resource
+names, ``name`` (the resource name, ``objects/{credit_code}``..., is the server's). Repeated fields
+(``business_lines``, ``conflicts``, ``industries``...) are ``;``-separated; inspector ``specialities`` are
+``code:YYYY-MM-DD;code2`` (no date: no expiry). Enums are given by their full name (``RISK_CLASS_C``) or
+its suffix (``C``, case-insensitive); bools as true/false, yes/no, 1/0.
 An empty cell leaves the field at its proto default.
 
 JSON Lines: one object per line with a ``"kind"`` key naming the kind in the singular (``"object"``,
@@ -283,6 +285,10 @@ def _fill(message: Message, values: Mapping[str, object], prefix: str = "") -> N
     """Sets ``message`` fields from a name -> value mapping (CSV strings or JSON values)."""
     # types-protobuf types DESCRIPTOR as the Python or the upb class; both have the same public API
     descriptor = cast(Descriptor, message.DESCRIPTOR)
+    if "name" in values and "display_name" in descriptor.fields_by_name:
+        if "display_name" in values:
+            raise _FieldError(prefix + "name", "give the human name once, as display_name (or name)")
+        values = {("display_name" if k == "name" else k): v for k, v in values.items()}
     for key, value in values.items():
         name = prefix + key
         fd = descriptor.fields_by_name.get(key)

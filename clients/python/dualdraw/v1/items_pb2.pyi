@@ -51,8 +51,9 @@ class InspectionItem(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    CODE_FIELD_NUMBER: _builtins.int
     NAME_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    DISPLAY_NAME_FIELD_NUMBER: _builtins.int
     LEGAL_BASIS_FIELD_NUMBER: _builtins.int
     BUSINESS_LINE_FIELD_NUMBER: _builtins.int
     TARGET_SCOPE_FIELD_NUMBER: _builtins.int
@@ -67,9 +68,11 @@ class InspectionItem(_message.Message):
     DAYS_PER_INSPECTION_FIELD_NUMBER: _builtins.int
     COST_PER_INSPECTION_FIELD_NUMBER: _builtins.int
     TESTING_FEE_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"items/{item}", {item} the code."""
     code: _builtins.str
     """Stable code, e.g. "SE-001"."""
-    name: _builtins.str
+    display_name: _builtins.str
     """Name of the item, as published."""
     legal_basis: _builtins.str
     """Law or regulation that authorises the inspection."""
@@ -124,8 +127,9 @@ class InspectionItem(_message.Message):
     def __init__(
         self,
         *,
-        code: _builtins.str = ...,
         name: _builtins.str = ...,
+        code: _builtins.str = ...,
+        display_name: _builtins.str = ...,
         legal_basis: _builtins.str = ...,
         business_line: _builtins.str = ...,
         target_scope: _builtins.str = ...,
@@ -143,7 +147,7 @@ class InspectionItem(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["cost_per_inspection", b"cost_per_inspection", "create_time", b"create_time", "days_per_inspection", b"days_per_inspection", "default_ratio", b"default_ratio", "testing_fee", b"testing_fee"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_line", b"business_line", "code", b"code", "cost_per_inspection", b"cost_per_inspection", "create_time", b"create_time", "days_per_inspection", b"days_per_inspection", "default_ratio", b"default_ratio", "department_id", b"department_id", "frequency_cap", b"frequency_cap", "kind", b"kind", "legal_basis", b"legal_basis", "name", b"name", "required_speciality", b"required_speciality", "target_scope", b"target_scope", "team_size", b"team_size", "testing_fee", b"testing_fee", "unqualified_assistant", b"unqualified_assistant"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_line", b"business_line", "code", b"code", "cost_per_inspection", b"cost_per_inspection", "create_time", b"create_time", "days_per_inspection", b"days_per_inspection", "default_ratio", b"default_ratio", "department_id", b"department_id", "display_name", b"display_name", "frequency_cap", b"frequency_cap", "kind", b"kind", "legal_basis", b"legal_basis", "name", b"name", "required_speciality", b"required_speciality", "target_scope", b"target_scope", "team_size", b"team_size", "testing_fee", b"testing_fee", "unqualified_assistant", b"unqualified_assistant"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -161,7 +165,7 @@ class CreateInspectionItemRequest(_message.Message):
     """Idempotency key (AIP-155): a retry with the same key gets the first answer, nothing is done twice."""
     @_builtins.property
     def item(self) -> Global___InspectionItem:
-        """The item to create; its code must be new."""
+        """The item to create; its code must be new (its name is made from the code)."""
 
     def __init__(
         self,
@@ -183,17 +187,17 @@ class GetInspectionItemRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    CODE_FIELD_NUMBER: _builtins.int
-    code: _builtins.str
-    """The item's code."""
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"items/{item}"."""
     def __init__(
         self,
         *,
-        code: _builtins.str = ...,
+        name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -52,6 +52,42 @@ OBJECT_CHANGE_KIND_RULES_CHANGED: ObjectChangeKind.ValueType  # 3
 """Excluded under both, by other rules."""
 Global___ObjectChangeKind: _TypeAlias = ObjectChangeKind  # noqa: Y015
 
+class _FactKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _FactKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_FactKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    FACT_KIND_UNSPECIFIED: _FactKind.ValueType  # 0
+    """Never set on a fact."""
+    FACT_KIND_OBJECT: _FactKind.ValueType  # 1
+    """The inspection object itself ("object")."""
+    FACT_KIND_COMPLAINT: _FactKind.ValueType  # 2
+    """A complaint about it ("complaint")."""
+    FACT_KIND_CAMPAIGN: _FactKind.ValueType  # 3
+    """A campaign covering it ("campaign")."""
+    FACT_KIND_RISK_ASSESSMENT: _FactKind.ValueType  # 4
+    """A risk assessment of it ("risk_assessment")."""
+    FACT_KIND_STATUTORY_DESIGNATION: _FactKind.ValueType  # 5
+    """A statutory designation of it ("statutory_designation")."""
+
+class FactKind(_FactKind, metaclass=_FactKindEnumTypeWrapper):
+    """What a fact describes (the fact kinds of the rule language, docs/RULES.md)."""
+
+FACT_KIND_UNSPECIFIED: FactKind.ValueType  # 0
+"""Never set on a fact."""
+FACT_KIND_OBJECT: FactKind.ValueType  # 1
+"""The inspection object itself ("object")."""
+FACT_KIND_COMPLAINT: FactKind.ValueType  # 2
+"""A complaint about it ("complaint")."""
+FACT_KIND_CAMPAIGN: FactKind.ValueType  # 3
+"""A campaign covering it ("campaign")."""
+FACT_KIND_RISK_ASSESSMENT: FactKind.ValueType  # 4
+"""A risk assessment of it ("risk_assessment")."""
+FACT_KIND_STATUTORY_DESIGNATION: FactKind.ValueType  # 5
+"""A statutory designation of it ("statutory_designation")."""
+Global___FactKind: _TypeAlias = FactKind  # noqa: Y015
+
 class _RuleVerdictStatus:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -154,10 +190,13 @@ class RuleSet(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    NAME_FIELD_NUMBER: _builtins.int
     HASH_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     RULES_FIELD_NUMBER: _builtins.int
     FILES_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"ruleSets/{rule_set}", {rule_set} the hash."""
     hash: _builtins.str
     """Hex SHA-256 of the canonical rules, and its 12-character version label."""
     version: _builtins.str
@@ -173,6 +212,7 @@ class RuleSet(_message.Message):
     def __init__(
         self,
         *,
+        name: _builtins.str = ...,
         hash: _builtins.str = ...,
         version: _builtins.str = ...,
         rules: _abc.Iterable[Global___RuleSummary] | None = ...,
@@ -180,7 +220,7 @@ class RuleSet(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["files", b"files", "hash", b"hash", "rules", b"rules", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["files", b"files", "hash", b"hash", "name", b"name", "rules", b"rules", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -192,17 +232,19 @@ class GetRuleSetRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    HASH_FIELD_NUMBER: _builtins.int
-    hash: _builtins.str
-    """Empty: the set in force. Otherwise the hash of a stored set (one that some draw used)."""
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"ruleSets/{rule_set}": the hash of a stored set (one that some draw used), or "ruleSets/current" for
+    the set in force.
+    """
     def __init__(
         self,
         *,
-        hash: _builtins.str = ...,
+        name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["hash", b"hash"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -562,8 +604,8 @@ class MatchedFact(_message.Message):
     KIND_FIELD_NUMBER: _builtins.int
     REF_FIELD_NUMBER: _builtins.int
     VALUES_FIELD_NUMBER: _builtins.int
-    kind: _builtins.str
-    """The fact's kind, e.g. "object", "complaint"."""
+    kind: Global___FactKind.ValueType
+    """The fact's kind."""
     ref: _builtins.str
     """The fact's id."""
     @_builtins.property
@@ -573,7 +615,7 @@ class MatchedFact(_message.Message):
     def __init__(
         self,
         *,
-        kind: _builtins.str = ...,
+        kind: Global___FactKind.ValueType = ...,
         ref: _builtins.str = ...,
         values: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...

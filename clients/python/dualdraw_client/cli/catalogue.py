@@ -83,7 +83,7 @@ def _rules_text(p: tasks_pb2.TaskPolicy) -> str:
 def _item_pairs(item: items_pb2.InspectionItem) -> list[tuple[str, str]]:
     return [
         ("item", item.code),
-        ("name", item.name),
+        ("name", item.display_name),
         ("kind", item_kind_name(item.kind)),
         ("default ratio", decimal_text(item.default_ratio)),
         ("business line", item.business_line),
@@ -115,7 +115,7 @@ def _workload_text(item: items_pb2.InspectionItem) -> str:
 def _cmd_items_create(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
     item = items_pb2.InspectionItem(
         code=args.code,
-        name=args.name,
+        display_name=args.name,
         legal_basis=args.legal_basis,
         business_line=args.business_line,
         required_speciality=args.speciality,
@@ -144,7 +144,7 @@ def _cmd_items_list(client: DualdrawClient, args: argparse.Namespace, out: Outpu
         ["CODE", "NAME", "KIND", "RATIO", "BUSINESS LINE", "SPECIALITY", "DEPARTMENT"],
         lambda i: [
             i.code,
-            i.name,
+            i.display_name,
             item_kind_name(i.kind),
             decimal_text(i.default_ratio),
             i.business_line,

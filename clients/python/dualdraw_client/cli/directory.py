@@ -71,7 +71,7 @@ def _locate_violations(error: DualdrawError, source_map: SourceMap) -> None:
 def _object_pairs(obj: directory_pb2.InspectionObject) -> list[tuple[str, str]]:
     return [
         ("credit code", obj.credit_code),
-        ("name", obj.name),
+        ("name", obj.display_name),
         ("region", obj.region_code),
         ("department", obj.registering_department_id),
         ("office", obj.office),
@@ -88,7 +88,7 @@ def _cmd_objects_list(client: DualdrawClient, args: argparse.Namespace, out: Out
         ["CREDIT CODE", "NAME", "REGION", "DEPARTMENT", "INDUSTRY", "RISK", "STATUS", "BUSINESS LINES"],
         lambda o: [
             o.credit_code,
-            o.name,
+            o.display_name,
             o.region_code,
             o.registering_department_id,
             o.industry,
@@ -124,7 +124,7 @@ def _cmd_inspectors_list(client: DualdrawClient, args: argparse.Namespace, out: 
         ["BADGE", "NAME", "DEPARTMENT", "OFFICE", "AVAILABLE", "SPECIALITIES", "CONFLICTS"],
         lambda i: [
             i.badge_number,
-            i.name,
+            i.display_name,
             i.department_id,
             i.office,
             _("yes") if i.available else _("no"),
@@ -140,7 +140,7 @@ def _cmd_departments_list(client: DualdrawClient, args: argparse.Namespace, out:
     out.table(
         limited(client.iter_departments(root_id=args.root or ""), args),
         ["ID", "NAME", "PARENT", "LEVEL", "REGION"],
-        lambda d: [d.id, d.name, d.parent_id, str(d.level), d.region_code],
+        lambda d: [d.id, d.display_name, d.parent_id, str(d.level), d.region_code],
         "lllr",
     )
     return 0

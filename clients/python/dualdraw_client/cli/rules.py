@@ -115,7 +115,11 @@ def _cmd_rule_set_explain(client: DualdrawClient, args: argparse.Namespace, out:
             values = ", ".join(f"{k}={v}" for k, v in sorted(fact.values.items()))
             out.line(
                 "    "
-                + _("matched {kind} {ref}: {values}").format(kind=fact.kind, ref=fact.ref, values=values)
+                + _("matched {kind} {ref}: {values}").format(
+                    kind=enum_name(rules_pb2.FactKind.Name(fact.kind), "FACT_KIND_").lower(),
+                    ref=fact.ref,
+                    values=values,
+                )
             )
         for failure in verdict.failures:
             out.line(f"    {failure}")

@@ -10,9 +10,12 @@ import os
 import sys
 from typing import Final
 
+from google.protobuf.descriptor import EnumDescriptor
+
 from dualdraw.v1 import verification_pb2
 
 from ..client import DualdrawClient
+from ..client.verification import enum_value
 from ..i18n import _
 from ..progress import Bar, spinner
 from .draws import draw_pairs, show_draw
@@ -27,9 +30,20 @@ DRAW_VERBS: Final = frozenset(
 )
 
 
+SUBSTITUTION_REASON: Final = "SUBSTITUTION_REASON_"
+
+
+def _codes(enum: EnumDescriptor) -> list[str]:
+    """The reason codes of a reason enum: its value names without the type prefix, UNSPECIFIED left out."""
+    prefix = enum.values[0].name.removesuffix("UNSPECIFIED")
+    return [v.name.removeprefix(prefix) for v in enum.values if v.number]
+
+
 def _cmd_draws_commit(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
     source = verification_pb2.EntropySource(
-        kind=args.source, beacon=args.beacon or "", beacon_round=args.round or 0
+        kind=enum_value(verification_pb2.EntropySourceKind.DESCRIPTOR, "ENTROPY_SOURCE_KIND_", args.source),
+        beacon=args.beacon or "",
+        beacon_round=args.round or 0,
     )
     for party in args.party or []:
         name, _, commitment = party.partition("=")
@@ -89,7 +103,7 @@ def _show_substitution(sub: verification_pb2.Substitution, out: Output) -> int:
         ("position", str(sub.position)),
         ("removed", sub.removed_badge),
         ("replacement", sub.replacement_badge or _("(awaiting the beacon)")),
-        ("reason", sub.reason),
+        ("reason", enum_name(verification_pb2.SubstitutionReason.Name(sub.reason), SUBSTITUTION_REASON)),
         ("entropy", sub.entropy_source),
         (
             "state",
@@ -268,15 +282,7 @@ def add_commands(
     p.add_argument("--beacon-value", help="hex value of the beacon round")
     p = add_command(draws, "abandon", _cmd_draws_abandon, "abandon a live draw with a reason code", common)
     p.add_argument("draw_id", metavar="DRAW_ID")
-    abandon_reasons = [
-        "DATA_ERROR",
-        "RULES_ERROR",
-        "ENTROPY_FAILED",
-        "TASK_CHANGED",
-        "ORDERED_BY_SUPERVISOR",
-        "OTHER",
-    ]
-    p.add_argument("--reason", required=True, choices=abandon_reasons)
+    p.add_argument("--reason", required=True, choices=_codes(verification_pb2.AbandonReason.DESCRIPTOR))
     p.add_argument("--note", required=True)
     p = add_command(
         draws, "substitute", _cmd_draws_substitute, "replace an inspector (补抽), logged first", common
@@ -284,8 +290,7 @@ def add_commands(
     p.add_argument("draw_id", metavar="DRAW_ID")
     p.add_argument("--position", type=positive_int, required=True)
     p.add_argument("--badge", required=True, help="the inspector to replace")
-    substitution_reasons = ["AVOIDANCE", "LEAVE", "CERTIFICATE_LAPSED", "ILLNESS", "OTHER"]
-    p.add_argument("--reason", required=True, choices=substitution_reasons)
+    p.add_argument("--reason", required=True, choices=_codes(verification_pb2.SubstitutionReason.DESCRIPTOR))
     evidence = p.add_mutually_exclusive_group(required=True)
     evidence.add_argument("--evidence-hash", help="hex SHA-256 of the evidence")
     evidence.add_argument("--evidence-file", help="the evidence file (its SHA-256 is recorded)")

@@ -7,6 +7,7 @@ import datetime
 from dualdraw.v1 import rules_pb2, rules_pb2_grpc
 
 from ..dates import to_date
+from ..names import named
 from .base import ClientBase
 
 
@@ -21,7 +22,8 @@ class RuleCalls(ClientBase):
 
     def get_rule_set(self, rule_set_hash: str = "") -> rules_pb2.RuleSet:
         """The rule set in force, or a stored one (one that some draw used) by its hash."""
-        return self._call(self._rules.GetRuleSet, rules_pb2.GetRuleSetRequest(hash=rule_set_hash))
+        request = rules_pb2.GetRuleSetRequest(name=named("ruleSets", rule_set_hash or "current"))
+        return self._call(self._rules.GetRuleSet, request)
 
     def reload_rules(self, *, timeout: float | None = None) -> rules_pb2.ReloadRulesResponse:
         """Re-reads the server's rule files; InvalidArgumentError (one violation per problem) if refused."""

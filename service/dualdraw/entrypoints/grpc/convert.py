@@ -19,6 +19,7 @@ from dualdraw.domain.errors import Violations
 from dualdraw.domain.inspection_history import JointInspection
 from dualdraw.domain.plan.model import workload_problems
 from dualdraw.domain.policy import MAX_ITEM_FREQUENCY_CAP, Raise, TaskPolicy
+from dualdraw.entrypoints.grpc import resource_names as names
 from dualdraw.service_layer.entropy_policy import entropy_note
 from dualdraw.v1 import audit_pb2, directory_pb2, draws_pb2, items_pb2, tasks_pb2
 
@@ -227,7 +228,7 @@ def _all_ok(v: Violations, before: int, build: Callable[[], E]) -> E | None:
 def item_from_pb(pb: items_pb2.InspectionItem, path: str, v: Violations) -> model.InspectionItem | None:
     n = len(v.items)
     code = required(pb.code, f"{path}.code", v)
-    name = required(pb.name, f"{path}.name", v)
+    name = required(pb.display_name, f"{path}.display_name", v)
     basis = required(pb.legal_basis, f"{path}.legal_basis", v)
     line = required(pb.business_line, f"{path}.business_line", v)
     speciality = required(pb.required_speciality, f"{path}.required_speciality", v)
@@ -272,8 +273,9 @@ def item_from_pb(pb: items_pb2.InspectionItem, path: str, v: Violations) -> mode
 
 def item_to_pb(i: model.InspectionItem) -> items_pb2.InspectionItem:
     return items_pb2.InspectionItem(
+        name=names.ITEMS.format(i.code),
         code=i.code,
-        name=i.name,
+        display_name=i.name,
         legal_basis=i.legal_basis,
         business_line=i.business_line,
         target_scope=i.target_scope,
@@ -476,6 +478,7 @@ def exclusion_to_pb(draw_id: str, e: model.Exclusion, object_names: dict[str, st
 
 def audit_event_to_pb(e: model.AuditEvent) -> audit_pb2.AuditEvent:
     return audit_pb2.AuditEvent(
+        name=names.AUDIT_EVENTS.format(e.sequence),
         sequence=e.sequence,
         occur_time=timestamp(e.occurred_at),
         actor=e.actor,

@@ -13,6 +13,7 @@ from google.type import date_pb2
 
 from dualdraw.domain import model
 from dualdraw.domain.errors import Violations
+from dualdraw.entrypoints.grpc import resource_names as names
 from dualdraw.entrypoints.grpc.convert import (
     COMPLAINT_STATUS,
     COMPLAINT_STATUS_PB,
@@ -59,7 +60,7 @@ def transfer_to_pb(t: Transfer) -> directory_pb2.TransferRecordResponse:
 def department_from_pb(pb: directory_pb2.Department, path: str, v: Violations) -> model.Department | None:
     n = len(v.items)
     id_ = required(pb.id, f"{path}.id", v)
-    name = required(pb.name, f"{path}.name", v)
+    name = required(pb.display_name, f"{path}.display_name", v)
     level = parse_enum(pb.level, DEPARTMENT_LEVEL, f"{path}.level", v)
     region = required(pb.region_code, f"{path}.region_code", v)
     return _all_ok(v, n, lambda: model.Department(id_, name, pb.parent_id or None, level, region))
@@ -67,8 +68,9 @@ def department_from_pb(pb: directory_pb2.Department, path: str, v: Violations) -
 
 def department_to_pb(d: model.Department) -> directory_pb2.Department:
     return directory_pb2.Department(
+        name=names.DEPARTMENTS.format(d.id),
         id=d.id,
-        name=d.name,
+        display_name=d.name,
         parent_id=d.parent_id or "",
         level=DEPARTMENT_LEVEL_PB[d.level],
         region_code=d.region_code,
@@ -83,7 +85,7 @@ def object_from_pb(
         return record
     n = len(v.items)
     code = required_code(pb.credit_code, f"{path}.credit_code", v)
-    name = required(pb.name, f"{path}.name", v)
+    name = required(pb.display_name, f"{path}.display_name", v)
     region = required(pb.region_code, f"{path}.region_code", v)
     dept = required(pb.registering_department_id, f"{path}.registering_department_id", v)
     risk = parse_enum(pb.risk_class, RISK_CLASS, f"{path}.risk_class", v)
@@ -111,7 +113,7 @@ def well_formed_object(pb: directory_pb2.InspectionObject) -> model.InspectionOb
     A million of these per import: each field is read once, no field path is built, and the object is made
     without the frozen dataclass's ``__init__`` (``_inspection_object``).
     """
-    code, name, region = pb.credit_code, pb.name.strip(), pb.region_code.strip()
+    code, name, region = pb.credit_code, pb.display_name.strip(), pb.region_code.strip()
     dept = pb.registering_department_id.strip()
     risk, status = RISK_CLASS.get(pb.risk_class), OBJECT_STATUS.get(pb.status)
     if code.strip() and name and region and dept and risk is not None and status is not None:
@@ -161,8 +163,9 @@ def _lines(values: tuple[str, ...]) -> tuple[str, ...]:
 
 def object_to_pb(o: model.InspectionObject) -> directory_pb2.InspectionObject:
     return directory_pb2.InspectionObject(
+        name=names.OBJECTS.format(o.credit_code),
         credit_code=o.credit_code,
-        name=o.name,
+        display_name=o.name,
         region_code=o.region_code,
         registering_department_id=o.registering_department_id,
         industry=o.industry,
@@ -176,7 +179,7 @@ def object_to_pb(o: model.InspectionObject) -> directory_pb2.InspectionObject:
 def inspector_from_pb(pb: directory_pb2.Inspector, path: str, v: Violations) -> model.Inspector | None:
     n = len(v.items)
     badge = required(pb.badge_number, f"{path}.badge_number", v)
-    name = required(pb.name, f"{path}.name", v)
+    name = required(pb.display_name, f"{path}.display_name", v)
     dept = required(pb.department_id, f"{path}.department_id", v)
     specialities = []
     for i, s in enumerate(pb.specialities):
@@ -196,8 +199,9 @@ def inspector_from_pb(pb: directory_pb2.Inspector, path: str, v: Violations) -> 
 
 def inspector_to_pb(i: model.Inspector) -> directory_pb2.Inspector:
     return directory_pb2.Inspector(
+        name=names.INSPECTORS.format(i.badge_number),
         badge_number=i.badge_number,
-        name=i.name,
+        display_name=i.name,
         department_id=i.department_id,
         office=i.office,
         specialities=[
@@ -225,6 +229,7 @@ def complaint_from_pb(pb: directory_pb2.Complaint, path: str, v: Violations) -> 
 
 def complaint_to_pb(c: model.Complaint) -> directory_pb2.Complaint:
     return directory_pb2.Complaint(
+        name=names.COMPLAINTS.format(c.id),
         id=c.id,
         credit_code=c.credit_code,
         status=COMPLAINT_STATUS_PB[c.status],  # type: ignore[arg-type]  # enum values are ints
@@ -237,7 +242,7 @@ def complaint_to_pb(c: model.Complaint) -> directory_pb2.Complaint:
 def campaign_from_pb(pb: directory_pb2.Campaign, path: str, v: Violations) -> model.Campaign | None:
     n = len(v.items)
     id_ = required(pb.id, f"{path}.id", v)
-    name = required(pb.name, f"{path}.name", v)
+    name = required(pb.display_name, f"{path}.display_name", v)
     org = required(pb.organizer_department_id, f"{path}.organizer_department_id", v)
     region = required(pb.region_code, f"{path}.region_code", v)
     starts = _day(pb.starts_on, f"{path}.starts_on", v)
@@ -260,8 +265,9 @@ def campaign_from_pb(pb: directory_pb2.Campaign, path: str, v: Violations) -> mo
 
 def campaign_to_pb(c: model.Campaign) -> directory_pb2.Campaign:
     return directory_pb2.Campaign(
+        name=names.CAMPAIGNS.format(c.id),
         id=c.id,
-        name=c.name,
+        display_name=c.name,
         organizer_department_id=c.organizer_department_id,
         region_code=c.region_code,
         industry=c.industry,
@@ -289,6 +295,7 @@ def risk_assessment_from_pb(
 
 def risk_assessment_to_pb(r: model.RiskAssessment) -> directory_pb2.RiskAssessment:
     return directory_pb2.RiskAssessment(
+        name=names.RISK_ASSESSMENTS.format(r.id),
         id=r.id,
         credit_code=r.credit_code,
         conclusion=RISK_CONCLUSION_PB[r.conclusion],  # type: ignore[arg-type]  # enum values are ints
@@ -317,6 +324,7 @@ def designation_from_pb(
 
 def designation_to_pb(d: model.StatutoryDesignation) -> directory_pb2.StatutoryDesignation:
     return directory_pb2.StatutoryDesignation(
+        name=names.STATUTORY_DESIGNATIONS.format(d.id),
         id=d.id,
         credit_code=d.credit_code,
         business_line=d.business_line,

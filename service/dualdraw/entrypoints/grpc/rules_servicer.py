@@ -17,7 +17,9 @@ from dualdraw.domain.exclusions.check import semantic_problems
 from dualdraw.domain.exclusions.loader import RULE_FILE_SUFFIX, load_rule_texts
 from dualdraw.domain.exclusions.model import RuleSet
 from dualdraw.domain.exclusions.plain_yaml import RuleFileError
+from dualdraw.domain.exclusions.schema import FactKind
 from dualdraw.domain.jurisdiction import DepartmentTree
+from dualdraw.entrypoints.grpc import resource_names as names
 from dualdraw.entrypoints.grpc.convert import EXCLUSION_CATEGORY_PB, date_from_pb, date_to_pb, risk_class_pb
 from dualdraw.entrypoints.grpc.servicers import Services
 from dualdraw.service_layer import rule_preview
@@ -29,6 +31,13 @@ CHANGE_KIND_PB: dict[str, rules_pb2.ObjectChangeKind.ValueType] = {
     "excluded": rules_pb2.OBJECT_CHANGE_KIND_EXCLUDED,
     "included": rules_pb2.OBJECT_CHANGE_KIND_INCLUDED,
     "rules_changed": rules_pb2.OBJECT_CHANGE_KIND_RULES_CHANGED,
+}
+FACT_KIND_PB: dict[str, rules_pb2.FactKind.ValueType] = {
+    FactKind.OBJECT: rules_pb2.FACT_KIND_OBJECT,
+    FactKind.COMPLAINT: rules_pb2.FACT_KIND_COMPLAINT,
+    FactKind.CAMPAIGN: rules_pb2.FACT_KIND_CAMPAIGN,
+    FactKind.RISK_ASSESSMENT: rules_pb2.FACT_KIND_RISK_ASSESSMENT,
+    FactKind.STATUTORY_DESIGNATION: rules_pb2.FACT_KIND_STATUTORY_DESIGNATION,
 }
 VERDICT_STATUS_PB: dict[str, rules_pb2.RuleVerdictStatus.ValueType] = {
     "matched": rules_pb2.RULE_VERDICT_STATUS_MATCHED,
@@ -49,6 +58,7 @@ def _day(value: date_pb2.Date, field: str) -> dt.date:
 
 def rule_set_to_pb(rule_set: RuleSet) -> rules_pb2.RuleSet:
     return rules_pb2.RuleSet(
+        name=names.RULE_SETS.format(rule_set.hash),
         hash=rule_set.hash,
         version=rule_set.version,
         files=list(rule_set.sources),
@@ -76,11 +86,12 @@ class RuleServicer(rules_pb2_grpc.RuleServiceServicer):
     def GetRuleSet(
         self, request: rules_pb2.GetRuleSetRequest, context: grpc.ServicerContext
     ) -> rules_pb2.RuleSet:
+        key = names.RULE_SETS.parse(request.name)
         current = self._s.rule_book.current()
-        if not request.hash or request.hash == current.hash:
+        if key in (names.CURRENT_RULE_SET, current.hash):
             return rule_set_to_pb(current)
         with self._s.unit_of_work() as uow:
-            return rule_set_to_pb(rule_preview.stored_rule_set(uow, request.hash))
+            return rule_set_to_pb(rule_preview.stored_rule_set(uow, key))
 
     def ReloadRules(
         self, request: rules_pb2.ReloadRulesRequest, context: grpc.ServicerContext
@@ -219,7 +230,10 @@ class RuleServicer(rules_pb2_grpc.RuleServiceServicer):
                     title=r.title,
                     status=VERDICT_STATUS_PB[r.status],
                     failures=list(r.failures),
-                    facts=[rules_pb2.MatchedFact(kind=f.kind, ref=f.ref, values=f.values) for f in r.facts],
+                    facts=[
+                        rules_pb2.MatchedFact(kind=FACT_KIND_PB[f.kind], ref=f.ref, values=f.values)
+                        for f in r.facts
+                    ],
                     eligible_again=date_to_pb(r.eligible_again),
                 )
                 for r in explanation.rules
