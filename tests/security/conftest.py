@@ -50,6 +50,11 @@ LIST_PUBLISHED = dt.datetime(AS_OF.year - 1, 12, 1, tzinfo=dt.UTC)  # an item li
 DEVELOPMENT = EntropyPolicy(allow_local=True)  # development mode: one-step draws use a local secret
 
 
+def _named(collection: str, key: str) -> str:
+    """``collection/key``; "none" (the side has no such record: an unknown resource) stays "none"."""
+    return key if key == "none" else f"{collection}/{key}"
+
+
 @dataclass
 class Side:
     department_id: str
@@ -90,15 +95,15 @@ class Side:
 
     @property
     def complaint_name(self) -> str:
-        return f"complaints/{self.complaint_id}"
+        return _named("complaints", self.complaint_id)
 
     @property
     def risk_assessment_name(self) -> str:
-        return f"riskAssessments/{self.risk_assessment_id}"
+        return _named("riskAssessments", self.risk_assessment_id)
 
     @property
     def designation_name(self) -> str:
-        return f"statutoryDesignations/{self.designation_id}"
+        return _named("statutoryDesignations", self.designation_id)
 
     @property
     def draw_name(self) -> str:

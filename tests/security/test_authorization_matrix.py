@@ -161,7 +161,7 @@ def test_every_rpc_for_every_role_inside_and_outside(secured: Secured) -> None:
                     if now != denials + 1:
                         failures.append(where + f" was audited {now - denials} times")
                     denials = now
-    assert failures == []
+    assert failures == [], "\n".join(failures)
 
 
 def test_a_root_auditor_reads_the_whole_log(secured: Secured) -> None:
@@ -483,12 +483,15 @@ SIBLING_CASES: dict[str, dict[str, Build]] = {
     },
     "/dualdraw.v1.VerifiableDrawService/AbandonDraw": {
         "draw": lambda s: verification_pb2.AbandonDrawRequest(
-            draw_id=s.outside.draw_id, reason="OTHER", note="x"
+            draw_id=s.outside.draw_id, reason=verification_pb2.ABANDON_REASON_OTHER, note="x"
         )
     },
     "/dualdraw.v1.VerifiableDrawService/RequestSubstitution": {
         "draw": lambda s: verification_pb2.RequestSubstitutionRequest(
-            draw_id=s.outside.draw_id, position=1, badge_number=s.outside.badge_number, reason="LEAVE"
+            draw_id=s.outside.draw_id,
+            position=1,
+            badge_number=s.outside.badge_number,
+            reason=verification_pb2.SUBSTITUTION_REASON_LEAVE,
         )
     },
     "/dualdraw.v1.VerifiableDrawService/ExecuteSubstitution": {
@@ -591,4 +594,4 @@ def test_no_write_touches_a_record_of_a_sibling_branch(secured: Secured) -> None
                 failures.append(where + " changed the database")
             if secured.denials() != denials + 1:
                 failures.append(where + " was not audited once")
-    assert failures == []
+    assert failures == [], "\n".join(failures)
