@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from google.protobuf import timestamp_pb2
 
 from dualdraw.domain.canonical_json import canonical_json
 from dualdraw.domain.draw.beacon import DRAND_QUICKNET
@@ -40,7 +41,9 @@ def commit_reveal_source(deadline: dt.datetime, secrets: dict[str, bytes]) -> ve
             verification_pb2.PartyCommitment(name=name, commitment=party_commitment(name, secret))
             for name, secret in secrets.items()
         ],
-        reveal_deadline=deadline.isoformat(),
+        reveal_deadline=timestamp_pb2.Timestamp(
+            seconds=int(deadline.timestamp()), nanos=deadline.microsecond * 1000
+        ),
         beacon="drand-quicknet",
         beacon_round=FUTURE_ROUND,
     )

@@ -21,6 +21,7 @@ from dualdraw_client.cli import (
     main,
     run_remote,
 )
+from dualdraw_client.cli.options import zoned_time
 from tests.unit.test_client_fakes import RULE_SET_HASH, SEED, Fake, rich_status, serve, unused_target
 
 
@@ -273,6 +274,13 @@ def test_draws_show_and_items_show(server: str, capsys: pytest.CaptureFixture[st
 
 
 # -- options -------------------------------------------------------------------------------------------
+
+
+def test_a_reveal_deadline_is_a_time_with_its_zone() -> None:
+    assert zoned_time("2026-12-05T18:00:00+08:00") == zoned_time("2026-12-05T10:00:00Z")
+    for bad in ("2026-12-05T18:00:00", "tomorrow"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            zoned_time(bad)
 
 
 def test_server_and_actor_options_override_env(

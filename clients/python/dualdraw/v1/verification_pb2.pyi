@@ -6,6 +6,7 @@ Verifiable draws and the tamper-evident audit log (docs/DRAW-ALGORITHM.md)."""
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.type import date_pb2 as _date_pb2
@@ -215,11 +216,15 @@ class EntropySource(_message.Message):
     """
     beacon_round: _builtins.int
     """The beacon round (beacon) or fallback round (commit-reveal)."""
-    reveal_deadline: _builtins.str
-    """commit-reveal: RFC 3339 time with zone after which the fallback applies."""
     @_builtins.property
     def parties(self) -> _containers.RepeatedCompositeFieldContainer[Global___PartyCommitment]:
         """commit-reveal: each party's SHA256("dualdraw/reveal/v1" ‖ 0x00 ‖ name ‖ 0x00 ‖ secret), hex."""
+
+    @_builtins.property
+    def reveal_deadline(self) -> _timestamp_pb2.Timestamp:
+        """commit-reveal (required there): the time after which the fallback applies; the manifest records it as
+        an RFC 3339 time in UTC.
+        """
 
     def __init__(
         self,
@@ -228,9 +233,9 @@ class EntropySource(_message.Message):
         beacon: _builtins.str = ...,
         beacon_round: _builtins.int = ...,
         parties: _abc.Iterable[Global___PartyCommitment] | None = ...,
-        reveal_deadline: _builtins.str = ...,
+        reveal_deadline: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["reveal_deadline", b"reveal_deadline"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["beacon", b"beacon", "beacon_round", b"beacon_round", "kind", b"kind", "parties", b"parties", "reveal_deadline", b"reveal_deadline"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...

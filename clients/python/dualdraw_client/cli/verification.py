@@ -20,7 +20,7 @@ from ..i18n import _
 from ..progress import Bar, spinner
 from .draws import draw_pairs, show_draw
 from .evidence import show_evidence_check
-from .options import add_command, add_group, idempotency_key, iso_date, positive_int
+from .options import add_command, add_group, idempotency_key, iso_date, positive_int, zoned_time
 from .output import Output, aligned_pairs, enum_name
 
 _EXPORT_TIMEOUT: Final = 600.0  # dualdraw draw export: one deadline for the whole streamed bundle
@@ -48,7 +48,8 @@ def _cmd_draws_commit(client: DualdrawClient, args: argparse.Namespace, out: Out
     for party in args.party or []:
         name, _, commitment = party.partition("=")
         source.parties.append(verification_pb2.PartyCommitment(name=name, commitment=commitment))
-    source.reveal_deadline = args.deadline or ""
+    if args.deadline is not None:
+        source.reveal_deadline.FromDatetime(args.deadline)
     draw = client.commit_draw(args.task_id, source, as_of=args.as_of, request_id=idempotency_key(args))
     return show_draw(client, draw, out)
 
@@ -270,7 +271,7 @@ def add_commands(
     p.add_argument("--beacon", help="beacon name (beacon source, or the commit-reveal fallback)")
     p.add_argument("--round", type=positive_int, help="beacon round fixed in the manifest")
     p.add_argument("--party", action="append", metavar="NAME=COMMITMENT", help="commit-reveal party")
-    p.add_argument("--deadline", help="commit-reveal reveal deadline (RFC 3339 with zone)")
+    p.add_argument("--deadline", type=zoned_time, help="commit-reveal reveal deadline (RFC 3339 with zone)")
     p.add_argument("--as-of", type=iso_date, metavar="DATE")
     p.add_argument("--request-id", help="idempotency key (default: a fresh uuid4)")
     p = add_command(draws, "reveal", _cmd_draws_reveal, "reveal a party's secret", common)

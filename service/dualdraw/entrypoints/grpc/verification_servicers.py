@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Collection, Iterator
 from typing import Any
 
 import grpc
 from google.protobuf.descriptor import EnumDescriptor
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from dualdraw.domain.audit.checkpoints import Checkpoint, note_verifier_key
 from dualdraw.domain.draw.substitution import Substitution
@@ -66,11 +68,18 @@ def _declaration(source: verification_pb2.EntropySource, v: Violations) -> dict[
         return {
             "kind": kind,
             "parties": [{"name": p.name, "commitment": p.commitment} for p in source.parties],
-            "reveal_deadline": source.reveal_deadline,
+            "reveal_deadline": _utc_text(source.reveal_deadline)
+            if source.HasField("reveal_deadline")
+            else "",
             "fallback": {"beacon": source.beacon, "round": source.beacon_round},
         }
     v.add("entropy_source.kind", f"unknown value {source.kind}", reason="ENUM_VALUE_UNKNOWN")
     return {}
+
+
+def _utc_text(moment: Timestamp) -> str:
+    """A timestamp as the RFC 3339 text the manifest records, in UTC (``2026-12-05T01:00:00+00:00``)."""
+    return moment.ToDatetime(tzinfo=dt.UTC).isoformat()
 
 
 def substitution_to_pb(s: Substitution) -> verification_pb2.Substitution:
