@@ -60,7 +60,9 @@ async function main() {
     summary.directory = { objects: objects.items.length, pages: objects.pages };
     say(`${objects.items.length} objects in the directory (${objects.pages} pages)`);
 
-    const department = await dualdraw.call("DirectoryService", "GetDepartment", { id: plan.departmentId });
+    const department = await dualdraw.call("DirectoryService", "GetDepartment", {
+      name: `departments/${plan.departmentId}`,
+    });
     const code = creditCode(department.regionCode);
     const imported = await dualdraw.callStream("DirectoryService", "ImportDirectory", [
       {
@@ -68,7 +70,7 @@ async function main() {
         objects: [
           {
             creditCode: code,
-            name: OBJECT_NAME,
+            displayName: OBJECT_NAME,
             regionCode: department.regionCode,
             registeringDepartmentId: department.id,
             industry: "C14",
@@ -80,16 +82,16 @@ async function main() {
         lastChunk: true,
       },
     ]);
-    const stored = await dualdraw.call("DirectoryService", "GetObject", { creditCode: code });
+    const stored = await dualdraw.call("DirectoryService", "GetObject", { name: `objects/${code}` });
     summary.chineseName = {
       creditCode: code,
       sent: OBJECT_NAME,
-      read: stored.name,
+      read: stored.displayName,
       importedObjects: imported.objects,
-      codePoints: [...stored.name].length,
-      utf16Units: stored.name.length,
+      codePoints: [...stored.displayName].length,
+      utf16Units: stored.displayName.length,
     };
-    say(`imported ${code} ${stored.name} (${stored.name === OBJECT_NAME ? "round trip intact" : "CHANGED"})`);
+    say(`imported ${code} ${stored.displayName} (${stored.displayName === OBJECT_NAME ? "round trip intact" : "CHANGED"})`);
 
     const task = await dualdraw.call("TaskService", "CreateTask", {
       requestId: `node-task-${randomUUID()}`,
@@ -135,7 +137,7 @@ async function main() {
       }),
     );
     const lowerCase = await refusal(() =>
-      dualdraw.call("DirectoryService", "GetObject", { creditCode: code.toLowerCase() }),
+      dualdraw.call("DirectoryService", "GetObject", { name: `objects/${code.toLowerCase()}` }),
     );
     summary.errors = { unplannedTask: unplanned, lowerCaseCreditCode: lowerCase };
     say(`a task outside the plan: ${unplanned.code} ${unplanned.reason}`);

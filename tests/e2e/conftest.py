@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from google.protobuf import timestamp_pb2
 
 from dualdraw.domain.draw.beacon import DRAND_QUICKNET
 from dualdraw.domain.draw.entropy import party_commitment
@@ -30,9 +31,9 @@ def publishable_draw(
     now = dt.datetime.now(dt.UTC)
     party = verification_pb2.PartyCommitment(name="bureau", commitment=party_commitment("bureau", secret))
     source = verification_pb2.EntropySource(
-        kind="commit-reveal",
+        kind=verification_pb2.ENTROPY_SOURCE_KIND_COMMIT_REVEAL,
         parties=[party],
-        reveal_deadline=(now + dt.timedelta(hours=1)).isoformat(),
+        reveal_deadline=timestamp_pb2.Timestamp(seconds=int((now + dt.timedelta(hours=1)).timestamp())),
         beacon=DRAND_QUICKNET.name,
         beacon_round=DRAND_QUICKNET.first_round_after(now + dt.timedelta(days=1)),
     )

@@ -24,7 +24,9 @@ def _settings(database_url: str, **overrides: object) -> Settings:
 
 
 def _department(department_id: str) -> directory_pb2.Department:
-    return directory_pb2.Department(id=department_id, name=department_id, level=1, region_code="330000")
+    return directory_pb2.Department(
+        id=department_id, display_name=department_id, level=1, region_code="330000"
+    )
 
 
 def _start_change_and_stop(settings: Settings, department: str) -> tuple[str, list[str], str]:

@@ -67,7 +67,7 @@ def test_local_secret_is_refused_outside_development_and_the_one_step_draw_commi
 ) -> None:
     with DualdrawClient(production_served.target, actor="e2e-tester", timeout=60) as client:
         task = demo_task(client)
-        local = verification_pb2.EntropySource(kind="local-secret")
+        local = verification_pb2.EntropySource(kind=verification_pb2.ENTROPY_SOURCE_KIND_LOCAL_SECRET)
         with pytest.raises(FailedPreconditionError) as refused:
             client.commit_draw(task.id, local, as_of=DEMO_AS_OF)
         assert refused.value.reason == "LOCAL_ENTROPY_FORBIDDEN"
@@ -90,7 +90,9 @@ def test_local_secret_is_refused_outside_development_and_the_one_step_draw_commi
         assert client.get_draw(draw.id).state == draws_pb2.DRAW_STATE_COMMITTED
 
         named = demo_task(client)
-        past = verification_pb2.EntropySource(kind="beacon", beacon="drand-quicknet", beacon_round=ROUND)
+        past = verification_pb2.EntropySource(
+            kind=verification_pb2.ENTROPY_SOURCE_KIND_BEACON, beacon="drand-quicknet", beacon_round=ROUND
+        )
         with pytest.raises(FailedPreconditionError) as late:
             client.commit_draw(named.id, past, as_of=DEMO_AS_OF)
         assert late.value.reason == "BEACON_ROUND_NOT_AFTER_COMMIT"

@@ -225,16 +225,16 @@ def test_a_bundle_over_the_message_limit_streams_in_chunks_identical_to_the_unar
 ) -> None:
     draw = client.draw(demo_task(client).id, as_of=DEMO_AS_OF)
     unary = client.export_draw_bundle_unary(draw.id)  # the 16 MiB default carries it in one message
-    assert (unary.draw_id, unary.variant) == (draw.id, "full")
+    assert (unary.draw_id, unary.variant) == (draw.id, verification_pb2.BUNDLE_VARIANT_FULL)
     assert len(unary.content) > SMALL_LIMIT
     with DualdrawClient(small, actor="e2e-tester", timeout=60) as limited:
         request = verification_pb2.StreamDrawBundleRequest(draw_id=draw.id)
         chunks = list(limited._verifiable.StreamDrawBundle(request, metadata=limited._metadata(), timeout=60))
         assert len(chunks) >= 3
         assert all(c.ByteSize() <= SMALL_LIMIT for c in chunks)
-        assert (chunks[0].draw_id, chunks[0].variant) == (draw.id, "full")
-        assert chunks[0].format == "dualdraw-bundle/2"  # the format written for a dualdraw-draw/4 draw
+        assert (chunks[0].draw_id, chunks[0].variant) == (draw.id, verification_pb2.BUNDLE_VARIANT_FULL)
         assert chunks[0].total_size_bytes == len(unary.content)
+        assert chunks[0].format == verification_pb2.BUNDLE_FORMAT_DOCUMENT
         assert [c.content_sha256 != "" for c in chunks] == [False] * (len(chunks) - 1) + [True]
         streamed = limited.export_draw_bundle(draw.id)
         public = limited.export_draw_bundle(draw.id, public=True)

@@ -82,7 +82,7 @@ def test_report_writes_one_html_file_whose_charts_carry_the_api_numbers(
     assert {k: v["rows"] for k, v in printed["charts"].items()} == shown
 
     draw = client.get_draw(draw_id)
-    department = client.get_department(HIGH_TECH_ZONE).name
+    department = client.get_department(HIGH_TECH_ZONE).display_name
     assert shown["draws-by-department"] == {department: {"draws": 1}}
     assert shown["objects-by-department"] == {
         department: {

@@ -206,7 +206,7 @@ def test_a_wrong_check_character_rejects_the_whole_import(
     objects = [
         directory_pb2.InspectionObject(
             credit_code=fresh,
-            name="新企业",
+            display_name="新企业",
             region_code=good.region_code,
             registering_department_id=good.registering_department_id,
             industry="C13",
@@ -215,7 +215,7 @@ def test_a_wrong_check_character_rejects_the_whole_import(
         ),
         directory_pb2.InspectionObject(
             credit_code=wrong,
-            name="错码企业",
+            display_name="错码企业",
             region_code=good.region_code,
             registering_department_id=good.registering_department_id,
             industry="C13",
@@ -245,7 +245,7 @@ def test_an_import_stream_without_its_final_chunk_writes_nothing(
     served: Served, client: DualdrawClient
 ) -> None:
     department = directory_pb2.Department(
-        id="130000-SJ", name="河北省市场监督管理局", level=1, region_code="130000"
+        id="130000-SJ", display_name="河北省市场监督管理局", level=1, region_code="130000"
     )
     with grpc.insecure_channel(served.target) as channel:
         stub = directory_pb2_grpc.DirectoryServiceStub(channel)

@@ -231,7 +231,9 @@ def test_domain_errors_from_the_draw_process_reach_the_client_as_from_the_server
 ) -> None:
     drawn_task = client.create_task(TASK)
     client.draw(drawn_task.id, AS_OF)
-    bad_beacon = verification_pb2.EntropySource(kind="beacon", beacon="", beacon_round=0)
+    bad_beacon = verification_pb2.EntropySource(
+        kind=verification_pb2.ENTROPY_SOURCE_KIND_BEACON, beacon="", beacon_round=0
+    )
     fresh = client.create_task(TASK)
     with _client(in_process) as other:
         calls = [

@@ -149,7 +149,7 @@ def test_a_plain_http_client_imports_draws_and_replays_a_draw_by_its_request_id(
                 "departments": [
                     {
                         "id": "130299-HTTP",
-                        "name": "经开区分局",
+                        "displayName": "经开区分局",
                         "level": "DEPARTMENT_LEVEL_DISTRICT",
                         "regionCode": "130200",
                     }
@@ -164,9 +164,14 @@ def test_a_plain_http_client_imports_draws_and_replays_a_draw_by_its_request_id(
     assert counts["departments"] == "1"
     assert end == 2
     assert "error" not in trailer
-    department = post(http.base, "dualdraw.v1.DirectoryService/GetDepartment", {"id": "130299-HTTP"})
+    department = post(
+        http.base, "dualdraw.v1.DirectoryService/GetDepartment", {"name": "departments/130299-HTTP"}
+    )
     assert department.status == 200
-    assert department.body["name"] == "经开区分局"
+    assert (department.body["name"], department.body["displayName"]) == (
+        "departments/130299-HTTP",
+        "经开区分局",
+    )
 
     task = _task(http)
     request = {"taskId": task["id"], "asOf": AS_OF, "requestId": "draw-once"}
@@ -394,7 +399,7 @@ def test_bodies_arrive_chunked_or_by_length_and_a_cut_off_one_is_never_forwarded
                 "departments": [
                     {
                         "id": "130298-CHUNK",
-                        "name": "chunked",
+                        "displayName": "chunked",
                         "level": "DEPARTMENT_LEVEL_DISTRICT",
                         "regionCode": "130200",
                     }

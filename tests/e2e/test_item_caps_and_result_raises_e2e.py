@@ -10,6 +10,7 @@ import datetime as dt
 import json
 
 import pytest
+from google.type import decimal_pb2
 
 from dualdraw.domain.model import Speciality
 from dualdraw.service_layer.context import Caller
@@ -279,12 +280,12 @@ def test_item_frequency_cap_validation(world: Served, client: DualdrawClient) ->
         client.create_item(
             items_pb2.InspectionItem(
                 code="I5-BAD",
-                name="bad",
+                display_name="bad",
                 legal_basis="law",
                 business_line="food",
                 required_speciality="food",
                 kind=items_pb2.ITEM_KIND_KEY,
-                default_ratio="0.1",
+                default_ratio=decimal_pb2.Decimal(value="0.1"),
                 department_id="p-zj",
                 frequency_cap=-1,
             )

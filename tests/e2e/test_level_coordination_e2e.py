@@ -102,7 +102,9 @@ def test_a_joined_object_is_recorded_before_entropy_and_listed_as_one_joint_insp
 def test_a_committed_draw_of_another_level_blocks_the_commit_until_it_executes(
     world: Served, client: DualdrawClient
 ) -> None:
-    future = verification_pb2.EntropySource(kind="beacon", beacon="drand-quicknet", beacon_round=10**9)
+    future = verification_pb2.EntropySource(
+        kind=verification_pb2.ENTROPY_SOURCE_KIND_BEACON, beacon="drand-quicknet", beacon_round=10**9
+    )
     pending = client.commit_draw(task(client, "p-zj").id, future, as_of=AS_OF)
     for department in ("c-nb", "d-sc"):
         with pytest.raises(FailedPreconditionError) as refused:

@@ -109,11 +109,11 @@ def _check(summary: dict[str, Any], grpc_target: str) -> None:
     assert unplanned["domain"]
     lower_case = summary["errors"]["lowerCaseCreditCode"]
     assert (lower_case["code"], lower_case["reason"]) == ("INVALID_ARGUMENT", "CREDIT_CODE_NOT_CANONICAL")
-    assert [v["field"] for v in lower_case["fieldViolations"]] == ["credit_code"]
+    assert [v["field"] for v in lower_case["fieldViolations"]] == ["name"]
     assert chinese["creditCode"] in lower_case["fieldViolations"][0]["description"]
 
     # What Node wrote and drew, read back with the Python client: one contract, two languages.
     with DualdrawClient(grpc_target, actor="python-reader", timeout=60) as python:
-        assert python.get_object(chinese["creditCode"]).name == NAME
+        assert python.get_object(chinese["creditCode"]).display_name == NAME
         stored = python.get_draw(draw["id"])
     assert (stored.seed, stored.task_id, stored.selected_count) == (draw["seed"], draw["taskId"], selected)

@@ -59,7 +59,7 @@ def test_metrics_count_calls_and_errors_by_method_and_code(observed: tuple[Runni
         stub = directory_pb2_grpc.DirectoryServiceStub(channel)
         stub.ListDepartments(directory_pb2.ListDepartmentsRequest())
         with pytest.raises(grpc.RpcError):
-            stub.GetObject(directory_pb2.GetObjectRequest(credit_code="91130273MA0NEW123C"))
+            stub.GetObject(directory_pb2.GetObjectRequest(name="objects/91130273MA0NEW123C"))
     after = urllib.request.urlopen(url, timeout=10).read().decode()
     ok = {"method": listing, "code": "OK"}
     missing = {"method": get, "code": "NOT_FOUND"}

@@ -334,10 +334,10 @@ def test_the_item_list_is_published_with_versions_retrievable_as_of_a_date(drawn
     revised = items_pb2.InspectionItem()
     revised.CopyFrom(item)
     revised.legal_basis = item.legal_basis + "；《特种设备安全监督检查办法》（2022）"
-    revised.default_ratio = "0.25"
+    revised.default_ratio.value = "0.25"
     v2 = d.client.revise_item(revised, f"{y}-07-01", "增加检查依据并提高比例", "市场监管总局令第57号")
     assert (v2.version, sorted(v2.changed_fields)) == (2, ["default_ratio", "legal_basis"])
-    assert d.client.get_item(d.task.item_code).default_ratio == "0.25"
+    assert d.client.get_item(d.task.item_code).default_ratio.value == "0.25"
 
     as_june = {v.code: v for v in d.client.published_items(f"{y}-06-30")}
     as_july = {v.code: v for v in d.client.published_items(f"{y}-07-01")}

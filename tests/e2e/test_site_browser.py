@@ -86,7 +86,7 @@ def test_a_person_finds_a_published_result_by_credit_code(
         reason="复核后更正",
     )
     d.client.publish_results(d.draw.id)
-    unpublished = d.client.get_object(target.credit_code).name  # name of the object searched for
+    unpublished = d.client.get_object(target.credit_code).display_name  # name of the object searched for
 
     site = tmp_path / "site"
     code = dualdraw_cli.main(["publish", "site", str(site), "--server", d.served.target])

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from google.protobuf import timestamp_pb2
 
 from dualdraw.domain.canonical_json import canonical_json
 from dualdraw.domain.draw.beacon import DRAND_QUICKNET
@@ -35,12 +36,14 @@ FUTURE_ROUND = DRAND_QUICKNET.first_round_after(dt.datetime.now(dt.UTC) + dt.tim
 
 def commit_reveal_source(deadline: dt.datetime, secrets: dict[str, bytes]) -> verification_pb2.EntropySource:
     return verification_pb2.EntropySource(
-        kind="commit-reveal",
+        kind=verification_pb2.ENTROPY_SOURCE_KIND_COMMIT_REVEAL,
         parties=[
             verification_pb2.PartyCommitment(name=name, commitment=party_commitment(name, secret))
             for name, secret in secrets.items()
         ],
-        reveal_deadline=deadline.isoformat(),
+        reveal_deadline=timestamp_pb2.Timestamp(
+            seconds=int(deadline.timestamp()), nanos=deadline.microsecond * 1000
+        ),
         beacon="drand-quicknet",
         beacon_round=FUTURE_ROUND,
     )
@@ -126,7 +129,9 @@ def test_one_live_draw_per_task_and_abandoned_draws_stay_visible_and_counted(
     abandoned = client.abandon_draw(first.id, "DATA_ERROR", "directory import was incomplete")
     assert abandoned.state == draws_pb2.DRAW_STATE_ABANDONED
     assert abandoned.state_reason == "DATA_ERROR"
-    beacon = verification_pb2.EntropySource(kind="beacon", beacon="drand-quicknet", beacon_round=FUTURE_ROUND)
+    beacon = verification_pb2.EntropySource(
+        kind=verification_pb2.ENTROPY_SOURCE_KIND_BEACON, beacon="drand-quicknet", beacon_round=FUTURE_ROUND
+    )
     second = client.commit_draw(task.id, beacon, as_of=DEMO_AS_OF)
     with pytest.raises(FailedPreconditionError) as needs:
         client.execute_draw(second.id)

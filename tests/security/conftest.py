@@ -50,6 +50,11 @@ LIST_PUBLISHED = dt.datetime(AS_OF.year - 1, 12, 1, tzinfo=dt.UTC)  # an item li
 DEVELOPMENT = EntropyPolicy(allow_local=True)  # development mode: one-step draws use a local secret
 
 
+def _named(collection: str, key: str) -> str:
+    """``collection/key``; "none" (the side has no such record: an unknown resource) stays "none"."""
+    return key if key == "none" else f"{collection}/{key}"
+
+
 @dataclass
 class Side:
     department_id: str
@@ -79,6 +84,26 @@ class Side:
     def assignment_name(self) -> str:
         """Assignment 1 of the side's draw (the side's inspector is on its team)."""
         return f"draws/{self.draw_id}/assignments/1"
+
+    @property
+    def object_name(self) -> str:
+        return f"objects/{self.credit_code}"
+
+    @property
+    def inspector_name(self) -> str:
+        return f"inspectors/{self.badge_number}"
+
+    @property
+    def complaint_name(self) -> str:
+        return _named("complaints", self.complaint_id)
+
+    @property
+    def risk_assessment_name(self) -> str:
+        return _named("riskAssessments", self.risk_assessment_id)
+
+    @property
+    def designation_name(self) -> str:
+        return _named("statutoryDesignations", self.designation_id)
 
     @property
     def draw_name(self) -> str:

@@ -61,6 +61,11 @@ SIDE_FIELD = {
     "inspection_record": "inspection_record_name",
     "department_name": "department_id",  # a bare id is taken for a resource name
     "item_name": "item_code",
+    "object_name": "object_name",
+    "inspector_name": "inspector_name",
+    "complaint_name": "complaint_name",
+    "risk_assessment_name": "risk_assessment_name",
+    "designation_name": "designation_name",
     "expert_draw": "expert_draw_id",
     "expert_import": "department_id",
 }
@@ -84,7 +89,7 @@ def _request(name: str, policy: MethodPolicy, side: Side) -> Any:
     target = policy.on
     if target is not None and target.kind == "import":
         request.objects.add(
-            credit_code=side.credit_code, name="x", registering_department_id=side.department_id
+            credit_code=side.credit_code, display_name="x", registering_department_id=side.department_id
         )
     elif target is not None and target.field:
         _set(request, target.field, getattr(side, SIDE_FIELD[target.kind]))
@@ -156,7 +161,7 @@ def test_every_rpc_for_every_role_inside_and_outside(secured: Secured) -> None:
                     if now != denials + 1:
                         failures.append(where + f" was audited {now - denials} times")
                     denials = now
-    assert failures == []
+    assert failures == [], "\n".join(failures)
 
 
 def test_a_root_auditor_reads_the_whole_log(secured: Secured) -> None:
@@ -176,7 +181,7 @@ def test_a_root_auditor_reads_the_whole_log(secured: Secured) -> None:
     [
         ("/dualdraw.v1.DrawService/GetDraw", "id"),
         ("/dualdraw.v1.TaskService/GetTask", "id"),
-        ("/dualdraw.v1.DirectoryService/GetObject", "credit_code"),
+        ("/dualdraw.v1.DirectoryService/GetObject", "name"),
     ],
 )
 def test_an_unknown_id_and_a_foreign_id_are_denied_alike(secured: Secured, name: str, field: str) -> None:
@@ -186,7 +191,7 @@ def test_an_unknown_id_and_a_foreign_id_are_denied_alike(secured: Secured, name:
     token = secured.token(Role.AUDITOR, department=secured.inside.department_id)
     foreign = {
         "id": secured.outside.draw_id if "Draw" in name else secured.outside.task_id,
-        "credit_code": secured.outside.credit_code,
+        "name": secured.outside.object_name,
     }[field]
     answers = []
     with secured.channel() as channel:
@@ -215,7 +220,11 @@ def test_an_import_outside_the_subtree_is_denied_and_writes_nothing(secured: Sec
     name = "/dualdraw.v1.DirectoryService/ImportDirectory"
     request = directory_pb2.ImportDirectoryRequest()
     request.departments.add(
-        id="999999-X", name="rogue", parent_id=secured.outside.department_id, level=3, region_code="130203"
+        id="999999-X",
+        display_name="rogue",
+        parent_id=secured.outside.department_id,
+        level=3,
+        region_code="130203",
     )
     assert call(secured, name, request, token) == grpc.StatusCode.PERMISSION_DENIED
     with secured.running.services.reader() as uow:
@@ -257,7 +266,7 @@ def _import_inspector(s: Secured) -> Any:
 def _import_department(s: Secured) -> Any:
     stored = _stored(s, lambda u: u.directory.get_department(s.outside.department_id))
     pb = directory_convert.department_to_pb(stored)
-    pb.name = "renamed by another branch"
+    pb.display_name = "renamed by another branch"
     return directory_pb2.ImportDirectoryRequest(departments=[pb], last_chunk=True)
 
 
@@ -474,12 +483,15 @@ SIBLING_CASES: dict[str, dict[str, Build]] = {
     },
     "/dualdraw.v1.VerifiableDrawService/AbandonDraw": {
         "draw": lambda s: verification_pb2.AbandonDrawRequest(
-            draw_id=s.outside.draw_id, reason="OTHER", note="x"
+            draw_id=s.outside.draw_id, reason=verification_pb2.ABANDON_REASON_OTHER, note="x"
         )
     },
     "/dualdraw.v1.VerifiableDrawService/RequestSubstitution": {
         "draw": lambda s: verification_pb2.RequestSubstitutionRequest(
-            draw_id=s.outside.draw_id, position=1, badge_number=s.outside.badge_number, reason="LEAVE"
+            draw_id=s.outside.draw_id,
+            position=1,
+            badge_number=s.outside.badge_number,
+            reason=verification_pb2.SUBSTITUTION_REASON_LEAVE,
         )
     },
     "/dualdraw.v1.VerifiableDrawService/ExecuteSubstitution": {
@@ -582,4 +594,4 @@ def test_no_write_touches_a_record_of_a_sibling_branch(secured: Secured) -> None
                 failures.append(where + " changed the database")
             if secured.denials() != denials + 1:
                 failures.append(where + " was not audited once")
-    assert failures == []
+    assert failures == [], "\n".join(failures)

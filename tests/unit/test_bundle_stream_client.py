@@ -25,7 +25,8 @@ def chunks_of(content: bytes, size: int = 1000, draw_id: str = "d-1") -> list[Ch
     out = []
     for offset in range(0, len(content), size):
         out.append(Chunk(offset=offset, data=content[offset : offset + size]))
-    out[0].draw_id, out[0].variant, out[0].total_size_bytes = draw_id, "full", len(content)
+    out[0].draw_id, out[0].total_size_bytes = draw_id, len(content)
+    out[0].variant = verification_pb2.BUNDLE_VARIANT_FULL
     out[-1].content_sha256 = hashlib.sha256(content).hexdigest()
     return out
 

@@ -21,6 +21,7 @@ from dualdraw_client.cli import (
     main,
     run_remote,
 )
+from dualdraw_client.cli.options import zoned_time
 from tests.unit.test_client_fakes import RULE_SET_HASH, SEED, Fake, rich_status, serve, unused_target
 
 
@@ -111,7 +112,8 @@ def test_objects_list_json_lines(server: str, capsys: pytest.CaptureFixture[str]
     assert rows[0]["credit_code"] == "91130200MA00000000"
     assert rows[0]["registering_department_id"] == "130203-GXQ"
     assert rows[0]["risk_class"] == "RISK_CLASS_C"
-    assert rows[0]["name"] == "唐山钢铁有限公司"
+    assert rows[0]["display_name"] == "唐山钢铁有限公司"
+    assert rows[0]["name"] == "objects/91130200MA00000000"
     assert rows[1]["business_lines"] == ["special_equipment"]
 
 
@@ -257,6 +259,8 @@ def test_items_create(server: str, fake: Fake, capsys: pytest.CaptureFixture[str
     assert "kind            KEY" in out
     request = fake.calls_to("CreateInspectionItem")[0].request
     assert request.item.kind == items_pb2.ITEM_KIND_KEY
+    assert request.item.default_ratio.value == "0.1"
+    assert not request.item.HasField("testing_fee")  # not given: unset, the server's default
     assert request.request_id == "r-9"
 
 
@@ -266,9 +270,17 @@ def test_draws_show_and_items_show(server: str, capsys: pytest.CaptureFixture[st
     assert f"seed                   {SEED}" in out
     code, out, _ = run(capsys, "items", "show", "SE-002", "--json")
     assert json.loads(out)["kind"] == "ITEM_KIND_GENERAL"
+    assert json.loads(out)["default_ratio"] == "0.05"  # a google.type.Decimal printed as its text
 
 
 # -- options -------------------------------------------------------------------------------------------
+
+
+def test_a_reveal_deadline_is_a_time_with_its_zone() -> None:
+    assert zoned_time("2026-12-05T18:00:00+08:00") == zoned_time("2026-12-05T10:00:00Z")
+    for bad in ("2026-12-05T18:00:00", "tomorrow"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            zoned_time(bad)
 
 
 def test_server_and_actor_options_override_env(

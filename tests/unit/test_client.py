@@ -262,10 +262,12 @@ def test_iterator_raises_typed_error_mid_way(fake: Fake, client: DualdrawClient)
         next(client.iter_audit_events())
 
 
-def test_getters(client: DualdrawClient) -> None:
-    assert client.get_department("1302").name == "唐山市市场监督管理局"
+def test_getters(fake: Fake, client: DualdrawClient) -> None:
+    assert client.get_department("1302").display_name == "唐山市市场监督管理局"
     assert client.get_object("91130200MA00000001").credit_code == "91130200MA00000001"
-    assert client.get_inspector("B001").name == "张三"
+    assert client.get_object("objects/91130200MA00000001").credit_code == "91130200MA00000001"
+    assert [c.request.name for c in fake.calls_to("GetObject")] == ["objects/91130200MA00000001"] * 2
+    assert client.get_inspector("B001").display_name == "张三"
     assert client.get_complaint("c-1").id == "c-1"
     assert client.get_campaign("cp-2").id == "cp-2"
     assert client.get_risk_assessment("ra-0").id == "ra-0"

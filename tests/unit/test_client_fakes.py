@@ -18,6 +18,7 @@ import grpc
 from google.protobuf import any_pb2, timestamp_pb2
 from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
+from google.type import date_pb2, decimal_pb2
 from grpc_status import rpc_status
 
 from dualdraw.v1 import (
@@ -71,8 +72,9 @@ def make_objects(count: int = 5) -> list[directory_pb2.InspectionObject]:
     names = ["唐山钢铁有限公司", "Tangshan Boiler Co.", "曹妃甸压力容器厂", "丰南电梯维保", "Kaiping Cranes"]
     return [
         directory_pb2.InspectionObject(
+            name=f"objects/91130200MA0000000{i}",
             credit_code=f"91130200MA0000000{i}",
-            name=names[i % len(names)],
+            display_name=names[i % len(names)],
             region_code="130203",
             registering_department_id="130203-GXQ",
             industry="C13",
@@ -117,7 +119,7 @@ def make_assignments() -> list[draws_pb2.Assignment]:
             draw_id="d-1",
             position=i + 1,
             credit_code=obj.credit_code,
-            object_name=obj.name,
+            object_name=obj.display_name,
             ticket=f"{i:02x}" * 32,
             stratum="C",
             team=[
@@ -149,21 +151,28 @@ class Fake:
     calls: list[Call] = field(default_factory=list)
     departments: list[directory_pb2.Department] = field(
         default_factory=lambda: [
-            directory_pb2.Department(id="13", name="河北省市场监督管理局", level=1, region_code="130000"),
-            directory_pb2.Department(id="1302", name="唐山市市场监督管理局", parent_id="13", level=2),
-            directory_pb2.Department(id="130203-GXQ", name="高新区分局", parent_id="1302", level=3),
+            directory_pb2.Department(
+                id="13", display_name="河北省市场监督管理局", level=1, region_code="130000"
+            ),
+            directory_pb2.Department(id="1302", display_name="唐山市市场监督管理局", parent_id="13", level=2),
+            directory_pb2.Department(id="130203-GXQ", display_name="高新区分局", parent_id="1302", level=3),
         ]
     )
     objects: list[directory_pb2.InspectionObject] = field(default_factory=make_objects)
     inspectors: list[directory_pb2.Inspector] = field(
         default_factory=lambda: [
             directory_pb2.Inspector(
+                name=f"inspectors/B00{i}",
                 badge_number=f"B00{i}",
-                name=name,
+                display_name=name,
                 department_id="130203-GXQ",
                 office="第一所",
                 available=i != 3,
-                specialities=[directory_pb2.Speciality(code="SE", certificate_expires_on="2026-12-31")],
+                specialities=[
+                    directory_pb2.Speciality(
+                        code="SE", certificate_expires_on=date_pb2.Date(year=2026, month=12, day=31)
+                    )
+                ],
                 conflicts=["91130200MA00000001"] if i == 1 else [],
             )
             for i, name in enumerate(["张三", "Li Si", "王五", "赵六"], start=1)
@@ -184,10 +193,11 @@ class Fake:
     items: list[items_pb2.InspectionItem] = field(
         default_factory=lambda: [
             items_pb2.InspectionItem(
+                name=f"items/SE-00{i}",
                 code=f"SE-00{i}",
-                name="特种设备安全检查",
+                display_name="特种设备安全检查",
                 kind=items_pb2.ITEM_KIND_GENERAL,
-                default_ratio="0.05",
+                default_ratio=decimal_pb2.Decimal(value="0.05"),
                 business_line="special_equipment",
                 required_speciality="SE",
                 department_id="130203-GXQ",
@@ -274,6 +284,11 @@ def _by(items: Sequence[T], attr: str, value: str) -> list[T]:
     return [i for i in items if not value or getattr(i, attr) == value]
 
 
+def _key(name: str) -> str:
+    """The key of a resource name ``collection/key``."""
+    return name.partition("/")[2]
+
+
 def _get(items: Sequence[T], attr: str, key: str, context: grpc.ServicerContext) -> T:
     for item in items:
         if getattr(item, attr) == key:
@@ -326,7 +341,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
 
     def GetDepartment(self, request, context):
         self.fake.enter("GetDepartment", request, context)
-        return _get(self.fake.departments, "id", request.id, context)
+        return _get(self.fake.departments, "id", _key(request.name), context)
 
     def ListDepartments(self, request, context):
         self.fake.enter("ListDepartments", request, context)
@@ -335,7 +350,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
 
     def GetObject(self, request, context):
         self.fake.enter("GetObject", request, context)
-        return _get(self.fake.objects, "credit_code", request.credit_code, context)
+        return _get(self.fake.objects, "credit_code", _key(request.name), context)
 
     def ListObjects(self, request, context):
         self.fake.enter("ListObjects", request, context)
@@ -345,7 +360,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
 
     def GetInspector(self, request, context):
         self.fake.enter("GetInspector", request, context)
-        return _get(self.fake.inspectors, "badge_number", request.badge_number, context)
+        return _get(self.fake.inspectors, "badge_number", _key(request.name), context)
 
     def ListInspectors(self, request, context):
         self.fake.enter("ListInspectors", request, context)
@@ -355,7 +370,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
 
     def GetComplaint(self, request, context):
         self.fake.enter("GetComplaint", request, context)
-        return _get(self.fake.complaints, "id", request.id, context)
+        return _get(self.fake.complaints, "id", _key(request.name), context)
 
     def ListComplaints(self, request, context):
         self.fake.enter("ListComplaints", request, context)
@@ -364,7 +379,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
 
     def GetCampaign(self, request, context):
         self.fake.enter("GetCampaign", request, context)
-        return _get(self.fake.campaigns, "id", request.id, context)
+        return _get(self.fake.campaigns, "id", _key(request.name), context)
 
     def ListCampaigns(self, request, context):
         self.fake.enter("ListCampaigns", request, context)
@@ -373,7 +388,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
 
     def GetRiskAssessment(self, request, context):
         self.fake.enter("GetRiskAssessment", request, context)
-        return _get(self.fake.risk_assessments, "id", request.id, context)
+        return _get(self.fake.risk_assessments, "id", _key(request.name), context)
 
     def ListRiskAssessments(self, request, context):
         self.fake.enter("ListRiskAssessments", request, context)
@@ -382,7 +397,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
 
     def GetStatutoryDesignation(self, request, context):
         self.fake.enter("GetStatutoryDesignation", request, context)
-        return _get(self.fake.statutory_designations, "id", request.id, context)
+        return _get(self.fake.statutory_designations, "id", _key(request.name), context)
 
     def ListStatutoryDesignations(self, request, context):
         self.fake.enter("ListStatutoryDesignations", request, context)
@@ -405,7 +420,7 @@ class ItemServicer(items_pb2_grpc.InspectionItemServiceServicer):
 
     def GetInspectionItem(self, request, context):
         self.fake.enter("GetInspectionItem", request, context)
-        return _get(self.fake.items, "code", request.code, context)
+        return _get(self.fake.items, "code", _key(request.name), context)
 
     def ListInspectionItems(self, request, context):
         self.fake.enter("ListInspectionItems", request, context)

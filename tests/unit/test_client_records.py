@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from dualdraw.v1 import directory_pb2
+from dualdraw_client.dates import date_text
 from dualdraw_client.records import (
     KINDS,
     Origin,
@@ -55,10 +56,11 @@ def test_objects_csv(tmp_path: Path) -> None:
     assert first.risk_class == directory_pb2.RISK_CLASS_C
     assert first.status == directory_pb2.OBJECT_STATUS_ACTIVE
     assert first.office == "第一所"
-    assert second.name == "Tangshan Boiler Co., Ltd."
+    assert second.display_name == "Tangshan Boiler Co., Ltd."  # a "name" column, as files had it
     assert second.risk_class == directory_pb2.RISK_CLASS_A
     assert second.status == directory_pb2.OBJECT_STATUS_SUSPENDED
-    assert third.name == "多行\n名称"
+    assert third.display_name == "多行\n名称"
+    assert not third.name  # the resource name is the server's
     assert third.risk_class == directory_pb2.RISK_CLASS_UNSPECIFIED
 
 
@@ -67,7 +69,7 @@ def test_inspectors_csv_specialities_and_lists(tmp_path: Path) -> None:
     first, second = (s.record for s in read_file(path))  # kind from the file name
     assert isinstance(first, directory_pb2.Inspector)
     assert isinstance(second, directory_pb2.Inspector)
-    assert [(s.code, s.certificate_expires_on) for s in first.specialities] == [
+    assert [(s.code, date_text(s.certificate_expires_on)) for s in first.specialities] == [
         ("SE", "2026-12-31"),
         ("PQ", ""),
     ]
@@ -118,10 +120,19 @@ def test_csv_kind_must_be_known(tmp_path: Path) -> None:
     assert [s.kind for s in read_file(path, "department")] == ["departments"]
 
 
+def test_the_human_name_is_display_name_or_name_but_not_both(tmp_path: Path) -> None:
+    path = write(tmp_path, "inspectors.csv", "badge_number,display_name\nB1,张三\n")
+    (sourced,) = read_file(path)
+    assert (sourced.record.display_name, sourced.record.name) == ("张三", "")
+    path = write(tmp_path, "inspectors.csv", "badge_number,display_name,name\nB1,张三,李四\n")
+    with pytest.raises(RecordError, match=r"inspectors.csv:2: name: give the human name once"):
+        list(read_file(path))
+
+
 def test_csv_unnamed_trailing_columns(tmp_path: Path) -> None:
     path = write(tmp_path, "departments.csv", "id,name,,\n13,河北,,\n")
     (sourced,) = read_file(path)
-    assert sourced.record.name == "河北"
+    assert sourced.record.display_name == "河北"
     path = write(tmp_path, "departments.csv", "id,name,\n13,河北,oops\n")
     with pytest.raises(RecordError, match="no header"):
         list(read_file(path))
@@ -166,16 +177,18 @@ def test_jsonl_mixed_kinds(tmp_path: Path) -> None:
         ("risk_assessments", 5),
         ("statutory_designations", 6),
     ]
-    department, obj, inspector, assessment, _ = (s.record for s in sourced)
+    department, obj, inspector, assessment, designation = (s.record for s in sourced)
     assert department.level == 1
     assert obj.risk_class == directory_pb2.RISK_CLASS_C
     assert obj.status == directory_pb2.OBJECT_STATUS_ACTIVE
-    assert [(s.code, s.certificate_expires_on) for s in inspector.specialities] == [
+    assert [(s.code, date_text(s.certificate_expires_on)) for s in inspector.specialities] == [
         ("SE", "2026-12-31"),
         ("PQ", "2027-01-01"),
     ]
     assert list(inspector.conflicts) == ["X", "Y"]
     assert assessment.conclusion == directory_pb2.RISK_CONCLUSION_UNSUITABLE
+    assert not assessment.HasField("valid_until")
+    assert date_text(designation.valid_from) == "2025-01-01"
 
 
 @pytest.mark.parametrize(

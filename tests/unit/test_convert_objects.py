@@ -15,7 +15,7 @@ from dualdraw.v1 import directory_pb2
 
 GOOD = directory_pb2.InspectionObject(
     credit_code=" 91130273ma0new123c ",
-    name=" 唐山某公司 ",
+    display_name=" 唐山某公司 ",
     region_code="130203",
     registering_department_id="130203-LB",
     industry=" C31 ",
@@ -62,15 +62,15 @@ def test_an_object_made_without_init_is_the_dataclass_s_own() -> None:
     ("change", "expected"),
     [
         ({"credit_code": "  "}, [("objects[4].credit_code", "is required")]),
-        ({"name": ""}, [("objects[4].name", "is required")]),
+        ({"display_name": ""}, [("objects[4].display_name", "is required")]),
         ({"region_code": ""}, [("objects[4].region_code", "is required")]),
         ({"registering_department_id": ""}, [("objects[4].registering_department_id", "is required")]),
         ({"risk_class": 0}, [("objects[4].risk_class", "must be set to one of the defined values")]),
         ({"status": 9}, [("objects[4].status", "unknown value 9")]),
         (
-            {"name": "", "status": 0},
+            {"display_name": "", "status": 0},
             [
-                ("objects[4].name", "is required"),
+                ("objects[4].display_name", "is required"),
                 ("objects[4].status", "must be set to one of the defined values"),
             ],
         ),
@@ -108,7 +108,7 @@ def test_collecting_objects_keeps_request_positions_across_chunks() -> None:
 
     bad_name = directory_pb2.InspectionObject()
     bad_name.CopyFrom(GOOD)
-    bad_name.name = " "
+    bad_name.display_name = " "
     bad_status = directory_pb2.InspectionObject()
     bad_status.CopyFrom(GOOD)
     bad_status.status = 9  # type: ignore[assignment]  # an unknown enum value on purpose
@@ -122,7 +122,7 @@ def test_collecting_objects_keeps_request_positions_across_chunks() -> None:
     expected = [object_from_pb(pb, f"objects[{i}]", expected_v) for i, pb in enumerate(flat)]
     assert [None if r == INVALID_OBJECT else r for r in target] == expected
     assert v.items == expected_v.items
-    assert [item.field for item in v.items] == ["objects[3].name", "objects[5].status"]
+    assert [item.field for item in v.items] == ["objects[3].display_name", "objects[5].status"]
     good = ObjectColumns()
     _collect_objects([GOOD] * 3, good, Violations())
     assert list(good) == [expected[0]] * 3

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import cast
 
 import pytest
-from google.api import field_behavior_pb2
+from google.api import field_behavior_pb2, resource_pb2
 from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 
@@ -79,3 +79,59 @@ def test_a_list_of_one_draws_children_refuses_an_empty_draw_id(
     with pytest.raises(InvalidArgument) as refused:
         getattr(servicer(cast(Services, None)), method)(request_message, None)
     assert [(v.field, v.reason) for v in refused.value.violations] == [("draw_id", "FIELD_REQUIRED")]
+
+
+RESHAPED = ("audit", "directory", "items", "rules", "verification")
+"""The older files already reshaped (docs/API.md "Dates", "Decimals", "Resource names")."""
+DAY_NAMES = (
+    "_on",
+    "_date",
+    "as_of",
+    "valid_from",
+    "valid_to",
+    "valid_until",
+    "effective_from",
+    "effective_to",
+)
+
+
+def _messages_of(files: tuple[str, ...]) -> list[Descriptor]:
+    found: list[Descriptor] = []
+    todo = [
+        m
+        for name in files
+        for m in importlib.import_module(f"dualdraw.v1.{name}_pb2").DESCRIPTOR.message_types_by_name.values()
+    ]
+    while todo:
+        message = todo.pop()
+        found.append(message)
+        todo.extend(message.nested_types)
+    return found
+
+
+def test_no_day_travels_as_a_string_in_the_reshaped_files() -> None:
+    strings = [
+        f"{m.full_name}.{f.name}"
+        for m in _messages_of(RESHAPED)
+        for f in m.fields
+        if f.type == f.TYPE_STRING and f.name.endswith(DAY_NAMES)
+    ]
+    assert strings == []
+
+
+def test_every_resource_of_the_reshaped_files_has_an_identifier_name_and_its_get_takes_it() -> None:
+    resources = [m for m in _messages_of(RESHAPED) if m.GetOptions().HasExtension(resource_pb2.resource)]
+    assert len(resources) >= 12
+    for message in resources:
+        name = message.fields_by_name.get("name")
+        assert name is not None, message.full_name
+        behaviour = name.GetOptions().Extensions[field_behavior_pb2.field_behavior]
+        assert list(behaviour) == [field_behavior_pb2.IDENTIFIER], message.full_name
+    by_type = {m.full_name for m in resources}
+    for name in RESHAPED:
+        for service in importlib.import_module(
+            f"dualdraw.v1.{name}_pb2"
+        ).DESCRIPTOR.services_by_name.values():
+            for method in service.methods:
+                if method.name.startswith("Get") and method.output_type.full_name in by_type:
+                    assert [f.name for f in method.input_type.fields] == ["name"], method.full_name

@@ -24,12 +24,12 @@ def problems(message: directory_pb2.ImportDirectoryRequest) -> list[tuple[str, s
 def test_each_control_character_is_refused_with_its_field_path(char: str) -> None:
     request = directory_pb2.ImportDirectoryRequest(
         objects=[
-            directory_pb2.InspectionObject(name="fine"),
-            directory_pb2.InspectionObject(name=f"a{char}b", business_lines=["ok", f"x{char}"]),
+            directory_pb2.InspectionObject(display_name="fine"),
+            directory_pb2.InspectionObject(display_name=f"a{char}b", business_lines=["ok", f"x{char}"]),
         ]
     )
     assert problems(request) == [
-        ("objects[1].name", "contains control characters"),
+        ("objects[1].display_name", "contains control characters"),
         ("objects[1].business_lines[1]", "contains control characters"),
     ]
 
@@ -75,7 +75,9 @@ def test_a_request_passes_exactly_when_no_record_has_a_bad_string(
     request = directory_pb2.ImportDirectoryRequest(
         inspectors=[
             directory_pb2.Inspector(
-                name=name, conflicts=conflicts, specialities=[directory_pb2.Speciality(code=c) for c in codes]
+                display_name=name,
+                conflicts=conflicts,
+                specialities=[directory_pb2.Speciality(code=c) for c in codes],
             )
             for name, conflicts, codes in records
         ]

@@ -19,9 +19,16 @@ from .errors import BundleIntegrityError
 __all__ = ["BundleReceipt", "receive_bundle"]
 
 
+def _variant_word(value: int) -> str:
+    """``"full"`` or ``"public"`` for a ``BundleVariant``; "" when unspecified or unknown."""
+    known = verification_pb2.BundleVariant.DESCRIPTOR.values_by_number.get(value)
+    return known.name.removeprefix("BUNDLE_VARIANT_").lower() if value and known is not None else ""
+
+
 @dataclass(frozen=True)
 class BundleReceipt:
-    """What arrived: the draw, the variant, the number of bytes, their hex SHA-256 and the chunk count."""
+    """What arrived: the draw, the variant ("full" or "public"), the number of bytes, their hex SHA-256 and
+    the chunk count."""
 
     draw_id: str
     variant: str
@@ -48,7 +55,7 @@ def receive_bundle(
         if expected_sha:
             raise BundleIntegrityError(f"bundle stream: chunk {count + 1} arrived after the final chunk")
         if count == 0:
-            name, variant, total = chunk.draw_id, chunk.variant, chunk.total_size_bytes
+            name, variant, total = chunk.draw_id, _variant_word(chunk.variant), chunk.total_size_bytes
             if not name or not variant or total <= 0:
                 raise BundleIntegrityError("bundle stream: the first chunk lacks the draw, variant or length")
             if draw_id and name != draw_id:

@@ -2,9 +2,11 @@
 
 CSV: one kind per file (``departments``, ``objects``, ``inspectors``, ``complaints``, ``campaigns``,
 ``risk_assessments``, ``statutory_designations``), a header row of proto field names, UTF-8 (a BOM is
-fine). Repeated fields (``business_lines``, ``conflicts``, ``industries``...) are ``;``-separated;
-inspector ``specialities`` are ``code:YYYY-MM-DD;code2`` (no date: no expiry). Enums are given by their
-full name (``RISK_CLASS_C``) or its suffix (``C``, case-insensitive); bools as true/false, yes/no, 1/0.
+fine); the record's human name may be headed ``display_name`` or, as in files written before resource
+names, ``name`` (the resource name, ``objects/{credit_code}``..., is the server's). Repeated fields
+(``business_lines``, ``conflicts``, ``industries``...) are ``;``-separated; inspector ``specialities`` are
+``code:YYYY-MM-DD;code2`` (no date: no expiry). Enums are given by their full name (``RISK_CLASS_C``) or
+its suffix (``C``, case-insensitive); bools as true/false, yes/no, 1/0.
 An empty cell leaves the field at its proto default.
 
 JSON Lines: one object per line with a ``"kind"`` key naming the kind in the singular (``"object"``,
@@ -27,6 +29,7 @@ from typing import IO, TypeAlias, cast
 
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
+from google.type import date_pb2
 
 from dualdraw.v1 import directory_pb2
 
@@ -84,20 +87,8 @@ _SINGULAR: dict[str, str] = {
 }
 _KIND_BY_MESSAGE: dict[str, str] = {cls.DESCRIPTOR.full_name: kind for kind, cls in _MESSAGE_CLASSES.items()}
 
-# Fields that hold ISO dates ("YYYY-MM-DD"); checked here so the error names the file and line.
-_DATE_FIELDS = frozenset(
-    {
-        "received_on",
-        "closed_on",
-        "starts_on",
-        "ends_on",
-        "assessed_on",
-        "valid_until",
-        "valid_from",
-        "valid_to",
-        "certificate_expires_on",
-    }
-)
+# Dates are google.type.Date fields, written YYYY-MM-DD; checked here so the error names the file and line.
+_DATE = date_pb2.Date.DESCRIPTOR.full_name
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TRUE = frozenset({"true", "t", "yes", "y", "1"})
 _FALSE = frozenset({"false", "f", "no", "n", "0"})
@@ -218,17 +209,20 @@ def _parse_enum(enum: EnumDescriptor, name: str, value: object) -> int:
     raise _FieldError(name, f"unknown {enum.name} {value!r}; expected one of {allowed}")
 
 
-def _parse_date(name: str, value: str) -> str:
+def _parse_date(name: str, value: object) -> date_pb2.Date | None:
+    """The ``google.type.Date`` of a ``YYYY-MM-DD`` text; ``None`` (the field left unset) for a blank one."""
+    if not isinstance(value, str):
+        raise _FieldError(name, f"expected a date YYYY-MM-DD, got {json.dumps(value, ensure_ascii=False)}")
     text = value.strip()
     if not text:
-        return ""
+        return None
     try:
         if not _DATE_RE.fullmatch(text):
             raise ValueError(text)
-        datetime.date.fromisoformat(text)
+        day = datetime.date.fromisoformat(text)
     except ValueError:
         raise _FieldError(name, f"expected a date YYYY-MM-DD, got {value!r}") from None
-    return text
+    return date_pb2.Date(year=day.year, month=day.month, day=day.day)
 
 
 def _split_list(name: str, value: object) -> list[object]:
@@ -256,7 +250,7 @@ def _parse_scalar(fd: FieldDescriptor, name: str, value: object) -> object:
     if fd.type == FieldDescriptor.TYPE_STRING:
         if not isinstance(value, str):
             raise _FieldError(name, f"expected a string, got {json.dumps(value, ensure_ascii=False)}")
-        return _parse_date(name, value) if fd.name in _DATE_FIELDS else value.strip()
+        return value.strip()
     if fd.cpp_type in (FieldDescriptor.CPPTYPE_INT32, FieldDescriptor.CPPTYPE_INT64):
         if isinstance(value, int) and not isinstance(value, bool):
             return value
@@ -277,9 +271,7 @@ def _parse_speciality(name: str, value: object) -> directory_pb2.Speciality:
         code, _, expires = value.partition(":")
         if not code.strip():
             raise _FieldError(name, f"expected code or code:YYYY-MM-DD, got {value!r}")
-        return directory_pb2.Speciality(
-            code=code.strip(), certificate_expires_on=_parse_date(name, expires) if expires else ""
-        )
+        return directory_pb2.Speciality(code=code.strip(), certificate_expires_on=_parse_date(name, expires))
     if isinstance(value, dict):
         speciality = directory_pb2.Speciality()
         _fill(speciality, value, name + ".")
@@ -293,6 +285,10 @@ def _fill(message: Message, values: Mapping[str, object], prefix: str = "") -> N
     """Sets ``message`` fields from a name -> value mapping (CSV strings or JSON values)."""
     # types-protobuf types DESCRIPTOR as the Python or the upb class; both have the same public API
     descriptor = cast(Descriptor, message.DESCRIPTOR)
+    if "name" in values and "display_name" in descriptor.fields_by_name:
+        if "display_name" in values:
+            raise _FieldError(prefix + "name", "give the human name once, as display_name (or name)")
+        values = {("display_name" if k == "name" else k): v for k, v in values.items()}
     for key, value in values.items():
         name = prefix + key
         fd = descriptor.fields_by_name.get(key)
@@ -310,8 +306,12 @@ def _fill(message: Message, values: Mapping[str, object], prefix: str = "") -> N
                     target.append(_parse_speciality(item_name, item))
                 else:
                     target.append(_parse_scalar(fd, item_name, item))
-        elif fd.type == FieldDescriptor.TYPE_MESSAGE:
-            raise _FieldError(name, "nested messages cannot be imported")  # pragma: no cover
+        elif fd.message_type is not None:
+            if fd.message_type.full_name != _DATE:
+                raise _FieldError(name, "nested messages cannot be imported")  # pragma: no cover
+            day = _parse_date(name, value)
+            if day is not None:
+                getattr(message, fd.name).CopyFrom(day)
         else:
             setattr(message, fd.name, _parse_scalar(fd, name, value))
 

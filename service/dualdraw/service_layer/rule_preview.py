@@ -377,15 +377,6 @@ def _values(kind: str, fact: Mapping[str, object]) -> dict[str, str]:
     return shown
 
 
-def parse_day(text: str, field: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise InvalidArgument(
-            [FieldViolation(field, f"must be a date YYYY-MM-DD, got {text!r}", reason="DATE_INVALID")]
-        ) from exc
-
-
 def objects_by_code(objects: Sequence[InspectionObject]) -> dict[str, InspectionObject]:
     return {o.credit_code: o for o in objects}
 

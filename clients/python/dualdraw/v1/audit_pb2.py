@@ -23,10 +23,11 @@ _sym_db = _symbol_database.Default()
 
 
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
+from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x64ualdraw/v1/audit.proto\x12\x0b\x64ualdraw.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbc\x01\n\nAuditEvent\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x04 \x01(\t\x12\x10\n\x08resource\x18\x05 \x01(\t\x12\x13\n\x0b\x62\x65\x66ore_json\x18\x06 \x01(\t\x12\x12\n\nafter_json\x18\x07 \x01(\t\x12\x12\n\nrequest_id\x18\x08 \x01(\t\"c\n\x16ListAuditEventsRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x16\n\x08resource\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"[\n\x17ListAuditEventsResponse\x12\'\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x17.dualdraw.v1.AuditEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2l\n\x0c\x41uditService\x12\\\n\x0fListAuditEvents\x12#.dualdraw.v1.ListAuditEventsRequest\x1a$.dualdraw.v1.ListAuditEventsResponseB[\n\x0forg.dualdraw.v1B\nAuditProtoP\x01Z:github.com/dualdraw/dualdraw/gen/go/dualdraw/v1;dualdrawv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x64ualdraw/v1/audit.proto\x12\x0b\x64ualdraw.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x86\x02\n\nAuditEvent\x12\x12\n\x04name\x18\t \x01(\tB\x04\xe2\x41\x01\x08\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x04 \x01(\t\x12\x10\n\x08resource\x18\x05 \x01(\t\x12\x13\n\x0b\x62\x65\x66ore_json\x18\x06 \x01(\t\x12\x12\n\nafter_json\x18\x07 \x01(\t\x12\x12\n\nrequest_id\x18\x08 \x01(\t:4\xea\x41\x31\n\x17\x64ualdraw.org/AuditEvent\x12\x16\x61uditEvents/{sequence}\"c\n\x16ListAuditEventsRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x16\n\x08resource\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"[\n\x17ListAuditEventsResponse\x12\'\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x17.dualdraw.v1.AuditEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2l\n\x0c\x41uditService\x12\\\n\x0fListAuditEvents\x12#.dualdraw.v1.ListAuditEventsRequest\x1a$.dualdraw.v1.ListAuditEventsResponseB[\n\x0forg.dualdraw.v1B\nAuditProtoP\x01Z:github.com/dualdraw/dualdraw/gen/go/dualdraw/v1;dualdrawv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,18 +35,22 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dualdraw.v1.audit_pb2', _gl
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\017org.dualdraw.v1B\nAuditProtoP\001Z:github.com/dualdraw/dualdraw/gen/go/dualdraw/v1;dualdrawv1'
+  _globals['_AUDITEVENT'].fields_by_name['name']._loaded_options = None
+  _globals['_AUDITEVENT'].fields_by_name['name']._serialized_options = b'\342A\001\010'
+  _globals['_AUDITEVENT']._loaded_options = None
+  _globals['_AUDITEVENT']._serialized_options = b'\352A1\n\027dualdraw.org/AuditEvent\022\026auditEvents/{sequence}'
   _globals['_LISTAUDITEVENTSREQUEST'].fields_by_name['page_size']._loaded_options = None
   _globals['_LISTAUDITEVENTSREQUEST'].fields_by_name['page_size']._serialized_options = b'\342A\001\001'
   _globals['_LISTAUDITEVENTSREQUEST'].fields_by_name['page_token']._loaded_options = None
   _globals['_LISTAUDITEVENTSREQUEST'].fields_by_name['page_token']._serialized_options = b'\342A\001\001'
   _globals['_LISTAUDITEVENTSREQUEST'].fields_by_name['resource']._loaded_options = None
   _globals['_LISTAUDITEVENTSREQUEST'].fields_by_name['resource']._serialized_options = b'\342A\001\001'
-  _globals['_AUDITEVENT']._serialized_start=107
-  _globals['_AUDITEVENT']._serialized_end=295
-  _globals['_LISTAUDITEVENTSREQUEST']._serialized_start=297
-  _globals['_LISTAUDITEVENTSREQUEST']._serialized_end=396
-  _globals['_LISTAUDITEVENTSRESPONSE']._serialized_start=398
-  _globals['_LISTAUDITEVENTSRESPONSE']._serialized_end=489
-  _globals['_AUDITSERVICE']._serialized_start=491
-  _globals['_AUDITSERVICE']._serialized_end=599
+  _globals['_AUDITEVENT']._serialized_start=134
+  _globals['_AUDITEVENT']._serialized_end=396
+  _globals['_LISTAUDITEVENTSREQUEST']._serialized_start=398
+  _globals['_LISTAUDITEVENTSREQUEST']._serialized_end=497
+  _globals['_LISTAUDITEVENTSRESPONSE']._serialized_start=499
+  _globals['_LISTAUDITEVENTSRESPONSE']._serialized_end=590
+  _globals['_AUDITSERVICE']._serialized_start=592
+  _globals['_AUDITSERVICE']._serialized_end=700
 # @@protoc_insertion_point(module_scope)

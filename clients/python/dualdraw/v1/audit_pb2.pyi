@@ -25,6 +25,7 @@ class AuditEvent(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    NAME_FIELD_NUMBER: _builtins.int
     SEQUENCE_FIELD_NUMBER: _builtins.int
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     ACTOR_FIELD_NUMBER: _builtins.int
@@ -33,6 +34,8 @@ class AuditEvent(_message.Message):
     BEFORE_JSON_FIELD_NUMBER: _builtins.int
     AFTER_JSON_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"auditEvents/{sequence}", {sequence} the position in the log."""
     sequence: _builtins.int
     """Position in the log, from 1."""
     actor: _builtins.str
@@ -54,6 +57,7 @@ class AuditEvent(_message.Message):
     def __init__(
         self,
         *,
+        name: _builtins.str = ...,
         sequence: _builtins.int = ...,
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         actor: _builtins.str = ...,
@@ -65,7 +69,7 @@ class AuditEvent(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "actor", b"actor", "after_json", b"after_json", "before_json", b"before_json", "occur_time", b"occur_time", "request_id", b"request_id", "resource", b"resource", "sequence", b"sequence"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "actor", b"actor", "after_json", b"after_json", "before_json", b"before_json", "name", b"name", "occur_time", b"occur_time", "request_id", b"request_id", "resource", b"resource", "sequence", b"sequence"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -11,6 +11,7 @@ from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.type import date_pb2 as _date_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -198,14 +199,17 @@ class Department(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    ID_FIELD_NUMBER: _builtins.int
     NAME_FIELD_NUMBER: _builtins.int
+    ID_FIELD_NUMBER: _builtins.int
+    DISPLAY_NAME_FIELD_NUMBER: _builtins.int
     PARENT_ID_FIELD_NUMBER: _builtins.int
     LEVEL_FIELD_NUMBER: _builtins.int
     REGION_CODE_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"departments/{department}", {department} the id."""
     id: _builtins.str
     """Stable identifier, e.g. "130203-GXQ"."""
-    name: _builtins.str
+    display_name: _builtins.str
     """The department's name, e.g. "唐山市市场监督管理局"."""
     parent_id: _builtins.str
     """Empty for the root (a province)."""
@@ -216,15 +220,16 @@ class Department(_message.Message):
     def __init__(
         self,
         *,
-        id: _builtins.str = ...,
         name: _builtins.str = ...,
+        id: _builtins.str = ...,
+        display_name: _builtins.str = ...,
         parent_id: _builtins.str = ...,
         level: Global___DepartmentLevel.ValueType = ...,
         region_code: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "level", b"level", "name", b"name", "parent_id", b"parent_id", "region_code", b"region_code"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["display_name", b"display_name", "id", b"id", "level", b"level", "name", b"name", "parent_id", b"parent_id", "region_code", b"region_code"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -236,8 +241,9 @@ class InspectionObject(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    CREDIT_CODE_FIELD_NUMBER: _builtins.int
     NAME_FIELD_NUMBER: _builtins.int
+    CREDIT_CODE_FIELD_NUMBER: _builtins.int
+    DISPLAY_NAME_FIELD_NUMBER: _builtins.int
     REGION_CODE_FIELD_NUMBER: _builtins.int
     REGISTERING_DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
     INDUSTRY_FIELD_NUMBER: _builtins.int
@@ -245,9 +251,11 @@ class InspectionObject(_message.Message):
     RISK_CLASS_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
     OFFICE_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"objects/{credit_code}", {credit_code} the credit code."""
     credit_code: _builtins.str
     """18-character Unified Social Credit Code (GB 32100-2015), check character verified."""
-    name: _builtins.str
+    display_name: _builtins.str
     """The object's registered name."""
     region_code: _builtins.str
     """Six-digit region code where the object is registered."""
@@ -268,8 +276,9 @@ class InspectionObject(_message.Message):
     def __init__(
         self,
         *,
-        credit_code: _builtins.str = ...,
         name: _builtins.str = ...,
+        credit_code: _builtins.str = ...,
+        display_name: _builtins.str = ...,
         region_code: _builtins.str = ...,
         registering_department_id: _builtins.str = ...,
         industry: _builtins.str = ...,
@@ -280,7 +289,7 @@ class InspectionObject(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_lines", b"business_lines", "credit_code", b"credit_code", "industry", b"industry", "name", b"name", "office", b"office", "region_code", b"region_code", "registering_department_id", b"registering_department_id", "risk_class", b"risk_class", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_lines", b"business_lines", "credit_code", b"credit_code", "display_name", b"display_name", "industry", b"industry", "name", b"name", "office", b"office", "region_code", b"region_code", "registering_department_id", b"registering_department_id", "risk_class", b"risk_class", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -296,15 +305,17 @@ class Speciality(_message.Message):
     CERTIFICATE_EXPIRES_ON_FIELD_NUMBER: _builtins.int
     code: _builtins.str
     """The speciality (a business line), e.g. "special_equipment"."""
-    certificate_expires_on: _builtins.str
-    """Certificate expiry date, ISO 8601 (YYYY-MM-DD). Empty means no expiry."""
+    @_builtins.property
+    def certificate_expires_on(self) -> _date_pb2.Date:
+        """Last day the certificate is valid; unset: no expiry."""
+
     def __init__(
         self,
         *,
         code: _builtins.str = ...,
-        certificate_expires_on: _builtins.str = ...,
+        certificate_expires_on: _date_pb2.Date | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["certificate_expires_on", b"certificate_expires_on"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["certificate_expires_on", b"certificate_expires_on", "code", b"code"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
@@ -318,16 +329,19 @@ class Inspector(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    BADGE_NUMBER_FIELD_NUMBER: _builtins.int
     NAME_FIELD_NUMBER: _builtins.int
+    BADGE_NUMBER_FIELD_NUMBER: _builtins.int
+    DISPLAY_NAME_FIELD_NUMBER: _builtins.int
     DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
     OFFICE_FIELD_NUMBER: _builtins.int
     SPECIALITIES_FIELD_NUMBER: _builtins.int
     AVAILABLE_FIELD_NUMBER: _builtins.int
     CONFLICTS_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"inspectors/{badge_number}", {badge_number} the badge number."""
     badge_number: _builtins.str
     """The inspector's badge number: the key."""
-    name: _builtins.str
+    display_name: _builtins.str
     """The inspector's name."""
     department_id: _builtins.str
     """The department the inspector belongs to."""
@@ -346,8 +360,9 @@ class Inspector(_message.Message):
     def __init__(
         self,
         *,
-        badge_number: _builtins.str = ...,
         name: _builtins.str = ...,
+        badge_number: _builtins.str = ...,
+        display_name: _builtins.str = ...,
         department_id: _builtins.str = ...,
         office: _builtins.str = ...,
         specialities: _abc.Iterable[Global___Speciality] | None = ...,
@@ -356,7 +371,7 @@ class Inspector(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["available", b"available", "badge_number", b"badge_number", "conflicts", b"conflicts", "department_id", b"department_id", "name", b"name", "office", b"office", "specialities", b"specialities"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["available", b"available", "badge_number", b"badge_number", "conflicts", b"conflicts", "department_id", b"department_id", "display_name", b"display_name", "name", b"name", "office", b"office", "specialities", b"specialities"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -368,37 +383,45 @@ class Complaint(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    NAME_FIELD_NUMBER: _builtins.int
     ID_FIELD_NUMBER: _builtins.int
     CREDIT_CODE_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
     RECEIVED_ON_FIELD_NUMBER: _builtins.int
     CLOSED_ON_FIELD_NUMBER: _builtins.int
     SUMMARY_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"complaints/{complaint}", {complaint} the id."""
     id: _builtins.str
     """Stable identifier: the key."""
     credit_code: _builtins.str
     """The object complained about."""
     status: Global___ComplaintStatus.ValueType
     """Where its handling stands; required."""
-    received_on: _builtins.str
-    """Day received (YYYY-MM-DD)."""
-    closed_on: _builtins.str
-    """Empty while the complaint is open."""
     summary: _builtins.str
     """What it is about, in words."""
+    @_builtins.property
+    def received_on(self) -> _date_pb2.Date:
+        """Day received."""
+
+    @_builtins.property
+    def closed_on(self) -> _date_pb2.Date:
+        """Day closed; unset while the complaint is open."""
+
     def __init__(
         self,
         *,
+        name: _builtins.str = ...,
         id: _builtins.str = ...,
         credit_code: _builtins.str = ...,
         status: Global___ComplaintStatus.ValueType = ...,
-        received_on: _builtins.str = ...,
-        closed_on: _builtins.str = ...,
+        received_on: _date_pb2.Date | None = ...,
+        closed_on: _date_pb2.Date | None = ...,
         summary: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["closed_on", b"closed_on", "received_on", b"received_on"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["closed_on", b"closed_on", "credit_code", b"credit_code", "id", b"id", "received_on", b"received_on", "status", b"status", "summary", b"summary"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["closed_on", b"closed_on", "credit_code", b"credit_code", "id", b"id", "name", b"name", "received_on", b"received_on", "status", b"status", "summary", b"summary"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -410,17 +433,20 @@ class Campaign(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    ID_FIELD_NUMBER: _builtins.int
     NAME_FIELD_NUMBER: _builtins.int
+    ID_FIELD_NUMBER: _builtins.int
+    DISPLAY_NAME_FIELD_NUMBER: _builtins.int
     ORGANIZER_DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
     REGION_CODE_FIELD_NUMBER: _builtins.int
     INDUSTRY_FIELD_NUMBER: _builtins.int
     BUSINESS_LINE_FIELD_NUMBER: _builtins.int
     STARTS_ON_FIELD_NUMBER: _builtins.int
     ENDS_ON_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"campaigns/{campaign}", {campaign} the id."""
     id: _builtins.str
     """Stable identifier: the key."""
-    name: _builtins.str
+    display_name: _builtins.str
     """The campaign's name."""
     organizer_department_id: _builtins.str
     """The department that organises it."""
@@ -430,25 +456,30 @@ class Campaign(_message.Message):
     """Industry covered; empty means every industry."""
     business_line: _builtins.str
     """Business line covered; empty means every line."""
-    starts_on: _builtins.str
-    """First day (YYYY-MM-DD)."""
-    ends_on: _builtins.str
-    """Last day (YYYY-MM-DD)."""
+    @_builtins.property
+    def starts_on(self) -> _date_pb2.Date:
+        """First day."""
+
+    @_builtins.property
+    def ends_on(self) -> _date_pb2.Date:
+        """Last day."""
+
     def __init__(
         self,
         *,
-        id: _builtins.str = ...,
         name: _builtins.str = ...,
+        id: _builtins.str = ...,
+        display_name: _builtins.str = ...,
         organizer_department_id: _builtins.str = ...,
         region_code: _builtins.str = ...,
         industry: _builtins.str = ...,
         business_line: _builtins.str = ...,
-        starts_on: _builtins.str = ...,
-        ends_on: _builtins.str = ...,
+        starts_on: _date_pb2.Date | None = ...,
+        ends_on: _date_pb2.Date | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["ends_on", b"ends_on", "starts_on", b"starts_on"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_line", b"business_line", "ends_on", b"ends_on", "id", b"id", "industry", b"industry", "name", b"name", "organizer_department_id", b"organizer_department_id", "region_code", b"region_code", "starts_on", b"starts_on"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_line", b"business_line", "display_name", b"display_name", "ends_on", b"ends_on", "id", b"id", "industry", b"industry", "name", b"name", "organizer_department_id", b"organizer_department_id", "region_code", b"region_code", "starts_on", b"starts_on"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -460,37 +491,45 @@ class RiskAssessment(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    NAME_FIELD_NUMBER: _builtins.int
     ID_FIELD_NUMBER: _builtins.int
     CREDIT_CODE_FIELD_NUMBER: _builtins.int
     CONCLUSION_FIELD_NUMBER: _builtins.int
     ASSESSED_ON_FIELD_NUMBER: _builtins.int
     VALID_UNTIL_FIELD_NUMBER: _builtins.int
     NOTE_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"riskAssessments/{risk_assessment}", {risk_assessment} the id."""
     id: _builtins.str
     """Stable identifier: the key."""
     credit_code: _builtins.str
     """The object assessed."""
     conclusion: Global___RiskConclusion.ValueType
     """The conclusion; required."""
-    assessed_on: _builtins.str
-    """Day of the assessment (YYYY-MM-DD)."""
-    valid_until: _builtins.str
-    """Last day the conclusion holds; empty means until replaced."""
     note: _builtins.str
     """Free-text note."""
+    @_builtins.property
+    def assessed_on(self) -> _date_pb2.Date:
+        """Day of the assessment."""
+
+    @_builtins.property
+    def valid_until(self) -> _date_pb2.Date:
+        """Last day the conclusion holds; unset: until replaced."""
+
     def __init__(
         self,
         *,
+        name: _builtins.str = ...,
         id: _builtins.str = ...,
         credit_code: _builtins.str = ...,
         conclusion: Global___RiskConclusion.ValueType = ...,
-        assessed_on: _builtins.str = ...,
-        valid_until: _builtins.str = ...,
+        assessed_on: _date_pb2.Date | None = ...,
+        valid_until: _date_pb2.Date | None = ...,
         note: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["assessed_on", b"assessed_on", "valid_until", b"valid_until"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assessed_on", b"assessed_on", "conclusion", b"conclusion", "credit_code", b"credit_code", "id", b"id", "note", b"note", "valid_until", b"valid_until"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assessed_on", b"assessed_on", "conclusion", b"conclusion", "credit_code", b"credit_code", "id", b"id", "name", b"name", "note", b"note", "valid_until", b"valid_until"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -502,6 +541,7 @@ class StatutoryDesignation(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    NAME_FIELD_NUMBER: _builtins.int
     ID_FIELD_NUMBER: _builtins.int
     CREDIT_CODE_FIELD_NUMBER: _builtins.int
     BUSINESS_LINE_FIELD_NUMBER: _builtins.int
@@ -509,6 +549,8 @@ class StatutoryDesignation(_message.Message):
     LEGAL_BASIS_FIELD_NUMBER: _builtins.int
     VALID_FROM_FIELD_NUMBER: _builtins.int
     VALID_TO_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"statutoryDesignations/{statutory_designation}", {statutory_designation} the id."""
     id: _builtins.str
     """Stable identifier: the key."""
     credit_code: _builtins.str
@@ -519,24 +561,29 @@ class StatutoryDesignation(_message.Message):
     """The prescribed method, e.g. "periodic_inspection"."""
     legal_basis: _builtins.str
     """The law that prescribes the method."""
-    valid_from: _builtins.str
-    """First day in force (YYYY-MM-DD)."""
-    valid_to: _builtins.str
-    """Empty means open-ended."""
+    @_builtins.property
+    def valid_from(self) -> _date_pb2.Date:
+        """First day in force."""
+
+    @_builtins.property
+    def valid_to(self) -> _date_pb2.Date:
+        """Last day in force; unset: open-ended."""
+
     def __init__(
         self,
         *,
+        name: _builtins.str = ...,
         id: _builtins.str = ...,
         credit_code: _builtins.str = ...,
         business_line: _builtins.str = ...,
         method: _builtins.str = ...,
         legal_basis: _builtins.str = ...,
-        valid_from: _builtins.str = ...,
-        valid_to: _builtins.str = ...,
+        valid_from: _date_pb2.Date | None = ...,
+        valid_to: _date_pb2.Date | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["valid_from", b"valid_from", "valid_to", b"valid_to"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_line", b"business_line", "credit_code", b"credit_code", "id", b"id", "legal_basis", b"legal_basis", "method", b"method", "valid_from", b"valid_from", "valid_to", b"valid_to"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_line", b"business_line", "credit_code", b"credit_code", "id", b"id", "legal_basis", b"legal_basis", "method", b"method", "name", b"name", "valid_from", b"valid_from", "valid_to", b"valid_to"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -545,7 +592,7 @@ Global___StatutoryDesignation: _TypeAlias = StatutoryDesignation  # noqa: Y015
 @_typing.final
 class ImportDirectoryRequest(_message.Message):
     """One chunk of a directory import. A stream of chunks is applied in one transaction: all or nothing.
-    Records are upserted by their key (id, credit code or badge number).
+    Records are upserted by their key (id, credit code or badge number); their resource name is ignored.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -672,17 +719,17 @@ class GetDepartmentRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    ID_FIELD_NUMBER: _builtins.int
-    id: _builtins.str
-    """The department's id."""
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"departments/{department}"."""
     def __init__(
         self,
         *,
-        id: _builtins.str = ...,
+        name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -752,17 +799,17 @@ class GetObjectRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    CREDIT_CODE_FIELD_NUMBER: _builtins.int
-    credit_code: _builtins.str
-    """The object's credit code."""
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"objects/{credit_code}"."""
     def __init__(
         self,
         *,
-        credit_code: _builtins.str = ...,
+        name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["credit_code", b"credit_code"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -832,17 +879,17 @@ class GetInspectorRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    BADGE_NUMBER_FIELD_NUMBER: _builtins.int
-    badge_number: _builtins.str
-    """The inspector's badge number."""
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"inspectors/{badge_number}"."""
     def __init__(
         self,
         *,
-        badge_number: _builtins.str = ...,
+        name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["badge_number", b"badge_number"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -912,17 +959,17 @@ class GetComplaintRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    ID_FIELD_NUMBER: _builtins.int
-    id: _builtins.str
-    """The complaint's id."""
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"complaints/{complaint}"."""
     def __init__(
         self,
         *,
-        id: _builtins.str = ...,
+        name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -992,17 +1039,17 @@ class GetCampaignRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    ID_FIELD_NUMBER: _builtins.int
-    id: _builtins.str
-    """The campaign's id."""
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"campaigns/{campaign}"."""
     def __init__(
         self,
         *,
-        id: _builtins.str = ...,
+        name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1068,17 +1115,17 @@ class GetRiskAssessmentRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    ID_FIELD_NUMBER: _builtins.int
-    id: _builtins.str
-    """The assessment's id."""
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"riskAssessments/{risk_assessment}"."""
     def __init__(
         self,
         *,
-        id: _builtins.str = ...,
+        name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1148,17 +1195,17 @@ class GetStatutoryDesignationRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    ID_FIELD_NUMBER: _builtins.int
-    id: _builtins.str
-    """The designation's id."""
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"statutoryDesignations/{statutory_designation}"."""
     def __init__(
         self,
         *,
-        id: _builtins.str = ...,
+        name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

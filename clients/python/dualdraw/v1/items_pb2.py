@@ -23,10 +23,12 @@ _sym_db = _symbol_database.Default()
 
 
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
+from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from google.type import decimal_pb2 as google_dot_type_dot_decimal__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x64ualdraw/v1/items.proto\x12\x0b\x64ualdraw.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x89\x04\n\x0eInspectionItem\x12\x13\n\x04\x63ode\x18\x01 \x01(\tB\x05\xe2\x41\x02\x02\x05\x12\x12\n\x04name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x0blegal_basis\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\rbusiness_line\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0ctarget_scope\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01\x12!\n\x13required_speciality\x18\x06 \x01(\tB\x04\xe2\x41\x01\x02\x12)\n\x04kind\x18\x07 \x01(\x0e\x32\x15.dualdraw.v1.ItemKindB\x04\xe2\x41\x01\x02\x12\x1b\n\rdefault_ratio\x18\x08 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1c\n\rdepartment_id\x18\t \x01(\tB\x05\xe2\x41\x02\x02\x05\x12\x35\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1b\n\rfrequency_cap\x18\x0b \x01(\x05\x42\x04\xe2\x41\x01\x01\x12#\n\x15unqualified_assistant\x18\x0c \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x17\n\tteam_size\x18\r \x01(\x05\x42\x04\xe2\x41\x01\x01\x12!\n\x13\x64\x61ys_per_inspection\x18\x0e \x01(\tB\x04\xe2\x41\x01\x01\x12!\n\x13\x63ost_per_inspection\x18\x0f \x01(\tB\x04\xe2\x41\x01\x01\x12\x19\n\x0btesting_fee\x18\x10 \x01(\tB\x04\xe2\x41\x01\x01\"h\n\x1b\x43reateInspectionItemRequest\x12/\n\x04item\x18\x01 \x01(\x0b\x32\x1b.dualdraw.v1.InspectionItemB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\".\n\x18GetInspectionItemRequest\x12\x12\n\x04\x63ode\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"O\n\x1aListInspectionItemsRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"b\n\x1bListInspectionItemsResponse\x12*\n\x05items\x18\x01 \x03(\x0b\x32\x1b.dualdraw.v1.InspectionItem\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*O\n\x08ItemKind\x12\x19\n\x15ITEM_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11ITEM_KIND_GENERAL\x10\x01\x12\x11\n\rITEM_KIND_KEY\x10\x02\x32\xb9\x02\n\x15InspectionItemService\x12]\n\x14\x43reateInspectionItem\x12(.dualdraw.v1.CreateInspectionItemRequest\x1a\x1b.dualdraw.v1.InspectionItem\x12W\n\x11GetInspectionItem\x12%.dualdraw.v1.GetInspectionItemRequest\x1a\x1b.dualdraw.v1.InspectionItem\x12h\n\x13ListInspectionItems\x12\'.dualdraw.v1.ListInspectionItemsRequest\x1a(.dualdraw.v1.ListInspectionItemsResponseB[\n\x0forg.dualdraw.v1B\nItemsProtoP\x01Z:github.com/dualdraw/dualdraw/gen/go/dualdraw/v1;dualdrawv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x64ualdraw/v1/items.proto\x12\x0b\x64ualdraw.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19google/type/decimal.proto\"\xad\x05\n\x0eInspectionItem\x12\x12\n\x04name\x18\x11 \x01(\tB\x04\xe2\x41\x01\x08\x12\x13\n\x04\x63ode\x18\x01 \x01(\tB\x05\xe2\x41\x02\x02\x05\x12\x1a\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x0blegal_basis\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\rbusiness_line\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0ctarget_scope\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01\x12!\n\x13required_speciality\x18\x06 \x01(\tB\x04\xe2\x41\x01\x02\x12)\n\x04kind\x18\x07 \x01(\x0e\x32\x15.dualdraw.v1.ItemKindB\x04\xe2\x41\x01\x02\x12\x31\n\rdefault_ratio\x18\x08 \x01(\x0b\x32\x14.google.type.DecimalB\x04\xe2\x41\x01\x02\x12\x1c\n\rdepartment_id\x18\t \x01(\tB\x05\xe2\x41\x02\x02\x05\x12\x35\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1b\n\rfrequency_cap\x18\x0b \x01(\x05\x42\x04\xe2\x41\x01\x01\x12#\n\x15unqualified_assistant\x18\x0c \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x17\n\tteam_size\x18\r \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x37\n\x13\x64\x61ys_per_inspection\x18\x0e \x01(\x0b\x32\x14.google.type.DecimalB\x04\xe2\x41\x01\x01\x12\x37\n\x13\x63ost_per_inspection\x18\x0f \x01(\x0b\x32\x14.google.type.DecimalB\x04\xe2\x41\x01\x01\x12/\n\x0btesting_fee\x18\x10 \x01(\x0b\x32\x14.google.type.DecimalB\x04\xe2\x41\x01\x01:.\xea\x41+\n\x1b\x64ualdraw.org/InspectionItem\x12\x0citems/{item}\"h\n\x1b\x43reateInspectionItemRequest\x12/\n\x04item\x18\x01 \x01(\x0b\x32\x1b.dualdraw.v1.InspectionItemB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"N\n\x18GetInspectionItemRequest\x12\x32\n\x04name\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1b\x64ualdraw.org/InspectionItem\"O\n\x1aListInspectionItemsRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"b\n\x1bListInspectionItemsResponse\x12*\n\x05items\x18\x01 \x03(\x0b\x32\x1b.dualdraw.v1.InspectionItem\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*O\n\x08ItemKind\x12\x19\n\x15ITEM_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11ITEM_KIND_GENERAL\x10\x01\x12\x11\n\rITEM_KIND_KEY\x10\x02\x32\xb9\x02\n\x15InspectionItemService\x12]\n\x14\x43reateInspectionItem\x12(.dualdraw.v1.CreateInspectionItemRequest\x1a\x1b.dualdraw.v1.InspectionItem\x12W\n\x11GetInspectionItem\x12%.dualdraw.v1.GetInspectionItemRequest\x1a\x1b.dualdraw.v1.InspectionItem\x12h\n\x13ListInspectionItems\x12\'.dualdraw.v1.ListInspectionItemsRequest\x1a(.dualdraw.v1.ListInspectionItemsResponseB[\n\x0forg.dualdraw.v1B\nItemsProtoP\x01Z:github.com/dualdraw/dualdraw/gen/go/dualdraw/v1;dualdrawv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,10 +36,12 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dualdraw.v1.items_pb2', _gl
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\017org.dualdraw.v1B\nItemsProtoP\001Z:github.com/dualdraw/dualdraw/gen/go/dualdraw/v1;dualdrawv1'
+  _globals['_INSPECTIONITEM'].fields_by_name['name']._loaded_options = None
+  _globals['_INSPECTIONITEM'].fields_by_name['name']._serialized_options = b'\342A\001\010'
   _globals['_INSPECTIONITEM'].fields_by_name['code']._loaded_options = None
   _globals['_INSPECTIONITEM'].fields_by_name['code']._serialized_options = b'\342A\002\002\005'
-  _globals['_INSPECTIONITEM'].fields_by_name['name']._loaded_options = None
-  _globals['_INSPECTIONITEM'].fields_by_name['name']._serialized_options = b'\342A\001\002'
+  _globals['_INSPECTIONITEM'].fields_by_name['display_name']._loaded_options = None
+  _globals['_INSPECTIONITEM'].fields_by_name['display_name']._serialized_options = b'\342A\001\002'
   _globals['_INSPECTIONITEM'].fields_by_name['legal_basis']._loaded_options = None
   _globals['_INSPECTIONITEM'].fields_by_name['legal_basis']._serialized_options = b'\342A\001\002'
   _globals['_INSPECTIONITEM'].fields_by_name['business_line']._loaded_options = None
@@ -66,28 +70,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_INSPECTIONITEM'].fields_by_name['cost_per_inspection']._serialized_options = b'\342A\001\001'
   _globals['_INSPECTIONITEM'].fields_by_name['testing_fee']._loaded_options = None
   _globals['_INSPECTIONITEM'].fields_by_name['testing_fee']._serialized_options = b'\342A\001\001'
+  _globals['_INSPECTIONITEM']._loaded_options = None
+  _globals['_INSPECTIONITEM']._serialized_options = b'\352A+\n\033dualdraw.org/InspectionItem\022\014items/{item}'
   _globals['_CREATEINSPECTIONITEMREQUEST'].fields_by_name['item']._loaded_options = None
   _globals['_CREATEINSPECTIONITEMREQUEST'].fields_by_name['item']._serialized_options = b'\342A\001\002'
   _globals['_CREATEINSPECTIONITEMREQUEST'].fields_by_name['request_id']._loaded_options = None
   _globals['_CREATEINSPECTIONITEMREQUEST'].fields_by_name['request_id']._serialized_options = b'\342A\001\001'
-  _globals['_GETINSPECTIONITEMREQUEST'].fields_by_name['code']._loaded_options = None
-  _globals['_GETINSPECTIONITEMREQUEST'].fields_by_name['code']._serialized_options = b'\342A\001\002'
+  _globals['_GETINSPECTIONITEMREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_GETINSPECTIONITEMREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\035\n\033dualdraw.org/InspectionItem'
   _globals['_LISTINSPECTIONITEMSREQUEST'].fields_by_name['page_size']._loaded_options = None
   _globals['_LISTINSPECTIONITEMSREQUEST'].fields_by_name['page_size']._serialized_options = b'\342A\001\001'
   _globals['_LISTINSPECTIONITEMSREQUEST'].fields_by_name['page_token']._loaded_options = None
   _globals['_LISTINSPECTIONITEMSREQUEST'].fields_by_name['page_token']._serialized_options = b'\342A\001\001'
-  _globals['_ITEMKIND']._serialized_start=965
-  _globals['_ITEMKIND']._serialized_end=1044
-  _globals['_INSPECTIONITEM']._serialized_start=107
-  _globals['_INSPECTIONITEM']._serialized_end=628
-  _globals['_CREATEINSPECTIONITEMREQUEST']._serialized_start=630
-  _globals['_CREATEINSPECTIONITEMREQUEST']._serialized_end=734
-  _globals['_GETINSPECTIONITEMREQUEST']._serialized_start=736
-  _globals['_GETINSPECTIONITEMREQUEST']._serialized_end=782
-  _globals['_LISTINSPECTIONITEMSREQUEST']._serialized_start=784
-  _globals['_LISTINSPECTIONITEMSREQUEST']._serialized_end=863
-  _globals['_LISTINSPECTIONITEMSRESPONSE']._serialized_start=865
-  _globals['_LISTINSPECTIONITEMSRESPONSE']._serialized_end=963
-  _globals['_INSPECTIONITEMSERVICE']._serialized_start=1047
-  _globals['_INSPECTIONITEMSERVICE']._serialized_end=1360
+  _globals['_ITEMKIND']._serialized_start=1215
+  _globals['_ITEMKIND']._serialized_end=1294
+  _globals['_INSPECTIONITEM']._serialized_start=161
+  _globals['_INSPECTIONITEM']._serialized_end=846
+  _globals['_CREATEINSPECTIONITEMREQUEST']._serialized_start=848
+  _globals['_CREATEINSPECTIONITEMREQUEST']._serialized_end=952
+  _globals['_GETINSPECTIONITEMREQUEST']._serialized_start=954
+  _globals['_GETINSPECTIONITEMREQUEST']._serialized_end=1032
+  _globals['_LISTINSPECTIONITEMSREQUEST']._serialized_start=1034
+  _globals['_LISTINSPECTIONITEMSREQUEST']._serialized_end=1113
+  _globals['_LISTINSPECTIONITEMSRESPONSE']._serialized_start=1115
+  _globals['_LISTINSPECTIONITEMSRESPONSE']._serialized_end=1213
+  _globals['_INSPECTIONITEMSERVICE']._serialized_start=1297
+  _globals['_INSPECTIONITEMSERVICE']._serialized_end=1610
 # @@protoc_insertion_point(module_scope)

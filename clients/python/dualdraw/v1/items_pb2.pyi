@@ -9,6 +9,7 @@ from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.type import decimal_pb2 as _decimal_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -50,8 +51,9 @@ class InspectionItem(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    CODE_FIELD_NUMBER: _builtins.int
     NAME_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    DISPLAY_NAME_FIELD_NUMBER: _builtins.int
     LEGAL_BASIS_FIELD_NUMBER: _builtins.int
     BUSINESS_LINE_FIELD_NUMBER: _builtins.int
     TARGET_SCOPE_FIELD_NUMBER: _builtins.int
@@ -66,9 +68,11 @@ class InspectionItem(_message.Message):
     DAYS_PER_INSPECTION_FIELD_NUMBER: _builtins.int
     COST_PER_INSPECTION_FIELD_NUMBER: _builtins.int
     TESTING_FEE_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"items/{item}", {item} the code."""
     code: _builtins.str
     """Stable code, e.g. "SE-001"."""
-    name: _builtins.str
+    display_name: _builtins.str
     """Name of the item, as published."""
     legal_basis: _builtins.str
     """Law or regulation that authorises the inspection."""
@@ -82,8 +86,6 @@ class InspectionItem(_message.Message):
     """
     kind: Global___ItemKind.ValueType
     """General or key; required."""
-    default_ratio: _builtins.str
-    """Default ratio as a decimal string in (0, 1], e.g. "0.05"."""
     department_id: _builtins.str
     """Department that owns the item."""
     frequency_cap: _builtins.int
@@ -98,39 +100,54 @@ class InspectionItem(_message.Message):
     """What one inspection of the item takes, for the annual plan's estimate (a plan entry may set its own
     team size, days and cost). Inspectors per team, 2..20; 0 means 2.
     """
-    days_per_inspection: _builtins.str
-    """Working days one inspection takes each inspector, a decimal or fraction string ("1.5", "3/2"); empty: 1."""
-    cost_per_inspection: _builtins.str
-    """Cost of one inspection in yuan (travel, materials), a decimal or fraction string; empty: 0."""
-    testing_fee: _builtins.str
-    """Laboratory testing fees per inspection in yuan, for a sampling item (抽样检验); empty: 0."""
+    @_builtins.property
+    def default_ratio(self) -> _decimal_pb2.Decimal:
+        """Default ratio, a decimal in (0, 1] with at most 6 decimals, e.g. "0.05"."""
+
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """When it was created (output only)."""
 
+    @_builtins.property
+    def days_per_inspection(self) -> _decimal_pb2.Decimal:
+        """Working days one inspection takes each inspector, a non-negative decimal ("1.5"; a fraction "3/2" is
+        accepted too, docs/API.md); unset: 1.
+        """
+
+    @_builtins.property
+    def cost_per_inspection(self) -> _decimal_pb2.Decimal:
+        """Cost of one inspection in yuan (travel, materials), a non-negative decimal; unset: 0."""
+
+    @_builtins.property
+    def testing_fee(self) -> _decimal_pb2.Decimal:
+        """Laboratory testing fees per inspection in yuan, for a sampling item (抽样检验), a non-negative decimal;
+        unset: 0.
+        """
+
     def __init__(
         self,
         *,
-        code: _builtins.str = ...,
         name: _builtins.str = ...,
+        code: _builtins.str = ...,
+        display_name: _builtins.str = ...,
         legal_basis: _builtins.str = ...,
         business_line: _builtins.str = ...,
         target_scope: _builtins.str = ...,
         required_speciality: _builtins.str = ...,
         kind: Global___ItemKind.ValueType = ...,
-        default_ratio: _builtins.str = ...,
+        default_ratio: _decimal_pb2.Decimal | None = ...,
         department_id: _builtins.str = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         frequency_cap: _builtins.int = ...,
         unqualified_assistant: _builtins.bool = ...,
         team_size: _builtins.int = ...,
-        days_per_inspection: _builtins.str = ...,
-        cost_per_inspection: _builtins.str = ...,
-        testing_fee: _builtins.str = ...,
+        days_per_inspection: _decimal_pb2.Decimal | None = ...,
+        cost_per_inspection: _decimal_pb2.Decimal | None = ...,
+        testing_fee: _decimal_pb2.Decimal | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cost_per_inspection", b"cost_per_inspection", "create_time", b"create_time", "days_per_inspection", b"days_per_inspection", "default_ratio", b"default_ratio", "testing_fee", b"testing_fee"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_line", b"business_line", "code", b"code", "cost_per_inspection", b"cost_per_inspection", "create_time", b"create_time", "days_per_inspection", b"days_per_inspection", "default_ratio", b"default_ratio", "department_id", b"department_id", "frequency_cap", b"frequency_cap", "kind", b"kind", "legal_basis", b"legal_basis", "name", b"name", "required_speciality", b"required_speciality", "target_scope", b"target_scope", "team_size", b"team_size", "testing_fee", b"testing_fee", "unqualified_assistant", b"unqualified_assistant"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_line", b"business_line", "code", b"code", "cost_per_inspection", b"cost_per_inspection", "create_time", b"create_time", "days_per_inspection", b"days_per_inspection", "default_ratio", b"default_ratio", "department_id", b"department_id", "display_name", b"display_name", "frequency_cap", b"frequency_cap", "kind", b"kind", "legal_basis", b"legal_basis", "name", b"name", "required_speciality", b"required_speciality", "target_scope", b"target_scope", "team_size", b"team_size", "testing_fee", b"testing_fee", "unqualified_assistant", b"unqualified_assistant"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -148,7 +165,7 @@ class CreateInspectionItemRequest(_message.Message):
     """Idempotency key (AIP-155): a retry with the same key gets the first answer, nothing is done twice."""
     @_builtins.property
     def item(self) -> Global___InspectionItem:
-        """The item to create; its code must be new."""
+        """The item to create; its code must be new (its name is made from the code)."""
 
     def __init__(
         self,
@@ -170,17 +187,17 @@ class GetInspectionItemRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    CODE_FIELD_NUMBER: _builtins.int
-    code: _builtins.str
-    """The item's code."""
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"items/{item}"."""
     def __init__(
         self,
         *,
-        code: _builtins.str = ...,
+        name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -64,7 +64,7 @@ class InspectionItemServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetInspectionItem(self, request, context):
-        """Reads one item by its code.
+        """Reads one item by its resource name.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -36,7 +36,7 @@ class InspectionItemServiceStub:
     CreateInspectionItem: _grpc.UnaryUnaryMultiCallable[_items_pb2.CreateInspectionItemRequest, _items_pb2.InspectionItem]
     """Adds an item to the list."""
     GetInspectionItem: _grpc.UnaryUnaryMultiCallable[_items_pb2.GetInspectionItemRequest, _items_pb2.InspectionItem]
-    """Reads one item by its code."""
+    """Reads one item by its resource name."""
     ListInspectionItems: _grpc.UnaryUnaryMultiCallable[_items_pb2.ListInspectionItemsRequest, _items_pb2.ListInspectionItemsResponse]
     """Lists the items, by code."""
 
@@ -48,7 +48,7 @@ class InspectionItemServiceAsyncStub(InspectionItemServiceStub):
     CreateInspectionItem: _aio.UnaryUnaryMultiCallable[_items_pb2.CreateInspectionItemRequest, _items_pb2.InspectionItem]  # type: ignore[assignment]
     """Adds an item to the list."""
     GetInspectionItem: _aio.UnaryUnaryMultiCallable[_items_pb2.GetInspectionItemRequest, _items_pb2.InspectionItem]  # type: ignore[assignment]
-    """Reads one item by its code."""
+    """Reads one item by its resource name."""
     ListInspectionItems: _aio.UnaryUnaryMultiCallable[_items_pb2.ListInspectionItemsRequest, _items_pb2.ListInspectionItemsResponse]  # type: ignore[assignment]
     """Lists the items, by code."""
 
@@ -69,7 +69,7 @@ class InspectionItemServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _items_pb2.GetInspectionItemRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_items_pb2.InspectionItem, _abc.Awaitable[_items_pb2.InspectionItem]]:
-        """Reads one item by its code."""
+        """Reads one item by its resource name."""
 
     @_abc_1.abstractmethod
     def ListInspectionItems(

@@ -12,6 +12,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.type import date_pb2 as _date_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -50,6 +51,42 @@ OBJECT_CHANGE_KIND_INCLUDED: ObjectChangeKind.ValueType  # 2
 OBJECT_CHANGE_KIND_RULES_CHANGED: ObjectChangeKind.ValueType  # 3
 """Excluded under both, by other rules."""
 Global___ObjectChangeKind: _TypeAlias = ObjectChangeKind  # noqa: Y015
+
+class _FactKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _FactKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_FactKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    FACT_KIND_UNSPECIFIED: _FactKind.ValueType  # 0
+    """Never set on a fact."""
+    FACT_KIND_OBJECT: _FactKind.ValueType  # 1
+    """The inspection object itself ("object")."""
+    FACT_KIND_COMPLAINT: _FactKind.ValueType  # 2
+    """A complaint about it ("complaint")."""
+    FACT_KIND_CAMPAIGN: _FactKind.ValueType  # 3
+    """A campaign covering it ("campaign")."""
+    FACT_KIND_RISK_ASSESSMENT: _FactKind.ValueType  # 4
+    """A risk assessment of it ("risk_assessment")."""
+    FACT_KIND_STATUTORY_DESIGNATION: _FactKind.ValueType  # 5
+    """A statutory designation of it ("statutory_designation")."""
+
+class FactKind(_FactKind, metaclass=_FactKindEnumTypeWrapper):
+    """What a fact describes (the fact kinds of the rule language, docs/RULES.md)."""
+
+FACT_KIND_UNSPECIFIED: FactKind.ValueType  # 0
+"""Never set on a fact."""
+FACT_KIND_OBJECT: FactKind.ValueType  # 1
+"""The inspection object itself ("object")."""
+FACT_KIND_COMPLAINT: FactKind.ValueType  # 2
+"""A complaint about it ("complaint")."""
+FACT_KIND_CAMPAIGN: FactKind.ValueType  # 3
+"""A campaign covering it ("campaign")."""
+FACT_KIND_RISK_ASSESSMENT: FactKind.ValueType  # 4
+"""A risk assessment of it ("risk_assessment")."""
+FACT_KIND_STATUTORY_DESIGNATION: FactKind.ValueType  # 5
+"""A statutory designation of it ("statutory_designation")."""
+Global___FactKind: _TypeAlias = FactKind  # noqa: Y015
 
 class _RuleVerdictStatus:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -112,12 +149,16 @@ class RuleSummary(_message.Message):
     """The law the rule rests on."""
     reason: _builtins.str
     """The plain-language reason an exclusion by the rule shows."""
-    effective_from: _builtins.str
-    """YYYY-MM-DD; empty when open."""
-    effective_to: _builtins.str
-    """YYYY-MM-DD; empty when open."""
     source: _builtins.str
     """file:line:column of the rule."""
+    @_builtins.property
+    def effective_from(self) -> _date_pb2.Date:
+        """First day in force; unset when open."""
+
+    @_builtins.property
+    def effective_to(self) -> _date_pb2.Date:
+        """Last day in force; unset when open."""
+
     @_builtins.property
     def jurisdictions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Region codes the rule applies in; empty: everywhere."""
@@ -130,12 +171,12 @@ class RuleSummary(_message.Message):
         category: _draws_pb2.ExclusionCategory.ValueType = ...,
         legal_basis: _builtins.str = ...,
         reason: _builtins.str = ...,
-        effective_from: _builtins.str = ...,
-        effective_to: _builtins.str = ...,
+        effective_from: _date_pb2.Date | None = ...,
+        effective_to: _date_pb2.Date | None = ...,
         jurisdictions: _abc.Iterable[_builtins.str] | None = ...,
         source: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["effective_from", b"effective_from", "effective_to", b"effective_to"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "effective_from", b"effective_from", "effective_to", b"effective_to", "id", b"id", "jurisdictions", b"jurisdictions", "legal_basis", b"legal_basis", "reason", b"reason", "source", b"source", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
@@ -149,10 +190,13 @@ class RuleSet(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    NAME_FIELD_NUMBER: _builtins.int
     HASH_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     RULES_FIELD_NUMBER: _builtins.int
     FILES_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"ruleSets/{rule_set}", {rule_set} the hash."""
     hash: _builtins.str
     """Hex SHA-256 of the canonical rules, and its 12-character version label."""
     version: _builtins.str
@@ -168,6 +212,7 @@ class RuleSet(_message.Message):
     def __init__(
         self,
         *,
+        name: _builtins.str = ...,
         hash: _builtins.str = ...,
         version: _builtins.str = ...,
         rules: _abc.Iterable[Global___RuleSummary] | None = ...,
@@ -175,7 +220,7 @@ class RuleSet(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["files", b"files", "hash", b"hash", "rules", b"rules", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["files", b"files", "hash", b"hash", "name", b"name", "rules", b"rules", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -187,17 +232,19 @@ class GetRuleSetRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    HASH_FIELD_NUMBER: _builtins.int
-    hash: _builtins.str
-    """Empty: the set in force. Otherwise the hash of a stored set (one that some draw used)."""
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"ruleSets/{rule_set}": the hash of a stored set (one that some draw used), or "ruleSets/current" for
+    the set in force.
+    """
     def __init__(
         self,
         *,
-        hash: _builtins.str = ...,
+        name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["hash", b"hash"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -283,8 +330,6 @@ class PreviewRuleChangeRequest(_message.Message):
     DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
     BUSINESS_LINE_FIELD_NUMBER: _builtins.int
     MAX_SHARE_FIELD_NUMBER: _builtins.int
-    as_of: _builtins.str
-    """YYYY-MM-DD; empty: today (UTC+8)."""
     department_id: _builtins.str
     """Evaluate as a task of this department over its subtree; empty: each object's registering department."""
     business_line: _builtins.str
@@ -297,16 +342,20 @@ class PreviewRuleChangeRequest(_message.Message):
         their current text; a name mapped to an empty text removes the file.
         """
 
+    @_builtins.property
+    def as_of(self) -> _date_pb2.Date:
+        """The day evaluated at; unset: today (UTC+8)."""
+
     def __init__(
         self,
         *,
         files: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
-        as_of: _builtins.str = ...,
+        as_of: _date_pb2.Date | None = ...,
         department_id: _builtins.str = ...,
         business_line: _builtins.str = ...,
         max_share: _builtins.float = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "business_line", b"business_line", "department_id", b"department_id", "files", b"files", "max_share", b"max_share"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
@@ -499,24 +548,26 @@ class ExplainExclusionRequest(_message.Message):
     DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
     credit_code: _builtins.str
     """The object to explain."""
-    as_of: _builtins.str
-    """YYYY-MM-DD; empty: today (UTC+8)."""
     task_id: _builtins.str
     """Either a task (its item and department give the context) or an item code and a department."""
     item_code: _builtins.str
     """An item (with department_id) when no task is given."""
     department_id: _builtins.str
     """A department (with item_code) when no task is given."""
+    @_builtins.property
+    def as_of(self) -> _date_pb2.Date:
+        """The day evaluated at; unset: today (UTC+8)."""
+
     def __init__(
         self,
         *,
         credit_code: _builtins.str = ...,
-        as_of: _builtins.str = ...,
+        as_of: _date_pb2.Date | None = ...,
         task_id: _builtins.str = ...,
         item_code: _builtins.str = ...,
         department_id: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "credit_code", b"credit_code", "department_id", b"department_id", "item_code", b"item_code", "task_id", b"task_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
@@ -553,8 +604,8 @@ class MatchedFact(_message.Message):
     KIND_FIELD_NUMBER: _builtins.int
     REF_FIELD_NUMBER: _builtins.int
     VALUES_FIELD_NUMBER: _builtins.int
-    kind: _builtins.str
-    """The fact's kind, e.g. "object", "complaint"."""
+    kind: Global___FactKind.ValueType
+    """The fact's kind."""
     ref: _builtins.str
     """The fact's id."""
     @_builtins.property
@@ -564,7 +615,7 @@ class MatchedFact(_message.Message):
     def __init__(
         self,
         *,
-        kind: _builtins.str = ...,
+        kind: Global___FactKind.ValueType = ...,
         ref: _builtins.str = ...,
         values: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
@@ -594,8 +645,6 @@ class RuleVerdict(_message.Message):
     """The rule's title."""
     status: Global___RuleVerdictStatus.ValueType
     """The rule's verdict on the object."""
-    eligible_again: _builtins.str
-    """YYYY-MM-DD the rule stops matching by date; empty when not by date alone."""
     @_builtins.property
     def failures(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """What kept the rule from matching (for nearly_matched: the one failed condition)."""
@@ -603,6 +652,10 @@ class RuleVerdict(_message.Message):
     @_builtins.property
     def facts(self) -> _containers.RepeatedCompositeFieldContainer[Global___MatchedFact]:
         """The facts its conditions matched."""
+
+    @_builtins.property
+    def eligible_again(self) -> _date_pb2.Date:
+        """The day the rule stops matching by date; unset when not by date alone."""
 
     def __init__(
         self,
@@ -612,9 +665,9 @@ class RuleVerdict(_message.Message):
         status: Global___RuleVerdictStatus.ValueType = ...,
         failures: _abc.Iterable[_builtins.str] | None = ...,
         facts: _abc.Iterable[Global___MatchedFact] | None = ...,
-        eligible_again: _builtins.str = ...,
+        eligible_again: _date_pb2.Date | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["eligible_again", b"eligible_again"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["eligible_again", b"eligible_again", "facts", b"facts", "failures", b"failures", "rule_id", b"rule_id", "status", b"status", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
@@ -636,12 +689,12 @@ class ExplainExclusionResponse(_message.Message):
     ELIGIBLE_AGAIN_FIELD_NUMBER: _builtins.int
     credit_code: _builtins.str
     """The object explained."""
-    as_of: _builtins.str
-    """The day evaluated at (YYYY-MM-DD)."""
     rule_set_version: _builtins.str
     """The rule set used."""
-    eligible_again: _builtins.str
-    """YYYY-MM-DD the object stops being excluded by date; empty when not by date alone."""
+    @_builtins.property
+    def as_of(self) -> _date_pb2.Date:
+        """The day evaluated at."""
+
     @_builtins.property
     def excluded_by(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """The rules durable_rules matched (the decision)."""
@@ -650,17 +703,21 @@ class ExplainExclusionResponse(_message.Message):
     def rules(self) -> _containers.RepeatedCompositeFieldContainer[Global___RuleVerdict]:
         """Each rule's verdict."""
 
+    @_builtins.property
+    def eligible_again(self) -> _date_pb2.Date:
+        """The day the object stops being excluded by date; unset when not by date alone."""
+
     def __init__(
         self,
         *,
         credit_code: _builtins.str = ...,
-        as_of: _builtins.str = ...,
+        as_of: _date_pb2.Date | None = ...,
         rule_set_version: _builtins.str = ...,
         excluded_by: _abc.Iterable[_builtins.str] | None = ...,
         rules: _abc.Iterable[Global___RuleVerdict] | None = ...,
-        eligible_again: _builtins.str = ...,
+        eligible_again: _date_pb2.Date | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "eligible_again", b"eligible_again"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "credit_code", b"credit_code", "eligible_again", b"eligible_again", "excluded_by", b"excluded_by", "rule_set_version", b"rule_set_version", "rules", b"rules"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...

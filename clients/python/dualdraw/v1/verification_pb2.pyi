@@ -6,8 +6,10 @@ Verifiable draws and the tamper-evident audit log (docs/DRAW-ALGORITHM.md)."""
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.type import date_pb2 as _date_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -18,6 +20,158 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _EntropySourceKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _EntropySourceKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_EntropySourceKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ENTROPY_SOURCE_KIND_UNSPECIFIED: _EntropySourceKind.ValueType  # 0
+    """Not set: a local secret (ENTROPY_SOURCE_KIND_LOCAL_SECRET)."""
+    ENTROPY_SOURCE_KIND_COMMIT_REVEAL: _EntropySourceKind.ValueType  # 1
+    """Named parties commit to secrets and reveal them after the commit ("commit-reveal")."""
+    ENTROPY_SOURCE_KIND_BEACON: _EntropySourceKind.ValueType  # 2
+    """A public randomness beacon's round published after the commit ("beacon")."""
+    ENTROPY_SOURCE_KIND_LOCAL_SECRET: _EntropySourceKind.ValueType  # 3
+    """A server secret, for demos and tests only ("local-secret")."""
+
+class EntropySourceKind(_EntropySourceKind, metaclass=_EntropySourceKindEnumTypeWrapper):
+    """The kind of a draw's entropy source (docs/DRAW-ALGORITHM.md): the words of the manifest in brackets."""
+
+ENTROPY_SOURCE_KIND_UNSPECIFIED: EntropySourceKind.ValueType  # 0
+"""Not set: a local secret (ENTROPY_SOURCE_KIND_LOCAL_SECRET)."""
+ENTROPY_SOURCE_KIND_COMMIT_REVEAL: EntropySourceKind.ValueType  # 1
+"""Named parties commit to secrets and reveal them after the commit ("commit-reveal")."""
+ENTROPY_SOURCE_KIND_BEACON: EntropySourceKind.ValueType  # 2
+"""A public randomness beacon's round published after the commit ("beacon")."""
+ENTROPY_SOURCE_KIND_LOCAL_SECRET: EntropySourceKind.ValueType  # 3
+"""A server secret, for demos and tests only ("local-secret")."""
+Global___EntropySourceKind: _TypeAlias = EntropySourceKind  # noqa: Y015
+
+class _AbandonReason:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _AbandonReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AbandonReason.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ABANDON_REASON_UNSPECIFIED: _AbandonReason.ValueType  # 0
+    """Not set: refused."""
+    ABANDON_REASON_DATA_ERROR: _AbandonReason.ValueType  # 1
+    """The directory data the draw used was wrong."""
+    ABANDON_REASON_RULES_ERROR: _AbandonReason.ValueType  # 2
+    """The exclusion rules the draw used were wrong."""
+    ABANDON_REASON_ENTROPY_FAILED: _AbandonReason.ValueType  # 3
+    """The entropy did not arrive or cannot be used."""
+    ABANDON_REASON_TASK_CHANGED: _AbandonReason.ValueType  # 4
+    """The task changed after the commit."""
+    ABANDON_REASON_ORDERED_BY_SUPERVISOR: _AbandonReason.ValueType  # 5
+    """A supervising authority ordered it."""
+    ABANDON_REASON_OTHER: _AbandonReason.ValueType  # 6
+    """Another reason, said in the note."""
+
+class AbandonReason(_AbandonReason, metaclass=_AbandonReasonEnumTypeWrapper):
+    """Why a draw is abandoned (docs/DRAW-ALGORITHM.md §3)."""
+
+ABANDON_REASON_UNSPECIFIED: AbandonReason.ValueType  # 0
+"""Not set: refused."""
+ABANDON_REASON_DATA_ERROR: AbandonReason.ValueType  # 1
+"""The directory data the draw used was wrong."""
+ABANDON_REASON_RULES_ERROR: AbandonReason.ValueType  # 2
+"""The exclusion rules the draw used were wrong."""
+ABANDON_REASON_ENTROPY_FAILED: AbandonReason.ValueType  # 3
+"""The entropy did not arrive or cannot be used."""
+ABANDON_REASON_TASK_CHANGED: AbandonReason.ValueType  # 4
+"""The task changed after the commit."""
+ABANDON_REASON_ORDERED_BY_SUPERVISOR: AbandonReason.ValueType  # 5
+"""A supervising authority ordered it."""
+ABANDON_REASON_OTHER: AbandonReason.ValueType  # 6
+"""Another reason, said in the note."""
+Global___AbandonReason: _TypeAlias = AbandonReason  # noqa: Y015
+
+class _SubstitutionReason:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SubstitutionReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SubstitutionReason.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SUBSTITUTION_REASON_UNSPECIFIED: _SubstitutionReason.ValueType  # 0
+    """Not set: refused."""
+    SUBSTITUTION_REASON_AVOIDANCE: _SubstitutionReason.ValueType  # 1
+    """A conflict of interest came to light (Art. 10 avoidance)."""
+    SUBSTITUTION_REASON_LEAVE: _SubstitutionReason.ValueType  # 2
+    """The inspector is on leave."""
+    SUBSTITUTION_REASON_CERTIFICATE_LAPSED: _SubstitutionReason.ValueType  # 3
+    """The inspector's certificate lapsed."""
+    SUBSTITUTION_REASON_ILLNESS: _SubstitutionReason.ValueType  # 4
+    """The inspector is ill."""
+    SUBSTITUTION_REASON_OTHER: _SubstitutionReason.ValueType  # 5
+    """Another reason, documented by the evidence."""
+
+class SubstitutionReason(_SubstitutionReason, metaclass=_SubstitutionReasonEnumTypeWrapper):
+    """Why a team member is replaced."""
+
+SUBSTITUTION_REASON_UNSPECIFIED: SubstitutionReason.ValueType  # 0
+"""Not set: refused."""
+SUBSTITUTION_REASON_AVOIDANCE: SubstitutionReason.ValueType  # 1
+"""A conflict of interest came to light (Art. 10 avoidance)."""
+SUBSTITUTION_REASON_LEAVE: SubstitutionReason.ValueType  # 2
+"""The inspector is on leave."""
+SUBSTITUTION_REASON_CERTIFICATE_LAPSED: SubstitutionReason.ValueType  # 3
+"""The inspector's certificate lapsed."""
+SUBSTITUTION_REASON_ILLNESS: SubstitutionReason.ValueType  # 4
+"""The inspector is ill."""
+SUBSTITUTION_REASON_OTHER: SubstitutionReason.ValueType  # 5
+"""Another reason, documented by the evidence."""
+Global___SubstitutionReason: _TypeAlias = SubstitutionReason  # noqa: Y015
+
+class _BundleVariant:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _BundleVariantEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_BundleVariant.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    BUNDLE_VARIANT_UNSPECIFIED: _BundleVariant.ValueType  # 0
+    """Never returned."""
+    BUNDLE_VARIANT_FULL: _BundleVariant.ValueType  # 1
+    """Every row in the clear ("full")."""
+    BUNDLE_VARIANT_PUBLIC: _BundleVariant.ValueType  # 2
+    """Unselected objects and confidential fields behind salted commitments ("public")."""
+
+class BundleVariant(_BundleVariant, metaclass=_BundleVariantEnumTypeWrapper):
+    """Which variant of a draw's verification bundle."""
+
+BUNDLE_VARIANT_UNSPECIFIED: BundleVariant.ValueType  # 0
+"""Never returned."""
+BUNDLE_VARIANT_FULL: BundleVariant.ValueType  # 1
+"""Every row in the clear ("full")."""
+BUNDLE_VARIANT_PUBLIC: BundleVariant.ValueType  # 2
+"""Unselected objects and confidential fields behind salted commitments ("public")."""
+Global___BundleVariant: _TypeAlias = BundleVariant  # noqa: Y015
+
+class _BundleFormat:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _BundleFormatEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_BundleFormat.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    BUNDLE_FORMAT_UNSPECIFIED: _BundleFormat.ValueType  # 0
+    """Never returned."""
+    BUNDLE_FORMAT_DOCUMENT: _BundleFormat.ValueType  # 1
+    """One canonical JSON document, format "dualdraw-bundle/1" (or "/2": §12.2 of docs/DRAW-ALGORITHM.md)."""
+    BUNDLE_FORMAT_LINES: _BundleFormat.ValueType  # 2
+    """A header line, then one line per row: "dualdraw-bundle-lines/1" (or "/2")."""
+
+class BundleFormat(_BundleFormat, metaclass=_BundleFormatEnumTypeWrapper):
+    """The form a verification bundle is written in."""
+
+BUNDLE_FORMAT_UNSPECIFIED: BundleFormat.ValueType  # 0
+"""Never returned."""
+BUNDLE_FORMAT_DOCUMENT: BundleFormat.ValueType  # 1
+"""One canonical JSON document, format "dualdraw-bundle/1" (or "/2": §12.2 of docs/DRAW-ALGORITHM.md)."""
+BUNDLE_FORMAT_LINES: BundleFormat.ValueType  # 2
+"""A header line, then one line per row: "dualdraw-bundle-lines/1" (or "/2")."""
+Global___BundleFormat: _TypeAlias = BundleFormat  # noqa: Y015
 
 class _SubstitutionState:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -54,30 +208,34 @@ class EntropySource(_message.Message):
     BEACON_ROUND_FIELD_NUMBER: _builtins.int
     PARTIES_FIELD_NUMBER: _builtins.int
     REVEAL_DEADLINE_FIELD_NUMBER: _builtins.int
-    kind: _builtins.str
-    """"commit-reveal", "beacon" or "local-secret" (demos and tests only)."""
+    kind: Global___EntropySourceKind.ValueType
+    """Commit-reveal, beacon or local secret (demos and tests only); unspecified: a local secret."""
     beacon: _builtins.str
     """beacon: the beacon's name and the round whose value is used; commit-reveal: the fallback round used
     for parties that have not revealed by reveal_deadline.
     """
     beacon_round: _builtins.int
     """The beacon round (beacon) or fallback round (commit-reveal)."""
-    reveal_deadline: _builtins.str
-    """commit-reveal: RFC 3339 time with zone after which the fallback applies."""
     @_builtins.property
     def parties(self) -> _containers.RepeatedCompositeFieldContainer[Global___PartyCommitment]:
         """commit-reveal: each party's SHA256("dualdraw/reveal/v1" ‖ 0x00 ‖ name ‖ 0x00 ‖ secret), hex."""
 
+    @_builtins.property
+    def reveal_deadline(self) -> _timestamp_pb2.Timestamp:
+        """commit-reveal (required there): the time after which the fallback applies; the manifest records it as
+        an RFC 3339 time in UTC.
+        """
+
     def __init__(
         self,
         *,
-        kind: _builtins.str = ...,
+        kind: Global___EntropySourceKind.ValueType = ...,
         beacon: _builtins.str = ...,
         beacon_round: _builtins.int = ...,
         parties: _abc.Iterable[Global___PartyCommitment] | None = ...,
-        reveal_deadline: _builtins.str = ...,
+        reveal_deadline: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["reveal_deadline", b"reveal_deadline"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["beacon", b"beacon", "beacon_round", b"beacon_round", "kind", b"kind", "parties", b"parties", "reveal_deadline", b"reveal_deadline"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
@@ -123,10 +281,12 @@ class CommitDrawRequest(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     task_id: _builtins.str
     """The task to draw; it must not have a live draw."""
-    as_of: _builtins.str
-    """Date the exclusion rules are evaluated at (YYYY-MM-DD); empty means today (UTC+8)."""
     request_id: _builtins.str
     """Idempotency key (AIP-155): a retry with the same key gets the first answer, nothing is done twice."""
+    @_builtins.property
+    def as_of(self) -> _date_pb2.Date:
+        """Day the exclusion rules are evaluated at; unset: today (UTC+8)."""
+
     @_builtins.property
     def entropy_source(self) -> Global___EntropySource:
         """Where the entropy will come from; required."""
@@ -135,11 +295,11 @@ class CommitDrawRequest(_message.Message):
         self,
         *,
         task_id: _builtins.str = ...,
-        as_of: _builtins.str = ...,
+        as_of: _date_pb2.Date | None = ...,
         entropy_source: Global___EntropySource | None = ...,
         request_id: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["entropy_source", b"entropy_source"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "entropy_source", b"entropy_source"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "entropy_source", b"entropy_source", "request_id", b"request_id", "task_id", b"task_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
@@ -223,8 +383,8 @@ class AbandonDrawRequest(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
     """The draw to abandon."""
-    reason: _builtins.str
-    """DATA_ERROR, RULES_ERROR, ENTROPY_FAILED, TASK_CHANGED, ORDERED_BY_SUPERVISOR or OTHER."""
+    reason: Global___AbandonReason.ValueType
+    """Why; required."""
     note: _builtins.str
     """Free-text note on why; published with the abandoned draw."""
     request_id: _builtins.str
@@ -233,7 +393,7 @@ class AbandonDrawRequest(_message.Message):
         self,
         *,
         draw_id: _builtins.str = ...,
-        reason: _builtins.str = ...,
+        reason: Global___AbandonReason.ValueType = ...,
         note: _builtins.str = ...,
         request_id: _builtins.str = ...,
     ) -> None: ...
@@ -251,6 +411,7 @@ class Substitution(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    NAME_FIELD_NUMBER: _builtins.int
     ID_FIELD_NUMBER: _builtins.int
     DRAW_ID_FIELD_NUMBER: _builtins.int
     POSITION_FIELD_NUMBER: _builtins.int
@@ -261,6 +422,8 @@ class Substitution(_message.Message):
     STATE_FIELD_NUMBER: _builtins.int
     ENTROPY_SOURCE_FIELD_NUMBER: _builtins.int
     EVENT_LEAF_HASH_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"substitutions/{substitution}", {substitution} the id."""
     id: _builtins.str
     """Assigned by the server."""
     draw_id: _builtins.str
@@ -271,8 +434,8 @@ class Substitution(_message.Message):
     """The member replaced."""
     replacement_badge: _builtins.str
     """Empty until executed."""
-    reason: _builtins.str
-    """AVOIDANCE, LEAVE, CERTIFICATE_LAPSED, ILLNESS or OTHER."""
+    reason: Global___SubstitutionReason.ValueType
+    """Why the member is replaced."""
     evidence_hash: _builtins.str
     """Hex SHA-256 of the evidence (e.g. the leave approval)."""
     state: Global___SubstitutionState.ValueType
@@ -284,12 +447,13 @@ class Substitution(_message.Message):
     def __init__(
         self,
         *,
+        name: _builtins.str = ...,
         id: _builtins.str = ...,
         draw_id: _builtins.str = ...,
         position: _builtins.int = ...,
         removed_badge: _builtins.str = ...,
         replacement_badge: _builtins.str = ...,
-        reason: _builtins.str = ...,
+        reason: Global___SubstitutionReason.ValueType = ...,
         evidence_hash: _builtins.str = ...,
         state: Global___SubstitutionState.ValueType = ...,
         entropy_source: _builtins.str = ...,
@@ -297,7 +461,7 @@ class Substitution(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["draw_id", b"draw_id", "entropy_source", b"entropy_source", "event_leaf_hash", b"event_leaf_hash", "evidence_hash", b"evidence_hash", "id", b"id", "position", b"position", "reason", b"reason", "removed_badge", b"removed_badge", "replacement_badge", b"replacement_badge", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["draw_id", b"draw_id", "entropy_source", b"entropy_source", "event_leaf_hash", b"event_leaf_hash", "evidence_hash", b"evidence_hash", "id", b"id", "name", b"name", "position", b"position", "reason", b"reason", "removed_badge", b"removed_badge", "replacement_badge", b"replacement_badge", "state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -323,8 +487,8 @@ class RequestSubstitutionRequest(_message.Message):
     """The assignment's position in the draw."""
     badge_number: _builtins.str
     """The member to replace."""
-    reason: _builtins.str
-    """Why (a reason code, e.g. "LEAVE")."""
+    reason: Global___SubstitutionReason.ValueType
+    """Why; required."""
     evidence_hash: _builtins.str
     """Hex SHA-256 of the evidence kept elsewhere."""
     beacon: _builtins.str
@@ -339,7 +503,7 @@ class RequestSubstitutionRequest(_message.Message):
         draw_id: _builtins.str = ...,
         position: _builtins.int = ...,
         badge_number: _builtins.str = ...,
-        reason: _builtins.str = ...,
+        reason: Global___SubstitutionReason.ValueType = ...,
         evidence_hash: _builtins.str = ...,
         beacon: _builtins.str = ...,
         beacon_round: _builtins.int = ...,
@@ -532,7 +696,7 @@ class GetDrawStatisticsResponse(_message.Message):
     """Abandoned draws."""
     @_builtins.property
     def abandoned_by_reason(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
-        """Abandoned draws per reason code."""
+        """Abandoned draws per reason, keyed by the AbandonReason value's name without its prefix ("DATA_ERROR")."""
 
     @_builtins.property
     def substitutions_by_department(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
@@ -595,8 +759,8 @@ class DrawBundle(_message.Message):
     CONTENT_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
     """The draw."""
-    variant: _builtins.str
-    """"full" or "public"."""
+    variant: Global___BundleVariant.ValueType
+    """Full or public."""
     content: _builtins.bytes
     """Canonical JSON, format dualdraw-bundle/1 (dualdraw-bundle/2 for a dualdraw-draw/4 draw); verify with
     `dualdraw verify`.
@@ -605,7 +769,7 @@ class DrawBundle(_message.Message):
         self,
         *,
         draw_id: _builtins.str = ...,
-        variant: _builtins.str = ...,
+        variant: Global___BundleVariant.ValueType = ...,
         content: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
@@ -666,11 +830,11 @@ class DrawBundleChunk(_message.Message):
     CONTENT_SHA256_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
     """The draw; set on the first chunk only."""
-    variant: _builtins.str
-    """"full" or "public"; set on the first chunk only."""
-    format: _builtins.str
-    """"dualdraw-bundle/1" or "dualdraw-bundle-lines/1" ("/2" of either for a dualdraw-draw/4 draw); set on
-    the first chunk only.
+    variant: Global___BundleVariant.ValueType
+    """Full or public; set on the first chunk only."""
+    format: Global___BundleFormat.ValueType
+    """The document or the lines; the content's own `format` member names the version ("dualdraw-bundle/1",
+    "dualdraw-bundle-lines/1", "/2" of either for a dualdraw-draw/4 draw). Set on the first chunk only.
     """
     total_size_bytes: _builtins.int
     """Length of the whole content in bytes; set on the first chunk only."""
@@ -686,8 +850,8 @@ class DrawBundleChunk(_message.Message):
         self,
         *,
         draw_id: _builtins.str = ...,
-        variant: _builtins.str = ...,
-        format: _builtins.str = ...,
+        variant: Global___BundleVariant.ValueType = ...,
+        format: Global___BundleFormat.ValueType = ...,
         total_size_bytes: _builtins.int = ...,
         offset: _builtins.int = ...,
         data: _builtins.bytes = ...,
@@ -707,6 +871,7 @@ class Checkpoint(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    NAME_FIELD_NUMBER: _builtins.int
     TREE_SIZE_FIELD_NUMBER: _builtins.int
     ROOT_HASH_FIELD_NUMBER: _builtins.int
     PUBLIC_KEY_FIELD_NUMBER: _builtins.int
@@ -714,6 +879,8 @@ class Checkpoint(_message.Message):
     KEY_ID_FIELD_NUMBER: _builtins.int
     NOTE_FIELD_NUMBER: _builtins.int
     NOTE_VERIFIER_KEY_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"checkpoints/{tree_size}", {tree_size} the entries in the log."""
     tree_size: _builtins.int
     """Entries in the log at the checkpoint."""
     root_hash: _builtins.str
@@ -734,6 +901,7 @@ class Checkpoint(_message.Message):
     def __init__(
         self,
         *,
+        name: _builtins.str = ...,
         tree_size: _builtins.int = ...,
         root_hash: _builtins.str = ...,
         public_key: _builtins.str = ...,
@@ -744,7 +912,7 @@ class Checkpoint(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["key_id", b"key_id", "note", b"note", "note_verifier_key", b"note_verifier_key", "public_key", b"public_key", "root_hash", b"root_hash", "signature", b"signature", "tree_size", b"tree_size"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["key_id", b"key_id", "name", b"name", "note", b"note", "note_verifier_key", b"note_verifier_key", "public_key", b"public_key", "root_hash", b"root_hash", "signature", b"signature", "tree_size", b"tree_size"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -850,17 +1018,17 @@ class GetCheckpointRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    TREE_SIZE_FIELD_NUMBER: _builtins.int
-    tree_size: _builtins.int
-    """0: the newest."""
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"checkpoints/{tree_size}", or "checkpoints/latest" for the newest."""
     def __init__(
         self,
         *,
-        tree_size: _builtins.int = ...,
+        name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["tree_size", b"tree_size"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

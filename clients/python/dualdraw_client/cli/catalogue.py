@@ -7,6 +7,7 @@ import argparse
 from dualdraw.v1 import items_pb2, tasks_pb2
 
 from ..client import DualdrawClient
+from ..decimals import decimal_text, to_decimal
 from ..i18n import _
 from ..progress import spinner
 from .draws import BEACON_ROUND_WITH_DRAW_HELP, add_beacon_round, show_draw
@@ -82,9 +83,9 @@ def _rules_text(p: tasks_pb2.TaskPolicy) -> str:
 def _item_pairs(item: items_pb2.InspectionItem) -> list[tuple[str, str]]:
     return [
         ("item", item.code),
-        ("name", item.name),
+        ("name", item.display_name),
         ("kind", item_kind_name(item.kind)),
-        ("default ratio", item.default_ratio),
+        ("default ratio", decimal_text(item.default_ratio)),
         ("business line", item.business_line),
         ("speciality", item.required_speciality),
         ("department", item.department_id),
@@ -103,29 +104,31 @@ def _item_pairs(item: items_pb2.InspectionItem) -> list[tuple[str, str]]:
 def _workload_text(item: items_pb2.InspectionItem) -> str:
     """What one inspection takes, as the plan's estimate counts it."""
     text = _("{n} inspectors × {days} days, {cost} yuan").format(
-        n=item.team_size or 2, days=item.days_per_inspection or "1", cost=item.cost_per_inspection or "0"
+        n=item.team_size or 2,
+        days=decimal_text(item.days_per_inspection, "1"),
+        cost=decimal_text(item.cost_per_inspection, "0"),
     )
-    fee = item.testing_fee or "0"
+    fee = decimal_text(item.testing_fee, "0")
     return text + (_(" + {fee} yuan testing fees").format(fee=fee) if fee != "0" else "")
 
 
 def _cmd_items_create(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
     item = items_pb2.InspectionItem(
         code=args.code,
-        name=args.name,
+        display_name=args.name,
         legal_basis=args.legal_basis,
         business_line=args.business_line,
         required_speciality=args.speciality,
         kind=args.kind,
-        default_ratio=args.default_ratio,
+        default_ratio=to_decimal(args.default_ratio),
         department_id=args.department,
         target_scope=args.target_scope or "",
         frequency_cap=args.frequency_cap or 0,
         unqualified_assistant=args.unqualified_assistant,
         team_size=args.team_size or 0,
-        days_per_inspection=args.days_per_inspection or "",
-        cost_per_inspection=args.cost_per_inspection or "",
-        testing_fee=args.testing_fee or "",
+        days_per_inspection=to_decimal(args.days_per_inspection),
+        cost_per_inspection=to_decimal(args.cost_per_inspection),
+        testing_fee=to_decimal(args.testing_fee),
     )
     created = client.create_item(item, request_id=idempotency_key(args))
     if out.json:
@@ -141,9 +144,9 @@ def _cmd_items_list(client: DualdrawClient, args: argparse.Namespace, out: Outpu
         ["CODE", "NAME", "KIND", "RATIO", "BUSINESS LINE", "SPECIALITY", "DEPARTMENT"],
         lambda i: [
             i.code,
-            i.name,
+            i.display_name,
             item_kind_name(i.kind),
-            i.default_ratio,
+            decimal_text(i.default_ratio),
             i.business_line,
             i.required_speciality,
             i.department_id,

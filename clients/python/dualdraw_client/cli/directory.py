@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dualdraw.v1 import directory_pb2
 
 from ..client import DualdrawClient
+from ..dates import date_text
 from ..errors import DualdrawError
 from ..i18n import _
 from ..progress import Bar
@@ -70,7 +71,7 @@ def _locate_violations(error: DualdrawError, source_map: SourceMap) -> None:
 def _object_pairs(obj: directory_pb2.InspectionObject) -> list[tuple[str, str]]:
     return [
         ("credit code", obj.credit_code),
-        ("name", obj.name),
+        ("name", obj.display_name),
         ("region", obj.region_code),
         ("department", obj.registering_department_id),
         ("office", obj.office),
@@ -87,7 +88,7 @@ def _cmd_objects_list(client: DualdrawClient, args: argparse.Namespace, out: Out
         ["CREDIT CODE", "NAME", "REGION", "DEPARTMENT", "INDUSTRY", "RISK", "STATUS", "BUSINESS LINES"],
         lambda o: [
             o.credit_code,
-            o.name,
+            o.display_name,
             o.region_code,
             o.registering_department_id,
             o.industry,
@@ -110,8 +111,8 @@ def _cmd_objects_get(client: DualdrawClient, args: argparse.Namespace, out: Outp
 
 def _specialities(inspector: directory_pb2.Inspector) -> str:
     return ", ".join(
-        _("{code} (to {expires})").format(code=s.code, expires=s.certificate_expires_on)
-        if s.certificate_expires_on
+        _("{code} (to {expires})").format(code=s.code, expires=date_text(s.certificate_expires_on))
+        if s.HasField("certificate_expires_on")
         else s.code
         for s in inspector.specialities
     )
@@ -123,7 +124,7 @@ def _cmd_inspectors_list(client: DualdrawClient, args: argparse.Namespace, out: 
         ["BADGE", "NAME", "DEPARTMENT", "OFFICE", "AVAILABLE", "SPECIALITIES", "CONFLICTS"],
         lambda i: [
             i.badge_number,
-            i.name,
+            i.display_name,
             i.department_id,
             i.office,
             _("yes") if i.available else _("no"),
@@ -139,7 +140,7 @@ def _cmd_departments_list(client: DualdrawClient, args: argparse.Namespace, out:
     out.table(
         limited(client.iter_departments(root_id=args.root or ""), args),
         ["ID", "NAME", "PARENT", "LEVEL", "REGION"],
-        lambda d: [d.id, d.name, d.parent_id, str(d.level), d.region_code],
+        lambda d: [d.id, d.display_name, d.parent_id, str(d.level), d.region_code],
         "lllr",
     )
     return 0

@@ -36,6 +36,19 @@ def limited(items: Iterator[_T], args: argparse.Namespace) -> Iterator[_T]:
     return items if limit is None else itertools.islice(items, limit)
 
 
+def zoned_time(text: str) -> datetime.datetime:
+    """Argument type: an RFC 3339 time with its zone, e.g. ``2026-12-05T18:00:00+08:00``."""
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(
+            f"expected a time with its zone (2026-12-05T18:00:00+08:00), got {text!r}"
+        )
+    return moment
+
+
 def iso_date(text: str) -> str:
     """Argument type: a calendar date written ``YYYY-MM-DD``."""
     try:

@@ -14,9 +14,11 @@ from typing import Any, Final, TypeVar
 
 from google.protobuf import json_format, timestamp_pb2
 from google.protobuf.message import Message
+from google.type import date_pb2, decimal_pb2
 
 from dualdraw.v1 import directory_pb2, draws_pb2, tasks_pb2
 
+from ..dates import date_text
 from ..i18n import _
 
 _T = TypeVar("_T")
@@ -116,6 +118,46 @@ def exclusion_category_name(value: int) -> str:
     return enum_name(name, "EXCLUSION_CATEGORY_").lower()
 
 
+_DATE: Final = date_pb2.Date.DESCRIPTOR.full_name
+_DECIMAL: Final = decimal_pb2.Decimal.DESCRIPTOR.full_name
+
+
+def _plain(value: Any) -> Any:
+    """A ``google.type.Date`` or ``Decimal`` as its text; ``None`` for any other message."""
+    name = value.DESCRIPTOR.full_name
+    if name == _DATE:
+        return date_text(value)
+    if name == _DECIMAL:
+        return value.value
+    return None
+
+
+def _plain_values(message: Message, data: dict[str, Any]) -> None:
+    """Replaces, in ``data`` (``message`` as JSON), every date and decimal by its text, at any depth."""
+    for fd, value in message.ListFields():
+        key = fd.name
+        if fd.message_type is None or key not in data:
+            continue
+        if fd.message_type.GetOptions().map_entry:
+            value_fd = fd.message_type.fields_by_name["value"]
+            if value_fd.message_type is not None:
+                for k, item in value.items():
+                    _replace(item, data[key], str(k))
+        elif fd.is_repeated:
+            for index, item in enumerate(value):
+                _replace(item, data[key], index)
+        else:
+            _replace(value, data, key)
+
+
+def _replace(value: Message, container: Any, key: str | int) -> None:
+    text = _plain(value)
+    if text is not None:
+        container[key] = text
+    else:
+        _plain_values(value, container[key])
+
+
 JSON_HELP: Final = "machine output: JSON (lists: one object a line)"
 
 
@@ -140,9 +182,14 @@ class Output:
 
     @staticmethod
     def to_dict(message: Message) -> dict[str, Any]:
-        return json_format.MessageToDict(
+        """The message in protobuf's JSON mapping with proto field names, except that a
+        ``google.type.Date`` is its ``YYYY-MM-DD`` text and a ``google.type.Decimal`` its decimal text (an
+        unset one is left out)."""
+        data = json_format.MessageToDict(
             message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
         )
+        _plain_values(message, data)
+        return data
 
     def document(self, value: Message | dict[str, Any]) -> None:
         data = self.to_dict(value) if isinstance(value, Message) else value

@@ -32,7 +32,7 @@ _STYLE = (
 def _executed(client: DualdrawClient, task_id: str, bar: Bar) -> list[Chart]:
     """Draw statistics per department, exclusions per rule and assignments per inspector, over the
     executed draws (of ``task_id``, or all)."""
-    departments = {d.id: d.name or d.id for d in client.iter_departments()}
+    departments = {d.id: d.display_name or d.id for d in client.iter_departments()}
     task_department = {t.id: t.department_id for t in client.iter_tasks()}
     per_department: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     by_rule: Counter[str] = Counter()

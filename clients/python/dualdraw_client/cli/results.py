@@ -180,7 +180,7 @@ def _version_rows(out: Output, versions: list[publication_pb2.ItemVersion]) -> N
             v.code,
             str(v.version),
             v.effective_from,
-            v.item.name,
+            v.item.display_name,
             ",".join(v.changed_fields),
             v.change_summary,
             v.change_legal_basis,

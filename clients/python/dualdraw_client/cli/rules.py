@@ -9,6 +9,7 @@ from pathlib import Path
 from dualdraw.v1 import rules_pb2
 
 from ..client import DualdrawClient
+from ..dates import date_text
 from ..i18n import _
 from .options import add_command, add_group, iso_date
 from .output import Output, enum_name, exclusion_category_name, format_table, risk_class_letter
@@ -27,7 +28,7 @@ def _cmd_rule_set_show(client: DualdrawClient, args: argparse.Namespace, out: Ou
                 [
                     r.id,
                     exclusion_category_name(r.category),
-                    f"{r.effective_from or '…'} – {r.effective_to or '…'}",
+                    f"{date_text(r.effective_from) or '…'} – {date_text(r.effective_to) or '…'}",
                     ",".join(r.jurisdictions) or _("all"),
                     r.source,
                 ]
@@ -102,11 +103,11 @@ def _cmd_rule_set_explain(client: DualdrawClient, args: argparse.Namespace, out:
     verdict_text = ", ".join(response.excluded_by) or _("not excluded")
     out.line(
         _("{code} at {as_of}: {verdict}").format(
-            code=response.credit_code, as_of=response.as_of, verdict=verdict_text
+            code=response.credit_code, as_of=date_text(response.as_of), verdict=verdict_text
         )
     )
-    if response.eligible_again:
-        out.line(_("eligible again from {day}").format(day=response.eligible_again))
+    if response.HasField("eligible_again"):
+        out.line(_("eligible again from {day}").format(day=date_text(response.eligible_again)))
     for verdict in response.rules:
         status = enum_name(rules_pb2.RuleVerdictStatus.Name(verdict.status), "RULE_VERDICT_STATUS_").lower()
         out.line(f"- {verdict.rule_id}: {status.replace('_', ' ')}")
@@ -114,7 +115,11 @@ def _cmd_rule_set_explain(client: DualdrawClient, args: argparse.Namespace, out:
             values = ", ".join(f"{k}={v}" for k, v in sorted(fact.values.items()))
             out.line(
                 "    "
-                + _("matched {kind} {ref}: {values}").format(kind=fact.kind, ref=fact.ref, values=values)
+                + _("matched {kind} {ref}: {values}").format(
+                    kind=enum_name(rules_pb2.FactKind.Name(fact.kind), "FACT_KIND_").lower(),
+                    ref=fact.ref,
+                    values=values,
+                )
             )
         for failure in verdict.failures:
             out.line(f"    {failure}")

@@ -10,14 +10,17 @@ import os
 import sys
 from typing import Final
 
+from google.protobuf.descriptor import EnumDescriptor
+
 from dualdraw.v1 import verification_pb2
 
 from ..client import DualdrawClient
+from ..client.verification import enum_value
 from ..i18n import _
 from ..progress import Bar, spinner
 from .draws import draw_pairs, show_draw
 from .evidence import show_evidence_check
-from .options import add_command, add_group, idempotency_key, iso_date, positive_int
+from .options import add_command, add_group, idempotency_key, iso_date, positive_int, zoned_time
 from .output import Output, aligned_pairs, enum_name
 
 _EXPORT_TIMEOUT: Final = 600.0  # dualdraw draw export: one deadline for the whole streamed bundle
@@ -27,14 +30,26 @@ DRAW_VERBS: Final = frozenset(
 )
 
 
+SUBSTITUTION_REASON: Final = "SUBSTITUTION_REASON_"
+
+
+def _codes(enum: EnumDescriptor) -> list[str]:
+    """The reason codes of a reason enum: its value names without the type prefix, UNSPECIFIED left out."""
+    prefix = enum.values[0].name.removesuffix("UNSPECIFIED")
+    return [v.name.removeprefix(prefix) for v in enum.values if v.number]
+
+
 def _cmd_draws_commit(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
     source = verification_pb2.EntropySource(
-        kind=args.source, beacon=args.beacon or "", beacon_round=args.round or 0
+        kind=enum_value(verification_pb2.EntropySourceKind.DESCRIPTOR, "ENTROPY_SOURCE_KIND_", args.source),
+        beacon=args.beacon or "",
+        beacon_round=args.round or 0,
     )
     for party in args.party or []:
         name, _, commitment = party.partition("=")
         source.parties.append(verification_pb2.PartyCommitment(name=name, commitment=commitment))
-    source.reveal_deadline = args.deadline or ""
+    if args.deadline is not None:
+        source.reveal_deadline.FromDatetime(args.deadline)
     draw = client.commit_draw(args.task_id, source, as_of=args.as_of, request_id=idempotency_key(args))
     return show_draw(client, draw, out)
 
@@ -89,7 +104,7 @@ def _show_substitution(sub: verification_pb2.Substitution, out: Output) -> int:
         ("position", str(sub.position)),
         ("removed", sub.removed_badge),
         ("replacement", sub.replacement_badge or _("(awaiting the beacon)")),
-        ("reason", sub.reason),
+        ("reason", enum_name(verification_pb2.SubstitutionReason.Name(sub.reason), SUBSTITUTION_REASON)),
         ("entropy", sub.entropy_source),
         (
             "state",
@@ -256,7 +271,7 @@ def add_commands(
     p.add_argument("--beacon", help="beacon name (beacon source, or the commit-reveal fallback)")
     p.add_argument("--round", type=positive_int, help="beacon round fixed in the manifest")
     p.add_argument("--party", action="append", metavar="NAME=COMMITMENT", help="commit-reveal party")
-    p.add_argument("--deadline", help="commit-reveal reveal deadline (RFC 3339 with zone)")
+    p.add_argument("--deadline", type=zoned_time, help="commit-reveal reveal deadline (RFC 3339 with zone)")
     p.add_argument("--as-of", type=iso_date, metavar="DATE")
     p.add_argument("--request-id", help="idempotency key (default: a fresh uuid4)")
     p = add_command(draws, "reveal", _cmd_draws_reveal, "reveal a party's secret", common)
@@ -268,15 +283,7 @@ def add_commands(
     p.add_argument("--beacon-value", help="hex value of the beacon round")
     p = add_command(draws, "abandon", _cmd_draws_abandon, "abandon a live draw with a reason code", common)
     p.add_argument("draw_id", metavar="DRAW_ID")
-    abandon_reasons = [
-        "DATA_ERROR",
-        "RULES_ERROR",
-        "ENTROPY_FAILED",
-        "TASK_CHANGED",
-        "ORDERED_BY_SUPERVISOR",
-        "OTHER",
-    ]
-    p.add_argument("--reason", required=True, choices=abandon_reasons)
+    p.add_argument("--reason", required=True, choices=_codes(verification_pb2.AbandonReason.DESCRIPTOR))
     p.add_argument("--note", required=True)
     p = add_command(
         draws, "substitute", _cmd_draws_substitute, "replace an inspector (补抽), logged first", common
@@ -284,8 +291,7 @@ def add_commands(
     p.add_argument("draw_id", metavar="DRAW_ID")
     p.add_argument("--position", type=positive_int, required=True)
     p.add_argument("--badge", required=True, help="the inspector to replace")
-    substitution_reasons = ["AVOIDANCE", "LEAVE", "CERTIFICATE_LAPSED", "ILLNESS", "OTHER"]
-    p.add_argument("--reason", required=True, choices=substitution_reasons)
+    p.add_argument("--reason", required=True, choices=_codes(verification_pb2.SubstitutionReason.DESCRIPTOR))
     evidence = p.add_mutually_exclusive_group(required=True)
     evidence.add_argument("--evidence-hash", help="hex SHA-256 of the evidence")
     evidence.add_argument("--evidence-file", help="the evidence file (its SHA-256 is recorded)")

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from dualdraw.v1 import items_pb2, tasks_pb2
 
+from ..names import named
 from .base import ClientBase, new_request_id
 
 
@@ -23,7 +24,9 @@ class CatalogueCalls(ClientBase):
 
     def get_item(self, code: str) -> items_pb2.InspectionItem:
         """The inspection item with this code."""
-        return self._call(self._items.GetInspectionItem, items_pb2.GetInspectionItemRequest(code=code))
+        return self._call(
+            self._items.GetInspectionItem, items_pb2.GetInspectionItemRequest(name=named("items", code))
+        )
 
     def list_items(
         self, *, page_size: int = 0, page_token: str = ""

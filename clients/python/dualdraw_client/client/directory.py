@@ -11,6 +11,7 @@ import grpc
 from dualdraw.v1 import directory_pb2
 
 from ..errors import DualdrawError, from_rpc_error
+from ..names import named
 from ..records import DEFAULT_MAX_CHUNK_BYTES, DEFAULT_MAX_CHUNK_RECORDS, DirectoryRecord, chunk_records
 from .base import ClientBase, new_request_id
 
@@ -147,7 +148,10 @@ class DirectoryCalls(ClientBase):
 
     def get_department(self, department_id: str) -> directory_pb2.Department:
         """The department with this id (NotFoundError if none)."""
-        return self._call(self._directory.GetDepartment, directory_pb2.GetDepartmentRequest(id=department_id))
+        return self._call(
+            self._directory.GetDepartment,
+            directory_pb2.GetDepartmentRequest(name=named("departments", department_id)),
+        )
 
     def list_departments(
         self, *, root_id: str = "", page_size: int = 0, page_token: str = ""
@@ -169,7 +173,9 @@ class DirectoryCalls(ClientBase):
 
     def get_object(self, credit_code: str) -> directory_pb2.InspectionObject:
         """The inspection object with this unified social credit code."""
-        return self._call(self._directory.GetObject, directory_pb2.GetObjectRequest(credit_code=credit_code))
+        return self._call(
+            self._directory.GetObject, directory_pb2.GetObjectRequest(name=named("objects", credit_code))
+        )
 
     def list_objects(
         self, *, department_id: str = "", page_size: int = 0, page_token: str = ""
@@ -194,7 +200,8 @@ class DirectoryCalls(ClientBase):
     def get_inspector(self, badge_number: str) -> directory_pb2.Inspector:
         """The inspector with this badge number."""
         return self._call(
-            self._directory.GetInspector, directory_pb2.GetInspectorRequest(badge_number=badge_number)
+            self._directory.GetInspector,
+            directory_pb2.GetInspectorRequest(name=named("inspectors", badge_number)),
         )
 
     def list_inspectors(
@@ -219,7 +226,10 @@ class DirectoryCalls(ClientBase):
 
     def get_complaint(self, complaint_id: str) -> directory_pb2.Complaint:
         """The complaint with this id."""
-        return self._call(self._directory.GetComplaint, directory_pb2.GetComplaintRequest(id=complaint_id))
+        return self._call(
+            self._directory.GetComplaint,
+            directory_pb2.GetComplaintRequest(name=named("complaints", complaint_id)),
+        )
 
     def list_complaints(
         self, *, credit_code: str = "", page_size: int = 0, page_token: str = ""
@@ -243,7 +253,10 @@ class DirectoryCalls(ClientBase):
 
     def get_campaign(self, campaign_id: str) -> directory_pb2.Campaign:
         """The campaign with this id."""
-        return self._call(self._directory.GetCampaign, directory_pb2.GetCampaignRequest(id=campaign_id))
+        return self._call(
+            self._directory.GetCampaign,
+            directory_pb2.GetCampaignRequest(name=named("campaigns", campaign_id)),
+        )
 
     def list_campaigns(
         self, *, page_size: int = 0, page_token: str = ""
@@ -262,7 +275,8 @@ class DirectoryCalls(ClientBase):
     def get_risk_assessment(self, assessment_id: str) -> directory_pb2.RiskAssessment:
         """The risk assessment with this id."""
         return self._call(
-            self._directory.GetRiskAssessment, directory_pb2.GetRiskAssessmentRequest(id=assessment_id)
+            self._directory.GetRiskAssessment,
+            directory_pb2.GetRiskAssessmentRequest(name=named("riskAssessments", assessment_id)),
         )
 
     def list_risk_assessments(
@@ -289,7 +303,7 @@ class DirectoryCalls(ClientBase):
         """The statutory designation with this id."""
         return self._call(
             self._directory.GetStatutoryDesignation,
-            directory_pb2.GetStatutoryDesignationRequest(id=designation_id),
+            directory_pb2.GetStatutoryDesignationRequest(name=named("statutoryDesignations", designation_id)),
         )
 
     def list_statutory_designations(

@@ -3,25 +3,13 @@ sees of both (PublicFollowUpService)."""
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Iterable, Iterator
-
-from google.type import date_pb2
 
 from dualdraw.v1 import follow_ups_pb2 as pb
 from dualdraw.v1 import follow_ups_pb2_grpc as pb_grpc
 
+from ..dates import Day, to_date
 from .base import ClientBase, new_request_id
-
-Day = str | datetime.date
-
-
-def to_date(day: Day | None) -> date_pb2.Date | None:
-    """A ``google.type.Date`` of ``day`` (``YYYY-MM-DD`` or a date); ``None`` stays unset."""
-    if day is None or day == "":
-        return None
-    value = datetime.date.fromisoformat(day) if isinstance(day, str) else day
-    return date_pb2.Date(year=value.year, month=value.month, day=value.day)
 
 
 def result_name(draw_id: str, position: int) -> str:

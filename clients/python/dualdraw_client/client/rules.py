@@ -6,6 +6,8 @@ import datetime
 
 from dualdraw.v1 import rules_pb2, rules_pb2_grpc
 
+from ..dates import to_date
+from ..names import named
 from .base import ClientBase
 
 
@@ -20,7 +22,8 @@ class RuleCalls(ClientBase):
 
     def get_rule_set(self, rule_set_hash: str = "") -> rules_pb2.RuleSet:
         """The rule set in force, or a stored one (one that some draw used) by its hash."""
-        return self._call(self._rules.GetRuleSet, rules_pb2.GetRuleSetRequest(hash=rule_set_hash))
+        request = rules_pb2.GetRuleSetRequest(name=named("ruleSets", rule_set_hash or "current"))
+        return self._call(self._rules.GetRuleSet, request)
 
     def reload_rules(self, *, timeout: float | None = None) -> rules_pb2.ReloadRulesResponse:
         """Re-reads the server's rule files; InvalidArgumentError (one violation per problem) if refused."""
@@ -37,11 +40,9 @@ class RuleCalls(ClientBase):
         timeout: float | None = None,
     ) -> rules_pb2.PreviewRuleChangeResponse:
         """Which objects the changed rule ``files`` (name → YAML; empty text removes) exclude or include."""
-        if isinstance(as_of, datetime.date):
-            as_of = as_of.isoformat()
         request = rules_pb2.PreviewRuleChangeRequest(
             files=files,
-            as_of=as_of or "",
+            as_of=to_date(as_of),
             department_id=department_id,
             business_line=business_line,
             max_share=max_share,
@@ -58,11 +59,9 @@ class RuleCalls(ClientBase):
         department_id: str = "",
     ) -> rules_pb2.ExplainExclusionResponse:
         """Every rule's verdict for one object, with matched facts and when it becomes eligible again."""
-        if isinstance(as_of, datetime.date):
-            as_of = as_of.isoformat()
         request = rules_pb2.ExplainExclusionRequest(
             credit_code=credit_code,
-            as_of=as_of or "",
+            as_of=to_date(as_of),
             task_id=task_id,
             item_code=item_code,
             department_id=department_id,

@@ -4,11 +4,25 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
+from typing import Any
+
+from google.protobuf.descriptor import EnumDescriptor
 
 from dualdraw.v1 import draws_pb2, verification_pb2, verification_pb2_grpc
 
 from ..bundles import BundleReceipt, receive_bundle
+from ..dates import to_date
 from .base import ClientBase, new_request_id, rpc_errors_mapped
+
+
+def enum_value(enum: EnumDescriptor, prefix: str, word: str | int) -> Any:
+    """The number of an enum value given by its number, its name or the name without ``prefix`` (any case,
+    ``-`` for ``_``); 0 (unspecified, which the server refuses where a value is required) for any other."""
+    if isinstance(word, int):
+        return word
+    name = word.strip().upper().replace("-", "_")
+    known = enum.values_by_name.get(name) or enum.values_by_name.get(prefix + name)
+    return known.number if known is not None else 0
 
 
 class VerificationCalls(ClientBase):
@@ -39,12 +53,11 @@ class VerificationCalls(ClientBase):
         FailedPreconditionError (``PENDING_DRAW_IN_SCOPE``) while another committed draw sharing its
         inspection history has not executed yet (``metadata["draw_id"]`` names it).
         """
-        if isinstance(as_of, datetime.date):
-            as_of = as_of.isoformat()
         request = verification_pb2.CommitDrawRequest(
             task_id=task_id,
-            as_of=as_of or "",
-            entropy_source=entropy_source or verification_pb2.EntropySource(kind="local-secret"),
+            as_of=to_date(as_of),
+            entropy_source=entropy_source
+            or verification_pb2.EntropySource(kind=verification_pb2.ENTROPY_SOURCE_KIND_LOCAL_SECRET),
             request_id=request_id or new_request_id(),
         )
         return self._call(self._verifiable.CommitDraw, request, timeout)
@@ -65,10 +78,14 @@ class VerificationCalls(ClientBase):
         )
         return self._call(self._verifiable.ExecuteDraw, request, timeout)
 
-    def abandon_draw(self, draw_id: str, reason: str, note: str) -> draws_pb2.Draw:
-        """Abandons a live draw with a reason code; it stays visible and counted."""
+    def abandon_draw(self, draw_id: str, reason: str | int, note: str) -> draws_pb2.Draw:
+        """Abandons a live draw with a reason code (``"DATA_ERROR"`` or an ``AbandonReason`` value); it stays
+        visible and counted. A code not in the list is refused by the server (``ENUM_VALUE_UNKNOWN``)."""
         request = verification_pb2.AbandonDrawRequest(
-            draw_id=draw_id, reason=reason, note=note, request_id=new_request_id()
+            draw_id=draw_id,
+            reason=enum_value(verification_pb2.AbandonReason.DESCRIPTOR, "ABANDON_REASON_", reason),
+            note=note,
+            request_id=new_request_id(),
         )
         return self._call(self._verifiable.AbandonDraw, request)
 
@@ -77,18 +94,19 @@ class VerificationCalls(ClientBase):
         draw_id: str,
         position: int,
         badge_number: str,
-        reason: str,
+        reason: str | int,
         evidence_hash: str,
         *,
         beacon: str = "",
         beacon_round: int = 0,
     ) -> verification_pb2.Substitution:
-        """Logs a substitution (reason and evidence hash) before its entropy exists."""
+        """Logs a substitution (reason code such as ``"LEAVE"`` or a ``SubstitutionReason`` value, and the
+        evidence hash) before its entropy exists."""
         request = verification_pb2.RequestSubstitutionRequest(
             draw_id=draw_id,
             position=position,
             badge_number=badge_number,
-            reason=reason,
+            reason=enum_value(verification_pb2.SubstitutionReason.DESCRIPTOR, "SUBSTITUTION_REASON_", reason),
             evidence_hash=evidence_hash,
             beacon=beacon,
             beacon_round=beacon_round,
@@ -175,7 +193,8 @@ class VerificationCalls(ClientBase):
         return self._call(self._audit_log.VerifyLog, request)
 
     def get_checkpoint(self, tree_size: int = 0) -> verification_pb2.Checkpoint:
-        request = verification_pb2.GetCheckpointRequest(tree_size=tree_size)
+        """The checkpoint of ``tree_size`` entries; 0: the newest."""
+        request = verification_pb2.GetCheckpointRequest(name=f"checkpoints/{tree_size or 'latest'}")
         return self._call(self._audit_log.GetCheckpoint, request)
 
     def get_inclusion_proof(self, sequence: int, tree_size: int = 0) -> verification_pb2.InclusionProof:

@@ -11,7 +11,7 @@ from fractions import Fraction
 from typing import TypeVar
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from google.type import date_pb2
+from google.type import date_pb2, decimal_pb2
 
 from dualdraw.domain import model
 from dualdraw.domain.draw.algorithm import format_ratio, is_decimal_text, parse_ratio
@@ -19,6 +19,7 @@ from dualdraw.domain.errors import Violations
 from dualdraw.domain.inspection_history import JointInspection
 from dualdraw.domain.plan.model import workload_problems
 from dualdraw.domain.policy import MAX_ITEM_FREQUENCY_CAP, Raise, TaskPolicy
+from dualdraw.entrypoints.grpc import resource_names as names
 from dualdraw.service_layer.entropy_policy import entropy_note
 from dualdraw.v1 import audit_pb2, directory_pb2, draws_pb2, items_pb2, tasks_pb2
 
@@ -227,12 +228,12 @@ def _all_ok(v: Violations, before: int, build: Callable[[], E]) -> E | None:
 def item_from_pb(pb: items_pb2.InspectionItem, path: str, v: Violations) -> model.InspectionItem | None:
     n = len(v.items)
     code = required(pb.code, f"{path}.code", v)
-    name = required(pb.name, f"{path}.name", v)
+    name = required(pb.display_name, f"{path}.display_name", v)
     basis = required(pb.legal_basis, f"{path}.legal_basis", v)
     line = required(pb.business_line, f"{path}.business_line", v)
     speciality = required(pb.required_speciality, f"{path}.required_speciality", v)
     kind = parse_enum(pb.kind, ITEM_KIND, f"{path}.kind", v)
-    ratio = parse_ratio_field(pb.default_ratio, f"{path}.default_ratio", v)
+    ratio = parse_ratio_field(pb.default_ratio.value, f"{path}.default_ratio", v)
     dept = required(pb.department_id, f"{path}.department_id", v)
     if not 0 <= pb.frequency_cap <= MAX_ITEM_FREQUENCY_CAP:
         v.add(
@@ -241,9 +242,9 @@ def item_from_pb(pb: items_pb2.InspectionItem, path: str, v: Violations) -> mode
             reason="VALUE_OUT_OF_RANGE",
         )
     team_size = pb.team_size or 2
-    days = parse_amount(pb.days_per_inspection, f"{path}.days_per_inspection", Fraction(1), v)
-    cost = parse_amount(pb.cost_per_inspection, f"{path}.cost_per_inspection", Fraction(0), v)
-    fee = parse_amount(pb.testing_fee, f"{path}.testing_fee", Fraction(0), v)
+    days = parse_amount(pb.days_per_inspection.value, f"{path}.days_per_inspection", Fraction(1), v)
+    cost = parse_amount(pb.cost_per_inspection.value, f"{path}.cost_per_inspection", Fraction(0), v)
+    fee = parse_amount(pb.testing_fee.value, f"{path}.testing_fee", Fraction(0), v)
     v.items.extend(workload_problems(team_size, days, cost, path, fee).items)
     if ratio is None:
         return None
@@ -272,22 +273,23 @@ def item_from_pb(pb: items_pb2.InspectionItem, path: str, v: Violations) -> mode
 
 def item_to_pb(i: model.InspectionItem) -> items_pb2.InspectionItem:
     return items_pb2.InspectionItem(
+        name=names.ITEMS.format(i.code),
         code=i.code,
-        name=i.name,
+        display_name=i.name,
         legal_basis=i.legal_basis,
         business_line=i.business_line,
         target_scope=i.target_scope,
         required_speciality=i.required_speciality,
         kind=ITEM_KIND_PB[i.kind],  # type: ignore[arg-type]  # enum values are ints
-        default_ratio=format_ratio(i.default_ratio),
+        default_ratio=decimal_pb2.Decimal(value=format_ratio(i.default_ratio)),
         department_id=i.department_id,
         create_time=timestamp(i.created_at),
         frequency_cap=i.frequency_cap or 0,
         unqualified_assistant=i.unqualified_assistant,
         team_size=i.team_size,
-        days_per_inspection=fraction_text(i.days_per_inspection),
-        cost_per_inspection=fraction_text(i.cost_per_inspection),
-        testing_fee=fraction_text(i.testing_fee),
+        days_per_inspection=decimal_pb2.Decimal(value=fraction_text(i.days_per_inspection)),
+        cost_per_inspection=decimal_pb2.Decimal(value=fraction_text(i.cost_per_inspection)),
+        testing_fee=decimal_pb2.Decimal(value=fraction_text(i.testing_fee)),
     )
 
 
@@ -476,6 +478,7 @@ def exclusion_to_pb(draw_id: str, e: model.Exclusion, object_names: dict[str, st
 
 def audit_event_to_pb(e: model.AuditEvent) -> audit_pb2.AuditEvent:
     return audit_pb2.AuditEvent(
+        name=names.AUDIT_EVENTS.format(e.sequence),
         sequence=e.sequence,
         occur_time=timestamp(e.occurred_at),
         actor=e.actor,

@@ -4,13 +4,17 @@ Parsing checks syntax and records every problem in a ``Violations`` collector un
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Sequence
 from typing import Any
 
+from google.type import date_pb2
+
 from dualdraw.domain import model
 from dualdraw.domain.errors import Violations
 from dualdraw.domain.object_columns import ObjectColumns
+from dualdraw.entrypoints.grpc import resource_names as names
 from dualdraw.entrypoints.grpc.convert import (
     COMPLAINT_STATUS,
     COMPLAINT_STATUS_PB,
@@ -23,10 +27,9 @@ from dualdraw.entrypoints.grpc.convert import (
     RISK_CONCLUSION,
     RISK_CONCLUSION_PB,
     _all_ok,
-    fmt_date,
-    parse_date,
+    date_from_pb,
+    date_to_pb,
     parse_enum,
-    parse_optional_date,
     required,
 )
 from dualdraw.entrypoints.grpc.object_fields import object_fields
@@ -59,7 +62,7 @@ def transfer_to_pb(t: Transfer) -> directory_pb2.TransferRecordResponse:
 def department_from_pb(pb: directory_pb2.Department, path: str, v: Violations) -> model.Department | None:
     n = len(v.items)
     id_ = required(pb.id, f"{path}.id", v)
-    name = required(pb.name, f"{path}.name", v)
+    name = required(pb.display_name, f"{path}.display_name", v)
     level = parse_enum(pb.level, DEPARTMENT_LEVEL, f"{path}.level", v)
     region = required(pb.region_code, f"{path}.region_code", v)
     return _all_ok(v, n, lambda: model.Department(id_, name, pb.parent_id or None, level, region))
@@ -67,8 +70,9 @@ def department_from_pb(pb: directory_pb2.Department, path: str, v: Violations) -
 
 def department_to_pb(d: model.Department) -> directory_pb2.Department:
     return directory_pb2.Department(
+        name=names.DEPARTMENTS.format(d.id),
         id=d.id,
-        name=d.name,
+        display_name=d.name,
         parent_id=d.parent_id or "",
         level=DEPARTMENT_LEVEL_PB[d.level],
         region_code=d.region_code,
@@ -83,7 +87,7 @@ def object_from_pb(
         return record
     n = len(v.items)
     code = required_code(pb.credit_code, f"{path}.credit_code", v)
-    name = required(pb.name, f"{path}.name", v)
+    name = required(pb.display_name, f"{path}.display_name", v)
     region = required(pb.region_code, f"{path}.region_code", v)
     dept = required(pb.registering_department_id, f"{path}.registering_department_id", v)
     risk = parse_enum(pb.risk_class, RISK_CLASS, f"{path}.risk_class", v)
@@ -111,7 +115,7 @@ def well_formed_object(pb: directory_pb2.InspectionObject) -> model.InspectionOb
     A million of these per import: each field is read once, no field path is built, and the object is made
     without the frozen dataclass's ``__init__`` (``_inspection_object``).
     """
-    code, name, region = pb.credit_code, pb.name.strip(), pb.region_code.strip()
+    code, name, region = pb.credit_code, pb.display_name.strip(), pb.region_code.strip()
     dept = pb.registering_department_id.strip()
     risk, status = RISK_CLASS.get(pb.risk_class), OBJECT_STATUS.get(pb.status)
     if code.strip() and name and region and dept and risk is not None and status is not None:
@@ -140,13 +144,13 @@ def well_formed_objects(pbs: Sequence[directory_pb2.InspectionObject], into: Obj
         return True
     raw = object_fields(pbs, keep=False)
     strip = str.strip
-    names, regions = list(map(strip, raw.names)), list(map(strip, raw.region_codes))
+    display_names, regions = list(map(strip, raw.names)), list(map(strip, raw.region_codes))
     departments = list(map(strip, raw.registering_department_ids))
     risk_classes = list(map(RISK_CLASS.get, raw.risk_classes))
     statuses = list(map(OBJECT_STATUS.get, raw.statuses))
     if not (
         all(map(strip, raw.credit_codes))
-        and all(names)
+        and all(display_names)
         and all(regions)
         and all(departments)
         and None not in risk_classes  # enum members compare by identity: a C-level scan
@@ -155,7 +159,7 @@ def well_formed_objects(pbs: Sequence[directory_pb2.InspectionObject], into: Obj
         return False
     into.extend_columns(
         raw.credit_codes,
-        names,
+        display_names,
         regions,
         departments,
         list(map(strip, raw.industries)),
@@ -199,8 +203,9 @@ def _lines(values: tuple[str, ...]) -> tuple[str, ...]:
 
 def object_to_pb(o: model.InspectionObject) -> directory_pb2.InspectionObject:
     return directory_pb2.InspectionObject(
+        name=names.OBJECTS.format(o.credit_code),
         credit_code=o.credit_code,
-        name=o.name,
+        display_name=o.name,
         region_code=o.region_code,
         registering_department_id=o.registering_department_id,
         industry=o.industry,
@@ -214,13 +219,13 @@ def object_to_pb(o: model.InspectionObject) -> directory_pb2.InspectionObject:
 def inspector_from_pb(pb: directory_pb2.Inspector, path: str, v: Violations) -> model.Inspector | None:
     n = len(v.items)
     badge = required(pb.badge_number, f"{path}.badge_number", v)
-    name = required(pb.name, f"{path}.name", v)
+    name = required(pb.display_name, f"{path}.display_name", v)
     dept = required(pb.department_id, f"{path}.department_id", v)
     specialities = []
     for i, s in enumerate(pb.specialities):
         sp = f"{path}.specialities[{i}]"
         code = required(s.code, f"{sp}.code", v)
-        expires = parse_optional_date(s.certificate_expires_on, f"{sp}.certificate_expires_on", v)
+        expires = date_from_pb(s.certificate_expires_on, f"{sp}.certificate_expires_on", v, required=False)
         specialities.append(model.Speciality(code, expires))
     conflicts = frozenset(c for c in pb.conflicts if c.strip())  # checked as written (GB 32100: upper case)
     return _all_ok(
@@ -234,12 +239,13 @@ def inspector_from_pb(pb: directory_pb2.Inspector, path: str, v: Violations) -> 
 
 def inspector_to_pb(i: model.Inspector) -> directory_pb2.Inspector:
     return directory_pb2.Inspector(
+        name=names.INSPECTORS.format(i.badge_number),
         badge_number=i.badge_number,
-        name=i.name,
+        display_name=i.name,
         department_id=i.department_id,
         office=i.office,
         specialities=[
-            directory_pb2.Speciality(code=s.code, certificate_expires_on=fmt_date(s.certificate_expires_on))
+            directory_pb2.Speciality(code=s.code, certificate_expires_on=date_to_pb(s.certificate_expires_on))
             for s in i.specialities
         ],
         available=i.available,
@@ -252,8 +258,8 @@ def complaint_from_pb(pb: directory_pb2.Complaint, path: str, v: Violations) -> 
     id_ = required(pb.id, f"{path}.id", v)
     code = required_code(pb.credit_code, f"{path}.credit_code", v)
     status = parse_enum(pb.status, COMPLAINT_STATUS, f"{path}.status", v)
-    received = parse_date(pb.received_on, f"{path}.received_on", v)
-    closed = parse_optional_date(pb.closed_on, f"{path}.closed_on", v)
+    received = _day(pb.received_on, f"{path}.received_on", v)
+    closed = date_from_pb(pb.closed_on, f"{path}.closed_on", v, required=False)
     return _all_ok(
         v,
         n,
@@ -263,11 +269,12 @@ def complaint_from_pb(pb: directory_pb2.Complaint, path: str, v: Violations) -> 
 
 def complaint_to_pb(c: model.Complaint) -> directory_pb2.Complaint:
     return directory_pb2.Complaint(
+        name=names.COMPLAINTS.format(c.id),
         id=c.id,
         credit_code=c.credit_code,
         status=COMPLAINT_STATUS_PB[c.status],  # type: ignore[arg-type]  # enum values are ints
-        received_on=fmt_date(c.received_on),
-        closed_on=fmt_date(c.closed_on),
+        received_on=date_to_pb(c.received_on),
+        closed_on=date_to_pb(c.closed_on),
         summary=c.summary,
     )
 
@@ -275,11 +282,11 @@ def complaint_to_pb(c: model.Complaint) -> directory_pb2.Complaint:
 def campaign_from_pb(pb: directory_pb2.Campaign, path: str, v: Violations) -> model.Campaign | None:
     n = len(v.items)
     id_ = required(pb.id, f"{path}.id", v)
-    name = required(pb.name, f"{path}.name", v)
+    name = required(pb.display_name, f"{path}.display_name", v)
     org = required(pb.organizer_department_id, f"{path}.organizer_department_id", v)
     region = required(pb.region_code, f"{path}.region_code", v)
-    starts = parse_date(pb.starts_on, f"{path}.starts_on", v)
-    ends = parse_date(pb.ends_on, f"{path}.ends_on", v)
+    starts = _day(pb.starts_on, f"{path}.starts_on", v)
+    ends = _day(pb.ends_on, f"{path}.ends_on", v)
     return _all_ok(
         v,
         n,
@@ -298,14 +305,15 @@ def campaign_from_pb(pb: directory_pb2.Campaign, path: str, v: Violations) -> mo
 
 def campaign_to_pb(c: model.Campaign) -> directory_pb2.Campaign:
     return directory_pb2.Campaign(
+        name=names.CAMPAIGNS.format(c.id),
         id=c.id,
-        name=c.name,
+        display_name=c.name,
         organizer_department_id=c.organizer_department_id,
         region_code=c.region_code,
         industry=c.industry,
         business_line=c.business_line,
-        starts_on=fmt_date(c.starts_on),
-        ends_on=fmt_date(c.ends_on),
+        starts_on=date_to_pb(c.starts_on),
+        ends_on=date_to_pb(c.ends_on),
     )
 
 
@@ -316,8 +324,8 @@ def risk_assessment_from_pb(
     id_ = required(pb.id, f"{path}.id", v)
     code = required_code(pb.credit_code, f"{path}.credit_code", v)
     conclusion = parse_enum(pb.conclusion, RISK_CONCLUSION, f"{path}.conclusion", v)
-    assessed = parse_date(pb.assessed_on, f"{path}.assessed_on", v)
-    valid_until = parse_optional_date(pb.valid_until, f"{path}.valid_until", v)
+    assessed = _day(pb.assessed_on, f"{path}.assessed_on", v)
+    valid_until = date_from_pb(pb.valid_until, f"{path}.valid_until", v, required=False)
     return _all_ok(
         v,
         n,
@@ -327,11 +335,12 @@ def risk_assessment_from_pb(
 
 def risk_assessment_to_pb(r: model.RiskAssessment) -> directory_pb2.RiskAssessment:
     return directory_pb2.RiskAssessment(
+        name=names.RISK_ASSESSMENTS.format(r.id),
         id=r.id,
         credit_code=r.credit_code,
         conclusion=RISK_CONCLUSION_PB[r.conclusion],  # type: ignore[arg-type]  # enum values are ints
-        assessed_on=fmt_date(r.assessed_on),
-        valid_until=fmt_date(r.valid_until),
+        assessed_on=date_to_pb(r.assessed_on),
+        valid_until=date_to_pb(r.valid_until),
         note=r.note,
     )
 
@@ -344,8 +353,8 @@ def designation_from_pb(
     code = required_code(pb.credit_code, f"{path}.credit_code", v)
     line = required(pb.business_line, f"{path}.business_line", v)
     method = required(pb.method, f"{path}.method", v)
-    valid_from = parse_date(pb.valid_from, f"{path}.valid_from", v)
-    valid_to = parse_optional_date(pb.valid_to, f"{path}.valid_to", v)
+    valid_from = _day(pb.valid_from, f"{path}.valid_from", v)
+    valid_to = date_from_pb(pb.valid_to, f"{path}.valid_to", v, required=False)
     return _all_ok(
         v,
         n,
@@ -355,14 +364,20 @@ def designation_from_pb(
 
 def designation_to_pb(d: model.StatutoryDesignation) -> directory_pb2.StatutoryDesignation:
     return directory_pb2.StatutoryDesignation(
+        name=names.STATUTORY_DESIGNATIONS.format(d.id),
         id=d.id,
         credit_code=d.credit_code,
         business_line=d.business_line,
         method=d.method,
         legal_basis=d.legal_basis,
-        valid_from=fmt_date(d.valid_from),
-        valid_to=fmt_date(d.valid_to),
+        valid_from=date_to_pb(d.valid_from),
+        valid_to=date_to_pb(d.valid_to),
     )
+
+
+def _day(value: date_pb2.Date, path: str, v: Violations) -> dt.date:
+    """A required day; on a violation a placeholder that must not be used."""
+    return date_from_pb(value, path, v) or dt.date.min
 
 
 def required_code(value: str, path: str, v: Violations) -> str:

@@ -12,6 +12,7 @@ from dualdraw.domain.credit_code import require_canonical
 from dualdraw.domain.errors import Violations, invalid
 from dualdraw.domain.object_columns import ObjectColumns
 from dualdraw.entrypoints.grpc import directory_convert
+from dualdraw.entrypoints.grpc import resource_names as names
 from dualdraw.entrypoints.grpc.pagination import next_page_token, page_request
 from dualdraw.entrypoints.grpc.servicers import Services, caller_of, fetch_one, fetch_page, subtree_ids
 from dualdraw.runtime import collection_pause
@@ -125,8 +126,9 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     def GetDepartment(
         self, request: directory_pb2.GetDepartmentRequest, context: grpc.ServicerContext
     ) -> directory_pb2.Department:
+        key = names.DEPARTMENTS.parse(request.name)
         return directory_convert.department_to_pb(
-            fetch_one(self._s, lambda u: u.directory.get_department(request.id), "department", request.id)
+            fetch_one(self._s, lambda u: u.directory.get_department(key), "department", key)
         )
 
     def ListDepartments(
@@ -143,7 +145,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     def GetObject(
         self, request: directory_pb2.GetObjectRequest, context: grpc.ServicerContext
     ) -> directory_pb2.InspectionObject:
-        code = require_canonical(request.credit_code, "credit_code")
+        code = require_canonical(names.OBJECTS.parse(request.name), "name")
         return directory_convert.object_to_pb(
             fetch_one(self._s, lambda u: u.directory.get_object(code), "object", code)
         )
@@ -162,7 +164,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     def GetInspector(
         self, request: directory_pb2.GetInspectorRequest, context: grpc.ServicerContext
     ) -> directory_pb2.Inspector:
-        badge = request.badge_number
+        badge = names.INSPECTORS.parse(request.name)
         return directory_convert.inspector_to_pb(
             fetch_one(self._s, lambda u: u.directory.get_inspector(badge), "inspector", badge)
         )
@@ -181,8 +183,9 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     def GetComplaint(
         self, request: directory_pb2.GetComplaintRequest, context: grpc.ServicerContext
     ) -> directory_pb2.Complaint:
+        key = names.COMPLAINTS.parse(request.name)
         return directory_convert.complaint_to_pb(
-            fetch_one(self._s, lambda u: u.directory.get_complaint(request.id), "complaint", request.id)
+            fetch_one(self._s, lambda u: u.directory.get_complaint(key), "complaint", key)
         )
 
     def ListComplaints(
@@ -200,8 +203,9 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     def GetCampaign(
         self, request: directory_pb2.GetCampaignRequest, context: grpc.ServicerContext
     ) -> directory_pb2.Campaign:
+        key = names.CAMPAIGNS.parse(request.name)
         return directory_convert.campaign_to_pb(
-            fetch_one(self._s, lambda u: u.directory.get_campaign(request.id), "campaign", request.id)
+            fetch_one(self._s, lambda u: u.directory.get_campaign(key), "campaign", key)
         )
 
     def ListCampaigns(
@@ -217,10 +221,9 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     def GetRiskAssessment(
         self, request: directory_pb2.GetRiskAssessmentRequest, context: grpc.ServicerContext
     ) -> directory_pb2.RiskAssessment:
+        key = names.RISK_ASSESSMENTS.parse(request.name)
         return directory_convert.risk_assessment_to_pb(
-            fetch_one(
-                self._s, lambda u: u.directory.get_risk_assessment(request.id), "risk assessment", request.id
-            )
+            fetch_one(self._s, lambda u: u.directory.get_risk_assessment(key), "risk assessment", key)
         )
 
     def ListRiskAssessments(
@@ -239,12 +242,10 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     def GetStatutoryDesignation(
         self, request: directory_pb2.GetStatutoryDesignationRequest, context: grpc.ServicerContext
     ) -> directory_pb2.StatutoryDesignation:
+        key = names.STATUTORY_DESIGNATIONS.parse(request.name)
         return directory_convert.designation_to_pb(
             fetch_one(
-                self._s,
-                lambda u: u.directory.get_statutory_designation(request.id),
-                "statutory designation",
-                request.id,
+                self._s, lambda u: u.directory.get_statutory_designation(key), "statutory designation", key
             )
         )
 

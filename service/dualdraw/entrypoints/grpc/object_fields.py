@@ -20,7 +20,7 @@ from dualdraw.v1 import directory_pb2
 
 STRING_FIELDS = (
     "credit_code",
-    "name",
+    "display_name",
     "region_code",
     "registering_department_id",
     "industry",

@@ -10,14 +10,17 @@ from __future__ import annotations
 import datetime as dt
 
 import grpc
+from google.type import date_pb2
 
-from dualdraw.domain.errors import FieldViolation, InvalidArgument
+from dualdraw.domain.errors import FieldViolation, InvalidArgument, Violations
 from dualdraw.domain.exclusions.check import semantic_problems
 from dualdraw.domain.exclusions.loader import RULE_FILE_SUFFIX, load_rule_texts
 from dualdraw.domain.exclusions.model import RuleSet
 from dualdraw.domain.exclusions.plain_yaml import RuleFileError
+from dualdraw.domain.exclusions.schema import FactKind
 from dualdraw.domain.jurisdiction import DepartmentTree
-from dualdraw.entrypoints.grpc.convert import EXCLUSION_CATEGORY_PB, risk_class_pb
+from dualdraw.entrypoints.grpc import resource_names as names
+from dualdraw.entrypoints.grpc.convert import EXCLUSION_CATEGORY_PB, date_from_pb, date_to_pb, risk_class_pb
 from dualdraw.entrypoints.grpc.servicers import Services
 from dualdraw.service_layer import rule_preview
 from dualdraw.service_layer.context import Caller
@@ -29,6 +32,13 @@ CHANGE_KIND_PB: dict[str, rules_pb2.ObjectChangeKind.ValueType] = {
     "included": rules_pb2.OBJECT_CHANGE_KIND_INCLUDED,
     "rules_changed": rules_pb2.OBJECT_CHANGE_KIND_RULES_CHANGED,
 }
+FACT_KIND_PB: dict[str, rules_pb2.FactKind.ValueType] = {
+    FactKind.OBJECT: rules_pb2.FACT_KIND_OBJECT,
+    FactKind.COMPLAINT: rules_pb2.FACT_KIND_COMPLAINT,
+    FactKind.CAMPAIGN: rules_pb2.FACT_KIND_CAMPAIGN,
+    FactKind.RISK_ASSESSMENT: rules_pb2.FACT_KIND_RISK_ASSESSMENT,
+    FactKind.STATUTORY_DESIGNATION: rules_pb2.FACT_KIND_STATUTORY_DESIGNATION,
+}
 VERDICT_STATUS_PB: dict[str, rules_pb2.RuleVerdictStatus.ValueType] = {
     "matched": rules_pb2.RULE_VERDICT_STATUS_MATCHED,
     "nearly_matched": rules_pb2.RULE_VERDICT_STATUS_NEARLY_MATCHED,
@@ -38,16 +48,17 @@ VERDICT_STATUS_PB: dict[str, rules_pb2.RuleVerdictStatus.ValueType] = {
 }
 
 
-def _day(text: str, field: str) -> dt.date:
-    return rule_preview.parse_day(text, field) if text else Caller(actor="").today()
-
-
-def _date_text(day: dt.date | None) -> str:
-    return day.isoformat() if day else ""
+def _day(value: date_pb2.Date, field: str) -> dt.date:
+    """The day a request's optional ``google.type.Date`` holds; unset: today (UTC+8)."""
+    v = Violations()
+    day = date_from_pb(value, field, v, required=False)
+    v.raise_if_any()
+    return day or Caller(actor="").today()
 
 
 def rule_set_to_pb(rule_set: RuleSet) -> rules_pb2.RuleSet:
     return rules_pb2.RuleSet(
+        name=names.RULE_SETS.format(rule_set.hash),
         hash=rule_set.hash,
         version=rule_set.version,
         files=list(rule_set.sources),
@@ -58,8 +69,8 @@ def rule_set_to_pb(rule_set: RuleSet) -> rules_pb2.RuleSet:
                 category=EXCLUSION_CATEGORY_PB[r.category],
                 legal_basis=r.legal_basis.citation,
                 reason=r.reason,
-                effective_from=_date_text(r.effective_from),
-                effective_to=_date_text(r.effective_to),
+                effective_from=date_to_pb(r.effective_from),
+                effective_to=date_to_pb(r.effective_to),
                 jurisdictions=list(r.jurisdictions),
                 source=str(r.source),
             )
@@ -75,11 +86,12 @@ class RuleServicer(rules_pb2_grpc.RuleServiceServicer):
     def GetRuleSet(
         self, request: rules_pb2.GetRuleSetRequest, context: grpc.ServicerContext
     ) -> rules_pb2.RuleSet:
+        key = names.RULE_SETS.parse(request.name)
         current = self._s.rule_book.current()
-        if not request.hash or request.hash == current.hash:
+        if key in (names.CURRENT_RULE_SET, current.hash):
             return rule_set_to_pb(current)
         with self._s.unit_of_work() as uow:
-            return rule_set_to_pb(rule_preview.stored_rule_set(uow, request.hash))
+            return rule_set_to_pb(rule_preview.stored_rule_set(uow, key))
 
     def ReloadRules(
         self, request: rules_pb2.ReloadRulesRequest, context: grpc.ServicerContext
@@ -208,18 +220,21 @@ class RuleServicer(rules_pb2_grpc.RuleServiceServicer):
         explanation = rule_preview.explain(self._s.rule_book.current(), obj, side_facts, ctx, self._s.engine)
         return rules_pb2.ExplainExclusionResponse(
             credit_code=explanation.credit_code,
-            as_of=explanation.as_of.isoformat(),
+            as_of=date_to_pb(explanation.as_of),
             rule_set_version=explanation.rule_set_version,
             excluded_by=list(explanation.excluded_by),
-            eligible_again=_date_text(explanation.eligible_again),
+            eligible_again=date_to_pb(explanation.eligible_again),
             rules=[
                 rules_pb2.RuleVerdict(
                     rule_id=r.rule_id,
                     title=r.title,
                     status=VERDICT_STATUS_PB[r.status],
                     failures=list(r.failures),
-                    facts=[rules_pb2.MatchedFact(kind=f.kind, ref=f.ref, values=f.values) for f in r.facts],
-                    eligible_again=_date_text(r.eligible_again),
+                    facts=[
+                        rules_pb2.MatchedFact(kind=FACT_KIND_PB[f.kind], ref=f.ref, values=f.values)
+                        for f in r.facts
+                    ],
+                    eligible_again=date_to_pb(r.eligible_again),
                 )
                 for r in explanation.rules
             ],

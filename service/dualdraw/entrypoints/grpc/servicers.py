@@ -20,6 +20,7 @@ from dualdraw.domain.objections import DEFAULT_OBJECTION_WORKING_DAYS
 from dualdraw.domain.policy import DEFAULT_GENERAL_RATIO_CAP, DrawRules
 from dualdraw.domain.working_days import HolidayCalendar
 from dualdraw.entrypoints.grpc import convert
+from dualdraw.entrypoints.grpc import resource_names as names
 from dualdraw.entrypoints.grpc.pagination import next_page_token, page_of, page_request
 from dualdraw.entrypoints.grpc.security.interceptor import current_principal
 from dualdraw.service_layer import catalogue, draw_policy
@@ -138,9 +139,8 @@ class InspectionItemServicer(items_pb2_grpc.InspectionItemServiceServicer):
     def GetInspectionItem(
         self, request: items_pb2.GetInspectionItemRequest, context: grpc.ServicerContext
     ) -> items_pb2.InspectionItem:
-        return convert.item_to_pb(
-            fetch_one(self._s, lambda u: u.items.get(request.code), "inspection item", request.code)
-        )
+        code = names.ITEMS.parse(request.name)
+        return convert.item_to_pb(fetch_one(self._s, lambda u: u.items.get(code), "inspection item", code))
 
     def ListInspectionItems(
         self, request: items_pb2.ListInspectionItemsRequest, context: grpc.ServicerContext

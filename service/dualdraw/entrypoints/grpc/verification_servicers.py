@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Collection, Iterator
 from typing import Any
 
 import grpc
+from google.protobuf.descriptor import EnumDescriptor
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from dualdraw.domain.audit.checkpoints import Checkpoint, note_verifier_key
 from dualdraw.domain.draw.substitution import Substitution
 from dualdraw.domain.errors import FailedPrecondition, Violations, invalid
 from dualdraw.entrypoints.grpc import convert
+from dualdraw.entrypoints.grpc import resource_names as names
 from dualdraw.entrypoints.grpc.pagination import next_page_token, page_of, page_request
 from dualdraw.entrypoints.grpc.servicers import Services, caller_of
 from dualdraw.service_layer import audit_log, bundles, draw_lifecycle
@@ -20,10 +24,44 @@ SUBSTITUTION_STATE_PB: dict[str, verification_pb2.SubstitutionState.ValueType] =
     "requested": verification_pb2.SUBSTITUTION_STATE_REQUESTED,
     "executed": verification_pb2.SUBSTITUTION_STATE_EXECUTED,
 }
+ENTROPY_KIND: dict[int, str] = {
+    verification_pb2.ENTROPY_SOURCE_KIND_UNSPECIFIED: "local-secret",
+    verification_pb2.ENTROPY_SOURCE_KIND_LOCAL_SECRET: "local-secret",
+    verification_pb2.ENTROPY_SOURCE_KIND_BEACON: "beacon",
+    verification_pb2.ENTROPY_SOURCE_KIND_COMMIT_REVEAL: "commit-reveal",
+}
+BUNDLE_VARIANT_PB: dict[str, verification_pb2.BundleVariant.ValueType] = {
+    bundles.FULL: verification_pb2.BUNDLE_VARIANT_FULL,
+    bundles.PUBLIC: verification_pb2.BUNDLE_VARIANT_PUBLIC,
+}
+BUNDLE_FORMAT_PB: dict[str, verification_pb2.BundleFormat.ValueType] = {
+    bundles.BUNDLE_FORMAT: verification_pb2.BUNDLE_FORMAT_DOCUMENT,
+    bundles.LINES_FORMAT: verification_pb2.BUNDLE_FORMAT_LINES,
+    bundles.PLAN_FORMATS[bundles.BUNDLE_FORMAT]: verification_pb2.BUNDLE_FORMAT_DOCUMENT,
+    bundles.PLAN_FORMATS[bundles.LINES_FORMAT]: verification_pb2.BUNDLE_FORMAT_LINES,
+}
+ABANDON_REASON_PREFIX = "ABANDON_REASON_"
+SUBSTITUTION_REASON_PREFIX = "SUBSTITUTION_REASON_"
+
+
+def reason_code(enum: EnumDescriptor, value: int, prefix: str) -> str:
+    """The domain's reason code of a proto reason (``ABANDON_REASON_DATA_ERROR`` -> ``DATA_ERROR``).
+
+    UNSPECIFIED is "" and a number the server does not know its digits, so that the use case's check of its
+    closed list refuses both (``ENUM_VALUE_UNKNOWN`` at ``reason``)."""
+    if value == 0:
+        return ""
+    known = enum.values_by_number.get(value)
+    return known.name.removeprefix(prefix) if known is not None else str(value)
+
+
+def substitution_reason_pb(code: str) -> verification_pb2.SubstitutionReason.ValueType:
+    """The proto value of a stored substitution reason code."""
+    return verification_pb2.SubstitutionReason.Value(SUBSTITUTION_REASON_PREFIX + code)
 
 
 def _declaration(source: verification_pb2.EntropySource, v: Violations) -> dict[str, Any]:
-    kind = source.kind or "local-secret"
+    kind = ENTROPY_KIND.get(source.kind)
     if kind == "local-secret":
         return {"kind": kind}
     if kind == "beacon":
@@ -32,21 +70,29 @@ def _declaration(source: verification_pb2.EntropySource, v: Violations) -> dict[
         return {
             "kind": kind,
             "parties": [{"name": p.name, "commitment": p.commitment} for p in source.parties],
-            "reveal_deadline": source.reveal_deadline,
+            "reveal_deadline": _utc_text(source.reveal_deadline)
+            if source.HasField("reveal_deadline")
+            else "",
             "fallback": {"beacon": source.beacon, "round": source.beacon_round},
         }
-    v.add("entropy_source.kind", "must be commit-reveal, beacon or local-secret", reason="ENUM_VALUE_UNKNOWN")
+    v.add("entropy_source.kind", f"unknown value {source.kind}", reason="ENUM_VALUE_UNKNOWN")
     return {}
+
+
+def _utc_text(moment: Timestamp) -> str:
+    """A timestamp as the RFC 3339 text the manifest records, in UTC (``2026-12-05T01:00:00+00:00``)."""
+    return moment.ToDatetime(tzinfo=dt.UTC).isoformat()
 
 
 def substitution_to_pb(s: Substitution) -> verification_pb2.Substitution:
     return verification_pb2.Substitution(
+        name=names.SUBSTITUTIONS.format(s.id),
         id=s.id,
         draw_id=s.draw_id,
         position=s.position,
         removed_badge=s.removed_badge,
         replacement_badge=s.replacement_badge,
-        reason=s.reason_code,
+        reason=substitution_reason_pb(s.reason_code),
         evidence_hash=s.evidence_hash,
         state=SUBSTITUTION_STATE_PB[s.state],
         entropy_source=s.entropy_source,
@@ -56,6 +102,7 @@ def substitution_to_pb(s: Substitution) -> verification_pb2.Substitution:
 
 def checkpoint_to_pb(cp: Checkpoint) -> verification_pb2.Checkpoint:
     return verification_pb2.Checkpoint(
+        name=names.CHECKPOINTS.format(cp.tree_size),
         tree_size=cp.tree_size,
         root_hash=cp.root_hash,
         public_key=cp.public_key,
@@ -72,7 +119,7 @@ class VerifiableDrawServicer(verification_pb2_grpc.VerifiableDrawServiceServicer
 
     def CommitDraw(self, request: verification_pb2.CommitDrawRequest, context: grpc.ServicerContext) -> Any:
         v = Violations()
-        as_of = convert.parse_optional_date(request.as_of, "as_of", v)
+        as_of = convert.date_from_pb(request.as_of, "as_of", v, required=False)
         if not request.task_id:
             v.add("task_id", "is required", reason="FIELD_REQUIRED")
         declaration = _declaration(request.entropy_source, v)
@@ -111,7 +158,9 @@ class VerifiableDrawServicer(verification_pb2_grpc.VerifiableDrawServiceServicer
         draw = draw_lifecycle.abandon_draw(
             self._s.unit_of_work(),
             draw_id=request.draw_id,
-            reason=request.reason,
+            reason=reason_code(
+                verification_pb2.AbandonReason.DESCRIPTOR, request.reason, ABANDON_REASON_PREFIX
+            ),
             note=request.note,
             caller=caller_of(context, request.request_id),
             max_abandons=self._s.max_abandons_per_task,
@@ -127,7 +176,9 @@ class VerifiableDrawServicer(verification_pb2_grpc.VerifiableDrawServiceServicer
                 request.draw_id,
                 request.position,
                 request.badge_number,
-                request.reason,
+                reason_code(
+                    verification_pb2.SubstitutionReason.DESCRIPTOR, request.reason, SUBSTITUTION_REASON_PREFIX
+                ),
                 request.evidence_hash,
                 request.beacon,
                 request.beacon_round,
@@ -183,7 +234,7 @@ class VerifiableDrawServicer(verification_pb2_grpc.VerifiableDrawServiceServicer
             request.draw_id, variant=variant, chunk_bytes=bundles.CHUNK_BYTES
         )
         try:
-            header = verification_pb2.DrawBundle(draw_id=request.draw_id, variant=variant)
+            header = verification_pb2.DrawBundle(draw_id=request.draw_id, variant=BUNDLE_VARIANT_PB[variant])
             # the message's size: the header fields, then field 3 (one tag byte, the varint length, the bytes)
             size = header.ByteSize() + 1 + _varint_size(built.size) + built.size
             limit = self._s.max_message_bytes
@@ -223,8 +274,9 @@ class VerifiableDrawServicer(verification_pb2_grpc.VerifiableDrawServiceServicer
                 following = next(chunks, None)
                 chunk = verification_pb2.DrawBundleChunk(offset=offset, data=data)
                 if first:
-                    chunk.draw_id, chunk.variant, chunk.total_size_bytes = built.draw_id, variant, built.size
-                    chunk.format = built.form  # the format written: /2 for a dualdraw-draw/4 draw
+                    chunk.draw_id, chunk.total_size_bytes = built.draw_id, built.size
+                    # the form written (its version, /2 for a dualdraw-draw/4 draw, is in the content)
+                    chunk.variant, chunk.format = BUNDLE_VARIANT_PB[variant], BUNDLE_FORMAT_PB[built.form]
                     first = False
                 if following is None:
                     chunk.content_sha256 = built.sha256
@@ -285,7 +337,8 @@ class AuditLogServicer(verification_pb2_grpc.AuditLogServiceServicer):
     def GetCheckpoint(
         self, request: verification_pb2.GetCheckpointRequest, context: grpc.ServicerContext
     ) -> verification_pb2.Checkpoint:
-        return checkpoint_to_pb(audit_log.get_checkpoint(self._s.unit_of_work(), request.tree_size))
+        size = names.checkpoint_size(request.name)
+        return checkpoint_to_pb(audit_log.get_checkpoint(self._s.unit_of_work(), size))
 
     def GetInclusionProof(
         self, request: verification_pb2.GetInclusionProofRequest, context: grpc.ServicerContext

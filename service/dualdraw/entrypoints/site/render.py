@@ -205,7 +205,7 @@ def render_site(client: DualdrawClient, out_dir: Path, *, today: dt.date | None 
     )
     departments = sorted({(r["department_id"], r["department_name"]) for r in results + draws})
     department_names = dict(departments) | {a["department_id"]: a["department_name"] for a in abandoned}
-    item_names = {v.code: v.item.name for v in items}
+    item_names = {v.code: v.item.display_name for v in items}
     plans = [
         [
             site_plans.version_row(

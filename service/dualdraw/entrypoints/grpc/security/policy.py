@@ -24,7 +24,8 @@ ResourceKind = Literal[
     "department", "task", "draw", "object", "inspector", "complaint", "risk_assessment", "designation",
     "import", "substitution", "item", "transfer", "plan", "filing", "filing_parent", "result", "follow_up",
     "objection", "checklist", "assignment", "inspection_record", "draw_name", "department_name", "item_name",
-    "expert_draw", "expert_import",
+    "expert_draw", "expert_import", "object_name", "inspector_name", "complaint_name", "risk_assessment_name",
+    "designation_name",
 ]  # fmt: skip
 WhenEmpty = Literal["own", "root", "required", "skip"]
 
@@ -89,19 +90,19 @@ POLICIES: dict[str, MethodPolicy] = {
     _m(DIR, "ImportDirectory"): rule(D, on=Target("import", ""), writes=True),
     # a move: the caller's subtree holds the record's current department and the target (resources)
     _m(DIR, "TransferRecord"): rule(D, on=Target("transfer", "key"), writes=True),
-    _m(DIR, "GetDepartment"): rule(*STAFF, on=Target("department", "id")),
+    _m(DIR, "GetDepartment"): rule(*STAFF, on=Target("department_name", "name")),
     _m(DIR, "ListDepartments"): rule(*STAFF, on=Target("department", "root_id", "own")),
-    _m(DIR, "GetObject"): rule(*STAFF, on=Target("object", "credit_code")),
+    _m(DIR, "GetObject"): rule(*STAFF, on=Target("object_name", "name")),
     _m(DIR, "ListObjects"): rule(*STAFF, on=Target("department", "department_id", "own")),
-    _m(DIR, "GetInspector"): rule(*STAFF, on=Target("inspector", "badge_number")),
+    _m(DIR, "GetInspector"): rule(*STAFF, on=Target("inspector_name", "name")),
     _m(DIR, "ListInspectors"): rule(*STAFF, on=Target("department", "department_id", "own")),
-    _m(DIR, "GetComplaint"): rule(*STAFF, on=Target("complaint", "id")),
+    _m(DIR, "GetComplaint"): rule(*STAFF, on=Target("complaint_name", "name")),
     _m(DIR, "ListComplaints"): rule(*STAFF, on=Target("object", "credit_code", "root")),
     _m(DIR, "GetCampaign"): rule(*STAFF),  # campaigns are announced to every level below the organiser
     _m(DIR, "ListCampaigns"): rule(*STAFF),
-    _m(DIR, "GetRiskAssessment"): rule(*STAFF, on=Target("risk_assessment", "id")),
+    _m(DIR, "GetRiskAssessment"): rule(*STAFF, on=Target("risk_assessment_name", "name")),
     _m(DIR, "ListRiskAssessments"): rule(*STAFF, on=Target("object", "credit_code", "root")),
-    _m(DIR, "GetStatutoryDesignation"): rule(*STAFF, on=Target("designation", "id")),
+    _m(DIR, "GetStatutoryDesignation"): rule(*STAFF, on=Target("designation_name", "name")),
     _m(DIR, "ListStatutoryDesignations"): rule(*STAFF, on=Target("object", "credit_code", "root")),
     # -- the item catalogue (policy staff own it; everyone inside reads it) -------------------------
     _m(ITEMS, "CreateInspectionItem"): rule(

@@ -35,7 +35,10 @@ def _draw_department(uow: UnitOfWork, draw_id: str) -> str | None:
 
 
 _NAMED = {"department_name": ("department", "departments/"), "draw_name": ("draw", "draws/"),
-          "item_name": ("item", "items/")}  # fmt: skip
+          "item_name": ("item", "items/"), "object_name": ("object", "objects/"),
+          "inspector_name": ("inspector", "inspectors/"), "complaint_name": ("complaint", "complaints/"),
+          "risk_assessment_name": ("risk_assessment", "riskAssessments/"),
+          "designation_name": ("designation", "statutoryDesignations/")}  # fmt: skip
 """Kinds given as a resource name (``draws/{draw}``); a bare id is taken too (a filled-in default)."""
 
 
