@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any, Final
@@ -21,7 +22,7 @@ from dualdraw.domain.draw.object_plan import (
     RaisedRow,
     leaf_bytes,
 )
-from dualdraw.verifier.fields import hex64, integer, list_of, need, obj, text
+from dualdraw.verifier.fields import Mismatch, hex64, integer, list_of, need, obj, text
 
 PLAN_BUNDLE_FORMAT: Final = "dualdraw-bundle/2"
 PLAN_LINES_FORMAT: Final = "dualdraw-bundle-lines/2"
@@ -37,6 +38,12 @@ def _badges(value: Any, where: str) -> tuple[str, ...]:
 
 
 _PLAN_KEYS = frozenset(PLAN_LEAF_FIELDS)
+_PLAIN_LINE = re.compile(
+    rb'\{"code":"([^"\\\x00-\x1f]*)","conflicts":\[\],"department_id":"([^"\\\x00-\x1f]*)",'
+    rb'"office":"([^"\\\x00-\x1f]*)","recent":\[\],"salt":"[0-9a-f]{64}"\}'
+)
+"""A plan leaf line without barred badges whose texts need no escape: canonical JSON as it stands (RFC
+8785 writes every other character, U+007F and non-ASCII included, as itself)."""
 _SALT = re.compile(r"[0-9a-f]{64}")
 
 
@@ -116,7 +123,28 @@ class FullPlan:
         self.digest = hashlib.sha256()
 
     def add(self, n: int, value: Any, data: bytes | None = None) -> None:
-        row, leaf = plan_leaf_row(value, f"plan[{n}]", data)
+        self._add(n, *plan_leaf_row(value, f"plan[{n}]", data))
+
+    def add_line(self, n: int, line: bytes) -> None:
+        """A line of the line form: a canonical plan leaf without barred badges and without characters
+        that JSON escapes (most rows) is read by one pattern; any other line is parsed and checked."""
+        plain = _PLAIN_LINE.fullmatch(line)
+        if plain is not None:
+            try:
+                code, department_id, office = (g.decode("utf-8") for g in plain.groups())
+            except UnicodeDecodeError:
+                pass
+            else:
+                self._add(n, PlanRow(code, department_id, office), leaf_hash(line))
+                return
+        try:
+            value = json.loads(line)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise Mismatch(f"plan[{n}]: not valid UTF-8 JSON ({exc})") from None
+        need(isinstance(value, dict) and leaf_bytes(value) == line, f"plan[{n}]: not in canonical form")
+        self.add(n, value, line)
+
+    def _add(self, n: int, row: PlanRow, leaf: bytes) -> None:
         need(row.code > self.previous, f"plan[{n}].code: not in ascending order of codes (or a duplicate)")
         need("\n" not in row.code, f"plan[{n}].code: holds a newline")
         self.digest.update(row.code.encode("utf-8") if self.count == 0 else b"\n" + row.code.encode("utf-8"))
