@@ -179,7 +179,7 @@ def _verify(
                 leaves = _LeafSort()
                 plan = FullPlan(leaves.add, eligible.selected_codes())
                 for n, line in enumerate(rows):
-                    plan.add(n, _leaf_row(line, f"plan[{n}]"))
+                    plan.add_line(n, line)
                 plan.finish(drawn.objects, leaves.root())
                 drawn.plan = ObjectPlan(plan.rows, drawn.plan.raised)
             else:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
+import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any, Final
 
@@ -20,7 +22,7 @@ from dualdraw.domain.draw.object_plan import (
     RaisedRow,
     leaf_bytes,
 )
-from dualdraw.verifier.fields import hex64, integer, list_of, need, obj, text
+from dualdraw.verifier.fields import Mismatch, hex64, integer, list_of, need, obj, text
 
 PLAN_BUNDLE_FORMAT: Final = "dualdraw-bundle/2"
 PLAN_LINES_FORMAT: Final = "dualdraw-bundle-lines/2"
@@ -28,13 +30,45 @@ PUBLIC_PLAN_FIELDS: Final = ("index", "leaf", "proof")
 
 
 def _badges(value: Any, where: str) -> tuple[str, ...]:
+    if value == []:
+        return ()
     badges = [text(b, where) for b in list_of(value, where)]
     need(all(a < b for a, b in itertools.pairwise(badges)), f"{where}: not ascending and distinct")
     return tuple(badges)
 
 
-def plan_leaf_row(value: Any, where: str) -> tuple[PlanRow, bytes]:
-    """One plan leaf (exact members and types; badge lists ascending) and its leaf hash."""
+_PLAN_KEYS = frozenset(PLAN_LEAF_FIELDS)
+_PLAIN_LINE = re.compile(
+    rb'\{"code":"([^"\\\x00-\x1f]*)","conflicts":\[\],"department_id":"([^"\\\x00-\x1f]*)",'
+    rb'"office":"([^"\\\x00-\x1f]*)","recent":\[\],"salt":"[0-9a-f]{64}"\}'
+)
+"""A plan leaf line without barred badges whose texts need no escape: canonical JSON as it stands (RFC
+8785 writes every other character, U+007F and non-ASCII included, as itself)."""
+_SALT = re.compile(r"[0-9a-f]{64}")
+
+
+def _plain_leaf(r: Any) -> bool:
+    """Whether ``r`` is a well-formed plan leaf without barred badges (most rows), checked in one go; any
+    other row goes through the field-by-field checks, which name what is wrong."""
+    return (
+        type(r) is dict
+        and r.keys() == _PLAN_KEYS
+        and r["conflicts"] == []
+        and r["recent"] == []
+        and type(r["code"]) is str
+        and type(r["department_id"]) is str
+        and type(r["office"]) is str
+        and type(r["salt"]) is str
+        and _SALT.fullmatch(r["salt"]) is not None
+    )
+
+
+def plan_leaf_row(value: Any, where: str, data: bytes | None = None) -> tuple[PlanRow, bytes]:
+    """One plan leaf (exact members and types; badge lists ascending) and its leaf hash; ``data``, when
+    given, is the leaf's canonical text already proven (a line of the line form)."""
+    if _plain_leaf(value):
+        row = PlanRow(value["code"], value["department_id"], value["office"])
+        return row, leaf_hash(leaf_bytes(value) if data is None else data)
     r = obj(value, PLAN_LEAF_FIELDS, where)
     row = PlanRow(
         text(r["code"], f"{where}.code"),
@@ -44,7 +78,7 @@ def plan_leaf_row(value: Any, where: str) -> tuple[PlanRow, bytes]:
         _badges(r["recent"], f"{where}.recent"),
     )
     hex64(r["salt"], f"{where}.salt")
-    return row, leaf_hash(leaf_bytes(r))
+    return row, leaf_hash(leaf_bytes(r) if data is None else data)
 
 
 def raised_leaf_row(value: Any, where: str) -> tuple[RaisedRow, bytes]:
@@ -88,11 +122,31 @@ class FullPlan:
         self.previous = ""
         self.digest = hashlib.sha256()
 
-    def add(self, n: int, value: Any) -> None:
-        where = f"plan[{n}]"
-        row, leaf = plan_leaf_row(value, where)
-        need(row.code > self.previous, f"{where}.code: not in ascending order of codes (or a duplicate)")
-        need("\n" not in row.code, f"{where}.code: holds a newline")
+    def add(self, n: int, value: Any, data: bytes | None = None) -> None:
+        self._add(n, *plan_leaf_row(value, f"plan[{n}]", data))
+
+    def add_line(self, n: int, line: bytes) -> None:
+        """A line of the line form: a canonical plan leaf without barred badges and without characters
+        that JSON escapes (most rows) is read by one pattern; any other line is parsed and checked."""
+        plain = _PLAIN_LINE.fullmatch(line)
+        if plain is not None:
+            try:
+                code, department_id, office = (g.decode("utf-8") for g in plain.groups())
+            except UnicodeDecodeError:
+                pass
+            else:
+                self._add(n, PlanRow(code, department_id, office), leaf_hash(line))
+                return
+        try:
+            value = json.loads(line)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise Mismatch(f"plan[{n}]: not valid UTF-8 JSON ({exc})") from None
+        need(isinstance(value, dict) and leaf_bytes(value) == line, f"plan[{n}]: not in canonical form")
+        self.add(n, value, line)
+
+    def _add(self, n: int, row: PlanRow, leaf: bytes) -> None:
+        need(row.code > self.previous, f"plan[{n}].code: not in ascending order of codes (or a duplicate)")
+        need("\n" not in row.code, f"plan[{n}].code: holds a newline")
         self.digest.update(row.code.encode("utf-8") if self.count == 0 else b"\n" + row.code.encode("utf-8"))
         self.previous = row.code
         self.count += 1
