@@ -15,7 +15,9 @@ same database, alternating with this one's.
 a ``dualdraw serve`` subprocess (its draw process does the draw), the call timed by the client, the draw
 process's peak resident memory (``VmHWM``, with its rules worker's apart) and the server's own stage log
 (``StageLog`` lines on its stderr, kept in ``--server-log``); on PostgreSQL the one-query SQL draw of
-``bench.sql_floor`` is then timed on the same copy and ``draw_to_sql_floor`` reported.
+``bench.sql_floor`` is then timed on the same copy and ``draw_to_sql_floor`` reported. Three seconds into
+the draw another caller creates a task: ``write_during_draw`` says whether that write went through and
+``write_during_draw_s`` how long it took (on SQLite a writer waits at most its 30 s busy timeout).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -163,6 +166,25 @@ def draw(database_url: str) -> dict[str, Any]:
     }
 
 
+def _write_meanwhile(target: str, result: dict[str, Any]) -> None:
+    """Three seconds into the draw, another caller creates a task (a write): how long it waited, and
+    whether it failed (on SQLite, a writer waits at most the 30 s busy timeout for the write lock)."""
+    from dualdraw.v1 import tasks_pb2
+    from dualdraw_client import DualdrawClient
+
+    time.sleep(3)
+    with DualdrawClient(target, actor="bench-writer", timeout=120) as other:
+        start = time.perf_counter()
+        try:
+            other.create_task(
+                tasks_pb2.Task(item_code=ITEM.code, department_id=PROVINCE, ratio=RATIO, team_size=2)
+            )
+            result["write_during_draw"] = "ok"
+        except Exception as exc:  # the outcome is what is measured
+            result["write_during_draw"] = f"failed: {str(exc)[:120]}"
+        result["write_during_draw_s"] = round(time.perf_counter() - start, 3)
+
+
 def api(database_url: str, server_log: str) -> dict[str, Any]:
     from dualdraw.v1 import tasks_pb2
     from dualdraw_client import DualdrawClient
@@ -205,9 +227,12 @@ def api(database_url: str, server_log: str) -> dict[str, Any]:
                 tasks_pb2.Task(item_code=ITEM.code, department_id=PROVINCE, ratio=RATIO, team_size=2)
             )
             time.sleep(2)  # the draw process and its rules worker have started
+            writer = threading.Thread(target=_write_meanwhile, args=(target, result))
             start = time.perf_counter()
+            writer.start()
             drawn = client.draw(task.id, as_of=AS_OF)
             result["draw_s"] = round(time.perf_counter() - start, 3)
+            writer.join()
             result["eligible"] = drawn.eligible_count
             result["selected"] = drawn.selected_count
         result["children_peak_rss_mb"] = _children_peak_rss_mb(server.pid)

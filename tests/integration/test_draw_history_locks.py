@@ -77,9 +77,7 @@ def test_draws_that_only_add_to_the_history_share_and_a_reader_waits_for_them(
             reader.lifecycle.lock_history_scope({"c-hz"}, exclusive=True)
 
 
-def test_sqlite_draws_under_the_writer_lock_hold_it(
-    store: Store, database_url: str
-) -> None:
+def test_sqlite_draws_under_the_writer_lock_hold_it(store: Store, database_url: str) -> None:
     if not database_url.startswith("sqlite"):
         pytest.skip("SQLite's writer lock")
     with store.unit_of_work() as uow:

@@ -326,8 +326,14 @@ class Draw:
 
     @property
     def rehearsal(self) -> bool:
-        """Drawn to rehearse a plan entry: its committed manifest says so (``"rehearsal": true``)."""
-        return bool(self.manifest_json) and json.loads(self.manifest_json).get("rehearsal") is True
+        """Drawn to rehearse a plan entry: its committed manifest says so (``"rehearsal": true``).
+
+        The manifest is canonical JSON (no blanks; a quote inside a string is escaped), so a manifest
+        without the text ``"rehearsal":true`` has no such key and is not parsed: a 1M draw's manifest
+        (50 MB) took seconds to parse for every ``Draw`` answered."""
+        if '"rehearsal":true' not in self.manifest_json:
+            return False
+        return json.loads(self.manifest_json).get("rehearsal") is True
 
 
 @dataclass(frozen=True)
