@@ -164,7 +164,7 @@ def test_a_chunk_converted_column_by_column_equals_its_records_converted_one_by_
     "bad",
     [
         _variant(credit_code=" "),
-        _variant(name=""),
+        _variant(display_name=""),
         _variant(region_code=" "),
         _variant(registering_department_id=""),
         _variant(risk_class=0),

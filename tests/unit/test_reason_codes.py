@@ -50,6 +50,6 @@ def test_every_fact_kind_bundle_variant_format_and_entropy_kind_has_its_enum_val
     assert set(FACT_KIND_PB) == set(FactKind)
     assert sorted(FACT_KIND_PB.values()) == [v.number for v in rules_pb2.FactKind.DESCRIPTOR.values[1:]]
     assert set(BUNDLE_VARIANT_PB) == {bundles.FULL, bundles.PUBLIC}
-    assert set(BUNDLE_FORMAT_PB) == {bundles.BUNDLE_FORMAT, bundles.LINES_FORMAT}
+    assert set(BUNDLE_FORMAT_PB) == {*bundles.FORMATS, *bundles.PLAN_FORMATS.values()}
     assert set(ENTROPY_KIND) == {v.number for v in verification_pb2.EntropySourceKind.DESCRIPTOR.values}
     assert set(ENTROPY_KIND.values()) == {"local-secret", "beacon", "commit-reveal"}

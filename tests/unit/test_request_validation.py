@@ -101,7 +101,7 @@ def test_an_import_s_objects_pass_exactly_when_none_has_a_bad_string_and_are_nam
     check finds exactly the bad strings, and names them as the record-by-record walk does."""
     objects = [
         directory_pb2.InspectionObject(
-            credit_code=code, name=name, industry=industry, business_lines=lines, office=office
+            credit_code=code, display_name=name, industry=industry, business_lines=lines, office=office
         )
         for code, name, industry, lines, office in records
     ]

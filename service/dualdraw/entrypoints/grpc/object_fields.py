@@ -25,8 +25,10 @@ STRING_FIELDS = (
     "registering_department_id",
     "industry",
     "office",
+    "name",
 )
-"""The singular string fields of ``InspectionObject``; ``business_lines`` is its one repeated one."""
+"""The singular string fields of ``InspectionObject`` (``name``, the resource name, is ignored by an import
+but checked like any string); ``business_lines`` is its one repeated one."""
 _READ = attrgetter(*STRING_FIELDS, "business_lines", "risk_class", "status")
 
 
@@ -40,6 +42,7 @@ class ObjectFields:
     registering_department_ids: tuple[str, ...]
     industries: tuple[str, ...]
     offices: tuple[str, ...]
+    resource_names: tuple[str, ...]
     business_lines: tuple[tuple[str, ...], ...]
     risk_classes: tuple[int, ...]
     statuses: tuple[int, ...]
@@ -53,11 +56,12 @@ class ObjectFields:
             self.registering_department_ids,
             self.industries,
             self.offices,
+            self.resource_names,
             chain.from_iterable(self.business_lines),
         )
 
 
-_EMPTY = ObjectFields((), (), (), (), (), (), (), (), ())
+_EMPTY = ObjectFields((), (), (), (), (), (), (), (), (), ())
 
 
 class _LastRead(threading.local):
@@ -74,8 +78,8 @@ def object_fields(objects: Sequence[directory_pb2.InspectionObject], *, keep: bo
     if _last.objects is objects:
         fields = _last.fields
     else:
-        codes, names, regions, departments, industries, offices, lines, risks, statuses = (
-            zip(*map(_READ, objects), strict=True) if objects else ((),) * 9
+        codes, names, regions, departments, industries, offices, resource_names, lines, risks, statuses = (
+            zip(*map(_READ, objects), strict=True) if objects else ((),) * 10
         )
         fields = ObjectFields(
             codes,
@@ -84,6 +88,7 @@ def object_fields(objects: Sequence[directory_pb2.InspectionObject], *, keep: bo
             departments,
             industries,
             offices,
+            resource_names,
             tuple(map(tuple, lines)),
             risks,
             statuses,
