@@ -25,6 +25,7 @@ from dualdraw_client import (
     InvalidArgumentError,
     NotFoundError,
 )
+from dualdraw_client.decimals import decimal_pb
 
 from .conftest import Served
 
@@ -41,7 +42,7 @@ def demo_task(client: DualdrawClient, **overrides: object) -> tasks_pb2.Task:
     fields: dict[str, object] = {
         "item_code": suggested.item_code,
         "department_id": suggested.department_id,
-        "ratio": suggested.ratio,
+        "ratio": decimal_pb(suggested.ratio),
         "team_size": suggested.team_size,
         "title": suggested.title,
     }
@@ -179,8 +180,8 @@ def test_infeasible_teams_fail_the_draw_and_write_nothing(
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [
-        ({"ratio": "0"}, "task.ratio"),
-        ({"ratio": "1.5"}, "task.ratio"),
+        ({"ratio": decimal_pb("0")}, "task.ratio"),
+        ({"ratio": decimal_pb("1.5")}, "task.ratio"),
         ({"team_size": 1}, "task.team_size"),
         ({"department_id": "999999-NONE"}, "task.department_id"),
         ({"item_code": "NO-SUCH-ITEM"}, "task.item_code"),

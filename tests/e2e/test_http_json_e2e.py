@@ -32,14 +32,15 @@ from dualdraw.service_layer.demo_directory import HIGH_TECH_ZONE, LUNAN
 from dualdraw.service_layer.demo_loader import load_demo
 from dualdraw.v1 import tasks_pb2, tasks_pb2_grpc
 from dualdraw_client import DualdrawClient
+from dualdraw_client.decimals import decimal_pb
 from dualdraw_client.errors import DualdrawError
 from tests.e2e.conftest import RULES
 from tests.e2e.http_calls import Reply, curl, frame, frames, post, post_stream
 from tests.e2e.test_deadlines_e2e import _draw_calls, _reached
 from tests.security.conftest import KEYS, secured_settings
 
-TASK = {"itemCode": "TS-SE-01", "departmentId": HIGH_TECH_ZONE, "ratio": "0.1", "teamSize": 2}
-AS_OF = "2026-12-01"
+TASK = {"itemCode": "TS-SE-01", "departmentId": HIGH_TECH_ZONE, "ratio": {"value": "0.1"}, "teamSize": 2}
+AS_OF = {"year": 2026, "month": 12, "day": 1}  # google.type.Date in proto JSON
 BROWSER_ORIGIN = "http://127.0.0.1:9"  # an origin allowed to call (no page is served from it here)
 
 
@@ -184,7 +185,7 @@ def test_a_plain_http_client_imports_draws_and_replays_a_draw_by_its_request_id(
 
 
 def test_a_validation_error_carries_the_same_field_violations_as_grpc(http: Http) -> None:
-    bad = {**TASK, "ratio": "7"}
+    bad = {**TASK, "ratio": {"value": "7"}}
     reply = post(http.base, "dualdraw.v1.TaskService/CreateTask", {"task": bad})
     assert reply.status == 400
     assert reply.body["code"] == "invalid_argument"
@@ -192,7 +193,9 @@ def test_a_validation_error_carries_the_same_field_violations_as_grpc(http: Http
     assert [v["field"] for v in violations] == ["task.ratio"]
     with DualdrawClient(http.target, actor="grpc-user") as client, pytest.raises(DualdrawError) as caught:
         client.create_task(
-            tasks_pb2.Task(item_code="TS-SE-01", department_id=HIGH_TECH_ZONE, ratio="7", team_size=2)
+            tasks_pb2.Task(
+                item_code="TS-SE-01", department_id=HIGH_TECH_ZONE, ratio=decimal_pb("7"), team_size=2
+            )
         )
     assert reply.reason() == caught.value.reason
     assert [v.field for v in caught.value.field_violations] == ["task.ratio"]

@@ -35,6 +35,8 @@ from dualdraw.v1 import (
     tasks_pb2,
     verification_pb2,
 )
+from dualdraw_client.dates import date_pb
+from dualdraw_client.decimals import decimal_pb
 from tests.security.conftest import Secured, Side, bearer
 
 SIDE_FIELD = {
@@ -301,9 +303,9 @@ def _plan_entry(entry_id: str = "") -> Any:
         id=entry_id,
         item_code="TS-PQ-01",
         item_version=1,
-        ratio="0.2",
-        window_start="2026-01-01",
-        window_end="2026-12-31",
+        ratio=decimal_pb("0.2"),
+        window_start=date_pb("2026-01-01"),
+        window_end=date_pb("2026-12-31"),
     )
 
 
@@ -337,14 +339,14 @@ SIBLING_CASES: dict[str, dict[str, Build]] = {
     "/dualdraw.v1.PublicationService/ReviseInspectionItem": {
         "item": lambda s: publication_pb2.ReviseInspectionItemRequest(
             item=_item(s, s.outside.item_code),
-            effective_from="2026-01-01",
+            effective_from=date_pb("2026-01-01"),
             change_summary="x",
             change_legal_basis="x",
         ),
     },
     "/dualdraw.v1.PublicationService/PublishItemList": {
         "every item": lambda s: publication_pb2.PublishItemListRequest(
-            effective_from="2026-01-01", change_summary="x", change_legal_basis="x"
+            effective_from=date_pb("2026-01-01"), change_summary="x", change_legal_basis="x"
         ),
     },
     RELOAD_RULES: {"the rule set": lambda s: rules_pb2.ReloadRulesRequest()},
@@ -353,7 +355,7 @@ SIBLING_CASES: dict[str, dict[str, Build]] = {
             task=tasks_pb2.Task(
                 item_code="TS-PQ-01",
                 department_id=s.outside.department_id,
-                ratio="1/10",
+                ratio=decimal_pb("1/10"),
                 team_size=2,
                 title="x",
             )

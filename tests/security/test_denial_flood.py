@@ -23,6 +23,7 @@ from dualdraw.service_layer.ports import PageRequest
 from dualdraw.settings import Settings
 from dualdraw.v1 import draws_pb2, items_pb2, items_pb2_grpc, tasks_pb2, tasks_pb2_grpc
 from dualdraw_client import DualdrawClient
+from dualdraw_client.decimals import decimal_pb
 from tests.security.conftest import KEYS, Secured, bearer, denial_count, secured_settings
 
 GET_TASK = "/dualdraw.v1.TaskService/GetTask"
@@ -87,7 +88,9 @@ def test_a_bad_token_flood_is_aggregated_counted_and_does_not_starve_draws(secur
         operator = secured.token(Role.DRAW_OPERATOR, department=LUNAN, subject="operator")
         with DualdrawClient(secured.target, token=operator, timeout=60) as client:
             task = client.create_task(
-                tasks_pb2.Task(item_code="TS-PQ-01", department_id=LUNAN, ratio="0.1", team_size=2)
+                tasks_pb2.Task(
+                    item_code="TS-PQ-01", department_id=LUNAN, ratio=decimal_pb("0.1"), team_size=2
+                )
             )
             drawn = client.draw(task.id, "2026-12-01")
         assert drawn.task_id == task.id

@@ -32,6 +32,8 @@ from dualdraw.v1 import (
     tasks_pb2,
     tasks_pb2_grpc,
 )
+from dualdraw_client.dates import date_pb
+from dualdraw_client.decimals import decimal_pb
 
 T = TypeVar("T")
 
@@ -99,13 +101,13 @@ def make_draw(task_id: str = "t-1") -> draws_pb2.Draw:
         manifest_hash="ef" * 32,
         rule_set_hash=RULE_SET_HASH,
         rule_set_version="2025.1",
-        as_of="2025-03-01",
+        as_of=date_pb("2025-03-01"),
         in_scope_count=120,
         excluded_count=8,
         eligible_count=112,
         selected_count=3,
         team_size=2,
-        ratio="0.03",
+        ratio=decimal_pb("0.03"),
         eligible_digest="12" * 32,
         inspector_pool_digest="34" * 32,
     )
@@ -201,7 +203,7 @@ class Fake:
                 id=f"t-{i}",
                 item_code="SE-001",
                 department_id="130203-GXQ",
-                ratio="0.03",
+                ratio=decimal_pb("0.03"),
                 team_size=2,
                 title="2025年特种设备抽查",
                 scope=tasks_pb2.TaskScope(region_code="130203", industries=["C13", "C14"]),
@@ -442,7 +444,8 @@ class DrawServicer(draws_pb2_grpc.DrawServiceServicer):
     def Draw(self, request, context):
         self.fake.enter("Draw", request, context)
         draw = make_draw(request.task_id)
-        draw.as_of = request.as_of or "2025-03-01"
+        if request.HasField("as_of"):
+            draw.as_of.CopyFrom(request.as_of)
         return draw
 
     def GetDraw(self, request, context):

@@ -10,6 +10,8 @@ from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.type import date_pb2 as _date_pb2
+from google.type import decimal_pb2 as _decimal_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -140,8 +142,6 @@ class Draw(_message.Message):
     """Hex SHA-256 of the rule set used for the exclusions, and its version label."""
     rule_set_version: _builtins.str
     """The rule set's version label."""
-    as_of: _builtins.str
-    """Calendar date the rules were evaluated at."""
     in_scope_count: _builtins.int
     """Objects in the task's scope."""
     excluded_count: _builtins.int
@@ -152,8 +152,6 @@ class Draw(_message.Message):
     """Objects selected."""
     team_size: _builtins.int
     """Inspectors per team."""
-    ratio: _builtins.str
-    """The task's ratio, a decimal string in (0, 1]."""
     eligible_digest: _builtins.str
     """Hex SHA-256 of the sorted eligible credit codes and of the inspector pool."""
     inspector_pool_digest: _builtins.str
@@ -176,6 +174,14 @@ class Draw(_message.Message):
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """When it was created (output only)."""
 
+    @_builtins.property
+    def as_of(self) -> _date_pb2.Date:
+        """Calendar date the rules were evaluated at."""
+
+    @_builtins.property
+    def ratio(self) -> _decimal_pb2.Decimal:
+        """The task's ratio, in (0, 1]."""
+
     def __init__(
         self,
         *,
@@ -190,13 +196,13 @@ class Draw(_message.Message):
         manifest_hash: _builtins.str = ...,
         rule_set_hash: _builtins.str = ...,
         rule_set_version: _builtins.str = ...,
-        as_of: _builtins.str = ...,
+        as_of: _date_pb2.Date | None = ...,
         in_scope_count: _builtins.int = ...,
         excluded_count: _builtins.int = ...,
         eligible_count: _builtins.int = ...,
         selected_count: _builtins.int = ...,
         team_size: _builtins.int = ...,
-        ratio: _builtins.str = ...,
+        ratio: _decimal_pb2.Decimal | None = ...,
         eligible_digest: _builtins.str = ...,
         inspector_pool_digest: _builtins.str = ...,
         state: Global___DrawState.ValueType = ...,
@@ -205,7 +211,7 @@ class Draw(_message.Message):
         entropy_note: _builtins.str = ...,
         rehearsal: _builtins.bool = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "create_time", b"create_time", "ratio", b"ratio"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "algorithm_version", b"algorithm_version", "as_of", b"as_of", "create_time", b"create_time", "eligible_count", b"eligible_count", "eligible_digest", b"eligible_digest", "entropy", b"entropy", "entropy_note", b"entropy_note", "entropy_source", b"entropy_source", "excluded_count", b"excluded_count", "id", b"id", "in_scope_count", b"in_scope_count", "inspector_pool_digest", b"inspector_pool_digest", "manifest_hash", b"manifest_hash", "ratio", b"ratio", "rehearsal", b"rehearsal", "rule_set_hash", b"rule_set_hash", "rule_set_version", b"rule_set_version", "seed", b"seed", "selected_count", b"selected_count", "state", b"state", "state_note", b"state_note", "state_reason", b"state_reason", "task_id", b"task_id", "team_size", b"team_size"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
@@ -371,23 +377,25 @@ class DrawRequest(_message.Message):
     """The task to draw; it must not have a live draw."""
     request_id: _builtins.str
     """Idempotency key (AIP-155): a retry with the same key gets the first answer, nothing is done twice."""
-    as_of: _builtins.str
-    """Date the exclusion rules are evaluated at (YYYY-MM-DD); empty means today (UTC+8)."""
     beacon_round: _builtins.int
     """The round of the server's pinned beacon (drand quicknet) whose signature gives the entropy; it must be
     produced after the commit. 0: the first round DUALDRAW_BEACON_DELAY_S after the commit, or, only with
     DUALDRAW_ALLOW_LOCAL_ENTROPY=1 (development), a local secret and the draw executed at once. A beacon
     draw is answered committed; ExecuteDraw with the round's signature executes it.
     """
+    @_builtins.property
+    def as_of(self) -> _date_pb2.Date:
+        """Date the exclusion rules are evaluated at; unset means today (UTC+8)."""
+
     def __init__(
         self,
         *,
         task_id: _builtins.str = ...,
         request_id: _builtins.str = ...,
-        as_of: _builtins.str = ...,
+        as_of: _date_pb2.Date | None = ...,
         beacon_round: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "beacon_round", b"beacon_round", "request_id", b"request_id", "task_id", b"task_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...

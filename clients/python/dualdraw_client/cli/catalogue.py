@@ -7,6 +7,7 @@ import argparse
 from dualdraw.v1 import items_pb2, tasks_pb2
 
 from ..client import DualdrawClient
+from ..decimals import decimal_pb, decimal_text
 from ..i18n import _
 from ..progress import spinner
 from .draws import BEACON_ROUND_WITH_DRAW_HELP, add_beacon_round, show_draw
@@ -55,7 +56,7 @@ def _task_pairs(task: tasks_pb2.Task) -> list[tuple[str, str]]:
         ("title", task.title),
         ("item", task.item_code),
         ("department", task.department_id),
-        ("ratio", task.ratio),
+        ("ratio", decimal_text(task.ratio)),
         ("team size", str(task.team_size)),
         ("region", task.scope.region_code or _("(whole territory)")),
         ("industries", ", ".join(task.scope.industries) or _("(all)")),
@@ -168,7 +169,7 @@ def _cmd_tasks_create(client: DualdrawClient, args: argparse.Namespace, out: Out
     task = tasks_pb2.Task(
         item_code=args.item or "",
         department_id=department or "",
-        ratio=args.ratio or "",
+        ratio=decimal_pb(args.ratio),
         team_size=args.team_size,
         plan_id=args.plan or "",
         plan_entry_id=args.entry or "",
@@ -218,7 +219,8 @@ def _task_policy(args: argparse.Namespace) -> tasks_pb2.TaskPolicy | None:
         return None
     return tasks_pb2.TaskPolicy(
         class_ratios=[
-            tasks_pb2.ClassRatio(risk_class=risk_class_value(c), ratio=r) for c, r in args.class_ratio or []
+            tasks_pb2.ClassRatio(risk_class=risk_class_value(c), ratio=decimal_pb(r))
+            for c, r in args.class_ratio or []
         ],
         complaint_threshold=args.complaint_threshold or 0,
         raise_window_days=args.raise_window_days or 0,
@@ -253,7 +255,7 @@ def _cmd_tasks_list(client: DualdrawClient, args: argparse.Namespace, out: Outpu
             t.id,
             t.item_code,
             t.department_id,
-            t.ratio,
+            decimal_text(t.ratio),
             str(t.team_size),
             t.scope.region_code,
             ",".join(t.scope.industries),

@@ -17,6 +17,7 @@ from google.protobuf.message import Message
 
 from dualdraw.v1 import directory_pb2, draws_pb2, tasks_pb2
 
+from ..dates import date_text
 from ..i18n import _
 
 _T = TypeVar("_T")
@@ -116,6 +117,29 @@ def exclusion_category_name(value: int) -> str:
     return enum_name(name, "EXCLUSION_CATEGORY_").lower()
 
 
+def _plain_values(message: Message, data: dict[str, Any]) -> None:
+    """Replaces in ``data`` (``message`` as proto JSON) every Date and Decimal by its text, at any depth."""
+    for field, value in message.ListFields():
+        if field.message_type is None or field.message_type.GetOptions().map_entry or field.name not in data:
+            continue
+        items = list(value) if field.is_repeated else [value]
+        plain = _PLAIN.get(field.message_type.full_name)
+        if plain is not None:
+            texts = [plain(item) for item in items]
+            data[field.name] = texts if field.is_repeated else texts[0]
+            continue
+        parts = data[field.name] if field.is_repeated else [data[field.name]]
+        for item, part in zip(items, parts, strict=True):
+            if isinstance(part, dict):  # well-known types (Timestamp...) are already text
+                _plain_values(item, part)
+
+
+_PLAIN: Final[dict[str, Callable[[Any], str]]] = {
+    "google.type.Date": date_text,
+    "google.type.Decimal": lambda d: str(d.value),
+}
+
+
 JSON_HELP: Final = "machine output: JSON (lists: one object a line)"
 
 
@@ -140,9 +164,13 @@ class Output:
 
     @staticmethod
     def to_dict(message: Message) -> dict[str, Any]:
-        return json_format.MessageToDict(
+        """Proto JSON with proto field names, a ``google.type.Date`` as ``YYYY-MM-DD`` text and a
+        ``google.type.Decimal`` as its decimal text (unset: absent)."""
+        data = json_format.MessageToDict(
             message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
         )
+        _plain_values(message, data)
+        return data
 
     def document(self, value: Message | dict[str, Any]) -> None:
         data = self.to_dict(value) if isinstance(value, Message) else value

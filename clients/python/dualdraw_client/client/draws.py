@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from dualdraw.v1 import audit_pb2, draws_pb2
 
+from ..dates import date_pb
 from .base import ClientBase, new_request_id
 
 
@@ -37,11 +38,9 @@ class DrawCalls(ClientBase):
         executed yet, it fails with FailedPreconditionError (``PENDING_DRAW_IN_SCOPE``;
         ``metadata["draw_id"]`` names that draw).
         """
-        if isinstance(as_of, datetime.date):
-            as_of = as_of.isoformat()
         request = draws_pb2.DrawRequest(
             task_id=task_id,
-            as_of=as_of or "",
+            as_of=date_pb(as_of),
             request_id=request_id or new_request_id(),
             beacon_round=beacon_round,
         )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable, Iterator
 
 from dualdraw.v1 import plans_pb2, plans_pb2_grpc, public_pb2
 
+from ..dates import date_pb
 from .base import ClientBase, new_request_id
 
 
@@ -100,9 +102,11 @@ class PlanCalls(ClientBase):
             lambda page: page.plans,
         )
 
-    def estimate_plan(self, plan_id: str, *, version: int = 0, as_of: str = "") -> plans_pb2.PlanEstimate:
+    def estimate_plan(
+        self, plan_id: str, *, version: int = 0, as_of: str | datetime.date | None = None
+    ) -> plans_pb2.PlanEstimate:
         """Draws, inspector-days and cost per entry and period, with the named shortfalls."""
-        request = plans_pb2.EstimatePlanRequest(plan_id=plan_id, version=version, as_of=as_of)
+        request = plans_pb2.EstimatePlanRequest(plan_id=plan_id, version=version, as_of=date_pb(as_of))
         return self._call(self._plans.EstimatePlan, request)
 
     def plan_progress(self, plan_id: str) -> plans_pb2.PlanProgress:

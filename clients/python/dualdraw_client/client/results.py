@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from dualdraw.v1 import items_pb2, public_pb2, publication_pb2, results_pb2
 
+from ..dates import date_pb
 from .base import ClientBase, new_request_id
 
 
@@ -78,9 +79,7 @@ class ResultCalls(ClientBase):
         self, *, as_of: str | datetime.date | None = None, overdue_only: bool = False
     ) -> list[publication_pb2.PendingPublication]:
         """Draws whose results are due for publication (``overdue_only``: past the deadline)."""
-        if isinstance(as_of, datetime.date):
-            as_of = as_of.isoformat()
-        day = as_of or ""
+        day = date_pb(as_of)
         return list(
             self._follow(
                 lambda token: self._call(
@@ -103,7 +102,7 @@ class ResultCalls(ClientBase):
     ) -> list[publication_pb2.ItemVersion]:
         """Publishes every new or changed item as its next version; returns the versions made."""
         request = publication_pb2.PublishItemListRequest(
-            effective_from=str(effective_from),
+            effective_from=date_pb(effective_from),
             change_summary=change_summary,
             change_legal_basis=change_legal_basis,
             request_id=request_id or new_request_id(),
@@ -122,7 +121,7 @@ class ResultCalls(ClientBase):
         """Changes an item and publishes the change as its next version."""
         request = publication_pb2.ReviseInspectionItemRequest(
             item=item,
-            effective_from=str(effective_from),
+            effective_from=date_pb(effective_from),
             change_summary=change_summary,
             change_legal_basis=change_legal_basis,
             request_id=request_id or new_request_id(),
@@ -150,7 +149,7 @@ class ResultCalls(ClientBase):
 
     def published_items(self, as_of: str | datetime.date | None = None) -> list[publication_pb2.ItemVersion]:
         """The published item list as it stood on ``as_of`` (default: today)."""
-        day = str(as_of or "")
+        day = date_pb(as_of)
         return list(
             self._follow(
                 lambda token: self._call(
@@ -177,7 +176,7 @@ class ResultCalls(ClientBase):
         self, code: str, *, version: int = 0, as_of: str | datetime.date | None = None
     ) -> publication_pb2.ItemVersion:
         """One published version of an item: by number, or the one in force on ``as_of``, or the latest."""
-        request = public_pb2.GetPublishedItemRequest(code=code, version=version, as_of=str(as_of or ""))
+        request = public_pb2.GetPublishedItemRequest(code=code, version=version, as_of=date_pb(as_of))
         return self._call(self._public.GetPublishedItem, request)
 
     def published_draw(self, draw_id: str) -> public_pb2.PublicDraw:

@@ -11,7 +11,7 @@ from fractions import Fraction
 from typing import TypeVar
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from google.type import date_pb2
+from google.type import date_pb2, decimal_pb2
 
 from dualdraw.domain import model
 from dualdraw.domain.draw.algorithm import format_ratio, is_decimal_text, parse_ratio
@@ -296,7 +296,7 @@ def task_to_pb(t: model.Task) -> tasks_pb2.Task:
         id=t.id,
         item_code=t.item_code,
         department_id=t.department_id,
-        ratio=format_ratio(t.ratio),
+        ratio=decimal_to_pb(format_ratio(t.ratio)),
         team_size=t.team_size,
         scope=tasks_pb2.TaskScope(region_code=t.scope.region_code or "", industries=list(t.scope.industries)),
         title=t.title,
@@ -327,13 +327,13 @@ def draw_to_pb(d: model.Draw) -> draws_pb2.Draw:
         manifest_hash=d.manifest_hash,
         rule_set_hash=d.rule_set_hash,
         rule_set_version=d.rule_set_version,
-        as_of=fmt_date(d.as_of),
+        as_of=date_to_pb(d.as_of),
         in_scope_count=d.in_scope_count,
         excluded_count=d.excluded_count,
         eligible_count=d.eligible_count,
         selected_count=d.selected_count,
         team_size=d.team_size,
-        ratio=format_ratio(d.ratio),
+        ratio=decimal_to_pb(format_ratio(d.ratio)),
         eligible_digest=d.eligible_digest,
         inspector_pool_digest=d.inspector_pool_digest,
         state=DRAW_STATE_PB[d.state],
@@ -414,7 +414,7 @@ def policy_from_pb(pb: tasks_pb2.Task, v: Violations) -> TaskPolicy | None:
                 reason="DUPLICATE_VALUE",
             )
             continue
-        r = parse_ratio_field(cr.ratio, f"task.policy.class_ratios[{i}].ratio", v)
+        r = parse_ratio_field(cr.ratio.value, f"task.policy.class_ratios[{i}].ratio", v)
         if r is not None:
             ratios[cls] = r
     return TaskPolicy(
@@ -440,7 +440,7 @@ def policy_from_pb(pb: tasks_pb2.Task, v: Violations) -> TaskPolicy | None:
 def policy_to_pb(policy: TaskPolicy) -> tasks_pb2.TaskPolicy:
     return tasks_pb2.TaskPolicy(
         class_ratios=[
-            tasks_pb2.ClassRatio(risk_class=risk_class_pb(c), ratio=format_ratio(r))
+            tasks_pb2.ClassRatio(risk_class=risk_class_pb(c), ratio=decimal_to_pb(format_ratio(r)))
             for c, r in sorted(policy.class_ratios.items())
         ],
         complaint_threshold=policy.complaint_threshold,
@@ -504,3 +504,9 @@ def date_from_pb(value: date_pb2.Date, path: str, v: Violations, *, required: bo
     except ValueError:
         v.add(path, "is not a calendar date (year, month and day all set)", reason="DATE_INVALID")
         return None
+
+
+def decimal_to_pb(text: str) -> decimal_pb2.Decimal | None:
+    """Exact decimal text (``fraction_text``, ``format_ratio``) as a ``google.type.Decimal``; ``None`` (the
+    field left unset) for ""."""
+    return decimal_pb2.Decimal(value=text) if text else None

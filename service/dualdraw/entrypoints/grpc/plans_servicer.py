@@ -110,7 +110,7 @@ class PlanServicer(plans_pb2_grpc.PlanServiceServicer):
     ) -> plans_pb2.PlanEstimate:
         v = Violations()
         version = _version(request.version, v)
-        day = convert.parse_optional_date(request.as_of, "as_of", v) or caller_of(context).today()
+        day = convert.date_from_pb(request.as_of, "as_of", v, required=False) or caller_of(context).today()
         v.raise_if_any()
         plan = plans.get_plan(self._s.reader(), request.plan_id, version)
         estimate = plan_estimates.estimate_plan(
@@ -124,7 +124,7 @@ class PlanServicer(plans_pb2_grpc.PlanServiceServicer):
         today = caller_of(context).today()
         plan = plans.get_plan(self._s.reader(), request.plan_id)
         rows = plan_estimates.plan_progress(self._s.reader(), plan, today)
-        return pc.progress_to_pb(plan, rows, today.isoformat())
+        return pc.progress_to_pb(plan, rows, today)
 
 
 class PublishedPlans:

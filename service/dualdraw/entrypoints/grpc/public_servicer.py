@@ -37,13 +37,13 @@ class PublicServicer(PublishedPlans, public_pb2_grpc.PublicServiceServicer):
         self, request: public_pb2.ListPublishedItemsRequest, context: grpc.ServicerContext
     ) -> public_pb2.ListPublishedItemsResponse:
         v = Violations()
-        day = convert.parse_optional_date(request.as_of, "as_of", v) or caller_of(context).today()
+        day = convert.date_from_pb(request.as_of, "as_of", v, required=False) or caller_of(context).today()
         v.raise_if_any()
         page_req = page_request(request.page_size, request.page_token, day.isoformat())
         page = page_of(publication.public_items(self._s.unit_of_work(), day), page_req)
         return public_pb2.ListPublishedItemsResponse(
             items=[pconvert.item_version_to_pb(i) for i in page.items],
-            as_of=day.isoformat(),
+            as_of=convert.date_to_pb(day),
             next_page_token=next_page_token(page.next_after, day.isoformat()),
         )
 
@@ -61,7 +61,7 @@ class PublicServicer(PublishedPlans, public_pb2_grpc.PublicServiceServicer):
         self, request: public_pb2.GetPublishedItemRequest, context: grpc.ServicerContext
     ) -> publication_pb2.ItemVersion:
         v = Violations()
-        day = convert.parse_optional_date(request.as_of, "as_of", v)
+        day = convert.date_from_pb(request.as_of, "as_of", v, required=False)
         if request.version < 0:
             v.add("version", "must not be negative", reason="VALUE_OUT_OF_RANGE")
         if day is not None and request.version:

@@ -164,7 +164,11 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
         v = Violations()
         planned = bool(pb.plan_id.strip())
         # a planned task's ratio defaults to its entry's
-        ratio = convert.parse_ratio_field(pb.ratio, "task.ratio", v) if pb.ratio or not planned else None
+        ratio = (
+            convert.parse_ratio_field(pb.ratio.value, "task.ratio", v)
+            if pb.ratio.value or not planned
+            else None
+        )
         if pb.plan_period < 0:
             v.add(
                 "task.plan_period",
@@ -236,7 +240,7 @@ class DrawServicer(draws_pb2_grpc.DrawServiceServicer):
 
     def Draw(self, request: draws_pb2.DrawRequest, context: grpc.ServicerContext) -> draws_pb2.Draw:
         v = Violations()
-        as_of = convert.parse_optional_date(request.as_of, "as_of", v)
+        as_of = convert.date_from_pb(request.as_of, "as_of", v, required=False)
         if not request.task_id:
             v.add("task_id", "is required", reason="FIELD_REQUIRED")
         v.raise_if_any()
