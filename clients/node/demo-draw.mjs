@@ -96,8 +96,8 @@ async function main() {
       task: { planId: plan.id, planEntryId: entry.id, departmentId: plan.departmentId, rehearsal: true },
     });
     const drawRequest = { taskId: task.id, asOf: AS_OF, requestId: `node-draw-${randomUUID()}` };
-    const draw = await dualdraw.call("DrawService", "Draw", drawRequest);
-    const replay = await dualdraw.call("DrawService", "Draw", drawRequest);
+    const { draw } = await dualdraw.call("DrawService", "Draw", drawRequest);
+    const { draw: replay } = await dualdraw.call("DrawService", "Draw", drawRequest);
     say(`task ${task.id} drawn: ${draw.id} seed ${draw.seed}`);
     const excluded = draw.excludedCount ?? "0";
     say(`  in scope ${draw.inScopeCount}, excluded ${excluded}, selected ${draw.selectedCount}`);

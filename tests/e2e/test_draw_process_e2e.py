@@ -198,7 +198,7 @@ def test_the_draw_process_logs_json_lines_with_the_calls_request_id(
             draw = channel.unary_unary(
                 "/dualdraw.v1.DrawService/Draw",
                 request_serializer=draws_pb2.DrawRequest.SerializeToString,
-                response_deserializer=draws_pb2.Draw.FromString,
+                response_deserializer=draws_pb2.DrawResponse.FromString,
             )
             draw(
                 draws_pb2.DrawRequest(task_id=task.id, as_of=date_pb(AS_OF), request_id="idem-1"),

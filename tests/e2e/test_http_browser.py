@@ -41,7 +41,7 @@ const call = async (method, body) => {
   const created = await call("TaskService/CreateTask", {task});
   const asOf = {year: 2026, month: 12, day: 1};
   const draw = await call("DrawService/Draw", {taskId: created.body.id, asOf});
-  const got = await call("DrawService/GetDraw", {id: draw.body.id});
+  const got = await call("DrawService/GetDraw", {id: draw.body.draw.id});
   const page = await call("DrawService/ListDraws", {pageSize: 1});
   const refused = await call("TaskService/CreateTask", {task: {...task, ratio: {value: "7"}}});
   done({created, draw, got, page, refused});
@@ -115,9 +115,9 @@ def test_a_page_of_an_allowed_origin_draws_with_fetch(
         assert "error" not in seen, seen
         assert seen["created"]["status"] == 200
         assert seen["draw"]["status"] == 200
-        assert seen["draw"]["body"]["taskId"] == seen["created"]["body"]["id"]
-        assert int(seen["draw"]["body"]["selectedCount"]) > 0
-        assert seen["got"]["body"]["id"] == seen["draw"]["body"]["id"]
+        assert seen["draw"]["body"]["draw"]["taskId"] == seen["created"]["body"]["id"]
+        assert int(seen["draw"]["body"]["draw"]["selectedCount"]) > 0
+        assert seen["got"]["body"]["id"] == seen["draw"]["body"]["draw"]["id"]
         assert len(seen["page"]["body"]["draws"]) == 1
         assert seen["draw"]["requestId"]  # an exposed header the page may read
         refused = seen["refused"]

@@ -111,8 +111,9 @@ def test_the_demo_draw_runs_with_curl(http: Http) -> None:
     drawn = []
     for n in range(2):
         body = {"taskId": task["id"] if n == 0 else _task(http)["id"], "asOf": AS_OF, "requestId": f"d-{n}"}
-        status, draw = curl(http.base, "dualdraw.v1.DrawService/Draw", body, "x-dualdraw-actor: curl-user")
-        assert status == 200, draw
+        status, drew = curl(http.base, "dualdraw.v1.DrawService/Draw", body, "x-dualdraw-actor: curl-user")
+        assert status == 200, drew
+        draw = drew["draw"]  # DrawResponse
         assert isinstance(draw["inScopeCount"], str)
         assert int(draw["inScopeCount"]) > 0
         drawn.append(draw["id"])
@@ -179,7 +180,7 @@ def test_a_plain_http_client_imports_draws_and_replays_a_draw_by_its_request_id(
     assert other.status == 409
     assert other.body["code"] == "already_exists"
     assert other.reason() == "DRAW_EXISTS"
-    assert other.detail("google.rpc.ErrorInfo")["metadata"]["draw_id"] == first.body["id"]
+    assert other.detail("google.rpc.ErrorInfo")["metadata"]["draw_id"] == first.body["draw"]["id"]
     listed = post(http.base, "dualdraw.v1.DrawService/ListDraws", {"taskId": task["id"]})
     assert [d["id"] for d in listed.body["draws"]] == [first.body["id"]]
 
@@ -234,7 +235,7 @@ def test_the_deadline_header_is_the_calls_deadline(http: Http) -> None:
 
 def test_a_bundle_streams_as_connect_frames_equal_to_the_grpc_export(http: Http) -> None:
     task = _task(http)
-    draw = post(http.base, "dualdraw.v1.DrawService/Draw", {"taskId": task["id"], "asOf": AS_OF}).body
+    draw = post(http.base, "dualdraw.v1.DrawService/Draw", {"taskId": task["id"], "asOf": AS_OF}).body["draw"]
     reply = post_stream(
         http.base, "dualdraw.v1.VerifiableDrawService/StreamDrawBundle", [{"drawId": draw["id"]}]
     )
@@ -369,11 +370,13 @@ def test_a_caller_that_hangs_up_before_the_commit_cancels_the_draw(paused_http: 
     )
     retried = post(http.base, "dualdraw.v1.DrawService/Draw", json.loads(request))
     assert retried.status == 200
-    assert retried.body["taskId"] == task["id"]
+    assert retried.body["draw"]["taskId"] == task["id"]
 
 
 def test_a_read_over_a_kept_alive_connection_is_not_held_back_by_nagle(http: Http) -> None:
-    draw = post(http.base, "dualdraw.v1.DrawService/Draw", {"taskId": _task(http)["id"], "asOf": AS_OF}).body
+    draw = post(http.base, "dualdraw.v1.DrawService/Draw", {"taskId": _task(http)["id"], "asOf": AS_OF}).body[
+        "draw"
+    ]
     connection = HTTPConnection(http.base.removeprefix("http://"), timeout=30)
     body = json.dumps({"id": draw["id"]})
     took = []
@@ -453,4 +456,4 @@ def test_a_call_in_flight_when_the_server_stops_is_answered_within_the_grace(
     caller.join(60)
     stopping.join(60)
     assert [a.status for a in answers] == [200]
-    assert answers[0].body["taskId"] == task["id"]
+    assert answers[0].body["draw"]["taskId"] == task["id"]

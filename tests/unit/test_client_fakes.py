@@ -446,7 +446,7 @@ class DrawServicer(draws_pb2_grpc.DrawServiceServicer):
         draw = make_draw(request.task_id)
         if request.HasField("as_of"):
             draw.as_of.CopyFrom(request.as_of)
-        return draw
+        return draws_pb2.DrawResponse(draw=draw)
 
     def GetDraw(self, request, context):
         self.fake.enter("GetDraw", request, context)

@@ -404,6 +404,32 @@ class DrawRequest(_message.Message):
 Global___DrawRequest: _TypeAlias = DrawRequest  # noqa: Y015
 
 @_typing.final
+class DrawResponse(_message.Message):
+    """Response of DrawService.Draw (AIP-136)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DRAW_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def draw(self) -> Global___Draw:
+        """The draw made: executed at once with a local secret (development), else committed and awaiting its
+        beacon round (ExecuteDraw executes it). A retry with the same request_id answers the first draw.
+        """
+
+    def __init__(
+        self,
+        *,
+        draw: Global___Draw | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["draw", b"draw"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["draw", b"draw"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DrawResponse: _TypeAlias = DrawResponse  # noqa: Y015
+
+@_typing.final
 class GetDrawRequest(_message.Message):
     """Request of DrawService.GetDraw."""
 

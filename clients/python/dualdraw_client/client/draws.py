@@ -44,7 +44,8 @@ class DrawCalls(ClientBase):
             request_id=request_id or new_request_id(),
             beacon_round=beacon_round,
         )
-        return self._call(self._draws.Draw, request, timeout)
+        response: draws_pb2.DrawResponse = self._call(self._draws.Draw, request, timeout)
+        return response.draw
 
     def get_draw(self, draw_id: str) -> draws_pb2.Draw:
         """The draw with this id."""

@@ -60,5 +60,7 @@ def parse_result(name: str, field: str = "name") -> tuple[str, int]:
     is a whole number from 1."""
     draw_id, position = _segments(name, "draws/{draw}/assignments/{position}/result", field)
     if not position.isascii() or not position.isdigit() or int(position) < 1:
-        raise invalid(field, f"{name!r}: the position must be a whole number from 1", "RESOURCE_NAME_MALFORMED")
+        raise invalid(
+            field, f"{name!r}: the position must be a whole number from 1", "RESOURCE_NAME_MALFORMED"
+        )
     return draw_id, int(position)

@@ -238,7 +238,7 @@ class DrawServicer(draws_pb2_grpc.DrawServiceServicer):
     def __init__(self, services: Services):
         self._s = services
 
-    def Draw(self, request: draws_pb2.DrawRequest, context: grpc.ServicerContext) -> draws_pb2.Draw:
+    def Draw(self, request: draws_pb2.DrawRequest, context: grpc.ServicerContext) -> draws_pb2.DrawResponse:
         v = Violations()
         as_of = convert.date_from_pb(request.as_of, "as_of", v, required=False)
         if not request.task_id:
@@ -253,7 +253,7 @@ class DrawServicer(draws_pb2_grpc.DrawServiceServicer):
             caller=caller_of(context, request.request_id),
             beacon_round=request.beacon_round,
         )
-        return convert.draw_to_pb(draw)
+        return draws_pb2.DrawResponse(draw=convert.draw_to_pb(draw))
 
     def GetDraw(self, request: draws_pb2.GetDrawRequest, context: grpc.ServicerContext) -> draws_pb2.Draw:
         return convert.draw_to_pb(fetch_one(self._s, lambda u: u.draws.get(request.id), "draw", request.id))
