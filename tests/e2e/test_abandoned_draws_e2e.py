@@ -43,7 +43,7 @@ def test_an_abandoned_draw_is_public_beside_its_replacement_and_counted(
     client.abandon_draw(first.id, "DATA_ERROR", "目录导入不完整")
     shown = client.abandoned_draw(first.id)
     assert (shown.reason, shown.note, shown.manifest_hash) == (
-        "DATA_ERROR",
+        draws_pb2.ABANDON_REASON_DATA_ERROR,
         "目录导入不完整",
         first.manifest_hash,
     )

@@ -51,6 +51,48 @@ DRAW_STATE_ABANDONED: DrawState.ValueType  # 3
 """The draw was abandoned (state_reason says why); a new draw may take its place."""
 Global___DrawState: _TypeAlias = DrawState  # noqa: Y015
 
+class _AbandonReason:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _AbandonReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AbandonReason.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ABANDON_REASON_UNSPECIFIED: _AbandonReason.ValueType  # 0
+    """Not abandoned (or, in a request, not set: refused)."""
+    ABANDON_REASON_DATA_ERROR: _AbandonReason.ValueType  # 1
+    """The directory data the draw was made from was wrong."""
+    ABANDON_REASON_RULES_ERROR: _AbandonReason.ValueType  # 2
+    """The exclusion rules the draw applied were wrong."""
+    ABANDON_REASON_ENTROPY_FAILED: _AbandonReason.ValueType  # 3
+    """The entropy could not be had or did not verify."""
+    ABANDON_REASON_TASK_CHANGED: _AbandonReason.ValueType  # 4
+    """The task changed after the draw was committed."""
+    ABANDON_REASON_ORDERED_BY_SUPERVISOR: _AbandonReason.ValueType  # 5
+    """A supervising authority ordered the draw abandoned."""
+    ABANDON_REASON_OTHER: _AbandonReason.ValueType  # 6
+    """Another reason, given in the note."""
+
+class AbandonReason(_AbandonReason, metaclass=_AbandonReasonEnumTypeWrapper):
+    """Why a draw was abandoned: the closed list of re-draw reasons (docs/DRAW-ALGORITHM.md §3), public with
+    every abandoned draw.
+    """
+
+ABANDON_REASON_UNSPECIFIED: AbandonReason.ValueType  # 0
+"""Not abandoned (or, in a request, not set: refused)."""
+ABANDON_REASON_DATA_ERROR: AbandonReason.ValueType  # 1
+"""The directory data the draw was made from was wrong."""
+ABANDON_REASON_RULES_ERROR: AbandonReason.ValueType  # 2
+"""The exclusion rules the draw applied were wrong."""
+ABANDON_REASON_ENTROPY_FAILED: AbandonReason.ValueType  # 3
+"""The entropy could not be had or did not verify."""
+ABANDON_REASON_TASK_CHANGED: AbandonReason.ValueType  # 4
+"""The task changed after the draw was committed."""
+ABANDON_REASON_ORDERED_BY_SUPERVISOR: AbandonReason.ValueType  # 5
+"""A supervising authority ordered the draw abandoned."""
+ABANDON_REASON_OTHER: AbandonReason.ValueType  # 6
+"""Another reason, given in the note."""
+Global___AbandonReason: _TypeAlias = AbandonReason  # noqa: Y015
+
 class _ExclusionCategory:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -158,8 +200,8 @@ class Draw(_message.Message):
     """Hex SHA-256 of the inspector pool the teams were drawn from."""
     state: Global___DrawState.ValueType
     """Where the draw is in its life: committed, executed or abandoned."""
-    state_reason: _builtins.str
-    """Abandoned: the reason code and note."""
+    state_reason: Global___AbandonReason.ValueType
+    """Abandoned: why (UNSPECIFIED while the draw is not abandoned)."""
     state_note: _builtins.str
     """Abandoned: a free-text note on why."""
     entropy_note: _builtins.str
@@ -206,7 +248,7 @@ class Draw(_message.Message):
         eligible_digest: _builtins.str = ...,
         inspector_pool_digest: _builtins.str = ...,
         state: Global___DrawState.ValueType = ...,
-        state_reason: _builtins.str = ...,
+        state_reason: Global___AbandonReason.ValueType = ...,
         state_note: _builtins.str = ...,
         entropy_note: _builtins.str = ...,
         rehearsal: _builtins.bool = ...,

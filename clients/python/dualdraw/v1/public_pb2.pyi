@@ -6,6 +6,7 @@ unpublished is reachable (an unpublished draw is NOT_FOUND exactly like an unkno
 """
 
 from collections import abc as _abc
+from dualdraw.v1 import draws_pb2 as _draws_pb2
 from dualdraw.v1 import plans_pb2 as _plans_pb2
 from dualdraw.v1 import publication_pb2 as _publication_pb2
 from dualdraw.v1 import results_pb2 as _results_pb2
@@ -790,10 +791,8 @@ class AbandonedDraw(_message.Message):
     """Its seed, hex (empty when it was abandoned before its entropy)."""
     selected_count: _builtins.int
     """Objects it had selected."""
-    reason: _builtins.str
-    """One of the closed list DATA_ERROR, RULES_ERROR, ENTROPY_FAILED, TASK_CHANGED, ORDERED_BY_SUPERVISOR,
-    OTHER.
-    """
+    reason: _draws_pb2.AbandonReason.ValueType
+    """Why it was abandoned."""
     note: _builtins.str
     """Free-text note on why it was abandoned."""
     replaced_by_draw_id: _builtins.str
@@ -826,7 +825,7 @@ class AbandonedDraw(_message.Message):
         manifest_hash: _builtins.str = ...,
         seed: _builtins.str = ...,
         selected_count: _builtins.int = ...,
-        reason: _builtins.str = ...,
+        reason: _draws_pb2.AbandonReason.ValueType = ...,
         note: _builtins.str = ...,
         replaced_by_draw_id: _builtins.str = ...,
         replacement_published: _builtins.bool = ...,
@@ -969,7 +968,9 @@ class DepartmentRedraws(_message.Message):
     """Tasks with at least one abandoned draw."""
     @_builtins.property
     def abandoned_by_reason(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
-        """Its abandoned draws per reason code."""
+        """Its abandoned draws per reason, keyed by the reason's name without its prefix ("DATA_ERROR": the
+        AbandonReason ABANDON_REASON_DATA_ERROR; a map key cannot be an enum).
+        """
 
     def __init__(
         self,

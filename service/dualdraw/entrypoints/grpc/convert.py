@@ -19,6 +19,7 @@ from dualdraw.domain.errors import Violations
 from dualdraw.domain.inspection_history import JointInspection
 from dualdraw.domain.plan.model import workload_problems
 from dualdraw.domain.policy import MAX_ITEM_FREQUENCY_CAP, Raise, TaskPolicy
+from dualdraw.service_layer.draw_abandon import ABANDON_REASONS
 from dualdraw.service_layer.entropy_policy import entropy_note
 from dualdraw.v1 import audit_pb2, directory_pb2, draws_pb2, items_pb2, tasks_pb2
 
@@ -63,6 +64,16 @@ EXCLUSION_CATEGORY_PB: dict[str, draws_pb2.ExclusionCategory.ValueType] = {
     model.SystemExclusionCategory.FREQUENCY_CAP: draws_pb2.EXCLUSION_CATEGORY_FREQUENCY_CAP,
     model.SystemExclusionCategory.OTHER_LEVEL: draws_pb2.EXCLUSION_CATEGORY_OTHER_LEVEL,
 }
+ABANDON_REASON_PB: dict[str, draws_pb2.AbandonReason.ValueType] = {
+    code: draws_pb2.AbandonReason.Value(f"ABANDON_REASON_{code}") for code in ABANDON_REASONS
+}
+
+
+def abandon_reason_pb(code: str) -> draws_pb2.AbandonReason.ValueType:
+    """The proto value of a stored abandon reason code; "" (a draw not abandoned) is UNSPECIFIED."""
+    return ABANDON_REASON_PB[code] if code else draws_pb2.ABANDON_REASON_UNSPECIFIED
+
+
 ITEM_KIND: dict[int, model.ItemKind] = {
     items_pb2.ITEM_KIND_GENERAL: model.ItemKind.GENERAL,
     items_pb2.ITEM_KIND_KEY: model.ItemKind.KEY,
@@ -337,7 +348,7 @@ def draw_to_pb(d: model.Draw) -> draws_pb2.Draw:
         eligible_digest=d.eligible_digest,
         inspector_pool_digest=d.inspector_pool_digest,
         state=DRAW_STATE_PB[d.state],
-        state_reason=d.state_reason,
+        state_reason=abandon_reason_pb(d.state_reason),
         state_note=d.state_note,
         entropy_note=entropy_note(d),
         rehearsal=d.rehearsal,

@@ -16,6 +16,7 @@ from dualdraw.domain.publication import (
 )
 from dualdraw.domain.results import OUTCOME_LABELS_ZH, InspectionResult, Outcome, ResultEntry
 from dualdraw.entrypoints.grpc.convert import (
+    abandon_reason_pb,
     date_from_pb,
     date_to_pb,
     decimal_to_pb,
@@ -211,7 +212,7 @@ def abandoned_draw_to_pb(d: PublicAbandonedDraw) -> public_pb2.AbandonedDraw:
         manifest_hash=d.manifest_hash,
         seed=d.seed,
         selected_count=d.selected_count,
-        reason=d.reason,
+        reason=abandon_reason_pb(d.reason),
         note=d.note,
         replaced_by_draw_id=d.replaced_by,
         replacement_published=d.replacement_published,

@@ -19,7 +19,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from dualdraw.entrypoints.site import charts as site_charts
 from dualdraw.entrypoints.site import plans as site_plans
-from dualdraw.v1 import follow_ups_pb2, public_pb2, publication_pb2
+from dualdraw.v1 import draws_pb2, follow_ups_pb2, public_pb2, publication_pb2
 from dualdraw_client import DualdrawClient
 from dualdraw_client.dates import date_text
 from dualdraw_client.decimals import decimal_text
@@ -179,7 +179,9 @@ def _abandoned_row(a: public_pb2.AbandonedDraw) -> dict[str, Any]:
         row["replaced_by_draw_id"] = _safe(a.replaced_by_draw_id)
     row["drawn_on"] = _day(a.draw_time)
     row["abandoned_on"] = _day(a.abandon_time)
-    row["reason_label"] = REASON_LABELS.get(a.reason, a.reason)
+    code = draws_pb2.AbandonReason.Name(a.reason).removeprefix("ABANDON_REASON_")
+    row["reason"] = code
+    row["reason_label"] = REASON_LABELS.get(code, code)
     return row
 
 
