@@ -17,7 +17,14 @@ from dualdraw.domain.draw.integrity import check_stored_draw
 from dualdraw.entrypoints.grpc.reflection import v1_message_class
 from dualdraw.service_layer.demo_directory import DEMO_AS_OF, demo_directory
 from dualdraw.service_layer.draw_integrity import stored_draw
-from dualdraw.v1 import directory_pb2, directory_pb2_grpc, draws_pb2, tasks_pb2
+from dualdraw.v1 import (
+    directory_pb2,
+    directory_pb2_grpc,
+    draws_pb2,
+    draws_pb2_grpc,
+    tasks_pb2,
+    tasks_pb2_grpc,
+)
 from dualdraw_client import (
     AlreadyExistsError,
     DualdrawClient,
@@ -162,6 +169,31 @@ def test_a_task_is_drawn_once_but_a_retried_request_gets_the_first_answer(
         client.draw(task.id, as_of=DEMO_AS_OF, request_id="req-2")
     assert raised.value.reason == "DRAW_EXISTS"
     assert len(list(client.iter_draws(task_id=task.id))) == 1
+
+
+def test_tasks_draws_and_results_are_read_by_resource_name(
+    demo_served: Served, client: DualdrawClient
+) -> None:
+    task = demo_task(client)
+    draw = client.draw(task.id, as_of=DEMO_AS_OF)
+    assert (task.name, draw.name) == (f"tasks/{task.id}", f"draws/{draw.id}")
+    with grpc.insecure_channel(demo_served.target) as channel:
+        stub = draws_pb2_grpc.DrawServiceStub(channel)
+        assert stub.GetDraw(draws_pb2.GetDrawRequest(name=draw.name), timeout=60) == draw
+        assert tasks_pb2_grpc.TaskServiceStub(channel).GetTask(
+            tasks_pb2.GetTaskRequest(name=task.name), timeout=60
+        ) == client.get_task(task.id)
+        for name, reason in ((draw.id, "RESOURCE_NAME_MALFORMED"), ("", "FIELD_REQUIRED")):
+            with pytest.raises(grpc.RpcError) as malformed:
+                stub.GetDraw(draws_pb2.GetDrawRequest(name=name), timeout=60)
+            assert malformed.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert reason in str(malformed.value.trailing_metadata())
+        with pytest.raises(grpc.RpcError) as unknown:
+            stub.GetDraw(draws_pb2.GetDrawRequest(name="draws/d-000000000000"), timeout=60)
+        assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(InvalidArgumentError) as bad:
+        client.get_draw("draws/" + draw.id)  # the client names the draw itself: an id with a slash is no id
+    assert [(v.field, v.reason) for v in bad.value.field_violations] == [("name", "RESOURCE_NAME_MALFORMED")]
 
 
 def test_infeasible_teams_fail_the_draw_and_write_nothing(

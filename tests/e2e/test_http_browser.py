@@ -41,7 +41,7 @@ const call = async (method, body) => {
   const created = await call("TaskService/CreateTask", {task});
   const asOf = {year: 2026, month: 12, day: 1};
   const draw = await call("DrawService/Draw", {taskId: created.body.id, asOf});
-  const got = await call("DrawService/GetDraw", {id: draw.body.draw.id});
+  const got = await call("DrawService/GetDraw", {name: draw.body.draw.name});
   const page = await call("DrawService/ListDraws", {pageSize: 1});
   const refused = await call("TaskService/CreateTask", {task: {...task, ratio: {value: "7"}}});
   done({created, draw, got, page, refused});

@@ -117,7 +117,7 @@ def test_the_demo_draw_runs_with_curl(http: Http) -> None:
         assert isinstance(draw["inScopeCount"], str)
         assert int(draw["inScopeCount"]) > 0
         drawn.append(draw["id"])
-    status, got = curl(http.base, "dualdraw.v1.DrawService/GetDraw", {"id": drawn[0]})
+    status, got = curl(http.base, "dualdraw.v1.DrawService/GetDraw", {"name": f"draws/{drawn[0]}"})
     assert status == 200
     assert got["id"] == drawn[0]
     assert got["taskId"] == task["id"]

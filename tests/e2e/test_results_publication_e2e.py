@@ -452,7 +452,9 @@ def test_results_are_published_as_they_come_each_against_the_deadline_from_the_d
         d.client.publish_results(d.draw.id)
     assert nothing.value.reason == "NOTHING_TO_PUBLISH"
 
-    d.client.record_result(result(d, first.position))
+    recorded = d.client.record_result(result(d, first.position))
+    assert recorded.name == f"draws/{d.draw.id}/assignments/{first.position}/result"
+    assert d.client.get_result(d.draw.id, first.position) == recorded  # GetResult takes that name
     one = d.client.publish_results(d.draw.id)  # the first result, without waiting for the others
     assert (one.revision, one.result_count) == (1, 1)
     calendar = HolidayCalendar()  # the test server's calendar: weekends only

@@ -60,6 +60,8 @@ SIDE_FIELD = {
     "checklist": "checklist_name",
     "assignment": "assignment_name",
     "draw_name": "draw_name",
+    "task_name": "task_name",
+    "plan_name": "plan_name",
     "inspection_record": "inspection_record_name",
     "department_name": "department_id",  # a bare id is taken for a resource name
     "item_name": "item_code",
@@ -176,8 +178,8 @@ def test_a_root_auditor_reads_the_whole_log(secured: Secured) -> None:
 @pytest.mark.parametrize(
     ("name", "field"),
     [
-        ("/dualdraw.v1.DrawService/GetDraw", "id"),
-        ("/dualdraw.v1.TaskService/GetTask", "id"),
+        ("/dualdraw.v1.DrawService/GetDraw", "name"),
+        ("/dualdraw.v1.TaskService/GetTask", "name"),
         ("/dualdraw.v1.DirectoryService/GetObject", "credit_code"),
     ],
 )
@@ -187,9 +189,10 @@ def test_an_unknown_id_and_a_foreign_id_are_denied_alike(secured: Secured, name:
     response = message_factory.GetMessageClass(descriptor.output_type)
     token = secured.token(Role.AUDITOR, department=secured.inside.department_id)
     foreign = {
-        "id": secured.outside.draw_id if "Draw" in name else secured.outside.task_id,
+        "name": secured.outside.draw_name if "Draw" in name else secured.outside.task_name,
         "credit_code": secured.outside.credit_code,
     }[field]
+    unknown = foreign.rsplit("/", 1)[0] + "/does-not-exist-0001" if field == "name" else "does-not-exist-0001"
     answers = []
     with secured.channel() as channel:
         stub = channel.unary_unary(
@@ -197,7 +200,7 @@ def test_an_unknown_id_and_a_foreign_id_are_denied_alike(secured: Secured, name:
             request_serializer=lambda m: m.SerializeToString(),
             response_deserializer=response.FromString,
         )
-        for value in (foreign, "does-not-exist-0001"):
+        for value in (foreign, unknown):
             with pytest.raises(grpc.RpcError) as caught:
                 stub(request_class(**{field: value}), metadata=bearer(token), timeout=30)
             error = caught.value

@@ -429,7 +429,7 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
 
     def GetTask(self, request, context):
         self.fake.enter("GetTask", request, context)
-        return _get(self.fake.tasks, "id", request.id, context)
+        return _get(self.fake.tasks, "id", request.name.removeprefix("tasks/"), context)
 
     def ListTasks(self, request, context):
         self.fake.enter("ListTasks", request, context)
@@ -450,7 +450,7 @@ class DrawServicer(draws_pb2_grpc.DrawServiceServicer):
 
     def GetDraw(self, request, context):
         self.fake.enter("GetDraw", request, context)
-        return _get(self.fake.draws, "id", request.id, context)
+        return _get(self.fake.draws, "id", request.name.removeprefix("draws/"), context)
 
     def ListDraws(self, request, context):
         self.fake.enter("ListDraws", request, context)

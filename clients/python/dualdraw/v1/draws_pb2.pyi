@@ -139,6 +139,7 @@ class Draw(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    NAME_FIELD_NUMBER: _builtins.int
     ID_FIELD_NUMBER: _builtins.int
     TASK_ID_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
@@ -164,8 +165,10 @@ class Draw(_message.Message):
     STATE_NOTE_FIELD_NUMBER: _builtins.int
     ENTROPY_NOTE_FIELD_NUMBER: _builtins.int
     REHEARSAL_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"draws/{draw}", the draw's resource name."""
     id: _builtins.str
-    """Assigned by the server, e.g. "d-3f2a9c1b7d4e"."""
+    """Assigned by the server, e.g. "d-3f2a9c1b7d4e" (the {draw} of the name)."""
     task_id: _builtins.str
     """The task drawn."""
     actor: _builtins.str
@@ -227,6 +230,7 @@ class Draw(_message.Message):
     def __init__(
         self,
         *,
+        name: _builtins.str = ...,
         id: _builtins.str = ...,
         task_id: _builtins.str = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
@@ -255,7 +259,7 @@ class Draw(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "create_time", b"create_time", "ratio", b"ratio"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "algorithm_version", b"algorithm_version", "as_of", b"as_of", "create_time", b"create_time", "eligible_count", b"eligible_count", "eligible_digest", b"eligible_digest", "entropy", b"entropy", "entropy_note", b"entropy_note", "entropy_source", b"entropy_source", "excluded_count", b"excluded_count", "id", b"id", "in_scope_count", b"in_scope_count", "inspector_pool_digest", b"inspector_pool_digest", "manifest_hash", b"manifest_hash", "ratio", b"ratio", "rehearsal", b"rehearsal", "rule_set_hash", b"rule_set_hash", "rule_set_version", b"rule_set_version", "seed", b"seed", "selected_count", b"selected_count", "state", b"state", "state_note", b"state_note", "state_reason", b"state_reason", "task_id", b"task_id", "team_size", b"team_size"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "algorithm_version", b"algorithm_version", "as_of", b"as_of", "create_time", b"create_time", "eligible_count", b"eligible_count", "eligible_digest", b"eligible_digest", "entropy", b"entropy", "entropy_note", b"entropy_note", "entropy_source", b"entropy_source", "excluded_count", b"excluded_count", "id", b"id", "in_scope_count", b"in_scope_count", "inspector_pool_digest", b"inspector_pool_digest", "manifest_hash", b"manifest_hash", "name", b"name", "ratio", b"ratio", "rehearsal", b"rehearsal", "rule_set_hash", b"rule_set_hash", "rule_set_version", b"rule_set_version", "seed", b"seed", "selected_count", b"selected_count", "state", b"state", "state_note", b"state_note", "state_reason", b"state_reason", "task_id", b"task_id", "team_size", b"team_size"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -477,17 +481,17 @@ class GetDrawRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    ID_FIELD_NUMBER: _builtins.int
-    id: _builtins.str
-    """The draw's id."""
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """The draw, "draws/{draw}"."""
     def __init__(
         self,
         *,
-        id: _builtins.str = ...,
+        name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

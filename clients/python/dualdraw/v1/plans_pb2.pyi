@@ -233,6 +233,7 @@ class Plan(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    NAME_FIELD_NUMBER: _builtins.int
     ID_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
@@ -247,8 +248,10 @@ class Plan(_message.Message):
     CREATED_BY_FIELD_NUMBER: _builtins.int
     APPROVE_TIME_FIELD_NUMBER: _builtins.int
     PUBLISH_TIME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"plans/{plan}", the plan's resource name (every version shares it; `version` tells them apart)."""
     id: _builtins.str
-    """Assigned by the server, e.g. "p-3f2a9c1b7d4e"."""
+    """Assigned by the server, e.g. "p-3f2a9c1b7d4e" (the {plan} of the name)."""
     version: _builtins.int
     """1 for the first version, one more per amendment."""
     department_id: _builtins.str
@@ -286,6 +289,7 @@ class Plan(_message.Message):
     def __init__(
         self,
         *,
+        name: _builtins.str = ...,
         id: _builtins.str = ...,
         version: _builtins.int = ...,
         department_id: _builtins.str = ...,
@@ -303,7 +307,7 @@ class Plan(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["approve_time", b"approve_time", "create_time", b"create_time", "publish_time", b"publish_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amendment_reason", b"amendment_reason", "approve_time", b"approve_time", "content_hash", b"content_hash", "create_time", b"create_time", "created_by", b"created_by", "department_id", b"department_id", "entries", b"entries", "id", b"id", "inspector_days_per_month", b"inspector_days_per_month", "publish_time", b"publish_time", "state", b"state", "title", b"title", "version", b"version", "year", b"year"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amendment_reason", b"amendment_reason", "approve_time", b"approve_time", "content_hash", b"content_hash", "create_time", b"create_time", "created_by", b"created_by", "department_id", b"department_id", "entries", b"entries", "id", b"id", "inspector_days_per_month", b"inspector_days_per_month", "name", b"name", "publish_time", b"publish_time", "state", b"state", "title", b"title", "version", b"version", "year", b"year"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -501,21 +505,21 @@ class GetPlanRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
-    id: _builtins.str
-    """The plan's id."""
+    name: _builtins.str
+    """The plan, "plans/{plan}"."""
     version: _builtins.int
     """0: the latest version."""
     def __init__(
         self,
         *,
-        id: _builtins.str = ...,
+        name: _builtins.str = ...,
         version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

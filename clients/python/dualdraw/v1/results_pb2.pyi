@@ -65,6 +65,7 @@ class InspectionResult(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    NAME_FIELD_NUMBER: _builtins.int
     DRAW_ID_FIELD_NUMBER: _builtins.int
     POSITION_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
@@ -80,6 +81,10 @@ class InspectionResult(_message.Message):
     RECORD_TIME_FIELD_NUMBER: _builtins.int
     CORRECTION_REASON_FIELD_NUMBER: _builtins.int
     RECORD_ID_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"draws/{draw}/assignments/{position}/result": the result of one assignment (all its versions share
+    the name; `version` tells them apart). Follow-ups and objections name results the same way.
+    """
     draw_id: _builtins.str
     """The draw whose assignment was inspected."""
     position: _builtins.int
@@ -119,6 +124,7 @@ class InspectionResult(_message.Message):
     def __init__(
         self,
         *,
+        name: _builtins.str = ...,
         draw_id: _builtins.str = ...,
         position: _builtins.int = ...,
         version: _builtins.int = ...,
@@ -137,7 +143,7 @@ class InspectionResult(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["inspected_on", b"inspected_on", "record_time", b"record_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachment_sha256", b"attachment_sha256", "correction_reason", b"correction_reason", "credit_code", b"credit_code", "draw_id", b"draw_id", "findings", b"findings", "inspected_on", b"inspected_on", "outcome", b"outcome", "penalty_decision_number", b"penalty_decision_number", "position", b"position", "record_id", b"record_id", "record_time", b"record_time", "recorded_by", b"recorded_by", "referral_note", b"referral_note", "referred_to_judicial", b"referred_to_judicial", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachment_sha256", b"attachment_sha256", "correction_reason", b"correction_reason", "credit_code", b"credit_code", "draw_id", b"draw_id", "findings", b"findings", "inspected_on", b"inspected_on", "name", b"name", "outcome", b"outcome", "penalty_decision_number", b"penalty_decision_number", "position", b"position", "record_id", b"record_id", "record_time", b"record_time", "recorded_by", b"recorded_by", "referral_note", b"referral_note", "referred_to_judicial", b"referred_to_judicial", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -209,25 +215,21 @@ class GetResultRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    DRAW_ID_FIELD_NUMBER: _builtins.int
-    POSITION_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
-    draw_id: _builtins.str
-    """The draw of the assignment."""
-    position: _builtins.int
-    """Position of the assignment in its draw (1-based)."""
+    name: _builtins.str
+    """The result, "draws/{draw}/assignments/{position}/result"."""
     version: _builtins.int
     """0 means the latest version."""
     def __init__(
         self,
         *,
-        draw_id: _builtins.str = ...,
-        position: _builtins.int = ...,
+        name: _builtins.str = ...,
         version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["draw_id", b"draw_id", "position", b"position", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -82,6 +82,7 @@ class Task(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    NAME_FIELD_NUMBER: _builtins.int
     ID_FIELD_NUMBER: _builtins.int
     ITEM_CODE_FIELD_NUMBER: _builtins.int
     DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
@@ -97,8 +98,10 @@ class Task(_message.Message):
     PLAN_PERIOD_FIELD_NUMBER: _builtins.int
     REHEARSAL_FIELD_NUMBER: _builtins.int
     PLAN_VERSION_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"tasks/{task}", the task's resource name."""
     id: _builtins.str
-    """Assigned by the server, e.g. "t-3f2a9c1b7d4e"."""
+    """Assigned by the server, e.g. "t-3f2a9c1b7d4e" (the {task} of the name)."""
     item_code: _builtins.str
     """The inspection item drawn for (InspectionItem.code)."""
     department_id: _builtins.str
@@ -145,6 +148,7 @@ class Task(_message.Message):
     def __init__(
         self,
         *,
+        name: _builtins.str = ...,
         id: _builtins.str = ...,
         item_code: _builtins.str = ...,
         department_id: _builtins.str = ...,
@@ -163,7 +167,7 @@ class Task(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "policy", b"policy", "ratio", b"ratio", "scope", b"scope"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "department_id", b"department_id", "draw_id", b"draw_id", "id", b"id", "item_code", b"item_code", "plan_entry_id", b"plan_entry_id", "plan_id", b"plan_id", "plan_period", b"plan_period", "plan_version", b"plan_version", "policy", b"policy", "ratio", b"ratio", "rehearsal", b"rehearsal", "scope", b"scope", "team_size", b"team_size", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "department_id", b"department_id", "draw_id", b"draw_id", "id", b"id", "item_code", b"item_code", "name", b"name", "plan_entry_id", b"plan_entry_id", "plan_id", b"plan_id", "plan_period", b"plan_period", "plan_version", b"plan_version", "policy", b"policy", "ratio", b"ratio", "rehearsal", b"rehearsal", "scope", b"scope", "team_size", b"team_size", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -345,17 +349,17 @@ class GetTaskRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    ID_FIELD_NUMBER: _builtins.int
-    id: _builtins.str
-    """The task's id."""
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """The task, "tasks/{task}"."""
     def __init__(
         self,
         *,
-        id: _builtins.str = ...,
+        name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

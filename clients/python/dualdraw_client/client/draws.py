@@ -48,8 +48,8 @@ class DrawCalls(ClientBase):
         return response.draw
 
     def get_draw(self, draw_id: str) -> draws_pb2.Draw:
-        """The draw with this id."""
-        return self._call(self._draws.GetDraw, draws_pb2.GetDrawRequest(id=draw_id))
+        """The draw with this id (the call names it ``draws/{draw_id}``)."""
+        return self._call(self._draws.GetDraw, draws_pb2.GetDrawRequest(name=f"draws/{draw_id}"))
 
     def list_draws(
         self, *, task_id: str = "", page_size: int = 0, page_token: str = ""

@@ -85,7 +85,8 @@ class PlanCalls(ClientBase):
 
     def get_plan(self, plan_id: str, *, version: int = 0) -> plans_pb2.Plan:
         """A version of the plan (0: the latest)."""
-        return self._call(self._plans.GetPlan, plans_pb2.GetPlanRequest(id=plan_id, version=version))
+        request = plans_pb2.GetPlanRequest(name=f"plans/{plan_id}", version=version)
+        return self._call(self._plans.GetPlan, request)
 
     def list_plans(
         self, *, department_id: str = "", page_size: int = 0, page_token: str = ""

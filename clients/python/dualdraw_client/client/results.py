@@ -34,7 +34,8 @@ class ResultCalls(ClientBase):
 
     def get_result(self, draw_id: str, position: int, version: int = 0) -> results_pb2.InspectionResult:
         """One version of a result (0: the latest)."""
-        request = results_pb2.GetResultRequest(draw_id=draw_id, position=position, version=version)
+        name = f"draws/{draw_id}/assignments/{position}/result"
+        request = results_pb2.GetResultRequest(name=name, version=version)
         return self._call(self._results.GetResult, request)
 
     def result_versions(self, draw_id: str, position: int) -> list[results_pb2.InspectionResult]:

@@ -19,6 +19,7 @@ from dualdraw.domain.errors import Violations
 from dualdraw.domain.inspection_history import JointInspection
 from dualdraw.domain.plan.model import workload_problems
 from dualdraw.domain.policy import MAX_ITEM_FREQUENCY_CAP, Raise, TaskPolicy
+from dualdraw.entrypoints.grpc.resource_names import draw_name, task_name
 from dualdraw.service_layer.draw_abandon import ABANDON_REASONS
 from dualdraw.service_layer.entropy_policy import entropy_note
 from dualdraw.v1 import audit_pb2, directory_pb2, draws_pb2, items_pb2, tasks_pb2
@@ -304,6 +305,7 @@ def item_to_pb(i: model.InspectionItem) -> items_pb2.InspectionItem:
 
 def task_to_pb(t: model.Task) -> tasks_pb2.Task:
     return tasks_pb2.Task(
+        name=task_name(t.id),
         id=t.id,
         item_code=t.item_code,
         department_id=t.department_id,
@@ -327,6 +329,7 @@ def task_to_pb(t: model.Task) -> tasks_pb2.Task:
 
 def draw_to_pb(d: model.Draw) -> draws_pb2.Draw:
     return draws_pb2.Draw(
+        name=draw_name(d.id),
         id=d.id,
         task_id=d.task_id,
         create_time=timestamp(d.created_at),

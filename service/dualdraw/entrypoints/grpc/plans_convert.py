@@ -28,6 +28,7 @@ from dualdraw.entrypoints.grpc.convert import (
     risk_class_text,
     timestamp,
 )
+from dualdraw.entrypoints.grpc.resource_names import plan_name
 from dualdraw.service_layer.plan_estimates import EntryProgress, PlanEstimate
 from dualdraw.service_layer.published_plan_progress import PeriodState, PublishedPeriodProgress
 from dualdraw.v1 import plans_pb2, public_pb2, tasks_pb2
@@ -127,6 +128,7 @@ def _amount(value: Fraction | None) -> decimal_pb2.Decimal | None:
 def plan_to_pb(p: PlanVersion, *, public: bool = False) -> plans_pb2.Plan:
     """A plan version; ``public`` leaves out who created it (staff names are not published)."""
     return plans_pb2.Plan(
+        name=plan_name(p.plan_id),
         id=p.plan_id,
         version=p.version,
         department_id=p.department_id,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import grpc
 
 from dualdraw.domain.errors import Violations
-from dualdraw.entrypoints.grpc import convert
+from dualdraw.entrypoints.grpc import convert, resource_names
 from dualdraw.entrypoints.grpc import plans_convert as pc
 from dualdraw.entrypoints.grpc.pagination import next_page_token, page_request
 from dualdraw.entrypoints.grpc.servicers import Services, caller_of, subtree_ids
@@ -92,7 +92,8 @@ class PlanServicer(plans_pb2_grpc.PlanServiceServicer):
         v = Violations()
         version = _version(request.version, v)
         v.raise_if_any()
-        return pc.plan_to_pb(plans.get_plan(self._s.reader(), request.id, version))
+        plan_id = resource_names.parse_plan(request.name)
+        return pc.plan_to_pb(plans.get_plan(self._s.reader(), plan_id, version))
 
     def ListPlans(
         self, request: plans_pb2.ListPlansRequest, context: grpc.ServicerContext

@@ -24,6 +24,7 @@ from dualdraw.entrypoints.grpc.convert import (
     parse_enum,
     timestamp,
 )
+from dualdraw.entrypoints.grpc.resource_names import result_name
 from dualdraw.v1 import public_pb2, publication_pb2, results_pb2
 
 OUTCOME: dict[int, Outcome] = {
@@ -58,6 +59,7 @@ def entry_from_pb(pb: results_pb2.InspectionResult, v: Violations, path: str = "
 def result_to_pb(r: InspectionResult) -> results_pb2.InspectionResult:
     e = r.entry
     return results_pb2.InspectionResult(
+        name=result_name(r.draw_id, r.position),
         draw_id=r.draw_id,
         position=r.position,
         version=r.version,

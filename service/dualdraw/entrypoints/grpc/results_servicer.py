@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import grpc
 
 from dualdraw.domain.errors import NotFound, Violations, invalid
-from dualdraw.entrypoints.grpc import convert
+from dualdraw.entrypoints.grpc import convert, resource_names
 from dualdraw.entrypoints.grpc import publication_convert as pconvert
 from dualdraw.entrypoints.grpc.pagination import next_page_token, page_of, page_request
 from dualdraw.entrypoints.grpc.servicers import Services, caller_of
@@ -66,8 +66,9 @@ class ResultServicer(results_pb2_grpc.ResultServiceServicer):
     def GetResult(
         self, request: results_pb2.GetResultRequest, context: grpc.ServicerContext
     ) -> results_pb2.InspectionResult:
-        history = results.result_history(self._s.unit_of_work(), request.draw_id, request.position)
-        key = f"{request.draw_id}/{request.position}"
+        draw_id, position = resource_names.parse_result(request.name)
+        history = results.result_history(self._s.unit_of_work(), draw_id, position)
+        key = f"{draw_id}/{position}"
         if not history:
             raise NotFound("result", key)
         if request.version == 0:

@@ -19,7 +19,7 @@ from dualdraw.domain.jurisdiction import DepartmentTree
 from dualdraw.domain.objections import DEFAULT_OBJECTION_WORKING_DAYS
 from dualdraw.domain.policy import DEFAULT_GENERAL_RATIO_CAP, DrawRules
 from dualdraw.domain.working_days import HolidayCalendar
-from dualdraw.entrypoints.grpc import convert
+from dualdraw.entrypoints.grpc import convert, resource_names
 from dualdraw.entrypoints.grpc.pagination import next_page_token, page_of, page_request
 from dualdraw.entrypoints.grpc.security.interceptor import current_principal
 from dualdraw.service_layer import catalogue, draw_policy
@@ -220,7 +220,8 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
         return convert.task_to_pb(task)
 
     def GetTask(self, request: tasks_pb2.GetTaskRequest, context: grpc.ServicerContext) -> tasks_pb2.Task:
-        return convert.task_to_pb(fetch_one(self._s, lambda u: u.tasks.get(request.id), "task", request.id))
+        task_id = resource_names.parse_task(request.name)
+        return convert.task_to_pb(fetch_one(self._s, lambda u: u.tasks.get(task_id), "task", task_id))
 
     def ListTasks(
         self, request: tasks_pb2.ListTasksRequest, context: grpc.ServicerContext
@@ -256,7 +257,8 @@ class DrawServicer(draws_pb2_grpc.DrawServiceServicer):
         return draws_pb2.DrawResponse(draw=convert.draw_to_pb(draw))
 
     def GetDraw(self, request: draws_pb2.GetDrawRequest, context: grpc.ServicerContext) -> draws_pb2.Draw:
-        return convert.draw_to_pb(fetch_one(self._s, lambda u: u.draws.get(request.id), "draw", request.id))
+        draw_id = resource_names.parse_draw(request.name)
+        return convert.draw_to_pb(fetch_one(self._s, lambda u: u.draws.get(draw_id), "draw", draw_id))
 
     def ListDraws(
         self, request: draws_pb2.ListDrawsRequest, context: grpc.ServicerContext

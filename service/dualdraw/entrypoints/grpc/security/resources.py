@@ -35,7 +35,8 @@ def _draw_department(uow: UnitOfWork, draw_id: str) -> str | None:
 
 
 _NAMED = {"department_name": ("department", "departments/"), "draw_name": ("draw", "draws/"),
-          "item_name": ("item", "items/")}  # fmt: skip
+          "item_name": ("item", "items/"), "task_name": ("task", "tasks/"),
+          "plan_name": ("plan", "plans/")}  # fmt: skip
 """Kinds given as a resource name (``draws/{draw}``); a bare id is taken too (a filled-in default)."""
 
 
