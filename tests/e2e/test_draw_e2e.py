@@ -118,7 +118,7 @@ def test_a_demo_draw_is_rule_checked_fair_and_recomputable(
     ]
     assert sum(s["count"] for s in strata.values()) == draw.eligible_count
     assert {s["ratio"] for s in strata.values()} == {"1/10"}  # no class ratios: the task's in every class
-    per_stratum = sum(ceil(Fraction(task.ratio) * s["count"]) for s in strata.values())
+    per_stratum = sum(ceil(Fraction(task.ratio.value) * s["count"]) for s in strata.values())
     assert draw.selected_count == per_stratum == len(assignments)
     assert {e.category for e in exclusions} == ART16_CATEGORIES
     assert all(e.rule_id and e.reason and e.legal_basis for e in exclusions)
