@@ -182,7 +182,7 @@ def test_a_plain_http_client_imports_draws_and_replays_a_draw_by_its_request_id(
     assert other.reason() == "DRAW_EXISTS"
     assert other.detail("google.rpc.ErrorInfo")["metadata"]["draw_id"] == first.body["draw"]["id"]
     listed = post(http.base, "dualdraw.v1.DrawService/ListDraws", {"taskId": task["id"]})
-    assert [d["id"] for d in listed.body["draws"]] == [first.body["id"]]
+    assert [d["id"] for d in listed.body["draws"]] == [first.body["draw"]["id"]]
 
 
 def test_a_validation_error_carries_the_same_field_violations_as_grpc(http: Http) -> None:
@@ -378,7 +378,7 @@ def test_a_read_over_a_kept_alive_connection_is_not_held_back_by_nagle(http: Htt
         "draw"
     ]
     connection = HTTPConnection(http.base.removeprefix("http://"), timeout=30)
-    body = json.dumps({"id": draw["id"]})
+    body = json.dumps({"name": draw["name"]})
     took = []
     for _ in range(15):
         started = time.perf_counter()
