@@ -891,17 +891,17 @@ class GetPlanProgressRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    PLAN_ID_FIELD_NUMBER: _builtins.int
-    plan_id: _builtins.str
-    """The plan."""
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """The plan, "plans/{plan}"."""
     def __init__(
         self,
         *,
-        plan_id: _builtins.str = ...,
+        name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["plan_id", b"plan_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

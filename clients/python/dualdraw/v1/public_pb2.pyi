@@ -370,17 +370,17 @@ class GetPublishedDrawRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    DRAW_ID_FIELD_NUMBER: _builtins.int
-    draw_id: _builtins.str
-    """The draw."""
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """The published draw, "draws/{draw}"."""
     def __init__(
         self,
         *,
-        draw_id: _builtins.str = ...,
+        name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["draw_id", b"draw_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -506,17 +506,17 @@ class GetPublishedTaskRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    TASK_ID_FIELD_NUMBER: _builtins.int
-    task_id: _builtins.str
-    """The task."""
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """The published task, "tasks/{task}"."""
     def __init__(
         self,
         *,
-        task_id: _builtins.str = ...,
+        name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["task_id", b"task_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -908,17 +908,17 @@ class GetAbandonedDrawRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    DRAW_ID_FIELD_NUMBER: _builtins.int
-    draw_id: _builtins.str
-    """The abandoned draw."""
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """The abandoned draw, "draws/{draw}"."""
     def __init__(
         self,
         *,
-        draw_id: _builtins.str = ...,
+        name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["draw_id", b"draw_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1037,25 +1037,27 @@ Global___GetRedrawStatisticsResponse: _TypeAlias = GetRedrawStatisticsResponse  
 
 @_typing.final
 class GetPublishedPlanRequest(_message.Message):
-    """-- annual plans ----------------------------------------------------------------------------------------"""
+    """-- annual plans ----------------------------------------------------------------------------------------
+    Request of PublicService.GetPublishedPlan.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    PLAN_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
-    plan_id: _builtins.str
-    """The published plan."""
+    name: _builtins.str
+    """The published plan, "plans/{plan}"."""
     version: _builtins.int
     """0: the latest published version."""
     def __init__(
         self,
         *,
-        plan_id: _builtins.str = ...,
+        name: _builtins.str = ...,
         version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["plan_id", b"plan_id", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1067,21 +1069,21 @@ class GetPublishedPlanEstimateRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    PLAN_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
-    plan_id: _builtins.str
-    """The published plan."""
+    name: _builtins.str
+    """The published plan, "plans/{plan}"."""
     version: _builtins.int
     """0: the latest published version."""
     def __init__(
         self,
         *,
-        plan_id: _builtins.str = ...,
+        name: _builtins.str = ...,
         version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["plan_id", b"plan_id", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1147,21 +1149,21 @@ class GetPublishedPlanProgressRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    PLAN_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
-    plan_id: _builtins.str
-    """The published plan."""
+    name: _builtins.str
+    """The published plan, "plans/{plan}"."""
     version: _builtins.int
     """0: the latest published version."""
     def __init__(
         self,
         *,
-        plan_id: _builtins.str = ...,
+        name: _builtins.str = ...,
         version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["plan_id", b"plan_id", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -112,22 +112,23 @@ class PlanCalls(ClientBase):
 
     def plan_progress(self, plan_id: str) -> plans_pb2.PlanProgress:
         """Per entry and period: drawn, inspected, published, overdue."""
-        return self._call(self._plans.GetPlanProgress, plans_pb2.GetPlanProgressRequest(plan_id=plan_id))
+        request = plans_pb2.GetPlanProgressRequest(name=f"plans/{plan_id}")
+        return self._call(self._plans.GetPlanProgress, request)
 
     # -- published plans (no token needed) -------------------------------------------------------------
 
     def get_published_plan(self, plan_id: str, *, version: int = 0) -> plans_pb2.Plan:
-        request = public_pb2.GetPublishedPlanRequest(plan_id=plan_id, version=version)
+        request = public_pb2.GetPublishedPlanRequest(name=f"plans/{plan_id}", version=version)
         return self._call(self._public.GetPublishedPlan, request)
 
     def published_plan_estimate(self, plan_id: str, *, version: int = 0) -> plans_pb2.PlanEstimate:
         """A published version's estimate, as of its publication day: workload, cost and shortfalls."""
-        request = public_pb2.GetPublishedPlanEstimateRequest(plan_id=plan_id, version=version)
+        request = public_pb2.GetPublishedPlanEstimateRequest(name=f"plans/{plan_id}", version=version)
         return self._call(self._public.GetPublishedPlanEstimate, request)
 
     def published_plan_progress(self, plan_id: str, *, version: int = 0) -> public_pb2.PublishedPlanProgress:
         """A published version's progress per entry and period, counted from published data only."""
-        request = public_pb2.GetPublishedPlanProgressRequest(plan_id=plan_id, version=version)
+        request = public_pb2.GetPublishedPlanProgressRequest(name=f"plans/{plan_id}", version=version)
         return self._call(self._public.GetPublishedPlanProgress, request)
 
     def iter_published_plans(self, *, page_size: int = 0) -> Iterator[plans_pb2.Plan]:

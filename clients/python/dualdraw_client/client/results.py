@@ -182,11 +182,15 @@ class ResultCalls(ClientBase):
 
     def published_draw(self, draw_id: str) -> public_pb2.PublicDraw:
         """A published draw (NotFoundError when unknown or unpublished)."""
-        return self._call(self._public.GetPublishedDraw, public_pb2.GetPublishedDrawRequest(draw_id=draw_id))
+        return self._call(
+            self._public.GetPublishedDraw, public_pb2.GetPublishedDrawRequest(name=f"draws/{draw_id}")
+        )
 
     def published_task(self, task_id: str) -> public_pb2.PublicTask:
         """A task whose draw's results are published."""
-        return self._call(self._public.GetPublishedTask, public_pb2.GetPublishedTaskRequest(task_id=task_id))
+        return self._call(
+            self._public.GetPublishedTask, public_pb2.GetPublishedTaskRequest(name=f"tasks/{task_id}")
+        )
 
     def abandoned_draws(
         self, *, task_id: str = "", department_id: str = ""
@@ -206,7 +210,9 @@ class ResultCalls(ClientBase):
 
     def abandoned_draw(self, draw_id: str) -> public_pb2.AbandonedDraw:
         """One abandoned draw (NotFoundError for a draw that is not abandoned)."""
-        return self._call(self._public.GetAbandonedDraw, public_pb2.GetAbandonedDrawRequest(draw_id=draw_id))
+        return self._call(
+            self._public.GetAbandonedDraw, public_pb2.GetAbandonedDrawRequest(name=f"draws/{draw_id}")
+        )
 
     def redraw_statistics(self) -> public_pb2.GetRedrawStatisticsResponse:
         """Draws and abandoned draws per department, and the server's cap of abandoned draws per task."""

@@ -123,7 +123,7 @@ class PlanServicer(plans_pb2_grpc.PlanServiceServicer):
         self, request: plans_pb2.GetPlanProgressRequest, context: grpc.ServicerContext
     ) -> plans_pb2.PlanProgress:
         today = caller_of(context).today()
-        plan = plans.get_plan(self._s.reader(), request.plan_id)
+        plan = plans.get_plan(self._s.reader(), resource_names.parse_plan(request.name))
         rows = plan_estimates.plan_progress(self._s.reader(), plan, today)
         return pc.progress_to_pb(plan, rows, today)
 
@@ -141,7 +141,8 @@ class PublishedPlans:
         v.raise_if_any()
         now = caller_of(context).now
         return pc.plan_to_pb(
-            plans.published_plan(self._s.reader(), request.plan_id, version, now), public=True
+            plans.published_plan(self._s.reader(), resource_names.parse_plan(request.name), version, now),
+            public=True,
         )
 
     def GetPublishedPlanEstimate(
@@ -150,7 +151,8 @@ class PublishedPlans:
         v = Violations()
         version = _version(request.version, v)
         v.raise_if_any()
-        plan = plans.published_plan(self._s.reader(), request.plan_id, version, caller_of(context).now)
+        plan_id = resource_names.parse_plan(request.name)
+        plan = plans.published_plan(self._s.reader(), plan_id, version, caller_of(context).now)
         estimate = plan_estimates.estimate_plan(
             self._s.reader(), self._s.engine, self._s.rule_book.current(), plan, plans.plan_date(plan)
         )
@@ -163,7 +165,9 @@ class PublishedPlans:
         version = _version(request.version, v)
         v.raise_if_any()
         caller = caller_of(context)
-        plan = plans.published_plan(self._s.reader(), request.plan_id, version, caller.now)
+        plan = plans.published_plan(
+            self._s.reader(), resource_names.parse_plan(request.name), version, caller.now
+        )
         today = caller.today()
         rows = published_plan_progress.published_plan_progress(self._s.reader(), plan, today)
         return pc.published_progress_to_pb(plan, rows, today)

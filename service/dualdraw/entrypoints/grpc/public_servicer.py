@@ -9,7 +9,7 @@ from typing import TypeVar
 import grpc
 
 from dualdraw.domain.errors import NotFound, Violations
-from dualdraw.entrypoints.grpc import convert
+from dualdraw.entrypoints.grpc import convert, resource_names
 from dualdraw.entrypoints.grpc import publication_convert as pconvert
 from dualdraw.entrypoints.grpc.pagination import next_page_token, page_of, page_request
 from dualdraw.entrypoints.grpc.plans_servicer import PublishedPlans
@@ -88,15 +88,17 @@ class PublicServicer(PublishedPlans, public_pb2_grpc.PublicServiceServicer):
     def GetPublishedDraw(
         self, request: public_pb2.GetPublishedDrawRequest, context: grpc.ServicerContext
     ) -> public_pb2.PublicDraw:
-        return pconvert.public_draw_to_pb(publication.public_draw(self._s.unit_of_work(), request.draw_id))
+        draw_id = resource_names.parse_draw(request.name)
+        return pconvert.public_draw_to_pb(publication.public_draw(self._s.unit_of_work(), draw_id))
 
     def GetPublishedTask(
         self, request: public_pb2.GetPublishedTaskRequest, context: grpc.ServicerContext
     ) -> public_pb2.PublicTask:
+        task_id = resource_names.parse_task(request.name)
         for d in publication.public_draws(self._s.unit_of_work()):
-            if d.task_id == request.task_id:
+            if d.task_id == task_id:
                 return pconvert.public_task_to_pb(d, d.ratio, d.team_size)
-        raise NotFound("published task", request.task_id)
+        raise NotFound("published task", task_id)
 
     def ListPublishedResults(
         self, request: public_pb2.ListPublishedResultsRequest, context: grpc.ServicerContext
@@ -131,7 +133,8 @@ class PublicServicer(PublishedPlans, public_pb2_grpc.PublicServiceServicer):
     def GetAbandonedDraw(
         self, request: public_pb2.GetAbandonedDrawRequest, context: grpc.ServicerContext
     ) -> public_pb2.AbandonedDraw:
-        return pconvert.abandoned_draw_to_pb(redraws.public_abandoned_draw(self._s.reader(), request.draw_id))
+        draw_id = resource_names.parse_draw(request.name)
+        return pconvert.abandoned_draw_to_pb(redraws.public_abandoned_draw(self._s.reader(), draw_id))
 
     def GetRedrawStatistics(
         self, request: public_pb2.GetRedrawStatisticsRequest, context: grpc.ServicerContext

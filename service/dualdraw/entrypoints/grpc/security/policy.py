@@ -136,7 +136,7 @@ POLICIES: dict[str, MethodPolicy] = {
     _m(PLANS, "GetPlan"): rule(P, *STAFF, on=Target("plan_name", "name")),
     _m(PLANS, "ListPlans"): rule(P, *STAFF, on=Target("department", "department_id", "own")),
     _m(PLANS, "EstimatePlan"): rule(P, D, A, on=Target("plan", "plan_id")),
-    _m(PLANS, "GetPlanProgress"): rule(P, *STAFF, on=Target("plan", "plan_id")),
+    _m(PLANS, "GetPlanProgress"): rule(P, *STAFF, on=Target("plan_name", "name")),
     # -- directory filing with the level above (Art. 7): a department's own draw operator files its
     # directories; only the draw operator of the department it is filed with (its parent) decides; staff of
     # the subtree read filings (a filing belongs to the filing department, so the levels above see it).
