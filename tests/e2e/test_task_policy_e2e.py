@@ -236,7 +236,7 @@ def test_per_stratum_counts_equal_ceil_ratio_times_eligible(world: Served, clien
     t = task(
         client,
         "p-zj",
-        ratio=decimal_pb("0.2"),
+        ratio="0.2",
         central=True,
         class_ratios=[
             tasks_pb2.ClassRatio(
@@ -263,7 +263,7 @@ def test_general_items_are_capped_key_items_may_go_to_100_percent(
             client,
             "c-hz",
             item=GENERAL,
-            ratio=decimal_pb("0.1"),
+            ratio="0.1",
             class_ratios=[
                 tasks_pb2.ClassRatio(risk_class=directory_pb2.RISK_CLASS_D, ratio=decimal_pb("0.5"))
             ],
