@@ -58,6 +58,7 @@ from dualdraw.domain.model import (
 from dualdraw.entrypoints.grpc import directory_convert
 from dualdraw.v1 import tasks_pb2
 from dualdraw_client import DualdrawClient, chunk_records
+from dualdraw_client.decimals import decimal_pb
 from dualdraw_client.errors import DualdrawError
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -212,7 +213,9 @@ class LoadClient(threading.Thread):
         task = self.timed(
             "CreateTask",
             lambda: client.create_task(
-                tasks_pb2.Task(item_code=ITEM.code, department_id=PROVINCE, ratio=RATIO, team_size=2)
+                tasks_pb2.Task(
+                    item_code=ITEM.code, department_id=PROVINCE, ratio=decimal_pb(RATIO), team_size=2
+                )
             ),
         )
         if task is None:

@@ -72,6 +72,7 @@ from dualdraw.service_layer.directory import DirectoryBatch, import_directory
 from dualdraw.service_layer.draw_progress import StageLog
 from dualdraw.service_layer.draws import run_draw
 from dualdraw.service_layer.entropy_policy import EntropyPolicy
+from dualdraw_client.decimals import decimal_pb
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "rules"
@@ -437,7 +438,9 @@ def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
             result["import_objects_per_s"] = round(size / seconds)
             client.create_item(convert.item_to_pb(ITEM))
             task = client.create_task(
-                tasks_pb2.Task(item_code=ITEM.code, department_id=PROVINCE, ratio=RATIO, team_size=2)
+                tasks_pb2.Task(
+                    item_code=ITEM.code, department_id=PROVINCE, ratio=decimal_pb(RATIO), team_size=2
+                )
             )
             read_code = d.objects[len(d.objects) // 2].credit_code
             latencies: list[float] = []

@@ -45,6 +45,7 @@ from bench.run import (
     fresh_database,
     timed,
 )
+from dualdraw_client.decimals import decimal_pb
 
 STAGE_TIMEOUT_S = 6 * 3600.0
 
@@ -126,7 +127,9 @@ def run_stages(base_url: str, size: int, inspectors: int, workdir: Path) -> dict
             memory.phase = "between"
             client.create_item(convert.item_to_pb(ITEM))
             task = client.create_task(
-                tasks_pb2.Task(item_code=ITEM.code, department_id=PROVINCE, ratio=RATIO, team_size=2)
+                tasks_pb2.Task(
+                    item_code=ITEM.code, department_id=PROVINCE, ratio=decimal_pb(RATIO), team_size=2
+                )
             )
             memory.phase = "draw"
             seconds["draw"], draw = timed(lambda: client.draw(task.id, as_of=AS_OF))

@@ -14,7 +14,7 @@ import { connect, connectHttp, errorDetails } from "./dualdraw.mjs";
 const args = process.argv.slice(2);
 const json = args.includes("--json");
 const target = args.find((arg) => !arg.startsWith("--")) ?? process.env.DUALDRAW_SERVER ?? "127.0.0.1:50051";
-const AS_OF = "2026-12-01"; // the day the demo directory is arranged around
+const AS_OF = { year: 2026, month: 12, day: 1 }; // the day the demo directory is arranged around (google.type.Date)
 const OBJECT_NAME = "唐山𠮷祥食品有限公司";
 
 const ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY";
@@ -54,7 +54,7 @@ async function main() {
     if (!plan) throw new Error("no published plan: load the demo (`dualdraw demo`)");
     const entry = plan.entries[0];
     summary.plan = { id: plan.id, title: plan.title, entry: entry.id, itemCode: entry.itemCode };
-    say(`plan ${plan.id} ${plan.title}: entry ${entry.id} (${entry.itemCode} at ${entry.ratio})`);
+    say(`plan ${plan.id} ${plan.title}: entry ${entry.id} (${entry.itemCode} at ${entry.ratio?.value})`);
 
     const objects = await dualdraw.listAll("DirectoryService", "ListObjects", {}, "objects", 100);
     summary.directory = { objects: objects.items.length, pages: objects.pages };
@@ -98,8 +98,8 @@ async function main() {
       task: { planId: plan.id, planEntryId: entry.id, departmentId: plan.departmentId, rehearsal: true },
     });
     const drawRequest = { taskId: task.id, asOf: AS_OF, requestId: `node-draw-${randomUUID()}` };
-    const draw = await dualdraw.call("DrawService", "Draw", drawRequest);
-    const replay = await dualdraw.call("DrawService", "Draw", drawRequest);
+    const { draw } = await dualdraw.call("DrawService", "Draw", drawRequest);
+    const { draw: replay } = await dualdraw.call("DrawService", "Draw", drawRequest);
     say(`task ${task.id} drawn: ${draw.id} seed ${draw.seed}`);
     const excluded = draw.excludedCount ?? "0";
     say(`  in scope ${draw.inScopeCount}, excluded ${excluded}, selected ${draw.selectedCount}`);
@@ -133,7 +133,7 @@ async function main() {
 
     const unplanned = await refusal(() =>
       dualdraw.call("TaskService", "CreateTask", {
-        task: { itemCode: entry.itemCode, departmentId: plan.departmentId, ratio: "0.1", teamSize: 2 },
+        task: { itemCode: entry.itemCode, departmentId: plan.departmentId, ratio: { value: "0.1" }, teamSize: 2 },
       }),
     );
     const lowerCase = await refusal(() =>

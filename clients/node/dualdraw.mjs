@@ -114,7 +114,7 @@ export function connect(target, { actor = "node-client", token = "", deadlineMs 
   };
   const options = () => ({ deadline: Date.now() + deadlineMs });
 
-  /** Calls a unary method, e.g. `call("DrawService", "GetDraw", {id})`; resolves to the reply. */
+  /** Calls a unary method, e.g. `call("DrawService", "GetDraw", {name})`; resolves to the reply. */
   const call = (service, method, request) =>
     new Promise((resolveCall, rejectCall) => {
       const stub = services[service];

@@ -13,6 +13,8 @@ from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_directory import DEMO_AS_OF, demo_directory
 from dualdraw.v1 import draws_pb2, results_pb2, tasks_pb2
 from dualdraw_client import DualdrawClient, FailedPreconditionError, InvalidArgumentError, NotFoundError
+from dualdraw_client.dates import date_pb
+from dualdraw_client.decimals import decimal_pb
 
 from .conftest import Served, publishable_draw
 
@@ -23,7 +25,10 @@ def new_task(client: DualdrawClient) -> tasks_pb2.Task:
     s = demo_directory().suggested_task
     return client.create_task(
         tasks_pb2.Task(
-            item_code=s.item_code, department_id=s.department_id, ratio=s.ratio, team_size=s.team_size
+            item_code=s.item_code,
+            department_id=s.department_id,
+            ratio=decimal_pb(s.ratio),
+            team_size=s.team_size,
         )
     )
 
@@ -38,7 +43,7 @@ def test_an_abandoned_draw_is_public_beside_its_replacement_and_counted(
     client.abandon_draw(first.id, "DATA_ERROR", "目录导入不完整")
     shown = client.abandoned_draw(first.id)
     assert (shown.reason, shown.note, shown.manifest_hash) == (
-        "DATA_ERROR",
+        draws_pb2.ABANDON_REASON_DATA_ERROR,
         "目录导入不完整",
         first.manifest_hash,
     )
@@ -117,7 +122,7 @@ def test_the_public_site_shows_the_abandoned_draw_beside_its_published_replaceme
                 draw_id=second.id,
                 position=a.position,
                 outcome=results_pb2.OUTCOME_NO_PROBLEM,
-                inspected_on=today,
+                inspected_on=date_pb(today),
             )
         )
     client.publish_results(second.id)

@@ -36,6 +36,7 @@ from dualdraw.v1 import draws_pb2, follow_ups_pb2, results_pb2, tasks_pb2
 from dualdraw.v1 import inspection_records_pb2 as ir
 from dualdraw_client import DualdrawClient
 from dualdraw_client.cli import main as cli_main
+from dualdraw_client.dates import date_pb
 from tests.e2e.conftest import publishable_draw
 from tests.e2e.server_processes import free_port, server_process
 from tests.integration.credit_receiver import Receiver, credit_receiver
@@ -171,7 +172,7 @@ def test_the_whole_story_after_the_draw_survives_kill_9_with_nothing_lost_or_dup
                     draw_id=draw.id,
                     position=first.position,
                     outcome=results_pb2.OUTCOME_PROBLEM_CORRECTED,
-                    inspected_on=today.isoformat(),
+                    inspected_on=date_pb(today.isoformat()),
                     findings="压力容器定期检验已超期，责令改正",
                     attachment_sha256=[sha],
                 )

@@ -21,6 +21,7 @@ from dualdraw.settings import Settings
 from dualdraw.v1 import draws_pb2, plans_pb2, tasks_pb2
 from dualdraw_client import DualdrawClient
 from dualdraw_client.cli import main as cli_main
+from dualdraw_client.decimals import decimal_pb
 from dualdraw_client.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
 from tests.e2e.conftest import RULES, Served
 
@@ -83,14 +84,18 @@ def test_the_demo_plan_is_published_and_its_estimate_names_a_shortfall(
     assert "INSPECTOR-DAYS" in printed
     # the cost model is the items': TS-PQ-01 is a sampling item of 3 days, 400 yuan and 2500 yuan of tests
     equipment, quality = estimate.entries
-    assert (quality.team_size, quality.days_per_inspection, quality.testing_fee) == (2, "3", "2500")
-    assert (equipment.cost_per_inspection, equipment.testing_fees) == ("300", "0")
+    assert (quality.team_size, quality.days_per_inspection.value, quality.testing_fee.value) == (
+        2,
+        "3",
+        "2500",
+    )
+    assert (equipment.cost_per_inspection.value, equipment.testing_fees.value) == ("300", "0")
     assert quality.inspections > 0
-    assert quality.cost == str(quality.inspections * 2900)
-    assert estimate.cost == str(quality.inspections * 2900 + equipment.inspections * 300)
-    assert estimate.testing_fees == str(quality.inspections * 2500)
+    assert quality.cost.value == str(quality.inspections * 2900)
+    assert estimate.cost.value == str(quality.inspections * 2900 + equipment.inspections * 300)
+    assert estimate.testing_fees.value == str(quality.inspections * 2500)
     assert f"whole plan: {estimate.inspections} inspections" in printed
-    assert f"cost {estimate.cost} yuan (testing fees {estimate.testing_fees})" in printed
+    assert f"cost {estimate.cost.value} yuan (testing fees {estimate.testing_fees.value})" in printed
     assert cli_main(["items", "show", "TS-PQ-01", "--server", served.target]) == 0
     assert "2 inspectors × 3 days, 400 yuan + 2500 yuan testing fees" in capsys.readouterr().out
     assert cli_main(["plans", "progress", plan_id, "--json", "--server", served.target]) == 0
@@ -102,7 +107,9 @@ def test_a_task_without_a_published_plan_entry_is_refused_and_writes_nothing(
     planned: tuple[Served, str], client: DualdrawClient
 ) -> None:
     _, plan_id = planned
-    free = tasks_pb2.Task(item_code="TS-SE-01", department_id=HIGH_TECH_ZONE, ratio="0.1", team_size=2)
+    free = tasks_pb2.Task(
+        item_code="TS-SE-01", department_id=HIGH_TECH_ZONE, ratio=decimal_pb("0.1"), team_size=2
+    )
     with pytest.raises(FailedPreconditionError) as refused:
         client.create_task(free)
     assert refused.value.reason == "PLAN_ENTRY_REQUIRED"
@@ -130,7 +137,7 @@ def test_a_second_task_for_the_same_entry_and_period_is_refused_naming_the_draw(
     (task,) = client.iter_tasks()
     assert (task.plan_id, task.plan_entry_id, task.plan_period, task.plan_version) == (plan_id, "e1", 1, 1)
     assert not task.rehearsal
-    assert (task.item_code, task.ratio, task.draw_id) == ("TS-SE-01", "0.1", draw_id)
+    assert (task.item_code, task.ratio.value, task.draw_id) == ("TS-SE-01", "0.1", draw_id)
     with pytest.raises(FailedPreconditionError) as refused:
         _planned_task(client, plan_id)
     assert refused.value.reason == "PLAN_ENTRY_ALREADY_DRAWN"

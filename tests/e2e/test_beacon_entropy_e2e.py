@@ -33,6 +33,7 @@ from dualdraw.v1 import draws_pb2, results_pb2, verification_pb2
 from dualdraw.verifier.bundle import verify_bundle
 from dualdraw_client import DualdrawClient, FailedPreconditionError
 from dualdraw_client.cli import main as cli_main
+from dualdraw_client.dates import date_pb
 
 from .conftest import RULES, Served, publishable_draw
 from .test_draw_e2e import demo_task
@@ -141,7 +142,7 @@ def test_a_development_draw_with_a_local_secret_is_marked_in_every_view_and_neve
                 draw_id=draw.id,
                 position=a.position,
                 outcome=results_pb2.OUTCOME_NO_PROBLEM,
-                inspected_on=today,
+                inspected_on=date_pb(today),
             )
         )
     with pytest.raises(FailedPreconditionError) as refused:
@@ -371,7 +372,7 @@ def test_a_substitution_made_with_a_local_secret_blocks_publication(
                 draw_id=draw.id,
                 position=a.position,
                 outcome=results_pb2.OUTCOME_NO_PROBLEM,
-                inspected_on=today,
+                inspected_on=date_pb(today),
             )
         )
     with pytest.raises(FailedPreconditionError) as refused:

@@ -17,6 +17,7 @@ from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_directory import HIGH_TECH_ZONE
 from dualdraw.v1 import results_pb2, tasks_pb2
 from dualdraw_client import DualdrawClient
+from dualdraw_client.dates import date_pb
 from tests.e2e.conftest import Served, publishable_draw
 
 from .test_annual_plan_e2e import client, planned  # noqa: F401 - fixtures
@@ -57,7 +58,7 @@ def published(planned: tuple[Served, str], client: DualdrawClient) -> tuple[Serv
                 draw_id=second.id,
                 position=a.position,
                 outcome=results_pb2.OUTCOME_NO_PROBLEM,
-                inspected_on=today,
+                inspected_on=date_pb(today),
             )
         )
     client.publish_results(second.id)

@@ -28,6 +28,8 @@ from dualdraw.service_layer.demo_directory import DEMO_AS_OF, demo_directory
 from dualdraw.service_layer.demo_loader import load_demo
 from dualdraw.v1 import directory_pb2, results_pb2, tasks_pb2
 from dualdraw_client import DualdrawClient, chunk_records
+from dualdraw_client.dates import date_pb
+from dualdraw_client.decimals import decimal_pb
 from dualdraw_client.errors import DualdrawError
 from tests.e2e.conftest import publishable_draw
 from tests.e2e.server_processes import server_process, wait_serving
@@ -105,7 +107,10 @@ def demo_task(client: DualdrawClient) -> tasks_pb2.Task:
     s = demo_directory().suggested_task
     return client.create_task(
         tasks_pb2.Task(
-            item_code=s.item_code, department_id=s.department_id, ratio=s.ratio, team_size=s.team_size
+            item_code=s.item_code,
+            department_id=s.department_id,
+            ratio=decimal_pb(s.ratio),
+            team_size=s.team_size,
         )
     )
 
@@ -252,7 +257,7 @@ def test_a_publication_killed_at_any_point_is_all_or_nothing_and_is_redone(
                     draw_id=drawn.id,
                     position=a.position,
                     outcome=results_pb2.OUTCOME_NO_PROBLEM,
-                    inspected_on=today,
+                    inspected_on=date_pb(today),
                 )
             )
         killed(process, lambda: client.publish_results(drawn.id, request_id="crash-publish"))

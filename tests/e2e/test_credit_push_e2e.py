@@ -18,6 +18,8 @@ from dualdraw.service_layer.demo_loader import load_demo
 from dualdraw.settings import Settings
 from dualdraw.v1 import deliveries_pb2, results_pb2, tasks_pb2
 from dualdraw_client import DualdrawClient, InvalidArgumentError
+from dualdraw_client.dates import date_pb
+from dualdraw_client.decimals import decimal_pb
 from tests.integration.credit_receiver import Receiver, credit_receiver
 
 from .conftest import RULES, Served, publishable_draw
@@ -55,7 +57,7 @@ def record_results(target: str, positions: int) -> tuple[str, list[int]]:
             tasks_pb2.Task(
                 item_code=s.item_code,
                 department_id=s.department_id,
-                ratio=s.ratio,
+                ratio=decimal_pb(s.ratio),
                 team_size=s.team_size,
                 title=s.title,
             )
@@ -69,7 +71,7 @@ def record_results(target: str, positions: int) -> tuple[str, list[int]]:
                     draw_id=draw.id,
                     position=position,
                     outcome=results_pb2.OUTCOME_NO_PROBLEM,
-                    inspected_on=today,
+                    inspected_on=date_pb(today),
                 )
             )
     return draw.id, chosen

@@ -22,9 +22,11 @@ from dualdraw.service_layer.demo_loader import load_demo
 from dualdraw.settings import Settings
 from dualdraw.v1 import draws_pb2, draws_pb2_grpc, tasks_pb2
 from dualdraw_client import DualdrawClient
+from dualdraw_client.dates import date_pb
+from dualdraw_client.decimals import decimal_pb
 from tests.e2e.conftest import RULES
 
-TASK = tasks_pb2.Task(item_code="TS-SE-01", department_id="130273-GXQ", ratio="0.1", team_size=2)
+TASK = tasks_pb2.Task(item_code="TS-SE-01", department_id="130273-GXQ", ratio=decimal_pb("0.1"), team_size=2)
 AS_OF = "2026-12-01"
 ACTOR = (("x-dualdraw-actor", "e2e-tester"),)
 
@@ -92,7 +94,9 @@ def test_a_draw_cancelled_before_its_commit_writes_nothing_and_its_retry_draws_o
         task = client.create_task(TASK)
         cancelled_before = _draw_calls("CANCELLED")
         with grpc.insecure_channel(target) as channel:
-            request = draws_pb2.DrawRequest(task_id=task.id, as_of=AS_OF, request_id="draw-then-cancel")
+            request = draws_pb2.DrawRequest(
+                task_id=task.id, as_of=date_pb(AS_OF), request_id="draw-then-cancel"
+            )
             call = draws_pb2_grpc.DrawServiceStub(channel).Draw.future(request, timeout=60, metadata=ACTOR)
             _reached(release)  # everything is written but not committed
             assert call.cancel()

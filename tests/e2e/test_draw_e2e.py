@@ -17,7 +17,14 @@ from dualdraw.domain.draw.integrity import check_stored_draw
 from dualdraw.entrypoints.grpc.reflection import v1_message_class
 from dualdraw.service_layer.demo_directory import DEMO_AS_OF, demo_directory
 from dualdraw.service_layer.draw_integrity import stored_draw
-from dualdraw.v1 import directory_pb2, directory_pb2_grpc, draws_pb2, tasks_pb2
+from dualdraw.v1 import (
+    directory_pb2,
+    directory_pb2_grpc,
+    draws_pb2,
+    draws_pb2_grpc,
+    tasks_pb2,
+    tasks_pb2_grpc,
+)
 from dualdraw_client import (
     AlreadyExistsError,
     DualdrawClient,
@@ -25,6 +32,7 @@ from dualdraw_client import (
     InvalidArgumentError,
     NotFoundError,
 )
+from dualdraw_client.decimals import decimal_pb
 
 from .conftest import Served
 
@@ -41,7 +49,7 @@ def demo_task(client: DualdrawClient, **overrides: object) -> tasks_pb2.Task:
     fields: dict[str, object] = {
         "item_code": suggested.item_code,
         "department_id": suggested.department_id,
-        "ratio": suggested.ratio,
+        "ratio": decimal_pb(suggested.ratio),
         "team_size": suggested.team_size,
         "title": suggested.title,
     }
@@ -110,7 +118,7 @@ def test_a_demo_draw_is_rule_checked_fair_and_recomputable(
     ]
     assert sum(s["count"] for s in strata.values()) == draw.eligible_count
     assert {s["ratio"] for s in strata.values()} == {"1/10"}  # no class ratios: the task's in every class
-    per_stratum = sum(ceil(Fraction(task.ratio) * s["count"]) for s in strata.values())
+    per_stratum = sum(ceil(Fraction(task.ratio.value) * s["count"]) for s in strata.values())
     assert draw.selected_count == per_stratum == len(assignments)
     assert {e.category for e in exclusions} == ART16_CATEGORIES
     assert all(e.rule_id and e.reason and e.legal_basis for e in exclusions)
@@ -163,6 +171,31 @@ def test_a_task_is_drawn_once_but_a_retried_request_gets_the_first_answer(
     assert len(list(client.iter_draws(task_id=task.id))) == 1
 
 
+def test_tasks_draws_and_results_are_read_by_resource_name(
+    demo_served: Served, client: DualdrawClient
+) -> None:
+    task = demo_task(client)
+    draw = client.draw(task.id, as_of=DEMO_AS_OF)
+    assert (task.name, draw.name) == (f"tasks/{task.id}", f"draws/{draw.id}")
+    with grpc.insecure_channel(demo_served.target) as channel:
+        stub = draws_pb2_grpc.DrawServiceStub(channel)
+        assert stub.GetDraw(draws_pb2.GetDrawRequest(name=draw.name), timeout=60) == draw
+        assert tasks_pb2_grpc.TaskServiceStub(channel).GetTask(
+            tasks_pb2.GetTaskRequest(name=task.name), timeout=60
+        ) == client.get_task(task.id)
+        for name, reason in ((draw.id, "RESOURCE_NAME_INVALID"), ("", "FIELD_REQUIRED")):
+            with pytest.raises(grpc.RpcError) as malformed:
+                stub.GetDraw(draws_pb2.GetDrawRequest(name=name), timeout=60)
+            assert malformed.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert reason in str(malformed.value.trailing_metadata())
+        with pytest.raises(grpc.RpcError) as unknown:
+            stub.GetDraw(draws_pb2.GetDrawRequest(name="draws/d-000000000000"), timeout=60)
+        assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(InvalidArgumentError) as bad:
+        client.get_draw("draws/" + draw.id)  # the client names the draw itself: an id with a slash is no id
+    assert [(v.field, v.reason) for v in bad.value.field_violations] == [("name", "RESOURCE_NAME_INVALID")]
+
+
 def test_infeasible_teams_fail_the_draw_and_write_nothing(
     demo_served: Served, client: DualdrawClient
 ) -> None:
@@ -179,8 +212,8 @@ def test_infeasible_teams_fail_the_draw_and_write_nothing(
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [
-        ({"ratio": "0"}, "task.ratio"),
-        ({"ratio": "1.5"}, "task.ratio"),
+        ({"ratio": decimal_pb("0")}, "task.ratio"),
+        ({"ratio": decimal_pb("1.5")}, "task.ratio"),
         ({"team_size": 1}, "task.team_size"),
         ({"department_id": "999999-NONE"}, "task.department_id"),
         ({"item_code": "NO-SUCH-ITEM"}, "task.item_code"),

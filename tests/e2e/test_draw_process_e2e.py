@@ -35,13 +35,15 @@ from dualdraw.settings import Settings
 from dualdraw.v1 import draws_pb2, tasks_pb2, verification_pb2
 from dualdraw.verifier.bundle import verify_bundle
 from dualdraw_client import DualdrawClient
+from dualdraw_client.dates import date_pb
+from dualdraw_client.decimals import decimal_pb
 from dualdraw_client.errors import DualdrawError
 from tests.e2e.conftest import RULES, Served
 
 TASK = tasks_pb2.Task(
     item_code="TS-SE-01",
     department_id="130273-GXQ",
-    ratio="0.1",
+    ratio=decimal_pb("0.1"),
     team_size=2,
     policy=tasks_pb2.TaskPolicy(no_frequency_cap=True),  # drawn again and again: no draw caps the next
 )
@@ -196,10 +198,10 @@ def test_the_draw_process_logs_json_lines_with_the_calls_request_id(
             draw = channel.unary_unary(
                 "/dualdraw.v1.DrawService/Draw",
                 request_serializer=draws_pb2.DrawRequest.SerializeToString,
-                response_deserializer=draws_pb2.Draw.FromString,
+                response_deserializer=draws_pb2.DrawResponse.FromString,
             )
             draw(
-                draws_pb2.DrawRequest(task_id=task.id, as_of=AS_OF, request_id="idem-1"),
+                draws_pb2.DrawRequest(task_id=task.id, as_of=date_pb(AS_OF), request_id="idem-1"),
                 metadata=[("x-request-id", "trace-draw-1"), ("x-dualdraw-actor", "e2e-tester")],
                 timeout=60,
             )

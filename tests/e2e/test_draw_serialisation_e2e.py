@@ -17,6 +17,7 @@ import pytest
 from dualdraw.adapters.store.unit_of_work import Store
 from dualdraw.v1 import draws_pb2, tasks_pb2
 from dualdraw_client import DualdrawClient, FailedPreconditionError
+from dualdraw_client.decimals import decimal_pb
 
 from .conftest import Served
 from .server_processes import server_processes
@@ -33,7 +34,7 @@ def capped_task(client: DualdrawClient, department: str = "c-hz", **policy: obje
         tasks_pb2.Task(
             item_code=KEY,
             department_id=department,
-            ratio="1",
+            ratio=decimal_pb("1"),
             team_size=2,
             title="capped",
             policy=tasks_pb2.TaskPolicy(**policy),  # type: ignore[arg-type]
@@ -177,7 +178,7 @@ def plain_task(client: DualdrawClient, department: str) -> tasks_pb2.Task:
         tasks_pb2.Task(
             item_code=KEY,
             department_id=department,
-            ratio="1",
+            ratio=decimal_pb("1"),
             team_size=2,
             title="plain",
             policy=tasks_pb2.TaskPolicy(no_frequency_cap=True),

@@ -25,6 +25,7 @@ from dualdraw.domain.model import (
 from dualdraw.runtime.telemetry import JsonFormatter
 from dualdraw.v1 import tasks_pb2
 from dualdraw_client import DualdrawClient, FailedPreconditionError
+from dualdraw_client.decimals import decimal_pb
 
 from .conftest import Served
 
@@ -91,7 +92,11 @@ def test_a_failure_naming_every_object_reaches_the_client_bounded(
     _load(served)
     task = client.create_task(
         tasks_pb2.Task(
-            item_code="ED-FOOD", department_id="c-hz", ratio="1", team_size=2, title="all conflicted"
+            item_code="ED-FOOD",
+            department_id="c-hz",
+            ratio=decimal_pb("1"),
+            team_size=2,
+            title="all conflicted",
         )
     )
     lines: list[str] = []

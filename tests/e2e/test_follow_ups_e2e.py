@@ -23,6 +23,8 @@ from dualdraw.service_layer.ports import PageRequest
 from dualdraw.v1 import draws_pb2, results_pb2, tasks_pb2
 from dualdraw.v1 import follow_ups_pb2 as pb
 from dualdraw_client import DualdrawClient, FailedPreconditionError, InvalidArgumentError
+from dualdraw_client.dates import date_pb
+from dualdraw_client.decimals import decimal_pb
 from tests.evidence_helpers import upload_bytes
 
 from .conftest import Served, publishable_draw
@@ -49,7 +51,7 @@ def drawn(demo_served: Served, client: DualdrawClient, tmp_path: Path) -> Drawn:
         tasks_pb2.Task(
             item_code=s.item_code,
             department_id=s.department_id,
-            ratio=s.ratio,
+            ratio=decimal_pb(s.ratio),
             team_size=s.team_size,
             title=s.title,
         )
@@ -64,7 +66,11 @@ def drawn(demo_served: Served, client: DualdrawClient, tmp_path: Path) -> Drawn:
 def record(d: Drawn, position: int, outcome: int = results_pb2.OUTCOME_PROBLEM_CORRECTED) -> None:
     d.client.record_result(
         results_pb2.InspectionResult(
-            draw_id=d.draw.id, position=position, outcome=outcome, inspected_on=d.today, findings="标识不全"
+            draw_id=d.draw.id,
+            position=position,
+            outcome=outcome,
+            inspected_on=date_pb(d.today),
+            findings="标识不全",
         )
     )
 
@@ -203,7 +209,7 @@ def test_objections_within_and_after_the_period_are_decided_and_public(drawn: Dr
             draw_id=d.draw.id,
             position=first.position,
             outcome=results_pb2.OUTCOME_NO_PROBLEM,
-            inspected_on=d.today,
+            inspected_on=date_pb(d.today),
         ),
         "异议成立，更正为未发现问题",
     )

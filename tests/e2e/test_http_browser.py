@@ -39,10 +39,11 @@ const call = async (method, body) => {
 };
 (async () => {
   const created = await call("TaskService/CreateTask", {task});
-  const draw = await call("DrawService/Draw", {taskId: created.body.id, asOf: "2026-12-01"});
-  const got = await call("DrawService/GetDraw", {id: draw.body.id});
+  const asOf = {year: 2026, month: 12, day: 1};
+  const draw = await call("DrawService/Draw", {taskId: created.body.id, asOf});
+  const got = await call("DrawService/GetDraw", {name: draw.body.draw.name});
   const page = await call("DrawService/ListDraws", {pageSize: 1});
-  const refused = await call("TaskService/CreateTask", {task: {...task, ratio: "7"}});
+  const refused = await call("TaskService/CreateTask", {task: {...task, ratio: {value: "7"}}});
   done({created, draw, got, page, refused});
 })().catch((error) => done({error: String(error)}));
 """
@@ -102,16 +103,21 @@ def test_a_page_of_an_allowed_origin_draws_with_fetch(
         load_demo(running.services.unit_of_work)
         assert running.http is not None
         api = f"http://127.0.0.1:{running.http.port}"
-        task = {"itemCode": "TS-SE-01", "departmentId": HIGH_TECH_ZONE, "ratio": "0.1", "teamSize": 2}
+        task = {
+            "itemCode": "TS-SE-01",
+            "departmentId": HIGH_TECH_ZONE,
+            "ratio": {"value": "0.1"},
+            "teamSize": 2,
+        }
         browser.set_script_timeout(60)
         browser.get(allowed)
         seen = browser.execute_async_script(DRAW_PATH, api, task)
         assert "error" not in seen, seen
         assert seen["created"]["status"] == 200
         assert seen["draw"]["status"] == 200
-        assert seen["draw"]["body"]["taskId"] == seen["created"]["body"]["id"]
-        assert int(seen["draw"]["body"]["selectedCount"]) > 0
-        assert seen["got"]["body"]["id"] == seen["draw"]["body"]["id"]
+        assert seen["draw"]["body"]["draw"]["taskId"] == seen["created"]["body"]["id"]
+        assert int(seen["draw"]["body"]["draw"]["selectedCount"]) > 0
+        assert seen["got"]["body"]["id"] == seen["draw"]["body"]["draw"]["id"]
         assert len(seen["page"]["body"]["draws"]) == 1
         assert seen["draw"]["requestId"]  # an exposed header the page may read
         refused = seen["refused"]

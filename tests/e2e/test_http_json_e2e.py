@@ -32,14 +32,15 @@ from dualdraw.service_layer.demo_directory import HIGH_TECH_ZONE, LUNAN
 from dualdraw.service_layer.demo_loader import load_demo
 from dualdraw.v1 import tasks_pb2, tasks_pb2_grpc
 from dualdraw_client import DualdrawClient
+from dualdraw_client.decimals import decimal_pb
 from dualdraw_client.errors import DualdrawError
 from tests.e2e.conftest import RULES
 from tests.e2e.http_calls import Reply, curl, frame, frames, post, post_stream
 from tests.e2e.test_deadlines_e2e import _draw_calls, _reached
 from tests.security.conftest import KEYS, secured_settings
 
-TASK = {"itemCode": "TS-SE-01", "departmentId": HIGH_TECH_ZONE, "ratio": "0.1", "teamSize": 2}
-AS_OF = "2026-12-01"
+TASK = {"itemCode": "TS-SE-01", "departmentId": HIGH_TECH_ZONE, "ratio": {"value": "0.1"}, "teamSize": 2}
+AS_OF = {"year": 2026, "month": 12, "day": 1}  # google.type.Date in proto JSON
 BROWSER_ORIGIN = "http://127.0.0.1:9"  # an origin allowed to call (no page is served from it here)
 
 
@@ -110,12 +111,13 @@ def test_the_demo_draw_runs_with_curl(http: Http) -> None:
     drawn = []
     for n in range(2):
         body = {"taskId": task["id"] if n == 0 else _task(http)["id"], "asOf": AS_OF, "requestId": f"d-{n}"}
-        status, draw = curl(http.base, "dualdraw.v1.DrawService/Draw", body, "x-dualdraw-actor: curl-user")
-        assert status == 200, draw
+        status, drew = curl(http.base, "dualdraw.v1.DrawService/Draw", body, "x-dualdraw-actor: curl-user")
+        assert status == 200, drew
+        draw = drew["draw"]  # DrawResponse
         assert isinstance(draw["inScopeCount"], str)
         assert int(draw["inScopeCount"]) > 0
         drawn.append(draw["id"])
-    status, got = curl(http.base, "dualdraw.v1.DrawService/GetDraw", {"id": drawn[0]})
+    status, got = curl(http.base, "dualdraw.v1.DrawService/GetDraw", {"name": f"draws/{drawn[0]}"})
     assert status == 200
     assert got["id"] == drawn[0]
     assert got["taskId"] == task["id"]
@@ -183,13 +185,13 @@ def test_a_plain_http_client_imports_draws_and_replays_a_draw_by_its_request_id(
     assert other.status == 409
     assert other.body["code"] == "already_exists"
     assert other.reason() == "DRAW_EXISTS"
-    assert other.detail("google.rpc.ErrorInfo")["metadata"]["draw_id"] == first.body["id"]
+    assert other.detail("google.rpc.ErrorInfo")["metadata"]["draw_id"] == first.body["draw"]["id"]
     listed = post(http.base, "dualdraw.v1.DrawService/ListDraws", {"taskId": task["id"]})
-    assert [d["id"] for d in listed.body["draws"]] == [first.body["id"]]
+    assert [d["id"] for d in listed.body["draws"]] == [first.body["draw"]["id"]]
 
 
 def test_a_validation_error_carries_the_same_field_violations_as_grpc(http: Http) -> None:
-    bad = {**TASK, "ratio": "7"}
+    bad = {**TASK, "ratio": {"value": "7"}}
     reply = post(http.base, "dualdraw.v1.TaskService/CreateTask", {"task": bad})
     assert reply.status == 400
     assert reply.body["code"] == "invalid_argument"
@@ -197,7 +199,9 @@ def test_a_validation_error_carries_the_same_field_violations_as_grpc(http: Http
     assert [v["field"] for v in violations] == ["task.ratio"]
     with DualdrawClient(http.target, actor="grpc-user") as client, pytest.raises(DualdrawError) as caught:
         client.create_task(
-            tasks_pb2.Task(item_code="TS-SE-01", department_id=HIGH_TECH_ZONE, ratio="7", team_size=2)
+            tasks_pb2.Task(
+                item_code="TS-SE-01", department_id=HIGH_TECH_ZONE, ratio=decimal_pb("7"), team_size=2
+            )
         )
     assert reply.reason() == caught.value.reason
     assert [v.field for v in caught.value.field_violations] == ["task.ratio"]
@@ -236,7 +240,7 @@ def test_the_deadline_header_is_the_calls_deadline(http: Http) -> None:
 
 def test_a_bundle_streams_as_connect_frames_equal_to_the_grpc_export(http: Http) -> None:
     task = _task(http)
-    draw = post(http.base, "dualdraw.v1.DrawService/Draw", {"taskId": task["id"], "asOf": AS_OF}).body
+    draw = post(http.base, "dualdraw.v1.DrawService/Draw", {"taskId": task["id"], "asOf": AS_OF}).body["draw"]
     reply = post_stream(
         http.base, "dualdraw.v1.VerifiableDrawService/StreamDrawBundle", [{"drawId": draw["id"]}]
     )
@@ -371,13 +375,15 @@ def test_a_caller_that_hangs_up_before_the_commit_cancels_the_draw(paused_http: 
     )
     retried = post(http.base, "dualdraw.v1.DrawService/Draw", json.loads(request))
     assert retried.status == 200
-    assert retried.body["taskId"] == task["id"]
+    assert retried.body["draw"]["taskId"] == task["id"]
 
 
 def test_a_read_over_a_kept_alive_connection_is_not_held_back_by_nagle(http: Http) -> None:
-    draw = post(http.base, "dualdraw.v1.DrawService/Draw", {"taskId": _task(http)["id"], "asOf": AS_OF}).body
+    draw = post(http.base, "dualdraw.v1.DrawService/Draw", {"taskId": _task(http)["id"], "asOf": AS_OF}).body[
+        "draw"
+    ]
     connection = HTTPConnection(http.base.removeprefix("http://"), timeout=30)
-    body = json.dumps({"id": draw["id"]})
+    body = json.dumps({"name": draw["name"]})
     took = []
     for _ in range(15):
         started = time.perf_counter()
@@ -455,4 +461,4 @@ def test_a_call_in_flight_when_the_server_stops_is_answered_within_the_grace(
     caller.join(60)
     stopping.join(60)
     assert [a.status for a in answers] == [200]
-    assert answers[0].body["taskId"] == task["id"]
+    assert answers[0].body["draw"]["taskId"] == task["id"]

@@ -17,11 +17,12 @@ from dualdraw.adapters.store.unit_of_work import Store
 from dualdraw.service_layer.demo_loader import load_demo
 from dualdraw.v1 import tasks_pb2
 from dualdraw_client import DualdrawClient
+from dualdraw_client.decimals import decimal_pb
 from dualdraw_client.errors import DualdrawError, InvalidArgumentError
 from tests.e2e.conftest import Served
 from tests.e2e.server_processes import server_processes
 
-TASK = tasks_pb2.Task(item_code="TS-SE-01", department_id="130273-GXQ", ratio="0.1", team_size=2)
+TASK = tasks_pb2.Task(item_code="TS-SE-01", department_id="130273-GXQ", ratio=decimal_pb("0.1"), team_size=2)
 
 
 def _count(url: str, table: str, where: str = "") -> int:
@@ -43,7 +44,9 @@ def test_a_retried_create_returns_the_first_response_and_writes_once(
     assert _count(database_url, "tasks") == before + 1
     other = client.create_task(TASK, request_id="retry-2")
     assert other.id != first.id
-    changed = tasks_pb2.Task(item_code="TS-SE-01", department_id="130273-GXQ", ratio="0.2", team_size=2)
+    changed = tasks_pb2.Task(
+        item_code="TS-SE-01", department_id="130273-GXQ", ratio=decimal_pb("0.2"), team_size=2
+    )
     with pytest.raises(InvalidArgumentError) as caught:
         client.create_task(changed, request_id="retry-1")
     assert [v.field for v in caught.value.field_violations] == ["request_id"]

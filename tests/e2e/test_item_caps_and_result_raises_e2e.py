@@ -18,6 +18,7 @@ from dualdraw.v1 import directory_pb2, draws_pb2, items_pb2, results_pb2, tasks_
 from dualdraw.verifier.bundle import verify_bundle
 from dualdraw_client import DualdrawClient
 from dualdraw_client.cli import main as cli_main
+from dualdraw_client.dates import date_pb
 
 from .conftest import Served
 from .test_task_policy_e2e import AS_OF, HZ, INSPECTORS, KEY, NB, SC, assignments, load_world, task
@@ -131,7 +132,7 @@ def test_a_case_opened_or_referred_result_raises_the_object_in_a_later_draw(
                 draw_id=first.id,
                 position=position[code],
                 outcome=outcome,
-                inspected_on=day.isoformat(),
+                inspected_on=date_pb(day.isoformat()),
                 findings="无证经营",
                 **kw,  # type: ignore[arg-type]
             )
@@ -212,7 +213,7 @@ def test_the_cli_creates_task_policies_and_lists_joint_inspections(
     assert code == 0, out
     created = client.get_task(json.loads(out)["id"])
     p = created.policy
-    assert {(c.risk_class, c.ratio) for c in p.class_ratios} == {
+    assert {(c.risk_class, c.ratio.value) for c in p.class_ratios} == {
         (directory_pb2.RISK_CLASS_A, "1"),
         (directory_pb2.RISK_CLASS_D, "0.3"),
     }

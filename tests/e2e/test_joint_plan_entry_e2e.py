@@ -19,6 +19,8 @@ from dualdraw.v1 import plans_pb2, tasks_pb2
 from dualdraw.verifier.bundle import verify_bundle
 from dualdraw_client import DualdrawClient
 from dualdraw_client.cli import main as cli_main
+from dualdraw_client.dates import date_pb
+from dualdraw_client.decimals import decimal_pb
 from dualdraw_client.errors import InvalidArgumentError
 from tests.e2e.conftest import RULES, Served
 
@@ -51,9 +53,9 @@ def _joint_e1(**lines: str) -> plans_pb2.PlanEntry:
         id="e1",
         item_code="TS-SE-01",
         item_version=1,
-        ratio="0.1",
-        window_start=f"{year}-01-01",
-        window_end=f"{year}-12-31",
+        ratio=decimal_pb("0.1"),
+        window_start=date_pb(f"{year}-01-01"),
+        window_end=date_pb(f"{year}-12-31"),
         cooperating_department_ids=[LUNAN],
         cooperating_lines=lines,
     )

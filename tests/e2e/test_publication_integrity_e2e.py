@@ -16,6 +16,8 @@ from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.demo_directory import DEMO_AS_OF, demo_directory
 from dualdraw.v1 import draws_pb2, results_pb2, tasks_pb2
 from dualdraw_client import DualdrawClient, FailedPreconditionError, NotFoundError
+from dualdraw_client.dates import date_pb, date_text
+from dualdraw_client.decimals import decimal_pb
 
 from .conftest import Served, publishable_draw
 from .test_beacon_entropy_e2e import BEFORE_ROUND, ROUND, SIGNATURE
@@ -27,7 +29,10 @@ def draw_and_record(client: DualdrawClient) -> tuple[draws_pb2.Draw, list[draws_
     s = demo_directory().suggested_task
     task = client.create_task(
         tasks_pb2.Task(
-            item_code=s.item_code, department_id=s.department_id, ratio=s.ratio, team_size=s.team_size
+            item_code=s.item_code,
+            department_id=s.department_id,
+            ratio=decimal_pb(s.ratio),
+            team_size=s.team_size,
         )
     )
     draw = publishable_draw(client, task.id, as_of=DEMO_AS_OF)
@@ -39,7 +44,7 @@ def draw_and_record(client: DualdrawClient) -> tuple[draws_pb2.Draw, list[draws_
                 draw_id=draw.id,
                 position=a.position,
                 outcome=results_pb2.OUTCOME_NO_PROBLEM,
-                inspected_on=today,
+                inspected_on=date_pb(today),
             )
         )
     return draw, assignments
@@ -158,7 +163,10 @@ def test_the_deadline_runs_from_the_draw_and_unrecorded_inspections_are_overdue(
     s = demo_directory().suggested_task
     task = client.create_task(
         tasks_pb2.Task(
-            item_code=s.item_code, department_id=s.department_id, ratio=s.ratio, team_size=s.team_size
+            item_code=s.item_code,
+            department_id=s.department_id,
+            ratio=decimal_pb(s.ratio),
+            team_size=s.team_size,
         )
     )
     draw = publishable_draw(client, task.id, as_of=DEMO_AS_OF)
@@ -174,10 +182,10 @@ def test_the_deadline_runs_from_the_draw_and_unrecorded_inspections_are_overdue(
     deadline = publication_deadline(calendar, drawn_on)
     assert deadline < today
     [row] = client.pending_publications(as_of=today)  # nothing recorded: overdue all the same
-    assert (row.draw_id, row.deadline, row.overdue) == (draw.id, deadline.isoformat(), True)
+    assert (row.draw_id, date_text(row.deadline), row.overdue) == (draw.id, deadline.isoformat(), True)
     assert row.overdue_working_days == calendar.working_days_between(deadline, today)
     assert row.unrecorded_results == draw.selected_count
-    assert row.inspection_end_date == ""
+    assert not row.HasField("inspection_end_date")
     # results inspected today do not move the deadline: it ran from the draw
     for a in client.iter_assignments(draw.id):
         client.record_result(
@@ -185,11 +193,11 @@ def test_the_deadline_runs_from_the_draw_and_unrecorded_inspections_are_overdue(
                 draw_id=draw.id,
                 position=a.position,
                 outcome=results_pb2.OUTCOME_NO_PROBLEM,
-                inspected_on=today.isoformat(),
+                inspected_on=date_pb(today.isoformat()),
             )
         )
     [row] = client.pending_publications(as_of=today)
-    assert (row.deadline, row.overdue, row.inspection_end_date) == (
+    assert (date_text(row.deadline), row.overdue, date_text(row.inspection_end_date)) == (
         deadline.isoformat(),
         True,
         today.isoformat(),
@@ -200,5 +208,5 @@ def test_the_deadline_runs_from_the_draw_and_unrecorded_inspections_are_overdue(
     ending = HolidayCalendar(last_year=drawn_on.year - 1)
     with pytest.raises(CalendarEnds):
         publication.pending_publications(uow(), ending, today)
-    assert client.publish_results(draw.id).deadline == deadline.isoformat()
+    assert date_text(client.publish_results(draw.id).deadline) == deadline.isoformat()
     assert client.pending_publications(as_of=today) == []

@@ -35,6 +35,7 @@ from dualdraw.service_layer.draw_integrity import stored_draw
 from dualdraw.v1 import tasks_pb2
 from dualdraw.verifier.bundle import verify_bundle
 from dualdraw_client import DualdrawClient, FailedPreconditionError, InvalidArgumentError
+from dualdraw_client.decimals import decimal_pb
 
 from .conftest import Served
 
@@ -112,7 +113,7 @@ def task(client: DualdrawClient, *, item: str = STRICT, team_size: int = 2, **po
         tasks_pb2.Task(
             item_code=item,
             department_id="c-sj",
-            ratio="1",
+            ratio=decimal_pb("1"),
             team_size=team_size,
             title="boiler inspections",
             policy=tasks_pb2.TaskPolicy(no_frequency_cap=True, **policy),

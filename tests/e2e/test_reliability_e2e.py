@@ -17,10 +17,11 @@ from dualdraw.adapters.store.backup import backup_sqlite, restore_sqlite
 from dualdraw.adapters.worker_process import WorkerProcess
 from dualdraw.v1 import tasks_pb2
 from dualdraw_client import DualdrawClient
+from dualdraw_client.decimals import decimal_pb
 from dualdraw_client.errors import DualdrawError
 from tests.e2e.conftest import Served
 
-TASK = tasks_pb2.Task(item_code="TS-SE-01", department_id="130273-GXQ", ratio="0.1", team_size=2)
+TASK = tasks_pb2.Task(item_code="TS-SE-01", department_id="130273-GXQ", ratio=decimal_pb("0.1"), team_size=2)
 
 
 @pytest.mark.draws_in_process  # reaches into the server's own rules engine

@@ -27,6 +27,8 @@ from dualdraw_client import (
     InvalidArgumentError,
     NotFoundError,
 )
+from dualdraw_client.dates import date_pb, date_text
+from dualdraw_client.decimals import decimal_pb
 
 from .conftest import Served, publishable_draw
 
@@ -50,7 +52,7 @@ def drawn(demo_served: Served, client: DualdrawClient) -> Drawn:
         tasks_pb2.Task(
             item_code=s.item_code,
             department_id=s.department_id,
-            ratio=s.ratio,
+            ratio=decimal_pb(s.ratio),
             team_size=s.team_size,
             title=s.title,
         )
@@ -69,7 +71,7 @@ def result(
         draw_id=d.draw.id,
         position=position,
         outcome=outcome,
-        inspected_on=d.today,
+        inspected_on=date_pb(d.today),
         **kw,  # type: ignore[arg-type]
     )
 
@@ -193,7 +195,7 @@ def test_result_validation_names_each_bad_field(drawn: Drawn) -> None:
         draw_id=d.draw.id,
         position=1,
         outcome=results_pb2.OUTCOME_NO_PROBLEM,
-        inspected_on="2099-01-01",
+        inspected_on=date_pb("2099-01-01"),
         attachment_sha256=["not-a-hash"],
         penalty_decision_number="X-1",
         referred_to_judicial=True,
@@ -432,7 +434,10 @@ def _incomplete(d: Drawn) -> str:
     s = demo_directory().suggested_task
     task = d.client.create_task(
         tasks_pb2.Task(
-            item_code=s.item_code, department_id=s.department_id, ratio=s.ratio, team_size=s.team_size
+            item_code=s.item_code,
+            department_id=s.department_id,
+            ratio=decimal_pb(s.ratio),
+            team_size=s.team_size,
         )
     )
     return publishable_draw(d.client, task.id, as_of=DEMO_AS_OF).id
@@ -447,16 +452,18 @@ def test_results_are_published_as_they_come_each_against_the_deadline_from_the_d
         d.client.publish_results(d.draw.id)
     assert nothing.value.reason == "NOTHING_TO_PUBLISH"
 
-    d.client.record_result(result(d, first.position))
+    recorded = d.client.record_result(result(d, first.position))
+    assert recorded.name == f"draws/{d.draw.id}/assignments/{first.position}/result"
+    assert d.client.get_result(d.draw.id, first.position) == recorded  # GetResult takes that name
     one = d.client.publish_results(d.draw.id)  # the first result, without waiting for the others
     assert (one.revision, one.result_count) == (1, 1)
     calendar = HolidayCalendar()  # the test server's calendar: weekends only
     deadline = publication_deadline(calendar, Caller("x").today()).isoformat()
-    assert one.deadline == deadline
+    assert date_text(one.deadline) == deadline
     [shown] = d.client.iter_published_results(draw_id=d.draw.id)
-    assert (shown.position, shown.deadline, shown.on_time) == (first.position, deadline, True)
+    assert (shown.position, date_text(shown.deadline), shown.on_time) == (first.position, deadline, True)
     assert shown.publish_time == one.publish_time
-    assert d.client.published_draw(d.draw.id).deadline == deadline
+    assert date_text(d.client.published_draw(d.draw.id).deadline) == deadline
     # the others are still due: recorded or not, each one stays on the list until it is public
     [due] = d.client.pending_publications()
     assert due.draw_id == d.draw.id
@@ -470,7 +477,7 @@ def test_results_are_published_as_they_come_each_against_the_deadline_from_the_d
     by_position = {r.position: r for r in d.client.iter_published_results(draw_id=d.draw.id)}
     assert by_position[first.position].publish_time == one.publish_time  # published when it came
     assert by_position[second.position].publish_time == two.publish_time
-    assert all(r.deadline == deadline and r.on_time for r in by_position.values())
+    assert all(date_text(r.deadline) == deadline and r.on_time for r in by_position.values())
     later_feed, _ = credit_feed(d.client, checkpoint)  # only the newly published result
     assert [json.loads(x)["credit_code"] for x in later_feed.decode().splitlines()] == [second.credit_code]
 

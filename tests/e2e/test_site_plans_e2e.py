@@ -13,6 +13,8 @@ from dualdraw.entrypoints.cli import main as dualdraw_cli
 from dualdraw.service_layer.context import CHINA_STANDARD_TIME
 from dualdraw.v1 import directory_pb2, plans_pb2, tasks_pb2
 from dualdraw_client import DualdrawClient
+from dualdraw_client.dates import date_text
+from dualdraw_client.decimals import decimal_pb
 from tests.e2e.conftest import Served
 
 from .test_annual_plan_e2e import client, planned  # noqa: F401 - fixtures
@@ -28,7 +30,9 @@ def test_the_site_shows_each_version_of_the_published_plan_with_its_entries(
     first = client.get_published_plan(plan_id)
     raised = plans_pb2.PlanEntry()
     raised.CopyFrom(first.entries[0])
-    raised.class_ratios.append(tasks_pb2.ClassRatio(risk_class=directory_pb2.RISK_CLASS_D, ratio="0.2"))
+    raised.class_ratios.append(
+        tasks_pb2.ClassRatio(risk_class=directory_pb2.RISK_CLASS_D, ratio=decimal_pb("0.2"))
+    )
     reason = "高风险企业抽查比例提高至 0.2"
     amended = client.amend_plan(plan_id, reason, entries=[raised])
     assert amended.version == 2
@@ -51,7 +55,7 @@ def test_the_site_shows_each_version_of_the_published_plan_with_its_entries(
         for e in plan.entries:
             assert f'id="entry-{e.id}"' in page
             assert e.item_code in page
-            assert f"{e.window_start} 至 {e.window_end}" in page
+            assert f"{date_text(e.window_start)} 至 {date_text(e.window_end)}" in page
             assert f"{e.frequency or 1} 次" in page
     assert [e.item_code for e in first.entries] == ["TS-SE-01", "TS-PQ-01"]
     assert "统一 0.1" in v1
@@ -74,15 +78,15 @@ def test_each_plan_page_shows_the_published_estimate_with_cost_and_the_named_sho
     with DualdrawClient(served.target, actor="", timeout=60) as anyone:
         estimate = anyone.published_plan_estimate(plan_id)  # public: as of the publication day
     published = client.get_published_plan(plan_id).publish_time.ToDatetime(tzinfo=dt.UTC)
-    assert estimate.as_of == published.astimezone(CHINA_STANDARD_TIME).date().isoformat()
+    assert date_text(estimate.as_of) == published.astimezone(CHINA_STANDARD_TIME).date().isoformat()
     assert estimate.shortfalls
-    assert estimate.testing_fees != "0"
+    assert estimate.testing_fees.value != "0"
     site = tmp_path / "site"
     assert dualdraw_cli.main(["publish", "site", str(site), "--server", served.target]) == 0, (
         capsys.readouterr()
     )
     page = (site / "plans" / f"{plan_id}-v1.html").read_text(encoding="utf-8")
     assert 'id="plan-estimate"' in page
-    assert f"经费 {estimate.cost} 元（其中检验检测费 {estimate.testing_fees} 元）" in page
+    assert f"经费 {estimate.cost.value} 元（其中检验检测费 {estimate.testing_fees.value} 元）" in page
     assert "2 人 × 3 天" in page  # TS-PQ-01's workload, from its published item version
     assert all(s in page for s in estimate.shortfalls)

@@ -38,6 +38,7 @@ from dualdraw.service_layer.ports import UnitOfWork
 from dualdraw.v1 import directory_pb2, draws_pb2, draws_pb2_grpc, tasks_pb2
 from dualdraw.verifier.bundle import verify_bundle
 from dualdraw_client import DualdrawClient, FailedPreconditionError, InvalidArgumentError
+from dualdraw_client.decimals import decimal_pb
 
 from .conftest import Served
 
@@ -183,7 +184,7 @@ def task(
         tasks_pb2.Task(
             item_code=item,
             department_id=department,
-            ratio=ratio,
+            ratio=decimal_pb(ratio),
             team_size=team_size,
             title="task with a policy",
             policy=tasks_pb2.TaskPolicy(**policy),  # type: ignore[arg-type]
@@ -238,7 +239,9 @@ def test_per_stratum_counts_equal_ceil_ratio_times_eligible(world: Served, clien
         ratio="0.2",
         central=True,
         class_ratios=[
-            tasks_pb2.ClassRatio(risk_class=directory_pb2.RiskClass.Value(f"RISK_CLASS_{k}"), ratio=v)
+            tasks_pb2.ClassRatio(
+                risk_class=directory_pb2.RiskClass.Value(f"RISK_CLASS_{k}"), ratio=decimal_pb(v)
+            )
             for k, v in ratios.items()
         ],
     )
@@ -261,11 +264,13 @@ def test_general_items_are_capped_key_items_may_go_to_100_percent(
             "c-hz",
             item=GENERAL,
             ratio="0.1",
-            class_ratios=[tasks_pb2.ClassRatio(risk_class=directory_pb2.RISK_CLASS_D, ratio="0.5")],
+            class_ratios=[
+                tasks_pb2.ClassRatio(risk_class=directory_pb2.RISK_CLASS_D, ratio=decimal_pb("0.5"))
+            ],
         )
     assert "task.policy.class_ratios[D]" in {v.field for v in capped.value.field_violations}
     assert task(client, "c-hz", item=GENERAL, ratio="0.2").id
-    all_d = [tasks_pb2.ClassRatio(risk_class=directory_pb2.RISK_CLASS_D, ratio="1")]
+    all_d = [tasks_pb2.ClassRatio(risk_class=directory_pb2.RISK_CLASS_D, ratio=decimal_pb("1"))]
     assert task(client, "c-hz", item=KEY, ratio="1", class_ratios=all_d).id
 
 
@@ -411,7 +416,9 @@ def test_joint_draw_mixes_teams_each_department_from_its_own_sub_seed(
 def test_a_task_without_policy_draws_with_the_bureau_caps_and_raises(
     world: Served, client: DualdrawClient
 ) -> None:
-    plain = client.create_task(tasks_pb2.Task(item_code=KEY, department_id="p-zj", ratio="1", team_size=2))
+    plain = client.create_task(
+        tasks_pb2.Task(item_code=KEY, department_id="p-zj", ratio=decimal_pb("1"), team_size=2)
+    )
     assert plain.policy.frequency_cap == 1
     assert plain.policy.complaint_threshold == 3
     assert plain.policy.raise_on_serious_violation
@@ -426,7 +433,9 @@ def test_a_task_without_policy_draws_with_the_bureau_caps_and_raises(
     )
     assert {m.badge_number[:2] for a in assignments(client, draw.id) for m in a.team} == {"P-"}
     again = client.draw(
-        client.create_task(tasks_pb2.Task(item_code=KEY, department_id="p-zj", ratio="1", team_size=2)).id,
+        client.create_task(
+            tasks_pb2.Task(item_code=KEY, department_id="p-zj", ratio=decimal_pb("1"), team_size=2)
+        ).id,
         as_of=AS_OF + dt.timedelta(days=1),
     )
     assert again.selected_count == 0  # the cap of 1 applies to a task that asked for nothing
@@ -450,7 +459,7 @@ def test_the_general_item_cap_is_configurable(served: Served, database_url: str)
     running = create_server(settings)
     try:
         with DualdrawClient(f"127.0.0.1:{running.port}", actor="e2e-tester", timeout=60) as other:
-            half = [tasks_pb2.ClassRatio(risk_class=directory_pb2.RISK_CLASS_D, ratio="0.5")]
+            half = [tasks_pb2.ClassRatio(risk_class=directory_pb2.RISK_CLASS_D, ratio=decimal_pb("0.5"))]
             assert task(other, "c-hz", item=GENERAL, ratio="0.1", class_ratios=half).id
             with pytest.raises(InvalidArgumentError):
                 task(other, "c-hz", item=GENERAL, ratio="0.6")

@@ -128,7 +128,7 @@ def test_one_live_draw_per_task_and_abandoned_draws_stay_visible_and_counted(
         client.draw(task.id, as_of=DEMO_AS_OF)
     abandoned = client.abandon_draw(first.id, "DATA_ERROR", "directory import was incomplete")
     assert abandoned.state == draws_pb2.DRAW_STATE_ABANDONED
-    assert abandoned.state_reason == "DATA_ERROR"
+    assert abandoned.state_reason == draws_pb2.ABANDON_REASON_DATA_ERROR
     beacon = verification_pb2.EntropySource(
         kind=verification_pb2.ENTROPY_SOURCE_KIND_BEACON, beacon="drand-quicknet", beacon_round=FUTURE_ROUND
     )

@@ -110,6 +110,14 @@ class Side:
         return f"draws/{self.draw_id}"
 
     @property
+    def task_name(self) -> str:
+        return f"tasks/{self.task_id}"
+
+    @property
+    def plan_name(self) -> str:
+        return f"plans/{self.plan_id}"
+
+    @property
     def inspection_record_name(self) -> str:
         """No record is stored: "none" marks an unknown resource, which every caller is denied."""
         return "none"

@@ -61,13 +61,13 @@ def test_calls_without_a_token_are_unauthenticated_and_audited_but_the_public_ap
     with secured.channel() as channel:
         with pytest.raises(grpc.RpcError) as caught:
             tasks_pb2_grpc.TaskServiceStub(channel).GetTask(
-                tasks_pb2.GetTaskRequest(id=secured.inside.task_id)
+                tasks_pb2.GetTaskRequest(name=f"tasks/{secured.inside.task_id}")
             )
         assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
         public_pb2_grpc.PublicServiceStub(channel).ListPublishedDraws(public_pb2.ListPublishedDrawsRequest())
         token = secured.token(Role.AUDITOR, department=secured.inside.department_id)
         found = tasks_pb2_grpc.TaskServiceStub(channel).GetTask(
-            tasks_pb2.GetTaskRequest(id=secured.inside.task_id), metadata=bearer(token)
+            tasks_pb2.GetTaskRequest(name=f"tasks/{secured.inside.task_id}"), metadata=bearer(token)
         )
     assert found.id == secured.inside.task_id
     assert secured.denials() == before + 1

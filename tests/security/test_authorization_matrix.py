@@ -35,6 +35,8 @@ from dualdraw.v1 import (
     tasks_pb2,
     verification_pb2,
 )
+from dualdraw_client.dates import date_pb
+from dualdraw_client.decimals import decimal_pb
 from tests.security.conftest import Secured, Side, bearer
 
 SIDE_FIELD = {
@@ -58,6 +60,8 @@ SIDE_FIELD = {
     "checklist": "checklist_name",
     "assignment": "assignment_name",
     "draw_name": "draw_name",
+    "task_name": "task_name",
+    "plan_name": "plan_name",
     "inspection_record": "inspection_record_name",
     "department_name": "department_id",  # a bare id is taken for a resource name
     "item_name": "item_code",
@@ -179,8 +183,8 @@ def test_a_root_auditor_reads_the_whole_log(secured: Secured) -> None:
 @pytest.mark.parametrize(
     ("name", "field"),
     [
-        ("/dualdraw.v1.DrawService/GetDraw", "id"),
-        ("/dualdraw.v1.TaskService/GetTask", "id"),
+        ("/dualdraw.v1.DrawService/GetDraw", "name"),
+        ("/dualdraw.v1.TaskService/GetTask", "name"),
         ("/dualdraw.v1.DirectoryService/GetObject", "name"),
     ],
 )
@@ -190,9 +194,11 @@ def test_an_unknown_id_and_a_foreign_id_are_denied_alike(secured: Secured, name:
     response = message_factory.GetMessageClass(descriptor.output_type)
     token = secured.token(Role.AUDITOR, department=secured.inside.department_id)
     foreign = {
-        "id": secured.outside.draw_id if "Draw" in name else secured.outside.task_id,
-        "name": secured.outside.object_name,
-    }[field]
+        "GetDraw": secured.outside.draw_name,
+        "GetTask": secured.outside.task_name,
+        "GetObject": secured.outside.object_name,
+    }[name.rsplit("/", 1)[1]]
+    unknown = foreign.rsplit("/", 1)[0] + "/does-not-exist-0001" if field == "name" else "does-not-exist-0001"
     answers = []
     with secured.channel() as channel:
         stub = channel.unary_unary(
@@ -200,7 +206,7 @@ def test_an_unknown_id_and_a_foreign_id_are_denied_alike(secured: Secured, name:
             request_serializer=lambda m: m.SerializeToString(),
             response_deserializer=response.FromString,
         )
-        for value in (foreign, "does-not-exist-0001"):
+        for value in (foreign, unknown):
             with pytest.raises(grpc.RpcError) as caught:
                 stub(request_class(**{field: value}), metadata=bearer(token), timeout=30)
             error = caught.value
@@ -310,9 +316,9 @@ def _plan_entry(entry_id: str = "") -> Any:
         id=entry_id,
         item_code="TS-PQ-01",
         item_version=1,
-        ratio="0.2",
-        window_start="2026-01-01",
-        window_end="2026-12-31",
+        ratio=decimal_pb("0.2"),
+        window_start=date_pb("2026-01-01"),
+        window_end=date_pb("2026-12-31"),
     )
 
 
@@ -346,14 +352,14 @@ SIBLING_CASES: dict[str, dict[str, Build]] = {
     "/dualdraw.v1.PublicationService/ReviseInspectionItem": {
         "item": lambda s: publication_pb2.ReviseInspectionItemRequest(
             item=_item(s, s.outside.item_code),
-            effective_from="2026-01-01",
+            effective_from=date_pb("2026-01-01"),
             change_summary="x",
             change_legal_basis="x",
         ),
     },
     "/dualdraw.v1.PublicationService/PublishItemList": {
         "every item": lambda s: publication_pb2.PublishItemListRequest(
-            effective_from="2026-01-01", change_summary="x", change_legal_basis="x"
+            effective_from=date_pb("2026-01-01"), change_summary="x", change_legal_basis="x"
         ),
     },
     RELOAD_RULES: {"the rule set": lambda s: rules_pb2.ReloadRulesRequest()},
@@ -362,7 +368,7 @@ SIBLING_CASES: dict[str, dict[str, Build]] = {
             task=tasks_pb2.Task(
                 item_code="TS-PQ-01",
                 department_id=s.outside.department_id,
-                ratio="1/10",
+                ratio=decimal_pb("1/10"),
                 team_size=2,
                 title="x",
             )
@@ -483,7 +489,7 @@ SIBLING_CASES: dict[str, dict[str, Build]] = {
     },
     "/dualdraw.v1.VerifiableDrawService/AbandonDraw": {
         "draw": lambda s: verification_pb2.AbandonDrawRequest(
-            draw_id=s.outside.draw_id, reason=verification_pb2.ABANDON_REASON_OTHER, note="x"
+            draw_id=s.outside.draw_id, reason=draws_pb2.ABANDON_REASON_OTHER, note="x"
         )
     },
     "/dualdraw.v1.VerifiableDrawService/RequestSubstitution": {

@@ -23,6 +23,7 @@ from dualdraw.service_layer.ports import PageRequest
 from dualdraw.settings import Settings
 from dualdraw.v1 import draws_pb2, items_pb2, items_pb2_grpc, tasks_pb2, tasks_pb2_grpc
 from dualdraw_client import DualdrawClient
+from dualdraw_client.decimals import decimal_pb
 from tests.security.conftest import KEYS, Secured, bearer, denial_count, secured_settings
 
 GET_TASK = "/dualdraw.v1.TaskService/GetTask"
@@ -57,7 +58,7 @@ def _flood(target: str, seconds: float, threads: int = 4) -> Counter[grpc.Status
             stub = tasks_pb2_grpc.TaskServiceStub(channel)
             while time.monotonic() < deadline:
                 try:
-                    stub.GetTask(tasks_pb2.GetTaskRequest(id="t"), metadata=BAD_TOKEN, timeout=30)
+                    stub.GetTask(tasks_pb2.GetTaskRequest(name="tasks/t"), metadata=BAD_TOKEN, timeout=30)
                     seen[grpc.StatusCode.OK] += 1
                 except grpc.RpcError as error:
                     seen[error.code()] += 1
@@ -87,7 +88,9 @@ def test_a_bad_token_flood_is_aggregated_counted_and_does_not_starve_draws(secur
         operator = secured.token(Role.DRAW_OPERATOR, department=LUNAN, subject="operator")
         with DualdrawClient(secured.target, token=operator, timeout=60) as client:
             task = client.create_task(
-                tasks_pb2.Task(item_code="TS-PQ-01", department_id=LUNAN, ratio="0.1", team_size=2)
+                tasks_pb2.Task(
+                    item_code="TS-PQ-01", department_id=LUNAN, ratio=decimal_pb("0.1"), team_size=2
+                )
             )
             drawn = client.draw(task.id, "2026-12-01")
         assert drawn.task_id == task.id
@@ -98,7 +101,9 @@ def test_a_bad_token_flood_is_aggregated_counted_and_does_not_starve_draws(secur
         editor = secured.token(Role.POLICY_EDITOR, department=LUNAN, subject="editor-during-flood")
         with secured.channel() as channel, pytest.raises(grpc.RpcError) as caught:
             tasks_pb2_grpc.TaskServiceStub(channel).GetTask(
-                tasks_pb2.GetTaskRequest(id=secured.inside.task_id), metadata=bearer(editor), timeout=30
+                tasks_pb2.GetTaskRequest(name=f"tasks/{secured.inside.task_id}"),
+                metadata=bearer(editor),
+                timeout=30,
             )
         assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
         (written,) = [e for e in secured.denial_entries() if e.actor == "editor-during-flood"]
@@ -159,7 +164,7 @@ def test_a_caller_over_its_refusal_rate_is_told_when_to_retry_and_good_calls_sti
         codes = []
         for _ in range(5):
             with pytest.raises(grpc.RpcError) as caught:
-                stub.GetTask(tasks_pb2.GetTaskRequest(id="t"), metadata=BAD_TOKEN, timeout=30)
+                stub.GetTask(tasks_pb2.GetTaskRequest(name="tasks/t"), metadata=BAD_TOKEN, timeout=30)
             codes.append(caught.value.code())
         assert codes == [grpc.StatusCode.UNAUTHENTICATED] * 3 + [grpc.StatusCode.RESOURCE_EXHAUSTED] * 2
         status = rpc_status.from_call(caught.value)
@@ -186,7 +191,7 @@ def test_callers_past_the_key_bound_share_one_overflow_entry(strict: RunningServ
         for n in range(10):  # ten subjects, each denied by role: ten keys, but two are kept
             token = secured_token(Role.POLICY_EDITOR, subject=f"editor-{n}")
             with pytest.raises(grpc.RpcError) as caught:
-                stub.GetTask(tasks_pb2.GetTaskRequest(id="t"), metadata=bearer(token), timeout=30)
+                stub.GetTask(tasks_pb2.GetTaskRequest(name="tasks/t"), metadata=bearer(token), timeout=30)
             assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert [actor for actor, _ in _entries(strict)] == ["editor-0", "editor-1", "*"]
     assert strict.denials is not None
@@ -211,7 +216,7 @@ def test_the_window_closes_by_itself_and_at_server_stop(database_url: str) -> No
             for _ in range(3):
                 with pytest.raises(grpc.RpcError):
                     tasks_pb2_grpc.TaskServiceStub(channel).GetTask(
-                        tasks_pb2.GetTaskRequest(id="t"), metadata=BAD_TOKEN, timeout=30
+                        tasks_pb2.GetTaskRequest(name="tasks/t"), metadata=BAD_TOKEN, timeout=30
                     )
     finally:
         running.stop(grace=1)

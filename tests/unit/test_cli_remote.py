@@ -22,6 +22,7 @@ from dualdraw_client.cli import (
     run_remote,
 )
 from dualdraw_client.cli.options import zoned_time
+from dualdraw_client.dates import date_text
 from tests.unit.test_client_fakes import RULE_SET_HASH, SEED, Fake, rich_status, serve, unused_target
 
 
@@ -147,7 +148,7 @@ def test_transfer_sends_kind_key_target_and_reason(
 def test_draw_summary_and_teams(server: str, fake: Fake, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "draw", "t-1", "--as-of", "2025-03-01")
     assert (code, err) == (0, "")
-    assert fake.calls_to("Draw")[0].request.as_of == "2025-03-01"
+    assert date_text(fake.calls_to("Draw")[0].request.as_of) == "2025-03-01"
     summary, table = out.split("\n\n")
     pairs = dict(_pair(line) for line in summary.splitlines())
     assert pairs["seed"] == SEED

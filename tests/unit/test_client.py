@@ -25,6 +25,8 @@ from dualdraw_client import (
     UnavailableError,
     from_rpc_error,
 )
+from dualdraw_client.dates import date_text
+from dualdraw_client.decimals import decimal_pb
 from dualdraw_client.records import RecordError, chunk_records
 from tests.unit.test_client_fakes import Fake, make_objects, rich_status, serve, unused_target
 
@@ -52,7 +54,7 @@ def test_invalid_argument_unpacks_error_info_and_field_violations(fake: Fake, cl
         {"task": "t-1"},
     )
     with pytest.raises(InvalidArgumentError) as caught:
-        client.create_task(tasks_pb2.Task(ratio="2"))
+        client.create_task(tasks_pb2.Task(ratio=decimal_pb("2")))
     error = caught.value
     assert error.code is grpc.StatusCode.INVALID_ARGUMENT
     assert error.message == "the task is invalid"
@@ -179,13 +181,13 @@ def test_actor_metadata_and_fresh_request_ids(fake: Fake, client: DualdrawClient
         ids.append(call.request.request_id)
         assert uuid.UUID(ids[-1]).version == 4
     assert len(set(ids)) == 3
-    assert fake.calls_to("Draw")[0].request.as_of == "2025-03-01"
+    assert date_text(fake.calls_to("Draw")[0].request.as_of) == "2025-03-01"
 
 
 def test_given_request_id_and_as_of_are_sent(fake: Fake, client: DualdrawClient) -> None:
     draw = client.draw("t-7", as_of="2025-02-28", request_id="req-1")
     request = fake.calls_to("Draw")[0].request
-    assert (request.task_id, request.as_of, request.request_id) == ("t-7", "2025-02-28", "req-1")
+    assert (request.task_id, date_text(request.as_of), request.request_id) == ("t-7", "2025-02-28", "req-1")
     assert draw.task_id == "t-7"
 
 

@@ -33,6 +33,8 @@ from dualdraw.v1 import (
     tasks_pb2,
     tasks_pb2_grpc,
 )
+from dualdraw_client.dates import date_pb
+from dualdraw_client.decimals import decimal_pb
 
 T = TypeVar("T")
 
@@ -101,13 +103,13 @@ def make_draw(task_id: str = "t-1") -> draws_pb2.Draw:
         manifest_hash="ef" * 32,
         rule_set_hash=RULE_SET_HASH,
         rule_set_version="2025.1",
-        as_of="2025-03-01",
+        as_of=date_pb("2025-03-01"),
         in_scope_count=120,
         excluded_count=8,
         eligible_count=112,
         selected_count=3,
         team_size=2,
-        ratio="0.03",
+        ratio=decimal_pb("0.03"),
         eligible_digest="12" * 32,
         inspector_pool_digest="34" * 32,
     )
@@ -211,7 +213,7 @@ class Fake:
                 id=f"t-{i}",
                 item_code="SE-001",
                 department_id="130203-GXQ",
-                ratio="0.03",
+                ratio=decimal_pb("0.03"),
                 team_size=2,
                 title="2025年特种设备抽查",
                 scope=tasks_pb2.TaskScope(region_code="130203", industries=["C13", "C14"]),
@@ -442,7 +444,7 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
 
     def GetTask(self, request, context):
         self.fake.enter("GetTask", request, context)
-        return _get(self.fake.tasks, "id", request.id, context)
+        return _get(self.fake.tasks, "id", request.name.removeprefix("tasks/"), context)
 
     def ListTasks(self, request, context):
         self.fake.enter("ListTasks", request, context)
@@ -457,12 +459,13 @@ class DrawServicer(draws_pb2_grpc.DrawServiceServicer):
     def Draw(self, request, context):
         self.fake.enter("Draw", request, context)
         draw = make_draw(request.task_id)
-        draw.as_of = request.as_of or "2025-03-01"
-        return draw
+        if request.HasField("as_of"):
+            draw.as_of.CopyFrom(request.as_of)
+        return draws_pb2.DrawResponse(draw=draw)
 
     def GetDraw(self, request, context):
         self.fake.enter("GetDraw", request, context)
-        return _get(self.fake.draws, "id", request.id, context)
+        return _get(self.fake.draws, "id", request.name.removeprefix("draws/"), context)
 
     def ListDraws(self, request, context):
         self.fake.enter("ListDraws", request, context)

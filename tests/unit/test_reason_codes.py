@@ -18,9 +18,9 @@ from dualdraw.entrypoints.grpc.verification_servicers import (
 )
 from dualdraw.service_layer import bundles
 from dualdraw.service_layer.draw_abandon import ABANDON_REASONS
-from dualdraw.v1 import rules_pb2, verification_pb2
+from dualdraw.v1 import draws_pb2, rules_pb2, verification_pb2
 
-ABANDON = verification_pb2.AbandonReason.DESCRIPTOR
+ABANDON = draws_pb2.AbandonReason.DESCRIPTOR
 SUBSTITUTION = verification_pb2.SubstitutionReason.DESCRIPTOR
 
 

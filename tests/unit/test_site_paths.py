@@ -11,6 +11,8 @@ import pytest
 
 from dualdraw.entrypoints.site.render import render_site
 from dualdraw.v1 import directory_pb2, plans_pb2, public_pb2, tasks_pb2
+from dualdraw_client.dates import date_pb
+from dualdraw_client.decimals import decimal_pb
 from dualdraw_client.errors import NotFoundError
 
 DAY = dt.date(2026, 12, 1)
@@ -51,11 +53,11 @@ class PublicApi:
         return []
 
     def iter_published_draws(self) -> Iterator[public_pb2.PublicDraw]:
-        yield public_pb2.PublicDraw(draw_id=self.draw_id, deadline="2026-12-31")
+        yield public_pb2.PublicDraw(draw_id=self.draw_id, deadline=date_pb("2026-12-31"))
 
     def iter_published_results(self) -> Iterator[public_pb2.PublicResult]:
         yield public_pb2.PublicResult(
-            draw_id=self.draw_id, credit_code=self.credit_code, inspected_on="2026-12-03", version=1
+            draw_id=self.draw_id, credit_code=self.credit_code, inspected_on=date_pb("2026-12-03"), version=1
         )
 
     def abandoned_draws(self) -> list[public_pb2.AbandonedDraw]:
@@ -129,16 +131,17 @@ def test_each_published_plan_version_gets_a_page_listing_its_entries(tmp_path: P
         id="e1",
         item_code="TS-SE-01",
         item_version=1,
-        ratio="0.1",
-        window_start="2026-01-01",
-        window_end="2026-12-31",
+        ratio=decimal_pb("0.1"),
+        window_start=date_pb("2026-01-01"),
+        window_end=date_pb("2026-12-31"),
         frequency=1,
     )
     by_class = plans_pb2.PlanEntry(
-        id="e2", item_code="TS-PQ-01", item_version=1, ratio="0.02", window_start="2026-03-01",
-        window_end="2026-11-30", frequency=4, central=True, cooperating_department_ids=["130200-SJ"],
+        id="e2", item_code="TS-PQ-01", item_version=1, ratio=decimal_pb("0.02"),
+        window_start=date_pb("2026-03-01"), window_end=date_pb("2026-11-30"), frequency=4, central=True,
+        cooperating_department_ids=["130200-SJ"],
         cooperating_lines={"130200-SJ": "product_quality"},
-        class_ratios=[tasks_pb2.ClassRatio(risk_class=directory_pb2.RISK_CLASS_D, ratio="0.3")],
+        class_ratios=[tasks_pb2.ClassRatio(risk_class=directory_pb2.RISK_CLASS_D, ratio=decimal_pb("0.3"))],
     )  # fmt: skip
     api = PublicApi(
         "d-1",

@@ -1,30 +1,27 @@
-"""``google.type.Decimal`` values as callers give them and people read them."""
+"""``google.type.Decimal`` values: what the client sends for ratios and amounts, and how people read them."""
 
 from __future__ import annotations
 
 import decimal
-from fractions import Fraction
+from typing import Any
 
 from google.type import decimal_pb2
 
 Number = str | decimal.Decimal | int
-"""A decimal as callers give it: its text (``"0.05"``), a ``decimal.Decimal`` or a whole number."""
+"""A decimal as callers give it: its text (``"0.05"``; amounts also ``"3/2"``), a ``decimal.Decimal`` or a
+whole number."""
 
 
-def to_decimal(value: Number | None) -> decimal_pb2.Decimal | None:
-    """A ``google.type.Decimal`` holding ``value``'s text as written (the server checks it); ``None`` or
-    ``""`` stays unset. A ``decimal.Decimal`` is written without an exponent (``1E-2`` as ``0.01``)."""
-    if value is None or value == "":
+def decimal_pb(value: Number | None) -> decimal_pb2.Decimal | None:
+    """A ``google.type.Decimal`` of a ratio or amount given as text, a ``decimal.Decimal`` (written without
+    exponent: ``1E-2`` as ``0.01``) or a whole number; ``None`` (the field left unset) for ``None`` or "".
+    The server judges the value (RATIO_INVALID, RATIO_OUT_OF_RANGE, VALUE_OUT_OF_RANGE)."""
+    if value is None:
         return None
     text = format(value, "f") if isinstance(value, decimal.Decimal) else str(value).strip()
-    return decimal_pb2.Decimal(value=text)
+    return decimal_pb2.Decimal(value=text) if text else None
 
 
-def decimal_text(value: decimal_pb2.Decimal, default: str = "") -> str:
-    """The text a ``google.type.Decimal`` holds; ``default`` when it is unset."""
-    return value.value or default
-
-
-def as_fraction(value: decimal_pb2.Decimal) -> Fraction | None:
-    """The exact number a ``google.type.Decimal`` holds (a fraction ``n/d`` too); ``None`` when unset."""
-    return Fraction(value.value) if value.value else None
+def decimal_text(d: Any) -> str:
+    """The text of a ``google.type.Decimal``; empty when it is unset."""
+    return str(getattr(d, "value", ""))

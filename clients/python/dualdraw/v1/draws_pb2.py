@@ -24,10 +24,13 @@ _sym_db = _symbol_database.Default()
 
 from dualdraw.v1 import directory_pb2 as dualdraw_dot_v1_dot_directory__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
+from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from google.type import date_pb2 as google_dot_type_dot_date__pb2
+from google.type import decimal_pb2 as google_dot_type_dot_decimal__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x64ualdraw/v1/draws.proto\x12\x0b\x64ualdraw.v1\x1a\x1b\x64ualdraw/v1/directory.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd6\x05\n\x04\x44raw\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x15\n\x07task_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x13\n\x05\x61\x63tor\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1f\n\x11\x61lgorithm_version\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x12\n\x04seed\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1c\n\x0e\x65ntropy_source\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x15\n\x07\x65ntropy\x18\x08 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1b\n\rmanifest_hash\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12\x1b\n\rrule_set_hash\x18\n \x01(\tB\x04\xe2\x41\x01\x03\x12\x1e\n\x10rule_set_version\x18\x0b \x01(\tB\x04\xe2\x41\x01\x03\x12\x13\n\x05\x61s_of\x18\x0c \x01(\tB\x04\xe2\x41\x01\x03\x12\x1c\n\x0ein_scope_count\x18\r \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1c\n\x0e\x65xcluded_count\x18\x0e \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1c\n\x0e\x65ligible_count\x18\x0f \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1c\n\x0eselected_count\x18\x10 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x17\n\tteam_size\x18\x11 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x13\n\x05ratio\x18\x12 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1d\n\x0f\x65ligible_digest\x18\x13 \x01(\tB\x04\xe2\x41\x01\x03\x12#\n\x15inspector_pool_digest\x18\x14 \x01(\tB\x04\xe2\x41\x01\x03\x12+\n\x05state\x18\x15 \x01(\x0e\x32\x16.dualdraw.v1.DrawStateB\x04\xe2\x41\x01\x03\x12\x1a\n\x0cstate_reason\x18\x16 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\nstate_note\x18\x17 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1a\n\x0c\x65ntropy_note\x18\x18 \x01(\tB\x04\xe2\x41\x01\x03\x12\x17\n\trehearsal\x18\x19 \x01(\x08\x42\x04\xe2\x41\x01\x03\"n\n\nTeamMember\x12\x14\n\x0c\x62\x61\x64ge_number\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06leader\x18\x03 \x01(\x08\x12\x1a\n\rdepartment_id\x18\x04 \x01(\tH\x00\x88\x01\x01\x42\x10\n\x0e_department_id\"\xcf\x01\n\nAssignment\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\x12\x10\n\x08position\x18\x02 \x01(\x05\x12\x13\n\x0b\x63redit_code\x18\x03 \x01(\t\x12\x13\n\x0bobject_name\x18\x04 \x01(\t\x12\x0e\n\x06ticket\x18\x05 \x01(\t\x12\x0f\n\x07stratum\x18\x06 \x01(\t\x12%\n\x04team\x18\x07 \x03(\x0b\x32\x17.dualdraw.v1.TeamMember\x12\x1a\n\rdepartment_id\x18\x08 \x01(\tH\x00\x88\x01\x01\x42\x10\n\x0e_department_id\"\xc0\x01\n\tExclusion\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63redit_code\x18\x02 \x01(\t\x12\x13\n\x0bobject_name\x18\x03 \x01(\t\x12\x0f\n\x07rule_id\x18\x04 \x01(\t\x12\x30\n\x08\x63\x61tegory\x18\x05 \x01(\x0e\x32\x1e.dualdraw.v1.ExclusionCategory\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x13\n\x0blegal_basis\x18\x07 \x01(\t\x12\x10\n\x08\x65vidence\x18\x08 \x03(\t\"o\n\x0b\x44rawRequest\x12\x15\n\x07task_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x13\n\x05\x61s_of\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x1a\n\x0c\x62\x65\x61\x63on_round\x18\x04 \x01(\x03\x42\x04\xe2\x41\x01\x01\"\"\n\x0eGetDrawRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\\\n\x10ListDrawsRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x15\n\x07task_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"N\n\x11ListDrawsResponse\x12 \n\x05\x64raws\x18\x01 \x03(\x0b\x32\x11.dualdraw.v1.Draw\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"b\n\x16ListAssignmentsRequest\x12\x15\n\x07\x64raw_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"`\n\x17ListAssignmentsResponse\x12,\n\x0b\x61ssignments\x18\x01 \x03(\x0b\x32\x17.dualdraw.v1.Assignment\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"a\n\x15ListExclusionsRequest\x12\x15\n\x07\x64raw_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"]\n\x16ListExclusionsResponse\x12*\n\nexclusions\x18\x01 \x03(\x0b\x32\x16.dualdraw.v1.Exclusion\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xa5\x01\n\x05Raise\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63redit_code\x18\x02 \x01(\t\x12*\n\nfrom_class\x18\x03 \x01(\x0e\x32\x16.dualdraw.v1.RiskClass\x12(\n\x08to_class\x18\x04 \x01(\x0e\x32\x16.dualdraw.v1.RiskClass\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x10\n\x08\x65vidence\x18\x06 \x03(\t\"]\n\x11ListRaisesRequest\x12\x15\n\x07\x64raw_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"Q\n\x12ListRaisesResponse\x12\"\n\x06raises\x18\x01 \x03(\x0b\x32\x12.dualdraw.v1.Raise\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x98\x01\n\x0fJointInspection\x12\x13\n\x0b\x63redit_code\x18\x01 \x01(\t\x12\x0c\n\x04year\x18\x02 \x01(\x05\x12\x10\n\x08\x64raw_ids\x18\x03 \x03(\t\x12\x11\n\tpositions\x18\x04 \x03(\x05\x12\x16\n\x0e\x64\x65partment_ids\x18\x05 \x03(\t\x12%\n\x04team\x18\x06 \x03(\x0b\x32\x17.dualdraw.v1.TeamMember\"\x81\x01\n\x1bListJointInspectionsRequest\x12\x12\n\x04year\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x1b\n\rdepartment_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x17\n\tpage_size\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\"p\n\x1cListJointInspectionsResponse\x12\x37\n\x11joint_inspections\x18\x01 \x03(\x0b\x32\x1c.dualdraw.v1.JointInspection\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*t\n\tDrawState\x12\x1a\n\x16\x44RAW_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x44RAW_STATE_COMMITTED\x10\x01\x12\x17\n\x13\x44RAW_STATE_EXECUTED\x10\x02\x12\x18\n\x14\x44RAW_STATE_ABANDONED\x10\x03*\xab\x02\n\x11\x45xclusionCategory\x12\"\n\x1e\x45XCLUSION_CATEGORY_UNSPECIFIED\x10\x00\x12\'\n#EXCLUSION_CATEGORY_STATUTORY_METHOD\x10\x01\x12)\n%EXCLUSION_CATEGORY_COMPLAINT_HANDLING\x10\x02\x12&\n\"EXCLUSION_CATEGORY_RISK_UNSUITABLE\x10\x03\x12,\n(EXCLUSION_CATEGORY_HIGHER_LEVEL_CAMPAIGN\x10\x04\x12$\n EXCLUSION_CATEGORY_FREQUENCY_CAP\x10\x05\x12\"\n\x1e\x45XCLUSION_CATEGORY_OTHER_LEVEL\x10\x06\x32\xbe\x04\n\x0b\x44rawService\x12\x33\n\x04\x44raw\x12\x18.dualdraw.v1.DrawRequest\x1a\x11.dualdraw.v1.Draw\x12\x39\n\x07GetDraw\x12\x1b.dualdraw.v1.GetDrawRequest\x1a\x11.dualdraw.v1.Draw\x12J\n\tListDraws\x12\x1d.dualdraw.v1.ListDrawsRequest\x1a\x1e.dualdraw.v1.ListDrawsResponse\x12\\\n\x0fListAssignments\x12#.dualdraw.v1.ListAssignmentsRequest\x1a$.dualdraw.v1.ListAssignmentsResponse\x12Y\n\x0eListExclusions\x12\".dualdraw.v1.ListExclusionsRequest\x1a#.dualdraw.v1.ListExclusionsResponse\x12M\n\nListRaises\x12\x1e.dualdraw.v1.ListRaisesRequest\x1a\x1f.dualdraw.v1.ListRaisesResponse\x12k\n\x14ListJointInspections\x12(.dualdraw.v1.ListJointInspectionsRequest\x1a).dualdraw.v1.ListJointInspectionsResponseB[\n\x0forg.dualdraw.v1B\nDrawsProtoP\x01Z:github.com/dualdraw/dualdraw/gen/go/dualdraw/v1;dualdrawv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x64ualdraw/v1/draws.proto\x12\x0b\x64ualdraw.v1\x1a\x1b\x64ualdraw/v1/directory.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a\x19google/type/decimal.proto\"\xd5\x06\n\x04\x44raw\x12\x12\n\x04name\x18\x1a \x01(\tB\x04\xe2\x41\x01\x08\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x15\n\x07task_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x13\n\x05\x61\x63tor\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1f\n\x11\x61lgorithm_version\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x12\n\x04seed\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1c\n\x0e\x65ntropy_source\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x15\n\x07\x65ntropy\x18\x08 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1b\n\rmanifest_hash\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12\x1b\n\rrule_set_hash\x18\n \x01(\tB\x04\xe2\x41\x01\x03\x12\x1e\n\x10rule_set_version\x18\x0b \x01(\tB\x04\xe2\x41\x01\x03\x12&\n\x05\x61s_of\x18\x0c \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x03\x12\x1c\n\x0ein_scope_count\x18\r \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1c\n\x0e\x65xcluded_count\x18\x0e \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1c\n\x0e\x65ligible_count\x18\x0f \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1c\n\x0eselected_count\x18\x10 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x17\n\tteam_size\x18\x11 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12)\n\x05ratio\x18\x12 \x01(\x0b\x32\x14.google.type.DecimalB\x04\xe2\x41\x01\x03\x12\x1d\n\x0f\x65ligible_digest\x18\x13 \x01(\tB\x04\xe2\x41\x01\x03\x12#\n\x15inspector_pool_digest\x18\x14 \x01(\tB\x04\xe2\x41\x01\x03\x12+\n\x05state\x18\x15 \x01(\x0e\x32\x16.dualdraw.v1.DrawStateB\x04\xe2\x41\x01\x03\x12\x36\n\x0cstate_reason\x18\x16 \x01(\x0e\x32\x1a.dualdraw.v1.AbandonReasonB\x04\xe2\x41\x01\x03\x12\x18\n\nstate_note\x18\x17 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1a\n\x0c\x65ntropy_note\x18\x18 \x01(\tB\x04\xe2\x41\x01\x03\x12\x17\n\trehearsal\x18\x19 \x01(\x08\x42\x04\xe2\x41\x01\x03:$\xea\x41!\n\x11\x64ualdraw.org/Draw\x12\x0c\x64raws/{draw}\"n\n\nTeamMember\x12\x14\n\x0c\x62\x61\x64ge_number\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06leader\x18\x03 \x01(\x08\x12\x1a\n\rdepartment_id\x18\x04 \x01(\tH\x00\x88\x01\x01\x42\x10\n\x0e_department_id\"\xcf\x01\n\nAssignment\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\x12\x10\n\x08position\x18\x02 \x01(\x05\x12\x13\n\x0b\x63redit_code\x18\x03 \x01(\t\x12\x13\n\x0bobject_name\x18\x04 \x01(\t\x12\x0e\n\x06ticket\x18\x05 \x01(\t\x12\x0f\n\x07stratum\x18\x06 \x01(\t\x12%\n\x04team\x18\x07 \x03(\x0b\x32\x17.dualdraw.v1.TeamMember\x12\x1a\n\rdepartment_id\x18\x08 \x01(\tH\x00\x88\x01\x01\x42\x10\n\x0e_department_id\"\xc0\x01\n\tExclusion\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63redit_code\x18\x02 \x01(\t\x12\x13\n\x0bobject_name\x18\x03 \x01(\t\x12\x0f\n\x07rule_id\x18\x04 \x01(\t\x12\x30\n\x08\x63\x61tegory\x18\x05 \x01(\x0e\x32\x1e.dualdraw.v1.ExclusionCategory\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x13\n\x0blegal_basis\x18\x07 \x01(\t\x12\x10\n\x08\x65vidence\x18\x08 \x03(\t\"\x82\x01\n\x0b\x44rawRequest\x12\x15\n\x07task_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12&\n\x05\x61s_of\x18\x03 \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x01\x12\x1a\n\x0c\x62\x65\x61\x63on_round\x18\x04 \x01(\x03\x42\x04\xe2\x41\x01\x01\"/\n\x0c\x44rawResponse\x12\x1f\n\x04\x64raw\x18\x01 \x01(\x0b\x32\x11.dualdraw.v1.Draw\":\n\x0eGetDrawRequest\x12(\n\x04name\x18\x01 \x01(\tB\x1a\xe2\x41\x01\x02\xfa\x41\x13\n\x11\x64ualdraw.org/Draw\"\\\n\x10ListDrawsRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x15\n\x07task_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"N\n\x11ListDrawsResponse\x12 \n\x05\x64raws\x18\x01 \x03(\x0b\x32\x11.dualdraw.v1.Draw\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"b\n\x16ListAssignmentsRequest\x12\x15\n\x07\x64raw_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"`\n\x17ListAssignmentsResponse\x12,\n\x0b\x61ssignments\x18\x01 \x03(\x0b\x32\x17.dualdraw.v1.Assignment\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"a\n\x15ListExclusionsRequest\x12\x15\n\x07\x64raw_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"]\n\x16ListExclusionsResponse\x12*\n\nexclusions\x18\x01 \x03(\x0b\x32\x16.dualdraw.v1.Exclusion\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xa5\x01\n\x05Raise\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63redit_code\x18\x02 \x01(\t\x12*\n\nfrom_class\x18\x03 \x01(\x0e\x32\x16.dualdraw.v1.RiskClass\x12(\n\x08to_class\x18\x04 \x01(\x0e\x32\x16.dualdraw.v1.RiskClass\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x10\n\x08\x65vidence\x18\x06 \x03(\t\"]\n\x11ListRaisesRequest\x12\x15\n\x07\x64raw_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"Q\n\x12ListRaisesResponse\x12\"\n\x06raises\x18\x01 \x03(\x0b\x32\x12.dualdraw.v1.Raise\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x98\x01\n\x0fJointInspection\x12\x13\n\x0b\x63redit_code\x18\x01 \x01(\t\x12\x0c\n\x04year\x18\x02 \x01(\x05\x12\x10\n\x08\x64raw_ids\x18\x03 \x03(\t\x12\x11\n\tpositions\x18\x04 \x03(\x05\x12\x16\n\x0e\x64\x65partment_ids\x18\x05 \x03(\t\x12%\n\x04team\x18\x06 \x03(\x0b\x32\x17.dualdraw.v1.TeamMember\"\x81\x01\n\x1bListJointInspectionsRequest\x12\x12\n\x04year\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x1b\n\rdepartment_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x17\n\tpage_size\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\"p\n\x1cListJointInspectionsResponse\x12\x37\n\x11joint_inspections\x18\x01 \x03(\x0b\x32\x1c.dualdraw.v1.JointInspection\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*t\n\tDrawState\x12\x1a\n\x16\x44RAW_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x44RAW_STATE_COMMITTED\x10\x01\x12\x17\n\x13\x44RAW_STATE_EXECUTED\x10\x02\x12\x18\n\x14\x44RAW_STATE_ABANDONED\x10\x03*\xf6\x01\n\rAbandonReason\x12\x1e\n\x1a\x41\x42\x41NDON_REASON_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x41\x42\x41NDON_REASON_DATA_ERROR\x10\x01\x12\x1e\n\x1a\x41\x42\x41NDON_REASON_RULES_ERROR\x10\x02\x12!\n\x1d\x41\x42\x41NDON_REASON_ENTROPY_FAILED\x10\x03\x12\x1f\n\x1b\x41\x42\x41NDON_REASON_TASK_CHANGED\x10\x04\x12(\n$ABANDON_REASON_ORDERED_BY_SUPERVISOR\x10\x05\x12\x18\n\x14\x41\x42\x41NDON_REASON_OTHER\x10\x06*\xab\x02\n\x11\x45xclusionCategory\x12\"\n\x1e\x45XCLUSION_CATEGORY_UNSPECIFIED\x10\x00\x12\'\n#EXCLUSION_CATEGORY_STATUTORY_METHOD\x10\x01\x12)\n%EXCLUSION_CATEGORY_COMPLAINT_HANDLING\x10\x02\x12&\n\"EXCLUSION_CATEGORY_RISK_UNSUITABLE\x10\x03\x12,\n(EXCLUSION_CATEGORY_HIGHER_LEVEL_CAMPAIGN\x10\x04\x12$\n EXCLUSION_CATEGORY_FREQUENCY_CAP\x10\x05\x12\"\n\x1e\x45XCLUSION_CATEGORY_OTHER_LEVEL\x10\x06\x32\xc6\x04\n\x0b\x44rawService\x12;\n\x04\x44raw\x12\x18.dualdraw.v1.DrawRequest\x1a\x19.dualdraw.v1.DrawResponse\x12\x39\n\x07GetDraw\x12\x1b.dualdraw.v1.GetDrawRequest\x1a\x11.dualdraw.v1.Draw\x12J\n\tListDraws\x12\x1d.dualdraw.v1.ListDrawsRequest\x1a\x1e.dualdraw.v1.ListDrawsResponse\x12\\\n\x0fListAssignments\x12#.dualdraw.v1.ListAssignmentsRequest\x1a$.dualdraw.v1.ListAssignmentsResponse\x12Y\n\x0eListExclusions\x12\".dualdraw.v1.ListExclusionsRequest\x1a#.dualdraw.v1.ListExclusionsResponse\x12M\n\nListRaises\x12\x1e.dualdraw.v1.ListRaisesRequest\x1a\x1f.dualdraw.v1.ListRaisesResponse\x12k\n\x14ListJointInspections\x12(.dualdraw.v1.ListJointInspectionsRequest\x1a).dualdraw.v1.ListJointInspectionsResponseB[\n\x0forg.dualdraw.v1B\nDrawsProtoP\x01Z:github.com/dualdraw/dualdraw/gen/go/dualdraw/v1;dualdrawv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,6 +38,8 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dualdraw.v1.draws_pb2', _gl
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\017org.dualdraw.v1B\nDrawsProtoP\001Z:github.com/dualdraw/dualdraw/gen/go/dualdraw/v1;dualdrawv1'
+  _globals['_DRAW'].fields_by_name['name']._loaded_options = None
+  _globals['_DRAW'].fields_by_name['name']._serialized_options = b'\342A\001\010'
   _globals['_DRAW'].fields_by_name['id']._loaded_options = None
   _globals['_DRAW'].fields_by_name['id']._serialized_options = b'\342A\001\003'
   _globals['_DRAW'].fields_by_name['task_id']._loaded_options = None
@@ -85,6 +90,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DRAW'].fields_by_name['entropy_note']._serialized_options = b'\342A\001\003'
   _globals['_DRAW'].fields_by_name['rehearsal']._loaded_options = None
   _globals['_DRAW'].fields_by_name['rehearsal']._serialized_options = b'\342A\001\003'
+  _globals['_DRAW']._loaded_options = None
+  _globals['_DRAW']._serialized_options = b'\352A!\n\021dualdraw.org/Draw\022\014draws/{draw}'
   _globals['_DRAWREQUEST'].fields_by_name['task_id']._loaded_options = None
   _globals['_DRAWREQUEST'].fields_by_name['task_id']._serialized_options = b'\342A\001\002'
   _globals['_DRAWREQUEST'].fields_by_name['request_id']._loaded_options = None
@@ -93,8 +100,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DRAWREQUEST'].fields_by_name['as_of']._serialized_options = b'\342A\001\001'
   _globals['_DRAWREQUEST'].fields_by_name['beacon_round']._loaded_options = None
   _globals['_DRAWREQUEST'].fields_by_name['beacon_round']._serialized_options = b'\342A\001\001'
-  _globals['_GETDRAWREQUEST'].fields_by_name['id']._loaded_options = None
-  _globals['_GETDRAWREQUEST'].fields_by_name['id']._serialized_options = b'\342A\001\002'
+  _globals['_GETDRAWREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_GETDRAWREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\023\n\021dualdraw.org/Draw'
   _globals['_LISTDRAWSREQUEST'].fields_by_name['page_size']._loaded_options = None
   _globals['_LISTDRAWSREQUEST'].fields_by_name['page_size']._serialized_options = b'\342A\001\001'
   _globals['_LISTDRAWSREQUEST'].fields_by_name['page_token']._loaded_options = None
@@ -127,46 +134,50 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTJOINTINSPECTIONSREQUEST'].fields_by_name['page_size']._serialized_options = b'\342A\001\001'
   _globals['_LISTJOINTINSPECTIONSREQUEST'].fields_by_name['page_token']._loaded_options = None
   _globals['_LISTJOINTINSPECTIONSREQUEST'].fields_by_name['page_token']._serialized_options = b'\342A\001\001'
-  _globals['_DRAWSTATE']._serialized_start=2843
-  _globals['_DRAWSTATE']._serialized_end=2959
-  _globals['_EXCLUSIONCATEGORY']._serialized_start=2962
-  _globals['_EXCLUSIONCATEGORY']._serialized_end=3261
-  _globals['_DRAW']._serialized_start=136
-  _globals['_DRAW']._serialized_end=862
-  _globals['_TEAMMEMBER']._serialized_start=864
-  _globals['_TEAMMEMBER']._serialized_end=974
-  _globals['_ASSIGNMENT']._serialized_start=977
-  _globals['_ASSIGNMENT']._serialized_end=1184
-  _globals['_EXCLUSION']._serialized_start=1187
-  _globals['_EXCLUSION']._serialized_end=1379
-  _globals['_DRAWREQUEST']._serialized_start=1381
-  _globals['_DRAWREQUEST']._serialized_end=1492
-  _globals['_GETDRAWREQUEST']._serialized_start=1494
-  _globals['_GETDRAWREQUEST']._serialized_end=1528
-  _globals['_LISTDRAWSREQUEST']._serialized_start=1530
-  _globals['_LISTDRAWSREQUEST']._serialized_end=1622
-  _globals['_LISTDRAWSRESPONSE']._serialized_start=1624
-  _globals['_LISTDRAWSRESPONSE']._serialized_end=1702
-  _globals['_LISTASSIGNMENTSREQUEST']._serialized_start=1704
-  _globals['_LISTASSIGNMENTSREQUEST']._serialized_end=1802
-  _globals['_LISTASSIGNMENTSRESPONSE']._serialized_start=1804
-  _globals['_LISTASSIGNMENTSRESPONSE']._serialized_end=1900
-  _globals['_LISTEXCLUSIONSREQUEST']._serialized_start=1902
-  _globals['_LISTEXCLUSIONSREQUEST']._serialized_end=1999
-  _globals['_LISTEXCLUSIONSRESPONSE']._serialized_start=2001
-  _globals['_LISTEXCLUSIONSRESPONSE']._serialized_end=2094
-  _globals['_RAISE']._serialized_start=2097
-  _globals['_RAISE']._serialized_end=2262
-  _globals['_LISTRAISESREQUEST']._serialized_start=2264
-  _globals['_LISTRAISESREQUEST']._serialized_end=2357
-  _globals['_LISTRAISESRESPONSE']._serialized_start=2359
-  _globals['_LISTRAISESRESPONSE']._serialized_end=2440
-  _globals['_JOINTINSPECTION']._serialized_start=2443
-  _globals['_JOINTINSPECTION']._serialized_end=2595
-  _globals['_LISTJOINTINSPECTIONSREQUEST']._serialized_start=2598
-  _globals['_LISTJOINTINSPECTIONSREQUEST']._serialized_end=2727
-  _globals['_LISTJOINTINSPECTIONSRESPONSE']._serialized_start=2729
-  _globals['_LISTJOINTINSPECTIONSRESPONSE']._serialized_end=2841
-  _globals['_DRAWSERVICE']._serialized_start=3264
-  _globals['_DRAWSERVICE']._serialized_end=3838
+  _globals['_DRAWSTATE']._serialized_start=3141
+  _globals['_DRAWSTATE']._serialized_end=3257
+  _globals['_ABANDONREASON']._serialized_start=3260
+  _globals['_ABANDONREASON']._serialized_end=3506
+  _globals['_EXCLUSIONCATEGORY']._serialized_start=3509
+  _globals['_EXCLUSIONCATEGORY']._serialized_end=3808
+  _globals['_DRAW']._serialized_start=214
+  _globals['_DRAW']._serialized_end=1067
+  _globals['_TEAMMEMBER']._serialized_start=1069
+  _globals['_TEAMMEMBER']._serialized_end=1179
+  _globals['_ASSIGNMENT']._serialized_start=1182
+  _globals['_ASSIGNMENT']._serialized_end=1389
+  _globals['_EXCLUSION']._serialized_start=1392
+  _globals['_EXCLUSION']._serialized_end=1584
+  _globals['_DRAWREQUEST']._serialized_start=1587
+  _globals['_DRAWREQUEST']._serialized_end=1717
+  _globals['_DRAWRESPONSE']._serialized_start=1719
+  _globals['_DRAWRESPONSE']._serialized_end=1766
+  _globals['_GETDRAWREQUEST']._serialized_start=1768
+  _globals['_GETDRAWREQUEST']._serialized_end=1826
+  _globals['_LISTDRAWSREQUEST']._serialized_start=1828
+  _globals['_LISTDRAWSREQUEST']._serialized_end=1920
+  _globals['_LISTDRAWSRESPONSE']._serialized_start=1922
+  _globals['_LISTDRAWSRESPONSE']._serialized_end=2000
+  _globals['_LISTASSIGNMENTSREQUEST']._serialized_start=2002
+  _globals['_LISTASSIGNMENTSREQUEST']._serialized_end=2100
+  _globals['_LISTASSIGNMENTSRESPONSE']._serialized_start=2102
+  _globals['_LISTASSIGNMENTSRESPONSE']._serialized_end=2198
+  _globals['_LISTEXCLUSIONSREQUEST']._serialized_start=2200
+  _globals['_LISTEXCLUSIONSREQUEST']._serialized_end=2297
+  _globals['_LISTEXCLUSIONSRESPONSE']._serialized_start=2299
+  _globals['_LISTEXCLUSIONSRESPONSE']._serialized_end=2392
+  _globals['_RAISE']._serialized_start=2395
+  _globals['_RAISE']._serialized_end=2560
+  _globals['_LISTRAISESREQUEST']._serialized_start=2562
+  _globals['_LISTRAISESREQUEST']._serialized_end=2655
+  _globals['_LISTRAISESRESPONSE']._serialized_start=2657
+  _globals['_LISTRAISESRESPONSE']._serialized_end=2738
+  _globals['_JOINTINSPECTION']._serialized_start=2741
+  _globals['_JOINTINSPECTION']._serialized_end=2893
+  _globals['_LISTJOINTINSPECTIONSREQUEST']._serialized_start=2896
+  _globals['_LISTJOINTINSPECTIONSREQUEST']._serialized_end=3025
+  _globals['_LISTJOINTINSPECTIONSRESPONSE']._serialized_start=3027
+  _globals['_LISTJOINTINSPECTIONSRESPONSE']._serialized_end=3139
+  _globals['_DRAWSERVICE']._serialized_start=3811
+  _globals['_DRAWSERVICE']._serialized_end=4393
 # @@protoc_insertion_point(module_scope)

@@ -10,6 +10,8 @@ from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.type import date_pb2 as _date_pb2
+from google.type import decimal_pb2 as _decimal_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -48,6 +50,48 @@ DRAW_STATE_EXECUTED: DrawState.ValueType  # 2
 DRAW_STATE_ABANDONED: DrawState.ValueType  # 3
 """The draw was abandoned (state_reason says why); a new draw may take its place."""
 Global___DrawState: _TypeAlias = DrawState  # noqa: Y015
+
+class _AbandonReason:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _AbandonReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AbandonReason.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ABANDON_REASON_UNSPECIFIED: _AbandonReason.ValueType  # 0
+    """Not abandoned (or, in a request, not set: refused)."""
+    ABANDON_REASON_DATA_ERROR: _AbandonReason.ValueType  # 1
+    """The directory data the draw was made from was wrong."""
+    ABANDON_REASON_RULES_ERROR: _AbandonReason.ValueType  # 2
+    """The exclusion rules the draw applied were wrong."""
+    ABANDON_REASON_ENTROPY_FAILED: _AbandonReason.ValueType  # 3
+    """The entropy could not be had or did not verify."""
+    ABANDON_REASON_TASK_CHANGED: _AbandonReason.ValueType  # 4
+    """The task changed after the draw was committed."""
+    ABANDON_REASON_ORDERED_BY_SUPERVISOR: _AbandonReason.ValueType  # 5
+    """A supervising authority ordered the draw abandoned."""
+    ABANDON_REASON_OTHER: _AbandonReason.ValueType  # 6
+    """Another reason, given in the note."""
+
+class AbandonReason(_AbandonReason, metaclass=_AbandonReasonEnumTypeWrapper):
+    """Why a draw was abandoned: the closed list of re-draw reasons (docs/DRAW-ALGORITHM.md §3), public with
+    every abandoned draw.
+    """
+
+ABANDON_REASON_UNSPECIFIED: AbandonReason.ValueType  # 0
+"""Not abandoned (or, in a request, not set: refused)."""
+ABANDON_REASON_DATA_ERROR: AbandonReason.ValueType  # 1
+"""The directory data the draw was made from was wrong."""
+ABANDON_REASON_RULES_ERROR: AbandonReason.ValueType  # 2
+"""The exclusion rules the draw applied were wrong."""
+ABANDON_REASON_ENTROPY_FAILED: AbandonReason.ValueType  # 3
+"""The entropy could not be had or did not verify."""
+ABANDON_REASON_TASK_CHANGED: AbandonReason.ValueType  # 4
+"""The task changed after the draw was committed."""
+ABANDON_REASON_ORDERED_BY_SUPERVISOR: AbandonReason.ValueType  # 5
+"""A supervising authority ordered the draw abandoned."""
+ABANDON_REASON_OTHER: AbandonReason.ValueType  # 6
+"""Another reason, given in the note."""
+Global___AbandonReason: _TypeAlias = AbandonReason  # noqa: Y015
 
 class _ExclusionCategory:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -95,6 +139,7 @@ class Draw(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    NAME_FIELD_NUMBER: _builtins.int
     ID_FIELD_NUMBER: _builtins.int
     TASK_ID_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
@@ -120,8 +165,10 @@ class Draw(_message.Message):
     STATE_NOTE_FIELD_NUMBER: _builtins.int
     ENTROPY_NOTE_FIELD_NUMBER: _builtins.int
     REHEARSAL_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"draws/{draw}", the draw's resource name."""
     id: _builtins.str
-    """Assigned by the server, e.g. "d-3f2a9c1b7d4e"."""
+    """Assigned by the server, e.g. "d-3f2a9c1b7d4e" (the {draw} of the name)."""
     task_id: _builtins.str
     """The task drawn."""
     actor: _builtins.str
@@ -140,8 +187,6 @@ class Draw(_message.Message):
     """Hex SHA-256 of the rule set used for the exclusions, and its version label."""
     rule_set_version: _builtins.str
     """The rule set's version label."""
-    as_of: _builtins.str
-    """Calendar date the rules were evaluated at."""
     in_scope_count: _builtins.int
     """Objects in the task's scope."""
     excluded_count: _builtins.int
@@ -152,16 +197,14 @@ class Draw(_message.Message):
     """Objects selected."""
     team_size: _builtins.int
     """Inspectors per team."""
-    ratio: _builtins.str
-    """The task's ratio, a decimal string in (0, 1]."""
     eligible_digest: _builtins.str
     """Hex SHA-256 of the sorted eligible credit codes and of the inspector pool."""
     inspector_pool_digest: _builtins.str
     """Hex SHA-256 of the inspector pool the teams were drawn from."""
     state: Global___DrawState.ValueType
     """Where the draw is in its life: committed, executed or abandoned."""
-    state_reason: _builtins.str
-    """Abandoned: the reason code and note."""
+    state_reason: Global___AbandonReason.ValueType
+    """Abandoned: why (UNSPECIFIED while the draw is not abandoned)."""
     state_note: _builtins.str
     """Abandoned: a free-text note on why."""
     entropy_note: _builtins.str
@@ -176,9 +219,18 @@ class Draw(_message.Message):
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """When it was created (output only)."""
 
+    @_builtins.property
+    def as_of(self) -> _date_pb2.Date:
+        """Calendar date the rules were evaluated at."""
+
+    @_builtins.property
+    def ratio(self) -> _decimal_pb2.Decimal:
+        """The task's ratio, in (0, 1]."""
+
     def __init__(
         self,
         *,
+        name: _builtins.str = ...,
         id: _builtins.str = ...,
         task_id: _builtins.str = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
@@ -190,24 +242,24 @@ class Draw(_message.Message):
         manifest_hash: _builtins.str = ...,
         rule_set_hash: _builtins.str = ...,
         rule_set_version: _builtins.str = ...,
-        as_of: _builtins.str = ...,
+        as_of: _date_pb2.Date | None = ...,
         in_scope_count: _builtins.int = ...,
         excluded_count: _builtins.int = ...,
         eligible_count: _builtins.int = ...,
         selected_count: _builtins.int = ...,
         team_size: _builtins.int = ...,
-        ratio: _builtins.str = ...,
+        ratio: _decimal_pb2.Decimal | None = ...,
         eligible_digest: _builtins.str = ...,
         inspector_pool_digest: _builtins.str = ...,
         state: Global___DrawState.ValueType = ...,
-        state_reason: _builtins.str = ...,
+        state_reason: Global___AbandonReason.ValueType = ...,
         state_note: _builtins.str = ...,
         entropy_note: _builtins.str = ...,
         rehearsal: _builtins.bool = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "create_time", b"create_time", "ratio", b"ratio"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "algorithm_version", b"algorithm_version", "as_of", b"as_of", "create_time", b"create_time", "eligible_count", b"eligible_count", "eligible_digest", b"eligible_digest", "entropy", b"entropy", "entropy_note", b"entropy_note", "entropy_source", b"entropy_source", "excluded_count", b"excluded_count", "id", b"id", "in_scope_count", b"in_scope_count", "inspector_pool_digest", b"inspector_pool_digest", "manifest_hash", b"manifest_hash", "ratio", b"ratio", "rehearsal", b"rehearsal", "rule_set_hash", b"rule_set_hash", "rule_set_version", b"rule_set_version", "seed", b"seed", "selected_count", b"selected_count", "state", b"state", "state_note", b"state_note", "state_reason", b"state_reason", "task_id", b"task_id", "team_size", b"team_size"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "algorithm_version", b"algorithm_version", "as_of", b"as_of", "create_time", b"create_time", "eligible_count", b"eligible_count", "eligible_digest", b"eligible_digest", "entropy", b"entropy", "entropy_note", b"entropy_note", "entropy_source", b"entropy_source", "excluded_count", b"excluded_count", "id", b"id", "in_scope_count", b"in_scope_count", "inspector_pool_digest", b"inspector_pool_digest", "manifest_hash", b"manifest_hash", "name", b"name", "ratio", b"ratio", "rehearsal", b"rehearsal", "rule_set_hash", b"rule_set_hash", "rule_set_version", b"rule_set_version", "seed", b"seed", "selected_count", b"selected_count", "state", b"state", "state_note", b"state_note", "state_reason", b"state_reason", "task_id", b"task_id", "team_size", b"team_size"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -371,23 +423,25 @@ class DrawRequest(_message.Message):
     """The task to draw; it must not have a live draw."""
     request_id: _builtins.str
     """Idempotency key (AIP-155): a retry with the same key gets the first answer, nothing is done twice."""
-    as_of: _builtins.str
-    """Date the exclusion rules are evaluated at (YYYY-MM-DD); empty means today (UTC+8)."""
     beacon_round: _builtins.int
     """The round of the server's pinned beacon (drand quicknet) whose signature gives the entropy; it must be
     produced after the commit. 0: the first round DUALDRAW_BEACON_DELAY_S after the commit, or, only with
     DUALDRAW_ALLOW_LOCAL_ENTROPY=1 (development), a local secret and the draw executed at once. A beacon
     draw is answered committed; ExecuteDraw with the round's signature executes it.
     """
+    @_builtins.property
+    def as_of(self) -> _date_pb2.Date:
+        """Date the exclusion rules are evaluated at; unset means today (UTC+8)."""
+
     def __init__(
         self,
         *,
         task_id: _builtins.str = ...,
         request_id: _builtins.str = ...,
-        as_of: _builtins.str = ...,
+        as_of: _date_pb2.Date | None = ...,
         beacon_round: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "beacon_round", b"beacon_round", "request_id", b"request_id", "task_id", b"task_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
@@ -396,22 +450,48 @@ class DrawRequest(_message.Message):
 Global___DrawRequest: _TypeAlias = DrawRequest  # noqa: Y015
 
 @_typing.final
+class DrawResponse(_message.Message):
+    """Response of DrawService.Draw (AIP-136)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DRAW_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def draw(self) -> Global___Draw:
+        """The draw made: executed at once with a local secret (development), else committed and awaiting its
+        beacon round (ExecuteDraw executes it). A retry with the same request_id answers the first draw.
+        """
+
+    def __init__(
+        self,
+        *,
+        draw: Global___Draw | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["draw", b"draw"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["draw", b"draw"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DrawResponse: _TypeAlias = DrawResponse  # noqa: Y015
+
+@_typing.final
 class GetDrawRequest(_message.Message):
     """Request of DrawService.GetDraw."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    ID_FIELD_NUMBER: _builtins.int
-    id: _builtins.str
-    """The draw's id."""
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """The draw, "draws/{draw}"."""
     def __init__(
         self,
         *,
-        id: _builtins.str = ...,
+        name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

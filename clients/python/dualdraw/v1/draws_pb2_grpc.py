@@ -38,7 +38,7 @@ class DrawServiceStub:
         self.Draw = channel.unary_unary(
                 '/dualdraw.v1.DrawService/Draw',
                 request_serializer=dualdraw_dot_v1_dot_draws__pb2.DrawRequest.SerializeToString,
-                response_deserializer=dualdraw_dot_v1_dot_draws__pb2.Draw.FromString,
+                response_deserializer=dualdraw_dot_v1_dot_draws__pb2.DrawResponse.FromString,
                 _registered_method=True)
         self.GetDraw = channel.unary_unary(
                 '/dualdraw.v1.DrawService/GetDraw',
@@ -131,7 +131,7 @@ def add_DrawServiceServicer_to_server(servicer, server):
             'Draw': grpc.unary_unary_rpc_method_handler(
                     servicer.Draw,
                     request_deserializer=dualdraw_dot_v1_dot_draws__pb2.DrawRequest.FromString,
-                    response_serializer=dualdraw_dot_v1_dot_draws__pb2.Draw.SerializeToString,
+                    response_serializer=dualdraw_dot_v1_dot_draws__pb2.DrawResponse.SerializeToString,
             ),
             'GetDraw': grpc.unary_unary_rpc_method_handler(
                     servicer.GetDraw,
@@ -191,7 +191,7 @@ class DrawService:
             target,
             '/dualdraw.v1.DrawService/Draw',
             dualdraw_dot_v1_dot_draws__pb2.DrawRequest.SerializeToString,
-            dualdraw_dot_v1_dot_draws__pb2.Draw.FromString,
+            dualdraw_dot_v1_dot_draws__pb2.DrawResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -33,7 +33,7 @@ class DrawServiceStub:
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> DrawServiceAsyncStub: ...
-    Draw: _grpc.UnaryUnaryMultiCallable[_draws_pb2.DrawRequest, _draws_pb2.Draw]
+    Draw: _grpc.UnaryUnaryMultiCallable[_draws_pb2.DrawRequest, _draws_pb2.DrawResponse]
     """Runs the draw for a task: exclusions, selection and teams, written in one transaction."""
     GetDraw: _grpc.UnaryUnaryMultiCallable[_draws_pb2.GetDrawRequest, _draws_pb2.Draw]
     """Reads one draw."""
@@ -53,7 +53,7 @@ class DrawServiceAsyncStub(DrawServiceStub):
     """Draws: exclusions, selection and teams, and what they produced."""
 
     def __init__(self, channel: _aio.Channel) -> None: ...
-    Draw: _aio.UnaryUnaryMultiCallable[_draws_pb2.DrawRequest, _draws_pb2.Draw]  # type: ignore[assignment]
+    Draw: _aio.UnaryUnaryMultiCallable[_draws_pb2.DrawRequest, _draws_pb2.DrawResponse]  # type: ignore[assignment]
     """Runs the draw for a task: exclusions, selection and teams, written in one transaction."""
     GetDraw: _aio.UnaryUnaryMultiCallable[_draws_pb2.GetDrawRequest, _draws_pb2.Draw]  # type: ignore[assignment]
     """Reads one draw."""
@@ -76,7 +76,7 @@ class DrawServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _draws_pb2.DrawRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_draws_pb2.Draw, _abc.Awaitable[_draws_pb2.Draw]]:
+    ) -> _typing.Union[_draws_pb2.DrawResponse, _abc.Awaitable[_draws_pb2.DrawResponse]]:
         """Runs the draw for a task: exclusions, selection and teams, written in one transaction."""
 
     @_abc_1.abstractmethod

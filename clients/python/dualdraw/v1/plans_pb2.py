@@ -25,10 +25,13 @@ _sym_db = _symbol_database.Default()
 from dualdraw.v1 import directory_pb2 as dualdraw_dot_v1_dot_directory__pb2
 from dualdraw.v1 import tasks_pb2 as dualdraw_dot_v1_dot_tasks__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
+from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from google.type import date_pb2 as google_dot_type_dot_date__pb2
+from google.type import decimal_pb2 as google_dot_type_dot_decimal__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x64ualdraw/v1/plans.proto\x12\x0b\x64ualdraw.v1\x1a\x1b\x64ualdraw/v1/directory.proto\x1a\x17\x64ualdraw/v1/tasks.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc0\x04\n\tPlanEntry\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01\x12\x17\n\titem_code\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0citem_version\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x13\n\x05ratio\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\x12\x33\n\x0c\x63lass_ratios\x18\x05 \x03(\x0b\x32\x17.dualdraw.v1.ClassRatioB\x04\xe2\x41\x01\x01\x12\x1a\n\x0cwindow_start\x18\x06 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nwindow_end\x18\x07 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tfrequency\x18\x08 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12(\n\x1a\x63ooperating_department_ids\x18\t \x03(\tB\x04\xe2\x41\x01\x01\x12\x15\n\x07\x63\x65ntral\x18\n \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x17\n\tteam_size\x18\x0b \x01(\x05\x42\x04\xe2\x41\x01\x01\x12!\n\x13\x64\x61ys_per_inspection\x18\x0c \x01(\tB\x04\xe2\x41\x01\x01\x12!\n\x13\x63ost_per_inspection\x18\r \x01(\tB\x04\xe2\x41\x01\x01\x12+\n\x05rules\x18\x14 \x01(\x0b\x32\x16.dualdraw.v1.PlanRulesB\x04\xe2\x41\x01\x01\x12M\n\x11\x63ooperating_lines\x18\x0e \x03(\x0b\x32,.dualdraw.v1.PlanEntry.CooperatingLinesEntryB\x04\xe2\x41\x01\x01\x1a\x37\n\x15\x43ooperatingLinesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x82\x02\n\tPlanRules\x12\x1b\n\rfrequency_cap\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12!\n\x13\x63omplaint_threshold\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x1f\n\x11raise_window_days\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12(\n\x1araise_on_serious_violation\x18\x04 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12.\n\x08raise_to\x18\x05 \x01(\x0e\x32\x16.dualdraw.v1.RiskClassB\x04\xe2\x41\x01\x01\x12:\n\x0bother_level\x18\x06 \x01(\x0e\x32\x1f.dualdraw.v1.OtherLevelHandlingB\x04\xe2\x41\x01\x01\"\xf8\x03\n\x04Plan\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x15\n\x07version\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x1c\n\rdepartment_id\x18\x03 \x01(\tB\x05\xe2\x41\x02\x02\x05\x12\x13\n\x04year\x18\x04 \x01(\x05\x42\x05\xe2\x41\x02\x02\x05\x12\x13\n\x05title\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01\x12+\n\x05state\x18\x06 \x01(\x0e\x32\x16.dualdraw.v1.PlanStateB\x04\xe2\x41\x01\x03\x12-\n\x07\x65ntries\x18\x07 \x03(\x0b\x32\x16.dualdraw.v1.PlanEntryB\x04\xe2\x41\x01\x03\x12&\n\x18inspector_days_per_month\x18\x08 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x1e\n\x10\x61mendment_reason\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12\x1a\n\x0c\x63ontent_hash\x18\n \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x18\n\ncreated_by\x18\x0c \x01(\tB\x04\xe2\x41\x01\x03\x12\x36\n\x0c\x61pprove_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x36\n\x0cpublish_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"T\n\x11\x43reatePlanRequest\x12%\n\x04plan\x18\x01 \x01(\x0b\x32\x11.dualdraw.v1.PlanB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"s\n\x13\x41\x64\x64PlanEntryRequest\x12\x15\n\x07plan_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12+\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\x16.dualdraw.v1.PlanEntryB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"v\n\x16UpdatePlanEntryRequest\x12\x15\n\x07plan_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12+\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\x16.dualdraw.v1.PlanEntryB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"E\n\x12\x41pprovePlanRequest\x12\x15\n\x07plan_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"E\n\x12PublishPlanRequest\x12\x15\n\x07plan_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"\xa9\x01\n\x10\x41mendPlanRequest\x12\x15\n\x07plan_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06reason\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12-\n\x07\x65ntries\x18\x03 \x03(\x0b\x32\x16.dualdraw.v1.PlanEntryB\x04\xe2\x41\x01\x01\x12\x1f\n\x11removed_entry_ids\x18\x04 \x03(\tB\x04\xe2\x41\x01\x01\x12\x18\n\nrequest_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01\"9\n\x0eGetPlanRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07version\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\"b\n\x10ListPlansRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x1b\n\rdepartment_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"N\n\x11ListPlansResponse\x12 \n\x05plans\x18\x01 \x03(\x0b\x32\x11.dualdraw.v1.Plan\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"X\n\x13\x45stimatePlanRequest\x12\x15\n\x07plan_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07version\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x13\n\x05\x61s_of\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"K\n\x0eRiskClassCount\x12*\n\nrisk_class\x18\x01 \x01(\x0e\x32\x16.dualdraw.v1.RiskClass\x12\r\n\x05\x63ount\x18\x02 \x01(\x05\"\x91\x02\n\x0ePeriodEstimate\x12\x0e\n\x06period\x18\x01 \x01(\x05\x12\r\n\x05start\x18\x02 \x01(\t\x12\x0b\n\x03\x65nd\x18\x03 \x01(\t\x12*\n\x05\x64raws\x18\x04 \x03(\x0b\x32\x1b.dualdraw.v1.RiskClassCount\x12\x13\n\x0binspections\x18\x05 \x01(\x05\x12\x16\n\x0einspector_days\x18\x06 \x01(\t\x12 \n\x18\x61vailable_inspector_days\x18\x07 \x01(\t\x12\x0c\n\x04\x63ost\x18\x08 \x01(\t\x12\x16\n\x0eshortfall_days\x18\t \x01(\t\x12\x14\n\x0ctesting_fees\x18\n \x01(\t\x12\x1c\n\x14qualified_inspectors\x18\x0b \x01(\x05\"\x9a\x03\n\rEntryEstimate\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x11\n\titem_code\x18\x02 \x01(\t\x12\x12\n\nspeciality\x18\x03 \x01(\t\x12\x10\n\x08in_scope\x18\x04 \x01(\x05\x12\x10\n\x08\x65xcluded\x18\x05 \x01(\x05\x12-\n\x08\x65ligible\x18\x06 \x03(\x0b\x32\x1b.dualdraw.v1.RiskClassCount\x12\x1c\n\x14qualified_inspectors\x18\x07 \x01(\x05\x12,\n\x07periods\x18\x08 \x03(\x0b\x32\x1b.dualdraw.v1.PeriodEstimate\x12\x13\n\x0binspections\x18\t \x01(\x05\x12\x16\n\x0einspector_days\x18\n \x01(\t\x12\x0c\n\x04\x63ost\x18\x0b \x01(\t\x12\x14\n\x0ctesting_fees\x18\x0c \x01(\t\x12\x11\n\tteam_size\x18\r \x01(\x05\x12\x1b\n\x13\x64\x61ys_per_inspection\x18\x0e \x01(\t\x12\x1b\n\x13\x63ost_per_inspection\x18\x0f \x01(\t\x12\x13\n\x0btesting_fee\x18\x10 \x01(\t\"\x87\x02\n\x0cPlanEstimate\x12\x15\n\x07plan_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x15\n\x07version\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x13\n\x05\x61s_of\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12\x31\n\x07\x65ntries\x18\x04 \x03(\x0b\x32\x1a.dualdraw.v1.EntryEstimateB\x04\xe2\x41\x01\x03\x12\x18\n\nshortfalls\x18\x05 \x03(\tB\x04\xe2\x41\x01\x03\x12\x19\n\x0binspections\x18\x06 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x1c\n\x0einspector_days\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x12\n\x04\x63ost\x18\x08 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1a\n\x0ctesting_fees\x18\t \x01(\tB\x04\xe2\x41\x01\x03\"/\n\x16GetPlanProgressRequest\x12\x15\n\x07plan_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"w\n\rEntryProgress\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x0e\n\x06period\x18\x02 \x01(\x05\x12\r\n\x05\x64rawn\x18\x03 \x01(\x05\x12\x11\n\tinspected\x18\x04 \x01(\x05\x12\x11\n\tpublished\x18\x05 \x01(\x05\x12\x0f\n\x07overdue\x18\x06 \x01(\x08\"\x84\x01\n\x0cPlanProgress\x12\x15\n\x07plan_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x15\n\x07version\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x13\n\x05\x61s_of\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12\x31\n\x07\x65ntries\x18\x04 \x03(\x0b\x32\x1a.dualdraw.v1.EntryProgressB\x04\xe2\x41\x01\x03*p\n\tPlanState\x12\x1a\n\x16PLAN_STATE_UNSPECIFIED\x10\x00\x12\x14\n\x10PLAN_STATE_DRAFT\x10\x01\x12\x17\n\x13PLAN_STATE_APPROVED\x10\x02\x12\x18\n\x14PLAN_STATE_PUBLISHED\x10\x03\x32\xca\x05\n\x0bPlanService\x12?\n\nCreatePlan\x12\x1e.dualdraw.v1.CreatePlanRequest\x1a\x11.dualdraw.v1.Plan\x12\x43\n\x0c\x41\x64\x64PlanEntry\x12 .dualdraw.v1.AddPlanEntryRequest\x1a\x11.dualdraw.v1.Plan\x12I\n\x0fUpdatePlanEntry\x12#.dualdraw.v1.UpdatePlanEntryRequest\x1a\x11.dualdraw.v1.Plan\x12\x41\n\x0b\x41pprovePlan\x12\x1f.dualdraw.v1.ApprovePlanRequest\x1a\x11.dualdraw.v1.Plan\x12\x41\n\x0bPublishPlan\x12\x1f.dualdraw.v1.PublishPlanRequest\x1a\x11.dualdraw.v1.Plan\x12=\n\tAmendPlan\x12\x1d.dualdraw.v1.AmendPlanRequest\x1a\x11.dualdraw.v1.Plan\x12\x39\n\x07GetPlan\x12\x1b.dualdraw.v1.GetPlanRequest\x1a\x11.dualdraw.v1.Plan\x12J\n\tListPlans\x12\x1d.dualdraw.v1.ListPlansRequest\x1a\x1e.dualdraw.v1.ListPlansResponse\x12K\n\x0c\x45stimatePlan\x12 .dualdraw.v1.EstimatePlanRequest\x1a\x19.dualdraw.v1.PlanEstimate\x12Q\n\x0fGetPlanProgress\x12#.dualdraw.v1.GetPlanProgressRequest\x1a\x19.dualdraw.v1.PlanProgressB[\n\x0forg.dualdraw.v1B\nPlansProtoP\x01Z:github.com/dualdraw/dualdraw/gen/go/dualdraw/v1;dualdrawv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x64ualdraw/v1/plans.proto\x12\x0b\x64ualdraw.v1\x1a\x1b\x64ualdraw/v1/directory.proto\x1a\x17\x64ualdraw/v1/tasks.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a\x19google/type/decimal.proto\"\xa8\x05\n\tPlanEntry\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01\x12\x17\n\titem_code\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0citem_version\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12)\n\x05ratio\x18\x04 \x01(\x0b\x32\x14.google.type.DecimalB\x04\xe2\x41\x01\x02\x12\x33\n\x0c\x63lass_ratios\x18\x05 \x03(\x0b\x32\x17.dualdraw.v1.ClassRatioB\x04\xe2\x41\x01\x01\x12-\n\x0cwindow_start\x18\x06 \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x02\x12+\n\nwindow_end\x18\x07 \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x02\x12\x17\n\tfrequency\x18\x08 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12(\n\x1a\x63ooperating_department_ids\x18\t \x03(\tB\x04\xe2\x41\x01\x01\x12\x15\n\x07\x63\x65ntral\x18\n \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x17\n\tteam_size\x18\x0b \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x37\n\x13\x64\x61ys_per_inspection\x18\x0c \x01(\x0b\x32\x14.google.type.DecimalB\x04\xe2\x41\x01\x01\x12\x37\n\x13\x63ost_per_inspection\x18\r \x01(\x0b\x32\x14.google.type.DecimalB\x04\xe2\x41\x01\x01\x12+\n\x05rules\x18\x14 \x01(\x0b\x32\x16.dualdraw.v1.PlanRulesB\x04\xe2\x41\x01\x01\x12M\n\x11\x63ooperating_lines\x18\x0e \x03(\x0b\x32,.dualdraw.v1.PlanEntry.CooperatingLinesEntryB\x04\xe2\x41\x01\x01\x1a\x37\n\x15\x43ooperatingLinesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x82\x02\n\tPlanRules\x12\x1b\n\rfrequency_cap\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12!\n\x13\x63omplaint_threshold\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x1f\n\x11raise_window_days\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12(\n\x1araise_on_serious_violation\x18\x04 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12.\n\x08raise_to\x18\x05 \x01(\x0e\x32\x16.dualdraw.v1.RiskClassB\x04\xe2\x41\x01\x01\x12:\n\x0bother_level\x18\x06 \x01(\x0e\x32\x1f.dualdraw.v1.OtherLevelHandlingB\x04\xe2\x41\x01\x01\"\xb2\x04\n\x04Plan\x12\x12\n\x04name\x18\x0f \x01(\tB\x04\xe2\x41\x01\x08\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x15\n\x07version\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x1c\n\rdepartment_id\x18\x03 \x01(\tB\x05\xe2\x41\x02\x02\x05\x12\x13\n\x04year\x18\x04 \x01(\x05\x42\x05\xe2\x41\x02\x02\x05\x12\x13\n\x05title\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01\x12+\n\x05state\x18\x06 \x01(\x0e\x32\x16.dualdraw.v1.PlanStateB\x04\xe2\x41\x01\x03\x12-\n\x07\x65ntries\x18\x07 \x03(\x0b\x32\x16.dualdraw.v1.PlanEntryB\x04\xe2\x41\x01\x03\x12&\n\x18inspector_days_per_month\x18\x08 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x1e\n\x10\x61mendment_reason\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12\x1a\n\x0c\x63ontent_hash\x18\n \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x18\n\ncreated_by\x18\x0c \x01(\tB\x04\xe2\x41\x01\x03\x12\x36\n\x0c\x61pprove_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x36\n\x0cpublish_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03:$\xea\x41!\n\x11\x64ualdraw.org/Plan\x12\x0cplans/{plan}\"T\n\x11\x43reatePlanRequest\x12%\n\x04plan\x18\x01 \x01(\x0b\x32\x11.dualdraw.v1.PlanB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"s\n\x13\x41\x64\x64PlanEntryRequest\x12\x15\n\x07plan_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12+\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\x16.dualdraw.v1.PlanEntryB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"v\n\x16UpdatePlanEntryRequest\x12\x15\n\x07plan_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12+\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\x16.dualdraw.v1.PlanEntryB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"E\n\x12\x41pprovePlanRequest\x12\x15\n\x07plan_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"E\n\x12PublishPlanRequest\x12\x15\n\x07plan_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"\xa9\x01\n\x10\x41mendPlanRequest\x12\x15\n\x07plan_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06reason\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12-\n\x07\x65ntries\x18\x03 \x03(\x0b\x32\x16.dualdraw.v1.PlanEntryB\x04\xe2\x41\x01\x01\x12\x1f\n\x11removed_entry_ids\x18\x04 \x03(\tB\x04\xe2\x41\x01\x01\x12\x18\n\nrequest_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01\"Q\n\x0eGetPlanRequest\x12(\n\x04name\x18\x01 \x01(\tB\x1a\xe2\x41\x01\x02\xfa\x41\x13\n\x11\x64ualdraw.org/Plan\x12\x15\n\x07version\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\"b\n\x10ListPlansRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x1b\n\rdepartment_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"N\n\x11ListPlansResponse\x12 \n\x05plans\x18\x01 \x03(\x0b\x32\x11.dualdraw.v1.Plan\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"k\n\x13\x45stimatePlanRequest\x12\x15\n\x07plan_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07version\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12&\n\x05\x61s_of\x18\x03 \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x01\"K\n\x0eRiskClassCount\x12*\n\nrisk_class\x18\x01 \x01(\x0e\x32\x16.dualdraw.v1.RiskClass\x12\r\n\x05\x63ount\x18\x02 \x01(\x05\"\xa5\x03\n\x0ePeriodEstimate\x12\x0e\n\x06period\x18\x01 \x01(\x05\x12 \n\x05start\x18\x02 \x01(\x0b\x32\x11.google.type.Date\x12\x1e\n\x03\x65nd\x18\x03 \x01(\x0b\x32\x11.google.type.Date\x12*\n\x05\x64raws\x18\x04 \x03(\x0b\x32\x1b.dualdraw.v1.RiskClassCount\x12\x13\n\x0binspections\x18\x05 \x01(\x05\x12,\n\x0einspector_days\x18\x06 \x01(\x0b\x32\x14.google.type.Decimal\x12\x36\n\x18\x61vailable_inspector_days\x18\x07 \x01(\x0b\x32\x14.google.type.Decimal\x12\"\n\x04\x63ost\x18\x08 \x01(\x0b\x32\x14.google.type.Decimal\x12,\n\x0eshortfall_days\x18\t \x01(\x0b\x32\x14.google.type.Decimal\x12*\n\x0ctesting_fees\x18\n \x01(\x0b\x32\x14.google.type.Decimal\x12\x1c\n\x14qualified_inspectors\x18\x0b \x01(\x05\"\x9e\x04\n\rEntryEstimate\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x11\n\titem_code\x18\x02 \x01(\t\x12\x12\n\nspeciality\x18\x03 \x01(\t\x12\x10\n\x08in_scope\x18\x04 \x01(\x05\x12\x10\n\x08\x65xcluded\x18\x05 \x01(\x05\x12-\n\x08\x65ligible\x18\x06 \x03(\x0b\x32\x1b.dualdraw.v1.RiskClassCount\x12\x1c\n\x14qualified_inspectors\x18\x07 \x01(\x05\x12,\n\x07periods\x18\x08 \x03(\x0b\x32\x1b.dualdraw.v1.PeriodEstimate\x12\x13\n\x0binspections\x18\t \x01(\x05\x12,\n\x0einspector_days\x18\n \x01(\x0b\x32\x14.google.type.Decimal\x12\"\n\x04\x63ost\x18\x0b \x01(\x0b\x32\x14.google.type.Decimal\x12*\n\x0ctesting_fees\x18\x0c \x01(\x0b\x32\x14.google.type.Decimal\x12\x11\n\tteam_size\x18\r \x01(\x05\x12\x31\n\x13\x64\x61ys_per_inspection\x18\x0e \x01(\x0b\x32\x14.google.type.Decimal\x12\x31\n\x13\x63ost_per_inspection\x18\x0f \x01(\x0b\x32\x14.google.type.Decimal\x12)\n\x0btesting_fee\x18\x10 \x01(\x0b\x32\x14.google.type.Decimal\"\xdc\x02\n\x0cPlanEstimate\x12\x15\n\x07plan_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x15\n\x07version\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12&\n\x05\x61s_of\x18\x03 \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x03\x12\x31\n\x07\x65ntries\x18\x04 \x03(\x0b\x32\x1a.dualdraw.v1.EntryEstimateB\x04\xe2\x41\x01\x03\x12\x18\n\nshortfalls\x18\x05 \x03(\tB\x04\xe2\x41\x01\x03\x12\x19\n\x0binspections\x18\x06 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x32\n\x0einspector_days\x18\x07 \x01(\x0b\x32\x14.google.type.DecimalB\x04\xe2\x41\x01\x03\x12(\n\x04\x63ost\x18\x08 \x01(\x0b\x32\x14.google.type.DecimalB\x04\xe2\x41\x01\x03\x12\x30\n\x0ctesting_fees\x18\t \x01(\x0b\x32\x14.google.type.DecimalB\x04\xe2\x41\x01\x03\"B\n\x16GetPlanProgressRequest\x12(\n\x04name\x18\x01 \x01(\tB\x1a\xe2\x41\x01\x02\xfa\x41\x13\n\x11\x64ualdraw.org/Plan\"w\n\rEntryProgress\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x0e\n\x06period\x18\x02 \x01(\x05\x12\r\n\x05\x64rawn\x18\x03 \x01(\x05\x12\x11\n\tinspected\x18\x04 \x01(\x05\x12\x11\n\tpublished\x18\x05 \x01(\x05\x12\x0f\n\x07overdue\x18\x06 \x01(\x08\"\x97\x01\n\x0cPlanProgress\x12\x15\n\x07plan_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x15\n\x07version\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12&\n\x05\x61s_of\x18\x03 \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x03\x12\x31\n\x07\x65ntries\x18\x04 \x03(\x0b\x32\x1a.dualdraw.v1.EntryProgressB\x04\xe2\x41\x01\x03*p\n\tPlanState\x12\x1a\n\x16PLAN_STATE_UNSPECIFIED\x10\x00\x12\x14\n\x10PLAN_STATE_DRAFT\x10\x01\x12\x17\n\x13PLAN_STATE_APPROVED\x10\x02\x12\x18\n\x14PLAN_STATE_PUBLISHED\x10\x03\x32\xca\x05\n\x0bPlanService\x12?\n\nCreatePlan\x12\x1e.dualdraw.v1.CreatePlanRequest\x1a\x11.dualdraw.v1.Plan\x12\x43\n\x0c\x41\x64\x64PlanEntry\x12 .dualdraw.v1.AddPlanEntryRequest\x1a\x11.dualdraw.v1.Plan\x12I\n\x0fUpdatePlanEntry\x12#.dualdraw.v1.UpdatePlanEntryRequest\x1a\x11.dualdraw.v1.Plan\x12\x41\n\x0b\x41pprovePlan\x12\x1f.dualdraw.v1.ApprovePlanRequest\x1a\x11.dualdraw.v1.Plan\x12\x41\n\x0bPublishPlan\x12\x1f.dualdraw.v1.PublishPlanRequest\x1a\x11.dualdraw.v1.Plan\x12=\n\tAmendPlan\x12\x1d.dualdraw.v1.AmendPlanRequest\x1a\x11.dualdraw.v1.Plan\x12\x39\n\x07GetPlan\x12\x1b.dualdraw.v1.GetPlanRequest\x1a\x11.dualdraw.v1.Plan\x12J\n\tListPlans\x12\x1d.dualdraw.v1.ListPlansRequest\x1a\x1e.dualdraw.v1.ListPlansResponse\x12K\n\x0c\x45stimatePlan\x12 .dualdraw.v1.EstimatePlanRequest\x1a\x19.dualdraw.v1.PlanEstimate\x12Q\n\x0fGetPlanProgress\x12#.dualdraw.v1.GetPlanProgressRequest\x1a\x19.dualdraw.v1.PlanProgressB[\n\x0forg.dualdraw.v1B\nPlansProtoP\x01Z:github.com/dualdraw/dualdraw/gen/go/dualdraw/v1;dualdrawv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -80,6 +83,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PLANRULES'].fields_by_name['raise_to']._serialized_options = b'\342A\001\001'
   _globals['_PLANRULES'].fields_by_name['other_level']._loaded_options = None
   _globals['_PLANRULES'].fields_by_name['other_level']._serialized_options = b'\342A\001\001'
+  _globals['_PLAN'].fields_by_name['name']._loaded_options = None
+  _globals['_PLAN'].fields_by_name['name']._serialized_options = b'\342A\001\010'
   _globals['_PLAN'].fields_by_name['id']._loaded_options = None
   _globals['_PLAN'].fields_by_name['id']._serialized_options = b'\342A\001\003'
   _globals['_PLAN'].fields_by_name['version']._loaded_options = None
@@ -108,6 +113,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PLAN'].fields_by_name['approve_time']._serialized_options = b'\342A\001\003'
   _globals['_PLAN'].fields_by_name['publish_time']._loaded_options = None
   _globals['_PLAN'].fields_by_name['publish_time']._serialized_options = b'\342A\001\003'
+  _globals['_PLAN']._loaded_options = None
+  _globals['_PLAN']._serialized_options = b'\352A!\n\021dualdraw.org/Plan\022\014plans/{plan}'
   _globals['_CREATEPLANREQUEST'].fields_by_name['plan']._loaded_options = None
   _globals['_CREATEPLANREQUEST'].fields_by_name['plan']._serialized_options = b'\342A\001\002'
   _globals['_CREATEPLANREQUEST'].fields_by_name['request_id']._loaded_options = None
@@ -142,8 +149,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_AMENDPLANREQUEST'].fields_by_name['removed_entry_ids']._serialized_options = b'\342A\001\001'
   _globals['_AMENDPLANREQUEST'].fields_by_name['request_id']._loaded_options = None
   _globals['_AMENDPLANREQUEST'].fields_by_name['request_id']._serialized_options = b'\342A\001\001'
-  _globals['_GETPLANREQUEST'].fields_by_name['id']._loaded_options = None
-  _globals['_GETPLANREQUEST'].fields_by_name['id']._serialized_options = b'\342A\001\002'
+  _globals['_GETPLANREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_GETPLANREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\023\n\021dualdraw.org/Plan'
   _globals['_GETPLANREQUEST'].fields_by_name['version']._loaded_options = None
   _globals['_GETPLANREQUEST'].fields_by_name['version']._serialized_options = b'\342A\001\001'
   _globals['_LISTPLANSREQUEST'].fields_by_name['page_size']._loaded_options = None
@@ -176,8 +183,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PLANESTIMATE'].fields_by_name['cost']._serialized_options = b'\342A\001\003'
   _globals['_PLANESTIMATE'].fields_by_name['testing_fees']._loaded_options = None
   _globals['_PLANESTIMATE'].fields_by_name['testing_fees']._serialized_options = b'\342A\001\003'
-  _globals['_GETPLANPROGRESSREQUEST'].fields_by_name['plan_id']._loaded_options = None
-  _globals['_GETPLANPROGRESSREQUEST'].fields_by_name['plan_id']._serialized_options = b'\342A\001\002'
+  _globals['_GETPLANPROGRESSREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_GETPLANPROGRESSREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\023\n\021dualdraw.org/Plan'
   _globals['_PLANPROGRESS'].fields_by_name['plan_id']._loaded_options = None
   _globals['_PLANPROGRESS'].fields_by_name['plan_id']._serialized_options = b'\342A\001\003'
   _globals['_PLANPROGRESS'].fields_by_name['version']._loaded_options = None
@@ -186,50 +193,50 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PLANPROGRESS'].fields_by_name['as_of']._serialized_options = b'\342A\001\003'
   _globals['_PLANPROGRESS'].fields_by_name['entries']._loaded_options = None
   _globals['_PLANPROGRESS'].fields_by_name['entries']._serialized_options = b'\342A\001\003'
-  _globals['_PLANSTATE']._serialized_start=3810
-  _globals['_PLANSTATE']._serialized_end=3922
-  _globals['_PLANENTRY']._serialized_start=161
-  _globals['_PLANENTRY']._serialized_end=737
-  _globals['_PLANENTRY_COOPERATINGLINESENTRY']._serialized_start=682
-  _globals['_PLANENTRY_COOPERATINGLINESENTRY']._serialized_end=737
-  _globals['_PLANRULES']._serialized_start=740
-  _globals['_PLANRULES']._serialized_end=998
-  _globals['_PLAN']._serialized_start=1001
-  _globals['_PLAN']._serialized_end=1505
-  _globals['_CREATEPLANREQUEST']._serialized_start=1507
-  _globals['_CREATEPLANREQUEST']._serialized_end=1591
-  _globals['_ADDPLANENTRYREQUEST']._serialized_start=1593
-  _globals['_ADDPLANENTRYREQUEST']._serialized_end=1708
-  _globals['_UPDATEPLANENTRYREQUEST']._serialized_start=1710
-  _globals['_UPDATEPLANENTRYREQUEST']._serialized_end=1828
-  _globals['_APPROVEPLANREQUEST']._serialized_start=1830
-  _globals['_APPROVEPLANREQUEST']._serialized_end=1899
-  _globals['_PUBLISHPLANREQUEST']._serialized_start=1901
-  _globals['_PUBLISHPLANREQUEST']._serialized_end=1970
-  _globals['_AMENDPLANREQUEST']._serialized_start=1973
-  _globals['_AMENDPLANREQUEST']._serialized_end=2142
-  _globals['_GETPLANREQUEST']._serialized_start=2144
-  _globals['_GETPLANREQUEST']._serialized_end=2201
-  _globals['_LISTPLANSREQUEST']._serialized_start=2203
-  _globals['_LISTPLANSREQUEST']._serialized_end=2301
-  _globals['_LISTPLANSRESPONSE']._serialized_start=2303
-  _globals['_LISTPLANSRESPONSE']._serialized_end=2381
-  _globals['_ESTIMATEPLANREQUEST']._serialized_start=2383
-  _globals['_ESTIMATEPLANREQUEST']._serialized_end=2471
-  _globals['_RISKCLASSCOUNT']._serialized_start=2473
-  _globals['_RISKCLASSCOUNT']._serialized_end=2548
-  _globals['_PERIODESTIMATE']._serialized_start=2551
-  _globals['_PERIODESTIMATE']._serialized_end=2824
-  _globals['_ENTRYESTIMATE']._serialized_start=2827
-  _globals['_ENTRYESTIMATE']._serialized_end=3237
-  _globals['_PLANESTIMATE']._serialized_start=3240
-  _globals['_PLANESTIMATE']._serialized_end=3503
-  _globals['_GETPLANPROGRESSREQUEST']._serialized_start=3505
-  _globals['_GETPLANPROGRESSREQUEST']._serialized_end=3552
-  _globals['_ENTRYPROGRESS']._serialized_start=3554
-  _globals['_ENTRYPROGRESS']._serialized_end=3673
-  _globals['_PLANPROGRESS']._serialized_start=3676
-  _globals['_PLANPROGRESS']._serialized_end=3808
-  _globals['_PLANSERVICE']._serialized_start=3925
-  _globals['_PLANSERVICE']._serialized_end=4639
+  _globals['_PLANSTATE']._serialized_start=4496
+  _globals['_PLANSTATE']._serialized_end=4608
+  _globals['_PLANENTRY']._serialized_start=239
+  _globals['_PLANENTRY']._serialized_end=919
+  _globals['_PLANENTRY_COOPERATINGLINESENTRY']._serialized_start=864
+  _globals['_PLANENTRY_COOPERATINGLINESENTRY']._serialized_end=919
+  _globals['_PLANRULES']._serialized_start=922
+  _globals['_PLANRULES']._serialized_end=1180
+  _globals['_PLAN']._serialized_start=1183
+  _globals['_PLAN']._serialized_end=1745
+  _globals['_CREATEPLANREQUEST']._serialized_start=1747
+  _globals['_CREATEPLANREQUEST']._serialized_end=1831
+  _globals['_ADDPLANENTRYREQUEST']._serialized_start=1833
+  _globals['_ADDPLANENTRYREQUEST']._serialized_end=1948
+  _globals['_UPDATEPLANENTRYREQUEST']._serialized_start=1950
+  _globals['_UPDATEPLANENTRYREQUEST']._serialized_end=2068
+  _globals['_APPROVEPLANREQUEST']._serialized_start=2070
+  _globals['_APPROVEPLANREQUEST']._serialized_end=2139
+  _globals['_PUBLISHPLANREQUEST']._serialized_start=2141
+  _globals['_PUBLISHPLANREQUEST']._serialized_end=2210
+  _globals['_AMENDPLANREQUEST']._serialized_start=2213
+  _globals['_AMENDPLANREQUEST']._serialized_end=2382
+  _globals['_GETPLANREQUEST']._serialized_start=2384
+  _globals['_GETPLANREQUEST']._serialized_end=2465
+  _globals['_LISTPLANSREQUEST']._serialized_start=2467
+  _globals['_LISTPLANSREQUEST']._serialized_end=2565
+  _globals['_LISTPLANSRESPONSE']._serialized_start=2567
+  _globals['_LISTPLANSRESPONSE']._serialized_end=2645
+  _globals['_ESTIMATEPLANREQUEST']._serialized_start=2647
+  _globals['_ESTIMATEPLANREQUEST']._serialized_end=2754
+  _globals['_RISKCLASSCOUNT']._serialized_start=2756
+  _globals['_RISKCLASSCOUNT']._serialized_end=2831
+  _globals['_PERIODESTIMATE']._serialized_start=2834
+  _globals['_PERIODESTIMATE']._serialized_end=3255
+  _globals['_ENTRYESTIMATE']._serialized_start=3258
+  _globals['_ENTRYESTIMATE']._serialized_end=3800
+  _globals['_PLANESTIMATE']._serialized_start=3803
+  _globals['_PLANESTIMATE']._serialized_end=4151
+  _globals['_GETPLANPROGRESSREQUEST']._serialized_start=4153
+  _globals['_GETPLANPROGRESSREQUEST']._serialized_end=4219
+  _globals['_ENTRYPROGRESS']._serialized_start=4221
+  _globals['_ENTRYPROGRESS']._serialized_end=4340
+  _globals['_PLANPROGRESS']._serialized_start=4343
+  _globals['_PLANPROGRESS']._serialized_end=4494
+  _globals['_PLANSERVICE']._serialized_start=4611
+  _globals['_PLANSERVICE']._serialized_end=5325
 # @@protoc_insertion_point(module_scope)

@@ -14,6 +14,8 @@ from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.type import date_pb2 as _date_pb2
+from google.type import decimal_pb2 as _decimal_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -100,12 +102,6 @@ class PlanEntry(_message.Message):
     """The inspection item drawn (InspectionItem.code)."""
     item_version: _builtins.int
     """The published item version the entry draws; must be the version in force on the draw day."""
-    ratio: _builtins.str
-    """Decimal string in (0, 1], e.g. "0.1"."""
-    window_start: _builtins.str
-    """The window (YYYY-MM-DD, inside the plan year), cut into `frequency` periods of one draw each."""
-    window_end: _builtins.str
-    """Last day of the window (YYYY-MM-DD)."""
     frequency: _builtins.int
     """Draws in the window, 1..12; 0 means 1."""
     central: _builtins.bool
@@ -115,17 +111,35 @@ class PlanEntry(_message.Message):
     days_per_inspection, cost_per_inspection); 0 or empty: the item version's. Testing fees are the item's.
     Inspectors per team, 2..20.
     """
-    days_per_inspection: _builtins.str
-    """Working days one inspection takes per inspector, a decimal or fraction string ("1.5", "3/2")."""
-    cost_per_inspection: _builtins.str
-    """Cost of one inspection in yuan, a decimal or fraction string."""
+    @_builtins.property
+    def ratio(self) -> _decimal_pb2.Decimal:
+        """In (0, 1], e.g. "0.1" (at most 6 decimals)."""
+
     @_builtins.property
     def class_ratios(self) -> _containers.RepeatedCompositeFieldContainer[_tasks_pb2.ClassRatio]:
         """Per-class ratios overriding `ratio` for their class."""
 
     @_builtins.property
+    def window_start(self) -> _date_pb2.Date:
+        """The window's first day (inside the plan year); the window is cut into `frequency` periods of one draw
+        each.
+        """
+
+    @_builtins.property
+    def window_end(self) -> _date_pb2.Date:
+        """Last day of the window."""
+
+    @_builtins.property
     def cooperating_department_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Cooperating departments of a joint entry (Art. 15); each adds its members to every team."""
+
+    @_builtins.property
+    def days_per_inspection(self) -> _decimal_pb2.Decimal:
+        """Working days one inspection takes per inspector (a decimal, or a fraction such as "3/2")."""
+
+    @_builtins.property
+    def cost_per_inspection(self) -> _decimal_pb2.Decimal:
+        """Cost of one inspection in yuan (a decimal, or a fraction)."""
 
     @_builtins.property
     def rules(self) -> Global___PlanRules:
@@ -147,20 +161,20 @@ class PlanEntry(_message.Message):
         id: _builtins.str = ...,
         item_code: _builtins.str = ...,
         item_version: _builtins.int = ...,
-        ratio: _builtins.str = ...,
+        ratio: _decimal_pb2.Decimal | None = ...,
         class_ratios: _abc.Iterable[_tasks_pb2.ClassRatio] | None = ...,
-        window_start: _builtins.str = ...,
-        window_end: _builtins.str = ...,
+        window_start: _date_pb2.Date | None = ...,
+        window_end: _date_pb2.Date | None = ...,
         frequency: _builtins.int = ...,
         cooperating_department_ids: _abc.Iterable[_builtins.str] | None = ...,
         central: _builtins.bool = ...,
         team_size: _builtins.int = ...,
-        days_per_inspection: _builtins.str = ...,
-        cost_per_inspection: _builtins.str = ...,
+        days_per_inspection: _decimal_pb2.Decimal | None = ...,
+        cost_per_inspection: _decimal_pb2.Decimal | None = ...,
         rules: Global___PlanRules | None = ...,
         cooperating_lines: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["rules", b"rules"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cost_per_inspection", b"cost_per_inspection", "days_per_inspection", b"days_per_inspection", "ratio", b"ratio", "rules", b"rules", "window_end", b"window_end", "window_start", b"window_start"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["central", b"central", "class_ratios", b"class_ratios", "cooperating_department_ids", b"cooperating_department_ids", "cooperating_lines", b"cooperating_lines", "cost_per_inspection", b"cost_per_inspection", "days_per_inspection", b"days_per_inspection", "frequency", b"frequency", "id", b"id", "item_code", b"item_code", "item_version", b"item_version", "ratio", b"ratio", "rules", b"rules", "team_size", b"team_size", "window_end", b"window_end", "window_start", b"window_start"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
@@ -219,6 +233,7 @@ class Plan(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    NAME_FIELD_NUMBER: _builtins.int
     ID_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
@@ -233,8 +248,10 @@ class Plan(_message.Message):
     CREATED_BY_FIELD_NUMBER: _builtins.int
     APPROVE_TIME_FIELD_NUMBER: _builtins.int
     PUBLISH_TIME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"plans/{plan}", the plan's resource name (every version shares it; `version` tells them apart)."""
     id: _builtins.str
-    """Assigned by the server, e.g. "p-3f2a9c1b7d4e"."""
+    """Assigned by the server, e.g. "p-3f2a9c1b7d4e" (the {plan} of the name)."""
     version: _builtins.int
     """1 for the first version, one more per amendment."""
     department_id: _builtins.str
@@ -272,6 +289,7 @@ class Plan(_message.Message):
     def __init__(
         self,
         *,
+        name: _builtins.str = ...,
         id: _builtins.str = ...,
         version: _builtins.int = ...,
         department_id: _builtins.str = ...,
@@ -289,7 +307,7 @@ class Plan(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["approve_time", b"approve_time", "create_time", b"create_time", "publish_time", b"publish_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amendment_reason", b"amendment_reason", "approve_time", b"approve_time", "content_hash", b"content_hash", "create_time", b"create_time", "created_by", b"created_by", "department_id", b"department_id", "entries", b"entries", "id", b"id", "inspector_days_per_month", b"inspector_days_per_month", "publish_time", b"publish_time", "state", b"state", "title", b"title", "version", b"version", "year", b"year"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amendment_reason", b"amendment_reason", "approve_time", b"approve_time", "content_hash", b"content_hash", "create_time", b"create_time", "created_by", b"created_by", "department_id", b"department_id", "entries", b"entries", "id", b"id", "inspector_days_per_month", b"inspector_days_per_month", "name", b"name", "publish_time", b"publish_time", "state", b"state", "title", b"title", "version", b"version", "year", b"year"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -487,21 +505,21 @@ class GetPlanRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
-    id: _builtins.str
-    """The plan's id."""
+    name: _builtins.str
+    """The plan, "plans/{plan}"."""
     version: _builtins.int
     """0: the latest version."""
     def __init__(
         self,
         *,
-        id: _builtins.str = ...,
+        name: _builtins.str = ...,
         version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -578,16 +596,18 @@ class EstimatePlanRequest(_message.Message):
     """The plan to estimate."""
     version: _builtins.int
     """0: the latest version."""
-    as_of: _builtins.str
-    """The directory and rules as of this day (YYYY-MM-DD); empty: today (UTC+8)."""
+    @_builtins.property
+    def as_of(self) -> _date_pb2.Date:
+        """The directory and rules as of this day; unset: today (UTC+8)."""
+
     def __init__(
         self,
         *,
         plan_id: _builtins.str = ...,
         version: _builtins.int = ...,
-        as_of: _builtins.str = ...,
+        as_of: _date_pb2.Date | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "plan_id", b"plan_id", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
@@ -640,46 +660,60 @@ class PeriodEstimate(_message.Message):
     QUALIFIED_INSPECTORS_FIELD_NUMBER: _builtins.int
     period: _builtins.int
     """1-based period of the entry."""
-    start: _builtins.str
-    """First day of the period (YYYY-MM-DD)."""
-    end: _builtins.str
-    """Last day of the period (YYYY-MM-DD)."""
     inspections: _builtins.int
     """Inspections in the period (objects drawn)."""
-    inspector_days: _builtins.str
-    """Fractions as decimal or "n/d" strings."""
-    available_inspector_days: _builtins.str
-    """Inspector-days the qualified inspectors have in the period."""
-    cost: _builtins.str
-    """Inspection cost and testing fees together, in yuan."""
-    shortfall_days: _builtins.str
-    """Inspector-days needed beyond those available; 0 when none."""
-    testing_fees: _builtins.str
-    """Laboratory testing fees in yuan."""
     qualified_inspectors: _builtins.int
     """Inspectors qualified for the speciality from the period's first to its last day (their days are
     available_inspector_days).
     """
     @_builtins.property
+    def start(self) -> _date_pb2.Date:
+        """First day of the period."""
+
+    @_builtins.property
+    def end(self) -> _date_pb2.Date:
+        """Last day of the period."""
+
+    @_builtins.property
     def draws(self) -> _containers.RepeatedCompositeFieldContainer[Global___RiskClassCount]:
         """Objects drawn per risk class, sized exactly as a draw sizes them."""
+
+    @_builtins.property
+    def inspector_days(self) -> _decimal_pb2.Decimal:
+        """Inspector-days the period needs (exact: a decimal, or "n/d" when it has no finite decimal form)."""
+
+    @_builtins.property
+    def available_inspector_days(self) -> _decimal_pb2.Decimal:
+        """Inspector-days the qualified inspectors have in the period."""
+
+    @_builtins.property
+    def cost(self) -> _decimal_pb2.Decimal:
+        """Inspection cost and testing fees together, in yuan."""
+
+    @_builtins.property
+    def shortfall_days(self) -> _decimal_pb2.Decimal:
+        """Inspector-days needed beyond those available; 0 when none."""
+
+    @_builtins.property
+    def testing_fees(self) -> _decimal_pb2.Decimal:
+        """Laboratory testing fees in yuan."""
 
     def __init__(
         self,
         *,
         period: _builtins.int = ...,
-        start: _builtins.str = ...,
-        end: _builtins.str = ...,
+        start: _date_pb2.Date | None = ...,
+        end: _date_pb2.Date | None = ...,
         draws: _abc.Iterable[Global___RiskClassCount] | None = ...,
         inspections: _builtins.int = ...,
-        inspector_days: _builtins.str = ...,
-        available_inspector_days: _builtins.str = ...,
-        cost: _builtins.str = ...,
-        shortfall_days: _builtins.str = ...,
-        testing_fees: _builtins.str = ...,
+        inspector_days: _decimal_pb2.Decimal | None = ...,
+        available_inspector_days: _decimal_pb2.Decimal | None = ...,
+        cost: _decimal_pb2.Decimal | None = ...,
+        shortfall_days: _decimal_pb2.Decimal | None = ...,
+        testing_fees: _decimal_pb2.Decimal | None = ...,
         qualified_inspectors: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["available_inspector_days", b"available_inspector_days", "cost", b"cost", "end", b"end", "inspector_days", b"inspector_days", "shortfall_days", b"shortfall_days", "start", b"start", "testing_fees", b"testing_fees"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["available_inspector_days", b"available_inspector_days", "cost", b"cost", "draws", b"draws", "end", b"end", "inspections", b"inspections", "inspector_days", b"inspector_days", "period", b"period", "qualified_inspectors", b"qualified_inspectors", "shortfall_days", b"shortfall_days", "start", b"start", "testing_fees", b"testing_fees"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
@@ -723,20 +757,8 @@ class EntryEstimate(_message.Message):
     """Inspectors qualified for the speciality on the window's first day (per period: PeriodEstimate)."""
     inspections: _builtins.int
     """Inspections over all periods."""
-    inspector_days: _builtins.str
-    """Inspector-days over all periods."""
-    cost: _builtins.str
-    """Inspection cost and testing fees together, in yuan."""
-    testing_fees: _builtins.str
-    """Testing fees over all periods, in yuan."""
     team_size: _builtins.int
     """What one inspection takes: the item version's figures, or the entry's own."""
-    days_per_inspection: _builtins.str
-    """Working days one inspection takes per inspector, as used."""
-    cost_per_inspection: _builtins.str
-    """Cost of one inspection in yuan, as used."""
-    testing_fee: _builtins.str
-    """Testing fee per inspection in yuan, as used."""
     @_builtins.property
     def eligible(self) -> _containers.RepeatedCompositeFieldContainer[Global___RiskClassCount]:
         """Eligible objects per risk class."""
@@ -744,6 +766,30 @@ class EntryEstimate(_message.Message):
     @_builtins.property
     def periods(self) -> _containers.RepeatedCompositeFieldContainer[Global___PeriodEstimate]:
         """The estimate of each period."""
+
+    @_builtins.property
+    def inspector_days(self) -> _decimal_pb2.Decimal:
+        """Inspector-days over all periods."""
+
+    @_builtins.property
+    def cost(self) -> _decimal_pb2.Decimal:
+        """Inspection cost and testing fees together, in yuan."""
+
+    @_builtins.property
+    def testing_fees(self) -> _decimal_pb2.Decimal:
+        """Testing fees over all periods, in yuan."""
+
+    @_builtins.property
+    def days_per_inspection(self) -> _decimal_pb2.Decimal:
+        """Working days one inspection takes per inspector, as used."""
+
+    @_builtins.property
+    def cost_per_inspection(self) -> _decimal_pb2.Decimal:
+        """Cost of one inspection in yuan, as used."""
+
+    @_builtins.property
+    def testing_fee(self) -> _decimal_pb2.Decimal:
+        """Testing fee per inspection in yuan, as used."""
 
     def __init__(
         self,
@@ -757,15 +803,15 @@ class EntryEstimate(_message.Message):
         qualified_inspectors: _builtins.int = ...,
         periods: _abc.Iterable[Global___PeriodEstimate] | None = ...,
         inspections: _builtins.int = ...,
-        inspector_days: _builtins.str = ...,
-        cost: _builtins.str = ...,
-        testing_fees: _builtins.str = ...,
+        inspector_days: _decimal_pb2.Decimal | None = ...,
+        cost: _decimal_pb2.Decimal | None = ...,
+        testing_fees: _decimal_pb2.Decimal | None = ...,
         team_size: _builtins.int = ...,
-        days_per_inspection: _builtins.str = ...,
-        cost_per_inspection: _builtins.str = ...,
-        testing_fee: _builtins.str = ...,
+        days_per_inspection: _decimal_pb2.Decimal | None = ...,
+        cost_per_inspection: _decimal_pb2.Decimal | None = ...,
+        testing_fee: _decimal_pb2.Decimal | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cost", b"cost", "cost_per_inspection", b"cost_per_inspection", "days_per_inspection", b"days_per_inspection", "inspector_days", b"inspector_days", "testing_fee", b"testing_fee", "testing_fees", b"testing_fees"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["cost", b"cost", "cost_per_inspection", b"cost_per_inspection", "days_per_inspection", b"days_per_inspection", "eligible", b"eligible", "entry_id", b"entry_id", "excluded", b"excluded", "in_scope", b"in_scope", "inspections", b"inspections", "inspector_days", b"inspector_days", "item_code", b"item_code", "periods", b"periods", "qualified_inspectors", b"qualified_inspectors", "speciality", b"speciality", "team_size", b"team_size", "testing_fee", b"testing_fee", "testing_fees", b"testing_fees"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
@@ -792,16 +838,12 @@ class PlanEstimate(_message.Message):
     """The plan estimated."""
     version: _builtins.int
     """The version estimated."""
-    as_of: _builtins.str
-    """The day whose directory and rules were used (YYYY-MM-DD)."""
     inspections: _builtins.int
     """The whole plan: inspections, inspector-days and cost (testing fees included) over every entry."""
-    inspector_days: _builtins.str
-    """Inspector-days of the whole plan."""
-    cost: _builtins.str
-    """Cost of the whole plan in yuan, testing fees included."""
-    testing_fees: _builtins.str
-    """Testing fees of the whole plan, in yuan."""
+    @_builtins.property
+    def as_of(self) -> _date_pb2.Date:
+        """The day whose directory and rules were used."""
+
     @_builtins.property
     def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___EntryEstimate]:
         """The estimate of each entry."""
@@ -810,20 +852,32 @@ class PlanEstimate(_message.Message):
     def shortfalls(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Named shortfalls, e.g. "special_equipment, 2026-01-01..2026-12-31: 41 inspector-days short in 130273-GXQ"."""
 
+    @_builtins.property
+    def inspector_days(self) -> _decimal_pb2.Decimal:
+        """Inspector-days of the whole plan."""
+
+    @_builtins.property
+    def cost(self) -> _decimal_pb2.Decimal:
+        """Cost of the whole plan in yuan, testing fees included."""
+
+    @_builtins.property
+    def testing_fees(self) -> _decimal_pb2.Decimal:
+        """Testing fees of the whole plan, in yuan."""
+
     def __init__(
         self,
         *,
         plan_id: _builtins.str = ...,
         version: _builtins.int = ...,
-        as_of: _builtins.str = ...,
+        as_of: _date_pb2.Date | None = ...,
         entries: _abc.Iterable[Global___EntryEstimate] | None = ...,
         shortfalls: _abc.Iterable[_builtins.str] | None = ...,
         inspections: _builtins.int = ...,
-        inspector_days: _builtins.str = ...,
-        cost: _builtins.str = ...,
-        testing_fees: _builtins.str = ...,
+        inspector_days: _decimal_pb2.Decimal | None = ...,
+        cost: _decimal_pb2.Decimal | None = ...,
+        testing_fees: _decimal_pb2.Decimal | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "cost", b"cost", "inspector_days", b"inspector_days", "testing_fees", b"testing_fees"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "cost", b"cost", "entries", b"entries", "inspections", b"inspections", "inspector_days", b"inspector_days", "plan_id", b"plan_id", "shortfalls", b"shortfalls", "testing_fees", b"testing_fees", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
@@ -837,17 +891,17 @@ class GetPlanProgressRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    PLAN_ID_FIELD_NUMBER: _builtins.int
-    plan_id: _builtins.str
-    """The plan."""
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """The plan, "plans/{plan}"."""
     def __init__(
         self,
         *,
-        plan_id: _builtins.str = ...,
+        name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["plan_id", b"plan_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -909,8 +963,10 @@ class PlanProgress(_message.Message):
     """The plan."""
     version: _builtins.int
     """The version in force."""
-    as_of: _builtins.str
-    """The day judged at (YYYY-MM-DD)."""
+    @_builtins.property
+    def as_of(self) -> _date_pb2.Date:
+        """The day judged at."""
+
     @_builtins.property
     def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___EntryProgress]:
         """Per entry and period of the latest version; rehearsals are not counted."""
@@ -920,10 +976,10 @@ class PlanProgress(_message.Message):
         *,
         plan_id: _builtins.str = ...,
         version: _builtins.int = ...,
-        as_of: _builtins.str = ...,
+        as_of: _date_pb2.Date | None = ...,
         entries: _abc.Iterable[Global___EntryProgress] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "entries", b"entries", "plan_id", b"plan_id", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...

@@ -22,15 +22,18 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from dualdraw.v1 import draws_pb2 as dualdraw_dot_v1_dot_draws__pb2
 from dualdraw.v1 import plans_pb2 as dualdraw_dot_v1_dot_plans__pb2
 from dualdraw.v1 import publication_pb2 as dualdraw_dot_v1_dot_publication__pb2
 from dualdraw.v1 import results_pb2 as dualdraw_dot_v1_dot_results__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
+from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from google.type import date_pb2 as google_dot_type_dot_date__pb2
+from google.type import decimal_pb2 as google_dot_type_dot_decimal__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x64ualdraw/v1/public.proto\x12\x0b\x64ualdraw.v1\x1a\x17\x64ualdraw/v1/plans.proto\x1a\x1d\x64ualdraw/v1/publication.proto\x1a\x19\x64ualdraw/v1/results.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\"c\n\x19ListPublishedItemsRequest\x12\x13\n\x05\x61s_of\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01\x12\x17\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"m\n\x1aListPublishedItemsResponse\x12\'\n\x05items\x18\x01 \x03(\x0b\x32\x18.dualdraw.v1.ItemVersion\x12\r\n\x05\x61s_of\x18\x02 \x01(\t\x12\x17\n\x0fnext_page_token\x18\x03 \x01(\t\"`\n\x17ListItemVersionsRequest\x12\x12\n\x04\x63ode\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"_\n\x18ListItemVersionsResponse\x12*\n\x08versions\x18\x01 \x03(\x0b\x32\x18.dualdraw.v1.ItemVersion\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"Y\n\x17GetPublishedItemRequest\x12\x12\n\x04\x63ode\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07version\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x13\n\x05\x61s_of\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"\xe1\x06\n\nPublicDraw\x12\x15\n\x07\x64raw_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x15\n\x07task_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\ntask_title\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12\x17\n\titem_code\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03\x12\x17\n\titem_name\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1b\n\rdepartment_id\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1d\n\x0f\x64\x65partment_name\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x33\n\tdraw_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x13\n\x05\x61s_of\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12\x1f\n\x11\x61lgorithm_version\x18\n \x01(\tB\x04\xe2\x41\x01\x03\x12\x12\n\x04seed\x18\x0b \x01(\tB\x04\xe2\x41\x01\x03\x12\x1c\n\x0e\x65ntropy_source\x18\x0c \x01(\tB\x04\xe2\x41\x01\x03\x12\x15\n\x07\x65ntropy\x18\r \x01(\tB\x04\xe2\x41\x01\x03\x12\x1b\n\rmanifest_hash\x18\x0e \x01(\tB\x04\xe2\x41\x01\x03\x12\x1b\n\rrule_set_hash\x18\x0f \x01(\tB\x04\xe2\x41\x01\x03\x12\x1e\n\x10rule_set_version\x18\x10 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1c\n\x0ein_scope_count\x18\x11 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1c\n\x0e\x65xcluded_count\x18\x12 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1c\n\x0e\x65ligible_count\x18\x13 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1c\n\x0eselected_count\x18\x14 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x13\n\x05ratio\x18\x15 \x01(\tB\x04\xe2\x41\x01\x03\x12\x17\n\tteam_size\x18\x16 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x1d\n\x0f\x65ligible_digest\x18\x17 \x01(\tB\x04\xe2\x41\x01\x03\x12#\n\x15inspector_pool_digest\x18\x18 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1a\n\x0cverification\x18\x19 \x01(\tB\x04\xe2\x41\x01\x03\x12\x36\n\x0cpublish_time\x18\x1a \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x16\n\x08revision\x18\x1b \x01(\x05\x42\x04\xe2\x41\x01\x03\x12!\n\x13inspection_end_date\x18\x1c \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08\x64\x65\x61\x64line\x18\x1d \x01(\tB\x04\xe2\x41\x01\x03\"0\n\x17GetPublishedDrawRequest\x12\x15\n\x07\x64raw_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"k\n\x19ListPublishedDrawsRequest\x12\x1b\n\rdepartment_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01\x12\x17\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"]\n\x1aListPublishedDrawsResponse\x12&\n\x05\x64raws\x18\x01 \x03(\x0b\x32\x17.dualdraw.v1.PublicDraw\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xeb\x01\n\nPublicTask\x12\x15\n\x07task_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x13\n\x05title\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x17\n\titem_code\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12\x17\n\titem_name\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1b\n\rdepartment_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1d\n\x0f\x64\x65partment_name\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x13\n\x05ratio\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x17\n\tteam_size\x18\x08 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x15\n\x07\x64raw_id\x18\t \x01(\tB\x04\xe2\x41\x01\x03\"0\n\x17GetPublishedTaskRequest\x12\x15\n\x07task_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"E\n\x0fPublicInspector\x12\x14\n\x0c\x62\x61\x64ge_number\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06leader\x18\x03 \x01(\x08\"\xeb\x04\n\x0cPublicResult\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\x0f\n\x07\x64raw_id\x18\x02 \x01(\t\x12\x0f\n\x07task_id\x18\x03 \x01(\t\x12\x10\n\x08position\x18\x04 \x01(\x05\x12\x0f\n\x07version\x18\x05 \x01(\x05\x12\x13\n\x0b\x63redit_code\x18\x06 \x01(\t\x12\x13\n\x0bobject_name\x18\x07 \x01(\t\x12\x13\n\x0bregion_code\x18\x08 \x01(\t\x12\x11\n\titem_code\x18\t \x01(\t\x12\x11\n\titem_name\x18\n \x01(\t\x12\x15\n\rdepartment_id\x18\x0b \x01(\t\x12\x17\n\x0f\x64\x65partment_name\x18\x0c \x01(\t\x12\x14\n\x0cinspected_on\x18\r \x01(\t\x12%\n\x07outcome\x18\x0e \x01(\x0e\x32\x14.dualdraw.v1.Outcome\x12\x15\n\routcome_label\x18\x0f \x01(\t\x12\x10\n\x08\x66indings\x18\x10 \x01(\t\x12\x1f\n\x17penalty_decision_number\x18\x11 \x01(\t\x12\x1c\n\x14referred_to_judicial\x18\x12 \x01(\x08\x12\x19\n\x11\x61ttachment_sha256\x18\x13 \x03(\t\x12*\n\x04team\x18\x14 \x03(\x0b\x32\x1c.dualdraw.v1.PublicInspector\x12\x30\n\x0cpublish_time\x18\x15 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11\x63orrection_reason\x18\x16 \x01(\t\x12\x12\n\nsupersedes\x18\x17 \x01(\t\x12\x10\n\x08\x64\x65\x61\x64line\x18\x18 \x01(\t\x12\x0f\n\x07on_time\x18\x19 \x01(\x08\"\x9f\x01\n\x1bListPublishedResultsRequest\x12\x15\n\x07\x64raw_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01\x12\x19\n\x0b\x63redit_code\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x1b\n\rdepartment_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x17\n\tpage_size\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01\"c\n\x1cListPublishedResultsResponse\x12*\n\x07results\x18\x01 \x03(\x0b\x32\x19.dualdraw.v1.PublicResult\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x94\x04\n\rAbandonedDraw\x12\x15\n\x07\x64raw_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x15\n\x07task_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\ntask_title\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12\x17\n\titem_code\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1b\n\rdepartment_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1d\n\x0f\x64\x65partment_name\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x33\n\tdraw_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x36\n\x0c\x61\x62\x61ndon_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1b\n\rmanifest_hash\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12\x12\n\x04seed\x18\n \x01(\tB\x04\xe2\x41\x01\x03\x12\x1c\n\x0eselected_count\x18\x0b \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x14\n\x06reason\x18\x0c \x01(\tB\x04\xe2\x41\x01\x03\x12\x12\n\x04note\x18\r \x01(\tB\x04\xe2\x41\x01\x03\x12!\n\x13replaced_by_draw_id\x18\x0e \x01(\tB\x04\xe2\x41\x01\x03\x12#\n\x15replacement_published\x18\x0f \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x1c\n\x0e\x65ntropy_source\x18\x10 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1a\n\x0c\x65ntropy_note\x18\x11 \x01(\tB\x04\xe2\x41\x01\x03\"\x82\x01\n\x19ListAbandonedDrawsRequest\x12\x15\n\x07task_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01\x12\x1b\n\rdepartment_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x17\n\tpage_size\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\"`\n\x1aListAbandonedDrawsResponse\x12)\n\x05\x64raws\x18\x01 \x03(\x0b\x32\x1a.dualdraw.v1.AbandonedDraw\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"0\n\x17GetAbandonedDrawRequest\x12\x15\n\x07\x64raw_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x90\x02\n\x11\x44\x65partmentRedraws\x12\x15\n\rdepartment_id\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x65partment_name\x18\x02 \x01(\t\x12\r\n\x05\x64raws\x18\x03 \x01(\x03\x12\x11\n\tabandoned\x18\x04 \x01(\x03\x12\x1b\n\x13tasks_with_abandons\x18\x05 \x01(\x03\x12R\n\x13\x61\x62\x61ndoned_by_reason\x18\x06 \x03(\x0b\x32\x35.dualdraw.v1.DepartmentRedraws.AbandonedByReasonEntry\x1a\x38\n\x16\x41\x62\x61ndonedByReasonEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"\x1c\n\x1aGetRedrawStatisticsRequest\"q\n\x1bGetRedrawStatisticsResponse\x12\x33\n\x0b\x64\x65partments\x18\x01 \x03(\x0b\x32\x1e.dualdraw.v1.DepartmentRedraws\x12\x1d\n\x15max_abandons_per_task\x18\x02 \x01(\x05\"G\n\x17GetPublishedPlanRequest\x12\x15\n\x07plan_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07version\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\"O\n\x1fGetPublishedPlanEstimateRequest\x12\x15\n\x07plan_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07version\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\"N\n\x19ListPublishedPlansRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"W\n\x1aListPublishedPlansResponse\x12 \n\x05plans\x18\x01 \x03(\x0b\x32\x11.dualdraw.v1.Plan\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"O\n\x1fGetPublishedPlanProgressRequest\x12\x15\n\x07plan_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07version\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\"\xe0\x02\n\x17PublishedPeriodProgress\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x11\n\titem_code\x18\x02 \x01(\t\x12\x0e\n\x06period\x18\x03 \x01(\x05\x12%\n\nstart_date\x18\x04 \x01(\x0b\x32\x11.google.type.Date\x12#\n\x08\x65nd_date\x18\x05 \x01(\x0b\x32\x11.google.type.Date\x12\x15\n\rplanned_draws\x18\x06 \x01(\x05\x12\x17\n\x0fpublished_draws\x18\x07 \x01(\x05\x12\x15\n\rdrawn_objects\x18\x08 \x01(\x03\x12\x19\n\x11published_results\x18\t \x01(\x03\x12\x17\n\x0fon_time_results\x18\n \x01(\x03\x12\x17\n\x0f\x61\x62\x61ndoned_draws\x18\x0b \x01(\x05\x12\x30\n\x05state\x18\x0c \x01(\x0e\x32!.dualdraw.v1.PublishedPeriodState\"\xaf\x01\n\x15PublishedPlanProgress\x12\x15\n\x07plan_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x15\n\x07version\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12+\n\nas_of_date\x18\x03 \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x03\x12;\n\x07periods\x18\x04 \x03(\x0b\x32$.dualdraw.v1.PublishedPeriodProgressB\x04\xe2\x41\x01\x03*\xce\x01\n\x14PublishedPeriodState\x12&\n\"PUBLISHED_PERIOD_STATE_UNSPECIFIED\x10\x00\x12#\n\x1fPUBLISHED_PERIOD_STATE_UPCOMING\x10\x01\x12\x1f\n\x1bPUBLISHED_PERIOD_STATE_OPEN\x10\x02\x12$\n PUBLISHED_PERIOD_STATE_PUBLISHED\x10\x03\x12\"\n\x1ePUBLISHED_PERIOD_STATE_OVERDUE\x10\x04\x32\xd3\n\n\rPublicService\x12\x65\n\x12ListPublishedItems\x12&.dualdraw.v1.ListPublishedItemsRequest\x1a\'.dualdraw.v1.ListPublishedItemsResponse\x12_\n\x10ListItemVersions\x12$.dualdraw.v1.ListItemVersionsRequest\x1a%.dualdraw.v1.ListItemVersionsResponse\x12R\n\x10GetPublishedItem\x12$.dualdraw.v1.GetPublishedItemRequest\x1a\x18.dualdraw.v1.ItemVersion\x12\x65\n\x12ListPublishedDraws\x12&.dualdraw.v1.ListPublishedDrawsRequest\x1a\'.dualdraw.v1.ListPublishedDrawsResponse\x12Q\n\x10GetPublishedDraw\x12$.dualdraw.v1.GetPublishedDrawRequest\x1a\x17.dualdraw.v1.PublicDraw\x12Q\n\x10GetPublishedTask\x12$.dualdraw.v1.GetPublishedTaskRequest\x1a\x17.dualdraw.v1.PublicTask\x12k\n\x14ListPublishedResults\x12(.dualdraw.v1.ListPublishedResultsRequest\x1a).dualdraw.v1.ListPublishedResultsResponse\x12\x65\n\x12ListAbandonedDraws\x12&.dualdraw.v1.ListAbandonedDrawsRequest\x1a\'.dualdraw.v1.ListAbandonedDrawsResponse\x12T\n\x10GetAbandonedDraw\x12$.dualdraw.v1.GetAbandonedDrawRequest\x1a\x1a.dualdraw.v1.AbandonedDraw\x12h\n\x13GetRedrawStatistics\x12\'.dualdraw.v1.GetRedrawStatisticsRequest\x1a(.dualdraw.v1.GetRedrawStatisticsResponse\x12K\n\x10GetPublishedPlan\x12$.dualdraw.v1.GetPublishedPlanRequest\x1a\x11.dualdraw.v1.Plan\x12\x65\n\x12ListPublishedPlans\x12&.dualdraw.v1.ListPublishedPlansRequest\x1a\'.dualdraw.v1.ListPublishedPlansResponse\x12\x63\n\x18GetPublishedPlanEstimate\x12,.dualdraw.v1.GetPublishedPlanEstimateRequest\x1a\x19.dualdraw.v1.PlanEstimate\x12l\n\x18GetPublishedPlanProgress\x12,.dualdraw.v1.GetPublishedPlanProgressRequest\x1a\".dualdraw.v1.PublishedPlanProgressB\\\n\x0forg.dualdraw.v1B\x0bPublicProtoP\x01Z:github.com/dualdraw/dualdraw/gen/go/dualdraw/v1;dualdrawv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x64ualdraw/v1/public.proto\x12\x0b\x64ualdraw.v1\x1a\x17\x64ualdraw/v1/draws.proto\x1a\x17\x64ualdraw/v1/plans.proto\x1a\x1d\x64ualdraw/v1/publication.proto\x1a\x19\x64ualdraw/v1/results.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a\x19google/type/decimal.proto\"v\n\x19ListPublishedItemsRequest\x12&\n\x05\x61s_of\x18\x01 \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x01\x12\x17\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"\x80\x01\n\x1aListPublishedItemsResponse\x12\'\n\x05items\x18\x01 \x03(\x0b\x32\x18.dualdraw.v1.ItemVersion\x12 \n\x05\x61s_of\x18\x02 \x01(\x0b\x32\x11.google.type.Date\x12\x17\n\x0fnext_page_token\x18\x03 \x01(\t\"`\n\x17ListItemVersionsRequest\x12\x12\n\x04\x63ode\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"_\n\x18ListItemVersionsResponse\x12*\n\x08versions\x18\x01 \x03(\x0b\x32\x18.dualdraw.v1.ItemVersion\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"l\n\x17GetPublishedItemRequest\x12\x12\n\x04\x63ode\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07version\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12&\n\x05\x61s_of\x18\x03 \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x01\"\xb0\x07\n\nPublicDraw\x12\x15\n\x07\x64raw_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x15\n\x07task_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\ntask_title\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12\x17\n\titem_code\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03\x12\x17\n\titem_name\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1b\n\rdepartment_id\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1d\n\x0f\x64\x65partment_name\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x33\n\tdraw_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12&\n\x05\x61s_of\x18\t \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x03\x12\x1f\n\x11\x61lgorithm_version\x18\n \x01(\tB\x04\xe2\x41\x01\x03\x12\x12\n\x04seed\x18\x0b \x01(\tB\x04\xe2\x41\x01\x03\x12\x1c\n\x0e\x65ntropy_source\x18\x0c \x01(\tB\x04\xe2\x41\x01\x03\x12\x15\n\x07\x65ntropy\x18\r \x01(\tB\x04\xe2\x41\x01\x03\x12\x1b\n\rmanifest_hash\x18\x0e \x01(\tB\x04\xe2\x41\x01\x03\x12\x1b\n\rrule_set_hash\x18\x0f \x01(\tB\x04\xe2\x41\x01\x03\x12\x1e\n\x10rule_set_version\x18\x10 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1c\n\x0ein_scope_count\x18\x11 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1c\n\x0e\x65xcluded_count\x18\x12 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1c\n\x0e\x65ligible_count\x18\x13 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1c\n\x0eselected_count\x18\x14 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12)\n\x05ratio\x18\x15 \x01(\x0b\x32\x14.google.type.DecimalB\x04\xe2\x41\x01\x03\x12\x17\n\tteam_size\x18\x16 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x1d\n\x0f\x65ligible_digest\x18\x17 \x01(\tB\x04\xe2\x41\x01\x03\x12#\n\x15inspector_pool_digest\x18\x18 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1a\n\x0cverification\x18\x19 \x01(\tB\x04\xe2\x41\x01\x03\x12\x36\n\x0cpublish_time\x18\x1a \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x16\n\x08revision\x18\x1b \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x34\n\x13inspection_end_date\x18\x1c \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x03\x12)\n\x08\x64\x65\x61\x64line\x18\x1d \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x03\"C\n\x17GetPublishedDrawRequest\x12(\n\x04name\x18\x01 \x01(\tB\x1a\xe2\x41\x01\x02\xfa\x41\x13\n\x11\x64ualdraw.org/Draw\"k\n\x19ListPublishedDrawsRequest\x12\x1b\n\rdepartment_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01\x12\x17\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"]\n\x1aListPublishedDrawsResponse\x12&\n\x05\x64raws\x18\x01 \x03(\x0b\x32\x17.dualdraw.v1.PublicDraw\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x81\x02\n\nPublicTask\x12\x15\n\x07task_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x13\n\x05title\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x17\n\titem_code\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12\x17\n\titem_name\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1b\n\rdepartment_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1d\n\x0f\x64\x65partment_name\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12)\n\x05ratio\x18\x07 \x01(\x0b\x32\x14.google.type.DecimalB\x04\xe2\x41\x01\x03\x12\x17\n\tteam_size\x18\x08 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x15\n\x07\x64raw_id\x18\t \x01(\tB\x04\xe2\x41\x01\x03\"C\n\x17GetPublishedTaskRequest\x12(\n\x04name\x18\x01 \x01(\tB\x1a\xe2\x41\x01\x02\xfa\x41\x13\n\x11\x64ualdraw.org/Task\"E\n\x0fPublicInspector\x12\x14\n\x0c\x62\x61\x64ge_number\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06leader\x18\x03 \x01(\x08\"\x91\x05\n\x0cPublicResult\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\x0f\n\x07\x64raw_id\x18\x02 \x01(\t\x12\x0f\n\x07task_id\x18\x03 \x01(\t\x12\x10\n\x08position\x18\x04 \x01(\x05\x12\x0f\n\x07version\x18\x05 \x01(\x05\x12\x13\n\x0b\x63redit_code\x18\x06 \x01(\t\x12\x13\n\x0bobject_name\x18\x07 \x01(\t\x12\x13\n\x0bregion_code\x18\x08 \x01(\t\x12\x11\n\titem_code\x18\t \x01(\t\x12\x11\n\titem_name\x18\n \x01(\t\x12\x15\n\rdepartment_id\x18\x0b \x01(\t\x12\x17\n\x0f\x64\x65partment_name\x18\x0c \x01(\t\x12\'\n\x0cinspected_on\x18\r \x01(\x0b\x32\x11.google.type.Date\x12%\n\x07outcome\x18\x0e \x01(\x0e\x32\x14.dualdraw.v1.Outcome\x12\x15\n\routcome_label\x18\x0f \x01(\t\x12\x10\n\x08\x66indings\x18\x10 \x01(\t\x12\x1f\n\x17penalty_decision_number\x18\x11 \x01(\t\x12\x1c\n\x14referred_to_judicial\x18\x12 \x01(\x08\x12\x19\n\x11\x61ttachment_sha256\x18\x13 \x03(\t\x12*\n\x04team\x18\x14 \x03(\x0b\x32\x1c.dualdraw.v1.PublicInspector\x12\x30\n\x0cpublish_time\x18\x15 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11\x63orrection_reason\x18\x16 \x01(\t\x12\x12\n\nsupersedes\x18\x17 \x01(\t\x12#\n\x08\x64\x65\x61\x64line\x18\x18 \x01(\x0b\x32\x11.google.type.Date\x12\x0f\n\x07on_time\x18\x19 \x01(\x08\"\x9f\x01\n\x1bListPublishedResultsRequest\x12\x15\n\x07\x64raw_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01\x12\x19\n\x0b\x63redit_code\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x1b\n\rdepartment_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x17\n\tpage_size\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01\"c\n\x1cListPublishedResultsResponse\x12*\n\x07results\x18\x01 \x03(\x0b\x32\x19.dualdraw.v1.PublicResult\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xb0\x04\n\rAbandonedDraw\x12\x15\n\x07\x64raw_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x15\n\x07task_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\ntask_title\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12\x17\n\titem_code\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1b\n\rdepartment_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1d\n\x0f\x64\x65partment_name\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x33\n\tdraw_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x36\n\x0c\x61\x62\x61ndon_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1b\n\rmanifest_hash\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12\x12\n\x04seed\x18\n \x01(\tB\x04\xe2\x41\x01\x03\x12\x1c\n\x0eselected_count\x18\x0b \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x30\n\x06reason\x18\x0c \x01(\x0e\x32\x1a.dualdraw.v1.AbandonReasonB\x04\xe2\x41\x01\x03\x12\x12\n\x04note\x18\r \x01(\tB\x04\xe2\x41\x01\x03\x12!\n\x13replaced_by_draw_id\x18\x0e \x01(\tB\x04\xe2\x41\x01\x03\x12#\n\x15replacement_published\x18\x0f \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x1c\n\x0e\x65ntropy_source\x18\x10 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1a\n\x0c\x65ntropy_note\x18\x11 \x01(\tB\x04\xe2\x41\x01\x03\"\x82\x01\n\x19ListAbandonedDrawsRequest\x12\x15\n\x07task_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01\x12\x1b\n\rdepartment_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x17\n\tpage_size\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\"`\n\x1aListAbandonedDrawsResponse\x12)\n\x05\x64raws\x18\x01 \x03(\x0b\x32\x1a.dualdraw.v1.AbandonedDraw\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"C\n\x17GetAbandonedDrawRequest\x12(\n\x04name\x18\x01 \x01(\tB\x1a\xe2\x41\x01\x02\xfa\x41\x13\n\x11\x64ualdraw.org/Draw\"\x90\x02\n\x11\x44\x65partmentRedraws\x12\x15\n\rdepartment_id\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x65partment_name\x18\x02 \x01(\t\x12\r\n\x05\x64raws\x18\x03 \x01(\x03\x12\x11\n\tabandoned\x18\x04 \x01(\x03\x12\x1b\n\x13tasks_with_abandons\x18\x05 \x01(\x03\x12R\n\x13\x61\x62\x61ndoned_by_reason\x18\x06 \x03(\x0b\x32\x35.dualdraw.v1.DepartmentRedraws.AbandonedByReasonEntry\x1a\x38\n\x16\x41\x62\x61ndonedByReasonEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"\x1c\n\x1aGetRedrawStatisticsRequest\"q\n\x1bGetRedrawStatisticsResponse\x12\x33\n\x0b\x64\x65partments\x18\x01 \x03(\x0b\x32\x1e.dualdraw.v1.DepartmentRedraws\x12\x1d\n\x15max_abandons_per_task\x18\x02 \x01(\x05\"Z\n\x17GetPublishedPlanRequest\x12(\n\x04name\x18\x01 \x01(\tB\x1a\xe2\x41\x01\x02\xfa\x41\x13\n\x11\x64ualdraw.org/Plan\x12\x15\n\x07version\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\"b\n\x1fGetPublishedPlanEstimateRequest\x12(\n\x04name\x18\x01 \x01(\tB\x1a\xe2\x41\x01\x02\xfa\x41\x13\n\x11\x64ualdraw.org/Plan\x12\x15\n\x07version\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\"N\n\x19ListPublishedPlansRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"W\n\x1aListPublishedPlansResponse\x12 \n\x05plans\x18\x01 \x03(\x0b\x32\x11.dualdraw.v1.Plan\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"b\n\x1fGetPublishedPlanProgressRequest\x12(\n\x04name\x18\x01 \x01(\tB\x1a\xe2\x41\x01\x02\xfa\x41\x13\n\x11\x64ualdraw.org/Plan\x12\x15\n\x07version\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\"\xe0\x02\n\x17PublishedPeriodProgress\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x11\n\titem_code\x18\x02 \x01(\t\x12\x0e\n\x06period\x18\x03 \x01(\x05\x12%\n\nstart_date\x18\x04 \x01(\x0b\x32\x11.google.type.Date\x12#\n\x08\x65nd_date\x18\x05 \x01(\x0b\x32\x11.google.type.Date\x12\x15\n\rplanned_draws\x18\x06 \x01(\x05\x12\x17\n\x0fpublished_draws\x18\x07 \x01(\x05\x12\x15\n\rdrawn_objects\x18\x08 \x01(\x03\x12\x19\n\x11published_results\x18\t \x01(\x03\x12\x17\n\x0fon_time_results\x18\n \x01(\x03\x12\x17\n\x0f\x61\x62\x61ndoned_draws\x18\x0b \x01(\x05\x12\x30\n\x05state\x18\x0c \x01(\x0e\x32!.dualdraw.v1.PublishedPeriodState\"\xaf\x01\n\x15PublishedPlanProgress\x12\x15\n\x07plan_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x15\n\x07version\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12+\n\nas_of_date\x18\x03 \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x03\x12;\n\x07periods\x18\x04 \x03(\x0b\x32$.dualdraw.v1.PublishedPeriodProgressB\x04\xe2\x41\x01\x03*\xce\x01\n\x14PublishedPeriodState\x12&\n\"PUBLISHED_PERIOD_STATE_UNSPECIFIED\x10\x00\x12#\n\x1fPUBLISHED_PERIOD_STATE_UPCOMING\x10\x01\x12\x1f\n\x1bPUBLISHED_PERIOD_STATE_OPEN\x10\x02\x12$\n PUBLISHED_PERIOD_STATE_PUBLISHED\x10\x03\x12\"\n\x1ePUBLISHED_PERIOD_STATE_OVERDUE\x10\x04\x32\xd3\n\n\rPublicService\x12\x65\n\x12ListPublishedItems\x12&.dualdraw.v1.ListPublishedItemsRequest\x1a\'.dualdraw.v1.ListPublishedItemsResponse\x12_\n\x10ListItemVersions\x12$.dualdraw.v1.ListItemVersionsRequest\x1a%.dualdraw.v1.ListItemVersionsResponse\x12R\n\x10GetPublishedItem\x12$.dualdraw.v1.GetPublishedItemRequest\x1a\x18.dualdraw.v1.ItemVersion\x12\x65\n\x12ListPublishedDraws\x12&.dualdraw.v1.ListPublishedDrawsRequest\x1a\'.dualdraw.v1.ListPublishedDrawsResponse\x12Q\n\x10GetPublishedDraw\x12$.dualdraw.v1.GetPublishedDrawRequest\x1a\x17.dualdraw.v1.PublicDraw\x12Q\n\x10GetPublishedTask\x12$.dualdraw.v1.GetPublishedTaskRequest\x1a\x17.dualdraw.v1.PublicTask\x12k\n\x14ListPublishedResults\x12(.dualdraw.v1.ListPublishedResultsRequest\x1a).dualdraw.v1.ListPublishedResultsResponse\x12\x65\n\x12ListAbandonedDraws\x12&.dualdraw.v1.ListAbandonedDrawsRequest\x1a\'.dualdraw.v1.ListAbandonedDrawsResponse\x12T\n\x10GetAbandonedDraw\x12$.dualdraw.v1.GetAbandonedDrawRequest\x1a\x1a.dualdraw.v1.AbandonedDraw\x12h\n\x13GetRedrawStatistics\x12\'.dualdraw.v1.GetRedrawStatisticsRequest\x1a(.dualdraw.v1.GetRedrawStatisticsResponse\x12K\n\x10GetPublishedPlan\x12$.dualdraw.v1.GetPublishedPlanRequest\x1a\x11.dualdraw.v1.Plan\x12\x65\n\x12ListPublishedPlans\x12&.dualdraw.v1.ListPublishedPlansRequest\x1a\'.dualdraw.v1.ListPublishedPlansResponse\x12\x63\n\x18GetPublishedPlanEstimate\x12,.dualdraw.v1.GetPublishedPlanEstimateRequest\x1a\x19.dualdraw.v1.PlanEstimate\x12l\n\x18GetPublishedPlanProgress\x12,.dualdraw.v1.GetPublishedPlanProgressRequest\x1a\".dualdraw.v1.PublishedPlanProgressB\\\n\x0forg.dualdraw.v1B\x0bPublicProtoP\x01Z:github.com/dualdraw/dualdraw/gen/go/dualdraw/v1;dualdrawv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -114,8 +117,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PUBLICDRAW'].fields_by_name['inspection_end_date']._serialized_options = b'\342A\001\003'
   _globals['_PUBLICDRAW'].fields_by_name['deadline']._loaded_options = None
   _globals['_PUBLICDRAW'].fields_by_name['deadline']._serialized_options = b'\342A\001\003'
-  _globals['_GETPUBLISHEDDRAWREQUEST'].fields_by_name['draw_id']._loaded_options = None
-  _globals['_GETPUBLISHEDDRAWREQUEST'].fields_by_name['draw_id']._serialized_options = b'\342A\001\002'
+  _globals['_GETPUBLISHEDDRAWREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_GETPUBLISHEDDRAWREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\023\n\021dualdraw.org/Draw'
   _globals['_LISTPUBLISHEDDRAWSREQUEST'].fields_by_name['department_id']._loaded_options = None
   _globals['_LISTPUBLISHEDDRAWSREQUEST'].fields_by_name['department_id']._serialized_options = b'\342A\001\001'
   _globals['_LISTPUBLISHEDDRAWSREQUEST'].fields_by_name['page_size']._loaded_options = None
@@ -140,8 +143,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PUBLICTASK'].fields_by_name['team_size']._serialized_options = b'\342A\001\003'
   _globals['_PUBLICTASK'].fields_by_name['draw_id']._loaded_options = None
   _globals['_PUBLICTASK'].fields_by_name['draw_id']._serialized_options = b'\342A\001\003'
-  _globals['_GETPUBLISHEDTASKREQUEST'].fields_by_name['task_id']._loaded_options = None
-  _globals['_GETPUBLISHEDTASKREQUEST'].fields_by_name['task_id']._serialized_options = b'\342A\001\002'
+  _globals['_GETPUBLISHEDTASKREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_GETPUBLISHEDTASKREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\023\n\021dualdraw.org/Task'
   _globals['_LISTPUBLISHEDRESULTSREQUEST'].fields_by_name['draw_id']._loaded_options = None
   _globals['_LISTPUBLISHEDRESULTSREQUEST'].fields_by_name['draw_id']._serialized_options = b'\342A\001\001'
   _globals['_LISTPUBLISHEDRESULTSREQUEST'].fields_by_name['credit_code']._loaded_options = None
@@ -194,24 +197,24 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTABANDONEDDRAWSREQUEST'].fields_by_name['page_size']._serialized_options = b'\342A\001\001'
   _globals['_LISTABANDONEDDRAWSREQUEST'].fields_by_name['page_token']._loaded_options = None
   _globals['_LISTABANDONEDDRAWSREQUEST'].fields_by_name['page_token']._serialized_options = b'\342A\001\001'
-  _globals['_GETABANDONEDDRAWREQUEST'].fields_by_name['draw_id']._loaded_options = None
-  _globals['_GETABANDONEDDRAWREQUEST'].fields_by_name['draw_id']._serialized_options = b'\342A\001\002'
+  _globals['_GETABANDONEDDRAWREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_GETABANDONEDDRAWREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\023\n\021dualdraw.org/Draw'
   _globals['_DEPARTMENTREDRAWS_ABANDONEDBYREASONENTRY']._loaded_options = None
   _globals['_DEPARTMENTREDRAWS_ABANDONEDBYREASONENTRY']._serialized_options = b'8\001'
-  _globals['_GETPUBLISHEDPLANREQUEST'].fields_by_name['plan_id']._loaded_options = None
-  _globals['_GETPUBLISHEDPLANREQUEST'].fields_by_name['plan_id']._serialized_options = b'\342A\001\002'
+  _globals['_GETPUBLISHEDPLANREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_GETPUBLISHEDPLANREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\023\n\021dualdraw.org/Plan'
   _globals['_GETPUBLISHEDPLANREQUEST'].fields_by_name['version']._loaded_options = None
   _globals['_GETPUBLISHEDPLANREQUEST'].fields_by_name['version']._serialized_options = b'\342A\001\001'
-  _globals['_GETPUBLISHEDPLANESTIMATEREQUEST'].fields_by_name['plan_id']._loaded_options = None
-  _globals['_GETPUBLISHEDPLANESTIMATEREQUEST'].fields_by_name['plan_id']._serialized_options = b'\342A\001\002'
+  _globals['_GETPUBLISHEDPLANESTIMATEREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_GETPUBLISHEDPLANESTIMATEREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\023\n\021dualdraw.org/Plan'
   _globals['_GETPUBLISHEDPLANESTIMATEREQUEST'].fields_by_name['version']._loaded_options = None
   _globals['_GETPUBLISHEDPLANESTIMATEREQUEST'].fields_by_name['version']._serialized_options = b'\342A\001\001'
   _globals['_LISTPUBLISHEDPLANSREQUEST'].fields_by_name['page_size']._loaded_options = None
   _globals['_LISTPUBLISHEDPLANSREQUEST'].fields_by_name['page_size']._serialized_options = b'\342A\001\001'
   _globals['_LISTPUBLISHEDPLANSREQUEST'].fields_by_name['page_token']._loaded_options = None
   _globals['_LISTPUBLISHEDPLANSREQUEST'].fields_by_name['page_token']._serialized_options = b'\342A\001\001'
-  _globals['_GETPUBLISHEDPLANPROGRESSREQUEST'].fields_by_name['plan_id']._loaded_options = None
-  _globals['_GETPUBLISHEDPLANPROGRESSREQUEST'].fields_by_name['plan_id']._serialized_options = b'\342A\001\002'
+  _globals['_GETPUBLISHEDPLANPROGRESSREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_GETPUBLISHEDPLANPROGRESSREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\023\n\021dualdraw.org/Plan'
   _globals['_GETPUBLISHEDPLANPROGRESSREQUEST'].fields_by_name['version']._loaded_options = None
   _globals['_GETPUBLISHEDPLANPROGRESSREQUEST'].fields_by_name['version']._serialized_options = b'\342A\001\001'
   _globals['_PUBLISHEDPLANPROGRESS'].fields_by_name['plan_id']._loaded_options = None
@@ -222,68 +225,68 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PUBLISHEDPLANPROGRESS'].fields_by_name['as_of_date']._serialized_options = b'\342A\001\003'
   _globals['_PUBLISHEDPLANPROGRESS'].fields_by_name['periods']._loaded_options = None
   _globals['_PUBLISHEDPLANPROGRESS'].fields_by_name['periods']._serialized_options = b'\342A\001\003'
-  _globals['_PUBLISHEDPERIODSTATE']._serialized_start=5252
-  _globals['_PUBLISHEDPERIODSTATE']._serialized_end=5458
-  _globals['_LISTPUBLISHEDITEMSREQUEST']._serialized_start=214
-  _globals['_LISTPUBLISHEDITEMSREQUEST']._serialized_end=313
-  _globals['_LISTPUBLISHEDITEMSRESPONSE']._serialized_start=315
-  _globals['_LISTPUBLISHEDITEMSRESPONSE']._serialized_end=424
-  _globals['_LISTITEMVERSIONSREQUEST']._serialized_start=426
-  _globals['_LISTITEMVERSIONSREQUEST']._serialized_end=522
-  _globals['_LISTITEMVERSIONSRESPONSE']._serialized_start=524
-  _globals['_LISTITEMVERSIONSRESPONSE']._serialized_end=619
-  _globals['_GETPUBLISHEDITEMREQUEST']._serialized_start=621
-  _globals['_GETPUBLISHEDITEMREQUEST']._serialized_end=710
-  _globals['_PUBLICDRAW']._serialized_start=713
-  _globals['_PUBLICDRAW']._serialized_end=1578
-  _globals['_GETPUBLISHEDDRAWREQUEST']._serialized_start=1580
-  _globals['_GETPUBLISHEDDRAWREQUEST']._serialized_end=1628
-  _globals['_LISTPUBLISHEDDRAWSREQUEST']._serialized_start=1630
-  _globals['_LISTPUBLISHEDDRAWSREQUEST']._serialized_end=1737
-  _globals['_LISTPUBLISHEDDRAWSRESPONSE']._serialized_start=1739
-  _globals['_LISTPUBLISHEDDRAWSRESPONSE']._serialized_end=1832
-  _globals['_PUBLICTASK']._serialized_start=1835
-  _globals['_PUBLICTASK']._serialized_end=2070
-  _globals['_GETPUBLISHEDTASKREQUEST']._serialized_start=2072
-  _globals['_GETPUBLISHEDTASKREQUEST']._serialized_end=2120
-  _globals['_PUBLICINSPECTOR']._serialized_start=2122
-  _globals['_PUBLICINSPECTOR']._serialized_end=2191
-  _globals['_PUBLICRESULT']._serialized_start=2194
-  _globals['_PUBLICRESULT']._serialized_end=2813
-  _globals['_LISTPUBLISHEDRESULTSREQUEST']._serialized_start=2816
-  _globals['_LISTPUBLISHEDRESULTSREQUEST']._serialized_end=2975
-  _globals['_LISTPUBLISHEDRESULTSRESPONSE']._serialized_start=2977
-  _globals['_LISTPUBLISHEDRESULTSRESPONSE']._serialized_end=3076
-  _globals['_ABANDONEDDRAW']._serialized_start=3079
-  _globals['_ABANDONEDDRAW']._serialized_end=3611
-  _globals['_LISTABANDONEDDRAWSREQUEST']._serialized_start=3614
-  _globals['_LISTABANDONEDDRAWSREQUEST']._serialized_end=3744
-  _globals['_LISTABANDONEDDRAWSRESPONSE']._serialized_start=3746
-  _globals['_LISTABANDONEDDRAWSRESPONSE']._serialized_end=3842
-  _globals['_GETABANDONEDDRAWREQUEST']._serialized_start=3844
-  _globals['_GETABANDONEDDRAWREQUEST']._serialized_end=3892
-  _globals['_DEPARTMENTREDRAWS']._serialized_start=3895
-  _globals['_DEPARTMENTREDRAWS']._serialized_end=4167
-  _globals['_DEPARTMENTREDRAWS_ABANDONEDBYREASONENTRY']._serialized_start=4111
-  _globals['_DEPARTMENTREDRAWS_ABANDONEDBYREASONENTRY']._serialized_end=4167
-  _globals['_GETREDRAWSTATISTICSREQUEST']._serialized_start=4169
-  _globals['_GETREDRAWSTATISTICSREQUEST']._serialized_end=4197
-  _globals['_GETREDRAWSTATISTICSRESPONSE']._serialized_start=4199
-  _globals['_GETREDRAWSTATISTICSRESPONSE']._serialized_end=4312
-  _globals['_GETPUBLISHEDPLANREQUEST']._serialized_start=4314
-  _globals['_GETPUBLISHEDPLANREQUEST']._serialized_end=4385
-  _globals['_GETPUBLISHEDPLANESTIMATEREQUEST']._serialized_start=4387
-  _globals['_GETPUBLISHEDPLANESTIMATEREQUEST']._serialized_end=4466
-  _globals['_LISTPUBLISHEDPLANSREQUEST']._serialized_start=4468
-  _globals['_LISTPUBLISHEDPLANSREQUEST']._serialized_end=4546
-  _globals['_LISTPUBLISHEDPLANSRESPONSE']._serialized_start=4548
-  _globals['_LISTPUBLISHEDPLANSRESPONSE']._serialized_end=4635
-  _globals['_GETPUBLISHEDPLANPROGRESSREQUEST']._serialized_start=4637
-  _globals['_GETPUBLISHEDPLANPROGRESSREQUEST']._serialized_end=4716
-  _globals['_PUBLISHEDPERIODPROGRESS']._serialized_start=4719
-  _globals['_PUBLISHEDPERIODPROGRESS']._serialized_end=5071
-  _globals['_PUBLISHEDPLANPROGRESS']._serialized_start=5074
-  _globals['_PUBLISHEDPLANPROGRESS']._serialized_end=5249
-  _globals['_PUBLICSERVICE']._serialized_start=5461
-  _globals['_PUBLICSERVICE']._serialized_end=6824
+  _globals['_PUBLISHEDPERIODSTATE']._serialized_start=5670
+  _globals['_PUBLISHEDPERIODSTATE']._serialized_end=5876
+  _globals['_LISTPUBLISHEDITEMSREQUEST']._serialized_start=293
+  _globals['_LISTPUBLISHEDITEMSREQUEST']._serialized_end=411
+  _globals['_LISTPUBLISHEDITEMSRESPONSE']._serialized_start=414
+  _globals['_LISTPUBLISHEDITEMSRESPONSE']._serialized_end=542
+  _globals['_LISTITEMVERSIONSREQUEST']._serialized_start=544
+  _globals['_LISTITEMVERSIONSREQUEST']._serialized_end=640
+  _globals['_LISTITEMVERSIONSRESPONSE']._serialized_start=642
+  _globals['_LISTITEMVERSIONSRESPONSE']._serialized_end=737
+  _globals['_GETPUBLISHEDITEMREQUEST']._serialized_start=739
+  _globals['_GETPUBLISHEDITEMREQUEST']._serialized_end=847
+  _globals['_PUBLICDRAW']._serialized_start=850
+  _globals['_PUBLICDRAW']._serialized_end=1794
+  _globals['_GETPUBLISHEDDRAWREQUEST']._serialized_start=1796
+  _globals['_GETPUBLISHEDDRAWREQUEST']._serialized_end=1863
+  _globals['_LISTPUBLISHEDDRAWSREQUEST']._serialized_start=1865
+  _globals['_LISTPUBLISHEDDRAWSREQUEST']._serialized_end=1972
+  _globals['_LISTPUBLISHEDDRAWSRESPONSE']._serialized_start=1974
+  _globals['_LISTPUBLISHEDDRAWSRESPONSE']._serialized_end=2067
+  _globals['_PUBLICTASK']._serialized_start=2070
+  _globals['_PUBLICTASK']._serialized_end=2327
+  _globals['_GETPUBLISHEDTASKREQUEST']._serialized_start=2329
+  _globals['_GETPUBLISHEDTASKREQUEST']._serialized_end=2396
+  _globals['_PUBLICINSPECTOR']._serialized_start=2398
+  _globals['_PUBLICINSPECTOR']._serialized_end=2467
+  _globals['_PUBLICRESULT']._serialized_start=2470
+  _globals['_PUBLICRESULT']._serialized_end=3127
+  _globals['_LISTPUBLISHEDRESULTSREQUEST']._serialized_start=3130
+  _globals['_LISTPUBLISHEDRESULTSREQUEST']._serialized_end=3289
+  _globals['_LISTPUBLISHEDRESULTSRESPONSE']._serialized_start=3291
+  _globals['_LISTPUBLISHEDRESULTSRESPONSE']._serialized_end=3390
+  _globals['_ABANDONEDDRAW']._serialized_start=3393
+  _globals['_ABANDONEDDRAW']._serialized_end=3953
+  _globals['_LISTABANDONEDDRAWSREQUEST']._serialized_start=3956
+  _globals['_LISTABANDONEDDRAWSREQUEST']._serialized_end=4086
+  _globals['_LISTABANDONEDDRAWSRESPONSE']._serialized_start=4088
+  _globals['_LISTABANDONEDDRAWSRESPONSE']._serialized_end=4184
+  _globals['_GETABANDONEDDRAWREQUEST']._serialized_start=4186
+  _globals['_GETABANDONEDDRAWREQUEST']._serialized_end=4253
+  _globals['_DEPARTMENTREDRAWS']._serialized_start=4256
+  _globals['_DEPARTMENTREDRAWS']._serialized_end=4528
+  _globals['_DEPARTMENTREDRAWS_ABANDONEDBYREASONENTRY']._serialized_start=4472
+  _globals['_DEPARTMENTREDRAWS_ABANDONEDBYREASONENTRY']._serialized_end=4528
+  _globals['_GETREDRAWSTATISTICSREQUEST']._serialized_start=4530
+  _globals['_GETREDRAWSTATISTICSREQUEST']._serialized_end=4558
+  _globals['_GETREDRAWSTATISTICSRESPONSE']._serialized_start=4560
+  _globals['_GETREDRAWSTATISTICSRESPONSE']._serialized_end=4673
+  _globals['_GETPUBLISHEDPLANREQUEST']._serialized_start=4675
+  _globals['_GETPUBLISHEDPLANREQUEST']._serialized_end=4765
+  _globals['_GETPUBLISHEDPLANESTIMATEREQUEST']._serialized_start=4767
+  _globals['_GETPUBLISHEDPLANESTIMATEREQUEST']._serialized_end=4865
+  _globals['_LISTPUBLISHEDPLANSREQUEST']._serialized_start=4867
+  _globals['_LISTPUBLISHEDPLANSREQUEST']._serialized_end=4945
+  _globals['_LISTPUBLISHEDPLANSRESPONSE']._serialized_start=4947
+  _globals['_LISTPUBLISHEDPLANSRESPONSE']._serialized_end=5034
+  _globals['_GETPUBLISHEDPLANPROGRESSREQUEST']._serialized_start=5036
+  _globals['_GETPUBLISHEDPLANPROGRESSREQUEST']._serialized_end=5134
+  _globals['_PUBLISHEDPERIODPROGRESS']._serialized_start=5137
+  _globals['_PUBLISHEDPERIODPROGRESS']._serialized_end=5489
+  _globals['_PUBLISHEDPLANPROGRESS']._serialized_start=5492
+  _globals['_PUBLISHEDPLANPROGRESS']._serialized_end=5667
+  _globals['_PUBLICSERVICE']._serialized_start=5879
+  _globals['_PUBLICSERVICE']._serialized_end=7242
 # @@protoc_insertion_point(module_scope)

@@ -6,6 +6,7 @@ unpublished is reachable (an unpublished draw is NOT_FOUND exactly like an unkno
 """
 
 from collections import abc as _abc
+from dualdraw.v1 import draws_pb2 as _draws_pb2
 from dualdraw.v1 import plans_pb2 as _plans_pb2
 from dualdraw.v1 import publication_pb2 as _publication_pb2
 from dualdraw.v1 import results_pb2 as _results_pb2
@@ -15,6 +16,7 @@ from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.type import date_pb2 as _date_pb2
+from google.type import decimal_pb2 as _decimal_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -67,20 +69,22 @@ class ListPublishedItemsRequest(_message.Message):
     AS_OF_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
-    as_of: _builtins.str
-    """The list as it stood on this day (YYYY-MM-DD); empty means today (UTC+8)."""
     page_size: _builtins.int
     """At most this many per page; 0: the server's default (50), above 1000: 1000."""
     page_token: _builtins.str
     """A next_page_token of the previous answer to the same query; empty: the first page."""
+    @_builtins.property
+    def as_of(self) -> _date_pb2.Date:
+        """The list as it stood on this day; unset means today (UTC+8)."""
+
     def __init__(
         self,
         *,
-        as_of: _builtins.str = ...,
+        as_of: _date_pb2.Date | None = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
@@ -97,22 +101,24 @@ class ListPublishedItemsResponse(_message.Message):
     ITEMS_FIELD_NUMBER: _builtins.int
     AS_OF_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
-    as_of: _builtins.str
-    """The day the list is as of (YYYY-MM-DD)."""
     next_page_token: _builtins.str
     """The token for the next page; empty on the last page."""
     @_builtins.property
     def items(self) -> _containers.RepeatedCompositeFieldContainer[_publication_pb2.ItemVersion]:
         """The item versions in force, of the page."""
 
+    @_builtins.property
+    def as_of(self) -> _date_pb2.Date:
+        """The day the list is as of."""
+
     def __init__(
         self,
         *,
         items: _abc.Iterable[_publication_pb2.ItemVersion] | None = ...,
-        as_of: _builtins.str = ...,
+        as_of: _date_pb2.Date | None = ...,
         next_page_token: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "items", b"items", "next_page_token", b"next_page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
@@ -191,16 +197,18 @@ class GetPublishedItemRequest(_message.Message):
     """The item's code."""
     version: _builtins.int
     """One of: a version number, or a day (the version in force then); neither: the latest version."""
-    as_of: _builtins.str
-    """A day (YYYY-MM-DD): the version in force then."""
+    @_builtins.property
+    def as_of(self) -> _date_pb2.Date:
+        """A day: the version in force then."""
+
     def __init__(
         self,
         *,
         code: _builtins.str = ...,
         version: _builtins.int = ...,
-        as_of: _builtins.str = ...,
+        as_of: _date_pb2.Date | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "code", b"code", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
@@ -257,8 +265,6 @@ class PublicDraw(_message.Message):
     """The department that drew."""
     department_name: _builtins.str
     """That department's name."""
-    as_of: _builtins.str
-    """The day the rules were evaluated at (YYYY-MM-DD)."""
     algorithm_version: _builtins.str
     """Version of the selection algorithm (docs/DRAW-ALGORITHM.md)."""
     seed: _builtins.str
@@ -281,8 +287,6 @@ class PublicDraw(_message.Message):
     """Objects drawn from."""
     selected_count: _builtins.int
     """Objects selected."""
-    ratio: _builtins.str
-    """The task's ratio, a decimal string in (0, 1]."""
     team_size: _builtins.int
     """Inspectors per team."""
     eligible_digest: _builtins.str
@@ -295,17 +299,29 @@ class PublicDraw(_message.Message):
     """
     revision: _builtins.int
     """1 for the first publication, one more per republication after a correction."""
-    inspection_end_date: _builtins.str
-    """Last inspection day of the draw (YYYY-MM-DD)."""
-    deadline: _builtins.str
-    """The publication deadline: 20 working days after the draw (YYYY-MM-DD)."""
     @_builtins.property
     def draw_time(self) -> _timestamp_pb2.Timestamp:
         """When the draw was made."""
 
     @_builtins.property
+    def as_of(self) -> _date_pb2.Date:
+        """The day the rules were evaluated at."""
+
+    @_builtins.property
+    def ratio(self) -> _decimal_pb2.Decimal:
+        """The task's ratio, in (0, 1]."""
+
+    @_builtins.property
     def publish_time(self) -> _timestamp_pb2.Timestamp:
         """When the draw's results were (last) published."""
+
+    @_builtins.property
+    def inspection_end_date(self) -> _date_pb2.Date:
+        """Last inspection day of the draw."""
+
+    @_builtins.property
+    def deadline(self) -> _date_pb2.Date:
+        """The publication deadline: 20 working days after the draw."""
 
     def __init__(
         self,
@@ -318,7 +334,7 @@ class PublicDraw(_message.Message):
         department_id: _builtins.str = ...,
         department_name: _builtins.str = ...,
         draw_time: _timestamp_pb2.Timestamp | None = ...,
-        as_of: _builtins.str = ...,
+        as_of: _date_pb2.Date | None = ...,
         algorithm_version: _builtins.str = ...,
         seed: _builtins.str = ...,
         entropy_source: _builtins.str = ...,
@@ -330,17 +346,17 @@ class PublicDraw(_message.Message):
         excluded_count: _builtins.int = ...,
         eligible_count: _builtins.int = ...,
         selected_count: _builtins.int = ...,
-        ratio: _builtins.str = ...,
+        ratio: _decimal_pb2.Decimal | None = ...,
         team_size: _builtins.int = ...,
         eligible_digest: _builtins.str = ...,
         inspector_pool_digest: _builtins.str = ...,
         verification: _builtins.str = ...,
         publish_time: _timestamp_pb2.Timestamp | None = ...,
         revision: _builtins.int = ...,
-        inspection_end_date: _builtins.str = ...,
-        deadline: _builtins.str = ...,
+        inspection_end_date: _date_pb2.Date | None = ...,
+        deadline: _date_pb2.Date | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["draw_time", b"draw_time", "publish_time", b"publish_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "deadline", b"deadline", "draw_time", b"draw_time", "inspection_end_date", b"inspection_end_date", "publish_time", b"publish_time", "ratio", b"ratio"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["algorithm_version", b"algorithm_version", "as_of", b"as_of", "deadline", b"deadline", "department_id", b"department_id", "department_name", b"department_name", "draw_id", b"draw_id", "draw_time", b"draw_time", "eligible_count", b"eligible_count", "eligible_digest", b"eligible_digest", "entropy", b"entropy", "entropy_source", b"entropy_source", "excluded_count", b"excluded_count", "in_scope_count", b"in_scope_count", "inspection_end_date", b"inspection_end_date", "inspector_pool_digest", b"inspector_pool_digest", "item_code", b"item_code", "item_name", b"item_name", "manifest_hash", b"manifest_hash", "publish_time", b"publish_time", "ratio", b"ratio", "revision", b"revision", "rule_set_hash", b"rule_set_hash", "rule_set_version", b"rule_set_version", "seed", b"seed", "selected_count", b"selected_count", "task_id", b"task_id", "task_title", b"task_title", "team_size", b"team_size", "verification", b"verification"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
@@ -354,17 +370,17 @@ class GetPublishedDrawRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    DRAW_ID_FIELD_NUMBER: _builtins.int
-    draw_id: _builtins.str
-    """The draw."""
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """The published draw, "draws/{draw}"."""
     def __init__(
         self,
         *,
-        draw_id: _builtins.str = ...,
+        name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["draw_id", b"draw_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -455,12 +471,14 @@ class PublicTask(_message.Message):
     """The department that drew."""
     department_name: _builtins.str
     """That department's name."""
-    ratio: _builtins.str
-    """The task's ratio, a decimal string in (0, 1]."""
     team_size: _builtins.int
     """Inspectors per team."""
     draw_id: _builtins.str
     """The task's published draw."""
+    @_builtins.property
+    def ratio(self) -> _decimal_pb2.Decimal:
+        """The task's ratio, in (0, 1]."""
+
     def __init__(
         self,
         *,
@@ -470,11 +488,11 @@ class PublicTask(_message.Message):
         item_name: _builtins.str = ...,
         department_id: _builtins.str = ...,
         department_name: _builtins.str = ...,
-        ratio: _builtins.str = ...,
+        ratio: _decimal_pb2.Decimal | None = ...,
         team_size: _builtins.int = ...,
         draw_id: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["ratio", b"ratio"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["department_id", b"department_id", "department_name", b"department_name", "draw_id", b"draw_id", "item_code", b"item_code", "item_name", b"item_name", "ratio", b"ratio", "task_id", b"task_id", "team_size", b"team_size", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
@@ -488,17 +506,17 @@ class GetPublishedTaskRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    TASK_ID_FIELD_NUMBER: _builtins.int
-    task_id: _builtins.str
-    """The task."""
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """The published task, "tasks/{task}"."""
     def __init__(
         self,
         *,
-        task_id: _builtins.str = ...,
+        name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["task_id", b"task_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -589,8 +607,6 @@ class PublicResult(_message.Message):
     """The department that inspected."""
     department_name: _builtins.str
     """That department's name."""
-    inspected_on: _builtins.str
-    """Last day of the inspection (YYYY-MM-DD)."""
     outcome: _results_pb2.Outcome.ValueType
     """What the inspection found."""
     outcome_label: _builtins.str
@@ -605,10 +621,12 @@ class PublicResult(_message.Message):
     """Why this version replaced the previous one (empty for version 1)."""
     supersedes: _builtins.str
     """The record id this version corrects (empty for version 1)."""
-    deadline: _builtins.str
-    """Art. 14, per result: the deadline (20 working days after the draw, YYYY-MM-DD)."""
     on_time: _builtins.bool
     """Whether this version was first published (publish_time) on or before the deadline."""
+    @_builtins.property
+    def inspected_on(self) -> _date_pb2.Date:
+        """Last day of the inspection."""
+
     @_builtins.property
     def attachment_sha256(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """SHA-256 of each attachment kept elsewhere."""
@@ -620,6 +638,10 @@ class PublicResult(_message.Message):
     @_builtins.property
     def publish_time(self) -> _timestamp_pb2.Timestamp:
         """When this version of the result was first published (results are published as they come)."""
+
+    @_builtins.property
+    def deadline(self) -> _date_pb2.Date:
+        """Art. 14, per result: the deadline (20 working days after the draw)."""
 
     def __init__(
         self,
@@ -636,7 +658,7 @@ class PublicResult(_message.Message):
         item_name: _builtins.str = ...,
         department_id: _builtins.str = ...,
         department_name: _builtins.str = ...,
-        inspected_on: _builtins.str = ...,
+        inspected_on: _date_pb2.Date | None = ...,
         outcome: _results_pb2.Outcome.ValueType = ...,
         outcome_label: _builtins.str = ...,
         findings: _builtins.str = ...,
@@ -647,10 +669,10 @@ class PublicResult(_message.Message):
         publish_time: _timestamp_pb2.Timestamp | None = ...,
         correction_reason: _builtins.str = ...,
         supersedes: _builtins.str = ...,
-        deadline: _builtins.str = ...,
+        deadline: _date_pb2.Date | None = ...,
         on_time: _builtins.bool = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["publish_time", b"publish_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["deadline", b"deadline", "inspected_on", b"inspected_on", "publish_time", b"publish_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["attachment_sha256", b"attachment_sha256", "correction_reason", b"correction_reason", "credit_code", b"credit_code", "deadline", b"deadline", "department_id", b"department_id", "department_name", b"department_name", "draw_id", b"draw_id", "findings", b"findings", "inspected_on", b"inspected_on", "item_code", b"item_code", "item_name", b"item_name", "object_name", b"object_name", "on_time", b"on_time", "outcome", b"outcome", "outcome_label", b"outcome_label", "penalty_decision_number", b"penalty_decision_number", "position", b"position", "publish_time", b"publish_time", "record_id", b"record_id", "referred_to_judicial", b"referred_to_judicial", "region_code", b"region_code", "supersedes", b"supersedes", "task_id", b"task_id", "team", b"team", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
@@ -769,10 +791,8 @@ class AbandonedDraw(_message.Message):
     """Its seed, hex (empty when it was abandoned before its entropy)."""
     selected_count: _builtins.int
     """Objects it had selected."""
-    reason: _builtins.str
-    """One of the closed list DATA_ERROR, RULES_ERROR, ENTROPY_FAILED, TASK_CHANGED, ORDERED_BY_SUPERVISOR,
-    OTHER.
-    """
+    reason: _draws_pb2.AbandonReason.ValueType
+    """Why it was abandoned."""
     note: _builtins.str
     """Free-text note on why it was abandoned."""
     replaced_by_draw_id: _builtins.str
@@ -805,7 +825,7 @@ class AbandonedDraw(_message.Message):
         manifest_hash: _builtins.str = ...,
         seed: _builtins.str = ...,
         selected_count: _builtins.int = ...,
-        reason: _builtins.str = ...,
+        reason: _draws_pb2.AbandonReason.ValueType = ...,
         note: _builtins.str = ...,
         replaced_by_draw_id: _builtins.str = ...,
         replacement_published: _builtins.bool = ...,
@@ -888,17 +908,17 @@ class GetAbandonedDrawRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    DRAW_ID_FIELD_NUMBER: _builtins.int
-    draw_id: _builtins.str
-    """The abandoned draw."""
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """The abandoned draw, "draws/{draw}"."""
     def __init__(
         self,
         *,
-        draw_id: _builtins.str = ...,
+        name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["draw_id", b"draw_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -948,7 +968,9 @@ class DepartmentRedraws(_message.Message):
     """Tasks with at least one abandoned draw."""
     @_builtins.property
     def abandoned_by_reason(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
-        """Its abandoned draws per reason code."""
+        """Its abandoned draws per reason, keyed by the reason's name without its prefix ("DATA_ERROR": the
+        AbandonReason ABANDON_REASON_DATA_ERROR; a map key cannot be an enum).
+        """
 
     def __init__(
         self,
@@ -1015,25 +1037,27 @@ Global___GetRedrawStatisticsResponse: _TypeAlias = GetRedrawStatisticsResponse  
 
 @_typing.final
 class GetPublishedPlanRequest(_message.Message):
-    """-- annual plans ----------------------------------------------------------------------------------------"""
+    """-- annual plans ----------------------------------------------------------------------------------------
+    Request of PublicService.GetPublishedPlan.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    PLAN_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
-    plan_id: _builtins.str
-    """The published plan."""
+    name: _builtins.str
+    """The published plan, "plans/{plan}"."""
     version: _builtins.int
     """0: the latest published version."""
     def __init__(
         self,
         *,
-        plan_id: _builtins.str = ...,
+        name: _builtins.str = ...,
         version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["plan_id", b"plan_id", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1045,21 +1069,21 @@ class GetPublishedPlanEstimateRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    PLAN_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
-    plan_id: _builtins.str
-    """The published plan."""
+    name: _builtins.str
+    """The published plan, "plans/{plan}"."""
     version: _builtins.int
     """0: the latest published version."""
     def __init__(
         self,
         *,
-        plan_id: _builtins.str = ...,
+        name: _builtins.str = ...,
         version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["plan_id", b"plan_id", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1125,21 +1149,21 @@ class GetPublishedPlanProgressRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    PLAN_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
-    plan_id: _builtins.str
-    """The published plan."""
+    name: _builtins.str
+    """The published plan, "plans/{plan}"."""
     version: _builtins.int
     """0: the latest published version."""
     def __init__(
         self,
         *,
-        plan_id: _builtins.str = ...,
+        name: _builtins.str = ...,
         version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["plan_id", b"plan_id", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

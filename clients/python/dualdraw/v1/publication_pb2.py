@@ -25,9 +25,10 @@ _sym_db = _symbol_database.Default()
 from dualdraw.v1 import items_pb2 as dualdraw_dot_v1_dot_items__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from google.type import date_pb2 as google_dot_type_dot_date__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x64ualdraw/v1/publication.proto\x12\x0b\x64ualdraw.v1\x1a\x17\x64ualdraw/v1/items.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb2\x02\n\x0bPublication\x12\x15\n\x07\x64raw_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08revision\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x16\n\x08sequence\x18\x03 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x36\n\x0cpublish_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1a\n\x0cpublished_by\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12!\n\x13inspection_end_date\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08\x64\x65\x61\x64line\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1a\n\x0cverification\x18\x08 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1a\n\x0cresult_count\x18\t \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x15\n\x07on_time\x18\n \x01(\x08\x42\x04\xe2\x41\x01\x03\"L\n\x19PublishDrawResultsRequest\x12\x15\n\x07\x64raw_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"\xcd\x01\n\x12PendingPublication\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12\x1b\n\x13inspection_end_date\x18\x03 \x01(\t\x12\x10\n\x08\x64\x65\x61\x64line\x18\x04 \x01(\t\x12\x1c\n\x14overdue_working_days\x18\x05 \x01(\x05\x12\x1b\n\x13unpublished_results\x18\x06 \x01(\x05\x12\x0f\n\x07overdue\x18\x07 \x01(\x08\x12\x1a\n\x12unrecorded_results\x18\x08 \x01(\x05\"\x84\x01\n\x1eListPendingPublicationsRequest\x12\x13\n\x05\x61s_of\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01\x12\x1a\n\x0coverdue_only\x18\x02 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x17\n\tpage_size\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\"q\n\x1fListPendingPublicationsResponse\x12\x35\n\x0cpublications\x18\x01 \x03(\x0b\x32\x1f.dualdraw.v1.PendingPublication\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xb9\x02\n\x0bItemVersion\x12\x12\n\x04\x63ode\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x15\n\x07version\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12/\n\x04item\x18\x03 \x01(\x0b\x32\x1b.dualdraw.v1.InspectionItemB\x04\xe2\x41\x01\x03\x12\x1c\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03\x12\x36\n\x0cpublish_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1a\n\x0cpublished_by\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1c\n\x0e\x63hange_summary\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12 \n\x12\x63hange_legal_basis\x18\x08 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1c\n\x0e\x63hanged_fields\x18\t \x03(\tB\x04\xe2\x41\x01\x03\"\x90\x01\n\x16PublishItemListRequest\x12\x1c\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1c\n\x0e\x63hange_summary\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12 \n\x12\x63hange_legal_basis\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\"E\n\x17PublishItemListResponse\x12*\n\x08versions\x18\x01 \x03(\x0b\x32\x18.dualdraw.v1.ItemVersion\"\xc6\x01\n\x1bReviseInspectionItemRequest\x12/\n\x04item\x18\x01 \x01(\x0b\x32\x1b.dualdraw.v1.InspectionItemB\x04\xe2\x41\x01\x02\x12\x1c\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1c\n\x0e\x63hange_summary\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12 \n\x12\x63hange_legal_basis\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01\"\x84\x01\n\rExportRequest\x12+\n\x04kind\x18\x01 \x01(\x0e\x32\x17.dualdraw.v1.ExportKindB\x04\xe2\x41\x01\x02\x12/\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x19.dualdraw.v1.ExportFormatB\x04\xe2\x41\x01\x02\x12\x15\n\x07\x64raw_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\",\n\x0b\x45xportChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x0f\n\x07records\x18\x02 \x01(\x03\"<\n\x1a\x45xportCreditRecordsRequest\x12\x1e\n\x10since_checkpoint\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x01\"F\n\x11\x43reditExportChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x12\n\ncheckpoint\x18\x02 \x01(\x03\x12\x0f\n\x07records\x18\x03 \x01(\x03*\x92\x01\n\nExportKind\x12\x1b\n\x17\x45XPORT_KIND_UNSPECIFIED\x10\x00\x12\x17\n\x13\x45XPORT_KIND_RESULTS\x10\x01\x12\x1b\n\x17\x45XPORT_KIND_ASSIGNMENTS\x10\x02\x12\x1a\n\x16\x45XPORT_KIND_EXCLUSIONS\x10\x03\x12\x15\n\x11\x45XPORT_KIND_ITEMS\x10\x04*]\n\x0c\x45xportFormat\x12\x1d\n\x19\x45XPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x15\n\x11\x45XPORT_FORMAT_CSV\x10\x01\x12\x17\n\x13\x45XPORT_FORMAT_JSONL\x10\x02\x32\xc0\x04\n\x12PublicationService\x12V\n\x12PublishDrawResults\x12&.dualdraw.v1.PublishDrawResultsRequest\x1a\x18.dualdraw.v1.Publication\x12t\n\x17ListPendingPublications\x12+.dualdraw.v1.ListPendingPublicationsRequest\x1a,.dualdraw.v1.ListPendingPublicationsResponse\x12\\\n\x0fPublishItemList\x12#.dualdraw.v1.PublishItemListRequest\x1a$.dualdraw.v1.PublishItemListResponse\x12Z\n\x14ReviseInspectionItem\x12(.dualdraw.v1.ReviseInspectionItemRequest\x1a\x18.dualdraw.v1.ItemVersion\x12@\n\x06\x45xport\x12\x1a.dualdraw.v1.ExportRequest\x1a\x18.dualdraw.v1.ExportChunk0\x01\x12`\n\x13\x45xportCreditRecords\x12\'.dualdraw.v1.ExportCreditRecordsRequest\x1a\x1e.dualdraw.v1.CreditExportChunk0\x01\x42\x61\n\x0forg.dualdraw.v1B\x10PublicationProtoP\x01Z:github.com/dualdraw/dualdraw/gen/go/dualdraw/v1;dualdrawv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x64ualdraw/v1/publication.proto\x12\x0b\x64ualdraw.v1\x1a\x17\x64ualdraw/v1/items.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\"\xd8\x02\n\x0bPublication\x12\x15\n\x07\x64raw_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08revision\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x16\n\x08sequence\x18\x03 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x36\n\x0cpublish_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1a\n\x0cpublished_by\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x34\n\x13inspection_end_date\x18\x06 \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x03\x12)\n\x08\x64\x65\x61\x64line\x18\x07 \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x03\x12\x1a\n\x0cverification\x18\x08 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1a\n\x0cresult_count\x18\t \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x15\n\x07on_time\x18\n \x01(\x08\x42\x04\xe2\x41\x01\x03\"L\n\x19PublishDrawResultsRequest\x12\x15\n\x07\x64raw_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"\xf3\x01\n\x12PendingPublication\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12.\n\x13inspection_end_date\x18\x03 \x01(\x0b\x32\x11.google.type.Date\x12#\n\x08\x64\x65\x61\x64line\x18\x04 \x01(\x0b\x32\x11.google.type.Date\x12\x1c\n\x14overdue_working_days\x18\x05 \x01(\x05\x12\x1b\n\x13unpublished_results\x18\x06 \x01(\x05\x12\x0f\n\x07overdue\x18\x07 \x01(\x08\x12\x1a\n\x12unrecorded_results\x18\x08 \x01(\x05\"\x97\x01\n\x1eListPendingPublicationsRequest\x12&\n\x05\x61s_of\x18\x01 \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x01\x12\x1a\n\x0coverdue_only\x18\x02 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x17\n\tpage_size\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\"q\n\x1fListPendingPublicationsResponse\x12\x35\n\x0cpublications\x18\x01 \x03(\x0b\x32\x1f.dualdraw.v1.PendingPublication\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xcc\x02\n\x0bItemVersion\x12\x12\n\x04\x63ode\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x15\n\x07version\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12/\n\x04item\x18\x03 \x01(\x0b\x32\x1b.dualdraw.v1.InspectionItemB\x04\xe2\x41\x01\x03\x12/\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x04 \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x03\x12\x36\n\x0cpublish_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1a\n\x0cpublished_by\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1c\n\x0e\x63hange_summary\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12 \n\x12\x63hange_legal_basis\x18\x08 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1c\n\x0e\x63hanged_fields\x18\t \x03(\tB\x04\xe2\x41\x01\x03\"\xa3\x01\n\x16PublishItemListRequest\x12/\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x01 \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x02\x12\x1c\n\x0e\x63hange_summary\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12 \n\x12\x63hange_legal_basis\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\"E\n\x17PublishItemListResponse\x12*\n\x08versions\x18\x01 \x03(\x0b\x32\x18.dualdraw.v1.ItemVersion\"\xd9\x01\n\x1bReviseInspectionItemRequest\x12/\n\x04item\x18\x01 \x01(\x0b\x32\x1b.dualdraw.v1.InspectionItemB\x04\xe2\x41\x01\x02\x12/\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x02 \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x02\x12\x1c\n\x0e\x63hange_summary\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12 \n\x12\x63hange_legal_basis\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01\"\x84\x01\n\rExportRequest\x12+\n\x04kind\x18\x01 \x01(\x0e\x32\x17.dualdraw.v1.ExportKindB\x04\xe2\x41\x01\x02\x12/\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x19.dualdraw.v1.ExportFormatB\x04\xe2\x41\x01\x02\x12\x15\n\x07\x64raw_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\",\n\x0b\x45xportChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x0f\n\x07records\x18\x02 \x01(\x03\"<\n\x1a\x45xportCreditRecordsRequest\x12\x1e\n\x10since_checkpoint\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x01\"F\n\x11\x43reditExportChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x12\n\ncheckpoint\x18\x02 \x01(\x03\x12\x0f\n\x07records\x18\x03 \x01(\x03*\x92\x01\n\nExportKind\x12\x1b\n\x17\x45XPORT_KIND_UNSPECIFIED\x10\x00\x12\x17\n\x13\x45XPORT_KIND_RESULTS\x10\x01\x12\x1b\n\x17\x45XPORT_KIND_ASSIGNMENTS\x10\x02\x12\x1a\n\x16\x45XPORT_KIND_EXCLUSIONS\x10\x03\x12\x15\n\x11\x45XPORT_KIND_ITEMS\x10\x04*]\n\x0c\x45xportFormat\x12\x1d\n\x19\x45XPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x15\n\x11\x45XPORT_FORMAT_CSV\x10\x01\x12\x17\n\x13\x45XPORT_FORMAT_JSONL\x10\x02\x32\xc0\x04\n\x12PublicationService\x12V\n\x12PublishDrawResults\x12&.dualdraw.v1.PublishDrawResultsRequest\x1a\x18.dualdraw.v1.Publication\x12t\n\x17ListPendingPublications\x12+.dualdraw.v1.ListPendingPublicationsRequest\x1a,.dualdraw.v1.ListPendingPublicationsResponse\x12\\\n\x0fPublishItemList\x12#.dualdraw.v1.PublishItemListRequest\x1a$.dualdraw.v1.PublishItemListResponse\x12Z\n\x14ReviseInspectionItem\x12(.dualdraw.v1.ReviseInspectionItemRequest\x1a\x18.dualdraw.v1.ItemVersion\x12@\n\x06\x45xport\x12\x1a.dualdraw.v1.ExportRequest\x1a\x18.dualdraw.v1.ExportChunk0\x01\x12`\n\x13\x45xportCreditRecords\x12\'.dualdraw.v1.ExportCreditRecordsRequest\x1a\x1e.dualdraw.v1.CreditExportChunk0\x01\x42\x61\n\x0forg.dualdraw.v1B\x10PublicationProtoP\x01Z:github.com/dualdraw/dualdraw/gen/go/dualdraw/v1;dualdrawv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -111,36 +112,36 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EXPORTREQUEST'].fields_by_name['draw_id']._serialized_options = b'\342A\001\001'
   _globals['_EXPORTCREDITRECORDSREQUEST'].fields_by_name['since_checkpoint']._loaded_options = None
   _globals['_EXPORTCREDITRECORDSREQUEST'].fields_by_name['since_checkpoint']._serialized_options = b'\342A\001\001'
-  _globals['_EXPORTKIND']._serialized_start=2033
-  _globals['_EXPORTKIND']._serialized_end=2179
-  _globals['_EXPORTFORMAT']._serialized_start=2181
-  _globals['_EXPORTFORMAT']._serialized_end=2274
-  _globals['_PUBLICATION']._serialized_start=138
-  _globals['_PUBLICATION']._serialized_end=444
-  _globals['_PUBLISHDRAWRESULTSREQUEST']._serialized_start=446
-  _globals['_PUBLISHDRAWRESULTSREQUEST']._serialized_end=522
-  _globals['_PENDINGPUBLICATION']._serialized_start=525
-  _globals['_PENDINGPUBLICATION']._serialized_end=730
-  _globals['_LISTPENDINGPUBLICATIONSREQUEST']._serialized_start=733
-  _globals['_LISTPENDINGPUBLICATIONSREQUEST']._serialized_end=865
-  _globals['_LISTPENDINGPUBLICATIONSRESPONSE']._serialized_start=867
-  _globals['_LISTPENDINGPUBLICATIONSRESPONSE']._serialized_end=980
-  _globals['_ITEMVERSION']._serialized_start=983
-  _globals['_ITEMVERSION']._serialized_end=1296
-  _globals['_PUBLISHITEMLISTREQUEST']._serialized_start=1299
-  _globals['_PUBLISHITEMLISTREQUEST']._serialized_end=1443
-  _globals['_PUBLISHITEMLISTRESPONSE']._serialized_start=1445
-  _globals['_PUBLISHITEMLISTRESPONSE']._serialized_end=1514
-  _globals['_REVISEINSPECTIONITEMREQUEST']._serialized_start=1517
-  _globals['_REVISEINSPECTIONITEMREQUEST']._serialized_end=1715
-  _globals['_EXPORTREQUEST']._serialized_start=1718
-  _globals['_EXPORTREQUEST']._serialized_end=1850
-  _globals['_EXPORTCHUNK']._serialized_start=1852
-  _globals['_EXPORTCHUNK']._serialized_end=1896
-  _globals['_EXPORTCREDITRECORDSREQUEST']._serialized_start=1898
-  _globals['_EXPORTCREDITRECORDSREQUEST']._serialized_end=1958
-  _globals['_CREDITEXPORTCHUNK']._serialized_start=1960
-  _globals['_CREDITEXPORTCHUNK']._serialized_end=2030
-  _globals['_PUBLICATIONSERVICE']._serialized_start=2277
-  _globals['_PUBLICATIONSERVICE']._serialized_end=2853
+  _globals['_EXPORTKIND']._serialized_start=2209
+  _globals['_EXPORTKIND']._serialized_end=2355
+  _globals['_EXPORTFORMAT']._serialized_start=2357
+  _globals['_EXPORTFORMAT']._serialized_end=2450
+  _globals['_PUBLICATION']._serialized_start=162
+  _globals['_PUBLICATION']._serialized_end=506
+  _globals['_PUBLISHDRAWRESULTSREQUEST']._serialized_start=508
+  _globals['_PUBLISHDRAWRESULTSREQUEST']._serialized_end=584
+  _globals['_PENDINGPUBLICATION']._serialized_start=587
+  _globals['_PENDINGPUBLICATION']._serialized_end=830
+  _globals['_LISTPENDINGPUBLICATIONSREQUEST']._serialized_start=833
+  _globals['_LISTPENDINGPUBLICATIONSREQUEST']._serialized_end=984
+  _globals['_LISTPENDINGPUBLICATIONSRESPONSE']._serialized_start=986
+  _globals['_LISTPENDINGPUBLICATIONSRESPONSE']._serialized_end=1099
+  _globals['_ITEMVERSION']._serialized_start=1102
+  _globals['_ITEMVERSION']._serialized_end=1434
+  _globals['_PUBLISHITEMLISTREQUEST']._serialized_start=1437
+  _globals['_PUBLISHITEMLISTREQUEST']._serialized_end=1600
+  _globals['_PUBLISHITEMLISTRESPONSE']._serialized_start=1602
+  _globals['_PUBLISHITEMLISTRESPONSE']._serialized_end=1671
+  _globals['_REVISEINSPECTIONITEMREQUEST']._serialized_start=1674
+  _globals['_REVISEINSPECTIONITEMREQUEST']._serialized_end=1891
+  _globals['_EXPORTREQUEST']._serialized_start=1894
+  _globals['_EXPORTREQUEST']._serialized_end=2026
+  _globals['_EXPORTCHUNK']._serialized_start=2028
+  _globals['_EXPORTCHUNK']._serialized_end=2072
+  _globals['_EXPORTCREDITRECORDSREQUEST']._serialized_start=2074
+  _globals['_EXPORTCREDITRECORDSREQUEST']._serialized_end=2134
+  _globals['_CREDITEXPORTCHUNK']._serialized_start=2136
+  _globals['_CREDITEXPORTCHUNK']._serialized_end=2206
+  _globals['_PUBLICATIONSERVICE']._serialized_start=2453
+  _globals['_PUBLICATIONSERVICE']._serialized_end=3029
 # @@protoc_insertion_point(module_scope)

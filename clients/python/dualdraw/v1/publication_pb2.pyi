@@ -12,6 +12,7 @@ from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.type import date_pb2 as _date_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -103,10 +104,6 @@ class Publication(_message.Message):
     """Position in the sequence of all publications: the credit export's checkpoint."""
     published_by: _builtins.str
     """Who published it."""
-    inspection_end_date: _builtins.str
-    """Last inspection day of the draw (YYYY-MM-DD), and the deadline: 20 working days after the draw."""
-    deadline: _builtins.str
-    """The publication deadline (YYYY-MM-DD)."""
     verification: _builtins.str
     """Always "match": a draw whose stored rows do not re-derive its commitments is not published
     (FAILED_PRECONDITION, reason DRAW_DOES_NOT_VERIFY).
@@ -119,6 +116,14 @@ class Publication(_message.Message):
     def publish_time(self) -> _timestamp_pb2.Timestamp:
         """When it was published."""
 
+    @_builtins.property
+    def inspection_end_date(self) -> _date_pb2.Date:
+        """Last inspection day of the draw."""
+
+    @_builtins.property
+    def deadline(self) -> _date_pb2.Date:
+        """The publication deadline: 20 working days after the draw."""
+
     def __init__(
         self,
         *,
@@ -127,13 +132,13 @@ class Publication(_message.Message):
         sequence: _builtins.int = ...,
         publish_time: _timestamp_pb2.Timestamp | None = ...,
         published_by: _builtins.str = ...,
-        inspection_end_date: _builtins.str = ...,
-        deadline: _builtins.str = ...,
+        inspection_end_date: _date_pb2.Date | None = ...,
+        deadline: _date_pb2.Date | None = ...,
         verification: _builtins.str = ...,
         result_count: _builtins.int = ...,
         on_time: _builtins.bool = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["publish_time", b"publish_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["deadline", b"deadline", "inspection_end_date", b"inspection_end_date", "publish_time", b"publish_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["deadline", b"deadline", "draw_id", b"draw_id", "inspection_end_date", b"inspection_end_date", "on_time", b"on_time", "publish_time", b"publish_time", "published_by", b"published_by", "result_count", b"result_count", "revision", b"revision", "sequence", b"sequence", "verification", b"verification"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
@@ -185,10 +190,6 @@ class PendingPublication(_message.Message):
     """The draw whose results are due."""
     task_id: _builtins.str
     """The draw's task."""
-    inspection_end_date: _builtins.str
-    """The day the last result was inspected; "" while results are missing."""
-    deadline: _builtins.str
-    """20 working days after the draw (Art. 14: results are published as they come)."""
     overdue_working_days: _builtins.int
     """Working days past the deadline (0 when not overdue)."""
     unpublished_results: _builtins.int
@@ -197,19 +198,27 @@ class PendingPublication(_message.Message):
     """Past the deadline."""
     unrecorded_results: _builtins.int
     """Assignments with no result recorded yet."""
+    @_builtins.property
+    def inspection_end_date(self) -> _date_pb2.Date:
+        """The day the last result was inspected; unset while results are missing."""
+
+    @_builtins.property
+    def deadline(self) -> _date_pb2.Date:
+        """20 working days after the draw (Art. 14: results are published as they come)."""
+
     def __init__(
         self,
         *,
         draw_id: _builtins.str = ...,
         task_id: _builtins.str = ...,
-        inspection_end_date: _builtins.str = ...,
-        deadline: _builtins.str = ...,
+        inspection_end_date: _date_pb2.Date | None = ...,
+        deadline: _date_pb2.Date | None = ...,
         overdue_working_days: _builtins.int = ...,
         unpublished_results: _builtins.int = ...,
         overdue: _builtins.bool = ...,
         unrecorded_results: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["deadline", b"deadline", "inspection_end_date", b"inspection_end_date"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["deadline", b"deadline", "draw_id", b"draw_id", "inspection_end_date", b"inspection_end_date", "overdue", b"overdue", "overdue_working_days", b"overdue_working_days", "task_id", b"task_id", "unpublished_results", b"unpublished_results", "unrecorded_results", b"unrecorded_results"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
@@ -227,23 +236,25 @@ class ListPendingPublicationsRequest(_message.Message):
     OVERDUE_ONLY_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
-    as_of: _builtins.str
-    """Day to judge at (YYYY-MM-DD); empty means today (UTC+8)."""
     overdue_only: _builtins.bool
     """Only the draws past their deadline."""
     page_size: _builtins.int
     """At most this many per page; 0: the server's default (50), above 1000: 1000."""
     page_token: _builtins.str
     """A next_page_token of the previous answer to the same query; empty: the first page."""
+    @_builtins.property
+    def as_of(self) -> _date_pb2.Date:
+        """Day to judge at; unset means today (UTC+8)."""
+
     def __init__(
         self,
         *,
-        as_of: _builtins.str = ...,
+        as_of: _date_pb2.Date | None = ...,
         overdue_only: _builtins.bool = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "overdue_only", b"overdue_only", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
@@ -298,8 +309,6 @@ class ItemVersion(_message.Message):
     """The item's code."""
     version: _builtins.int
     """1 for the first published version, one more per revision."""
-    effective_from: _builtins.str
-    """First day this version is in force (YYYY-MM-DD)."""
     published_by: _builtins.str
     """Who published it."""
     change_summary: _builtins.str
@@ -309,6 +318,10 @@ class ItemVersion(_message.Message):
     @_builtins.property
     def item(self) -> _items_pb2.InspectionItem:
         """The item as published in this version."""
+
+    @_builtins.property
+    def effective_from(self) -> _date_pb2.Date:
+        """First day this version is in force."""
 
     @_builtins.property
     def publish_time(self) -> _timestamp_pb2.Timestamp:
@@ -324,14 +337,14 @@ class ItemVersion(_message.Message):
         code: _builtins.str = ...,
         version: _builtins.int = ...,
         item: _items_pb2.InspectionItem | None = ...,
-        effective_from: _builtins.str = ...,
+        effective_from: _date_pb2.Date | None = ...,
         publish_time: _timestamp_pb2.Timestamp | None = ...,
         published_by: _builtins.str = ...,
         change_summary: _builtins.str = ...,
         change_legal_basis: _builtins.str = ...,
         changed_fields: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["item", b"item", "publish_time", b"publish_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["effective_from", b"effective_from", "item", b"item", "publish_time", b"publish_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["change_legal_basis", b"change_legal_basis", "change_summary", b"change_summary", "changed_fields", b"changed_fields", "code", b"code", "effective_from", b"effective_from", "item", b"item", "publish_time", b"publish_time", "published_by", b"published_by", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
@@ -349,23 +362,25 @@ class PublishItemListRequest(_message.Message):
     CHANGE_SUMMARY_FIELD_NUMBER: _builtins.int
     CHANGE_LEGAL_BASIS_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
-    effective_from: _builtins.str
-    """First day the published list is in force (YYYY-MM-DD)."""
     change_summary: _builtins.str
     """What changed, in words."""
     change_legal_basis: _builtins.str
     """The law or decision the change rests on."""
     request_id: _builtins.str
     """Idempotency key (AIP-155): a retry with the same key gets the first answer, nothing is done twice."""
+    @_builtins.property
+    def effective_from(self) -> _date_pb2.Date:
+        """First day the published list is in force."""
+
     def __init__(
         self,
         *,
-        effective_from: _builtins.str = ...,
+        effective_from: _date_pb2.Date | None = ...,
         change_summary: _builtins.str = ...,
         change_legal_basis: _builtins.str = ...,
         request_id: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["effective_from", b"effective_from"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["change_legal_basis", b"change_legal_basis", "change_summary", b"change_summary", "effective_from", b"effective_from", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
@@ -408,8 +423,6 @@ class ReviseInspectionItemRequest(_message.Message):
     CHANGE_SUMMARY_FIELD_NUMBER: _builtins.int
     CHANGE_LEGAL_BASIS_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
-    effective_from: _builtins.str
-    """First day the revised version is in force (YYYY-MM-DD)."""
     change_summary: _builtins.str
     """What changed, in words."""
     change_legal_basis: _builtins.str
@@ -420,16 +433,20 @@ class ReviseInspectionItemRequest(_message.Message):
     def item(self) -> _items_pb2.InspectionItem:
         """The item as revised (code names the item)."""
 
+    @_builtins.property
+    def effective_from(self) -> _date_pb2.Date:
+        """First day the revised version is in force."""
+
     def __init__(
         self,
         *,
         item: _items_pb2.InspectionItem | None = ...,
-        effective_from: _builtins.str = ...,
+        effective_from: _date_pb2.Date | None = ...,
         change_summary: _builtins.str = ...,
         change_legal_basis: _builtins.str = ...,
         request_id: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["item", b"item"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["effective_from", b"effective_from", "item", b"item"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["change_legal_basis", b"change_legal_basis", "change_summary", b"change_summary", "effective_from", b"effective_from", "item", b"item", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...

@@ -11,6 +11,7 @@ from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.type import date_pb2 as _date_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -64,6 +65,7 @@ class InspectionResult(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    NAME_FIELD_NUMBER: _builtins.int
     DRAW_ID_FIELD_NUMBER: _builtins.int
     POSITION_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
@@ -79,6 +81,10 @@ class InspectionResult(_message.Message):
     RECORD_TIME_FIELD_NUMBER: _builtins.int
     CORRECTION_REASON_FIELD_NUMBER: _builtins.int
     RECORD_ID_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"draws/{draw}/assignments/{position}/result": the result of one assignment (all its versions share
+    the name; `version` tells them apart). Follow-ups and objections name results the same way.
+    """
     draw_id: _builtins.str
     """The draw whose assignment was inspected."""
     position: _builtins.int
@@ -89,8 +95,6 @@ class InspectionResult(_message.Message):
     """The inspected object (output only: taken from the assignment)."""
     outcome: Global___Outcome.ValueType
     """What the inspection found; required."""
-    inspected_on: _builtins.str
-    """Last day of the inspection (YYYY-MM-DD); the publication deadline counts from it."""
     findings: _builtins.str
     """What the inspectors found (required when a problem was found)."""
     penalty_decision_number: _builtins.str
@@ -106,6 +110,10 @@ class InspectionResult(_message.Message):
     record_id: _builtins.str
     """Stable id "<draw_id>/<position>/v<version>" (output only)."""
     @_builtins.property
+    def inspected_on(self) -> _date_pb2.Date:
+        """Last day of the inspection; the publication deadline counts from it."""
+
+    @_builtins.property
     def attachment_sha256(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """SHA-256 (64 lower-case hex digits) of each attachment (photos, records) kept elsewhere."""
 
@@ -116,12 +124,13 @@ class InspectionResult(_message.Message):
     def __init__(
         self,
         *,
+        name: _builtins.str = ...,
         draw_id: _builtins.str = ...,
         position: _builtins.int = ...,
         version: _builtins.int = ...,
         credit_code: _builtins.str = ...,
         outcome: Global___Outcome.ValueType = ...,
-        inspected_on: _builtins.str = ...,
+        inspected_on: _date_pb2.Date | None = ...,
         findings: _builtins.str = ...,
         attachment_sha256: _abc.Iterable[_builtins.str] | None = ...,
         penalty_decision_number: _builtins.str = ...,
@@ -132,9 +141,9 @@ class InspectionResult(_message.Message):
         correction_reason: _builtins.str = ...,
         record_id: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["record_time", b"record_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["inspected_on", b"inspected_on", "record_time", b"record_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachment_sha256", b"attachment_sha256", "correction_reason", b"correction_reason", "credit_code", b"credit_code", "draw_id", b"draw_id", "findings", b"findings", "inspected_on", b"inspected_on", "outcome", b"outcome", "penalty_decision_number", b"penalty_decision_number", "position", b"position", "record_id", b"record_id", "record_time", b"record_time", "recorded_by", b"recorded_by", "referral_note", b"referral_note", "referred_to_judicial", b"referred_to_judicial", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachment_sha256", b"attachment_sha256", "correction_reason", b"correction_reason", "credit_code", b"credit_code", "draw_id", b"draw_id", "findings", b"findings", "inspected_on", b"inspected_on", "name", b"name", "outcome", b"outcome", "penalty_decision_number", b"penalty_decision_number", "position", b"position", "record_id", b"record_id", "record_time", b"record_time", "recorded_by", b"recorded_by", "referral_note", b"referral_note", "referred_to_judicial", b"referred_to_judicial", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -206,25 +215,21 @@ class GetResultRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    DRAW_ID_FIELD_NUMBER: _builtins.int
-    POSITION_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
-    draw_id: _builtins.str
-    """The draw of the assignment."""
-    position: _builtins.int
-    """Position of the assignment in its draw (1-based)."""
+    name: _builtins.str
+    """The result, "draws/{draw}/assignments/{position}/result"."""
     version: _builtins.int
     """0 means the latest version."""
     def __init__(
         self,
         *,
-        draw_id: _builtins.str = ...,
-        position: _builtins.int = ...,
+        name: _builtins.str = ...,
         version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["draw_id", b"draw_id", "position", b"position", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

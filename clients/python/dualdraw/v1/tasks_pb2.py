@@ -24,10 +24,12 @@ _sym_db = _symbol_database.Default()
 
 from dualdraw.v1 import directory_pb2 as dualdraw_dot_v1_dot_directory__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
+from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from google.type import decimal_pb2 as google_dot_type_dot_decimal__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x64ualdraw/v1/tasks.proto\x12\x0b\x64ualdraw.v1\x1a\x1b\x64ualdraw/v1/directory.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"@\n\tTaskScope\x12\x19\n\x0bregion_code\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01\x12\x18\n\nindustries\x18\x02 \x03(\tB\x04\xe2\x41\x01\x01\"\xca\x03\n\x04Task\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\titem_code\x18\x02 \x01(\tB\x05\xe2\x41\x02\x01\x05\x12\x1c\n\rdepartment_id\x18\x03 \x01(\tB\x05\xe2\x41\x02\x02\x05\x12\x14\n\x05ratio\x18\x04 \x01(\tB\x05\xe2\x41\x02\x01\x05\x12\x18\n\tteam_size\x18\x05 \x01(\x05\x42\x05\xe2\x41\x02\x01\x05\x12,\n\x05scope\x18\x06 \x01(\x0b\x32\x16.dualdraw.v1.TaskScopeB\x05\xe2\x41\x02\x01\x05\x12\x14\n\x05title\x18\x07 \x01(\tB\x05\xe2\x41\x02\x01\x05\x12\x35\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x15\n\x07\x64raw_id\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12.\n\x06policy\x18\n \x01(\x0b\x32\x17.dualdraw.v1.TaskPolicyB\x05\xe2\x41\x02\x01\x05\x12\x16\n\x07plan_id\x18\x0b \x01(\tB\x05\xe2\x41\x02\x01\x05\x12\x1c\n\rplan_entry_id\x18\x0c \x01(\tB\x05\xe2\x41\x02\x01\x05\x12\x1a\n\x0bplan_period\x18\r \x01(\x05\x42\x05\xe2\x41\x02\x01\x05\x12\x18\n\trehearsal\x18\x0e \x01(\x08\x42\x05\xe2\x41\x02\x01\x05\x12\x1a\n\x0cplan_version\x18\x0f \x01(\x05\x42\x04\xe2\x41\x01\x03\"S\n\nClassRatio\x12\x30\n\nrisk_class\x18\x01 \x01(\x0e\x32\x16.dualdraw.v1.RiskClassB\x04\xe2\x41\x01\x02\x12\x13\n\x05ratio\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"\xb4\x05\n\nTaskPolicy\x12\x33\n\x0c\x63lass_ratios\x18\x01 \x03(\x0b\x32\x17.dualdraw.v1.ClassRatioB\x04\xe2\x41\x01\x01\x12!\n\x13\x63omplaint_threshold\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x1f\n\x11raise_window_days\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12(\n\x1araise_on_serious_violation\x18\x04 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12.\n\x08raise_to\x18\x05 \x01(\x0e\x32\x16.dualdraw.v1.RiskClassB\x04\xe2\x41\x01\x01\x12\x1b\n\rfrequency_cap\x18\x06 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x1e\n\x10no_frequency_cap\x18\x07 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x16\n\x08\x63\x61mpaign\x18\x08 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x15\n\x07\x63\x65ntral\x18\t \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x1a\n\x0c\x63ross_office\x18\n \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x1b\n\rrecent_cycles\x18\x0b \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x1a\n\x0cworkload_cap\x18\x0c \x01(\x05\x42\x04\xe2\x41\x01\x01\x12(\n\x1a\x63ooperating_department_ids\x18\r \x03(\tB\x04\xe2\x41\x01\x01\x12#\n\x15\x63ooperating_team_size\x18\x0e \x01(\x05\x42\x04\xe2\x41\x01\x01\x12N\n\x11\x63ooperating_lines\x18\x0f \x03(\x0b\x32-.dualdraw.v1.TaskPolicy.CooperatingLinesEntryB\x04\xe2\x41\x01\x01\x12:\n\x0bother_level\x18\x10 \x01(\x0e\x32\x1f.dualdraw.v1.OtherLevelHandlingB\x04\xe2\x41\x01\x01\x1a\x37\n\x15\x43ooperatingLinesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"T\n\x11\x43reateTaskRequest\x12%\n\x04task\x18\x01 \x01(\x0b\x32\x11.dualdraw.v1.TaskB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"\"\n\x0eGetTaskRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"b\n\x10ListTasksRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x1b\n\rdepartment_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"N\n\x11ListTasksResponse\x12 \n\x05tasks\x18\x01 \x03(\x0b\x32\x11.dualdraw.v1.Task\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*{\n\x12OtherLevelHandling\x12$\n OTHER_LEVEL_HANDLING_UNSPECIFIED\x10\x00\x12 \n\x1cOTHER_LEVEL_HANDLING_EXCLUDE\x10\x01\x12\x1d\n\x19OTHER_LEVEL_HANDLING_JOIN\x10\x02\x32\xd5\x01\n\x0bTaskService\x12?\n\nCreateTask\x12\x1e.dualdraw.v1.CreateTaskRequest\x1a\x11.dualdraw.v1.Task\x12\x39\n\x07GetTask\x12\x1b.dualdraw.v1.GetTaskRequest\x1a\x11.dualdraw.v1.Task\x12J\n\tListTasks\x12\x1d.dualdraw.v1.ListTasksRequest\x1a\x1e.dualdraw.v1.ListTasksResponseB[\n\x0forg.dualdraw.v1B\nTasksProtoP\x01Z:github.com/dualdraw/dualdraw/gen/go/dualdraw/v1;dualdrawv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x64ualdraw/v1/tasks.proto\x12\x0b\x64ualdraw.v1\x1a\x1b\x64ualdraw/v1/directory.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19google/type/decimal.proto\"@\n\tTaskScope\x12\x19\n\x0bregion_code\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01\x12\x18\n\nindustries\x18\x02 \x03(\tB\x04\xe2\x41\x01\x01\"\x9a\x04\n\x04Task\x12\x12\n\x04name\x18\x10 \x01(\tB\x04\xe2\x41\x01\x08\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\titem_code\x18\x02 \x01(\tB\x05\xe2\x41\x02\x01\x05\x12\x1c\n\rdepartment_id\x18\x03 \x01(\tB\x05\xe2\x41\x02\x02\x05\x12*\n\x05ratio\x18\x04 \x01(\x0b\x32\x14.google.type.DecimalB\x05\xe2\x41\x02\x01\x05\x12\x18\n\tteam_size\x18\x05 \x01(\x05\x42\x05\xe2\x41\x02\x01\x05\x12,\n\x05scope\x18\x06 \x01(\x0b\x32\x16.dualdraw.v1.TaskScopeB\x05\xe2\x41\x02\x01\x05\x12\x14\n\x05title\x18\x07 \x01(\tB\x05\xe2\x41\x02\x01\x05\x12\x35\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x15\n\x07\x64raw_id\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12.\n\x06policy\x18\n \x01(\x0b\x32\x17.dualdraw.v1.TaskPolicyB\x05\xe2\x41\x02\x01\x05\x12\x16\n\x07plan_id\x18\x0b \x01(\tB\x05\xe2\x41\x02\x01\x05\x12\x1c\n\rplan_entry_id\x18\x0c \x01(\tB\x05\xe2\x41\x02\x01\x05\x12\x1a\n\x0bplan_period\x18\r \x01(\x05\x42\x05\xe2\x41\x02\x01\x05\x12\x18\n\trehearsal\x18\x0e \x01(\x08\x42\x05\xe2\x41\x02\x01\x05\x12\x1a\n\x0cplan_version\x18\x0f \x01(\x05\x42\x04\xe2\x41\x01\x03:$\xea\x41!\n\x11\x64ualdraw.org/Task\x12\x0ctasks/{task}\"i\n\nClassRatio\x12\x30\n\nrisk_class\x18\x01 \x01(\x0e\x32\x16.dualdraw.v1.RiskClassB\x04\xe2\x41\x01\x02\x12)\n\x05ratio\x18\x02 \x01(\x0b\x32\x14.google.type.DecimalB\x04\xe2\x41\x01\x02\"\xb4\x05\n\nTaskPolicy\x12\x33\n\x0c\x63lass_ratios\x18\x01 \x03(\x0b\x32\x17.dualdraw.v1.ClassRatioB\x04\xe2\x41\x01\x01\x12!\n\x13\x63omplaint_threshold\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x1f\n\x11raise_window_days\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12(\n\x1araise_on_serious_violation\x18\x04 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12.\n\x08raise_to\x18\x05 \x01(\x0e\x32\x16.dualdraw.v1.RiskClassB\x04\xe2\x41\x01\x01\x12\x1b\n\rfrequency_cap\x18\x06 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x1e\n\x10no_frequency_cap\x18\x07 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x16\n\x08\x63\x61mpaign\x18\x08 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x15\n\x07\x63\x65ntral\x18\t \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x1a\n\x0c\x63ross_office\x18\n \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x1b\n\rrecent_cycles\x18\x0b \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x1a\n\x0cworkload_cap\x18\x0c \x01(\x05\x42\x04\xe2\x41\x01\x01\x12(\n\x1a\x63ooperating_department_ids\x18\r \x03(\tB\x04\xe2\x41\x01\x01\x12#\n\x15\x63ooperating_team_size\x18\x0e \x01(\x05\x42\x04\xe2\x41\x01\x01\x12N\n\x11\x63ooperating_lines\x18\x0f \x03(\x0b\x32-.dualdraw.v1.TaskPolicy.CooperatingLinesEntryB\x04\xe2\x41\x01\x01\x12:\n\x0bother_level\x18\x10 \x01(\x0e\x32\x1f.dualdraw.v1.OtherLevelHandlingB\x04\xe2\x41\x01\x01\x1a\x37\n\x15\x43ooperatingLinesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"T\n\x11\x43reateTaskRequest\x12%\n\x04task\x18\x01 \x01(\x0b\x32\x11.dualdraw.v1.TaskB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\":\n\x0eGetTaskRequest\x12(\n\x04name\x18\x01 \x01(\tB\x1a\xe2\x41\x01\x02\xfa\x41\x13\n\x11\x64ualdraw.org/Task\"b\n\x10ListTasksRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x1b\n\rdepartment_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"N\n\x11ListTasksResponse\x12 \n\x05tasks\x18\x01 \x03(\x0b\x32\x11.dualdraw.v1.Task\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*{\n\x12OtherLevelHandling\x12$\n OTHER_LEVEL_HANDLING_UNSPECIFIED\x10\x00\x12 \n\x1cOTHER_LEVEL_HANDLING_EXCLUDE\x10\x01\x12\x1d\n\x19OTHER_LEVEL_HANDLING_JOIN\x10\x02\x32\xd5\x01\n\x0bTaskService\x12?\n\nCreateTask\x12\x1e.dualdraw.v1.CreateTaskRequest\x1a\x11.dualdraw.v1.Task\x12\x39\n\x07GetTask\x12\x1b.dualdraw.v1.GetTaskRequest\x1a\x11.dualdraw.v1.Task\x12J\n\tListTasks\x12\x1d.dualdraw.v1.ListTasksRequest\x1a\x1e.dualdraw.v1.ListTasksResponseB[\n\x0forg.dualdraw.v1B\nTasksProtoP\x01Z:github.com/dualdraw/dualdraw/gen/go/dualdraw/v1;dualdrawv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,6 +41,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TASKSCOPE'].fields_by_name['region_code']._serialized_options = b'\342A\001\001'
   _globals['_TASKSCOPE'].fields_by_name['industries']._loaded_options = None
   _globals['_TASKSCOPE'].fields_by_name['industries']._serialized_options = b'\342A\001\001'
+  _globals['_TASK'].fields_by_name['name']._loaded_options = None
+  _globals['_TASK'].fields_by_name['name']._serialized_options = b'\342A\001\010'
   _globals['_TASK'].fields_by_name['id']._loaded_options = None
   _globals['_TASK'].fields_by_name['id']._serialized_options = b'\342A\001\003'
   _globals['_TASK'].fields_by_name['item_code']._loaded_options = None
@@ -69,6 +73,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TASK'].fields_by_name['rehearsal']._serialized_options = b'\342A\002\001\005'
   _globals['_TASK'].fields_by_name['plan_version']._loaded_options = None
   _globals['_TASK'].fields_by_name['plan_version']._serialized_options = b'\342A\001\003'
+  _globals['_TASK']._loaded_options = None
+  _globals['_TASK']._serialized_options = b'\352A!\n\021dualdraw.org/Task\022\014tasks/{task}'
   _globals['_CLASSRATIO'].fields_by_name['risk_class']._loaded_options = None
   _globals['_CLASSRATIO'].fields_by_name['risk_class']._serialized_options = b'\342A\001\002'
   _globals['_CLASSRATIO'].fields_by_name['ratio']._loaded_options = None
@@ -111,34 +117,34 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATETASKREQUEST'].fields_by_name['task']._serialized_options = b'\342A\001\002'
   _globals['_CREATETASKREQUEST'].fields_by_name['request_id']._loaded_options = None
   _globals['_CREATETASKREQUEST'].fields_by_name['request_id']._serialized_options = b'\342A\001\001'
-  _globals['_GETTASKREQUEST'].fields_by_name['id']._loaded_options = None
-  _globals['_GETTASKREQUEST'].fields_by_name['id']._serialized_options = b'\342A\001\002'
+  _globals['_GETTASKREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_GETTASKREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\023\n\021dualdraw.org/Task'
   _globals['_LISTTASKSREQUEST'].fields_by_name['page_size']._loaded_options = None
   _globals['_LISTTASKSREQUEST'].fields_by_name['page_size']._serialized_options = b'\342A\001\001'
   _globals['_LISTTASKSREQUEST'].fields_by_name['page_token']._loaded_options = None
   _globals['_LISTTASKSREQUEST'].fields_by_name['page_token']._serialized_options = b'\342A\001\001'
   _globals['_LISTTASKSREQUEST'].fields_by_name['department_id']._loaded_options = None
   _globals['_LISTTASKSREQUEST'].fields_by_name['department_id']._serialized_options = b'\342A\001\001'
-  _globals['_OTHERLEVELHANDLING']._serialized_start=1744
-  _globals['_OTHERLEVELHANDLING']._serialized_end=1867
-  _globals['_TASKSCOPE']._serialized_start=135
-  _globals['_TASKSCOPE']._serialized_end=199
-  _globals['_TASK']._serialized_start=202
-  _globals['_TASK']._serialized_end=660
-  _globals['_CLASSRATIO']._serialized_start=662
-  _globals['_CLASSRATIO']._serialized_end=745
-  _globals['_TASKPOLICY']._serialized_start=748
-  _globals['_TASKPOLICY']._serialized_end=1440
-  _globals['_TASKPOLICY_COOPERATINGLINESENTRY']._serialized_start=1385
-  _globals['_TASKPOLICY_COOPERATINGLINESENTRY']._serialized_end=1440
-  _globals['_CREATETASKREQUEST']._serialized_start=1442
-  _globals['_CREATETASKREQUEST']._serialized_end=1526
-  _globals['_GETTASKREQUEST']._serialized_start=1528
-  _globals['_GETTASKREQUEST']._serialized_end=1562
-  _globals['_LISTTASKSREQUEST']._serialized_start=1564
-  _globals['_LISTTASKSREQUEST']._serialized_end=1662
-  _globals['_LISTTASKSRESPONSE']._serialized_start=1664
-  _globals['_LISTTASKSRESPONSE']._serialized_end=1742
-  _globals['_TASKSERVICE']._serialized_start=1870
-  _globals['_TASKSERVICE']._serialized_end=2083
+  _globals['_OTHERLEVELHANDLING']._serialized_start=1924
+  _globals['_OTHERLEVELHANDLING']._serialized_end=2047
+  _globals['_TASKSCOPE']._serialized_start=189
+  _globals['_TASKSCOPE']._serialized_end=253
+  _globals['_TASK']._serialized_start=256
+  _globals['_TASK']._serialized_end=794
+  _globals['_CLASSRATIO']._serialized_start=796
+  _globals['_CLASSRATIO']._serialized_end=901
+  _globals['_TASKPOLICY']._serialized_start=904
+  _globals['_TASKPOLICY']._serialized_end=1596
+  _globals['_TASKPOLICY_COOPERATINGLINESENTRY']._serialized_start=1541
+  _globals['_TASKPOLICY_COOPERATINGLINESENTRY']._serialized_end=1596
+  _globals['_CREATETASKREQUEST']._serialized_start=1598
+  _globals['_CREATETASKREQUEST']._serialized_end=1682
+  _globals['_GETTASKREQUEST']._serialized_start=1684
+  _globals['_GETTASKREQUEST']._serialized_end=1742
+  _globals['_LISTTASKSREQUEST']._serialized_start=1744
+  _globals['_LISTTASKSREQUEST']._serialized_end=1842
+  _globals['_LISTTASKSRESPONSE']._serialized_start=1844
+  _globals['_LISTTASKSRESPONSE']._serialized_end=1922
+  _globals['_TASKSERVICE']._serialized_start=2050
+  _globals['_TASKSERVICE']._serialized_end=2263
 # @@protoc_insertion_point(module_scope)

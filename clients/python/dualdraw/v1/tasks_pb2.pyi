@@ -10,6 +10,7 @@ from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.type import decimal_pb2 as _decimal_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -81,6 +82,7 @@ class Task(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    NAME_FIELD_NUMBER: _builtins.int
     ID_FIELD_NUMBER: _builtins.int
     ITEM_CODE_FIELD_NUMBER: _builtins.int
     DEPARTMENT_ID_FIELD_NUMBER: _builtins.int
@@ -96,14 +98,14 @@ class Task(_message.Message):
     PLAN_PERIOD_FIELD_NUMBER: _builtins.int
     REHEARSAL_FIELD_NUMBER: _builtins.int
     PLAN_VERSION_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"tasks/{task}", the task's resource name."""
     id: _builtins.str
-    """Assigned by the server, e.g. "t-3f2a9c1b7d4e"."""
+    """Assigned by the server, e.g. "t-3f2a9c1b7d4e" (the {task} of the name)."""
     item_code: _builtins.str
     """The inspection item drawn for (InspectionItem.code)."""
     department_id: _builtins.str
     """The department that draws; objects come from its jurisdiction."""
-    ratio: _builtins.str
-    """Share of eligible objects to draw, a decimal string in (0, 1], e.g. "0.05"."""
     team_size: _builtins.int
     """Inspectors per team; at least 2 (Art. 10). 0 on a planned task: the plan entry's, else its item
     version's.
@@ -125,6 +127,10 @@ class Task(_message.Message):
     plan_version: _builtins.int
     """Output only: the plan version in force when the task was created."""
     @_builtins.property
+    def ratio(self) -> _decimal_pb2.Decimal:
+        """Share of eligible objects to draw, in (0, 1], e.g. "0.05" (at most 6 decimals)."""
+
+    @_builtins.property
     def scope(self) -> Global___TaskScope:
         """Narrows the objects the task covers; unset: the whole jurisdiction."""
 
@@ -142,10 +148,11 @@ class Task(_message.Message):
     def __init__(
         self,
         *,
+        name: _builtins.str = ...,
         id: _builtins.str = ...,
         item_code: _builtins.str = ...,
         department_id: _builtins.str = ...,
-        ratio: _builtins.str = ...,
+        ratio: _decimal_pb2.Decimal | None = ...,
         team_size: _builtins.int = ...,
         scope: Global___TaskScope | None = ...,
         title: _builtins.str = ...,
@@ -158,9 +165,9 @@ class Task(_message.Message):
         rehearsal: _builtins.bool = ...,
         plan_version: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "policy", b"policy", "scope", b"scope"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "policy", b"policy", "ratio", b"ratio", "scope", b"scope"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "department_id", b"department_id", "draw_id", b"draw_id", "id", b"id", "item_code", b"item_code", "plan_entry_id", b"plan_entry_id", "plan_id", b"plan_id", "plan_period", b"plan_period", "plan_version", b"plan_version", "policy", b"policy", "ratio", b"ratio", "rehearsal", b"rehearsal", "scope", b"scope", "team_size", b"team_size", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "department_id", b"department_id", "draw_id", b"draw_id", "id", b"id", "item_code", b"item_code", "name", b"name", "plan_entry_id", b"plan_entry_id", "plan_id", b"plan_id", "plan_period", b"plan_period", "plan_version", b"plan_version", "policy", b"policy", "ratio", b"ratio", "rehearsal", b"rehearsal", "scope", b"scope", "team_size", b"team_size", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -176,15 +183,17 @@ class ClassRatio(_message.Message):
     RATIO_FIELD_NUMBER: _builtins.int
     risk_class: _directory_pb2.RiskClass.ValueType
     """The class the ratio applies to; required."""
-    ratio: _builtins.str
-    """Decimal string in (0, 1]; general items are capped (0.2 by default), key items may go to 1 (Art. 8)."""
+    @_builtins.property
+    def ratio(self) -> _decimal_pb2.Decimal:
+        """In (0, 1]; general items are capped (0.2 by default), key items may go to 1 (Art. 8)."""
+
     def __init__(
         self,
         *,
         risk_class: _directory_pb2.RiskClass.ValueType = ...,
-        ratio: _builtins.str = ...,
+        ratio: _decimal_pb2.Decimal | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["ratio", b"ratio"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["ratio", b"ratio", "risk_class", b"risk_class"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
@@ -340,17 +349,17 @@ class GetTaskRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    ID_FIELD_NUMBER: _builtins.int
-    id: _builtins.str
-    """The task's id."""
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """The task, "tasks/{task}"."""
     def __init__(
         self,
         *,
-        id: _builtins.str = ...,
+        name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -4,6 +4,7 @@ isort:skip_file
 Verifiable draws and the tamper-evident audit log (docs/DRAW-ALGORITHM.md)."""
 
 from collections import abc as _abc
+from dualdraw.v1 import draws_pb2 as _draws_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
@@ -48,46 +49,6 @@ ENTROPY_SOURCE_KIND_BEACON: EntropySourceKind.ValueType  # 2
 ENTROPY_SOURCE_KIND_LOCAL_SECRET: EntropySourceKind.ValueType  # 3
 """A server secret, for demos and tests only ("local-secret")."""
 Global___EntropySourceKind: _TypeAlias = EntropySourceKind  # noqa: Y015
-
-class _AbandonReason:
-    ValueType = _typing.NewType("ValueType", _builtins.int)
-    V: _TypeAlias = ValueType  # noqa: Y015
-
-class _AbandonReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AbandonReason.ValueType], _builtins.type):
-    DESCRIPTOR: _descriptor.EnumDescriptor
-    ABANDON_REASON_UNSPECIFIED: _AbandonReason.ValueType  # 0
-    """Not set: refused."""
-    ABANDON_REASON_DATA_ERROR: _AbandonReason.ValueType  # 1
-    """The directory data the draw used was wrong."""
-    ABANDON_REASON_RULES_ERROR: _AbandonReason.ValueType  # 2
-    """The exclusion rules the draw used were wrong."""
-    ABANDON_REASON_ENTROPY_FAILED: _AbandonReason.ValueType  # 3
-    """The entropy did not arrive or cannot be used."""
-    ABANDON_REASON_TASK_CHANGED: _AbandonReason.ValueType  # 4
-    """The task changed after the commit."""
-    ABANDON_REASON_ORDERED_BY_SUPERVISOR: _AbandonReason.ValueType  # 5
-    """A supervising authority ordered it."""
-    ABANDON_REASON_OTHER: _AbandonReason.ValueType  # 6
-    """Another reason, said in the note."""
-
-class AbandonReason(_AbandonReason, metaclass=_AbandonReasonEnumTypeWrapper):
-    """Why a draw is abandoned (docs/DRAW-ALGORITHM.md §3)."""
-
-ABANDON_REASON_UNSPECIFIED: AbandonReason.ValueType  # 0
-"""Not set: refused."""
-ABANDON_REASON_DATA_ERROR: AbandonReason.ValueType  # 1
-"""The directory data the draw used was wrong."""
-ABANDON_REASON_RULES_ERROR: AbandonReason.ValueType  # 2
-"""The exclusion rules the draw used were wrong."""
-ABANDON_REASON_ENTROPY_FAILED: AbandonReason.ValueType  # 3
-"""The entropy did not arrive or cannot be used."""
-ABANDON_REASON_TASK_CHANGED: AbandonReason.ValueType  # 4
-"""The task changed after the commit."""
-ABANDON_REASON_ORDERED_BY_SUPERVISOR: AbandonReason.ValueType  # 5
-"""A supervising authority ordered it."""
-ABANDON_REASON_OTHER: AbandonReason.ValueType  # 6
-"""Another reason, said in the note."""
-Global___AbandonReason: _TypeAlias = AbandonReason  # noqa: Y015
 
 class _SubstitutionReason:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -383,7 +344,7 @@ class AbandonDrawRequest(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
     """The draw to abandon."""
-    reason: Global___AbandonReason.ValueType
+    reason: _draws_pb2.AbandonReason.ValueType
     """Why; required."""
     note: _builtins.str
     """Free-text note on why; published with the abandoned draw."""
@@ -393,7 +354,7 @@ class AbandonDrawRequest(_message.Message):
         self,
         *,
         draw_id: _builtins.str = ...,
-        reason: Global___AbandonReason.ValueType = ...,
+        reason: _draws_pb2.AbandonReason.ValueType = ...,
         note: _builtins.str = ...,
         request_id: _builtins.str = ...,
     ) -> None: ...

@@ -7,7 +7,7 @@ import argparse
 from dualdraw.v1 import items_pb2, tasks_pb2
 
 from ..client import DualdrawClient
-from ..decimals import decimal_text, to_decimal
+from ..decimals import decimal_pb, decimal_text
 from ..i18n import _
 from ..progress import spinner
 from .draws import BEACON_ROUND_WITH_DRAW_HELP, add_beacon_round, show_draw
@@ -56,7 +56,7 @@ def _task_pairs(task: tasks_pb2.Task) -> list[tuple[str, str]]:
         ("title", task.title),
         ("item", task.item_code),
         ("department", task.department_id),
-        ("ratio", task.ratio),
+        ("ratio", decimal_text(task.ratio)),
         ("team size", str(task.team_size)),
         ("region", task.scope.region_code or _("(whole territory)")),
         ("industries", ", ".join(task.scope.industries) or _("(all)")),
@@ -120,15 +120,15 @@ def _cmd_items_create(client: DualdrawClient, args: argparse.Namespace, out: Out
         business_line=args.business_line,
         required_speciality=args.speciality,
         kind=args.kind,
-        default_ratio=to_decimal(args.default_ratio),
+        default_ratio=decimal_pb(args.default_ratio),
         department_id=args.department,
         target_scope=args.target_scope or "",
         frequency_cap=args.frequency_cap or 0,
         unqualified_assistant=args.unqualified_assistant,
         team_size=args.team_size or 0,
-        days_per_inspection=to_decimal(args.days_per_inspection),
-        cost_per_inspection=to_decimal(args.cost_per_inspection),
-        testing_fee=to_decimal(args.testing_fee),
+        days_per_inspection=decimal_pb(args.days_per_inspection),
+        cost_per_inspection=decimal_pb(args.cost_per_inspection),
+        testing_fee=decimal_pb(args.testing_fee),
     )
     created = client.create_item(item, request_id=idempotency_key(args))
     if out.json:
@@ -171,7 +171,7 @@ def _cmd_tasks_create(client: DualdrawClient, args: argparse.Namespace, out: Out
     task = tasks_pb2.Task(
         item_code=args.item or "",
         department_id=department or "",
-        ratio=args.ratio or "",
+        ratio=decimal_pb(args.ratio),
         team_size=args.team_size,
         plan_id=args.plan or "",
         plan_entry_id=args.entry or "",
@@ -221,7 +221,8 @@ def _task_policy(args: argparse.Namespace) -> tasks_pb2.TaskPolicy | None:
         return None
     return tasks_pb2.TaskPolicy(
         class_ratios=[
-            tasks_pb2.ClassRatio(risk_class=risk_class_value(c), ratio=r) for c, r in args.class_ratio or []
+            tasks_pb2.ClassRatio(risk_class=risk_class_value(c), ratio=decimal_pb(r))
+            for c, r in args.class_ratio or []
         ],
         complaint_threshold=args.complaint_threshold or 0,
         raise_window_days=args.raise_window_days or 0,
@@ -256,7 +257,7 @@ def _cmd_tasks_list(client: DualdrawClient, args: argparse.Namespace, out: Outpu
             t.id,
             t.item_code,
             t.department_id,
-            t.ratio,
+            decimal_text(t.ratio),
             str(t.team_size),
             t.scope.region_code,
             ",".join(t.scope.industries),

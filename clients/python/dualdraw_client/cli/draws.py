@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from dualdraw.v1 import draws_pb2
 
 from ..client import DualdrawClient
+from ..dates import date_text
+from ..decimals import decimal_text
 from ..i18n import _
 from ..progress import spinner
 from .options import add_command, add_group, idempotency_key, iso_date, limited, positive_int
@@ -29,7 +31,7 @@ def draw_pairs(draw: draws_pb2.Draw) -> list[tuple[str, str]]:
         ("draw", draw.id),
         *rehearsal,
         ("task", draw.task_id),
-        ("as of", draw.as_of),
+        ("as of", date_text(draw.as_of)),
         ("created", " by ".join(p for p in (show_time(draw.create_time), draw.actor) if p)),
         ("algorithm", draw.algorithm_version),
         ("seed", draw.seed),
@@ -38,7 +40,7 @@ def draw_pairs(draw: draws_pb2.Draw) -> list[tuple[str, str]]:
         ("state", draw_state_name(draw.state)),
         ("manifest hash", draw.manifest_hash),
         ("rule set", rule_set),
-        ("ratio", draw.ratio),
+        ("ratio", decimal_text(draw.ratio)),
         ("team size", str(draw.team_size)),
         ("in scope", str(draw.in_scope_count)),
         ("excluded", str(draw.excluded_count)),
@@ -134,7 +136,7 @@ def _cmd_draws_list(client: DualdrawClient, args: argparse.Namespace, out: Outpu
         lambda d: [
             d.id,
             d.task_id,
-            d.as_of,
+            date_text(d.as_of),
             show_time(d.create_time),
             d.actor,
             str(d.in_scope_count),

@@ -8,6 +8,8 @@ import argparse
 from dualdraw.v1 import plans_pb2, tasks_pb2
 
 from ..client import DualdrawClient
+from ..dates import date_pb, date_text
+from ..decimals import decimal_pb, decimal_text
 from ..i18n import _
 from .draws import add_beacon_round, show_draw
 from .options import (
@@ -82,12 +84,15 @@ def _entry_rows(plan: plans_pb2.Plan) -> list[str]:
                 e.id,
                 e.item_code,
                 str(e.item_version),
-                e.ratio + "".join(f" {risk_class_letter(c.risk_class)}={c.ratio}" for c in e.class_ratios),
-                f"{e.window_start}..{e.window_end}",
+                decimal_text(e.ratio)
+                + "".join(
+                    f" {risk_class_letter(c.risk_class)}={decimal_text(c.ratio)}" for c in e.class_ratios
+                ),
+                f"{date_text(e.window_start)}..{date_text(e.window_end)}",
                 str(e.frequency),
                 str(e.team_size or _(ITEM_S)),
-                e.days_per_inspection or _(ITEM_S),
-                e.cost_per_inspection or _(ITEM_S),
+                decimal_text(e.days_per_inspection) or _(ITEM_S),
+                decimal_text(e.cost_per_inspection) or _(ITEM_S),
                 _cooperating_text(e),
                 _rules_text(e.rules if e.HasField("rules") else DEFAULT_RULES),
             ]
@@ -192,19 +197,20 @@ def _entry(args: argparse.Namespace, entry_id: str = "") -> plans_pb2.PlanEntry:
         id=entry_id,
         item_code=args.item or "",
         item_version=args.item_version or 0,
-        ratio=args.ratio or "",
+        ratio=decimal_pb(args.ratio),
         class_ratios=[
-            tasks_pb2.ClassRatio(risk_class=risk_class_value(c), ratio=r) for c, r in args.class_ratio or []
+            tasks_pb2.ClassRatio(risk_class=risk_class_value(c), ratio=decimal_pb(r))
+            for c, r in args.class_ratio or []
         ],
-        window_start=args.window_start or "",
-        window_end=args.window_end or "",
+        window_start=date_pb(args.window_start),
+        window_end=date_pb(args.window_end),
         frequency=args.frequency or 0,
         cooperating_department_ids=[dept for dept, _ in args.cooperating or []],
         cooperating_lines={dept: line for dept, line in args.cooperating or [] if line},
         central=args.central,
         team_size=args.team_size or 0,
-        days_per_inspection=args.days_per_inspection or "",
-        cost_per_inspection=args.cost_per_inspection or "",
+        days_per_inspection=decimal_pb(args.days_per_inspection),
+        cost_per_inspection=decimal_pb(args.cost_per_inspection),
         rules=_rules(args),
     )
 
@@ -272,12 +278,12 @@ def _cmd_list(client: DualdrawClient, args: argparse.Namespace, out: Output) -> 
 
 
 def _cmd_estimate(client: DualdrawClient, args: argparse.Namespace, out: Output) -> int:
-    estimate = client.estimate_plan(args.plan, version=args.version or 0, as_of=args.as_of or "")
+    estimate = client.estimate_plan(args.plan, version=args.version or 0, as_of=args.as_of)
     if out.json:
         out.document(estimate)
         return 0
     message = _("plan {plan} version {version}, directory and rules as of {as_of}")
-    out.line(message.format(plan=estimate.plan_id, version=estimate.version, as_of=estimate.as_of))
+    out.line(message.format(plan=estimate.plan_id, version=estimate.version, as_of=date_text(estimate.as_of)))
     rows = []
     for e in estimate.entries:
         for p in e.periods:
@@ -286,14 +292,14 @@ def _cmd_estimate(client: DualdrawClient, args: argparse.Namespace, out: Output)
                     e.entry_id,
                     e.item_code,
                     str(p.period),
-                    f"{p.start}..{p.end}",
+                    f"{date_text(p.start)}..{date_text(p.end)}",
                     str(e.in_scope),
                     str(e.excluded),
                     " ".join(f"{risk_class_letter(c.risk_class)}={c.count}" for c in p.draws),
                     str(p.inspections),
-                    p.inspector_days,
-                    p.available_inspector_days,
-                    p.cost,
+                    decimal_text(p.inspector_days),
+                    decimal_text(p.available_inspector_days),
+                    decimal_text(p.cost),
                 ]
             )
     out.lines(
@@ -306,9 +312,9 @@ def _cmd_estimate(client: DualdrawClient, args: argparse.Namespace, out: Output)
     out.line(
         _(WHOLE_PLAN).format(
             inspections=estimate.inspections,
-            days=estimate.inspector_days,
-            cost=estimate.cost,
-            fees=estimate.testing_fees,
+            days=decimal_text(estimate.inspector_days),
+            cost=decimal_text(estimate.cost),
+            fees=decimal_text(estimate.testing_fees),
         )
     )
     out.line()
@@ -325,7 +331,7 @@ def _cmd_progress(client: DualdrawClient, args: argparse.Namespace, out: Output)
         out.document(progress)
         return 0
     message = _("plan {plan} version {version} as of {as_of}")
-    out.line(message.format(plan=progress.plan_id, version=progress.version, as_of=progress.as_of))
+    out.line(message.format(plan=progress.plan_id, version=progress.version, as_of=date_text(progress.as_of)))
     out.lines(
         format_table(
             ["ENTRY", "PERIOD", "DRAWN", "RECORDED", "PUBLISHED", "OVERDUE"],

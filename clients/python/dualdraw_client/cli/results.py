@@ -14,6 +14,7 @@ from typing import BinaryIO, Final
 from dualdraw.v1 import publication_pb2, results_pb2
 
 from ..client import DualdrawClient
+from ..dates import date_pb, date_text
 from ..i18n import _
 from .options import add_command, add_group, idempotency_key, iso_date, limited, positive_int
 from .output import Output, aligned_pairs, show_time
@@ -53,7 +54,7 @@ def _result_from_args(args: argparse.Namespace) -> results_pb2.InspectionResult:
         draw_id=args.draw_id,
         position=args.position,
         outcome=OUTCOMES[args.outcome],
-        inspected_on=args.inspected_on,
+        inspected_on=date_pb(args.inspected_on),
         findings=args.findings or "",
         attachment_sha256=hashes,
         penalty_decision_number=args.penalty_decision or "",
@@ -67,7 +68,7 @@ def _result_pairs(r: results_pb2.InspectionResult) -> list[tuple[str, str]]:
         ("record", r.record_id),
         ("object", r.credit_code),
         ("outcome", _OUTCOME_NAMES.get(r.outcome, "")),
-        ("inspected on", r.inspected_on),
+        ("inspected on", date_text(r.inspected_on)),
         ("findings", r.findings),
         ("attachments", ", ".join(r.attachment_sha256)),
         ("penalty decision", r.penalty_decision_number),
@@ -105,7 +106,7 @@ def _result_rows(out: Output, results: Iterator[results_pb2.InspectionResult]) -
             str(r.version),
             r.credit_code,
             _OUTCOME_NAMES.get(r.outcome, ""),
-            r.inspected_on,
+            date_text(r.inspected_on),
             r.recorded_by,
             r.correction_reason,
         ],
@@ -135,8 +136,8 @@ def _cmd_publish(client: DualdrawClient, args: argparse.Namespace, out: Output) 
                 ("revision", str(p.revision)),
                 ("results published", str(p.result_count)),
                 ("published at", show_time(p.publish_time)),
-                ("inspection ended", p.inspection_end_date),
-                ("deadline", p.deadline + ("" if p.on_time else "  " + _("(LATE)"))),
+                ("inspection ended", date_text(p.inspection_end_date)),
+                ("deadline", date_text(p.deadline) + ("" if p.on_time else "  " + _("(LATE)"))),
                 ("verification", p.verification),
                 ("checkpoint", str(p.sequence)),
             ]
@@ -161,8 +162,8 @@ def _cmd_pending(client: DualdrawClient, args: argparse.Namespace, out: Output) 
         lambda d: [
             d.draw_id,
             d.task_id,
-            d.inspection_end_date or "-",
-            d.deadline,
+            date_text(d.inspection_end_date) or "-",
+            date_text(d.deadline),
             str(d.overdue_working_days),
             str(d.unpublished_results),
             str(d.unrecorded_results),
@@ -179,7 +180,7 @@ def _version_rows(out: Output, versions: list[publication_pb2.ItemVersion]) -> N
         lambda v: [
             v.code,
             str(v.version),
-            v.effective_from,
+            date_text(v.effective_from),
             v.item.display_name,
             ",".join(v.changed_fields),
             v.change_summary,

@@ -12,7 +12,7 @@ from typing import Final
 
 from google.protobuf.descriptor import EnumDescriptor
 
-from dualdraw.v1 import verification_pb2
+from dualdraw.v1 import draws_pb2, verification_pb2
 
 from ..client import DualdrawClient
 from ..client.verification import enum_value
@@ -283,7 +283,7 @@ def add_commands(
     p.add_argument("--beacon-value", help="hex value of the beacon round")
     p = add_command(draws, "abandon", _cmd_draws_abandon, "abandon a live draw with a reason code", common)
     p.add_argument("draw_id", metavar="DRAW_ID")
-    p.add_argument("--reason", required=True, choices=_codes(verification_pb2.AbandonReason.DESCRIPTOR))
+    p.add_argument("--reason", required=True, choices=_codes(draws_pb2.AbandonReason.DESCRIPTOR))
     p.add_argument("--note", required=True)
     p = add_command(
         draws, "substitute", _cmd_draws_substitute, "replace an inspector (补抽), logged first", common

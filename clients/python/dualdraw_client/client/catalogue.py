@@ -49,8 +49,8 @@ class CatalogueCalls(ClientBase):
         return self._call(self._tasks.CreateTask, request)
 
     def get_task(self, task_id: str) -> tasks_pb2.Task:
-        """The task with this id."""
-        return self._call(self._tasks.GetTask, tasks_pb2.GetTaskRequest(id=task_id))
+        """The task with this id (the call names it ``tasks/{task_id}``)."""
+        return self._call(self._tasks.GetTask, tasks_pb2.GetTaskRequest(name=f"tasks/{task_id}"))
 
     def list_tasks(
         self, *, department_id: str = "", page_size: int = 0, page_token: str = ""

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from dualdraw.v1 import audit_pb2, draws_pb2
 
+from ..dates import date_pb
 from .base import ClientBase, new_request_id
 
 
@@ -37,19 +38,18 @@ class DrawCalls(ClientBase):
         executed yet, it fails with FailedPreconditionError (``PENDING_DRAW_IN_SCOPE``;
         ``metadata["draw_id"]`` names that draw).
         """
-        if isinstance(as_of, datetime.date):
-            as_of = as_of.isoformat()
         request = draws_pb2.DrawRequest(
             task_id=task_id,
-            as_of=as_of or "",
+            as_of=date_pb(as_of),
             request_id=request_id or new_request_id(),
             beacon_round=beacon_round,
         )
-        return self._call(self._draws.Draw, request, timeout)
+        response: draws_pb2.DrawResponse = self._call(self._draws.Draw, request, timeout)
+        return response.draw
 
     def get_draw(self, draw_id: str) -> draws_pb2.Draw:
-        """The draw with this id."""
-        return self._call(self._draws.GetDraw, draws_pb2.GetDrawRequest(id=draw_id))
+        """The draw with this id (the call names it ``draws/{draw_id}``)."""
+        return self._call(self._draws.GetDraw, draws_pb2.GetDrawRequest(name=f"draws/{draw_id}"))
 
     def list_draws(
         self, *, task_id: str = "", page_size: int = 0, page_token: str = ""

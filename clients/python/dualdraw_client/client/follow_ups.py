@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from dualdraw.v1 import follow_ups_pb2 as pb
 from dualdraw.v1 import follow_ups_pb2_grpc as pb_grpc
 
-from ..dates import Day, to_date
+from ..dates import Day, date_pb
 from .base import ClientBase, new_request_id
 
 
@@ -107,7 +107,7 @@ class FollowUpCalls(ClientBase):
         self, *, department: str = "", as_of: Day | None = None
     ) -> list[pb.DepartmentOverdueFollowUps]:
         """Overdue follow-ups per department (the server records ``follow_up.overdue`` for new ones)."""
-        request = pb.ListOverdueFollowUpsRequest(department=department, as_of_date=to_date(as_of))
+        request = pb.ListOverdueFollowUpsRequest(department=department, as_of_date=date_pb(as_of))
         return list(self._call(self._follow_ups.ListOverdueFollowUps, request).departments)
 
     def add_follow_up_evidence(
@@ -146,7 +146,7 @@ class FollowUpCalls(ClientBase):
     ) -> pb.FollowUp:
         """Records the re-inspection of a rectification order by members of the team that inspected."""
         reinspection = pb.Reinspection(
-            inspect_date=to_date(inspected_on),
+            inspect_date=date_pb(inspected_on),
             badge_numbers=list(badge_numbers),
             rectified=rectified,
             note=note,
@@ -170,7 +170,7 @@ class FollowUpCalls(ClientBase):
     ) -> pb.FollowUp:
         """Closes a follow-up with its outcome (a case filing: with the decision number)."""
         closing = pb.FollowUpClosing(
-            outcome=outcome, text=text, decision_number=decision_number, close_date=to_date(closed_on)
+            outcome=outcome, text=text, decision_number=decision_number, close_date=date_pb(closed_on)
         )
         request = pb.CloseFollowUpRequest(
             name=follow_up_name(follow_up), closing=closing, request_id=request_id or new_request_id()
@@ -192,7 +192,7 @@ class FollowUpCalls(ClientBase):
         """Files an enterprise's objection to a published result, received on ``received_on``."""
         objection = pb.Objection(
             result=result_name(draw_id, position),
-            receive_date=to_date(received_on),
+            receive_date=date_pb(received_on),
             grounds=grounds,
             evidence=evidence(evidence_files),
         )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable, Iterator
 
 from dualdraw.v1 import plans_pb2, plans_pb2_grpc, public_pb2
 
+from ..dates import date_pb
 from .base import ClientBase, new_request_id
 
 
@@ -83,7 +85,8 @@ class PlanCalls(ClientBase):
 
     def get_plan(self, plan_id: str, *, version: int = 0) -> plans_pb2.Plan:
         """A version of the plan (0: the latest)."""
-        return self._call(self._plans.GetPlan, plans_pb2.GetPlanRequest(id=plan_id, version=version))
+        request = plans_pb2.GetPlanRequest(name=f"plans/{plan_id}", version=version)
+        return self._call(self._plans.GetPlan, request)
 
     def list_plans(
         self, *, department_id: str = "", page_size: int = 0, page_token: str = ""
@@ -100,29 +103,32 @@ class PlanCalls(ClientBase):
             lambda page: page.plans,
         )
 
-    def estimate_plan(self, plan_id: str, *, version: int = 0, as_of: str = "") -> plans_pb2.PlanEstimate:
+    def estimate_plan(
+        self, plan_id: str, *, version: int = 0, as_of: str | datetime.date | None = None
+    ) -> plans_pb2.PlanEstimate:
         """Draws, inspector-days and cost per entry and period, with the named shortfalls."""
-        request = plans_pb2.EstimatePlanRequest(plan_id=plan_id, version=version, as_of=as_of)
+        request = plans_pb2.EstimatePlanRequest(plan_id=plan_id, version=version, as_of=date_pb(as_of))
         return self._call(self._plans.EstimatePlan, request)
 
     def plan_progress(self, plan_id: str) -> plans_pb2.PlanProgress:
         """Per entry and period: drawn, inspected, published, overdue."""
-        return self._call(self._plans.GetPlanProgress, plans_pb2.GetPlanProgressRequest(plan_id=plan_id))
+        request = plans_pb2.GetPlanProgressRequest(name=f"plans/{plan_id}")
+        return self._call(self._plans.GetPlanProgress, request)
 
     # -- published plans (no token needed) -------------------------------------------------------------
 
     def get_published_plan(self, plan_id: str, *, version: int = 0) -> plans_pb2.Plan:
-        request = public_pb2.GetPublishedPlanRequest(plan_id=plan_id, version=version)
+        request = public_pb2.GetPublishedPlanRequest(name=f"plans/{plan_id}", version=version)
         return self._call(self._public.GetPublishedPlan, request)
 
     def published_plan_estimate(self, plan_id: str, *, version: int = 0) -> plans_pb2.PlanEstimate:
         """A published version's estimate, as of its publication day: workload, cost and shortfalls."""
-        request = public_pb2.GetPublishedPlanEstimateRequest(plan_id=plan_id, version=version)
+        request = public_pb2.GetPublishedPlanEstimateRequest(name=f"plans/{plan_id}", version=version)
         return self._call(self._public.GetPublishedPlanEstimate, request)
 
     def published_plan_progress(self, plan_id: str, *, version: int = 0) -> public_pb2.PublishedPlanProgress:
         """A published version's progress per entry and period, counted from published data only."""
-        request = public_pb2.GetPublishedPlanProgressRequest(plan_id=plan_id, version=version)
+        request = public_pb2.GetPublishedPlanProgressRequest(name=f"plans/{plan_id}", version=version)
         return self._call(self._public.GetPublishedPlanProgress, request)
 
     def iter_published_plans(self, *, page_size: int = 0) -> Iterator[plans_pb2.Plan]:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from dualdraw.v1 import items_pb2, public_pb2, publication_pb2, results_pb2
 
+from ..dates import date_pb
 from .base import ClientBase, new_request_id
 
 
@@ -33,7 +34,8 @@ class ResultCalls(ClientBase):
 
     def get_result(self, draw_id: str, position: int, version: int = 0) -> results_pb2.InspectionResult:
         """One version of a result (0: the latest)."""
-        request = results_pb2.GetResultRequest(draw_id=draw_id, position=position, version=version)
+        name = f"draws/{draw_id}/assignments/{position}/result"
+        request = results_pb2.GetResultRequest(name=name, version=version)
         return self._call(self._results.GetResult, request)
 
     def result_versions(self, draw_id: str, position: int) -> list[results_pb2.InspectionResult]:
@@ -78,9 +80,7 @@ class ResultCalls(ClientBase):
         self, *, as_of: str | datetime.date | None = None, overdue_only: bool = False
     ) -> list[publication_pb2.PendingPublication]:
         """Draws whose results are due for publication (``overdue_only``: past the deadline)."""
-        if isinstance(as_of, datetime.date):
-            as_of = as_of.isoformat()
-        day = as_of or ""
+        day = date_pb(as_of)
         return list(
             self._follow(
                 lambda token: self._call(
@@ -103,7 +103,7 @@ class ResultCalls(ClientBase):
     ) -> list[publication_pb2.ItemVersion]:
         """Publishes every new or changed item as its next version; returns the versions made."""
         request = publication_pb2.PublishItemListRequest(
-            effective_from=str(effective_from),
+            effective_from=date_pb(effective_from),
             change_summary=change_summary,
             change_legal_basis=change_legal_basis,
             request_id=request_id or new_request_id(),
@@ -122,7 +122,7 @@ class ResultCalls(ClientBase):
         """Changes an item and publishes the change as its next version."""
         request = publication_pb2.ReviseInspectionItemRequest(
             item=item,
-            effective_from=str(effective_from),
+            effective_from=date_pb(effective_from),
             change_summary=change_summary,
             change_legal_basis=change_legal_basis,
             request_id=request_id or new_request_id(),
@@ -150,7 +150,7 @@ class ResultCalls(ClientBase):
 
     def published_items(self, as_of: str | datetime.date | None = None) -> list[publication_pb2.ItemVersion]:
         """The published item list as it stood on ``as_of`` (default: today)."""
-        day = str(as_of or "")
+        day = date_pb(as_of)
         return list(
             self._follow(
                 lambda token: self._call(
@@ -177,16 +177,20 @@ class ResultCalls(ClientBase):
         self, code: str, *, version: int = 0, as_of: str | datetime.date | None = None
     ) -> publication_pb2.ItemVersion:
         """One published version of an item: by number, or the one in force on ``as_of``, or the latest."""
-        request = public_pb2.GetPublishedItemRequest(code=code, version=version, as_of=str(as_of or ""))
+        request = public_pb2.GetPublishedItemRequest(code=code, version=version, as_of=date_pb(as_of))
         return self._call(self._public.GetPublishedItem, request)
 
     def published_draw(self, draw_id: str) -> public_pb2.PublicDraw:
         """A published draw (NotFoundError when unknown or unpublished)."""
-        return self._call(self._public.GetPublishedDraw, public_pb2.GetPublishedDrawRequest(draw_id=draw_id))
+        return self._call(
+            self._public.GetPublishedDraw, public_pb2.GetPublishedDrawRequest(name=f"draws/{draw_id}")
+        )
 
     def published_task(self, task_id: str) -> public_pb2.PublicTask:
         """A task whose draw's results are published."""
-        return self._call(self._public.GetPublishedTask, public_pb2.GetPublishedTaskRequest(task_id=task_id))
+        return self._call(
+            self._public.GetPublishedTask, public_pb2.GetPublishedTaskRequest(name=f"tasks/{task_id}")
+        )
 
     def abandoned_draws(
         self, *, task_id: str = "", department_id: str = ""
@@ -206,7 +210,9 @@ class ResultCalls(ClientBase):
 
     def abandoned_draw(self, draw_id: str) -> public_pb2.AbandonedDraw:
         """One abandoned draw (NotFoundError for a draw that is not abandoned)."""
-        return self._call(self._public.GetAbandonedDraw, public_pb2.GetAbandonedDrawRequest(draw_id=draw_id))
+        return self._call(
+            self._public.GetAbandonedDraw, public_pb2.GetAbandonedDrawRequest(name=f"draws/{draw_id}")
+        )
 
     def redraw_statistics(self) -> public_pb2.GetRedrawStatisticsResponse:
         """Draws and abandoned draws per department, and the server's cap of abandoned draws per task."""

@@ -6,7 +6,7 @@ import datetime
 
 from dualdraw.v1 import rules_pb2, rules_pb2_grpc
 
-from ..dates import to_date
+from ..dates import date_pb
 from ..names import named
 from .base import ClientBase
 
@@ -42,7 +42,7 @@ class RuleCalls(ClientBase):
         """Which objects the changed rule ``files`` (name → YAML; empty text removes) exclude or include."""
         request = rules_pb2.PreviewRuleChangeRequest(
             files=files,
-            as_of=to_date(as_of),
+            as_of=date_pb(as_of),
             department_id=department_id,
             business_line=business_line,
             max_share=max_share,
@@ -61,7 +61,7 @@ class RuleCalls(ClientBase):
         """Every rule's verdict for one object, with matched facts and when it becomes eligible again."""
         request = rules_pb2.ExplainExclusionRequest(
             credit_code=credit_code,
-            as_of=to_date(as_of),
+            as_of=date_pb(as_of),
             task_id=task_id,
             item_code=item_code,
             department_id=department_id,

@@ -11,7 +11,7 @@ from google.protobuf.descriptor import EnumDescriptor
 from dualdraw.v1 import draws_pb2, verification_pb2, verification_pb2_grpc
 
 from ..bundles import BundleReceipt, receive_bundle
-from ..dates import to_date
+from ..dates import date_pb
 from .base import ClientBase, new_request_id, rpc_errors_mapped
 
 
@@ -55,7 +55,7 @@ class VerificationCalls(ClientBase):
         """
         request = verification_pb2.CommitDrawRequest(
             task_id=task_id,
-            as_of=to_date(as_of),
+            as_of=date_pb(as_of),
             entropy_source=entropy_source
             or verification_pb2.EntropySource(kind=verification_pb2.ENTROPY_SOURCE_KIND_LOCAL_SECRET),
             request_id=request_id or new_request_id(),
@@ -83,7 +83,7 @@ class VerificationCalls(ClientBase):
         visible and counted. A code not in the list is refused by the server (``ENUM_VALUE_UNKNOWN``)."""
         request = verification_pb2.AbandonDrawRequest(
             draw_id=draw_id,
-            reason=enum_value(verification_pb2.AbandonReason.DESCRIPTOR, "ABANDON_REASON_", reason),
+            reason=enum_value(draws_pb2.AbandonReason.DESCRIPTOR, "ABANDON_REASON_", reason),
             note=note,
             request_id=new_request_id(),
         )

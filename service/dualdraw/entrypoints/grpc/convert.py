@@ -20,6 +20,7 @@ from dualdraw.domain.inspection_history import JointInspection
 from dualdraw.domain.plan.model import workload_problems
 from dualdraw.domain.policy import MAX_ITEM_FREQUENCY_CAP, Raise, TaskPolicy
 from dualdraw.entrypoints.grpc import resource_names as names
+from dualdraw.service_layer.draw_abandon import ABANDON_REASONS
 from dualdraw.service_layer.entropy_policy import entropy_note
 from dualdraw.v1 import audit_pb2, directory_pb2, draws_pb2, items_pb2, tasks_pb2
 
@@ -64,6 +65,16 @@ EXCLUSION_CATEGORY_PB: dict[str, draws_pb2.ExclusionCategory.ValueType] = {
     model.SystemExclusionCategory.FREQUENCY_CAP: draws_pb2.EXCLUSION_CATEGORY_FREQUENCY_CAP,
     model.SystemExclusionCategory.OTHER_LEVEL: draws_pb2.EXCLUSION_CATEGORY_OTHER_LEVEL,
 }
+ABANDON_REASON_PB: dict[str, draws_pb2.AbandonReason.ValueType] = {
+    code: draws_pb2.AbandonReason.Value(f"ABANDON_REASON_{code}") for code in ABANDON_REASONS
+}
+
+
+def abandon_reason_pb(code: str) -> draws_pb2.AbandonReason.ValueType:
+    """The proto value of a stored abandon reason code; "" (a draw not abandoned) is UNSPECIFIED."""
+    return ABANDON_REASON_PB[code] if code else draws_pb2.ABANDON_REASON_UNSPECIFIED
+
+
 ITEM_KIND: dict[int, model.ItemKind] = {
     items_pb2.ITEM_KIND_GENERAL: model.ItemKind.GENERAL,
     items_pb2.ITEM_KIND_KEY: model.ItemKind.KEY,
@@ -295,10 +306,11 @@ def item_to_pb(i: model.InspectionItem) -> items_pb2.InspectionItem:
 
 def task_to_pb(t: model.Task) -> tasks_pb2.Task:
     return tasks_pb2.Task(
+        name=names.task_name(t.id),
         id=t.id,
         item_code=t.item_code,
         department_id=t.department_id,
-        ratio=format_ratio(t.ratio),
+        ratio=decimal_to_pb(format_ratio(t.ratio)),
         team_size=t.team_size,
         scope=tasks_pb2.TaskScope(region_code=t.scope.region_code or "", industries=list(t.scope.industries)),
         title=t.title,
@@ -318,6 +330,7 @@ def task_to_pb(t: model.Task) -> tasks_pb2.Task:
 
 def draw_to_pb(d: model.Draw) -> draws_pb2.Draw:
     return draws_pb2.Draw(
+        name=names.draw_name(d.id),
         id=d.id,
         task_id=d.task_id,
         create_time=timestamp(d.created_at),
@@ -329,17 +342,17 @@ def draw_to_pb(d: model.Draw) -> draws_pb2.Draw:
         manifest_hash=d.manifest_hash,
         rule_set_hash=d.rule_set_hash,
         rule_set_version=d.rule_set_version,
-        as_of=fmt_date(d.as_of),
+        as_of=date_to_pb(d.as_of),
         in_scope_count=d.in_scope_count,
         excluded_count=d.excluded_count,
         eligible_count=d.eligible_count,
         selected_count=d.selected_count,
         team_size=d.team_size,
-        ratio=format_ratio(d.ratio),
+        ratio=decimal_to_pb(format_ratio(d.ratio)),
         eligible_digest=d.eligible_digest,
         inspector_pool_digest=d.inspector_pool_digest,
         state=DRAW_STATE_PB[d.state],
-        state_reason=d.state_reason,
+        state_reason=abandon_reason_pb(d.state_reason),
         state_note=d.state_note,
         entropy_note=entropy_note(d),
         rehearsal=d.rehearsal,
@@ -416,7 +429,7 @@ def policy_from_pb(pb: tasks_pb2.Task, v: Violations) -> TaskPolicy | None:
                 reason="DUPLICATE_VALUE",
             )
             continue
-        r = parse_ratio_field(cr.ratio, f"task.policy.class_ratios[{i}].ratio", v)
+        r = parse_ratio_field(cr.ratio.value, f"task.policy.class_ratios[{i}].ratio", v)
         if r is not None:
             ratios[cls] = r
     return TaskPolicy(
@@ -442,7 +455,7 @@ def policy_from_pb(pb: tasks_pb2.Task, v: Violations) -> TaskPolicy | None:
 def policy_to_pb(policy: TaskPolicy) -> tasks_pb2.TaskPolicy:
     return tasks_pb2.TaskPolicy(
         class_ratios=[
-            tasks_pb2.ClassRatio(risk_class=risk_class_pb(c), ratio=format_ratio(r))
+            tasks_pb2.ClassRatio(risk_class=risk_class_pb(c), ratio=decimal_to_pb(format_ratio(r)))
             for c, r in sorted(policy.class_ratios.items())
         ],
         complaint_threshold=policy.complaint_threshold,
@@ -507,3 +520,9 @@ def date_from_pb(value: date_pb2.Date, path: str, v: Violations, *, required: bo
     except ValueError:
         v.add(path, "is not a calendar date (year, month and day all set)", reason="DATE_INVALID")
         return None
+
+
+def decimal_to_pb(text: str) -> decimal_pb2.Decimal | None:
+    """Exact decimal text (``fraction_text``, ``format_ratio``) as a ``google.type.Decimal``; ``None`` (the
+    field left unset) for ""."""
+    return decimal_pb2.Decimal(value=text) if text else None

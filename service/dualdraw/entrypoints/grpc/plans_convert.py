@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Mapping
 from fractions import Fraction
 
+from google.type import decimal_pb2
+
 from dualdraw.domain.draw.algorithm import format_ratio
 from dualdraw.domain.errors import Violations
 from dualdraw.domain.plan.estimate import EntryEstimate, PeriodEstimate
@@ -13,18 +15,20 @@ from dualdraw.domain.plan.model import PlanEntry, PlanState, PlanVersion
 from dualdraw.domain.policy import DEFAULT_RAISE_WINDOW_DAYS, EXCLUDE, DrawRules
 from dualdraw.entrypoints.grpc.convert import (
     RISK_CLASS,
+    date_from_pb,
     date_to_pb,
+    decimal_to_pb,
     fraction_text,
     other_level_pb,
     other_level_text,
     parse_amount,
-    parse_date,
     parse_enum,
     parse_ratio_field,
     risk_class_pb,
     risk_class_text,
     timestamp,
 )
+from dualdraw.entrypoints.grpc.resource_names import plan_name
 from dualdraw.service_layer.plan_estimates import EntryProgress, PlanEstimate
 from dualdraw.service_layer.published_plan_progress import PeriodState, PublishedPeriodProgress
 from dualdraw.v1 import plans_pb2, public_pb2, tasks_pb2
@@ -39,11 +43,11 @@ STATE = {
 def entry_from_pb(pb: plans_pb2.PlanEntry, path: str, v: Violations) -> PlanEntry:
     """The domain entry; malformed fields are violations under ``path`` (the entry's own checks follow in
     the use case)."""
-    ratio = parse_ratio_field(pb.ratio, f"{path}.ratio", v)
+    ratio = parse_ratio_field(pb.ratio.value, f"{path}.ratio", v)
     class_ratios = []
     for i, cr in enumerate(pb.class_ratios):
         risk = parse_enum(cr.risk_class, RISK_CLASS, f"{path}.class_ratios[{i}].risk_class", v)
-        r = parse_ratio_field(cr.ratio, f"{path}.class_ratios[{i}].ratio", v)
+        r = parse_ratio_field(cr.ratio.value, f"{path}.class_ratios[{i}].ratio", v)
         if r is not None and cr.risk_class in RISK_CLASS:
             class_ratios.append((risk.value, r))
     return PlanEntry(
@@ -51,16 +55,20 @@ def entry_from_pb(pb: plans_pb2.PlanEntry, path: str, v: Violations) -> PlanEntr
         item_code=pb.item_code.strip(),
         item_version=pb.item_version,
         ratio=ratio or Fraction(1),
-        window_start=parse_date(pb.window_start, f"{path}.window_start", v),
-        window_end=parse_date(pb.window_end, f"{path}.window_end", v),
+        window_start=date_from_pb(pb.window_start, f"{path}.window_start", v) or dt.date.min,
+        window_end=date_from_pb(pb.window_end, f"{path}.window_end", v) or dt.date.min,
         frequency=pb.frequency or 1,
         class_ratios=tuple(sorted(class_ratios)),
         cooperating_department_ids=tuple(sorted({d.strip() for d in pb.cooperating_department_ids})),
         cooperating_lines=tuple(sorted((k.strip(), v.strip()) for k, v in pb.cooperating_lines.items())),
         central=pb.central,
         team_size=pb.team_size or None,
-        days_per_inspection=parse_amount(pb.days_per_inspection, f"{path}.days_per_inspection", None, v),
-        cost_per_inspection=parse_amount(pb.cost_per_inspection, f"{path}.cost_per_inspection", None, v),
+        days_per_inspection=parse_amount(
+            pb.days_per_inspection.value, f"{path}.days_per_inspection", None, v
+        ),
+        cost_per_inspection=parse_amount(
+            pb.cost_per_inspection.value, f"{path}.cost_per_inspection", None, v
+        ),
         rules=rules_from_pb(pb.rules) if pb.HasField("rules") else DrawRules(),
     )
 
@@ -93,31 +101,34 @@ def entry_to_pb(e: PlanEntry) -> plans_pb2.PlanEntry:
         id=e.id,
         item_code=e.item_code,
         item_version=e.item_version,
-        ratio=format_ratio(e.ratio),
+        ratio=decimal_to_pb(format_ratio(e.ratio)),
         class_ratios=[
-            tasks_pb2.ClassRatio(risk_class=risk_class_pb(c), ratio=format_ratio(r))
+            tasks_pb2.ClassRatio(risk_class=risk_class_pb(c), ratio=decimal_to_pb(format_ratio(r)))
             for c, r in e.class_ratios
         ],
-        window_start=e.window_start.isoformat(),
-        window_end=e.window_end.isoformat(),
+        window_start=date_to_pb(e.window_start),
+        window_end=date_to_pb(e.window_end),
         frequency=e.frequency,
         cooperating_department_ids=list(e.cooperating_department_ids),
         cooperating_lines=dict(e.cooperating_lines),
         central=e.central,
         team_size=e.team_size or 0,
-        days_per_inspection=_optional_text(e.days_per_inspection),
-        cost_per_inspection=_optional_text(e.cost_per_inspection),
+        days_per_inspection=_amount(e.days_per_inspection),
+        cost_per_inspection=_amount(e.cost_per_inspection),
         rules=rules_to_pb(e.rules),
     )
 
 
-def _optional_text(value: Fraction | None) -> str:
-    return "" if value is None else fraction_text(value)
+def _amount(value: Fraction | None) -> decimal_pb2.Decimal | None:
+    """An exact amount as a ``google.type.Decimal`` (``n/d`` when it has no finite decimal form); ``None``
+    (unset) for no amount."""
+    return None if value is None else decimal_to_pb(fraction_text(value))
 
 
 def plan_to_pb(p: PlanVersion, *, public: bool = False) -> plans_pb2.Plan:
     """A plan version; ``public`` leaves out who created it (staff names are not published)."""
     return plans_pb2.Plan(
+        name=plan_name(p.plan_id),
         id=p.plan_id,
         version=p.version,
         department_id=p.department_id,
@@ -142,16 +153,16 @@ def _counts(counts: Mapping[str, int]) -> list[plans_pb2.RiskClassCount]:
 def _period_to_pb(p: PeriodEstimate) -> plans_pb2.PeriodEstimate:
     return plans_pb2.PeriodEstimate(
         period=p.period.index,
-        start=p.period.start.isoformat(),
-        end=p.period.end.isoformat(),
+        start=date_to_pb(p.period.start),
+        end=date_to_pb(p.period.end),
         draws=_counts(p.draws_by_class),
         inspections=p.inspections,
-        inspector_days=fraction_text(p.inspector_days),
+        inspector_days=_amount(p.inspector_days),
         qualified_inspectors=p.qualified_inspectors,
-        available_inspector_days=fraction_text(p.available_inspector_days),
-        cost=fraction_text(p.cost),
-        shortfall_days=fraction_text(p.shortfall_days),
-        testing_fees=fraction_text(p.testing_fees),
+        available_inspector_days=_amount(p.available_inspector_days),
+        cost=_amount(p.cost),
+        shortfall_days=_amount(p.shortfall_days),
+        testing_fees=_amount(p.testing_fees),
     )
 
 
@@ -166,13 +177,13 @@ def _entry_estimate_to_pb(e: EntryEstimate) -> plans_pb2.EntryEstimate:
         qualified_inspectors=e.scope.qualified_inspectors,
         periods=[_period_to_pb(p) for p in e.periods],
         inspections=e.inspections,
-        inspector_days=fraction_text(e.inspector_days),
-        cost=fraction_text(e.cost),
-        testing_fees=fraction_text(e.testing_fees),
+        inspector_days=_amount(e.inspector_days),
+        cost=_amount(e.cost),
+        testing_fees=_amount(e.testing_fees),
         team_size=e.workload.team_size,
-        days_per_inspection=fraction_text(e.workload.days_per_inspection),
-        cost_per_inspection=fraction_text(e.workload.cost_per_inspection),
-        testing_fee=fraction_text(e.workload.testing_fee),
+        days_per_inspection=_amount(e.workload.days_per_inspection),
+        cost_per_inspection=_amount(e.workload.cost_per_inspection),
+        testing_fee=_amount(e.workload.testing_fee),
     )
 
 
@@ -180,21 +191,21 @@ def estimate_to_pb(e: PlanEstimate) -> plans_pb2.PlanEstimate:
     return plans_pb2.PlanEstimate(
         plan_id=e.plan.plan_id,
         version=e.plan.version,
-        as_of=e.as_of.isoformat(),
+        as_of=date_to_pb(e.as_of),
         entries=[_entry_estimate_to_pb(x) for x in e.entries],
         shortfalls=e.shortfalls,
         inspections=e.inspections,
-        inspector_days=fraction_text(e.inspector_days),
-        cost=fraction_text(e.cost),
-        testing_fees=fraction_text(e.testing_fees),
+        inspector_days=_amount(e.inspector_days),
+        cost=_amount(e.cost),
+        testing_fees=_amount(e.testing_fees),
     )
 
 
-def progress_to_pb(plan: PlanVersion, rows: list[EntryProgress], as_of: str) -> plans_pb2.PlanProgress:
+def progress_to_pb(plan: PlanVersion, rows: list[EntryProgress], as_of: dt.date) -> plans_pb2.PlanProgress:
     return plans_pb2.PlanProgress(
         plan_id=plan.plan_id,
         version=plan.version,
-        as_of=as_of,
+        as_of=date_to_pb(as_of),
         entries=[
             plans_pb2.EntryProgress(
                 entry_id=r.entry_id,

@@ -9,7 +9,7 @@ from typing import TypeVar
 import grpc
 
 from dualdraw.domain.errors import NotFound, Violations
-from dualdraw.entrypoints.grpc import convert
+from dualdraw.entrypoints.grpc import convert, resource_names
 from dualdraw.entrypoints.grpc import publication_convert as pconvert
 from dualdraw.entrypoints.grpc.pagination import next_page_token, page_of, page_request
 from dualdraw.entrypoints.grpc.plans_servicer import PublishedPlans
@@ -37,13 +37,13 @@ class PublicServicer(PublishedPlans, public_pb2_grpc.PublicServiceServicer):
         self, request: public_pb2.ListPublishedItemsRequest, context: grpc.ServicerContext
     ) -> public_pb2.ListPublishedItemsResponse:
         v = Violations()
-        day = convert.parse_optional_date(request.as_of, "as_of", v) or caller_of(context).today()
+        day = convert.date_from_pb(request.as_of, "as_of", v, required=False) or caller_of(context).today()
         v.raise_if_any()
         page_req = page_request(request.page_size, request.page_token, day.isoformat())
         page = page_of(publication.public_items(self._s.unit_of_work(), day), page_req)
         return public_pb2.ListPublishedItemsResponse(
             items=[pconvert.item_version_to_pb(i) for i in page.items],
-            as_of=day.isoformat(),
+            as_of=convert.date_to_pb(day),
             next_page_token=next_page_token(page.next_after, day.isoformat()),
         )
 
@@ -61,7 +61,7 @@ class PublicServicer(PublishedPlans, public_pb2_grpc.PublicServiceServicer):
         self, request: public_pb2.GetPublishedItemRequest, context: grpc.ServicerContext
     ) -> publication_pb2.ItemVersion:
         v = Violations()
-        day = convert.parse_optional_date(request.as_of, "as_of", v)
+        day = convert.date_from_pb(request.as_of, "as_of", v, required=False)
         if request.version < 0:
             v.add("version", "must not be negative", reason="VALUE_OUT_OF_RANGE")
         if day is not None and request.version:
@@ -88,15 +88,17 @@ class PublicServicer(PublishedPlans, public_pb2_grpc.PublicServiceServicer):
     def GetPublishedDraw(
         self, request: public_pb2.GetPublishedDrawRequest, context: grpc.ServicerContext
     ) -> public_pb2.PublicDraw:
-        return pconvert.public_draw_to_pb(publication.public_draw(self._s.unit_of_work(), request.draw_id))
+        draw_id = resource_names.parse_draw(request.name)
+        return pconvert.public_draw_to_pb(publication.public_draw(self._s.unit_of_work(), draw_id))
 
     def GetPublishedTask(
         self, request: public_pb2.GetPublishedTaskRequest, context: grpc.ServicerContext
     ) -> public_pb2.PublicTask:
+        task_id = resource_names.parse_task(request.name)
         for d in publication.public_draws(self._s.unit_of_work()):
-            if d.task_id == request.task_id:
+            if d.task_id == task_id:
                 return pconvert.public_task_to_pb(d, d.ratio, d.team_size)
-        raise NotFound("published task", request.task_id)
+        raise NotFound("published task", task_id)
 
     def ListPublishedResults(
         self, request: public_pb2.ListPublishedResultsRequest, context: grpc.ServicerContext
@@ -131,7 +133,8 @@ class PublicServicer(PublishedPlans, public_pb2_grpc.PublicServiceServicer):
     def GetAbandonedDraw(
         self, request: public_pb2.GetAbandonedDrawRequest, context: grpc.ServicerContext
     ) -> public_pb2.AbandonedDraw:
-        return pconvert.abandoned_draw_to_pb(redraws.public_abandoned_draw(self._s.reader(), request.draw_id))
+        draw_id = resource_names.parse_draw(request.name)
+        return pconvert.abandoned_draw_to_pb(redraws.public_abandoned_draw(self._s.reader(), draw_id))
 
     def GetRedrawStatistics(
         self, request: public_pb2.GetRedrawStatisticsRequest, context: grpc.ServicerContext

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from dualdraw.domain.errors import Violations
 from dualdraw.domain.item_list import ItemVersion
 from dualdraw.domain.publication import (
@@ -13,7 +15,16 @@ from dualdraw.domain.publication import (
     PublicResult,
 )
 from dualdraw.domain.results import OUTCOME_LABELS_ZH, InspectionResult, Outcome, ResultEntry
-from dualdraw.entrypoints.grpc.convert import fmt_date, item_to_pb, parse_date, parse_enum, timestamp
+from dualdraw.entrypoints.grpc.convert import (
+    abandon_reason_pb,
+    date_from_pb,
+    date_to_pb,
+    decimal_to_pb,
+    item_to_pb,
+    parse_enum,
+    timestamp,
+)
+from dualdraw.entrypoints.grpc.resource_names import result_name
 from dualdraw.v1 import public_pb2, publication_pb2, results_pb2
 
 OUTCOME: dict[int, Outcome] = {
@@ -36,7 +47,7 @@ def entry_from_pb(pb: results_pb2.InspectionResult, v: Violations, path: str = "
         v.add(f"{path}.position", "must be a position of the draw (1 or more)", reason="VALUE_OUT_OF_RANGE")
     return ResultEntry(
         outcome=parse_enum(pb.outcome, OUTCOME, f"{path}.outcome", v),
-        inspected_on=parse_date(pb.inspected_on, f"{path}.inspected_on", v),
+        inspected_on=date_from_pb(pb.inspected_on, f"{path}.inspected_on", v) or dt.date.min,
         findings=pb.findings,
         attachment_sha256=tuple(a.strip().lower() for a in pb.attachment_sha256),
         penalty_decision_number=pb.penalty_decision_number.strip(),
@@ -48,12 +59,13 @@ def entry_from_pb(pb: results_pb2.InspectionResult, v: Violations, path: str = "
 def result_to_pb(r: InspectionResult) -> results_pb2.InspectionResult:
     e = r.entry
     return results_pb2.InspectionResult(
+        name=result_name(r.draw_id, r.position),
         draw_id=r.draw_id,
         position=r.position,
         version=r.version,
         credit_code=r.credit_code,
         outcome=OUTCOME_PB[e.outcome],
-        inspected_on=fmt_date(e.inspected_on),
+        inspected_on=date_to_pb(e.inspected_on),
         findings=e.findings,
         attachment_sha256=list(e.attachment_sha256),
         penalty_decision_number=e.penalty_decision_number,
@@ -73,8 +85,8 @@ def publication_to_pb(p: Publication) -> publication_pb2.Publication:
         sequence=p.sequence,
         publish_time=timestamp(p.published_at),
         published_by=p.published_by,
-        inspection_end_date=fmt_date(p.inspection_ended_on),
-        deadline=fmt_date(p.deadline),
+        inspection_end_date=date_to_pb(p.inspection_ended_on),
+        deadline=date_to_pb(p.deadline),
         verification=p.verification,
         result_count=len(p.versions),
         on_time=p.on_time,
@@ -85,8 +97,8 @@ def pending_to_pb(d: PublicationDue) -> publication_pb2.PendingPublication:
     return publication_pb2.PendingPublication(
         draw_id=d.draw_id,
         task_id=d.task_id,
-        inspection_end_date=fmt_date(d.inspection_ended_on),
-        deadline=fmt_date(d.deadline),
+        inspection_end_date=date_to_pb(d.inspection_ended_on),
+        deadline=date_to_pb(d.deadline),
         overdue_working_days=d.overdue_working_days,
         unpublished_results=d.unpublished_results,
         overdue=d.overdue_working_days > 0,
@@ -99,7 +111,7 @@ def item_version_to_pb(v: ItemVersion) -> publication_pb2.ItemVersion:
         code=v.code,
         version=v.version,
         item=item_to_pb(v.item),
-        effective_from=fmt_date(v.effective_from),
+        effective_from=date_to_pb(v.effective_from),
         publish_time=timestamp(v.published_at),
         published_by=v.published_by,
         change_summary=v.change_summary,
@@ -118,7 +130,7 @@ def public_draw_to_pb(d: PublicDraw) -> public_pb2.PublicDraw:
         department_id=d.department_id,
         department_name=d.department_name,
         draw_time=timestamp(d.drawn_at),
-        as_of=fmt_date(d.as_of),
+        as_of=date_to_pb(d.as_of),
         algorithm_version=d.algorithm_version,
         seed=d.seed,
         entropy_source=d.entropy_source,
@@ -130,15 +142,15 @@ def public_draw_to_pb(d: PublicDraw) -> public_pb2.PublicDraw:
         excluded_count=d.excluded_count,
         eligible_count=d.eligible_count,
         selected_count=d.selected_count,
-        ratio=d.ratio,
+        ratio=decimal_to_pb(d.ratio),
         team_size=d.team_size,
         eligible_digest=d.eligible_digest,
         inspector_pool_digest=d.inspector_pool_digest,
         verification=d.verification,
         publish_time=timestamp(d.published_at),
         revision=d.revision,
-        inspection_end_date=fmt_date(d.inspection_ended_on),
-        deadline=fmt_date(d.deadline),
+        inspection_end_date=date_to_pb(d.inspection_ended_on),
+        deadline=date_to_pb(d.deadline),
     )
 
 
@@ -150,7 +162,7 @@ def public_task_to_pb(d: PublicDraw, ratio: str, team_size: int) -> public_pb2.P
         item_name=d.item_name,
         department_id=d.department_id,
         department_name=d.department_name,
-        ratio=ratio,
+        ratio=decimal_to_pb(ratio),
         team_size=team_size,
         draw_id=d.draw_id,
     )
@@ -170,7 +182,7 @@ def public_result_to_pb(r: PublicResult) -> public_pb2.PublicResult:
         item_name=r.item_name,
         department_id=r.department_id,
         department_name=r.department_name,
-        inspected_on=fmt_date(r.inspected_on),
+        inspected_on=date_to_pb(r.inspected_on),
         outcome=OUTCOME_PB[r.outcome],
         outcome_label=OUTCOME_LABELS_ZH[r.outcome],
         findings=r.findings,
@@ -184,7 +196,7 @@ def public_result_to_pb(r: PublicResult) -> public_pb2.PublicResult:
         publish_time=timestamp(r.published_at),
         correction_reason=r.correction_reason,
         supersedes=r.supersedes,
-        deadline=fmt_date(r.deadline),
+        deadline=date_to_pb(r.deadline),
         on_time=r.on_time,
     )
 
@@ -202,7 +214,7 @@ def abandoned_draw_to_pb(d: PublicAbandonedDraw) -> public_pb2.AbandonedDraw:
         manifest_hash=d.manifest_hash,
         seed=d.seed,
         selected_count=d.selected_count,
-        reason=d.reason,
+        reason=abandon_reason_pb(d.reason),
         note=d.note,
         replaced_by_draw_id=d.replaced_by,
         replacement_published=d.replacement_published,

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import grpc
 
 from dualdraw.domain.errors import NotFound, Violations, invalid
-from dualdraw.entrypoints.grpc import convert
+from dualdraw.entrypoints.grpc import convert, resource_names
 from dualdraw.entrypoints.grpc import publication_convert as pconvert
 from dualdraw.entrypoints.grpc.pagination import next_page_token, page_of, page_request
 from dualdraw.entrypoints.grpc.servicers import Services, caller_of
@@ -66,8 +66,9 @@ class ResultServicer(results_pb2_grpc.ResultServiceServicer):
     def GetResult(
         self, request: results_pb2.GetResultRequest, context: grpc.ServicerContext
     ) -> results_pb2.InspectionResult:
-        history = results.result_history(self._s.unit_of_work(), request.draw_id, request.position)
-        key = f"{request.draw_id}/{request.position}"
+        draw_id, position = resource_names.parse_result(request.name)
+        history = results.result_history(self._s.unit_of_work(), draw_id, position)
+        key = f"{draw_id}/{position}"
         if not history:
             raise NotFound("result", key)
         if request.version == 0:
@@ -123,10 +124,10 @@ class PublicationServicer(publication_pb2_grpc.PublicationServiceServicer):
         self, request: publication_pb2.ListPendingPublicationsRequest, context: grpc.ServicerContext
     ) -> publication_pb2.ListPendingPublicationsResponse:
         v = Violations()
-        day = convert.parse_optional_date(request.as_of, "as_of", v)
+        day = convert.date_from_pb(request.as_of, "as_of", v, required=False)
         v.raise_if_any()
         caller = caller_of(context)
-        filters = (request.as_of, str(request.overdue_only))
+        filters = (convert.fmt_date(day), str(request.overdue_only))
         page_req = page_request(request.page_size, request.page_token, *filters)
         due = publication.pending_publications(
             self._s.unit_of_work(), self._s.calendar, day or caller.today(), overdue_only=request.overdue_only
@@ -141,8 +142,9 @@ class PublicationServicer(publication_pb2_grpc.PublicationServiceServicer):
         self, request: publication_pb2.PublishItemListRequest, context: grpc.ServicerContext
     ) -> publication_pb2.PublishItemListResponse:
         v = Violations()
-        day = convert.parse_date(request.effective_from, "effective_from", v)
+        day = convert.date_from_pb(request.effective_from, "effective_from", v)
         v.raise_if_any()
+        assert day is not None
         made = publication.publish_item_list(
             self._s.unit_of_work(),
             effective_from=day,
@@ -158,10 +160,11 @@ class PublicationServicer(publication_pb2_grpc.PublicationServiceServicer):
         self, request: publication_pb2.ReviseInspectionItemRequest, context: grpc.ServicerContext
     ) -> publication_pb2.ItemVersion:
         v = Violations()
-        day = convert.parse_date(request.effective_from, "effective_from", v)
+        day = convert.date_from_pb(request.effective_from, "effective_from", v)
         item = convert.item_from_pb(request.item, "item", v)
         v.raise_if_any()
         assert item is not None
+        assert day is not None
         made = publication.revise_item(
             self._s.unit_of_work(),
             item,

@@ -164,7 +164,11 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
         v = Violations()
         planned = bool(pb.plan_id.strip())
         # a planned task's ratio defaults to its entry's
-        ratio = convert.parse_ratio_field(pb.ratio, "task.ratio", v) if pb.ratio or not planned else None
+        ratio = (
+            convert.parse_ratio_field(pb.ratio.value, "task.ratio", v)
+            if pb.ratio.value or not planned
+            else None
+        )
         if pb.plan_period < 0:
             v.add(
                 "task.plan_period",
@@ -216,7 +220,8 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
         return convert.task_to_pb(task)
 
     def GetTask(self, request: tasks_pb2.GetTaskRequest, context: grpc.ServicerContext) -> tasks_pb2.Task:
-        return convert.task_to_pb(fetch_one(self._s, lambda u: u.tasks.get(request.id), "task", request.id))
+        task_id = names.parse_task(request.name)
+        return convert.task_to_pb(fetch_one(self._s, lambda u: u.tasks.get(task_id), "task", task_id))
 
     def ListTasks(
         self, request: tasks_pb2.ListTasksRequest, context: grpc.ServicerContext
@@ -234,9 +239,9 @@ class DrawServicer(draws_pb2_grpc.DrawServiceServicer):
     def __init__(self, services: Services):
         self._s = services
 
-    def Draw(self, request: draws_pb2.DrawRequest, context: grpc.ServicerContext) -> draws_pb2.Draw:
+    def Draw(self, request: draws_pb2.DrawRequest, context: grpc.ServicerContext) -> draws_pb2.DrawResponse:
         v = Violations()
-        as_of = convert.parse_optional_date(request.as_of, "as_of", v)
+        as_of = convert.date_from_pb(request.as_of, "as_of", v, required=False)
         if not request.task_id:
             v.add("task_id", "is required", reason="FIELD_REQUIRED")
         v.raise_if_any()
@@ -249,10 +254,11 @@ class DrawServicer(draws_pb2_grpc.DrawServiceServicer):
             caller=caller_of(context, request.request_id),
             beacon_round=request.beacon_round,
         )
-        return convert.draw_to_pb(draw)
+        return draws_pb2.DrawResponse(draw=convert.draw_to_pb(draw))
 
     def GetDraw(self, request: draws_pb2.GetDrawRequest, context: grpc.ServicerContext) -> draws_pb2.Draw:
-        return convert.draw_to_pb(fetch_one(self._s, lambda u: u.draws.get(request.id), "draw", request.id))
+        draw_id = names.parse_draw(request.name)
+        return convert.draw_to_pb(fetch_one(self._s, lambda u: u.draws.get(draw_id), "draw", draw_id))
 
     def ListDraws(
         self, request: draws_pb2.ListDrawsRequest, context: grpc.ServicerContext

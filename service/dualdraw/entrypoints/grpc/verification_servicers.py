@@ -18,7 +18,7 @@ from dualdraw.entrypoints.grpc import resource_names as names
 from dualdraw.entrypoints.grpc.pagination import next_page_token, page_of, page_request
 from dualdraw.entrypoints.grpc.servicers import Services, caller_of
 from dualdraw.service_layer import audit_log, bundles, draw_lifecycle
-from dualdraw.v1 import verification_pb2, verification_pb2_grpc
+from dualdraw.v1 import draws_pb2, verification_pb2, verification_pb2_grpc
 
 SUBSTITUTION_STATE_PB: dict[str, verification_pb2.SubstitutionState.ValueType] = {
     "requested": verification_pb2.SUBSTITUTION_STATE_REQUESTED,
@@ -158,9 +158,7 @@ class VerifiableDrawServicer(verification_pb2_grpc.VerifiableDrawServiceServicer
         draw = draw_lifecycle.abandon_draw(
             self._s.unit_of_work(),
             draw_id=request.draw_id,
-            reason=reason_code(
-                verification_pb2.AbandonReason.DESCRIPTOR, request.reason, ABANDON_REASON_PREFIX
-            ),
+            reason=reason_code(draws_pb2.AbandonReason.DESCRIPTOR, request.reason, ABANDON_REASON_PREFIX),
             note=request.note,
             caller=caller_of(context, request.request_id),
             max_abandons=self._s.max_abandons_per_task,

@@ -9,6 +9,7 @@ from typing import Any
 from dualdraw.v1 import directory_pb2, plans_pb2, public_pb2, tasks_pb2
 from dualdraw_client import DualdrawClient
 from dualdraw_client.dates import date_text
+from dualdraw_client.decimals import decimal_text
 from dualdraw_client.errors import NotFoundError
 
 RISK_CLASS_LABELS: dict[int, str] = {
@@ -48,11 +49,12 @@ def _entry_row(
         "item_code": e.item_code,
         "item_name": item_names.get(e.item_code, ""),
         "item_version": e.item_version,
-        "ratio": e.ratio,
+        "ratio": decimal_text(e.ratio),
         "class_ratios": [
-            (RISK_CLASS_LABELS.get(c.risk_class, str(c.risk_class)), c.ratio) for c in e.class_ratios
+            (RISK_CLASS_LABELS.get(c.risk_class, str(c.risk_class)), decimal_text(c.ratio))
+            for c in e.class_ratios
         ],
-        "window": f"{e.window_start} 至 {e.window_end}",
+        "window": f"{date_text(e.window_start)} 至 {date_text(e.window_end)}",
         "frequency": e.frequency or 1,
         "cooperating": [_cooperating(d, e, department_names) for d in e.cooperating_department_ids],
         "level": "上级集中抽取，交登记机关检查" if e.central else "本级抽取",
@@ -123,26 +125,26 @@ def _estimate_rows(estimate: plans_pb2.PlanEstimate, item_names: Mapping[str, st
         {
             "entry_id": e.entry_id,
             "item": f"{e.item_code} {item_names.get(e.item_code, '')}".strip(),
-            "period": f"{p.start} 至 {p.end}",
+            "period": f"{date_text(p.start)} 至 {date_text(p.end)}",
             "inspections": p.inspections,
-            "team": f"{e.team_size} 人 × {e.days_per_inspection} 天",
-            "inspector_days": p.inspector_days,
+            "team": f"{e.team_size} 人 × {decimal_text(e.days_per_inspection)} 天",
+            "inspector_days": decimal_text(p.inspector_days),
             "qualified": p.qualified_inspectors,
-            "available": p.available_inspector_days,
-            "shortfall": "" if p.shortfall_days == "0" else p.shortfall_days,
-            "cost": p.cost,
-            "testing_fees": p.testing_fees,
+            "available": decimal_text(p.available_inspector_days),
+            "shortfall": "" if decimal_text(p.shortfall_days) == "0" else decimal_text(p.shortfall_days),
+            "cost": decimal_text(p.cost),
+            "testing_fees": decimal_text(p.testing_fees),
         }
         for e in estimate.entries
         for p in e.periods
     ]
     return {
-        "as_of": estimate.as_of,
+        "as_of": date_text(estimate.as_of),
         "rows": rows,
         "inspections": estimate.inspections,
-        "inspector_days": estimate.inspector_days,
-        "cost": estimate.cost,
-        "testing_fees": estimate.testing_fees,
+        "inspector_days": decimal_text(estimate.inspector_days),
+        "cost": decimal_text(estimate.cost),
+        "testing_fees": decimal_text(estimate.testing_fees),
         "shortfalls": list(estimate.shortfalls),
     }
 

@@ -19,9 +19,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from dualdraw.entrypoints.site import charts as site_charts
 from dualdraw.entrypoints.site import plans as site_plans
-from dualdraw.v1 import follow_ups_pb2, public_pb2, publication_pb2
+from dualdraw.v1 import draws_pb2, follow_ups_pb2, public_pb2, publication_pb2
 from dualdraw_client import DualdrawClient
 from dualdraw_client.dates import date_text
+from dualdraw_client.decimals import decimal_text
 
 CST = dt.timezone(dt.timedelta(hours=8), "CST")
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # credit codes and draw ids as file names
@@ -29,12 +30,29 @@ STATIC = Path(__file__).parent / "static"
 
 
 def _env() -> Environment:
-    return Environment(
+    env = Environment(
         loader=PackageLoader("dualdraw.entrypoints.site", "templates"),
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["date"] = date_text
+    return env
+
+
+def _plain_fields(message: Any) -> dict[str, Any]:
+    """Every field of ``message`` by name, a ``google.type.Date`` as ``YYYY-MM-DD`` text and a
+    ``google.type.Decimal`` as its decimal text ("" when unset)."""
+    return {f.name: _plain(f, getattr(message, f.name)) for f in message.DESCRIPTOR.fields}
+
+
+def _plain(field: Any, value: Any) -> Any:
+    kind = field.message_type.full_name if field.message_type is not None else ""
+    if kind == "google.type.Date":
+        return date_text(value)
+    if kind == "google.type.Decimal":
+        return decimal_text(value)
+    return value
 
 
 def _day(ts: Any) -> str:
@@ -75,8 +93,8 @@ def _result_row(r: public_pb2.PublicResult) -> dict[str, Any]:
         "item_name": r.item_name,
         "department_id": r.department_id,
         "department_name": r.department_name,
-        "inspected_on": r.inspected_on,
-        "period": r.inspected_on[:7],
+        "inspected_on": date_text(r.inspected_on),
+        "period": date_text(r.inspected_on)[:7],
         "outcome_label": r.outcome_label,
         "findings": r.findings,
         "penalty_decision_number": r.penalty_decision_number,
@@ -85,7 +103,7 @@ def _result_row(r: public_pb2.PublicResult) -> dict[str, Any]:
         "correction_reason": r.correction_reason,
         "team": [{"name": m.name, "badge_number": m.badge_number, "leader": m.leader} for m in r.team],
         "published_on": _day(r.publish_time),  # this version's own publication (results as they come)
-        "deadline": r.deadline,
+        "deadline": date_text(r.deadline),
         "on_time": r.on_time,
     }
 
@@ -135,12 +153,12 @@ def _after_the_draw(client: DualdrawClient, results: list[dict[str, Any]]) -> No
 
 
 def _draw_row(d: public_pb2.PublicDraw) -> dict[str, Any]:
-    row: dict[str, Any] = {f.name: getattr(d, f.name) for f in public_pb2.PublicDraw.DESCRIPTOR.fields}
+    row = _plain_fields(d)
     row["draw_id"] = _safe(d.draw_id)
     row["drawn_on"] = _day(d.draw_time)
     row["published_on"] = _day(d.publish_time)
     row["period"] = row["drawn_on"][:7]
-    row["on_time"] = row["published_on"] <= d.deadline
+    row["on_time"] = row["published_on"] <= row["deadline"]
     return row
 
 
@@ -155,13 +173,15 @@ REASON_LABELS = {
 
 
 def _abandoned_row(a: public_pb2.AbandonedDraw) -> dict[str, Any]:
-    row: dict[str, Any] = {f.name: getattr(a, f.name) for f in public_pb2.AbandonedDraw.DESCRIPTOR.fields}
+    row = _plain_fields(a)
     row["draw_id"] = _safe(a.draw_id)
     if a.replaced_by_draw_id:
         row["replaced_by_draw_id"] = _safe(a.replaced_by_draw_id)
     row["drawn_on"] = _day(a.draw_time)
     row["abandoned_on"] = _day(a.abandon_time)
-    row["reason_label"] = REASON_LABELS.get(a.reason, a.reason)
+    code = draws_pb2.AbandonReason.Name(a.reason).removeprefix("ABANDON_REASON_")
+    row["reason"] = code
+    row["reason_label"] = REASON_LABELS.get(code, code)
     return row
 
 

@@ -25,7 +25,7 @@ ResourceKind = Literal[
     "import", "substitution", "item", "transfer", "plan", "filing", "filing_parent", "result", "follow_up",
     "objection", "checklist", "assignment", "inspection_record", "draw_name", "department_name", "item_name",
     "expert_draw", "expert_import", "object_name", "inspector_name", "complaint_name", "risk_assessment_name",
-    "designation_name",
+    "designation_name", "task_name", "plan_name",
 ]  # fmt: skip
 WhenEmpty = Literal["own", "root", "required", "skip"]
 
@@ -115,10 +115,10 @@ POLICIES: dict[str, MethodPolicy] = {
     _m(ITEMS, "ListInspectionItems"): rule(*INTERNAL),
     # -- tasks and draws -------------------------------------------------------------------------------
     _m(TASKS, "CreateTask"): rule(D, on=Target("department", "task.department_id"), writes=True),
-    _m(TASKS, "GetTask"): rule(*STAFF, on=Target("task", "id")),
+    _m(TASKS, "GetTask"): rule(*STAFF, on=Target("task_name", "name")),
     _m(TASKS, "ListTasks"): rule(*STAFF, on=Target("department", "department_id", "own")),
     _m(DRAWS, "Draw"): rule(D, on=Target("task", "task_id"), writes=True),
-    _m(DRAWS, "GetDraw"): rule(*STAFF, on=Target("draw", "id")),
+    _m(DRAWS, "GetDraw"): rule(*STAFF, on=Target("draw_name", "name")),
     _m(DRAWS, "ListDraws"): rule(*STAFF, on=Target("task", "task_id", "root")),
     _m(DRAWS, "ListAssignments"): rule(*STAFF, on=Target("draw", "draw_id")),
     _m(DRAWS, "ListExclusions"): rule(*STAFF, on=Target("draw", "draw_id")),
@@ -134,10 +134,10 @@ POLICIES: dict[str, MethodPolicy] = {
     _m(PLANS, "ApprovePlan"): rule(P, on=Target("plan", "plan_id"), writes=True),
     _m(PLANS, "PublishPlan"): rule(P, on=Target("plan", "plan_id"), writes=True),
     _m(PLANS, "AmendPlan"): rule(P, on=Target("plan", "plan_id"), writes=True),
-    _m(PLANS, "GetPlan"): rule(P, *STAFF, on=Target("plan", "id")),
+    _m(PLANS, "GetPlan"): rule(P, *STAFF, on=Target("plan_name", "name")),
     _m(PLANS, "ListPlans"): rule(P, *STAFF, on=Target("department", "department_id", "own")),
     _m(PLANS, "EstimatePlan"): rule(P, D, A, on=Target("plan", "plan_id")),
-    _m(PLANS, "GetPlanProgress"): rule(P, *STAFF, on=Target("plan", "plan_id")),
+    _m(PLANS, "GetPlanProgress"): rule(P, *STAFF, on=Target("plan_name", "name")),
     # -- directory filing with the level above (Art. 7): a department's own draw operator files its
     # directories; only the draw operator of the department it is filed with (its parent) decides; staff of
     # the subtree read filings (a filing belongs to the filing department, so the levels above see it).
@@ -165,7 +165,7 @@ POLICIES: dict[str, MethodPolicy] = {
     # -- results and publication -----------------------------------------------------------------------
     _m(RESULTS, "RecordResult"): rule(I, on=Target("draw", "result.draw_id"), writes=True, team_member=(I,)),
     _m(RESULTS, "CorrectResult"): rule(I, on=Target("draw", "result.draw_id"), writes=True, team_member=(I,)),
-    _m(RESULTS, "GetResult"): rule(*STAFF, on=Target("draw", "draw_id")),
+    _m(RESULTS, "GetResult"): rule(*STAFF, on=Target("result", "name")),
     _m(RESULTS, "ListResultVersions"): rule(*STAFF, on=Target("draw", "draw_id")),
     _m(RESULTS, "ListResults"): rule(*STAFF, on=Target("draw", "draw_id", "root")),
     # -- checklists (policy staff of the item's department write them; everyone inside reads them) and

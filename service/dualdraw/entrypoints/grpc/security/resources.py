@@ -38,7 +38,8 @@ _NAMED = {"department_name": ("department", "departments/"), "draw_name": ("draw
           "item_name": ("item", "items/"), "object_name": ("object", "objects/"),
           "inspector_name": ("inspector", "inspectors/"), "complaint_name": ("complaint", "complaints/"),
           "risk_assessment_name": ("risk_assessment", "riskAssessments/"),
-          "designation_name": ("designation", "statutoryDesignations/")}  # fmt: skip
+          "designation_name": ("designation", "statutoryDesignations/"), "task_name": ("task", "tasks/"),
+          "plan_name": ("plan", "plans/")}  # fmt: skip
 """Kinds given as a resource name (``draws/{draw}``); a bare id is taken too (a filled-in default)."""
 
 
