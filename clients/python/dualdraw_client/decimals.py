@@ -22,6 +22,6 @@ def decimal_pb(value: Number | None) -> decimal_pb2.Decimal | None:
     return decimal_pb2.Decimal(value=text) if text else None
 
 
-def decimal_text(d: Any) -> str:
-    """The text of a ``google.type.Decimal``; empty when it is unset."""
-    return str(getattr(d, "value", ""))
+def decimal_text(d: Any, default: str = "") -> str:
+    """The text of a ``google.type.Decimal``; ``default`` when it is unset."""
+    return str(getattr(d, "value", "")) or default
