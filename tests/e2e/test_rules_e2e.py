@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Iterator
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -111,6 +112,15 @@ def test_preview_explain_and_reevaluate_over_the_demo(demo_served: Served, clien
         assert client.get_object(code).status == 2  # OBJECT_STATUS_SUSPENDED
     assert sum(d.newly_excluded for d in preview.departments) == len(excluded)
     assert sum(r.newly_excluded for r in preview.risk_classes) == len(excluded)
+    for d in preview.departments:  # the share travels as decimal text, rounded to 6 decimals
+        exact = Fraction(d.newly_excluded, d.eligible_before) if d.eligible_before else Fraction(0)
+        assert abs(Fraction(d.excluded_share.value) - exact) <= Fraction(1, 2_000_000)
+        assert (d.department_id in preview.over_max_share) == (exact > Fraction(1, 2))
+    with pytest.raises(InvalidArgumentError) as caught:
+        client.preview_rule_change({"suspended.yaml": SUSPENDED_RULE}, max_share="1.5")
+    assert [(f.field, f.reason) for f in caught.value.field_violations] == [
+        ("max_share", "RATIO_OUT_OF_RANGE")
+    ]
     with pytest.raises(InvalidArgumentError) as caught:
         client.preview_rule_change({"bad.yaml": "version: 1\nrules: [1]\n"})
     assert caught.value.field_violations[0].field == "rules/bad.yaml:2:9"

@@ -66,19 +66,20 @@ def test_every_request_and_resource_field_has_a_field_behaviour() -> None:
 
 
 @pytest.mark.parametrize(
-    ("servicer", "method", "request_message"),
+    ("servicer", "method", "request_message", "field"),
     [
-        (ResultServicer, "ListResultVersions", results_pb2.ListResultVersionsRequest(position=1)),
-        (VerifiableDrawServicer, "ListSubstitutions", verification_pb2.ListSubstitutionsRequest()),
+        (ResultServicer, "ListResultVersions", results_pb2.ListResultVersionsRequest(page_size=1), "name"),
+        (VerifiableDrawServicer, "ListSubstitutions", verification_pb2.ListSubstitutionsRequest(), "draw_id"),
     ],
 )
-def test_a_list_of_one_draws_children_refuses_an_empty_draw_id(
-    servicer: Callable[[Services], object], method: str, request_message: Message
+def test_a_list_of_one_draws_children_refuses_an_empty_parent(
+    servicer: Callable[[Services], object], method: str, request_message: Message, field: str
 ) -> None:
-    """``draw_id`` is REQUIRED there: refused before anything is read, not answered with an empty page."""
+    """The parent (a result's name, a draw id) is REQUIRED there: refused before anything is read, not
+    answered with an empty page."""
     with pytest.raises(InvalidArgument) as refused:
         getattr(servicer(cast(Services, None)), method)(request_message, None)
-    assert [(v.field, v.reason) for v in refused.value.violations] == [("draw_id", "FIELD_REQUIRED")]
+    assert [(v.field, v.reason) for v in refused.value.violations] == [(field, "FIELD_REQUIRED")]
 
 
 RESHAPED = ("audit", "directory", "items", "rules", "verification")

@@ -17,6 +17,7 @@ import subprocess
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import TypeVar
 
@@ -142,9 +143,14 @@ class DepartmentImpact:
     newly_included: int = 0
 
     @property
+    def excluded_fraction(self) -> Fraction:
+        """Newly excluded objects as an exact share of the objects eligible before (0 with none)."""
+        return Fraction(self.newly_excluded, self.eligible_before) if self.eligible_before else Fraction(0)
+
+    @property
     def excluded_share(self) -> float:
-        """Newly excluded objects as a share of the objects eligible before the change."""
-        return self.newly_excluded / self.eligible_before if self.eligible_before else 0.0
+        """``excluded_fraction`` as a float, for printing."""
+        return float(self.excluded_fraction)
 
 
 @dataclass
@@ -155,9 +161,10 @@ class ImpactReport:
     departments: dict[str, DepartmentImpact] = field(default_factory=dict)
     risk_classes: dict[str, dict[str, int]] = field(default_factory=dict)
 
-    def over_share(self, max_share: float) -> list[DepartmentImpact]:
-        """Departments where the change newly excludes more than ``max_share`` of the eligible objects."""
-        return [d for d in self.departments.values() if d.excluded_share > max_share]
+    def over_share(self, max_share: Fraction | float) -> list[DepartmentImpact]:
+        """Departments where the change newly excludes more than ``max_share`` of the eligible objects
+        (compared exactly)."""
+        return [d for d in self.departments.values() if d.excluded_fraction > max_share]
 
 
 def impact(

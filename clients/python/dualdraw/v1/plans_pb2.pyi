@@ -589,11 +589,11 @@ class EstimatePlanRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    PLAN_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     AS_OF_FIELD_NUMBER: _builtins.int
-    plan_id: _builtins.str
-    """The plan to estimate."""
+    name: _builtins.str
+    """The plan to estimate, "plans/{plan}"."""
     version: _builtins.int
     """0: the latest version."""
     @_builtins.property
@@ -603,13 +603,13 @@ class EstimatePlanRequest(_message.Message):
     def __init__(
         self,
         *,
-        plan_id: _builtins.str = ...,
+        name: _builtins.str = ...,
         version: _builtins.int = ...,
         as_of: _date_pb2.Date | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "plan_id", b"plan_id", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "name", b"name", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -28,7 +28,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from google.type import date_pb2 as google_dot_type_dot_date__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x64ualdraw/v1/results.proto\x12\x0b\x64ualdraw.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\"\xe2\x04\n\x10InspectionResult\x12\x12\n\x04name\x18\x10 \x01(\tB\x04\xe2\x41\x01\x08\x12\x16\n\x07\x64raw_id\x18\x01 \x01(\tB\x05\xe2\x41\x02\x02\x05\x12\x17\n\x08position\x18\x02 \x01(\x05\x42\x05\xe2\x41\x02\x02\x05\x12\x15\n\x07version\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x19\n\x0b\x63redit_code\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03\x12+\n\x07outcome\x18\x05 \x01(\x0e\x32\x14.dualdraw.v1.OutcomeB\x04\xe2\x41\x01\x02\x12-\n\x0cinspected_on\x18\x06 \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x66indings\x18\x07 \x01(\tB\x04\xe2\x41\x01\x01\x12\x1f\n\x11\x61ttachment_sha256\x18\x08 \x03(\tB\x04\xe2\x41\x01\x01\x12%\n\x17penalty_decision_number\x18\t \x01(\tB\x04\xe2\x41\x01\x01\x12\"\n\x14referred_to_judicial\x18\n \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x1b\n\rreferral_note\x18\x0b \x01(\tB\x04\xe2\x41\x01\x01\x12\x19\n\x0brecorded_by\x18\x0c \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0brecord_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1f\n\x11\x63orrection_reason\x18\x0e \x01(\tB\x04\xe2\x41\x01\x03\x12\x17\n\trecord_id\x18\x0f \x01(\tB\x04\xe2\x41\x01\x03:N\xea\x41K\n\x1d\x64ualdraw.org/InspectionResult\x12*draws/{draw}/assignments/{position}/result\"d\n\x13RecordResultRequest\x12\x33\n\x06result\x18\x01 \x01(\x0b\x32\x1d.dualdraw.v1.InspectionResultB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"{\n\x14\x43orrectResultRequest\x12\x33\n\x06result\x18\x01 \x01(\x0b\x32\x1d.dualdraw.v1.InspectionResultB\x04\xe2\x41\x01\x02\x12\x14\n\x06reason\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"o\n\x10GetResultRequest\x12\x34\n\x04name\x18\x01 \x01(\tB&\xe2\x41\x01\x02\xfa\x41\x1f\n\x1d\x64ualdraw.org/InspectionResult\x12\x15\n\x07version\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01J\x04\x08\x02\x10\x03R\x08position\"}\n\x19ListResultVersionsRequest\x12\x15\n\x07\x64raw_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08position\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x17\n\tpage_size\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\"e\n\x1aListResultVersionsResponse\x12.\n\x07results\x18\x01 \x03(\x0b\x32\x1d.dualdraw.v1.InspectionResult\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"^\n\x12ListResultsRequest\x12\x15\n\x07\x64raw_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01\x12\x17\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"^\n\x13ListResultsResponse\x12.\n\x07results\x18\x01 \x03(\x0b\x32\x1d.dualdraw.v1.InspectionResult\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\xb6\x01\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x16\n\x12OUTCOME_NO_PROBLEM\x10\x01\x12\x1d\n\x19OUTCOME_PROBLEM_CORRECTED\x10\x02\x12\x17\n\x13OUTCOME_CASE_OPENED\x10\x03\x12 \n\x1cOUTCOME_NOT_FOUND_AT_ADDRESS\x10\x04\x12 \n\x1cOUTCOME_NO_RELEVANT_ACTIVITY\x10\x05\x32\xb7\x03\n\rResultService\x12O\n\x0cRecordResult\x12 .dualdraw.v1.RecordResultRequest\x1a\x1d.dualdraw.v1.InspectionResult\x12Q\n\rCorrectResult\x12!.dualdraw.v1.CorrectResultRequest\x1a\x1d.dualdraw.v1.InspectionResult\x12I\n\tGetResult\x12\x1d.dualdraw.v1.GetResultRequest\x1a\x1d.dualdraw.v1.InspectionResult\x12\x65\n\x12ListResultVersions\x12&.dualdraw.v1.ListResultVersionsRequest\x1a\'.dualdraw.v1.ListResultVersionsResponse\x12P\n\x0bListResults\x12\x1f.dualdraw.v1.ListResultsRequest\x1a .dualdraw.v1.ListResultsResponseB]\n\x0forg.dualdraw.v1B\x0cResultsProtoP\x01Z:github.com/dualdraw/dualdraw/gen/go/dualdraw/v1;dualdrawv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x64ualdraw/v1/results.proto\x12\x0b\x64ualdraw.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\"\xe2\x04\n\x10InspectionResult\x12\x12\n\x04name\x18\x10 \x01(\tB\x04\xe2\x41\x01\x08\x12\x16\n\x07\x64raw_id\x18\x01 \x01(\tB\x05\xe2\x41\x02\x02\x05\x12\x17\n\x08position\x18\x02 \x01(\x05\x42\x05\xe2\x41\x02\x02\x05\x12\x15\n\x07version\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x19\n\x0b\x63redit_code\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03\x12+\n\x07outcome\x18\x05 \x01(\x0e\x32\x14.dualdraw.v1.OutcomeB\x04\xe2\x41\x01\x02\x12-\n\x0cinspected_on\x18\x06 \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x66indings\x18\x07 \x01(\tB\x04\xe2\x41\x01\x01\x12\x1f\n\x11\x61ttachment_sha256\x18\x08 \x03(\tB\x04\xe2\x41\x01\x01\x12%\n\x17penalty_decision_number\x18\t \x01(\tB\x04\xe2\x41\x01\x01\x12\"\n\x14referred_to_judicial\x18\n \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x1b\n\rreferral_note\x18\x0b \x01(\tB\x04\xe2\x41\x01\x01\x12\x19\n\x0brecorded_by\x18\x0c \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0brecord_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1f\n\x11\x63orrection_reason\x18\x0e \x01(\tB\x04\xe2\x41\x01\x03\x12\x17\n\trecord_id\x18\x0f \x01(\tB\x04\xe2\x41\x01\x03:N\xea\x41K\n\x1d\x64ualdraw.org/InspectionResult\x12*draws/{draw}/assignments/{position}/result\"d\n\x13RecordResultRequest\x12\x33\n\x06result\x18\x01 \x01(\x0b\x32\x1d.dualdraw.v1.InspectionResultB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"{\n\x14\x43orrectResultRequest\x12\x33\n\x06result\x18\x01 \x01(\x0b\x32\x1d.dualdraw.v1.InspectionResultB\x04\xe2\x41\x01\x02\x12\x14\n\x06reason\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"o\n\x10GetResultRequest\x12\x34\n\x04name\x18\x01 \x01(\tB&\xe2\x41\x01\x02\xfa\x41\x1f\n\x1d\x64ualdraw.org/InspectionResult\x12\x15\n\x07version\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01J\x04\x08\x02\x10\x03R\x08position\"\xa3\x01\n\x19ListResultVersionsRequest\x12\x34\n\x04name\x18\x05 \x01(\tB&\xe2\x41\x01\x02\xfa\x41\x1f\n\x1d\x64ualdraw.org/InspectionResult\x12\x17\n\tpage_size\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01J\x04\x08\x01\x10\x02J\x04\x08\x02\x10\x03R\x07\x64raw_idR\x08position\"e\n\x1aListResultVersionsResponse\x12.\n\x07results\x18\x01 \x03(\x0b\x32\x1d.dualdraw.v1.InspectionResult\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"^\n\x12ListResultsRequest\x12\x15\n\x07\x64raw_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01\x12\x17\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"^\n\x13ListResultsResponse\x12.\n\x07results\x18\x01 \x03(\x0b\x32\x1d.dualdraw.v1.InspectionResult\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\xb6\x01\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x16\n\x12OUTCOME_NO_PROBLEM\x10\x01\x12\x1d\n\x19OUTCOME_PROBLEM_CORRECTED\x10\x02\x12\x17\n\x13OUTCOME_CASE_OPENED\x10\x03\x12 \n\x1cOUTCOME_NOT_FOUND_AT_ADDRESS\x10\x04\x12 \n\x1cOUTCOME_NO_RELEVANT_ACTIVITY\x10\x05\x32\xb7\x03\n\rResultService\x12O\n\x0cRecordResult\x12 .dualdraw.v1.RecordResultRequest\x1a\x1d.dualdraw.v1.InspectionResult\x12Q\n\rCorrectResult\x12!.dualdraw.v1.CorrectResultRequest\x1a\x1d.dualdraw.v1.InspectionResult\x12I\n\tGetResult\x12\x1d.dualdraw.v1.GetResultRequest\x1a\x1d.dualdraw.v1.InspectionResult\x12\x65\n\x12ListResultVersions\x12&.dualdraw.v1.ListResultVersionsRequest\x1a\'.dualdraw.v1.ListResultVersionsResponse\x12P\n\x0bListResults\x12\x1f.dualdraw.v1.ListResultsRequest\x1a .dualdraw.v1.ListResultsResponseB]\n\x0forg.dualdraw.v1B\x0cResultsProtoP\x01Z:github.com/dualdraw/dualdraw/gen/go/dualdraw/v1;dualdrawv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -84,10 +84,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETRESULTREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\037\n\035dualdraw.org/InspectionResult'
   _globals['_GETRESULTREQUEST'].fields_by_name['version']._loaded_options = None
   _globals['_GETRESULTREQUEST'].fields_by_name['version']._serialized_options = b'\342A\001\001'
-  _globals['_LISTRESULTVERSIONSREQUEST'].fields_by_name['draw_id']._loaded_options = None
-  _globals['_LISTRESULTVERSIONSREQUEST'].fields_by_name['draw_id']._serialized_options = b'\342A\001\002'
-  _globals['_LISTRESULTVERSIONSREQUEST'].fields_by_name['position']._loaded_options = None
-  _globals['_LISTRESULTVERSIONSREQUEST'].fields_by_name['position']._serialized_options = b'\342A\001\002'
+  _globals['_LISTRESULTVERSIONSREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_LISTRESULTVERSIONSREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\037\n\035dualdraw.org/InspectionResult'
   _globals['_LISTRESULTVERSIONSREQUEST'].fields_by_name['page_size']._loaded_options = None
   _globals['_LISTRESULTVERSIONSREQUEST'].fields_by_name['page_size']._serialized_options = b'\342A\001\001'
   _globals['_LISTRESULTVERSIONSREQUEST'].fields_by_name['page_token']._loaded_options = None
@@ -98,8 +96,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTRESULTSREQUEST'].fields_by_name['page_size']._serialized_options = b'\342A\001\001'
   _globals['_LISTRESULTSREQUEST'].fields_by_name['page_token']._loaded_options = None
   _globals['_LISTRESULTSREQUEST'].fields_by_name['page_token']._serialized_options = b'\342A\001\001'
-  _globals['_OUTCOME']._serialized_start=1535
-  _globals['_OUTCOME']._serialized_end=1717
+  _globals['_OUTCOME']._serialized_start=1574
+  _globals['_OUTCOME']._serialized_end=1756
   _globals['_INSPECTIONRESULT']._serialized_start=160
   _globals['_INSPECTIONRESULT']._serialized_end=770
   _globals['_RECORDRESULTREQUEST']._serialized_start=772
@@ -108,14 +106,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CORRECTRESULTREQUEST']._serialized_end=997
   _globals['_GETRESULTREQUEST']._serialized_start=999
   _globals['_GETRESULTREQUEST']._serialized_end=1110
-  _globals['_LISTRESULTVERSIONSREQUEST']._serialized_start=1112
-  _globals['_LISTRESULTVERSIONSREQUEST']._serialized_end=1237
-  _globals['_LISTRESULTVERSIONSRESPONSE']._serialized_start=1239
-  _globals['_LISTRESULTVERSIONSRESPONSE']._serialized_end=1340
-  _globals['_LISTRESULTSREQUEST']._serialized_start=1342
-  _globals['_LISTRESULTSREQUEST']._serialized_end=1436
-  _globals['_LISTRESULTSRESPONSE']._serialized_start=1438
-  _globals['_LISTRESULTSRESPONSE']._serialized_end=1532
-  _globals['_RESULTSERVICE']._serialized_start=1720
-  _globals['_RESULTSERVICE']._serialized_end=2159
+  _globals['_LISTRESULTVERSIONSREQUEST']._serialized_start=1113
+  _globals['_LISTRESULTVERSIONSREQUEST']._serialized_end=1276
+  _globals['_LISTRESULTVERSIONSRESPONSE']._serialized_start=1278
+  _globals['_LISTRESULTVERSIONSRESPONSE']._serialized_end=1379
+  _globals['_LISTRESULTSREQUEST']._serialized_start=1381
+  _globals['_LISTRESULTSREQUEST']._serialized_end=1475
+  _globals['_LISTRESULTSRESPONSE']._serialized_start=1477
+  _globals['_LISTRESULTSRESPONSE']._serialized_end=1571
+  _globals['_RESULTSERVICE']._serialized_start=1759
+  _globals['_RESULTSERVICE']._serialized_end=2198
 # @@protoc_insertion_point(module_scope)

@@ -241,14 +241,11 @@ class ListResultVersionsRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    DRAW_ID_FIELD_NUMBER: _builtins.int
-    POSITION_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
-    draw_id: _builtins.str
-    """The draw of the assignment."""
-    position: _builtins.int
-    """Position of the assignment in its draw (1-based)."""
+    name: _builtins.str
+    """The result, "draws/{draw}/assignments/{position}/result"."""
     page_size: _builtins.int
     """At most this many per page; 0: the server's default (50), above 1000: 1000."""
     page_token: _builtins.str
@@ -256,14 +253,13 @@ class ListResultVersionsRequest(_message.Message):
     def __init__(
         self,
         *,
-        draw_id: _builtins.str = ...,
-        position: _builtins.int = ...,
+        name: _builtins.str = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["draw_id", b"draw_id", "page_size", b"page_size", "page_token", b"page_token", "position", b"position"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -27,9 +27,10 @@ from dualdraw.v1 import draws_pb2 as dualdraw_dot_v1_dot_draws__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.type import date_pb2 as google_dot_type_dot_date__pb2
+from google.type import decimal_pb2 as google_dot_type_dot_decimal__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x64ualdraw/v1/rules.proto\x12\x0b\x64ualdraw.v1\x1a\x1b\x64ualdraw/v1/directory.proto\x1a\x17\x64ualdraw/v1/draws.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x16google/type/date.proto\"\xfa\x01\n\x0bRuleSummary\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x30\n\x08\x63\x61tegory\x18\x03 \x01(\x0e\x32\x1e.dualdraw.v1.ExclusionCategory\x12\x13\n\x0blegal_basis\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12)\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x06 \x01(\x0b\x32\x11.google.type.Date\x12\'\n\x0c\x65\x66\x66\x65\x63tive_to\x18\x07 \x01(\x0b\x32\x11.google.type.Date\x12\x15\n\rjurisdictions\x18\x08 \x03(\t\x12\x0e\n\x06source\x18\t \x01(\t\"\xbc\x01\n\x07RuleSet\x12\x12\n\x04name\x18\x05 \x01(\tB\x04\xe2\x41\x01\x08\x12\x12\n\x04hash\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x15\n\x07version\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12-\n\x05rules\x18\x03 \x03(\x0b\x32\x18.dualdraw.v1.RuleSummaryB\x04\xe2\x41\x01\x03\x12\x13\n\x05\x66iles\x18\x04 \x03(\tB\x04\xe2\x41\x01\x03:.\xea\x41+\n\x14\x64ualdraw.org/RuleSet\x12\x13ruleSets/{rule_set}\"@\n\x11GetRuleSetRequest\x12+\n\x04name\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14\x64ualdraw.org/RuleSet\"\x14\n\x12ReloadRulesRequest\"b\n\x13ReloadRulesResponse\x12&\n\x08rule_set\x18\x01 \x01(\x0b\x32\x14.dualdraw.v1.RuleSet\x12\x0f\n\x07\x63hanged\x18\x02 \x01(\x08\x12\x12\n\ntest_cases\x18\x03 \x01(\x05\"\x8a\x02\n\x18PreviewRuleChangeRequest\x12\x45\n\x05\x66iles\x18\x01 \x03(\x0b\x32\x30.dualdraw.v1.PreviewRuleChangeRequest.FilesEntryB\x04\xe2\x41\x01\x01\x12&\n\x05\x61s_of\x18\x02 \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x01\x12\x1b\n\rdepartment_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x1b\n\rbusiness_line\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\x12\x17\n\tmax_share\x18\x05 \x01(\x01\x42\x04\xe2\x41\x01\x01\x1a,\n\nFilesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xbd\x01\n\x0cObjectChange\x12\x13\n\x0b\x63redit_code\x18\x01 \x01(\t\x12\x15\n\rdepartment_id\x18\x02 \x01(\t\x12*\n\nrisk_class\x18\x03 \x01(\x0e\x32\x16.dualdraw.v1.RiskClass\x12-\n\x06\x63hange\x18\x04 \x01(\x0e\x32\x1d.dualdraw.v1.ObjectChangeKind\x12\x12\n\nbase_rules\x18\x05 \x03(\t\x12\x12\n\nhead_rules\x18\x06 \x03(\t\"\x9c\x01\n\x10\x44\x65partmentImpact\x12\x15\n\rdepartment_id\x18\x01 \x01(\t\x12\x10\n\x08in_scope\x18\x02 \x01(\x03\x12\x17\n\x0f\x65ligible_before\x18\x03 \x01(\x03\x12\x16\n\x0enewly_excluded\x18\x04 \x01(\x03\x12\x16\n\x0enewly_included\x18\x05 \x01(\x03\x12\x16\n\x0e\x65xcluded_share\x18\x06 \x01(\x01\"\x84\x01\n\x0fRiskClassImpact\x12*\n\nrisk_class\x18\x01 \x01(\x0e\x32\x16.dualdraw.v1.RiskClass\x12\x16\n\x0enewly_excluded\x18\x02 \x01(\x03\x12\x16\n\x0enewly_included\x18\x03 \x01(\x03\x12\x15\n\rrules_changed\x18\x04 \x01(\x03\"\xf3\x01\n\x19PreviewRuleChangeResponse\x12\x14\n\x0c\x62\x61se_version\x18\x01 \x01(\t\x12\x14\n\x0chead_version\x18\x02 \x01(\t\x12*\n\x07\x63hanges\x18\x03 \x03(\x0b\x32\x19.dualdraw.v1.ObjectChange\x12\x32\n\x0b\x64\x65partments\x18\x04 \x03(\x0b\x32\x1d.dualdraw.v1.DepartmentImpact\x12\x32\n\x0crisk_classes\x18\x05 \x03(\x0b\x32\x1c.dualdraw.v1.RiskClassImpact\x12\x16\n\x0eover_max_share\x18\x06 \x03(\t\"\xa9\x01\n\x17\x45xplainExclusionRequest\x12\x19\n\x0b\x63redit_code\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12&\n\x05\x61s_of\x18\x02 \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x01\x12\x15\n\x07task_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x17\n\titem_code\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\x12\x1b\n\rdepartment_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01\"\xa4\x01\n\x0bMatchedFact\x12#\n\x04kind\x18\x01 \x01(\x0e\x32\x15.dualdraw.v1.FactKind\x12\x0b\n\x03ref\x18\x02 \x01(\t\x12\x34\n\x06values\x18\x03 \x03(\x0b\x32$.dualdraw.v1.MatchedFact.ValuesEntry\x1a-\n\x0bValuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xc3\x01\n\x0bRuleVerdict\x12\x0f\n\x07rule_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12.\n\x06status\x18\x03 \x01(\x0e\x32\x1e.dualdraw.v1.RuleVerdictStatus\x12\x10\n\x08\x66\x61ilures\x18\x04 \x03(\t\x12\'\n\x05\x66\x61\x63ts\x18\x05 \x03(\x0b\x32\x18.dualdraw.v1.MatchedFact\x12)\n\x0e\x65ligible_again\x18\x06 \x01(\x0b\x32\x11.google.type.Date\"\xd4\x01\n\x18\x45xplainExclusionResponse\x12\x13\n\x0b\x63redit_code\x18\x01 \x01(\t\x12 \n\x05\x61s_of\x18\x02 \x01(\x0b\x32\x11.google.type.Date\x12\x18\n\x10rule_set_version\x18\x03 \x01(\t\x12\x13\n\x0b\x65xcluded_by\x18\x04 \x03(\t\x12\'\n\x05rules\x18\x05 \x03(\x0b\x32\x18.dualdraw.v1.RuleVerdict\x12)\n\x0e\x65ligible_again\x18\x06 \x01(\x0b\x32\x11.google.type.Date\".\n\x15ReevaluateDrawRequest\x12\x15\n\x07\x64raw_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"v\n\x16ReevaluateDrawResponse\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\x12\x15\n\rrule_set_hash\x18\x02 \x01(\t\x12\x0f\n\x07matches\x18\x03 \x01(\x08\x12\x0f\n\x07missing\x18\x04 \x03(\t\x12\x12\n\nunexpected\x18\x05 \x03(\t*\x9e\x01\n\x10ObjectChangeKind\x12\"\n\x1eOBJECT_CHANGE_KIND_UNSPECIFIED\x10\x00\x12\x1f\n\x1bOBJECT_CHANGE_KIND_EXCLUDED\x10\x01\x12\x1f\n\x1bOBJECT_CHANGE_KIND_INCLUDED\x10\x02\x12$\n OBJECT_CHANGE_KIND_RULES_CHANGED\x10\x03*\xb0\x01\n\x08\x46\x61\x63tKind\x12\x19\n\x15\x46\x41\x43T_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10\x46\x41\x43T_KIND_OBJECT\x10\x01\x12\x17\n\x13\x46\x41\x43T_KIND_COMPLAINT\x10\x02\x12\x16\n\x12\x46\x41\x43T_KIND_CAMPAIGN\x10\x03\x12\x1d\n\x19\x46\x41\x43T_KIND_RISK_ASSESSMENT\x10\x04\x12#\n\x1f\x46\x41\x43T_KIND_STATUTORY_DESIGNATION\x10\x05*\xfa\x01\n\x11RuleVerdictStatus\x12#\n\x1fRULE_VERDICT_STATUS_UNSPECIFIED\x10\x00\x12\x1f\n\x1bRULE_VERDICT_STATUS_MATCHED\x10\x01\x12&\n\"RULE_VERDICT_STATUS_NEARLY_MATCHED\x10\x02\x12#\n\x1fRULE_VERDICT_STATUS_NOT_MATCHED\x10\x03\x12$\n RULE_VERDICT_STATUS_NOT_IN_FORCE\x10\x04\x12,\n(RULE_VERDICT_STATUS_OUTSIDE_JURISDICTION\x10\x05\x32\xc3\x03\n\x0bRuleService\x12\x42\n\nGetRuleSet\x12\x1e.dualdraw.v1.GetRuleSetRequest\x1a\x14.dualdraw.v1.RuleSet\x12P\n\x0bReloadRules\x12\x1f.dualdraw.v1.ReloadRulesRequest\x1a .dualdraw.v1.ReloadRulesResponse\x12\x62\n\x11PreviewRuleChange\x12%.dualdraw.v1.PreviewRuleChangeRequest\x1a&.dualdraw.v1.PreviewRuleChangeResponse\x12_\n\x10\x45xplainExclusion\x12$.dualdraw.v1.ExplainExclusionRequest\x1a%.dualdraw.v1.ExplainExclusionResponse\x12Y\n\x0eReevaluateDraw\x12\".dualdraw.v1.ReevaluateDrawRequest\x1a#.dualdraw.v1.ReevaluateDrawResponseB[\n\x0forg.dualdraw.v1B\nRulesProtoP\x01Z:github.com/dualdraw/dualdraw/gen/go/dualdraw/v1;dualdrawv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x64ualdraw/v1/rules.proto\x12\x0b\x64ualdraw.v1\x1a\x1b\x64ualdraw/v1/directory.proto\x1a\x17\x64ualdraw/v1/draws.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x16google/type/date.proto\x1a\x19google/type/decimal.proto\"\xfa\x01\n\x0bRuleSummary\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x30\n\x08\x63\x61tegory\x18\x03 \x01(\x0e\x32\x1e.dualdraw.v1.ExclusionCategory\x12\x13\n\x0blegal_basis\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12)\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x06 \x01(\x0b\x32\x11.google.type.Date\x12\'\n\x0c\x65\x66\x66\x65\x63tive_to\x18\x07 \x01(\x0b\x32\x11.google.type.Date\x12\x15\n\rjurisdictions\x18\x08 \x03(\t\x12\x0e\n\x06source\x18\t \x01(\t\"\xbc\x01\n\x07RuleSet\x12\x12\n\x04name\x18\x05 \x01(\tB\x04\xe2\x41\x01\x08\x12\x12\n\x04hash\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x15\n\x07version\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12-\n\x05rules\x18\x03 \x03(\x0b\x32\x18.dualdraw.v1.RuleSummaryB\x04\xe2\x41\x01\x03\x12\x13\n\x05\x66iles\x18\x04 \x03(\tB\x04\xe2\x41\x01\x03:.\xea\x41+\n\x14\x64ualdraw.org/RuleSet\x12\x13ruleSets/{rule_set}\"@\n\x11GetRuleSetRequest\x12+\n\x04name\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14\x64ualdraw.org/RuleSet\"\x14\n\x12ReloadRulesRequest\"b\n\x13ReloadRulesResponse\x12&\n\x08rule_set\x18\x01 \x01(\x0b\x32\x14.dualdraw.v1.RuleSet\x12\x0f\n\x07\x63hanged\x18\x02 \x01(\x08\x12\x12\n\ntest_cases\x18\x03 \x01(\x05\"\xa0\x02\n\x18PreviewRuleChangeRequest\x12\x45\n\x05\x66iles\x18\x01 \x03(\x0b\x32\x30.dualdraw.v1.PreviewRuleChangeRequest.FilesEntryB\x04\xe2\x41\x01\x01\x12&\n\x05\x61s_of\x18\x02 \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x01\x12\x1b\n\rdepartment_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x1b\n\rbusiness_line\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\x12-\n\tmax_share\x18\x05 \x01(\x0b\x32\x14.google.type.DecimalB\x04\xe2\x41\x01\x01\x1a,\n\nFilesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xbd\x01\n\x0cObjectChange\x12\x13\n\x0b\x63redit_code\x18\x01 \x01(\t\x12\x15\n\rdepartment_id\x18\x02 \x01(\t\x12*\n\nrisk_class\x18\x03 \x01(\x0e\x32\x16.dualdraw.v1.RiskClass\x12-\n\x06\x63hange\x18\x04 \x01(\x0e\x32\x1d.dualdraw.v1.ObjectChangeKind\x12\x12\n\nbase_rules\x18\x05 \x03(\t\x12\x12\n\nhead_rules\x18\x06 \x03(\t\"\xb2\x01\n\x10\x44\x65partmentImpact\x12\x15\n\rdepartment_id\x18\x01 \x01(\t\x12\x10\n\x08in_scope\x18\x02 \x01(\x03\x12\x17\n\x0f\x65ligible_before\x18\x03 \x01(\x03\x12\x16\n\x0enewly_excluded\x18\x04 \x01(\x03\x12\x16\n\x0enewly_included\x18\x05 \x01(\x03\x12,\n\x0e\x65xcluded_share\x18\x06 \x01(\x0b\x32\x14.google.type.Decimal\"\x84\x01\n\x0fRiskClassImpact\x12*\n\nrisk_class\x18\x01 \x01(\x0e\x32\x16.dualdraw.v1.RiskClass\x12\x16\n\x0enewly_excluded\x18\x02 \x01(\x03\x12\x16\n\x0enewly_included\x18\x03 \x01(\x03\x12\x15\n\rrules_changed\x18\x04 \x01(\x03\"\xf3\x01\n\x19PreviewRuleChangeResponse\x12\x14\n\x0c\x62\x61se_version\x18\x01 \x01(\t\x12\x14\n\x0chead_version\x18\x02 \x01(\t\x12*\n\x07\x63hanges\x18\x03 \x03(\x0b\x32\x19.dualdraw.v1.ObjectChange\x12\x32\n\x0b\x64\x65partments\x18\x04 \x03(\x0b\x32\x1d.dualdraw.v1.DepartmentImpact\x12\x32\n\x0crisk_classes\x18\x05 \x03(\x0b\x32\x1c.dualdraw.v1.RiskClassImpact\x12\x16\n\x0eover_max_share\x18\x06 \x03(\t\"\xa9\x01\n\x17\x45xplainExclusionRequest\x12\x19\n\x0b\x63redit_code\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12&\n\x05\x61s_of\x18\x02 \x01(\x0b\x32\x11.google.type.DateB\x04\xe2\x41\x01\x01\x12\x15\n\x07task_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x17\n\titem_code\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\x12\x1b\n\rdepartment_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01\"\xa4\x01\n\x0bMatchedFact\x12#\n\x04kind\x18\x01 \x01(\x0e\x32\x15.dualdraw.v1.FactKind\x12\x0b\n\x03ref\x18\x02 \x01(\t\x12\x34\n\x06values\x18\x03 \x03(\x0b\x32$.dualdraw.v1.MatchedFact.ValuesEntry\x1a-\n\x0bValuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xc3\x01\n\x0bRuleVerdict\x12\x0f\n\x07rule_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12.\n\x06status\x18\x03 \x01(\x0e\x32\x1e.dualdraw.v1.RuleVerdictStatus\x12\x10\n\x08\x66\x61ilures\x18\x04 \x03(\t\x12\'\n\x05\x66\x61\x63ts\x18\x05 \x03(\x0b\x32\x18.dualdraw.v1.MatchedFact\x12)\n\x0e\x65ligible_again\x18\x06 \x01(\x0b\x32\x11.google.type.Date\"\xd4\x01\n\x18\x45xplainExclusionResponse\x12\x13\n\x0b\x63redit_code\x18\x01 \x01(\t\x12 \n\x05\x61s_of\x18\x02 \x01(\x0b\x32\x11.google.type.Date\x12\x18\n\x10rule_set_version\x18\x03 \x01(\t\x12\x13\n\x0b\x65xcluded_by\x18\x04 \x03(\t\x12\'\n\x05rules\x18\x05 \x03(\x0b\x32\x18.dualdraw.v1.RuleVerdict\x12)\n\x0e\x65ligible_again\x18\x06 \x01(\x0b\x32\x11.google.type.Date\".\n\x15ReevaluateDrawRequest\x12\x15\n\x07\x64raw_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"v\n\x16ReevaluateDrawResponse\x12\x0f\n\x07\x64raw_id\x18\x01 \x01(\t\x12\x15\n\rrule_set_hash\x18\x02 \x01(\t\x12\x0f\n\x07matches\x18\x03 \x01(\x08\x12\x0f\n\x07missing\x18\x04 \x03(\t\x12\x12\n\nunexpected\x18\x05 \x03(\t*\x9e\x01\n\x10ObjectChangeKind\x12\"\n\x1eOBJECT_CHANGE_KIND_UNSPECIFIED\x10\x00\x12\x1f\n\x1bOBJECT_CHANGE_KIND_EXCLUDED\x10\x01\x12\x1f\n\x1bOBJECT_CHANGE_KIND_INCLUDED\x10\x02\x12$\n OBJECT_CHANGE_KIND_RULES_CHANGED\x10\x03*\xb0\x01\n\x08\x46\x61\x63tKind\x12\x19\n\x15\x46\x41\x43T_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10\x46\x41\x43T_KIND_OBJECT\x10\x01\x12\x17\n\x13\x46\x41\x43T_KIND_COMPLAINT\x10\x02\x12\x16\n\x12\x46\x41\x43T_KIND_CAMPAIGN\x10\x03\x12\x1d\n\x19\x46\x41\x43T_KIND_RISK_ASSESSMENT\x10\x04\x12#\n\x1f\x46\x41\x43T_KIND_STATUTORY_DESIGNATION\x10\x05*\xfa\x01\n\x11RuleVerdictStatus\x12#\n\x1fRULE_VERDICT_STATUS_UNSPECIFIED\x10\x00\x12\x1f\n\x1bRULE_VERDICT_STATUS_MATCHED\x10\x01\x12&\n\"RULE_VERDICT_STATUS_NEARLY_MATCHED\x10\x02\x12#\n\x1fRULE_VERDICT_STATUS_NOT_MATCHED\x10\x03\x12$\n RULE_VERDICT_STATUS_NOT_IN_FORCE\x10\x04\x12,\n(RULE_VERDICT_STATUS_OUTSIDE_JURISDICTION\x10\x05\x32\xc3\x03\n\x0bRuleService\x12\x42\n\nGetRuleSet\x12\x1e.dualdraw.v1.GetRuleSetRequest\x1a\x14.dualdraw.v1.RuleSet\x12P\n\x0bReloadRules\x12\x1f.dualdraw.v1.ReloadRulesRequest\x1a .dualdraw.v1.ReloadRulesResponse\x12\x62\n\x11PreviewRuleChange\x12%.dualdraw.v1.PreviewRuleChangeRequest\x1a&.dualdraw.v1.PreviewRuleChangeResponse\x12_\n\x10\x45xplainExclusion\x12$.dualdraw.v1.ExplainExclusionRequest\x1a%.dualdraw.v1.ExplainExclusionResponse\x12Y\n\x0eReevaluateDraw\x12\".dualdraw.v1.ReevaluateDrawRequest\x1a#.dualdraw.v1.ReevaluateDrawResponseB[\n\x0forg.dualdraw.v1B\nRulesProtoP\x01Z:github.com/dualdraw/dualdraw/gen/go/dualdraw/v1;dualdrawv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -77,48 +78,48 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MATCHEDFACT_VALUESENTRY']._serialized_options = b'8\001'
   _globals['_REEVALUATEDRAWREQUEST'].fields_by_name['draw_id']._loaded_options = None
   _globals['_REEVALUATEDRAWREQUEST'].fields_by_name['draw_id']._serialized_options = b'\342A\001\002'
-  _globals['_OBJECTCHANGEKIND']._serialized_start=2732
-  _globals['_OBJECTCHANGEKIND']._serialized_end=2890
-  _globals['_FACTKIND']._serialized_start=2893
-  _globals['_FACTKIND']._serialized_end=3069
-  _globals['_RULEVERDICTSTATUS']._serialized_start=3072
-  _globals['_RULEVERDICTSTATUS']._serialized_end=3322
-  _globals['_RULESUMMARY']._serialized_start=179
-  _globals['_RULESUMMARY']._serialized_end=429
-  _globals['_RULESET']._serialized_start=432
-  _globals['_RULESET']._serialized_end=620
-  _globals['_GETRULESETREQUEST']._serialized_start=622
-  _globals['_GETRULESETREQUEST']._serialized_end=686
-  _globals['_RELOADRULESREQUEST']._serialized_start=688
-  _globals['_RELOADRULESREQUEST']._serialized_end=708
-  _globals['_RELOADRULESRESPONSE']._serialized_start=710
-  _globals['_RELOADRULESRESPONSE']._serialized_end=808
-  _globals['_PREVIEWRULECHANGEREQUEST']._serialized_start=811
-  _globals['_PREVIEWRULECHANGEREQUEST']._serialized_end=1077
-  _globals['_PREVIEWRULECHANGEREQUEST_FILESENTRY']._serialized_start=1033
-  _globals['_PREVIEWRULECHANGEREQUEST_FILESENTRY']._serialized_end=1077
-  _globals['_OBJECTCHANGE']._serialized_start=1080
-  _globals['_OBJECTCHANGE']._serialized_end=1269
-  _globals['_DEPARTMENTIMPACT']._serialized_start=1272
-  _globals['_DEPARTMENTIMPACT']._serialized_end=1428
-  _globals['_RISKCLASSIMPACT']._serialized_start=1431
-  _globals['_RISKCLASSIMPACT']._serialized_end=1563
-  _globals['_PREVIEWRULECHANGERESPONSE']._serialized_start=1566
-  _globals['_PREVIEWRULECHANGERESPONSE']._serialized_end=1809
-  _globals['_EXPLAINEXCLUSIONREQUEST']._serialized_start=1812
-  _globals['_EXPLAINEXCLUSIONREQUEST']._serialized_end=1981
-  _globals['_MATCHEDFACT']._serialized_start=1984
-  _globals['_MATCHEDFACT']._serialized_end=2148
-  _globals['_MATCHEDFACT_VALUESENTRY']._serialized_start=2103
-  _globals['_MATCHEDFACT_VALUESENTRY']._serialized_end=2148
-  _globals['_RULEVERDICT']._serialized_start=2151
-  _globals['_RULEVERDICT']._serialized_end=2346
-  _globals['_EXPLAINEXCLUSIONRESPONSE']._serialized_start=2349
-  _globals['_EXPLAINEXCLUSIONRESPONSE']._serialized_end=2561
-  _globals['_REEVALUATEDRAWREQUEST']._serialized_start=2563
-  _globals['_REEVALUATEDRAWREQUEST']._serialized_end=2609
-  _globals['_REEVALUATEDRAWRESPONSE']._serialized_start=2611
-  _globals['_REEVALUATEDRAWRESPONSE']._serialized_end=2729
-  _globals['_RULESERVICE']._serialized_start=3325
-  _globals['_RULESERVICE']._serialized_end=3776
+  _globals['_OBJECTCHANGEKIND']._serialized_start=2803
+  _globals['_OBJECTCHANGEKIND']._serialized_end=2961
+  _globals['_FACTKIND']._serialized_start=2964
+  _globals['_FACTKIND']._serialized_end=3140
+  _globals['_RULEVERDICTSTATUS']._serialized_start=3143
+  _globals['_RULEVERDICTSTATUS']._serialized_end=3393
+  _globals['_RULESUMMARY']._serialized_start=206
+  _globals['_RULESUMMARY']._serialized_end=456
+  _globals['_RULESET']._serialized_start=459
+  _globals['_RULESET']._serialized_end=647
+  _globals['_GETRULESETREQUEST']._serialized_start=649
+  _globals['_GETRULESETREQUEST']._serialized_end=713
+  _globals['_RELOADRULESREQUEST']._serialized_start=715
+  _globals['_RELOADRULESREQUEST']._serialized_end=735
+  _globals['_RELOADRULESRESPONSE']._serialized_start=737
+  _globals['_RELOADRULESRESPONSE']._serialized_end=835
+  _globals['_PREVIEWRULECHANGEREQUEST']._serialized_start=838
+  _globals['_PREVIEWRULECHANGEREQUEST']._serialized_end=1126
+  _globals['_PREVIEWRULECHANGEREQUEST_FILESENTRY']._serialized_start=1082
+  _globals['_PREVIEWRULECHANGEREQUEST_FILESENTRY']._serialized_end=1126
+  _globals['_OBJECTCHANGE']._serialized_start=1129
+  _globals['_OBJECTCHANGE']._serialized_end=1318
+  _globals['_DEPARTMENTIMPACT']._serialized_start=1321
+  _globals['_DEPARTMENTIMPACT']._serialized_end=1499
+  _globals['_RISKCLASSIMPACT']._serialized_start=1502
+  _globals['_RISKCLASSIMPACT']._serialized_end=1634
+  _globals['_PREVIEWRULECHANGERESPONSE']._serialized_start=1637
+  _globals['_PREVIEWRULECHANGERESPONSE']._serialized_end=1880
+  _globals['_EXPLAINEXCLUSIONREQUEST']._serialized_start=1883
+  _globals['_EXPLAINEXCLUSIONREQUEST']._serialized_end=2052
+  _globals['_MATCHEDFACT']._serialized_start=2055
+  _globals['_MATCHEDFACT']._serialized_end=2219
+  _globals['_MATCHEDFACT_VALUESENTRY']._serialized_start=2174
+  _globals['_MATCHEDFACT_VALUESENTRY']._serialized_end=2219
+  _globals['_RULEVERDICT']._serialized_start=2222
+  _globals['_RULEVERDICT']._serialized_end=2417
+  _globals['_EXPLAINEXCLUSIONRESPONSE']._serialized_start=2420
+  _globals['_EXPLAINEXCLUSIONRESPONSE']._serialized_end=2632
+  _globals['_REEVALUATEDRAWREQUEST']._serialized_start=2634
+  _globals['_REEVALUATEDRAWREQUEST']._serialized_end=2680
+  _globals['_REEVALUATEDRAWRESPONSE']._serialized_start=2682
+  _globals['_REEVALUATEDRAWRESPONSE']._serialized_end=2800
+  _globals['_RULESERVICE']._serialized_start=3396
+  _globals['_RULESERVICE']._serialized_end=3847
 # @@protoc_insertion_point(module_scope)

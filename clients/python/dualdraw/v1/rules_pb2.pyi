@@ -13,6 +13,7 @@ from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.type import date_pb2 as _date_pb2
+from google.type import decimal_pb2 as _decimal_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -334,8 +335,6 @@ class PreviewRuleChangeRequest(_message.Message):
     """Evaluate as a task of this department over its subtree; empty: each object's registering department."""
     business_line: _builtins.str
     """The business line the rules see as the task's (context business_line, docs/RULES.md); empty: none."""
-    max_share: _builtins.float
-    """Report (in over_max_share) departments losing more than this share (0-1) of their eligible objects."""
     @_builtins.property
     def files(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """The changed rule files: file name (e.g. "complaint-handling.yaml") → YAML text. Files not named keep
@@ -346,6 +345,12 @@ class PreviewRuleChangeRequest(_message.Message):
     def as_of(self) -> _date_pb2.Date:
         """The day evaluated at; unset: today (UTC+8)."""
 
+    @_builtins.property
+    def max_share(self) -> _decimal_pb2.Decimal:
+        """Report (in over_max_share) departments losing more than this share of their eligible objects: a
+        ratio in (0, 1], at most 6 decimals ("0.2"); unset: report none.
+        """
+
     def __init__(
         self,
         *,
@@ -353,9 +358,9 @@ class PreviewRuleChangeRequest(_message.Message):
         as_of: _date_pb2.Date | None = ...,
         department_id: _builtins.str = ...,
         business_line: _builtins.str = ...,
-        max_share: _builtins.float = ...,
+        max_share: _decimal_pb2.Decimal | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "max_share", b"max_share"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "business_line", b"business_line", "department_id", b"department_id", "files", b"files", "max_share", b"max_share"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
@@ -431,8 +436,12 @@ class DepartmentImpact(_message.Message):
     """Objects the proposed set excludes that the set in force does not."""
     newly_included: _builtins.int
     """Objects the set in force excludes that the proposed set does not."""
-    excluded_share: _builtins.float
-    """Share (0-1) of its eligible objects the change removes."""
+    @_builtins.property
+    def excluded_share(self) -> _decimal_pb2.Decimal:
+        """Share of its eligible objects the change removes, in [0, 1], rounded half-even to 6 decimals ("0.5",
+        "0.333333"); "0" when it had none eligible.
+        """
+
     def __init__(
         self,
         *,
@@ -441,9 +450,9 @@ class DepartmentImpact(_message.Message):
         eligible_before: _builtins.int = ...,
         newly_excluded: _builtins.int = ...,
         newly_included: _builtins.int = ...,
-        excluded_share: _builtins.float = ...,
+        excluded_share: _decimal_pb2.Decimal | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["excluded_share", b"excluded_share"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["department_id", b"department_id", "eligible_before", b"eligible_before", "excluded_share", b"excluded_share", "in_scope", b"in_scope", "newly_excluded", b"newly_excluded", "newly_included", b"newly_included"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...

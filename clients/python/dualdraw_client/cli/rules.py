@@ -61,7 +61,7 @@ def _cmd_rule_set_preview(client: DualdrawClient, args: argparse.Namespace, out:
         as_of=args.as_of,
         department_id=args.department or "",
         business_line=args.business_line or "",
-        max_share=args.max_share or 0.0,
+        max_share=args.max_share,
     )
     if out.json:
         out.document(response)

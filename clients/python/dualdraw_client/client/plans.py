@@ -107,7 +107,9 @@ class PlanCalls(ClientBase):
         self, plan_id: str, *, version: int = 0, as_of: str | datetime.date | None = None
     ) -> plans_pb2.PlanEstimate:
         """Draws, inspector-days and cost per entry and period, with the named shortfalls."""
-        request = plans_pb2.EstimatePlanRequest(plan_id=plan_id, version=version, as_of=date_pb(as_of))
+        request = plans_pb2.EstimatePlanRequest(
+            name=f"plans/{plan_id}", version=version, as_of=date_pb(as_of)
+        )
         return self._call(self._plans.EstimatePlan, request)
 
     def plan_progress(self, plan_id: str) -> plans_pb2.PlanProgress:

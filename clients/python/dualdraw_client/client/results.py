@@ -45,7 +45,7 @@ class ResultCalls(ClientBase):
                 lambda token: self._call(
                     self._results.ListResultVersions,
                     results_pb2.ListResultVersionsRequest(
-                        draw_id=draw_id, position=position, page_token=token
+                        name=f"draws/{draw_id}/assignments/{position}/result", page_token=token
                     ),
                 ),
                 lambda page: page.results,

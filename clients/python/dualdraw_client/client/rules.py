@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime
+import decimal
+
+from google.type import decimal_pb2
 
 from dualdraw.v1 import rules_pb2, rules_pb2_grpc
 
 from ..dates import date_pb
+from ..decimals import Number, decimal_pb
 from ..names import named
 from .base import ClientBase
 
@@ -36,7 +40,7 @@ class RuleCalls(ClientBase):
         as_of: str | datetime.date | None = None,
         department_id: str = "",
         business_line: str = "",
-        max_share: float = 0.0,
+        max_share: float | Number | None = None,
         timeout: float | None = None,
     ) -> rules_pb2.PreviewRuleChangeResponse:
         """Which objects the changed rule ``files`` (name → YAML; empty text removes) exclude or include."""
@@ -45,7 +49,7 @@ class RuleCalls(ClientBase):
             as_of=date_pb(as_of),
             department_id=department_id,
             business_line=business_line,
-            max_share=max_share,
+            max_share=_share(max_share),
         )
         return self._call(self._rules.PreviewRuleChange, request, timeout)
 
@@ -71,3 +75,13 @@ class RuleCalls(ClientBase):
     def reevaluate_draw(self, draw_id: str) -> rules_pb2.ReevaluateDrawResponse:
         """Recomputes an old draw's exclusions with its own stored rule set and compares."""
         return self._call(self._rules.ReevaluateDraw, rules_pb2.ReevaluateDrawRequest(draw_id=draw_id))
+
+
+def _share(value: float | Number | None) -> decimal_pb2.Decimal | None:
+    """``max_share`` as a ``google.type.Decimal``; a float is written by its shortest repr, without exponent;
+    ``None`` or 0: report none."""
+    if value is None or value == 0:
+        return None
+    if isinstance(value, float):
+        return decimal_pb(decimal.Decimal(repr(value)))
+    return decimal_pb(value)

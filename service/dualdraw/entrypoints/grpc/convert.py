@@ -5,6 +5,7 @@ cases."""
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import re
 from collections.abc import Callable
 from fractions import Fraction
@@ -206,6 +207,16 @@ def parse_amount(text: str, path: str, default: _D, v: Violations) -> Fraction |
         )
         return default
     return Fraction(text)
+
+
+def share_text(value: Fraction) -> str:
+    """A share in [0, 1] as decimal text rounded half-even to 6 decimals, trailing zeros dropped ("0.5",
+    "0.333333", "0", "1")."""
+    rounded = (decimal.Decimal(value.numerator) / decimal.Decimal(value.denominator)).quantize(
+        decimal.Decimal("0.000001"), rounding=decimal.ROUND_HALF_EVEN
+    )
+    text = format(rounded, "f").rstrip("0").rstrip(".")
+    return text or "0"
 
 
 def parse_ratio_field(value: str, path: str, v: Violations) -> Fraction | None:

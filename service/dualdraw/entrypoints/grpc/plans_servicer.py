@@ -6,8 +6,9 @@ from __future__ import annotations
 import grpc
 
 from dualdraw.domain.errors import Violations
-from dualdraw.entrypoints.grpc import convert, resource_names
+from dualdraw.entrypoints.grpc import convert
 from dualdraw.entrypoints.grpc import plans_convert as pc
+from dualdraw.entrypoints.grpc import resource_names as names
 from dualdraw.entrypoints.grpc.pagination import next_page_token, page_request
 from dualdraw.entrypoints.grpc.servicers import Services, caller_of, subtree_ids
 from dualdraw.service_layer import plan_estimates, plans, published_plan_progress
@@ -92,7 +93,7 @@ class PlanServicer(plans_pb2_grpc.PlanServiceServicer):
         v = Violations()
         version = _version(request.version, v)
         v.raise_if_any()
-        plan_id = resource_names.parse_plan(request.name)
+        plan_id = names.parse_plan(request.name)
         return pc.plan_to_pb(plans.get_plan(self._s.reader(), plan_id, version))
 
     def ListPlans(
@@ -109,11 +110,12 @@ class PlanServicer(plans_pb2_grpc.PlanServiceServicer):
     def EstimatePlan(
         self, request: plans_pb2.EstimatePlanRequest, context: grpc.ServicerContext
     ) -> plans_pb2.PlanEstimate:
+        plan_id = names.parse_plan(request.name)
         v = Violations()
         version = _version(request.version, v)
         day = convert.date_from_pb(request.as_of, "as_of", v, required=False) or caller_of(context).today()
         v.raise_if_any()
-        plan = plans.get_plan(self._s.reader(), request.plan_id, version)
+        plan = plans.get_plan(self._s.reader(), plan_id, version)
         estimate = plan_estimates.estimate_plan(
             self._s.reader(), self._s.engine, self._s.rule_book.current(), plan, day
         )
@@ -123,7 +125,7 @@ class PlanServicer(plans_pb2_grpc.PlanServiceServicer):
         self, request: plans_pb2.GetPlanProgressRequest, context: grpc.ServicerContext
     ) -> plans_pb2.PlanProgress:
         today = caller_of(context).today()
-        plan = plans.get_plan(self._s.reader(), resource_names.parse_plan(request.name))
+        plan = plans.get_plan(self._s.reader(), names.parse_plan(request.name))
         rows = plan_estimates.plan_progress(self._s.reader(), plan, today)
         return pc.progress_to_pb(plan, rows, today)
 
@@ -141,7 +143,7 @@ class PublishedPlans:
         v.raise_if_any()
         now = caller_of(context).now
         return pc.plan_to_pb(
-            plans.published_plan(self._s.reader(), resource_names.parse_plan(request.name), version, now),
+            plans.published_plan(self._s.reader(), names.parse_plan(request.name), version, now),
             public=True,
         )
 
@@ -151,7 +153,7 @@ class PublishedPlans:
         v = Violations()
         version = _version(request.version, v)
         v.raise_if_any()
-        plan_id = resource_names.parse_plan(request.name)
+        plan_id = names.parse_plan(request.name)
         plan = plans.published_plan(self._s.reader(), plan_id, version, caller_of(context).now)
         estimate = plan_estimates.estimate_plan(
             self._s.reader(), self._s.engine, self._s.rule_book.current(), plan, plans.plan_date(plan)
@@ -165,9 +167,7 @@ class PublishedPlans:
         version = _version(request.version, v)
         v.raise_if_any()
         caller = caller_of(context)
-        plan = plans.published_plan(
-            self._s.reader(), resource_names.parse_plan(request.name), version, caller.now
-        )
+        plan = plans.published_plan(self._s.reader(), names.parse_plan(request.name), version, caller.now)
         today = caller.today()
         rows = published_plan_progress.published_plan_progress(self._s.reader(), plan, today)
         return pc.published_progress_to_pb(plan, rows, today)

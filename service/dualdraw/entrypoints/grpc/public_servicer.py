@@ -9,8 +9,9 @@ from typing import TypeVar
 import grpc
 
 from dualdraw.domain.errors import NotFound, Violations
-from dualdraw.entrypoints.grpc import convert, resource_names
+from dualdraw.entrypoints.grpc import convert
 from dualdraw.entrypoints.grpc import publication_convert as pconvert
+from dualdraw.entrypoints.grpc import resource_names as names
 from dualdraw.entrypoints.grpc.pagination import next_page_token, page_of, page_request
 from dualdraw.entrypoints.grpc.plans_servicer import PublishedPlans
 from dualdraw.entrypoints.grpc.servicers import Services, caller_of
@@ -88,13 +89,13 @@ class PublicServicer(PublishedPlans, public_pb2_grpc.PublicServiceServicer):
     def GetPublishedDraw(
         self, request: public_pb2.GetPublishedDrawRequest, context: grpc.ServicerContext
     ) -> public_pb2.PublicDraw:
-        draw_id = resource_names.parse_draw(request.name)
+        draw_id = names.parse_draw(request.name)
         return pconvert.public_draw_to_pb(publication.public_draw(self._s.unit_of_work(), draw_id))
 
     def GetPublishedTask(
         self, request: public_pb2.GetPublishedTaskRequest, context: grpc.ServicerContext
     ) -> public_pb2.PublicTask:
-        task_id = resource_names.parse_task(request.name)
+        task_id = names.parse_task(request.name)
         for d in publication.public_draws(self._s.unit_of_work()):
             if d.task_id == task_id:
                 return pconvert.public_task_to_pb(d, d.ratio, d.team_size)
@@ -133,7 +134,7 @@ class PublicServicer(PublishedPlans, public_pb2_grpc.PublicServiceServicer):
     def GetAbandonedDraw(
         self, request: public_pb2.GetAbandonedDrawRequest, context: grpc.ServicerContext
     ) -> public_pb2.AbandonedDraw:
-        draw_id = resource_names.parse_draw(request.name)
+        draw_id = names.parse_draw(request.name)
         return pconvert.abandoned_draw_to_pb(redraws.public_abandoned_draw(self._s.reader(), draw_id))
 
     def GetRedrawStatistics(

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 import grpc
 
 from dualdraw.domain.errors import NotFound, Violations, invalid
-from dualdraw.entrypoints.grpc import convert, resource_names
+from dualdraw.entrypoints.grpc import convert
 from dualdraw.entrypoints.grpc import publication_convert as pconvert
+from dualdraw.entrypoints.grpc import resource_names as names
 from dualdraw.entrypoints.grpc.pagination import next_page_token, page_of, page_request
 from dualdraw.entrypoints.grpc.servicers import Services, caller_of
 from dualdraw.service_layer import exports, publication, results
@@ -66,7 +67,7 @@ class ResultServicer(results_pb2_grpc.ResultServiceServicer):
     def GetResult(
         self, request: results_pb2.GetResultRequest, context: grpc.ServicerContext
     ) -> results_pb2.InspectionResult:
-        draw_id, position = resource_names.parse_result(request.name)
+        draw_id, position = names.parse_result(request.name)
         history = results.result_history(self._s.unit_of_work(), draw_id, position)
         key = f"{draw_id}/{position}"
         if not history:
@@ -81,11 +82,10 @@ class ResultServicer(results_pb2_grpc.ResultServiceServicer):
     def ListResultVersions(
         self, request: results_pb2.ListResultVersionsRequest, context: grpc.ServicerContext
     ) -> results_pb2.ListResultVersionsResponse:
-        if not request.draw_id:
-            raise invalid("draw_id", "is required", reason="FIELD_REQUIRED")
-        filters = (request.draw_id, str(request.position))
+        draw_id, position = names.parse_result(request.name)
+        filters = (draw_id, str(position))
         page_req = page_request(request.page_size, request.page_token, *filters)
-        history = results.result_history(self._s.unit_of_work(), request.draw_id, request.position)
+        history = results.result_history(self._s.unit_of_work(), draw_id, position)
         page = page_of(history, page_req)
         return results_pb2.ListResultVersionsResponse(
             results=[pconvert.result_to_pb(r) for r in page.items],

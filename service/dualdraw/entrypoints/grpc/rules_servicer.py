@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 import grpc
-from google.type import date_pb2
+from google.type import date_pb2, decimal_pb2
 
 from dualdraw.domain.errors import FieldViolation, InvalidArgument, Violations
 from dualdraw.domain.exclusions.check import semantic_problems
@@ -19,8 +19,15 @@ from dualdraw.domain.exclusions.model import RuleSet
 from dualdraw.domain.exclusions.plain_yaml import RuleFileError
 from dualdraw.domain.exclusions.schema import FactKind
 from dualdraw.domain.jurisdiction import DepartmentTree
+from dualdraw.entrypoints.grpc import convert
 from dualdraw.entrypoints.grpc import resource_names as names
-from dualdraw.entrypoints.grpc.convert import EXCLUSION_CATEGORY_PB, date_from_pb, date_to_pb, risk_class_pb
+from dualdraw.entrypoints.grpc.convert import (
+    EXCLUSION_CATEGORY_PB,
+    date_from_pb,
+    date_to_pb,
+    risk_class_pb,
+    share_text,
+)
 from dualdraw.entrypoints.grpc.servicers import Services
 from dualdraw.service_layer import rule_preview
 from dualdraw.service_layer.context import Caller
@@ -104,6 +111,13 @@ class RuleServicer(rules_pb2_grpc.RuleServiceServicer):
     def PreviewRuleChange(
         self, request: rules_pb2.PreviewRuleChangeRequest, context: grpc.ServicerContext
     ) -> rules_pb2.PreviewRuleChangeResponse:
+        v = Violations()
+        max_share = (
+            convert.parse_ratio_field(request.max_share.value, "max_share", v)
+            if request.HasField("max_share")
+            else None
+        )
+        v.raise_if_any()
         base = self._s.rule_book.current()
         head = self._candidate(dict(request.files))
         with self._s.unit_of_work() as uow:
@@ -117,7 +131,7 @@ class RuleServicer(rules_pb2_grpc.RuleServiceServicer):
             business_line=request.business_line,
             department_id=request.department_id or None,
         )
-        over = report.over_share(request.max_share) if request.max_share > 0 else []
+        over = report.over_share(max_share) if max_share is not None else []
         return rules_pb2.PreviewRuleChangeResponse(
             base_version=report.base_version,
             head_version=report.head_version,
@@ -139,7 +153,7 @@ class RuleServicer(rules_pb2_grpc.RuleServiceServicer):
                     eligible_before=d.eligible_before,
                     newly_excluded=d.newly_excluded,
                     newly_included=d.newly_included,
-                    excluded_share=d.excluded_share,
+                    excluded_share=decimal_pb2.Decimal(value=share_text(d.excluded_fraction)),
                 )
                 for d in report.departments.values()
             ],

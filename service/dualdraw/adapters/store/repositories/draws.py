@@ -187,7 +187,7 @@ class SqlDrawRepository(SqlRepository):
             .order_by(EXCLUSIONS.c.credit_code, EXCLUSIONS.c.rule_id)
             .execution_options(yield_per=STREAM_BATCH)
         )
-        yield from rows.tuples()
+        yield from ((code, rule_id) for code, rule_id in rows)
 
     def list(self, page: PageRequest, task_id: str | None = None) -> Page[Draw]:
         stmt = sa.select(DRAWS)

@@ -136,7 +136,7 @@ POLICIES: dict[str, MethodPolicy] = {
     _m(PLANS, "AmendPlan"): rule(P, on=Target("plan", "plan_id"), writes=True),
     _m(PLANS, "GetPlan"): rule(P, *STAFF, on=Target("plan_name", "name")),
     _m(PLANS, "ListPlans"): rule(P, *STAFF, on=Target("department", "department_id", "own")),
-    _m(PLANS, "EstimatePlan"): rule(P, D, A, on=Target("plan", "plan_id")),
+    _m(PLANS, "EstimatePlan"): rule(P, D, A, on=Target("plan_name", "name")),
     _m(PLANS, "GetPlanProgress"): rule(P, *STAFF, on=Target("plan_name", "name")),
     # -- directory filing with the level above (Art. 7): a department's own draw operator files its
     # directories; only the draw operator of the department it is filed with (its parent) decides; staff of
@@ -166,7 +166,7 @@ POLICIES: dict[str, MethodPolicy] = {
     _m(RESULTS, "RecordResult"): rule(I, on=Target("draw", "result.draw_id"), writes=True, team_member=(I,)),
     _m(RESULTS, "CorrectResult"): rule(I, on=Target("draw", "result.draw_id"), writes=True, team_member=(I,)),
     _m(RESULTS, "GetResult"): rule(*STAFF, on=Target("result", "name")),
-    _m(RESULTS, "ListResultVersions"): rule(*STAFF, on=Target("draw", "draw_id")),
+    _m(RESULTS, "ListResultVersions"): rule(*STAFF, on=Target("result", "name")),
     _m(RESULTS, "ListResults"): rule(*STAFF, on=Target("draw", "draw_id", "root")),
     # -- checklists (policy staff of the item's department write them; everyone inside reads them) and
     # inspection records (the inspectors of the assignment's team write them; staff of the subtree read them)
