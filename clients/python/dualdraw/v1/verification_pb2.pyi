@@ -690,20 +690,22 @@ class ExportDrawBundleRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     DRAW_ID_FIELD_NUMBER: _builtins.int
-    PUBLIC_VARIANT_FIELD_NUMBER: _builtins.int
+    VARIANT_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
     """The draw."""
-    public_variant: _builtins.bool
-    """A public bundle hides unselected objects and confidential fields behind salted commitments."""
+    variant: Global___BundleVariant.ValueType
+    """Full (unspecified: full) or public: a public bundle hides unselected objects and confidential fields
+    behind salted commitments.
+    """
     def __init__(
         self,
         *,
         draw_id: _builtins.str = ...,
-        public_variant: _builtins.bool = ...,
+        variant: Global___BundleVariant.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["draw_id", b"draw_id", "public_variant", b"public_variant"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["draw_id", b"draw_id", "variant", b"variant"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -748,27 +750,29 @@ class StreamDrawBundleRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     DRAW_ID_FIELD_NUMBER: _builtins.int
-    PUBLIC_VARIANT_FIELD_NUMBER: _builtins.int
-    LINES_FIELD_NUMBER: _builtins.int
+    VARIANT_FIELD_NUMBER: _builtins.int
+    FORMAT_FIELD_NUMBER: _builtins.int
     draw_id: _builtins.str
     """The draw."""
-    public_variant: _builtins.bool
-    """A public bundle hides unselected objects and confidential fields behind salted commitments."""
-    lines: _builtins.bool
-    """The line-oriented form dualdraw-bundle-lines/1 (a header line, then one line per eligible object,
-    exclusion and assignment), which `dualdraw verify` checks in bounded memory; otherwise the one
-    canonical JSON document dualdraw-bundle/1.
+    variant: Global___BundleVariant.ValueType
+    """Full (unspecified: full) or public: a public bundle hides unselected objects and confidential fields
+    behind salted commitments.
+    """
+    format: Global___BundleFormat.ValueType
+    """The document (unspecified: the document), one canonical JSON document dualdraw-bundle/1, or the lines
+    dualdraw-bundle-lines/1 (a header line, then one line per row), which `dualdraw verify` checks in
+    bounded memory ("/2" of either for a dualdraw-draw/4 draw).
     """
     def __init__(
         self,
         *,
         draw_id: _builtins.str = ...,
-        public_variant: _builtins.bool = ...,
-        lines: _builtins.bool = ...,
+        variant: Global___BundleVariant.ValueType = ...,
+        format: Global___BundleFormat.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["draw_id", b"draw_id", "lines", b"lines", "public_variant", b"public_variant"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["draw_id", b"draw_id", "format", b"format", "variant", b"variant"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

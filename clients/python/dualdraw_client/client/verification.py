@@ -167,7 +167,9 @@ class VerificationCalls(ClientBase):
         ``write`` has had part of a bundle: discard what it wrote. ``lines``: the line-oriented form, which
         ``dualdraw verify`` checks in bounded memory at any size."""
         request = verification_pb2.StreamDrawBundleRequest(
-            draw_id=draw_id, public_variant=public, lines=lines
+            draw_id=draw_id,
+            variant=_variant(public),
+            format=verification_pb2.BUNDLE_FORMAT_LINES if lines else verification_pb2.BUNDLE_FORMAT_DOCUMENT,
         )
         call = self._verifiable.StreamDrawBundle(
             request, timeout=self.timeout if timeout is None else timeout, metadata=self._metadata()
@@ -180,7 +182,7 @@ class VerificationCalls(ClientBase):
     def export_draw_bundle_unary(self, draw_id: str, *, public: bool = False) -> verification_pb2.DrawBundle:
         """The bundle in one message (``ExportDrawBundle``): only for bundles below the server's message
         limit (``FailedPreconditionError`` with reason ``BUNDLE_TOO_LARGE`` otherwise)."""
-        request = verification_pb2.ExportDrawBundleRequest(draw_id=draw_id, public_variant=public)
+        request = verification_pb2.ExportDrawBundleRequest(draw_id=draw_id, variant=_variant(public))
         return self._call(self._verifiable.ExportDrawBundle, request)
 
     def verify_log(
@@ -204,3 +206,7 @@ class VerificationCalls(ClientBase):
     def get_consistency_proof(self, old_size: int, new_size: int = 0) -> verification_pb2.ConsistencyProof:
         request = verification_pb2.GetConsistencyProofRequest(old_size=old_size, new_size=new_size)
         return self._call(self._audit_log.GetConsistencyProof, request)
+
+
+def _variant(public: bool) -> verification_pb2.BundleVariant.ValueType:
+    return verification_pb2.BUNDLE_VARIANT_PUBLIC if public else verification_pb2.BUNDLE_VARIANT_FULL

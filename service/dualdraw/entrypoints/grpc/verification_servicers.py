@@ -41,6 +41,13 @@ BUNDLE_FORMAT_PB: dict[str, verification_pb2.BundleFormat.ValueType] = {
     bundles.PLAN_FORMATS[bundles.LINES_FORMAT]: verification_pb2.BUNDLE_FORMAT_LINES,
 }
 ABANDON_REASON_PREFIX = "ABANDON_REASON_"
+
+
+def _variant(value: verification_pb2.BundleVariant.ValueType) -> str:
+    """The bundle variant a request asks for: public, or full (unspecified too)."""
+    return bundles.PUBLIC if value == verification_pb2.BUNDLE_VARIANT_PUBLIC else bundles.FULL
+
+
 SUBSTITUTION_REASON_PREFIX = "SUBSTITUTION_REASON_"
 
 
@@ -227,7 +234,7 @@ class VerifiableDrawServicer(verification_pb2_grpc.VerifiableDrawServiceServicer
     def ExportDrawBundle(
         self, request: verification_pb2.ExportDrawBundleRequest, context: grpc.ServicerContext
     ) -> verification_pb2.DrawBundle:
-        variant = bundles.PUBLIC if request.public_variant else bundles.FULL
+        variant = _variant(request.variant)
         built = self._s.draws().build_bundle(
             request.draw_id, variant=variant, chunk_bytes=bundles.CHUNK_BYTES
         )
@@ -256,8 +263,12 @@ class VerifiableDrawServicer(verification_pb2_grpc.VerifiableDrawServiceServicer
     def StreamDrawBundle(
         self, request: verification_pb2.StreamDrawBundleRequest, context: grpc.ServicerContext
     ) -> Iterator[verification_pb2.DrawBundleChunk]:
-        variant = bundles.PUBLIC if request.public_variant else bundles.FULL
-        form = bundles.LINES_FORMAT if request.lines else bundles.BUNDLE_FORMAT
+        variant = _variant(request.variant)
+        form = (
+            bundles.LINES_FORMAT
+            if request.format == verification_pb2.BUNDLE_FORMAT_LINES
+            else bundles.BUNDLE_FORMAT
+        )
         built = self._s.draws().build_bundle(  # in the draw process: seconds of Python at 1M objects
             request.draw_id,
             variant=variant,
