@@ -16,6 +16,7 @@ from dualdraw.service_layer.draw_integrity import stored_draw
 from dualdraw.v1 import draws_pb2, draws_pb2_grpc, tasks_pb2, verification_pb2
 from dualdraw.verifier.bundle import verify_bundle
 from dualdraw_client import DualdrawClient, FailedPreconditionError
+from dualdraw_client.decimals import decimal_pb
 
 from .conftest import Served
 from .test_task_policy_e2e import AS_OF, GENERAL, NB, assignments, load_world, manifest_of, task
@@ -68,8 +69,22 @@ def test_central_and_branch_draws_of_one_year_never_select_the_same_object_twice
 
 
 def test_an_ancestors_draw_of_another_item_is_no_reason(world: Served, client: DualdrawClient) -> None:
-    province = client.draw(task(client, "p-zj", item=GENERAL, ratio="0.2").id, as_of=AS_OF)
-    assert selected(client, province.id) & {o.credit_code for o in NB}
+    # The province draws the general item over Ningbo only, so whatever the seed it selects Ningbo objects.
+    general = client.create_task(
+        tasks_pb2.Task(
+            item_code=GENERAL,
+            department_id="p-zj",
+            ratio=decimal_pb("0.2"),
+            team_size=2,
+            title="general item over Ningbo",
+            scope=tasks_pb2.TaskScope(region_code="330200"),
+            policy=tasks_pb2.TaskPolicy(),
+        )
+    )
+    province = client.draw(general.id, as_of=AS_OF)
+    drawn = selected(client, province.id)
+    assert drawn
+    assert drawn <= {o.credit_code for o in NB}
     city = client.draw(task(client, "c-nb").id, as_of=AS_OF)
     assert selected(client, city.id) == {o.credit_code for o in NB}
 
