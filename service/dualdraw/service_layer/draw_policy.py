@@ -1,5 +1,5 @@
-"""The policy parts of a draw (``dualdraw-draw/3`` and ``/4``; every new draw is ``/4``, whose manifest commits to the plan by a root): what commit freezes and how execute
-computes.
+"""The policy parts of a draw (``dualdraw-draw/3`` and ``/4``; every new draw is ``/4``, whose manifest
+commits to the plan by a root): what commit freezes and how execute computes.
 
 Commit: the frequency-cap exclusions, the objects another level drew (left to it or joined), the raises,
 one stratum per (raised) credit-risk class with its ratio, the plan (which department every eligible object
@@ -71,7 +71,8 @@ def gather_policy_inputs(
     rule_excluded: set[str],
     day: dt.date,
 ) -> PolicyInputs:
-    """Everything a ``dualdraw-draw/3`` or ``/4`` commit freezes, from the in-scope objects after rule exclusions.
+    """Everything a ``dualdraw-draw/3`` or ``/4`` commit freezes, from the in-scope objects after rule
+    exclusions.
 
     Raises ``FailedPrecondition`` ``COOPERATING_LINE_NOT_DECLARED`` when a cooperating department has no
     declared line, before anything is frozen."""
