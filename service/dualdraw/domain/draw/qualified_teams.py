@@ -61,56 +61,43 @@ class QualifiedPoolMember:
     recent: frozenset[str] = frozenset()
 
     def line(self) -> str:
-        c = self.certificate
+        """The ``dualdraw-draw/3`` pool line, with the badges barred from objects (conflicts, recent)."""
         return canonical_json(
-            {
-                "badge_number": self.badge_number,
-                "certificate": None
-                if c is None
-                else {"expires_on": c.expires_on, "speciality": c.speciality},
-                "conflicts": sorted(self.conflicts),
-                "department_id": self.department_id,
-                "office": self.office,
-                "recent": sorted(self.recent),
-            }
+            self._fields() | {"conflicts": sorted(self.conflicts), "recent": sorted(self.recent)}
         ).decode("utf-8")
 
     @staticmethod
     def from_line(line: str) -> QualifiedPoolMember:
         e = json.loads(line)
-        c = e["certificate"]
-        return QualifiedPoolMember(
-            e["badge_number"],
-            e["department_id"],
-            e["office"],
-            None if c is None else Certificate(c["speciality"], c["expires_on"]),
-            frozenset(e["conflicts"]),
-            frozenset(e["recent"]),
-        )
+        return QualifiedPoolMember._of(e, frozenset(e["conflicts"]), frozenset(e["recent"]))
 
     def bare_line(self) -> str:
         """The ``dualdraw-draw/4`` pool line: without ``conflicts`` and ``recent`` (they are in the plan)."""
-        c = self.certificate
-        return canonical_json(
-            {
-                "badge_number": self.badge_number,
-                "certificate": None
-                if c is None
-                else {"expires_on": c.expires_on, "speciality": c.speciality},
-                "department_id": self.department_id,
-                "office": self.office,
-            }
-        ).decode("utf-8")
+        return canonical_json(self._fields()).decode("utf-8")
 
     @staticmethod
     def from_bare_line(line: str) -> QualifiedPoolMember:
-        e = json.loads(line)
+        return QualifiedPoolMember._of(json.loads(line), frozenset(), frozenset())
+
+    def _fields(self) -> dict[str, object]:
+        c = self.certificate
+        return {
+            "badge_number": self.badge_number,
+            "certificate": None if c is None else {"expires_on": c.expires_on, "speciality": c.speciality},
+            "department_id": self.department_id,
+            "office": self.office,
+        }
+
+    @staticmethod
+    def _of(e: dict[str, Any], conflicts: frozenset[str], recent: frozenset[str]) -> QualifiedPoolMember:
         c = e["certificate"]
         return QualifiedPoolMember(
             e["badge_number"],
             e["department_id"],
             e["office"],
             None if c is None else Certificate(c["speciality"], c["expires_on"]),
+            conflicts,
+            recent,
         )
 
     def qualified(self, line: str, as_of: str) -> bool:
