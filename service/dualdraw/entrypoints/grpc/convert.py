@@ -143,27 +143,6 @@ def required(value: str, path: str, v: Violations) -> str:
     return text
 
 
-def parse_optional_date(value: str, path: str, v: Violations) -> dt.date | None:
-    """``None`` for an empty field; a malformed date is a violation (and ``None``)."""
-    if not value:
-        return None
-    if len(value) == len("YYYY-MM-DD"):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    v.add(path, f"{value!r} is not a date in the form YYYY-MM-DD", reason="DATE_INVALID")
-    return None
-
-
-def parse_date(value: str, path: str, v: Violations) -> dt.date:
-    """A required date. On a violation the result is a placeholder that must not be used."""
-    if not value:
-        v.add(path, "is required (YYYY-MM-DD)", reason="DATE_INVALID")
-        return dt.date.min
-    return parse_optional_date(value, path, v) or dt.date.min
-
-
 def parse_enum(value: int, table: dict[int, E], path: str, v: Violations) -> E:
     """The domain value of a proto enum. On a violation the result is a placeholder that must not be used."""
     if value not in table:
