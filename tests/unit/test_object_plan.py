@@ -13,15 +13,57 @@ from dualdraw.domain.draw.object_plan import (
     PlanRow,
     RaisedRow,
     inclusion_proofs,
+    leaf_bytes,
+    plan_leaf,
+    plan_leaf_hashes,
     plan_salt,
     raise_salt,
+    rows_from_stored,
+    stored_lines,
 )
+from dualdraw.domain.canonical_json import canonical_json
+
+ROWS = [
+    PlanRow("91330000000000001H", "杭州市局", 'a "quoted" office\n', ("B-1", "B-2"), ("B-3",)),
+    PlanRow("91330000000000002J", "330100", "西湖所\u2028\x7f\\", (), ()),
+    PlanRow("91330000000000003K", "330100", "", (), ("B-1",)),
+    PlanRow("91330000000000004L", "330100", "\x01\x1f\t\b\f\r 😀", ("B-9",), ()),
+    PlanRow("91330000000000005M", "330100", "西湖所\u2028\x7f\\", (), ()),
+]
 
 
 def test_a_stored_plan_row_reads_back_as_written() -> None:
     row = PlanRow("91330000000000001H", "杭州市局", 'a "quoted" office\n', ("B-1", "B-2"), ("B-3",))
     assert PlanRow.from_stored(row.stored()) == row
     assert "\n" not in row.stored()
+
+
+def test_stored_lines_are_the_canonical_rows_and_read_back_in_batches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import dualdraw.domain.draw.object_plan as object_plan
+
+    assert stored_lines(ROWS) == [r.stored() for r in ROWS]
+    monkeypatch.setattr(object_plan, "STORED_BATCH", 2)
+    assert list(rows_from_stored(stored_lines(ROWS))) == ROWS
+    assert list(rows_from_stored([])) == []
+    with pytest.raises(ValueError, match="surrogate"):
+        stored_lines([PlanRow("O1", "d", "\ud800")])
+
+
+@pytest.mark.parametrize("codes", ["plain", "escaped"])
+def test_plan_leaf_hashes_are_the_canonical_leaves(codes: str) -> None:
+    key = bytes(range(32))
+    rows = ROWS if codes == "plain" else [*ROWS, PlanRow('Q"1\\', "d", "o")]
+    expected = [
+        hashlib.sha256(b"\x00" + canonical_json(plan_leaf(r, plan_salt(key, r.code)))).digest() for r in rows
+    ]
+    assert [leaf_bytes(plan_leaf(r, plan_salt(key, r.code))) for r in rows] == [
+        canonical_json(plan_leaf(r, plan_salt(key, r.code))) for r in rows
+    ]
+    assert plan_leaf_hashes(rows, key) == expected
+    with pytest.raises(ValueError):
+        plan_leaf_hashes([PlanRow("O1", "d", "\ud800")], key)
 
 
 def test_bars_list_for_each_badge_the_objects_that_name_it() -> None:

@@ -67,6 +67,7 @@ def object_plan(
 ) -> ObjectPlan:
     """The plan rows ``[code, department, office]`` with the badges each object bars (declared conflicts,
     recent inspections; ascending), and the raises."""
+    plan = {code: PlanRow._make((code, dep, office, (), ())) for code, dep, office in rows}
     conflicts: dict[str, list[str]] = {}
     recent: dict[str, list[str]] = {}
     for m in sorted(pool, key=lambda m: m.badge_number):
@@ -74,12 +75,12 @@ def object_plan(
             conflicts.setdefault(code, []).append(m.badge_number)
         for code in m.recent:
             recent.setdefault(code, []).append(m.badge_number)
-    return ObjectPlan.of(
-        (
-            PlanRow(code, dep, office, tuple(conflicts.get(code, ())), tuple(recent.get(code, ())))
-            for code, dep, office in rows
-        ),
-        (RaisedRow(r.credit_code, r.from_class, r.to_class) for r in raises),
+    for code in conflicts.keys() | recent.keys():
+        if code in plan:
+            barred = tuple(conflicts.get(code, ())), tuple(recent.get(code, ()))
+            plan[code] = plan[code]._replace(conflicts=barred[0], recent=barred[1])
+    return ObjectPlan(
+        plan, {r.credit_code: RaisedRow(r.credit_code, r.from_class, r.to_class) for r in raises}
     )
 
 
@@ -95,11 +96,13 @@ def pool_entry(inspector: model.Inspector, eligible: set[str]) -> str:
 
 @dataclass(frozen=True)
 class Committed:
-    """What ``commit_in`` stored: the draw, its record and its eligible entries (strata, risk classes)."""
+    """What ``commit_in`` stored: the draw, its record, its eligible entries (strata, risk classes) and its
+    object plan."""
 
     draw: model.Draw
     record: DrawRecord
     entries: list[EligibleEntry]
+    plan: ObjectPlan
 
 
 def claim_history_scope(
@@ -395,7 +398,7 @@ def commit_in(
     )
     if progress:
         progress("store", len(eligible), len(eligible))
-    return Committed(draw, record, entries)
+    return Committed(draw, record, entries, plan)
 
 
 def commit_draw(

@@ -24,6 +24,7 @@ from dualdraw.domain.draw.entropy import (
     check_reveal,
     combine,
 )
+from dualdraw.domain.draw.object_plan import ObjectPlan
 from dualdraw.domain.draw.strata import DEFAULT_STRATUM, codes_by_stratum
 from dualdraw.domain.draw.versions import algorithm_for
 from dualdraw.domain.errors import FailedPrecondition, invalid
@@ -43,12 +44,14 @@ def execute_in(
     *,
     committed: DrawRecord | None = None,
     entries: list[EligibleEntry] | None = None,
+    plan: ObjectPlan | None = None,
     progress: Progress | None = None,
 ) -> DrawOutcome:
     """Combines the supplied entropy, selects objects and teams and stores them (inside ``uow``).
 
-    ``committed`` (and, for a ``dualdraw-draw/2`` draw, its eligible ``entries``) is the record that
-    ``commit_in`` just stored in this same ``uow``: given, it is not read back (a 1M draw's eligible set).
+    ``committed`` (and, for a ``dualdraw-draw/2`` draw or later, its eligible ``entries`` and object
+    ``plan``) is what ``commit_in`` just stored in this same ``uow``: given, it is not read back (a 1M
+    draw's eligible set and plan).
     ``progress(stage, done, total)`` is told when selection, teams, persisting and the audit event are done.
     """
     record = committed if committed is not None else require(uow.draws.get_record(draw_id), "draw", draw_id)
@@ -77,7 +80,11 @@ def execute_in(
         ranked = sum(map(len, eligible.values()))
         progress("selection", ranked, ranked)
     teams = algorithm.form_teams(
-        seed, selected, record.inspector_pool, manifest, stored_object_plan(uow, draw)
+        seed,
+        selected,
+        record.inspector_pool,
+        manifest,
+        plan if plan is not None else stored_object_plan(uow, draw),
     )
     if progress:
         progress("teams", len(teams), len(teams))

@@ -75,7 +75,13 @@ def run_draw(
         crash_point("draw.after_commitment")
         uow.lifecycle.set_entropy_value(draw.id, "local-secret", "local", secret.hex(), caller.now)
         outcome = execute_in(
-            uow, draw.id, caller, committed=committed.record, entries=committed.entries, progress=progress
+            uow,
+            draw.id,
+            caller,
+            committed=committed.record,
+            entries=committed.entries,
+            plan=committed.plan,
+            progress=progress,
         )
         crash_point("draw.before_commit")
         uow.commit()

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 from collections.abc import Collection, Mapping, Sequence
 from fractions import Fraction
+from operator import itemgetter
 from typing import Any, Protocol
 
 from dualdraw.domain.draw.algorithm import set_digest
@@ -21,7 +22,6 @@ from dualdraw.domain.draw.policy_teams import PoolMember, form_policy_teams, pol
 from dualdraw.domain.draw.qualified_teams import (
     QualifiedPoolMember,
     form_qualified_teams,
-    planned_objects,
     pool_members,
     qualified_substitution_pool,
     qualified_team_rules,
@@ -38,6 +38,7 @@ PLAIN_DRAW = "dualdraw-draw/1"
 POLICY_DRAW = "dualdraw-draw/2"
 QUALIFIED_DRAW = "dualdraw-draw/3"
 COMMITTED_PLAN_DRAW = "dualdraw-draw/4"
+_PLACE = itemgetter(0, 1, 2)
 POOL_SPECIALITY = "pool"
 """The speciality a plain draw's frozen pool entries are given when read back: they are qualified already."""
 
@@ -409,7 +410,7 @@ class CommittedPlanDraw(QualifiedDraw):
         self, pool_lines: Sequence[str], manifest: Mapping[str, Any], plan: ObjectPlan
     ) -> None:
         pool = pool_members(pool_lines, plan)
-        objects = planned_objects(manifest, None, plan)
+        objects = map(_PLACE, plan.rows.values())  # (code, department, office) of every row, at C speed
         refuse_unstaffable(staffing_shortages(objects, pool, qualified_team_rules(manifest)))
 
 

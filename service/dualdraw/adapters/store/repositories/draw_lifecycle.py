@@ -28,7 +28,7 @@ from dualdraw.adapters.store.rows import (
 )
 from dualdraw.domain.draw.commitments import EligibleEntry
 from dualdraw.domain.draw.entropy import EntropyInput
-from dualdraw.domain.draw.object_plan import ObjectPlan, PlanRow, RaisedRow
+from dualdraw.domain.draw.object_plan import ObjectPlan, PlanRow, RaisedRow, rows_from_stored, stored_lines
 from dualdraw.domain.draw.substitution import Substitution
 from dualdraw.domain.errors import AlreadyExists, NotFound
 from dualdraw.domain.model import Assignment, Draw
@@ -87,7 +87,7 @@ class SqlDrawLifecycleRepository(SqlRepository):
         lines = [f"{e.code}\t{e.stratum}\t{e.risk_class}" for e in entries]  # e.line(), without 1M calls
         values: dict[str, Any] = {"draw_id": draw_id, "salt_key": salt_key, "entries_zlib": pack_codes(lines)}
         if plan is not None:
-            values["plan_zlib"] = pack_codes([row.stored() for row in plan.rows.values()])
+            values["plan_zlib"] = pack_codes(stored_lines(plan.rows.values()))
             raised = plan.raised or {}
             values["raised_zlib"] = pack_codes(
                 [f"{r.code}\t{r.from_class}\t{r.to_class}" for r in raised.values()]
@@ -110,7 +110,7 @@ class SqlDrawLifecycleRepository(SqlRepository):
         if row is None or row.plan_zlib is None:
             return None
         raised = [RaisedRow(*line.split("\t")) for line in unpack_codes(row.raised_zlib or pack_codes([]))]
-        return map(PlanRow.from_stored, iter_codes(row.plan_zlib)), raised
+        return rows_from_stored(iter_codes(row.plan_zlib)), raised
 
     def commitments(self, draw_id: str) -> tuple[str, list[EligibleEntry]] | None:
         row = self._connection.execute(
