@@ -11,11 +11,13 @@ import gc
 import hashlib
 import heapq
 import random
+import zlib
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dualdraw.adapters.store import codes as stored
 from dualdraw.adapters.store.codes import pack_codes, unpack_codes
 from dualdraw.domain.audit.merkle import leaf_hash, node_hash, root
 from dualdraw.domain.canonical_json import canonical_json
@@ -226,3 +228,13 @@ def test_cycle_collection_is_paused_and_restored() -> None:
     with pytest.raises(RuntimeError), cycle_collection_paused():
         raise RuntimeError
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7])
+def test_pack_codes_compresses_piece_by_piece(monkeypatch: pytest.MonkeyPatch, size: int) -> None:
+    monkeypatch.setattr(stored, "PACK_PIECE", 3)
+    listed = [f"code-{i}" for i in range(size)]
+    assert unpack_codes(pack_codes(iter(listed))) == listed
+    assert zlib.decompress(pack_codes(listed)) == "\n".join(listed).encode()
+    with pytest.raises(ValueError, match="non-empty and contain no newline"):
+        pack_codes([*listed, "x", "", "y"])

@@ -8,6 +8,7 @@ import hashlib
 import pytest
 
 from dualdraw.domain.audit.merkle import inclusion_proof, root, verify_inclusion
+from dualdraw.domain.canonical_json import canonical_json
 from dualdraw.domain.draw.object_plan import (
     ObjectPlan,
     PlanRow,
@@ -21,7 +22,6 @@ from dualdraw.domain.draw.object_plan import (
     rows_from_stored,
     stored_lines,
 )
-from dualdraw.domain.canonical_json import canonical_json
 
 ROWS = [
     PlanRow("91330000000000001H", "杭州市局", 'a "quoted" office\n', ("B-1", "B-2"), ("B-3",)),
@@ -43,12 +43,12 @@ def test_stored_lines_are_the_canonical_rows_and_read_back_in_batches(
 ) -> None:
     import dualdraw.domain.draw.object_plan as object_plan
 
-    assert stored_lines(ROWS) == [r.stored() for r in ROWS]
+    assert list(stored_lines(ROWS)) == [r.stored() for r in ROWS]
     monkeypatch.setattr(object_plan, "STORED_BATCH", 2)
     assert list(rows_from_stored(stored_lines(ROWS))) == ROWS
     assert list(rows_from_stored([])) == []
     with pytest.raises(ValueError, match="surrogate"):
-        stored_lines([PlanRow("O1", "d", "\ud800")])
+        list(stored_lines([PlanRow("O1", "d", "\ud800")]))
 
 
 @pytest.mark.parametrize("codes", ["plain", "escaped"])
@@ -62,7 +62,7 @@ def test_plan_leaf_hashes_are_the_canonical_leaves(codes: str) -> None:
         canonical_json(plan_leaf(r, plan_salt(key, r.code))) for r in rows
     ]
     assert plan_leaf_hashes(rows, key) == expected
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="surrogate"):
         plan_leaf_hashes([PlanRow("O1", "d", "\ud800")], key)
 
 

@@ -63,11 +63,11 @@ from dualdraw.service_layer.rule_preview import department_path
 
 
 def object_plan(
-    rows: Sequence[Sequence[str]], pool: Sequence[QualifiedPoolMember], raises: Sequence[Raise]
+    rows: Sequence[PlanRow], pool: Sequence[QualifiedPoolMember], raises: Sequence[Raise]
 ) -> ObjectPlan:
-    """The plan rows ``[code, department, office]`` with the badges each object bars (declared conflicts,
-    recent inspections; ascending), and the raises."""
-    plan = {code: PlanRow._make((code, dep, office, (), ())) for code, dep, office in rows}
+    """The plan ``rows`` with the badges each object bars (declared conflicts, recent inspections;
+    ascending), and the raises."""
+    plan = {row.code: row for row in rows}
     conflicts: dict[str, list[str]] = {}
     recent: dict[str, list[str]] = {}
     for m in sorted(pool, key=lambda m: m.badge_number):
@@ -79,6 +79,7 @@ def object_plan(
         if code in plan:
             barred = tuple(conflicts.get(code, ())), tuple(recent.get(code, ()))
             plan[code] = plan[code]._replace(conflicts=barred[0], recent=barred[1])
+    # rows of objects nobody is barred from stay shared with ``rows``: no second million tuples
     return ObjectPlan(
         plan, {r.credit_code: RaisedRow(r.credit_code, r.from_class, r.to_class) for r in raises}
     )

@@ -23,7 +23,7 @@ from typing import Any
 from dualdraw.domain import model
 from dualdraw.domain.draw.commitments import EligibleEntry
 from dualdraw.domain.draw.coordination import other_level_exclusions, other_levels
-from dualdraw.domain.draw.object_plan import ObjectPlan
+from dualdraw.domain.draw.object_plan import ObjectPlan, PlanRow
 from dualdraw.domain.draw.qualified_teams import QualifiedPoolMember, certificate_for
 from dualdraw.domain.draw.strata import risk_strata
 from dualdraw.domain.draw.versions import algorithm_for
@@ -50,7 +50,8 @@ class PolicyInputs:
     raises: list[Raise]
     entries: list[EligibleEntry]
     ratios: dict[str, Fraction]
-    plan: list[list[str]]
+    plan: list[PlanRow]
+    """Every eligible object's plan row without the badges it bars (``draw_commit.object_plan`` adds them)."""
     pool: list[QualifiedPoolMember]
     left_out: list[list[str]]
     eligible: list[str]
@@ -113,7 +114,7 @@ def gather_policy_inputs(
     home = hand_over(
         eligible_objects, task.department_id, policy.central, tree.subtree_ids(task.department_id)
     )
-    plan = [[o.credit_code, home[o.credit_code], o.office] for o in eligible_objects]
+    plan = [PlanRow._make((o.credit_code, home[o.credit_code], o.office, (), ())) for o in eligible_objects]
     departments = sorted({task.department_id, *home.values(), *policy.cooperating_department_ids})
     for dep in departments:
         tree.require(dep)

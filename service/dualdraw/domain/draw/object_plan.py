@@ -19,7 +19,7 @@ import hashlib
 import json
 import re
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, NamedTuple
@@ -58,18 +58,18 @@ class PlanRow(NamedTuple):
 _ROW_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
-def stored_lines(rows: Iterable[PlanRow]) -> list[str]:
-    """``PlanRow.stored`` of every row. When every code is plain ASCII, a line is assembled from the code and
-    fragments written once per distinct department and office and per list of badges by the C encoder: for
+def stored_lines(rows: Collection[PlanRow]) -> Iterator[str]:
+    """``PlanRow.stored`` of every row, one at a time. When every code is plain ASCII, a line is assembled
+    from the code and fragments written once per distinct department and office and per list of badges by
+    the C encoder: for
     strings and lists of strings RFC 8785 and compact ``json`` write the same text (see ``leaf_bytes``);
     otherwise the canonical way. A lone surrogate, which canonical JSON refuses, raises ``ValueError``."""
-    rows = list(rows)
     if not _PLAIN_TEXT.fullmatch("".join(r.code for r in rows)):
-        return [r.stored() for r in rows]
+        yield from (r.stored() for r in rows)
+        return
     text = _ROW_ENCODER.encode
     places: dict[tuple[str, str], str] = {}
     badges: dict[tuple[str, ...], str] = {}
-    lines = []
     for code, department_id, office, conflicts, recent in rows:
         place = places.get((department_id, office))
         if place is None:
@@ -80,8 +80,7 @@ def stored_lines(rows: Iterable[PlanRow]) -> list[str]:
         inspected = badges.get(recent)
         if inspected is None:
             inspected = badges[recent] = _checked_text(text(list(recent)))
-        lines.append(f'["{code}",{place},{barred},{inspected}]')
-    return lines
+        yield f'["{code}",{place},{barred},{inspected}]'
 
 
 def _checked_text(written: str) -> str:
