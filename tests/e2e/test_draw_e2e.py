@@ -285,6 +285,10 @@ def test_a_department_filter_lists_its_subtree_page_by_page(
         expected = sorted(o.credit_code for o in directory.objects if o.registering_department_id in below)
         listed = [o.credit_code for o in client.iter_objects(department_id=department.id, page_size=7)]
         assert listed == expected
+        assert [d.id for d in client.iter_departments(root_id=department.id, page_size=2)] == sorted(below)
+        assert [
+            i.badge_number for i in client.iter_inspectors(department_id=department.id, page_size=3)
+        ] == sorted(i.badge_number for i in directory.inspectors if i.department_id in below)
     with pytest.raises(InvalidArgumentError) as raised:
         client.list_objects(department_id="no-such-department")
     assert raised.value.reason == "UNKNOWN_DEPARTMENT"
