@@ -14,6 +14,7 @@ from grpc_reflection.v1alpha import reflection_pb2
 
 from dualdraw.domain.credit_code import check_character
 from dualdraw.domain.draw.integrity import check_stored_draw
+from dualdraw.domain.jurisdiction import DepartmentTree
 from dualdraw.entrypoints.grpc.reflection import v1_message_class
 from dualdraw.service_layer.demo_directory import DEMO_AS_OF, demo_directory
 from dualdraw.service_layer.draw_integrity import stored_draw
@@ -272,6 +273,26 @@ def test_lists_page_through_everything_exactly_once(demo_served: Served, client:
     assert codes == sorted(codes)
     with pytest.raises(InvalidArgumentError):
         client.list_objects(page_token="not-a-token")
+
+
+def test_a_department_filter_lists_its_subtree_page_by_page(
+    demo_served: Served, client: DualdrawClient
+) -> None:
+    directory = demo_directory()
+    tree = DepartmentTree(directory.departments)
+    for department in directory.departments:
+        below = tree.subtree_ids(department.id)
+        expected = sorted(o.credit_code for o in directory.objects if o.registering_department_id in below)
+        listed = [o.credit_code for o in client.iter_objects(department_id=department.id, page_size=7)]
+        assert listed == expected
+        assert [d.id for d in client.iter_departments(root_id=department.id, page_size=2)] == sorted(below)
+        assert [
+            i.badge_number for i in client.iter_inspectors(department_id=department.id, page_size=3)
+        ] == sorted(i.badge_number for i in directory.inspectors if i.department_id in below)
+    with pytest.raises(InvalidArgumentError) as raised:
+        client.list_objects(department_id="no-such-department")
+    assert raised.value.reason == "UNKNOWN_DEPARTMENT"
+    assert [v.field for v in raised.value.field_violations] == ["department_id"]
 
 
 def test_an_import_stream_without_its_final_chunk_writes_nothing(

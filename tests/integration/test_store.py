@@ -18,7 +18,7 @@ from dualdraw.adapters.store import Store, bulk, migrate
 from dualdraw.adapters.store.codes import pack_codes, unpack_codes
 from dualdraw.domain.errors import AlreadyExists, InvalidArgument, NotFound, Unavailable
 from dualdraw.domain.item_list import ItemVersion
-from dualdraw.domain.jurisdiction import ObjectFilter
+from dualdraw.domain.jurisdiction import DepartmentTree, ObjectFilter
 from dualdraw.domain.model import (
     Assignment,
     Campaign,
@@ -605,6 +605,20 @@ def test_objects_page_by_credit_code_with_department_filter(store: Store) -> Non
         assert exact.next_after is None
         assert uow.directory.list_objects(PageRequest(size=5), department_ids=[]).items == []
         assert len(uow.directory.list_objects(PageRequest(size=100)).items) == 30
+
+
+def test_department_subtree_is_the_department_and_everything_below(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        uow.directory.upsert_departments(DEPARTMENTS)
+        uow.commit()
+    with store.read_unit_of_work() as uow:
+        d = uow.directory
+        assert d.department_subtree(PROVINCE.id) == {"p", "c", "d1", "d2"}
+        assert d.department_subtree(CITY.id) == {"c", "d1", "d2"}
+        assert d.department_subtree(WEST.id) == {"d1"}
+        assert d.department_subtree("nowhere") == frozenset()
+        tree = DepartmentTree(d.all_departments())
+        assert all(d.department_subtree(x.id) == tree.subtree_ids(x.id) for x in DEPARTMENTS)
 
 
 def test_other_lists_page_by_key(store: Store) -> None:

@@ -14,7 +14,13 @@ from dualdraw.domain.object_columns import ObjectColumns
 from dualdraw.entrypoints.grpc import directory_convert
 from dualdraw.entrypoints.grpc import resource_names as names
 from dualdraw.entrypoints.grpc.pagination import next_page_token, page_request
-from dualdraw.entrypoints.grpc.servicers import Services, caller_of, fetch_one, fetch_page, subtree_ids
+from dualdraw.entrypoints.grpc.servicers import (
+    Services,
+    caller_of,
+    fetch_one,
+    fetch_page,
+    fetch_subtree_page,
+)
 from dualdraw.runtime import collection_pause
 from dualdraw.service_layer import directory
 from dualdraw.service_layer.directory import DirectoryBatch
@@ -134,9 +140,10 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     def ListDepartments(
         self, request: directory_pb2.ListDepartmentsRequest, context: grpc.ServicerContext
     ) -> directory_pb2.ListDepartmentsResponse:
-        ids = subtree_ids(self._s, request.root_id, "root_id")
         page_req = page_request(request.page_size, request.page_token, request.root_id)
-        page = fetch_page(self._s, lambda u: u.directory.list_departments(page_req, ids))
+        page = fetch_subtree_page(
+            self._s, request.root_id, "root_id", lambda u, ids: u.directory.list_departments(page_req, ids)
+        )
         return directory_pb2.ListDepartmentsResponse(
             departments=[directory_convert.department_to_pb(d) for d in page.items],
             next_page_token=next_page_token(page.next_after, request.root_id),
@@ -153,9 +160,13 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     def ListObjects(
         self, request: directory_pb2.ListObjectsRequest, context: grpc.ServicerContext
     ) -> directory_pb2.ListObjectsResponse:
-        ids = subtree_ids(self._s, request.department_id, "department_id")
         page_req = page_request(request.page_size, request.page_token, request.department_id)
-        page = fetch_page(self._s, lambda u: u.directory.list_objects(page_req, ids))
+        page = fetch_subtree_page(
+            self._s,
+            request.department_id,
+            "department_id",
+            lambda u, ids: u.directory.list_objects(page_req, ids),
+        )
         return directory_pb2.ListObjectsResponse(
             objects=[directory_convert.object_to_pb(o) for o in page.items],
             next_page_token=next_page_token(page.next_after, request.department_id),
@@ -172,9 +183,13 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     def ListInspectors(
         self, request: directory_pb2.ListInspectorsRequest, context: grpc.ServicerContext
     ) -> directory_pb2.ListInspectorsResponse:
-        ids = subtree_ids(self._s, request.department_id, "department_id")
         page_req = page_request(request.page_size, request.page_token, request.department_id)
-        page = fetch_page(self._s, lambda u: u.directory.list_inspectors(page_req, ids))
+        page = fetch_subtree_page(
+            self._s,
+            request.department_id,
+            "department_id",
+            lambda u, ids: u.directory.list_inspectors(page_req, ids),
+        )
         return directory_pb2.ListInspectorsResponse(
             inspectors=[directory_convert.inspector_to_pb(i) for i in page.items],
             next_page_token=next_page_token(page.next_after, request.department_id),

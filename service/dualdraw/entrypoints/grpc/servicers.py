@@ -15,7 +15,6 @@ from dualdraw.domain import model
 from dualdraw.domain.errors import FieldViolation, InvalidArgument, Violations, invalid
 from dualdraw.domain.evidence import EvidenceLimits
 from dualdraw.domain.follow_ups import FollowUpKind
-from dualdraw.domain.jurisdiction import DepartmentTree
 from dualdraw.domain.objections import DEFAULT_OBJECTION_WORKING_DAYS
 from dualdraw.domain.policy import DEFAULT_GENERAL_RATIO_CAP, DrawRules
 from dualdraw.domain.working_days import HolidayCalendar
@@ -113,13 +112,31 @@ def fetch_page(services: Services, fetch: Callable[[UnitOfWork], Page[T]]) -> Pa
 
 
 def subtree_ids(services: Services, department_id: str, field: str) -> list[str] | None:
+    """The ids of ``department_id``'s subtree, sorted; ``None`` (no filter) when it is empty. Raises
+    ``InvalidArgument`` (``UNKNOWN_DEPARTMENT`` on ``field``) for a department not in the directory."""
     if not department_id:
         return None
     with services.reader() as uow:
-        tree = DepartmentTree(uow.directory.all_departments())
-    if tree.get(department_id) is None:
+        return _subtree_ids(uow, department_id, field)
+
+
+def fetch_subtree_page(
+    services: Services,
+    department_id: str,
+    field: str,
+    fetch: Callable[[UnitOfWork, list[str] | None], Page[T]],
+) -> Page[T]:
+    """``fetch``'s page of the records in ``department_id``'s subtree (``subtree_ids``), with the subtree
+    read in the same transaction: one connection and one snapshot for the whole call."""
+    with services.reader() as uow:
+        return fetch(uow, _subtree_ids(uow, department_id, field) if department_id else None)
+
+
+def _subtree_ids(uow: UnitOfWork, department_id: str, field: str) -> list[str]:
+    ids = uow.directory.department_subtree(department_id)
+    if not ids:
         raise invalid(field, f"unknown department {department_id!r}", "UNKNOWN_DEPARTMENT")
-    return sorted(tree.subtree_ids(department_id))
+    return sorted(ids)
 
 
 class InspectionItemServicer(items_pb2_grpc.InspectionItemServiceServicer):
@@ -226,9 +243,10 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
     def ListTasks(
         self, request: tasks_pb2.ListTasksRequest, context: grpc.ServicerContext
     ) -> tasks_pb2.ListTasksResponse:
-        ids = subtree_ids(self._s, request.department_id, "department_id")
         page_req = page_request(request.page_size, request.page_token, request.department_id)
-        page = fetch_page(self._s, lambda u: u.tasks.list(page_req, ids))
+        page = fetch_subtree_page(
+            self._s, request.department_id, "department_id", lambda u, ids: u.tasks.list(page_req, ids)
+        )
         return tasks_pb2.ListTasksResponse(
             tasks=[convert.task_to_pb(t) for t in page.items],
             next_page_token=next_page_token(page.next_after, request.department_id),

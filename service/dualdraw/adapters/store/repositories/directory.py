@@ -214,6 +214,18 @@ class SqlDirectoryRepository(SqlRepository):
         rows = self._connection.execute(sa.select(DEPARTMENTS).order_by(DEPARTMENTS.c.id))
         return [to_department(r) for r in rows]
 
+    def department_subtree(self, department_id: str) -> frozenset[str]:
+        """One recursive query over the parent links (``UNION`` stops at a cycle), not the whole table
+        turned into a ``DepartmentTree``: a department-filtered list pays for its subtree only."""
+        subtree = (
+            sa.select(DEPARTMENTS.c.id)
+            .where(DEPARTMENTS.c.id == department_id)
+            .cte("subtree", recursive=True)
+        )
+        below = DEPARTMENTS.alias("below")
+        subtree = subtree.union(sa.select(below.c.id).where(below.c.parent_id == subtree.c.id))
+        return frozenset(self._connection.execute(sa.select(subtree.c.id)).scalars())
+
     def list_departments(self, page: PageRequest, ids: Collection[str] | None = None) -> Page[Department]:
         stmt = sa.select(DEPARTMENTS)
         if ids is not None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from dualdraw.domain.jurisdiction import DepartmentTree
 from dualdraw.service_layer.ports import OwnedKind, PageRequest, UnitOfWork
 
 
@@ -155,10 +154,7 @@ def team_of(uow: UnitOfWork, draw_id: str, position: int) -> frozenset[str]:
 
 def subtree(uow: UnitOfWork, department_id: str) -> frozenset[str]:
     """The department and everything below it (empty when the department is unknown)."""
-    tree = DepartmentTree(uow.directory.all_departments())
-    if tree.get(department_id) is None:
-        return frozenset()
-    return frozenset(tree.subtree_ids(department_id))
+    return uow.directory.department_subtree(department_id)
 
 
 def is_root(uow: UnitOfWork, department_id: str) -> bool:
