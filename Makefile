@@ -8,7 +8,7 @@ ADDR   ?= 127.0.0.1:50051
 HTTP_ADDR ?= 127.0.0.1:8080
 NATS_URL ?= nats://127.0.0.1:4222
 
-.PHONY: help run test test-fast lint typecheck protos protos-check proto-gates bench bench-districts load clean
+.PHONY: help run test test-fast lint typecheck protos protos-check proto-gates bench bench-scale bench-districts load clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -48,6 +48,9 @@ proto-gates: $(STAMP)  ## buf lint held to protos/lint-exceptions.yaml; buf brea
 
 bench: $(STAMP)  ## run the benchmarks in bench/
 	$(PY) -m bench.run $(BENCH_ARGS)
+
+bench-scale: $(STAMP)  ## generate, import, draw, export the line bundle and verify at 1M and 3M objects on PostgreSQL: time, CPU and process-tree memory per stage (SCALE_ARGS="--sizes 10000000")
+	$(PY) -m bench.scale $(SCALE_ARGS)
 
 bench-districts: $(STAMP)  ## 200 district branches x 5,000 objects drawing at once through 3 servers on PostgreSQL (DISTRICT_ARGS="--districts 20")
 	$(PY) -m bench.district_load $(DISTRICT_ARGS)

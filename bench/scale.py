@@ -1,16 +1,17 @@
-"""Time and memory per stage at provincial sizes: ``python -m bench.stages --sizes 1000000,3000000``.
+"""Time and memory per stage at provincial sizes: ``python -m bench.scale --sizes 1000000,3000000,10000000``.
 
 One run per size against a ``dualdraw serve`` subprocess on a fresh database (PostgreSQL by default):
 generate (the directory made and converted to protobuf, sent nowhere), import (the same records streamed
 through ``ImportDirectory`` as they are made, a million records per import: nothing holds the
-directory), draw, export (the full line bundle ``dualdraw-bundle-lines/1`` streamed to a file as it
+directory), draw (the whole province, once), export (the full line bundle streamed to a file as it
 arrives) and verify (``dualdraw verify FILE`` in a fresh interpreter). A sampler adds up the resident
 memory of the whole process tree (this process, the server, its draw process and rules workers, the
-verifier) every 50 ms and reports the peak per stage: what the machine must hold at once. Each process's
-own peak (``VmHWM``) is reported beside it: the server and its children that imported and drew, those of
-a fresh server that exported (the ``restart`` and ``stop`` phases are servers starting and stopping),
-and the verifier's (``verify_peak_rss_mb``; the ``verify`` phase's tree is this process plus the
-verifier).
+verifier) every 50 ms and reports the peak per stage: what the machine must hold at once. Beside it, per
+stage, the CPU seconds of the whole tree (``cpu_s``: on a shared machine a truer figure than the wall
+seconds) and the load average at the stage's end. Each process's own peak (``VmHWM``) is reported too:
+the server and its children that imported and drew, those of a fresh server that exported (the
+``restart`` and ``stop`` phases are servers starting and stopping), and the verifier's
+(``verify_peak_rss_mb``; the ``verify`` phase's tree is this process plus the verifier).
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ from bench.generate import AS_OF, ITEM, PROVINCE, DirectoryEntry, directory_entr
 from bench.run import (
     RATIO,
     RESULTS,
-    ROOT,
     RULES,
     ProcessTreeMemory,
     _children_peak_rss_mb,
@@ -45,6 +45,7 @@ from bench.run import (
     fresh_database,
     timed,
 )
+from dualdraw.adapters.worker_process import child_pids
 from dualdraw_client.decimals import decimal_pb
 
 STAGE_TIMEOUT_S = 6 * 3600.0
@@ -76,6 +77,8 @@ def _serve(url: str, port: int) -> subprocess.Popen[bytes]:
         "DUALDRAW_AUTH": "off",
         "DUALDRAW_ALLOW_LOCAL_ENTROPY": "1",  # timing only: a beacon draw needs a published round
         "DUALDRAW_PLAN_REQUIRED": "off",  # a synthetic directory without an annual plan
+        # a 10M draw on a shared machine may take longer than the default 15 minutes: measured, not capped
+        "DUALDRAW_DRAW_TIMEOUT_S": os.environ.get("DUALDRAW_DRAW_TIMEOUT_S", "0"),
     }
     return subprocess.Popen(
         [sys.executable, "-m", "dualdraw.entrypoints.cli.main", "serve", "--address", f"127.0.0.1:{port}"],
@@ -96,14 +99,17 @@ def _stop(server: subprocess.Popen[bytes], result: dict[str, Any], name: str) ->
     server.wait(60)
 
 
-def run_stages(base_url: str, size: int, inspectors: int, workdir: Path) -> dict[str, Any]:
+def run_stages(
+    base_url: str, size: int, inspectors: int, workdir: Path, *, generate_apart: bool = True
+) -> dict[str, Any]:
     """One run at ``size``. The export runs on a freshly started server (same database), so that its
-    memory is the export's own and not what the import and the draw left in the processes."""
+    memory is the export's own and not what the import and the draw left in the processes.
+    ``generate_apart``: first time the generation alone (the import stage generates as it sends)."""
     from dualdraw.entrypoints.grpc import convert
     from dualdraw.v1 import tasks_pb2
     from dualdraw_client import DualdrawClient
 
-    url = fresh_database(base_url, f"stage_memory_{size}")
+    url = fresh_database(base_url, f"scale_{size}")
     port = _free_port()
     target = f"127.0.0.1:{port}"
     result: dict[str, Any] = {
@@ -114,53 +120,93 @@ def run_stages(base_url: str, size: int, inspectors: int, workdir: Path) -> dict
     }
     memory = ProcessTreeMemory(os.getpid())  # this process and every descendant: the server, the verifier
     memory.start()
+    enter = StageAccount(memory, result)
     seconds = result["seconds"]
     server = _serve(url, port)
     try:
         with DualdrawClient(target, actor="bench", timeout=STAGE_TIMEOUT_S) as client:
             _ready(client)
-            memory.phase = "generate"
-            seconds["generate"], _ = timed(lambda: sum(1 for _ in records(size, inspectors)))
-            memory.phase = "import"
+            if generate_apart:
+                enter("generate")
+                seconds["generate"], _ = timed(lambda: sum(1 for _ in records(size, inspectors)))
+            enter("import")
             seconds["import"], result["imports"] = timed(lambda: _import(client, size, inspectors))
             result["import_objects_per_s"] = round(size / seconds["import"])
-            memory.phase = "between"
+            enter("between")
             client.create_item(convert.item_to_pb(ITEM))
             task = client.create_task(
                 tasks_pb2.Task(
                     item_code=ITEM.code, department_id=PROVINCE, ratio=decimal_pb(RATIO), team_size=2
                 )
             )
-            memory.phase = "draw"
+            enter("draw")
             seconds["draw"], draw = timed(lambda: client.draw(task.id, as_of=AS_OF))
             result["eligible"], result["selected"] = draw.eligible_count, draw.selected_count
-        memory.phase = "restart"
+        enter("restart")
         _stop(server, result, "import_and_draw")
         server = _serve(url, port)
         path = workdir / f"draw-{size}.jsonl"
         with DualdrawClient(target, actor="bench", timeout=STAGE_TIMEOUT_S) as client:
             _ready(client)
-            memory.phase = "export"
+            enter("export")
             with path.open("wb") as f:
                 seconds["export"], _ = timed(lambda: client.write_draw_bundle(draw.id, f.write, lines=True))
             result["bundle_mb"] = round(path.stat().st_size / 2**20, 1)
-        memory.phase = "stop"
+        enter("stop")
         _stop(server, result, "export")
-        memory.phase = "verify"
+        enter("verify")
         command = [sys.executable, "-m", "dualdraw.entrypoints.cli.main", "verify", str(path), "--json"]
         seconds["verify"], (stdout, result["verify_peak_rss_mb"]) = timed(lambda: _run_with_peak(command))
         verdict = json.loads(stdout)
         result["verify_ok"] = verdict["ok"]
         result["verify_problem"] = verdict["problem"]
         path.unlink()
-        memory.phase = "end"
+    except Exception as exc:  # a stage that fails (say, a draw process killed for memory) ends the run
+        result["failed"] = f"{type(exc).__name__}: {exc}"[:500]
+        if server.poll() is None:
+            _stop(server, result, "failed")
     finally:
         if server.poll() is None:
             server.terminate()
             server.wait(60)
+        enter("end")
         result["process_tree_peak_rss_mb"] = memory.stop()
     seconds.update({k: round(v, 1) for k, v in seconds.items()})
     return result
+
+
+class StageAccount:
+    """Moves the memory sampler to the next stage and books, per stage, the CPU seconds of the whole
+    process tree (``cpu_s``) and the one-minute load average at the stage's end (``load_average``)."""
+
+    def __init__(self, memory: ProcessTreeMemory, result: dict[str, Any]) -> None:
+        self._memory = memory
+        self._cpu: dict[str, float] = result.setdefault("cpu_s", {})
+        self._load: dict[str, float] = result.setdefault("load_average", {})
+        self._phase = memory.phase
+        self._mark = tree_cpu_s(os.getpid())
+
+    def __call__(self, phase: str) -> None:
+        now = tree_cpu_s(os.getpid())
+        self._cpu[self._phase] = round(self._cpu.get(self._phase, 0.0) + now - self._mark, 1)
+        self._load[self._phase] = round(os.getloadavg()[0], 2)
+        self._phase, self._mark = phase, now
+        self._memory.phase = phase
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user and system) of ``pid`` and its live descendants, each with the children it has
+    waited for: a process's time moves into its parent's when it is reaped, so the sum keeps it."""
+    ticks, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # a process that ended between listing and reading
+        ticks += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
+        pending.extend(child_pids(current))
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _run_with_peak(command: list[str]) -> tuple[str, int]:
@@ -211,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sizes", default="1000000", help="comma-separated object counts")
+    parser.add_argument("--sizes", default="1000000,3000000", help="comma-separated object counts")
     parser.add_argument(
         "--database-url",
         default=os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
@@ -219,6 +265,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--workdir", type=Path, default=None, help="where the bundle file goes (default: a temp dir)"
+    )
+    parser.add_argument(
+        "--no-generate-stage",
+        action="store_true",
+        help="skip timing the generation alone (at 10M it takes minutes; the import generates anyway)",
+    )
+    parser.add_argument(
+        "--results-file",
+        type=Path,
+        default=None,
+        help="where the JSON report goes (default: bench/results/scale-<start>.json)",
     )
     args = parser.parse_args(argv)
     report: dict[str, Any] = {
@@ -229,19 +286,25 @@ def main(argv: list[str] | None = None) -> int:
             "python": platform.python_version(),
             "platform": platform.platform(),
         },
-        "command": " ".join(["python -m bench.stages", *(argv if argv is not None else sys.argv[1:])]),
+        "command": " ".join(["python -m bench.scale", *(argv if argv is not None else sys.argv[1:])]),
         "stages": [],
     }
-    with tempfile.TemporaryDirectory(prefix="dualdraw-stages-", dir=args.workdir) as tmp:
+    out = args.results_file or RESULTS / f"scale-{report['started'].replace(':', '')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="dualdraw-scale-", dir=args.workdir) as tmp:
         for size in (int(s) for s in args.sizes.split(",")):
-            row = run_stages(args.database_url, size, max(100, size // 200), Path(tmp))
+            row = run_stages(
+                args.database_url,
+                size,
+                max(100, size // 200),
+                Path(tmp),
+                generate_apart=not args.no_generate_stage,
+            )
             row["load_average_after"] = os.getloadavg()
             print(json.dumps({"stages": row}, ensure_ascii=False), flush=True)
             report["stages"].append(row)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"stages-{report['started'].replace(':', '')}.json"
-    out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    print(f"written {out.relative_to(ROOT)}")
+            out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print(f"written {out}")
     return 0
 
 
