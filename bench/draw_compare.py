@@ -171,13 +171,16 @@ def _write_meanwhile(target: str, result: dict[str, Any]) -> None:
     whether it failed (on SQLite, a writer waits at most the 30 s busy timeout for the write lock)."""
     from dualdraw.v1 import tasks_pb2
     from dualdraw_client import DualdrawClient
+    from dualdraw_client.decimals import decimal_pb
 
     time.sleep(3)
     with DualdrawClient(target, actor="bench-writer", timeout=120) as other:
         start = time.perf_counter()
         try:
             other.create_task(
-                tasks_pb2.Task(item_code=ITEM.code, department_id=PROVINCE, ratio=RATIO, team_size=2)
+                tasks_pb2.Task(
+                    item_code=ITEM.code, department_id=PROVINCE, ratio=decimal_pb(RATIO), team_size=2
+                )
             )
             result["write_during_draw"] = "ok"
         except Exception as exc:  # the outcome is what is measured
@@ -188,6 +191,7 @@ def _write_meanwhile(target: str, result: dict[str, Any]) -> None:
 def api(database_url: str, server_log: str) -> dict[str, Any]:
     from dualdraw.v1 import tasks_pb2
     from dualdraw_client import DualdrawClient
+    from dualdraw_client.decimals import decimal_pb
 
     copy_url, drop = _copy(database_url)
     port = _free_port()
@@ -224,7 +228,9 @@ def api(database_url: str, server_log: str) -> dict[str, Any]:
                 except Exception:
                     time.sleep(0.1)
             task = client.create_task(
-                tasks_pb2.Task(item_code=ITEM.code, department_id=PROVINCE, ratio=RATIO, team_size=2)
+                tasks_pb2.Task(
+                    item_code=ITEM.code, department_id=PROVINCE, ratio=decimal_pb(RATIO), team_size=2
+                )
             )
             time.sleep(2)  # the draw process and its rules worker have started
             writer = threading.Thread(target=_write_meanwhile, args=(target, result))
