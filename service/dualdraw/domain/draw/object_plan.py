@@ -55,40 +55,30 @@ class PlanRow(NamedTuple):
         return PlanRow(code, department_id, office, tuple(conflicts), tuple(recent))
 
 
-_ROW_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-
-
 def stored_lines(rows: Collection[PlanRow]) -> Iterator[str]:
     """``PlanRow.stored`` of every row, one at a time. When every code is plain ASCII, a line is assembled
-    from the code and fragments written once per distinct department and office and per list of badges by
-    the C encoder: for
-    strings and lists of strings RFC 8785 and compact ``json`` write the same text (see ``leaf_bytes``);
-    otherwise the canonical way. A lone surrogate, which canonical JSON refuses, raises ``ValueError``."""
+    from the code and fragments written canonically once per distinct department and office and per list
+    of badges; otherwise each row the canonical way. A lone surrogate raises ``ValueError``."""
     if not _PLAIN_TEXT.fullmatch("".join(r.code for r in rows)):
         yield from (r.stored() for r in rows)
         return
-    text = _ROW_ENCODER.encode
     places: dict[tuple[str, str], str] = {}
     badges: dict[tuple[str, ...], str] = {}
     for code, department_id, office, conflicts, recent in rows:
         place = places.get((department_id, office))
         if place is None:
-            place = places[department_id, office] = _checked_text(f"{text(department_id)},{text(office)}")
+            place = places[department_id, office] = _canonical_text([department_id, office])[1:-1]
         barred = badges.get(conflicts)
         if barred is None:
-            barred = badges[conflicts] = _checked_text(text(list(conflicts)))
+            barred = badges[conflicts] = _canonical_text(list(conflicts))
         inspected = badges.get(recent)
         if inspected is None:
-            inspected = badges[recent] = _checked_text(text(list(recent)))
+            inspected = badges[recent] = _canonical_text(list(recent))
         yield f'["{code}",{place},{barred},{inspected}]'
 
 
-def _checked_text(written: str) -> str:
-    try:
-        written.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ValueError(f"string contains a lone surrogate at index {exc.start}: {written!r}") from None
-    return written
+def _canonical_text(value: object) -> str:
+    return canonical_json(value).decode("utf-8")
 
 
 STORED_BATCH = 65_536
@@ -177,7 +167,7 @@ def plan_row_of(leaf: Mapping[str, Any]) -> PlanRow:
 
 
 _LEAF_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-_LEAF_TEXT = _ROW_ENCODER.encode
+_LEAF_TEXT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _PLAIN_TEXT = re.compile(r"[ !#-\[\]-~]*")
 """Printable ASCII but for the quote and the backslash: canonical JSON writes such strings unchanged."""
 
