@@ -17,6 +17,7 @@ from bench.run import CALLER, load_directory
 from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.adapters.store import Store, codes
 from dualdraw.adapters.store.database import migrate
+from dualdraw.domain.draw import object_plan
 from dualdraw.domain.exclusions.loader import load_rule_set
 from dualdraw.domain.model import TaskScope
 from dualdraw.runtime import external_sort
@@ -31,6 +32,7 @@ SMALL, LARGE = 4_000, 32_000
 RATIO = Fraction(1, 1000)  # a handful selected at either size: the selection is not what grows
 RUN_ITEMS = 1_000  # sort runs spill at this many rows, so both sizes spill
 UNPACK_PIECE = 4_096  # stored code lists inflate a piece of this many compressed bytes at a time
+STORED_BATCH = 500  # stored plan rows are decoded this many lines at a time
 
 
 def _traced(fn: Callable[[], T]) -> tuple[T, int]:
@@ -89,6 +91,7 @@ def test_exporting_and_verifying_a_line_bundle_hold_no_more_for_eight_times_the_
     # so what is left to grow is what the design keeps for every object
     monkeypatch.setattr(external_sort, "RUN_ITEMS", RUN_ITEMS)
     monkeypatch.setattr(codes, "UNPACK_PIECE", UNPACK_PIECE)
+    monkeypatch.setattr(object_plan, "STORED_BATCH", STORED_BATCH)
     small_export, small_verify = _export_and_verify(tmp_path, SMALL)
     large_export, large_verify = _export_and_verify(tmp_path, LARGE)
     more = LARGE - SMALL
