@@ -67,7 +67,7 @@ def object_commitment(entry: EligibleEntry, salt_hex: str) -> str:
     return leaf_hash(object_leaf_data(entry, salt_hex)).hex()
 
 
-def _all_plain(texts: Iterable[str]) -> bool:
+def all_plain(texts: Iterable[str]) -> bool:
     """Whether canonical JSON writes every one of ``texts`` unchanged (checked in one pass: the pattern
     is a class of single characters, so a concatenation matches exactly when each part does)."""
     return _PLAIN.fullmatch("".join(texts)) is not None
@@ -99,7 +99,7 @@ def salted_leaf_hashes(entries: Sequence[EligibleEntry], salts: Sequence[str]) -
     the offline verifier recomputes from a bundle's eligible rows. Fast path as ``object_leaf_hashes``."""
     codes = [e.code for e in entries]
     frames = _frames(entries, codes)
-    if frames is None or not _all_plain(salts):
+    if frames is None or not all_plain(salts):
         return [leaf_hash(object_leaf_data(e, salt)) for e, salt in zip(entries, salts, strict=True)]
     sha256 = hashlib.sha256
     leaves = []
@@ -116,7 +116,7 @@ def _frames(
     """The fixed leaf-data pieces around each entry's code and salt, per (risk class, stratum), when every
     code, risk class and stratum is plain ASCII (so canonical JSON writes them unchanged); else ``None``."""
     pairs = {(e.risk_class, e.stratum) for e in entries}
-    if not (_all_plain(codes) and _all_plain(text for pair in pairs for text in pair)):
+    if not (all_plain(codes) and all_plain(text for pair in pairs for text in pair)):
         return None
     return {
         (risk_class, stratum): (
@@ -173,7 +173,7 @@ def pool_root(pool_lines: Iterable[str]) -> str:
 
 def _pair_json(pairs: Sequence[tuple[str, str]]) -> list[bytes] | None:
     """``canonical_json([code, rule_id])`` of each pair when every text is plain ASCII, else ``None``."""
-    if not _all_plain(text for pair in pairs for text in pair):
+    if not all_plain(text for pair in pairs for text in pair):
         return None
     return [f'["{code}","{rule_id}"]'.encode("ascii") for code, rule_id in pairs]
 

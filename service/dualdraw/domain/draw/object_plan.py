@@ -17,7 +17,6 @@ from __future__ import annotations
 import binascii
 import hashlib
 import json
-import re
 from bisect import bisect_left
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from typing import Any, NamedTuple
 
 from dualdraw.domain.audit.merkle import leaf_hash, node_hash, root
 from dualdraw.domain.canonical_json import canonical_json
+from dualdraw.domain.draw.commitments import all_plain
 
 PLAN_SALT_TAG = b"dualdraw/plan-salt/v1\x00"
 RAISE_SALT_TAG = b"dualdraw/raise-salt/v1\x00"
@@ -59,7 +59,7 @@ def stored_lines(rows: Collection[PlanRow]) -> Iterator[str]:
     """``PlanRow.stored`` of every row, one at a time. When every code is plain ASCII, a line is assembled
     from the code and fragments written canonically once per distinct department and office and per list
     of badges; otherwise each row the canonical way. A lone surrogate raises ``ValueError``."""
-    if not _PLAIN_TEXT.fullmatch("".join(r.code for r in rows)):
+    if not all_plain(r.code for r in rows):
         yield from (r.stored() for r in rows)
         return
     places: dict[tuple[str, str], str] = {}
@@ -168,8 +168,6 @@ def plan_row_of(leaf: Mapping[str, Any]) -> PlanRow:
 
 _LEAF_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 _LEAF_TEXT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-_PLAIN_TEXT = re.compile(r"[ !#-\[\]-~]*")
-"""Printable ASCII but for the quote and the backslash: canonical JSON writes such strings unchanged."""
 
 
 def leaf_bytes(leaf: Mapping[str, Any]) -> bytes:
@@ -187,7 +185,7 @@ def plan_leaf_hashes(rows: Iterable[PlanRow], salt_key: bytes) -> list[bytes]:
     the C encoder, as ``leaf_bytes``), with two SHA-256 calls per row and no dict; otherwise the canonical
     way. Both give the same bytes (tests/unit/test_object_plan.py)."""
     rows = list(rows)
-    if not _PLAIN_TEXT.fullmatch("".join(r.code for r in rows)):
+    if not all_plain(r.code for r in rows):
         return [leaf_hash(leaf_bytes(plan_leaf(r, plan_salt(salt_key, r.code)))) for r in rows]
     sha256, hexlify, salted, text = hashlib.sha256, binascii.hexlify, PLAN_SALT_TAG + salt_key, _LEAF_TEXT
     places: dict[tuple[str, str], bytes] = {}
