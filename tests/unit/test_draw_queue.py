@@ -26,11 +26,19 @@ class BlockedRunner:
         self.release = threading.Event()
         self.entered = threading.Semaphore(0)
         self.ran: list[str] = []
+        self.inside = 0
+        self.most_inside = 0
+        self._count = threading.Lock()
 
     def _wait(self, what: str) -> Any:
+        with self._count:
+            self.inside += 1
+            self.most_inside = max(self.most_inside, self.inside)
         self.entered.release()
         self.release.wait(10)
-        self.ran.append(what)
+        with self._count:
+            self.inside -= 1
+            self.ran.append(what)
         return what
 
     def run_draw(
@@ -96,6 +104,40 @@ def test_a_failing_call_gives_its_slot_back() -> None:
             queue.build_bundle("d-1", variant="full", chunk_bytes=1)
         assert died.value.reason == "DRAW_PROCESS_DIED"
     assert queue.admitted == 0
+
+
+def test_calls_of_one_task_take_turns_without_taking_slots() -> None:
+    """Twenty calls of one task on a queue of one slot: none refused, one inside at a time; another
+    task's call is still refused while the slot is taken."""
+    runner = BlockedRunner()
+    queue = DrawQueue(runner, limit=1)
+    rules: Any = None
+    errors: list[BaseException] = []
+
+    def draw(n: int) -> None:
+        try:
+            if n % 2:
+                queue.run_draw(rules, task_id="t-1", as_of=None, caller=CALLER)
+            else:
+                queue.commit_draw(rules, task_id="t-1", as_of=None, caller=CALLER, declaration={})
+        except BaseException as error:  # the test collects every failure of a thread
+            errors.append(error)
+
+    calls = [threading.Thread(target=draw, args=(n,)) for n in range(20)]
+    for t in calls:
+        t.start()
+    assert runner.entered.acquire(timeout=10)
+    with pytest.raises(Unavailable) as full:
+        queue.run_draw(rules, task_id="t-2", as_of=None, caller=CALLER)
+    assert full.value.reason == "DRAW_QUEUE_FULL"
+    runner.release.set()
+    for t in calls:
+        t.join(10)
+    assert errors == []
+    assert runner.ran == ["t-1"] * 20
+    assert runner.most_inside == 1
+    assert queue.admitted == 0
+    assert queue._turns == {}  # no turn outlives its calls
 
 
 def test_the_pool_keeps_threads_for_the_other_calls() -> None:

@@ -8,6 +8,12 @@ calls at once and refuses the next one at once with ``Unavailable`` (``DRAW_QUEU
 written, the client's channel retries it after a short back-off, a caller retries with the same
 ``request_id`` later or through another server. The pool keeps ``max_workers - limit`` threads for the
 other calls.
+
+Draws of one task take turns: a ``Draw`` or ``CommitDraw`` of a task whose earlier call is still inside
+waits for that call to leave, without taking a slot, and then enters like any other call. Of such calls
+only one can write (the task has one live draw); the others are answered once the first is done
+(``DRAW_EXISTS``, or the first's response for a repeated ``request_id``) instead of being refused for
+a full queue that only they filled.
 """
 
 from __future__ import annotations
@@ -44,6 +50,8 @@ class DrawQueue:
         self._limit = limit
         self._admitted = 0
         self._lock = threading.Lock()
+        self._turns: dict[str, tuple[threading.Lock, int]] = {}
+        """task id → (the task's turn, calls holding or waiting for it)"""
 
     @property
     def admitted(self) -> int:
@@ -68,10 +76,32 @@ class DrawQueue:
             with self._lock:
                 self._admitted -= 1
 
+    @contextmanager
+    def _turn(self, task_id: str) -> Iterator[None]:
+        """Waits until no other call of ``task_id`` is inside; holds the task's turn until the block ends."""
+        with self._lock:
+            turn, users = self._turns.get(task_id, (threading.Lock(), 0))
+            self._turns[task_id] = (turn, users + 1)
+        try:
+            with turn:
+                yield
+        finally:
+            with self._lock:
+                turn, users = self._turns[task_id]
+                if users == 1:
+                    del self._turns[task_id]
+                else:
+                    self._turns[task_id] = (turn, users - 1)
+
+    @contextmanager
+    def _task_slot(self, task_id: str, what: str) -> Iterator[None]:
+        with self._turn(task_id), self._slot(what):
+            yield
+
     def run_draw(
         self, rule_set: RuleSet, *, task_id: str, as_of: dt.date | None, caller: Caller
     ) -> model.Draw:
-        with self._slot(f"the draw of task {task_id}"):
+        with self._task_slot(task_id, f"the draw of task {task_id}"):
             return self._runner.run_draw(rule_set, task_id=task_id, as_of=as_of, caller=caller)
 
     def commit_draw(
@@ -83,7 +113,7 @@ class DrawQueue:
         caller: Caller,
         declaration: dict[str, Any],
     ) -> model.Draw:
-        with self._slot(f"the commit of task {task_id}"):
+        with self._task_slot(task_id, f"the commit of task {task_id}"):
             return self._runner.commit_draw(
                 rule_set, task_id=task_id, as_of=as_of, caller=caller, declaration=declaration
             )
