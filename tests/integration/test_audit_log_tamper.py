@@ -193,3 +193,43 @@ def test_a_head_no_checkpoint_covers_is_signed_at_start_up(store: Store) -> None
     verdict = verify_log(store.unit_of_work(), TRUSTED)
     assert verdict.ok, verdict.problem
     assert verdict.tree_size == 5
+
+
+def test_staged_events_hold_the_head_for_the_commit_only(store: Store) -> None:
+    """A transaction that staged events leaves the log's head alone while it works: another one appends and
+    commits meanwhile; the staged events take the next sequences, in order, when it commits, and a rolled
+    back one appends nothing."""
+    with store.unit_of_work() as slow:
+        for i in range(2):
+            slow.audit.stage(
+                actor="drawer",
+                action="draw.commit" if i == 0 else "draw.execute",
+                resource="draws/d-1",
+                before_json="",
+                after_json="{}",
+                request_id="r-slow",
+                occurred_at=T0,
+            )
+        meanwhile = threading.Thread(target=append, args=(store, 1))
+        meanwhile.start()
+        meanwhile.join(20)
+        assert not meanwhile.is_alive()  # not blocked behind the staged events
+        slow.commit()
+    with store.unit_of_work() as rolled_back:
+        rolled_back.audit.stage(
+            actor="drawer",
+            action="draw.commit",
+            resource="draws/d-2",
+            before_json="",
+            after_json="{}",
+            request_id="r-lost",
+            occurred_at=T0,
+        )
+    with store.read_unit_of_work() as uow:
+        events = [e.event for e in uow.audit.entries()]
+        assert [(e.sequence, e.request_id, e.action) for e in events] == [
+            (1, "r-0", "task.create"),
+            (2, "r-slow", "draw.commit"),
+            (3, "r-slow", "draw.execute"),
+        ]
+    assert verify_log(store.unit_of_work(), TRUSTED).ok

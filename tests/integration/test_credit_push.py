@@ -19,7 +19,7 @@ from dualdraw.adapters.credit_system import SCHEMA, CreditPushError, CreditSende
 from dualdraw.adapters.store import Store
 from dualdraw.domain.outbox import DeliveryState, Destination, OutboxMessage, retry_delay
 from dualdraw.domain.results import InspectionResult, Outcome, ResultEntry
-from dualdraw.service_layer.audit_events import record_event
+from dualdraw.service_layer.audit_events import append_event
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.outbox_delivery import LEASE, deliver_due
 from tests.integration.credit_receiver import Receiver, credit_receiver
@@ -59,7 +59,7 @@ def record_result(store: Store, *, version: int = 1, penalty: str = "") -> int:
         recorded_at=T0,
     )
     with store.unit_of_work() as uow:
-        event = record_event(
+        event = append_event(
             uow,
             Caller(actor="inspector-1", request_id="r-1", now=T0),
             action="result.record" if version == 1 else "result.correct",

@@ -18,7 +18,7 @@ from dualdraw.adapters.store import Store
 from dualdraw.domain.outbox import DeliveryState, Destination, OutboxMessage
 from dualdraw.entrypoints.cli.main import main
 from dualdraw.entrypoints.grpc.server import create_server
-from dualdraw.service_layer.audit_events import record_event
+from dualdraw.service_layer.audit_events import append_event
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.outbox_delivery import deliver_due
 from dualdraw.service_layer.outbox_relay import OutboxRelay
@@ -54,7 +54,7 @@ def broker(event_stream: EventStream) -> Iterator[JetStreamEvents]:
 
 def record(store: Store, action: str, after: dict[str, object], resource: str = "draws/d-1") -> int:
     with store.unit_of_work() as uow:
-        event = record_event(
+        event = append_event(
             uow,
             Caller(actor="clerk", request_id="r-1", now=T0),
             action=action,

@@ -65,17 +65,36 @@ def record_event(
     resource: str,
     before: Any = None,
     after: Any = None,
+) -> None:
+    """Stages one event for ``uow``'s transaction: appended to the log, with the outbox messages it gives
+    rise to (``dualdraw.domain.outbox.ROUTES``), by ``uow.commit()`` (committed with the change or not at
+    all). The log's head is locked only then, so a long transaction does not hold up every other write."""
+    uow.audit.stage(**_event_fields(caller, action, resource, before, after))
+
+
+def append_event(
+    uow: UnitOfWork,
+    caller: Caller,
+    *,
+    action: str,
+    resource: str,
+    before: Any = None,
+    after: Any = None,
 ) -> AuditEvent:
-    """Appends one event to the log inside ``uow``'s transaction (committed with the change or not at all),
-    with the outbox messages it gives rise to (``dualdraw.domain.outbox.ROUTES``)."""
-    event = uow.audit.append(
-        actor=caller.actor,
-        action=action,
-        resource=resource,
-        before_json=to_json(before),
-        after_json=to_json(after),
-        request_id=caller.request_id,
-        occurred_at=caller.now,
-    )
+    """``record_event`` appended at once, for a use case that needs the event's sequence before it commits
+    (it holds the log's head from now to its commit)."""
+    event = uow.audit.append(**_event_fields(caller, action, resource, before, after))
     uow.outbox.add(messages_for(event))
     return event
+
+
+def _event_fields(caller: Caller, action: str, resource: str, before: Any, after: Any) -> dict[str, Any]:
+    return {
+        "actor": caller.actor,
+        "action": action,
+        "resource": resource,
+        "before_json": to_json(before),
+        "after_json": to_json(after),
+        "request_id": caller.request_id,
+        "occurred_at": caller.now,
+    }

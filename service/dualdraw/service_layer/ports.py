@@ -304,6 +304,24 @@ class AuditRepository(Protocol):
         """Appends an event in the current transaction; ``sequence`` is assigned by the store."""
         ...
 
+    def stage(
+        self,
+        *,
+        actor: str,
+        action: str,
+        resource: str,
+        before_json: str,
+        after_json: str,
+        request_id: str,
+        occurred_at: dt.datetime,
+    ) -> None:
+        """Keeps an event that the unit of work's ``commit`` appends (``append_staged``) as its last step,
+        so the log's head is held for the commit only; forgotten when the transaction is rolled back."""
+        ...
+
+    def append_staged(self) -> builtins.list[AuditEvent]: ...
+    def discard_staged(self) -> None: ...
+
     def list(self, page: PageRequest, resource: str | None = None) -> Page[AuditEvent]:
         """Pages by sequence; ``after`` is the last sequence as a decimal string."""
         ...

@@ -31,7 +31,7 @@ from dualdraw.domain.draw.substitution import REASONS as SUBSTITUTION_REASONS
 from dualdraw.domain.draw.substitution import Substitution, pick_replacement, sub_seed
 from dualdraw.domain.draw.versions import algorithm_for
 from dualdraw.domain.errors import FailedPrecondition, invalid
-from dualdraw.service_layer.audit_events import record_event
+from dualdraw.service_layer.audit_events import append_event, record_event
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.directory import require
 from dualdraw.service_layer.draw_policy import stored_object_plan
@@ -99,7 +99,7 @@ def request_substitution(
                 "NOT_ON_TEAM",
             )
         sub_id = f"s-{uuid.uuid4().hex[:12]}"
-        event = record_event(
+        event = append_event(
             uow,
             caller,
             action="draw.substitution.request",

@@ -35,6 +35,7 @@ from dualdraw.adapters.store.repositories import (
 )
 from dualdraw.domain.audit.checkpoints import CheckpointSigner, development_signer
 from dualdraw.domain.errors import Unavailable
+from dualdraw.domain.outbox import messages_for
 from dualdraw.runtime import deadlines
 from dualdraw.service_layer.ports import (
     AuditRepository,
@@ -163,10 +164,13 @@ class SqlUnitOfWork:
             raise translated from exc
 
     def commit(self) -> None:
-        """Commits everything done since the block (or the last commit) began, together with the
-        idempotency claim of the request being served, if any (``dualdraw.entrypoints.grpc.idempotency``)."""
+        """Commits everything done since the block (or the last commit) began: first the audit events staged
+        meanwhile with their outbox messages, then the idempotency claim of the request being served, if
+        any (``dualdraw.entrypoints.grpc.idempotency``)."""
         session = self._open()
         deadlines.check()  # a caller that gave up gets nothing written (rolled back on exit)
+        for event in self.audit.append_staged():  # the log's head last: held for the commit only
+            self.outbox.add(messages_for(event))
         write_claim(session)
         try:
             session.commit()
@@ -178,6 +182,7 @@ class SqlUnitOfWork:
 
     def rollback(self) -> None:
         self._open().rollback()
+        self.audit.discard_staged()
 
     def _open(self) -> Session:
         if self._session is None:

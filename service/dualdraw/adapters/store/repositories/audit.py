@@ -5,7 +5,8 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -26,11 +27,50 @@ class SqlAuditRepository(SqlRepository):
     Every append locks the head row (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite transactions are
     serialised already), takes the next sequence, stores the event with its leaf hash and a checkpoint of
     the new tree signed by ``signer``, and moves the head. Several server processes may share one database.
+
+    ``stage`` keeps an event for ``append_staged``, which the unit of work calls as the last step before it
+    commits: a transaction that stages its events holds the head for its commit only, not while it works.
     """
 
     def __init__(self, session: Session, signer: CheckpointSigner) -> None:
         super().__init__(session)
         self._signer = signer
+        self._staged: list[Callable[[], AuditEvent]] = []
+
+    def stage(
+        self,
+        *,
+        actor: str,
+        action: str,
+        resource: str,
+        before_json: str,
+        after_json: str,
+        request_id: str,
+        occurred_at: dt.datetime,
+    ) -> None:
+        """Keeps an event to be appended, in staging order, when the transaction commits."""
+        _require_aware(occurred_at)
+        self._staged.append(
+            partial(
+                self.append,
+                actor=actor,
+                action=action,
+                resource=resource,
+                before_json=before_json,
+                after_json=after_json,
+                request_id=request_id,
+                occurred_at=occurred_at,
+            )
+        )
+
+    def append_staged(self) -> builtins.list[AuditEvent]:
+        """Appends the staged events (``append`` each, in order) and forgets them."""
+        staged, self._staged = self._staged, []
+        return [append() for append in staged]
+
+    def discard_staged(self) -> None:
+        """Forgets the staged events (the transaction was rolled back)."""
+        self._staged = []
 
     def _locked_head(self) -> Frontier:
         for _ in range(2):
@@ -68,8 +108,7 @@ class SqlAuditRepository(SqlRepository):
 
         ``occurred_at`` must be timezone-aware; it is stored, and returned, in UTC.
         """
-        if occurred_at.tzinfo is None or occurred_at.utcoffset() is None:
-            raise ValueError("occurred_at must be timezone-aware")
+        _require_aware(occurred_at)
         frontier = self._locked_head()
         event = AuditEvent(
             sequence=frontier.size + 1,
@@ -176,3 +215,8 @@ def checkpoint_values(cp: Checkpoint) -> Values:
 
 def to_checkpoint(r: Row) -> Checkpoint:
     return Checkpoint(r.tree_size, r.root_hash, r.public_key, r.signature, r.note or "")
+
+
+def _require_aware(occurred_at: dt.datetime) -> None:
+    if occurred_at.tzinfo is None or occurred_at.utcoffset() is None:
+        raise ValueError("occurred_at must be timezone-aware")
