@@ -16,7 +16,10 @@ Two measurements, both on a fresh database per size:
   workers); then the draw's full bundle is exported and verified offline (in this process and with
   ``dualdraw verify FILE``); on PostgreSQL the same draw is then run as one SQL query over the same database
   (``bench.sql_floor``: scope, the four exclusions as NOT EXISTS, ORDER BY sha256 LIMIT k) and the ratio
-  ``draw_to_sql_floor`` reported, with a check that both found the same number of eligible objects.
+  ``draw_to_sql_floor`` reported, with a check that both found the same number of eligible objects; then
+  the least work any Python implementation of the specified draw must do on the same database
+  (``bench.python_floor``: fetch the in-scope rows, the SHA-256 calls the commitments and tickets
+  require) and its ratios to the SQL floor and to dualdraw's draw;
   ``DUALDRAW_DRAW_PROCESS=off`` in the environment measures draws in the server process. API runs are
   repeated ``--repeat`` times on fresh databases and their medians printed.
 Results are printed and written to ``bench/results/<timestamp>.json``. Timings use ``time.perf_counter``;
@@ -47,6 +50,7 @@ from sqlalchemy.engine import make_url
 
 from bench.generate import AS_OF, ITEM, PROVINCE, Directory, directory
 from bench.import_stages import import_stages
+from bench.python_floor import python_floor
 from bench.sql_floor import floor_draw
 from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.adapters.store import Store
@@ -483,6 +487,13 @@ def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
                 result["sql_floor_s"] = floor.seconds
                 result["sql_floor_same_eligible"] = floor.eligible == draw.eligible_count
                 result["draw_to_sql_floor"] = round(seconds / floor.seconds, 2)
+                least = python_floor(url, department=PROVINCE, eligible=draw.eligible_count)
+                result["python_floor_fetch_s"] = round(least.fetch_s, 3)
+                result["python_floor_hash_s"] = round(least.hash_s, 3)
+                result["python_floor_s"] = round(least.seconds, 3)
+                result["python_floor_same_in_scope"] = least.in_scope == draw.in_scope_count
+                result["python_floor_to_sql_floor"] = round(least.seconds / floor.seconds, 2)
+                result["draw_to_python_floor"] = round(seconds / least.seconds, 2)
             if latencies:
                 ordered = sorted(latencies)
                 result["reads_during_draw"] = len(ordered)

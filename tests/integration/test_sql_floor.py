@@ -11,6 +11,7 @@ from fractions import Fraction
 
 import pytest
 from bench.generate import AS_OF, ITEM, PROVINCE, directory
+from bench.python_floor import python_floor
 from bench.run import CALLER, load_directory
 from bench.sql_floor import floor_draw
 
@@ -26,7 +27,7 @@ from tests.e2e.conftest import RULES
 DEVELOPMENT = EntropyPolicy(allow_local=True)  # development mode: one-step draws use a local secret
 
 
-def test_the_sql_floor_finds_the_eligible_set_of_a_real_draw(database_url: str) -> None:
+def test_the_sql_and_python_floors_find_the_sets_of_a_real_draw(database_url: str) -> None:
     if not database_url.startswith("postgresql"):
         pytest.skip("the one-query floor is written for PostgreSQL (sha256(), a recursive CTE)")
     store = Store.from_url(database_url)
@@ -55,6 +56,8 @@ def test_the_sql_floor_finds_the_eligible_set_of_a_real_draw(database_url: str) 
         ).draw
     store.dispose()
     floor = floor_draw(database_url, department=PROVINCE, as_of=AS_OF, line=ITEM.business_line, ratio=ratio)
+    least = python_floor(database_url, department=PROVINCE, eligible=drawn.eligible_count)
+    assert least.in_scope == drawn.in_scope_count  # the Python floor fetches the draw's scope
     assert drawn.excluded_count > 0  # the generated directory exercises the exclusions
     assert floor.eligible == drawn.eligible_count
     assert len(floor.selected) == math.ceil(Fraction(ratio) * floor.eligible)
