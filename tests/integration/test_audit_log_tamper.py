@@ -18,7 +18,7 @@ from dualdraw.adapters.store import Store
 from dualdraw.domain.audit.checkpoints import CheckpointSigner
 from dualdraw.domain.audit.entries import event_leaf_hash
 from dualdraw.domain.audit.merkle import root
-from dualdraw.domain.model import AuditEvent
+from dualdraw.domain.model import AuditEvent, AuditRecord
 from dualdraw.service_layer.audit_log import verify_log
 
 SIGNER = CheckpointSigner(Ed25519PrivateKey.generate())
@@ -37,13 +37,15 @@ def append(store: Store, n: int, start: int = 0) -> None:
     for i in range(start, start + n):
         with store.unit_of_work() as uow:
             uow.audit.append(
-                actor=f"clerk-{i % 3}",
-                action="task.create",
-                resource=f"tasks/t-{i}",
-                before_json="",
-                after_json=f'{{"n":{i}}}',
-                request_id=f"r-{i}",
-                occurred_at=T0 + dt.timedelta(seconds=i),
+                AuditRecord(
+                    actor=f"clerk-{i % 3}",
+                    action="task.create",
+                    resource=f"tasks/t-{i}",
+                    before_json="",
+                    after_json=f'{{"n":{i}}}',
+                    request_id=f"r-{i}",
+                    occurred_at=T0 + dt.timedelta(seconds=i),
+                )
             )
             uow.commit()
 
@@ -202,13 +204,15 @@ def test_staged_events_hold_the_head_for_the_commit_only(store: Store) -> None:
     with store.unit_of_work() as slow:
         for i in range(2):
             slow.audit.stage(
-                actor="drawer",
-                action="draw.commit" if i == 0 else "draw.execute",
-                resource="draws/d-1",
-                before_json="",
-                after_json="{}",
-                request_id="r-slow",
-                occurred_at=T0,
+                AuditRecord(
+                    actor="drawer",
+                    action="draw.commit" if i == 0 else "draw.execute",
+                    resource="draws/d-1",
+                    before_json="",
+                    after_json="{}",
+                    request_id="r-slow",
+                    occurred_at=T0,
+                )
             )
         meanwhile = threading.Thread(target=append, args=(store, 1))
         meanwhile.start()
@@ -217,13 +221,15 @@ def test_staged_events_hold_the_head_for_the_commit_only(store: Store) -> None:
         slow.commit()
     with store.unit_of_work() as rolled_back:
         rolled_back.audit.stage(
-            actor="drawer",
-            action="draw.commit",
-            resource="draws/d-2",
-            before_json="",
-            after_json="{}",
-            request_id="r-lost",
-            occurred_at=T0,
+            AuditRecord(
+                actor="drawer",
+                action="draw.commit",
+                resource="draws/d-2",
+                before_json="",
+                after_json="{}",
+                request_id="r-lost",
+                occurred_at=T0,
+            )
         )
     with store.read_unit_of_work() as uow:
         events = [e.event for e in uow.audit.entries()]

@@ -21,6 +21,7 @@ from dualdraw.domain.item_list import ItemVersion
 from dualdraw.domain.jurisdiction import DepartmentTree, ObjectFilter
 from dualdraw.domain.model import (
     Assignment,
+    AuditRecord,
     Campaign,
     Complaint,
     ComplaintStatus,
@@ -283,13 +284,15 @@ def test_adding_an_existing_item_or_task_is_already_exists(store: Store) -> None
 def test_naive_timestamps_are_rejected(store: Store) -> None:
     with store.unit_of_work() as uow, pytest.raises(ValueError, match="timezone"):
         uow.audit.append(
-            actor="a",
-            action="x",
-            resource="r",
-            before_json="",
-            after_json="",
-            request_id="",
-            occurred_at=dt.datetime(2025, 1, 1),
+            AuditRecord(
+                actor="a",
+                action="x",
+                resource="r",
+                before_json="",
+                after_json="",
+                request_id="",
+                occurred_at=dt.datetime(2025, 1, 1),
+            )
         )
 
 
@@ -917,13 +920,15 @@ def test_nothing_is_kept_without_commit(store: Store) -> None:
             seed_directory(uow)
             uow.draws.add(draw_record())
             uow.audit.append(
-                actor="a",
-                action="x",
-                resource="r",
-                before_json="",
-                after_json="",
-                request_id="",
-                occurred_at=dt.datetime.now(dt.UTC),
+                AuditRecord(
+                    actor="a",
+                    action="x",
+                    resource="r",
+                    before_json="",
+                    after_json="",
+                    request_id="",
+                    occurred_at=dt.datetime.now(dt.UTC),
+                )
             )
             raise AbandonedError
 
@@ -947,13 +952,15 @@ def test_audit_sequence_follows_append_order(store: Store) -> None:
     with store.unit_of_work() as uow:
         appended = [
             uow.audit.append(
-                actor="alice",
-                action="task.create",
-                resource=f"tasks/t-{n % 2}",
-                before_json="" if n == 0 else f'{{"n":{n - 1}}}',
-                after_json=f'{{"n":{n}}}',
-                request_id=f"req-{n}",
-                occurred_at=start + dt.timedelta(seconds=n),
+                AuditRecord(
+                    actor="alice",
+                    action="task.create",
+                    resource=f"tasks/t-{n % 2}",
+                    before_json="" if n == 0 else f'{{"n":{n - 1}}}',
+                    after_json=f'{{"n":{n}}}',
+                    request_id=f"req-{n}",
+                    occurred_at=start + dt.timedelta(seconds=n),
+                )
             )
             for n in range(5)
         ]
@@ -961,13 +968,15 @@ def test_audit_sequence_follows_append_order(store: Store) -> None:
     with store.unit_of_work() as uow:
         appended.append(
             uow.audit.append(
-                actor="bob",
-                action="draw.create",
-                resource="draws/d-1",
-                before_json="",
-                after_json="{}",
-                request_id="",
-                occurred_at=start,
+                AuditRecord(
+                    actor="bob",
+                    action="draw.create",
+                    resource="draws/d-1",
+                    before_json="",
+                    after_json="{}",
+                    request_id="",
+                    occurred_at=start,
+                )
             )
         )
         uow.commit()

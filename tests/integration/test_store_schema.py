@@ -23,6 +23,7 @@ from dualdraw.adapters.store import (
 from dualdraw.adapters.store.database import alembic_config
 from dualdraw.adapters.store.database import database_url as normalised_url
 from dualdraw.adapters.store.models import Base
+from dualdraw.domain.model import AuditRecord
 
 
 def test_migrated_schema_matches_the_models(database_url: str) -> None:
@@ -121,13 +122,15 @@ def test_truncate_all_empties_tables_and_restarts_sequences(database_url: str) -
         for _ in range(2):
             with store.unit_of_work() as uow:
                 event = uow.audit.append(
-                    actor="a",
-                    action="x",
-                    resource="r",
-                    before_json="",
-                    after_json="",
-                    request_id="",
-                    occurred_at=now,
+                    AuditRecord(
+                        actor="a",
+                        action="x",
+                        resource="r",
+                        before_json="",
+                        after_json="",
+                        request_id="",
+                        occurred_at=now,
+                    )
                 )
                 uow.commit()
             assert event.sequence == 1

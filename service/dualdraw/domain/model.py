@@ -348,6 +348,20 @@ class AuditEvent:
     request_id: str = ""
 
 
+@dataclass(frozen=True)
+class AuditRecord:
+    """What a write records in the audit log; the log appends it as the ``AuditEvent`` with the next
+    sequence. ``occurred_at`` must be timezone-aware."""
+
+    actor: str
+    action: str
+    resource: str
+    before_json: str
+    after_json: str
+    request_id: str
+    occurred_at: dt.datetime
+
+
 @dataclass
 class SideFacts:
     """Side facts for a set of objects, as the exclusion rules read them."""

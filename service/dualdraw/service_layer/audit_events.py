@@ -14,7 +14,7 @@ from enum import Enum
 from fractions import Fraction
 from typing import Any
 
-from dualdraw.domain.model import AuditEvent
+from dualdraw.domain.model import AuditEvent, AuditRecord
 from dualdraw.domain.outbox import messages_for
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.ports import UnitOfWork
@@ -69,7 +69,7 @@ def record_event(
     """Stages one event for ``uow``'s transaction: appended to the log, with the outbox messages it gives
     rise to (``dualdraw.domain.outbox.ROUTES``), by ``uow.commit()`` (committed with the change or not at
     all). The log's head is locked only then, so a long transaction does not hold up every other write."""
-    uow.audit.stage(**_event_fields(caller, action, resource, before, after))
+    uow.audit.stage(_record(caller, action, resource, before, after))
 
 
 def append_event(
@@ -83,18 +83,18 @@ def append_event(
 ) -> AuditEvent:
     """``record_event`` appended at once, for a use case that needs the event's sequence before it commits
     (it holds the log's head from now to its commit)."""
-    event = uow.audit.append(**_event_fields(caller, action, resource, before, after))
+    event = uow.audit.append(_record(caller, action, resource, before, after))
     uow.outbox.add(messages_for(event))
     return event
 
 
-def _event_fields(caller: Caller, action: str, resource: str, before: Any, after: Any) -> dict[str, Any]:
-    return {
-        "actor": caller.actor,
-        "action": action,
-        "resource": resource,
-        "before_json": to_json(before),
-        "after_json": to_json(after),
-        "request_id": caller.request_id,
-        "occurred_at": caller.now,
-    }
+def _record(caller: Caller, action: str, resource: str, before: Any, after: Any) -> AuditRecord:
+    return AuditRecord(
+        actor=caller.actor,
+        action=action,
+        resource=resource,
+        before_json=to_json(before),
+        after_json=to_json(after),
+        request_id=caller.request_id,
+        occurred_at=caller.now,
+    )

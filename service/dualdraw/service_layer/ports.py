@@ -42,6 +42,7 @@ from dualdraw.domain.jurisdiction import ObjectFilter
 from dualdraw.domain.model import (
     Assignment,
     AuditEvent,
+    AuditRecord,
     Campaign,
     Complaint,
     Department,
@@ -290,33 +291,14 @@ class OutboxRepository(Protocol):
 
 
 class AuditRepository(Protocol):
-    def append(
-        self,
-        *,
-        actor: str,
-        action: str,
-        resource: str,
-        before_json: str,
-        after_json: str,
-        request_id: str,
-        occurred_at: dt.datetime,
-    ) -> AuditEvent:
-        """Appends an event in the current transaction; ``sequence`` is assigned by the store."""
+    def append(self, record: AuditRecord) -> AuditEvent:
+        """Appends ``record`` in the current transaction; ``sequence`` is assigned by the store."""
         ...
 
-    def stage(
-        self,
-        *,
-        actor: str,
-        action: str,
-        resource: str,
-        before_json: str,
-        after_json: str,
-        request_id: str,
-        occurred_at: dt.datetime,
-    ) -> None:
-        """Keeps an event that the unit of work's ``commit`` appends (``append_staged``) as its last step,
-        so the log's head is held for the commit only; forgotten when the transaction is rolled back."""
+    def stage(self, record: AuditRecord) -> None:
+        """Keeps ``record`` for the unit of work's ``commit``, which appends the staged records
+        (``append_staged``) as its last step, so the log's head is held for the commit only; forgotten when
+        the transaction is rolled back."""
         ...
 
     def append_staged(self) -> builtins.list[AuditEvent]: ...

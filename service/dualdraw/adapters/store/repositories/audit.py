@@ -5,8 +5,7 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator
-from functools import partial
+from collections.abc import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -17,7 +16,7 @@ from dualdraw.adapters.store.rows import AUDIT, AUDIT_HEAD, CHECKPOINTS, Row, Va
 from dualdraw.domain.audit.checkpoints import Checkpoint, CheckpointSigner
 from dualdraw.domain.audit.entries import StoredEntry, event_leaf_hash
 from dualdraw.domain.audit.merkle import Frontier
-from dualdraw.domain.model import AuditEvent
+from dualdraw.domain.model import AuditEvent, AuditRecord
 from dualdraw.service_layer.ports import Page, PageRequest
 
 
@@ -35,41 +34,20 @@ class SqlAuditRepository(SqlRepository):
     def __init__(self, session: Session, signer: CheckpointSigner) -> None:
         super().__init__(session)
         self._signer = signer
-        self._staged: list[Callable[[], AuditEvent]] = []
+        self._staged: list[AuditRecord] = []
 
-    def stage(
-        self,
-        *,
-        actor: str,
-        action: str,
-        resource: str,
-        before_json: str,
-        after_json: str,
-        request_id: str,
-        occurred_at: dt.datetime,
-    ) -> None:
-        """Keeps an event to be appended, in staging order, when the transaction commits."""
-        _require_aware(occurred_at)
-        self._staged.append(
-            partial(
-                self.append,
-                actor=actor,
-                action=action,
-                resource=resource,
-                before_json=before_json,
-                after_json=after_json,
-                request_id=request_id,
-                occurred_at=occurred_at,
-            )
-        )
+    def stage(self, record: AuditRecord) -> None:
+        """Keeps ``record`` to be appended, in staging order, when the transaction commits."""
+        _require_aware(record.occurred_at)
+        self._staged.append(record)
 
     def append_staged(self) -> builtins.list[AuditEvent]:
-        """Appends the staged events (``append`` each, in order) and forgets them."""
+        """Appends the staged records (``append`` each, in order) and forgets them."""
         staged, self._staged = self._staged, []
-        return [append() for append in staged]
+        return [self.append(record) for record in staged]
 
     def discard_staged(self) -> None:
-        """Forgets the staged events (the transaction was rolled back)."""
+        """Forgets the staged records (the transaction was rolled back)."""
         self._staged = []
 
     def _locked_head(self) -> Frontier:
@@ -93,32 +71,20 @@ class SqlAuditRepository(SqlRepository):
                 continue  # another transaction created it: lock theirs
         raise RuntimeError("cannot lock the audit log head")  # pragma: no cover
 
-    def append(
-        self,
-        *,
-        actor: str,
-        action: str,
-        resource: str,
-        before_json: str,
-        after_json: str,
-        request_id: str,
-        occurred_at: dt.datetime,
-    ) -> AuditEvent:
-        """Appends an event in the current transaction with the next sequence and a signed checkpoint.
-
-        ``occurred_at`` must be timezone-aware; it is stored, and returned, in UTC.
-        """
-        _require_aware(occurred_at)
+    def append(self, record: AuditRecord) -> AuditEvent:
+        """Appends ``record`` in the current transaction with the next sequence and a signed checkpoint;
+        ``occurred_at`` is stored, and returned, in UTC."""
+        _require_aware(record.occurred_at)
         frontier = self._locked_head()
         event = AuditEvent(
             sequence=frontier.size + 1,
-            occurred_at=occurred_at.astimezone(dt.UTC),
-            actor=actor,
-            action=action,
-            resource=resource,
-            before_json=before_json,
-            after_json=after_json,
-            request_id=request_id,
+            occurred_at=record.occurred_at.astimezone(dt.UTC),
+            actor=record.actor,
+            action=record.action,
+            resource=record.resource,
+            before_json=record.before_json,
+            after_json=record.after_json,
+            request_id=record.request_id,
         )
         leaf = event_leaf_hash(event)
         connection = self._connection
@@ -126,12 +92,12 @@ class SqlAuditRepository(SqlRepository):
             sa.insert(AUDIT).values(
                 sequence=event.sequence,
                 occurred_at=event.occurred_at,
-                actor=actor,
-                action=action,
-                resource=resource,
-                before_json=before_json,
-                after_json=after_json,
-                request_id=request_id,
+                actor=event.actor,
+                action=event.action,
+                resource=event.resource,
+                before_json=event.before_json,
+                after_json=event.after_json,
+                request_id=event.request_id,
                 leaf_hash=leaf.hex(),
             )
         )
