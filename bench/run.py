@@ -356,7 +356,9 @@ def _verify_offline(client: Any, draw_id: str) -> dict[str, Any]:
 class ProcessTreeMemory(threading.Thread):
     """Samples the resident memory of a process and all its descendants together every ``every_s``
     seconds: the peak of the sum, per phase (``phase`` is set by the caller), is what the machine must
-    hold at once — less than the sum of each process's own peak when they peak at different times."""
+    hold at once — less than the sum of each process's own peak when they peak at different times.
+    ``largest_mb`` keeps, per phase, the largest single process seen (in a draw, the draw process: read
+    while it runs, so a draw process retired after a large draw is still measured)."""
 
     def __init__(self, pid: int, every_s: float = 0.05) -> None:
         super().__init__(daemon=True)
@@ -365,27 +367,37 @@ class ProcessTreeMemory(threading.Thread):
         self._done = threading.Event()
         self.phase = "start"
         self.peaks_mb: dict[str, float] = {}
+        self.largest_mb: dict[str, float] = {}
 
-    def _tree_mb(self) -> float:
-        total, pending = 0, [self._pid]
+    def _tree_pages(self) -> tuple[int, int]:
+        """Resident pages of the whole tree, and of its largest process."""
+        total, largest, pending = 0, 0, [self._pid]
         while pending:
             pid = pending.pop()
             try:
-                total += int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+                pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
                 pending.extend(child_pids(pid))
             except (FileNotFoundError, ProcessLookupError, ValueError):
                 continue  # a process that ended between listing and reading
-        return total * os.sysconf("SC_PAGE_SIZE") / 2**20
+            total, largest = total + pages, max(largest, pages)
+        return total, largest
 
     def run(self) -> None:
+        page_mb = os.sysconf("SC_PAGE_SIZE") / 2**20
         while not self._done.wait(self._every_s):
-            mb = self._tree_mb()
-            self.peaks_mb[self.phase] = max(self.peaks_mb.get(self.phase, 0.0), mb)
+            total, largest = self._tree_pages()
+            self.peaks_mb[self.phase] = max(self.peaks_mb.get(self.phase, 0.0), total * page_mb)
+            self.largest_mb[self.phase] = max(self.largest_mb.get(self.phase, 0.0), largest * page_mb)
 
     def stop(self) -> dict[str, int]:
+        """Stops sampling; the tree's peak per phase."""
         self._done.set()
         self.join()
         return {phase: round(mb) for phase, mb in self.peaks_mb.items()}
+
+    def largest(self) -> dict[str, int]:
+        """The largest single process per phase (call after ``stop``)."""
+        return {phase: round(mb) for phase, mb in self.largest_mb.items()}
 
 
 def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:

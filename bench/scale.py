@@ -11,7 +11,9 @@ stage, the CPU seconds of the whole tree (``cpu_s``: on a shared machine a truer
 seconds) and the load average at the stage's end. Each process's own peak (``VmHWM``) is reported too:
 the server and its children that imported and drew, those of a fresh server that exported (the
 ``restart`` and ``stop`` phases are servers starting and stopping), and the verifier's
-(``verify_peak_rss_mb``; the ``verify`` phase's tree is this process plus the verifier).
+(``verify_peak_rss_mb``; the ``verify`` phase's tree is this process plus the verifier); and, per stage,
+the largest single process the sampler saw (``largest_process_rss_mb``: in the draw stage the draw
+process, even when it retired after a large draw before the server stopped).
 """
 
 from __future__ import annotations
@@ -171,6 +173,7 @@ def run_stages(
             server.wait(60)
         enter("end")
         result["process_tree_peak_rss_mb"] = memory.stop()
+        result["largest_process_rss_mb"] = memory.largest()
     seconds.update({k: round(v, 1) for k, v in seconds.items()})
     return result
 

@@ -60,3 +60,37 @@ def test_the_process_tree_cpu_count_grows_with_work() -> None:
     while time.process_time() < deadline:
         pass
     assert tree_cpu_s(os.getpid()) - before >= 0.1
+
+
+def test_the_largest_process_of_a_stage_is_kept_after_it_exited() -> None:
+    """A child that held ~200 MB and exited before sampling stopped is still the stage's largest process
+    (as a draw process retired after a large draw is), and counts in the tree's peak."""
+    import subprocess
+    import sys
+
+    from bench.run import ProcessTreeMemory
+
+    holder = "import time; held = bytearray(200 * 2**20); time.sleep(0.5)"
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import subprocess, sys, time; subprocess.run([sys.executable, '-c', {holder!r}]); "
+            "print('done', flush=True); time.sleep(0.5)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    memory = ProcessTreeMemory(parent.pid, every_s=0.02)
+    memory.phase = "draw"
+    memory.start()
+    assert parent.stdout is not None
+    assert parent.stdout.readline().strip() == "done"
+    memory.phase = "after"
+    time.sleep(0.2)
+    tree = memory.stop()
+    largest = memory.largest()
+    parent.wait(10)
+    assert largest["draw"] >= 190
+    assert tree["draw"] >= largest["draw"]
+    assert largest["after"] < 100  # the child is gone: the small parent alone
