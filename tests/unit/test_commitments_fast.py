@@ -147,6 +147,30 @@ def test_leaf_set_subset_root_equals_the_eligible_root_of_the_subset(
         assert leaf_set.subset_root(keep) == eligible_root(subset, SALT_KEY)
 
 
+def test_a_leaf_set_lets_go_of_its_entries_once_every_leaf_is_hashed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A draw hands the leaf set an entry per in-scope object; it must not keep them alive through the
+    policy stage (the draw's memory peak) once it has hashed them all."""
+    import weakref
+
+    class Entries(list[EligibleEntry]):
+        pass
+
+    monkeypatch.setattr(LeafSet, "STEP", 10)
+    entries = Entries(EligibleEntry(code, "all", "A") for code in CODES)
+    alive = weakref.ref(entries)
+    leaf_set = LeafSet(entries, SALT_KEY)
+    del entries
+    next(leaf_set.pending)
+    assert alive() is not None  # still hashing
+    for _ in leaf_set.pending:
+        pass
+    gc.collect()
+    assert alive() is None
+    assert leaf_set.subset_root([True] * len(CODES)) == eligible_root(
+        [EligibleEntry(code, "all", "A") for code in CODES], SALT_KEY
+    )
+
+
 @pytest.mark.parametrize("size", [0, 1, 2, 3, 5, 8, 13, 64, 100])
 def test_root_equals_the_recursive_definition(size: int) -> None:
     leaves = [leaf_hash(str(n).encode()) for n in range(size)]

@@ -412,29 +412,24 @@ def _decimal(r: Fraction) -> str:
 
 
 _REGISTERING = attrgetter("registering_department_id")
-_CREDIT_CODE = attrgetter("credit_code")
 
 
 def hand_over(
-    objects: Iterable[ObjectAttributes], task_department_id: str, central: bool, subtree: frozenset[str]
-) -> dict[str, str]:
-    """The department every object is handed to: its registering (supervising) branch in a central draw,
-    otherwise the task's department. Raises ``ValueError`` for an object registered outside ``subtree``
-    (the task's department and those below it): a department never draws outside its subtree."""
-    objects = list(objects)
-    if set(map(_REGISTERING, objects)) <= subtree:  # the usual case, checked at C speed
-        if central:
-            return {o.credit_code: o.registering_department_id for o in objects}
-        return dict.fromkeys(map(_CREDIT_CODE, objects), task_department_id)
-    out: dict[str, str] = {}
-    for o in objects:
-        if o.registering_department_id not in subtree:
-            raise ValueError(
-                f"object {o.credit_code} is registered by {o.registering_department_id}, outside the subtree "
-                f"of department {task_department_id}"
-            )
-        out[o.credit_code] = o.registering_department_id if central else task_department_id
-    return out
+    objects: Sequence[ObjectAttributes], task_department_id: str, central: bool, subtree: frozenset[str]
+) -> list[str]:
+    """The department every object is handed to, in the order of ``objects``: its registering
+    (supervising) branch in a central draw, otherwise the task's department. Raises ``ValueError`` for an
+    object registered outside ``subtree`` (the task's department and those below it): a department never
+    draws outside its subtree."""
+    registering = list(map(_REGISTERING, objects))
+    outside = set(registering) - subtree  # checked at C speed
+    if outside:
+        o = next(o for o in objects if o.registering_department_id in outside)
+        raise ValueError(
+            f"object {o.credit_code} is registered by {o.registering_department_id}, outside the subtree "
+            f"of department {task_department_id}"
+        )
+    return registering if central else [task_department_id] * len(registering)
 
 
 # --- raises (Art. 8) ----------------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from operator import attrgetter
@@ -96,29 +97,34 @@ def gather_policy_inputs(
         tree.subtree_ids(task.department_id),
     )
     drawn_elsewhere = other_level_exclusions(policy, task.item_code, day, codes, history, levels)
+    del codes  # the draw's peak is in this function: every list keyed by object is dropped when done
     taken = {e.credit_code for e in cap} | {e.credit_code for e in drawn_elsewhere}
     eligible_objects = sorted((o for o in remaining if o.credit_code not in taken), key=_CREDIT_CODE)
+    del remaining
     eligible = [o.credit_code for o in eligible_objects]
     complaints: dict[str, list[tuple[str, dt.date]]] = {}
     for c in side_facts.complaints:
         complaints.setdefault(c.credit_code, []).append((c.id, c.received_on))
     serious = uow.draws.serious_violations(eligible) if policy.raise_on_serious_violation else {}
     raises = compute_raises(policy, eligible_objects, day, complaints, serious)
-    stratum, ratios = risk_strata(policy.class_ratios, task.ratio, eligible_objects, raises)
+    strata, ratios = risk_strata(policy.class_ratios, task.ratio, eligible_objects, raises)
     risk_class_text = {c: c.value for c in model.RiskClass}  # an enum's .value is slow at 1M objects
     entries = [
-        EligibleEntry(o.credit_code, stratum[o.credit_code], risk_class_text[o.risk_class])
-        for o in eligible_objects
+        EligibleEntry(o.credit_code, stratum, risk_class_text[o.risk_class])
+        for o, stratum in zip(eligible_objects, strata, strict=True)
     ]
-
+    del strata
     home = hand_over(
         eligible_objects, task.department_id, policy.central, tree.subtree_ids(task.department_id)
     )
-    plan = [PlanRow._make((o.credit_code, home[o.credit_code], o.office, (), ())) for o in eligible_objects]
-    departments = sorted({task.department_id, *home.values(), *policy.cooperating_department_ids})
+    plan = [
+        PlanRow._make((o.credit_code, department_id, o.office, (), ()))
+        for o, department_id in zip(eligible_objects, home, strict=True)
+    ]
+    departments = sorted({task.department_id, *home, *policy.cooperating_department_ids})
+    del home, eligible_objects
     for dep in departments:
         tree.require(dep)
-    eligible_set = set(eligible)
     recent = recent_inspectors(policy.recent_cycles, eligible, history)
     pool: list[QualifiedPoolMember] = []
     left_out: list[list[str]] = []
@@ -134,11 +140,20 @@ def gather_policy_inputs(
                 certificate=certificate_for(
                     i, policy.cooperating_lines.get(i.department_id, item.required_speciality)
                 ),
-                conflicts=frozenset(i.conflicts & eligible_set),
-                recent=frozenset(recent.get(i.badge_number, set()) & eligible_set),
+                conflicts=frozenset(_among(i.conflicts, eligible)),
+                recent=frozenset(_among(recent.get(i.badge_number, ()), eligible)),
             )
         )
     return PolicyInputs(cap, drawn_elsewhere, raises, entries, ratios, plan, pool, left_out, eligible)
+
+
+def _among(codes: Iterable[str], ordered: Sequence[str]) -> Iterator[str]:
+    """The ``codes`` found in ``ordered`` (ascending, no duplicates), by binary search: a set of a
+    million eligible codes would be one more structure at the draw's peak, for a handful of lookups."""
+    for code in codes:
+        at = bisect_left(ordered, code)
+        if at < len(ordered) and ordered[at] == code:
+            yield code
 
 
 def policy_manifest(policy: TaskPolicy) -> dict[str, Any]:

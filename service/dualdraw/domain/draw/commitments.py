@@ -150,6 +150,7 @@ class LeafSet:
             self._leaves.extend(object_leaf_hashes(self._entries[start : start + self.STEP], self._salt_key))
             yield
         self._sorted = sorted(self._leaves)
+        self._entries = ()  # every leaf is hashed: the entries (one per in-scope object) can go
 
     def subset_root(self, keep: Sequence[bool]) -> str:
         """``set_root`` of the leaves of the entries whose ``keep`` flag (same order) is true."""

@@ -35,14 +35,16 @@ def risk_strata(
     ratio: Fraction,
     objects: Sequence[ObjectAttributes],
     raises: Iterable[Raise],
-) -> tuple[dict[str, str], dict[str, Fraction]]:
-    """Each object's stratum (its class after raises) and each stratum's ratio (class ratio or task ratio)."""
+) -> tuple[list[str], dict[str, Fraction]]:
+    """Each object's stratum (its class after raises), in the order of ``objects``, and each stratum's
+    ratio (class ratio or task ratio). A list, not a dict by code: a draw of a million objects holds it."""
     raised = {r.credit_code: r.to_class for r in raises}
     text = {c: c.value for c in RiskClass}  # an enum's .value is slow at a million objects
-    stratum = {o.credit_code: text[o.risk_class] for o in objects}
-    stratum.update((code, to_class) for code, to_class in raised.items() if code in stratum)
-    ratios = {s: class_ratios.get(s, ratio) for s in set(stratum.values())}
-    return stratum, ratios
+    strata = [text[o.risk_class] for o in objects]
+    if raised:
+        strata = [raised.get(o.credit_code, s) for o, s in zip(objects, strata, strict=True)]
+    ratios = {s: class_ratios.get(s, ratio) for s in set(strata)}
+    return strata, ratios
 
 
 def manifest_strata(entries: Iterable[EligibleEntry], ratios: Mapping[str, Fraction]) -> dict[str, Any]:
