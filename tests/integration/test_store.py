@@ -288,9 +288,6 @@ def test_naive_timestamps_are_rejected(store: Store) -> None:
                 actor="a",
                 action="x",
                 resource="r",
-                before_json="",
-                after_json="",
-                request_id="",
                 occurred_at=dt.datetime(2025, 1, 1),
             )
         )
@@ -924,9 +921,6 @@ def test_nothing_is_kept_without_commit(store: Store) -> None:
                     actor="a",
                     action="x",
                     resource="r",
-                    before_json="",
-                    after_json="",
-                    request_id="",
                     occurred_at=dt.datetime.now(dt.UTC),
                 )
             )
@@ -972,9 +966,7 @@ def test_audit_sequence_follows_append_order(store: Store) -> None:
                     actor="bob",
                     action="draw.create",
                     resource="draws/d-1",
-                    before_json="",
                     after_json="{}",
-                    request_id="",
                     occurred_at=start,
                 )
             )

@@ -126,9 +126,6 @@ def test_truncate_all_empties_tables_and_restarts_sequences(database_url: str) -
                         actor="a",
                         action="x",
                         resource="r",
-                        before_json="",
-                        after_json="",
-                        request_id="",
                         occurred_at=now,
                     )
                 )

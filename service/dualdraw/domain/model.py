@@ -356,10 +356,10 @@ class AuditRecord:
     actor: str
     action: str
     resource: str
-    before_json: str
-    after_json: str
-    request_id: str
     occurred_at: dt.datetime
+    before_json: str = ""
+    after_json: str = ""
+    request_id: str = ""
 
 
 @dataclass
