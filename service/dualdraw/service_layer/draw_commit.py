@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import uuid
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -60,6 +61,17 @@ from dualdraw.service_layer.entropy_policy import EntropyPolicy
 from dualdraw.service_layer.plans import check_draw
 from dualdraw.service_layer.ports import DrawRecord, ExclusionMatcher, UnitOfWork
 from dualdraw.service_layer.rule_preview import department_path
+
+
+def _kept(codes: Sequence[str], kept: Sequence[str]) -> list[bool]:
+    """For each of ``codes`` (ascending), whether it is in ``kept`` (ascending, a subset of ``codes``): one
+    merge over both, where a set of a million codes would be one more structure at the draw's peak."""
+    flags = [False] * len(codes)
+    at = 0
+    for code in kept:
+        at = bisect_left(codes, code, at)
+        flags[at] = True
+    return flags
 
 
 def object_plan(
@@ -280,8 +292,7 @@ def commit_in(
     left_out = prepared.left_out
     strata = manifest_strata(entries, prepared.ratios)
     if leaf_set is not None and not raises:
-        eligible_set = set(eligible)
-        eligible_root_hex = leaf_set.subset_root([code in eligible_set for code in codes])
+        eligible_root_hex = leaf_set.subset_root(_kept(codes, eligible))
     else:
         eligible_root_hex = eligible_root(entries, salt_key)
     del codes, leaf_set

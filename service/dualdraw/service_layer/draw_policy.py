@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from operator import attrgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from dualdraw.domain import model
 from dualdraw.domain.draw.commitments import EligibleEntry
@@ -59,6 +59,7 @@ class PolicyInputs:
 
 
 _CREDIT_CODE = attrgetter("credit_code")
+_Object = TypeVar("_Object", bound=model.ObjectAttributes)
 
 
 def gather_policy_inputs(
@@ -68,13 +69,14 @@ def gather_policy_inputs(
     task: model.Task,
     item: model.InspectionItem,
     tree: DepartmentTree,
-    objects: Sequence[model.ObjectAttributes],
+    objects: list[_Object],
     side_facts: SideFacts,
     rule_excluded: set[str],
     day: dt.date,
 ) -> PolicyInputs:
     """Everything a ``dualdraw-draw/3`` or ``/4`` commit freezes, from the in-scope objects after rule
-    exclusions.
+    exclusions. Takes ``objects`` over (the list is emptied): a draw's memory peaks here, and each object
+    is let go as soon as its eligible entry and plan row exist.
 
     Raises ``FailedPrecondition`` ``COOPERATING_LINE_NOT_DECLARED`` when a cooperating department has no
     declared line, before anything is frozen."""
@@ -88,6 +90,7 @@ def gather_policy_inputs(
             metadata={"departments": ",".join(undeclared)},
         )
     remaining = [o for o in objects if o.credit_code not in rule_excluded]
+    objects.clear()  # taken over: each object goes once its entry and plan row exist
     codes = [o.credit_code for o in remaining]
     history = uow.draws.inspection_history(codes)
     cap = frequency_cap_exclusions(policy, task.department_id, day, codes, history)
@@ -108,21 +111,11 @@ def gather_policy_inputs(
     serious = uow.draws.serious_violations(eligible) if policy.raise_on_serious_violation else {}
     raises = compute_raises(policy, eligible_objects, day, complaints, serious)
     strata, ratios = risk_strata(policy.class_ratios, task.ratio, eligible_objects, raises)
-    risk_class_text = {c: c.value for c in model.RiskClass}  # an enum's .value is slow at 1M objects
-    entries = [
-        EligibleEntry(o.credit_code, stratum, risk_class_text[o.risk_class])
-        for o, stratum in zip(eligible_objects, strata, strict=True)
-    ]
-    del strata
     home = hand_over(
         eligible_objects, task.department_id, policy.central, tree.subtree_ids(task.department_id)
     )
-    plan = [
-        PlanRow._make((o.credit_code, department_id, o.office, (), ()))
-        for o, department_id in zip(eligible_objects, home, strict=True)
-    ]
     departments = sorted({task.department_id, *home, *policy.cooperating_department_ids})
-    del home, eligible_objects
+    entries, plan = _entries_and_plan(eligible_objects, strata, home)
     for dep in departments:
         tree.require(dep)
     recent = recent_inspectors(policy.recent_cycles, eligible, history)
@@ -145,6 +138,26 @@ def gather_policy_inputs(
             )
         )
     return PolicyInputs(cap, drawn_elsewhere, raises, entries, ratios, plan, pool, left_out, eligible)
+
+
+def _entries_and_plan(
+    objects: list[_Object], strata: list[str], home: list[str]
+) -> tuple[list[EligibleEntry], list[PlanRow]]:
+    """Each object's eligible entry and plan row (stratum and department from the lists alongside, same
+    order), emptying all three lists as it goes, so that an object and its entry and row never all
+    exist for every object at once."""
+    risk_class_text = {c: c.value for c in model.RiskClass}  # an enum's .value is slow at 1M objects
+    entries: list[EligibleEntry] = []
+    plan: list[PlanRow] = []
+    add_entry, add_row, make_row = entries.append, plan.append, PlanRow._make
+    take, take_stratum, take_home = objects.pop, strata.pop, home.pop
+    while objects:  # from the end: a pop there moves nothing
+        o = take()
+        add_entry(EligibleEntry(o.credit_code, take_stratum(), risk_class_text[o.risk_class]))
+        add_row(make_row((o.credit_code, take_home(), o.office, (), ())))
+    entries.reverse()
+    plan.reverse()
+    return entries, plan
 
 
 def _among(codes: Iterable[str], ordered: Sequence[str]) -> Iterator[str]:
