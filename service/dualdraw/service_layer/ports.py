@@ -296,13 +296,10 @@ class AuditRepository(Protocol):
         ...
 
     def stage(self, record: AuditRecord) -> None:
-        """Keeps ``record`` for the unit of work's ``commit``, which appends the staged records
-        (``append_staged``) as its last step, so the log's head is held for the commit only; forgotten when
-        the transaction is rolled back."""
+        """Keeps ``record`` for the unit of work's ``commit``, which appends the staged records as its last
+        step, so the log's head is held for the commit only; forgotten when the transaction is rolled
+        back."""
         ...
-
-    def append_staged(self) -> builtins.list[AuditEvent]: ...
-    def discard_staged(self) -> None: ...
 
     def list(self, page: PageRequest, resource: str | None = None) -> Page[AuditEvent]:
         """Pages by sequence; ``after`` is the last sequence as a decimal string."""

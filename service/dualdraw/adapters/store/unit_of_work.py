@@ -100,6 +100,7 @@ class SqlUnitOfWork:
     plans: PlanRepository
     draws: DrawRepository
     audit: AuditRepository
+    _audit_log: SqlAuditRepository  # ``audit`` as the store has it: ``commit`` appends what it staged
     results: ResultRepository
     publications: PublicationRepository
     item_versions: ItemVersionRepository
@@ -131,7 +132,7 @@ class SqlUnitOfWork:
         self.tasks = SqlTaskRepository(session)
         self.plans = SqlPlanRepository(session)
         self.draws = SqlDrawRepository(session)
-        self.audit = SqlAuditRepository(session, self._signer)
+        self.audit = self._audit_log = SqlAuditRepository(session, self._signer)
         self.lifecycle = SqlDrawLifecycleRepository(session)
         self.results = SqlResultRepository(session)
         self.publications = SqlPublicationRepository(session)
@@ -169,7 +170,7 @@ class SqlUnitOfWork:
         any (``dualdraw.entrypoints.grpc.idempotency``)."""
         session = self._open()
         deadlines.check()  # a caller that gave up gets nothing written (rolled back on exit)
-        for event in self.audit.append_staged():  # the log's head last: held for the commit only
+        for event in self._audit_log.append_staged():  # the log's head last: held for the commit only
             self.outbox.add(messages_for(event))
         write_claim(session)
         try:
@@ -182,7 +183,7 @@ class SqlUnitOfWork:
 
     def rollback(self) -> None:
         self._open().rollback()
-        self.audit.discard_staged()
+        self._audit_log.discard_staged()
 
     def _open(self) -> Session:
         if self._session is None:
