@@ -17,7 +17,7 @@ from dualdraw.adapters.store import Store
 from dualdraw.domain.exclusions.loader import load_rule_set
 from dualdraw.domain.exclusions.model import EvaluationContext
 from dualdraw.domain.jurisdiction import DepartmentTree, ObjectFilter
-from dualdraw.domain.model import Department, DepartmentLevel, DrawObject, InspectionObject
+from dualdraw.domain.model import Department, DepartmentLevel, DrawObject, InspectionObject, ObjectProfile
 from tests.e2e.conftest import RULES
 
 
@@ -35,8 +35,7 @@ def store(database_url: str, generated: object) -> Iterator[Store]:
 
 
 def as_drawn(o: InspectionObject) -> DrawObject:
-    return DrawObject(
-        o.credit_code,
+    profile = ObjectProfile(
         o.region_code,
         o.registering_department_id,
         o.industry,
@@ -45,6 +44,7 @@ def as_drawn(o: InspectionObject) -> DrawObject:
         o.status,
         o.office,
     )
+    return DrawObject(o.credit_code, profile)
 
 
 def filters(departments: list[Department]) -> list[ObjectFilter]:
@@ -69,6 +69,8 @@ def test_a_draw_loads_the_objects_the_directory_reads_in_the_same_order(store: S
             drawn = uow.directory.draw_objects_matching(flt)
             assert drawn == [as_drawn(o) for o in read], flt
             assert all(type(o) is DrawObject for o in drawn)
+            profiles = {id(o.profile) for o in drawn}
+            assert len(profiles) == len({o.profile for o in drawn})  # equal attributes, one profile
             sizes.append(len(drawn))
     assert sizes[0] > sizes[1] > 0  # inactive objects in the directory, and left out when asked
     assert 0 < sizes[2] < sizes[1]

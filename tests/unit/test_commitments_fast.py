@@ -12,19 +12,21 @@ import hashlib
 import heapq
 import random
 import zlib
+from collections.abc import Iterator
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dualdraw.adapters.store import codes as stored
 from dualdraw.adapters.store.codes import pack_codes, unpack_codes
-from dualdraw.domain.audit.merkle import leaf_hash, node_hash, root
+from dualdraw.domain.audit.merkle import leaf_hash, node_hash, packed_root, root
 from dualdraw.domain.canonical_json import canonical_json
 from dualdraw.domain.draw.algorithm import set_digest
 from dualdraw.domain.draw.commitments import (
     EligibleEntry,
     LeafSet,
+    ascending_order,
     eligible_root,
     exclusions_digest,
     exclusions_root,
@@ -262,3 +264,43 @@ def test_pack_codes_compresses_piece_by_piece(monkeypatch: pytest.MonkeyPatch, s
     assert zlib.decompress(pack_codes(listed)) == "\n".join(listed).encode()
     with pytest.raises(ValueError, match="non-empty and contain no newline"):
         pack_codes([*listed, "x", "", "y"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(min_size=32, max_size=32) | st.sampled_from([bytes(32), b"\x00" * 31 + b"\x01"])))
+def test_packed_leaves_are_ordered_as_sorted_orders_bytes(leaves: list[bytes]) -> None:
+    """numpy's fixed-width byte strings must order as ``bytes`` do, zero bytes (trailing ones too)
+    included: the eligible root depends on it."""
+    packed = b"".join(leaves)
+    assert [leaves[i] for i in ascending_order(packed)] == sorted(leaves)
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 4, 5, 7, 8, 9, 100])
+def test_the_packed_root_is_the_root_of_the_leaves(size: int) -> None:
+    leaves = [hashlib.sha256(bytes([n])).digest() for n in range(size)]
+    assert packed_root(b"".join(leaves)) == root(leaves)
+    with pytest.raises(ValueError, match="32-byte"):
+        packed_root(b"".join(leaves) + b"\x00")
+
+
+def test_a_leaf_set_hashes_entries_from_a_generator_and_checks_the_flags(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(LeafSet, "STEP", 3)
+    made: list[str] = []
+
+    def entries() -> Iterator[EligibleEntry]:
+        for code in CODES:
+            made.append(code)
+            yield EligibleEntry(code, "all", "B")
+
+    leaf_set = LeafSet(entries(), SALT_KEY)
+    next(leaf_set.pending)
+    assert made == CODES[:3]  # one step at a time
+    leaf_set.finish()
+    assert made == CODES
+    keep = [n % 3 != 0 for n in range(len(CODES))]
+    subset = [EligibleEntry(c, "all", "B") for c, kept in zip(CODES, keep, strict=True) if kept]
+    assert leaf_set.subset_root(keep) == eligible_root(subset, SALT_KEY)
+    with pytest.raises(ValueError, match="flags"):
+        leaf_set.subset_root(keep[:-1])

@@ -248,13 +248,16 @@ def commit_in(
         # An eligible entry's stratum is its risk class unless a raise moves it: the leaves of every in-scope
         # object are hashed while the rules worker evaluates them; the root then only picks the eligible
         # ones (when nothing was raised).
+        # The entries are made as the leaf set hashes them, a step at a time: never all at once.
         risk_class_text = {c: c.value for c in model.RiskClass}  # an enum's .value is slow at 1M objects
-        in_scope = []
-        for o in objects:
-            risk_class = risk_class_text[o.risk_class]
-            in_scope.append(EligibleEntry(o.credit_code, risk_class, risk_class))
-        leaf_set = LeafSet(in_scope, salt_key)
-        del in_scope
+        leaf_set = LeafSet(
+            (
+                EligibleEntry(o.credit_code, risk_class, risk_class)
+                for o in objects
+                for risk_class in (risk_class_text[o.risk_class],)
+            ),
+            salt_key,
+        )
     evaluated = engine.evaluate(
         rule_set,
         context,
@@ -263,6 +266,8 @@ def commit_in(
         progress=(lambda done, total: progress("rules", done, total)) if progress else None,
         meanwhile=leaf_set.pending if leaf_set is not None else None,
     )
+    if leaf_set is not None:
+        leaf_set.finish()  # its entries are made from the objects the policy stage takes over next
     exclusions = sorted(evaluated, key=lambda e: (e.credit_code, e.rule_id))
     excluded = {e.credit_code for e in exclusions}
     prepared = gather_policy_inputs(

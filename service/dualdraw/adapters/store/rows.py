@@ -72,6 +72,7 @@ from dualdraw.domain.model import (
     InspectionItem,
     InspectionObject,
     ItemKind,
+    ObjectProfile,
     ObjectStatus,
     PlanRef,
     RiskAssessment,
@@ -268,33 +269,30 @@ def to_objects(rows: Iterable[Row]) -> list[InspectionObject]:
 DRAW_OBJECT_COLUMNS = tuple(column for column in OBJECT_COLUMNS if column.name != "name")
 
 
-def to_draw_objects(rows: Iterable[Row]) -> list[DrawObject]:
-    """A ``DrawObject`` from each row of ``DRAW_OBJECT_COLUMNS``; repeated values shared as in
-    ``to_objects``."""
-    parsed: dict[str, tuple[str, ...]] = {}
-    shared: dict[str, str] = {}
-    share = shared.setdefault  # the first string seen with each value stands for all equal ones
+def to_draw_objects(
+    rows: Iterable[Row], profiles: dict[tuple[Any, ...], ObjectProfile] | None = None
+) -> list[DrawObject]:
+    """A ``DrawObject`` from each row of ``DRAW_OBJECT_COLUMNS``; objects with equal attributes share one
+    ``ObjectProfile``, also across calls given the same ``profiles`` (row attributes → profile)."""
+    profiles = {} if profiles is None else profiles
     risk_classes, statuses = _RISK_CLASS, _OBJECT_STATUS
     make = DrawObject._make
     objects = []
-    for credit_code, region_code, department_id, industry, lines, risk_class, status, office in rows:
-        business_lines = parsed.get(lines)
-        if business_lines is None:
-            business_lines = parsed[lines] = load_strings(lines)
-        objects.append(
-            make(
-                (
-                    credit_code,
-                    share(region_code, region_code),
-                    share(department_id, department_id),
-                    share(industry, industry),
-                    business_lines,
-                    risk_classes[risk_class],
-                    statuses[status],
-                    share(office, office),
-                )
+    for credit_code, *attributes in rows:
+        key = tuple(attributes)
+        profile = profiles.get(key)
+        if profile is None:
+            region_code, department_id, industry, lines, risk_class, status, office = attributes
+            profile = profiles[key] = ObjectProfile(
+                region_code,
+                department_id,
+                industry,
+                load_strings(lines),
+                risk_classes[risk_class],
+                statuses[status],
+                office,
             )
-        )
+        objects.append(make((credit_code, profile)))
     return objects
 
 

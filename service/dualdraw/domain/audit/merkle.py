@@ -44,6 +44,22 @@ def root(leaves: Sequence[bytes]) -> bytes:
     return level[0]
 
 
+def packed_root(leaves: bytes | memoryview) -> bytes:
+    """``root`` of the 32-byte leaf hashes laid end to end in ``leaves``: the first level is hashed straight
+    from the buffer, so a million leaves never exist as a million ``bytes`` objects."""
+    n, rest = divmod(len(leaves), 32)
+    if rest:
+        raise ValueError(f"{len(leaves)} bytes are not whole 32-byte leaf hashes")
+    if n < 2:
+        return bytes(leaves) if n else EMPTY_ROOT
+    sha256 = hashlib.sha256
+    view = memoryview(leaves)
+    level = [sha256(b"\x01" + view[at : at + 64]).digest() for at in range(0, 64 * (n // 2), 64)]
+    if n % 2:
+        level.append(bytes(view[-32:]))
+    return root(level)
+
+
 class Frontier:
     """The compact state of an append-only tree: the roots of its perfect subtrees, largest first.
 

@@ -15,9 +15,13 @@ import binascii
 import hashlib
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
 from typing import NamedTuple
 
-from dualdraw.domain.audit.merkle import leaf_hash, root
+import numpy as np
+import numpy.typing as npt
+
+from dualdraw.domain.audit.merkle import leaf_hash, packed_root, root
 from dualdraw.domain.canonical_json import canonical_json
 
 
@@ -127,37 +131,57 @@ def _frames(
     }
 
 
+def ascending_order(packed: bytes | bytearray) -> npt.NDArray[np.uint32]:
+    """The positions of the 32-byte hashes laid end to end in ``packed``, in the order ``sorted`` gives
+    their ``bytes`` (numpy compares fixed-width byte strings bytewise, zero bytes included), sorted in C."""
+    return np.argsort(np.frombuffer(packed, dtype="S32"), kind="stable").astype(np.uint32)
+
+
 class LeafSet:
-    """The leaf hashes of ``entries`` (``object_leaf_hashes``), computed ahead in steps and sorted, so that
-    the root of any subset needs neither hashing nor sorting.
+    """The leaf hashes of ``entries`` (``object_leaf_hashes``), computed ahead in steps and ordered, so that
+    the root of any subset needs neither hashing nor sorting in Python.
 
     A draw computes the leaves of all in-scope objects while the rules worker evaluates them (``pending``
     is advanced one step per shard sent) and, once the exclusions are known, takes the root of the
-    eligible ones (``subset_root``).
+    eligible ones (``subset_root``). The leaves are kept packed, 32 bytes each, with their ascending order
+    as 4-byte positions: 36 bytes per in-scope object where a list of ``bytes`` and its sorted copy took 96.
+    ``entries`` is consumed as it is hashed, so it can be a generator: nothing holds every entry at once.
     """
 
     STEP = 50_000  # entries hashed per step: about one shard's evaluation time
 
-    def __init__(self, entries: Sequence[EligibleEntry], salt_key: bytes) -> None:
-        self._entries = entries
+    def __init__(self, entries: Iterable[EligibleEntry], salt_key: bytes) -> None:
+        self._entries: Iterator[EligibleEntry] = iter(entries)
         self._salt_key = salt_key
-        self._leaves: list[bytes] = []
-        self._sorted: list[bytes] = []
+        self._packed = bytearray()
+        self._order = np.empty(0, dtype=np.uint32)
         self.pending: Iterator[None] = self._steps()
 
     def _steps(self) -> Iterator[None]:
-        for start in range(0, len(self._entries), self.STEP):
-            self._leaves.extend(object_leaf_hashes(self._entries[start : start + self.STEP], self._salt_key))
+        while batch := list(islice(self._entries, self.STEP)):
+            self._packed += b"".join(object_leaf_hashes(batch, self._salt_key))
+            del batch
             yield
-        self._sorted = sorted(self._leaves)
-        self._entries = ()  # every leaf is hashed: the entries (one per in-scope object) can go
+        self._entries = iter(())  # every leaf is hashed: the entries (one per in-scope object) can go
+        self._order = ascending_order(self._packed)
+
+    def _leaves(self) -> npt.NDArray[np.bytes_]:
+        return np.frombuffer(self._packed, dtype="S32")
+
+    def finish(self) -> None:
+        """Takes the steps nobody advanced: every entry is hashed and let go when this returns."""
+        for _ in self.pending:
+            pass
 
     def subset_root(self, keep: Sequence[bool]) -> str:
         """``set_root`` of the leaves of the entries whose ``keep`` flag (same order) is true."""
-        for _ in self.pending:  # finish the steps nobody advanced
-            pass
-        dropped = {leaf for leaf, kept in zip(self._leaves, keep, strict=True) if not kept}
-        return root([leaf for leaf in self._sorted if leaf not in dropped]).hex()
+        self.finish()
+        leaves = self._leaves()
+        if len(keep) != len(leaves):
+            raise ValueError(f"{len(keep)} flags for {len(leaves)} leaves")
+        flags = np.fromiter(keep, dtype=np.bool_, count=len(leaves))
+        kept_in_order = self._order[flags[self._order]]
+        return packed_root(leaves[kept_in_order].tobytes()).hex()
 
 
 def set_root(leaf_hashes: Iterable[bytes]) -> str:

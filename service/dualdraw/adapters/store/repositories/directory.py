@@ -58,6 +58,7 @@ from dualdraw.domain.model import (
     DrawObject,
     InspectionObject,
     Inspector,
+    ObjectProfile,
     ObjectStatus,
     RiskAssessment,
     SideFacts,
@@ -358,7 +359,8 @@ class SqlDirectoryRepository(SqlRepository):
         stmt = sa.select(*DRAW_OBJECT_COLUMNS).where(*_object_conditions(flt))
         _plan_for_every_row(self._connection)
         result = self._connection.execute(stmt.execution_options(yield_per=STREAM_BATCH))
-        objects = [o for rows in result.partitions() for o in to_draw_objects(rows)]
+        profiles: dict[tuple[Any, ...], ObjectProfile] = {}  # shared by every partition's objects
+        objects = [o for rows in result.partitions() for o in to_draw_objects(rows, profiles)]
         objects.sort(key=_FIRST)  # the credit code
         return objects
 

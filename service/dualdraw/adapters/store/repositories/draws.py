@@ -7,7 +7,7 @@ import builtins
 import datetime as dt
 import json
 from collections import defaultdict
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -49,6 +49,15 @@ from dualdraw.service_layer.ports import DrawRecord, Page, PageRequest
 WHOLE_TABLE_ABOVE = 20_000
 """Codes beyond which the history and results are read whole and filtered here: every draw reads them
 for all its candidates, and selections and results are few beside a large directory."""
+
+
+def _rows_of(rows: Iterable[Any], credit_codes: Iterable[str]) -> builtins.list[Any]:
+    """The ``rows`` whose ``credit_code`` is one of ``credit_codes``, found by one pass over the codes
+    against the rows' own (few) codes: a set of a million wanted codes would sit at a draw's memory peak."""
+    rows = builtins.list(rows)
+    theirs = {r.credit_code for r in rows}
+    wanted = {code for code in credit_codes if code in theirs}
+    return [r for r in rows if r.credit_code in wanted]
 
 
 def insert_assignments(connection: sa.Connection, draw_id: str, assignments: Sequence[Assignment]) -> None:
@@ -290,8 +299,7 @@ class SqlDrawRepository(SqlRepository):
         if credit_codes is None:
             rows = list(connection.execute(base))
         elif len(credit_codes) > WHOLE_TABLE_ABOVE:  # every draw reads it: one scan, not 2,000 IN lists at 1M
-            wanted = set(credit_codes)
-            rows = [r for r in connection.execute(base) if r.credit_code in wanted]
+            rows = _rows_of(connection.execute(base), credit_codes)
         else:
             codes = sorted(set(credit_codes))
             for i in range(0, len(codes), 500):
@@ -359,14 +367,11 @@ class SqlDrawRepository(SqlRepository):
     ) -> dict[str, builtins.list[tuple[str, dt.date]]]:
         """Per credit code, the results whose latest version opened a case or referred it to the judiciary:
         ``("<draw>/<position>/v<version>", inspected_on)``."""
-        wanted = set(credit_codes)
         latest: dict[tuple[str, int], Any] = {}
-        if len(wanted) > WHOLE_TABLE_ABOVE:
-            batches: builtins.list[Any] = [
-                r for r in self._connection.execute(sa.select(RESULTS)) if r.credit_code in wanted
-            ]
+        if len(credit_codes) > WHOLE_TABLE_ABOVE:
+            batches = _rows_of(self._connection.execute(sa.select(RESULTS)), credit_codes)
         else:
-            codes = sorted(wanted)
+            codes = sorted(set(credit_codes))
             batches = [
                 r
                 for i in range(0, len(codes), 500)
