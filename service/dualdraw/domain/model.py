@@ -302,9 +302,10 @@ class PlanRef:
     period: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Exclusion:
-    """An object in scope removed from a draw by one rule; ``evidence`` names the side facts that matched."""
+    """An object in scope removed from a draw by one rule; ``evidence`` names the side facts that matched.
+    Slotted: a provincial draw holds hundreds of thousands."""
 
     credit_code: str
     rule_id: str
