@@ -13,6 +13,7 @@ import heapq
 import random
 import zlib
 from collections.abc import Iterator
+from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
@@ -36,7 +37,7 @@ from dualdraw.domain.draw.commitments import (
     salted_leaf_hashes,
     set_root,
 )
-from dualdraw.domain.draw.selection import lowest, rank_objects
+from dualdraw.domain.draw.selection import lowest, rank_objects, select_objects
 from dualdraw.service_layer.draw_progress import cycle_collection_paused
 
 SALT_KEY = bytes(range(32))
@@ -304,3 +305,18 @@ def test_a_leaf_set_hashes_entries_from_a_generator_and_checks_the_flags(
     assert leaf_set.subset_root(keep) == eligible_root(subset, SALT_KEY)
     with pytest.raises(ValueError, match="flags"):
         leaf_set.subset_root(keep[:-1])
+
+
+@pytest.mark.parametrize(
+    "codes", [["9111", "9111"], ["9222", "9111", "9222"], ["9111", "9333", "9222", "9333"]]
+)
+def test_tickets_refuse_duplicates_in_order_or_not(codes: list[str]) -> None:
+    with pytest.raises(ValueError, match="duplicate credit codes in the eligible set: 9"):
+        rank_objects(bytes(32), codes)
+    with pytest.raises(ValueError, match="duplicate"):
+        select_objects(bytes(32), codes, Fraction(1, 2))
+
+
+def test_tickets_of_codes_in_any_order_are_the_same() -> None:
+    codes = [f"91{n:04d}" for n in range(50)]
+    assert rank_objects(bytes(32), codes) == rank_objects(bytes(32), list(reversed(codes)))
