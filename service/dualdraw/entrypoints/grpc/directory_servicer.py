@@ -21,7 +21,7 @@ from dualdraw.entrypoints.grpc.servicers import (
     fetch_page,
     fetch_subtree_page,
 )
-from dualdraw.runtime import collection_pause
+from dualdraw.runtime import collection_pause, heap
 from dualdraw.service_layer import directory
 from dualdraw.service_layer.directory import DirectoryBatch
 from dualdraw.v1 import directory_pb2, directory_pb2_grpc
@@ -38,8 +38,11 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     def ImportDirectory(
         self, request_iterator: Iterable[directory_pb2.ImportDirectoryRequest], context: grpc.ServicerContext
     ) -> directory_pb2.ImportDirectoryResponse:
-        with collection_pause.paused():  # up to millions of records, none of them in a reference cycle
-            return self._import_directory(request_iterator, context)
+        try:
+            with collection_pause.paused():  # up to millions of records, none of them in a reference cycle
+                return self._import_directory(request_iterator, context)
+        finally:
+            heap.give_back_free_memory()  # the import's freed pages, for the next draw
 
     def _import_directory(
         self, request_iterator: Iterable[directory_pb2.ImportDirectoryRequest], context: grpc.ServicerContext
