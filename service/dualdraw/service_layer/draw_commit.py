@@ -242,7 +242,7 @@ def commit_in(
         department_region=department.region_code,
     )
     salt_key = secrets.token_bytes(32)
-    codes = [o.credit_code for o in objects]
+    codes = list(objects.codes)  # the policy stage empties the objects' own columns
     leaf_set: LeafSet | None = None
     if all(a < b for a, b in pairwise(codes)):
         # An eligible entry's stratum is its risk class unless a raise moves it: the leaves of every in-scope
@@ -252,9 +252,9 @@ def commit_in(
         risk_class_text = {c: c.value for c in model.RiskClass}  # an enum's .value is slow at 1M objects
         leaf_set = LeafSet(
             (
-                EligibleEntry(o.credit_code, risk_class, risk_class)
-                for o in objects
-                for risk_class in (risk_class_text[o.risk_class],)
+                EligibleEntry(code, risk_class, risk_class)
+                for code, profile in zip(objects.codes, objects.profiles, strict=True)
+                for risk_class in (risk_class_text[profile.risk_class],)
             ),
             salt_key,
         )

@@ -69,7 +69,7 @@ def gather_policy_inputs(
     task: model.Task,
     item: model.InspectionItem,
     tree: DepartmentTree,
-    objects: list[_Object],
+    objects: model.DrawObjects,
     side_facts: SideFacts,
     rule_excluded: set[str],
     day: dt.date,
@@ -89,9 +89,9 @@ def gather_policy_inputs(
             reason="COOPERATING_LINE_NOT_DECLARED",
             metadata={"departments": ",".join(undeclared)},
         )
-    remaining = [o for o in objects if o.credit_code not in rule_excluded]
-    objects.clear()  # taken over: each object goes once its entry and plan row exist
-    codes = [o.credit_code for o in remaining]
+    remaining = objects.where([code not in rule_excluded for code in objects.codes])
+    objects.clear()  # taken over
+    codes = remaining.codes
     history = uow.draws.inspection_history(codes)
     cap = frequency_cap_exclusions(policy, task.department_id, day, codes, history)
     levels = other_levels(
@@ -102,9 +102,9 @@ def gather_policy_inputs(
     drawn_elsewhere = other_level_exclusions(policy, task.item_code, day, codes, history, levels)
     del codes  # the draw's peak is in this function: every list keyed by object is dropped when done
     taken = {e.credit_code for e in cap} | {e.credit_code for e in drawn_elsewhere}
-    eligible_objects = sorted((o for o in remaining if o.credit_code not in taken), key=_CREDIT_CODE)
+    eligible_objects = remaining.where([code not in taken for code in remaining.codes])  # still ascending
     del remaining
-    eligible = [o.credit_code for o in eligible_objects]
+    eligible = list(eligible_objects.codes)
     complaints: dict[str, list[tuple[str, dt.date]]] = {}
     for c in side_facts.complaints:
         complaints.setdefault(c.credit_code, []).append((c.id, c.received_on))
@@ -141,7 +141,7 @@ def gather_policy_inputs(
 
 
 def _entries_and_plan(
-    objects: list[_Object], strata: list[str], home: list[str]
+    objects: model.DrawObjects, strata: list[str], home: list[str]
 ) -> tuple[list[EligibleEntry], list[PlanRow]]:
     """Each object's eligible entry and plan row (stratum and department from the lists alongside, same
     order), emptying all three lists as it goes, so that an object and its entry and row never all

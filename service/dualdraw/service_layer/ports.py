@@ -47,7 +47,7 @@ from dualdraw.domain.model import (
     Complaint,
     Department,
     Draw,
-    DrawObject,
+    DrawObjects,
     Exclusion,
     InspectionItem,
     InspectionObject,
@@ -138,7 +138,7 @@ class DirectoryRepository(Protocol):
     def statutory_designations_by_id(self, ids: Collection[str]) -> dict[str, StatutoryDesignation]: ...
     def count_objects(self) -> int: ...
     def objects_matching(self, flt: ObjectFilter) -> list[InspectionObject]: ...
-    def draw_objects_matching(self, flt: ObjectFilter) -> list[DrawObject]:
+    def draw_objects_matching(self, flt: ObjectFilter) -> DrawObjects:
         """The objects ``objects_matching`` returns, in the same order, as a draw reads them: without
         their names."""
         ...

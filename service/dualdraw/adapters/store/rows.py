@@ -66,7 +66,7 @@ from dualdraw.domain.model import (
     Department,
     DepartmentLevel,
     Draw,
-    DrawObject,
+    DrawObjects,
     Exclusion,
     ExclusionCategory,
     InspectionItem,
@@ -269,15 +269,13 @@ def to_objects(rows: Iterable[Row]) -> list[InspectionObject]:
 DRAW_OBJECT_COLUMNS = tuple(column for column in OBJECT_COLUMNS if column.name != "name")
 
 
-def to_draw_objects(
-    rows: Iterable[Row], profiles: dict[tuple[Any, ...], ObjectProfile] | None = None
-) -> list[DrawObject]:
-    """A ``DrawObject`` from each row of ``DRAW_OBJECT_COLUMNS``; objects with equal attributes share one
-    ``ObjectProfile``, also across calls given the same ``profiles`` (row attributes → profile)."""
-    profiles = {} if profiles is None else profiles
+def add_draw_objects(
+    rows: Iterable[Row], objects: DrawObjects, profiles: dict[tuple[Any, ...], ObjectProfile]
+) -> None:
+    """Appends the objects of ``rows`` (of ``DRAW_OBJECT_COLUMNS``) to ``objects``; objects with equal
+    attributes share one ``ObjectProfile`` (``profiles``: row attributes → profile, kept across calls)."""
     risk_classes, statuses = _RISK_CLASS, _OBJECT_STATUS
-    make = DrawObject._make
-    objects = []
+    add_code, add_profile = objects.codes.append, objects.profiles.append
     for credit_code, *attributes in rows:
         key = tuple(attributes)
         profile = profiles.get(key)
@@ -292,8 +290,8 @@ def to_draw_objects(
                 statuses[status],
                 office,
             )
-        objects.append(make((credit_code, profile)))
-    return objects
+        add_code(credit_code)
+        add_profile(profile)
 
 
 def complaint_values(c: Complaint) -> Values:

@@ -6,6 +6,7 @@ import builtins
 import operator
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
+from itertools import pairwise
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -34,6 +35,7 @@ from dualdraw.adapters.store.rows import (
     RISK_ASSESSMENTS,
     SPECIALITIES,
     Row,
+    add_draw_objects,
     campaign_values,
     complaint_values,
     department_values,
@@ -45,7 +47,6 @@ from dualdraw.adapters.store.rows import (
     to_complaint,
     to_department,
     to_designation,
-    to_draw_objects,
     to_object,
     to_objects,
     to_risk_assessment,
@@ -55,7 +56,7 @@ from dualdraw.domain.model import (
     Campaign,
     Complaint,
     Department,
-    DrawObject,
+    DrawObjects,
     InspectionObject,
     Inspector,
     ObjectProfile,
@@ -353,15 +354,20 @@ class SqlDirectoryRepository(SqlRepository):
         objects.sort(key=operator.attrgetter("credit_code"))
         return objects
 
-    def draw_objects_matching(self, flt: ObjectFilter) -> builtins.list[DrawObject]:
+    def draw_objects_matching(self, flt: ObjectFilter) -> DrawObjects:
         """The objects ``flt`` selects as a draw reads them (no names), ordered by credit code (bytewise),
         as ``objects_matching`` orders them."""
         stmt = sa.select(*DRAW_OBJECT_COLUMNS).where(*_object_conditions(flt))
         _plan_for_every_row(self._connection)
         result = self._connection.execute(stmt.execution_options(yield_per=STREAM_BATCH))
+        objects = DrawObjects()
         profiles: dict[tuple[Any, ...], ObjectProfile] = {}  # shared by every partition's objects
-        objects = [o for rows in result.partitions() for o in to_draw_objects(rows, profiles)]
-        objects.sort(key=_FIRST)  # the credit code
+        for rows in result.partitions():
+            add_draw_objects(rows, objects, profiles)
+        codes = objects.codes
+        if any(a >= b for a, b in pairwise(codes)):  # by credit code, the two columns alike
+            order = sorted(range(len(codes)), key=codes.__getitem__)
+            objects = DrawObjects([codes[i] for i in order], [objects.profiles[i] for i in order])
         return objects
 
     def side_facts_matching(self, flt: ObjectFilter) -> SideFacts:
