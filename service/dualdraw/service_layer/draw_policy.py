@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -22,9 +23,9 @@ from operator import attrgetter
 from typing import Any, TypeVar
 
 from dualdraw.domain import model
-from dualdraw.domain.draw.commitments import EligibleEntry
+from dualdraw.domain.draw.commitments import EligibleEntries, TextColumn, text_numbering
 from dualdraw.domain.draw.coordination import other_level_exclusions, other_levels
-from dualdraw.domain.draw.object_plan import ObjectPlan, PlanRow
+from dualdraw.domain.draw.object_plan import ObjectPlan, PlanRows
 from dualdraw.domain.draw.qualified_teams import QualifiedPoolMember, certificate_for
 from dualdraw.domain.draw.strata import risk_strata
 from dualdraw.domain.draw.versions import algorithm_for
@@ -49,9 +50,9 @@ class PolicyInputs:
     cap_exclusions: list[model.Exclusion]
     other_level_exclusions: list[model.Exclusion]
     raises: list[Raise]
-    entries: list[EligibleEntry]
+    entries: EligibleEntries
     ratios: dict[str, Fraction]
-    plan: list[PlanRow]
+    plan: PlanRows
     """Every eligible object's plan row without the badges it bars (``draw_commit.object_plan`` adds them)."""
     pool: list[QualifiedPoolMember]
     left_out: list[list[str]]
@@ -115,7 +116,7 @@ def gather_policy_inputs(
         eligible_objects, task.department_id, policy.central, tree.subtree_ids(task.department_id)
     )
     departments = sorted({task.department_id, *home, *policy.cooperating_department_ids})
-    entries, plan = _entries_and_plan(eligible_objects, strata, home)
+    entries, plan = _entries_and_plan(eligible_objects, eligible, strata, home)
     for dep in departments:
         tree.require(dep)
     recent = recent_inspectors(policy.recent_cycles, eligible, history)
@@ -141,23 +142,27 @@ def gather_policy_inputs(
 
 
 def _entries_and_plan(
-    objects: list[_Object], strata: list[str], home: list[str]
-) -> tuple[list[EligibleEntry], list[PlanRow]]:
-    """Each object's eligible entry and plan row (stratum and department from the lists alongside, same
-    order), emptying all three lists as it goes, so that an object and its entry and row never all
-    exist for every object at once."""
+    objects: list[_Object], codes: list[str], strata: list[str], home: list[str]
+) -> tuple[EligibleEntries, PlanRows]:
+    """The eligible entries and plan rows of ``objects`` (ascending by code; ``codes`` their codes, shared
+    by both; stratum and department from the lists alongside, same order), column by column, emptying
+    ``objects``, ``strata`` and ``home``: each object goes as soon as its risk class and office are
+    numbered, so that the objects and the columns never all exist at once."""
+    stratum_column, department_column = TextColumn.of(strata), TextColumn.of(home)
+    strata.clear()
+    home.clear()
+    risk_classes, offices = text_numbering(), text_numbering()
+    risk_class_at, office_at = array("I"), array("I")
+    add_risk_class, add_office, take = risk_class_at.append, office_at.append, objects.pop
     risk_class_text = {c: c.value for c in model.RiskClass}  # an enum's .value is slow at 1M objects
-    entries: list[EligibleEntry] = []
-    plan: list[PlanRow] = []
-    add_entry, add_row, make_row = entries.append, plan.append, PlanRow._make
-    take, take_stratum, take_home = objects.pop, strata.pop, home.pop
     while objects:  # from the end: a pop there moves nothing
         o = take()
-        add_entry(EligibleEntry(o.credit_code, take_stratum(), risk_class_text[o.risk_class]))
-        add_row(make_row((o.credit_code, take_home(), o.office, (), ())))
-    entries.reverse()
-    plan.reverse()
-    return entries, plan
+        add_risk_class(risk_classes[risk_class_text[o.risk_class]])
+        add_office(offices[o.office])
+    risk_class_at.reverse()
+    office_at.reverse()
+    entries = EligibleEntries(codes, stratum_column, TextColumn(risk_classes, risk_class_at))
+    return entries, PlanRows(codes, department_column, TextColumn(offices, office_at))
 
 
 def _among(codes: Iterable[str], ordered: Sequence[str]) -> Iterator[str]:

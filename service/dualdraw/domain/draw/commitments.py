@@ -14,8 +14,11 @@ from __future__ import annotations
 import binascii
 import hashlib
 import re
+from array import array
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from typing import NamedTuple
+from itertools import compress, count
+from typing import NamedTuple, overload
 
 from dualdraw.domain.audit.merkle import leaf_hash, root
 from dualdraw.domain.canonical_json import canonical_json
@@ -36,6 +39,115 @@ class EligibleEntry(NamedTuple):
     def from_line(cls, line: str) -> EligibleEntry:
         code, stratum, risk_class = line.split("\t")
         return cls(code, stratum, risk_class)
+
+
+def _typecode(distinct: int) -> str:
+    """The smallest unsigned ``array`` type that numbers ``distinct`` values."""
+    return "B" if distinct <= 1 << 8 else "H" if distinct <= 1 << 16 else "I"
+
+
+def text_numbering() -> defaultdict[str, int]:
+    """Texts numbered 0, 1, 2… in the order they are first looked up (``numbering[text]``, no Python call
+    per text): the numbers of a ``TextColumn`` built value by value."""
+    return defaultdict(count().__next__)
+
+
+class TextColumn(Sequence[str]):
+    """Texts with few distinct values, each held as a small number (one ``array`` item, 1 to 4 bytes) into
+    the tuple of the distinct ones: a column of a million entries' strata costs a megabyte, not eight."""
+
+    __slots__ = ("indices", "values")
+
+    def __init__(self, values: Iterable[str], indices: Iterable[int]) -> None:
+        """``values``: the distinct texts; ``indices``: each text's position in ``values``."""
+        self.values = tuple(values)
+        self.indices = array(_typecode(len(self.values)), indices)
+
+    @classmethod
+    def of(cls, texts: Iterable[str]) -> TextColumn:
+        """The column of ``texts``, in order."""
+        texts = texts if isinstance(texts, list) else list(texts)
+        numbering = dict(zip(dict.fromkeys(texts), count()))
+        return cls(numbering, map(numbering.__getitem__, texts))
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> TextColumn: ...
+
+    def __getitem__(self, index: int | slice) -> str | TextColumn:
+        if isinstance(index, slice):
+            return TextColumn(self.values, self.indices[index])
+        return self.values[self.indices[index]]
+
+    def __iter__(self) -> Iterator[str]:
+        return map(self.values.__getitem__, self.indices)
+
+    def counts(self) -> dict[str, int]:
+        """How many times each text occurs (texts that occur), in order of first occurrence."""
+        found = Counter(self.indices)
+        return {self.values[i]: found[i] for i in sorted(found, key=self.indices.index)}
+
+    def where(self, text: str, items: Sequence[str]) -> list[str]:
+        """The ``items`` (one per entry of the column, same order) at the entries holding ``text``."""
+        if text not in self.values:
+            return []
+        return list(compress(items, map(self.values.index(text).__eq__, self.indices)))
+
+
+class EligibleEntries(Sequence[EligibleEntry]):
+    """Eligible entries held column by column, in ascending order of codes: the codes (a list of the
+    draw's, shared, not copied), and each entry's stratum and risk class as a ``TextColumn``. Indexing,
+    slicing and iteration give ``EligibleEntry`` tuples made on the fly: a draw of a million objects holds
+    two bytes an entry where the tuples took 72."""
+
+    __slots__ = ("codes", "risk_classes", "strata")
+
+    def __init__(self, codes: list[str], strata: TextColumn, risk_classes: TextColumn) -> None:
+        if not len(codes) == len(strata) == len(risk_classes):
+            raise ValueError("columns of different lengths")
+        self.codes = codes
+        self.strata = strata
+        self.risk_classes = risk_classes
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    @overload
+    def __getitem__(self, index: int) -> EligibleEntry: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> EligibleEntries: ...
+
+    def __getitem__(self, index: int | slice) -> EligibleEntry | EligibleEntries:
+        if isinstance(index, slice):
+            return EligibleEntries(self.codes[index], self.strata[index], self.risk_classes[index])
+        return EligibleEntry(self.codes[index], self.strata[index], self.risk_classes[index])
+
+    def __iter__(self) -> Iterator[EligibleEntry]:
+        return map(EligibleEntry._make, zip(self.codes, self.strata, self.risk_classes, strict=True))
+
+    def __repr__(self) -> str:
+        return f"EligibleEntries({len(self)} entries)"
+
+
+def entry_lines(entries: Iterable[EligibleEntry]) -> Iterator[str]:
+    """``EligibleEntry.line`` of each entry, in order; from ``EligibleEntries``, each line is one code and a
+    suffix written once per (stratum, risk class)."""
+    if not isinstance(entries, EligibleEntries):
+        return (f"{e.code}\t{e.stratum}\t{e.risk_class}" for e in entries)  # e.line(), without 1M calls
+    strata, classes = entries.strata, entries.risk_classes
+    suffixes = {
+        (s, c): f"\t{stratum}\t{risk_class}"
+        for s, stratum in enumerate(strata.values)
+        for c, risk_class in enumerate(classes.values)
+    }
+    pairs = zip(strata.indices, classes.indices, strict=True)
+    return map(str.__add__, entries.codes, map(suffixes.__getitem__, pairs))
 
 
 _SALT_TAG = b"dualdraw/salt/v1\x00"

@@ -17,15 +17,16 @@ from __future__ import annotations
 import binascii
 import hashlib
 import json
+from array import array
 from bisect import bisect_left
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, ItemsView, Iterable, Iterator, Mapping, Sequence, ValuesView
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import chain, islice, repeat
 from typing import Any, NamedTuple
 
 from dualdraw.domain.audit.merkle import leaf_hash, node_hash, root
 from dualdraw.domain.canonical_json import canonical_json
-from dualdraw.domain.draw.commitments import all_plain
+from dualdraw.domain.draw.commitments import TextColumn, all_plain, text_numbering
 
 PLAN_SALT_TAG = b"dualdraw/plan-salt/v1\x00"
 RAISE_SALT_TAG = b"dualdraw/raise-salt/v1\x00"
@@ -92,6 +93,129 @@ def rows_from_stored(lines: Iterable[str]) -> Iterator[PlanRow]:
             yield PlanRow(code, department_id, office, tuple(conflicts), tuple(recent))
 
 
+Barred = tuple[tuple[str, ...], tuple[str, ...]]
+"""The badges barred from an object: (conflicts, recent)."""
+_NONE_BARRED: Barred = ((), ())
+
+
+class PlanRows(Mapping[str, PlanRow]):
+    """Plan rows by code, held column by column in ascending order of codes: the codes (a list, shared
+    with the draw's eligible codes, not copied), each row's department and office as a ``TextColumn``,
+    and the badges barred from an object for the few objects that have any. Looked up by binary search;
+    iterated (keys, values, items) in ascending order of codes, as the dict of the same rows built in
+    that order; values are ``PlanRow`` tuples made on the fly. A draw of a million objects holds a few
+    bytes a row where a dict of tuples took 120."""
+
+    __slots__ = ("barred", "codes", "departments", "offices")
+
+    def __init__(
+        self,
+        codes: list[str],
+        departments: TextColumn,
+        offices: TextColumn,
+        barred: Mapping[str, Barred] | None = None,
+    ) -> None:
+        """``codes`` ascending without duplicates; ``barred``: code → (conflicts, recent) of rows in
+        ``codes`` that bar any badge."""
+        if not len(codes) == len(departments) == len(offices):
+            raise ValueError("columns of different lengths")
+        self.codes = codes
+        self.departments = departments
+        self.offices = offices
+        self.barred: Mapping[str, Barred] = barred or {}
+
+    @staticmethod
+    def of(rows: Iterable[PlanRow]) -> Mapping[str, PlanRow]:
+        """The rows by code: a ``PlanRows`` when they come in ascending order of codes (as a draw stores
+        them), else (any other order, or a code twice) the dict ``{r.code: r for r in rows}``."""
+        codes: list[str] = []
+        departments, offices = text_numbering(), text_numbering()
+        department_at, office_at = array("I"), array("I")
+        barred: dict[str, Barred] = {}
+        add_code, add_department, add_office = codes.append, department_at.append, office_at.append
+        it = iter(rows)
+        for row in it:
+            code, department_id, office, conflicts, recent = row
+            if codes and not codes[-1] < code:
+                read = PlanRows(
+                    codes, TextColumn(departments, department_at), TextColumn(offices, office_at), barred
+                )
+                return {r.code: r for r in chain(read.values(), [row], it)}
+            add_code(code)
+            add_department(departments[department_id])
+            add_office(offices[office])
+            if conflicts or recent:
+                barred[code] = (conflicts, recent)
+        return PlanRows(codes, TextColumn(departments, department_at), TextColumn(offices, office_at), barred)
+
+    def barring(self, barred: Mapping[str, Barred]) -> PlanRows:
+        """These rows, with the objects of ``barred`` that are among them barring those badges instead
+        (the columns shared, not copied)."""
+        found = {code: bars for code, bars in barred.items() if code in self}
+        return PlanRows(self.codes, self.departments, self.offices, {**self.barred, **found})
+
+    def _at(self, code: object) -> int:
+        """The position of ``code`` in ``codes``, or -1."""
+        if not isinstance(code, str):
+            return -1
+        at = bisect_left(self.codes, code)
+        return at if at < len(self.codes) and self.codes[at] == code else -1
+
+    def __getitem__(self, code: str) -> PlanRow:
+        at = self._at(code)
+        if at < 0:
+            raise KeyError(code)
+        conflicts, recent = self.barred.get(code, _NONE_BARRED)
+        return PlanRow(code, self.departments[at], self.offices[at], conflicts, recent)
+
+    def __contains__(self, code: object) -> bool:
+        return self._at(code) >= 0
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.codes)
+
+    def rows(self) -> Iterator[PlanRow]:
+        """Every row, in ascending order of codes."""
+        columns = self.codes, self.departments, self.offices
+        if not self.barred:
+            return map(PlanRow._make, zip(*columns, repeat(()), repeat(()), strict=False))  # repeat: endless
+        barred = self.barred.get
+        return (
+            PlanRow(code, department_id, office, *barred(code, _NONE_BARRED))
+            for code, department_id, office in zip(*columns, strict=True)
+        )
+
+    def values(self) -> ValuesView[PlanRow]:
+        return _PlanValues(self)
+
+    def items(self) -> ItemsView[str, PlanRow]:
+        return _PlanItems(self)
+
+    def __repr__(self) -> str:
+        return f"PlanRows({len(self)} rows)"
+
+
+class _PlanValues(ValuesView[PlanRow]):
+    """``PlanRows.values()``: iterates the columns, not a lookup per code."""
+
+    _mapping: PlanRows
+
+    def __iter__(self) -> Iterator[PlanRow]:
+        return self._mapping.rows()
+
+
+class _PlanItems(ItemsView[str, PlanRow]):
+    """``PlanRows.items()``: iterates the columns, not a lookup per code."""
+
+    _mapping: PlanRows
+
+    def __iter__(self) -> Iterator[tuple[str, PlanRow]]:
+        return ((row.code, row) for row in self._mapping.rows())
+
+
 class RaisedRow(NamedTuple):
     code: str
     from_class: str
@@ -108,7 +232,7 @@ class ObjectPlan:
 
     @staticmethod
     def of(rows: Iterable[PlanRow], raised: Iterable[RaisedRow] | None = ()) -> ObjectPlan:
-        return ObjectPlan({r.code: r for r in rows}, None if raised is None else {r.code: r for r in raised})
+        return ObjectPlan(PlanRows.of(rows), None if raised is None else {r.code: r for r in raised})
 
     @staticmethod
     def from_manifest(manifest: Mapping[str, Any]) -> ObjectPlan:
@@ -123,11 +247,17 @@ class ObjectPlan:
         """Badge → the codes of the rows naming it in ``conflicts``, and likewise ``recent``."""
         conflicts: dict[str, set[str]] = {}
         recent: dict[str, set[str]] = {}
-        for row in self.rows.values():
-            for badge in row.conflicts:
-                conflicts.setdefault(badge, set()).add(row.code)
-            for badge in row.recent:
-                recent.setdefault(badge, set()).add(row.code)
+        rows = self.rows
+        barring = (
+            rows.barred.items()
+            if isinstance(rows, PlanRows)
+            else ((r.code, (r.conflicts, r.recent)) for r in rows.values())
+        )
+        for code, (barred, inspected) in barring:
+            for badge in barred:
+                conflicts.setdefault(badge, set()).add(code)
+            for badge in inspected:
+                recent.setdefault(badge, set()).add(code)
         return conflicts, recent
 
 
