@@ -13,7 +13,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dualdraw.domain import model
-from dualdraw.domain.draw.commitments import EligibleEntries, EligibleEntry, TextColumn, entry_lines
+from dualdraw.domain.draw.commitments import (
+    EligibleEntries,
+    EligibleEntry,
+    TextColumn,
+    entry_lines,
+    object_leaf_hashes,
+    salted_leaf_hashes,
+)
 from dualdraw.domain.draw.object_plan import (
     ObjectPlan,
     PlanRow,
@@ -30,6 +37,7 @@ from dualdraw.service_layer import draw_policy
 from dualdraw.service_layer.draw_commit import object_plan
 
 TEXTS = st.sampled_from(["A", "B", "C", "D", "高", "a\tb", "x\\y", 'q"'])
+PLAIN_TEXTS = st.sampled_from(["A", "B", "C", "all"])  # the leaves' fast path
 CODES = st.lists(st.text(alphabet="0123456789ABCDEF", min_size=1, max_size=6), unique=True).map(sorted)
 BADGES = st.lists(st.sampled_from(["b1", "b2", "b3", "b4"]), unique=True).map(lambda b: tuple(sorted(b)))
 
@@ -37,7 +45,8 @@ BADGES = st.lists(st.sampled_from(["b1", "b2", "b3", "b4"]), unique=True).map(la
 @st.composite
 def entries(draw: st.DrawFn) -> list[EligibleEntry]:
     codes = draw(CODES)
-    return [EligibleEntry(code, draw(TEXTS), draw(TEXTS)) for code in codes]
+    texts = draw(st.sampled_from([TEXTS, PLAIN_TEXTS]))
+    return [EligibleEntry(code, draw(texts), draw(texts)) for code in codes]
 
 
 @st.composite
@@ -127,6 +136,9 @@ def test_eligible_entries_give_the_lines_strata_and_codes_of_the_list(
     assert list(entry_lines(columns)) == [e.line() for e in listed] == list(entry_lines(listed))
     assert codes_by_stratum(columns) == codes_by_stratum(listed)
     assert list(codes_by_stratum(columns)) == list(codes_by_stratum(listed))  # strata in the same order
+    assert object_leaf_hashes(columns, b"k" * 32) == object_leaf_hashes(listed, b"k" * 32)
+    salts = [str(n) for n in range(len(listed))]
+    assert salted_leaf_hashes(columns, salts) == salted_leaf_hashes(listed, salts)
     ratios = {e.stratum: Fraction(1, len(e.stratum) + 1) for e in listed}
     assert manifest_strata(columns, ratios) == manifest_strata(listed, ratios)
 

@@ -192,14 +192,13 @@ def object_leaf_hashes(entries: Sequence[EligibleEntry], salt_key: bytes) -> lis
     per-(risk class, stratum) frames with two SHA-256 calls per entry and no JSON writer; otherwise each
     leaf is built the canonical way. Both give the same bytes (tests/unit/test_commitments_fast.py).
     """
-    codes = [e.code for e in entries]
+    codes = _codes(entries)
     frames = _frames(entries, codes)
     if frames is None:
         return [leaf_hash(object_leaf_data(e, salt_for(salt_key, e.code))) for e in entries]
     sha256, hexlify, salted = hashlib.sha256, binascii.hexlify, _SALT_TAG + salt_key
     leaves = []
-    for e, text in zip(entries, codes, strict=True):
-        middle, end = frames[e.risk_class, e.stratum]
+    for text, (middle, end) in zip(codes, map(frames.__getitem__, _class_strata(entries)), strict=True):
         code = text.encode("ascii")
         salt = hexlify(sha256(salted + code).digest())
         leaves.append(sha256(b'\x00{"code":"' + code + middle + salt + end).digest())
@@ -209,17 +208,28 @@ def object_leaf_hashes(entries: Sequence[EligibleEntry], salt_key: bytes) -> lis
 def salted_leaf_hashes(entries: Sequence[EligibleEntry], salts: Sequence[str]) -> list[bytes]:
     """``leaf_hash(object_leaf_data(entry, salt))`` for each entry and its given salt (hex), in order: what
     the offline verifier recomputes from a bundle's eligible rows. Fast path as ``object_leaf_hashes``."""
-    codes = [e.code for e in entries]
+    codes = _codes(entries)
     frames = _frames(entries, codes)
     if frames is None or not all_plain(salts):
         return [leaf_hash(object_leaf_data(e, salt)) for e, salt in zip(entries, salts, strict=True)]
     sha256 = hashlib.sha256
     leaves = []
-    for e, code, salt in zip(entries, codes, salts, strict=True):
-        middle, end = frames[e.risk_class, e.stratum]
+    framed = map(frames.__getitem__, _class_strata(entries))
+    for code, (middle, end), salt in zip(codes, framed, salts, strict=True):
         data = b'\x00{"code":"' + code.encode("ascii") + middle + salt.encode("ascii") + end
         leaves.append(sha256(data).digest())
     return leaves
+
+
+def _codes(entries: Sequence[EligibleEntry]) -> Sequence[str]:
+    return entries.codes if isinstance(entries, EligibleEntries) else [e.code for e in entries]
+
+
+def _class_strata(entries: Sequence[EligibleEntry]) -> Iterator[tuple[str, str]]:
+    """(risk class, stratum) of each entry, in order; from the columns of ``EligibleEntries``."""
+    if isinstance(entries, EligibleEntries):
+        return zip(entries.risk_classes, entries.strata, strict=True)
+    return ((e.risk_class, e.stratum) for e in entries)
 
 
 def _frames(
@@ -227,7 +237,7 @@ def _frames(
 ) -> dict[tuple[str, str], tuple[bytes, bytes]] | None:
     """The fixed leaf-data pieces around each entry's code and salt, per (risk class, stratum), when every
     code, risk class and stratum is plain ASCII (so canonical JSON writes them unchanged); else ``None``."""
-    pairs = {(e.risk_class, e.stratum) for e in entries}
+    pairs = set(_class_strata(entries))
     if not (all_plain(codes) and all_plain(text for pair in pairs for text in pair)):
         return None
     return {
