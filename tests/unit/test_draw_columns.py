@@ -27,7 +27,9 @@ from dualdraw.domain.draw.object_plan import (
     PlanRows,
     RaisedRow,
     plan_commitments,
+    plan_fields,
     plan_leaf_hashes,
+    plan_places,
     stored_lines,
 )
 from dualdraw.domain.draw.qualified_teams import QualifiedPoolMember
@@ -74,7 +76,7 @@ def plan_columns_of(rows: list[PlanRow]) -> PlanRows:
         TextColumn.of(r.department_id for r in rows),
         TextColumn.of(r.office for r in rows),
     )
-    return plain.barring({r.code: (r.conflicts, r.recent) for r in rows if r.conflicts or r.recent})
+    return plain.barring({r.code: r.conflicts for r in rows}, {r.code: r.recent for r in rows})
 
 
 @given(st.lists(TEXTS), st.data())
@@ -187,6 +189,10 @@ def test_plan_rows_give_the_lines_leaves_and_bars_of_the_dict(rows: list[PlanRow
     salt_key = bytes([key]) * 32
     assert plan_leaf_hashes(columns.values(), salt_key) == plan_leaf_hashes(by_code.values(), salt_key)
     assert ObjectPlan(columns).bars() == ObjectPlan(by_code).bars()
+    assert list(plan_places(columns)) == list(plan_places(by_code)) == [r[:3] for r in rows]
+    assert list(plan_fields(columns.values())) == [tuple(r) for r in rows]
+    again = columns.barring({r.code: ("b9",) for r in rows[:1]}, {})  # both badge lists replaced
+    assert dict(again) == by_code | {r.code: r._replace(conflicts=("b9",), recent=()) for r in rows[:1]}
     assert plan_commitments(ObjectPlan(columns), salt_key) == plan_commitments(ObjectPlan(by_code), salt_key)
 
 

@@ -85,13 +85,13 @@ def object_plan(rows: PlanRows, pool: Sequence[QualifiedPoolMember], raises: Seq
             conflicts.setdefault(code, []).append(m.badge_number)
         for code in m.recent:
             recent.setdefault(code, []).append(m.badge_number)
-    barred = {
-        code: (tuple(conflicts.get(code, ())), tuple(recent.get(code, ())))
-        for code in conflicts.keys() | recent.keys()
-    }
     # the columns of ``rows`` are shared, not copied: only the objects somebody is barred from are added
+    barred = rows.barring(
+        {code: tuple(badges) for code, badges in conflicts.items()},
+        {code: tuple(badges) for code, badges in recent.items()},
+    )
     raised = {r.credit_code: RaisedRow(r.credit_code, r.from_class, r.to_class) for r in raises}
-    return ObjectPlan(rows.barring(barred), raised)
+    return ObjectPlan(barred, raised)
 
 
 def new_draw_id() -> str:

@@ -17,8 +17,9 @@ import re
 from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from functools import partial
 from itertools import compress, count
-from typing import NamedTuple, overload
+from typing import Any, NamedTuple, TypeVar, cast, overload
 
 from dualdraw.domain.audit.merkle import leaf_hash, root
 from dualdraw.domain.canonical_json import canonical_json
@@ -39,6 +40,16 @@ class EligibleEntry(NamedTuple):
     def from_line(cls, line: str) -> EligibleEntry:
         code, stratum, risk_class = line.split("\t")
         return cls(code, stratum, risk_class)
+
+
+_Row = TypeVar("_Row", bound=tuple[Any, ...])
+
+
+def tuples_of(kind: type[_Row], columns: Iterable[tuple[Any, ...]]) -> Iterator[_Row]:
+    """``map(kind._make, columns)`` at C speed (``_make`` is a Python function; ``tuple.__new__`` is what
+    it calls), for a named tuple ``kind`` and tuples of its fields: rows made from columns, a million at a
+    time."""
+    return cast(Iterator[_Row], map(partial(tuple.__new__, kind), columns))  # tuple.__new__ is untyped
 
 
 def _typecode(distinct: int) -> str:
@@ -96,7 +107,11 @@ class TextColumn(Sequence[str]):
         """The ``items`` (one per entry of the column, same order) at the entries holding ``text``."""
         if text not in self.values:
             return []
-        return list(compress(items, map(self.values.index(text).__eq__, self.indices)))
+        number = self.values.index(text)
+        if self.indices.typecode == "B":  # a byte per entry: its flag is one ``bytes.translate`` away
+            flags = bytes(number) + b"\x01" + bytes(255 - number)
+            return list(compress(items, self.indices.tobytes().translate(flags)))
+        return list(compress(items, map(number.__eq__, self.indices)))
 
 
 class EligibleEntries(Sequence[EligibleEntry]):
@@ -129,7 +144,7 @@ class EligibleEntries(Sequence[EligibleEntry]):
         return EligibleEntry(self.codes[index], self.strata[index], self.risk_classes[index])
 
     def __iter__(self) -> Iterator[EligibleEntry]:
-        return map(EligibleEntry._make, zip(self.codes, self.strata, self.risk_classes, strict=True))
+        return tuples_of(EligibleEntry, zip(self.codes, self.strata, self.risk_classes, strict=True))
 
     def __repr__(self) -> str:
         return f"EligibleEntries({len(self)} entries)"
