@@ -20,6 +20,7 @@ from dualdraw.domain import model
 from dualdraw.domain.canonical_json import canonical_json, sha256_hex
 from dualdraw.domain.draw.algorithm import eligible_digest
 from dualdraw.domain.draw.commitments import (
+    EligibleEntries,
     EligibleEntry,
     LeafSet,
     eligible_root,
@@ -35,7 +36,7 @@ from dualdraw.domain.draw.entropy import (
     expected_inputs,
     validate_declaration,
 )
-from dualdraw.domain.draw.object_plan import ObjectPlan, PlanRow, RaisedRow, plan_commitments
+from dualdraw.domain.draw.object_plan import ObjectPlan, PlanRows, RaisedRow, plan_commitments
 from dualdraw.domain.draw.qualified_teams import QualifiedPoolMember
 from dualdraw.domain.draw.strata import manifest_strata
 from dualdraw.domain.draw.teams import inspector_pool_digest
@@ -74,12 +75,9 @@ def _kept(codes: Sequence[str], kept: Sequence[str]) -> list[bool]:
     return flags
 
 
-def object_plan(
-    rows: Sequence[PlanRow], pool: Sequence[QualifiedPoolMember], raises: Sequence[Raise]
-) -> ObjectPlan:
+def object_plan(rows: PlanRows, pool: Sequence[QualifiedPoolMember], raises: Sequence[Raise]) -> ObjectPlan:
     """The plan ``rows`` with the badges each object bars (declared conflicts, recent inspections;
     ascending), and the raises."""
-    plan = {row.code: row for row in rows}
     conflicts: dict[str, list[str]] = {}
     recent: dict[str, list[str]] = {}
     for m in sorted(pool, key=lambda m: m.badge_number):
@@ -87,14 +85,13 @@ def object_plan(
             conflicts.setdefault(code, []).append(m.badge_number)
         for code in m.recent:
             recent.setdefault(code, []).append(m.badge_number)
-    for code in conflicts.keys() | recent.keys():
-        if code in plan:
-            barred = tuple(conflicts.get(code, ())), tuple(recent.get(code, ()))
-            plan[code] = plan[code]._replace(conflicts=barred[0], recent=barred[1])
-    # rows of objects nobody is barred from stay shared with ``rows``: no second million tuples
-    return ObjectPlan(
-        plan, {r.credit_code: RaisedRow(r.credit_code, r.from_class, r.to_class) for r in raises}
+    # the columns of ``rows`` are shared, not copied: only the objects somebody is barred from are added
+    barred = rows.barring(
+        {code: tuple(badges) for code, badges in conflicts.items()},
+        {code: tuple(badges) for code, badges in recent.items()},
     )
+    raised = {r.credit_code: RaisedRow(r.credit_code, r.from_class, r.to_class) for r in raises}
+    return ObjectPlan(barred, raised)
 
 
 def new_draw_id() -> str:
@@ -114,7 +111,7 @@ class Committed:
 
     draw: model.Draw
     record: DrawRecord
-    entries: list[EligibleEntry]
+    entries: EligibleEntries
     plan: ObjectPlan
 
 

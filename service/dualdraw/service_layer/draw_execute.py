@@ -7,6 +7,7 @@ value (beacon source, or the declared fallback after the reveal deadline) or ope
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from dualdraw.domain import model
 from dualdraw.domain.draw.algorithm import derive_seed
@@ -43,7 +44,7 @@ def execute_in(
     caller: Caller,
     *,
     committed: DrawRecord | None = None,
-    entries: list[EligibleEntry] | None = None,
+    entries: Sequence[EligibleEntry] | None = None,
     plan: ObjectPlan | None = None,
     progress: Progress | None = None,
 ) -> DrawOutcome:

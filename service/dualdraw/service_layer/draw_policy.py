@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from operator import attrgetter
-from typing import Any, TypeVar
+from typing import Any
 
 from dualdraw.domain import model
-from dualdraw.domain.draw.commitments import EligibleEntry
+from dualdraw.domain.draw.commitments import EligibleEntries, TextColumn, text_numbering
 from dualdraw.domain.draw.coordination import other_level_exclusions, other_levels
-from dualdraw.domain.draw.object_plan import ObjectPlan, PlanRow
+from dualdraw.domain.draw.object_plan import ObjectPlan, PlanRows
 from dualdraw.domain.draw.qualified_teams import QualifiedPoolMember, certificate_for
 from dualdraw.domain.draw.strata import risk_strata
 from dualdraw.domain.draw.versions import algorithm_for
@@ -49,17 +49,13 @@ class PolicyInputs:
     cap_exclusions: list[model.Exclusion]
     other_level_exclusions: list[model.Exclusion]
     raises: list[Raise]
-    entries: list[EligibleEntry]
+    entries: EligibleEntries
     ratios: dict[str, Fraction]
-    plan: list[PlanRow]
+    plan: PlanRows
     """Every eligible object's plan row without the badges it bars (``draw_commit.object_plan`` adds them)."""
     pool: list[QualifiedPoolMember]
     left_out: list[list[str]]
     eligible: list[str]
-
-
-_CREDIT_CODE = attrgetter("credit_code")
-_Object = TypeVar("_Object", bound=model.ObjectAttributes)
 
 
 def gather_policy_inputs(
@@ -104,7 +100,7 @@ def gather_policy_inputs(
     taken = {e.credit_code for e in cap} | {e.credit_code for e in drawn_elsewhere}
     eligible_objects = remaining.where([code not in taken for code in remaining.codes])  # still ascending
     del remaining
-    eligible = list(eligible_objects.codes)
+    eligible = eligible_objects.codes  # shared by the entries, the plan and the stored eligible set
     complaints: dict[str, list[tuple[str, dt.date]]] = {}
     for c in side_facts.complaints:
         complaints.setdefault(c.credit_code, []).append((c.id, c.received_on))
@@ -116,6 +112,7 @@ def gather_policy_inputs(
     )
     departments = sorted({task.department_id, *home, *policy.cooperating_department_ids})
     entries, plan = _entries_and_plan(eligible_objects, strata, home)
+    del eligible_objects
     for dep in departments:
         tree.require(dep)
     recent = recent_inspectors(policy.recent_cycles, eligible, history)
@@ -142,22 +139,26 @@ def gather_policy_inputs(
 
 def _entries_and_plan(
     objects: model.DrawObjects, strata: list[str], home: list[str]
-) -> tuple[list[EligibleEntry], list[PlanRow]]:
-    """Each object's eligible entry and plan row (stratum and department from the lists alongside, same
-    order), emptying all three lists as it goes, so that an object and its entry and row never all
-    exist for every object at once."""
-    risk_class_text = {c: c.value for c in model.RiskClass}  # an enum's .value is slow at 1M objects
-    entries: list[EligibleEntry] = []
-    plan: list[PlanRow] = []
-    add_entry, add_row, make_row = entries.append, plan.append, PlanRow._make
-    take, take_stratum, take_home = objects.pop, strata.pop, home.pop
-    while objects:  # from the end: a pop there moves nothing
-        o = take()
-        add_entry(EligibleEntry(o.credit_code, take_stratum(), risk_class_text[o.risk_class]))
-        add_row(make_row((o.credit_code, take_home(), o.office, (), ())))
-    entries.reverse()
-    plan.reverse()
-    return entries, plan
+) -> tuple[EligibleEntries, PlanRows]:
+    """The eligible entries and plan rows of ``objects`` (ascending by code; their codes list is shared by
+    both; stratum and department from the lists alongside, same order), column by column, emptying
+    ``strata`` and ``home``. Risk class and office are numbered once per profile."""
+    stratum_column, department_column = TextColumn.of(strata), TextColumn.of(home)
+    strata.clear()
+    home.clear()
+    risk_classes, offices = text_numbering(), text_numbering()
+    numbers: dict[int, tuple[int, int]] = {}  # a profile's (by identity) risk class and office numbers
+    risk_class_at, office_at = array("I"), array("I")
+    add_risk_class, add_office = risk_class_at.append, office_at.append
+    for profile in objects.profiles:
+        pair = numbers.get(id(profile))
+        if pair is None:
+            pair = numbers[id(profile)] = (risk_classes[profile.risk_class.value], offices[profile.office])
+        add_risk_class(pair[0])
+        add_office(pair[1])
+    codes = objects.codes
+    entries = EligibleEntries(codes, stratum_column, TextColumn(risk_classes, risk_class_at))
+    return entries, PlanRows(codes, department_column, TextColumn(offices, office_at))
 
 
 def _among(codes: Iterable[str], ordered: Sequence[str]) -> Iterator[str]:

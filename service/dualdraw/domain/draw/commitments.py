@@ -14,9 +14,12 @@ from __future__ import annotations
 import binascii
 import hashlib
 import re
+from array import array
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from itertools import islice
-from typing import NamedTuple
+from functools import partial
+from itertools import compress, count, islice
+from typing import Any, NamedTuple, TypeVar, cast, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -40,6 +43,129 @@ class EligibleEntry(NamedTuple):
     def from_line(cls, line: str) -> EligibleEntry:
         code, stratum, risk_class = line.split("\t")
         return cls(code, stratum, risk_class)
+
+
+_Row = TypeVar("_Row", bound=tuple[Any, ...])
+
+
+def tuples_of(kind: type[_Row], columns: Iterable[tuple[Any, ...]]) -> Iterator[_Row]:
+    """``map(kind._make, columns)`` at C speed (``_make`` is a Python function; ``tuple.__new__`` is what
+    it calls), for a named tuple ``kind`` and tuples of its fields: rows made from columns, a million at a
+    time."""
+    return cast(Iterator[_Row], map(partial(tuple.__new__, kind), columns))  # tuple.__new__ is untyped
+
+
+def _typecode(distinct: int) -> str:
+    """The smallest unsigned ``array`` type that numbers ``distinct`` values."""
+    return "B" if distinct <= 1 << 8 else "H" if distinct <= 1 << 16 else "I"
+
+
+def text_numbering() -> defaultdict[str, int]:
+    """Texts numbered 0, 1, 2… in the order they are first looked up (``numbering[text]``, no Python call
+    per text): the numbers of a ``TextColumn`` built value by value."""
+    return defaultdict(count().__next__)
+
+
+class TextColumn(Sequence[str]):
+    """Texts with few distinct values, each held as a small number (one ``array`` item, 1 to 4 bytes) into
+    the tuple of the distinct ones: a column of a million entries' strata costs a megabyte, not eight."""
+
+    __slots__ = ("indices", "values")
+
+    def __init__(self, values: Iterable[str], indices: Iterable[int]) -> None:
+        """``values``: the distinct texts; ``indices``: each text's position in ``values``."""
+        self.values = tuple(values)
+        self.indices = array(_typecode(len(self.values)), indices)
+
+    @classmethod
+    def of(cls, texts: Iterable[str]) -> TextColumn:
+        """The column of ``texts``, in order."""
+        texts = texts if isinstance(texts, list) else list(texts)
+        numbering = dict(zip(dict.fromkeys(texts), count()))
+        return cls(numbering, map(numbering.__getitem__, texts))
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> TextColumn: ...
+
+    def __getitem__(self, index: int | slice) -> str | TextColumn:
+        if isinstance(index, slice):
+            return TextColumn(self.values, self.indices[index])
+        return self.values[self.indices[index]]
+
+    def __iter__(self) -> Iterator[str]:
+        return map(self.values.__getitem__, self.indices)
+
+    def counts(self) -> dict[str, int]:
+        """How many times each text occurs (texts that occur), in order of first occurrence."""
+        found = Counter(self.indices)
+        return {self.values[i]: found[i] for i in sorted(found, key=self.indices.index)}
+
+    def where(self, text: str, items: Sequence[str]) -> list[str]:
+        """The ``items`` (one per entry of the column, same order) at the entries holding ``text``."""
+        if text not in self.values:
+            return []
+        number = self.values.index(text)
+        if self.indices.typecode == "B":  # a byte per entry: its flag is one ``bytes.translate`` away
+            flags = bytes(number) + b"\x01" + bytes(255 - number)
+            return list(compress(items, self.indices.tobytes().translate(flags)))
+        return list(compress(items, map(number.__eq__, self.indices)))
+
+
+class EligibleEntries(Sequence[EligibleEntry]):
+    """Eligible entries held column by column, in ascending order of codes: the codes (a list of the
+    draw's, shared, not copied), and each entry's stratum and risk class as a ``TextColumn``. Indexing,
+    slicing and iteration give ``EligibleEntry`` tuples made on the fly: a draw of a million objects holds
+    two bytes an entry where the tuples took 72."""
+
+    __slots__ = ("codes", "risk_classes", "strata")
+
+    def __init__(self, codes: list[str], strata: TextColumn, risk_classes: TextColumn) -> None:
+        if not len(codes) == len(strata) == len(risk_classes):
+            raise ValueError("columns of different lengths")
+        self.codes = codes
+        self.strata = strata
+        self.risk_classes = risk_classes
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    @overload
+    def __getitem__(self, index: int) -> EligibleEntry: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> EligibleEntries: ...
+
+    def __getitem__(self, index: int | slice) -> EligibleEntry | EligibleEntries:
+        if isinstance(index, slice):
+            return EligibleEntries(self.codes[index], self.strata[index], self.risk_classes[index])
+        return EligibleEntry(self.codes[index], self.strata[index], self.risk_classes[index])
+
+    def __iter__(self) -> Iterator[EligibleEntry]:
+        return tuples_of(EligibleEntry, zip(self.codes, self.strata, self.risk_classes, strict=True))
+
+    def __repr__(self) -> str:
+        return f"EligibleEntries({len(self)} entries)"
+
+
+def entry_lines(entries: Iterable[EligibleEntry]) -> Iterator[str]:
+    """``EligibleEntry.line`` of each entry, in order; from ``EligibleEntries``, each line is one code and a
+    suffix written once per (stratum, risk class)."""
+    if not isinstance(entries, EligibleEntries):
+        return (f"{e.code}\t{e.stratum}\t{e.risk_class}" for e in entries)  # e.line(), without 1M calls
+    strata, classes = entries.strata, entries.risk_classes
+    suffixes = {
+        (s, c): f"\t{stratum}\t{risk_class}"
+        for s, stratum in enumerate(strata.values)
+        for c, risk_class in enumerate(classes.values)
+    }
+    pairs = zip(strata.indices, classes.indices, strict=True)
+    return map(str.__add__, entries.codes, map(suffixes.__getitem__, pairs))
 
 
 _SALT_TAG = b"dualdraw/salt/v1\x00"
@@ -84,14 +210,13 @@ def object_leaf_hashes(entries: Sequence[EligibleEntry], salt_key: bytes) -> lis
     per-(risk class, stratum) frames with two SHA-256 calls per entry and no JSON writer; otherwise each
     leaf is built the canonical way. Both give the same bytes (tests/unit/test_commitments_fast.py).
     """
-    codes = [e.code for e in entries]
+    codes = _codes(entries)
     frames = _frames(entries, codes)
     if frames is None:
         return [leaf_hash(object_leaf_data(e, salt_for(salt_key, e.code))) for e in entries]
     sha256, hexlify, salted = hashlib.sha256, binascii.hexlify, _SALT_TAG + salt_key
     leaves = []
-    for e, text in zip(entries, codes, strict=True):
-        middle, end = frames[e.risk_class, e.stratum]
+    for text, (middle, end) in zip(codes, map(frames.__getitem__, _class_strata(entries)), strict=True):
         code = text.encode("ascii")
         salt = hexlify(sha256(salted + code).digest())
         leaves.append(sha256(b'\x00{"code":"' + code + middle + salt + end).digest())
@@ -101,17 +226,28 @@ def object_leaf_hashes(entries: Sequence[EligibleEntry], salt_key: bytes) -> lis
 def salted_leaf_hashes(entries: Sequence[EligibleEntry], salts: Sequence[str]) -> list[bytes]:
     """``leaf_hash(object_leaf_data(entry, salt))`` for each entry and its given salt (hex), in order: what
     the offline verifier recomputes from a bundle's eligible rows. Fast path as ``object_leaf_hashes``."""
-    codes = [e.code for e in entries]
+    codes = _codes(entries)
     frames = _frames(entries, codes)
     if frames is None or not all_plain(salts):
         return [leaf_hash(object_leaf_data(e, salt)) for e, salt in zip(entries, salts, strict=True)]
     sha256 = hashlib.sha256
     leaves = []
-    for e, code, salt in zip(entries, codes, salts, strict=True):
-        middle, end = frames[e.risk_class, e.stratum]
+    framed = map(frames.__getitem__, _class_strata(entries))
+    for code, (middle, end), salt in zip(codes, framed, salts, strict=True):
         data = b'\x00{"code":"' + code.encode("ascii") + middle + salt.encode("ascii") + end
         leaves.append(sha256(data).digest())
     return leaves
+
+
+def _codes(entries: Sequence[EligibleEntry]) -> Sequence[str]:
+    return entries.codes if isinstance(entries, EligibleEntries) else [e.code for e in entries]
+
+
+def _class_strata(entries: Sequence[EligibleEntry]) -> Iterator[tuple[str, str]]:
+    """(risk class, stratum) of each entry, in order; from the columns of ``EligibleEntries``."""
+    if isinstance(entries, EligibleEntries):
+        return zip(entries.risk_classes, entries.strata, strict=True)
+    return ((e.risk_class, e.stratum) for e in entries)
 
 
 def _frames(
@@ -119,7 +255,7 @@ def _frames(
 ) -> dict[tuple[str, str], tuple[bytes, bytes]] | None:
     """The fixed leaf-data pieces around each entry's code and salt, per (risk class, stratum), when every
     code, risk class and stratum is plain ASCII (so canonical JSON writes them unchanged); else ``None``."""
-    pairs = {(e.risk_class, e.stratum) for e in entries}
+    pairs = set(_class_strata(entries))
     if not (all_plain(codes) and all_plain(text for pair in pairs for text in pair)):
         return None
     return {

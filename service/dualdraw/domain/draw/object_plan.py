@@ -17,15 +17,16 @@ from __future__ import annotations
 import binascii
 import hashlib
 import json
+from array import array
 from bisect import bisect_left
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, ItemsView, Iterable, Iterator, Mapping, Sequence, ValuesView
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import chain, islice, repeat
 from typing import Any, NamedTuple
 
 from dualdraw.domain.audit.merkle import leaf_hash, node_hash, root
 from dualdraw.domain.canonical_json import canonical_json
-from dualdraw.domain.draw.commitments import all_plain
+from dualdraw.domain.draw.commitments import TextColumn, all_plain, text_numbering, tuples_of
 
 PLAN_SALT_TAG = b"dualdraw/plan-salt/v1\x00"
 RAISE_SALT_TAG = b"dualdraw/raise-salt/v1\x00"
@@ -55,16 +56,21 @@ class PlanRow(NamedTuple):
         return PlanRow(code, department_id, office, tuple(conflicts), tuple(recent))
 
 
+def _codes(rows: Collection[PlanRow]) -> Iterable[str]:
+    """The code of each row, in order; from the column of a ``PlanRows``, without making its rows."""
+    return rows.mapping.codes if isinstance(rows, _PlanValues) else (r.code for r in rows)
+
+
 def stored_lines(rows: Collection[PlanRow]) -> Iterator[str]:
     """``PlanRow.stored`` of every row, one at a time. When every code is plain ASCII, a line is assembled
     from the code and fragments written canonically once per distinct department and office and per list
     of badges; otherwise each row the canonical way. A lone surrogate raises ``ValueError``."""
-    if not all_plain(r.code for r in rows):
+    if not all_plain(_codes(rows)):
         yield from (r.stored() for r in rows)
         return
     places: dict[tuple[str, str], str] = {}
     badges: dict[tuple[str, ...], str] = {}
-    for code, department_id, office, conflicts, recent in rows:
+    for code, department_id, office, conflicts, recent in plan_fields(rows):
         place = places.get((department_id, office))
         if place is None:
             place = places[department_id, office] = _canonical_text([department_id, office])[1:-1]
@@ -92,6 +98,166 @@ def rows_from_stored(lines: Iterable[str]) -> Iterator[PlanRow]:
             yield PlanRow(code, department_id, office, tuple(conflicts), tuple(recent))
 
 
+Badges = tuple[str, ...]
+PlanFields = tuple[str, str, str, Badges, Badges]
+"""A plan row's fields as a plain tuple: code, department, office, conflicts, recent."""
+
+
+class PlanRows(Mapping[str, PlanRow]):
+    """Plan rows by code, held column by column in ascending order of codes: the codes (a list, shared
+    with the draw's eligible codes, not copied), each row's department and office as a ``TextColumn``,
+    and the badges barred from an object (conflicts, recent) by code for the few objects that have any.
+    Looked up by binary search; iterated (keys, values, items) in ascending order of codes, as the dict
+    of the same rows built in that order; values are ``PlanRow`` tuples made on the fly. A draw of a
+    million objects holds a few bytes a row where a dict of tuples took 120."""
+
+    __slots__ = ("codes", "conflicts", "departments", "offices", "recent")
+
+    def __init__(
+        self,
+        codes: list[str],
+        departments: TextColumn,
+        offices: TextColumn,
+        conflicts: Mapping[str, Badges] | None = None,
+        recent: Mapping[str, Badges] | None = None,
+    ) -> None:
+        """``codes`` ascending without duplicates; ``conflicts`` and ``recent``: code → badges (not empty)
+        of rows in ``codes``."""
+        if not len(codes) == len(departments) == len(offices):
+            raise ValueError("columns of different lengths")
+        self.codes = codes
+        self.departments = departments
+        self.offices = offices
+        self.conflicts: Mapping[str, Badges] = conflicts or {}
+        self.recent: Mapping[str, Badges] = recent or {}
+
+    @staticmethod
+    def of(rows: Iterable[PlanRow]) -> Mapping[str, PlanRow]:
+        """The rows by code: a ``PlanRows`` when they come in ascending order of codes (as a draw stores
+        them), else (any other order, or a code twice) the dict ``{r.code: r for r in rows}``."""
+        codes: list[str] = []
+        department_numbers, office_numbers = text_numbering(), text_numbering()
+        department_at, office_at = array("I"), array("I")
+        conflicts: dict[str, Badges] = {}
+        recent: dict[str, Badges] = {}
+
+        def read() -> PlanRows:
+            departments = TextColumn(department_numbers, department_at)
+            return PlanRows(codes, departments, TextColumn(office_numbers, office_at), conflicts, recent)
+
+        add_code, add_department, add_office = codes.append, department_at.append, office_at.append
+        it = iter(rows)
+        for row in it:
+            code, department_id, office, barred, inspected = row
+            if codes and not codes[-1] < code:
+                return {r.code: r for r in chain(read().values(), [row], it)}
+            add_code(code)
+            add_department(department_numbers[department_id])
+            add_office(office_numbers[office])
+            if barred:
+                conflicts[code] = barred
+            if inspected:
+                recent[code] = inspected
+        return read()
+
+    def barring(self, conflicts: Mapping[str, Badges], recent: Mapping[str, Badges]) -> PlanRows:
+        """These rows, those of the objects named in ``conflicts`` or ``recent`` with exactly those badges
+        barred (the columns shared, not copied; codes not among the rows are ignored)."""
+        named = [code for code in conflicts.keys() | recent.keys() if code in self]
+        kept = {code: badges for code, badges in self.conflicts.items() if code not in named}
+        kept_recent = {code: badges for code, badges in self.recent.items() if code not in named}
+        return PlanRows(
+            self.codes,
+            self.departments,
+            self.offices,
+            kept | {code: conflicts[code] for code in named if conflicts.get(code)},
+            kept_recent | {code: recent[code] for code in named if recent.get(code)},
+        )
+
+    def _at(self, code: object) -> int:
+        """The position of ``code`` in ``codes``, or -1."""
+        if not isinstance(code, str):
+            return -1
+        at = bisect_left(self.codes, code)
+        return at if at < len(self.codes) and self.codes[at] == code else -1
+
+    def __getitem__(self, code: str) -> PlanRow:
+        at = self._at(code)
+        if at < 0:
+            raise KeyError(code)
+        return PlanRow(
+            code,
+            self.departments[at],
+            self.offices[at],
+            self.conflicts.get(code, ()),
+            self.recent.get(code, ()),
+        )
+
+    def __contains__(self, code: object) -> bool:
+        return self._at(code) >= 0
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.codes)
+
+    def fields(self) -> Iterator[PlanFields]:
+        """Every row's fields, in ascending order of codes: ``values()`` without making ``PlanRow``s (a
+        loop that unpacks each row at once, at C speed)."""
+        codes, none = self.codes, repeat(())
+        conflicts = map(self.conflicts.get, codes, none) if self.conflicts else none
+        recent = map(self.recent.get, codes, none) if self.recent else none
+        # strict=False: the badge columns may be endless (repeat), the codes end it
+        return zip(codes, self.departments, self.offices, conflicts, recent, strict=False)
+
+    def places(self) -> Iterator[tuple[str, str, str]]:
+        """Every row's code, department and office, in ascending order of codes."""
+        return zip(self.codes, self.departments, self.offices, strict=True)
+
+    def values(self) -> ValuesView[PlanRow]:
+        return _PlanValues(self)
+
+    def items(self) -> ItemsView[str, PlanRow]:
+        return _PlanItems(self)
+
+    def __repr__(self) -> str:
+        return f"PlanRows({len(self)} rows)"
+
+
+class _PlanValues(ValuesView[PlanRow]):
+    """``PlanRows.values()``: iterates the columns, not a lookup per code."""
+
+    _mapping: PlanRows
+
+    @property
+    def mapping(self) -> PlanRows:
+        return self._mapping
+
+    def __iter__(self) -> Iterator[PlanRow]:
+        return tuples_of(PlanRow, self._mapping.fields())
+
+
+class _PlanItems(ItemsView[str, PlanRow]):
+    """``PlanRows.items()``: iterates the columns, not a lookup per code."""
+
+    _mapping: PlanRows
+
+    def __iter__(self) -> Iterator[tuple[str, PlanRow]]:
+        rows = self._mapping
+        return zip(rows.codes, tuples_of(PlanRow, rows.fields()), strict=True)
+
+
+def plan_fields(rows: Collection[PlanRow]) -> Iterable[PlanFields]:
+    """Each row's fields, in order: from the columns of ``PlanRows.values()``, without making its rows."""
+    return rows.mapping.fields() if isinstance(rows, _PlanValues) else rows
+
+
+def plan_places(rows: Mapping[str, PlanRow]) -> Iterator[tuple[str, str, str]]:
+    """Each row's code, department and office, in the mapping's order."""
+    return rows.places() if isinstance(rows, PlanRows) else (r[:3] for r in rows.values())
+
+
 class RaisedRow(NamedTuple):
     code: str
     from_class: str
@@ -108,7 +274,7 @@ class ObjectPlan:
 
     @staticmethod
     def of(rows: Iterable[PlanRow], raised: Iterable[RaisedRow] | None = ()) -> ObjectPlan:
-        return ObjectPlan({r.code: r for r in rows}, None if raised is None else {r.code: r for r in raised})
+        return ObjectPlan(PlanRows.of(rows), None if raised is None else {r.code: r for r in raised})
 
     @staticmethod
     def from_manifest(manifest: Mapping[str, Any]) -> ObjectPlan:
@@ -123,11 +289,18 @@ class ObjectPlan:
         """Badge → the codes of the rows naming it in ``conflicts``, and likewise ``recent``."""
         conflicts: dict[str, set[str]] = {}
         recent: dict[str, set[str]] = {}
-        for row in self.rows.values():
-            for badge in row.conflicts:
-                conflicts.setdefault(badge, set()).add(row.code)
-            for badge in row.recent:
-                recent.setdefault(badge, set()).add(row.code)
+        rows = self.rows
+        if isinstance(rows, PlanRows):  # the few rows that bar any badge, not every row
+            barring: Iterable[tuple[str, Badges, Badges]] = [
+                (code, badges, ()) for code, badges in rows.conflicts.items()
+            ] + [(code, (), badges) for code, badges in rows.recent.items()]
+        else:
+            barring = ((r.code, r.conflicts, r.recent) for r in rows.values())
+        for code, barred, inspected in barring:
+            for badge in barred:
+                conflicts.setdefault(badge, set()).add(code)
+            for badge in inspected:
+                recent.setdefault(badge, set()).add(code)
         return conflicts, recent
 
 
@@ -177,21 +350,21 @@ def leaf_bytes(leaf: Mapping[str, Any]) -> bytes:
     return _LEAF_ENCODER.encode(leaf).encode("utf-8")
 
 
-def plan_leaf_hashes(rows: Iterable[PlanRow], salt_key: bytes) -> list[bytes]:
+def plan_leaf_hashes(rows: Collection[PlanRow], salt_key: bytes) -> list[bytes]:
     """``leaf_hash(leaf_bytes(plan_leaf(r, plan_salt(salt_key, r.code))))`` of each row, in order.
 
     A draw's hot path at 1M objects: when every code is plain ASCII, each leaf is assembled from the code,
     its salt and fragments written once per distinct department and office and per list of badges (by
     the C encoder, as ``leaf_bytes``), with two SHA-256 calls per row and no dict; otherwise the canonical
-    way. Both give the same bytes (tests/unit/test_object_plan.py)."""
-    rows = list(rows)
-    if not all_plain(r.code for r in rows):
+    way. Both give the same bytes (tests/unit/test_object_plan.py). Iterates ``rows`` twice (codes, then
+    rows): the values of a ``PlanRows`` are made on the fly, never all at once."""
+    if not all_plain(_codes(rows)):
         return [leaf_hash(leaf_bytes(plan_leaf(r, plan_salt(salt_key, r.code)))) for r in rows]
     sha256, hexlify, salted, text = hashlib.sha256, binascii.hexlify, PLAN_SALT_TAG + salt_key, _LEAF_TEXT
     places: dict[tuple[str, str], bytes] = {}
     badges: dict[tuple[str, ...], bytes] = {}
     leaves = []
-    for code, department_id, office, conflicts, recent in rows:
+    for code, department_id, office, conflicts, recent in plan_fields(rows):
         place = places.get((department_id, office))
         if place is None:
             written = f',"department_id":{text(department_id)},"office":{text(office)},"recent":'

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
-from dualdraw.domain.draw.commitments import EligibleEntry
+from dualdraw.domain.draw.commitments import EligibleEntries, EligibleEntry
 from dualdraw.domain.model import ObjectAttributes, RiskClass
 from dualdraw.domain.policy import Raise
 
@@ -49,7 +49,10 @@ def risk_strata(
 
 def manifest_strata(entries: Iterable[EligibleEntry], ratios: Mapping[str, Fraction]) -> dict[str, Any]:
     """The manifest's ``objects.strata``: every stratum with eligible objects, its count and its ratio."""
-    counts = Counter(e.stratum for e in entries)
+    if isinstance(entries, EligibleEntries):
+        counts: Mapping[str, int] = entries.strata.counts()
+    else:
+        counts = Counter(e.stratum for e in entries)
     return {name: {"count": counts[name], "ratio": fraction_text(ratios[name])} for name in sorted(counts)}
 
 
@@ -59,7 +62,10 @@ def stratum_ratios(manifest: Mapping[str, Any]) -> dict[str, Fraction]:
 
 
 def codes_by_stratum(entries: Iterable[EligibleEntry]) -> dict[str, list[str]]:
-    """The eligible codes of each stratum, in the order of ``entries``."""
+    """The eligible codes of each stratum, in the order of ``entries`` (strata as they first occur)."""
+    if isinstance(entries, EligibleEntries):
+        strata = entries.strata
+        return {name: strata.where(name, entries.codes) for name in strata.counts()}
     out: dict[str, list[str]] = {}
     for e in entries:
         out.setdefault(e.stratum, []).append(e.code)

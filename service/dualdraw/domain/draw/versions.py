@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from dualdraw.domain.draw.algorithm import set_digest
 from dualdraw.domain.draw.commitments import EligibleEntry
-from dualdraw.domain.draw.object_plan import ObjectPlan, RaisedRow
+from dualdraw.domain.draw.object_plan import ObjectPlan, RaisedRow, plan_places
 from dualdraw.domain.draw.policy_teams import PoolMember, form_policy_teams, policy_substitution_pool
 from dualdraw.domain.draw.qualified_teams import (
     QualifiedPoolMember,
@@ -283,7 +283,7 @@ class PolicyDraw:
         )
 
     def departments(self, plan: ObjectPlan) -> dict[str, str]:
-        return {code: row.department_id for code, row in plan.rows.items()}
+        return {code: department_id for code, department_id, _ in plan_places(plan.rows)}
 
     def eligible_problem(
         self, entries: Sequence[EligibleEntry], manifest: Mapping[str, Any], plan: ObjectPlan
@@ -357,9 +357,7 @@ class QualifiedDraw(PolicyDraw):
         self, pool_lines: Sequence[str], manifest: Mapping[str, Any], plan: ObjectPlan
     ) -> None:
         pool = [QualifiedPoolMember.from_line(line) for line in pool_lines]
-        refuse_unstaffable(
-            staffing_shortages((r[:3] for r in plan.rows.values()), pool, qualified_team_rules(manifest))
-        )
+        refuse_unstaffable(staffing_shortages(plan_places(plan.rows), pool, qualified_team_rules(manifest)))
 
 
 class CommittedPlanDraw(QualifiedDraw):

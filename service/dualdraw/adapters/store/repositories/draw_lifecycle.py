@@ -26,7 +26,7 @@ from dualdraw.adapters.store.rows import (
     Row,
     to_draw,
 )
-from dualdraw.domain.draw.commitments import EligibleEntry
+from dualdraw.domain.draw.commitments import EligibleEntry, entry_lines
 from dualdraw.domain.draw.entropy import EntropyInput
 from dualdraw.domain.draw.object_plan import ObjectPlan, PlanRow, RaisedRow, rows_from_stored, stored_lines
 from dualdraw.domain.draw.substitution import Substitution
@@ -84,7 +84,7 @@ class SqlDrawLifecycleRepository(SqlRepository):
     def add_commitments(
         self, draw_id: str, salt_key: str, entries: Sequence[EligibleEntry], plan: ObjectPlan | None = None
     ) -> None:
-        lines = (f"{e.code}\t{e.stratum}\t{e.risk_class}" for e in entries)  # e.line(), without 1M calls
+        lines = entry_lines(entries)
         values: dict[str, Any] = {"draw_id": draw_id, "salt_key": salt_key, "entries_zlib": pack_codes(lines)}
         if plan is not None:
             values["plan_zlib"] = pack_codes(stored_lines(plan.rows.values()))
