@@ -320,3 +320,15 @@ def test_tickets_refuse_duplicates_in_order_or_not(codes: list[str]) -> None:
 def test_tickets_of_codes_in_any_order_are_the_same() -> None:
     codes = [f"91{n:04d}" for n in range(50)]
     assert rank_objects(bytes(32), codes) == rank_objects(bytes(32), list(reversed(codes)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(min_size=32, max_size=32) | st.sampled_from([bytes(32), b"\x00" * 31 + b"\x01"])))
+def test_the_set_root_packs_and_sorts_as_sorted_bytes(leaves: list[bytes]) -> None:
+    assert set_root(iter(leaves)) == root(sorted(leaves)).hex()
+    assert packed_root(memoryview(b"".join(sorted(leaves)))) == root(sorted(leaves))
+
+
+def test_the_set_root_refuses_leaf_hashes_of_another_length() -> None:
+    with pytest.raises(ValueError, match="32 bytes"):
+        set_root([bytes(32), bytes(31), bytes(33)])

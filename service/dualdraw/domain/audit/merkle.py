@@ -44,20 +44,26 @@ def root(leaves: Sequence[bytes]) -> bytes:
     return level[0]
 
 
-def packed_root(leaves: bytes | memoryview) -> bytes:
-    """``root`` of the 32-byte leaf hashes laid end to end in ``leaves``: the first level is hashed straight
-    from the buffer, so a million leaves never exist as a million ``bytes`` objects."""
-    n, rest = divmod(len(leaves), 32)
+def packed_root(leaves: bytes | bytearray | memoryview) -> bytes:
+    """``root`` of the 32-byte leaf hashes laid end to end in ``leaves`` (any C-contiguous buffer). Every
+    level is hashed straight from the one below and kept packed the same way, so a million leaves or nodes
+    never exist as a million ``bytes`` objects (the next level is half the size of the last)."""
+    view = memoryview(leaves).cast("B")
+    n, rest = divmod(len(view), 32)
     if rest:
-        raise ValueError(f"{len(leaves)} bytes are not whole 32-byte leaf hashes")
-    if n < 2:
-        return bytes(leaves) if n else EMPTY_ROOT
+        raise ValueError(f"{len(view)} bytes are not whole 32-byte leaf hashes")
+    if not n:
+        return EMPTY_ROOT
     sha256 = hashlib.sha256
-    view = memoryview(leaves)
-    level = [sha256(b"\x01" + view[at : at + 64]).digest() for at in range(0, 64 * (n // 2), 64)]
-    if n % 2:
-        level.append(bytes(view[-32:]))
-    return root(level)
+    # Bottom-up pairing gives the same tree as RFC 6962's recursive split: an odd last node is promoted.
+    while n > 1:
+        level = bytearray()
+        for at in range(0, 64 * (n // 2), 64):
+            level += sha256(b"\x01" + view[at : at + 64]).digest()
+        if n % 2:
+            level += view[64 * (n // 2) :]
+        view, n = memoryview(level), (n + 1) // 2
+    return bytes(view)
 
 
 class Frontier:

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple, TypeVar, cast, overload
 import numpy as np
 import numpy.typing as npt
 
-from dualdraw.domain.audit.merkle import leaf_hash, packed_root, root
+from dualdraw.domain.audit.merkle import leaf_hash, packed_root
 from dualdraw.domain.canonical_json import canonical_json
 
 
@@ -317,11 +317,20 @@ class LeafSet:
             raise ValueError(f"{len(keep)} flags for {len(leaves)} leaves")
         flags = np.fromiter(keep, dtype=np.bool_, count=len(leaves))
         kept_in_order = self._order[flags[self._order]]
-        return packed_root(leaves[kept_in_order].tobytes()).hex()
+        return packed_root(leaves[kept_in_order].data).hex()
 
 
 def set_root(leaf_hashes: Iterable[bytes]) -> str:
-    return root(sorted(leaf_hashes)).hex()
+    """The hex root of the 32-byte ``leaf_hashes`` sorted ascending. They are packed as they come and
+    sorted in place by numpy: 32 bytes per leaf where a sorted list of ``bytes`` took 88 (a 10M draw's
+    plan has 9M leaves). Raises ``ValueError`` for a leaf hash of another length."""
+    packed, it = bytearray(), iter(leaf_hashes)
+    while batch := list(islice(it, 65_536)):
+        if set(map(len, batch)) != {32}:
+            raise ValueError("every leaf hash must be 32 bytes")
+        packed += b"".join(batch)
+    np.frombuffer(packed, dtype="S32").sort()  # a view of ``packed``: sorted where it lies
+    return packed_root(packed).hex()
 
 
 def eligible_root(entries: Sequence[EligibleEntry], salt_key: bytes) -> str:

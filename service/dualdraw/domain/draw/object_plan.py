@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from itertools import chain, islice, repeat
 from typing import Any, NamedTuple
 
-from dualdraw.domain.audit.merkle import leaf_hash, node_hash, root
+from dualdraw.domain.audit.merkle import leaf_hash, node_hash
 from dualdraw.domain.canonical_json import canonical_json
-from dualdraw.domain.draw.commitments import TextColumn, all_plain, text_numbering, tuples_of
+from dualdraw.domain.draw.commitments import TextColumn, all_plain, set_root, text_numbering, tuples_of
 
 PLAN_SALT_TAG = b"dualdraw/plan-salt/v1\x00"
 RAISE_SALT_TAG = b"dualdraw/raise-salt/v1\x00"
@@ -351,6 +351,11 @@ def leaf_bytes(leaf: Mapping[str, Any]) -> bytes:
 
 
 def plan_leaf_hashes(rows: Collection[PlanRow], salt_key: bytes) -> list[bytes]:
+    """``iter_plan_leaf_hashes`` as a list."""
+    return list(iter_plan_leaf_hashes(rows, salt_key))
+
+
+def iter_plan_leaf_hashes(rows: Collection[PlanRow], salt_key: bytes) -> Iterator[bytes]:
     """``leaf_hash(leaf_bytes(plan_leaf(r, plan_salt(salt_key, r.code))))`` of each row, in order.
 
     A draw's hot path at 1M objects: when every code is plain ASCII, each leaf is assembled from the code,
@@ -359,11 +364,11 @@ def plan_leaf_hashes(rows: Collection[PlanRow], salt_key: bytes) -> list[bytes]:
     way. Both give the same bytes (tests/unit/test_object_plan.py). Iterates ``rows`` twice (codes, then
     rows): the values of a ``PlanRows`` are made on the fly, never all at once."""
     if not all_plain(_codes(rows)):
-        return [leaf_hash(leaf_bytes(plan_leaf(r, plan_salt(salt_key, r.code)))) for r in rows]
+        yield from (leaf_hash(leaf_bytes(plan_leaf(r, plan_salt(salt_key, r.code)))) for r in rows)
+        return
     sha256, hexlify, salted, text = hashlib.sha256, binascii.hexlify, PLAN_SALT_TAG + salt_key, _LEAF_TEXT
     places: dict[tuple[str, str], bytes] = {}
     badges: dict[tuple[str, ...], bytes] = {}
-    leaves = []
     for code, department_id, office, conflicts, recent in plan_fields(rows):
         place = places.get((department_id, office))
         if place is None:
@@ -378,8 +383,7 @@ def plan_leaf_hashes(rows: Collection[PlanRow], salt_key: bytes) -> list[bytes]:
         key = code.encode("ascii")
         salt = hexlify(sha256(salted + key).digest())
         data = b'\x00{"code":"' + key + b'","conflicts":' + barred + place + inspected
-        leaves.append(sha256(data + b',"salt":"' + salt + b'"}').digest())
-    return leaves
+        yield sha256(data + b',"salt":"' + salt + b'"}').digest()
 
 
 def raised_leaf_hashes(rows: Iterable[RaisedRow], salt_key: bytes) -> list[bytes]:
@@ -392,9 +396,9 @@ def plan_commitments(plan: ObjectPlan, salt_key: bytes) -> dict[str, Any]:
     raised = plan.raised or {}
     return {
         "plan_count": len(plan.rows),
-        "plan_root": root(sorted(plan_leaf_hashes(plan.rows.values(), salt_key))).hex(),
+        "plan_root": set_root(iter_plan_leaf_hashes(plan.rows.values(), salt_key)),
         "raised_count": len(raised),
-        "raised_root": root(sorted(raised_leaf_hashes(raised.values(), salt_key))).hex(),
+        "raised_root": set_root(raised_leaf_hashes(raised.values(), salt_key)),
     }
 
 
