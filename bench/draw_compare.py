@@ -39,14 +39,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from bench.generate import AS_OF, ITEM, PROVINCE, directory
-from bench.run import CALLER, RATIO, RULES, _children_peak_rss_mb, _free_port, load_directory
+from bench.run import CALLER, RATIO, RULES, _children_peak_rss_mb, _free_port, load_directory, province_task
 from bench.sql_floor import floor_draw
 from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.adapters.store import Store
 from dualdraw.adapters.store.database import migrate
 from dualdraw.domain.exclusions.loader import load_rule_set
-from dualdraw.domain.model import TaskScope
-from dualdraw.service_layer import catalogue
 from dualdraw.service_layer.draws import run_draw
 from dualdraw.service_layer.entropy_policy import EntropyPolicy
 
@@ -105,16 +103,7 @@ def draw(database_url: str) -> dict[str, Any]:
     copy_url, drop = _copy(database_url)
     try:
         store = Store.from_url(copy_url)
-        task = catalogue.create_task(
-            store.unit_of_work(),
-            item_code=ITEM.code,
-            department_id=PROVINCE,
-            ratio=ITEM.default_ratio,
-            team_size=2,
-            scope=TaskScope(),
-            title="bench",
-            caller=CALLER,
-        )
+        task = province_task(store)
         stages: dict[str, float] = {}
         cpu: dict[str, float] = {}
         last = [time.perf_counter()]

@@ -16,13 +16,11 @@ import sys
 import tracemalloc
 from typing import Any
 
-from bench.generate import AS_OF, ITEM, PROVINCE, directory
-from bench.run import CALLER, RULES, fresh_database, load_directory, timed
+from bench.generate import AS_OF, directory
+from bench.run import CALLER, RULES, fresh_database, load_directory, province_task, timed
 from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.adapters.store import Store
 from dualdraw.domain.exclusions.loader import load_rule_set
-from dualdraw.domain.model import TaskScope
-from dualdraw.service_layer import catalogue
 from dualdraw.service_layer.draws import run_draw
 from dualdraw.service_layer.entropy_policy import EntropyPolicy
 
@@ -45,16 +43,7 @@ def draw_memory(base_url: str, size: int) -> dict[str, Any]:
     store = Store.from_url(fresh_database(base_url, f"memory_{size}"))
     load_directory(store, d)
     del d
-    task = catalogue.create_task(
-        store.unit_of_work(),
-        item_code=ITEM.code,
-        department_id=PROVINCE,
-        ratio=ITEM.default_ratio,
-        team_size=2,
-        scope=TaskScope(),
-        title="bench",
-        caller=CALLER,
-    )
+    task = province_task(store)
     stages: dict[str, Any] = {}
 
     def progress(stage: str, done: int, total: int) -> None:

@@ -85,6 +85,20 @@ CALLER = Caller(actor="bench")
 RATIO = "0.05"
 
 
+def province_task(store: Store, title: str = "bench") -> Task:
+    """The benchmark's task: the bench item over the whole province, teams of two."""
+    return catalogue.create_task(
+        store.unit_of_work(),
+        item_code=ITEM.code,
+        department_id=PROVINCE,
+        ratio=ITEM.default_ratio,
+        team_size=2,
+        scope=TaskScope(),
+        title=title,
+        caller=CALLER,
+    )
+
+
 def bench_database_name(base_url: str, tag: str) -> str:
     """``bench_<tag>``, or ``<base>_bench_<tag>`` when the base URL names a database other than ``test``:
     runs against different base databases never drop each other's."""
@@ -197,16 +211,7 @@ def stages(base_url: str, size: int, inspectors: int, repeat: int) -> dict[str, 
     result["import_objects_per_s"] = round(size / result["import_s"])
     result["import_stages_s"] = import_stages(fresh_database(base_url, f"import_{size}"), d)
     rule_set = load_rule_set([RULES])
-    task = catalogue.create_task(
-        store.unit_of_work(),
-        item_code=ITEM.code,
-        department_id=PROVINCE,
-        ratio=ITEM.default_ratio,
-        team_size=2,
-        scope=TaskScope(),
-        title="bench",
-        caller=CALLER,
-    )
+    task = province_task(store)
     with ExclusionEngine() as engine:
 
         def load() -> Any:

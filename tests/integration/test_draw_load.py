@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from bench.generate import AS_OF, ITEM, PROVINCE, directory
-from bench.run import CALLER, load_directory
+from bench.run import CALLER, load_directory, province_task
 
 from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.adapters.store import Store
@@ -29,9 +29,8 @@ from dualdraw.domain.model import (
     DrawObject,
     InspectionObject,
     ObjectProfile,
-    TaskScope,
 )
-from dualdraw.service_layer import catalogue, draws
+from dualdraw.service_layer import draws
 from dualdraw.service_layer.draw_commit import Committed, commit_in
 from dualdraw.service_layer.draw_integrity import require_draw_verifies
 from dualdraw.service_layer.draw_policy import stored_object_plan
@@ -116,16 +115,7 @@ def test_the_rules_exclude_the_same_objects_loaded_either_way(store: Store) -> N
 
 
 def test_a_draw_holds_its_entries_and_plan_in_columns(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    task = catalogue.create_task(
-        store.unit_of_work(),
-        item_code=ITEM.code,
-        department_id=PROVINCE,
-        ratio=ITEM.default_ratio,
-        team_size=2,
-        scope=TaskScope(),
-        title="columns",
-        caller=CALLER,
-    )
+    task = province_task(store, "columns")
     seen: list[Committed] = []
 
     def watched(*args: Any, **kwargs: Any) -> Committed:
