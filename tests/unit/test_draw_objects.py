@@ -7,7 +7,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dualdraw.domain.model import DrawObject, DrawObjects, ObjectProfile, ObjectStatus, RiskClass
+from dualdraw.domain.model import (
+    DrawObject,
+    DrawObjects,
+    InspectionObject,
+    ObjectProfile,
+    ObjectStatus,
+    RiskClass,
+    attribute_column,
+)
 
 PROFILES = [
     ObjectProfile("130102", "130102-FJ", "C31", ("metrology",), RiskClass.A, ObjectStatus.ACTIVE, "所0"),
@@ -65,3 +73,24 @@ def test_a_draw_object_reads_its_attributes_from_its_profile() -> None:
         (),
     )
     assert (o.risk_class, o.status, o.office) == (RiskClass.D, ObjectStatus.SUSPENDED, "所1")
+
+
+ATTRIBUTES = ["credit_code", "region_code", "registering_department_id", "risk_class", "status", "office"]
+
+
+@given(PAIRS)
+def test_an_attribute_column_is_each_objects_attribute(pairs: list[tuple[str, int]]) -> None:
+    objects, listed = objects_of(pairs)
+    for attribute in ATTRIBUTES:
+        column = attribute_column(objects, attribute)
+        assert column == [getattr(o, attribute) for o in listed]
+        assert attribute_column(listed, attribute) == column
+        column.append("new")  # a new list each time: the objects' own columns are untouched
+        assert len(objects) == len(listed)
+
+
+def test_an_attribute_column_of_other_objects_reads_each_object() -> None:
+    o = InspectionObject(
+        "91130102MA0000000X", "n", "130102", "d", "C31", (), RiskClass.B, ObjectStatus.ACTIVE
+    )
+    assert attribute_column([o, o], "risk_class") == [RiskClass.B, RiskClass.B]

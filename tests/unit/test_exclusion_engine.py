@@ -30,9 +30,12 @@ from dualdraw.domain.model import (
     Campaign,
     Complaint,
     ComplaintStatus,
+    DrawObject,
+    DrawObjects,
     Exclusion,
     ExclusionCategory,
     InspectionObject,
+    ObjectProfile,
     ObjectStatus,
     RiskAssessment,
     RiskClass,
@@ -685,6 +688,39 @@ def test_twins_are_decided_once_by_durable_and_reported_for_each(engine: Exclusi
         (o.credit_code, CAMPAIGN, ("k1",)) for o in [*covered, loner]
     ]
     assert [e.credit_code for e in result if e.rule_id == COMPLAINT] == ["999999"]
+
+
+def test_objects_loaded_as_columns_are_decided_as_the_list_of_objects() -> None:
+    """A draw loads its objects as ``DrawObjects`` (twins looked up once per shared profile): the same
+    exclusions, shards and progress as the same objects given one by one."""
+    listed, side = random_directory(3000, seed=20240503)
+    profiles: dict[ObjectProfile, ObjectProfile] = {}
+    columns = DrawObjects()
+    for o in listed:
+        profile = ObjectProfile(
+            o.region_code,
+            o.registering_department_id,
+            o.industry,
+            o.business_lines,
+            o.risk_class,
+            o.status,
+            o.office,
+        )
+        columns.append(DrawObject(o.credit_code, profiles.setdefault(profile, profile)))
+    assert len(profiles) < 0.9 * len(listed)  # some profiles are shared, as a draw's load shares them
+    by_list: list[tuple[int, int]] = []
+    by_columns: list[tuple[int, int]] = []
+
+    with ExclusionEngine(shard_size=100) as engine:
+        plain = engine.evaluate(SHIPPED, CONTEXT, listed, side, progress=lambda d, t: by_list.append((d, t)))
+        loaded = engine.evaluate(
+            SHIPPED, CONTEXT, columns, side, progress=lambda d, t: by_columns.append((d, t))
+        )
+
+    assert len(plain) > 300
+    assert loaded == plain
+    assert by_columns == by_list
+    assert len(by_list) > 1
 
 
 def test_colliding_fact_ids_lose_no_fact(engine: ExclusionEngine) -> None:

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from fractions import Fraction
 from itertools import compress
-from typing import NamedTuple, Protocol, overload
+from operator import attrgetter
+from typing import Any, NamedTuple, Protocol, overload
 
 
 class DepartmentLevel(IntEnum):
@@ -217,6 +218,19 @@ class DrawObjects(Sequence[DrawObject]):
     def clear(self) -> None:
         self.codes.clear()
         self.profiles.clear()
+
+
+def attribute_column(objects: Sequence[ObjectAttributes], attribute: str) -> list[Any]:
+    """Each object's ``attribute`` (an ``ObjectAttributes`` name), in order, as a new list. For
+    ``DrawObjects`` read from their columns (the profile's, once per object at C speed): no ``DrawObject``
+    is made, where a loop over a million of them spends a second making pairs."""
+    if isinstance(objects, DrawObjects):
+        return (
+            list(objects.codes)
+            if attribute == "credit_code"
+            else list(map(attrgetter(attribute), objects.profiles))
+        )
+    return list(map(attrgetter(attribute), objects))
 
 
 @dataclass(frozen=True)

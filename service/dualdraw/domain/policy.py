@@ -13,7 +13,6 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from operator import attrgetter
 from typing import Any
 
 from dualdraw.domain.errors import FieldViolation, Violations
@@ -21,6 +20,7 @@ from dualdraw.domain.model import (
     ItemKind,
     ObjectAttributes,
     RiskClass,
+    attribute_column,
 )
 
 FREQUENCY_CAP_RULE_ID = "frequency-cap"
@@ -411,9 +411,6 @@ def _decimal(r: Fraction) -> str:
 # --- jurisdiction (Art. 7) ----------------------------------------------------------------------------------
 
 
-_REGISTERING = attrgetter("registering_department_id")
-
-
 def hand_over(
     objects: Sequence[ObjectAttributes], task_department_id: str, central: bool, subtree: frozenset[str]
 ) -> list[str]:
@@ -421,7 +418,7 @@ def hand_over(
     (supervising) branch in a central draw, otherwise the task's department. Raises ``ValueError`` for an
     object registered outside ``subtree`` (the task's department and those below it): a department never
     draws outside its subtree."""
-    registering = list(map(_REGISTERING, objects))
+    registering = attribute_column(objects, "registering_department_id")
     outside = set(registering) - subtree  # checked at C speed
     if outside:
         o = next(o for o in objects if o.registering_department_id in outside)
@@ -471,7 +468,10 @@ def compute_raises(
         candidates.update(complaints)
     if policy.raise_on_serious_violation:
         candidates.update(serious_violations)
-    for o in sorted((o for o in objects if o.credit_code in candidates), key=lambda o: o.credit_code):
+    codes = attribute_column(objects, "credit_code")
+    named = [objects[at] for at, code in enumerate(codes) if code in candidates] if candidates else []
+    del codes
+    for o in sorted(named, key=lambda o: o.credit_code):
         reasons: list[str] = []
         evidence: list[str] = []
         if policy.complaint_threshold:

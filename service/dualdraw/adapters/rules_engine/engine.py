@@ -33,7 +33,7 @@ from dualdraw.domain.exclusions import facts
 from dualdraw.domain.exclusions.compiler import attributes_read, compile_rule_set
 from dualdraw.domain.exclusions.model import EvaluationContext, RuleSet
 from dualdraw.domain.exclusions.schema import FactKind
-from dualdraw.domain.model import Exclusion, ObjectAttributes, SideFacts
+from dualdraw.domain.model import DrawObjects, Exclusion, ObjectAttributes, SideFacts
 
 log = logging.getLogger(__name__)
 
@@ -318,16 +318,29 @@ def _shards(
         representatives: dict[object, str] = {}
         # The loop runs once per in-scope object (1M in a large draw): names bound once, no re-reads.
         representative_of = representatives.setdefault
+        # Objects loaded as columns share a profile per distinct set of attributes: the signature is taken
+        # once per profile (by identity: each is alive in ``objects`` throughout), not once per object.
+        codes: Sequence[str]
+        sources: Sequence[object]
+        if isinstance(objects, DrawObjects):
+            codes, sources = objects.codes, objects.profiles
+        else:
+            codes, sources = [o.credit_code for o in objects], objects
+        shared = sources is not objects
+        of_source: dict[int, str] = {}
         chunk: list[ObjectAttributes] = []
         keep = chunk.append
-        for scanned, obj in enumerate(objects, 1):
-            code = obj.credit_code
+        for scanned, (code, source) in enumerate(zip(codes, sources, strict=True), 1):
             if code not in by_code:
-                representative = representative_of(signature_of(obj), code)
+                representative = of_source.get(id(source)) if shared else None
+                if representative is None:
+                    representative = representative_of(signature_of(source), code)
+                    if shared:
+                        of_source[id(source)] = representative
                 if representative != code:
                     twins[representative].append(code)
                     continue
-            keep(obj)
+            keep(objects[scanned - 1])
             if len(chunk) == shard_size:
                 yield shard(chunk, scanned)
                 chunk = []

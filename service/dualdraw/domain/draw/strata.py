@@ -13,7 +13,7 @@ from fractions import Fraction
 from typing import Any
 
 from dualdraw.domain.draw.commitments import EligibleEntries, EligibleEntry
-from dualdraw.domain.model import ObjectAttributes, RiskClass
+from dualdraw.domain.model import ObjectAttributes, RiskClass, attribute_column
 from dualdraw.domain.policy import Raise
 
 DEFAULT_STRATUM = "all"
@@ -40,9 +40,10 @@ def risk_strata(
     ratio (class ratio or task ratio). A list, not a dict by code: a draw of a million objects holds it."""
     raised = {r.credit_code: r.to_class for r in raises}
     text = {c: c.value for c in RiskClass}  # an enum's .value is slow at a million objects
-    strata = [text[o.risk_class] for o in objects]
+    strata = [text[c] for c in attribute_column(objects, "risk_class")]
     if raised:
-        strata = [raised.get(o.credit_code, s) for o, s in zip(objects, strata, strict=True)]
+        codes = attribute_column(objects, "credit_code")
+        strata = [raised.get(code, s) for code, s in zip(codes, strata, strict=True)]
     ratios = {s: class_ratios.get(s, ratio) for s in set(strata)}
     return strata, ratios
 
