@@ -67,6 +67,7 @@ from dualdraw.domain.model import (
     StatutoryDesignation,
 )
 from dualdraw.domain.object_columns import ObjectColumns
+from dualdraw.runtime.read_ahead import read_ahead
 from dualdraw.service_layer.ports import OwnedKind, Page, PageRequest
 
 T = TypeVar("T")
@@ -362,7 +363,8 @@ class SqlDirectoryRepository(SqlRepository):
         result = self._connection.execute(stmt.execution_options(yield_per=STREAM_BATCH))
         objects = DrawObjects()
         profiles: dict[tuple[Any, ...], ObjectProfile] = {}  # shared by every partition's objects
-        for rows in result.partitions():
+        # The next batch is fetched while this one is converted: the database and this process both work.
+        for rows in read_ahead(result.partitions()):
             add_draw_objects(rows, objects, profiles)
         codes = objects.codes
         if any(a >= b for a, b in pairwise(codes)):  # by credit code, the two columns alike
