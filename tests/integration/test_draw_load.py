@@ -52,16 +52,7 @@ def store(database_url: str, generated: object) -> Iterator[Store]:
 
 
 def as_drawn(o: InspectionObject) -> DrawObject:
-    profile = ObjectProfile(
-        o.region_code,
-        o.registering_department_id,
-        o.industry,
-        o.business_lines,
-        o.risk_class,
-        o.status,
-        o.office,
-    )
-    return DrawObject(o.credit_code, profile)
+    return DrawObject(o.credit_code, ObjectProfile.of(o))
 
 
 def filters(departments: list[Department]) -> list[ObjectFilter]:

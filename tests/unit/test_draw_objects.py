@@ -73,6 +73,9 @@ def test_a_draw_object_reads_its_attributes_from_its_profile() -> None:
         (),
     )
     assert (o.risk_class, o.status, o.office) == (RiskClass.D, ObjectStatus.SUSPENDED, "所1")
+    assert ObjectProfile.of(o) == PROFILES[1]
+    listed = InspectionObject(o.credit_code, "name", *PROFILES[0][:-1], office=PROFILES[0].office)
+    assert ObjectProfile.of(listed) == PROFILES[0]
 
 
 ATTRIBUTES = ["credit_code", "region_code", "registering_department_id", "risk_class", "status", "office"]

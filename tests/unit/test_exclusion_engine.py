@@ -697,15 +697,7 @@ def test_objects_loaded_as_columns_are_decided_as_the_list_of_objects() -> None:
     profiles: dict[ObjectProfile, ObjectProfile] = {}
     columns = DrawObjects()
     for o in listed:
-        profile = ObjectProfile(
-            o.region_code,
-            o.registering_department_id,
-            o.industry,
-            o.business_lines,
-            o.risk_class,
-            o.status,
-            o.office,
-        )
+        profile = ObjectProfile.of(o)
         columns.append(DrawObject(o.credit_code, profiles.setdefault(profile, profile)))
     assert len(profiles) < 0.9 * len(listed)  # some profiles are shared, as a draw's load shares them
     by_list: list[tuple[int, int]] = []

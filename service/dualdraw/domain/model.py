@@ -129,6 +129,19 @@ class ObjectProfile(NamedTuple):
     status: ObjectStatus
     office: str
 
+    @classmethod
+    def of(cls, obj: ObjectAttributes) -> ObjectProfile:
+        """The profile of ``obj``: every attribute but its credit code."""
+        return cls(
+            obj.region_code,
+            obj.registering_department_id,
+            obj.industry,
+            obj.business_lines,
+            obj.risk_class,
+            obj.status,
+            obj.office,
+        )
+
 
 class DrawObject(NamedTuple):
     """An in-scope object as a draw loads it: an ``InspectionObject`` without its name (no rule, stratum,
