@@ -321,16 +321,26 @@ def _server_peak_rss_mb(pid: int) -> float:
 
 
 def _children_peak_rss_mb(pid: int) -> dict[str, float]:
-    """Peak RSS of the server's children: the draw process (the child that has a child, its rules worker,
-    once it has drawn) with its rules worker, and the server's own rules worker."""
+    """Peak RSS of the server's children: the draw process (the child that has children: its rules worker
+    and its commitment worker) with its workers, and the server's own rules worker."""
     peaks: dict[str, float] = {}
     for child in child_pids(pid):
         grandchildren = child_pids(child)
         name = "draw_process" if grandchildren else "rules_worker"
         peaks[name] = peaks.get(name, 0) + round(_server_peak_rss_mb(child))
         for grandchild in grandchildren:
-            peaks["draw_process_rules_worker"] = round(_server_peak_rss_mb(grandchild))
+            peaks[f"draw_process_{_worker_kind(grandchild)}"] = round(_server_peak_rss_mb(grandchild))
     return peaks
+
+
+def _worker_kind(pid: int) -> str:
+    """``rules_worker`` for a process that loaded durable_rules (its C extension is mapped), else
+    ``commitment_worker``."""
+    try:
+        maps = Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return "worker"
+    return "rules_worker" if "durable_rules_engine" in maps else "commitment_worker"
 
 
 def _verify_offline(client: Any, draw_id: str) -> dict[str, Any]:

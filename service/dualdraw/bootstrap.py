@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
+from dualdraw.adapters.commitment_worker import CommitmentWorker
 from dualdraw.adapters.credit_system import CreditSender
 from dualdraw.adapters.draw_process import ChildSettings, DrawProcess
 from dualdraw.adapters.event_broker import JetStreamEvents
@@ -220,22 +221,27 @@ def draw_process_draws(
     settings: ChildSettings, rule_seconds: Callable[[float], None]
 ) -> Iterator[DrawRunner]:
     """The draw process's runner, built in the child: a store of its own on the server's database and
-    signer, and a rules engine of its own (same tuning), started now rather than in the first draw (its
-    worker takes a few hundred ms). Each rule evaluation's seconds go to ``rule_seconds``."""
+    signer, a rules engine of its own (same tuning) and a commitment worker (the object plan's root is
+    hashed there while the draw goes on), both started now rather than in the first draw (a worker takes
+    a few hundred ms). Each rule evaluation's seconds go to ``rule_seconds``."""
     store = Store.from_url(settings.database_url, signer=settings.signer)
     engine = ExclusionEngine(shard_size=settings.rule_shard_size, timeout_s=settings.rule_timeout_s)
+    committer = CommitmentWorker()
     try:
         try:
             engine.start()
         except Unavailable as exc:
             log.warning("%s; the first draw tries again", exc)
+        committer.start()
         yield InProcessDraws(
             store.unit_of_work,
             _Timed(engine, rule_seconds),
             settings.entropy,
             snapshot_unit_of_work=store.snapshot_unit_of_work if store.writers_exclude_each_other else None,
+            committer=committer,
         )
     finally:
+        committer.close()
         engine.close()
         store.dispose()
 

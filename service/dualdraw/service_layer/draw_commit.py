@@ -11,7 +11,8 @@ import secrets
 import uuid
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
@@ -60,7 +61,7 @@ from dualdraw.service_layer.draw_state import (
 )
 from dualdraw.service_layer.entropy_policy import EntropyPolicy
 from dualdraw.service_layer.plans import check_draw
-from dualdraw.service_layer.ports import DrawRecord, ExclusionMatcher, UnitOfWork
+from dualdraw.service_layer.ports import DrawRecord, ExclusionMatcher, PlanCommitter, UnitOfWork
 from dualdraw.service_layer.rule_preview import department_path
 
 
@@ -92,6 +93,24 @@ def object_plan(rows: PlanRows, pool: Sequence[QualifiedPoolMember], raises: Seq
     )
     raised = {r.credit_code: RaisedRow(r.credit_code, r.from_class, r.to_class) for r in raises}
     return ObjectPlan(barred, raised)
+
+
+@contextmanager
+def plan_commitments_beside(
+    committer: PlanCommitter | None, plan: ObjectPlan, salt_key: bytes
+) -> Iterator[Callable[[], dict[str, Any]]]:
+    """The call that gives ``plan_commitments(plan, salt_key)``, begun by ``committer`` (``None``: computed
+    in place when called) while the block goes on. On leaving, an answer not asked for yet (the block
+    raised) is waited for and dropped, so that the committer is free for the next draw."""
+    if committer is None:
+        yield lambda: plan_commitments(plan, salt_key)
+        return
+    pending = committer.begin(plan, salt_key)
+    try:
+        yield pending
+    finally:
+        with suppress(Exception):  # already given, or the block's own error is the one to raise
+            pending()
 
 
 def new_draw_id() -> str:
@@ -196,12 +215,14 @@ def commit_in(
     progress: Progress | None = None,
     *,
     entropy: EntropyPolicy,
+    committer: PlanCommitter | None = None,
 ) -> Committed:
     """Freezes and stores the manifest of a new draw of ``task`` inside ``uow`` (not committed).
 
     Every new draw passes here, so here ``entropy`` decides which sources are allowed: ``local-secret``
     outside development raises ``FailedPrecondition`` (``LOCAL_ENTROPY_FORBIDDEN``) before anything is read
-    or written."""
+    or written. ``committer`` hashes the object plan's commitments beside the rest of the manifest
+    (``None``: in place)."""
     entropy.require_allowed(declaration)
     try:
         validate_declaration(declaration)
@@ -291,75 +312,77 @@ def commit_in(
     pool_lines = [m.bare_line() for m in prepared.pool]
     pool_digest = inspector_pool_digest(m.badge_number for m in prepared.pool)
     plan = object_plan(prepared.plan, prepared.pool, raises)
-    left_out = prepared.left_out
-    strata = manifest_strata(entries, prepared.ratios)
-    if leaf_set is not None and not raises:
-        eligible_root_hex = leaf_set.subset_root(_kept(codes, eligible))
-    else:
-        eligible_root_hex = eligible_root(entries, salt_key)
-    del codes, leaf_set
-    excluded_pairs = [(e.credit_code, e.rule_id) for e in exclusions]
-    eligible_hash = eligible_digest(eligible)
-    draw_id = new_draw_id()
-    manifest: dict[str, Any] = {
-        "manifest_version": algorithm.manifest_version,
-        "algorithm_version": algorithm.version,
-        "draw_id": draw_id,
-        "created_at": caller.now.astimezone(dt.UTC).isoformat(),
-        "actor": caller.actor,
-        "task": {
-            "id": task.id,
-            "item_code": item.code,
-            "business_line": item.business_line,
-            "required_speciality": item.required_speciality,
-            "department_id": task.department_id,
-            "ratio": f"{task.ratio.numerator}/{task.ratio.denominator}",
-            "team_size": task.team_size,
-            "scope": {
-                "region_code": task.scope.region_code or "",
-                "industries": sorted(task.scope.industries),
+    # The plan's root is hashed beside the rest of the manifest (in the committer's worker, if any).
+    with plan_commitments_beside(committer, plan, salt_key) as plan_members:
+        left_out = prepared.left_out
+        strata = manifest_strata(entries, prepared.ratios)
+        if leaf_set is not None and not raises:
+            eligible_root_hex = leaf_set.subset_root(_kept(codes, eligible))
+        else:
+            eligible_root_hex = eligible_root(entries, salt_key)
+        del codes, leaf_set
+        excluded_pairs = [(e.credit_code, e.rule_id) for e in exclusions]
+        eligible_hash = eligible_digest(eligible)
+        draw_id = new_draw_id()
+        manifest: dict[str, Any] = {
+            "manifest_version": algorithm.manifest_version,
+            "algorithm_version": algorithm.version,
+            "draw_id": draw_id,
+            "created_at": caller.now.astimezone(dt.UTC).isoformat(),
+            "actor": caller.actor,
+            "task": {
+                "id": task.id,
+                "item_code": item.code,
+                "business_line": item.business_line,
+                "required_speciality": item.required_speciality,
+                "department_id": task.department_id,
+                "ratio": f"{task.ratio.numerator}/{task.ratio.denominator}",
+                "team_size": task.team_size,
+                "scope": {
+                    "region_code": task.scope.region_code or "",
+                    "industries": sorted(task.scope.industries),
+                },
             },
-        },
-        "as_of": day.isoformat(),
-        "rule_set": {"hash": rule_set.hash, "version": rule_set.version},
-        "objects": {
-            "in_scope": in_scope_count,
-            "excluded": len(excluded),
-            "eligible": len(eligible),
-            "eligible_digest": eligible_hash,
-            "eligible_root": eligible_root_hex,
-            "strata": strata,
-            "exclusions_digest": exclusions_digest(excluded_pairs),
-            "exclusions_root": exclusions_root(excluded_pairs),
-            "exclusions_by_rule": dict(Counter(e.rule_id for e in exclusions)),
-        },
-        "inspectors": {
-            "pool_size": len(pool_lines),
-            "pool_digest": pool_digest,
-            "pool_root": pool_root(pool_lines),
-            "left_out": left_out,
-        },
-        "entropy_source": declaration,
-    }
-    if task.plan is not None:  # absent from draws outside a plan: their manifests keep their bytes
-        manifest["task"]["plan"] = {
-            "plan_id": task.plan.plan_id,
-            "version": task.plan.version,
-            "entry_id": task.plan.entry_id,
-            "period": task.plan.period,
+            "as_of": day.isoformat(),
+            "rule_set": {"hash": rule_set.hash, "version": rule_set.version},
+            "objects": {
+                "in_scope": in_scope_count,
+                "excluded": len(excluded),
+                "eligible": len(eligible),
+                "eligible_digest": eligible_hash,
+                "eligible_root": eligible_root_hex,
+                "strata": strata,
+                "exclusions_digest": exclusions_digest(excluded_pairs),
+                "exclusions_root": exclusions_root(excluded_pairs),
+                "exclusions_by_rule": dict(Counter(e.rule_id for e in exclusions)),
+            },
+            "inspectors": {
+                "pool_size": len(pool_lines),
+                "pool_digest": pool_digest,
+                "pool_root": pool_root(pool_lines),
+                "left_out": left_out,
+            },
+            "entropy_source": declaration,
         }
-    if task.rehearsal:
-        manifest["rehearsal"] = True
-    manifest["task"]["policy"] = policy.to_json()
-    manifest["task"]["policy"]["cooperating_lines"] = dict(sorted(policy.cooperating_lines.items()))
-    manifest["task"]["unqualified_assistant"] = item.unqualified_assistant
-    manifest["objects"] |= plan_commitments(plan, salt_key)
-    manifest["objects"]["other_level"] = sorted(
-        {(e.credit_code, draw_id) for e in prepared.other_level_exclusions for draw_id in e.evidence}
-    )
-    # Known before the entropy: a department that cannot staff some eligible object refuses the draw now,
-    # so that success never depends on the seed (no re-roll by failure).
-    algorithm.refuse_unstaffable(pool_lines, manifest, plan)
+        if task.plan is not None:  # absent from draws outside a plan: their manifests keep their bytes
+            manifest["task"]["plan"] = {
+                "plan_id": task.plan.plan_id,
+                "version": task.plan.version,
+                "entry_id": task.plan.entry_id,
+                "period": task.plan.period,
+            }
+        if task.rehearsal:
+            manifest["rehearsal"] = True
+        manifest["task"]["policy"] = policy.to_json()
+        manifest["task"]["policy"]["cooperating_lines"] = dict(sorted(policy.cooperating_lines.items()))
+        manifest["task"]["unqualified_assistant"] = item.unqualified_assistant
+        manifest["objects"]["other_level"] = sorted(
+            {(e.credit_code, draw_id) for e in prepared.other_level_exclusions for draw_id in e.evidence}
+        )
+        # Known before the entropy: a department that cannot staff some eligible object refuses the draw now,
+        # so that success never depends on the seed (no re-roll by failure).
+        algorithm.refuse_unstaffable(pool_lines, manifest, plan)
+        manifest["objects"] |= plan_members()
     manifest_json = canonical_json(manifest).decode("utf-8")
     manifest_hash = sha256_hex(manifest_json.encode("utf-8"))
     if progress:
@@ -426,12 +449,14 @@ def commit_draw(
     declaration: dict[str, Any],
     entropy: EntropyPolicy,
     progress: Progress | None = None,
+    committer: PlanCommitter | None = None,
 ) -> model.Draw:
     """Commits a draw whose entropy comes later. ``declaration`` without a commitment for ``local-secret``
     gets a fresh server secret (only when ``entropy`` allows it: ``LOCAL_ENTROPY_FORBIDDEN``).
     Raises ``AlreadyExists`` (``DRAW_EXISTS``) when the task has a live draw, ``FailedPrecondition``
     (``PENDING_DRAW_IN_SCOPE``) as ``claim_history_scope`` says.
-    ``progress`` is told the stages up to ``store``, then ``commit``."""
+    ``progress`` is told the stages up to ``store``, then ``commit``; ``committer`` hashes the object
+    plan's commitments beside the rest of the commit (``None``: in place)."""
     day = as_of or caller.today()
     secret = b""
     if declaration.get("kind") == LOCAL_SECRET and "commitment" not in declaration:
@@ -448,7 +473,16 @@ def commit_draw(
                 metadata={"draw_id": task.draw_id},
             )
         draw = commit_in(
-            uow, engine, rule_set, task, day, caller, declaration, progress, entropy=entropy
+            uow,
+            engine,
+            rule_set,
+            task,
+            day,
+            caller,
+            declaration,
+            progress,
+            entropy=entropy,
+            committer=committer,
         ).draw
         if secret:
             # Stored unrevealed beside its commitment: a demo source, the operator could read it.

@@ -15,7 +15,7 @@ import datetime as dt
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Generic, Literal, Protocol, Self, TypeVar
+from typing import Any, Generic, Literal, Protocol, Self, TypeVar
 
 from dualdraw.domain.audit.checkpoints import Checkpoint
 from dualdraw.domain.audit.entries import StoredEntry
@@ -716,6 +716,17 @@ class InspectionRecordRepository(Protocol):
     def all_versions(self, page: PageRequest) -> Page[tuple[str, int, str, str]]:
         """``(record_id, version, document_json, content_hash)`` of every stored version as stored, paged
         by (record id, version); ``after`` is ``"<record_id>/<version>"``."""
+        ...
+
+
+class PlanCommitter(Protocol):
+    """Computes the commitments of a draw's object plan (``object_plan.plan_commitments``: two seconds of
+    SHA-256 at a million objects), in another process while the draw goes on where it can
+    (``dualdraw.adapters.commitment_worker.CommitmentWorker``)."""
+
+    def begin(self, plan: ObjectPlan, salt_key: bytes) -> Callable[[], dict[str, Any]]:
+        """Starts computing ``plan_commitments(plan, salt_key)``; the call returned gives exactly that,
+        waiting for it (and raises what ``plan_commitments`` raises). ``plan`` must not change until then."""
         ...
 
 

@@ -393,10 +393,18 @@ def raised_leaf_hashes(rows: Iterable[RaisedRow], salt_key: bytes) -> list[bytes
 def plan_commitments(plan: ObjectPlan, salt_key: bytes) -> dict[str, Any]:
     """The manifest's ``objects`` members that commit to ``plan`` (``dualdraw-manifest/5``): the sorted
     Merkle roots of the plan and raised leaves and their counts."""
-    raised = plan.raised or {}
+    leaves = iter_plan_leaf_hashes(plan.rows.values(), salt_key)
+    return commitments_of(len(plan.rows), leaves, plan.raised or {}, salt_key)
+
+
+def commitments_of(
+    count: int, plan_leaf_hashes: Iterable[bytes], raised: Mapping[str, RaisedRow], salt_key: bytes
+) -> dict[str, Any]:
+    """``plan_commitments`` of a plan of ``count`` rows given by their leaf hashes (any order, as
+    ``iter_plan_leaf_hashes`` makes them; consumed once), and of the ``raised`` rows."""
     return {
-        "plan_count": len(plan.rows),
-        "plan_root": set_root(iter_plan_leaf_hashes(plan.rows.values(), salt_key)),
+        "plan_count": count,
+        "plan_root": set_root(plan_leaf_hashes),
         "raised_count": len(raised),
         "raised_root": set_root(raised_leaf_hashes(raised.values(), salt_key)),
     }
