@@ -41,6 +41,7 @@ from sqlalchemy.engine import make_url
 from bench.generate import AS_OF, ITEM, PROVINCE, directory
 from bench.run import CALLER, RATIO, RULES, _children_peak_rss_mb, _free_port, load_directory, province_task
 from bench.sql_floor import floor_draw
+from dualdraw.adapters.commitment_worker import CommitmentWorker
 from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.adapters.store import Store
 from dualdraw.adapters.store.database import migrate
@@ -119,7 +120,7 @@ def draw(database_url: str) -> dict[str, Any]:
                 high_water[stage] = _high_water_mb()
                 last[0], last_cpu[0] = now, time.process_time()
 
-        with ExclusionEngine() as engine:
+        with ExclusionEngine() as engine, CommitmentWorker() as committer:
             rule_set = load_rule_set([RULES])
             start = last[0] = time.perf_counter()
             last_cpu[0] = time.process_time()
@@ -132,6 +133,7 @@ def draw(database_url: str) -> dict[str, Any]:
                 caller=CALLER,
                 progress=progress,
                 entropy=EntropyPolicy(allow_local=True),  # the bench's draws use a local secret
+                committer=committer,  # as in the draw process
             )
             total = time.perf_counter() - start
         store.dispose()

@@ -52,6 +52,7 @@ from bench.generate import AS_OF, ITEM, PROVINCE, Directory, directory
 from bench.import_stages import import_stages
 from bench.python_floor import python_floor
 from bench.sql_floor import floor_draw
+from dualdraw.adapters.commitment_worker import CommitmentWorker
 from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.adapters.store import Store
 from dualdraw.adapters.store.database import migrate
@@ -212,7 +213,7 @@ def stages(base_url: str, size: int, inspectors: int, repeat: int) -> dict[str, 
     result["import_stages_s"] = import_stages(fresh_database(base_url, f"import_{size}"), d)
     rule_set = load_rule_set([RULES])
     task = province_task(store)
-    with ExclusionEngine() as engine:
+    with ExclusionEngine() as engine, CommitmentWorker() as committer:
 
         def load() -> Any:
             with store.unit_of_work() as uow:
@@ -283,6 +284,7 @@ def stages(base_url: str, size: int, inspectors: int, repeat: int) -> dict[str, 
                 caller=CALLER,
                 progress=progress,
                 entropy=EntropyPolicy(allow_local=True),
+                committer=committer,
             )
         )
     store.dispose()

@@ -22,7 +22,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from multiprocessing.connection import Connection
-from typing import Any, Final
+from types import TracebackType
+from typing import Any, Final, Self
 
 from dualdraw.adapters.worker_process import RestartPolicy, Supervisor, WorkerFailure, WorkerProcess
 from dualdraw.domain.draw.commitments import TextColumn
@@ -51,7 +52,7 @@ Commitments = dict[str, Any]
 class CommitmentWorker:
     """``PlanCommitter`` with a worker process. Thread-safe: one plan at a time in the worker; a plan
     begun while another is in it is hashed by its caller. ``start()`` starts the worker now (otherwise the
-    first plan does); ``close()`` stops it."""
+    first plan does); ``close()`` stops it. Usable as a context manager."""
 
     def __init__(self, timeout_s: float = 600.0) -> None:
         if timeout_s <= 0:
@@ -60,6 +61,15 @@ class CommitmentWorker:
         self._lock = threading.Lock()
         self._workers = Supervisor(_start_worker, RestartPolicy(start_backoff_s=START_BACKOFF_S))
         self._busy = False
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
 
     def start(self) -> None:
         """Starts the worker now; a failure is logged (the plans are then hashed by their callers)."""
