@@ -382,6 +382,7 @@ def commit_in(
         # Known before the entropy: a department that cannot staff some eligible object refuses the draw now,
         # so that success never depends on the seed (no re-roll by failure).
         algorithm.refuse_unstaffable(pool_lines, manifest, plan)
+        packed = uow.lifecycle.pack_commitments(entries, plan)  # stored form, made meanwhile too
         manifest["objects"] |= plan_members()
     manifest_json = canonical_json(manifest).decode("utf-8")
     manifest_hash = sha256_hex(manifest_json.encode("utf-8"))
@@ -418,7 +419,7 @@ def commit_in(
     uow.draws.add(record)
     if raises:
         uow.draws.add_raises(draw_id, raises)
-    uow.lifecycle.add_commitments(draw_id, salt_key.hex(), entries, plan)
+    uow.lifecycle.add_commitments(draw_id, salt_key.hex(), packed)
     uow.lifecycle.add_entropy_inputs(draw_id, expected_inputs(declaration))
     uow.tasks.set_draw(task.id, draw_id)
     record_event(

@@ -326,6 +326,16 @@ class PendingDraw:
     item_code: str = ""
 
 
+@dataclass(frozen=True)
+class PackedCommitments:
+    """A draw's eligible entries, object plan and raises as the store keeps them (``pack_commitments``);
+    ``plan`` and ``raised`` are ``None`` before ``dualdraw-draw/4``."""
+
+    entries: bytes
+    plan: bytes | None = None
+    raised: bytes | None = None
+
+
 class DrawLifecycleRepository(Protocol):
     """Commitments, entropy inputs, state changes, execution and substitutions of draws."""
 
@@ -343,10 +353,15 @@ class DrawLifecycleRepository(Protocol):
         """Every committed draw that has not executed (nor been abandoned) yet."""
         ...
 
-    def add_commitments(
-        self, draw_id: str, salt_key: str, entries: Sequence[EligibleEntry], plan: ObjectPlan | None = None
-    ) -> None:
-        """Stores the salt key and eligible entries, and (``dualdraw-draw/4``) the object plan and raises."""
+    def pack_commitments(
+        self, entries: Sequence[EligibleEntry], plan: ObjectPlan | None = None
+    ) -> PackedCommitments:
+        """The eligible entries and (``dualdraw-draw/4``) the object plan and raises in their stored form:
+        seconds of text and compression at a million objects, which need no draw row yet."""
+        ...
+
+    def add_commitments(self, draw_id: str, salt_key: str, packed: PackedCommitments) -> None:
+        """Stores the salt key and the ``packed`` entries, plan and raises of ``draw_id``."""
         ...
 
     def object_plan(self, draw_id: str) -> ObjectPlan | None:

@@ -32,7 +32,7 @@ from dualdraw.domain.draw.object_plan import ObjectPlan, PlanRow, RaisedRow, row
 from dualdraw.domain.draw.substitution import Substitution
 from dualdraw.domain.errors import AlreadyExists, NotFound
 from dualdraw.domain.model import Assignment, Draw
-from dualdraw.service_layer.ports import PendingDraw
+from dualdraw.service_layer.ports import PackedCommitments, PendingDraw
 
 
 def history_lock_key(department_id: str) -> int:
@@ -81,17 +81,23 @@ class SqlDrawLifecycleRepository(SqlRepository):
         )
         return [PendingDraw(*row) for row in rows]
 
-    def add_commitments(
-        self, draw_id: str, salt_key: str, entries: Sequence[EligibleEntry], plan: ObjectPlan | None = None
-    ) -> None:
-        lines = entry_lines(entries)
-        values: dict[str, Any] = {"draw_id": draw_id, "salt_key": salt_key, "entries_zlib": pack_codes(lines)}
-        if plan is not None:
-            values["plan_zlib"] = pack_codes(stored_lines(plan.rows.values()))
-            raised = plan.raised or {}
-            values["raised_zlib"] = pack_codes(
-                [f"{r.code}\t{r.from_class}\t{r.to_class}" for r in raised.values()]
-            )
+    def pack_commitments(
+        self, entries: Sequence[EligibleEntry], plan: ObjectPlan | None = None
+    ) -> PackedCommitments:
+        if plan is None:
+            return PackedCommitments(pack_codes(entry_lines(entries)))
+        raised = plan.raised or {}
+        return PackedCommitments(
+            pack_codes(entry_lines(entries)),
+            pack_codes(stored_lines(plan.rows.values())),
+            pack_codes([f"{r.code}\t{r.from_class}\t{r.to_class}" for r in raised.values()]),
+        )
+
+    def add_commitments(self, draw_id: str, salt_key: str, packed: PackedCommitments) -> None:
+        values: dict[str, Any] = {"draw_id": draw_id, "salt_key": salt_key, "entries_zlib": packed.entries}
+        if packed.plan is not None:
+            values["plan_zlib"] = packed.plan
+            values["raised_zlib"] = packed.raised
         self._connection.execute(sa.insert(DRAW_COMMITMENTS).values(values))
 
     def object_plan(self, draw_id: str) -> ObjectPlan | None:
