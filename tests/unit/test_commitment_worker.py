@@ -111,3 +111,20 @@ def test_a_commit_that_fails_before_asking_leaves_the_worker_free(
         raise LookupError("refused before the entropy")  # as a staffing refusal would
     never_in_place(monkeypatch)
     assert worker.begin(plan, SALT_KEY)() == expected  # the worker was free, and its answer is this plan's
+
+
+def test_a_plan_over_the_row_limit_is_hashed_in_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = a_plan(1001)
+    expected = plan_commitments(plan, SALT_KEY)
+    calls: list[int] = []
+
+    def counted(plan: ObjectPlan, salt_key: bytes) -> dict[str, object]:
+        calls.append(len(plan.rows))
+        return plan_commitments(plan, salt_key)
+
+    monkeypatch.setattr(commitment_worker, "plan_commitments", counted)
+    with CommitmentWorker(max_rows=1000) as limited:
+        assert limited.begin(plan, SALT_KEY)() == expected
+        assert calls == [1001]  # in place
+        assert limited.begin(a_plan(1000), SALT_KEY)() == plan_commitments(a_plan(1000), SALT_KEY)
+        assert calls == [1001]  # the worker's

@@ -15,6 +15,7 @@ from dualdraw.domain.model import (
     ObjectStatus,
     RiskClass,
     attribute_column,
+    credit_codes,
 )
 
 PROFILES = [
@@ -97,3 +98,12 @@ def test_an_attribute_column_of_other_objects_reads_each_object() -> None:
         "91130102MA0000000X", "n", "130102", "d", "C31", (), RiskClass.B, ObjectStatus.ACTIVE
     )
     assert attribute_column([o, o], "risk_class") == [RiskClass.B, RiskClass.B]
+
+
+@given(PAIRS)
+def test_credit_codes_are_the_column_of_draw_objects_and_a_list_of_others(
+    pairs: list[tuple[str, int]],
+) -> None:
+    objects, listed = objects_of(pairs)
+    assert credit_codes(objects) is objects.codes  # not copied
+    assert credit_codes(listed) == [o.credit_code for o in listed] == objects.codes

@@ -42,6 +42,12 @@ log = logging.getLogger(__name__)
 PIECE_ROWS: Final = 65_536
 """Plan rows sent at a time: 1.3 MB of codes, hashed by the worker while the next piece travels."""
 
+MAX_ROWS: Final = 4_000_000
+"""Plans of more rows are hashed where the draw runs. The worker holds its plan's packed leaves while it
+sorts them, ~60 bytes a row (106 MB at a million, measured), at the time the draw process holds its
+own peak: at ten million that would be ~600 MB more at once for a draw whose process tree must stay
+within 4 GB, where in place the plan's leaves replace what the draw process has already let go."""
+
 STARTUP_TIMEOUT_S: Final = 60.0
 START_BACKOFF_S: Final = 30.0
 """After a failed start, the plans of this long are hashed where the draw runs, without trying again."""
@@ -54,10 +60,11 @@ class CommitmentWorker:
     begun while another is in it is hashed by its caller. ``start()`` starts the worker now (otherwise the
     first plan does); ``close()`` stops it. Usable as a context manager."""
 
-    def __init__(self, timeout_s: float = 600.0) -> None:
+    def __init__(self, timeout_s: float = 600.0, max_rows: int = MAX_ROWS) -> None:
         if timeout_s <= 0:
             raise ValueError("timeout_s must be positive")
         self.timeout_s = timeout_s
+        self.max_rows = max_rows
         self._lock = threading.Lock()
         self._workers = Supervisor(_start_worker, RestartPolicy(start_backoff_s=START_BACKOFF_S))
         self._busy = False
@@ -89,10 +96,11 @@ class CommitmentWorker:
         return self._workers.pid
 
     def begin(self, plan: ObjectPlan, salt_key: bytes) -> Callable[[], Commitments]:
-        """``PlanCommitter.begin``: the plan goes to the worker when it is a ``PlanRows`` (a draw's) and the
-        worker is free; otherwise, and after any failure, the call returned hashes it in place."""
+        """``PlanCommitter.begin``: the plan goes to the worker when it is a ``PlanRows`` (a draw's) of at
+        most ``max_rows`` rows and the worker is free; otherwise, and after any failure, the call returned
+        hashes it in place."""
         rows = plan.rows
-        if not isinstance(rows, PlanRows) or not rows:
+        if not isinstance(rows, PlanRows) or not 0 < len(rows) <= self.max_rows:
             return _once(lambda: plan_commitments(plan, salt_key))
         with self._lock:
             worker = None if self._busy else self._free_worker()

@@ -21,6 +21,7 @@ from dualdraw.domain.model import (
     ObjectAttributes,
     RiskClass,
     attribute_column,
+    credit_codes,
 )
 
 FREQUENCY_CAP_RULE_ID = "frequency-cap"
@@ -468,9 +469,8 @@ def compute_raises(
         candidates.update(complaints)
     if policy.raise_on_serious_violation:
         candidates.update(serious_violations)
-    codes = attribute_column(objects, "credit_code")
+    codes = credit_codes(objects)
     named = [objects[at] for at, code in enumerate(codes) if code in candidates] if candidates else []
-    del codes
     for o in sorted(named, key=lambda o: o.credit_code):
         reasons: list[str] = []
         evidence: list[str] = []

@@ -13,7 +13,7 @@ from fractions import Fraction
 from typing import Any
 
 from dualdraw.domain.draw.commitments import EligibleEntries, EligibleEntry
-from dualdraw.domain.model import ObjectAttributes, RiskClass, attribute_column
+from dualdraw.domain.model import ObjectAttributes, RiskClass, attribute_column, credit_codes
 from dualdraw.domain.policy import Raise
 
 DEFAULT_STRATUM = "all"
@@ -42,7 +42,7 @@ def risk_strata(
     text = {c: c.value for c in RiskClass}  # an enum's .value is slow at a million objects
     strata = [text[c] for c in attribute_column(objects, "risk_class")]
     if raised:
-        codes = attribute_column(objects, "credit_code")
+        codes = credit_codes(objects)
         strata = [raised.get(code, s) for code, s in zip(codes, strata, strict=True)]
     ratios = {s: class_ratios.get(s, ratio) for s in set(strata)}
     return strata, ratios
