@@ -1,17 +1,21 @@
-"""The commitments of a draw's object plan, computed in a worker process while the draw goes on.
+"""A draw's commitments hashed in a worker process while the draw goes on (the ``Committer`` port).
 
-A draw of a million objects hashes its object plan — a salt and a leaf per eligible object, then their
-sorted Merkle root (``object_plan.plan_commitments``, DRAW-ALGORITHM.md §14.8) — for about two seconds,
-while it has other work of that length which does not depend on the plan's root (the eligible set's
-root, the exclusions' roots, the staffing check). ``CommitmentWorker`` hands the plan to a worker process
-(on the one machine for spawned processes, ``worker_process``) and returns at once: both cores work.
+A draw of a million objects spends seconds on SHA-256 for its commitments (DRAW-ALGORITHM.md §6.1,
+§14.8): a salt and a leaf per in-scope object for the eligible set, and a salt, a leaf and a tree node per
+eligible object for the object plan. None of it decides anything, and the draw has other work of that
+length meanwhile: building the rules worker's shards, then the exclusions' roots, the staffing check and
+the stored form of its rows. ``CommitmentWorker`` gives each draw's hashing to a worker process (on the one
+machine for spawned processes, ``worker_process``): both cores work.
 
-The plan travels in pieces of ``PIECE_ROWS`` rows (codes as one text, departments and offices as their
-small numbers), sent by a thread of the draw's process that waits on the pipe with the GIL released; the
-worker hashes each piece as it comes and keeps only the packed leaves, 32 bytes a row, as the draw would.
-Whatever goes wrong — the worker cannot start, dies, reports an error or does not answer within
-``timeout_s``, or a code holds a newline (the pieces could not carry it) — the plan is hashed where the
-draw runs instead and the next plan gets a fresh worker: the result is the same bytes either way.
+Per draw, on one pipe, in order: the in-scope codes and risk classes as soon as they are loaded (``leaves``),
+then the eligible flags and the plan (``roots``), answered with the eligible set's root and the plan's
+commitments. Rows travel in pieces of ``PIECE_ROWS`` (codes as one text, other columns as small numbers),
+sent by a thread that waits on the pipe with the GIL released; the worker hashes each piece as it comes and
+keeps only packed leaves, 32 bytes a row, as the draw would. Whatever goes wrong — the worker cannot start,
+dies, reports an error or does not answer within ``timeout_s``, a code holds a newline (the pieces could
+not carry it) — the draw hashes in place instead (``commitment_hashing.HashedInPlace``) and the next draw
+gets a fresh worker: the same bytes either way. One draw at a time: a draw that finds the worker taken, or
+more than ``max_rows`` objects in scope, hashes in place.
 """
 
 from __future__ import annotations
@@ -20,45 +24,46 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+import weakref
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from itertools import chain
 from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any, Final, Self
 
 from dualdraw.adapters.worker_process import RestartPolicy, Supervisor, WorkerFailure, WorkerProcess
-from dualdraw.domain.draw.commitments import TextColumn
+from dualdraw.domain.draw.commitments import EligibleEntries, LeafSet, TextColumn
 from dualdraw.domain.draw.object_plan import (
     Badges,
     ObjectPlan,
     PlanRows,
     commitments_of,
     iter_plan_leaf_hashes,
-    plan_commitments,
 )
-from dualdraw.service_layer.ports import PlanCommitter
+from dualdraw.service_layer.commitment_hashing import HashedInPlace, once
+from dualdraw.service_layer.ports import Committer, DrawHashing, Roots
 
 log = logging.getLogger(__name__)
 
 PIECE_ROWS: Final = 65_536
-"""Plan rows sent at a time: 1.3 MB of codes, hashed by the worker while the next piece travels."""
+"""Rows sent at a time: 1.3 MB of codes, hashed by the worker while the next piece travels."""
 
 MAX_ROWS: Final = 4_000_000
-"""Plans of more rows are hashed where the draw runs. The worker holds its plan's packed leaves while it
-sorts them, ~60 bytes a row (106 MB at a million, measured), at the time the draw process holds its
-own peak: at ten million that would be ~600 MB more at once for a draw whose process tree must stay
-within 4 GB, where in place the plan's leaves replace what the draw process has already let go."""
+"""Draws with more objects in scope hash in place. The worker holds the packed leaves and their order
+while it sorts, ~100 bytes an object in all (in-scope leaves, then the plan's; 106 MB at a million
+measured for the plan alone), at the time the draw process holds its own peak: at ten million that would
+be ~1 GB more at once for a draw whose process tree must stay within 4 GB, where in place the leaves take
+the room of what the draw process has already let go."""
 
 STARTUP_TIMEOUT_S: Final = 60.0
 START_BACKOFF_S: Final = 30.0
-"""After a failed start, the plans of this long are hashed where the draw runs, without trying again."""
-
-Commitments = dict[str, Any]
+"""After a failed start, the draws of this long hash in place without trying again."""
 
 
 class CommitmentWorker:
-    """``PlanCommitter`` with a worker process. Thread-safe: one plan at a time in the worker; a plan
-    begun while another is in it is hashed by its caller. ``start()`` starts the worker now (otherwise the
-    first plan does); ``close()`` stops it. Usable as a context manager."""
+    """``Committer`` with a worker process; thread-safe. ``start()`` starts the worker now (otherwise the
+    first draw does); ``close()`` stops it. Usable as a context manager."""
 
     def __init__(self, timeout_s: float = 600.0, max_rows: int = MAX_ROWS) -> None:
         if timeout_s <= 0:
@@ -67,7 +72,8 @@ class CommitmentWorker:
         self.max_rows = max_rows
         self._lock = threading.Lock()
         self._workers = Supervisor(_start_worker, RestartPolicy(start_backoff_s=START_BACKOFF_S))
-        self._busy = False
+        self._owner: object | None = None  # the draw whose hashing holds the worker
+        self._stale = False  # a draw let its hashing go unfinished: the worker's pipe holds its leftovers
 
     def __enter__(self) -> Self:
         self.start()
@@ -79,12 +85,12 @@ class CommitmentWorker:
         self.close()
 
     def start(self) -> None:
-        """Starts the worker now; a failure is logged (the plans are then hashed by their callers)."""
+        """Starts the worker now; a failure is logged (draws then hash in place)."""
         with self._lock:
             try:
                 self._workers.worker()
             except WorkerFailure as failure:
-                log.warning("the commitment worker could not start (plans are hashed in place): %s", failure)
+                log.warning("the commitment worker could not start (draws hash in place): %s", failure)
 
     def close(self) -> None:
         with self._lock:
@@ -95,105 +101,170 @@ class CommitmentWorker:
         """The worker's process id, ``None`` when none runs."""
         return self._workers.pid
 
-    def begin(self, plan: ObjectPlan, salt_key: bytes) -> Callable[[], Commitments]:
-        """``PlanCommitter.begin``: the plan goes to the worker when it is a ``PlanRows`` (a draw's) of at
-        most ``max_rows`` rows and the worker is free; otherwise, and after any failure, the call returned
-        hashes it in place."""
-        rows = plan.rows
-        if not isinstance(rows, PlanRows) or not 0 < len(rows) <= self.max_rows:
-            return _once(lambda: plan_commitments(plan, salt_key))
+    def draw_hashing(self, codes: Sequence[str], risk_classes: Sequence[str], salt_key: bytes) -> DrawHashing:
+        """``Committer.draw_hashing``: in the worker when it is free and at most ``max_rows`` objects are in
+        scope, else (and after any failure) in place."""
+        if len(codes) > self.max_rows:
+            return HashedInPlace(codes, risk_classes, salt_key)
+        classes = risk_classes if isinstance(risk_classes, TextColumn) else TextColumn.of(risk_classes)
         with self._lock:
-            worker = None if self._busy else self._free_worker()
-            if worker is not None:
-                header = (
-                    "plan",
-                    salt_key,
-                    rows.departments.values,
-                    rows.offices.values,
-                    dict(rows.conflicts),
-                    dict(rows.recent),
-                    dict(plan.raised or {}),
-                    len(rows),
-                )
-                try:
-                    worker.send(header)
-                    self._busy = True
-                except WorkerFailure as failure:
-                    log.warning("the commitment worker failed (this plan is hashed in place): %s", failure)
-                    self._workers.discard()
-                    worker = None
-        if worker is None:
-            return _once(lambda: plan_commitments(plan, salt_key))
-        failures: list[WorkerFailure] = []
-        sender = threading.Thread(
-            target=_send_pieces, args=(worker, rows, failures), name="dualdraw-plan-pieces", daemon=True
-        )
-        sender.start()
-        deadline = time.monotonic() + self.timeout_s
+            worker = self._claim()
+            if worker is None:
+                return HashedInPlace(codes, risk_classes, salt_key)
+            hashing = _HashedInWorker(self, worker, codes, classes, salt_key)
+            self._owner = hashing.token
+            weakref.finalize(hashing, self._let_go, hashing.token)
+            try:
+                worker.send(("leaves", salt_key, classes.values, len(codes)))
+            except WorkerFailure as failure:
+                self._fail(hashing.token, failure)
+                return HashedInPlace(codes, risk_classes, salt_key)
+        hashing.send(chain(_code_pieces(codes, classes.indices), (None,)))
+        return hashing
 
-        def answer() -> Commitments:
-            sender.join(max(0.0, deadline - time.monotonic()))
-            with self._lock:
-                self._busy = False
-                try:
-                    if sender.is_alive():
-                        raise WorkerFailure("it did not take the whole plan in time", timed_out=True)
-                    if failures:
-                        raise failures[0]
-                    reply = worker.receive(deadline)
-                    if isinstance(reply, tuple) and len(reply) == 2 and reply[0] == "ok":
-                        commitments: Commitments = reply[1]
-                        return commitments
-                    raise WorkerFailure(f"it answered {reply!r}")
-                except WorkerFailure as failure:
-                    log.warning("the commitment worker failed (this plan is hashed in place): %s", failure)
-                    self._workers.discard()
-            sender.join()  # its worker is gone: a send still under way fails at once
-            return plan_commitments(plan, salt_key)
-
-        return _once(answer)
-
-    def _free_worker(self) -> WorkerProcess | None:
+    def _claim(self) -> WorkerProcess | None:
+        """The worker for a new draw (lock held): ``None`` while another draw holds it or none can start."""
+        if self._owner is not None:
+            return None
+        if self._stale:
+            self._stale = False
+            self._workers.discard()
         try:
             return self._workers.worker()
         except WorkerFailure as failure:
-            log.warning("the commitment worker could not start (this plan is hashed in place): %s", failure)
+            log.warning("the commitment worker could not start (this draw hashes in place): %s", failure)
             return None
 
+    def release(self, token: object) -> None:
+        """The draw of ``token`` took its answer: the worker is free."""
+        with self._lock:
+            if self._owner is token:
+                self._owner = None
 
-def _once(compute: Callable[[], Commitments]) -> Callable[[], Commitments]:
-    """``compute``, run at the first call only: later calls give its result (or raise its error) again."""
-    outcome: list[Commitments] = []
-    error: list[BaseException] = []
+    def fail(self, token: object, failure: WorkerFailure) -> None:
+        """The draw of ``token`` hashes in place from now on: its worker is discarded."""
+        with self._lock:
+            self._fail(token, failure)
 
-    def call() -> Commitments:
-        if not outcome and not error:
+    def _fail(self, token: object, failure: WorkerFailure) -> None:
+        log.warning("the commitment worker failed (this draw hashes in place): %s", failure)
+        if self._owner is token:
+            self._owner = None
+            self._workers.discard()
+
+    def _let_go(self, token: object) -> None:
+        """A draw's hashing was dropped: if it never took its answer, the worker's pipe is out of step."""
+        with self._lock:
+            if self._owner is token:
+                self._owner = None
+                self._stale = True
+
+
+class _Token:
+    """Identifies one draw's hold on the worker (the hashing object itself must be collectable)."""
+
+
+class _HashedInWorker:
+    """``DrawHashing`` in the worker, with the codes and classes kept to hash in place after a failure."""
+
+    def __init__(
+        self,
+        owner: CommitmentWorker,
+        worker: WorkerProcess,
+        codes: Sequence[str],
+        classes: TextColumn,
+        salt_key: bytes,
+    ) -> None:
+        self._owner = owner
+        self._worker = worker
+        self._codes = codes
+        self._classes = classes
+        self._salt_key = salt_key
+        self.token = _Token()
+        self.pending: Iterator[object] = iter(())
+        self._senders: list[threading.Thread] = []
+        self._failures: list[WorkerFailure] = []
+
+    def send(self, pieces: Iterable[object]) -> None:
+        """Sends ``pieces`` in a thread of its own, after those sent before. The thread holds no reference
+        to this object: a draw that drops it is noticed at once (``CommitmentWorker._let_go``)."""
+        earlier, worker, failures = list(self._senders), self._worker, self._failures
+
+        def run() -> None:
+            for sender in earlier:
+                sender.join()
+            if failures:
+                return
             try:
-                outcome.append(compute())
-            except BaseException as exc:  # kept, and raised at every call
-                error.append(exc)
-        if error:
-            raise error[0]
-        return outcome[0]
+                for piece in pieces:
+                    worker.send(piece)
+            except WorkerFailure as failure:
+                failures.append(failure)
 
-    return call
+        sender = threading.Thread(target=run, name="dualdraw-commitment-pieces", daemon=True)
+        self._senders.append(sender)
+        sender.start()
+
+    def roots(self, keep: Sequence[bool] | None, plan: ObjectPlan) -> Callable[[], Roots]:
+        rows = plan.rows
+        deadline = time.monotonic() + self._owner.timeout_s
+        if isinstance(rows, PlanRows):
+            header = (
+                "roots",
+                self._salt_key,
+                None if keep is None else bytes(keep),
+                rows.departments.values,
+                rows.offices.values,
+                dict(rows.conflicts),
+                dict(rows.recent),
+                dict(plan.raised or {}),
+                len(rows),
+            )
+            self.send(chain((header,), _plan_pieces(rows), (None,)))
+        else:
+            self._failures.append(WorkerFailure("the plan is not a draw's columns"))
+
+        def answer() -> Roots:
+            for sender in self._senders:
+                sender.join(max(0.0, deadline - time.monotonic()))
+            try:
+                if any(sender.is_alive() for sender in self._senders):
+                    raise WorkerFailure("it did not take the rows in time", timed_out=True)
+                if self._failures:
+                    raise self._failures[0]
+                reply = self._worker.receive(deadline)
+                if isinstance(reply, tuple) and len(reply) == 3 and reply[0] == "ok":
+                    self._owner.release(self.token)
+                    return reply[1], reply[2]
+                raise WorkerFailure(f"it answered {reply!r}")
+            except WorkerFailure as failure:
+                self._owner.fail(self.token, failure)
+            for sender in self._senders:
+                sender.join()  # its worker is gone: a send still under way fails at once
+            return HashedInPlace(self._codes, self._classes, self._salt_key).roots(keep, plan)()
+
+        return once(answer)
 
 
-def _send_pieces(worker: WorkerProcess, rows: PlanRows, failures: list[WorkerFailure]) -> None:
-    """Sends ``rows`` piece by piece, then ``None``; a failure (or a code the pieces cannot carry) is put
-    in ``failures`` and nothing more is sent."""
+def _code_pieces(codes: Sequence[str], classes: array[int]) -> Iterator[tuple[str, array[int]]]:
+    """The in-scope rows in pieces: codes as one text, their risk classes as numbers."""
+    for start in range(0, len(codes), PIECE_ROWS):
+        yield _text(codes[start : start + PIECE_ROWS]), classes[start : start + PIECE_ROWS]
+
+
+def _plan_pieces(rows: PlanRows) -> Iterator[tuple[str, array[int], array[int]]]:
+    """The plan's rows in pieces: codes as one text, their departments and offices as numbers."""
     codes, departments, offices = rows.codes, rows.departments.indices, rows.offices.indices
-    try:
-        for start in range(0, len(codes), PIECE_ROWS):
-            piece = codes[start : start + PIECE_ROWS]
-            text = "\n".join(piece)
-            if text.count("\n") != len(piece) - 1:
-                raise WorkerFailure("a credit code holds a newline: the plan is not sent in pieces")
-            end = start + len(piece)
-            worker.send((text, departments[start:end], offices[start:end]))
-        worker.send(None)
-    except WorkerFailure as failure:
-        failures.append(failure)
+    for start in range(0, len(codes), PIECE_ROWS):
+        end = start + PIECE_ROWS
+        yield _text(codes[start:end]), departments[start:end], offices[start:end]
+
+
+def _text(codes: Sequence[str]) -> str:
+    text = "\n".join(codes)
+    if text.count("\n") != len(codes) - 1:
+        raise WorkerFailure("a credit code holds a newline: the rows are not sent in pieces")
+    return text
 
 
 def _start_worker() -> WorkerProcess:
@@ -207,38 +278,72 @@ def _start_worker() -> WorkerProcess:
     )
 
 
+def _conforms(worker: CommitmentWorker) -> Committer:
+    return worker  # mypy checks here that CommitmentWorker implements the Committer port
+
+
 # --- the worker ---------------------------------------------------------------------------------------------
 
 
 def serve(conn: Connection) -> None:
-    """Worker process entry point: answers plans on ``conn`` until ``stop`` or end of file. A plan is a
-    header (``"plan"``, salt key, department and office values, conflicts, recent, raised rows, row
-    count), its pieces (codes text, department numbers, office numbers), then ``None``; the answer is
-    ``("ok", commitments)`` or ``("error", text)``, after which the worker ends (pieces may be unread)."""
+    """Worker process entry point, until ``stop`` or end of file. Per draw: ``("leaves", salt key, risk
+    class values, count)`` and its pieces (codes text, class numbers) then ``None``, with no answer; then
+    ``("roots", eligible flags or None, department values, office values, conflicts, recent, raised,
+    plan rows)`` and the plan's pieces (codes text, department numbers, office numbers) then ``None``,
+    answered ``("ok", eligible root or None, plan commitments)``. On any error the worker answers
+    ``("error", text)`` if it can and ends: what was left in the pipe is not its to read."""
     conn.send(("ready", os.getpid()))
+    leaves: LeafSet | None = None
     while True:
         try:
             request = conn.recv()
         except (EOFError, OSError):
             return
-        if request[0] == "stop":
+        op = request[0]
+        if op == "stop":
             return
         try:
-            if request[0] != "plan":
-                raise ValueError(f"unknown request {request[0]!r}")
-            _, salt_key, departments, offices, conflicts, recent, raised, count = request
-            received = [0]
-            leaves = _leaf_hashes(conn, salt_key, departments, offices, conflicts, recent, received)
-            commitments = commitments_of(count, leaves, raised, salt_key)
-            if received[0] != count:
-                raise ValueError(f"{received[0]} plan rows came for {count}")
-            conn.send(("ok", commitments))
+            if op == "leaves":
+                _, salt_key, classes, count = request
+                received = [0]
+                leaves = LeafSet(_entries(conn, classes, received), salt_key)
+                leaves.finish()
+                if received[0] != count:
+                    raise ValueError(f"{received[0]} in-scope rows came for {count}")
+            elif op == "roots":
+                _, salt_key, keep, departments, offices, conflicts, recent, raised, count = request
+                eligible = None
+                if keep is not None:
+                    if leaves is None:
+                        raise ValueError("eligible flags came before any in-scope rows")
+                    eligible = leaves.subset_root(keep)
+                leaves = None
+                received = [0]
+                plan_leaves = _plan_leaf_hashes(
+                    conn, salt_key, departments, offices, conflicts, recent, received
+                )
+                commitments = commitments_of(count, plan_leaves, raised, salt_key)
+                if received[0] != count:
+                    raise ValueError(f"{received[0]} plan rows came for {count}")
+                conn.send(("ok", eligible, commitments))
+            else:
+                raise ValueError(f"unknown request {op!r}")
         except Exception as exc:  # reported to the parent, which hashes in place and discards this worker
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
             return
 
 
-def _leaf_hashes(
+def _entries(conn: Connection, classes: tuple[str, ...], received: list[int]) -> Iterator[Any]:
+    """The in-scope rows of each piece as eligible entries (stratum = risk class), until ``None``."""
+    while (piece := conn.recv()) is not None:
+        text, class_at = piece
+        codes = text.split("\n")
+        received[0] += len(codes)
+        column = TextColumn(classes, class_at)
+        yield from EligibleEntries(codes, column, column)
+
+
+def _plan_leaf_hashes(
     conn: Connection,
     salt_key: bytes,
     departments: tuple[str, ...],
@@ -256,7 +361,3 @@ def _leaf_hashes(
             codes, TextColumn(departments, department_at), TextColumn(offices, office_at), conflicts, recent
         )
         yield from iter_plan_leaf_hashes(rows.values(), salt_key)
-
-
-def _conforms(worker: CommitmentWorker) -> PlanCommitter:
-    return worker  # mypy checks here that CommitmentWorker implements the PlanCommitter port

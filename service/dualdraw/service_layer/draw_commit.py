@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import uuid
+from array import array
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
@@ -22,12 +22,12 @@ from dualdraw.domain.canonical_json import canonical_json, sha256_hex
 from dualdraw.domain.draw.algorithm import eligible_digest
 from dualdraw.domain.draw.commitments import (
     EligibleEntries,
-    EligibleEntry,
-    LeafSet,
+    TextColumn,
     eligible_root,
     exclusions_digest,
     exclusions_root,
     pool_root,
+    text_numbering,
 )
 from dualdraw.domain.draw.entropy import (
     LOCAL_SECRET,
@@ -37,7 +37,7 @@ from dualdraw.domain.draw.entropy import (
     expected_inputs,
     validate_declaration,
 )
-from dualdraw.domain.draw.object_plan import ObjectPlan, PlanRows, RaisedRow, plan_commitments
+from dualdraw.domain.draw.object_plan import ObjectPlan, PlanRows, RaisedRow
 from dualdraw.domain.draw.qualified_teams import QualifiedPoolMember
 from dualdraw.domain.draw.strata import manifest_strata
 from dualdraw.domain.draw.teams import inspector_pool_digest
@@ -49,6 +49,7 @@ from dualdraw.domain.jurisdiction import DepartmentTree, task_object_filter
 from dualdraw.domain.plan.model import PlanEntry
 from dualdraw.domain.policy import DrawRules, Raise, TaskPolicy
 from dualdraw.service_layer.audit_events import record_event
+from dualdraw.service_layer.commitment_hashing import IN_PLACE
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.directory import require
 from dualdraw.service_layer.draw_policy import gather_policy_inputs
@@ -61,7 +62,7 @@ from dualdraw.service_layer.draw_state import (
 )
 from dualdraw.service_layer.entropy_policy import EntropyPolicy
 from dualdraw.service_layer.plans import check_draw
-from dualdraw.service_layer.ports import DrawRecord, ExclusionMatcher, PlanCommitter, UnitOfWork
+from dualdraw.service_layer.ports import Committer, DrawRecord, ExclusionMatcher, UnitOfWork
 from dualdraw.service_layer.rule_preview import department_path
 
 
@@ -74,6 +75,20 @@ def _kept(codes: Sequence[str], kept: Sequence[str]) -> list[bool]:
         at = bisect_left(codes, code, at)
         flags[at] = True
     return flags
+
+
+def _risk_classes(objects: model.DrawObjects) -> TextColumn:
+    """Each object's risk class, as a column (numbered once per profile: an enum's ``.value`` is slow at a
+    million objects)."""
+    numbers = text_numbering()
+    of_profile: dict[int, int] = {}  # a profile's (by identity) risk class number
+    column = array("B")
+    for profile in objects.profiles:
+        number = of_profile.get(id(profile))
+        if number is None:
+            number = of_profile[id(profile)] = numbers[profile.risk_class.value]
+        column.append(number)
+    return TextColumn(numbers, column)
 
 
 def object_plan(rows: PlanRows, pool: Sequence[QualifiedPoolMember], raises: Sequence[Raise]) -> ObjectPlan:
@@ -93,24 +108,6 @@ def object_plan(rows: PlanRows, pool: Sequence[QualifiedPoolMember], raises: Seq
     )
     raised = {r.credit_code: RaisedRow(r.credit_code, r.from_class, r.to_class) for r in raises}
     return ObjectPlan(barred, raised)
-
-
-@contextmanager
-def plan_commitments_beside(
-    committer: PlanCommitter | None, plan: ObjectPlan, salt_key: bytes
-) -> Iterator[Callable[[], dict[str, Any]]]:
-    """The call that gives ``plan_commitments(plan, salt_key)``, begun by ``committer`` (``None``: computed
-    in place when called) while the block goes on. On leaving, an answer not asked for yet (the block
-    raised) is waited for and dropped, so that the committer is free for the next draw."""
-    if committer is None:
-        yield lambda: plan_commitments(plan, salt_key)
-        return
-    pending = committer.begin(plan, salt_key)
-    try:
-        yield pending
-    finally:
-        with suppress(Exception):  # already given, or the block's own error is the one to raise
-            pending()
 
 
 def new_draw_id() -> str:
@@ -215,14 +212,14 @@ def commit_in(
     progress: Progress | None = None,
     *,
     entropy: EntropyPolicy,
-    committer: PlanCommitter | None = None,
+    committer: Committer | None = None,
 ) -> Committed:
     """Freezes and stores the manifest of a new draw of ``task`` inside ``uow`` (not committed).
 
     Every new draw passes here, so here ``entropy`` decides which sources are allowed: ``local-secret``
     outside development raises ``FailedPrecondition`` (``LOCAL_ENTROPY_FORBIDDEN``) before anything is read
-    or written. ``committer`` hashes the object plan's commitments beside the rest of the manifest
-    (``None``: in place)."""
+    or written. ``committer`` hashes the commitments (the in-scope leaves, the eligible set's root, the
+    object plan's) beside the rest of the commit (``None``: in this process)."""
     entropy.require_allowed(declaration)
     try:
         validate_declaration(declaration)
@@ -261,31 +258,21 @@ def commit_in(
     )
     salt_key = secrets.token_bytes(32)
     codes = list(objects.codes)  # the policy stage empties the objects' own columns
-    leaf_set: LeafSet | None = None
-    if all(a < b for a, b in pairwise(codes)):
-        # An eligible entry's stratum is its risk class unless a raise moves it: the leaves of every in-scope
-        # object are hashed while the rules worker evaluates them; the root then only picks the eligible
-        # ones (when nothing was raised).
-        # The entries are made as the leaf set hashes them, a step at a time: never all at once.
-        risk_class_text = {c: c.value for c in model.RiskClass}  # an enum's .value is slow at 1M objects
-        leaf_set = LeafSet(
-            (
-                EligibleEntry(code, risk_class, risk_class)
-                for code, profile in zip(objects.codes, objects.profiles, strict=True)
-                for risk_class in (risk_class_text[profile.risk_class],)
-            ),
-            salt_key,
-        )
+    ascending = all(a < b for a, b in pairwise(codes))
+    # An eligible entry's stratum is its risk class unless a raise moves it: the leaves of every in-scope
+    # object are hashed while the rules worker evaluates them (in the committer's worker, or a step per
+    # shard here); the eligible set's root then only picks the eligible ones (when nothing was raised).
+    hashing = (committer or IN_PLACE).draw_hashing(
+        codes if ascending else (), _risk_classes(objects) if ascending else (), salt_key
+    )
     evaluated = engine.evaluate(
         rule_set,
         context,
         objects,
         side_facts,
         progress=(lambda done, total: progress("rules", done, total)) if progress else None,
-        meanwhile=leaf_set.pending if leaf_set is not None else None,
+        meanwhile=hashing.pending,
     )
-    if leaf_set is not None:
-        leaf_set.finish()  # its entries are made from the objects the policy stage takes over next
     exclusions = sorted(evaluated, key=lambda e: (e.credit_code, e.rule_id))
     excluded = {e.credit_code for e in exclusions}
     prepared = gather_policy_inputs(
@@ -312,78 +299,77 @@ def commit_in(
     pool_lines = [m.bare_line() for m in prepared.pool]
     pool_digest = inspector_pool_digest(m.badge_number for m in prepared.pool)
     plan = object_plan(prepared.plan, prepared.pool, raises)
-    # The plan's root is hashed beside the rest of the manifest (in the committer's worker, if any).
-    with plan_commitments_beside(committer, plan, salt_key) as plan_members:
-        left_out = prepared.left_out
-        strata = manifest_strata(entries, prepared.ratios)
-        if leaf_set is not None and not raises:
-            eligible_root_hex = leaf_set.subset_root(_kept(codes, eligible))
-        else:
-            eligible_root_hex = eligible_root(entries, salt_key)
-        del codes, leaf_set
-        excluded_pairs = [(e.credit_code, e.rule_id) for e in exclusions]
-        eligible_hash = eligible_digest(eligible)
-        draw_id = new_draw_id()
-        manifest: dict[str, Any] = {
-            "manifest_version": algorithm.manifest_version,
-            "algorithm_version": algorithm.version,
-            "draw_id": draw_id,
-            "created_at": caller.now.astimezone(dt.UTC).isoformat(),
-            "actor": caller.actor,
-            "task": {
-                "id": task.id,
-                "item_code": item.code,
-                "business_line": item.business_line,
-                "required_speciality": item.required_speciality,
-                "department_id": task.department_id,
-                "ratio": f"{task.ratio.numerator}/{task.ratio.denominator}",
-                "team_size": task.team_size,
-                "scope": {
-                    "region_code": task.scope.region_code or "",
-                    "industries": sorted(task.scope.industries),
-                },
+    # The eligible set's root and the plan's are hashed beside the rest of the manifest (in the
+    # committer's worker, if any); a draw refused meanwhile just drops them.
+    roots = hashing.roots(_kept(codes, eligible) if ascending and not raises else None, plan)
+    del codes
+    left_out = prepared.left_out
+    strata = manifest_strata(entries, prepared.ratios)
+    eligible_root_hex = None if ascending and not raises else eligible_root(entries, salt_key)
+    excluded_pairs = [(e.credit_code, e.rule_id) for e in exclusions]
+    eligible_hash = eligible_digest(eligible)
+    draw_id = new_draw_id()
+    manifest: dict[str, Any] = {
+        "manifest_version": algorithm.manifest_version,
+        "algorithm_version": algorithm.version,
+        "draw_id": draw_id,
+        "created_at": caller.now.astimezone(dt.UTC).isoformat(),
+        "actor": caller.actor,
+        "task": {
+            "id": task.id,
+            "item_code": item.code,
+            "business_line": item.business_line,
+            "required_speciality": item.required_speciality,
+            "department_id": task.department_id,
+            "ratio": f"{task.ratio.numerator}/{task.ratio.denominator}",
+            "team_size": task.team_size,
+            "scope": {
+                "region_code": task.scope.region_code or "",
+                "industries": sorted(task.scope.industries),
             },
-            "as_of": day.isoformat(),
-            "rule_set": {"hash": rule_set.hash, "version": rule_set.version},
-            "objects": {
-                "in_scope": in_scope_count,
-                "excluded": len(excluded),
-                "eligible": len(eligible),
-                "eligible_digest": eligible_hash,
-                "eligible_root": eligible_root_hex,
-                "strata": strata,
-                "exclusions_digest": exclusions_digest(excluded_pairs),
-                "exclusions_root": exclusions_root(excluded_pairs),
-                "exclusions_by_rule": dict(Counter(e.rule_id for e in exclusions)),
-            },
-            "inspectors": {
-                "pool_size": len(pool_lines),
-                "pool_digest": pool_digest,
-                "pool_root": pool_root(pool_lines),
-                "left_out": left_out,
-            },
-            "entropy_source": declaration,
+        },
+        "as_of": day.isoformat(),
+        "rule_set": {"hash": rule_set.hash, "version": rule_set.version},
+        "objects": {
+            "in_scope": in_scope_count,
+            "excluded": len(excluded),
+            "eligible": len(eligible),
+            "eligible_digest": eligible_hash,
+            "strata": strata,
+            "exclusions_digest": exclusions_digest(excluded_pairs),
+            "exclusions_root": exclusions_root(excluded_pairs),
+            "exclusions_by_rule": dict(Counter(e.rule_id for e in exclusions)),
+        },
+        "inspectors": {
+            "pool_size": len(pool_lines),
+            "pool_digest": pool_digest,
+            "pool_root": pool_root(pool_lines),
+            "left_out": left_out,
+        },
+        "entropy_source": declaration,
+    }
+    if task.plan is not None:  # absent from draws outside a plan: their manifests keep their bytes
+        manifest["task"]["plan"] = {
+            "plan_id": task.plan.plan_id,
+            "version": task.plan.version,
+            "entry_id": task.plan.entry_id,
+            "period": task.plan.period,
         }
-        if task.plan is not None:  # absent from draws outside a plan: their manifests keep their bytes
-            manifest["task"]["plan"] = {
-                "plan_id": task.plan.plan_id,
-                "version": task.plan.version,
-                "entry_id": task.plan.entry_id,
-                "period": task.plan.period,
-            }
-        if task.rehearsal:
-            manifest["rehearsal"] = True
-        manifest["task"]["policy"] = policy.to_json()
-        manifest["task"]["policy"]["cooperating_lines"] = dict(sorted(policy.cooperating_lines.items()))
-        manifest["task"]["unqualified_assistant"] = item.unqualified_assistant
-        manifest["objects"]["other_level"] = sorted(
-            {(e.credit_code, draw_id) for e in prepared.other_level_exclusions for draw_id in e.evidence}
-        )
-        # Known before the entropy: a department that cannot staff some eligible object refuses the draw now,
-        # so that success never depends on the seed (no re-roll by failure).
-        algorithm.refuse_unstaffable(pool_lines, manifest, plan)
-        packed = uow.lifecycle.pack_commitments(entries, plan)  # stored form, made meanwhile too
-        manifest["objects"] |= plan_members()
+    if task.rehearsal:
+        manifest["rehearsal"] = True
+    manifest["task"]["policy"] = policy.to_json()
+    manifest["task"]["policy"]["cooperating_lines"] = dict(sorted(policy.cooperating_lines.items()))
+    manifest["task"]["unqualified_assistant"] = item.unqualified_assistant
+    manifest["objects"]["other_level"] = sorted(
+        {(e.credit_code, draw_id) for e in prepared.other_level_exclusions for draw_id in e.evidence}
+    )
+    # Known before the entropy: a department that cannot staff some eligible object refuses the draw now,
+    # so that success never depends on the seed (no re-roll by failure).
+    algorithm.refuse_unstaffable(pool_lines, manifest, plan)
+    packed = uow.lifecycle.pack_commitments(entries, plan)  # stored form, made meanwhile too
+    subset_root, plan_members = roots()
+    manifest["objects"]["eligible_root"] = eligible_root_hex or subset_root
+    manifest["objects"] |= plan_members
     manifest_json = canonical_json(manifest).decode("utf-8")
     manifest_hash = sha256_hex(manifest_json.encode("utf-8"))
     if progress:
@@ -450,14 +436,14 @@ def commit_draw(
     declaration: dict[str, Any],
     entropy: EntropyPolicy,
     progress: Progress | None = None,
-    committer: PlanCommitter | None = None,
+    committer: Committer | None = None,
 ) -> model.Draw:
     """Commits a draw whose entropy comes later. ``declaration`` without a commitment for ``local-secret``
     gets a fresh server secret (only when ``entropy`` allows it: ``LOCAL_ENTROPY_FORBIDDEN``).
     Raises ``AlreadyExists`` (``DRAW_EXISTS``) when the task has a live draw, ``FailedPrecondition``
     (``PENDING_DRAW_IN_SCOPE``) as ``claim_history_scope`` says.
-    ``progress`` is told the stages up to ``store``, then ``commit``; ``committer`` hashes the object
-    plan's commitments beside the rest of the commit (``None``: in place)."""
+    ``progress`` is told the stages up to ``store``, then ``commit``; ``committer`` hashes the
+    commitments beside the rest of the commit (``None``: in this process)."""
     day = as_of or caller.today()
     secret = b""
     if declaration.get("kind") == LOCAL_SECRET and "commitment" not in declaration:

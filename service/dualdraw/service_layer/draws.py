@@ -23,7 +23,7 @@ from dualdraw.service_layer.draw_execute import execute_in
 from dualdraw.service_layer.draw_progress import Progress, cycle_collection_paused
 from dualdraw.service_layer.draw_state import DrawOutcome, new_local_secret_source, repeated_request
 from dualdraw.service_layer.entropy_policy import EntropyPolicy
-from dualdraw.service_layer.ports import ExclusionMatcher, PlanCommitter, UnitOfWork
+from dualdraw.service_layer.ports import Committer, ExclusionMatcher, UnitOfWork
 
 
 def run_draw(
@@ -37,7 +37,7 @@ def run_draw(
     entropy: EntropyPolicy,
     secret: bytes | None = None,
     progress: Progress | None = None,
-    committer: PlanCommitter | None = None,
+    committer: Committer | None = None,
 ) -> DrawOutcome:
     """Draws objects and teams for ``task_id`` in one step (commit with a local secret, then execute):
     development only, ``entropy`` must allow a local secret (``FailedPrecondition``
@@ -51,7 +51,7 @@ def run_draw(
     inspection history is committed and not executed (``PENDING_DRAW_IN_SCOPE``), ``Unavailable`` when the
     rules engine fails. Concurrent draws sharing that history run one after the other (the lock is held
     from before the history is read until the draw's transaction commits). ``committer`` hashes the
-    object plan's commitments beside the rest of the commit (``None``: in place).
+    commitments beside the rest of the commit (``None``: in this process).
     """
     day = as_of or caller.today()
     # One step for demos and tests: commit with a local secret committed by hash, then reveal it and execute.

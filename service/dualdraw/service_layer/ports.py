@@ -734,14 +734,36 @@ class InspectionRecordRepository(Protocol):
         ...
 
 
-class PlanCommitter(Protocol):
-    """Computes the commitments of a draw's object plan (``object_plan.plan_commitments``: two seconds of
-    SHA-256 at a million objects), in another process while the draw goes on where it can
-    (``dualdraw.adapters.commitment_worker.CommitmentWorker``)."""
+Roots = tuple[str | None, dict[str, Any]]
+"""The eligible set's root (hex; ``None`` when not asked for) and the object plan's commitments
+(``object_plan.plan_commitments``)."""
 
-    def begin(self, plan: ObjectPlan, salt_key: bytes) -> Callable[[], dict[str, Any]]:
-        """Starts computing ``plan_commitments(plan, salt_key)``; the call returned gives exactly that,
-        waiting for it (and raises what ``plan_commitments`` raises). ``plan`` must not change until then."""
+
+class DrawHashing(Protocol):
+    """The Merkle commitments of one draw that take seconds at a million objects: the eligible leaves of
+    every in-scope object (hashed while the rules are evaluated: whichever objects turn out eligible, a
+    leaf depends on the object alone), then the eligible set's root and the object plan's commitments.
+    Made by ``Committer.draw_hashing``."""
+
+    pending: Iterator[object]
+    """Steps of the work to take while waiting on something else (the rules worker); steps left over are
+    taken by ``roots``."""
+
+    def roots(self, keep: Sequence[bool] | None, plan: ObjectPlan) -> Callable[[], Roots]:
+        """Begins the root of the in-scope leaves whose ``keep`` flag (same order) is true (``None``: not
+        wanted) and the commitments of ``plan``; the call returned gives both, waiting for them (and
+        raises what computing them raises). ``plan`` must not change until then; call once per draw."""
+        ...
+
+
+class Committer(Protocol):
+    """Where a draw's commitments are hashed: ``service_layer.commitment_hashing.IN_PLACE`` in the draw's
+    process, ``dualdraw.adapters.commitment_worker.CommitmentWorker`` in a worker process beside it."""
+
+    def draw_hashing(self, codes: Sequence[str], risk_classes: Sequence[str], salt_key: bytes) -> DrawHashing:
+        """One draw's hashing, its in-scope leaves begun: the ``codes`` (ascending; none when they are
+        not) and each one's risk class (its stratum unless a raise moves it), under ``salt_key``. Both
+        sequences must not change while the draw hashes."""
         ...
 
 

@@ -1,0 +1,64 @@
+"""A draw's commitments hashed in the draw's own process (the ``Committer`` port's plain implementation).
+
+The in-scope leaves are a ``LeafSet`` advanced one step per shard while the rules worker evaluates
+(``pending``); ``roots`` takes the eligible subset's root and hashes the object plan when its answer is
+asked for. ``dualdraw.adapters.commitment_worker`` does the same in a worker process, and falls back to
+this when the worker fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Final, TypeVar
+
+from dualdraw.domain.draw.commitments import EligibleEntry, LeafSet
+from dualdraw.domain.draw.object_plan import ObjectPlan, plan_commitments
+from dualdraw.service_layer.ports import Committer, DrawHashing, Roots
+
+T = TypeVar("T")
+
+
+class HashedInPlace:
+    """``DrawHashing`` in this process."""
+
+    def __init__(self, codes: Sequence[str], risk_classes: Sequence[str], salt_key: bytes) -> None:
+        self._salt_key = salt_key
+        self._leaves = LeafSet(
+            (EligibleEntry(code, c, c) for code, c in zip(codes, risk_classes, strict=True)), salt_key
+        )
+        self.pending: Iterator[object] = self._leaves.pending
+
+    def roots(self, keep: Sequence[bool] | None, plan: ObjectPlan) -> Callable[[], Roots]:
+        def both() -> Roots:
+            eligible = self._leaves.subset_root(keep) if keep is not None else None
+            self._leaves.finish()  # the steps nobody took: nothing holds the codes after this
+            return eligible, plan_commitments(plan, self._salt_key)
+
+        return once(both)
+
+
+class _InPlace:
+    def draw_hashing(self, codes: Sequence[str], risk_classes: Sequence[str], salt_key: bytes) -> DrawHashing:
+        return HashedInPlace(codes, risk_classes, salt_key)
+
+
+IN_PLACE: Final[Committer] = _InPlace()
+"""Every draw's commitments hashed in the draw's own process."""
+
+
+def once(compute: Callable[[], T]) -> Callable[[], T]:
+    """``compute``, run at the first call only: later calls give its result (or raise its error) again."""
+    outcome: list[T] = []
+    error: list[BaseException] = []
+
+    def call() -> T:
+        if not outcome and not error:
+            try:
+                outcome.append(compute())
+            except BaseException as exc:  # kept, and raised at every call
+                error.append(exc)
+        if error:
+            raise error[0]
+        return outcome[0]
+
+    return call
