@@ -1,8 +1,8 @@
 """A draw's commitments hashed in the draw's own process (the ``Committer`` port's plain implementation).
 
 The in-scope leaves are a ``LeafSet`` advanced one step per shard while the rules worker evaluates
-(``pending``); ``roots`` takes the eligible subset's root and hashes the object plan when its answer is
-asked for. ``dualdraw.adapters.commitment_worker`` does the same in a worker process, and falls back to
+(``pending``); ``roots`` takes the eligible subset's root, lets the leaves go and hashes the object plan,
+there and then. ``dualdraw.adapters.commitment_worker`` does the same in a worker process, and falls back to
 this when the worker fails.
 """
 
@@ -29,12 +29,13 @@ class HashedInPlace:
         self.pending: Iterator[object] = self._leaves.pending
 
     def roots(self, keep: Sequence[bool] | None, plan: ObjectPlan) -> Callable[[], Roots]:
-        def both() -> Roots:
-            eligible = self._leaves.subset_root(keep) if keep is not None else None
-            self._leaves.finish()  # the steps nobody took: nothing holds the codes after this
-            return eligible, plan_commitments(plan, self._salt_key)
-
-        return once(both)
+        """Computes both now, in this order, letting the in-scope leaves go before the plan is hashed: at
+        ten million objects neither set of packed leaves should wait for the other."""
+        eligible = self._leaves.subset_root(keep) if keep is not None else None
+        self._leaves.finish()  # the steps nobody took: nothing holds the codes after this
+        self._leaves = LeafSet((), self._salt_key)
+        both = (eligible, plan_commitments(plan, self._salt_key))
+        return lambda: both
 
 
 class _InPlace:
