@@ -40,6 +40,7 @@ from dualdraw.domain.draw.object_plan import (
     PlanRows,
     commitments_of,
     iter_plan_leaf_hashes,
+    plan_commitments,
 )
 from dualdraw.service_layer.commitment_hashing import HashedInPlace, once
 from dualdraw.service_layer.ports import Committer, DrawHashing, Roots
@@ -206,13 +207,14 @@ class _HashedInWorker:
         sender.start()
 
     def roots(self, keep: Sequence[bool] | None, plan: ObjectPlan) -> Callable[[], Roots]:
+        """Sends the plan, then takes the in-scope leaves back and the eligible set's root from them here
+        (the worker hashes the plan meanwhile); the call returned waits for the plan's commitments."""
         rows = plan.rows
         deadline = time.monotonic() + self._owner.timeout_s
         if isinstance(rows, PlanRows):
             header = (
-                "roots",
+                "plan",
                 self._salt_key,
-                None if keep is None else bytes(keep),
                 rows.departments.values,
                 rows.offices.values,
                 dict(rows.conflicts),
@@ -223,27 +225,43 @@ class _HashedInWorker:
             self.send(chain((header,), _plan_pieces(rows), (None,)))
         else:
             self._failures.append(WorkerFailure("the plan is not a draw's columns"))
+        try:
+            packed, order = self._reply(deadline, self._senders[:1])
+            eligible = LeafSet.of_packed(packed, order).subset_root(keep) if keep is not None else None
+            del packed, order
+        except WorkerFailure as failure:
+            self._give_up(failure)
+            return HashedInPlace(self._codes, self._classes, self._salt_key).roots(keep, plan)
 
         def answer() -> Roots:
-            for sender in self._senders:
-                sender.join(max(0.0, deadline - time.monotonic()))
             try:
-                if any(sender.is_alive() for sender in self._senders):
-                    raise WorkerFailure("it did not take the rows in time", timed_out=True)
-                if self._failures:
-                    raise self._failures[0]
-                reply = self._worker.receive(deadline)
-                if isinstance(reply, tuple) and len(reply) == 3 and reply[0] == "ok":
-                    self._owner.release(self.token)
-                    return reply[1], reply[2]
-                raise WorkerFailure(f"it answered {reply!r}")
+                (commitments,) = self._reply(deadline, self._senders)
+                self._owner.release(self.token)
+                return eligible, commitments
             except WorkerFailure as failure:
-                self._owner.fail(self.token, failure)
-            for sender in self._senders:
-                sender.join()  # its worker is gone: a send still under way fails at once
-            return HashedInPlace(self._codes, self._classes, self._salt_key).roots(keep, plan)()
+                self._give_up(failure)
+            return eligible, plan_commitments(plan, self._salt_key)
 
         return once(answer)
+
+    def _reply(self, deadline: float, senders: Sequence[threading.Thread]) -> tuple[Any, ...]:
+        """The worker's next answer (what follows ``"ok"``), once ``senders`` have sent everything."""
+        for sender in senders:
+            sender.join(max(0.0, deadline - time.monotonic()))
+        if any(sender.is_alive() for sender in senders):
+            raise WorkerFailure("it did not take the rows in time", timed_out=True)
+        if self._failures:
+            raise self._failures[0]
+        reply = self._worker.receive(deadline)
+        if isinstance(reply, tuple) and reply[:1] == ("ok",):
+            return reply[1:]
+        raise WorkerFailure(f"it answered {reply!r}")
+
+    def _give_up(self, failure: WorkerFailure) -> None:
+        """This draw hashes in place from now on: the worker is discarded (a send under way fails at once)."""
+        self._owner.fail(self.token, failure)
+        for sender in self._senders:
+            sender.join()
 
 
 def _code_pieces(codes: Sequence[str], classes: array[int]) -> Iterator[tuple[str, array[int]]]:
@@ -287,13 +305,12 @@ def _conforms(worker: CommitmentWorker) -> Committer:
 
 def serve(conn: Connection) -> None:
     """Worker process entry point, until ``stop`` or end of file. Per draw: ``("leaves", salt key, risk
-    class values, count)`` and its pieces (codes text, class numbers) then ``None``, with no answer; then
-    ``("roots", eligible flags or None, department values, office values, conflicts, recent, raised,
-    plan rows)`` and the plan's pieces (codes text, department numbers, office numbers) then ``None``,
-    answered ``("ok", eligible root or None, plan commitments)``. On any error the worker answers
+    class values, count)`` and its pieces (codes text, class numbers) then ``None``, answered ``("ok",
+    packed leaf hashes, their ascending order)``; then ``("plan", salt key, department values, office
+    values, conflicts, recent, raised, rows)`` and the plan's pieces (codes text, department numbers,
+    office numbers) then ``None``, answered ``("ok", plan commitments)``. On any error the worker answers
     ``("error", text)`` if it can and ends: what was left in the pipe is not its to read."""
     conn.send(("ready", os.getpid()))
-    leaves: LeafSet | None = None
     while True:
         try:
             request = conn.recv()
@@ -306,18 +323,15 @@ def serve(conn: Connection) -> None:
             if op == "leaves":
                 _, salt_key, classes, count = request
                 received = [0]
-                leaves = LeafSet(_entries(conn, classes, received), salt_key)
-                leaves.finish()
+                leaf_set = LeafSet(_entries(conn, classes, received), salt_key)
+                packed, order = leaf_set.packed()
+                del leaf_set
                 if received[0] != count:
                     raise ValueError(f"{received[0]} in-scope rows came for {count}")
-            elif op == "roots":
-                _, salt_key, keep, departments, offices, conflicts, recent, raised, count = request
-                eligible = None
-                if keep is not None:
-                    if leaves is None:
-                        raise ValueError("eligible flags came before any in-scope rows")
-                    eligible = leaves.subset_root(keep)
-                leaves = None
+                conn.send(("ok", packed, order))
+                del packed, order
+            elif op == "plan":
+                _, salt_key, departments, offices, conflicts, recent, raised, count = request
                 received = [0]
                 plan_leaves = _plan_leaf_hashes(
                     conn, salt_key, departments, offices, conflicts, recent, received
@@ -325,7 +339,7 @@ def serve(conn: Connection) -> None:
                 commitments = commitments_of(count, plan_leaves, raised, salt_key)
                 if received[0] != count:
                     raise ValueError(f"{received[0]} plan rows came for {count}")
-                conn.send(("ok", eligible, commitments))
+                conn.send(("ok", commitments))
             else:
                 raise ValueError(f"unknown request {op!r}")
         except Exception as exc:  # reported to the parent, which hashes in place and discards this worker

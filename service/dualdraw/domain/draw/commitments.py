@@ -301,6 +301,23 @@ class LeafSet:
         self._entries = iter(())  # every leaf is hashed: the entries (one per in-scope object) can go
         self._order = ascending_order(self._packed)
 
+    @classmethod
+    def of_packed(cls, packed: bytes, order: bytes) -> LeafSet:
+        """The leaf set whose ``packed()`` gave ``packed`` and ``order`` (hashed elsewhere)."""
+        leaf_set = cls((), b"")
+        leaf_set.finish()
+        leaf_set._packed = bytearray(packed)
+        leaf_set._order = np.frombuffer(order, dtype=np.uint32)
+        if len(leaf_set._packed) % 32 or len(leaf_set._order) * 32 != len(leaf_set._packed):
+            raise ValueError("packed leaves and their order do not match")
+        return leaf_set
+
+    def packed(self) -> tuple[bytes, bytes]:
+        """Every leaf hash laid end to end, in the entries' order, and their ascending order (4-byte
+        positions): what ``of_packed`` takes. Takes the steps nobody advanced first."""
+        self.finish()
+        return bytes(self._packed), self._order.tobytes()
+
     def _leaves(self) -> npt.NDArray[np.bytes_]:
         return np.frombuffer(self._packed, dtype="S32")
 
