@@ -29,10 +29,15 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import chain
 from multiprocessing.connection import Connection
-from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final
 
-from dualdraw.adapters.worker_process import RestartPolicy, Supervisor, WorkerFailure, WorkerProcess
+from dualdraw.adapters.worker_process import (
+    RestartPolicy,
+    WorkerFailure,
+    WorkerHolder,
+    WorkerProcess,
+    leaf_worker,
+)
 from dualdraw.domain.draw.commitments import EligibleEntries, LeafSet, TextColumn
 from dualdraw.domain.draw.object_plan import (
     Badges,
@@ -62,28 +67,18 @@ START_BACKOFF_S: Final = 30.0
 """After a failed start, the draws of this long hash in place without trying again."""
 
 
-class CommitmentWorker:
+class CommitmentWorker(WorkerHolder):
     """``Committer`` with a worker process; thread-safe. ``start()`` starts the worker now (otherwise the
     first draw does); ``close()`` stops it. Usable as a context manager."""
 
     def __init__(self, timeout_s: float = 600.0, max_rows: int = MAX_ROWS) -> None:
         if timeout_s <= 0:
             raise ValueError("timeout_s must be positive")
+        super().__init__(_start_worker, RestartPolicy(start_backoff_s=START_BACKOFF_S))
         self.timeout_s = timeout_s
         self.max_rows = max_rows
-        self._lock = threading.Lock()
-        self._workers = Supervisor(_start_worker, RestartPolicy(start_backoff_s=START_BACKOFF_S))
         self._owner: object | None = None  # the draw whose hashing holds the worker
         self._stale = False  # a draw let its hashing go unfinished: the worker's pipe holds its leftovers
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def start(self) -> None:
         """Starts the worker now; a failure is logged (draws then hash in place)."""
@@ -92,15 +87,6 @@ class CommitmentWorker:
                 self._workers.worker()
             except WorkerFailure as failure:
                 log.warning("the commitment worker could not start (draws hash in place): %s", failure)
-
-    def close(self) -> None:
-        with self._lock:
-            self._workers.stop()
-
-    @property
-    def worker_pid(self) -> int | None:
-        """The worker's process id, ``None`` when none runs."""
-        return self._workers.pid
 
     def draw_hashing(self, codes: Sequence[str], risk_classes: Sequence[str], salt_key: bytes) -> DrawHashing:
         """``Committer.draw_hashing``: in the worker when it is free and at most ``max_rows`` objects are in
@@ -201,6 +187,8 @@ class _HashedInWorker:
                     worker.send(piece)
             except WorkerFailure as failure:
                 failures.append(failure)
+            except Exception as exc:  # the pipe closed under a send, as the worker was discarded
+                failures.append(WorkerFailure(f"cannot send to it: {exc!r}"))
 
         sender = threading.Thread(target=run, name="dualdraw-commitment-pieces", daemon=True)
         self._senders.append(sender)
@@ -286,14 +274,7 @@ def _text(codes: Sequence[str]) -> str:
 
 
 def _start_worker() -> WorkerProcess:
-    # Not a group of its own: it starts nothing, and in a draw process it must die with that process.
-    return WorkerProcess(
-        serve,
-        name="dualdraw-commitment-worker",
-        startup_timeout_s=STARTUP_TIMEOUT_S,
-        stop_message=("stop",),
-        own_group=False,
-    )
+    return leaf_worker(serve, "dualdraw-commitment-worker", STARTUP_TIMEOUT_S)
 
 
 def _conforms(worker: CommitmentWorker) -> Committer:

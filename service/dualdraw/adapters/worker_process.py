@@ -20,6 +20,7 @@ import contextlib
 import logging
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +28,8 @@ from multiprocessing import get_context
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import TypeVar
+from types import TracebackType
+from typing import Self, TypeVar
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -274,6 +276,46 @@ class Supervisor:
         worker, self._worker = self._worker, None
         if worker is not None:
             worker.stop()
+
+
+def leaf_worker(main: Main, name: str, startup_timeout_s: float) -> WorkerProcess:
+    """A child that starts nothing: stopped by ``("stop",)``, and left in its parent's process group, so
+    that in a draw process it dies with that process (the rules worker, the commitment worker)."""
+    return WorkerProcess(
+        main, name=name, startup_timeout_s=startup_timeout_s, stop_message=("stop",), own_group=False
+    )
+
+
+class WorkerHolder:
+    """What holds one supervised child for its callers (the rules engine, the commitment worker), their
+    calls serialised by ``_lock``: ``start()`` starts it now, ``close()`` stops it (a later call starts a
+    new one); a ``with`` block does both."""
+
+    def __init__(self, start: Callable[[], WorkerProcess], policy: RestartPolicy) -> None:
+        self._lock = threading.Lock()
+        self._workers = Supervisor(start, policy)
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Stops the worker; a later call starts a new one."""
+        with self._lock:
+            self._workers.stop()
+
+    @property
+    def worker_pid(self) -> int | None:
+        """The worker's process id, ``None`` when none runs."""
+        return self._workers.pid
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
 
 
 def child_pids(pid: int) -> list[int]:

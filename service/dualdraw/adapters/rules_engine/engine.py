@@ -19,15 +19,19 @@ import itertools
 import json
 import logging
 import operator
-import threading
 import time
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from types import TracebackType
-from typing import NamedTuple, Self
+from typing import NamedTuple
 
 from dualdraw.adapters.rules_engine.worker import Fact, Match, serve, shard_texts
-from dualdraw.adapters.worker_process import RETRY_ONCE, Supervisor, WorkerFailure, WorkerProcess
+from dualdraw.adapters.worker_process import (
+    RETRY_ONCE,
+    WorkerFailure,
+    WorkerHolder,
+    WorkerProcess,
+    leaf_worker,
+)
 from dualdraw.domain.errors import FailedPrecondition, Unavailable
 from dualdraw.domain.exclusions import facts
 from dualdraw.domain.exclusions.compiler import attributes_read, compile_rule_set
@@ -42,7 +46,7 @@ STARTUP_TIMEOUT_S = 60.0
 COMPILED_CACHE_SIZE = 16
 
 
-class ExclusionEngine:
+class ExclusionEngine(WorkerHolder):
     """Evaluates exclusion rules (Art. 16) in a worker process; thread-safe, one evaluation at a time.
 
     ``start()`` pre-warms the worker (otherwise the first ``evaluate`` starts it); ``close()`` stops it.
@@ -56,18 +60,8 @@ class ExclusionEngine:
             raise ValueError("timeout_s must be positive")
         self.shard_size = shard_size
         self.timeout_s = timeout_s
-        self._lock = threading.Lock()
-        self._workers = Supervisor(_start_worker, RETRY_ONCE)
+        super().__init__(_start_worker, RETRY_ONCE)
         self._compiled: OrderedDict[str, str] = OrderedDict()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def start(self) -> None:
         """Starts the worker process now. Raises ``Unavailable`` when it cannot start."""
@@ -76,16 +70,6 @@ class ExclusionEngine:
                 self._workers.worker()
             except WorkerFailure as failure:
                 raise Unavailable(f"the rules engine worker could not start: {failure}") from failure
-
-    def close(self) -> None:
-        """Stops the worker; a later ``evaluate`` starts a new one."""
-        with self._lock:
-            self._workers.stop()
-
-    @property
-    def worker_pid(self) -> int | None:
-        """The worker's process id, ``None`` when no worker runs."""
-        return self._workers.pid
 
     def evaluate(
         self,
@@ -161,14 +145,7 @@ class ExclusionEngine:
 
 
 def _start_worker() -> WorkerProcess:
-    # Not a group of its own: it starts nothing, and in a draw process it must die with that process.
-    return WorkerProcess(
-        serve,
-        name="dualdraw-rules-worker",
-        startup_timeout_s=STARTUP_TIMEOUT_S,
-        stop_message=("stop",),
-        own_group=False,
-    )
+    return leaf_worker(serve, "dualdraw-rules-worker", STARTUP_TIMEOUT_S)
 
 
 def _reply(message: object) -> list[Match]:
