@@ -57,8 +57,8 @@ PIECE_ROWS: Final = 65_536
 
 MAX_ROWS: Final = 4_000_000
 """Draws with more objects in scope hash in place. The worker holds the packed leaves and their order
-while it sorts, ~100 bytes an object in all (in-scope leaves, then the plan's; 106 MB at a million
-measured for the plan alone), at the time the draw process holds its own peak: at ten million that would
+while it sorts, ~100 bytes an object in all (in-scope leaves, then the plan's: 123 MB at a million,
+measured), at the time the draw process holds its own peak: at ten million that would
 be ~1 GB more at once for a draw whose process tree must stay within 4 GB, where in place the leaves take
 the room of what the draw process has already let go."""
 
@@ -77,7 +77,7 @@ class CommitmentWorker(WorkerHolder):
         super().__init__(_start_worker, RestartPolicy(start_backoff_s=START_BACKOFF_S))
         self.timeout_s = timeout_s
         self.max_rows = max_rows
-        self._owner: object | None = None  # the draw whose hashing holds the worker
+        self._held_by: object | None = None  # the token of the draw whose hashing holds the worker
         self._stale = False  # a draw let its hashing go unfinished: the worker's pipe holds its leftovers
 
     def start(self) -> None:
@@ -99,7 +99,7 @@ class CommitmentWorker(WorkerHolder):
             if worker is None:
                 return HashedInPlace(codes, risk_classes, salt_key)
             hashing = _HashedInWorker(self, worker, codes, classes, salt_key)
-            self._owner = hashing.token
+            self._held_by = hashing.token
             weakref.finalize(hashing, self._let_go, hashing.token)
             try:
                 worker.send(("leaves", salt_key, classes.values, len(codes)))
@@ -111,7 +111,7 @@ class CommitmentWorker(WorkerHolder):
 
     def _claim(self) -> WorkerProcess | None:
         """The worker for a new draw (lock held): ``None`` while another draw holds it or none can start."""
-        if self._owner is not None:
+        if self._held_by is not None:
             return None
         if self._stale:
             self._stale = False
@@ -125,8 +125,8 @@ class CommitmentWorker(WorkerHolder):
     def release(self, token: object) -> None:
         """The draw of ``token`` took its answer: the worker is free."""
         with self._lock:
-            if self._owner is token:
-                self._owner = None
+            if self._held_by is token:
+                self._held_by = None
 
     def fail(self, token: object, failure: WorkerFailure) -> None:
         """The draw of ``token`` hashes in place from now on: its worker is discarded."""
@@ -135,15 +135,15 @@ class CommitmentWorker(WorkerHolder):
 
     def _fail(self, token: object, failure: WorkerFailure) -> None:
         log.warning("the commitment worker failed (this draw hashes in place): %s", failure)
-        if self._owner is token:
-            self._owner = None
+        if self._held_by is token:
+            self._held_by = None
             self._workers.discard()
 
     def _let_go(self, token: object) -> None:
         """A draw's hashing was dropped: if it never took its answer, the worker's pipe is out of step."""
         with self._lock:
-            if self._owner is token:
-                self._owner = None
+            if self._held_by is token:
+                self._held_by = None
                 self._stale = True
 
 
@@ -156,13 +156,13 @@ class _HashedInWorker:
 
     def __init__(
         self,
-        owner: CommitmentWorker,
+        committer: CommitmentWorker,
         worker: WorkerProcess,
         codes: Sequence[str],
         classes: TextColumn,
         salt_key: bytes,
     ) -> None:
-        self._owner = owner
+        self._committer = committer
         self._worker = worker
         self._codes = codes
         self._classes = classes
@@ -198,7 +198,7 @@ class _HashedInWorker:
         """Sends the plan, then takes the in-scope leaves back and the eligible set's root from them here
         (the worker hashes the plan meanwhile); the call returned waits for the plan's commitments."""
         rows = plan.rows
-        deadline = time.monotonic() + self._owner.timeout_s
+        deadline = time.monotonic() + self._committer.timeout_s
         if isinstance(rows, PlanRows):
             header = (
                 "plan",
@@ -224,7 +224,7 @@ class _HashedInWorker:
         def answer() -> Roots:
             try:
                 (commitments,) = self._reply(deadline, self._senders)
-                self._owner.release(self.token)
+                self._committer.release(self.token)
                 return eligible, commitments
             except WorkerFailure as failure:
                 self._give_up(failure)
@@ -247,7 +247,7 @@ class _HashedInWorker:
 
     def _give_up(self, failure: WorkerFailure) -> None:
         """This draw hashes in place from now on: the worker is discarded (a send under way fails at once)."""
-        self._owner.fail(self.token, failure)
+        self._committer.fail(self.token, failure)
         for sender in self._senders:
             sender.join()
 
