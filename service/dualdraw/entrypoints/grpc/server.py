@@ -577,6 +577,18 @@ def _sign_unsigned_head(store: Store) -> None:
         log.warning("could not sign the audit log head at start-up: %s", exc)
 
 
+SIGNAL_LOOK_S = 0.5
+
+
+def wait_for(done: threading.Event) -> None:
+    """Returns once ``done`` is set, by a signal handler too. Python runs handlers in the main thread only,
+    and a signal the kernel delivers to another thread (gRPC's, the draw process's starter) does not wake
+    a main thread blocked in ``Event.wait()``: a SIGTERM was once left unhandled for a minute. So the
+    main thread looks every ``SIGNAL_LOOK_S``."""
+    while not done.wait(SIGNAL_LOOK_S):
+        pass
+
+
 def serve(settings: Settings) -> None:
     """Serves until SIGINT/SIGTERM; health turns NOT_SERVING first, then in-flight calls get ``grace_s``."""
     running = create_server(settings)
@@ -593,5 +605,5 @@ def serve(settings: Settings) -> None:
     print(f"dualdraw listening on {settings.address}", flush=True)
     if running.http is not None:
         print(f"dualdraw HTTP/JSON on {settings.http_address} (OpenAPI: /openapi.json)", flush=True)
-    done.wait()
+    wait_for(done)
     running.stop(settings.grace_s)
