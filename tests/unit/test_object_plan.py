@@ -4,14 +4,17 @@ the bars inverted per inspector, and the one-pass proofs equal to the audit log'
 from __future__ import annotations
 
 import hashlib
+import random
 
 import pytest
 
 from dualdraw.domain.audit.merkle import inclusion_proof, root, verify_inclusion
 from dualdraw.domain.canonical_json import canonical_json
+from dualdraw.domain.draw.commitments import TextColumn
 from dualdraw.domain.draw.object_plan import (
     ObjectPlan,
     PlanRow,
+    PlanRows,
     RaisedRow,
     inclusion_proofs,
     leaf_bytes,
@@ -49,6 +52,67 @@ def test_stored_lines_are_the_canonical_rows_and_read_back_in_batches(
     assert list(rows_from_stored([])) == []
     with pytest.raises(ValueError, match="surrogate"):
         list(stored_lines([PlanRow("O1", "d", "\ud800")]))
+
+
+def generated_plan(count: int, extra_offices: tuple[str, ...] = ()) -> tuple[list[PlanRow], PlanRows]:
+    """``count`` rows over several departments and offices (some written with escapes), every seventh with
+    badges, the first and last too; and the same rows as ``PlanRows`` whose office values also hold
+    ``extra_offices``, which no row uses."""
+    rnd = random.Random(count)
+    departments = ["330100", "杭州市局", 'd"q', "330200"]
+    offices = ["", "西湖所", "a\\b", "\x01\u2028", "330200-所1"]
+    badge_lists = [("B-1",), ("B-1", "B-2"), ("高",)]
+    rows = []
+    for n in range(count):
+        barred = n % 7 == 3 or n in (0, count - 1)
+        conflicts = rnd.choice([(), *badge_lists]) if barred else ()
+        recent = rnd.choice([(), *badge_lists]) if barred else ()
+        rows.append(PlanRow(f"9133{n:014d}", rnd.choice(departments), rnd.choice(offices), conflicts, recent))
+    office_values = [*dict.fromkeys(r.office for r in rows), *extra_offices]
+    columns = PlanRows(
+        [r.code for r in rows],
+        TextColumn.of(r.department_id for r in rows),
+        TextColumn(office_values, [office_values.index(r.office) for r in rows]),
+        {r.code: r.conflicts for r in rows if r.conflicts},
+        {r.code: r.recent for r in rows if r.recent},
+    )
+    return rows, columns
+
+
+@pytest.mark.parametrize(("count", "batch"), [(0, 4), (1, 4), (999, 100), (1000, 100), (3001, 256)])
+def test_stored_lines_from_columns_are_the_rows_lines_batch_by_batch(
+    count: int, batch: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dualdraw.domain.draw.object_plan as object_plan
+
+    rows, columns = generated_plan(count, extra_offices=("\ud800",))  # a value no row uses is never written
+    expected = [r.stored() for r in rows]
+    assert list(stored_lines(rows)) == expected  # the rows one by one
+    monkeypatch.setattr(object_plan, "STORED_BATCH", batch)
+
+    def row_by_row(_rows: object) -> None:
+        raise AssertionError("the columns' lines were written row by row")
+
+    monkeypatch.setattr(object_plan, "_field_lines", row_by_row)
+    assert list(stored_lines(columns.values())) == expected
+
+
+def test_stored_lines_from_columns_stop_at_a_lone_surrogate_as_the_rows_do(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import dualdraw.domain.draw.object_plan as object_plan
+
+    monkeypatch.setattr(object_plan, "STORED_BATCH", 100)
+    rows, _ = generated_plan(300)
+    for bad in (rows[250]._replace(office="\ud800"), rows[250]._replace(recent=("\udfff",))):
+        changed = [*rows[:250], bad, *rows[251:]]
+        columns = ObjectPlan.of(changed).rows
+        assert isinstance(columns, PlanRows)
+        for given in (changed, columns.values()):
+            lines = stored_lines(given)
+            assert [next(lines) for _ in range(250)] == [r.stored() for r in rows[:250]]
+            with pytest.raises(ValueError, match="surrogate"):
+                next(lines)
 
 
 @pytest.mark.parametrize("codes", ["plain", "escaped"])

@@ -22,7 +22,9 @@ from bisect import bisect_left
 from collections.abc import Collection, ItemsView, Iterable, Iterator, Mapping, Sequence, ValuesView
 from dataclasses import dataclass, field
 from itertools import chain, islice, repeat
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
+
+import numpy as np
 
 from dualdraw.domain.audit.merkle import leaf_hash, node_hash
 from dualdraw.domain.canonical_json import canonical_json
@@ -64,16 +66,31 @@ def _codes(rows: Collection[PlanRow]) -> Iterable[str]:
 def stored_lines(rows: Collection[PlanRow]) -> Iterator[str]:
     """``PlanRow.stored`` of every row, one at a time. When every code is plain ASCII, a line is assembled
     from the code and fragments written canonically once per distinct department and office and per list
-    of badges; otherwise each row the canonical way. A lone surrogate raises ``ValueError``."""
+    of badges (from the columns of ``PlanRows.values()``, a batch of rows at a time); otherwise each row the
+    canonical way. A lone surrogate raises ``ValueError`` once the lines of the rows before it are out."""
+    if not isinstance(rows, _PlanValues):
+        return _row_lines(rows)
+    if all_plain(rows.mapping.codes):
+        return chain.from_iterable(_column_lines(rows.mapping))
+    return (r.stored() for r in rows)
+
+
+def _row_lines(rows: Collection[PlanRow]) -> Iterator[str]:
+    """``stored_lines``, row by row."""
     if not all_plain(_codes(rows)):
         yield from (r.stored() for r in rows)
-        return
+    else:
+        yield from _field_lines(plan_fields(rows))
+
+
+def _field_lines(rows: Iterable[PlanFields]) -> Iterator[str]:
+    """``stored_lines`` of rows with plain codes, row by row."""
     places: dict[tuple[str, str], str] = {}
     badges: dict[tuple[str, ...], str] = {}
-    for code, department_id, office, conflicts, recent in plan_fields(rows):
+    for code, department_id, office, conflicts, recent in rows:
         place = places.get((department_id, office))
         if place is None:
-            place = places[department_id, office] = _canonical_text([department_id, office])[1:-1]
+            place = places[department_id, office] = _place_text(department_id, office)
         barred = badges.get(conflicts)
         if barred is None:
             barred = badges[conflicts] = _canonical_text(list(conflicts))
@@ -81,6 +98,41 @@ def stored_lines(rows: Collection[PlanRow]) -> Iterator[str]:
         if inspected is None:
             inspected = badges[recent] = _canonical_text(list(recent))
         yield f'["{code}",{place},{barred},{inspected}]'
+
+
+def _column_lines(rows: PlanRows) -> Iterator[Iterable[str]]:
+    """The lines of ``stored_lines`` of ``rows`` (plain codes), ``STORED_BATCH`` rows at a time: each row
+    without badges is its code and the line's end written once per (department, office) pair, joined in one
+    list comprehension; the few rows with badges are then written alone."""
+    codes, conflicts, recent = rows.codes, rows.conflicts, rows.recent
+    departments, offices = rows.departments.values, rows.offices.values
+    width = len(offices)
+    barring = sorted(at for at in map(rows._at, conflicts.keys() | recent.keys()) if at >= 0)
+    places: dict[int, str] = {}
+    ends: dict[int, str] = {}
+    for start in range(0, len(codes), STORED_BATCH):
+        stop = start + STORED_BATCH
+        try:
+            pairs = rows.pair_numbers(start, stop)
+            for pair in set(pairs).difference(ends):
+                place = places[pair] = _place_text(departments[pair // width], offices[pair % width])
+                ends[pair] = f'",{place},[],[]]'
+            batch = zip(codes[start:stop], map(ends.__getitem__, pairs), strict=True)
+            lines = [f'["{code}{end}' for code, end in batch]
+            for at in barring[bisect_left(barring, start) : bisect_left(barring, stop)]:
+                code = codes[at]
+                barred = _canonical_text(list(conflicts.get(code, ())))
+                inspected = _canonical_text(list(recent.get(code, ())))
+                lines[at - start] = f'["{code}",{places[pairs[at - start]]},{barred},{inspected}]'
+        except ValueError:  # a lone surrogate: row by row, which yields the lines before it and raises
+            yield _field_lines(islice(rows.fields(), start, None))
+            return
+        yield lines
+
+
+def _place_text(department_id: str, office: str) -> str:
+    """The canonical text of ``[department_id, office]`` without its brackets."""
+    return _canonical_text([department_id, office])[1:-1]
 
 
 def _canonical_text(value: object) -> str:
@@ -210,6 +262,16 @@ class PlanRows(Mapping[str, PlanRow]):
         recent = map(self.recent.get, codes, none) if self.recent else none
         # strict=False: the badge columns may be endless (repeat), the codes end it
         return zip(codes, self.departments, self.offices, conflicts, recent, strict=False)
+
+    def pair_numbers(self, start: int = 0, stop: int | None = None) -> list[int]:
+        """For each row from ``start`` to ``stop`` (slice bounds), the number of its (department, office)
+        pair: department index × ``len(offices.values)`` + office index, computed in C."""
+        departments, offices = self.departments.indices, self.offices.indices
+        at = slice(start, stop)
+        numbers = np.frombuffer(departments, dtype=departments.typecode)[at].astype(np.uint64)
+        numbers *= len(self.offices.values)
+        numbers += np.frombuffer(offices, dtype=offices.typecode)[at]
+        return cast(list[int], numbers.tolist())
 
     def places(self) -> Iterator[tuple[str, str, str]]:
         """Every row's code, department and office, in ascending order of codes."""
