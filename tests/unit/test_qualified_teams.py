@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import random
+from collections import Counter
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dualdraw.domain.draw.policy_teams import PlannedObject
+from dualdraw.domain.draw.object_plan import PlanRow, PlanRows
+from dualdraw.domain.draw.policy_teams import PlannedObject, Shortage
 from dualdraw.domain.draw.qualified_teams import (
     Certificate,
     QualifiedPoolMember,
     QualifiedTeamRules,
     certificate_for,
+    plan_staffing_shortages,
     qualified_substitution_pool,
     qualified_teams_for_plan,
     refuse_unstaffable,
@@ -152,6 +156,102 @@ def test_what_no_seed_can_staff_is_refused_before_the_entropy() -> None:
     assert {(s.credit_code, s.department_id, s.constraint) for s in coop} == {
         (f"O0{n}", "health", "not qualified") for n in range(3)
     }
+
+
+def test_the_plans_staffing_check_judges_each_office_and_each_barred_object() -> None:
+    pool = [QualifiedPoolMember(f"V{n}", "city", "A", VALID) for n in range(3)]
+    pool.append(QualifiedPoolMember("V3", "city", "B", VALID, recent=frozenset({"O3"})))
+    plan = PlanRows.of(PlanRow(f"O{n}", "city", office) for n, office in enumerate("ABAB"))
+    assert isinstance(plan, PlanRows)
+    objects = [PlannedObject(code, d, office) for code, d, office, _, _ in plan.values()]
+    assert plan_staffing_shortages(plan, pool, rules()) == []
+    across = plan_staffing_shortages(plan, pool, rules(cross_office=True))
+    assert [s.credit_code for s in across] == ["O0", "O2"]  # the office A objects: only V3 is free
+    assert across == staffing_shortages(objects, pool, rules(cross_office=True))
+    barred = plan_staffing_shortages(plan, pool, rules(team_size=4))
+    assert [s.credit_code for s in barred] == ["O3"]  # V3 inspected O3 lately
+    assert barred == staffing_shortages(objects, pool, rules(team_size=4))
+
+
+def generated_staffing(
+    rnd: random.Random, cross_office: bool
+) -> tuple[PlanRows, list[QualifiedPoolMember], QualifiedTeamRules]:
+    """A plan over three departments and their offices, the rows of the objects somebody is barred from
+    carrying those badges (as a draw's plan does), a small pool with a few members barred from objects
+    (at times from a code outside the plan), and rules of two or three members, at times with a
+    cooperating department."""
+    departments = ["city", "east", "高新"]
+    offices = {d: [f"{d}-{k}" for k in range(rnd.randint(1, 3))] for d in departments}
+    codes = sorted(f"C{n:04d}" for n in rnd.sample(range(10_000), rnd.randint(1, 60)))
+    places = [(d, rnd.choice(offices[d])) for d in rnd.choices(departments, k=len(codes))]
+    pool = []
+    for d in departments:
+        for k in range(rnd.randint(2, 7)):
+            barred = rnd.sample([*codes, "ELSEWHERE"], min(len(codes), 3)) if rnd.random() < 0.15 else []
+            pool.append(
+                QualifiedPoolMember(
+                    f"{d}-{k}",
+                    d,
+                    rnd.choice(offices[d]),
+                    rnd.choice([VALID] * 5 + [EXPIRED, FIRE, None]),
+                    frozenset(barred[:2]),
+                    frozenset(barred[2:]),
+                )
+            )
+    conflicts: dict[str, tuple[str, ...]] = {}
+    recent: dict[str, tuple[str, ...]] = {}
+    for m in pool:
+        for code in m.conflicts:
+            conflicts[code] = (*conflicts.get(code, ()), m.badge_number)
+        for code in m.recent:
+            recent[code] = (*recent.get(code, ()), m.badge_number)
+    plan = PlanRows.of(PlanRow(code, d, office) for code, (d, office) in zip(codes, places, strict=True))
+    assert isinstance(plan, PlanRows)
+    team = {"team_size": rnd.choice([2, 2, 3]), "unqualified_assistant": rnd.random() < 0.3}
+    cooperating = rnd.choice([{}, {}, {}, {"east": "fire_safety"}])
+    return (
+        plan.barring(conflicts, recent),
+        pool,
+        rules(cross_office=cross_office, **team, cooperating_lines=cooperating),
+    )
+
+
+def test_the_plans_staffing_check_names_what_the_object_by_object_check_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import dualdraw.domain.draw.qualified_teams as qualified_teams
+
+    walked = []
+    walk = qualified_teams._walk_shortages
+
+    def counted(*args: object) -> list[Shortage]:
+        walked.append(True)
+        return walk(*args)  # type: ignore[arg-type]  # the arguments it was given
+
+    monkeypatch.setattr(qualified_teams, "_walk_shortages", counted)
+    rnd = random.Random(20260601)
+    seen: Counter[str] = Counter()
+    for n in range(400):
+        cross_office = n % 2 == 1
+        plan, pool, team_rules = generated_staffing(rnd, cross_office)
+        objects = [PlannedObject(code, d, office) for code, d, office, _, _ in plan.values()]
+        expected = staffing_shortages(objects, pool, team_rules)
+        walked.clear()
+        assert plan_staffing_shortages(plan, pool, team_rules) == expected
+        columns_walked = bool(walked)
+        assert plan_staffing_shortages(dict(plan), pool, team_rules) == expected  # not columns: the walk
+        barred = {code for m in pool for code in m.conflicts | m.recent}
+        if not expected:
+            seen["staffed"] += 1
+            if not team_rules.cooperating_lines:
+                assert not columns_walked, "a plan every object of which is staffed was walked"
+                seen["staffed, not walked"] += 1
+        elif {s.credit_code for s in expected} <= barred:
+            seen["short only where somebody is barred"] += 1
+        elif cross_office and not team_rules.cooperating_lines:
+            seen["short where nobody is barred, cross-office"] += 1
+    assert min(seen.values()) >= 10, seen
+    assert len(seen) == 4, seen
 
 
 def test_the_certificate_used_is_the_latest_held_for_the_line() -> None:

@@ -273,6 +273,12 @@ class PlanRows(Mapping[str, PlanRow]):
         numbers += np.frombuffer(offices, dtype=offices.typecode)[at]
         return cast(list[int], numbers.tolist())
 
+    def place_pairs(self) -> set[tuple[str, str]]:
+        """The distinct (department, office) pairs of the rows."""
+        departments, offices = self.departments.values, self.offices.values
+        width = len(offices)
+        return {(departments[n // width], offices[n % width]) for n in set(self.pair_numbers())}
+
     def places(self) -> Iterator[tuple[str, str, str]]:
         """Every row's code, department and office, in ascending order of codes."""
         return zip(self.codes, self.departments, self.offices, strict=True)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dualdraw.domain.canonical_json import canonical_json
-from dualdraw.domain.draw.object_plan import ObjectPlan
+from dualdraw.domain.draw.object_plan import ObjectPlan, PlanRow, PlanRows, plan_places
 from dualdraw.domain.draw.policy_teams import PlannedObject, Shortage, department_seed, policy_team_key
 from dualdraw.domain.draw.ranked_teams import Rankings, ranked_team
 from dualdraw.domain.draw.selection import Selected
@@ -367,8 +367,33 @@ def staffing_shortages(
     """
     _check_rules(rules)
     by_dept = _by_department(pool)
-    total = {d: len(ms) for d, ms in by_dept.items()}
+    return _walk_shortages(objects, by_dept, _StaffingCounts(by_dept, rules), rules)
+
+
+def plan_staffing_shortages(
+    rows: Mapping[str, PlanRow], pool: Iterable[QualifiedPoolMember], rules: QualifiedTeamRules
+) -> list[Shortage]:
+    """``staffing_shortages`` of the plan rows' objects (code, department, office), in the mapping's order.
+
+    From the columns of ``PlanRows``, each distinct place (department, and office when cross-office) is
+    judged once and each object somebody is barred from alone; when all can be staffed the answer is
+    ``[]`` without a loop over the rows, else the rows are walked as ``staffing_shortages`` walks them."""
+    _check_rules(rules)
+    by_dept = _by_department(pool)
     staffed = _StaffingCounts(by_dept, rules)
+    if isinstance(rows, PlanRows) and staffed.can_staff_all(rows):
+        return []
+    return _walk_shortages(plan_places(rows), by_dept, staffed, rules)
+
+
+def _walk_shortages(
+    objects: Iterable[Sequence[str]],
+    by_dept: Mapping[str, Sequence[QualifiedPoolMember]],
+    staffed: _StaffingCounts,
+    rules: QualifiedTeamRules,
+) -> list[Shortage]:
+    """``staffing_shortages`` of ``objects`` with the pool by department and its counts."""
+    total = {d: len(ms) for d, ms in by_dept.items()}
     # Objects of one department and office without conflicts or recent inspections share one answer.
     answers: dict[tuple[str, str], list[Shortage]] = {}
     out: list[Shortage] = []
@@ -409,8 +434,11 @@ class _StaffingCounts:
                 for code in m.conflicts | m.recent:
                     self.barring.setdefault(code, []).append(m)
 
-    def _free(self, dept: str, line: str, office: str, code: str) -> tuple[int, int]:
-        """(qualified for ``line``, not qualified) among ``dept``'s members free for the object."""
+    def _free(
+        self, dept: str, line: str, office: str, barring: Sequence[QualifiedPoolMember]
+    ) -> tuple[int, int]:
+        """(qualified for ``line``, not qualified) among ``dept``'s members free for an object of ``office``
+        that the ``barring`` members may not serve."""
         key = (dept, line, office)
         counts = self._counts.get(key)
         if counts is None:
@@ -419,7 +447,7 @@ class _StaffingCounts:
             held = sum(1 for m in members if m.qualified(line, as_of))
             counts = self._counts[key] = (held, len(members) - held)
         held, not_held = counts
-        for m in self.barring.get(code, ()):
+        for m in barring:
             if m.department_id == dept and not (office and m.office == office):
                 if m.qualified(line, self._rules.as_of):
                     held -= 1
@@ -428,16 +456,36 @@ class _StaffingCounts:
         return held, not_held
 
     def can_staff(self, obj: PlannedObject) -> bool:
+        return self.can_staff_place(obj.department_id, obj.office, self.barring.get(obj.credit_code, ()))
+
+    def can_staff_place(
+        self, department_id: str, office: str, barring: Sequence[QualifiedPoolMember] = ()
+    ) -> bool:
+        """``can_staff`` of an object of ``department_id`` and ``office`` that the ``barring`` members may
+        not serve (none: any object there nobody is barred from)."""
         rules = self._rules
-        if obj.department_id in rules.cooperating_lines:
+        if department_id in rules.cooperating_lines:
             return False  # parts could share members: judged by the walk
-        office = obj.office if rules.cross_office else ""
-        held, not_held = self._free(obj.department_id, rules.speciality, office, obj.credit_code)
+        office = office if rules.cross_office else ""
+        held, not_held = self._free(department_id, rules.speciality, office, barring)
         assistant = 1 if rules.unqualified_assistant else 0
         if held < 1 or held + min(not_held, assistant) < rules.team_size:
             return False
         for dept, line in rules.cooperating_lines.items():
-            if self._free(dept, line, office, obj.credit_code)[0] < rules.cooperating_team_size:
+            if self._free(dept, line, office, barring)[0] < rules.cooperating_team_size:
+                return False
+        return True
+
+    def can_staff_all(self, rows: PlanRows) -> bool:
+        """Whether ``can_staff`` holds for every row's object: judged once per distinct place, and for
+        each object somebody is barred from on its own."""
+        cross_office = self._rules.cross_office
+        places = {(dept, office if cross_office else "") for dept, office in rows.place_pairs()}
+        if not all(self.can_staff_place(dept, office) for dept, office in places):
+            return False
+        for code, barring in self.barring.items():
+            row = rows.get(code)
+            if row is not None and not self.can_staff_place(row.department_id, row.office, barring):
                 return False
         return True
 

@@ -12,7 +12,6 @@ import datetime as dt
 import json
 from collections.abc import Collection, Mapping, Sequence
 from fractions import Fraction
-from operator import itemgetter
 from typing import Any, Protocol
 
 from dualdraw.domain.draw.algorithm import set_digest
@@ -22,11 +21,11 @@ from dualdraw.domain.draw.policy_teams import PoolMember, form_policy_teams, pol
 from dualdraw.domain.draw.qualified_teams import (
     QualifiedPoolMember,
     form_qualified_teams,
+    plan_staffing_shortages,
     pool_members,
     qualified_substitution_pool,
     qualified_team_rules,
     refuse_unstaffable,
-    staffing_shortages,
 )
 from dualdraw.domain.draw.selection import Selected, select_by_strata, select_objects
 from dualdraw.domain.draw.strata import DEFAULT_STRATUM, parse_fraction, stratum_ratios
@@ -38,7 +37,6 @@ PLAIN_DRAW = "dualdraw-draw/1"
 POLICY_DRAW = "dualdraw-draw/2"
 QUALIFIED_DRAW = "dualdraw-draw/3"
 COMMITTED_PLAN_DRAW = "dualdraw-draw/4"
-_PLACE = itemgetter(0, 1, 2)
 POOL_SPECIALITY = "pool"
 """The speciality a plain draw's frozen pool entries are given when read back: they are qualified already."""
 
@@ -357,7 +355,7 @@ class QualifiedDraw(PolicyDraw):
         self, pool_lines: Sequence[str], manifest: Mapping[str, Any], plan: ObjectPlan
     ) -> None:
         pool = [QualifiedPoolMember.from_line(line) for line in pool_lines]
-        refuse_unstaffable(staffing_shortages(plan_places(plan.rows), pool, qualified_team_rules(manifest)))
+        refuse_unstaffable(plan_staffing_shortages(plan.rows, pool, qualified_team_rules(manifest)))
 
 
 class CommittedPlanDraw(QualifiedDraw):
@@ -408,8 +406,7 @@ class CommittedPlanDraw(QualifiedDraw):
         self, pool_lines: Sequence[str], manifest: Mapping[str, Any], plan: ObjectPlan
     ) -> None:
         pool = pool_members(pool_lines, plan)
-        objects = map(_PLACE, plan.rows.values())  # (code, department, office) of every row, at C speed
-        refuse_unstaffable(staffing_shortages(objects, pool, qualified_team_rules(manifest)))
+        refuse_unstaffable(plan_staffing_shortages(plan.rows, pool, qualified_team_rules(manifest)))
 
 
 ALGORITHMS: dict[str, DrawAlgorithm] = {
