@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from fractions import Fraction
+from itertools import pairwise
 
 import pytest
 from hypothesis import given
@@ -22,6 +23,7 @@ from dualdraw.domain.draw.selection import (
     select_objects,
     select_stratified,
     selection_size,
+    strictly_ascending,
 )
 from dualdraw.domain.draw.versions import PLAIN_DRAW as ALGORITHM_VERSION
 
@@ -147,6 +149,11 @@ def test_select_objects_takes_the_lowest_tickets() -> None:
     assert [s.credit_code for s in selected] == ranked[:5]
     assert all(s.stratum == "all" and len(s.ticket_hex) == 64 for s in selected)
     assert [int(s.ticket_hex, 16) for s in selected] == sorted(int(s.ticket_hex, 16) for s in selected)
+
+
+@given(st.lists(st.text(max_size=3), max_size=8))
+def test_strictly_ascending_is_each_greater_than_the_one_before(items: list[str]) -> None:
+    assert strictly_ascending(items) == all(a < b for a, b in pairwise(items))
 
 
 def test_selection_rejects_duplicates() -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from fractions import Fraction
 from typing import Any
 
 from dualdraw.domain import model
-from dualdraw.domain.draw.commitments import EligibleEntries, TextColumn, text_numbering
+from dualdraw.domain.draw.commitments import EligibleEntries, TextColumn
 from dualdraw.domain.draw.coordination import other_level_exclusions, other_levels
 from dualdraw.domain.draw.object_plan import ObjectPlan, PlanRows
 from dualdraw.domain.draw.qualified_teams import QualifiedPoolMember, certificate_for
@@ -142,23 +141,16 @@ def _entries_and_plan(
 ) -> tuple[EligibleEntries, PlanRows]:
     """The eligible entries and plan rows of ``objects`` (ascending by code; their codes list is shared by
     both; stratum and department from the lists alongside, same order), column by column, emptying
-    ``strata`` and ``home``. Risk class and office are numbered once per profile."""
+    ``strata`` and ``home``. Risk class and office are read once per profile."""
     stratum_column, department_column = TextColumn.of(strata), TextColumn.of(home)
     strata.clear()
     home.clear()
-    risk_classes, offices = text_numbering(), text_numbering()
-    numbers: dict[int, tuple[int, int]] = {}  # a profile's (by identity) risk class and office numbers
-    risk_class_at, office_at = array("I"), array("I")
-    add_risk_class, add_office = risk_class_at.append, office_at.append
-    for profile in objects.profiles:
-        pair = numbers.get(id(profile))
-        if pair is None:
-            pair = numbers[id(profile)] = (risk_classes[profile.risk_class.value], offices[profile.office])
-        add_risk_class(pair[0])
-        add_office(pair[1])
+    profiles = objects.profiles
+    risk_class_column = TextColumn.by_identity(profiles, lambda profile: profile.risk_class.value)
+    office_column = TextColumn.by_identity(profiles, lambda profile: profile.office)
     codes = objects.codes
-    entries = EligibleEntries(codes, stratum_column, TextColumn(risk_classes, risk_class_at))
-    return entries, PlanRows(codes, department_column, TextColumn(offices, office_at))
+    entries = EligibleEntries(codes, stratum_column, risk_class_column)
+    return entries, PlanRows(codes, department_column, office_column)
 
 
 def _among(codes: Iterable[str], ordered: Sequence[str]) -> Iterator[str]:

@@ -16,7 +16,7 @@ import hashlib
 import re
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from itertools import compress, count, islice
 from typing import Any, NamedTuple, TypeVar, cast, overload
@@ -46,6 +46,7 @@ class EligibleEntry(NamedTuple):
 
 
 _Row = TypeVar("_Row", bound=tuple[Any, ...])
+_Item = TypeVar("_Item")
 
 
 def tuples_of(kind: type[_Row], columns: Iterable[tuple[Any, ...]]) -> Iterator[_Row]:
@@ -83,6 +84,28 @@ class TextColumn(Sequence[str]):
         texts = texts if isinstance(texts, list) else list(texts)
         numbering = dict(zip(dict.fromkeys(texts), count()))
         return cls(numbering, map(numbering.__getitem__, texts))
+
+    @classmethod
+    def by_identity(cls, items: Sequence[_Item], text_of: Callable[[_Item], str]) -> TextColumn:
+        """``text_of(item)`` of each of ``items``, in order, with ``text_of`` called once per distinct item
+        (by identity: items shared by many entries, such as a draw's object profiles, stay alive in
+        ``items`` throughout). Texts are numbered in order of first occurrence; nothing per entry runs
+        Python code."""
+        distinct = dict(zip(map(id, items), items, strict=True))  # first occurrence kept in order
+        numbers = text_numbering()
+        number_of = {key: numbers[text_of(item)] for key, item in distinct.items()}
+        return cls(numbers, map(number_of.__getitem__, map(id, items)))
+
+    @classmethod
+    def joined(cls, columns: Sequence[TextColumn]) -> TextColumn:
+        """The texts of ``columns``, one after the other, as one column (numbered anew)."""
+        numbers = text_numbering()
+        tables = [[numbers[text] for text in column.values] for column in columns]
+        typecode = _typecode(len(numbers))
+        indices = array(typecode)
+        for column, table in zip(columns, tables, strict=True):
+            indices.extend(array(typecode, map(table.__getitem__, column.indices)))
+        return cls(numbers, indices)
 
     def __len__(self) -> int:
         return len(self.indices)

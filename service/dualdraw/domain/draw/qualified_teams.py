@@ -527,7 +527,7 @@ def planned_objects(
     rows = (plan or ObjectPlan.from_manifest(manifest)).rows
     if codes is None:
         return [PlannedObject(r.code, r.department_id, r.office) for r in rows.values()]
-    return [PlannedObject(c, rows[c].department_id, rows[c].office) for c in codes]
+    return [PlannedObject(c, (row := rows[c]).department_id, row.office) for c in codes]  # one lookup each
 
 
 def pool_members(pool_lines: Sequence[str], plan: ObjectPlan | None) -> list[QualifiedPoolMember]:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import operator
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from itertools import pairwise
+from itertools import islice
 
 from dualdraw.domain.draw.strata import DEFAULT_STRATUM
 
@@ -68,6 +69,11 @@ class Selected:
     stratum: str
 
 
+def strictly_ascending(items: Sequence[str]) -> bool:
+    """Whether each of ``items`` is greater than the one before (so no two are equal): one C-level pass."""
+    return all(map(operator.lt, items, islice(items, 1, None)))
+
+
 def _ticket_keys(seed: bytes, eligible_codes: Iterable[str], stratum: str) -> list[bytes]:
     """``ticket digest ‖ ASCII(code)`` per code: as bytes these sort exactly like ``(ticket, code)``.
 
@@ -77,7 +83,7 @@ def _ticket_keys(seed: bytes, eligible_codes: Iterable[str], stratum: str) -> li
     _check_seed(seed)
     prefix = seed + b"obj\x00" + _stratum_bytes(stratum) + b"\x00"
     texts = list(eligible_codes)
-    if not all(a < b for a, b in pairwise(texts)) and len(set(texts)) != len(texts):
+    if not strictly_ascending(texts) and len(set(texts)) != len(texts):
         dupes = sorted(c for c, n in Counter(texts).items() if n > 1)
         raise ValueError(f"duplicate credit codes in the eligible set: {', '.join(dupes[:5])}")
     sha256 = hashlib.sha256
