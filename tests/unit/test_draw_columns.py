@@ -35,7 +35,7 @@ from dualdraw.domain.draw.object_plan import (
 from dualdraw.domain.draw.qualified_teams import QualifiedPoolMember
 from dualdraw.domain.draw.strata import codes_by_stratum, manifest_strata
 from dualdraw.domain.policy import Raise
-from dualdraw.service_layer import draw_policy
+from dualdraw.service_layer import draw_commit, draw_policy
 from dualdraw.service_layer.draw_commit import object_plan
 
 TEXTS = st.sampled_from(["A", "B", "C", "D", "高", "a\tb", "x\\y", 'q"'])
@@ -94,6 +94,30 @@ def test_a_text_column_is_the_list_of_its_texts(texts: list[str], data: st.DataO
     items = [str(n) for n in range(len(texts))]
     for text in [*set(texts), "absent"]:
         assert column.where(text, items) == [n for n, t in zip(items, texts, strict=True) if t == text]
+
+
+class _Profile:
+    """An item shared by identity, with a text read from it (counted)."""
+
+    reads = 0
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def read(self) -> str:
+        _Profile.reads += 1
+        return self.text
+
+
+@given(st.lists(TEXTS, max_size=6), st.lists(st.integers(0, 5)))
+def test_a_column_by_identity_reads_each_shared_item_once(texts: list[str], picks: list[int]) -> None:
+    shared = [_Profile(t) for t in texts]  # two items may hold equal texts: still two items
+    items = [shared[p % len(shared)] for p in picks] if shared else []
+    _Profile.reads = 0
+    column = TextColumn.by_identity(items, _Profile.read)
+    assert list(column) == [i.text for i in items]
+    assert column.values == TextColumn.of([i.text for i in items]).values  # numbered by first occurrence
+    assert _Profile.reads == len({id(i) for i in items})
 
 
 @pytest.mark.parametrize(("distinct", "typecode"), [(256, "B"), (257, "H"), (65_537, "I")])
@@ -298,3 +322,10 @@ def test_the_policy_inputs_hold_columns() -> None:
     hints = draw_policy.PolicyInputs.__annotations__
     assert hints["entries"] == "EligibleEntries"
     assert hints["plan"] == "PlanRows"
+
+
+def test_the_kept_flags_are_the_codes_not_excluded_and_must_count_the_eligible() -> None:
+    codes = ["a", "b", "c", "d"]
+    assert draw_commit._kept(codes, {"b", "d"}, ["a", "c"]) == [True, False, True, False]
+    with pytest.raises(AssertionError, match="3 eligible codes, but 2"):
+        draw_commit._kept(codes, {"b", "d"}, ["a", "c", "d"])  # an eligible code that was excluded

@@ -7,14 +7,12 @@ and the declared entropy source — and logs it, before any entropy exists. A ta
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import secrets
 import uuid
-from array import array
-from bisect import bisect_left
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 from typing import Any
 
 from dualdraw.domain import model
@@ -27,7 +25,6 @@ from dualdraw.domain.draw.commitments import (
     exclusions_digest,
     exclusions_root,
     pool_root,
-    text_numbering,
 )
 from dualdraw.domain.draw.entropy import (
     LOCAL_SECRET,
@@ -39,6 +36,7 @@ from dualdraw.domain.draw.entropy import (
 )
 from dualdraw.domain.draw.object_plan import ObjectPlan, PlanRows, RaisedRow
 from dualdraw.domain.draw.qualified_teams import QualifiedPoolMember
+from dualdraw.domain.draw.selection import strictly_ascending
 from dualdraw.domain.draw.strata import manifest_strata
 from dualdraw.domain.draw.teams import inspector_pool_digest
 from dualdraw.domain.draw.versions import algorithm_for_new_draw
@@ -66,29 +64,20 @@ from dualdraw.service_layer.ports import Committer, DrawRecord, ExclusionMatcher
 from dualdraw.service_layer.rule_preview import department_path
 
 
-def _kept(codes: Sequence[str], kept: Sequence[str]) -> list[bool]:
-    """For each of ``codes`` (ascending), whether it is in ``kept`` (ascending, a subset of ``codes``): one
-    merge over both, where a set of a million codes would be one more structure at the draw's peak."""
-    flags = [False] * len(codes)
-    at = 0
-    for code in kept:
-        at = bisect_left(codes, code, at)
-        flags[at] = True
+def _kept(codes: Sequence[str], excluded: set[str], eligible: Sequence[str]) -> list[bool]:
+    """For each of ``codes``, whether it is eligible: not ``excluded`` (the eligible set is the in-scope
+    codes less every excluded one, which ``eligible``'s length confirms). One C-level pass; a set of a
+    million eligible codes would be one more structure at the draw's peak."""
+    flags = list(map(operator.not_, map(excluded.__contains__, codes)))
+    if sum(flags) != len(eligible):
+        raise AssertionError(f"{len(eligible)} eligible codes, but {sum(flags)} in scope and not excluded")
     return flags
 
 
 def _risk_classes(objects: model.DrawObjects) -> TextColumn:
-    """Each object's risk class, as a column (numbered once per profile: an enum's ``.value`` is slow at a
+    """Each object's risk class, as a column (read once per profile: an enum's ``.value`` is slow at a
     million objects)."""
-    numbers = text_numbering()
-    of_profile: dict[int, int] = {}  # a profile's (by identity) risk class number
-    column = array("B")
-    for profile in objects.profiles:
-        number = of_profile.get(id(profile))
-        if number is None:
-            number = of_profile[id(profile)] = numbers[profile.risk_class.value]
-        column.append(number)
-    return TextColumn(numbers, column)
+    return TextColumn.by_identity(objects.profiles, lambda profile: profile.risk_class.value)
 
 
 def object_plan(rows: PlanRows, pool: Sequence[QualifiedPoolMember], raises: Sequence[Raise]) -> ObjectPlan:
@@ -258,7 +247,7 @@ def commit_in(
     )
     salt_key = secrets.token_bytes(32)
     codes = list(objects.codes)  # the policy stage empties the objects' own columns
-    ascending = all(a < b for a, b in pairwise(codes))
+    ascending = strictly_ascending(codes)
     # An eligible entry's stratum is its risk class unless a raise moves it: the leaves of every in-scope
     # object are hashed while the rules worker evaluates them (in the committer's worker, or a step per
     # shard here); the eligible set's root then only picks the eligible ones (when nothing was raised).
@@ -301,7 +290,7 @@ def commit_in(
     plan = object_plan(prepared.plan, prepared.pool, raises)
     # The eligible set's root and the plan's are hashed beside the rest of the manifest (in the
     # committer's worker, if any); a draw refused meanwhile just drops them.
-    roots = hashing.roots(_kept(codes, eligible) if ascending and not raises else None, plan)
+    roots = hashing.roots(_kept(codes, excluded, eligible) if ascending and not raises else None, plan)
     del codes
     left_out = prepared.left_out
     strata = manifest_strata(entries, prepared.ratios)

@@ -96,17 +96,6 @@ class TextColumn(Sequence[str]):
         number_of = {key: numbers[text_of(item)] for key, item in distinct.items()}
         return cls(numbers, map(number_of.__getitem__, map(id, items)))
 
-    @classmethod
-    def joined(cls, columns: Sequence[TextColumn]) -> TextColumn:
-        """The texts of ``columns``, one after the other, as one column (numbered anew)."""
-        numbers = text_numbering()
-        tables = [[numbers[text] for text in column.values] for column in columns]
-        typecode = _typecode(len(numbers))
-        indices = array(typecode)
-        for column, table in zip(columns, tables, strict=True):
-            indices.extend(array(typecode, map(table.__getitem__, column.indices)))
-        return cls(numbers, indices)
-
     def __len__(self) -> int:
         return len(self.indices)
 
