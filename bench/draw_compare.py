@@ -6,16 +6,19 @@ once into ``URL`` (a SQLite file, or a PostgreSQL database made afresh) and crea
 a copy of it (a copied SQLite file; on PostgreSQL a database made from the prepared one as its template),
 so every run sees the same contents, and prints one JSON line: the stages' seconds (the draw's progress
 hook) and this process's CPU seconds in each (steadier than the wall clock on a shared machine), the
-draw's total, the rules worker's CPU seconds, the eligible and selected counts, and the peak resident
-memory of this process (also as it was at the end of each stage) and of its children (the rules
-worker). Run it with ``PYTHONPATH`` naming another tree's ``service`` to measure that tree's draw on the
+draw's total, the CPU seconds of the draw (``draw_cpu_s``), of its rules and commitment workers
+(``workers_cpu_s``) and of the PostgreSQL server meanwhile (``postgres_cpu_s``, ``bench.cpu``), the eligible
+and selected counts, and the peak resident memory of this process (also as it was at the end of each
+stage) and of its children (the workers). Run it with ``PYTHONPATH`` naming another tree's ``service`` to measure that tree's draw on the
 same database, alternating with this one's.
 
 ``python -m bench.draw_compare api --database-url URL`` draws the same copy through the gRPC API instead:
 a ``dualdraw serve`` subprocess (its draw process does the draw), the call timed by the client, the draw
 process's peak resident memory (``VmHWM``, with its rules worker's apart) and the server's own stage log
 (``StageLog`` lines on its stderr, kept in ``--server-log``); on PostgreSQL the one-query SQL draw of
-``bench.sql_floor`` is then timed on the same copy and ``draw_to_sql_floor`` reported. Three seconds into
+``bench.sql_floor`` is then timed on the same copy and ``draw_to_sql_floor`` reported, with the CPU
+seconds of each: the server's process tree and PostgreSQL's during the draw (``draw_server_cpu_s``,
+``draw_postgres_cpu_s``), PostgreSQL's during the query (``sql_floor_postgres_cpu_s``). Three seconds into
 the draw another caller creates a task: ``write_during_draw`` says whether that write went through and
 ``write_during_draw_s`` how long it took (on SQLite a writer waits at most its 30 s busy timeout).
 """
@@ -38,6 +41,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from bench.cpu import postgres_cpu_s, tree_cpu_s
 from bench.generate import AS_OF, ITEM, PROVINCE, directory
 from bench.run import CALLER, RATIO, RULES, _children_peak_rss_mb, _free_port, load_directory, province_task
 from bench.sql_floor import floor_draw
@@ -122,8 +126,9 @@ def draw(database_url: str) -> dict[str, Any]:
 
         with ExclusionEngine() as engine, CommitmentWorker() as committer:
             rule_set = load_rule_set([RULES])
+            postgres_before = postgres_cpu_s()
             start = last[0] = time.perf_counter()
-            last_cpu[0] = time.process_time()
+            started_cpu = last_cpu[0] = time.process_time()
             outcome = run_draw(
                 store.unit_of_work(),
                 engine,
@@ -136,6 +141,8 @@ def draw(database_url: str) -> dict[str, Any]:
                 committer=committer,  # as in the draw process
             )
             total = time.perf_counter() - start
+            draw_cpu = time.process_time() - started_cpu
+            postgres = postgres_cpu_s() - postgres_before
         store.dispose()
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
     finally:
@@ -146,7 +153,11 @@ def draw(database_url: str) -> dict[str, Any]:
         "total_s": round(total, 3),
         "stages_s": stages,
         "stages_cpu_s": cpu,
-        "rules_worker_cpu_s": round(children.ru_utime + children.ru_stime, 3),
+        "draw_cpu_s": round(draw_cpu, 3),
+        "workers_cpu_s": round(children.ru_utime + children.ru_stime, 3),  # rules and commitment workers
+        "postgres_cpu_s": round(postgres, 3)
+        if make_url(database_url).get_backend_name() != "sqlite"
+        else None,
         "in_scope": outcome.draw.in_scope_count,
         "eligible": outcome.draw.eligible_count,
         "selected": outcome.draw.selected_count,
@@ -225,18 +236,23 @@ def api(database_url: str, server_log: str) -> dict[str, Any]:
             )
             time.sleep(2)  # the draw process and its rules worker have started
             writer = threading.Thread(target=_write_meanwhile, args=(target, result))
+            server_before, postgres_before = tree_cpu_s(server.pid), postgres_cpu_s()
             start = time.perf_counter()
             writer.start()
             drawn = client.draw(task.id, as_of=AS_OF)
             result["draw_s"] = round(time.perf_counter() - start, 3)
+            result["draw_server_cpu_s"] = round(tree_cpu_s(server.pid) - server_before, 3)
+            result["draw_postgres_cpu_s"] = round(postgres_cpu_s() - postgres_before, 3)
             writer.join()
             result["eligible"] = drawn.eligible_count
             result["selected"] = drawn.selected_count
         result["children_peak_rss_mb"] = _children_peak_rss_mb(server.pid)
         if result["database"] == "postgresql":
+            postgres_before = postgres_cpu_s()
             floor = floor_draw(
                 copy_url, department=PROVINCE, as_of=AS_OF, line=ITEM.business_line, ratio=RATIO
             )
+            result["sql_floor_postgres_cpu_s"] = round(postgres_cpu_s() - postgres_before, 3)
             result["sql_floor_s"] = round(floor.seconds, 3)
             result["sql_floor_same_eligible"] = floor.eligible == drawn.eligible_count
             result["draw_to_sql_floor"] = round(result["draw_s"] / floor.seconds, 2)

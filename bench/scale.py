@@ -35,6 +35,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from bench.cpu import tree_cpu_s
 from bench.generate import AS_OF, ITEM, PROVINCE, DirectoryEntry, directory_entries
 from bench.run import (
     RATIO,
@@ -47,7 +48,6 @@ from bench.run import (
     fresh_database,
     timed,
 )
-from dualdraw.adapters.worker_process import child_pids
 from dualdraw_client.decimals import decimal_pb
 
 STAGE_TIMEOUT_S = 6 * 3600.0
@@ -195,21 +195,6 @@ class StageAccount:
         self._load[self._phase] = round(os.getloadavg()[0], 2)
         self._phase, self._mark = phase, now
         self._memory.phase = phase
-
-
-def tree_cpu_s(pid: int) -> float:
-    """CPU seconds (user and system) of ``pid`` and its live descendants, each with the children it has
-    waited for: a process's time moves into its parent's when it is reaped, so the sum keeps it."""
-    ticks, pending = 0, [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError):
-            continue  # a process that ended between listing and reading
-        ticks += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
-        pending.extend(child_pids(current))
-    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _run_with_peak(command: list[str]) -> tuple[str, int]:

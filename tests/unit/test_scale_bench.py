@@ -10,8 +10,9 @@ from collections.abc import Iterator
 
 import bench.scale
 import pytest
+from bench.cpu import tree_cpu_s
 from bench.generate import directory, directory_entries
-from bench.scale import _parts, tree_cpu_s
+from bench.scale import _parts
 
 
 def test_the_streamed_directory_equals_the_whole_one_in_order() -> None:
