@@ -7,10 +7,11 @@ a copy of it (a copied SQLite file; on PostgreSQL a database made from the prepa
 so every run sees the same contents, and prints one JSON line: the stages' seconds (the draw's progress
 hook) and this process's CPU seconds in each (steadier than the wall clock on a shared machine), the
 draw's total, the CPU seconds of the draw (``draw_cpu_s``), of its rules and commitment workers
-(``workers_cpu_s``) and of the PostgreSQL server meanwhile (``postgres_cpu_s``, ``bench.cpu``), the eligible
-and selected counts, and the peak resident memory of this process (also as it was at the end of each
-stage) and of its children (the workers). Run it with ``PYTHONPATH`` naming another tree's ``service`` to measure that tree's draw on the
-same database, alternating with this one's.
+(``workers_cpu_s``, and each one's in ``worker_cpu_s``) and of the PostgreSQL server meanwhile
+(``postgres_cpu_s``, ``bench.cpu``), the eligible and selected counts, and the peak resident memory of this
+process (also as it was at the end of each stage) and of its children (the workers). Run it with
+``PYTHONPATH`` naming another tree's ``service`` to measure that tree's draw on the same database,
+alternating with this one's.
 
 ``python -m bench.draw_compare api --database-url URL`` draws the same copy through the gRPC API instead:
 a ``dualdraw serve`` subprocess (its draw process does the draw), the call timed by the client, the draw
@@ -143,6 +144,10 @@ def draw(database_url: str) -> dict[str, Any]:
             total = time.perf_counter() - start
             draw_cpu = time.process_time() - started_cpu
             postgres = postgres_cpu_s() - postgres_before
+            workers = {  # read while they run: once ended, their time is only in the children's sum
+                "rules": tree_cpu_s(engine.worker_pid) if engine.worker_pid else None,
+                "commitment": tree_cpu_s(committer.worker_pid) if committer.worker_pid else None,
+            }
         store.dispose()
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
     finally:
@@ -155,6 +160,7 @@ def draw(database_url: str) -> dict[str, Any]:
         "stages_cpu_s": cpu,
         "draw_cpu_s": round(draw_cpu, 3),
         "workers_cpu_s": round(children.ru_utime + children.ru_stime, 3),  # rules and commitment workers
+        "worker_cpu_s": workers,  # each one's, from its start (the rules worker's warm-up included)
         "postgres_cpu_s": round(postgres, 3)
         if make_url(database_url).get_backend_name() != "sqlite"
         else None,
