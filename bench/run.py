@@ -19,7 +19,10 @@ Two measurements, both on a fresh database per size:
   ``draw_to_sql_floor`` reported, with a check that both found the same number of eligible objects; then
   the least work any Python implementation of the specified draw must do on the same database
   (``bench.python_floor``: fetch the in-scope rows, the SHA-256 calls the commitments and tickets
-  require) and its ratios to the SQL floor and to dualdraw's draw;
+  require) and its ratios to the SQL floor and to dualdraw's draw; and the CPU seconds of both draws
+  (``bench.cpu``): the server's process tree and PostgreSQL's during dualdraw's (the readers' calls
+  included), PostgreSQL's during the query, and ``draw_cpu_bound_to_sql_floor``, the least ratio that
+  work allows on this machine's cores (its CPU seconds over the cores, over the query's seconds);
   ``DUALDRAW_DRAW_PROCESS=off`` in the environment measures draws in the server process. API runs are
   repeated ``--repeat`` times on fresh databases and their medians printed.
 Results are printed and written to ``bench/results/<timestamp>.json``. Timings use ``time.perf_counter``;
@@ -48,6 +51,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from bench.cpu import postgres_cpu_s, tree_cpu_s
 from bench.generate import AS_OF, ITEM, PROVINCE, Directory, directory
 from bench.import_stages import import_stages
 from bench.python_floor import python_floor
@@ -501,7 +505,9 @@ def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
             for reader in readers:
                 reader.start()
             memory.phase = "draw"
+            server_cpu, postgres_cpu = tree_cpu_s(server.pid), postgres_cpu_s()
             seconds, draw = timed(lambda: client.draw(task.id, as_of=AS_OF))
+            server_cpu, postgres_cpu = tree_cpu_s(server.pid) - server_cpu, postgres_cpu_s() - postgres_cpu
             memory.phase = "export"
             stop.set()
             for reader in readers:
@@ -509,9 +515,17 @@ def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
             result["draw_s"] = seconds
             result["selected"] = draw.selected_count
             result.update(_verify_offline(client, draw.id))
+            result["draw_server_cpu_s"] = round(server_cpu, 2)
+            result["draw_postgres_cpu_s"] = round(postgres_cpu, 2)
             if make_url(url).get_backend_name() == "postgresql":  # the same draw as one SQL query
+                floor_cpu = postgres_cpu_s()
                 floor = floor_draw(
                     url, department=PROVINCE, as_of=AS_OF, line=ITEM.business_line, ratio=RATIO
+                )
+                result["sql_floor_postgres_cpu_s"] = round(postgres_cpu_s() - floor_cpu, 2)
+                cores = os.cpu_count() or 1
+                result["draw_cpu_bound_to_sql_floor"] = round(
+                    (server_cpu + postgres_cpu) / cores / floor.seconds, 2
                 )
                 result["sql_floor_s"] = floor.seconds
                 result["sql_floor_same_eligible"] = floor.eligible == draw.eligible_count
