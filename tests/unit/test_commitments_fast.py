@@ -37,7 +37,7 @@ from dualdraw.domain.draw.commitments import (
     salted_leaf_hashes,
     set_root,
 )
-from dualdraw.domain.draw.selection import lowest, rank_objects, select_objects
+from dualdraw.domain.draw.selection import lowest, lowest_tickets, object_ticket, rank_objects, select_objects
 from dualdraw.service_layer.draw_progress import cycle_collection_paused
 
 SALT_KEY = bytes(range(32))
@@ -238,6 +238,38 @@ def test_lowest_keys_are_exact_when_few_fall_below_the_bound() -> None:
     high = [b"\xff" + rng.randbytes(31) for _ in range(2000)]  # not SHA-256 like: the heap takes over
     low = [bytes(8) + rng.randbytes(24) for _ in range(10)]
     assert lowest(high + low, 100) == heapq.nsmallest(100, high + low)
+
+
+@pytest.mark.parametrize(
+    ("size", "count"), [(0, 0), (1, 1), (5, 0), (10, 3), (10, 10), (1000, 50), (5000, 4999)]
+)
+def test_lowest_tickets_equal_the_heap_selection(size: int, count: int) -> None:
+    rng = random.Random(size * 11 + count)
+    codes = [f"91{n:016d}" for n in range(size)]
+    digests = rng.randbytes(32 * size)
+    keys = [digests[32 * n : 32 * n + 32] + code.encode() for n, code in enumerate(codes)]
+    assert lowest_tickets(digests, codes, count) == heapq.nsmallest(count, keys)
+
+
+def test_lowest_tickets_are_exact_when_few_fall_below_the_bound() -> None:
+    rng = random.Random(5)
+    digests = [b"\xff" + rng.randbytes(31) for _ in range(2000)] + [
+        bytes(8) + rng.randbytes(24) for _ in range(10)
+    ]
+    codes = [f"91{n:016d}" for n in range(len(digests))]
+    keys = [digest + code.encode() for digest, code in zip(digests, codes, strict=True)]
+    assert lowest_tickets(b"".join(digests), codes, 100) == heapq.nsmallest(100, keys)
+    with pytest.raises(ValueError, match="digests"):
+        lowest_tickets(b"".join(digests), codes[1:], 100)
+
+
+def test_selected_tickets_are_the_defined_tickets() -> None:
+    seed = bytes(range(32))
+    codes = [f"91{n:016d}" for n in range(3000)]
+    expected = sorted((object_ticket(seed, "B", code), code) for code in codes)[:150]
+    chosen = select_objects(seed, codes, Fraction(1, 20), "B")
+    assert [(int(s.ticket_hex, 16), s.credit_code) for s in chosen] == expected
+    assert [s.credit_code for s in rank_objects(seed, codes, "B")[:150]] == [code for _, code in expected]
 
 
 @pytest.mark.parametrize("codes", [["9111", ""], ["9111", "91码"]])

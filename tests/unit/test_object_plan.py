@@ -130,6 +130,36 @@ def test_plan_leaf_hashes_are_the_canonical_leaves(codes: str) -> None:
         plan_leaf_hashes([PlanRow("O1", "d", "\ud800")], key)
 
 
+@pytest.mark.parametrize("count", [0, 1, 2, 300, 1001])
+def test_plan_leaf_hashes_from_columns_are_the_canonical_leaves(
+    count: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The columns' path (``sha256_batch``, a piece per distinct place and per barring row) against the
+    canonical leaves, with escaped places, non-ASCII badges and rows barring badges at both ends."""
+    import dualdraw.domain.draw.object_plan as object_plan
+
+    key = bytes(range(32))
+    rows, columns = generated_plan(count, extra_offices=("\ud800",))  # a value no row uses is never hashed
+    expected = [
+        hashlib.sha256(b"\x00" + canonical_json(plan_leaf(r, plan_salt(key, r.code)))).digest() for r in rows
+    ]
+    assert plan_leaf_hashes(rows, key) == expected  # row by row
+
+    def row_by_row(*_args: object) -> None:
+        raise AssertionError("the columns' leaves were hashed row by row")
+
+    monkeypatch.setattr(object_plan, "iter_plan_leaf_hashes", row_by_row)
+    assert plan_leaf_hashes(columns.values(), key) == expected
+
+
+def test_plan_leaf_hashes_from_columns_refuse_a_lone_surrogate_in_a_place() -> None:
+    rows, _ = generated_plan(20)
+    columns = ObjectPlan.of([*rows[:5], rows[5]._replace(department_id="\udc00"), *rows[6:]]).rows
+    assert isinstance(columns, PlanRows)
+    with pytest.raises(ValueError, match="surrogate"):
+        plan_leaf_hashes(columns.values(), bytes(32))
+
+
 def test_bars_list_for_each_badge_the_objects_that_name_it() -> None:
     plan = ObjectPlan.of(
         [PlanRow("O1", "d", "", ("A", "B"), ()), PlanRow("O2", "d", "", ("A",), ("B",))],

@@ -44,7 +44,7 @@ from dualdraw.domain.draw.object_plan import (
     ObjectPlan,
     PlanRows,
     commitments_of,
-    iter_plan_leaf_hashes,
+    packed_plan_leaf_hashes,
     plan_commitments,
 )
 from dualdraw.service_layer.commitment_hashing import HashedInPlace, once
@@ -304,7 +304,7 @@ def serve(conn: Connection) -> None:
             if op == "leaves":
                 _, salt_key, classes, count = request
                 received = [0]
-                leaf_set = LeafSet(_entries(conn, classes, received), salt_key)
+                leaf_set = LeafSet.of_pieces(_entries(conn, classes, received), salt_key)
                 packed, order = leaf_set.packed()
                 del leaf_set
                 if received[0] != count:
@@ -314,8 +314,8 @@ def serve(conn: Connection) -> None:
             elif op == "plan":
                 _, salt_key, departments, offices, conflicts, recent, raised, count = request
                 received = [0]
-                plan_leaves = _plan_leaf_hashes(
-                    conn, salt_key, departments, offices, conflicts, recent, received
+                plan_leaves = b"".join(
+                    _plan_leaf_hashes(conn, salt_key, departments, offices, conflicts, recent, received)
                 )
                 commitments = commitments_of(count, plan_leaves, raised, salt_key)
                 if received[0] != count:
@@ -328,14 +328,14 @@ def serve(conn: Connection) -> None:
             return
 
 
-def _entries(conn: Connection, classes: tuple[str, ...], received: list[int]) -> Iterator[Any]:
+def _entries(conn: Connection, classes: tuple[str, ...], received: list[int]) -> Iterator[EligibleEntries]:
     """The in-scope rows of each piece as eligible entries (stratum = risk class), until ``None``."""
     while (piece := conn.recv()) is not None:
         text, class_at = piece
         codes = text.split("\n")
         received[0] += len(codes)
         column = TextColumn(classes, class_at)
-        yield from EligibleEntries(codes, column, column)
+        yield EligibleEntries(codes, column, column)
 
 
 def _plan_leaf_hashes(
@@ -347,7 +347,8 @@ def _plan_leaf_hashes(
     recent: Mapping[str, Badges],
     received: list[int],
 ) -> Iterator[bytes]:
-    """The plan leaf hashes of each piece as it comes, until ``None``; counts the rows in ``received``."""
+    """The plan leaf hashes of each piece as it comes (laid end to end), until ``None``; counts the rows in
+    ``received``."""
     while (piece := conn.recv()) is not None:
         text, department_at, office_at = piece
         codes = text.split("\n")
@@ -355,4 +356,4 @@ def _plan_leaf_hashes(
         rows = PlanRows(
             codes, TextColumn(departments, department_at), TextColumn(offices, office_at), conflicts, recent
         )
-        yield from iter_plan_leaf_hashes(rows.values(), salt_key)
+        yield packed_plan_leaf_hashes(rows.values(), salt_key)

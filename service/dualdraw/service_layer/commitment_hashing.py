@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Final, TypeVar
 
-from dualdraw.domain.draw.commitments import EligibleEntry, LeafSet
+from dualdraw.domain.draw.commitments import EligibleEntries, LeafSet, TextColumn
 from dualdraw.domain.draw.object_plan import ObjectPlan, plan_commitments
 from dualdraw.service_layer.ports import Committer, DrawHashing, Roots
 
@@ -23,9 +23,9 @@ class HashedInPlace:
 
     def __init__(self, codes: Sequence[str], risk_classes: Sequence[str], salt_key: bytes) -> None:
         self._salt_key = salt_key
-        self._leaves = LeafSet(
-            (EligibleEntry(code, c, c) for code, c in zip(codes, risk_classes, strict=True)), salt_key
-        )
+        classes = risk_classes if isinstance(risk_classes, TextColumn) else TextColumn.of(risk_classes)
+        listed = codes if isinstance(codes, list) else list(codes)
+        self._leaves = LeafSet(EligibleEntries(listed, classes, classes), salt_key)  # stratum = risk class
         self.pending: Iterator[object] = self._leaves.pending
 
     def roots(self, keep: Sequence[bool] | None, plan: ObjectPlan) -> Callable[[], Roots]:

@@ -11,7 +11,6 @@ Each root is the RFC 6962 root of the leaf hashes **sorted ascending**, so it de
 
 from __future__ import annotations
 
-import binascii
 import hashlib
 import re
 from array import array
@@ -24,6 +23,7 @@ from typing import Any, NamedTuple, TypeVar, cast, overload
 import numpy as np
 import numpy.typing as npt
 
+from dualdraw.domain import sha256_batch
 from dualdraw.domain.audit.merkle import leaf_hash, packed_root
 from dualdraw.domain.canonical_json import canonical_json
 
@@ -216,23 +216,46 @@ def all_plain(texts: Iterable[str]) -> bool:
 
 
 def object_leaf_hashes(entries: Sequence[EligibleEntry], salt_key: bytes) -> list[bytes]:
-    """``leaf_hash(object_leaf_data(e, salt_for(salt_key, e.code)))`` for each entry, in order.
+    """``leaf_hash(object_leaf_data(e, salt_for(salt_key, e.code)))`` for each entry, in order."""
+    packed = packed_object_leaf_hashes(entries, salt_key)
+    return [packed[at : at + 32] for at in range(0, len(packed), 32)]
 
-    The draw's hot path at 1M objects: when every value is plain ASCII, the leaf bytes are assembled from
-    per-(risk class, stratum) frames with two SHA-256 calls per entry and no JSON writer; otherwise each
-    leaf is built the canonical way. Both give the same bytes (tests/unit/test_commitments_fast.py).
+
+_LEAF_HEAD = b'\x00{"code":"'
+"""The leaf hash's prefix and the start of every leaf's canonical JSON (``code`` sorts first)."""
+
+
+def packed_object_leaf_hashes(entries: Sequence[EligibleEntry], salt_key: bytes) -> bytes:
+    """``object_leaf_hashes`` laid end to end, 32 bytes each.
+
+    The draw's hot path at 1M objects: when every code, risk class and stratum is plain ASCII, every leaf
+    is the code and its salt between two pieces written once per (risk class, stratum), and both SHA-256
+    calls of every entry run in C (``sha256_batch.framed_leaves``); otherwise each leaf is built the
+    canonical way. Both give the same bytes (tests/unit/test_commitments_fast.py).
     """
-    codes = _codes(entries)
-    frames = _frames(entries, codes)
-    if frames is None:
-        return [leaf_hash(object_leaf_data(e, salt_for(salt_key, e.code))) for e in entries]
-    sha256, hexlify, salted = hashlib.sha256, binascii.hexlify, _SALT_TAG + salt_key
-    leaves = []
-    for text, (middle, end) in zip(codes, map(frames.__getitem__, _class_strata(entries)), strict=True):
-        code = text.encode("ascii")
-        salt = hexlify(sha256(salted + code).digest())
-        leaves.append(sha256(b'\x00{"code":"' + code + middle + salt + end).digest())
-    return leaves
+    columns = entries if isinstance(entries, EligibleEntries) else _columns(entries)
+    strata, classes = columns.strata.values, columns.risk_classes.values
+    if not (all_plain(columns.codes) and all_plain(strata) and all_plain(classes)):
+        return b"".join(leaf_hash(object_leaf_data(e, salt_for(salt_key, e.code))) for e in entries)
+    middles = [f'","risk_class":"{c}","salt":"'.encode("ascii") for c in classes for _ in strata]
+    ends = [f'","stratum":"{s}"}}'.encode("ascii") for _ in classes for s in strata]
+    frame_of = _numbers(columns.risk_classes) * len(strata) + _numbers(columns.strata)
+    return sha256_batch.framed_leaves(
+        _SALT_TAG + salt_key, columns.codes, frame_of, middles, ends, _LEAF_HEAD
+    )
+
+
+def _columns(entries: Sequence[EligibleEntry]) -> EligibleEntries:
+    return EligibleEntries(
+        [e.code for e in entries],
+        TextColumn.of([e.stratum for e in entries]),
+        TextColumn.of([e.risk_class for e in entries]),
+    )
+
+
+def _numbers(column: TextColumn) -> npt.NDArray[np.uint64]:
+    """A column's indices as 64-bit numbers (to be combined without overflow)."""
+    return np.frombuffer(column.indices, dtype=column.indices.typecode).astype(np.uint64)
 
 
 def salted_leaf_hashes(entries: Sequence[EligibleEntry], salts: Sequence[str]) -> list[bytes]:
@@ -299,18 +322,27 @@ class LeafSet:
     STEP = 50_000  # entries hashed per step: about one shard's evaluation time
 
     def __init__(self, entries: Iterable[EligibleEntry], salt_key: bytes) -> None:
-        self._entries: Iterator[EligibleEntry] = iter(entries)
+        """The leaves of ``entries``: an ``EligibleEntries`` is hashed a slice of ``STEP`` entries at a
+        time, any other iterable a batch of ``STEP`` at a time."""
+        self._pieces: Iterator[Sequence[EligibleEntry]] = _pieces(entries, self.STEP)
         self._salt_key = salt_key
         self._packed = bytearray()
         self._order = np.empty(0, dtype=np.uint32)
         self.pending: Iterator[None] = self._steps()
 
+    @classmethod
+    def of_pieces(cls, pieces: Iterable[Sequence[EligibleEntry]], salt_key: bytes) -> LeafSet:
+        """The leaves of the entries of ``pieces``, in order, one step per piece."""
+        leaf_set = cls((), salt_key)
+        leaf_set._pieces = iter(pieces)
+        return leaf_set
+
     def _steps(self) -> Iterator[None]:
-        while batch := list(islice(self._entries, self.STEP)):
-            self._packed += b"".join(object_leaf_hashes(batch, self._salt_key))
-            del batch
+        for piece in self._pieces:
+            self._packed += packed_object_leaf_hashes(piece, self._salt_key)
+            del piece
             yield
-        self._entries = iter(())  # every leaf is hashed: the entries (one per in-scope object) can go
+        self._pieces = iter(())  # every leaf is hashed: the entries (one per in-scope object) can go
         self._order = ascending_order(self._packed)
 
     @classmethod
@@ -349,6 +381,17 @@ class LeafSet:
         return packed_root(leaves[kept_in_order].data).hex()
 
 
+def _pieces(entries: Iterable[EligibleEntry], size: int) -> Iterator[Sequence[EligibleEntry]]:
+    """``entries`` in consecutive pieces of at most ``size``: slices of an ``EligibleEntries`` (its columns
+    stay columns), else lists."""
+    if isinstance(entries, EligibleEntries):
+        yield from (entries[start : start + size] for start in range(0, len(entries), size))
+        return
+    it = iter(entries)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
 def set_root(leaf_hashes: Iterable[bytes]) -> str:
     """The hex root of the 32-byte ``leaf_hashes`` sorted ascending. They are packed as they come and
     sorted in place by numpy: 32 bytes per leaf where a sorted list of ``bytes`` took 88 (a 10M draw's
@@ -358,6 +401,11 @@ def set_root(leaf_hashes: Iterable[bytes]) -> str:
         if set(map(len, batch)) != {32}:
             raise ValueError("every leaf hash must be 32 bytes")
         packed += b"".join(batch)
+    return packed_set_root(packed)
+
+
+def packed_set_root(packed: bytearray) -> str:
+    """``set_root`` of the 32-byte leaf hashes laid end to end in ``packed``, which is sorted in place."""
     np.frombuffer(packed, dtype="S32").sort()  # a view of ``packed``: sorted where it lies
     return packed_root(packed).hex()
 

@@ -25,10 +25,19 @@ from itertools import chain, islice, repeat
 from typing import Any, NamedTuple, cast
 
 import numpy as np
+import numpy.typing as npt
 
+from dualdraw.domain import sha256_batch
 from dualdraw.domain.audit.merkle import leaf_hash, node_hash
 from dualdraw.domain.canonical_json import canonical_json
-from dualdraw.domain.draw.commitments import TextColumn, all_plain, set_root, text_numbering, tuples_of
+from dualdraw.domain.draw.commitments import (
+    TextColumn,
+    all_plain,
+    packed_set_root,
+    set_root,
+    text_numbering,
+    tuples_of,
+)
 
 PLAN_SALT_TAG = b"dualdraw/plan-salt/v1\x00"
 RAISE_SALT_TAG = b"dualdraw/raise-salt/v1\x00"
@@ -107,7 +116,7 @@ def _column_lines(rows: PlanRows) -> Iterator[Iterable[str]]:
     codes, conflicts, recent = rows.codes, rows.conflicts, rows.recent
     departments, offices = rows.departments.values, rows.offices.values
     width = len(offices)
-    barring = sorted(at for at in map(rows._at, conflicts.keys() | recent.keys()) if at >= 0)
+    barring = rows.barring_positions()
     places: dict[int, str] = {}
     ends: dict[int, str] = {}
     for start in range(0, len(codes), STORED_BATCH):
@@ -266,12 +275,20 @@ class PlanRows(Mapping[str, PlanRow]):
     def pair_numbers(self, start: int = 0, stop: int | None = None) -> list[int]:
         """For each row from ``start`` to ``stop`` (slice bounds), the number of its (department, office)
         pair: department index × ``len(offices.values)`` + office index, computed in C."""
+        return cast(list[int], self.pair_array(start, stop).tolist())
+
+    def pair_array(self, start: int = 0, stop: int | None = None) -> npt.NDArray[np.uint64]:
+        """``pair_numbers`` as a numpy array."""
         departments, offices = self.departments.indices, self.offices.indices
         at = slice(start, stop)
         numbers = np.frombuffer(departments, dtype=departments.typecode)[at].astype(np.uint64)
         numbers *= len(self.offices.values)
         numbers += np.frombuffer(offices, dtype=offices.typecode)[at]
-        return cast(list[int], numbers.tolist())
+        return numbers
+
+    def barring_positions(self) -> list[int]:
+        """The positions (ascending) of the rows that bar some badge (conflicts or recent)."""
+        return sorted(at for at in map(self._at, self.conflicts.keys() | self.recent.keys()) if at >= 0)
 
     def place_pairs(self) -> set[tuple[str, str]]:
         """The distinct (department, office) pairs of the rows."""
@@ -420,17 +437,58 @@ def leaf_bytes(leaf: Mapping[str, Any]) -> bytes:
 
 def plan_leaf_hashes(rows: Collection[PlanRow], salt_key: bytes) -> list[bytes]:
     """``iter_plan_leaf_hashes`` as a list."""
-    return list(iter_plan_leaf_hashes(rows, salt_key))
+    packed = packed_plan_leaf_hashes(rows, salt_key)
+    return [packed[at : at + 32] for at in range(0, len(packed), 32)]
+
+
+def packed_plan_leaf_hashes(rows: Collection[PlanRow], salt_key: bytes) -> bytes:
+    """``iter_plan_leaf_hashes`` laid end to end, 32 bytes each.
+
+    A draw's hot path at 1M objects: for the rows of ``PlanRows.values()`` with plain ASCII codes, each
+    leaf is the code and its salt between two pieces written once per distinct (department, office) pair
+    (by the C encoder, as ``leaf_bytes``) or, for the few rows that bar badges, once per row; both SHA-256
+    calls of every row run in C (``sha256_batch.framed_leaves``). Otherwise row by row. Both give the same
+    bytes (tests/unit/test_object_plan.py)."""
+    if not (isinstance(rows, _PlanValues) and all_plain(rows.mapping.codes)):
+        return b"".join(iter_plan_leaf_hashes(rows, salt_key))
+    columns = rows.mapping
+    pairs, inverse = np.unique(columns.pair_array(), return_inverse=True)
+    frame_of = inverse.astype(np.uint64)
+    departments, offices = columns.departments.values, columns.offices.values
+    width = len(offices)
+    middles = [_plan_middle(departments[p // width], offices[p % width], (), ()) for p in pairs.tolist()]
+    for at in columns.barring_positions():
+        code = columns.codes[at]
+        place = int(pairs[frame_of[at]])
+        conflicts, recent = columns.conflicts.get(code, ()), columns.recent.get(code, ())
+        frame_of[at] = len(middles)
+        middles.append(_plan_middle(departments[place // width], offices[place % width], conflicts, recent))
+    ends = [b'"}'] * len(middles)
+    return sha256_batch.framed_leaves(
+        PLAN_SALT_TAG + salt_key, columns.codes, frame_of, middles, ends, _PLAN_LEAF_HEAD
+    )
+
+
+_PLAN_LEAF_HEAD = b'\x00{"code":"'
+
+
+def _plan_middle(department_id: str, office: str, conflicts: Badges, recent: Badges) -> bytes:
+    """A plan leaf's canonical JSON between its code and its salt."""
+    text = _LEAF_TEXT
+    return (
+        f'","conflicts":{text(list(conflicts))},"department_id":{text(department_id)},'
+        f'"office":{text(office)},"recent":{text(list(recent))},"salt":"'
+    ).encode()
 
 
 def iter_plan_leaf_hashes(rows: Collection[PlanRow], salt_key: bytes) -> Iterator[bytes]:
-    """``leaf_hash(leaf_bytes(plan_leaf(r, plan_salt(salt_key, r.code))))`` of each row, in order.
+    """``leaf_hash(leaf_bytes(plan_leaf(r, plan_salt(salt_key, r.code))))`` of each row, in order, row by
+    row (``packed_plan_leaf_hashes`` is the fast path of a draw's columns).
 
-    A draw's hot path at 1M objects: when every code is plain ASCII, each leaf is assembled from the code,
-    its salt and fragments written once per distinct department and office and per list of badges (by
-    the C encoder, as ``leaf_bytes``), with two SHA-256 calls per row and no dict; otherwise the canonical
-    way. Both give the same bytes (tests/unit/test_object_plan.py). Iterates ``rows`` twice (codes, then
-    rows): the values of a ``PlanRows`` are made on the fly, never all at once."""
+    When every code is plain ASCII, each leaf is assembled from the code, its salt and fragments written
+    once per distinct department and office and per list of badges (by the C encoder, as ``leaf_bytes``),
+    with two SHA-256 calls per row and no dict; otherwise the canonical way. Iterates ``rows`` twice
+    (codes, then rows)."""
     if not all_plain(_codes(rows)):
         yield from (leaf_hash(leaf_bytes(plan_leaf(r, plan_salt(salt_key, r.code)))) for r in rows)
         return
@@ -461,18 +519,23 @@ def raised_leaf_hashes(rows: Iterable[RaisedRow], salt_key: bytes) -> list[bytes
 def plan_commitments(plan: ObjectPlan, salt_key: bytes) -> dict[str, Any]:
     """The manifest's ``objects`` members that commit to ``plan`` (``dualdraw-manifest/5``): the sorted
     Merkle roots of the plan and raised leaves and their counts."""
-    leaves = iter_plan_leaf_hashes(plan.rows.values(), salt_key)
+    leaves = packed_plan_leaf_hashes(plan.rows.values(), salt_key)
     return commitments_of(len(plan.rows), leaves, plan.raised or {}, salt_key)
 
 
 def commitments_of(
-    count: int, plan_leaf_hashes: Iterable[bytes], raised: Mapping[str, RaisedRow], salt_key: bytes
+    count: int, plan_leaf_hashes: bytes | Iterable[bytes], raised: Mapping[str, RaisedRow], salt_key: bytes
 ) -> dict[str, Any]:
     """``plan_commitments`` of a plan of ``count`` rows given by their leaf hashes (any order, as
-    ``iter_plan_leaf_hashes`` makes them; consumed once), and of the ``raised`` rows."""
+    ``iter_plan_leaf_hashes`` makes them, consumed once; or laid end to end in one ``bytes``), and of the
+    ``raised`` rows."""
+    if isinstance(plan_leaf_hashes, bytes):
+        plan_root = packed_set_root(bytearray(plan_leaf_hashes))
+    else:
+        plan_root = set_root(plan_leaf_hashes)
     return {
         "plan_count": count,
-        "plan_root": set_root(plan_leaf_hashes),
+        "plan_root": plan_root,
         "raised_count": len(raised),
         "raised_root": set_root(raised_leaf_hashes(raised.values(), salt_key)),
     }

@@ -1,7 +1,8 @@
 """Ticket-ordered selection (docs/DRAW-ALGORITHM.md §4, §5): object tickets, ratios → counts, the objects
 with the lowest tickets, and the same per stratum (``dualdraw-draw/2``).
 
-SHA-256 and integer arithmetic only; the result does not depend on the order the eligible objects come in.
+SHA-256 (hashed in C, ``sha256_batch``) and integer arithmetic only; the result does not depend on the
+order the eligible objects come in.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from itertools import islice
 
+import numpy as np
+
+from dualdraw.domain import sha256_batch
 from dualdraw.domain.draw.strata import DEFAULT_STRATUM
 
 
@@ -74,22 +78,28 @@ def strictly_ascending(items: Sequence[str]) -> bool:
     return all(map(operator.lt, items, islice(items, 1, None)))
 
 
-def _ticket_keys(seed: bytes, eligible_codes: Iterable[str], stratum: str) -> list[bytes]:
-    """``ticket digest ‖ ASCII(code)`` per code: as bytes these sort exactly like ``(ticket, code)``.
+def _ticket_digests(seed: bytes, eligible_codes: Iterable[str], stratum: str) -> tuple[list[str], bytes]:
+    """The codes as a list and their ticket digests laid end to end (hashed in C, ``sha256_batch``).
 
     Raises ``ValueError`` on a duplicate, empty or non-ASCII code. A draw's codes come ascending, which
     rules out duplicates without a set of them (a stratum of millions at 10M objects); only codes out of
     order are checked by a set."""
     _check_seed(seed)
     prefix = seed + b"obj\x00" + _stratum_bytes(stratum) + b"\x00"
-    texts = list(eligible_codes)
+    texts = eligible_codes if isinstance(eligible_codes, list) else list(eligible_codes)
     if not strictly_ascending(texts) and len(set(texts)) != len(texts):
         dupes = sorted(c for c, n in Counter(texts).items() if n > 1)
         raise ValueError(f"duplicate credit codes in the eligible set: {', '.join(dupes[:5])}")
-    sha256 = hashlib.sha256
-    if all(texts) and all(map(str.isascii, texts)):  # no empty code, none beyond ASCII
-        return [sha256(prefix + (code := text.encode("ascii"))).digest() + code for text in texts]
-    return [sha256(prefix + code).digest() + code for code in map(_code_bytes, texts)]  # raises, naming it
+    if not (all(texts) and all(map(str.isascii, texts))):  # an empty code, or one beyond ASCII
+        for text in texts:
+            _code_bytes(text)  # raises, naming it
+    return texts, sha256_batch.prefixed_digests(prefix, texts)
+
+
+def _ticket_keys(seed: bytes, eligible_codes: Iterable[str], stratum: str) -> list[bytes]:
+    """``ticket digest ‖ ASCII(code)`` per code: as bytes these sort exactly like ``(ticket, code)``."""
+    texts, digests = _ticket_digests(seed, eligible_codes, stratum)
+    return [digests[32 * at : 32 * at + 32] + code.encode("ascii") for at, code in enumerate(texts)]
 
 
 def _selected(key: bytes, stratum: str) -> Selected:
@@ -109,8 +119,30 @@ def select_objects(
 ) -> list[Selected]:
     """The ``selection_size(ratio, n)`` eligible objects with the lowest tickets, lowest first; the first
     objects of ``rank_objects``. Raises ``ValueError`` on duplicate codes or a ratio outside (0, 1]."""
-    keys = _ticket_keys(seed, eligible_codes, stratum)
-    return [_selected(key, stratum) for key in lowest(keys, selection_size(ratio, len(keys)))]
+    texts, digests = _ticket_digests(seed, eligible_codes, stratum)
+    count = selection_size(ratio, len(texts))
+    return [_selected(key, stratum) for key in lowest_tickets(digests, texts, count)]
+
+
+def lowest_tickets(digests: bytes, codes: Sequence[str], count: int) -> list[bytes]:
+    """``lowest(keys, count)`` of the keys ``digest ‖ ASCII(code)`` of ``codes`` and their ticket
+    ``digests`` (laid end to end): only the keys of the digests whose first 8 bytes fall below ``lowest``'s
+    bound are made, the comparison done by numpy; all of them when fewer than ``count`` do."""
+    n = len(codes)
+    if len(digests) != 32 * n:
+        raise ValueError(f"{len(digests)} bytes of digests for {n} codes")
+    if not n or count <= 0:
+        return []
+    bound = _candidate_bound(count, n)
+    if bound < 2**64:
+        firsts = np.frombuffer(digests, dtype=">u8")[::4]  # each digest's first 8 bytes, big-endian
+        below = np.flatnonzero(firsts < np.uint64(bound)).tolist()
+        if len(below) >= count:
+            keys = [digests[32 * at : 32 * at + 32] + codes[at].encode("ascii") for at in below]
+            keys.sort()
+            return keys[:count]
+    keys = [digests[32 * at : 32 * at + 32] + code.encode("ascii") for at, code in enumerate(codes)]
+    return heapq.nsmallest(count, keys)
 
 
 def lowest(keys: list[bytes], count: int) -> list[bytes]:
@@ -123,7 +155,7 @@ def lowest(keys: list[bytes], count: int) -> list[bytes]:
     """
     if not keys or count <= 0:
         return []
-    bound = (2 * count + 64) * 2**64 // len(keys)
+    bound = _candidate_bound(count, len(keys))
     if bound < 2**64:
         below = bound.to_bytes(8, "big")  # a key sorts below these 8 bytes iff its first 8 bytes do
         candidates = [key for key in keys if key < below]
@@ -131,6 +163,11 @@ def lowest(keys: list[bytes], count: int) -> list[bytes]:
             candidates.sort()
             return candidates[:count]
     return heapq.nsmallest(count, keys)
+
+
+def _candidate_bound(count: int, n: int) -> int:
+    """The 64-bit prefix below which about twice ``count`` of ``n`` uniform digests fall (plus slack)."""
+    return (2 * count + 64) * 2**64 // n
 
 
 def select_stratified(seed: bytes, strata: Mapping[str, tuple[Iterable[str], Fraction]]) -> list[Selected]:

@@ -1,0 +1,83 @@
+"""The C batch hashing (``dualdraw.domain.sha256_batch``) against ``hashlib``, message by message, and the
+RFC 6962 root against the recursive definition; bad arguments are refused, not hashed."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from array import array
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dualdraw.domain import sha256_batch
+from dualdraw.domain.audit.merkle import node_hash
+
+codes_strategy = st.lists(st.text(alphabet=st.characters(max_codepoint=127), max_size=20), max_size=30)
+
+
+def recursive_root(leaves: list[bytes]) -> bytes:
+    if not leaves:
+        return hashlib.sha256(b"").digest()
+    if len(leaves) == 1:
+        return leaves[0]
+    k = 1
+    while k * 2 < len(leaves):
+        k *= 2
+    return node_hash(recursive_root(leaves[:k]), recursive_root(leaves[k:]))
+
+
+@given(codes_strategy, st.binary(max_size=80), st.binary(max_size=10), st.data())
+def test_framed_leaves_hash_the_framed_messages(
+    codes: list[str], prefix: bytes, head: bytes, data: st.DataObject
+) -> None:
+    middles = data.draw(st.lists(st.binary(max_size=300), min_size=1, max_size=4))
+    ends = data.draw(st.lists(st.binary(max_size=40), min_size=len(middles), max_size=len(middles)))
+    frame_of = [data.draw(st.integers(0, len(middles) - 1)) for _ in codes]
+    expected = b""
+    for code, f in zip(codes, frame_of, strict=True):
+        salt = hashlib.sha256(prefix + code.encode("ascii")).hexdigest().encode("ascii")
+        expected += hashlib.sha256(head + code.encode("ascii") + middles[f] + salt + ends[f]).digest()
+    for typecode in "BHIQ":
+        numbers = array(typecode, frame_of)
+        assert sha256_batch.framed_leaves(prefix, codes, numbers, middles, ends, head) == expected
+    numbers64 = np.array(frame_of, dtype=np.uint64)
+    assert sha256_batch.framed_leaves(prefix, tuple(codes), numbers64, tuple(middles), ends, head) == expected
+
+
+@given(codes_strategy, st.binary(max_size=100))
+def test_prefixed_digests_hash_prefix_and_code(codes: list[str], prefix: bytes) -> None:
+    expected = b"".join(hashlib.sha256(prefix + code.encode("ascii")).digest() for code in codes)
+    assert sha256_batch.prefixed_digests(prefix, codes) == expected
+
+
+@pytest.mark.parametrize("count", [*range(0, 18), 31, 32, 33, 100, 1025])
+def test_merkle_root_is_the_recursive_root(count: int) -> None:
+    leaves = [hashlib.sha256(os.urandom(8)).digest() for _ in range(count)]
+    packed = bytearray(b"".join(leaves))
+    assert sha256_batch.merkle_root(packed) == recursive_root(leaves)
+    assert sha256_batch.merkle_root(memoryview(packed)) == recursive_root(leaves)
+    assert packed == b"".join(leaves)  # the leaves are left as they were
+
+
+def test_bad_arguments_are_refused() -> None:
+    with pytest.raises(ValueError, match="not ASCII"):
+        sha256_batch.prefixed_digests(b"", ["91码"])
+    with pytest.raises(ValueError, match="not ASCII"):
+        sha256_batch.prefixed_digests(b"", [b"bytes"])  # type: ignore[list-item]  # refused at run time
+    with pytest.raises(ValueError, match="names no frame"):
+        sha256_batch.framed_leaves(b"", ["a"], array("B", [1]), [b""], [b""], b"")
+    with pytest.raises(ValueError, match="one frame number per code"):
+        sha256_batch.framed_leaves(b"", ["a", "b"], array("B", [0]), [b""], [b""], b"")
+    with pytest.raises(ValueError, match="one end per middle"):
+        sha256_batch.framed_leaves(b"", ["a"], array("B", [0]), [b""], [], b"")
+    with pytest.raises(TypeError, match="unsigned integers"):
+        sha256_batch.framed_leaves(b"", ["a"], array("d", [0.0]), [b""], [b""], b"")
+    with pytest.raises(TypeError, match="unsigned integers"):
+        sha256_batch.framed_leaves(b"", ["a"], np.array([0], dtype=np.int64), [b""], [b""], b"")
+    with pytest.raises(TypeError, match="middles"):
+        sha256_batch.framed_leaves(b"", ["a"], array("B", [0]), ["text"], [b""], b"")  # type: ignore[list-item]  # refused at run time
+    with pytest.raises(ValueError, match="32-byte"):
+        sha256_batch.merkle_root(b"x" * 33)
