@@ -6,8 +6,8 @@ once into ``URL`` (a SQLite file, or a PostgreSQL database made afresh) and crea
 a copy of it (a copied SQLite file; on PostgreSQL a database made from the prepared one as its template),
 so every run sees the same contents, and prints one JSON line: the stages' seconds (the draw's progress
 hook) and this process's CPU seconds in each (steadier than the wall clock on a shared machine), the
-draw's total, the CPU seconds of the draw (``draw_cpu_s``), of its rules and commitment workers
-(``workers_cpu_s``, and each one's in ``worker_cpu_s``) and of the PostgreSQL server meanwhile
+draw's total, the CPU seconds of the draw (``draw_cpu_s``, its hashing threads included), of its rules
+worker (``workers_cpu_s``, and each worker's in ``worker_cpu_s``) and of the PostgreSQL server meanwhile
 (``postgres_cpu_s``, ``bench.cpu``), the eligible and selected counts, and the peak resident memory of this
 process (also as it was at the end of each stage) and of its children (the workers). Run it with
 ``PYTHONPATH`` naming another tree's ``service`` to measure that tree's draw on the same database,
@@ -46,7 +46,6 @@ from bench.cpu import postgres_cpu_s, tree_cpu_s
 from bench.generate import AS_OF, ITEM, PROVINCE, directory
 from bench.run import CALLER, RATIO, RULES, _children_peak_rss_mb, _free_port, load_directory, province_task
 from bench.sql_floor import floor_draw
-from dualdraw.adapters.commitment_worker import CommitmentWorker
 from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.adapters.store import Store
 from dualdraw.adapters.store.database import migrate
@@ -125,7 +124,7 @@ def draw(database_url: str) -> dict[str, Any]:
                 high_water[stage] = _high_water_mb()
                 last[0], last_cpu[0] = now, time.process_time()
 
-        with ExclusionEngine() as engine, CommitmentWorker() as committer:
+        with ExclusionEngine() as engine:
             rule_set = load_rule_set([RULES])
             postgres_before = postgres_cpu_s()
             start = last[0] = time.perf_counter()
@@ -139,14 +138,12 @@ def draw(database_url: str) -> dict[str, Any]:
                 caller=CALLER,
                 progress=progress,
                 entropy=EntropyPolicy(allow_local=True),  # the bench's draws use a local secret
-                committer=committer,  # as in the draw process
             )
             total = time.perf_counter() - start
             draw_cpu = time.process_time() - started_cpu
             postgres = postgres_cpu_s() - postgres_before
             workers = {  # read while they run: once ended, their time is only in the children's sum
                 "rules": tree_cpu_s(engine.worker_pid) if engine.worker_pid else None,
-                "commitment": tree_cpu_s(committer.worker_pid) if committer.worker_pid else None,
             }
         store.dispose()
         children = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -56,7 +56,6 @@ from bench.generate import AS_OF, ITEM, PROVINCE, Directory, directory
 from bench.import_stages import import_stages
 from bench.python_floor import python_floor
 from bench.sql_floor import floor_draw
-from dualdraw.adapters.commitment_worker import CommitmentWorker
 from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.adapters.store import Store
 from dualdraw.adapters.store.database import migrate
@@ -217,7 +216,7 @@ def stages(base_url: str, size: int, inspectors: int, repeat: int) -> dict[str, 
     result["import_stages_s"] = import_stages(fresh_database(base_url, f"import_{size}"), d)
     rule_set = load_rule_set([RULES])
     task = province_task(store)
-    with ExclusionEngine() as engine, CommitmentWorker() as committer:
+    with ExclusionEngine() as engine:
 
         def load() -> Any:
             with store.unit_of_work() as uow:
@@ -288,7 +287,6 @@ def stages(base_url: str, size: int, inspectors: int, repeat: int) -> dict[str, 
                 caller=CALLER,
                 progress=progress,
                 entropy=EntropyPolicy(allow_local=True),
-                committer=committer,
             )
         )
     store.dispose()
@@ -327,8 +325,8 @@ def _server_peak_rss_mb(pid: int) -> float:
 
 
 def _children_peak_rss_mb(pid: int) -> dict[str, float]:
-    """Peak RSS of the server's children: the draw process (the child that has children: its rules worker
-    and its commitment worker) with its workers, and the server's own rules worker."""
+    """Peak RSS of the server's children: the draw process (the child that has children: its rules worker)
+    with its workers, and the server's own rules worker."""
     peaks: dict[str, float] = {}
     for child in child_pids(pid):
         grandchildren = child_pids(child)
@@ -341,12 +339,12 @@ def _children_peak_rss_mb(pid: int) -> dict[str, float]:
 
 def _worker_kind(pid: int) -> str:
     """``rules_worker`` for a process that loaded durable_rules (its C extension is mapped), else
-    ``commitment_worker``."""
+    ``worker``."""
     try:
         maps = Path(f"/proc/{pid}/maps").read_text()
     except OSError:
         return "worker"
-    return "rules_worker" if "durable_rules_engine" in maps else "commitment_worker"
+    return "rules_worker" if "durable_rules_engine" in maps else "worker"
 
 
 def _verify_offline(client: Any, draw_id: str) -> dict[str, Any]:

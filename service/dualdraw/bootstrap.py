@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
-from dualdraw.adapters.commitment_worker import CommitmentWorker
 from dualdraw.adapters.credit_system import CreditSender
 from dualdraw.adapters.draw_process import ChildSettings, DrawProcess
 from dualdraw.adapters.event_broker import JetStreamEvents
@@ -226,22 +225,18 @@ def draw_process_draws(
     a few hundred ms). Each rule evaluation's seconds go to ``rule_seconds``."""
     store = Store.from_url(settings.database_url, signer=settings.signer)
     engine = ExclusionEngine(shard_size=settings.rule_shard_size, timeout_s=settings.rule_timeout_s)
-    committer = CommitmentWorker()
     try:
         try:
             engine.start()
         except Unavailable as exc:
             log.warning("%s; the first draw tries again", exc)
-        committer.start()
         yield InProcessDraws(
             store.unit_of_work,
             _Timed(engine, rule_seconds),
             settings.entropy,
             snapshot_unit_of_work=store.snapshot_unit_of_work if store.writers_exclude_each_other else None,
-            committer=committer,
         )
     finally:
-        committer.close()
         engine.close()
         store.dispose()
 
@@ -261,12 +256,9 @@ class _Timed:
         side_facts: SideFacts,
         *,
         progress: Callable[[int, int], None] | None = None,
-        meanwhile: Iterator[object] | None = None,
     ) -> list[Exclusion]:
         started = time.perf_counter()
         try:
-            return self._matcher.evaluate(
-                rule_set, context, objects, side_facts, progress=progress, meanwhile=meanwhile
-            )
+            return self._matcher.evaluate(rule_set, context, objects, side_facts, progress=progress)
         finally:
             self._seconds(time.perf_counter() - started)

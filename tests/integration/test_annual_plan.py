@@ -34,9 +34,7 @@ DEVELOPMENT = EntropyPolicy(allow_local=True)  # development mode: one-step draw
 class NoExclusions:
     """The rules engine port, excluding nothing: these tests are about the plan, not the rules."""
 
-    def evaluate(self, rule_set, context, objects, side_facts, *, progress=None, meanwhile=None):  # type: ignore[no-untyped-def]  # the port's signature; test double
-        for _ in meanwhile or ():
-            pass
+    def evaluate(self, rule_set, context, objects, side_facts, *, progress=None):  # type: ignore[no-untyped-def]  # the port's signature; test double
         return []
 
 

@@ -66,12 +66,10 @@ class WritesMeanwhile:
         self.path, self.task_id = path, task_id
         self.evaluations = 0
 
-    def evaluate(self, rule_set, context, objects, side_facts, *, progress=None, meanwhile=None):  # type: ignore[no-untyped-def]  # the port's signature; test double
+    def evaluate(self, rule_set, context, objects, side_facts, *, progress=None):  # type: ignore[no-untyped-def]  # the port's signature; test double
         self.evaluations += 1
         if self.evaluations == 1:
             _write_elsewhere(self.path, self.task_id)
-        for _ in meanwhile or ():
-            pass
         return []
 
 

@@ -42,7 +42,7 @@ RULES = DrawRules(
 class NoExclusions:
     """The rules engine port, excluding nothing: these tests are about the plan's rules."""
 
-    def evaluate(self, rule_set, context, objects, side_facts, *, progress=None, meanwhile=None):  # type: ignore[no-untyped-def]  # the port's signature; test double
+    def evaluate(self, rule_set, context, objects, side_facts, *, progress=None):  # type: ignore[no-untyped-def]  # the port's signature; test double
         return []
 
 

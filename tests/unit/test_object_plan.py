@@ -149,7 +149,9 @@ def test_plan_leaf_hashes_from_columns_are_the_canonical_leaves(
         raise AssertionError("the columns' leaves were hashed row by row")
 
     monkeypatch.setattr(object_plan, "iter_plan_leaf_hashes", row_by_row)
-    assert plan_leaf_hashes(columns.values(), key) == expected
+    for piece in (1 << 20, 64, 7, 1):  # pieces that split the places and the barring rows anywhere
+        monkeypatch.setattr(object_plan, "PLAN_PIECE", piece)
+        assert plan_leaf_hashes(columns.values(), key) == expected
 
 
 def test_plan_leaf_hashes_from_columns_refuse_a_lone_surrogate_in_a_place() -> None:

@@ -1,63 +1,73 @@
-"""A draw's commitments hashed in the draw's own process (the ``Committer`` port's plain implementation).
+"""A draw's commitments hashed beside the draw, in threads of its own process.
 
-The in-scope leaves are a ``LeafSet`` advanced one step per shard while the rules worker evaluates
-(``pending``); ``roots`` takes the eligible subset's root, lets the leaves go and hashes the object plan,
-there and then. ``dualdraw.adapters.commitment_worker`` does the same in a worker process, and falls back to
-this when the worker fails.
+The in-scope leaves (one per in-scope object, docs/DRAW-ALGORITHM.md §6.1) are hashed by a thread from
+the moment the draw has its codes, while the rules are evaluated; ``roots`` takes the eligible subset's
+root, lets those leaves go, and hashes the object plan (§14.8) in another thread while the draw writes its
+manifest. The SHA-256 loops run in C with the GIL released (``domain.sha256_batch``), so these threads use
+the second core beside the draw's Python work.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from typing import Final, TypeVar
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from dualdraw.domain.draw.commitments import EligibleEntries, LeafSet, TextColumn
 from dualdraw.domain.draw.object_plan import ObjectPlan, plan_commitments
-from dualdraw.service_layer.ports import Committer, DrawHashing, Roots
 
 T = TypeVar("T")
 
+Roots = tuple[str | None, dict[str, Any]]
+"""The eligible set's root (hex; ``None`` when not asked for) and the object plan's commitments
+(``object_plan.plan_commitments``)."""
 
-class HashedInPlace:
-    """``DrawHashing`` in this process."""
+
+class DrawHashing:
+    """The Merkle commitments of one draw that take seconds at a million objects: the eligible leaves of
+    every in-scope object (hashed while the rules are evaluated: whichever objects turn out eligible, a
+    leaf depends on the object alone), then the eligible set's root and the object plan's commitments."""
 
     def __init__(self, codes: Sequence[str], risk_classes: Sequence[str], salt_key: bytes) -> None:
+        """Begins hashing the in-scope leaves: the ``codes`` (ascending; none when they are not) and each
+        one's risk class (its stratum unless a raise moves it), under ``salt_key``. Neither sequence may
+        change while the draw hashes."""
         self._salt_key = salt_key
         classes = risk_classes if isinstance(risk_classes, TextColumn) else TextColumn.of(risk_classes)
         listed = codes if isinstance(codes, list) else list(codes)
         self._leaves = LeafSet(EligibleEntries(listed, classes, classes), salt_key)  # stratum = risk class
-        self.pending: Iterator[object] = self._leaves.pending
+        self._hashed = in_thread(self._leaves.finish, "dualdraw-leaf-hashing")
 
     def roots(self, keep: Sequence[bool] | None, plan: ObjectPlan) -> Callable[[], Roots]:
-        """Computes both now, in this order, letting the in-scope leaves go before the plan is hashed: at
-        ten million objects neither set of packed leaves should wait for the other."""
+        """The root of the in-scope leaves whose ``keep`` flag (same order) is true (``None``: not wanted),
+        taken now, and the commitments of ``plan``, begun in a thread; the call returned gives both,
+        waiting for them (and raises what computing them raises). ``plan`` must not change until then;
+        call once per draw. The in-scope leaves are let go first: at ten million objects the plan's leaves
+        should not wait beside them."""
+        self._hashed()
         eligible = self._leaves.subset_root(keep) if keep is not None else None
-        self._leaves.finish()  # the steps nobody took: nothing holds the codes after this
         self._leaves = LeafSet((), self._salt_key)
-        both = (eligible, plan_commitments(plan, self._salt_key))
-        return lambda: both
+        salt_key = self._salt_key
+        return in_thread(lambda: (eligible, plan_commitments(plan, salt_key)), "dualdraw-plan-hashing")
 
 
-class _InPlace:
-    def draw_hashing(self, codes: Sequence[str], risk_classes: Sequence[str], salt_key: bytes) -> DrawHashing:
-        return HashedInPlace(codes, risk_classes, salt_key)
-
-
-IN_PLACE: Final[Committer] = _InPlace()
-"""Every draw's commitments hashed in the draw's own process."""
-
-
-def once(compute: Callable[[], T]) -> Callable[[], T]:
-    """``compute``, run at the first call only: later calls give its result (or raise its error) again."""
+def in_thread(compute: Callable[[], T], name: str) -> Callable[[], T]:
+    """``compute`` started now in a daemon thread called ``name``; the call returned waits for it and gives
+    its result, or raises its error, at every call."""
     outcome: list[T] = []
     error: list[BaseException] = []
 
+    def run() -> None:
+        try:
+            outcome.append(compute())
+        except BaseException as exc:  # kept for the caller, raised at every call
+            error.append(exc)
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+
     def call() -> T:
-        if not outcome and not error:
-            try:
-                outcome.append(compute())
-            except BaseException as exc:  # kept, and raised at every call
-                error.append(exc)
+        thread.join()
         if error:
             raise error[0]
         return outcome[0]

@@ -47,7 +47,7 @@ from dualdraw.domain.jurisdiction import DepartmentTree, task_object_filter
 from dualdraw.domain.plan.model import PlanEntry
 from dualdraw.domain.policy import DrawRules, Raise, TaskPolicy
 from dualdraw.service_layer.audit_events import record_event
-from dualdraw.service_layer.commitment_hashing import IN_PLACE
+from dualdraw.service_layer.commitment_hashing import DrawHashing
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.directory import require
 from dualdraw.service_layer.draw_policy import gather_policy_inputs
@@ -60,7 +60,7 @@ from dualdraw.service_layer.draw_state import (
 )
 from dualdraw.service_layer.entropy_policy import EntropyPolicy
 from dualdraw.service_layer.plans import check_draw
-from dualdraw.service_layer.ports import Committer, DrawRecord, ExclusionMatcher, UnitOfWork
+from dualdraw.service_layer.ports import DrawRecord, ExclusionMatcher, UnitOfWork
 from dualdraw.service_layer.rule_preview import department_path
 
 
@@ -201,14 +201,13 @@ def commit_in(
     progress: Progress | None = None,
     *,
     entropy: EntropyPolicy,
-    committer: Committer | None = None,
 ) -> Committed:
     """Freezes and stores the manifest of a new draw of ``task`` inside ``uow`` (not committed).
 
     Every new draw passes here, so here ``entropy`` decides which sources are allowed: ``local-secret``
     outside development raises ``FailedPrecondition`` (``LOCAL_ENTROPY_FORBIDDEN``) before anything is read
-    or written. ``committer`` hashes the commitments (the in-scope leaves, the eligible set's root, the
-    object plan's) beside the rest of the commit (``None``: in this process)."""
+    or written. The commitments (the in-scope leaves, the eligible set's root, the object plan's) are
+    hashed in threads beside the rest of the commit (``commitment_hashing``)."""
     entropy.require_allowed(declaration)
     try:
         validate_declaration(declaration)
@@ -249,18 +248,15 @@ def commit_in(
     codes = list(objects.codes)  # the policy stage empties the objects' own columns
     ascending = strictly_ascending(codes)
     # An eligible entry's stratum is its risk class unless a raise moves it: the leaves of every in-scope
-    # object are hashed while the rules worker evaluates them (in the committer's worker, or a step per
-    # shard here); the eligible set's root then only picks the eligible ones (when nothing was raised).
-    hashing = (committer or IN_PLACE).draw_hashing(
-        codes if ascending else (), _risk_classes(objects) if ascending else (), salt_key
-    )
+    # object are hashed while the rules worker evaluates them (in a thread beside this one); the eligible
+    # set's root then only picks the eligible ones (when nothing was raised).
+    hashing = DrawHashing(codes if ascending else [], _risk_classes(objects) if ascending else (), salt_key)
     evaluated = engine.evaluate(
         rule_set,
         context,
         objects,
         side_facts,
         progress=(lambda done, total: progress("rules", done, total)) if progress else None,
-        meanwhile=hashing.pending,
     )
     exclusions = sorted(evaluated, key=lambda e: (e.credit_code, e.rule_id))
     excluded = {e.credit_code for e in exclusions}
@@ -288,8 +284,8 @@ def commit_in(
     pool_lines = [m.bare_line() for m in prepared.pool]
     pool_digest = inspector_pool_digest(m.badge_number for m in prepared.pool)
     plan = object_plan(prepared.plan, prepared.pool, raises)
-    # The eligible set's root and the plan's are hashed beside the rest of the manifest (in the
-    # committer's worker, if any); a draw refused meanwhile just drops them.
+    # The eligible set's root and the plan's are hashed beside the rest of the manifest (in a thread); a
+    # draw refused meanwhile just drops them.
     roots = hashing.roots(_kept(codes, excluded, eligible) if ascending and not raises else None, plan)
     del codes
     left_out = prepared.left_out
@@ -425,14 +421,12 @@ def commit_draw(
     declaration: dict[str, Any],
     entropy: EntropyPolicy,
     progress: Progress | None = None,
-    committer: Committer | None = None,
 ) -> model.Draw:
     """Commits a draw whose entropy comes later. ``declaration`` without a commitment for ``local-secret``
     gets a fresh server secret (only when ``entropy`` allows it: ``LOCAL_ENTROPY_FORBIDDEN``).
     Raises ``AlreadyExists`` (``DRAW_EXISTS``) when the task has a live draw, ``FailedPrecondition``
     (``PENDING_DRAW_IN_SCOPE``) as ``claim_history_scope`` says.
-    ``progress`` is told the stages up to ``store``, then ``commit``; ``committer`` hashes the
-    commitments beside the rest of the commit (``None``: in this process)."""
+    ``progress`` is told the stages up to ``store``, then ``commit``."""
     day = as_of or caller.today()
     secret = b""
     if declaration.get("kind") == LOCAL_SECRET and "commitment" not in declaration:
@@ -458,7 +452,6 @@ def commit_draw(
             declaration,
             progress,
             entropy=entropy,
-            committer=committer,
         ).draw
         if secret:
             # Stored unrevealed beside its commitment: a demo source, the operator could read it.

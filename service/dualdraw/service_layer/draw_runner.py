@@ -22,7 +22,7 @@ from dualdraw.service_layer import bundles, draw_lifecycle, draws
 from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.draw_progress import StageLog
 from dualdraw.service_layer.entropy_policy import EntropyPolicy
-from dualdraw.service_layer.ports import Committer, ExclusionMatcher, UnitOfWork
+from dualdraw.service_layer.ports import ExclusionMatcher, UnitOfWork
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -62,8 +62,7 @@ class InProcessDraws:
     the whole draw (a 1M draw took the lock for longer than their 30 s busy timeout). When its first
     write finds that another write committed since the snapshot (``Unavailable``
     ``DATABASE_UNAVAILABLE``, nothing written), the use case runs again in an ``unit_of_work`` that takes
-    the write lock before it reads, as every draw did before. ``committer`` hashes each draw's
-    commitments beside the rest of its commit (``None``: in this process)."""
+    the write lock before it reads, as every draw did before."""
 
     def __init__(
         self,
@@ -71,13 +70,11 @@ class InProcessDraws:
         engine: ExclusionMatcher,
         entropy: EntropyPolicy | None = None,
         snapshot_unit_of_work: Callable[[], UnitOfWork] | None = None,
-        committer: Committer | None = None,
     ) -> None:
         self._unit_of_work = unit_of_work
         self._engine = engine
         self._entropy = entropy or EntropyPolicy()
         self._snapshot_unit_of_work = snapshot_unit_of_work
-        self._committer = committer
 
     def _attempts(self, use_case: Callable[[UnitOfWork], T]) -> T:
         """``use_case`` on a snapshot unit of work if there is one, then once on ``unit_of_work`` if the
@@ -114,7 +111,6 @@ class InProcessDraws:
                 caller=caller,
                 entropy=self._entropy,
                 progress=StageLog(f"draw of task {task_id}"),
-                committer=self._committer,
             )
         )
         return outcome.draw
@@ -139,7 +135,6 @@ class InProcessDraws:
                 declaration=declaration,
                 entropy=self._entropy,
                 progress=StageLog(f"commit of a draw of task {task_id}"),
-                committer=self._committer,
             )
         )
 

@@ -23,7 +23,7 @@ from dualdraw.service_layer.draw_execute import execute_in
 from dualdraw.service_layer.draw_progress import Progress, cycle_collection_paused
 from dualdraw.service_layer.draw_state import DrawOutcome, new_local_secret_source, repeated_request
 from dualdraw.service_layer.entropy_policy import EntropyPolicy
-from dualdraw.service_layer.ports import Committer, ExclusionMatcher, UnitOfWork
+from dualdraw.service_layer.ports import ExclusionMatcher, UnitOfWork
 
 
 def run_draw(
@@ -37,7 +37,6 @@ def run_draw(
     entropy: EntropyPolicy,
     secret: bytes | None = None,
     progress: Progress | None = None,
-    committer: Committer | None = None,
 ) -> DrawOutcome:
     """Draws objects and teams for ``task_id`` in one step (commit with a local secret, then execute):
     development only, ``entropy`` must allow a local secret (``FailedPrecondition``
@@ -50,8 +49,7 @@ def run_draw(
     already, ``FailedPrecondition`` when the team constraints cannot be met or another draw sharing its
     inspection history is committed and not executed (``PENDING_DRAW_IN_SCOPE``), ``Unavailable`` when the
     rules engine fails. Concurrent draws sharing that history run one after the other (the lock is held
-    from before the history is read until the draw's transaction commits). ``committer`` hashes the
-    commitments beside the rest of the commit (``None``: in this process).
+    from before the history is read until the draw's transaction commits).
     """
     day = as_of or caller.today()
     # One step for demos and tests: commit with a local secret committed by hash, then reveal it and execute.
@@ -80,7 +78,6 @@ def run_draw(
             declaration,
             progress,
             entropy=entropy,
-            committer=committer,
         )
         draw = committed.draw
         crash_point("draw.after_commitment")

@@ -15,7 +15,7 @@ import datetime as dt
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Generic, Literal, Protocol, Self, TypeVar
+from typing import Generic, Literal, Protocol, Self, TypeVar
 
 from dualdraw.domain.audit.checkpoints import Checkpoint
 from dualdraw.domain.audit.entries import StoredEntry
@@ -734,39 +734,6 @@ class InspectionRecordRepository(Protocol):
         ...
 
 
-Roots = tuple[str | None, dict[str, Any]]
-"""The eligible set's root (hex; ``None`` when not asked for) and the object plan's commitments
-(``object_plan.plan_commitments``)."""
-
-
-class DrawHashing(Protocol):
-    """The Merkle commitments of one draw that take seconds at a million objects: the eligible leaves of
-    every in-scope object (hashed while the rules are evaluated: whichever objects turn out eligible, a
-    leaf depends on the object alone), then the eligible set's root and the object plan's commitments.
-    Made by ``Committer.draw_hashing``."""
-
-    pending: Iterator[object]
-    """Steps of the work to take while waiting on something else (the rules worker); steps left over are
-    taken by ``roots``."""
-
-    def roots(self, keep: Sequence[bool] | None, plan: ObjectPlan) -> Callable[[], Roots]:
-        """Begins the root of the in-scope leaves whose ``keep`` flag (same order) is true (``None``: not
-        wanted) and the commitments of ``plan``; the call returned gives both, waiting for them (and
-        raises what computing them raises). ``plan`` must not change until then; call once per draw."""
-        ...
-
-
-class Committer(Protocol):
-    """Where a draw's commitments are hashed: ``service_layer.commitment_hashing.IN_PLACE`` in the draw's
-    process, ``dualdraw.adapters.commitment_worker.CommitmentWorker`` in a worker process beside it."""
-
-    def draw_hashing(self, codes: Sequence[str], risk_classes: Sequence[str], salt_key: bytes) -> DrawHashing:
-        """One draw's hashing, its in-scope leaves begun: the ``codes`` (ascending; none when they are
-        not) and each one's risk class (its stratum unless a raise moves it), under ``salt_key``. Both
-        sequences must not change while the draw hashes."""
-        ...
-
-
 class ExclusionMatcher(Protocol):
     """Decides which objects the exclusion rules exclude. The implementation is durable_rules in a worker
     process (``dualdraw.adapters.rules_engine.engine.ExclusionEngine``); the use cases see only this."""
@@ -779,10 +746,9 @@ class ExclusionMatcher(Protocol):
         side_facts: SideFacts,
         *,
         progress: Callable[[int, int], None] | None = None,
-        meanwhile: Iterator[object] | None = None,
     ) -> list[Exclusion]:
         """One ``Exclusion`` per (object, rule) that holds, sorted by (credit code, rule id); ``progress`` is
-        called after each shard, ``meanwhile`` is stepped while the engine works and never changes the result.
+        called after each shard.
         Raises ``FailedPrecondition`` for a context the rules cannot use, ``Unavailable`` when the engine
         failed."""
         ...

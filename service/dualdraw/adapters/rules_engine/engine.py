@@ -79,16 +79,12 @@ class ExclusionEngine(WorkerHolder):
         side_facts: SideFacts,
         *,
         progress: Progress | None = None,
-        meanwhile: Iterator[object] | None = None,
     ) -> list[Exclusion]:
         """One ``Exclusion`` per (object, rule) that holds, sorted by (credit code, rule id).
 
         ``evidence`` is the sorted ids of the side facts that matched (of every match of that rule).
         ``progress(decided, len(objects))`` is called after each shard: the objects decided so far (those
         sent and their twins; from 0 again on a retry).
-        ``meanwhile`` is work of the caller's own: one step of it is taken after each shard is sent, while
-        the worker evaluates that shard (the process would otherwise wait); steps left over are the
-        caller's to finish. It never changes what is evaluated.
         Raises ``FailedPrecondition`` when a campaign's organiser has no level in
         ``context.organizer_levels``, ``Unavailable`` when the worker failed twice.
         """
@@ -99,7 +95,7 @@ class ExclusionEngine(WorkerHolder):
         shards = _Replayable(_shards(rule_set, context, objects, side_facts, self.shard_size, twins))
         with self._lock:
             matches = self._matches(
-                key, self._compiled_json(key, rule_set, context), shards, len(objects), progress, meanwhile
+                key, self._compiled_json(key, rule_set, context), shards, len(objects), progress
             )
         return _exclusions(rule_set, _with_twins(matches, twins))
 
@@ -110,14 +106,11 @@ class ExclusionEngine(WorkerHolder):
         shards: Iterable[Shard],
         total: int,
         progress: Progress | None,
-        meanwhile: Iterator[object] | None,
     ) -> list[Match]:
         """The worker's matches; on a failure the worker is replaced and the call retried once."""
         try:
             return self._workers.call(
-                lambda worker: _attempt(
-                    worker, self.timeout_s, key, ruleset_json, shards, total, progress, meanwhile
-                )
+                lambda worker: _attempt(worker, self.timeout_s, key, ruleset_json, shards, total, progress)
             )
         except WorkerFailure as failure:
             raise Unavailable(
@@ -175,10 +168,9 @@ def _attempt(
     shards: Iterable[Shard],
     total: int,
     progress: Progress | None,
-    meanwhile: Iterator[object] | None,
 ) -> list[Match]:
-    """One attempt of all shards on ``worker``, within ``timeout_s``. The next shard is built (and a step
-    of ``meanwhile`` taken) while the worker evaluates the one it was sent: both processes work."""
+    """One attempt of all shards on ``worker``, within ``timeout_s``. The next shard is built while the
+    worker evaluates the one it was sent: both processes work."""
     deadline = time.monotonic() + timeout_s
     worker.send(("ruleset", key, ruleset_json))
     _received(worker, deadline)
@@ -188,8 +180,6 @@ def _attempt(
     while shard is not None:
         worker.send(("shard", key, shard.side, shard.objects))
         following = next(pending, None)
-        if meanwhile is not None:
-            next(meanwhile, None)
         matches.extend(_received(worker, deadline))
         # The objects after the last representative are its shards' twins: decided with it.
         decided = total if following is None else shard.decided
