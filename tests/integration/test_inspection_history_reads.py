@@ -27,7 +27,7 @@ CALLER = Caller(actor="tester", now=dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC
 
 
 class NoExclusions:
-    def evaluate(self, rule_set, context, objects, side_facts, *, progress=None, meanwhile=None):  # type: ignore[no-untyped-def]  # the port's signature; test double
+    def evaluate(self, rule_set, context, objects, side_facts, *, progress=None):  # type: ignore[no-untyped-def]  # the port's signature; test double
         return []
 
 
