@@ -11,6 +11,7 @@ import functools
 import json
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
+from operator import itemgetter
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -270,28 +271,25 @@ DRAW_OBJECT_COLUMNS = tuple(column for column in OBJECT_COLUMNS if column.name !
 
 
 def add_draw_objects(
-    rows: Iterable[Row], objects: DrawObjects, profiles: dict[tuple[Any, ...], ObjectProfile]
+    rows: Sequence[tuple[Any, ...]], objects: DrawObjects, profiles: dict[tuple[Any, ...], ObjectProfile]
 ) -> None:
-    """Appends the objects of ``rows`` (of ``DRAW_OBJECT_COLUMNS``) to ``objects``; objects with equal
-    attributes share one ``ObjectProfile`` (``profiles``: row attributes → profile, kept across calls)."""
-    risk_classes, statuses = _RISK_CLASS, _OBJECT_STATUS
-    add_code, add_profile = objects.codes.append, objects.profiles.append
-    for credit_code, *attributes in rows:
-        key = tuple(attributes)
-        profile = profiles.get(key)
-        if profile is None:
-            region_code, department_id, industry, lines, risk_class, status, office = attributes
-            profile = profiles[key] = ObjectProfile(
-                region_code,
-                department_id,
-                industry,
-                load_strings(lines),
-                risk_classes[risk_class],
-                statuses[status],
-                office,
-            )
-        add_code(credit_code)
-        add_profile(profile)
+    """Appends the objects of ``rows`` (tuples of ``DRAW_OBJECT_COLUMNS``) to ``objects``; objects with
+    equal attributes share one ``ObjectProfile`` (``profiles``: row attributes → profile, kept across
+    calls). One profile is made per new attribute tuple; the rest is a few passes in C."""
+    keys = [row[1:] for row in rows]
+    for key in set(keys).difference(profiles):
+        region_code, department_id, industry, lines, risk_class, status, office = key
+        profiles[key] = ObjectProfile(
+            region_code,
+            department_id,
+            industry,
+            load_strings(lines),
+            _RISK_CLASS[risk_class],
+            _OBJECT_STATUS[status],
+            office,
+        )
+    objects.codes.extend(map(itemgetter(0), rows))
+    objects.profiles.extend(map(profiles.__getitem__, keys))
 
 
 def complaint_values(c: Complaint) -> Values:
