@@ -636,39 +636,6 @@ def test_thousands_of_objects_over_several_shards_match_a_plain_python_evaluatio
     assert 1 < len(calls) <= 6
 
 
-def test_work_done_meanwhile_changes_nothing_and_runs_one_step_per_shard() -> None:
-    """A draw hashes its leaves while the worker evaluates: the exclusions are those of a plain call."""
-    objects, side = random_directory(3000, seed=20240502)
-    steps: list[int] = []
-    shards: list[int] = []
-
-    def meanwhile() -> Iterator[None]:
-        for n in range(1000):
-            steps.append(n)
-            yield
-
-    with ExclusionEngine(shard_size=100) as engine:
-        plain = engine.evaluate(SHIPPED, CONTEXT, objects, side)
-        overlapped = engine.evaluate(
-            SHIPPED, CONTEXT, objects, side, progress=lambda d, _: shards.append(d), meanwhile=meanwhile()
-        )
-
-    assert overlapped == plain
-    assert len(plain) > 100
-    assert len(steps) == len(shards) > 1  # one step per shard; the rest is left to the caller
-
-
-def test_meanwhile_is_left_alone_when_there_is_nothing_to_evaluate(engine: ExclusionEngine) -> None:
-    steps: list[int] = []
-
-    def meanwhile() -> Iterator[None]:
-        steps.append(1)
-        yield
-
-    assert engine.evaluate(SHIPPED, CONTEXT, [], SideFacts(), meanwhile=meanwhile()) == []
-    assert steps == []
-
-
 def test_twins_are_decided_once_by_durable_and_reported_for_each(engine: ExclusionEngine) -> None:
     """Objects without own side facts whose rule-relevant attributes are equal go to durable_rules once."""
     covered = [obj(f"{n:06d}") for n in range(500)]  # in 130203, the campaign's territory
