@@ -20,8 +20,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from dualdraw.adapters.rules_engine.engine import ExclusionEngine
+from dualdraw.adapters.rules_engine.engine import ExclusionEngine, Twins
 from dualdraw.adapters.rules_engine.worker import FAULT_ENV
 from dualdraw.domain.errors import FailedPrecondition, Unavailable
 from dualdraw.domain.exclusions.loader import load_rule_set, load_rule_texts
@@ -837,3 +839,25 @@ def test_many_contexts_cycle_through_the_workers_bounded_ruleset_cache(engine: E
         assert excluded(engine, [obj("A")], side, rule_set, context) == (
             {("A", "test.recent-complaint")} if shift <= 5 else set()
         )
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.booleans()), max_size=60))
+def test_twins_found_in_array_passes_are_those_of_a_walk_in_order(signed: list[tuple[int, bool]]) -> None:
+    """``Twins.find`` against the definition, object by object: the first object of a signature without
+    side facts of its own represents the later ones; objects with side facts stand alone."""
+    codes = [f"91{n:016d}" for n in range(len(signed))]
+    kept: list[int] = []
+    representative_of: dict[int, str] = {}
+    expected: dict[str, list[str]] = {}
+    for at, (signature, apart) in enumerate(signed):
+        representative = codes[at] if apart else representative_of.setdefault(signature, codes[at])
+        if representative == codes[at]:
+            kept.append(at)
+        else:
+            expected.setdefault(representative, []).append(codes[at])
+
+    twins = Twins()
+    assert twins.find(codes, [s for s, _ in signed], [a for _, a in signed]) == kept
+    assert {code: twins.of(code) for code in codes if twins.of(code)} == expected
+    assert bool(twins) == bool(expected)

@@ -22,7 +22,10 @@ import operator
 import time
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import NamedTuple
+from typing import NamedTuple, cast
+
+import numpy as np
+import numpy.typing as npt
 
 from dualdraw.adapters.rules_engine.worker import Fact, Match, serve, shard_texts
 from dualdraw.adapters.worker_process import (
@@ -91,7 +94,7 @@ class ExclusionEngine(WorkerHolder):
         if not objects or not rule_set.rules:
             return []
         key = f"{rule_set.hash}:{context.digest()}"
-        twins: defaultdict[str, list[str]] = defaultdict(list)
+        twins = Twins()
         shards = _Replayable(_shards(rule_set, context, objects, side_facts, self.shard_size, twins))
         with self._lock:
             matches = self._matches(
@@ -222,7 +225,7 @@ def _shards(
     objects: Sequence[ObjectAttributes],
     side_facts: SideFacts,
     shard_size: int,
-    twins: defaultdict[str, list[str]],
+    twins: Twins,
 ) -> Iterator[Shard]:
     """The shards of ``objects``, each built when asked for, filling in ``twins`` (the twins of each
     representative object) as it goes: once the last shard is out, every object is in a shard or a twin.
@@ -282,49 +285,80 @@ def _shards(
     signature_of = operator.attrgetter(*sources) if sources else (lambda _obj: ())
 
     def with_twins_apart() -> Iterator[Shard]:
-        representatives: dict[object, str] = {}
-        # The loop runs once per in-scope object (1M in a large draw): names bound once, no re-reads.
-        representative_of = representatives.setdefault
         # Objects loaded as columns share a profile per distinct set of attributes: the signature is taken
         # once per profile (by identity: each is alive in ``objects`` throughout), not once per object.
-        codes: Sequence[str]
-        sources: Sequence[object]
         if isinstance(objects, DrawObjects):
-            codes, sources = objects.codes, objects.profiles
+            codes, profiles = objects.codes, objects.profiles
+            distinct = dict(zip(map(id, profiles), profiles, strict=True))
+            numbering: defaultdict[object, int] = defaultdict(itertools.count().__next__)
+            number_of = {key: numbering[signature_of(source)] for key, source in distinct.items()}
+            numbers = map(number_of.__getitem__, map(id, profiles))
         else:
-            codes, sources = [o.credit_code for o in objects], objects
-        shared = sources is not objects
-        of_source: dict[int, str] = {}
-        chunk: list[ObjectAttributes] = []
-        keep = chunk.append
-        for scanned, (code, source) in enumerate(zip(codes, sources, strict=True), 1):
-            if code not in by_code:
-                representative = of_source.get(id(source)) if shared else None
-                if representative is None:
-                    representative = representative_of(signature_of(source), code)
-                    if shared:
-                        of_source[id(source)] = representative
-                if representative != code:
-                    twins[representative].append(code)
-                    continue
-            keep(objects[scanned - 1])
-            if len(chunk) == shard_size:
-                yield shard(chunk, scanned)
-                chunk = []
-                keep = chunk.append
-        if chunk:
-            yield shard(chunk, len(objects))
+            codes = [o.credit_code for o in objects]
+            numbering = defaultdict(itertools.count().__next__)
+            numbers = map(numbering.__getitem__, map(signature_of, objects))
+        kept = twins.find(codes, numbers, map(by_code.__contains__, codes))
+        for start in range(0, len(kept), shard_size):
+            piece = kept[start : start + shard_size]
+            decided = piece[-1] + 1 if start + shard_size < len(kept) else len(objects)
+            yield shard([objects[at] for at in piece], decided)
 
     return with_twins_apart()
 
 
-def _with_twins(matches: list[Match], twins: dict[str, list[str]]) -> list[Match]:
+class Twins:
+    """The twins of each representative object (``_shards``), kept as positions among the draw's codes
+    until asked for: a 1M draw has ~900k twins and only the matched representatives' are ever read."""
+
+    def __init__(self) -> None:
+        self._codes: Sequence[str] = ()
+        self._of: dict[str, npt.NDArray[np.intp]] = {}
+
+    def find(self, codes: Sequence[str], numbers: Iterable[int], apart: Iterable[bool]) -> list[int]:
+        """Sorts the objects of ``codes`` (each one's signature ``numbers``, and whether it is ``apart``:
+        it has side facts of its own) into representatives and twins: the first object of each signature
+        that is not apart represents every later one, which becomes its twin; every object apart is its
+        own. Returns the positions of the objects to evaluate (apart or representatives), ascending; the
+        rest are the twins, at once, in a few array passes."""
+        n = len(codes)
+        signature = np.fromiter(numbers, dtype=np.intp, count=n)
+        alone = np.fromiter(apart, dtype=np.bool_, count=n)
+        free = np.flatnonzero(~alone)
+        _, first = np.unique(signature[free], return_index=True)
+        representatives = free[first]
+        is_representative = np.zeros(n, dtype=np.bool_)
+        is_representative[representatives] = True
+        twin_at = free[~is_representative[free]]  # ascending
+        representative_of = np.zeros(int(signature.max(initial=0)) + 1, dtype=np.intp)
+        representative_of[signature[representatives]] = representatives
+        owners = representative_of[signature[twin_at]]
+        order = np.argsort(owners, kind="stable")  # each representative's twins together, ascending
+        owners, twin_at = owners[order], twin_at[order]
+        self._codes = codes
+        self._of = {}
+        if len(owners):
+            bounds = np.flatnonzero(np.diff(owners)) + 1
+            heads = owners[np.concatenate(([0], bounds))].tolist()
+            groups = np.split(twin_at, bounds)
+            self._of = {codes[head]: group for head, group in zip(heads, groups, strict=True)}
+        return cast(list[int], np.sort(np.concatenate((np.flatnonzero(alone), representatives))).tolist())
+
+    def __bool__(self) -> bool:
+        return bool(self._of)
+
+    def of(self, code: str) -> list[str]:
+        """The twins of representative ``code`` (none for any other code), in the order of the codes."""
+        found = self._of.get(code)
+        return [] if found is None else [self._codes[at] for at in found.tolist()]
+
+
+def _with_twins(matches: list[Match], twins: Twins) -> list[Match]:
     """``matches`` plus, for each match of a representative, the same match for each of its twins."""
     if not twins:
         return matches
     expanded = list(matches)
     for rule_id, credit_code, refs in matches:
-        expanded.extend((rule_id, twin, refs) for twin in twins.get(credit_code, ()))
+        expanded.extend((rule_id, twin, refs) for twin in twins.of(credit_code))
     return expanded
 
 
