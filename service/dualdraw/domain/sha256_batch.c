@@ -24,35 +24,10 @@ typedef struct {
 
 static const char HEX[] = "0123456789abcdef";
 
-/* The codes of a sequence of ASCII str, as pointers into the str objects that `held` keeps alive (a
- * tuple, so nobody can change it while the GIL is released). NULL with an exception set on failure. */
-static Piece *code_pieces(PyObject *codes, PyObject **held) {
-    PyObject *tuple = PySequence_Tuple(codes);
-    if (tuple == NULL) return NULL;
-    Py_ssize_t n = PyTuple_GET_SIZE(tuple);
-    Piece *pieces = PyMem_Malloc(sizeof(Piece) * (size_t)(n ? n : 1));
-    if (pieces == NULL) {
-        Py_DECREF(tuple);
-        PyErr_NoMemory();
-        return NULL;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *code = PyTuple_GET_ITEM(tuple, i);
-        if (!PyUnicode_Check(code) || !PyUnicode_IS_ASCII(code)) {
-            PyErr_Format(PyExc_ValueError, "code %zd is not ASCII text", i);
-            PyMem_Free(pieces);
-            Py_DECREF(tuple);
-            return NULL;
-        }
-        pieces[i].data = (const char *)PyUnicode_DATA(code); /* ASCII: one byte per character, as UTF-8 */
-        pieces[i].size = PyUnicode_GET_LENGTH(code);
-    }
-    *held = tuple;
-    return pieces;
-}
-
-/* Byte strings of a sequence of bytes, kept alive by `held` (a tuple). */
-static Piece *byte_pieces(PyObject *items, const char *what, PyObject **held) {
+/* The items of a sequence as pointers into the objects that `held` keeps alive (a tuple, so nobody can
+ * change it while the GIL is released): ASCII str when `text`, else bytes (`what` names them in errors).
+ * NULL with an exception set on failure. */
+static Piece *pieces_of(PyObject *items, int text, const char *what, PyObject **held) {
     PyObject *tuple = PySequence_Tuple(items);
     if (tuple == NULL) return NULL;
     Py_ssize_t n = PyTuple_GET_SIZE(tuple);
@@ -64,14 +39,20 @@ static Piece *byte_pieces(PyObject *items, const char *what, PyObject **held) {
     }
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *item = PyTuple_GET_ITEM(tuple, i);
-        if (!PyBytes_Check(item)) {
-            PyErr_Format(PyExc_TypeError, "%s[%zd] is not bytes", what, i);
+        if (text ? !PyUnicode_Check(item) || !PyUnicode_IS_ASCII(item) : !PyBytes_Check(item)) {
+            PyErr_Format(text ? PyExc_ValueError : PyExc_TypeError, "%s %zd is not %s", what, i,
+                         text ? "ASCII text" : "bytes");
             PyMem_Free(pieces);
             Py_DECREF(tuple);
             return NULL;
         }
-        pieces[i].data = PyBytes_AS_STRING(item);
-        pieces[i].size = PyBytes_GET_SIZE(item);
+        if (text) { /* ASCII: one byte per character, as UTF-8 */
+            pieces[i].data = (const char *)PyUnicode_DATA(item);
+            pieces[i].size = PyUnicode_GET_LENGTH(item);
+        } else {
+            pieces[i].data = PyBytes_AS_STRING(item);
+            pieces[i].size = PyBytes_GET_SIZE(item);
+        }
     }
     *held = tuple;
     return pieces;
@@ -115,9 +96,9 @@ static PyObject *framed_leaves(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "y*OOOOy*", &prefix, &codes_arg, &frame_arg, &middles_arg, &ends_arg, &head))
         return NULL;
     if (unsigned_buffer(frame_arg, &frames) < 0) goto release_args;
-    if ((codes = code_pieces(codes_arg, &codes_held)) == NULL) goto release_frames;
-    if ((middles = byte_pieces(middles_arg, "middles", &middles_held)) == NULL) goto release_frames;
-    if ((ends = byte_pieces(ends_arg, "ends", &ends_held)) == NULL) goto release_frames;
+    if ((codes = pieces_of(codes_arg, 1, "code", &codes_held)) == NULL) goto release_frames;
+    if ((middles = pieces_of(middles_arg, 0, "middle", &middles_held)) == NULL) goto release_frames;
+    if ((ends = pieces_of(ends_arg, 0, "end", &ends_held)) == NULL) goto release_frames;
     Py_ssize_t n = PyTuple_GET_SIZE(codes_held), count = PyTuple_GET_SIZE(middles_held);
     if (frames.len / frames.itemsize != n || PyTuple_GET_SIZE(ends_held) != count) {
         PyErr_SetString(PyExc_ValueError, "one frame number per code, and one end per middle");
@@ -180,7 +161,7 @@ static PyObject *prefixed_digests(PyObject *self, PyObject *args) {
     PyObject *codes_arg, *codes_held = NULL, *out = NULL;
     Piece *codes = NULL;
     if (!PyArg_ParseTuple(args, "y*O", &prefix, &codes_arg)) return NULL;
-    if ((codes = code_pieces(codes_arg, &codes_held)) == NULL) goto release;
+    if ((codes = pieces_of(codes_arg, 1, "code", &codes_held)) == NULL) goto release;
     Py_ssize_t n = PyTuple_GET_SIZE(codes_held);
     if ((out = PyBytes_FromStringAndSize(NULL, 32 * n)) == NULL) goto release;
     unsigned char *digests = (unsigned char *)PyBytes_AS_STRING(out);
