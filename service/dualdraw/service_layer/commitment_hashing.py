@@ -9,14 +9,12 @@ the second core beside the draw's Python work.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from dualdraw.domain.draw.commitments import EligibleEntries, LeafSet, TextColumn
 from dualdraw.domain.draw.object_plan import ObjectPlan, plan_commitments
-
-T = TypeVar("T")
+from dualdraw.runtime.background import in_background
 
 Roots = tuple[str | None, dict[str, Any]]
 """The eligible set's root (hex; ``None`` when not asked for) and the object plan's commitments
@@ -36,7 +34,7 @@ class DrawHashing:
         classes = risk_classes if isinstance(risk_classes, TextColumn) else TextColumn.of(risk_classes)
         listed = codes if isinstance(codes, list) else list(codes)
         self._leaves = LeafSet(EligibleEntries(listed, classes, classes), salt_key)  # stratum = risk class
-        self._hashed = in_thread(self._leaves.finish, "dualdraw-leaf-hashing")
+        self._hashed = in_background(self._leaves.finish, "dualdraw-leaf-hashing")
 
     def roots(self, keep: Sequence[bool] | None, plan: ObjectPlan) -> Callable[[], Roots]:
         """The root of the in-scope leaves whose ``keep`` flag (same order) is true (``None``: not wanted),
@@ -48,28 +46,4 @@ class DrawHashing:
         eligible = self._leaves.subset_root(keep) if keep is not None else None
         self._leaves = LeafSet((), self._salt_key)
         salt_key = self._salt_key
-        return in_thread(lambda: (eligible, plan_commitments(plan, salt_key)), "dualdraw-plan-hashing")
-
-
-def in_thread(compute: Callable[[], T], name: str) -> Callable[[], T]:
-    """``compute`` started now in a daemon thread called ``name``; the call returned waits for it and gives
-    its result, or raises its error, at every call."""
-    outcome: list[T] = []
-    error: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            outcome.append(compute())
-        except BaseException as exc:  # kept for the caller, raised at every call
-            error.append(exc)
-
-    thread = threading.Thread(target=run, name=name, daemon=True)
-    thread.start()
-
-    def call() -> T:
-        thread.join()
-        if error:
-            raise error[0]
-        return outcome[0]
-
-    return call
+        return in_background(lambda: (eligible, plan_commitments(plan, salt_key)), "dualdraw-plan-hashing")

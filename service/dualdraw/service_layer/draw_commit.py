@@ -46,6 +46,7 @@ from dualdraw.domain.inspection_history import history_scope, reads_history
 from dualdraw.domain.jurisdiction import DepartmentTree, task_object_filter
 from dualdraw.domain.plan.model import PlanEntry
 from dualdraw.domain.policy import DrawRules, Raise, TaskPolicy
+from dualdraw.runtime.background import in_background
 from dualdraw.service_layer.audit_events import record_event
 from dualdraw.service_layer.commitment_hashing import DrawHashing
 from dualdraw.service_layer.context import Caller
@@ -288,6 +289,9 @@ def commit_in(
     # draw refused meanwhile just drops them.
     roots = hashing.roots(_kept(codes, excluded, eligible) if ascending and not raises else None, plan)
     del codes
+    # The stored form of the entries and plan rows too: its compression releases the GIL, and the draw
+    # waits on the database while it stores the rest.
+    packed = in_background(lambda: uow.lifecycle.pack_commitments(entries, plan), "dualdraw-stored-form")
     left_out = prepared.left_out
     strata = manifest_strata(entries, prepared.ratios)
     eligible_root_hex = None if ascending and not raises else eligible_root(entries, salt_key)
@@ -351,7 +355,6 @@ def commit_in(
     # Known before the entropy: a department that cannot staff some eligible object refuses the draw now,
     # so that success never depends on the seed (no re-roll by failure).
     algorithm.refuse_unstaffable(pool_lines, manifest, plan)
-    packed = uow.lifecycle.pack_commitments(entries, plan)  # stored form, made meanwhile too
     subset_root, plan_members = roots()
     manifest["objects"]["eligible_root"] = eligible_root_hex or subset_root
     manifest["objects"] |= plan_members
@@ -390,7 +393,7 @@ def commit_in(
     uow.draws.add(record)
     if raises:
         uow.draws.add_raises(draw_id, raises)
-    uow.lifecycle.add_commitments(draw_id, salt_key.hex(), packed)
+    uow.lifecycle.add_commitments(draw_id, salt_key.hex(), packed())
     uow.lifecycle.add_entropy_inputs(draw_id, expected_inputs(declaration))
     uow.tasks.set_draw(task.id, draw_id)
     record_event(
