@@ -150,19 +150,6 @@ def test_leaf_set_subset_root_equals_the_eligible_root_of_the_subset(
         assert leaf_set.subset_root(keep) == eligible_root(subset, SALT_KEY)
 
 
-def test_a_leaf_set_sent_packed_elsewhere_gives_the_same_subset_roots() -> None:
-    """The commitment worker hashes the in-scope leaves and hands them back packed, with their order."""
-    entries = [EligibleEntry(code, "ABCD"[n % 4], "ABCD"[n % 4]) for n, code in enumerate(CODES)]
-    packed, order = LeafSet(entries, SALT_KEY).packed()
-    assert len(packed) == 32 * len(entries) == 8 * len(order)
-    rng = random.Random(5)
-    for keep in ([True] * len(entries), [False] * len(entries), [rng.random() < 0.9 for _ in entries]):
-        subset = [e for e, kept in zip(entries, keep, strict=True) if kept]
-        assert LeafSet.of_packed(packed, order).subset_root(keep) == eligible_root(subset, SALT_KEY)
-    with pytest.raises(ValueError, match="do not match"):
-        LeafSet.of_packed(packed, order[:-4])
-
-
 def test_a_leaf_set_lets_go_of_its_entries_once_every_leaf_is_hashed(monkeypatch: pytest.MonkeyPatch) -> None:
     """A draw hands the leaf set an entry per in-scope object; it must not keep them alive through the
     policy stage (the draw's memory peak) once it has hashed them all."""

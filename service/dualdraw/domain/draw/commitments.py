@@ -312,14 +312,14 @@ class LeafSet:
     """The leaf hashes of ``entries`` (``object_leaf_hashes``), computed ahead in steps and ordered, so that
     the root of any subset needs neither hashing nor sorting in Python.
 
-    A draw computes the leaves of all in-scope objects while the rules worker evaluates them (``pending``
-    is advanced one step per shard sent) and, once the exclusions are known, takes the root of the
+    A draw computes the leaves of all in-scope objects in a thread while the rules worker evaluates them
+    (``finish``, or ``pending`` a step at a time) and, once the exclusions are known, takes the root of the
     eligible ones (``subset_root``). The leaves are kept packed, 32 bytes each, with their ascending order
     as 4-byte positions: 36 bytes per in-scope object where a list of ``bytes`` and its sorted copy took 96.
     ``entries`` is consumed as it is hashed, so it can be a generator: nothing holds every entry at once.
     """
 
-    STEP = 50_000  # entries hashed per step: about one shard's evaluation time
+    STEP = 50_000  # entries hashed per step (one C call)
 
     def __init__(self, entries: Iterable[EligibleEntry], salt_key: bytes) -> None:
         """The leaves of ``entries``: an ``EligibleEntries`` is hashed a slice of ``STEP`` entries at a
@@ -330,13 +330,6 @@ class LeafSet:
         self._order = np.empty(0, dtype=np.uint32)
         self.pending: Iterator[None] = self._steps()
 
-    @classmethod
-    def of_pieces(cls, pieces: Iterable[Sequence[EligibleEntry]], salt_key: bytes) -> LeafSet:
-        """The leaves of the entries of ``pieces``, in order, one step per piece."""
-        leaf_set = cls((), salt_key)
-        leaf_set._pieces = iter(pieces)
-        return leaf_set
-
     def _steps(self) -> Iterator[None]:
         for piece in self._pieces:
             self._packed += packed_object_leaf_hashes(piece, self._salt_key)
@@ -344,23 +337,6 @@ class LeafSet:
             yield
         self._pieces = iter(())  # every leaf is hashed: the entries (one per in-scope object) can go
         self._order = ascending_order(self._packed)
-
-    @classmethod
-    def of_packed(cls, packed: bytes, order: bytes) -> LeafSet:
-        """The leaf set whose ``packed()`` gave ``packed`` and ``order`` (hashed elsewhere)."""
-        leaf_set = cls((), b"")
-        leaf_set.finish()
-        leaf_set._packed = bytearray(packed)
-        leaf_set._order = np.frombuffer(order, dtype=np.uint32)
-        if len(leaf_set._packed) % 32 or len(leaf_set._order) * 32 != len(leaf_set._packed):
-            raise ValueError("packed leaves and their order do not match")
-        return leaf_set
-
-    def packed(self) -> tuple[bytes, bytes]:
-        """Every leaf hash laid end to end, in the entries' order, and their ascending order (4-byte
-        positions): what ``of_packed`` takes. Takes the steps nobody advanced first."""
-        self.finish()
-        return bytes(self._packed), self._order.tobytes()
 
     def _leaves(self) -> npt.NDArray[np.bytes_]:
         return np.frombuffer(self._packed, dtype="S32")
