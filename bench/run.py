@@ -10,22 +10,22 @@ Two measurements, both on a fresh database per size:
   the duration and this process's resident memory at the end of each of its stages
   (``draw_progress.DRAW_STAGES``:
   load, rules, commitments, store, selection, teams, persist, audit, commit);
-- **api** (``--api``): the same directory imported through the real gRPC API against a server subprocess,
-  the database settled as autovacuum would settle it (``settle_s``: ``VACUUM (ANALYZE)``, so that neither
-  draw pays for the other's first read), then drawn through the API, with reads (GetObject every 10 ms, ExplainExclusion every 250 ms unless ``BENCH_EXPLAIN=0``)
-  timed while the draw runs, and the peak RSS of the server and of its children (draw process, rules
-  workers); then the draw's full bundle is exported and verified offline (in this process and with
-  ``dualdraw verify FILE``); on PostgreSQL the same draw is then run as one SQL query over the same database
-  (``bench.sql_floor``: scope, the four exclusions as NOT EXISTS, ORDER BY sha256 LIMIT k) and the ratio
-  ``draw_to_sql_floor`` reported, with a check that both found the same number of eligible objects; then
-  the least work any Python implementation of the specified draw must do on the same database
-  (``bench.python_floor``: fetch the in-scope rows, the SHA-256 calls the commitments and tickets
-  require) and its ratios to the SQL floor and to dualdraw's draw; and the CPU seconds of both draws
-  (``bench.cpu``): the server's process tree and PostgreSQL's during dualdraw's (the readers' calls
-  included), PostgreSQL's during the query, and ``draw_cpu_bound_to_sql_floor``, the least ratio that
-  work allows on this machine's cores (its CPU seconds over the cores, over the query's seconds);
-  ``DUALDRAW_DRAW_PROCESS=off`` in the environment measures draws in the server process. API runs are
-  repeated ``--repeat`` times on fresh databases and their medians printed.
+- **api** (``--api``): the same directory imported through the real gRPC API against a server subprocess, the
+  database settled as autovacuum would settle it (``settle_s``: ``VACUUM (ANALYZE)``, so that neither draw
+  pays for the other's first read), then drawn through the API, with reads (GetObject every 10 ms,
+  ExplainExclusion every 250 ms unless ``BENCH_EXPLAIN=0``) timed while the draw runs, and the peak RSS of the
+  server and of its children (draw process, rules workers); then the draw's full bundle is exported and
+  verified offline (in this process and with ``dualdraw verify FILE``); on PostgreSQL the same draw is then
+  run as one SQL query over the same database (``bench.sql_floor``: scope, the four exclusions as NOT EXISTS,
+  ORDER BY sha256 LIMIT k) and the ratio ``draw_to_sql_floor`` reported, with a check that both found the same
+  number of eligible objects; then the least work any Python implementation of the specified draw must do on
+  the same database (``bench.python_floor``: fetch the in-scope rows, the SHA-256 calls the commitments and
+  tickets require) and its ratios to the SQL floor and to dualdraw's draw; and the CPU seconds of both draws
+  (``bench.cpu``): the server's process tree and PostgreSQL's during dualdraw's (the readers' calls included),
+  PostgreSQL's during the query, and ``draw_cpu_bound_to_sql_floor``, the least ratio that work allows on this
+  machine's cores (its CPU seconds over the cores, over the query's seconds); ``DUALDRAW_DRAW_PROCESS=off`` in
+  the environment measures draws in the server process. API runs are repeated ``--repeat`` times on fresh
+  databases and their medians printed.
 Results are printed and written to ``bench/results/<timestamp>.json``. Timings use ``time.perf_counter``;
 each figure is the median of ``--repeat`` runs where the stage can be repeated without side effects.
 """
