@@ -237,8 +237,8 @@ def packed_object_leaf_hashes(entries: Sequence[EligibleEntry], salt_key: bytes)
     strata, classes = columns.strata.values, columns.risk_classes.values
     if not (all_plain(columns.codes) and all_plain(strata) and all_plain(classes)):
         return b"".join(leaf_hash(object_leaf_data(e, salt_for(salt_key, e.code))) for e in entries)
-    middles = [f'","risk_class":"{c}","salt":"'.encode("ascii") for c in classes for _ in strata]
-    ends = [f'","stratum":"{s}"}}'.encode("ascii") for _ in classes for s in strata]
+    frames = [_frame(c, s) for c in classes for s in strata]  # numbered class × len(strata) + stratum
+    middles, ends = [middle for middle, _ in frames], [end for _, end in frames]
     frame_of = _numbers(columns.risk_classes) * len(strata) + _numbers(columns.strata)
     return sha256_batch.framed_leaves(
         _SALT_TAG + salt_key, columns.codes, frame_of, middles, ends, _LEAF_HEAD
@@ -293,13 +293,13 @@ def _frames(
     pairs = set(_class_strata(entries))
     if not (all_plain(codes) and all_plain(text for pair in pairs for text in pair)):
         return None
-    return {
-        (risk_class, stratum): (
-            f'","risk_class":"{risk_class}","salt":"'.encode("ascii"),
-            f'","stratum":"{stratum}"}}'.encode("ascii"),
-        )
-        for risk_class, stratum in pairs
-    }
+    return {pair: _frame(*pair) for pair in pairs}
+
+
+def _frame(risk_class: str, stratum: str) -> tuple[bytes, bytes]:
+    """An eligible leaf's canonical JSON between its code and its salt, and after its salt (plain values)."""
+    middle = f'","risk_class":"{risk_class}","salt":"'
+    return middle.encode("ascii"), f'","stratum":"{stratum}"}}'.encode("ascii")
 
 
 def ascending_order(packed: bytes | bytearray) -> npt.NDArray[np.uint32]:
