@@ -603,11 +603,10 @@ def expected_exclusions(
     ]
 
 
-def test_thousands_of_objects_over_several_shards_match_a_plain_python_evaluation(
-    engine: ExclusionEngine,
-) -> None:
+def shipped_and_extra_rules() -> RuleSet:
+    """The shipped rules and ``EXTRA_RULES``, as ``expected_exclusions`` writes them in Python."""
     shipped = "".join(Path(p).read_text(encoding="utf-8").split("rules:\n", 1)[1] for p in SHIPPED.sources)
-    rule_set = load_rule_texts(
+    return load_rule_texts(
         {
             "all.yaml": "version: 1\nrules:\n"
             + shipped
@@ -618,6 +617,12 @@ def test_thousands_of_objects_over_several_shards_match_a_plain_python_evaluatio
             )
         }
     )
+
+
+def test_thousands_of_objects_over_several_shards_match_a_plain_python_evaluation(
+    engine: ExclusionEngine,
+) -> None:
+    rule_set = shipped_and_extra_rules()
     objects, side = random_directory(6000, seed=20240501)
     calls: list[tuple[int, int]] = []
 
@@ -657,6 +662,72 @@ def test_twins_are_decided_once_by_durable_and_reported_for_each(engine: Exclusi
         (o.credit_code, CAMPAIGN, ("k1",)) for o in [*covered, loner]
     ]
     assert [e.credit_code for e in result if e.rule_id == COMPLAINT] == ["999999"]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_objects_whose_own_side_facts_no_rule_tells_apart_are_twins_with_their_own_evidence(
+    seed: int,
+) -> None:
+    """Objects alike but for their credit code whose own side facts differ only where no rule can tell
+    (their ids; dates on the same side of every tested bound) are decided once by durable_rules, and each
+    is reported with the refs of its own facts: the same exclusions as the rules written in Python."""
+    rule_set = shipped_and_extra_rules()
+    rnd = random.Random(seed)
+    objects = [
+        obj(
+            f"91{n:016d}",
+            region_code=rnd.choice(["130203", "130102"]),
+            risk_class=rnd.choice([RiskClass.B, RiskClass.C]),
+        )
+        for n in range(3000)
+    ]
+    codes = [o.credit_code for o in objects]
+
+    def day() -> dt.date:  # near the bounds the rules test: as_of, as_of - 90 days
+        return days(rnd.choice([-400, -91, -90, -89, -30, -1, 0, 1, 5]))
+
+    side = SideFacts(
+        complaints=[
+            complaint(f"cp{n}", rnd.choice(codes), rnd.choice(list(ComplaintStatus)), (day() - AS_OF).days)
+            for n in range(900)
+        ]
+        + [complaint("k1", codes[7])],  # a ref a campaign's repeats: this object stands apart
+        risk_assessments=[
+            assessment(
+                f"ra{n}",
+                rnd.choice(codes),
+                conclusion=rnd.choice(list(RiskConclusion)),
+                assessed_on=day(),
+                valid_until=rnd.choice([None, day()]),
+            )
+            for n in range(450)
+        ],
+        statutory_designations=[
+            designation(
+                f"sd{n}",
+                rnd.choice(codes),
+                business_line=rnd.choice(["food", "drugs"]),
+                valid_from=day(),
+                valid_to=rnd.choice([None, day()]),
+            )
+            for n in range(300)
+        ],
+        campaigns=[campaign("k1"), campaign("k2", region_code="130100", starts_on=days(-100))],
+    )
+    sent: list[tuple[int, int]] = []
+
+    with ExclusionEngine(shard_size=1) as engine:  # a shard per object sent: ``sent`` counts them
+        result = engine.evaluate(rule_set, CONTEXT, objects, side, progress=lambda d, t: sent.append((d, t)))
+
+    expected = expected_exclusions(rule_set, objects, side)
+    assert result == expected
+    with_own = {
+        f.credit_code for f in [*side.complaints, *side.risk_assessments, *side.statutory_designations]
+    }
+    assert len(with_own) > 1000
+    assert len(sent) < len(with_own) / 2  # most objects with side facts of their own were twins
+    shared = [e for e in expected if len(e.evidence) == 1 and e.evidence[0][:2] in ("cp", "ra", "sd")]
+    assert len({e.evidence for e in shared}) > 100  # and each twin's evidence is its own
 
 
 def test_objects_loaded_as_columns_are_decided_as_the_list_of_objects() -> None:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import operator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dualdraw.domain.exclusions.compiler import (
     ACTION_CAP,
@@ -15,12 +18,14 @@ from dualdraw.domain.exclusions.compiler import (
     compile_rule_set,
     encode_date,
     rule_id_of,
+    side_fact_value_classes,
 )
 from dualdraw.domain.exclusions.loader import load_rule_set, load_rule_texts
-from dualdraw.domain.exclusions.model import EvaluationContext
+from dualdraw.domain.exclusions.model import EvaluationContext, RuleSet
 from dualdraw.domain.exclusions.schema import FactKind
 
 REPO = Path(__file__).resolve().parents[2]
+SHIPPED_RULES = load_rule_set(REPO / "rules")
 CONTEXT = EvaluationContext(
     as_of=dt.date(2024, 3, 1),
     business_line="food",
@@ -171,3 +176,45 @@ def test_facts_carry_only_the_attributes_the_rules_read() -> None:
 )
 def test_dates_are_integers(day: dt.date, encoded: int) -> None:
     assert encode_date(day) == encoded
+
+
+def _with_conditions(conditions: list[tuple[str, int]]) -> RuleSet:
+    """One rule per (operator, days from ``as_of``) testing a complaint's ``received_on``."""
+    text = "version: 1\nrules:\n" + "".join(
+        f"  - id: r{n}\n    title: T\n    category: complaint_handling\n"
+        "    legal_basis: {article: A, text: T}\n    reason: R\n    when:\n      facts:\n"
+        f"        - {{kind: complaint, where: [{{attr: received_on, op: {op}, "
+        f"value: {{context: as_of, {'plus' if offset >= 0 else 'minus'}_days: {abs(offset)}}}}}]}}\n"
+        for n, (op, offset) in enumerate(conditions)
+    )
+    return load_rule_texts({"r.yaml": text})
+
+
+_COMPARE = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "lte": operator.le, "gt": operator.gt}
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from(sorted(_COMPARE)), st.integers(-5, 5)), min_size=1, max_size=5),
+    st.integers(-8, 8),
+    st.integers(-8, 8),
+)
+def test_values_of_one_class_pass_or_fail_every_test_alike(
+    conditions: list[tuple[str, int]], first: int, second: int
+) -> None:
+    """``side_fact_value_classes``: two dates of one class answer every constant test of the rules alike;
+    two dates with no tested bound between them (nor on either) are of one class."""
+    classes = side_fact_value_classes(_with_conditions(conditions), CONTEXT)["complaint"]["received_on"]
+    a, b = (encode_date(CONTEXT.as_of + dt.timedelta(days=d)) for d in (first, second))
+    bounds = [(_COMPARE[op], encode_date(CONTEXT.as_of + dt.timedelta(days=k))) for op, k in conditions]
+    told_apart = any(test(a, bound) != test(b, bound) for test, bound in bounds)
+    if classes(a) == classes(b):
+        assert not told_apart
+    between = any(min(a, b) <= bound <= max(a, b) for _, bound in bounds)
+    assert between or classes(a) == classes(b)  # no bound between them: one class
+
+
+def test_an_attribute_tested_against_texts_or_not_at_all_keeps_each_value_its_own_class() -> None:
+    classes = side_fact_value_classes(SHIPPED_RULES, CONTEXT)
+    assert classes["complaint"]["status"]("received") != classes["complaint"]["status"]("handling")
+    assert "campaign" not in classes  # joined by territory: no classes
+    assert "closed_on" not in classes["complaint"]  # tested by no shipped rule

@@ -21,7 +21,7 @@ import logging
 import operator
 import time
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import NamedTuple, cast
 
 import numpy as np
@@ -37,9 +37,16 @@ from dualdraw.adapters.worker_process import (
 )
 from dualdraw.domain.errors import FailedPrecondition, Unavailable
 from dualdraw.domain.exclusions import facts
-from dualdraw.domain.exclusions.compiler import attributes_read, compile_rule_set
+from dualdraw.domain.exclusions.compiler import (
+    KIND_KEY,
+    ValueClass,
+    attributes_read,
+    compile_rule_set,
+    exact_class,
+    side_fact_value_classes,
+)
 from dualdraw.domain.exclusions.model import EvaluationContext, RuleSet
-from dualdraw.domain.exclusions.schema import FactKind
+from dualdraw.domain.exclusions.schema import CREDIT_CODE_JOINED, FactKind
 from dualdraw.domain.model import DrawObjects, Exclusion, ObjectAttributes, SideFacts
 
 log = logging.getLogger(__name__)
@@ -100,7 +107,7 @@ class ExclusionEngine(WorkerHolder):
             matches = self._matches(
                 key, self._compiled_json(key, rule_set, context), shards, len(objects), progress
             )
-        return _exclusions(rule_set, _with_twins(matches, twins))
+        return _exclusions(rule_set, twins.with_twins(matches))
 
     def _matches(
         self,
@@ -231,10 +238,11 @@ def _shards(
     representative object) as it goes: once the last shard is out, every object is in a shard or a twin.
     The side facts are prepared (and the campaigns' organisers checked) at once.
 
-    Only side facts of kinds some rule reads are included. Objects with no side fact of their own whose
-    facts are equal but for the credit code are *twins*: the compiled rules cannot tell them apart (no
-    rule condition reads the credit code itself), so durable_rules decides for one representative and its
-    decision holds for each twin. Every decision is still durable_rules'; it is just not repeated.
+    Only side facts of kinds some rule reads are included. Objects whose facts are equal but for the
+    credit code, and whose own side facts pair off with values no rule tells apart (``_OwnFacts``), are
+    *twins*: the compiled rules cannot tell them apart (no rule condition reads the credit code itself),
+    so durable_rules decides for one representative and its decision holds for each twin, with the twin's
+    own facts as evidence. Every decision is still durable_rules'; it is just not repeated.
     """
     kinds = rule_set.fact_kinds
     attrs = attributes_read(rule_set)
@@ -283,27 +291,94 @@ def _shards(
     # without building their facts.
     sources = sorted({facts.OBJECT_SOURCE.get(a, a) for a in object_attrs} - {"credit_code"})
     signature_of = operator.attrgetter(*sources) if sources else (lambda _obj: ())
+    own_facts = _OwnFacts(by_code, side_fact_value_classes(rule_set, context), attrs, campaigns)
 
     def with_twins_apart() -> Iterator[Shard]:
         # Objects loaded as columns share a profile per distinct set of attributes: the signature is taken
         # once per profile (by identity: each is alive in ``objects`` throughout), not once per object.
+        numbering: defaultdict[object, int] = defaultdict(itertools.count().__next__)
         if isinstance(objects, DrawObjects):
             codes, profiles = objects.codes, objects.profiles
             distinct = dict(zip(map(id, profiles), profiles, strict=True))
-            numbering: defaultdict[object, int] = defaultdict(itertools.count().__next__)
             number_of = {key: numbering[signature_of(source)] for key, source in distinct.items()}
             numbers = map(number_of.__getitem__, map(id, profiles))
         else:
             codes = [o.credit_code for o in objects]
-            numbering = defaultdict(itertools.count().__next__)
             numbers = map(numbering.__getitem__, map(signature_of, objects))
-        kept = twins.find(codes, numbers, map(by_code.__contains__, codes))
+        signature = np.fromiter(numbers, dtype=np.intp, count=len(codes))
+        apart, refs = own_facts.sign(codes, signature)
+        kept = twins.find(codes, signature, apart, refs)
         for start in range(0, len(kept), shard_size):
             piece = kept[start : start + shard_size]
             decided = piece[-1] + 1 if start + shard_size < len(kept) else len(objects)
             yield shard([objects[at] for at in piece], decided)
 
     return with_twins_apart()
+
+
+class _OwnFacts:
+    """The side facts each object has of its own (by credit code), as twins are told apart.
+
+    Two objects are twins when their object facts are equal but for the credit code and their own side
+    facts pair off one to one, each pair of one kind with values of one class (``side_fact_value_classes``)
+    in every attribute a rule tests: each test of the compiled rules answers alike for both, so
+    durable_rules' decision for one is its decision for the other, with the paired facts' refs as
+    evidence. An object whose own refs repeat, or repeat a campaign's, cannot pair its evidence off: it
+    stands apart."""
+
+    def __init__(
+        self,
+        by_code: Mapping[str, list[Fact]],
+        classes: Mapping[str, Mapping[str, ValueClass]],
+        attrs: Mapping[FactKind, tuple[str, ...]],
+        campaigns: Iterable[Fact],
+    ) -> None:
+        self._by_code = by_code
+        self._tested = {
+            kind.value: tuple(
+                (name, classes.get(kind.value, {}).get(name, exact_class))
+                for name in names
+                if name != "credit_code"
+            )
+            for kind, names in attrs.items()
+            if kind in CREDIT_CODE_JOINED
+        }
+        self._campaign_refs = frozenset(str(c["ref"]) for c in campaigns)
+        self._numbering: defaultdict[object, int] = defaultdict(itertools.count().__next__)
+
+    def _fact_number(self, fact: Fact) -> int:
+        """One number per kind and classes of the tested values."""
+        kind = str(fact[KIND_KEY])
+        return self._numbering[(kind, *(value_class(fact[name]) for name, value_class in self._tested[kind]))]
+
+    def sign(
+        self, codes: Sequence[str], signature: npt.NDArray[np.intp]
+    ) -> tuple[npt.NDArray[np.bool_], dict[int, tuple[str, ...]]]:
+        """Extends, in place, the object ``signature`` numbers of the objects with side facts of their own by
+        those facts' classes. Returns which objects stand apart, and (by position) each extended object's
+        refs in the order its facts pair off: by class, then ref."""
+        n = len(codes)
+        apart = np.zeros(n, dtype=np.bool_)
+        refs_at: dict[int, tuple[str, ...]] = {}
+        own = np.flatnonzero(np.fromiter(map(self._by_code.__contains__, codes), dtype=np.bool_, count=n))
+        first_free = int(signature.max(initial=-1)) + 1
+        extended: defaultdict[object, int] = defaultdict(itertools.count(first_free).__next__)
+        campaign_refs = self._campaign_refs
+        for at in own.tolist():
+            facts_of = self._by_code[codes[at]]
+            if len(facts_of) == 1:  # most objects with any have one: no pairing order to find
+                numbers: tuple[int, ...] = (self._fact_number(facts_of[0]),)
+                refs: tuple[str, ...] = (str(facts_of[0]["ref"]),)
+            else:
+                paired = sorted((self._fact_number(f), str(f["ref"])) for f in facts_of)
+                numbers = tuple(number for number, _ in paired)
+                refs = tuple(ref for _, ref in paired)
+            if len(set(refs)) != len(refs) or not campaign_refs.isdisjoint(refs):
+                apart[at] = True
+                continue
+            signature[at] = extended[(int(signature[at]), numbers)]
+            refs_at[at] = refs
+        return apart, refs_at
 
 
 class Twins:
@@ -313,16 +388,25 @@ class Twins:
     def __init__(self) -> None:
         self._codes: Sequence[str] = ()
         self._of: dict[str, npt.NDArray[np.intp]] = {}
+        self._position: dict[str, int] = {}
+        self._refs: dict[int, tuple[str, ...]] = {}
 
-    def find(self, codes: Sequence[str], numbers: Iterable[int], apart: Iterable[bool]) -> list[int]:
-        """Sorts the objects of ``codes`` (each one's signature ``numbers``, and whether it is ``apart``:
-        it has side facts of its own) into representatives and twins: the first object of each signature
-        that is not apart represents every later one, which becomes its twin; every object apart is its
-        own. Returns the positions of the objects to evaluate (apart or representatives), ascending; the
-        rest are the twins, at once, in a few array passes."""
+    def find(
+        self,
+        codes: Sequence[str],
+        numbers: Sequence[int] | npt.NDArray[np.intp],
+        apart: Sequence[bool] | npt.NDArray[np.bool_],
+        refs: Mapping[int, tuple[str, ...]] | None = None,
+    ) -> list[int]:
+        """Sorts the objects of ``codes`` (each one's signature ``numbers``, and whether it stands ``apart``)
+        into representatives and twins: the first object of each signature that is not apart represents
+        every later one, which becomes its twin; every object apart is its own. ``refs``: by position, the
+        refs of the side facts of each object that has some, in the order they pair off between twins.
+        Returns the positions of the objects to evaluate (apart or representatives), ascending; the rest
+        are the twins, at once, in a few array passes."""
         n = len(codes)
-        signature = np.fromiter(numbers, dtype=np.intp, count=n)
-        alone = np.fromiter(apart, dtype=np.bool_, count=n)
+        signature = np.asarray(numbers, dtype=np.intp)
+        alone = np.asarray(apart, dtype=np.bool_)
         free = np.flatnonzero(~alone)
         _, first = np.unique(signature[free], return_index=True)
         representatives = free[first]
@@ -335,12 +419,18 @@ class Twins:
         order = np.argsort(owners, kind="stable")  # each representative's twins together, ascending
         owners, twin_at = owners[order], twin_at[order]
         self._codes = codes
-        self._of = {}
+        self._of, self._position, self._refs = {}, {}, {}
         if len(owners):
             bounds = np.flatnonzero(np.diff(owners)) + 1
             heads = owners[np.concatenate(([0], bounds))].tolist()
             groups = np.split(twin_at, bounds)
             self._of = {codes[head]: group for head, group in zip(heads, groups, strict=True)}
+            if refs:  # kept for the representatives with twins and their twins only
+                grouped = np.zeros(n, dtype=np.bool_)
+                grouped[twin_at] = True
+                grouped[owners] = True
+                self._position = {codes[head]: head for head in heads}
+                self._refs = {at: own for at, own in refs.items() if grouped[at]}
         return cast(list[int], np.sort(np.concatenate((np.flatnonzero(alone), representatives))).tolist())
 
     def __bool__(self) -> bool:
@@ -351,15 +441,25 @@ class Twins:
         found = self._of.get(code)
         return [] if found is None else [self._codes[at] for at in found.tolist()]
 
-
-def _with_twins(matches: list[Match], twins: Twins) -> list[Match]:
-    """``matches`` plus, for each match of a representative, the same match for each of its twins."""
-    if not twins:
-        return matches
-    expanded = list(matches)
-    for rule_id, credit_code, refs in matches:
-        expanded.extend((rule_id, twin, refs) for twin in twins.of(credit_code))
-    return expanded
+    def with_twins(self, matches: list[Match]) -> list[Match]:
+        """``matches`` plus, for each match of a representative, the same match for each of its twins, each
+        ref of the representative's own side facts replaced by the ref of the twin's fact it pairs off with
+        (a campaign's stays)."""
+        if not self._of:
+            return matches
+        expanded = list(matches)
+        for rule_id, credit_code, refs in matches:
+            found = self._of.get(credit_code)
+            if found is None:
+                continue
+            own = self._refs.get(self._position.get(credit_code, -1)) if refs else None
+            if own is None:
+                expanded.extend((rule_id, self._codes[at], refs) for at in found.tolist())
+                continue
+            for at in found.tolist():
+                paired = dict(zip(own, self._refs[at], strict=True))
+                expanded.append((rule_id, self._codes[at], tuple(paired.get(ref, ref) for ref in refs)))
+        return expanded
 
 
 def _exclusions(rule_set: RuleSet, matches: Iterable[Match]) -> list[Exclusion]:

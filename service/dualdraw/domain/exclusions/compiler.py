@@ -27,7 +27,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-from collections.abc import Callable, Iterable
+from bisect import bisect_left
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 
 from dualdraw.domain.exclusions.model import Condition, ContextValue, EvaluationContext, Rule, RuleSet, Scalar
@@ -57,19 +58,81 @@ def encode_date(day: dt.date) -> int:
 
 def compile_rule_set(rule_set: RuleSet, context: EvaluationContext) -> dict[str, JSON]:
     """The durable_rules ruleset (JSON-ready dict) of ``rule_set`` with ``context`` values substituted."""
-
-    def resolve(value: ContextValue, attribute: Attribute) -> object:
-        raw = context.value(value.name)
-        if isinstance(raw, dt.date):
-            return encode_date(raw + dt.timedelta(days=value.offset_days))
-        return raw
-
+    resolve = _resolver(context)
     compiled: dict[str, JSON] = {}
     for rule in rule_set.applicable(context):  # not in force or outside its jurisdictions: not compiled
         for name, patterns in _durable_rules(rule, resolve, context.business_line):
             compiled[name] = {"all": [{p.name: p.render()} for p in patterns], "cap": ACTION_CAP}
     compiled[SENTINEL_RULE] = {"all": [{"s": {KIND_KEY: SENTINEL_KIND}}]}
     return compiled
+
+
+def _resolver(context: EvaluationContext) -> Resolver:
+    def resolve(value: ContextValue, attribute: Attribute) -> object:
+        raw = context.value(value.name)
+        if isinstance(raw, dt.date):
+            return encode_date(raw + dt.timedelta(days=value.offset_days))
+        return raw
+
+    return resolve
+
+
+ValueClass = Callable[[object], Hashable]
+
+
+def side_fact_value_classes(
+    rule_set: RuleSet, context: EvaluationContext
+) -> dict[str, dict[str, ValueClass]]:
+    """Per side-fact kind joined on the credit code (by ``FactKind`` value) and attribute some rule tests,
+    a function from a fact's value to its class: two values of one class pass or fail alike every test the
+    compiled rules make of that attribute (each is a constant test: these facts join the object on the
+    credit code only).
+
+    An attribute tested only against integers (dates are ``YYYYMMDD``) classes an integer by its place among
+    the tested constants: equal to one of them, or strictly between two neighbours (or beyond the ends). Any
+    other attribute, or a value that is not an integer, is its own class. The rules of every rule are
+    counted, applicable to ``context`` or not: more tests only split classes finer."""
+    resolve = _resolver(context)
+    constants: dict[tuple[FactKind, str], list[object]] = {}
+    for rule in rule_set.rules:
+        for pattern in rule.facts:
+            if pattern.kind not in CREDIT_CODE_JOINED:
+                continue
+            attributes = ATTRIBUTES[pattern.kind]
+            for condition in pattern.where:
+                tested = constants.setdefault((pattern.kind, condition.attr), [])
+                raw = condition.value
+                attribute = attributes[condition.attr]
+                if isinstance(raw, ContextValue):
+                    tested.append(resolve(raw, attribute))
+                elif isinstance(raw, tuple):
+                    tested.extend(_literal(v, attribute) for v in raw)
+                else:
+                    tested.append(_literal(raw, attribute))
+    classes: dict[str, dict[str, ValueClass]] = {}
+    for (kind, attr), values in constants.items():
+        classes.setdefault(kind.value, {})[attr] = _value_class(values)
+    return classes
+
+
+def _value_class(constants: list[object]) -> ValueClass:
+    """The classes of the values compared with ``constants`` (``side_fact_value_classes``)."""
+    if not constants or not all(type(k) is int for k in constants):
+        return exact_class
+    bounds = sorted({k for k in constants if isinstance(k, int)})
+    tested = frozenset(bounds)
+
+    def place(value: object) -> Hashable:
+        if type(value) is not int:
+            return exact_class(value)
+        return (bisect_left(bounds, value), value if value in tested else None)
+
+    return place
+
+
+def exact_class(value: object) -> Hashable:
+    """A value as its own class (a list as a tuple)."""
+    return ("=", tuple(value) if isinstance(value, list) else value)
 
 
 def attributes_read(rule_set: RuleSet) -> dict[FactKind, tuple[str, ...]]:
