@@ -749,6 +749,59 @@ def test_side_facts_matching_follows_the_object_filter(store: Store) -> None:
         assert (none.complaints, none.risk_assessments, len(none.campaigns)) == ([], [], 1)
 
 
+def test_side_facts_of_codes_held_are_those_the_filter_selects(store: Store) -> None:
+    """Given the credit codes its filter selects, ``side_facts_matching`` reads every side fact when the
+    tables hold no more than there are codes and keeps the codes' own; otherwise it asks the database as
+    without them. Both ways, the same facts as without the codes."""
+    west = [
+        obj(n, WEST, status=ObjectStatus.SUSPENDED if n % 5 == 0 else ObjectStatus.ACTIVE)
+        for n in range(1, 21)
+    ]
+    with store.unit_of_work() as uow:
+        uow.directory.upsert_departments(DEPARTMENTS)
+        uow.directory.upsert_objects([*west, *(obj(n, EAST) for n in range(21, 31))])
+        uow.directory.upsert_complaints(
+            [Complaint(f"c-{n}", code(n), ComplaintStatus.HANDLING, DAY) for n in (1, 5, 22, 9)]
+        )
+        uow.directory.upsert_risk_assessments(
+            [RiskAssessment(f"r-{n}", code(n), RiskConclusion.UNSUITABLE, DAY) for n in (2, 25)]
+        )
+        uow.directory.upsert_statutory_designations(
+            [StatutoryDesignation(f"s-{n}", code(n), "catering", "m", "b", DAY) for n in (3, 10, 30)]
+        )
+        uow.commit()
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        for flt, joins in [
+            (ObjectFilter(frozenset({WEST.id})), False),  # 20 codes, 9 side facts: read whole
+            (ObjectFilter(frozenset({WEST.id}), active_only=True), False),
+            (
+                ObjectFilter(frozenset({WEST.id}), region_prefix="330106", industries=frozenset({"none"})),
+                True,
+            ),
+        ]:
+            with store.unit_of_work() as uow:
+                codes = [o.credit_code for o in uow.directory.objects_matching(flt)]
+                statements.clear()
+                held = uow.directory.side_facts_matching(flt, codes)
+                assert any("EXISTS" in s.upper() for s in statements) == joins
+                assert held == uow.directory.side_facts_matching(flt)
+                if flt.active_only:
+                    assert [c.id for c in held.complaints] == ["c-1", "c-9"]
+                    assert [r.id for r in held.risk_assessments] == ["r-2"]
+                    assert [d.id for d in held.statutory_designations] == ["s-3"]
+                elif not joins:
+                    assert [c.id for c in held.complaints] == ["c-1", "c-5", "c-9"]
+                    assert [d.id for d in held.statutory_designations] == ["s-10", "s-3"]
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", seen)
+
+
 def test_inspectors_of_loads_children_without_a_query_per_inspector(store: Store) -> None:
     team = [
         inspector(f"b{n:03d}", WEST if n % 2 else EAST, conflicts=frozenset({code(n)})) for n in range(50)

@@ -231,7 +231,7 @@ def commit_in(
     claim_history_scope(uow, tree, task, policy, item.code)
     object_filter = task_object_filter(tree, task)
     objects = uow.directory.draw_objects_matching(object_filter)
-    side_facts = uow.directory.side_facts_matching(object_filter)
+    side_facts = uow.directory.side_facts_matching(object_filter, objects.codes)
     in_scope_count = len(objects)
     if progress:
         progress("load", in_scope_count, in_scope_count)

@@ -143,8 +143,10 @@ class DirectoryRepository(Protocol):
         their names."""
         ...
 
-    def side_facts_matching(self, flt: ObjectFilter) -> SideFacts:
-        """Complaints, risk assessments and designations of the objects ``flt`` selects, and all campaigns."""
+    def side_facts_matching(self, flt: ObjectFilter, codes: Sequence[str] | None = None) -> SideFacts:
+        """Complaints, risk assessments and designations of the objects ``flt`` selects, and all campaigns.
+        ``codes``: the credit codes ``flt`` selects, ascending, when the caller holds them already (a hint:
+        the result is the same)."""
         ...
 
     def get_inspector(self, badge_number: str) -> Inspector | None: ...

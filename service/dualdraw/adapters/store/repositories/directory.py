@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import operator
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any, TypeVar
@@ -126,6 +127,12 @@ def _plan_for_every_row(connection: sa.Connection) -> None:
     (25 s instead of 0.05 s)."""
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1.0")
+
+
+def _among(ascending: Sequence[str], code: str) -> bool:
+    """Whether ``code`` is one of ``ascending`` (sorted, by binary search)."""
+    at = bisect_left(ascending, code)
+    return at < len(ascending) and ascending[at] == code
 
 
 class SqlDirectoryRepository(SqlRepository):
@@ -372,21 +379,32 @@ class SqlDirectoryRepository(SqlRepository):
             objects = DrawObjects([codes[i] for i in order], [objects.profiles[i] for i in order])
         return objects
 
-    def side_facts_matching(self, flt: ObjectFilter) -> SideFacts:
+    def side_facts_matching(self, flt: ObjectFilter, codes: Sequence[str] | None = None) -> SideFacts:
         """Complaints, risk assessments and designations of the objects ``flt`` selects, and all campaigns.
 
         The object set is a correlated ``EXISTS``, never a list of codes sent back to the database: a side
         fact's object is looked up by its key, where ``IN (subquery)`` made SQLite build the whole matching
         set once per table (0.4 s of a 100k draw). Each list is ordered by id.
+
+        ``codes``, when the caller holds them (a draw has just loaded its objects), are the credit codes
+        ``flt`` selects, ascending: if the side-fact tables hold no more rows than that, every row is read
+        and those of ``codes`` are kept, sparing the three joins with the objects table (each a scan of
+        it: a province's draw read a million objects three more times for 60k side facts).
         """
         conditions = _object_conditions(flt)
         connection = self._connection
         _plan_for_every_row(connection)
+        tables = (COMPLAINTS, RISK_ASSESSMENTS, DESIGNATIONS)
+        counted = sa.select(*(sa.select(sa.func.count()).select_from(t).scalar_subquery() for t in tables))
+        read_all = codes is not None and sum(connection.execute(counted).one()) <= len(codes)
 
         def of_matching(table: sa.Table) -> Iterable[Row]:
+            stmt = sa.select(table).order_by(table.c.id)
+            if read_all:
+                rows = connection.execute(stmt)
+                return [r for r in rows if _among(codes or (), r.credit_code)]
             matching = sa.exists().where(OBJECTS.c.credit_code == table.c.credit_code, *conditions)
-            stmt = sa.select(table).where(matching).order_by(table.c.id)
-            return connection.execute(stmt.execution_options(yield_per=STREAM_BATCH))
+            return connection.execute(stmt.where(matching).execution_options(yield_per=STREAM_BATCH))
 
         campaigns = connection.execute(sa.select(CAMPAIGNS).order_by(CAMPAIGNS.c.id))
         return SideFacts(
