@@ -8,6 +8,7 @@ from collections import Counter
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -118,6 +119,32 @@ def test_a_column_by_identity_reads_each_shared_item_once(texts: list[str], pick
     assert list(column) == [i.text for i in items]
     assert column.values == TextColumn.of([i.text for i in items]).values  # numbered by first occurrence
     assert _Profile.reads == len({id(i) for i in items})
+
+
+@given(st.lists(TEXTS, max_size=6), st.lists(st.integers(0, 5)))
+def test_a_column_by_number_is_the_column_by_identity(texts: list[str], picks: list[int]) -> None:
+    """Items numbered already (each entry a number into ``shared``): the column ``by_identity`` makes of
+    the items themselves, each item that occurs read once."""
+    shared = [_Profile(t) for t in texts]
+    numbers = [p % len(shared) for p in picks] if shared else []
+    items = [shared[n] for n in numbers]
+    _Profile.reads = 0
+    column = TextColumn.by_number(shared, np.array(numbers, dtype=np.intp), _Profile.read)
+    assert _Profile.reads == len(set(numbers))
+    expected = TextColumn.by_identity(items, _Profile.read)
+    assert list(column) == list(expected)
+    assert column.values == expected.values
+    assert column.indices == expected.indices
+
+
+@pytest.mark.parametrize("distinct", [256, 257, 65_537])
+def test_a_column_by_number_widens_its_numbers_as_one_by_identity(distinct: int) -> None:
+    shared = [_Profile(str(n)) for n in range(distinct)]
+    numbers = np.arange(distinct - 1, -1, -1, dtype=np.intp)
+    column = TextColumn.by_number(shared, numbers, _Profile.read)
+    assert (
+        column.indices == TextColumn.by_identity([shared[n] for n in numbers.tolist()], _Profile.read).indices
+    )
 
 
 @pytest.mark.parametrize(("distinct", "typecode"), [(256, "B"), (257, "H"), (65_537, "I")])

@@ -60,6 +60,32 @@ def test_where_pop_and_clear(pairs: list[tuple[str, int]], data: st.DataObject) 
     assert objects.profiles == []
 
 
+@given(PAIRS, st.data())
+def test_objects_are_numbered_by_profile_through_filters_and_changes(
+    pairs: list[tuple[str, int]], data: st.DataObject
+) -> None:
+    """``numbered``: each object's profile is ``profiles[number]``, the profiles distinct (by identity) in
+    order of first occurrence; kept through ``where`` and made again once the columns change."""
+    objects, listed = objects_of(pairs)
+
+    def holds(found: DrawObjects, *, filtered: bool = False) -> None:
+        profiles, numbers = found.numbered()
+        assert [profiles[n] for n in numbers.tolist()] == found.profiles
+        assert len({id(p) for p in profiles}) == len(profiles)
+        if not filtered:  # a filter's objects keep the numbers they had: their profiles, and maybe others
+            assert [id(p) for p in profiles] == list(dict.fromkeys(map(id, found.profiles)))
+
+    holds(objects)
+    keep = data.draw(st.lists(st.booleans(), min_size=len(listed), max_size=len(listed)))
+    kept = objects.where(keep)
+    holds(kept, filtered=True)
+    kept.append(DrawObject("new", PROFILES[1]))
+    holds(kept)
+    if listed:
+        objects.pop()
+        holds(objects)
+
+
 def test_columns_of_unequal_length_are_refused() -> None:
     with pytest.raises(ValueError, match="2 credit codes for 1 profiles"):
         DrawObjects(["a", "b"], [PROFILES[0]])

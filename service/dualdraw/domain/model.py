@@ -16,6 +16,9 @@ from itertools import compress
 from operator import attrgetter
 from typing import Any, NamedTuple, Protocol, overload
 
+import numpy as np
+import numpy.typing as npt
+
 
 class DepartmentLevel(IntEnum):
     PROVINCE = 1
@@ -186,13 +189,14 @@ class DrawObjects(Sequence[DrawObject]):
     order): 16 bytes per object where a list of ``DrawObject`` pairs takes 72. A ``DrawObject`` is made
     when one is read; a slice is ``DrawObjects`` again."""
 
-    __slots__ = ("codes", "profiles")
+    __slots__ = ("_numbered", "codes", "profiles")
 
     def __init__(self, codes: list[str] | None = None, profiles: list[ObjectProfile] | None = None) -> None:
         self.codes: list[str] = [] if codes is None else codes
         self.profiles: list[ObjectProfile] = [] if profiles is None else profiles
         if len(self.codes) != len(self.profiles):
             raise ValueError(f"{len(self.codes)} credit codes for {len(self.profiles)} profiles")
+        self._numbered: tuple[list[ObjectProfile], npt.NDArray[np.intp]] | None = None
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -219,18 +223,40 @@ class DrawObjects(Sequence[DrawObject]):
     def append(self, obj: DrawObject) -> None:
         self.codes.append(obj.credit_code)
         self.profiles.append(obj.profile)
+        self._numbered = None
 
     def pop(self) -> DrawObject:
         """Removes and returns the last object."""
+        self._numbered = None
         return DrawObject(self.codes.pop(), self.profiles.pop())
+
+    def numbered(self) -> tuple[list[ObjectProfile], npt.NDArray[np.intp]]:
+        """The distinct profiles (by identity, in order of first occurrence) and each object's number among
+        them, in order: what is read once per profile reaches each object by array indexing. Computed once
+        and kept, and carried by ``where`` (the profiles of objects filtered out stay listed); recomputed
+        if the columns changed length since."""
+        found = self._numbered
+        if found is None or len(found[1]) != len(self.profiles):
+            profiles = self.profiles
+            distinct = dict(zip(map(id, profiles), profiles, strict=True))  # first occurrence kept in order
+            number_of = {key: number for number, key in enumerate(distinct)}
+            numbers = np.fromiter(map(number_of.__getitem__, map(id, profiles)), np.intp, len(profiles))
+            found = self._numbered = (list(distinct.values()), numbers)
+        return found
 
     def where(self, keep: Sequence[bool]) -> DrawObjects:
         """The objects whose flag in ``keep`` (same order) is true."""
-        return DrawObjects(list(compress(self.codes, keep)), list(compress(self.profiles, keep)))
+        kept = DrawObjects(list(compress(self.codes, keep)), list(compress(self.profiles, keep)))
+        found = self._numbered
+        if found is not None and len(found[1]) == len(self.profiles):
+            flags = np.fromiter(keep, np.bool_, len(self.profiles))
+            kept._numbered = (found[0], found[1][flags])
+        return kept
 
     def clear(self) -> None:
         self.codes.clear()
         self.profiles.clear()
+        self._numbered = None
 
 
 def credit_codes(objects: Sequence[ObjectAttributes]) -> Sequence[str]:

@@ -78,7 +78,7 @@ def _kept(codes: Sequence[str], excluded: set[str], eligible: Sequence[str]) -> 
 def _risk_classes(objects: model.DrawObjects) -> TextColumn:
     """Each object's risk class, as a column (read once per profile: an enum's ``.value`` is slow at a
     million objects)."""
-    return TextColumn.by_identity(objects.profiles, lambda profile: profile.risk_class.value)
+    return TextColumn.by_number(*objects.numbered(), lambda profile: profile.risk_class.value)
 
 
 def object_plan(rows: PlanRows, pool: Sequence[QualifiedPoolMember], raises: Sequence[Raise]) -> ObjectPlan:

@@ -145,9 +145,9 @@ def _entries_and_plan(
     stratum_column, department_column = TextColumn.of(strata), TextColumn.of(home)
     strata.clear()
     home.clear()
-    profiles = objects.profiles
-    risk_class_column = TextColumn.by_identity(profiles, lambda profile: profile.risk_class.value)
-    office_column = TextColumn.by_identity(profiles, lambda profile: profile.office)
+    profiles, numbers = objects.numbered()
+    risk_class_column = TextColumn.by_number(profiles, numbers, lambda profile: profile.risk_class.value)
+    office_column = TextColumn.by_number(profiles, numbers, lambda profile: profile.office)
     codes = objects.codes
     entries = EligibleEntries(codes, stratum_column, risk_class_column)
     return entries, PlanRows(codes, department_column, office_column)

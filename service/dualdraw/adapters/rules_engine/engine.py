@@ -298,14 +298,15 @@ def _shards(
         # once per profile (by identity: each is alive in ``objects`` throughout), not once per object.
         numbering: defaultdict[object, int] = defaultdict(itertools.count().__next__)
         if isinstance(objects, DrawObjects):
-            codes, profiles = objects.codes, objects.profiles
-            distinct = dict(zip(map(id, profiles), profiles, strict=True))
-            number_of = {key: numbering[signature_of(source)] for key, source in distinct.items()}
-            numbers = map(number_of.__getitem__, map(id, profiles))
+            codes = objects.codes
+            profiles, numbers = objects.numbered()
+            profile_signature = [numbering[signature_of(profile)] for profile in profiles]
+            signature = np.array(profile_signature, dtype=np.intp)[numbers]
         else:
             codes = [o.credit_code for o in objects]
-            numbers = map(numbering.__getitem__, map(signature_of, objects))
-        signature = np.fromiter(numbers, dtype=np.intp, count=len(codes))
+            signature = np.fromiter(
+                map(numbering.__getitem__, map(signature_of, objects)), dtype=np.intp, count=len(codes)
+            )
         apart, refs = own_facts.sign(codes, signature)
         kept = twins.find(codes, signature, apart, refs)
         for start in range(0, len(kept), shard_size):

@@ -96,6 +96,22 @@ class TextColumn(Sequence[str]):
         number_of = {key: numbers[text_of(item)] for key, item in distinct.items()}
         return cls(numbers, map(number_of.__getitem__, map(id, items)))
 
+    @classmethod
+    def by_number(
+        cls, items: Sequence[_Item], numbers: npt.NDArray[np.intp], text_of: Callable[[_Item], str]
+    ) -> TextColumn:
+        """``text_of(items[n])`` for each ``n`` of ``numbers``, in order, as ``by_identity`` numbers them
+        (texts in order of first occurrence), with ``text_of`` called once per item that occurs: for items
+        numbered already (``DrawObjects.numbered``), the column is one array lookup."""
+        present, first = np.unique(numbers, return_index=True)
+        numbering = text_numbering()
+        text_number = np.zeros(len(items), dtype=np.intp)
+        for number in present[np.argsort(first, kind="stable")].tolist():
+            text_number[number] = numbering[text_of(items[number])]
+        column = cls(numbering, ())
+        column.indices.frombytes(text_number[numbers].astype(column.indices.typecode).tobytes())
+        return column
+
     def __len__(self) -> int:
         return len(self.indices)
 
