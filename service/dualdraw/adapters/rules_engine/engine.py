@@ -20,6 +20,7 @@ import json
 import logging
 import operator
 import time
+from bisect import bisect_left
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import NamedTuple, cast
@@ -35,6 +36,7 @@ from dualdraw.adapters.worker_process import (
     WorkerProcess,
     leaf_worker,
 )
+from dualdraw.domain.draw.selection import strictly_ascending
 from dualdraw.domain.errors import FailedPrecondition, Unavailable
 from dualdraw.domain.exclusions import facts
 from dualdraw.domain.exclusions.compiler import (
@@ -346,11 +348,21 @@ class _OwnFacts:
         }
         self._campaign_refs = frozenset(str(c["ref"]) for c in campaigns)
         self._numbering: defaultdict[object, int] = defaultdict(itertools.count().__next__)
+        self._known: dict[tuple[object, ...], int] = {}
 
     def _fact_number(self, fact: Fact) -> int:
-        """One number per kind and classes of the tested values."""
+        """One number per kind and classes of the tested values (classed once per distinct values)."""
         kind = str(fact[KIND_KEY])
-        return self._numbering[(kind, *(value_class(fact[name]) for name, value_class in self._tested[kind]))]
+        tested = self._tested[kind]
+        values = (kind, *[fact[name] for name, _ in tested])
+        number = self._known.get(values)
+        if number is None:
+            classes = (
+                kind,
+                *[value_class(value) for (_, value_class), value in zip(tested, values[1:], strict=True)],
+            )
+            number = self._known[values] = self._numbering[classes]
+        return number
 
     def sign(
         self, codes: Sequence[str], signature: npt.NDArray[np.intp]
@@ -361,11 +373,15 @@ class _OwnFacts:
         n = len(codes)
         apart = np.zeros(n, dtype=np.bool_)
         refs_at: dict[int, tuple[str, ...]] = {}
-        own = np.flatnonzero(np.fromiter(map(self._by_code.__contains__, codes), dtype=np.bool_, count=n))
+        if strictly_ascending(codes):  # a draw's codes: each object with facts found by binary search
+            found = (bisect_left(codes, code) for code in self._by_code)
+            own: Iterable[int] = sorted(at for at in found if at < n and codes[at] in self._by_code)
+        else:
+            own = np.flatnonzero(np.fromiter(map(self._by_code.__contains__, codes), np.bool_, n)).tolist()
         first_free = int(signature.max(initial=-1)) + 1
         extended: defaultdict[object, int] = defaultdict(itertools.count(first_free).__next__)
         campaign_refs = self._campaign_refs
-        for at in own.tolist():
+        for at in own:
             facts_of = self._by_code[codes[at]]
             if len(facts_of) == 1:  # most objects with any have one: no pairing order to find
                 numbers: tuple[int, ...] = (self._fact_number(facts_of[0]),)
