@@ -53,6 +53,8 @@ def frequency_cap_exclusions(
         ):
             counted[past.credit_code] += 1
             drawn_in.setdefault(past.credit_code, []).append(past.draw_id)
+    if not counted:  # nothing drawn this year yet: no set of a million codes to make
+        return []
     kind = "campaign" if policy.campaign else "planned"
     out = []
     # Only objects counted at all can reach the cap: the others (a million in a provincial draw) are not

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from itertools import compress
 from typing import Any
 
 from dualdraw.domain.errors import FieldViolation, Violations
@@ -470,7 +471,11 @@ def compute_raises(
     if policy.raise_on_serious_violation:
         candidates.update(serious_violations)
     codes = credit_codes(objects)
-    named = [objects[at] for at, code in enumerate(codes) if code in candidates] if candidates else []
+    named = (
+        [objects[at] for at in compress(range(len(codes)), map(candidates.__contains__, codes))]
+        if candidates
+        else []
+    )
     for o in sorted(named, key=lambda o: o.credit_code):
         reasons: list[str] = []
         evidence: list[str] = []

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import operator
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -84,7 +85,7 @@ def gather_policy_inputs(
             reason="COOPERATING_LINE_NOT_DECLARED",
             metadata={"departments": ",".join(undeclared)},
         )
-    remaining = objects.where([code not in rule_excluded for code in objects.codes])
+    remaining = objects.where(list(map(operator.not_, map(rule_excluded.__contains__, objects.codes))))
     objects.clear()  # taken over
     codes = remaining.codes
     history = uow.draws.inspection_history(codes)
@@ -97,7 +98,7 @@ def gather_policy_inputs(
     drawn_elsewhere = other_level_exclusions(policy, task.item_code, day, codes, history, levels)
     del codes  # the draw's peak is in this function: every list keyed by object is dropped when done
     taken = {e.credit_code for e in cap} | {e.credit_code for e in drawn_elsewhere}
-    eligible_objects = remaining.where([code not in taken for code in remaining.codes])  # still ascending
+    eligible_objects = remaining.where(list(map(operator.not_, map(taken.__contains__, remaining.codes))))
     del remaining
     eligible = eligible_objects.codes  # shared by the entries, the plan and the stored eligible set
     complaints: dict[str, list[tuple[str, dt.date]]] = {}

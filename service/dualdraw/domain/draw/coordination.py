@@ -35,6 +35,8 @@ def other_level_exclusions(
     for past in history:
         if past.item_code == item_code and past.as_of.year == year and past.department_id in other_levels:
             drawn.setdefault(past.credit_code, []).append(past)
+    if not drawn:  # nothing drawn by another level this year: no set of a million codes to make
+        return []
     join = policy.other_level == JOIN
     out = []
     for code in sorted(set(codes) & set(drawn)):
