@@ -106,12 +106,17 @@ def gather_policy_inputs(
         complaints.setdefault(c.credit_code, []).append((c.id, c.received_on))
     serious = uow.draws.serious_violations(eligible) if policy.raise_on_serious_violation else {}
     raises = compute_raises(policy, eligible_objects, day, complaints, serious)
-    strata, ratios = risk_strata(policy.class_ratios, task.ratio, eligible_objects, raises)
+    # Without raises each object's stratum is its risk class: the column of risk classes serves as both.
+    strata: list[str] | None = None
+    if raises:
+        strata, ratios = risk_strata(policy.class_ratios, task.ratio, eligible_objects, raises)
     home = hand_over(
         eligible_objects, task.department_id, policy.central, tree.subtree_ids(task.department_id)
     )
     departments = sorted({task.department_id, *home, *policy.cooperating_department_ids})
     entries, plan = _entries_and_plan(eligible_objects, strata, home)
+    if strata is None:
+        ratios = {c: policy.class_ratios.get(c, task.ratio) for c in entries.risk_classes.values}
     del eligible_objects
     for dep in departments:
         tree.require(dep)
@@ -138,17 +143,20 @@ def gather_policy_inputs(
 
 
 def _entries_and_plan(
-    objects: model.DrawObjects, strata: list[str], home: list[str]
+    objects: model.DrawObjects, strata: list[str] | None, home: list[str]
 ) -> tuple[EligibleEntries, PlanRows]:
     """The eligible entries and plan rows of ``objects`` (ascending by code; their codes list is shared by
-    both; stratum and department from the lists alongside, same order), column by column, emptying
-    ``strata`` and ``home``. Risk class and office are read once per profile."""
-    stratum_column, department_column = TextColumn.of(strata), TextColumn.of(home)
-    strata.clear()
-    home.clear()
+    both; stratum and department from the lists alongside, same order, each stratum the object's risk
+    class when ``strata`` is ``None``), column by column, emptying ``strata`` and ``home``. Risk class and
+    office are read once per profile."""
     profiles, numbers = objects.numbered()
     risk_class_column = TextColumn.by_number(profiles, numbers, lambda profile: profile.risk_class.value)
     office_column = TextColumn.by_number(profiles, numbers, lambda profile: profile.office)
+    stratum_column = risk_class_column if strata is None else TextColumn.of(strata)
+    department_column = TextColumn.of(home)
+    if strata is not None:
+        strata.clear()
+    home.clear()
     codes = objects.codes
     entries = EligibleEntries(codes, stratum_column, risk_class_column)
     return entries, PlanRows(codes, department_column, office_column)
