@@ -173,16 +173,16 @@ def _candidate_bound(count: int, n: int) -> int:
 def select_stratified(seed: bytes, strata: Mapping[str, tuple[Iterable[str], Fraction]]) -> list[Selected]:
     """``select_objects`` in each stratum (e.g. per risk class, each with its own ratio), strata in ascending
     order of their UTF-8 names. Raises ``ValueError`` when a code appears in two strata."""
-    seen: set[str] = set()
-    result: list[Selected] = []
-    for stratum in sorted(strata, key=lambda s: s.encode("utf-8")):
-        codes, ratio = strata[stratum]
-        codes = list(codes)
-        overlap = seen.intersection(codes)
+    names = sorted(strata, key=lambda s: s.encode("utf-8"))
+    listed = {name: list(strata[name][0]) for name in names}
+    if len(listed) > 1 and len(set().union(*listed.values())) != sum(map(len, listed.values())):
+        counts = Counter(code for codes in listed.values() for code in set(codes))
+        overlap = sorted(code for code, n in counts.items() if n > 1)
         if overlap:
-            raise ValueError(f"credit codes in more than one stratum: {', '.join(sorted(overlap)[:5])}")
-        seen.update(codes)
-        result.extend(select_objects(seed, codes, ratio, stratum))
+            raise ValueError(f"credit codes in more than one stratum: {', '.join(overlap[:5])}")
+    result: list[Selected] = []
+    for name in names:
+        result.extend(select_objects(seed, listed.pop(name), strata[name][1], name))
     return result
 
 
