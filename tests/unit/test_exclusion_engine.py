@@ -730,6 +730,31 @@ def test_objects_whose_own_side_facts_no_rule_tells_apart_are_twins_with_their_o
     assert len({e.evidence for e in shared}) > 100  # and each twin's evidence is its own
 
 
+def test_side_facts_of_objects_out_of_scope_change_no_twin() -> None:
+    """Side facts whose objects are not among those evaluated (their codes fall between the evaluated
+    ones) leave the twins as they are: alike objects, each with a like complaint, go to durable_rules once."""
+    objects = [obj(f"91{2 * n:016d}") for n in range(1, 101)]
+    elsewhere = [
+        complaint(f"x{n}", f"91{2 * n - 1:016d}") for n in range(1, 51)
+    ]  # just before the first half
+    own = [complaint(f"c{n}", o.credit_code) for n, o in enumerate(objects)]
+    sent: list[tuple[int, int]] = []
+
+    with ExclusionEngine(shard_size=1) as engine:
+        result = engine.evaluate(
+            SHIPPED,
+            CONTEXT,
+            objects,
+            SideFacts(complaints=[*elsewhere, *own]),
+            progress=lambda d, t: sent.append((d, t)),
+        )
+
+    assert [(e.credit_code, e.evidence) for e in result] == [
+        (o.credit_code, (f"c{n}",)) for n, o in enumerate(objects)
+    ]
+    assert sent == [(100, 100)]  # one representative decided them all
+
+
 def test_objects_loaded_as_columns_are_decided_as_the_list_of_objects() -> None:
     """A draw loads its objects as ``DrawObjects`` (twins looked up once per shared profile): the same
     exclusions, shards and progress as the same objects given one by one."""

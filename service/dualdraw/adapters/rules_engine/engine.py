@@ -374,8 +374,8 @@ class _OwnFacts:
         apart = np.zeros(n, dtype=np.bool_)
         refs_at: dict[int, tuple[str, ...]] = {}
         if strictly_ascending(codes):  # a draw's codes: each object with facts found by binary search
-            found = (bisect_left(codes, code) for code in self._by_code)
-            own: Iterable[int] = sorted(at for at in found if at < n and codes[at] in self._by_code)
+            found = ((bisect_left(codes, code), code) for code in self._by_code)
+            own: Iterable[int] = sorted(at for at, code in found if at < n and codes[at] == code)
         else:
             own = np.flatnonzero(np.fromiter(map(self._by_code.__contains__, codes), np.bool_, n)).tolist()
         first_free = int(signature.max(initial=-1)) + 1
