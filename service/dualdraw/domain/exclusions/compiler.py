@@ -86,7 +86,7 @@ def side_fact_value_classes(
     """Per side-fact kind joined on the credit code (by ``FactKind`` value) and attribute some rule tests,
     a function from a fact's value to its class: two values of one class pass or fail alike every test the
     compiled rules make of that attribute (each is a constant test: these facts join the object on the
-    credit code only).
+    credit code only, and their credit code and id are no attributes a rule may test, ``schema.ATTRIBUTES``).
 
     An attribute tested only against integers (dates are ``YYYYMMDD``) classes an integer by its place among
     the tested constants: equal to one of them, or strictly between two neighbours (or beyond the ends). Any
