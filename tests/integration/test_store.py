@@ -791,6 +791,9 @@ def test_side_facts_of_codes_held_are_those_the_filter_selects(store: Store) -> 
                 held = uow.directory.side_facts_matching(flt, codes)
                 assert any("EXISTS" in s.upper() for s in statements) == joins
                 assert held == uow.directory.side_facts_matching(flt)
+                statements.clear()
+                assert uow.directory.side_facts_matching(flt, codes[::-1]) == held  # out of order: joins
+                assert any("EXISTS" in s.upper() for s in statements) or len(codes) < 2
                 if flt.active_only:
                     assert [c.id for c in held.complaints] == ["c-1", "c-9"]
                     assert [r.id for r in held.risk_assessments] == ["r-2"]
