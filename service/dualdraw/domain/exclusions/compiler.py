@@ -90,8 +90,8 @@ def side_fact_value_classes(
 
     An attribute tested only against integers (dates are ``YYYYMMDD``) classes an integer by its place among
     the tested constants: equal to one of them, or strictly between two neighbours (or beyond the ends). Any
-    other attribute, or a value that is not an integer, is its own class. The rules of every rule are
-    counted, applicable to ``context`` or not: more tests only split classes finer."""
+    other attribute, or a value that is not an integer, is its own class. The conditions of every rule
+    count, applicable to ``context`` or not: more tests only split classes finer."""
     resolve = _resolver(context)
     constants: dict[tuple[FactKind, str], list[object]] = {}
     for rule in rule_set.rules:
