@@ -164,7 +164,11 @@ def _reply(message: object) -> list[Match]:
 
 
 def _received(worker: WorkerProcess, deadline: float) -> list[Match]:
+    """The worker's next reply. An attempt past ``deadline`` fails even when a reply has come meanwhile:
+    ``timeout_s`` bounds the whole attempt, however quickly each shard was answered."""
     try:
+        if time.monotonic() >= deadline:
+            raise WorkerFailure("the attempt ran out of time", timed_out=True)
         return _reply(worker.receive(deadline))
     except WorkerFailure as failure:
         if failure.timed_out:
