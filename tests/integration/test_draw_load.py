@@ -9,10 +9,13 @@ into columns, and the draw verifies.
 
 from __future__ import annotations
 
+import dataclasses
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from bench.generate import AS_OF, ITEM, PROVINCE, directory
 from bench.run import CALLER, load_directory, province_task
 
@@ -20,6 +23,7 @@ from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.adapters.store import Store
 from dualdraw.domain.draw.commitments import EligibleEntries
 from dualdraw.domain.draw.object_plan import PlanRows
+from dualdraw.domain.errors import DataLoss
 from dualdraw.domain.exclusions.loader import load_rule_set
 from dualdraw.domain.exclusions.model import EvaluationContext
 from dualdraw.domain.jurisdiction import DepartmentTree, ObjectFilter
@@ -29,6 +33,7 @@ from dualdraw.domain.model import (
     DrawObject,
     InspectionObject,
     ObjectProfile,
+    RiskClass,
 )
 from dualdraw.service_layer import draws
 from dualdraw.service_layer.draw_commit import Committed, commit_in
@@ -83,6 +88,43 @@ def test_a_draw_loads_the_objects_the_directory_reads_in_the_same_order(store: S
     assert sizes[0] > sizes[1] > 0  # inactive objects in the directory, and left out when asked
     assert 0 < sizes[2] < sizes[1]
     assert sizes[-1] == 0
+
+
+def test_an_object_changed_is_loaded_with_its_new_attributes(store: Store) -> None:
+    """Profiles are named by their content: an object whose attributes change names another profile, and a
+    draw reads the new attributes; the objects that still share the old profile keep it."""
+    with store.unit_of_work() as uow:
+        flt = ObjectFilter(DepartmentTree(uow.directory.all_departments()).subtree_ids(PROVINCE))
+        read = uow.directory.objects_matching(flt)
+        shared = Counter(map(ObjectProfile.of, read))
+        first = next(o for o in read if shared[ObjectProfile.of(o)] > 1)
+        same = [o for o in read if ObjectProfile.of(o) == ObjectProfile.of(first)]
+        changed = dataclasses.replace(
+            first, risk_class=RiskClass.D if first.risk_class != RiskClass.D else RiskClass.A, office="新所"
+        )
+        uow.directory.upsert_objects([changed])
+        uow.commit()
+    with store.unit_of_work() as uow:
+        drawn = uow.directory.draw_objects_matching(flt)
+        assert drawn == [as_drawn(o) for o in uow.directory.objects_matching(flt)]
+    assert as_drawn(changed) in drawn
+    kept = {o.credit_code for o in same} - {first.credit_code}
+    assert kept
+    assert [o.profile for o in drawn if o.credit_code in kept] == [ObjectProfile.of(first)] * len(kept)
+
+
+def test_an_object_whose_profile_is_gone_is_data_loss(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        flt = ObjectFilter(DepartmentTree(uow.directory.all_departments()).subtree_ids(PROVINCE))
+    with store.engine.begin() as connection:
+        code, key = connection.execute(
+            sa.text("SELECT credit_code, profile_key FROM objects ORDER BY credit_code LIMIT 1")
+        ).one()
+        connection.execute(sa.text("DELETE FROM object_profiles WHERE profile_key = :k"), {"k": key})
+    with store.unit_of_work() as uow, pytest.raises(DataLoss) as raised:
+        uow.directory.draw_objects_matching(flt)
+    assert raised.value.reason == "OBJECT_PROFILE_MISSING"
+    assert raised.value.metadata == {"credit_code": code, "profile_key": key}
 
 
 def test_the_rules_exclude_the_same_objects_loaded_either_way(store: Store) -> None:

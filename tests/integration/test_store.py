@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from dualdraw.adapters.store import Store, bulk, migrate
 from dualdraw.adapters.store.codes import pack_codes, unpack_codes
+from dualdraw.adapters.store.object_profiles import profile_key
 from dualdraw.domain.errors import AlreadyExists, InvalidArgument, NotFound, Unavailable
 from dualdraw.domain.item_list import ItemVersion
 from dualdraw.domain.jurisdiction import DepartmentTree, ObjectFilter
@@ -417,7 +418,13 @@ def test_copy_text_blocks_store_the_same_rows_as_write_row(
         (o.credit_code, o.name, o.region_code, WEST.id, o.industry, lines, "B", "active", o.office)
         for o in objects
     ]
-    assert [tuple(r) for r in rows] == expected
+    assert [tuple(r)[:-1] for r in rows] == expected
+    assert [r.profile_key for r in rows] == [profile_key(row[2:]) for row in expected]
+    with store.engine.connect() as connection:
+        profiles = connection.execute(sa.text("SELECT * FROM object_profiles")).all()
+    assert sorted(tuple(r) for r in profiles) == sorted(
+        {(profile_key(row[2:]), *row[2:]) for row in expected}
+    )
 
 
 def test_plain_text_declines_what_copy_must_escape() -> None:
@@ -559,7 +566,8 @@ def test_a_bulk_insert_racing_a_concurrent_writer_of_one_of_its_keys_upserts_it(
 
     def other_writer() -> None:
         with store.unit_of_work() as uow:
-            uow.directory.upsert_objects([obj(7, name="other")])
+            # another profile: the bulk insert's profile is not held up by this transaction's
+            uow.directory.upsert_objects([obj(7, name="other", office="所2")])
             other_wrote.set()
             time.sleep(0.5)  # the bulk insert finds no stored key, then waits for this row's outcome
             uow.commit()

@@ -23,7 +23,9 @@ from dualdraw.adapters.store import (
 from dualdraw.adapters.store.database import alembic_config
 from dualdraw.adapters.store.database import database_url as normalised_url
 from dualdraw.adapters.store.models import Base
-from dualdraw.domain.model import AuditRecord
+from dualdraw.adapters.store.object_profiles import profile_key
+from dualdraw.domain.jurisdiction import ObjectFilter
+from dualdraw.domain.model import AuditRecord, DrawObject, ObjectProfile
 
 
 def test_migrated_schema_matches_the_models(database_url: str) -> None:
@@ -80,7 +82,7 @@ def test_every_model_table_is_migrated(database_url: str) -> None:
 
 
 def test_migrate_is_idempotent_and_reports_the_head(database_url: str) -> None:
-    assert head_revision() == "object_listing"
+    assert head_revision() == "object_profiles"
     assert current_revision(database_url) == head_revision()
     migrate(database_url)
     assert current_revision(database_url) == head_revision()
@@ -113,6 +115,59 @@ def test_the_migration_downgrades_to_nothing_and_upgrades_again(tmp_path: Path) 
     assert current_revision(url) is None
     migrate(url)
     assert current_revision(url) == head_revision()
+
+
+def test_upgrading_keys_the_profiles_of_the_stored_objects(database_url: str) -> None:
+    """Objects stored before profiles existed get their profile's key, one profile row per distinct set
+    of attributes, and a draw reads them as it reads objects written since."""
+    config = alembic_config(database_url)
+    command.downgrade(config, "object_listing")
+    engine = create_engine(database_url)
+    attributes = [
+        ("330106", "d1", "food", '["catering"]', "B", "active", "所1"),
+        ("330106", "d1", "food", '["catering"]', "B", "active", "所1"),
+        ("330106", "d1", "drugs", "[]", "D", "suspended", "所2"),
+    ]
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO departments (id, name, parent_id, level, region_code)"
+                    " VALUES ('d1', 'West', NULL, 3, '330106')"
+                )
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO objects (credit_code, name, region_code, registering_department_id,"
+                    " industry, business_lines_json, risk_class, status, office)"
+                    " VALUES (:c, :n, :r, :d, :i, :b, :k, :s, :o)"
+                ),
+                [
+                    dict(zip("rdibkso", values, strict=True), c=f"9133010{n}", n=f"企业{n}")
+                    for n, values in enumerate(attributes)
+                ],
+            )
+        command.upgrade(config, "head")
+        with engine.connect() as connection:
+            keys = connection.execute(
+                sa.text("SELECT profile_key FROM objects ORDER BY credit_code")
+            ).scalars()
+            profiles = connection.execute(sa.text("SELECT * FROM object_profiles ORDER BY profile_key")).all()
+        assert list(keys) == [profile_key(values) for values in attributes]
+        assert [tuple(p) for p in profiles] == sorted({(profile_key(v), *v) for v in attributes})
+        store = Store(create_engine(database_url))
+        try:
+            with store.unit_of_work() as uow:
+                flt = ObjectFilter(department_ids=frozenset({"d1"}), active_only=False)
+                assert list(uow.directory.draw_objects_matching(flt)) == [
+                    DrawObject(o.credit_code, ObjectProfile.of(o))
+                    for o in uow.directory.objects_matching(flt)
+                ]
+        finally:
+            store.dispose()
+    finally:
+        engine.dispose()
+        migrate(database_url)
 
 
 def test_truncate_all_empties_tables_and_restarts_sequences(database_url: str) -> None:

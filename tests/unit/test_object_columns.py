@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from dualdraw.adapters.store.object_profiles import ProfileKeys
 from dualdraw.adapters.store.rows import object_row, object_rows
 from dualdraw.domain import model
 from dualdraw.domain.object_columns import ObjectColumns
@@ -61,4 +62,8 @@ def test_columns_of_different_lengths_are_refused() -> None:
 
 
 def test_the_rows_of_columns_are_the_rows_of_the_objects() -> None:
-    assert object_rows(ObjectColumns.of(OBJECTS)) == [object_row(o) for o in OBJECTS]
+    objects = [*OBJECTS, obj(4)]  # the fourth has the first's attributes
+    by_columns, by_objects = ProfileKeys(), ProfileKeys()
+    assert object_rows(ObjectColumns.of(objects), by_columns) == [object_row(o, by_objects) for o in objects]
+    assert by_columns == by_objects
+    assert len(by_columns) == 3

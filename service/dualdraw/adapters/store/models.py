@@ -48,6 +48,9 @@ class DepartmentRow(Base):
 
 
 class ObjectRow(Base):
+    """An inspection object. ``profile_key`` names its row of ``object_profiles``: the same seven
+    attributes as its own columns, which a draw reads once per profile instead of once per object."""
+
     __tablename__ = "objects"
     __table_args__ = (Index(None, "registering_department_id", "credit_code"),)
 
@@ -55,6 +58,27 @@ class ObjectRow(Base):
     name: Mapped[str] = mapped_column(Text)
     region_code: Mapped[str]
     registering_department_id: Mapped[str] = mapped_column(ForeignKey("departments.id"))
+    industry: Mapped[str]
+    business_lines_json: Mapped[str] = mapped_column(Text)
+    risk_class: Mapped[str]
+    status: Mapped[str]
+    office: Mapped[str]
+    # No foreign key: every write of an object writes its profile first, in the same transaction, and a
+    # key checked per object would cost an import of a million objects a million index look-ups.
+    profile_key: Mapped[str]
+
+
+class ObjectProfileRow(Base):
+    """The attributes objects share (all but the credit code and the name), stored once per distinct
+    combination and named by their content (``rows.profile_key``): a row never changes and is never
+    deleted, so a key read with an object always finds its profile. A province's million objects have
+    some fifty thousand profiles."""
+
+    __tablename__ = "object_profiles"
+
+    profile_key: Mapped[str] = mapped_column(primary_key=True)
+    region_code: Mapped[str]
+    registering_department_id: Mapped[str]
     industry: Mapped[str]
     business_lines_json: Mapped[str] = mapped_column(Text)
     risk_class: Mapped[str]

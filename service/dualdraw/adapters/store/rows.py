@@ -11,7 +11,6 @@ import functools
 import json
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
-from operator import itemgetter
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -47,6 +46,7 @@ from dualdraw.adapters.store.models import (
     InspectorRow,
     InspectorSpecialityRow,
     ItemVersionRow,
+    ObjectProfileRow,
     ObjectRow,
     OutboxMessageRow,
     PlanVersionRow,
@@ -59,6 +59,7 @@ from dualdraw.adapters.store.models import (
     TaskRow,
     TestingInstitutionRow,
 )
+from dualdraw.adapters.store.object_profiles import PROFILE_NAMES, ProfileKeys
 from dualdraw.domain.model import (
     AuditEvent,
     Campaign,
@@ -67,7 +68,6 @@ from dualdraw.domain.model import (
     Department,
     DepartmentLevel,
     Draw,
-    DrawObjects,
     Exclusion,
     ExclusionCategory,
     InspectionItem,
@@ -97,6 +97,7 @@ def table_of(row_class: type[Base]) -> sa.Table:
 
 DEPARTMENTS = table_of(DepartmentRow)
 OBJECTS = table_of(ObjectRow)
+OBJECT_PROFILES = table_of(ObjectProfileRow)
 INSPECTORS = table_of(InspectorRow)
 SPECIALITIES = table_of(InspectorSpecialityRow)
 CONFLICTS = table_of(InspectorConflictRow)
@@ -169,11 +170,10 @@ def to_department(r: Row) -> Department:
     return Department(r.id, r.name, r.parent_id, DepartmentLevel(r.level), r.region_code)
 
 
-def object_row(o: InspectionObject) -> tuple[str, ...]:
-    """The row of ``o``: its ``OBJECT_COLUMNS`` values, as a tuple (imports write millions of rows)."""
-    return (
-        o.credit_code,
-        o.name,
+def object_row(o: InspectionObject, keys: ProfileKeys) -> tuple[str, ...]:
+    """The row of ``o`` (``OBJECT_NAMES``), as a tuple (imports write millions of rows); its profile is
+    named through ``keys``, which then holds it."""
+    values = (
         o.region_code,
         o.registering_department_id,
         o.industry,
@@ -182,28 +182,29 @@ def object_row(o: InspectionObject) -> tuple[str, ...]:
         _STATUS_VALUES[o.status],
         o.office,
     )
+    return (o.credit_code, o.name, *values, keys[values])
 
 
-def object_rows(objects: ObjectColumns) -> list[tuple[str, ...]]:
+def object_rows(objects: ObjectColumns, keys: ProfileKeys) -> list[tuple[str, ...]]:
     """``object_row`` of every object, made column by column (no object made, C-level passes only).
 
     One list of rows (~130 MB at a million objects, for the length of the write): made in the columns' order
     and sorted after, it costs a third of rows made one by one in key order as ``COPY`` reads them (random
     access to every column: 1.1 s against 0.4 s at a million)."""
-    return list(
-        zip(
-            objects.credit_codes,
-            objects.names,
-            objects.region_codes,
-            objects.registering_department_ids,
-            objects.industries,
-            map(_dump_tuple, objects.business_lines),
-            map(_RISK_CLASS_VALUES.__getitem__, objects.risk_classes),
-            map(_STATUS_VALUES.__getitem__, objects.statuses),
-            objects.offices,
-            strict=True,
-        )
+    lines = list(map(_dump_tuple, objects.business_lines))
+    risk_classes = list(map(_RISK_CLASS_VALUES.__getitem__, objects.risk_classes))
+    statuses = list(map(_STATUS_VALUES.__getitem__, objects.statuses))
+    profiles = (
+        objects.region_codes,
+        objects.registering_department_ids,
+        objects.industries,
+        lines,
+        risk_classes,
+        statuses,
+        objects.offices,
     )
+    profile_keys = list(map(keys.__getitem__, zip(*profiles, strict=True)))
+    return list(zip(objects.credit_codes, objects.names, *profiles, profile_keys, strict=True))
 
 
 # ``.value`` of an enum member is a Python-level property (a sixth of ``object_row``); dict look-ups are not.
@@ -230,7 +231,10 @@ OBJECT_COLUMNS = tuple(
 )
 
 
-OBJECT_NAMES = tuple(column.name for column in OBJECT_COLUMNS)
+OBJECT_NAMES = (*(column.name for column in OBJECT_COLUMNS), "profile_key")
+"""The columns of a written object row (``object_row``): those read, and its profile's key."""
+PROFILE_ROW_NAMES = ("profile_key", *PROFILE_NAMES)
+"""The columns of an ``object_profiles`` row (``ProfileKeys.rows``)."""
 
 
 def to_object(r: Row) -> InspectionObject:
@@ -267,19 +271,15 @@ def to_objects(rows: Iterable[Row]) -> list[InspectionObject]:
     return objects
 
 
-DRAW_OBJECT_COLUMNS = tuple(column for column in OBJECT_COLUMNS if column.name != "name")
+DRAW_OBJECT_COLUMNS = (OBJECTS.c.credit_code, OBJECTS.c.profile_key)
+"""What a draw reads of each object: its credit code and its profile's key (``to_profiles``)."""
+PROFILE_COLUMNS = tuple(OBJECT_PROFILES.c[name] for name in PROFILE_ROW_NAMES)
 
 
-def add_draw_objects(
-    rows: Sequence[tuple[Any, ...]], objects: DrawObjects, profiles: dict[tuple[Any, ...], ObjectProfile]
-) -> None:
-    """Appends the objects of ``rows`` (tuples of ``DRAW_OBJECT_COLUMNS``) to ``objects``; objects with
-    equal attributes share one ``ObjectProfile`` (``profiles``: row attributes → profile, kept across
-    calls). One profile is made per new attribute tuple; the rest is a few passes in C."""
-    keys = [row[1:] for row in rows]
-    for key in set(keys).difference(profiles):
-        region_code, department_id, industry, lines, risk_class, status, office = key
-        profiles[key] = ObjectProfile(
+def to_profiles(rows: Iterable[Sequence[Any]]) -> dict[str, ObjectProfile]:
+    """Key → profile, from rows of ``PROFILE_COLUMNS``."""
+    return {
+        key: ObjectProfile(
             region_code,
             department_id,
             industry,
@@ -288,8 +288,8 @@ def add_draw_objects(
             _OBJECT_STATUS[status],
             office,
         )
-    objects.codes.extend(map(itemgetter(0), rows))
-    objects.profiles.extend(map(profiles.__getitem__, keys))
+        for key, region_code, department_id, industry, lines, risk_class, status, office in rows
+    }
 
 
 def complaint_values(c: Complaint) -> Values:

@@ -7,12 +7,14 @@ import operator
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
+from itertools import chain
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from dualdraw.adapters.store import bulk, driver_rows
+from dualdraw.adapters.store.object_profiles import ProfileKeys
 from dualdraw.adapters.store.repositories.base import (
     READ_BATCH,
     STREAM_BATCH,
@@ -31,11 +33,13 @@ from dualdraw.adapters.store.rows import (
     ITEMS,
     OBJECT_COLUMNS,
     OBJECT_NAMES,
+    OBJECT_PROFILES,
     OBJECTS,
+    PROFILE_COLUMNS,
+    PROFILE_ROW_NAMES,
     RISK_ASSESSMENTS,
     SPECIALITIES,
     Row,
-    add_draw_objects,
     campaign_values,
     complaint_values,
     department_values,
@@ -49,9 +53,11 @@ from dualdraw.adapters.store.rows import (
     to_designation,
     to_object,
     to_objects,
+    to_profiles,
     to_risk_assessment,
 )
 from dualdraw.domain.draw.selection import strictly_ascending
+from dualdraw.domain.errors import DataLoss
 from dualdraw.domain.jurisdiction import ObjectFilter
 from dualdraw.domain.model import (
     Campaign,
@@ -60,7 +66,6 @@ from dualdraw.domain.model import (
     DrawObjects,
     InspectionObject,
     Inspector,
-    ObjectProfile,
     ObjectStatus,
     RiskAssessment,
     SideFacts,
@@ -73,6 +78,7 @@ from dualdraw.service_layer.ports import OwnedKind, Page, PageRequest
 
 T = TypeVar("T")
 _FIRST = operator.itemgetter(0)
+_SECOND = operator.itemgetter(1)
 
 
 def _parents_first(departments: Sequence[Department]) -> builtins.list[Department]:
@@ -93,16 +99,17 @@ def _parents_first(departments: Sequence[Department]) -> builtins.list[Departmen
     return ordered
 
 
-def _object_conditions(flt: ObjectFilter) -> builtins.list[sa.ColumnElement[bool]]:
+def _object_conditions(flt: ObjectFilter, table: sa.Table = OBJECTS) -> builtins.list[sa.ColumnElement[bool]]:
+    """The conditions of ``flt`` on ``table``: ``objects``, or ``object_profiles`` (the same columns)."""
     conditions: builtins.list[sa.ColumnElement[bool]] = [
-        OBJECTS.c.registering_department_id.in_(sorted(flt.department_ids))
+        table.c.registering_department_id.in_(sorted(flt.department_ids))
     ]
     if flt.region_prefix:
-        conditions.append(OBJECTS.c.region_code.startswith(flt.region_prefix, autoescape=True))
+        conditions.append(table.c.region_code.startswith(flt.region_prefix, autoescape=True))
     if flt.industries:
-        conditions.append(OBJECTS.c.industry.in_(sorted(flt.industries)))
+        conditions.append(table.c.industry.in_(sorted(flt.industries)))
     if flt.active_only:
-        conditions.append(OBJECTS.c.status == ObjectStatus.ACTIVE.value)
+        conditions.append(table.c.status == ObjectStatus.ACTIVE.value)
     return conditions
 
 
@@ -145,13 +152,16 @@ class SqlDirectoryRepository(SqlRepository):
         bulk.upsert(self._connection, DEPARTMENTS, [department_values(d) for d in departments])
 
     def upsert_objects(self, items: Sequence[InspectionObject]) -> None:
+        """Upserts the objects, their profiles first (``object_profiles``)."""
+        keys = ProfileKeys()
         if isinstance(items, ObjectColumns) and len(set(items.credit_codes)) == len(items):  # an import's
-            bulk.upsert_tuples(self._connection, OBJECTS, OBJECT_NAMES, object_rows(items))
-            return
-        code = operator.attrgetter("credit_code")
-        distinct = len(set(map(code, items))) == len(items)  # as an import's are: no dict to keep the last
-        objects = items if distinct else last_per_key(items, code)
-        bulk.upsert_tuples(self._connection, OBJECTS, OBJECT_NAMES, [object_row(o) for o in objects])
+            rows = object_rows(items, keys)
+        else:
+            code = operator.attrgetter("credit_code")
+            distinct = len(set(map(code, items))) == len(items)  # no dict to keep the last
+            rows = [object_row(o, keys) for o in (items if distinct else last_per_key(items, code))]
+        bulk.upsert_tuples(self._connection, OBJECT_PROFILES, PROFILE_ROW_NAMES, keys.rows())
+        bulk.upsert_tuples(self._connection, OBJECTS, OBJECT_NAMES, rows)
 
     def upsert_inspectors(self, items: Sequence[Inspector]) -> None:
         """Upserts the inspectors and replaces their specialities and conflicts."""
@@ -364,16 +374,35 @@ class SqlDirectoryRepository(SqlRepository):
 
     def draw_objects_matching(self, flt: ObjectFilter) -> DrawObjects:
         """The objects ``flt`` selects as a draw reads them (no names), ordered by credit code (bytewise),
-        as ``objects_matching`` orders them."""
+        as ``objects_matching`` orders them.
+
+        Each object is read as its credit code and its profile's key, then the profiles ``flt`` selects
+        once each: after the objects, so that every key read is found (a profile is stored before any
+        object naming it, and never changes). A key not found is a damaged directory: ``DataLoss``."""
         stmt = sa.select(*DRAW_OBJECT_COLUMNS).where(*_object_conditions(flt))
         _plan_for_every_row(self._connection)
-        objects = DrawObjects()
-        profiles: dict[tuple[Any, ...], ObjectProfile] = {}  # shared by every partition's objects
-        # The next batch is fetched while this one is converted: the database and this process both work.
+        codes: builtins.list[str] = []
+        keys: builtins.list[str] = []
+        # The next batch is fetched while this one is taken apart: the database and this process both work.
         # The driver's tuples, not SQLAlchemy rows: a million of those cost a second of CPU.
         for rows in read_ahead(driver_rows.batches(self._connection, stmt, STREAM_BATCH)):
-            add_draw_objects(rows, objects, profiles)
-        codes = objects.codes
+            codes.extend(map(_FIRST, rows))
+            keys.extend(map(_SECOND, rows))
+        of_scope = sa.select(*PROFILE_COLUMNS).where(*_object_conditions(flt, OBJECT_PROFILES))
+        profiles = to_profiles(
+            chain.from_iterable(driver_rows.batches(self._connection, of_scope, STREAM_BATCH))
+        )
+        try:
+            objects = DrawObjects(codes, builtins.list(map(profiles.__getitem__, keys)))
+        except KeyError as exc:
+            code = codes[keys.index(exc.args[0])]
+            raise DataLoss(
+                f"object {code} names profile {exc.args[0]}, which is not stored with the attributes the "
+                "object has: the directory tables were changed outside dualdraw",
+                reason="OBJECT_PROFILE_MISSING",
+                metadata={"credit_code": code, "profile_key": exc.args[0]},
+            ) from None
+        del keys
         if not strictly_ascending(codes):  # by credit code, the two columns alike
             order = sorted(range(len(codes)), key=codes.__getitem__)
             objects = DrawObjects([codes[i] for i in order], [objects.profiles[i] for i in order])
@@ -405,7 +434,7 @@ class SqlDirectoryRepository(SqlRepository):
         def of_matching(table: sa.Table) -> Iterable[Row]:
             stmt = sa.select(table).order_by(table.c.id)
             if read_all:
-                rows = connection.execute(stmt)
+                rows = connection.execute(stmt).all()  # one fetch: row by row, the driver's calls cost more
                 return [r for r in rows if _among(codes or (), r.credit_code)]
             matching = sa.exists().where(OBJECTS.c.credit_code == table.c.credit_code, *conditions)
             return connection.execute(stmt.where(matching).execution_options(yield_per=STREAM_BATCH))
