@@ -31,6 +31,7 @@ from dualdraw.domain.model import (
     Department,
     DepartmentLevel,
     DrawObject,
+    DrawObjects,
     InspectionObject,
     ObjectProfile,
     RiskClass,
@@ -84,6 +85,10 @@ def test_a_draw_loads_the_objects_the_directory_reads_in_the_same_order(store: S
             assert all(type(o) is DrawObject for o in drawn)
             profiles = {id(o.profile) for o in drawn}
             assert len(profiles) == len({o.profile for o in drawn})  # equal attributes, one profile
+            distinct, numbers = drawn.numbered()  # as the load numbered them, as if numbered afresh
+            fresh = DrawObjects(drawn.codes, drawn.profiles).numbered()
+            assert [id(p) for p in distinct] == [id(p) for p in fresh[0]]
+            assert numbers.tolist() == fresh[1].tolist()
             sizes.append(len(drawn))
     assert sizes[0] > sizes[1] > 0  # inactive objects in the directory, and left out when asked
     assert 0 < sizes[2] < sizes[1]

@@ -6,6 +6,7 @@ import hashlib
 from fractions import Fraction
 from itertools import pairwise
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -17,8 +18,10 @@ from dualdraw.domain.draw.algorithm import (
     parse_ratio,
     set_digest,
 )
+from dualdraw.domain.draw.numbering import first_places
 from dualdraw.domain.draw.selection import (
     object_ticket,
+    position_in,
     rank_objects,
     select_objects,
     select_stratified,
@@ -154,6 +157,18 @@ def test_select_objects_takes_the_lowest_tickets() -> None:
 @given(st.lists(st.text(max_size=3), max_size=8))
 def test_strictly_ascending_is_each_greater_than_the_one_before(items: list[str]) -> None:
     assert strictly_ascending(items) == all(a < b for a, b in pairwise(items))
+
+
+@given(st.lists(st.text(max_size=3), max_size=8), st.text(max_size=3))
+def test_position_in_finds_an_item_of_ascending_items(items: list[str], item: str) -> None:
+    ascending = sorted(set(items))
+    assert position_in(ascending, item) == (ascending.index(item) if item in ascending else None)
+
+
+@given(st.lists(st.integers(0, 9), max_size=30), st.integers(10, 12))
+def test_first_places_are_where_each_number_first_occurs(numbers: list[int], bound: int) -> None:
+    first = first_places(np.array(numbers, dtype=np.intp), bound)
+    assert first.tolist() == [numbers.index(n) if n in numbers else len(numbers) for n in range(bound)]
 
 
 def test_selection_rejects_duplicates() -> None:

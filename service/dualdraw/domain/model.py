@@ -198,6 +198,17 @@ class DrawObjects(Sequence[DrawObject]):
             raise ValueError(f"{len(self.codes)} credit codes for {len(self.profiles)} profiles")
         self._numbered: tuple[list[ObjectProfile], npt.NDArray[np.intp]] | None = None
 
+    @classmethod
+    def of_numbered(
+        cls, codes: list[str], distinct: list[ObjectProfile], numbers: npt.NDArray[np.intp]
+    ) -> DrawObjects:
+        """The objects of ``codes`` whose profiles are ``distinct[n]`` for each ``n`` of ``numbers`` (same
+        order): ``distinct`` holds no profile twice (by identity), in order of first occurrence, and
+        ``numbered()`` returns these two as they are."""
+        objects = cls(codes, list(map(distinct.__getitem__, numbers.tolist())))
+        objects._numbered = (distinct, numbers)
+        return objects
+
     def __len__(self) -> int:
         return len(self.codes)
 

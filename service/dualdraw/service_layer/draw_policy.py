@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import operator
-from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -26,6 +25,7 @@ from dualdraw.domain.draw.commitments import EligibleEntries, TextColumn
 from dualdraw.domain.draw.coordination import other_level_exclusions, other_levels
 from dualdraw.domain.draw.object_plan import ObjectPlan, PlanRows
 from dualdraw.domain.draw.qualified_teams import QualifiedPoolMember, certificate_for
+from dualdraw.domain.draw.selection import position_in
 from dualdraw.domain.draw.strata import risk_strata
 from dualdraw.domain.draw.versions import algorithm_for
 from dualdraw.domain.errors import FailedPrecondition
@@ -163,12 +163,8 @@ def _entries_and_plan(
 
 
 def _among(codes: Iterable[str], ordered: Sequence[str]) -> Iterator[str]:
-    """The ``codes`` found in ``ordered`` (ascending, no duplicates), by binary search: a set of a
-    million eligible codes would be one more structure at the draw's peak, for a handful of lookups."""
-    for code in codes:
-        at = bisect_left(ordered, code)
-        if at < len(ordered) and ordered[at] == code:
-            yield code
+    """The ``codes`` found in ``ordered`` (ascending, no duplicates)."""
+    return (code for code in codes if position_in(ordered, code) is not None)
 
 
 def policy_manifest(policy: TaskPolicy) -> dict[str, Any]:

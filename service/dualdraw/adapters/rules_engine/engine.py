@@ -20,7 +20,6 @@ import json
 import logging
 import operator
 import time
-from bisect import bisect_left
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import NamedTuple, cast
@@ -36,7 +35,8 @@ from dualdraw.adapters.worker_process import (
     WorkerProcess,
     leaf_worker,
 )
-from dualdraw.domain.draw.selection import strictly_ascending
+from dualdraw.domain.draw.numbering import first_places
+from dualdraw.domain.draw.selection import position_in, strictly_ascending
 from dualdraw.domain.errors import FailedPrecondition, Unavailable
 from dualdraw.domain.exclusions import facts
 from dualdraw.domain.exclusions.compiler import (
@@ -378,8 +378,8 @@ class _OwnFacts:
         apart = np.zeros(n, dtype=np.bool_)
         refs_at: dict[int, tuple[str, ...]] = {}
         if strictly_ascending(codes):  # a draw's codes: each object with facts found by binary search
-            found = ((bisect_left(codes, code), code) for code in self._by_code)
-            own: Iterable[int] = sorted(at for at, code in found if at < n and codes[at] == code)
+            found = (position_in(codes, code) for code in self._by_code)
+            own: Iterable[int] = sorted(at for at in found if at is not None)
         else:
             own = np.flatnonzero(np.fromiter(map(self._by_code.__contains__, codes), np.bool_, n)).tolist()
         first_free = int(signature.max(initial=-1)) + 1
@@ -429,8 +429,8 @@ class Twins:
         signature = np.asarray(numbers, dtype=np.intp)
         alone = np.asarray(apart, dtype=np.bool_)
         free = np.flatnonzero(~alone)
-        _, first = np.unique(signature[free], return_index=True)
-        representatives = free[first]
+        first = first_places(signature[free], int(signature.max(initial=-1)) + 1)
+        representatives = free[first[first < len(free)]]
         is_representative = np.zeros(n, dtype=np.bool_)
         is_representative[representatives] = True
         twin_at = free[~is_representative[free]]  # ascending

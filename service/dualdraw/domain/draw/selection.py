@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import operator
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -76,6 +77,14 @@ class Selected:
 def strictly_ascending(items: Sequence[str]) -> bool:
     """Whether each of ``items`` is greater than the one before (so no two are equal): one C-level pass."""
     return all(map(operator.lt, items, islice(items, 1, None)))
+
+
+def position_in(ascending: Sequence[str], item: str) -> int | None:
+    """The position of ``item`` among ``ascending`` (strictly ascending), by binary search; ``None`` when it
+    is not one of them. For a few lookups among a draw's million codes, where a set of them would be one
+    more structure at the draw's peak."""
+    at = bisect_left(ascending, item)
+    return at if at < len(ascending) and ascending[at] == item else None
 
 
 def _ticket_digests(seed: bytes, eligible_codes: Iterable[str], stratum: str) -> tuple[list[str], bytes]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import builtins
 import operator
-from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
-from itertools import chain
+from itertools import chain, count
 from typing import Any, TypeVar
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
@@ -56,7 +56,7 @@ from dualdraw.adapters.store.rows import (
     to_profiles,
     to_risk_assessment,
 )
-from dualdraw.domain.draw.selection import strictly_ascending
+from dualdraw.domain.draw.selection import position_in, strictly_ascending
 from dualdraw.domain.errors import DataLoss
 from dualdraw.domain.jurisdiction import ObjectFilter
 from dualdraw.domain.model import (
@@ -134,12 +134,6 @@ def _plan_for_every_row(connection: sa.Connection) -> None:
     (25 s instead of 0.05 s)."""
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1.0")
-
-
-def _among(ascending: Sequence[str], code: str) -> bool:
-    """Whether ``code`` is one of ``ascending`` (sorted, by binary search)."""
-    at = bisect_left(ascending, code)
-    return at < len(ascending) and ascending[at] == code
 
 
 class SqlDirectoryRepository(SqlRepository):
@@ -392,17 +386,21 @@ class SqlDirectoryRepository(SqlRepository):
         profiles = to_profiles(
             chain.from_iterable(driver_rows.batches(self._connection, of_scope, STREAM_BATCH))
         )
-        try:
-            objects = DrawObjects(codes, builtins.list(map(profiles.__getitem__, keys)))
-        except KeyError as exc:
-            code = codes[keys.index(exc.args[0])]
+        # Each profile numbered in order of first occurrence: the draw's profile column is read through
+        # these numbers (``DrawObjects.numbered``), and each profile is looked up once.
+        numbering: defaultdict[str, int] = defaultdict(count().__next__)
+        numbers = np.fromiter(map(numbering.__getitem__, keys), np.intp, len(keys))
+        missing = next((key for key in numbering if key not in profiles), None)
+        if missing is not None:
+            code = codes[keys.index(missing)]
             raise DataLoss(
-                f"object {code} names profile {exc.args[0]}, which is not stored with the attributes the "
+                f"object {code} names profile {missing}, which is not stored with the attributes the "
                 "object has: the directory tables were changed outside dualdraw",
                 reason="OBJECT_PROFILE_MISSING",
-                metadata={"credit_code": code, "profile_key": exc.args[0]},
-            ) from None
+                metadata={"credit_code": code, "profile_key": missing},
+            )
         del keys
+        objects = DrawObjects.of_numbered(codes, [profiles[key] for key in numbering], numbers)
         if not strictly_ascending(codes):  # by credit code, the two columns alike
             order = sorted(range(len(codes)), key=codes.__getitem__)
             objects = DrawObjects([codes[i] for i in order], [objects.profiles[i] for i in order])
@@ -435,7 +433,7 @@ class SqlDirectoryRepository(SqlRepository):
             stmt = sa.select(table).order_by(table.c.id)
             if read_all:
                 rows = connection.execute(stmt).all()  # one fetch: row by row, the driver's calls cost more
-                return [r for r in rows if _among(codes or (), r.credit_code)]
+                return [r for r in rows if position_in(codes or (), r.credit_code) is not None]
             matching = sa.exists().where(OBJECTS.c.credit_code == table.c.credit_code, *conditions)
             return connection.execute(stmt.where(matching).execution_options(yield_per=STREAM_BATCH))
 
