@@ -18,7 +18,7 @@ from dualdraw.domain.draw.algorithm import (
     parse_ratio,
     set_digest,
 )
-from dualdraw.domain.draw.numbering import first_places
+from dualdraw.domain.draw.numbering import by_first_occurrence, first_places
 from dualdraw.domain.draw.selection import (
     object_ticket,
     position_in,
@@ -169,6 +169,14 @@ def test_position_in_finds_an_item_of_ascending_items(items: list[str], item: st
 def test_first_places_are_where_each_number_first_occurs(numbers: list[int], bound: int) -> None:
     first = first_places(np.array(numbers, dtype=np.intp), bound)
     assert first.tolist() == [numbers.index(n) if n in numbers else len(numbers) for n in range(bound)]
+
+
+@given(st.lists(st.integers(0, 9), max_size=30))
+def test_by_first_occurrence_numbers_in_order_of_first_occurrence(numbers: list[int]) -> None:
+    former, renumbered = by_first_occurrence(np.array(numbers, dtype=np.intp), 10)
+    seen = list(dict.fromkeys(numbers))
+    assert former.tolist() == seen
+    assert renumbered.tolist() == [seen.index(n) for n in numbers]
 
 
 def test_selection_rejects_duplicates() -> None:

@@ -26,7 +26,7 @@ import numpy.typing as npt
 from dualdraw.domain import sha256_batch
 from dualdraw.domain.audit.merkle import leaf_hash, packed_root
 from dualdraw.domain.canonical_json import canonical_json
-from dualdraw.domain.draw.numbering import first_places
+from dualdraw.domain.draw.numbering import by_first_occurrence
 
 
 class EligibleEntry(NamedTuple):
@@ -104,11 +104,9 @@ class TextColumn(Sequence[str]):
         """``text_of(items[n])`` for each ``n`` of ``numbers``, in order, as ``by_identity`` numbers them
         (texts in order of first occurrence), with ``text_of`` called once per item that occurs: for items
         numbered already (``DrawObjects.numbered``), the column is one array lookup."""
-        first = first_places(numbers, len(items))
-        present = np.flatnonzero(first < len(numbers))
         numbering = text_numbering()
         text_number = np.zeros(len(items), dtype=np.intp)
-        for number in present[np.argsort(first[present], kind="stable")].tolist():
+        for number in by_first_occurrence(numbers, len(items))[0].tolist():
             text_number[number] = numbering[text_of(items[number])]
         column = cls(numbering, ())
         column.indices.frombytes(text_number[numbers].astype(column.indices.typecode).tobytes())

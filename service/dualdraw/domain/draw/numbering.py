@@ -13,3 +13,16 @@ def first_places(numbers: npt.NDArray[np.intp], bound: int) -> npt.NDArray[np.in
     first = np.full(bound, len(numbers), dtype=np.intp)
     np.minimum.at(first, numbers, np.arange(len(numbers), dtype=np.intp))
     return first
+
+
+def by_first_occurrence(
+    numbers: npt.NDArray[np.intp], bound: int
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """``numbers`` (all in ``range(bound)``) renumbered 0, 1, 2… in the order they first occur. Returns the
+    former number of each new one, and the new numbers in order."""
+    first = first_places(numbers, bound)
+    present = np.flatnonzero(first < len(numbers))
+    former = present[np.argsort(first[present], kind="stable")]
+    renumber = np.zeros(bound, dtype=np.intp)
+    renumber[former] = np.arange(len(former), dtype=np.intp)
+    return former, renumber[numbers]

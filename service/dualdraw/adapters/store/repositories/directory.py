@@ -56,6 +56,7 @@ from dualdraw.adapters.store.rows import (
     to_profiles,
     to_risk_assessment,
 )
+from dualdraw.domain.draw.numbering import by_first_occurrence
 from dualdraw.domain.draw.selection import position_in, strictly_ascending
 from dualdraw.domain.errors import DataLoss
 from dualdraw.domain.jurisdiction import ObjectFilter
@@ -400,11 +401,13 @@ class SqlDirectoryRepository(SqlRepository):
                 metadata={"credit_code": code, "profile_key": missing},
             )
         del keys
-        objects = DrawObjects.of_numbered(codes, [profiles[key] for key in numbering], numbers)
-        if not strictly_ascending(codes):  # by credit code, the two columns alike
-            order = sorted(range(len(codes)), key=codes.__getitem__)
-            objects = DrawObjects([codes[i] for i in order], [objects.profiles[i] for i in order])
-        return objects
+        distinct = [profiles[key] for key in numbering]
+        if not strictly_ascending(codes):  # by credit code (PostgreSQL's scans start mid-table)
+            order = sorted(range(len(codes)), key=codes.__getitem__)  # a merge of the runs read in order
+            codes = builtins.list(map(codes.__getitem__, order))
+            former, numbers = by_first_occurrence(numbers[np.array(order, dtype=np.intp)], len(distinct))
+            distinct = builtins.list(map(distinct.__getitem__, former.tolist()))
+        return DrawObjects.of_numbered(codes, distinct, numbers)
 
     def side_facts_matching(self, flt: ObjectFilter, codes: Sequence[str] | None = None) -> SideFacts:
         """Complaints, risk assessments and designations of the objects ``flt`` selects, and all campaigns.
