@@ -843,10 +843,20 @@ def test_inspectors_of_loads_children_without_a_query_per_inspector(store: Store
 # --- draws -------------------------------------------------------------------------------------------------
 
 
-def test_draw_record_round_trip(store: Store) -> None:
+@pytest.mark.parametrize("evidence", ["plain", "escaped"])
+def test_draw_record_round_trip(store: Store, evidence: str) -> None:
+    """Stored and read back alike, whether some evidence has to be escaped in JSON (and in COPY) or not."""
     base = draw_record(eligible=2_500)
+    odd = 'a "quoted"\\ ref\twith\ncontrol \x01 文' if evidence == "escaped" else "s-odd"
     many = [
-        Exclusion(code(n), f"R-{n % 3}", ExclusionCategory.STATUTORY_METHOD, "法定", "第十六条", (f"s-{n}",))
+        Exclusion(
+            code(n),
+            f"R-{n % 3}",
+            ExclusionCategory.STATUTORY_METHOD,
+            "法定",
+            "第十六条",
+            (f"s-{n}", odd) if n == 700 else (f"s-{n}",),
+        )
         for n in range(1_200)  # enough to take the bulk path (COPY on PostgreSQL)
     ]
     record = DrawRecord(

@@ -18,7 +18,7 @@ from dualdraw.domain.draw.algorithm import (
     parse_ratio,
     set_digest,
 )
-from dualdraw.domain.draw.numbering import by_first_occurrence, first_places
+from dualdraw.domain.draw.numbering import by_first_occurrence, distinct_numbers, first_places
 from dualdraw.domain.draw.selection import (
     object_ticket,
     position_in,
@@ -177,6 +177,15 @@ def test_by_first_occurrence_numbers_in_order_of_first_occurrence(numbers: list[
     seen = list(dict.fromkeys(numbers))
     assert former.tolist() == seen
     assert renumbered.tolist() == [seen.index(n) for n in numbers]
+
+
+@given(st.lists(st.integers(0, 99), max_size=30), st.sampled_from([100, 10**6]))
+def test_distinct_numbers_are_numpys_unique(numbers: list[int], bound: int) -> None:
+    array = np.array(numbers, dtype=np.uint64)
+    distinct, places = distinct_numbers(array, bound)  # a table of flags, or (a large bound) a sort
+    expected, inverse = np.unique(array, return_inverse=True)
+    assert distinct.tolist() == expected.tolist()
+    assert places.tolist() == inverse.tolist()
 
 
 def test_selection_rejects_duplicates() -> None:

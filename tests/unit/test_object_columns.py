@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dualdraw.adapters.store.object_profiles import ProfileKeys
-from dualdraw.adapters.store.rows import object_row, object_rows
+from dualdraw.adapters.store.rows import dump_string_lists, dump_strings, object_row, object_rows
 from dualdraw.domain import model
 from dualdraw.domain.object_columns import ObjectColumns
 
@@ -67,3 +69,9 @@ def test_the_rows_of_columns_are_the_rows_of_the_objects() -> None:
     assert object_rows(ObjectColumns.of(objects), by_columns) == [object_row(o, by_objects) for o in objects]
     assert by_columns == by_objects
     assert len(by_columns) == 3
+
+
+@given(st.lists(st.lists(st.text(max_size=6), max_size=3), max_size=4))
+def test_string_lists_dumped_together_are_each_dumped(lists: list[list[str]]) -> None:
+    """The joined arrays of ``dump_string_lists`` are ``dump_strings``' own, escapes or not."""
+    assert dump_string_lists(lists) == [dump_strings(values) for values in lists]

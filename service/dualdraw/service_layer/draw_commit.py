@@ -283,6 +283,8 @@ def commit_in(
     raises = prepared.raises
     # dualdraw-draw/4: the pool lines name no object; each plan row names the badges barred from its object.
     pool_lines = [m.bare_line() for m in prepared.pool]
+    # The stored eligible codes and pool are compressed in a thread (zlib releases the GIL) meanwhile.
+    packed_codes = in_background(lambda: uow.draws.pack_codes(eligible, pool_lines), "dualdraw-stored-codes")
     pool_digest = inspector_pool_digest(m.badge_number for m in prepared.pool)
     plan = object_plan(prepared.plan, prepared.pool, raises)
     # The eligible set's root and the plan's are hashed beside the rest of the manifest (in a thread); a
@@ -390,7 +392,7 @@ def commit_in(
         draw=draw, eligible_codes=eligible, inspector_pool=pool_lines, exclusions=exclusions, assignments=[]
     )
     uow.rule_sets.remember(rule_set.hash, rule_set.version, rule_set.canonical_json(), caller.now)
-    uow.draws.add(record)
+    uow.draws.add(record, packed_codes())
     if raises:
         uow.draws.add_raises(draw_id, raises)
     uow.lifecycle.add_commitments(draw_id, salt_key.hex(), packed())

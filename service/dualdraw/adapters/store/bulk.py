@@ -95,6 +95,25 @@ def insert(connection: sa.Connection, table: sa.Table, rows: Sequence[Values]) -
         connection.execute(sa.insert(table), list(batch))
 
 
+def insert_tuples(
+    connection: sa.Connection, table: sa.Table, names: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """``insert`` for rows given as tuples of the columns ``names`` (all of ``table``'s): on PostgreSQL
+    they go to ``COPY`` as they are, with no dict per row (a 1M draw stores 59k exclusions)."""
+    if not rows:
+        return
+    if connection.dialect.name != "postgresql" or len(rows) < COPY_THRESHOLD:
+        insert(connection, table, [dict(zip(names, row, strict=True)) for row in rows])
+        return
+    if sorted(names) != sorted(column.name for column in table.columns):
+        raise ValueError(f"insert_tuples needs every column of {table.name}, got {names}")
+    if any(table.columns[name].type.bind_processor(connection.dialect) for name in names):
+        insert(connection, table, [dict(zip(names, row, strict=True)) for row in rows])
+        return
+    with _driver_cursor(connection) as cursor:
+        _copy(connection, cursor, table.name, names, rows)
+
+
 def _on_conflict_update(table: sa.Table, stmt: postgresql.Insert | sqlite.Insert) -> sa.Insert:
     key = [column.name for column in table.primary_key.columns]
     others = [column for column in table.columns if column.name not in key]

@@ -26,3 +26,18 @@ def by_first_occurrence(
     renumber = np.zeros(bound, dtype=np.intp)
     renumber[former] = np.arange(len(former), dtype=np.intp)
     return former, renumber[numbers]
+
+
+def distinct_numbers(
+    numbers: npt.NDArray[np.uint64], bound: int
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """``np.unique(numbers, return_inverse=True)`` for numbers all below ``bound``: the distinct numbers,
+    ascending, and each number's place among them. Without sorting when ``bound`` is no more than a few
+    times the count (a table of ``bound`` flags), as a draw's (department, office) pairs are."""
+    if bound > 4 * len(numbers) + 1024:
+        distinct, inverse = np.unique(numbers, return_inverse=True)
+        return distinct.astype(np.intp), inverse.astype(np.intp)
+    seen = np.zeros(bound, dtype=np.bool_)
+    seen[numbers] = True
+    place = np.cumsum(seen, dtype=np.intp) - 1
+    return np.flatnonzero(seen), place[numbers]

@@ -38,6 +38,7 @@ from dualdraw.domain.draw.commitments import (
     text_numbering,
     tuples_of,
 )
+from dualdraw.domain.draw.numbering import distinct_numbers
 
 PLAN_SALT_TAG = b"dualdraw/plan-salt/v1\x00"
 RAISE_SALT_TAG = b"dualdraw/raise-salt/v1\x00"
@@ -471,10 +472,10 @@ def _piece_leaf_hashes(
 ) -> bytes:
     """The packed leaf hashes of rows ``start`` to ``stop`` of ``columns``; ``barring``: the positions of
     the rows among them that bar badges."""
-    pairs, inverse = np.unique(columns.pair_array(start, stop), return_inverse=True)
-    frame_of = inverse.astype(np.uint64)
     departments, offices = columns.departments.values, columns.offices.values
     width = len(offices)
+    pairs, inverse = distinct_numbers(columns.pair_array(start, stop), len(departments) * width)
+    frame_of = inverse.astype(np.uint64)
     middles = [_plan_middle(departments[p // width], offices[p % width], (), ()) for p in pairs.tolist()]
     for at in barring:
         code = columns.codes[at]

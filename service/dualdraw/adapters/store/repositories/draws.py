@@ -34,6 +34,7 @@ from dualdraw.adapters.store.rows import (
     RESULTS,
     TASKS,
     draw_values,
+    dump_string_lists,
     dump_strings,
     load_strings,
     to_draw,
@@ -44,7 +45,7 @@ from dualdraw.domain.errors import AlreadyExists, FieldViolation, InvalidArgumen
 from dualdraw.domain.inspection_history import PastInspection
 from dualdraw.domain.model import Assignment, Draw, Exclusion, TeamMember
 from dualdraw.domain.policy import Raise
-from dualdraw.service_layer.ports import DrawRecord, Page, PageRequest
+from dualdraw.service_layer.ports import DrawRecord, PackedCodes, Page, PageRequest
 
 WHOLE_TABLE_ABOVE = 20_000
 """Codes beyond which the history and results are read whole and filtered here: every draw reads them
@@ -96,7 +97,10 @@ def insert_assignments(connection: sa.Connection, draw_id: str, assignments: Seq
 class SqlDrawRepository(SqlRepository):
     """Draws with their eligible set, inspector pool, exclusions and assignments (``DrawRepository``)."""
 
-    def add(self, record: DrawRecord) -> None:
+    def pack_codes(self, eligible_codes: Sequence[str], inspector_pool: Sequence[str]) -> PackedCodes:
+        return PackedCodes(pack_codes(eligible_codes), pack_codes(inspector_pool))
+
+    def add(self, record: DrawRecord, packed: PackedCodes | None = None) -> None:
         """Stores the whole record.
 
         Raises ``AlreadyExists`` (reason ``DRAW_EXISTS``) when the task already has a draw or the draw id is
@@ -126,31 +130,22 @@ class SqlDrawRepository(SqlRepository):
                 raise NotFound("task", draw.task_id) from exc
             raise
         connection = self._connection
+        codes = packed or self.pack_codes(record.eligible_codes, record.inspector_pool)
         bulk.insert(
             connection,
             DRAW_ELIGIBLE,
-            [
-                {
-                    "draw_id": draw.id,
-                    "eligible_codes_zlib": pack_codes(record.eligible_codes),
-                    "inspector_pool_zlib": pack_codes(record.inspector_pool),
-                }
-            ],
+            [{"draw_id": draw.id, "eligible_codes_zlib": codes.eligible, "inspector_pool_zlib": codes.pool}],
         )
-        bulk.insert(
+        exclusions = record.exclusions
+        bulk.insert_tuples(
             connection,
             EXCLUSIONS,
+            ("draw_id", "credit_code", "rule_id", "category", "reason", "legal_basis", "evidence_json"),
             [
-                {
-                    "draw_id": draw.id,
-                    "credit_code": e.credit_code,
-                    "rule_id": e.rule_id,
-                    "category": e.category.value,
-                    "reason": e.reason,
-                    "legal_basis": e.legal_basis,
-                    "evidence_json": dump_strings(e.evidence),
-                }
-                for e in record.exclusions
+                (draw.id, e.credit_code, e.rule_id, e.category.value, e.reason, e.legal_basis, evidence)
+                for e, evidence in zip(
+                    exclusions, dump_string_lists([e.evidence for e in exclusions]), strict=True
+                )
             ],
         )
         insert_assignments(connection, draw.id, record.assignments)
