@@ -843,6 +843,46 @@ def test_inspectors_of_loads_children_without_a_query_per_inspector(store: Store
 # --- draws -------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("count", [1, 1_200])  # one row, and enough for PostgreSQL's COPY
+@pytest.mark.parametrize(
+    ("table", "row"),
+    [
+        (
+            "exclusions",
+            {"credit_code": "c", "rule_id": "r", "category": "x", "reason": "", "legal_basis": ""},
+        ),
+        ("assignments", {"credit_code": "c", "ticket": "t", "stratum": "B"}),
+        ("assignment_members", {"badge_number": "b1", "leader": True}),
+    ],
+)
+def test_a_draws_rows_must_name_their_parents(
+    store: Store, table: str, row: dict[str, object], count: int
+) -> None:
+    """What the foreign keys did, the per-statement checks do: a draw's exclusion or assignment names a
+    draw, a team member an assignment; a write naming none is refused whole, on both databases."""
+    with store.unit_of_work() as uow:
+        seed_directory(uow)
+        uow.draws.add(draw_record())  # draw d-1 with assignments at positions 1 to 3
+        uow.commit()
+    keys = {
+        "exclusions": lambda n: {"draw_id": "d-404", "credit_code": code(n), "evidence_json": "[]"},
+        "assignments": lambda n: {"draw_id": "d-404", "position": n},
+        "assignment_members": lambda n: {"draw_id": "d-1", "position": 3 + n, "member_order": 0},
+    }[table]
+    rows = [{**row, **keys(n)} for n in range(1, count + 1)]
+    target = sa.Table(table, sa.MetaData(), autoload_with=store.engine)
+    refused = r"names no row|FOREIGN KEY"
+    with pytest.raises(sa.exc.IntegrityError, match=refused), store.engine.begin() as connection:
+        bulk.insert(connection, target, rows)
+    named = {"exclusions": {"draw_id": "d-1"}, "assignments": {"draw_id": "d-1", "position": 99}}
+    with store.engine.begin() as connection:  # a row that names its parent goes in
+        bulk.insert(connection, target, [{**rows[0], **named.get(table, {"position": 1, "member_order": 5})}])
+    if table == "assignment_members":  # and cannot be moved to an assignment that does not exist
+        moved = target.update().where(target.c.member_order == 5).values(position=77)
+        with pytest.raises(sa.exc.IntegrityError, match=refused), store.engine.begin() as connection:
+            connection.execute(moved)
+
+
 @pytest.mark.parametrize("evidence", ["plain", "escaped"])
 def test_draw_record_round_trip(store: Store, evidence: str) -> None:
     """Stored and read back alike, whether some evidence has to be escaped in JSON (and in COPY) or not."""
