@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dualdraw.domain.draw.object_plan import PlanRow, PlanRows
+from dualdraw.domain.canonical_json import canonical_json
+from dualdraw.domain.draw.object_plan import ObjectPlan, PlanRow, PlanRows
 from dualdraw.domain.draw.policy_teams import PlannedObject, Shortage
 from dualdraw.domain.draw.qualified_teams import (
     Certificate,
@@ -21,6 +22,7 @@ from dualdraw.domain.draw.qualified_teams import (
     QualifiedTeamRules,
     certificate_for,
     plan_staffing_shortages,
+    planned_objects,
     qualified_substitution_pool,
     qualified_teams_for_plan,
     refuse_unstaffable,
@@ -355,3 +357,34 @@ def test_every_team_holds_its_lines_or_the_draw_is_refused(
         unqualified = [m for m in home_part if not m.qualified("special_equipment", AS_OF)]
         assert len(unqualified) <= (1 if assistant else 0)
         assert all(by_badge[b].qualified("fire_safety", AS_OF) for b in badges if b.startswith("H"))
+
+
+_TEXT = st.text(alphabet=st.sampled_from('ab-1"\\\n文'), max_size=4)
+
+
+@given(
+    st.builds(
+        QualifiedPoolMember,
+        badge_number=_TEXT,
+        department_id=_TEXT,
+        office=_TEXT,
+        certificate=st.none() | st.builds(Certificate, _TEXT, st.none() | _TEXT),
+    )
+)
+def test_a_bare_pool_line_is_the_canonical_json_of_its_fields(member: QualifiedPoolMember) -> None:
+    """Written directly for plain texts, by the encoder otherwise: the same bytes either way."""
+    assert member.bare_line() == canonical_json(member._fields()).decode("utf-8")
+    assert QualifiedPoolMember.from_bare_line(member.bare_line()) == member
+
+
+def test_planned_objects_from_columns_are_those_of_the_rows() -> None:
+    rows = PlanRows.of(
+        [PlanRow("c1", "d1", "o1"), PlanRow("c2", "d2", "o2"), PlanRow("c3", "d1", "o2", ("b1",))]
+    )
+    assert isinstance(rows, PlanRows)  # ascending: columns
+    plan = ObjectPlan(rows)
+    expected = [PlannedObject(code, rows[code].department_id, rows[code].office) for code in ("c3", "c1")]
+    assert planned_objects({}, ["c3", "c1"], plan) == expected
+    assert planned_objects({}, [], plan) == []
+    with pytest.raises(KeyError, match="c9"):
+        planned_objects({}, ["c1", "c9"], plan)

@@ -258,6 +258,22 @@ class PlanRows(Mapping[str, PlanRow]):
     def __contains__(self, code: object) -> bool:
         return self._at(code) >= 0
 
+    def places_of(self, codes: Sequence[str]) -> list[tuple[str, str]]:
+        """The (department, office) of each of ``codes``, in order, read from the columns without making a
+        ``PlanRow``; raises ``KeyError`` for a code not among the rows."""
+        departments, offices = self.departments, self.offices
+        department_of, office_of = departments.values.__getitem__, offices.values.__getitem__
+        at = [self._at(code) for code in codes]
+        if -1 in at:
+            raise KeyError(next(code for code, found in zip(codes, at, strict=False) if found < 0))
+        return list(
+            zip(
+                map(department_of, map(departments.indices.__getitem__, at)),
+                map(office_of, map(offices.indices.__getitem__, at)),
+                strict=True,
+            )
+        )
+
     def __len__(self) -> int:
         return len(self.codes)
 

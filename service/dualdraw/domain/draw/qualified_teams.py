@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dualdraw.domain.canonical_json import canonical_json
+from dualdraw.domain.draw.commitments import all_plain
 from dualdraw.domain.draw.object_plan import ObjectPlan, PlanRow, PlanRows, plan_places
 from dualdraw.domain.draw.policy_teams import PlannedObject, Shortage, department_seed, policy_team_key
 from dualdraw.domain.draw.ranked_teams import Rankings, ranked_team
@@ -72,8 +73,26 @@ class QualifiedPoolMember:
         return QualifiedPoolMember._of(e, frozenset(e["conflicts"]), frozenset(e["recent"]))
 
     def bare_line(self) -> str:
-        """The ``dualdraw-draw/4`` pool line: without ``conflicts`` and ``recent`` (they are in the plan)."""
-        return canonical_json(self._fields()).decode("utf-8")
+        """The ``dualdraw-draw/4`` pool line: without ``conflicts`` and ``recent`` (they are in the plan).
+        Written directly when every text is plain ASCII (canonical JSON writes it unchanged), else by
+        ``canonical_json``: the same bytes."""
+        c = self.certificate
+        texts = [self.badge_number, self.department_id, self.office]
+        if c is not None:
+            texts += [c.speciality] if c.expires_on is None else [c.speciality, c.expires_on]
+        if not all_plain(texts):
+            return canonical_json(self._fields()).decode("utf-8")
+        certificate = (
+            "null"
+            if c is None
+            else '{"expires_on":'
+            + ("null" if c.expires_on is None else f'"{c.expires_on}"')
+            + f',"speciality":"{c.speciality}"}}'
+        )
+        return (
+            f'{{"badge_number":"{self.badge_number}","certificate":{certificate},'
+            f'"department_id":"{self.department_id}","office":"{self.office}"}}'
+        )
 
     @staticmethod
     def from_bare_line(line: str) -> QualifiedPoolMember:
@@ -527,6 +546,9 @@ def planned_objects(
     rows = (plan or ObjectPlan.from_manifest(manifest)).rows
     if codes is None:
         return [PlannedObject(r.code, r.department_id, r.office) for r in rows.values()]
+    if isinstance(rows, PlanRows):  # a draw's columns: no row made per object
+        codes = list(codes)
+        return list(map(PlannedObject, codes, *zip(*rows.places_of(codes), strict=True))) if codes else []
     return [PlannedObject(c, (row := rows[c]).department_id, row.office) for c in codes]  # one lookup each
 
 
@@ -538,9 +560,9 @@ def pool_members(pool_lines: Sequence[str], plan: ObjectPlan | None) -> list[Qua
     conflicts, recent = plan.bars()
     out = []
     for line in pool_lines:
-        m = QualifiedPoolMember.from_bare_line(line)
-        b = m.badge_number
-        out.append(replace(m, conflicts=frozenset(conflicts.get(b, ())), recent=frozenset(recent.get(b, ()))))
+        e = json.loads(line)
+        b = e["badge_number"]
+        out.append(QualifiedPoolMember._of(e, frozenset(conflicts.get(b, ())), frozenset(recent.get(b, ()))))
     return out
 
 
