@@ -427,6 +427,13 @@ def test_copy_text_blocks_store_the_same_rows_as_write_row(
     )
 
 
+def test_numbers_and_flags_are_written_as_copy_reads_them() -> None:
+    types = [sa.String(), sa.Integer(), sa.Boolean()]
+    assert bulk._as_text([("a", 1, True), ("b", 22, False)], types) == [("a", "1", "t"), ("b", "22", "f")]
+    assert bulk._as_text([("a", None, True)], types) == [("a", None, True)]  # NULL is psycopg's to write
+    assert bulk._plain_text(bulk._as_text([("a", 1, True)], types), 3) == "a\t1\tt\n"
+
+
 def test_plain_text_declines_what_copy_must_escape() -> None:
     assert bulk._plain_text([("a", "b"), ("c", "")], 2) == "a\tb\nc\t\n"
     assert bulk._plain_text([("a", None)], 2) is None  # NULL is psycopg's to write
@@ -841,6 +848,28 @@ def test_inspectors_of_loads_children_without_a_query_per_inspector(store: Store
 
 
 # --- draws -------------------------------------------------------------------------------------------------
+
+
+def test_many_assignments_round_trip(store: Store) -> None:
+    """Enough assignments and members for PostgreSQL's COPY, their numbers and flags written as text."""
+    base = draw_record(eligible=2_500)
+    assignments = [
+        Assignment(
+            n,
+            base.eligible_codes[n],
+            f"{n:064x}",
+            "B",
+            (TeamMember(f"b{n % 7}", True), TeamMember(f"b{n % 5 + 10}", False)),
+        )
+        for n in range(1, 1_201)
+    ]
+    record = DrawRecord(base.draw, base.eligible_codes, base.inspector_pool, base.exclusions, assignments)
+    with store.unit_of_work() as uow:
+        seed_directory(uow)
+        uow.draws.add(record)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.draws.get_record("d-1") == record
 
 
 @pytest.mark.parametrize("count", [1, 1_200])  # one row, and enough for PostgreSQL's COPY

@@ -107,11 +107,33 @@ def insert_tuples(
         return
     if sorted(names) != sorted(column.name for column in table.columns):
         raise ValueError(f"insert_tuples needs every column of {table.name}, got {names}")
-    if any(table.columns[name].type.bind_processor(connection.dialect) for name in names):
+    types = [table.columns[name].type for name in names]
+    if any(t.bind_processor(connection.dialect) and not isinstance(t, sa.Boolean) for t in types):
         insert(connection, table, [dict(zip(names, row, strict=True)) for row in rows])
         return
     with _driver_cursor(connection) as cursor:
-        _copy(connection, cursor, table.name, names, rows)
+        _copy(connection, cursor, table.name, names, _as_text(rows, types))
+
+
+_BOOLEAN_TEXT = {True: "t", False: "f"}
+
+
+def _as_text(
+    rows: Sequence[tuple[Any, ...]], types: Sequence[sa.types.TypeEngine[Any]]
+) -> Sequence[Sequence[Any]]:
+    """``rows`` with their integer and boolean columns written as ``COPY``'s text format reads them, column
+    by column at C speed, so that ``_plain_text`` can join them (a 1M draw copies 92k team members)."""
+    converted = [
+        str if isinstance(t, sa.Integer) else _BOOLEAN_TEXT.__getitem__ if isinstance(t, sa.Boolean) else None
+        for t in types
+    ]
+    if not rows or not any(converted):
+        return rows
+    pairs = list(zip(zip(*rows, strict=True), converted, strict=True))
+    if any(convert is not None and None in column for column, convert in pairs):
+        return rows  # NULL is psycopg's to write
+    written = [column if convert is None else list(map(convert, column)) for column, convert in pairs]
+    return list(zip(*written, strict=True))
 
 
 def _on_conflict_update(table: sa.Table, stmt: postgresql.Insert | sqlite.Insert) -> sa.Insert:

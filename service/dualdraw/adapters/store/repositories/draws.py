@@ -63,31 +63,18 @@ def _rows_of(rows: Iterable[Any], credit_codes: Iterable[str]) -> builtins.list[
 
 def insert_assignments(connection: sa.Connection, draw_id: str, assignments: Sequence[Assignment]) -> None:
     """Inserts the assignments of ``draw_id`` with their teams in member order."""
-    bulk.insert(
+    bulk.insert_tuples(
         connection,
         ASSIGNMENTS,
-        [
-            {
-                "draw_id": draw_id,
-                "position": a.position,
-                "credit_code": a.credit_code,
-                "ticket": a.ticket,
-                "stratum": a.stratum,
-            }
-            for a in assignments
-        ],
+        ("draw_id", "position", "credit_code", "ticket", "stratum"),
+        [(draw_id, a.position, a.credit_code, a.ticket, a.stratum) for a in assignments],
     )
-    bulk.insert(
+    bulk.insert_tuples(
         connection,
         MEMBERS,
+        ("draw_id", "position", "member_order", "badge_number", "leader"),
         [
-            {
-                "draw_id": draw_id,
-                "position": a.position,
-                "member_order": order,
-                "badge_number": m.badge_number,
-                "leader": m.leader,
-            }
+            (draw_id, a.position, order, m.badge_number, m.leader)
             for a in assignments
             for order, m in enumerate(a.team)
         ],
