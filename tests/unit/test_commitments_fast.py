@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dualdraw.adapters.store import codes as stored
-from dualdraw.adapters.store.codes import pack_codes, unpack_codes
+from dualdraw.adapters.store.codes import pack_codes, pack_text, unpack_codes
 from dualdraw.domain.audit.merkle import leaf_hash, node_hash, packed_root, root
 from dualdraw.domain.canonical_json import canonical_json
 from dualdraw.domain.draw.algorithm import set_digest
@@ -274,6 +274,13 @@ def test_pack_codes_refuses_empty_codes_and_newlines(codes: list[str]) -> None:
 @pytest.mark.parametrize("codes", [[], ["a"], CODES])
 def test_pack_codes_round_trip(codes: list[str]) -> None:
     assert unpack_codes(pack_codes(codes)) == codes
+
+
+@pytest.mark.parametrize("codes", [[], ["a"], CODES])
+def test_text_packed_in_pieces_reads_back_as_its_lines(codes: list[str]) -> None:
+    pieces = ["\n".join(codes[at : at + 3]).encode() for at in range(0, len(codes), 3)]
+    assert unpack_codes(pack_text(pieces)) == codes
+    assert zlib.decompress(pack_text(pieces)) == zlib.decompress(pack_codes(codes))
 
 
 def test_cycle_collection_is_paused_and_restored() -> None:

@@ -19,6 +19,7 @@ from dualdraw.domain.draw.commitments import (
     EligibleEntry,
     TextColumn,
     entry_lines,
+    entry_text,
     object_leaf_hashes,
     salted_leaf_hashes,
 )
@@ -187,6 +188,9 @@ def test_eligible_entries_give_the_lines_strata_and_codes_of_the_list(
     if backwards:  # numbers no longer in order of first occurrence
         columns, listed = columns[::-1], listed[::-1]
     assert list(entry_lines(columns)) == [e.line() for e in listed] == list(entry_lines(listed))
+    text = entry_text(columns, 3)  # written in C, three lines a piece, where the codes allow it
+    if text is not None:
+        assert b"\n".join(text) == "\n".join(e.line() for e in listed).encode()
     assert codes_by_stratum(columns) == codes_by_stratum(listed)
     assert list(codes_by_stratum(columns)) == list(codes_by_stratum(listed))  # strata in the same order
     assert object_leaf_hashes(columns, b"k" * 32) == object_leaf_hashes(listed, b"k" * 32)
@@ -194,6 +198,15 @@ def test_eligible_entries_give_the_lines_strata_and_codes_of_the_list(
     assert salted_leaf_hashes(columns, salts) == salted_leaf_hashes(listed, salts)
     ratios = {e.stratum: Fraction(1, len(e.stratum) + 1) for e in listed}
     assert manifest_strata(columns, ratios) == manifest_strata(listed, ratios)
+
+
+def test_entry_text_is_written_for_ascii_codes_only() -> None:
+    plain = columns_of([EligibleEntry("A1", "B", "A"), EligibleEntry("B2", "高", "A")])
+    assert b"\n".join(entry_text(plain, 1) or ()) == "A1\tB\tA\nB2\t高\tA".encode()
+    assert entry_text(columns_of([EligibleEntry("编码", "B", "A")]), 1) is None
+    assert entry_text(columns_of([EligibleEntry("A\n1", "B", "A")]), 1) is None
+    assert entry_text(columns_of([EligibleEntry("A1", "\ud800", "A")]), 1) is None
+    assert entry_text([EligibleEntry("A1", "B", "A")], 1) is None  # not columns
 
 
 def test_eligible_entries_share_the_codes_they_are_given() -> None:

@@ -21,6 +21,7 @@ from dualdraw.domain.draw.object_plan import (
     plan_leaf,
     plan_leaf_hashes,
     plan_salt,
+    plan_text,
     raise_salt,
     rows_from_stored,
     stored_lines,
@@ -95,6 +96,20 @@ def test_stored_lines_from_columns_are_the_rows_lines_batch_by_batch(
 
     monkeypatch.setattr(object_plan, "_field_lines", row_by_row)
     assert list(stored_lines(columns.values())) == expected
+
+
+@pytest.mark.parametrize(("count", "piece"), [(0, 4), (1, 4), (999, 100), (1000, 100), (3001, 256)])
+def test_plan_text_from_columns_is_the_rows_lines(count: int, piece: int) -> None:
+    rows, columns = generated_plan(count)
+    text = plan_text(columns.values(), piece)
+    assert text is not None
+    assert b"\n".join(text) == "\n".join(r.stored() for r in rows).encode()
+
+
+def test_plan_text_is_left_to_the_lines_for_rows_it_cannot_write() -> None:
+    _, columns = generated_plan(10, extra_offices=("\ud800",))
+    assert plan_text(columns.values(), 4) is None  # a lone surrogate
+    assert plan_text(generated_plan(10)[0], 4) is None  # rows, not columns
 
 
 def test_stored_lines_from_columns_stop_at_a_lone_surrogate_as_the_rows_do(

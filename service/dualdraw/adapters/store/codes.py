@@ -41,6 +41,20 @@ def pack_codes(codes: Iterable[str]) -> bytes:
     return b"".join(blob)
 
 
+def pack_text(pieces: Iterable[bytes]) -> bytes:
+    """Pieces of UTF-8 text (lines joined by line feeds, none after a piece's last) as one compressed blob,
+    a line feed between pieces: what ``pack_codes`` makes of the same lines, for lines written in C
+    (``entry_text``, ``plan_text``) that never exist as strings. The pieces must hold no empty line."""
+    deflate = zlib.compressobj(COMPRESSION_LEVEL)
+    blob: list[bytes] = []
+    separator = b""
+    for text in pieces:
+        blob.append(deflate.compress(separator + text))
+        separator = b"\n"
+    blob.append(deflate.flush())
+    return b"".join(blob)
+
+
 def unpack_codes(blob: bytes) -> list[str]:
     """The list ``pack_codes`` was given, in the same order."""
     text = zlib.decompress(blob).decode("utf-8")

@@ -27,7 +27,7 @@ from typing import Any, NamedTuple, cast
 import numpy as np
 import numpy.typing as npt
 
-from dualdraw.domain import sha256_batch
+from dualdraw.domain import framed_text, sha256_batch
 from dualdraw.domain.audit.merkle import leaf_hash, node_hash
 from dualdraw.domain.canonical_json import canonical_json
 from dualdraw.domain.draw.commitments import (
@@ -83,6 +83,40 @@ def stored_lines(rows: Collection[PlanRow]) -> Iterator[str]:
     if all_plain(rows.mapping.codes):
         return chain.from_iterable(_column_lines(rows.mapping))
     return (r.stored() for r in rows)
+
+
+def plan_text(rows: Collection[PlanRow], piece: int) -> Iterator[bytes] | None:
+    """The lines of ``stored_lines(rows)`` as UTF-8 text, ``piece`` lines at a time (joined by a line feed,
+    none after a piece's last), each piece written in one C call (``framed_text``) with the GIL released:
+    a row's code between the same head and an end written once per (department, office) pair, or, for the
+    few rows that bar badges, once per row. ``None`` (write ``stored_lines`` instead) unless ``rows`` are
+    ``PlanRows.values()`` with plain codes and texts that encode as UTF-8."""
+    if not (isinstance(rows, _PlanValues) and all_plain(rows.mapping.codes)):
+        return None
+    columns = rows.mapping
+    codes, departments, offices = columns.codes, columns.departments.values, columns.offices.values
+    barring = columns.barring_positions()
+    try:
+        ends = [f'",{_place_text(d, o)},[],[]]'.encode() for d in departments for o in offices]
+        barred = [
+            f'",{_place_text(r.department_id, r.office)},{_canonical_text(list(r.conflicts))},'
+            f"{_canonical_text(list(r.recent))}]".encode()
+            for r in map(columns.__getitem__, map(codes.__getitem__, barring))
+        ]
+    except (UnicodeEncodeError, ValueError):  # a lone surrogate: stored_lines says where
+        return None
+    own_end = dict(zip(barring, range(len(ends), len(ends) + len(barred)), strict=True))
+    ends += barred
+
+    def pieces() -> Iterator[bytes]:
+        for start in range(0, len(codes), piece):
+            stop = start + piece
+            frames = columns.pair_array(start, stop)
+            for at in barring[bisect_left(barring, start) : bisect_left(barring, stop)]:
+                frames[at - start] = own_end[at]
+            yield framed_text.framed_lines(b'["', codes[start:stop], frames, ends)
+
+    return pieces()
 
 
 def _row_lines(rows: Collection[PlanRow]) -> Iterator[str]:

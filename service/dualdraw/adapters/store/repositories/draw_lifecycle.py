@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from dualdraw.adapters.store.codes import iter_codes, pack_codes, unpack_codes
+from dualdraw.adapters.store.codes import PACK_PIECE, iter_codes, pack_codes, pack_text, unpack_codes
 from dualdraw.adapters.store.database import SQLITE_BEGIN_KEY
 from dualdraw.adapters.store.repositories.base import SqlRepository
 from dualdraw.adapters.store.repositories.draws import insert_assignments
@@ -26,9 +26,16 @@ from dualdraw.adapters.store.rows import (
     Row,
     to_draw,
 )
-from dualdraw.domain.draw.commitments import EligibleEntry, entry_lines
+from dualdraw.domain.draw.commitments import EligibleEntry, entry_lines, entry_text
 from dualdraw.domain.draw.entropy import EntropyInput
-from dualdraw.domain.draw.object_plan import ObjectPlan, PlanRow, RaisedRow, rows_from_stored, stored_lines
+from dualdraw.domain.draw.object_plan import (
+    ObjectPlan,
+    PlanRow,
+    RaisedRow,
+    plan_text,
+    rows_from_stored,
+    stored_lines,
+)
 from dualdraw.domain.draw.substitution import Substitution
 from dualdraw.domain.errors import AlreadyExists, NotFound
 from dualdraw.domain.model import Assignment, Draw
@@ -84,12 +91,17 @@ class SqlDrawLifecycleRepository(SqlRepository):
     def pack_commitments(
         self, entries: Sequence[EligibleEntry], plan: ObjectPlan | None = None
     ) -> PackedCommitments:
+        # A draw's columns are written in C (no string per line); any other rows line by line.
+        text = entry_text(entries, PACK_PIECE)
+        packed_entries = pack_codes(entry_lines(entries)) if text is None else pack_text(text)
         if plan is None:
-            return PackedCommitments(pack_codes(entry_lines(entries)))
+            return PackedCommitments(packed_entries)
         raised = plan.raised or {}
+        rows = plan.rows.values()
+        text = plan_text(rows, PACK_PIECE)
         return PackedCommitments(
-            pack_codes(entry_lines(entries)),
-            pack_codes(stored_lines(plan.rows.values())),
+            packed_entries,
+            pack_codes(stored_lines(rows)) if text is None else pack_text(text),
             pack_codes([f"{r.code}\t{r.from_class}\t{r.to_class}" for r in raised.values()]),
         )
 
