@@ -193,6 +193,15 @@ def test_long_arrays_of_string_rows_are_written_exactly_as_row_by_row(
     assert canonical_json({"plan": value}) == b'{"plan":' + by_row + b"}"
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(max_size=6), min_size=64, max_size=90))
+def test_long_arrays_of_strings_are_written_exactly_as_item_by_item(texts: list[str]) -> None:
+    by_item = b"[" + b",".join(canonical_json(t) for t in texts) + b"]"
+    assert canonical_json(texts) == canonical_json(tuple(texts)) == by_item
+    with pytest.raises(ValueError, match="lone surrogate"):
+        canonical_json([*texts, "\ud800"])
+
+
 def test_a_lone_surrogate_in_a_long_array_of_rows_is_still_refused() -> None:
     rows = [["91000000000000000X", "city", ""]] * 70 + [["91000000000000001X", "city", "\ud800"]]
     with pytest.raises(ValueError, match="lone surrogate"):

@@ -18,16 +18,18 @@ from dualdraw.domain.draw.algorithm import (
     parse_ratio,
     set_digest,
 )
+from dualdraw.domain.draw.ascending import position_in, strictly_ascending
+from dualdraw.domain.draw.commitments import EligibleEntries, TextColumn
 from dualdraw.domain.draw.numbering import by_first_occurrence, distinct_numbers, first_places
 from dualdraw.domain.draw.selection import (
     object_ticket,
-    position_in,
     rank_objects,
+    select_by_strata,
     select_objects,
     select_stratified,
     selection_size,
-    strictly_ascending,
 )
+from dualdraw.domain.draw.strata import StrataPartition, codes_by_stratum
 from dualdraw.domain.draw.versions import PLAIN_DRAW as ALGORITHM_VERSION
 
 SEED = hashlib.sha256(b"test seed").digest()
@@ -224,6 +226,21 @@ def test_select_stratified() -> None:
     assert selected[:2] == select_objects(SEED, CODES[5:45], Fraction(1, 20), "A")
     with pytest.raises(ValueError, match="more than one stratum"):
         select_stratified(SEED, {"A": (CODES[:3], Fraction(1)), "B": (CODES[2:4], Fraction(1))})
+
+
+def test_strata_of_ascending_entries_are_known_to_be_disjoint() -> None:
+    """The strata of a draw's entries (ascending codes) partition them: selection skips its overlap check,
+    which still guards strata from anywhere else."""
+    classes = TextColumn.of(["A", "B", "A", "D"])
+    partition = codes_by_stratum(EligibleEntries(CODES[:4], classes, classes))
+    assert isinstance(partition, StrataPartition)
+    assert partition == {"A": [CODES[0], CODES[2]], "B": [CODES[1]], "D": [CODES[3]]}
+    ratios = {"A": Fraction(1), "B": Fraction(1), "D": Fraction(1)}
+    assert select_by_strata(SEED, partition, ratios) == select_by_strata(SEED, dict(partition), ratios)
+    shuffled = [CODES[1], CODES[0], CODES[2], CODES[3]]
+    assert not isinstance(codes_by_stratum(EligibleEntries(shuffled, classes, classes)), StrataPartition)
+    with pytest.raises(ValueError, match="more than one stratum"):
+        select_by_strata(SEED, {"A": CODES[:3], "B": CODES[2:4]}, {"A": Fraction(1), "B": Fraction(1)})
 
 
 def test_eligible_digest_definition() -> None:

@@ -84,14 +84,18 @@ _MIN_TEXT_ROWS = 64
 
 
 def _text_rows(value: list[Any] | tuple[Any, ...]) -> str | None:
-    """The canonical text of a long array of arrays of strings (a manifest's plan, one row per eligible
-    object), written by the C JSON encoder; ``None`` for anything else. For arrays of strings RFC 8785 and
-    ``json.dumps(ensure_ascii=False, separators=(",", ":"))`` write the same text (minimal escapes, the same
-    short forms, lower-case ``\\u00xx``); a lone surrogate, which canonical JSON refuses, is left to the
-    writer below to refuse. The types are checked at C speed (``map(type, ...)``)."""
-    if len(value) < _MIN_TEXT_ROWS or not set(map(type, value)) <= {list, tuple}:
+    """The canonical text of a long array of strings (a draw's selected codes) or of arrays of strings (a
+    manifest's plan, one row per eligible object), written by the C JSON encoder; ``None`` for anything
+    else. For arrays of strings RFC 8785 and ``json.dumps(ensure_ascii=False, separators=(",", ":"))``
+    write the same text (minimal escapes, the same short forms, lower-case ``\\u00xx``); a lone surrogate,
+    which canonical JSON refuses, is left to the writer below to refuse. The types are checked at C speed
+    (``map(type, ...)``)."""
+    if len(value) < _MIN_TEXT_ROWS:
         return None
-    if not set(map(type, chain.from_iterable(value))) <= {str}:
+    types = set(map(type, value))
+    if not (
+        types <= {str} or (types <= {list, tuple} and set(map(type, chain.from_iterable(value))) <= {str})
+    ):
         return None
     text = _TEXT_ROWS_ENCODER.encode(value)
     try:

@@ -18,6 +18,7 @@ from typing import Any
 from dualdraw.domain import model
 from dualdraw.domain.canonical_json import canonical_json, sha256_hex
 from dualdraw.domain.draw.algorithm import eligible_digest
+from dualdraw.domain.draw.ascending import strictly_ascending
 from dualdraw.domain.draw.commitments import (
     EligibleEntries,
     TextColumn,
@@ -36,7 +37,6 @@ from dualdraw.domain.draw.entropy import (
 )
 from dualdraw.domain.draw.object_plan import ObjectPlan, PlanRows, RaisedRow
 from dualdraw.domain.draw.qualified_teams import QualifiedPoolMember
-from dualdraw.domain.draw.selection import strictly_ascending
 from dualdraw.domain.draw.strata import manifest_strata
 from dualdraw.domain.draw.teams import inspector_pool_digest
 from dualdraw.domain.draw.versions import algorithm_for_new_draw

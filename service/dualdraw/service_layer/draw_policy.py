@@ -21,11 +21,11 @@ from fractions import Fraction
 from typing import Any
 
 from dualdraw.domain import model
+from dualdraw.domain.draw.ascending import position_in
 from dualdraw.domain.draw.commitments import EligibleEntries, TextColumn
 from dualdraw.domain.draw.coordination import other_level_exclusions, other_levels
 from dualdraw.domain.draw.object_plan import ObjectPlan, PlanRows
 from dualdraw.domain.draw.qualified_teams import QualifiedPoolMember, certificate_for
-from dualdraw.domain.draw.selection import position_in
 from dualdraw.domain.draw.strata import risk_strata
 from dualdraw.domain.draw.versions import algorithm_for
 from dualdraw.domain.errors import FailedPrecondition

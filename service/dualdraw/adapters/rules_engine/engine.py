@@ -35,8 +35,8 @@ from dualdraw.adapters.worker_process import (
     WorkerProcess,
     leaf_worker,
 )
+from dualdraw.domain.draw.ascending import position_in, strictly_ascending
 from dualdraw.domain.draw.numbering import first_places
-from dualdraw.domain.draw.selection import position_in, strictly_ascending
 from dualdraw.domain.errors import FailedPrecondition, Unavailable
 from dualdraw.domain.exclusions import facts
 from dualdraw.domain.exclusions.compiler import (

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 from array import array
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from itertools import compress, count, islice
@@ -131,8 +131,9 @@ class TextColumn(Sequence[str]):
 
     def counts(self) -> dict[str, int]:
         """How many times each text occurs (texts that occur), in order of first occurrence."""
-        found = Counter(self.indices)
-        return {self.values[i]: found[i] for i in sorted(found, key=self.indices.index)}
+        numbers = np.frombuffer(self.indices, dtype=self.indices.typecode).astype(np.intp)
+        found = np.bincount(numbers, minlength=len(self.values)).tolist()
+        return {self.values[i]: found[i] for i in by_first_occurrence(numbers, len(self.values))[0].tolist()}
 
     def where(self, text: str, items: Sequence[str]) -> list[str]:
         """The ``items`` (one per entry of the column, same order) at the entries holding ``text``."""

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-import operator
-from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from itertools import islice
 
 import numpy as np
 
 from dualdraw.domain import sha256_batch
-from dualdraw.domain.draw.strata import DEFAULT_STRATUM
+from dualdraw.domain.draw.ascending import strictly_ascending
+from dualdraw.domain.draw.strata import DEFAULT_STRATUM, StrataPartition
 
 
 def selection_size(ratio: Fraction, eligible: int) -> int:
@@ -72,19 +70,6 @@ class Selected:
     credit_code: str
     ticket_hex: str
     stratum: str
-
-
-def strictly_ascending(items: Sequence[str]) -> bool:
-    """Whether each of ``items`` is greater than the one before (so no two are equal): one C-level pass."""
-    return all(map(operator.lt, items, islice(items, 1, None)))
-
-
-def position_in(ascending: Sequence[str], item: str) -> int | None:
-    """The position of ``item`` among ``ascending`` (strictly ascending), by binary search; ``None`` when it
-    is not one of them. For a few lookups among a draw's million codes, where a set of them would be one
-    more structure at the draw's peak."""
-    at = bisect_left(ascending, item)
-    return at if at < len(ascending) and ascending[at] == item else None
 
 
 def _ticket_digests(seed: bytes, eligible_codes: Iterable[str], stratum: str) -> tuple[list[str], bytes]:
@@ -179,12 +164,16 @@ def _candidate_bound(count: int, n: int) -> int:
     return (2 * count + 64) * 2**64 // n
 
 
-def select_stratified(seed: bytes, strata: Mapping[str, tuple[Iterable[str], Fraction]]) -> list[Selected]:
+def select_stratified(
+    seed: bytes, strata: Mapping[str, tuple[Iterable[str], Fraction]], *, disjoint: bool = False
+) -> list[Selected]:
     """``select_objects`` in each stratum (e.g. per risk class, each with its own ratio), strata in ascending
-    order of their UTF-8 names. Raises ``ValueError`` when a code appears in two strata."""
+    order of their UTF-8 names. Raises ``ValueError`` when a code appears in two strata, unless the caller
+    knows none does (``disjoint``: the strata partition one list of distinct codes)."""
     names = sorted(strata, key=lambda s: s.encode("utf-8"))
     listed = {name: list(strata[name][0]) for name in names}
-    if len(listed) > 1 and len(set().union(*listed.values())) != sum(map(len, listed.values())):
+    checked = disjoint or len(listed) < 2
+    if not checked and len(set().union(*listed.values())) != sum(map(len, listed.values())):
         counts = Counter(code for codes in listed.values() for code in set(codes))
         overlap = sorted(code for code, n in counts.items() if n > 1)
         if overlap:
@@ -203,4 +192,8 @@ def select_by_strata(
     unknown = sorted(set(codes_by_stratum) - set(ratios))
     if unknown:
         raise ValueError(f"eligible objects in strata the manifest does not list: {', '.join(unknown[:5])}")
-    return select_stratified(seed, {name: (codes_by_stratum.get(name, ()), r) for name, r in ratios.items()})
+    return select_stratified(
+        seed,
+        {name: (codes_by_stratum.get(name, ()), r) for name, r in ratios.items()},
+        disjoint=isinstance(codes_by_stratum, StrataPartition),
+    )

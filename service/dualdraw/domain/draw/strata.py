@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
+from dualdraw.domain.draw.ascending import strictly_ascending
 from dualdraw.domain.draw.commitments import EligibleEntries, EligibleEntry
 from dualdraw.domain.model import ObjectAttributes, RiskClass, attribute_column, credit_codes
 from dualdraw.domain.policy import Raise
@@ -62,11 +63,18 @@ def stratum_ratios(manifest: Mapping[str, Any]) -> dict[str, Fraction]:
     return {name: parse_fraction(s["ratio"]) for name, s in manifest["objects"]["strata"].items()}
 
 
+class StrataPartition(dict[str, list[str]]):
+    """``codes_by_stratum`` of entries whose codes are strictly ascending: each code is in one stratum
+    only, which ``selection.select_stratified`` then need not check with a set of every code."""
+
+
 def codes_by_stratum(entries: Iterable[EligibleEntry]) -> dict[str, list[str]]:
-    """The eligible codes of each stratum, in the order of ``entries`` (strata as they first occur)."""
+    """The eligible codes of each stratum, in the order of ``entries`` (strata as they first occur); a
+    ``StrataPartition`` when the entries are columns whose codes are strictly ascending."""
     if isinstance(entries, EligibleEntries):
-        strata = entries.strata
-        return {name: strata.where(name, entries.codes) for name in strata.counts()}
+        strata, codes = entries.strata, entries.codes
+        lists = {name: strata.where(name, codes) for name in strata.counts()}
+        return StrataPartition(lists) if strictly_ascending(codes) else lists
     out: dict[str, list[str]] = {}
     for e in entries:
         out.setdefault(e.stratum, []).append(e.code)

@@ -56,8 +56,8 @@ from dualdraw.adapters.store.rows import (
     to_profiles,
     to_risk_assessment,
 )
+from dualdraw.domain.draw.ascending import position_in, strictly_ascending
 from dualdraw.domain.draw.numbering import by_first_occurrence
-from dualdraw.domain.draw.selection import position_in, strictly_ascending
 from dualdraw.domain.errors import DataLoss
 from dualdraw.domain.jurisdiction import ObjectFilter
 from dualdraw.domain.model import (
