@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import operator
+from array import array
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
 from itertools import chain, count
@@ -377,30 +378,31 @@ class SqlDirectoryRepository(SqlRepository):
         stmt = sa.select(*DRAW_OBJECT_COLUMNS).where(*_object_conditions(flt))
         _plan_for_every_row(self._connection)
         codes: builtins.list[str] = []
-        keys: builtins.list[str] = []
+        # Each profile numbered as it first occurs, batch by batch: the keys' strings go with their batch
+        # (ten million of them would be ~0.9 GB at a provincial draw's peak), and the draw's profile column
+        # is read through these numbers (``DrawObjects.numbered``).
+        numbering: defaultdict[str, int] = defaultdict(count().__next__)
+        numbered = array("q")
         # The next batch is fetched while this one is taken apart: the database and this process both work.
         # The driver's tuples, not SQLAlchemy rows: a million of those cost a second of CPU.
         for rows in read_ahead(driver_rows.batches(self._connection, stmt, STREAM_BATCH)):
             codes.extend(map(_FIRST, rows))
-            keys.extend(map(_SECOND, rows))
+            numbered.extend(map(numbering.__getitem__, map(_SECOND, rows)))
+        numbers = np.frombuffer(numbered, dtype=np.int64).astype(np.intp)
         of_scope = sa.select(*PROFILE_COLUMNS).where(*_object_conditions(flt, OBJECT_PROFILES))
         profiles = to_profiles(
             chain.from_iterable(driver_rows.batches(self._connection, of_scope, STREAM_BATCH))
         )
-        # Each profile numbered in order of first occurrence: the draw's profile column is read through
-        # these numbers (``DrawObjects.numbered``), and each profile is looked up once.
-        numbering: defaultdict[str, int] = defaultdict(count().__next__)
-        numbers = np.fromiter(map(numbering.__getitem__, keys), np.intp, len(keys))
         missing = next((key for key in numbering if key not in profiles), None)
         if missing is not None:
-            code = codes[keys.index(missing)]
+            code = codes[numbered.index(numbering[missing])]
             raise DataLoss(
                 f"object {code} names profile {missing}, which is not stored with the attributes the "
                 "object has: the directory tables were changed outside dualdraw",
                 reason="OBJECT_PROFILE_MISSING",
                 metadata={"credit_code": code, "profile_key": missing},
             )
-        del keys
+        del numbered
         distinct = [profiles[key] for key in numbering]
         if not strictly_ascending(codes):  # by credit code (PostgreSQL's scans start mid-table)
             order = sorted(range(len(codes)), key=codes.__getitem__)  # a merge of the runs read in order
