@@ -18,7 +18,7 @@ from dualdraw.domain.draw.algorithm import (
     parse_ratio,
     set_digest,
 )
-from dualdraw.domain.draw.ascending import position_in, strictly_ascending
+from dualdraw.domain.draw.ascending import positions_in, strictly_ascending
 from dualdraw.domain.draw.commitments import EligibleEntries, TextColumn
 from dualdraw.domain.draw.numbering import by_first_occurrence, distinct_numbers, first_places
 from dualdraw.domain.draw.selection import (
@@ -161,10 +161,11 @@ def test_strictly_ascending_is_each_greater_than_the_one_before(items: list[str]
     assert strictly_ascending(items) == all(a < b for a, b in pairwise(items))
 
 
-@given(st.lists(st.text(max_size=3), max_size=8), st.text(max_size=3))
-def test_position_in_finds_an_item_of_ascending_items(items: list[str], item: str) -> None:
+@given(st.lists(st.text(max_size=3), max_size=8), st.lists(st.text(max_size=3), max_size=5))
+def test_positions_in_find_the_items_of_ascending_items(items: list[str], wanted: list[str]) -> None:
     ascending = sorted(set(items))
-    assert position_in(ascending, item) == (ascending.index(item) if item in ascending else None)
+    expected = [ascending.index(w) if w in ascending else None for w in wanted]
+    assert positions_in(ascending, wanted) == positions_in(ascending, iter(wanted)) == expected
 
 
 @given(st.lists(st.integers(0, 9), max_size=30), st.integers(10, 12))

@@ -21,7 +21,7 @@ from fractions import Fraction
 from typing import Any
 
 from dualdraw.domain import model
-from dualdraw.domain.draw.ascending import position_in
+from dualdraw.domain.draw.ascending import positions_in
 from dualdraw.domain.draw.commitments import EligibleEntries, TextColumn
 from dualdraw.domain.draw.coordination import other_level_exclusions, other_levels
 from dualdraw.domain.draw.object_plan import ObjectPlan, PlanRows
@@ -164,7 +164,8 @@ def _entries_and_plan(
 
 def _among(codes: Iterable[str], ordered: Sequence[str]) -> Iterator[str]:
     """The ``codes`` found in ``ordered`` (ascending, no duplicates)."""
-    return (code for code in codes if position_in(ordered, code) is not None)
+    listed = list(codes)
+    return (code for code, at in zip(listed, positions_in(ordered, listed), strict=True) if at is not None)
 
 
 def policy_manifest(policy: TaskPolicy) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from dualdraw.adapters.worker_process import (
     WorkerProcess,
     leaf_worker,
 )
-from dualdraw.domain.draw.ascending import position_in, strictly_ascending
+from dualdraw.domain.draw.ascending import positions_in, strictly_ascending
 from dualdraw.domain.draw.numbering import first_places
 from dualdraw.domain.errors import FailedPrecondition, Unavailable
 from dualdraw.domain.exclusions import facts
@@ -378,8 +378,7 @@ class _OwnFacts:
         apart = np.zeros(n, dtype=np.bool_)
         refs_at: dict[int, tuple[str, ...]] = {}
         if strictly_ascending(codes):  # a draw's codes: each object with facts found by binary search
-            found = (position_in(codes, code) for code in self._by_code)
-            own: Iterable[int] = sorted(at for at in found if at is not None)
+            own: Iterable[int] = sorted(at for at in positions_in(codes, self._by_code) if at is not None)
         else:
             own = np.flatnonzero(np.fromiter(map(self._by_code.__contains__, codes), np.bool_, n)).tolist()
         first_free = int(signature.max(initial=-1)) + 1

@@ -57,7 +57,7 @@ from dualdraw.adapters.store.rows import (
     to_profiles,
     to_risk_assessment,
 )
-from dualdraw.domain.draw.ascending import position_in, strictly_ascending
+from dualdraw.domain.draw.ascending import positions_in, strictly_ascending
 from dualdraw.domain.draw.numbering import by_first_occurrence
 from dualdraw.domain.errors import DataLoss
 from dualdraw.domain.jurisdiction import ObjectFilter
@@ -438,7 +438,8 @@ class SqlDirectoryRepository(SqlRepository):
             stmt = sa.select(table).order_by(table.c.id)
             if read_all:
                 rows = connection.execute(stmt).all()  # one fetch: row by row, the driver's calls cost more
-                return [r for r in rows if position_in(codes or (), r.credit_code) is not None]
+                found = positions_in(codes or (), [r.credit_code for r in rows])
+                return [r for r, at in zip(rows, found, strict=True) if at is not None]
             matching = sa.exists().where(OBJECTS.c.credit_code == table.c.credit_code, *conditions)
             return connection.execute(stmt.where(matching).execution_options(yield_per=STREAM_BATCH))
 
