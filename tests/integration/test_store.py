@@ -872,6 +872,35 @@ def test_many_assignments_round_trip(store: Store) -> None:
         assert uow.draws.get_record("d-1") == record
 
 
+def test_deferred_writes_run_behind_or_at_the_commit_and_a_rollback_drops_them(store: Store) -> None:
+    """``defer`` queues writes nothing reads before they run: ``write_behind`` starts them (a thread on
+    PostgreSQL), ``settle`` waits for them and raises what they raised, the commit runs any still queued,
+    and a rollback drops them."""
+    with store.unit_of_work() as uow:
+        uow.directory.upsert_departments(DEPARTMENTS)
+        uow.defer(lambda: uow.directory.upsert_objects([obj(1)]))
+        assert uow.directory.count_objects() == 0  # queued, not written
+        uow.write_behind()
+        uow.settle()
+        assert uow.directory.count_objects() == 1
+        uow.defer(lambda: uow.directory.upsert_objects([obj(2)]))
+        uow.commit()  # the queued write first
+    with store.unit_of_work() as uow:
+        assert uow.directory.count_objects() == 2
+        uow.defer(lambda: uow.directory.upsert_objects([obj(3)]))
+        uow.rollback()
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.directory.count_objects() == 2
+        nowhere = Department("d9", "无", "c", DepartmentLevel.DISTRICT, "330199")  # never stored
+        uow.defer(lambda: uow.directory.upsert_objects([obj(4, department=nowhere)]))
+        with pytest.raises(sa.exc.IntegrityError):  # at once on SQLite, where the writes run then
+            uow.write_behind()
+            uow.settle()
+    with store.unit_of_work() as uow:
+        assert uow.directory.count_objects() == 2
+
+
 @pytest.mark.parametrize("count", [1, 1_200])  # one row, and enough for PostgreSQL's COPY
 @pytest.mark.parametrize(
     ("table", "row"),

@@ -391,13 +391,20 @@ def commit_in(
     record = DrawRecord(
         draw=draw, eligible_codes=eligible, inspector_pool=pool_lines, exclusions=exclusions, assignments=[]
     )
-    uow.rule_sets.remember(rule_set.hash, rule_set.version, rule_set.canonical_json(), caller.now)
-    uow.draws.add(record, packed_codes())
-    if raises:
-        uow.draws.add_raises(draw_id, raises)
-    uow.lifecycle.add_commitments(draw_id, salt_key.hex(), packed())
-    uow.lifecycle.add_entropy_inputs(draw_id, expected_inputs(declaration))
-    uow.tasks.set_draw(task.id, draw_id)
+
+    def store() -> None:
+        uow.rule_sets.remember(rule_set.hash, rule_set.version, rule_set.canonical_json(), caller.now)
+        uow.draws.add(record, packed_codes())
+        if raises:
+            uow.draws.add_raises(draw_id, raises)
+        uow.lifecycle.add_commitments(draw_id, salt_key.hex(), packed())
+        uow.lifecycle.add_entropy_inputs(draw_id, expected_inputs(declaration))
+        uow.tasks.set_draw(task.id, draw_id)
+
+    # Written before the commit; a draw executed in the same transaction writes it beside its selection
+    # and teams (``execute_in``), which read nothing of it. Nothing about the draw depends on it but its
+    # success: a task drawn meanwhile (DRAW_EXISTS) or a commitment used before is refused there.
+    uow.defer(store)
     record_event(
         uow,
         caller,
@@ -460,7 +467,11 @@ def commit_draw(
         ).draw
         if secret:
             # Stored unrevealed beside its commitment: a demo source, the operator could read it.
-            uow.lifecycle.set_entropy_value(draw.id, ROLE_LOCAL, "local", secret.hex(), caller.now)
+            uow.defer(
+                lambda: uow.lifecycle.set_entropy_value(
+                    draw.id, ROLE_LOCAL, "local", secret.hex(), caller.now
+                )
+            )
         uow.commit()
         if progress:
             progress("commit", draw.eligible_count, draw.eligible_count)

@@ -7,7 +7,7 @@ value (beacon source, or the declared fallback after the reveal deadline) or ope
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from dualdraw.domain import model
 from dualdraw.domain.draw.algorithm import derive_seed
@@ -46,13 +46,16 @@ def execute_in(
     committed: DrawRecord | None = None,
     entries: Sequence[EligibleEntry] | None = None,
     plan: ObjectPlan | None = None,
+    revealed: Mapping[tuple[str, str], str] | None = None,
     progress: Progress | None = None,
 ) -> DrawOutcome:
     """Combines the supplied entropy, selects objects and teams and stores them (inside ``uow``).
 
     ``committed`` (and, for a ``dualdraw-draw/2`` draw or later, its eligible ``entries`` and object
     ``plan``) is what ``commit_in`` just stored in this same ``uow``: given, it is not read back (a 1M
-    draw's eligible set and plan).
+    draw's eligible set and plan). ``revealed``: the entropy values by (role, name), when the caller holds
+    them (a one-step draw); else they are read from the draw's entropy inputs. What ``uow`` has queued
+    (``defer``: a one-step draw's commit) is written beside the selection and teams.
     ``progress(stage, done, total)`` is told when selection, teams, persisting and the audit event are done.
     """
     record = committed if committed is not None else require(uow.draws.get_record(draw_id), "draw", draw_id)
@@ -62,7 +65,11 @@ def execute_in(
             f"draw {draw_id} is {draw.state}, not committed", reason="DRAW_NOT_COMMITTED"
         )
     declaration = json.loads(draw.manifest_json)["entropy_source"]
-    values = {(i.role, i.name): i.value for i in uow.lifecycle.entropy_inputs(draw_id)}
+    values = (
+        revealed
+        if revealed is not None
+        else {(i.role, i.name): i.value for i in uow.lifecycle.entropy_inputs(draw_id)}
+    )
     try:
         entropy, label = combine(declaration, values, now=caller.now)
     except EntropyProblem as exc:
@@ -76,17 +83,15 @@ def execute_in(
         eligible = codes_by_stratum(entries)
     else:
         eligible = {DEFAULT_STRATUM: record.eligible_codes}
+    if plan is None:
+        plan = stored_object_plan(uow, draw)
+    # Selection and teams read nothing from the database: what the commit queued is written meanwhile.
+    uow.write_behind()
     selected = algorithm.select(seed, eligible, manifest)
     if progress:
         ranked = sum(map(len, eligible.values()))
         progress("selection", ranked, ranked)
-    teams = algorithm.form_teams(
-        seed,
-        selected,
-        record.inspector_pool,
-        manifest,
-        plan if plan is not None else stored_object_plan(uow, draw),
-    )
+    teams = algorithm.form_teams(seed, selected, record.inspector_pool, manifest, plan)
     if progress:
         progress("teams", len(teams), len(teams))
     assignments = [
@@ -95,6 +100,7 @@ def execute_in(
         )
         for n, (s, team) in enumerate(zip(selected, teams, strict=True), start=1)
     ]
+    uow.settle()
     uow.lifecycle.execute(
         draw_id,
         seed=seed.hex(),

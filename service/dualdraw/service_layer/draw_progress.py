@@ -15,7 +15,8 @@ Progress = Callable[[str, int, int], None]
 """``progress(stage, done, total)``: told as a draw goes; a stage has ended when ``done == total`` (the
 items it went through: objects evaluated, eligible objects ranked, teams formed...). In this order:
 ``load`` (objects in scope), ``rules`` (after each shard), ``commitments`` (manifest and Merkle roots),
-``store`` (the committed draw and its commit event written, not yet committed), then for an executed
+``store`` (the committed draw and its commit event written, not yet committed; in a one-step draw queued,
+then written beside the selection and teams), then for an executed
 draw ``selection``, ``teams``, ``persist`` (assignments and teams written), ``audit`` (the execute event
 appended to the audit log) and ``commit`` (the transaction)."""
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 
 from dualdraw.domain.canonical_json import sha256_hex
+from dualdraw.domain.draw.entropy import ROLE_LOCAL
 from dualdraw.domain.errors import AlreadyExists
 from dualdraw.domain.exclusions.model import RuleSet
 from dualdraw.runtime.crashpoints import crash_point
@@ -81,7 +82,10 @@ def run_draw(
         )
         draw = committed.draw
         crash_point("draw.after_commitment")
-        uow.lifecycle.set_entropy_value(draw.id, "local-secret", "local", secret.hex(), caller.now)
+        revealed = {(ROLE_LOCAL, "local"): secret.hex()}
+        uow.defer(
+            lambda: uow.lifecycle.set_entropy_value(draw.id, ROLE_LOCAL, "local", secret.hex(), caller.now)
+        )
         outcome = execute_in(
             uow,
             draw.id,
@@ -89,6 +93,7 @@ def run_draw(
             committed=committed.record,
             entries=committed.entries,
             plan=committed.plan,
+            revealed=revealed,
             progress=progress,
         )
         crash_point("draw.before_commit")

@@ -513,8 +513,24 @@ class UnitOfWork(Protocol):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...
-    def commit(self) -> None: ...
+    def commit(self) -> None:
+        """Commits the transaction, after the queued writes (``defer``)."""
+        ...
+
     def rollback(self) -> None: ...
+    def defer(self, write: Callable[[], None]) -> None:
+        """Queues ``write``, statements of this transaction that nothing in it reads before they run: at
+        ``write_behind``, or at the latest before the commit. A rollback drops them."""
+        ...
+
+    def write_behind(self) -> None:
+        """Starts the queued writes, beside the caller where the database allows it (the caller then
+        computes without the database until ``settle``)."""
+        ...
+
+    def settle(self) -> None:
+        """Waits for the writes ``write_behind`` started; raises what they raised."""
+        ...
 
 
 # --- results and publication -------------------------------------------------------------------------------

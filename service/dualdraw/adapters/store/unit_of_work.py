@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
+from contextlib import suppress
 from types import TracebackType
 from typing import Any, Self
 
@@ -37,6 +39,7 @@ from dualdraw.domain.audit.checkpoints import CheckpointSigner, development_sign
 from dualdraw.domain.errors import Unavailable
 from dualdraw.domain.outbox import messages_for
 from dualdraw.runtime import deadlines
+from dualdraw.runtime.background import in_background
 from dualdraw.service_layer.ports import (
     AuditRepository,
     ChecklistRepository,
@@ -121,6 +124,8 @@ class SqlUnitOfWork:
         self._session_factory = session_factory
         self._signer = signer or development_signer()
         self._session: Session | None = None
+        self._deferred: list[Callable[[], None]] = []
+        self._behind: Callable[[], None] | None = None
 
     def __enter__(self) -> Self:
         if self._session is not None:
@@ -154,6 +159,7 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._drop_deferred()
         session, self._session = self._session, None
         if session is not None:
             try:
@@ -169,6 +175,8 @@ class SqlUnitOfWork:
         meanwhile with their outbox messages, then the idempotency claim of the request being served, if
         any (``dualdraw.entrypoints.grpc.idempotency``)."""
         session = self._open()
+        self.settle()
+        self._write_deferred()
         deadlines.check()  # a caller that gave up gets nothing written (rolled back on exit)
         for event in self._audit_log.append_staged():  # the log's head last: held for the commit only
             self.outbox.add(messages_for(event))
@@ -182,8 +190,50 @@ class SqlUnitOfWork:
             raise
 
     def rollback(self) -> None:
-        self._open().rollback()
+        session = self._open()
+        self._drop_deferred()
+        session.rollback()
         self._audit_log.discard_staged()
+
+    def defer(self, write: Callable[[], None]) -> None:
+        """Queues ``write``, statements of this transaction that nothing in it reads before they run: at
+        ``write_behind``, or at the latest when the transaction commits. A rollback drops them."""
+        self._open()
+        self._deferred.append(write)
+
+    def write_behind(self) -> None:
+        """Starts the queued writes. On PostgreSQL they run in a thread while the caller computes without
+        the database (a statement the caller sends meanwhile waits for them: psycopg runs one statement
+        at a time per connection); elsewhere they run now. ``settle`` waits for them."""
+        session = self._open()
+        self.settle()
+        if not self._deferred:
+            return
+        if session.connection().dialect.name != "postgresql":  # the connection is made here, not there
+            self._write_deferred()
+            return
+        self._behind = in_background(self._write_deferred, "dualdraw-write-behind")
+
+    def settle(self) -> None:
+        """Waits for the writes ``write_behind`` started; raises what they raised (the transaction is then
+        to be rolled back)."""
+        running, self._behind = self._behind, None
+        if running is not None:
+            running()
+
+    def _write_deferred(self) -> None:
+        writes, self._deferred = self._deferred, []
+        for write in writes:
+            write()
+
+    def _drop_deferred(self) -> None:
+        """Forgets the queued writes and waits for those running (the transaction is being rolled back:
+        what they raised is moot)."""
+        self._deferred = []
+        running, self._behind = self._behind, None
+        if running is not None:
+            with suppress(Exception):
+                running()
 
     def _open(self) -> Session:
         if self._session is None:
