@@ -229,20 +229,7 @@ _STATUS_VALUES = {member: member.value for member in ObjectStatus}
 _dump_tuple = functools.lru_cache(maxsize=4096)(dump_strings)
 """Cached: most objects share one of a few lists of business lines."""
 
-OBJECT_COLUMNS = tuple(
-    OBJECTS.c[name]
-    for name in (
-        "credit_code",
-        "name",
-        "region_code",
-        "registering_department_id",
-        "industry",
-        "business_lines_json",
-        "risk_class",
-        "status",
-        "office",
-    )
-)
+OBJECT_COLUMNS = tuple(OBJECTS.c[name] for name in ("credit_code", "name", *PROFILE_NAMES))
 
 
 OBJECT_NAMES = (*(column.name for column in OBJECT_COLUMNS), "profile_key")
