@@ -184,6 +184,9 @@ class DrawObject(NamedTuple):
         return self.profile.office
 
 
+_NUMBERED_PIECE = 1 << 16
+
+
 class DrawObjects(Sequence[DrawObject]):
     """A draw's in-scope objects as two columns, their credit codes and their shared profiles (same
     order): 16 bytes per object where a list of ``DrawObject`` pairs takes 72. A ``DrawObject`` is made
@@ -205,7 +208,10 @@ class DrawObjects(Sequence[DrawObject]):
         """The objects of ``codes`` whose profiles are ``distinct[n]`` for each ``n`` of ``numbers`` (same
         order): ``distinct`` holds no profile twice (by identity), in order of first occurrence, and
         ``numbered()`` returns these two as they are."""
-        objects = cls(codes, list(map(distinct.__getitem__, numbers.tolist())))
+        profiles: list[ObjectProfile] = []
+        for start in range(0, len(numbers), _NUMBERED_PIECE):  # a piece's ints at a time, not ten million
+            profiles.extend(map(distinct.__getitem__, numbers[start : start + _NUMBERED_PIECE].tolist()))
+        objects = cls(codes, profiles)
         objects._numbered = (distinct, numbers)
         return objects
 

@@ -388,7 +388,8 @@ class SqlDirectoryRepository(SqlRepository):
         for rows in read_ahead(driver_rows.batches(self._connection, stmt, STREAM_BATCH)):
             codes.extend(map(_FIRST, rows))
             numbered.extend(map(numbering.__getitem__, map(_SECOND, rows)))
-        numbers = np.frombuffer(numbered, dtype=np.int64).astype(np.intp)
+        # a view where the platform's index is 64 bits: eight bytes an object, not a second copy
+        numbers = np.frombuffer(numbered, dtype=np.int64).astype(np.intp, copy=False)
         of_scope = sa.select(*PROFILE_COLUMNS).where(*_object_conditions(flt, OBJECT_PROFILES))
         profiles = to_profiles(
             chain.from_iterable(driver_rows.batches(self._connection, of_scope, STREAM_BATCH))
@@ -402,7 +403,6 @@ class SqlDirectoryRepository(SqlRepository):
                 reason="OBJECT_PROFILE_MISSING",
                 metadata={"credit_code": code, "profile_key": missing},
             )
-        del numbered
         distinct = [profiles[key] for key in numbering]
         if not strictly_ascending(codes):  # by credit code (PostgreSQL's scans start mid-table)
             order = sorted(range(len(codes)), key=codes.__getitem__)  # a merge of the runs read in order
