@@ -63,8 +63,7 @@ def upsert_tuples(
     if connection.dialect.name != "postgresql" or len(rows) < COPY_THRESHOLD:
         upsert(connection, table, [dict(zip(names, row, strict=True)) for row in rows])
         return
-    if sorted(names) != sorted(column.name for column in table.columns):
-        raise ValueError(f"upsert_tuples needs every column of {table.name}, got {names}")
+    _require_every_column("upsert_tuples", table, names)
     # In primary-key order the key index grows at its right edge: a tenth off the COPY of 100k objects.
     rows = sorted(rows, key=itemgetter(*(names.index(column.name) for column in table.primary_key.columns)))
     if any(table.columns[name].type.bind_processor(connection.dialect) for name in names):
@@ -105,14 +104,19 @@ def insert_tuples(
     if connection.dialect.name != "postgresql" or len(rows) < COPY_THRESHOLD:
         insert(connection, table, [dict(zip(names, row, strict=True)) for row in rows])
         return
-    if sorted(names) != sorted(column.name for column in table.columns):
-        raise ValueError(f"insert_tuples needs every column of {table.name}, got {names}")
+    _require_every_column("insert_tuples", table, names)
     types = [table.columns[name].type for name in names]
     if any(t.bind_processor(connection.dialect) and not isinstance(t, sa.Boolean) for t in types):
         insert(connection, table, [dict(zip(names, row, strict=True)) for row in rows])
         return
     with _driver_cursor(connection) as cursor:
         _copy(connection, cursor, table.name, names, _as_text(rows, types))
+
+
+def _require_every_column(what: str, table: sa.Table, names: Sequence[str]) -> None:
+    """Raises ``ValueError`` unless ``names`` are the columns of ``table`` (``COPY`` writes whole rows)."""
+    if sorted(names) != sorted(column.name for column in table.columns):
+        raise ValueError(f"{what} needs every column of {table.name}, got {names}")
 
 
 _BOOLEAN_TEXT = {True: "t", False: "f"}
