@@ -4,7 +4,8 @@ directory, both databases: the same objects in the same order under every kind o
 exclusions from the rules engine for either form. And what a draw holds after it: the policy stage hands
 commit and execute its eligible entries and object plan column by column (``EligibleEntries``,
 ``PlanRows``), what the store keeps reads back as the same entries and rows, the stored plan is read back
-into columns, and the draw verifies.
+into columns, and the draw verifies. Assignments written a batch at a time as their teams are formed read
+back whole, and a draw refused after some batches were written leaves nothing.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.adapters.store import Store
 from dualdraw.domain.draw.commitments import EligibleEntries
 from dualdraw.domain.draw.object_plan import PlanRows
-from dualdraw.domain.errors import DataLoss
+from dualdraw.domain.draw.versions import CommittedPlanDraw, Team
+from dualdraw.domain.errors import DataLoss, FailedPrecondition
 from dualdraw.domain.exclusions.loader import load_rule_set
 from dualdraw.domain.exclusions.model import EvaluationContext
 from dualdraw.domain.jurisdiction import DepartmentTree, ObjectFilter
@@ -35,8 +37,10 @@ from dualdraw.domain.model import (
     InspectionObject,
     ObjectProfile,
     RiskClass,
+    Task,
 )
-from dualdraw.service_layer import draws
+from dualdraw.service_layer import draw_execute, draws
+from dualdraw.service_layer.directory import require
 from dualdraw.service_layer.draw_commit import Committed, commit_in
 from dualdraw.service_layer.draw_integrity import require_draw_verifies
 from dualdraw.service_layer.draw_policy import stored_object_plan
@@ -210,3 +214,58 @@ def test_a_draw_holds_its_entries_and_plan_in_columns(store: Store, monkeypatch:
         assert list(stored.rows.items()) == list(plan.rows.items())
         assert stored.raised == plan.raised
         require_draw_verifies(uow, outcome.draw.id)
+
+
+def _draw(store: Store, task: Task) -> draws.DrawOutcome:
+    with ExclusionEngine() as engine:
+        return draws.run_draw(
+            store.unit_of_work(),
+            engine,
+            load_rule_set([RULES]),
+            task_id=task.id,
+            as_of=AS_OF,
+            caller=CALLER,
+            entropy=EntropyPolicy(allow_local=True),
+        )
+
+
+def test_assignments_stored_a_batch_at_a_time_as_teams_are_formed_read_back_whole(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(draw_execute, "ASSIGNMENT_BATCH", 9)  # many batches, the last one short
+    outcome = _draw(store, province_task(store, "batched"))
+    assert outcome.draw.selected_count % 9
+    assert outcome.draw.selected_count > 9 * 3
+    with store.unit_of_work() as uow:
+        stored = uow.draws.get_record(outcome.draw.id)
+        assert stored is not None
+        assert stored.assignments == outcome.record.assignments
+        assert [a.position for a in stored.assignments] == list(range(1, outcome.draw.selected_count + 1))
+        require_draw_verifies(uow, outcome.draw.id)
+
+
+def test_a_draw_refused_after_its_teams_were_written_behind_leaves_nothing(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shortage is known once the last team is formed: the batches written before it go with the
+    transaction."""
+    monkeypatch.setattr(draw_execute, "ASSIGNMENT_BATCH", 5)
+    formed = CommittedPlanDraw.teams_as_formed
+    yielded: list[Team] = []
+
+    def short_at_the_end(self: CommittedPlanDraw, *args: Any) -> Iterator[Team]:
+        for team in formed(self, *args):
+            yielded.append(team)
+            yield team
+        raise FailedPrecondition("a shortage found at the end", reason="CONSTRAINTS_LEAVE_TOO_FEW")
+
+    monkeypatch.setattr(CommittedPlanDraw, "teams_as_formed", short_at_the_end)
+    task = province_task(store, "refused")
+    with pytest.raises(FailedPrecondition, match="shortage found at the end"):
+        _draw(store, task)
+    assert len(yielded) > 5 * 3  # batches were handed over before the refusal
+    with store.unit_of_work() as uow:
+        assert require(uow.tasks.get(task.id), "task", task.id).draw_id is None
+    with store.engine.begin() as connection:
+        for table in ("draws", "assignments", "assignment_members", "exclusions"):
+            assert connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one() == 0, table

@@ -886,6 +886,15 @@ def test_deferred_writes_run_behind_or_at_the_commit_and_a_rollback_drops_them(s
         uow.defer(lambda: uow.directory.upsert_objects([obj(2)]))
         uow.commit()  # the queued write first
     with store.unit_of_work() as uow:
+        # deferred after write_behind: run behind (in the order deferred), all done at settle
+        uow.write_behind()
+        uow.defer(lambda: uow.directory.upsert_objects([obj(5)]))
+        uow.defer(lambda: uow.directory.upsert_objects([obj(5, name="改名")]))
+        uow.settle()
+        assert uow.directory.count_objects() == 3
+        assert uow.directory.get_object(obj(5).credit_code).name == "改名"
+        uow.rollback()
+    with store.unit_of_work() as uow:
         assert uow.directory.count_objects() == 2
         uow.defer(lambda: uow.directory.upsert_objects([obj(3)]))
         uow.rollback()

@@ -6,8 +6,9 @@ a database): started early, it runs on the second core while the caller goes on 
 
 from __future__ import annotations
 
+import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -36,3 +37,41 @@ def in_background(compute: Callable[[], T], name: str) -> Callable[[], T]:
         return outcome[0]
 
     return call
+
+
+class InOrder:
+    """Calls run one after the other in a thread of their own, in the order they are handed over (``add``),
+    until ``close``. After a call raises, the rest are skipped: ``close`` returns that error."""
+
+    def __init__(self, calls: Iterable[Callable[[], object]], name: str) -> None:
+        self._queue: queue.SimpleQueue[Callable[[], object] | None] = queue.SimpleQueue()
+        self._error: BaseException | None = None
+        self._skip = False
+        for call in calls:
+            self._queue.put(call)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def add(self, call: Callable[[], object]) -> None:
+        """Runs ``call`` after those handed over before it."""
+        self._queue.put(call)
+
+    def skip_rest(self) -> None:
+        """The calls not started yet will not run."""
+        self._skip = True
+
+    def close(self) -> BaseException | None:
+        """Waits for the calls handed over (those not skipped); returns the error one of them raised, if
+        any."""
+        self._queue.put(None)
+        self._thread.join()
+        return self._error
+
+    def _run(self) -> None:
+        while (call := self._queue.get()) is not None:
+            if self._error is not None or self._skip:
+                continue
+            try:
+                call()
+            except BaseException as exc:  # kept for ``close``
+                self._error = exc

@@ -37,6 +37,9 @@ from dualdraw.service_layer.draw_progress import Progress, cycle_collection_paus
 from dualdraw.service_layer.draw_state import COMMITTED, DrawOutcome, entropy_failure
 from dualdraw.service_layer.ports import DrawRecord, UnitOfWork
 
+ASSIGNMENT_BATCH = 4096
+"""Assignments written at a time while the teams of the next are formed."""
+
 
 def execute_in(
     uow: UnitOfWork,
@@ -85,30 +88,47 @@ def execute_in(
         eligible = {DEFAULT_STRATUM: record.eligible_codes}
     if plan is None:
         plan = stored_object_plan(uow, draw)
-    # Selection and teams read nothing from the database: what the commit queued is written meanwhile.
+    # Selection and teams read nothing from the database: what the commit queued is written meanwhile,
+    # then the assignments, a batch at a time as their teams are formed.
     uow.write_behind()
     selected = algorithm.select(seed, eligible, manifest)
     if progress:
         ranked = sum(map(len, eligible.values()))
         progress("selection", ranked, ranked)
-    teams = algorithm.form_teams(seed, selected, record.inspector_pool, manifest, plan)
-    if progress:
-        progress("teams", len(teams), len(teams))
-    assignments = [
-        model.Assignment(
-            position=n, credit_code=s.credit_code, ticket=s.ticket_hex, stratum=s.stratum, team=team
+    uow.defer(
+        lambda: uow.lifecycle.execute(
+            draw_id,
+            seed=seed.hex(),
+            entropy_source=label,
+            entropy=entropy.hex(),
+            executed_at=caller.now,
+            selected_count=len(selected),
         )
-        for n, (s, team) in enumerate(zip(selected, teams, strict=True), start=1)
-    ]
-    uow.settle()
-    uow.lifecycle.execute(
-        draw_id,
-        seed=seed.hex(),
-        entropy_source=label,
-        entropy=entropy.hex(),
-        executed_at=caller.now,
-        assignments=assignments,
     )
+    teams = algorithm.teams_as_formed(seed, selected, record.inspector_pool, manifest, plan)
+    assignments: list[model.Assignment] = []
+    batch: list[model.Assignment] = []
+    for position, (s, team) in enumerate(zip(selected, teams, strict=True), start=1):
+        batch.append(
+            model.Assignment(
+                position=position,
+                credit_code=s.credit_code,
+                ticket=s.ticket_hex,
+                stratum=s.stratum,
+                team=team,
+            )
+        )
+        if len(batch) == ASSIGNMENT_BATCH:
+            _add_assignments(uow, draw_id, batch)
+            assignments += batch
+            batch = []
+            if progress and position < len(selected):
+                progress("teams", position, len(selected))
+    _add_assignments(uow, draw_id, batch)
+    assignments += batch
+    if progress:
+        progress("teams", len(assignments), len(assignments))
+    uow.settle()
     if progress:
         progress("persist", len(assignments), len(assignments))
     record_event(
@@ -133,6 +153,12 @@ def execute_in(
         executed,
         DrawRecord(executed, record.eligible_codes, record.inspector_pool, record.exclusions, assignments),
     )
+
+
+def _add_assignments(uow: UnitOfWork, draw_id: str, batch: Sequence[model.Assignment]) -> None:
+    """Queues the writing of ``batch`` (behind the teams still being formed, where writes run behind)."""
+    if batch:
+        uow.defer(lambda: uow.lifecycle.add_assignments(draw_id, batch))
 
 
 def reveal_entropy(

@@ -17,8 +17,9 @@ items it went through: objects evaluated, eligible objects ranked, teams formed.
 ``load`` (objects in scope), ``rules`` (after each shard), ``commitments`` (manifest and Merkle roots),
 ``store`` (the committed draw and its commit event written, not yet committed; in a one-step draw queued,
 then written beside the selection and teams), then for an executed
-draw ``selection``, ``teams``, ``persist`` (assignments and teams written), ``audit`` (the execute event
-appended to the audit log) and ``commit`` (the transaction)."""
+draw ``selection``, ``teams`` (the assignments, a batch at a time as their teams are formed, queued to be
+written behind), ``persist`` (every write queued so far done), ``audit`` (the execute event appended to the
+audit log) and ``commit`` (the transaction)."""
 
 DRAW_STAGES = ("load", "rules", "commitments", "store", "selection", "teams", "persist", "audit", "commit")
 

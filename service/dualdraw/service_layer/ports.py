@@ -405,8 +405,16 @@ class DrawLifecycleRepository(Protocol):
         entropy_source: str,
         entropy: str,
         executed_at: dt.datetime,
-        assignments: Sequence[Assignment],
-    ) -> None: ...
+        selected_count: int,
+    ) -> None:
+        """Marks the committed draw executed with its seed and entropy; its ``selected_count`` assignments
+        are added with ``add_assignments``."""
+        ...
+
+    def add_assignments(self, draw_id: str, assignments: Sequence[Assignment]) -> None:
+        """Adds assignments (with their teams) of the draw, any number at a time."""
+        ...
+
     def abandon(self, draw_id: str, task_id: str, reason: str, note: str) -> None: ...
     def abandoned_counts(self) -> dict[str, int]: ...
     def abandoned_of_task(self, task_id: str) -> int: ...
@@ -520,16 +528,17 @@ class UnitOfWork(Protocol):
     def rollback(self) -> None: ...
     def defer(self, write: Callable[[], None]) -> None:
         """Queues ``write``, statements of this transaction that nothing in it reads before they run: at
-        ``write_behind``, or at the latest before the commit. A rollback drops them."""
+        ``write_behind`` (after those already running behind), at the latest at ``settle`` or before the
+        commit. A rollback drops them."""
         ...
 
     def write_behind(self) -> None:
-        """Starts the queued writes, beside the caller where the database allows it (the caller then
-        computes without the database until ``settle``)."""
+        """Starts the queued writes, beside the caller where the database allows it; writes deferred after
+        this run behind too (the caller then computes without the database until ``settle``)."""
         ...
 
     def settle(self) -> None:
-        """Waits for the writes ``write_behind`` started; raises what they raised."""
+        """Returns once every write deferred so far has run; raises what they raised."""
         ...
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from contextlib import suppress
 from types import TracebackType
 from typing import Any, Self
 
@@ -39,7 +38,7 @@ from dualdraw.domain.audit.checkpoints import CheckpointSigner, development_sign
 from dualdraw.domain.errors import Unavailable
 from dualdraw.domain.outbox import messages_for
 from dualdraw.runtime import deadlines
-from dualdraw.runtime.background import in_background
+from dualdraw.runtime.background import InOrder
 from dualdraw.service_layer.ports import (
     AuditRepository,
     ChecklistRepository,
@@ -125,7 +124,7 @@ class SqlUnitOfWork:
         self._signer = signer or development_signer()
         self._session: Session | None = None
         self._deferred: list[Callable[[], None]] = []
-        self._behind: Callable[[], None] | None = None
+        self._behind: InOrder | None = None
 
     def __enter__(self) -> Self:
         if self._session is not None:
@@ -176,7 +175,6 @@ class SqlUnitOfWork:
         any (``dualdraw.entrypoints.grpc.idempotency``)."""
         session = self._open()
         self.settle()
-        self._write_deferred()
         deadlines.check()  # a caller that gave up gets nothing written (rolled back on exit)
         for event in self._audit_log.append_staged():  # the log's head last: held for the commit only
             self.outbox.add(messages_for(event))
@@ -197,29 +195,40 @@ class SqlUnitOfWork:
 
     def defer(self, write: Callable[[], None]) -> None:
         """Queues ``write``, statements of this transaction that nothing in it reads before they run: at
-        ``write_behind``, or at the latest when the transaction commits. A rollback drops them."""
+        ``write_behind`` (or, when writes are running behind, after those), at the latest at ``settle`` or
+        when the transaction commits. A rollback drops them."""
         self._open()
-        self._deferred.append(write)
+        if self._behind is not None:
+            self._behind.add(write)
+        else:
+            self._deferred.append(write)
 
     def write_behind(self) -> None:
         """Starts the queued writes. On PostgreSQL they run in a thread while the caller computes without
-        the database (a statement the caller sends meanwhile waits for them: psycopg runs one statement
-        at a time per connection); elsewhere they run now. ``settle`` waits for them."""
+        the database, and so do those deferred after this until ``settle`` (a statement the caller sends
+        meanwhile waits for them: psycopg runs one statement at a time per connection); elsewhere they run
+        now. ``settle`` waits for them."""
         session = self._open()
-        self.settle()
-        if not self._deferred:
-            return
+        self._wait_behind()
         if session.connection().dialect.name != "postgresql":  # the connection is made here, not there
             self._write_deferred()
             return
-        self._behind = in_background(self._write_deferred, "dualdraw-write-behind")
+        writes, self._deferred = self._deferred, []
+        self._behind = InOrder(writes, "dualdraw-write-behind")
 
     def settle(self) -> None:
-        """Waits for the writes ``write_behind`` started; raises what they raised (the transaction is then
-        to be rolled back)."""
+        """Returns once every write deferred so far has run (those running behind, then any still queued);
+        raises what they raised (the transaction is then to be rolled back)."""
+        self._wait_behind()
+        self._write_deferred()
+
+    def _wait_behind(self) -> None:
         running, self._behind = self._behind, None
         if running is not None:
-            running()
+            error = running.close()
+            if error is not None:
+                self._deferred = []
+                raise error
 
     def _write_deferred(self) -> None:
         writes, self._deferred = self._deferred, []
@@ -227,13 +236,13 @@ class SqlUnitOfWork:
             write()
 
     def _drop_deferred(self) -> None:
-        """Forgets the queued writes and waits for those running (the transaction is being rolled back:
-        what they raised is moot)."""
+        """Forgets the queued writes and waits for the one running (the transaction is being rolled back:
+        what it raised is moot)."""
         self._deferred = []
         running, self._behind = self._behind, None
         if running is not None:
-            with suppress(Exception):
-                running()
+            running.skip_rest()
+            running.close()
 
     def _open(self) -> Session:
         if self._session is None:

@@ -16,7 +16,7 @@ entropy for want of qualified inspectors in a department.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -328,6 +328,17 @@ def qualified_teams_for_plan(
     when a department has fewer inspectors than its part needs at all, else ``CONSTRAINTS_LEAVE_TOO_FEW``)
     naming every object that cannot be staffed, the constraint and the number of inspectors missing.
     """
+    return list(qualified_teams_as_formed(seed, objects, pool, rules))
+
+
+def qualified_teams_as_formed(
+    seed: bytes,
+    objects: Sequence[PlannedObject],
+    pool: Iterable[QualifiedPoolMember],
+    rules: QualifiedTeamRules,
+) -> Iterator[Team]:
+    """The teams of ``qualified_teams_for_plan``, each as soon as it is formed. Its errors are raised at
+    the first team asked for, or (a shortage, which voids every team yielded) after the last."""
     _check_rules(rules)
     codes = [o.credit_code for o in objects]
     if len(set(codes)) != len(codes):
@@ -347,7 +358,6 @@ def qualified_teams_for_plan(
         )
 
     shortages: list[Shortage] = []
-    teams: list[Team] = []
     for obj in objects:
         found = ranked_team(obj, rankings, rules)
         if found is None:  # some part is short: the plain walk names what barred whom
@@ -360,9 +370,7 @@ def qualified_teams_for_plan(
         for m in members:
             load[m.badge_number] += 1
             rankings.add_load(m.badge_number)
-        teams.append(
-            tuple(TeamMember(m.badge_number, leader=n == 0 and leader) for n, m in enumerate(members))
-        )
+        yield tuple(TeamMember(m.badge_number, leader=n == 0 and leader) for n, m in enumerate(members))
     if shortages:
         reason = (
             "TOO_FEW_INSPECTORS"
@@ -370,7 +378,6 @@ def qualified_teams_for_plan(
             else "CONSTRAINTS_LEAVE_TOO_FEW"
         )
         raise _refuse(shortages, reason, "teams")
-    return teams
 
 
 def staffing_shortages(
@@ -566,19 +573,20 @@ def pool_members(pool_lines: Sequence[str], plan: ObjectPlan | None) -> list[Qua
     return out
 
 
-def form_qualified_teams(
+def qualified_teams_of_selected(
     seed: bytes,
     selected: Sequence[Selected],
     pool_lines: Sequence[str],
     manifest: Mapping[str, Any],
     plan: ObjectPlan | None = None,
     bars_in_plan: bool = False,
-) -> list[Team]:
+) -> Iterator[Team]:
     """The teams of the ``selected`` objects from the frozen pool lines, the plan (the manifest's unless
-    given; with ``bars_in_plan`` the conflicts and recent inspections are the plan rows') and the policy."""
+    given; with ``bars_in_plan`` the conflicts and recent inspections are the plan rows') and the policy,
+    each as soon as it is formed (``qualified_teams_as_formed``)."""
     objects = planned_objects(manifest, [s.credit_code for s in selected], plan)
     pool = pool_members(pool_lines, plan if bars_in_plan else None)
-    return qualified_teams_for_plan(seed, objects, pool, qualified_team_rules(manifest))
+    return qualified_teams_as_formed(seed, objects, pool, qualified_team_rules(manifest))
 
 
 def qualified_substitution_pool(

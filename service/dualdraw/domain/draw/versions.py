@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from fractions import Fraction
 from typing import Any, Protocol
 
@@ -20,11 +20,11 @@ from dualdraw.domain.draw.object_plan import ObjectPlan, RaisedRow, plan_places
 from dualdraw.domain.draw.policy_teams import PoolMember, form_policy_teams, policy_substitution_pool
 from dualdraw.domain.draw.qualified_teams import (
     QualifiedPoolMember,
-    form_qualified_teams,
     plan_staffing_shortages,
     pool_members,
     qualified_substitution_pool,
     qualified_team_rules,
+    qualified_teams_of_selected,
     refuse_unstaffable,
 )
 from dualdraw.domain.draw.selection import Selected, select_by_strata, select_objects
@@ -100,6 +100,18 @@ class DrawAlgorithm(Protocol):
     ) -> list[Team]:
         """One team per selected object, in order (``plan`` has at least the selected objects' rows).
         Raises ``FailedPrecondition`` when the constraints cannot be met (nothing is relaxed)."""
+        ...
+
+    def teams_as_formed(
+        self,
+        seed: bytes,
+        selected: Sequence[Selected],
+        pool_lines: Sequence[str],
+        manifest: Mapping[str, Any],
+        plan: ObjectPlan,
+    ) -> Iterator[Team]:
+        """The teams of ``form_teams``, each as soon as it is formed, for a caller that stores them
+        meanwhile. Its ``FailedPrecondition`` may come after the last team, voiding those yielded."""
         ...
 
     def substitution_pool(
@@ -210,6 +222,16 @@ class PlainDraw:
             POOL_SPECIALITY,
         )
 
+    def teams_as_formed(
+        self,
+        seed: bytes,
+        selected: Sequence[Selected],
+        pool_lines: Sequence[str],
+        manifest: Mapping[str, Any],
+        plan: ObjectPlan,
+    ) -> Iterator[Team]:
+        return iter(self.form_teams(seed, selected, pool_lines, manifest, plan))
+
     def substitution_pool(
         self,
         pool_lines: Sequence[str],
@@ -266,6 +288,16 @@ class PolicyDraw:
         plan: ObjectPlan,
     ) -> list[Team]:
         return form_policy_teams(seed, selected, pool_lines, dict(manifest), plan)
+
+    def teams_as_formed(
+        self,
+        seed: bytes,
+        selected: Sequence[Selected],
+        pool_lines: Sequence[str],
+        manifest: Mapping[str, Any],
+        plan: ObjectPlan,
+    ) -> Iterator[Team]:
+        return iter(self.form_teams(seed, selected, pool_lines, manifest, plan))
 
     def substitution_pool(
         self,
@@ -333,7 +365,17 @@ class QualifiedDraw(PolicyDraw):
         manifest: Mapping[str, Any],
         plan: ObjectPlan,
     ) -> list[Team]:
-        return form_qualified_teams(seed, selected, pool_lines, manifest, plan)
+        return list(self.teams_as_formed(seed, selected, pool_lines, manifest, plan))
+
+    def teams_as_formed(
+        self,
+        seed: bytes,
+        selected: Sequence[Selected],
+        pool_lines: Sequence[str],
+        manifest: Mapping[str, Any],
+        plan: ObjectPlan,
+    ) -> Iterator[Team]:
+        return qualified_teams_of_selected(seed, selected, pool_lines, manifest, plan)
 
     def substitution_pool(
         self,
@@ -380,7 +422,17 @@ class CommittedPlanDraw(QualifiedDraw):
         manifest: Mapping[str, Any],
         plan: ObjectPlan,
     ) -> list[Team]:
-        return form_qualified_teams(seed, selected, pool_lines, manifest, plan, bars_in_plan=True)
+        return list(self.teams_as_formed(seed, selected, pool_lines, manifest, plan))
+
+    def teams_as_formed(
+        self,
+        seed: bytes,
+        selected: Sequence[Selected],
+        pool_lines: Sequence[str],
+        manifest: Mapping[str, Any],
+        plan: ObjectPlan,
+    ) -> Iterator[Team]:
+        return qualified_teams_of_selected(seed, selected, pool_lines, manifest, plan, bars_in_plan=True)
 
     def substitution_pool(
         self,

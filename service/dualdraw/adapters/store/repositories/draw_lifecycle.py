@@ -207,7 +207,7 @@ class SqlDrawLifecycleRepository(SqlRepository):
         entropy_source: str,
         entropy: str,
         executed_at: dt.datetime,
-        assignments: Sequence[Assignment],
+        selected_count: int,
     ) -> None:
         self._connection.execute(
             sa.update(DRAWS)
@@ -218,9 +218,11 @@ class SqlDrawLifecycleRepository(SqlRepository):
                 entropy_source=entropy_source,
                 entropy=entropy,
                 executed_at=executed_at,
-                selected_count=len(assignments),
+                selected_count=selected_count,
             )
         )
+
+    def add_assignments(self, draw_id: str, assignments: Sequence[Assignment]) -> None:
         insert_assignments(self._connection, draw_id, assignments)
 
     def abandon(self, draw_id: str, task_id: str, reason: str, note: str) -> None:
