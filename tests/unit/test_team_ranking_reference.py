@@ -206,3 +206,22 @@ def test_the_load_ranking_is_the_sort_by_load_key_and_badge(n: int, raises: list
     assert list(ranking.ranked()) == expected
     assert list(ranking.ranked(2)) == [m for m in expected if load[m.badge_number] < 2]
     assert all(ranking.load(b) == n for b, n in load.items())
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    badges=st.lists(st.text(min_size=1, max_size=4), min_size=1, max_size=12, unique=True),
+    raises=st.lists(st.integers(0, 11), max_size=30),
+)
+def test_equal_keys_rank_by_badge_in_code_point_order(badges: list[str], raises: list[int]) -> None:
+    """With keys that tie (a constant key), the badge decides, as ``str`` orders it: prefixes first and
+    characters beyond ASCII by code point, as their UTF-8 bytes order them."""
+    members = [QualifiedPoolMember(b, "city") for b in badges]
+    ranking = LoadRanking(members, lambda load, badge: bytes([load % 2]) * 32)
+    load = dict.fromkeys(badges, 0)
+    for r in raises:
+        if r < len(badges):
+            ranking.add_load(badges[r])
+            load[badges[r]] += 1
+    expected = sorted(members, key=lambda m: (load[m.badge_number], load[m.badge_number] % 2, m.badge_number))
+    assert list(ranking.ranked()) == expected
