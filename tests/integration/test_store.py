@@ -388,9 +388,9 @@ TRICKY_TEXTS = ["a\tb", "line\nbreak", "cr\rlf", "back\\slash", "\\N", "bell\x07
 def test_copy_text_blocks_store_the_same_rows_as_write_row(
     store: Store, monkeypatch: pytest.MonkeyPatch, plain: bool
 ) -> None:
-    """``COPY`` blocks formatted by ``_plain_text`` store exactly what psycopg's ``write_row`` stores: blocks
-    with any value to escape fall back to ``write_row``, the others are joined. Compared with rows written
-    one by one (``_plain_text`` off)."""
+    """``COPY`` blocks written by ``rows_text`` store exactly what psycopg's ``write_row`` stores: blocks
+    with any value to escape fall back to ``write_row``, the others are written in one piece. Compared with
+    rows written one by one (``rows_text`` off)."""
     if store.engine.dialect.name != "postgresql":
         pytest.skip("COPY is PostgreSQL's bulk path")
     objects = [
@@ -398,14 +398,14 @@ def test_copy_text_blocks_store_the_same_rows_as_write_row(
         for n in range(bulk.COPY_BLOCK + 3_000)
     ]  # the first block is plain text; the second holds values to escape
     formatted: list[bool] = []
-    plain_text = bulk._plain_text
+    rows_text = bulk.rows_text
 
-    def recorded(rows: Any, width: int) -> str | None:
-        text = plain_text(rows, width) if plain else None
+    def recorded(rows: Any, width: int) -> bytes | None:
+        text = rows_text(rows, width) if plain else None
         formatted.append(text is not None)
         return text
 
-    monkeypatch.setattr(bulk, "_plain_text", recorded)
+    monkeypatch.setattr(bulk, "rows_text", recorded)
     with store.unit_of_work() as uow:
         uow.directory.upsert_departments(DEPARTMENTS)
         uow.directory.upsert_objects(objects)
@@ -431,18 +431,7 @@ def test_numbers_and_flags_are_written_as_copy_reads_them() -> None:
     types = [sa.String(), sa.Integer(), sa.Boolean()]
     assert bulk._as_text([("a", 1, True), ("b", 22, False)], types) == [("a", "1", "t"), ("b", "22", "f")]
     assert bulk._as_text([("a", None, True)], types) == [("a", None, True)]  # NULL is psycopg's to write
-    assert bulk._plain_text(bulk._as_text([("a", 1, True)], types), 3) == "a\t1\tt\n"
-
-
-def test_plain_text_declines_what_copy_must_escape() -> None:
-    assert bulk._plain_text([("a", "b"), ("c", "")], 2) == "a\tb\nc\t\n"
-    assert bulk._plain_text([("a", None)], 2) is None  # NULL is psycopg's to write
-    assert bulk._plain_text([("a", 1)], 2) is None
-    assert bulk._plain_text([("a", "b", "c")], 2) is None  # a row of the wrong width
-    assert bulk._plain_text([("a\tb",), ("c", "d")], 2) is None  # the tab counts match, the widths do not
-    for text in ["a\tb", "line\nbreak", "cr\rlf", "back\\slash", "\\N", "\x08", "\x0b", "\x0c", "\x00"]:
-        assert bulk._plain_text([("x", text)], 2) is None, text
-    assert bulk._plain_text([("x", "bell\x07 企业")], 2) == "x\tbell\x07 企业\n"  # psycopg sends it as is too
+    assert bulk.rows_text(bulk._as_text([("a", 1, True)], types), 3) == b"a\t1\tt\n"
 
 
 def _foreign_keys(store: Store) -> list[tuple[str, str, str]]:

@@ -18,6 +18,8 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from dualdraw.adapters.store.copy_text import rows_text
+
 T = TypeVar("T")
 Values = dict[str, Any]
 
@@ -126,7 +128,7 @@ def _as_text(
     rows: Sequence[tuple[Any, ...]], types: Sequence[sa.types.TypeEngine[Any]]
 ) -> Sequence[Sequence[Any]]:
     """``rows`` with their integer and boolean columns written as ``COPY``'s text format reads them, column
-    by column at C speed, so that ``_plain_text`` can join them (a 1M draw copies 92k team members)."""
+    by column at C speed, so that ``rows_text`` can join them (a 1M draw copies 92k team members)."""
     converted = [
         str if isinstance(t, sa.Integer) else _BOOLEAN_TEXT.__getitem__ if isinstance(t, sa.Boolean) else None
         for t in types
@@ -189,7 +191,9 @@ def _copy(
         write_row = copy.write_row
         source = iter(rows)
         while block := list(islice(source, COPY_BLOCK)):
-            text = _plain_text(block, len(names))
+            # Plain text (every value a str COPY need not escape) written in C, at a quarter of the cost of
+            # write_row; anything else psycopg formats row by row. COPY stores the same values either way.
+            text = rows_text(block, len(names))
             if text is not None:
                 copy.write(text)
             else:
@@ -198,28 +202,7 @@ def _copy(
 
 
 COPY_BLOCK = 10_000
-"""Rows formatted together by ``_plain_text``."""
-_ESCAPED = ("\\", "\r", "\x00", "\x08", "\x0b", "\x0c")
-"""Characters ``COPY``'s text format escapes (psycopg's ``write_row`` does), besides tab and line feed."""
-
-
-def _plain_text(rows: Sequence[Sequence[Any]], width: int) -> str | None:
-    """``rows`` in ``COPY``'s text format, built with two joins, when every value is a string of ``width``
-    columns that needs no escaping (nothing but a tab between values and a line feed after each row);
-    else ``None``, and ``write_row`` formats them one by one. A million-object import's rows are all
-    plain text: this is a quarter of the cost of ``write_row``, and ``COPY`` stores the same values."""
-    try:
-        text = "\n".join(map("\t".join, rows))
-    except TypeError:  # a value that is not a string (None, a number, a date): psycopg dumps it
-        return None
-    if (
-        text.count("\t") != len(rows) * (width - 1)
-        or text.count("\n") != len(rows) - 1
-        or any(map(text.__contains__, _ESCAPED))  # a scan per character: twice as fast as a regex
-        or set(map(len, rows)) != {width}
-    ):
-        return None
-    return text + "\n"
+"""Rows written to ``COPY``'s text at a time by ``rows_text``."""
 
 
 def _copy_upsert(
