@@ -29,6 +29,7 @@ from dualdraw.domain.draw.commitments import (
     LeafSet,
     ascending_order,
     eligible_root,
+    exclusion_commitments,
     exclusions_digest,
     exclusions_root,
     object_leaf_data,
@@ -190,8 +191,11 @@ def test_root_equals_the_recursive_definition(size: int) -> None:
     ],
 )
 def test_exclusion_commitments_equal_the_canonical_json(pairs: list[tuple[str, str]]) -> None:
-    assert exclusions_digest(pairs) == hashlib.sha256(canonical_json([list(p) for p in pairs])).hexdigest()
-    assert exclusions_root(pairs) == set_root(leaf_hash(canonical_json(list(p))) for p in pairs)
+    digest = hashlib.sha256(canonical_json([list(p) for p in pairs])).hexdigest()
+    tree_root = set_root(leaf_hash(canonical_json(list(p))) for p in pairs)
+    assert exclusions_digest(pairs) == digest
+    assert exclusions_root(pairs) == tree_root
+    assert exclusion_commitments(pairs) == (digest, tree_root)  # both at once, as a draw commits them
 
 
 def sorted_set_digest(keys: list[str]) -> str:

@@ -23,8 +23,7 @@ from dualdraw.domain.draw.commitments import (
     EligibleEntries,
     TextColumn,
     eligible_root,
-    exclusions_digest,
-    exclusions_root,
+    exclusion_commitments,
     pool_root,
 )
 from dualdraw.domain.draw.entropy import (
@@ -298,6 +297,7 @@ def commit_in(
     strata = manifest_strata(entries, prepared.ratios)
     eligible_root_hex = None if ascending and not raises else eligible_root(entries, salt_key)
     excluded_pairs = [(e.credit_code, e.rule_id) for e in exclusions]
+    excluded_digest, excluded_root = exclusion_commitments(excluded_pairs)
     eligible_hash = eligible_digest(eligible)
     draw_id = new_draw_id()
     manifest: dict[str, Any] = {
@@ -327,8 +327,8 @@ def commit_in(
             "eligible": len(eligible),
             "eligible_digest": eligible_hash,
             "strata": strata,
-            "exclusions_digest": exclusions_digest(excluded_pairs),
-            "exclusions_root": exclusions_root(excluded_pairs),
+            "exclusions_digest": excluded_digest,
+            "exclusions_root": excluded_root,
             "exclusions_by_rule": dict(Counter(e.rule_id for e in exclusions)),
         },
         "inspectors": {

@@ -434,26 +434,38 @@ def pool_root(pool_lines: Iterable[str]) -> str:
     return set_root(leaf_hash(line.encode("utf-8")) for line in pool_lines)
 
 
-def _pair_json(pairs: Sequence[tuple[str, str]]) -> list[bytes] | None:
+def _pair_texts(pairs: Sequence[tuple[str, str]]) -> list[str] | None:
     """``canonical_json([code, rule_id])`` of each pair when every text is plain ASCII, else ``None``."""
     if not all_plain(text for pair in pairs for text in pair):
         return None
-    return [f'["{code}","{rule_id}"]'.encode("ascii") for code, rule_id in pairs]
+    return [f'["{code}","{rule_id}"]' for code, rule_id in pairs]
 
 
 def exclusions_root(pairs: Iterable[tuple[str, str]]) -> str:
     """``set_root`` of the leaves ``canonical_json([code, rule_id])``; hashed in C when every text is plain
     ASCII (``sha256_batch``), else one by one."""
     pairs = list(pairs)
-    if all_plain(text for pair in pairs for text in pair):
-        written = [f'["{code}","{rule_id}"]' for code, rule_id in pairs]
-        return packed_set_root(bytearray(sha256_batch.prefixed_digests(b"\x00", written)))
-    return set_root(leaf_hash(canonical_json([code, rule_id])) for code, rule_id in pairs)
+    return _exclusions_root(pairs, _pair_texts(pairs))
 
 
 def exclusions_digest(pairs: Sequence[tuple[str, str]]) -> str:
     """Hex SHA-256 of ``canonical_json([[code, rule_id], ...])`` (the manifest's ``exclusions_digest``)."""
-    written = _pair_json(pairs)
+    return _exclusions_digest(pairs, _pair_texts(pairs))
+
+
+def exclusion_commitments(pairs: Sequence[tuple[str, str]]) -> tuple[str, str]:
+    """(``exclusions_digest``, ``exclusions_root``) of ``pairs``, each pair's JSON written once for both."""
+    written = _pair_texts(pairs)
+    return _exclusions_digest(pairs, written), _exclusions_root(pairs, written)
+
+
+def _exclusions_root(pairs: Sequence[tuple[str, str]], written: list[str] | None) -> str:
+    if written is None:
+        return set_root(leaf_hash(canonical_json([code, rule_id])) for code, rule_id in pairs)
+    return packed_set_root(bytearray(sha256_batch.prefixed_digests(b"\x00", written)))
+
+
+def _exclusions_digest(pairs: Sequence[tuple[str, str]], written: list[str] | None) -> str:
     if written is None:
         return hashlib.sha256(canonical_json([[code, rule_id] for code, rule_id in pairs])).hexdigest()
-    return hashlib.sha256(b"[" + b",".join(written) + b"]").hexdigest()
+    return hashlib.sha256(("[" + ",".join(written) + "]").encode("ascii")).hexdigest()
