@@ -189,16 +189,7 @@ def test_a_draw_holds_its_entries_and_plan_in_columns(store: Store, monkeypatch:
         return committed
 
     monkeypatch.setattr(draws, "commit_in", watched)
-    with ExclusionEngine() as engine:
-        outcome = draws.run_draw(
-            store.unit_of_work(),
-            engine,
-            load_rule_set([RULES]),
-            task_id=task.id,
-            as_of=AS_OF,
-            caller=CALLER,
-            entropy=EntropyPolicy(allow_local=True),
-        )
+    outcome = _draw(store, task)
     [committed] = seen
     entries, plan = committed.entries, committed.plan
     assert isinstance(entries, EligibleEntries)

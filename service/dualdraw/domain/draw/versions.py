@@ -414,16 +414,6 @@ class CommittedPlanDraw(QualifiedDraw):
     def manifest_plan(self, manifest: Mapping[str, Any]) -> ObjectPlan:
         return ObjectPlan()
 
-    def form_teams(
-        self,
-        seed: bytes,
-        selected: Sequence[Selected],
-        pool_lines: Sequence[str],
-        manifest: Mapping[str, Any],
-        plan: ObjectPlan,
-    ) -> list[Team]:
-        return list(self.teams_as_formed(seed, selected, pool_lines, manifest, plan))
-
     def teams_as_formed(
         self,
         seed: bytes,
