@@ -177,7 +177,21 @@ def pool_inspector(line: str) -> Inspector:
     )
 
 
-class PlainDraw:
+class _TeamsAtOnce:
+    """For versions whose teams are formed all at once: ``teams_as_formed`` gives ``form_teams``' list."""
+
+    def teams_as_formed(
+        self: DrawAlgorithm,
+        seed: bytes,
+        selected: Sequence[Selected],
+        pool_lines: Sequence[str],
+        manifest: Mapping[str, Any],
+        plan: ObjectPlan,
+    ) -> Iterator[Team]:
+        return iter(self.form_teams(seed, selected, pool_lines, manifest, plan))
+
+
+class PlainDraw(_TeamsAtOnce):
     """``dualdraw-draw/1``: one stratum ``all`` at the task's ratio; teams from the department's pool."""
 
     version = PLAIN_DRAW
@@ -222,16 +236,6 @@ class PlainDraw:
             POOL_SPECIALITY,
         )
 
-    def teams_as_formed(
-        self,
-        seed: bytes,
-        selected: Sequence[Selected],
-        pool_lines: Sequence[str],
-        manifest: Mapping[str, Any],
-        plan: ObjectPlan,
-    ) -> Iterator[Team]:
-        return iter(self.form_teams(seed, selected, pool_lines, manifest, plan))
-
     def substitution_pool(
         self,
         pool_lines: Sequence[str],
@@ -260,7 +264,7 @@ class PlainDraw:
         return None
 
 
-class PolicyDraw:
+class PolicyDraw(_TeamsAtOnce):
     """``dualdraw-draw/2``: one stratum per risk class after raises; teams by the task policy (§14)."""
 
     version = POLICY_DRAW
@@ -288,16 +292,6 @@ class PolicyDraw:
         plan: ObjectPlan,
     ) -> list[Team]:
         return form_policy_teams(seed, selected, pool_lines, dict(manifest), plan)
-
-    def teams_as_formed(
-        self,
-        seed: bytes,
-        selected: Sequence[Selected],
-        pool_lines: Sequence[str],
-        manifest: Mapping[str, Any],
-        plan: ObjectPlan,
-    ) -> Iterator[Team]:
-        return iter(self.form_teams(seed, selected, pool_lines, manifest, plan))
 
     def substitution_pool(
         self,
