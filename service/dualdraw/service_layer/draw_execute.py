@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from functools import partial
+from itertools import islice
 
 from dualdraw.domain import model
 from dualdraw.domain.draw.algorithm import derive_seed
@@ -106,26 +108,18 @@ def execute_in(
         )
     )
     teams = algorithm.teams_as_formed(seed, selected, record.inspector_pool, manifest, plan)
-    assignments: list[model.Assignment] = []
-    batch: list[model.Assignment] = []
-    for position, (s, team) in enumerate(zip(selected, teams, strict=True), start=1):
-        batch.append(
-            model.Assignment(
-                position=position,
-                credit_code=s.credit_code,
-                ticket=s.ticket_hex,
-                stratum=s.stratum,
-                team=team,
-            )
+    formed = (
+        model.Assignment(
+            position=n, credit_code=s.credit_code, ticket=s.ticket_hex, stratum=s.stratum, team=team
         )
-        if len(batch) == ASSIGNMENT_BATCH:
-            _add_assignments(uow, draw_id, batch)
-            assignments += batch
-            batch = []
-            if progress and position < len(selected):
-                progress("teams", position, len(selected))
-    _add_assignments(uow, draw_id, batch)
-    assignments += batch
+        for n, (s, team) in enumerate(zip(selected, teams, strict=True), start=1)
+    )
+    assignments: list[model.Assignment] = []
+    while batch := list(islice(formed, ASSIGNMENT_BATCH)):
+        uow.defer(partial(uow.lifecycle.add_assignments, draw_id, batch))  # behind the next batch's teams
+        assignments += batch
+        if progress and len(assignments) < len(selected):
+            progress("teams", len(assignments), len(selected))
     if progress:
         progress("teams", len(assignments), len(assignments))
     uow.settle()
@@ -153,12 +147,6 @@ def execute_in(
         executed,
         DrawRecord(executed, record.eligible_codes, record.inspector_pool, record.exclusions, assignments),
     )
-
-
-def _add_assignments(uow: UnitOfWork, draw_id: str, batch: Sequence[model.Assignment]) -> None:
-    """Queues the writing of ``batch`` (behind the teams still being formed, where writes run behind)."""
-    if batch:
-        uow.defer(lambda: uow.lifecycle.add_assignments(draw_id, batch))
 
 
 def reveal_entropy(
