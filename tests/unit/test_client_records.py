@@ -7,6 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
+from google.protobuf.message import Message
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dualdraw.v1 import directory_pb2
 from dualdraw_client.dates import date_text
@@ -16,6 +19,7 @@ from dualdraw_client.records import (
     RecordError,
     SourceMap,
     chunk_records,
+    kind_of,
     normalize_kind,
     parse_record,
     read_csv,
@@ -260,3 +264,46 @@ def test_parse_record_and_kinds() -> None:
     assert normalize_kind("Risk-Assessment") == "risk_assessments"
     with pytest.raises(ValueError, match="unknown kind"):
         normalize_kind("enterprises")
+
+
+def _chunks_one_by_one(
+    records: list[Message], max_bytes: int, max_records: int
+) -> list[directory_pb2.ImportDirectoryRequest]:
+    """The chunking rule record by record: a record goes into the current chunk unless that would pass
+    ``max_bytes`` or ``max_records`` (a record alone in its chunk always goes in)."""
+    chunks, chunk, size = [], directory_pb2.ImportDirectoryRequest(), 0
+    for record in records:
+        added = directory_pb2.ImportDirectoryRequest(**{kind_of(record): [record]}).ByteSize()
+        count = sum(len(getattr(chunk, kind)) for kind in KINDS)
+        if count and (size + added > max_bytes or count >= max_records):
+            chunks.append(chunk)
+            chunk, size = directory_pb2.ImportDirectoryRequest(), 0
+        getattr(chunk, kind_of(record)).append(record)
+        size += added
+    return [*chunks, chunk] if size else chunks
+
+
+_RECORD = st.one_of(
+    st.text(max_size=300).map(lambda name: directory_pb2.Department(id="D", display_name=name)),
+    st.text(max_size=3000).map(
+        lambda name: directory_pb2.InspectionObject(credit_code="C", display_name=name)
+    ),
+    st.text(max_size=40).map(lambda summary: directory_pb2.Complaint(id="K", summary=summary)),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    records=st.lists(_RECORD, max_size=60),
+    max_bytes=st.integers(min_value=1, max_value=5000),
+    max_records=st.integers(min_value=1, max_value=12),
+)
+def test_chunks_are_cut_as_record_by_record_chunking_cuts_them(
+    records: list[Message], max_bytes: int, max_records: int
+) -> None:
+    chunks = list(chunk_records(iter(records), max_bytes=max_bytes, max_records=max_records))
+    assert chunks == _chunks_one_by_one(records, max_bytes, max_records)
+    for chunk in chunks:
+        count = sum(len(getattr(chunk, kind)) for kind in KINDS)
+        assert count <= max_records
+        assert count == 1 or chunk.ByteSize() <= max_bytes
