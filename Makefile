@@ -13,7 +13,7 @@ NATS_URL ?= nats://127.0.0.1:4222
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-$(STAMP): pyproject.toml clients/python/pyproject.toml $(wildcard service/dualdraw/domain/*.c service/dualdraw/domain/*.h service/dualdraw/adapters/store/*.c)
+$(STAMP): pyproject.toml clients/python/pyproject.toml $(wildcard service/dualdraw/domain/*.c service/dualdraw/domain/*.h service/dualdraw/adapters/store/*.c service/dualdraw/entrypoints/grpc/*.c)
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip

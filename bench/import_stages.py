@@ -1,7 +1,7 @@
 """An import's stages one by one, in-process: where ``ImportDirectory``'s time goes (``bench.run`` reports
 them as ``import_stages_s`` beside the import's objects per second through gRPC).
 
-The stages are the server's own steps, each timed alone over the whole generated directory, as the client
+The stages are the server's own steps, each timed over the whole generated directory, as the client
 library chunks it: decoding the chunks' bytes, the text check of every string (the validation interceptor),
 the conversion to domain records, the ownership checks a restricted caller gets per chunk (the stored
 owner of each replaced record; here the province department's operator on an empty directory), the
@@ -9,8 +9,9 @@ use case's checks (credit-code check characters among them, also timed alone), i
 import, the write alone (rolled back), then the whole use case, and the ownership checks of importing the
 same directory again (every record now has a stored owner to check). Through gRPC the server overlaps only
 the checks and the audit view with the write (a worker thread); the objects are written after the stream
-has arrived. The text check reads the objects' fields once for itself and the conversion
-(``object_fields``): here each stage reads them itself, so ``text_check`` and ``convert`` each include a read.
+has arrived. As in the server, each chunk is decoded, checked and converted before the next; decoding
+(``parse_chunk``) also reads the objects' fields from the chunk's bytes, once for the text check and the
+conversion (``object_fields``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from dualdraw.adapters.store import Store
 from dualdraw.domain.credit_code import all_valid
 from dualdraw.domain.errors import Violations
 from dualdraw.entrypoints.grpc import directory_convert, directory_servicer
+from dualdraw.entrypoints.grpc.object_fields import parse_chunk
 from dualdraw.entrypoints.grpc.security import resources
 from dualdraw.entrypoints.grpc.validation import check_message
 from dualdraw.service_layer import directory as use_case
@@ -53,12 +55,22 @@ def import_stages(url: str, d: Directory) -> dict[str, float]:
     records += [directory_convert.designation_to_pb(x) for x in d.statutory_designations]
     s: dict[str, float] = {}
     wire = _timed(s, "client_chunking", lambda: [c.SerializeToString() for c in chunk_records(records)])
-    parse = directory_pb2.ImportDirectoryRequest.FromString
-    chunks = _timed(s, "decode", lambda: [parse(chunk) for chunk in wire])
     v = Violations()
-    _timed(s, "text_check", lambda: _each(chunks, lambda chunk: check_message(chunk, "", v)))
     batch = DirectoryBatch()
-    _timed(s, "convert", lambda: _each(chunks, lambda chunk: _convert(chunk, batch, v)))
+    chunks = []
+    spent = {"decode": 0.0, "text_check": 0.0, "convert": 0.0}
+    for serialized in wire:  # one chunk at a time, as the server takes them
+        start = time.perf_counter()
+        chunk = parse_chunk(serialized)
+        parsed = time.perf_counter()
+        check_message(chunk, "", v)
+        checked = time.perf_counter()
+        _convert(chunk, batch, v)
+        spent["decode"] += parsed - start
+        spent["text_check"] += checked - parsed
+        spent["convert"] += time.perf_counter() - checked
+        chunks.append(chunk)
+    s |= {stage: round(seconds, 3) for stage, seconds in spent.items()}
     if v:
         raise AssertionError(f"the generated directory has problems: {v.items[:3]}")
     store = Store.from_url(url)
@@ -90,11 +102,6 @@ def import_stages(url: str, d: Directory) -> dict[str, float]:
     finally:
         store.dispose()
     return s
-
-
-def _each(chunks: list[directory_pb2.ImportDirectoryRequest], step: Callable[[Any], None]) -> None:
-    for chunk in chunks:
-        step(chunk)
 
 
 def _convert(chunk: directory_pb2.ImportDirectoryRequest, batch: DirectoryBatch, v: Violations) -> None:

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from dualdraw.domain.errors import Violations
 from dualdraw.entrypoints.grpc import validation
+from dualdraw.entrypoints.grpc.object_fields import parse_chunk
 from dualdraw.entrypoints.grpc.validation import MAX_STRING, check_message
 from dualdraw.v1 import directory_pb2
 
@@ -93,12 +94,14 @@ def test_a_request_passes_exactly_when_no_record_has_a_bad_string(
         max_size=4,
     ),
     st.booleans(),
+    st.booleans(),
 )
 def test_an_import_s_objects_pass_exactly_when_none_has_a_bad_string_and_are_named_like_any_record(
-    records: list[tuple[str, str, str, list[str], str]], too_long: bool
+    records: list[tuple[str, str, str, list[str], str]], too_long: bool, from_wire: bool
 ) -> None:
-    """An import chunk's objects are read once for the check and the conversion (``object_fields``): the
-    check finds exactly the bad strings, and names them as the record-by-record walk does."""
+    """An import chunk's objects are read once for the check and the conversion (``object_fields``), from
+    the message or, as the server parses a chunk, from its bytes (``parse_chunk``): the check finds exactly
+    the bad strings, and names them as the record-by-record walk does."""
     objects = [
         directory_pb2.InspectionObject(
             credit_code=code, display_name=name, industry=industry, business_lines=lines, office=office
@@ -108,6 +111,8 @@ def test_an_import_s_objects_pass_exactly_when_none_has_a_bad_string_and_are_nam
     if too_long and objects:
         objects[-1].region_code = "x" * (MAX_STRING + 1)
     request = directory_pb2.ImportDirectoryRequest(objects=objects)
+    if from_wire:
+        request = parse_chunk(request.SerializeToString())
     strings = [
         text
         for code, name, industry, lines, office in records
@@ -119,3 +124,34 @@ def test_an_import_s_objects_pass_exactly_when_none_has_a_bad_string_and_are_nam
     expected = Violations()
     validation._name_problems(request, "", expected)
     assert found == [(x.field, x.description) for x in expected.items]
+
+
+def test_import_chunks_are_parsed_with_their_objects_read_from_the_bytes() -> None:
+    """The server parses ``ImportDirectory`` chunks with ``parse_chunk``; every other method keeps its own
+    deserializer."""
+    import grpc
+
+    handlers = {
+        validation.IMPORT_DIRECTORY: grpc.stream_unary_rpc_method_handler(
+            lambda requests, context: None,
+            request_deserializer=directory_pb2.ImportDirectoryRequest.FromString,
+        ),
+        "/dualdraw.v1.DirectoryService/GetObject": grpc.unary_unary_rpc_method_handler(
+            lambda request, context: None, request_deserializer=directory_pb2.GetObjectRequest.FromString
+        ),
+    }
+
+    class Details(grpc.HandlerCallDetails):
+        def __init__(self, method: str) -> None:
+            self.method = method
+
+    def deserializer(method: str) -> object:
+        handler = validation.RequestValidationInterceptor().intercept_service(
+            lambda d: handlers[d.method], Details(method)
+        )
+        assert handler is not None
+        return handler.request_deserializer
+
+    assert deserializer(validation.IMPORT_DIRECTORY) is parse_chunk
+    get_object = deserializer("/dualdraw.v1.DirectoryService/GetObject")
+    assert get_object == directory_pb2.GetObjectRequest.FromString

@@ -18,11 +18,12 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from dualdraw.domain.errors import Violations
-from dualdraw.entrypoints.grpc.object_fields import object_fields
+from dualdraw.entrypoints.grpc.object_fields import ObjectFields, object_fields, parse_chunk
 from dualdraw.entrypoints.grpc.wrapping import Behaviour, Shape, wrap_handler
 from dualdraw.v1 import directory_pb2
 
 MAX_STRING = 100_000
+IMPORT_DIRECTORY = "/dualdraw.v1.DirectoryService/ImportDirectory"
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 """Control characters other than tab, line feed and carriage return."""
 
@@ -65,7 +66,7 @@ def _all_clean(messages: Sequence[Message], descriptor: Descriptor) -> bool:
     for name, nested_type, repeated in fields.messages:
         if repeated and len(messages) == 1 and nested_type.full_name == _OBJECT:
             # an import chunk's objects: read once, for this check and the conversion (``object_fields``)
-            if not _texts_clean(list(object_fields(getattr(messages[0], name)).texts())):
+            if not _objects_clean(object_fields(getattr(messages[0], name))):
                 return False
             continue
         if repeated:
@@ -79,6 +80,14 @@ def _all_clean(messages: Sequence[Message], descriptor: Descriptor) -> bool:
 
 _OBJECT = directory_pb2.InspectionObject.DESCRIPTOR.full_name
 """Objects hold no nested message: ``ObjectFields.texts`` is every string of one."""
+
+
+def _objects_clean(fields: ObjectFields) -> bool:
+    """``_texts_clean`` of every string of an import chunk's objects, known already when they were read
+    from the wire (``parse_chunk``)."""
+    if fields.longest is None or fields.control_characters is None:
+        return _texts_clean(list(fields.texts()))
+    return fields.longest <= MAX_STRING and not fields.control_characters
 
 
 def _texts_clean(texts: Sequence[str]) -> bool:
@@ -164,7 +173,14 @@ class RequestValidationInterceptor(grpc.ServerInterceptor):
         handler = continuation(handler_call_details)
         if handler is None or handler_call_details.method.startswith("/grpc."):
             return handler
-        return wrap_handler(handler, _validating)
+        validating = wrap_handler(handler, _validating)
+        if handler_call_details.method != IMPORT_DIRECTORY:
+            return validating
+        # the chunks' objects are read (and their text checked) from the bytes as they are parsed
+        reading: grpc.RpcMethodHandler[Any, Any] = validating._replace(  # type: ignore[attr-defined]  # a named tuple at run time
+            request_deserializer=parse_chunk
+        )
+        return reading
 
 
 def _validating(behaviour: Behaviour, shape: Shape) -> Behaviour:
