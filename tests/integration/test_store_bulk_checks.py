@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from dualdraw.adapters.store import Store, bulk
 from dualdraw.domain.model import Complaint, ComplaintStatus
-from tests.integration.test_store import DAY, DEPARTMENTS, EAST, code, obj, store
+from tests.integration.test_store import DAY, DEPARTMENTS, EAST, _foreign_keys, code, obj, store
 
 __all__ = ["store"]  # the fixture, shared with test_store
 
@@ -46,6 +46,54 @@ def test_a_large_copy_referencing_a_larger_table_keeps_the_row_by_row_check(
         assert len(uow.directory.complaints_by_id([c.id for c in complaints])) == count
         with pytest.raises(sa.exc.IntegrityError, match="fk_complaints_credit_code_objects"):
             uow.directory.upsert_complaints([Complaint("c-x", code(10**7), ComplaintStatus.HANDLING, DAY)])
+
+
+@pytest.mark.parametrize("broken", [False, True])
+def test_a_large_copy_referencing_a_table_this_import_holds_alone_checks_in_bulk_by_index(
+    store: Store, monkeypatch: pytest.MonkeyPatch, broken: bool
+) -> None:
+    """Complaints imported with the objects they reference: the objects' own bulk write holds their table
+    alone, so the complaints' foreign key is set aside too and added again with its check probing the
+    objects' key, the planner's joins as they were afterwards. A complaint of no object fails the check and
+    nothing is written."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("the bulk check is PostgreSQL's empty-table COPY path")
+    constraints = _foreign_keys(store)
+    set_aside: list[list[str]] = []
+    real = bulk._set_aside
+
+    def recorded(cursor: Any, target: str, rows: int) -> list[str]:
+        set_aside.append(real(cursor, target, rows))
+        return set_aside[-1]
+
+    monkeypatch.setattr(bulk, "_set_aside", recorded)
+    count = bulk.BULK_CHECK_THRESHOLD
+    complaints = [Complaint(f"c{n}", code(n), ComplaintStatus.HANDLING, DAY) for n in range(count)]
+    if broken:
+        complaints[1_234] = Complaint("c-x", code(10**7), ComplaintStatus.HANDLING, DAY)
+    with store.unit_of_work() as uow:
+        uow.directory.upsert_departments(DEPARTMENTS)
+        uow.directory.upsert_objects([obj(n) for n in range(count + 1)])
+        if broken:
+            with pytest.raises(sa.exc.IntegrityError, match="fk_complaints_credit_code_objects"):
+                uow.directory.upsert_complaints(complaints)
+            return
+        uow.directory.upsert_complaints(complaints)
+        session = uow._session
+        assert session is not None
+        joins = [session.execute(sa.text(f"SHOW {name}")).scalar() for name in bulk._JOINS]
+        uow.commit()
+    checks = [s for s in set_aside[-1] if "FOREIGN KEY" in s]
+    assert len(checks) == 1
+    assert "fk_complaints_credit_code_objects" in checks[0]
+    probes = set_aside[-1].index(checks[0])
+    assert set_aside[-1][probes - 2 : probes] == bulk._INDEX_PROBES
+    assert joins == ["on", "on"]
+    assert _foreign_keys(store) == constraints
+    with store.unit_of_work() as uow:
+        assert len(uow.directory.complaints_by_id([c.id for c in complaints])) == count
+        with pytest.raises(sa.exc.IntegrityError, match="fk_complaints_credit_code_objects"):
+            uow.directory.upsert_complaints([Complaint("c-y", code(10**7), ComplaintStatus.HANDLING, DAY)])
 
 
 def test_owning_departments_outside_a_jurisdiction_leaves_out_the_records_it_owns(store: Store) -> None:
