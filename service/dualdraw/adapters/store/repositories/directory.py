@@ -293,11 +293,10 @@ class SqlDirectoryRepository(SqlRepository):
 
     def inspectors_by_badge(self, badge_numbers: Collection[str]) -> dict[str, Inspector]:
         found: dict[str, Inspector] = {}
-        for batch in bulk.batches(sorted(set(badge_numbers)), READ_BATCH):
-            rows = self._connection.execute(
-                sa.select(INSPECTORS).where(INSPECTORS.c.badge_number.in_(batch))
-            ).all()
-            found.update((i.badge_number, i) for i in self._inspectors(rows, batch))
+        for condition in self._key_conditions(INSPECTORS, INSPECTORS.c.badge_number, badge_numbers):
+            rows = self._connection.execute(sa.select(INSPECTORS).where(condition)).all()
+            badges = sa.select(INSPECTORS.c.badge_number).where(condition)
+            found.update((i.badge_number, i) for i in self._inspectors(rows, badges))
         return found
 
     def complaints_by_id(self, ids: Collection[str]) -> dict[str, Complaint]:
