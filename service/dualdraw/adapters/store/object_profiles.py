@@ -12,6 +12,7 @@ the same row.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 PROFILE_NAMES = (
@@ -31,8 +32,15 @@ def profile_key(values: tuple[str, ...]) -> str:
     bits of SHA-256, in hex, over each value preceded by its length in code points and a colon (no two value
     lists give the same text). 128 bits keep an accidental collision out of reach among billions of
     profiles; an importer able to craft one could as well import the attributes it wanted."""
-    text = "".join(f"{len(value)}:{value}" for value in values)
+    text = "".join(map(_framed, values))
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+@functools.lru_cache(maxsize=65_536)
+def _framed(value: str) -> str:
+    """``value`` preceded by its length and a colon: cached, as regions, departments, industries and offices
+    repeat across the profiles of an import (a third of ``profile_key``'s time otherwise)."""
+    return f"{len(value)}:{value}"
 
 
 class ProfileKeys(dict[tuple[str, ...], str]):

@@ -159,14 +159,17 @@ class SqlDirectoryRepository(SqlRepository):
     def upsert_objects(self, items: Sequence[InspectionObject]) -> None:
         """Upserts the objects, their profiles first (``object_profiles``)."""
         keys = ProfileKeys()
+        rows: Sequence[tuple[str, ...]]
+        ordered = False
         if isinstance(items, ObjectColumns) and len(set(items.credit_codes)) == len(items):  # an import's
             rows = object_rows(items, keys)
+            ordered = strictly_ascending(items.credit_codes)  # as exports list them: no sort, rows made late
         else:
             code = operator.attrgetter("credit_code")
             distinct = len(set(map(code, items))) == len(items)  # no dict to keep the last
             rows = [object_row(o, keys) for o in (items if distinct else last_per_key(items, code))]
         bulk.upsert_tuples(self._connection, OBJECT_PROFILES, PROFILE_ROW_NAMES, keys.rows())
-        bulk.upsert_tuples(self._connection, OBJECTS, OBJECT_NAMES, rows)
+        bulk.upsert_tuples(self._connection, OBJECTS, OBJECT_NAMES, rows, key_ordered=ordered)
 
     def upsert_inspectors(self, items: Sequence[Inspector]) -> None:
         """Upserts the inspectors and replaces their specialities and conflicts."""
