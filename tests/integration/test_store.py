@@ -453,6 +453,20 @@ def _indexes(store: Store) -> list[tuple[str, str]]:
     return [(str(a), str(b)) for a, b in rows]
 
 
+def record_set_aside(monkeypatch: pytest.MonkeyPatch, *, real: bool = True) -> list[list[str]]:
+    """What each bulk write sets aside from now on (``bulk._set_aside``'s restore statements, one list per
+    write); with ``real=False`` the writes set nothing aside."""
+    calls: list[list[str]] = []
+    set_aside = bulk._set_aside
+
+    def recorded(cursor: Any, target: str, rows: int) -> list[str]:
+        calls.append(set_aside(cursor, target, rows) if real else [])
+        return calls[-1]
+
+    monkeypatch.setattr(bulk, "_set_aside", recorded)
+    return calls
+
+
 @pytest.mark.parametrize("bulk_check", [True, False])
 def test_a_large_copy_into_an_empty_table_checks_foreign_keys_in_bulk_and_stores_the_same_rows(
     store: Store, monkeypatch: pytest.MonkeyPatch, bulk_check: bool
@@ -463,14 +477,7 @@ def test_a_large_copy_into_an_empty_table_checks_foreign_keys_in_bulk_and_stores
     if store.engine.dialect.name != "postgresql":
         pytest.skip("the bulk check is PostgreSQL's empty-table COPY path")
     constraints, indexes = _foreign_keys(store), _indexes(store)
-    set_aside: list[list[str]] = []
-    real = bulk._set_aside
-
-    def recorded(cursor: Any, target: str, rows: int) -> list[str]:
-        set_aside.append(real(cursor, target, rows) if bulk_check else [])
-        return set_aside[-1]
-
-    monkeypatch.setattr(bulk, "_set_aside", recorded)
+    set_aside = record_set_aside(monkeypatch, real=bulk_check)
     objects = [obj(n, department=WEST if n % 2 else EAST) for n in range(bulk.BULK_CHECK_THRESHOLD)]
     with store.unit_of_work() as uow:
         uow.directory.upsert_departments(DEPARTMENTS)
@@ -518,14 +525,7 @@ def test_a_bulk_check_gives_way_to_the_row_by_row_check_when_a_reader_holds_a_lo
     with store.unit_of_work() as uow:
         uow.directory.upsert_departments(DEPARTMENTS)
         uow.commit()
-    set_aside: list[list[str]] = []
-    real = bulk._set_aside
-
-    def recorded(cursor: Any, target: str, rows: int) -> list[str]:
-        set_aside.append(real(cursor, target, rows))
-        return set_aside[-1]
-
-    monkeypatch.setattr(bulk, "_set_aside", recorded)
+    set_aside = record_set_aside(monkeypatch)
     objects = [obj(n) for n in range(bulk.BULK_CHECK_THRESHOLD)]
     with store.engine.connect() as reader:
         reader.execute(sa.text("SELECT count(*) FROM departments")).scalar()  # ACCESS SHARE until rollback

@@ -4,14 +4,21 @@ asks for."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 import sqlalchemy as sa
 
 from dualdraw.adapters.store import Store, bulk
 from dualdraw.domain.model import Complaint, ComplaintStatus
-from tests.integration.test_store import DAY, DEPARTMENTS, EAST, _foreign_keys, code, obj, store
+from tests.integration.test_store import (
+    DAY,
+    DEPARTMENTS,
+    EAST,
+    _foreign_keys,
+    code,
+    obj,
+    record_set_aside,
+    store,
+)
 
 __all__ = ["store"]  # the fixture, shared with test_store
 
@@ -23,19 +30,12 @@ def test_a_large_copy_referencing_a_larger_table_keeps_the_row_by_row_check(
     every object, so the foreign key to objects stays and checks the complaints one by one."""
     if store.engine.dialect.name != "postgresql":
         pytest.skip("the bulk check is PostgreSQL's empty-table COPY path")
-    set_aside: list[list[str]] = []
-    real = bulk._set_aside
-
-    def recorded(cursor: Any, target: str, rows: int) -> list[str]:
-        set_aside.append(real(cursor, target, rows))
-        return set_aside[-1]
-
     count = bulk.BULK_CHECK_THRESHOLD
     with store.unit_of_work() as uow:
         uow.directory.upsert_departments(DEPARTMENTS)
         uow.directory.upsert_objects([obj(n) for n in range(count + 1)])
         uow.commit()
-    monkeypatch.setattr(bulk, "_set_aside", recorded)
+    set_aside = record_set_aside(monkeypatch)
     complaints = [Complaint(f"c{n}", code(n), ComplaintStatus.HANDLING, DAY) for n in range(count)]
     with store.unit_of_work() as uow:
         uow.directory.upsert_complaints(complaints)
@@ -59,14 +59,7 @@ def test_a_large_copy_referencing_a_table_this_import_holds_alone_checks_in_bulk
     if store.engine.dialect.name != "postgresql":
         pytest.skip("the bulk check is PostgreSQL's empty-table COPY path")
     constraints = _foreign_keys(store)
-    set_aside: list[list[str]] = []
-    real = bulk._set_aside
-
-    def recorded(cursor: Any, target: str, rows: int) -> list[str]:
-        set_aside.append(real(cursor, target, rows))
-        return set_aside[-1]
-
-    monkeypatch.setattr(bulk, "_set_aside", recorded)
+    set_aside = record_set_aside(monkeypatch)
     count = bulk.BULK_CHECK_THRESHOLD
     complaints = [Complaint(f"c{n}", code(n), ComplaintStatus.HANDLING, DAY) for n in range(count)]
     if broken:
