@@ -67,9 +67,9 @@ def test_codes_that_need_escapes_give_the_canonical_leaves() -> None:
 
 def test_an_error_while_hashing_reaches_the_draw_at_its_roots() -> None:
     draw = Draw(0, codes=["91A", "91码", "91C", "91D", "91E"])  # a code beyond ASCII: no salt for it
-    hashing = draw.hashing()
+    answer = draw.hashing().roots(draw.keep, draw.plan)
     with pytest.raises(UnicodeEncodeError):
-        hashing.roots(draw.keep, draw.plan)
+        answer()
 
 
 def test_the_plan_error_is_raised_by_the_answer_every_time() -> None:

@@ -42,6 +42,16 @@ def test_prefixed_digests_hash_prefix_and_code(codes: list[str], prefix: bytes) 
     assert sha256_batch.prefixed_digests(prefix, codes) == expected
 
 
+@pytest.mark.parametrize("count", [65_535, 65_536, 131_071, 131_073, 262_147])
+def test_a_batch_split_between_threads_hashes_every_code_once_in_order(count: int) -> None:
+    """From 65,536 codes on, the batch is split between threads (one per core): every range boundary
+    must leave each digest in its code's place."""
+    codes = [f"91{n:016d}" for n in range(count)]
+    prefix = os.urandom(38)
+    expected = b"".join(hashlib.sha256(prefix + code.encode("ascii")).digest() for code in codes)
+    assert sha256_batch.prefixed_digests(prefix, codes) == expected
+
+
 @pytest.mark.parametrize("count", [*range(0, 18), 31, 32, 33, 100, 1025])
 def test_merkle_root_is_the_recursive_root(count: int) -> None:
     leaves = [hashlib.sha256(os.urandom(8)).digest() for _ in range(count)]

@@ -17,9 +17,6 @@ from typing import Any
 
 MAX_SAFE_INTEGER = 2**53 - 1
 
-_SHORT_ESCAPES = {0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0C: "\\f", 0x0D: "\\r", 0x22: '\\"', 0x5C: "\\\\"}
-_ESCAPES: dict[int, str] = {c: _SHORT_ESCAPES.get(c, f"\\u{c:04x}") for c in range(0x20)} | _SHORT_ESCAPES
-
 
 def canonical_json(value: object) -> bytes:
     """The RFC 8785 serialisation of ``value`` as UTF-8 bytes.
@@ -80,6 +77,7 @@ def _write(value: object, out: Callable[[str], None]) -> None:
 
 
 _TEXT_ROWS_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_quoted: Callable[[str], str] = json.encoder.encode_basestring  # the C function json.dumps uses
 _MIN_TEXT_ROWS = 64
 
 
@@ -111,8 +109,10 @@ def _utf16_units(name: str) -> bytes:
 
 
 def _string(text: str) -> str:
-    _checked(text)
-    return '"' + text.translate(_ESCAPES) + '"'
+    """``text`` quoted with RFC 8785's minimal escapes, written by the C JSON encoder: for a string both
+    write the same (see ``_text_rows``), and ``str.translate`` took 50 ns a character (an audit event's
+    1 MB of text: 0.05 s)."""
+    return _quoted(_checked(text))
 
 
 def _checked(text: str) -> str:

@@ -15,7 +15,9 @@
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <Python.h>
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sequence_pieces.h"
 
@@ -93,7 +95,32 @@ release_args:
 PyDoc_STRVAR(prefixed_digests_doc,
              "prefixed_digests(prefix, codes) -> bytes\n\n"
              "SHA256(prefix + code) of each code (ASCII str), the 32-byte digests laid end to end in the "
-             "codes' order.");
+             "codes' order. A large batch is hashed by several threads, one per core.");
+
+/* Digests of codes [from, to) of one batch, each SHA256(prefix + code) from the context `base` holding the
+ * prefix; run by one thread of `prefixed_digests`. */
+typedef struct {
+    const SHA256_CTX *base;
+    const Piece *codes;
+    Py_ssize_t from, to;
+    unsigned char *digests;
+} DigestRange;
+
+static void *digest_range(void *arg) {
+    const DigestRange *range = arg;
+    SHA256_CTX ctx;
+    for (Py_ssize_t i = range->from; i < range->to; i++) {
+        ctx = *range->base;
+        SHA256_Update(&ctx, range->codes[i].data, (size_t)range->codes[i].size);
+        SHA256_Final(range->digests + 32 * i, &ctx);
+    }
+    return NULL;
+}
+
+/* A batch of this many messages or more is split between threads, one per core (at most MAX_THREADS): a
+ * draw's tickets are the hashing the draw waits for, and the other core is often idle meanwhile. */
+#define PER_THREAD 65536
+#define MAX_THREADS 4
 
 static PyObject *prefixed_digests(PyObject *self, PyObject *args) {
     Py_buffer prefix;
@@ -105,13 +132,27 @@ static PyObject *prefixed_digests(PyObject *self, PyObject *args) {
     if ((out = PyBytes_FromStringAndSize(NULL, 32 * n)) == NULL) goto release;
     unsigned char *digests = (unsigned char *)PyBytes_AS_STRING(out);
     Py_BEGIN_ALLOW_THREADS
-    SHA256_CTX base, ctx;
+    SHA256_CTX base;
     SHA256_Init(&base);
     SHA256_Update(&base, prefix.buf, (size_t)prefix.len);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        ctx = base;
-        SHA256_Update(&ctx, codes[i].data, (size_t)codes[i].size);
-        SHA256_Final(digests + 32 * i, &ctx);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    Py_ssize_t threads = n / PER_THREAD;
+    if (threads > cores) threads = cores;
+    if (threads > MAX_THREADS) threads = MAX_THREADS;
+    if (threads < 1) threads = 1;
+    DigestRange ranges[MAX_THREADS];
+    pthread_t started[MAX_THREADS];
+    int running[MAX_THREADS] = {0};
+    for (Py_ssize_t t = 0; t < threads; t++) {
+        ranges[t] = (DigestRange){&base, codes, n * t / threads, n * (t + 1) / threads, digests};
+        /* range 0 runs on this thread; a thread that cannot start leaves its range to this one too */
+        running[t] = t > 0 && pthread_create(&started[t], NULL, digest_range, &ranges[t]) == 0;
+    }
+    for (Py_ssize_t t = 0; t < threads; t++) {
+        if (!running[t]) digest_range(&ranges[t]);
+    }
+    for (Py_ssize_t t = 1; t < threads; t++) {
+        if (running[t]) pthread_join(started[t], NULL);
     }
     Py_END_ALLOW_THREADS
 release:

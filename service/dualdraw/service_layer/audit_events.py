@@ -33,6 +33,8 @@ def snapshot(value: Any) -> Any:
     if isinstance(value, frozenset | set):
         return sorted(snapshot(v) for v in value)
     if isinstance(value, list | tuple):
+        if set(map(type, value)) <= {str}:  # a draw's selected codes: tens of thousands, checked in C
+            return list(value)
         return [snapshot(v) for v in value]
     if isinstance(value, Mapping):
         return {str(k): snapshot(v) for k, v in value.items()}

@@ -37,13 +37,20 @@ class DrawHashing:
         self._hashed = in_background(self._leaves.finish, "dualdraw-leaf-hashing")
 
     def roots(self, keep: Sequence[bool] | None, plan: ObjectPlan) -> Callable[[], Roots]:
-        """The root of the in-scope leaves whose ``keep`` flag (same order) is true (``None``: not wanted),
-        taken now, and the commitments of ``plan``, begun in a thread; the call returned gives both,
-        waiting for them (and raises what computing them raises). ``plan`` must not change until then;
-        call once per draw. The in-scope leaves are let go first: at ten million objects the plan's leaves
-        should not wait beside them."""
-        self._hashed()
-        eligible = self._leaves.subset_root(keep) if keep is not None else None
+        """The root of the in-scope leaves whose ``keep`` flag (same order) is true (``None``: not wanted)
+        and the commitments of ``plan``, both taken in a thread while the draw writes its manifest; the
+        call returned gives both, waiting for them (and raises what computing them raises). ``keep`` and
+        ``plan`` must not change until then; call once per draw. The in-scope leaves are let go before the
+        plan is hashed: at ten million objects the plan's leaves should not wait beside them."""
+        held = [self._leaves]  # the thread takes them: nothing else holds them once it lets them go
         self._leaves = LeafSet((), self._salt_key)
-        salt_key = self._salt_key
-        return in_background(lambda: (eligible, plan_commitments(plan, salt_key)), "dualdraw-plan-hashing")
+        hashed, salt_key = self._hashed, self._salt_key
+
+        def both() -> Roots:
+            hashed()
+            leaves = held.pop()
+            eligible = leaves.subset_root(keep) if keep is not None else None
+            del leaves
+            return eligible, plan_commitments(plan, salt_key)
+
+        return in_background(both, "dualdraw-plan-hashing")

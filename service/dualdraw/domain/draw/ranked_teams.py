@@ -10,6 +10,7 @@ falls back to the full walk to name a shortage.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from functools import partial
 from typing import Generic, Protocol, TypeVar
 
 from dualdraw.domain.draw.load_ranking import LoadRanking
@@ -86,11 +87,7 @@ class Rankings(Generic[M]):
         """(holders of ``line``, the others) of ``dept``."""
         found = self._parts.get((dept, line))
         if found is None:
-            d_seed = department_seed(self._seed, dept)
-
-            def key(load: int, badge: str) -> bytes:
-                return policy_team_key(d_seed, load, badge)
-
+            key = partial(policy_team_key, department_seed(self._seed, dept))  # no Python frame of its own
             members = self._by_dept.get(dept, ())
             held = [m for m in members if m.qualified(line, self._as_of)]
             others = [m for m in members if not m.qualified(line, self._as_of)]
@@ -144,6 +141,8 @@ def ranked_team(obj: PlannedObject, rankings: Rankings[M], rules: Rules) -> list
             m = next(walk, None)
     if len(team) < rules.team_size:
         return None
+    if not rules.cooperating_lines:
+        return team
     on_team = {m.badge_number for m in team}
     for dept in sorted(rules.cooperating_lines, key=lambda d: d.encode("utf-8")):
         wanted = len(team) + rules.cooperating_team_size
