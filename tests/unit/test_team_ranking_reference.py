@@ -6,12 +6,18 @@ from __future__ import annotations
 
 import hashlib
 import random
+from functools import partial
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dualdraw.domain.draw.load_ranking import LoadRanking
-from dualdraw.domain.draw.policy_teams import PlannedObject, department_seed, policy_team_key
+from dualdraw.domain.draw.policy_teams import (
+    PlannedObject,
+    department_seed,
+    policy_team_key,
+    policy_team_keys,
+)
 from dualdraw.domain.draw.qualified_teams import (
     Certificate,
     QualifiedPoolMember,
@@ -184,13 +190,25 @@ def test_the_staffing_check_names_exactly_the_objects_no_seed_can_staff(**draw: 
 
 
 @settings(max_examples=100, deadline=None)
-@given(n=st.integers(0, 30), raises=st.lists(st.integers(0, 29), max_size=80))
-def test_the_load_ranking_is_the_sort_by_load_key_and_badge(n: int, raises: list[int]) -> None:
+@given(
+    n=st.integers(0, 30),
+    raises=st.lists(st.integers(0, 29), max_size=80),
+    walks=st.lists(st.integers(0, 80), max_size=6),
+    batched=st.booleans(),
+)
+def test_the_load_ranking_is_the_sort_by_load_key_and_badge(
+    n: int, raises: list[int], walks: list[int], batched: bool
+) -> None:
+    """Whether keys are computed one by one or a level at a time (``policy_team_keys``), and whenever
+    walks (``walks``: after how many raises) key the levels they reach, the order is the plain sort's."""
     d_seed = department_seed(bytes(32), "city")
     members = [QualifiedPoolMember(f"B{k:02d}", "city") for k in range(n)]
-    ranking = LoadRanking(members, lambda load, badge: policy_team_key(d_seed, load, badge))
+    keys = partial(policy_team_keys, d_seed) if batched else None
+    ranking = LoadRanking(members, lambda load, badge: policy_team_key(d_seed, load, badge), keys=keys)
     load = {m.badge_number: 0 for m in members}
-    for r in raises:
+    for step, r in enumerate(raises):
+        if step in walks:
+            next(ranking.ranked(), None)  # keys the lowest level's waiting members
         if r < n:
             badge = members[r].badge_number
             ranking.add_load(badge)
@@ -206,6 +224,14 @@ def test_the_load_ranking_is_the_sort_by_load_key_and_badge(n: int, raises: list
     assert list(ranking.ranked()) == expected
     assert list(ranking.ranked(2)) == [m for m in expected if load[m.badge_number] < 2]
     assert all(ranking.load(b) == n for b, n in load.items())
+    for b, n in load.items():
+        assert ranking.rank(b) == (n, policy_team_key(d_seed, n, b), b)
+
+
+@given(st.lists(st.text(min_size=1, max_size=6), max_size=8), st.integers(0, 12))
+def test_team_keys_of_a_level_are_the_keys_one_by_one(badges: list[str], load: int) -> None:
+    d_seed = department_seed(bytes(range(32)), "city")
+    assert policy_team_keys(d_seed, load, badges) == [policy_team_key(d_seed, load, b) for b in badges]
 
 
 @settings(max_examples=100, deadline=None)

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from dualdraw.domain import sha256_batch
 from dualdraw.domain.canonical_json import canonical_json
 from dualdraw.domain.draw.object_plan import ObjectPlan
 from dualdraw.domain.draw.selection import Selected
@@ -112,6 +113,16 @@ def department_seed(seed: bytes, department_id: str) -> bytes:
 def policy_team_key(dept_seed: bytes, load: int, badge_number: str) -> bytes:
     data = dept_seed + b"team\x00" + str(load).encode("ascii") + b"\x00" + badge_number.encode("utf-8")
     return hashlib.sha256(data).digest()
+
+
+def policy_team_keys(dept_seed: bytes, load: int, badge_numbers: Sequence[str]) -> list[bytes]:
+    """``policy_team_key(dept_seed, load, b)`` for each of ``badge_numbers``, in order: hashed in one C
+    call (``sha256_batch``) when every badge is ASCII, else one by one."""
+    if not "".join(badge_numbers).isascii():
+        return [policy_team_key(dept_seed, load, b) for b in badge_numbers]
+    prefix = dept_seed + b"team\x00" + str(load).encode("ascii") + b"\x00"
+    packed = sha256_batch.prefixed_digests(prefix, badge_numbers)
+    return [packed[at : at + 32] for at in range(0, len(packed), 32)]
 
 
 def teams_for_plan(

@@ -14,7 +14,12 @@ from functools import partial
 from typing import Generic, Protocol, TypeVar
 
 from dualdraw.domain.draw.load_ranking import LoadRanking
-from dualdraw.domain.draw.policy_teams import PlannedObject, department_seed, policy_team_key
+from dualdraw.domain.draw.policy_teams import (
+    PlannedObject,
+    department_seed,
+    policy_team_key,
+    policy_team_keys,
+)
 
 
 class Member(Protocol):
@@ -87,11 +92,12 @@ class Rankings(Generic[M]):
         """(holders of ``line``, the others) of ``dept``."""
         found = self._parts.get((dept, line))
         if found is None:
-            key = partial(policy_team_key, department_seed(self._seed, dept))  # no Python frame of its own
+            d_seed = department_seed(self._seed, dept)
+            key, keys = partial(policy_team_key, d_seed), partial(policy_team_keys, d_seed)
             members = self._by_dept.get(dept, ())
             held = [m for m in members if m.qualified(line, self._as_of)]
             others = [m for m in members if not m.qualified(line, self._as_of)]
-            found = (LoadRanking(held, key, self._load), LoadRanking(others, key, self._load))
+            found = (LoadRanking(held, key, self._load, keys), LoadRanking(others, key, self._load, keys))
             for ranking, part in zip(found, (held, others), strict=True):
                 for m in part:
                     self._of.setdefault(m.badge_number, []).append(ranking)
