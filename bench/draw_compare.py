@@ -21,7 +21,9 @@ process's peak resident memory (``VmHWM``, with its rules worker's apart) and th
 seconds of each: the server's process tree and PostgreSQL's during the draw (``draw_server_cpu_s``,
 ``draw_postgres_cpu_s``), PostgreSQL's during the query (``sql_floor_postgres_cpu_s``). Three seconds into
 the draw another caller creates a task: ``write_during_draw`` says whether that write went through and
-``write_during_draw_s`` how long it took (on SQLite a writer waits at most its 30 s busy timeout).
+``write_during_draw_s`` how long it took (on SQLite a writer waits at most its 30 s busy timeout). With
+``--readers`` the callers of ``bench.readers`` read meanwhile, as in ``make bench``, and their latencies are
+reported; with ``--server-log FILE`` the draw's stages as its draw process logged them (``draw_stages_s``).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +47,9 @@ from sqlalchemy.engine import make_url
 
 from bench.cpu import postgres_cpu_s, tree_cpu_s
 from bench.generate import AS_OF, ITEM, PROVINCE, directory
+from bench.readers import Reads, reading
 from bench.run import CALLER, RATIO, RULES, _children_peak_rss_mb, _free_port, load_directory, province_task
+from bench.server_log import draw_stages
 from bench.sql_floor import floor_draw
 from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.adapters.store import Store
@@ -193,7 +198,23 @@ def _write_meanwhile(target: str, result: dict[str, Any]) -> None:
         result["write_during_draw_s"] = round(time.perf_counter() - start, 3)
 
 
-def api(database_url: str, server_log: str) -> dict[str, Any]:
+def _middle_code(url: str) -> str:
+    """The credit code in the middle of the directory at ``url``: the one the readers read."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            count = conn.execute(sa.text("SELECT count(*) FROM objects")).scalar_one()
+            return str(
+                conn.execute(
+                    sa.text("SELECT credit_code FROM objects ORDER BY credit_code LIMIT 1 OFFSET :n"),
+                    {"n": count // 2},
+                ).scalar_one()
+            )
+    finally:
+        engine.dispose()
+
+
+def api(database_url: str, server_log: str, readers: bool = False) -> dict[str, Any]:
     from dualdraw.v1 import tasks_pb2
     from dualdraw_client import DualdrawClient
     from dualdraw_client.decimals import decimal_pb
@@ -239,14 +260,22 @@ def api(database_url: str, server_log: str) -> dict[str, Any]:
             )
             time.sleep(2)  # the draw process and its rules worker have started
             writer = threading.Thread(target=_write_meanwhile, args=(target, result))
-            server_before, postgres_before = tree_cpu_s(server.pid), postgres_cpu_s()
-            start = time.perf_counter()
-            writer.start()
-            drawn = client.draw(task.id, as_of=AS_OF)
-            result["draw_s"] = round(time.perf_counter() - start, 3)
-            result["draw_server_cpu_s"] = round(tree_cpu_s(server.pid) - server_before, 3)
-            result["draw_postgres_cpu_s"] = round(postgres_cpu_s() - postgres_before, 3)
+            with (
+                reading(target, _middle_code(copy_url), task_id=task.id, as_of=AS_OF)
+                if readers
+                else (nullcontext(Reads())) as reads
+            ):
+                server_before, postgres_before = tree_cpu_s(server.pid), postgres_cpu_s()
+                start = time.perf_counter()
+                writer.start()
+                drawn = client.draw(task.id, as_of=AS_OF)
+                result["draw_s"] = round(time.perf_counter() - start, 3)
+                result["draw_server_cpu_s"] = round(tree_cpu_s(server.pid) - server_before, 3)
+                result["draw_postgres_cpu_s"] = round(postgres_cpu_s() - postgres_before, 3)
             writer.join()
+            result.update(reads.figures())
+            if server_log != "/dev/null":
+                result["draw_stages_s"] = draw_stages(server_log)
             result["eligible"] = drawn.eligible_count
             result["selected"] = drawn.selected_count
         result["children_peak_rss_mb"] = _children_peak_rss_mb(server.pid)
@@ -274,12 +303,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("action", choices=("prepare", "draw", "api"))
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--database-url", required=True)
-    parser.add_argument("--server-log", default="/dev/null", help="api: where the server's stderr goes")
+    parser.add_argument(
+        "--server-log",
+        default="/dev/null",
+        help="api: where the server's stderr goes (kept: the draw's stages are reported from it)",
+    )
+    parser.add_argument(
+        "--readers",
+        action="store_true",
+        help="api: GetObject and ExplainExclusion called during the draw, as make bench calls them",
+    )
     args = parser.parse_args(argv)
     if args.action == "prepare":
         prepare(args.database_url, args.size)
     elif args.action == "api":
-        print(json.dumps(api(args.database_url, args.server_log)), flush=True)
+        print(json.dumps(api(args.database_url, args.server_log, args.readers)), flush=True)
     else:
         print(json.dumps(draw(args.database_url)), flush=True)
     return 0

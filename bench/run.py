@@ -56,6 +56,8 @@ from bench.cpu import postgres_cpu_s, tree_cpu_s
 from bench.generate import AS_OF, ITEM, PROVINCE, Directory, directory
 from bench.import_stages import import_stages
 from bench.python_floor import python_floor
+from bench.readers import reading
+from bench.server_log import draw_stages
 from bench.sql_floor import floor_draw
 from dualdraw.adapters.rules_engine.engine import ExclusionEngine
 from dualdraw.adapters.store import Store
@@ -453,11 +455,14 @@ def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
         "DUALDRAW_ALLOW_LOCAL_ENTROPY": "1",  # timing only: a beacon draw needs a published round
         "DUALDRAW_PLAN_REQUIRED": "off",  # synthetic directories without an annual plan: tasks drawn freely
     }
+    # The server's log is kept for the draw's own stage lines (``draw_api_stages_s``); closed (and so
+    # removed) in the ``finally`` below, which a ``with`` block around this function's body would only move.
+    server_log = tempfile.NamedTemporaryFile(prefix="dualdraw-bench-server-", suffix=".log")  # noqa: SIM115
     server = subprocess.Popen(
         [sys.executable, "-m", "dualdraw.entrypoints.cli.main", "serve", "--address", f"127.0.0.1:{port}"],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=server_log,
     )
     result: dict[str, Any] = {
         "objects": size,
@@ -496,38 +501,16 @@ def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
                 )
             )
             read_code = d.objects[len(d.objects) // 2].credit_code
-            latencies: list[float] = []
-            explain_latencies: list[float] = []
-            stop = threading.Event()
-
-            def read_while_drawing() -> None:
-                with DualdrawClient(target, actor="bench-reader", timeout=30) as reader:
-                    while not stop.is_set():
-                        start = time.perf_counter()
-                        reader.get_object(read_code)
-                        latencies.append(time.perf_counter() - start)
-                        time.sleep(0.01)
-
-            def explain_while_drawing() -> None:  # four a second: it evaluates the rules for the object
-                with DualdrawClient(target, actor="bench-reader", timeout=30) as reader:
-                    while not stop.wait(0.25):
-                        start = time.perf_counter()
-                        reader.explain_exclusion(read_code, as_of=AS_OF, task_id=task.id)
-                        explain_latencies.append(time.perf_counter() - start)
-
-            readers = [threading.Thread(target=read_while_drawing)]
-            if os.environ.get("BENCH_EXPLAIN", "1") != "0":
-                readers.append(threading.Thread(target=explain_while_drawing))
-            for reader in readers:
-                reader.start()
-            memory.phase = "draw"
-            server_cpu, postgres_cpu = tree_cpu_s(server.pid), postgres_cpu_s()
-            seconds, draw = timed(lambda: client.draw(task.id, as_of=AS_OF))
-            server_cpu, postgres_cpu = tree_cpu_s(server.pid) - server_cpu, postgres_cpu_s() - postgres_cpu
-            memory.phase = "export"
-            stop.set()
-            for reader in readers:
-                reader.join()
+            with reading(target, read_code, task_id=task.id, as_of=AS_OF) as reads:
+                memory.phase = "draw"
+                server_cpu, postgres_cpu = tree_cpu_s(server.pid), postgres_cpu_s()
+                seconds, draw = timed(lambda: client.draw(task.id, as_of=AS_OF))
+                server_cpu, postgres_cpu = (
+                    tree_cpu_s(server.pid) - server_cpu,
+                    postgres_cpu_s() - postgres_cpu,
+                )
+                memory.phase = "export"
+            result["draw_api_stages_s"] = draw_stages(server_log.name)
             result["draw_s"] = seconds
             result["selected"] = draw.selected_count
             result.update(_verify_offline(client, draw.id))
@@ -553,21 +536,7 @@ def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
                 result["python_floor_same_in_scope"] = least.in_scope == draw.in_scope_count
                 result["python_floor_to_sql_floor"] = round(least.seconds / floor.seconds, 2)
                 result["draw_to_python_floor"] = round(seconds / least.seconds, 2)
-            if latencies:
-                ordered = sorted(latencies)
-                result["reads_during_draw"] = len(ordered)
-                result["read_p50_ms"] = round(1000 * ordered[len(ordered) // 2], 1)
-                result["read_p99_ms"] = round(
-                    1000 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 1
-                )
-            if explain_latencies:
-                ordered = sorted(explain_latencies)
-                result["explains_during_draw"] = len(ordered)
-                result["explain_p50_ms"] = round(1000 * ordered[len(ordered) // 2], 1)
-                result["explain_p99_ms"] = round(
-                    1000 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 1
-                )
-                result["explain_max_ms"] = round(1000 * ordered[-1], 1)
+            result.update(reads.figures())
         result["server_peak_rss_mb"] = round(_server_peak_rss_mb(server.pid))
         children = _children_peak_rss_mb(server.pid)
         result["children_peak_rss_mb"] = children
@@ -577,6 +546,7 @@ def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
     finally:
         server.terminate()
         server.wait(30)
+        server_log.close()
     return result
 
 
