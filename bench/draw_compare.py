@@ -239,6 +239,7 @@ def api(database_url: str, server_log: str, readers: bool = False) -> dict[str, 
                 "serve",
                 "--address",
                 f"127.0.0.1:{port}",
+                "--migrate",  # a copy prepared by an older tree is at its schema revision
             ],
             env=env,
             stdout=subprocess.DEVNULL,

@@ -1,4 +1,4 @@
-"""Start-up of the real server: one server per port."""
+"""Start-up of the real server: one server per port, and only on a database at its schema revision."""
 
 from __future__ import annotations
 
@@ -49,3 +49,36 @@ def test_serve_on_a_held_port_exits_with_a_clear_error(served: Served, database_
     )
     assert done.returncode == 2, done.stderr
     assert f"dualdraw serve: cannot serve on {served.target}" in done.stderr
+
+
+def test_serve_on_a_database_of_another_schema_revision_exits_with_a_clear_error(tmp_path: Path) -> None:
+    """Not migrated, or migrated to an older revision: the server says so at its start instead of failing
+    at the first request that touches a changed table."""
+    from alembic import command
+
+    from dualdraw.adapters.store.database import alembic_config, head_revision
+
+    older = f"sqlite:///{tmp_path / 'older.db'}"
+    command.upgrade(alembic_config(older), "draw_row_checks")
+    for url, found in (
+        (f"sqlite:///{tmp_path / 'empty.db'}", "(none: never migrated)"),
+        (older, "draw_row_checks"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "dualdraw.entrypoints.cli.main", "serve", "--address", "127.0.0.1:0"],
+            env={
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join([str(ROOT / "service"), str(ROOT / "clients" / "python")]),
+                "DUALDRAW_DATABASE_URL": url,
+                "DUALDRAW_RULES_PATH": str(RULES),
+                "DUALDRAW_AUTH": "off",
+            },
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 2, done.stderr
+        assert (
+            f"the database is at schema revision {found}, this dualdraw's is {head_revision()}" in done.stderr
+        )
+        assert "`dualdraw db upgrade`" in done.stderr

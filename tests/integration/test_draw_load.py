@@ -11,17 +11,20 @@ back whole, and a draw refused after some batches were written leaves nothing.
 from __future__ import annotations
 
 import dataclasses
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from bench.generate import AS_OF, ITEM, PROVINCE, directory
 from bench.run import CALLER, load_directory, province_task
 
 from dualdraw.adapters.rules_engine.engine import ExclusionEngine
-from dualdraw.adapters.store import Store
+from dualdraw.adapters.store import Store, create_engine
+from dualdraw.adapters.store.database import alembic_config
 from dualdraw.domain.draw.commitments import EligibleEntries
 from dualdraw.domain.draw.object_plan import PlanRows
 from dualdraw.domain.draw.versions import CommittedPlanDraw, Team
@@ -205,6 +208,50 @@ def test_a_draw_holds_its_entries_and_plan_in_columns(store: Store, monkeypatch:
         assert list(stored.rows.items()) == list(plan.rows.items())
         assert stored.raised == plan.raised
         require_draw_verifies(uow, outcome.draw.id)
+
+
+def test_going_back_a_revision_repacks_a_draw_with_zlib_and_coming_back_reads_it_again(
+    store: Store, database_url: str
+) -> None:
+    """Revision ``packed_lists`` packs with Zstandard; its downgrade writes every blob again with zlib
+    (which the code before reads), and the upgrade after it reads those zlib blobs as they are."""
+    outcome = _draw(store, province_task(store, "repacked"))
+    draw_id = outcome.draw.id
+
+    def stored() -> tuple[Any, ...]:
+        with store.unit_of_work() as uow:
+            record = uow.draws.get_record(draw_id)
+            assert record is not None
+            plan = stored_object_plan(uow, outcome.draw)
+            require_draw_verifies(uow, draw_id)
+            return record, uow.lifecycle.commitments(draw_id), list(plan.rows.items()), plan.raised
+
+    before = stored()
+    record, (_, entries), _, _ = before
+    store.dispose()
+    config = alembic_config(database_url)
+    command.downgrade(config, "draw_row_checks")
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            lists = connection.execute(
+                sa.text(
+                    "SELECT eligible_codes_zlib, inspector_pool_zlib FROM draw_eligible WHERE draw_id = :d"
+                ),
+                {"d": draw_id},
+            ).one()
+            commitments = connection.execute(
+                sa.text("SELECT entries_zlib, plan_zlib FROM draw_commitments WHERE draw_id = :d"),
+                {"d": draw_id},
+            ).one()
+    finally:
+        engine.dispose()
+    assert zlib.decompress(lists[0]).decode().split("\n") == record.eligible_codes
+    assert zlib.decompress(lists[1]).decode().split("\n") == record.inspector_pool
+    assert zlib.decompress(commitments[0]).decode().split("\n") == [e.line() for e in entries]
+    assert zlib.decompress(commitments[1]).count(b"\n") + 1 == record.draw.eligible_count
+    command.upgrade(config, "head")
+    assert stored() == before
 
 
 def _draw(store: Store, task: Task) -> draws.DrawOutcome:

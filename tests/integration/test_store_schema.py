@@ -82,7 +82,7 @@ def test_every_model_table_is_migrated(database_url: str) -> None:
 
 
 def test_migrate_is_idempotent_and_reports_the_head(database_url: str) -> None:
-    assert head_revision() == "draw_row_checks"
+    assert head_revision() == "packed_lists"
     assert current_revision(database_url) == head_revision()
     migrate(database_url)
     assert current_revision(database_url) == head_revision()

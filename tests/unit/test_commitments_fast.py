@@ -20,9 +20,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dualdraw.adapters.store import codes as stored
-from dualdraw.adapters.store.codes import pack_codes, pack_text, unpack_codes
+from dualdraw.adapters.store.codes import iter_codes, pack_codes, pack_text, unpack_codes, unpack_text
 from dualdraw.domain.audit.merkle import leaf_hash, node_hash, packed_root, root
 from dualdraw.domain.canonical_json import canonical_json
+from dualdraw.domain.draw import algorithm
 from dualdraw.domain.draw.algorithm import set_digest
 from dualdraw.domain.draw.commitments import (
     EligibleEntry,
@@ -215,6 +216,17 @@ def test_set_digest_still_refuses_faulty_sets(keys: list[str]) -> None:
         set_digest(keys)
 
 
+@pytest.mark.parametrize("size", [3, 4, 5, 9])
+def test_set_digest_hashes_piece_by_piece(monkeypatch: pytest.MonkeyPatch, size: int) -> None:
+    """Sorted keys are joined and hashed a few at a time (``_PIECE``): the same digest at every boundary,
+    and a newline in a later piece is still refused."""
+    monkeypatch.setattr(algorithm, "_PIECE", 2)
+    keys = [f"91{n:016d}" for n in range(size)]
+    assert set_digest(keys) == sorted_set_digest(keys)
+    with pytest.raises(ValueError, match="non-empty"):
+        set_digest([*keys, "zz\nz"])
+
+
 @pytest.mark.parametrize(
     ("size", "count"), [(0, 0), (1, 1), (5, 0), (10, 3), (10, 10), (1000, 50), (5000, 4999)]
 )
@@ -284,7 +296,26 @@ def test_pack_codes_round_trip(codes: list[str]) -> None:
 def test_text_packed_in_pieces_reads_back_as_its_lines(codes: list[str]) -> None:
     pieces = ["\n".join(codes[at : at + 3]).encode() for at in range(0, len(codes), 3)]
     assert unpack_codes(pack_text(pieces)) == codes
-    assert zlib.decompress(pack_text(pieces)) == zlib.decompress(pack_codes(codes))
+    assert unpack_text(pack_text(pieces)) == unpack_text(pack_codes(codes))
+
+
+@pytest.mark.parametrize("codes", [[], ["a"], CODES])
+def test_lists_packed_with_zlib_before_read_back_the_same(codes: list[str]) -> None:
+    """Blobs stored before the Zstandard packing are zlib streams: both readers still read them."""
+    old = zlib.compress("\n".join(codes).encode("utf-8"), 1)
+    assert unpack_codes(old) == list(iter_codes(old)) == codes
+    assert pack_codes(codes).startswith(b"\x28\xb5\x2f\xfd")  # a Zstandard frame
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_a_blob_cut_short_is_refused_not_read_as_a_shorter_list(legacy: bool) -> None:
+    codes = [f"9133{n:014d}" for n in range(5000)]
+    blob = zlib.compress("\n".join(codes).encode(), 1) if legacy else pack_codes(codes)
+    for cut in (blob[: len(blob) // 2], blob[:-1]):
+        with pytest.raises(ValueError, match="cut short"):
+            unpack_codes(cut)
+        with pytest.raises(ValueError, match="cut short"):
+            list(iter_codes(cut))
 
 
 def test_cycle_collection_is_paused_and_restored() -> None:
@@ -305,7 +336,7 @@ def test_pack_codes_compresses_piece_by_piece(monkeypatch: pytest.MonkeyPatch, s
     monkeypatch.setattr(stored, "PACK_PIECE", 3)
     listed = [f"code-{i}" for i in range(size)]
     assert unpack_codes(pack_codes(iter(listed))) == listed
-    assert zlib.decompress(pack_codes(listed)) == "\n".join(listed).encode()
+    assert unpack_text(pack_codes(listed)) == "\n".join(listed).encode()
     with pytest.raises(ValueError, match="non-empty and contain no newline"):
         pack_codes([*listed, "x", "", "y"])
 

@@ -282,7 +282,7 @@ def commit_in(
     raises = prepared.raises
     # dualdraw-draw/4: the pool lines name no object; each plan row names the badges barred from its object.
     pool_lines = [m.bare_line() for m in prepared.pool]
-    # The stored eligible codes and pool are compressed in a thread (zlib releases the GIL) meanwhile.
+    # The stored eligible codes and pool are compressed in a thread (Zstandard releases the GIL) meanwhile.
     packed_codes = in_background(lambda: uow.draws.pack_codes(eligible, pool_lines), "dualdraw-stored-codes")
     pool_digest = inspector_pool_digest(m.badge_number for m in prepared.pool)
     plan = object_plan(prepared.plan, prepared.pool, raises)

@@ -5,8 +5,8 @@ Portable types only, so one Alembic migration serves SQLite and PostgreSQL:
 - ratios are exact: a numerator and a positive denominator (``Fraction`` in lowest terms), never a float;
 - ordered string tuples with no query needs (business lines, industries, evidence) are JSON text;
 - timestamps are ``UtcDateTime``: timezone-aware in Python, stored in UTC on both backends;
-- a draw's eligible credit codes and inspector pool are zlib-compressed blobs (``draw_eligible``), so a draw
-  over a million objects is one row, not a million.
+- a draw's eligible credit codes and inspector pool are compressed blobs (``draw_eligible``, ``codes``), so
+  a draw over a million objects is one row, not a million.
 
 Constraint names follow ``declarative.NAMING_CONVENTION`` so migrations can refer to them on both backends.
 """
@@ -288,14 +288,15 @@ class DrawRow(Base):
 class DrawEligibleRow(Base):
     """The eligible credit codes and the inspector pool of one draw.
 
-    Each blob is ``zlib.compress("\\n".join(codes).encode("utf-8"))`` in the order the draw stored them.
+    Each blob is ``codes.pack_codes(codes)`` in the order the draw stored them (Zstandard; zlib for draws
+    stored before revision ``packed_lists``).
     """
 
     __tablename__ = "draw_eligible"
 
     draw_id: Mapped[str] = mapped_column(ForeignKey("draws.id"), primary_key=True)
-    eligible_codes_zlib: Mapped[bytes]
-    inspector_pool_zlib: Mapped[bytes]
+    eligible_codes_packed: Mapped[bytes]
+    inspector_pool_packed: Mapped[bytes]
 
 
 class ExclusionRow(Base):
@@ -633,13 +634,13 @@ class DirectoryFilingRow(Base):
 
 
 class DirectoryFilingRecordsRow(Base):
-    """The record hashes of a filing's snapshot: ``kind\tkey\thash`` lines sorted, one zlib blob
+    """The record hashes of a filing's snapshot: ``kind\tkey\thash`` lines sorted, one packed blob
     (``codes.pack_codes``), so a 100k-object filing is one row."""
 
     __tablename__ = "directory_filing_records"
 
     filing_id: Mapped[str] = mapped_column(ForeignKey("directory_filings.id"), primary_key=True)
-    records_zlib: Mapped[bytes]
+    records_packed: Mapped[bytes]
 
 
 # --- rule sets; the audit log's head and checkpoints --------------------------------------------------------
@@ -685,18 +686,18 @@ class AuditCheckpointRow(Base):
 
 
 class DrawCommitmentRow(Base):
-    """The salt key and the eligible entries (``code\tstratum\trisk_class`` lines, zlib) behind the
+    """The salt key and the eligible entries (``code\tstratum\trisk_class`` lines, packed) behind the
     eligible-set Merkle root of a draw's manifest."""
 
     __tablename__ = "draw_commitments"
 
     draw_id: Mapped[str] = mapped_column(ForeignKey("draws.id"), primary_key=True)
     salt_key: Mapped[str]
-    entries_zlib: Mapped[bytes]
-    plan_zlib: Mapped[bytes | None]
-    """``dualdraw-draw/4``: the plan rows (``PlanRow.stored`` lines, zlib); NULL for older draws."""
-    raised_zlib: Mapped[bytes | None]
-    """``dualdraw-draw/4``: the raised rows (``code\tfrom\tto`` lines, zlib); NULL for older draws."""
+    entries_packed: Mapped[bytes]
+    plan_packed: Mapped[bytes | None]
+    """``dualdraw-draw/4``: the plan rows (``PlanRow.stored`` lines, packed); NULL for older draws."""
+    raised_packed: Mapped[bytes | None]
+    """``dualdraw-draw/4``: the raised rows (``code\tfrom\tto`` lines, packed); NULL for older draws."""
 
 
 class DrawEntropyInputRow(Base):

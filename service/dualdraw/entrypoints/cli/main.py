@@ -207,6 +207,7 @@ def _run_local(args: argparse.Namespace) -> int:
             return _load_demo(settings, args, only_if_empty=not args.force)
         if args.migrate:
             migrate(settings.database_url)
+        _require_schema(settings.database_url)
         if args.demo_if_empty:
             _load_demo(settings, args, only_if_empty=True)
         from dualdraw.entrypoints.grpc.server import serve
@@ -216,6 +217,20 @@ def _run_local(args: argparse.Namespace) -> int:
         print(f"dualdraw {args.command}: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _require_schema(url: str) -> None:
+    """Raises ``ValueError`` unless the database is at the revision this build's migrations end at: a
+    server on another schema would fail at the first read or write of a changed table (a draw refused at
+    its store after its whole load), not at its start."""
+    from dualdraw.adapters.store.database import current_revision, head_revision
+
+    revision, head = current_revision(url), head_revision()
+    if revision != head:
+        raise ValueError(
+            f"the database is at schema revision {revision or '(none: never migrated)'}, this dualdraw's is "
+            f"{head}: run `dualdraw db upgrade` first, or serve with --migrate"
+        )
 
 
 def _mint_token(settings: Settings, args: argparse.Namespace) -> int:

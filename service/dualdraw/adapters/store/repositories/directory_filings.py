@@ -95,7 +95,9 @@ class SqlDirectoryFilingRepository(SqlRepository):
             ),
         )
         blob = pack_codes([r.line() for r in records])
-        self._connection.execute(sa.insert(FILING_RECORDS), [{"filing_id": filing.id, "records_zlib": blob}])
+        self._connection.execute(
+            sa.insert(FILING_RECORDS), [{"filing_id": filing.id, "records_packed": blob}]
+        )
 
     def replace(self, filing: DirectoryFiling) -> None:
         """Stores a state change of a stored filing."""
@@ -156,7 +158,7 @@ class SqlDirectoryFilingRepository(SqlRepository):
     def records(self, id: str) -> builtins.list[RecordHash]:
         """The record hashes of filing ``id``, sorted by kind and key (empty for an unknown filing)."""
         blob = self._connection.execute(
-            sa.select(FILING_RECORDS.c.records_zlib).where(FILING_RECORDS.c.filing_id == id)
+            sa.select(FILING_RECORDS.c.records_packed).where(FILING_RECORDS.c.filing_id == id)
         ).scalar_one_or_none()
         return [] if blob is None else [RecordHash.from_line(line) for line in unpack_codes(blob)]
 

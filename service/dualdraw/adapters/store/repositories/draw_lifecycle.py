@@ -106,10 +106,10 @@ class SqlDrawLifecycleRepository(SqlRepository):
         )
 
     def add_commitments(self, draw_id: str, salt_key: str, packed: PackedCommitments) -> None:
-        values: dict[str, Any] = {"draw_id": draw_id, "salt_key": salt_key, "entries_zlib": packed.entries}
+        values: dict[str, Any] = {"draw_id": draw_id, "salt_key": salt_key, "entries_packed": packed.entries}
         if packed.plan is not None:
-            values["plan_zlib"] = packed.plan
-            values["raised_zlib"] = packed.raised
+            values["plan_packed"] = packed.plan
+            values["raised_packed"] = packed.raised
         self._connection.execute(sa.insert(DRAW_COMMITMENTS).values(values))
 
     def object_plan(self, draw_id: str) -> ObjectPlan | None:
@@ -121,14 +121,14 @@ class SqlDrawLifecycleRepository(SqlRepository):
 
     def object_plan_rows(self, draw_id: str) -> tuple[Iterator[PlanRow], list[RaisedRow]] | None:
         row = self._connection.execute(
-            sa.select(DRAW_COMMITMENTS.c.plan_zlib, DRAW_COMMITMENTS.c.raised_zlib).where(
+            sa.select(DRAW_COMMITMENTS.c.plan_packed, DRAW_COMMITMENTS.c.raised_packed).where(
                 DRAW_COMMITMENTS.c.draw_id == draw_id
             )
         ).first()
-        if row is None or row.plan_zlib is None:
+        if row is None or row.plan_packed is None:
             return None
-        raised = [RaisedRow(*line.split("\t")) for line in unpack_codes(row.raised_zlib or pack_codes([]))]
-        return rows_from_stored(iter_codes(row.plan_zlib)), raised
+        raised = [RaisedRow(*line.split("\t")) for line in unpack_codes(row.raised_packed or pack_codes([]))]
+        return rows_from_stored(iter_codes(row.plan_packed)), raised
 
     def commitments(self, draw_id: str) -> tuple[str, list[EligibleEntry]] | None:
         row = self._connection.execute(
@@ -136,7 +136,7 @@ class SqlDrawLifecycleRepository(SqlRepository):
         ).first()
         if row is None:
             return None
-        return row.salt_key, [EligibleEntry.from_line(line) for line in unpack_codes(row.entries_zlib)]
+        return row.salt_key, [EligibleEntry.from_line(line) for line in unpack_codes(row.entries_packed)]
 
     def commitment_entries(self, draw_id: str) -> tuple[str, Iterator[EligibleEntry]] | None:
         """``commitments`` with the entries inflated as they are consumed (stored order), not all at once."""
@@ -145,7 +145,7 @@ class SqlDrawLifecycleRepository(SqlRepository):
         ).first()
         if row is None:
             return None
-        return row.salt_key, map(EligibleEntry.from_line, iter_codes(row.entries_zlib))
+        return row.salt_key, map(EligibleEntry.from_line, iter_codes(row.entries_packed))
 
     def add_entropy_inputs(self, draw_id: str, inputs: Sequence[EntropyInput]) -> None:
         """Raises ``AlreadyExists`` (``COMMITMENT_REUSED``) when a commitment was used by any draw before."""

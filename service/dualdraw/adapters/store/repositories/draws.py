@@ -121,7 +121,13 @@ class SqlDrawRepository(SqlRepository):
         bulk.insert(
             connection,
             DRAW_ELIGIBLE,
-            [{"draw_id": draw.id, "eligible_codes_zlib": codes.eligible, "inspector_pool_zlib": codes.pool}],
+            [
+                {
+                    "draw_id": draw.id,
+                    "eligible_codes_packed": codes.eligible,
+                    "inspector_pool_packed": codes.pool,
+                }
+            ],
         )
         exclusions = record.exclusions
         bulk.insert_tuples(
@@ -156,8 +162,8 @@ class SqlDrawRepository(SqlRepository):
         )
         return DrawRecord(
             draw=draw,
-            eligible_codes=unpack_codes(blobs.eligible_codes_zlib),
-            inspector_pool=unpack_codes(blobs.inspector_pool_zlib),
+            eligible_codes=unpack_codes(blobs.eligible_codes_packed),
+            inspector_pool=unpack_codes(blobs.inspector_pool_packed),
             exclusions=[to_exclusion(r) for r in exclusions],
             assignments=self._assignments(id, None, None),
         )
@@ -165,7 +171,7 @@ class SqlDrawRepository(SqlRepository):
     def inspector_pool(self, id: str) -> builtins.list[str]:
         """The frozen pool lines of draw ``id`` (empty when there is no such draw)."""
         blob = self._connection.execute(
-            sa.select(DRAW_ELIGIBLE.c.inspector_pool_zlib).where(DRAW_ELIGIBLE.c.draw_id == id)
+            sa.select(DRAW_ELIGIBLE.c.inspector_pool_packed).where(DRAW_ELIGIBLE.c.draw_id == id)
         ).scalar()
         return [] if blob is None else unpack_codes(blob)
 
