@@ -1192,3 +1192,79 @@ def test_a_sqlite_database_locked_past_the_busy_timeout_is_unavailable(tmp_path:
 
 def test_ping_answers_on_a_live_database(store: Store) -> None:
     store.ping()
+
+
+def test_point_reads_answer_as_reads_do_and_survive_a_dropped_connection(store: Store) -> None:
+    """``point_read`` reads what a read unit of work reads. On PostgreSQL its connections are not pinged
+    before use: when the database drops one (a restart, an administrator), the read fails on it, and runs
+    once more on a fresh connection, unnoticed by the caller."""
+    with store.unit_of_work() as uow:
+        uow.directory.upsert_departments(DEPARTMENTS)
+        uow.directory.upsert_objects([obj(1)])
+        uow.commit()
+
+    def read(uow: Any) -> InspectionObject | None:
+        return uow.directory.get_object(code(1))  # type: ignore[no-any-return]  # the port's answer
+
+    assert store.point_read(read) == obj(1)
+    assert store.point_read(lambda uow: uow.directory.get_object(code(2))) is None
+    if store.engine.dialect.name != "postgresql":
+        assert store.point_reader is store.reader
+        return
+    assert store.point_reader is not store.reader
+
+    def backend(uow: Any) -> int:
+        return int(uow.directory._connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+
+    pid = store.point_read(backend)
+    with store.engine.connect() as other:  # another connection ends the pooled one
+        assert other.exec_driver_sql(f"SELECT pg_terminate_backend({pid})").scalar_one() is True
+    attempts: list[int] = []
+
+    def counted(uow: Any) -> InspectionObject | None:
+        attempts.append(1)
+        return read(uow)
+
+    assert store.point_read(counted) == obj(1)
+    assert len(attempts) == 2  # the first attempt met the dropped connection
+
+    def failing(invalidated: bool) -> Any:
+        def read(uow: Any) -> None:
+            attempts.append(1)
+            raise sa.exc.OperationalError(
+                "SELECT", None, Exception("gone"), connection_invalidated=invalidated
+            )
+
+        return read
+
+    for invalidated, tries in ((False, 1), (True, 2)):  # only a dropped connection is retried, once
+        attempts.clear()
+        with pytest.raises(Unavailable):
+            store.point_read(failing(invalidated))
+        assert len(attempts) == tries
+
+
+def test_the_object_lookup_reads_what_the_directory_reads_and_survives_a_dropped_connection(
+    store: Store,
+) -> None:
+    """``GetObject``'s read on a pooled driver connection (PostgreSQL) answers as ``get_object``; when the
+    database drops its connection it reads again on a fresh one."""
+    lookup = store.object_lookup
+    if store.engine.dialect.name != "postgresql":
+        assert lookup is None
+        return
+    assert lookup is not None
+    with store.unit_of_work() as uow:
+        uow.directory.upsert_departments(DEPARTMENTS)
+        uow.directory.upsert_objects([obj(1), obj(2, business_lines=(), office="")])
+        uow.commit()
+    with store.read_unit_of_work() as uow:
+        assert [lookup(code(n)) for n in (1, 2, 3)] == [uow.directory.get_object(code(n)) for n in (1, 2, 3)]
+    assert lookup(code(3)) is None
+    with store.engine.connect() as other:  # ends every other connection to the database, the lookup's too
+        ended = other.exec_driver_sql(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        assert ended.scalar_one() >= 1
+    assert lookup(code(1)) == obj(1)

@@ -542,6 +542,20 @@ class UnitOfWork(Protocol):
         ...
 
 
+class ObjectLookup(Protocol):
+    """The object with a credit code, read alone (``GetObject``); ``None`` when there is none. Raises
+    ``Unavailable`` when the database cannot answer."""
+
+    def __call__(self, credit_code: str) -> InspectionObject | None: ...
+
+
+class PointRead(Protocol):
+    """Runs a read of a few rows by key, which must not write, in a unit of work of its own
+    (``Store.point_read``)."""
+
+    def __call__(self, read: Callable[[UnitOfWork], T]) -> T: ...
+
+
 # --- results and publication -------------------------------------------------------------------------------
 
 

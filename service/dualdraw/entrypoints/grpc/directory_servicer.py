@@ -23,7 +23,7 @@ from dualdraw.entrypoints.grpc.servicers import (
 )
 from dualdraw.runtime import collection_pause, heap
 from dualdraw.service_layer import directory
-from dualdraw.service_layer.directory import DirectoryBatch
+from dualdraw.service_layer.directory import DirectoryBatch, require
 from dualdraw.v1 import directory_pb2, directory_pb2_grpc
 
 MAX_IMPORT_RECORDS = 2_000_000
@@ -156,6 +156,9 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         self, request: directory_pb2.GetObjectRequest, context: grpc.ServicerContext
     ) -> directory_pb2.InspectionObject:
         code = require_canonical(names.OBJECTS.parse(request.name), "name")
+        lookup = self._s.object_lookup
+        if lookup is not None:
+            return directory_convert.object_to_pb(require(lookup(code), "object", code))
         return directory_convert.object_to_pb(
             fetch_one(self._s, lambda u: u.directory.get_object(code), "object", code)
         )

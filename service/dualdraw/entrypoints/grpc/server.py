@@ -364,6 +364,8 @@ def create_server(
         engine=engine,
         rule_book=rule_book,
         read_unit_of_work=store.read_unit_of_work,
+        point_read=store.point_read,
+        object_lookup=store.object_lookup,
         calendar=load_calendar(settings.holiday_calendar),
         audit_trusted_keys=trusted,
         general_ratio_cap=parse_ratio(settings.general_ratio_cap),

@@ -27,7 +27,7 @@ from dualdraw.service_layer.context import Caller
 from dualdraw.service_layer.directory import require
 from dualdraw.service_layer.draw_runner import DrawRunner, InProcessDraws, draw_at_once
 from dualdraw.service_layer.entropy_policy import EntropyPolicy
-from dualdraw.service_layer.ports import EvidenceStore, Page, UnitOfWork
+from dualdraw.service_layer.ports import EvidenceStore, ObjectLookup, Page, PointRead, UnitOfWork
 from dualdraw.service_layer.rule_book import RuleBook
 from dualdraw.v1 import (
     audit_pb2,
@@ -58,6 +58,11 @@ class Services:
 
     def reader(self) -> UnitOfWork:
         return (self.read_unit_of_work or self.unit_of_work)()
+
+    point_read: PointRead | None = None
+    """Runs reads of a few rows by key (``fetch_one``): ``Store.point_read``; ``None``: in ``reader()``."""
+    object_lookup: ObjectLookup | None = None
+    """Reads ``GetObject``'s object: ``Store.object_lookup``; ``None``: through ``fetch_one``."""
 
     draw_runner: DrawRunner | None = None
     """Runs ``Draw``, ``CommitDraw`` and builds bundles (``dualdraw.adapters.draw_process``); ``None``:
@@ -102,6 +107,9 @@ def caller_of(context: grpc.ServicerContext, request_id: str = "") -> Caller:
 
 
 def fetch_one(services: Services, fetch: Callable[[UnitOfWork], T | None], resource: str, key: str) -> T:
+    """``fetch``'s record (a read of a few rows by key), or ``NotFound`` for ``resource`` ``key``."""
+    if services.point_read is not None:
+        return require(services.point_read(fetch), resource, key)
     with services.reader() as uow:
         return require(fetch(uow), resource, key)
 
