@@ -1,14 +1,16 @@
-"""``ImportDirectory`` through gRPC for two source trees side by side: ``python -m bench.import_compare
+"""``ImportDirectory`` through gRPC for source trees side by side: ``python -m bench.import_compare
 --trees /work/main,. --size 1000000 --rounds 3`` (PostgreSQL by default).
 
 The directory is generated once (``bench.generate``), chunked by the client library and serialized once
-(kept in ``--cache``), so the client's share of each run is sending bytes, not building messages. Each
+(kept in ``--cache``), so the client's share of each run is sending bytes, not building messages; with
+``--client-chunking`` the client library chunks the records during each call instead, on the same cores as
+the server, as ``make bench`` imports (the records are converted to messages beforehand). Each
 round imports it once per tree, in alternating order (the first tree first in odd rounds), each into a
 fresh database (dropped afterwards) through a ``dualdraw serve`` subprocess started from that tree
 (authentication off). Per run: wall seconds, the seconds until the last chunk was handed over
 (``stream_s``; the rest is the use case after the stream), objects per second, the server's CPU seconds
-and its peak resident memory (``VmHWM``), and the load average; the medians per tree and the ratio of the
-medians at the end.
+and its peak resident memory (``VmHWM``), and the load average; the medians per tree and, for each tree after
+the first, the first tree's median divided by its own at the end.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +43,19 @@ def serialized_chunks(size: int, cache: Path) -> list[bytes]:
     if path.exists():
         chunks: list[bytes] = pickle.loads(path.read_bytes())
         return chunks
-    from dualdraw.entrypoints.grpc import directory_convert as dc
     from dualdraw_client import chunk_records
+
+    messages = list(chunk_records(directory_records(size)))
+    messages[-1].last_chunk = True
+    chunks = [m.SerializeToString() for m in messages]
+    cache.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps(chunks))
+    return chunks
+
+
+def directory_records(size: int) -> list[Any]:
+    """The records of the generated directory of ``size`` objects, as the client library's messages."""
+    from dualdraw.entrypoints.grpc import directory_convert as dc
 
     d = directory(size, max(100, size // 200))
     records: list[Any] = [dc.department_to_pb(x) for x in d.departments]
@@ -52,12 +65,21 @@ def serialized_chunks(size: int, cache: Path) -> list[bytes]:
     records += [dc.campaign_to_pb(x) for x in d.campaigns]
     records += [dc.risk_assessment_to_pb(x) for x in d.risk_assessments]
     records += [dc.designation_to_pb(x) for x in d.statutory_designations]
-    messages = list(chunk_records(records))
-    messages[-1].last_chunk = True
-    chunks = [m.SerializeToString() for m in messages]
-    cache.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(pickle.dumps(chunks))
-    return chunks
+    return records
+
+
+def chunked_live(records: list[Any]) -> Iterator[bytes]:
+    """The chunks of ``records`` as the client library cuts them during a call, serialized, the last one
+    marked (what ``DualdrawClient.import_directory`` sends)."""
+    from dualdraw_client import chunk_records
+
+    chunks = chunk_records(records)
+    current = next(chunks)
+    for following in chunks:
+        yield current.SerializeToString()
+        current = following
+    current.last_chunk = True
+    yield current.SerializeToString()
 
 
 def _proc(pid: int) -> tuple[float, int]:
@@ -71,8 +93,11 @@ def _proc(pid: int) -> tuple[float, int]:
     return cpu, peak
 
 
-def run_once(tree: Path, base_url: str, chunks: list[bytes], size: int, tag: str) -> dict[str, Any]:
-    """One import of ``chunks`` into a fresh database through a server started from ``tree``."""
+def run_once(
+    tree: Path, base_url: str, chunks: Callable[[], Iterable[bytes]], size: int, tag: str
+) -> dict[str, Any]:
+    """One import of the chunks ``chunks()`` gives into a fresh database through a server started from
+    ``tree``."""
     url = fresh_database(base_url, f"compare_{tag}")
     port = _free_port()
     env = {
@@ -101,7 +126,7 @@ def run_once(tree: Path, base_url: str, chunks: list[bytes], size: int, tag: str
         sent: list[float] = []
 
         def sending() -> Iterator[bytes]:
-            yield from chunks
+            yield from chunks()
             sent.append(time.perf_counter())  # the server has taken all but the last chunks
 
         start = time.perf_counter()
@@ -140,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--trees", required=True, help="two comma-separated source trees (repo roots)")
+    parser.add_argument("--trees", required=True, help="comma-separated source trees (repo roots)")
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
@@ -148,9 +173,20 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
     )
     parser.add_argument("--cache", type=Path, default=Path("/tmp/dualdraw-bench"))
+    parser.add_argument(
+        "--client-chunking",
+        action="store_true",
+        help="the client library chunks the records during each call (as make bench imports)",
+    )
     args = parser.parse_args(argv)
     trees = [Path(t).resolve() for t in args.trees.split(",")]
-    chunks = serialized_chunks(args.size, args.cache)
+    chunks: Callable[[], Iterable[bytes]]
+    if args.client_chunking:
+        records = directory_records(args.size)
+        chunks = lambda: chunked_live(records)  # noqa: E731 -- the same shape as the cached chunks' below
+    else:
+        serialized = serialized_chunks(args.size, args.cache)
+        chunks = lambda: serialized  # noqa: E731
     runs: list[dict[str, Any]] = []
     for n in range(args.rounds):
         order = trees if n % 2 == 0 else trees[::-1]
@@ -164,8 +200,9 @@ def main(argv: list[str] | None = None) -> int:
         seconds = statistics.median(r["seconds"] for r in runs if r["tree"] == str(tree))
         medians[str(tree)] = {"median_s": seconds, "objects_per_s": round(args.size / seconds)}
     print(json.dumps({"medians": medians}), flush=True)
-    first, second = (medians[str(t)]["median_s"] for t in trees)
-    print(json.dumps({"speed_up": round(first / second, 2)}), flush=True)
+    if len(trees) > 1:
+        first, *others = (medians[str(t)]["median_s"] for t in trees)
+        print(json.dumps({"speed_up": [round(first / other, 2) for other in others]}), flush=True)
     return 0
 
 
