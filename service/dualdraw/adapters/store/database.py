@@ -17,6 +17,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, Engine, make_url
 
 from dualdraw.adapters.store.models import Base
+from dualdraw.domain.errors import Unavailable
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -80,6 +81,11 @@ def _configure_sqlite(engine: Engine, begin: SqliteBegin, busy_timeout_ms: int) 
     def _on_begin(connection: sa.Connection) -> None:
         if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
             connection.exec_driver_sql(begin_statement)
+
+
+def database_unavailable(detail: object) -> Unavailable:
+    """The domain error for a database that cannot serve now (``detail``: what the driver said)."""
+    return Unavailable(f"the database cannot serve now: {detail}", reason="DATABASE_UNAVAILABLE")
 
 
 def alembic_config(url: str | URL | None = None) -> Config:

@@ -16,8 +16,8 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from dualdraw.adapters.store.database import database_unavailable
 from dualdraw.adapters.store.rows import OBJECT_COLUMNS, OBJECTS, to_object
-from dualdraw.domain.errors import Unavailable
 from dualdraw.domain.model import InspectionObject
 
 _BY_CODE = sa.select(*OBJECT_COLUMNS).where(OBJECTS.c.credit_code == sa.bindparam("credit_code"))
@@ -39,7 +39,7 @@ class ObjectLookup:
             try:
                 pooled = self._engine.raw_connection()
             except (sa.exc.OperationalError, sa.exc.TimeoutError) as exc:  # no connection, or none free
-                raise _unavailable(exc) from exc
+                raise database_unavailable(exc) from exc
             connection = cast(psycopg.Connection[Any], pooled.driver_connection)
             try:
                 with connection.cursor() as cursor:
@@ -51,11 +51,7 @@ class ObjectLookup:
                 if dropped:
                     pooled.invalidate(exc)  # never handed out again
                 if attempt == 2 or not dropped:
-                    raise _unavailable(exc) from exc
+                    raise database_unavailable(exc) from exc
             finally:
                 pooled.close()  # back to the pool (a no-op after invalidate)
         raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _unavailable(exc: Exception) -> Unavailable:
-    return Unavailable(f"the database cannot serve now: {exc}", reason="DATABASE_UNAVAILABLE")

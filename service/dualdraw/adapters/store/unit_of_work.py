@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from dualdraw.adapters.store.database import create_engine
+from dualdraw.adapters.store.database import create_engine, database_unavailable
 from dualdraw.adapters.store.ledger import write_claim
 from dualdraw.adapters.store.object_lookup import ObjectLookup
 from dualdraw.adapters.store.repositories import (
@@ -87,7 +87,7 @@ def _unavailable(exc: BaseException) -> Unavailable | None:
     if not _is_transient(exc):
         return None
     detail = getattr(exc, "orig", None) or exc
-    return Unavailable(f"the database cannot serve now: {detail}", reason="DATABASE_UNAVAILABLE")
+    return database_unavailable(detail)
 
 
 class SqlUnitOfWork:
@@ -359,7 +359,7 @@ class Store:
             finally:
                 connection.close()
         except (sa.exc.SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error) as exc:
-            raise Unavailable(f"the database cannot serve now: {exc}", reason="DATABASE_UNAVAILABLE") from exc
+            raise database_unavailable(exc) from exc
 
     def dispose(self) -> None:
         """Closes every pooled connection."""
