@@ -31,6 +31,7 @@ import grpc
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from bench.directory_messages import directory_messages
 from bench.generate import directory
 from bench.run import _free_port, fresh_database
 
@@ -55,17 +56,7 @@ def serialized_chunks(size: int, cache: Path) -> list[bytes]:
 
 def directory_records(size: int) -> list[Any]:
     """The records of the generated directory of ``size`` objects, as the client library's messages."""
-    from dualdraw.entrypoints.grpc import directory_convert as dc
-
-    d = directory(size, max(100, size // 200))
-    records: list[Any] = [dc.department_to_pb(x) for x in d.departments]
-    records += [dc.object_to_pb(x) for x in d.objects]
-    records += [dc.inspector_to_pb(x) for x in d.inspectors]
-    records += [dc.complaint_to_pb(x) for x in d.complaints]
-    records += [dc.campaign_to_pb(x) for x in d.campaigns]
-    records += [dc.risk_assessment_to_pb(x) for x in d.risk_assessments]
-    records += [dc.designation_to_pb(x) for x in d.statutory_designations]
-    return records
+    return directory_messages(directory(size, max(100, size // 200)))
 
 
 def chunked_live(records: list[Any]) -> Iterator[bytes]:

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from operator import attrgetter
 from typing import Any
 
+from bench.directory_messages import directory_messages
 from bench.generate import PROVINCE, Directory
 from dualdraw.adapters.store import Store
 from dualdraw.domain.credit_code import all_valid
@@ -46,13 +47,7 @@ def _timed(seconds: dict[str, float], stage: str, fn: Callable[[], Any]) -> Any:
 def import_stages(url: str, d: Directory) -> dict[str, float]:
     """Seconds per stage of importing ``d`` into the empty migrated database at ``url``, which holds ``d``
     afterwards (``use_case``: the whole import in-process, committed)."""
-    records: list[Any] = [directory_convert.department_to_pb(x) for x in d.departments]
-    records += [directory_convert.object_to_pb(x) for x in d.objects]
-    records += [directory_convert.inspector_to_pb(x) for x in d.inspectors]
-    records += [directory_convert.complaint_to_pb(x) for x in d.complaints]
-    records += [directory_convert.campaign_to_pb(x) for x in d.campaigns]
-    records += [directory_convert.risk_assessment_to_pb(x) for x in d.risk_assessments]
-    records += [directory_convert.designation_to_pb(x) for x in d.statutory_designations]
+    records = directory_messages(d)
     s: dict[str, float] = {}
     wire = _timed(s, "client_chunking", lambda: [c.SerializeToString() for c in chunk_records(records)])
     v = Violations()

@@ -54,6 +54,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from bench.cpu import postgres_cpu_s, tree_cpu_s
+from bench.directory_messages import directory_messages
 from bench.generate import AS_OF, ITEM, PROVINCE, Directory, directory
 from bench.import_stages import import_stages
 from bench.python_floor import python_floor
@@ -441,7 +442,7 @@ class ProcessTreeMemory(threading.Thread):
 
 def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
     """Import and draw through the real gRPC API against a server subprocess."""
-    from dualdraw.entrypoints.grpc import convert, directory_convert
+    from dualdraw.entrypoints.grpc import convert
     from dualdraw.v1 import directory_pb2, items_pb2, tasks_pb2
     from dualdraw_client import DualdrawClient, chunk_records
 
@@ -482,13 +483,7 @@ def api(base_url: str, size: int, inspectors: int) -> dict[str, Any]:
                     break
                 except Exception:
                     time.sleep(0.1)
-            records: list[Any] = [directory_convert.department_to_pb(x) for x in d.departments]
-            records += [directory_convert.object_to_pb(x) for x in d.objects]
-            records += [directory_convert.inspector_to_pb(x) for x in d.inspectors]
-            records += [directory_convert.complaint_to_pb(x) for x in d.complaints]
-            records += [directory_convert.campaign_to_pb(x) for x in d.campaigns]
-            records += [directory_convert.risk_assessment_to_pb(x) for x in d.risk_assessments]
-            records += [directory_convert.designation_to_pb(x) for x in d.statutory_designations]
+            records = directory_messages(d)
             memory.phase = "import"
             # The generated directory and its messages (millions of objects) are this process's fixtures: the
             # client's collector leaves them alone during the call, as a client holding only what it sends
