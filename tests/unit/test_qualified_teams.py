@@ -372,9 +372,17 @@ _TEXT = st.text(alphabet=st.sampled_from('ab-1"\\\n文'), max_size=4)
     )
 )
 def test_a_bare_pool_line_is_the_canonical_json_of_its_fields(member: QualifiedPoolMember) -> None:
-    """Written directly for plain texts, by the encoder otherwise: the same bytes either way."""
+    """Written directly, each text quoted on its own: the bytes of the canonical JSON of its fields."""
     assert member.bare_line() == canonical_json(member._fields()).decode("utf-8")
     assert QualifiedPoolMember.from_bare_line(member.bare_line()) == member
+
+
+def test_a_bare_pool_line_refuses_a_lone_surrogate_as_canonical_json_does() -> None:
+    member = QualifiedPoolMember("HB-1", "130000-SJ", "处室\ud800")
+    with pytest.raises(ValueError, match="lone surrogate"):
+        canonical_json(member._fields())
+    with pytest.raises(ValueError, match="lone surrogate"):
+        member.bare_line()
 
 
 def test_planned_objects_from_columns_are_those_of_the_rows() -> None:

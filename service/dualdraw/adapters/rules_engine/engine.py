@@ -384,20 +384,26 @@ class _OwnFacts:
         first_free = int(signature.max(initial=-1)) + 1
         extended: defaultdict[object, int] = defaultdict(itertools.count(first_free).__next__)
         campaign_refs = self._campaign_refs
-        for at in own:
-            facts_of = self._by_code[codes[at]]
-            if len(facts_of) == 1:  # most objects with any have one: no pairing order to find
-                numbers: tuple[int, ...] = (self._fact_number(facts_of[0]),)
+        by_code, fact_number = self._by_code, self._fact_number
+        places = list(own)
+        signed: list[int] = []  # the new signature of each object of ``places`` not apart, in order
+        for at, base in zip(places, signature[places].tolist(), strict=True):  # one read, not one per object
+            facts_of = by_code[codes[at]]
+            if len(facts_of) == 1:  # most objects with any have one: no pairing order, no repeated ref
+                numbers: tuple[int, ...] = (fact_number(facts_of[0]),)
                 refs: tuple[str, ...] = (str(facts_of[0]["ref"]),)
+                alone = refs[0] in campaign_refs
             else:
-                paired = sorted((self._fact_number(f), str(f["ref"])) for f in facts_of)
+                paired = sorted((fact_number(f), str(f["ref"])) for f in facts_of)
                 numbers = tuple(number for number, _ in paired)
                 refs = tuple(ref for _, ref in paired)
-            if len(set(refs)) != len(refs) or not campaign_refs.isdisjoint(refs):
+                alone = len(set(refs)) != len(refs) or not campaign_refs.isdisjoint(refs)
+            if alone:
                 apart[at] = True
                 continue
-            signature[at] = extended[(int(signature[at]), numbers)]
+            signed.append(extended[(base, numbers)])
             refs_at[at] = refs
+        signature[list(refs_at)] = signed  # positions in the order they were signed
         return apart, refs_at
 
 
@@ -468,32 +474,44 @@ class Twins:
         if not self._of:
             return matches
         expanded = list(matches)
+        codes, twin_refs = self._codes, self._refs
         for rule_id, credit_code, refs in matches:
             found = self._of.get(credit_code)
             if found is None:
                 continue
             own = self._refs.get(self._position.get(credit_code, -1)) if refs else None
             if own is None:
-                expanded.extend((rule_id, self._codes[at], refs) for at in found.tolist())
+                expanded.extend((rule_id, codes[at], refs) for at in found.tolist())
+                continue
+            if len(own) == 1 and refs == own:  # the usual match: its one ref is the object's one fact
+                expanded.extend(
+                    zip(
+                        itertools.repeat(rule_id),
+                        map(codes.__getitem__, at_twins := found.tolist()),
+                        map(twin_refs.__getitem__, at_twins),
+                    )
+                )
                 continue
             for at in found.tolist():
-                paired = dict(zip(own, self._refs[at], strict=True))
-                expanded.append((rule_id, self._codes[at], tuple(paired.get(ref, ref) for ref in refs)))
+                paired = dict(zip(own, twin_refs[at], strict=True))
+                expanded.append((rule_id, codes[at], tuple(paired.get(ref, ref) for ref in refs)))
         return expanded
 
 
 def _exclusions(rule_set: RuleSet, matches: Iterable[Match]) -> list[Exclusion]:
     """One exclusion per (credit code, rule id), evidence merged over all its matches, sorted."""
-    evidence: dict[tuple[str, str], set[str]] = {}
+    first: dict[tuple[str, str], tuple[str, ...]] = {}
+    merged: dict[tuple[str, str], set[str]] = {}  # only the keys matched more than once
     for rule_id, credit_code, refs in matches:
         key = (credit_code, rule_id)
-        known = evidence.get(key)
-        if known is None:
-            evidence[key] = set(refs)
-        else:
-            known.update(refs)
+        known = first.setdefault(key, refs)
+        if known is not refs:
+            merged.setdefault(key, set(known)).update(refs)
     meta = {r.id: (r.category, r.reason, r.legal_basis.citation) for r in rule_set.rules}
-    return [
-        Exclusion(credit_code, rule_id, *meta[rule_id], evidence=tuple(sorted(refs)))
-        for (credit_code, rule_id), refs in sorted(evidence.items())
-    ]
+    exclusions: list[Exclusion] = []
+    for key in sorted(first):
+        credit_code, rule_id = key
+        refs = first[key]
+        evidence = tuple(sorted(merged.get(key) or set(refs))) if len(refs) > 1 or key in merged else refs
+        exclusions.append(Exclusion(credit_code, rule_id, *meta[rule_id], evidence=evidence))
+    return exclusions

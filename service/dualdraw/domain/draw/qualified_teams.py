@@ -20,8 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from dualdraw.domain.canonical_json import canonical_json
-from dualdraw.domain.draw.commitments import all_plain
+from dualdraw.domain.canonical_json import canonical_json, json_string
 from dualdraw.domain.draw.object_plan import ObjectPlan, PlanRow, PlanRows, plan_places
 from dualdraw.domain.draw.policy_teams import PlannedObject, Shortage, department_seed, policy_team_key
 from dualdraw.domain.draw.ranked_teams import Rankings, ranked_team
@@ -74,24 +73,19 @@ class QualifiedPoolMember:
 
     def bare_line(self) -> str:
         """The ``dualdraw-draw/4`` pool line: without ``conflicts`` and ``recent`` (they are in the plan).
-        Written directly when every text is plain ASCII (canonical JSON writes it unchanged), else by
-        ``canonical_json``: the same bytes."""
+        Written directly, each text quoted as canonical JSON quotes it (offices and departments are
+        mostly Chinese): the bytes of ``canonical_json`` of the fields, whose names sort in this order."""
         c = self.certificate
-        texts = [self.badge_number, self.department_id, self.office]
-        if c is not None:
-            texts += [c.speciality] if c.expires_on is None else [c.speciality, c.expires_on]
-        if not all_plain(texts):
-            return canonical_json(self._fields()).decode("utf-8")
         certificate = (
             "null"
             if c is None
             else '{"expires_on":'
-            + ("null" if c.expires_on is None else f'"{c.expires_on}"')
-            + f',"speciality":"{c.speciality}"}}'
+            + ("null" if c.expires_on is None else json_string(c.expires_on))
+            + f',"speciality":{json_string(c.speciality)}}}'
         )
         return (
-            f'{{"badge_number":"{self.badge_number}","certificate":{certificate},'
-            f'"department_id":"{self.department_id}","office":"{self.office}"}}'
+            f'{{"badge_number":{json_string(self.badge_number)},"certificate":{certificate},'
+            f'"department_id":{json_string(self.department_id)},"office":{json_string(self.office)}}}'
         )
 
     @staticmethod
