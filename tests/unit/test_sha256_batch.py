@@ -52,6 +52,36 @@ def test_a_batch_split_between_threads_hashes_every_code_once_in_order(count: in
     assert sha256_batch.prefixed_digests(prefix, codes) == expected
 
 
+@pytest.mark.parametrize("count", [65_535, 131_072, 131_075, 262_147])
+def test_framed_leaves_split_between_threads_keep_each_leaf_in_its_place(count: int) -> None:
+    """From 65,536 codes on, the leaves are hashed by several threads (one per core): every range boundary
+    must leave each leaf in its code's place, with its own frame."""
+    codes = [f"91{n:016d}" for n in range(count)]
+    frame_of = array("B", (n % 3 for n in range(count)))
+    middles, ends = [b'","m":"a', b'","m":"bb', b""], [b'"}', b"", b"!"]
+    prefix, head = os.urandom(38), b'\x00{"code":"'
+    expected = b"".join(
+        hashlib.sha256(
+            head
+            + code.encode("ascii")
+            + middles[f]
+            + hashlib.sha256(prefix + code.encode("ascii")).hexdigest().encode("ascii")
+            + ends[f]
+        ).digest()
+        for code, f in zip(codes, frame_of, strict=True)
+    )
+    assert sha256_batch.framed_leaves(prefix, codes, frame_of, middles, ends, head) == expected
+
+
+@pytest.mark.parametrize("count", [131_071, 131_072, 131_073, 200_003])
+def test_a_large_tree_hashed_as_two_subtrees_has_the_recursive_root(count: int) -> None:
+    """From 131,072 leaves on (two cores), RFC 6962's two subtrees are hashed by two threads."""
+    leaves = [hashlib.sha256(n.to_bytes(4, "big")).digest() for n in range(count)]
+    packed = bytearray(b"".join(leaves))
+    assert sha256_batch.merkle_root(packed) == mth(leaves)
+    assert packed == b"".join(leaves)
+
+
 @pytest.mark.parametrize("count", [*range(0, 18), 31, 32, 33, 100, 1025])
 def test_merkle_root_is_the_recursive_root(count: int) -> None:
     leaves = [hashlib.sha256(os.urandom(8)).digest() for _ in range(count)]

@@ -23,11 +23,77 @@
 
 static const char HEX[] = "0123456789abcdef";
 
+/* A batch of this many messages or more is split between threads, one per core (at most MAX_THREADS): a
+ * draw's tickets and the commitments it waits for are hashed while its other core is often idle. */
+#define PER_THREAD 65536
+#define MAX_THREADS 4
+
+/* How many threads hash a batch of n messages: one per PER_THREAD messages, at most one per core. */
+static Py_ssize_t threads_for(Py_ssize_t n) {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    Py_ssize_t threads = n / PER_THREAD;
+    if (threads > cores) threads = cores;
+    if (threads > MAX_THREADS) threads = MAX_THREADS;
+    if (threads < 1) threads = 1;
+    return threads;
+}
+
+/* Runs `work` over `threads` ranges, items of `size` bytes from `ranges` (range 0 on this thread; a thread
+ * that cannot start leaves its range to this one too). */
+static void split_between_threads(void *(*work)(void *), void *ranges, size_t size, Py_ssize_t threads) {
+    pthread_t started[MAX_THREADS];
+    int running[MAX_THREADS] = {0};
+    for (Py_ssize_t t = 1; t < threads; t++) {
+        running[t] = pthread_create(&started[t], NULL, work, (char *)ranges + size * (size_t)t) == 0;
+    }
+    for (Py_ssize_t t = 0; t < threads; t++) {
+        if (!running[t]) work((char *)ranges + size * (size_t)t);
+    }
+    for (Py_ssize_t t = 1; t < threads; t++) {
+        if (running[t]) pthread_join(started[t], NULL);
+    }
+}
+
 PyDoc_STRVAR(framed_leaves_doc,
              "framed_leaves(salt_prefix, codes, frame_of, middles, ends, head) -> bytes\n\n"
              "For each code i (ASCII str) with f = frame_of[i]: salt = lower-case hex of SHA256(salt_prefix + "
              "code), and the leaf hash SHA256(head + code + middles[f] + salt + ends[f]); the 32-byte hashes "
-             "laid end to end, in the codes' order.");
+             "laid end to end, in the codes' order. A large batch is hashed by several threads, one per core.");
+
+/* Leaves of codes [from, to) of one batch; run by one thread of `framed_leaves`. */
+typedef struct {
+    const SHA256_CTX *base;
+    const Piece *codes, *middles, *ends;
+    const Py_buffer *frames, *head;
+    Py_ssize_t from, to;
+    unsigned char *leaves;
+} LeafRange;
+
+static void *leaf_range(void *arg) {
+    const LeafRange *range = arg;
+    SHA256_CTX ctx;
+    unsigned char salt[32];
+    char salt_hex[64];
+    for (Py_ssize_t i = range->from; i < range->to; i++) {
+        const Piece code = range->codes[i];
+        Py_ssize_t f = (Py_ssize_t)unsigned_at(range->frames, i);
+        ctx = *range->base;
+        SHA256_Update(&ctx, code.data, (size_t)code.size);
+        SHA256_Final(salt, &ctx);
+        for (int j = 0; j < 32; j++) {
+            salt_hex[2 * j] = HEX[salt[j] >> 4];
+            salt_hex[2 * j + 1] = HEX[salt[j] & 15];
+        }
+        SHA256_Init(&ctx);
+        SHA256_Update(&ctx, range->head->buf, (size_t)range->head->len);
+        SHA256_Update(&ctx, code.data, (size_t)code.size);
+        SHA256_Update(&ctx, range->middles[f].data, (size_t)range->middles[f].size);
+        SHA256_Update(&ctx, salt_hex, 64);
+        SHA256_Update(&ctx, range->ends[f].data, (size_t)range->ends[f].size);
+        SHA256_Final(range->leaves + 32 * i, &ctx);
+    }
+    return NULL;
+}
 
 static PyObject *framed_leaves(PyObject *self, PyObject *args) {
     Py_buffer prefix, head, frames;
@@ -54,29 +120,16 @@ static PyObject *framed_leaves(PyObject *self, PyObject *args) {
     if ((out = PyBytes_FromStringAndSize(NULL, 32 * n)) == NULL) goto release_frames;
     unsigned char *leaves = (unsigned char *)PyBytes_AS_STRING(out);
     Py_BEGIN_ALLOW_THREADS
-    SHA256_CTX base, ctx;
-    unsigned char salt[32];
-    char salt_hex[64];
+    SHA256_CTX base;
     SHA256_Init(&base);
     SHA256_Update(&base, prefix.buf, (size_t)prefix.len);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        const Piece code = codes[i];
-        Py_ssize_t f = (Py_ssize_t)unsigned_at(&frames, i);
-        ctx = base;
-        SHA256_Update(&ctx, code.data, (size_t)code.size);
-        SHA256_Final(salt, &ctx);
-        for (int j = 0; j < 32; j++) {
-            salt_hex[2 * j] = HEX[salt[j] >> 4];
-            salt_hex[2 * j + 1] = HEX[salt[j] & 15];
-        }
-        SHA256_Init(&ctx);
-        SHA256_Update(&ctx, head.buf, (size_t)head.len);
-        SHA256_Update(&ctx, code.data, (size_t)code.size);
-        SHA256_Update(&ctx, middles[f].data, (size_t)middles[f].size);
-        SHA256_Update(&ctx, salt_hex, 64);
-        SHA256_Update(&ctx, ends[f].data, (size_t)ends[f].size);
-        SHA256_Final(leaves + 32 * i, &ctx);
+    Py_ssize_t threads = threads_for(n);
+    LeafRange ranges[MAX_THREADS];
+    for (Py_ssize_t t = 0; t < threads; t++) {
+        ranges[t] = (LeafRange){&base, codes, middles, ends, &frames, &head, n * t / threads,
+                                n * (t + 1) / threads, leaves};
     }
+    split_between_threads(leaf_range, ranges, sizeof(LeafRange), threads);
     Py_END_ALLOW_THREADS
 release_frames:
     PyMem_Free(codes);
@@ -117,11 +170,6 @@ static void *digest_range(void *arg) {
     return NULL;
 }
 
-/* A batch of this many messages or more is split between threads, one per core (at most MAX_THREADS): a
- * draw's tickets are the hashing the draw waits for, and the other core is often idle meanwhile. */
-#define PER_THREAD 65536
-#define MAX_THREADS 4
-
 static PyObject *prefixed_digests(PyObject *self, PyObject *args) {
     Py_buffer prefix;
     PyObject *codes_arg, *codes_held = NULL, *out = NULL;
@@ -135,25 +183,12 @@ static PyObject *prefixed_digests(PyObject *self, PyObject *args) {
     SHA256_CTX base;
     SHA256_Init(&base);
     SHA256_Update(&base, prefix.buf, (size_t)prefix.len);
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    Py_ssize_t threads = n / PER_THREAD;
-    if (threads > cores) threads = cores;
-    if (threads > MAX_THREADS) threads = MAX_THREADS;
-    if (threads < 1) threads = 1;
+    Py_ssize_t threads = threads_for(n);
     DigestRange ranges[MAX_THREADS];
-    pthread_t started[MAX_THREADS];
-    int running[MAX_THREADS] = {0};
     for (Py_ssize_t t = 0; t < threads; t++) {
         ranges[t] = (DigestRange){&base, codes, n * t / threads, n * (t + 1) / threads, digests};
-        /* range 0 runs on this thread; a thread that cannot start leaves its range to this one too */
-        running[t] = t > 0 && pthread_create(&started[t], NULL, digest_range, &ranges[t]) == 0;
     }
-    for (Py_ssize_t t = 0; t < threads; t++) {
-        if (!running[t]) digest_range(&ranges[t]);
-    }
-    for (Py_ssize_t t = 1; t < threads; t++) {
-        if (running[t]) pthread_join(started[t], NULL);
-    }
+    split_between_threads(digest_range, ranges, sizeof(DigestRange), threads);
     Py_END_ALLOW_THREADS
 release:
     PyMem_Free(codes);
@@ -167,7 +202,40 @@ PyDoc_STRVAR(merkle_root_doc,
              "The RFC 6962 root of the 32-byte leaf hashes laid end to end in `leaves` (any C-contiguous "
              "buffer): node = SHA256(0x01 + left + right), paired bottom-up with an odd last node carried "
              "up unchanged (the same tree as RFC 6962's split at the largest power of two). The empty "
-             "tree's root is SHA256(b\"\"); ValueError when the length is not a multiple of 32.");
+             "tree's root is SHA256(b\"\"); ValueError when the length is not a multiple of 32. A large tree's "
+             "two subtrees (RFC 6962's split) are hashed by two threads.");
+
+/* The root of the n >= 1 leaf hashes at `leaves` into `root`, bottom-up: the first level hashed into
+ * `level` (room for ceil(n / 2) hashes), each later level over the first part of the one before, so the
+ * leaves are neither changed nor copied (at 10M leaves, 320 MB). */
+typedef struct {
+    const unsigned char *leaves;
+    Py_ssize_t n;
+    unsigned char *level;
+    unsigned char root[32];
+} Subtree;
+
+static void *subtree_root(void *arg) {
+    Subtree *tree = arg;
+    static const unsigned char node_tag = 1;
+    const unsigned char *below = tree->leaves;
+    Py_ssize_t n = tree->n;
+    SHA256_CTX ctx;
+    while (n > 1) {
+        Py_ssize_t pairs = n / 2;
+        for (Py_ssize_t i = 0; i < pairs; i++) {
+            SHA256_Init(&ctx);
+            SHA256_Update(&ctx, &node_tag, 1);
+            SHA256_Update(&ctx, below + 64 * i, 64);
+            SHA256_Final(tree->level + 32 * i, &ctx);
+        }
+        if (n % 2) memmove(tree->level + 32 * pairs, below + 64 * pairs, 32);
+        below = tree->level;
+        n = pairs + n % 2;
+    }
+    memcpy(tree->root, below, 32); /* one leaf: the root is the leaf */
+    return NULL;
+}
 
 static PyObject *merkle_root(PyObject *self, PyObject *arg) {
     Py_buffer view;
@@ -184,35 +252,35 @@ static PyObject *merkle_root(PyObject *self, PyObject *arg) {
         SHA256((const unsigned char *)"", 0, root);
         return PyBytes_FromStringAndSize((const char *)root, 32);
     }
-    /* The first level is hashed from the leaves into a buffer half their size, each later level over the
-     * first half of the one before: the leaves are not changed, and not copied (at 10M leaves, 320 MB). */
-    Py_ssize_t pairs = n / 2;
-    unsigned char *level = PyMem_Malloc((size_t)(32 * (pairs + n % 2)));
+    unsigned char *level = PyMem_Malloc((size_t)(32 * (n / 2 + n % 2)));
     if (level == NULL) {
         PyBuffer_Release(&view);
         return PyErr_NoMemory();
     }
-    static const unsigned char node_tag = 1;
     const unsigned char *leaves = view.buf;
-    const unsigned char *below = leaves;
     Py_BEGIN_ALLOW_THREADS
-    SHA256_CTX ctx;
-    while (n > 1) {
-        pairs = n / 2;
-        for (Py_ssize_t i = 0; i < pairs; i++) {
-            SHA256_Init(&ctx);
-            SHA256_Update(&ctx, &node_tag, 1);
-            SHA256_Update(&ctx, below + 64 * i, 64);
-            SHA256_Final(level + 32 * i, &ctx);
-        }
-        if (n % 2) memmove(level + 32 * pairs, below + 64 * pairs, 32);
-        below = level;
-        n = pairs + n % 2;
+    if (threads_for(n) < 2) {
+        Subtree whole = {leaves, n, level, {0}};
+        subtree_root(&whole);
+        memcpy(root, whole.root, 32);
+    } else {
+        /* RFC 6962: the root of n leaves is the node over the roots of the first k (the largest power of
+         * two below n) and of the rest. The two subtrees are hashed by two threads, each in its own part
+         * of `level` (k / 2 and ceil((n - k) / 2) hashes: ceil(n / 2) in all, k being even). */
+        Py_ssize_t k = 1;
+        while (2 * k < n) k *= 2;
+        Subtree halves[2] = {{leaves, k, level, {0}}, {leaves + 32 * k, n - k, level + 32 * (k / 2), {0}}};
+        split_between_threads(subtree_root, halves, sizeof(Subtree), 2);
+        static const unsigned char node_tag = 1;
+        SHA256_CTX ctx;
+        SHA256_Init(&ctx);
+        SHA256_Update(&ctx, &node_tag, 1);
+        SHA256_Update(&ctx, halves[0].root, 32);
+        SHA256_Update(&ctx, halves[1].root, 32);
+        SHA256_Final(root, &ctx);
     }
     Py_END_ALLOW_THREADS
-    if (below == leaves) memcpy(level, leaves, 32); /* one leaf: the root is the leaf */
     PyBuffer_Release(&view);
-    memcpy(root, level, 32);
     PyMem_Free(level);
     return PyBytes_FromStringAndSize((const char *)root, 32);
 }
