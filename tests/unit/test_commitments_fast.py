@@ -11,6 +11,7 @@ import gc
 import hashlib
 import heapq
 import random
+import re
 import zlib
 from collections.abc import Iterator
 from fractions import Fraction
@@ -22,12 +23,13 @@ from hypothesis import strategies as st
 from dualdraw.adapters.store import codes as stored
 from dualdraw.adapters.store.codes import iter_codes, pack_codes, pack_text, unpack_codes, unpack_text
 from dualdraw.domain.audit.merkle import leaf_hash, node_hash, packed_root, root
-from dualdraw.domain.canonical_json import canonical_json
+from dualdraw.domain.canonical_json import canonical_json, json_string
 from dualdraw.domain.draw import algorithm
 from dualdraw.domain.draw.algorithm import set_digest
 from dualdraw.domain.draw.commitments import (
     EligibleEntry,
     LeafSet,
+    all_plain,
     ascending_order,
     eligible_root,
     exclusion_commitments,
@@ -287,9 +289,12 @@ def test_pack_codes_refuses_empty_codes_and_newlines(codes: list[str]) -> None:
         pack_codes(codes)
 
 
-@pytest.mark.parametrize("codes", [[], ["a"], CODES])
+@pytest.mark.parametrize("codes", [[], ["a"], CODES, ["a", 'q"uote', "码", "back\\slash", "tab\there"]])
 def test_pack_codes_round_trip(codes: list[str]) -> None:
+    """Plain ASCII codes are written in C, any others line by line: the same text either way."""
     assert unpack_codes(pack_codes(codes)) == codes
+    assert unpack_codes(pack_codes(iter(codes))) == codes
+    assert unpack_text(pack_codes(codes)) == "\n".join(codes).encode()
 
 
 @pytest.mark.parametrize("codes", [[], ["a"], CODES])
@@ -406,3 +411,18 @@ def test_the_set_root_packs_and_sorts_as_sorted_bytes(leaves: list[bytes]) -> No
 def test_the_set_root_refuses_leaf_hashes_of_another_length() -> None:
     with pytest.raises(ValueError, match="32 bytes"):
         set_root([bytes(32), bytes(31), bytes(33)])
+
+
+@given(st.lists(st.text(alphabet=st.characters(max_codepoint=0x200), max_size=6), max_size=8))
+def test_plain_texts_are_those_the_pattern_matches_one_by_one(texts: list[str]) -> None:
+    """The C check (``framed_text.plain``) against its definition: each text printable ASCII without ``"``
+    or ``\\``, as canonical JSON writes it unchanged."""
+    expected = all(re.fullmatch(r"[ !#-\[\]-~]*", text) for text in texts)
+    assert all_plain(texts) is expected
+    assert all_plain(iter(texts)) is expected
+    assert all(json_string(text) == f'"{text}"' for text in texts) or not expected
+
+
+def test_plain_refuses_what_is_not_text() -> None:
+    with pytest.raises(TypeError, match="text 1 is bytes"):
+        all_plain(["a", b"b"])  # type: ignore[list-item]  # refused at run time

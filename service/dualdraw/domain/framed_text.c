@@ -5,6 +5,8 @@
  * department and office). From Python each line is a new str and a concatenation; here one C pass writes a
  * piece of lines into one bytes object with the GIL released, so the draw's main thread is not held up by
  * the thread that stores them. The lines are exactly those the Python code writes; tests compare both.
+ * `plain` tells, in one pass with the GIL released, whether texts need no escaping in canonical JSON: the
+ * draw asks it of its million codes several times, from threads beside its main one.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -65,8 +67,55 @@ release_head:
     return out;
 }
 
+PyDoc_STRVAR(plain_doc,
+             "plain(texts) -> bool\n\n"
+             "Whether every one of texts (str) is printable ASCII other than the quote and the backslash: "
+             "the strings canonical JSON writes unchanged. TypeError for an item that is not str.");
+
+static PyObject *plain(PyObject *self, PyObject *arg) {
+    PyObject *held = PySequence_Tuple(arg); /* kept alive, unchanged, while the GIL is released */
+    if (held == NULL) return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(held);
+    Piece *texts = PyMem_Malloc(sizeof(Piece) * (size_t)(n ? n : 1));
+    if (texts == NULL) {
+        Py_DECREF(held);
+        return PyErr_NoMemory();
+    }
+    int ascii = 1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PyTuple_GET_ITEM(held, i);
+        if (!PyUnicode_Check(item)) {
+            PyErr_Format(PyExc_TypeError, "text %zd is %.80s, not str", i, Py_TYPE(item)->tp_name);
+            PyMem_Free(texts);
+            Py_DECREF(held);
+            return NULL;
+        }
+        if (!PyUnicode_IS_ASCII(item)) ascii = 0; /* not plain; the rest are still checked for type */
+        texts[i].data = (const char *)PyUnicode_DATA(item);
+        texts[i].size = PyUnicode_GET_LENGTH(item);
+    }
+    int found = ascii;
+    if (found) {
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t i = 0; i < n && found; i++) {
+            const unsigned char *c = (const unsigned char *)texts[i].data;
+            for (Py_ssize_t j = 0; j < texts[i].size; j++) {
+                if (c[j] < 0x20 || c[j] > 0x7e || c[j] == '"' || c[j] == '\\') {
+                    found = 0;
+                    break;
+                }
+            }
+        }
+        Py_END_ALLOW_THREADS
+    }
+    PyMem_Free(texts);
+    Py_DECREF(held);
+    return PyBool_FromLong(found);
+}
+
 static PyMethodDef methods[] = {
     {"framed_lines", framed_lines, METH_VARARGS, framed_lines_doc},
+    {"plain", plain, METH_O, plain_doc},
     {NULL, NULL, 0, NULL},
 };
 
