@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 from array import array
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -110,3 +111,32 @@ def test_bad_arguments_are_refused() -> None:
         sha256_batch.framed_leaves(b"", ["a"], array("B", [0]), ["text"], [b""], b"")  # type: ignore[list-item]  # refused at run time
     with pytest.raises(ValueError, match="32-byte"):
         sha256_batch.merkle_root(b"x" * 33)
+
+
+@given(st.lists(st.text(alphabet=st.sampled_from("ab\n é"), max_size=3), max_size=8), st.booleans())
+def test_ascending_digest_hashes_exactly_the_texts_given_sorted(texts: list[str], sort: bool) -> None:
+    """The set digest of keys given sorted: the joined texts' SHA-256 when they are non-empty ASCII
+    without a line feed and strictly ascending, else ``None`` (the caller's general path decides)."""
+    if sort:
+        texts = sorted(set(texts))
+    given_sorted = all(t and t.isascii() and "\n" not in t for t in texts) and all(
+        a < b for a, b in pairwise(texts)
+    )
+    expected = hashlib.sha256("\n".join(texts).encode()).digest() if given_sorted else None
+    assert sha256_batch.ascending_digest(texts) == expected
+    assert sha256_batch.ascending_digest(tuple(texts)) == expected
+    assert sha256_batch.ascending_digest(iter(texts)) == expected
+
+
+@pytest.mark.parametrize("sizes", [[70_000, 1, 200_000, 1], [65_535, 1], [65_534, 1, 1], [7] * 20_000])
+def test_ascending_digest_of_texts_beyond_its_buffer(sizes: list[int]) -> None:
+    texts = [
+        f"{n:07d}" + "x" * (size - 7) if size > 7 else f"{n:07d}"[-size:] for n, size in enumerate(sizes)
+    ]
+    texts = sorted(set(texts))
+    assert sha256_batch.ascending_digest(texts) == hashlib.sha256("\n".join(texts).encode()).digest()
+
+
+def test_ascending_digest_refuses_what_is_not_text() -> None:
+    with pytest.raises(TypeError, match="text 2 is int"):
+        sha256_batch.ascending_digest(["b", "a", 3])  # type: ignore[list-item]  # refused at run time

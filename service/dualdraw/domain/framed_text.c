@@ -5,8 +5,8 @@
  * department and office). From Python each line is a new str and a concatenation; here one C pass writes a
  * piece of lines into one bytes object with the GIL released, so the draw's main thread is not held up by
  * the thread that stores them. The lines are exactly those the Python code writes; tests compare both.
- * `plain` tells, in one pass with the GIL released, whether texts need no escaping in canonical JSON: the
- * draw asks it of its million codes several times, from threads beside its main one.
+ * `plain` tells, in one pass, whether texts need no escaping in canonical JSON: the draw asks it of its
+ * million codes several times, where joining them to match a pattern made a copy of all their text.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -72,43 +72,49 @@ PyDoc_STRVAR(plain_doc,
              "Whether every one of texts (str) is printable ASCII other than the quote and the backslash: "
              "the strings canonical JSON writes unchanged. TypeError for an item that is not str.");
 
-static PyObject *plain(PyObject *self, PyObject *arg) {
-    PyObject *held = PySequence_Tuple(arg); /* kept alive, unchanged, while the GIL is released */
-    if (held == NULL) return NULL;
-    Py_ssize_t n = PyTuple_GET_SIZE(held);
-    Piece *texts = PyMem_Malloc(sizeof(Piece) * (size_t)(n ? n : 1));
-    if (texts == NULL) {
-        Py_DECREF(held);
-        return PyErr_NoMemory();
+/* Whether one str is printable ASCII other than the quote and the backslash; -1 (TypeError set) for an
+ * item that is not str. */
+static int plain_text(PyObject *item, Py_ssize_t i) {
+    if (!PyUnicode_Check(item)) {
+        PyErr_Format(PyExc_TypeError, "text %zd is %.80s, not str", i, Py_TYPE(item)->tp_name);
+        return -1;
     }
-    int ascii = 1;
+    if (!PyUnicode_IS_ASCII(item)) return 0;
+    const unsigned char *c = PyUnicode_DATA(item);
+    Py_ssize_t size = PyUnicode_GET_LENGTH(item);
+    for (Py_ssize_t j = 0; j < size; j++) {
+        if (c[j] < 0x20 || c[j] > 0x7e || c[j] == '"' || c[j] == '\\') return 0;
+    }
+    return 1;
+}
+
+static PyObject *plain(PyObject *self, PyObject *arg) {
+    /* One pass over the texts, each read once where it lies: a draw's million codes are a million objects
+     * spread over the heap, and reading them is most of the cost (a copy of the list, or a second pass
+     * with the GIL released, cost more than they saved). */
+    PyObject *held = PyList_CheckExact(arg) || PyTuple_CheckExact(arg) ? Py_NewRef(arg) : PySequence_Tuple(arg);
+    if (held == NULL) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(held);
+    PyObject **items = PySequence_Fast_ITEMS(held);
+    int found = 1;
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *item = PyTuple_GET_ITEM(held, i);
-        if (!PyUnicode_Check(item)) {
-            PyErr_Format(PyExc_TypeError, "text %zd is %.80s, not str", i, Py_TYPE(item)->tp_name);
-            PyMem_Free(texts);
+        int one = plain_text(items[i], i);
+        if (one < 0) {
             Py_DECREF(held);
             return NULL;
         }
-        if (!PyUnicode_IS_ASCII(item)) ascii = 0; /* not plain; the rest are still checked for type */
-        texts[i].data = (const char *)PyUnicode_DATA(item);
-        texts[i].size = PyUnicode_GET_LENGTH(item);
-    }
-    int found = ascii;
-    if (found) {
-        Py_BEGIN_ALLOW_THREADS
-        for (Py_ssize_t i = 0; i < n && found; i++) {
-            const unsigned char *c = (const unsigned char *)texts[i].data;
-            for (Py_ssize_t j = 0; j < texts[i].size; j++) {
-                if (c[j] < 0x20 || c[j] > 0x7e || c[j] == '"' || c[j] == '\\') {
-                    found = 0;
-                    break;
+        if (!one) {
+            found = 0; /* the rest are still checked for type, as joining them would */
+            for (Py_ssize_t k = i + 1; k < n; k++) {
+                if (!PyUnicode_Check(items[k])) {
+                    PyErr_Format(PyExc_TypeError, "text %zd is %.80s, not str", k, Py_TYPE(items[k])->tp_name);
+                    Py_DECREF(held);
+                    return NULL;
                 }
             }
+            break;
         }
-        Py_END_ALLOW_THREADS
     }
-    PyMem_Free(texts);
     Py_DECREF(held);
     return PyBool_FromLong(found);
 }

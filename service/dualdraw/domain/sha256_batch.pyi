@@ -25,3 +25,8 @@ def prefixed_digests(prefix: bytes, codes: Sequence[str]) -> bytes:
 def merkle_root(leaves: Buffer) -> bytes:
     """The RFC 6962 root of the 32-byte leaf hashes laid end to end in ``leaves`` (``SHA256(b"")`` for
     none). Raises ``ValueError`` when the length is not a multiple of 32."""
+
+def ascending_digest(texts: Sequence[str]) -> bytes | None:
+    """``SHA256`` of ``texts`` joined by ``b"\\n"`` when they are non-empty ASCII without a line feed and
+    strictly ascending (a set digest of keys given sorted); ``None`` when any of that fails. Raises
+    ``TypeError`` for an item that is not ``str``."""
