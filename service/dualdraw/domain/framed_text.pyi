@@ -1,5 +1,5 @@
 """Lines framed around ASCII codes, many a call, in C (``framed_text.c``): the text of a draw's stored
-entries and plan rows, and whether texts are plain for canonical JSON. The loops release the GIL."""
+entries and plan rows (written with the GIL released), and whether texts are plain for canonical JSON."""
 
 from collections.abc import Iterable, Sequence
 from typing import Any

@@ -1,5 +1,5 @@
 """SHA-256 over many short messages a call, in C with OpenSSL (``sha256_batch.c``): the loops of a draw's
-commitments and tickets. Each function releases the GIL while it hashes."""
+commitments and tickets. Each function but ``ascending_digest`` releases the GIL while it hashes."""
 
 from collections.abc import Sequence
 from typing import Any

@@ -252,8 +252,8 @@ def object_commitment(entry: EligibleEntry, salt_hex: str) -> str:
 
 
 def all_plain(texts: Iterable[str]) -> bool:
-    """Whether canonical JSON writes every one of ``texts`` unchanged (``_PLAIN``), checked in C with the
-    GIL released (``framed_text.plain``): a draw asks it of its million codes from several threads."""
+    """Whether canonical JSON writes every one of ``texts`` unchanged (``_PLAIN``), checked in C, each text
+    read once (``framed_text.plain``): joined to match the pattern, a draw's million codes were copied."""
     return framed_text.plain(texts)
 
 
