@@ -80,3 +80,22 @@ def test_the_rows_are_read_in_the_connections_transaction(connection: sa.Connect
 def test_a_parameter_that_is_not_text_is_refused(connection: sa.Connection) -> None:
     with pytest.raises(TypeError, match="not text"):
         next(driver_rows.batches(connection, sa.select(PLACES.c.code).where(PLACES.c.size > 2), 10))
+
+
+def test_a_read_left_before_its_end_frees_the_connection(
+    database_url: str, connection: sa.Connection
+) -> None:
+    """A draw that fails while it reads its objects rolls back and goes on with the same connection: the
+    read it left holds nothing (on PostgreSQL its stream's query is cancelled, the rest discarded)."""
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            rows = driver_rows.batches(conn, sa.select(PLACES.c.code).order_by(PLACES.c.code), 2)
+            assert next(rows) == [("A1",), ("A2",)]
+            rows.close()
+            conn.rollback()
+            assert conn.execute(sa.select(sa.func.count()).select_from(PLACES)).scalar_one() == 5
+            # and a read to its end after it
+            assert [r for batch in driver_rows.batches(conn, sa.select(PLACES.c.code), 2) for r in batch]
+    finally:
+        engine.dispose()

@@ -8,6 +8,7 @@ import operator
 from array import array
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
+from contextlib import closing
 from itertools import chain, count
 from typing import Any, TypeVar
 
@@ -78,7 +79,6 @@ from dualdraw.domain.model import (
     StatutoryDesignation,
 )
 from dualdraw.domain.object_columns import ObjectColumns
-from dualdraw.runtime.read_ahead import read_ahead
 from dualdraw.service_layer.ports import OwnedKind, Page, PageRequest
 
 T = TypeVar("T")
@@ -394,11 +394,12 @@ class SqlDirectoryRepository(SqlRepository):
         # is read through these numbers (``DrawObjects.numbered``).
         numbering: defaultdict[str, int] = defaultdict(count().__next__)
         numbered = array("q")
-        # The next batch is fetched while this one is taken apart: the database and this process both work.
-        # The driver's tuples, not SQLAlchemy rows: a million of those cost a second of CPU.
-        for rows in read_ahead(driver_rows.batches(self._connection, stmt, STREAM_BATCH)):
-            codes.extend(map(_FIRST, rows))
-            numbered.extend(map(numbering.__getitem__, map(_SECOND, rows)))
+        # The rows stream in as the database produces them (``driver_rows``): both processes work. The
+        # driver's tuples, not SQLAlchemy rows: a million of those cost a second of CPU.
+        with closing(driver_rows.batches(self._connection, stmt, STREAM_BATCH)) as batches:
+            for rows in batches:
+                codes.extend(map(_FIRST, rows))
+                numbered.extend(map(numbering.__getitem__, map(_SECOND, rows)))
         # a view where the platform's index is 64 bits: eight bytes an object, not a second copy
         numbers = np.frombuffer(numbered, dtype=np.int64).astype(np.intp, copy=False)
         of_scope = sa.select(*PROFILE_COLUMNS).where(*_object_conditions(flt, OBJECT_PROFILES))
