@@ -72,13 +72,8 @@ PyDoc_STRVAR(plain_doc,
              "Whether every one of texts (str) is printable ASCII other than the quote and the backslash: "
              "the strings canonical JSON writes unchanged. TypeError for an item that is not str.");
 
-/* Whether one str is printable ASCII other than the quote and the backslash; -1 (TypeError set) for an
- * item that is not str. */
-static int plain_text(PyObject *item, Py_ssize_t i) {
-    if (!PyUnicode_Check(item)) {
-        PyErr_Format(PyExc_TypeError, "text %zd is %.80s, not str", i, Py_TYPE(item)->tp_name);
-        return -1;
-    }
+/* Whether one str is printable ASCII other than the quote and the backslash. */
+static int plain_text(PyObject *item) {
     if (!PyUnicode_IS_ASCII(item)) return 0;
     const unsigned char *c = PyUnicode_DATA(item);
     Py_ssize_t size = PyUnicode_GET_LENGTH(item);
@@ -92,31 +87,20 @@ static PyObject *plain(PyObject *self, PyObject *arg) {
     /* One pass over the texts, each read once where it lies: a draw's million codes are a million objects
      * spread over the heap, and reading them is most of the cost (a copy of the list, or a second pass
      * with the GIL released, cost more than they saved). */
-    PyObject *held = PyList_CheckExact(arg) || PyTuple_CheckExact(arg) ? Py_NewRef(arg) : PySequence_Tuple(arg);
+    PyObject *held = held_items(arg);
     if (held == NULL) return NULL;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(held);
     PyObject **items = PySequence_Fast_ITEMS(held);
     int found = 1;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        int one = plain_text(items[i], i);
-        if (one < 0) {
-            Py_DECREF(held);
-            return NULL;
-        }
-        if (!one) {
-            found = 0; /* the rest are still checked for type, as joining them would */
-            for (Py_ssize_t k = i + 1; k < n; k++) {
-                if (!PyUnicode_Check(items[k])) {
-                    PyErr_Format(PyExc_TypeError, "text %zd is %.80s, not str", k, Py_TYPE(items[k])->tp_name);
-                    Py_DECREF(held);
-                    return NULL;
-                }
-            }
-            break;
-        }
+    Py_ssize_t i = 0;
+    for (; i < n && found; i++) {
+        if (require_texts(items, i, i + 1) < 0) break;
+        found = plain_text(items[i]);
     }
+    /* the rest are still checked for type, as joining them would */
+    int failed = PyErr_Occurred() != NULL || require_texts(items, i, n) < 0;
     Py_DECREF(held);
-    return PyBool_FromLong(found);
+    return failed ? NULL : PyBool_FromLong(found);
 }
 
 static PyMethodDef methods[] = {

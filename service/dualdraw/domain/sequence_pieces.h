@@ -1,5 +1,6 @@
-/* Python sequences read from C without the GIL: the items of a sequence as pointers into objects a tuple
- * keeps alive, and unsigned integer buffers (included by the modules sha256_batch.c and framed_text.c). */
+/* Python sequences read from C: without the GIL, the items of a sequence as pointers into objects a tuple
+ * keeps alive, and unsigned integer buffers; with it, the texts of a list or tuple read where they lie
+ * (included by the modules sha256_batch.c and framed_text.c). */
 #ifndef DUALDRAW_SEQUENCE_PIECES_H
 #define DUALDRAW_SEQUENCE_PIECES_H
 
@@ -66,6 +67,24 @@ static inline int unsigned_buffer(PyObject *source, Py_buffer *view) {
         PyErr_SetString(PyExc_TypeError, "frame_of must be a one-dimensional buffer of unsigned integers");
         PyBuffer_Release(view);
         return -1;
+    }
+    return 0;
+}
+
+/* `items` itself when it is a list or tuple (a new reference; read with the GIL held, nothing can change
+ * it), else a new tuple of its items; NULL with an exception set on failure. Read with
+ * PySequence_Fast_GET_SIZE and PySequence_Fast_ITEMS. */
+static inline PyObject *held_items(PyObject *items) {
+    return PyList_CheckExact(items) || PyTuple_CheckExact(items) ? Py_NewRef(items) : PySequence_Tuple(items);
+}
+
+/* 0 when items[from] to items[n - 1] are all str, else -1 with a TypeError naming the first that is not. */
+static inline int require_texts(PyObject **items, Py_ssize_t from, Py_ssize_t n) {
+    for (Py_ssize_t i = from; i < n; i++) {
+        if (!PyUnicode_Check(items[i])) {
+            PyErr_Format(PyExc_TypeError, "text %zd is %.80s, not str", i, Py_TYPE(items[i])->tp_name);
+            return -1;
+        }
     }
     return 0;
 }

@@ -297,7 +297,7 @@ static PyObject *ascending_digest(PyObject *self, PyObject *arg) {
     /* One pass, each text read once where it lies and copied into the buffer hashed: a draw's million
      * codes are a million objects spread over the heap, and reading them is most of the cost (a copy of
      * the list to release the GIL, then a second pass, cost more than hashing 17 MB does). */
-    PyObject *held = PyList_CheckExact(arg) || PyTuple_CheckExact(arg) ? Py_NewRef(arg) : PySequence_Tuple(arg);
+    PyObject *held = held_items(arg);
     if (held == NULL) return NULL;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(held);
     PyObject **items = PySequence_Fast_ITEMS(held);
@@ -312,10 +312,10 @@ static PyObject *ascending_digest(PyObject *self, PyObject *arg) {
     const char *before = NULL;
     Py_ssize_t before_size = 0;
     int ok = 1;
-    for (Py_ssize_t i = 0; i < n; i++) {
+    Py_ssize_t i = 0;
+    for (; i < n; i++) {
         PyObject *item = items[i];
-        if (!PyUnicode_Check(item)) {
-            PyErr_Format(PyExc_TypeError, "text %zd is %.80s, not str", i, Py_TYPE(item)->tp_name);
+        if (require_texts(items, i, i + 1) < 0) {
             ok = -1;
             break;
         }
@@ -354,16 +354,8 @@ static PyObject *ascending_digest(PyObject *self, PyObject *arg) {
         SHA256_Final(digest, &ctx);
     }
     PyMem_Free(joined);
-    if (ok == 0) { /* not a set digest given sorted; the items are still checked for type, as the
-                    * caller's fallback would find them */
-        for (Py_ssize_t k = 0; k < n; k++) {
-            if (!PyUnicode_Check(items[k])) {
-                PyErr_Format(PyExc_TypeError, "text %zd is %.80s, not str", k, Py_TYPE(items[k])->tp_name);
-                ok = -1;
-                break;
-            }
-        }
-    }
+    /* not a set digest given sorted: the rest are still checked for type, as the caller's fallback would */
+    if (ok == 0 && require_texts(items, i, n) < 0) ok = -1;
     Py_DECREF(held);
     if (ok < 0) return NULL;
     if (ok == 0) Py_RETURN_NONE;
