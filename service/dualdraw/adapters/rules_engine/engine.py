@@ -512,6 +512,11 @@ def _exclusions(rule_set: RuleSet, matches: Iterable[Match]) -> list[Exclusion]:
     for key in sorted(first):
         credit_code, rule_id = key
         refs = first[key]
-        evidence = tuple(sorted(merged.get(key) or set(refs))) if len(refs) > 1 or key in merged else refs
+        if key in merged:
+            evidence = tuple(sorted(merged[key]))
+        elif len(refs) > 1:
+            evidence = tuple(sorted(set(refs)))
+        else:
+            evidence = refs  # one match of one ref at most: already the sorted distinct refs
         exclusions.append(Exclusion(credit_code, rule_id, *meta[rule_id], evidence=evidence))
     return exclusions

@@ -83,7 +83,7 @@ def set_digest(items: Iterable[str]) -> str:
     Raises ``ValueError`` on duplicates, empty keys or keys containing a newline.
     """
     keys = items if isinstance(items, list) else list(items)
-    given_sorted = sha256_batch.ascending_digest(keys)  # a draw's eligible codes: one C pass, GIL released
+    given_sorted = sha256_batch.ascending_digest(keys)  # a draw's eligible codes: one C pass
     if given_sorted is not None:
         return given_sorted.hex()
     if keys and keys[0] and all(map(lt, keys, islice(keys, 1, None))):
